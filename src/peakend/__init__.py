@@ -1,0 +1,1 @@
+"""peakend: the moments that matter in customer journeys."""

@@ -1,0 +1,3 @@
+from peakend.cli import main
+
+main()
