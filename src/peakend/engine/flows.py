@@ -1,0 +1,28 @@
+"""The directly-follows graph: which touchpoint follows which, how often, how fast."""
+
+from __future__ import annotations
+
+import ibis
+
+from peakend.engine.journeys import ordered_events
+
+
+def directly_follows(events: ibis.Table) -> ibis.Table:
+    """Count every pair (touchpoint, next touchpoint) within journeys.
+
+    Returns ``source, target, count, journeys, median_s`` where ``median_s`` is
+    the median time in seconds from one to the next (missing when the events
+    have no timestamps). Order within a journey is ``(ts, seq)``.
+    """
+    e = ordered_events(events)
+    pairs = e.filter(e.next_touchpoint.notnull())
+    gap = (pairs.next_ts.epoch_seconds() - pairs.ts.epoch_seconds()).cast("float64")
+    return (
+        pairs.group_by(source=pairs.touchpoint, target=pairs.next_touchpoint)
+        .aggregate(
+            count=pairs.count(),
+            journeys=pairs.journey_id.nunique(),
+            median_s=gap.median(),
+        )
+        .order_by([ibis.desc("count"), "source", "target"])
+    )

@@ -1,0 +1,119 @@
+"""Per-journey features: the shape of each journey as the peak-end rule sees it.
+
+Definitions (every model builds on these, so they are exact):
+
+* order: events sorted by ``(ts, seq)``, events without a time last; ``position``
+  is the 0-based place of an event in its journey, counting every event.
+* ``mean_valence``: mean valence over scored events (the experienced average).
+* ``best_valence`` / ``trough_valence``: highest / lowest valence; the
+  ``*_touchpoint`` is the earliest event with that value.
+* ``peak_valence``: the most intense moment, the larger of ``|best|`` and
+  ``|trough|``. On a tie the negative one wins (negativity bias: a low and a
+  high of equal distance from neutral are remembered as the low).
+* ``end_valence`` / ``first_valence``: valence of the last / first scored event.
+* ``trend``: least-squares slope of valence on ``position`` over scored events;
+  missing with fewer than two scored events.
+* ``n_negative``: scored events below neutral; ``n_customer_contacts``: events
+  initiated by the customer.
+* ``duration_s``: seconds from first to last timestamp; missing without times.
+
+Journeys without any score keep their counts and times; their valence features
+are missing.
+"""
+
+from __future__ import annotations
+
+import ibis
+from ibis import _  # noqa: F401 - kept for readers extending the expressions
+
+_ORDER_NOTE = "events without a timestamp sort last; seq breaks ties"
+
+
+def ordered_events(events: ibis.Table) -> ibis.Table:
+    """Add ``position``, ``next_touchpoint`` and ``next_ts`` by journey order.
+
+    All three use one window (one sort), shared by the journey features and the
+    directly-follows graph.
+    """
+    window = ibis.window(
+        group_by=events.journey_id,
+        order_by=[events.ts.isnull(), events.ts, events.seq],
+    )
+    return events.mutate(
+        position=ibis.row_number().over(window),
+        next_touchpoint=events.touchpoint.lead().over(window),
+        next_ts=events.ts.lead().over(window),
+    )
+
+
+def journey_features(events: ibis.Table) -> ibis.Table:
+    """One row per journey with the features described in this module's docstring.
+
+    Parameters
+    ----------
+    events:
+        Canonical events as an Ibis table (see :func:`peakend.engine.events_table`).
+
+    Returns
+    -------
+    ibis.Table
+        ``journey_id, customer_id, n_events, n_scored, first_ts, last_ts,
+        duration_s, first_touchpoint, last_touchpoint, mean_valence,
+        best_valence, best_touchpoint, trough_valence, trough_touchpoint,
+        peak_valence, peak_touchpoint, first_valence, end_valence,
+        end_touchpoint, trend, n_negative, n_customer_contacts``.
+    """
+    e = ordered_events(events)
+    scored = e.valence.notnull()
+    pos = e.position.cast("float64")
+    earliest_best = ibis.struct({"v": e.valence, "p": -e.position})
+    earliest_trough = ibis.struct({"v": e.valence, "p": e.position})
+    agg = e.group_by("journey_id").aggregate(
+        customer_id=e.customer_id.argmin(e.position),
+        n_events=e.count(),
+        n_scored=e.valence.count(),
+        first_ts=e.ts.min(),
+        last_ts=e.ts.max(),
+        first_touchpoint=e.touchpoint.argmin(e.position),
+        last_touchpoint=e.touchpoint.argmax(e.position),
+        mean_valence=e.valence.mean(),
+        best_valence=e.valence.max(),
+        best_touchpoint=e.touchpoint.argmax(earliest_best, where=scored),
+        trough_valence=e.valence.min(),
+        trough_touchpoint=e.touchpoint.argmin(earliest_trough, where=scored),
+        first_valence=e.valence.argmin(e.position, where=scored),
+        end_valence=e.valence.argmax(e.position, where=scored),
+        end_touchpoint=e.touchpoint.argmax(e.position, where=scored),
+        _cov=pos.cov(e.valence, how="pop", where=scored),
+        _var=pos.var(how="pop", where=scored),
+        n_negative=e.count(where=e.valence < 0),
+        n_customer_contacts=e.count(where=e.initiated_by == "customer"),
+    )
+    negative_wins = (-agg.trough_valence) >= agg.best_valence
+    trend = ibis.cases((agg._var > 0, agg._cov / agg._var), else_=ibis.null("float64"))
+    return agg.select(
+        "journey_id",
+        "customer_id",
+        "n_events",
+        "n_scored",
+        "first_ts",
+        "last_ts",
+        duration_s=(agg.last_ts.epoch_seconds() - agg.first_ts.epoch_seconds()).cast("float64"),
+        first_touchpoint=agg.first_touchpoint,
+        last_touchpoint=agg.last_touchpoint,
+        mean_valence=agg.mean_valence,
+        best_valence=agg.best_valence,
+        best_touchpoint=agg.best_touchpoint,
+        trough_valence=agg.trough_valence,
+        trough_touchpoint=agg.trough_touchpoint,
+        peak_valence=ibis.cases((negative_wins, agg.trough_valence), else_=agg.best_valence),
+        peak_touchpoint=ibis.cases(
+            (negative_wins, agg.trough_touchpoint), else_=agg.best_touchpoint
+        ),
+        first_valence=agg.first_valence,
+        end_valence=agg.end_valence,
+        end_touchpoint=agg.end_touchpoint,
+        trend=trend,
+        n_negative=agg.n_negative,
+        n_customer_contacts=agg.n_customer_contacts,
+    )

@@ -1,0 +1,81 @@
+"""Per-touchpoint statistics: volume, score distribution, and the outcome by score band.
+
+Score bands are on valence (see :mod:`peakend.schema`): **low** is valence at or
+below ``low_max`` (default -0.5: scores 1-2 on a 1-5 scale), **high** at or above
+``high_min`` (default 0.5: scores 4-5), **mid** in between. The mean outcome of
+journeys in each band, with its count, is the raw material of the moments
+analysis.
+"""
+
+from __future__ import annotations
+
+import ibis
+
+
+def touchpoint_stats(
+    events: ibis.Table,
+    outcomes: ibis.Table | None = None,
+    *,
+    outcome_col: str | None = None,
+    low_max: float = -0.5,
+    high_min: float = 0.5,
+) -> ibis.Table:
+    """One row per touchpoint.
+
+    Returns ``touchpoint, volume, journeys, n_scored, mean_score, mean_valence,
+    sd_valence, share_low, share_high, n_customer_initiated`` and, when an
+    outcome is given, ``outcome_low, outcome_mid, outcome_high`` (mean outcome
+    of journeys whose score there was low/mid/high) with ``n_low, n_mid,
+    n_high`` (scored events with an outcome in each band).
+    """
+    if not low_max < high_min:
+        raise ValueError(f"low_max ({low_max}) must be below high_min ({high_min})")
+    e = events
+    low = e.valence <= low_max
+    high = e.valence >= high_min
+    metrics = dict(
+        volume=e.count(),
+        journeys=e.journey_id.nunique(),
+        n_scored=e.valence.count(),
+        mean_score=e.score.mean(),
+        mean_valence=e.valence.mean(),
+        sd_valence=e.valence.std(),
+        share_low=e.count(where=low) / e.valence.count().nullif(0),
+        share_high=e.count(where=high) / e.valence.count().nullif(0),
+        n_customer_initiated=e.count(where=e.initiated_by == "customer"),
+    )
+    if outcomes is None or outcome_col is None:
+        return e.group_by("touchpoint").aggregate(**metrics).order_by("touchpoint")
+    o = outcomes.select(journey_id=outcomes.journey_id, _outcome=outcomes[outcome_col])
+    j = e.left_join(o, "journey_id")
+    y = j._outcome
+    low, high = j.valence <= low_max, j.valence >= high_min
+    mid = (j.valence > low_max) & (j.valence < high_min)
+    rated = y.notnull()
+    metrics = {name: _rebind(expr, e, j) for name, expr in metrics.items()}
+    return (
+        j.group_by("touchpoint")
+        .aggregate(
+            **metrics,
+            outcome_low=y.mean(where=low),
+            outcome_mid=y.mean(where=mid),
+            outcome_high=y.mean(where=high),
+            n_low=j.count(where=low & rated),
+            n_mid=j.count(where=mid & rated),
+            n_high=j.count(where=high & rated),
+        )
+        .order_by("touchpoint")
+    )
+
+
+def _rebind(expr: ibis.Expr, old: ibis.Table, new: ibis.Table) -> ibis.Expr:
+    """Re-express an aggregate written against ``old`` on the joined table ``new``."""
+    return expr.op().replace({old.op(): new.op()}).to_expr()
+
+
+def score_distribution(events: ibis.Table) -> ibis.Table:
+    """Count of each score per touchpoint, with its share of that touchpoint's scores."""
+    scored = events.filter(events.score.notnull())
+    counts = scored.group_by(["touchpoint", "score"]).aggregate(count=scored.count())
+    total = counts["count"].sum().over(group_by=counts.touchpoint)
+    return counts.mutate(share=counts["count"] / total).order_by(["touchpoint", "score"])

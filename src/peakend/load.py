@@ -1,0 +1,688 @@
+"""Loading: from a dataset spec to validated canonical tables.
+
+:func:`load` reads the source(s) a spec names, maps columns onto the data model
+(:mod:`peakend.schema`), turns wide survey exports into long events in the
+declared touchpoint order, parses and checks every value (:mod:`peakend.validate`),
+and returns a :class:`Dataset`: events, outcomes, the touchpoint catalogue, the
+quarantine of rows that failed, and a report of every problem and assumption.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from peakend.errors import ConfigError, DataError, MissingColumnError
+from peakend.io import BadRows, read_source
+from peakend.schema import EVENT_SCHEMA, INITIATORS, TOUCHPOINT_SCHEMA, Outcome, Scale
+from peakend.spec import DatasetSpec, read_spec
+from peakend.validate import (
+    ROW,
+    Problem,
+    Quarantine,
+    Reason,
+    Severity,
+    ValidationReport,
+    parse_numbers,
+    parse_timestamps,
+    problem_from_mask,
+)
+
+_XES_DEFAULTS = {
+    "journey_id": "case:concept:name",
+    "touchpoint": "concept:name",
+    "ts": "time:timestamp",
+}
+
+
+@dataclass
+class Dataset:
+    """A loaded, validated dataset in the canonical model.
+
+    Attributes
+    ----------
+    spec:
+        The dataset spec it was loaded from.
+    events:
+        Canonical events (:data:`peakend.schema.EVENT_SCHEMA`), one row per event.
+    outcomes:
+        One row per journey that has an outcome or attribute: ``journey_id``, one
+        float column per declared outcome (binary as 0/1), and the declared
+        attribute columns as text.
+    touchpoints:
+        The catalogue (:data:`peakend.schema.TOUCHPOINT_SCHEMA`), declared entries
+        first, then touchpoints seen in the data but not declared.
+    quarantine:
+        Every row set aside, one line per (row, reason), with the raw record.
+    report:
+        Counts, problems and assumptions.
+    """
+
+    spec: DatasetSpec
+    events: pa.Table
+    outcomes: pa.Table
+    touchpoints: pa.Table
+    quarantine: pd.DataFrame
+    report: ValidationReport
+
+    @property
+    def outcome_names(self) -> list[str]:
+        """Names of the declared outcomes, in spec order."""
+        return [o.name for o in self.spec.outcomes]
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset({self.spec.name!r}: {self.report.events_loaded:,} events in "
+            f"{self.report.journeys:,} journeys, {self.report.quarantined_rows:,} rows quarantined)"
+        )
+
+
+def load(spec: DatasetSpec | str | Path, *, strict: bool | None = None) -> Dataset:
+    """Load and validate the dataset a spec describes.
+
+    Parameters
+    ----------
+    spec:
+        A :class:`~peakend.spec.DatasetSpec` or the path of a spec TOML file.
+    strict:
+        Raise instead of quarantining bad rows. Defaults to the spec's
+        ``[validation] strict``.
+
+    Raises
+    ------
+    ConfigError
+        The spec is wrong (e.g. scores without a declared scale).
+    MissingColumnError
+        Columns the spec maps are not in the source (all are listed).
+    SourceError
+        A file or database cannot be read.
+    SchemaError
+        In strict mode, when any row fails validation.
+
+    Examples
+    --------
+    >>> from peakend.datasets import demo_spec_path
+    >>> data = load(demo_spec_path())
+    >>> data.report.ok
+    True
+    """
+    if not isinstance(spec, DatasetSpec):
+        spec = read_spec(spec)
+    strict = spec.strict if strict is None else strict
+    loader = _Loader(spec)
+    dataset = loader.run()
+    dataset.report.raise_if_strict(strict)
+    return dataset
+
+
+class _Loader:
+    """One load: keeps the spec, the report and the quarantine while steps run."""
+
+    def __init__(self, spec: DatasetSpec) -> None:
+        self.spec = spec
+        self.report = ValidationReport()
+        self.quarantine = Quarantine()
+        self.label = _short_label(spec)
+        self.columns = dict(spec.columns)
+        if spec.source.format == "xes":
+            self.columns = {**_XES_DEFAULTS, **self.columns}
+
+    def run(self) -> Dataset:
+        raw, bad = read_source(self.spec.source)
+        self.report.rows_read = len(raw)
+        raw = raw.reset_index(drop=True)
+        raw.insert(0, ROW, np.arange(1, len(raw) + 1, dtype=np.int64))
+        self._check_columns(raw)
+        raw = self._drop_badly_encoded(raw, bad)
+        if self.spec.layout == "wide":
+            raw = self._drop_repeated_journeys(raw)
+            events = self._events_from_wide(raw)
+        else:
+            events = self._events_from_long(raw)
+        events = self._drop_duplicates(events)
+        outcomes = self._outcomes(raw, events)
+        self._check_catalogue(events)
+        self.report.events_loaded = len(events)
+        self.report.journeys = int(events["journey_id"].nunique())
+        self.report.quarantined_rows = self.quarantine.n_rows
+        return Dataset(
+            spec=self.spec,
+            events=_to_event_table(events),
+            outcomes=pa.Table.from_pandas(outcomes, preserve_index=False),
+            touchpoints=self._catalogue(events),
+            quarantine=self.quarantine.table(),
+            report=self.report,
+        )
+
+    # -- columns -------------------------------------------------------------
+
+    def _expected_columns(self) -> list[str]:
+        names = [self.columns[role] for role in self.columns]
+        names += list(self.spec.attributes)
+        if self.spec.layout == "wide":
+            names += [t.column for t in self.spec.touchpoints if t.column]
+        if self.spec.outcome_source is None:
+            names += [o.column for o in self.spec.outcomes if o.column]
+        return names
+
+    def _check_columns(self, raw: pd.DataFrame) -> None:
+        present = set(raw.columns)
+        missing = [c for c in dict.fromkeys(self._expected_columns()) if c not in present]
+        if missing:
+            listed = ", ".join(repr(c) for c in missing)
+            close = ", ".join(repr(c) for c in raw.columns if c != ROW)[:300]
+            raise MissingColumnError(
+                f"{self.label}: column(s) {listed} named in the spec are not in the source. "
+                f"The source has: {close}. Fix the column names in the spec (case and spaces "
+                "matter) or check `delimiter` in [source].",
+                column=missing[0],
+                source=self.label,
+            )
+        known = set(self._expected_columns()) | set(self.spec.ignore_columns) | {ROW}
+        unknown = [c for c in raw.columns if c not in known]
+        if unknown:
+            severity = Severity.INFO if self.spec.source.format == "xes" else Severity.WARNING
+            self._add(
+                Problem(
+                    Reason.UNKNOWN_COLUMN,
+                    severity,
+                    self.label,
+                    None,
+                    len(unknown),
+                    example=", ".join(unknown[:8]),
+                    fix="map them in [columns] or `attributes`, or list them in "
+                    "`ignore_columns` to silence this",
+                )
+            )
+
+    def _drop_badly_encoded(self, raw: pd.DataFrame, bad: BadRows) -> pd.DataFrame:
+        if not bad.reasons:
+            return raw
+        mask = raw[ROW].isin(list(bad.reasons))
+        first = next(iter(bad.reasons.values()))
+        fix = first.split("; ", 1)[-1]
+        self._reject(raw, mask, Reason.BAD_ENCODING, None, fix)
+        return raw.loc[~mask]
+
+    # -- events --------------------------------------------------------------
+
+    def _events_from_long(self, raw: pd.DataFrame) -> pd.DataFrame:
+        cols = self.columns
+        events = pd.DataFrame({ROW: raw[ROW].to_numpy()}, index=raw.index)
+        events["journey_id"] = _text(raw[cols["journey_id"]])
+        events["touchpoint"] = _text(raw[cols["touchpoint"]])
+        for role in ("customer_id", "channel", "initiated_by", "text", "lang"):
+            events[role] = _text(raw[cols[role]]) if role in cols else pd.NA
+        if "seq" in cols:
+            seq, bad_seq = parse_numbers(raw[cols["seq"]], decimal=self.spec.source.decimal)
+            events = self._reject_and_drop(
+                events, bad_seq | seq.isna(), Reason.MISSING_VALUE, cols["seq"],
+                "give every row a whole-number sequence", raw,
+            )
+            events["seq"] = seq.loc[events.index].astype("int64")
+        else:
+            events["seq"] = events[ROW] - 1
+        events = self._require_values(events, raw, ("journey_id", "touchpoint"))
+        events["ts"] = self._timestamps(raw.loc[events.index], events)
+        events = events.loc[events["ts"].notna() | ~self._ts_present(raw, events)]
+        events = self._initiators(events, raw)
+        events = self._scores(events, raw.loc[events.index], source_col=cols.get("score"))
+        if "valence" in cols:
+            events = self._given_valence(events, raw)
+        if "customer_id" not in cols:
+            events["customer_id"] = events["journey_id"]
+        return events
+
+    def _events_from_wide(self, raw: pd.DataFrame) -> pd.DataFrame:
+        id_col = self.columns["journey_id"]
+        frame = raw.loc[raw[id_col].notna()]
+        self._reject(
+            raw, raw[id_col].isna(), Reason.MISSING_VALUE, id_col,
+            "give every respondent an id",
+        )
+        ordered = sorted(
+            enumerate(self.spec.touchpoints),
+            key=lambda item: (item[1].stage if item[1].stage is not None else item[0], item[0]),
+        )
+        parts = []
+        n_tp = len(ordered)
+        for position, (_, touchpoint) in enumerate(ordered):
+            assert touchpoint.column is not None
+            part = pd.DataFrame(
+                {
+                    ROW: frame[ROW].to_numpy(),
+                    "journey_id": _text(frame[id_col]).to_numpy(),
+                    "touchpoint": touchpoint.name,
+                    "seq": (frame[ROW].to_numpy() - 1) * n_tp + position,
+                    "__raw_score__": frame[touchpoint.column].to_numpy(),
+                    "__column__": touchpoint.column,
+                }
+            )
+            parts.append(part)
+        events = pd.concat(parts, ignore_index=True)
+        for role in ("channel", "text", "lang"):
+            events[role] = pd.NA
+        if "customer_id" in self.columns:
+            mapping = _text(frame[self.columns["customer_id"]]).to_numpy()
+            events["customer_id"] = np.tile(mapping, n_tp)
+        else:
+            events["customer_id"] = events["journey_id"]
+        events["ts"] = pd.Series(pd.NaT, index=events.index, dtype="datetime64[us, UTC]")
+        events = self._initiators(events, raw)
+        events = events.sort_values([ROW, "seq"], kind="stable").reset_index(drop=True)
+        scored = self._scores_wide(events)
+        return scored.drop(columns=["__raw_score__", "__column__"])
+
+    def _require_values(
+        self, events: pd.DataFrame, raw: pd.DataFrame, roles: tuple[str, ...]
+    ) -> pd.DataFrame:
+        for role in roles:
+            events = self._reject_and_drop(
+                events, events[role].isna(), Reason.MISSING_VALUE, self.columns[role],
+                f"fill in the {role.replace('_', ' ')} or remove the row", raw,
+            )
+        return events
+
+    def _ts_present(self, raw: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
+        if "ts" not in self.columns:
+            return pd.Series(False, index=events.index)
+        return raw.loc[events.index, self.columns["ts"]].notna()
+
+    def _timestamps(self, raw: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
+        if "ts" not in self.columns:
+            return pd.Series(pd.NaT, index=events.index, dtype="datetime64[us, UTC]")
+        col, source = self.columns["ts"], self.spec.source
+        parsed = parse_timestamps(raw[col], timezone=source.timezone, fmt=source.timestamp_format)
+        fix = (
+            "write ISO 8601 (2024-03-31T14:05:00+02:00) or set `timestamp_format` in [source] "
+            "(e.g. \"%d-%m-%Y %H:%M\")"
+        )
+        self._reject(raw, parsed.unparsable, Reason.BAD_TIMESTAMP, col, fix)
+        if parsed.naive.any():
+            mixed = bool(parsed.had_offset.any())
+            reason = Reason.MIXED_TIMEZONES if mixed else Reason.TIMEZONE_ASSUMED
+            self._note(
+                raw, parsed.naive, reason, Severity.WARNING if mixed else Severity.INFO, col,
+                f"read as local time in {source.timezone!r} and converted to UTC; set "
+                "`timezone` in [source] if that zone is wrong",
+            )
+        missing_ts = raw[col].isna()
+        self._note(
+            raw, missing_ts, Reason.MISSING_VALUE, Severity.WARNING, col,
+            "events without a time keep their place by sequence but have no duration",
+        )
+        return parsed.values.astype("datetime64[us, UTC]")
+
+    def _initiators(self, events: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+        by_catalogue = {t.name: t.initiated_by for t in self.spec.touchpoints if t.initiated_by}
+        if "initiated_by" in self.columns and self.spec.layout == "long":
+            values = events["initiated_by"].str.strip().str.lower()
+            bad = values.notna() & ~values.isin(INITIATORS)
+            events = self._reject_and_drop(
+                events, bad, Reason.BAD_VALUE, self.columns["initiated_by"],
+                "use 'customer' or 'company'", raw,
+            )
+            values = values.loc[events.index]
+            fallback = events["touchpoint"].map(by_catalogue)
+            events["initiated_by"] = values.where(values.notna(), fallback)
+        else:
+            events["initiated_by"] = events["touchpoint"].map(by_catalogue)
+        return events
+
+    def _scale(self, touchpoint: str) -> Scale | None:
+        return self.spec.scale_for(self.spec.touchpoint(touchpoint))
+
+    def _scores(
+        self, events: pd.DataFrame, raw: pd.DataFrame, *, source_col: str | None
+    ) -> pd.DataFrame:
+        if source_col is None:
+            events["score"] = np.nan
+            events["valence"] = np.nan
+            return events
+        return self._score_values(events, raw[source_col], source_col, raw)
+
+    def _scores_wide(self, events: pd.DataFrame) -> pd.DataFrame:
+        return self._score_values(events, events["__raw_score__"], "__column__", events)
+
+    def _score_values(
+        self, events: pd.DataFrame, raw_scores: pd.Series, column: str, raw: pd.DataFrame
+    ) -> pd.DataFrame:
+        values, unreadable = parse_numbers(raw_scores, decimal=self.spec.source.decimal)
+        column_of = self._column_namer(column, events)
+        for name, mask in _by_column(unreadable, column_of):
+            self._reject(raw, mask, Reason.BAD_SCORE, name,
+                         "scores must be numbers; check `decimal` in [source]")
+        events = events.loc[~unreadable]
+        values = values.loc[events.index]
+        low, high, neutral, reverse = self._scale_arrays(events, values)
+        na_codes = self._na_mask(events, values)
+        outside = values.notna() & ~na_codes & ((values < low) | (values > high))
+        for name, mask in _by_column(outside, column_of):
+            self._reject(
+                raw, mask, Reason.SCORE_OUT_OF_SCALE, name,
+                "correct the score, or declare the scale (low/high/not_applicable) in [scales]",
+            )
+        self._note_na(events, na_codes, column_of, raw)
+        keep = ~outside
+        events, values = events.loc[keep], values.loc[keep]
+        low, high, neutral, reverse = (a[keep.to_numpy()] for a in (low, high, neutral, reverse))
+        score = values.where(~na_codes.loc[keep], np.nan).to_numpy(dtype="float64")
+        above = (score - neutral) / (high - neutral)
+        below = (score - neutral) / (neutral - low)
+        valence = np.where(score >= neutral, above, below)
+        events["score"] = score
+        events["valence"] = np.where(reverse, -valence, valence)
+        return events
+
+    def _column_namer(self, column: str, events: pd.DataFrame) -> pd.Series:
+        if column == "__column__":
+            return events["__column__"]
+        return pd.Series(column, index=events.index)
+
+    def _scale_arrays(
+        self, events: pd.DataFrame, values: pd.Series
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        touchpoints = events["touchpoint"].astype("string")
+        names = touchpoints.unique()
+        scales = {str(n): self._scale(str(n)) for n in names}
+        scored = values.notna()
+        unscaled = sorted({n for n, s in scales.items() if s is None} & set(touchpoints[scored]))
+        if unscaled:
+            raise ConfigError(
+                f"{self.label}: scores found for touchpoint(s) without a declared scale: "
+                f"{', '.join(unscaled[:5])}. Declare one under [scales] (e.g. [scales.csat] "
+                "low = 1, high = 5) and set `default_scale` or the touchpoint's `scale`."
+            )
+        fill = Scale(0, 1)
+        pick = {n: s or fill for n, s in scales.items()}
+        def column(attr: str) -> np.ndarray:
+            mapping = {n: getattr(s, attr) for n, s in pick.items()}
+            return touchpoints.map(mapping).to_numpy(dtype="float64")
+        low, high = column("low"), column("high")
+        neutral = touchpoints.map({n: s.midpoint for n, s in pick.items()}).to_numpy("float64")
+        reverse = touchpoints.map({n: s.reversed for n, s in pick.items()}).to_numpy(bool)
+        return low, high, neutral, reverse
+
+    def _na_mask(self, events: pd.DataFrame, values: pd.Series) -> pd.Series:
+        mask = pd.Series(False, index=events.index)
+        for name in events["touchpoint"].unique():
+            scale = self._scale(str(name))
+            if scale is None or not scale.not_applicable:
+                continue
+            here = events["touchpoint"] == name
+            mask |= here & values.isin(scale.not_applicable)
+        return mask
+
+    def _note_na(
+        self, events: pd.DataFrame, na_codes: pd.Series, column_of: pd.Series, raw: pd.DataFrame
+    ) -> None:
+        for name, mask in _by_column(na_codes, column_of):
+            self._note(
+                raw if raw is events else raw.loc[events.index], mask,
+                Reason.NOT_APPLICABLE, Severity.INFO, name,
+                "nothing to fix: these answers count as 'not applicable', not as low scores",
+            )
+
+    def _given_valence(self, events: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+        col = self.columns["valence"]
+        values, bad = parse_numbers(raw.loc[events.index, col], decimal=self.spec.source.decimal)
+        bad |= values.notna() & ((values < -1) | (values > 1))
+        events = self._reject_and_drop(
+            events, bad, Reason.BAD_VALUE, col, "valence must be a number in [-1, 1]", raw
+        )
+        given = values.loc[events.index]
+        events["valence"] = given.where(given.notna(), events["valence"])
+        return events
+
+    def _drop_duplicates(self, events: pd.DataFrame) -> pd.DataFrame:
+        if events["ts"].isna().all():
+            return events
+        keys = ["journey_id", "touchpoint", "ts", "score", "channel", "text"]
+        dup = events.duplicated(subset=keys, keep="first") & events["ts"].notna()
+        return self._reject_and_drop(
+            events, dup, Reason.DUPLICATE_EVENT, None,
+            "remove the repeated rows from the export (the first copy is kept)", events,
+        )
+
+    def _drop_repeated_journeys(self, raw: pd.DataFrame) -> pd.DataFrame:
+        col = self.columns["journey_id"]
+        dup = raw[col].notna() & raw.duplicated(subset=[col], keep="first")
+        self._reject(raw, dup, Reason.DUPLICATE_JOURNEY, col,
+                     "each respondent must appear once; the first row is kept")
+        return raw.loc[~dup]
+
+    # -- outcomes ------------------------------------------------------------
+
+    def _outcomes(self, raw: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+        source, id_col = raw, self.columns["journey_id"]
+        label = self.label
+        if self.spec.outcome_source is not None:
+            source, _ = read_source(self.spec.outcome_source)
+            source = source.reset_index(drop=True)
+            source.insert(0, ROW, np.arange(1, len(source) + 1, dtype=np.int64))
+            id_col = self.spec.outcome_journey_col or id_col
+            label = _short_path(self.spec.outcome_source.label)
+            self._check_outcome_columns(source, id_col, label)
+        ids = _text(source[id_col])
+        keep = ids.notna()
+        per_journey = pd.DataFrame({"journey_id": ids[keep]})
+        for outcome in self.spec.outcomes:
+            if outcome.from_touchpoint is None:
+                assert outcome.column is not None
+                per_journey[outcome.name] = self._read_outcome(
+                    outcome, source.loc[keep], outcome.column, label
+                )
+        for attribute in self.spec.attributes:
+            if attribute in source:
+                per_journey[attribute] = _text(source.loc[keep, attribute])
+        per_journey = self._one_row_per_journey(per_journey)
+        journeys = pd.DataFrame({"journey_id": events["journey_id"].unique()})
+        table = journeys.merge(per_journey, on="journey_id", how="left")
+        for outcome in self.spec.outcomes:
+            if outcome.from_touchpoint is not None:
+                has = events.loc[events["touchpoint"] == outcome.from_touchpoint, "journey_id"]
+                table[outcome.name] = table["journey_id"].isin(set(has)).astype("float64")
+        self._report_missing_outcomes(table, per_journey, journeys, label)
+        return table
+
+    def _check_outcome_columns(self, source: pd.DataFrame, id_col: str, label: str) -> None:
+        needed = [id_col] + [o.column for o in self.spec.outcomes if o.column]
+        missing = [c for c in needed if c not in source]
+        if missing:
+            raise MissingColumnError(
+                f"{label}: outcome column(s) {', '.join(map(repr, missing))} are not in the "
+                f"outcome source; it has {', '.join(map(repr, source.columns[1:]))}",
+                column=missing[0],
+                source=label,
+            )
+
+    def _read_outcome(
+        self, outcome: Outcome, source: pd.DataFrame, column: str, label: str
+    ) -> pd.Series:
+        raw = source[column]
+        if outcome.kind == "binary":
+            text = raw.astype("string").str.strip().str.lower()
+            positive = {v.lower() for v in outcome.positive}
+            negative = {v.lower() for v in outcome.negative}
+            values = pd.Series(np.nan, index=raw.index)
+            values[text.isin(positive)] = 1.0
+            if negative:
+                values[text.isin(negative)] = 0.0
+            else:
+                values[text.notna() & ~text.isin(positive)] = 0.0
+            bad = text.notna() & values.isna()
+            fix = (
+                f"add the value to `positive` or `negative` of [outcomes.{outcome.name}] "
+                f"(allowed now: {', '.join(outcome.positive + outcome.negative)})"
+            )
+        else:
+            values, bad = parse_numbers(raw, decimal=self.spec.source.decimal)
+            scale = self.spec.scales.get(outcome.scale) if outcome.scale else None
+            fix = "outcomes must be numbers; check `decimal` in [source]"
+            if scale is not None:
+                outside = values.notna() & ((values < scale.low) | (values > scale.high))
+                values = values.where(~outside)
+                bad |= outside
+                fix = f"outcome values must lie on the scale {scale.describe()}"
+        self._note(source, bad, Reason.BAD_OUTCOME, Severity.WARNING, column, fix, label=label)
+        return values.astype("float64")
+
+    def _one_row_per_journey(self, per_journey: pd.DataFrame) -> pd.DataFrame:
+        return per_journey.groupby("journey_id", sort=False, as_index=False).first()
+
+    def _report_missing_outcomes(
+        self, table: pd.DataFrame, per_journey: pd.DataFrame, journeys: pd.DataFrame, label: str
+    ) -> None:
+        names = [o.name for o in self.spec.outcomes]
+        if not names:
+            return
+        without = table[names].isna().all(axis=1)
+        if without.any():
+            ids = table.loc[without, "journey_id"].head(5).tolist()
+            self._add(
+                Problem(
+                    Reason.NO_OUTCOME, Severity.WARNING, label, None, int(without.sum()),
+                    example=", ".join(ids),
+                    fix="add their outcome to the outcome source, or accept that outcome "
+                    "models use only journeys with an outcome",
+                )
+            )
+        orphans = ~per_journey["journey_id"].isin(set(journeys["journey_id"]))
+        if orphans.any():
+            self._add(
+                Problem(
+                    Reason.OUTCOME_WITHOUT_EVENTS, Severity.INFO, label, None, int(orphans.sum()),
+                    example=", ".join(per_journey.loc[orphans, "journey_id"].head(5)),
+                    fix="check that both sources use the same journey ids",
+                )
+            )
+
+    # -- catalogue -----------------------------------------------------------
+
+    def _check_catalogue(self, events: pd.DataFrame) -> None:
+        if not self.spec.touchpoints:
+            return
+        declared = {t.name for t in self.spec.touchpoints}
+        unknown = ~events["touchpoint"].isin(declared)
+        if unknown.any():
+            names = events.loc[unknown, "touchpoint"].unique()
+            self._add(
+                Problem(
+                    Reason.UNKNOWN_TOUCHPOINT, Severity.INFO, self.label, self.columns.get(
+                        "touchpoint"), int(unknown.sum()),
+                    example=", ".join(map(str, names[:5])),
+                    fix="add them to [[touchpoints]] to give them a stage, cost and initiator",
+                )
+            )
+
+    def _catalogue(self, events: pd.DataFrame) -> pa.Table:
+        rows = [
+            {
+                "touchpoint": t.name,
+                "stage": t.stage,
+                "brand_relevance": t.brand_relevance,
+                "cost": t.cost,
+                "owner": t.owner,
+                "initiated_by": t.initiated_by,
+            }
+            for t in self.spec.touchpoints
+        ]
+        declared = {t.name for t in self.spec.touchpoints}
+        seen = events["touchpoint"].value_counts()
+        rows += [
+            {"touchpoint": str(name), "stage": None, "brand_relevance": None, "cost": None,
+             "owner": None, "initiated_by": None}
+            for name in seen.index
+            if name not in declared
+        ]
+        return pa.Table.from_pylist(rows, schema=TOUCHPOINT_SCHEMA)
+
+    # -- problem bookkeeping -------------------------------------------------
+
+    def _add(self, problem: Problem | None) -> None:
+        if problem is not None:
+            self.report.problems.append(problem)
+
+    def _reject(
+        self, raw: pd.DataFrame, mask: pd.Series, reason: Reason, column: str | None, fix: str
+    ) -> None:
+        problem = problem_from_mask(
+            raw, mask, reason=reason, severity=Severity.ERROR, source=self.label,
+            column=column, fix=fix,
+        )
+        if problem is None:
+            return
+        self._add(problem)
+        self.quarantine.add(raw, mask, source=self.label, reason=reason, column=column,
+                            message=problem.message())
+
+    def _reject_and_drop(
+        self, events: pd.DataFrame, mask: pd.Series, reason: Reason, column: str | None,
+        fix: str, raw: pd.DataFrame,
+    ) -> pd.DataFrame:
+        mask = mask.fillna(False).astype(bool)
+        rows = raw.loc[mask.index] if raw is not events else events
+        self._reject(rows, mask, reason, column, fix)
+        return events.loc[~mask]
+
+    def _note(
+        self, raw: pd.DataFrame, mask: pd.Series, reason: Reason, severity: Severity,
+        column: str | None, fix: str, *, label: str | None = None,
+    ) -> None:
+        self._add(
+            problem_from_mask(
+                raw, mask, reason=reason, severity=severity, source=label or self.label,
+                column=column, fix=fix,
+            )
+        )
+
+
+def _by_column(mask: pd.Series, column_of: pd.Series) -> list[tuple[str, pd.Series]]:
+    """Split a mask per source column (wide exports have one column per touchpoint)."""
+    if not mask.any():
+        return []
+    names = column_of[mask].unique()
+    return [(str(name), mask & (column_of == name)) for name in names]
+
+
+def _text(column: pd.Series) -> pd.Series:
+    """Column as nullable text, blanks as missing."""
+    text = column.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def _short_label(spec: DatasetSpec) -> str:
+    return _short_path(spec.source.label)
+
+
+def _short_path(label: str) -> str:
+    path = Path(label)
+    return path.name if path.is_absolute() else label
+
+
+def _to_event_table(events: pd.DataFrame) -> pa.Table:
+    ordered = events.sort_values(["journey_id", "ts", "seq"], kind="stable", na_position="last")
+    columns = {}
+    for field in EVENT_SCHEMA:
+        values = ordered[field.name]
+        if field.name == "ts":
+            columns[field.name] = pa.array(values, type=field.type, from_pandas=True)
+        elif pa.types.is_string(field.type):
+            columns[field.name] = pa.array(values.astype("string"), type=field.type, from_pandas=True)
+        else:
+            columns[field.name] = pa.array(values, type=field.type, from_pandas=True)
+    return pa.table(columns, schema=EVENT_SCHEMA)
+
+
+def ensure_events(data: Dataset | pa.Table) -> pa.Table:
+    """The events of a :class:`Dataset`, or an events table checked against the schema."""
+    if isinstance(data, Dataset):
+        return data.events
+    missing = [c for c in EVENT_SCHEMA.names if c not in data.column_names]
+    if missing:
+        raise DataError(f"events table lacks canonical column(s): {', '.join(missing)}")
+    return data
