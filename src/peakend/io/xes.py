@@ -1,0 +1,184 @@
+"""Read XES event logs (IEEE 1849) with a streaming XML parser.
+
+The log is parsed trace by trace with :func:`lxml.etree.iterparse`; each trace is
+cleared once its events are copied out, so memory stays flat however long the log.
+pm4py is not needed (it is AGPL-3.0 and heavy).
+
+Columns are named as pm4py names them, so files exported by process-mining tools
+line up: ``case:concept:name`` (the trace id), ``concept:name``, ``time:timestamp``,
+``lifecycle:transition``, ``org:resource``, then every other event attribute by its
+key, then every other trace attribute as ``case:<key>``. Values stay the text
+written in the file (timestamps too); validation parses them later.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pandas as pd
+from lxml import etree
+
+from peakend.errors import DataError, SourceError
+from peakend.spec import SourceSpec
+
+CASE_ID = "case:concept:name"
+STANDARD_COLUMNS: tuple[str, ...] = (
+    CASE_ID,
+    "concept:name",
+    "time:timestamp",
+    "lifecycle:transition",
+    "org:resource",
+)
+_GZIP_MAGIC = b"\x1f\x8b"
+_Stream = gzip.GzipFile | BinaryIO
+
+
+def read_xes(source: SourceSpec) -> pd.DataFrame:
+    """Read an XES event log into one row per event.
+
+    Parameters
+    ----------
+    source
+        ``source.path`` is a ``.xes`` file, plain or gzip-compressed (detected
+        from the content, not the name). If ``source.lifecycle`` is not empty,
+        only events whose ``lifecycle:transition`` is one of those values
+        (compared case-insensitively) are kept.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per event in file order, with the five standard columns first
+        (missing values are NA), then other event attributes in order of first
+        appearance, then trace attributes as ``case:<key>``. All values are the
+        strings written in the file.
+
+    Raises
+    ------
+    SourceError
+        If the file is missing, unreadable, not valid XML or not an XES log.
+    DataError
+        If the log holds no events (or none pass the lifecycle filter).
+    """
+    path = _existing_path(source)
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty (0 bytes); export the event log again")
+    with _open(path) as stream:
+        rows, trace_keys, n_traces = _parse(stream, path)
+    if not rows:
+        raise DataError(f"{path}: the file is empty: the log has no events ({n_traces} traces)")
+    frame = _frame(rows, trace_keys)
+    if source.lifecycle:
+        frame = _filter_lifecycle(frame, source.lifecycle, path)
+    return frame
+
+
+def _existing_path(source: SourceSpec) -> Path:
+    if source.path is None:
+        raise SourceError("an XES source needs `path`, the .xes or .xes.gz file to read")
+    path = Path(source.path)
+    if not path.is_file():
+        raise SourceError(f"XES file {path} does not exist; check `path` in the dataset spec")
+    return path
+
+
+def _open(path: Path) -> _Stream:
+    try:
+        with path.open("rb") as probe:
+            magic = probe.read(2)
+        return gzip.open(path, "rb") if magic == _GZIP_MAGIC else path.open("rb")
+    except OSError as exc:
+        raise SourceError(f"cannot read XES file {path}: {exc.strerror or exc}") from exc
+
+
+def _parse(stream: _Stream, path: Path) -> tuple[list[dict[str, str]], list[str], int]:
+    """Copy every event out of the log; return rows, trace attribute keys, trace count."""
+    rows: list[dict[str, str]] = []
+    trace_keys: dict[str, None] = {}
+    n_traces = 0
+    try:
+        for trace in _traces(stream, path):
+            n_traces += 1
+            case = _trace_rows(trace, rows)
+            trace_keys.update(dict.fromkeys(case))
+    except etree.XMLSyntaxError as exc:
+        line = exc.lineno if exc.lineno else "?"
+        raise SourceError(
+            f"{path}, line {line}: the file is not valid XES/XML ({exc.msg}); "
+            "fix or re-export the log"
+        ) from exc
+    except (OSError, EOFError) as exc:
+        raise SourceError(f"cannot read XES file {path}: {exc}; is it truncated?") from exc
+    return rows, list(trace_keys), n_traces
+
+
+def _traces(stream: _Stream, path: Path) -> Iterator[Any]:
+    """Yield each ``<trace>`` element, then clear it and everything before it."""
+    context = etree.iterparse(
+        stream,
+        events=("end",),
+        tag="{*}trace",
+        remove_comments=True,
+        remove_pis=True,
+        resolve_entities=False,
+        huge_tree=True,
+    )
+    for _, trace in context:
+        if _local(trace.getparent().tag) == "log":
+            yield trace
+        trace.clear()
+        while trace.getprevious() is not None:
+            del trace.getparent()[0]
+    root = context.root
+    if root is None or _local(root.tag) != "log":
+        found = "nothing" if root is None else f"<{_local(root.tag)}>"
+        raise SourceError(f"{path}: not an XES log: the root element is {found}, not <log>")
+
+
+def _trace_rows(trace: Any, rows: list[dict[str, str]]) -> dict[str, str]:
+    """Append one row per event of ``trace`` to ``rows``; return the trace attributes."""
+    case: dict[str, str] = {}
+    events = []
+    for child in trace:
+        if _local(child.tag) == "event":
+            events.append(child)
+            continue
+        key, value = child.get("key"), child.get("value")
+        if key is not None and value is not None:
+            case[CASE_ID if key == "concept:name" else f"case:{key}"] = value
+    for event in events:
+        row = {child.get("key"): child.get("value") for child in event}
+        if None in row or None in row.values():  # e.g. <list>, <container>: no value
+            row = {key: value for key, value in row.items() if value is not None}
+        row.update(case)
+        rows.append(row)
+    return case
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _frame(rows: list[dict[str, str]], trace_keys: list[str]) -> pd.DataFrame:
+    seen: dict[str, None] = dict.fromkeys(STANDARD_COLUMNS)
+    for row in rows:
+        if len(row) > len(seen) or not seen.keys() >= row.keys():
+            seen.update(dict.fromkeys(row))
+    case_cols = [c for c in trace_keys if c != CASE_ID]
+    event_cols = [c for c in seen if c not in STANDARD_COLUMNS and c not in trace_keys]
+    columns = [*STANDARD_COLUMNS, *event_cols, *case_cols]
+    return pd.DataFrame.from_records(rows, columns=columns)
+
+
+def _filter_lifecycle(frame: pd.DataFrame, keep: tuple[str, ...], path: Path) -> pd.DataFrame:
+    transitions = frame["lifecycle:transition"].astype("string").str.lower()
+    mask = transitions.isin([value.lower() for value in keep]).fillna(False).astype(bool)
+    if not mask.any():
+        present = sorted(frame["lifecycle:transition"].dropna().astype(str).unique())
+        raise DataError(
+            f"{path}: no event has a lifecycle:transition in {list(keep)}; "
+            f"the log has {present or 'none'}; change `lifecycle` in the dataset spec"
+        )
+    return frame.loc[mask].reset_index(drop=True)
