@@ -220,8 +220,12 @@ class _Loader:
         if "seq" in cols:
             seq, bad_seq = parse_numbers(raw[cols["seq"]], decimal=self.spec.source.decimal)
             events = self._reject_and_drop(
-                events, bad_seq | seq.isna(), Reason.MISSING_VALUE, cols["seq"],
-                "give every row a whole-number sequence", raw,
+                events,
+                bad_seq | seq.isna(),
+                Reason.MISSING_VALUE,
+                cols["seq"],
+                "give every row a whole-number sequence",
+                raw,
             )
             events["seq"] = seq.loc[events.index].astype("int64")
         else:
@@ -241,7 +245,10 @@ class _Loader:
         id_col = self.columns["journey_id"]
         frame = raw.loc[raw[id_col].notna()]
         self._reject(
-            raw, raw[id_col].isna(), Reason.MISSING_VALUE, id_col,
+            raw,
+            raw[id_col].isna(),
+            Reason.MISSING_VALUE,
+            id_col,
             "give every respondent an id",
         )
         ordered = sorted(
@@ -282,15 +289,20 @@ class _Loader:
     ) -> pd.DataFrame:
         for role in roles:
             events = self._reject_and_drop(
-                events, events[role].isna(), Reason.MISSING_VALUE, self.columns[role],
-                f"fill in the {role.replace('_', ' ')} or remove the row", raw,
+                events,
+                events[role].isna(),
+                Reason.MISSING_VALUE,
+                self.columns[role],
+                f"fill in the {role.replace('_', ' ')} or remove the row",
+                raw,
             )
         return events
 
     def _ts_present(self, raw: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
         if "ts" not in self.columns:
             return pd.Series(False, index=events.index)
-        return raw.loc[events.index, self.columns["ts"]].notna()
+        present: pd.Series = raw.loc[events.index, self.columns["ts"]].notna()
+        return present
 
     def _timestamps(self, raw: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
         if "ts" not in self.columns:
@@ -299,20 +311,28 @@ class _Loader:
         parsed = parse_timestamps(raw[col], timezone=source.timezone, fmt=source.timestamp_format)
         fix = (
             "write ISO 8601 (2024-03-31T14:05:00+02:00) or set `timestamp_format` in [source] "
-            "(e.g. \"%d-%m-%Y %H:%M\")"
+            '(e.g. "%d-%m-%Y %H:%M")'
         )
         self._reject(raw, parsed.unparsable, Reason.BAD_TIMESTAMP, col, fix)
         if parsed.naive.any():
             mixed = bool(parsed.had_offset.any())
             reason = Reason.MIXED_TIMEZONES if mixed else Reason.TIMEZONE_ASSUMED
             self._note(
-                raw, parsed.naive, reason, Severity.WARNING if mixed else Severity.INFO, col,
+                raw,
+                parsed.naive,
+                reason,
+                Severity.WARNING if mixed else Severity.INFO,
+                col,
                 f"read as local time in {source.timezone!r} and converted to UTC; set "
                 "`timezone` in [source] if that zone is wrong",
             )
         missing_ts = raw[col].isna()
         self._note(
-            raw, missing_ts, Reason.MISSING_VALUE, Severity.WARNING, col,
+            raw,
+            missing_ts,
+            Reason.MISSING_VALUE,
+            Severity.WARNING,
+            col,
             "events without a time keep their place by sequence but have no duration",
         )
         return parsed.values.astype("datetime64[us, UTC]")
@@ -323,8 +343,12 @@ class _Loader:
             values = events["initiated_by"].str.strip().str.lower()
             bad = values.notna() & ~values.isin(INITIATORS)
             events = self._reject_and_drop(
-                events, bad, Reason.BAD_VALUE, self.columns["initiated_by"],
-                "use 'customer' or 'company'", raw,
+                events,
+                bad,
+                Reason.BAD_VALUE,
+                self.columns["initiated_by"],
+                "use 'customer' or 'company'",
+                raw,
             )
             values = values.loc[events.index]
             fallback = events["touchpoint"].map(by_catalogue)
@@ -354,8 +378,13 @@ class _Loader:
         values, unreadable = parse_numbers(raw_scores, decimal=self.spec.source.decimal)
         column_of = self._column_namer(column, events)
         for name, mask in _by_column(unreadable, column_of):
-            self._reject(raw, mask, Reason.BAD_SCORE, name,
-                         "scores must be numbers; check `decimal` in [source]")
+            self._reject(
+                raw,
+                mask,
+                Reason.BAD_SCORE,
+                name,
+                "scores must be numbers; check `decimal` in [source]",
+            )
         events = events.loc[~unreadable]
         values = values.loc[events.index]
         low, high, neutral, reverse = self._scale_arrays(events, values)
@@ -363,7 +392,10 @@ class _Loader:
         outside = values.notna() & ~na_codes & ((values < low) | (values > high))
         for name, mask in _by_column(outside, column_of):
             self._reject(
-                raw, mask, Reason.SCORE_OUT_OF_SCALE, name,
+                raw,
+                mask,
+                Reason.SCORE_OUT_OF_SCALE,
+                name,
                 "correct the score, or declare the scale (low/high/not_applicable) in [scales]",
             )
         self._note_na(events, na_codes, column_of, raw)
@@ -399,9 +431,11 @@ class _Loader:
             )
         fill = Scale(0, 1)
         pick = {n: s or fill for n, s in scales.items()}
+
         def column(attr: str) -> np.ndarray:
             mapping = {n: getattr(s, attr) for n, s in pick.items()}
             return touchpoints.map(mapping).to_numpy(dtype="float64")
+
         low, high = column("low"), column("high")
         neutral = touchpoints.map({n: s.midpoint for n, s in pick.items()}).to_numpy("float64")
         reverse = touchpoints.map({n: s.reversed for n, s in pick.items()}).to_numpy(bool)
@@ -422,8 +456,11 @@ class _Loader:
     ) -> None:
         for name, mask in _by_column(na_codes, column_of):
             self._note(
-                raw if raw is events else raw.loc[events.index], mask,
-                Reason.NOT_APPLICABLE, Severity.INFO, name,
+                raw if raw is events else raw.loc[events.index],
+                mask,
+                Reason.NOT_APPLICABLE,
+                Severity.INFO,
+                name,
                 "nothing to fix: these answers count as 'not applicable', not as low scores",
             )
 
@@ -444,15 +481,24 @@ class _Loader:
         keys = ["journey_id", "touchpoint", "ts", "score", "channel", "text"]
         dup = events.duplicated(subset=keys, keep="first") & events["ts"].notna()
         return self._reject_and_drop(
-            events, dup, Reason.DUPLICATE_EVENT, None,
-            "remove the repeated rows from the export (the first copy is kept)", events,
+            events,
+            dup,
+            Reason.DUPLICATE_EVENT,
+            None,
+            "remove the repeated rows from the export (the first copy is kept)",
+            events,
         )
 
     def _drop_repeated_journeys(self, raw: pd.DataFrame) -> pd.DataFrame:
         col = self.columns["journey_id"]
         dup = raw[col].notna() & raw.duplicated(subset=[col], keep="first")
-        self._reject(raw, dup, Reason.DUPLICATE_JOURNEY, col,
-                     "each respondent must appear once; the first row is kept")
+        self._reject(
+            raw,
+            dup,
+            Reason.DUPLICATE_JOURNEY,
+            col,
+            "each respondent must appear once; the first row is kept",
+        )
         return raw.loc[~dup]
 
     # -- outcomes ------------------------------------------------------------
@@ -545,7 +591,11 @@ class _Loader:
             ids = table.loc[without, "journey_id"].head(5).tolist()
             self._add(
                 Problem(
-                    Reason.NO_OUTCOME, Severity.WARNING, label, None, int(without.sum()),
+                    Reason.NO_OUTCOME,
+                    Severity.WARNING,
+                    label,
+                    None,
+                    int(without.sum()),
                     example=", ".join(ids),
                     fix="add their outcome to the outcome source, or accept that outcome "
                     "models use only journeys with an outcome",
@@ -555,7 +605,11 @@ class _Loader:
         if orphans.any():
             self._add(
                 Problem(
-                    Reason.OUTCOME_WITHOUT_EVENTS, Severity.INFO, label, None, int(orphans.sum()),
+                    Reason.OUTCOME_WITHOUT_EVENTS,
+                    Severity.INFO,
+                    label,
+                    None,
+                    int(orphans.sum()),
                     example=", ".join(per_journey.loc[orphans, "journey_id"].head(5)),
                     fix="check that both sources use the same journey ids",
                 )
@@ -572,8 +626,11 @@ class _Loader:
             names = events.loc[unknown, "touchpoint"].unique()
             self._add(
                 Problem(
-                    Reason.UNKNOWN_TOUCHPOINT, Severity.INFO, self.label, self.columns.get(
-                        "touchpoint"), int(unknown.sum()),
+                    Reason.UNKNOWN_TOUCHPOINT,
+                    Severity.INFO,
+                    self.label,
+                    self.columns.get("touchpoint"),
+                    int(unknown.sum()),
                     example=", ".join(map(str, names[:5])),
                     fix="add them to [[touchpoints]] to give them a stage, cost and initiator",
                 )
@@ -594,8 +651,14 @@ class _Loader:
         declared = {t.name for t in self.spec.touchpoints}
         seen = events["touchpoint"].value_counts()
         rows += [
-            {"touchpoint": str(name), "stage": None, "brand_relevance": None, "cost": None,
-             "owner": None, "initiated_by": None}
+            {
+                "touchpoint": str(name),
+                "stage": None,
+                "brand_relevance": None,
+                "cost": None,
+                "owner": None,
+                "initiated_by": None,
+            }
             for name in seen.index
             if name not in declared
         ]
@@ -611,18 +674,29 @@ class _Loader:
         self, raw: pd.DataFrame, mask: pd.Series, reason: Reason, column: str | None, fix: str
     ) -> None:
         problem = problem_from_mask(
-            raw, mask, reason=reason, severity=Severity.ERROR, source=self.label,
-            column=column, fix=fix,
+            raw,
+            mask,
+            reason=reason,
+            severity=Severity.ERROR,
+            source=self.label,
+            column=column,
+            fix=fix,
         )
         if problem is None:
             return
         self._add(problem)
-        self.quarantine.add(raw, mask, source=self.label, reason=reason, column=column,
-                            message=problem.message())
+        self.quarantine.add(
+            raw, mask, source=self.label, reason=reason, column=column, message=problem.message()
+        )
 
     def _reject_and_drop(
-        self, events: pd.DataFrame, mask: pd.Series, reason: Reason, column: str | None,
-        fix: str, raw: pd.DataFrame,
+        self,
+        events: pd.DataFrame,
+        mask: pd.Series,
+        reason: Reason,
+        column: str | None,
+        fix: str,
+        raw: pd.DataFrame,
     ) -> pd.DataFrame:
         mask = mask.fillna(False).astype(bool)
         rows = raw.loc[mask.index] if raw is not events else events
@@ -630,13 +704,25 @@ class _Loader:
         return events.loc[~mask]
 
     def _note(
-        self, raw: pd.DataFrame, mask: pd.Series, reason: Reason, severity: Severity,
-        column: str | None, fix: str, *, label: str | None = None,
+        self,
+        raw: pd.DataFrame,
+        mask: pd.Series,
+        reason: Reason,
+        severity: Severity,
+        column: str | None,
+        fix: str,
+        *,
+        label: str | None = None,
     ) -> None:
         self._add(
             problem_from_mask(
-                raw, mask, reason=reason, severity=severity, source=label or self.label,
-                column=column, fix=fix,
+                raw,
+                mask,
+                reason=reason,
+                severity=severity,
+                source=label or self.label,
+                column=column,
+                fix=fix,
             )
         )
 
@@ -672,7 +758,9 @@ def _to_event_table(events: pd.DataFrame) -> pa.Table:
         if field.name == "ts":
             columns[field.name] = pa.array(values, type=field.type, from_pandas=True)
         elif pa.types.is_string(field.type):
-            columns[field.name] = pa.array(values.astype("string"), type=field.type, from_pandas=True)
+            columns[field.name] = pa.array(
+                values.astype("string"), type=field.type, from_pandas=True
+            )
         else:
             columns[field.name] = pa.array(values, type=field.type, from_pandas=True)
     return pa.table(columns, schema=EVENT_SCHEMA)

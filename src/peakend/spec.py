@@ -175,8 +175,7 @@ def parse_spec(
         )
     if layout == "long" and source.format != "xes" and "touchpoint" not in columns:
         raise ConfigError(
-            f"{where} [columns]: a long layout needs `touchpoint` "
-            '(e.g. touchpoint = "activity")'
+            f'{where} [columns]: a long layout needs `touchpoint` (e.g. touchpoint = "activity")'
         )
     scales = {
         key: _parse_scale(value, f"{where} [scales.{key}]")
@@ -204,7 +203,7 @@ def parse_spec(
         outcome_journey_col = table.pop("journey_id", None)
         if not outcome_journey_col:
             raise ConfigError(
-                f"{where} [outcome_source]: name the journey column, e.g. journey_id = \"id\""
+                f'{where} [outcome_source]: name the journey column, e.g. journey_id = "id"'
             )
         outcome_source = _parse_source(table, base_dir, f"{where} [outcome_source]")
     validation = dict(raw.get("validation", {}))
@@ -304,7 +303,9 @@ def _parse_scale(raw: Mapping[str, Any], where: str) -> Scale:
         raise ConfigError(f"{where}: {exc}") from exc
 
 
-def _parse_touchpoint(raw: Mapping[str, Any], scales: Mapping[str, Scale], where: str) -> Touchpoint:
+def _parse_touchpoint(
+    raw: Mapping[str, Any], scales: Mapping[str, Scale], where: str
+) -> Touchpoint:
     keys = {"name", "stage", "brand_relevance", "cost", "owner", "initiated_by", "column", "scale"}
     _reject_unknown(raw, keys, where, "a touchpoint")
     name = _require(raw, "name", where, str)

@@ -13,7 +13,10 @@ from peakend.errors import SourceError
 
 
 def connect(
-    *, memory_limit: str | None = None, temp_directory: str | Path | None = None, threads: int | None = None
+    *,
+    memory_limit: str | None = None,
+    temp_directory: str | Path | None = None,
+    threads: int | None = None,
 ) -> DuckDBBackend:
     """An in-process DuckDB connection for the engine.
 
@@ -45,7 +48,9 @@ def events_table(con: Any, events: pa.Table | str | Path, *, name: str = "events
     return con.read_parquet(path, table_name=name)
 
 
-def outcomes_table(con: Any, outcomes: pa.Table | str | Path, *, name: str = "outcomes") -> ibis.Table:
+def outcomes_table(
+    con: Any, outcomes: pa.Table | str | Path, *, name: str = "outcomes"
+) -> ibis.Table:
     """Make a per-journey outcomes table available to ``con``."""
     if isinstance(outcomes, pa.Table):
         return con.create_table(name, outcomes, overwrite=True)

@@ -63,8 +63,8 @@ def decode_text(data: bytes, source: SourceSpec, bad: BadRows) -> str:
             line.decode(source.encoding)
         except UnicodeDecodeError as exc:
             bad.reasons[number - 1] = (
-                f"bytes {line[exc.start:exc.end]!r} are not valid {source.encoding}; "
-                "declare the file's real encoding in [source] (e.g. encoding = \"cp1252\")"
+                f"bytes {line[exc.start : exc.end]!r} are not valid {source.encoding}; "
+                'declare the file\'s real encoding in [source] (e.g. encoding = "cp1252")'
             )
     return data.decode(source.encoding, errors="replace")
 
