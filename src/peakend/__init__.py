@@ -1,1 +1,59 @@
-"""peakend: the moments that matter in customer journeys."""
+"""peakend: find the moments that matter in customer journeys and what customers remember.
+
+The public API, in pipeline order::
+
+    spec = read_spec("examples/airline_passenger_satisfaction.toml")
+    data = load(spec)                      # validated canonical tables + report
+    summary = summarize_journeys(data)     # journey features, touchpoints, flows
+"""
+
+from peakend.errors import (
+    ConfigError,
+    DataError,
+    DataWarning,
+    MissingColumnError,
+    ModelError,
+    PeakendError,
+    PeakendWarning,
+    SchemaError,
+    SourceError,
+    StatisticalWarning,
+)
+from peakend.load import Dataset, load
+from peakend.schema import EVENT_SCHEMA, TOUCHPOINT_SCHEMA, Outcome, Scale, Touchpoint
+from peakend.spec import DatasetSpec, SourceSpec, parse_spec, read_spec
+from peakend.summary import Estimate, JourneySummary, summarize_journeys
+from peakend.validate import Problem, Reason, Severity, ValidationReport
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EVENT_SCHEMA",
+    "TOUCHPOINT_SCHEMA",
+    "ConfigError",
+    "DataError",
+    "DataWarning",
+    "Dataset",
+    "DatasetSpec",
+    "Estimate",
+    "JourneySummary",
+    "MissingColumnError",
+    "ModelError",
+    "Outcome",
+    "PeakendError",
+    "PeakendWarning",
+    "Problem",
+    "Reason",
+    "Scale",
+    "SchemaError",
+    "Severity",
+    "SourceError",
+    "SourceSpec",
+    "StatisticalWarning",
+    "Touchpoint",
+    "ValidationReport",
+    "load",
+    "parse_spec",
+    "read_spec",
+    "summarize_journeys",
+]
