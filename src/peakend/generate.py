@@ -1,0 +1,1145 @@
+"""Synthetic customer journeys of a subscription service, with a planted truth.
+
+:func:`generate` writes a complete dataset for an energy/telecom-like provider:
+events in the canonical shape (:data:`peakend.schema.EVENT_SCHEMA`), one outcome
+row per journey, the touchpoint catalogue, a dataset spec that
+:func:`peakend.spec.read_spec` reads, and ``truth.json`` describing exactly what
+was planted, so that every model in peakend can be tested against a known answer:
+
+* per designed touchpoint a class (moment of truth, excel, performance,
+  standard) planted as a penalty on ``overall`` when its score is low (1-2) and
+  a reward when it is high (4-5);
+* the peak-end memory model that makes ``overall`` from the valences of the
+  scored events (peak, end, mean, trough);
+* hidden moments: windows of days after an anchor touchpoint with extra
+  customer-initiated contacts on top of a low baseline;
+* service failures followed by a recovery contact, handled well or badly;
+* a churn hazard rising with negative moments, a negative end and contacts.
+
+Randomness is counter-based: every draw is a hash of (seed, variable, journey
+number, item number), so the data of journey *i* do not depend on how the
+journeys are cut into chunks. Any ``chunk_journeys`` gives the same rows and
+values (and, as row groups are cut at fixed row counts, byte-identical files);
+only the memory used and the progress granularity change.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from numbers import Integral
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+from numpy.typing import NDArray
+
+from peakend.errors import ConfigError
+from peakend.schema import EVENT_SCHEMA, TOUCHPOINT_SCHEMA
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+U64 = NDArray[np.uint64]
+Bool = NDArray[np.bool_]
+
+CLASSES: tuple[str, ...] = ("moment_of_truth", "excel", "performance", "standard")
+TRUTH_SECTIONS: tuple[str, ...] = (
+    "generator",
+    "counts",
+    "journeys",
+    "touchpoints",
+    "memory",
+    "hidden_windows",
+    "baseline_contacts",
+    "recovery",
+    "churn",
+    "outcomes",
+    "realised",
+)
+"""Top-level keys of ``truth.json``."""
+
+OUTCOME_SCHEMA = pa.schema(
+    [
+        pa.field("journey_id", pa.string(), nullable=False),
+        pa.field("overall", pa.float64()),
+        pa.field("recommend", pa.int64()),
+        pa.field("satisfied", pa.int64()),
+        pa.field("churned", pa.int64()),
+        pa.field("churn_days", pa.float64()),
+        pa.field("segment", pa.string()),
+        pa.field("channel_preference", pa.string()),
+    ]
+)
+"""Arrow schema of ``outcomes.parquet``."""
+
+RECOVERY = "recovery"
+_EFFECT_THRESHOLD = 0.25
+_DAY_S = 86_400
+_MAX_ITEMS = 4096  # items (contacts) per journey and variable; counts never come near
+
+
+@dataclass(frozen=True)
+class TouchpointDesign:
+    """A designed touchpoint: where it sits, how often it happens, its planted effect.
+
+    ``gap_hours`` is the median time after the previous designed touchpoint
+    (log-normal with ``gap_sigma``); with probability ``p_tie`` the gap is zero,
+    giving an exact timestamp tie. Scores come from an ordered-probit model:
+    latent ``latent_mean + loading * mood + noise`` cut at the config thresholds.
+    ``penalty`` (<= 0) applies to ``overall`` when the score is 1-2, ``reward``
+    (>= 0) when it is 4-5. ``failure_rate`` is the chance of a service failure
+    (score forced to 1, followed by a recovery contact).
+    """
+
+    name: str
+    stage: int
+    initiated_by: str
+    channel: str
+    owner: str
+    brand_relevance: float
+    cost: float
+    p_present: float
+    gap_hours: float
+    gap_sigma: float
+    p_tie: float
+    latent_mean: float
+    response_rate: float
+    penalty: float = 0.0
+    reward: float = 0.0
+    failure_rate: float = 0.0
+
+    @property
+    def kind(self) -> str:
+        """The planted class, from the size of penalty and reward (0.25 points)."""
+        hurts = -self.penalty >= _EFFECT_THRESHOLD
+        lifts = self.reward >= _EFFECT_THRESHOLD
+        if hurts and lifts:
+            return "performance"
+        if hurts:
+            return "moment_of_truth"
+        return "excel" if lifts else "standard"
+
+
+@dataclass(frozen=True)
+class ContactDesign:
+    """An unsolicited, customer-initiated contact type (no designed stage)."""
+
+    name: str
+    channel: str
+    owner: str
+    cost: float
+    baseline_share: float
+
+
+@dataclass(frozen=True)
+class HiddenWindow:
+    """Extra contacts on days ``first_day``..``last_day`` after ``anchor``.
+
+    ``excess_rate`` is the mean number of extra contacts per journey that has
+    the anchor (Poisson), uniform in time over the window; ``mix`` gives the
+    contact touchpoints and their shares.
+    """
+
+    label: str
+    anchor: str
+    first_day: int
+    last_day: int
+    excess_rate: float
+    mix: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A customer segment: its share, mood shift and churn log-hazard effect."""
+
+    name: str
+    share: float
+    mood_shift: float = 0.0
+    churn_effect: float = 0.0
+
+
+# fmt: off
+_DESIGN: tuple[tuple[Any, ...], ...] = (
+    # name, stage, initiated_by, channel, owner, brand_relevance, cost, p_present,
+    #   gap_hours, gap_sigma, p_tie, latent_mean, response_rate, penalty, reward, failure_rate
+    ("website_visit", 1, "customer", "web", "marketing", 0.4, 0.1, 0.90,
+        0.0, 0.0, 0.0, 0.6, 0.5, 0.0, 0.0, 0.0),
+    ("quote", 2, "customer", "web", "sales", 0.5, 2.0, 0.80,
+        0.5, 1.0, 0.03, 0.5, 0.7, -0.3, 0.3, 0.0),
+    ("subscription_started", 3, "company", "web", "sales", 0.3, 1.0, 1.0,
+        48.0, 1.0, 0.0, 0.7, 0.6, 0.0, 0.0, 0.0),
+    ("welcome_mail", 4, "company", "email", "marketing", 0.2, 0.05, 0.85,
+        0.2, 0.5, 0.1, 0.6, 0.4, 0.0, 0.0, 0.0),
+    ("installation", 5, "company", "field", "field_service", 0.9, 80.0, 0.75,
+        168.0, 0.4, 0.0, 0.3, 0.8, -1.0, 0.0, 0.06),
+    ("first_invoice", 6, "company", "email", "billing", 0.5, 0.5, 0.95,
+        480.0, 0.2, 0.0, 0.2, 0.7, -0.8, 0.0, 0.05),
+    ("app_onboarding", 7, "customer", "app", "digital", 0.8, 0.2, 0.55,
+        24.0, 1.0, 0.0, 0.5, 0.6, 0.0, 0.6, 0.0),
+    ("support_call", 8, "customer", "phone", "customer_service", 0.6, 6.0, 0.35,
+        240.0, 0.8, 0.0, 0.0, 0.8, -0.6, 0.5, 0.04),
+    ("review_invitation", 9, "company", "email", "marketing", 0.1, 0.05, 0.70,
+        168.0, 0.3, 0.0, 0.6, 0.5, 0.0, 0.0, 0.0),
+    ("renewal_offer", 10, "company", "email", "retention", 0.7, 1.0, 0.60,
+        1080.0, 0.2, 0.0, 0.4, 0.6, 0.0, 0.5, 0.0),
+)
+# fmt: on
+DEFAULT_TOUCHPOINTS: tuple[TouchpointDesign, ...] = tuple(TouchpointDesign(*row) for row in _DESIGN)
+"""The designed journey of a subscription provider, in stage order."""
+
+DEFAULT_CONTACTS: tuple[ContactDesign, ...] = (
+    ContactDesign("call_center", "phone", "customer_service", 6.0, 0.35),
+    ContactDesign("chat", "chat", "customer_service", 3.0, 0.20),
+    ContactDesign("faq_visit", "web", "digital", 0.05, 0.30),
+    ContactDesign("email", "email", "customer_service", 2.0, 0.15),
+)
+
+DEFAULT_WINDOWS: tuple[HiddenWindow, ...] = (
+    HiddenWindow(
+        "post-purchase doubt",
+        "subscription_started",
+        2,
+        3,
+        0.30,
+        (("call_center", 0.45), ("faq_visit", 0.35), ("chat", 0.20)),
+    ),
+    HiddenWindow(
+        "first-invoice worry",
+        "first_invoice",
+        0,
+        4,
+        0.45,
+        (("call_center", 0.55), ("email", 0.25), ("chat", 0.20)),
+    ),
+    HiddenWindow(
+        "renewal price check",
+        "renewal_offer",
+        1,
+        5,
+        0.20,
+        (("faq_visit", 0.50), ("chat", 0.30), ("call_center", 0.20)),
+    ),
+)
+
+DEFAULT_SEGMENTS: tuple[Segment, ...] = (
+    Segment("consumer", 0.75),
+    Segment("business", 0.25, mood_shift=-0.2, churn_effect=-0.3),
+)
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """Every hyperparameter of the generator, with defaults for a realistic provider.
+
+    Parameters
+    ----------
+    n_journeys:
+        Number of journeys (one customer each); about 9-10 events per journey.
+    seed:
+        Seed of the counter-based random draws.
+    start, span_days:
+        Journeys start uniformly in ``[start, start + span_days)`` (UTC).
+    chunk_journeys:
+        Journeys generated and written per chunk; bounds the memory used.
+    row_group_rows:
+        Target Parquet row-group size.
+    touchpoints, contacts, hidden_windows, segments:
+        The journey design; see :class:`TouchpointDesign` and friends.
+    channel_preferences:
+        Shares of each customer's preferred contact channel.
+    preferred_channel_share:
+        Chance that an unsolicited contact uses the preferred channel.
+    baseline_contacts_per_day, baseline_tail_days:
+        Unsolicited contacts per journey-day, uniform from the first designed
+        touchpoint until ``baseline_tail_days`` after the last one.
+    mood_loading, thresholds:
+        Ordered-probit score model: latent ``latent_mean + mood_loading * mood +
+        sqrt(1 - mood_loading**2) * noise``; score = 1 + number of thresholds below.
+    intercept, w_peak, w_end, w_mean, w_trough, noise_sd:
+        The memory model for ``overall`` (see ``truth.json`` ``memory``).
+    recovered_share, recovered_effect, unrecovered_effect, recovery_delay_hours:
+        Service recovery: share of failures recovered well, their effect on
+        ``overall`` and the mean delay (exponential) of the recovery contact.
+    churn_base_per_day, churn_per_negative, churn_negative_end, churn_per_contact,
+    churn_recovered, churn_unrecovered, horizon_days:
+        Exponential churn time after journey end, log-hazard linear in the
+        covariates; censored at ``horizon_days``.
+    satisfied_threshold, recommend_noise_sd:
+        ``satisfied = overall >= threshold``; ``recommend`` is ``overall`` mapped
+        to 0-10 plus noise.
+    """
+
+    n_journeys: int = 10_000
+    seed: int = 0
+    start: datetime = datetime(2024, 1, 1, tzinfo=UTC)
+    span_days: float = 365.0
+    chunk_journeys: int = 100_000
+    row_group_rows: int = 1_000_000
+    touchpoints: tuple[TouchpointDesign, ...] = DEFAULT_TOUCHPOINTS
+    contacts: tuple[ContactDesign, ...] = DEFAULT_CONTACTS
+    hidden_windows: tuple[HiddenWindow, ...] = DEFAULT_WINDOWS
+    segments: tuple[Segment, ...] = DEFAULT_SEGMENTS
+    channel_preferences: tuple[tuple[str, float], ...] = (
+        ("phone", 0.40),
+        ("chat", 0.25),
+        ("email", 0.20),
+        ("web", 0.15),
+    )
+    preferred_channel_share: float = 0.5
+    baseline_contacts_per_day: float = 0.01
+    baseline_tail_days: float = 14.0
+    mood_loading: float = 0.5
+    thresholds: tuple[float, float, float, float] = (-1.6, -0.9, -0.2, 0.8)
+    intercept: float = 5.3
+    w_peak: float = 0.9
+    w_end: float = 1.1
+    w_mean: float = 0.6
+    w_trough: float = 0.3
+    noise_sd: float = 0.3
+    recovered_share: float = 0.6
+    recovered_effect: float = 1.0
+    unrecovered_effect: float = -0.4
+    recovery_delay_hours: float = 24.0
+    churn_base_per_day: float = 0.0006
+    churn_per_negative: float = 0.25
+    churn_negative_end: float = 0.5
+    churn_per_contact: float = 0.15
+    churn_recovered: float = -0.3
+    churn_unrecovered: float = 0.6
+    horizon_days: float = 365.0
+    satisfied_threshold: float = 7.0
+    recommend_noise_sd: float = 0.8
+
+    def __post_init__(self) -> None:
+        _check_sizes(self)
+        _check_design(self)
+        _check_probabilities(self)
+
+
+def _check_sizes(cfg: GeneratorConfig) -> None:
+    for key in ("n_journeys", "chunk_journeys", "row_group_rows"):
+        value = getattr(cfg, key)
+        if not isinstance(value, Integral) or isinstance(value, bool) or value <= 0:
+            raise ConfigError(f"GeneratorConfig.{key} must be a positive integer, not {value!r}")
+    if cfg.n_journeys >= 10**12:
+        raise ConfigError(f"GeneratorConfig.n_journeys {cfg.n_journeys} is too large (max 10**12)")
+    if cfg.start.tzinfo is None:
+        raise ConfigError("GeneratorConfig.start must be timezone-aware, e.g. tzinfo=UTC")
+    if cfg.span_days <= 0 or cfg.horizon_days <= 0:
+        raise ConfigError("GeneratorConfig.span_days and horizon_days must be positive")
+    if list(cfg.thresholds) != sorted(cfg.thresholds):
+        raise ConfigError(f"GeneratorConfig.thresholds must increase, not {cfg.thresholds}")
+
+
+def _check_design(cfg: GeneratorConfig) -> None:
+    names = [t.name for t in cfg.touchpoints] + [c.name for c in cfg.contacts] + [RECOVERY]
+    if not cfg.touchpoints or len(set(names)) != len(names):
+        raise ConfigError(f"touchpoint names must be unique and non-empty: {names}")
+    stages = [t.stage for t in cfg.touchpoints]
+    if stages != sorted(set(stages)):
+        raise ConfigError(f"designed touchpoints must be listed in increasing stage: {stages}")
+    contact_names = {c.name for c in cfg.contacts}
+    designed = {t.name for t in cfg.touchpoints}
+    for w in cfg.hidden_windows:
+        if w.anchor not in designed:
+            raise ConfigError(f"hidden window {w.label!r}: anchor {w.anchor!r} is not designed")
+        if not 0 <= w.first_day <= w.last_day:
+            raise ConfigError(f"hidden window {w.label!r}: need 0 <= first_day <= last_day")
+        unknown = sorted({n for n, _ in w.mix} - contact_names)
+        if unknown:
+            raise ConfigError(f"hidden window {w.label!r}: unknown contacts {unknown}")
+    channels = {c.channel for c in cfg.contacts}
+    prefs = {c for c, _ in cfg.channel_preferences}
+    if not prefs <= channels:
+        raise ConfigError(f"channel_preferences {sorted(prefs - channels)} match no contact")
+
+
+def _check_probabilities(cfg: GeneratorConfig) -> None:
+    values = {
+        "preferred_channel_share": cfg.preferred_channel_share,
+        "recovered_share": cfg.recovered_share,
+        "mood_loading": cfg.mood_loading,
+    }
+    for t in cfg.touchpoints:
+        for key in ("p_present", "p_tie", "response_rate", "failure_rate"):
+            values[f"{t.name}.{key}"] = getattr(t, key)
+    bad = [f"{k}={v}" for k, v in values.items() if not 0 <= v <= 1]
+    if bad:
+        raise ConfigError(f"probabilities must lie in [0, 1]: {', '.join(bad)}")
+    rates = [cfg.baseline_contacts_per_day, cfg.baseline_tail_days, cfg.churn_base_per_day]
+    rates += [cfg.noise_sd]
+    rates += [w.excess_rate for w in cfg.hidden_windows]
+    if min(rates) < 0:
+        raise ConfigError("contact rates, tail days, churn_base_per_day and noise_sd must be >= 0")
+
+
+@dataclass(frozen=True)
+class GeneratedDataset:
+    """Where :func:`generate` wrote the dataset, and how big it is."""
+
+    directory: Path
+    spec_path: Path
+    events_path: Path
+    outcomes_path: Path
+    truth_path: Path
+    touchpoints_path: Path
+    n_journeys: int
+    n_events: int
+
+
+def generate(
+    out_dir: str | Path,
+    config: GeneratorConfig | None = None,
+    *,
+    progress: Callable[[int], None] | None = None,
+    name: str = "synthetic",
+) -> GeneratedDataset:
+    """Write a synthetic journey dataset with a planted truth into ``out_dir``.
+
+    Files: ``events.parquet`` (:data:`~peakend.schema.EVENT_SCHEMA`),
+    ``outcomes.parquet`` (:data:`OUTCOME_SCHEMA`), ``touchpoints.csv``,
+    ``truth.json`` and ``<name>.toml`` (a dataset spec). Events are generated and
+    written chunk by chunk, so memory stays flat in ``n_journeys``.
+
+    Parameters
+    ----------
+    out_dir:
+        Directory to write into (created if needed; files are overwritten).
+    config:
+        Hyperparameters; :class:`GeneratorConfig` defaults when ``None``.
+    progress:
+        Called after each chunk with the number of journeys written so far.
+    name:
+        Dataset name, used for the spec file name and its ``name`` key.
+
+    Returns
+    -------
+    GeneratedDataset
+        Paths and counts.
+
+    Raises
+    ------
+    ConfigError
+        If ``name`` is empty or contains a path separator.
+
+    Examples
+    --------
+    >>> from peakend.generate import GeneratorConfig, generate
+    >>> ds = generate("/tmp/journeys", GeneratorConfig(n_journeys=1_000, seed=1))
+    >>> ds.n_journeys
+    1000
+    """
+    cfg = config if config is not None else GeneratorConfig()
+    if not name or "/" in name or "\\" in name:
+        raise ConfigError(f"dataset name {name!r} must be a plain file stem, e.g. 'synthetic'")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {k: out / f for k, f in _FILES.items()}
+    stats = _write_tables(cfg, paths["events"], paths["outcomes"], progress)
+    _write_catalogue(cfg, paths["touchpoints"])
+    spec_path = out / f"{name}.toml"
+    spec_path.write_text(_spec_text(cfg, name), encoding="utf-8")
+    truth = _truth(cfg, stats)
+    paths["truth"].write_text(json.dumps(truth, indent=2, default=str) + "\n", encoding="utf-8")
+    return GeneratedDataset(
+        directory=out,
+        spec_path=spec_path,
+        events_path=paths["events"],
+        outcomes_path=paths["outcomes"],
+        truth_path=paths["truth"],
+        touchpoints_path=paths["touchpoints"],
+        n_journeys=cfg.n_journeys,
+        n_events=int(stats["n_events"]),
+    )
+
+
+_FILES = {
+    "events": "events.parquet",
+    "outcomes": "outcomes.parquet",
+    "touchpoints": "touchpoints.csv",
+    "truth": "truth.json",
+}
+
+
+# ---------------------------------------------------------------- random draws
+_GOLDEN = 0x9E3779B97F4A7C15
+_MASK = (1 << 64) - 1
+
+
+def _mix_int(z: int) -> int:
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
+
+
+def _mix(x: U64) -> U64:
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+class _Draws:
+    """Counter-based draws: value = hash(seed, variable, sub, lane, counter)."""
+
+    def __init__(self, seed: int) -> None:
+        self._seed = _mix_int(seed & _MASK)
+
+    def uniform(self, var: int, idx: U64, sub: int = 0, lane: int = 0) -> F64:
+        key = _mix_int(self._seed ^ _mix_int((var << 40) + (sub << 8) + lane))
+        x = _mix(idx * np.uint64(_GOLDEN) + np.uint64(key))
+        return ((x >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
+
+    def normals(self, var: int, idx: U64, sub: int = 0) -> tuple[F64, F64]:
+        radius = np.sqrt(-2.0 * np.log(self.uniform(var, idx, sub, 0)))
+        angle = 2.0 * np.pi * self.uniform(var, idx, sub, 1)
+        return radius * np.cos(angle), radius * np.sin(angle)
+
+    def poisson(self, var: int, idx: U64, lam: F64, sub: int = 0) -> I64:
+        u = self.uniform(var, idx, sub)
+        count = np.zeros(u.size, dtype=np.int64)
+        term = np.exp(-lam)
+        cdf = term.copy()
+        for k in range(1, 200):
+            more = u > cdf
+            if not more.any():
+                break
+            count += more
+            term = term * lam / k
+            cdf = cdf + term
+        return count
+
+
+def _choice(u: F64, shares: Sequence[float]) -> I64:
+    cum = np.cumsum(np.asarray(shares, dtype=np.float64))
+    picked = np.searchsorted(cum / cum[-1], u, side="right")
+    return np.minimum(picked, len(shares) - 1).astype(np.int64)
+
+
+# variable numbers of the draws; changing one changes the data of that variable only
+_V_SEGMENT, _V_MOOD, _V_PREF, _V_START = 1, 2, 3, 4
+_V_PRESENT, _V_GAP, _V_TIE, _V_RESPONSE, _V_FAIL = 10, 11, 12, 13, 14
+_V_BASE_N, _V_BASE_T, _V_WIN_N, _V_WIN_T, _V_CONTACT_TP = 20, 21, 22, 23, 24
+_V_RECOVERY, _V_NOISE, _V_RECOMMEND, _V_CHURN = 30, 40, 41, 42
+
+
+# ---------------------------------------------------------------- one chunk
+@dataclass
+class _Chunk:
+    """Arrays of one chunk of journeys (J journeys, K designed touchpoints)."""
+
+    jg: U64
+    segment: I64
+    pref: I64
+    mood: F64
+    start_s: I64
+    present: Bool
+    ts_s: I64
+    score: F64
+    failed_tp: I64
+    recovered: Bool
+
+
+def _journeys(cfg: GeneratorConfig, d: _Draws, jg: U64) -> tuple[I64, I64, F64, I64]:
+    segment = _choice(d.uniform(_V_SEGMENT, jg), [s.share for s in cfg.segments])
+    pref = _choice(d.uniform(_V_PREF, jg), [s for _, s in cfg.channel_preferences])
+    shift = np.array([s.mood_shift for s in cfg.segments])[segment]
+    mood = d.normals(_V_MOOD, jg)[0] + shift
+    origin = int(cfg.start.timestamp())
+    start_s = origin + np.floor(d.uniform(_V_START, jg) * cfg.span_days * _DAY_S)
+    return segment, pref, mood, start_s.astype(np.int64)
+
+
+def _designed(cfg: GeneratorConfig, d: _Draws, ch: _Chunk) -> None:
+    t = ch.start_s.copy()
+    noise_w = math.sqrt(1.0 - cfg.mood_loading**2)
+    thresholds = np.asarray(cfg.thresholds)
+    for k, tp in enumerate(cfg.touchpoints):
+        z_gap, z_score = d.normals(_V_GAP, ch.jg, k)
+        if tp.gap_hours > 0:
+            gap = np.rint(tp.gap_hours * 3600.0 * np.exp(tp.gap_sigma * z_gap))
+            gap = np.maximum(gap, 1.0)
+            gap[d.uniform(_V_TIE, ch.jg, k) < tp.p_tie] = 0.0
+            t = t + gap.astype(np.int64)
+        ch.ts_s[:, k] = t
+        ch.present[:, k] = d.uniform(_V_PRESENT, ch.jg, k) < tp.p_present
+        latent = tp.latent_mean + cfg.mood_loading * ch.mood + noise_w * z_score
+        score = 1.0 + np.searchsorted(thresholds, latent).astype(np.float64)
+        answered = ch.present[:, k] & (d.uniform(_V_RESPONSE, ch.jg, k) < tp.response_rate)
+        ch.score[:, k] = np.where(answered, score, np.nan)
+
+
+def _failures(cfg: GeneratorConfig, d: _Draws, ch: _Chunk) -> None:
+    for k, tp in enumerate(cfg.touchpoints):
+        if tp.failure_rate <= 0:
+            continue
+        hit = (ch.failed_tp < 0) & ch.present[:, k]
+        hit &= d.uniform(_V_FAIL, ch.jg, k) < tp.failure_rate
+        ch.failed_tp[hit] = k
+        ch.score[hit, k] = 1.0
+    ch.recovered[:] = (ch.failed_tp >= 0) & (d.uniform(_V_RECOVERY, ch.jg) < cfg.recovered_share)
+
+
+def _recovery_events(cfg: GeneratorConfig, d: _Draws, ch: _Chunk) -> tuple[I64, I64, F64]:
+    rows = np.flatnonzero(ch.failed_tp >= 0)
+    jg = ch.jg[rows]
+    delay = np.rint(-np.log(d.uniform(_V_RECOVERY, jg, 0, 1)) * cfg.recovery_delay_hours * 3600)
+    ts = ch.ts_s[rows, ch.failed_tp[rows]] + 60 + delay.astype(np.int64)
+    u = d.uniform(_V_RECOVERY, jg, 0, 2)
+    score = np.where(ch.recovered[rows], 4.0 + (u < 0.6), 1.0 + (u < 0.5))
+    return rows.astype(np.int64), ts, score
+
+
+def _expand(counts: I64) -> tuple[I64, U64]:
+    """Row of each item and its number within the row, for Poisson counts."""
+    rows = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
+    first = np.cumsum(counts) - counts
+    item = np.arange(rows.size, dtype=np.int64) - np.repeat(first, counts)
+    return rows, item.astype(np.uint64)
+
+
+def _contacts(cfg: GeneratorConfig, d: _Draws, ch: _Chunk) -> list[tuple[I64, I64, I64]]:
+    """Unsolicited contacts (row, ts, contact index): the baseline, then each window."""
+    last = np.where(ch.present, ch.ts_s, ch.start_s[:, None]).max(axis=1)
+    span_s = (last - ch.start_s).astype(np.float64) + cfg.baseline_tail_days * _DAY_S
+    lam = cfg.baseline_contacts_per_day * span_s / _DAY_S
+    rows, item = _expand(d.poisson(_V_BASE_N, ch.jg, lam))
+    key = ch.jg[rows] * np.uint64(_MAX_ITEMS) + item
+    ts = ch.start_s[rows] + np.floor(d.uniform(_V_BASE_T, key) * span_s[rows]).astype(np.int64)
+    base_mix = [c.baseline_share for c in cfg.contacts]
+    parts = [(rows, ts, _contact_tp(cfg, d, ch.pref[rows], key, 0, base_mix))]
+    names = [c.name for c in cfg.contacts]
+    for w_i, w in enumerate(cfg.hidden_windows, start=1):
+        a = [t.name for t in cfg.touchpoints].index(w.anchor)
+        lam_w = np.where(ch.present[:, a], w.excess_rate, 0.0)
+        rows, item = _expand(d.poisson(_V_WIN_N, ch.jg, lam_w, w_i))
+        key = ch.jg[rows] * np.uint64(_MAX_ITEMS) + item
+        width = w.last_day - w.first_day + 1
+        offset = (w.first_day + d.uniform(_V_WIN_T, key, w_i) * width) * _DAY_S
+        ts = ch.ts_s[rows, a] + np.floor(offset).astype(np.int64)
+        mix = [0.0] * len(names)
+        for contact, share in w.mix:
+            mix[names.index(contact)] = share
+        parts.append((rows, ts, _contact_tp(cfg, d, ch.pref[rows], key, w_i, mix)))
+    return parts
+
+
+def _contact_tp(
+    cfg: GeneratorConfig, d: _Draws, pref: I64, key: U64, sub: int, mix: list[float]
+) -> I64:
+    """Contact index: the preferred channel's contact or a draw from ``mix``."""
+    channels = [c.channel for c in cfg.contacts]
+    pref_contact = np.array([channels.index(c) for c, _ in cfg.channel_preferences])
+    use_pref = d.uniform(_V_CONTACT_TP, key, sub, 0) < cfg.preferred_channel_share
+    drawn = _choice(d.uniform(_V_CONTACT_TP, key, sub, 1), mix)
+    return np.where(use_pref, pref_contact[pref], drawn)
+
+
+@dataclass
+class _Events:
+    """The events of one chunk, sorted by (journey, ts, touchpoint code)."""
+
+    rows: I64
+    ts_s: I64
+    code: I64
+    score: F64
+
+
+def _events(cfg: GeneratorConfig, d: _Draws, ch: _Chunk, stats: dict[str, float]) -> _Events:
+    k_designed = len(cfg.touchpoints)
+    flat = np.flatnonzero(ch.present.ravel())
+    r_rows, r_ts, r_score = _recovery_events(cfg, d, ch)
+    parts = _contacts(cfg, d, ch)
+    for i, (c_rows, _, _) in enumerate(parts):
+        stats[f"contacts_{i}"] = stats.get(f"contacts_{i}", 0) + c_rows.size
+    c_rows, c_ts, c_idx = (np.concatenate(p) for p in zip(*parts, strict=True))
+    rows = np.concatenate([flat // k_designed, r_rows, c_rows])
+    ts = np.concatenate([ch.ts_s.ravel()[flat], r_ts, c_ts])
+    code = np.concatenate(
+        [flat % k_designed, np.full(r_rows.size, k_designed), k_designed + 1 + c_idx]
+    )
+    score = np.concatenate([ch.score.ravel()[flat], r_score, np.full(c_rows.size, np.nan)])
+    order = _event_order(rows, ts, code)
+    return _Events(rows[order], ts[order], code[order], score[order])
+
+
+def _event_order(rows: I64, ts: I64, code: I64) -> I64:
+    """Order by (journey, ts, code): designed touchpoints first at equal timestamps.
+
+    One packed int64 key and a stable sort; the designed events come first and
+    are already in order, so the sort mostly merges runs.
+    """
+    rel = ts - (ts.min() if ts.size else 0)
+    bits = [int(x.max(initial=0)).bit_length() for x in (rows, rel, code)]
+    if sum(bits) > 62:
+        return np.lexsort((code, rel, rows)).astype(np.int64)
+    key = (rows << (bits[1] + bits[2])) | (rel << bits[2]) | code
+    return np.argsort(key, kind="stable").astype(np.int64)
+
+
+def _memory_features(ev: _Events, n: int) -> dict[str, F64]:
+    """Peak, end, mean and trough valence per journey (0 without scored events)."""
+    scored = ~np.isnan(ev.score)
+    rows, v = ev.rows[scored], (ev.score[scored] - 3.0) / 2.0
+    count = np.bincount(rows, minlength=n).astype(np.float64)
+    mean = np.bincount(rows, weights=v, minlength=n) / np.maximum(count, 1.0)
+    peak, end, trough = np.zeros(n), np.zeros(n), np.zeros(n)
+    if rows.size:
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        owner = rows[starts]
+        trough[owner] = np.minimum.reduceat(v, starts)
+        end[owner] = v[np.r_[starts[1:], rows.size] - 1]
+        # intensity key: 2*|v| in {0, 1, 2}, doubled, +1 when negative (negative wins ties)
+        key = np.rint(np.abs(v) * 4.0).astype(np.int64) + (v < 0)
+        top = np.maximum.reduceat(key, starts)
+        peak[owner] = np.where(top % 2 == 1, -1.0, 1.0) * (top // 2) / 2.0
+    negatives = np.bincount(rows[v < 0], minlength=n).astype(np.float64)
+    return {"peak": peak, "end": end, "mean": mean, "trough": trough, "negatives": negatives}
+
+
+def _overall(cfg: GeneratorConfig, d: _Draws, ch: _Chunk, feats: dict[str, F64]) -> F64:
+    value = cfg.intercept + cfg.w_peak * feats["peak"] + cfg.w_end * feats["end"]
+    value = value + cfg.w_mean * feats["mean"] + cfg.w_trough * feats["trough"]
+    for k, tp in enumerate(cfg.touchpoints):
+        value = value + tp.penalty * (ch.score[:, k] <= 2) + tp.reward * (ch.score[:, k] >= 4)
+    failed = ch.failed_tp >= 0
+    value = value + cfg.recovered_effect * ch.recovered
+    value = value + cfg.unrecovered_effect * (failed & ~ch.recovered)
+    value = value + cfg.noise_sd * d.normals(_V_NOISE, ch.jg)[0]
+    return np.asarray(np.clip(np.round(value, 1), 1.0, 10.0), dtype=np.float64)
+
+
+def _churn(
+    cfg: GeneratorConfig, d: _Draws, ch: _Chunk, feats: dict[str, F64], contacts: F64
+) -> tuple[Bool, F64]:
+    failed = ch.failed_tp >= 0
+    log_h = cfg.churn_per_negative * feats["negatives"] + cfg.churn_negative_end * (
+        feats["end"] < 0
+    )
+    log_h = log_h + cfg.churn_per_contact * contacts + cfg.churn_recovered * ch.recovered
+    log_h = log_h + cfg.churn_unrecovered * (failed & ~ch.recovered)
+    log_h = log_h + np.array([s.churn_effect for s in cfg.segments])[ch.segment]
+    days = -np.log(d.uniform(_V_CHURN, ch.jg)) / (cfg.churn_base_per_day * np.exp(log_h))
+    churned = days <= cfg.horizon_days
+    return churned, np.round(np.minimum(days, cfg.horizon_days), 3)
+
+
+def _make_chunk(cfg: GeneratorConfig, d: _Draws, first: int, n: int) -> _Chunk:
+    jg = np.arange(first, first + n, dtype=np.uint64)
+    segment, pref, mood, start_s = _journeys(cfg, d, jg)
+    k = len(cfg.touchpoints)
+    ch = _Chunk(
+        jg=jg,
+        segment=segment,
+        pref=pref,
+        mood=mood,
+        start_s=start_s,
+        present=np.zeros((n, k), dtype=np.bool_),
+        ts_s=np.zeros((n, k), dtype=np.int64),
+        score=np.full((n, k), np.nan),
+        failed_tp=np.full(n, -1, dtype=np.int64),
+        recovered=np.zeros(n, dtype=np.bool_),
+    )
+    _designed(cfg, d, ch)
+    _failures(cfg, d, ch)
+    return ch
+
+
+def _chunk_tables(
+    cfg: GeneratorConfig, d: _Draws, first: int, n: int, seq0: int, stats: dict[str, float]
+) -> tuple[pa.Table, pa.Table]:
+    ch = _make_chunk(cfg, d, first, n)
+    ev = _events(cfg, d, ch, stats)
+    feats = _memory_features(ev, n)
+    contact = ev.code > len(cfg.touchpoints)
+    contacts = np.bincount(ev.rows[contact], minlength=n).astype(np.float64)
+    overall = _overall(cfg, d, ch, feats)
+    churned, churn_days = _churn(cfg, d, ch, feats, contacts)
+    r = d.normals(_V_RECOMMEND, ch.jg)[0]
+    recommend = np.clip(np.rint((overall - 1.0) * 10.0 / 9.0 + cfg.recommend_noise_sd * r), 0, 10)
+    satisfied = overall >= cfg.satisfied_threshold
+    _count(stats, ch, ev, overall, satisfied, churned)
+    width = max(8, len(str(cfg.n_journeys - 1)))
+    ids = _ids("J", ch.jg, width)
+    events = _event_table(cfg, ev, ids, _ids("C", ch.jg, width), seq0)
+    outcomes = pa.Table.from_arrays(
+        [
+            ids,
+            pa.array(overall),
+            pa.array(recommend.astype(np.int64)),
+            pa.array(satisfied.astype(np.int64)),
+            pa.array(churned.astype(np.int64)),
+            pa.array(churn_days),
+            pa.array([s.name for s in cfg.segments]).take(pa.array(ch.segment)),
+            pa.array([c for c, _ in cfg.channel_preferences]).take(pa.array(ch.pref)),
+        ],
+        schema=OUTCOME_SCHEMA,
+    )
+    return events, outcomes
+
+
+def _count(
+    stats: dict[str, float], ch: _Chunk, ev: _Events, overall: F64, satisfied: Bool, churned: Bool
+) -> None:
+    same = (ev.rows[1:] == ev.rows[:-1]) & (ev.ts_s[1:] == ev.ts_s[:-1])
+    updates = {
+        "n_events": ev.rows.size,
+        "tie_journeys": np.unique(ev.rows[1:][same]).size,
+        "clipped": int(np.count_nonzero((overall <= 1.0) | (overall >= 10.0))),
+        "overall_sum": float(overall.sum()),
+        "satisfied": int(np.count_nonzero(satisfied)),
+        "churned": int(np.count_nonzero(churned)),
+        "failures": int(np.count_nonzero(ch.failed_tp >= 0)),
+        "recovered": int(np.count_nonzero(ch.recovered)),
+        "scored_events": int(np.count_nonzero(~np.isnan(ev.score))),
+    }
+    for key, value in updates.items():
+        stats[key] = stats.get(key, 0) + value
+
+
+def _ids(prefix: str, jg: U64, width: int) -> pa.Array:
+    digits = pc.utf8_lpad(pc.cast(pa.array(jg.astype(np.int64)), pa.string()), width, "0")
+    return pc.binary_join_element_wise(prefix, digits, "")
+
+
+def _event_table(
+    cfg: GeneratorConfig, ev: _Events, ids: pa.Array, cids: pa.Array, seq0: int
+) -> pa.Table:
+    n = ev.rows.size
+    code = pa.array(ev.code)
+    rows = pa.array(ev.rows)
+    channels = [t.channel for t in cfg.touchpoints] + ["phone"] + [c.channel for c in cfg.contacts]
+    initiators = [t.initiated_by for t in cfg.touchpoints] + ["company"]
+    initiators += ["customer"] * len(cfg.contacts)
+    missing = np.isnan(ev.score)
+    return pa.Table.from_arrays(
+        [
+            ids.take(rows),
+            cids.take(rows),
+            pa.array(ev.ts_s * 1_000_000, type=pa.timestamp("us", tz="UTC")),
+            pa.array(np.arange(seq0, seq0 + n, dtype=np.int64)),
+            pa.array([r[0] for r in _catalogue_rows(cfg)]).take(code),
+            pa.array(channels).take(code),
+            pa.array(initiators).take(code),
+            pa.array(ev.score, mask=missing),
+            pa.array((ev.score - 3.0) / 2.0, mask=missing),
+            pa.nulls(n, pa.string()),
+            pa.nulls(n, pa.string()),
+        ],
+        schema=EVENT_SCHEMA,
+    )
+
+
+# ---------------------------------------------------------------- writing
+class _RowGroupWriter:
+    """Buffers streamed tables so that every row group has exactly ``rows`` rows."""
+
+    def __init__(self, path: Path, schema: pa.Schema, rows: int, dictionary: list[str]) -> None:
+        self._writer = pq.ParquetWriter(path, schema, use_dictionary=dictionary, compression="zstd")
+        self._rows = rows
+        self._pending: list[pa.Table] = []
+        self._n = 0
+
+    def write(self, table: pa.Table) -> None:
+        self._pending.append(table)
+        self._n += table.num_rows
+        while self._n >= self._rows:
+            self._flush(self._rows)
+
+    def close(self) -> None:
+        if self._n:
+            self._flush(self._n)
+        self._writer.close()
+
+    def _flush(self, limit: int) -> None:
+        table = pa.concat_tables(self._pending)
+        rest = table.slice(limit)
+        # one contiguous chunk per row group makes the file bytes independent of chunking
+        self._writer.write_table(table.slice(0, limit).combine_chunks(), row_group_size=limit)
+        self._pending = [rest] if rest.num_rows else []
+        self._n = rest.num_rows
+
+
+def _write_tables(
+    cfg: GeneratorConfig,
+    events_path: Path,
+    outcomes_path: Path,
+    progress: Callable[[int], None] | None,
+) -> dict[str, float]:
+    d = _Draws(cfg.seed)
+    stats: dict[str, float] = {}
+    events = _RowGroupWriter(
+        events_path, EVENT_SCHEMA, cfg.row_group_rows, ["touchpoint", "channel", "initiated_by"]
+    )
+    outcomes = _RowGroupWriter(
+        outcomes_path, OUTCOME_SCHEMA, cfg.row_group_rows, ["segment", "channel_preference"]
+    )
+    try:
+        for first in range(0, cfg.n_journeys, cfg.chunk_journeys):
+            n = min(cfg.chunk_journeys, cfg.n_journeys - first)
+            ev, out = _chunk_tables(cfg, d, first, n, int(stats.get("n_events", 0)), stats)
+            events.write(ev)
+            outcomes.write(out)
+            if progress is not None:
+                progress(first + n)
+    finally:
+        events.close()
+        outcomes.close()
+    return stats
+
+
+_CatalogueRow = tuple[str, int | None, float, float, str, str]
+
+
+def _catalogue_rows(cfg: GeneratorConfig) -> list[_CatalogueRow]:
+    """(touchpoint, stage, brand_relevance, cost, owner, initiated_by) per touchpoint."""
+    rows: list[_CatalogueRow] = [
+        (t.name, t.stage, t.brand_relevance, t.cost, t.owner, t.initiated_by)
+        for t in cfg.touchpoints
+    ]
+    rows.append((RECOVERY, None, 0.3, 10.0, "customer_service", "company"))
+    return rows + [(c.name, None, 0.2, c.cost, c.owner, "customer") for c in cfg.contacts]
+
+
+def _write_catalogue(cfg: GeneratorConfig, path: Path) -> None:
+    columns = list(zip(*_catalogue_rows(cfg), strict=True))
+    table = pa.Table.from_arrays(
+        [
+            pa.array(list(col), type=f.type)
+            for col, f in zip(columns, TOUCHPOINT_SCHEMA, strict=True)
+        ],
+        schema=TOUCHPOINT_SCHEMA,
+    )
+    pa_csv.write_csv(table, path)
+
+
+def _toml(value: object) -> str:
+    return json.dumps(value) if isinstance(value, str | list) else repr(value)
+
+
+def _spec_text(cfg: GeneratorConfig, name: str) -> str:
+    lines = [
+        f"name = {_toml(name)}",
+        'description = "Synthetic subscription-service journeys with a planted truth '
+        '(see truth.json)."',
+        'layout = "long"',
+        # valence is recomputed by the loader from score and the declared scale
+        'ignore_columns = ["valence"]',
+        # no `attributes = ["segment"]`: the loader looks for attributes in the events
+        # source, and the segment lives in outcomes.parquet (events keep EVENT_SCHEMA)
+        "",
+        "[source]",
+        'path = "events.parquet"',
+        "",
+        "[columns]",
+    ]
+    roles = ("journey_id", "customer_id", "ts", "seq", "touchpoint", "channel")
+    lines += [f'{r} = "{r}"' for r in (*roles, "initiated_by", "score", "text", "lang")]
+    lines += ["", "[scales.score]", "low = 1", "high = 5", ""]
+    for row in _catalogue_rows(cfg):
+        lines += _touchpoint_toml(*row)
+    lines += [
+        "[outcome_source]",
+        'path = "outcomes.parquet"',
+        'journey_id = "journey_id"',
+        "",
+        "[outcomes.overall]",
+        'column = "overall"',
+        'kind = "continuous"',
+        "",
+        "[outcomes.recommend]",
+        'column = "recommend"',
+        'kind = "continuous"',
+        "",
+    ]
+    for binary in ("satisfied", "churned"):
+        lines += [f"[outcomes.{binary}]", f'column = "{binary}"', 'kind = "binary"']
+        lines += ['positive = ["1"]', ""]
+    return "\n".join(lines)
+
+
+def _touchpoint_toml(
+    name: str, stage: int | None, relevance: float, cost: float, owner: str, initiated_by: str
+) -> list[str]:
+    lines = ["[[touchpoints]]", f"name = {_toml(name)}"]
+    if stage is not None:
+        lines.append(f"stage = {stage}")
+    lines += [f"brand_relevance = {relevance!r}", f"cost = {cost!r}"]
+    return lines + [f"owner = {_toml(owner)}", f"initiated_by = {_toml(initiated_by)}", ""]
+
+
+# ---------------------------------------------------------------- truth
+def _score_probs(cfg: GeneratorConfig, latent_mean: float) -> dict[str, float]:
+    cdf = [0.5 * (1.0 + math.erf((c - latent_mean) / math.sqrt(2.0))) for c in cfg.thresholds]
+    edges = [0.0, *cdf, 1.0]
+    return {str(s + 1): round(edges[s + 1] - edges[s], 4) for s in range(5)}
+
+
+def _truth_touchpoints(cfg: GeneratorConfig) -> dict[str, Any]:
+    return {
+        t.name: {
+            "class": t.kind,
+            "stage": t.stage,
+            "penalty": t.penalty,
+            "reward": t.reward,
+            "initiated_by": t.initiated_by,
+            "channel": t.channel,
+            "p_present": t.p_present,
+            "response_rate": t.response_rate,
+            "failure_rate": t.failure_rate,
+            "gap_hours_median": t.gap_hours,
+            "gap_sigma": t.gap_sigma,
+            "p_tie_with_previous": t.p_tie,
+            "latent_mean": t.latent_mean,
+            "score_probs_neutral_mood": _score_probs(cfg, t.latent_mean),
+        }
+        for t in cfg.touchpoints
+    }
+
+
+def _truth_model(cfg: GeneratorConfig) -> dict[str, Any]:
+    return {
+        "memory": {
+            "formula": (
+                "overall = clip(round(intercept + peak*w_peak + end*w_end + mean*w_mean"
+                " + trough*w_trough + sum(penalty_tp*[score_tp<=2] + reward_tp*[score_tp>=4])"
+                " + recovered_effect*recovered + unrecovered_effect*unrecovered"
+                " + noise_sd*N(0,1), 1), 1, 10)"
+            ),
+            "intercept": cfg.intercept,
+            "weights": {
+                "peak": cfg.w_peak,
+                "end": cfg.w_end,
+                "mean": cfg.w_mean,
+                "trough": cfg.w_trough,
+            },
+            "noise_sd": cfg.noise_sd,
+            "valence": "(score - 3) / 2 over the scored events of the journey",
+            "features": {
+                "peak": "valence with the largest |valence|; ties: the negative one wins",
+                "end": "valence of the last scored event in (ts, seq) order",
+                "mean": "mean valence",
+                "trough": "lowest valence",
+                "no_scores": "all four features are 0 for a journey without scored events",
+            },
+            "touchpoint_dummies": "[score_tp<=2], [score_tp>=4] on the journey's recorded score",
+        },
+        "churn": {
+            "model": "exponential time to churn after journey end, days",
+            "base_hazard_per_day": cfg.churn_base_per_day,
+            "log_hazard": {
+                "per_negative_moment": cfg.churn_per_negative,
+                "negative_end": cfg.churn_negative_end,
+                "per_unsolicited_contact": cfg.churn_per_contact,
+                "recovered_failure": cfg.churn_recovered,
+                "unrecovered_failure": cfg.churn_unrecovered,
+                "segment": {s.name: s.churn_effect for s in cfg.segments},
+            },
+            "negative_moment": "scored event with score <= 2 (recovery contacts included)",
+            "negative_end": "end valence < 0",
+            "unsolicited_contact": "event of a contact touchpoint: "
+            + ", ".join(c.name for c in cfg.contacts),
+            "horizon_days": cfg.horizon_days,
+            "churn_days": "min(churn time, horizon_days); churned = churn time <= horizon_days",
+        },
+    }
+
+
+def _truth_contacts(cfg: GeneratorConfig) -> dict[str, Any]:
+    return {
+        "hidden_windows": [
+            {
+                "label": w.label,
+                "anchor": w.anchor,
+                "first_day": w.first_day,
+                "last_day": w.last_day,
+                "day_offset": "floor((contact ts - anchor ts) / 1 day)",
+                "excess_contacts_per_journey": w.excess_rate,
+                "excess_contacts_per_day": w.excess_rate / (w.last_day - w.first_day + 1),
+                "contact_mix": dict(w.mix),
+                "initiated_by": "customer",
+            }
+            for w in cfg.hidden_windows
+        ],
+        "baseline_contacts": {
+            "per_journey_day": cfg.baseline_contacts_per_day,
+            "spread": "uniform from the first designed touchpoint until tail_days after the last",
+            "tail_days": cfg.baseline_tail_days,
+            "contact_mix": {c.name: c.baseline_share for c in cfg.contacts},
+            "contact_channels": {c.name: c.channel for c in cfg.contacts},
+            "preferred_channel_share": cfg.preferred_channel_share,
+        },
+        "recovery": {
+            "touchpoint": RECOVERY,
+            "failure_rates": {t.name: t.failure_rate for t in cfg.touchpoints if t.failure_rate},
+            "failure_score": 1,
+            "at_most_one_failure_per_journey": True,
+            "recovered_share": cfg.recovered_share,
+            "recovered_score_probs": {"4": 0.4, "5": 0.6},
+            "unrecovered_score_probs": {"1": 0.5, "2": 0.5},
+            "delay_hours_mean": cfg.recovery_delay_hours,
+            "effect_on_overall": {
+                "recovered": cfg.recovered_effect,
+                "unrecovered": cfg.unrecovered_effect,
+            },
+            "recovered_rule": "journey has a recovery event with score >= 4",
+        },
+    }
+
+
+def _truth(cfg: GeneratorConfig, stats: dict[str, float]) -> dict[str, Any]:
+    n = cfg.n_journeys
+    config = asdict(cfg)
+    config["start"] = cfg.start.isoformat()
+    windows = {
+        w.label: int(stats.get(f"contacts_{i}", 0)) for i, w in enumerate(cfg.hidden_windows, 1)
+    }
+    return {
+        "generator": {
+            "module": "peakend.generate",
+            "truth_version": 1,
+            "seed": cfg.seed,
+            "config": config,
+        },
+        "counts": {"n_journeys": n, "n_events": int(stats["n_events"])},
+        "journeys": {
+            "segments": {
+                s.name: {"share": s.share, "mood_shift": s.mood_shift} for s in cfg.segments
+            },
+            "mood": "N(segment mood_shift, 1) per journey; drives every score",
+            "mood_loading": cfg.mood_loading,
+            "thresholds": list(cfg.thresholds),
+            "channel_preferences": dict(cfg.channel_preferences),
+            "stage_order": [t.name for t in cfg.touchpoints],
+        },
+        "touchpoints": _truth_touchpoints(cfg),
+        **_truth_model(cfg),
+        **_truth_contacts(cfg),
+        "outcomes": {
+            "overall": "continuous 1-10, one decimal (see memory)",
+            "satisfied": f"overall >= {cfg.satisfied_threshold}",
+            "recommend": "clip(rint((overall - 1) * 10 / 9 + recommend_noise_sd * N(0,1)), 0, 10)",
+            "recommend_noise_sd": cfg.recommend_noise_sd,
+        },
+        "realised": {
+            "events_per_journey": stats["n_events"] / n,
+            "scored_events": int(stats["scored_events"]),
+            "tie_journey_share": stats["tie_journeys"] / n,
+            "clipped_overall_share": stats["clipped"] / n,
+            "overall_mean": stats["overall_sum"] / n,
+            "satisfied_share": stats["satisfied"] / n,
+            "churned_share": stats["churned"] / n,
+            "failures": int(stats["failures"]),
+            "recovered": int(stats["recovered"]),
+            "baseline_contacts": int(stats.get("contacts_0", 0)),
+            "window_contacts": windows,
+        },
+    }
