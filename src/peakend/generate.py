@@ -933,8 +933,7 @@ def _spec_text(cfg: GeneratorConfig, name: str) -> str:
         'layout = "long"',
         # valence is recomputed by the loader from score and the declared scale
         'ignore_columns = ["valence"]',
-        # no `attributes = ["segment"]`: the loader looks for attributes in the events
-        # source, and the segment lives in outcomes.parquet (events keep EVENT_SCHEMA)
+        'attributes = ["segment", "channel_preference"]',
         "",
         "[source]",
         'path = "events.parquet"',

@@ -162,7 +162,10 @@ class _Loader:
 
     def _expected_columns(self) -> list[str]:
         names = [self.columns[role] for role in self.columns]
-        names += list(self.spec.attributes)
+        if self.spec.outcome_source is None:
+            # With a separate outcome source, attributes may live in either source;
+            # _journey_attributes checks them there.
+            names += list(self.spec.attributes)
         if self.spec.layout == "wide":
             names += [t.column for t in self.spec.touchpoints if t.column]
         if self.spec.outcome_source is None:
@@ -526,6 +529,7 @@ class _Loader:
             if attribute in source:
                 per_journey[attribute] = _text(source.loc[keep, attribute])
         per_journey = self._one_row_per_journey(per_journey)
+        per_journey = self._journey_attributes(per_journey, raw, source, label)
         journeys = pd.DataFrame({"journey_id": events["journey_id"].unique()})
         table = journeys.merge(per_journey, on="journey_id", how="left")
         for outcome in self.spec.outcomes:
@@ -534,6 +538,26 @@ class _Loader:
                 table[outcome.name] = table["journey_id"].isin(set(has)).astype("float64")
         self._report_missing_outcomes(table, per_journey, journeys, label)
         return table
+
+    def _journey_attributes(
+        self, per_journey: pd.DataFrame, raw: pd.DataFrame, source: pd.DataFrame, label: str
+    ) -> pd.DataFrame:
+        """Attributes not in the outcome source come from the events source (first value)."""
+        elsewhere = [a for a in self.spec.attributes if a not in source]
+        if not elsewhere:
+            return per_journey
+        missing = [a for a in elsewhere if a not in raw]
+        if missing:
+            raise MissingColumnError(
+                f"attribute column(s) {', '.join(map(repr, missing))} are in neither {label} "
+                f"nor {self.label}; fix `attributes` in the spec",
+                column=missing[0],
+                source=label,
+            )
+        ids = _text(raw[self.columns["journey_id"]])
+        values = pd.DataFrame({"journey_id": ids, **{a: _text(raw[a]) for a in elsewhere}})
+        firsts = values.dropna(subset=["journey_id"]).groupby("journey_id", sort=False).first()
+        return per_journey.merge(firsts.reset_index(), on="journey_id", how="outer")
 
     def _check_outcome_columns(self, source: pd.DataFrame, id_col: str, label: str) -> None:
         needed = [id_col] + [o.column for o in self.spec.outcomes if o.column]
@@ -731,6 +755,8 @@ def _by_column(mask: pd.Series, column_of: pd.Series) -> list[tuple[str, pd.Seri
     """Split a mask per source column (wide exports have one column per touchpoint)."""
     if not mask.any():
         return []
+    # The mask may cover fewer rows than column_of (rows with unreadable scores are gone).
+    column_of = column_of.loc[mask.index]
     names = column_of[mask].unique()
     return [(str(name), mask & (column_of == name)) for name in names]
 
