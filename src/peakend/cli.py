@@ -61,9 +61,12 @@ def main() -> None:
     except typer.Abort:
         raise SystemExit(130) from None
     except Exception as exc:  # noqa: BLE001 - click usage errors carry their own exit code
-        import click
+        try:
+            from click import ClickException
+        except ImportError:  # typer >= 0.20 vendors click instead of depending on it
+            from typer._click.exceptions import ClickException
 
-        if isinstance(exc, click.ClickException):
+        if isinstance(exc, ClickException):
             exc.show()
             raise SystemExit(exc.exit_code) from None
         raise

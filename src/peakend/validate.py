@@ -73,6 +73,9 @@ class Problem:
         """One readable sentence: what, where, an example, and the fix."""
         where = self.source + (f", column {self.column!r}" if self.column else "")
         text = f"{where}: {self.count:,} {_DESCRIPTIONS[self.reason]}"
+        if self.reason is Reason.MISSING_VALUE and self.severity is Severity.ERROR:
+            # An empty time only warns (the row is kept); an empty id sets the row aside.
+            text += ", quarantined"
         if self.rows:
             shown = ", ".join(str(r) for r in self.rows)
             more = " …" if self.count > len(self.rows) else ""
@@ -101,7 +104,7 @@ class Problem:
 _DESCRIPTIONS: dict[Reason, str] = {
     Reason.MISSING_COLUMN: "required column(s) missing",
     Reason.UNKNOWN_COLUMN: "column(s) not mapped by the spec and ignored",
-    Reason.MISSING_VALUE: "row(s) with an empty required value, quarantined",
+    Reason.MISSING_VALUE: "row(s) with an empty value",
     Reason.BAD_TIMESTAMP: "timestamp(s) that cannot be parsed, quarantined",
     Reason.TIMEZONE_ASSUMED: "timestamp(s) without a UTC offset, read in the declared zone",
     Reason.MIXED_TIMEZONES: "timestamp(s) without offset among values with one",
@@ -245,7 +248,11 @@ def _is_missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
 
 
-_OFFSET = re.compile(r"(?:Z|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
+# An offset only counts after a time of day: "2024-03-01" and "31-03-2024" end in
+# "-01"/"-2024" but are dates, to be read in the declared zone.
+_OFFSET = re.compile(
+    r"[T\s]\d{2}(?::?\d{2}){0,2}(?:[.,]\d+)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE
+)
 
 
 @dataclass
