@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ibis
 
-from peakend.engine.journeys import ordered_events
+from peakend.engine.journeys import ordered_events, seconds_between
 
 
 def directly_follows(events: ibis.Table) -> ibis.Table:
@@ -16,7 +16,7 @@ def directly_follows(events: ibis.Table) -> ibis.Table:
     """
     e = ordered_events(events)
     pairs = e.filter(e.next_touchpoint.notnull())
-    gap = (pairs.next_ts.epoch_seconds() - pairs.ts.epoch_seconds()).cast("float64")
+    gap = seconds_between(pairs.next_ts, pairs.ts)
     return (
         pairs.group_by(source=pairs.touchpoint, target=pairs.next_touchpoint)
         .aggregate(

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ibis
 from ibis import _  # noqa: F401 - kept for readers extending the expressions
+from ibis.expr.types import FloatingValue, TimestampValue
 
 _ORDER_NOTE = "events without a timestamp sort last; seq breaks ties"
 
@@ -44,6 +45,16 @@ def ordered_events(events: ibis.Table) -> ibis.Table:
         next_touchpoint=events.touchpoint.lead().over(window),
         next_ts=events.ts.lead().over(window),
     )
+
+
+def seconds_between(later: TimestampValue, earlier: TimestampValue) -> FloatingValue:
+    """Seconds from ``earlier`` to ``later``, with the fraction, as float64.
+
+    Counted in whole microseconds and then divided, which is exact and portable:
+    ``epoch_seconds()`` keeps the fraction on DuckDB but truncates it on Spark
+    (``unix_timestamp``).
+    """
+    return later.delta(earlier, unit="microsecond").cast("float64") / 1_000_000
 
 
 def journey_features(events: ibis.Table) -> ibis.Table:
@@ -86,8 +97,10 @@ def journey_features(events: ibis.Table) -> ibis.Table:
         end_touchpoint=e.touchpoint.argmax(e.position, where=scored),
         _cov=pos.cov(e.valence, how="pop", where=scored),
         _var=pos.var(how="pop", where=scored),
-        n_negative=e.count(where=e.valence < 0),
-        n_customer_contacts=e.count(where=e.initiated_by == "customer"),
+        # Conditions of count(where=) never null: Spark counts with SUM(CAST(cond AS
+        # BIGINT)), which is NULL, not 0, when the condition is NULL on every row.
+        n_negative=e.count(where=(e.valence < 0).fill_null(False)),
+        n_customer_contacts=e.count(where=(e.initiated_by == "customer").fill_null(False)),
     )
     negative_wins = (-agg.trough_valence) >= agg.best_valence
     trend = ibis.cases((agg._var > 0, agg._cov / agg._var), else_=ibis.null("float64"))
@@ -98,7 +111,7 @@ def journey_features(events: ibis.Table) -> ibis.Table:
         "n_scored",
         "first_ts",
         "last_ts",
-        duration_s=(agg.last_ts.epoch_seconds() - agg.first_ts.epoch_seconds()).cast("float64"),
+        duration_s=seconds_between(agg.last_ts, agg.first_ts),
         first_touchpoint=agg.first_touchpoint,
         last_touchpoint=agg.last_touchpoint,
         mean_valence=agg.mean_valence,

@@ -31,8 +31,10 @@ def touchpoint_stats(
     if not low_max < high_min:
         raise ValueError(f"low_max ({low_max}) must be below high_min ({high_min})")
     e = events
-    low = e.valence <= low_max
-    high = e.valence >= high_min
+    # Band conditions are never null (missing valence is in no band): Spark counts
+    # with SUM(CAST(cond AS BIGINT)), which is NULL, not 0, when cond is NULL on every row.
+    low = (e.valence <= low_max).fill_null(False)
+    high = (e.valence >= high_min).fill_null(False)
     metrics = dict(
         volume=e.count(),
         journeys=e.journey_id.nunique(),
@@ -42,15 +44,16 @@ def touchpoint_stats(
         sd_valence=e.valence.std(),
         share_low=e.count(where=low) / e.valence.count().nullif(0),
         share_high=e.count(where=high) / e.valence.count().nullif(0),
-        n_customer_initiated=e.count(where=e.initiated_by == "customer"),
+        n_customer_initiated=e.count(where=(e.initiated_by == "customer").fill_null(False)),
     )
     if outcomes is None or outcome_col is None:
         return e.group_by("touchpoint").aggregate(**metrics).order_by("touchpoint")
     o = outcomes.select(journey_id=outcomes.journey_id, _outcome=outcomes[outcome_col])
     j = e.left_join(o, "journey_id")
     y = j._outcome
-    low, high = j.valence <= low_max, j.valence >= high_min
-    mid = (j.valence > low_max) & (j.valence < high_min)
+    low = (j.valence <= low_max).fill_null(False)
+    high = (j.valence >= high_min).fill_null(False)
+    mid = ((j.valence > low_max) & (j.valence < high_min)).fill_null(False)
     rated = y.notnull()
     metrics = {name: _rebind(expr, e, j) for name, expr in metrics.items()}
     return (
