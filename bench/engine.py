@@ -415,7 +415,7 @@ def bench_size(label: str, args: argparse.Namespace, skip: set[str]) -> bool:
     n = _parse_size(label)
     path = prepare(n)
     n_events = pq.ParquetFile(path).metadata.num_rows
-    memory_limit = args.memory_limit or ("6GB" if n >= 50_000_000 else None)
+    memory_limit = args.memory_limit or ("4GB" if n >= 50_000_000 else None)
     p = f"{label}."
     print(f"{p}events: {n_events}", flush=True)
     print(f"{p}file_mb: {path.stat().st_size / 2**20:.0f}", flush=True)
