@@ -126,7 +126,7 @@ class _Loader:
         self.spec = spec
         self.report = ValidationReport()
         self.quarantine = Quarantine()
-        self.label = _short_label(spec)
+        self.label = _short_path(spec.source.label)
         self.columns = dict(spec.columns)
         if spec.source.format == "xes":
             self.columns = {**_XES_DEFAULTS, **self.columns}
@@ -459,7 +459,7 @@ class _Loader:
     ) -> None:
         for name, mask in _by_column(na_codes, column_of):
             self._note(
-                raw if raw is events else raw.loc[events.index],
+                raw.loc[events.index],
                 mask,
                 Reason.NOT_APPLICABLE,
                 Severity.INFO,
@@ -723,8 +723,7 @@ class _Loader:
         raw: pd.DataFrame,
     ) -> pd.DataFrame:
         mask = mask.fillna(False).astype(bool)
-        rows = raw.loc[mask.index] if raw is not events else events
-        self._reject(rows, mask, reason, column, fix)
+        self._reject(raw.loc[mask.index], mask, reason, column, fix)
         return events.loc[~mask]
 
     def _note(
@@ -765,10 +764,6 @@ def _text(column: pd.Series) -> pd.Series:
     """Column as nullable text, blanks as missing."""
     text = column.astype("string").str.strip()
     return text.mask(text == "")
-
-
-def _short_label(spec: DatasetSpec) -> str:
-    return _short_path(spec.source.label)
 
 
 def _short_path(label: str) -> str:

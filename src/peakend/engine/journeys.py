@@ -24,10 +24,7 @@ are missing.
 from __future__ import annotations
 
 import ibis
-from ibis import _  # noqa: F401 - kept for readers extending the expressions
 from ibis.expr.types import FloatingValue, TimestampValue
-
-_ORDER_NOTE = "events without a timestamp sort last; seq breaks ties"
 
 
 def ordered_events(events: ibis.Table) -> ibis.Table:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,8 +116,6 @@ def read_jsonl(source: SourceSpec, bad: BadRows) -> pd.DataFrame:
 
 
 def _first_bad_json_line(text: str) -> int:
-    import json
-
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
