@@ -1,86 +1,33 @@
-"""The ``peakend`` command: one sub-command per job, each a thin layer over the Python API.
-
-Results go to stdout (a table, or JSON with ``--json``); progress and problems go
-to stderr. Exit codes: 0 ok, 1 data problems (strict mode, unreadable data),
-2 usage or spec errors.
-"""
+"""Data sub-commands: ``validate``, ``journeys``, ``generate`` and ``demo``."""
 
 from __future__ import annotations
 
-import json
-import math
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import pyarrow.parquet as pq
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from peakend.errors import ConfigError, PeakendError, SourceError
-from peakend.load import Dataset, load
-from peakend.summary import Estimate, JourneySummary, summarize_journeys
-from peakend.validate import Severity, ValidationReport
-
-app = typer.Typer(
-    name="peakend",
-    help="Find the moments that matter in customer journeys and what customers remember.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+from peakend.cli.common import (
+    JsonOpt,
+    SpecArg,
+    StrictOpt,
+    app,
+    duration,
+    err,
+    fmt,
+    fmt_estimate,
+    load_dataset,
+    out,
+    percent,
+    print_json,
+    progress_bar,
+    status,
 )
-# Piped output gets a fixed, wide layout so tables stay readable in files and logs.
-out = Console(width=None if sys.stdout.isatty() else 140)
-err = Console(stderr=True)
-
-SpecArg = Annotated[Path, typer.Argument(help="Dataset spec (TOML) describing the data.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable result.")]
-StrictOpt = Annotated[
-    bool | None,
-    typer.Option("--strict/--no-strict", help="Fail on bad rows instead of quarantining them."),
-]
-
-
-def main() -> None:
-    """Entry point of the ``peakend`` console script."""
-    debug = "--debug" in sys.argv
-    if debug:
-        sys.argv.remove("--debug")
-    try:
-        app(standalone_mode=False)
-    except PeakendError as exc:
-        if debug:
-            raise
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        raise SystemExit(2 if isinstance(exc, ConfigError | SourceError) else 1) from None
-    except typer.Abort:
-        raise SystemExit(130) from None
-    except Exception as exc:  # noqa: BLE001 - click usage errors carry their own exit code
-        try:
-            from click import ClickException
-        except ImportError:  # typer >= 0.20 vendors click instead of depending on it
-            from typer._click.exceptions import ClickException
-
-        if isinstance(exc, ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
-        raise
-
-
-@contextmanager
-def _status(message: str) -> Iterator[None]:
-    with err.status(message, spinner="dots"):
-        yield
-
-
-def _load(spec: Path, strict: bool | None) -> Dataset:
-    with _status(f"Loading and validating {spec.name} …"):
-        return load(spec, strict=strict)
+from peakend.summary import JourneySummary, summarize_journeys
+from peakend.validate import Severity, ValidationReport
 
 
 @app.command()
@@ -100,7 +47,7 @@ def validate(
 
     Example: peakend validate examples/airline_passenger_satisfaction.toml
     """
-    dataset = _load(spec, strict)
+    dataset = load_dataset(spec, strict)
     path = None
     if not dataset.quarantine.empty:
         path = quarantine or Path(f"{dataset.spec.name}.quarantine.csv")
@@ -108,7 +55,7 @@ def validate(
     if as_json:
         result = dataset.report.to_dict()
         result["quarantine_file"] = str(path) if path else None
-        _print_json(result)
+        print_json(result)
         return
     _print_report(dataset.report, dataset.spec.name)
     if path is not None:
@@ -148,15 +95,15 @@ def journeys(
 
     Example: peakend journeys examples/bpic2012_loan_application.toml --json
     """
-    dataset = _load(spec, strict)
-    with _status("Computing journey features …"):
+    dataset = load_dataset(spec, strict)
+    with status("Computing journey features …"):
         summary = summarize_journeys(dataset, outcome=outcome)
     if out_dir is not None:
         _write_tables(summary, out_dir)
     if as_json:
         result = summary.to_dict()
         result["validation"] = dataset.report.to_dict()
-        _print_json(result)
+        print_json(result)
         return
     _print_summary(summary, dataset.report)
 
@@ -168,35 +115,17 @@ def _write_tables(summary: JourneySummary, out_dir: Path) -> None:
     err.print(f"Tables written to [bold]{out_dir}[/]")
 
 
-def _fmt(value: Any, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def _fmt_estimate(estimate: Estimate) -> str:
-    if estimate.value is None:
-        return "–"
-    if estimate.low is None or estimate.high is None:
-        return f"{estimate.value:+.2f} (n={estimate.n:,})"
-    return f"{estimate.value:+.2f} [{estimate.low:+.2f}, {estimate.high:+.2f}] (n={estimate.n:,})"
-
-
 def _print_summary(summary: JourneySummary, report: ValidationReport) -> None:
     duration = summary.median_duration_s
     days = f"{duration / 86400:.1f} days" if duration is not None else "no timestamps"
     out.print(
         f"[bold]{summary.dataset_name}[/]: {summary.n_journeys:,} journeys, "
-        f"{summary.n_events:,} events (median {_fmt(summary.median_events, 0)} per journey, "
+        f"{summary.n_events:,} events (median {fmt(summary.median_events, 0)} per journey, "
         f"median duration {days}); {report.quarantined_rows:,} rows quarantined"
     )
-    out.print(f"  experienced (mean valence): {_fmt_estimate(summary.mean_valence)}")
-    out.print(f"  peak valence:               {_fmt_estimate(summary.peak_valence)}")
-    out.print(f"  end valence:                {_fmt_estimate(summary.end_valence)}")
+    out.print(f"  experienced (mean valence): {fmt_estimate(summary.mean_valence)}")
+    out.print(f"  peak valence:               {fmt_estimate(summary.peak_valence)}")
+    out.print(f"  end valence:                {fmt_estimate(summary.end_valence)}")
     out.print(_touchpoint_table(summary))
     out.print(_flow_table(summary))
 
@@ -215,32 +144,28 @@ def _touchpoint_table(summary: JourneySummary) -> Table:
         interval = (
             f"{row['mean_valence']:+.2f} [{row['valence_low']:+.2f}, {row['valence_high']:+.2f}]"
             if row["valence_low"] is not None
-            else _fmt(row["mean_valence"])
+            else fmt(row["mean_valence"])
         )
         cells = [
             escape(row["touchpoint"]),
-            _fmt(row["volume"]),
-            _fmt(row["journeys"]),
-            _fmt(row["n_customer_initiated"]),
+            fmt(row["volume"]),
+            fmt(row["journeys"]),
+            fmt(row["n_customer_initiated"]),
         ]
         if scored:
             cells += [
-                _fmt(row["n_scored"]),
+                fmt(row["n_scored"]),
                 interval,
-                _percent(row["share_low"]),
-                _percent(row["share_high"]),
+                percent(row["share_low"]),
+                percent(row["share_high"]),
             ]
         if scored and summary.outcome:
             cells += [
-                f"{_fmt(row['outcome_low'])} (n={row['n_low']:,})",
-                f"{_fmt(row['outcome_high'])} (n={row['n_high']:,})",
+                f"{fmt(row['outcome_low'])} (n={row['n_low']:,})",
+                f"{fmt(row['outcome_high'])} (n={row['n_high']:,})",
             ]
         table.add_row(*cells)
     return table
-
-
-def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.0f}%"
 
 
 def _flow_table(summary: JourneySummary, top: int = 10) -> Table:
@@ -251,21 +176,11 @@ def _flow_table(summary: JourneySummary, top: int = 10) -> Table:
         table.add_row(
             row["source"],
             row["target"],
-            _fmt(row["count"]),
-            _fmt(row["journeys"]),
-            _duration(row["median_s"]),
+            fmt(row["count"]),
+            fmt(row["journeys"]),
+            duration(row["median_s"]),
         )
     return table
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None or math.isnan(seconds):
-        return "–"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 86400:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
 
 
 @app.command()
@@ -288,7 +203,7 @@ def generate(
     from peakend.generate import generate as run_generator
 
     config = GeneratorConfig(n_journeys=n_journeys, seed=seed)
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("Generating journeys", total=n_journeys)
         result = run_generator(
             out_dir, config, name=name, progress=lambda done: progress.update(task, completed=done)
@@ -300,18 +215,6 @@ def generate(
     out.print(str(result.spec_path))
 
 
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    )
-
-
 @app.command()
 def demo(as_json: JsonOpt = False) -> None:
     """Run peakend on the bundled demo data (generated on first use).
@@ -320,25 +223,7 @@ def demo(as_json: JsonOpt = False) -> None:
     """
     from peakend.datasets import demo_spec_path
 
-    with _status("Preparing the demo dataset …"):
+    with status("Preparing the demo dataset …"):
         spec = demo_spec_path()
     err.print(f"Demo dataset: [bold]{spec}[/]")
     journeys(spec, outcome=None, strict=None, out_dir=None, as_json=as_json)
-
-
-def _print_json(result: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(_clean(result), indent=2, ensure_ascii=False) + "\n")
-
-
-def _clean(value: Any) -> Any:
-    """Make a result JSON-safe: NaN becomes null."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
-
-
-__all__: list[str] = ["app", "main"]

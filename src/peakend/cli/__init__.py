@@ -1,0 +1,9 @@
+"""The ``peakend`` command: one sub-command per job, each a thin layer over the Python API.
+
+Importing a sub-command module registers its commands on the shared Typer app.
+"""
+
+from peakend.cli import data  # noqa: F401  (registers validate, journeys, generate, demo)
+from peakend.cli.common import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,138 @@
+"""Shared parts of the ``peakend`` command: the Typer app, consoles, options and formatting.
+
+Results go to stdout (a table, or JSON with ``--json``); progress and problems go
+to stderr. Exit codes: 0 ok, 1 data problems (strict mode, unreadable data),
+2 usage or spec errors. Each sub-command lives in its own module and registers
+itself on :data:`app`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from peakend.errors import ConfigError, PeakendError, SourceError
+from peakend.load import Dataset, load
+from peakend.summary import Estimate
+
+app = typer.Typer(
+    name="peakend",
+    help="Find the moments that matter in customer journeys and what customers remember.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# Piped output gets a fixed, wide layout so tables stay readable in files and logs.
+out = Console(width=None if sys.stdout.isatty() else 140)
+err = Console(stderr=True)
+
+SpecArg = Annotated[Path, typer.Argument(help="Dataset spec (TOML) describing the data.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable result.")]
+StrictOpt = Annotated[
+    bool | None,
+    typer.Option("--strict/--no-strict", help="Fail on bad rows instead of quarantining them."),
+]
+
+
+def main() -> None:
+    """Entry point of the ``peakend`` console script."""
+    debug = "--debug" in sys.argv
+    if debug:
+        sys.argv.remove("--debug")
+    try:
+        app(standalone_mode=False)
+    except PeakendError as exc:
+        if debug:
+            raise
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise SystemExit(2 if isinstance(exc, ConfigError | SourceError) else 1) from None
+    except typer.Abort:
+        raise SystemExit(130) from None
+    except Exception as exc:
+        # Click usage errors (from click itself or the copy typer vendors) carry
+        # their own message and exit code.
+        show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(exit_code, int):
+            show()
+            raise SystemExit(exit_code) from None
+        raise
+
+
+@contextmanager
+def status(message: str) -> Iterator[None]:
+    with err.status(message, spinner="dots"):
+        yield
+
+
+def load_dataset(spec: Path, strict: bool | None) -> Dataset:
+    with status(f"Loading and validating {spec.name} …"):
+        return load(spec, strict=strict)
+
+
+def fmt(value: Any, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def fmt_estimate(estimate: Estimate) -> str:
+    if estimate.value is None:
+        return "–"
+    if estimate.low is None or estimate.high is None:
+        return f"{estimate.value:+.2f} (n={estimate.n:,})"
+    return f"{estimate.value:+.2f} [{estimate.low:+.2f}, {estimate.high:+.2f}] (n={estimate.n:,})"
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f}%"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None or math.isnan(seconds):
+        return "–"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+
+
+def print_json(result: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(clean_json(result), indent=2, ensure_ascii=False) + "\n")
+
+
+def clean_json(value: Any) -> Any:
+    """Make a result JSON-safe: NaN becomes null."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: clean_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_json(v) for v in value]
+    return value
