@@ -260,3 +260,12 @@ def test_valence_is_zero_at_neutral_and_one_at_the_good_end(scale: Scale) -> Non
     good, bad = (scale.low, scale.high) if scale.reversed else (scale.high, scale.low)
     assert scale.valence(good) == pytest.approx(1)
     assert scale.valence(bad) == pytest.approx(-1)
+
+
+def test_segments_must_be_attributes() -> None:
+    base: dict[str, Any] = {"name": "x", "attributes": ["tier"], "source": {"path": "e.csv"}}
+    assert parse_spec(base, base_dir=Path(".")).segments == ()
+    spec = parse_spec({**base, "segments": ["tier"]}, base_dir=Path("."))
+    assert spec.segments == ("tier",)
+    with pytest.raises(ConfigError, match="segment 'plan' is not an attribute"):
+        parse_spec({**base, "segments": ["plan"]}, base_dir=Path("."))

@@ -934,6 +934,7 @@ def _spec_text(cfg: GeneratorConfig, name: str) -> str:
         # valence is recomputed by the loader from score and the declared scale
         'ignore_columns = ["valence"]',
         'attributes = ["segment", "channel_preference"]',
+        'segments = ["segment"]',
         "",
         "[source]",
         'path = "events.parquet"',

@@ -87,6 +87,7 @@ class DatasetSpec:
     layout: str = "long"
     columns: Mapping[str, str] = field(default_factory=dict)
     attributes: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
     ignore_columns: tuple[str, ...] = ()
     scales: Mapping[str, Scale] = field(default_factory=dict)
     default_scale: str | None = None
@@ -140,6 +141,7 @@ _TOP_KEYS = {
     "layout",
     "columns",
     "attributes",
+    "segments",
     "ignore_columns",
     "scales",
     "default_scale",
@@ -208,13 +210,22 @@ def parse_spec(
         outcome_source = _parse_source(table, base_dir, f"{where} [outcome_source]")
     validation = dict(raw.get("validation", {}))
     _reject_unknown(validation, {"strict"}, where, "[validation]")
+    attributes = tuple(raw.get("attributes", ()))
+    segments = tuple(raw.get("segments", ()))
+    for segment in segments:
+        if segment not in attributes:
+            raise ConfigError(
+                f"{where}: segment {segment!r} is not an attribute; add it to "
+                f"attributes = [...] (attributes now: {', '.join(attributes) or 'none'})"
+            )
     return DatasetSpec(
         name=name,
         description=str(raw.get("description", "")),
         source=source,
         layout=layout,
         columns=columns,
-        attributes=tuple(raw.get("attributes", ())),
+        attributes=attributes,
+        segments=segments,
         ignore_columns=tuple(raw.get("ignore_columns", ())),
         scales=scales,
         default_scale=default_scale,
