@@ -263,7 +263,12 @@ def test_valence_is_zero_at_neutral_and_one_at_the_good_end(scale: Scale) -> Non
 
 
 def test_segments_must_be_attributes() -> None:
-    base: dict[str, Any] = {"name": "x", "attributes": ["tier"], "source": {"path": "e.csv"}}
+    base: dict[str, Any] = {
+        "name": "x",
+        "attributes": ["tier"],
+        "source": {"path": "e.csv"},
+        "columns": {"journey_id": "id", "touchpoint": "tp"},
+    }
     assert parse_spec(base, base_dir=Path(".")).segments == ()
     spec = parse_spec({**base, "segments": ["tier"]}, base_dir=Path("."))
     assert spec.segments == ("tier",)
