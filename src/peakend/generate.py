@@ -62,6 +62,7 @@ TRUTH_SECTIONS: tuple[str, ...] = (
     "churn",
     "outcomes",
     "realised",
+    "proactive",
 )
 """Top-level keys of ``truth.json``."""
 
@@ -144,7 +145,9 @@ class HiddenWindow:
 
     ``excess_rate`` is the mean number of extra contacts per journey that has
     the anchor (Poisson), uniform in time over the window; ``mix`` gives the
-    contact touchpoints and their shares.
+    contact touchpoints and their shares. ``overall_effect`` is added to
+    ``overall`` of every journey with at least one of these extra contacts
+    (0 by default, so the default data do not change).
     """
 
     label: str
@@ -153,6 +156,30 @@ class HiddenWindow:
     last_day: int
     excess_rate: float
     mix: tuple[tuple[str, float], ...]
+    overall_effect: float = 0.0
+
+
+@dataclass(frozen=True)
+class ProactiveContact:
+    """A proactive company contact inside a hidden window, with a known effect.
+
+    Journeys that have the window's anchor receive it with a probability that
+    depends on their segment (``shares``: segment name and probability), so a
+    naive treated-versus-untreated comparison is confounded by segment and an
+    adjustment on the observed segment removes the bias. The contact is logged
+    as touchpoint ``touchpoint`` (company-initiated, unscored) ``day`` days
+    after the anchor; it removes a share ``deflection`` of the window's extra
+    contacts and adds ``overall_effect`` to ``overall``.
+    """
+
+    window: str
+    touchpoint: str
+    channel: str
+    cost: float
+    day: float
+    shares: tuple[tuple[str, float], ...]
+    deflection: float
+    overall_effect: float
 
 
 @dataclass(frozen=True)
@@ -228,6 +255,30 @@ DEFAULT_WINDOWS: tuple[HiddenWindow, ...] = (
     ),
 )
 
+DEFAULT_PROACTIVE: tuple[ProactiveContact, ...] = (
+    ProactiveContact(
+        "post-purchase doubt",
+        "confirmation_call",
+        "phone",
+        5.0,
+        1.5,
+        (("consumer", 0.10), ("business", 0.30)),
+        0.7,
+        0.4,
+    ),
+    ProactiveContact(
+        "first-invoice worry",
+        "invoice_explainer",
+        "email",
+        0.1,
+        0.02,
+        (("consumer", 0.15), ("business", 0.35)),
+        0.6,
+        0.3,
+    ),
+)
+"""Proactive contacts for the first two default windows; off unless configured."""
+
 DEFAULT_SEGMENTS: tuple[Segment, ...] = (
     Segment("consumer", 0.75),
     Segment("business", 0.25, mood_shift=-0.2, churn_effect=-0.3),
@@ -252,6 +303,12 @@ class GeneratorConfig:
         Target Parquet row-group size.
     touchpoints, contacts, hidden_windows, segments:
         The journey design; see :class:`TouchpointDesign` and friends.
+    proactive:
+        Proactive company contacts planted inside hidden windows
+        (:class:`ProactiveContact`; none by default, e.g. :data:`DEFAULT_PROACTIVE`).
+    contact_texts:
+        Give unsolicited contacts a short Dutch verbatim (``text``, ``lang``)
+        whose words depend on the window they belong to; off by default.
     channel_preferences:
         Shares of each customer's preferred contact channel.
     preferred_channel_share:
@@ -286,6 +343,8 @@ class GeneratorConfig:
     contacts: tuple[ContactDesign, ...] = DEFAULT_CONTACTS
     hidden_windows: tuple[HiddenWindow, ...] = DEFAULT_WINDOWS
     segments: tuple[Segment, ...] = DEFAULT_SEGMENTS
+    proactive: tuple[ProactiveContact, ...] = ()
+    contact_texts: bool = False
     channel_preferences: tuple[tuple[str, float], ...] = (
         ("phone", 0.40),
         ("chat", 0.25),
@@ -340,6 +399,7 @@ def _check_sizes(cfg: GeneratorConfig) -> None:
 
 def _check_design(cfg: GeneratorConfig) -> None:
     names = [t.name for t in cfg.touchpoints] + [c.name for c in cfg.contacts] + [RECOVERY]
+    names += [p.touchpoint for p in cfg.proactive]
     if not cfg.touchpoints or len(set(names)) != len(names):
         raise ConfigError(f"touchpoint names must be unique and non-empty: {names}")
     stages = [t.stage for t in cfg.touchpoints]
@@ -355,6 +415,13 @@ def _check_design(cfg: GeneratorConfig) -> None:
         unknown = sorted({n for n, _ in w.mix} - contact_names)
         if unknown:
             raise ConfigError(f"hidden window {w.label!r}: unknown contacts {unknown}")
+    labels = [w.label for w in cfg.hidden_windows]
+    segments = {s.name for s in cfg.segments}
+    for p in cfg.proactive:
+        if labels.count(p.window) != 1:
+            raise ConfigError(f"proactive {p.touchpoint!r}: window {p.window!r} matches no window")
+        if not {s for s, _ in p.shares} <= segments or p.day < 0:
+            raise ConfigError(f"proactive {p.touchpoint!r}: unknown segment or negative day")
     channels = {c.channel for c in cfg.contacts}
     prefs = {c for c, _ in cfg.channel_preferences}
     if not prefs <= channels:
@@ -370,6 +437,9 @@ def _check_probabilities(cfg: GeneratorConfig) -> None:
     for t in cfg.touchpoints:
         for key in ("p_present", "p_tie", "response_rate", "failure_rate"):
             values[f"{t.name}.{key}"] = getattr(t, key)
+    for p in cfg.proactive:
+        values[f"{p.touchpoint}.deflection"] = p.deflection
+        values.update({f"{p.touchpoint}.shares.{s}": v for s, v in p.shares})
     bad = [f"{k}={v}" for k, v in values.items() if not 0 <= v <= 1]
     if bad:
         raise ConfigError(f"probabilities must lie in [0, 1]: {', '.join(bad)}")
@@ -529,6 +599,7 @@ _V_SEGMENT, _V_MOOD, _V_PREF, _V_START = 1, 2, 3, 4
 _V_PRESENT, _V_GAP, _V_TIE, _V_RESPONSE, _V_FAIL = 10, 11, 12, 13, 14
 _V_BASE_N, _V_BASE_T, _V_WIN_N, _V_WIN_T, _V_CONTACT_TP = 20, 21, 22, 23, 24
 _V_RECOVERY, _V_NOISE, _V_RECOMMEND, _V_CHURN = 30, 40, 41, 42
+_V_PROACTIVE, _V_TEXT = 50, 51
 
 
 # ---------------------------------------------------------------- one chunk
@@ -546,6 +617,8 @@ class _Chunk:
     score: F64
     failed_tp: I64
     recovered: Bool
+    treated: Bool  # (J, number of proactive contacts)
+    window_hit: Bool  # (J, number of windows): at least one extra contact
 
 
 def _journeys(cfg: GeneratorConfig, d: _Draws, jg: U64) -> tuple[I64, I64, F64, I64]:
@@ -620,7 +693,12 @@ def _contacts(cfg: GeneratorConfig, d: _Draws, ch: _Chunk) -> list[tuple[I64, I6
     for w_i, w in enumerate(cfg.hidden_windows, start=1):
         a = [t.name for t in cfg.touchpoints].index(w.anchor)
         lam_w = np.where(ch.present[:, a], w.excess_rate, 0.0)
-        rows, item = _expand(d.poisson(_V_WIN_N, ch.jg, lam_w, w_i))
+        for p_i, p in enumerate(cfg.proactive):
+            if p.window == w.label:
+                lam_w = np.where(ch.treated[:, p_i], lam_w * (1.0 - p.deflection), lam_w)
+        counts = d.poisson(_V_WIN_N, ch.jg, lam_w, w_i)
+        ch.window_hit[:, w_i - 1] = counts > 0
+        rows, item = _expand(counts)
         key = ch.jg[rows] * np.uint64(_MAX_ITEMS) + item
         width = w.last_day - w.first_day + 1
         offset = (w.first_day + d.uniform(_V_WIN_T, key, w_i) * width) * _DAY_S
@@ -651,6 +729,7 @@ class _Events:
     ts_s: I64
     code: I64
     score: F64
+    origin: I64
 
 
 def _events(cfg: GeneratorConfig, d: _Draws, ch: _Chunk, stats: dict[str, float]) -> _Events:
@@ -660,15 +739,32 @@ def _events(cfg: GeneratorConfig, d: _Draws, ch: _Chunk, stats: dict[str, float]
     parts = _contacts(cfg, d, ch)
     for i, (c_rows, _, _) in enumerate(parts):
         stats[f"contacts_{i}"] = stats.get(f"contacts_{i}", 0) + c_rows.size
+    source = np.concatenate([np.full(p[0].size, i, dtype=np.int64) for i, p in enumerate(parts)])
     c_rows, c_ts, c_idx = (np.concatenate(p) for p in zip(*parts, strict=True))
-    rows = np.concatenate([flat // k_designed, r_rows, c_rows])
-    ts = np.concatenate([ch.ts_s.ravel()[flat], r_ts, c_ts])
+    p_rows, p_ts, p_idx = _proactive_events(cfg, ch)
+    for i in range(len(cfg.proactive)):
+        stats[f"proactive_{i}"] = stats.get(f"proactive_{i}", 0) + int(np.sum(p_idx == i))
+    first_proactive = k_designed + 1 + len(cfg.contacts)
+    rows = np.concatenate([flat // k_designed, r_rows, c_rows, p_rows])
+    ts = np.concatenate([ch.ts_s.ravel()[flat], r_ts, c_ts, p_ts])
     code = np.concatenate(
-        [flat % k_designed, np.full(r_rows.size, k_designed), k_designed + 1 + c_idx]
+        [
+            flat % k_designed,
+            np.full(r_rows.size, k_designed),
+            k_designed + 1 + c_idx,
+            first_proactive + p_idx,
+        ]
     )
-    score = np.concatenate([ch.score.ravel()[flat], r_score, np.full(c_rows.size, np.nan)])
+    n_other = flat.size + r_rows.size
+    score = np.concatenate(
+        [ch.score.ravel()[flat], r_score, np.full(c_rows.size + p_rows.size, np.nan)]
+    )
+    # which part an event comes from: -1 designed/recovery/proactive, 0 baseline, w window w
+    origin = np.concatenate(
+        [np.full(n_other, -1, dtype=np.int64), source, np.full(p_rows.size, -1, dtype=np.int64)]
+    )
     order = _event_order(rows, ts, code)
-    return _Events(rows[order], ts[order], code[order], score[order])
+    return _Events(rows[order], ts[order], code[order], score[order], origin[order])
 
 
 def _event_order(rows: I64, ts: I64, code: I64) -> I64:
@@ -713,6 +809,10 @@ def _overall(cfg: GeneratorConfig, d: _Draws, ch: _Chunk, feats: dict[str, F64])
     failed = ch.failed_tp >= 0
     value = value + cfg.recovered_effect * ch.recovered
     value = value + cfg.unrecovered_effect * (failed & ~ch.recovered)
+    for w_i, w in enumerate(cfg.hidden_windows):
+        value = value + w.overall_effect * ch.window_hit[:, w_i]
+    for p_i, p in enumerate(cfg.proactive):
+        value = value + p.overall_effect * ch.treated[:, p_i]
     value = value + cfg.noise_sd * d.normals(_V_NOISE, ch.jg)[0]
     return np.asarray(np.clip(np.round(value, 1), 1.0, 10.0), dtype=np.float64)
 
@@ -747,10 +847,41 @@ def _make_chunk(cfg: GeneratorConfig, d: _Draws, first: int, n: int) -> _Chunk:
         score=np.full((n, k), np.nan),
         failed_tp=np.full(n, -1, dtype=np.int64),
         recovered=np.zeros(n, dtype=np.bool_),
+        treated=np.zeros((n, len(cfg.proactive)), dtype=np.bool_),
+        window_hit=np.zeros((n, len(cfg.hidden_windows)), dtype=np.bool_),
     )
     _designed(cfg, d, ch)
     _failures(cfg, d, ch)
+    _treat(cfg, d, ch)
     return ch
+
+
+def _treat(cfg: GeneratorConfig, d: _Draws, ch: _Chunk) -> None:
+    """Which journeys receive each proactive contact (anchor present, share by segment)."""
+    names = [t.name for t in cfg.touchpoints]
+    segments = [s.name for s in cfg.segments]
+    for i, p in enumerate(cfg.proactive):
+        window = next(w for w in cfg.hidden_windows if w.label == p.window)
+        by_segment = dict(p.shares)
+        share = np.array([by_segment.get(s, 0.0) for s in segments])[ch.segment]
+        present = ch.present[:, names.index(window.anchor)]
+        ch.treated[:, i] = present & (d.uniform(_V_PROACTIVE, ch.jg, i) < share)
+
+
+def _proactive_events(cfg: GeneratorConfig, ch: _Chunk) -> tuple[I64, I64, I64]:
+    """Proactive contacts (row, ts, proactive index), ``day`` days after the anchor."""
+    names = [t.name for t in cfg.touchpoints]
+    parts = []
+    for i, p in enumerate(cfg.proactive):
+        window = next(w for w in cfg.hidden_windows if w.label == p.window)
+        rows = np.flatnonzero(ch.treated[:, i])
+        ts = ch.ts_s[rows, names.index(window.anchor)] + int(round(p.day * _DAY_S))
+        parts.append((rows.astype(np.int64), ts, np.full(rows.size, i, dtype=np.int64)))
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    rows, ts, idx = (np.concatenate(x) for x in zip(*parts, strict=True))
+    return rows, ts, idx
 
 
 def _chunk_tables(
@@ -759,7 +890,9 @@ def _chunk_tables(
     ch = _make_chunk(cfg, d, first, n)
     ev = _events(cfg, d, ch, stats)
     feats = _memory_features(ev, n)
-    contact = ev.code > len(cfg.touchpoints)
+    contact = (ev.code > len(cfg.touchpoints)) & (
+        ev.code <= len(cfg.touchpoints) + len(cfg.contacts)
+    )
     contacts = np.bincount(ev.rows[contact], minlength=n).astype(np.float64)
     overall = _overall(cfg, d, ch, feats)
     churned, churn_days = _churn(cfg, d, ch, feats, contacts)
@@ -769,7 +902,7 @@ def _chunk_tables(
     _count(stats, ch, ev, overall, satisfied, churned)
     width = max(8, len(str(cfg.n_journeys - 1)))
     ids = _ids("J", ch.jg, width)
-    events = _event_table(cfg, ev, ids, _ids("C", ch.jg, width), seq0)
+    events = _event_table(cfg, d, ev, ids, _ids("C", ch.jg, width), seq0)
     outcomes = pa.Table.from_arrays(
         [
             ids,
@@ -811,15 +944,17 @@ def _ids(prefix: str, jg: U64, width: int) -> pa.Array:
 
 
 def _event_table(
-    cfg: GeneratorConfig, ev: _Events, ids: pa.Array, cids: pa.Array, seq0: int
+    cfg: GeneratorConfig, d: _Draws, ev: _Events, ids: pa.Array, cids: pa.Array, seq0: int
 ) -> pa.Table:
     n = ev.rows.size
     code = pa.array(ev.code)
     rows = pa.array(ev.rows)
     channels = [t.channel for t in cfg.touchpoints] + ["phone"] + [c.channel for c in cfg.contacts]
+    channels += [p.channel for p in cfg.proactive]
     initiators = [t.initiated_by for t in cfg.touchpoints] + ["company"]
-    initiators += ["customer"] * len(cfg.contacts)
+    initiators += ["customer"] * len(cfg.contacts) + ["company"] * len(cfg.proactive)
     missing = np.isnan(ev.score)
+    text, lang = _texts(cfg, d, ev, seq0)
     return pa.Table.from_arrays(
         [
             ids.take(rows),
@@ -831,10 +966,62 @@ def _event_table(
             pa.array(initiators).take(code),
             pa.array(ev.score, mask=missing),
             pa.array((ev.score - 3.0) / 2.0, mask=missing),
-            pa.nulls(n, pa.string()),
-            pa.nulls(n, pa.string()),
+            text,
+            lang,
         ],
         schema=EVENT_SCHEMA,
+    )
+
+
+# what customers say when they contact the provider unprompted: generic reasons, then
+# reasons per default window label (windows without phrases use the generic ones)
+_GENERIC_PHRASES: tuple[str, ...] = (
+    "ik wil mijn adres wijzigen",
+    "vraag over mijn account en wachtwoord",
+    "storing bij mij in de straat, wanneer is het opgelost",
+    "ik wil mijn bankrekening aanpassen",
+    "hoe kan ik een extra dienst toevoegen",
+)
+_WINDOW_PHRASES: dict[str, tuple[str, ...]] = {
+    "post-purchase doubt": (
+        "twijfel of ik de juiste keuze heb gemaakt, kan ik nog annuleren",
+        "is dit abonnement wel de goede keuze voor mij",
+        "ik twijfel, heb ik niet te snel gekozen",
+        "kan ik binnen de bedenktijd nog opzeggen",
+    ),
+    "first-invoice worry": (
+        "mijn eerste factuur is hoger dan verwacht",
+        "ik begrijp de opbouw van de factuur niet",
+        "waarom staat er een eenmalig bedrag op de factuur",
+        "klopt deze factuur wel, het bedrag is anders dan afgesproken",
+    ),
+    "renewal price check": (
+        "wat wordt mijn nieuwe prijs na verlenging",
+        "is het verlengingsaanbod goedkoper dan bij een ander",
+        "ik wil de prijs van de verlenging vergelijken",
+    ),
+}
+
+
+def _texts(cfg: GeneratorConfig, d: _Draws, ev: _Events, seq0: int) -> tuple[pa.Array, pa.Array]:
+    """Verbatims of unsolicited contacts (``contact_texts``), else all null."""
+    n = ev.rows.size
+    if not cfg.contact_texts:
+        return pa.nulls(n, pa.string()), pa.nulls(n, pa.string())
+    labels = [_GENERIC_PHRASES]
+    labels += [_WINDOW_PHRASES.get(w.label, _GENERIC_PHRASES) for w in cfg.hidden_windows]
+    phrases = [p for group in labels for p in group]
+    offsets = np.cumsum([0] + [len(g) for g in labels])
+    sizes = np.array([len(g) for g in labels])
+    has = ev.origin >= 0
+    origin = np.maximum(ev.origin, 0)
+    key = np.arange(seq0, seq0 + n, dtype=np.uint64)
+    pick = np.floor(d.uniform(_V_TEXT, key) * sizes[origin]).astype(np.int64)
+    index = np.where(has, offsets[origin] + pick, 0)
+    text = pa.array(phrases).take(pa.array(index))
+    mask = pa.array(~has)
+    return pc.if_else(mask, pa.nulls(n, pa.string()), text), pc.if_else(
+        mask, pa.nulls(n, pa.string()), pa.scalar("nl")
     )
 
 
@@ -906,7 +1093,8 @@ def _catalogue_rows(cfg: GeneratorConfig) -> list[_CatalogueRow]:
         for t in cfg.touchpoints
     ]
     rows.append((RECOVERY, None, 0.3, 10.0, "customer_service", "company"))
-    return rows + [(c.name, None, 0.2, c.cost, c.owner, "customer") for c in cfg.contacts]
+    rows += [(c.name, None, 0.2, c.cost, c.owner, "customer") for c in cfg.contacts]
+    return rows + [(p.touchpoint, None, 0.5, p.cost, "retention", "company") for p in cfg.proactive]
 
 
 def _write_catalogue(cfg: GeneratorConfig, path: Path) -> None:
@@ -1066,6 +1254,8 @@ def _truth_contacts(cfg: GeneratorConfig) -> dict[str, Any]:
                 "excess_contacts_per_day": w.excess_rate / (w.last_day - w.first_day + 1),
                 "contact_mix": dict(w.mix),
                 "initiated_by": "customer",
+                "effect_on_overall": w.overall_effect,
+                "effect_on_overall_rule": "added once to journeys with >= 1 extra contact",
             }
             for w in cfg.hidden_windows
         ],
@@ -1142,4 +1332,35 @@ def _truth(cfg: GeneratorConfig, stats: dict[str, float]) -> dict[str, Any]:
             "baseline_contacts": int(stats.get("contacts_0", 0)),
             "window_contacts": windows,
         },
+        "proactive": _truth_proactive(cfg, stats),
     }
+
+
+def _truth_proactive(cfg: GeneratorConfig, stats: dict[str, float]) -> list[dict[str, Any]]:
+    """The planted proactive contacts and their exact expected effects per treated journey."""
+    result = []
+    for i, p in enumerate(cfg.proactive):
+        w = next(w for w in cfg.hidden_windows if w.label == p.window)
+        rate, kept = w.excess_rate, 1.0 - p.deflection
+        fewer_hits = math.exp(-rate * kept) - math.exp(-rate)
+        result.append(
+            {
+                "window": p.window,
+                "anchor": w.anchor,
+                "touchpoint": p.touchpoint,
+                "channel": p.channel,
+                "initiated_by": "company",
+                "cost": p.cost,
+                "day_offset": p.day,
+                "treated_share_by_segment": dict(p.shares),
+                "deflection": p.deflection,
+                "window_contacts_per_journey": {"untreated": rate, "treated": rate * kept},
+                "contacts_deflected_per_1000_treated": 1000.0 * rate * p.deflection,
+                "direct_effect_on_overall": p.overall_effect,
+                "effect_on_overall": p.overall_effect + w.overall_effect * -fewer_hits,
+                "effect_on_overall_rule": "direct effect + window effect_on_overall * change in"
+                " P(>= 1 extra contact); before rounding overall to one decimal and clipping",
+                "treated_journeys": int(stats.get(f"proactive_{i}", 0)),
+            }
+        )
+    return result
