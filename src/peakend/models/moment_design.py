@@ -1,0 +1,225 @@
+"""The design of a moments analysis: one row per journey, one score band per touchpoint.
+
+A journey's score at a touchpoint falls in one of four bands: the **middle**
+(the reference), **low**, **high**, or **not scored** (the touchpoint was
+skipped, answered "not applicable", or not rated). Keeping "not scored" as its
+own band means a journey that skips a touchpoint still counts for every other
+touchpoint instead of being dropped.
+
+By default the bands follow the declared scale through the valence: below the
+neutral point is low, above it is high (1-2 low and 4-5 high on a 1-5 scale
+with neutral 3). :class:`Cuts` overrides this with cut-points on the raw score.
+A touchpoint scored more than once in a journey is banded on its mean score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from numpy.typing import NDArray
+
+from peakend.errors import ConfigError, DataError
+from peakend.load import Dataset
+
+MIDDLE, LOW, HIGH, NOT_SCORED = 0, 1, 2, 3
+BANDS: tuple[str, ...] = ("middle", "low", "high", "not_scored")
+
+
+@dataclass(frozen=True)
+class Cuts:
+    """Cut-points on the raw score: ``score <= low_max`` is low, ``score >= high_min`` high.
+
+    Scores strictly between the two are the middle band. Use this when the
+    scale's neutral point is not the right split, e.g. ``Cuts(6, 9)`` for the
+    detractor / promoter bands of a 0-10 recommendation question.
+    """
+
+    low_max: float
+    high_min: float
+
+    def __post_init__(self) -> None:
+        if not self.low_max < self.high_min:
+            raise ConfigError(
+                f"cut-points need low_max < high_min (got {self.low_max} and "
+                f"{self.high_min}); scores between them form the middle band"
+            )
+
+
+@dataclass(frozen=True)
+class MomentDesign:
+    """Score bands, outcome and weights of the journeys that have the outcome.
+
+    Attributes
+    ----------
+    touchpoints:
+        Touchpoint names in journey (stage) order; column ``t`` of ``bands``.
+    journey_ids:
+        The journeys, row ``i`` of every array.
+    bands:
+        ``(n, T)`` int8 band codes (:data:`MIDDLE`, :data:`LOW`, :data:`HIGH`,
+        :data:`NOT_SCORED`).
+    y:
+        The outcome (0/1 for a binary outcome).
+    weights:
+        Respondent weights (all ones unless a weight column is given).
+    binary:
+        Whether the outcome is binary.
+    dropped_no_outcome:
+        Journeys with events but without the outcome (left out).
+    """
+
+    touchpoints: tuple[str, ...]
+    journey_ids: pa.Array
+    bands: NDArray[np.int8]
+    y: NDArray[np.float64]
+    weights: NDArray[np.float64]
+    binary: bool
+    dropped_no_outcome: int
+
+    @property
+    def n(self) -> int:
+        """Number of journeys in the design."""
+        return int(self.y.size)
+
+    def subset(self, rows: NDArray[np.int64]) -> MomentDesign:
+        """The design restricted to ``rows`` (for segments and cross-validation)."""
+        return MomentDesign(
+            touchpoints=self.touchpoints,
+            journey_ids=self.journey_ids.take(pa.array(rows)),
+            bands=self.bands[rows],
+            y=self.y[rows],
+            weights=self.weights[rows],
+            binary=self.binary,
+            dropped_no_outcome=0,
+        )
+
+
+def build_design(
+    dataset: Dataset,
+    outcome: str,
+    *,
+    cuts: Cuts | None = None,
+    weight_col: str | None = None,
+    touchpoints: Sequence[str] | None = None,
+) -> MomentDesign:
+    """Band every journey's scores per touchpoint and line them up with the outcome.
+
+    Parameters
+    ----------
+    dataset:
+        A loaded dataset.
+    outcome:
+        A declared outcome; journeys without it are left out (and counted).
+    cuts:
+        Raw-score cut-points; by default the bands follow the declared scale.
+    weight_col:
+        A numeric outcome or attribute column holding a weight per respondent.
+    touchpoints:
+        The touchpoints to analyse; by default every touchpoint with a score,
+        in catalogue order.
+
+    Raises
+    ------
+    ConfigError
+        Unknown outcome, touchpoint or weight column.
+    DataError
+        No journey has the outcome, no touchpoint has scores, or weights are
+        negative or missing.
+    """
+    kind = _outcome_kind(dataset, outcome)
+    table = dataset.outcomes.filter(pc.is_valid(dataset.outcomes[outcome]))
+    if table.num_rows == 0:
+        raise DataError(f"no journey has a value for outcome {outcome!r}; check its column")
+    names = _touchpoints(dataset, touchpoints)
+    bands = _bands(dataset.events, table["journey_id"], names, cuts)
+    y = table[outcome].to_numpy(zero_copy_only=False).astype(np.float64)
+    if kind == "binary" and not np.isin(y, (0.0, 1.0)).all():
+        raise DataError(f"binary outcome {outcome!r} must be 0/1; check `positive`/`negative`")
+    journeys_with_events = pc.count_distinct(dataset.events["journey_id"]).as_py()
+    return MomentDesign(
+        touchpoints=names,
+        journey_ids=table["journey_id"].combine_chunks(),
+        bands=bands,
+        y=y,
+        weights=_weights(table, weight_col),
+        binary=kind == "binary",
+        dropped_no_outcome=max(0, int(journeys_with_events) - table.num_rows),
+    )
+
+
+def _outcome_kind(dataset: Dataset, outcome: str) -> str:
+    for declared in dataset.spec.outcomes:
+        if declared.name == outcome:
+            return declared.kind
+    names = ", ".join(dataset.outcome_names) or "none declared"
+    raise ConfigError(f"unknown outcome {outcome!r}; the spec declares: {names}")
+
+
+def _touchpoints(dataset: Dataset, chosen: Sequence[str] | None) -> tuple[str, ...]:
+    scored = dataset.events.filter(pc.is_valid(dataset.events["score"]))
+    with_scores = set(pc.unique(scored["touchpoint"]).to_pylist())
+    ordered = [t for t in dataset.touchpoints["touchpoint"].to_pylist() if t in with_scores]
+    ordered += sorted(with_scores - set(ordered))
+    if chosen is None:
+        if not ordered:
+            raise DataError("no touchpoint has a score; a moments analysis needs scores")
+        return tuple(ordered)
+    unknown = [t for t in chosen if t not in with_scores]
+    if unknown:
+        raise ConfigError(
+            f"touchpoints without any score: {', '.join(unknown)}; "
+            f"scored touchpoints are: {', '.join(ordered)}"
+        )
+    return tuple(dict.fromkeys(chosen))
+
+
+def _bands(
+    events: pa.Table, journey_ids: pa.ChunkedArray, names: tuple[str, ...], cuts: Cuts | None
+) -> NDArray[np.int8]:
+    """``(n, T)`` band codes from the mean score (or valence) of each journey x touchpoint."""
+    n, k = len(journey_ids), len(names)
+    value_col = "score" if cuts is not None else "valence"
+    scored = events.filter(pc.is_valid(events[value_col]))
+    row = pc.index_in(scored["journey_id"], value_set=journey_ids.combine_chunks())
+    col = pc.index_in(scored["touchpoint"], value_set=pa.array(names, pa.string()))
+    keep = pc.and_(pc.is_valid(row), pc.is_valid(col))
+    row_np = pc.filter(row, keep).to_numpy(zero_copy_only=False).astype(np.int64)
+    col_np = pc.filter(col, keep).to_numpy(zero_copy_only=False).astype(np.int64)
+    values = pc.filter(scored[value_col], keep).to_numpy(zero_copy_only=False)
+    cell = row_np * k + col_np
+    count = np.bincount(cell, minlength=n * k)
+    total = np.bincount(cell, weights=values, minlength=n * k)
+    mean = np.divide(total, count, out=np.zeros(n * k), where=count > 0)
+    low_max, high_min = (cuts.low_max, cuts.high_min) if cuts else (None, None)
+    is_low = mean <= low_max if low_max is not None else mean < 0
+    is_high = mean >= high_min if high_min is not None else mean > 0
+    bands = np.where(is_low, LOW, np.where(is_high, HIGH, MIDDLE)).astype(np.int8)
+    bands[count == 0] = NOT_SCORED
+    return bands.reshape(n, k)
+
+
+def _weights(table: pa.Table, weight_col: str | None) -> NDArray[np.float64]:
+    if weight_col is None:
+        return np.ones(table.num_rows)
+    if weight_col not in table.column_names:
+        raise ConfigError(
+            f"weight column {weight_col!r} is not an outcome or attribute; "
+            f"declare it in the spec (available: {', '.join(table.column_names[1:])})"
+        )
+    try:
+        weights = pc.cast(table[weight_col], pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid as exc:
+        raise DataError(f"weight column {weight_col!r} is not numeric: {exc}") from exc
+    bad = int(np.sum(~np.isfinite(weights) | (weights < 0)))
+    if bad:
+        raise DataError(
+            f"weight column {weight_col!r} has {bad:,} missing or negative weights; "
+            "give every respondent a weight >= 0"
+        )
+    if weights.sum() <= 0:
+        raise DataError(f"weight column {weight_col!r} sums to zero")
+    return np.asarray(weights, dtype=np.float64)

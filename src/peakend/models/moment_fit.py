@@ -1,0 +1,320 @@
+"""The numerical core of the moments analysis: one regression on band dummies, bootstrapped.
+
+Model (penalty-reward contrast analysis, Brandt 1987; Mikulić & Prebežac 2008):
+the outcome is regressed on three dummies per touchpoint (low, high, not
+scored), the middle band being the reference, in one model: ordinary least
+squares for a continuous outcome, logistic regression (IRLS) for a binary one.
+
+Everything is computed from weighted Gram matrices of ``[X, response]``, so a
+bootstrap replicate only needs the Gram matrix under new row weights:
+
+* **OLS**: replicate *b* is the weighted least-squares fit with weights
+  ``w * c_b`` (``c_b`` the multinomial bootstrap counts).
+* **Logistic**: replicate *b* is one Newton (IRLS) step from the full-sample
+  fit under weights ``w * c_b`` (the one-step bootstrap; Moulton & Zeger 1991),
+  which is again a weighted least-squares fit, of the working response.
+
+**Relative importance** follows Johnson's (2000) relative weights: the
+predictors are replaced by their closest orthogonal counterparts, whose squared
+loadings split the explained variance exactly; the weights of a touchpoint's
+dummies are summed. For a binary outcome the weights are computed on the
+working response of the converged IRLS fit (the logit scale; Tonidandel &
+LeBreton 2010 use the same orthogonal basis) and scaled to McFadden's R².
+
+Penalty and reward are in outcome units for OLS; for a binary outcome they are
+average marginal effects in probability (the change in the predicted
+probability when a journey's band at that touchpoint moves from middle to low
+or high, averaged over up to ``ame_rows`` journeys).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from peakend.errors import ModelError, StatisticalWarning
+from peakend.models.moment_design import HIGH, LOW, MIDDLE, NOT_SCORED, MomentDesign
+from peakend.models.resampling import bootstrap_weights
+
+F64 = NDArray[np.float64]
+F32 = NDArray[np.float32]
+I64 = NDArray[np.int64]
+
+_BANDS = (LOW, HIGH, NOT_SCORED)
+_MAX_ITER = 50
+_TOL = 1e-8
+_VIF_LIMIT = 10.0
+
+
+@dataclass(frozen=True)
+class Effects:
+    """One fit's figures per touchpoint (arrays of length T) and the model fit."""
+
+    penalty: F64
+    reward: F64
+    not_scored: F64
+    importance: F64
+    fit: float
+
+
+@dataclass(frozen=True)
+class Draws:
+    """The full-sample fit and the bootstrap replicates (rows = resamples)."""
+
+    point: Effects
+    penalty: F64
+    reward: F64
+    not_scored: F64
+    importance: F64
+    fit: F64
+    collinear: tuple[tuple[str, str, float], ...]
+    converged: bool
+
+
+@dataclass(frozen=True)
+class _Matrix:
+    """Dense dummies with an intercept, and which touchpoint/band each column is."""
+
+    x: F32
+    touchpoint: I64
+    band: I64
+    n_touchpoints: int
+
+    def coef_table(self, coef: F64) -> F64:
+        """``(T, 4)`` effect of each band (middle = 0); NaN for a band without a column."""
+        table = np.full((self.n_touchpoints, 4), np.nan)
+        table[:, 0] = 0.0
+        table[self.touchpoint, self.band] = coef[1:]
+        return table
+
+
+def fit_moments(
+    design: MomentDesign,
+    *,
+    n_resamples: int,
+    seed: int,
+    ame_rows: int = 20_000,
+    progress: Callable[[int], None] | None = None,
+) -> Draws:
+    """Fit the model on ``design`` and bootstrap it ``n_resamples`` times."""
+    matrix = _matrix(design)
+    if design.binary:
+        coef, row_w, resp, converged = _logistic(matrix.x, design.y, design.weights)
+    else:
+        coef, row_w, resp, converged = _ols_inputs(matrix, design)
+    aug = np.column_stack([matrix.x, resp.astype(np.float32)])
+    gram = _gram(aug, row_w)
+    point = _effects(matrix, design, coef, gram, design.weights, ame_rows)
+    collinear = _collinear(gram, matrix, design.touchpoints)
+    draws: list[Effects] = []
+    for block in bootstrap_weights(design.n, n_resamples, seed, chunk=10):
+        for counts in block:
+            g = _gram(aug, row_w * counts)
+            draws.append(_effects(matrix, design, _solve(g), g, design.weights * counts, ame_rows))
+        if progress is not None:
+            progress(len(draws))
+    return Draws(
+        point=point,
+        penalty=np.array([d.penalty for d in draws]),
+        reward=np.array([d.reward for d in draws]),
+        not_scored=np.array([d.not_scored for d in draws]),
+        importance=np.array([d.importance for d in draws]),
+        fit=np.array([d.fit for d in draws]),
+        collinear=collinear,
+        converged=converged,
+    )
+
+
+def _matrix(design: MomentDesign) -> _Matrix:
+    """Intercept plus one dummy per touchpoint and non-middle band that occurs."""
+    columns = [np.ones(design.n, dtype=np.float32)]
+    touchpoint, band = [], []
+    for t in range(len(design.touchpoints)):
+        present = [b for b in _BANDS if (design.bands[:, t] == b).any()]
+        if not (design.bands[:, t] == MIDDLE).any() and present:
+            # without a middle band the dummies would sum to the intercept:
+            # the most common band becomes the reference and no effect is reported
+            present.remove(max(present, key=lambda b: int((design.bands[:, t] == b).sum())))
+        for b in present:
+            dummy = design.bands[:, t] == b
+            if dummy.any():
+                columns.append(dummy.astype(np.float32))
+                touchpoint.append(t)
+                band.append(b)
+    return _Matrix(
+        x=np.column_stack(columns),
+        touchpoint=np.array(touchpoint, dtype=np.int64),
+        band=np.array(band, dtype=np.int64),
+        n_touchpoints=len(design.touchpoints),
+    )
+
+
+def _gram(aug: F32, row_w: F64) -> F64:
+    """``aug' diag(row_w) aug`` in float32 BLAS, returned as float64."""
+    weighted = aug * row_w.astype(np.float32)[:, None]
+    return np.asarray(weighted.T @ aug, dtype=np.float64)
+
+
+def _solve(gram: F64) -> F64:
+    """Least-squares coefficients from the Gram matrix of ``[X, response]``.
+
+    A scaled pseudo-inverse: exactly collinear columns share their effect
+    instead of producing huge, cancelling coefficients.
+    """
+    xtx, xty = gram[:-1, :-1], gram[:-1, -1]
+    scale = 1.0 / np.sqrt(np.maximum(np.diag(xtx), 1e-300))
+    lam, vec = np.linalg.eigh(xtx * np.outer(scale, scale))
+    inv = np.divide(1.0, lam, out=np.zeros_like(lam), where=lam > 1e-9 * lam.max())
+    return np.asarray(scale * ((vec * inv) @ (vec.T @ (scale * xty))), dtype=np.float64)
+
+
+def _ols_inputs(matrix: _Matrix, design: MomentDesign) -> tuple[F64, F64, F64, bool]:
+    # centring keeps float32 sums of squares accurate; it changes only the intercept
+    centre = float(np.average(design.y, weights=design.weights))
+    resp = design.y - centre
+    aug = np.column_stack([matrix.x, resp.astype(np.float32)])
+    return _solve(_gram(aug, design.weights)), design.weights, resp, True
+
+
+def _logistic(x: F32, y: F64, w: F64) -> tuple[F64, F64, F64, bool]:
+    """IRLS fit; returns the coefficients, final IRLS weights and working response."""
+    coef = np.zeros(x.shape[1])
+    mean = float(np.clip(np.average(y, weights=w), 1e-6, 1 - 1e-6))
+    coef[0] = np.log(mean / (1 - mean))
+    for _ in range(_MAX_ITER):
+        eta = x @ coef.astype(np.float32)
+        prob = _sigmoid(eta.astype(np.float64))
+        var = np.maximum(prob * (1 - prob), 1e-10)
+        resp = eta + (y - prob) / var
+        new = _solve(_gram(np.column_stack([x, resp.astype(np.float32)]), w * var))
+        step = float(np.max(np.abs(new - coef)))
+        coef = new
+        if step < _TOL * max(1.0, float(np.max(np.abs(coef)))) or step < 1e-6:
+            return coef, w * var, resp, True
+    warnings.warn(
+        f"the logistic fit did not converge in {_MAX_ITER} iterations: some band "
+        "perfectly predicts the outcome (separation); its effects are unreliable",
+        StatisticalWarning,
+        stacklevel=3,
+    )
+    return coef, w * var, resp, False
+
+
+def _sigmoid(eta: F64) -> F64:
+    return np.asarray(0.5 * (1.0 + np.tanh(0.5 * eta)), dtype=np.float64)
+
+
+def _effects(
+    matrix: _Matrix, design: MomentDesign, coef: F64, gram: F64, w: F64, ame_rows: int
+) -> Effects:
+    table = matrix.coef_table(coef)
+    shares = _relative_weights(gram, matrix)
+    if not design.binary:
+        fit = _r_squared(gram, coef)
+        return Effects(table[:, LOW], table[:, HIGH], table[:, NOT_SCORED], shares * fit, fit)
+    fit = _mcfadden(matrix.x, design.y, w, coef)
+    low, high, not_scored = _marginal_effects(design, float(coef[0]), table, w, ame_rows)
+    return Effects(low, high, not_scored, shares * fit, fit)
+
+
+def _r_squared(gram: F64, coef: F64) -> float:
+    total = gram[0, 0]
+    mean = gram[0, -1] / total
+    tss = gram[-1, -1] - total * mean**2
+    rss = gram[-1, -1] - coef @ gram[:-1, -1]
+    return float(1.0 - rss / tss) if tss > 0 else float("nan")
+
+
+def _mcfadden(x: F32, y: F64, w: F64, coef: F64) -> float:
+    eta = (x @ coef.astype(np.float32)).astype(np.float64)
+    loglik = np.sum(w * (y * eta - np.logaddexp(0.0, eta)))
+    mean = float(np.average(y, weights=w))
+    if mean <= 0 or mean >= 1:
+        return float("nan")
+    null = w.sum() * (mean * np.log(mean) + (1 - mean) * np.log(1 - mean))
+    return float(1.0 - loglik / null)
+
+
+def _marginal_effects(
+    design: MomentDesign, intercept: float, table: F64, w: F64, ame_rows: int
+) -> tuple[F64, F64, F64]:
+    """Average change in probability when a band moves from middle to low/high/not scored."""
+    rows = np.arange(design.n)
+    if design.n > ame_rows:  # a fixed, seeded subsample: the same rows in every replicate
+        rows = np.sort(np.random.default_rng(0).choice(design.n, ame_rows, replace=False))
+    bands = design.bands[rows]
+    coef = np.nan_to_num(table)
+    contrib = np.take_along_axis(coef[None, :, :], bands[:, :, None].astype(np.int64), 2)[..., 0]
+    base = intercept + contrib.sum(axis=1, keepdims=True) - contrib
+    weight = w[rows] / w[rows].sum()
+    p_mid = _sigmoid(base)
+    effects = []
+    for band in (LOW, HIGH, NOT_SCORED):
+        shifted = _sigmoid(base + coef[:, band]) - p_mid
+        effect = weight @ shifted
+        effects.append(np.where(np.isnan(table[:, band]), np.nan, effect))
+    return effects[0], effects[1], effects[2]
+
+
+def _relative_weights(gram: F64, matrix: _Matrix) -> F64:
+    """Johnson's relative weights of the dummies, summed per touchpoint, as shares."""
+    total = gram[0, 0]
+    mean = gram[0] / total
+    cov = gram / total - np.outer(mean, mean)
+    sxx, sxy, syy = cov[1:-1, 1:-1], cov[1:-1, -1], cov[-1, -1]
+    sd = np.sqrt(np.clip(np.diag(sxx), 0.0, None))
+    keep = sd > 1e-9
+    shares = np.zeros(matrix.n_touchpoints)
+    if syy <= 0 or not keep.any():
+        return shares
+    corr = sxx[np.ix_(keep, keep)] / np.outer(sd[keep], sd[keep])
+    rxy = sxy[keep] / (sd[keep] * np.sqrt(syy))
+    lam, vec = np.linalg.eigh(corr)
+    root = np.sqrt(np.clip(lam, 0.0, None))
+    inv_root = np.divide(1.0, root, out=np.zeros_like(root), where=root > 1e-6 * root.max())
+    loadings = (vec * root) @ vec.T
+    beta_z = (vec * inv_root) @ vec.T @ rxy
+    raw = (loadings**2) @ (beta_z**2)
+    np.add.at(shares, matrix.touchpoint[keep], raw)
+    explained = shares.sum()
+    return shares / explained if explained > 0 else shares
+
+
+def _collinear(
+    gram: F64, matrix: _Matrix, names: tuple[str, ...]
+) -> tuple[tuple[str, str, float], ...]:
+    """Touchpoint pairs whose dummies are nearly collinear (VIF above 10), worst first."""
+    total = gram[0, 0]
+    mean = gram[0, :-1] / total
+    cov = gram[:-1, :-1] / total - np.outer(mean, mean)
+    sxx = cov[1:, 1:]
+    sd = np.sqrt(np.clip(np.diag(sxx), 0.0, None))
+    keep = np.flatnonzero(sd > 1e-9)
+    if keep.size < 2:
+        return ()
+    corr = sxx[np.ix_(keep, keep)] / np.outer(sd[keep], sd[keep])
+    vif = np.diag(np.linalg.pinv(corr))
+    found: dict[tuple[str, str], float] = {}
+    owner = matrix.touchpoint[keep]
+    for i in np.flatnonzero(vif > _VIF_LIMIT):
+        other = np.where(owner != owner[i], np.abs(corr[i]), -1.0)
+        j = int(np.argmax(other))
+        if other[j] < 0:
+            continue
+        pair = tuple(sorted((names[owner[i]], names[owner[j]])))
+        found[(pair[0], pair[1])] = max(found.get((pair[0], pair[1]), 0.0), float(corr[i, j]))
+    return tuple((a, b, r) for (a, b), r in sorted(found.items(), key=lambda kv: -abs(kv[1])))
+
+
+def check_rows(design: MomentDesign) -> None:
+    """Refuse designs too small to fit: fewer journeys than model columns."""
+    columns = 1 + 3 * len(design.touchpoints)
+    if design.n <= columns:
+        raise ModelError(
+            f"{design.n:,} journeys are too few for {len(design.touchpoints)} touchpoints "
+            f"({columns} model columns); analyse fewer touchpoints or add journeys"
+        )

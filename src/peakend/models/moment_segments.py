@@ -1,0 +1,278 @@
+"""Moments per segment: business vs leisure travellers, new vs returning customers.
+
+Each group of a segment attribute gets its own fit and bootstrap. Small groups
+give noisy estimates, so every penalty and reward is shrunk toward the
+precision-weighted mean over the groups by empirical Bayes (a random-effects
+model, between-group variance by DerSimonian & Laird 1986; shrinkage factor
+``tau² / (tau² + se²)`` as in Morris 1983): a large group keeps its own
+estimate, a small one borrows from the others. Classes per group use the
+shrunk estimates with a normal interval whose variance adds the uncertainty of
+the pooled mean.
+
+Whether a touchpoint's effect differs between groups is tested with Cochran's
+Q (chi-squared on groups - 1 degrees of freedom) for penalty and reward, with
+Holm's correction over all touchpoints; a class *differs* when the groups'
+classes differ and one of the two tests rejects at 5 %.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from scipy import stats
+
+from peakend.errors import ConfigError, ModelError, StatisticalWarning
+from peakend.load import Dataset
+from peakend.models.moment_design import MomentDesign
+from peakend.models.moment_fit import check_rows
+from peakend.models.moments import (
+    MomentsResult,
+    TouchpointMoment,
+    classify,
+    moments_from_design,
+    recommend,
+)
+from peakend.models.resampling import Interval
+
+ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class SegmentGroup:
+    """One group of a segment attribute with its partially pooled moments."""
+
+    name: str
+    n_journeys: int
+    fit: Interval
+    touchpoints: tuple[TouchpointMoment, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "name": self.name,
+            "n_journeys": self.n_journeys,
+            "fit": self.fit.to_dict(),
+            "touchpoints": [m.to_dict() for m in self.touchpoints],
+        }
+
+
+@dataclass(frozen=True)
+class SegmentDifference:
+    """Does a touchpoint's effect differ between the groups of a segment?"""
+
+    touchpoint: str
+    classes: dict[str, str]
+    penalty_q: float
+    penalty_p: float
+    reward_q: float
+    reward_p: float
+    class_differs: bool
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form (p-values Holm-adjusted)."""
+        return {
+            "touchpoint": self.touchpoint,
+            "classes": dict(self.classes),
+            "penalty": {"q": self.penalty_q, "p_holm": self.penalty_p},
+            "reward": {"q": self.reward_q, "p_holm": self.reward_p},
+            "class_differs": self.class_differs,
+        }
+
+
+@dataclass(frozen=True)
+class SegmentMoments:
+    """Per-group moments for one segment attribute and the tests between groups."""
+
+    attribute: str
+    groups: tuple[SegmentGroup, ...]
+    differences: tuple[SegmentDifference, ...]
+    skipped: dict[str, int]
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "attribute": self.attribute,
+            "groups": [g.to_dict() for g in self.groups],
+            "differences": [d.to_dict() for d in self.differences],
+            "skipped_groups": dict(self.skipped),
+        }
+
+
+def segment_moments(
+    dataset: Dataset,
+    design: MomentDesign,
+    pooled: MomentsResult,
+    attributes: Sequence[str],
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[SegmentMoments, ...]:
+    """Fit every group of every segment attribute and pool them (see module docs)."""
+    return tuple(
+        _one_attribute(dataset, design, pooled, attribute, progress) for attribute in attributes
+    )
+
+
+def group_labels(dataset: Dataset, design: MomentDesign, attribute: str) -> list[str | None]:
+    """The group of each journey in ``design`` (``None`` when unknown)."""
+    if attribute not in dataset.outcomes.column_names or attribute == "journey_id":
+        raise ConfigError(
+            f"segment {attribute!r} is not an attribute of this dataset; declare it under "
+            "`attributes` in the spec (and list it in `segments`)"
+        )
+    index = pc.index_in(design.journey_ids, value_set=dataset.outcomes["journey_id"])
+    values = pc.cast(dataset.outcomes[attribute], pa.string()).combine_chunks()
+    labels: list[str | None] = values.take(index).to_pylist()
+    return labels
+
+
+def _one_attribute(
+    dataset: Dataset,
+    design: MomentDesign,
+    pooled: MomentsResult,
+    attribute: str,
+    progress: Callable[[int], None] | None,
+) -> SegmentMoments:
+    labels = np.array(group_labels(dataset, design, attribute), dtype=object)
+    fits: dict[str, MomentsResult] = {}
+    skipped: dict[str, int] = {}
+    for name in sorted({x for x in labels if x is not None}):
+        rows = np.flatnonzero(labels == name)
+        sub = design.subset(rows)
+        try:
+            check_rows(sub)
+        except ModelError:
+            skipped[name] = int(rows.size)
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StatisticalWarning)  # reported once, pooled
+            fits[name] = moments_from_design(
+                sub, pooled.settings, dataset=dataset, outcome=pooled.outcome, progress=progress
+            )
+    if skipped:
+        warnings.warn(
+            f"segment {attribute!r}: groups too small to fit on their own were skipped: "
+            + ", ".join(f"{k} (n={v})" for k, v in skipped.items()),
+            StatisticalWarning,
+            stacklevel=3,
+        )
+    return _pool(attribute, fits, pooled, skipped)
+
+
+def _pool(
+    attribute: str,
+    fits: dict[str, MomentsResult],
+    pooled: MomentsResult,
+    skipped: dict[str, int],
+) -> SegmentMoments:
+    names = list(fits)
+    order = [m.touchpoint for m in pooled.touchpoints]
+    shrunk: dict[str, list[TouchpointMoment]] = {g: [] for g in names}
+    tests: list[tuple[str, float, float, float, float]] = []
+    for tp in order:
+        raw = [fits[g].by_name(tp) for g in names]
+        pen, pen_q, pen_p = _shrink([m.penalty for m in raw], pooled.settings.level)
+        rew, rew_q, rew_p = _shrink([m.reward for m in raw], pooled.settings.level)
+        tests.append((tp, pen_q, pen_p, rew_q, rew_p))
+        for g, moment, p, r in zip(names, raw, pen, rew, strict=True):
+            shrunk[g].append(_reclassify(moment, p, r, pooled))
+    groups = tuple(
+        SegmentGroup(g, fits[g].n_journeys, fits[g].fit, tuple(shrunk[g])) for g in names
+    )
+    return SegmentMoments(attribute, groups, _differences(tests, shrunk, names), skipped)
+
+
+def _shrink(estimates: list[Interval], level: float) -> tuple[list[Interval], float, float]:
+    """Empirical-Bayes shrinkage of group estimates; Cochran's Q and its p-value."""
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    value = np.array([e.value for e in estimates])
+    se = np.array([(e.high - e.low) / (2 * z) for e in estimates])
+    ok = np.isfinite(value) & np.isfinite(se) & (se > 0)
+    if ok.sum() < 2:
+        return list(estimates), float("nan"), float("nan")
+    w = 1.0 / se[ok] ** 2
+    mean = float(np.sum(w * value[ok]) / w.sum())
+    q = float(np.sum(w * (value[ok] - mean) ** 2))
+    df = int(ok.sum()) - 1
+    tau2 = max(0.0, (q - df) / (w.sum() - np.sum(w**2) / w.sum()))
+    out = []
+    for e, v, s, good in zip(estimates, value, se, ok, strict=True):
+        if not good:
+            out.append(e)
+            continue
+        b = tau2 / (tau2 + s**2)
+        centre = mean + b * (v - mean)
+        sd = float(np.sqrt(b * s**2 + (1 - b) ** 2 / w.sum()))
+        out.append(Interval(centre, centre - z * sd, centre + z * sd, e.n))
+    return out, q, float(stats.chi2.sf(q, df))
+
+
+def _reclassify(
+    moment: TouchpointMoment, penalty: Interval, reward: Interval, pooled: MomentsResult
+) -> TouchpointMoment:
+    from dataclasses import replace
+
+    if moment.moment_class == "not_enough_data":
+        return replace(moment, penalty=penalty, reward=reward)
+    cls = classify(penalty.high, reward.low, pooled.threshold, True)
+    return replace(
+        moment,
+        penalty=penalty,
+        reward=reward,
+        moment_class=cls,
+        confidence=_normal_confidence(penalty, reward, pooled.threshold, cls),
+        recommendation=recommend(cls, moment.low_share, moment.brand_relevance, pooled.settings),
+    )
+
+
+def _normal_confidence(penalty: Interval, reward: Interval, threshold: float, cls: str) -> float:
+    """Probability of the class under independent normal approximations."""
+    z = 1.959964
+    sd_p = max((penalty.high - penalty.low) / (2 * z), 1e-12)
+    sd_r = max((reward.high - reward.low) / (2 * z), 1e-12)
+    hurts = float(stats.norm.cdf((-threshold - penalty.value) / sd_p))
+    lifts = float(stats.norm.sf((threshold - reward.value) / sd_r))
+    return {
+        "performance": hurts * lifts,
+        "moment_of_truth": hurts * (1 - lifts),
+        "excel": (1 - hurts) * lifts,
+        "standard": (1 - hurts) * (1 - lifts),
+    }[cls]
+
+
+def _differences(
+    tests: list[tuple[str, float, float, float, float]],
+    shrunk: dict[str, list[TouchpointMoment]],
+    names: list[str],
+) -> tuple[SegmentDifference, ...]:
+    raw_p = np.array([[t[2], t[4]] for t in tests], dtype=float).ravel()
+    adjusted = _holm(raw_p).reshape(-1, 2) if raw_p.size else np.zeros((0, 2))
+    out = []
+    for i, (tp, pen_q, _, rew_q, _) in enumerate(tests):
+        classes = {g: shrunk[g][i].moment_class for g in names}
+        known = {c for c in classes.values() if c != "not_enough_data"}
+        rejects = bool(np.nanmin(adjusted[i]) < ALPHA) if np.isfinite(adjusted[i]).any() else False
+        differs = len(known) > 1 and rejects
+        out.append(
+            SegmentDifference(
+                tp, classes, pen_q, float(adjusted[i, 0]), rew_q, float(adjusted[i, 1]), differs
+            )
+        )
+    return tuple(out)
+
+
+def _holm(p: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment; NaNs stay NaN and do not count."""
+    out = np.full(p.shape, np.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    m = finite.size
+    order = finite[np.argsort(p[finite])]
+    running = 0.0
+    for rank, idx in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[idx]))
+        out[idx] = running
+    return out
