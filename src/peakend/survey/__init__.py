@@ -1,0 +1,65 @@
+"""Survey service: short touchpoint questionnaires whose answers land in a real database.
+
+* :mod:`~peakend.survey.questionnaire`: questionnaires as YAML/TOML files, validated on load;
+* :mod:`~peakend.survey.tokens`: signed, expiring invitation links and hashed API keys;
+* :mod:`~peakend.survey.store`: storage (SQLAlchemy, Alembic migrations; SQLite WAL or
+  PostgreSQL), idempotent submissions, drafts, GDPR erasure and the audit log;
+* :mod:`~peakend.survey.app`: the FastAPI service (form, JSON API, admin API);
+* :mod:`~peakend.survey.export`: canonical events plus a dataset spec for ``peakend.load``.
+
+See docs/survey.md.
+"""
+
+from peakend.survey.app import SurveySettings, create_app
+from peakend.survey.errors import (
+    AccessError,
+    AlreadyAnsweredError,
+    AnswerError,
+    ExpiredLinkError,
+    InvalidLinkError,
+    SurveyError,
+)
+from peakend.survey.export import ExportResult, database_spec_text, events_table, export_events
+from peakend.survey.questionnaire import (
+    Question,
+    Questionnaire,
+    parse_questionnaire,
+    read_questionnaire,
+    read_questionnaires,
+)
+from peakend.survey.store import (
+    ForgetResult,
+    Invitation,
+    InvitationRequest,
+    Receipt,
+    SurveyStore,
+    make_engine,
+    upgrade,
+)
+
+__all__ = [
+    "AccessError",
+    "AlreadyAnsweredError",
+    "AnswerError",
+    "ExpiredLinkError",
+    "ExportResult",
+    "ForgetResult",
+    "InvalidLinkError",
+    "Invitation",
+    "InvitationRequest",
+    "Question",
+    "Questionnaire",
+    "Receipt",
+    "SurveyError",
+    "SurveySettings",
+    "SurveyStore",
+    "create_app",
+    "database_spec_text",
+    "events_table",
+    "export_events",
+    "make_engine",
+    "parse_questionnaire",
+    "read_questionnaire",
+    "read_questionnaires",
+    "upgrade",
+]

@@ -1,0 +1,459 @@
+"""The survey web service: the public form, its JSON API and the admin API (FastAPI).
+
+Build it with :func:`create_app`; nothing happens at import time. Public routes
+need only a signed link (``/s/<token>``, ``/api/v1/forms/<token>``); admin routes
+(invitations, answers, export, erasure, audit log) need an API key sent as
+``Authorization: Bearer <key>``. Every JSON answer has one envelope::
+
+    {"ok": true, "data": ...}
+    {"ok": false, "error": "what went wrong", "errors": {"question": "why"}, "status": 422}
+
+The OpenAPI description is at ``/openapi.json`` and browsable at ``/docs``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from peakend.survey import pages
+from peakend.survey.errors import AnswerError, SurveyError
+from peakend.survey.export import events_table, write_safe_csv
+from peakend.survey.questionnaire import read_questionnaires
+from peakend.survey.store import DEFAULT_TTL_DAYS, InvitationRequest, SurveyStore
+
+MAX_BODY_BYTES = 256 * 1024
+MAX_INVITATIONS = 10_000
+AnswerValue = int | str | list[str] | None
+
+
+@dataclass(frozen=True)
+class SurveySettings:
+    """Settings of the survey service.
+
+    Attributes
+    ----------
+    db
+        Database: a SQLite file path or URL, or ``postgresql://user:pw@host/db``.
+    questionnaires
+        A questionnaire file or a folder of them.
+    ttl_days
+        Days an invitation link stays valid.
+    base_url
+        Public address of the service, used to print full links (e.g.
+        ``https://survey.example.org``); without it links are relative.
+    max_body_bytes
+        Larger request bodies are refused with 413.
+    """
+
+    db: str
+    questionnaires: Path
+    ttl_days: float = DEFAULT_TTL_DAYS
+    base_url: str = ""
+    max_body_bytes: int = MAX_BODY_BYTES
+
+
+# --- request bodies -----------------------------------------------------------------
+
+
+class SubmitBody(BaseModel):
+    """Answers by question id; ``lang`` (nl/en) is the language the form was shown in."""
+
+    answers: dict[str, AnswerValue] = Field(max_length=100)
+    lang: Literal["nl", "en"] | None = None
+
+
+class DraftBody(BaseModel):
+    answers: dict[str, AnswerValue] = Field(max_length=100)
+
+
+class InvitationBody(BaseModel):
+    customer_id: str = Field(min_length=1, max_length=200)
+    journey_id: str = Field(min_length=1, max_length=200)
+    touchpoint: str = Field(min_length=1, max_length=200)
+    ts: datetime
+    channel: str | None = Field(default=None, max_length=200)
+    lang: Literal["nl", "en"] | None = None
+    questionnaire: str | None = Field(default=None, max_length=200)
+
+
+class InvitationsBody(BaseModel):
+    invitations: list[InvitationBody] = Field(min_length=1, max_length=MAX_INVITATIONS)
+
+
+def ok(data: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse({"ok": True, "data": data}, status_code=status)
+
+
+def problem(message: str, status: int, errors: dict[str, str] | None = None) -> JSONResponse:
+    body = {"ok": False, "error": message, "errors": errors or {}, "status": status}
+    return JSONResponse(body, status_code=status)
+
+
+# --- the app ------------------------------------------------------------------------
+
+
+def create_app(settings: SurveySettings, *, store: SurveyStore | None = None) -> FastAPI:
+    """The survey service for ``settings`` (opens and migrates the database unless ``store``)."""
+    if store is None:
+        questionnaires = read_questionnaires(settings.questionnaires)
+        store = SurveyStore.open(settings.db, questionnaires, ttl_days=settings.ttl_days)
+    app = FastAPI(
+        title="peakend survey service",
+        version="1",
+        description="Short touchpoint questionnaires; every answer stored in a database.",
+    )
+    app.state.store = store
+    app.state.settings = settings
+    _errors(app)
+    _public_routes(app, store)
+    _admin_routes(app, store, settings)
+    static = resources.files("peakend.survey") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    app.add_middleware(_Guard, max_body_bytes=settings.max_body_bytes)
+    return app
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(SurveyError)
+    async def _survey_error(_request: Request, exc: SurveyError) -> JSONResponse:
+        return problem(exc.message, exc.status, exc.errors)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = {
+            ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body": str(
+                error.get("msg", "invalid")
+            )
+            for error in exc.errors()
+        }
+        return problem("the request is not valid; see `errors`", 422, errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(str(exc.detail), exc.status_code)
+
+
+def _public_routes(app: FastAPI, store: SurveyStore) -> None:
+    @app.get("/s/{token}", response_class=HTMLResponse, tags=["form"], summary="The form page")
+    def form_page(token: str, request: Request) -> HTMLResponse:
+        try:
+            state = store.form(token)
+        except SurveyError as exc:
+            lang = "nl" if "nl" in str(request.headers.get("accept-language", ""))[:2] else "en"
+            return HTMLResponse(pages.error_page(exc.message, lang=lang), status_code=exc.status)
+        questionnaire = state.questionnaire
+        lang = questionnaire.pick_language(
+            request.query_params.get("lang"),
+            state.invitation.lang,
+            request.headers.get("accept-language"),
+        )
+        if state.answered:
+            return HTMLResponse(pages.thanks_page(questionnaire, lang=lang, already=True))
+        html = pages.form_page(questionnaire, token=token, lang=lang, values=state.draft)
+        return HTMLResponse(html)
+
+    @app.post("/s/{token}", response_class=HTMLResponse, tags=["form"], summary="Send the form")
+    async def form_post(token: str, request: Request) -> HTMLResponse:
+        try:
+            form = await request.form()
+        except Exception:  # malformed multipart or url-encoded bodies
+            return HTMLResponse(pages.error_page("the form could not be read"), status_code=400)
+        answers: dict[str, object] = {}
+        for key in set(form.keys()) - {"_lang"}:
+            values = [v for v in form.getlist(key) if isinstance(v, str)]
+            answers[key] = values if len(values) > 1 else (values[0] if values else None)
+        raw_lang = form.get("_lang")
+        lang_hint = raw_lang if isinstance(raw_lang, str) else None
+        return await _run(_submit_form, store, token, answers, lang_hint)
+
+    @app.get("/api/v1/forms/{token}", tags=["form"], summary="A link's questionnaire and draft")
+    def get_form(token: str) -> JSONResponse:
+        state = store.form(token)
+        questionnaire = state.questionnaire
+        return ok(
+            {
+                "questionnaire": _questionnaire_json(questionnaire),
+                "touchpoint": state.invitation.touchpoint,
+                "lang": state.invitation.lang or questionnaire.default_language,
+                "draft": dict(state.draft),
+                "answered": state.answered,
+            }
+        )
+
+    @app.post(
+        "/api/v1/forms/{token}/responses",
+        tags=["form"],
+        summary="Submit answers (idempotent per link)",
+        status_code=201,
+        responses={
+            200: {"description": "Already stored (same answers)"},
+            404: {"description": "Invalid link"},
+            409: {"description": "Different answers already stored"},
+            410: {"description": "Expired link"},
+            422: {"description": "Invalid answers"},
+        },
+    )
+    def submit(token: str, body: SubmitBody) -> JSONResponse:
+        receipt = store.submit(token, body.answers, lang=body.lang)
+        return ok(receipt.to_dict(), 200 if receipt.duplicate else 201)
+
+    @app.put("/api/v1/forms/{token}/draft", tags=["form"], summary="Save partial answers")
+    def save_draft(token: str, body: DraftBody) -> JSONResponse:
+        return ok({"answers": store.save_draft(token, body.answers)})
+
+    @app.get("/api/v1/health", tags=["service"], summary="Is the service up")
+    def health() -> JSONResponse:
+        return ok({"status": "up"})
+
+
+async def _run(func: Any, *args: Any) -> HTMLResponse:
+    from starlette.concurrency import run_in_threadpool
+
+    result: HTMLResponse = await run_in_threadpool(func, *args)
+    return result
+
+
+def _submit_form(
+    store: SurveyStore, token: str, answers: dict[str, object], lang_hint: str | None
+) -> HTMLResponse:
+    try:
+        state = store.form(token)
+    except SurveyError as exc:
+        return HTMLResponse(pages.error_page(exc.message), status_code=exc.status)
+    questionnaire = state.questionnaire
+    lang = questionnaire.pick_language(lang_hint, state.invitation.lang)
+    try:
+        receipt = store.submit(token, answers, lang=lang)
+    except AnswerError as exc:
+        values, _ = questionnaire.check_answers(answers, partial=True)
+        html = pages.form_page(
+            questionnaire, token=token, lang=lang, values=values, errors=exc.errors
+        )
+        return HTMLResponse(html, status_code=422)
+    except SurveyError as exc:
+        return HTMLResponse(pages.error_page(exc.message, lang=lang), status_code=exc.status)
+    return HTMLResponse(pages.thanks_page(questionnaire, lang=lang, already=receipt.duplicate))
+
+
+def _questionnaire_json(questionnaire: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(questionnaire)  # type: ignore[no-any-return]
+
+
+_bearer = HTTPBearer(auto_error=False, description="An API key made with `peakend survey add-key`")
+
+
+def _admin(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The actor name of the request's API key; 401 without a valid one."""
+    store: SurveyStore = request.app.state.store
+    return store.authenticate(credentials.credentials if credentials else None)
+
+
+Admin = Annotated[str, Depends(_admin)]
+
+
+def _admin_routes(app: FastAPI, store: SurveyStore, settings: SurveySettings) -> None:
+    def links(invitations: list[Any]) -> list[dict[str, Any]]:
+        base = settings.base_url.rstrip("/")
+        return [{**i.to_dict(), "url": f"{base}/s/{i.token}"} for i in invitations]
+
+    @app.post(
+        "/api/v1/invitations", tags=["admin"], summary="Create invitation links", status_code=201
+    )
+    def invite(body: InvitationsBody, actor: Admin) -> JSONResponse:
+        requests = [InvitationRequest(**item.model_dump()) for item in body.invitations]
+        return ok(links(store.invite(requests, actor=actor)), 201)
+
+    @app.post(
+        "/api/v1/invitations/csv",
+        tags=["admin"],
+        summary="Create invitation links from a CSV of touchpoint events",
+        status_code=201,
+        openapi_extra={
+            "requestBody": {
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+                "required": True,
+            }
+        },
+    )
+    async def invite_csv(request: Request, actor: Admin) -> JSONResponse:
+        if request.headers.get("content-type", "").split(";")[0].strip() != "text/csv":
+            return problem("send the CSV with `Content-Type: text/csv`", 415)
+        raw = await request.body()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return problem("the CSV must be UTF-8 text", 400)
+        requests = parse_invitation_csv(text)
+        return ok(links(store.invite(requests, actor=actor)), 201)
+
+    @app.get("/api/v1/responses", tags=["admin"], summary="List answers, newest first")
+    def list_responses(
+        actor: Admin,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    ) -> JSONResponse:
+        return ok(store.responses(actor=actor, limit=limit, offset=offset))
+
+    @app.get("/api/v1/export", tags=["admin"], summary="All events as CSV or Parquet")
+    def export(actor: Admin, format: Literal["csv", "parquet"] = "csv") -> Response:
+        table = events_table(store, actor=f"{actor} ({format} download)")
+        buffer = io.BytesIO()
+        if format == "parquet":
+            import pyarrow.parquet as pq
+
+            pq.write_table(table, buffer)
+            media = "application/vnd.apache.parquet"
+        else:
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / "events.csv"
+                write_safe_csv(table, path)
+                buffer.write(path.read_bytes())
+            media = "text/csv; charset=utf-8"
+        headers = {"Content-Disposition": f'attachment; filename="survey-events.{format}"'}
+        return Response(buffer.getvalue(), media_type=media, headers=headers)
+
+    @app.delete("/api/v1/customers/{customer_id}", tags=["admin"], summary="Erase one customer")
+    def forget(customer_id: str, actor: Admin) -> JSONResponse:
+        return ok(store.forget_customer(customer_id, actor=actor).to_dict())
+
+    @app.get("/api/v1/audit", tags=["admin"], summary="Audit log, newest first")
+    def audit(actor: Admin, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> JSONResponse:
+        return ok(store.audit_log(limit=limit))
+
+
+CSV_COLUMNS = ("customer_id", "journey_id", "touchpoint", "ts")
+
+
+def parse_invitation_csv(text: str) -> list[InvitationRequest]:
+    """Invitation requests from CSV text with a header.
+
+    Needs the columns customer_id, journey_id, touchpoint and ts (ISO 8601);
+    channel, lang and questionnaire are optional.
+    """
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise AnswerError(
+            f"the CSV misses column(s) {', '.join(missing)}; needs {', '.join(CSV_COLUMNS)}"
+        )
+    requests: list[InvitationRequest] = []
+    problems: dict[str, str] = {}
+    for line, row in enumerate(reader, start=2):
+        if len(requests) >= MAX_INVITATIONS:
+            raise AnswerError(f"at most {MAX_INVITATIONS} invitations per request")
+        try:
+            ts = datetime.fromisoformat((row.get("ts") or "").strip())
+        except ValueError:
+            problems[f"line {line}"] = f"`ts` {row.get('ts')!r} is not an ISO 8601 time"
+            continue
+        requests.append(
+            InvitationRequest(
+                customer_id=(row.get("customer_id") or "").strip(),
+                journey_id=(row.get("journey_id") or "").strip(),
+                touchpoint=(row.get("touchpoint") or "").strip(),
+                ts=ts,
+                channel=(row.get("channel") or "").strip() or None,
+                lang=(row.get("lang") or "").strip() or None,
+                questionnaire=(row.get("questionnaire") or "").strip() or None,
+            )
+        )
+    if problems:
+        raise AnswerError(f"{len(problems)} CSV line(s) are invalid", problems)
+    return requests
+
+
+class _Guard:
+    """ASGI wrapper: refuses bodies over the limit (413) and adds security headers.
+
+    Pure ASGI (not a Starlette ``BaseHTTPMiddleware``) to keep submissions fast.
+    """
+
+    HEADERS = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"x-frame-options", b"DENY"),
+        (
+            b"content-security-policy",
+            b"default-src 'self'; form-action 'self'; frame-ancestors 'none'",
+        ),
+        (b"cache-control", b"no-store"),
+    ]
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+            await _send_json(
+                send, 413, f"the request body is larger than {self.max_body_bytes} bytes"
+            )
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise _TooLarge
+            return message
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + self.HEADERS
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_headers)
+        except _TooLarge:
+            await _send_json(
+                send, 413, f"the request body is larger than {self.max_body_bytes} bytes"
+            )
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _send_json(send: Send, status: int, message: str) -> None:
+    body = json.dumps({"ok": False, "error": message, "errors": {}, "status": status}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

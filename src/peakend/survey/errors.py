@@ -1,0 +1,49 @@
+"""Errors of the survey service, all under :class:`peakend.errors.PeakendError`.
+
+::
+
+    PeakendError
+    └── SurveyError                  ── ``status`` is the HTTP status the API answers
+        ├── InvalidLinkError (404)   ── forged, altered or forgotten link
+        ├── ExpiredLinkError (410)   ── the link's time is up
+        ├── AlreadyAnsweredError (409) ── a different answer was already stored
+        ├── AnswerError (422)        ── missing or invalid answers; ``errors`` by question
+        └── AccessError (401)        ── a missing or wrong API key
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from peakend.errors import PeakendError
+
+
+class SurveyError(PeakendError):
+    """A request the survey service refuses; ``status`` is its HTTP status code."""
+
+    status = 400
+
+    def __init__(self, message: str, errors: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = dict(errors or {})
+
+
+class InvalidLinkError(SurveyError):
+    status = 404
+
+
+class ExpiredLinkError(SurveyError):
+    status = 410
+
+
+class AlreadyAnsweredError(SurveyError):
+    status = 409
+
+
+class AnswerError(SurveyError):
+    status = 422
+
+
+class AccessError(SurveyError):
+    status = 401

@@ -1,0 +1,135 @@
+"""The survey database: tables (SQLAlchemy Core) and the canonical events view.
+
+The schema is created and upgraded only by the Alembic migrations shipped in
+``peakend/survey/migrations``; these table objects are what the code queries
+with. All times are UTC.
+
+* ``survey_meta``: key/value settings of the store (the link-signing secret).
+* ``invitations``: one per customer and touchpoint event, the link's target.
+* ``responses``: at most one per invitation (a unique key), typed columns for
+  the roles peakend analyses plus every answer as JSON.
+* ``drafts``: partial answers saved while a form is being filled in.
+* ``api_keys``: admin keys (hashes only), ``audit_log``: who did what, when.
+* ``survey_events`` (a view): every invitation as a canonical event, with the
+  answers when there are any — the table peakend reads.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+ID = 64
+NAME = 200
+
+survey_meta = Table(
+    "survey_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("customer_id", String(NAME), nullable=False, index=True),
+    Column("journey_id", String(NAME), nullable=False),
+    Column("touchpoint", String(NAME), nullable=False),
+    Column("questionnaire", String(NAME), nullable=False),
+    Column("event_ts", DateTime(timezone=True), nullable=False),
+    Column("channel", String(NAME)),
+    Column("lang", String(8)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(NAME), nullable=False),
+)
+
+responses = Table(
+    "responses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "invitation_id",
+        String(ID),
+        ForeignKey("invitations.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("lang", String(8), nullable=False),
+    Column("overall", Float),
+    Column("success", Float),
+    Column("effort", Float),
+    Column("emotion", Float),
+    Column("feelings", Text),
+    Column("comment", Text),
+    Column("answers", Text, nullable=False),
+    Column("digest", String(64), nullable=False),
+)
+
+drafts = Table(
+    "drafts",
+    metadata,
+    Column(
+        "invitation_id",
+        String(ID),
+        ForeignKey("invitations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("answers", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("name", String(NAME), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ts", DateTime(timezone=True), nullable=False),
+    Column("actor", String(NAME), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("detail", Text, nullable=False),
+)
+
+EVENTS_VIEW = "survey_events"
+# Plain SQL that SQLite and PostgreSQL both run; column names are peakend's roles.
+EVENTS_VIEW_SQL = f"""
+CREATE VIEW {EVENTS_VIEW} AS
+SELECT i.journey_id AS journey_id,
+       i.customer_id AS customer_id,
+       i.event_ts AS ts,
+       i.touchpoint AS touchpoint,
+       i.channel AS channel,
+       r.overall AS score,
+       r.success AS success,
+       r.effort AS effort,
+       r.emotion AS emotion,
+       r.feelings AS feelings,
+       r.comment AS text,
+       COALESCE(r.lang, i.lang) AS lang,
+       i.questionnaire AS questionnaire,
+       r.submitted_at AS submitted_at
+FROM invitations AS i
+LEFT JOIN responses AS r ON r.invitation_id = i.id
+"""

@@ -1,0 +1,681 @@
+"""The survey store: invitations, answers, drafts, keys and the audit log in SQL.
+
+SQLite (the embedded default) runs in WAL mode with ``synchronous=FULL``, so a
+commit is on disk before :meth:`SurveyStore.submit` returns: an answer is
+acknowledged only after it is committed. Writes take SQLite's write lock up front
+(``BEGIN IMMEDIATE``) and are serialised in-process, so concurrent submissions
+queue instead of failing with "database is locked". PostgreSQL (``postgresql://``
+URLs, driver psycopg 3) is the production store; there the unique key on
+``responses.invitation_id`` settles races between two submissions of one link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
+
+from peakend.errors import ConfigError, SourceError
+from peakend.survey import models as m
+from peakend.survey.errors import (
+    AccessError,
+    AlreadyAnsweredError,
+    AnswerError,
+    ExpiredLinkError,
+    InvalidLinkError,
+)
+from peakend.survey.questionnaire import Answer, Questionnaire
+from peakend.survey.tokens import (
+    new_api_key,
+    new_invitation_id,
+    new_secret,
+    same_hash,
+    sign_token,
+    split_api_key,
+    verify_token,
+)
+
+DEFAULT_TTL_DAYS = 14
+MAX_FIELD_CHARS = 200
+
+
+def database_url(db: str | Path) -> str:
+    """A SQLAlchemy URL for ``db``: a file path (SQLite) or a database URL.
+
+    ``postgresql://`` URLs use the psycopg 3 driver.
+    """
+    text = str(db)
+    if text.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + text.split("://", 1)[1]
+    if "://" in text:
+        return text
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+def make_engine(db: str | Path) -> Engine:
+    """An engine for the survey store (WAL, synchronous=FULL and foreign keys on SQLite)."""
+    url = database_url(db)
+    try:
+        engine = sa.create_engine(url, pool_pre_ping=url.startswith("postgresql"))
+    except (sa.exc.ArgumentError, ImportError) as exc:
+        raise ConfigError(f"cannot use database {db!r}: {exc}") from exc
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        # Python's sqlite3 would open transactions itself; we issue BEGIN below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=FULL",
+            "foreign_keys=ON",
+            "busy_timeout=10000",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("peakend.survey") / "migrations"))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine) -> str:
+    """Create or upgrade the survey schema to the newest migration; returns its revision."""
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "head")
+            revision = MigrationContext.configure(connection).get_current_revision()
+    except sa.exc.OperationalError as exc:
+        raise SourceError(f"cannot open the survey database: {exc.orig}") from exc
+    return str(revision)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- results ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvitationRequest:
+    """One touchpoint event to invite a customer about."""
+
+    customer_id: str
+    journey_id: str
+    touchpoint: str
+    ts: datetime
+    channel: str | None = None
+    lang: str | None = None
+    questionnaire: str | None = None
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """A created invitation; ``token`` goes into the link ``/s/<token>``."""
+
+    id: str
+    token: str
+    customer_id: str
+    journey_id: str
+    touchpoint: str
+    questionnaire: str
+    ts: datetime
+    expires_at: datetime
+    lang: str | None = None
+    channel: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ts"] = self.ts.isoformat()
+        data["expires_at"] = self.expires_at.isoformat()
+        return data
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Proof that an answer is committed; ``duplicate`` when it was already stored."""
+
+    response_id: int
+    submitted_at: datetime
+    duplicate: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "response_id": self.response_id,
+            "submitted_at": self.submitted_at.isoformat(),
+            "duplicate": self.duplicate,
+        }
+
+
+@dataclass(frozen=True)
+class FormState:
+    """What a form page needs: the invitation, its questionnaire and saved answers."""
+
+    invitation: Invitation
+    questionnaire: Questionnaire
+    draft: Mapping[str, Answer] = field(default_factory=dict)
+    answered: bool = False
+
+
+@dataclass(frozen=True)
+class ForgetResult:
+    """What :meth:`SurveyStore.forget_customer` deleted."""
+
+    invitations: int
+    responses: int
+    drafts: int
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+# --- the store --------------------------------------------------------------------
+
+
+class SurveyStore:
+    """Invitations and answers in a SQL database.
+
+    Parameters
+    ----------
+    engine
+        From :func:`make_engine`; the schema must be at the newest migration
+        (:func:`upgrade`, or use :meth:`open`).
+    questionnaires
+        The questionnaires by id (:func:`~peakend.survey.questionnaire.read_questionnaires`).
+    ttl_days
+        How long an invitation link stays valid.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        questionnaires: Mapping[str, Questionnaire],
+        *,
+        ttl_days: float = DEFAULT_TTL_DAYS,
+    ) -> None:
+        self.engine = engine
+        self.questionnaires = dict(questionnaires)
+        self.ttl = timedelta(days=ttl_days)
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._write_lock = threading.Lock()
+        self._check_schema()
+        self.secret = self._secret()
+
+    @classmethod
+    def open(
+        cls,
+        db: str | Path,
+        questionnaires: Mapping[str, Questionnaire],
+        *,
+        ttl_days: float = DEFAULT_TTL_DAYS,
+    ) -> SurveyStore:
+        """Connect to ``db``, create or upgrade its schema, and return the store."""
+        engine = make_engine(db)
+        upgrade(engine)
+        return cls(engine, questionnaires, ttl_days=ttl_days)
+
+    def _check_schema(self) -> None:
+        try:
+            with self.engine.connect() as connection:
+                current = MigrationContext.configure(connection).get_current_revision()
+                head = ScriptDirectory.from_config(_alembic_config(connection)).get_current_head()
+        except sa.exc.OperationalError as exc:
+            raise SourceError(f"cannot open the survey database: {exc.orig}") from exc
+        if current != head:
+            raise SourceError(
+                f"the survey database is at schema {current or 'none'}, not {head}; "
+                "run `peakend survey init --db ...` to create or upgrade it"
+            )
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction: serialised per process and IMMEDIATE on SQLite."""
+        lock: AbstractContextManager[Any] = self._write_lock if self._sqlite else nullcontext()
+        with lock:
+            with self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
+                with conn.begin():
+                    yield conn
+
+    def _secret(self) -> str:
+        query = sa.select(m.survey_meta.c.value).where(m.survey_meta.c.key == "secret")
+        with self.engine.connect() as connection:
+            secret = connection.execute(query).scalar_one_or_none()
+        if secret is not None:
+            return str(secret)
+        try:
+            with self._write() as connection:
+                connection.execute(m.survey_meta.insert().values(key="secret", value=new_secret()))
+        except sa.exc.IntegrityError:
+            pass  # another process made it first
+        with self.engine.connect() as connection:
+            return str(connection.execute(query).scalar_one())
+
+    # --- invitations ----------------------------------------------------------------
+
+    def questionnaire_for(self, touchpoint: str, questionnaire: str | None = None) -> Questionnaire:
+        """The questionnaire named ``questionnaire``, else the one for ``touchpoint``."""
+        if questionnaire is not None:
+            if questionnaire not in self.questionnaires:
+                known = ", ".join(sorted(self.questionnaires)) or "none"
+                raise AnswerError(f"no questionnaire {questionnaire!r}; known: {known}")
+            return self.questionnaires[questionnaire]
+        found = [q for q in self.questionnaires.values() if q.touchpoint == touchpoint]
+        if len(found) != 1:
+            touchpoints = ", ".join(sorted({q.touchpoint for q in self.questionnaires.values()}))
+            reason = "no questionnaire" if not found else "several questionnaires"
+            raise AnswerError(
+                f"{reason} for touchpoint {touchpoint!r}; name one with `questionnaire` "
+                f"(touchpoints with a questionnaire: {touchpoints or 'none'})"
+            )
+        return found[0]
+
+    def invite(self, requests: Iterable[InvitationRequest], *, actor: str) -> list[Invitation]:
+        """Create one signed, single-use, expiring link per request (all or none).
+
+        Raises
+        ------
+        AnswerError
+            If a request has an empty or too long field, an unknown language, or
+            no questionnaire; ``errors`` names the row.
+        """
+        created_at = _now()
+        expires_at = created_at + self.ttl
+        expires = int(expires_at.timestamp())
+        expires_at = datetime.fromtimestamp(expires, UTC)
+        invitations: list[Invitation] = []
+        problems: dict[str, str] = {}
+        for index, request in enumerate(requests):
+            try:
+                invitations.append(self._invitation(request, expires_at, expires))
+            except AnswerError as exc:
+                problems[f"row {index + 1}"] = exc.message
+        if problems:
+            raise AnswerError(f"{len(problems)} invitation(s) are invalid", problems)
+        rows = [
+            {
+                "id": i.id,
+                "customer_id": i.customer_id,
+                "journey_id": i.journey_id,
+                "touchpoint": i.touchpoint,
+                "questionnaire": i.questionnaire,
+                "event_ts": i.ts,
+                "channel": i.channel,
+                "lang": i.lang,
+                "created_at": created_at,
+                "expires_at": expires_at,
+                "created_by": actor[:MAX_FIELD_CHARS],
+            }
+            for i in invitations
+        ]
+        if rows:
+            with self._write() as connection:
+                connection.execute(m.invitations.insert(), rows)
+                self._audit(connection, actor, "invite", f"{len(rows)} invitation(s)")
+        return invitations
+
+    def _invitation(
+        self, request: InvitationRequest, expires_at: datetime, expires: int
+    ) -> Invitation:
+        for name in ("customer_id", "journey_id", "touchpoint"):
+            value = getattr(request, name)
+            if not isinstance(value, str) or not value.strip() or len(value) > MAX_FIELD_CHARS:
+                raise AnswerError(f"`{name}` must be text of 1 to {MAX_FIELD_CHARS} characters")
+        if request.channel is not None and len(request.channel) > MAX_FIELD_CHARS:
+            raise AnswerError(f"`channel` is longer than {MAX_FIELD_CHARS} characters")
+        questionnaire = self.questionnaire_for(request.touchpoint, request.questionnaire)
+        if request.lang is not None and request.lang not in questionnaire.languages:
+            raise AnswerError(
+                f"language {request.lang!r} is not offered; "
+                f"use {', '.join(questionnaire.languages)}"
+            )
+        invitation_id = new_invitation_id()
+        return Invitation(
+            id=invitation_id,
+            token=sign_token(self.secret, invitation_id, expires),
+            customer_id=request.customer_id,
+            journey_id=request.journey_id,
+            touchpoint=request.touchpoint,
+            questionnaire=questionnaire.id,
+            ts=_utc(request.ts),
+            expires_at=expires_at,
+            lang=request.lang,
+            channel=request.channel,
+        )
+
+    def _open_invitation(self, connection: Connection, token: str) -> Invitation:
+        verified = verify_token(self.secret, token)
+        if verified is None:
+            raise InvalidLinkError("this link is not valid: check that it was copied completely")
+        row = connection.execute(
+            sa.select(m.invitations).where(m.invitations.c.id == verified.invitation_id)
+        ).one_or_none()
+        if row is None:
+            raise InvalidLinkError("this link is no longer valid")
+        expires_at = _utc(row.expires_at)
+        if expires_at <= _now() or verified.expires <= _now().timestamp():
+            raise ExpiredLinkError("this link has expired; answers can no longer be given")
+        if row.questionnaire not in self.questionnaires:
+            raise InvalidLinkError("the questionnaire of this link is no longer offered")
+        return Invitation(
+            id=row.id,
+            token=token,
+            customer_id=row.customer_id,
+            journey_id=row.journey_id,
+            touchpoint=row.touchpoint,
+            questionnaire=row.questionnaire,
+            ts=_utc(row.event_ts),
+            expires_at=expires_at,
+            lang=row.lang,
+            channel=row.channel,
+        )
+
+    # --- the public form --------------------------------------------------------------
+
+    def form(self, token: str) -> FormState:
+        """The invitation behind a link with its draft answers, or an error for a bad link."""
+        with self.engine.connect() as connection:
+            invitation = self._open_invitation(connection, token)
+            answered = connection.execute(
+                sa.select(m.responses.c.id).where(m.responses.c.invitation_id == invitation.id)
+            ).first()
+            draft = connection.execute(
+                sa.select(m.drafts.c.answers).where(m.drafts.c.invitation_id == invitation.id)
+            ).scalar_one_or_none()
+        return FormState(
+            invitation=invitation,
+            questionnaire=self.questionnaires[invitation.questionnaire],
+            draft=json.loads(draft) if draft else {},
+            answered=answered is not None,
+        )
+
+    def save_draft(self, token: str, answers: Mapping[str, object]) -> dict[str, Answer]:
+        """Keep partial answers (valid ones only) until the form is submitted."""
+        with self._write() as connection:
+            invitation = self._open_invitation(connection, token)
+            questionnaire = self.questionnaires[invitation.questionnaire]
+            clean, errors = questionnaire.check_answers(answers, partial=True)
+            if errors:
+                raise AnswerError("some answers are not valid", errors)
+            answered = connection.execute(
+                sa.select(m.responses.c.id).where(m.responses.c.invitation_id == invitation.id)
+            ).first()
+            if answered is not None:
+                raise AlreadyAnsweredError("this questionnaire has already been answered")
+            table = m.drafts
+            connection.execute(table.delete().where(table.c.invitation_id == invitation.id))
+            connection.execute(
+                table.insert().values(
+                    invitation_id=invitation.id, answers=json.dumps(clean), updated_at=_now()
+                )
+            )
+        return clean
+
+    def submit(
+        self, token: str, answers: Mapping[str, object], *, lang: str | None = None
+    ) -> Receipt:
+        """Store the answers for a link; returns only after the commit.
+
+        Submitting the same answers again returns the first receipt with
+        ``duplicate=True``; different answers for an answered link are refused.
+
+        Raises
+        ------
+        InvalidLinkError, ExpiredLinkError
+            For forged, altered, forgotten or expired links.
+        AnswerError
+            For missing or invalid answers (``errors`` by question id).
+        AlreadyAnsweredError
+            If the link was already used for different answers.
+        """
+        try:
+            return self._submit(token, answers, lang)
+        except sa.exc.IntegrityError:
+            # Another transaction stored an answer for this link at the same moment.
+            return self._submit(token, answers, lang)
+
+    def _submit(self, token: str, answers: Mapping[str, object], lang: str | None) -> Receipt:
+        with self._write() as connection:
+            invitation = self._open_invitation(connection, token)
+            questionnaire = self.questionnaires[invitation.questionnaire]
+            clean, errors = questionnaire.check_answers(answers)
+            if errors:
+                raise AnswerError("some answers are missing or not valid", errors)
+            language = questionnaire.pick_language(lang, invitation.lang)
+            digest = hashlib.sha256(json.dumps(clean, sort_keys=True).encode()).hexdigest()
+            existing = connection.execute(
+                sa.select(m.responses.c.id, m.responses.c.submitted_at, m.responses.c.digest).where(
+                    m.responses.c.invitation_id == invitation.id
+                )
+            ).one_or_none()
+            if existing is not None:
+                if existing.digest != digest:
+                    raise AlreadyAnsweredError(
+                        "this questionnaire has already been answered; "
+                        "a link can be used for one set of answers only"
+                    )
+                return Receipt(existing.id, _utc(existing.submitted_at), duplicate=True)
+            submitted_at = _now()
+            inserted = connection.execute(
+                m.responses.insert().values(
+                    invitation_id=invitation.id,
+                    submitted_at=submitted_at,
+                    lang=language,
+                    answers=json.dumps(clean, ensure_ascii=False),
+                    digest=digest,
+                    **_role_columns(questionnaire, clean),
+                )
+            ).inserted_primary_key
+            assert inserted is not None
+            connection.execute(m.drafts.delete().where(m.drafts.c.invitation_id == invitation.id))
+        return Receipt(int(inserted[0]), submitted_at)
+
+    # --- admin --------------------------------------------------------------------------
+
+    def add_api_key(self, name: str) -> str:
+        """Create an API key called ``name``; returns the key (shown once, stored hashed)."""
+        if not name.strip() or len(name) > MAX_FIELD_CHARS:
+            raise ConfigError(f"an API key needs a name of 1 to {MAX_FIELD_CHARS} characters")
+        key = new_api_key()
+        with self._write() as connection:
+            connection.execute(
+                m.api_keys.insert().values(
+                    key_id=key.key_id, name=name, hash=key.hash, created_at=_now()
+                )
+            )
+            self._audit(connection, "cli", "add-key", f"key {key.key_id} ({name})")
+        return key.key
+
+    def authenticate(self, key: str | None) -> str:
+        """The actor name (``key:<name>``) of a valid API key; raises :class:`AccessError`."""
+        parts = split_api_key(key or "")
+        row = None
+        if parts is not None:
+            with self.engine.connect() as connection:
+                row = connection.execute(
+                    sa.select(m.api_keys).where(
+                        m.api_keys.c.key_id == parts[0], m.api_keys.c.revoked_at.is_(None)
+                    )
+                ).one_or_none()
+        # Compare against a dummy hash when the key id is unknown, so timing says nothing.
+        stored = row.hash if row is not None else "0" * 64
+        if parts is None or not same_hash(stored, parts[1]) or row is None:
+            raise AccessError("a valid API key is needed: send it as `Authorization: Bearer <key>`")
+        return f"key:{row.name}"
+
+    def responses(self, *, actor: str, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+        """Answers with their invitation, newest first (logged in the audit log)."""
+        query = (
+            sa.select(
+                m.responses.c.id.label("response_id"),
+                m.invitations.c.customer_id,
+                m.invitations.c.journey_id,
+                m.invitations.c.touchpoint,
+                m.invitations.c.questionnaire,
+                m.invitations.c.event_ts.label("ts"),
+                m.responses.c.submitted_at,
+                m.responses.c.lang,
+                m.responses.c.answers,
+            )
+            .join(m.invitations, m.invitations.c.id == m.responses.c.invitation_id)
+            .order_by(m.responses.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        with self._write() as connection:
+            rows = connection.execute(query).all()
+            self._audit(connection, actor, "list", f"{len(rows)} response(s), offset {offset}")
+        return [
+            {
+                **{k: v for k, v in row._mapping.items() if k != "answers"},
+                "ts": _utc(row.ts).isoformat(),
+                "submitted_at": _utc(row.submitted_at).isoformat(),
+                "answers": json.loads(row.answers),
+            }
+            for row in rows
+        ]
+
+    def event_rows(self, *, actor: str, what: str) -> list[dict[str, Any]]:
+        """Every invitation as a canonical event row, answers where given (audited)."""
+        i, r = m.invitations, m.responses
+        query = (
+            sa.select(
+                i.c.journey_id,
+                i.c.customer_id,
+                i.c.event_ts.label("ts"),
+                i.c.touchpoint,
+                i.c.channel,
+                r.c.overall.label("score"),
+                r.c.success,
+                r.c.effort,
+                r.c.emotion,
+                r.c.feelings,
+                r.c.comment.label("text"),
+                sa.func.coalesce(r.c.lang, i.c.lang).label("lang"),
+                i.c.questionnaire,
+                r.c.submitted_at,
+            )
+            .select_from(i.outerjoin(r, r.c.invitation_id == i.c.id))
+            .order_by(i.c.journey_id, i.c.event_ts, i.c.id)
+        )
+        with self._write() as connection:
+            rows = [dict(row._mapping) for row in connection.execute(query)]
+            self._audit(connection, actor, "export", f"{what}: {len(rows)} event(s)")
+        for row in rows:
+            row["ts"] = _utc(row["ts"])
+            if row["submitted_at"] is not None:
+                row["submitted_at"] = _utc(row["submitted_at"])
+        return rows
+
+    def forget_customer(self, customer_id: str, *, actor: str) -> ForgetResult:
+        """Delete every invitation, answer and draft of one customer (GDPR erasure).
+
+        The audit log records the erasure with a keyed hash of the customer id,
+        not the id itself.
+        """
+        i = m.invitations
+        ids = sa.select(i.c.id).where(i.c.customer_id == customer_id).scalar_subquery()
+        with self._write() as connection:
+            n_responses = connection.execute(
+                m.responses.delete().where(m.responses.c.invitation_id.in_(ids))
+            ).rowcount
+            n_drafts = connection.execute(
+                m.drafts.delete().where(m.drafts.c.invitation_id.in_(ids))
+            ).rowcount
+            n_invitations = connection.execute(
+                i.delete().where(i.c.customer_id == customer_id)
+            ).rowcount
+            tag = hashlib.sha256(f"{self.secret}:{customer_id}".encode()).hexdigest()[:16]
+            self._audit(
+                connection,
+                actor,
+                "forget",
+                f"customer #{tag}: {n_invitations} invitation(s), {n_responses} response(s)",
+            )
+        return ForgetResult(n_invitations, n_responses, n_drafts)
+
+    def audit_log(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest audit entries: ts, actor, action, detail."""
+        table = m.audit_log
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(table.c.ts, table.c.actor, table.c.action, table.c.detail)
+                .order_by(table.c.id.desc())
+                .limit(limit)
+            ).all()
+        return [{**row._mapping, "ts": _utc(row.ts).isoformat()} for row in rows]
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table: invitations, responses, drafts."""
+        with self.engine.connect() as connection:
+            return {
+                name: int(
+                    connection.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+                )
+                for name, t in (
+                    ("invitations", m.invitations),
+                    ("responses", m.responses),
+                    ("drafts", m.drafts),
+                )
+            }
+
+    @staticmethod
+    def _audit(connection: Connection, actor: str, action: str, detail: str) -> None:
+        connection.execute(
+            m.audit_log.insert().values(
+                ts=_now(), actor=actor[:MAX_FIELD_CHARS], action=action, detail=detail
+            )
+        )
+
+
+def _role_columns(questionnaire: Questionnaire, answers: Mapping[str, Answer]) -> dict[str, Any]:
+    """The typed columns of a response: numbers for success/effort/emotion/overall, text else."""
+    columns: dict[str, Any] = {}
+    for role, column in (
+        ("overall", "overall"),
+        ("success", "success"),
+        ("effort", "effort"),
+        ("emotion", "emotion"),
+    ):
+        question = questionnaire.by_role(role)
+        if question is not None:
+            columns[column] = question.number(answers.get(question.id))
+    feelings = questionnaire.by_role("feelings")
+    if feelings is not None and feelings.id in answers:
+        value = answers[feelings.id]
+        columns["feelings"] = ";".join(value) if isinstance(value, list) else str(value)
+    comment = questionnaire.by_role("comment")
+    if comment is not None and comment.id in answers:
+        columns["comment"] = str(answers[comment.id])
+    return columns
