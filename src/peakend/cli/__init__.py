@@ -3,7 +3,10 @@
 Importing a sub-command module registers its commands on the shared Typer app.
 """
 
-from peakend.cli import data  # noqa: F401  (registers validate, journeys, generate, demo)
+from peakend.cli import (
+    analyze,  # noqa: F401  (registers analyze, demo)
+    data,  # noqa: F401  (registers validate, journeys, generate)
+)
 from peakend.cli.common import app, main
 
 __all__ = ["app", "main"]

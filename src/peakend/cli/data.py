@@ -1,4 +1,4 @@
-"""Data sub-commands: ``validate``, ``journeys``, ``generate`` and ``demo``."""
+"""Data sub-commands: ``validate``, ``journeys`` and ``generate``."""
 
 from __future__ import annotations
 
@@ -213,17 +213,3 @@ def generate(
         f"[bold]{result.directory}[/]; spec: [bold]{result.spec_path}[/]"
     )
     out.print(str(result.spec_path))
-
-
-@app.command()
-def demo(as_json: JsonOpt = False) -> None:
-    """Run peakend on the bundled demo data (generated on first use).
-
-    Example: peakend demo
-    """
-    from peakend.datasets import demo_spec_path
-
-    with status("Preparing the demo dataset …"):
-        spec = demo_spec_path()
-    err.print(f"Demo dataset: [bold]{spec}[/]")
-    journeys(spec, outcome=None, strict=None, out_dir=None, as_json=as_json)

@@ -1,0 +1,264 @@
+"""From a dataset to a report: run every analysis the data allows, then write the files.
+
+:func:`analyze` is what ``peakend analyze`` runs. Each analysis becomes a
+:class:`~peakend.report.section.Section`; an analysis the data cannot support
+(no scores, no outcome, no timestamps, no text) becomes a
+:class:`~peakend.report.section.Skipped` with the reason, so the report says
+what it left out instead of silently showing less.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from peakend.errors import ConfigError
+from peakend.load import Dataset, load
+from peakend.report.i18n import Language, check_language, number, text
+from peakend.report.journey_map import journey_map_section
+from peakend.report.quality import quality_section
+from peakend.report.render import print_pdf, render_html, write_chart_images
+from peakend.report.section import ReportContext, Section, Skipped
+from peakend.spec import DatasetSpec
+from peakend.summary import summarize_journeys
+
+Progress = Callable[[str], None]
+SectionBuilder = Callable[[ReportContext], Section | Skipped]
+
+#: Sections in the order the report shows them.
+SECTION_ORDER = ("journey_map", "moments", "memory", "emotions", "hidden", "focus", "quality")
+
+#: Sections whose sentences lead the executive summary, most important first.
+SUMMARY_PRIORITY = ("moments", "memory", "hidden", "emotions", "focus", "journey_map")
+SUMMARY_SENTENCES = 5
+
+
+@dataclass(frozen=True)
+class Report:
+    """A built report: its sections, what was skipped, and the executive summary."""
+
+    dataset: str
+    lang: Language
+    outcome: str | None
+    generated_at: datetime
+    n_journeys: int
+    n_events: int
+    sections: tuple[Section, ...]
+    skipped: tuple[Skipped, ...]
+    summary: tuple[str, ...]
+
+    def section(self, key: str) -> Section | None:
+        """The section ``key`` if it was built."""
+        return next((s for s in self.sections if s.key == key), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything ``results.json`` holds: each section's figures with intervals and n."""
+        from peakend import __version__
+
+        return {
+            "peakend_version": __version__,
+            "generated_at": self.generated_at.isoformat(),
+            "dataset": self.dataset,
+            "lang": self.lang,
+            "outcome": self.outcome,
+            "n_journeys": self.n_journeys,
+            "n_events": self.n_events,
+            "summary": list(self.summary),
+            "sections": {s.key: s.results for s in self.sections},
+            "skipped": [s.to_dict() for s in self.skipped],
+        }
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """Where :func:`write_report` put the report."""
+
+    directory: Path
+    html: Path
+    json: Path
+    pdf: Path | None
+    charts: tuple[Path, ...]
+
+
+def build_report(
+    dataset: Dataset,
+    *,
+    lang: str = "en",
+    outcome: str | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Run every analysis ``dataset`` allows and collect the sections of the report."""
+    language = check_language(lang)
+    step = progress or (lambda _name: None)
+    outcome = _choose_outcome(dataset, outcome)
+    step("journeys")
+    summary = summarize_journeys(dataset, outcome=outcome)
+    ctx = ReportContext(dataset=dataset, summary=summary, lang=language, outcome=outcome)
+    built: dict[str, Section | Skipped] = {}
+    for key in _run_order():
+        step(key)
+        built[key] = _build_section(key, ctx)
+    sections = tuple(s for k in SECTION_ORDER if isinstance(s := built[k], Section))
+    skipped = tuple(s for k in SECTION_ORDER if isinstance(s := built[k], Skipped))
+    return Report(
+        dataset=dataset.spec.name,
+        lang=language,
+        outcome=outcome,
+        generated_at=datetime.now(UTC),
+        n_journeys=summary.n_journeys,
+        n_events=summary.n_events,
+        sections=sections,
+        skipped=skipped,
+        summary=_executive_summary(sections),
+    )
+
+
+def write_report(
+    report: Report,
+    out_dir: Path,
+    *,
+    pdf: bool = True,
+    image_formats: tuple[str, ...] = ("png", "svg"),
+    progress: Progress | None = None,
+) -> ReportFiles:
+    """Write ``report.html``, ``results.json``, ``report.pdf`` and ``charts/`` into ``out_dir``."""
+    from peakend import __version__
+
+    step = progress or (lambda _name: None)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    step("html")
+    html_path = out_dir / "report.html"
+    html_path.write_text(_html(report, __version__), encoding="utf-8")
+    json_path = out_dir / "results.json"
+    json_path.write_text(
+        json.dumps(_json_safe(report.to_dict()), indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    charts: list[Path] = []
+    if image_formats:
+        step("charts")
+        charts = write_chart_images(list(report.sections), out_dir, image_formats)
+    pdf_path = None
+    if pdf:
+        step("pdf")
+        pdf_path = print_pdf(html_path, out_dir / "report.pdf")
+    return ReportFiles(out_dir, html_path, json_path, pdf_path, tuple(charts))
+
+
+def analyze(
+    spec: str | Path | DatasetSpec,
+    out_dir: Path,
+    *,
+    lang: str = "en",
+    outcome: str | None = None,
+    pdf: bool = True,
+    image_formats: tuple[str, ...] = ("png", "svg"),
+    progress: Progress | None = None,
+) -> tuple[Report, ReportFiles]:
+    """Load ``spec``, run every analysis the data allows and write the report to ``out_dir``."""
+    check_language(lang)
+    step = progress or (lambda _name: None)
+    step("load")
+    dataset = load(spec)
+    report = build_report(dataset, lang=lang, outcome=outcome, progress=step)
+    files = write_report(report, out_dir, pdf=pdf, image_formats=image_formats, progress=step)
+    return report, files
+
+
+#: The steps :func:`analyze` reports to its progress callback, in order.
+STEPS = ("load", "journeys", *SECTION_ORDER, "html", "charts", "pdf")
+
+
+def _run_order() -> tuple[str, ...]:
+    # Moments run first so the journey map can colour touchpoints by their class.
+    return ("moments", *(k for k in SECTION_ORDER if k != "moments"))
+
+
+def _builders() -> dict[str, SectionBuilder]:
+    return {"journey_map": journey_map_section, "quality": quality_section}
+
+
+def _build_section(key: str, ctx: ReportContext) -> Section | Skipped:
+    title = text(key, ctx.lang)
+    missing = _missing_data(key, ctx)
+    if missing:
+        return Skipped(key, title, text(missing, ctx.lang))
+    builder = _builders().get(key)
+    if builder is None:
+        return Skipped(key, title, text("reason_not_available", ctx.lang))
+    return builder(ctx)
+
+
+def _missing_data(key: str, ctx: ReportContext) -> str | None:
+    """The reason ``key`` cannot run on this data, or None."""
+    summary = ctx.summary
+    has_scores = any(summary.touchpoints["n_scored"].to_pylist())
+    if key in ("moments", "memory", "focus") and not has_scores:
+        return "reason_no_scores"
+    if key in ("moments", "memory", "focus") and ctx.outcome is None:
+        return "reason_no_outcome"
+    if key == "hidden" and summary.median_duration_s is None:
+        return "reason_no_timestamps"
+    if key == "emotions" and ctx.dataset.events["text"].null_count == ctx.dataset.events.num_rows:
+        return "reason_no_text"
+    return None
+
+
+def _choose_outcome(dataset: Dataset, outcome: str | None) -> str | None:
+    names = dataset.outcome_names
+    if outcome is not None and outcome not in names:
+        raise ConfigError(
+            f"unknown outcome {outcome!r}; the spec declares: {', '.join(names) or 'none'}"
+        )
+    return outcome or (names[0] if names else None)
+
+
+def _executive_summary(sections: tuple[Section, ...]) -> tuple[str, ...]:
+    by_key = {s.key: s for s in sections}
+    sentences: list[str] = []
+    for key in SUMMARY_PRIORITY:
+        if key in by_key:
+            sentences += by_key[key].summary
+    return tuple(sentences[:SUMMARY_SENTENCES])
+
+
+def _html(report: Report, version: str) -> str:
+    lang = report.lang
+    return render_html(
+        sections=list(report.sections),
+        skipped=list(report.skipped),
+        summary=list(report.summary),
+        lang=lang,
+        dataset=report.dataset,
+        subtitle=text(
+            "subtitle",
+            lang,
+            dataset=report.dataset,
+            journeys=number(report.n_journeys, lang),
+            events=number(report.n_events, lang),
+        ),
+        generated=text(
+            "generated",
+            lang,
+            version=version,
+            date=report.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+        ),
+        version=version,
+    )
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and infinities become null; dates become ISO strings."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value

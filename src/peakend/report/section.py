@@ -1,0 +1,109 @@
+"""The building blocks of a report: sections made of text, charts and sortable tables.
+
+Each analysis contributes one :class:`Section` (or a :class:`Skipped` saying why
+it could not run). A section carries its own results for ``results.json``, the
+sentences it offers to the executive summary, and its method notes, so the
+renderer needs to know nothing about the analyses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import plotly.graph_objects as go
+
+from peakend.load import Dataset
+from peakend.report.i18n import Language
+from peakend.summary import JourneySummary
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A Plotly figure with a stable id (file name of its PNG/SVG) and a title."""
+
+    id: str
+    title: str
+    figure: go.Figure
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A table cell: the text shown, and the value a column sort uses."""
+
+    text: str
+    sort: float | str | None = None
+    muted: bool = False
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """A sortable table: column headers and rows of cells."""
+
+    id: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of the report.
+
+    Attributes
+    ----------
+    key:
+        Stable id (anchor in the HTML, key in ``results.json``).
+    title:
+        Heading in the report language.
+    paragraphs:
+        Plain text paragraphs (escaped when rendered).
+    charts, tables:
+        What the section shows, in order: all charts, then all tables.
+    summary:
+        Sentences offered to the executive summary, most important first.
+    methods:
+        Method notes for the method section.
+    references:
+        Literature the method rests on.
+    results:
+        JSON-ready figures of the analysis, every one with its interval and n.
+    """
+
+    key: str
+    title: str
+    paragraphs: tuple[str, ...] = ()
+    charts: tuple[Chart, ...] = ()
+    tables: tuple[ReportTable, ...] = ()
+    summary: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    results: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An analysis that did not run, and why (in the report language)."""
+
+    key: str
+    title: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON-ready form."""
+        return {"analysis": self.key, "reason": self.reason}
+
+
+@dataclass
+class ReportContext:
+    """What every section may use: the data, the journey summary, the language.
+
+    ``classes`` maps touchpoint to moment class once the moments analysis has
+    run, so that later sections (the journey map) colour touchpoints the same way.
+    """
+
+    dataset: Dataset
+    summary: JourneySummary
+    lang: Language
+    outcome: str | None
+    classes: dict[str, str] = field(default_factory=dict)

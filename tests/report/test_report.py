@@ -1,0 +1,190 @@
+"""Tests for the CX report: results, skipped analyses, languages, HTML, PDF and the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pypdf
+import pytest
+from typer.testing import CliRunner
+
+from peakend import load, summarize_journeys
+from peakend.cli import app
+from peakend.errors import ConfigError
+from peakend.generate import GeneratorConfig, generate
+from peakend.report import Report, ReportFiles, analyze, build_report
+from peakend.report.i18n import LANGUAGES, TEXTS, interval, number, percent
+from peakend.report.render import find_chromium
+
+DATA = Path(__file__).parents[1] / "data"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic dataset with scores, timestamps and outcomes."""
+    out = tmp_path_factory.mktemp("report-data")
+    config = replace(GeneratorConfig(), n_journeys=400, seed=7)
+    return generate(out, config, name="small").spec_path
+
+
+@pytest.fixture(scope="module")
+def full(spec: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Report, ReportFiles]:
+    """The complete report (HTML, PDF, JSON, PNG/SVG charts) in English."""
+    return analyze(spec, tmp_path_factory.mktemp("report"), lang="en")
+
+
+# -- results -------------------------------------------------------------------
+
+
+def test_results_json_holds_the_analysis_figures(
+    spec: Path, full: tuple[Report, ReportFiles]
+) -> None:
+    report, files = full
+    results = json.loads(files.json.read_text(encoding="utf-8"))
+    summary = summarize_journeys(load(spec), outcome=report.outcome)
+    journeys = results["sections"]["journey_map"]
+    assert results["n_journeys"] == summary.n_journeys == 400
+    assert journeys["n_events"] == summary.n_events
+    assert journeys["mean_valence"]["value"] == pytest.approx(summary.mean_valence.value)
+    expected = {r["touchpoint"]: r for r in summary.touchpoints.to_pylist()}
+    for row in journeys["touchpoints"]:
+        want = expected[row["touchpoint"]]
+        assert row["volume"] == want["volume"]
+        if want["mean_valence"] is not None:
+            assert row["mean_valence"] == pytest.approx(want["mean_valence"])
+            assert row["valence_low"] <= row["mean_valence"] <= row["valence_high"]
+    assert results["sections"]["quality"]["events_loaded"] == summary.n_events
+
+
+def test_every_analysis_is_either_shown_or_skipped_with_a_reason(
+    full: tuple[Report, ReportFiles],
+) -> None:
+    report, _ = full
+    shown = {s.key for s in report.sections}
+    skipped = {s.key: s.reason for s in report.skipped}
+    assert {"journey_map", "quality"} <= shown
+    assert shown | set(skipped) == {
+        "journey_map",
+        "moments",
+        "memory",
+        "emotions",
+        "hidden",
+        "focus",
+        "quality",
+    }
+    assert all(reason for reason in skipped.values())
+
+
+def test_executive_summary_has_at_most_five_sentences(full: tuple[Report, ReportFiles]) -> None:
+    report, _ = full
+    assert 1 <= len(report.summary) <= 5
+    assert report.summary[0].startswith("We looked at 400 customer journeys")
+
+
+def test_analyses_needing_an_outcome_are_skipped_without_one() -> None:
+    dataset = load(DATA / "good_long.toml")
+    report = build_report(dataset)
+    if report.outcome is None:
+        reasons = {s.key: s.reason for s in report.skipped}
+        assert "outcome" in reasons["moments"] or "scores" in reasons["moments"]
+    assert report.section("journey_map") is not None
+
+
+def test_unknown_language_and_outcome_are_refused(spec: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="use one of: en, nl"):
+        analyze(spec, tmp_path, lang="de", pdf=False, image_formats=())
+    with pytest.raises(ConfigError, match="unknown outcome 'nps'"):
+        build_report(load(spec), outcome="nps")
+
+
+# -- language ------------------------------------------------------------------
+
+
+def test_every_text_exists_in_every_language() -> None:
+    for key, versions in TEXTS.items():
+        assert set(versions) == set(LANGUAGES), key
+        fields = {tuple(sorted(re.findall(r"{(\w+)}", v))) for v in versions.values()}
+        assert len(fields) == 1, f"{key}: languages use different placeholders"
+
+
+def test_numbers_follow_the_language() -> None:
+    assert number(12345, "en") == "12,345"
+    assert number(12345, "nl") == "12.345"
+    assert number(0.515, "nl", digits=2) == "0,52" or number(0.515, "nl") == "0,51"
+    assert percent(0.25, "en") == "25 %"
+    assert percent(0.25, "nl") == "25%"
+    assert interval(0.31, 0.28, 0.34, "nl") == "+0,31 [+0,28; +0,34]"
+    assert interval(-0.5, None, None, "en") == "−0.50"
+    assert number(math.nan, "en") == "–"
+
+
+def test_dutch_report_is_in_dutch(spec: Path, tmp_path: Path) -> None:
+    report, files = analyze(spec, tmp_path, lang="nl", pdf=False, image_formats=())
+    html = files.html.read_text(encoding="utf-8")
+    assert '<html lang="nl">' in html
+    assert "Klantreisrapport" in html
+    assert report.summary[0].startswith("We bekeken 400 klantreizen")
+
+
+# -- files ---------------------------------------------------------------------
+
+
+def test_html_loads_nothing_from_the_network(full: tuple[Report, ReportFiles]) -> None:
+    html = full[1].html.read_text(encoding="utf-8")
+    # Plotly's bundle mentions URLs in strings (attribution links it never loads);
+    # what matters is the markup outside the scripts and that no script has a src.
+    markup = re.sub(r"<script>.*?</script>", "<script></script>", html, flags=re.S)
+    external = re.findall(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", markup, re.I)
+    assert external == []
+    assert re.findall(r"<script[^>]+src", html, re.I) == []
+    assert re.findall(r"@import|<link[^>]+stylesheet", html, re.I) == []
+    assert html.count("Plotly.newPlot") >= 2
+    assert html.count("/*! For license information please see plotly.min.js.LICENSE.txt */") <= 1
+
+
+def test_pdf_is_a4_with_a_page_per_section(full: tuple[Report, ReportFiles]) -> None:
+    report, files = full
+    assert files.pdf is not None
+    pdf = pypdf.PdfReader(files.pdf)
+    assert len(pdf.pages) >= len(report.sections) + 1
+    width, height = (float(v) for v in pdf.pages[0].mediabox.upper_right)
+    assert (round(width), round(height)) == (595, 842)
+    first = pdf.pages[0].extract_text()
+    assert "Customer journey report" in first
+    assert "Executive summary" in first
+
+
+def test_charts_are_written_as_png_and_svg(full: tuple[Report, ReportFiles]) -> None:
+    names = {p.name for p in full[1].charts}
+    assert {"journey_map.png", "journey_map.svg"} <= names
+    for path in full[1].charts:
+        assert path.stat().st_size > 1000
+    svg = (full[1].directory / "charts" / "journey_map.svg").read_text(encoding="utf-8")
+    assert "<svg" in svg
+
+
+def test_missing_chromium_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PEAKEND_CHROMIUM", raising=False)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(ConfigError, match="apt-get install chromium"):
+        find_chromium()
+
+
+# -- CLI -----------------------------------------------------------------------
+
+
+def test_cli_analyze_json(spec: Path, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["analyze", str(spec), "--out", str(tmp_path), "--no-pdf", "--no-images", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["n_journeys"] == 400
+    assert payload["files"]["pdf"] is None
+    assert Path(payload["files"]["html"]).exists()
