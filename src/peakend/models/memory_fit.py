@@ -1,0 +1,215 @@
+"""The numerical core of the memory models: regressions, out-of-sample scores, intervals.
+
+Kept apart from :mod:`peakend.models.memory` so the statistics can be read (and
+checked against statsmodels) without the data plumbing around them.
+
+* Continuous outcomes: ordinary least squares; intervals of the weights from the
+  heteroscedasticity-robust (HC1) sandwich covariance.
+* Binary outcomes: logistic regression by iteratively reweighted least squares;
+  intervals from the robust sandwich covariance.
+* Out of sample: predictions from a seeded k-fold split, scored per journey, so
+  that two models can be compared *paired* on the same journeys. RMSE gets a
+  delta-method interval; AUC gets DeLong's interval (DeLong, DeLong &
+  Clarke-Pearson 1988), computed with the fast midrank algorithm of Sun & Xu (2014).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.stats import rankdata
+
+from peakend.errors import ModelError, StatisticalWarning
+from peakend.models.resampling import Interval, kfold_splits
+
+F64 = NDArray[np.float64]
+Z_95 = 1.959963984540054
+_MAX_ITER = 50
+
+
+@dataclass(frozen=True)
+class LinearFit:
+    """Coefficients (intercept first) and their robust covariance."""
+
+    coef: F64
+    cov: F64
+    n: int
+    binary: bool
+
+    def linear_predictor(self, x: F64) -> F64:
+        """``intercept + x @ weights`` for rows of features ``x`` (no intercept column)."""
+        return np.asarray(self.coef[0] + x @ self.coef[1:], dtype=np.float64)
+
+    def interval(self, index: int) -> Interval:
+        """Wald 95 % interval of coefficient ``index`` (0 is the intercept)."""
+        return wald(float(self.coef[index]), float(self.cov[index, index]), self.n)
+
+
+def wald(value: float, variance: float, n: int) -> Interval:
+    """``value ± 1.96 sqrt(variance)``; NaN bounds when the variance is not finite."""
+    if not math.isfinite(variance) or variance < 0:
+        return Interval(value, math.nan, math.nan, n)
+    half = Z_95 * math.sqrt(variance)
+    return Interval(value, value - half, value + half, n)
+
+
+def fit(x: F64, y: F64, *, binary: bool) -> LinearFit:
+    """Fit OLS (continuous ``y``) or logistic regression (0/1 ``y``) with an intercept."""
+    design = np.column_stack([np.ones(len(y)), x])
+    if binary:
+        return _fit_logistic(design, y)
+    return _fit_ols(design, y)
+
+
+def _solve(gram: F64, rhs: F64) -> F64:
+    try:
+        return np.asarray(np.linalg.solve(gram, rhs), dtype=np.float64)
+    except np.linalg.LinAlgError as exc:
+        raise ModelError(
+            "the memory features are perfectly collinear (for example every journey has "
+            "one scored moment, so peak, end and mean coincide); use journeys with at "
+            "least two scored moments or a smaller model"
+        ) from exc
+
+
+def _sandwich(design: F64, bread: F64, scores: F64) -> F64:
+    meat = (design * scores[:, None] ** 2).T @ design
+    inv = np.linalg.inv(bread)
+    n, p = design.shape
+    return np.asarray(inv @ meat @ inv * (n / max(n - p, 1)), dtype=np.float64)
+
+
+def _fit_ols(design: F64, y: F64) -> LinearFit:
+    gram = design.T @ design
+    coef = _solve(gram, design.T @ y)
+    resid = y - design @ coef
+    return LinearFit(coef, _sandwich(design, gram, resid), len(y), binary=False)
+
+
+def _fit_logistic(design: F64, y: F64, start: F64 | None = None) -> LinearFit:
+    coef = np.zeros(design.shape[1]) if start is None else start.copy()
+    for _ in range(_MAX_ITER):
+        p = _sigmoid(design @ coef)
+        w = np.maximum(p * (1.0 - p), 1e-10)
+        step = _solve((design * w[:, None]).T @ design, design.T @ (y - p))
+        coef = coef + step
+        if float(np.max(np.abs(step))) < 1e-8:
+            break
+    else:
+        warnings.warn(
+            "the logistic memory model did not converge in 50 iterations (the outcome "
+            "may be almost perfectly separated by the features); its weights are unstable",
+            StatisticalWarning,
+            stacklevel=3,
+        )
+    p = _sigmoid(design @ coef)
+    bread = (design * (p * (1.0 - p))[:, None]).T @ design
+    return LinearFit(coef, _sandwich(design, bread, y - p), len(y), binary=True)
+
+
+def _sigmoid(z: F64) -> F64:
+    return np.asarray(0.5 * (1.0 + np.tanh(0.5 * z)), dtype=np.float64)
+
+
+def predict(model: LinearFit, x: F64) -> F64:
+    """Predicted outcome: the linear predictor, or the probability for a binary outcome."""
+    eta = model.linear_predictor(x)
+    return _sigmoid(eta) if model.binary else eta
+
+
+def out_of_sample(x: F64, y: F64, *, binary: bool, folds: int, seed: int) -> F64:
+    """Predictions for every row from a model fitted on the other folds."""
+    result = np.empty(len(y))
+    for train, test in kfold_splits(len(y), folds, seed):
+        result[test] = predict(fit(x[train], y[train], binary=binary), x[test])
+    return result
+
+
+# ------------------------------------------------------------------ scores
+@dataclass(frozen=True)
+class Score:
+    """Per-journey pieces of an out-of-sample score, so models can be compared paired.
+
+    ``kind`` is ``"rmse"`` (lower is better) or ``"auc"`` (higher is better).
+    For RMSE ``parts`` holds the squared errors; for AUC the DeLong structural
+    components of the positives followed by those of the negatives.
+    """
+
+    kind: str
+    value: float
+    parts: F64
+    n_positive: int = 0
+
+    @property
+    def higher_is_better(self) -> bool:
+        """True for AUC, false for RMSE."""
+        return self.kind == "auc"
+
+
+def score(y: F64, prediction: F64, *, binary: bool) -> Score:
+    """Out-of-sample RMSE (continuous) or AUC (binary) of ``prediction``."""
+    if not binary:
+        sq = (y - prediction) ** 2
+        return Score("rmse", math.sqrt(float(sq.mean())), sq)
+    positive = y > 0.5
+    m, n = int(positive.sum()), int((~positive).sum())
+    if m == 0 or n == 0:
+        raise ModelError(
+            "the binary outcome has only one class among the analysed journeys; "
+            "AUC needs both satisfied and not satisfied journeys"
+        )
+    pos, neg = prediction[positive], prediction[~positive]
+    # Sun & Xu (2014): midranks give the DeLong components without an m x n matrix.
+    rank_all = rankdata(np.concatenate([pos, neg]))
+    rank_pos, rank_neg = rankdata(pos), rankdata(neg)
+    v10 = (rank_all[:m] - rank_pos) / n
+    v01 = 1.0 - (rank_all[m:] - rank_neg) / m
+    auc = float(v10.mean())
+    return Score("auc", auc, np.concatenate([v10, v01]), n_positive=m)
+
+
+def interval(s: Score) -> Interval:
+    """95 % interval of a score (delta method for RMSE, DeLong for AUC)."""
+    n = len(s.parts)
+    return wald(s.value, _variance(s, s), n)
+
+
+def difference(a: Score, b: Score) -> Interval:
+    """Paired 95 % interval of ``a - b`` on the same journeys."""
+    var = _variance(a, a) + _variance(b, b) - 2.0 * _variance(a, b)
+    return wald(a.value - b.value, var, len(a.parts))
+
+
+def _variance(a: Score, b: Score) -> float:
+    """Covariance of the two score estimates (the variance when ``a is b``)."""
+    n = len(a.parts)
+    if n < 2:
+        return math.nan
+    if a.kind == "rmse":
+        # RMSE = sqrt(MSE): gradient 1 / (2 RMSE) on the mean squared error
+        cov = float(np.cov(a.parts, b.parts)[0, 1]) / n
+        grad_a, grad_b = 1.0 / (2.0 * a.value or 1.0), 1.0 / (2.0 * b.value or 1.0)
+        return grad_a * grad_b * cov
+    m = a.n_positive
+    k = n - m
+    if m < 2 or k < 2:
+        return math.nan
+    s10 = float(np.cov(a.parts[:m], b.parts[:m])[0, 1])
+    s01 = float(np.cov(a.parts[m:], b.parts[m:])[0, 1])
+    return s10 / m + s01 / k
+
+
+def ratio(fit_: LinearFit, top: int, bottom: int) -> Interval:
+    """Delta-method 95 % interval of ``coef[top] / coef[bottom]``."""
+    a, b = float(fit_.coef[top]), float(fit_.coef[bottom])
+    if b == 0.0:
+        return Interval(math.nan, math.nan, math.nan, fit_.n)
+    value = a / b
+    grad = np.array([1.0 / b, -a / b**2])
+    idx = [top, bottom]
+    var = float(grad @ fit_.cov[np.ix_(idx, idx)] @ grad)
+    return wald(value, var, fit_.n)

@@ -1,0 +1,359 @@
+"""Order matters: re-ordering or changing moments and asking the memory model again.
+
+Under the mean-only model a journey's remembered score does not depend on the
+order of its moments; under peak-end it does (the end is a position). This
+module works on the scored moments of each journey in journey order
+(:class:`Sequences`), recomputes the memory features of re-ordered or changed
+journeys with numpy (the same definitions as :func:`peakend.engine.journey_features`,
+checked against it in the tests), and asks a fitted :class:`MemoryModel`:
+
+* :func:`order_test` — shuffle every journey's moments at random: how much does
+  the remembered score move, per model? (0 for the mean, > 0 under peak-end.)
+* :func:`best_last` — "what if the best moment came last?" for a group of
+  journeys (a journey type), with the mean change and its interval.
+* :func:`what_if` — one journey: move a moment or change its valence.
+
+Positions stay where they were: re-ordering moves *valences* between the slots
+of the scored moments, so the trend is measured on the same positions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import ibis
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from numpy.typing import NDArray
+
+from peakend import engine
+from peakend.errors import ConfigError
+from peakend.models.memory_fit import F64, wald
+from peakend.models.memory_models import MemoryModel, feature_matrix
+from peakend.models.resampling import Interval
+
+I64 = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Sequences:
+    """Scored moments of many journeys, journey after journey, in journey order.
+
+    ``group`` is the row of the journey in ``journey_ids`` for each moment;
+    ``position`` its 0-based place among all events of the journey; ``duration_s``
+    per journey (NaN without timestamps).
+    """
+
+    journey_ids: pa.Array
+    group: I64
+    position: F64
+    valence: F64
+    duration_s: F64
+
+    @property
+    def n_journeys(self) -> int:
+        """Number of journeys."""
+        return len(self.journey_ids)
+
+
+def journey_sequences(
+    events: ibis.Table, journey_ids: pa.Array | None = None, duration_s: F64 | None = None
+) -> Sequences:
+    """Collect the scored moments per journey from canonical events (an Ibis table).
+
+    Only journeys listed in ``journey_ids`` are kept (all when None), in that
+    order; ``duration_s`` gives their durations (the engine's ``duration_s``).
+    """
+    e = engine.ordered_events(events)
+    scored = e.filter(e.valence.notnull()).select("journey_id", "position", "valence")
+    rows = scored.order_by(["journey_id", "position"]).to_pyarrow()
+    ids = rows["journey_id"].combine_chunks()
+    if journey_ids is None:
+        journey_ids = pc.unique(ids)
+    group = pc.index_in(ids, value_set=journey_ids).to_numpy(zero_copy_only=False)
+    keep = ~np.isnan(group.astype(np.float64))
+    group = np.nan_to_num(group.astype(np.float64), nan=-1).astype(np.int64)
+    order = np.argsort(group, kind="stable")[np.count_nonzero(~keep) :]
+    group = group[order]
+    position = rows["position"].to_numpy().astype(np.float64)[order]
+    valence = rows["valence"].to_numpy().astype(np.float64)[order]
+    if duration_s is None:
+        duration_s = np.full(len(journey_ids), math.nan)
+    return Sequences(journey_ids, group, position, valence, duration_s)
+
+
+def sequence_features(seqs: Sequences, valence: F64 | None = None) -> pa.Table:
+    """The engine's memory features of every journey, from (possibly changed) valences."""
+    v = seqs.valence if valence is None else valence
+    n = seqs.n_journeys
+    if not len(v):
+        raise ConfigError("no scored moments: the memory features need at least one score")
+    count = np.bincount(seqs.group, minlength=n).astype(np.float64)
+    has = count > 0
+    starts = np.flatnonzero(np.r_[True, seqs.group[1:] != seqs.group[:-1]])
+    owner = seqs.group[starts]
+    ends = np.r_[starts[1:], len(v)] - 1
+
+    def per_journey(values: F64) -> F64:
+        out = np.full(n, math.nan)
+        out[owner] = values
+        return out
+
+    mean = np.bincount(seqs.group, weights=v, minlength=n) / np.where(has, count, np.nan)
+    best = per_journey(np.maximum.reduceat(v, starts))
+    trough = per_journey(np.minimum.reduceat(v, starts))
+    p = seqs.position
+    mp = np.bincount(seqs.group, weights=p, minlength=n) / np.where(has, count, np.nan)
+    dp = p - mp[seqs.group]
+    cov = np.bincount(seqs.group, weights=dp * v, minlength=n)
+    var = np.bincount(seqs.group, weights=dp * dp, minlength=n)
+    trend = np.where(var > 0, cov / np.where(var > 0, var, 1.0), math.nan)
+    return pa.table(
+        {
+            "mean_valence": mean,
+            "best_valence": best,
+            "trough_valence": trough,
+            "peak_valence": np.where(-trough >= best, trough, best),
+            "first_valence": per_journey(v[starts]),
+            "end_valence": per_journey(v[ends]),
+            "trend": trend,
+            "n_scored": count,
+            "duration_s": seqs.duration_s,
+        }
+    )
+
+
+def remembered_of(model: MemoryModel, seqs: Sequences, valence: F64 | None = None) -> F64:
+    """Remembered valence of every journey in ``seqs`` (with ``valence`` swapped in)."""
+    x = feature_matrix(sequence_features(seqs, valence), model.features)
+    return model.remembered(x)
+
+
+def predicted_of(model: MemoryModel, seqs: Sequences, valence: F64 | None = None) -> F64:
+    """Predicted outcome of every journey in ``seqs`` (with ``valence`` swapped in)."""
+    x = feature_matrix(sequence_features(seqs, valence), model.features)
+    return model.predict(x)
+
+
+# ------------------------------------------------------------------ re-orderings
+def shuffled(seqs: Sequences, seed: int) -> F64:
+    """Valences with every journey's moments in a random (seeded) order."""
+    key = np.random.default_rng(seed).random(len(seqs.valence))
+    return seqs.valence[np.lexsort((key, seqs.group))]
+
+
+def with_best_last(seqs: Sequences) -> F64:
+    """Valences with each journey's best moment (the first one, on ties) moved to the end."""
+    v, g = seqs.valence, seqs.group
+    if not len(v):
+        return v.copy()
+    idx = np.arange(len(v))
+    best = np.full(seqs.n_journeys, -np.inf)
+    np.maximum.at(best, g, v)
+    first_best = np.full(seqs.n_journeys, len(v))
+    np.minimum.at(first_best, g, np.where(v == best[g], idx, len(v)))
+    key = np.where(idx == first_best[g], len(v), idx)
+    return v[np.lexsort((key, g))]
+
+
+@dataclass(frozen=True)
+class OrderEffect:
+    """How much a random re-ordering of the moments moves one model's memory.
+
+    ``mean_abs_change`` is the mean absolute change of the remembered valence over
+    journeys with at least two moments (normal 95 % interval); ``share_changed``
+    the share of those journeys whose remembered valence moved at all.
+    """
+
+    model: str
+    mean_abs_change: Interval
+    share_changed: float
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "model": self.model,
+            "mean_abs_change": self.mean_abs_change.to_dict(),
+            "share_changed": self.share_changed,
+        }
+
+
+def order_test(
+    models: Sequence[MemoryModel], seqs: Sequences, *, seed: int = 0
+) -> list[OrderEffect]:
+    """Shuffle each journey's moments once (seeded) and measure the change per model."""
+    shuffled_v = shuffled(seqs, seed)
+    multi = np.bincount(seqs.group, minlength=seqs.n_journeys) >= 2
+    result = []
+    for model in models:
+        before = remembered_of(model, seqs)[multi]
+        after = remembered_of(model, seqs, shuffled_v)[multi]
+        change = np.abs(after - before)
+        change = np.where(change < 1e-9, 0.0, change)
+        result.append(
+            OrderEffect(
+                model.name,
+                _mean_interval(change),
+                float(np.mean(change > 0)) if len(change) else 0.0,
+            )
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class BestLast:
+    """What if the best moment came last, for one journey type.
+
+    Changes are per journey (after minus before), averaged with a normal 95 %
+    interval over the type's journeys with at least two moments.
+    """
+
+    journey_type: str
+    remembered_before: Interval
+    remembered_change: Interval
+    outcome_change: Interval
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "journey_type": self.journey_type,
+            "remembered_before": self.remembered_before.to_dict(),
+            "remembered_change": self.remembered_change.to_dict(),
+            "outcome_change": self.outcome_change.to_dict(),
+        }
+
+
+def best_last(model: MemoryModel, seqs: Sequences, types: NDArray[np.object_]) -> list[BestLast]:
+    """ "What if the best moment came last?" per journey type (``types`` per journey)."""
+    moved = with_best_last(seqs)
+    r0, r1 = remembered_of(model, seqs), remembered_of(model, seqs, moved)
+    o0, o1 = predicted_of(model, seqs), predicted_of(model, seqs, moved)
+    multi = np.bincount(seqs.group, minlength=seqs.n_journeys) >= 2
+    result = []
+    for label in ["all", *sorted({str(t) for t in types})]:
+        mask = multi if label == "all" else multi & (types.astype(str) == label)
+        result.append(
+            BestLast(
+                label,
+                _mean_interval(r0[mask]),
+                _mean_interval(r1[mask] - r0[mask]),
+                _mean_interval(o1[mask] - o0[mask]),
+            )
+        )
+    return result
+
+
+def _mean_interval(values: F64) -> Interval:
+    values = values[np.isfinite(values)]
+    n = len(values)
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, 0)
+    if n < 2:
+        return Interval(float(values[0]), math.nan, math.nan, 1)
+    return wald(float(values.mean()), float(values.var(ddof=1)) / n, n)
+
+
+# ------------------------------------------------------------------ one journey
+@dataclass(frozen=True)
+class WhatIf:
+    """One journey before and after a change: remembered valence and predicted outcome."""
+
+    valences_before: tuple[float, ...]
+    valences_after: tuple[float, ...]
+    remembered_before: float
+    remembered_after: float
+    outcome_before: float
+    outcome_after: float
+
+    @property
+    def remembered_change(self) -> float:
+        """After minus before, in valence."""
+        return self.remembered_after - self.remembered_before
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "valences_before": list(self.valences_before),
+            "valences_after": list(self.valences_after),
+            "remembered_before": self.remembered_before,
+            "remembered_after": self.remembered_after,
+            "remembered_change": self.remembered_change,
+            "outcome_before": self.outcome_before,
+            "outcome_after": self.outcome_after,
+        }
+
+
+def what_if(
+    model: MemoryModel,
+    valences: Sequence[float],
+    *,
+    move: tuple[int, int] | None = None,
+    set_moment: tuple[int, float] | None = None,
+    duration_s: float | None = None,
+) -> WhatIf:
+    """Re-order or change one moment of a journey and predict its memory again.
+
+    Parameters
+    ----------
+    model:
+        A fitted memory model (``MemoryResult.model``).
+    valences:
+        The journey's scored moments in order, on the valence scale [-1, 1].
+    move:
+        ``(from, to)``: take the moment at index ``from`` and insert it at ``to``
+        (``-1`` is the end), e.g. ``move=(i_best, -1)``: "what if the best came last?".
+    set_moment:
+        ``(index, valence)``: give one moment another valence.
+    duration_s:
+        The journey's duration, for models that use it (default: none recorded).
+    """
+    before = np.asarray(valences, dtype=np.float64)
+    if before.ndim != 1 or not len(before):
+        raise ConfigError("what_if needs the journey's moments as a non-empty list of valences")
+    if np.any(np.abs(before) > 1.0) or np.any(np.isnan(before)):
+        raise ConfigError("valences must lie in [-1, 1] (a 1-5 score s has valence (s - 3) / 2)")
+    after = _changed(before, move, set_moment)
+    rows = [_one(before, duration_s), _one(after, duration_s)]
+    x = np.vstack([feature_matrix(r, model.features) for r in rows])
+    remembered, outcome = model.remembered(x), model.predict(x)
+    return WhatIf(
+        tuple(before.tolist()),
+        tuple(after.tolist()),
+        float(remembered[0]),
+        float(remembered[1]),
+        float(outcome[0]),
+        float(outcome[1]),
+    )
+
+
+def _changed(v: F64, move: tuple[int, int] | None, set_moment: tuple[int, float] | None) -> F64:
+    n = len(v)
+    result = list(v)
+    if move is not None:
+        src, dst = move
+        if not -n <= src < n or not -n <= dst < n:
+            raise ConfigError(f"move={move} is outside the journey's {n} moments")
+        item = result.pop(src % n)
+        result.insert(dst % n if dst != -1 else n - 1, item)
+    if set_moment is not None:
+        index, value = set_moment
+        if not -n <= index < n:
+            raise ConfigError(f"set_moment index {index} is outside the journey's {n} moments")
+        if not -1.0 <= value <= 1.0:
+            raise ConfigError(f"set_moment valence {value} must lie in [-1, 1]")
+        result[index % n] = value
+    return np.asarray(result, dtype=np.float64)
+
+
+def _one(v: F64, duration_s: float | None) -> pa.Table:
+    seqs = Sequences(
+        pa.array(["journey"]),
+        np.zeros(len(v), dtype=np.int64),
+        np.arange(len(v), dtype=np.float64),
+        v,
+        np.array([math.nan if duration_s is None else duration_s]),
+    )
+    return sequence_features(seqs)
