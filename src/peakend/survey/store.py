@@ -503,7 +503,7 @@ class SurveyStore:
 
     # --- admin --------------------------------------------------------------------------
 
-    def add_api_key(self, name: str) -> str:
+    def add_api_key(self, name: str, *, actor: str = "cli") -> str:
         """Create an API key called ``name``; returns the key (shown once, stored hashed)."""
         if not name.strip() or len(name) > MAX_FIELD_CHARS:
             raise ConfigError(f"an API key needs a name of 1 to {MAX_FIELD_CHARS} characters")
@@ -514,7 +514,7 @@ class SurveyStore:
                     key_id=key.key_id, name=name, hash=key.hash, created_at=_now()
                 )
             )
-            self._audit(connection, "cli", "add-key", f"key {key.key_id} ({name})")
+            self._audit(connection, actor, "add-key", f"key {key.key_id} ({name})")
         return key.key
 
     def authenticate(self, key: str | None) -> str:

@@ -1,0 +1,253 @@
+"""Survey sub-commands: ``peakend survey init|add-key|serve|invite|export|spec|forget|audit``.
+
+Every command takes ``--db`` (a SQLite file or ``postgresql://`` URL; default the
+``PEAKEND_SURVEY_DB`` variable). Commands run by the operator on the server are
+recorded in the audit log with the actor ``cli:<login name>``.
+"""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from peakend.cli.common import JsonOpt, app, err, out, print_json, status
+from peakend.errors import ConfigError
+from peakend.survey.app import SurveySettings, create_app, parse_invitation_csv
+from peakend.survey.export import EXPORT_FORMATS, database_spec_text, export_events
+from peakend.survey.questionnaire import Questionnaire, read_questionnaires
+from peakend.survey.store import DEFAULT_TTL_DAYS, SurveyStore, make_engine, upgrade
+
+survey_app = typer.Typer(
+    name="survey",
+    help="Short touchpoint questionnaires: invitations, the web form, answers and exports.",
+    no_args_is_help=True,
+)
+app.add_typer(survey_app, name="survey")
+
+DbOpt = Annotated[
+    str,
+    typer.Option(
+        "--db",
+        envvar="PEAKEND_SURVEY_DB",
+        help="Survey database: a SQLite file (created if missing) or postgresql://user:pw@host/db.",
+    ),
+]
+QuestionnairesOpt = Annotated[
+    Path,
+    typer.Option(
+        "--questionnaires",
+        "-q",
+        envvar="PEAKEND_SURVEY_QUESTIONNAIRES",
+        help="A questionnaire file (YAML/TOML) or a folder of them.",
+    ),
+]
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _open(
+    db: str, questionnaires: Path | None = None, ttl_days: float = DEFAULT_TTL_DAYS
+) -> SurveyStore:
+    found: dict[str, Questionnaire] = read_questionnaires(questionnaires) if questionnaires else {}
+    with status("Opening the survey database …"):
+        return SurveyStore(make_engine(db), found, ttl_days=ttl_days)
+
+
+@survey_app.command()
+def init(db: DbOpt) -> None:
+    """Create the survey database or upgrade it to the newest schema.
+
+    Example: peakend survey init --db survey.db
+    """
+    with status("Creating or upgrading the survey schema …"):
+        revision = upgrade(make_engine(db))
+        SurveyStore(make_engine(db), {})  # makes the link-signing secret
+    err.print(f"Survey database ready (schema {revision}).")
+
+
+@survey_app.command("add-key")
+def add_key(
+    db: DbOpt,
+    name: Annotated[str, typer.Option(help="Who or what uses the key (shown in the audit log).")],
+) -> None:
+    """Create an admin API key; it is printed once and stored only as a hash.
+
+    Example: peakend survey add-key --db survey.db --name crm-export
+    """
+    key = _open(db).add_api_key(name, actor=_actor())
+    err.print("Store this key now; it cannot be shown again:")
+    sys.stdout.write(key + "\n")
+
+
+@survey_app.command()
+def serve(
+    db: DbOpt,
+    questionnaires: QuestionnairesOpt,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    base_url: Annotated[
+        str,
+        typer.Option(
+            help="Public address used in invitation links, e.g. https://survey.example.org."
+        ),
+    ] = "",
+    ttl_days: Annotated[
+        float, typer.Option(help="Days an invitation link stays valid.")
+    ] = DEFAULT_TTL_DAYS,
+) -> None:
+    """Run the survey web service (form, JSON API, admin API; OpenAPI at /docs).
+
+    The database is created or upgraded on start.
+
+    Example: peakend survey serve --db survey.db -q examples/questionnaires
+    """
+    import uvicorn
+
+    settings = SurveySettings(
+        db=db, questionnaires=questionnaires, ttl_days=ttl_days, base_url=base_url
+    )
+    with status("Opening the survey database …"):
+        service = create_app(settings)
+    err.print(f"Survey service on http://{host}:{port} (API docs at /docs); Ctrl+C stops it.")
+    uvicorn.run(service, host=host, port=port, log_level="warning")
+
+
+@survey_app.command()
+def invite(
+    db: DbOpt,
+    questionnaires: QuestionnairesOpt,
+    events: Annotated[
+        Path,
+        typer.Argument(help="CSV of touchpoint events: customer_id, journey_id, touchpoint, ts."),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write the links to this CSV (default stdout)."),
+    ] = None,
+    base_url: Annotated[str, typer.Option(help="Public address of the service.")] = "",
+    ttl_days: Annotated[float, typer.Option(help="Days a link stays valid.")] = DEFAULT_TTL_DAYS,
+) -> None:
+    """Create one signed, single-use, expiring link per customer and touchpoint event.
+
+    The CSV needs customer_id, journey_id, touchpoint and ts (ISO 8601); channel,
+    lang (nl/en) and questionnaire are optional. The output CSV has the links.
+
+    Example: peakend survey invite --db survey.db -q examples/questionnaires events.csv -o links.csv
+    """
+    try:
+        text = events.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {events} as UTF-8 CSV: {exc}") from exc
+    requests = parse_invitation_csv(text)
+    store = _open(db, questionnaires, ttl_days)
+    created = store.invite(requests, actor=_actor())
+    base = base_url.rstrip("/")
+    fields = [
+        "customer_id",
+        "journey_id",
+        "touchpoint",
+        "questionnaire",
+        "lang",
+        "expires_at",
+        "url",
+    ]
+    handle = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
+    try:
+        writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        for invitation in created:
+            writer.writerow({**invitation.to_dict(), "url": f"{base}/s/{invitation.token}"})
+    finally:
+        if output:
+            handle.close()
+    err.print(f"{len(created):,} invitation link(s) created.")
+
+
+@survey_app.command()
+def export(
+    db: DbOpt,
+    questionnaires: QuestionnairesOpt,
+    output: Annotated[Path, typer.Option("--out", "-o", help="Folder for events and survey.toml.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help=f"One of: {', '.join(EXPORT_FORMATS)}.")
+    ] = "parquet",
+    as_json: JsonOpt = False,
+) -> None:
+    """Export every invitation as a canonical event (answers where given) plus a dataset spec.
+
+    Analyse the result at once: peakend journeys OUT/survey.toml. CSV text cells
+    are guarded against spreadsheet formula injection. The export is audited.
+
+    Example: peakend survey export --db survey.db -q examples/questionnaires --out survey-export
+    """
+    store = _open(db, questionnaires)
+    with status("Exporting …"):
+        result = export_events(store, output, actor=_actor(), fmt=fmt)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    out.print(
+        f"{result.n_events:,} events ({result.n_answered:,} answered) → {result.events_path}; "
+        f"spec: {result.spec_path}"
+    )
+
+
+@survey_app.command()
+def spec(db: DbOpt, questionnaires: QuestionnairesOpt) -> None:
+    """Print a dataset spec that reads the survey database directly (the survey_events view).
+
+    Example: peakend survey spec --db survey.db -q examples/questionnaires > survey.toml
+    """
+    sys.stdout.write(database_spec_text(_open(db, questionnaires), db) + "\n")
+
+
+@survey_app.command()
+def forget(
+    db: DbOpt,
+    customer_id: Annotated[str, typer.Argument(help="The customer whose data are erased.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Erase every invitation, answer and draft of one customer (GDPR request); audited.
+
+    Example: peakend survey forget --db survey.db C-1042
+    """
+    result = _open(db).forget_customer(customer_id, actor=_actor())
+    if as_json:
+        print_json(result.to_dict())
+        return
+    out.print(
+        f"Erased {result.invitations:,} invitation(s), {result.responses:,} answer(s) and "
+        f"{result.drafts:,} draft(s) of customer {escape(customer_id)}."
+    )
+
+
+@survey_app.command()
+def audit(
+    db: DbOpt,
+    limit: Annotated[int, typer.Option(help="Number of entries, newest first.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the audit log: who created invitations, read, exported or erased what.
+
+    Example: peakend survey audit --db survey.db --limit 20
+    """
+    entries = _open(db).audit_log(limit=limit)
+    if as_json:
+        print_json({"entries": entries, "n": len(entries)})
+        return
+    table = Table("time (UTC)", "actor", "action", "detail", box=None, header_style="bold")
+    for entry in entries:
+        table.add_row(*(escape(str(entry[k])) for k in ("ts", "actor", "action", "detail")))
+    out.print(table)
