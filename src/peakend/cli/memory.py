@@ -1,0 +1,166 @@
+"""The ``memory`` sub-command: how customers remember their journeys (peak-end rule)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from peakend.charts import save_figure
+from peakend.cli.common import (
+    JsonOpt,
+    SpecArg,
+    StrictOpt,
+    app,
+    err,
+    fmt,
+    load_dataset,
+    out,
+    percent,
+    print_json,
+    status,
+)
+from peakend.load import Dataset
+from peakend.models.memory import MemoryResult, remembered_experience
+from peakend.models.memory_plot import plot_journey, plot_journey_types, plot_model_comparison
+from peakend.models.resampling import Interval
+
+
+@app.command()
+def memory(
+    spec: SpecArg,
+    outcome: Annotated[
+        str | None, typer.Option(help="Declared outcome to predict (default: the first).")
+    ] = None,
+    journey_type: Annotated[
+        str | None,
+        typer.Option(help="Attribute whose groups are journey types (default: first segment)."),
+    ] = None,
+    folds: Annotated[int, typer.Option(help="Folds of the out-of-sample comparison.")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of the fold split and the re-ordering.")] = 0,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the figures (HTML, PNG, SVG) to this directory."),
+    ] = None,
+    strict: StrictOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remembered experience: which memory model fits your customers, and which ends spoil.
+
+    Compares memory models (average only, end, peak-end, peak-end + worst,
+    peak-end + average, full with a negativity weight) out of sample, reports the
+    chosen model's weights with 95% intervals, the remembered score and memory
+    gap per journey type, the final touchpoints that spoil good journeys, and
+    whether the order of moments matters.
+
+    Example: peakend memory examples/airline_passenger_satisfaction.toml --outcome satisfied
+    """
+    dataset = load_dataset(spec, strict)
+    with status(f"Fitting and comparing memory models ({folds}-fold) …"):
+        result = remembered_experience(
+            dataset, outcome=outcome, journey_type=journey_type, folds=folds, seed=seed
+        )
+    if out_dir is not None:
+        _write_figures(result, dataset, out_dir)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    _print(result)
+
+
+def _write_figures(result: MemoryResult, dataset: Dataset, out_dir: Path) -> None:
+    figures = {
+        "memory_types": plot_journey_types(result),
+        "memory_journey": plot_journey(result, dataset),
+        "memory_models": plot_model_comparison(result),
+    }
+    with status(f"Writing figures to {out_dir} …"):
+        for stem, fig in figures.items():
+            save_figure(fig, out_dir / stem)
+    err.print(f"Figures written to [bold]{out_dir}[/]: {', '.join(figures)} (.html/.png/.svg)")
+
+
+def _ci(i: Interval, digits: int = 3, signed: bool = False) -> str:
+    if not math.isfinite(i.value):
+        return "–"
+    f = f"{'+' if signed else ''}.{digits}f"
+    if not (math.isfinite(i.low) and math.isfinite(i.high)):
+        return f"{i.value:{f}}"
+    return f"{i.value:{f}} [{i.low:{f}}, {i.high:{f}}]"
+
+
+def _print(result: MemoryResult) -> None:
+    out.print(
+        f"[bold]{escape(result.dataset_name)}[/]: memory of {escape(result.outcome)} over "
+        f"{result.n_journeys:,} journeys ({result.n_excluded:,} left out: no score or outcome)"
+    )
+    out.print(escape(result.summary), highlight=False)
+    metric = result.comparison.metric.upper()
+    models = Table(
+        "model", f"{metric} [95% CI]", "vs average only", "features",
+        title=f"Memory models, out of sample ({result.comparison.folds}-fold)",
+    )  # fmt: skip
+    for s in result.comparison.scores:
+        mark = " ← chosen" if s.name == result.comparison.chosen else ""
+        models.add_row(
+            s.name + mark,
+            _ci(s.score),
+            _ci(s.versus_baseline, signed=True),
+            ", ".join(s.features),
+        )
+    out.print(models)
+    weights = Table("feature", "weight [95% CI]", title=f"Weights of {result.comparison.chosen}")
+    for w in result.model.weights:
+        weights.add_row(w.feature, _ci(w.estimate, signed=True))
+    for r in result.ratios:
+        weights.add_row(f"[dim]{r.name}[/]", _ci(r.estimate, digits=2))
+    out.print(weights)
+    _print_types(result)
+    _print_spoilers(result)
+    order = Table("model", "mean |change| [95% CI]", "journeys changed")
+    order.title = "Same moments, random order: change of the remembered valence"
+    for o in result.order_effects:
+        order.add_row(o.model, _ci(o.mean_abs_change), percent(o.share_changed))
+    out.print(order)
+
+
+def _print_types(result: MemoryResult) -> None:
+    types = Table(
+        "journey type", "n", "experienced", "remembered", "gap", "spoiled by end", "saved",
+        "best moment last: Δ remembered",
+        title=f"Experienced and remembered ({result.journey_type or 'all journeys'})",
+    )  # fmt: skip
+    best_last = {b.journey_type: b for b in result.best_last}
+    for t in result.types:
+        b = best_last.get(t.journey_type)
+        types.add_row(
+            escape(t.journey_type),
+            fmt(t.experienced.n),
+            _ci(t.experienced, 2, True),
+            _ci(t.remembered, 2, True),
+            _ci(t.gap, 2, True),
+            percent(t.spoiled_share.value),
+            percent(t.saved_share.value),
+            _ci(b.remembered_change, 3, True) if b else "–",
+        )
+    out.print(types)
+
+
+def _print_spoilers(result: MemoryResult) -> None:
+    spoilers = Table(
+        "final touchpoint", "good journeys", "spoiled", "share [95% CI]", "mean gap",
+        title=f"Good journeys (experienced ≥ {result.thresholds['good']:+.2f}) by final touchpoint",
+    )  # fmt: skip
+    for s in result.spoilers[:10]:
+        spoilers.add_row(
+            escape(s.touchpoint),
+            fmt(s.n_good),
+            fmt(s.n_spoiled),
+            _ci(s.spoiled_share, 3),
+            _ci(s.mean_gap, 2, True),
+        )
+    out.print(spoilers)
