@@ -20,6 +20,13 @@ from peakend.errors import (
     StatisticalWarning,
 )
 from peakend.load import Dataset, load
+from peakend.models.hidden import HiddenMoment
+from peakend.models.hidden_analysis import (
+    HiddenMomentReport,
+    HiddenMomentsResult,
+    find_hidden_moments,
+)
+from peakend.models.schedule import ProactiveRule, due_actions
 from peakend.schema import EVENT_SCHEMA, TOUCHPOINT_SCHEMA, Outcome, Scale, Touchpoint
 from peakend.spec import DatasetSpec, SourceSpec, parse_spec, read_spec
 from peakend.summary import Estimate, JourneySummary, summarize_journeys
@@ -36,10 +43,14 @@ __all__ = [
     "Dataset",
     "DatasetSpec",
     "Estimate",
+    "HiddenMoment",
+    "HiddenMomentReport",
+    "HiddenMomentsResult",
     "JourneySummary",
     "MissingColumnError",
     "ModelError",
     "Outcome",
+    "ProactiveRule",
     "PeakendError",
     "PeakendWarning",
     "Problem",
@@ -52,6 +63,8 @@ __all__ = [
     "StatisticalWarning",
     "Touchpoint",
     "ValidationReport",
+    "due_actions",
+    "find_hidden_moments",
     "load",
     "parse_spec",
     "read_spec",

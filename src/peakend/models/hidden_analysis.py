@@ -1,0 +1,397 @@
+"""The hidden-moments analysis of a dataset, end to end, as one typed result.
+
+:func:`find_hidden_moments` runs the contact-rate curves and window detection
+(:mod:`peakend.models.hidden`), then for each hidden moment: the distinctive
+words of its contacts, the outcome gap between journeys with and without a
+contact in it, the effect of company touchpoints some journeys already
+received inside it (:mod:`peakend.models.hidden_effects`), the closest
+experience classic and a suggested proactive contact
+(:mod:`peakend.models.interventions`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from peakend import engine
+from peakend.errors import ConfigError
+from peakend.load import Dataset
+from peakend.models.hidden import (
+    UNITS_S,
+    ContactCurves,
+    ContactRule,
+    HiddenMoment,
+    anchor_events,
+    contact_curves,
+    contact_pairs,
+    contact_rule,
+    observed_window_journeys,
+    window_contact_counts,
+    windows_table,
+)
+from peakend.models.hidden_effects import (
+    OutcomeGap,
+    ProactiveEffect,
+    Word,
+    covariate_matrix,
+    outcome_gaps,
+    proactive_effect,
+    same_keys,
+    window_words,
+)
+from peakend.models.interventions import ClassicMatch, Intervention, match_classic, suggest
+
+
+@dataclass(frozen=True)
+class HiddenMomentReport:
+    """One hidden moment with what it is about, what it does and what to do about it."""
+
+    moment: HiddenMoment
+    words: tuple[Word, ...]
+    outcome_gaps: tuple[OutcomeGap, ...]
+    proactive_effects: tuple[ProactiveEffect, ...]
+    classic: ClassicMatch | None
+    intervention: Intervention
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            **self.moment.to_dict(),
+            "words": [w.to_dict() for w in self.words],
+            "outcome_gaps": [g.to_dict() for g in self.outcome_gaps],
+            "proactive_effects": [e.to_dict() for e in self.proactive_effects],
+            "classic": self.classic.to_dict() if self.classic else None,
+            "intervention": self.intervention.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class HiddenMomentsResult:
+    """Everything ``peakend hidden`` reports.
+
+    Attributes
+    ----------
+    dataset_name:
+        The spec's ``name``.
+    rule:
+        Which touchpoints were anchors and contacts, and why.
+    unit, horizon, alpha:
+        Offsets in ``unit`` from 0 to ``horizon - 1``; false discovery rate.
+    anchor_journeys:
+        Journeys per anchor tested.
+    curves, channels:
+        Contact-rate curves with the per-offset tests, and contacts per channel
+        (see :class:`~peakend.models.hidden.ContactCurves`).
+    moments:
+        The hidden moments, largest excess first.
+    designed:
+        Median offset (in ``unit``) of each designed touchpoint after each
+        anchor with a hidden moment: ``anchor, touchpoint, median_offset, n``.
+    """
+
+    dataset_name: str
+    rule: ContactRule
+    unit: str
+    horizon: int
+    alpha: float
+    anchor_journeys: dict[str, int]
+    curves: pa.Table
+    channels: pa.Table
+    moments: tuple[HiddenMomentReport, ...]
+    designed: pa.Table
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (curves as lists of rows)."""
+        return {
+            "dataset": self.dataset_name,
+            "rule": self.rule.to_dict(),
+            "unit": self.unit,
+            "horizon": self.horizon,
+            "alpha": self.alpha,
+            "anchor_journeys": self.anchor_journeys,
+            "moments": [m.to_dict() for m in self.moments],
+            "curves": self.curves.to_pylist(),
+        }
+
+
+def find_hidden_moments(
+    data: Dataset,
+    *,
+    unit: str = "day",
+    horizon: int = 14,
+    alpha: float = 0.05,
+    anchors: Sequence[str] | None = None,
+    contacts: Sequence[str] | None = None,
+    proactive: Sequence[str] | None = None,
+    score_outcome: str | None = None,
+    assumed_deflection: float = 0.5,
+    min_journeys: int = 30,
+    min_treated: int = 30,
+    min_excess_per_1000: float = 10.0,
+) -> HiddenMomentsResult:
+    """Find hidden moments in a dataset and suggest the proactive contact for each.
+
+    Parameters
+    ----------
+    data:
+        A loaded dataset (:func:`peakend.load`).
+    unit, horizon, alpha, min_journeys, min_excess_per_1000:
+        See :func:`peakend.models.hidden.contact_curves`.
+    anchors, contacts:
+        Touchpoint names; by default from the catalogue's ``initiated_by``
+        (see :func:`peakend.models.hidden.contact_rule`).
+    proactive:
+        Company touchpoints whose effect inside a window is estimated; by default
+        every company-initiated touchpoint outside the designed journey (no stage).
+    score_outcome:
+        The outcome used as "remembered score"; default the first continuous outcome.
+    assumed_deflection:
+        Share of excess contacts taken as prevented where no journey received a
+        proactive contact (an assumption, reported as such).
+    min_treated:
+        Fewest journeys with and without a proactive contact to estimate its effect.
+
+    Raises
+    ------
+    ConfigError
+        On unknown touchpoints or outcomes, or parameters out of range.
+    DataError
+        When the data hold no anchors or contacts.
+
+    Examples
+    --------
+    >>> import peakend
+    >>> from peakend.datasets import demo_spec_path
+    >>> result = find_hidden_moments(peakend.load(demo_spec_path()))
+    >>> [m.moment.label for m in result.moments][:1]
+    ['first_invoice +0..4 day']
+    """
+    if not 0 <= assumed_deflection <= 1:
+        raise ConfigError(f"assumed_deflection must lie in [0, 1], not {assumed_deflection}")
+    rule = contact_rule(data.touchpoints, anchors=anchors, contacts=contacts)
+    score = _score_outcome(data, score_outcome)
+    con = engine.connect()
+    events = engine.events_table(con, data.events, name="hidden_events")
+    curves = contact_curves(
+        events,
+        rule,
+        unit=unit,
+        horizon=horizon,
+        alpha=alpha,
+        min_journeys=min_journeys,
+        min_excess_per_1000=min_excess_per_1000,
+    )
+    moments = sorted(curves.moments, key=lambda m: -m.excess_per_1000.value)
+    reports = _reports(data, events, curves, moments, proactive, score, assumed_deflection,
+                       min_treated)  # fmt: skip
+    return HiddenMomentsResult(
+        dataset_name=data.spec.name,
+        rule=rule,
+        unit=unit,
+        horizon=horizon,
+        alpha=alpha,
+        anchor_journeys=curves.anchor_journeys,
+        curves=curves.curves,
+        channels=curves.channels,
+        moments=reports,
+        designed=designed_offsets(events, data.touchpoints, [m.anchor for m in moments], unit),
+    )
+
+
+def _score_outcome(data: Dataset, name: str | None) -> str | None:
+    names = data.outcome_names
+    if name is not None:
+        if name not in names:
+            raise ConfigError(f"unknown outcome {name!r}; the spec declares {names}")
+        return name
+    continuous = [o.name for o in data.spec.outcomes if o.kind == "continuous"]
+    chosen = continuous or names
+    return chosen[0] if chosen else None
+
+
+def _reports(
+    data: Dataset,
+    events: ibis.Table,
+    curves: ContactCurves,
+    moments: list[HiddenMoment],
+    proactive: Sequence[str] | None,
+    score: str | None,
+    assumed_deflection: float,
+    min_treated: int,
+) -> tuple[HiddenMomentReport, ...]:
+    if not moments:
+        return ()
+    unit_s = UNITS_S[curves.unit]
+    windows = windows_table(moments)
+    pairs = contact_pairs(events, curves.rule, unit_s, curves.horizon)
+    anchors = anchor_events(events, curves.rule)
+    per_journey = _per_journey(events, curves.rule, anchors, pairs, windows, curves, unit_s)
+    words = window_words(pairs, windows)
+    gaps = outcome_gaps(per_journey, data.outcomes, data.outcome_names)
+    treated = _treated(events, data.touchpoints, anchors, windows, curves, proactive, unit_s)
+    costs = _costs(data.touchpoints)
+    reports = []
+    for i, m in enumerate(moments):
+        effects = _effects(data, per_journey, treated, i, min_treated)
+        match = match_classic(m.anchor, m.first_offset, m.last_offset, words.get(i, []))
+        contact_cost = _mix_cost(m.contact_mix, costs)
+        observed_cost = costs.get(effects[0].touchpoint) if effects else None
+        intervention = suggest(
+            m.anchor,
+            m.first_offset,
+            m.excess_per_1000,
+            contact_cost,
+            match,
+            gaps.get(i, []),
+            list(effects),
+            score_outcome=score,
+            proactive_cost=observed_cost,
+            assumed_deflection=assumed_deflection,
+        )
+        reports.append(
+            HiddenMomentReport(
+                m, tuple(words.get(i, [])), tuple(gaps.get(i, [])), effects, match, intervention
+            )
+        )
+    return tuple(reports)
+
+
+def _per_journey(
+    events: ibis.Table,
+    rule: ContactRule,
+    anchors: ibis.Table,
+    pairs: ibis.Table,
+    windows: ibis.Table,
+    curves: ContactCurves,
+    unit_s: int,
+) -> pa.Table:
+    """Per (window, observed journey): contacts in the window, anchor valence, contacts before."""
+    observed = observed_window_journeys(anchors, windows, ibis.literal(curves.data_end), unit_s)
+    counts = window_contact_counts(pairs, windows)
+    c = events.filter(events.touchpoint.isin(list(rule.contacts)) & events.ts.notnull())
+    before = observed.join(c.select("journey_id", c_ts=c.ts), "journey_id")
+    before = before.filter(before.c_ts < before.anchor_ts)
+    before = before.group_by(["window_id", "journey_id"]).aggregate(contacts_before=before.count())
+    j = observed.left_join(counts, ["window_id", "journey_id"]).select(
+        "window_id", "journey_id", "anchor_valence", k=ibis._.k.fill_null(0)
+    )
+    j = j.left_join(before, ["window_id", "journey_id"]).select(
+        "window_id",
+        "journey_id",
+        "anchor_valence",
+        "k",
+        contacts_before=ibis._.contacts_before.fill_null(0),
+    )
+    return j.order_by(["window_id", "journey_id"]).to_pyarrow()
+
+
+def _treated(
+    events: ibis.Table,
+    catalogue: pa.Table,
+    anchors: ibis.Table,
+    windows: ibis.Table,
+    curves: ContactCurves,
+    proactive: Sequence[str] | None,
+    unit_s: int,
+) -> pa.Table:
+    """(window_id, journey_id, touchpoint) for proactive touchpoints inside each window."""
+    rows = catalogue.to_pylist()
+    if proactive is None:
+        names = [
+            r["touchpoint"] for r in rows if r["initiated_by"] == "company" and r["stage"] is None
+        ]
+    else:
+        unknown = sorted(set(proactive) - {r["touchpoint"] for r in rows})
+        if unknown:
+            raise ConfigError(f"unknown proactive touchpoints {unknown}")
+        names = list(proactive)
+    if not names:
+        return pa.table(
+            {
+                "window_id": pa.array([], pa.int64()),
+                "journey_id": pa.array([], pa.string()),
+                "touchpoint": pa.array([], pa.string()),
+            }
+        )
+    observed = observed_window_journeys(anchors, windows, ibis.literal(curves.data_end), unit_s)
+    observed = observed.join(windows.select("window_id", "anchor", "last"), "window_id")
+    p = events.filter(events.touchpoint.isin(names) & events.ts.notnull())
+    j = observed.join(p.select("journey_id", "touchpoint", p_ts=p.ts), "journey_id")
+    close = j.anchor_ts + ibis.interval(seconds=1) * ((j["last"] + 1) * unit_s)
+    j = j.filter((j.p_ts >= j.anchor_ts) & (j.p_ts < close) & (j.touchpoint != j.anchor))
+    return j.select("window_id", "journey_id", "touchpoint").distinct().to_pyarrow()
+
+
+def _effects(
+    data: Dataset, per_journey: pa.Table, treated: pa.Table, window: int, min_treated: int
+) -> tuple[ProactiveEffect, ...]:
+    rows = per_journey.filter(pc.equal(per_journey["window_id"], window))
+    hits = treated.filter(pc.equal(treated["window_id"], window))
+    if rows.num_rows == 0 or hits.num_rows == 0:
+        return ()
+    attributes = [a for a in data.spec.attributes if a in data.outcomes.column_names]
+    names = data.outcome_names
+    outcomes = same_keys(data.outcomes.select(["journey_id", *names, *attributes]))
+    table = rows.join(outcomes, "journey_id")
+    table = table.sort_by("journey_id")
+    x, covariates = covariate_matrix(table, [*attributes, "anchor_valence", "contacts_before"])
+    ids = table["journey_id"]
+    contacts = table["k"].to_numpy().astype(np.float64)
+    outcomes = {n: table[n].to_numpy(zero_copy_only=False).astype(np.float64) for n in names}
+    effects = []
+    for tp in sorted(set(hits["touchpoint"].to_pylist())):
+        who = hits.filter(pc.equal(hits["touchpoint"], tp))["journey_id"]
+        is_treated = pc.is_in(ids, who).to_numpy(zero_copy_only=False)
+        if min(is_treated.sum(), (~is_treated).sum()) < min_treated:
+            continue
+        effects.append(proactive_effect(tp, is_treated, contacts, outcomes, x, covariates))
+    return tuple(sorted(effects, key=lambda e: -e.n_treated))
+
+
+def _costs(catalogue: pa.Table) -> dict[str, float]:
+    return {
+        r["touchpoint"]: float(r["cost"])
+        for r in catalogue.to_pylist()
+        if r["cost"] is not None and math.isfinite(r["cost"])
+    }
+
+
+def _mix_cost(mix: dict[str, float], costs: dict[str, float]) -> float | None:
+    known = {k: v for k, v in mix.items() if k in costs}
+    if not known:
+        return None
+    return sum(costs[k] * v for k, v in known.items()) / sum(known.values())
+
+
+def designed_offsets(
+    events: ibis.Table, catalogue: pa.Table, anchors: Sequence[str], unit: str
+) -> pa.Table:
+    """Median offset of each designed (staged) touchpoint after each anchor, in ``unit``."""
+    staged = [r["touchpoint"] for r in catalogue.to_pylist() if r["stage"] is not None]
+    if not anchors or not staged:
+        return pa.table(
+            {
+                "anchor": pa.array([], pa.string()),
+                "touchpoint": pa.array([], pa.string()),
+                "median_offset": pa.array([], pa.float64()),
+                "n": pa.array([], pa.int64()),
+            }
+        )
+    rule = ContactRule(tuple(sorted(set(anchors))), (), "")
+    a = anchor_events(events, rule)
+    e = events.filter(events.touchpoint.isin(staged) & events.ts.notnull())
+    j = a.join(e.select("journey_id", "touchpoint", e_ts=e.ts), "journey_id")
+    micros = j.e_ts.delta(j.anchor_ts, unit="microsecond").cast("float64")
+    j = j.mutate(offset=micros / (UNITS_S[unit] * 1e6))
+    agg = j.group_by(["anchor", "touchpoint"]).aggregate(
+        median_offset=j.offset.approx_median(), n=j.count()
+    )
+    return agg.order_by(["anchor", "median_offset"]).to_pyarrow()
