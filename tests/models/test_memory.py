@@ -1,0 +1,296 @@
+"""Peak-end memory models: recovery of planted weights, model choice, order effects, API.
+
+Synthetic journeys come from :mod:`peakend.generate` with the touchpoint
+penalties, rewards and service failures switched off, so that ``overall`` is
+exactly ``intercept + w_peak*peak + w_end*end + w_mean*mean + w_trough*trough +
+noise`` on the valence scale — the scale of peakend's features — and the fitted
+weights can be compared with the planted ones directly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import statsmodels.api as sm
+from sklearn.metrics import roc_auc_score
+from typer.testing import CliRunner
+
+import peakend
+from peakend import engine
+from peakend.cli import app
+from peakend.cli.common import clean_json
+from peakend.errors import ConfigError, DataError
+from peakend.generate import GeneratorConfig, generate
+from peakend.models import memory_fit as mf
+from peakend.models import memory_whatif as wi
+from peakend.models.memory import MemoryResult, remembered_experience, wilson
+from peakend.models.memory_plot import plot_journey, plot_journey_types, plot_model_comparison
+
+TRUTH = {"peak": 0.9, "end": 1.1, "mean": 0.6}
+
+
+def _dataset(tmp: Path, n: int, seed: int, **weights: float) -> peakend.Dataset:
+    base = GeneratorConfig()
+    quiet = tuple(
+        dataclasses.replace(t, penalty=0.0, reward=0.0, failure_rate=0.0) for t in base.touchpoints
+    )
+    cfg = dataclasses.replace(
+        base, n_journeys=n, seed=seed, touchpoints=quiet, w_trough=0.0, **weights
+    )
+    return peakend.load(generate(tmp, cfg).spec_path)
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> peakend.Dataset:
+    """10,000 journeys remembered by peak, end and mean."""
+    w = {"w_peak": TRUTH["peak"], "w_end": TRUTH["end"], "w_mean": TRUTH["mean"]}
+    return _dataset(tmp_path_factory.mktemp("planted"), 10_000, 11, **w)
+
+
+@pytest.fixture(scope="module")
+def planted_result(planted: peakend.Dataset) -> MemoryResult:
+    return remembered_experience(planted, outcome="overall")
+
+
+@pytest.fixture(scope="module")
+def peak_end_result(tmp_path_factory: pytest.TempPathFactory) -> MemoryResult:
+    ds = _dataset(tmp_path_factory.mktemp("pe"), 4_000, 12, w_peak=1.0, w_end=1.2, w_mean=0.0)
+    return remembered_experience(ds, outcome="overall")
+
+
+@pytest.fixture(scope="module")
+def mean_result(tmp_path_factory: pytest.TempPathFactory) -> MemoryResult:
+    ds = _dataset(tmp_path_factory.mktemp("mean"), 4_000, 13, w_peak=0.0, w_end=0.0, w_mean=1.5)
+    return remembered_experience(ds, outcome="overall")
+
+
+# -- validation against the planted truth ----------------------------------------
+
+
+def test_planted_weights_are_recovered_within_005(planted_result: MemoryResult) -> None:
+    model = planted_result.models["peak_end_mean"]
+    for feature, truth in TRUTH.items():
+        assert model.weight(feature) == pytest.approx(truth, abs=0.05), feature
+    assert model.weight("trough") == pytest.approx(0.0, abs=0.05)
+
+
+def test_weight_intervals_cover_the_truth(planted_result: MemoryResult) -> None:
+    weights = {w.feature: w.estimate for w in planted_result.models["peak_end_mean"].weights}
+    for feature, truth in TRUTH.items():
+        assert weights[feature].low <= truth <= weights[feature].high, feature
+
+
+def test_comparison_picks_the_planted_model(
+    planted_result: MemoryResult, peak_end_result: MemoryResult, mean_result: MemoryResult
+) -> None:
+    assert planted_result.comparison.chosen == "peak_end_mean"
+    assert peak_end_result.comparison.chosen == "peak_end"
+    assert mean_result.comparison.chosen == "mean"
+
+
+def test_peak_end_beats_the_mean_out_of_sample_when_true(peak_end_result: MemoryResult) -> None:
+    score = peak_end_result.comparison.score_of("peak_end")
+    assert score.metric == "rmse"
+    assert score.versus_baseline.high < 0  # lower error than the mean, paired interval
+    assert score.score.low < score.score.value < score.score.high
+
+
+def test_order_matters_under_peak_end_not_under_the_mean(peak_end_result: MemoryResult) -> None:
+    effects = {o.model: o for o in peak_end_result.order_effects}
+    assert effects["mean"].mean_abs_change.value == 0.0
+    assert effects["mean"].share_changed == 0.0
+    assert effects["peak_end"].mean_abs_change.low > 0.05
+
+
+def test_best_moment_last_helps_under_peak_end_only(
+    peak_end_result: MemoryResult, mean_result: MemoryResult
+) -> None:
+    pe = {b.journey_type: b for b in peak_end_result.best_last}
+    assert pe["all"].remembered_change.low > 0
+    assert pe["all"].outcome_change.low > 0
+    assert {"consumer", "business"} <= set(pe)
+    mean = {b.journey_type: b for b in mean_result.best_last}
+    assert mean["all"].remembered_change.value == pytest.approx(0.0, abs=1e-12)
+
+
+def test_remembered_equals_experienced_under_the_mean(mean_result: MemoryResult) -> None:
+    gap = mean_result.journeys["gap"].to_numpy()
+    assert np.allclose(gap, 0.0, atol=1e-9)
+    assert set(mean_result.journeys["verdict"].to_pylist()) == {""}
+
+
+def test_spoiled_journeys_are_good_on_average_but_end_badly(planted_result: MemoryResult) -> None:
+    spoiled = planted_result.examples("spoiled_by_end", 1000)
+    assert spoiled.num_rows > 0
+    assert min(spoiled["experienced"].to_pylist()) >= 0.25
+    assert max(spoiled["gap"].to_pylist()) <= -0.25
+    ends, means = spoiled["end_valence"].to_numpy(), spoiled["experienced"].to_numpy()
+    assert np.all(ends < means)
+    total = sum(s.n_spoiled for s in planted_result.spoilers)
+    assert total == spoiled.num_rows
+    top = planted_result.spoilers[0]
+    assert top.spoiled_share.low <= top.spoiled_share.value <= top.spoiled_share.high
+
+
+def test_summary_is_plain_language_with_intervals(planted_result: MemoryResult) -> None:
+    text = planted_result.summary
+    assert "peak_end_mean" in text and "RMSE" in text
+    assert "counts" in text and "as much as an average moment [" in text
+
+
+# -- statistics against reference implementations --------------------------------
+
+
+def test_ols_and_robust_intervals_match_statsmodels() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(500, 3))
+    y = 1.0 + x @ np.array([0.5, -0.2, 0.0]) + rng.standard_t(4, size=500)
+    fit = mf.fit(x, y, binary=False)
+    # sm.OLS(y, sm.add_constant(x)).fit(cov_type="HC1")
+    ref = sm.OLS(y, sm.add_constant(x)).fit(cov_type="HC1")
+    np.testing.assert_allclose(fit.coef, ref.params, rtol=1e-10)
+    np.testing.assert_allclose(np.sqrt(np.diag(fit.cov)), ref.bse, rtol=1e-8)
+
+
+def test_logistic_matches_statsmodels() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(800, 2))
+    p = 1.0 / (1.0 + np.exp(-(0.3 + x @ np.array([1.0, -0.5]))))
+    y = (rng.random(800) < p).astype(float)
+    fit = mf.fit(x, y, binary=True)
+    # sm.Logit(y, sm.add_constant(x)).fit(cov_type="HC0"); ours adds the n/(n-p) factor
+    ref = sm.Logit(y, sm.add_constant(x)).fit(disp=0, cov_type="HC0")
+    # the weak ridge (0.1) moves weights of 800 rows by well under 1 %
+    np.testing.assert_allclose(fit.coef, ref.params, rtol=5e-3)
+    np.testing.assert_allclose(np.diag(fit.cov) * (797 / 800), ref.bse**2, rtol=2e-2)
+
+
+def test_auc_and_delong_interval() -> None:
+    rng = np.random.default_rng(3)
+    y = (rng.random(400) < 0.4).astype(float)
+    pred = np.round(y + rng.normal(size=400), 1)  # rounding makes ties
+    s = mf.score(y, pred, binary=True)
+    assert s.value == pytest.approx(roc_auc_score(y, pred), abs=1e-12)
+    ci = mf.interval(s)
+    assert ci.low < s.value < ci.high and ci.high - ci.low < 0.2
+    same = mf.difference(s, s)
+    assert same.value == 0.0 and same.high - same.low == pytest.approx(0.0, abs=1e-12)
+
+
+def test_wilson_interval_of_zero_successes() -> None:
+    share = wilson(0, 50)
+    assert share.value == 0.0 and share.low == 0.0 and 0.05 < share.high < 0.08
+
+
+# -- order and what-if --------------------------------------------------------------
+
+
+def test_sequence_features_match_the_engine(planted: peakend.Dataset) -> None:
+    events = engine.events_table(engine.connect(), planted.events)
+    feats = engine.journey_features(events).to_pyarrow().sort_by("journey_id")
+    feats = feats.filter(feats["n_scored"].to_numpy() > 0)
+    seqs = wi.journey_sequences(events, feats["journey_id"].combine_chunks())
+    ours = wi.sequence_features(seqs)
+    for col in ("mean_valence", "peak_valence", "trough_valence", "end_valence", "trend"):
+        np.testing.assert_allclose(
+            ours[col].to_numpy(), feats[col].to_numpy(zero_copy_only=False), atol=1e-9
+        )
+
+
+def test_what_if_best_moment_last(peak_end_result: MemoryResult) -> None:
+    model = peak_end_result.model
+    change = wi.what_if(model, [1.0, -0.5, 0.0], move=(0, -1))
+    assert change.valences_after == (-0.5, 0.0, 1.0)
+    assert change.remembered_after > change.remembered_before
+    assert change.outcome_after > change.outcome_before
+    mean_model = peak_end_result.models["mean"]
+    same = wi.what_if(mean_model, [1.0, -0.5, 0.0], move=(0, -1))
+    assert same.remembered_change == pytest.approx(0.0, abs=1e-12)
+    lower = wi.what_if(model, [0.5, 0.5, 0.5], set_moment=(-1, -1.0))
+    assert lower.remembered_after < lower.remembered_before == pytest.approx(0.5)
+
+
+def test_what_if_rejects_bad_input(peak_end_result: MemoryResult) -> None:
+    model = peak_end_result.model
+    with pytest.raises(ConfigError, match="valences must lie"):
+        wi.what_if(model, [3.0, 4.0])
+    with pytest.raises(ConfigError, match="outside"):
+        wi.what_if(model, [0.5, 0.0], move=(5, 0))
+    with pytest.raises(ConfigError, match="non-empty"):
+        wi.what_if(model, [])
+
+
+@pytest.mark.parametrize("value", [-1.0, -0.5, 0.0, 0.5, 1.0])
+def test_a_flat_journey_is_remembered_as_it_was(planted_result: MemoryResult, value: float) -> None:
+    # the full model's flat journey also has the average length and duration
+    for name, model in planted_result.models.items():
+        if name == "full":
+            continue
+        result = wi.what_if(model, [value] * 4)
+        assert result.remembered_before == pytest.approx(value, abs=1e-6), model.name
+
+
+# -- API, errors, outputs -----------------------------------------------------------
+
+
+def test_binary_outcome_is_compared_by_auc(planted: peakend.Dataset) -> None:
+    result = remembered_experience(planted, outcome="satisfied", journey_type="segment")
+    assert result.binary and result.comparison.metric == "auc"
+    best = result.comparison.score_of(result.comparison.chosen)
+    assert 0.5 < best.score.low < best.score.value < best.score.high <= 1.0
+    assert result.comparison.chosen != "mean"
+    predicted = result.journeys["predicted_outcome"].to_numpy()
+    assert predicted.min() >= 0.0 and predicted.max() <= 1.0
+
+
+def test_to_dict_is_json_ready_with_intervals(planted_result: MemoryResult) -> None:
+    data = json.loads(json.dumps(clean_json(planted_result.to_dict())))
+    assert data["comparison"]["chosen"] == "peak_end_mean"
+    assert {"value", "low", "high", "n"} <= set(data["chosen_model"]["weights"][1])
+    assert data["journey_types"][0]["journey_type"] == "all"
+    assert data["spoiled_by_end"] and "journeys" not in data
+    every = planted_result.to_dict(include_journeys=True)["journeys"]
+    assert isinstance(every, list) and len(every) == planted_result.n_journeys
+
+
+def test_errors_say_what_to_fix(planted: peakend.Dataset) -> None:
+    with pytest.raises(ConfigError, match="unknown outcome 'nps'"):
+        remembered_experience(planted, outcome="nps")
+    with pytest.raises(ConfigError, match="journey type attribute 'region'"):
+        remembered_experience(planted, journey_type="region")
+    with pytest.raises(ConfigError, match="margin"):
+        remembered_experience(planted, margin=0.0)
+    no_outcome = dataclasses.replace(planted, spec=dataclasses.replace(planted.spec, outcomes=()))
+    with pytest.raises(ConfigError, match="declares no outcome"):
+        remembered_experience(no_outcome)
+    tiny = dataclasses.replace(planted, outcomes=planted.outcomes.slice(0, 5))
+    with pytest.raises(DataError, match="need at least 10"):
+        remembered_experience(tiny, outcome="overall")
+
+
+def test_figures(planted: peakend.Dataset, planted_result: MemoryResult) -> None:
+    types = plot_journey_types(planted_result)
+    assert isinstance(types, go.Figure) and len(types.data) == 2 + len(planted_result.types)
+    journey = plot_journey(planted_result, planted)
+    names = {t.name for t in journey.data}
+    assert "moments" in names and ({"peak", "end"} <= names or "peak and end" in names)
+    assert len(plot_model_comparison(planted_result).data[0].x) == 6
+    with pytest.raises(ConfigError, match="not among the analysed"):
+        plot_journey(planted_result, planted, "nobody")
+
+
+def test_cli_memory_json(tmp_path: Path) -> None:
+    base = dataclasses.replace(GeneratorConfig(), n_journeys=600, seed=5)
+    spec = generate(tmp_path / "d", base).spec_path
+    result = CliRunner().invoke(app, ["memory", str(spec), "--outcome", "overall", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["outcome"] == "overall" and data["comparison"]["metric"] == "rmse"
+    table = CliRunner().invoke(app, ["memory", str(spec), "--folds", "3"])
+    assert table.exit_code == 0, table.output
+    assert "Memory models, out of sample (3-fold)" in table.stdout
