@@ -26,6 +26,8 @@ from peakend.models.hidden_analysis import (
     HiddenMomentsResult,
     find_hidden_moments,
 )
+from peakend.models.memory import MemoryResult, remembered_experience
+from peakend.models.memory_whatif import WhatIf, what_if
 from peakend.models.schedule import ProactiveRule, due_actions
 from peakend.schema import EVENT_SCHEMA, TOUCHPOINT_SCHEMA, Outcome, Scale, Touchpoint
 from peakend.spec import DatasetSpec, SourceSpec, parse_spec, read_spec
@@ -47,6 +49,7 @@ __all__ = [
     "HiddenMomentReport",
     "HiddenMomentsResult",
     "JourneySummary",
+    "MemoryResult",
     "MissingColumnError",
     "ModelError",
     "Outcome",
@@ -63,10 +66,13 @@ __all__ = [
     "StatisticalWarning",
     "Touchpoint",
     "ValidationReport",
+    "WhatIf",
     "due_actions",
     "find_hidden_moments",
     "load",
     "parse_spec",
     "read_spec",
+    "remembered_experience",
     "summarize_journeys",
+    "what_if",
 ]
