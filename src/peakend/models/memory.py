@@ -39,84 +39,34 @@ from peakend import engine
 from peakend.errors import ConfigError, DataError
 from peakend.load import Dataset
 from peakend.models import memory_whatif as wi
-from peakend.models.memory_fit import F64, Z_95, ratio, wald
+from peakend.models.memory_journeys import (
+    ALL,
+    EndSpoiler,
+    TypeMemory,
+    end_spoilers,
+    journey_rows,
+    type_memories,
+    wilson,
+)
 from peakend.models.memory_models import (
-    BASELINE,
     MODELS,
     MemoryModel,
     ModelComparison,
     compare_models,
-    feature_matrix,
     fit_model,
 )
-from peakend.models.resampling import Interval
+from peakend.models.memory_summary import Ratio, plain_summary, weight_ratios
 
-ALL = "all"
+__all__ = [
+    "EndSpoiler",
+    "MemoryResult",
+    "Ratio",
+    "TypeMemory",
+    "remembered_experience",
+    "wilson",
+]
+
 _EXAMPLES = 10
-
-
-@dataclass(frozen=True)
-class Ratio:
-    """A ratio of two fitted weights with its delta-method 95 % interval."""
-
-    name: str
-    estimate: Interval
-    meaning: str
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON-ready form."""
-        return {"name": self.name, "meaning": self.meaning, **self.estimate.to_dict()}
-
-
-@dataclass(frozen=True)
-class TypeMemory:
-    """Experienced and remembered valence of one journey type (normal 95 % intervals).
-
-    ``spoiled_share``/``saved_share`` are shares of the type's journeys (Wilson
-    intervals); ``outcome`` is the observed mean outcome.
-    """
-
-    journey_type: str
-    experienced: Interval
-    remembered: Interval
-    gap: Interval
-    outcome: Interval
-    spoiled_share: Interval
-    saved_share: Interval
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON-ready form."""
-        return {
-            "journey_type": self.journey_type,
-            "n": self.experienced.n,
-            "experienced": self.experienced.to_dict(),
-            "remembered": self.remembered.to_dict(),
-            "gap": self.gap.to_dict(),
-            "outcome": self.outcome.to_dict(),
-            "spoiled_share": self.spoiled_share.to_dict(),
-            "saved_share": self.saved_share.to_dict(),
-        }
-
-
-@dataclass(frozen=True)
-class EndSpoiler:
-    """A final touchpoint: how often a good journey that ends there is spoiled by it."""
-
-    touchpoint: str
-    n_good: int
-    n_spoiled: int
-    spoiled_share: Interval
-    mean_gap: Interval
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON-ready form."""
-        return {
-            "touchpoint": self.touchpoint,
-            "n_good_journeys": self.n_good,
-            "n_spoiled": self.n_spoiled,
-            "spoiled_share": self.spoiled_share.to_dict(),
-            "mean_gap": self.mean_gap.to_dict(),
-        }
 
 
 @dataclass(frozen=True)
@@ -277,12 +227,12 @@ def remembered_experience(
     comparison = compare_models(table, y, binary=binary, folds=folds, seed=seed)
     models = {name: fit_model(name, table, y, binary=binary) for name in MODELS}
     chosen = models[comparison.chosen]
-    journeys = _journey_rows(table, chosen, good, weak, margin)
+    journeys = journey_rows(table, chosen, good, weak, margin)
     seqs = wi.journey_sequences(
         events, table["journey_id"].combine_chunks(), table["duration_s"].to_numpy()
     )
     types = np.asarray(table["_type"].to_pylist(), dtype=object)
-    ratios = _ratios(chosen, models["full"], float(np.median(table["n_scored"].to_numpy())))
+    ratios = weight_ratios(chosen, models["full"], float(np.median(table["n_scored"].to_numpy())))
     return MemoryResult(
         dataset_name=dataset.spec.name,
         outcome=outcome,
@@ -293,10 +243,10 @@ def remembered_experience(
         comparison=comparison,
         models=models,
         ratios=ratios,
-        summary=_summary(outcome, comparison, ratios),
+        summary=plain_summary(outcome, comparison, ratios),
         journeys=journeys,
-        types=_types(journeys),
-        spoilers=_spoilers(journeys, good),
+        types=type_memories(journeys),
+        spoilers=end_spoilers(journeys, good),
         order_effects=tuple(wi.order_test(list(models.values()), seqs, seed=seed)),
         best_last=tuple(wi.best_last(chosen, seqs, types)),
         thresholds={"good": good, "weak": weak, "margin": margin},
@@ -351,189 +301,6 @@ def _with_outcome(
     if journey_type is None:
         joined = joined.append_column("_type", pa.array([ALL] * joined.num_rows, pa.string()))
     return joined
-
-
-# ------------------------------------------------------------------ per journey
-def _journey_rows(
-    table: pa.Table, model: MemoryModel, good: float, weak: float, margin: float
-) -> pa.Table:
-    x = feature_matrix(table, model.features)
-    experienced = table["mean_valence"].to_numpy().astype(np.float64)
-    remembered = model.remembered(x)
-    gap = remembered - experienced
-    pulls = model.contributions(x, experienced)
-    zero = np.zeros(len(gap))
-    end_pull = pulls.get("end", zero)
-    peak_pull = sum((pulls.get(k, zero) for k in ("peak", "peak_positive", "peak_negative")), zero)
-    stacked = np.column_stack(list(pulls.values())) if pulls else zero[:, None]
-    verdict = np.full(len(gap), "", dtype=object)
-    spoiled = (experienced >= good) & (gap <= -margin) & (end_pull <= stacked.min(axis=1))
-    saved = (experienced <= weak) & (gap >= margin)
-    top = stacked.max(axis=1)
-    verdict[spoiled & (end_pull < 0)] = "spoiled_by_end"
-    verdict[saved & (peak_pull >= top) & (peak_pull > 0)] = "saved_by_peak"
-    verdict[saved & (end_pull >= top) & (end_pull > 0) & (verdict == "")] = "saved_by_end"
-    return pa.table(
-        {
-            "journey_id": table["journey_id"],
-            "journey_type": table["_type"],
-            "n_moments": table["n_scored"],
-            "experienced": experienced,
-            "remembered": remembered,
-            "gap": gap,
-            "predicted_outcome": model.predict(x),
-            "outcome": table["_y"],
-            "peak_valence": table["peak_valence"],
-            "peak_touchpoint": table["peak_touchpoint"],
-            "end_valence": table["end_valence"],
-            "end_touchpoint": table["end_touchpoint"],
-            "peak_pull": peak_pull,
-            "end_pull": end_pull,
-            "verdict": pa.array(verdict.tolist(), pa.string()),
-        }
-    )
-
-
-def _mean(values: F64) -> Interval:
-    values = values[np.isfinite(values)]
-    n = len(values)
-    if n == 0:
-        return Interval(math.nan, math.nan, math.nan, 0)
-    if n < 2:
-        return Interval(float(values[0]), math.nan, math.nan, 1)
-    return wald(float(values.mean()), float(values.var(ddof=1)) / n, n)
-
-
-def wilson(successes: int, n: int) -> Interval:
-    """Share ``successes / n`` with its Wilson score 95 % interval."""
-    if n == 0:
-        return Interval(math.nan, math.nan, math.nan, 0)
-    p = successes / n
-    z2 = Z_95**2
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = Z_95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    low = 0.0 if successes == 0 else max(0.0, centre - half)
-    high = 1.0 if successes == n else min(1.0, centre + half)
-    return Interval(p, low, high, n)
-
-
-def _types(journeys: pa.Table) -> tuple[TypeMemory, ...]:
-    labels = journeys["journey_type"].to_numpy(zero_copy_only=False).astype(str)
-    verdict = journeys["verdict"].to_numpy(zero_copy_only=False).astype(str)
-    cols = {c: journeys[c].to_numpy().astype(np.float64) for c in ("experienced", "remembered")}
-    gap, outcome = journeys["gap"].to_numpy(), journeys["outcome"].to_numpy().astype(np.float64)
-    groups = [ALL] + sorted(set(labels.tolist()) - {ALL})
-    result = []
-    for label in groups:
-        m = np.ones(len(labels), bool) if label == ALL else labels == label
-        n = int(m.sum())
-        result.append(
-            TypeMemory(
-                label,
-                _mean(cols["experienced"][m]),
-                _mean(cols["remembered"][m]),
-                _mean(gap[m]),
-                _mean(outcome[m]),
-                wilson(int((verdict[m] == "spoiled_by_end").sum()), n),
-                wilson(int(np.char.startswith(verdict[m], "saved").sum()), n),
-            )
-        )
-    return tuple(result)
-
-
-def _spoilers(journeys: pa.Table, good: float) -> tuple[EndSpoiler, ...]:
-    good_rows = journeys.filter(pc.greater_equal(journeys["experienced"], good))
-    ends = good_rows["end_touchpoint"].to_numpy(zero_copy_only=False).astype(str)
-    spoiled = good_rows["verdict"].to_numpy(zero_copy_only=False).astype(str) == "spoiled_by_end"
-    gap = good_rows["gap"].to_numpy()
-    result = []
-    for tp in sorted(set(ends.tolist())):
-        m = ends == tp
-        k = int(spoiled[m].sum())
-        result.append(EndSpoiler(tp, int(m.sum()), k, wilson(k, int(m.sum())), _mean(gap[m])))
-    return tuple(sorted(result, key=lambda s: (-s.n_spoiled, s.touchpoint)))
-
-
-# ------------------------------------------------------------------ plain language
-def _ratios(chosen: MemoryModel, full: MemoryModel, n_moments: float) -> tuple[Ratio, ...]:
-    result: list[Ratio] = []
-    idx = {f: i + 1 for i, f in enumerate(chosen.features)}
-    if "mean" in idx:
-        for f in ("end", "peak", "trough", "first"):
-            if f in idx:
-                r = ratio(chosen.fit, idx[f], idx["mean"])
-                per_moment = _affine(r, n_moments, 1.0)
-                result.append(
-                    Ratio(
-                        f"{f}_vs_average_moment",
-                        per_moment,
-                        f"the {_word(f)} moment counts this many times as much as an average "
-                        f"moment of a {n_moments:g}-moment journey: 1 + n * w_{f} / w_mean",
-                    )
-                )
-    elif "end" in idx and "peak" in idx:
-        r = ratio(chosen.fit, idx["end"], idx["peak"])
-        result.append(Ratio("end_vs_peak", r, "weight of the end divided by that of the peak"))
-    fidx = {f: i + 1 for i, f in enumerate(full.features)}
-    if "peak_positive" in fidx and "peak_negative" in fidx:
-        r = ratio(full.fit, fidx["peak_negative"], fidx["peak_positive"])
-        result.append(
-            Ratio(
-                "negativity",
-                r,
-                "full model: weight of a negative peak divided by that of a positive peak",
-            )
-        )
-    return tuple(result)
-
-
-def _affine(r: Interval, scale: float, shift: float) -> Interval:
-    return Interval(shift + scale * r.value, shift + scale * r.low, shift + scale * r.high, r.n)
-
-
-def _word(feature: str) -> str:
-    return {"trough": "worst", "first": "first", "end": "last", "peak": "most intense"}[feature]
-
-
-def _summary(outcome: str, comparison: ModelComparison, ratios: tuple[Ratio, ...]) -> str:
-    chosen = comparison.score_of(comparison.chosen)
-    base = comparison.score_of(BASELINE)
-    metric = comparison.metric.upper()
-    fmt = ".3f"
-    lines = [
-        f"Out of sample ({comparison.folds}-fold, n={comparison.n:,}), the {comparison.chosen!r} "
-        f"memory model predicts {outcome!r} with {metric} {chosen.score.value:{fmt}} "
-        f"[{chosen.score.low:{fmt}}, {chosen.score.high:{fmt}}], against "
-        f"{base.score.value:{fmt}} [{base.score.low:{fmt}}, {base.score.high:{fmt}}] for the "
-        "experienced average alone."
-    ]
-    if comparison.chosen == BASELINE:
-        lines.append(
-            "No memory model beats the plain average here: these customers remember "
-            "their journey as its average, and the order of moments does not matter."
-        )
-    by_name = {r.name: r for r in ratios}
-    for f in ("end", "peak"):
-        r = by_name.get(f"{f}_vs_average_moment")
-        if r is not None:
-            lines.append(
-                f"The {_word(f)} moment counts {r.estimate.value:.1f}x as much as an average "
-                f"moment [{r.estimate.low:.1f}, {r.estimate.high:.1f}]."
-            )
-    if "end_vs_peak" in by_name:
-        e = by_name["end_vs_peak"].estimate
-        lines.append(
-            f"The average adds nothing beyond peak and end; the end weighs {e.value:.2f}x "
-            f"the peak [{e.low:.2f}, {e.high:.2f}]."
-        )
-    neg = by_name["negativity"].estimate if "negativity" in by_name else None
-    # Only readable when both peak weights point the same way (positive ratio).
-    if neg is not None and neg.low > 0:
-        lines.append(
-            f"A negative peak weighs {neg.value:.2f}x a positive one "
-            f"[{neg.low:.2f}, {neg.high:.2f}]."
-        )
-    return " ".join(lines)
 
 
 def _rows(table: pa.Table) -> list[dict[str, object]]:

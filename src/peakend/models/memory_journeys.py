@@ -1,0 +1,180 @@
+"""Per-journey memory and its aggregates: the gap, the verdicts, types and end spoilers.
+
+Given the chosen :class:`~peakend.models.memory_models.MemoryModel`, every
+journey gets its remembered valence and memory gap (remembered - experienced),
+the pull of its peak and its end on that memory, and a verdict:
+
+* ``spoiled_by_end``: a good journey (experienced >= ``good``) remembered at
+  least ``margin`` worse, with the end pulling hardest downwards;
+* ``saved_by_peak`` / ``saved_by_end``: a weak journey (experienced <= ``weak``)
+  remembered at least ``margin`` better, with the peak (end) pulling hardest up.
+
+Shares come with Wilson score intervals, means with normal 95 % intervals.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from peakend.models.memory_fit import F64, Z_95, wald
+from peakend.models.memory_models import MemoryModel, feature_matrix
+from peakend.models.resampling import Interval
+
+ALL = "all"
+"""The journey type that holds every journey."""
+
+
+@dataclass(frozen=True)
+class TypeMemory:
+    """Experienced and remembered valence of one journey type (normal 95 % intervals).
+
+    ``spoiled_share``/``saved_share`` are shares of the type's journeys (Wilson
+    intervals); ``outcome`` is the observed mean outcome.
+    """
+
+    journey_type: str
+    experienced: Interval
+    remembered: Interval
+    gap: Interval
+    outcome: Interval
+    spoiled_share: Interval
+    saved_share: Interval
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "journey_type": self.journey_type,
+            "n": self.experienced.n,
+            "experienced": self.experienced.to_dict(),
+            "remembered": self.remembered.to_dict(),
+            "gap": self.gap.to_dict(),
+            "outcome": self.outcome.to_dict(),
+            "spoiled_share": self.spoiled_share.to_dict(),
+            "saved_share": self.saved_share.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class EndSpoiler:
+    """A final touchpoint: how often a good journey that ends there is spoiled by it."""
+
+    touchpoint: str
+    n_good: int
+    n_spoiled: int
+    spoiled_share: Interval
+    mean_gap: Interval
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "touchpoint": self.touchpoint,
+            "n_good_journeys": self.n_good,
+            "n_spoiled": self.n_spoiled,
+            "spoiled_share": self.spoiled_share.to_dict(),
+            "mean_gap": self.mean_gap.to_dict(),
+        }
+
+
+def journey_rows(
+    table: pa.Table, model: MemoryModel, good: float, weak: float, margin: float
+) -> pa.Table:
+    x = feature_matrix(table, model.features)
+    experienced = table["mean_valence"].to_numpy().astype(np.float64)
+    remembered = model.remembered(x)
+    gap = remembered - experienced
+    pulls = model.contributions(x, experienced)
+    zero = np.zeros(len(gap))
+    end_pull = pulls.get("end", zero)
+    peak_pull = sum((pulls.get(k, zero) for k in ("peak", "peak_positive", "peak_negative")), zero)
+    stacked = np.column_stack(list(pulls.values())) if pulls else zero[:, None]
+    verdict = np.full(len(gap), "", dtype=object)
+    spoiled = (experienced >= good) & (gap <= -margin) & (end_pull <= stacked.min(axis=1))
+    saved = (experienced <= weak) & (gap >= margin)
+    top = stacked.max(axis=1)
+    verdict[spoiled & (end_pull < 0)] = "spoiled_by_end"
+    verdict[saved & (peak_pull >= top) & (peak_pull > 0)] = "saved_by_peak"
+    verdict[saved & (end_pull >= top) & (end_pull > 0) & (verdict == "")] = "saved_by_end"
+    return pa.table(
+        {
+            "journey_id": table["journey_id"],
+            "journey_type": table["_type"],
+            "n_moments": table["n_scored"],
+            "experienced": experienced,
+            "remembered": remembered,
+            "gap": gap,
+            "predicted_outcome": model.predict(x),
+            "outcome": table["_y"],
+            "peak_valence": table["peak_valence"],
+            "peak_touchpoint": table["peak_touchpoint"],
+            "end_valence": table["end_valence"],
+            "end_touchpoint": table["end_touchpoint"],
+            "peak_pull": peak_pull,
+            "end_pull": end_pull,
+            "verdict": pa.array(verdict.tolist(), pa.string()),
+        }
+    )
+
+
+def _mean(values: F64) -> Interval:
+    values = values[np.isfinite(values)]
+    n = len(values)
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, 0)
+    if n < 2:
+        return Interval(float(values[0]), math.nan, math.nan, 1)
+    return wald(float(values.mean()), float(values.var(ddof=1)) / n, n)
+
+
+def wilson(successes: int, n: int) -> Interval:
+    """Share ``successes / n`` with its Wilson score 95 % interval."""
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, 0)
+    p = successes / n
+    z2 = Z_95**2
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z_95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return Interval(p, low, high, n)
+
+
+def type_memories(journeys: pa.Table) -> tuple[TypeMemory, ...]:
+    labels = journeys["journey_type"].to_numpy(zero_copy_only=False).astype(str)
+    verdict = journeys["verdict"].to_numpy(zero_copy_only=False).astype(str)
+    cols = {c: journeys[c].to_numpy().astype(np.float64) for c in ("experienced", "remembered")}
+    gap, outcome = journeys["gap"].to_numpy(), journeys["outcome"].to_numpy().astype(np.float64)
+    groups = [ALL] + sorted(set(labels.tolist()) - {ALL})
+    result = []
+    for label in groups:
+        m = np.ones(len(labels), bool) if label == ALL else labels == label
+        n = int(m.sum())
+        result.append(
+            TypeMemory(
+                label,
+                _mean(cols["experienced"][m]),
+                _mean(cols["remembered"][m]),
+                _mean(gap[m]),
+                _mean(outcome[m]),
+                wilson(int((verdict[m] == "spoiled_by_end").sum()), n),
+                wilson(int(np.char.startswith(verdict[m], "saved").sum()), n),
+            )
+        )
+    return tuple(result)
+
+
+def end_spoilers(journeys: pa.Table, good: float) -> tuple[EndSpoiler, ...]:
+    good_rows = journeys.filter(pc.greater_equal(journeys["experienced"], good))
+    ends = good_rows["end_touchpoint"].to_numpy(zero_copy_only=False).astype(str)
+    spoiled = good_rows["verdict"].to_numpy(zero_copy_only=False).astype(str) == "spoiled_by_end"
+    gap = good_rows["gap"].to_numpy()
+    result = []
+    for tp in sorted(set(ends.tolist())):
+        m = ends == tp
+        k = int(spoiled[m].sum())
+        result.append(EndSpoiler(tp, int(m.sum()), k, wilson(k, int(m.sum())), _mean(gap[m])))
+    return tuple(sorted(result, key=lambda s: (-s.n_spoiled, s.touchpoint)))
