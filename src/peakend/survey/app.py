@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -31,6 +32,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from peakend.errors import ConfigError
 from peakend.survey import pages
 from peakend.survey.errors import AnswerError, SurveyError
 from peakend.survey.export import events_table, write_safe_csv
@@ -127,6 +129,30 @@ def create_app(settings: SurveySettings, *, store: SurveyStore | None = None) ->
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.add_middleware(_Guard, max_body_bytes=settings.max_body_bytes)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The service configured by environment variables, for ``uvicorn --factory``.
+
+    ``PEAKEND_SURVEY_DB`` (database), ``PEAKEND_SURVEY_QUESTIONNAIRES`` (file or
+    folder), optional ``PEAKEND_SURVEY_BASE_URL`` and ``PEAKEND_SURVEY_TTL_DAYS``.
+    Runs several worker processes on one database, e.g.
+    ``uvicorn --factory peakend.survey.app:app_from_env --workers 4``.
+    """
+    missing = [
+        name
+        for name in ("PEAKEND_SURVEY_DB", "PEAKEND_SURVEY_QUESTIONNAIRES")
+        if not os.environ.get(name)
+    ]
+    if missing:
+        raise ConfigError(f"set {' and '.join(missing)} to run the survey service")
+    settings = SurveySettings(
+        db=os.environ["PEAKEND_SURVEY_DB"],
+        questionnaires=Path(os.environ["PEAKEND_SURVEY_QUESTIONNAIRES"]),
+        base_url=os.environ.get("PEAKEND_SURVEY_BASE_URL", ""),
+        ttl_days=float(os.environ.get("PEAKEND_SURVEY_TTL_DAYS", DEFAULT_TTL_DAYS)),
+    )
+    return create_app(settings)
 
 
 def _errors(app: FastAPI) -> None:
