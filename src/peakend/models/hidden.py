@@ -279,7 +279,7 @@ def contact_curves(
     curves = _tests(_curve_table(risk, by_channel, anchor_journeys, horizon), alpha)
     moments = tuple(
         m
-        for m in _windows(curves, pairs, anchors, end, unit, unit_s)
+        for m in _windows(curves, pairs, anchors, end, unit, unit_s, list(rule.anchors))
         if m.excess_per_1000.value >= min_excess_per_1000 and m.excess_per_1000.low > 0
     )
     return ContactCurves(
@@ -415,7 +415,13 @@ def _runs(curves: pa.Table) -> list[tuple[str, int, int, float, float]]:
 
 
 def _windows(
-    curves: pa.Table, pairs: ibis.Table, anchors: ibis.Table, end: Any, unit: str, unit_s: int
+    curves: pa.Table,
+    pairs: ibis.Table,
+    anchors: ibis.Table,
+    end: Any,
+    unit: str,
+    unit_s: int,
+    order: list[str],
 ) -> tuple[HiddenMoment, ...]:
     runs = _runs(curves)
     if not runs:
@@ -434,7 +440,7 @@ def _windows(
     for i, (anchor, first, last, q, base) in enumerate(runs):
         s = stats_.get(i, {"n": 0, "total": 0, "sq": 0, "hit": 0})
         moments.append(_moment(anchor, first, last, unit, q, base, s, mixes.get(i, ({}, {}))))
-    keep = _distinct(moments, _shared_contacts(pairs, w))
+    keep = _distinct(moments, _shared_contacts(pairs, w), order)
     return tuple(m for i, m in enumerate(moments) if i in keep)
 
 
@@ -457,24 +463,37 @@ def _shared_contacts(pairs: ibis.Table, windows: ibis.Table) -> dict[tuple[int, 
     return {(int(r["a"]), int(r["b"])): int(r["n"]) for r in agg.to_pyarrow().to_pylist()}
 
 
-def _distinct(moments: list[HiddenMoment], shared: dict[tuple[int, int], int]) -> set[int]:
+def _distinct(
+    moments: list[HiddenMoment], shared: dict[tuple[int, int], int], order: list[str]
+) -> set[int]:
     """Drop echoes: a window sharing most of its contacts with a larger one is the same moment.
 
     An anchor that closely follows another (a welcome mail minutes after the
-    subscription) sees the same contacts at the same distance. When more than
-    half of the smaller window's excess contacts are also in the other window, only
-    the window with more excess contacts in total (excess per journey times
-    journeys) is kept: that anchor explains the contacts best.
+    subscription) sees the same contacts at the same distance. Of two windows
+    that share contacts, the weaker is the one with clearly fewer excess
+    contacts per journey (intervals apart), else the one with fewer excess
+    contacts in total (excess per journey times journeys); it is dropped when
+    more than half of its excess contacts are also in the other window. On an
+    exact tie (anchors logged together) the anchor later in ``order`` is kept.
     """
 
     def size(i: int) -> float:
         return moments[i].excess_per_1000.value * moments[i].n_journeys
 
+    def weaker(a: int, b: int) -> int:
+        ea, eb = moments[a].excess_per_1000, moments[b].excess_per_1000
+        if ea.low > eb.high or eb.low > ea.high:  # clearly more contacts per journey
+            return b if ea.low > eb.high else a
+        if math.isclose(size(a), size(b), rel_tol=1e-6):  # same events: the later anchor
+            return a if order.index(moments[a].anchor) < order.index(moments[b].anchor) else b
+        return a if size(a) < size(b) else b
+
     keep = set(range(len(moments)))
     for (a, b), n in sorted(shared.items(), key=lambda kv: -kv[1]):
-        smaller = min(size(a), size(b)) / 1000
-        if n > 0.5 * smaller and a in keep and b in keep:
-            keep.discard(a if size(a) < size(b) else b)
+        if a in keep and b in keep:
+            w = weaker(a, b)
+            if n > 0.5 * size(w) / 1000:
+                keep.discard(w)
     return keep
 
 
