@@ -164,7 +164,7 @@ def contact_rule(
     """
     rows = catalogue.to_pylist()
     names = {r["touchpoint"] for r in rows}
-    unknown = sorted(set(anchors or ()) | set(contacts or ()) - names)
+    unknown = sorted((set(anchors or ()) | set(contacts or ())) - names)
     if unknown:
         raise ConfigError(f"unknown touchpoints {unknown}; known: {sorted(names)}")
     company = [r["touchpoint"] for r in rows if r["initiated_by"] == "company"]

@@ -1,0 +1,267 @@
+"""Hidden moments on synthetic journeys with planted windows and proactive contacts.
+
+One dataset of 6,000 journeys is generated per module with every planted
+effect switched on (window effects on ``overall``, proactive contacts, contact
+verbatims); the tests check what is found against ``truth.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from statsmodels.stats.multitest import multipletests
+
+import peakend
+from peakend.errors import ConfigError, DataError
+from peakend.generate import DEFAULT_PROACTIVE, DEFAULT_WINDOWS, GeneratorConfig, generate
+from peakend.models.hidden import benjamini_hochberg, contact_rule
+from peakend.models.hidden_analysis import HiddenMomentsResult, find_hidden_moments
+from peakend.models.hidden_effects import distinctive_words
+from peakend.models.hidden_plot import hidden_timeline
+from peakend.models.interventions import load_classics, match_classic, parse_classics
+from peakend.models.schedule import ProactiveRule, due_actions
+
+
+def planted_config(n_journeys: int, seed: int) -> GeneratorConfig:
+    windows = tuple(dataclasses.replace(w, overall_effect=-0.3) for w in DEFAULT_WINDOWS)
+    return dataclasses.replace(
+        GeneratorConfig(),
+        n_journeys=n_journeys,
+        seed=seed,
+        hidden_windows=windows,
+        proactive=DEFAULT_PROACTIVE,
+        contact_texts=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[peakend.Dataset, dict[str, Any]]:
+    ds = generate(tmp_path_factory.mktemp("hidden"), planted_config(6_000, 11))
+    truth = json.loads(ds.truth_path.read_text(encoding="utf-8"))
+    return peakend.load(ds.spec_path), truth
+
+
+@pytest.fixture(scope="module")
+def result(planted: tuple[peakend.Dataset, dict[str, Any]]) -> HiddenMomentsResult:
+    return find_hidden_moments(planted[0])
+
+
+def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def test_every_planted_window_is_found_and_nothing_else(
+    result: HiddenMomentsResult, planted: tuple[peakend.Dataset, dict[str, Any]]
+) -> None:
+    truth = planted[1]["hidden_windows"]
+    found = [(m.moment.anchor, m.moment.first_offset, m.moment.last_offset) for m in result.moments]
+    for w in truth:
+        assert any(
+            a == w["anchor"] and overlaps((f, last), (w["first_day"], w["last_day"]))
+            for a, f, last in found
+        ), f"planted window {w['label']} not found in {found}"
+    assert len(found) == len(truth), found
+
+
+def test_excess_interval_covers_the_planted_rate_after_deflection(
+    result: HiddenMomentsResult, planted: tuple[peakend.Dataset, dict[str, Any]]
+) -> None:
+    truth = planted[1]
+    for w in truth["hidden_windows"]:
+        moment = next(m.moment for m in result.moments if m.moment.anchor == w["anchor"])
+        rate = w["excess_contacts_per_journey"]
+        for p in truth["proactive"]:
+            if p["window"] == w["label"]:
+                rate -= p["treated_journeys"] / moment.n_journeys * rate * p["deflection"]
+        iv = moment.excess_per_1000
+        assert iv.low <= 1000 * rate <= iv.high, (w["label"], iv, 1000 * rate)
+
+
+def test_proactive_effect_intervals_cover_the_planted_effects(
+    result: HiddenMomentsResult, planted: tuple[peakend.Dataset, dict[str, Any]]
+) -> None:
+    for p in planted[1]["proactive"]:
+        report = next(m for m in result.moments if m.moment.anchor == p["anchor"])
+        effect = next(e for e in report.proactive_effects if e.touchpoint == p["touchpoint"])
+        deflected = -effect.contacts_per_1000.value
+        assert effect.contacts_per_1000.low <= -p["contacts_deflected_per_1000_treated"]
+        assert -p["contacts_deflected_per_1000_treated"] <= effect.contacts_per_1000.high
+        overall = effect.outcomes["overall"]
+        assert overall.low <= p["effect_on_overall"] <= overall.high, (p["touchpoint"], overall)
+        assert deflected > 0
+        assert report.intervention.basis == "observed"
+        assert report.intervention.observed_touchpoint == p["touchpoint"]
+
+
+def test_window_without_proactive_contacts_says_its_effect_is_assumed(
+    result: HiddenMomentsResult,
+) -> None:
+    renewal = next(m for m in result.moments if m.moment.anchor == "renewal_offer")
+    assert renewal.intervention.basis == "assumed"
+    assert "assumption" in renewal.intervention.note
+    assert renewal.intervention.contacts_deflected_per_1000.value == pytest.approx(
+        0.5 * renewal.moment.excess_per_1000.value
+    )
+
+
+def test_windows_match_their_classics_and_words(result: HiddenMomentsResult) -> None:
+    expected = {
+        "subscription_started": ("post-purchase doubt", "twijfel"),
+        "first_invoice": ("first-invoice worry", "factuur"),
+        "renewal_offer": ("renewal price check", "verlenging"),
+    }
+    for m in result.moments:
+        classic, word = expected[m.moment.anchor]
+        assert m.classic is not None and m.classic.name == classic
+        assert word in [w.word for w in m.words]
+
+
+def test_contacts_in_a_window_go_with_a_lower_overall(result: HiddenMomentsResult) -> None:
+    for m in result.moments:
+        gap = next(g for g in m.outcome_gaps if g.outcome == "overall")
+        assert gap.difference.high < 0
+        assert gap.n_with + gap.n_without == m.moment.n_journeys
+
+
+def test_curves_have_one_row_per_anchor_and_offset(result: HiddenMomentsResult) -> None:
+    curves = result.curves
+    assert curves.num_rows == len(result.anchor_journeys) * result.horizon
+    q = curves["q_value"].to_numpy()
+    assert np.all((q >= curves["p_value"].to_numpy() - 1e-12) & (q <= 1))
+    assert not any(pc.fill_null(pc.less(curves["at_risk"], 0), False).to_pylist())
+
+
+def test_result_to_dict_is_json_ready(result: HiddenMomentsResult) -> None:
+    d = json.loads(json.dumps(result.to_dict(), allow_nan=True))
+    assert d["moments"][0]["excess_per_1000"]["n"] > 0
+    assert {"value", "low", "high", "n"} <= set(d["moments"][0]["share_affected"])
+
+
+def test_timeline_shades_each_hidden_moment(result: HiddenMomentsResult) -> None:
+    fig = hidden_timeline(result, "first_invoice")
+    assert len(fig.layout.shapes) == 1
+    assert fig.layout.shapes[0].x0 == -0.5
+    with pytest.raises(ConfigError, match="was not tested"):
+        hidden_timeline(result, "nope")
+
+
+def test_benjamini_hochberg_matches_statsmodels() -> None:
+    p = np.random.default_rng(3).uniform(size=300) ** 4
+    # reference: statsmodels.stats.multitest.multipletests(p, method="fdr_bh")
+    np.testing.assert_allclose(
+        benjamini_hochberg(p), multipletests(p, method="fdr_bh")[1], atol=1e-12
+    )
+
+
+def test_distinctive_words_prefer_what_only_the_window_says() -> None:
+    window = Counter({"factuur te hoog": 40, "adres wijzigen": 5})
+    rest = Counter({"adres wijzigen": 200, "wachtwoord vergeten": 100})
+    words = [w.word for w in distinctive_words(window, rest)]
+    assert words[:2] == ["factuur", "hoog"] or words[:2] == ["hoog", "factuur"]
+    assert "adres" not in words
+    assert distinctive_words(Counter(), rest) == []
+
+
+def test_classics_library_loads_and_matches_by_anchor_and_window() -> None:
+    names = {c.name for c in load_classics()}
+    assert {"post-purchase doubt", "first-invoice worry", "delivery anxiety"} <= names
+    assert {"waiting-for-response silence", "after-complaint silence"} <= names
+    match = match_classic("Invoice_Sent", 0, 3, [])
+    assert match is not None and match.name == "first-invoice worry"
+    assert match_classic("website_visit", 0, 3, []) is None
+    with pytest.raises(ConfigError, match="malformed"):
+        parse_classics('[[classic]]\nname = "x"\n')
+
+
+def test_no_customer_touchpoints_is_a_data_error_that_says_what_to_declare() -> None:
+    catalogue = pa.table(
+        {"touchpoint": ["a", "b"], "stage": [1, 2], "initiated_by": ["company", None]}
+    )
+    with pytest.raises(DataError, match="initiated_by"):
+        contact_rule(catalogue)
+    with pytest.raises(ConfigError, match="unknown touchpoints"):
+        contact_rule(catalogue, anchors=["zzz"])
+
+
+def test_bad_parameters_are_config_errors(planted: tuple[peakend.Dataset, Any]) -> None:
+    data = planted[0]
+    with pytest.raises(ConfigError, match="unit"):
+        find_hidden_moments(data, unit="week")
+    with pytest.raises(ConfigError, match="horizon"):
+        find_hidden_moments(data, horizon=1)
+    with pytest.raises(ConfigError, match="unknown outcome"):
+        find_hidden_moments(data, score_outcome="nps")
+    with pytest.raises(ConfigError, match="both anchor and contact"):
+        find_hidden_moments(data, anchors=["chat"], contacts=["chat"])
+
+
+def test_hour_unit_finds_the_invoice_window_in_hours(planted: tuple[peakend.Dataset, Any]) -> None:
+    # the baseline is the median hour, so the horizon must be more than twice the window
+    res = find_hidden_moments(planted[0], unit="hour", horizon=336, anchors=["first_invoice"])
+    assert [m.moment.anchor for m in res.moments] == ["first_invoice"]
+    moment = res.moments[0].moment
+    assert moment.unit == "hour" and moment.first_offset <= 2 and 100 <= moment.last_offset < 130
+
+
+# ---------------------------------------------------------------- schedule
+def test_due_actions_list_journeys_whose_anchor_was_day_days_ago(
+    planted: tuple[peakend.Dataset, Any],
+) -> None:
+    data = planted[0]
+    ev = data.events
+    anchors = ev.filter(pc.equal(ev["touchpoint"], "subscription_started"))
+    day = anchors["ts"][0].as_py().date()
+    rule = ProactiveRule.parse("subscription_started+2d:phone:confirm the choice")
+    due = due_actions(data, [rule], day + timedelta(days=2))
+    dates = [t.date() for t in anchors["ts"].to_pylist()]
+    assert due.num_rows == sum(d == day for d in dates) > 0
+    assert set(due["goal"].to_pylist()) == {"confirm the choice"}
+    assert set(due["due_date"].to_pylist()) == {day + timedelta(days=2)}
+
+
+def test_due_actions_skip_journeys_already_contacted(planted: tuple[peakend.Dataset, Any]) -> None:
+    data = planted[0]
+    base = ProactiveRule("subscription_started", 0, "phone")
+    skip = dataclasses.replace(base, skip_if="confirmation_call")
+    ev = data.events
+    first = ev.filter(pc.equal(ev["touchpoint"], "confirmation_call"))["ts"][0].as_py()
+    on = first.date() - timedelta(days=1)
+    assert due_actions(data, [skip], on).num_rows < due_actions(data, [base], on).num_rows
+
+
+def test_rule_text_that_cannot_be_read_says_how_to_write_it() -> None:
+    assert ProactiveRule.parse("first_invoice + 0d : email").day == 0
+    with pytest.raises(ConfigError, match="ANCHOR"):
+        ProactiveRule.parse("first_invoice in two days")
+
+
+def test_schedule_rejects_unknown_anchor_and_date(planted: tuple[peakend.Dataset, Any]) -> None:
+    with pytest.raises(ConfigError, match="unknown touchpoint"):
+        due_actions(planted[0], [ProactiveRule("nope", 1, "phone")], "2024-01-01")
+    with pytest.raises(ConfigError, match="YYYY-MM-DD"):
+        due_actions(planted[0], [ProactiveRule("quote", 1, "phone")], "1 jan")
+
+
+# ---------------------------------------------------------------- generator
+def test_generator_default_plants_no_proactive_contacts(tmp_path: Path) -> None:
+    ds = generate(tmp_path, GeneratorConfig(n_journeys=300, seed=2))
+    truth = json.loads(ds.truth_path.read_text(encoding="utf-8"))
+    assert truth["proactive"] == []
+    events = peakend.load(ds.spec_path).events
+    assert events["text"].null_count == events.num_rows
+    assert all(w["effect_on_overall"] == 0.0 for w in truth["hidden_windows"])
+
+
+def test_generator_rejects_proactive_contact_for_an_unknown_window() -> None:
+    bad = dataclasses.replace(DEFAULT_PROACTIVE[0], window="nope")
+    with pytest.raises(ConfigError, match="matches no window"):
+        GeneratorConfig(proactive=(bad,))
