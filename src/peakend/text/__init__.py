@@ -1,0 +1,60 @@
+"""Emotion, valence, effort and the six pillars in Dutch and English comments, offline.
+
+::
+
+    from peakend.text import score_comments, add_text_emotions, touchpoint_emotions
+
+    scores = score_comments(["De factuur klopt niet.", "Super geholpen!"])
+    events = add_text_emotions(data)          # events + text_valence, emotion_*, pillar_* …
+    per_touchpoint = touchpoint_emotions(data)
+
+See ``docs/text.md`` for the models, their accuracy and speed.
+"""
+
+from peakend.text.effort import EffortSignal, find_effort
+from peakend.text.journey import (
+    TEXT_COLUMNS,
+    TouchpointEmotion,
+    TouchpointEmotions,
+    add_text_emotions,
+    touchpoint_emotions,
+)
+from peakend.text.labels import EMOTIONS, PILLARS
+from peakend.text.language import detect_language
+from peakend.text.reader import read_comments
+from peakend.text.scoring import (
+    MAX_CHARS,
+    CommentScore,
+    CommentScores,
+    EmbeddingScorer,
+    LexiconScorer,
+    SentenceScore,
+    TextScorer,
+    get_scorer,
+    score_comments,
+)
+from peakend.text.sentences import split_sentences
+
+__all__ = [
+    "EMOTIONS",
+    "MAX_CHARS",
+    "PILLARS",
+    "TEXT_COLUMNS",
+    "CommentScore",
+    "CommentScores",
+    "EffortSignal",
+    "EmbeddingScorer",
+    "LexiconScorer",
+    "SentenceScore",
+    "TextScorer",
+    "TouchpointEmotion",
+    "TouchpointEmotions",
+    "add_text_emotions",
+    "detect_language",
+    "find_effort",
+    "get_scorer",
+    "read_comments",
+    "score_comments",
+    "split_sentences",
+    "touchpoint_emotions",
+]

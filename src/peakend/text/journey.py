@@ -1,0 +1,278 @@
+"""Comments into the journey: text-derived valence and emotion as event columns.
+
+Many interactions carry a comment but no score (a chat, a complaint, an e-mail).
+:func:`add_text_emotions` scores every event's ``text`` and returns the events with
+extra columns, so the journey engine and every model can use emotion where no score
+was asked: ``valence_or_text`` is the scored valence where there is one and the text
+valence elsewhere. :func:`touchpoint_emotions` summarises per touchpoint: how many
+interactions *end* negatively (the last sentence of the comment), the top emotions,
+and the pillar scores, each with an interval and its sample size.
+
+Usage with the engine::
+
+    events = add_text_emotions(data)                 # a pyarrow Table
+    con = engine.connect()
+    table = engine.events_table(con, events)         # extra columns ride along
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from peakend.errors import MissingColumnError
+from peakend.load import Dataset
+from peakend.summary import Estimate
+from peakend.text.labels import EMOTIONS, PILLARS, VALENCE_CUTOFF
+from peakend.text.scoring import (
+    Backend,
+    CommentScore,
+    LangOption,
+    TextScorer,
+    score_comments,
+    wilson,
+)
+
+TEXT_COLUMNS = (
+    "text_lang",
+    "text_valence",
+    "text_end_valence",
+    "text_emotion",
+    *(f"emotion_{e}" for e in EMOTIONS),
+    *(f"pillar_{p}" for p in PILLARS),
+    "effort_signals",
+    "valence_or_text",
+)
+"""Columns :func:`add_text_emotions` adds, in order."""
+
+
+def add_text_emotions(
+    data: Dataset | pa.Table,
+    *,
+    backend: Backend = "embedding",
+    lang: LangOption = "auto",
+    text_col: str = "text",
+    scorer: TextScorer | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> pa.Table:
+    """The events with text-derived valence, emotion, pillar and effort columns.
+
+    Parameters
+    ----------
+    data:
+        A loaded :class:`~peakend.load.Dataset` or an events table with a text column.
+    backend, lang, scorer:
+        As in :func:`~peakend.text.scoring.score_comments`.
+    text_col:
+        The column holding comments.
+    progress:
+        Called with (comments done, distinct comments) while scoring.
+
+    Returns
+    -------
+    pyarrow.Table
+        The input columns plus :data:`TEXT_COLUMNS`: ``text_lang``, ``text_valence``
+        and ``text_end_valence`` (last sentence) in [-1, 1], ``text_emotion`` (top
+        emotion), ``emotion_<name>`` probabilities, ``pillar_<name>`` (valence of what
+        the comment says about the pillar, null when it does not speak of it),
+        ``effort_signals`` (count) and ``valence_or_text``. Rows without a comment get
+        nulls. Each distinct comment is scored once.
+    """
+    events = data.events if isinstance(data, Dataset) else data
+    if text_col not in events.column_names:
+        raise MissingColumnError(
+            f"the events have no {text_col!r} column; map your comment column to "
+            f"'text' in the spec's [columns] or pass text_col=...",
+            column=text_col,
+            source="events",
+        )
+    texts = events.column(text_col).to_pylist()
+    unique = sorted({t for t in texts if isinstance(t, str) and t.strip()})
+
+    def report(done: int) -> None:
+        if progress is not None:
+            progress(done, len(unique))
+
+    scores = score_comments(
+        unique, backend=backend, lang=lang, scorer=scorer, progress=report
+    ).comments
+    by_text = dict(zip(unique, scores, strict=True))
+    rows = [by_text.get(t) if isinstance(t, str) else None for t in texts]
+    columns = _columns(rows)
+    valence = events.column("valence") if "valence" in events.column_names else None
+    if valence is not None:
+        columns["valence_or_text"] = pc.coalesce(
+            valence.cast(pa.float64()), columns["text_valence"]
+        )
+    else:
+        columns["valence_or_text"] = columns["text_valence"]
+    result = events
+    for name in TEXT_COLUMNS:
+        if name in result.column_names:
+            result = result.drop_columns([name])
+        result = result.append_column(name, columns[name])
+    return result
+
+
+def _columns(rows: list[CommentScore | None]) -> dict[str, Any]:
+    def floats(values: list[float | None]) -> pa.Array:
+        return pa.array(values, type=pa.float64())
+
+    scored = [r if r is not None and r.valence is not None else None for r in rows]
+    columns: dict[str, Any] = {
+        "text_lang": pa.array([r.lang if r else None for r in scored], type=pa.string()),
+        "text_valence": floats([r.valence if r else None for r in scored]),
+        "text_end_valence": floats([r.end_valence if r else None for r in scored]),
+        "text_emotion": pa.array([r.emotion if r else None for r in scored], type=pa.string()),
+        "effort_signals": pa.array([len(r.effort) if r else None for r in scored], type=pa.int32()),
+    }
+    for emotion in EMOTIONS:
+        columns[f"emotion_{emotion}"] = floats([r.emotions[emotion] if r else None for r in scored])
+    for pillar in PILLARS:
+        columns[f"pillar_{pillar}"] = floats([r.pillars.get(pillar) if r else None for r in scored])
+    return columns
+
+
+@dataclass(frozen=True)
+class TouchpointEmotion:
+    """Emotion at one touchpoint.
+
+    Attributes
+    ----------
+    touchpoint:
+        Touchpoint name.
+    n_comments:
+        Interactions at this touchpoint with a comment.
+    valence:
+        Mean text valence with its 95 % interval.
+    ends_negative:
+        Share of commented interactions whose last sentence is negative
+        (valence below -0.05), Wilson 95 % interval.
+    emotions:
+        Share of comments with each top emotion (Wilson 95 %), most frequent first.
+    pillars:
+        Mean valence of what comments say about each pillar (95 % interval, n = the
+        comments that speak of it); pillars nobody mentions are left out.
+    effort:
+        Share of comments with at least one effort signal (Wilson 95 %).
+    """
+
+    touchpoint: str
+    n_comments: int
+    valence: Estimate
+    ends_negative: Estimate
+    emotions: dict[str, Estimate]
+    pillars: dict[str, Estimate]
+    effort: Estimate
+
+    def top_emotions(self, k: int = 3) -> list[tuple[str, Estimate]]:
+        """The ``k`` most frequent top emotions with their shares."""
+        return list(self.emotions.items())[:k]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form for JSON."""
+        return {
+            "touchpoint": self.touchpoint,
+            "n_comments": self.n_comments,
+            "valence": self.valence.to_dict(),
+            "ends_negative": self.ends_negative.to_dict(),
+            "emotions": {k: v.to_dict() for k, v in self.emotions.items()},
+            "pillars": {k: v.to_dict() for k, v in self.pillars.items()},
+            "effort": self.effort.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class TouchpointEmotions:
+    """Emotion per touchpoint, in the order of the catalogue (or by volume).
+
+    Attributes
+    ----------
+    touchpoints:
+        One :class:`TouchpointEmotion` per touchpoint with at least one comment.
+    backend:
+        The text backend used.
+    n_comments:
+        Commented events in all.
+    """
+
+    touchpoints: tuple[TouchpointEmotion, ...]
+    backend: str
+    n_comments: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form for JSON."""
+        return {
+            "backend": self.backend,
+            "n_comments": self.n_comments,
+            "touchpoints": [t.to_dict() for t in self.touchpoints],
+        }
+
+
+def touchpoint_emotions(
+    data: Dataset | pa.Table,
+    *,
+    backend: Backend = "embedding",
+    lang: LangOption = "auto",
+    scorer: TextScorer | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> TouchpointEmotions:
+    """Per touchpoint: the share of interactions that end negatively, the top emotions,
+    pillar scores and effort, from the comments attached to events.
+
+    ``data`` may be a Dataset, raw events (scored here) or the output of
+    :func:`add_text_emotions` (not scored again).
+    """
+    events = data.events if isinstance(data, Dataset) else data
+    if "text_valence" not in events.column_names:
+        events = add_text_emotions(
+            events, backend=backend, lang=lang, scorer=scorer, progress=progress
+        )
+    commented = events.filter(pc.is_valid(events.column("text_valence")))
+    order = _touchpoint_order(data, commented)
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(commented.column("touchpoint").to_pylist()):
+        groups.setdefault(name, []).append(i)
+    rows = tuple(_summarise(name, commented.take(groups[name])) for name in order)
+    used = backend if scorer is None else scorer.backend
+    return TouchpointEmotions(rows, used, commented.num_rows)
+
+
+def _touchpoint_order(data: Dataset | pa.Table, commented: pa.Table) -> list[str]:
+    present = Counter(commented.column("touchpoint").to_pylist())
+    if isinstance(data, Dataset) and data.touchpoints.num_rows:
+        catalogue = [t for t in data.touchpoints.column("touchpoint").to_pylist() if t in present]
+        return catalogue + [t for t, _ in present.most_common() if t not in catalogue]
+    return [t for t, _ in present.most_common()]
+
+
+def _summarise(name: str, rows: pa.Table) -> TouchpointEmotion:
+    n = rows.num_rows
+    valence = np.array(rows.column("text_valence").to_pylist(), dtype=float)
+    ends = np.array(rows.column("text_end_valence").to_pylist(), dtype=float)
+    counts = Counter(rows.column("text_emotion").to_pylist())
+    emotions = {e: wilson(c, n) for e, c in counts.most_common()}
+    pillars = {}
+    for pillar in PILLARS:
+        values = [v for v in rows.column(f"pillar_{pillar}").to_pylist() if v is not None]
+        if values:
+            sd = float(np.std(values, ddof=1)) if len(values) > 1 else None
+            pillars[pillar] = Estimate.of_mean(float(np.mean(values)), sd, len(values))
+    effort_hits = sum(1 for v in rows.column("effort_signals").to_pylist() if v)
+    return TouchpointEmotion(
+        touchpoint=name,
+        n_comments=n,
+        valence=Estimate.of_mean(
+            float(valence.mean()), float(valence.std(ddof=1)) if n > 1 else None, n
+        ),
+        ends_negative=wilson(int((ends < -VALENCE_CUTOFF).sum()), n),
+        emotions=emotions,
+        pillars=pillars,
+        effort=wilson(effort_hits, n),
+    )

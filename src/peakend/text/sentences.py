@@ -1,0 +1,48 @@
+"""Split a comment into sentences, so its end can be scored apart from its peak.
+
+A rule-based splitter is enough for survey comments and chat turns: it breaks after
+``.``, ``!``, ``?`` and ``…`` (runs of them too) followed by a space and a capital,
+digit, quote or emoji, and at line breaks; it keeps common Dutch and English
+abbreviations ("bijv.", "o.a.", "e.g.", "Mr.") and decimals ("2.5") together.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+_ABBREVIATIONS: Final = frozenset(
+    """bijv b.v o.a d.w.z m.b.t i.v.m t.z.t z.s.m ca incl excl etc nr dhr mevr mw
+    e.g i.e mr mrs ms dr vs approx no st""".split()
+)
+_BOUNDARY = re.compile(r"([.!?…]+)[\"')\]]*\s+|\s*[\r\n]+\s*")
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of ``text``, stripped, in order; an empty text gives ``[]``."""
+    sentences: list[str] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        end = match.end()
+        piece = text[start : match.start()].strip()
+        if match.group(1) == "." and _ends_with_abbreviation(piece):
+            continue
+        if match.group(1) and end < len(text) and not _starts_sentence(text[end]):
+            continue
+        chunk = text[start:end].strip()
+        if chunk:
+            sentences.append(chunk)
+        start = end
+    tail = text[start:].strip()
+    if tail:
+        sentences.append(tail)
+    return sentences
+
+
+def _ends_with_abbreviation(piece: str) -> bool:
+    last = piece.rsplit(maxsplit=1)[-1].lower() if piece else ""
+    return last.rstrip(".") in _ABBREVIATIONS or (len(last) == 1 and last.isalpha())
+
+
+def _starts_sentence(char: str) -> bool:
+    return char.isupper() or char.isdigit() or not char.isalnum()

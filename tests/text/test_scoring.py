@@ -1,0 +1,104 @@
+"""Scoring comments with the lexicon backend: shapes, edge cases and bad input."""
+
+import math
+
+import pytest
+
+from peakend.errors import ConfigError, DataError
+from peakend.text import EMOTIONS, MAX_CHARS, score_comments
+
+
+def lexicon(texts: list[str | None], **kwargs: str):  # type: ignore[no-untyped-def]
+    return score_comments(texts, backend="lexicon", **kwargs)  # type: ignore[arg-type]
+
+
+def test_each_comment_gets_language_valence_emotions_and_sentences() -> None:
+    result = lexicon(["De factuur klopt niet.", "Super geholpen! Dank je wel."])
+    invoice, helped = result.comments
+    assert invoice.lang == "nl" and invoice.valence is not None and invoice.valence < 0
+    assert helped.valence is not None and helped.valence > 0
+    assert len(helped.sentences) == 2
+    assert set(invoice.emotions) == set(EMOTIONS)
+    assert math.isclose(sum(invoice.emotions.values()), 1.0)
+    assert "integrity" in invoice.pillars and invoice.pillars["integrity"] < 0
+
+
+def test_the_end_is_scored_apart_from_the_peak() -> None:
+    (comment,) = lexicon(
+        ["Het was echt schandalig slecht en belachelijk. Uiteindelijk wel netjes opgelost."]
+    ).comments
+    assert comment.end_valence is not None and comment.end_valence > 0
+    assert comment.peak_valence is not None and comment.peak_valence < 0
+
+
+def test_mixed_language_comment_is_read_per_sentence() -> None:
+    (comment,) = lexicon(
+        ["De monteur kwam niet opdagen en niemand belde. The agent was very kind though."]
+    ).comments
+    assert [s.lang for s in comment.sentences] == ["nl", "en"]
+
+
+def test_negation_in_both_languages() -> None:
+    texts = ["Ik ben niet tevreden", "niet slecht", "not bad", "not happy at all"]
+    valences = [c.valence for c in lexicon(texts).comments]
+    assert valences[0] < 0 < valences[1]
+    assert valences[3] < 0 < valences[2]
+    assert lexicon(["Ik ben niet tevreden"]).comments[0].emotion == "disappointment"
+
+
+def test_empty_and_missing_comments_have_no_valence() -> None:
+    result = lexicon(["", "   ", None, "Prima"])
+    assert [c.valence is None for c in result.comments] == [True, True, True, False]
+    assert result.comments[0].emotion is None and result.comments[0].end_valence is None
+    assert result.n == 1
+
+
+def test_emoji_only_comment_is_scored_without_a_language() -> None:
+    happy, angry = lexicon(["😀😀", "😡"]).comments
+    assert happy.lang is None and happy.valence is not None and happy.valence > 0
+    assert angry.valence is not None and angry.valence < 0
+
+
+def test_very_long_comment_is_cut_and_marked() -> None:
+    text = "De monteur was vriendelijk. " * 2000
+    (comment,) = lexicon([text]).comments
+    assert comment.truncated and len(comment.text) == MAX_CHARS
+    assert comment.valence is not None and comment.valence > 0
+
+
+def test_forced_language_overrides_detection() -> None:
+    (comment,) = lexicon(["prima"], lang="nl").comments
+    assert comment.lang == "nl" and comment.valence is not None and comment.valence > 0
+
+
+def test_bytes_are_refused_with_a_hint() -> None:
+    with pytest.raises(DataError, match="decode it first"):
+        lexicon([b"caf\xe9"])  # type: ignore[list-item]
+
+
+def test_undecodable_text_is_refused_with_a_hint() -> None:
+    broken = b"caf\xe9 slecht".decode("utf-8", errors="surrogateescape")
+    with pytest.raises(DataError, match="wrong encoding"):
+        lexicon([broken])
+
+
+def test_unknown_backend_or_language_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="backend"):
+        score_comments(["x"], backend="bert")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="language"):
+        score_comments(["x"], backend="lexicon", lang="fr")  # type: ignore[arg-type]
+
+
+def test_shares_carry_intervals_and_json_is_plain_data() -> None:
+    result = lexicon(["Super!", "Slecht.", "Prima geregeld.", ""])
+    shares = result.emotion_shares()
+    assert shares["joy"].n == 3 and shares["joy"].low is not None
+    data = result.to_dict()
+    assert data["n_scored"] == 3 and len(data["comments"]) == 4
+    assert data["valence"]["n"] == 3
+
+
+def test_progress_is_reported_per_batch() -> None:
+    seen: list[int] = []
+    lexicon_result = score_comments(["Top"] * 600, backend="lexicon", progress=seen.append)
+    assert seen == [256, 512, 600] and len(lexicon_result.comments) == 600
