@@ -146,12 +146,12 @@ def invite(
 
     Example: peakend survey invite --db survey.db -q examples/questionnaires events.csv -o links.csv
     """
+    store = _open(db, questionnaires, ttl_days)
     try:
         text = events.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {events} as UTF-8 CSV: {exc}") from exc
     requests = parse_invitation_csv(text)
-    store = _open(db, questionnaires, ttl_days)
     created = store.invite(requests, actor=_actor())
     base = base_url.rstrip("/")
     fields = [

@@ -1,0 +1,92 @@
+"""The ``peakend survey`` commands: init, add-key, invite, export, spec, forget, audit."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import peakend
+from peakend.cli import app, main
+from peakend.survey.questionnaire import read_questionnaires
+from peakend.survey.store import SurveyStore
+
+from .conftest import ANSWERS, EXAMPLES
+
+runner = CliRunner()
+EVENTS = (
+    "customer_id,journey_id,touchpoint,ts,lang\n"
+    "C1,J1,delivery,2025-03-01T10:00:00Z,nl\n"
+    "C2,J2,service_call,2025-03-02T11:00:00+01:00,\n"
+)
+
+
+def survey(*args: str) -> str:
+    result = runner.invoke(app, ["survey", *args])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_a_survey_from_init_to_analysis(tmp_path: Path) -> None:
+    db = str(tmp_path / "survey.db")
+    survey("init", "--db", db)
+    key = survey("add-key", "--db", db, "--name", "crm").strip()
+    assert key.startswith("pk_")
+    events = tmp_path / "events.csv"
+    events.write_text(EVENTS, encoding="utf-8")
+    links = list(
+        csv.DictReader(io.StringIO(survey("invite", "--db", db, "-q", str(EXAMPLES), str(events))))
+    )
+    assert [row["touchpoint"] for row in links] == ["delivery", "service_call"]
+    assert all(row["url"].startswith("/s/") for row in links)
+
+    store = SurveyStore.open(db, read_questionnaires(EXAMPLES))
+    store.submit(links[0]["url"].removeprefix("/s/"), ANSWERS)
+    exported = json.loads(
+        survey("export", "--db", db, "-q", str(EXAMPLES), "--out", str(tmp_path / "x"), "--json")
+    )
+    assert (exported["n_events"], exported["n_answered"]) == (2, 1)
+    assert peakend.load(exported["spec_path"]).events.num_rows == 2
+
+    spec = tmp_path / "db.toml"
+    spec.write_text(survey("spec", "--db", db, "-q", str(EXAMPLES)), encoding="utf-8")
+    assert 'table = "survey_events"' in spec.read_text(encoding="utf-8")
+    assert peakend.load(spec).events.column("score").to_pylist().count(5.0) == 1
+
+    forgotten = json.loads(survey("forget", "--db", db, "C1", "--json"))
+    assert forgotten == {"invitations": 1, "responses": 1, "drafts": 0}
+    audit = json.loads(survey("audit", "--db", db, "--json"))
+    assert [e["action"] for e in audit["entries"]] == ["forget", "export", "invite", "add-key"]
+    assert all(e["actor"].startswith("cli") for e in audit["entries"])
+
+
+def test_mistakes_exit_with_a_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def run(*args: str) -> int:
+        monkeypatch.setattr(sys, "argv", ["peakend", "survey", *args])
+        try:
+            main()
+        except SystemExit as exc:
+            return int(exc.code or 0)
+        return 0
+
+    db = str(tmp_path / "survey.db")
+    assert run("export", "--db", db, "-q", str(EXAMPLES), "--out", str(tmp_path)) == 2
+    assert "peakend survey init" in capsys.readouterr().err
+    run("init", "--db", db)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("customer_id,touchpoint\nC1,delivery\n", encoding="utf-8")
+    assert run("invite", "--db", db, "-q", str(EXAMPLES), str(bad)) == 1
+    assert "misses column(s) journey_id, ts" in capsys.readouterr().err
+    assert run("invite", "--db", db, "-q", str(tmp_path / "none"), str(bad)) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert (
+        run("export", "--db", db, "-q", str(EXAMPLES), "--out", str(tmp_path), "--format", "xlsx")
+        == 2
+    )
