@@ -60,12 +60,19 @@ def wald(value: float, variance: float, n: int) -> Interval:
     return Interval(value, value - half, value + half, n)
 
 
-def fit(x: F64, y: F64, *, binary: bool) -> LinearFit:
-    """Fit OLS (continuous ``y``) or logistic regression (0/1 ``y``) with an intercept."""
+def fit(
+    x: F64, y: F64, *, binary: bool, start: F64 | None = None, covariance: bool = True
+) -> LinearFit:
+    """Fit OLS (continuous ``y``) or logistic regression (0/1 ``y``) with an intercept.
+
+    ``start`` gives logistic regression its starting coefficients (a warm start);
+    without ``covariance`` the (costly) sandwich is skipped and ``cov`` is NaN,
+    which is all that out-of-sample prediction needs.
+    """
     design = np.column_stack([np.ones(len(y)), x])
     if binary:
-        return _fit_logistic(design, y)
-    return _fit_ols(design, y)
+        return _fit_logistic(design, y, start, covariance)
+    return _fit_ols(design, y, covariance)
 
 
 def _solve(gram: F64, rhs: F64) -> F64:
@@ -79,34 +86,42 @@ def _solve(gram: F64, rhs: F64) -> F64:
         ) from exc
 
 
-def _sandwich(design: F64, bread: F64, scores: F64) -> F64:
-    meat = (design * scores[:, None] ** 2).T @ design
+def _weighted_gram(design: F64, w: F64) -> F64:
+    """``X' diag(w) X`` for w >= 0, as ``A' A`` with ``A = sqrt(w) X`` (4x faster in BLAS)."""
+    a = design * np.sqrt(w)[:, None]
+    return np.asarray(a.T @ a, dtype=np.float64)
+
+
+def _sandwich(design: F64, bread: F64, scores: F64, wanted: bool) -> F64:
+    if not wanted:
+        return np.full((design.shape[1], design.shape[1]), np.nan)
+    meat = _weighted_gram(design, scores**2)
     inv = np.linalg.inv(bread)
     n, p = design.shape
     return np.asarray(inv @ meat @ inv * (n / max(n - p, 1)), dtype=np.float64)
 
 
-def _fit_ols(design: F64, y: F64) -> LinearFit:
+def _fit_ols(design: F64, y: F64, covariance: bool) -> LinearFit:
     gram = design.T @ design
     coef = _solve(gram, design.T @ y)
     resid = y - design @ coef
-    return LinearFit(coef, _sandwich(design, gram, resid), len(y), binary=False)
+    return LinearFit(coef, _sandwich(design, gram, resid, covariance), len(y), binary=False)
 
 
-def _fit_logistic(design: F64, y: F64) -> LinearFit:
+def _fit_logistic(design: F64, y: F64, start: F64 | None, covariance: bool) -> LinearFit:
     # A weak ridge (RIDGE_LOGISTIC, the intercept free) keeps the weights finite when
     # a feature (quasi-)separates the outcome, e.g. "no one with a negative peak is
     # satisfied"; with thousands of journeys it moves ordinary weights by < 0.1 %.
     penalty = np.full(design.shape[1], RIDGE_LOGISTIC)
     penalty[0] = 0.0
-    coef = np.zeros(design.shape[1])
+    coef = np.zeros(design.shape[1]) if start is None else start.copy()
     for _ in range(_MAX_ITER):
         p = _sigmoid(design @ coef)
         w = np.maximum(p * (1.0 - p), 1e-10)
-        hessian = (design * w[:, None]).T @ design + np.diag(penalty)
+        hessian = _weighted_gram(design, w) + np.diag(penalty)
         step = _solve(hessian, design.T @ (y - p) - penalty * coef)
         coef = coef + step
-        if float(np.max(np.abs(step))) < 1e-8:
+        if float(np.max(np.abs(step))) < 1e-7:
             break
     else:
         warnings.warn(
@@ -115,9 +130,11 @@ def _fit_logistic(design: F64, y: F64) -> LinearFit:
             StatisticalWarning,
             stacklevel=3,
         )
+    if not covariance:
+        return LinearFit(coef, _sandwich(design, hessian, y, False), len(y), binary=True)
     p = _sigmoid(design @ coef)
-    bread = (design * (p * (1.0 - p))[:, None]).T @ design + np.diag(penalty)
-    return LinearFit(coef, _sandwich(design, bread, y - p), len(y), binary=True)
+    bread = _weighted_gram(design, p * (1.0 - p)) + np.diag(penalty)
+    return LinearFit(coef, _sandwich(design, bread, y - p, True), len(y), binary=True)
 
 
 def _sigmoid(z: F64) -> F64:
@@ -131,10 +148,16 @@ def predict(model: LinearFit, x: F64) -> F64:
 
 
 def out_of_sample(x: F64, y: F64, *, binary: bool, folds: int, seed: int) -> F64:
-    """Predictions for every row from a model fitted on the other folds."""
+    """Predictions for every row from a model fitted on the other folds.
+
+    Logistic fits start from the fit on all rows, which is close to every fold's
+    solution, so each fold needs only a few Newton steps.
+    """
+    start = fit(x, y, binary=True, covariance=False).coef if binary else None
     result = np.empty(len(y))
     for train, test in kfold_splits(len(y), folds, seed):
-        result[test] = predict(fit(x[train], y[train], binary=binary), x[test])
+        model = fit(x[train], y[train], binary=binary, start=start, covariance=False)
+        result[test] = predict(model, x[test])
     return result
 
 
