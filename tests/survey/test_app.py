@@ -311,3 +311,12 @@ def test_openapi_describes_every_route(client: AppClient) -> None:
         "/api/v1/customers/{customer_id}",
         "/api/v1/audit",
     } <= set(paths)
+
+
+def test_messages_on_pages_speak_the_page_language(client: AppClient, store: SurveyStore) -> None:
+    token = new_token(store)
+    dutch = client.post(f"/s/{token}", data={"_lang": "nl", "overall": "9"})
+    assert "9 ligt buiten 1–5" in dutch.text and "deze vraag heeft een antwoord nodig" in dutch.text
+    forged = client.get("/s/forged.1.x", headers={"Accept-Language": "nl-BE,nl;q=0.9"})
+    assert forged.status_code == 404 and "deze link is niet geldig" in forged.text
+    assert "this link is not valid" in client.get("/s/forged.1.x?lang=en").text

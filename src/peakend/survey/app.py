@@ -36,7 +36,7 @@ from peakend.errors import ConfigError
 from peakend.survey import pages
 from peakend.survey.errors import AnswerError, SurveyError
 from peakend.survey.export import events_table, write_safe_csv
-from peakend.survey.questionnaire import read_questionnaires
+from peakend.survey.questionnaire import language_codes, read_questionnaires
 from peakend.survey.store import DEFAULT_TTL_DAYS, InvitationRequest, SurveyStore
 
 MAX_BODY_BYTES = 256 * 1024
@@ -181,7 +181,9 @@ def _public_routes(app: FastAPI, store: SurveyStore) -> None:
         try:
             state = store.form(token)
         except SurveyError as exc:
-            lang = "nl" if "nl" in str(request.headers.get("accept-language", ""))[:2] else "en"
+            lang = page_language(
+                request.query_params.get("lang"), request.headers.get("accept-language")
+            )
             return HTMLResponse(pages.error_page(exc.message, lang=lang), status_code=exc.status)
         questionnaire = state.questionnaire
         lang = questionnaire.pick_language(
@@ -261,7 +263,8 @@ def _submit_form(
     try:
         state = store.form(token)
     except SurveyError as exc:
-        return HTMLResponse(pages.error_page(exc.message), status_code=exc.status)
+        lang = page_language(lang_hint)
+        return HTMLResponse(pages.error_page(exc.message, lang=lang), status_code=exc.status)
     questionnaire = state.questionnaire
     lang = questionnaire.pick_language(lang_hint, state.invitation.lang)
     try:
@@ -275,6 +278,15 @@ def _submit_form(
     except SurveyError as exc:
         return HTMLResponse(pages.error_page(exc.message, lang=lang), status_code=exc.status)
     return HTMLResponse(pages.thanks_page(questionnaire, lang=lang, already=receipt.duplicate))
+
+
+def page_language(*preferences: str | None) -> str:
+    """nl or en for pages without a questionnaire (bad links): first supported preference."""
+    for preference in preferences:
+        for code in language_codes(preference):
+            if code in pages.UI:
+                return code
+    return "en"
 
 
 def _questionnaire_json(questionnaire: Any) -> dict[str, Any]:

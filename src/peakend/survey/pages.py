@@ -11,6 +11,7 @@ errors are linked with ``aria-describedby`` and announced in a live region.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from html import escape
 
@@ -43,6 +44,44 @@ UI: Mapping[str, Mapping[str, str]] = {
     },
 }
 LANGUAGE_NAMES = {"nl": "Nederlands", "en": "English"}
+# Dutch wording of the messages the store and the questionnaire checks give in English.
+DUTCH: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), dutch)
+    for pattern, dutch in (
+        (r"^this question needs an answer$", "deze vraag heeft een antwoord nodig"),
+        (
+            r"^expected a whole number from (-?\d+) to (-?\d+)$",
+            "kies een heel getal van {0} tot {1}",
+        ),
+        (r"^(-?\d+) is outside (-?\d+)–(-?\d+)$", "{0} ligt buiten {1}–{2}"),
+        (r"^at most (\d+) characters, got (\d+)$", "hoogstens {0} tekens, nu {1}"),
+        (r"^choose one of: (.*)$", "kies een van: {0}"),
+        (r"^choose at most (\d+)$", "kies er hoogstens {0}"),
+        (r"^text may not contain NUL characters$", "de tekst bevat een ongeldig teken (NUL)"),
+        (
+            r"^this link is not valid: .*$",
+            "deze link is niet geldig: controleer of hij volledig is gekopieerd",
+        ),
+        (r"^this link is no longer valid$", "deze link is niet meer geldig"),
+        (r"^this link has expired.*$", "deze link is verlopen; antwoorden kunnen niet meer"),
+        (r"^this questionnaire has already been answered.*$", "deze vragenlijst is al ingevuld"),
+        (
+            r"^the questionnaire of this link is no longer offered$",
+            "deze vragenlijst is er niet meer",
+        ),
+    )
+)
+
+
+def localise(message: str, lang: str) -> str:
+    """A service message in the page's language (messages are written in English)."""
+    if lang != "nl":
+        return message
+    for pattern, dutch in DUTCH:
+        match = pattern.match(message)
+        if match:
+            return dutch.format(*match.groups())
+    return message
 
 
 def _t(text: Mapping[str, str] | None, lang: str) -> str:
@@ -114,7 +153,9 @@ def _question(
     heading = f'{number}. {_t(question.text, lang)} <span class="need">({escape(need)})</span>'
     error = errors.get(question.id)
     described = f' aria-describedby="err-{qid}" aria-invalid="true"' if error else ""
-    error_html = f'<p class="error" id="err-{qid}">{escape(error)}</p>' if error else ""
+    error_html = (
+        f'<p class="error" id="err-{qid}">{escape(localise(error, lang))}</p>' if error else ""
+    )
     required = " required" if question.required else ""
     if question.kind == "text":
         text = escape(value) if isinstance(value, str) else ""
@@ -175,4 +216,5 @@ def thanks_page(questionnaire: Questionnaire, *, lang: str, already: bool = Fals
 def error_page(message: str, *, lang: str = "en") -> str:
     """A plain page for a link that does not work; ``message`` is escaped."""
     title = escape(UI.get(lang, UI["en"])["error"])
-    return _page(title, lang, f'<h1>{title}</h1>\n<p class="alert">{escape(message)}</p>')
+    text = escape(localise(message, lang))
+    return _page(title, lang, f'<h1>{title}</h1>\n<p class="alert">{text}</p>')

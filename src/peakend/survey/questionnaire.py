@@ -206,13 +206,13 @@ class Questionnaire:
     def pick_language(self, *preferences: str | None) -> str:
         """The first supported language among ``preferences`` (codes or Accept-Language)."""
         for preference in preferences:
-            for code in _language_codes(preference):
+            for code in language_codes(preference):
                 if code in self.languages:
                     return code
         return self.default_language
 
 
-def _language_codes(preference: str | None) -> list[str]:
+def language_codes(preference: str | None) -> list[str]:
     """Language codes from a code or an Accept-Language header, best first."""
     if not preference:
         return []
