@@ -141,6 +141,7 @@ def test_summary_is_plain_language_with_intervals(planted_result: MemoryResult) 
     text = planted_result.summary
     assert "peak_end_mean" in text and "RMSE" in text
     assert "counts" in text and "as much as an average moment [" in text
+    assert "Peak and end alone score" in text and "better than the average alone" in text
 
 
 # -- statistics against reference implementations --------------------------------

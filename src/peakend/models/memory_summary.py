@@ -86,6 +86,7 @@ def plain_summary(outcome: str, comparison: ModelComparison, ratios: tuple[Ratio
             "No memory model beats the plain average here: these customers remember "
             "their journey as its average, and the order of moments does not matter."
         )
+    lines.append(_peak_end_verdict(comparison))
     by_name = {r.name: r for r in ratios}
     for f in ("end", "peak"):
         r = by_name.get(f"{f}_vs_average_moment")
@@ -108,3 +109,17 @@ def plain_summary(outcome: str, comparison: ModelComparison, ratios: tuple[Ratio
             f"[{neg.low:.2f}, {neg.high:.2f}]."
         )
     return " ".join(lines)
+
+
+def _peak_end_verdict(comparison: ModelComparison) -> str:
+    """Kahneman's rule (peak and end alone) against the average alone, paired."""
+    pe = comparison.score_of("peak_end")
+    diff = pe.versus_baseline
+    better = diff.low > 0 if comparison.metric == "auc" else diff.high < 0
+    worse = diff.high < 0 if comparison.metric == "auc" else diff.low > 0
+    word = "better than" if better else "worse than" if worse else "no different from"
+    return (
+        f"Peak and end alone score {pe.score.value:.3f} [{pe.score.low:.3f}, "
+        f"{pe.score.high:.3f}]: {word} the average alone (difference {diff.value:+.3f} "
+        f"[{diff.low:+.3f}, {diff.high:+.3f}])."
+    )
