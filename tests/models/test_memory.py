@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
+import pyarrow.compute as pc
 import pytest
 import statsmodels.api as sm
 from sklearn.metrics import roc_auc_score
@@ -22,7 +24,7 @@ from typer.testing import CliRunner
 
 import peakend
 from peakend import engine
-from peakend.cli import app
+from peakend.cli import app, main
 from peakend.cli.common import clean_json
 from peakend.errors import ConfigError, DataError
 from peakend.generate import GeneratorConfig, generate
@@ -295,3 +297,29 @@ def test_cli_memory_json(tmp_path: Path) -> None:
     table = CliRunner().invoke(app, ["memory", str(spec), "--folds", "3"])
     assert table.exit_code == 0, table.output
     assert "Memory models, out of sample (3-fold)" in table.stdout
+
+
+def test_one_moment_per_journey_drops_coinciding_features(planted: peakend.Dataset) -> None:
+    events = planted.events
+    first = pc.equal(events["touchpoint"], "subscription_started")
+    one = dataclasses.replace(planted, events=events.filter(first))
+    result = remembered_experience(one, outcome="overall")
+    # peak, end, worst and mean are the same number: only one of them can stay
+    assert result.comparison.score_of("peak_end").features == ("peak",)
+    # the split peak is not linear in the mean, so its positive half stays
+    assert result.comparison.score_of("full").features == ("mean", "peak_positive")
+    assert result.comparison.chosen in ("mean", "end")
+    effects = {o.model: o for o in result.order_effects}
+    assert effects["peak_end"].mean_abs_change.n == 0  # no journey has two moments
+
+
+def test_cli_reports_a_bad_outcome_with_exit_code_2(
+    planted: peakend.Dataset, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = planted.spec.spec_path
+    assert spec is not None
+    monkeypatch.setattr(sys, "argv", ["peakend", "memory", str(spec), "--outcome", "nps"])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 2
+    assert "unknown outcome 'nps'" in capsys.readouterr().err

@@ -59,6 +59,7 @@ MODELS: dict[str, tuple[str, ...]] = {
 """Candidate models, simplest first (the order breaks ties in the choice)."""
 
 BASELINE = "mean"
+_RANK_SAMPLE = 50_000
 
 _FLAT = {
     "mean": "valence",
@@ -257,16 +258,33 @@ def fit_model(name: str, table: pa.Table, y: F64, *, binary: bool) -> MemoryMode
 
 
 def usable_features(table: pa.Table, features: tuple[str, ...]) -> tuple[str, ...]:
-    """Drop features that do not vary (e.g. duration when the data have no timestamps)."""
+    """Keep the features that add information, in order.
+
+    A feature is dropped when it does not vary (duration when the data have no
+    timestamps) or is a linear combination of the intercept and the features
+    kept before it (peak, end and mean coincide when every journey has one
+    scored moment). The check runs on at most 50,000 journeys.
+    """
     if table.num_rows < 2:
         return features
-    kept = tuple(f for f in features if float(np.nanstd(_feature(table, f))) > 1e-12)
+    sample = table.slice(0, _RANK_SAMPLE)
+    kept: list[str] = []
+    columns = [np.ones(sample.num_rows)]
+    for f in features:
+        x = _feature(sample, f)
+        sd = float(np.nanstd(x))
+        if sd <= 1e-12:
+            continue
+        trial = np.column_stack([*columns, (x - np.nanmean(x)) / sd])
+        if np.linalg.matrix_rank(trial, tol=1e-8 * np.sqrt(len(x))) == trial.shape[1]:
+            kept.append(f)
+            columns.append(trial[:, -1])
     if not kept:
         raise ModelError(
             f"none of the features {', '.join(features)} varies across the journeys; "
             "a memory model needs journeys with different experiences"
         )
-    return kept
+    return tuple(kept)
 
 
 # ------------------------------------------------------------------ comparison
