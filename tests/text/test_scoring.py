@@ -100,5 +100,12 @@ def test_shares_carry_intervals_and_json_is_plain_data() -> None:
 
 def test_progress_is_reported_per_batch() -> None:
     seen: list[int] = []
-    lexicon_result = score_comments(["Top"] * 600, backend="lexicon", progress=seen.append)
+    texts = [f"Top {i}" for i in range(600)]
+    lexicon_result = score_comments(texts, backend="lexicon", progress=seen.append)
     assert seen == [256, 512, 600] and len(lexicon_result.comments) == 600
+
+
+def test_repeated_comments_are_scored_once_and_returned_in_order() -> None:
+    result = lexicon(["Top", "Slecht", "Top"])
+    assert result.comments[0] is result.comments[2]
+    assert [c.text for c in result.comments] == ["Top", "Slecht", "Top"]

@@ -120,7 +120,7 @@ def find_effort(text: str, tokens: Iterable[str] | None = None) -> tuple[EffortS
     ``tokens`` (lower-cased words of ``text``), when the caller has them, saves a pass.
     """
     words = set(tokens) if tokens is not None else set(_WORDS.findall(text.lower()))
-    if _TRIGGERS.isdisjoint(words) and not any(w.isdigit() for w in words):
+    if _TRIGGERS.isdisjoint(words):
         return ()
     signals: dict[str, EffortSignal] = {}
     for kind, pattern in _PATTERNS:

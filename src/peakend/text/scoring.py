@@ -400,14 +400,16 @@ def score_comments(
     if lang not in ("auto", "nl", "en"):
         raise ConfigError(f"unknown language {lang!r}: use auto, nl or en")
     chosen = scorer if scorer is not None else get_scorer(backend)
-    items = list(texts)
-    if progress is None:
-        return CommentScores(tuple(chosen.score(items, lang=lang)), chosen.backend)
+    items = _checked(list(texts))
+    # Comments repeat ("Prima", "Top", "Thanks!"): score each distinct text once.
+    unique = list(dict.fromkeys(items))
     scores: list[CommentScore] = []
-    for start in range(0, len(items), BATCH_SIZE):
-        scores += chosen.score(items[start : start + BATCH_SIZE], lang=lang)
-        progress(len(scores))
-    return CommentScores(tuple(scores), chosen.backend)
+    for start in range(0, len(unique), BATCH_SIZE):
+        scores += chosen.score(unique[start : start + BATCH_SIZE], lang=lang)
+        if progress is not None:
+            progress(round(len(scores) * len(items) / len(unique)))
+    by_text = dict(zip(unique, scores, strict=True))
+    return CommentScores(tuple(by_text[text] for text in items), chosen.backend)
 
 
 def _checked(texts: Sequence[str | None]) -> list[str]:
@@ -480,8 +482,10 @@ def _combine(
 
 
 def _mean_emotions(sentences: list[SentenceScore]) -> dict[str, float]:
-    n = len(sentences)
-    return {e: sum(s.emotions[e] for s in sentences) / n for e in EMOTIONS}
+    if len(sentences) == 1:
+        return sentences[0].emotions
+    total = np.sum([list(s.emotions.values()) for s in sentences], axis=0) / len(sentences)
+    return dict(zip(EMOTIONS, total.tolist(), strict=True))
 
 
 def _squash_sum(scores: list[float]) -> float:

@@ -1,0 +1,64 @@
+"""The ``peakend emotions`` command (lexicon backend, to stay fast)."""
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from peakend.cli import app
+
+SPEC = Path(__file__).parent / "data" / "comments.toml"
+runner = CliRunner()
+
+
+def test_scores_a_text_file(tmp_path: Path) -> None:
+    path = tmp_path / "comments.txt"
+    path.write_text("De factuur klopt niet.\n\nSuper geholpen!\n", encoding="utf-8")
+    result = runner.invoke(app, ["emotions", str(path), "--backend", "lexicon"])
+    assert result.exit_code == 0, result.output
+    assert "2 comments" in result.output and "frustration" in result.output
+
+
+def test_json_has_intervals_for_every_share(tmp_path: Path) -> None:
+    path = tmp_path / "comments.csv"
+    path.write_text("id;opmerking\n1;Niet tevreden\n2;Top!\n", encoding="utf-8")
+    result = runner.invoke(
+        app,
+        ["emotions", str(path), "--backend", "lexicon", "--text-col", "opmerking", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["n_scored"] == 2
+    assert set(data["emotion_shares"]["joy"]) == {"value", "low", "high", "n"}
+
+
+def test_spec_gives_touchpoints_and_a_chart(tmp_path: Path) -> None:
+    chart = tmp_path / "emotions.html"
+    result = runner.invoke(
+        app, ["emotions", str(SPEC), "--backend", "lexicon", "--chart", str(chart), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [t["touchpoint"] for t in data["touchpoints"]][:2] == ["order", "installation"]
+    assert chart.exists() and "plotly" in chart.read_text(encoding="utf-8").lower()
+
+
+def test_non_utf8_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("Café was slecht\n".encode("latin-1"))
+    result = runner.invoke(app, ["emotions", str(path), "--backend", "lexicon"])
+    assert result.exit_code != 0
+    assert "--encoding latin-1" in str(result.exception)
+    ok = runner.invoke(
+        app, ["emotions", str(path), "--backend", "lexicon", "--encoding", "latin-1"]
+    )
+    assert ok.exit_code == 0, ok.output
+
+
+def test_bad_options_are_usage_errors(tmp_path: Path) -> None:
+    path = tmp_path / "c.txt"
+    path.write_text("ok\n", encoding="utf-8")
+    result = runner.invoke(app, ["emotions", str(path), "--lang", "fr"])
+    assert result.exit_code != 0 and "--lang" in str(result.exception)
+    result = runner.invoke(app, ["emotions", str(path), "--backend", "lexicon", "--text-col", "x"])
+    assert result.exit_code == 0  # a text file has no columns; --text-col is ignored
