@@ -19,6 +19,8 @@ import plotly.graph_objects as go
 import pyarrow.compute as pc
 import pytest
 import statsmodels.api as sm
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 from typer.testing import CliRunner
 
@@ -323,3 +325,23 @@ def test_cli_reports_a_bad_outcome_with_exit_code_2(
         main()
     assert exc.value.code == 2
     assert "unknown outcome 'nps'" in capsys.readouterr().err
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    valences=st.lists(st.sampled_from([-1.0, -0.5, 0.0, 0.5, 1.0]), min_size=2, max_size=8),
+    data=st.data(),
+)
+def test_moving_a_moment_never_changes_the_mean_memory(
+    planted_result: MemoryResult, valences: list[float], data: st.DataObject
+) -> None:
+    src = data.draw(st.integers(0, len(valences) - 1))
+    dst = data.draw(st.integers(0, len(valences) - 1))
+    mean_model = planted_result.models["mean"]
+    assert wi.what_if(mean_model, valences, move=(src, dst)).remembered_change == pytest.approx(
+        0.0, abs=1e-12
+    )
+    # under peak-end a better last moment is never remembered worse
+    pe = planted_result.models["peak_end"]
+    worse_end = wi.what_if(pe, valences, set_moment=(-1, -1.0))
+    assert worse_end.remembered_after <= worse_end.remembered_before + 1e-12

@@ -94,9 +94,9 @@ class MemoryResult:
         A few sentences for a CX team.
     journeys:
         One row per journey: experienced, remembered, gap, predicted outcome,
-        peak and end (valence and touchpoint), the pull of peak and end on the
-        memory, and the verdict (``spoiled_by_end``, ``saved_by_peak``,
-        ``saved_by_end`` or empty).
+        peak and end (valence and touchpoint), best, worst, first, trend,
+        duration, the pull of peak and end on the memory, and the verdict
+        (``spoiled_by_end``, ``saved_by_peak``, ``saved_by_end`` or empty).
     types:
         Per journey type (first row: all journeys).
     spoilers:
