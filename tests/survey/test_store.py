@@ -213,3 +213,13 @@ def test_sqlite_runs_in_wal_mode_with_full_sync(
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
     expires = store.invite([invitation_request()], actor="t")[0].expires_at
     assert timedelta(days=13) < expires - datetime.now(UTC) <= timedelta(days=14)
+
+
+def test_a_revoked_key_stops_working(store: SurveyStore) -> None:
+    key = store.add_api_key("temp")
+    key_id = key.split("_")[1]
+    assert store.revoke_api_key(key_id, actor="admin")
+    with pytest.raises(AccessError):
+        store.authenticate(key)
+    assert not store.revoke_api_key(key_id)
+    assert store.audit_log(limit=1)[0]["action"] == "revoke-key"

@@ -1,4 +1,4 @@
-"""Survey sub-commands: ``peakend survey init|add-key|serve|invite|export|spec|forget|audit``.
+"""Survey sub-commands: ``peakend survey init|add-key|revoke-key|serve|invite|export|…``.
 
 Every command takes ``--db`` (a SQLite file or ``postgresql://`` URL; default the
 ``PEAKEND_SURVEY_DB`` variable). Commands run by the operator on the server are
@@ -89,6 +89,20 @@ def add_key(
     key = _open(db).add_api_key(name, actor=_actor())
     err.print("Store this key now; it cannot be shown again:")
     sys.stdout.write(key + "\n")
+
+
+@survey_app.command("revoke-key")
+def revoke_key(
+    db: DbOpt,
+    key_id: Annotated[str, typer.Argument(help="The key id: the part after pk_ in the key.")],
+) -> None:
+    """Stop an admin API key from working (it stays listed in the audit log).
+
+    Example: peakend survey revoke-key --db survey.db c741002d732e
+    """
+    if not _open(db).revoke_api_key(key_id, actor=_actor()):
+        raise ConfigError(f"no active API key with id {key_id!r}")
+    err.print(f"API key {key_id} revoked.")
 
 
 @survey_app.command()

@@ -30,20 +30,30 @@ class SurveyError(PeakendError):
 
 
 class InvalidLinkError(SurveyError):
+    """The link was forged, altered or belongs to an erased customer."""
+
     status = 404
 
 
 class ExpiredLinkError(SurveyError):
+    """The link's time is up; answers can no longer be given."""
+
     status = 410
 
 
 class AlreadyAnsweredError(SurveyError):
+    """The link was already used for a different set of answers."""
+
     status = 409
 
 
 class AnswerError(SurveyError):
+    """Answers or invitation fields are missing or invalid; ``errors`` says which."""
+
     status = 422
 
 
 class AccessError(SurveyError):
+    """An admin route was called without a valid API key."""
+
     status = 401

@@ -517,6 +517,19 @@ class SurveyStore:
             self._audit(connection, actor, "add-key", f"key {key.key_id} ({name})")
         return key.key
 
+    def revoke_api_key(self, key_id: str, *, actor: str = "cli") -> bool:
+        """Stop an API key from working; False when no active key has that id."""
+        table = m.api_keys
+        with self._write() as connection:
+            revoked = connection.execute(
+                table.update()
+                .where(table.c.key_id == key_id, table.c.revoked_at.is_(None))
+                .values(revoked_at=_now())
+            ).rowcount
+            if revoked:
+                self._audit(connection, actor, "revoke-key", f"key {key_id}")
+        return bool(revoked)
+
     def authenticate(self, key: str | None) -> str:
         """The actor name (``key:<name>``) of a valid API key; raises :class:`AccessError`."""
         parts = split_api_key(key or "")
