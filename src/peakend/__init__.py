@@ -32,6 +32,14 @@ from peakend.models.schedule import ProactiveRule, due_actions
 from peakend.schema import EVENT_SCHEMA, TOUCHPOINT_SCHEMA, Outcome, Scale, Touchpoint
 from peakend.spec import DatasetSpec, SourceSpec, parse_spec, read_spec
 from peakend.summary import Estimate, JourneySummary, summarize_journeys
+from peakend.text import (
+    CommentScore,
+    CommentScores,
+    TouchpointEmotions,
+    add_text_emotions,
+    score_comments,
+    touchpoint_emotions,
+)
 from peakend.validate import Problem, Reason, Severity, ValidationReport
 
 __version__ = "0.1.0"
@@ -39,6 +47,8 @@ __version__ = "0.1.0"
 __all__ = [
     "EVENT_SCHEMA",
     "TOUCHPOINT_SCHEMA",
+    "CommentScore",
+    "CommentScores",
     "ConfigError",
     "DataError",
     "DataWarning",
@@ -65,14 +75,18 @@ __all__ = [
     "SourceSpec",
     "StatisticalWarning",
     "Touchpoint",
+    "TouchpointEmotions",
     "ValidationReport",
     "WhatIf",
+    "add_text_emotions",
     "due_actions",
     "find_hidden_moments",
     "load",
     "parse_spec",
     "read_spec",
     "remembered_experience",
+    "score_comments",
     "summarize_journeys",
+    "touchpoint_emotions",
     "what_if",
 ]
