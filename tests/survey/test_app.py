@@ -320,3 +320,35 @@ def test_messages_on_pages_speak_the_page_language(client: AppClient, store: Sur
     forged = client.get("/s/forged.1.x", headers={"Accept-Language": "nl-BE,nl;q=0.9"})
     assert forged.status_code == 404 and "deze link is niet geldig" in forged.text
     assert "this link is not valid" in client.get("/s/forged.1.x?lang=en").text
+
+
+@pytest.mark.postgres
+def test_the_service_runs_on_postgresql(postgres_db: str) -> None:
+    app = create_app(SurveySettings(db=postgres_db, questionnaires=EXAMPLES))
+    store: SurveyStore = app.state.store
+    assert store.engine.dialect.name == "postgresql"
+    client = AppClient(app)
+    try:
+        admin = {"Authorization": f"Bearer {store.add_api_key('pg')}"}
+        body = {
+            "invitations": [
+                {
+                    "customer_id": "C1",
+                    "journey_id": "J1",
+                    "touchpoint": "delivery",
+                    "ts": "2025-03-01T10:00:00Z",
+                }
+            ]
+        }
+        token = client.post("/api/v1/invitations", json=body, headers=admin).json()["data"][0][
+            "token"
+        ]
+        assert submit(client, token, ANSWERS).status_code == 201
+        assert submit(client, token, ANSWERS).status_code == 200
+        assert submit(client, token, {**ANSWERS, "overall": 1}).status_code == 409
+        exported = client.get("/api/v1/export?format=parquet", headers=admin)
+        assert pq.read_table(io.BytesIO(exported.content)).column("score").to_pylist() == [5.0]
+        assert client.delete("/api/v1/customers/C1", headers=admin).json()["data"]["responses"] == 1
+    finally:
+        client.close()
+        store.engine.dispose()
