@@ -270,7 +270,8 @@ def find_moments(
         Attribute columns whose groups get their own (partially pooled)
         estimates; default: the spec's ``segments``. Pass ``()`` for none.
     progress:
-        Called with the number of bootstrap replicates done (all fits together).
+        Called with the number of bootstrap replicates just finished (the whole
+        sample and every segment group: ``n_resamples * (1 + groups)`` in all).
 
     Returns
     -------

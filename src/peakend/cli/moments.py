@@ -1,0 +1,207 @@
+"""The ``moments`` sub-command: moments of truth, excel and standard moments per touchpoint."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import pyarrow.compute as pc
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from peakend.cli.common import (
+    JsonOpt,
+    SpecArg,
+    StrictOpt,
+    app,
+    err,
+    load_dataset,
+    out,
+    print_json,
+    progress_bar,
+)
+from peakend.errors import ConfigError
+from peakend.load import Dataset
+from peakend.models.moment_design import Cuts
+from peakend.models.moment_plot import save_moment_matrix
+from peakend.models.moments import (
+    MomentSettings,
+    MomentsResult,
+    TouchpointMoment,
+    find_moments,
+)
+from peakend.models.resampling import Interval
+
+
+@app.command()
+def moments(
+    spec: SpecArg,
+    outcome: Annotated[
+        str | None, typer.Option(help="Declared outcome to explain (default: the first).")
+    ] = None,
+    segment: Annotated[
+        list[str] | None,
+        typer.Option(help="Segment attribute (repeatable); default: the spec's segments."),
+    ] = None,
+    no_segments: Annotated[
+        bool, typer.Option("--no-segments", help="Skip the per-segment estimates.")
+    ] = False,
+    resamples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 200,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Smallest effect that matters, in outcome units (default 0.1 SD)."),
+    ] = None,
+    min_count: Annotated[
+        int, typer.Option(help="Fewest journeys per low/middle/high band to classify.")
+    ] = 30,
+    low_max: Annotated[
+        float | None, typer.Option(help="Raw scores <= this are low (default: the scale).")
+    ] = None,
+    high_min: Annotated[
+        float | None, typer.Option(help="Raw scores >= this are high (default: the scale).")
+    ] = None,
+    weight_col: Annotated[
+        str | None, typer.Option(help="Attribute column with a weight per respondent.")
+    ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="Write the moment matrix as PLOT.html, PLOT.png and PLOT.svg."),
+    ] = None,
+    strict: StrictOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Moments of truth, excel, performance and standard moments, with intervals.
+
+    Per touchpoint: the penalty of a low score and the reward of a high score
+    against the middle, the share of the explained variance, the class with its
+    bootstrap confidence and a recommendation (fix, excel, maintain, allow).
+
+    Example: peakend moments examples/airline_passenger_satisfaction.toml --outcome satisfied
+    """
+    if (low_max is None) != (high_min is None):
+        raise ConfigError("give both --low-max and --high-min, or neither")
+    cuts = Cuts(low_max, high_min) if low_max is not None and high_min is not None else None
+    settings = MomentSettings(
+        threshold=threshold,
+        min_count=min_count,
+        n_resamples=resamples,
+        seed=seed,
+        cuts=cuts,
+    )
+    dataset = load_dataset(spec, strict)
+    chosen = () if no_segments else (tuple(segment) if segment else dataset.spec.segments)
+    total = resamples * (1 + _group_count(dataset, chosen))
+    with progress_bar() as bar:
+        task = bar.add_task("Bootstrapping moments", total=total)
+        result = find_moments(
+            dataset,
+            outcome=outcome,
+            settings=settings,
+            weight_col=weight_col,
+            segments=chosen,
+            progress=lambda k: bar.advance(task, k),
+        )
+    if plot is not None:
+        written = save_moment_matrix(result, plot)
+        err.print("Moment matrix written to " + ", ".join(str(p) for p in written))
+    if as_json:
+        print_json(result.to_dict())
+        return
+    _print(result)
+
+
+def _group_count(dataset: Dataset, attributes: tuple[str, ...]) -> int:
+    count = 0
+    for attribute in attributes:
+        if attribute in dataset.outcomes.column_names:
+            values = dataset.outcomes[attribute].drop_null()
+            count += len(pc.unique(values))
+    return count
+
+
+def _print(result: MomentsResult) -> None:
+    unit = "pp" if result.outcome_kind == "binary" else result.outcome
+    fit_name = "McFadden R²" if result.outcome_kind == "binary" else "R²"
+    out.print(
+        f"[bold]{escape(result.dataset_name)}[/]: moments for [bold]{escape(result.outcome)}[/] "
+        f"({result.model}, {result.n_journeys:,} journeys; {fit_name} {_interval(result.fit)}; "
+        f"threshold {_effect(result.threshold, result)} {unit}; "
+        f"{result.settings.n_resamples} bootstrap resamples)"
+    )
+    out.print(_table(result, "Touchpoints by impact"))
+    for seg in result.segments:
+        for group in seg.groups:
+            title = f"{seg.attribute} = {group.name} (n={group.n_journeys:,}, pooled)"
+            out.print(_group_table(group.touchpoints, result, title))
+        differing = [d.touchpoint for d in seg.differences if d.class_differs]
+        text = ", ".join(differing) if differing else "none"
+        out.print(f"  class differs between {escape(seg.attribute)} groups: {escape(text)}")
+    for a, b, r in result.collinear:
+        err.print(f"[yellow]note:[/] {a} and {b} are nearly collinear (r={r:+.2f})")
+
+
+def _table(result: MomentsResult, title: str) -> Table:
+    table = Table(title=title, header_style="bold")
+    for name in ("touchpoint", "class", "conf.", "action", "penalty [95% CI]"):
+        table.add_column(name, justify="left" if name in ("touchpoint", "class") else "right")
+    for name in ("reward [95% CI]", "importance [95% CI]", "n low/mid/high"):
+        table.add_column(name, justify="right")
+    for m in result.touchpoints:
+        table.add_row(
+            m.touchpoint,
+            m.moment_class.replace("_", " "),
+            _pct(m.confidence),
+            m.recommendation,
+            _effect_interval(m.penalty, result),
+            _effect_interval(m.reward, result),
+            _share_interval(m.importance),
+            f"{m.counts['low']:,}/{m.counts['middle']:,}/{m.counts['high']:,}",
+        )
+    return table
+
+
+def _group_table(moments: tuple[TouchpointMoment, ...], result: MomentsResult, title: str) -> Table:
+    table = Table(title=title, header_style="bold")
+    for name in ("touchpoint", "class", "conf.", "penalty [95% CI]", "reward [95% CI]"):
+        table.add_column(name, justify="left" if name in ("touchpoint", "class") else "right")
+    for m in moments:
+        table.add_row(
+            m.touchpoint,
+            m.moment_class.replace("_", " "),
+            _pct(m.confidence),
+            _effect_interval(m.penalty, result),
+            _effect_interval(m.reward, result),
+        )
+    return table
+
+
+def _effect(value: float, result: MomentsResult) -> str:
+    if not math.isfinite(value):
+        return "–"
+    return f"{100 * value:+.1f}" if result.outcome_kind == "binary" else f"{value:+.2f}"
+
+
+def _effect_interval(interval: Interval, result: MomentsResult) -> str:
+    if not math.isfinite(interval.value):
+        return "–"
+    return (
+        f"{_effect(interval.value, result)} "
+        f"[{_effect(interval.low, result)}, {_effect(interval.high, result)}]"
+    )
+
+
+def _share_interval(interval: Interval) -> str:
+    if not math.isfinite(interval.value):
+        return "–"
+    return f"{100 * interval.value:.0f}% [{100 * interval.low:.0f}, {100 * interval.high:.0f}]"
+
+
+def _interval(interval: Interval) -> str:
+    return f"{interval.value:.3f} [{interval.low:.3f}, {interval.high:.3f}]"
+
+
+def _pct(value: float) -> str:
+    return "–" if not math.isfinite(value) else f"{100 * value:.0f}%"
