@@ -6,10 +6,10 @@ Importing a sub-command module registers its commands on the shared Typer app.
 from peakend.cli import (
     analyze,  # noqa: F401  (registers analyze, demo)
     data,  # noqa: F401  (registers validate, journeys, generate)
-    moments,  # noqa: F401  (registers moments)
     emotions,  # noqa: F401  (registers emotions)
     hidden,  # noqa: F401  (registers hidden, hidden-schedule)
     memory,  # noqa: F401  (registers memory)
+    moments,  # noqa: F401  (registers moments)
     survey,  # noqa: F401  (registers the survey sub-commands)
 )
 from peakend.cli.common import app, main
