@@ -208,6 +208,14 @@ def remembered_experience(
         Unknown outcome or journey type attribute, bad thresholds.
     DataError
         Too few journeys with a score and an outcome.
+
+    Examples
+    --------
+    >>> import peakend
+    >>> from peakend.datasets import demo_spec_path
+    >>> memory = peakend.remembered_experience(peakend.load(demo_spec_path()), outcome="overall")
+    >>> memory.comparison.score_of("peak_end").versus_baseline.high < 0  # beats the mean
+    True
     """
     outcome = _outcome(dataset, outcome)
     journey_type = _journey_type(dataset, journey_type)
