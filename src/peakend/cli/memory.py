@@ -121,6 +121,7 @@ def _print(result: MemoryResult) -> None:
     out.print(weights)
     _print_types(result)
     _print_spoilers(result)
+    _print_examples(result)
     order = Table("model", "mean |change| [95% CI]", "journeys changed")
     order.title = "Same moments, random order: change of the remembered valence"
     for o in result.order_effects:
@@ -164,3 +165,26 @@ def _print_spoilers(result: MemoryResult) -> None:
             _ci(s.mean_gap, 2, True),
         )
     out.print(spoilers)
+
+
+def _print_examples(result: MemoryResult, limit: int = 5) -> None:
+    for verdict in ("spoiled_by_end", "saved_by_peak", "saved_by_end"):
+        rows = result.examples(verdict, limit).to_pylist()
+        if not rows:
+            continue
+        table = Table(
+            "journey", "type", "experienced", "remembered", "gap", "peak (touchpoint)",
+            "end (touchpoint)",
+            title=f"Journeys {verdict.replace('_', ' ')}, largest gaps first",
+        )  # fmt: skip
+        for r in rows:
+            table.add_row(
+                escape(str(r["journey_id"])),
+                escape(str(r["journey_type"])),
+                f"{r['experienced']:+.2f}",
+                f"{r['remembered']:+.2f}",
+                f"{r['gap']:+.2f}",
+                f"{r['peak_valence']:+.1f} ({escape(str(r['peak_touchpoint']))})",
+                f"{r['end_valence']:+.1f} ({escape(str(r['end_touchpoint']))})",
+            )
+        out.print(table)

@@ -102,7 +102,7 @@ def feature_matrix(table: pa.Table, features: tuple[str, ...]) -> F64:
     return np.column_stack(cols)
 
 
-def _column(table: pa.Table, name: str, fill: float = math.nan) -> F64:
+def _column(table: pa.Table, name: str) -> F64:
     return np.asarray(table[name].to_numpy(zero_copy_only=False), dtype=np.float64).copy()
 
 
