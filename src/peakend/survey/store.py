@@ -38,6 +38,7 @@ from peakend.survey.errors import (
     ExpiredLinkError,
     InvalidLinkError,
 )
+from peakend.survey.groupcommit import GroupCommit
 from peakend.survey.questionnaire import Answer, Questionnaire
 from peakend.survey.tokens import (
     new_api_key,
@@ -216,6 +217,9 @@ class SurveyStore:
         The questionnaires by id (:func:`~peakend.survey.questionnaire.read_questionnaires`).
     ttl_days
         How long an invitation link stays valid.
+    group_commit
+        On SQLite, let concurrent submissions share one commit (each caller is
+        still answered only after its own answer is on disk).
     """
 
     def __init__(
@@ -224,12 +228,19 @@ class SurveyStore:
         questionnaires: Mapping[str, Questionnaire],
         *,
         ttl_days: float = DEFAULT_TTL_DAYS,
+        group_commit: bool = True,
     ) -> None:
         self.engine = engine
         self.questionnaires = dict(questionnaires)
         self.ttl = timedelta(days=ttl_days)
         self._sqlite = engine.dialect.name == "sqlite"
         self._write_lock = threading.Lock()
+        # SQLite has one writer and an fsync per commit: concurrent submissions
+        # share commits (see peakend.survey.groupcommit). PostgreSQL groups
+        # concurrent commits itself.
+        self._group_commit: GroupCommit[Receipt] | None = (
+            GroupCommit(self._write) if self._sqlite and group_commit else None
+        )
         self._check_schema()
         self.secret = self._secret()
 
@@ -459,46 +470,52 @@ class SurveyStore:
         AlreadyAnsweredError
             If the link was already used for different answers.
         """
+        if self._group_commit is not None:
+            return self._group_commit.run(lambda conn: self._store(conn, token, answers, lang))
         try:
-            return self._submit(token, answers, lang)
+            with self._write() as connection:
+                return self._store(connection, token, answers, lang)
         except sa.exc.IntegrityError:
             # Another transaction stored an answer for this link at the same moment.
-            return self._submit(token, answers, lang)
+            with self._write() as connection:
+                return self._store(connection, token, answers, lang)
 
-    def _submit(self, token: str, answers: Mapping[str, object], lang: str | None) -> Receipt:
-        with self._write() as connection:
-            invitation = self._open_invitation(connection, token)
-            questionnaire = self.questionnaires[invitation.questionnaire]
-            clean, errors = questionnaire.check_answers(answers)
-            if errors:
-                raise AnswerError("some answers are missing or not valid", errors)
-            language = questionnaire.pick_language(lang, invitation.lang)
-            digest = hashlib.sha256(json.dumps(clean, sort_keys=True).encode()).hexdigest()
-            existing = connection.execute(
-                sa.select(m.responses.c.id, m.responses.c.submitted_at, m.responses.c.digest).where(
-                    m.responses.c.invitation_id == invitation.id
+    def _store(
+        self, connection: Connection, token: str, answers: Mapping[str, object], lang: str | None
+    ) -> Receipt:
+        """Check and insert one submission inside an open write transaction."""
+        invitation = self._open_invitation(connection, token)
+        questionnaire = self.questionnaires[invitation.questionnaire]
+        clean, errors = questionnaire.check_answers(answers)
+        if errors:
+            raise AnswerError("some answers are missing or not valid", errors)
+        language = questionnaire.pick_language(lang, invitation.lang)
+        digest = hashlib.sha256(json.dumps(clean, sort_keys=True).encode()).hexdigest()
+        existing = connection.execute(
+            sa.select(m.responses.c.id, m.responses.c.submitted_at, m.responses.c.digest).where(
+                m.responses.c.invitation_id == invitation.id
+            )
+        ).one_or_none()
+        if existing is not None:
+            if existing.digest != digest:
+                raise AlreadyAnsweredError(
+                    "this questionnaire has already been answered; "
+                    "a link can be used for one set of answers only"
                 )
-            ).one_or_none()
-            if existing is not None:
-                if existing.digest != digest:
-                    raise AlreadyAnsweredError(
-                        "this questionnaire has already been answered; "
-                        "a link can be used for one set of answers only"
-                    )
-                return Receipt(existing.id, _utc(existing.submitted_at), duplicate=True)
-            submitted_at = _now()
-            inserted = connection.execute(
-                m.responses.insert().values(
-                    invitation_id=invitation.id,
-                    submitted_at=submitted_at,
-                    lang=language,
-                    answers=json.dumps(clean, ensure_ascii=False),
-                    digest=digest,
-                    **_role_columns(questionnaire, clean),
-                )
-            ).inserted_primary_key
-            assert inserted is not None
-            connection.execute(m.drafts.delete().where(m.drafts.c.invitation_id == invitation.id))
+            return Receipt(existing.id, _utc(existing.submitted_at), duplicate=True)
+        submitted_at = _now()
+        inserted = connection.execute(
+            m.responses.insert().values(
+                invitation_id=invitation.id,
+                submitted_at=submitted_at,
+                lang=language,
+                answers=json.dumps(clean, ensure_ascii=False),
+                digest=digest,
+                **_role_columns(questionnaire, clean),
+            )
+        ).inserted_primary_key
+        assert inserted is not None
+        connection.execute(m.drafts.delete().where(m.drafts.c.invitation_id == invitation.id))
         return Receipt(int(inserted[0]), submitted_at)
 
     # --- admin --------------------------------------------------------------------------
