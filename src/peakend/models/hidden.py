@@ -98,6 +98,8 @@ class ContactCurves:
     ``q_value``, ``flagged``. ``channels`` has the contacts per (anchor, offset,
     channel). ``anchor_journeys`` counts journeys per anchor; ``data_end`` is
     the last timestamp in the data (offsets after it are censored).
+    ``anchors`` (:func:`anchor_events`) and ``pairs`` (:func:`contact_pairs`)
+    are the materialised Ibis tables behind the curves, for further queries.
     """
 
     rule: ContactRule
@@ -109,6 +111,8 @@ class ContactCurves:
     anchor_journeys: dict[str, int]
     moments: tuple[HiddenMoment, ...]
     data_end: datetime
+    anchors: ibis.Table
+    pairs: ibis.Table
 
 
 # ---------------------------------------------------------------- which events
@@ -173,13 +177,20 @@ def anchor_events(events: ibis.Table, rule: ContactRule) -> ibis.Table:
     )
 
 
-def contact_pairs(events: ibis.Table, rule: ContactRule, unit_s: int, horizon: int) -> ibis.Table:
+def contact_pairs(
+    events: ibis.Table,
+    rule: ContactRule,
+    unit_s: int,
+    horizon: int,
+    anchors: ibis.Table | None = None,
+) -> ibis.Table:
     """Every (anchor, contact) pair of a journey with the contact's offset after the anchor.
 
     ``offset`` is ``floor((contact ts - anchor ts) / unit)`` in ``[0, horizon)``;
-    a contact at the anchor's own timestamp has offset 0.
+    a contact at the anchor's own timestamp has offset 0. ``anchors`` defaults
+    to :func:`anchor_events`.
     """
-    anchors = anchor_events(events, rule)
+    anchors = anchor_events(events, rule) if anchors is None else anchors
     c = events.filter(events.touchpoint.isin(list(rule.contacts)) & events.ts.notnull())
     c = c.select(
         "journey_id",
@@ -225,14 +236,15 @@ def contact_curves(
         journeys, or whose interval includes zero, are not reported.
     """
     unit_s = _check(unit, horizon, alpha)
-    anchors = anchor_events(events, rule)
+    # both are read several times below: materialised once on the backend
+    anchors = anchor_events(events, rule).cache()
     end = events.ts.max().to_pyarrow().as_py()
     if end is None:
         raise DataError("no event has a timestamp; hidden moments need times")
     counts = anchors.group_by("anchor").aggregate(n=anchors.count()).to_pyarrow().to_pylist()
     anchor_journeys = {r["anchor"]: int(r["n"]) for r in counts if r["n"] >= min_journeys}
     risk = _at_risk(anchors, ibis.literal(end), unit_s, horizon)
-    pairs = contact_pairs(events, rule, unit_s, horizon)
+    pairs = contact_pairs(events, rule, unit_s, horizon, anchors).cache()
     by_channel = (
         pairs.group_by(["anchor", "offset", "channel"])
         .aggregate(contacts=pairs.count())
@@ -247,7 +259,17 @@ def contact_curves(
         if m.excess_per_1000.value >= min_excess_per_1000 and m.excess_per_1000.low > 0
     )
     return ContactCurves(
-        rule, unit, horizon, alpha, curves, by_channel, anchor_journeys, moments, end
+        rule,
+        unit,
+        horizon,
+        alpha,
+        curves,
+        by_channel,
+        anchor_journeys,
+        moments,
+        end,
+        anchors,
+        pairs,
     )
 
 

@@ -31,7 +31,6 @@ from peakend.models.hidden import (
     HiddenMoment,
     anchor_events,
     contact_curves,
-    contact_pairs,
     contact_rule,
     observed_window_journeys,
     window_contact_counts,
@@ -202,7 +201,13 @@ def find_hidden_moments(
         curves=curves.curves,
         channels=curves.channels,
         moments=reports,
-        designed=designed_offsets(events, data.touchpoints, [m.anchor for m in moments], unit),
+        designed=designed_offsets(
+            events,
+            data.touchpoints,
+            [m.anchor for m in moments],
+            unit,
+            sample_every=max(1, max(curves.anchor_journeys.values(), default=0) // 20_000),
+        ),
     )
 
 
@@ -231,8 +236,7 @@ def _reports(
         return ()
     unit_s = UNITS_S[curves.unit]
     windows = windows_table(moments)
-    pairs = contact_pairs(events, curves.rule, unit_s, curves.horizon)
-    anchors = anchor_events(events, curves.rule)
+    pairs, anchors = curves.pairs, curves.anchors
     per_journey = _per_journey(events, curves.rule, anchors, pairs, windows, curves, unit_s)
     words = window_words(pairs, windows)
     gaps = outcome_gaps(per_journey, data.outcomes, data.outcome_names)
@@ -372,9 +376,18 @@ def _mix_cost(mix: dict[str, float], costs: dict[str, float]) -> float | None:
 
 
 def designed_offsets(
-    events: ibis.Table, catalogue: pa.Table, anchors: Sequence[str], unit: str
+    events: ibis.Table,
+    catalogue: pa.Table,
+    anchors: Sequence[str],
+    unit: str,
+    *,
+    sample_every: int = 1,
 ) -> pa.Table:
-    """Median offset of each designed (staged) touchpoint after each anchor, in ``unit``."""
+    """Median offset of each designed (staged) touchpoint after each anchor, in ``unit``.
+
+    With ``sample_every`` = *k* > 1 only journeys whose id hashes to 0 modulo *k*
+    are used: a chart marker needs no more than some 20,000 journeys.
+    """
     staged = [r["touchpoint"] for r in catalogue.to_pylist() if r["stage"] is not None]
     if not anchors or not staged:
         return pa.table(
@@ -387,6 +400,8 @@ def designed_offsets(
         )
     rule = ContactRule(tuple(sorted(set(anchors))), (), "")
     a = anchor_events(events, rule)
+    if sample_every > 1:
+        a = a.filter(a.journey_id.hash() % sample_every == 0)
     e = events.filter(events.touchpoint.isin(staged) & events.ts.notnull())
     j = a.join(e.select("journey_id", "touchpoint", e_ts=e.ts), "journey_id")
     micros = j.e_ts.delta(j.anchor_ts, unit="microsecond").cast("float64")

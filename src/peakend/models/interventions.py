@@ -230,6 +230,13 @@ def suggest(
             "received a company contact inside this window, so this is not an estimate; "
             "cost saved is before the cost of the proactive contact itself"
         )
+    gap = next((g for g in gaps if g.outcome == score_outcome), None)
+    if gap is not None and gap.difference.low > 0:
+        note += (
+            f". Journeys with a contact in this window have a higher {score_outcome} "
+            f"({gap.difference.value:+.2f}): these contacts may be wanted replies rather "
+            "than worry; check before deflecting them"
+        )
     cost = _cost(deflected, contact_costs, proactive_cost)
     return Intervention(
         anchor, channel, day, goal, basis, deflected, cost, score,
