@@ -41,14 +41,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start(db: Path, port: int) -> subprocess.Popen[bytes]:
+def start(db: Path, port: int, *, cli: bool = False) -> subprocess.Popen[bytes]:
+    """Start the service with uvicorn's own command, or with ``peakend survey serve``."""
     env = {
         **os.environ,
         "PEAKEND_SURVEY_DB": str(db),
         "PEAKEND_SURVEY_QUESTIONNAIRES": str(EXAMPLES),
     }
-    command = [sys.executable, "-m", "uvicorn", "--factory", "peakend.survey.app:app_from_env"]
-    command += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
+    if cli:
+        command = [sys.executable, "-m", "peakend", "survey", "serve", "--port", str(port)]
+    else:
+        command = [sys.executable, "-m", "uvicorn", "--factory", "peakend.survey.app:app_from_env"]
+        command += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
     process = subprocess.Popen(command, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -121,7 +125,7 @@ def test_no_acknowledged_answer_is_lost_or_duplicated_after_sigkill(
     print(f"acknowledged before SIGKILL: {killed_at} of {N_LINKS}")
     assert 40 <= killed_at < N_LINKS, "the kill must land during the burst"
 
-    server = start(db, port)  # the restarted service recovers the WAL
+    server = start(db, port, cli=True)  # the restarted service recovers the WAL
     try:
         engine = make_engine(db)
         with engine.connect() as connection:
