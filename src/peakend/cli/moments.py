@@ -52,7 +52,7 @@ def moments(
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
     threshold: Annotated[
         float | None,
-        typer.Option(help="Smallest effect that matters, in outcome units (default 0.1 SD)."),
+        typer.Option(help="Smallest effect that matters, in outcome units (default 0.2 SD)."),
     ] = None,
     min_count: Annotated[
         int, typer.Option(help="Fewest journeys per low/middle/high band to classify.")

@@ -54,6 +54,7 @@ _MAX_ITER = 50
 _TOL = 1e-8
 _RIDGE = 0.1
 _VIF_LIMIT = 10.0
+_MIN_COLLINEAR_COUNT = 10.0
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def fit_moments(
         aug = np.column_stack([matrix.x, resp.astype(np.float32)])
         gram = _gram(aug, row_w)
         point = _effects(matrix, design, coef, gram, design.weights, ame_rows)
-        collinear = _collinear(gram, matrix, design.touchpoints)
+        collinear = _collinear(gram, matrix, design.touchpoints, float(np.mean(row_w)))
 
         def replicate(counts: F64) -> Effects:
             g = _gram(aug, row_w * counts)
@@ -316,7 +317,7 @@ def _relative_weights(gram: F64, matrix: _Matrix) -> F64:
 
 
 def _collinear(
-    gram: F64, matrix: _Matrix, names: tuple[str, ...]
+    gram: F64, matrix: _Matrix, names: tuple[str, ...], mean_weight: float
 ) -> tuple[tuple[str, str, float], ...]:
     """Pairs of band dummies that are nearly collinear (VIF above 10), worst first."""
     total = gram[0, 0]
@@ -324,11 +325,14 @@ def _collinear(
     cov = gram[:-1, :-1] / total - np.outer(mean, mean)
     sxx = cov[1:, 1:]
     sd = np.sqrt(np.clip(np.diag(sxx), 0.0, None))
-    keep = np.flatnonzero(sd > 1e-9)
+    # bands of a handful of journeys (a stray "not applicable") are not worth a warning
+    count = np.diag(gram)[1:-1] / mean_weight
+    keep = np.flatnonzero((sd > 1e-9) & (count >= _MIN_COLLINEAR_COUNT))
     if keep.size < 2:
         return ()
     corr = sxx[np.ix_(keep, keep)] / np.outer(sd[keep], sd[keep])
-    vif = np.diag(np.linalg.pinv(corr))
+    # a tiny ridge keeps exact duplicates finite (VIF about 1e6) instead of singular
+    vif = np.diag(np.linalg.inv(corr + 1e-6 * np.eye(len(keep))))
     found: dict[tuple[str, str], float] = {}
     owner, band = matrix.touchpoint[keep], matrix.band[keep]
     for i in np.flatnonzero(vif > _VIF_LIMIT):

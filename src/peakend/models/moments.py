@@ -96,7 +96,7 @@ class MomentSettings:
     """
 
     threshold: float | None = None
-    effect_size: float = 0.1
+    effect_size: float = 0.2
     min_count: int = 30
     n_resamples: int = 200
     seed: int = 0
