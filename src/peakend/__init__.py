@@ -28,6 +28,10 @@ from peakend.models.hidden_analysis import (
 )
 from peakend.models.memory import MemoryResult, remembered_experience
 from peakend.models.memory_whatif import WhatIf, what_if
+from peakend.models.moment_design import Cuts
+from peakend.models.moment_plot import moment_matrix
+from peakend.models.moment_segments import SegmentMoments
+from peakend.models.moments import MomentSettings, MomentsResult, TouchpointMoment, find_moments
 from peakend.models.schedule import ProactiveRule, due_actions
 from peakend.schema import EVENT_SCHEMA, TOUCHPOINT_SCHEMA, Outcome, Scale, Touchpoint
 from peakend.spec import DatasetSpec, SourceSpec, parse_spec, read_spec
@@ -50,6 +54,7 @@ __all__ = [
     "CommentScore",
     "CommentScores",
     "ConfigError",
+    "Cuts",
     "DataError",
     "DataWarning",
     "Dataset",
@@ -62,6 +67,8 @@ __all__ = [
     "MemoryResult",
     "MissingColumnError",
     "ModelError",
+    "MomentSettings",
+    "MomentsResult",
     "Outcome",
     "ProactiveRule",
     "PeakendError",
@@ -70,18 +77,22 @@ __all__ = [
     "Reason",
     "Scale",
     "SchemaError",
+    "SegmentMoments",
     "Severity",
     "SourceError",
     "SourceSpec",
     "StatisticalWarning",
     "Touchpoint",
+    "TouchpointMoment",
     "TouchpointEmotions",
     "ValidationReport",
     "WhatIf",
     "add_text_emotions",
     "due_actions",
+    "find_moments",
     "find_hidden_moments",
     "load",
+    "moment_matrix",
     "parse_spec",
     "read_spec",
     "remembered_experience",
