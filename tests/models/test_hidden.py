@@ -265,3 +265,10 @@ def test_generator_rejects_proactive_contact_for_an_unknown_window() -> None:
     bad = dataclasses.replace(DEFAULT_PROACTIVE[0], window="nope")
     with pytest.raises(ConfigError, match="matches no window"):
         GeneratorConfig(proactive=(bad,))
+
+
+def test_contacts_after_signing_sound_uncertain(result: HiddenMomentsResult) -> None:
+    pytest.importorskip("peakend.text")
+    doubt = next(m for m in result.moments if m.moment.anchor == "subscription_started")
+    assert doubt.emotion is not None
+    assert "uncertainty" in doubt.emotion.emotions

@@ -17,6 +17,7 @@ from peakend.cli.common import (
     StrictOpt,
     app,
     err,
+    fmt_estimate,
     load_dataset,
     out,
     print_json,
@@ -125,6 +126,14 @@ def _print(result: HiddenMomentsResult) -> None:
 def _print_moment(m: HiddenMomentReport) -> None:
     iv = m.intervention
     out.print(f"\n[bold]{escape(m.moment.label)}[/]")
+    if m.emotion is not None:
+        shares = ", ".join(
+            f"{k} {100 * (v.value or 0):.0f}%" for k, v in m.emotion.emotions.items()
+        )
+        out.print(
+            f"  emotion of {m.emotion.n:,} verbatims: {escape(shares)}; "
+            f"valence {fmt_estimate(m.emotion.valence)}"
+        )
     for g in m.outcome_gaps:
         out.print(
             f"  {escape(g.outcome)}: with a contact {g.with_contact:.2f} (n={g.n_with:,}), "

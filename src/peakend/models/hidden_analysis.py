@@ -39,11 +39,14 @@ from peakend.models.hidden import (
 from peakend.models.hidden_effects import (
     OutcomeGap,
     ProactiveEffect,
+    WindowEmotion,
     Word,
     covariate_matrix,
     outcome_gaps,
     proactive_effect,
     same_keys,
+    window_emotions,
+    window_texts,
     window_words,
 )
 from peakend.models.interventions import ClassicMatch, Intervention, match_classic, suggest
@@ -55,6 +58,7 @@ class HiddenMomentReport:
 
     moment: HiddenMoment
     words: tuple[Word, ...]
+    emotion: WindowEmotion | None
     outcome_gaps: tuple[OutcomeGap, ...]
     proactive_effects: tuple[ProactiveEffect, ...]
     classic: ClassicMatch | None
@@ -65,6 +69,7 @@ class HiddenMomentReport:
         return {
             **self.moment.to_dict(),
             "words": [w.to_dict() for w in self.words],
+            "emotion": self.emotion.to_dict() if self.emotion else None,
             "outcome_gaps": [g.to_dict() for g in self.outcome_gaps],
             "proactive_effects": [e.to_dict() for e in self.proactive_effects],
             "classic": self.classic.to_dict() if self.classic else None,
@@ -238,7 +243,9 @@ def _reports(
     windows = windows_table(moments)
     pairs, anchors = curves.pairs, curves.anchors
     per_journey = _per_journey(events, curves.rule, anchors, pairs, windows, curves, unit_s)
-    words = window_words(pairs, windows)
+    texts, background = window_texts(pairs, windows)
+    words = window_words(texts, background)
+    emotions = window_emotions(texts)
     gaps = outcome_gaps(per_journey, data.outcomes, data.outcome_names)
     treated = _treated(events, data.touchpoints, anchors, windows, curves, proactive, unit_s)
     costs = _costs(data.touchpoints)
@@ -262,7 +269,13 @@ def _reports(
         )
         reports.append(
             HiddenMomentReport(
-                m, tuple(words.get(i, [])), tuple(gaps.get(i, [])), effects, match, intervention
+                m,
+                tuple(words.get(i, [])),
+                emotions.get(i),
+                tuple(gaps.get(i, [])),
+                effects,
+                match,
+                intervention,
             )
         )
     return tuple(reports)

@@ -3,6 +3,8 @@
 * **Distinctive words** of the contacts in a window against all other contacts:
   log-odds ratios with an informative Dirichlet prior (Monroe, Colaresi &
   Quinn 2008, "Fightin' Words"), ranked by their z-score.
+* **Emotion** of those contacts through :func:`peakend.text.score_comments`
+  (lexicon backend), when the text module is importable.
 * **Outcome gap**: journeys with a contact in the window against journeys
   without one (both observed through the window): the difference of each
   outcome's mean with a 95 % Welch interval. An association, not a cause.
@@ -32,7 +34,9 @@ import pyarrow as pa
 from numpy.typing import NDArray
 from scipy import stats
 
+from peakend.errors import PeakendError
 from peakend.models.resampling import Interval
+from peakend.summary import Estimate
 
 Z_95 = 1.959964
 F64 = NDArray[np.float64]
@@ -157,26 +161,88 @@ def _word_counts(texts: Counter[str]) -> Counter[str]:
     return counts
 
 
-def window_words(pairs: ibis.Table, windows: ibis.Table, *, top: int = 8) -> dict[int, list[Word]]:
-    """Distinctive words of each window's contacts against all other contact texts."""
+def window_texts(
+    pairs: ibis.Table, windows: ibis.Table
+) -> tuple[dict[int, Counter[str]], Counter[str]]:
+    """Verbatims (with counts) of each window's contacts, and of every contact in the pairs.
+
+    The background is every contact that lies within the horizon after some
+    anchor, each counted once (pairs repeat a contact for each anchor).
+    """
     with_text = pairs.filter(pairs.text.notnull() & (pairs.text != ""))
     j = with_text.join(windows, "anchor")
     j = j.filter((j.offset >= j["first"]) & (j.offset <= j["last"]))
     inside = j.group_by(["window_id", "text"]).aggregate(n=j.count()).to_pyarrow().to_pylist()
     if not inside:
-        return {}
-    # every contact once (pairs repeat a contact for each anchor of its journey)
+        return {}, Counter()
     once = with_text.select("journey_id", "contact", "contact_ts", "text").distinct()
-    everything = Counter(
-        {
-            r["text"]: r["n"]
-            for r in once.group_by("text").aggregate(n=once.count()).to_pyarrow().to_pylist()
-        }
-    )
+    rows = once.group_by("text").aggregate(n=once.count()).to_pyarrow().to_pylist()
+    everything = Counter({r["text"]: int(r["n"]) for r in rows})
     per_window: dict[int, Counter[str]] = {}
     for r in inside:
         per_window.setdefault(int(r["window_id"]), Counter())[r["text"]] += int(r["n"])
+    return per_window, everything
+
+
+def window_words(
+    per_window: dict[int, Counter[str]], everything: Counter[str], *, top: int = 8
+) -> dict[int, list[Word]]:
+    """Distinctive words of each window's contacts against all other contact texts."""
     return {i: distinctive_words(c, everything - c, top=top) for i, c in per_window.items()}
+
+
+@dataclass(frozen=True)
+class WindowEmotion:
+    """How the contacts in a window feel: mean valence and the most common emotions.
+
+    From :func:`peakend.text.score_comments` (lexicon backend) on the window's
+    verbatims; ``emotions`` holds the three most frequent top emotions with
+    Wilson intervals.
+    """
+
+    backend: str
+    n: int
+    valence: Estimate
+    emotions: dict[str, Estimate]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "backend": self.backend,
+            "n": self.n,
+            "valence": self.valence.to_dict(),
+            "emotions": {k: v.to_dict() for k, v in self.emotions.items()},
+        }
+
+
+def window_emotions(
+    per_window: dict[int, Counter[str]], *, max_texts: int = 5_000
+) -> dict[int, WindowEmotion]:
+    """Emotion of each window's verbatims, when :mod:`peakend.text` is available.
+
+    Counts above ``max_texts`` are scaled down proportionally (each distinct
+    text kept at least once), which keeps the shares and bounds the work.
+    Returns an empty mapping when the text module cannot be imported.
+    """
+    try:
+        from peakend.text import score_comments
+    except ImportError:  # the text extra is optional: the words stand in
+        return {}
+    result = {}
+    for i, texts in per_window.items():
+        total = sum(texts.values())
+        factor = min(1.0, max_texts / total) if total else 1.0
+        batch = [t for t, n in texts.items() for _ in range(max(1, round(n * factor)))]
+        try:
+            scores = score_comments(batch, backend="lexicon")
+        except PeakendError:
+            continue
+        shares = scores.emotion_shares()
+        top = sorted(shares, key=lambda e: -(shares[e].value or 0.0))[:3]
+        result[i] = WindowEmotion(
+            scores.backend, scores.n, scores.valence(), {e: shares[e] for e in top}
+        )
+    return result
 
 
 # ---------------------------------------------------------------- outcome gaps
