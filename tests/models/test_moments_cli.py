@@ -1,0 +1,101 @@
+"""Tests for ``peakend moments``, the moment matrix chart and the real airline survey."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import plotly.graph_objects as go
+import pytest
+from typer.testing import CliRunner
+
+from peakend import load
+from peakend.cli import app, main
+from peakend.errors import StatisticalWarning
+from peakend.generate import GeneratorConfig, generate
+from peakend.models.moment_plot import moment_matrix
+from peakend.models.moments import MomentSettings, find_moments
+
+ROOT = Path(__file__).resolve().parents[2]
+AIRLINE = ROOT / "examples" / "airline_passenger_satisfaction.toml"
+AIRLINE_DATA = ROOT.parent / "shared" / "data" / "airline_passenger_satisfaction"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cfg = dataclasses.replace(
+        GeneratorConfig(n_journeys=1_500, seed=7), w_peak=0.0, w_end=0.0, w_mean=0.0, w_trough=0.0
+    )
+    return generate(tmp_path_factory.mktemp("cli"), cfg).spec_path
+
+
+def test_json_has_every_figure_with_interval(spec: Path) -> None:
+    args = ["moments", str(spec), "--outcome", "overall", "--resamples", "10", "--json"]
+    result = runner.invoke(app, [*args, "--no-segments"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["model"] == "ols" and data["n_journeys"] == 1_500
+    install = next(t for t in data["touchpoints"] if t["touchpoint"] == "installation")
+    assert install["class"] == "moment_of_truth" and install["recommendation"] == "fix"
+    for key in ("penalty", "reward", "importance"):
+        assert {"value", "low", "high", "n"} <= set(install[key])
+    assert data["segments"] == []
+
+
+def test_table_sorted_by_impact_with_segments(spec: Path) -> None:
+    result = runner.invoke(app, ["moments", str(spec), "--outcome", "overall", "--resamples", "10"])
+    assert result.exit_code == 0, result.output
+    assert "Touchpoints by impact" in result.stdout
+    assert "moment of truth" in result.stdout and "excel" in result.stdout
+    assert "segment = business" in result.stdout and "class differs" in result.stdout
+
+
+def test_plot_is_written(spec: Path, tmp_path: Path) -> None:
+    stem = tmp_path / "matrix"
+    args = ["moments", str(spec), "--resamples", "10", "--no-segments", "--plot", str(stem)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    for suffix in (".html", ".png", ".svg"):
+        assert stem.with_suffix(suffix).stat().st_size > 1_000
+    assert "moment of truth" in stem.with_suffix(".svg").read_text()
+
+
+def test_half_given_cut_points_are_a_usage_error(
+    spec: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["peakend", "moments", str(spec), "--low-max", "2"])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 2
+    assert "--high-min" in capsys.readouterr().err
+
+
+def test_moment_matrix_figure(spec: Path) -> None:
+    result = find_moments(
+        load(spec), outcome="overall", settings=MomentSettings(n_resamples=10), segments=()
+    )
+    fig = moment_matrix(result)
+    assert isinstance(fig, go.Figure)
+    names = {trace.name for trace in fig.data}
+    assert {"moment of truth", "excel moment", "standard moment"} <= names
+    plotted = sum(len(trace.x) for trace in fig.data)
+    assert plotted == sum(1 for m in result.touchpoints if m.counts["middle"] > 0)
+
+
+@pytest.mark.skipif(not AIRLINE_DATA.exists(), reason="shared airline data not present")
+def test_airline_drivers_match_what_is_known() -> None:
+    data = load(AIRLINE)
+    # passengers who rate neither online boarding nor online booking ("not applicable")
+    # are largely the same people: a real, reported collinearity
+    with pytest.warns(StatisticalWarning, match="online_booking"):
+        result = find_moments(
+            data, outcome="satisfied", settings=MomentSettings(n_resamples=10), segments=()
+        )
+    assert result.model == "logistic" and result.n_journeys == 129_880
+    top = [m.touchpoint for m in result.touchpoints[:2]]
+    assert top == ["online_boarding", "in_flight_wifi"]
+    assert result.by_name("online_boarding").moment_class == "excel"
+    assert result.fit.low > 0.45
