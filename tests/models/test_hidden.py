@@ -25,7 +25,7 @@ from peakend.errors import ConfigError, DataError
 from peakend.generate import DEFAULT_PROACTIVE, DEFAULT_WINDOWS, GeneratorConfig, generate
 from peakend.models.hidden import benjamini_hochberg, contact_rule
 from peakend.models.hidden_analysis import HiddenMomentsResult, find_hidden_moments
-from peakend.models.hidden_effects import distinctive_words
+from peakend.models.hidden_effects import covariate_matrix, distinctive_words
 from peakend.models.hidden_plot import hidden_timeline
 from peakend.models.interventions import load_classics, match_classic, parse_classics
 from peakend.models.schedule import ProactiveRule, due_actions
@@ -272,3 +272,13 @@ def test_contacts_after_signing_sound_uncertain(result: HiddenMomentsResult) -> 
     doubt = next(m for m in result.moments if m.moment.anchor == "subscription_started")
     assert doubt.emotion is not None
     assert "uncertainty" in doubt.emotion.emotions
+
+
+def test_covariates_read_numbers_stored_as_text_and_one_hot_the_rest() -> None:
+    table = pa.table(
+        {"amount": ["100", "250", None], "segment": ["a", "b", "a"], "v": [0.5, None, 1.0]}
+    )
+    x, names = covariate_matrix(table, ["amount", "segment", "v"])
+    assert names == ["amount", "amount missing", "segment=b", "v", "v missing"]
+    np.testing.assert_array_equal(x[:, 0], [100.0, 250.0, 0.0])
+    np.testing.assert_array_equal(x[:, 2], [0.0, 1.0, 0.0])

@@ -359,7 +359,8 @@ def _effects(
     outcomes = same_keys(data.outcomes.select(["journey_id", *names, *attributes]))
     table = rows.join(outcomes, "journey_id")
     table = table.sort_by("journey_id")
-    x, covariates = covariate_matrix(table, [*attributes, "anchor_valence", "contacts_before"])
+    covariates = [*attributes, "anchor_valence", "contacts_before"]
+    x, _ = covariate_matrix(table, covariates)
     ids = table["journey_id"]
     contacts = table["k"].to_numpy().astype(np.float64)
     outcomes = {n: table[n].to_numpy(zero_copy_only=False).astype(np.float64) for n in names}

@@ -31,6 +31,7 @@ from typing import Any
 import ibis
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 from scipy import stats
 
@@ -291,13 +292,18 @@ def _gap(name: str, a: F64, b: F64) -> OutcomeGap:
 
 # ---------------------------------------------------------------- proactive effects
 def covariate_matrix(table: pa.Table, columns: list[str]) -> tuple[F64, list[str]]:
-    """Numeric columns as they are (missing: 0 plus an indicator), text columns one-hot."""
+    """Covariates as a numeric matrix, and the names of its columns.
+
+    Numbers — and text columns whose every value reads as a number, such as an
+    amount exported as text — are used as they are (missing: 0 plus an
+    indicator); other text columns are one-hot coded (first level as reference,
+    at most 30 levels).
+    """
     blocks: list[F64] = []
     names: list[str] = []
     for col in columns:
-        values = table[col]
-        if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
-            x = values.to_numpy(zero_copy_only=False).astype(np.float64)
+        x = _as_numbers(table[col])
+        if x is not None:
             missing = ~np.isfinite(x)
             blocks.append(np.where(missing, 0.0, x)[:, None])
             names.append(col)
@@ -305,7 +311,7 @@ def covariate_matrix(table: pa.Table, columns: list[str]) -> tuple[F64, list[str
                 blocks.append(missing.astype(np.float64)[:, None])
                 names.append(f"{col} missing")
             continue
-        text = np.array([str(v) for v in values.to_pylist()], dtype=object)
+        text = np.array([str(v) for v in table[col].to_pylist()], dtype=object)
         levels = sorted(set(text))[1:]  # first level is the reference
         for level in levels[:30]:
             blocks.append((text == level).astype(np.float64)[:, None])
@@ -313,6 +319,18 @@ def covariate_matrix(table: pa.Table, columns: list[str]) -> tuple[F64, list[str
     if not blocks:
         return np.zeros((table.num_rows, 0)), []
     return np.hstack(blocks), names
+
+
+def _as_numbers(values: pa.ChunkedArray) -> F64 | None:
+    if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
+        return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return None
+    try:
+        numbers = pc.cast(values, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 def proactive_effect(
