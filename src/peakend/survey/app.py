@@ -17,18 +17,20 @@ import csv
 import io
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import pyarrow.parquet as pq
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -208,7 +210,8 @@ def _public_routes(app: FastAPI, store: SurveyStore) -> None:
             answers[key] = values if len(values) > 1 else (values[0] if values else None)
         raw_lang = form.get("_lang")
         lang_hint = raw_lang if isinstance(raw_lang, str) else None
-        return await _run(_submit_form, store, token, answers, lang_hint)
+        # The store blocks until the commit: run it off the event loop.
+        return await run_in_threadpool(_submit_form, store, token, answers, lang_hint)
 
     @app.get("/api/v1/forms/{token}", tags=["form"], summary="A link's questionnaire and draft")
     def get_form(token: str) -> JSONResponse:
@@ -216,7 +219,7 @@ def _public_routes(app: FastAPI, store: SurveyStore) -> None:
         questionnaire = state.questionnaire
         return ok(
             {
-                "questionnaire": _questionnaire_json(questionnaire),
+                "questionnaire": asdict(questionnaire),
                 "touchpoint": state.invitation.touchpoint,
                 "lang": state.invitation.lang or questionnaire.default_language,
                 "draft": dict(state.draft),
@@ -250,13 +253,6 @@ def _public_routes(app: FastAPI, store: SurveyStore) -> None:
         return ok({"status": "up"})
 
 
-async def _run(func: Any, *args: Any) -> HTMLResponse:
-    from starlette.concurrency import run_in_threadpool
-
-    result: HTMLResponse = await run_in_threadpool(func, *args)
-    return result
-
-
 def _submit_form(
     store: SurveyStore, token: str, answers: dict[str, object], lang_hint: str | None
 ) -> HTMLResponse:
@@ -287,12 +283,6 @@ def page_language(*preferences: str | None) -> str:
             if code in pages.UI:
                 return code
     return "en"
-
-
-def _questionnaire_json(questionnaire: Any) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(questionnaire)  # type: ignore[no-any-return]
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API key made with `peakend survey add-key`")
@@ -358,17 +348,10 @@ def _admin_routes(app: FastAPI, store: SurveyStore, settings: SurveySettings) ->
         table = events_table(store, actor=f"{actor} ({format} download)")
         buffer = io.BytesIO()
         if format == "parquet":
-            import pyarrow.parquet as pq
-
             pq.write_table(table, buffer)
             media = "application/vnd.apache.parquet"
         else:
-            import tempfile
-
-            with tempfile.TemporaryDirectory() as folder:
-                path = Path(folder) / "events.csv"
-                write_safe_csv(table, path)
-                buffer.write(path.read_bytes())
+            write_safe_csv(table, buffer)
             media = "text/csv; charset=utf-8"
         headers = {"Content-Disposition": f'attachment; filename="survey-events.{format}"'}
         return Response(buffer.getvalue(), media_type=media, headers=headers)

@@ -21,7 +21,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -105,15 +105,15 @@ def export_events(
     return ExportResult(events_path, spec_path, len(rows), n_answered)
 
 
-def write_safe_csv(table: pa.Table, path: Path) -> None:
-    """Write a CSV in which no text cell can run as a spreadsheet formula."""
+def write_safe_csv(table: pa.Table, sink: Path | BinaryIO) -> None:
+    """Write a CSV (to a file or a binary stream) in which no text cell runs as a formula."""
     columns = []
     for name in table.column_names:
         column = table.column(name)
         if pa.types.is_string(column.type):
             column = pa.array([defuse_cell(v) for v in column.to_pylist()], pa.string())
         columns.append(column)
-    pa_csv.write_csv(pa.Table.from_arrays(columns, names=table.column_names), path)
+    pa_csv.write_csv(pa.Table.from_arrays(columns, names=table.column_names), sink)
 
 
 def defuse_cell(value: str | None) -> str | None:
