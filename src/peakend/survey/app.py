@@ -32,6 +32,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import FormParserError, MultiPartException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from peakend.errors import ConfigError
@@ -202,7 +203,7 @@ def _public_routes(app: FastAPI, store: SurveyStore) -> None:
     async def form_post(token: str, request: Request) -> HTMLResponse:
         try:
             form = await request.form()
-        except Exception:  # malformed multipart or url-encoded bodies
+        except (MultiPartException, FormParserError, StarletteHTTPException, ValueError):
             return HTMLResponse(pages.error_page("the form could not be read"), status_code=400)
         answers: dict[str, object] = {}
         for key in set(form.keys()) - {"_lang"}:
