@@ -18,7 +18,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from queue import Empty, Queue
 
 import httpx
@@ -41,7 +40,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start(db: Path, port: int, *, cli: bool = False) -> subprocess.Popen[bytes]:
+def start(db: str, port: int, *, cli: bool = False) -> subprocess.Popen[bytes]:
     """Start the service with uvicorn's own command, or with ``peakend survey serve``."""
     env = {
         **os.environ,
@@ -74,8 +73,8 @@ def digest(i: int) -> str:
 
 
 @pytest.fixture
-def links(tmp_path: Path, questionnaires: dict[str, Questionnaire]) -> Iterator[list[str]]:
-    store = SurveyStore.open(tmp_path / "survey.db", questionnaires)
+def links(db: str, questionnaires: dict[str, Questionnaire]) -> Iterator[list[str]]:
+    store = SurveyStore.open(db, questionnaires)
     invitations = store.invite([invitation_request(i) for i in range(N_LINKS)], actor="test")
     store.engine.dispose()
     yield [invitation.token for invitation in invitations]
@@ -100,9 +99,8 @@ def burst(port: int, jobs: Queue[tuple[int, str]], acknowledged: dict[int, str])
 
 
 def test_no_acknowledged_answer_is_lost_or_duplicated_after_sigkill(
-    tmp_path: Path, links: list[str]
+    db: str, links: list[str]
 ) -> None:
-    db = tmp_path / "survey.db"
     port = free_port()
     server = start(db, port)
     jobs: Queue[tuple[int, str]] = Queue()
