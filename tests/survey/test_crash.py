@@ -3,7 +3,8 @@ check that every acknowledged answer is stored exactly once.
 
 The service runs as a real uvicorn process on a free loopback port (as in
 production); the burst comes from worker threads with their own connections. An
-answer counts as acknowledged when the client has read a 201/200 reply.
+answer counts as acknowledged when the client has read a 201/200 reply. Runs on
+SQLite and on the PostgreSQL test server.
 """
 
 from __future__ import annotations
