@@ -282,3 +282,13 @@ def test_covariates_read_numbers_stored_as_text_and_one_hot_the_rest() -> None:
     assert names == ["amount", "amount missing", "segment=b", "v", "v missing"]
     np.testing.assert_array_equal(x[:, 0], [100.0, 250.0, 0.0])
     np.testing.assert_array_equal(x[:, 2], [0.0, 1.0, 0.0])
+
+
+def test_a_recovery_after_a_failed_invoice_is_reactive_and_not_a_suggestion(
+    result: HiddenMomentsResult,
+) -> None:
+    invoice = next(m for m in result.moments if m.moment.anchor == "first_invoice")
+    recovery = next(e for e in invoice.proactive_effects if e.touchpoint == "recovery")
+    assert recovery.reactive
+    assert not any(e.reactive for e in invoice.proactive_effects if e.touchpoint != "recovery")
+    assert invoice.intervention.observed_touchpoint == "invoice_explainer"

@@ -143,7 +143,8 @@ def _print_moment(m: HiddenMomentReport) -> None:
     for e in m.proactive_effects:
         effects = ", ".join(f"{k} {_iv(v, 2, '+')}" for k, v in e.outcomes.items())
         out.print(
-            f"  already given: {escape(e.touchpoint)} to {e.n_treated:,} journeys: contacts "
+            f"  already given: {escape(e.touchpoint)} to {e.n_treated:,} journeys"
+            f"{' (after a low score: reactive, not used)' if e.reactive else ''}: contacts "
             f"{_iv(e.contacts_per_1000, 0, '+')} per 1,000; {escape(effects)}"
         )
     cost = f"; cost saved {_iv(iv.cost_saved_per_1000)}" if iv.cost_saved_per_1000 else ""

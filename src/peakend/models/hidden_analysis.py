@@ -11,6 +11,7 @@ experience classic and a suggested proactive contact
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -254,7 +255,8 @@ def _reports(
         effects = _effects(data, per_journey, treated, i, min_treated)
         match = match_classic(m.anchor, m.first_offset, m.last_offset, words.get(i, []))
         contact_cost = _mix_cost(m.contact_mix, costs)
-        observed_cost = costs.get(effects[0].touchpoint) if effects else None
+        given = [e for e in effects if not e.reactive]
+        observed_cost = costs.get(given[0].touchpoint) if given else None
         intervention = suggest(
             m.anchor,
             m.first_offset,
@@ -363,6 +365,7 @@ def _effects(
     x, _ = covariate_matrix(table, covariates)
     ids = table["journey_id"]
     contacts = table["k"].to_numpy().astype(np.float64)
+    valence = table["anchor_valence"].to_numpy(zero_copy_only=False).astype(np.float64)
     outcomes = {n: table[n].to_numpy(zero_copy_only=False).astype(np.float64) for n in names}
     effects = []
     for tp in sorted(set(hits["touchpoint"].to_pylist())):
@@ -370,8 +373,21 @@ def _effects(
         is_treated = pc.is_in(ids, who).to_numpy(zero_copy_only=False)
         if min(is_treated.sum(), (~is_treated).sum()) < min_treated:
             continue
-        effects.append(proactive_effect(tp, is_treated, contacts, outcomes, x, covariates))
+        effect = proactive_effect(tp, is_treated, contacts, outcomes, x, covariates)
+        if _reactive(valence[is_treated]):
+            effect = dataclasses.replace(effect, reactive=True)
+        effects.append(effect)
     return tuple(sorted(effects, key=lambda e: -e.n_treated))
+
+
+def _reactive(anchor_valence: np.ndarray) -> bool:
+    """A touchpoint that mostly follows a low score at the anchor reacts to a failure.
+
+    Such a "proactive" contact (a recovery call) is confounded by the failure it
+    answers; its estimate is reported but never used for a suggestion.
+    """
+    scored = anchor_valence[np.isfinite(anchor_valence)]
+    return scored.size >= 10 and float(np.mean(scored <= -0.5)) > 0.5
 
 
 def _costs(catalogue: pa.Table) -> dict[str, float]:

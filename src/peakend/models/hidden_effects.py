@@ -93,7 +93,9 @@ class ProactiveEffect:
 
     ``contacts_per_1000`` is the change in window contacts per 1,000 journeys
     (negative: contacts deflected); ``outcomes`` the change in each outcome.
-    ``naive_*`` are the unadjusted differences, for comparison.
+    ``naive_*`` are the unadjusted differences, for comparison. ``reactive``
+    marks a touchpoint that mostly follows a low score at the anchor (a
+    recovery, not a proactive contact): confounded by the failure it answers.
     """
 
     touchpoint: str
@@ -105,6 +107,7 @@ class ProactiveEffect:
     naive_outcomes: dict[str, float]
     covariates: tuple[str, ...]
     method: str = "inverse probability weighting (Hajek), logistic propensity"
+    reactive: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -118,6 +121,7 @@ class ProactiveEffect:
             "naive_outcomes": self.naive_outcomes,
             "covariates": list(self.covariates),
             "method": self.method,
+            "reactive": self.reactive,
         }
 
 

@@ -192,7 +192,7 @@ def suggest(
     channel = classic.channel if classic else "email"
     day = max(min(classic.day, first_day), 0) if classic else max(first_day - 1, 0)
     goal = classic.goal if classic else "reach the customer before the question arises"
-    usable = [e for e in observed if math.isfinite(e.contacts_per_1000.value)]
+    usable = [e for e in observed if math.isfinite(e.contacts_per_1000.value) and not e.reactive]
     if usable:
         e = max(usable, key=lambda x: x.n_treated)
         c = e.contacts_per_1000
@@ -227,7 +227,8 @@ def suggest(
         basis, touchpoint = "assumed", None
         note = (
             f"assumption: {s:.0%} of the excess contacts prevented; no journey in the data "
-            "received a company contact inside this window, so this is not an estimate; "
+            "received a proactive company contact inside this window, so this is not an "
+            "estimate; "
             "cost saved is before the cost of the proactive contact itself"
         )
     gap = next((g for g in gaps if g.outcome == score_outcome), None)
