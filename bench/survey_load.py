@@ -15,10 +15,12 @@ The client is a few lines of asyncio streams, so that the load generator takes
 as little of the shared CPU as possible. A request counts when the service
 acknowledged it (201) and the stored total matches at the end.
 
-The run is bounded by ``--requests`` and ``--max-seconds``. Output is
-``name: value`` lines: submissions per second, p50/p90/p99 latency in
-milliseconds (from sending a request to reading its whole answer) and the
-number stored.
+Before the submissions it fetches the form page of every link once
+(``GET /s/<token>``, the page a customer opens). The run is bounded by
+``--requests`` and ``--max-seconds``. Output is ``name: value`` lines:
+submissions per second, p50/p90/p99 latency in milliseconds (from sending a
+request to reading its whole answer), the number stored, and the same for form
+pages.
 """
 
 from __future__ import annotations
@@ -114,17 +116,24 @@ async def connection(
     latencies: list[float],
     statuses: dict[int, int],
     stop_at: float,
+    form_pages: bool,
 ) -> None:
-    """One keep-alive connection submitting answers until the queue is empty or time is up."""
+    """One keep-alive connection sending requests until the queue is empty or time is up.
+
+    Submits answers, or with ``form_pages`` fetches the form page of each link.
+    """
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         while not jobs.empty() and time.perf_counter() < stop_at:
             i, token = jobs.get_nowait()
-            body = answers(i)
-            request = (
-                f"POST /api/v1/forms/{token}/responses HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-            ).encode() + body
+            if form_pages:
+                request = f"GET /s/{token} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+            else:
+                body = answers(i)
+                request = (
+                    f"POST /api/v1/forms/{token}/responses HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                ).encode() + body
             started = time.perf_counter()
             writer.write(request)
             await writer.drain()
@@ -143,7 +152,7 @@ async def connection(
 
 
 async def drive(
-    port: int, tokens: list[str], concurrency: int, max_seconds: float
+    port: int, tokens: list[str], concurrency: int, max_seconds: float, form_pages: bool = False
 ) -> tuple[list[float], dict[int, int], float]:
     jobs: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
     for job in enumerate(tokens):
@@ -153,7 +162,10 @@ async def drive(
     started = time.perf_counter()
     stop_at = started + max_seconds
     await asyncio.gather(
-        *(connection(port, jobs, latencies, statuses, stop_at) for _ in range(concurrency))
+        *(
+            connection(port, jobs, latencies, statuses, stop_at, form_pages)
+            for _ in range(concurrency)
+        )
     )
     return latencies, statuses, time.perf_counter() - started
 
@@ -191,6 +203,9 @@ def main() -> None:
         try:
             wait_until_up(port)
             asyncio.run(drive(port, tokens[: args.warmup], args.concurrency, args.max_seconds))
+            pages, page_statuses, page_elapsed = asyncio.run(
+                drive(port, tokens[args.warmup :], args.concurrency, args.max_seconds, True)
+            )
             latencies, statuses, elapsed = asyncio.run(
                 drive(port, tokens[args.warmup :], args.concurrency, args.max_seconds)
             )
@@ -210,6 +225,10 @@ def main() -> None:
     print(f"survey.submissions_per_s: {len(latencies) / elapsed:.0f}")
     for q in (0.5, 0.9, 0.99):
         print(f"survey.p{int(q * 100)}_ms: {1000 * percentile(latencies, q):.1f}")
+    print(f"survey.form_pages: {len(pages)} (statuses {json.dumps(page_statuses)})")
+    print(f"survey.form_pages_per_s: {len(pages) / page_elapsed:.0f}")
+    print(f"survey.form_page_p50_ms: {1000 * percentile(pages, 0.5):.1f}")
+    print(f"survey.form_page_p99_ms: {1000 * percentile(pages, 0.99):.1f}")
     if statuses.get(201, 0) != len(latencies) or n_stored != args.warmup + len(latencies):
         raise SystemExit("not every submission was acknowledged and stored")
 
