@@ -120,3 +120,25 @@ def test_answers_are_checked_against_the_questions() -> None:
         "feelings": "choose at most 3",
         "comment": "text may not contain NUL characters",
     }
+
+
+def test_unquoted_yes_and_no_in_yaml_get_a_hint(tmp_path: Path) -> None:
+    path = tmp_path / "q.yaml"
+    path.write_text(
+        "touchpoint: call\n"
+        "title: {nl: Gesprek, en: Call}\n"
+        "questions:\n"
+        "  - {id: overall, role: overall, kind: scale, text: {nl: Cijfer, en: Score}}\n"
+        "  - id: ok\n"
+        "    kind: choice\n"
+        "    text: {nl: Gelukt, en: Done}\n"
+        "    options:\n"
+        "      - {id: yes, label: {nl: Ja, en: Yes}}\n"
+        "      - {id: 'no', label: {nl: Nee, en: 'No'}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        read_questionnaire(path)
+    message = str(caught.value)
+    assert "`questions[1].options[0].id` must be text (YAML reads yes" in message
+    assert "`questions[1].options[0].label` has no text for en (YAML reads yes" in message

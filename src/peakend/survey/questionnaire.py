@@ -58,6 +58,7 @@ ROLE_KINDS: Mapping[str, tuple[str, ...]] = {
 }
 LANGUAGES = ("nl", "en")
 MAX_TEXT_CHARS = 5000
+YAML_HINT = ' (YAML reads yes, no, on and off as true/false: write "yes" in quotes)'
 
 Text = Mapping[str, str]
 Answer = int | str | list[str]
@@ -368,7 +369,8 @@ def _text(value: object, key: str, languages: Sequence[str], problems: list[str]
         return {}
     missing = [lang for lang in languages if not isinstance(value.get(lang), str)]
     if missing:
-        problems.append(f"`{key}` has no text for {', '.join(missing)}")
+        hint = YAML_HINT if any(isinstance(value.get(lang), bool) for lang in missing) else ""
+        problems.append(f"`{key}` has no text for {', '.join(missing)}{hint}")
     return {str(k): str(v) for k, v in value.items()}
 
 
@@ -439,7 +441,10 @@ def _options(
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
             problems.append(f"`{where}.value` must be a number")
             value = None
-        oid = _name(str(entry.get("id")) if entry.get("id") is not None else None, where, problems)
+        raw_id = entry.get("id")
+        if isinstance(raw_id, bool):
+            problems.append(f"`{where}.id` must be text{YAML_HINT}")
+        oid = _name(raw_id if isinstance(raw_id, str) else None, f"{where}.id", problems)
         label = _text(entry.get("label"), f"{where}.label", languages, problems)
         options.append(Option(id=oid, label=label, value=value))
     ids = [o.id for o in options]
