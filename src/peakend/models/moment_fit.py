@@ -151,6 +151,25 @@ def fit_moments(
     )
 
 
+def fit_predict(train: MomentDesign, test: MomentDesign) -> F64:
+    """Fit on ``train`` and predict ``test``: the mean (OLS) or the probability (logistic).
+
+    For cross-validation of the moment model against other models; bands that
+    never occur in ``train`` contribute nothing in ``test``.
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        matrix = _matrix(train)
+        if train.binary:
+            coef = _logistic(matrix.x, train.y, train.weights)[0]
+        else:
+            coef = _ols_inputs(matrix, train)[0]
+            coef[0] += float(np.average(train.y, weights=train.weights))
+    table = np.nan_to_num(matrix.coef_table(coef))
+    columns = np.arange(len(test.touchpoints))[None, :]
+    eta = coef[0] + table[columns, test.bands.astype(np.int64)].sum(axis=1)
+    return _sigmoid(eta) if train.binary else np.asarray(eta, dtype=np.float64)
+
+
 def _matrix(design: MomentDesign) -> _Matrix:
     """Intercept plus one dummy per touchpoint and non-middle band that occurs."""
     columns = [np.ones(design.n, dtype=np.float32)]
