@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import csv
 import getpass
+import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -120,10 +121,12 @@ def serve(
     ttl_days: Annotated[
         float, typer.Option(help="Days an invitation link stays valid.")
     ] = DEFAULT_TTL_DAYS,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Run the survey web service (form, JSON API, admin API; OpenAPI at /docs).
 
-    The database is created or upgraded on start.
+    The database is created or upgraded on start. Access logs stay off: the
+    request paths hold the customers' links.
 
     Example: peakend survey serve --db survey.db -q examples/questionnaires
     """
@@ -133,9 +136,26 @@ def serve(
         db=db, questionnaires=questionnaires, ttl_days=ttl_days, base_url=base_url
     )
     with status("Opening the survey database …"):
-        service = create_app(settings)
+        service = create_app(settings)  # also checks the settings before workers start
     err.print(f"Survey service on http://{host}:{port} (API docs at /docs); Ctrl+C stops it.")
-    uvicorn.run(service, host=host, port=port, log_level="warning")
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": "warning"}
+    if workers == 1:
+        uvicorn.run(service, access_log=False, **options)
+        return
+    # Several processes each build the app from the environment (see app_from_env).
+    os.environ.update(
+        PEAKEND_SURVEY_DB=db,
+        PEAKEND_SURVEY_QUESTIONNAIRES=str(questionnaires),
+        PEAKEND_SURVEY_BASE_URL=base_url,
+        PEAKEND_SURVEY_TTL_DAYS=str(ttl_days),
+    )
+    uvicorn.run(
+        "peakend.survey.app:app_from_env",
+        factory=True,
+        workers=workers,
+        access_log=False,
+        **options,
+    )
 
 
 @survey_app.command()
