@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 import statsmodels.api as sm
@@ -28,7 +29,7 @@ import peakend
 from peakend import engine
 from peakend.cli import app, main
 from peakend.cli.common import clean_json
-from peakend.errors import ConfigError, DataError
+from peakend.errors import ConfigError, DataError, ModelError
 from peakend.generate import GeneratorConfig, generate
 from peakend.models import memory_fit as mf
 from peakend.models import memory_whatif as wi
@@ -345,3 +346,16 @@ def test_moving_a_moment_never_changes_the_mean_memory(
     pe = planted_result.models["peak_end"]
     worse_end = wi.what_if(pe, valences, set_moment=(-1, -1.0))
     assert worse_end.remembered_after <= worse_end.remembered_before + 1e-12
+
+
+def test_one_class_outcome_and_no_segments(planted: peakend.Dataset) -> None:
+    outcomes = planted.outcomes
+    ones = pa.array(np.ones(outcomes.num_rows))
+    same = outcomes.set_column(outcomes.schema.get_field_index("satisfied"), "satisfied", ones)
+    with pytest.raises(ModelError, match="only one class"):
+        remembered_experience(dataclasses.replace(planted, outcomes=same), outcome="satisfied")
+    plain = dataclasses.replace(planted, spec=dataclasses.replace(planted.spec, segments=()))
+    result = remembered_experience(plain, outcome="overall", folds=3)
+    assert result.journey_type is None
+    assert [t.journey_type for t in result.types] == ["all"]
+    assert [b.journey_type for b in result.best_last] == ["all"]

@@ -378,6 +378,11 @@ def compare_models(
     """
     if BASELINE not in models:
         raise ConfigError("the model comparison needs the mean-only baseline 'mean'")
+    if binary and len(np.unique(y)) != 2:
+        raise ModelError(
+            "the binary outcome has only one class among the analysed journeys (or values "
+            "other than 0/1); a memory model needs both, e.g. satisfied and not satisfied"
+        )
     raw: dict[str, mf.Score] = {}
     used: dict[str, tuple[str, ...]] = {}
     for name in models:

@@ -233,7 +233,7 @@ def best_last(model: MemoryModel, seqs: Sequences, types: NDArray[np.object_]) -
     o0, o1 = predicted_of(model, seqs), predicted_of(model, seqs, moved)
     multi = np.bincount(seqs.group, minlength=seqs.n_journeys) >= 2
     result = []
-    for label in ["all", *sorted({str(t) for t in types})]:
+    for label in ["all", *sorted({str(t) for t in types} - {"all"})]:
         mask = multi if label == "all" else multi & (types.astype(str) == label)
         result.append(
             BestLast(
