@@ -321,7 +321,12 @@ def _treated(
     proactive: Sequence[str] | None,
     unit_s: int,
 ) -> pa.Table:
-    """(window_id, journey_id, touchpoint) for proactive touchpoints inside each window."""
+    """(window_id, journey_id, touchpoint) for proactive touchpoints given in time.
+
+    In time means from the anchor until the end of the window's first unit: a
+    contact that comes later cannot have prevented the window's early
+    contacts, and is often a reaction to them.
+    """
     rows = catalogue.to_pylist()
     if proactive is None:
         names = [
@@ -341,10 +346,10 @@ def _treated(
             }
         )
     observed = observed_window_journeys(anchors, windows, ibis.literal(curves.data_end), unit_s)
-    observed = observed.join(windows.select("window_id", "anchor", "last"), "window_id")
+    observed = observed.join(windows.select("window_id", "anchor", "first"), "window_id")
     p = events.filter(events.touchpoint.isin(names) & events.ts.notnull())
     j = observed.join(p.select("journey_id", "touchpoint", p_ts=p.ts), "journey_id")
-    close = j.anchor_ts + ibis.interval(seconds=1) * ((j["last"] + 1) * unit_s)
+    close = j.anchor_ts + ibis.interval(seconds=1) * ((j["first"] + 1) * unit_s)
     j = j.filter((j.p_ts >= j.anchor_ts) & (j.p_ts < close) & (j.touchpoint != j.anchor))
     return j.select("window_id", "journey_id", "touchpoint").distinct().to_pyarrow()
 
