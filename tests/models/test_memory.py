@@ -34,6 +34,7 @@ from peakend.generate import GeneratorConfig, generate
 from peakend.models import memory_fit as mf
 from peakend.models import memory_whatif as wi
 from peakend.models.memory import MemoryResult, remembered_experience, wilson
+from peakend.models.memory_models import compare_models
 from peakend.models.memory_plot import plot_journey, plot_journey_types, plot_model_comparison
 
 TRUTH = {"peak": 0.9, "end": 1.1, "mean": 0.6}
@@ -359,3 +360,17 @@ def test_one_class_outcome_and_no_segments(planted: peakend.Dataset) -> None:
     assert result.journey_type is None
     assert [t.journey_type for t in result.types] == ["all"]
     assert [b.journey_type for b in result.best_last] == ["all"]
+
+
+def test_a_loss_within_the_tolerance_keeps_the_simpler_model(planted: peakend.Dataset) -> None:
+    features = engine.journey_features(engine.events_table(engine.connect(), planted.events))
+    table = features.to_pyarrow().sort_by("journey_id").slice(0, 3000)
+    table = table.filter(pc.greater(table["n_scored"], 0))
+    ids, overall = planted.outcomes["journey_id"], planted.outcomes["overall"]
+    y_by_id = dict(zip(ids.to_pylist(), overall.to_pylist(), strict=True))
+    y = np.array([y_by_id[j] for j in table["journey_id"].to_pylist()])
+    strict = compare_models(table, y, binary=False, folds=3)
+    assert strict.chosen == "peak_end_mean"
+    assert strict.tolerance == pytest.approx(0.005 * strict.score_of(strict.best).score.value)
+    lenient = compare_models(table, y, binary=False, folds=3, tolerance=10.0)
+    assert lenient.chosen == "mean" and lenient.best == strict.best

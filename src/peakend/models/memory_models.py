@@ -20,8 +20,10 @@ model              features
 
 The comparison scores every model out of sample (seeded k-fold, the same split
 for all models) and picks the *simplest* model whose score is not significantly
-worse than the best one (its paired 95 % interval of the difference includes 0):
-a one-standard-error style rule that stops a richer model winning on noise.
+worse than the best one (its paired 95 % interval of the difference includes 0)
+or worse by less than a tolerance too small to matter (0.001 AUC, 0.5 % of the
+RMSE): a one-standard-error style rule that stops a richer model winning on noise,
+or, with a million journeys, on a difference nobody would act on.
 """
 
 from __future__ import annotations
@@ -59,6 +61,10 @@ MODELS: dict[str, tuple[str, ...]] = {
 """Candidate models, simplest first (the order breaks ties in the choice)."""
 
 BASELINE = "mean"
+AUC_TOLERANCE = 0.001
+"""AUC a simpler model may lose against the best and still be chosen."""
+RMSE_TOLERANCE = 0.005
+"""Share of the best RMSE a simpler model may lose and still be chosen."""
 _RANK_SAMPLE = 50_000
 
 _FLAT = {
@@ -330,6 +336,7 @@ class ModelComparison:
     scores: tuple[ModelScore, ...]
     best: str
     chosen: str
+    tolerance: float
 
     def score_of(self, name: str) -> ModelScore:
         """The score of candidate ``name``."""
@@ -347,7 +354,11 @@ class ModelComparison:
             "n": self.n,
             "best_by_score": self.best,
             "chosen": self.chosen,
-            "rule": "simplest model whose paired 95% interval against the best includes 0",
+            "rule": (
+                "simplest model whose paired 95% interval against the best includes 0, "
+                "or whose loss against the best is within the tolerance"
+            ),
+            "tolerance": self.tolerance,
             "models": [s.to_dict() for s in self.scores],
         }
 
@@ -360,6 +371,7 @@ def compare_models(
     folds: int = 5,
     seed: int = 0,
     models: tuple[str, ...] = tuple(MODELS),
+    tolerance: float | None = None,
 ) -> ModelComparison:
     """Score each candidate out of sample on the same seeded k-fold split and choose one.
 
@@ -375,6 +387,11 @@ def compare_models(
         The k-fold split, shared by every model so the comparison is paired.
     models:
         Candidates to compare, simplest first; must include ``"mean"``.
+    tolerance:
+        A loss against the best model too small to matter: a simpler model within
+        it is chosen even when the loss is significant (with a million journeys
+        almost every difference is). Default :data:`AUC_TOLERANCE` for AUC and
+        :data:`RMSE_TOLERANCE` times the best RMSE.
     """
     if BASELINE not in models:
         raise ConfigError("the model comparison needs the mean-only baseline 'mean'")
@@ -391,7 +408,9 @@ def compare_models(
         prediction = mf.out_of_sample(x, y, binary=binary, folds=folds, seed=seed)
         raw[name] = mf.score(y, prediction, binary=binary)
     best = _best(raw)
-    chosen = _simplest_not_worse(raw, best, models)
+    if tolerance is None:
+        tolerance = AUC_TOLERANCE if binary else RMSE_TOLERANCE * raw[best].value
+    chosen = _simplest_not_worse(raw, best, models, tolerance)
     var_y = float(np.var(y)) if len(y) else 0.0
     scores = tuple(
         ModelScore(
@@ -406,7 +425,7 @@ def compare_models(
         for name in models
     )
     metric = raw[BASELINE].kind
-    return ModelComparison(metric, folds, seed, len(y), scores, best, chosen)
+    return ModelComparison(metric, folds, seed, len(y), scores, best, chosen, tolerance)
 
 
 def _best(raw: dict[str, mf.Score]) -> str:
@@ -414,12 +433,16 @@ def _best(raw: dict[str, mf.Score]) -> str:
     return min(raw, key=lambda k: sign[raw[k].higher_is_better] * raw[k].value)
 
 
-def _simplest_not_worse(raw: dict[str, mf.Score], best: str, order: tuple[str, ...]) -> str:
+def _simplest_not_worse(
+    raw: dict[str, mf.Score], best: str, order: tuple[str, ...], tolerance: float
+) -> str:
     for name in order:
         if name == best:
             return name
         diff = mf.difference(raw[name], raw[best])
+        if not math.isfinite(diff.low):
+            continue
         worse = diff.high < 0 if raw[name].higher_is_better else diff.low > 0
-        if not worse and math.isfinite(diff.low):
+        if not worse or abs(diff.value) <= tolerance:
             return name
     return best
