@@ -64,20 +64,28 @@ def hidden_timeline(result: HiddenMomentsResult, anchor: str) -> go.Figure:
 
 
 def _designed(fig: go.Figure, result: HiddenMomentsResult, anchor: str) -> None:
+    """Designed touchpoints as markers below the bars, staggered where they crowd."""
     d = result.designed.filter(pc.equal(result.designed["anchor"], anchor)).to_pydict()
-    points = [
-        (tp, off)
+    points = sorted(
+        (off, tp)
         for tp, off in zip(d["touchpoint"], d["median_offset"], strict=True)
-        if off is not None and 0 <= off < result.horizon
-    ]
+        if off is not None and 0 <= off < result.horizon and tp != anchor
+    )
     if not points:
         return
+    rates = [r for r in result.curves.filter(pc.equal(result.curves["anchor"], anchor))[
+        "rate_per_1000"].to_pylist() if r is not None]  # fmt: skip
+    step = 0.07 * max(rates, default=1.0)
+    levels: list[int] = []
+    for i, (off, _) in enumerate(points):
+        crowded = i > 0 and off - points[i - 1][0] < 1.5
+        levels.append(levels[-1] + 1 if crowded else 0)
     fig.add_scatter(
-        x=[off for _, off in points],
-        y=[0] * len(points),
+        x=[off for off, _ in points],
+        y=[-step * (1 + level) for level in levels],
         mode="markers+text",
         marker={"symbol": "diamond", "size": 11, "color": PALETTE["blue"]},
-        text=[tp for tp, _ in points],
-        textposition="top center",
-        name="designed touchpoints (median)",
+        text=[tp for _, tp in points],
+        textposition="middle right",
+        name="designed touchpoints (median offset)",
     )
