@@ -292,3 +292,24 @@ def test_a_recovery_after_a_failed_invoice_is_reactive_and_not_a_suggestion(
     assert recovery.reactive
     assert not any(e.reactive for e in invoice.proactive_effects if e.touchpoint != "recovery")
     assert invoice.intervention.observed_touchpoint == "invoice_explainer"
+
+
+def test_row_order_of_the_events_does_not_change_the_curves(
+    planted: tuple[peakend.Dataset, Any], result: HiddenMomentsResult
+) -> None:
+    data = planted[0]
+    shuffled = data.events.take(np.random.default_rng(0).permutation(data.events.num_rows))
+    again = find_hidden_moments(dataclasses.replace(data, events=shuffled))
+    assert again.curves.select(["anchor", "offset", "contacts", "at_risk"]).equals(
+        result.curves.select(["anchor", "offset", "contacts", "at_risk"])
+    )
+    assert [m.moment.label for m in again.moments] == [m.moment.label for m in result.moments]
+
+
+def test_an_anchor_without_excess_contacts_gives_no_moment(
+    planted: tuple[peakend.Dataset, Any],
+) -> None:
+    quiet = find_hidden_moments(planted[0], anchors=["review_invitation"])
+    assert quiet.moments == ()
+    assert quiet.anchor_journeys["review_invitation"] > 1000
+    assert not any(quiet.curves["flagged"].to_pylist())

@@ -61,6 +61,12 @@ def test_hidden_schedule_writes_due_actions(spec: Path, tmp_path: Path) -> None:
     assert rows[0]["channel"] == "email"
 
 
+def test_hidden_says_when_nothing_stands_out(spec: Path) -> None:
+    result = runner.invoke(app, ["hidden", str(spec), "--anchor", "review_invitation"])
+    assert result.exit_code == 0, result.output
+    assert "Nothing stands out" in result.stdout
+
+
 def test_hidden_unknown_anchor_is_a_usage_error(spec: Path) -> None:
     result = runner.invoke(app, ["hidden", str(spec), "--anchor", "nope"])
     assert result.exit_code != 0
