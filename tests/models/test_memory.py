@@ -270,6 +270,8 @@ def test_errors_say_what_to_fix(planted: peakend.Dataset) -> None:
         remembered_experience(planted, outcome="nps")
     with pytest.raises(ConfigError, match="journey type attribute 'region'"):
         remembered_experience(planted, journey_type="region")
+    with pytest.raises(ConfigError, match="journey type attribute 'overall'"):
+        remembered_experience(planted, journey_type="overall")  # an outcome, not an attribute
     with pytest.raises(ConfigError, match="margin"):
         remembered_experience(planted, margin=0.0)
     no_outcome = dataclasses.replace(planted, spec=dataclasses.replace(planted.spec, outcomes=()))

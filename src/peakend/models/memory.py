@@ -279,7 +279,8 @@ def _outcome(dataset: Dataset, outcome: str | None) -> str:
 def _journey_type(dataset: Dataset, journey_type: str | None) -> str | None:
     if journey_type is None:
         return dataset.spec.segments[0] if dataset.spec.segments else None
-    if journey_type not in dataset.outcomes.column_names or journey_type == "journey_id":
+    declared = journey_type in dataset.spec.attributes or journey_type in dataset.spec.segments
+    if not declared or journey_type not in dataset.outcomes.column_names:
         known = ", ".join(dataset.spec.attributes) or "none declared"
         raise ConfigError(
             f"unknown journey type attribute {journey_type!r}; the spec's attributes: {known}"
@@ -303,7 +304,8 @@ def _with_outcome(
         cols["_type"] = outcomes[journey_type].cast(pa.string()).fill_null("(missing)")
     right = pa.table(cols)
     scored = journeys.filter(pc.greater(journeys["n_scored"], 0))
-    scored = scored.set_column(0, "journey_id", scored["journey_id"].cast(pa.large_string()))
+    index = scored.schema.get_field_index("journey_id")
+    scored = scored.set_column(index, "journey_id", scored["journey_id"].cast(pa.large_string()))
     joined = scored.join(right, "journey_id", join_type="inner")
     joined = joined.filter(pc.is_valid(joined["_y"])).sort_by("journey_id")
     if journey_type is None:
