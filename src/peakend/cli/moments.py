@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +23,7 @@ from peakend.cli.common import (
     print_json,
     progress_bar,
 )
-from peakend.errors import ConfigError
+from peakend.errors import ConfigError, StatisticalWarning
 from peakend.load import Dataset
 from peakend.models.moment_design import Cuts
 from peakend.models.moment_plot import save_moment_matrix
@@ -94,7 +95,8 @@ def moments(
     dataset = load_dataset(spec, strict)
     chosen = () if no_segments else (tuple(segment) if segment else dataset.spec.segments)
     total = resamples * (1 + _group_count(dataset, chosen))
-    with progress_bar() as bar:
+    with progress_bar() as bar, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", StatisticalWarning)
         task = bar.add_task("Bootstrapping moments", total=total)
         result = find_moments(
             dataset,
@@ -104,6 +106,8 @@ def moments(
             segments=chosen,
             progress=lambda k: bar.advance(task, k),
         )
+    for warning in caught:
+        err.print(f"[yellow]warning:[/] {escape(str(warning.message))}", highlight=False)
     if plot is not None:
         written = save_moment_matrix(result, plot)
         err.print("Moment matrix written to " + ", ".join(str(p) for p in written))
@@ -139,15 +143,15 @@ def _print(result: MomentsResult) -> None:
         differing = [d.touchpoint for d in seg.differences if d.class_differs]
         text = ", ".join(differing) if differing else "none"
         out.print(f"  class differs between {escape(seg.attribute)} groups: {escape(text)}")
-    for a, b, r in result.collinear:
-        err.print(f"[yellow]note:[/] {a} and {b} are nearly collinear (r={r:+.2f})")
 
 
 def _table(result: MomentsResult, title: str) -> Table:
     table = Table(title=title, header_style="bold")
     for name in ("touchpoint", "class", "conf.", "action", "penalty [95% CI]"):
-        table.add_column(name, justify="left" if name in ("touchpoint", "class") else "right")
-    for name in ("reward [95% CI]", "importance [95% CI]", "n low/mid/high"):
+        table.add_column(
+            name, justify="left" if name in ("touchpoint", "class", "action") else "right"
+        )
+    for name in ("reward [95% CI]", "importance", "n low/mid/high"):
         table.add_column(name, justify="right")
     for m in result.touchpoints:
         table.add_row(
@@ -158,7 +162,7 @@ def _table(result: MomentsResult, title: str) -> Table:
             _effect_interval(m.penalty, result),
             _effect_interval(m.reward, result),
             _share_interval(m.importance),
-            f"{m.counts['low']:,}/{m.counts['middle']:,}/{m.counts['high']:,}",
+            "/".join(_count(m.counts[band]) for band in ("low", "middle", "high")),
         )
     return table
 
@@ -166,7 +170,9 @@ def _table(result: MomentsResult, title: str) -> Table:
 def _group_table(moments: tuple[TouchpointMoment, ...], result: MomentsResult, title: str) -> Table:
     table = Table(title=title, header_style="bold")
     for name in ("touchpoint", "class", "conf.", "penalty [95% CI]", "reward [95% CI]"):
-        table.add_column(name, justify="left" if name in ("touchpoint", "class") else "right")
+        table.add_column(
+            name, justify="left" if name in ("touchpoint", "class", "action") else "right"
+        )
     for m in moments:
         table.add_row(
             m.touchpoint,
@@ -189,14 +195,18 @@ def _effect_interval(interval: Interval, result: MomentsResult) -> str:
         return "–"
     return (
         f"{_effect(interval.value, result)} "
-        f"[{_effect(interval.low, result)}, {_effect(interval.high, result)}]"
+        f"[{_effect(interval.low, result)},{_effect(interval.high, result)}]"
     )
 
 
 def _share_interval(interval: Interval) -> str:
     if not math.isfinite(interval.value):
         return "–"
-    return f"{100 * interval.value:.0f}% [{100 * interval.low:.0f}, {100 * interval.high:.0f}]"
+    return f"{100 * interval.value:.0f}% [{100 * interval.low:.0f},{100 * interval.high:.0f}]"
+
+
+def _count(n: int) -> str:
+    return f"{n / 1000:.0f}k" if n >= 10_000 else f"{n:,}"
 
 
 def _interval(interval: Interval) -> str:
