@@ -313,3 +313,20 @@ def test_an_anchor_without_excess_contacts_gives_no_moment(
     assert quiet.moments == ()
     assert quiet.anchor_journeys["review_invitation"] > 1000
     assert not any(quiet.curves["flagged"].to_pylist())
+
+
+def test_excess_per_segment_follows_the_planted_treatment_shares(
+    result: HiddenMomentsResult, planted: tuple[peakend.Dataset, dict[str, Any]]
+) -> None:
+    truth = planted[1]
+    invoice = next(m for m in result.moments if m.moment.anchor == "first_invoice")
+    plan = next(p for p in truth["proactive"] if p["anchor"] == "first_invoice")
+    rate = next(w for w in truth["hidden_windows"] if w["anchor"] == "first_invoice")
+    for group, share in plan["treated_share_by_segment"].items():
+        expected = 1000 * rate["excess_contacts_per_journey"] * (1 - share * plan["deflection"])
+        iv = invoice.segments["segment"][group]
+        se = (iv.high - iv.low) / (2 * 1.959964)
+        # two groups, one seed: a 3-standard-error band fails in 0.3 % of seeds
+        assert abs(iv.value - expected) < 3 * se, (group, iv, expected)
+    groups = invoice.segments["segment"]
+    assert groups["business"].value < groups["consumer"].value  # more business journeys treated

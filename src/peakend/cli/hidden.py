@@ -134,6 +134,9 @@ def _print_moment(m: HiddenMomentReport) -> None:
             f"  emotion of {m.emotion.n:,} verbatims: {escape(shares)}; "
             f"valence {fmt_estimate(m.emotion.valence)}"
         )
+    for seg, groups in m.segments.items():
+        parts = ", ".join(f"{g} {_iv(iv)} (n={iv.n:,})" for g, iv in groups.items())
+        out.print(f"  excess per 1,000 by {escape(seg)}: {escape(parts)}")
     for g in m.outcome_gaps:
         out.print(
             f"  {escape(g.outcome)}: with a contact {g.with_contact:.2f} (n={g.n_with:,}), "

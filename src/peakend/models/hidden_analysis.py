@@ -46,20 +46,27 @@ from peakend.models.hidden_effects import (
     outcome_gaps,
     proactive_effect,
     same_keys,
+    segment_excess,
     window_emotions,
     window_texts,
     window_words,
 )
 from peakend.models.interventions import ClassicMatch, Intervention, match_classic, suggest
+from peakend.models.resampling import Interval
 
 
 @dataclass(frozen=True)
 class HiddenMomentReport:
-    """One hidden moment with what it is about, what it does and what to do about it."""
+    """One hidden moment with what it is about, what it does and what to do about it.
+
+    ``segments`` holds the excess contacts per 1,000 journeys per group of each
+    segment attribute of the spec (``segments = [...]``), with intervals.
+    """
 
     moment: HiddenMoment
     words: tuple[Word, ...]
     emotion: WindowEmotion | None
+    segments: dict[str, dict[str, Interval]]
     outcome_gaps: tuple[OutcomeGap, ...]
     proactive_effects: tuple[ProactiveEffect, ...]
     classic: ClassicMatch | None
@@ -71,6 +78,10 @@ class HiddenMomentReport:
             **self.moment.to_dict(),
             "words": [w.to_dict() for w in self.words],
             "emotion": self.emotion.to_dict() if self.emotion else None,
+            "segments": {
+                seg: {g: iv.to_dict() for g, iv in groups.items()}
+                for seg, groups in self.segments.items()
+            },
             "outcome_gaps": [g.to_dict() for g in self.outcome_gaps],
             "proactive_effects": [e.to_dict() for e in self.proactive_effects],
             "classic": self.classic.to_dict() if self.classic else None,
@@ -248,6 +259,13 @@ def _reports(
     words = window_words(texts, background)
     emotions = window_emotions(texts)
     gaps = outcome_gaps(per_journey, data.outcomes, data.outcome_names)
+    by_segment = segment_excess(
+        per_journey,
+        data.outcomes,
+        list(data.spec.segments),
+        {i: m.baseline_per_1000 / 1000 for i, m in enumerate(moments)},
+        {i: m.last_offset - m.first_offset + 1 for i, m in enumerate(moments)},
+    )
     treated = _treated(events, data.touchpoints, anchors, windows, curves, proactive, unit_s)
     costs = _costs(data.touchpoints)
     reports = []
@@ -274,6 +292,7 @@ def _reports(
                 m,
                 tuple(words.get(i, [])),
                 emotions.get(i),
+                by_segment.get(i, {}),
                 tuple(gaps.get(i, [])),
                 effects,
                 match,

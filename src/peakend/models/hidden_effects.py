@@ -294,6 +294,44 @@ def _gap(name: str, a: F64, b: F64) -> OutcomeGap:
     )
 
 
+def segment_excess(
+    per_journey: pa.Table,
+    outcomes: pa.Table,
+    segments: list[str],
+    baselines: dict[int, float],
+    widths: dict[int, int],
+    *,
+    min_journeys: int = 30,
+) -> dict[int, dict[str, dict[str, Interval]]]:
+    """Excess contacts per 1,000 journeys of each window, per group of each segment attribute.
+
+    The same estimator as the window's own (mean contacts in the window minus
+    the anchor's baseline × width, normal interval from the per-journey
+    counts), on each group's journeys; groups with fewer than ``min_journeys``
+    journeys are left out. ``baselines`` is per window, in contacts per journey
+    per unit.
+    """
+    segments = [s for s in segments if s in outcomes.column_names]
+    if not segments or per_journey.num_rows == 0:
+        return {}
+    joined = per_journey.join(same_keys(outcomes.select(["journey_id", *segments])), "journey_id")
+    window = joined["window_id"].to_numpy()
+    k = joined["k"].to_numpy().astype(np.float64)
+    result: dict[int, dict[str, dict[str, Interval]]] = {}
+    for seg in segments:
+        groups = np.array([str(v) for v in joined[seg].to_pylist()], dtype=object)
+        for w in np.unique(window):
+            for g in sorted(set(groups[window == w])):
+                y = k[(window == w) & (groups == g)]
+                if y.size < min_journeys:
+                    continue
+                excess = 1000 * (y.mean() - baselines[int(w)] * widths[int(w)])
+                half = 1000 * Z_95 * y.std(ddof=1) / math.sqrt(y.size)
+                iv = Interval(float(excess), float(excess - half), float(excess + half), y.size)
+                result.setdefault(int(w), {}).setdefault(seg, {})[g] = iv
+    return result
+
+
 # ---------------------------------------------------------------- proactive effects
 def covariate_matrix(table: pa.Table, columns: list[str]) -> tuple[F64, list[str]]:
     """Covariates as a numeric matrix, and the names of its columns.
