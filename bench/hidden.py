@@ -13,7 +13,8 @@ verbatims). :func:`peakend.find_hidden_moments` runs with its defaults and is
 scored against ``truth.json``: share of planted windows found (same anchor,
 overlapping days), false windows per anchor tested, and whether the 95 %
 intervals of the proactive-contact effects (contacts deflected, effect on
-``overall``) cover the planted values.
+``overall``) cover the planted values. The same number of seeds without any
+planted window (``null.*``) counts false windows when nothing is there.
 
 **Speed.** About 10M events (1.04M journeys, same planted design) are generated
 once and cached in ``bench/data/hidden-10M`` (git-ignored). Timed in this
@@ -132,6 +133,23 @@ def accuracy(seeds: int, journeys: int) -> None:
     show("accuracy.analysis_s_median", sorted(seconds)[len(seconds) // 2])
 
 
+def null_runs(seeds: int, journeys: int) -> None:
+    """Journeys with no planted window: every window found is a false one."""
+    false = anchors = 0
+    for seed in range(101, 101 + seeds):
+        config = dataclasses.replace(
+            planted_config(journeys, seed), hidden_windows=(), proactive=()
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            data = peakend.load(generate(tmp, config).spec_path)
+            result = find_hidden_moments(data)
+        false += len(result.moments)
+        anchors += len(result.anchor_journeys)
+    show("null.seeds", seeds)
+    show("null.false_windows", false)
+    show("null.anchors_tested", anchors)
+
+
 # ------------------------------------------------------------------ speed
 def speed(events: int) -> None:
     journeys = int(events / EVENTS_PER_JOURNEY)
@@ -174,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     skip = set(filter(None, args.skip.split(",")))
     if "accuracy" not in skip:
         accuracy(args.seeds, args.journeys)
+        null_runs(args.seeds, args.journeys)
     if "speed" not in skip:
         speed(args.events)
     return 0

@@ -330,3 +330,11 @@ def test_excess_per_segment_follows_the_planted_treatment_shares(
         assert abs(iv.value - expected) < 3 * se, (group, iv, expected)
     groups = invoice.segments["segment"]
     assert groups["business"].value < groups["consumer"].value  # more business journeys treated
+
+
+def test_journeys_without_planted_windows_give_no_hidden_moment(tmp_path: Path) -> None:
+    config = dataclasses.replace(planted_config(6_000, 12), hidden_windows=(), proactive=())
+    data = peakend.load(generate(tmp_path, config).spec_path)
+    null = find_hidden_moments(data)
+    assert len(null.anchor_journeys) >= 6
+    assert null.moments == ()
