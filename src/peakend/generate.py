@@ -12,7 +12,12 @@ was planted, so that every model in peakend can be tested against a known answer
 * the peak-end memory model that makes ``overall`` from the valences of the
   scored events (peak, end, mean, trough);
 * hidden moments: windows of days after an anchor touchpoint with extra
-  customer-initiated contacts on top of a low baseline;
+  customer-initiated contacts on top of a low baseline, optionally with an
+  effect on ``overall`` and with Dutch contact verbatims;
+* optionally, proactive company contacts inside a window given to a
+  segment-dependent share of customers, with a known deflection of the
+  window's contacts and a known effect on ``overall`` (``truth.json``
+  ``proactive``);
 * service failures followed by a recovery contact, handled well or badly;
 * a churn hazard rising with negative moments, a negative end and contacts.
 
