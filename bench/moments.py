@@ -14,8 +14,9 @@ Parts:
   touchpoints classified as planted, with the default threshold (0.2 SD) and
   with 0.125 (half the generator's class boundary of 0.25 points). The same
   with every penalty and reward set to zero gives the false-positive rate. A
-  last line runs with the memory model switched on (peak and end effects on
-  ``overall`` that every touchpoint's score feeds).
+  last scenario switches the memory model on (peak and end effects on
+  ``overall`` that every touchpoint's score feeds), with and without adjusting
+  for the journey's peak, end, mean and trough valence.
 * ``airline``: 5-fold cross-validated AUC on the airline survey (``satisfied``)
   of the moment model (one logistic model on low/high/not-scored dummies),
   the same fitted per travel type x customer type, and scikit-learn's
@@ -69,15 +70,23 @@ def _config(n: int, seed: int, *, zero: bool, memory: bool) -> GeneratorConfig:
     return cfg if memory else dataclasses.replace(cfg, **QUIET_MEMORY)
 
 
-def _scores(directory: Path, cfg: GeneratorConfig, resamples: int) -> dict[str, float]:
+MEMORY_FEATURES = ("peak_valence", "end_valence", "mean_valence", "trough_valence")
+
+
+def _scores(
+    directory: Path, cfg: GeneratorConfig, resamples: int, adjust: bool = False
+) -> dict[str, float]:
     dataset = peakend.load(generate(directory, cfg).spec_path)
+    adjust_for = MEMORY_FEATURES if adjust else ()
     truth = {t.name: t.kind for t in cfg.touchpoints}
     out = {}
     for label, threshold in (("default", None), ("half_boundary", 0.125)):
         settings = MomentSettings(threshold=threshold, n_resamples=resamples)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", StatisticalWarning)
-            result = find_moments(dataset, outcome="overall", settings=settings, segments=())
+            result = find_moments(
+                dataset, outcome="overall", settings=settings, segments=(), adjust_for=adjust_for
+            )
         found = result.classes()
         known = [t for t in truth if found[t] != "not_enough_data"]
         out[f"{label}.correct"] = float(np.mean([found[t] == c for t, c in truth.items()]))
@@ -91,13 +100,26 @@ def _scores(directory: Path, cfg: GeneratorConfig, resamples: int) -> dict[str, 
     return out
 
 
-def accuracy(sizes: list[int], seeds: list[int], resamples: int, work: Path) -> None:
-    scenarios = (("planted", False, False), ("zero", True, False), ("memory_on", False, True))
-    for name, zero, memory in scenarios:
-        for n in sizes if name != "memory_on" else [5_000]:
+def accuracy(
+    sizes: list[int], seeds: list[int], resamples: int, work: Path, chosen: list[str]
+) -> None:
+    scenarios = (
+        ("planted", False, False, False),
+        ("zero", True, False, False),
+        ("memory_on", False, True, False),
+        ("memory_on_adjusted", False, True, True),
+        ("memory_on_zero_adjusted", True, True, True),
+    )
+    for name, zero, memory, adjust in scenarios:
+        if name not in chosen:
+            continue
+        for n in sizes if not memory else [5_000]:
             runs = [
                 _scores(
-                    work / f"{name}-{n}-{s}", _config(n, s, zero=zero, memory=memory), resamples
+                    work / f"{name}-{n}-{s}",
+                    _config(n, s, zero=zero, memory=memory),
+                    resamples,
+                    adjust,
                 )
                 for s in seeds
             ]
@@ -232,10 +254,15 @@ def main() -> None:
     )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--resamples", type=int, default=200)
+    parser.add_argument(
+        "--scenarios",
+        nargs="+",
+        default=["planted", "zero", "memory_on", "memory_on_adjusted", "memory_on_zero_adjusted"],
+    )
     parser.add_argument("--work", type=Path, default=DATA / "moments-accuracy")
     args = parser.parse_args()
     if "accuracy" in args.parts:
-        accuracy(args.accuracy_sizes, args.seeds, args.resamples, args.work)
+        accuracy(args.accuracy_sizes, args.seeds, args.resamples, args.work, args.scenarios)
     if "airline" in args.parts:
         airline(5, 0)
     if "timing" in args.parts:

@@ -332,3 +332,23 @@ def test_relabelling_and_shifting_change_nothing(
     np.testing.assert_allclose(moved.point.penalty, base.point.penalty[order], atol=1e-4)
     np.testing.assert_allclose(moved.point.reward, base.point.reward[order], atol=1e-4)
     np.testing.assert_allclose(moved.point.importance, base.point.importance[order], atol=1e-4)
+
+
+def test_adjusting_for_the_remembered_peak_and_end(tmp_path: Path) -> None:
+    cfg = GeneratorConfig(n_journeys=4_000, seed=5)  # memory model on
+    dataset = load(generate(tmp_path, cfg).spec_path)
+    truth = {t.name: t.kind for t in cfg.touchpoints}
+    memory = ("peak_valence", "end_valence", "mean_valence", "trough_valence")
+
+    def correct(result: MomentsResult) -> float:
+        found = result.classes()
+        return float(np.mean([found[t] == c for t, c in truth.items()]))
+
+    plain = find_moments(dataset, outcome="overall", settings=FAST, segments=())
+    adjusted = find_moments(
+        dataset, outcome="overall", settings=FAST, segments=(), adjust_for=memory
+    )
+    assert adjusted.adjusted_for == memory
+    assert correct(adjusted) >= 0.8 > correct(plain)
+    with pytest.raises(ConfigError, match="journey feature"):
+        find_moments(dataset, outcome="overall", settings=FAST, adjust_for=["mood"])

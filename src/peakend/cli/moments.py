@@ -64,6 +64,10 @@ def moments(
     high_min: Annotated[
         float | None, typer.Option(help="Raw scores >= this are high (default: the scale).")
     ] = None,
+    adjust_for: Annotated[
+        list[str] | None,
+        typer.Option(help="Journey feature to adjust for, e.g. end_valence (repeatable)."),
+    ] = None,
     weight_col: Annotated[
         str | None, typer.Option(help="Attribute column with a weight per respondent.")
     ] = None,
@@ -104,6 +108,7 @@ def moments(
             settings=settings,
             weight_col=weight_col,
             segments=chosen,
+            adjust_for=tuple(adjust_for or ()),
             progress=lambda k: bar.advance(task, k),
         )
     for warning in caught:

@@ -15,7 +15,7 @@ A touchpoint scored more than once in a journey is banded on its mean score.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -70,6 +70,9 @@ class MomentDesign:
         Whether the outcome is binary.
     dropped_no_outcome:
         Journeys with events but without the outcome (left out).
+    controls, control_names:
+        ``(n, c)`` journey-level covariates the effects are adjusted for
+        (e.g. the remembered peak and end); ``(n, 0)`` when none.
     """
 
     touchpoints: tuple[str, ...]
@@ -79,6 +82,8 @@ class MomentDesign:
     weights: NDArray[np.float64]
     binary: bool
     dropped_no_outcome: int
+    controls: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 0)))
+    control_names: tuple[str, ...] = ()
 
     @property
     def n(self) -> int:
@@ -95,6 +100,8 @@ class MomentDesign:
             weights=self.weights[rows],
             binary=self.binary,
             dropped_no_outcome=0,
+            controls=self.controls[rows] if self.control_names else self.controls,
+            control_names=self.control_names,
         )
 
 
@@ -105,6 +112,7 @@ def build_design(
     cuts: Cuts | None = None,
     weight_col: str | None = None,
     touchpoints: Sequence[str] | None = None,
+    adjust_for: Sequence[str] = (),
 ) -> MomentDesign:
     """Band every journey's scores per touchpoint and line them up with the outcome.
 
@@ -121,6 +129,11 @@ def build_design(
     touchpoints:
         The touchpoints to analyse; by default every touchpoint with a score,
         in catalogue order.
+    adjust_for:
+        Journey features of :func:`peakend.engine.journey_features` to adjust
+        for, e.g. ``("peak_valence", "end_valence")``: the effects then measure
+        a touchpoint's direct effect beyond what the journey's remembered peak
+        and end carry. Missing values (journeys without scores) become 0.
 
     Raises
     ------
@@ -140,15 +153,45 @@ def build_design(
     if kind == "binary" and not np.isin(y, (0.0, 1.0)).all():
         raise DataError(f"binary outcome {outcome!r} must be 0/1; check `positive`/`negative`")
     journeys_with_events = pc.count_distinct(dataset.events["journey_id"]).as_py()
+    ids = table["journey_id"].combine_chunks()
     return MomentDesign(
         touchpoints=names,
-        journey_ids=table["journey_id"].combine_chunks(),
+        journey_ids=ids,
         bands=bands,
         y=y,
         weights=_weights(table, weight_col),
         binary=kind == "binary",
         dropped_no_outcome=max(0, int(journeys_with_events) - table.num_rows),
+        controls=_controls(dataset, ids, tuple(adjust_for)),
+        control_names=tuple(adjust_for),
     )
+
+
+def _controls(dataset: Dataset, ids: pa.Array, names: tuple[str, ...]) -> NDArray[np.float64]:
+    """Journey features aligned to ``ids`` as an ``(n, c)`` matrix (missing = 0)."""
+    if not names:
+        return np.zeros((len(ids), 0))
+    from peakend import engine
+
+    con = engine.connect()
+    features = engine.journey_features(engine.events_table(con, dataset.events)).to_pyarrow()
+    numeric = [
+        f.name
+        for f in features.schema
+        if pa.types.is_floating(f.type) or pa.types.is_integer(f.type)
+    ]
+    unknown = [n for n in names if n not in numeric]
+    if unknown:
+        raise ConfigError(
+            f"cannot adjust for {', '.join(unknown)}: not a numeric journey feature; "
+            f"choose from {', '.join(numeric)}"
+        )
+    index = pc.index_in(ids, value_set=features["journey_id"].combine_chunks())
+    out = np.zeros((len(ids), len(names)))
+    for j, name in enumerate(names):
+        column = pc.cast(features[name], pa.float64()).combine_chunks().take(index)
+        out[:, j] = np.nan_to_num(column.to_numpy(zero_copy_only=False), nan=0.0)
+    return out
 
 
 def _outcome_kind(dataset: Dataset, outcome: str) -> str:

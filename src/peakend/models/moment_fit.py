@@ -95,8 +95,13 @@ class _Matrix:
         """``(T, 4)`` effect of each band (middle = 0); NaN for a band without a column."""
         table = np.full((self.n_touchpoints, 4), np.nan)
         table[:, 0] = 0.0
-        table[self.touchpoint, self.band] = coef[1:]
+        bands = self.band >= 0
+        table[self.touchpoint[bands], self.band[bands]] = coef[1:][bands]
         return table
+
+    def control_part(self, coef: F64) -> F64:
+        """The controls' coefficients, in ``control_names`` order."""
+        return np.asarray(coef[1:][self.band < 0], dtype=np.float64)
 
 
 def fit_moments(
@@ -127,7 +132,9 @@ def fit_moments(
         aug = np.column_stack([matrix.x, resp.astype(np.float32)])
         gram = _gram(aug, row_w)
         point = _effects(matrix, design, coef, gram, design.weights, ame_rows)
-        collinear = _collinear(gram, matrix, design.touchpoints, float(np.mean(row_w)))
+        collinear = _collinear(
+            gram, matrix, design.touchpoints, design.control_names, float(np.mean(row_w))
+        )
 
         def replicate(counts: F64) -> Effects:
             g = _gram(aug, row_w * counts)
@@ -167,6 +174,8 @@ def fit_predict(train: MomentDesign, test: MomentDesign) -> F64:
     table = np.nan_to_num(matrix.coef_table(coef))
     columns = np.arange(len(test.touchpoints))[None, :]
     eta = coef[0] + table[columns, test.bands.astype(np.int64)].sum(axis=1)
+    if test.control_names:
+        eta = eta + test.controls @ matrix.control_part(coef)
     return _sigmoid(eta) if train.binary else np.asarray(eta, dtype=np.float64)
 
 
@@ -186,6 +195,10 @@ def _matrix(design: MomentDesign) -> _Matrix:
                 columns.append(dummy.astype(np.float32))
                 touchpoint.append(t)
                 band.append(b)
+    for j in range(len(design.control_names)):
+        columns.append(design.controls[:, j].astype(np.float32))
+        touchpoint.append(len(design.touchpoints))  # one extra group: the controls
+        band.append(-1 - j)
     return _Matrix(
         x=np.column_stack(columns),
         touchpoint=np.array(touchpoint, dtype=np.int64),
@@ -268,7 +281,9 @@ def _effects(
         fit = _r_squared(gram, coef)
         return Effects(table[:, LOW], table[:, HIGH], table[:, NOT_SCORED], shares, fit)
     fit = _mcfadden(matrix.x, design.y, w, coef)
-    low, high, not_scored = _marginal_effects(design, float(coef[0]), table, w, ame_rows)
+    low, high, not_scored = _marginal_effects(
+        design, float(coef[0]), table, matrix.control_part(coef), w, ame_rows
+    )
     return Effects(low, high, not_scored, shares, fit)
 
 
@@ -291,7 +306,12 @@ def _mcfadden(x: F32, y: F64, w: F64, coef: F64) -> float:
 
 
 def _marginal_effects(
-    design: MomentDesign, intercept: float, table: F64, w: F64, ame_rows: int
+    design: MomentDesign,
+    intercept: float,
+    table: F64,
+    control_coef: F64,
+    w: F64,
+    ame_rows: int,
 ) -> tuple[F64, F64, F64]:
     """Average change in probability when a band moves from middle to low/high/not scored."""
     rows = np.arange(design.n)
@@ -300,7 +320,8 @@ def _marginal_effects(
     bands = design.bands[rows]
     coef = np.nan_to_num(table)
     contrib = np.take_along_axis(coef[None, :, :], bands[:, :, None].astype(np.int64), 2)[..., 0]
-    base = intercept + contrib.sum(axis=1, keepdims=True) - contrib
+    controls = design.controls[rows] @ control_coef if design.control_names else 0.0
+    base = intercept + np.reshape(controls, (-1, 1)) + contrib.sum(axis=1, keepdims=True) - contrib
     weight = w[rows] / w[rows].sum()
     p_mid = _sigmoid(base)
     effects = []
@@ -319,9 +340,9 @@ def _relative_weights(gram: F64, matrix: _Matrix) -> F64:
     sxx, sxy, syy = cov[1:-1, 1:-1], cov[1:-1, -1], cov[-1, -1]
     sd = np.sqrt(np.clip(np.diag(sxx), 0.0, None))
     keep = sd > 1e-9
-    shares = np.zeros(matrix.n_touchpoints)
+    shares = np.zeros(matrix.n_touchpoints + 1)  # the last group: controls, if any
     if syy <= 0 or not keep.any():
-        return shares
+        return shares[:-1]
     corr = sxx[np.ix_(keep, keep)] / np.outer(sd[keep], sd[keep])
     rxy = sxy[keep] / (sd[keep] * np.sqrt(syy))
     lam, vec = np.linalg.eigh(corr)
@@ -332,11 +353,20 @@ def _relative_weights(gram: F64, matrix: _Matrix) -> F64:
     raw = (loadings**2) @ (beta_z**2)
     np.add.at(shares, matrix.touchpoint[keep], raw)
     explained = shares.sum()
-    return shares / explained if explained > 0 else shares
+    # touchpoint shares of the explained part; with controls they sum to less than 1
+    return (shares / explained if explained > 0 else shares)[:-1]
+
+
+def _label(names: tuple[str, ...], controls: tuple[str, ...], owner: int, band: int) -> str:
+    return f"{names[owner]} ({BANDS[band]})" if band >= 0 else f"control {controls[-1 - band]}"
 
 
 def _collinear(
-    gram: F64, matrix: _Matrix, names: tuple[str, ...], mean_weight: float
+    gram: F64,
+    matrix: _Matrix,
+    names: tuple[str, ...],
+    controls: tuple[str, ...],
+    mean_weight: float,
 ) -> tuple[tuple[str, str, float], ...]:
     """Pairs of band dummies that are nearly collinear (VIF above 10), worst first."""
     total = gram[0, 0]
@@ -359,7 +389,7 @@ def _collinear(
         j = int(np.argmax(other))
         if other[j] < 0:
             continue
-        labels = sorted(f"{names[owner[k]]} ({BANDS[band[k]]})" for k in (i, j))
+        labels = sorted(_label(names, controls, owner[k], band[k]) for k in (i, j))
         pair = (labels[0], labels[1])
         found[pair] = max(found.get(pair, 0.0), float(corr[i, j]))
     return tuple((a, b, r) for (a, b), r in sorted(found.items(), key=lambda kv: -abs(kv[1])))
@@ -367,7 +397,7 @@ def _collinear(
 
 def check_rows(design: MomentDesign) -> None:
     """Refuse designs too small to fit: fewer journeys than model columns."""
-    columns = 1 + 3 * len(design.touchpoints)
+    columns = 1 + 3 * len(design.touchpoints) + len(design.control_names)
     if design.n <= columns:
         raise ModelError(
             f"{design.n:,} journeys are too few for {len(design.touchpoints)} touchpoints "

@@ -194,6 +194,8 @@ class MomentsResult:
         The effect size that counts as material, in outcome units.
     collinear:
         Touchpoint pairs whose bands are nearly collinear, with their correlation.
+    adjusted_for:
+        Journey features the effects are adjusted for (none by default).
     segments:
         Per-segment estimates (:class:`~peakend.models.moment_segments.SegmentMoments`).
     """
@@ -210,6 +212,7 @@ class MomentsResult:
     touchpoints: tuple[TouchpointMoment, ...]
     collinear: tuple[tuple[str, str, float], ...] = ()
     converged: bool = True
+    adjusted_for: tuple[str, ...] = ()
     segments: tuple[SegmentMoments, ...] = ()
 
     def by_name(self, touchpoint: str) -> TouchpointMoment:
@@ -236,6 +239,7 @@ class MomentsResult:
             "threshold": self.threshold,
             "settings": self.settings.to_dict(),
             "converged": self.converged,
+            "adjusted_for": list(self.adjusted_for),
             "collinear": [{"a": a, "b": b, "correlation": r} for a, b, r in self.collinear],
             "touchpoints": [m.to_dict() for m in self.touchpoints],
             "segments": [s.to_dict() for s in self.segments],
@@ -250,6 +254,7 @@ def find_moments(
     weight_col: str | None = None,
     touchpoints: Sequence[str] | None = None,
     segments: Sequence[str] | None = None,
+    adjust_for: Sequence[str] = (),
     progress: Callable[[int], None] | None = None,
 ) -> MomentsResult:
     """Classify every scored touchpoint as a moment of truth, excel, performance or standard.
@@ -269,6 +274,10 @@ def find_moments(
     segments:
         Attribute columns whose groups get their own (partially pooled)
         estimates; default: the spec's ``segments``. Pass ``()`` for none.
+    adjust_for:
+        Journey features (:func:`peakend.engine.journey_features`) to adjust
+        for, e.g. ``("peak_valence", "end_valence")``: effects then measure a
+        touchpoint's direct effect beyond the remembered peak and end.
     progress:
         Called with the number of bootstrap replicates just finished (the whole
         sample and every segment group: ``n_resamples * (1 + groups)`` in all).
@@ -299,7 +308,12 @@ def find_moments(
     cfg = settings or MomentSettings()
     name = outcome or _first_outcome(dataset)
     design = build_design(
-        dataset, name, cuts=cfg.cuts, weight_col=weight_col, touchpoints=touchpoints
+        dataset,
+        name,
+        cuts=cfg.cuts,
+        weight_col=weight_col,
+        touchpoints=touchpoints,
+        adjust_for=adjust_for,
     )
     check_rows(design)
     result = moments_from_design(design, cfg, dataset=dataset, outcome=name, progress=progress)
@@ -359,6 +373,7 @@ def moments_from_design(
         touchpoints=tuple(moments),
         collinear=draws.collinear,
         converged=draws.converged,
+        adjusted_for=design.control_names,
     )
 
 
