@@ -59,6 +59,9 @@ def test_hidden_schedule_writes_due_actions(spec: Path, tmp_path: Path) -> None:
         rows = list(csv.DictReader(f))
     assert payload["n"] == len(rows) >= 1
     assert rows[0]["channel"] == "email"
+    skipped = runner.invoke(app, [*args, "--date", due, "--skip-if", "first_invoice", "--json"])
+    assert skipped.exit_code == 0, skipped.output
+    assert json.loads(skipped.stdout)["n"] == 0  # the anchor itself always follows the anchor
 
 
 def test_hidden_says_when_nothing_stands_out(spec: Path) -> None:

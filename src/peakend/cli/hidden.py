@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -174,6 +175,10 @@ def hidden_schedule(
         str | None, typer.Option("--date", help="Due date YYYY-MM-DD (UTC); default today.")
     ] = None,
     csv: Annotated[Path | None, typer.Option(help="Write the due actions to this CSV.")] = None,
+    skip_if: Annotated[
+        str | None,
+        typer.Option(help="Leave out journeys that already had this touchpoint after the anchor."),
+    ] = None,
     strict: StrictOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -182,7 +187,7 @@ def hidden_schedule(
     Example: peakend hidden-schedule data/synthetic.toml
     --rule "subscription_started+2d:phone:confirm the choice" --date 2024-03-05
     """
-    rules = [ProactiveRule.parse(r) for r in rule]
+    rules = [dataclasses.replace(ProactiveRule.parse(r), skip_if=skip_if) for r in rule]
     when = on or datetime.now(UTC).date().isoformat()
     dataset = load_dataset(spec, strict)
     with status(f"Finding actions due on {when} …"):

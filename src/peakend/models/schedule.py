@@ -45,7 +45,7 @@ class ProactiveRule:
         if m is None:
             raise ConfigError(
                 f"cannot read rule {text!r}; write ANCHOR+DAYSd:CHANNEL[:GOAL], e.g. "
-                "'subscription_started+2d:phone:confirm the choice'"
+                "'subscription_started+2d:call:confirm the choice'"
             )
         return cls(m["anchor"], int(m["day"]), m["channel"], (m["goal"] or "").strip())
 
