@@ -23,7 +23,8 @@ Method (documented in ``docs/hidden.md``):
 * **Test**: one-sided Poisson test of each (anchor, offset) count against
   ``baseline × at risk``; Benjamini-Hochberg over all cells of all anchors
   controls the false discovery rate at ``alpha``.
-* **Windows**: consecutive flagged offsets. Their excess contacts per 1,000
+* **Windows**: consecutive flagged offsets (a single unflagged offset above
+  baseline between two flagged ones is joined in). Their excess contacts per 1,000
   journeys and the share of customers affected come with 95 % intervals from
   the per-journey counts (normal approximation; journeys are independent).
 

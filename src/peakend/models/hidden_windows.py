@@ -101,6 +101,7 @@ def _runs(curves: pa.Table) -> list[tuple[str, int, int, float, float]]:
     for r in rows:
         by_anchor.setdefault(r["anchor"], []).append(r)
     for anchor, cells in by_anchor.items():
+        _fill_holes(cells)
         quiet = [r for r in cells if not r["flagged"] and r["at_risk"] > 0]
         exposure = sum(r["at_risk"] for r in quiet)
         base = sum(r["contacts"] for r in quiet) / exposure if exposure else 0.0
@@ -115,6 +116,19 @@ def _runs(curves: pa.Table) -> list[tuple[str, int, int, float, float]]:
                 runs.append((anchor, start, last, q, base))
                 start = None
     return runs
+
+
+def _fill_holes(cells: list[dict[str, Any]]) -> None:
+    """Join two runs split by one offset that is above baseline but not significant.
+
+    One window of doubt should not be reported as two because a single day in
+    its middle missed the threshold (more likely with hours than with days).
+    """
+    flags = [c["flagged"] for c in cells]
+    for i in range(1, len(cells) - 1):
+        hole = not flags[i] and flags[i - 1] and flags[i + 1]
+        if hole and cells[i]["contacts"] > cells[i]["expected"]:
+            cells[i]["flagged"] = True
 
 
 def find_windows(
