@@ -352,3 +352,13 @@ def test_adjusting_for_the_remembered_peak_and_end(tmp_path: Path) -> None:
     assert correct(adjusted) >= 0.8 > correct(plain)
     with pytest.raises(ConfigError, match="journey feature"):
         find_moments(dataset, outcome="overall", settings=FAST, adjust_for=["mood"])
+
+
+def test_constant_outcome_is_refused(planted: Dataset) -> None:
+    outcomes = planted.outcomes.set_column(
+        planted.outcomes.schema.get_field_index("overall"),
+        "overall",
+        pa.array([5.0] * planted.outcomes.num_rows),
+    )
+    with pytest.raises(DataError, match="same value"):
+        find_moments(dataclasses.replace(planted, outcomes=outcomes), outcome="overall")

@@ -140,8 +140,8 @@ def build_design(
     ConfigError
         Unknown outcome, touchpoint or weight column.
     DataError
-        No journey has the outcome, no touchpoint has scores, or weights are
-        negative or missing.
+        No journey has the outcome, the outcome does not vary, no touchpoint has
+        scores, or weights are negative or missing.
     """
     kind = _outcome_kind(dataset, outcome)
     table = dataset.outcomes.filter(pc.is_valid(dataset.outcomes[outcome]))
@@ -150,6 +150,11 @@ def build_design(
     names = _touchpoints(dataset, touchpoints)
     bands = _bands(dataset.events, table["journey_id"], names, cuts)
     y = table[outcome].to_numpy(zero_copy_only=False).astype(np.float64)
+    if np.ptp(y) == 0:
+        raise DataError(
+            f"outcome {outcome!r} has the same value ({y[0]:g}) for all {y.size:,} journeys; "
+            "nothing can explain it: pick an outcome that varies"
+        )
     if kind == "binary" and not np.isin(y, (0.0, 1.0)).all():
         raise DataError(f"binary outcome {outcome!r} must be 0/1; check `positive`/`negative`")
     journeys_with_events = pc.count_distinct(dataset.events["journey_id"]).as_py()

@@ -298,7 +298,8 @@ def find_moments(
     Examples
     --------
     >>> import peakend
-    >>> data = peakend.load(peakend.datasets.demo_spec_path())
+    >>> from peakend.datasets import demo_spec_path
+    >>> data = peakend.load(demo_spec_path())
     >>> result = peakend.find_moments(data, outcome="overall")
     >>> result.by_name("installation").moment_class
     'moment_of_truth'
