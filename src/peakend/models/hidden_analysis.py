@@ -40,13 +40,15 @@ from peakend.models.hidden import (
 from peakend.models.hidden_effects import (
     OutcomeGap,
     ProactiveEffect,
-    WindowEmotion,
-    Word,
     covariate_matrix,
     outcome_gaps,
     proactive_effect,
     same_keys,
     segment_excess,
+)
+from peakend.models.hidden_words import (
+    WindowEmotion,
+    Word,
     window_emotions,
     window_texts,
     window_words,

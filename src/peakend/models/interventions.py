@@ -32,7 +32,8 @@ from importlib import resources
 from typing import Any
 
 from peakend.errors import ConfigError
-from peakend.models.hidden_effects import OutcomeGap, ProactiveEffect, Word
+from peakend.models.hidden_effects import OutcomeGap, ProactiveEffect
+from peakend.models.hidden_words import Word
 from peakend.models.resampling import Interval
 
 
