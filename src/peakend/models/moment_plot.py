@@ -41,6 +41,7 @@ def moment_matrix(result: MomentsResult, *, title: str | None = None) -> go.Figu
             fig.add_trace(_trace(cls, members, scored_max))
     unit = "probability" if result.outcome_kind == "binary" else result.outcome
     _threshold_lines(fig, result.threshold)
+    _pad_axes(fig, result)
     heading = title or f"Moment matrix: {result.outcome} ({result.n_journeys:,} journeys)"
     return style(
         fig,
@@ -74,10 +75,11 @@ def _trace(cls: str, members: list[TouchpointMoment], scored_max: int) -> go.Sca
         mode="markers+text",
         name=_LABELS[cls],
         text=[m.touchpoint for m in members],
-        textposition="top center",
+        # alternate label positions so that neighbouring labels overlap less
+        textposition=[("top center", "bottom center")[i % 2] for i in range(len(members))],
         marker={
             "color": CLASS_COLOURS[cls],
-            "size": [8 + 40 * math.sqrt(_scored(m) / scored_max) for m in members],
+            "size": [6 + 26 * math.sqrt(_scored(m) / scored_max) for m in members],
             "line": {"color": PALETTE["black"], "width": 0.5},
             "opacity": 0.85,
         },
@@ -109,6 +111,18 @@ def _trace(cls: str, members: list[TouchpointMoment], scored_max: int) -> go.Sca
 def _gap(a: float, b: float) -> float:
     value = a - b
     return value if math.isfinite(value) else 0.0
+
+
+def _pad_axes(fig: go.Figure, result: MomentsResult) -> None:
+    """Leave room around the points (and the threshold lines) for the labels."""
+    shown = [m for m in result.touchpoints if _plottable(m)]
+    xs = [m.penalty.low for m in shown] + [m.penalty.high for m in shown] + [-result.threshold, 0.0]
+    ys = [m.reward.low for m in shown] + [m.reward.high for m in shown] + [result.threshold, 0.0]
+    for axis, values in (("xaxis", xs), ("yaxis", ys)):
+        finite = [v for v in values if math.isfinite(v)]
+        low, high = min(finite), max(finite)
+        pad = 0.15 * (high - low or 1.0)
+        fig.update_layout({axis: {"range": [low - pad, high + pad]}})
 
 
 def _threshold_lines(fig: go.Figure, threshold: float) -> None:
