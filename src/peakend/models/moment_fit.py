@@ -34,7 +34,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,11 +141,13 @@ def fit_moments(
             return _effects(matrix, design, _solve(g, ridge), g, design.weights * counts, ame_rows)
 
         draws: list[Effects] = []
-        blocks = bootstrap_weights(design.n, n_resamples, seed, chunk=threads)
-        for block in blocks:
-            draws.extend(pool.map(replicate, block))
-            if progress is not None:
-                progress(len(block))
+        pending: list[Future[Effects]] = []
+        # the next block of counts is drawn while the workers fit the current one
+        for block in bootstrap_weights(design.n, n_resamples, seed, chunk=threads):
+            submitted = [pool.submit(replicate, counts) for counts in block]
+            _collect(pending, draws, progress)
+            pending = submitted
+        _collect(pending, draws, progress)
     return Draws(
         point=point,
         penalty=np.array([d.penalty for d in draws]),
@@ -156,6 +158,14 @@ def fit_moments(
         collinear=collinear,
         converged=converged,
     )
+
+
+def _collect(
+    pending: list[Future[Effects]], draws: list[Effects], progress: Callable[[int], None] | None
+) -> None:
+    draws.extend(future.result() for future in pending)
+    if pending and progress is not None:
+        progress(len(pending))
 
 
 def fit_predict(train: MomentDesign, test: MomentDesign) -> F64:
