@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
-from peakend.text.corpora import Example
+from peakend.text.corpora import Example, read_goemotions
 from peakend.text.effort import find_effort
 from peakend.text.embedding import EMBEDDING_DIM, E5Embedder, Matrix
 from peakend.text.labels import PILLARS, emotion_valence_class, valence_class
@@ -100,13 +100,17 @@ def textblob_nl_valence() -> Callable[[str], float]:
 
 
 def evaluate(
-    name: str, lang: str, split: Split, results: dict[str, list[CommentScore]]
+    name: str,
+    lang: str,
+    split: Split,
+    results: dict[str, list[CommentScore]],
+    train: list[Example],
 ) -> list[Row]:
-    """Emotion and valence rows for one test set."""
+    """Emotion and valence rows for one test set; majorities come from ``train``."""
     test = [e for e in split.test if e.lang == lang]
     rows: list[Row] = []
     emotions = [e.emotion for e in test]
-    majority_emotion = Counter(e.emotion for e in split.train).most_common(1)[0][0]
+    majority_emotion = Counter(e.emotion for e in train if e.lang == lang).most_common(1)[0][0]
     for backend, scored in results.items():
         predicted = [
             c.emotion or "neutral"
@@ -126,11 +130,11 @@ def evaluate(
     )
     keep = [i for i, e in enumerate(test) if gold_valence(e) is not None]
     gold = [str(gold_valence(test[i])) for i in keep]
-    train_gold = [gold_valence(e) for e in split.train if gold_valence(e) is not None]
+    train_gold = [gold_valence(e) for e in train if e.lang == lang and gold_valence(e)]
     majority_valence = str(Counter(train_gold).most_common(1)[0][0])
     for backend, scored in results.items():
         mine = [c for c, e in zip(scored, split.test, strict=True) if e.lang == lang]
-        predicted = [valence_class(mine[i].valence or 0.0) for i in keep]
+        predicted = [mine[i].valence_class or "neutral" for i in keep]
         rows.append(_row("valence", name, lang, backend, len(keep), *scores(gold, predicted)))
     baseline = (
         ("vader", vader_valence()) if lang == "en" else ("textblob-nl", textblob_nl_valence())
@@ -237,8 +241,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         split = splits[name]
         texts = [e.text for e in split.test]
         results = {b: s.score(texts, lang="auto") for b, s in backends.items()}
+        # GoEmotions' training part is capped per emotion; its majority comes from the
+        # whole training split, where neutral dominates.
+        train = (
+            read_goemotions(args.data / "goemotions", "train")
+            if name == "goemotions"
+            else split.train
+        )
         for lang in langs:
-            rows += evaluate(name, lang, split, results)
+            rows += evaluate(name, lang, split, results, train)
         if name == "cx":
             rows += pillar_rows(split, results)
             rows.append(effort_row(split))

@@ -34,7 +34,7 @@ class FixedScorer:
         real = score_comments(list(texts), backend="lexicon").comments
         angry = dict.fromkeys(EMOTIONS, 0.0) | {"anger": 1.0}
         return [
-            CommentScore(c.text, c.lang, -0.5, angry, {}, (), c.sentences)
+            CommentScore(c.text, c.lang, -0.5, "negative", angry, {}, (), c.sentences)
             if c.valence is not None
             else c
             for c in real
@@ -80,6 +80,7 @@ def test_a_scorer_can_be_plugged_in(data: peakend.Dataset) -> None:
     assert result.backend == "fixed"
     assert all(t.emotions["anger"].value == 1.0 for t in result.touchpoints)
     assert all(t.ends_negative.n == t.n_comments for t in result.touchpoints)
+    assert all(t.valence.value == -0.5 for t in result.touchpoints)
 
 
 def test_an_events_table_without_text_is_a_clear_error() -> None:
@@ -96,3 +97,23 @@ def test_the_chart_has_a_bar_per_emotion_present(data: peakend.Dataset) -> None:
     present = {e for t in result.touchpoints for e in t.emotions}
     assert {bar.name for bar in fig.data} == present
     assert "ends negative" in fig.data[0].y[0]
+
+
+def test_with_text_valence_feeds_the_engine(data: peakend.Dataset) -> None:
+    from peakend import engine
+    from peakend.text import with_text_valence
+
+    filled = with_text_valence(data, backend="lexicon")
+    assert filled.events.num_rows == data.events.num_rows
+    assert filled.events.column("score_valence").equals(data.events.column("valence"))
+    con = engine.connect()
+    before = engine.journey_features(engine.events_table(con, data.events)).to_pyarrow()
+    after = engine.journey_features(engine.events_table(con, filled.events)).to_pyarrow()
+    scored = dict(
+        zip(before["journey_id"].to_pylist(), before["n_scored"].to_pylist(), strict=True)
+    )
+    for journey, n in zip(
+        after["journey_id"].to_pylist(), after["n_scored"].to_pylist(), strict=True
+    ):
+        assert n >= scored[journey]
+    assert sum(after["n_scored"].to_pylist()) > sum(before["n_scored"].to_pylist())

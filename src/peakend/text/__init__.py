@@ -18,6 +18,7 @@ from peakend.text.journey import (
     TouchpointEmotions,
     add_text_emotions,
     touchpoint_emotions,
+    with_text_valence,
 )
 from peakend.text.labels import EMOTIONS, PILLARS
 from peakend.text.language import detect_language
@@ -57,4 +58,5 @@ __all__ = [
     "score_comments",
     "split_sentences",
     "touchpoint_emotions",
+    "with_text_valence",
 ]

@@ -8,18 +8,19 @@ valence elsewhere. :func:`touchpoint_emotions` summarises per touchpoint: how ma
 interactions *end* negatively (the last sentence of the comment), the top emotions,
 and the pillar scores, each with an interval and its sample size.
 
-Usage with the engine::
+Usage with the engine and the models::
 
-    events = add_text_emotions(data)                 # a pyarrow Table
+    events = add_text_emotions(data)                 # a pyarrow Table, extra columns
     con = engine.connect()
-    table = engine.events_table(con, events)         # extra columns ride along
+    table = engine.events_table(con, events)         # the extra columns ride along
+    data_with_text = with_text_valence(data)         # valence := score, else text valence
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,7 @@ import pyarrow.compute as pc
 from peakend.errors import MissingColumnError
 from peakend.load import Dataset
 from peakend.summary import Estimate
-from peakend.text.labels import EMOTIONS, PILLARS, VALENCE_CUTOFF
+from peakend.text.labels import EMOTIONS, PILLARS
 from peakend.text.scoring import (
     Backend,
     CommentScore,
@@ -43,6 +44,7 @@ TEXT_COLUMNS = (
     "text_lang",
     "text_valence",
     "text_end_valence",
+    "text_ends_negative",
     "text_emotion",
     *(f"emotion_{e}" for e in EMOTIONS),
     *(f"pillar_{p}" for p in PILLARS),
@@ -78,7 +80,8 @@ def add_text_emotions(
     -------
     pyarrow.Table
         The input columns plus :data:`TEXT_COLUMNS`: ``text_lang``, ``text_valence``
-        and ``text_end_valence`` (last sentence) in [-1, 1], ``text_emotion`` (top
+        and ``text_end_valence`` (last sentence) in [-1, 1], ``text_ends_negative``
+        (the last sentence is negative), ``text_emotion`` (top
         emotion), ``emotion_<name>`` probabilities, ``pillar_<name>`` (valence of what
         the comment says about the pillar, null when it does not speak of it),
         ``effort_signals`` (count) and ``valence_or_text``. Rows without a comment get
@@ -120,6 +123,30 @@ def add_text_emotions(
     return result
 
 
+def with_text_valence(
+    data: Dataset,
+    *,
+    backend: Backend = "embedding",
+    lang: LangOption = "auto",
+    scorer: TextScorer | None = None,
+) -> Dataset:
+    """A copy of ``data`` whose events use the comment's valence where no score was given.
+
+    The events gain :data:`TEXT_COLUMNS`; ``valence`` becomes ``valence_or_text`` and
+    the scored valence is kept as ``score_valence``. Every model that reads
+    ``data.events`` (journey features, moments, memory, hidden moments) then sees
+    emotion from text where the customer was not asked for a score. Scores win
+    where both exist.
+    """
+    events = add_text_emotions(data, backend=backend, lang=lang, scorer=scorer)
+    position = events.column_names.index("valence")
+    events = events.append_column("score_valence", events.column("valence"))
+    events = events.set_column(
+        position, pa.field("valence", pa.float64()), events.column("valence_or_text")
+    )
+    return replace(data, events=events)
+
+
 def _columns(rows: list[CommentScore | None]) -> dict[str, Any]:
     def floats(values: list[float | None]) -> pa.Array:
         return pa.array(values, type=pa.float64())
@@ -129,6 +156,9 @@ def _columns(rows: list[CommentScore | None]) -> dict[str, Any]:
         "text_lang": pa.array([r.lang if r else None for r in scored], type=pa.string()),
         "text_valence": floats([r.valence if r else None for r in scored]),
         "text_end_valence": floats([r.end_valence if r else None for r in scored]),
+        "text_ends_negative": pa.array(
+            [r.ends_negative if r else None for r in scored], type=pa.bool_()
+        ),
         "text_emotion": pa.array([r.emotion if r else None for r in scored], type=pa.string()),
         "effort_signals": pa.array([len(r.effort) if r else None for r in scored], type=pa.int32()),
     }
@@ -152,8 +182,8 @@ class TouchpointEmotion:
     valence:
         Mean text valence with its 95 % interval.
     ends_negative:
-        Share of commented interactions whose last sentence is negative
-        (valence below -0.05), Wilson 95 % interval.
+        Share of commented interactions whose last sentence is negative, Wilson 95 %
+        interval.
     emotions:
         Share of comments with each top emotion (Wilson 95 %), most frequent first.
     pillars:
@@ -255,7 +285,7 @@ def _touchpoint_order(data: Dataset | pa.Table, commented: pa.Table) -> list[str
 def _summarise(name: str, rows: pa.Table) -> TouchpointEmotion:
     n = rows.num_rows
     valence = np.array(rows.column("text_valence").to_pylist(), dtype=float)
-    ends = np.array(rows.column("text_end_valence").to_pylist(), dtype=float)
+    ends = rows.column("text_ends_negative").to_pylist()
     counts = Counter(rows.column("text_emotion").to_pylist())
     emotions = {e: wilson(c, n) for e, c in counts.most_common()}
     pillars = {}
@@ -271,7 +301,7 @@ def _summarise(name: str, rows: pa.Table) -> TouchpointEmotion:
         valence=Estimate.of_mean(
             float(valence.mean()), float(valence.std(ddof=1)) if n > 1 else None, n
         ),
-        ends_negative=wilson(int((ends < -VALENCE_CUTOFF).sum()), n),
+        ends_negative=wilson(sum(bool(e) for e in ends), n),
         emotions=emotions,
         pillars=pillars,
         effort=wilson(effort_hits, n),

@@ -278,10 +278,34 @@ def _dutch_words() -> dict[str, float]:
         if form and " " not in form:
             senses.setdefault(form, []).append(polarity)
     words = {form: 4.0 * sum(p) / len(p) for form, p in senses.items() if any(p)}
+    # Pattern lists base forms; comments use inflected ones ("fantastische", "snelle").
+    for form, value in list(words.items()):
+        for inflected in _dutch_inflections(form):
+            words.setdefault(inflected, value)
     words.update(_CX_WORDS["nl"])
     words.update(_emoji_words())
     words.update(_EMOJI)
     return {word: value for word, value in words.items() if value}
+
+
+def _dutch_inflections(form: str) -> list[str]:
+    """The attributive forms of a Dutch adjective: goed -> goede, snel -> snelle,
+    groot -> grote, lief -> lieve, boos -> boze."""
+    vowels = "aeiou"
+    if len(form) < 3 or form.endswith("e") or not form.isalpha():
+        return []
+    stem = form
+    if stem[-1] == "f":
+        stem = stem[:-1] + "v"
+    elif stem[-1] == "s" and stem[-2] in vowels:
+        stem = stem[:-1] + "z"
+    last, before, third = stem[-1], stem[-2], stem[-3]
+    if last not in vowels and before in vowels and third == before:
+        stem = stem[:-2] + last  # long vowel in an open syllable: groot -> grote
+    elif last not in vowels and before in vowels and third not in vowels and last not in "wxy":
+        if not form.endswith(("ig", "lijk", "isch")):
+            stem = stem + last  # short vowel: snel -> snelle
+    return [stem + "e", form + "e"] if stem != form else [form + "e"]
 
 
 @cache

@@ -31,7 +31,13 @@ from peakend.text.cues import EMOTION_CUES, PILLAR_CUES
 from peakend.text.effort import EffortSignal, find_effort
 from peakend.text.embedding import E5Embedder, Embedder
 from peakend.text.heads import load_head
-from peakend.text.labels import EMOTIONS, PILLARS, POSITIVE_EMOTIONS
+from peakend.text.labels import (
+    EMOTIONS,
+    PILLARS,
+    POSITIVE_EMOTIONS,
+    VALENCE_CLASSES,
+    valence_class,
+)
 from peakend.text.language import Lang, detect_language, detect_language_tokens
 from peakend.text.lexicon import NEGATORS, LexiconValence
 from peakend.text.sentences import split_sentences
@@ -58,6 +64,10 @@ class SentenceScore:
         The sentence and its language (``None`` when it has no letters, e.g. emoji only).
     valence:
         In [-1, 1], negative to positive.
+    valence_class:
+        ``negative``, ``neutral`` or ``positive``: the backend's own decision (the
+        embedding backend's most probable class; the lexicon backend's valence
+        beyond +-0.05, VADER's cut-offs).
     emotions:
         Probability per emotion (sums to 1).
     pillars:
@@ -69,6 +79,7 @@ class SentenceScore:
     text: str
     lang: str | None
     valence: float
+    valence_class: str
     emotions: dict[str, float]
     pillars: tuple[str, ...]
     effort: tuple[EffortSignal, ...]
@@ -84,6 +95,7 @@ class SentenceScore:
             "text": self.text,
             "lang": self.lang,
             "valence": round(self.valence, 4),
+            "valence_class": self.valence_class,
             "emotion": self.emotion,
             "emotions": {k: round(v, 4) for k, v in self.emotions.items()},
             "pillars": list(self.pillars),
@@ -101,6 +113,8 @@ class CommentScore:
         The comment (cut to :data:`MAX_CHARS`) and its language.
     valence:
         Valence of the whole comment in [-1, 1]; ``None`` for an empty comment.
+    valence_class:
+        ``negative``, ``neutral`` or ``positive`` (see :class:`SentenceScore`).
     emotions:
         Probability per emotion for the whole comment (empty for an empty comment).
     pillars:
@@ -117,6 +131,7 @@ class CommentScore:
     text: str
     lang: str | None
     valence: float | None
+    valence_class: str | None
     emotions: dict[str, float]
     pillars: dict[str, float]
     effort: tuple[EffortSignal, ...]
@@ -134,6 +149,11 @@ class CommentScore:
         return self.sentences[-1].valence if self.sentences else None
 
     @property
+    def ends_negative(self) -> bool | None:
+        """Whether the last sentence is negative: the interaction *ends* badly."""
+        return self.sentences[-1].valence_class == "negative" if self.sentences else None
+
+    @property
     def peak_valence(self) -> float | None:
         """The most intense sentence valence (the negative one wins a tie)."""
         if not self.sentences:
@@ -146,7 +166,9 @@ class CommentScore:
             "text": self.text,
             "lang": self.lang,
             "valence": None if self.valence is None else round(self.valence, 4),
+            "valence_class": self.valence_class,
             "end_valence": None if self.end_valence is None else round(self.end_valence, 4),
+            "ends_negative": self.ends_negative,
             "peak_valence": None if self.peak_valence is None else round(self.peak_valence, 4),
             "emotion": self.emotion,
             "emotions": {k: round(v, 4) for k, v in self.emotions.items()},
@@ -276,12 +298,14 @@ class LexiconScorer:
                     piece,
                     piece_lang,
                     valence,
+                    valence_class(valence),
                     _cue_emotions(piece_tokens, valence, piece_lang or "en"),
                     _cue_pillars(piece_tokens),
                     find_effort(piece, piece_tokens),
                 )
             )
-        return _combine(text, comment_lang, _squash_sum(totals), sentences, truncated, None)
+        total = _squash_sum(totals)
+        return _combine(text, comment_lang, total, valence_class(total), sentences, truncated, None)
 
 
 class EmbeddingScorer:
@@ -324,12 +348,14 @@ class EmbeddingScorer:
         emotions = self._emotion.predict_proba(batch)
         valence_p = self._valence.predict_proba(batch)
         valences = valence_p[:, 2] - valence_p[:, 0]
+        classes = [VALENCE_CLASSES[k] for k in valence_p.argmax(axis=1)]
         pillar_p = self._pillars.predict_proba(vectors)
         sentences = [
             SentenceScore(
                 text,
                 piece_lang,
                 float(valences[i]),
+                classes[i],
                 dict(zip(EMOTIONS, emotions[i].tolist(), strict=True)),
                 tuple(
                     p
@@ -344,7 +370,13 @@ class EmbeddingScorer:
         ]
         comment_emotions = dict(zip(EMOTIONS, emotions[-1].tolist(), strict=True))
         return _combine(
-            item.text, item.lang, float(valences[-1]), sentences, item.truncated, comment_emotions
+            item.text,
+            item.lang,
+            float(valences[-1]),
+            classes[-1],
+            sentences,
+            item.truncated,
+            comment_emotions,
         )
 
 
@@ -454,13 +486,14 @@ def _prepare(text: str, lang: LangOption) -> _Prepared:
 
 
 def _empty(text: str) -> CommentScore:
-    return CommentScore(text, None, None, {}, {}, (), ())
+    return CommentScore(text, None, None, None, {}, {}, (), ())
 
 
 def _combine(
     text: str,
     lang: str | None,
     valence: float,
+    tone: str,
     sentences: list[SentenceScore],
     truncated: bool,
     emotions: dict[str, float] | None,
@@ -477,7 +510,15 @@ def _combine(
             effort.setdefault(signal.kind, signal)
     pillars = {p: sum(v) / len(v) for p, v in about.items()}
     return CommentScore(
-        text, lang, valence, emotions, pillars, tuple(effort.values()), tuple(sentences), truncated
+        text,
+        lang,
+        valence,
+        tone,
+        emotions,
+        pillars,
+        tuple(effort.values()),
+        tuple(sentences),
+        truncated,
     )
 
 
