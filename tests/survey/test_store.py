@@ -22,7 +22,7 @@ from peakend.survey.errors import (
 )
 from peakend.survey.export import database_spec_text, export_events
 from peakend.survey.questionnaire import Questionnaire
-from peakend.survey.store import SurveyStore, make_engine
+from peakend.survey.store import SurveyStore, make_engine, upgrade
 from peakend.survey.tokens import sign_token
 
 from .conftest import ANSWERS, invitation_request
@@ -223,3 +223,16 @@ def test_a_revoked_key_stops_working(store: SurveyStore) -> None:
         store.authenticate(key)
     assert not store.revoke_api_key(key_id)
     assert store.audit_log(limit=1)[0]["action"] == "revoke-key"
+
+
+def test_processes_starting_together_migrate_once(db: str) -> None:
+    engines = [make_engine(db) for _ in range(4)]
+    revisions: list[str] = []
+    threads = [threading.Thread(target=lambda e=e: revisions.append(upgrade(e))) for e in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert revisions == ["0001"] * 4
+    for engine in engines:
+        engine.dispose()

@@ -51,6 +51,7 @@ from peakend.survey.tokens import (
 )
 
 DEFAULT_TTL_DAYS = 14
+MIGRATION_LOCK = 0x7065616B656E64  # an arbitrary, fixed advisory lock key
 MAX_FIELD_CHARS = 200
 
 
@@ -108,10 +109,20 @@ def _alembic_config(connection: Connection) -> Config:
 
 
 def upgrade(engine: Engine) -> str:
-    """Create or upgrade the survey schema to the newest migration; returns its revision."""
+    """Create or upgrade the survey schema to the newest migration; returns its revision.
+
+    Safe when several processes start at once (worker processes of one service):
+    the migration runs under SQLite's write lock or a PostgreSQL advisory lock,
+    so the others wait and then find the schema current.
+    """
     try:
-        with engine.begin() as connection:
-            command.upgrade(_alembic_config(connection), "head")
+        with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection:
+            with connection.begin():
+                if engine.dialect.name == "postgresql":
+                    connection.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                    )
+                command.upgrade(_alembic_config(connection), "head")
             revision = MigrationContext.configure(connection).get_current_revision()
     except sa.exc.OperationalError as exc:
         raise SourceError(f"cannot open the survey database: {exc.orig}") from exc
