@@ -198,7 +198,8 @@ def _shrink(estimates: list[Interval], level: float) -> tuple[list[Interval], fl
     mean = float(np.sum(w * value[ok]) / w.sum())
     q = float(np.sum(w * (value[ok] - mean) ** 2))
     df = int(ok.sum()) - 1
-    tau2 = max(0.0, (q - df) / (w.sum() - np.sum(w**2) / w.sum()))
+    spread = w.sum() - np.sum(w**2) / w.sum()  # 0 when one group carries all the weight
+    tau2 = max(0.0, (q - df) / spread) if spread > 0 else 0.0
     out = []
     for e, v, s, good in zip(estimates, value, se, ok, strict=True):
         if not good:
