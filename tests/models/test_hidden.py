@@ -145,6 +145,8 @@ def test_result_to_dict_is_json_ready(result: HiddenMomentsResult) -> None:
     d = json.loads(json.dumps(result.to_dict(), allow_nan=True))
     assert d["moments"][0]["excess_per_1000"]["n"] > 0
     assert {"value", "low", "high", "n"} <= set(d["moments"][0]["share_affected"])
+    assert {"anchor", "offset", "channel", "contacts"} == set(d["channels"][0])
+    assert any(r["touchpoint"] == "installation" for r in d["designed"])
 
 
 def test_timeline_shades_each_hidden_moment(result: HiddenMomentsResult) -> None:

@@ -127,7 +127,7 @@ class HiddenMomentsResult:
     designed: pa.Table
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (curves as lists of rows)."""
+        """JSON-ready form (curves, channel counts and designed offsets as lists of rows)."""
         return {
             "dataset": self.dataset_name,
             "rule": self.rule.to_dict(),
@@ -137,6 +137,8 @@ class HiddenMomentsResult:
             "anchor_journeys": self.anchor_journeys,
             "moments": [m.to_dict() for m in self.moments],
             "curves": self.curves.to_pylist(),
+            "channels": self.channels.to_pylist(),
+            "designed": self.designed.to_pylist(),
         }
 
 
