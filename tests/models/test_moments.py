@@ -362,3 +362,22 @@ def test_constant_outcome_is_refused(planted: Dataset) -> None:
     )
     with pytest.raises(DataError, match="same value"):
         find_moments(dataclasses.replace(planted, outcomes=outcomes), outcome="overall")
+
+
+def test_respondent_weights_from_a_column(planted: Dataset, planted_result: MomentsResult) -> None:
+    weighted = find_moments(
+        planted, outcome="overall", settings=FAST, segments=(), weight_col="recommend"
+    )
+    assert weighted.n_journeys == planted_result.n_journeys
+    a = weighted.by_name("installation").penalty.value
+    b = planted_result.by_name("installation").penalty.value
+    assert a != b and a == pytest.approx(b, abs=0.2)
+
+
+def test_data_without_scores_is_refused(planted: Dataset) -> None:
+    events = planted.events
+    for column in ("score", "valence"):
+        index = events.schema.get_field_index(column)
+        events = events.set_column(index, column, pa.nulls(events.num_rows, pa.float64()))
+    with pytest.raises(DataError, match="no touchpoint has a score"):
+        find_moments(dataclasses.replace(planted, events=events), outcome="overall")
