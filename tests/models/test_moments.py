@@ -381,3 +381,9 @@ def test_data_without_scores_is_refused(planted: Dataset) -> None:
         events = events.set_column(index, column, pa.nulls(events.num_rows, pa.float64()))
     with pytest.raises(DataError, match="no touchpoint has a score"):
         find_moments(dataclasses.replace(planted, events=events), outcome="overall")
+
+
+def test_repr_says_what_was_fitted(planted_result: MomentsResult) -> None:
+    text = repr(planted_result)
+    assert text.startswith("MomentsResult('overall' on 3,000 journeys, ols, R² 0.")
+    assert "moment_of_truth" in text and "standard" in text

@@ -215,6 +215,17 @@ class MomentsResult:
     adjusted_for: tuple[str, ...] = ()
     segments: tuple[SegmentMoments, ...] = ()
 
+    def __repr__(self) -> str:
+        counts: dict[str, int] = {}
+        for moment in self.touchpoints:
+            counts[moment.moment_class] = counts.get(moment.moment_class, 0) + 1
+        classes = ", ".join(f"{n} {c}" for c, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+        fit = "McFadden R²" if self.model == "logistic" else "R²"
+        return (
+            f"MomentsResult({self.outcome!r} on {self.n_journeys:,} journeys, {self.model}, "
+            f"{fit} {self.fit.value:.3f}: {classes})"
+        )
+
     def by_name(self, touchpoint: str) -> TouchpointMoment:
         """The result of one touchpoint."""
         for moment in self.touchpoints:
