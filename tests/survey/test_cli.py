@@ -44,6 +44,8 @@ def test_a_survey_from_init_to_analysis(tmp_path: Path) -> None:
     )
     assert [row["touchpoint"] for row in links] == ["delivery", "service_call"]
     assert all(row["url"].startswith("/s/") for row in links)
+    rerun = survey("invite", "--db", db, "-q", str(EXAMPLES), str(events))
+    assert [row["url"] for row in csv.DictReader(io.StringIO(rerun))] == [r["url"] for r in links]
 
     store = SurveyStore.open(db, read_questionnaires(EXAMPLES))
     store.submit(links[0]["url"].removeprefix("/s/"), ANSWERS)
@@ -61,7 +63,13 @@ def test_a_survey_from_init_to_analysis(tmp_path: Path) -> None:
     forgotten = json.loads(survey("forget", "--db", db, "C1", "--json"))
     assert forgotten == {"invitations": 1, "responses": 1, "drafts": 0}
     audit = json.loads(survey("audit", "--db", db, "--json"))
-    assert [e["action"] for e in audit["entries"]] == ["forget", "export", "invite", "add-key"]
+    assert [e["action"] for e in audit["entries"]] == [
+        "forget",
+        "export",
+        "invite",
+        "invite",
+        "add-key",
+    ]
     assert all(e["actor"].startswith("cli") for e in audit["entries"])
 
 

@@ -233,6 +233,29 @@ def test_processes_starting_together_migrate_once(db: str) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert revisions == ["0001"] * 4
+    assert revisions == ["0002"] * 4
     for engine in engines:
         engine.dispose()
+
+
+def test_inviting_again_for_the_same_event_returns_the_same_link(
+    store: SurveyStore, questionnaires: dict[str, Questionnaire]
+) -> None:
+    first = store.invite([invitation_request(1), invitation_request(2)], actor="crm")
+    again = store.invite(
+        [invitation_request(2), invitation_request(3), invitation_request(3)], actor="crm"
+    )
+    assert [i.created for i in first] == [True, True]
+    assert [i.created for i in again] == [False, True, True]
+    assert again[0].token == first[1].token and again[1].token == again[2].token
+    assert store.counts()["invitations"] == 3
+    assert store.audit_log(limit=1)[0]["detail"] == "1 new, 1 existing"
+
+    expired = SurveyStore(store.engine, questionnaires, ttl_days=-1)
+    (old,) = expired.invite([invitation_request(4)], actor="crm")
+    (renewed,) = store.invite([invitation_request(4)], actor="crm")
+    assert renewed.id == old.id and renewed.token != old.token and not renewed.created
+    with pytest.raises(ExpiredLinkError):
+        store.form(old.token)
+    store.submit(renewed.token, ANSWERS)
+    assert store.counts() == {"invitations": 4, "responses": 1, "drafts": 0}

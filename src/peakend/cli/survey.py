@@ -206,7 +206,10 @@ def invite(
     finally:
         if output:
             handle.close()
-    err.print(f"{len(created):,} invitation link(s) created.")
+    n_new = sum(invitation.created for invitation in created)
+    err.print(
+        f"{len(created):,} invitation link(s): {n_new:,} new, {len(created) - n_new:,} existing."
+    )
 
 
 @survey_app.command()

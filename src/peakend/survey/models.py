@@ -5,7 +5,7 @@ The schema is created and upgraded only by the Alembic migrations shipped in
 with. All times are UTC.
 
 * ``survey_meta``: key/value settings of the store (the link-signing secret).
-* ``invitations``: one per customer and touchpoint event, the link's target.
+* ``invitations``: one per customer and touchpoint event (a unique key), the link's target.
 * ``responses``: at most one per invitation (a unique key), typed columns for
   the roles peakend analyses plus every answer as JSON.
 * ``drafts``: partial answers saved while a form is being filled in.
@@ -21,6 +21,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -54,6 +55,9 @@ invitations = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("created_by", String(NAME), nullable=False),
+    Index(
+        "uq_invitations_event", "customer_id", "journey_id", "touchpoint", "event_ts", unique=True
+    ),
 )
 
 responses = Table(

@@ -11,6 +11,7 @@ URLs, driver psycopg 3) is the production store; there the unique key on
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import threading
@@ -155,7 +156,10 @@ class InvitationRequest:
 
 @dataclass(frozen=True)
 class Invitation:
-    """A created invitation; ``token`` goes into the link ``/s/<token>``."""
+    """An invitation; ``token`` goes into the link ``/s/<token>``.
+
+    ``created`` is False when the invitation already existed for this event.
+    """
 
     id: str
     token: str
@@ -167,6 +171,7 @@ class Invitation:
     expires_at: datetime
     lang: str | None = None
     channel: str | None = None
+    created: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -324,7 +329,12 @@ class SurveyStore:
         return found[0]
 
     def invite(self, requests: Iterable[InvitationRequest], *, actor: str) -> list[Invitation]:
-        """Create one signed, single-use, expiring link per request (all or none).
+        """One signed, single-use, expiring link per customer and touchpoint event.
+
+        Inviting again for the same event (customer, journey, touchpoint, time)
+        returns the existing link (``created=False``), renewed when it expired
+        unanswered, so that a batch can be re-run without duplicate events. The
+        batch is validated as a whole: nothing is stored when a request is invalid.
 
         Raises
         ------
@@ -333,39 +343,62 @@ class SurveyStore:
             no questionnaire; ``errors`` names the row.
         """
         created_at = _now()
-        expires_at = created_at + self.ttl
-        expires = int(expires_at.timestamp())
+        expires = int((created_at + self.ttl).timestamp())
         expires_at = datetime.fromtimestamp(expires, UTC)
-        invitations: list[Invitation] = []
+        fresh: list[Invitation] = []
         problems: dict[str, str] = {}
         for index, request in enumerate(requests):
             try:
-                invitations.append(self._invitation(request, expires_at, expires))
+                fresh.append(self._invitation(request, expires_at, expires))
             except AnswerError as exc:
                 problems[f"row {index + 1}"] = exc.message
         if problems:
             raise AnswerError(f"{len(problems)} invitation(s) are invalid", problems)
-        rows = [
-            {
-                "id": i.id,
-                "customer_id": i.customer_id,
-                "journey_id": i.journey_id,
-                "touchpoint": i.touchpoint,
-                "questionnaire": i.questionnaire,
-                "event_ts": i.ts,
-                "channel": i.channel,
-                "lang": i.lang,
-                "created_at": created_at,
-                "expires_at": expires_at,
-                "created_by": actor[:MAX_FIELD_CHARS],
-            }
-            for i in invitations
-        ]
-        if rows:
-            with self._write() as connection:
+        if not fresh:
+            return []
+        chosen: dict[tuple[str, str, str, datetime], Invitation] = {}
+        rows: list[dict[str, Any]] = []
+        with self._write() as connection:
+            for invitation in fresh:
+                key = _event_key(invitation)
+                if key in chosen:
+                    continue
+                existing = self._existing(connection, invitation, expires_at)
+                if existing is None:
+                    rows.append(_invitation_row(invitation, created_at, actor))
+                chosen[key] = existing or invitation
+            if rows:
                 connection.execute(m.invitations.insert(), rows)
-                self._audit(connection, actor, "invite", f"{len(rows)} invitation(s)")
-        return invitations
+            self._audit(
+                connection, actor, "invite", f"{len(rows)} new, {len(chosen) - len(rows)} existing"
+            )
+        return [chosen[_event_key(invitation)] for invitation in fresh]
+
+    def _existing(
+        self, connection: Connection, invitation: Invitation, expires_at: datetime
+    ) -> Invitation | None:
+        """The stored invitation for the same event (renewed if it expired unanswered)."""
+        i = m.invitations
+        row = connection.execute(
+            sa.select(i).where(
+                i.c.customer_id == invitation.customer_id,
+                i.c.journey_id == invitation.journey_id,
+                i.c.touchpoint == invitation.touchpoint,
+                i.c.event_ts == invitation.ts,
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        expires = _utc(row.expires_at)
+        if expires <= _now():
+            answered = connection.execute(
+                sa.select(m.responses.c.id).where(m.responses.c.invitation_id == row.id)
+            ).first()
+            if answered is None:
+                connection.execute(i.update().where(i.c.id == row.id).values(expires_at=expires_at))
+                expires = expires_at
+        token = sign_token(self.secret, row.id, int(expires.timestamp()))
+        return dataclasses.replace(_row_invitation(row, token), expires_at=expires, created=False)
 
     def _invitation(
         self, request: InvitationRequest, expires_at: datetime, expires: int
@@ -410,18 +443,7 @@ class SurveyStore:
             raise ExpiredLinkError("this link has expired; answers can no longer be given")
         if row.questionnaire not in self.questionnaires:
             raise InvalidLinkError("the questionnaire of this link is no longer offered")
-        return Invitation(
-            id=row.id,
-            token=token,
-            customer_id=row.customer_id,
-            journey_id=row.journey_id,
-            touchpoint=row.touchpoint,
-            questionnaire=row.questionnaire,
-            ts=_utc(row.event_ts),
-            expires_at=expires_at,
-            lang=row.lang,
-            channel=row.channel,
-        )
+        return _row_invitation(row, token)
 
     # --- the public form --------------------------------------------------------------
 
@@ -698,6 +720,41 @@ class SurveyStore:
                 ts=_now(), actor=actor[:MAX_FIELD_CHARS], action=action, detail=detail
             )
         )
+
+
+def _event_key(invitation: Invitation) -> tuple[str, str, str, datetime]:
+    return (invitation.customer_id, invitation.journey_id, invitation.touchpoint, invitation.ts)
+
+
+def _row_invitation(row: Any, token: str) -> Invitation:
+    return Invitation(
+        id=row.id,
+        token=token,
+        customer_id=row.customer_id,
+        journey_id=row.journey_id,
+        touchpoint=row.touchpoint,
+        questionnaire=row.questionnaire,
+        ts=_utc(row.event_ts),
+        expires_at=_utc(row.expires_at),
+        lang=row.lang,
+        channel=row.channel,
+    )
+
+
+def _invitation_row(invitation: Invitation, created_at: datetime, actor: str) -> dict[str, Any]:
+    return {
+        "id": invitation.id,
+        "customer_id": invitation.customer_id,
+        "journey_id": invitation.journey_id,
+        "touchpoint": invitation.touchpoint,
+        "questionnaire": invitation.questionnaire,
+        "event_ts": invitation.ts,
+        "channel": invitation.channel,
+        "lang": invitation.lang,
+        "created_at": created_at,
+        "expires_at": invitation.expires_at,
+        "created_by": actor[:MAX_FIELD_CHARS],
+    }
 
 
 def _role_columns(questionnaire: Questionnaire, answers: Mapping[str, Answer]) -> dict[str, Any]:
