@@ -43,7 +43,7 @@ import ibis
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy import stats
+from scipy.special import pdtrc
 
 from peakend.errors import ConfigError, DataError
 from peakend.models.hidden_windows import (
@@ -331,7 +331,9 @@ def _tests(c: dict[str, np.ndarray], alpha: float) -> pa.Table:
         block = rate[i : i + horizon]
         baseline[i : i + horizon] = np.nanmedian(block) if np.isfinite(block).any() else np.nan
     expected = np.nan_to_num(baseline) * at_risk
-    p = np.where(at_risk > 0, stats.poisson.sf(count - 1, np.maximum(expected, 1e-12)), 1.0)
+    # P(X >= count) for X ~ Poisson(expected); pdtrc(k, m) = P(X > k), and 1 for count 0
+    sf = pdtrc(np.maximum(count - 1, 0), np.maximum(expected, 1e-12))
+    p = np.where((at_risk > 0) & (count > 0), sf, 1.0)
     q = benjamini_hochberg(p)
     flagged = (q <= alpha) & (count > expected)
     return pa.table(
