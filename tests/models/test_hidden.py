@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 import peakend
@@ -139,6 +140,12 @@ def test_curves_have_one_row_per_anchor_and_offset(result: HiddenMomentsResult) 
     q = curves["q_value"].to_numpy()
     assert np.all((q >= curves["p_value"].to_numpy() - 1e-12) & (q <= 1))
     assert not any(pc.fill_null(pc.less(curves["at_risk"], 0), False).to_pylist())
+    # reference: scipy.stats.poisson.sf(contacts - 1, expected), one-sided P(X >= contacts)
+    c, e = curves["contacts"].to_numpy(), curves["expected"].to_numpy()
+    some = c > 0
+    np.testing.assert_allclose(
+        curves["p_value"].to_numpy()[some], stats.poisson.sf(c[some] - 1, e[some]), rtol=1e-9
+    )
 
 
 def test_result_to_dict_is_json_ready(result: HiddenMomentsResult) -> None:
