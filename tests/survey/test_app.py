@@ -73,8 +73,10 @@ def test_form_page_is_accessible_and_self_contained(client: AppClient, store: Su
     assert 'name="viewport"' in html and "http://" not in html and "https://" not in html
     assert "default-src 'self'" in page.headers["content-security-policy"]
     assert page.headers["referrer-policy"] == "no-referrer"  # the link is the credential
+    assert page.headers["cache-control"] == "no-store"
     for asset in ("/static/survey.css", "/static/survey.js"):
-        assert client.get(asset).status_code == 200
+        static = client.get(asset)
+        assert static.status_code == 200 and "max-age" in static.headers["cache-control"]
 
 
 def test_form_post_shows_errors_then_thanks_then_already_answered(

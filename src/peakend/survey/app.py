@@ -422,8 +422,10 @@ class _Guard:
             b"content-security-policy",
             b"default-src 'self'; form-action 'self'; frame-ancestors 'none'",
         ),
-        (b"cache-control", b"no-store"),
     ]
+    # Pages and answers hold personal data: never cached. The stylesheet and script may be.
+    NO_STORE = (b"cache-control", b"no-store")
+    CACHE_STATIC = (b"cache-control", b"public, max-age=3600")
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -450,9 +452,11 @@ class _Guard:
                     raise _TooLarge
             return message
 
+        caching = self.CACHE_STATIC if scope["path"].startswith("/static/") else self.NO_STORE
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + self.HEADERS
+                message["headers"] = [*message.get("headers", []), *self.HEADERS, caching]
             await send(message)
 
         try:
