@@ -16,6 +16,8 @@ from peakend import load, summarize_journeys
 from peakend.cli import app
 from peakend.errors import ConfigError
 from peakend.generate import GeneratorConfig, generate
+from peakend.models.focus import focus_plan
+from peakend.models.moments import find_moments
 from peakend.report import Report, ReportFiles, analyze, build_report
 from peakend.report.i18n import LANGUAGES, TEXTS, interval, number, percent
 from peakend.report.render import find_chromium
@@ -61,13 +63,31 @@ def test_results_json_holds_the_analysis_figures(
     assert results["sections"]["quality"]["events_loaded"] == summary.n_events
 
 
+def test_moments_and_focus_match_the_models(spec: Path, full: tuple[Report, ReportFiles]) -> None:
+    report, files = full
+    results = json.loads(files.json.read_text(encoding="utf-8"))["sections"]
+    expected = find_moments(load(spec), outcome=report.outcome)
+    shown = {row["touchpoint"]: row for row in results["moments"]["touchpoints"]}
+    assert set(shown) == {m.touchpoint for m in expected.touchpoints}
+    for moment in expected.touchpoints:
+        row = shown[moment.touchpoint]
+        assert row["class"] == moment.moment_class
+        if moment.penalty.value == moment.penalty.value:
+            assert row["penalty"]["value"] == pytest.approx(moment.penalty.value)
+            assert row["penalty"]["low"] <= row["penalty"]["value"] <= row["penalty"]["high"]
+    plan = focus_plan(expected, load(spec))
+    assert [a["touchpoint"] for a in results["focus"]["actions"]] == [
+        a.touchpoint for a in plan.actions
+    ]
+
+
 def test_every_analysis_is_either_shown_or_skipped_with_a_reason(
     full: tuple[Report, ReportFiles],
 ) -> None:
     report, _ = full
     shown = {s.key for s in report.sections}
     skipped = {s.key: s.reason for s in report.skipped}
-    assert {"journey_map", "quality"} <= shown
+    assert {"journey_map", "moments", "focus", "quality"} <= shown
     assert shown | set(skipped) == {
         "journey_map",
         "moments",
@@ -83,16 +103,16 @@ def test_every_analysis_is_either_shown_or_skipped_with_a_reason(
 def test_executive_summary_has_at_most_five_sentences(full: tuple[Report, ReportFiles]) -> None:
     report, _ = full
     assert 1 <= len(report.summary) <= 5
-    assert report.summary[0].startswith("We looked at 400 customer journeys")
+    assert report.summary[0].startswith("Fix first: ")
 
 
-def test_analyses_needing_an_outcome_are_skipped_without_one() -> None:
-    dataset = load(DATA / "good_long.toml")
-    report = build_report(dataset)
-    if report.outcome is None:
-        reasons = {s.key: s.reason for s in report.skipped}
-        assert "outcome" in reasons["moments"] or "scores" in reasons["moments"]
+def test_analyses_that_cannot_run_are_skipped_with_the_reason() -> None:
+    report = build_report(load(DATA / "good_long.toml"))
+    reasons = {s.key: s.reason for s in report.skipped}
+    assert reasons["moments"].startswith("the analysis failed: 4 journeys are too few")
+    assert reasons["emotions"] == "no comments (text) in the data"
     assert report.section("journey_map") is not None
+    assert report.section("quality") is not None
 
 
 def test_unknown_language_and_outcome_are_refused(spec: Path, tmp_path: Path) -> None:
@@ -128,7 +148,7 @@ def test_dutch_report_is_in_dutch(spec: Path, tmp_path: Path) -> None:
     html = files.html.read_text(encoding="utf-8")
     assert '<html lang="nl">' in html
     assert "Klantreisrapport" in html
-    assert report.summary[0].startswith("We bekeken 400 klantreizen")
+    assert report.summary[0].startswith("Eerst herstellen: ")
 
 
 # -- files ---------------------------------------------------------------------

@@ -17,10 +17,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from peakend.errors import ConfigError
+from peakend.errors import ConfigError, DataError, ModelError
 from peakend.load import Dataset, load
+from peakend.report.focus import focus_section
 from peakend.report.i18n import Language, check_language, number, text
 from peakend.report.journey_map import journey_map_section
+from peakend.report.memory import memory_section
+from peakend.report.moments import moments_section
 from peakend.report.quality import quality_section
 from peakend.report.render import print_pdf, render_html, write_chart_images
 from peakend.report.section import ReportContext, Section, Skipped
@@ -179,7 +182,13 @@ def _run_order() -> tuple[str, ...]:
 
 
 def _builders() -> dict[str, SectionBuilder]:
-    return {"journey_map": journey_map_section, "quality": quality_section}
+    return {
+        "journey_map": journey_map_section,
+        "moments": moments_section,
+        "memory": memory_section,
+        "focus": focus_section,
+        "quality": quality_section,
+    }
 
 
 def _build_section(key: str, ctx: ReportContext) -> Section | Skipped:
@@ -190,7 +199,11 @@ def _build_section(key: str, ctx: ReportContext) -> Section | Skipped:
     builder = _builders().get(key)
     if builder is None:
         return Skipped(key, title, text("reason_not_available", ctx.lang))
-    return builder(ctx)
+    try:
+        return builder(ctx)
+    except (DataError, ModelError) as exc:
+        # Too little or unsuitable data for this analysis: say so, keep the rest.
+        return Skipped(key, title, text("reason_failed", ctx.lang, error=str(exc)))
 
 
 def _missing_data(key: str, ctx: ReportContext) -> str | None:

@@ -127,6 +127,237 @@ TEXTS: dict[str, dict[Language, str]] = {
         "gelijke tijdstippen elke keer op dezelfde manier worden geordend.",
     },
     "references": {"en": "References", "nl": "Bronnen"},
+    # moments
+    "class_moment_of_truth": {"en": "moment of truth", "nl": "moment van de waarheid"},
+    "class_excel": {"en": "excel moment", "nl": "excelmoment"},
+    "class_performance": {"en": "performance moment", "nl": "prestatiemoment"},
+    "class_standard": {"en": "standard moment", "nl": "standaardmoment"},
+    "class_not_enough_data": {"en": "not enough data", "nl": "te weinig gegevens"},
+    "rec_fix": {"en": "fix", "nl": "herstellen"},
+    "rec_excel": {"en": "excel", "nl": "uitblinken"},
+    "rec_maintain": {"en": "maintain", "nl": "vasthouden"},
+    "rec_allow": {"en": "allow", "nl": "toestaan"},
+    "rec_collect_data": {"en": "collect data", "nl": "meer gegevens verzamelen"},
+    "rec_proactive_contact": {"en": "proactive contact", "nl": "proactief contact"},
+    "moments_intro": {
+        "en": "How much a low and a high score at each touchpoint move {outcome}, compared "
+        "with a middle score, with 95 % bootstrap intervals. Moments of truth hurt when they "
+        "go wrong (left), excel moments lift when they go well (top), performance moments do "
+        "both, standard moments neither.",
+        "nl": "Hoeveel een lage en een hoge score op elk contactmoment {outcome} verschuiven "
+        "ten opzichte van een middenscore, met 95%-bootstrapintervallen. Momenten van de "
+        "waarheid doen pijn als ze misgaan (links), excelmomenten tillen op als ze goed gaan "
+        "(boven), prestatiemomenten doen beide, standaardmomenten geen van beide.",
+    },
+    "moments_fit": {
+        "en": "Model: {model} on {n} journeys; explained: {fit}.",
+        "nl": "Model: {model} op {n} klantreizen; verklaard: {fit}.",
+    },
+    "matrix_title": {"en": "Moment matrix: {outcome}", "nl": "Momentenmatrix: {outcome}"},
+    "matrix_x": {
+        "en": "Penalty of a low score ({unit})",
+        "nl": "Straf van een lage score ({unit})",
+    },
+    "matrix_y": {
+        "en": "Reward of a high score ({unit})",
+        "nl": "Beloning van een hoge score ({unit})",
+    },
+    "unit_probability": {"en": "probability", "nl": "kans"},
+    "col_class": {"en": "Class", "nl": "Klasse"},
+    "col_confidence": {"en": "Confidence", "nl": "Zekerheid"},
+    "col_penalty": {"en": "Penalty [95 % CI]", "nl": "Straf [95%-BI]"},
+    "col_reward": {"en": "Reward [95 % CI]", "nl": "Beloning [95%-BI]"},
+    "col_importance": {"en": "Importance [95 % CI]", "nl": "Belang [95%-BI]"},
+    "col_bands": {"en": "n low / middle / high", "nl": "n laag / midden / hoog"},
+    "col_recommendation": {"en": "Recommendation", "nl": "Advies"},
+    "col_segment": {"en": "Segment", "nl": "Segment"},
+    "col_classes": {"en": "Class per group", "nl": "Klasse per groep"},
+    "segments_differ": {
+        "en": "Touchpoints whose class differs between groups of {attribute} "
+        "(Cochran's Q, Holm-corrected p < 0.05):",
+        "nl": "Contactmomenten waarvan de klasse verschilt tussen groepen van {attribute} "
+        "(Cochrans Q, Holm-gecorrigeerd p < 0,05):",
+    },
+    "segments_same": {
+        "en": "No touchpoint's class differs significantly between groups of {attribute}.",
+        "nl": "Bij geen enkel contactmoment verschilt de klasse significant tussen groepen "
+        "van {attribute}.",
+    },
+    "collinear": {
+        "en": "Nearly collinear touchpoints (their effects are hard to separate): {pairs}.",
+        "nl": "Bijna collineaire contactmomenten (hun effecten zijn moeilijk te scheiden): "
+        "{pairs}.",
+    },
+    "sum_fix": {
+        "en": "Fix first: {touchpoints} — moments of truth where a poor experience costs "
+        "{effect} on {outcome}.",
+        "nl": "Eerst herstellen: {touchpoints} — momenten van de waarheid waar een slechte "
+        "ervaring {effect} kost op {outcome}.",
+    },
+    "sum_excel": {
+        "en": "Excel at: {touchpoints} — a great experience there adds {effect} to {outcome}.",
+        "nl": "Uitblinken bij: {touchpoints} — een geweldige ervaring daar voegt {effect} toe "
+        "aan {outcome}.",
+    },
+    "sum_allow": {
+        "en": "Allow some pain at: {touchpoints} — standard moments where a low score barely "
+        "moves {outcome}; budget can move elsewhere.",
+        "nl": "Wat pijn is acceptabel bij: {touchpoints} — standaardmomenten waar een lage "
+        "score {outcome} nauwelijks raakt; budget kan elders heen.",
+    },
+    "up_to": {"en": "up to {value}", "nl": "tot {value}"},
+    "method_moments": {
+        "en": "Penalty-reward contrast analysis: one regression of the outcome on a low-score "
+        "and a high-score indicator per touchpoint (middle scores as reference; not scored as "
+        "its own indicator), least squares for a continuous outcome and logistic regression "
+        "(average marginal effects) for a binary one. Importance is each touchpoint's share of "
+        "the explained variance or deviance (relative weights). Intervals and the class "
+        "confidence come from {resamples} bootstrap resamples (seed {seed}). A touchpoint is a "
+        "moment of truth when the whole interval of its penalty lies beyond −{threshold}, an "
+        "excel moment when the interval of its reward lies beyond +{threshold}; with fewer "
+        "than {min_count} journeys in a band it is not classified.",
+        "nl": "Straf-beloningsanalyse (penalty-reward contrast): één regressie van de uitkomst "
+        "op een indicator voor een lage en een hoge score per contactmoment (middenscores als "
+        "referentie; geen score als eigen indicator), kleinste kwadraten voor een continue "
+        "uitkomst en logistische regressie (gemiddelde marginale effecten) voor een "
+        "binaire. Het belang is het aandeel van elk contactmoment in de verklaarde variantie "
+        "of deviantie (relatieve gewichten). Intervallen en de zekerheid van de klasse komen "
+        "uit {resamples} bootstrap-steekproeven (seed {seed}). Een contactmoment is een moment "
+        "van de waarheid als het hele interval van de straf voorbij −{threshold} ligt, een "
+        "excelmoment als het interval van de beloning voorbij +{threshold} ligt; met minder "
+        "dan {min_count} klantreizen in een band wordt het niet ingedeeld.",
+    },
+    # memory
+    "memory_intro": {
+        "en": "Customers do not remember the average of a journey: they remember its most "
+        "intense moment and its end (the peak-end rule). Several memory models predict "
+        "{outcome} from each journey's moments and are compared out of sample; the remembered "
+        "score of every journey comes from the chosen model.",
+        "nl": "Klanten onthouden niet het gemiddelde van een klantreis maar het meest intense "
+        "moment en het einde (de piek-eindregel). Verschillende herinneringsmodellen "
+        "voorspellen {outcome} uit de momenten van elke reis en worden buiten de steekproef "
+        "vergeleken; de herinnerde score van elke reis komt uit het gekozen model.",
+    },
+    "memory_comparison": {
+        "en": "Out of sample ({folds}-fold, n = {n}) the chosen model, {chosen}, reaches "
+        "{metric} {score}; the experienced average alone reaches {baseline}.",
+        "nl": "Buiten de steekproef ({folds}-voudig, n = {n}) haalt het gekozen model, "
+        "{chosen}, een {metric} van {score}; het beleefde gemiddelde alleen haalt {baseline}.",
+    },
+    "memory_ratio": {
+        "en": "The {moment} moment counts {ratio}× as much as an average moment {interval}.",
+        "nl": "Het {moment} moment telt {ratio}× zo zwaar als een gemiddeld moment {interval}.",
+    },
+    "memory_average": {
+        "en": "No memory model beats the plain average: these customers remember their "
+        "journey as its average.",
+        "nl": "Geen herinneringsmodel doet beter dan het gewone gemiddelde: deze klanten "
+        "onthouden hun reis als het gemiddelde.",
+    },
+    "moment_end": {"en": "last", "nl": "laatste"},
+    "moment_peak": {"en": "most intense", "nl": "meest intense"},
+    "moment_trough": {"en": "worst", "nl": "slechtste"},
+    "moment_first": {"en": "first", "nl": "eerste"},
+    "sum_memory": {
+        "en": "Customers remember the end: it counts {ratio}× as much as an average moment; "
+        "{spoiled} of good journeys are spoiled by their ending.",
+        "nl": "Klanten onthouden het einde: dat telt {ratio}× zo zwaar als een gemiddeld "
+        "moment; {spoiled} van de goede klantreizen wordt bedorven door het einde.",
+    },
+    "sum_memory_average": {
+        "en": "Customers remember their journey as its average here: improving any moment "
+        "counts the same, wherever it falls.",
+        "nl": "Klanten onthouden hun reis hier als het gemiddelde: elk moment verbeteren telt "
+        "even zwaar, waar het ook valt.",
+    },
+    "sum_memory_model": {
+        "en": "How customers remember: the {chosen} model predicts {outcome} best "
+        "({metric} {score}).",
+        "nl": "Hoe klanten onthouden: het model {chosen} voorspelt {outcome} het best "
+        "({metric} {score}).",
+    },
+    "types_title": {
+        "en": "Experienced and remembered, per journey type",
+        "nl": "Beleefd en herinnerd, per type klantreis",
+    },
+    "types_x": {
+        "en": "Experience (−1 worst, 0 neutral, +1 best)",
+        "nl": "Beleving (−1 slechtst, 0 neutraal, +1 best)",
+    },
+    "types_y": {"en": "Journey type", "nl": "Type klantreis"},
+    "models_title": {
+        "en": "Memory models compared out of sample",
+        "nl": "Herinneringsmodellen buiten de steekproef vergeleken",
+    },
+    "journey_title": {
+        "en": "One journey: its moments, peak and end",
+        "nl": "Eén klantreis: de momenten, de piek en het einde",
+    },
+    "col_model": {"en": "Model", "nl": "Model"},
+    "col_features": {"en": "Features", "nl": "Kenmerken"},
+    "col_score": {"en": "{metric} [95 % CI]", "nl": "{metric} [95%-BI]"},
+    "col_vs_baseline": {"en": "vs average alone", "nl": "t.o.v. alleen gemiddelde"},
+    "col_final": {"en": "Final touchpoint", "nl": "Laatste contactmoment"},
+    "col_good": {"en": "Good journeys", "nl": "Goede klantreizen"},
+    "col_spoiled": {"en": "Spoiled [95 % CI]", "nl": "Bedorven [95%-BI]"},
+    "col_gap": {"en": "Mean memory gap [95 % CI]", "nl": "Gemiddeld herinneringsverschil [95%-BI]"},
+    "spoilers_caption": {
+        "en": "Final touchpoints of good journeys and how often they spoil the memory. "
+        "Click a column header to sort.",
+        "nl": "Laatste contactmomenten van goede klantreizen en hoe vaak ze de herinnering "
+        "bederven. Klik op een kolomkop om te sorteren.",
+    },
+    "method_memory": {
+        "en": "Per journey the engine computes the average, peak (most intense moment), best, "
+        "worst, first and last valence, the trend, the number of moments and the duration. "
+        "Candidate models (average only; peak-end; peak-end + worst; end only; all features "
+        "with separate weights for negative and positive peaks) are fitted by least squares "
+        "(continuous outcome, scored by RMSE) or logistic regression (binary, scored by AUC) "
+        "and compared with {folds}-fold cross-validation (seed {seed}); the simplest model whose "
+        "paired 95 % interval against the best includes zero is chosen. The memory gap is the "
+        "remembered minus the experienced valence.",
+        "nl": "Per klantreis berekent de engine de gemiddelde, piek- (meest intense moment), "
+        "beste, slechtste, eerste en laatste beleving, de trend, het aantal momenten en de "
+        "duur. Kandidaatmodellen (alleen gemiddelde; piek-eind; piek-eind + slechtste; alleen "
+        "einde; alle kenmerken met aparte gewichten voor negatieve en positieve pieken) worden "
+        "geschat met kleinste kwadraten (continue uitkomst, RMSE) of logistische regressie "
+        "(binair, AUC) en vergeleken met {folds}-voudige kruisvalidatie (seed {seed}); het "
+        "eenvoudigste model waarvan het gepaarde 95%-interval ten opzichte van het beste nul "
+        "bevat, wordt gekozen. Het herinneringsverschil is de herinnerde min de beleefde "
+        "beleving.",
+    },
+    # focus plan
+    "focus_intro": {
+        "en": "Actions ranked by the gain in {outcome} per journey they can win back, with 95 % "
+        "intervals. The gain assumes the action moves the journeys that now score low to the "
+        "middle (fix) or those in the middle to high (excel); it ranks the options, it is not "
+        "a promise.",
+        "nl": "Acties gerangschikt naar de winst in {outcome} per klantreis die ze kunnen "
+        "opleveren, met 95%-intervallen. De winst veronderstelt dat de actie klantreizen met "
+        "een lage score naar het midden brengt (herstellen) of die in het midden naar hoog "
+        "(uitblinken); ze rangschikt de opties, het is geen belofte.",
+    },
+    "focus_title": {"en": "Expected gain per action", "nl": "Verwachte winst per actie"},
+    "focus_x": {
+        "en": "Expected gain in {outcome} per journey (95 % interval)",
+        "nl": "Verwachte winst in {outcome} per klantreis (95%-interval)",
+    },
+    "col_rank": {"en": "#", "nl": "#"},
+    "col_action": {"en": "Action", "nl": "Actie"},
+    "col_gain": {"en": "Gain per journey [95 % CI]", "nl": "Winst per klantreis [95%-BI]"},
+    "col_risk": {"en": "Risk if it slips", "nl": "Risico bij verslapping"},
+    "col_owner": {"en": "Owner", "nl": "Eigenaar"},
+    "col_why": {"en": "Why", "nl": "Waarom"},
+    "method_focus": {
+        "en": "Gain of fixing = share of journeys scoring the touchpoint low × −penalty; gain of "
+        "excelling = share scoring it in the middle × reward; the interval scales the bootstrap "
+        "interval of the effect. Risk = the outcome lost if 10 % more journeys scored the "
+        "touchpoint low.",
+        "nl": "Winst van herstellen = aandeel klantreizen met een lage score × −straf; winst van "
+        "uitblinken = aandeel met een middenscore × beloning; het interval schaalt het "
+        "bootstrapinterval van het effect. Risico = de uitkomst die verloren gaat als 10% meer "
+        "klantreizen het contactmoment laag scoren.",
+    },
     "reason_no_scores": {
         "en": "no touchpoint scores in the data",
         "nl": "geen scores per contactmoment in de data",

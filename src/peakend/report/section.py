@@ -99,7 +99,9 @@ class ReportContext:
     """What every section may use: the data, the journey summary, the language.
 
     ``classes`` maps touchpoint to moment class once the moments analysis has
-    run, so that later sections (the journey map) colour touchpoints the same way.
+    run, so that later sections (the journey map) colour touchpoints the same way;
+    ``results`` keeps each analysis' typed result for the sections that build on
+    it (the focus plan uses the moments).
     """
 
     dataset: Dataset
@@ -107,3 +109,4 @@ class ReportContext:
     lang: Language
     outcome: str | None
     classes: dict[str, str] = field(default_factory=dict)
+    results: dict[str, Any] = field(default_factory=dict)

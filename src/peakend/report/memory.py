@@ -1,0 +1,207 @@
+"""The remembered-experience section: how customers remember, and which endings spoil it."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from peakend.models.memory import MemoryResult, remembered_experience
+from peakend.models.memory_models import BASELINE
+from peakend.models.memory_plot import plot_journey, plot_journey_types, plot_model_comparison
+from peakend.models.resampling import Interval
+from peakend.report.i18n import Language, interval, number, percent, text
+from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
+
+REFERENCES = (
+    "Kahneman, D., Fredrickson, B. L., Schreiber, C. A. & Redelmeier, D. A. (1993). When more "
+    "pain is preferred to less: adding a better end. Psychological Science 4(6), 401–405.",
+    "Fredrickson, B. L. & Kahneman, D. (1993). Duration neglect in retrospective evaluations "
+    "of affective episodes. Journal of Personality and Social Psychology 65(1), 45–55.",
+    "Baumeister, R. F., Bratslavsky, E., Finkenauer, C. & Vohs, K. D. (2001). Bad is stronger "
+    "than good. Review of General Psychology 5(4), 323–370.",
+)
+
+#: End spoilers shown in the table.
+SPOILERS = 10
+
+
+def memory_section(ctx: ReportContext) -> Section:
+    """Run :func:`~peakend.models.memory.remembered_experience` and present it."""
+    result = remembered_experience(ctx.dataset, outcome=ctx.outcome)
+    ctx.results["memory"] = result
+    lang = ctx.lang
+    paragraphs = [
+        text("memory_intro", lang, outcome=result.outcome),
+        _comparison_sentence(result, lang),
+        *_ratio_sentences(result, lang),
+    ]
+    charts = [
+        Chart("memory_types", text("types_title", lang), types_figure(result, lang)),
+        Chart("memory_models", text("models_title", lang), models_figure(result, lang)),
+        Chart("memory_journey", text("journey_title", lang), journey_figure(result, ctx)),
+    ]
+    tables = [_model_table(result, lang)]
+    if result.spoilers:
+        tables.append(_spoiler_table(result, lang))
+    return Section(
+        key="memory",
+        title=text("memory", lang),
+        paragraphs=tuple(paragraphs),
+        charts=tuple(charts),
+        tables=tuple(tables),
+        summary=(summary_sentence(result, lang),),
+        methods=(
+            text(
+                "method_memory",
+                lang,
+                folds=result.comparison.folds,
+                seed=result.comparison.seed,
+            ),
+        ),
+        references=REFERENCES,
+        results=result.to_dict(),
+    )
+
+
+def types_figure(result: MemoryResult, lang: Language) -> go.Figure:
+    """Experienced vs remembered per journey type, titled in the report language."""
+    fig = plot_journey_types(result)
+    fig.update_layout(title_text=text("types_title", lang))
+    fig.update_xaxes(title_text=text("types_x", lang))
+    fig.update_yaxes(title_text=text("types_y", lang))
+    return fig
+
+
+def models_figure(result: MemoryResult, lang: Language) -> go.Figure:
+    """Out-of-sample score per memory model."""
+    fig = plot_model_comparison(result)
+    fig.update_layout(title_text=text("models_title", lang))
+    return fig
+
+
+def journey_figure(result: MemoryResult, ctx: ReportContext) -> go.Figure:
+    """The journey most spoiled by its end, drawn moment by moment."""
+    return plot_journey(result, ctx.dataset)
+
+
+def summary_sentence(result: MemoryResult, lang: Language) -> str:
+    """One sentence on how customers remember."""
+    if result.comparison.chosen == BASELINE:
+        return text("sum_memory_average", lang)
+    end = _ratio(result, "end")
+    overall = result.types[0] if result.types else None  # first row: all journeys
+    if end is not None and overall is not None and end.value > 1:
+        return text(
+            "sum_memory",
+            lang,
+            ratio=number(end.value, lang, 1),
+            spoiled=percent(overall.spoiled_share.value, lang),
+        )
+    chosen = result.comparison.score_of(result.comparison.chosen)
+    return text(
+        "sum_memory_model",
+        lang,
+        chosen=result.comparison.chosen,
+        outcome=result.outcome,
+        metric=result.comparison.metric.upper(),
+        score=_ci(chosen.score, lang, 3),
+    )
+
+
+def _ratio(result: MemoryResult, moment: str) -> Interval | None:
+    found = next((r for r in result.ratios if r.name == f"{moment}_vs_average_moment"), None)
+    return found.estimate if found else None
+
+
+def _comparison_sentence(result: MemoryResult, lang: Language) -> str:
+    comparison = result.comparison
+    chosen = comparison.score_of(comparison.chosen)
+    base = comparison.score_of(BASELINE)
+    return text(
+        "memory_comparison",
+        lang,
+        folds=comparison.folds,
+        n=number(comparison.n, lang),
+        chosen=comparison.chosen,
+        metric=comparison.metric.upper(),
+        score=_ci(chosen.score, lang, 3),
+        baseline=_ci(base.score, lang, 3),
+    )
+
+
+def _ratio_sentences(result: MemoryResult, lang: Language) -> list[str]:
+    if result.comparison.chosen == BASELINE:
+        return [text("memory_average", lang)]
+    sentences = []
+    for moment in ("end", "peak", "trough", "first"):
+        ratio = _ratio(result, moment)
+        if ratio is None:
+            continue
+        bounds = f"[{number(ratio.low, lang, 1)}; {number(ratio.high, lang, 1)}]"
+        sentences.append(
+            text(
+                "memory_ratio",
+                lang,
+                moment=text(f"moment_{moment}", lang),
+                ratio=number(ratio.value, lang, 1),
+                interval=bounds,
+            )
+        )
+    return sentences
+
+
+def _ci(value: Interval, lang: Language, digits: int = 2) -> str:
+    return _signed_ci(value, lang, digits).replace("+", "")
+
+
+def _signed_ci(value: Interval, lang: Language, digits: int = 2) -> str:
+    return interval(value.value, value.low, value.high, lang, digits)
+
+
+def _model_table(result: MemoryResult, lang: Language) -> ReportTable:
+    metric = result.comparison.metric.upper()
+    headers = (
+        text("col_model", lang),
+        text("col_features", lang),
+        text("col_score", lang, metric=metric),
+        text("col_vs_baseline", lang),
+    )
+    rows = tuple(
+        (
+            Cell(s.name + (" ✓" if s.name == result.comparison.chosen else "")),
+            Cell(", ".join(s.features)),
+            Cell(_ci(s.score, lang, 3), s.score.value),
+            Cell(
+                interval(
+                    s.versus_baseline.value, s.versus_baseline.low, s.versus_baseline.high, lang, 3
+                ),
+                s.versus_baseline.value,
+            ),
+        )
+        for s in result.comparison.scores
+    )
+    return ReportTable("memory-models", headers, rows, caption=text("sortable", lang))
+
+
+def _spoiler_table(result: MemoryResult, lang: Language) -> ReportTable:
+    headers = (
+        text("col_final", lang),
+        text("col_good", lang),
+        text("col_spoiled", lang),
+        text("col_gap", lang),
+    )
+    rows = tuple(
+        (
+            Cell(s.touchpoint),
+            Cell(number(s.n_good, lang), s.n_good),
+            Cell(
+                f"{percent(s.spoiled_share.value, lang)} "
+                f"[{percent(s.spoiled_share.low, lang)}; {percent(s.spoiled_share.high, lang)}]",
+                s.spoiled_share.value,
+            ),
+            Cell(
+                interval(s.mean_gap.value, s.mean_gap.low, s.mean_gap.high, lang), s.mean_gap.value
+            ),
+        )
+        for s in result.spoilers[:SPOILERS]
+    )
+    return ReportTable("end-spoilers", headers, rows, caption=text("spoilers_caption", lang))

@@ -1,0 +1,217 @@
+"""The moment-matrix section: moments of truth, excel and standard moments per touchpoint."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from peakend.models.moment_plot import moment_matrix
+from peakend.models.moment_segments import SegmentMoments
+from peakend.models.moments import MomentsResult, TouchpointMoment, find_moments
+from peakend.models.resampling import Interval
+from peakend.report.i18n import Language, interval, number, percent, text
+from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
+
+REFERENCES = (
+    "Brandt, D. R. (1987). A procedure for identifying value-enhancing service components "
+    "using customer satisfaction survey data. In Add Value to Your Service, AMA, 61–65.",
+    "Mikulić, J. & Prebežac, D. (2008). Prioritizing improvement of service attributes using "
+    "impact range-performance analysis and impact-asymmetry analysis. Managing Service "
+    "Quality 18(6), 559–576.",
+    "Johnson, J. W. (2000). A heuristic method for estimating the relative weight of predictor "
+    "variables in multiple regression. Multivariate Behavioral Research 35(1), 1–19.",
+    "Efron, B. & Tibshirani, R. J. (1993). An Introduction to the Bootstrap. Chapman & Hall.",
+)
+
+#: Touchpoints named per executive-summary sentence.
+NAMED = 3
+
+
+def moments_section(ctx: ReportContext) -> Section:
+    """Run :func:`~peakend.models.moments.find_moments` and present it."""
+    result = find_moments(ctx.dataset, outcome=ctx.outcome)
+    ctx.results["moments"] = result
+    ctx.classes.update(result.classes())
+    lang = ctx.lang
+    paragraphs = [
+        text("moments_intro", lang, outcome=result.outcome),
+        text(
+            "moments_fit",
+            lang,
+            model=result.model,
+            n=number(result.n_journeys, lang),
+            fit=interval(result.fit.value, result.fit.low, result.fit.high, lang),
+        ),
+    ]
+    if result.collinear:
+        pairs = ", ".join(f"{a} ~ {b} (r = {number(r, lang)})" for a, b, r in result.collinear)
+        paragraphs.append(text("collinear", lang, pairs=pairs))
+    paragraphs += [_segment_sentence(s, lang) for s in result.segments]
+    tables = [_moment_table(result, lang)]
+    tables += [_segment_table(s, lang) for s in result.segments if _differing(s)]
+    return Section(
+        key="moments",
+        title=text("moments", lang),
+        paragraphs=tuple(paragraphs),
+        charts=(Chart("moment_matrix", text("moments", lang), matrix_figure(result, lang)),),
+        tables=tuple(tables),
+        summary=summary_sentences(result, lang),
+        methods=(_method(result, lang),),
+        references=REFERENCES,
+        results=result.to_dict(),
+    )
+
+
+def matrix_figure(result: MomentsResult, lang: Language) -> go.Figure:
+    """The moment matrix with titles in the report language."""
+    unit = text("unit_probability", lang) if result.outcome_kind == "binary" else result.outcome
+    fig = moment_matrix(result, title=text("matrix_title", lang, outcome=result.outcome))
+    fig.update_xaxes(title_text=text("matrix_x", lang, unit=unit))
+    fig.update_yaxes(title_text=text("matrix_y", lang, unit=unit))
+    for trace in fig.data:
+        key = f"class_{_class_of(trace.name)}"
+        if key in _CLASS_KEYS:
+            trace.name = text(key, lang)
+    return fig
+
+
+_CLASS_KEYS = {
+    f"class_{c}" for c in ("moment_of_truth", "excel", "performance", "standard", "not_enough_data")
+}
+
+
+def _class_of(label: str | None) -> str:
+    names = {
+        "moment of truth": "moment_of_truth",
+        "excel moment": "excel",
+        "performance moment": "performance",
+        "standard moment": "standard",
+        "not enough data": "not_enough_data",
+    }
+    return names.get(label or "", label or "")
+
+
+def summary_sentences(result: MomentsResult, lang: Language) -> tuple[str, ...]:
+    """Fix first, excel at, allow some pain at: the three sentences managers repeat."""
+    by_rec: dict[str, list[TouchpointMoment]] = {}
+    for moment in result.touchpoints:
+        by_rec.setdefault(moment.recommendation, []).append(moment)
+    sentences = []
+    fixes = sorted(by_rec.get("fix", []), key=lambda m: m.penalty.value)[:NAMED]
+    if fixes:
+        effect = _effect(min(m.penalty.value for m in fixes), result, lang)
+        sentences.append(
+            text("sum_fix", lang, touchpoints=_names(fixes), effect=effect, outcome=result.outcome)
+        )
+    excels = sorted(by_rec.get("excel", []), key=lambda m: -m.reward.value)[:NAMED]
+    if excels:
+        effect = _effect(max(m.reward.value for m in excels), result, lang)
+        sentences.append(
+            text(
+                "sum_excel", lang, touchpoints=_names(excels), effect=effect, outcome=result.outcome
+            )
+        )
+    allows = sorted(by_rec.get("allow", []), key=lambda m: -m.counts.get("low", 0))[:NAMED]
+    if allows:
+        sentences.append(
+            text("sum_allow", lang, touchpoints=_names(allows), outcome=result.outcome)
+        )
+    return tuple(sentences)
+
+
+def _effect(value: float, result: MomentsResult, lang: Language) -> str:
+    shown = (
+        percent(abs(value), lang) if result.outcome_kind == "binary" else number(abs(value), lang)
+    )
+    return text("up_to", lang, value=shown)
+
+
+def _names(moments: list[TouchpointMoment]) -> str:
+    return ", ".join(m.touchpoint for m in moments)
+
+
+def _ci(value: Interval, lang: Language) -> str:
+    return interval(value.value, value.low, value.high, lang)
+
+
+def _moment_table(result: MomentsResult, lang: Language) -> ReportTable:
+    headers = tuple(
+        text(k, lang)
+        for k in (
+            "col_touchpoint",
+            "col_class",
+            "col_confidence",
+            "col_penalty",
+            "col_reward",
+            "col_importance",
+            "col_bands",
+            "col_recommendation",
+        )
+    )
+    rows = []
+    for m in result.touchpoints:
+        muted = m.moment_class == "not_enough_data"
+        bands = "/".join(number(m.counts.get(b, 0), lang) for b in ("low", "middle", "high"))
+        rows.append(
+            (
+                Cell(m.touchpoint, m.stage if m.stage is not None else 1e9),
+                Cell(text(f"class_{m.moment_class}", lang), m.moment_class, muted),
+                Cell(percent(m.confidence, lang), m.confidence, muted),
+                Cell(_ci(m.penalty, lang), _sortable(m.penalty.value), muted),
+                Cell(_ci(m.reward, lang), _sortable(m.reward.value), muted),
+                Cell(_ci(m.importance, lang), _sortable(m.importance.value), muted),
+                Cell(bands, m.counts.get("low", 0)),
+                Cell(text(f"rec_{m.recommendation}", lang), m.recommendation, muted),
+            )
+        )
+    return ReportTable("moments", headers, tuple(rows), caption=text("sortable", lang))
+
+
+def _sortable(value: float) -> float | None:
+    return None if value != value else value  # NaN sorts as text "–"
+
+
+def _differing(segment: SegmentMoments) -> bool:
+    return any(d.class_differs for d in segment.differences)
+
+
+def _segment_sentence(segment: SegmentMoments, lang: Language) -> str:
+    key = "segments_differ" if _differing(segment) else "segments_same"
+    return text(key, lang, attribute=segment.attribute)
+
+
+def _segment_table(segment: SegmentMoments, lang: Language) -> ReportTable:
+    headers = (text("col_touchpoint", lang), text("col_classes", lang))
+    rows = tuple(
+        (
+            Cell(d.touchpoint),
+            Cell(
+                "; ".join(
+                    f"{group}: {text(f'class_{cls}', lang)}" for group, cls in d.classes.items()
+                )
+            ),
+        )
+        for d in segment.differences
+        if d.class_differs
+    )
+    return ReportTable(f"segments-{_slug(segment.attribute)}", headers, rows)
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name.lower())
+
+
+def _method(result: MomentsResult, lang: Language) -> str:
+    settings = result.settings
+    threshold = (
+        percent(result.threshold, lang, 1)
+        if result.outcome_kind == "binary"
+        else number(result.threshold, lang)
+    )
+    return text(
+        "method_moments",
+        lang,
+        resamples=number(settings.n_resamples, lang),
+        seed=settings.seed,
+        threshold=threshold,
+        min_count=number(settings.min_count, lang),
+    )
