@@ -387,3 +387,11 @@ def test_repr_says_what_was_fitted(planted_result: MomentsResult) -> None:
     text = repr(planted_result)
     assert text.startswith("MomentsResult('overall' on 3,000 journeys, ols, R² 0.")
     assert "moment_of_truth" in text and "standard" in text
+
+
+def test_draws_do_not_depend_on_the_number_of_threads(planted: Dataset) -> None:
+    design = build_design(planted, "overall")
+    one = fit_moments(design, n_resamples=12, seed=3, workers=1)
+    three = fit_moments(design, n_resamples=12, seed=3, workers=3)
+    np.testing.assert_allclose(one.penalty, three.penalty, rtol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(one.importance, three.importance, rtol=1e-6)
