@@ -186,7 +186,8 @@ def invite(
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {events} as UTF-8 CSV: {exc}") from exc
     requests = parse_invitation_csv(text)
-    created = store.invite(requests, actor=_actor())
+    with status(f"Creating {len(requests):,} invitation link(s) …"):
+        created = store.invite(requests, actor=_actor())
     base = base_url.rstrip("/")
     fields = [
         "customer_id",
