@@ -12,7 +12,7 @@ import pypdf
 import pytest
 from typer.testing import CliRunner
 
-from peakend import load, summarize_journeys
+from peakend import find_hidden_moments, load, remembered_experience, summarize_journeys
 from peakend.cli import app
 from peakend.errors import ConfigError
 from peakend.generate import GeneratorConfig, generate
@@ -81,13 +81,28 @@ def test_moments_and_focus_match_the_models(spec: Path, full: tuple[Report, Repo
     ]
 
 
+def test_memory_and_hidden_match_the_models(spec: Path, full: tuple[Report, ReportFiles]) -> None:
+    report, files = full
+    results = json.loads(files.json.read_text(encoding="utf-8"))["sections"]
+    data = load(spec)
+    memory = remembered_experience(data, outcome=report.outcome)
+    assert results["memory"]["comparison"]["chosen"] == memory.comparison.chosen
+    assert results["memory"]["n_journeys"] == memory.n_journeys
+    hidden = find_hidden_moments(data)
+    labels = [m["label"] for m in results["hidden"]["moments"]]
+    assert labels == [m.moment.label for m in hidden.moments]
+    for row in results["hidden"]["moments"]:
+        excess = row["excess_per_1000"]
+        assert excess["low"] <= excess["value"] <= excess["high"]
+
+
 def test_every_analysis_is_either_shown_or_skipped_with_a_reason(
     full: tuple[Report, ReportFiles],
 ) -> None:
     report, _ = full
     shown = {s.key for s in report.sections}
     skipped = {s.key: s.reason for s in report.skipped}
-    assert {"journey_map", "moments", "focus", "quality"} <= shown
+    assert {"journey_map", "moments", "memory", "hidden", "focus", "quality"} <= shown
     assert shown | set(skipped) == {
         "journey_map",
         "moments",
@@ -111,6 +126,7 @@ def test_analyses_that_cannot_run_are_skipped_with_the_reason() -> None:
     reasons = {s.key: s.reason for s in report.skipped}
     assert reasons["moments"].startswith("the analysis failed: 4 journeys are too few")
     assert reasons["emotions"] == "no comments (text) in the data"
+    assert "no company-initiated touchpoint occurs in at least 30 journeys" in reasons["hidden"]
     assert report.section("journey_map") is not None
     assert report.section("quality") is not None
 

@@ -244,6 +244,13 @@ def contact_curves(
         raise DataError("no event has a timestamp; hidden moments need times")
     counts = anchors.group_by("anchor").aggregate(n=anchors.count()).to_pyarrow().to_pylist()
     anchor_journeys = {r["anchor"]: int(r["n"]) for r in counts if r["n"] >= min_journeys}
+    if not anchor_journeys:
+        found = ", ".join(f"{r['anchor']} ({r['n']})" for r in counts) or "none"
+        raise DataError(
+            f"no company-initiated touchpoint occurs in at least {min_journeys} journeys "
+            f"(found: {found}); hidden moments need more journeys per anchor, or a lower "
+            "min_journeys"
+        )
     risk = _at_risk(anchors, ibis.literal(end), unit_s, horizon)
     pairs = contact_pairs(events, rule, unit_s, horizon, anchors).cache()
     by_channel = (
@@ -252,7 +259,12 @@ def contact_curves(
         .order_by(["anchor", "offset", "channel"])
         .to_pyarrow()
     )
-    by_channel = by_channel.filter(pc.is_in(by_channel["anchor"], pa.array(list(anchor_journeys))))
+    by_channel = by_channel.filter(
+        pc.is_in(
+            by_channel["anchor"],
+            pa.array(list(anchor_journeys), by_channel.schema.field("anchor").type),
+        )
+    )
     curves = _tests(_curve_table(risk, by_channel, anchor_journeys, horizon), alpha)
     moments = tuple(
         m

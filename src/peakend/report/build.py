@@ -20,6 +20,7 @@ from typing import Any
 from peakend.errors import ConfigError, DataError, ModelError
 from peakend.load import Dataset, load
 from peakend.report.focus import focus_section
+from peakend.report.hidden import hidden_section
 from peakend.report.i18n import Language, check_language, number, text
 from peakend.report.journey_map import journey_map_section
 from peakend.report.memory import memory_section
@@ -186,6 +187,7 @@ def _builders() -> dict[str, SectionBuilder]:
         "journey_map": journey_map_section,
         "moments": moments_section,
         "memory": memory_section,
+        "hidden": hidden_section,
         "focus": focus_section,
         "quality": quality_section,
     }

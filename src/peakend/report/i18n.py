@@ -326,6 +326,80 @@ TEXTS: dict[str, dict[Language, str]] = {
         "bevat, wordt gekozen. Het herinneringsverschil is de herinnerde min de beleefde "
         "beleving.",
     },
+    # hidden moments
+    "hidden_intro": {
+        "en": "Hidden moments fall between the touchpoints the organisation designed: windows "
+        "after a company touchpoint where customers contact you more than usual. Rates are "
+        "contacts per 1,000 journeys per {unit}, against the baseline of the same curve.",
+        "nl": "Verborgen momenten vallen tussen de ontworpen contactmomenten: periodes na een "
+        "contact van de organisatie waarin klanten vaker dan normaal zelf contact zoeken. "
+        "Cijfers zijn contacten per 1.000 klantreizen per {unit}, vergeleken met de basislijn "
+        "van dezelfde curve.",
+    },
+    "hidden_none": {
+        "en": "No window stands out: after no company touchpoint do customer contacts rise "
+        "significantly above the baseline.",
+        "nl": "Geen periode valt op: na geen enkel contact van de organisatie stijgt het aantal "
+        "klantcontacten significant boven de basislijn.",
+    },
+    "hidden_moment": {
+        "en": "{label}: {excess} extra contacts per 1,000 journeys, {share} of customers "
+        "affected{classic}.",
+        "nl": "{label}: {excess} extra contacten per 1.000 klantreizen, {share} van de klanten "
+        "geraakt{classic}.",
+    },
+    "hidden_classic": {"en": "; this looks like {name}", "nl": "; dit lijkt op {name}"},
+    "sum_hidden": {
+        "en": "The biggest hidden moment is {label}: {excess} extra contacts per 1,000 "
+        "journeys{classic}; a proactive {channel} contact on day {day} could prevent about "
+        "{deflected} per 1,000 ({basis}).",
+        "nl": "Het grootste verborgen moment is {label}: {excess} extra contacten per 1.000 "
+        "klantreizen{classic}; een proactief contact per {channel} op dag {day} kan er "
+        "ongeveer {deflected} per 1.000 voorkomen ({basis}).",
+    },
+    "basis_observed": {
+        "en": "estimated from customers who already got one",
+        "nl": "geschat uit klanten die er al een kregen",
+    },
+    "basis_assumed": {
+        "en": "an assumption, not an estimate",
+        "nl": "een aanname, geen schatting",
+    },
+    "timeline_title": {
+        "en": "Customer contacts after {anchor}",
+        "nl": "Klantcontacten na {anchor}",
+    },
+    "unit_day": {"en": "day", "nl": "dag"},
+    "unit_hour": {"en": "hour", "nl": "uur"},
+    "col_window": {"en": "Window", "nl": "Periode"},
+    "col_excess": {"en": "Extra per 1,000 [95 % CI]", "nl": "Extra per 1.000 [95%-BI]"},
+    "col_affected": {"en": "Customers affected", "nl": "Klanten geraakt"},
+    "col_looks_like": {"en": "Looks like", "nl": "Lijkt op"},
+    "col_outcome_gap": {
+        "en": "{outcome}: with vs without contact",
+        "nl": "{outcome}: met vs zonder contact",
+    },
+    "col_suggestion": {"en": "Proactive contact", "nl": "Proactief contact"},
+    "col_deflected": {"en": "Prevented per 1,000", "nl": "Voorkomen per 1.000"},
+    "col_basis": {"en": "Basis", "nl": "Basis"},
+    "suggestion": {"en": "{channel} on day {day}: {goal}", "nl": "{channel} op dag {day}: {goal}"},
+    "method_hidden": {
+        "en": "For each company-initiated touchpoint (anchor) the customer-initiated contacts "
+        "are counted per {unit} after it, per 1,000 journeys still observed. Each offset is "
+        "tested against the curve's baseline with a one-sided Poisson test; p-values are "
+        "corrected over all offsets of all anchors (Benjamini-Hochberg, false discovery rate "
+        "{alpha}). Adjacent flagged offsets form a window. The effect of a proactive contact "
+        "is estimated from customers who already received one (inverse-probability weighting "
+        "on observed attributes) or, where none did, stated as an assumption.",
+        "nl": "Voor elk contact dat de organisatie start (anker) worden de contacten die de "
+        "klant start geteld per {unit} erna, per 1.000 klantreizen die nog lopen. Elke "
+        "afstand wordt met een eenzijdige Poissontoets vergeleken met de basislijn van de "
+        "curve; p-waarden zijn gecorrigeerd over alle afstanden van alle ankers "
+        "(Benjamini-Hochberg, false discovery rate {alpha}). Aaneengesloten gemarkeerde "
+        "afstanden vormen een periode. Het effect van een proactief contact is geschat uit "
+        "klanten die er al een kregen (inverse-kansweging op waargenomen kenmerken) of, waar "
+        "niemand er een kreeg, als aanname vermeld.",
+    },
     # focus plan
     "focus_intro": {
         "en": "Actions ranked by the gain in {outcome} per journey they can win back, with 95 % "

@@ -1,0 +1,142 @@
+"""The hidden-moments section: contact peaks between designed touchpoints and their cure."""
+
+from __future__ import annotations
+
+from peakend.models.hidden_analysis import (
+    HiddenMomentReport,
+    HiddenMomentsResult,
+    find_hidden_moments,
+)
+from peakend.models.hidden_plot import hidden_timeline
+from peakend.models.resampling import Interval
+from peakend.report.i18n import Language, interval, number, percent, text
+from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
+
+REFERENCES = (
+    "Benjamini, Y. & Hochberg, Y. (1995). Controlling the false discovery rate. Journal of "
+    "the Royal Statistical Society B 57(1), 289–300.",
+    "van Slooten, M. & Veldhoen, R. (2014). Twee belevingsklassiekers cadeau. "
+    "Telecommerce Magazine 07/08.",
+    "Monroe, B. L., Colaresi, M. P. & Quinn, K. M. (2008). Fightin' words: lexical feature "
+    "selection and evaluation for identifying the content of political conflict. Political "
+    "Analysis 16(4), 372–403.",
+)
+
+#: Anchors drawn as a timeline (largest hidden moment first).
+TIMELINES = 3
+
+
+def hidden_section(ctx: ReportContext) -> Section:
+    """Run :func:`~peakend.models.hidden_analysis.find_hidden_moments` and present it."""
+    result = find_hidden_moments(ctx.dataset)
+    ctx.results["hidden"] = result
+    lang = ctx.lang
+    unit = text(f"unit_{result.unit}", lang)
+    paragraphs = [text("hidden_intro", lang, unit=unit)]
+    if result.moments:
+        paragraphs += [_moment_sentence(m, lang) for m in result.moments]
+    else:
+        paragraphs.append(text("hidden_none", lang))
+    anchors = list(dict.fromkeys(m.moment.anchor for m in result.moments))[:TIMELINES]
+    charts = tuple(
+        Chart(
+            f"hidden_{anchor}",
+            text("timeline_title", lang, anchor=anchor),
+            hidden_timeline(result, anchor).update_layout(
+                title_text=text("timeline_title", lang, anchor=anchor)
+            ),
+        )
+        for anchor in anchors
+    )
+    tables = (_moment_table(result, lang),) if result.moments else ()
+    summary = (summary_sentence(result.moments[0], lang),) if result.moments else ()
+    return Section(
+        key="hidden",
+        title=text("hidden", lang),
+        paragraphs=tuple(paragraphs),
+        charts=charts,
+        tables=tables,
+        summary=summary,
+        methods=(text("method_hidden", lang, unit=unit, alpha=number(result.alpha, lang)),),
+        references=REFERENCES,
+        results=result.to_dict(),
+    )
+
+
+def summary_sentence(report: HiddenMomentReport, lang: Language) -> str:
+    """The biggest hidden moment and the proactive contact that prevents it."""
+    moment, action = report.moment, report.intervention
+    return text(
+        "sum_hidden",
+        lang,
+        label=moment.label,
+        excess=number(moment.excess_per_1000.value, lang, 0),
+        classic=_classic(report, lang),
+        channel=action.channel,
+        day=action.day,
+        deflected=number(action.contacts_deflected_per_1000.value, lang, 0),
+        basis=text(f"basis_{action.basis}", lang),
+    )
+
+
+def _moment_sentence(report: HiddenMomentReport, lang: Language) -> str:
+    moment = report.moment
+    return text(
+        "hidden_moment",
+        lang,
+        label=moment.label,
+        excess=_ci(moment.excess_per_1000, lang),
+        share=percent(moment.share_affected.value, lang),
+        classic=_classic(report, lang),
+    )
+
+
+def _classic(report: HiddenMomentReport, lang: Language) -> str:
+    if report.classic is None:
+        return ""
+    return text("hidden_classic", lang, name=report.classic.name)
+
+
+def _ci(value: Interval, lang: Language, digits: int = 0) -> str:
+    return interval(value.value, value.low, value.high, lang, digits).replace("+", "")
+
+
+def _moment_table(result: HiddenMomentsResult, lang: Language) -> ReportTable:
+    outcome = next((g.outcome for m in result.moments for g in m.outcome_gaps), "–")
+    headers = (
+        text("col_window", lang),
+        text("col_excess", lang),
+        text("col_affected", lang),
+        text("col_looks_like", lang),
+        text("col_outcome_gap", lang, outcome=outcome),
+        text("col_suggestion", lang),
+        text("col_deflected", lang),
+        text("col_basis", lang),
+    )
+    return ReportTable(
+        "hidden",
+        headers,
+        tuple(_row(m, lang) for m in result.moments),
+        caption=text("sortable", lang),
+    )
+
+
+def _row(report: HiddenMomentReport, lang: Language) -> tuple[Cell, ...]:
+    moment, action = report.moment, report.intervention
+    gap = report.outcome_gaps[0] if report.outcome_gaps else None
+    gap_text = (
+        interval(gap.difference.value, gap.difference.low, gap.difference.high, lang)
+        if gap
+        else "–"
+    )
+    deflected = action.contacts_deflected_per_1000
+    return (
+        Cell(moment.label),
+        Cell(_ci(moment.excess_per_1000, lang), moment.excess_per_1000.value),
+        Cell(percent(moment.share_affected.value, lang), moment.share_affected.value),
+        Cell(report.classic.name if report.classic else "–"),
+        Cell(gap_text, gap.difference.value if gap else None),
+        Cell(text("suggestion", lang, channel=action.channel, day=action.day, goal=action.goal)),
+        Cell(_ci(deflected, lang), deflected.value),
+        Cell(text(f"basis_{action.basis}", lang), action.basis, muted=action.basis == "assumed"),
+    )
