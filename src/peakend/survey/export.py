@@ -26,6 +26,7 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
+import sqlalchemy as sa
 
 from peakend.errors import ConfigError, SourceError
 from peakend.survey.models import EVENTS_VIEW
@@ -130,8 +131,11 @@ def database_spec_text(store: SurveyStore, db: str) -> str:
         source = [f"path = {json.dumps(str(Path(url.database or '').resolve()))}"]
         source.append(f'table = "{EVENTS_VIEW}"')
     else:
+        # Name the schema: the reader looks the view up in every schema of the database.
+        with store.engine.connect() as connection:
+            schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
         plain = db if db.startswith(("postgresql://", "postgres://")) else str(url)
-        source = [f"url = {json.dumps(plain)}", f'table = "{EVENTS_VIEW}"']
+        source = [f"url = {json.dumps(plain)}", f'table = "{schema}.{EVENTS_VIEW}"']
     return spec_text(store.questionnaires.values(), source)
 
 

@@ -429,12 +429,30 @@ class SurveyStore:
             channel=request.channel,
         )
 
-    def _open_invitation(self, connection: Connection, token: str) -> Invitation:
+    def _open_invitation(self, connection: Connection, token: str) -> tuple[Invitation, Any]:
+        """The invitation of a valid link, and in one query its response and draft.
+
+        The second value has ``response_id``, ``submitted_at``, ``digest`` (None
+        when unanswered) and ``draft`` (the saved answers as JSON, or None).
+        """
         verified = verify_token(self.secret, token)
         if verified is None:
             raise InvalidLinkError("this link is not valid: check that it was copied completely")
+        i, r, d = m.invitations, m.responses, m.drafts
         row = connection.execute(
-            sa.select(m.invitations).where(m.invitations.c.id == verified.invitation_id)
+            sa.select(
+                i,
+                r.c.id.label("response_id"),
+                r.c.submitted_at,
+                r.c.digest,
+                d.c.answers.label("draft"),
+            )
+            .select_from(
+                i.outerjoin(r, r.c.invitation_id == i.c.id).outerjoin(
+                    d, d.c.invitation_id == i.c.id
+                )
+            )
+            .where(i.c.id == verified.invitation_id)
         ).one_or_none()
         if row is None:
             raise InvalidLinkError("this link is no longer valid")
@@ -443,39 +461,30 @@ class SurveyStore:
             raise ExpiredLinkError("this link has expired; answers can no longer be given")
         if row.questionnaire not in self.questionnaires:
             raise InvalidLinkError("the questionnaire of this link is no longer offered")
-        return _row_invitation(row, token)
+        return _row_invitation(row, token), row
 
     # --- the public form --------------------------------------------------------------
 
     def form(self, token: str) -> FormState:
         """The invitation behind a link with its draft answers, or an error for a bad link."""
         with self.engine.connect() as connection:
-            invitation = self._open_invitation(connection, token)
-            answered = connection.execute(
-                sa.select(m.responses.c.id).where(m.responses.c.invitation_id == invitation.id)
-            ).first()
-            draft = connection.execute(
-                sa.select(m.drafts.c.answers).where(m.drafts.c.invitation_id == invitation.id)
-            ).scalar_one_or_none()
+            invitation, state = self._open_invitation(connection, token)
         return FormState(
             invitation=invitation,
             questionnaire=self.questionnaires[invitation.questionnaire],
-            draft=json.loads(draft) if draft else {},
-            answered=answered is not None,
+            draft=json.loads(state.draft) if state.draft else {},
+            answered=state.response_id is not None,
         )
 
     def save_draft(self, token: str, answers: Mapping[str, object]) -> dict[str, Answer]:
         """Keep partial answers (valid ones only) until the form is submitted."""
         with self._write() as connection:
-            invitation = self._open_invitation(connection, token)
+            invitation, state = self._open_invitation(connection, token)
             questionnaire = self.questionnaires[invitation.questionnaire]
             clean, errors = questionnaire.check_answers(answers, partial=True)
             if errors:
                 raise AnswerError("some answers are not valid", errors)
-            answered = connection.execute(
-                sa.select(m.responses.c.id).where(m.responses.c.invitation_id == invitation.id)
-            ).first()
-            if answered is not None:
+            if state.response_id is not None:
                 raise AlreadyAnsweredError("this questionnaire has already been answered")
             table = m.drafts
             connection.execute(table.delete().where(table.c.invitation_id == invitation.id))
@@ -517,25 +526,20 @@ class SurveyStore:
         self, connection: Connection, token: str, answers: Mapping[str, object], lang: str | None
     ) -> Receipt:
         """Check and insert one submission inside an open write transaction."""
-        invitation = self._open_invitation(connection, token)
+        invitation, state = self._open_invitation(connection, token)
         questionnaire = self.questionnaires[invitation.questionnaire]
         clean, errors = questionnaire.check_answers(answers)
         if errors:
             raise AnswerError("some answers are missing or not valid", errors)
         language = questionnaire.pick_language(lang, invitation.lang)
         digest = hashlib.sha256(json.dumps(clean, sort_keys=True).encode()).hexdigest()
-        existing = connection.execute(
-            sa.select(m.responses.c.id, m.responses.c.submitted_at, m.responses.c.digest).where(
-                m.responses.c.invitation_id == invitation.id
-            )
-        ).one_or_none()
-        if existing is not None:
-            if existing.digest != digest:
+        if state.response_id is not None:
+            if state.digest != digest:
                 raise AlreadyAnsweredError(
                     "this questionnaire has already been answered; "
                     "a link can be used for one set of answers only"
                 )
-            return Receipt(existing.id, _utc(existing.submitted_at), duplicate=True)
+            return Receipt(state.response_id, _utc(state.submitted_at), duplicate=True)
         submitted_at = _now()
         inserted = connection.execute(
             m.responses.insert().values(
@@ -548,7 +552,8 @@ class SurveyStore:
             )
         ).inserted_primary_key
         assert inserted is not None
-        connection.execute(m.drafts.delete().where(m.drafts.c.invitation_id == invitation.id))
+        if state.draft is not None:
+            connection.execute(m.drafts.delete().where(m.drafts.c.invitation_id == invitation.id))
         return Receipt(int(inserted[0]), submitted_at)
 
     # --- admin --------------------------------------------------------------------------
