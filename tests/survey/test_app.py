@@ -354,3 +354,12 @@ def test_the_service_runs_on_postgresql(postgres_db: str) -> None:
     finally:
         client.close()
         store.engine.dispose()
+
+
+def test_unreadable_csv_is_refused_not_a_server_error(
+    client: AppClient, admin: dict[str, str]
+) -> None:
+    headers = {**admin, "Content-Type": "text/csv"}
+    for body in (b"\r0", b'customer_id,journey_id,touchpoint,ts\n"C1,J1', b"\x00\x00"):
+        response = client.post("/api/v1/invitations/csv", content=body, headers=headers)
+        assert response.status_code == 422, body

@@ -374,9 +374,15 @@ def parse_invitation_csv(text: str) -> list[InvitationRequest]:
     """Invitation requests from CSV text with a header.
 
     Needs the columns customer_id, journey_id, touchpoint and ts (ISO 8601);
-    channel, lang and questionnaire are optional.
+    channel, lang and questionnaire are optional. Times without an offset are UTC.
     """
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _read_invitation_csv(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise AnswerError(f"the CSV cannot be read: {exc}") from exc
+
+
+def _read_invitation_csv(reader: csv.DictReader[str]) -> list[InvitationRequest]:
     missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise AnswerError(
