@@ -1,6 +1,7 @@
 """Fuzz the JSON API from its OpenAPI description (schemathesis): no request gets a 500.
 
-Generated requests go to the app in-process. Half of them carry a valid
+Generated requests go to the app in-process, half of them valid by the schema and
+half deliberately not (schemathesis's negative mode). Half of them carry a valid
 invitation link and an admin key, so that generated bodies reach the answer
 checks and the database instead of stopping at the signature or the key check.
 The examples are derandomised so that the suite gives the same verdict on every
@@ -15,6 +16,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from peakend.survey.app import SurveySettings, create_app
@@ -49,7 +51,8 @@ def test_no_generated_request_gets_a_server_error(fuzz_target: dict[str, Any]) -
     )
     def run(data: st.DataObject) -> None:
         operation = data.draw(st.sampled_from(operations))
-        case = data.draw(operation.as_strategy())
+        mode = data.draw(st.sampled_from([GenerationMode.POSITIVE, GenerationMode.NEGATIVE]))
+        case = data.draw(operation.as_strategy(generation_mode=mode))
         inside = data.draw(st.booleans())
         if inside and "token" in (case.path_parameters or {}):
             case.path_parameters["token"] = data.draw(st.sampled_from(fuzz_target["tokens"]))
