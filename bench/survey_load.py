@@ -175,7 +175,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def stored(db: str) -> int:
-    from peakend.survey.store import SurveyStore, make_engine
+    from peakend.survey.database import make_engine
+    from peakend.survey.store import SurveyStore
 
     store = SurveyStore(make_engine(db), {})
     count = store.counts()["responses"]

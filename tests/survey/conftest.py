@@ -20,8 +20,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from peakend.survey.database import make_engine
 from peakend.survey.questionnaire import Questionnaire, read_questionnaires
-from peakend.survey.store import InvitationRequest, SurveyStore, make_engine
+from peakend.survey.store import InvitationRequest, SurveyStore
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "questionnaires"
 ANSWERS = {"success": "yes", "effort": 2, "emotion": 4, "overall": 5, "comment": "Prima"}

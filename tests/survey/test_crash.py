@@ -26,8 +26,9 @@ import pytest
 import sqlalchemy as sa
 
 from peakend.survey import models as m
+from peakend.survey.database import make_engine
 from peakend.survey.questionnaire import Questionnaire
-from peakend.survey.store import SurveyStore, make_engine
+from peakend.survey.store import SurveyStore
 
 from .conftest import EXAMPLES, invitation_request
 

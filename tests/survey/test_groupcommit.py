@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from peakend.survey.database import make_engine
 from peakend.survey.groupcommit import GroupCommit
-from peakend.survey.store import make_engine
 
 
 def test_concurrent_work_shares_commits_and_a_failure_stays_with_its_caller(

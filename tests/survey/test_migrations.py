@@ -8,13 +8,13 @@ import sqlalchemy as sa
 from alembic import command
 
 from peakend.survey import models as m
-from peakend.survey.store import _alembic_config, make_engine, upgrade
+from peakend.survey.database import alembic_config, make_engine, upgrade
 
 
 def test_migrations_upgrade_with_data_and_downgrade_to_nothing(db: str) -> None:
     engine = make_engine(db)
     with engine.begin() as connection:
-        command.upgrade(_alembic_config(connection), "0001")
+        command.upgrade(alembic_config(connection), "0001")
         now = datetime.now(UTC)
         connection.execute(
             m.invitations.insert().values(
@@ -37,7 +37,7 @@ def test_migrations_upgrade_with_data_and_downgrade_to_nothing(db: str) -> None:
         view = connection.execute(sa.text("SELECT journey_id, score FROM survey_events")).all()
     assert [tuple(row) for row in view] == [("J1", None)]
     with engine.begin() as connection:
-        command.downgrade(_alembic_config(connection), "base")
+        command.downgrade(alembic_config(connection), "base")
     names = set(sa.inspect(engine).get_table_names()) - {"alembic_version"}
     assert names == set()
     engine.dispose()

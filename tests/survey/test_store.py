@@ -13,6 +13,7 @@ import sqlalchemy as sa
 import peakend
 from peakend.errors import SourceError
 from peakend.survey import models as m
+from peakend.survey.database import make_engine, upgrade
 from peakend.survey.errors import (
     AccessError,
     AlreadyAnsweredError,
@@ -22,7 +23,7 @@ from peakend.survey.errors import (
 )
 from peakend.survey.export import database_spec_text, export_events
 from peakend.survey.questionnaire import Questionnaire
-from peakend.survey.store import SurveyStore, make_engine, upgrade
+from peakend.survey.store import SurveyStore
 from peakend.survey.tokens import sign_token
 
 from .conftest import ANSWERS, invitation_request

@@ -21,9 +21,10 @@ from rich.table import Table
 from peakend.cli.common import JsonOpt, app, err, out, print_json, status
 from peakend.errors import ConfigError
 from peakend.survey.app import SurveySettings, create_app, parse_invitation_csv
+from peakend.survey.database import make_engine, upgrade
 from peakend.survey.export import EXPORT_FORMATS, database_spec_text, export_events
 from peakend.survey.questionnaire import Questionnaire, read_questionnaires
-from peakend.survey.store import DEFAULT_TTL_DAYS, SurveyStore, make_engine, upgrade
+from peakend.survey.store import DEFAULT_TTL_DAYS, SurveyStore
 
 survey_app = typer.Typer(
     name="survey",

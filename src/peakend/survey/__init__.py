@@ -11,6 +11,7 @@ See docs/survey.md.
 """
 
 from peakend.survey.app import SurveySettings, create_app
+from peakend.survey.database import make_engine, upgrade
 from peakend.survey.errors import (
     AccessError,
     AlreadyAnsweredError,
@@ -33,8 +34,6 @@ from peakend.survey.store import (
     InvitationRequest,
     Receipt,
     SurveyStore,
-    make_engine,
-    upgrade,
 )
 
 __all__ = [

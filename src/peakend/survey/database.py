@@ -1,0 +1,99 @@
+"""The survey database connection: engines for SQLite and PostgreSQL, and migrations.
+
+SQLite (the embedded default) runs in WAL mode with ``synchronous=FULL``, so a
+commit is on disk before it returns; foreign keys are on, and a write
+transaction can take the write lock up front (``BEGIN IMMEDIATE``, asked for with
+the execution option ``sqlite_begin``). PostgreSQL URLs use psycopg 3. The schema
+is made and upgraded only by the Alembic migrations in ``peakend/survey/migrations``.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Connection, Engine
+
+from peakend.errors import ConfigError, SourceError
+
+MIGRATION_LOCK = 0x7065616B656E64  # an arbitrary, fixed advisory lock key
+
+
+def database_url(db: str | Path) -> str:
+    """A SQLAlchemy URL for ``db``: a file path (SQLite) or a database URL.
+
+    ``postgresql://`` URLs use the psycopg 3 driver.
+    """
+    text = str(db)
+    if text.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + text.split("://", 1)[1]
+    if "://" in text:
+        return text
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+def make_engine(db: str | Path) -> Engine:
+    """An engine for the survey store (WAL, synchronous=FULL and foreign keys on SQLite)."""
+    url = database_url(db)
+    try:
+        engine = sa.create_engine(url, pool_pre_ping=url.startswith("postgresql"))
+    except (sa.exc.ArgumentError, ImportError) as exc:
+        raise ConfigError(f"cannot use database {db!r}: {exc}") from exc
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        # Python's sqlite3 would open transactions itself; we issue BEGIN below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=FULL",
+            "foreign_keys=ON",
+            "busy_timeout=10000",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def alembic_config(connection: Connection) -> Config:
+    """Alembic settings for the migrations shipped in the package, on ``connection``."""
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("peakend.survey") / "migrations"))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine) -> str:
+    """Create or upgrade the survey schema to the newest migration; returns its revision.
+
+    Safe when several processes start at once (worker processes of one service):
+    the migration runs under SQLite's write lock or a PostgreSQL advisory lock,
+    so the others wait and then find the schema current.
+    """
+    try:
+        with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection:
+            with connection.begin():
+                if engine.dialect.name == "postgresql":
+                    connection.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                    )
+                command.upgrade(alembic_config(connection), "head")
+            revision = MigrationContext.configure(connection).get_current_revision()
+    except sa.exc.OperationalError as exc:
+        raise SourceError(f"cannot open the survey database: {exc.orig}") from exc
+    return str(revision)
