@@ -2,9 +2,12 @@
 
 * :mod:`~peakend.survey.questionnaire`: questionnaires as YAML/TOML files, validated on load;
 * :mod:`~peakend.survey.tokens`: signed, expiring invitation links and hashed API keys;
-* :mod:`~peakend.survey.store`: storage (SQLAlchemy, Alembic migrations; SQLite WAL or
-  PostgreSQL), idempotent submissions, drafts, GDPR erasure and the audit log;
-* :mod:`~peakend.survey.app`: the FastAPI service (form, JSON API, admin API);
+* :mod:`~peakend.survey.database`: engines (SQLite in WAL mode, or PostgreSQL) and the
+  Alembic migrations shipped in the package;
+* :mod:`~peakend.survey.store`: invitations, idempotent submissions, drafts, API keys,
+  GDPR erasure and the audit log; :mod:`~peakend.survey.groupcommit` shares SQLite commits;
+* :mod:`~peakend.survey.app`: the FastAPI service (form, JSON API, admin API), with
+  :mod:`~peakend.survey.pages` for the HTML;
 * :mod:`~peakend.survey.export`: canonical events plus a dataset spec for ``peakend.load``.
 
 See docs/survey.md.
