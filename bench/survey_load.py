@@ -7,8 +7,8 @@ Run from the repository root::
     .venv/bin/python bench/survey_load.py --db postgresql://peakend:peakend@127.0.0.1/peakend
 
 The script makes a fresh survey database (SQLite in a temporary folder unless
-``--db`` is given), creates one invitation per request, starts the service with
-uvicorn as a separate process on a free loopback port and drives it with
+``--db`` is given), creates one invitation per request, starts the service
+(``peakend survey serve``) as a separate process on a free loopback port and drives it with
 ``--concurrency`` keep-alive HTTP/1.1 connections. Each connection submits the
 answers of one link after another (``POST /api/v1/forms/<token>/responses``).
 The client is a few lines of asyncio streams, so that the load generator takes
@@ -68,22 +68,8 @@ def start_server(db: str, port: int, workers: int) -> subprocess.Popen[bytes]:
         "PEAKEND_SURVEY_DB": db,
         "PEAKEND_SURVEY_QUESTIONNAIRES": str(QUESTIONNAIRES),
     }
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "peakend.survey.app:app_from_env",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        "--workers",
-        str(workers),
-    ]
+    command = [sys.executable, "-m", "peakend", "survey", "serve", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--workers", str(workers)]
     return subprocess.Popen(command, env=env)
 
 
@@ -191,7 +177,7 @@ def main() -> None:
     parser.add_argument("--db", help="database URL (default: a fresh SQLite file)")
     parser.add_argument("--requests", type=int, default=3000, help="submissions to send")
     parser.add_argument("--concurrency", type=int, default=8, help="parallel connections")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes of the service")
     parser.add_argument("--warmup", type=int, default=200, help="submissions before measuring")
     parser.add_argument("--max-seconds", type=float, default=60, help="stop sending after this")
     args = parser.parse_args()
