@@ -98,3 +98,30 @@ def test_mistakes_exit_with_a_message(
         run("export", "--db", db, "-q", str(EXAMPLES), "--out", str(tmp_path), "--format", "xlsx")
         == 2
     )
+
+
+def test_worker_processes_share_a_socket_with_nagle_off() -> None:
+    import asyncio
+    import socket
+
+    from peakend.cli.survey import _TcpConfig
+
+    listener = _TcpConfig("peakend.survey.app:app_from_env", host="127.0.0.1", port=0).bind_socket()
+    nodelay: list[int] = []
+
+    async def check() -> None:
+        def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            sock = writer.get_extra_info("socket")
+            nodelay.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(accepted, sock=listener)
+        _, writer = await asyncio.open_connection(*listener.getsockname()[:2])
+        while not nodelay:
+            await asyncio.sleep(0.01)
+        writer.close()
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(check())
+    assert listener.proto == socket.IPPROTO_TCP and nodelay == [1]
