@@ -53,7 +53,9 @@ def emotion_chart(result: TouchpointEmotions) -> go.Figure:
                 "n=%{customdata[2]}<extra></extra>"
             ),
         )
-    fig.update_layout(barmode="stack", yaxis={"autorange": "reversed"})
+    fig.update_layout(
+        barmode="stack", yaxis={"autorange": "reversed"}, legend={"traceorder": "normal"}
+    )
     fig.update_xaxes(tickformat=".0%", range=[0, 1])
     return style(
         fig,
