@@ -43,6 +43,7 @@ from peakend.text import (
     add_text_emotions,
     score_comments,
     touchpoint_emotions,
+    with_text_valence,
 )
 from peakend.validate import Problem, Reason, Severity, ValidationReport
 
@@ -100,4 +101,5 @@ __all__ = [
     "summarize_journeys",
     "touchpoint_emotions",
     "what_if",
+    "with_text_valence",
 ]
