@@ -363,3 +363,13 @@ def test_unreadable_csv_is_refused_not_a_server_error(
     for body in (b"\r0", b'customer_id,journey_id,touchpoint,ts\n"C1,J1', b"\x00\x00"):
         response = client.post("/api/v1/invitations/csv", content=body, headers=headers)
         assert response.status_code == 422, body
+
+
+def test_the_factory_names_missing_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from peakend.errors import ConfigError
+    from peakend.survey.app import app_from_env
+
+    monkeypatch.delenv("PEAKEND_SURVEY_DB", raising=False)
+    monkeypatch.delenv("PEAKEND_SURVEY_QUESTIONNAIRES", raising=False)
+    with pytest.raises(ConfigError, match="PEAKEND_SURVEY_DB and PEAKEND_SURVEY_QUESTIONNAIRES"):
+        app_from_env()
