@@ -62,3 +62,17 @@ def test_bad_options_are_usage_errors(tmp_path: Path) -> None:
     assert result.exit_code != 0 and "--lang" in str(result.exception)
     result = runner.invoke(app, ["emotions", str(path), "--backend", "lexicon", "--text-col", "x"])
     assert result.exit_code == 0  # a text file has no columns; --text-col is ignored
+
+
+def test_a_spec_without_comments_says_how_to_map_them(tmp_path: Path) -> None:
+    csv = tmp_path / "events.csv"
+    csv.write_text("journey_id,touchpoint\nJ1,order\nJ2,order\n", encoding="utf-8")
+    spec = tmp_path / "events.toml"
+    spec.write_text(
+        'name = "plain"\n[source]\npath = "events.csv"\n'
+        '[columns]\njourney_id = "journey_id"\ntouchpoint = "touchpoint"\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["emotions", str(spec), "--backend", "lexicon"])
+    assert result.exit_code == 0, result.output
+    assert "no event has a comment" in result.output and "[columns]" in result.output

@@ -159,7 +159,7 @@ def _print_touchpoints(result: TouchpointEmotions, name: str) -> None:
         f"({result.backend} backend)"
     )
     if not result.touchpoints:
-        out.print("  no event has a comment: map a text column in the spec's [columns]")
+        out.print(escape("  no event has a comment: map a text column in the spec's [columns]"))
         return
     table = Table(
         "touchpoint",
