@@ -33,6 +33,7 @@ from peakend.models.moments import (
     MomentsResult,
     classify,
     find_moments,
+    moments_from_design,
     recommend,
 )
 
@@ -395,3 +396,15 @@ def test_draws_do_not_depend_on_the_number_of_threads(planted: Dataset) -> None:
     three = fit_moments(design, n_resamples=12, seed=3, workers=3)
     np.testing.assert_allclose(one.penalty, three.penalty, rtol=1e-6, equal_nan=True)
     np.testing.assert_allclose(one.importance, three.importance, rtol=1e-6)
+
+
+def test_reversed_effects_are_flagged(planted: Dataset) -> None:
+    design = build_design(planted, "overall")
+    t = design.touchpoints.index("installation")
+    flipped = dataclasses.replace(design, bands=design.bands.copy())
+    low, high = flipped.bands[:, t] == LOW, flipped.bands[:, t] == HIGH
+    flipped.bands[low, t], flipped.bands[high, t] = HIGH, LOW  # swap the meaning of the scale
+    result = moments_from_design(flipped, FAST, dataset=planted, outcome="overall")
+    install = result.by_name("installation")
+    assert install.reversed_effect and install.moment_class == "standard"
+    assert not result.by_name("website_visit").reversed_effect

@@ -141,6 +141,12 @@ def _print(result: MomentsResult) -> None:
         f"{result.settings.n_resamples} bootstrap resamples)"
     )
     out.print(_table(result, "Touchpoints by impact"))
+    odd = [m.touchpoint for m in result.touchpoints if m.reversed_effect]
+    if odd:
+        out.print(
+            f"  reversed effects (a low score with a better outcome or a high one with a worse; "
+            f"correlated ratings, not causes): {escape(', '.join(odd))}"
+        )
     for seg in result.segments:
         for group in seg.groups:
             title = f"{seg.attribute} = {group.name} (n={group.n_journeys:,}, pooled)"

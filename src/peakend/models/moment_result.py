@@ -107,7 +107,10 @@ class TouchpointMoment:
     outcome units (probability for a binary outcome); ``importance`` is the
     touchpoint's share of the explained variance (or deviance). ``counts`` holds
     the journeys per band; ``confidence`` the share of bootstrap replicates that
-    give the same class.
+    give the same class. ``reversed_effect`` flags a penalty significantly above
+    +threshold or a reward significantly below -threshold: a low score going
+    with a *better* outcome (or a high one with a worse), usually a sign of
+    correlated ratings or a confounder, never a causal effect to act on.
     """
 
     touchpoint: str
@@ -122,6 +125,7 @@ class TouchpointMoment:
     confidence: float
     brand_relevance: float | None
     recommendation: str
+    reversed_effect: bool = False
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form."""
@@ -138,6 +142,7 @@ class TouchpointMoment:
             "counts": dict(self.counts),
             "low_share": self.low_share,
             "brand_relevance": self.brand_relevance,
+            "reversed_effect": self.reversed_effect,
         }
 
 

@@ -287,6 +287,7 @@ def _touchpoint_moment(
         confidence=confidence,
         brand_relevance=brand,
         recommendation=recommend(moment_class, low_share, brand, settings),
+        reversed_effect=bool(penalty.low > threshold or reward.high < -threshold),
     )
 
 
