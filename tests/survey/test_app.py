@@ -373,3 +373,8 @@ def test_the_factory_names_missing_settings(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delenv("PEAKEND_SURVEY_QUESTIONNAIRES", raising=False)
     with pytest.raises(ConfigError, match="PEAKEND_SURVEY_DB and PEAKEND_SURVEY_QUESTIONNAIRES"):
         app_from_env()
+
+
+def test_no_page_loads_scripts_from_elsewhere(client: AppClient) -> None:
+    assert client.get("/docs").status_code == 404  # FastAPI's page would load a CDN
+    assert client.get("/openapi.json").status_code == 200

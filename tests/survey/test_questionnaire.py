@@ -142,3 +142,12 @@ def test_unquoted_yes_and_no_in_yaml_get_a_hint(tmp_path: Path) -> None:
     message = str(caught.value)
     assert "`questions[1].options[0].id` must be text (YAML reads yes" in message
     assert "`questions[1].options[0].label` has no text for en (YAML reads yes" in message
+
+
+def test_the_example_in_the_docs_is_a_valid_questionnaire() -> None:
+    import yaml
+
+    docs = (EXAMPLES.parents[1] / "docs" / "survey.md").read_text(encoding="utf-8")
+    example = docs.split("```yaml\n", 1)[1].split("```", 1)[0]
+    questionnaire = parse_questionnaire(yaml.safe_load(example), where="docs/survey.md")
+    assert questionnaire.overall.high == 5

@@ -127,7 +127,7 @@ def serve(
     ] = DEFAULT_TTL_DAYS,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
-    """Run the survey web service (form, JSON API, admin API; OpenAPI at /docs).
+    """Run the survey web service (form, JSON API, admin API; OpenAPI at /openapi.json).
 
     The database is created or upgraded on start. Access logs stay off: the
     request paths hold the customers' links.
@@ -139,7 +139,9 @@ def serve(
     )
     with status("Opening the survey database …"):
         service = create_app(settings)  # also checks the settings before workers start
-    err.print(f"Survey service on http://{host}:{port} (API docs at /docs); Ctrl+C stops it.")
+    err.print(
+        f"Survey service on http://{host}:{port} (OpenAPI at /openapi.json); Ctrl+C stops it."
+    )
     options: dict[str, Any] = {"host": host, "port": port, "log_level": "warning"}
     if workers == 1:
         uvicorn.run(service, access_log=False, **options)

@@ -8,7 +8,7 @@ need only a signed link (``/s/<token>``, ``/api/v1/forms/<token>``); admin route
     {"ok": true, "data": ...}
     {"ok": false, "error": "what went wrong", "errors": {"question": "why"}, "status": 422}
 
-The OpenAPI description is at ``/openapi.json`` and browsable at ``/docs``.
+The OpenAPI description is at ``/openapi.json``.
 """
 
 from __future__ import annotations
@@ -119,10 +119,15 @@ def create_app(settings: SurveySettings, *, store: SurveyStore | None = None) ->
     if store is None:
         questionnaires = read_questionnaires(settings.questionnaires)
         store = SurveyStore.open(settings.db, questionnaires, ttl_days=settings.ttl_days)
+    # No /docs or /redoc pages: FastAPI loads their scripts from a CDN, which the
+    # service's content security policy (and an offline network) would block.
+    # The description itself is at /openapi.json.
     app = FastAPI(
         title="peakend survey service",
         version="1",
         description="Short touchpoint questionnaires; every answer stored in a database.",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.store = store
     app.state.settings = settings
