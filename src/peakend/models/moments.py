@@ -129,7 +129,7 @@ def find_moments(
     >>> result.by_name("installation").moment_class
     'moment_of_truth'
     """
-    from peakend.models.moment_segments import segment_moments
+    from peakend.models.moment_segments import segment_moments  # builds on this module
 
     cfg = settings or MomentSettings()
     name = outcome or _first_outcome(dataset)
