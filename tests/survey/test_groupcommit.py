@@ -54,7 +54,9 @@ def test_concurrent_work_shares_commits_and_a_failure_stays_with_its_caller(
         threads = [threading.Thread(target=call, args=(n,)) for n in range(40)]
         for thread in threads:
             thread.start()
-        time.sleep(0.2)
+        deadline = time.monotonic() + 30
+        while group._queue.qsize() < 30 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the first calls are with the blocked writer, the rest in line
     for thread in threads:
         thread.join()
     assert isinstance(results.pop(13), ValueError)
@@ -62,7 +64,7 @@ def test_concurrent_work_shares_commits_and_a_failure_stays_with_its_caller(
     with engine.connect() as connection:
         stored = [row[0] for row in connection.exec_driver_sql("SELECT n FROM t ORDER BY n")]
     assert stored == [n for n in range(40) if n != 13]  # the failed piece was rolled back
-    assert len(commits) < 40 - 1  # commits were shared
+    assert len(commits) < 20  # 40 calls, at least 30 of them in one commit
     engine.dispose()
 
 
