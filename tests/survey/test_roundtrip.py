@@ -3,7 +3,8 @@
 Every event of a small generated dataset becomes an invitation; every score (and
 comment) is sent back as a questionnaire answer; the export and the database spec
 then load into peakend with the same journeys, times, touchpoints, valences and
-texts as the original, and the journey engine gives the same features.
+texts as the original, and the journey engine gives the same features. On SQLite
+and on the PostgreSQL test server.
 """
 
 from __future__ import annotations
@@ -63,10 +64,12 @@ def original(tmp_path_factory: pytest.TempPathFactory) -> peakend.Dataset:
     return peakend.load(generate(folder, config, name="rt").spec_path)
 
 
-def test_surveyed_scores_load_back_unchanged(original: peakend.Dataset, tmp_path: Path) -> None:
+def test_surveyed_scores_load_back_unchanged(
+    original: peakend.Dataset, db: str, tmp_path: Path
+) -> None:
     events = original.events.to_pandas()
     questionnaires = {tp: questionnaire_for(tp) for tp in events["touchpoint"].unique()}
-    store = SurveyStore.open(tmp_path / "survey.db", questionnaires)
+    store = SurveyStore.open(db, questionnaires)
     requests = [
         InvitationRequest(
             customer_id=row.customer_id,
@@ -96,7 +99,7 @@ def test_surveyed_scores_load_back_unchanged(original: peakend.Dataset, tmp_path
     result = export_events(store, tmp_path / "export", actor="test")
     assert (result.n_events, result.n_answered) == (len(events), len(jobs))
     db_spec = tmp_path / "db.toml"
-    db_spec.write_text(database_spec_text(store, str(tmp_path / "survey.db")), encoding="utf-8")
+    db_spec.write_text(database_spec_text(store, db), encoding="utf-8")
     expected = events[[*KEY, "customer_id", "channel", "valence", "text"]]
     expected = expected.sort_values(KEY, kind="stable").reset_index(drop=True)
     for spec in (result.spec_path, db_spec):
