@@ -260,3 +260,21 @@ def test_inviting_again_for_the_same_event_returns_the_same_link(
         store.form(old.token)
     store.submit(renewed.token, ANSWERS)
     assert store.counts() == {"invitations": 4, "responses": 1, "drafts": 0}
+
+
+def test_concurrent_invitations_for_one_event_give_one_link(store: SurveyStore) -> None:
+    links: list[str] = []
+    threads = [
+        threading.Thread(
+            target=lambda: links.extend(
+                i.token for i in store.invite([invitation_request(7)], actor="a")
+            )
+        )
+        for _ in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(links) == 6 and len(set(links)) == 1
+    assert store.counts()["invitations"] == 1

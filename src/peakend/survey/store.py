@@ -279,6 +279,16 @@ class SurveyStore:
             raise AnswerError(f"{len(problems)} invitation(s) are invalid", problems)
         if not fresh:
             return []
+        try:
+            return self._store_invitations(fresh, created_at, expires_at, actor)
+        except sa.exc.IntegrityError:
+            # Another batch stored one of these events at the same moment (PostgreSQL):
+            # a second pass finds it.
+            return self._store_invitations(fresh, created_at, expires_at, actor)
+
+    def _store_invitations(
+        self, fresh: list[Invitation], created_at: datetime, expires_at: datetime, actor: str
+    ) -> list[Invitation]:
         chosen: dict[tuple[str, str, str, datetime], Invitation] = {}
         rows: list[dict[str, Any]] = []
         with self._write() as connection:
