@@ -38,7 +38,7 @@ def minimal(**changes: Any) -> dict[str, Any]:
 
 def test_example_questionnaires_load_in_yaml_and_toml() -> None:
     found = read_questionnaires(EXAMPLES)
-    assert set(found) == {"delivery", "service_call"}
+    assert set(found) == {"delivery", "first_invoice", "service_call"}
     delivery, call = found["delivery"], found["service_call"]
     assert delivery.languages == ("nl", "en") and call.overall.high == 10
     roles = {q.role for q in delivery.questions}
@@ -151,3 +151,11 @@ def test_the_example_in_the_docs_is_a_valid_questionnaire() -> None:
     example = docs.split("```yaml\n", 1)[1].split("```", 1)[0]
     questionnaire = parse_questionnaire(yaml.safe_load(example), where="docs/survey.md")
     assert questionnaire.overall.high == 5
+
+
+def test_a_comma_in_an_unquoted_yaml_text_is_caught() -> None:
+    import yaml
+
+    raw = minimal(title=yaml.safe_load("{nl: Uw factuur, snel, en: Your invoice}"))
+    with pytest.raises(ConfigError, match="`title` has key\\(s\\) 'snel', not a language"):
+        parse_questionnaire(raw)

@@ -367,6 +367,12 @@ def _text(value: object, key: str, languages: Sequence[str], problems: list[str]
     if not isinstance(value, Mapping):
         problems.append(f"`{key}` needs a text per language: {{{', '.join(languages)}}}")
         return {}
+    stray = [str(k) for k in value if k not in LANGUAGES]
+    if stray:
+        problems.append(
+            f"`{key}` has key(s) {', '.join(map(repr, stray))}, not a language "
+            "(in YAML, put texts with a comma or colon in quotes)"
+        )
     missing = [lang for lang in languages if not isinstance(value.get(lang), str)]
     if missing:
         hint = YAML_HINT if any(isinstance(value.get(lang), bool) for lang in missing) else ""
