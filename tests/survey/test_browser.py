@@ -175,3 +175,43 @@ def test_missing_answers_are_announced_and_marked(
     expect(overall).to_contain_text("this question needs an answer")
     page.screenshot(path=str(ARTIFACTS / "errors-en.png"), full_page=True)
     page.context.close()
+
+
+def test_the_form_works_with_the_keyboard_alone(
+    service: tuple[str, SurveyStore], browser: Browser
+) -> None:
+    base, store = service
+    (invitation,) = store.invite([invitation_request(4, lang="en")], actor="test")
+    page = open_page(browser, "en-GB")
+    page.goto(f"{base}/s/{invitation.token}")
+    keys = [
+        "Tab",  # the link to the Dutch page
+        "Tab",
+        "Space",  # success: Yes
+        "Tab",
+        "ArrowRight",  # effort: 2
+        "Tab",
+        *["ArrowRight"] * 3,  # emotion: 4
+        "Tab",
+        "Space",  # feelings: Relieved
+        *["Tab"] * 4,  # past the other feelings
+        "Tab",
+        *["ArrowRight"] * 4,  # overall: 5
+        "Tab",  # the comment box
+    ]
+    for key in keys:
+        page.keyboard.press(key)
+    page.keyboard.type("Only the keyboard")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # the send button
+    expect(page.get_by_role("status")).to_contain_text("Thank you!")
+    page.context.close()
+    (row,) = [r for r in store.responses(actor="test", limit=10) if r["journey_id"] == "J4"]
+    assert row["answers"] == {
+        "success": "yes",
+        "effort": 2,
+        "emotion": 4,
+        "feelings": ["relieved"],
+        "overall": 5,
+        "comment": "Only the keyboard",
+    }
