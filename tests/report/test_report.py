@@ -21,6 +21,7 @@ from peakend.models.moments import find_moments
 from peakend.report import Report, ReportFiles, analyze, build_report
 from peakend.report.i18n import LANGUAGES, TEXTS, interval, number, percent
 from peakend.report.render import find_chromium
+from peakend.text import touchpoint_emotions
 
 DATA = Path(__file__).parents[1] / "data"
 runner = CliRunner()
@@ -30,7 +31,7 @@ runner = CliRunner()
 def spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small synthetic dataset with scores, timestamps and outcomes."""
     out = tmp_path_factory.mktemp("report-data")
-    config = replace(GeneratorConfig(), n_journeys=400, seed=7)
+    config = replace(GeneratorConfig(), n_journeys=400, seed=7, contact_texts=True)
     return generate(out, config, name="small").spec_path
 
 
@@ -94,6 +95,13 @@ def test_memory_and_hidden_match_the_models(spec: Path, full: tuple[Report, Repo
     for row in results["hidden"]["moments"]:
         excess = row["excess_per_1000"]
         assert excess["low"] <= excess["value"] <= excess["high"]
+    emotions = touchpoint_emotions(data)
+    assert results["emotions"]["n_comments"] == emotions.n_comments > 0
+    shown = {t["touchpoint"]: t for t in results["emotions"]["touchpoints"]}
+    for tp in emotions.touchpoints:
+        assert shown[tp.touchpoint]["ends_negative"]["value"] == pytest.approx(
+            tp.ends_negative.value
+        )
 
 
 def test_every_analysis_is_either_shown_or_skipped_with_a_reason(
@@ -102,7 +110,7 @@ def test_every_analysis_is_either_shown_or_skipped_with_a_reason(
     report, _ = full
     shown = {s.key for s in report.sections}
     skipped = {s.key: s.reason for s in report.skipped}
-    assert {"journey_map", "moments", "memory", "hidden", "focus", "quality"} <= shown
+    assert shown == {"journey_map", "moments", "memory", "emotions", "hidden", "focus", "quality"}
     assert shown | set(skipped) == {
         "journey_map",
         "moments",

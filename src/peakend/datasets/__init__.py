@@ -5,24 +5,28 @@ The demo dataset is 2,000 synthetic subscription journeys with a planted truth
 on first use (well under a second) into a per-user cache directory and reused
 afterwards, so the package stays small.
 
-The cache directory is ``$PEAKEND_CACHE/demo-<version>`` when ``PEAKEND_CACHE``
-is set, else ``$XDG_CACHE_HOME/peakend/demo-<version>``, else
-``~/.cache/peakend/demo-<version>``. Delete it to force a fresh copy; a copy with
-a missing file is regenerated.
+The cache directory is ``$PEAKEND_CACHE/demo-<version>-<fingerprint>`` when
+``PEAKEND_CACHE`` is set, else under ``$XDG_CACHE_HOME/peakend/``, else under
+``~/.cache/peakend/``. The fingerprint hashes the demo's generator settings and the
+generator's code, so a changed generator never serves a stale copy. Delete the
+directory to force a fresh copy; a copy with a missing file is regenerated.
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import os
 import shutil
 import tempfile
 from importlib import metadata
 from pathlib import Path
 
+from peakend import generate as generate_module
 from peakend.errors import SourceError
 from peakend.generate import GeneratorConfig, generate
 
-__all__ = ["DEMO_JOURNEYS", "DEMO_SEED", "demo_dir", "demo_spec_path"]
+__all__ = ["DEMO_JOURNEYS", "DEMO_SEED", "demo_config", "demo_dir", "demo_spec_path"]
 
 DEMO_JOURNEYS = 2_000
 """Number of journeys in the demo dataset."""
@@ -60,7 +64,7 @@ def demo_dir() -> Path:
     >>> sorted(p.name for p in demo_dir().iterdir())[:2]
     ['demo.toml', 'events.parquet']
     """
-    target = _cache_root() / f"demo-{_version()}"
+    target = _cache_root() / f"demo-{_version()}-{_fingerprint()}"
     if all((target / name).is_file() for name in _DEMO_FILES):
         return target
     try:
@@ -94,6 +98,17 @@ def _cache_root() -> Path:
     return base / "peakend"
 
 
+def demo_config() -> GeneratorConfig:
+    """The generator settings of the demo: planted truth, segments and contact comments."""
+    return GeneratorConfig(n_journeys=DEMO_JOURNEYS, seed=DEMO_SEED, contact_texts=True)
+
+
+def _fingerprint() -> str:
+    code = inspect.getsource(generate_module)
+    digest = hashlib.sha256((repr(demo_config()) + code).encode("utf-8"))
+    return digest.hexdigest()[:10]
+
+
 def _version() -> str:
     try:
         return metadata.version("peakend")
@@ -110,8 +125,7 @@ def _build(target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        config = GeneratorConfig(n_journeys=DEMO_JOURNEYS, seed=DEMO_SEED)
-        generate(staging, config, name=_DEMO_NAME)
+        generate(staging, demo_config(), name=_DEMO_NAME)
         if target.exists():
             shutil.rmtree(target, ignore_errors=True)
         try:

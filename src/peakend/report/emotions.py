@@ -1,0 +1,113 @@
+"""The emotions section: what customers feel per touchpoint, and how interactions end."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from peakend.report.i18n import Language, interval, number, percent, text
+from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
+from peakend.summary import Estimate
+from peakend.text.chart import emotion_chart
+from peakend.text.journey import TouchpointEmotion, TouchpointEmotions, touchpoint_emotions
+
+REFERENCES = (
+    "Demszky, D. et al. (2020). GoEmotions: a dataset of fine-grained emotions. ACL 2020.",
+    "Öhman, E. et al. (2020). XED: a multilingual dataset for sentiment analysis and emotion "
+    "detection. COLING 2020.",
+    "Wang, L. et al. (2024). Multilingual E5 text embeddings: a technical report. "
+    "arXiv:2402.05672.",
+    "Wilson, E. B. (1927). Probable inference, the law of succession, and statistical "
+    "inference. Journal of the American Statistical Association 22(158), 209–212.",
+)
+
+#: Fewest comments at a touchpoint before the summary names it.
+MIN_COMMENTS = 30
+
+
+def emotions_section(ctx: ReportContext) -> Section:
+    """Score the comments attached to events and summarise them per touchpoint."""
+    result = touchpoint_emotions(ctx.dataset)
+    ctx.results["emotions"] = result
+    lang = ctx.lang
+    summary = summary_sentence(result, lang)
+    return Section(
+        key="emotions",
+        title=text("emotions", lang),
+        paragraphs=(text("emotions_intro", lang, n=number(result.n_comments, lang)),),
+        charts=(Chart("emotions", text("emotions_title", lang), emotions_figure(result, lang)),),
+        tables=(_table(result, lang),),
+        summary=(summary,) if summary else (),
+        methods=(text("method_emotions", lang),),
+        references=REFERENCES,
+        results=result.to_dict(),
+    )
+
+
+def emotions_figure(result: TouchpointEmotions, lang: Language) -> go.Figure:
+    """Top emotions per touchpoint as stacked shares, titled in the report language."""
+    fig = emotion_chart(result)
+    fig.update_layout(title_text=text("emotions_title", lang))
+    fig.update_xaxes(title_text=text("emotions_x", lang))
+    return fig
+
+
+def summary_sentence(result: TouchpointEmotions, lang: Language) -> str | None:
+    """Where interactions most often end negatively, and what customers feel there."""
+    enough = [t for t in result.touchpoints if t.n_comments >= MIN_COMMENTS]
+    if not enough:
+        return None
+    worst = max(enough, key=lambda t: t.ends_negative.value or 0.0)
+    top = worst.top_emotions(1)
+    return text(
+        "sum_emotions",
+        lang,
+        touchpoint=worst.touchpoint,
+        share=percent(worst.ends_negative.value, lang),
+        n=number(worst.n_comments, lang),
+        emotion=top[0][0] if top else "–",
+    )
+
+
+def _share(estimate: Estimate, lang: Language) -> str:
+    sep = "; " if lang == "nl" else ", "
+    return (
+        f"{percent(estimate.value, lang)} "
+        f"[{percent(estimate.low, lang)}{sep}{percent(estimate.high, lang)}]"
+    )
+
+
+def _table(result: TouchpointEmotions, lang: Language) -> ReportTable:
+    headers = tuple(
+        text(k, lang)
+        for k in (
+            "col_touchpoint",
+            "col_comments",
+            "col_valence",
+            "col_ends_negative",
+            "col_top_emotions",
+            "col_effort",
+        )
+    )
+    return ReportTable(
+        "emotions",
+        headers,
+        tuple(_row(t, lang) for t in result.touchpoints),
+        caption=text("sortable", lang),
+    )
+
+
+def _row(tp: TouchpointEmotion, lang: Language) -> tuple[Cell, ...]:
+    few = tp.n_comments < MIN_COMMENTS
+    emotions = ", ".join(f"{e} {percent(s.value, lang)}" for e, s in tp.top_emotions(3))
+    return (
+        Cell(tp.touchpoint),
+        Cell(number(tp.n_comments, lang), tp.n_comments),
+        Cell(
+            interval(tp.valence.value, tp.valence.low, tp.valence.high, lang),
+            tp.valence.value,
+            few,
+        ),
+        Cell(_share(tp.ends_negative, lang), tp.ends_negative.value, few),
+        Cell(emotions, muted=few),
+        Cell(percent(tp.effort.value, lang), tp.effort.value, few),
+    )
