@@ -39,7 +39,7 @@ def moments_section(ctx: ReportContext) -> Section:
             lang,
             model=result.model,
             n=number(result.n_journeys, lang),
-            fit=interval(result.fit.value, result.fit.low, result.fit.high, lang),
+            fit=interval(result.fit.value, result.fit.low, result.fit.high, lang).replace("+", ""),
         ),
     ]
     if result.collinear:
