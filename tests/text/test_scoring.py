@@ -109,3 +109,38 @@ def test_repeated_comments_are_scored_once_and_returned_in_order() -> None:
     result = lexicon(["Top", "Slecht", "Top"])
     assert result.comments[0] is result.comments[2]
     assert [c.text for c in result.comments] == ["Top", "Slecht", "Top"]
+
+
+PILLAR_SENTENCES = {
+    "personalisation": ("Ze kenden mijn naam en geschiedenis.", "They knew my name and history."),
+    "integrity": ("Ze zijn hun belofte niet nagekomen.", "They never kept their promise."),
+    "expectations": ("Veel later dan verwacht.", "Much later than expected."),
+    "resolution": ("Het probleem is opgelost.", "The problem is solved."),
+    "time_effort": ("Lang gewacht aan de telefoon.", "I waited on hold for ages."),
+    "empathy": ("De medewerker was onvriendelijk.", "The agent was rude."),
+}
+
+
+@pytest.mark.parametrize("pillar", list(PILLAR_SENTENCES))
+def test_each_pillar_in_dutch_and_english(pillar: str) -> None:
+    for comment in lexicon(list(PILLAR_SENTENCES[pillar])).comments:
+        assert pillar in comment.pillars, (comment.text, comment.pillars)
+
+
+EMOTION_SENTENCES = {
+    "anger": ("Ik ben woedend, dit is oplichterij!", "I'm furious, this is a scam!"),
+    "frustration": ("Irritant, de app werkt weer niet.", "So annoying, the app is stuck again."),
+    "worry": ("Ik ben bang dat mijn pakket kwijt is.", "I'm afraid my parcel is lost."),
+    "uncertainty": ("Ik twijfel of dit klopt.", "I'm unsure whether this is right."),
+    "disappointment": ("Helaas, erg teleurgesteld.", "Unfortunately I'm disappointed."),
+    "joy": ("Heel blij, top geregeld!", "Very happy, great job!"),
+    "trust": ("Bedankt, ik voelde me gehoord.", "Thank you, I felt heard."),
+    "surprise": ("Ik was verrast, dat kwam onverwacht.", "I was surprised, totally unexpected."),
+    "neutral": ("Mijn klantnummer is 123456.", "My customer number is 123456."),
+}
+
+
+@pytest.mark.parametrize("emotion", list(EMOTION_SENTENCES))
+def test_each_emotion_cue_in_dutch_and_english(emotion: str) -> None:
+    for comment in lexicon(list(EMOTION_SENTENCES[emotion])).comments:
+        assert comment.emotion == emotion, (comment.text, comment.emotions)

@@ -544,6 +544,9 @@ for _pillar, _cues in PILLAR_CUES.items():
         _PILLAR_INDEX[_cue] = (*_PILLAR_INDEX.get(_cue, ()), _pillar)
 
 
+_CUELESS_VALENCE = 0.2
+
+
 def _cue_emotions(tokens: list[str], valence: float, lang: str) -> dict[str, float]:
     """Emotion probabilities from cue counts; a negated joy or trust cue reads as
     disappointment ("niet tevreden", "not happy"); no cue at all falls back on valence."""
@@ -558,9 +561,10 @@ def _cue_emotions(tokens: list[str], valence: float, lang: str) -> dict[str, flo
             elif not negated:
                 counts[emotion] += 1.0
     if not any(counts.values()):
-        if valence > 0.05:
+        # Without a cue only a clear valence names an emotion ("number" alone is +0.08).
+        if valence > _CUELESS_VALENCE:
             counts["joy"] = 1.0
-        elif valence < -0.05:
+        elif valence < -_CUELESS_VALENCE:
             counts["disappointment"] = 1.0
         else:
             counts["neutral"] = 1.0
