@@ -144,3 +144,7 @@ EMOTION_SENTENCES = {
 def test_each_emotion_cue_in_dutch_and_english(emotion: str) -> None:
     for comment in lexicon(list(EMOTION_SENTENCES[emotion])).comments:
         assert comment.emotion == emotion, (comment.text, comment.emotions)
+
+
+def test_repr_is_short() -> None:
+    assert repr(lexicon(["Top", ""])) == "CommentScores(2 comments, 1 with text, lexicon backend)"

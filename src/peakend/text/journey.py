@@ -236,6 +236,12 @@ class TouchpointEmotions:
     backend: str
     n_comments: int
 
+    def __repr__(self) -> str:
+        return (
+            f"TouchpointEmotions({len(self.touchpoints)} touchpoints, "
+            f"{self.n_comments:,} comments, {self.backend} backend)"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form for JSON."""
         return {

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal, Protocol
 
@@ -195,7 +195,12 @@ class CommentScores:
 
     comments: tuple[CommentScore, ...]
     backend: str
-    _shares: dict[str, Estimate] = field(default_factory=dict, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"CommentScores({len(self.comments):,} comments, {self.n:,} with text, "
+            f"{self.backend} backend)"
+        )
 
     @property
     def n(self) -> int:
