@@ -60,11 +60,15 @@ def test_a_survey_from_init_to_analysis(tmp_path: Path) -> None:
     assert 'table = "survey_events"' in spec.read_text(encoding="utf-8")
     assert peakend.load(spec).events.column("score").to_pylist().count(5.0) == 1
 
+    survey("rotate-secret", "--db", db)
+    assert store.form(links[1]["url"].removeprefix("/s/")).invitation.journey_id == "J2"
+
     forgotten = json.loads(survey("forget", "--db", db, "C1", "--json"))
     assert forgotten == {"invitations": 1, "responses": 1, "drafts": 0}
     audit = json.loads(survey("audit", "--db", db, "--json"))
     assert [e["action"] for e in audit["entries"]] == [
         "forget",
+        "rotate-secret",
         "export",
         "invite",
         "invite",

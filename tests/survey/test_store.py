@@ -278,3 +278,22 @@ def test_concurrent_invitations_for_one_event_give_one_link(store: SurveyStore) 
         thread.join()
     assert len(links) == 6 and len(set(links)) == 1
     assert store.counts()["invitations"] == 1
+
+
+def test_rotating_the_secret_keeps_the_last_generation_of_links(
+    store: SurveyStore,
+    questionnaires: dict[str, Questionnaire],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    other = SurveyStore(store.engine, questionnaires)  # e.g. a second worker process
+    (old,) = store.invite([invitation_request(1)], actor="a")
+    store.rotate_secret(actor="admin")
+    (new,) = store.invite([invitation_request(2)], actor="a")
+    assert store.form(old.token).invitation.id == old.id  # signed with the previous secret
+    monkeypatch.setattr("peakend.survey.store.SECRET_RELOAD_S", 0.0)
+    assert other.form(new.token).invitation.id == new.id  # picked up the new secret
+    store.rotate_secret(actor="admin")
+    with pytest.raises(InvalidLinkError):
+        store.form(old.token)
+    assert store.form(new.token).invitation.id == new.id
+    assert store.audit_log(limit=1)[0]["action"] == "rotate-secret"

@@ -1,4 +1,4 @@
-"""Survey sub-commands: ``peakend survey init|add-key|revoke-key|serve|invite|export|…``.
+"""Survey sub-commands: ``peakend survey init|add-key|serve|invite|export|forget|…``.
 
 Every command takes ``--db`` (a SQLite file or ``postgresql://`` URL; default the
 ``PEAKEND_SURVEY_DB`` variable). Commands run by the operator on the server are
@@ -108,6 +108,19 @@ def revoke_key(
     if not _open(db).revoke_api_key(key_id, actor=_actor()):
         raise ConfigError(f"no active API key with id {key_id!r}")
     err.print(f"API key {key_id} revoked.")
+
+
+@survey_app.command("rotate-secret")
+def rotate_secret(db: DbOpt) -> None:
+    """Sign new links with a fresh secret; links signed before stay valid until the next rotation.
+
+    Running services pick the new secret up by themselves. Rotate again to end
+    the older links for good (e.g. after a leak).
+
+    Example: peakend survey rotate-secret --db survey.db
+    """
+    _open(db).rotate_secret(actor=_actor())
+    err.print("New link-signing secret in use; links from before the previous one stop working.")
 
 
 @survey_app.command()

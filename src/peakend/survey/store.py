@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
@@ -40,6 +41,7 @@ from peakend.survey.errors import (
 from peakend.survey.groupcommit import GroupCommit
 from peakend.survey.questionnaire import Answer, Questionnaire
 from peakend.survey.tokens import (
+    LinkToken,
     new_api_key,
     new_invitation_id,
     new_secret,
@@ -50,6 +52,8 @@ from peakend.survey.tokens import (
 )
 
 DEFAULT_TTL_DAYS = 14
+SECRET_KEYS = ("secret", "previous_secret")
+SECRET_RELOAD_S = 5.0
 MAX_FIELD_CHARS = 200
 
 
@@ -181,7 +185,8 @@ class SurveyStore:
             GroupCommit(self._write) if self._sqlite and group_commit else None
         )
         self._check_schema()
-        self.secret = self._secret()
+        self.secret, self._previous_secret = self._secrets()
+        self._secrets_read_at = time.monotonic()
 
     @classmethod
     def open(
@@ -218,19 +223,55 @@ class SurveyStore:
                 with conn.begin():
                     yield conn
 
-    def _secret(self) -> str:
-        query = sa.select(m.survey_meta.c.value).where(m.survey_meta.c.key == "secret")
+    def _secrets(self) -> tuple[str, str | None]:
+        """The link-signing secret and the one before it (made on first use)."""
+        meta = m.survey_meta
+        query = sa.select(meta.c.key, meta.c.value).where(meta.c.key.in_(SECRET_KEYS))
         with self.engine.connect() as connection:
-            secret = connection.execute(query).scalar_one_or_none()
-        if secret is not None:
-            return str(secret)
-        try:
-            with self._write() as connection:
-                connection.execute(m.survey_meta.insert().values(key="secret", value=new_secret()))
-        except sa.exc.IntegrityError:
-            pass  # another process made it first
-        with self.engine.connect() as connection:
-            return str(connection.execute(query).scalar_one())
+            found = {key: value for key, value in connection.execute(query)}
+        if "secret" not in found:
+            try:
+                with self._write() as connection:
+                    connection.execute(meta.insert().values(key="secret", value=new_secret()))
+            except sa.exc.IntegrityError:
+                pass  # another process made it first
+            with self.engine.connect() as connection:
+                found = {key: value for key, value in connection.execute(query)}
+        return str(found["secret"]), found.get("previous_secret")
+
+    def _verify(self, token: str) -> LinkToken | None:
+        """The content of a link signed with the current or the previous secret.
+
+        After a failure the secrets are read again (at most every few seconds), so
+        a running service accepts links signed after a rotation elsewhere.
+        """
+        for _ in range(2):
+            for secret in (self.secret, self._previous_secret):
+                verified = verify_token(secret, token) if secret else None
+                if verified is not None:
+                    return verified
+            if time.monotonic() - self._secrets_read_at < SECRET_RELOAD_S:
+                return None
+            self.secret, self._previous_secret = self._secrets()
+            self._secrets_read_at = time.monotonic()
+        return None
+
+    def rotate_secret(self, *, actor: str = "cli") -> None:
+        """Sign new links with a fresh secret; links signed with the current one keep
+        working until the next rotation, older ones stop working."""
+        meta = m.survey_meta
+        with self._write() as connection:
+            current = connection.execute(
+                sa.select(meta.c.value).where(meta.c.key == "secret")
+            ).scalar_one()
+            connection.execute(meta.delete().where(meta.c.key == "previous_secret"))
+            connection.execute(meta.insert().values(key="previous_secret", value=current))
+            connection.execute(
+                meta.update().where(meta.c.key == "secret").values(value=new_secret())
+            )
+            self._audit(connection, actor, "rotate-secret", "new link-signing secret")
+        self.secret, self._previous_secret = self._secrets()
+        self._secrets_read_at = time.monotonic()
 
     # --- invitations ----------------------------------------------------------------
 
@@ -368,7 +409,7 @@ class SurveyStore:
         The second value has ``response_id``, ``submitted_at``, ``digest`` (None
         when unanswered) and ``draft`` (the saved answers as JSON, or None).
         """
-        verified = verify_token(self.secret, token)
+        verified = self._verify(token)
         if verified is None:
             raise InvalidLinkError("this link is not valid: check that it was copied completely")
         i, r, d = m.invitations, m.responses, m.drafts
