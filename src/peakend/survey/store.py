@@ -185,7 +185,7 @@ class SurveyStore:
             GroupCommit(self._write) if self._sqlite and group_commit else None
         )
         self._check_schema()
-        self.secret, self._previous_secret = self._secrets()
+        self._secret, self._previous_secret = self._secrets()
         self._secrets_read_at = time.monotonic()
 
     @classmethod
@@ -246,13 +246,13 @@ class SurveyStore:
         a running service accepts links signed after a rotation elsewhere.
         """
         for _ in range(2):
-            for secret in (self.secret, self._previous_secret):
+            for secret in (self._secret, self._previous_secret):
                 verified = verify_token(secret, token) if secret else None
                 if verified is not None:
                     return verified
             if time.monotonic() - self._secrets_read_at < SECRET_RELOAD_S:
                 return None
-            self.secret, self._previous_secret = self._secrets()
+            self._secret, self._previous_secret = self._secrets()
             self._secrets_read_at = time.monotonic()
         return None
 
@@ -270,7 +270,7 @@ class SurveyStore:
                 meta.update().where(meta.c.key == "secret").values(value=new_secret())
             )
             self._audit(connection, actor, "rotate-secret", "new link-signing secret")
-        self.secret, self._previous_secret = self._secrets()
+        self._secret, self._previous_secret = self._secrets()
         self._secrets_read_at = time.monotonic()
 
     # --- invitations ----------------------------------------------------------------
@@ -371,7 +371,7 @@ class SurveyStore:
             if answered is None:
                 connection.execute(i.update().where(i.c.id == row.id).values(expires_at=expires_at))
                 expires = expires_at
-        token = sign_token(self.secret, row.id, int(expires.timestamp()))
+        token = sign_token(self._secret, row.id, int(expires.timestamp()))
         return dataclasses.replace(_row_invitation(row, token), expires_at=expires, created=False)
 
     def _invitation(
@@ -392,7 +392,7 @@ class SurveyStore:
         invitation_id = new_invitation_id()
         return Invitation(
             id=invitation_id,
-            token=sign_token(self.secret, invitation_id, expires),
+            token=sign_token(self._secret, invitation_id, expires),
             customer_id=request.customer_id,
             journey_id=request.journey_id,
             touchpoint=request.touchpoint,
@@ -658,7 +658,7 @@ class SurveyStore:
             n_invitations = connection.execute(
                 i.delete().where(i.c.customer_id == customer_id)
             ).rowcount
-            tag = hashlib.sha256(f"{self.secret}:{customer_id}".encode()).hexdigest()[:16]
+            tag = hashlib.sha256(f"{self._secret}:{customer_id}".encode()).hexdigest()[:16]
             self._audit(
                 connection,
                 actor,
