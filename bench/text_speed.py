@@ -2,7 +2,10 @@
 
 Run from the repository root::
 
-    python bench/text_speed.py [--comments 10000] [--backends lexicon,embedding]
+    python bench/text_speed.py [--comments 10000] [--backends lexicon-valence,lexicon,embedding]
+
+``lexicon-valence`` is :func:`peakend.text.lexicon_valence` (valence only); the other
+two are :func:`peakend.text.score_comments` with that backend (everything).
 
 Comments of realistic length are made from real sentences (see :func:`make_comments`):
 one to three sentences of one language, about 17 words on average, like survey
@@ -78,22 +81,28 @@ def _take(pool: list[str], k: int) -> list[str]:
 
 def run_one(backend: str, n: int) -> dict[str, float]:
     """Time one backend in this process (called in a fresh subprocess)."""
-    from peakend.text import get_scorer, score_comments
+    from peakend.text import get_scorer, lexicon_valence, score_comments
+    from peakend.text.sentences import split_sentences
 
     comments = make_comments(n)
     started = time.perf_counter()
-    scorer = get_scorer(backend)  # type: ignore[arg-type]
-    score_comments(["Warm-up. Opwarmen."], scorer=scorer)
+    if backend == "lexicon-valence":
+        lexicon_valence(["Warm-up. Opwarmen."])
+    else:
+        scorer = get_scorer(backend)  # type: ignore[arg-type]
+        score_comments(["Warm-up. Opwarmen."], scorer=scorer)
     load_s = time.perf_counter() - started
     started = time.perf_counter()
     cpu = time.process_time()
-    result = score_comments(comments, scorer=scorer)
+    if backend == "lexicon-valence":
+        assert len(lexicon_valence(comments)) == n
+    else:
+        assert len(score_comments(comments, scorer=scorer).comments) == n
     seconds = time.perf_counter() - started
-    assert len(result.comments) == n
     return {
         "comments": n,
         "distinct": len(set(comments)),
-        "sentences": sum(len(c.sentences) for c in result.comments),
+        "sentences": sum(len(split_sentences(c)) for c in comments),
         "mean_words": sum(len(c.split()) for c in comments) / n,
         "load_s": load_s,
         "seconds": seconds,
@@ -106,7 +115,7 @@ def run_one(backend: str, n: int) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description="Throughput and memory of the text backends.")
     parser.add_argument("--comments", type=int, default=10_000)
-    parser.add_argument("--backends", default="lexicon,embedding")
+    parser.add_argument("--backends", default="lexicon-valence,lexicon,embedding")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:

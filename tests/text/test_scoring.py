@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from peakend.errors import ConfigError, DataError
@@ -148,3 +149,18 @@ def test_each_emotion_cue_in_dutch_and_english(emotion: str) -> None:
 
 def test_repr_is_short() -> None:
     assert repr(lexicon(["Top", ""])) == "CommentScores(2 comments, 1 with text, lexicon backend)"
+
+
+def test_valence_only_path_matches_the_lexicon_backend() -> None:
+    from peakend.text import lexicon_valence
+
+    texts = ["De factuur klopt niet.", "Not bad at all!", "", None, "Slecht. Maar toch opgelost."]
+    fast = lexicon_valence(texts)
+    full = lexicon(texts).comments
+    for value, comment in zip(fast, full, strict=True):
+        if comment.valence is None:
+            assert np.isnan(value)
+        else:
+            assert value == pytest.approx(comment.valence)
+    ends = lexicon_valence(texts, end=True)
+    assert ends[4] == pytest.approx(full[4].end_valence) and ends[4] > 0

@@ -32,6 +32,7 @@ from peakend.text.scoring import (
     SentenceScore,
     TextScorer,
     get_scorer,
+    lexicon_valence,
     score_comments,
 )
 from peakend.text.sentences import split_sentences
@@ -54,6 +55,7 @@ __all__ = [
     "detect_language",
     "find_effort",
     "get_scorer",
+    "lexicon_valence",
     "read_comments",
     "score_comments",
     "split_sentences",

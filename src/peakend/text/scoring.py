@@ -24,6 +24,7 @@ from functools import cache
 from typing import Any, Literal, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from peakend.errors import ConfigError, DataError
 from peakend.summary import Estimate
@@ -447,6 +448,57 @@ def score_comments(
             progress(round(len(scores) * len(items) / len(unique)))
     by_text = dict(zip(unique, scores, strict=True))
     return CommentScores(tuple(by_text[text] for text in items), chosen.backend)
+
+
+def lexicon_valence(
+    texts: Iterable[str | None], *, lang: LangOption = "auto", end: bool = False
+) -> NDArray[np.float64]:
+    """Valence only, from the lexicons: the fastest path, for millions of comments.
+
+    The same valence as ``score_comments(texts, backend="lexicon")`` gives (sentence
+    by sentence, each in its own language), without emotions, pillars, effort or
+    result objects: about three times faster.
+
+    Parameters
+    ----------
+    texts:
+        The comments; ``None`` and empty ones give NaN.
+    lang:
+        ``"auto"`` (detected per comment), ``"nl"`` or ``"en"``.
+    end:
+        Give the valence of each comment's last sentence (how it ends) instead.
+
+    Returns
+    -------
+    numpy.ndarray
+        One float per comment, in [-1, 1], NaN where there is no text.
+    """
+    if lang not in ("auto", "nl", "en"):
+        raise ConfigError(f"unknown language {lang!r}: use auto, nl or en")
+    lexicon = _shared_lexicon()
+    items = _checked(list(texts))
+    out = np.full(len(items), np.nan)
+    for i, text in enumerate(items):
+        pieces = split_sentences(text[:MAX_CHARS])
+        if not pieces:
+            continue
+        tokens = [lexicon.tokens(piece) for piece in pieces]
+        comment_lang = lang if lang != "auto" else detect_language_tokens(sum(tokens, []))
+        total = 0.0
+        last: list[float] = []
+        for piece_tokens in tokens:
+            piece_lang = comment_lang
+            if lang == "auto" and len(pieces) > 1:
+                piece_lang = detect_language_tokens(piece_tokens, default=comment_lang or "en")
+            last = lexicon.word_scores(piece_tokens, piece_lang or "en")
+            total += sum(last)
+        out[i] = _squash_sum(last) if end else _squash_sum([total])
+    return out
+
+
+@cache
+def _shared_lexicon() -> LexiconValence:
+    return LexiconValence()
 
 
 def _checked(texts: Sequence[str | None]) -> list[str]:
