@@ -42,7 +42,8 @@ from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
 from peakend.errors import ModelError, StatisticalWarning
-from peakend.models.moment_design import BANDS, HIGH, LOW, MIDDLE, NOT_SCORED, MomentDesign
+from peakend.models.moment_design import HIGH, LOW, MIDDLE, NOT_SCORED, MomentDesign
+from peakend.models.moment_importance import collinear_pairs, relative_weights
 from peakend.models.resampling import bootstrap_weights
 
 F64 = NDArray[np.float64]
@@ -54,8 +55,6 @@ _MAX_ITER = 50
 _TOL = 1e-8
 _RIDGE = 0.1
 _BLOCK_ROWS = 8192
-_VIF_LIMIT = 10.0
-_MIN_COLLINEAR_COUNT = 10.0
 
 
 @dataclass(frozen=True)
@@ -133,8 +132,13 @@ def fit_moments(
         aug = np.column_stack([matrix.x, resp.astype(np.float32)])
         gram = _gram(aug, row_w)
         point = _effects(matrix, design, coef, gram, design.weights, ame_rows)
-        collinear = _collinear(
-            gram, matrix, design.touchpoints, design.control_names, float(np.mean(row_w))
+        collinear = collinear_pairs(
+            gram,
+            matrix.touchpoint,
+            matrix.band,
+            design.touchpoints,
+            design.control_names,
+            float(np.mean(row_w)),
         )
 
         def replicate(counts: F64) -> Effects:
@@ -298,7 +302,7 @@ def _effects(
     matrix: _Matrix, design: MomentDesign, coef: F64, gram: F64, w: F64, ame_rows: int
 ) -> Effects:
     table = matrix.coef_table(coef)
-    shares = _relative_weights(gram, matrix)
+    shares = relative_weights(gram, matrix.touchpoint, matrix.n_touchpoints)
     if not design.binary:
         fit = _r_squared(gram, coef)
         return Effects(table[:, LOW], table[:, HIGH], table[:, NOT_SCORED], shares, fit)
@@ -352,69 +356,6 @@ def _marginal_effects(
         effect = weight @ shifted
         effects.append(np.where(np.isnan(table[:, band]), np.nan, effect))
     return effects[0], effects[1], effects[2]
-
-
-def _relative_weights(gram: F64, matrix: _Matrix) -> F64:
-    """Johnson's relative weights of the dummies, summed per touchpoint, as shares."""
-    total = gram[0, 0]
-    mean = gram[0] / total
-    cov = gram / total - np.outer(mean, mean)
-    sxx, sxy, syy = cov[1:-1, 1:-1], cov[1:-1, -1], cov[-1, -1]
-    sd = np.sqrt(np.clip(np.diag(sxx), 0.0, None))
-    keep = sd > 1e-9
-    shares = np.zeros(matrix.n_touchpoints + 1)  # the last group: controls, if any
-    if syy <= 0 or not keep.any():
-        return shares[:-1]
-    corr = sxx[np.ix_(keep, keep)] / np.outer(sd[keep], sd[keep])
-    rxy = sxy[keep] / (sd[keep] * np.sqrt(syy))
-    lam, vec = np.linalg.eigh(corr)
-    root = np.sqrt(np.clip(lam, 0.0, None))
-    inv_root = np.divide(1.0, root, out=np.zeros_like(root), where=root > 1e-6 * root.max())
-    loadings = (vec * root) @ vec.T
-    beta_z = (vec * inv_root) @ vec.T @ rxy
-    raw = (loadings**2) @ (beta_z**2)
-    np.add.at(shares, matrix.touchpoint[keep], raw)
-    explained = shares.sum()
-    # touchpoint shares of the explained part; with controls they sum to less than 1
-    return (shares / explained if explained > 0 else shares)[:-1]
-
-
-def _label(names: tuple[str, ...], controls: tuple[str, ...], owner: int, band: int) -> str:
-    return f"{names[owner]} ({BANDS[band]})" if band >= 0 else f"control {controls[-1 - band]}"
-
-
-def _collinear(
-    gram: F64,
-    matrix: _Matrix,
-    names: tuple[str, ...],
-    controls: tuple[str, ...],
-    mean_weight: float,
-) -> tuple[tuple[str, str, float], ...]:
-    """Pairs of band dummies that are nearly collinear (VIF above 10), worst first."""
-    total = gram[0, 0]
-    mean = gram[0, :-1] / total
-    cov = gram[:-1, :-1] / total - np.outer(mean, mean)
-    sxx = cov[1:, 1:]
-    sd = np.sqrt(np.clip(np.diag(sxx), 0.0, None))
-    # bands of a handful of journeys (a stray "not applicable") are not worth a warning
-    count = np.diag(gram)[1:-1] / mean_weight
-    keep = np.flatnonzero((sd > 1e-9) & (count >= _MIN_COLLINEAR_COUNT))
-    if keep.size < 2:
-        return ()
-    corr = sxx[np.ix_(keep, keep)] / np.outer(sd[keep], sd[keep])
-    # a tiny ridge keeps exact duplicates finite (VIF about 1e6) instead of singular
-    vif = np.diag(np.linalg.inv(corr + 1e-6 * np.eye(len(keep))))
-    found: dict[tuple[str, str], float] = {}
-    owner, band = matrix.touchpoint[keep], matrix.band[keep]
-    for i in np.flatnonzero(vif > _VIF_LIMIT):
-        other = np.where(owner != owner[i], np.abs(corr[i]), -1.0)
-        j = int(np.argmax(other))
-        if other[j] < 0:
-            continue
-        labels = sorted(_label(names, controls, owner[k], band[k]) for k in (i, j))
-        pair = (labels[0], labels[1])
-        found[pair] = max(found.get(pair, 0.0), float(corr[i, j]))
-    return tuple((a, b, r) for (a, b), r in sorted(found.items(), key=lambda kv: -abs(kv[1])))
 
 
 def check_rows(design: MomentDesign) -> None:
