@@ -9,10 +9,11 @@ drives a locally installed Chromium.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from peakend.errors import ConfigError
 
@@ -86,25 +87,48 @@ def save_figure(
     SVG need Kaleido and a Chromium on the machine; without one, a
     :class:`~peakend.errors.ConfigError` says how to install it.
     """
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    written = []
-    for fmt in formats:
-        path = stem.with_suffix(f".{fmt}")
-        if fmt == "html":
-            fig.write_html(path, include_plotlyjs=True, full_html=True)
-        elif fmt in ("png", "svg", "pdf"):
-            _write_image(fig, path)
-        else:
-            raise ConfigError(f"unknown figure format {fmt!r}: use html, png, svg or pdf")
-        written.append(path)
+    return save_figures([(fig, stem)], formats)
+
+
+def save_figures(
+    figures: Sequence[tuple[go.Figure, Path]], formats: Iterable[str] = ("html", "png", "svg")
+) -> list[Path]:
+    """Write several figures at once; static images share one browser session.
+
+    Starting Chromium costs about two seconds, so a report's dozens of images are
+    rendered in one batch rather than one browser per image.
+    """
+    formats = tuple(formats)
+    unknown = sorted(set(formats) - {"html", "png", "svg", "pdf"})
+    if unknown:
+        raise ConfigError(f"unknown figure format {unknown[0]!r}: use html, png, svg or pdf")
+    written: list[Path] = []
+    images: list[tuple[go.Figure, Path]] = []
+    for fig, stem in figures:
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        for fmt in formats:
+            path = stem.with_suffix(f".{fmt}")
+            if fmt == "html":
+                fig.write_html(path, include_plotlyjs=True, full_html=True)
+            else:
+                images.append((fig, path))
+            written.append(path)
+    if images:
+        _write_images(images)
     return written
 
 
-def _write_image(fig: go.Figure, path: Path) -> None:
+def _write_images(images: list[tuple[go.Figure, Path]]) -> None:
     try:
-        fig.write_image(path, width=1000, height=650, scale=1 if path.suffix == ".svg" else 2)
+        pio.write_images(
+            fig=[fig for fig, _ in images],
+            file=[path for _, path in images],
+            width=1000,
+            height=650,
+            scale=[1 if path.suffix == ".svg" else 2 for _, path in images],
+        )
     except (RuntimeError, ValueError, OSError) as exc:
         raise ConfigError(
-            f"could not render {path.name}: {exc}. Static images need Chromium on this "
-            "machine (Debian/Ubuntu: apt-get install chromium); HTML works without it."
+            f"could not render {images[0][1].name}: {exc}. Static images need Chromium on "
+            "this machine (Debian/Ubuntu: apt-get install chromium); HTML works without it."
         ) from exc

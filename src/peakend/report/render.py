@@ -19,7 +19,7 @@ import jinja2
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from peakend.charts import save_figure
+from peakend.charts import save_figures
 from peakend.errors import ConfigError
 from peakend.report.i18n import Language, text
 from peakend.report.section import Section, Skipped
@@ -85,11 +85,12 @@ def write_chart_images(
     sections: list[Section], out_dir: Path, formats: tuple[str, ...]
 ) -> list[Path]:
     """Write every chart as ``out_dir/charts/<id>.<fmt>`` (PNG/SVG need Chromium)."""
-    written: list[Path] = []
-    for section in sections:
-        for chart in section.charts:
-            written += save_figure(chart.figure, out_dir / "charts" / chart.id, formats)
-    return written
+    figures = [
+        (chart.figure, out_dir / "charts" / chart.id)
+        for section in sections
+        for chart in section.charts
+    ]
+    return save_figures(figures, formats)
 
 
 def print_pdf(html_path: Path, pdf_path: Path, *, chromium: str | None = None) -> Path:
