@@ -264,6 +264,14 @@ TEXTS: dict[str, dict[Language, str]] = {
         "nl": "Klanten onthouden het einde: dat telt {ratio}× zo zwaar als een gemiddeld "
         "moment; {spoiled} van de goede klantreizen wordt bedorven door het einde.",
     },
+    "sum_memory_whole": {
+        "en": "Customers judge the whole journey here: peak and end alone predict {outcome} "
+        "worse than the average of all moments ({metric} {peak_end} against {mean}), so every "
+        "moment counts.",
+        "nl": "Klanten beoordelen hier de hele reis: piek en einde alleen voorspellen "
+        "{outcome} slechter dan het gemiddelde van alle momenten ({metric} {peak_end} tegen "
+        "{mean}), dus elk moment telt.",
+    },
     "sum_memory_average": {
         "en": "Customers remember their journey as its average here: improving any moment "
         "counts the same, wherever it falls.",

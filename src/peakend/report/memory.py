@@ -84,27 +84,46 @@ def journey_figure(result: MemoryResult, ctx: ReportContext) -> go.Figure:
 
 
 def summary_sentence(result: MemoryResult, lang: Language) -> str:
-    """One sentence on how customers remember."""
-    if result.comparison.chosen == BASELINE:
+    """One sentence on how customers remember: the end, the whole journey, or its average."""
+    comparison = result.comparison
+    if comparison.chosen == BASELINE:
         return text("sum_memory_average", lang)
+    if _peak_end_is_worse(result):
+        return text(
+            "sum_memory_whole",
+            lang,
+            outcome=result.outcome,
+            metric=comparison.metric.upper(),
+            peak_end=_ci(comparison.score_of("peak_end").score, lang, 3),
+            mean=_ci(comparison.score_of(BASELINE).score, lang, 3),
+        )
     end = _ratio(result, "end")
     overall = result.types[0] if result.types else None  # first row: all journeys
-    if end is not None and overall is not None and end.value > 1:
+    if end is not None and overall is not None and end.low > 1:
         return text(
             "sum_memory",
             lang,
             ratio=number(end.value, lang, 1),
             spoiled=percent(overall.spoiled_share.value, lang),
         )
-    chosen = result.comparison.score_of(result.comparison.chosen)
+    chosen = comparison.score_of(comparison.chosen)
     return text(
         "sum_memory_model",
         lang,
-        chosen=result.comparison.chosen,
+        chosen=comparison.chosen,
         outcome=result.outcome,
-        metric=result.comparison.metric.upper(),
+        metric=comparison.metric.upper(),
         score=_ci(chosen.score, lang, 3),
     )
+
+
+def _peak_end_is_worse(result: MemoryResult) -> bool:
+    """Peak-end predicts significantly worse than the average alone (paired interval)."""
+    names = {s.name for s in result.comparison.scores}
+    if "peak_end" not in names:
+        return False
+    diff = result.comparison.score_of("peak_end").versus_baseline
+    return diff.high < 0 if result.comparison.metric == "auc" else diff.low > 0
 
 
 def _ratio(result: MemoryResult, moment: str) -> Interval | None:
