@@ -376,3 +376,33 @@ def test_a_loss_within_the_tolerance_keeps_the_simpler_model(planted: peakend.Da
     assert strict.tolerance == pytest.approx(0.005 * strict.score_of(strict.best).score.value)
     lenient = compare_models(table, y, binary=False, folds=3, tolerance=10.0)
     assert lenient.chosen == "mean" and lenient.best == strict.best
+
+
+# -- the report's sentence ---------------------------------------------------------
+
+
+def test_report_sentence_follows_the_evidence(
+    peak_end_result: MemoryResult, mean_result: MemoryResult, planted_result: MemoryResult
+) -> None:
+    from peakend.models.resampling import Interval
+    from peakend.report.memory import summary_sentence
+
+    assert summary_sentence(mean_result, "en").startswith("Customers remember their journey")
+    assert summary_sentence(planted_result, "en").startswith("Customers remember the end: it")
+    assert summary_sentence(peak_end_result, "en").startswith(
+        "Customers remember the peak and the end, not the average"
+    )
+    # Peak-end predicting significantly worse than the average: the whole journey counts.
+    comparison = peak_end_result.comparison
+    worse = tuple(
+        dataclasses.replace(s, versus_baseline=Interval(0.05, 0.04, 0.06, s.score.n))
+        if s.name == "peak_end"
+        else s
+        for s in comparison.scores
+    )
+    judged = dataclasses.replace(
+        peak_end_result,
+        comparison=dataclasses.replace(comparison, scores=worse, chosen="full"),
+    )
+    assert comparison.metric == "rmse"
+    assert summary_sentence(judged, "nl").startswith("Klanten beoordelen hier de hele reis")

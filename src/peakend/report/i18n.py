@@ -264,6 +264,13 @@ TEXTS: dict[str, dict[Language, str]] = {
         "nl": "Klanten onthouden het einde: dat telt {ratio}× zo zwaar als een gemiddeld "
         "moment; {spoiled} van de goede klantreizen wordt bedorven door het einde.",
     },
+    "sum_memory_peak_end": {
+        "en": "Customers remember the peak and the end, not the average: those two moments "
+        "predict {outcome} with {metric} {score}, against {mean} for the average of all moments.",
+        "nl": "Klanten onthouden de piek en het einde, niet het gemiddelde: die twee momenten "
+        "voorspellen {outcome} met {metric} {score}, tegen {mean} voor het gemiddelde van alle "
+        "momenten.",
+    },
     "sum_memory_whole": {
         "en": "Customers judge the whole journey here: peak and end alone predict {outcome} "
         "worse than the average of all moments ({metric} {peak_end} against {mean}), so every "

@@ -97,6 +97,15 @@ def summary_sentence(result: MemoryResult, lang: Language) -> str:
             peak_end=_ci(comparison.score_of("peak_end").score, lang, 3),
             mean=_ci(comparison.score_of(BASELINE).score, lang, 3),
         )
+    if comparison.chosen in ("peak_end", "end"):
+        return text(
+            "sum_memory_peak_end",
+            lang,
+            outcome=result.outcome,
+            metric=comparison.metric.upper(),
+            score=_ci(comparison.score_of(comparison.chosen).score, lang, 3),
+            mean=_ci(comparison.score_of(BASELINE).score, lang, 3),
+        )
     end = _ratio(result, "end")
     overall = result.types[0] if result.types else None  # first row: all journeys
     if end is not None and overall is not None and end.low > 1:
