@@ -206,6 +206,7 @@ TEXTS: dict[str, dict[Language, str]] = {
         "score {outcome} nauwelijks raakt; budget kan elders heen.",
     },
     "up_to": {"en": "up to {value}", "nl": "tot {value}"},
+    "points": {"en": "{value} percentage points", "nl": "{value} procentpunt"},
     "method_moments": {
         "en": "Penalty-reward contrast analysis: one regression of the outcome on a low-score "
         "and a high-score indicator per touchpoint (middle scores as reference; not scored as "

@@ -119,9 +119,10 @@ def summary_sentences(result: MomentsResult, lang: Language) -> tuple[str, ...]:
 
 
 def _effect(value: float, result: MomentsResult, lang: Language) -> str:
-    shown = (
-        percent(abs(value), lang) if result.outcome_kind == "binary" else number(abs(value), lang)
-    )
+    if result.outcome_kind == "binary":
+        shown = text("points", lang, value=number(100 * abs(value), lang, 0))
+    else:
+        shown = number(abs(value), lang)
     return text("up_to", lang, value=shown)
 
 
