@@ -19,7 +19,7 @@ from peakend.generate import GeneratorConfig, generate
 from peakend.models.focus import focus_plan
 from peakend.models.moments import find_moments
 from peakend.report import Report, ReportFiles, analyze, build_report
-from peakend.report.i18n import LANGUAGES, TEXTS, interval, number, percent
+from peakend.report.i18n import LANGUAGES, TEXTS, figure_label, interval, number, percent
 from peakend.report.render import find_chromium
 from peakend.text import touchpoint_emotions
 
@@ -167,12 +167,23 @@ def test_numbers_follow_the_language() -> None:
     assert number(math.nan, "en") == "–"
 
 
+def test_figure_labels_are_translated_with_their_numbers() -> None:
+    assert figure_label("experienced +0.50", "nl") == "beleefd +0,50"
+    assert figure_label("contacts per 1,000 journeys", "nl") == "contacten per 1.000 klantreizen"
+    assert figure_label("first-invoice worry: +458 per 1,000", "nl").endswith("per 1.000")
+    assert figure_label("days after first_invoice", "nl") == "dagen na first_invoice"
+    assert figure_label("installation", "nl") == "installation"
+    assert figure_label("experienced +0.50", "en") == "experienced +0.50"
+
+
 def test_dutch_report_is_in_dutch(spec: Path, tmp_path: Path) -> None:
     report, files = analyze(spec, tmp_path, lang="nl", pdf=False, image_formats=())
     html = files.html.read_text(encoding="utf-8")
     assert '<html lang="nl">' in html
     assert "Klantreisrapport" in html
     assert report.summary[0].startswith("Eerst herstellen: ")
+    assert "beleefd (gemiddelde)" in html  # legends drawn by the models are translated too
+    assert "experienced (average)" not in html
 
 
 # -- files ---------------------------------------------------------------------

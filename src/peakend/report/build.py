@@ -22,7 +22,7 @@ from peakend.load import Dataset, load
 from peakend.report.emotions import emotions_section
 from peakend.report.focus import focus_section
 from peakend.report.hidden import hidden_section
-from peakend.report.i18n import Language, check_language, number, text
+from peakend.report.i18n import Language, check_language, localise_figure, number, text
 from peakend.report.journey_map import journey_map_section
 from peakend.report.memory import memory_section
 from peakend.report.moments import moments_section
@@ -109,6 +109,9 @@ def build_report(
         step(key)
         built[key] = _build_section(key, ctx)
     sections = tuple(s for k in SECTION_ORDER if isinstance(s := built[k], Section))
+    for section in sections:
+        for chart in section.charts:
+            localise_figure(chart.figure, language)
     skipped = tuple(s for k in SECTION_ORDER if isinstance(s := built[k], Skipped))
     return Report(
         dataset=dataset.spec.name,

@@ -9,7 +9,10 @@ Numbers follow the language: ``0.52`` and ``12,345`` in English, ``0,52`` and
 from __future__ import annotations
 
 import math
+import re
 from typing import Literal
+
+import plotly.graph_objects as go
 
 from peakend.errors import ConfigError
 
@@ -508,6 +511,68 @@ TEXTS: dict[str, dict[Language, str]] = {
     },
     "reason_failed": {"en": "the analysis failed: {error}", "nl": "de analyse mislukte: {error}"},
 }
+
+
+#: Words inside figures drawn by the analysis modules (legends, axes, notes), in Dutch.
+#: Each pattern is a regular expression matched against the whole label.
+FIGURE_TERMS_NL: tuple[tuple[str, str], ...] = (
+    (r"baseline", "basislijn"),
+    (r"contacts per 1\.000 journeys", "contacten per 1.000 klantreizen"),
+    (r"customer contacts per 1\.000 journeys", "klantcontacten per 1.000 klantreizen"),
+    (r"designed touchpoints \(median offset\)", "ontworpen contactmomenten (mediane afstand)"),
+    (r"experienced \(average\)", "beleefd (gemiddelde)"),
+    (r"remembered \((.+)\)", r"herinnerd (\1)"),
+    (r"experienced (.+)", r"beleefd \1"),
+    (r"remembered (.+)", r"herinnerd \1"),
+    (r"moments", "momenten"),
+    (r"peak and end", "piek en einde"),
+    (r"peak", "piek"),
+    (r"end", "einde"),
+    (r"(RMSE|AUC) \(lower is better\)", r"\1 (lager is beter)"),
+    (r"(RMSE|AUC) \(higher is better\)", r"\1 (hoger is beter)"),
+    (r"days after (.+)", r"dagen na \1"),
+    (r"hours after (.+)", r"uren na \1"),
+    (r"moment, in journey order", "moment, in reisvolgorde"),
+    (r"valence", "beleving"),
+    (r"anger", "boosheid"),
+    (r"frustration", "frustratie"),
+    (r"worry", "zorgen"),
+    (r"uncertainty", "onzekerheid"),
+    (r"disappointment", "teleurstelling"),
+    (r"joy", "blijdschap"),
+    (r"trust", "vertrouwen"),
+    (r"surprise", "verrassing"),
+    (r"neutral", "neutraal"),
+)
+
+
+def figure_label(label: str, lang: Language) -> str:
+    """A label drawn by an analysis module, in ``lang`` (numbers localised too)."""
+    if lang == "en" or not label:
+        return label
+    label = re.sub(r"\d[\d,.]*\d", lambda m: _localise(m.group(0), lang), label)
+    for pattern, replacement in FIGURE_TERMS_NL:
+        if re.fullmatch(pattern, label):
+            return re.sub(pattern, replacement, label)
+    return label
+
+
+def localise_figure(fig: go.Figure, lang: Language) -> go.Figure:
+    """Translate the labels an analysis module drew (legend, text, axes, notes) in place."""
+    if lang == "en":
+        return fig
+    for trace in fig.data:
+        if getattr(trace, "name", None):
+            trace.name = figure_label(trace.name, lang)
+        labels = getattr(trace, "text", None)
+        if isinstance(labels, tuple | list):
+            trace.text = [figure_label(x, lang) if isinstance(x, str) else x for x in labels]
+    for annotation in fig.layout.annotations or ():
+        if annotation.text:
+            annotation.text = figure_label(annotation.text, lang)
+    fig.for_each_xaxis(lambda axis: axis.update(title_text=figure_label(axis.title.text, lang)))
+    fig.for_each_yaxis(lambda axis: axis.update(title_text=figure_label(axis.title.text, lang)))
+    return fig
 
 
 def check_language(lang: str) -> Language:

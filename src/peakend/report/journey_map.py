@@ -108,7 +108,7 @@ def _by_class(ctx: ReportContext, rows: list[dict[str, Any]]) -> dict[str, list[
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         key = _class_key(ctx, row)
-        label = key.replace("_", " ") if ctx.classes else text("not_analysed", ctx.lang)
+        label = text(f"class_{key}", ctx.lang) if ctx.classes else text("not_analysed", ctx.lang)
         groups.setdefault(label, []).append(row)
     return groups
 

@@ -80,7 +80,8 @@ def models_figure(result: MemoryResult, lang: Language) -> go.Figure:
 
 def journey_figure(result: MemoryResult, ctx: ReportContext) -> go.Figure:
     """The journey most spoiled by its end, drawn moment by moment."""
-    return plot_journey(result, ctx.dataset)
+    fig = plot_journey(result, ctx.dataset)
+    return fig.update_layout(title_text=text("journey_title", ctx.lang))
 
 
 def summary_sentence(result: MemoryResult, lang: Language) -> str:
