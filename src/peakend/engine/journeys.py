@@ -23,8 +23,28 @@ are missing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import ibis
-from ibis.expr.types import FloatingValue, TimestampValue
+import ibis.expr.datatypes as dt
+from ibis.expr.types import FloatingValue, IntegerValue, TimestampValue
+
+
+@ibis.udf.scalar.builtin(name="epoch_us")  # type: ignore[untyped-decorator]
+def _duckdb_epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[valid-type, empty-body]
+    """Microseconds since the Unix epoch (DuckDB's ``epoch_us``)."""
+
+
+@ibis.udf.scalar.builtin(name="unix_micros")  # type: ignore[untyped-decorator]
+def _spark_epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[valid-type, empty-body]
+    """Microseconds since the Unix epoch (Spark's ``unix_micros``)."""
+
+
+_EPOCH_US: dict[str, Callable[[TimestampValue], IntegerValue]] = {
+    "duckdb": _duckdb_epoch_us,
+    "pyspark": _spark_epoch_us,
+}
+"""Native epoch-microsecond functions by Ibis backend name."""
 
 
 def ordered_events(events: ibis.Table) -> ibis.Table:
@@ -49,9 +69,27 @@ def seconds_between(later: TimestampValue, earlier: TimestampValue) -> FloatingV
 
     Counted in whole microseconds and then divided, which is exact and portable:
     ``epoch_seconds()`` keeps the fraction on DuckDB but truncates it on Spark
-    (``unix_timestamp``).
+    (``unix_timestamp``). On DuckDB and Spark the microseconds are the difference
+    of the native epoch counts (``epoch_us``, ``unix_micros``): the same integer
+    as ``delta(unit="microsecond")``, but DuckDB computes that ``date_diff`` on
+    time-zone-aware timestamps through calendar arithmetic, about ten times
+    slower (1.1 s against 0.1 s per 10M pairs), which was a third of the
+    directly-follows graph. Other backends use ``delta``.
     """
-    return later.delta(earlier, unit="microsecond").cast("float64") / 1_000_000
+    epoch_us = _EPOCH_US.get(_backend_name(later) or "")
+    if epoch_us is None:
+        micros = later.delta(earlier, unit="microsecond")
+    else:
+        micros = epoch_us(later) - epoch_us(earlier)
+    return micros.cast("float64") / 1_000_000
+
+
+def _backend_name(expr: ibis.Expr) -> str | None:
+    """Name of the backend ``expr`` is bound to (``"duckdb"``), or ``None`` if unbound."""
+    try:
+        return str(expr.get_backend().name)
+    except Exception:  # noqa: BLE001 - an unbound expression has no backend
+        return None
 
 
 def journey_features(events: ibis.Table) -> ibis.Table:
