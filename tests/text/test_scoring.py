@@ -164,3 +164,12 @@ def test_valence_only_path_matches_the_lexicon_backend() -> None:
             assert value == pytest.approx(comment.valence)
     ends = lexicon_valence(texts, end=True)
     assert ends[4] == pytest.approx(full[4].end_valence) and ends[4] > 0
+
+
+def test_a_single_string_is_refused_with_a_hint() -> None:
+    from peakend.text import lexicon_valence
+
+    with pytest.raises(DataError, match=r"wrap it"):
+        score_comments("Top", backend="lexicon")  # type: ignore[arg-type]
+    with pytest.raises(DataError, match=r"wrap it"):
+        lexicon_valence("Top")  # type: ignore[arg-type]

@@ -438,7 +438,7 @@ def score_comments(
     if lang not in ("auto", "nl", "en"):
         raise ConfigError(f"unknown language {lang!r}: use auto, nl or en")
     chosen = scorer if scorer is not None else get_scorer(backend)
-    items = _checked(list(texts))
+    items = _checked(texts if isinstance(texts, str | bytes) else list(texts))
     # Comments repeat ("Prima", "Top", "Thanks!"): score each distinct text once.
     unique = list(dict.fromkeys(items))
     scores: list[CommentScore] = []
@@ -476,7 +476,7 @@ def lexicon_valence(
     if lang not in ("auto", "nl", "en"):
         raise ConfigError(f"unknown language {lang!r}: use auto, nl or en")
     lexicon = _shared_lexicon()
-    items = _checked(list(texts))
+    items = _checked(texts if isinstance(texts, str | bytes) else list(texts))
     out = np.full(len(items), np.nan)
     for i, text in enumerate(items):
         pieces = split_sentences(text[:MAX_CHARS])
@@ -503,6 +503,10 @@ def _shared_lexicon() -> LexiconValence:
 
 def _checked(texts: Sequence[str | None]) -> list[str]:
     """Validate the input once: every item must be text (or None), encodable as UTF-8."""
+    if isinstance(texts, str | bytes):
+        raise DataError(
+            "expected a list of comments, got a single string; wrap it: score_comments([text])"
+        )
     clean: list[str] = []
     for i, text in enumerate(texts):
         if text is None:
