@@ -46,7 +46,6 @@ from peakend.models.memory_journeys import (
     end_spoilers,
     journey_rows,
     type_memories,
-    wilson,
 )
 from peakend.models.memory_models import (
     MODELS,
@@ -56,6 +55,7 @@ from peakend.models.memory_models import (
     fit_model,
 )
 from peakend.models.memory_summary import Ratio, plain_summary, weight_ratios
+from peakend.models.resampling import wilson
 
 __all__ = [
     "EndSpoiler",

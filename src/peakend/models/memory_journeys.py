@@ -21,9 +21,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from peakend.models.memory_fit import F64, Z_95, wald
+from peakend.models.memory_fit import F64, wald
 from peakend.models.memory_models import MemoryModel, feature_matrix
-from peakend.models.resampling import Interval
+from peakend.models.resampling import Interval, wilson
 
 ALL = "all"
 """The journey type that holds every journey."""
@@ -134,19 +134,6 @@ def _mean(values: F64) -> Interval:
     if n < 2:
         return Interval(float(values[0]), math.nan, math.nan, 1)
     return wald(float(values.mean()), float(values.var(ddof=1)) / n, n)
-
-
-def wilson(successes: int, n: int) -> Interval:
-    """Share ``successes / n`` with its Wilson score 95 % interval."""
-    if n == 0:
-        return Interval(math.nan, math.nan, math.nan, 0)
-    p = successes / n
-    z2 = Z_95**2
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = Z_95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    low = 0.0 if successes == 0 else max(0.0, centre - half)
-    high = 1.0 if successes == n else min(1.0, centre + half)
-    return Interval(p, low, high, n)
 
 
 def type_memories(journeys: pa.Table) -> tuple[TypeMemory, ...]:

@@ -1,4 +1,5 @@
-"""Seeded resampling shared by the models: bootstrap draws, percentile intervals, k-fold splits.
+"""Seeded resampling and intervals shared by the models: bootstrap draws, percentile and
+Wilson intervals, k-fold splits.
 
 Every model reports its figures with an interval; these helpers make sure the
 draws are reproducible (same seed, same interval) and the same everywhere.
@@ -6,11 +7,13 @@ draws are reproducible (same seed, same interval) and the same everywhere.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import stats
 
 from peakend.errors import ConfigError
 
@@ -67,6 +70,24 @@ def percentile_interval(
     tail = (1.0 - level) / 2.0 * 100.0
     low, high = np.percentile(finite, [tail, 100.0 - tail])
     return Interval(value, float(low), float(high), n)
+
+
+def wilson(successes: int, n: int, level: float = 0.95) -> Interval:
+    """The share ``successes / n`` with its Wilson score interval (Wilson 1927).
+
+    Unlike the normal approximation it stays inside [0, 1] and is sensible for
+    shares near 0 or 1 and small n. ``n == 0`` gives NaN bounds.
+    """
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, 0)
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    p = successes / n
+    z2 = z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return Interval(p, low, high, n)
 
 
 def kfold_splits(

@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from peakend.errors import ConfigError, DataError
+from peakend.models.resampling import wilson as wilson_interval
 from peakend.summary import Estimate
 from peakend.text.cues import EMOTION_CUES, PILLAR_CUES
 from peakend.text.effort import EffortSignal, find_effort
@@ -240,15 +241,11 @@ class CommentScores:
 
 
 def wilson(hits: int, n: int) -> Estimate:
-    """A proportion with its Wilson score 95 % interval (Wilson 1927)."""
+    """A proportion with its Wilson score 95 % interval (Wilson 1927), as an Estimate."""
     if n == 0:
         return Estimate(None, None, None, 0)
-    z = 1.959964
-    p = hits / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return Estimate(p, max(0.0, float(centre - half)), min(1.0, float(centre + half)), n)
+    share = wilson_interval(hits, n)
+    return Estimate(share.value, share.low, share.high, n)
 
 
 class TextScorer(Protocol):
