@@ -84,7 +84,11 @@ def _row(action: FocusAction, lang: Language) -> tuple[Cell, ...]:
         Cell(str(action.rank), action.rank),
         Cell(text(f"rec_{action.kind}", lang), action.kind),
         Cell(action.touchpoint),
-        Cell(interval(gain.value, gain.low, gain.high, lang, 3), gain.value),
+        Cell(
+            interval(gain.value, gain.low, gain.high, lang, 3) if gain.value else "–",
+            gain.value,
+            muted=not gain.value,
+        ),
         Cell(number(risk.value, lang, 3), risk.value if risk.value == risk.value else None),
         Cell(number(action.journeys, lang), action.journeys),
         Cell(action.owner or "–"),
