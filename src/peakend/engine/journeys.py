@@ -29,6 +29,8 @@ import ibis
 import ibis.expr.datatypes as dt
 from ibis.expr.types import FloatingValue, IntegerValue, TimestampValue
 
+from peakend.engine.codes import CODE, decode, touchpoint_codes, with_codes
+
 
 @ibis.udf.scalar.builtin(name="epoch_us")  # type: ignore[untyped-decorator]
 def _duckdb_epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[valid-type, empty-body]
@@ -39,6 +41,12 @@ def _duckdb_epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ign
 def _spark_epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[valid-type, empty-body]
     """Microseconds since the Unix epoch (Spark's ``unix_micros``)."""
 
+
+_FEATURE_COLUMNS = ["journey_id", "customer_id", "ts", "seq", "initiated_by", "valence"]
+"""The event columns :func:`journey_features` reads besides the touchpoint."""
+
+_CODE_SPAN = 2**31
+"""Touchpoint codes are below this, so ``position * _CODE_SPAN + code`` orders by position."""
 
 _EPOCH_US: dict[str, Callable[[TimestampValue], IntegerValue]] = {
     "duckdb": _duckdb_epoch_us,
@@ -53,14 +61,19 @@ def ordered_events(events: ibis.Table) -> ibis.Table:
     All three use one window (one sort), shared by the journey features and the
     directly-follows graph.
     """
-    window = ibis.window(
-        group_by=events.journey_id,
-        order_by=[events.ts.isnull(), events.ts, events.seq],
-    )
+    window = _journey_order(events)
     return events.mutate(
         position=ibis.row_number().over(window),
         next_touchpoint=events.touchpoint.lead().over(window),
         next_ts=events.ts.lead().over(window),
+    )
+
+
+def _journey_order(events: ibis.Table) -> ibis.expr.builders.LegacyWindowBuilder:
+    """The window of a journey's events in ``(ts, seq)`` order, events without a time last."""
+    return ibis.window(
+        group_by=events.journey_id,
+        order_by=[events.ts.isnull(), events.ts, events.seq],
     )
 
 
@@ -109,27 +122,38 @@ def journey_features(events: ibis.Table) -> ibis.Table:
         peak_valence, peak_touchpoint, first_valence, end_valence,
         end_touchpoint, trend, n_negative, n_customer_contacts``.
     """
-    e = ordered_events(events)
+    codes = touchpoint_codes(events)
+    coded = with_codes(events, codes, _FEATURE_COLUMNS)
+    # The journey's highest and lowest valence next to each event: the best (trough)
+    # touchpoint is then the earliest event at that value, a plain min over integers
+    # instead of an arg-max over a (valence, position) struct.
+    e = coded.mutate(
+        position=ibis.row_number().over(_journey_order(coded)),
+        _high=coded.valence.max().over(group_by=coded.journey_id),
+        _low=coded.valence.min().over(group_by=coded.journey_id),
+    )
+    tp = e[CODE].cast("int64")
+    # Position and code in one integer: its max (min) is the code at the latest
+    # (earliest) position, a plain max instead of an arg-max (codes are below 2**31).
+    at_position = e.position * _CODE_SPAN + tp
     scored = e.valence.notnull()
     pos = e.position.cast("float64")
-    earliest_best = ibis.struct({"v": e.valence, "p": -e.position})
-    earliest_trough = ibis.struct({"v": e.valence, "p": e.position})
     agg = e.group_by("journey_id").aggregate(
-        customer_id=e.customer_id.argmin(e.position),
+        customer_id=e.customer_id.max(where=e.position == 0),
         n_events=e.count(),
         n_scored=e.valence.count(),
         first_ts=e.ts.min(),
         last_ts=e.ts.max(),
-        first_touchpoint=e.touchpoint.argmin(e.position),
-        last_touchpoint=e.touchpoint.argmax(e.position),
+        _first=tp.max(where=e.position == 0),
+        _last=at_position.max() % _CODE_SPAN,
         mean_valence=e.valence.mean(),
         best_valence=e.valence.max(),
-        best_touchpoint=e.touchpoint.argmax(earliest_best, where=scored),
+        _best=at_position.min(where=e.valence == e._high) % _CODE_SPAN,
         trough_valence=e.valence.min(),
-        trough_touchpoint=e.touchpoint.argmin(earliest_trough, where=scored),
+        _trough=at_position.min(where=e.valence == e._low) % _CODE_SPAN,
         first_valence=e.valence.argmin(e.position, where=scored),
         end_valence=e.valence.argmax(e.position, where=scored),
-        end_touchpoint=e.touchpoint.argmax(e.position, where=scored),
+        _end=at_position.max(where=scored) % _CODE_SPAN,
         _cov=pos.cov(e.valence, how="pop", where=scored),
         _var=pos.var(how="pop", where=scored),
         # Conditions of count(where=) never null: Spark counts with SUM(CAST(cond AS
@@ -138,30 +162,44 @@ def journey_features(events: ibis.Table) -> ibis.Table:
         n_customer_contacts=e.count(where=(e.initiated_by == "customer").fill_null(False)),
     )
     negative_wins = (-agg.trough_valence) >= agg.best_valence
-    trend = ibis.cases((agg._var > 0, agg._cov / agg._var), else_=ibis.null("float64"))
-    return agg.select(
+    agg = agg.mutate(_peak=ibis.cases((negative_wins, agg._trough), else_=agg._best))
+    named = decode(
+        agg,
+        codes,
+        {
+            "first_touchpoint": "_first",
+            "last_touchpoint": "_last",
+            "best_touchpoint": "_best",
+            "trough_touchpoint": "_trough",
+            "peak_touchpoint": "_peak",
+            "end_touchpoint": "_end",
+        },
+    )
+    trend = ibis.cases((named._var > 0, named._cov / named._var), else_=ibis.null("float64"))
+    return named.select(
         "journey_id",
         "customer_id",
         "n_events",
         "n_scored",
         "first_ts",
         "last_ts",
-        duration_s=seconds_between(agg.last_ts, agg.first_ts),
-        first_touchpoint=agg.first_touchpoint,
-        last_touchpoint=agg.last_touchpoint,
-        mean_valence=agg.mean_valence,
-        best_valence=agg.best_valence,
-        best_touchpoint=agg.best_touchpoint,
-        trough_valence=agg.trough_valence,
-        trough_touchpoint=agg.trough_touchpoint,
-        peak_valence=ibis.cases((negative_wins, agg.trough_valence), else_=agg.best_valence),
-        peak_touchpoint=ibis.cases(
-            (negative_wins, agg.trough_touchpoint), else_=agg.best_touchpoint
+        duration_s=seconds_between(named.last_ts, named.first_ts),
+        first_touchpoint=named.first_touchpoint,
+        last_touchpoint=named.last_touchpoint,
+        mean_valence=named.mean_valence,
+        best_valence=named.best_valence,
+        best_touchpoint=named.best_touchpoint,
+        trough_valence=named.trough_valence,
+        trough_touchpoint=named.trough_touchpoint,
+        peak_valence=ibis.cases(
+            ((-named.trough_valence) >= named.best_valence, named.trough_valence),
+            else_=named.best_valence,
         ),
-        first_valence=agg.first_valence,
-        end_valence=agg.end_valence,
-        end_touchpoint=agg.end_touchpoint,
+        peak_touchpoint=named.peak_touchpoint,
+        first_valence=named.first_valence,
+        end_valence=named.end_valence,
+        end_touchpoint=named.end_touchpoint,
         trend=trend,
-        n_negative=agg.n_negative,
-        n_customer_contacts=agg.n_customer_contacts,
+        n_negative=named.n_negative,
+        n_customer_contacts=named.n_customer_contacts,
     )
