@@ -61,7 +61,7 @@ def ordered_events(events: ibis.Table) -> ibis.Table:
     All three use one window (one sort), shared by the journey features and the
     directly-follows graph.
     """
-    window = _journey_order(events)
+    window = journey_window(events)
     return events.mutate(
         position=ibis.row_number().over(window),
         next_touchpoint=events.touchpoint.lead().over(window),
@@ -69,7 +69,7 @@ def ordered_events(events: ibis.Table) -> ibis.Table:
     )
 
 
-def _journey_order(events: ibis.Table) -> ibis.expr.builders.LegacyWindowBuilder:
+def journey_window(events: ibis.Table) -> ibis.expr.builders.LegacyWindowBuilder:
     """The window of a journey's events in ``(ts, seq)`` order, events without a time last."""
     return ibis.window(
         group_by=events.journey_id,
@@ -128,7 +128,7 @@ def journey_features(events: ibis.Table) -> ibis.Table:
     # touchpoint is then the earliest event at that value, a plain min over integers
     # instead of an arg-max over a (valence, position) struct.
     e = coded.mutate(
-        position=ibis.row_number().over(_journey_order(coded)),
+        position=ibis.row_number().over(journey_window(coded)),
         _high=coded.valence.max().over(group_by=coded.journey_id),
         _low=coded.valence.min().over(group_by=coded.journey_id),
     )
