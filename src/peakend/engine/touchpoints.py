@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ibis
 
+from peakend.engine.codes import CODE, decode, touchpoint_codes, with_codes
+
 
 def touchpoint_stats(
     events: ibis.Table,
@@ -30,7 +32,9 @@ def touchpoint_stats(
     """
     if not low_max < high_min:
         raise ValueError(f"low_max ({low_max}) must be below high_min ({high_min})")
-    e = events
+    # Grouped by touchpoint code, names looked up per touchpoint (see peakend.engine.codes).
+    codes = touchpoint_codes(events)
+    e = with_codes(events, codes, ["journey_id", "score", "valence", "initiated_by"])
     # Band conditions are never null (missing valence is in no band): Spark counts
     # with SUM(CAST(cond AS BIGINT)), which is NULL, not 0, when cond is NULL on every row.
     low = (e.valence <= low_max).fill_null(False)
@@ -47,7 +51,7 @@ def touchpoint_stats(
         n_customer_initiated=e.count(where=(e.initiated_by == "customer").fill_null(False)),
     )
     if outcomes is None or outcome_col is None:
-        return e.group_by("touchpoint").aggregate(**metrics).order_by("touchpoint")
+        return _named(e.group_by(CODE).aggregate(**metrics), codes)
     o = outcomes.select(journey_id=outcomes.journey_id, _outcome=outcomes[outcome_col])
     j = e.left_join(o, "journey_id")
     y = j._outcome
@@ -56,18 +60,23 @@ def touchpoint_stats(
     mid = ((j.valence > low_max) & (j.valence < high_min)).fill_null(False)
     rated = y.notnull()
     metrics = {name: _rebind(expr, e, j) for name, expr in metrics.items()}
-    return (
-        j.group_by("touchpoint")
-        .aggregate(
-            **metrics,
-            outcome_low=y.mean(where=low),
-            outcome_mid=y.mean(where=mid),
-            outcome_high=y.mean(where=high),
-            n_low=j.count(where=low & rated),
-            n_mid=j.count(where=mid & rated),
-            n_high=j.count(where=high & rated),
-        )
-        .order_by("touchpoint")
+    stats = j.group_by(CODE).aggregate(
+        **metrics,
+        outcome_low=y.mean(where=low),
+        outcome_mid=y.mean(where=mid),
+        outcome_high=y.mean(where=high),
+        n_low=j.count(where=low & rated),
+        n_mid=j.count(where=mid & rated),
+        n_high=j.count(where=high & rated),
+    )
+    return _named(stats, codes)
+
+
+def _named(stats: ibis.Table, codes: ibis.Table) -> ibis.Table:
+    """Per-code ``stats`` as per-touchpoint rows: ``touchpoint`` first, ordered by name."""
+    named = decode(stats, codes, {"touchpoint": CODE})
+    return named.select("touchpoint", *(c for c in stats.columns if c != CODE)).order_by(
+        "touchpoint"
     )
 
 
