@@ -42,7 +42,7 @@ def _spark_epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: igno
     """Microseconds since the Unix epoch (Spark's ``unix_micros``)."""
 
 
-_FEATURE_COLUMNS = ["journey_id", "customer_id", "ts", "seq", "initiated_by", "valence"]
+_FEATURE_COLUMNS = ["journey_id", "customer_id", "ts", "seq", "_by_customer", "valence"]
 """The event columns :func:`journey_features` reads besides the touchpoint."""
 
 _CODE_SPAN = 2**31
@@ -123,7 +123,10 @@ def journey_features(events: ibis.Table) -> ibis.Table:
         end_touchpoint, trend, n_negative, n_customer_contacts``.
     """
     codes = touchpoint_codes(events)
-    coded = with_codes(events, codes, _FEATURE_COLUMNS)
+    # Who initiated an event matters only as "the customer or not": a boolean is
+    # cheaper to carry through the sort than the string.
+    by_customer = (events.initiated_by == "customer").fill_null(False)
+    coded = with_codes(events.mutate(_by_customer=by_customer), codes, _FEATURE_COLUMNS)
     # The journey's highest and lowest valence next to each event: the best (trough)
     # touchpoint is then the earliest event at that value, a plain min over integers
     # instead of an arg-max over a (valence, position) struct.
@@ -159,7 +162,7 @@ def journey_features(events: ibis.Table) -> ibis.Table:
         # Conditions of count(where=) never null: Spark counts with SUM(CAST(cond AS
         # BIGINT)), which is NULL, not 0, when the condition is NULL on every row.
         n_negative=e.count(where=(e.valence < 0).fill_null(False)),
-        n_customer_contacts=e.count(where=(e.initiated_by == "customer").fill_null(False)),
+        n_customer_contacts=e.count(where=e._by_customer),
     )
     negative_wins = (-agg.trough_valence) >= agg.best_valence
     agg = agg.mutate(_peak=ibis.cases((negative_wins, agg._trough), else_=agg._best))
