@@ -16,18 +16,24 @@ import ibis
 CODE = "_tp"
 """Column holding the touchpoint code in :func:`with_codes` tables."""
 
+MISSING = 0
+"""Code of an event without a touchpoint name: never null, so that a code can be
+packed with a position into one integer (see :mod:`peakend.engine.journeys`), and
+never in the catalogue, so that it decodes to a missing name."""
+
 
 def touchpoint_codes(events: ibis.Table) -> ibis.Table:
-    """``touchpoint, _tp``: one row per distinct touchpoint name, coded 0, 1, … by name."""
+    """``touchpoint, _tp``: one row per distinct touchpoint name, coded 1, 2, … by name."""
     names = events.select("touchpoint").distinct()
     names = names.filter(names.touchpoint.notnull())
-    return names.mutate(**{CODE: ibis.row_number().over(order_by=names.touchpoint).cast("int32")})
+    code = ibis.row_number().over(order_by=names.touchpoint) + 1
+    return names.mutate(**{CODE: code.cast("int32")})
 
 
 def with_codes(events: ibis.Table, codes: ibis.Table, columns: list[str]) -> ibis.Table:
-    """``columns`` of ``events`` plus the touchpoint code (missing for a missing name)."""
+    """``columns`` of ``events`` plus the touchpoint code (:data:`MISSING` without a name)."""
     joined = events.left_join(codes, "touchpoint")
-    return joined.select(*columns, CODE)
+    return joined.select(*columns, **{CODE: joined[CODE].fill_null(MISSING)})
 
 
 def decode(table: ibis.Table, codes: ibis.Table, columns: dict[str, str]) -> ibis.Table:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ibis
 
-from peakend.engine.codes import CODE, decode, touchpoint_codes, with_codes
+from peakend.engine.codes import CODE, MISSING, decode, touchpoint_codes, with_codes
 from peakend.engine.journeys import journey_window, seconds_between
 
 
@@ -22,7 +22,7 @@ def directly_follows(events: ibis.Table) -> ibis.Table:
     coded = with_codes(events, codes, ["journey_id", "ts", "seq"])
     window = journey_window(coded)
     e = coded.mutate(_next=coded[CODE].lead().over(window), _next_ts=coded.ts.lead().over(window))
-    pairs = e.filter(e._next.notnull())
+    pairs = e.filter(e._next.notnull() & (e._next != MISSING))
     gap = seconds_between(pairs._next_ts, pairs.ts)
     graph = pairs.group_by(_source=pairs[CODE], _target=pairs._next).aggregate(
         count=pairs.count(),
