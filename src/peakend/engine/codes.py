@@ -1,11 +1,11 @@
 """Touchpoints as small integer codes while the engine sorts and aggregates.
 
 A journey's order-dependent features (first, last, best, trough and end
-touchpoint) and the directly-follows graph carry the touchpoint name through a
-sort of every event and through per-journey aggregate states. Carrying a
-32-bit code instead and looking the few distinct names up at the end does the
-same work on fixed-width integers: on 10M events it took about a sixth of the
-CPU time off the features and a third off the graph (DuckDB, see
+touchpoint) carry the touchpoint name through a sort of every event and
+through per-journey aggregate states. Carrying a 32-bit code instead and
+looking the few distinct names up at the end does the same work on
+fixed-width integers: on 10M events it took about a sixth of the CPU time off
+the features and a tenth off the touchpoint statistics (DuckDB, see
 ``bench/README.md``). Results are unchanged: a code stands for exactly one name.
 """
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import ibis
 
-from peakend.engine.codes import CODE, MISSING, decode, touchpoint_codes, with_codes
-from peakend.engine.journeys import journey_window, seconds_between
+from peakend.engine.journeys import ordered_events, seconds_between
 
 
 def directly_follows(events: ibis.Table) -> ibis.Table:
@@ -15,21 +14,20 @@ def directly_follows(events: ibis.Table) -> ibis.Table:
     the median time in seconds from one to the next (missing when the events
     have no timestamps). Order within a journey is ``(ts, seq)``.
 
-    The sort and the pair counts run on touchpoint codes (see
-    :mod:`peakend.engine.codes`); the names are looked up for the pairs only.
+    Unlike the journey features, the graph sorts and counts touchpoint names,
+    not codes (:mod:`peakend.engine.codes`): with codes it took a third less CPU
+    on 10M events, but on 100M events under ``memory_limit="4GB"`` DuckDB ran
+    out of memory instead of spilling, where this version completes.
     """
-    codes = touchpoint_codes(events)
-    coded = with_codes(events, codes, ["journey_id", "ts", "seq"])
-    window = journey_window(coded)
-    e = coded.mutate(_next=coded[CODE].lead().over(window), _next_ts=coded.ts.lead().over(window))
-    pairs = e.filter(e._next.notnull() & (e._next != MISSING))
-    gap = seconds_between(pairs._next_ts, pairs.ts)
-    graph = pairs.group_by(_source=pairs[CODE], _target=pairs._next).aggregate(
-        count=pairs.count(),
-        journeys=pairs.journey_id.nunique(),
-        median_s=gap.median(),
-    )
-    named = decode(graph, codes, {"source": "_source", "target": "_target"})
-    return named.select("source", "target", "count", "journeys", "median_s").order_by(
-        [ibis.desc("count"), "source", "target"]
+    e = ordered_events(events)
+    pairs = e.filter(e.next_touchpoint.notnull())
+    gap = seconds_between(pairs.next_ts, pairs.ts)
+    return (
+        pairs.group_by(source=pairs.touchpoint, target=pairs.next_touchpoint)
+        .aggregate(
+            count=pairs.count(),
+            journeys=pairs.journey_id.nunique(),
+            median_s=gap.median(),
+        )
+        .order_by([ibis.desc("count"), "source", "target"])
     )
