@@ -250,3 +250,14 @@ def test_journeys_unknown_outcome_is_a_spec_error(monkeypatch: pytest.MonkeyPatc
         monkeypatch, "journeys", str(DATA / "good_long.toml"), "--outcome", "nope", "--json"
     )
     assert code == 2
+
+
+def test_journey_summary_is_identical_from_run_to_run(tmp_path: Path) -> None:
+    from peakend import load, summarize_journeys
+    from peakend.generate import GeneratorConfig, generate
+
+    spec = generate(tmp_path, GeneratorConfig(n_journeys=3_000, seed=2)).spec_path
+    data = load(spec)
+    first = json.dumps(summarize_journeys(data).to_dict(), default=str)
+    again = json.dumps(summarize_journeys(data).to_dict(), default=str)
+    assert first == again

@@ -131,7 +131,8 @@ def summarize_journeys(
     backend = con or engine.connect()
     events = engine.events_table(backend, dataset.events)
     outcomes = engine.outcomes_table(backend, dataset.outcomes) if outcome else None
-    journeys = engine.journey_features(events).to_pyarrow()
+    # Sorted so that sums (and so every figure) are the same from run to run.
+    journeys = engine.journey_features(events).to_pyarrow().sort_by("journey_id")
     touchpoints = engine.touchpoint_stats(events, outcomes, outcome_col=outcome).to_pyarrow()
     return JourneySummary(
         dataset_name=dataset.spec.name,
@@ -162,7 +163,7 @@ def _median(table: pa.Table, column: str) -> float | None:
     values = table[column]
     if values.length() == values.null_count:
         return None
-    return float(pc.approximate_median(values).as_py())
+    return float(pc.quantile(values, q=0.5)[0].as_py())
 
 
 def _with_interval(touchpoints: pa.Table) -> pa.Table:
