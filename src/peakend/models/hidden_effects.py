@@ -210,6 +210,7 @@ def covariate_matrix(table: pa.Table, columns: list[str]) -> tuple[F64, list[str
 
 
 def _as_numbers(values: pa.ChunkedArray) -> F64 | None:
+    """The column as numbers, or None when it holds categories (its caller dummy-codes those)."""
     if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
         return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
@@ -217,7 +218,7 @@ def _as_numbers(values: pa.ChunkedArray) -> F64 | None:
     try:
         numbers = pc.cast(values, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
+        return None  # text that is not all numbers: a categorical covariate
     return np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 

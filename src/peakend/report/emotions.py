@@ -5,9 +5,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import pyarrow.compute as pc
 
-from peakend.report.i18n import Language, interval, number, percent, text
+from peakend.report.i18n import Language, ci, number, percent, percent_ci, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
-from peakend.summary import Estimate
 from peakend.text.chart import emotion_chart
 from peakend.text.journey import TouchpointEmotion, TouchpointEmotions, touchpoint_emotions
 from peakend.text.scoring import Backend
@@ -76,14 +75,6 @@ def summary_sentence(result: TouchpointEmotions, lang: Language) -> str | None:
     )
 
 
-def _share(estimate: Estimate, lang: Language) -> str:
-    sep = "; " if lang == "nl" else ", "
-    return (
-        f"{percent(estimate.value, lang)} "
-        f"[{percent(estimate.low, lang)}{sep}{percent(estimate.high, lang)}]"
-    )
-
-
 def _table(result: TouchpointEmotions, lang: Language) -> ReportTable:
     headers = tuple(
         text(k, lang)
@@ -111,11 +102,11 @@ def _row(tp: TouchpointEmotion, lang: Language) -> tuple[Cell, ...]:
         Cell(tp.touchpoint),
         Cell(number(tp.n_comments, lang), tp.n_comments),
         Cell(
-            interval(tp.valence.value, tp.valence.low, tp.valence.high, lang),
+            ci(tp.valence, lang),
             tp.valence.value,
             few,
         ),
-        Cell(_share(tp.ends_negative, lang), tp.ends_negative.value, few),
+        Cell(percent_ci(tp.ends_negative, lang), tp.ends_negative.value, few),
         Cell(emotions, muted=few),
         Cell(percent(tp.effort.value, lang), tp.effort.value, few),
     )

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from peakend.charts import PALETTE, RECOMMENDATION_COLOURS, style
 from peakend.models.focus import FocusAction, FocusPlan, focus_plan
 from peakend.models.moments import MomentsResult
-from peakend.report.i18n import Language, interval, number, text
+from peakend.report.i18n import Language, ci, number, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section, Skipped
 
 #: Actions drawn in the chart (the table lists all).
@@ -85,7 +85,7 @@ def _row(action: FocusAction, lang: Language) -> tuple[Cell, ...]:
         Cell(text(f"rec_{action.kind}", lang), action.kind),
         Cell(action.touchpoint),
         Cell(
-            interval(gain.value, gain.low, gain.high, lang, 3) if gain.value else "–",
+            ci(gain, lang, 3) if gain.value else "–",
             gain.value,
             muted=not gain.value,
         ),

@@ -8,8 +8,7 @@ from peakend.models.hidden_analysis import (
     find_hidden_moments,
 )
 from peakend.models.hidden_plot import hidden_timeline
-from peakend.models.resampling import Interval
-from peakend.report.i18n import Language, interval, number, percent, text
+from peakend.report.i18n import Language, ci, number, percent, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
 
 REFERENCES = (
@@ -85,7 +84,7 @@ def _moment_sentence(report: HiddenMomentReport, lang: Language) -> str:
         "hidden_moment",
         lang,
         label=moment.label,
-        excess=_ci(moment.excess_per_1000, lang),
+        excess=ci(moment.excess_per_1000, lang, 0, sign=False),
         share=percent(moment.share_affected.value, lang),
         classic=_classic(report, lang),
     )
@@ -95,10 +94,6 @@ def _classic(report: HiddenMomentReport, lang: Language) -> str:
     if report.classic is None:
         return ""
     return text("hidden_classic", lang, name=report.classic.name)
-
-
-def _ci(value: Interval, lang: Language, digits: int = 0) -> str:
-    return interval(value.value, value.low, value.high, lang, digits).replace("+", "")
 
 
 def _moment_table(result: HiddenMomentsResult, lang: Language) -> ReportTable:
@@ -124,19 +119,15 @@ def _moment_table(result: HiddenMomentsResult, lang: Language) -> ReportTable:
 def _row(report: HiddenMomentReport, lang: Language) -> tuple[Cell, ...]:
     moment, action = report.moment, report.intervention
     gap = report.outcome_gaps[0] if report.outcome_gaps else None
-    gap_text = (
-        interval(gap.difference.value, gap.difference.low, gap.difference.high, lang)
-        if gap
-        else "–"
-    )
+    gap_text = ci(gap.difference, lang) if gap else "–"
     deflected = action.contacts_deflected_per_1000
     return (
         Cell(moment.label),
-        Cell(_ci(moment.excess_per_1000, lang), moment.excess_per_1000.value),
+        Cell(ci(moment.excess_per_1000, lang, 0, sign=False), moment.excess_per_1000.value),
         Cell(percent(moment.share_affected.value, lang), moment.share_affected.value),
         Cell(report.classic.name if report.classic else "–"),
         Cell(gap_text, gap.difference.value if gap else None),
         Cell(text("suggestion", lang, channel=action.channel, day=action.day, goal=action.goal)),
-        Cell(_ci(deflected, lang), deflected.value),
+        Cell(ci(deflected, lang, 0, sign=False), deflected.value),
         Cell(text(f"basis_{action.basis}", lang), action.basis, muted=action.basis == "assumed"),
     )

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Literal
+from collections.abc import Callable
+from typing import Literal, Protocol
 
 import plotly.graph_objects as go
 
@@ -616,17 +617,51 @@ def percent(share: float | None, lang: Language, digits: int = 0) -> str:
     return _localise(f"{100 * share:.{digits}f}", lang) + ("%" if lang == "nl" else " %")
 
 
+class Bounded(Protocol):
+    """Anything with a value and interval bounds (``Interval``, ``Estimate``)."""
+
+    @property
+    def value(self) -> float | None: ...
+
+    @property
+    def low(self) -> float | None: ...
+
+    @property
+    def high(self) -> float | None: ...
+
+
 def interval(
     value: float | None, low: float | None, high: float | None, lang: Language, digits: int = 2
 ) -> str:
     """``+0.31 [+0.28, +0.34]``: a value with its interval, or the value alone."""
-    if low is None or high is None or math.isnan(low) or math.isnan(high):
-        return signed(value, lang, digits)
-    sep = "; " if lang == "nl" else ", "
-    return (
-        f"{signed(value, lang, digits)} "
-        f"[{signed(low, lang, digits)}{sep}{signed(high, lang, digits)}]"
+    return _bounded(value, low, high, lang, lambda v: signed(v, lang, digits))
+
+
+def ci(estimate: Bounded, lang: Language, digits: int = 2, *, sign: bool = True) -> str:
+    """An estimate with its interval; ``sign=False`` for quantities that are never negative."""
+    if sign:
+        return interval(estimate.value, estimate.low, estimate.high, lang, digits)
+    return _bounded(
+        estimate.value, estimate.low, estimate.high, lang, lambda v: number(v, lang, digits)
     )
+
+
+def percent_ci(estimate: Bounded, lang: Language) -> str:
+    """A share with its interval, as percentages: ``25 % [21 %, 29 %]``."""
+    return _bounded(estimate.value, estimate.low, estimate.high, lang, lambda v: percent(v, lang))
+
+
+def _bounded(
+    value: float | None,
+    low: float | None,
+    high: float | None,
+    lang: Language,
+    show: Callable[[float | None], str],
+) -> str:
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return show(value)
+    sep = "; " if lang == "nl" else ", "
+    return f"{show(value)} [{show(low)}{sep}{show(high)}]"
 
 
 def _localise(formatted: str, lang: Language) -> str:

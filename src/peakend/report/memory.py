@@ -8,7 +8,7 @@ from peakend.models.memory import MemoryResult, remembered_experience
 from peakend.models.memory_models import BASELINE
 from peakend.models.memory_plot import plot_journey, plot_journey_types, plot_model_comparison
 from peakend.models.resampling import Interval
-from peakend.report.i18n import Language, interval, number, percent, text
+from peakend.report.i18n import Language, ci, interval, number, percent, percent_ci, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
 
 REFERENCES = (
@@ -95,8 +95,8 @@ def summary_sentence(result: MemoryResult, lang: Language) -> str:
             lang,
             outcome=result.outcome,
             metric=comparison.metric.upper(),
-            peak_end=_ci(comparison.score_of("peak_end").score, lang, 3),
-            mean=_ci(comparison.score_of(BASELINE).score, lang, 3),
+            peak_end=ci(comparison.score_of("peak_end").score, lang, 3, sign=False),
+            mean=ci(comparison.score_of(BASELINE).score, lang, 3, sign=False),
         )
     if comparison.chosen in ("peak_end", "end"):
         return text(
@@ -104,8 +104,8 @@ def summary_sentence(result: MemoryResult, lang: Language) -> str:
             lang,
             outcome=result.outcome,
             metric=comparison.metric.upper(),
-            score=_ci(comparison.score_of(comparison.chosen).score, lang, 3),
-            mean=_ci(comparison.score_of(BASELINE).score, lang, 3),
+            score=ci(comparison.score_of(comparison.chosen).score, lang, 3, sign=False),
+            mean=ci(comparison.score_of(BASELINE).score, lang, 3, sign=False),
         )
     end = _ratio(result, "end")
     overall = result.types[0] if result.types else None  # first row: all journeys
@@ -123,7 +123,7 @@ def summary_sentence(result: MemoryResult, lang: Language) -> str:
         chosen=comparison.chosen,
         outcome=result.outcome,
         metric=comparison.metric.upper(),
-        score=_ci(chosen.score, lang, 3),
+        score=ci(chosen.score, lang, 3, sign=False),
     )
 
 
@@ -152,8 +152,8 @@ def _comparison_sentence(result: MemoryResult, lang: Language) -> str:
         n=number(comparison.n, lang),
         chosen=comparison.chosen,
         metric=comparison.metric.upper(),
-        score=_ci(chosen.score, lang, 3),
-        baseline=_ci(base.score, lang, 3),
+        score=ci(chosen.score, lang, 3, sign=False),
+        baseline=ci(base.score, lang, 3, sign=False),
     )
 
 
@@ -178,14 +178,6 @@ def _ratio_sentences(result: MemoryResult, lang: Language) -> list[str]:
     return sentences
 
 
-def _ci(value: Interval, lang: Language, digits: int = 2) -> str:
-    return _signed_ci(value, lang, digits).replace("+", "")
-
-
-def _signed_ci(value: Interval, lang: Language, digits: int = 2) -> str:
-    return interval(value.value, value.low, value.high, lang, digits)
-
-
 def _model_table(result: MemoryResult, lang: Language) -> ReportTable:
     metric = result.comparison.metric.upper()
     headers = (
@@ -198,7 +190,7 @@ def _model_table(result: MemoryResult, lang: Language) -> ReportTable:
         (
             Cell(s.name + (" ✓" if s.name == result.comparison.chosen else "")),
             Cell(", ".join(s.features)),
-            Cell(_ci(s.score, lang, 3), s.score.value),
+            Cell(ci(s.score, lang, 3, sign=False), s.score.value),
             Cell(
                 interval(
                     s.versus_baseline.value, s.versus_baseline.low, s.versus_baseline.high, lang, 3
@@ -222,14 +214,8 @@ def _spoiler_table(result: MemoryResult, lang: Language) -> ReportTable:
         (
             Cell(s.touchpoint),
             Cell(number(s.n_good, lang), s.n_good),
-            Cell(
-                f"{percent(s.spoiled_share.value, lang)} "
-                f"[{percent(s.spoiled_share.low, lang)}; {percent(s.spoiled_share.high, lang)}]",
-                s.spoiled_share.value,
-            ),
-            Cell(
-                interval(s.mean_gap.value, s.mean_gap.low, s.mean_gap.high, lang), s.mean_gap.value
-            ),
+            Cell(percent_ci(s.spoiled_share, lang), s.spoiled_share.value),
+            Cell(ci(s.mean_gap, lang), s.mean_gap.value),
         )
         for s in result.spoilers[:SPOILERS]
     )

@@ -7,8 +7,7 @@ import plotly.graph_objects as go
 from peakend.models.moment_plot import moment_matrix
 from peakend.models.moment_segments import SegmentMoments
 from peakend.models.moments import MomentsResult, TouchpointMoment, find_moments
-from peakend.models.resampling import Interval
-from peakend.report.i18n import Language, interval, number, percent, text
+from peakend.report.i18n import Language, ci, number, percent, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
 
 REFERENCES = (
@@ -39,7 +38,7 @@ def moments_section(ctx: ReportContext) -> Section:
             lang,
             model=result.model,
             n=number(result.n_journeys, lang),
-            fit=interval(result.fit.value, result.fit.low, result.fit.high, lang).replace("+", ""),
+            fit=ci(result.fit, lang, sign=False),
         ),
     ]
     if result.collinear:
@@ -130,10 +129,6 @@ def _names(moments: list[TouchpointMoment]) -> str:
     return ", ".join(m.touchpoint for m in moments)
 
 
-def _ci(value: Interval, lang: Language) -> str:
-    return interval(value.value, value.low, value.high, lang)
-
-
 def _moment_table(result: MomentsResult, lang: Language) -> ReportTable:
     headers = tuple(
         text(k, lang)
@@ -157,9 +152,9 @@ def _moment_table(result: MomentsResult, lang: Language) -> ReportTable:
                 Cell(m.touchpoint, m.stage if m.stage is not None else 1e9),
                 Cell(text(f"class_{m.moment_class}", lang), m.moment_class, muted),
                 Cell(percent(m.confidence, lang), m.confidence, muted),
-                Cell(_ci(m.penalty, lang), _sortable(m.penalty.value), muted),
-                Cell(_ci(m.reward, lang), _sortable(m.reward.value), muted),
-                Cell(_ci(m.importance, lang), _sortable(m.importance.value), muted),
+                Cell(ci(m.penalty, lang), _sortable(m.penalty.value), muted),
+                Cell(ci(m.reward, lang), _sortable(m.reward.value), muted),
+                Cell(ci(m.importance, lang), _sortable(m.importance.value), muted),
                 Cell(bands, m.counts.get("low", 0)),
                 Cell(text(f"rec_{m.recommendation}", lang), m.recommendation, muted),
             )
