@@ -78,7 +78,7 @@ def demo(
             "[yellow]Chromium not found: writing the HTML report only "
             "(apt-get install chromium for report.pdf and chart images)[/]"
         )
-    analyze(spec, out_dir, lang, None, browser, browser, as_json)
+    analyze(spec, out_dir, lang=lang, outcome=None, pdf=browser, images=browser, as_json=as_json)
 
 
 def _has_chromium() -> bool:

@@ -16,7 +16,8 @@ import plotly.graph_objects as go
 from peakend.charts import CLASS_COLOURS, PALETTE, save_figure, style
 from peakend.models.moments import CLASSES, MomentsResult, TouchpointMoment
 
-_LABELS = {
+#: Legend label of each moment class.
+CLASS_LABELS = {
     "moment_of_truth": "moment of truth",
     "excel": "excel moment",
     "performance": "performance moment",
@@ -73,7 +74,7 @@ def _trace(cls: str, members: list[TouchpointMoment], scored_max: int) -> go.Sca
         x=x,
         y=y,
         mode="markers+text",
-        name=_LABELS[cls],
+        name=CLASS_LABELS[cls],
         text=[m.touchpoint for m in members],
         # alternate label positions so that neighbouring labels overlap less
         textposition=[("top center", "bottom center")[i % 2] for i in range(len(members))],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from peakend.models.moment_plot import moment_matrix
+from peakend.models.moment_plot import CLASS_LABELS, moment_matrix
 from peakend.models.moment_segments import SegmentMoments
 from peakend.models.moments import MomentsResult, TouchpointMoment, find_moments
 from peakend.report.i18n import Language, ci, number, percent, text
@@ -66,27 +66,11 @@ def matrix_figure(result: MomentsResult, lang: Language) -> go.Figure:
     fig = moment_matrix(result, title=text("matrix_title", lang, outcome=result.outcome))
     fig.update_xaxes(title_text=text("matrix_x", lang, unit=unit))
     fig.update_yaxes(title_text=text("matrix_y", lang, unit=unit))
+    classes = {label: cls for cls, label in CLASS_LABELS.items()}
     for trace in fig.data:
-        key = f"class_{_class_of(trace.name)}"
-        if key in _CLASS_KEYS:
-            trace.name = text(key, lang)
+        if trace.name in classes:
+            trace.name = text(f"class_{classes[trace.name]}", lang)
     return fig
-
-
-_CLASS_KEYS = {
-    f"class_{c}" for c in ("moment_of_truth", "excel", "performance", "standard", "not_enough_data")
-}
-
-
-def _class_of(label: str | None) -> str:
-    names = {
-        "moment of truth": "moment_of_truth",
-        "excel moment": "excel",
-        "performance moment": "performance",
-        "standard moment": "standard",
-        "not enough data": "not_enough_data",
-    }
-    return names.get(label or "", label or "")
 
 
 def summary_sentences(result: MomentsResult, lang: Language) -> tuple[str, ...]:
