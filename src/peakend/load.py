@@ -74,6 +74,17 @@ class Dataset:
         """Names of the declared outcomes, in spec order."""
         return [o.name for o in self.spec.outcomes]
 
+    def choose_outcome(self, outcome: str | None) -> str | None:
+        """``outcome`` if the spec declares it, else the first declared one (None if none).
+
+        Raises :class:`~peakend.errors.ConfigError` for a name the spec does not declare.
+        """
+        names = self.outcome_names
+        if outcome is not None and outcome not in names:
+            declared = ", ".join(names) or "none declared"
+            raise ConfigError(f"unknown outcome {outcome!r}; the spec declares: {declared}")
+        return outcome or (names[0] if names else None)
+
     def __repr__(self) -> str:
         return (
             f"Dataset({self.spec.name!r}: {self.report.events_loaded:,} events in "

@@ -16,7 +16,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from peakend import engine
-from peakend.errors import ConfigError
 from peakend.load import Dataset
 
 Z_95 = 1.959964
@@ -123,11 +122,7 @@ def summarize_journeys(
     con:
         An Ibis connection to run on; a fresh in-process DuckDB by default.
     """
-    names = dataset.outcome_names
-    if outcome is not None and outcome not in names:
-        declared = ", ".join(names) or "none declared"
-        raise ConfigError(f"unknown outcome {outcome!r}; the spec declares: {declared}")
-    outcome = outcome or (names[0] if names else None)
+    outcome = dataset.choose_outcome(outcome)
     backend = con or engine.connect()
     events = engine.events_table(backend, dataset.events)
     outcomes = engine.outcomes_table(backend, dataset.outcomes) if outcome else None

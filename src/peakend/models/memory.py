@@ -269,11 +269,7 @@ def _outcome(dataset: Dataset, outcome: str | None) -> str:
             f"dataset {dataset.spec.name!r} declares no outcome; a memory model predicts an "
             "outcome (overall rating, NPS, satisfied …): add an [outcomes.NAME] table to the spec"
         )
-    if outcome is None:
-        return names[0]
-    if outcome not in names:
-        raise ConfigError(f"unknown outcome {outcome!r}; the spec declares: {', '.join(names)}")
-    return outcome
+    return dataset.choose_outcome(outcome) or names[0]
 
 
 def _journey_type(dataset: Dataset, journey_type: str | None) -> str | None:

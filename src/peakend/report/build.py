@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from peakend.errors import ConfigError, DataError, ModelError
+from peakend.errors import DataError, ModelError
 from peakend.load import Dataset, load
 from peakend.report.emotions import emotions_section
 from peakend.report.focus import focus_section
@@ -100,7 +100,7 @@ def build_report(
     """Run every analysis ``dataset`` allows and collect the sections of the report."""
     language = check_language(lang)
     step = progress or (lambda _name: None)
-    outcome = _choose_outcome(dataset, outcome)
+    outcome = dataset.choose_outcome(outcome)
     step("journeys")
     summary = summarize_journeys(dataset, outcome=outcome)
     ctx = ReportContext(dataset=dataset, summary=summary, lang=language, outcome=outcome)
@@ -226,15 +226,6 @@ def _missing_data(key: str, ctx: ReportContext) -> str | None:
     if key == "emotions" and ctx.dataset.events["text"].null_count == ctx.dataset.events.num_rows:
         return "reason_no_text"
     return None
-
-
-def _choose_outcome(dataset: Dataset, outcome: str | None) -> str | None:
-    names = dataset.outcome_names
-    if outcome is not None and outcome not in names:
-        raise ConfigError(
-            f"unknown outcome {outcome!r}; the spec declares: {', '.join(names) or 'none'}"
-        )
-    return outcome or (names[0] if names else None)
 
 
 def _executive_summary(sections: tuple[Section, ...]) -> tuple[str, ...]:
