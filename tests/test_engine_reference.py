@@ -24,6 +24,7 @@ from peakend.engine import (
     directly_follows,
     events_table,
     journey_features,
+    journey_tables,
     outcomes_table,
     touchpoint_stats,
 )
@@ -158,6 +159,33 @@ def test_touchpoint_stats_with_outcome_match_reference(con, events: pd.DataFrame
     got = touchpoint_stats(table, out, outcome_col="overall").to_pandas()
     want = ref.touchpoint_stats(events, outcomes, outcome_col="overall")
     assert_frames_close(got, want)
+
+
+def test_journey_tables_match_reference_with_one_sort(con, events: pd.DataFrame) -> None:  # noqa: ANN001
+    rng = np.random.default_rng(12)
+    journeys = events["journey_id"].drop_duplicates().sort_values().to_numpy()
+    outcomes = pd.DataFrame({"journey_id": journeys, "nps": rng.integers(0, 11, len(journeys))})
+    table = events_table(con, to_arrow(events), name="ref_events")
+    out = outcomes_table(con, pa.Table.from_pandas(outcomes, preserve_index=False), name="ref_out")
+    tables = journey_tables(table, out, outcome_col="nps")
+    features = tables.features.to_pandas()
+    assert features["journey_id"].is_monotonic_increasing
+    want = ref.journey_features(events).sort_values("journey_id").reset_index(drop=True)
+    assert_frames_close(features[want.columns], want)
+    assert_frames_close(
+        tables.touchpoints.to_pandas(),
+        ref.touchpoint_stats(events, outcomes.astype({"nps": "float64"}), outcome_col="nps"),
+    )
+    assert_frames_close(tables.flows.to_pandas(), ref.directly_follows(events))
+    # the materialised order is dropped afterwards
+    left = con.raw_sql("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+    assert not [name for (name,) in left if "cache" in name]
+
+
+def test_journey_tables_refuses_crossed_bands(con, events: pd.DataFrame) -> None:  # noqa: ANN001
+    table = events_table(con, to_arrow(events), name="ref_events")
+    with pytest.raises(ValueError, match="low_max"):
+        journey_tables(table, low_max=0.5, high_min=-0.5)
 
 
 # ------------------------------------------------------------------ properties

@@ -30,6 +30,7 @@ from peakend.engine import (
     directly_follows,
     events_table,
     journey_features,
+    journey_tables,
     outcomes_table,
     score_distribution,
     touchpoint_stats,
@@ -156,6 +157,19 @@ CASES: dict[str, tuple[Callable[[ibis.Table, ibis.Table], ibis.Table], list[str]
     ),
     "directly_follows": (lambda e, o: directly_follows(e), ["source", "target"]),
     "score_distribution": (lambda e, o: score_distribution(e), ["touchpoint", "score"]),
+    # all three from one materialised sort (a cached table on either backend)
+    "journey_tables_features": (
+        lambda e, o: ibis.memtable(journey_tables(e, o, outcome_col="nps").features),
+        ["journey_id"],
+    ),
+    "journey_tables_touchpoints": (
+        lambda e, o: ibis.memtable(journey_tables(e, o, outcome_col="nps").touchpoints),
+        ["touchpoint"],
+    ),
+    "journey_tables_flows": (
+        lambda e, o: ibis.memtable(journey_tables(e, o).flows),
+        ["source", "target"],
+    ),
 }
 
 

@@ -126,9 +126,9 @@ def summarize_journeys(
     backend = con or engine.connect()
     events = engine.events_table(backend, dataset.events)
     outcomes = engine.outcomes_table(backend, dataset.outcomes) if outcome else None
-    # Sorted so that sums (and so every figure) are the same from run to run.
-    journeys = engine.journey_features(events).to_pyarrow().sort_by("journey_id")
-    touchpoints = engine.touchpoint_stats(events, outcomes, outcome_col=outcome).to_pyarrow()
+    # Features sorted by journey, so that sums (and every figure) repeat exactly.
+    tables = engine.journey_tables(events, outcomes, outcome_col=outcome)
+    journeys = tables.features
     return JourneySummary(
         dataset_name=dataset.spec.name,
         outcome=outcome,
@@ -140,9 +140,9 @@ def summarize_journeys(
         median_events=_median(journeys, "n_events"),
         median_duration_s=_median(journeys, "duration_s"),
         journeys=journeys,
-        touchpoints=_in_stage_order(_with_interval(touchpoints), dataset.touchpoints),
+        touchpoints=_in_stage_order(_with_interval(tables.touchpoints), dataset.touchpoints),
         scores=engine.score_distribution(events).to_pyarrow(),
-        flows=engine.directly_follows(events).to_pyarrow(),
+        flows=tables.flows,
     )
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ibis
 
-from peakend.engine.journeys import ordered_events, seconds_between
+from peakend.engine.codes import CODE, decode, touchpoint_codes
+from peakend.engine.order import journey_order
 
 
 def directly_follows(events: ibis.Table) -> ibis.Table:
@@ -14,20 +15,24 @@ def directly_follows(events: ibis.Table) -> ibis.Table:
     the median time in seconds from one to the next (missing when the events
     have no timestamps). Order within a journey is ``(ts, seq)``.
 
-    Unlike the journey features, the graph sorts and counts touchpoint names,
-    not codes (:mod:`peakend.engine.codes`): with codes it took a third less CPU
-    on 10M events, but on 100M events under ``memory_limit="4GB"`` DuckDB ran
-    out of memory instead of spilling, where this version completes.
+    On logs of 100M events and more, prefer :func:`peakend.engine.journey_tables`:
+    it materialises the journey order first, which lets DuckDB spill to disk;
+    this lazy form runs sort, counts and medians in one pipeline and can run
+    out of memory under a tight ``memory_limit``.
     """
-    e = ordered_events(events)
-    pairs = e.filter(e.next_touchpoint.notnull())
-    gap = seconds_between(pairs.next_ts, pairs.ts)
-    return (
-        pairs.group_by(source=pairs.touchpoint, target=pairs.next_touchpoint)
-        .aggregate(
-            count=pairs.count(),
-            journeys=pairs.journey_id.nunique(),
-            median_s=gap.median(),
-        )
-        .order_by([ibis.desc("count"), "source", "target"])
+    codes = touchpoint_codes(events)
+    return flows_from_order(journey_order(events, codes), codes)
+
+
+def flows_from_order(order: ibis.Table, codes: ibis.Table) -> ibis.Table:
+    """:func:`directly_follows` from events in journey order (:func:`journey_order`)."""
+    pairs = order.filter(order._next.notnull())
+    counts = pairs.group_by([CODE, "_next"]).aggregate(
+        count=pairs.count(),
+        journeys=pairs.journey_id.nunique(),
+        median_s=pairs._gap_s.median(),
+    )
+    named = decode(counts, codes, {"source": CODE, "target": "_next"})
+    return named.select("source", "target", "count", "journeys", "median_s").order_by(
+        [ibis.desc("count"), "source", "target"]
     )

@@ -23,86 +23,13 @@ are missing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import ibis
-import ibis.expr.datatypes as dt
-from ibis.expr.types import FloatingValue, IntegerValue, TimestampValue
 
-from peakend.engine.codes import CODE, decode, touchpoint_codes, with_codes
-
-
-@ibis.udf.scalar.builtin(name="epoch_us")  # type: ignore[untyped-decorator]
-def _duckdb_epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[valid-type, empty-body]
-    """Microseconds since the Unix epoch (DuckDB's ``epoch_us``)."""
-
-
-@ibis.udf.scalar.builtin(name="unix_micros")  # type: ignore[untyped-decorator]
-def _spark_epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[valid-type, empty-body]
-    """Microseconds since the Unix epoch (Spark's ``unix_micros``)."""
-
-
-_FEATURE_COLUMNS = ["journey_id", "customer_id", "ts", "seq", "_by_customer", "valence"]
-"""The event columns :func:`journey_features` reads besides the touchpoint."""
+from peakend.engine.codes import CODE, decode, touchpoint_codes
+from peakend.engine.order import journey_order, seconds_between
 
 _CODE_SPAN = 2**31
 """Touchpoint codes are below this, so ``position * _CODE_SPAN + code`` orders by position."""
-
-_EPOCH_US: dict[str, Callable[[TimestampValue], IntegerValue]] = {
-    "duckdb": _duckdb_epoch_us,
-    "pyspark": _spark_epoch_us,
-}
-"""Native epoch-microsecond functions by Ibis backend name."""
-
-
-def ordered_events(events: ibis.Table) -> ibis.Table:
-    """Add ``position``, ``next_touchpoint`` and ``next_ts`` by journey order.
-
-    All three use one window (one sort), shared by the journey features and the
-    directly-follows graph.
-    """
-    window = journey_window(events)
-    return events.mutate(
-        position=ibis.row_number().over(window),
-        next_touchpoint=events.touchpoint.lead().over(window),
-        next_ts=events.ts.lead().over(window),
-    )
-
-
-def journey_window(events: ibis.Table) -> ibis.expr.builders.LegacyWindowBuilder:
-    """The window of a journey's events in ``(ts, seq)`` order, events without a time last."""
-    return ibis.window(
-        group_by=events.journey_id,
-        order_by=[events.ts.isnull(), events.ts, events.seq],
-    )
-
-
-def seconds_between(later: TimestampValue, earlier: TimestampValue) -> FloatingValue:
-    """Seconds from ``earlier`` to ``later``, with the fraction, as float64.
-
-    Counted in whole microseconds and then divided, which is exact and portable:
-    ``epoch_seconds()`` keeps the fraction on DuckDB but truncates it on Spark
-    (``unix_timestamp``). On DuckDB and Spark the microseconds are the difference
-    of the native epoch counts (``epoch_us``, ``unix_micros``): the same integer
-    as ``delta(unit="microsecond")``, but DuckDB computes that ``date_diff`` on
-    time-zone-aware timestamps through calendar arithmetic, about ten times
-    slower (1.1 s against 0.1 s per 10M pairs), which was a third of the
-    directly-follows graph. Other backends use ``delta``.
-    """
-    epoch_us = _EPOCH_US.get(_backend_name(later) or "")
-    if epoch_us is None:
-        micros = later.delta(earlier, unit="microsecond")
-    else:
-        micros = epoch_us(later) - epoch_us(earlier)
-    return micros.cast("float64") / 1_000_000
-
-
-def _backend_name(expr: ibis.Expr) -> str | None:
-    """Name of the backend ``expr`` is bound to (``"duckdb"``), or ``None`` if unbound."""
-    try:
-        return str(expr.get_backend().name)
-    except Exception:  # noqa: BLE001 - an unbound expression has no backend
-        return None
 
 
 def journey_features(events: ibis.Table) -> ibis.Table:
@@ -123,18 +50,16 @@ def journey_features(events: ibis.Table) -> ibis.Table:
         end_touchpoint, trend, n_negative, n_customer_contacts``.
     """
     codes = touchpoint_codes(events)
-    # Who initiated an event matters only as "the customer or not": a boolean is
-    # cheaper to carry through the sort than the string.
-    by_customer = (events.initiated_by == "customer").fill_null(False)
-    coded = with_codes(events.mutate(_by_customer=by_customer), codes, _FEATURE_COLUMNS)
-    # The journey's highest and lowest valence next to each event: the best (trough)
-    # touchpoint is then the earliest event at that value, a plain min over integers
-    # instead of an arg-max over a (valence, position) struct.
-    e = coded.mutate(
-        position=ibis.row_number().over(journey_window(coded)),
-        _high=coded.valence.max().over(group_by=coded.journey_id),
-        _low=coded.valence.min().over(group_by=coded.journey_id),
-    )
+    return features_from_order(journey_order(events, codes), codes)
+
+
+def features_from_order(e: ibis.Table, codes: ibis.Table) -> ibis.Table:
+    """:func:`journey_features` from events in journey order (:func:`journey_order`).
+
+    The best (trough) touchpoint is the earliest event at the journey's highest
+    (lowest) valence, a plain min over integers instead of an arg-max over a
+    ``(valence, position)`` struct.
+    """
     tp = e[CODE].cast("int64")
     # Position and code in one integer: its max (min) is the code at the latest
     # (earliest) position, a plain max instead of an arg-max (codes are below 2**31).

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import ibis
 
-from peakend.engine.codes import CODE, decode, touchpoint_codes, with_codes
+from peakend.engine.codes import CODE, decode, touchpoint_codes
+from peakend.engine.order import coded_events
 
 
 def touchpoint_stats(
@@ -30,11 +31,33 @@ def touchpoint_stats(
     of journeys whose score there was low/mid/high) with ``n_low, n_mid,
     n_high`` (scored events with an outcome in each band).
     """
+    codes = touchpoint_codes(events)
+    return touchpoints_from_coded(
+        coded_events(events, codes),
+        codes,
+        outcomes,
+        outcome_col=outcome_col,
+        low_max=low_max,
+        high_min=high_min,
+    )
+
+
+def touchpoints_from_coded(
+    e: ibis.Table,
+    codes: ibis.Table,
+    outcomes: ibis.Table | None = None,
+    *,
+    outcome_col: str | None = None,
+    low_max: float = -0.5,
+    high_min: float = 0.5,
+) -> ibis.Table:
+    """:func:`touchpoint_stats` from events with touchpoint codes.
+
+    ``e`` has the columns of :func:`peakend.engine.order.coded_events`, in any
+    order: :func:`peakend.engine.journey_tables` passes its journey order.
+    """
     if not low_max < high_min:
         raise ValueError(f"low_max ({low_max}) must be below high_min ({high_min})")
-    # Grouped by touchpoint code, names looked up per touchpoint (see peakend.engine.codes).
-    codes = touchpoint_codes(events)
-    e = with_codes(events, codes, ["journey_id", "score", "valence", "initiated_by"])
     # Band conditions are never null (missing valence is in no band): Spark counts
     # with SUM(CAST(cond AS BIGINT)), which is NULL, not 0, when cond is NULL on every row.
     low = (e.valence <= low_max).fill_null(False)
@@ -48,7 +71,7 @@ def touchpoint_stats(
         sd_valence=e.valence.std(),
         share_low=e.count(where=low) / e.valence.count().nullif(0),
         share_high=e.count(where=high) / e.valence.count().nullif(0),
-        n_customer_initiated=e.count(where=(e.initiated_by == "customer").fill_null(False)),
+        n_customer_initiated=e.count(where=e._by_customer),
     )
     if outcomes is None or outcome_col is None:
         return _named(e.group_by(CODE).aggregate(**metrics), codes)
