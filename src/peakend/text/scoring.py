@@ -17,6 +17,7 @@ Scoring happens on this machine; no text leaves it.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -615,13 +616,14 @@ def _combine(
 def _mean_emotions(sentences: list[SentenceScore]) -> dict[str, float]:
     if len(sentences) == 1:
         return sentences[0].emotions
-    total = np.sum([list(s.emotions.values()) for s in sentences], axis=0) / len(sentences)
-    return dict(zip(EMOTIONS, total.tolist(), strict=True))
+    # Plain Python: numpy's per-call overhead outweighs the sum of a few short rows.
+    n = len(sentences)
+    return {emotion: sum(s.emotions[emotion] for s in sentences) / n for emotion in EMOTIONS}
 
 
 def _squash_sum(scores: list[float]) -> float:
     total = sum(scores)
-    return 0.0 if total == 0.0 else max(-1.0, min(1.0, total / float(np.sqrt(total**2 + 15.0))))
+    return 0.0 if total == 0.0 else max(-1.0, min(1.0, total / math.sqrt(total**2 + 15.0)))
 
 
 _CUE_INDEX: dict[str, tuple[str, ...]] = {}
@@ -642,9 +644,10 @@ def _cue_emotions(tokens: list[str], valence: float, lang: str) -> dict[str, flo
     disappointment ("niet tevreden", "not happy"); no cue at all falls back on valence."""
     counts = dict.fromkeys(EMOTIONS, 0.0)
     negators = NEGATORS.get(lang, NEGATORS["en"])
-    for i in [i for i, token in enumerate(tokens) if token in _CUE_INDEX]:
-        token = tokens[i]
-        for emotion in _CUE_INDEX[token]:
+    # Most sentences hold no cue at all: one set test before walking the tokens.
+    cued = not _CUE_INDEX.keys().isdisjoint(tokens)
+    for i, token in enumerate(tokens) if cued else ():
+        for emotion in _CUE_INDEX.get(token, ()):
             negated = any(tokens[j] in negators for j in range(max(0, i - 3), i))
             if negated and emotion in POSITIVE_EMOTIONS:
                 counts["disappointment"] += 1.0
@@ -664,5 +667,8 @@ def _cue_emotions(tokens: list[str], valence: float, lang: str) -> dict[str, flo
 
 
 def _cue_pillars(tokens: list[str]) -> tuple[str, ...]:
-    found = {p for token in tokens for p in _PILLAR_INDEX.get(token, ())}
+    cues = _PILLAR_INDEX.keys() & tokens
+    if not cues:
+        return ()
+    found = {p for cue in cues for p in _PILLAR_INDEX[cue]}
     return tuple(p for p in PILLARS if p in found)
