@@ -53,8 +53,9 @@ def touchpoints_from_coded(
 ) -> ibis.Table:
     """:func:`touchpoint_stats` from events with touchpoint codes.
 
-    ``e`` has the columns of :func:`peakend.engine.order.coded_events`, in any
-    order: :func:`peakend.engine.journey_tables` passes its journey order.
+    ``e`` has the columns of :func:`peakend.engine.order.coded_events`;
+    :func:`peakend.engine.journey_tables` passes them with the touchpoint codes it
+    shares with the features and the graph.
     """
     if not low_max < high_min:
         raise ValueError(f"low_max ({low_max}) must be below high_min ({high_min})")
