@@ -1,13 +1,13 @@
-"""Journey order: the one sort every engine result stands on.
+"""Journey order: the one sort the journey features and the flow graph stand on.
 
 A journey's features (first, last and end touchpoint, position trend) and the
 directly-follows graph (which touchpoint comes next, how long after) both need
 each journey's events sorted by ``(ts, seq)``. :func:`journey_order` adds
 everything that sort gives, once: the position, the next touchpoint and the gap
-to it, and the journey's highest and lowest valence. The results read it lazily
-(:func:`peakend.engine.journey_features`), or all three from one materialised
-copy (:func:`peakend.engine.journey_tables`), so a log is sorted once instead
-of twice.
+to it, and the journey's highest and lowest valence. Each reads it lazily on its
+own (:func:`peakend.engine.journey_features`, :func:`peakend.engine.directly_follows`),
+or both from one materialised copy (:func:`peakend.engine.journey_tables`), so a
+log is sorted once instead of twice.
 
 Touchpoints travel through the sort as 32-bit codes (:mod:`peakend.engine.codes`).
 """
