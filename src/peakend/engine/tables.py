@@ -20,7 +20,7 @@ from peakend.engine.codes import touchpoint_codes
 from peakend.engine.flows import flows_from_order
 from peakend.engine.journeys import features_from_order
 from peakend.engine.order import coded_events, journey_order
-from peakend.engine.touchpoints import touchpoints_from_coded
+from peakend.engine.touchpoints import check_bands, touchpoints_from_coded
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,7 @@ def journey_tables(
     ``on_step`` is called with ``"order"``, ``"features"``, ``"touchpoints"``,
     ``"flows"`` and ``"done"`` as each step starts (for progress bars and timings).
     """
-    if not low_max < high_min:
-        raise ValueError(f"low_max ({low_max}) must be below high_min ({high_min})")
+    check_bands(low_max, high_min)  # before the sort, not after it
     step = on_step or (lambda _name: None)
     step("order")
     with touchpoint_codes(events).cache() as codes, journey_order(events, codes).cache() as order:

@@ -57,8 +57,7 @@ def touchpoints_from_coded(
     :func:`peakend.engine.journey_tables` passes them with the touchpoint codes it
     shares with the features and the graph.
     """
-    if not low_max < high_min:
-        raise ValueError(f"low_max ({low_max}) must be below high_min ({high_min})")
+    check_bands(low_max, high_min)
     # Band conditions are never null (missing valence is in no band): Spark counts
     # with SUM(CAST(cond AS BIGINT)), which is NULL, not 0, when cond is NULL on every row.
     low = (e.valence <= low_max).fill_null(False)
@@ -94,6 +93,12 @@ def touchpoints_from_coded(
         n_high=j.count(where=high & rated),
     )
     return _named(stats, codes)
+
+
+def check_bands(low_max: float, high_min: float) -> None:
+    """Refuse score bands that overlap: ``low_max`` must be below ``high_min``."""
+    if not low_max < high_min:
+        raise ValueError(f"low_max ({low_max}) must be below high_min ({high_min})")
 
 
 def _named(stats: ibis.Table, codes: ibis.Table) -> ibis.Table:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,7 +43,7 @@ class Embedder(Protocol):
         ...
 
 
-class CachedEmbedder:
+class CachedEmbedder(ABC):
     """An embedder that remembers the vectors of recent texts (least recently used out).
 
     Subclasses compute vectors for texts not seen yet in :meth:`_compute`; this class
@@ -65,9 +66,9 @@ class CachedEmbedder:
         self._cache: OrderedDict[str, Matrix] = OrderedDict()
         self._lock = threading.Lock()
 
+    @abstractmethod
     def _compute(self, texts: list[str]) -> Matrix:
         """Vectors for ``texts`` (distinct, already cut), one row each."""
-        raise NotImplementedError
 
     def embed(self, texts: Sequence[str]) -> Matrix:
         """Embed ``texts`` (normalised, ``query:`` prefix); cached texts are not recomputed."""
