@@ -1,5 +1,6 @@
 """Scoring comments with the lexicon backend: shapes, edge cases and bad input."""
 
+import gc
 import math
 
 import numpy as np
@@ -173,3 +174,18 @@ def test_a_single_string_is_refused_with_a_hint() -> None:
         score_comments("Top", backend="lexicon")  # type: ignore[arg-type]
     with pytest.raises(DataError, match=r"wrap it"):
         lexicon_valence("Top")  # type: ignore[arg-type]
+
+
+def test_lexicon_scoring_leaves_the_cycle_collector_as_it_found_it() -> None:
+    assert gc.isenabled()
+    score_comments(["Prima geholpen.", "Not good at all."], backend="lexicon")
+    assert gc.isenabled()
+    with pytest.raises(DataError):
+        score_comments(["fine", b"\xff"], backend="lexicon")  # type: ignore[list-item]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        score_comments(["Prima geholpen."], backend="lexicon")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
