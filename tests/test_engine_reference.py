@@ -184,6 +184,31 @@ def test_journey_tables_match_reference_with_one_sort(con, events: pd.DataFrame)
     assert not [name for (name,) in left if "cache" in name]
 
 
+@pytest.mark.parametrize(("n_touchpoints", "by_mask"), [(62, True), (63, False)])
+def test_journey_tables_count_journeys_per_touchpoint_by_mask_or_distinct(  # noqa: ANN001
+    con, events: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, n_touchpoints: int, by_mask: bool
+) -> None:
+    """Up to 62 touchpoints the journeys come from per-journey bit masks, beyond from a
+    distinct count; both equal the lazy statistics."""
+    import peakend.engine.tables as tables_module
+
+    frame = events.copy()
+    names = np.array([f"tp{k:02d}" for k in range(n_touchpoints)], dtype=object)
+    frame["touchpoint"] = names[np.arange(len(frame)) % n_touchpoints]
+    table = events_table(con, to_arrow(frame), name="many_touchpoints")
+    counted = tables_module._set_bits
+    calls: list[int] = []
+    monkeypatch.setattr(
+        tables_module, "_set_bits", lambda masks: calls.append(len(masks)) or counted(masks)
+    )
+    tables = journey_tables(table)
+    assert bool(calls) is by_mask
+    assert tables.features.column_names == list(journey_features(table).columns)
+    got = tables.touchpoints.to_pandas()
+    assert len(got) == n_touchpoints
+    assert_frames_close(got, touchpoint_stats(table).to_pandas())
+
+
 def test_journey_tables_refuses_crossed_bands(con, events: pd.DataFrame) -> None:  # noqa: ANN001
     table = events_table(con, to_arrow(events), name="ref_events")
     with pytest.raises(ValueError, match="low_max"):

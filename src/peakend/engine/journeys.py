@@ -24,12 +24,25 @@ are missing.
 from __future__ import annotations
 
 import ibis
+import ibis.expr.datatypes as dt
 
 from peakend.engine.codes import CODE, decode, touchpoint_codes
 from peakend.engine.order import journey_order, seconds_between
 
 _CODE_SPAN = 2**31
 """Touchpoint codes are below this, so ``position * _CODE_SPAN + code`` orders by position."""
+
+MASK_CODES = 63
+"""Touchpoint codes 0 (no name) to 62 fit in a journey's touchpoint mask (a signed int64)."""
+
+TOUCHPOINT_MASK = "_touchpoint_mask"
+"""Column of :func:`features_from_order` with ``touchpoint_mask=True``: bit ``k`` is set
+when the journey has an event with touchpoint code ``k``."""
+
+
+@ibis.udf.agg.builtin(name="bit_or")  # type: ignore[untyped-decorator]
+def _bit_or(bits: dt.int64) -> dt.int64:  # type: ignore[valid-type, empty-body]
+    """Bitwise or of a group's values (``bit_or`` in DuckDB and Spark SQL)."""
 
 
 def journey_features(events: ibis.Table) -> ibis.Table:
@@ -53,12 +66,18 @@ def journey_features(events: ibis.Table) -> ibis.Table:
     return features_from_order(journey_order(events, codes), codes)
 
 
-def features_from_order(e: ibis.Table, codes: ibis.Table) -> ibis.Table:
+def features_from_order(
+    e: ibis.Table, codes: ibis.Table, *, touchpoint_mask: bool = False
+) -> ibis.Table:
     """:func:`journey_features` from events in journey order (:func:`journey_order`).
 
     The best (trough) touchpoint is the earliest event at the journey's highest
     (lowest) valence, a plain min over integers instead of an arg-max over a
     ``(valence, position)`` struct.
+
+    ``touchpoint_mask`` adds the column :data:`TOUCHPOINT_MASK` (for touchpoint codes
+    below :data:`MASK_CODES` only): :func:`peakend.engine.journey_tables` counts the
+    journeys at each touchpoint from it instead of a distinct count over every event.
     """
     tp = e[CODE].cast("int64")
     # Position and code in one integer: its max (min) is the code at the latest
@@ -66,7 +85,10 @@ def features_from_order(e: ibis.Table, codes: ibis.Table) -> ibis.Table:
     at_position = e.position * _CODE_SPAN + tp
     scored = e.valence.notnull()
     pos = e.position.cast("float64")
+    # 2.0 ** code is exact and portable (Spark's SHIFTLEFT(1, k) is 32-bit for a literal 1).
+    mask = {TOUCHPOINT_MASK: _bit_or((2.0 ** e[CODE]).cast("int64"))} if touchpoint_mask else {}
     agg = e.group_by("journey_id").aggregate(
+        **mask,
         customer_id=e.customer_id.max(where=e.position == 0),
         n_events=e.count(),
         n_scored=e.valence.count(),
@@ -130,4 +152,5 @@ def features_from_order(e: ibis.Table, codes: ibis.Table) -> ibis.Table:
         trend=trend,
         n_negative=named.n_negative,
         n_customer_contacts=named.n_customer_contacts,
+        **{c: named[c] for c in mask},
     )

@@ -6,6 +6,12 @@ materialises the journey order (:func:`peakend.engine.order.journey_order`) as a
 temporary table, reads the features and the graph from it, and drops it. On
 DuckDB the temporary table spills to the connection's ``temp_directory`` under a
 ``memory_limit``, so logs larger than memory complete.
+
+The journeys at each touchpoint come from the features: each journey carries a
+bit mask of the touchpoints it visited (up to 62 distinct touchpoints), and the
+set bits are counted in Arrow, a pass over one integer per journey instead of a
+distinct count of journey ids over every event (0.3 s against 1.0 s for the
+touchpoint statistics of 10M events). With more touchpoints the distinct count runs.
 """
 
 from __future__ import annotations
@@ -14,11 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import ibis
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from peakend.engine.codes import touchpoint_codes
+from peakend.engine.codes import CODE, MISSING, touchpoint_codes
 from peakend.engine.flows import flows_from_order
-from peakend.engine.journeys import features_from_order
+from peakend.engine.journeys import MASK_CODES, TOUCHPOINT_MASK, features_from_order
 from peakend.engine.order import coded_events, journey_order
 from peakend.engine.touchpoints import check_bands, touchpoints_from_coded
 
@@ -60,8 +68,11 @@ def journey_tables(
     step = on_step or (lambda _name: None)
     step("order")
     with touchpoint_codes(events).cache() as codes, journey_order(events, codes).cache() as order:
+        catalogue = codes.to_pyarrow()
+        use_mask = (pc.max(catalogue[CODE]).as_py() or 0) < MASK_CODES
         step("features")
-        features = features_from_order(order, codes).order_by("journey_id").to_pyarrow()
+        features = features_from_order(order, codes, touchpoint_mask=use_mask)
+        features = features.order_by("journey_id").to_pyarrow()
         step("touchpoints")
         # From the events as stored, not the materialised order, whose row order
         # varies from run to run: sums over a touchpoint's events then repeat exactly.
@@ -72,8 +83,44 @@ def journey_tables(
             outcome_col=outcome_col,
             low_max=low_max,
             high_min=high_min,
+            count_journeys=not use_mask,
         ).to_pyarrow()
+        if use_mask:
+            # A distinct count skips a missing journey id; so does this.
+            masks = pc.filter(features[TOUCHPOINT_MASK], pc.is_valid(features["journey_id"]))
+            features = features.drop_columns([TOUCHPOINT_MASK])
+            journeys = _journeys_per_touchpoint(touchpoints, catalogue, masks)
+            touchpoints = touchpoints.add_column(2, "journeys", journeys)
         step("flows")
         flows = flows_from_order(order, codes).to_pyarrow()
     step("done")
     return JourneyTables(features=features, touchpoints=touchpoints, flows=flows)
+
+
+def _journeys_per_touchpoint(
+    touchpoints: pa.Table, catalogue: pa.Table, masks: pa.ChunkedArray
+) -> pa.Array:
+    """For each row of ``touchpoints``, the journeys whose mask has its code's bit."""
+    per_code = _set_bits(masks)
+    code_of = dict(
+        zip(catalogue["touchpoint"].to_pylist(), catalogue[CODE].to_pylist(), strict=True)
+    )
+    codes = [
+        MISSING if name is None else code_of[name] for name in touchpoints["touchpoint"].to_pylist()
+    ]
+    return pa.array(per_code[codes], type=pa.int64())
+
+
+def _set_bits(masks: pa.ChunkedArray, rows_per_pass: int = 1 << 20) -> np.ndarray:
+    """How many of ``masks`` have each of the 64 bits set (bit 0 first).
+
+    Unpacked a million masks at a time, so the 64 bytes per mask stay bounded
+    on logs of 100M events.
+    """
+    counts = np.zeros(64, dtype=np.int64)
+    values = masks.to_numpy().astype("<i8", copy=False)
+    for start in range(0, len(values), rows_per_pass):
+        chunk = values[start : start + rows_per_pass].view(np.uint8)
+        bits = np.unpackbits(chunk, bitorder="little").reshape(-1, 64)
+        counts += bits.sum(axis=0, dtype=np.int64)
+    return counts

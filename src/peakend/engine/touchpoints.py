@@ -50,12 +50,15 @@ def touchpoints_from_coded(
     outcome_col: str | None = None,
     low_max: float = -0.5,
     high_min: float = 0.5,
+    count_journeys: bool = True,
 ) -> ibis.Table:
     """:func:`touchpoint_stats` from events with touchpoint codes.
 
     ``e`` has the columns of :func:`peakend.engine.order.coded_events`;
     :func:`peakend.engine.journey_tables` passes them with the touchpoint codes it
-    shares with the features and the graph.
+    shares with the features and the graph. Without ``count_journeys`` the
+    ``journeys`` column is left out: its distinct count is two thirds of the work,
+    and ``journey_tables`` counts it from the journeys' touchpoint masks instead.
     """
     check_bands(low_max, high_min)
     # Band conditions are never null (missing valence is in no band): Spark counts
@@ -73,6 +76,8 @@ def touchpoints_from_coded(
         share_high=e.count(where=high) / e.valence.count().nullif(0),
         n_customer_initiated=e.count(where=e._by_customer),
     )
+    if not count_journeys:
+        del metrics["journeys"]
     if outcomes is None or outcome_col is None:
         return _named(e.group_by(CODE).aggregate(**metrics), codes)
     o = outcomes.select(journey_id=outcomes.journey_id, _outcome=outcomes[outcome_col])
