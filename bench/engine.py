@@ -56,7 +56,7 @@ USED_COLUMNS = [
 EVENTS_PER_JOURNEY = 10
 CONTENDERS = ("engine", "engine_dfg", "pandas", "pm4py", "floor")
 PARTS = {
-    "engine": ("order", "features", "touchpoints", "flows"),
+    "engine": ("order", "flows", "features", "touchpoints"),
     "pm4py": ("format", "counts", "medians"),
 }
 """The timed steps each contender reports besides its total."""

@@ -169,7 +169,7 @@ def test_journey_tables_match_reference_with_one_sort(con, events: pd.DataFrame)
     out = outcomes_table(con, pa.Table.from_pandas(outcomes, preserve_index=False), name="ref_out")
     steps: list[str] = []
     tables = journey_tables(table, out, outcome_col="nps", on_step=steps.append)
-    assert steps == ["order", "features", "touchpoints", "flows", "done"]
+    assert steps == ["order", "flows", "features", "touchpoints", "done"]
     features = tables.features.to_pandas()
     assert features["journey_id"].is_monotonic_increasing
     want = ref.journey_features(events).sort_values("journey_id").reset_index(drop=True)

@@ -3,7 +3,7 @@
 :func:`journey_features` and :func:`directly_follows` each sort a log by journey
 order when called on their own. :func:`journey_tables` sorts it once: it
 materialises the journey order (:func:`peakend.engine.order.journey_order`) as a
-temporary table, reads the features and the graph from it, and drops it. On
+temporary table, reads the graph and the features from it, and drops it. On
 DuckDB the temporary table spills to the connection's ``temp_directory`` under a
 ``memory_limit``, so logs larger than memory complete.
 
@@ -61,8 +61,8 @@ def journey_tables(
     tables, not expressions). Features come sorted by ``journey_id``, so that
     every figure built on them is the same from run to run.
 
-    ``on_step`` is called with ``"order"``, ``"features"``, ``"touchpoints"``,
-    ``"flows"`` and ``"done"`` as each step starts (for progress bars and timings).
+    ``on_step`` is called with ``"order"``, ``"flows"``, ``"features"``,
+    ``"touchpoints"`` and ``"done"`` as each step starts (for progress bars and timings).
     """
     check_bands(low_max, high_min)  # before the sort, not after it
     step = on_step or (lambda _name: None)
@@ -70,6 +70,10 @@ def journey_tables(
     with touchpoint_codes(events).cache() as codes, journey_order(events, codes).cache() as order:
         catalogue = codes.to_pyarrow()
         use_mask = (pc.max(catalogue[CODE]).as_py() or 0) < MASK_CODES
+        # The graph first: its exact medians need DuckDB's memory most, and the
+        # features' Arrow table (about 2 GB at 100M events) does not exist yet.
+        step("flows")
+        flows = flows_from_order(order, codes).to_pyarrow()
         step("features")
         features = features_from_order(order, codes, touchpoint_mask=use_mask)
         features = features.order_by("journey_id").to_pyarrow()
@@ -86,13 +90,10 @@ def journey_tables(
             count_journeys=not use_mask,
         ).to_pyarrow()
         if use_mask:
-            # A distinct count skips a missing journey id; so does this.
-            masks = pc.filter(features[TOUCHPOINT_MASK], pc.is_valid(features["journey_id"]))
+            # Canonical events always have a journey id, so every mask is one journey.
+            journeys = _journeys_per_touchpoint(touchpoints, catalogue, features[TOUCHPOINT_MASK])
             features = features.drop_columns([TOUCHPOINT_MASK])
-            journeys = _journeys_per_touchpoint(touchpoints, catalogue, masks)
             touchpoints = touchpoints.add_column(2, "journeys", journeys)
-        step("flows")
-        flows = flows_from_order(order, codes).to_pyarrow()
     step("done")
     return JourneyTables(features=features, touchpoints=touchpoints, flows=flows)
 
@@ -111,16 +112,17 @@ def _journeys_per_touchpoint(
     return pa.array(per_code[codes], type=pa.int64())
 
 
-def _set_bits(masks: pa.ChunkedArray, rows_per_pass: int = 1 << 20) -> np.ndarray:
+def _set_bits(masks: pa.ChunkedArray, rows_per_pass: int = 1 << 16) -> np.ndarray:
     """How many of ``masks`` have each of the 64 bits set (bit 0 first).
 
-    Unpacked a million masks at a time, so the 64 bytes per mask stay bounded
-    on logs of 100M events.
+    Read in place, chunk by chunk, and unpacked 65,536 masks (4 MB of bits) at a
+    time, so that counting adds almost nothing to the peak memory of a large log.
     """
     counts = np.zeros(64, dtype=np.int64)
-    values = masks.to_numpy().astype("<i8", copy=False)
-    for start in range(0, len(values), rows_per_pass):
-        chunk = values[start : start + rows_per_pass].view(np.uint8)
-        bits = np.unpackbits(chunk, bitorder="little").reshape(-1, 64)
-        counts += bits.sum(axis=0, dtype=np.int64)
+    for chunk in masks.chunks:
+        values = chunk.to_numpy(zero_copy_only=False).astype("<i8", copy=False)
+        for start in range(0, len(values), rows_per_pass):
+            packed = values[start : start + rows_per_pass].view(np.uint8)
+            bits = np.unpackbits(packed, bitorder="little").reshape(-1, 64)
+            counts += bits.sum(axis=0, dtype=np.int64)
     return counts
