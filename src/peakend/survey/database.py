@@ -9,6 +9,8 @@ is made and upgraded only by the Alembic migrations in ``peakend/survey/migratio
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,9 @@ from sqlalchemy.engine import Connection, Engine
 from peakend.errors import ConfigError, SourceError
 
 MIGRATION_LOCK = 0x7065616B656E64  # an arbitrary, fixed advisory lock key
+
+BUSY_TIMEOUT_MS = 10_000
+"""How long a SQLite connection waits for another's lock before giving up."""
 
 
 def database_url(db: str | Path) -> str:
@@ -55,12 +60,9 @@ def _configure_sqlite(engine: Engine) -> None:
         # Python's sqlite3 would open transactions itself; we issue BEGIN below.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in (
-            "journal_mode=WAL",
-            "synchronous=FULL",
-            "foreign_keys=ON",
-            "busy_timeout=10000",
-        ):
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        _switch_to_wal(cursor)
+        for pragma in ("synchronous=FULL", "foreign_keys=ON"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
@@ -68,6 +70,25 @@ def _configure_sqlite(engine: Engine) -> None:
     def _begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Put the database file in WAL mode (it stays so), retrying while another opens it.
+
+    Switching a new file to WAL needs it to itself for a moment; when several
+    processes open a new survey database at once, SQLite answers "database is
+    locked" at once instead of waiting out the busy timeout. A file already in WAL
+    mode needs no switch.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def alembic_config(connection: Connection) -> Config:
