@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import ibis
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from peakend.engine.codes import CODE, MISSING, touchpoint_codes
 from peakend.engine.flows import flows_from_order
@@ -69,7 +68,7 @@ def journey_tables(
     step("order")
     with touchpoint_codes(events).cache() as codes, journey_order(events, codes).cache() as order:
         catalogue = codes.to_pyarrow()
-        use_mask = (pc.max(catalogue[CODE]).as_py() or 0) < MASK_CODES
+        use_mask = catalogue.num_rows < MASK_CODES  # codes run 1..n; 0 is no name
         # The graph first: its exact medians need DuckDB's memory most, and the
         # features' Arrow table (about 2 GB at 100M events) does not exist yet.
         step("flows")
