@@ -298,3 +298,41 @@ def test_written_dataset_loads_without_problems(tmp_path: Path) -> None:
     assert data.report.problems == []
     assert data.report.events_loaded == ds.n_events
     assert data.report.journeys == 300
+
+
+def test_several_journeys_per_customer_share_the_customer_draws(tmp_path: Path) -> None:
+    """Journeys of one customer carry one customer id, alike in mood and rating tendency."""
+    cfg = GeneratorConfig(
+        n_journeys=3_000,
+        seed=5,
+        journeys_per_customer=2.5,
+        customer_mood_corr=0.6,
+        customer_overall_sd=1.0,
+        chunk_journeys=700,
+    )
+    ds = generate(tmp_path, cfg)
+    events = pq.read_table(ds.events_path).to_pandas()
+    per_customer = events.groupby("customer_id")["journey_id"].nunique()
+    assert sorted(per_customer.unique()) == [2, 3]
+    assert per_customer.size == 1_200
+    truth = json.loads(ds.truth_path.read_text())
+    assert truth["journeys"]["customers"]["n_customers"] == 1_200
+    outcomes = pq.read_table(ds.outcomes_path).to_pandas()
+    owner = events.drop_duplicates("journey_id").set_index("journey_id")["customer_id"]
+    outcomes["customer"] = outcomes["journey_id"].map(owner)
+    first = outcomes.groupby("customer")["overall"].nth(0).to_numpy()
+    second = outcomes.groupby("customer")["overall"].nth(1).to_numpy()
+    assert np.corrcoef(first, second)[0, 1] > 0.3
+
+
+def test_one_journey_per_customer_stays_the_default(tmp_path: Path) -> None:
+    ds = generate(tmp_path, GeneratorConfig(n_journeys=200, seed=2))
+    events = pq.read_table(ds.events_path).to_pandas()
+    assert events.groupby("customer_id")["journey_id"].nunique().max() == 1
+
+
+def test_bad_customer_options_are_refused() -> None:
+    with pytest.raises(ConfigError, match="journeys_per_customer"):
+        GeneratorConfig(journeys_per_customer=0.5)
+    with pytest.raises(ConfigError, match="customer_mood_corr"):
+        GeneratorConfig(customer_mood_corr=1.0)

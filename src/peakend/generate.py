@@ -297,7 +297,20 @@ class GeneratorConfig:
     Parameters
     ----------
     n_journeys:
-        Number of journeys (one customer each); about 9-10 events per journey.
+        Number of journeys; about 9-10 events per journey.
+    journeys_per_customer:
+        Journeys per customer (customer ``c`` owns journeys
+        ``floor(c * m) .. floor((c + 1) * m) - 1``), so ``m = 2.5`` alternates
+        customers with 2 and 3 journeys. 1 (the default) gives one customer per
+        journey. Customer-level draws (:func:`customer_index`) make the journeys of
+        one customer alike, the clustering real data have.
+    customer_mood_corr:
+        Share of the mood's variance that belongs to the customer and is shared by
+        all of their journeys (intra-customer correlation of mood, in [0, 1));
+        0 by default. The mood's variance stays 1.
+    customer_overall_sd:
+        Standard deviation of a customer's rating tendency, added to ``overall`` of
+        each of their journeys (a lenient or strict rater); 0 by default.
     seed:
         Seed of the counter-based random draws.
     start, span_days:
@@ -340,6 +353,9 @@ class GeneratorConfig:
 
     n_journeys: int = 10_000
     seed: int = 0
+    journeys_per_customer: float = 1.0
+    customer_mood_corr: float = 0.0
+    customer_overall_sd: float = 0.0
     start: datetime = datetime(2024, 1, 1, tzinfo=UTC)
     span_days: float = 365.0
     chunk_journeys: int = 100_000
@@ -398,6 +414,16 @@ def _check_sizes(cfg: GeneratorConfig) -> None:
         raise ConfigError("GeneratorConfig.start must be timezone-aware, e.g. tzinfo=UTC")
     if cfg.span_days <= 0 or cfg.horizon_days <= 0:
         raise ConfigError("GeneratorConfig.span_days and horizon_days must be positive")
+    if not 1.0 <= cfg.journeys_per_customer <= 1_000.0:
+        raise ConfigError(
+            "GeneratorConfig.journeys_per_customer must lie in [1, 1000], "
+            f"not {cfg.journeys_per_customer!r}"
+        )
+    if not 0.0 <= cfg.customer_mood_corr < 1.0 or cfg.customer_overall_sd < 0:
+        raise ConfigError(
+            "GeneratorConfig.customer_mood_corr must lie in [0, 1) and customer_overall_sd "
+            f"be >= 0, not {cfg.customer_mood_corr!r} and {cfg.customer_overall_sd!r}"
+        )
     if list(cfg.thresholds) != sorted(cfg.thresholds):
         raise ConfigError(f"GeneratorConfig.thresholds must increase, not {cfg.thresholds}")
 
@@ -605,6 +631,25 @@ _V_PRESENT, _V_GAP, _V_TIE, _V_RESPONSE, _V_FAIL = 10, 11, 12, 13, 14
 _V_BASE_N, _V_BASE_T, _V_WIN_N, _V_WIN_T, _V_CONTACT_TP = 20, 21, 22, 23, 24
 _V_RECOVERY, _V_NOISE, _V_RECOMMEND, _V_CHURN = 30, 40, 41, 42
 _V_PROACTIVE, _V_TEXT = 50, 51
+_V_CUSTOMER_MOOD, _V_CUSTOMER_OVERALL = 60, 61
+
+
+def customer_index(cfg: GeneratorConfig, jg: U64) -> U64:
+    """Customer number of each journey number ``jg`` (see ``journeys_per_customer``).
+
+    Customer-level draws are keyed by this number, so that they are the same for
+    every journey of one customer and independent of how journeys are chunked.
+    """
+    m = cfg.journeys_per_customer
+    if m == 1.0:
+        return jg.copy()
+    # customer c owns journeys floor(c*m) .. floor((c+1)*m) - 1, so c = ceil((j+1)/m) - 1
+    return (np.ceil((jg.astype(np.float64) + 1.0) / m) - 1.0).astype(np.uint64)
+
+
+def _n_customers(cfg: GeneratorConfig) -> int:
+    last = customer_index(cfg, np.array([cfg.n_journeys - 1], dtype=np.uint64))
+    return int(last[0]) + 1
 
 
 # ---------------------------------------------------------------- one chunk
@@ -630,7 +675,12 @@ def _journeys(cfg: GeneratorConfig, d: _Draws, jg: U64) -> tuple[I64, I64, F64, 
     segment = _choice(d.uniform(_V_SEGMENT, jg), [s.share for s in cfg.segments])
     pref = _choice(d.uniform(_V_PREF, jg), [s for _, s in cfg.channel_preferences])
     shift = np.array([s.mood_shift for s in cfg.segments])[segment]
-    mood = d.normals(_V_MOOD, jg)[0] + shift
+    mood = d.normals(_V_MOOD, jg)[0]
+    if cfg.customer_mood_corr > 0:
+        shared = d.normals(_V_CUSTOMER_MOOD, customer_index(cfg, jg))[0]
+        icc = cfg.customer_mood_corr
+        mood = math.sqrt(1.0 - icc) * mood + math.sqrt(icc) * shared
+    mood = mood + shift
     origin = int(cfg.start.timestamp())
     start_s = origin + np.floor(d.uniform(_V_START, jg) * cfg.span_days * _DAY_S)
     return segment, pref, mood, start_s.astype(np.int64)
@@ -819,6 +869,9 @@ def _overall(cfg: GeneratorConfig, d: _Draws, ch: _Chunk, feats: dict[str, F64])
     for p_i, p in enumerate(cfg.proactive):
         value = value + p.overall_effect * ch.treated[:, p_i]
     value = value + cfg.noise_sd * d.normals(_V_NOISE, ch.jg)[0]
+    if cfg.customer_overall_sd > 0:
+        tendency = d.normals(_V_CUSTOMER_OVERALL, customer_index(cfg, ch.jg))[0]
+        value = value + cfg.customer_overall_sd * tendency
     return np.asarray(np.clip(np.round(value, 1), 1.0, 10.0), dtype=np.float64)
 
 
@@ -907,7 +960,8 @@ def _chunk_tables(
     _count(stats, ch, ev, overall, satisfied, churned)
     width = max(8, len(str(cfg.n_journeys - 1)))
     ids = _ids("J", ch.jg, width)
-    events = _event_table(cfg, d, ev, ids, _ids("C", ch.jg, width), seq0)
+    customers = _ids("C", customer_index(cfg, ch.jg), width)
+    events = _event_table(cfg, d, ev, ids, customers, seq0)
     outcomes = pa.Table.from_arrays(
         [
             ids,
@@ -1310,6 +1364,14 @@ def _truth(cfg: GeneratorConfig, stats: dict[str, float]) -> dict[str, Any]:
                 s.name: {"share": s.share, "mood_shift": s.mood_shift} for s in cfg.segments
             },
             "mood": "N(segment mood_shift, 1) per journey; drives every score",
+            "customers": {
+                "journeys_per_customer": cfg.journeys_per_customer,
+                "n_customers": _n_customers(cfg),
+                "customer_mood_corr": cfg.customer_mood_corr,
+                "customer_overall_sd": cfg.customer_overall_sd,
+                "note": "mood = sqrt(1 - corr) * journey draw + sqrt(corr) * customer draw; "
+                "overall += customer_overall_sd * customer draw",
+            },
             "mood_loading": cfg.mood_loading,
             "thresholds": list(cfg.thresholds),
             "channel_preferences": dict(cfg.channel_preferences),
