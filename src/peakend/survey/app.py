@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -23,13 +24,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import pyarrow.parquet as pq
-from fastapi import Depends, FastAPI, Query, Request
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt, StrictStr
 from python_multipart.exceptions import FormParserError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -39,13 +40,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from peakend.errors import ConfigError
 from peakend.survey import pages
 from peakend.survey.errors import AnswerError, SurveyError
-from peakend.survey.export import events_table, write_safe_csv
 from peakend.survey.questionnaire import language_codes, read_questionnaires
 from peakend.survey.store import DEFAULT_TTL_DAYS, InvitationRequest, SurveyStore
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_INVITATIONS = 10_000
-AnswerValue = int | str | list[str] | None
+RETRY_AFTER_S = 5
+"""Seconds a client is asked to wait when the database is unavailable (503)."""
+# Strict: a JSON number that is not a whole number, or a boolean, is not an answer.
+AnswerValue = StrictInt | StrictStr | list[StrictStr] | None
+log = logging.getLogger("peakend.survey")
 
 
 @dataclass(frozen=True)
@@ -102,13 +106,26 @@ class InvitationsBody(BaseModel):
     invitations: list[InvitationBody] = Field(min_length=1, max_length=MAX_INVITATIONS)
 
 
+class AsciiJSONResponse(JSONResponse):
+    """JSON with non-ASCII characters escaped: any text a client sent (even a lone
+    surrogate, which UTF-8 cannot encode) can be echoed back in an error."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
 def ok(data: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse({"ok": True, "data": data}, status_code=status)
+    return AsciiJSONResponse({"ok": True, "data": data}, status_code=status)
 
 
-def problem(message: str, status: int, errors: dict[str, str] | None = None) -> JSONResponse:
+def problem(
+    message: str,
+    status: int,
+    errors: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body = {"ok": False, "error": message, "errors": errors or {}, "status": status}
-    return JSONResponse(body, status_code=status)
+    return AsciiJSONResponse(body, status_code=status, headers=headers)
 
 
 # --- the app ------------------------------------------------------------------------
@@ -183,6 +200,22 @@ def _errors(app: FastAPI) -> None:
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem(str(exc.detail), exc.status_code)
 
+    @app.exception_handler(sa.exc.OperationalError)
+    @app.exception_handler(sa.exc.InterfaceError)
+    @app.exception_handler(sa.exc.TimeoutError)
+    async def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        log.warning("survey database unavailable: %s", exc)
+        return unavailable()
+
+
+def unavailable() -> JSONResponse:
+    """503 with ``Retry-After``: the database cannot be reached; nothing was stored."""
+    return problem(
+        "the survey database is unavailable; nothing was stored, try again shortly",
+        503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
 
 def _public_routes(app: FastAPI, store: SurveyStore) -> None:
     @app.get("/s/{token}", response_class=HTMLResponse, tags=["form"], summary="The form page")
@@ -209,7 +242,11 @@ def _public_routes(app: FastAPI, store: SurveyStore) -> None:
     async def form_post(token: str, request: Request) -> HTMLResponse:
         try:
             form = await request.form()
-        except (MultiPartException, FormParserError, StarletteHTTPException, ValueError):
+        except StarletteHTTPException as exc:
+            if exc.status_code == 413:
+                raise
+            return HTMLResponse(pages.error_page("the form could not be read"), status_code=400)
+        except (MultiPartException, FormParserError, ValueError):
             return HTMLResponse(pages.error_page("the form could not be read"), status_code=400)
         answers: dict[str, object] = {}
         for key in set(form.keys()) - {"_lang"}:
@@ -352,6 +389,11 @@ def _admin_routes(app: FastAPI, store: SurveyStore, settings: SurveySettings) ->
 
     @app.get("/api/v1/export", tags=["admin"], summary="All events as CSV or Parquet")
     def export(actor: Admin, format: Literal["csv", "parquet"] = "csv") -> Response:
+        # Imported here: pyarrow is needed only by exports, not by the form workers.
+        import pyarrow.parquet as pq
+
+        from peakend.survey.export import events_table, write_safe_csv
+
         table = events_table(store, actor=f"{actor} ({format} download)")
         buffer = io.BytesIO()
         if format == "parquet":
@@ -446,13 +488,16 @@ class _Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        caching = self.CACHE_STATIC if scope["path"].startswith("/static/") else self.NO_STORE
+        extra = [*self.HEADERS, caching]
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
-            await _send_json(
-                send, 413, f"the request body is larger than {self.max_body_bytes} bytes"
-            )
+        if length is not None and (
+            not length.isdigit() or len(length) > 12 or int(length) > self.max_body_bytes
+        ):
+            await _send_json(send, 413, self._too_large(), extra)
             return
         received = 0
+        started = False
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -460,29 +505,40 @@ class _Guard:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise _TooLarge
+                    # An HTTPException passes FastAPI's body parsing unchanged (a chunked
+                    # body has no Content-Length to refuse up front).
+                    raise HTTPException(413, self._too_large())
             return message
 
-        caching = self.CACHE_STATIC if scope["path"].startswith("/static/") else self.NO_STORE
-
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *self.HEADERS, caching]
+                started = True
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         try:
             await self.app(scope, limited_receive, send_with_headers)
-        except _TooLarge:
-            await _send_json(
-                send, 413, f"the request body is larger than {self.max_body_bytes} bytes"
-            )
+        except Exception as exc:  # last resort: a JSON answer with the headers, never a drop
+            if started:
+                raise
+            if isinstance(exc, HTTPException) and exc.status_code == 413:
+                await _send_json(send, 413, self._too_large(), extra)
+            elif isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+                log.warning("survey database unavailable: %s", exc)
+                retry = (b"retry-after", str(RETRY_AFTER_S).encode())
+                await _send_json(send, 503, "the survey database is unavailable", [*extra, retry])
+            else:
+                log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+                await _send_json(send, 500, "unexpected server error; it was logged", extra)
+
+    def _too_large(self) -> str:
+        return f"the request body is larger than {self.max_body_bytes} bytes"
 
 
-class _TooLarge(Exception):
-    pass
-
-
-async def _send_json(send: Send, status: int, message: str) -> None:
+async def _send_json(
+    send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]]
+) -> None:
     body = json.dumps({"ok": False, "error": message, "errors": {}, "status": status}).encode()
     await send(
         {
@@ -491,6 +547,7 @@ async def _send_json(send: Send, status: int, message: str) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *headers,
             ],
         }
     )

@@ -1,7 +1,9 @@
 """The survey database connection: engines for SQLite and PostgreSQL, and migrations.
 
 SQLite (the embedded default) runs in WAL mode with ``synchronous=FULL``, so a
-commit is on disk before it returns; foreign keys are on, and a write
+commit is on disk before it returns; ``secure_delete`` overwrites deleted rows
+(erasure leaves no trace in free pages), the file and its WAL are created with
+mode 0600 (they hold every answer), foreign keys are on, and a write
 transaction can take the write lock up front (``BEGIN IMMEDIATE``, asked for with
 the execution option ``sqlite_begin``). PostgreSQL URLs use psycopg 3. The schema
 is made and upgraded only by the Alembic migrations in ``peakend/survey/migrations``.
@@ -22,6 +24,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection, Engine
 
 from peakend.errors import ConfigError, SourceError
+from peakend.survey.keys import make_private
 
 MIGRATION_LOCK = 0x7065616B656E64  # an arbitrary, fixed advisory lock key
 
@@ -50,8 +53,25 @@ def make_engine(db: str | Path) -> Engine:
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise ConfigError(f"cannot use database {db!r}: {exc}") from exc
     if engine.dialect.name == "sqlite":
+        file = sqlite_file(engine)
+        if file is not None:
+            for path in (
+                file,
+                file.with_name(file.name + "-wal"),
+                file.with_name(file.name + "-shm"),
+            ):
+                if path == file or path.exists():
+                    make_private(path)  # SQLite gives the WAL and shm the file's mode
         _configure_sqlite(engine)
     return engine
+
+
+def sqlite_file(engine: Engine) -> Path | None:
+    """The file of a SQLite database (None for PostgreSQL or an in-memory database)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    return Path(database)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -61,8 +81,12 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        if cursor.execute("PRAGMA page_count").fetchone()[0] == 0:
+            # A new, empty file only (elsewhere the pragma takes the write lock):
+            # lets an erasure give free pages back to the file system.
+            cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
         _switch_to_wal(cursor)
-        for pragma in ("synchronous=FULL", "foreign_keys=ON"):
+        for pragma in ("synchronous=FULL", "foreign_keys=ON", "secure_delete=ON"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 

@@ -5,7 +5,8 @@ The schema is created and upgraded only by the Alembic migrations shipped in
 with. All times are UTC.
 
 * ``survey_meta``: key/value settings of the store (the link-signing secret).
-* ``invitations``: one per customer and touchpoint event (a unique key), the link's target.
+* ``invitations``: one per customer and touchpoint event (a unique key), the link's target,
+  with its validity window, revocation and use count.
 * ``responses``: at most one per invitation (a unique key), typed columns for
   the roles peakend analyses plus every answer as JSON.
 * ``drafts``: partial answers saved while a form is being filled in.
@@ -55,6 +56,12 @@ invitations = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("created_by", String(NAME), nullable=False),
+    # Checked on every request with the link (migration 0003): not before
+    # ``valid_from``, never after ``revoked_at``; ``uses`` counts stored
+    # submissions and drafts.
+    Column("valid_from", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("uses", Integer, nullable=False, server_default="0"),
     Index(
         "uq_invitations_event", "customer_id", "journey_id", "touchpoint", "event_ts", unique=True
     ),

@@ -35,6 +35,7 @@ problem with the file and the key to fix.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -59,6 +60,9 @@ ROLE_KINDS: Mapping[str, tuple[str, ...]] = {
 LANGUAGES = ("nl", "en")
 MAX_TEXT_CHARS = 5000
 YAML_HINT = ' (YAML reads yes, no, on and off as true/false: write "yes" in quotes)'
+
+# A scale answer sent as text: ASCII digits only, at most three, an optional minus.
+SCALE_TEXT = re.compile(r"-?[0-9]{1,3}", re.ASCII)
 
 Text = Mapping[str, str]
 Answer = int | str | list[str]
@@ -109,9 +113,7 @@ class Question:
                 return None, "expected text"
             if len(value) > self.max_chars:
                 return None, f"at most {self.max_chars} characters, got {len(value)}"
-            if "\x00" in value:
-                return None, "text may not contain NUL characters"
-            return value, None
+            return value, text_problem(value)
         if self.kind == "choice":
             if not isinstance(value, str) or self.option(value) is None:
                 return None, f"choose one of: {', '.join(o.id for o in self.options)}"
@@ -119,8 +121,10 @@ class Question:
         return self._check_multi(value)
 
     def _check_scale(self, value: object) -> tuple[Answer | None, str | None]:
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            value = int(value.strip())
+        # Strict: a JSON integer or its ASCII digits (a form posts text). No floats,
+        # booleans, other scripts' digits ("٣", "３", "²") or thousands of digits.
+        if isinstance(value, str) and SCALE_TEXT.fullmatch(value):
+            value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             return None, f"expected a whole number from {self.low} to {self.high}"
         if not self.low <= value <= self.high:
@@ -211,6 +215,17 @@ class Questionnaire:
                 if code in self.languages:
                     return code
         return self.default_language
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be stored as text (NUL, lone surrogates), or None when it can."""
+    if "\x00" in value:
+        return "text may not contain NUL characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "text must be valid Unicode (it holds a lone surrogate)"
+    return None
 
 
 def language_codes(preference: str | None) -> list[str]:

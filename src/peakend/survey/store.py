@@ -16,6 +16,7 @@ import hashlib
 import json
 import threading
 import time
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
@@ -26,11 +27,12 @@ from typing import Any
 import sqlalchemy as sa
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from peakend.errors import ConfigError, SourceError
 from peakend.survey import models as m
-from peakend.survey.database import alembic_config, make_engine, upgrade
+from peakend.survey.database import alembic_config, make_engine, sqlite_file, upgrade
 from peakend.survey.errors import (
     AccessError,
     AlreadyAnsweredError,
@@ -39,12 +41,14 @@ from peakend.survey.errors import (
     InvalidLinkError,
 )
 from peakend.survey.groupcommit import GroupCommit
-from peakend.survey.questionnaire import Answer, Questionnaire
+from peakend.survey.keys import derive, service_key
+from peakend.survey.questionnaire import Answer, Questionnaire, text_problem
 from peakend.survey.tokens import (
     LinkToken,
     new_api_key,
     new_invitation_id,
     new_secret,
+    parse_token,
     same_hash,
     sign_token,
     split_api_key,
@@ -53,8 +57,21 @@ from peakend.survey.tokens import (
 
 DEFAULT_TTL_DAYS = 14
 SECRET_KEYS = ("secret", "previous_secret")
-SECRET_RELOAD_S = 5.0
+SECRET_RELOAD_S = 2.0
+"""Each worker reads the link-signing seeds again after this many seconds, so a
+rotation elsewhere reaches every worker within it."""
 MAX_FIELD_CHARS = 200
+LATEST_YEAR = 9000
+"""Invitation times after this year are refused (their expiry would not fit a date)."""
+
+
+def normalise_id(value: str) -> str:
+    """The stored form of a customer, journey or touchpoint id: Unicode NFC, no outer spaces.
+
+    Every import path (CSV, JSON, Python) and :meth:`SurveyStore.forget_customer`
+    use it, so ``"C-1 "`` and ``"C-1"`` are one customer.
+    """
+    return unicodedata.normalize("NFC", value).strip()
 
 
 def _utc(value: datetime) -> datetime:
@@ -185,6 +202,7 @@ class SurveyStore:
             GroupCommit(self._write) if self._sqlite and group_commit else None
         )
         self._check_schema()
+        self._key = service_key(sqlite_file(engine))
         self._secret, self._previous_secret = self._secrets()
         self._secrets_read_at = time.monotonic()
 
@@ -224,7 +242,11 @@ class SurveyStore:
                     yield conn
 
     def _secrets(self) -> tuple[str, str | None]:
-        """The link-signing secret and the one before it (made on first use)."""
+        """The link-signing keys, current and previous (the seed is made on first use).
+
+        The database holds only seeds; a key is ``HMAC(service key, seed)``, so the
+        database alone cannot sign a link (see :mod:`peakend.survey.keys`).
+        """
         meta = m.survey_meta
         query = sa.select(meta.c.key, meta.c.value).where(meta.c.key.in_(SECRET_KEYS))
         with self.engine.connect() as connection:
@@ -237,23 +259,26 @@ class SurveyStore:
                 pass  # another process made it first
             with self.engine.connect() as connection:
                 found = {key: value for key, value in connection.execute(query)}
-        return str(found["secret"]), found.get("previous_secret")
+        previous = found.get("previous_secret")
+        return (
+            derive(self._key, "link", str(found["secret"])),
+            derive(self._key, "link", str(previous)) if previous else None,
+        )
 
     def _verify(self, token: str) -> LinkToken | None:
-        """The content of a link signed with the current or the previous secret.
+        """The content of a link signed with the current or the previous key.
 
-        After a failure the secrets are read again (at most every few seconds), so
-        a running service accepts links signed after a rotation elsewhere.
+        The keys are read again when they are older than :data:`SECRET_RELOAD_S`,
+        so a rotation by another process revokes old links on every worker
+        within seconds, and links signed after it are accepted.
         """
-        for _ in range(2):
-            for secret in (self._secret, self._previous_secret):
-                verified = verify_token(secret, token) if secret else None
-                if verified is not None:
-                    return verified
-            if time.monotonic() - self._secrets_read_at < SECRET_RELOAD_S:
-                return None
+        if time.monotonic() - self._secrets_read_at > SECRET_RELOAD_S:
             self._secret, self._previous_secret = self._secrets()
             self._secrets_read_at = time.monotonic()
+        for secret in (self._secret, self._previous_secret):
+            verified = verify_token(secret, token) if secret else None
+            if verified is not None:
+                return verified
         return None
 
     def rotate_secret(self, *, actor: str = "cli") -> None:
@@ -377,12 +402,28 @@ class SurveyStore:
     def _invitation(
         self, request: InvitationRequest, expires_at: datetime, expires: int
     ) -> Invitation:
+        ids: dict[str, str] = {}
         for name in ("customer_id", "journey_id", "touchpoint"):
             value = getattr(request, name)
-            if not isinstance(value, str) or not value.strip() or len(value) > MAX_FIELD_CHARS:
+            if not isinstance(value, str) or not normalise_id(value):
                 raise AnswerError(f"`{name}` must be text of 1 to {MAX_FIELD_CHARS} characters")
+            ids[name] = normalise_id(value)
+            if len(ids[name]) > MAX_FIELD_CHARS:
+                raise AnswerError(f"`{name}` must be text of 1 to {MAX_FIELD_CHARS} characters")
+        for name in ("customer_id", "journey_id", "touchpoint", "channel"):
+            value = getattr(request, name)
+            problem = text_problem(value) if isinstance(value, str) else None
+            if problem is not None:
+                raise AnswerError(f"`{name}`: {problem}")
         if request.channel is not None and len(request.channel) > MAX_FIELD_CHARS:
             raise AnswerError(f"`channel` is longer than {MAX_FIELD_CHARS} characters")
+        try:
+            ts = _utc(request.ts)
+        except (OverflowError, ValueError):
+            ts = None
+        if ts is None or ts.year > LATEST_YEAR:
+            raise AnswerError(f"`ts` {request.ts.isoformat()} is not a time before {LATEST_YEAR}")
+        request = dataclasses.replace(request, **ids)
         questionnaire = self.questionnaire_for(request.touchpoint, request.questionnaire)
         if request.lang is not None and request.lang not in questionnaire.languages:
             raise AnswerError(
@@ -397,23 +438,28 @@ class SurveyStore:
             journey_id=request.journey_id,
             touchpoint=request.touchpoint,
             questionnaire=questionnaire.id,
-            ts=_utc(request.ts),
+            ts=ts,
             expires_at=expires_at,
             lang=request.lang,
             channel=request.channel,
         )
 
-    def _open_invitation(self, connection: Connection, token: str) -> tuple[Invitation, Any]:
+    def _open_invitation(
+        self, connection: Connection, token: str, *, for_update: bool = False
+    ) -> tuple[Invitation, Any]:
         """The invitation of a valid link, and in one query its response and draft.
 
         The second value has ``response_id``, ``submitted_at``, ``digest`` (None
         when unanswered) and ``draft`` (the saved answers as JSON, or None).
+        ``for_update`` locks the invitation's row until the transaction ends
+        (PostgreSQL; SQLite's write lock already covers it), so that a draft and
+        a submission of one link never interleave.
         """
         verified = self._verify(token)
         if verified is None:
             raise InvalidLinkError("this link is not valid: check that it was copied completely")
         i, r, d = m.invitations, m.responses, m.drafts
-        row = connection.execute(
+        query = (
             sa.select(
                 i,
                 r.c.id.label("response_id"),
@@ -427,11 +473,17 @@ class SurveyStore:
                 )
             )
             .where(i.c.id == verified.invitation_id)
-        ).one_or_none()
-        if row is None:
+        )
+        if for_update and not self._sqlite:
+            query = query.with_for_update(of=i)
+        row = connection.execute(query).one_or_none()
+        if row is None or row.revoked_at is not None:
             raise InvalidLinkError("this link is no longer valid")
+        now = _now()
+        if row.valid_from is not None and _utc(row.valid_from) > now:
+            raise InvalidLinkError("this link is not valid yet")
         expires_at = _utc(row.expires_at)
-        if expires_at <= _now() or verified.expires <= _now().timestamp():
+        if expires_at <= now or verified.expires <= now.timestamp():
             raise ExpiredLinkError("this link has expired; answers can no longer be given")
         if row.questionnaire not in self.questionnaires:
             raise InvalidLinkError("the questionnaire of this link is no longer offered")
@@ -453,21 +505,25 @@ class SurveyStore:
     def save_draft(self, token: str, answers: Mapping[str, object]) -> dict[str, Answer]:
         """Keep partial answers (valid ones only) until the form is submitted."""
         with self._write() as connection:
-            invitation, state = self._open_invitation(connection, token)
+            invitation, state = self._open_invitation(connection, token, for_update=True)
             questionnaire = self.questionnaires[invitation.questionnaire]
             clean, errors = questionnaire.check_answers(answers, partial=True)
             if errors:
                 raise AnswerError("some answers are not valid", errors)
             if state.response_id is not None:
                 raise AlreadyAnsweredError("this questionnaire has already been answered")
-            table = m.drafts
-            connection.execute(table.delete().where(table.c.invitation_id == invitation.id))
+            values = {"answers": json.dumps(clean), "updated_at": _now()}
+            insert = _insert(self.engine).values(invitation_id=invitation.id, **values)
             connection.execute(
-                table.insert().values(
-                    invitation_id=invitation.id, answers=json.dumps(clean), updated_at=_now()
-                )
+                insert.on_conflict_do_update(index_elements=["invitation_id"], set_=values)
             )
+            self._count_use(connection, invitation.id)
         return clean
+
+    @staticmethod
+    def _count_use(connection: Connection, invitation_id: str) -> None:
+        i = m.invitations
+        connection.execute(i.update().where(i.c.id == invitation_id).values(uses=i.c.uses + 1))
 
     def submit(
         self, token: str, answers: Mapping[str, object], *, lang: str | None = None
@@ -500,7 +556,7 @@ class SurveyStore:
         self, connection: Connection, token: str, answers: Mapping[str, object], lang: str | None
     ) -> Receipt:
         """Check and insert one submission inside an open write transaction."""
-        invitation, state = self._open_invitation(connection, token)
+        invitation, state = self._open_invitation(connection, token, for_update=True)
         questionnaire = self.questionnaires[invitation.questionnaire]
         clean, errors = questionnaire.check_answers(answers)
         if errors:
@@ -528,7 +584,28 @@ class SurveyStore:
         assert inserted is not None
         if state.draft is not None:
             connection.execute(m.drafts.delete().where(m.drafts.c.invitation_id == invitation.id))
+        self._count_use(connection, invitation.id)
         return Receipt(int(inserted[0]), submitted_at)
+
+    def revoke_link(self, link: str, *, actor: str) -> bool:
+        """Make one link stop working at once on every worker; False when there is none.
+
+        ``link`` is the token (or a whole ``…/s/<token>`` URL) or the invitation
+        id. Unlike rotating the secret, this ends one leaked link and no other.
+        """
+        token = link.rstrip("/").rsplit("/", 1)[-1]
+        parsed = parse_token(token)
+        invitation_id = parsed[0] if parsed is not None else token
+        i = m.invitations
+        with self._write() as connection:
+            revoked = connection.execute(
+                i.update()
+                .where(i.c.id == invitation_id, i.c.revoked_at.is_(None))
+                .values(revoked_at=_now())
+            ).rowcount
+            if revoked:
+                self._audit(connection, actor, "revoke-link", f"invitation {invitation_id}")
+        return bool(revoked)
 
     # --- admin --------------------------------------------------------------------------
 
@@ -595,8 +672,8 @@ class SurveyStore:
             .limit(limit)
             .offset(offset)
         )
+        rows = self._read_snapshot(lambda connection: connection.execute(query).all())
         with self._write() as connection:
-            rows = connection.execute(query).all()
             self._audit(connection, actor, "list", f"{len(rows)} response(s), offset {offset}")
         return [
             {
@@ -631,8 +708,10 @@ class SurveyStore:
             .select_from(i.outerjoin(r, r.c.invitation_id == i.c.id))
             .order_by(i.c.journey_id, i.c.event_ts, i.c.id)
         )
+        rows = self._read_snapshot(
+            lambda connection: [dict(row._mapping) for row in connection.execute(query)]
+        )
         with self._write() as connection:
-            rows = [dict(row._mapping) for row in connection.execute(query)]
             self._audit(connection, actor, "export", f"{what}: {len(rows)} event(s)")
         for row in rows:
             row["ts"] = _utc(row["ts"])
@@ -643,9 +722,14 @@ class SurveyStore:
     def forget_customer(self, customer_id: str, *, actor: str) -> ForgetResult:
         """Delete every invitation, answer and draft of one customer (GDPR erasure).
 
-        The audit log records the erasure with a keyed hash of the customer id,
-        not the id itself.
+        The id is normalised as on import (:func:`normalise_id`). The audit log
+        records the erasure with a tag keyed by the service key (kept outside
+        the database), not the id itself. Afterwards no copy is left in the
+        database files: on SQLite deleted rows are overwritten (``secure_delete``),
+        the indexes rebuilt, free pages given back and the WAL emptied; on
+        PostgreSQL the touched tables are vacuumed.
         """
+        customer_id = normalise_id(customer_id)
         i = m.invitations
         ids = sa.select(i.c.id).where(i.c.customer_id == customer_id).scalar_subquery()
         with self._write() as connection:
@@ -658,14 +742,59 @@ class SurveyStore:
             n_invitations = connection.execute(
                 i.delete().where(i.c.customer_id == customer_id)
             ).rowcount
-            tag = hashlib.sha256(f"{self._secret}:{customer_id}".encode()).hexdigest()[:16]
+            if n_invitations and self._sqlite:
+                # Index pages above the leaves keep copies of keys as dividers.
+                connection.exec_driver_sql("REINDEX invitations")
+            tag = derive(self._key, "audit", customer_id)[:16]
             self._audit(
                 connection,
                 actor,
                 "forget",
                 f"customer #{tag}: {n_invitations} invitation(s), {n_responses} response(s)",
             )
+        if n_invitations:
+            self._purge()
         return ForgetResult(n_invitations, n_responses, n_drafts)
+
+    def _purge(self) -> None:
+        """Leave no copy of deleted rows in the database files (after an erasure)."""
+        if not self._sqlite:
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM responses, drafts, invitations")
+            return
+        with self._write_lock:
+            raw = self.engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                cursor.execute("PRAGMA incremental_vacuum")
+                cursor.fetchall()
+                deadline = time.monotonic() + 10
+                while True:  # other workers' readers can hold the WAL for a moment
+                    busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                    if not busy or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.05)
+                cursor.close()
+            finally:
+                raw.close()
+
+    def _read_snapshot(self, read: Any) -> Any:
+        """Run ``read(connection)`` in a read-only snapshot that never blocks submissions.
+
+        SQLite (WAL) readers see the last commit before they started while writers
+        go on; PostgreSQL uses a repeatable-read, read-only transaction.
+        """
+        options: dict[str, Any] = {}
+        if not self._sqlite:
+            options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        with self.engine.connect().execution_options(**options) as connection:
+            with connection.begin():
+                return read(connection)
+
+    def audit_event(self, actor: str, action: str, detail: str) -> None:
+        """Write one entry to the audit log (e.g. a client blocked after failed attempts)."""
+        with self._write() as connection:
+            self._audit(connection, actor, action, detail)
 
     def audit_log(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """The newest audit entries: ts, actor, action, detail."""
@@ -699,6 +828,13 @@ class SurveyStore:
                 ts=_now(), actor=actor[:MAX_FIELD_CHARS], action=action, detail=detail
             )
         )
+
+
+def _insert(engine: Engine) -> Any:
+    """The dialect's INSERT, which has ``on_conflict_do_update`` (SQLite and PostgreSQL)."""
+    if engine.dialect.name == "postgresql":
+        return postgresql.insert(m.drafts)
+    return sqlite.insert(m.drafts)
 
 
 def _event_key(invitation: Invitation) -> tuple[str, str, str, datetime]:

@@ -19,11 +19,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
 TOKEN_ID_BYTES = 16
 SIGNATURE_BYTES = 18
+# The one spelling of a token: URL-safe base64 id, the expiry in ASCII digits
+# without leading zeros, and the 24 characters of an 18-byte signature.
+TOKEN_PATTERN = re.compile(
+    r"([A-Za-z0-9_-]{1,64})\.([1-9][0-9]{0,11})\.([A-Za-z0-9_-]{24})", re.ASCII
+)
 
 
 @dataclass(frozen=True)
@@ -57,16 +63,27 @@ def sign_token(secret: str, invitation_id: str, expires: int) -> str:
 
 def verify_token(secret: str, token: str) -> LinkToken | None:
     """The token's content if its signature is valid, else None (expiry is not checked here)."""
-    if len(token) > 200:
+    parsed = parse_token(token)
+    if parsed is None:
         return None
-    parts = token.split(".")
-    if len(parts) != 3 or not parts[1].isdigit() or len(parts[1]) > 12:
+    invitation_id, expires, signature = parsed
+    expected = _signature(secret, invitation_id, expires)
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
         return None
-    invitation_id, expires_text, signature = parts
-    expected = _signature(secret, invitation_id, int(expires_text))
-    if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
+    return LinkToken(invitation_id=invitation_id, expires=expires)
+
+
+def parse_token(token: str) -> tuple[str, int, str] | None:
+    """(id, expiry, signature) of a token in its one canonical spelling, else None.
+
+    Only ASCII digits without leading zeros are an expiry, so that no link has a
+    second spelling (``id.0<expires>.sig``) and no other digit (``²``, ``٣``)
+    reaches ``int``.
+    """
+    match = TOKEN_PATTERN.fullmatch(token) if len(token) <= 200 else None
+    if match is None:
         return None
-    return LinkToken(invitation_id=invitation_id, expires=int(expires_text))
+    return match[1], int(match[2]), match[3]
 
 
 @dataclass(frozen=True)
