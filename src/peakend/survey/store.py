@@ -423,7 +423,12 @@ class SurveyStore:
             ts = None
         if ts is None or ts.year > LATEST_YEAR:
             raise AnswerError(f"`ts` {request.ts.isoformat()} is not a time before {LATEST_YEAR}")
-        request = dataclasses.replace(request, **ids)
+        request = dataclasses.replace(
+            request,
+            customer_id=ids["customer_id"],
+            journey_id=ids["journey_id"],
+            touchpoint=ids["touchpoint"],
+        )
         questionnaire = self.questionnaire_for(request.touchpoint, request.questionnaire)
         if request.lang is not None and request.lang not in questionnaire.languages:
             raise AnswerError(
@@ -708,7 +713,7 @@ class SurveyStore:
             .select_from(i.outerjoin(r, r.c.invitation_id == i.c.id))
             .order_by(i.c.journey_id, i.c.event_ts, i.c.id)
         )
-        rows = self._read_snapshot(
+        rows: list[dict[str, Any]] = self._read_snapshot(
             lambda connection: [dict(row._mapping) for row in connection.execute(query)]
         )
         with self._write() as connection:
