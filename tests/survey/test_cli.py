@@ -39,16 +39,19 @@ def test_a_survey_from_init_to_analysis(tmp_path: Path) -> None:
     assert key.startswith("pk_")
     events = tmp_path / "events.csv"
     events.write_text(EVENTS, encoding="utf-8")
+    base = ("--base-url", "https://survey.example.org/")
     links = list(
-        csv.DictReader(io.StringIO(survey("invite", "--db", db, "-q", str(EXAMPLES), str(events))))
+        csv.DictReader(
+            io.StringIO(survey("invite", "--db", db, "-q", str(EXAMPLES), str(events), *base))
+        )
     )
     assert [row["touchpoint"] for row in links] == ["delivery", "service_call"]
-    assert all(row["url"].startswith("/s/") for row in links)
-    rerun = survey("invite", "--db", db, "-q", str(EXAMPLES), str(events))
+    assert all(row["url"].startswith("https://survey.example.org/s/") for row in links)
+    rerun = survey("invite", "--db", db, "-q", str(EXAMPLES), str(events), *base)
     assert [row["url"] for row in csv.DictReader(io.StringIO(rerun))] == [r["url"] for r in links]
 
     store = SurveyStore.open(db, read_questionnaires(EXAMPLES))
-    store.submit(links[0]["url"].removeprefix("/s/"), ANSWERS)
+    store.submit(links[0]["url"].rsplit("/", 1)[1], ANSWERS)
     exported = json.loads(
         survey("export", "--db", db, "-q", str(EXAMPLES), "--out", str(tmp_path / "x"), "--json")
     )
@@ -61,7 +64,7 @@ def test_a_survey_from_init_to_analysis(tmp_path: Path) -> None:
     assert peakend.load(spec).events.column("score").to_pylist().count(5.0) == 1
 
     survey("rotate-secret", "--db", db)
-    assert store.form(links[1]["url"].removeprefix("/s/")).invitation.journey_id == "J2"
+    assert store.form(links[1]["url"].rsplit("/", 1)[1]).invitation.journey_id == "J2"
 
     forgotten = json.loads(survey("forget", "--db", db, "C1", "--json"))
     assert forgotten == {"invitations": 1, "responses": 1, "drafts": 0}
@@ -94,9 +97,10 @@ def test_mistakes_exit_with_a_message(
     run("init", "--db", db)
     bad = tmp_path / "bad.csv"
     bad.write_text("customer_id,touchpoint\nC1,delivery\n", encoding="utf-8")
-    assert run("invite", "--db", db, "-q", str(EXAMPLES), str(bad)) == 1
+    base = ("--base-url", "https://survey.example.org")
+    assert run("invite", "--db", db, "-q", str(EXAMPLES), str(bad), *base) == 1
     assert "misses column(s) journey_id, ts" in " ".join(capsys.readouterr().err.split())
-    assert run("invite", "--db", db, "-q", str(tmp_path / "none"), str(bad)) == 2
+    assert run("invite", "--db", db, "-q", str(tmp_path / "none"), str(bad), *base) == 2
     assert "does not exist" in " ".join(capsys.readouterr().err.split())
     assert (
         run("export", "--db", db, "-q", str(EXAMPLES), "--out", str(tmp_path), "--format", "xlsx")
@@ -104,13 +108,43 @@ def test_mistakes_exit_with_a_message(
     )
 
 
+def test_invite_names_every_bad_line_and_needs_a_base_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("PEAKEND_SURVEY_BASE_URL", raising=False)
+    db = str(tmp_path / "survey.db")
+    survey("init", "--db", db)
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "customer_id,journey_id,touchpoint,ts\n"
+        "C1,J1,delivery,yesterday\n"
+        "C2,J2,delivery,2025-03-01T10:00:00Z\n"
+        "C3,J3,delivery,31-12-2025\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(sys, "argv", ["peakend", "survey", "invite", "--db", db])
+    sys.argv += ["-q", str(EXAMPLES), str(events), "--base-url", "https://s.example.org"]
+    with pytest.raises(SystemExit) as exited:
+        main()
+    message = " ".join(capsys.readouterr().err.split())
+    assert exited.value.code == 1
+    assert "line 2: `ts` 'yesterday'" in message and "line 4: `ts` '31-12-2025'" in message
+
+    monkeypatch.setattr(sys, "argv", ["peakend", "survey", "invite", "--db", db])
+    sys.argv += ["-q", str(EXAMPLES), str(events)]
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 2
+    assert "give --base-url" in " ".join(capsys.readouterr().err.split())
+
+
 def test_worker_processes_share_a_socket_with_nagle_off() -> None:
     import asyncio
     import socket
 
-    from peakend.cli.survey import _TcpConfig
+    from peakend.survey.server import FACTORY, ServerOptions, service_config
 
-    listener = _TcpConfig("peakend.survey.app:app_from_env", host="127.0.0.1", port=0).bind_socket()
+    listener = service_config(FACTORY, ServerOptions(port=0)).bind_socket()
     nodelay: list[int] = []
 
     async def check() -> None:

@@ -10,23 +10,28 @@ from __future__ import annotations
 import csv
 import getpass
 import os
-import socket
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-import uvicorn
 from rich.markup import escape
 from rich.table import Table
-from uvicorn.supervisors import Multiprocess
 
 from peakend.cli.common import JsonOpt, app, err, out, print_json, status
 from peakend.errors import ConfigError
 from peakend.survey.app import SurveySettings, create_app, parse_invitation_csv
 from peakend.survey.database import make_engine, upgrade
 from peakend.survey.export import EXPORT_FORMATS, database_spec_text, export_events
+from peakend.survey.keys import make_private
 from peakend.survey.questionnaire import Questionnaire, read_questionnaires
+from peakend.survey.server import (
+    MAX_CONNECTIONS,
+    REQUEST_TIMEOUT_S,
+    WORKER_START_TIMEOUT_S,
+    ServerOptions,
+    run,
+)
 from peakend.survey.store import DEFAULT_TTL_DAYS, SurveyStore
 
 survey_app = typer.Typer(
@@ -139,60 +144,63 @@ def serve(
         float, typer.Option(help="Days an invitation link stays valid.")
     ] = DEFAULT_TTL_DAYS,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    request_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.1, help="Close a connection whose request takes longer to arrive (seconds)."
+        ),
+    ] = REQUEST_TIMEOUT_S,
+    max_connections: Annotated[
+        int,
+        typer.Option(min=1, help="Per worker: beyond this many connections answer 503 at once."),
+    ] = MAX_CONNECTIONS,
+    worker_start_timeout: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Seconds a worker may take to start before it is replaced (--workers > 1)."
+        ),
+    ] = WORKER_START_TIMEOUT_S,
 ) -> None:
     """Run the survey web service (form, JSON API, admin API; OpenAPI at /openapi.json).
 
     The database is created or upgraded on start. Access logs stay off: the
-    request paths hold the customers' links.
+    request paths hold the customers' links. Slow requests are cut off after
+    --request-timeout and connections beyond --max-connections get a 503.
 
     Example: peakend survey serve --db survey.db -q examples/questionnaires
     """
     settings = SurveySettings(
         db=db, questionnaires=questionnaires, ttl_days=ttl_days, base_url=base_url
     )
+    options = ServerOptions(
+        host=host,
+        port=port,
+        workers=workers,
+        request_timeout=request_timeout,
+        max_connections=max_connections,
+        worker_start_timeout=worker_start_timeout,
+    )
     with status("Opening the survey database …"):
         service = create_app(settings)  # also checks the settings before workers start
     err.print(
         f"Survey service on http://{host}:{port} (OpenAPI at /openapi.json); Ctrl+C stops it."
     )
-    options: dict[str, Any] = {"host": host, "port": port, "log_level": "warning"}
     if workers == 1:
-        uvicorn.run(service, access_log=False, **options)
+        run(service, options)
         return
-    # Several processes each build the app from the environment (see app_from_env).
+    # Each worker builds the app from the environment (see app_from_env). The
+    # workers are started from the small peakend.survey.server module, not from
+    # this command line program, so that each imports only the service.
     os.environ.update(
         PEAKEND_SURVEY_DB=db,
         PEAKEND_SURVEY_QUESTIONNAIRES=str(questionnaires),
         PEAKEND_SURVEY_BASE_URL=base_url,
         PEAKEND_SURVEY_TTL_DAYS=str(ttl_days),
+        **options.to_env(),
     )
-    config = _TcpConfig(
-        "peakend.survey.app:app_from_env",
-        factory=True,
-        workers=workers,
-        access_log=False,
-        **options,
-    )
-    Multiprocess(config, sockets=[config.bind_socket()]).run()
-
-
-class _TcpConfig(uvicorn.Config):
-    """uvicorn settings whose shared listening socket says it is TCP.
-
-    uvicorn (0.54) binds the socket of its worker processes with protocol 0;
-    accepted connections inherit that, asyncio then leaves Nagle's algorithm on,
-    and every keep-alive response waits ~40 ms for the client's delayed ACK
-    (uvicorn issue #3149). Re-wrapping the socket with IPPROTO_TCP lets asyncio
-    set TCP_NODELAY, as it does for a single process.
-    """
-
-    def bind_socket(self) -> socket.socket:
-        sock = super().bind_socket()
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
-            family = sock.family
-            sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, sock.detach())
-            sock.set_inheritable(True)
-        return sock
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "peakend.survey.server"])
 
 
 @survey_app.command()
@@ -207,7 +215,13 @@ def invite(
         Path | None,
         typer.Option("--out", "-o", help="Write the links to this CSV (default stdout)."),
     ] = None,
-    base_url: Annotated[str, typer.Option(help="Public address of the service.")] = "",
+    base_url: Annotated[
+        str,
+        typer.Option(
+            envvar="PEAKEND_SURVEY_BASE_URL",
+            help="Public address of the service, e.g. https://survey.example.org (needed).",
+        ),
+    ] = "",
     ttl_days: Annotated[float, typer.Option(help="Days a link stays valid.")] = DEFAULT_TTL_DAYS,
 ) -> None:
     """Create one signed, single-use, expiring link per customer and touchpoint event.
@@ -215,8 +229,18 @@ def invite(
     The CSV needs customer_id, journey_id, touchpoint and ts (ISO 8601); channel,
     lang (nl/en) and questionnaire are optional. The output CSV has the links.
 
-    Example: peakend survey invite --db survey.db -q examples/questionnaires events.csv -o links.csv
+    Every invalid line is reported with its reason, and nothing is stored then.
+    The output file is readable by its owner only: the links are credentials.
+
+    Example: peakend survey invite --db survey.db -q examples/questionnaires events.csv
+    --base-url https://survey.example.org -o links.csv
     """
+    if not base_url.startswith(("https://", "http://")):
+        raise ConfigError(
+            "links need the public address of the survey service: give --base-url "
+            "https://survey.example.org (or set PEAKEND_SURVEY_BASE_URL)"
+            + (f"; {base_url!r} is not an http(s) address" if base_url else "")
+        )
     store = _open(db, questionnaires, ttl_days)
     try:
         text = events.read_text(encoding="utf-8-sig")
@@ -235,6 +259,8 @@ def invite(
         "expires_at",
         "url",
     ]
+    if output:
+        make_private(output)
     handle = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
     try:
         writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")

@@ -28,6 +28,12 @@ class SurveyError(PeakendError):
         self.message = message
         self.errors = dict(errors or {})
 
+    def __str__(self) -> str:
+        """The message and, one per line, every problem with where it is (row, line, field)."""
+        return "\n".join(
+            [self.message, *(f"  {where}: {why}" for where, why in self.errors.items())]
+        )
+
 
 class InvalidLinkError(SurveyError):
     """The link was forged, altered or belongs to an erased customer."""
