@@ -115,12 +115,27 @@ def revoke_key(
     err.print(f"API key {key_id} revoked.")
 
 
+@survey_app.command("revoke-link")
+def revoke_link(
+    db: DbOpt,
+    link: Annotated[str, typer.Argument(help="The link (URL or token) or its invitation id.")],
+) -> None:
+    """Make one invitation link stop working at once, on every running worker (audited).
+
+    Example: peakend survey revoke-link --db survey.db https://survey.example.org/s/Xb3….
+    """
+    if not _open(db).revoke_link(link, actor=_actor()):
+        raise ConfigError("no such link, or it was already revoked")
+    err.print("Link revoked; every worker refuses it from its next request.")
+
+
 @survey_app.command("rotate-secret")
 def rotate_secret(db: DbOpt) -> None:
     """Sign new links with a fresh secret; links signed before stay valid until the next rotation.
 
-    Running services pick the new secret up by themselves. Rotate again to end
-    the older links for good (e.g. after a leak).
+    Running services pick the new secret up within 2 seconds. Rotate twice to
+    end every older link for good (e.g. after a leak); to end one link, use
+    revoke-link.
 
     Example: peakend survey rotate-secret --db survey.db
     """

@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import logging
+import math
 import os
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -39,9 +40,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from peakend.errors import ConfigError
 from peakend.survey import pages
-from peakend.survey.errors import AnswerError, SurveyError
+from peakend.survey.errors import AccessError, AnswerError, InvalidLinkError, SurveyError
 from peakend.survey.questionnaire import language_codes, read_questionnaires
 from peakend.survey.store import DEFAULT_TTL_DAYS, InvitationRequest, SurveyStore
+from peakend.survey.throttle import FAILURE_LIMIT, WINDOW_S, FailureLimiter
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_INVITATIONS = 10_000
@@ -69,6 +71,10 @@ class SurveySettings:
         ``https://survey.example.org``); without it links are relative.
     max_body_bytes
         Larger request bodies are refused with 413.
+    failure_limit, failure_window_s
+        A client with this many wrong API keys or invalid links within the
+        window is refused (429) until the window ends (see
+        :mod:`~peakend.survey.throttle`).
     """
 
     db: str
@@ -76,6 +82,8 @@ class SurveySettings:
     ttl_days: float = DEFAULT_TTL_DAYS
     base_url: str = ""
     max_body_bytes: int = MAX_BODY_BYTES
+    failure_limit: int = FAILURE_LIMIT
+    failure_window_s: float = WINDOW_S
 
 
 # --- request bodies -----------------------------------------------------------------
@@ -148,13 +156,41 @@ def create_app(settings: SurveySettings, *, store: SurveyStore | None = None) ->
     )
     app.state.store = store
     app.state.settings = settings
+    limiter = FailureLimiter(settings.failure_limit, settings.failure_window_s)
+    app.state.limiter = limiter
     _errors(app)
     _public_routes(app, store)
     _admin_routes(app, store, settings)
     static = resources.files("peakend.survey") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    app.add_middleware(_Guard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(_Guard, max_body_bytes=settings.max_body_bytes, limiter=limiter)
     return app
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def count_failure(request: Request, exc: SurveyError) -> None:
+    """Count a wrong key or invalid link of the request's client; audit keys and blocks."""
+    if not isinstance(exc, AccessError | InvalidLinkError):
+        return
+    what = "API key" if isinstance(exc, AccessError) else "link"
+    client = client_address(request)
+    limiter: FailureLimiter = request.app.state.limiter
+    failures = limiter.failed(client)
+    store: SurveyStore = request.app.state.store
+    detail = None
+    if failures == limiter.limit:
+        detail = (
+            f"{failures} wrong API keys or invalid links within {limiter.window_s:g} s "
+            f"(last: {what}); refused for the rest of the window"
+        )
+        action = "block-client"
+    elif isinstance(exc, AccessError) and failures < limiter.limit:
+        detail, action = f"wrong or missing API key on {request.url.path}", "failed-key"
+    if detail is not None:
+        await run_in_threadpool(store.audit_event, f"client:{client}", action, detail)
 
 
 def app_from_env() -> FastAPI:
@@ -183,7 +219,8 @@ def app_from_env() -> FastAPI:
 
 def _errors(app: FastAPI) -> None:
     @app.exception_handler(SurveyError)
-    async def _survey_error(_request: Request, exc: SurveyError) -> JSONResponse:
+    async def _survey_error(request: Request, exc: SurveyError) -> JSONResponse:
+        await count_failure(request, exc)
         return problem(exc.message, exc.status, exc.errors)
 
     @app.exception_handler(RequestValidationError)
@@ -219,10 +256,11 @@ def unavailable() -> JSONResponse:
 
 def _public_routes(app: FastAPI, store: SurveyStore) -> None:
     @app.get("/s/{token}", response_class=HTMLResponse, tags=["form"], summary="The form page")
-    def form_page(token: str, request: Request) -> HTMLResponse:
+    async def form_page(token: str, request: Request) -> HTMLResponse:
         try:
-            state = store.form(token)
+            state = await run_in_threadpool(store.form, token)
         except SurveyError as exc:
+            await count_failure(request, exc)
             lang = page_language(
                 request.query_params.get("lang"), request.headers.get("accept-language")
             )
@@ -255,7 +293,10 @@ def _public_routes(app: FastAPI, store: SurveyStore) -> None:
         raw_lang = form.get("_lang")
         lang_hint = raw_lang if isinstance(raw_lang, str) else None
         # The store blocks until the commit: run it off the event loop.
-        return await run_in_threadpool(_submit_form, store, token, answers, lang_hint)
+        page, failure = await run_in_threadpool(_submit_form, store, token, answers, lang_hint)
+        if failure is not None:
+            await count_failure(request, failure)
+        return page
 
     @app.get("/api/v1/forms/{token}", tags=["form"], summary="A link's questionnaire and draft")
     def get_form(token: str) -> JSONResponse:
@@ -299,12 +340,14 @@ def _public_routes(app: FastAPI, store: SurveyStore) -> None:
 
 def _submit_form(
     store: SurveyStore, token: str, answers: dict[str, object], lang_hint: str | None
-) -> HTMLResponse:
+) -> tuple[HTMLResponse, SurveyError | None]:
+    """The page answering a form post, and the link's error (counted by the caller)."""
     try:
         state = store.form(token)
     except SurveyError as exc:
         lang = page_language(lang_hint)
-        return HTMLResponse(pages.error_page(exc.message, lang=lang), status_code=exc.status)
+        page = HTMLResponse(pages.error_page(exc.message, lang=lang), status_code=exc.status)
+        return page, exc
     questionnaire = state.questionnaire
     lang = questionnaire.pick_language(lang_hint, state.invitation.lang)
     try:
@@ -314,10 +357,12 @@ def _submit_form(
         html = pages.form_page(
             questionnaire, token=token, lang=lang, values=values, errors=exc.errors
         )
-        return HTMLResponse(html, status_code=422)
+        return HTMLResponse(html, status_code=422), None
     except SurveyError as exc:
-        return HTMLResponse(pages.error_page(exc.message, lang=lang), status_code=exc.status)
-    return HTMLResponse(pages.thanks_page(questionnaire, lang=lang, already=receipt.duplicate))
+        page = HTMLResponse(pages.error_page(exc.message, lang=lang), status_code=exc.status)
+        return page, exc
+    page = HTMLResponse(pages.thanks_page(questionnaire, lang=lang, already=receipt.duplicate))
+    return page, None
 
 
 def page_language(*preferences: str | None) -> str:
@@ -405,9 +450,24 @@ def _admin_routes(app: FastAPI, store: SurveyStore, settings: SurveySettings) ->
         headers = {"Content-Disposition": f'attachment; filename="survey-events.{format}"'}
         return Response(buffer.getvalue(), media_type=media, headers=headers)
 
-    @app.delete("/api/v1/customers/{customer_id}", tags=["admin"], summary="Erase one customer")
+    @app.delete(
+        "/api/v1/customers/{customer_id:path}",
+        tags=["admin"],
+        summary="Erase one customer (any id: percent-encode it; '/' may stay)",
+    )
     def forget(customer_id: str, actor: Admin) -> JSONResponse:
         return ok(store.forget_customer(customer_id, actor=actor).to_dict())
+
+    @app.delete(
+        "/api/v1/links/{link}",
+        tags=["admin"],
+        summary="Revoke one link (its token or invitation id) on every worker at once",
+        responses={404: {"description": "No such link, or already revoked"}},
+    )
+    def revoke_link(link: str, actor: Admin) -> JSONResponse:
+        if not store.revoke_link(link, actor=actor):
+            return problem("no such link, or it was already revoked", 404)
+        return ok({"revoked": True})
 
     @app.get("/api/v1/audit", tags=["admin"], summary="Audit log, newest first")
     def audit(actor: Admin, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> JSONResponse:
@@ -462,7 +522,8 @@ def _read_invitation_csv(reader: csv.DictReader[str]) -> list[InvitationRequest]
 
 
 class _Guard:
-    """ASGI wrapper: refuses bodies over the limit (413) and adds security headers.
+    """ASGI wrapper: refuses bodies over the limit (413) and blocked clients (429), adds
+    security headers to every answer, and answers in JSON whatever goes wrong.
 
     Pure ASGI (not a Starlette ``BaseHTTPMiddleware``) to keep submissions fast.
     """
@@ -480,9 +541,10 @@ class _Guard:
     NO_STORE = (b"cache-control", b"no-store")
     CACHE_STATIC = (b"cache-control", b"public, max-age=3600")
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, limiter: FailureLimiter) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -490,6 +552,13 @@ class _Guard:
             return
         caching = self.CACHE_STATIC if scope["path"].startswith("/static/") else self.NO_STORE
         extra = [*self.HEADERS, caching]
+        client = scope.get("client")
+        retry = self.limiter.retry_after(client[0] if client else "unknown")
+        if retry > 0 and not scope["path"].startswith(("/static/", "/api/v1/health")):
+            wait = (b"retry-after", str(math.ceil(retry)).encode())
+            message = "too many wrong API keys or invalid links from this address; wait"
+            await _send_json(send, 429, message, [*extra, wait])
+            return
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (
             not length.isdigit() or len(length) > 12 or int(length) > self.max_body_bytes
@@ -526,8 +595,8 @@ class _Guard:
                 await _send_json(send, 413, self._too_large(), extra)
             elif isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
                 log.warning("survey database unavailable: %s", exc)
-                retry = (b"retry-after", str(RETRY_AFTER_S).encode())
-                await _send_json(send, 503, "the survey database is unavailable", [*extra, retry])
+                later = (b"retry-after", str(RETRY_AFTER_S).encode())
+                await _send_json(send, 503, "the survey database is unavailable", [*extra, later])
             else:
                 log.exception("unexpected error on %s %s", scope["method"], scope["path"])
                 await _send_json(send, 500, "unexpected server error; it was logged", extra)
