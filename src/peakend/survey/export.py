@@ -11,13 +11,16 @@ Two routes into the analysis:
 
 Every invitation is one event (the touchpoint happened), scored with the
 ``overall`` answer when the customer answered. CSV cells that a spreadsheet
-would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage
-return) get a leading apostrophe (OWASP "CSV injection").
+would run as a formula get a leading apostrophe (OWASP "CSV injection"): cells
+starting with ``=``, ``+``, ``-`` or ``@`` — also after spaces, line breaks or
+invisible characters, and in their full-width forms (``＝``) — or with a tab or
+carriage return. Export files are readable by their owner only.
 """
 
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +32,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from peakend.errors import ConfigError, SourceError
+from peakend.survey.keys import make_private
 from peakend.survey.models import EVENTS_VIEW
 from peakend.survey.questionnaire import Questionnaire
 from peakend.survey.store import SurveyStore
@@ -54,7 +58,8 @@ EVENT_SCHEMA = pa.schema(
 )
 # Answer columns peakend's loader does not know by role; the spec ignores them by name.
 EXTRA_COLUMNS = ("success", "effort", "emotion", "feelings", "questionnaire", "submitted_at")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@")
+CONTROL_START = ("\t", "\r", "\n")
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,7 @@ def export_events(
     rows = store.event_rows(actor=actor, what=f"{fmt} export to {out}")
     table = pa.Table.from_pylist(rows, schema=EVENT_SCHEMA)
     events_path = out / f"events.{fmt}"
+    make_private(events_path)
     if fmt == "parquet":
         pq.write_table(table, events_path)
     else:
@@ -119,7 +125,19 @@ def write_safe_csv(table: pa.Table, sink: Path | BinaryIO) -> None:
 
 def defuse_cell(value: str | None) -> str | None:
     """Prefix a text cell with ``'`` when a spreadsheet would read it as a formula."""
-    if value is not None and value.startswith(FORMULA_START):
+    if value is None or not value:
+        return value
+    if value.startswith(CONTROL_START):
+        return "'" + value
+    # Spreadsheets skip leading blanks and format characters (zero-width space,
+    # BOM) and read full-width signs as the ASCII ones.
+    start = 0
+    while start < len(value) and (
+        value[start].isspace() or unicodedata.category(value[start]) in ("Cf", "Cc")
+    ):
+        start += 1
+    head = unicodedata.normalize("NFKC", value[start : start + 1])
+    if head.startswith(FORMULA_START):
         return "'" + value
     return value
 

@@ -480,7 +480,12 @@ class SurveyStore:
             .where(i.c.id == verified.invitation_id)
         )
         if for_update and not self._sqlite:
-            query = query.with_for_update(of=i)
+            # Lock first, then read in a new statement: under READ COMMITTED a
+            # statement that waited for the lock would still see the response and
+            # draft as they were before the other transaction committed.
+            connection.execute(
+                sa.select(i.c.id).where(i.c.id == verified.invitation_id).with_for_update()
+            )
         row = connection.execute(query).one_or_none()
         if row is None or row.revoked_at is not None:
             raise InvalidLinkError("this link is no longer valid")
