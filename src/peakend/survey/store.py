@@ -463,30 +463,13 @@ class SurveyStore:
         verified = self._verify(token)
         if verified is None:
             raise InvalidLinkError("this link is not valid: check that it was copied completely")
-        i, r, d = m.invitations, m.responses, m.drafts
-        query = (
-            sa.select(
-                i,
-                r.c.id.label("response_id"),
-                r.c.submitted_at,
-                r.c.digest,
-                d.c.answers.label("draft"),
-            )
-            .select_from(
-                i.outerjoin(r, r.c.invitation_id == i.c.id).outerjoin(
-                    d, d.c.invitation_id == i.c.id
-                )
-            )
-            .where(i.c.id == verified.invitation_id)
-        )
+        key = {"invitation_id": verified.invitation_id}
         if for_update and not self._sqlite:
             # Lock first, then read in a new statement: under READ COMMITTED a
             # statement that waited for the lock would still see the response and
             # draft as they were before the other transaction committed.
-            connection.execute(
-                sa.select(i.c.id).where(i.c.id == verified.invitation_id).with_for_update()
-            )
-        row = connection.execute(query).one_or_none()
+            connection.execute(_LOCK_INVITATION, key)
+        row = connection.execute(_OPEN_INVITATION, key).one_or_none()
         if row is None or row.revoked_at is not None:
             raise InvalidLinkError("this link is no longer valid")
         now = _now()
@@ -532,8 +515,7 @@ class SurveyStore:
 
     @staticmethod
     def _count_use(connection: Connection, invitation_id: str) -> None:
-        i = m.invitations
-        connection.execute(i.update().where(i.c.id == invitation_id).values(uses=i.c.uses + 1))
+        connection.execute(_COUNT_USE, {"invitation_id": invitation_id})
 
     def submit(
         self, token: str, answers: Mapping[str, object], *, lang: str | None = None
@@ -838,6 +820,35 @@ class SurveyStore:
                 ts=_now(), actor=actor[:MAX_FIELD_CHARS], action=action, detail=detail
             )
         )
+
+
+# The statements of the submit path, built once (building them per request cost
+# about a fifth of a submission's CPU time).
+_OPEN_INVITATION = (
+    sa.select(
+        m.invitations,
+        m.responses.c.id.label("response_id"),
+        m.responses.c.submitted_at,
+        m.responses.c.digest,
+        m.drafts.c.answers.label("draft"),
+    )
+    .select_from(
+        m.invitations.outerjoin(
+            m.responses, m.responses.c.invitation_id == m.invitations.c.id
+        ).outerjoin(m.drafts, m.drafts.c.invitation_id == m.invitations.c.id)
+    )
+    .where(m.invitations.c.id == sa.bindparam("invitation_id"))
+)
+_LOCK_INVITATION = (
+    sa.select(m.invitations.c.id)
+    .where(m.invitations.c.id == sa.bindparam("invitation_id"))
+    .with_for_update()
+)
+_COUNT_USE = (
+    m.invitations.update()
+    .where(m.invitations.c.id == sa.bindparam("invitation_id"))
+    .values(uses=m.invitations.c.uses + 1)
+)
 
 
 def _insert(engine: Engine) -> Any:
