@@ -32,7 +32,7 @@ from peakend.survey.server import (
     ServerOptions,
     run,
 )
-from peakend.survey.store import DEFAULT_TTL_DAYS, SurveyStore
+from peakend.survey.store import DEFAULT_TTL_DAYS, SurveyStore, normalise_id
 
 survey_app = typer.Typer(
     name="survey",
@@ -345,7 +345,7 @@ def forget(
         return
     out.print(
         f"Erased {result.invitations:,} invitation(s), {result.responses:,} answer(s) and "
-        f"{result.drafts:,} draft(s) of customer {escape(customer_id)}."
+        f"{result.drafts:,} draft(s) of customer {escape(normalise_id(customer_id))}."
     )
 
 

@@ -585,7 +585,7 @@ class SurveyStore:
         ``link`` is the token (or a whole ``…/s/<token>`` URL) or the invitation
         id. Unlike rotating the secret, this ends one leaked link and no other.
         """
-        token = link.rstrip("/").rsplit("/", 1)[-1]
+        token = link.strip().rstrip("/").rsplit("/", 1)[-1]
         parsed = parse_token(token)
         invitation_id = parsed[0] if parsed is not None else token
         i = m.invitations
@@ -719,7 +719,8 @@ class SurveyStore:
         the database), not the id itself. Afterwards no copy is left in the
         database files: on SQLite deleted rows are overwritten (``secure_delete``),
         the indexes rebuilt, free pages given back and the WAL emptied; on
-        PostgreSQL the touched tables are vacuumed.
+        PostgreSQL the touched tables are rewritten (``VACUUM FULL``). PostgreSQL's
+        own write-ahead log keeps the rows until its segments are recycled.
         """
         customer_id = normalise_id(customer_id)
         i = m.invitations
@@ -752,7 +753,11 @@ class SurveyStore:
         """Leave no copy of deleted rows in the database files (after an erasure)."""
         if not self._sqlite:
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.exec_driver_sql("VACUUM responses, drafts, invitations")
+                # FULL rewrites the tables and their indexes into new files: a plain
+                # VACUUM marks the space free but leaves the old bytes in the pages.
+                # It locks the tables while it runs (about a second per 100,000
+                # answers), so submissions wait that long.
+                conn.exec_driver_sql("VACUUM FULL responses, drafts, invitations")
             return
         with self._write_lock:
             raw = self.engine.raw_connection()
