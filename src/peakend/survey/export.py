@@ -125,7 +125,7 @@ def write_safe_csv(table: pa.Table, sink: Path | BinaryIO) -> None:
 
 def defuse_cell(value: str | None) -> str | None:
     """Prefix a text cell with ``'`` when a spreadsheet would read it as a formula."""
-    if value is None or not value:
+    if value is None or not value or value[0].isalnum():  # the common case, at once
         return value
     if value.startswith(CONTROL_START):
         return "'" + value
