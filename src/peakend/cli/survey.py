@@ -213,6 +213,7 @@ def serve(
         PEAKEND_SURVEY_TTL_DAYS=str(ttl_days),
         **options.to_env(),
     )
+    service.state.store.engine.dispose()  # no database handle survives into the workers
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, [sys.executable, "-m", "peakend.survey.server"])
