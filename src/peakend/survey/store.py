@@ -248,9 +248,8 @@ class SurveyStore:
         database alone cannot sign a link (see :mod:`peakend.survey.keys`).
         """
         meta = m.survey_meta
-        query = sa.select(meta.c.key, meta.c.value).where(meta.c.key.in_(SECRET_KEYS))
         with self.engine.connect() as connection:
-            found = {key: value for key, value in connection.execute(query)}
+            found = _seeds(connection)
         if "secret" not in found:
             try:
                 with self._write() as connection:
@@ -258,14 +257,17 @@ class SurveyStore:
             except sa.exc.IntegrityError:
                 pass  # another process made it first
             with self.engine.connect() as connection:
-                found = {key: value for key, value in connection.execute(query)}
+                found = _seeds(connection)
+        return self._keys(found)
+
+    def _keys(self, found: Mapping[str, str]) -> tuple[str, str | None]:
         previous = found.get("previous_secret")
         return (
             derive(self._key, "link", str(found["secret"])),
             derive(self._key, "link", str(previous)) if previous else None,
         )
 
-    def _verify(self, token: str) -> LinkToken | None:
+    def _verify(self, token: str, connection: Connection) -> LinkToken | None:
         """The content of a link signed with the current or the previous key.
 
         The keys are read again when they are older than :data:`SECRET_RELOAD_S`,
@@ -273,7 +275,9 @@ class SurveyStore:
         within seconds, and links signed after it are accepted.
         """
         if time.monotonic() - self._secrets_read_at > SECRET_RELOAD_S:
-            self._secret, self._previous_secret = self._secrets()
+            # On the caller's connection: a second one from the pool while this one
+            # is held could wait for ever when every pooled connection is in use.
+            self._secret, self._previous_secret = self._keys(_seeds(connection))
             self._secrets_read_at = time.monotonic()
         for secret in (self._secret, self._previous_secret):
             verified = verify_token(secret, token) if secret else None
@@ -460,7 +464,7 @@ class SurveyStore:
         (PostgreSQL; SQLite's write lock already covers it), so that a draft and
         a submission of one link never interleave.
         """
-        verified = self._verify(token)
+        verified = self._verify(token, connection)
         if verified is None:
             raise InvalidLinkError("this link is not valid: check that it was copied completely")
         key = {"invitation_id": verified.invitation_id}
@@ -854,6 +858,13 @@ _COUNT_USE = (
     .where(m.invitations.c.id == sa.bindparam("invitation_id"))
     .values(uses=m.invitations.c.uses + 1)
 )
+
+
+def _seeds(connection: Connection) -> dict[str, str]:
+    """The link-signing seeds in the database, by key (``secret``, ``previous_secret``)."""
+    meta = m.survey_meta
+    query = sa.select(meta.c.key, meta.c.value).where(meta.c.key.in_(SECRET_KEYS))
+    return {str(key): str(value) for key, value in connection.execute(query)}
 
 
 def _insert(engine: Engine) -> Any:
