@@ -152,6 +152,7 @@ class _Loader:
         raw = raw.reset_index(drop=True)
         raw.insert(0, ROW, np.arange(1, len(raw) + 1, dtype=np.int64))
         self._note_reading(bad)
+        self._check_export_shape(raw)
         self._check_columns(raw)
         add_derived_columns(raw, self.spec, self.columns)
         raw = self._drop_badly_encoded(raw, bad)
@@ -176,6 +177,24 @@ class _Loader:
         )
 
     # -- columns -------------------------------------------------------------
+
+    def _check_export_shape(self, raw: pd.DataFrame) -> None:
+        """A survey export read with one header row turns its extra header rows into
+        junk rows with a problem in every column; say the one change that fixes it."""
+        from peakend.profile.platforms import recognise
+
+        source = self.spec.source
+        if source.format not in ("csv", "excel") or source.header_rows != 1:
+            return
+        head = raw.drop(columns=[ROW]).head(2).astype("string").fillna("")
+        rows = [[str(c) for c in head.columns], *head.values.tolist()]
+        platform = recognise(rows)
+        if platform is not None and platform.header_rows > 1:
+            raise ConfigError(
+                f"{self.label} is a {platform.name} export ({platform.evidence}): its first "
+                f"{platform.header_rows - 1} row(s) after the column names are question texts, "
+                f"not answers. Set header_rows = {platform.header_rows} in [source]"
+            )
 
     def _note_reading(self, bad: BadRows) -> None:
         for note in bad.notes:

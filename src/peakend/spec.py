@@ -180,7 +180,7 @@ def parse_spec(
     layout = raw.get("layout", "long")
     if layout not in LAYOUTS:
         raise ConfigError(f"{where}: layout must be 'long' or 'wide', not {layout!r}")
-    columns, touchpoint_parts = _parse_columns(dict(raw.get("columns", {})), where)
+    columns, touchpoint_parts = _parse_columns(_table(raw, "columns", where), where)
     if "journey_id" not in columns and source.format != "xes":
         raise ConfigError(
             f"{where} [columns]: map `journey_id` to the column that identifies a journey "
@@ -193,7 +193,7 @@ def parse_spec(
         )
     scales = {
         key: _parse_scale(value, f"{where} [scales.{key}]")
-        for key, value in dict(raw.get("scales", {})).items()
+        for key, value in _table(raw, "scales", where).items()
     }
     default_scale = raw.get("default_scale")
     if default_scale is None and len(scales) == 1:
@@ -209,7 +209,7 @@ def parse_spec(
     _check_touchpoints(touchpoints, layout, where)
     outcomes = tuple(
         _parse_outcome(key, value, scales, f"{where} [outcomes.{key}]")
-        for key, value in dict(raw.get("outcomes", {})).items()
+        for key, value in _table(raw, "outcomes", where).items()
     )
     outcome_source, outcome_journey_col = None, None
     if "outcome_source" in raw:
@@ -222,8 +222,8 @@ def parse_spec(
         outcome_source = _parse_source(table, base_dir, f"{where} [outcome_source]")
     validation = dict(raw.get("validation", {}))
     _reject_unknown(validation, {"strict"}, where, "[validation]")
-    attributes = tuple(raw.get("attributes", ()))
-    segments = tuple(raw.get("segments", ()))
+    attributes = _names(raw, "attributes", where)
+    segments = _names(raw, "segments", where)
     for segment in segments:
         if segment not in attributes:
             raise ConfigError(
@@ -239,7 +239,7 @@ def parse_spec(
         touchpoint_parts=touchpoint_parts,
         attributes=attributes,
         segments=segments,
-        ignore_columns=tuple(raw.get("ignore_columns", ())),
+        ignore_columns=_names(raw, "ignore_columns", where),
         scales=scales,
         default_scale=default_scale,
         touchpoints=touchpoints,
@@ -349,7 +349,7 @@ def _parse_source(raw: Mapping[str, Any], base_dir: Path, where: str) -> SourceS
         encoding=raw.get("encoding"),
         timezone=raw.get("timezone", "UTC"),
         timestamp_format=raw.get("timestamp_format"),
-        lifecycle=tuple(raw.get("lifecycle", ())),
+        lifecycle=_names(raw, "lifecycle", where),
         sheet=sheet,
         skip_rows=skip_rows,
         header_rows=header_rows,
@@ -386,9 +386,9 @@ def _parse_scale(raw: Mapping[str, Any], where: str) -> Scale:
     numbers, texts = _na_codes(codes)
     try:
         return Scale(
-            low=_number(raw["low"], "low", where),
-            high=_number(raw["high"], "high", where),
-            neutral=_number(raw["neutral"], "neutral", where) if "neutral" in raw else None,
+            low=_number(raw["low"], "low"),
+            high=_number(raw["high"], "high"),
+            neutral=_number(raw["neutral"], "neutral") if "neutral" in raw else None,
             not_applicable=numbers,
             not_applicable_text=texts,
             reversed=bool(raw.get("reversed", False)),
@@ -399,9 +399,32 @@ def _parse_scale(raw: Mapping[str, Any], where: str) -> Scale:
         raise ConfigError(f"{where}: {exc}") from exc
 
 
-def _number(value: Any, key: str, where: str) -> float:
+def _whole(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{key} must be a whole number (e.g. {key} = 2), not {value!r}")
+    return value
+
+
+def _names(raw: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    """A list of column names (``attributes``, ``segments`` …), checked to be one."""
+    value = raw.get(key, ())
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(
+            f'{where}: {key} must be a list of column names, e.g. {key} = ["Class"], not {value!r}'
+        )
+    return tuple(value)
+
+
+def _table(raw: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: [{key}] must be a table (a [{key}] section), not {value!r}")
+    return dict(value)
+
+
+def _number(value: Any, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{where}: {key} must be a number (e.g. {key} = 5), not {value!r}")
+        raise ConfigError(f"{key} must be a number (e.g. {key} = 5), not {value!r}")
     return float(value)
 
 
@@ -440,17 +463,22 @@ def _parse_touchpoint(
     scale = raw.get("scale")
     if scale is not None and scale not in scales:
         raise ConfigError(f"{where}: scale {scale!r} is not declared under [scales]")
-    return Touchpoint(
-        name=name,
-        stage=int(raw["stage"]) if "stage" in raw else None,
-        brand_relevance=float(raw["brand_relevance"]) if "brand_relevance" in raw else None,
-        cost=float(raw["cost"]) if "cost" in raw else None,
-        owner=raw.get("owner"),
-        initiated_by=raw.get("initiated_by"),
-        column=raw.get("column"),
-        text_column=raw.get("text_column"),
-        scale=scale,
-    )
+    try:
+        return Touchpoint(
+            name=name,
+            stage=_whole(raw["stage"], "stage") if "stage" in raw else None,
+            brand_relevance=_number(raw["brand_relevance"], "brand_relevance")
+            if "brand_relevance" in raw
+            else None,
+            cost=_number(raw["cost"], "cost") if "cost" in raw else None,
+            owner=raw.get("owner"),
+            initiated_by=raw.get("initiated_by"),
+            column=raw.get("column"),
+            text_column=raw.get("text_column"),
+            scale=scale,
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
 
 
 def _check_touchpoints(touchpoints: tuple[Touchpoint, ...], layout: str, where: str) -> None:
@@ -496,6 +524,8 @@ def _parse_outcome(
 
 
 def _reject_unknown(raw: Mapping[str, Any], allowed: set[str], where: str, what: str) -> None:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: {what} must be a TOML table (key = value lines), not {raw!r}")
     unknown = sorted(set(raw) - allowed)
     if unknown:
         hints = "".join(_hint(key, allowed) for key in unknown)

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from peakend.cli.common import JsonOpt, app, err, out, print_json, status
-from peakend.errors import ConfigError
+from peakend.errors import ConfigError, SourceError
 
 
 @app.command()
@@ -41,6 +41,9 @@ def init(
     """
     from peakend.profile import draft_spec, spec_path_for
 
+    if not file.is_file():
+        what = "is a folder" if file.is_dir() else "does not exist"
+        raise SourceError(f"{file} {what}; give the data file to profile")
     target = out_path or spec_path_for(file.resolve())
     if target.exists() and not force:
         raise ConfigError(

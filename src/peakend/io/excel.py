@@ -60,14 +60,21 @@ def read_excel(
     text_rows = [[_text(v) for v in row] for row in rows[:limit]]
     text_rows = [row for row in text_rows if any(cell is not None for cell in row)]
     if len(text_rows) <= source.skip_rows:
-        raise DataError(f"{source.label}: sheet {name!r} is empty; pick the sheet with `sheet`")
+        raise DataError(
+            f"{source.label}: sheet {name!r} is empty; the workbook's sheets are "
+            f'{", ".join(repr(s) for s in sheet_names)}: set sheet = "NAME" in [source]'
+        )
     header = [[c or "" for c in row] for row in text_rows[source.skip_rows : first]]
     names, found = header_from_rows(header)
     labels.update(found)
     body = [_pad(row, len(names)) for row in text_rows[first:]]
     frame = pd.DataFrame(body, columns=names, dtype="string")
     if frame.empty:
-        raise DataError(f"{source.label}: sheet {name!r} has a header but no rows; nothing to load")
+        raise DataError(
+            f"{source.label}: sheet {name!r} has a header but no rows; the workbook's sheets "
+            f"are {', '.join(repr(s) for s in sheet_names)}: pick the one with the data with "
+            'sheet = "NAME" in [source]'
+        )
     return frame
 
 
