@@ -196,17 +196,17 @@ def _touchpoints(scored: list[tuple[ColumnProfile, ScaleGuess]], guess: Guess) -
 
 
 def _scale_name(scale: ScaleGuess, guess: Guess) -> str:
+    """One scale per range; the not-applicable codes seen in any column are merged,
+    since a code seen in one question of a survey is usually valid in all of them."""
     for name, known in guess.scales.items():
-        if (known.low, known.high, known.not_applicable) == (
-            scale.low,
-            scale.high,
-            scale.not_applicable,
-        ):
+        if (known.low, known.high) == (scale.low, scale.high):
+            codes = tuple(dict.fromkeys(known.not_applicable + scale.not_applicable))
+            if codes != known.not_applicable:
+                evidence = f"{known.evidence}; n/a codes from every column: "
+                evidence += ", ".join(f"{c:g}" if isinstance(c, float) else repr(c) for c in codes)
+                guess.scales[name] = ScaleGuess(known.low, known.high, codes, evidence)
             return name
     name = f"s{scale.low}_{scale.high}"
-    n = 2
-    while name in guess.scales:
-        name, n = f"s{scale.low}_{scale.high}_{n}", n + 1
     guess.scales[name] = scale
     if guess.default_scale is None:
         guess.default_scale = name
