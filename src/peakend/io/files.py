@@ -78,12 +78,38 @@ def decode_text(data: bytes, source: SourceSpec, bad: BadRows) -> str:
     return data.decode(encoding, errors="replace").removeprefix("\ufeff")
 
 
-def read_text(source: SourceSpec, bad: BadRows) -> str:
-    """The text of a text-format source: unpacked, checked to be text, decoded."""
+def read_text(source: SourceSpec, bad: BadRows, *, max_lines: int | None = None) -> str:
+    """The text of a text-format source: unpacked, checked to be text, decoded.
+
+    ``max_lines`` keeps only the first lines (a sample: values that span lines
+    may make it a few rows shorter).
+    """
     assert source.path is not None
-    data = read_bytes(source.path)
+    if max_lines is None:
+        data = read_bytes(source.path)
+    else:
+        data = _head(source.path, max_lines)
     refuse_binary(data, source.label, source.format)
     return decode_text(data, source, bad)
+
+
+def _head(path: Path, lines: int) -> bytes:
+    """The first ``lines`` lines of the unpacked file, reading no more than needed."""
+    limit = 4_000_000
+    while True:
+        data = read_file_bytes(path, limit=limit)
+        if len(data) < limit or data.count(b"\n") >= lines:
+            return _head_lines(data, lines)
+        limit *= 4
+
+
+def _head_lines(data: bytes, n: int) -> bytes:
+    end = -1
+    for _ in range(n):
+        end = data.find(b"\n", end + 1)
+        if end < 0:
+            return data
+    return data[: end + 1]
 
 
 def read_csv(source: SourceSpec, bad: BadRows, *, max_rows: int | None = None) -> pd.DataFrame:
@@ -92,7 +118,8 @@ def read_csv(source: SourceSpec, bad: BadRows, *, max_rows: int | None = None) -
     ``skip_rows`` lines are dropped, then ``header_rows`` rows form the header
     (:mod:`peakend.io.header`); ``max_rows`` reads only the first data rows.
     """
-    text = read_text(source, bad)
+    sample = None if max_rows is None else source.skip_rows + source.header_rows + max_rows + 1
+    text = read_text(source, bad, max_lines=sample)
     if not text.strip():
         raise DataError(
             f"{source.label} is empty: it has no header and no rows; export the data again"
@@ -111,7 +138,13 @@ def read_csv(source: SourceSpec, bad: BadRows, *, max_rows: int | None = None) -
             f"{source.label}: the header has one column ({names[0]!r}) that contains ';'; "
             'the file is semicolon-separated: set delimiter = ";" in [source]'
         )
-    frame = _parse_body(body, delimiter, names, source, max_rows)
+    try:
+        frame = _parse_body(body, delimiter, names, source, max_rows)
+    except SourceError:
+        if sample is None:
+            raise
+        # The sample may end inside a quoted value that spans lines: read it all.
+        return read_csv(source, BadRows(), max_rows=None).head(max_rows or 0)
     return _require_rows(frame, source)
 
 

@@ -44,11 +44,12 @@ def is_excel_workbook(data: bytes) -> bool:
     return any(n.startswith("xl/") for n in names) or "content.xml" in names
 
 
-def read_file_bytes(path: Path) -> bytes:
+def read_file_bytes(path: Path, *, limit: int | None = None) -> bytes:
     """The bytes of ``path`` as a user means them: gunzipped / unzipped when compressed.
 
     A zip archive must hold exactly one file (an Excel workbook, itself a zip, is
-    returned as it is).
+    returned as it is). ``limit`` returns only the first bytes of the content
+    (plain and gzip files are then read no further).
 
     Raises
     ------
@@ -59,6 +60,18 @@ def read_file_bytes(path: Path) -> bytes:
         raise SourceError(f"{path} is a folder; set `path` in [source] to a file inside it")
     if not path.is_file():
         raise SourceError(f"{path} does not exist; check `path` in the [source] table of the spec")
+    if limit is not None:
+        with path.open("rb") as stream:
+            magic = stream.read(4)
+        if magic[:2] == _GZIP_MAGIC:
+            try:
+                with gzip.open(path, "rb") as unpacked:
+                    return unpacked.read(limit)
+            except (OSError, EOFError):
+                pass  # a broken file: the full read below says what is wrong
+        elif magic != _ZIP_MAGIC:
+            with path.open("rb") as stream:
+                return stream.read(limit)
     data = path.read_bytes()
     if data.startswith(_GZIP_MAGIC):
         try:

@@ -122,7 +122,9 @@ def _suffix_format(path: Path) -> str | None:
 
 def _format(path: Path) -> str:
     """The format from the content (a misnamed file is read as what it is)."""
-    head = read_file_bytes(path)
+    head = read_file_bytes(path, limit=65_536)
+    if head.startswith(b"PK\x03\x04"):
+        head = read_file_bytes(path)  # a zip: Excel, or an archive holding the data
     if is_excel_workbook(head) or head.startswith(b"\xd0\xcf\x11\xe0"):
         return "excel"
     if head.startswith(b"PAR1"):
@@ -139,7 +141,8 @@ def _source_options(data: Path, fmt: str, guess: Guess) -> tuple[Platform | None
     """Reader options: delimiter, encoding, decimal, the platform's header rows."""
     options: dict[str, object] = {}
     if fmt == "csv":
-        raw = read_file_bytes(data)
+        raw = read_file_bytes(data, limit=2_000_000)
+        raw = raw[: raw.rfind(b"\n") + 1] or raw  # whole lines: no character cut in two
         encoding, note = sniff_encoding(raw)
         if note:
             options["encoding"] = encoding
