@@ -44,7 +44,7 @@ def init(
     if not file.is_file():
         what = "is a folder" if file.is_dir() else "does not exist"
         raise SourceError(f"{file} {what}; give the data file to profile")
-    target = out_path or spec_path_for(file.resolve())
+    target = out_path or spec_path_for(file)
     if target.exists() and not force:
         raise ConfigError(
             f"{target} exists; pass --force to overwrite it or --out for another file"

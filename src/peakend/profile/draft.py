@@ -151,7 +151,11 @@ def _decide_wide(
 
 
 _CODE = re.compile(r"^[A-Za-z]{1,3}[\d_]+$")
-_LEADING = {"the", "your", "a", "an", "de", "het", "een", "uw", "je", "jouw", "with", "met"}
+# Question words that open a rating question and name no touchpoint.
+_LEADING = set(
+    """the your a an de het een uw je jouw with met how hoe what wat satisfied tevreden
+    were was are is you u bent did do easy makkelijk it to rate please over about""".split()
+)
 
 
 def touchpoint_names(profiles: Sequence[ColumnProfile]) -> list[str]:
@@ -227,7 +231,8 @@ def _outcomes(candidates: Sequence[ColumnProfile], guess: Guess, used: set[str])
             used.add(p.name)
             what = "question" if pattern.search(p.label or "") else "column name"
             text = p.label if what == "question" else p.name
-            guess.outcome_notes[kind] = f"the {what} {text[:60]!r} reads as {kind}; " + str(
+            shown = text if len(text) <= 70 else text[:69] + "…"
+            guess.outcome_notes[kind] = f"the {what} {shown!r} reads as {kind}; " + str(
                 entry.pop("_evidence")
             )
 
@@ -462,7 +467,7 @@ def render(guess: Guess) -> str:
     if guess.segments:
         w.key("segments", guess.segments, "few groups each, with enough rows per group")
     if guess.ignore:
-        w.key("ignore_columns", guess.ignore, "not used by any analysis")
+        w.key("ignore_columns", guess.ignore, "columns no analysis uses (metadata, times)")
     if guess.default_scale and len(guess.scales) > 1:
         w.key("default_scale", guess.default_scale)
     w.table("source")

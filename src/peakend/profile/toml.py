@@ -49,6 +49,13 @@ class TomlWriter:
         bare = name.replace("_", "").replace("-", "").isalnum()
         key = name if bare else json.dumps(name, ensure_ascii=False)
         line = f"{key} = {toml_value(value)}"
+        if len(line) > 88 and isinstance(value, list) and len(value) > 1:
+            if comment:
+                self.lines.append(f"# {comment}")
+            self.lines.append(f"{key} = [")
+            self.lines += [f"    {toml_value(v)}," for v in value]
+            self.lines.append("]")
+            return
         self.lines.append(line + (f"  # {comment}" if comment else ""))
 
     def text(self) -> str:
