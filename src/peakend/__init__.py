@@ -2,6 +2,7 @@
 
 The public API, in pipeline order::
 
+    draft = draft_spec("answers.csv")      # a commented spec drafted from a data file
     spec = read_spec("examples/airline_passenger_satisfaction.toml")
     data = load(spec)                      # validated canonical tables + report
     summary = summarize_journeys(data)     # journey features, touchpoints, flows
@@ -11,6 +12,7 @@ from peakend.errors import (
     ConfigError,
     DataError,
     DataWarning,
+    InputMissingError,
     MissingColumnError,
     ModelError,
     PeakendError,
@@ -33,6 +35,7 @@ from peakend.models.moment_plot import moment_matrix
 from peakend.models.moment_segments import SegmentMoments
 from peakend.models.moments import MomentSettings, MomentsResult, TouchpointMoment, find_moments
 from peakend.models.schedule import ProactiveRule, due_actions
+from peakend.profile import SpecDraft, draft_spec
 from peakend.schema import EVENT_SCHEMA, TOUCHPOINT_SCHEMA, Outcome, Scale, Touchpoint
 from peakend.spec import DatasetSpec, SourceSpec, parse_spec, read_spec
 from peakend.summary import Estimate, JourneySummary, summarize_journeys
@@ -64,6 +67,7 @@ __all__ = [
     "HiddenMoment",
     "HiddenMomentReport",
     "HiddenMomentsResult",
+    "InputMissingError",
     "JourneySummary",
     "MemoryResult",
     "MissingColumnError",
@@ -82,6 +86,7 @@ __all__ = [
     "Severity",
     "SourceError",
     "SourceSpec",
+    "SpecDraft",
     "StatisticalWarning",
     "Touchpoint",
     "TouchpointMoment",
@@ -89,6 +94,7 @@ __all__ = [
     "ValidationReport",
     "WhatIf",
     "add_text_emotions",
+    "draft_spec",
     "due_actions",
     "find_moments",
     "find_hidden_moments",
