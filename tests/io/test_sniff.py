@@ -127,3 +127,15 @@ def test_max_rows_reads_only_the_top(tmp_path: Path) -> None:
     path.write_text("a,b\n" + "".join(f"{i},{i}\n" for i in range(1000)), encoding="utf-8")
     frame, _ = read_source(csv_source(path), max_rows=10)
     assert len(frame) == 10
+
+
+def test_comments_for_emotions_are_read_from_gzip_and_binary_is_refused(tmp_path: Path) -> None:
+    from peakend.text.reader import read_comments
+
+    path = tmp_path / "reviews.csv.gz"
+    path.write_bytes(gzip.compress(b"id,text\n1,Great service\n2,Te laat geleverd\n"))
+    assert read_comments(path) == ["Great service", "Te laat geleverd"]
+    binary = tmp_path / "reviews.txt"
+    binary.write_bytes(b"PAR1\x00\x01\x02")
+    with pytest.raises(SourceError, match="not a text file but a Parquet file"):
+        read_comments(binary)
