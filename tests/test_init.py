@@ -190,3 +190,22 @@ def test_airline_survey_draft_finds_its_touchpoints_outcome_and_zero_code(tmp_pa
     assert len(raw["touchpoints"]) == 14
     assert raw["outcomes"]["overall"]["kind"] == "binary"
     assert any(s.get("not_applicable") == [0] for s in raw["scales"].values())
+
+
+def test_a_second_file_becomes_the_outcome_source(tmp_path: Path) -> None:
+    out = tmp_path / "contacts.toml"
+    draft = draft_spec(
+        EXPORTS / "contact_log.csv", outcome_file=EXPORTS / "contact_outcomes.csv", out=out
+    )
+    out.write_text(draft.text, encoding="utf-8")
+    raw = tomllib.loads(draft.text)
+    assert raw["outcome_source"]["journey_id"] == "klant"  # type: ignore[index]
+    assert raw["outcomes"]["churned"] == {  # type: ignore[index]
+        "column": "Opgezegd",
+        "kind": "binary",
+        "positive": ["ja"],
+    }
+    data = load(out)
+    assert data.report.quarantined_rows == 0
+    churned = data.outcomes.to_pandas().set_index("journey_id")["churned"]
+    assert churned.notna().all() and 0 < churned.mean() < 1

@@ -20,6 +20,10 @@ def init(
             help="The data file: CSV/TSV, Excel, JSON lines, Parquet or XES (gzip or zip allowed)."
         ),
     ],
+    outcome_file: Annotated[
+        Path | None,
+        typer.Argument(help="Optional: a second file with outcomes per journey (NPS, churn)."),
+    ] = None,
     out_path: Annotated[
         Path | None,
         typer.Option("--out", help="Where to write the spec. Default: FILE's name with .toml."),
@@ -41,9 +45,10 @@ def init(
     """
     from peakend.profile import draft_spec, spec_path_for
 
-    if not file.is_file():
-        what = "is a folder" if file.is_dir() else "does not exist"
-        raise SourceError(f"{file} {what}; give the data file to profile")
+    for given in (file, outcome_file):
+        if given is not None and not given.is_file():
+            what = "is a folder" if given.is_dir() else "does not exist"
+            raise SourceError(f"{given} {what}; give the data file to profile")
     target = out_path or spec_path_for(file)
     if target.exists() and not force:
         raise ConfigError(
@@ -52,7 +57,7 @@ def init(
     if sample_rows < 10:
         raise ConfigError(f"--sample-rows must be at least 10, not {sample_rows}")
     with status(f"Profiling {file.name} …"):
-        draft = draft_spec(file, out=target, sample_rows=sample_rows)
+        draft = draft_spec(file, outcome_file=outcome_file, out=target, sample_rows=sample_rows)
     target.write_text(draft.text, encoding="utf-8")
     if as_json:
         print_json(

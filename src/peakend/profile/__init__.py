@@ -18,7 +18,7 @@ from pathlib import Path
 from peakend.errors import ConfigError
 from peakend.io import read_source
 from peakend.io.sniff import is_excel_workbook, read_file_bytes, sniff_delimiter, sniff_encoding
-from peakend.profile.draft import Guess, decide, frame_profiles, render, slug
+from peakend.profile.draft import Guess, decide, decide_outcome_file, frame_profiles, render, slug
 from peakend.profile.platforms import Platform, recognise
 from peakend.spec import DatasetSpec, SourceSpec, parse_spec
 
@@ -65,7 +65,11 @@ def spec_path_for(data: Path) -> Path:
 
 
 def draft_spec(
-    path: str | Path, *, out: str | Path | None = None, sample_rows: int = SAMPLE_ROWS
+    path: str | Path,
+    *,
+    outcome_file: str | Path | None = None,
+    out: str | Path | None = None,
+    sample_rows: int = SAMPLE_ROWS,
 ) -> SpecDraft:
     """Draft a dataset spec for the file at ``path``.
 
@@ -73,6 +77,9 @@ def draft_spec(
     ----------
     path:
         The data file (CSV/TSV, Excel, JSON lines, Parquet, XES; gzip or zip allowed).
+    outcome_file:
+        A second file with outcomes per journey (NPS, churn …), matched on the
+        journey id; it becomes ``[outcome_source]``.
     out:
         Where the spec will be written (its directory anchors the relative data
         path). Default: :func:`spec_path_for`.
@@ -97,6 +104,8 @@ def draft_spec(
     guess.header = _header(data, platform, len(frame))
     profiles = frame_profiles(frame, bad.labels, decimal=source.decimal)
     decide(profiles, platform=platform, fmt=fmt, guess=guess)
+    if outcome_file is not None:
+        _add_outcome_file(Path(outcome_file).resolve(), spec_file, guess, sample_rows)
     text = render(guess)
     try:
         spec = parse_spec(tomllib.loads(text), base_dir=spec_file.parent, spec_path=spec_file)
@@ -113,6 +122,20 @@ def draft_spec(
         todos=tuple(guess.todos),
         rows_sampled=len(frame),
     )
+
+
+def _add_outcome_file(data: Path, spec_file: Path, guess: Guess, sample_rows: int) -> None:
+    side = Guess(name=guess.name)
+    fmt = _format(data)
+    side.source["path"] = os.path.relpath(data, spec_file.parent)
+    if not _suffix_format(data):
+        side.source["format"] = fmt
+    _, source = _source_options(data, fmt, side)
+    frame, bad = read_source(source, max_rows=sample_rows)
+    guess.outcome_source.update(side.source)
+    guess.outcome_source_notes.update(side.source_notes)
+    profiles = frame_profiles(frame, bad.labels, decimal=source.decimal)
+    decide_outcome_file(profiles, guess)
 
 
 def _suffix_format(path: Path) -> str | None:

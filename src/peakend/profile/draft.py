@@ -68,6 +68,8 @@ class Guess:
     attributes: list[str] = field(default_factory=list)
     segments: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
+    outcome_source: dict[str, object] = field(default_factory=dict)
+    outcome_source_notes: dict[str, str] = field(default_factory=dict)
     todos: list[str] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
 
@@ -440,6 +442,36 @@ def _decide_xes(by_name: dict[str, ColumnProfile], guess: Guess, used: set[str])
     )
 
 
+def decide_outcome_file(profiles: Sequence[ColumnProfile], guess: Guess) -> None:
+    """Outcomes (and journey-level groups) from a second file keyed by the journey id."""
+    journey_col = str(guess.columns.get("journey_id", ""))
+    by_name = {p.name: p for p in profiles}
+    if journey_col in by_name:
+        id_col: str | None = journey_col
+        note = "the same column name as the journey id of the events"
+    else:
+        id_col = _id_column(profiles, None)
+        note = "an id column, unique per row" if id_col else ""
+    if id_col is None:
+        guess.todos.append(
+            "the outcome file has no column the journeys can be matched on: set journey_id "
+            "in [outcome_source]"
+        )
+        id_col = profiles[0].name
+        note = "TODO: the first column, a guess"
+    guess.outcome_source["journey_id"] = id_col
+    guess.outcome_source_notes["journey_id"] = note
+    had = set(guess.outcomes)
+    used = {id_col} | {v for v in guess.columns.values() if isinstance(v, str)}
+    rest = [p for p in profiles if p.name not in used]
+    _outcomes(rest, guess, used)
+    if set(guess.outcomes) == had:
+        guess.todos.append(
+            "no outcome recognised in the outcome file: add [outcomes.NAME] with its `column`"
+        )
+    _segments([p for p in rest if p.name not in used], guess, used)
+
+
 def frame_profiles(
     frame: pd.DataFrame, labels: dict[str, str], *, decimal: str = "."
 ) -> list[ColumnProfile]:
@@ -482,6 +514,10 @@ def render(guess: Guess) -> str:
         w.key("high", scale.high)
         if scale.not_applicable:
             w.key("not_applicable", list(scale.not_applicable))
+    if guess.outcome_source:
+        w.table("outcome_source", "outcomes in their own file")
+        for key, value in guess.outcome_source.items():
+            w.key(key, value, guess.outcome_source_notes.get(key, ""))
     for name, outcome in guess.outcomes.items():
         w.table(f"outcomes.{name}", guess.outcome_notes.get(name, ""))
         for key, value in outcome.items():

@@ -16,6 +16,9 @@ scores, so that the analyses have something to find:
 * ``webshop.xlsx``: an Excel workbook; the answers on a sheet named "Antwoorden".
 * ``contact_log.csv``: a long event log, semicolon-separated with decimal commas
   (Dutch Excel's CSV), cp1252-encoded.
+* ``contact_outcomes.csv``: the outcomes of those customers in their own file
+  (recommendation, cancelled yes/no), for ``peakend init contact_log.csv
+  contact_outcomes.csv``.
 * ``reviews.csv.gz``: gzip-compressed review export, one review per row, no id.
 * ``loan_log.xes``: an XES log whose activities need two attributes
   (``concept:name`` + ``lifecycle:transition``).
@@ -30,6 +33,7 @@ import gzip
 import io
 import json
 import random
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -413,9 +417,28 @@ def excel() -> None:
                 "app" if int(p["i"]) % 3 else "web",
             ]
         )
+    book.properties.created = book.properties.modified = datetime(2025, 3, 31)
     buffer = io.BytesIO()
     book.save(buffer)
-    (HERE / "webshop.xlsx").write_bytes(buffer.getvalue())
+    (HERE / "webshop.xlsx").write_bytes(_fixed_zip_times(buffer.getvalue()))
+
+
+def _fixed_zip_times(data: bytes) -> bytes:
+    """The same archive with fixed member times, so that regenerating changes nothing."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(2025, 3, 31, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
+                content = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2025-03-31T00:00:00Z", content
+                )
+            target.writestr(fixed, content)
+    return out.getvalue()
 
 
 def contact_log() -> None:
@@ -462,6 +485,21 @@ def contact_log() -> None:
                 ]
             )
     write_csv(HERE / "contact_log.csv", rows, delimiter=";", encoding="cp1252")
+
+
+def contact_outcomes() -> None:
+    rows: list[list[object]] = [["klant", "Aanbeveling (0-10)", "Opgezegd", "Regio"]]
+    for p in respondents(7, 5):
+        gone = int(p["recommend"]) <= 4  # type: ignore[call-overload]
+        rows.append(
+            [
+                f"K-{int(p['i']):04d}",
+                p["recommend"],
+                "ja" if gone else "nee",
+                "Noord" if int(p["i"]) % 2 else "Zuid",
+            ]
+        )
+    write_csv(HERE / "contact_outcomes.csv", rows, delimiter=";")
 
 
 def reviews() -> None:
@@ -522,6 +560,7 @@ def main() -> None:
         google_forms,
         excel,
         contact_log,
+        contact_outcomes,
         reviews,
         xes,
     ):
