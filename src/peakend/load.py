@@ -186,7 +186,7 @@ class _Loader:
         source = self.spec.source
         if source.format not in ("csv", "excel") or source.header_rows != 1:
             return
-        head = raw.drop(columns=[ROW]).head(2).astype("string").fillna("")
+        head = raw.iloc[:2, 1:].astype("string").fillna("")  # column 0 is the row number
         rows = [[str(c) for c in head.columns], *head.values.tolist()]
         platform = recognise(rows)
         if platform is not None and platform.header_rows > 1:
