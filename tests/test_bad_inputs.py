@@ -580,6 +580,26 @@ CASES: tuple[Case, ...] = (
         GOOD,
         command=("emotions", "shop.toml", "--backend", "lexicon"),
     ),
+    _case(
+        "init_no_scores",
+        "`peakend init` on a customer table without score columns",
+        1,
+        "is an outcome file: peakend init EVENTS_FILE customers.csv",
+        None,
+        data="customer_id,plan,churned\nC1,basic,yes\nC2,pro,no\nC3,basic,no\nC4,pro,no\n",
+        data_name="customers.csv",
+        command=("init", "customers.csv"),
+    ),
+    _case(
+        "init_long_without_touchpoint",
+        "`peakend init` on an event log whose touchpoint column cannot be told",
+        1,
+        'touchpoint = "COLUMN" in [columns]',
+        None,
+        data="case_id,x\nA,1\nA,2\nB,1\nB,2\n",
+        data_name="log.csv",
+        command=("init", "log.csv"),
+    ),
     # -- rows set aside with the fix (exit 0, never a silent drop) ------------
     _case(
         "score_not_a_number",

@@ -15,7 +15,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from peakend.errors import ConfigError
+from peakend.errors import ConfigError, InputMissingError
 from peakend.io import read_source
 from peakend.io.sniff import is_excel_workbook, read_file_bytes, sniff_delimiter, sniff_encoding
 from peakend.profile.draft import Guess, decide, decide_outcome_file, frame_profiles, render, slug
@@ -106,6 +106,7 @@ def draft_spec(
     decide(profiles, platform=platform, fmt=fmt, guess=guess)
     if outcome_file is not None:
         _add_outcome_file(Path(outcome_file).resolve(), spec_file, guess, sample_rows)
+    _require_essentials(data, guess)
     text = render(guess)
     try:
         spec = parse_spec(tomllib.loads(text), base_dir=spec_file.parent, spec_path=spec_file)
@@ -122,6 +123,24 @@ def draft_spec(
         todos=tuple(guess.todos),
         rows_sampled=len(frame),
     )
+
+
+def _require_essentials(data: Path, guess: Guess) -> None:
+    """Refuse, with what to do, a file that gives no journey to analyse."""
+    if guess.layout == "wide" and not guess.touchpoints:
+        found = f" (it has outcome columns: {', '.join(guess.outcomes)})" if guess.outcomes else ""
+        raise InputMissingError(
+            f"{data.name} has no score column (whole numbers on a 1-5, 1-7, 1-10 or 0-10 "
+            f"scale){found}, so there are no touchpoints to analyse. A table of customers "
+            f"with outcomes is an outcome file: peakend init EVENTS_FILE {data.name}"
+        )
+    if guess.layout == "long" and "touchpoint" not in guess.columns:
+        raise InputMissingError(
+            f"{data.name}: the journey id {guess.columns.get('journey_id')!r} repeats, so "
+            "rows are events, but no column looks like the touchpoint (a text column with "
+            "a few repeated values such as 'order', 'delivery'). Write the spec by hand "
+            '(docs/dataset-spec.md) with touchpoint = "COLUMN" in [columns]'
+        )
 
 
 def _add_outcome_file(data: Path, spec_file: Path, guess: Guess, sample_rows: int) -> None:

@@ -102,6 +102,9 @@ def guess_scale(col: ColumnProfile) -> ScaleGuess | None:
     numbers = col.numbers.dropna()
     if numbers.empty or not np.all(numbers == np.round(numbers)):
         return None
+    shares = numbers.value_counts(normalize=True)
+    if len(shares) < 3 or shares.iloc[0] > 0.8:
+        return None  # a flag or a count that is mostly 0, not answers on a scale
     for low, high in SCALES:
         inside = numbers.between(low, high)
         share = float(inside.sum()) / col.n_present

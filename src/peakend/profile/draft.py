@@ -30,11 +30,32 @@ from peakend.profile.columns import (
 from peakend.profile.platforms import Platform
 from peakend.profile.toml import TomlWriter
 
-_ID = re.compile(
-    r"(^|[\s_:.-])(id|ids|case|journey|respondent|response|klant|customer|caseid)($|[\s_:.-])"
-    r"|klantnummer|klantnr|respondentnummer|customer.?number|client.?id",
-    re.IGNORECASE,
-)
+_ID_TOKENS = {"id", "ids", "nr", "nummer", "number", "no"}
+_ID_NAMES = {
+    "case",
+    "caseid",
+    "journey",
+    "klant",
+    "klantnummer",
+    "klantnr",
+    "customer",
+    "customerid",
+    "respondent",
+    "respondentid",
+    "responseid",
+    "respondentnummer",
+    "clientid",
+}
+
+
+def _looks_like_id(name: str) -> bool:
+    """``Respondent ID``, ``case_id``, ``ResponseId``, ``klantnummer``: not ``Customer Value``."""
+    tokens = [t for t in re.split(r"[\s_:.\-]+", name.lower()) if t]
+    if any(t in _ID_TOKENS for t in tokens) or re.search(r"[a-z]Id$", name):
+        return True
+    return "".join(tokens) in _ID_NAMES
+
+
 _ACTIVITY = re.compile(r"activity|activiteit|touchpoint|event|step|stap|concept:name|action", re.I)
 _CHANNEL = re.compile(r"channel|kanaal", re.I)
 _CUSTOMER = re.compile(r"customer|klant|client", re.I)
@@ -105,7 +126,7 @@ def decide(
 def _id_column(profiles: Sequence[ColumnProfile], platform: Platform | None) -> str | None:
     if platform is not None and platform.id_column in {p.name for p in profiles}:
         return platform.id_column
-    named = [p for p in profiles if _ID.search(p.name) and p.present_share == 1.0]
+    named = [p for p in profiles if _looks_like_id(p.name) and p.present_share == 1.0]
     for p in named:
         if p.unique:
             return p.name
@@ -360,9 +381,12 @@ def _decide_long(
     )
     used.add(id_col)
     rest = [p for p in profiles if p.name not in used]
-    touchpoint = next(
-        (p for p in rest if _ACTIVITY.search(p.name) and is_group(p, max_groups=500)), None
+    named = (
+        p
+        for p in rest
+        if _ACTIVITY.search(p.name) and numeric_share(p) < 0.5 and 1 < p.n_distinct < p.n_present
     )
+    touchpoint = next(named, None)
     touchpoint = touchpoint or next((p for p in rest if is_group(p, max_groups=200)), None)
     if touchpoint is None:
         guess.todos.append('no touchpoint column found: set touchpoint = "COLUMN" in [columns]')
