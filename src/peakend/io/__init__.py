@@ -36,7 +36,7 @@ def read_source(source: SourceSpec, *, max_rows: int | None = None) -> tuple[pd.
     if source.format == "xes":
         from peakend.io.xes import read_xes
 
-        frame = read_xes(source)
+        frame = read_xes(source, max_rows=max_rows)
         return (frame if max_rows is None else frame.head(max_rows)), bad
     from peakend.io.database import read_database
 
