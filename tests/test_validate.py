@@ -239,7 +239,7 @@ def test_unreadable_off_scale_and_not_applicable_scores_in_one_file() -> None:
     data = load(spec("bad_score"))
     not_a_number = only(data, Reason.BAD_SCORE)
     assert (not_a_number.rows, not_a_number.example) == ((2,), "good")
-    assert "check `decimal`" in not_a_number.message()
+    assert 'add not_applicable = ["good"] to [scales.csat]' in not_a_number.message()
     off_scale = only(data, Reason.SCORE_OUT_OF_SCALE)
     assert (off_scale.rows, off_scale.example) == ((3,), "9")
     na = only(data, Reason.NOT_APPLICABLE)

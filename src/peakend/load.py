@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from peakend.derive import add_derived_columns, did_you_mean, source_columns
 from peakend.errors import ConfigError, DataError, MissingColumnError
 from peakend.io import BadRows, read_source
 from peakend.schema import EVENT_SCHEMA, INITIATORS, TOUCHPOINT_SCHEMA, Outcome, Scale
@@ -31,6 +32,9 @@ from peakend.validate import (
     parse_timestamps,
     problem_from_mask,
 )
+
+WIDE_COMMENT = "comment"
+"""Touchpoint of a journey-level comment in a wide layout (``[columns] text``), placed last."""
 
 _XES_DEFAULTS = {
     "journey_id": "case:concept:name",
@@ -147,7 +151,10 @@ class _Loader:
         self.report.rows_read = len(raw)
         raw = raw.reset_index(drop=True)
         raw.insert(0, ROW, np.arange(1, len(raw) + 1, dtype=np.int64))
+        self._note_reading(bad)
+        self._check_export_shape(raw)
         self._check_columns(raw)
+        add_derived_columns(raw, self.spec, self.columns)
         raw = self._drop_badly_encoded(raw, bad)
         if self.spec.layout == "wide":
             raw = self._drop_repeated_journeys(raw)
@@ -171,14 +178,37 @@ class _Loader:
 
     # -- columns -------------------------------------------------------------
 
+    def _check_export_shape(self, raw: pd.DataFrame) -> None:
+        """A survey export read with one header row turns its extra header rows into
+        junk rows with a problem in every column; say the one change that fixes it."""
+        from peakend.profile.platforms import recognise
+
+        source = self.spec.source
+        if source.format not in ("csv", "excel") or source.header_rows != 1:
+            return
+        head = raw.iloc[:2, 1:].astype("string").fillna("")  # column 0 is the row number
+        rows = [[str(c) for c in head.columns], *head.values.tolist()]
+        platform = recognise(rows)
+        if platform is not None and platform.header_rows > 1:
+            raise ConfigError(
+                f"{self.label} is a {platform.name} export ({platform.evidence}): its first "
+                f"{platform.header_rows - 1} row(s) after the column names are question texts, "
+                f"not answers. Set header_rows = {platform.header_rows} in [source]"
+            )
+
+    def _note_reading(self, bad: BadRows) -> None:
+        for note in bad.notes:
+            self._add(Problem(Reason.FORMAT_DETECTED, Severity.INFO, self.label, None, 1, fix=note))
+
     def _expected_columns(self) -> list[str]:
-        names = [self.columns[role] for role in self.columns]
+        names = source_columns(self.spec, self.columns)
         if self.spec.outcome_source is None:
             # With a separate outcome source, attributes may live in either source;
             # _journey_attributes checks them there.
             names += list(self.spec.attributes)
         if self.spec.layout == "wide":
             names += [t.column for t in self.spec.touchpoints if t.column]
+            names += [t.text_column for t in self.spec.touchpoints if t.text_column]
         if self.spec.outcome_source is None:
             names += [o.column for o in self.spec.outcomes if o.column]
         return names
@@ -188,11 +218,19 @@ class _Loader:
         missing = [c for c in dict.fromkeys(self._expected_columns()) if c not in present]
         if missing:
             listed = ", ".join(repr(c) for c in missing)
-            close = ", ".join(repr(c) for c in raw.columns if c != ROW)[:300]
+            present_names = [str(c) for c in raw.columns if c != ROW]
+            close = ", ".join(repr(c) for c in present_names)[:300]
+            hints = [(m, did_you_mean(m, present_names)) for m in missing]
+            fixes = "; ".join(f"write {h!r} instead of {m!r}" for m, h in hints if h)
+            fix = (
+                f"Did you mean: {fixes}."
+                if fixes
+                else "Fix the column names in the spec (case and spaces matter) or check "
+                "`delimiter` and `header_rows` in [source]."
+            )
             raise MissingColumnError(
                 f"{self.label}: column(s) {listed} named in the spec are not in the source. "
-                f"The source has: {close}. Fix the column names in the spec (case and spaces "
-                "matter) or check `delimiter` in [source].",
+                f"The source has: {close}. {fix}",
                 column=missing[0],
                 source=self.label,
             )
@@ -270,26 +308,22 @@ class _Loader:
             key=lambda item: (item[1].stage if item[1].stage is not None else item[0], item[0]),
         )
         parts = []
-        n_tp = len(ordered)
+        n_tp = len(ordered) + 1
         for position, (_, touchpoint) in enumerate(ordered):
             assert touchpoint.column is not None
-            part = pd.DataFrame(
-                {
-                    ROW: frame[ROW].to_numpy(),
-                    "journey_id": _text(frame[id_col]).to_numpy(),
-                    "touchpoint": touchpoint.name,
-                    "seq": (frame[ROW].to_numpy() - 1) * n_tp + position,
-                    "__raw_score__": frame[touchpoint.column].to_numpy(),
-                    "__column__": touchpoint.column,
-                }
-            )
+            part = self._wide_part(frame, touchpoint.name, position, n_tp, touchpoint.column)
+            if touchpoint.text_column:
+                part["text"] = _text(frame[touchpoint.text_column]).to_numpy()
             parts.append(part)
+        if "text" in self.columns:
+            parts.append(self._wide_comments(frame, len(ordered), n_tp))
         events = pd.concat(parts, ignore_index=True)
         for role in ("channel", "text", "lang"):
-            events[role] = pd.NA
+            if role not in events:
+                events[role] = pd.NA
         if "customer_id" in self.columns:
-            mapping = _text(frame[self.columns["customer_id"]]).to_numpy()
-            events["customer_id"] = np.tile(mapping, n_tp)
+            by_row = dict(zip(frame[ROW], _text(frame[self.columns["customer_id"]]), strict=True))
+            events["customer_id"] = events[ROW].map(by_row).astype("string")
         else:
             events["customer_id"] = events["journey_id"]
         events["ts"] = pd.Series(pd.NaT, index=events.index, dtype="datetime64[us, UTC]")
@@ -297,6 +331,29 @@ class _Loader:
         events = events.sort_values([ROW, "seq"], kind="stable").reset_index(drop=True)
         scored = self._scores_wide(events)
         return scored.drop(columns=["__raw_score__", "__column__"])
+
+    def _wide_part(
+        self, frame: pd.DataFrame, name: str, position: int, n_tp: int, column: str | None
+    ) -> pd.DataFrame:
+        """One event per respondent at touchpoint ``name`` (score from ``column``)."""
+        return pd.DataFrame(
+            {
+                ROW: frame[ROW].to_numpy(),
+                "journey_id": _text(frame[self.columns["journey_id"]]).to_numpy(),
+                "touchpoint": name,
+                "seq": (frame[ROW].to_numpy() - 1) * n_tp + position,
+                "__raw_score__": frame[column].to_numpy() if column else None,
+                "__column__": column or self.columns["text"],
+            }
+        )
+
+    def _wide_comments(self, frame: pd.DataFrame, position: int, n_tp: int) -> pd.DataFrame:
+        """A journey-level comment becomes an unscored last event, where a comment is given."""
+        text = _text(frame[self.columns["text"]])
+        given = frame.loc[text.notna().to_numpy()]
+        part = self._wide_part(given, WIDE_COMMENT, position, n_tp, None)
+        part["text"] = text[text.notna()].to_numpy()
+        return part
 
     def _require_values(
         self, events: pd.DataFrame, raw: pd.DataFrame, roles: tuple[str, ...]
@@ -389,20 +446,16 @@ class _Loader:
     def _score_values(
         self, events: pd.DataFrame, raw_scores: pd.Series, column: str, raw: pd.DataFrame
     ) -> pd.DataFrame:
+        text_na = self._na_text_mask(events, raw_scores)
+        raw_scores = raw_scores.mask(text_na)
         values, unreadable = parse_numbers(raw_scores, decimal=self.spec.source.decimal)
         column_of = self._column_namer(column, events)
         for name, mask in _by_column(unreadable, column_of):
-            self._reject(
-                raw,
-                mask,
-                Reason.BAD_SCORE,
-                name,
-                "scores must be numbers; check `decimal` in [source]",
-            )
+            self._reject(raw, mask, Reason.BAD_SCORE, name, self._bad_score_fix(raw_scores[mask]))
         events = events.loc[~unreadable]
         values = values.loc[events.index]
         low, high, neutral, reverse = self._scale_arrays(events, values)
-        na_codes = self._na_mask(events, values)
+        na_codes = self._na_mask(events, values) | text_na.loc[events.index]
         outside = values.notna() & ~na_codes & ((values < low) | (values > high))
         for name, mask in _by_column(outside, column_of):
             self._reject(
@@ -454,6 +507,37 @@ class _Loader:
         neutral = touchpoints.map({n: s.midpoint for n, s in pick.items()}).to_numpy("float64")
         reverse = touchpoints.map({n: s.reversed for n, s in pick.items()}).to_numpy(bool)
         return low, high, neutral, reverse
+
+    def _bad_score_fix(self, bad: pd.Series) -> str:
+        """The change to make for scores that are not numbers, from what they look like."""
+        text = bad.astype("string").str.strip()
+        if self.spec.source.decimal != "," and text.str.fullmatch(r"-?\d+,\d+").all():
+            return 'the scores use a decimal comma: set decimal = "," in [source]'
+        codes = [str(v) for v in text.dropna().unique()[:3]]
+        if codes and not text.str.contains(r"\d", regex=True).any():
+            listed = ", ".join(f'"{c}"' for c in codes)
+            scale = self.spec.default_scale or "NAME"
+            return (
+                f"if {listed} mean(s) 'not applicable', add not_applicable = [{listed}] to "
+                f"[scales.{scale}]; otherwise correct the scores to numbers"
+            )
+        return "scores must be numbers; correct them, or check `decimal` in [source]"
+
+    def _na_text_mask(self, events: pd.DataFrame, raw_scores: pd.Series) -> pd.Series:
+        """Scores that are a declared text code for "not applicable" ("N/A")."""
+        mask = pd.Series(False, index=events.index)
+        if pd.api.types.is_numeric_dtype(raw_scores.dtype):
+            return mask
+        text: pd.Series | None = None
+        for name in events["touchpoint"].unique():
+            scale = self._scale(str(name))
+            if scale is None or not scale.not_applicable_text:
+                continue
+            if text is None:
+                text = raw_scores.astype("string").str.strip().str.lower()
+            codes = [c.lower() for c in scale.not_applicable_text]
+            mask |= (events["touchpoint"] == name) & text.isin(codes).fillna(False)
+        return mask.astype(bool)
 
     def _na_mask(self, events: pd.DataFrame, values: pd.Series) -> pd.Series:
         mask = pd.Series(False, index=events.index)
@@ -655,7 +739,7 @@ class _Loader:
     def _check_catalogue(self, events: pd.DataFrame) -> None:
         if not self.spec.touchpoints:
             return
-        declared = {t.name for t in self.spec.touchpoints}
+        declared = {t.name for t in self.spec.touchpoints} | {WIDE_COMMENT}
         unknown = ~events["touchpoint"].isin(declared)
         if unknown.any():
             names = events.loc[unknown, "touchpoint"].unique()
@@ -672,6 +756,8 @@ class _Loader:
             )
 
     def _catalogue(self, events: pd.DataFrame) -> pa.Table:
+        """Declared entries, then the rest; ``initiated_by`` from the data where not declared."""
+        from_data = _usual_initiator(events)
         rows = [
             {
                 "touchpoint": t.name,
@@ -679,7 +765,7 @@ class _Loader:
                 "brand_relevance": t.brand_relevance,
                 "cost": t.cost,
                 "owner": t.owner,
-                "initiated_by": t.initiated_by,
+                "initiated_by": t.initiated_by or from_data.get(t.name),
             }
             for t in self.spec.touchpoints
         ]
@@ -692,7 +778,7 @@ class _Loader:
                 "brand_relevance": None,
                 "cost": None,
                 "owner": None,
-                "initiated_by": None,
+                "initiated_by": from_data.get(str(name)),
             }
             for name in seen.index
             if name not in declared
@@ -759,6 +845,18 @@ class _Loader:
                 fix=fix,
             )
         )
+
+
+def _usual_initiator(events: pd.DataFrame) -> dict[str, str]:
+    """Per touchpoint, the initiator most of its events name (when the data have one)."""
+    known = events.loc[events["initiated_by"].notna(), ["touchpoint", "initiated_by"]]
+    if known.empty:
+        return {}
+    counts = known.astype("string").value_counts().reset_index()
+    usual: dict[str, str] = {}
+    for touchpoint, initiator in zip(counts["touchpoint"], counts["initiated_by"], strict=True):
+        usual.setdefault(str(touchpoint), str(initiator))
+    return usual
 
 
 def _by_column(mask: pd.Series, column_of: pd.Series) -> list[tuple[str, pd.Series]]:

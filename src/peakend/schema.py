@@ -74,6 +74,9 @@ class Scale:
     not_applicable:
         Scores that mean "not applicable" (``0`` in many airline surveys); they
         become missing, never a low score.
+    not_applicable_text:
+        Text answers that mean the same (``"N/A"``, ``"Weet niet"``), compared
+        case-insensitively after trimming spaces.
     reversed:
         ``True`` when a low number is the good end (e.g. customer effort 1 = easy).
     """
@@ -82,6 +85,7 @@ class Scale:
     high: float
     neutral: float | None = None
     not_applicable: tuple[float, ...] = ()
+    not_applicable_text: tuple[str, ...] = ()
     reversed: bool = False
 
     def __post_init__(self) -> None:
@@ -124,8 +128,10 @@ class Scale:
     def describe(self) -> str:
         """A short human description, e.g. ``1-5 (neutral 3, 0 = n/a)``."""
         text = f"{_num(self.low)}-{_num(self.high)} (neutral {_num(self.midpoint)}"
-        if self.not_applicable:
-            codes = ", ".join(_num(v) for v in self.not_applicable)
+        if self.not_applicable or self.not_applicable_text:
+            codes = ", ".join(
+                [_num(v) for v in self.not_applicable] + [repr(v) for v in self.not_applicable_text]
+            )
             text += f", {codes} = n/a"
         if self.reversed:
             text += ", reversed"
@@ -138,7 +144,11 @@ def _num(value: float) -> str:
 
 @dataclass(frozen=True)
 class Touchpoint:
-    """One entry of the touchpoint catalogue."""
+    """One entry of the touchpoint catalogue.
+
+    In a wide layout ``column`` holds the touchpoint's score and ``text_column``
+    the comment on it (the text of its event).
+    """
 
     name: str
     stage: int | None = None
@@ -148,6 +158,7 @@ class Touchpoint:
     initiated_by: str | None = None
     column: str | None = None
     scale: str | None = None
+    text_column: str | None = None
 
     def __post_init__(self) -> None:
         if self.initiated_by is not None and self.initiated_by not in INITIATORS:

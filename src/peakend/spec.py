@@ -12,6 +12,7 @@ can move together.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ FORMATS: tuple[str, ...] = (
     "parquet",
     "jsonl",
     "xes",
+    "excel",
     "sqlite",
     "duckdb",
     "postgres",
@@ -45,16 +47,27 @@ _SUFFIX_FORMATS: dict[str, str] = {
     ".sqlite3": "sqlite",
     ".db": "sqlite",
     ".duckdb": "duckdb",
+    ".xlsx": "excel",
+    ".xlsm": "excel",
+    ".xls": "excel",
+    ".xlsb": "excel",
+    ".ods": "excel",
 }
+ROW_ID = "@row"
+"""``journey_id = "@row"``: each row is a journey numbered by its data row (files without an id)."""
 
 
 @dataclass(frozen=True)
 class SourceSpec:
     """Where one table comes from and how to read it.
 
-    ``path`` is a file (CSV, Parquet, JSON lines, XES, SQLite or DuckDB file;
-    ``.gz`` allowed for text formats) or, for PostgreSQL, ``url`` is a
-    connection URL. ``table`` or ``query`` picks the data inside a database.
+    ``path`` is a file (CSV, Excel, Parquet, JSON lines, XES, SQLite or DuckDB
+    file; gzip or a one-file zip allowed for text formats) or, for PostgreSQL,
+    ``url`` is a connection URL. ``table`` or ``query`` picks the data inside a
+    database, ``sheet`` the sheet of a workbook (a name, or 1 for the first).
+    ``delimiter`` and ``encoding`` are detected from the file when None.
+    ``skip_rows`` lines come before the header; the header is ``header_rows``
+    rows (survey exports write question texts under the column names).
     ``timezone`` is the zone assumed for timestamps written without an offset.
     """
 
@@ -63,12 +76,15 @@ class SourceSpec:
     url: str | None = None
     table: str | None = None
     query: str | None = None
-    delimiter: str = ","
+    delimiter: str | None = None
     decimal: str = "."
-    encoding: str = "utf-8"
+    encoding: str | None = None
     timezone: str = "UTC"
     timestamp_format: str | None = None
     lifecycle: tuple[str, ...] = ()
+    sheet: str | int | None = None
+    skip_rows: int = 0
+    header_rows: int = 1
 
     @property
     def label(self) -> str:
@@ -86,6 +102,7 @@ class DatasetSpec:
     source: SourceSpec
     layout: str = "long"
     columns: Mapping[str, str] = field(default_factory=dict)
+    touchpoint_parts: tuple[str, ...] = ()
     attributes: tuple[str, ...] = ()
     segments: tuple[str, ...] = ()
     ignore_columns: tuple[str, ...] = ()
@@ -163,17 +180,12 @@ def parse_spec(
     layout = raw.get("layout", "long")
     if layout not in LAYOUTS:
         raise ConfigError(f"{where}: layout must be 'long' or 'wide', not {layout!r}")
-    columns = dict(raw.get("columns", {}))
-    unknown_roles = sorted(set(columns) - set(EVENT_COLUMNS) - {"journey_id"})
-    if unknown_roles:
-        raise ConfigError(
-            f"{where} [columns]: unknown role(s) {', '.join(unknown_roles)}; "
-            f"roles are {', '.join(EVENT_COLUMNS)}"
-        )
-    if "journey_id" not in columns:
+    columns, touchpoint_parts = _parse_columns(_table(raw, "columns", where), where)
+    if "journey_id" not in columns and source.format != "xes":
         raise ConfigError(
             f"{where} [columns]: map `journey_id` to the column that identifies a journey "
-            '(e.g. journey_id = "case_id")'
+            '(e.g. journey_id = "case_id"), or write journey_id = "@row" when each row is '
+            "one journey and the file has no id"
         )
     if layout == "long" and source.format != "xes" and "touchpoint" not in columns:
         raise ConfigError(
@@ -181,7 +193,7 @@ def parse_spec(
         )
     scales = {
         key: _parse_scale(value, f"{where} [scales.{key}]")
-        for key, value in dict(raw.get("scales", {})).items()
+        for key, value in _table(raw, "scales", where).items()
     }
     default_scale = raw.get("default_scale")
     if default_scale is None and len(scales) == 1:
@@ -197,7 +209,7 @@ def parse_spec(
     _check_touchpoints(touchpoints, layout, where)
     outcomes = tuple(
         _parse_outcome(key, value, scales, f"{where} [outcomes.{key}]")
-        for key, value in dict(raw.get("outcomes", {})).items()
+        for key, value in _table(raw, "outcomes", where).items()
     )
     outcome_source, outcome_journey_col = None, None
     if "outcome_source" in raw:
@@ -210,8 +222,8 @@ def parse_spec(
         outcome_source = _parse_source(table, base_dir, f"{where} [outcome_source]")
     validation = dict(raw.get("validation", {}))
     _reject_unknown(validation, {"strict"}, where, "[validation]")
-    attributes = tuple(raw.get("attributes", ()))
-    segments = tuple(raw.get("segments", ()))
+    attributes = _names(raw, "attributes", where)
+    segments = _names(raw, "segments", where)
     for segment in segments:
         if segment not in attributes:
             raise ConfigError(
@@ -224,9 +236,10 @@ def parse_spec(
         source=source,
         layout=layout,
         columns=columns,
+        touchpoint_parts=touchpoint_parts,
         attributes=attributes,
         segments=segments,
-        ignore_columns=tuple(raw.get("ignore_columns", ())),
+        ignore_columns=_names(raw, "ignore_columns", where),
         scales=scales,
         default_scale=default_scale,
         touchpoints=touchpoints,
@@ -250,7 +263,45 @@ _SOURCE_KEYS = {
     "timezone",
     "timestamp_format",
     "lifecycle",
+    "sheet",
+    "skip_rows",
+    "header_rows",
 }
+_ROLES: tuple[str, ...] = ("journey_id", *(c for c in EVENT_COLUMNS if c != "journey_id"))
+
+
+def _parse_columns(raw: dict[str, Any], where: str) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Role -> column; a touchpoint made of several columns is joined as ``a+b``."""
+    unknown = sorted(set(raw) - set(_ROLES))
+    if unknown:
+        hints = "".join(_hint(key, _ROLES) for key in unknown)
+        raise ConfigError(
+            f"{where} [columns]: unknown role(s) {', '.join(unknown)}{hints}; "
+            f"roles are {', '.join(_ROLES)}"
+        )
+    columns: dict[str, str] = {}
+    parts: tuple[str, ...] = ()
+    for role, value in raw.items():
+        if role == "touchpoint" and isinstance(value, list):
+            if not value or not all(isinstance(v, str) and v for v in value):
+                raise ConfigError(
+                    f"{where} [columns]: touchpoint must be a column name or a list of them, "
+                    'e.g. touchpoint = ["concept:name", "lifecycle:transition"]'
+                )
+            parts = tuple(value)
+            value = "+".join(parts) if len(parts) > 1 else parts[0]
+            parts = parts if len(parts) > 1 else ()
+        if not isinstance(value, str) or not value:
+            raise ConfigError(
+                f"{where} [columns]: {role} must name a column as text, e.g. "
+                f'{role} = "my column", not {value!r}'
+            )
+        if value == ROW_ID and role != "journey_id":
+            raise ConfigError(
+                f'{where} [columns]: "{ROW_ID}" (the row number) can only be the journey_id'
+            )
+        columns[role] = value
+    return columns, parts
 
 
 def _parse_source(raw: Mapping[str, Any], base_dir: Path, where: str) -> SourceSpec:
@@ -263,25 +314,53 @@ def _parse_source(raw: Mapping[str, Any], base_dir: Path, where: str) -> SourceS
         raise ConfigError(f"{where}: give `path` (a file) or `url` (a PostgreSQL database)")
     fmt = raw.get("format") or _infer_format(path, url)
     if fmt not in FORMATS:
-        raise ConfigError(f"{where}: format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        raise ConfigError(
+            f"{where}: format must be one of {', '.join(FORMATS)}, not {fmt!r}{_hint(fmt, FORMATS)}"
+        )
     if fmt in ("sqlite", "duckdb", "postgres") and not (raw.get("table") or raw.get("query")):
         raise ConfigError(f"{where}: a database source needs `table` or `query`")
     decimal = raw.get("decimal", ".")
     if decimal not in (".", ","):
         raise ConfigError(f"{where}: decimal must be '.' or ',', not {decimal!r}")
+    delimiter = raw.get("delimiter", "\t" if path and ".tsv" in path.suffixes else None)
+    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1):
+        raise ConfigError(
+            f'{where}: delimiter must be one character (e.g. delimiter = ";" or "\\t"), '
+            f"not {delimiter!r}"
+        )
+    skip_rows = _count(raw, "skip_rows", 0, where)
+    header_rows = _count(raw, "header_rows", 1, where)
+    if header_rows < 1:
+        raise ConfigError(f"{where}: header_rows must be 1 or more (the column names' row)")
+    sheet = raw.get("sheet")
+    if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)):
+        raise ConfigError(
+            f'{where}: sheet is a sheet name (sheet = "Responses") or number (sheet = 1 is '
+            f"the first), not {sheet!r}"
+        )
     return SourceSpec(
         format=fmt,
         path=path,
         url=url,
         table=raw.get("table"),
         query=raw.get("query"),
-        delimiter=raw.get("delimiter", "\t" if path and ".tsv" in path.suffixes else ","),
+        delimiter=delimiter,
         decimal=decimal,
-        encoding=raw.get("encoding", "utf-8"),
+        encoding=raw.get("encoding"),
         timezone=raw.get("timezone", "UTC"),
         timestamp_format=raw.get("timestamp_format"),
-        lifecycle=tuple(raw.get("lifecycle", ())),
+        lifecycle=_names(raw, "lifecycle", where),
+        sheet=sheet,
+        skip_rows=skip_rows,
+        header_rows=header_rows,
     )
+
+
+def _count(raw: Mapping[str, Any], key: str, default: int, where: str) -> int:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{where}: {key} must be a whole number >= 0, e.g. {key} = 2")
+    return value
 
 
 def _infer_format(path: Path | None, url: str | None) -> str:
@@ -290,22 +369,28 @@ def _infer_format(path: Path | None, url: str | None) -> str:
             return "postgres"
         raise ConfigError(f"cannot tell the database kind of {url!r}; set `format`")
     assert path is not None
-    suffixes = [s for s in path.suffixes if s != ".gz"]
+    suffixes = [s for s in path.suffixes if s.lower() not in (".gz", ".zip")]
     if suffixes and suffixes[-1].lower() in _SUFFIX_FORMATS:
         return _SUFFIX_FORMATS[suffixes[-1].lower()]
     raise ConfigError(
-        f"cannot tell the format of {path.name}; set format = one of {', '.join(FORMATS)}"
+        f"cannot tell the format of {path.name} from its name; set format = one of "
+        f"{', '.join(FORMATS)} in [source]"
     )
 
 
 def _parse_scale(raw: Mapping[str, Any], where: str) -> Scale:
     _reject_unknown(raw, {"low", "high", "neutral", "not_applicable", "reversed"}, where, "a scale")
+    codes = raw.get("not_applicable", ())
+    if not isinstance(codes, list | tuple):
+        codes = [codes]
+    numbers, texts = _na_codes(codes)
     try:
         return Scale(
-            low=float(raw["low"]),
-            high=float(raw["high"]),
-            neutral=float(raw["neutral"]) if "neutral" in raw else None,
-            not_applicable=tuple(float(v) for v in raw.get("not_applicable", ())),
+            low=_number(raw["low"], "low"),
+            high=_number(raw["high"], "high"),
+            neutral=_number(raw["neutral"], "neutral") if "neutral" in raw else None,
+            not_applicable=numbers,
+            not_applicable_text=texts,
             reversed=bool(raw.get("reversed", False)),
         )
     except KeyError as exc:
@@ -314,25 +399,86 @@ def _parse_scale(raw: Mapping[str, Any], where: str) -> Scale:
         raise ConfigError(f"{where}: {exc}") from exc
 
 
+def _whole(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{key} must be a whole number (e.g. {key} = 2), not {value!r}")
+    return value
+
+
+def _names(raw: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    """A list of column names (``attributes``, ``segments`` …), checked to be one."""
+    value = raw.get(key, ())
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(
+            f'{where}: {key} must be a list of column names, e.g. {key} = ["Class"], not {value!r}'
+        )
+    return tuple(value)
+
+
+def _table(raw: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: [{key}] must be a table (a [{key}] section), not {value!r}")
+    return dict(value)
+
+
+def _number(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{key} must be a number (e.g. {key} = 5), not {value!r}")
+    return float(value)
+
+
+def _na_codes(codes: Any) -> tuple[tuple[float, ...], tuple[str, ...]]:
+    """Numeric codes (0, "99") and text codes ("N/A", "Weet niet") of a scale."""
+    numbers: list[float] = []
+    texts: list[str] = []
+    for code in codes:
+        if isinstance(code, int | float) and not isinstance(code, bool):
+            numbers.append(float(code))
+            continue
+        text = str(code).strip()
+        try:
+            numbers.append(float(text.replace(",", ".")))
+        except ValueError:
+            texts.append(text)
+    return tuple(numbers), tuple(texts)
+
+
 def _parse_touchpoint(
     raw: Mapping[str, Any], scales: Mapping[str, Scale], where: str
 ) -> Touchpoint:
-    keys = {"name", "stage", "brand_relevance", "cost", "owner", "initiated_by", "column", "scale"}
+    keys = {
+        "name",
+        "stage",
+        "brand_relevance",
+        "cost",
+        "owner",
+        "initiated_by",
+        "column",
+        "text_column",
+        "scale",
+    }
     _reject_unknown(raw, keys, where, "a touchpoint")
     name = _require(raw, "name", where, str)
     scale = raw.get("scale")
     if scale is not None and scale not in scales:
         raise ConfigError(f"{where}: scale {scale!r} is not declared under [scales]")
-    return Touchpoint(
-        name=name,
-        stage=int(raw["stage"]) if "stage" in raw else None,
-        brand_relevance=float(raw["brand_relevance"]) if "brand_relevance" in raw else None,
-        cost=float(raw["cost"]) if "cost" in raw else None,
-        owner=raw.get("owner"),
-        initiated_by=raw.get("initiated_by"),
-        column=raw.get("column"),
-        scale=scale,
-    )
+    try:
+        return Touchpoint(
+            name=name,
+            stage=_whole(raw["stage"], "stage") if "stage" in raw else None,
+            brand_relevance=_number(raw["brand_relevance"], "brand_relevance")
+            if "brand_relevance" in raw
+            else None,
+            cost=_number(raw["cost"], "cost") if "cost" in raw else None,
+            owner=raw.get("owner"),
+            initiated_by=raw.get("initiated_by"),
+            column=raw.get("column"),
+            text_column=raw.get("text_column"),
+            scale=scale,
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
 
 
 def _check_touchpoints(touchpoints: tuple[Touchpoint, ...], layout: str, where: str) -> None:
@@ -378,12 +524,21 @@ def _parse_outcome(
 
 
 def _reject_unknown(raw: Mapping[str, Any], allowed: set[str], where: str, what: str) -> None:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: {what} must be a TOML table (key = value lines), not {raw!r}")
     unknown = sorted(set(raw) - allowed)
     if unknown:
+        hints = "".join(_hint(key, allowed) for key in unknown)
         raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(unknown)} in {what}; "
+            f"{where}: unknown key(s) {', '.join(unknown)} in {what}{hints}; "
             f"allowed: {', '.join(sorted(allowed))}"
         )
+
+
+def _hint(word: str, choices: Any) -> str:
+    """`` (did you mean `x`?)`` when a close match exists, else nothing."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}` instead of `{word}`?)" if close else ""
 
 
 def _require(raw: Mapping[str, Any], key: str, where: str, kind: type) -> Any:

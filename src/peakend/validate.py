@@ -46,6 +46,7 @@ class Reason(StrEnum):
     OUTCOME_WITHOUT_EVENTS = "outcome_without_events"
     BAD_ENCODING = "bad_encoding"
     UNKNOWN_TOUCHPOINT = "unknown_touchpoint"
+    FORMAT_DETECTED = "format_detected"
 
 
 class Severity(StrEnum):
@@ -119,6 +120,7 @@ _DESCRIPTIONS: dict[Reason, str] = {
     Reason.OUTCOME_WITHOUT_EVENTS: "outcome row(s) for journeys without events",
     Reason.BAD_ENCODING: "row(s) with bytes invalid in the declared encoding, quarantined",
     Reason.UNKNOWN_TOUCHPOINT: "event(s) at touchpoints missing from the catalogue",
+    Reason.FORMAT_DETECTED: "assumption about how the file is written",
 }
 
 

@@ -223,3 +223,9 @@ def test_real_log_receipt() -> None:
         "Intern": 1,
     }
     assert {"org:group", "concept:instance", "case:department"} <= set(frame.columns)
+
+
+def test_a_sample_stops_after_the_trace_that_fills_it(tmp_path: Path) -> None:
+    source = SourceSpec(format="xes", path=_write(tmp_path, TINY_XES))
+    assert read_xes(source, max_rows=1)["case:concept:name"].tolist() == ["j1", "j1"]
+    assert len(read_xes(source, max_rows=100)) == 3

@@ -6,6 +6,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from peakend.cli import app
+from peakend.errors import InputMissingError
 
 SPEC = Path(__file__).parent / "data" / "comments.toml"
 runner = CliRunner()
@@ -74,8 +75,11 @@ def test_a_spec_without_comments_says_how_to_map_them(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     result = runner.invoke(app, ["emotions", str(spec), "--backend", "lexicon"])
-    assert result.exit_code == 0, result.output
-    assert "no event has a comment" in result.output and "[columns]" in result.output
+    assert isinstance(result.exception, InputMissingError), result.output
+    assert result.exception.exit_code == 1  # the same code as no scores or no outcome
+    assert "no event has a comment" in str(result.exception) and "[columns]" in str(
+        result.exception
+    )
 
 
 def test_embedder_option_is_reported_and_checked(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from peakend.cli import (
     data,  # noqa: F401  (registers validate, journeys, generate)
     emotions,  # noqa: F401  (registers emotions)
     hidden,  # noqa: F401  (registers hidden, hidden-schedule)
+    init,  # noqa: F401  (registers init)
     memory,  # noqa: F401  (registers memory)
     moments,  # noqa: F401  (registers moments)
     survey,  # noqa: F401  (registers the survey sub-commands)

@@ -1,9 +1,13 @@
 """Shared parts of the ``peakend`` command: the Typer app, consoles, options and formatting.
 
 Results go to stdout (a table, or JSON with ``--json``); progress and problems go
-to stderr. Exit codes: 0 ok, 1 data problems (strict mode, unreadable data),
-2 usage or spec errors. Each sub-command lives in its own module and registers
-itself on :data:`app`.
+to stderr. Exit codes are the same for the same kind of problem in every command
+(the table is in docs/validation.md): 0 ok, 1 data problems (the data were read
+but cannot give the answer: no rows, bad rows in strict mode, no scores, no
+outcome, no comments), 2 usage, spec or source errors (a wrong option, a wrong
+spec, a missing or unreadable file). With ``--json`` a failure prints one JSON
+error object on stdout (``{"ok": false, "error": {...}}``) besides the line on
+stderr. Each sub-command lives in its own module and registers itself on :data:`app`.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from peakend.errors import ConfigError, PeakendError, SourceError
+from peakend.errors import MissingColumnError, PeakendError, SchemaError
 from peakend.load import Dataset, load
 from peakend.summary import Estimate
 
@@ -49,13 +53,16 @@ def main() -> None:
     debug = "--debug" in sys.argv
     if debug:
         sys.argv.remove("--debug")
+    as_json = "--json" in sys.argv[1:]
     try:
         app(standalone_mode=False)
     except PeakendError as exc:
         if debug:
             raise
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        raise SystemExit(2 if isinstance(exc, ConfigError | SourceError) else 1) from None
+        if as_json:
+            print_json(error_object(exc, exc.exit_code))
+        raise SystemExit(exc.exit_code) from None
     except typer.Abort:
         raise SystemExit(130) from None
     except Exception as exc:
@@ -64,8 +71,30 @@ def main() -> None:
         show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
         if callable(show) and isinstance(exit_code, int):
             show()
+            if as_json and exit_code != 0:
+                print_json(error_object(exc, exit_code, kind="UsageError"))
             raise SystemExit(exit_code) from None
         raise
+
+
+def error_object(exc: Exception, exit_code: int, *, kind: str | None = None) -> dict[str, Any]:
+    """The JSON shape of a failure: ``{"ok": false, "error": {...}}``.
+
+    ``error`` holds ``type`` (the exception class), ``exit_code``, ``message``, and
+    where known ``column``, ``source`` and ``problems`` (strict-mode failures).
+    """
+    format_message = getattr(exc, "format_message", None)
+    message = format_message() if callable(format_message) else str(exc)
+    error: dict[str, Any] = {
+        "type": kind or type(exc).__name__,
+        "exit_code": exit_code,
+        "message": message,
+    }
+    if isinstance(exc, MissingColumnError):
+        error.update(column=exc.column, source=exc.source)
+    if isinstance(exc, SchemaError):
+        error["problems"] = [p.to_dict() for p in exc.problems]
+    return {"ok": False, "error": error}
 
 
 @contextmanager

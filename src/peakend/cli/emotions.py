@@ -21,7 +21,7 @@ from peakend.cli.common import (
     progress_bar,
     status,
 )
-from peakend.errors import ConfigError
+from peakend.errors import ConfigError, InputMissingError
 from peakend.summary import Estimate
 from peakend.text.journey import TouchpointEmotions, touchpoint_emotions
 from peakend.text.reader import read_comments
@@ -90,6 +90,12 @@ def emotions(
                 lang=language,
                 scorer=scorer,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        if not result.touchpoints:
+            raise InputMissingError(
+                f"{source}: no event has a comment; map the comment column in the spec: "
+                'text = "COLUMN" under [columns], or text_column = "COLUMN" in a wide '
+                "layout's [[touchpoints]]"
             )
         if chart is not None:
             _write_chart(result, chart)

@@ -1,8 +1,9 @@
 """Readers: every supported source becomes a raw :class:`pandas.DataFrame`.
 
-:func:`read_source` dispatches on the declared format. Raw frames keep the
-user's column names; mapping onto the canonical model happens in
-:mod:`peakend.load`.
+:func:`read_source` is the one entry point: it dispatches on the declared
+format, so the whole data path (and, later, a lazy backend) sees sources through
+one function. Raw frames keep the user's column names; mapping onto the
+canonical model happens in :mod:`peakend.load`.
 """
 
 from __future__ import annotations
@@ -15,19 +16,28 @@ from peakend.spec import SourceSpec
 __all__ = ["BadRows", "read_source"]
 
 
-def read_source(source: SourceSpec) -> tuple[pd.DataFrame, BadRows]:
-    """Read ``source`` into a raw frame plus the rows that could not be decoded."""
+def read_source(source: SourceSpec, *, max_rows: int | None = None) -> tuple[pd.DataFrame, BadRows]:
+    """Read ``source`` into a raw frame plus what reading found (bad rows, notes, labels).
+
+    ``max_rows`` reads only the first data rows of file sources (for profiling).
+    """
     bad = BadRows()
     if source.format == "csv":
-        return read_csv(source, bad), bad
+        return read_csv(source, bad, max_rows=max_rows), bad
+    if source.format == "excel":
+        from peakend.io.excel import read_excel
+
+        return read_excel(source, bad.labels, max_rows=max_rows), bad
     if source.format == "jsonl":
-        return read_jsonl(source, bad), bad
+        return read_jsonl(source, bad, max_rows=max_rows), bad
     if source.format == "parquet":
-        return read_parquet(source), bad
+        frame = read_parquet(source)
+        return (frame if max_rows is None else frame.head(max_rows)), bad
     if source.format == "xes":
         from peakend.io.xes import read_xes
 
-        return read_xes(source), bad
+        frame = read_xes(source, max_rows=max_rows)
+        return (frame if max_rows is None else frame.head(max_rows)), bad
     from peakend.io.database import read_database
 
     return read_database(source), bad

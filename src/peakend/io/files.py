@@ -2,13 +2,16 @@
 
 Text formats are read with every column as text, so that validation can say
 exactly which value in which row could not be parsed instead of a reader
-guessing a type and silently turning bad values into missing ones. Gzip is
-recognised by its magic bytes, whatever the file is called.
+guessing a type and silently turning bad values into missing ones. Compression
+(gzip, a zip holding one file) is recognised by its magic bytes, whatever the
+file is called; a binary file given as text is refused with the format to set;
+encoding and delimiter are detected unless the spec declares them
+(:mod:`peakend.io.sniff`).
 """
 
 from __future__ import annotations
 
-import gzip
+import csv
 import io
 import json
 from dataclasses import dataclass, field
@@ -18,92 +21,213 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from peakend.errors import DataError, SourceError
+from peakend.io.header import header_from_rows
+from peakend.io.sniff import read_file_bytes, refuse_binary, sniff_delimiter, sniff_encoding
 from peakend.spec import SourceSpec
-
-_GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass
 class BadRows:
-    """Rows that could not be decoded, by 1-based data row number, with the reason."""
+    """What reading found besides the table.
+
+    ``reasons``: rows that could not be decoded, by 1-based data row number, with
+    the reason. ``notes``: what was detected or assumed (encoding, delimiter).
+    ``labels``: question texts of extra header rows, by column name.
+    """
 
     reasons: dict[int, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 def read_bytes(path: Path) -> bytes:
-    """Return the content of ``path``, un-gzipped when it is gzip."""
-    if not path.is_file():
-        raise SourceError(f"{path} does not exist; check `path` in the [source] table of the spec")
-    data = path.read_bytes()
-    if data[:2] == _GZIP_MAGIC:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise SourceError(f"{path} looks gzipped but cannot be decompressed: {exc}") from exc
-    return data
+    """Return the content of ``path``, unpacked when it is gzip or a one-file zip."""
+    return read_file_bytes(path)
 
 
 def decode_text(data: bytes, source: SourceSpec, bad: BadRows) -> str:
-    """Decode ``data`` with the declared encoding.
+    """Decode ``data`` with the declared encoding (detected when the spec gives none).
 
     When bytes are invalid, the lines that hold them are recorded in ``bad``
     (as data rows: line 2 is row 1) and decoded with replacement characters, so
     those rows can be quarantined rather than the whole file refused.
     """
+    encoding = source.encoding
+    if encoding is None:
+        encoding, note = sniff_encoding(data)
+        if note:
+            bad.notes.append(note)
     try:
-        return data.decode(source.encoding)
+        return data.decode(encoding).removeprefix("\ufeff")
     except LookupError as exc:
         raise SourceError(
-            f"{source.label}: unknown encoding {source.encoding!r}; use e.g. 'utf-8', "
+            f"{source.label}: unknown encoding {encoding!r}; use e.g. 'utf-8', "
             "'cp1252' or 'latin-1'"
         ) from exc
     except UnicodeDecodeError:
         pass
+    first_data_line = 1 + source.skip_rows + source.header_rows
     for number, line in enumerate(data.split(b"\n"), start=1):
         try:
-            line.decode(source.encoding)
+            line.decode(encoding)
         except UnicodeDecodeError as exc:
-            bad.reasons[number - 1] = (
-                f"bytes {line[exc.start : exc.end]!r} are not valid {source.encoding}; "
+            bad.reasons[number - first_data_line + 1] = (
+                f"bytes {line[exc.start : exc.end]!r} are not valid {encoding}; "
                 'declare the file\'s real encoding in [source] (e.g. encoding = "cp1252")'
             )
-    return data.decode(source.encoding, errors="replace")
+    return data.decode(encoding, errors="replace").removeprefix("\ufeff")
 
 
-def read_csv(source: SourceSpec, bad: BadRows) -> pd.DataFrame:
-    """Read a delimited text file with every column as text."""
+def read_text(source: SourceSpec, bad: BadRows, *, max_lines: int | None = None) -> str:
+    """The text of a text-format source: unpacked, checked to be text, decoded.
+
+    ``max_lines`` keeps only the first lines (a sample: values that span lines
+    may make it a few rows shorter).
+    """
     assert source.path is not None
-    text = decode_text(read_bytes(source.path), source, bad)
+    if max_lines is None:
+        data = read_bytes(source.path)
+    else:
+        data = _head(source.path, max_lines)
+    refuse_binary(data, source.label, source.format)
+    return decode_text(data, source, bad)
+
+
+def _head(path: Path, lines: int) -> bytes:
+    """The first ``lines`` lines of the unpacked file, reading no more than needed."""
+    limit = 4_000_000
+    while True:
+        data = read_file_bytes(path, limit=limit)
+        if len(data) < limit or data.count(b"\n") >= lines:
+            return _head_lines(data, lines)
+        limit *= 4
+
+
+def _head_lines(data: bytes, n: int) -> bytes:
+    end = -1
+    for _ in range(n):
+        end = data.find(b"\n", end + 1)
+        if end < 0:
+            return data
+    return data[: end + 1]
+
+
+def read_csv(source: SourceSpec, bad: BadRows, *, max_rows: int | None = None) -> pd.DataFrame:
+    """Read a delimited text file with every column as text.
+
+    ``skip_rows`` lines are dropped, then ``header_rows`` rows form the header
+    (:mod:`peakend.io.header`); ``max_rows`` reads only the first data rows.
+    """
+    sample = None if max_rows is None else source.skip_rows + source.header_rows + max_rows + 1
+    text = read_text(source, bad, max_lines=sample)
     if not text.strip():
-        raise DataError(f"{source.label} is empty: it has no header and no rows")
+        raise DataError(
+            f"{source.label} is empty: it has no header and no rows; export the data again"
+        )
+    text = _skip_lines(text, source.skip_rows)
+    delimiter = source.delimiter
+    if delimiter is None:
+        delimiter, note = sniff_delimiter(text)
+        if note:
+            bad.notes.append(note)
+    header, body = _split_header(text, delimiter, source)
+    names, labels = header_from_rows(header)
+    bad.labels.update(labels)
+    if len(names) == 1 and delimiter != ";" and ";" in names[0]:
+        raise SourceError(
+            f"{source.label}: the header has one column ({names[0]!r}) that contains ';'; "
+            'the file is semicolon-separated: set delimiter = ";" in [source]'
+        )
+    try:
+        frame = _parse_body(body, delimiter, names, source, max_rows)
+    except SourceError:
+        if sample is None:
+            raise
+        # The sample may end inside a quoted value that spans lines: read it all.
+        return read_csv(source, BadRows(), max_rows=None).head(max_rows or 0)
+    return _require_rows(frame, source)
+
+
+def _skip_lines(text: str, n: int) -> str:
+    if n <= 0:
+        return text
+    lines = text.split("\n", n)
+    return lines[n] if len(lines) > n else ""
+
+
+def _split_header(text: str, delimiter: str, source: SourceSpec) -> tuple[list[list[str]], str]:
+    """The header records (quoted newlines allowed) and the text after them."""
+    stream = io.StringIO(text, newline="")
+    reader = csv.reader(stream, delimiter=delimiter, skipinitialspace=True)
+    header: list[list[str]] = []
+    try:
+        for _ in range(source.header_rows):
+            row = next(reader, None)
+            if row is None:
+                break
+            header.append(row)
+    except csv.Error as exc:
+        raise SourceError(
+            f"{source.label}: the header cannot be read as delimited text ({exc}); check "
+            "`delimiter` and quoting, or `skip_rows` in [source]"
+        ) from exc
+    return header, text[stream.tell() :]
+
+
+def _parse_body(
+    body: str, delimiter: str, names: list[str], source: SourceSpec, max_rows: int | None
+) -> pd.DataFrame:
+    if not body.strip():
+        return pd.DataFrame({name: pd.Series(dtype="string") for name in names})
     try:
         frame = pd.read_csv(
-            io.StringIO(text),
-            sep=source.delimiter,
+            io.StringIO(body),
+            sep=delimiter,
+            header=None,
             dtype=str,
             keep_default_na=False,
             na_values=[""],
             skipinitialspace=True,
+            skip_blank_lines=True,
+            nrows=max_rows,
         )
     except pd.errors.ParserError as exc:
+        raise SourceError(_parser_message(str(exc), source, len(names), delimiter)) from exc
+    if frame.shape[1] > len(names):
         raise SourceError(
-            f"{source.label} cannot be parsed as delimited text ({exc}); check `delimiter` "
-            "and quoting"
-        ) from exc
-    if len(frame.columns) == 1 and source.delimiter not in (";", "\t") and ";" in frame.columns[0]:
-        raise SourceError(
-            f"{source.label}: the header has one column ({frame.columns[0]!r}) that contains ';'; "
-            'the file is probably semicolon-separated: set delimiter = ";" in [source]'
+            f"{source.label}: data rows have {frame.shape[1]} fields but the header has "
+            f"{len(names)}; a value probably holds the delimiter {delimiter!r} without quotes. "
+            "Quote such values in the export, or fix `delimiter` / `header_rows` in [source]"
         )
-    return _require_rows(frame, source)
+    frame.columns = pd.Index(names[: frame.shape[1]])
+    for name in names[frame.shape[1] :]:
+        frame[name] = pd.NA
+    return frame
 
 
-def read_jsonl(source: SourceSpec, bad: BadRows) -> pd.DataFrame:
+def _parser_message(detail: str, source: SourceSpec, width: int, delimiter: str) -> str:
+    """Say which row breaks and what to change (pandas counts lines after the header)."""
+    offset = source.skip_rows + source.header_rows
+    words = detail.split()
+    line = None
+    if "line" in words:
+        after = words[words.index("line") + 1].rstrip(",")
+        line = int(after) if after.isdigit() else None
+    where = f"row {line} (line {line + offset} of the file)" if line is not None else "a row"
+    return (
+        f"{source.label}: {where} does not split into the header's {width} field(s) with "
+        f"delimiter {delimiter!r} ({detail.strip()}). Quote values that hold the delimiter, "
+        "or fix `delimiter` / `header_rows` in [source]"
+    )
+
+
+def read_jsonl(source: SourceSpec, bad: BadRows, *, max_rows: int | None = None) -> pd.DataFrame:
     """Read JSON lines (one object per line); a broken line is reported by row."""
-    assert source.path is not None
-    text = decode_text(read_bytes(source.path), source, bad)
+    text = read_text(source, bad)
     if not text.strip():
-        raise DataError(f"{source.label} is empty: it has no rows")
+        raise DataError(f"{source.label} is empty: it has no rows; export the data again")
+    if max_rows is not None:
+        text = "\n".join(text.splitlines()[:max_rows])
     try:
         frame = pd.read_json(io.StringIO(text), lines=True, dtype=False)
     except ValueError as exc:

@@ -36,7 +36,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _Stream = gzip.GzipFile | BinaryIO
 
 
-def read_xes(source: SourceSpec) -> pd.DataFrame:
+def read_xes(source: SourceSpec, *, max_rows: int | None = None) -> pd.DataFrame:
     """Read an XES event log into one row per event.
 
     Parameters
@@ -46,6 +46,9 @@ def read_xes(source: SourceSpec) -> pd.DataFrame:
         from the content, not the name). If ``source.lifecycle`` is not empty,
         only events whose ``lifecycle:transition`` is one of those values
         (compared case-insensitively) are kept.
+    max_rows
+        Stop after the trace that brings the events read to this many (a sample
+        for profiling; the rest of the file is not parsed).
 
     Returns
     -------
@@ -66,7 +69,7 @@ def read_xes(source: SourceSpec) -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty (0 bytes); export the event log again")
     with _open(path) as stream:
-        rows, trace_keys, n_traces = _parse(stream, path)
+        rows, trace_keys, n_traces = _parse(stream, path, max_rows)
     if not rows:
         raise DataError(f"{path}: the file is empty: the log has no events ({n_traces} traces)")
     frame = _frame(rows, trace_keys)
@@ -93,8 +96,11 @@ def _open(path: Path) -> _Stream:
         raise SourceError(f"cannot read XES file {path}: {exc.strerror or exc}") from exc
 
 
-def _parse(stream: _Stream, path: Path) -> tuple[list[dict[str, str]], list[str], int]:
-    """Copy every event out of the log; return rows, trace attribute keys, trace count."""
+def _parse(
+    stream: _Stream, path: Path, max_rows: int | None = None
+) -> tuple[list[dict[str, str]], list[str], int]:
+    """Copy every event out of the log (or the whole traces that hold the first
+    ``max_rows`` events); return rows, trace attribute keys, trace count."""
     rows: list[dict[str, str]] = []
     trace_keys: dict[str, None] = {}
     n_traces = 0
@@ -103,6 +109,8 @@ def _parse(stream: _Stream, path: Path) -> tuple[list[dict[str, str]], list[str]
             n_traces += 1
             case = _trace_rows(trace, rows)
             trace_keys.update(dict.fromkeys(case))
+            if max_rows is not None and len(rows) >= max_rows:
+                break
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else "?"
         raise SourceError(

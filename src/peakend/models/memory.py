@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from peakend import engine
-from peakend.errors import ConfigError, DataError
+from peakend.errors import ConfigError, DataError, InputMissingError
 from peakend.load import Dataset
 from peakend.models import memory_whatif as wi
 from peakend.models.memory_journeys import (
@@ -265,7 +265,7 @@ def remembered_experience(
 def _outcome(dataset: Dataset, outcome: str | None) -> str:
     names = dataset.outcome_names
     if not names:
-        raise ConfigError(
+        raise InputMissingError(
             f"dataset {dataset.spec.name!r} declares no outcome; a memory model predicts an "
             "outcome (overall rating, NPS, satisfied …): add an [outcomes.NAME] table to the spec"
         )

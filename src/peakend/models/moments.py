@@ -37,7 +37,7 @@ from dataclasses import replace
 import numpy as np
 import pyarrow.compute as pc
 
-from peakend.errors import ConfigError, StatisticalWarning
+from peakend.errors import InputMissingError, StatisticalWarning
 from peakend.load import Dataset
 from peakend.models.moment_design import (
     BANDS,
@@ -310,7 +310,7 @@ def _default_threshold(design: MomentDesign, effect_size: float) -> float:
 
 def _first_outcome(dataset: Dataset) -> str:
     if not dataset.outcome_names:
-        raise ConfigError(
+        raise InputMissingError(
             "the spec declares no outcome; add an [outcomes.NAME] table "
             "(e.g. overall rating or churned) to analyse moments"
         )

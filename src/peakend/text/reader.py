@@ -35,16 +35,21 @@ def read_comments(
             f"unknown encoding {encoding!r}; use e.g. utf-8, latin-1, cp1252"
         ) from None
     text = text.removeprefix("\ufeff")
-    if name.lower().endswith((".csv", ".tsv", ".csv.txt")):
+    if name.lower().removesuffix(".gz").removesuffix(".zip").endswith((".csv", ".tsv", ".csv.txt")):
         return _column(text, text_col, name)
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, gunzipped or unzipped when compressed; a binary file is refused."""
+    from peakend.io.sniff import read_file_bytes, refuse_binary
+
     try:
-        return path.read_bytes()
+        data = read_file_bytes(path)
     except OSError as exc:
         raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    refuse_binary(data, str(path), "comments")
+    return data
 
 
 def _column(text: str, text_col: str, name: str) -> list[str]:
