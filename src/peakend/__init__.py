@@ -27,11 +27,11 @@ from peakend.models.hidden_analysis import (
     find_hidden_moments,
 )
 from peakend.models.memory import MemoryResult, remembered_experience
-from peakend.models.memory_whatif import WhatIf, what_if
-from peakend.models.moment_design import Cuts
+from peakend.models.memory.whatif import WhatIf, what_if
 from peakend.models.moment_plot import moment_matrix
-from peakend.models.moment_segments import SegmentMoments
 from peakend.models.moments import MomentSettings, MomentsResult, TouchpointMoment, find_moments
+from peakend.models.moments.design import Cuts
+from peakend.models.moments.segments import SegmentMoments
 from peakend.models.schedule import ProactiveRule, due_actions
 from peakend.schema import EVENT_SCHEMA, TOUCHPOINT_SCHEMA, Outcome, Scale, Touchpoint
 from peakend.spec import DatasetSpec, SourceSpec, parse_spec, read_spec

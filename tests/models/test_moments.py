@@ -26,8 +26,6 @@ from peakend import load
 from peakend.errors import ConfigError, DataError, ModelError, StatisticalWarning
 from peakend.generate import GeneratorConfig, generate
 from peakend.load import Dataset
-from peakend.models.moment_design import HIGH, LOW, NOT_SCORED, Cuts, MomentDesign, build_design
-from peakend.models.moment_fit import fit_moments
 from peakend.models.moments import (
     MomentSettings,
     MomentsResult,
@@ -36,6 +34,8 @@ from peakend.models.moments import (
     moments_from_design,
     recommend,
 )
+from peakend.models.moments.design import HIGH, LOW, NOT_SCORED, Cuts, MomentDesign, build_design
+from peakend.models.moments.fit import fit_moments
 
 FAST = MomentSettings(n_resamples=20, seed=1)
 

@@ -25,7 +25,6 @@ from peakend.cli.common import (
 )
 from peakend.errors import ConfigError, StatisticalWarning
 from peakend.load import Dataset
-from peakend.models.moment_design import Cuts
 from peakend.models.moment_plot import save_moment_matrix
 from peakend.models.moments import (
     MomentSettings,
@@ -33,7 +32,8 @@ from peakend.models.moments import (
     TouchpointMoment,
     find_moments,
 )
-from peakend.models.resampling import Interval
+from peakend.models.moments.design import Cuts
+from peakend.stats.resampling import Interval
 
 
 @app.command()

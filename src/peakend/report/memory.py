@@ -5,11 +5,11 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from peakend.models.memory import MemoryResult, remembered_experience
-from peakend.models.memory_models import BASELINE
+from peakend.models.memory.models import BASELINE
 from peakend.models.memory_plot import plot_journey, plot_journey_types, plot_model_comparison
-from peakend.models.resampling import Interval
 from peakend.report.i18n import Language, ci, interval, number, percent, percent_ci, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
+from peakend.stats.resampling import Interval
 
 REFERENCES = (
     "Kahneman, D., Fredrickson, B. L., Schreiber, C. A. & Redelmeier, D. A. (1993). When more "

@@ -5,8 +5,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from peakend.models.moment_plot import CLASS_LABELS, moment_matrix
-from peakend.models.moment_segments import SegmentMoments
 from peakend.models.moments import MomentsResult, TouchpointMoment, find_moments
+from peakend.models.moments.segments import SegmentMoments
 from peakend.report.i18n import Language, ci, number, percent, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
 

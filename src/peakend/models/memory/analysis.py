@@ -10,7 +10,7 @@ remember, from your own journeys and outcomes:
 1. per journey the engine's features (:func:`peakend.engine.journey_features`):
    experienced average, peak, best, worst, end, first, trend, number of
    moments, duration;
-2. candidate memory models (:data:`~peakend.models.memory_models.MODELS`) fitted
+2. candidate memory models (:data:`~peakend.models.memory.models.MODELS`) fitted
    to the outcome and compared out of sample (seeded k-fold; RMSE or AUC with
    95 % intervals); the simplest model not significantly worse than the best is
    chosen, and its weights are reported with intervals and in plain language;
@@ -18,7 +18,7 @@ remember, from your own journeys and outcomes:
    gap (remembered - experienced), journeys spoiled by their end or saved by
    their peak or end, and the final touchpoints that spoil most often;
 4. order effects: a random re-ordering of the moments, and "what if the best
-   moment came last?" per journey type (:mod:`peakend.models.memory_whatif`).
+   moment came last?" per journey type (:mod:`peakend.models.memory.whatif`).
 
 A *journey type* is a group of the segment attribute ``journey_type`` (by
 default the spec's first ``segments`` entry); without one, all journeys form
@@ -38,8 +38,8 @@ import pyarrow.compute as pc
 from peakend import engine
 from peakend.errors import ConfigError, DataError
 from peakend.load import Dataset
-from peakend.models import memory_whatif as wi
-from peakend.models.memory_journeys import (
+from peakend.models.memory import whatif as wi
+from peakend.models.memory.journeys import (
     ALL,
     EndSpoiler,
     TypeMemory,
@@ -47,15 +47,15 @@ from peakend.models.memory_journeys import (
     journey_rows,
     type_memories,
 )
-from peakend.models.memory_models import (
+from peakend.models.memory.models import (
     MODELS,
     MemoryModel,
     ModelComparison,
     compare_models,
     fit_model,
 )
-from peakend.models.memory_summary import Ratio, plain_summary, weight_ratios
-from peakend.models.resampling import wilson
+from peakend.models.memory.summary import Ratio, plain_summary, weight_ratios
+from peakend.stats.resampling import wilson
 
 __all__ = [
     "EndSpoiler",

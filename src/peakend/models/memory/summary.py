@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from peakend.models.memory_fit import ratio
-from peakend.models.memory_models import BASELINE, MemoryModel, ModelComparison
-from peakend.models.resampling import Interval
+from peakend.models.memory.fit import ratio
+from peakend.models.memory.models import BASELINE, MemoryModel, ModelComparison
+from peakend.stats.resampling import Interval
 
 
 @dataclass(frozen=True)

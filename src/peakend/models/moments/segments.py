@@ -28,16 +28,16 @@ from scipy import stats
 
 from peakend.errors import ConfigError, ModelError, StatisticalWarning
 from peakend.load import Dataset
-from peakend.models.moment_design import MomentDesign
-from peakend.models.moment_fit import check_rows
-from peakend.models.moments import (
+from peakend.models.moments.analysis import (
     MomentsResult,
     TouchpointMoment,
     classify,
     moments_from_design,
     recommend,
 )
-from peakend.models.resampling import Interval
+from peakend.models.moments.design import MomentDesign
+from peakend.models.moments.fit import check_rows
+from peakend.stats.resampling import Interval
 
 ALPHA = 0.05
 

@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 
 from peakend.errors import ConfigError, StatisticalWarning
 from peakend.load import Dataset
-from peakend.models.moment_design import (
+from peakend.models.moments.design import (
     BANDS,
     HIGH,
     LOW,
@@ -48,15 +48,15 @@ from peakend.models.moment_design import (
     MomentDesign,
     build_design,
 )
-from peakend.models.moment_fit import Draws, check_rows, fit_moments
-from peakend.models.moment_result import (
+from peakend.models.moments.fit import Draws, check_rows, fit_moments
+from peakend.models.moments.result import (
     CLASSES,
     RECOMMENDATIONS,
     MomentSettings,
     MomentsResult,
     TouchpointMoment,
 )
-from peakend.models.resampling import Interval, percentile_interval
+from peakend.stats.resampling import Interval, percentile_interval
 
 __all__ = [
     "CLASSES",
@@ -129,7 +129,7 @@ def find_moments(
     >>> result.by_name("installation").moment_class
     'moment_of_truth'
     """
-    from peakend.models.moment_segments import segment_moments  # builds on this module
+    from peakend.models.moments.segments import segment_moments  # builds on this module
 
     cfg = settings or MomentSettings()
     name = outcome or _first_outcome(dataset)

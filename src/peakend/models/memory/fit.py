@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from scipy.stats import rankdata
 
 from peakend.errors import ModelError, StatisticalWarning
-from peakend.models.resampling import Interval, kfold_splits
+from peakend.stats.resampling import Interval, kfold_splits
 
 F64 = NDArray[np.float64]
 Z_95 = 1.959963984540054

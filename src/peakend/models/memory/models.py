@@ -35,8 +35,8 @@ import numpy as np
 import pyarrow as pa
 
 from peakend.errors import ConfigError, ModelError
-from peakend.models import memory_fit as mf
-from peakend.models.resampling import Interval
+from peakend.models.memory import fit as mf
+from peakend.stats.resampling import Interval
 
 F64 = mf.F64
 

@@ -42,9 +42,9 @@ from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
 from peakend.errors import ModelError, StatisticalWarning
-from peakend.models.moment_design import HIGH, LOW, MIDDLE, NOT_SCORED, MomentDesign
-from peakend.models.moment_importance import collinear_pairs, relative_weights
-from peakend.models.resampling import bootstrap_weights
+from peakend.models.moments.design import HIGH, LOW, MIDDLE, NOT_SCORED, MomentDesign
+from peakend.models.moments.importance import collinear_pairs, relative_weights
+from peakend.stats.resampling import bootstrap_weights
 
 F64 = NDArray[np.float64]
 F32 = NDArray[np.float32]

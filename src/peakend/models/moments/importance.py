@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from peakend.models.moment_design import BANDS
+from peakend.models.moments.design import BANDS
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]

@@ -27,8 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from peakend.load import Dataset
-from peakend.models.moments import MomentsResult, TouchpointMoment
-from peakend.models.resampling import Interval
+from peakend.models.moments.analysis import MomentsResult, TouchpointMoment
+from peakend.stats.resampling import Interval
 
 #: Order of action kinds when gains tie (and for actions without a gain).
 KIND_ORDER = ("fix", "excel", "proactive_contact", "maintain", "allow", "collect_data")

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from peakend.errors import ConfigError
-from peakend.models.moment_design import Cuts
-from peakend.models.resampling import Interval
+from peakend.models.moments.design import Cuts
+from peakend.stats.resampling import Interval
 
 if TYPE_CHECKING:
-    from peakend.models.moment_segments import SegmentMoments
+    from peakend.models.moments.segments import SegmentMoments
 
 CLASSES: tuple[str, ...] = (
     "moment_of_truth",
@@ -163,7 +163,7 @@ class MomentsResult:
     adjusted_for:
         Journey features the effects are adjusted for (none by default).
     segments:
-        Per-segment estimates (:class:`~peakend.models.moment_segments.SegmentMoments`).
+        Per-segment estimates (:class:`~peakend.models.moments.segments.SegmentMoments`).
     """
 
     dataset_name: str
