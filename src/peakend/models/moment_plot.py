@@ -22,6 +22,7 @@ CLASS_LABELS = {
     "excel": "excel moment",
     "performance": "performance moment",
     "standard": "standard moment",
+    "inconclusive": "inconclusive",
     "not_enough_data": "not enough data",
 }
 
