@@ -325,10 +325,33 @@ TEXTS: dict[str, dict[Language, str]] = {
         "{mean}), dus elk moment telt.",
     },
     "sum_memory_average": {
-        "en": "Customers remember their journey as its average here: improving any moment "
-        "counts the same, wherever it falls.",
-        "nl": "Klanten onthouden hun reis hier als het gemiddelde: elk moment verbeteren telt "
-        "even zwaar, waar het ook valt.",
+        "en": "Customers remember their journey as its average here: peak and end are shown "
+        "to weigh less than a margin that would matter, so improving any moment counts the "
+        "same, wherever it falls.",
+        "nl": "Klanten onthouden hun reis hier als het gemiddelde: van piek en einde is "
+        "aangetoond dat ze minder wegen dan een marge die ertoe doet, dus elk moment "
+        "verbeteren telt even zwaar, waar het ook valt.",
+    },
+    "sum_memory_inconclusive": {
+        "en": "Whether customers remember more than the average cannot be told at this sample "
+        "size: the weights of peak and end are too uncertain either way.",
+        "nl": "Of klanten meer onthouden dan het gemiddelde is bij deze steekproefomvang niet "
+        "te zeggen: de gewichten van piek en einde zijn daarvoor te onzeker.",
+    },
+    "sum_memory_no_order": {
+        "en": "The scores carry no experienced order (they were given at once, e.g. in one "
+        "survey; their order is the questionnaire's), so nothing is said about peak or end. "
+        "Declare experienced_order = true in the spec if the order is the one customers lived.",
+        "nl": "De scores hebben geen beleefde volgorde (ze zijn in één keer gegeven, bijv. in "
+        "één enquête; de volgorde is die van de vragenlijst), dus over piek en einde wordt "
+        "niets gezegd. Zet experienced_order = true in de spec als de volgorde de beleefde is.",
+    },
+    "sum_memory_weights": {
+        "en": "Peak and end weigh beyond the average (peak {peak}, end {end} per unit of "
+        "valence), although the average alone predicts about as well out of sample.",
+        "nl": "Piek en einde wegen mee bovenop het gemiddelde (piek {peak}, einde {end} per "
+        "eenheid beleving), al voorspelt het gemiddelde alleen buiten de steekproef ongeveer "
+        "even goed.",
     },
     "sum_memory_model": {
         "en": "How customers remember: the {chosen} model predicts {outcome} best "
