@@ -318,6 +318,12 @@ def _more(
         "low": more_journeys(penalty, counts["low"], threshold),
         "high": more_journeys(reward, counts["high"], threshold),
     }
+    # a reversed effect (a low score with a better outcome) is settled, but no
+    # sample size turns it into a class: None says so
+    if penalty.low > threshold:
+        found["low"] = None
+    if reward.high < -threshold:
+        found["high"] = None
     return {band: n for band, n in found.items() if n != 0}
 
 
