@@ -373,14 +373,21 @@ TARGETS = {
 }
 
 
-def run(names: list[str], replicates: int, resamples: int, workdir: Path) -> dict[str, Tally]:
-    """Every replicate of every named scenario; prints progress as ``name: value`` lines."""
+def run(
+    names: list[str],
+    replicates: int,
+    resamples: int,
+    workdir: Path,
+    population_n: int = 100_000,
+    quiet: bool = False,
+) -> dict[str, Tally]:
+    """Every replicate of every named scenario; prints its figures as ``name: value`` lines."""
     results: dict[str, Tally] = {}
     for name in names:
         scenario = SCENARIOS[name]
         started = time.perf_counter()
         total = Tally()
-        pop = population(scenario, workdir) if scenario.kind == "moments" else {}
+        pop = population(scenario, workdir, population_n) if scenario.kind == "moments" else {}
         for seed in range(1, replicates + 1):
             if scenario.kind == "moments":
                 one = moments_replicate(scenario, seed, workdir, resamples, pop)
@@ -392,6 +399,8 @@ def run(names: list[str], replicates: int, resamples: int, workdir: Path) -> dic
                 entry[0] += hits
                 entry[1] += trials
         results[name] = total
+        if quiet:
+            continue
         print(f"{name}.seconds: {time.perf_counter() - started:.1f}", flush=True)
         for figure in sorted(total.counts):
             share, trials = total.share(figure)
