@@ -179,12 +179,12 @@ TEXTS: dict[str, dict[Language, str]] = {
     },
     "sum_collect": {
         "en": "Not yet known: {touchpoints} — the data cannot yet tell whether they matter; "
-        "collect about {more} more journeys with a low or high score there.",
+        "collect more journeys there ({first}: about {more}).",
         "nl": "Nog onbekend: {touchpoints} — de gegevens kunnen nog niet zeggen of ze ertoe "
-        "doen; verzamel daar ongeveer {more} klantreizen extra met een lage of hoge score.",
+        "doen; verzamel daar meer klantreizen ({first}: ongeveer {more}).",
     },
     "col_settle": {"en": "To settle", "nl": "Nodig om te beslissen"},
-    "settle_more": {"en": "+{n} {band}", "nl": "+{n} {band}"},
+    "settle_more": {"en": "{n} more {band} scores", "nl": "{n} extra scores {band}"},
     "settle_on_threshold": {"en": "on the threshold", "nl": "op de drempel"},
     "band_low": {"en": "low", "nl": "laag"},
     "band_middle": {"en": "middle", "nl": "midden"},

@@ -114,14 +114,14 @@ def summary_sentences(result: MomentsResult, lang: Language) -> tuple[str, ...]:
         )
     open_ = [m for m in result.touchpoints if m.moment_class == "inconclusive"]
     open_ = sorted(open_, key=lambda m: -m.importance.value)[:NAMED]
-    needed = [n for m in open_ for n in m.more_journeys.values() if n is not None]
-    if needed:
+    if open_:
         sentences.append(
             text(
                 "sum_collect",
                 lang,
                 touchpoints=_names(open_),
-                more=number(_round_up(min(needed)), lang, 0),
+                first=open_[0].touchpoint,
+                more=settle_cell(open_[0].more_journeys, lang),
             )
         )
     return tuple(sentences)
