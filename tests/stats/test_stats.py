@@ -108,3 +108,21 @@ def test_pooled_intervals_cover_the_smallest_group() -> None:
         )
         hits += found.estimates[3].low <= truth[3] <= found.estimates[3].high
     assert hits / 300 >= 0.9
+
+
+def test_clustered_delong_counts_a_customer_once() -> None:
+    from peakend.models.memory import fit as mf
+
+    rng = np.random.default_rng(3)
+    n = 1_000
+    y = (rng.random(n) < 0.4).astype(float)
+    p = np.clip(0.3 * y + 0.7 * rng.random(n), 0, 1)
+    once = mf.interval(mf.score(y, p, binary=True))
+    twice_y, twice_p = np.repeat(y, 2), np.repeat(p, 2)  # every customer answered twice
+    naive = mf.interval(mf.score(twice_y, twice_p, binary=True))
+    clustered = mf.interval(
+        mf.score(twice_y, twice_p, binary=True, clusters=np.repeat(np.arange(n), 2))
+    )
+    width = once.high - once.low
+    assert clustered.high - clustered.low == pytest.approx(width, rel=0.02)
+    assert naive.high - naive.low == pytest.approx(width / np.sqrt(2), rel=0.02)

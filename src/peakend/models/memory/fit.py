@@ -200,6 +200,7 @@ class Score:
     value: float
     parts: F64
     n_positive: int = 0
+    clusters: I64 | None = None  # customer of each part, in the order of ``parts``
 
     @property
     def higher_is_better(self) -> bool:
@@ -207,11 +208,15 @@ class Score:
         return self.kind == "auc"
 
 
-def score(y: F64, prediction: F64, *, binary: bool) -> Score:
-    """Out-of-sample RMSE (continuous) or AUC (binary) of ``prediction``."""
+def score(y: F64, prediction: F64, *, binary: bool, clusters: I64 | None = None) -> Score:
+    """Out-of-sample RMSE (continuous) or AUC (binary) of ``prediction``.
+
+    With ``clusters`` (customer codes) the intervals built from the score are
+    cluster-robust: a customer's journeys count as one unit (clustered DeLong).
+    """
     if not binary:
         sq = (y - prediction) ** 2
-        return Score("rmse", math.sqrt(float(sq.mean())), sq)
+        return Score("rmse", math.sqrt(float(sq.mean())), sq, clusters=clusters)
     positive = y > 0.5
     m, n = int(positive.sum()), int((~positive).sum())
     if m == 0 or n == 0:
@@ -226,7 +231,8 @@ def score(y: F64, prediction: F64, *, binary: bool) -> Score:
     v10 = (rank_all[:m] - rank_pos) / n
     v01 = 1.0 - (rank_all[m:] - rank_neg) / m
     auc = float(v10.mean())
-    return Score("auc", auc, np.concatenate([v10, v01]), n_positive=m)
+    order = None if clusters is None else np.concatenate([clusters[positive], clusters[~positive]])
+    return Score("auc", auc, np.concatenate([v10, v01]), n_positive=m, clusters=order)
 
 
 def interval(s: Score) -> Interval:
@@ -246,6 +252,8 @@ def _variance(a: Score, b: Score) -> float:
     n = len(a.parts)
     if n < 2:
         return math.nan
+    if a.clusters is not None:
+        return _clustered_covariance(a, b)
     if a.kind == "rmse":
         # RMSE = sqrt(MSE): gradient 1 / (2 RMSE) on the mean squared error
         cov = float(np.cov(a.parts, b.parts)[0, 1]) / n
@@ -258,6 +266,30 @@ def _variance(a: Score, b: Score) -> float:
     s10 = float(np.cov(a.parts[:m], b.parts[:m])[0, 1])
     s01 = float(np.cov(a.parts[m:], b.parts[m:])[0, 1])
     return s10 / m + s01 / k
+
+
+def _influence(s: Score) -> F64:
+    """Each part's contribution to the score's deviation from its value (first order)."""
+    if s.kind == "rmse":
+        n = len(s.parts)
+        mse = s.value**2
+        return np.asarray((s.parts - mse) / n / (2.0 * s.value or 1.0), dtype=np.float64)
+    m, k = s.n_positive, len(s.parts) - s.n_positive
+    out = np.empty(len(s.parts))
+    out[:m] = (s.parts[:m] - s.value) / m
+    out[m:] = (s.parts[m:] - s.value) / k
+    return out
+
+
+def _clustered_covariance(a: Score, b: Score) -> float:
+    """Covariance of two scores with influences summed per customer (clustered DeLong)."""
+    assert a.clusters is not None
+    groups = int(a.clusters.max()) + 1
+    if groups < 2:
+        return math.nan
+    sum_a = np.bincount(a.clusters, weights=_influence(a), minlength=groups)
+    sum_b = np.bincount(a.clusters, weights=_influence(b), minlength=groups)
+    return float(sum_a @ sum_b) * groups / (groups - 1)
 
 
 def ratio(fit_: LinearFit, top: int, bottom: int) -> Interval:

@@ -414,7 +414,7 @@ def compare_models(
         prediction = mf.out_of_sample(
             x, y, binary=binary, folds=folds, seed=seed, clusters=clusters
         )
-        raw[name] = mf.score(y, prediction, binary=binary)
+        raw[name] = mf.score(y, prediction, binary=binary, clusters=clusters)
     best = _best(raw)
     if tolerance is None:
         tolerance = AUC_TOLERANCE if binary else RMSE_TOLERANCE * raw[best].value
