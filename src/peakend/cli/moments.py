@@ -188,7 +188,7 @@ def _table(result: MomentsResult, title: str) -> Table:
 def settle_text(more: dict[str, int | None]) -> str:
     """``+120 low, +40 high``: more journeys per band that would settle an open class."""
     parts = [
-        f"+{_count(n)} {band}" if n is not None else f"{band}: on the threshold"
+        f"+{_count(n)} {band}" if n is not None else f"{band}: more data will not settle it"
         for band, n in more.items()
     ]
     return ", ".join(parts)

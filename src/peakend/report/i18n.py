@@ -185,7 +185,10 @@ TEXTS: dict[str, dict[Language, str]] = {
     },
     "col_settle": {"en": "To settle", "nl": "Nodig om te beslissen"},
     "settle_more": {"en": "{n} more {band} scores", "nl": "{n} extra scores {band}"},
-    "settle_on_threshold": {"en": "on the threshold", "nl": "op de drempel"},
+    "settle_on_threshold": {
+        "en": "more data will not settle it",
+        "nl": "meer gegevens beslissen het niet",
+    },
     "band_low": {"en": "low", "nl": "laag"},
     "band_middle": {"en": "middle", "nl": "midden"},
     "band_high": {"en": "high", "nl": "hoog"},
