@@ -316,7 +316,7 @@ def _moment_figures(
     for segment in result.segments:
         smallest = min(segment.groups, key=lambda g: g.n_journeys)
         for m in smallest.touchpoints:
-            if m.touchpoint in truth and m.moment_class != "not_enough_data":
+            if m.touchpoint in truth and math.isfinite(m.penalty.low + m.reward.low):
                 true = truth[m.touchpoint][effects]
                 assert isinstance(true, dict)
                 tally.add(
