@@ -20,11 +20,11 @@ them on one scale:
 Shares are those observed in the data (journeys with the touchpoint over all
 journeys with the outcome). For a binary outcome the penalty and reward are
 averaged over the journeys the action moves (those scoring low for fix, in the
-middle for excel), not over all journeys: on the airline data the average over
-all journeys overstated the gains by 11–16 %. The interval of a gain is the
-bootstrap interval of that effect scaled by the share. A risk that is not
-defined (no penalty estimate, or an action that is not about slipping) is NaN
-and shown as "–". The gains assume the effect is causal and that the action
+middle for excel), not over all journeys: on the airline survey the average over
+all journeys overstated the effect behind a gain by 1–18 % (``docs/focus.md``).
+The interval of a gain is the bootstrap interval of that effect scaled by the
+share. A risk that is not defined (no penalty estimate, or an action that is not
+about slipping) is NaN and shown as "–". The gains assume the effect is causal and that the action
 moves journeys one band; they rank the options, they do not promise a number
 (see ``docs/focus.md``).
 """
