@@ -36,8 +36,8 @@ import pyarrow.parquet as pq
 
 from peakend import engine
 from peakend.generate import GeneratorConfig, generate
-from peakend.models import memory_whatif as wi
-from peakend.models.memory_models import MODELS, compare_models, fit_model
+from peakend.models.memory import whatif as wi
+from peakend.models.memory.models import MODELS, compare_models, fit_model
 
 HERE = Path(__file__).resolve().parent
 TRUTH = {"peak": 0.9, "end": 1.1, "mean": 0.6, "trough": 0.0}

@@ -43,11 +43,11 @@ import pyarrow.compute as pc
 import peakend
 from peakend.errors import StatisticalWarning
 from peakend.generate import GeneratorConfig, TouchpointDesign, generate
-from peakend.models.moment_design import MomentDesign, build_design
-from peakend.models.moment_fit import fit_moments, fit_predict
-from peakend.models.moment_segments import group_labels
 from peakend.models.moments import MomentSettings, find_moments
-from peakend.models.resampling import kfold_splits
+from peakend.models.moments.design import MomentDesign, build_design
+from peakend.models.moments.fit import fit_moments, fit_predict
+from peakend.models.moments.segments import group_labels
+from peakend.stats.resampling import kfold_splits
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"

@@ -37,6 +37,7 @@ CLASS_COLOURS = {
     "excel": PALETTE["bluish_green"],
     "performance": PALETTE["blue"],
     "standard": PALETTE["grey"],
+    "inconclusive": PALETTE["yellow"],
     "not_enough_data": PALETTE["light_grey"],
 }
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from numbers import Integral
 from pathlib import Path
@@ -123,14 +123,19 @@ class TouchpointDesign:
 
     @property
     def kind(self) -> str:
-        """The planted class, from the size of penalty and reward (0.25 points)."""
-        hurts = -self.penalty >= _EFFECT_THRESHOLD
-        lifts = self.reward >= _EFFECT_THRESHOLD
-        if hurts and lifts:
-            return "performance"
-        if hurts:
-            return "moment_of_truth"
-        return "excel" if lifts else "standard"
+        """The planted (direct) class, from the size of penalty and reward (0.25 points)."""
+        return planted_class(self.penalty, self.reward)
+
+
+def planted_class(penalty: float, reward: float) -> str:
+    """The class of a penalty and reward against the planted threshold (0.25 points)."""
+    hurts = -penalty >= _EFFECT_THRESHOLD
+    lifts = reward >= _EFFECT_THRESHOLD
+    if hurts and lifts:
+        return "performance"
+    if hurts:
+        return "moment_of_truth"
+    return "excel" if lifts else "standard"
 
 
 @dataclass(frozen=True)
@@ -311,6 +316,11 @@ class GeneratorConfig:
     customer_overall_sd:
         Standard deviation of a customer's rating tendency, added to ``overall`` of
         each of their journeys (a lenient or strict rater); 0 by default.
+    survey_order:
+        Store the scores as one survey gives them after the journey: every event
+        of a journey gets the journey's last timestamp and the events are stored
+        in a random order, so the data no longer carry the experienced order
+        (``overall`` still remembers the experienced one). Off by default.
     seed:
         Seed of the counter-based random draws.
     start, span_days:
@@ -356,6 +366,7 @@ class GeneratorConfig:
     journeys_per_customer: float = 1.0
     customer_mood_corr: float = 0.0
     customer_overall_sd: float = 0.0
+    survey_order: bool = False
     start: datetime = datetime(2024, 1, 1, tzinfo=UTC)
     span_days: float = 365.0
     chunk_journeys: int = 100_000
@@ -632,6 +643,7 @@ _V_BASE_N, _V_BASE_T, _V_WIN_N, _V_WIN_T, _V_CONTACT_TP = 20, 21, 22, 23, 24
 _V_RECOVERY, _V_NOISE, _V_RECOMMEND, _V_CHURN = 30, 40, 41, 42
 _V_PROACTIVE, _V_TEXT = 50, 51
 _V_CUSTOMER_MOOD, _V_CUSTOMER_OVERALL = 60, 61
+_V_SURVEY_ORDER = 70
 
 
 def customer_index(cfg: GeneratorConfig, jg: U64) -> U64:
@@ -822,6 +834,19 @@ def _events(cfg: GeneratorConfig, d: _Draws, ch: _Chunk, stats: dict[str, float]
     return _Events(rows[order], ts[order], code[order], score[order], origin[order])
 
 
+def _survey_order(d: _Draws, ch: _Chunk, ev: _Events) -> _Events:
+    """The events as a survey stores them: one timestamp per journey, a random order."""
+    n = ev.rows.size
+    starts = np.flatnonzero(np.r_[True, ev.rows[1:] != ev.rows[:-1]]) if n else np.zeros(0, int)
+    sizes = np.diff(np.r_[starts, n])
+    last = np.maximum.reduceat(ev.ts_s, starts) if n else ev.ts_s
+    position = np.arange(n) - np.repeat(starts, sizes)
+    key = d.uniform(_V_SURVEY_ORDER, ch.jg[ev.rows] * np.uint64(4096) + position.astype(np.uint64))
+    order = np.lexsort((key, ev.rows)).astype(np.int64)
+    ts = np.repeat(last, sizes)
+    return _Events(ev.rows[order], ts, ev.code[order], ev.score[order], ev.origin[order])
+
+
 def _event_order(rows: I64, ts: I64, code: I64) -> I64:
     """Order by (journey, ts, code): designed touchpoints first at equal timestamps.
 
@@ -961,6 +986,8 @@ def _chunk_tables(
     width = max(8, len(str(cfg.n_journeys - 1)))
     ids = _ids("J", ch.jg, width)
     customers = _ids("C", customer_index(cfg, ch.jg), width)
+    if cfg.survey_order:
+        ev = _survey_order(d, ch, ev)
     events = _event_table(cfg, d, ev, ids, customers, seq0)
     outcomes = pa.Table.from_arrays(
         [
@@ -1230,13 +1257,81 @@ def _score_probs(cfg: GeneratorConfig, latent_mean: float) -> dict[str, float]:
     return {str(s + 1): round(edges[s + 1] - edges[s], 4) for s in range(5)}
 
 
+def total_effects(cfg: GeneratorConfig) -> dict[str, dict[str, float | str]]:
+    """Each touchpoint's total effect on ``overall``: set its score, everything else kept.
+
+    The planted penalty and reward are *direct* effects. A low score also lowers
+    the journey's remembered peak, end, mean and trough, and through them
+    ``overall``: the *total* effect adds that. It is computed by intervention on
+    the first journeys (up to :data:`TOTAL_EFFECT_JOURNEYS`): every journey that
+    scored the touchpoint gets a low (1-2), middle (3) or high (4-5) score there
+    instead, in the proportions the data have, with every other draw kept;
+    penalty and reward are the differences of the mean ``overall`` against the
+    middle.
+    """
+    d = _Draws(cfg.seed)
+    n = min(cfg.n_journeys, TOTAL_EFFECT_JOURNEYS)
+    ch = _make_chunk(cfg, d, 0, n)
+    ev = _events(cfg, d, ch, {})
+    out: dict[str, dict[str, float | str]] = {}
+    for k, tp in enumerate(cfg.touchpoints):
+        scored = ~np.isnan(ch.score[:, k])
+        means = {
+            band: _forced_mean(cfg, d, ch, ev, k, scored, values)
+            for band, values in (("low", (1.0, 2.0)), ("middle", (3.0,)), ("high", (4.0, 5.0)))
+        }
+        penalty = round(means["low"] - means["middle"], 4)
+        reward = round(means["high"] - means["middle"], 4)
+        out[tp.name] = {
+            "penalty": penalty,
+            "reward": reward,
+            "class": planted_class(penalty, reward),
+        }
+    return out
+
+
+#: Journeys over which :func:`total_effects` averages.
+TOTAL_EFFECT_JOURNEYS = 20_000
+
+
+def _forced_mean(
+    cfg: GeneratorConfig,
+    d: _Draws,
+    ch: _Chunk,
+    ev: _Events,
+    k: int,
+    scored: Bool,
+    values: tuple[float, ...],
+) -> float:
+    """Mean ``overall`` of the journeys scoring touchpoint ``k`` with its score set to a band."""
+    if not scored.any():
+        return float("nan")
+    observed = ch.score[scored, k]
+    counts = np.array([np.sum(observed == v) for v in values], dtype=np.float64)
+    shares = counts / counts.sum() if counts.sum() > 0 else np.full(len(values), 1 / len(values))
+    at_k = (ev.code == k) & ~np.isnan(ev.score)
+    total = 0.0
+    for value, share in zip(values, shares, strict=True):
+        score = ch.score.copy()
+        score[scored, k] = value
+        ev_score = np.where(at_k, value, ev.score)
+        forced = _Events(ev.rows, ev.ts_s, ev.code, ev_score, ev.origin)
+        feats = _memory_features(forced, ch.jg.size)
+        overall = _overall(cfg, d, replace(ch, score=score), feats)
+        total += share * float(overall[scored].mean())
+    return total
+
+
 def _truth_touchpoints(cfg: GeneratorConfig) -> dict[str, Any]:
+    total = total_effects(cfg)
     return {
         t.name: {
             "class": t.kind,
             "stage": t.stage,
             "penalty": t.penalty,
             "reward": t.reward,
+            "direct": {"class": t.kind, "penalty": t.penalty, "reward": t.reward},
+            "total": total[t.name],
             "initiated_by": t.initiated_by,
             "channel": t.channel,
             "p_present": t.p_present,
@@ -1356,6 +1451,11 @@ def _truth(cfg: GeneratorConfig, stats: dict[str, float]) -> dict[str, Any]:
             "module": "peakend.generate",
             "truth_version": 1,
             "seed": cfg.seed,
+            "effects": "touchpoints: class/penalty/reward are the planted direct effects "
+            "(also under 'direct'); 'total' adds what a score does through the remembered "
+            "peak, end, mean and trough, by intervention (see total_effects). A moments "
+            "analysis without adjustment estimates total effects; adjusted for the memory "
+            "features, direct ones.",
             "config": config,
         },
         "counts": {"n_journeys": n, "n_events": int(stats["n_events"])},

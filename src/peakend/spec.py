@@ -115,6 +115,10 @@ class DatasetSpec:
     strict: bool = False
     description: str = ""
     spec_path: Path | None = None
+    #: ``experienced_order = true``: the stored order of a journey's scores (for a
+    #: wide survey, the column order) is the order the customer lived them, so the
+    #: memory analysis may speak of peak and end without timestamps.
+    experienced_order: bool = False
 
     def scale_for(self, touchpoint: Touchpoint | None) -> Scale | None:
         """The scale scores of ``touchpoint`` are on (its own, else the default)."""
@@ -166,6 +170,7 @@ _TOP_KEYS = {
     "outcomes",
     "outcome_source",
     "validation",
+    "experienced_order",
 }
 
 
@@ -248,7 +253,15 @@ def parse_spec(
         outcome_journey_col=outcome_journey_col,
         strict=bool(validation.get("strict", False)),
         spec_path=spec_path,
+        experienced_order=_flag(raw, "experienced_order", where),
     )
+
+
+def _flag(raw: Mapping[str, Any], key: str, where: str) -> bool:
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: {key} must be true or false (got {value!r})")
+    return value
 
 
 _SOURCE_KEYS = {

@@ -31,11 +31,12 @@ from peakend.cli import app, main
 from peakend.cli.common import clean_json
 from peakend.errors import ConfigError, DataError, ModelError
 from peakend.generate import GeneratorConfig, generate
-from peakend.models import memory_fit as mf
-from peakend.models import memory_whatif as wi
-from peakend.models.memory import MemoryResult, remembered_experience, wilson
-from peakend.models.memory_models import compare_models
+from peakend.models.memory import MemoryResult, remembered_experience
+from peakend.models.memory import fit as mf
+from peakend.models.memory import whatif as wi
+from peakend.models.memory.models import compare_models
 from peakend.models.memory_plot import plot_journey, plot_journey_types, plot_model_comparison
+from peakend.stats.resampling import wilson
 
 TRUTH = {"peak": 0.9, "end": 1.1, "mean": 0.6}
 
@@ -384,8 +385,8 @@ def test_a_loss_within_the_tolerance_keeps_the_simpler_model(planted: peakend.Da
 def test_report_sentence_follows_the_evidence(
     peak_end_result: MemoryResult, mean_result: MemoryResult, planted_result: MemoryResult
 ) -> None:
-    from peakend.models.resampling import Interval
     from peakend.report.memory import summary_sentence
+    from peakend.stats.resampling import Interval
 
     assert summary_sentence(mean_result, "en").startswith("Customers remember their journey")
     assert summary_sentence(planted_result, "en").startswith("Customers remember the end: it")

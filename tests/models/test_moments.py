@@ -26,8 +26,6 @@ from peakend import load
 from peakend.errors import ConfigError, DataError, ModelError, StatisticalWarning
 from peakend.generate import GeneratorConfig, generate
 from peakend.load import Dataset
-from peakend.models.moment_design import HIGH, LOW, NOT_SCORED, Cuts, MomentDesign, build_design
-from peakend.models.moment_fit import fit_moments
 from peakend.models.moments import (
     MomentSettings,
     MomentsResult,
@@ -36,6 +34,10 @@ from peakend.models.moments import (
     moments_from_design,
     recommend,
 )
+from peakend.models.moments.design import HIGH, LOW, NOT_SCORED, Cuts, MomentDesign, build_design
+from peakend.models.moments.fit import fit_moments
+from peakend.models.moments.verdict import confidence, more_journeys
+from peakend.stats.resampling import Interval
 
 FAST = MomentSettings(n_resamples=20, seed=1)
 
@@ -77,7 +79,7 @@ def test_zero_effects_classify_nothing(tmp_path: Path) -> None:
     dataset = _generate(tmp_path, 2_000, seed=4, zero=True)
     result = find_moments(dataset, outcome="overall", settings=FAST, segments=())
     classes = {m.moment_class for m in result.touchpoints if m.touchpoint in _truth(dataset)}
-    assert classes <= {"standard", "not_enough_data"}
+    assert classes <= {"standard", "inconclusive", "not_enough_data"}
 
 
 def test_penalties_match_statsmodels_ols(planted: Dataset) -> None:
@@ -248,18 +250,39 @@ def test_result_is_json_ready(planted_result: MomentsResult) -> None:
     assert {"penalty", "reward", "importance", "counts", "confidence"} <= set(first)
 
 
+def _iv(low: float, high: float) -> Interval:
+    return Interval((low + high) / 2, low, high, 100)
+
+
 def test_class_rule_and_recommendations() -> None:
-    assert classify(-0.5, 0.0, 0.1, True) == "moment_of_truth"
-    assert classify(0.0, 0.5, 0.1, True) == "excel"
-    assert classify(-0.5, 0.5, 0.1, True) == "performance"
-    assert classify(-0.05, 0.05, 0.1, True) == "standard"
-    assert classify(-0.5, 0.5, 0.1, False) == "not_enough_data"
+    small = _iv(-0.05, 0.05)
+    assert classify(_iv(-0.6, -0.4), small, 0.1, True) == "moment_of_truth"
+    assert classify(small, _iv(0.4, 0.6), 0.1, True) == "excel"
+    assert classify(_iv(-0.6, -0.4), _iv(0.4, 0.6), 0.1, True) == "performance"
+    assert classify(small, small, 0.1, True) == "standard"
+    # absence of evidence is not evidence of absence: an interval reaching past
+    # the threshold gives no class
+    assert classify(_iv(-0.76, -0.15), small, 0.37, True) == "inconclusive"
+    assert classify(small, _iv(-0.05, 0.15), 0.1, True) == "inconclusive"
+    assert classify(_iv(-0.6, -0.4), small, 0.1, False) == "not_enough_data"
     cfg = MomentSettings()
     assert recommend("moment_of_truth", 0.2, 0.1, cfg) == "fix"
     assert recommend("moment_of_truth", 0.02, 0.1, cfg) == "maintain"
     assert recommend("excel", 0.0, 0.9, cfg) == "excel"
     assert recommend("excel", 0.0, 0.1, cfg) == "maintain"
-    assert recommend("standard", 0.5, 0.9, cfg) == "allow"
+    assert recommend("standard", 0.5, 0.1, cfg) == "allow"
+    assert recommend("standard", 0.5, 0.9, cfg) == "maintain"  # brand-relevant
+    assert recommend("standard", 0.5, None, cfg) == "maintain"  # relevance unknown
+    assert recommend("inconclusive", 0.5, 0.1, cfg) == "collect_data"
+
+
+def test_more_journeys_to_settle() -> None:
+    # half-width 0.3, 0.1 from the nearer threshold: (0.3 / 0.1)^2 = 9 times the journeys
+    assert more_journeys(Interval(-0.2, -0.5, 0.1, 100), 100, 0.1) == 800
+    assert more_journeys(_iv(-0.6, -0.4), 100, 0.1) == 0
+    assert more_journeys(Interval(-0.1, -0.3, 0.1, 100), 100, 0.1) is None
+    assert math.isnan(confidence("inconclusive", np.zeros(5), np.zeros(5), 0.1))
+    assert confidence("standard", np.zeros(5), np.zeros(5), 0.1) == 1.0
 
 
 def test_bad_input_gives_clear_errors(planted: Dataset) -> None:
@@ -406,5 +429,5 @@ def test_reversed_effects_are_flagged(planted: Dataset) -> None:
     flipped.bands[low, t], flipped.bands[high, t] = HIGH, LOW  # swap the meaning of the scale
     result = moments_from_design(flipped, FAST, dataset=planted, outcome="overall")
     install = result.by_name("installation")
-    assert install.reversed_effect and install.moment_class == "standard"
+    assert install.reversed_effect and install.moment_class == "inconclusive"
     assert not result.by_name("website_visit").reversed_effect

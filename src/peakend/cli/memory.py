@@ -27,7 +27,7 @@ from peakend.cli.common import (
 from peakend.load import Dataset
 from peakend.models.memory import MemoryResult, remembered_experience
 from peakend.models.memory_plot import plot_journey, plot_journey_types, plot_model_comparison
-from peakend.models.resampling import Interval
+from peakend.stats.resampling import Interval
 
 
 @app.command()

@@ -25,7 +25,6 @@ from peakend.cli.common import (
 )
 from peakend.errors import ConfigError, StatisticalWarning
 from peakend.load import Dataset
-from peakend.models.moment_design import Cuts
 from peakend.models.moment_plot import save_moment_matrix
 from peakend.models.moments import (
     MomentSettings,
@@ -33,7 +32,9 @@ from peakend.models.moments import (
     TouchpointMoment,
     find_moments,
 )
-from peakend.models.resampling import Interval
+from peakend.models.moments.design import Cuts
+from peakend.stats.pooling import MIN_GROUPS
+from peakend.stats.resampling import Interval
 
 
 @app.command()
@@ -82,7 +83,10 @@ def moments(
 
     Per touchpoint: the penalty of a low score and the reward of a high score
     against the middle, the share of the explained variance, the class with its
-    bootstrap confidence and a recommendation (fix, excel, maintain, allow).
+    probability of what it states and a recommendation (fix, excel, maintain,
+    allow, collect data). A class is stated only when its interval supports it:
+    standard needs both intervals inside the threshold; anything else is
+    inconclusive, with roughly how many more low or high scores would settle it.
 
     Example: peakend moments examples/airline_passenger_satisfaction.toml --outcome satisfied
     """
@@ -136,9 +140,10 @@ def _print(result: MomentsResult) -> None:
     fit_name = "McFadden R²" if result.outcome_kind == "binary" else "R²"
     out.print(
         f"[bold]{escape(result.dataset_name)}[/]: moments for [bold]{escape(result.outcome)}[/] "
-        f"({result.model}, {result.n_journeys:,} journeys; {fit_name} {_interval(result.fit)}; "
-        f"threshold {_effect(result.threshold, result)} {unit}; "
-        f"{result.settings.n_resamples} bootstrap resamples)"
+        f"({result.model}, {result.n_journeys:,} journeys; {fit_name} {_interval(result.fit)}, "
+        f"{result.fit_method}; threshold {_effect(result.threshold, result)} {unit}; "
+        f"{result.settings.n_resamples} bootstrap resamples of whole {result.resampling_unit}s; "
+        f"{result.effects} effects)"
     )
     out.print(_table(result, "Touchpoints by impact"))
     odd = [m.touchpoint for m in result.touchpoints if m.reversed_effect]
@@ -149,7 +154,8 @@ def _print(result: MomentsResult) -> None:
         )
     for seg in result.segments:
         for group in seg.groups:
-            title = f"{seg.attribute} = {group.name} (n={group.n_journeys:,}, pooled)"
+            pooled = ", pooled" if len(seg.groups) >= MIN_GROUPS else ""
+            title = f"{seg.attribute} = {group.name} (n={group.n_journeys:,}{pooled})"
             out.print(_group_table(group.touchpoints, result, title))
         differing = [d.touchpoint for d in seg.differences if d.class_differs]
         text = ", ".join(differing) if differing else "none"
@@ -162,20 +168,30 @@ def _table(result: MomentsResult, title: str) -> Table:
         table.add_column(
             name, justify="left" if name in ("touchpoint", "class", "action") else "right"
         )
-    for name in ("reward [95% CI]", "importance", "n low/mid/high"):
+    for name in ("reward [95% CI]", "importance", "n low/mid/high", "to settle"):
         table.add_column(name, justify="right")
     for m in result.touchpoints:
         table.add_row(
             m.touchpoint,
             m.moment_class.replace("_", " "),
             _pct(m.confidence),
-            m.recommendation,
+            m.recommendation.replace("_", " "),
             _effect_interval(m.penalty, result),
             _effect_interval(m.reward, result),
-            _share_interval(m.importance),
+            _share_interval(m.importance) + ("" if m.importance_distinct else " ≈0"),
             "/".join(_count(m.counts[band]) for band in ("low", "middle", "high")),
+            settle_text(m.more_journeys),
         )
     return table
+
+
+def settle_text(more: dict[str, int | None]) -> str:
+    """``+120 low, +40 high``: more journeys per band that would settle an open class."""
+    parts = [
+        f"+{_count(n)} {band}" if n is not None else f"{band}: more data will not settle it"
+        for band, n in more.items()
+    ]
+    return ", ".join(parts)
 
 
 def _group_table(moments: tuple[TouchpointMoment, ...], result: MomentsResult, title: str) -> Table:

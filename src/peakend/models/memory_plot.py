@@ -21,8 +21,8 @@ from numpy.typing import NDArray
 from peakend.charts import PALETTE, style
 from peakend.errors import ConfigError
 from peakend.load import Dataset
-from peakend.models.memory import MemoryResult
-from peakend.models.resampling import Interval
+from peakend.models.memory.analysis import MemoryResult
+from peakend.stats.resampling import Interval
 
 
 def _bars(i: Interval) -> tuple[float, float]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from peakend.charts import CLASS_COLOURS, PALETTE, save_figure, style
-from peakend.models.moments import CLASSES, MomentsResult, TouchpointMoment
+from peakend.models.moments.analysis import CLASSES, MomentsResult, TouchpointMoment
 
 #: Legend label of each moment class.
 CLASS_LABELS = {
@@ -22,6 +22,7 @@ CLASS_LABELS = {
     "excel": "excel moment",
     "performance": "performance moment",
     "standard": "standard moment",
+    "inconclusive": "inconclusive",
     "not_enough_data": "not enough data",
 }
 

@@ -89,7 +89,11 @@ def _row(action: FocusAction, lang: Language) -> tuple[Cell, ...]:
             gain.value,
             muted=not gain.value,
         ),
-        Cell(number(risk.value, lang, 3), risk.value if risk.value == risk.value else None),
+        Cell(
+            ci(risk, lang, 3) if risk.value == risk.value else "–",
+            risk.value if risk.value == risk.value else None,
+            muted=risk.value != risk.value,
+        ),
         Cell(number(action.journeys, lang), action.journeys),
         Cell(action.owner or "–"),
         Cell(action.reason),

@@ -136,6 +136,7 @@ TEXTS: dict[str, dict[Language, str]] = {
     "class_excel": {"en": "excel moment", "nl": "excelmoment"},
     "class_performance": {"en": "performance moment", "nl": "prestatiemoment"},
     "class_standard": {"en": "standard moment", "nl": "standaardmoment"},
+    "class_inconclusive": {"en": "inconclusive", "nl": "onbeslist"},
     "class_not_enough_data": {"en": "not enough data", "nl": "te weinig gegevens"},
     "rec_fix": {"en": "fix", "nl": "herstellen"},
     "rec_excel": {"en": "excel", "nl": "uitblinken"},
@@ -147,16 +148,50 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "How much a low and a high score at each touchpoint move {outcome}, compared "
         "with a middle score, with 95 % bootstrap intervals. Moments of truth hurt when they "
         "go wrong (left), excel moments lift when they go well (top), performance moments do "
-        "both, standard moments neither.",
+        "both, standard moments are shown to do neither, and inconclusive ones cannot be told "
+        "yet. These are total effects: what a touchpoint does directly and through the peak "
+        "and end customers remember.",
         "nl": "Hoeveel een lage en een hoge score op elk contactmoment {outcome} verschuiven "
         "ten opzichte van een middenscore, met 95%-bootstrapintervallen. Momenten van de "
         "waarheid doen pijn als ze misgaan (links), excelmomenten tillen op als ze goed gaan "
-        "(boven), prestatiemomenten doen beide, standaardmomenten geen van beide.",
+        "(boven), prestatiemomenten doen beide, van standaardmomenten is aangetoond dat ze "
+        "geen van beide doen, en bij onbesliste momenten is dat nog niet te zeggen. Dit zijn "
+        "totale effecten: wat een contactmoment direct doet en via de piek en het einde die "
+        "klanten onthouden.",
     },
     "moments_fit": {
-        "en": "Model: {model} on {n} journeys; explained: {fit}.",
-        "nl": "Model: {model} op {n} klantreizen; verklaard: {fit}.",
+        "en": "Model: {model} on {n} journeys; explained out of sample ({fit_method}): {fit}. "
+        "Intervals resample whole {unit}s.",
+        "nl": "Model: {model} op {n} klantreizen; verklaard buiten de steekproef "
+        "({fit_method}): {fit}. Intervallen trekken hele {unit}s opnieuw.",
     },
+    "moments_direct": {
+        "en": "Effects are direct effects, adjusted for {controls}: what a touchpoint does "
+        "beyond them.",
+        "nl": "Effecten zijn directe effecten, gecorrigeerd voor {controls}: wat een "
+        "contactmoment daarbovenop doet.",
+    },
+    "unit_customer": {"en": "customer", "nl": "klant"},
+    "unit_journey": {"en": "journey", "nl": "klantreis"},
+    "importance_zero": {
+        "en": "Not distinguishable from zero: {touchpoints}.",
+        "nl": "Niet van nul te onderscheiden: {touchpoints}.",
+    },
+    "sum_collect": {
+        "en": "Not yet known: {touchpoints} — the data cannot yet tell whether they matter; "
+        "collect more journeys there ({first}: about {more}).",
+        "nl": "Nog onbekend: {touchpoints} — de gegevens kunnen nog niet zeggen of ze ertoe "
+        "doen; verzamel daar meer klantreizen ({first}: ongeveer {more}).",
+    },
+    "col_settle": {"en": "To settle", "nl": "Nodig om te beslissen"},
+    "settle_more": {"en": "{n} more {band} scores", "nl": "{n} extra scores {band}"},
+    "settle_on_threshold": {
+        "en": "more data will not settle it",
+        "nl": "meer gegevens beslissen het niet",
+    },
+    "band_low": {"en": "low", "nl": "laag"},
+    "band_middle": {"en": "middle", "nl": "midden"},
+    "band_high": {"en": "high", "nl": "hoog"},
     "matrix_title": {"en": "Moment matrix: {outcome}", "nl": "Momentenmatrix: {outcome}"},
     "matrix_x": {
         "en": "Penalty of a low score ({unit})",
@@ -204,10 +239,12 @@ TEXTS: dict[str, dict[Language, str]] = {
         "aan {outcome}.",
     },
     "sum_allow": {
-        "en": "Allow some pain at: {touchpoints} — standard moments where a low score barely "
-        "moves {outcome}; budget can move elsewhere.",
-        "nl": "Wat pijn is acceptabel bij: {touchpoints} — standaardmomenten waar een lage "
-        "score {outcome} nauwelijks raakt; budget kan elders heen.",
+        "en": "Allow some pain at: {touchpoints} — standard moments of low brand relevance, "
+        "shown to move {outcome} by less than {threshold} either way; budget can move "
+        "elsewhere.",
+        "nl": "Wat pijn is acceptabel bij: {touchpoints} — standaardmomenten met weinig "
+        "merkrelevantie, waarvan is aangetoond dat ze {outcome} minder dan {threshold} "
+        "verschuiven; budget kan elders heen.",
     },
     "up_to": {"en": "up to {value}", "nl": "tot {value}"},
     "points": {"en": "{value} percentage points", "nl": "{value} procentpunt"},
@@ -216,21 +253,27 @@ TEXTS: dict[str, dict[Language, str]] = {
         "and a high-score indicator per touchpoint (middle scores as reference; not scored as "
         "its own indicator), least squares for a continuous outcome and logistic regression "
         "(average marginal effects) for a binary one. Importance is each touchpoint's share of "
-        "the explained variance or deviance (relative weights). Intervals and the class "
-        "confidence come from {resamples} bootstrap resamples (seed {seed}). A touchpoint is a "
-        "moment of truth when the whole interval of its penalty lies beyond −{threshold}, an "
-        "excel moment when the interval of its reward lies beyond +{threshold}; with fewer "
+        "the explained variance or deviance (relative weights), corrected for its bias and "
+        "tested against zero. Intervals come from {resamples} bootstrap resamples (seed "
+        "{seed}) of whole {unit}s; the fit is cross-validated. A touchpoint is a moment of "
+        "truth when the whole interval of its penalty lies beyond −{threshold}, an excel "
+        "moment when the interval of its reward lies beyond +{threshold}, a standard moment "
+        "only when both intervals lie inside ±{threshold}; anything else is inconclusive. "
+        "The confidence is the bootstrap probability of what the class states. With fewer "
         "than {min_count} journeys in a band it is not classified.",
         "nl": "Straf-beloningsanalyse (penalty-reward contrast): één regressie van de uitkomst "
         "op een indicator voor een lage en een hoge score per contactmoment (middenscores als "
         "referentie; geen score als eigen indicator), kleinste kwadraten voor een continue "
         "uitkomst en logistische regressie (gemiddelde marginale effecten) voor een "
         "binaire. Het belang is het aandeel van elk contactmoment in de verklaarde variantie "
-        "of deviantie (relatieve gewichten). Intervallen en de zekerheid van de klasse komen "
-        "uit {resamples} bootstrap-steekproeven (seed {seed}). Een contactmoment is een moment "
+        "of deviantie (relatieve gewichten), gecorrigeerd voor vertekening en getoetst tegen "
+        "nul. Intervallen komen uit {resamples} bootstrap-steekproeven (seed {seed}) van hele "
+        "{unit}s; de verklaarde variantie is kruisgevalideerd. Een contactmoment is een moment "
         "van de waarheid als het hele interval van de straf voorbij −{threshold} ligt, een "
-        "excelmoment als het interval van de beloning voorbij +{threshold} ligt; met minder "
-        "dan {min_count} klantreizen in een band wordt het niet ingedeeld.",
+        "excelmoment als het interval van de beloning voorbij +{threshold} ligt, een "
+        "standaardmoment alleen als beide intervallen binnen ±{threshold} liggen; al het "
+        "andere is onbeslist. De zekerheid is de bootstrapkans op wat de klasse zegt. Met "
+        "minder dan {min_count} klantreizen in een band wordt het niet ingedeeld.",
     },
     # memory
     "memory_intro": {
@@ -285,10 +328,33 @@ TEXTS: dict[str, dict[Language, str]] = {
         "{mean}), dus elk moment telt.",
     },
     "sum_memory_average": {
-        "en": "Customers remember their journey as its average here: improving any moment "
-        "counts the same, wherever it falls.",
-        "nl": "Klanten onthouden hun reis hier als het gemiddelde: elk moment verbeteren telt "
-        "even zwaar, waar het ook valt.",
+        "en": "Customers remember their journey as its average here: peak and end are shown "
+        "to weigh less than a margin that would matter, so improving any moment counts the "
+        "same, wherever it falls.",
+        "nl": "Klanten onthouden hun reis hier als het gemiddelde: van piek en einde is "
+        "aangetoond dat ze minder wegen dan een marge die ertoe doet, dus elk moment "
+        "verbeteren telt even zwaar, waar het ook valt.",
+    },
+    "sum_memory_inconclusive": {
+        "en": "Whether customers remember more than the average cannot be told at this sample "
+        "size: the weights of peak and end are too uncertain either way.",
+        "nl": "Of klanten meer onthouden dan het gemiddelde is bij deze steekproefomvang niet "
+        "te zeggen: de gewichten van piek en einde zijn daarvoor te onzeker.",
+    },
+    "sum_memory_no_order": {
+        "en": "The scores carry no experienced order (they were given at once, e.g. in one "
+        "survey; their order is the questionnaire's), so nothing is said about peak or end. "
+        "Declare experienced_order = true in the spec if the order is the one customers lived.",
+        "nl": "De scores hebben geen beleefde volgorde (ze zijn in één keer gegeven, bijv. in "
+        "één enquête; de volgorde is die van de vragenlijst), dus over piek en einde wordt "
+        "niets gezegd. Zet experienced_order = true in de spec als de volgorde de beleefde is.",
+    },
+    "sum_memory_weights": {
+        "en": "Peak and end weigh beyond the average (peak {peak}, end {end} per unit of "
+        "valence), although the average alone predicts about as well out of sample.",
+        "nl": "Piek en einde wegen mee bovenop het gemiddelde (piek {peak}, einde {end} per "
+        "eenheid beleving), al voorspelt het gemiddelde alleen buiten de steekproef ongeveer "
+        "even goed.",
     },
     "sum_memory_model": {
         "en": "How customers remember: the {chosen} model predicts {outcome} best "

@@ -5,11 +5,11 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from peakend.models.memory import MemoryResult, remembered_experience
-from peakend.models.memory_models import BASELINE
+from peakend.models.memory.models import BASELINE
 from peakend.models.memory_plot import plot_journey, plot_journey_types, plot_model_comparison
-from peakend.models.resampling import Interval
 from peakend.report.i18n import Language, ci, interval, number, percent, percent_ci, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
+from peakend.stats.resampling import Interval
 
 REFERENCES = (
     "Kahneman, D., Fredrickson, B. L., Schreiber, C. A. & Redelmeier, D. A. (1993). When more "
@@ -85,10 +85,25 @@ def journey_figure(result: MemoryResult, ctx: ReportContext) -> go.Figure:
 
 
 def summary_sentence(result: MemoryResult, lang: Language) -> str:
-    """One sentence on how customers remember: the end, the whole journey, or its average."""
+    """One sentence on how customers remember: the end, the whole journey, or its average.
+
+    The sentence follows the analysis' claim: nothing about peak or end without
+    an experienced order, "no evidence yet" when the test is inconclusive, the
+    average only when peak and end are shown to weigh less than the margin.
+    """
     comparison = result.comparison
-    if comparison.chosen == BASELINE:
+    claim = result.verdict.claim if result.verdict is not None else None
+    if claim in ("no_order", "inconclusive"):
+        return text(f"sum_memory_{claim}", lang)
+    if claim == "average" or (claim is None and comparison.chosen == BASELINE):
         return text("sum_memory_average", lang)
+    if comparison.chosen == BASELINE and result.verdict is not None:
+        return text(
+            "sum_memory_weights",
+            lang,
+            peak=ci(result.verdict.peak, lang),
+            end=ci(result.verdict.end, lang),
+        )
     if _peak_end_is_worse(result):
         return text(
             "sum_memory_whole",
@@ -109,7 +124,7 @@ def summary_sentence(result: MemoryResult, lang: Language) -> str:
         )
     end = _ratio(result, "end")
     overall = result.types[0] if result.types else None  # first row: all journeys
-    if end is not None and overall is not None and end.low > 1:
+    if end is not None and overall is not None and end.low > 1 and end.high == end.high:
         return text(
             "sum_memory",
             lang,
@@ -158,13 +173,16 @@ def _comparison_sentence(result: MemoryResult, lang: Language) -> str:
 
 
 def _ratio_sentences(result: MemoryResult, lang: Language) -> list[str]:
-    if result.comparison.chosen == BASELINE:
+    claim = result.verdict.claim if result.verdict is not None else None
+    if claim in ("no_order", "inconclusive"):
+        return [text(f"sum_memory_{claim}", lang)]
+    if claim == "average" or (claim is None and result.comparison.chosen == BASELINE):
         return [text("memory_average", lang)]
     sentences = []
     for moment in ("end", "peak", "trough", "first"):
         ratio = _ratio(result, moment)
-        if ratio is None:
-            continue
+        if ratio is None or not (ratio.low == ratio.low and ratio.high == ratio.high):
+            continue  # a Fieller interval without bounds: no ratio is stated
         bounds = f"[{number(ratio.low, lang, 1)}; {number(ratio.high, lang, 1)}]"
         sentences.append(
             text(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from peakend.models.moment_plot import CLASS_LABELS, moment_matrix
-from peakend.models.moment_segments import SegmentMoments
 from peakend.models.moments import MomentsResult, TouchpointMoment, find_moments
+from peakend.models.moments.segments import SegmentMoments
 from peakend.report.i18n import Language, ci, number, percent, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
 
@@ -39,8 +39,16 @@ def moments_section(ctx: ReportContext) -> Section:
             model=result.model,
             n=number(result.n_journeys, lang),
             fit=ci(result.fit, lang, sign=False),
+            fit_method=result.fit_method,
+            unit=text(f"unit_{result.resampling_unit}", lang),
         ),
     ]
+    if result.adjusted_for:
+        controls = ", ".join(result.adjusted_for)
+        paragraphs.append(text("moments_direct", lang, controls=controls))
+    zero = [m.touchpoint for m in result.touchpoints if not m.importance_distinct]
+    if zero:
+        paragraphs.append(text("importance_zero", lang, touchpoints=", ".join(zero)))
     if result.collinear:
         pairs = ", ".join(f"{a} ~ {b} (r = {number(r, lang)})" for a, b, r in result.collinear)
         paragraphs.append(text("collinear", lang, pairs=pairs))
@@ -96,9 +104,52 @@ def summary_sentences(result: MomentsResult, lang: Language) -> tuple[str, ...]:
     allows = sorted(by_rec.get("allow", []), key=lambda m: -m.counts.get("low", 0))[:NAMED]
     if allows:
         sentences.append(
-            text("sum_allow", lang, touchpoints=_names(allows), outcome=result.outcome)
+            text(
+                "sum_allow",
+                lang,
+                touchpoints=_names(allows),
+                outcome=result.outcome,
+                threshold=_threshold(result, lang),
+            )
+        )
+    open_ = [m for m in result.touchpoints if m.moment_class == "inconclusive"]
+    open_ = sorted(open_, key=lambda m: -m.importance.value)[:NAMED]
+    if open_:
+        sentences.append(
+            text(
+                "sum_collect",
+                lang,
+                touchpoints=_names(open_),
+                first=open_[0].touchpoint,
+                more=settle_cell(open_[0].more_journeys, lang),
+            )
         )
     return tuple(sentences)
+
+
+def _round_up(n: int) -> int:
+    """Round a sample size up to two significant digits: it is a rough figure."""
+    if n < 100:
+        return n
+    step = 10 ** (len(str(n)) - 2)
+    return int(-(-n // step) * step)
+
+
+def _threshold(result: MomentsResult, lang: Language) -> str:
+    if result.outcome_kind == "binary":
+        return text("points", lang, value=number(100 * result.threshold, lang, 0))
+    return number(result.threshold, lang)
+
+
+def settle_cell(more: dict[str, int | None], lang: Language) -> str:
+    """More journeys per band that would settle an open class, e.g. ``+460 low``."""
+    parts = [
+        text("settle_more", lang, n=number(_round_up(n), lang, 0), band=text(f"band_{b}", lang))
+        if n is not None
+        else f"{text(f'band_{b}', lang)}: {text('settle_on_threshold', lang)}"
+        for b, n in more.items()
+    ]
+    return ", ".join(parts) or "–"
 
 
 def _effect(value: float, result: MomentsResult, lang: Language) -> str:
@@ -125,6 +176,7 @@ def _moment_table(result: MomentsResult, lang: Language) -> ReportTable:
             "col_importance",
             "col_bands",
             "col_recommendation",
+            "col_settle",
         )
     )
     rows = []
@@ -141,6 +193,7 @@ def _moment_table(result: MomentsResult, lang: Language) -> ReportTable:
                 Cell(ci(m.importance, lang), _sortable(m.importance.value), muted),
                 Cell(bands, m.counts.get("low", 0)),
                 Cell(text(f"rec_{m.recommendation}", lang), m.recommendation, muted),
+                Cell(settle_cell(m.more_journeys, lang), muted=not m.more_journeys),
             )
         )
     return ReportTable("moments", headers, tuple(rows), caption=text("sortable", lang))
@@ -194,4 +247,5 @@ def _method(result: MomentsResult, lang: Language) -> str:
         seed=settings.seed,
         threshold=threshold,
         min_count=number(settings.min_count, lang),
+        unit=text(f"unit_{result.resampling_unit}", lang),
     )

@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from peakend.errors import ConfigError, DataError
-from peakend.models.resampling import wilson as wilson_interval
+from peakend.stats.resampling import wilson as wilson_interval
 from peakend.summary import Estimate
 from peakend.text.cues import EMOTION_CUES, PILLAR_CUES
 from peakend.text.effort import EffortSignal, find_effort

@@ -1,6 +1,8 @@
 """Plain language for a CX team: the chosen model's weights as ratios and a short summary.
 
-Ratios of weights come with delta-method 95 % intervals. "The end counts 2.3x as
+Ratios of weights come with Fieller 95 % intervals (unbounded, and then not
+stated, when the denominator may be zero). Sentences about peak, end and the
+average follow the claim of :mod:`peakend.models.memory.verdict`. "The end counts 2.3x as
 much as an average moment" compares the end's total weight in a journey of the
 median length ``n`` (its own weight plus its share of the average, ``w_end +
 w_mean / n``) with the weight of any other moment (``w_mean / n``): ``1 + n *
@@ -9,16 +11,18 @@ w_end / w_mean``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from peakend.models.memory_fit import ratio
-from peakend.models.memory_models import BASELINE, MemoryModel, ModelComparison
-from peakend.models.resampling import Interval
+from peakend.models.memory.fit import ratio
+from peakend.models.memory.models import BASELINE, MemoryModel, ModelComparison
+from peakend.models.memory.verdict import MemoryVerdict
+from peakend.stats.resampling import Interval
 
 
 @dataclass(frozen=True)
 class Ratio:
-    """A ratio of two fitted weights with its delta-method 95 % interval."""
+    """A ratio of two fitted weights with its Fieller 95 % interval."""
 
     name: str
     estimate: Interval
@@ -69,7 +73,13 @@ def _word(feature: str) -> str:
     return {"trough": "worst", "first": "first", "end": "last", "peak": "most intense"}[feature]
 
 
-def plain_summary(outcome: str, comparison: ModelComparison, ratios: tuple[Ratio, ...]) -> str:
+def plain_summary(
+    outcome: str,
+    comparison: ModelComparison,
+    ratios: tuple[Ratio, ...],
+    verdict: MemoryVerdict | None = None,
+) -> str:
+    """A few sentences: the out-of-sample score, the claim, and the stated ratios."""
     chosen = comparison.score_of(comparison.chosen)
     base = comparison.score_of(BASELINE)
     metric = comparison.metric.upper()
@@ -81,13 +91,14 @@ def plain_summary(outcome: str, comparison: ModelComparison, ratios: tuple[Ratio
         f"{base.score.value:{fmt}} [{base.score.low:{fmt}}, {base.score.high:{fmt}}] for the "
         "experienced average alone."
     ]
-    if comparison.chosen == BASELINE:
-        lines.append(
-            "No memory model beats the plain average here: these customers remember "
-            "their journey as its average, and the order of moments does not matter."
-        )
+    if verdict is not None and verdict.claim != "peak_end":
+        lines.append(CLAIM_SENTENCES[verdict.claim])
+        if verdict.claim == "no_order":
+            return " ".join(lines)
+    elif verdict is not None:
+        lines.append(CLAIM_SENTENCES["peak_end"])
     lines.append(_peak_end_verdict(comparison))
-    by_name = {r.name: r for r in ratios}
+    by_name = {r.name: r for r in ratios if _bounded(r.estimate)}
     for f in ("end", "peak"):
         r = by_name.get(f"{f}_vs_average_moment")
         if r is not None:
@@ -109,6 +120,24 @@ def plain_summary(outcome: str, comparison: ModelComparison, ratios: tuple[Ratio
             f"[{neg.low:.2f}, {neg.high:.2f}]."
         )
     return " ".join(lines)
+
+
+#: The sentence for each claim of :func:`~peakend.models.memory.verdict.memory_verdict`.
+CLAIM_SENTENCES = {
+    "peak_end": "Peak and end weigh beyond the average (joint Wald test, p < 0.05): "
+    "customers remember more than the average of their journey.",
+    "average": "Peak and end weigh less than the margin that would matter: these "
+    "customers remember their journey as its average.",
+    "inconclusive": "No evidence at this sample size either way: the weights of peak and "
+    "end are too uncertain to say whether customers remember more than the average.",
+    "no_order": "The moments carry no experienced order (they were rated at once, e.g. in "
+    "one survey; the order is the questionnaire's): no claim about peak or end is made. "
+    "Declare experienced_order = true in the spec if the order is the lived one.",
+}
+
+
+def _bounded(estimate: Interval) -> bool:
+    return math.isfinite(estimate.low) and math.isfinite(estimate.high)
 
 
 def _peak_end_verdict(comparison: ModelComparison) -> str:

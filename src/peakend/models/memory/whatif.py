@@ -31,9 +31,9 @@ from numpy.typing import NDArray
 
 from peakend import engine
 from peakend.errors import ConfigError
-from peakend.models.memory_fit import F64, wald
-from peakend.models.memory_models import MemoryModel, feature_matrix
-from peakend.models.resampling import Interval
+from peakend.models.memory.fit import F64, wald
+from peakend.models.memory.models import MemoryModel, feature_matrix
+from peakend.stats.resampling import Interval
 
 I64 = NDArray[np.int64]
 

@@ -1,13 +1,14 @@
 """Moments per segment: business vs leisure travellers, new vs returning customers.
 
 Each group of a segment attribute gets its own fit and bootstrap. Small groups
-give noisy estimates, so every penalty and reward is shrunk toward the
-precision-weighted mean over the groups by empirical Bayes (a random-effects
-model, between-group variance by DerSimonian & Laird 1986; shrinkage factor
-``tau² / (tau² + se²)`` as in Morris 1983): a large group keeps its own
-estimate, a small one borrows from the others. Classes per group use the
-shrunk estimates with a normal interval whose variance adds the uncertainty of
-the pooled mean.
+give noisy estimates, so with three or more groups every penalty and reward is
+pooled with the others by a random-effects model that carries the uncertainty
+of the between-group variance (:func:`peakend.stats.pooling.pool`): a large
+group keeps its own estimate, a small one borrows from the others, and its
+interval widens when the spread between groups is uncertain. With two groups
+there is nothing to learn the spread from and each keeps its own estimate.
+Classes per group follow the same rule as the whole sample
+(:mod:`peakend.models.moments.verdict`) on the pooled intervals.
 
 Whether a touchpoint's effect differs between groups is tested with Cochran's
 Q (chi-squared on groups - 1 degrees of freedom) for penalty and reward, with
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
@@ -28,16 +29,17 @@ from scipy import stats
 
 from peakend.errors import ConfigError, ModelError, StatisticalWarning
 from peakend.load import Dataset
-from peakend.models.moment_design import MomentDesign
-from peakend.models.moment_fit import check_rows
-from peakend.models.moments import (
+from peakend.models.moments.analysis import (
     MomentsResult,
     TouchpointMoment,
     classify,
     moments_from_design,
     recommend,
 )
-from peakend.models.resampling import Interval
+from peakend.models.moments.design import MomentDesign
+from peakend.models.moments.fit import check_rows
+from peakend.stats.pooling import pool
+from peakend.stats.resampling import Interval
 
 ALPHA = 0.05
 
@@ -187,39 +189,17 @@ def _pool(
 
 
 def _shrink(estimates: list[Interval], level: float) -> tuple[list[Interval], float, float]:
-    """Empirical-Bayes shrinkage of group estimates; Cochran's Q and its p-value."""
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    value = np.array([e.value for e in estimates])
-    se = np.array([(e.high - e.low) / (2 * z) for e in estimates])
-    ok = np.isfinite(value) & np.isfinite(se) & (se > 0)
-    if ok.sum() < 2:
-        return list(estimates), float("nan"), float("nan")
-    w = 1.0 / se[ok] ** 2
-    mean = float(np.sum(w * value[ok]) / w.sum())
-    q = float(np.sum(w * (value[ok] - mean) ** 2))
-    df = int(ok.sum()) - 1
-    spread = w.sum() - np.sum(w**2) / w.sum()  # 0 when one group carries all the weight
-    tau2 = max(0.0, (q - df) / spread) if spread > 0 else 0.0
-    out = []
-    for e, v, s, good in zip(estimates, value, se, ok, strict=True):
-        if not good:
-            out.append(e)
-            continue
-        b = tau2 / (tau2 + s**2)
-        centre = mean + b * (v - mean)
-        sd = float(np.sqrt(b * s**2 + (1 - b) ** 2 / w.sum()))
-        out.append(Interval(centre, centre - z * sd, centre + z * sd, e.n))
-    return out, q, float(stats.chi2.sf(q, df))
+    """Random-effects pooling of group estimates; Cochran's Q and its p-value."""
+    found = pool(estimates, level)
+    return list(found.estimates), found.q, found.p_value
 
 
 def _reclassify(
     moment: TouchpointMoment, penalty: Interval, reward: Interval, pooled: MomentsResult
 ) -> TouchpointMoment:
-    from dataclasses import replace
-
     if moment.moment_class == "not_enough_data":
         return replace(moment, penalty=penalty, reward=reward)
-    cls = classify(penalty.high, reward.low, pooled.threshold, True)
+    cls = classify(penalty, reward, pooled.threshold, True)
     return replace(
         moment,
         penalty=penalty,
@@ -231,18 +211,25 @@ def _reclassify(
 
 
 def _normal_confidence(penalty: Interval, reward: Interval, threshold: float, cls: str) -> float:
-    """Probability of the class under independent normal approximations."""
+    """Probability of what the class states, under independent normal approximations."""
     z = 1.959964
     sd_p = max((penalty.high - penalty.low) / (2 * z), 1e-12)
     sd_r = max((reward.high - reward.low) / (2 * z), 1e-12)
     hurts = float(stats.norm.cdf((-threshold - penalty.value) / sd_p))
     lifts = float(stats.norm.sf((threshold - reward.value) / sd_r))
-    return {
+
+    def within(e: Interval, sd: float) -> float:
+        return float(
+            stats.norm.cdf((threshold - e.value) / sd) - stats.norm.cdf((-threshold - e.value) / sd)
+        )
+
+    states = {
         "performance": hurts * lifts,
-        "moment_of_truth": hurts * (1 - lifts),
-        "excel": (1 - hurts) * lifts,
-        "standard": (1 - hurts) * (1 - lifts),
-    }[cls]
+        "moment_of_truth": hurts,
+        "excel": lifts,
+        "standard": within(penalty, sd_p) * within(reward, sd_r),
+    }
+    return states.get(cls, float("nan"))
 
 
 def _differences(

@@ -10,7 +10,7 @@ remember, from your own journeys and outcomes:
 1. per journey the engine's features (:func:`peakend.engine.journey_features`):
    experienced average, peak, best, worst, end, first, trend, number of
    moments, duration;
-2. candidate memory models (:data:`~peakend.models.memory_models.MODELS`) fitted
+2. candidate memory models (:data:`~peakend.models.memory.models.MODELS`) fitted
    to the outcome and compared out of sample (seeded k-fold; RMSE or AUC with
    95 % intervals); the simplest model not significantly worse than the best is
    chosen, and its weights are reported with intervals and in plain language;
@@ -18,7 +18,14 @@ remember, from your own journeys and outcomes:
    gap (remembered - experienced), journeys spoiled by their end or saved by
    their peak or end, and the final touchpoints that spoil most often;
 4. order effects: a random re-ordering of the moments, and "what if the best
-   moment came last?" per journey type (:mod:`peakend.models.memory_whatif`).
+   moment came last?" per journey type (:mod:`peakend.models.memory.whatif`);
+5. the claim (:mod:`peakend.models.memory.verdict`): a peak/end effect, the
+   average, or inconclusive, by a joint Wald test and an equivalence margin,
+   and none at all without an experienced order (ratings given at once, e.g. a
+   wide survey, unless the spec declares ``experienced_order = true``).
+
+When a customer has several journeys, the weights' intervals are
+cluster-robust and the folds keep a customer's journeys together.
 
 A *journey type* is a group of the segment attribute ``journey_type`` (by
 default the spec's first ``segments`` entry); without one, all journeys form
@@ -38,8 +45,8 @@ import pyarrow.compute as pc
 from peakend import engine
 from peakend.errors import ConfigError, DataError, InputMissingError
 from peakend.load import Dataset
-from peakend.models import memory_whatif as wi
-from peakend.models.memory_journeys import (
+from peakend.models.memory import whatif as wi
+from peakend.models.memory.journeys import (
     ALL,
     EndSpoiler,
     TypeMemory,
@@ -47,15 +54,21 @@ from peakend.models.memory_journeys import (
     journey_rows,
     type_memories,
 )
-from peakend.models.memory_models import (
+from peakend.models.memory.models import (
     MODELS,
     MemoryModel,
     ModelComparison,
     compare_models,
     fit_model,
 )
-from peakend.models.memory_summary import Ratio, plain_summary, weight_ratios
-from peakend.models.resampling import wilson
+from peakend.models.memory.summary import Ratio, plain_summary, weight_ratios
+from peakend.models.memory.verdict import (
+    TEST_MODEL,
+    MemoryVerdict,
+    memory_verdict,
+    timed_share,
+)
+from peakend.stats.resampling import cluster_codes, resampling_unit, wilson
 
 __all__ = [
     "EndSpoiler",
@@ -107,6 +120,11 @@ class MemoryResult:
         "What if the best moment came last?" per journey type, under the chosen model.
     thresholds:
         ``good``, ``weak`` and ``margin`` used for the verdicts (valence).
+    verdict:
+        What may be claimed (:class:`~peakend.models.memory.verdict.MemoryVerdict`).
+    resampling_unit:
+        ``"customer"`` when intervals and folds treat a customer's journeys
+        together, else ``"journey"``.
     """
 
     dataset_name: str
@@ -125,6 +143,8 @@ class MemoryResult:
     order_effects: tuple[wi.OrderEffect, ...]
     best_last: tuple[wi.BestLast, ...]
     thresholds: dict[str, float]
+    verdict: MemoryVerdict | None = None
+    resampling_unit: str = "journey"
 
     @property
     def model(self) -> MemoryModel:
@@ -147,6 +167,8 @@ class MemoryResult:
             "n_excluded": self.n_excluded,
             "journey_type": self.journey_type,
             "summary": self.summary,
+            "verdict": None if self.verdict is None else self.verdict.to_dict(),
+            "resampling_unit": self.resampling_unit,
             "comparison": self.comparison.to_dict(),
             "chosen_model": self.model.to_dict(),
             "models": {k: m.to_dict() for k, m in self.models.items()},
@@ -232,9 +254,17 @@ def remembered_experience(
         )
     binary = _is_binary(dataset, outcome)
     y = table["_y"].to_numpy().astype(np.float64)
-    comparison = compare_models(table, y, binary=binary, folds=folds, seed=seed)
-    models = {name: fit_model(name, table, y, binary=binary) for name in MODELS}
+    clusters = _clusters(table)
+    comparison = compare_models(table, y, binary=binary, folds=folds, seed=seed, clusters=clusters)
+    models = {name: fit_model(name, table, y, binary=binary, clusters=clusters) for name in MODELS}
     chosen = models[comparison.chosen]
+    verdict = memory_verdict(
+        models[TEST_MODEL],
+        y,
+        binary=binary,
+        share=timed_share(dataset.events),
+        declared=dataset.spec.experienced_order,
+    )
     journeys = journey_rows(table, chosen, good, weak, margin)
     seqs = wi.journey_sequences(
         events, table["journey_id"].combine_chunks(), table["duration_s"].to_numpy()
@@ -251,14 +281,26 @@ def remembered_experience(
         comparison=comparison,
         models=models,
         ratios=ratios,
-        summary=plain_summary(outcome, comparison, ratios),
+        summary=plain_summary(outcome, comparison, ratios, verdict),
         journeys=journeys,
         types=type_memories(journeys),
         spoilers=end_spoilers(journeys, good),
         order_effects=tuple(wi.order_test(list(models.values()), seqs, seed=seed)),
         best_last=tuple(wi.best_last(chosen, seqs, types)),
         thresholds={"good": good, "weak": weak, "margin": margin},
+        verdict=verdict,
+        resampling_unit=resampling_unit(clusters),
     )
+
+
+def _clusters(table: pa.Table) -> np.ndarray | None:
+    """Customer codes of the analysed journeys; ``None`` when no customer repeats."""
+    if "customer_id" not in table.column_names:
+        return None
+    ids = pc.cast(table["customer_id"], pa.string())
+    filled = pc.coalesce(ids, pc.cast(table["journey_id"], pa.string()))
+    codes = pc.dictionary_encode(filled.combine_chunks()).indices
+    return cluster_codes(codes.to_numpy(zero_copy_only=False))
 
 
 # ------------------------------------------------------------------ inputs

@@ -9,26 +9,35 @@ them on one scale:
   by ``share_low × −penalty`` per journey;
 * **excel** at a brand-relevant excel moment: if the journeys that now score it
   in the middle scored it high, the outcome would rise by ``share_middle × reward``;
-* **maintain** what works, **allow** some pain at standard moments (the budget
-  can move elsewhere: the risk of letting it slip is shown), **collect data**
-  where there is too little to say;
-* **proactive contact** in a hidden moment (when that analysis ran): contacts
-  deflected per 1,000 journeys and the cost saved.
+* **maintain** what works, **allow** some pain at standard moments shown to
+  barely matter and of low brand relevance (the budget can move elsewhere: the
+  risk of letting it slip is shown), **collect data** where the class is
+  inconclusive or the bands too small (with the journeys that would settle it);
+* extra actions from other analyses, e.g. **proactive contact** in a hidden
+  moment, passed in as ``extra`` (their figures may rest on assumptions: then
+  ``gain_basis`` is ``"assumed"`` and the gain is a range, not a sampling interval).
 
 Shares are those observed in the data (journeys with the touchpoint over all
-journeys with the outcome); the interval of a gain is the bootstrap interval of
-the penalty or reward scaled by that share. The gains assume the effect is
-causal and that the action moves journeys one band; they rank the options, they
-do not promise a number (see ``docs/focus.md``).
+journeys with the outcome). For a binary outcome the penalty and reward are
+averaged over the journeys the action moves (those scoring low for fix, in the
+middle for excel), not over all journeys: on the airline survey the average over
+all journeys overstated the effect behind a gain by 1–18 % (``docs/focus.md``).
+The interval of a gain is the bootstrap interval of that effect scaled by the
+share. A risk that is not defined (no penalty estimate, or an action that is not
+about slipping) is NaN and shown as "–". The gains assume the effect is causal and that the action
+moves journeys one band; they rank the options, they do not promise a number
+(see ``docs/focus.md``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from peakend.load import Dataset
-from peakend.models.moments import MomentsResult, TouchpointMoment
-from peakend.models.resampling import Interval
+from peakend.models.moments.analysis import MomentsResult, TouchpointMoment
+from peakend.stats.resampling import Interval
 
 #: Order of action kinds when gains tie (and for actions without a gain).
 KIND_ORDER = ("fix", "excel", "proactive_contact", "maintain", "allow", "collect_data")
@@ -59,6 +68,9 @@ class FocusAction:
         From the touchpoint catalogue, when known.
     reason:
         One plain sentence: why this action.
+    gain_basis:
+        ``"sampling"`` when ``gain`` carries a sampling interval, ``"assumed"``
+        when it is a range from assumed figures (e.g. a contact's cost).
     """
 
     rank: int
@@ -70,6 +82,7 @@ class FocusAction:
     owner: str | None
     cost: float | None
     reason: str
+    gain_basis: str = "sampling"
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form."""
@@ -83,6 +96,7 @@ class FocusAction:
             "owner": self.owner,
             "cost": self.cost,
             "reason": self.reason,
+            "gain_basis": self.gain_basis,
         }
 
 
@@ -113,17 +127,22 @@ class FocusPlan:
 SLIP_SHARE = 0.10
 
 
-def focus_plan(moments: MomentsResult, dataset: Dataset | None = None) -> FocusPlan:
-    """Rank the moments' recommendations by the outcome they can win back."""
+def focus_plan(
+    moments: MomentsResult,
+    dataset: Dataset | None = None,
+    extra: Sequence[FocusAction] = (),
+) -> FocusPlan:
+    """Rank the moments' recommendations, and any ``extra`` actions, by the outcome they win.
+
+    ``extra`` takes actions of other analyses (e.g. proactive contacts in hidden
+    moments) with their own gain on the same outcome scale; they are ranked
+    with the rest (their ``rank`` is replaced).
+    """
     catalogue = _catalogue(dataset)
     unranked = [_action(m, moments.n_journeys, catalogue) for m in moments.touchpoints]
-    ordered = sorted(
-        unranked, key=lambda a: (-a.gain.value, KIND_ORDER.index(a.kind), a.risk.value)
-    )
-    actions = tuple(
-        FocusAction(i, a.kind, a.touchpoint, a.gain, a.risk, a.journeys, a.owner, a.cost, a.reason)
-        for i, a in enumerate(ordered, start=1)
-    )
+    unranked += list(extra)
+    ordered = sorted(unranked, key=_order)
+    actions = tuple(replace(a, rank=i) for i, a in enumerate(ordered, start=1))
     return FocusPlan(moments.outcome, moments.outcome_kind, moments.n_journeys, actions)
 
 
@@ -136,34 +155,72 @@ def _action(
     counts = moment.counts
     scored = counts.get("low", 0) + counts.get("middle", 0) + counts.get("high", 0)
     zero = Interval(0.0, 0.0, 0.0, scored)
+    undefined = Interval(math.nan, math.nan, math.nan, scored)
     kind = moment.recommendation
+    label = CLASS_NAMES.get(moment.moment_class, moment.moment_class)
     if kind == "fix":
-        gain = _scaled(moment.penalty, -counts["low"] / n_journeys)
+        penalty = moment.penalty_moved or moment.penalty
+        gain = _scaled(penalty, -counts["low"] / n_journeys)
         reason = (
-            f"a moment of truth: a low score costs {-moment.penalty.value:.2f} on the "
+            f"a {label}: a low score costs {-penalty.value:.2f} on the "
             f"outcome, and {moment.low_share:.0%} of its journeys score it low"
         )
         return FocusAction(
-            0, kind, moment.touchpoint, gain, zero, counts["low"], owner, cost, reason
+            0, kind, moment.touchpoint, gain, undefined, counts["low"], owner, cost, reason
         )
     if kind == "excel":
-        gain = _scaled(moment.reward, counts["middle"] / n_journeys)
+        reward = moment.reward_moved or moment.reward
+        gain = _scaled(reward, counts["middle"] / n_journeys)
         reason = (
-            f"an excel moment: a high score adds {moment.reward.value:.2f} to the outcome, "
+            f"an {label}: a high score adds {reward.value:.2f} to the outcome, "
             f"and {counts['middle']:,} journeys now score it in the middle"
         )
         return FocusAction(
-            0, kind, moment.touchpoint, gain, zero, counts["middle"], owner, cost, reason
+            0, kind, moment.touchpoint, gain, undefined, counts["middle"], owner, cost, reason
         )
+    if kind == "collect_data":
+        reason = _collect_reason(moment)
+        return FocusAction(0, kind, moment.touchpoint, zero, undefined, scored, owner, cost, reason)
     risk = _scaled(moment.penalty, -SLIP_SHARE * scored / n_journeys)
     reasons = {
-        "maintain": "it matters and performs well: keep it as it is",
-        "allow": "a standard moment: a low score barely moves the outcome, budget can move",
-        "collect_data": "too few low, middle or high scores to say what kind of moment it is",
+        "maintain": f"a {label} that matters or performs well: keep it as it is",
+        "allow": f"a {label}: both effects are shown to lie within the threshold and "
+        "its brand relevance is low, so budget can move",
     }
     return FocusAction(
         0, kind, moment.touchpoint, zero, risk, scored, owner, cost, reasons.get(kind, kind)
     )
+
+
+#: Class names in the reasons (the same vocabulary as the moments table).
+CLASS_NAMES = {
+    "moment_of_truth": "moment of truth",
+    "excel": "excel moment",
+    "performance": "performance moment",
+    "standard": "standard moment",
+    "inconclusive": "inconclusive moment",
+    "not_enough_data": "touchpoint with too few scores",
+}
+
+
+def _collect_reason(moment: TouchpointMoment) -> str:
+    """Why to collect data, and roughly how many more journeys would settle it."""
+    if moment.moment_class == "not_enough_data":
+        short = ", ".join(f"{n:,} {band}" for band, n in moment.more_journeys.items() if n)
+        return "too few scores in a band to classify" + (f" (need {short} more)" if short else "")
+    wanted = [
+        f"about {n:,} more journeys with a {band} score"
+        for band, n in moment.more_journeys.items()
+        if n is not None
+    ]
+    tail = " and ".join(wanted) if wanted else "an effect on the threshold: more data will not help"
+    return f"inconclusive: its intervals straddle the threshold; {tail} would settle it"
+
+
+def _order(action: FocusAction) -> tuple[float, int, float]:
+    risk = action.risk.value if math.isfinite(action.risk.value) else 0.0
+    gain = action.gain.value if math.isfinite(action.gain.value) else 0.0
+    return (-gain, KIND_ORDER.index(action.kind) if action.kind in KIND_ORDER else 99, risk)
 
 
 def _scaled(effect: Interval, share: float) -> Interval:

@@ -35,8 +35,8 @@ import numpy as np
 import pyarrow as pa
 
 from peakend.errors import ConfigError, ModelError
-from peakend.models import memory_fit as mf
-from peakend.models.resampling import Interval
+from peakend.models.memory import fit as mf
+from peakend.stats.resampling import Interval
 
 F64 = mf.F64
 
@@ -255,12 +255,15 @@ def _flat_value(kind: str, experienced: F64, centre: float) -> F64 | float:
     return 0.0 if kind == "zero" else centre
 
 
-def fit_model(name: str, table: pa.Table, y: F64, *, binary: bool) -> MemoryModel:
-    """Fit candidate ``name`` on all journeys of ``table``."""
+def fit_model(
+    name: str, table: pa.Table, y: F64, *, binary: bool, clusters: mf.I64 | None = None
+) -> MemoryModel:
+    """Fit candidate ``name`` on all journeys of ``table`` (cluster-robust with ``clusters``)."""
     features = usable_features(table, MODELS[name])
     x = feature_matrix(table, features)
     centre = tuple(float(c) for c in x.mean(axis=0)) if len(x) else (0.0,) * len(features)
-    return MemoryModel(name, features, binary, mf.fit(x, y, binary=binary), centre)
+    fitted = mf.fit(x, y, binary=binary, clusters=clusters)
+    return MemoryModel(name, features, binary, fitted, centre)
 
 
 def usable_features(table: pa.Table, features: tuple[str, ...]) -> tuple[str, ...]:
@@ -372,6 +375,7 @@ def compare_models(
     seed: int = 0,
     models: tuple[str, ...] = tuple(MODELS),
     tolerance: float | None = None,
+    clusters: mf.I64 | None = None,
 ) -> ModelComparison:
     """Score each candidate out of sample on the same seeded k-fold split and choose one.
 
@@ -392,6 +396,8 @@ def compare_models(
         it is chosen even when the loss is significant (with a million journeys
         almost every difference is). Default :data:`AUC_TOLERANCE` for AUC and
         :data:`RMSE_TOLERANCE` times the best RMSE.
+    clusters:
+        Customer codes per row: folds keep a customer's journeys together.
     """
     if BASELINE not in models:
         raise ConfigError("the model comparison needs the mean-only baseline 'mean'")
@@ -405,8 +411,10 @@ def compare_models(
     for name in models:
         used[name] = usable_features(table, MODELS[name])
         x = feature_matrix(table, used[name])
-        prediction = mf.out_of_sample(x, y, binary=binary, folds=folds, seed=seed)
-        raw[name] = mf.score(y, prediction, binary=binary)
+        prediction = mf.out_of_sample(
+            x, y, binary=binary, folds=folds, seed=seed, clusters=clusters
+        )
+        raw[name] = mf.score(y, prediction, binary=binary, clusters=clusters)
     best = _best(raw)
     if tolerance is None:
         tolerance = AUC_TOLERANCE if binary else RMSE_TOLERANCE * raw[best].value

@@ -15,17 +15,14 @@ shares of the explained variance or deviance), bootstrap intervals for all of
 them, a class with its bootstrap confidence, and a recommendation that uses the
 touchpoint's brand relevance. See ``docs/moments.md`` for the method.
 
-Class rule (with ``threshold`` *d* in outcome units):
+Classes follow one rule (:mod:`peakend.models.moments.verdict`): a class is
+stated only when its interval supports it, "standard" needs evidence that both
+effects lie inside the threshold, and anything else is "inconclusive" (collect
+data, with roughly how many more journeys would settle it).
 
-* ``not_enough_data`` — fewer than ``min_count`` journeys in the low, middle
-  or high band: never classified by chance;
-* penalty significantly below -*d* (upper interval bound < -*d*) and reward
-  significantly above *d* (lower bound > *d*) → ``performance``;
-* only the penalty → ``moment_of_truth``; only the reward → ``excel``;
-* neither → ``standard``.
-
-The class confidence is the share of bootstrap replicates whose point
-estimates fall on the same side of the thresholds.
+Intervals resample whole customers when a customer has several journeys; the
+model fit is cross-validated (:mod:`peakend.models.moments.holdout`); the
+importance is bias-corrected and tested against zero.
 """
 
 from __future__ import annotations
@@ -39,7 +36,7 @@ import pyarrow.compute as pc
 
 from peakend.errors import InputMissingError, StatisticalWarning
 from peakend.load import Dataset
-from peakend.models.moment_design import (
+from peakend.models.moments.design import (
     BANDS,
     HIGH,
     LOW,
@@ -48,15 +45,24 @@ from peakend.models.moment_design import (
     MomentDesign,
     build_design,
 )
-from peakend.models.moment_fit import Draws, check_rows, fit_moments
-from peakend.models.moment_result import (
+from peakend.models.moments.fit import Draws, check_rows, fit_moments
+from peakend.models.moments.holdout import FOLDS, cross_validated_fit
+from peakend.models.moments.importance import zero_effect_p
+from peakend.models.moments.result import MomentSettings, MomentsResult, TouchpointMoment
+from peakend.models.moments.verdict import (
     CLASSES,
     RECOMMENDATIONS,
-    MomentSettings,
-    MomentsResult,
-    TouchpointMoment,
+    classify,
+    confidence,
+    more_journeys,
 )
-from peakend.models.resampling import Interval, percentile_interval
+from peakend.models.moments.verdict import recommend as verdict_recommend
+from peakend.stats.resampling import (
+    Interval,
+    basic_interval,
+    percentile_interval,
+    resampling_unit,
+)
 
 __all__ = [
     "CLASSES",
@@ -129,7 +135,7 @@ def find_moments(
     >>> result.by_name("installation").moment_class
     'moment_of_truth'
     """
-    from peakend.models.moment_segments import segment_moments  # builds on this module
+    from peakend.models.moments.segments import segment_moments  # builds on this module
 
     cfg = settings or MomentSettings()
     name = outcome or _first_outcome(dataset)
@@ -193,54 +199,32 @@ def moments_from_design(
         model="logistic" if design.binary else "ols",
         n_journeys=design.n,
         dropped_no_outcome=design.dropped_no_outcome,
-        fit=percentile_interval(draws.point.fit, draws.fit, design.n, settings.level),
+        fit=cross_validated_fit(
+            design, n_resamples=settings.n_resamples, seed=settings.seed, level=settings.level
+        ),
         threshold=threshold,
         settings=settings,
         touchpoints=tuple(moments),
         collinear=draws.collinear,
         converged=draws.converged,
         adjusted_for=design.control_names,
+        resampling_unit=resampling_unit(design.clusters),
+        fit_method=f"cross-validated, {FOLDS} folds"
+        + (" grouped by customer" if design.clusters is not None else ""),
     )
-
-
-def classify(penalty_high: float, reward_low: float, threshold: float, enough: bool) -> str:
-    """The class from the penalty's upper and the reward's lower interval bound."""
-    if not enough:
-        return "not_enough_data"
-    hurts = penalty_high < -threshold
-    lifts = reward_low > threshold
-    if hurts and lifts:
-        return "performance"
-    if hurts:
-        return "moment_of_truth"
-    return "excel" if lifts else "standard"
 
 
 def recommend(
     moment_class: str, low_share: float, brand_relevance: float | None, settings: MomentSettings
 ) -> str:
-    """*fix*, *excel*, *maintain*, *allow* or *collect_data* for one touchpoint.
-
-    * fix — a moment of truth (or performance moment) with at least
-      ``fix_low_share`` of its journeys in the low band: it performs below
-      expectation where failure hurts;
-    * excel — an excel or performance moment that is brand-relevant (catalogue
-      ``brand_relevance >= brand_relevance_min``, or unknown): invest to exceed;
-    * allow — a standard moment: accept some pain, move budget away;
-    * maintain — the rest (moments of truth that perform well, excel moments
-      without brand relevance);
-    * collect_data — not enough data to say.
-    """
-    if moment_class == "not_enough_data":
-        return "collect_data"
-    if moment_class == "standard":
-        return "allow"
-    if moment_class in ("moment_of_truth", "performance") and low_share >= settings.fix_low_share:
-        return "fix"
-    relevant = brand_relevance is None or brand_relevance >= settings.brand_relevance_min
-    if moment_class in ("excel", "performance") and relevant:
-        return "excel"
-    return "maintain"
+    """The recommendation for one touchpoint (:func:`~.verdict.recommend`) under ``settings``."""
+    return verdict_recommend(
+        moment_class,
+        low_share,
+        brand_relevance,
+        fix_low_share=settings.fix_low_share,
+        brand_relevance_min=settings.brand_relevance_min,
+    )
 
 
 def _touchpoint_moment(
@@ -266,11 +250,9 @@ def _touchpoint_moment(
     penalty = interval(draws.point.penalty, draws.penalty, counts["low"])
     reward = interval(draws.point.reward, draws.reward, counts["high"])
     not_scored = interval(draws.point.not_scored, draws.not_scored, counts["not_scored"])
-    importance = percentile_interval(
-        float(draws.point.importance[t]), draws.importance[:, t], design.n, settings.level
-    )
-    moment_class = classify(penalty.high, reward.low, threshold, enough)
-    confidence = _confidence(draws, t, threshold, moment_class, enough)
+    importance, distinct = _importance(draws, t, design.n, settings.level)
+    moment_class = classify(penalty, reward, threshold, enough)
+    sure = confidence(moment_class, draws.penalty[:, t], draws.reward[:, t], threshold)
     low_share = counts["low"] / scored if scored else float("nan")
     brand = relevance.get(name)
     stage = stages.get(name)
@@ -284,22 +266,65 @@ def _touchpoint_moment(
         counts=counts,
         low_share=low_share,
         moment_class=moment_class,
-        confidence=confidence,
+        confidence=sure,
         brand_relevance=brand,
         recommendation=recommend(moment_class, low_share, brand, settings),
         reversed_effect=bool(penalty.low > threshold or reward.high < -threshold),
+        importance_distinct=distinct,
+        more_journeys=_more(counts, penalty, reward, threshold, settings, moment_class),
+        penalty_moved=interval(draws.point.penalty_moved, draws.penalty_moved, counts["low"]),
+        reward_moved=interval(draws.point.reward_moved, draws.reward_moved, counts["middle"]),
     )
 
 
-def _confidence(draws: Draws, t: int, threshold: float, moment_class: str, enough: bool) -> float:
-    """Share of bootstrap replicates whose point estimates give ``moment_class``."""
-    if not enough:
-        return float("nan")
-    classes = [
-        classify(float(p), float(r), threshold, True)
-        for p, r in zip(draws.penalty[:, t], draws.reward[:, t], strict=True)
-    ]
-    return float(np.mean([c == moment_class for c in classes]))
+def _importance(draws: Draws, t: int, n: int, level: float) -> tuple[Interval, bool]:
+    """Bias-corrected importance, its basic interval (≥ 0), and whether it differs from 0.
+
+    Relative weights are positive by construction: replicates sit above the
+    estimate by about its bias. The estimate is corrected by that bias
+    (``2 v − mean of replicates``) and the basic bootstrap interval used; an
+    importance whose effects are jointly indistinguishable from zero
+    (:func:`zero_effect_p` ≥ 1 − level) gets a lower bound of 0.
+    """
+    samples = draws.importance[:, t]
+    raw = float(draws.point.importance[t])
+    finite = samples[np.isfinite(samples)]
+    corrected = max(0.0, 2 * raw - float(finite.mean())) if finite.size else raw
+    shown = basic_interval(raw, samples, n, level)
+    effects = np.array([draws.point.penalty[t], draws.point.reward[t], draws.point.not_scored[t]])
+    reps = np.column_stack([draws.penalty[:, t], draws.reward[:, t], draws.not_scored[:, t]])
+    p_value = zero_effect_p(effects, reps)
+    distinct = bool(p_value < 1 - level)
+    low = max(0.0, shown.low) if distinct else 0.0
+    high = max(low, shown.high, corrected)
+    return Interval(corrected, min(low, corrected), high, n), distinct
+
+
+def _more(
+    counts: dict[str, int],
+    penalty: Interval,
+    reward: Interval,
+    threshold: float,
+    settings: MomentSettings,
+    moment_class: str,
+) -> dict[str, int | None]:
+    """More journeys with a low and a high score that would settle an open class."""
+    if moment_class == "not_enough_data":
+        short = {band: settings.min_count - counts[band] for band in ("low", "middle", "high")}
+        return {band: n for band, n in short.items() if n > 0}
+    if moment_class != "inconclusive":
+        return {}
+    found = {
+        "low": more_journeys(penalty, counts["low"], threshold),
+        "high": more_journeys(reward, counts["high"], threshold),
+    }
+    # a reversed effect (a low score with a better outcome) is settled, but no
+    # sample size turns it into a class: None says so
+    if penalty.low > threshold:
+        found["low"] = None
+    if reward.high < -threshold:
+        found["high"] = None
+    return {band: n for band, n in found.items() if n != 0}
 
 
 def _default_threshold(design: MomentDesign, effect_size: float) -> float:

@@ -1,6 +1,6 @@
 """Per-journey memory and its aggregates: the gap, the verdicts, types and end spoilers.
 
-Given the chosen :class:`~peakend.models.memory_models.MemoryModel`, every
+Given the chosen :class:`~peakend.models.memory.models.MemoryModel`, every
 journey gets its remembered valence and memory gap (remembered - experienced),
 the pull of its peak and its end on that memory, and a verdict:
 
@@ -21,9 +21,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from peakend.models.memory_fit import F64, wald
-from peakend.models.memory_models import MemoryModel, feature_matrix
-from peakend.models.resampling import Interval, wilson
+from peakend.models.memory.fit import F64, wald
+from peakend.models.memory.models import MemoryModel, feature_matrix
+from peakend.stats.resampling import Interval, wilson
 
 ALL = "all"
 """The journey type that holds every journey."""

@@ -42,9 +42,9 @@ from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
 from peakend.errors import ModelError, StatisticalWarning
-from peakend.models.moment_design import HIGH, LOW, MIDDLE, NOT_SCORED, MomentDesign
-from peakend.models.moment_importance import collinear_pairs, relative_weights
-from peakend.models.resampling import bootstrap_weights
+from peakend.models.moments.design import HIGH, LOW, MIDDLE, NOT_SCORED, MomentDesign
+from peakend.models.moments.importance import collinear_pairs, relative_weights
+from peakend.stats.resampling import cluster_bootstrap_weights
 
 F64 = NDArray[np.float64]
 F32 = NDArray[np.float32]
@@ -66,11 +66,20 @@ class Effects:
     not_scored: F64
     importance: F64
     fit: float
+    penalty_moved: F64
+    reward_moved: F64
 
 
 @dataclass(frozen=True)
 class Draws:
-    """The full-sample fit and the bootstrap replicates (rows = resamples)."""
+    """The full-sample fit and the bootstrap replicates (rows = resamples).
+
+    ``penalty_moved``/``reward_moved`` are the penalty averaged over the journeys
+    that score low and the reward over those that score in the middle: the
+    journeys a fix or an excel action would move. For a continuous outcome they
+    equal the penalty and reward; for a binary one they differ, because a
+    change in log-odds moves probabilities near 0.5 more than near 0 or 1.
+    """
 
     point: Effects
     penalty: F64
@@ -78,6 +87,8 @@ class Draws:
     not_scored: F64
     importance: F64
     fit: F64
+    penalty_moved: F64
+    reward_moved: F64
     collinear: tuple[tuple[str, str, float], ...]
     converged: bool
 
@@ -148,7 +159,8 @@ def fit_moments(
         draws: list[Effects] = []
         pending: list[Future[Effects]] = []
         # the next block of counts is drawn while the workers fit the current one
-        for block in bootstrap_weights(design.n, n_resamples, seed, chunk=threads):
+        blocks = cluster_bootstrap_weights(design.clusters, design.n, n_resamples, seed, threads)
+        for block in blocks:
             submitted = [pool.submit(replicate, counts) for counts in block]
             _collect(pending, draws, progress)
             pending = submitted
@@ -160,6 +172,8 @@ def fit_moments(
         not_scored=np.array([d.not_scored for d in draws]),
         importance=np.array([d.importance for d in draws]),
         fit=np.array([d.fit for d in draws]),
+        penalty_moved=np.array([d.penalty_moved for d in draws]),
+        reward_moved=np.array([d.reward_moved for d in draws]),
         collinear=collinear,
         converged=converged,
     )
@@ -305,12 +319,13 @@ def _effects(
     shares = relative_weights(gram, matrix.touchpoint, matrix.n_touchpoints)
     if not design.binary:
         fit = _r_squared(gram, coef)
-        return Effects(table[:, LOW], table[:, HIGH], table[:, NOT_SCORED], shares, fit)
+        low, high = table[:, LOW], table[:, HIGH]
+        return Effects(low, high, table[:, NOT_SCORED], shares, fit, low, high)
     fit = _mcfadden(matrix.x, design.y, w, coef)
-    low, high, not_scored = _marginal_effects(
+    low, high, not_scored, low_moved, high_moved = _marginal_effects(
         design, float(coef[0]), table, matrix.control_part(coef), w, ame_rows
     )
-    return Effects(low, high, not_scored, shares, fit)
+    return Effects(low, high, not_scored, shares, fit, low_moved, high_moved)
 
 
 def _r_squared(gram: F64, coef: F64) -> float:
@@ -338,8 +353,12 @@ def _marginal_effects(
     control_coef: F64,
     w: F64,
     ame_rows: int,
-) -> tuple[F64, F64, F64]:
-    """Average change in probability when a band moves from middle to low/high/not scored."""
+) -> tuple[F64, F64, F64, F64, F64]:
+    """Average change in probability when a band moves from middle to low/high/not scored.
+
+    Also the penalty averaged over the journeys now scoring low and the reward
+    over those now in the middle: the effect on the journeys an action moves.
+    """
     rows = np.arange(design.n)
     if design.n > ame_rows:  # a fixed, seeded subsample: the same rows in every replicate
         rows = np.sort(np.random.default_rng(0).choice(design.n, ame_rows, replace=False))
@@ -353,9 +372,14 @@ def _marginal_effects(
     effects = []
     for band in (LOW, HIGH, NOT_SCORED):
         shifted = _sigmoid(base + coef[:, band]) - p_mid
-        effect = weight @ shifted
-        effects.append(np.where(np.isnan(table[:, band]), np.nan, effect))
-    return effects[0], effects[1], effects[2]
+        effects.append(np.where(np.isnan(table[:, band]), np.nan, weight @ shifted))
+        if band != NOT_SCORED:  # over the journeys the action moves: low, or middle
+            moved = weight[:, None] * (bands == (LOW if band == LOW else MIDDLE))
+            total = moved.sum(axis=0)
+            sums = (moved * shifted).sum(axis=0)
+            mean = np.divide(sums, total, out=np.zeros_like(total), where=total > 0)
+            effects.append(np.where(np.isnan(table[:, band]) | (total <= 0), np.nan, mean))
+    return effects[0], effects[2], effects[4], effects[1], effects[3]
 
 
 def check_rows(design: MomentDesign) -> None:

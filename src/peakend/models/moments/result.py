@@ -7,24 +7,18 @@ estimates, the chart, the command line and the report.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from peakend.errors import ConfigError
-from peakend.models.moment_design import Cuts
-from peakend.models.resampling import Interval
+from peakend.models.moments.design import Cuts
+from peakend.models.moments.verdict import CLASSES, RECOMMENDATIONS
+from peakend.stats.resampling import Interval
 
 if TYPE_CHECKING:
-    from peakend.models.moment_segments import SegmentMoments
+    from peakend.models.moments.segments import SegmentMoments
 
-CLASSES: tuple[str, ...] = (
-    "moment_of_truth",
-    "excel",
-    "performance",
-    "standard",
-    "not_enough_data",
-)
-RECOMMENDATIONS: tuple[str, ...] = ("fix", "excel", "maintain", "allow", "collect_data")
+__all__ = ["CLASSES", "RECOMMENDATIONS", "MomentSettings", "MomentsResult", "TouchpointMoment"]
 
 
 @dataclass(frozen=True)
@@ -106,8 +100,15 @@ class TouchpointMoment:
     ``penalty``/``reward``/``not_scored`` are effects against the middle band in
     outcome units (probability for a binary outcome); ``importance`` is the
     touchpoint's share of the explained variance (or deviance). ``counts`` holds
-    the journeys per band; ``confidence`` the share of bootstrap replicates that
-    give the same class. ``reversed_effect`` flags a penalty significantly above
+    the journeys per band; ``confidence`` the bootstrap probability of what the
+    class states (NaN for inconclusive and not enough data; see
+    :mod:`~peakend.models.moments.verdict`). ``importance`` is bias-corrected;
+    ``importance_distinct`` says whether the touchpoint's effects are jointly
+    distinguishable from zero. ``more_journeys`` says, for an inconclusive
+    class, roughly how many more journeys with a low or high score would
+    settle it (``None``: the estimate sits on the threshold). ``penalty_moved``
+    and ``reward_moved`` are the effects on the journeys a fix (now low) or an
+    excel action (now middle) would move. ``reversed_effect`` flags a penalty significantly above
     +threshold or a reward significantly below -threshold: a low score going
     with a *better* outcome (or a high one with a worse), usually a sign of
     correlated ratings or a confounder, never a causal effect to act on.
@@ -126,6 +127,10 @@ class TouchpointMoment:
     brand_relevance: float | None
     recommendation: str
     reversed_effect: bool = False
+    importance_distinct: bool = True
+    more_journeys: dict[str, int | None] = field(default_factory=dict)
+    penalty_moved: Interval | None = None
+    reward_moved: Interval | None = None
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form."""
@@ -139,6 +144,10 @@ class TouchpointMoment:
             "reward": self.reward.to_dict(),
             "not_scored": self.not_scored.to_dict(),
             "importance": self.importance.to_dict(),
+            "importance_distinct_from_zero": self.importance_distinct,
+            "more_journeys": dict(self.more_journeys),
+            "penalty_moved": None if self.penalty_moved is None else self.penalty_moved.to_dict(),
+            "reward_moved": None if self.reward_moved is None else self.reward_moved.to_dict(),
             "counts": dict(self.counts),
             "low_share": self.low_share,
             "brand_relevance": self.brand_relevance,
@@ -155,7 +164,8 @@ class MomentsResult:
     touchpoints:
         One :class:`TouchpointMoment` per touchpoint, sorted by importance.
     fit:
-        R² (continuous) or McFadden's pseudo-R² (binary) with its interval.
+        Cross-validated R² (continuous) or McFadden's pseudo-R² (binary) with
+        its interval (``fit_method`` says how).
     threshold:
         The effect size that counts as material, in outcome units.
     collinear:
@@ -163,7 +173,13 @@ class MomentsResult:
     adjusted_for:
         Journey features the effects are adjusted for (none by default).
     segments:
-        Per-segment estimates (:class:`~peakend.models.moment_segments.SegmentMoments`).
+        Per-segment estimates (:class:`~peakend.models.moments.segments.SegmentMoments`).
+    resampling_unit:
+        ``"customer"`` when whole customers were resampled (some customer has
+        several journeys), else ``"journey"``.
+    effects:
+        ``"total"`` (no adjustment: a touchpoint's effect including what it
+        does through the remembered peak and end) or ``"direct"`` (adjusted).
     """
 
     dataset_name: str
@@ -180,6 +196,13 @@ class MomentsResult:
     converged: bool = True
     adjusted_for: tuple[str, ...] = ()
     segments: tuple[SegmentMoments, ...] = ()
+    resampling_unit: str = "journey"
+    fit_method: str = "cross-validated"
+
+    @property
+    def effects(self) -> str:
+        """``"direct"`` when adjusted for journey features, else ``"total"``."""
+        return "direct" if self.adjusted_for else "total"
 
     def __repr__(self) -> str:
         counts: dict[str, int] = {}
@@ -217,6 +240,9 @@ class MomentsResult:
             "settings": self.settings.to_dict(),
             "converged": self.converged,
             "adjusted_for": list(self.adjusted_for),
+            "effects": self.effects,
+            "resampling_unit": self.resampling_unit,
+            "fit_method": self.fit_method,
             "collinear": [{"a": a, "b": b, "correlation": r} for a, b, r in self.collinear],
             "touchpoints": [m.to_dict() for m in self.touchpoints],
             "segments": [s.to_dict() for s in self.segments],

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import stats
 
-from peakend.models.moment_design import BANDS
+from peakend.models.moments.design import BANDS
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -92,3 +93,27 @@ def collinear_pairs(
         pair = (labels[0], labels[1])
         found[pair] = max(found.get(pair, 0.0), float(corr[i, j]))
     return tuple((a, b, r) for (a, b), r in sorted(found.items(), key=lambda kv: -abs(kv[1])))
+
+
+def zero_effect_p(point: F64, replicates: F64) -> float:
+    """p-value of the joint test that a touchpoint's band effects are all zero.
+
+    ``point`` holds the touchpoint's effects (penalty, reward, not scored) and
+    ``replicates`` their bootstrap draws (rows = resamples). A Wald test with the
+    bootstrap covariance (so it respects whatever was resampled, e.g. whole
+    customers): the touchpoint's importance is distinguishable from zero only
+    when its effects are. Relative weights are positive by construction, so
+    their own interval cannot answer that question.
+    """
+    keep = np.isfinite(point) & np.isfinite(replicates).all(axis=0)
+    if not keep.any() or replicates.shape[0] < 3:
+        return float("nan")
+    b = point[keep]
+    cov = np.atleast_2d(np.cov(replicates[:, keep], rowvar=False))
+    lam, vec = np.linalg.eigh(cov)
+    usable = lam > 1e-12 * max(float(lam.max()), 1e-300)
+    if not usable.any():
+        return float("nan")
+    proj = vec[:, usable].T @ b
+    wald = float(np.sum(proj**2 / lam[usable]))
+    return float(stats.chi2.sf(wald, int(usable.sum())))

@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from peakend.errors import ConfigError, DataError
 from peakend.load import Dataset
+from peakend.stats.resampling import cluster_codes
 
 MIDDLE, LOW, HIGH, NOT_SCORED = 0, 1, 2, 3
 BANDS: tuple[str, ...] = ("middle", "low", "high", "not_scored")
@@ -73,6 +74,11 @@ class MomentDesign:
     controls, control_names:
         ``(n, c)`` journey-level covariates the effects are adjusted for
         (e.g. the remembered peak and end); ``(n, 0)`` when none.
+    clusters:
+        Customer code ``0..G-1`` per journey when some customer has several
+        journeys (then whole customers are resampled and folds keep a
+        customer's journeys together); ``None`` when every journey is its own
+        customer.
     """
 
     touchpoints: tuple[str, ...]
@@ -84,6 +90,7 @@ class MomentDesign:
     dropped_no_outcome: int
     controls: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 0)))
     control_names: tuple[str, ...] = ()
+    clusters: NDArray[np.int64] | None = None
 
     @property
     def n(self) -> int:
@@ -102,6 +109,7 @@ class MomentDesign:
             dropped_no_outcome=0,
             controls=self.controls[rows] if self.control_names else self.controls,
             control_names=self.control_names,
+            clusters=None if self.clusters is None else cluster_codes(self.clusters[rows]),
         )
 
 
@@ -169,7 +177,24 @@ def build_design(
         dropped_no_outcome=max(0, int(journeys_with_events) - table.num_rows),
         controls=_controls(dataset, ids, tuple(adjust_for)),
         control_names=tuple(adjust_for),
+        clusters=_clusters(dataset.events, ids),
     )
+
+
+def _clusters(events: pa.Table, ids: pa.Array) -> NDArray[np.int64] | None:
+    """Customer codes aligned to ``ids``; ``None`` when no customer has two journeys."""
+    if "customer_id" not in events.column_names:
+        return None
+    pairs = (
+        events.select(["journey_id", "customer_id"])
+        .group_by("journey_id")
+        .aggregate([("customer_id", "min")])
+    )
+    index = pc.index_in(ids, value_set=pairs["journey_id"].combine_chunks())
+    customers = pc.cast(pairs["customer_id_min"].combine_chunks().take(index), pa.string())
+    filled = pc.coalesce(customers, pc.cast(ids, pa.string()))
+    codes = pc.dictionary_encode(filled).indices.to_numpy(zero_copy_only=False)
+    return cluster_codes(codes)
 
 
 def _controls(dataset: Dataset, ids: pa.Array, names: tuple[str, ...]) -> NDArray[np.float64]:

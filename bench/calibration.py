@@ -1,0 +1,435 @@
+"""Calibration suite: is every interval peakend prints honest, and every verdict right?
+
+Run from the repository root::
+
+    .venv/bin/python bench/calibration.py                    # every scenario, 200 replicates
+    .venv/bin/python bench/calibration.py --replicates 20    # a quick look
+    .venv/bin/python bench/calibration.py --scenarios null customers
+
+Each scenario simulates datasets with a planted truth (``peakend.generate``,
+whose ``truth.json`` states every touchpoint's direct and total effect) and
+realistic nuisance, runs the analysis a user runs, and compares:
+
+* **coverage** of every printed interval (penalty, reward, importance, fit,
+  memory weights, weight ratio, segment effects): the share of replicates whose
+  95 % interval holds the truth; target 93–97 %;
+* per verdict, over touchpoints: **accuracy** (class equals the planted class),
+  **inconclusive** (inconclusive or not enough data) and **contradicted** (the
+  class states something the truth denies: "standard"/"allow" with a true
+  effect beyond the threshold, a class in the wrong direction; target ≤ 1 %);
+* **false findings**: in the null scenario, touchpoints with any class other
+  than standard/inconclusive (target ≤ 5 %), importances "distinguishable from
+  zero" where the truth is zero (nominal 5 %);
+* **memory**: with true peak and end weights of 0.4 at n = 300, the share of
+  datasets reporting a peak/end effect or "inconclusive" (target ≥ 90 %) and
+  "customers remember the average" (≤ 5 %); with ratings stored without their
+  experienced order, the share making any peak/end claim (target 0 %).
+
+Scenarios:
+
+``additive``
+    The memory weights are zero, so a touchpoint's planted (direct) effect is
+    also its total effect and the band regression is the true model.
+``customers``
+    As ``additive``, 250 customers × 4 journeys, a customer-level share of
+    mood (0.5) and a customer rating tendency (sd 0.5): resampling must be by
+    customer.
+``near``
+    Effects near the threshold (0.8× and 1.25× of 0.25 points), 2,000 journeys.
+``segments``
+    As ``additive`` with three segment groups (60 / 30 / 10 %); coverage of the
+    pooled per-group effects of the smallest group.
+``null``
+    No touchpoint effect and no memory effect anywhere.
+``classes_total`` / ``classes_direct``
+    The default generator (peak-end memory on) at 5,000 journeys: total effects
+    recovered without adjustment, direct ones with ``--adjust-for`` the memory
+    features.
+``memory`` / ``memory_ratio`` / ``memory_survey``
+    Memory analysis at n = 300: peak and end weights 0.4 (mean 0.6); end 1.2
+    against mean 0.4 (a true ratio of 3, Fieller interval); and the first with
+    the scores stored as one survey gives them (``survey_order``).
+
+Output: one ``name: value`` line per figure, then the targets table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+import peakend
+from peakend.errors import StatisticalWarning
+from peakend.generate import GeneratorConfig, Segment, generate
+from peakend.models.memory import fit as mf
+from peakend.models.memory.verdict import TEST_MODEL
+from peakend.models.moments import MomentSettings, MomentsResult, find_moments
+from peakend.models.moments.design import MomentDesign, build_design
+from peakend.models.moments.fit import fit_predict
+from peakend.models.moments.verdict import MATERIAL
+from peakend.stats.resampling import Interval
+
+THRESHOLD = 0.25  # the generator's class boundary, in points of `overall`
+QUIET_MEMORY = {"w_peak": 0.0, "w_end": 0.0, "w_mean": 0.0, "w_trough": 0.0}
+NO_RECOVERY = {"recovered_effect": 0.0, "unrecovered_effect": 0.0}
+MEMORY_FEATURES = ("peak_valence", "end_valence", "mean_valence", "trough_valence")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One simulated setting: how to configure the generator and what to analyse."""
+
+    name: str
+    kind: str  # "moments" or "memory"
+    n: int
+    configure: Callable[[GeneratorConfig], GeneratorConfig]
+    effects: str = "total"  # truth.json effects the moments estimate
+    adjust: bool = False
+    segment: bool = False
+
+
+def _touchpoints(cfg: GeneratorConfig, **scale: float) -> GeneratorConfig:
+    designs = tuple(dataclasses.replace(t, **scale) for t in cfg.touchpoints)
+    return dataclasses.replace(cfg, touchpoints=designs)
+
+
+def _near(cfg: GeneratorConfig) -> GeneratorConfig:
+    """Penalties and rewards at 0.8× or 1.25× the threshold, alternating."""
+    designs = []
+    for i, t in enumerate(cfg.touchpoints):
+        low, high = (0.8, 1.25) if i % 2 else (1.25, 0.8)
+        designs.append(dataclasses.replace(t, penalty=-low * THRESHOLD, reward=high * THRESHOLD))
+    return dataclasses.replace(cfg, touchpoints=tuple(designs), **QUIET_MEMORY, **NO_RECOVERY)
+
+
+def _memory(
+    w_peak: float, w_end: float, w_mean: float, survey: bool = False
+) -> Callable[[GeneratorConfig], GeneratorConfig]:
+    def configure(cfg: GeneratorConfig) -> GeneratorConfig:
+        cfg = _touchpoints(cfg, penalty=0.0, reward=0.0)
+        return dataclasses.replace(
+            cfg,
+            w_peak=w_peak,
+            w_end=w_end,
+            w_mean=w_mean,
+            w_trough=0.0,
+            survey_order=survey,
+            **NO_RECOVERY,
+        )
+
+    return configure
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario(
+            "additive",
+            "moments",
+            2_000,
+            lambda c: dataclasses.replace(c, **QUIET_MEMORY, **NO_RECOVERY),
+        ),
+        Scenario(
+            "customers",
+            "moments",
+            1_000,
+            lambda c: dataclasses.replace(
+                c,
+                journeys_per_customer=4.0,
+                customer_mood_corr=0.5,
+                customer_overall_sd=0.5,
+                **QUIET_MEMORY,
+                **NO_RECOVERY,
+            ),
+        ),
+        Scenario("near", "moments", 2_000, _near),
+        Scenario(
+            "segments",
+            "moments",
+            2_000,
+            lambda c: dataclasses.replace(
+                c,
+                segments=(
+                    Segment("consumer", 0.6),
+                    Segment("business", 0.3, mood_shift=-0.2),
+                    Segment("student", 0.1, mood_shift=0.2),
+                ),
+                **QUIET_MEMORY,
+                **NO_RECOVERY,
+            ),
+            segment=True,
+        ),
+        Scenario(
+            "null",
+            "moments",
+            2_000,
+            lambda c: dataclasses.replace(
+                _touchpoints(c, penalty=0.0, reward=0.0), **QUIET_MEMORY, **NO_RECOVERY
+            ),
+        ),
+        Scenario("classes_total", "moments", 5_000, lambda c: c),
+        Scenario("classes_direct", "moments", 5_000, lambda c: c, effects="direct", adjust=True),
+        Scenario("memory", "memory", 300, _memory(0.4, 0.4, 0.6)),
+        Scenario("memory_ratio", "memory", 300, _memory(0.0, 1.2, 0.4)),
+        Scenario("memory_survey", "memory", 300, _memory(0.4, 0.4, 0.6, survey=True)),
+    )
+}
+
+
+@dataclass
+class Tally:
+    """Hits per figure: ``figure -> [hits, trials]``."""
+
+    counts: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+
+    def add(self, figure: str, hit: bool) -> None:
+        entry = self.counts[figure]
+        entry[0] += int(hit)
+        entry[1] += 1
+
+    def share(self, figure: str) -> tuple[float, int]:
+        hits, trials = self.counts.get(figure, [0, 0])
+        return (hits / trials if trials else math.nan), trials
+
+
+def covers(interval: Interval | dict[str, float], truth: float) -> bool:
+    """Whether the interval holds ``truth`` (bounds inclusive; NaN bounds never cover)."""
+    low = interval.low if isinstance(interval, Interval) else interval["low"]
+    high = interval.high if isinstance(interval, Interval) else interval["high"]
+    return bool(low <= truth <= high)
+
+
+def contradicted(moment_class: str, penalty: float, reward: float) -> bool:
+    """Whether a stated class is denied by the true penalty and reward."""
+    if moment_class in ("moment_of_truth", "performance") and penalty > -THRESHOLD:
+        return True
+    if moment_class in ("excel", "performance") and reward < THRESHOLD:
+        return True
+    return moment_class == "standard" and max(abs(penalty), abs(reward)) >= THRESHOLD
+
+
+# ---------------------------------------------------------------- moments
+def population(scenario: Scenario, workdir: Path, n: int = 100_000) -> dict[str, object]:
+    """A very large sample: the true importance, and fresh journeys to score each fit on.
+
+    The printed fit is cross-validated: it estimates how well the model fitted on
+    the data predicts new journeys. Its truth is that score on fresh journeys
+    (this sample) of the model fitted on the replicate.
+    """
+    cfg = scenario.configure(GeneratorConfig(n_journeys=n, seed=10**6))
+    dataset = peakend.load(generate(workdir / f"population-{scenario.name}", cfg).spec_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        result = find_moments(
+            dataset,
+            outcome="overall",
+            settings=MomentSettings(threshold=THRESHOLD, n_resamples=10, seed=0),
+            segments=(),
+            adjust_for=MEMORY_FEATURES if scenario.adjust else (),
+        )
+    design = build_design(dataset, "overall", adjust_for=MEMORY_FEATURES if scenario.adjust else ())
+    return {
+        "design": design,
+        "importance": {m.touchpoint: m.importance.value for m in result.touchpoints},
+    }
+
+
+def fresh_fit(dataset: peakend.Dataset, scenario: Scenario, pop: dict[str, object]) -> float:
+    """R² on the population's fresh journeys of the model fitted on ``dataset``."""
+    fresh = pop["design"]
+    assert isinstance(fresh, MomentDesign)
+    design = build_design(dataset, "overall", adjust_for=MEMORY_FEATURES if scenario.adjust else ())
+    if design.touchpoints != fresh.touchpoints:
+        return math.nan
+    predicted = fit_predict(design, fresh)
+    return float(1.0 - np.mean((fresh.y - predicted) ** 2) / np.var(fresh.y))
+
+
+def moments_replicate(
+    scenario: Scenario, seed: int, workdir: Path, resamples: int, pop: dict[str, object]
+) -> Tally:
+    """One simulated dataset: coverage and verdict figures of the moments analysis."""
+    cfg = scenario.configure(GeneratorConfig(n_journeys=scenario.n, seed=seed))
+    made = generate(workdir / f"{scenario.name}-{seed}", cfg)
+    truth = json.loads(made.truth_path.read_text(encoding="utf-8"))["touchpoints"]
+    dataset = peakend.load(made.spec_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        result = find_moments(
+            dataset,
+            outcome="overall",
+            settings=MomentSettings(threshold=THRESHOLD, n_resamples=resamples, seed=seed),
+            segments=("segment",) if scenario.segment else (),
+            adjust_for=MEMORY_FEATURES if scenario.adjust else (),
+        )
+    tally = Tally()
+    tally.add("coverage fit", covers(result.fit, fresh_fit(dataset, scenario, pop)))
+    _moment_figures(tally, result, truth, scenario.effects, pop)
+    return tally
+
+
+def _moment_figures(
+    tally: Tally,
+    result: MomentsResult,
+    truth: dict[str, dict[str, object]],
+    effects: str,
+    pop: dict[str, object],
+) -> None:
+    importance = pop["importance"]
+    assert isinstance(importance, dict)
+    effect_anywhere = any(
+        float(t[effects]["penalty"]) or float(t[effects]["reward"])  # type: ignore[index]
+        for t in truth.values()
+    )
+    for m in result.touchpoints:
+        if m.touchpoint not in truth:
+            continue
+        true = truth[m.touchpoint][effects]
+        assert isinstance(true, dict)
+        penalty, reward, planted = float(true["penalty"]), float(true["reward"]), true["class"]
+        if m.moment_class != "not_enough_data":
+            tally.add("coverage penalty", covers(m.penalty, penalty))
+            tally.add("coverage reward", covers(m.reward, reward))
+        if effect_anywhere:  # shares of nothing explained have no true value
+            tally.add("coverage importance", covers(m.importance, float(importance[m.touchpoint])))
+        if penalty == 0 and reward == 0:
+            tally.add("importance distinct from zero (truth 0)", m.importance_distinct)
+        tally.add("verdict accuracy", m.moment_class == planted)
+        tally.add("verdict inconclusive", m.moment_class in ("inconclusive", "not_enough_data"))
+        tally.add("verdict contradicted", contradicted(m.moment_class, penalty, reward))
+        tally.add("class other than standard/inconclusive", m.moment_class in MATERIAL)
+        allow = m.recommendation == "allow" and penalty <= -THRESHOLD
+        tally.add("'allow' with a true penalty beyond the threshold", allow)
+    for segment in result.segments:
+        smallest = min(segment.groups, key=lambda g: g.n_journeys)
+        for m in smallest.touchpoints:
+            if m.touchpoint in truth and math.isfinite(m.penalty.low + m.reward.low):
+                true = truth[m.touchpoint][effects]
+                assert isinstance(true, dict)
+                tally.add(
+                    "coverage segment penalty (smallest group)",
+                    covers(m.penalty, float(true["penalty"])),
+                )
+                tally.add(
+                    "coverage segment reward (smallest group)",
+                    covers(m.reward, float(true["reward"])),
+                )
+
+
+# ---------------------------------------------------------------- memory
+def memory_replicate(scenario: Scenario, seed: int, workdir: Path) -> Tally:
+    """One simulated dataset: the memory claim, weight and ratio coverage."""
+    cfg = scenario.configure(GeneratorConfig(n_journeys=scenario.n, seed=seed))
+    made = generate(workdir / f"{scenario.name}-{seed}", cfg)
+    dataset = peakend.load(made.spec_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        result = peakend.remembered_experience(dataset, outcome="overall", seed=seed)
+    tally = Tally()
+    verdict = result.verdict
+    assert verdict is not None
+    claim = verdict.claim
+    tally.add("claim peak_end or inconclusive", claim in ("peak_end", "inconclusive"))
+    tally.add("claim 'customers remember the average'", claim == "average")
+    tally.add("claim peak_end", claim == "peak_end")
+    tally.add("any peak/end claim", claim in ("peak_end", "average"))
+    if scenario.configure(GeneratorConfig()).survey_order:
+        return tally
+    tally.add("coverage memory weight peak", covers(verdict.peak, cfg.w_peak))
+    tally.add("coverage memory weight end", covers(verdict.end, cfg.w_end))
+    model = result.models[TEST_MODEL]
+    idx = {f: i + 1 for i, f in enumerate(model.features)}
+    if cfg.w_mean != 0:
+        ratio = mf.ratio(model.fit, idx["end"], idx["mean"])
+        tally.add("coverage ratio end/mean (Fieller)", covers(ratio, cfg.w_end / cfg.w_mean))
+        tally.add("ratio bounded", bool(np.isfinite(ratio.low)))
+    return tally
+
+
+# ---------------------------------------------------------------- driver
+TARGETS = {
+    "coverage": "93-97 %",
+    "verdict contradicted": "<= 1 %",
+    "verdict accuracy": ">= 95 % at 5,000 journeys (classes_*)",
+    "class other than standard/inconclusive": "<= 5 % (null)",
+    "importance distinct from zero (truth 0)": "about 5 % (nominal)",
+    "claim peak_end or inconclusive": ">= 90 % (memory)",
+    "claim 'customers remember the average'": "<= 5 % (memory)",
+    "any peak/end claim": "0 % (memory_survey)",
+    "'allow' with a true penalty beyond the threshold": "<= 1 %",
+}
+
+
+def run(
+    names: list[str],
+    replicates: int,
+    resamples: int,
+    workdir: Path,
+    population_n: int = 100_000,
+    quiet: bool = False,
+) -> dict[str, Tally]:
+    """Every replicate of every named scenario; prints its figures as ``name: value`` lines."""
+    results: dict[str, Tally] = {}
+    for name in names:
+        scenario = SCENARIOS[name]
+        started = time.perf_counter()
+        total = Tally()
+        pop = population(scenario, workdir, population_n) if scenario.kind == "moments" else {}
+        for seed in range(1, replicates + 1):
+            if scenario.kind == "moments":
+                one = moments_replicate(scenario, seed, workdir, resamples, pop)
+            else:
+                one = memory_replicate(scenario, seed, workdir)
+            shutil.rmtree(workdir / f"{name}-{seed}", ignore_errors=True)
+            for figure, (hits, trials) in one.counts.items():
+                entry = total.counts[figure]
+                entry[0] += hits
+                entry[1] += trials
+        results[name] = total
+        if quiet:
+            continue
+        print(f"{name}.seconds: {time.perf_counter() - started:.1f}", flush=True)
+        for figure in sorted(total.counts):
+            share, trials = total.share(figure)
+            print(f"{name}.{figure}: {share:.4f} (n={trials})", flush=True)
+    return results
+
+
+def table(results: dict[str, Tally]) -> str:
+    """The targets table in Markdown: one row per scenario and figure."""
+    lines = ["| scenario | figure | value | n | target |", "|---|---|---|---|---|"]
+    for name, tally in results.items():
+        for figure in sorted(tally.counts):
+            share, trials = tally.share(figure)
+            target = next((t for key, t in TARGETS.items() if figure.startswith(key)), "")
+            lines.append(f"| {name} | {figure} | {100 * share:.1f} % | {trials:,} | {target} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenarios", nargs="*", default=list(SCENARIOS), choices=SCENARIOS)
+    parser.add_argument("--replicates", type=int, default=200)
+    parser.add_argument("--resamples", type=int, default=100)
+    args = parser.parse_args()
+    print(f"load: {os.getloadavg()[0]:.2f}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="peakend-calibration-") as tmp:
+        results = run(args.scenarios, args.replicates, args.resamples, Path(tmp))
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()

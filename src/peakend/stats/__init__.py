@@ -1,0 +1,25 @@
+"""Statistics shared by the models and the text analysis.
+
+* :mod:`.resampling` — intervals, seeded bootstrap weights (rows or whole
+  customers), percentile intervals, Wilson, k-fold splits grouped by customer;
+* :mod:`.fieller` — Fieller intervals for ratios of two estimates;
+* :mod:`.pooling` — random-effects pooling of group estimates.
+"""
+
+from peakend.stats.resampling import (
+    Interval,
+    bootstrap_indices,
+    bootstrap_weights,
+    kfold_splits,
+    percentile_interval,
+    wilson,
+)
+
+__all__ = [
+    "Interval",
+    "bootstrap_indices",
+    "bootstrap_weights",
+    "kfold_splits",
+    "percentile_interval",
+    "wilson",
+]

@@ -1,0 +1,86 @@
+"""The generator's total and direct effects, and scores stored without their order."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pytest
+
+import peakend
+from peakend.errors import StatisticalWarning
+from peakend.generate import GeneratorConfig, generate, planted_class, total_effects
+from peakend.models.moments import MomentSettings, find_moments
+
+MEMORY_FEATURES = ("peak_valence", "end_valence", "mean_valence", "trough_valence")
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[peakend.Dataset, dict[str, dict]]:
+    out = generate(tmp_path_factory.mktemp("effects"), GeneratorConfig(n_journeys=5_000, seed=7))
+    truth = json.loads(out.truth_path.read_text(encoding="utf-8"))["touchpoints"]
+    return peakend.load(out.spec_path), truth
+
+
+def test_truth_states_direct_and_total_effects(made: tuple[peakend.Dataset, dict]) -> None:
+    _, truth = made
+    for name, entry in truth.items():
+        assert entry["direct"] == {
+            "class": entry["class"],
+            "penalty": entry["penalty"],
+            "reward": entry["reward"],
+        }, name
+        total = entry["total"]
+        assert total["class"] == planted_class(total["penalty"], total["reward"])
+        # a low score also lowers the remembered peak, end and mean: the total is worse
+        assert total["penalty"] < entry["penalty"], name
+        assert total["reward"] > entry["reward"], name
+
+
+def test_without_memory_total_equals_direct() -> None:
+    cfg = GeneratorConfig(
+        n_journeys=2_000, w_peak=0.0, w_end=0.0, w_mean=0.0, w_trough=0.0, noise_sd=0.3
+    )
+    for tp, total in zip(cfg.touchpoints, total_effects(cfg).values(), strict=True):
+        assert total["penalty"] == pytest.approx(tp.penalty, abs=0.02)
+        assert total["reward"] == pytest.approx(tp.reward, abs=0.02)
+
+
+@pytest.mark.parametrize(("adjust", "effects"), [((), "total"), (MEMORY_FEATURES, "direct")])
+def test_moments_recover_the_effects_they_say_they_show(
+    made: tuple[peakend.Dataset, dict], adjust: tuple[str, ...], effects: str
+) -> None:
+    dataset, truth = made
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        result = find_moments(
+            dataset,
+            outcome="overall",
+            settings=MomentSettings(threshold=0.25, n_resamples=50, seed=1),
+            segments=(),
+            adjust_for=adjust,
+        )
+    assert result.effects == effects
+    recovered = 0
+    for m in result.touchpoints:
+        if m.touchpoint not in truth:
+            continue  # the recovery contact is not a designed touchpoint
+        planted = truth[m.touchpoint][effects]
+        recovered += m.moment_class == planted["class"]
+        if m.moment_class in ("moment_of_truth", "performance"):  # never the wrong way
+            assert planted["penalty"] < 0, (m.touchpoint, m.moment_class, planted)
+        if m.moment_class in ("excel", "performance"):
+            assert planted["reward"] > 0, (m.touchpoint, m.moment_class, planted)
+    assert recovered >= 7, recovered  # of 10 designed touchpoints
+
+
+def test_survey_order_hides_the_experienced_order(tmp_path: Path) -> None:
+    cfg = GeneratorConfig(n_journeys=300, seed=2, survey_order=True)
+    dataset = peakend.load(generate(tmp_path, cfg).spec_path)
+    per_journey = dataset.events.group_by("journey_id").aggregate([("ts", "count_distinct")])
+    assert pc.max(per_journey["ts_count_distinct"]).as_py() == 1
+    memory = peakend.remembered_experience(dataset, outcome="overall")
+    assert memory.verdict is not None and memory.verdict.claim == "no_order"
+    assert "as much as" not in memory.summary
