@@ -41,8 +41,8 @@ from typing import Any
 import peakend
 from peakend import engine
 from peakend.generate import DEFAULT_PROACTIVE, DEFAULT_WINDOWS, GeneratorConfig, generate
-from peakend.models.hidden import contact_curves, contact_rule
-from peakend.models.hidden_analysis import HiddenMomentsResult, find_hidden_moments
+from peakend.models.hidden.analysis import HiddenMomentsResult, find_hidden_moments
+from peakend.models.hidden.curves import contact_curves, contact_rule
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"

@@ -20,19 +20,19 @@ from peakend.errors import (
     StatisticalWarning,
 )
 from peakend.load import Dataset, load
-from peakend.models.hidden import HiddenMoment
-from peakend.models.hidden_analysis import (
+from peakend.models.hidden.analysis import (
     HiddenMomentReport,
     HiddenMomentsResult,
     find_hidden_moments,
 )
+from peakend.models.hidden.schedule import ProactiveRule, due_actions
+from peakend.models.hidden.windows import HiddenMoment
 from peakend.models.memory import MemoryResult, remembered_experience
 from peakend.models.memory_whatif import WhatIf, what_if
 from peakend.models.moment_design import Cuts
 from peakend.models.moment_plot import moment_matrix
 from peakend.models.moment_segments import SegmentMoments
 from peakend.models.moments import MomentSettings, MomentsResult, TouchpointMoment, find_moments
-from peakend.models.schedule import ProactiveRule, due_actions
 from peakend.schema import EVENT_SCHEMA, TOUCHPOINT_SCHEMA, Outcome, Scale, Touchpoint
 from peakend.spec import DatasetSpec, SourceSpec, parse_spec, read_spec
 from peakend.summary import Estimate, JourneySummary, summarize_journeys

@@ -24,13 +24,13 @@ from statsmodels.stats.multitest import multipletests
 import peakend
 from peakend.errors import ConfigError, DataError
 from peakend.generate import DEFAULT_PROACTIVE, DEFAULT_WINDOWS, GeneratorConfig, generate
-from peakend.models.hidden import benjamini_hochberg, contact_rule
-from peakend.models.hidden_analysis import HiddenMomentsResult, find_hidden_moments
-from peakend.models.hidden_effects import covariate_matrix
+from peakend.models.hidden.analysis import HiddenMomentsResult, find_hidden_moments
+from peakend.models.hidden.curves import benjamini_hochberg, contact_rule
+from peakend.models.hidden.effects import covariate_matrix
+from peakend.models.hidden.interventions import load_classics, match_classic, parse_classics
+from peakend.models.hidden.schedule import ProactiveRule, due_actions
+from peakend.models.hidden.words import distinctive_words
 from peakend.models.hidden_plot import hidden_timeline
-from peakend.models.hidden_words import distinctive_words
-from peakend.models.interventions import load_classics, match_classic, parse_classics
-from peakend.models.schedule import ProactiveRule, due_actions
 
 
 def planted_config(n_journeys: int, seed: int) -> GeneratorConfig:

@@ -24,13 +24,13 @@ from peakend.cli.common import (
     print_json,
     status,
 )
-from peakend.models.hidden_analysis import (
+from peakend.models.hidden.analysis import (
     HiddenMomentReport,
     HiddenMomentsResult,
     find_hidden_moments,
 )
+from peakend.models.hidden.schedule import ProactiveRule, due_actions
 from peakend.models.resampling import Interval
-from peakend.models.schedule import ProactiveRule, due_actions
 
 NamesOpt = Annotated[list[str] | None, typer.Option(help="Touchpoint name (repeatable).")]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from peakend.models.hidden_analysis import (
+from peakend.models.hidden.analysis import (
     HiddenMomentReport,
     HiddenMomentsResult,
     find_hidden_moments,
@@ -26,7 +26,7 @@ TIMELINES = 3
 
 
 def hidden_section(ctx: ReportContext) -> Section:
-    """Run :func:`~peakend.models.hidden_analysis.find_hidden_moments` and present it."""
+    """Run :func:`~peakend.models.hidden.analysis.find_hidden_moments` and present it."""
     result = find_hidden_moments(ctx.dataset)
     ctx.results["hidden"] = result
     lang = ctx.lang

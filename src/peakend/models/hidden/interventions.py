@@ -9,7 +9,7 @@ overlaps the classic's; the contacts' distinctive words add to the score.
 A suggestion's expected effect comes from one of two sources, and says which:
 
 * **observed**: journeys that already received a company touchpoint inside
-  the window (:class:`~peakend.models.hidden_effects.ProactiveEffect`); the
+  the window (:class:`~peakend.models.hidden.effects.ProactiveEffect`); the
   deflection and score change are the IPW estimates with their intervals;
 * **assumed**: no such journeys; ``assumed_deflection`` (default 50 %) of the
   excess contacts is taken as prevented, and the score change as that share of
@@ -32,8 +32,8 @@ from importlib import resources
 from typing import Any
 
 from peakend.errors import ConfigError
-from peakend.models.hidden_effects import OutcomeGap, ProactiveEffect
-from peakend.models.hidden_words import Word
+from peakend.models.hidden.effects import OutcomeGap, ProactiveEffect
+from peakend.models.hidden.words import Word
 from peakend.models.resampling import Interval
 
 
@@ -115,7 +115,7 @@ class Intervention:
 @cache
 def load_classics() -> tuple[Classic, ...]:
     """The library of experience classics shipped with peakend (``classics.toml``)."""
-    text = resources.files("peakend.models").joinpath("classics.toml").read_text("utf-8")
+    text = resources.files("peakend.models.hidden").joinpath("classics.toml").read_text("utf-8")
     return parse_classics(text)
 
 

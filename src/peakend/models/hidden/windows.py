@@ -1,7 +1,7 @@
 """Hidden-moment windows: runs of flagged offsets, their size with intervals, and echoes.
 
 A window is a run of consecutive (anchor, offset) cells flagged by the tests in
-:mod:`peakend.models.hidden`. Its excess contacts per 1,000 journeys and the
+:mod:`peakend.models.hidden.curves`. Its excess contacts per 1,000 journeys and the
 share of customers affected come with 95 % intervals from the per-journey
 counts of the journeys observed through the whole window (normal
 approximation; journeys are independent). Windows of different anchors that

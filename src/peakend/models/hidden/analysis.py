@@ -1,12 +1,12 @@
 """The hidden-moments analysis of a dataset, end to end, as one typed result.
 
 :func:`find_hidden_moments` runs the contact-rate curves and window detection
-(:mod:`peakend.models.hidden`), then for each hidden moment: the distinctive
+(:mod:`peakend.models.hidden.curves`), then for each hidden moment: the distinctive
 words of its contacts, the outcome gap between journeys with and without a
 contact in it, the effect of company touchpoints some journeys already
-received inside it (:mod:`peakend.models.hidden_effects`), the closest
+received inside it (:mod:`peakend.models.hidden.effects`), the closest
 experience classic and a suggested proactive contact
-(:mod:`peakend.models.interventions`).
+(:mod:`peakend.models.hidden.interventions`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from peakend import engine
 from peakend.errors import ConfigError
 from peakend.load import Dataset
-from peakend.models.hidden import (
+from peakend.models.hidden.curves import (
     UNITS_S,
     ContactCurves,
     ContactRule,
@@ -37,7 +37,7 @@ from peakend.models.hidden import (
     window_contact_counts,
     windows_table,
 )
-from peakend.models.hidden_effects import (
+from peakend.models.hidden.effects import (
     OutcomeGap,
     ProactiveEffect,
     covariate_matrix,
@@ -46,14 +46,14 @@ from peakend.models.hidden_effects import (
     same_keys,
     segment_excess,
 )
-from peakend.models.hidden_words import (
+from peakend.models.hidden.interventions import ClassicMatch, Intervention, match_classic, suggest
+from peakend.models.hidden.words import (
     WindowEmotion,
     Word,
     window_emotions,
     window_texts,
     window_words,
 )
-from peakend.models.interventions import ClassicMatch, Intervention, match_classic, suggest
 from peakend.models.resampling import Interval
 
 

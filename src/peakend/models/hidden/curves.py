@@ -46,7 +46,7 @@ import pyarrow.compute as pc
 from scipy.special import pdtrc
 
 from peakend.errors import ConfigError, DataError
-from peakend.models.hidden_windows import (
+from peakend.models.hidden.windows import (
     HiddenMoment,
     find_windows,
     observed_window_journeys,
