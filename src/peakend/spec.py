@@ -79,6 +79,20 @@ class SourceSpec:
 
 
 @dataclass(frozen=True)
+class JourneyEnd:
+    """When a journey stops being open (``[journey_end]`` in the spec).
+
+    A journey is open until its first ``closing`` touchpoint, or else until its
+    last event that is not a customer contact plus ``grace_days`` (default 14:
+    customers still call for a while after the last letter); never past the
+    end of the data. Hidden moments count a journey at risk only while open.
+    """
+
+    grace_days: float = 14.0
+    closing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     """A parsed dataset spec. Build it with :func:`read_spec` or :func:`parse_spec`."""
 
@@ -98,6 +112,7 @@ class DatasetSpec:
     strict: bool = False
     description: str = ""
     spec_path: Path | None = None
+    journey_end: JourneyEnd = field(default_factory=JourneyEnd)
 
     def scale_for(self, touchpoint: Touchpoint | None) -> Scale | None:
         """The scale scores of ``touchpoint`` are on (its own, else the default)."""
@@ -149,6 +164,7 @@ _TOP_KEYS = {
     "outcomes",
     "outcome_source",
     "validation",
+    "journey_end",
 }
 
 
@@ -235,7 +251,19 @@ def parse_spec(
         outcome_journey_col=outcome_journey_col,
         strict=bool(validation.get("strict", False)),
         spec_path=spec_path,
+        journey_end=_parse_journey_end(dict(raw.get("journey_end", {})), f"{where} [journey_end]"),
     )
+
+
+def _parse_journey_end(raw: Mapping[str, Any], where: str) -> JourneyEnd:
+    _reject_unknown(raw, {"grace_days", "closing"}, where, "[journey_end]")
+    grace = raw.get("grace_days", JourneyEnd.grace_days)
+    closing = raw.get("closing", [])
+    if isinstance(grace, bool) or not isinstance(grace, int | float) or grace < 0:
+        raise ConfigError(f"{where}: grace_days must be a number of days >= 0, e.g. 14")
+    if not isinstance(closing, list) or not all(isinstance(c, str) for c in closing):
+        raise ConfigError(f'{where}: closing must be a list of touchpoint names, e.g. ["closed"]')
+    return JourneyEnd(float(grace), tuple(closing))
 
 
 _SOURCE_KEYS = {

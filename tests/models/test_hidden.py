@@ -83,7 +83,8 @@ def test_excess_interval_covers_the_planted_rate_after_deflection(
         rate = w["excess_contacts_per_journey"]
         for p in truth["proactive"]:
             if p["window"] == w["label"]:
-                rate -= p["treated_journeys"] / moment.n_journeys * rate * p["deflection"]
+                share = p["treated_journeys"] / result.anchor_journeys[w["anchor"]]
+                rate -= share * rate * p["deflection"]
         iv = moment.excess_per_1000
         assert iv.low <= 1000 * rate <= iv.high, (w["label"], iv, 1000 * rate)
 
@@ -131,7 +132,8 @@ def test_contacts_in_a_window_go_with_a_lower_overall(result: HiddenMomentsResul
     for m in result.moments:
         gap = next(g for g in m.outcome_gaps if g.outcome == "overall")
         assert gap.difference.high < 0
-        assert gap.n_with + gap.n_without == m.moment.n_journeys
+        # the gap uses every journey open through the window; the excess only the measuring half
+        assert 1.5 * m.moment.n_journeys < gap.n_with + gap.n_without < 2.5 * m.moment.n_journeys
 
 
 def test_curves_have_one_row_per_anchor_and_offset(result: HiddenMomentsResult) -> None:
@@ -140,12 +142,13 @@ def test_curves_have_one_row_per_anchor_and_offset(result: HiddenMomentsResult) 
     q = curves["q_value"].to_numpy()
     assert np.all((q >= curves["p_value"].to_numpy() - 1e-12) & (q <= 1))
     assert not any(pc.fill_null(pc.less(curves["at_risk"], 0), False).to_pylist())
-    # reference: scipy.stats.poisson.sf(contacts - 1, expected), one-sided P(X >= contacts)
-    c, e = curves["contacts"].to_numpy(), curves["expected"].to_numpy()
-    some = c > 0
-    np.testing.assert_allclose(
-        curves["p_value"].to_numpy()[some], stats.poisson.sf(c[some] - 1, e[some]), rtol=1e-9
-    )
+    # one-sided normal p-values of the z-scores on tested offsets, 1 elsewhere
+    tested = curves["tested"].to_numpy(zero_copy_only=False)
+    p, z = curves["p_value"].to_numpy(), curves["z"].to_numpy()
+    np.testing.assert_allclose(p[tested], stats.norm.sf(z[tested]), rtol=1e-9)
+    assert np.all(p[~tested] == 1.0)
+    flagged = curves["flagged"].to_numpy(zero_copy_only=False)
+    assert np.all(curves["contacts"].to_numpy()[flagged] > curves["expected"].to_numpy()[flagged])
 
 
 def test_result_to_dict_is_json_ready(result: HiddenMomentsResult) -> None:
@@ -297,9 +300,11 @@ def test_covariates_read_numbers_stored_as_text_and_one_hot_the_rest() -> None:
 def test_a_recovery_after_a_failed_invoice_is_reactive_and_not_a_suggestion(
     result: HiddenMomentsResult,
 ) -> None:
+    # a recovery follows a failure a day later on average: inside the outcome window, so it
+    # is no treatment at all; the few in the first hour are marked reactive
     invoice = next(m for m in result.moments if m.moment.anchor == "first_invoice")
-    recovery = next(e for e in invoice.proactive_effects if e.touchpoint == "recovery")
-    assert recovery.reactive
+    recovery = [e for e in invoice.proactive_effects if e.touchpoint == "recovery"]
+    assert all(e.reactive for e in recovery)
     assert not any(e.reactive for e in invoice.proactive_effects if e.touchpoint != "recovery")
     assert invoice.intervention.observed_touchpoint == "invoice_explainer"
 

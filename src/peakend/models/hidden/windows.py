@@ -1,11 +1,17 @@
-"""Hidden-moment windows: runs of flagged offsets, their size with intervals, and echoes.
+"""Hidden-moment windows: runs of flagged offsets, their size measured on the other half.
 
 A window is a run of consecutive (anchor, offset) cells flagged by the tests in
-:mod:`peakend.models.hidden.curves`. Its excess contacts per 1,000 journeys and the
-share of customers affected come with 95 % intervals from the per-journey
-counts of the journeys observed through the whole window (normal
-approximation; journeys are independent). Windows of different anchors that
-share most of their contacts are one moment seen twice (see :func:`distinct`).
+:mod:`peakend.models.hidden.curves` on the *detection* half of the customers.
+Its excess contacts per 1,000 journeys and the share of customers affected are
+measured on the *other* half (:func:`estimate_window`): the mean contacts in
+the window of the journeys open through it, minus a baseline refitted on that
+half's offsets that were not flagged (a weighted straight line times the week
+rhythm), with a 95 % interval from a customer-level bootstrap. Because the
+half that measures played no part in choosing the window, the interval is
+honest after the selection. Windows of different anchors that share most of
+their contacts are one moment seen twice (see :func:`distinct`). Contacts
+logged at the anchor's own timestamp are no reaction to it:
+:func:`logged_together` reports them apart.
 """
 
 from __future__ import annotations
@@ -16,11 +22,51 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import ibis
+import numpy as np
 import pyarrow as pa
+from numpy.typing import NDArray
+from scipy import sparse
 
 from peakend.models.resampling import Interval
+from peakend.stats.counts import poisson_weights, weighted_line
 
 Z_95 = 1.959964
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+#: How each window was found and measured (``HiddenMoment.method``).
+METHOD = {
+    "test": "one-sided z-test per offset: excess contacts over the baseline divided by their "
+    "customer-level standard error, scaled by the robust spread of the anchor's z-scores "
+    "(quasi-likelihood); Benjamini-Hochberg over all cells of all anchors",
+    "baseline": "robust straight line in the offset (Siegel repeated medians) times the "
+    "hour-of-week rhythm of all contacts; refitted (weighted least squares) on the "
+    "unflagged offsets of the measuring half",
+    "risk_set": "journeys open through the whole unit: until a closing touchpoint, else the "
+    "last non-contact event plus the grace period, never past the end of the data",
+    "split": "customers split at random in two halves: detected on one, excess and interval "
+    "measured on the other (customer-level Poisson bootstrap, 95 % normal interval)",
+}
+
+
+@dataclass(frozen=True)
+class LoggedTogether:
+    """Contacts logged at an anchor's own timestamp: recorded together, not a reaction.
+
+    A customer event stamped at exactly the time of the company event (a
+    system writing both in one batch, an acceptance booked with the approval)
+    is a property of the log, not a moment the customer lived after the anchor.
+    """
+
+    anchor: str
+    journeys: int
+    contacts: int
+    per_1000: float
+    contact_mix: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -36,7 +82,7 @@ class HiddenMoment:
     unit:
         ``"day"`` or ``"hour"``.
     n_journeys:
-        Journeys with the anchor that were observed through the whole window.
+        Journeys of the measuring half with the anchor, open through the whole window.
     contacts:
         Contacts in the window in those journeys.
     excess_per_1000:
@@ -47,9 +93,13 @@ class HiddenMoment:
     baseline_per_1000:
         Baseline contacts per 1,000 journeys per unit.
     q_value:
-        Smallest Benjamini-Hochberg adjusted p-value among the window's offsets.
+        Smallest Benjamini-Hochberg adjusted p-value among the window's offsets
+        (detection half).
     contact_mix, channel_mix:
         Shares of contact touchpoints and channels in the window.
+    method:
+        How the window was found and measured: ``test``, ``baseline``,
+        ``risk_set``, ``split`` (see :data:`METHOD`).
     """
 
     anchor: str
@@ -64,6 +114,7 @@ class HiddenMoment:
     q_value: float
     contact_mix: dict[str, float] = field(default_factory=dict)
     channel_mix: dict[str, float] = field(default_factory=dict)
+    method: dict[str, str] = field(default_factory=lambda: dict(METHOD))
 
     @property
     def label(self) -> str:
@@ -93,18 +144,14 @@ def windows_table(moments: Sequence[HiddenMoment]) -> ibis.Table:
 
 
 # ---------------------------------------------------------------- windows
-def _runs(curves: pa.Table) -> list[tuple[str, int, int, float, float]]:
-    """Runs of flagged offsets: (anchor, first, last, min q, pooled baseline per unit)."""
-    rows = curves.to_pylist()
-    runs: list[tuple[str, int, int, float, float]] = []
+def _runs(curves: pa.Table) -> list[tuple[str, int, int, float]]:
+    """Runs of flagged offsets: (anchor, first, last, min q)."""
     by_anchor: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
+    for r in curves.to_pylist():
         by_anchor.setdefault(r["anchor"], []).append(r)
+    runs: list[tuple[str, int, int, float]] = []
     for anchor, cells in by_anchor.items():
         _fill_holes(cells)
-        quiet = [r for r in cells if not r["flagged"] and r["at_risk"] > 0]
-        exposure = sum(r["at_risk"] for r in quiet)
-        base = sum(r["contacts"] for r in quiet) / exposure if exposure else 0.0
         start = None
         for r in [*cells, None]:
             if r is not None and r["flagged"]:
@@ -113,9 +160,227 @@ def _runs(curves: pa.Table) -> list[tuple[str, int, int, float, float]]:
             if start is not None:
                 last = (r["offset"] if r is not None else cells[-1]["offset"] + 1) - 1
                 q = min(c["q_value"] for c in cells if start <= c["offset"] <= last)
-                runs.append((anchor, start, last, q, base))
+                runs.append((anchor, start, last, q))
                 start = None
     return runs
+
+
+@dataclass(frozen=True)
+class AnchorSample:
+    """The measuring half's journeys of one anchor, as arrays for the bootstrap.
+
+    ``customer`` numbers the customers 0..G-1; ``last_full`` is each journey's
+    last fully observed offset; ``counts`` is a sparse (journeys × offsets)
+    matrix of contacts; ``rhythm`` the week-rhythm multiplier per offset;
+    ``quiet`` marks the offsets not flagged on the detection half.
+    """
+
+    journey_id: NDArray[np.object_]
+    customer: I64
+    last_full: I64
+    counts: sparse.csr_matrix
+    rhythm: F64
+    quiet: NDArray[np.bool_]
+
+
+def anchor_sample(
+    anchors: ibis.Table, pairs: ibis.Table, anchor: str, rhythm: F64, quiet: NDArray[np.bool_]
+) -> AnchorSample:
+    """Collect the measuring half (half 1) of one anchor from the backend."""
+    a = anchors.filter((anchors.anchor == anchor) & (anchors.half == 1) & (anchors.last_full >= 0))
+    rows = a.select("journey_id", "customer", "last_full").order_by("journey_id").to_pyarrow()
+    ids = np.asarray(rows["journey_id"].to_pylist(), dtype=object)
+    _, customer = np.unique(np.asarray(rows["customer"].to_pylist(), dtype=object),
+                            return_inverse=True)  # fmt: skip
+    p = pairs.filter((pairs.anchor == anchor) & (pairs.half == 1))
+    per = p.group_by(["journey_id", "offset"]).aggregate(k=p.count()).to_pyarrow()
+    where = {j: i for i, j in enumerate(ids.tolist())}
+    row = np.array([where[j] for j in per["journey_id"].to_pylist()], dtype=np.int64)
+    counts = sparse.csr_matrix(
+        (np.asarray(per["k"], dtype=np.float64), (row, np.asarray(per["offset"], dtype=np.int64))),
+        shape=(ids.size, rhythm.size),
+    )
+    last_full = np.asarray(rows["last_full"], dtype=np.int64)
+    return AnchorSample(ids, customer.astype(np.int64), last_full, counts, rhythm, quiet)
+
+
+@dataclass(frozen=True)
+class WindowEstimate:
+    """A window measured on one sample: excess, share affected, baseline, journeys, contacts."""
+
+    excess_per_1000: Interval
+    share_affected: Interval
+    baseline_per_unit: float
+    n_journeys: int
+    contacts: int
+
+
+def estimate_window(
+    sample: AnchorSample,
+    first: int,
+    last: int,
+    *,
+    keep: NDArray[np.bool_] | None = None,
+    replicates: int = 200,
+    seed: int = 0,
+) -> WindowEstimate:
+    """Excess contacts per 1,000 journeys in ``first..last`` with a cluster-bootstrap interval.
+
+    Excess = mean contacts in the window of the journeys open through it, minus
+    the baseline: a weighted straight line through the quiet offsets' rates
+    (divided by the week rhythm), times the rhythm, summed over the window.
+    ``keep`` restricts everything — the window's journeys *and* the baseline —
+    to some journeys (a segment gets its own baseline). Each replicate
+    reweights whole customers (Poisson(1)), refits the line and recomputes the
+    excess; the interval is the estimate ± 1.96 bootstrap standard errors.
+    """
+    keep = np.ones(sample.customer.size, dtype=np.bool_) if keep is None else keep
+    customer, last_full = sample.customer[keep], sample.last_full[keep]
+    counts = sample.counts[np.flatnonzero(keep)]
+    horizon = sample.rhythm.size
+    _, customer = np.unique(customer, return_inverse=True)
+    in_window = np.asarray(counts[:, first : last + 1].sum(axis=1)).ravel()
+    through = (last_full >= last).astype(np.float64)
+    risk = sparse.csr_matrix(
+        (np.ones(last_full.size), (np.arange(last_full.size), last_full)),
+        shape=(last_full.size, horizon),
+    )
+    rng = np.random.default_rng(seed)
+    groups = int(customer.max()) + 1 if customer.size else 0
+    weights = [np.ones((1, groups))]
+    weights += [poisson_weights(rng, 25, groups) for _ in range(math.ceil(replicates / 25))]
+    results = [
+        _excess(w[:, customer], counts, risk, in_window, through, sample, first, last)
+        for w in weights
+    ]
+    stacked = np.concatenate(results, axis=1)
+    point, boot = stacked[:, 0], stacked[:, 1 : replicates + 1]
+    se = np.nanstd(boot, axis=1, ddof=1) if boot.shape[1] > 1 else np.full(3, np.nan)
+    n = int(through.sum())
+    excess = Interval(1000 * point[0], 1000 * (point[0] - Z_95 * se[0]),
+                      1000 * (point[0] + Z_95 * se[0]), n)  # fmt: skip
+    share = Interval(point[1], point[1] - Z_95 * se[1], point[1] + Z_95 * se[1], n)
+    return WindowEstimate(excess, share, float(point[2]), n, int(in_window[through > 0].sum()))
+
+
+def _excess(
+    wj: F64,
+    counts: sparse.csr_matrix,
+    risk: sparse.csr_matrix,
+    in_window: F64,
+    through: F64,
+    sample: AnchorSample,
+    first: int,
+    last: int,
+) -> F64:
+    """(excess per journey, share affected, baseline per unit) for each weight row."""
+    at_risk = np.cumsum((risk.T @ wj.T).T[:, ::-1], axis=1)[:, ::-1]
+    contacts = (counts.T @ wj.T).T
+    m = sample.rhythm
+    offsets = np.arange(m.size, dtype=np.float64)
+    rate = contacts / np.where(at_risk > 0, at_risk, 1.0) / m
+    use = sample.quiet[None, :] & (at_risk > 0)
+    use[:, first : last + 1] = False
+    y, weight = np.where(use, rate, np.nan), np.where(use, at_risk, 0.0)
+    intercept, slope = weighted_line(offsets, y, weight)
+    window = np.arange(first, last + 1, dtype=np.float64)
+    line = np.maximum(intercept[:, None] + slope[:, None] * window[None, :], 0.0)
+    base = (line * m[first : last + 1]).sum(axis=1)
+    exposed = wj @ through
+    safe = np.where(exposed > 0, exposed, np.nan)
+    mean = (wj @ (through * in_window)) / safe
+    hit = (wj @ (through * (in_window > 0))) / safe
+    share = hit - (1.0 - np.exp(-base))
+    return np.vstack([mean - base, share, base / (last - first + 1)])
+
+
+def find_windows(
+    curves: pa.Table,
+    pairs: ibis.Table,
+    anchors: ibis.Table,
+    rhythm: dict[str, F64],
+    unit: str,
+    order: list[str],
+    seed: int = 0,
+    replicates: int = 200,
+) -> tuple[HiddenMoment, ...]:
+    """Windows from the flagged cells, measured on the other half, echoes dropped."""
+    runs = _runs(curves)
+    if not runs:
+        return ()
+    w = ibis.memtable(
+        {
+            "window_id": list(range(len(runs))),
+            "anchor": [r[0] for r in runs],
+            "first": [r[1] for r in runs],
+            "last": [r[2] for r in runs],
+        }
+    )
+    mixes = _window_mixes(pairs, w)
+    flagged: dict[str, list[bool]] = {}
+    for r in curves.select(["anchor", "flagged"]).to_pylist():  # ordered by anchor, offset
+        flagged.setdefault(r["anchor"], []).append(bool(r["flagged"]))
+    samples = {
+        a: anchor_sample(anchors, pairs, a, rhythm[a], ~np.array(flagged[a]))
+        for a in {r[0] for r in runs}
+    }
+    moments = []
+    for i, (anchor, first, last, q) in enumerate(runs):
+        est = estimate_window(samples[anchor], first, last, replicates=replicates, seed=seed + i)
+        moments.append(
+            HiddenMoment(
+                anchor=anchor,
+                first_offset=first,
+                last_offset=last,
+                unit=unit,
+                n_journeys=est.n_journeys,
+                contacts=est.contacts,
+                excess_per_1000=est.excess_per_1000,
+                share_affected=est.share_affected,
+                baseline_per_1000=1000 * est.baseline_per_unit,
+                q_value=q,
+                contact_mix=mixes.get(i, ({}, {}))[0],
+                channel_mix=mixes.get(i, ({}, {}))[1],
+            )
+        )
+    keep = distinct(moments, _shared_contacts(pairs, w), order)
+    return tuple(m for i, m in enumerate(moments) if i in keep)
+
+
+def logged_together(
+    anchors: ibis.Table, contacts: ibis.Table, anchor_journeys: dict[str, int]
+) -> tuple[LoggedTogether, ...]:
+    """Per anchor, contacts stamped within one second of it (at or after), with their mix.
+
+    Reported when they reach 10 per 1,000 anchor journeys; they never enter the
+    curves, so they can never become a hidden moment.
+    """
+    j = anchors.join(contacts, "journey_id")
+    micros = j.contact_ts.delta(j.anchor_ts, unit="microsecond")
+    j = j.filter((j.contact_ts >= j.anchor_ts) & (micros < 1_000_000))
+    rows = j.group_by(["anchor", "contact"]).aggregate(n=j.count()).to_pyarrow().to_pylist()
+    by_anchor: dict[str, dict[str, int]] = {}
+    for r in rows:
+        by_anchor.setdefault(r["anchor"], {})[r["contact"]] = int(r["n"])
+    result = []
+    for anchor, mix in sorted(by_anchor.items()):
+        n = anchor_journeys.get(anchor, 0)
+        total = sum(mix.values())
+        if n and 1000 * total / n >= 10:
+            shares = {k: round(v / total, 4) for k, v in sorted(mix.items(), key=lambda kv: -kv[1])}
+            result.append(LoggedTogether(anchor, n, total, 1000 * total / n, shares))
+    return tuple(sorted(result, key=lambda t: -t.per_1000))
+
+
+def observed_window_journeys(anchors: ibis.Table, windows: ibis.Table) -> ibis.Table:
+    """Journeys open through the whole window, one row per (window_id, journey_id).
+
+    Columns: ``window_id, journey_id, anchor_ts, anchor_valence, half``.
+    """
+    j = anchors.join(windows, "anchor")
+    return j.filter(j.last_full >= j["last"]).select(
+        "window_id", "journey_id", "anchor_ts", "anchor_valence", "half"
+    )
 
 
 def _fill_holes(cells: list[dict[str, Any]]) -> None:
@@ -129,36 +394,6 @@ def _fill_holes(cells: list[dict[str, Any]]) -> None:
         hole = not flags[i] and flags[i - 1] and flags[i + 1]
         if hole and cells[i]["contacts"] > cells[i]["expected"]:
             cells[i]["flagged"] = True
-
-
-def find_windows(
-    curves: pa.Table,
-    pairs: ibis.Table,
-    anchors: ibis.Table,
-    end: Any,
-    unit: str,
-    unit_s: int,
-    order: list[str],
-) -> tuple[HiddenMoment, ...]:
-    runs = _runs(curves)
-    if not runs:
-        return ()
-    w = ibis.memtable(
-        {
-            "window_id": list(range(len(runs))),
-            "anchor": [r[0] for r in runs],
-            "first": [r[1] for r in runs],
-            "last": [r[2] for r in runs],
-        }
-    )
-    stats_ = _window_counts(pairs, anchors, w, ibis.literal(end), unit_s)
-    mixes = _window_mixes(pairs, w)
-    moments = []
-    for i, (anchor, first, last, q, base) in enumerate(runs):
-        s = stats_.get(i, {"n": 0, "total": 0, "sq": 0, "hit": 0})
-        moments.append(_moment(anchor, first, last, unit, q, base, s, mixes.get(i, ({}, {}))))
-    keep = distinct(moments, _shared_contacts(pairs, w), order)
-    return tuple(m for i, m in enumerate(moments) if i in keep)
 
 
 def _shared_contacts(pairs: ibis.Table, windows: ibis.Table) -> dict[tuple[int, int], int]:
@@ -214,36 +449,11 @@ def distinct(
     return keep
 
 
-def observed_window_journeys(
-    anchors: ibis.Table, windows: ibis.Table, end: Any, unit_s: int
-) -> ibis.Table:
-    """Journeys observed through the whole window, one row per (window_id, journey_id).
-
-    Columns: ``window_id, journey_id, anchor_ts, anchor_valence``.
-    """
-    j = anchors.join(windows, "anchor")
-    close = j.anchor_ts + ibis.interval(seconds=1) * ((j["last"] + 1) * unit_s)
-    return j.filter(close <= end).select("window_id", "journey_id", "anchor_ts", "anchor_valence")
-
-
 def window_contact_counts(pairs: ibis.Table, windows: ibis.Table) -> ibis.Table:
     """Contacts per (window_id, journey_id) inside each window."""
     j = pairs.join(windows, "anchor")
     j = j.filter((j.offset >= j["first"]) & (j.offset <= j["last"]))
     return j.group_by(["window_id", "journey_id"]).aggregate(k=j.count())
-
-
-def _window_counts(
-    pairs: ibis.Table, anchors: ibis.Table, windows: ibis.Table, end: Any, unit_s: int
-) -> dict[int, dict[str, float]]:
-    observed = observed_window_journeys(anchors, windows, end, unit_s)
-    counts = window_contact_counts(pairs, windows)
-    j = observed.left_join(counts, ["window_id", "journey_id"])
-    k = j.k.fill_null(0).cast("float64")
-    agg = j.group_by("window_id").aggregate(
-        n=j.count(), total=k.sum(), sq=(k * k).sum(), hit=(k > 0).cast("int64").sum()
-    )
-    return {int(r["window_id"]): r for r in agg.to_pyarrow().to_pylist()}
 
 
 def _window_mixes(
@@ -266,39 +476,3 @@ def _window_mixes(
         i: tuple(dict(sorted(m.items(), key=lambda kv: -kv[1])) for m in mixes)  # type: ignore[misc]
         for i, mixes in result.items()
     }
-
-
-def _moment(
-    anchor: str,
-    first: int,
-    last: int,
-    unit: str,
-    q: float,
-    base: float,
-    s: dict[str, Any],
-    mixes: tuple[dict[str, float], dict[str, float]],
-) -> HiddenMoment:
-    n = int(s["n"])
-    width = last - first + 1
-    mean = s["total"] / n if n else math.nan
-    var = max(s["sq"] / n - mean * mean, 0.0) if n else math.nan
-    half = Z_95 * math.sqrt(var / n) if n > 1 else math.nan
-    excess = 1000 * (mean - base * width)
-    hit = s["hit"] / n if n else math.nan
-    # chance of >= 1 contact in the window at the baseline rate alone (Poisson)
-    hit0 = 1.0 - math.exp(-base * width)
-    hit_half = Z_95 * math.sqrt(hit * (1 - hit) / n) if n > 1 else math.nan
-    return HiddenMoment(
-        anchor=anchor,
-        first_offset=first,
-        last_offset=last,
-        unit=unit,
-        n_journeys=n,
-        contacts=int(s["total"]),
-        excess_per_1000=Interval(excess, excess - 1000 * half, excess + 1000 * half, n),
-        share_affected=Interval(hit - hit0, hit - hit0 - hit_half, hit - hit0 + hit_half, n),
-        baseline_per_1000=1000 * base,
-        q_value=q,
-        contact_mix=mixes[0],
-        channel_mix=mixes[1],
-    )

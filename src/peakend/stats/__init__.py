@@ -1,0 +1,1 @@
+"""Shared statistics of peakend, used by ``models/`` and ``text/`` alike."""
