@@ -10,8 +10,8 @@
   inverse probability weighting (Hajek estimator of the average treatment
   effect) on observed covariates: the spec's attributes, the anchor's valence
   and the contacts before the anchor. The propensity is a logistic regression.
-  Intervals use the influence-function variance with the propensity taken as
-  known, which is conservative (Lunceford & Davidian 2004). Overlap is shown
+  Intervals use the influence-function variance including the estimation
+  of the propensity (Lunceford & Davidian 2004). Overlap is shown
   (share of propensities beyond [0.01, 0.99], effective sample sizes,
   standardised mean differences before and after weighting) and the estimate
   is **refused** when it is poor (:data:`OVERLAP_RULE`). The estimate is only
@@ -247,12 +247,12 @@ def proactive_effect(
     e = np.clip(raw, 0.01, 0.99)
     w = np.where(treated, 1.0 / e, 1.0 / (1.0 - e))
     diag = overlap(raw, treated, w, x, columns or [f"x{i}" for i in range(x.shape[1])], min_ess)
-    contact_effect = _ipw(contacts, treated, w)
+    contact_effect = _ipw(contacts, treated, e, x)
     effects = {}
     naive = {}
     for name, y in outcomes.items():
         ok = np.isfinite(y)
-        effects[name] = _ipw(y[ok], treated[ok], w[ok])
+        effects[name] = _ipw(y[ok], treated[ok], e[ok], x[ok])
         naive[name] = float(y[ok & treated].mean() - y[ok & ~treated].mean())
     if diag.refused:
         contact_effect = _missing(contact_effect.n)
@@ -326,17 +326,20 @@ def _smd(x: F64, treated: NDArray[np.bool_], w: F64) -> float:
     return (ma - mb) / sd
 
 
+def _design(x: F64) -> F64:
+    """Intercept and standardised covariates: the propensity model's design matrix."""
+    scale = x.std(axis=0)
+    z = (x - x.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
+    return np.hstack([np.ones((z.shape[0], 1)), z])
+
+
 def _propensity(treated: NDArray[np.bool_], x: F64) -> F64:
     """Logistic regression by Newton-Raphson on standardised covariates.
 
     A tiny ridge (1e-6) keeps it defined under separation; a handful of
     iterations converge on a million rows in well under a second.
     """
-    if x.shape[1] == 0:
-        return np.full(treated.size, float(treated.mean()))
-    scale = x.std(axis=0)
-    z = (x - x.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
-    design = np.hstack([np.ones((z.shape[0], 1)), z])
+    design = _design(x)
     y = treated.astype(np.float64)
     beta = np.zeros(design.shape[1])
     ridge = 1e-6 * np.eye(design.shape[1])
@@ -351,13 +354,27 @@ def _propensity(treated: NDArray[np.bool_], x: F64) -> F64:
     return np.asarray(p, dtype=np.float64)
 
 
-def _ipw(y: F64, treated: NDArray[np.bool_], w: F64) -> Interval:
-    """Hajek IPW difference of means with its influence-function interval."""
+def _ipw(y: F64, treated: NDArray[np.bool_], e: F64, x: F64) -> Interval:
+    """Hajek IPW difference of means with its influence-function interval.
+
+    The influence function includes the estimation of the logistic
+    propensity (M-estimation, Lunceford & Davidian 2004, section 3.2), so the
+    interval is neither too wide (propensity taken as known) nor too narrow.
+    """
     n = y.size
-    wt, wc = w * treated, w * ~treated
+    t = treated.astype(np.float64)
+    wt, wc = t / e, (1.0 - t) / (1.0 - e)
+    a1, a0 = wt.mean(), wc.mean()
     mt = float((wt * y).sum() / wt.sum())
     mc = float((wc * y).sum() / wc.sum())
-    inf = wt * (y - mt) / wt.mean() - wc * (y - mc) / wc.mean()
+    inf = wt * (y - mt) / a1 - wc * (y - mc) / a0
+    design = _design(x)
+    # d inf / d beta, averaged; e' = e (1 - e) x
+    slope = -(wt * (y - mt) * (1.0 - e) / a1 + wc * (y - mc) * e / a0)
+    m = (design * slope[:, None]).mean(axis=0)
+    info = (design * (e * (1.0 - e))[:, None]).T @ design / n + 1e-9 * np.eye(design.shape[1])
+    score = design * (t - e)[:, None]
+    inf = inf + score @ np.linalg.solve(info, m)
     half = Z_95 * math.sqrt(float((inf**2).mean()) / n)
     diff = mt - mc
     return Interval(diff, diff - half, diff + half, n)
