@@ -27,9 +27,14 @@ from peakend.generate import DEFAULT_PROACTIVE, DEFAULT_WINDOWS, GeneratorConfig
 from peakend.models.hidden.analysis import HiddenMomentsResult, find_hidden_moments
 from peakend.models.hidden.curves import benjamini_hochberg, contact_rule
 from peakend.models.hidden.effects import covariate_matrix
-from peakend.models.hidden.interventions import load_classics, match_classic, parse_classics
+from peakend.models.hidden.interventions import (
+    AssumedRange,
+    load_classics,
+    match_classic,
+    parse_classics,
+)
 from peakend.models.hidden.schedule import ProactiveRule, due_actions
-from peakend.models.hidden.words import distinctive_words
+from peakend.models.hidden.words import Word, distinctive_words, tokens
 from peakend.models.hidden_plot import hidden_timeline
 
 
@@ -110,10 +115,20 @@ def test_window_without_proactive_contacts_says_its_effect_is_assumed(
 ) -> None:
     renewal = next(m for m in result.moments if m.moment.anchor == "renewal_offer")
     assert renewal.intervention.basis == "assumed"
-    assert "assumption" in renewal.intervention.note
-    assert renewal.intervention.contacts_deflected_per_1000.value == pytest.approx(
-        0.5 * renewal.moment.excess_per_1000.value
+    assert "assumed" in renewal.intervention.note
+    deflected = renewal.intervention.contacts_deflected_per_1000
+    excess = renewal.moment.excess_per_1000.value
+    # a range over the assumed share (25-75 %), not a sampling interval
+    assert isinstance(deflected, AssumedRange)
+    assert (deflected.low, deflected.value, deflected.high) == pytest.approx(
+        (0.25 * excess, 0.5 * excess, 0.75 * excess)
     )
+    assert "assumed" in renewal.intervention.to_dict()["contacts_deflected_per_1000"]
+    # the score change scales the per-journey gap by journeys moved, not by contacts
+    gap = next(g for g in renewal.outcome_gaps if g.outcome == "overall").difference.value
+    change = renewal.intervention.score_change
+    assert isinstance(change, AssumedRange)
+    assert change.value == pytest.approx(-0.5 * renewal.moment.share_affected.value * gap)
 
 
 def test_windows_match_their_classics_and_words(result: HiddenMomentsResult) -> None:
@@ -191,6 +206,18 @@ def test_classics_library_loads_and_matches_by_anchor_and_window() -> None:
     match = match_classic("Invoice_Sent", 0, 3, [])
     assert match is not None and match.name == "first-invoice worry"
     assert match_classic("website_visit", 0, 3, []) is None
+    # whole words: "assigned" is not "signed"; no text is no evidence
+    assert match_classic("Ticket assigned", 1, 4, []) is None
+    assert match_classic("contract_signed", 1, 4, []).score == pytest.approx(0.8)  # type: ignore[union-attr]
+    assert match_classic("Factuurverzending", 0, 5, []).name == "first-invoice worry"  # type: ignore[union-attr]
+
+
+def test_each_classic_description_picks_its_own_classic_with_score_one() -> None:
+    for c in load_classics():
+        words = [Word(w, 1, 3.0) for w in tokens(c.description)]
+        anchor = f"{c.anchors[0]}_event"
+        match = match_classic(anchor, c.first_day, c.last_day, words)
+        assert match is not None and match.name == c.name and match.score == 1.0
     with pytest.raises(ConfigError, match="malformed"):
         parse_classics('[[classic]]\nname = "x"\n')
 

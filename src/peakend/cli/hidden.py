@@ -29,6 +29,7 @@ from peakend.models.hidden.analysis import (
     HiddenMomentsResult,
     find_hidden_moments,
 )
+from peakend.models.hidden.interventions import AssumedRange
 from peakend.models.hidden.schedule import ProactiveRule, due_actions
 from peakend.models.resampling import Interval
 
@@ -91,7 +92,11 @@ def _charts(result: HiddenMomentsResult, out_dir: Path) -> None:
     err.print(f"Timeline charts written to [bold]{out_dir}[/]")
 
 
-def _iv(i: Interval, digits: int = 0, sign: str = "") -> str:
+def _iv(i: Interval | AssumedRange, digits: int = 0, sign: str = "") -> str:
+    """``value [low, high]``; an assumed range reads ``value (assumed low to high)``."""
+    if isinstance(i, AssumedRange):
+        low, high = f"{i.low:{sign}.{digits}f}", f"{i.high:{sign}.{digits}f}"
+        return f"{i.value:{sign}.{digits}f} (assumed, {low} to {high})"
     return f"{i.value:{sign}.{digits}f} [{i.low:{sign}.{digits}f}, {i.high:{sign}.{digits}f}]"
 
 

@@ -306,6 +306,7 @@ def _reports(
             score_outcome=score,
             proactive_cost=observed_cost,
             assumed_deflection=assumed_deflection,
+            share_affected=m.share_affected.value,
         )
         reports.append(
             HiddenMomentReport(
