@@ -54,7 +54,8 @@ def hidden(
 ) -> None:
     """Find hidden moments: windows after company touchpoints with excess customer contacts.
 
-    For each window: excess contacts per 1,000 journeys, share of customers
+    Windows are detected on a random half of the customers and measured on the
+    other half. For each window: excess contacts per 1,000 journeys, share of customers
     affected, what the contacts are about, the outcome gap, the closest
     experience classic and a suggested proactive contact with its expected effect.
 
@@ -107,6 +108,12 @@ def _print(result: HiddenMomentsResult) -> None:
         f"({tested:,} anchor journeys), {len(result.moments)} hidden moment(s) at FDR "
         f"{result.alpha:g}; {escape(result.rule.reason)}"
     )
+    for t in result.logged_together:
+        out.print(
+            f"logged together, not a hidden moment: {t.contacts:,} contacts "
+            f"({escape(', '.join(t.contact_mix))}) carry the timestamp of {escape(t.anchor)} "
+            f"({t.per_1000:.0f} per 1,000 journeys)"
+        )
     if not result.moments:
         out.print("Nothing stands out: no offset has significantly more contacts than baseline.")
         return
@@ -150,11 +157,23 @@ def _print_moment(m: HiddenMomentReport) -> None:
             f"difference {_iv(g.difference, 2, '+')}"
         )
     for e in m.proactive_effects:
+        if e.overlap is not None and e.overlap.refused:
+            out.print(
+                f"  already given: {escape(e.touchpoint)} to {e.n_treated:,} journeys: effect "
+                f"not estimated, {escape(e.overlap.refused)}"
+            )
+            continue
         effects = ", ".join(f"{k} {_iv(v, 2, '+')}" for k, v in e.outcomes.items())
         out.print(
             f"  already given: {escape(e.touchpoint)} to {e.n_treated:,} journeys"
             f"{' (after a low score: reactive, not used)' if e.reactive else ''}: contacts "
             f"{_iv(e.contacts_per_1000, 0, '+')} per 1,000; {escape(effects)}"
+            + (
+                f" [dim](effective sample {e.overlap.ess_treated:,.0f} / "
+                f"{e.overlap.ess_control:,.0f})[/]"
+                if e.overlap
+                else ""
+            )
         )
     cost = f"; cost saved {_iv(iv.cost_saved_per_1000)}" if iv.cost_saved_per_1000 else ""
     score = (

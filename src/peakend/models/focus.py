@@ -24,6 +24,7 @@ do not promise a number (see ``docs/focus.md``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from peakend.load import Dataset
@@ -113,10 +114,18 @@ class FocusPlan:
 SLIP_SHARE = 0.10
 
 
-def focus_plan(moments: MomentsResult, dataset: Dataset | None = None) -> FocusPlan:
-    """Rank the moments' recommendations by the outcome they can win back."""
+def focus_plan(
+    moments: MomentsResult, dataset: Dataset | None = None, extra: Sequence[FocusAction] = ()
+) -> FocusPlan:
+    """Rank the moments' recommendations by the outcome they can win back.
+
+    ``extra`` are further actions on the same scale, ranked with them: the
+    proactive contacts of the hidden moments
+    (:func:`peakend.models.hidden.actions.proactive_actions`).
+    """
     catalogue = _catalogue(dataset)
     unranked = [_action(m, moments.n_journeys, catalogue) for m in moments.touchpoints]
+    unranked += list(extra)
     ordered = sorted(
         unranked, key=lambda a: (-a.gain.value, KIND_ORDER.index(a.kind), a.risk.value)
     )

@@ -63,7 +63,10 @@ class HiddenMomentReport:
     """One hidden moment with what it is about, what it does and what to do about it.
 
     ``segments`` holds the excess contacts per 1,000 journeys per group of each
-    segment attribute of the spec (``segments = [...]``), with intervals.
+    segment attribute of the spec (``segments = [...]``), each group against its
+    own baseline, with intervals. ``near_anchor`` is the share of the window's
+    contacts within a minute of the anchor: near 1, the window is how the log
+    records events rather than what customers do.
     """
 
     moment: HiddenMoment
@@ -74,6 +77,7 @@ class HiddenMomentReport:
     proactive_effects: tuple[ProactiveEffect, ...]
     classic: ClassicMatch | None
     intervention: Intervention
+    near_anchor: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -89,6 +93,7 @@ class HiddenMomentReport:
             "proactive_effects": [e.to_dict() for e in self.proactive_effects],
             "classic": self.classic.to_dict() if self.classic else None,
             "intervention": self.intervention.to_dict(),
+            "near_anchor": self.near_anchor,
         }
 
 
@@ -288,6 +293,7 @@ def _reports(
     by_segment = _segment_excess(data, curves, moments)
     treated = _treated(events, data.touchpoints, anchors, windows, proactive, unit_s)
     costs = _costs(data.touchpoints)
+    near = _near_anchor(pairs, windows)
     reports = []
     for i, m in enumerate(moments):
         effects = _effects(data, per_journey, treated, i, min_treated)
@@ -318,9 +324,19 @@ def _reports(
                 effects,
                 match,
                 intervention,
+                near.get(i, 0.0),
             )
         )
     return tuple(reports)
+
+
+def _near_anchor(pairs: ibis.Table, windows: ibis.Table) -> dict[int, float]:
+    """Per window, the share of its contacts within 60 seconds after the anchor."""
+    j = pairs.join(windows, "anchor")
+    j = j.filter((j.offset >= j["first"]) & (j.offset <= j["last"]))
+    close = (j.contact_ts.delta(j.anchor_ts, unit="second") < 60).cast("float64")
+    rows = j.group_by("window_id").aggregate(share=close.mean()).to_pyarrow().to_pylist()
+    return {int(r["window_id"]): float(r["share"]) for r in rows}
 
 
 def _cut(windows: ibis.Table, unit_s: int) -> Any:
