@@ -75,6 +75,10 @@ class ClassicMatch:
         }
 
 
+#: Below this score a classic is not named: an anchor word alone with barely
+#: overlapping days is no resemblance a process owner would accept.
+MIN_SCORE = 0.6
+
 #: The range of the share of excess contacts a proactive contact is assumed to prevent.
 ASSUMED_RANGE = (0.25, 0.75)
 
@@ -202,7 +206,7 @@ def match_classic(
     words: list[Word],
     classics: tuple[Classic, ...] | None = None,
 ) -> ClassicMatch | None:
-    """The best-matching classic, or ``None`` when no classic's anchor word is in the name.
+    """The best-matching classic, or ``None`` when none scores :data:`MIN_SCORE` or more.
 
     Anchor words match whole words of the anchor's name, with endings
     (:func:`stem_match`), in English and Dutch. Score = 0.5 (anchor word) + 0.3
@@ -228,7 +232,7 @@ def match_classic(
         shared = tuple(sorted(w for w in found if any(stem_match(w, v) for v in vocabulary)))
         text_part = len(shared) / len(found) if found else 0.0
         score = round(0.5 + 0.3 * overlap + 0.2 * text_part, 3)
-        if best is None or score > best.score:
+        if score >= MIN_SCORE and (best is None or score > best.score):
             best = ClassicMatch(c.name, score, hit, round(overlap, 3), shared)
     return best
 
