@@ -287,30 +287,38 @@ def proactive_scores(overlap: str, replicates: int, n: int = 4_000) -> tuple[flo
 
 
 def targets(replicates: int, journeys: int) -> None:
-    """Every scenario of the targets table, printed as it finishes, then the table."""
+    """Every scenario of the targets table, printed as it finishes, then the table.
+
+    The planted window and the proactive effect run first, then the nulls with
+    every nuisance at once, hourly office hours, and each nuisance alone.
+    """
     rows = []
-    for name, options in [*NUISANCES.items(), ("all at once", ALL_NUISANCES)]:
+    good, _ = proactive_scores("good", replicates)
+    _, poor = proactive_scores("poor", replicates)
+    show("targets.proactive.good_overlap_coverage", good)
+    show("targets.proactive.poor_overlap_refused", poor)
+    found, coverage, n_found = planted_scores(replicates, journeys)
+    show("targets.planted.found", found)
+    show("targets.planted.coverage", coverage)
+    show("targets.planted.n_found", n_found)
+    rows.append(("planted +0.1/day for 2 days, all nuisances: found", f"{100 * found:.1f} %",
+                 ">= 90 %"))  # fmt: skip
+    rows.append((f"  its excess interval covers the planted excess ({n_found} found)",
+                 f"{100 * coverage:.1f} %", "93-97 %"))  # fmt: skip
+    rows.append(("proactive effect, good overlap: coverage", f"{100 * good:.1f} %", "93-97 %"))
+    rows.append(("proactive effect, poor overlap: refused", f"{100 * poor:.1f} %", "refused"))
+    for name, options in [("all at once", ALL_NUISANCES), *NUISANCES.items()]:
         start = time.perf_counter()
         share = null_share(options, replicates, journeys)
         show(f"targets.null.{name}.anchors_with_window", share)
         show(f"targets.null.{name}.seconds", time.perf_counter() - start)
         rows.append((f"no hidden moment: {name}", f"{100 * share:.1f} %", "<= 5 %"))
-    share = null_share({"office_hours": 0.9}, replicates, journeys, unit="hour", horizon=168)
-    show("targets.hourly_office.anchors_with_window", share)
-    rows.append(("hourly, office-hours rhythm, no window", f"{100 * share:.1f} %", "<= 5 %"))
-    found, coverage, n_found = planted_scores(replicates, journeys)
-    show("targets.planted.found", found)
-    show("targets.planted.coverage", coverage)
-    rows.append(("planted +0.1/day for 2 days, all nuisances: found", f"{100 * found:.1f} %",
-                 ">= 90 %"))  # fmt: skip
-    rows.append((f"  its excess interval covers the planted excess ({n_found} found)",
-                 f"{100 * coverage:.1f} %", "93-97 %"))  # fmt: skip
-    good, _ = proactive_scores("good", replicates)
-    _, poor = proactive_scores("poor", replicates)
-    show("targets.proactive.good_overlap_coverage", good)
-    show("targets.proactive.poor_overlap_refused", poor)
-    rows.append(("proactive effect, good overlap: coverage", f"{100 * good:.1f} %", "93-97 %"))
-    rows.append(("proactive effect, poor overlap: refused", f"{100 * poor:.1f} %", "refused"))
+        if name == "all at once":
+            share = null_share({"office_hours": 0.9}, replicates, journeys, unit="hour",
+                               horizon=168)  # fmt: skip
+            show("targets.hourly_office.anchors_with_window", share)
+            rows.append(("hourly, office-hours rhythm, no window", f"{100 * share:.1f} %",
+                         "<= 5 %"))  # fmt: skip
     print(f"\ntargets ({journeys:,} journeys, {replicates} replicates per scenario)")
     print("| scenario | measured | target |\n|---|---|---|")
     for row in rows:
