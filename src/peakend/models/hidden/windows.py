@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from peakend.models.resampling import Interval
-from peakend.stats.counts import poisson_weights, weighted_line
+from peakend.stats.counts import cluster_weights, weighted_line
 
 Z_95 = 1.959964
 F64 = NDArray[np.float64]
@@ -45,7 +45,7 @@ METHOD = {
     "risk_set": "journeys open through the whole unit: until a closing touchpoint, else the "
     "last non-contact event plus the grace period, never past the end of the data",
     "split": "customers split at random in two halves: detected on one, excess and interval "
-    "measured on the other (customer-level Poisson bootstrap, 95 % normal interval)",
+    "measured on the other (customer-level Bayesian bootstrap, 95 % normal interval)",
 }
 
 
@@ -231,8 +231,9 @@ def estimate_window(
     (divided by the week rhythm), times the rhythm, summed over the window.
     ``keep`` restricts everything — the window's journeys *and* the baseline —
     to some journeys (a segment gets its own baseline). Each replicate
-    reweights whole customers (Poisson(1)), refits the line and recomputes the
-    excess; the interval is the estimate ± 1.96 bootstrap standard errors.
+    reweights whole customers (exponential weights, the Bayesian bootstrap),
+    refits the line and recomputes the excess; the interval is the estimate ±
+    1.96 bootstrap standard errors.
     """
     keep = np.ones(sample.customer.size, dtype=np.bool_) if keep is None else keep
     customer, last_full = sample.customer[keep], sample.last_full[keep]
@@ -248,7 +249,7 @@ def estimate_window(
     rng = np.random.default_rng(seed)
     groups = int(customer.max()) + 1 if customer.size else 0
     weights = [np.ones((1, groups))]
-    weights += [poisson_weights(rng, 25, groups) for _ in range(math.ceil(replicates / 25))]
+    weights += [cluster_weights(rng, 25, groups) for _ in range(math.ceil(replicates / 25))]
     results = [
         _excess(w[:, customer], counts, risk, in_window, through, sample, first, last)
         for w in weights
