@@ -380,3 +380,20 @@ def test_journeys_without_planted_windows_give_no_hidden_moment(tmp_path: Path) 
     null = find_hidden_moments(data)
     assert len(null.anchor_journeys) >= 6
     assert null.moments == ()
+
+
+def test_the_summary_never_leads_with_a_same_instant_window(result: HiddenMomentsResult) -> None:
+    from peakend.report.hidden import leading_moment, summary_sentence
+
+    first = result.moments[0]
+    artefact = dataclasses.replace(
+        first,
+        moment=dataclasses.replace(first.moment, anchor="approved", first_offset=0, last_offset=0),
+        near_anchor=0.95,
+    )
+    faked = dataclasses.replace(result, moments=(artefact, *result.moments))
+    lead = leading_moment(faked)
+    assert lead is not None and lead.moment.anchor != "approved"
+    assert "approved" not in summary_sentence(lead, "en")
+    only = dataclasses.replace(result, moments=(artefact,))
+    assert leading_moment(only) is None
