@@ -5,6 +5,7 @@ Run from the repository root::
     .venv/bin/python bench/hidden.py                     # accuracy (5 seeds) + 10M speed
     .venv/bin/python bench/hidden.py --skip speed        # accuracy only
     .venv/bin/python bench/hidden.py --seeds 10 --journeys 20000
+    .venv/bin/python bench/hidden.py --skip accuracy,speed --replicates 200   # targets
 
 **Accuracy.** For each seed, 20,000 synthetic journeys are generated with every
 hidden-moment effect planted (three windows with an effect on ``overall``, two
@@ -23,7 +24,23 @@ analysis on the loaded dataset (curves for all anchors, windows, words,
 outcome gaps, proactive effects, suggestions), and the contact-rate curves with
 window detection alone on the Parquet file read in place.
 
-Output: one ``name: value`` line per figure.
+**Targets** (``--skip accuracy,speed`` to run them alone; ``--replicates``,
+default 200, ``--journeys`` default 20,000). Each scenario generates its
+replicates with the nuisance options of :mod:`peakend.generate` switched on and
+runs :func:`peakend.find_hidden_moments`:
+
+* no hidden moment with a flat rate, closing journeys, contact frailty + repeat
+  contacts, several journeys per customer, tenure drift, and all at once
+  (office hours too): the share of anchors with a reported window;
+* hourly mode (horizon 168 hours) on an office-hours rhythm, no window: the same;
+* a planted window of +0.1 contacts/day for 2 days after ``subscription_started``
+  with every nuisance on: the share found, and the share of reported excess
+  intervals covering the planted excess of the reported window (exact, with
+  the repeats that fall inside it);
+* the proactive-contact effect (inverse probability weighting) on simulated
+  journeys with good and with poor overlap: coverage / share refused.
+
+Output: one ``name: value`` line per figure, then the targets table.
 """
 
 from __future__ import annotations
@@ -38,11 +55,20 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 import peakend
 from peakend import engine
-from peakend.generate import DEFAULT_PROACTIVE, DEFAULT_WINDOWS, GeneratorConfig, generate
-from peakend.models.hidden import contact_curves, contact_rule
-from peakend.models.hidden_analysis import HiddenMomentsResult, find_hidden_moments
+from peakend.generate import (
+    DEFAULT_PROACTIVE,
+    DEFAULT_WINDOWS,
+    GeneratorConfig,
+    HiddenWindow,
+    generate,
+)
+from peakend.models.hidden.analysis import HiddenMomentsResult, find_hidden_moments
+from peakend.models.hidden.curves import contact_curves, contact_rule
+from peakend.models.hidden.effects import proactive_effect
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -150,6 +176,155 @@ def null_runs(seeds: int, journeys: int) -> None:
     show("null.anchors_tested", anchors)
 
 
+# ------------------------------------------------------------------ targets
+NUISANCES: dict[str, dict[str, Any]] = {
+    "flat rate": {},
+    "closing journeys": {"close_after_days": 20.0},
+    "frailty + repeat contacts": {"contact_frailty_sd": 1.0, "repeat_contact_share": 0.4},
+    "several journeys per customer": {"journeys_per_customer": 3.0, "contact_frailty_sd": 1.0},
+    "tenure drift": {"tenure_drift": -0.7},
+}
+ALL_NUISANCES: dict[str, Any] = {
+    k: v for options in NUISANCES.values() for k, v in options.items()
+} | {"office_hours": 0.9}
+PLANTED = HiddenWindow(
+    "planted", "subscription_started", 4, 5, 0.2, (("call_center", 0.6), ("chat", 0.4))
+)
+
+
+def scenario_config(
+    options: dict[str, Any], journeys: int, seed: int, planted: bool
+) -> GeneratorConfig:
+    """The generator with ``options`` on; one planted window or none."""
+    return dataclasses.replace(
+        GeneratorConfig(),
+        n_journeys=journeys,
+        seed=seed,
+        hidden_windows=(PLANTED,) if planted else (),
+        **options,
+    )
+
+
+def run_scenario(
+    options: dict[str, Any], journeys: int, seed: int, *, planted: bool = False, unit: str = "day",
+    horizon: int = 14,
+) -> tuple[GeneratorConfig, HiddenMomentsResult]:  # fmt: skip
+    """Generate one replicate and find its hidden moments."""
+    config = scenario_config(options, journeys, seed, planted)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = peakend.load(generate(tmp, config).spec_path)
+        return config, find_hidden_moments(data, unit=unit, horizon=horizon)
+
+
+def planted_excess(config: GeneratorConfig, first: int, last: int) -> float:
+    """Expected extra contacts per journey that the planted window puts in days first..last.
+
+    Extra contacts fall uniformly in the planted days; each has a repeat with
+    ``repeat_contact_share`` after an exponential delay, counted when it lands
+    inside the reported days too. Frailty has mean 1.
+    """
+    w = PLANTED
+    u = np.linspace(w.first_day, w.last_day + 1, 20_001)[:-1] + 0.5 / 20_000
+    inside = (u >= first) & (u < last + 1)
+    mean_delay = config.repeat_delay_hours / 24
+    # P(first <= u + D < last + 1), D exponential
+    lo, hi = np.maximum(first - u, 0.0), np.maximum(last + 1 - u, 0.0)
+    repeat = np.exp(-lo / mean_delay) - np.exp(-hi / mean_delay)
+    return float(w.excess_rate * np.mean(inside + config.repeat_contact_share * repeat))
+
+
+def null_share(options: dict[str, Any], replicates: int, journeys: int, **kw: Any) -> float:
+    """Share of anchors with a reported window when nothing is planted."""
+    with_window = anchors = 0
+    for seed in range(replicates):
+        _, result = run_scenario(options, journeys, 1_000 + seed, **kw)
+        with_window += len({m.moment.anchor for m in result.moments})
+        anchors += len(result.anchor_journeys)
+    return with_window / max(anchors, 1)
+
+
+def planted_scores(replicates: int, journeys: int) -> tuple[float, float, int]:
+    """Share of replicates finding the planted window, and coverage of its excess interval."""
+    found = covered = 0
+    for seed in range(replicates):
+        config, result = run_scenario(ALL_NUISANCES, journeys, 2_000 + seed, planted=True)
+        hits = [
+            m.moment
+            for m in result.moments
+            if m.moment.anchor == PLANTED.anchor
+            and m.moment.first_offset <= PLANTED.last_day
+            and PLANTED.first_day <= m.moment.last_offset
+        ]
+        if not hits:
+            continue
+        found += 1
+        m = hits[0]
+        truth = 1000 * planted_excess(config, m.first_offset, m.last_offset)
+        covered += m.excess_per_1000.low <= truth <= m.excess_per_1000.high
+    return found / replicates, covered / max(found, 1), found
+
+
+def proactive_scores(overlap: str, replicates: int, n: int = 4_000) -> tuple[float, float]:
+    """Coverage of the effect on a score (true +0.3) and the share refused, by overlap."""
+    rng = np.random.default_rng(7 if overlap == "good" else 8)
+    covered = refused = 0
+    for _ in range(replicates):
+        x = rng.normal(size=(n, 2))
+        logit = -1.0 + 0.5 * x[:, 0] + 0.3 * x[:, 1] if overlap == "good" else -3.0 + 3.5 * x[:, 0]
+        treated = rng.random(n) < 1.0 / (1.0 + np.exp(-logit))
+        score = 5.0 + 0.8 * x[:, 0] + 0.4 * x[:, 1] + 0.3 * treated + rng.normal(size=n)
+        contacts = rng.poisson(0.4 * np.exp(0.3 * x[:, 0]) * (1.0 - 0.5 * treated)).astype(float)
+        effect = proactive_effect(
+            "call", treated, contacts, {"score": score}, x, ["x1", "x2"], columns=["x1", "x2"]
+        )
+        if effect.overlap is not None and effect.overlap.refused:
+            refused += 1
+            continue
+        iv = effect.outcomes["score"]
+        covered += iv.low <= 0.3 <= iv.high
+    given = replicates - refused
+    return covered / max(given, 1), refused / replicates
+
+
+def targets(replicates: int, journeys: int) -> None:
+    """Every scenario of the targets table, printed as it finishes, then the table.
+
+    The planted window and the proactive effect run first, then the nulls with
+    every nuisance at once, hourly office hours, and each nuisance alone.
+    """
+    rows = []
+    good, _ = proactive_scores("good", replicates)
+    _, poor = proactive_scores("poor", replicates)
+    show("targets.proactive.good_overlap_coverage", good)
+    show("targets.proactive.poor_overlap_refused", poor)
+    found, coverage, n_found = planted_scores(replicates, journeys)
+    show("targets.planted.found", found)
+    show("targets.planted.coverage", coverage)
+    show("targets.planted.n_found", n_found)
+    rows.append(("planted +0.1/day for 2 days, all nuisances: found", f"{100 * found:.1f} %",
+                 ">= 90 %"))  # fmt: skip
+    rows.append((f"  its excess interval covers the planted excess ({n_found} found)",
+                 f"{100 * coverage:.1f} %", "93-97 %"))  # fmt: skip
+    rows.append(("proactive effect, good overlap: coverage", f"{100 * good:.1f} %", "93-97 %"))
+    rows.append(("proactive effect, poor overlap: refused", f"{100 * poor:.1f} %", "refused"))
+    for name, options in [("all at once", ALL_NUISANCES), *NUISANCES.items()]:
+        start = time.perf_counter()
+        share = null_share(options, replicates, journeys)
+        show(f"targets.null.{name}.anchors_with_window", share)
+        show(f"targets.null.{name}.seconds", time.perf_counter() - start)
+        rows.append((f"no hidden moment: {name}", f"{100 * share:.1f} %", "<= 5 %"))
+        if name == "all at once":
+            share = null_share({"office_hours": 0.9}, replicates, journeys, unit="hour",
+                               horizon=168)  # fmt: skip
+            show("targets.hourly_office.anchors_with_window", share)
+            rows.append(("hourly, office-hours rhythm, no window", f"{100 * share:.1f} %",
+                         "<= 5 %"))  # fmt: skip
+    print(f"\ntargets ({journeys:,} journeys, {replicates} replicates per scenario)")
+    print("| scenario | measured | target |\n|---|---|---|")
+    for row in rows:
+        print(f"| {row[0]} | {row[1]} | {row[2]} |")
+
+
 # ------------------------------------------------------------------ speed
 def speed(events: int) -> None:
     journeys = int(events / EVENTS_PER_JOURNEY)
@@ -187,12 +362,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--journeys", type=int, default=20_000)
     parser.add_argument("--events", type=int, default=10_000_000)
-    parser.add_argument("--skip", default="", help="comma-separated: accuracy, speed")
+    parser.add_argument("--replicates", type=int, default=200)
+    parser.add_argument("--skip", default="", help="comma-separated: accuracy, targets, speed")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
     if "accuracy" not in skip:
         accuracy(args.seeds, args.journeys)
         null_runs(args.seeds, args.journeys)
+    if "targets" not in skip:
+        targets(args.replicates, args.journeys)
     if "speed" not in skip:
         speed(args.events)
     return 0

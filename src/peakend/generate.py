@@ -86,6 +86,7 @@ OUTCOME_SCHEMA = pa.schema(
 """Arrow schema of ``outcomes.parquet``."""
 
 RECOVERY = "recovery"
+CLOSED = "journey_closed"
 _EFFECT_THRESHOLD = 0.25
 _DAY_S = 86_400
 _MAX_ITEMS = 4096  # items (contacts) per journey and variable; counts never come near
@@ -321,6 +322,30 @@ class GeneratorConfig:
         of a journey gets the journey's last timestamp and the events are stored
         in a random order, so the data no longer carry the experienced order
         (``overall`` still remembers the experienced one). Off by default.
+    close_after_days:
+        Closing journeys: each journey closes at a log-normal time (this median,
+        sigma 0.3) after its start; designed touchpoints after it do not happen,
+        no contact comes after it, and a ``journey_closed`` event (stage after
+        the last, declared ``[journey_end] closing`` in the spec) marks it.
+        Unsolicited contacts then run at a constant rate from the start to the
+        close. 0 (the default) keeps journeys open until ``baseline_tail_days``
+        after their last designed touchpoint.
+    contact_frailty_sd:
+        Customer contact propensity: every contact rate of a customer is
+        multiplied by ``exp(sd * z - sd**2 / 2)`` (mean 1), ``z`` drawn per
+        customer; 0 by default.
+    repeat_contact_share, repeat_delay_hours:
+        Repeat contacts: each unsolicited contact is followed by one more of the
+        same kind with this probability, an exponential delay (this mean) later;
+        0 by default.
+    tenure_drift:
+        The baseline contact rate is multiplied by ``exp(tenure_drift * t / 30 days)``,
+        ``t`` the time since the journey's start (negative: customers call less
+        as they settle); 0 by default.
+    office_hours:
+        Share of unsolicited baseline contacts and of company touchpoints that
+        fall outside office hours (Monday-Friday 8-18 UTC) and are moved to
+        the next opening (spread over its ten hours); 0 by default.
     seed:
         Seed of the counter-based random draws.
     start, span_days:
@@ -367,6 +392,12 @@ class GeneratorConfig:
     customer_mood_corr: float = 0.0
     customer_overall_sd: float = 0.0
     survey_order: bool = False
+    close_after_days: float = 0.0
+    contact_frailty_sd: float = 0.0
+    repeat_contact_share: float = 0.0
+    repeat_delay_hours: float = 24.0
+    tenure_drift: float = 0.0
+    office_hours: float = 0.0
     start: datetime = datetime(2024, 1, 1, tzinfo=UTC)
     span_days: float = 365.0
     chunk_journeys: int = 100_000
@@ -472,6 +503,8 @@ def _check_design(cfg: GeneratorConfig) -> None:
 
 def _check_probabilities(cfg: GeneratorConfig) -> None:
     values = {
+        "repeat_contact_share": cfg.repeat_contact_share,
+        "office_hours": cfg.office_hours,
         "preferred_channel_share": cfg.preferred_channel_share,
         "recovered_share": cfg.recovered_share,
         "mood_loading": cfg.mood_loading,
@@ -486,7 +519,7 @@ def _check_probabilities(cfg: GeneratorConfig) -> None:
     if bad:
         raise ConfigError(f"probabilities must lie in [0, 1]: {', '.join(bad)}")
     rates = [cfg.baseline_contacts_per_day, cfg.baseline_tail_days, cfg.churn_base_per_day]
-    rates += [cfg.noise_sd]
+    rates += [cfg.noise_sd, cfg.close_after_days, cfg.contact_frailty_sd, cfg.repeat_delay_hours]
     rates += [w.excess_rate for w in cfg.hidden_windows]
     if min(rates) < 0:
         raise ConfigError("contact rates, tail days, churn_base_per_day and noise_sd must be >= 0")
@@ -643,7 +676,8 @@ _V_BASE_N, _V_BASE_T, _V_WIN_N, _V_WIN_T, _V_CONTACT_TP = 20, 21, 22, 23, 24
 _V_RECOVERY, _V_NOISE, _V_RECOMMEND, _V_CHURN = 30, 40, 41, 42
 _V_PROACTIVE, _V_TEXT = 50, 51
 _V_CUSTOMER_MOOD, _V_CUSTOMER_OVERALL = 60, 61
-_V_SURVEY_ORDER = 70
+_V_SURVEY_ORDER = 80
+_V_CLOSE, _V_FRAILTY, _V_REPEAT, _V_OFFICE = 70, 71, 72, 73
 
 
 def customer_index(cfg: GeneratorConfig, jg: U64) -> U64:
@@ -681,6 +715,7 @@ class _Chunk:
     recovered: Bool
     treated: Bool  # (J, number of proactive contacts)
     window_hit: Bool  # (J, number of windows): at least one extra contact
+    close_s: I64 | None = None  # when each journey closes (close_after_days)
 
 
 def _journeys(cfg: GeneratorConfig, d: _Draws, jg: U64) -> tuple[I64, I64, F64, I64]:
@@ -709,6 +744,8 @@ def _designed(cfg: GeneratorConfig, d: _Draws, ch: _Chunk) -> None:
             gap = np.maximum(gap, 1.0)
             gap[d.uniform(_V_TIE, ch.jg, k) < tp.p_tie] = 0.0
             t = t + gap.astype(np.int64)
+        if cfg.office_hours > 0 and tp.initiated_by == "company":
+            t = _office(t, d.uniform(_V_OFFICE, ch.jg, k), cfg.office_hours)
         ch.ts_s[:, k] = t
         ch.present[:, k] = d.uniform(_V_PRESENT, ch.jg, k) < tp.p_present
         latent = tp.latent_mean + cfg.mood_loading * ch.mood + noise_w * z_score
@@ -750,16 +787,31 @@ def _contacts(cfg: GeneratorConfig, d: _Draws, ch: _Chunk) -> list[tuple[I64, I6
     """Unsolicited contacts (row, ts, contact index): the baseline, then each window."""
     last = np.where(ch.present, ch.ts_s, ch.start_s[:, None]).max(axis=1)
     span_s = (last - ch.start_s).astype(np.float64) + cfg.baseline_tail_days * _DAY_S
-    lam = cfg.baseline_contacts_per_day * span_s / _DAY_S
+    if ch.close_s is not None:
+        span_s = (ch.close_s - ch.start_s).astype(np.float64)
+    frailty = np.ones(ch.jg.size)
+    if cfg.contact_frailty_sd > 0:
+        sd = cfg.contact_frailty_sd
+        frailty = np.exp(sd * d.normals(_V_FRAILTY, customer_index(cfg, ch.jg))[0] - sd * sd / 2)
+    # tenure drift: rate exp(b t), t in 30-day months; the count is its integral over the span
+    b, months = cfg.tenure_drift, span_s / (30 * _DAY_S)
+    days = 30 * np.expm1(b * months) / b if b != 0 else span_s / _DAY_S
+    lam = cfg.baseline_contacts_per_day * days * frailty
     rows, item = _expand(d.poisson(_V_BASE_N, ch.jg, lam))
     key = ch.jg[rows] * np.uint64(_MAX_ITEMS) + item
-    ts = ch.start_s[rows] + np.floor(d.uniform(_V_BASE_T, key) * span_s[rows]).astype(np.int64)
+    u = d.uniform(_V_BASE_T, key)
+    at_s = u * span_s[rows]
+    if b != 0:  # inverse of the cumulative rate
+        at_s = np.log1p(u * np.expm1(b * months[rows])) / b * 30 * _DAY_S
+    ts = ch.start_s[rows] + np.floor(at_s).astype(np.int64)
+    if cfg.office_hours > 0:
+        ts = _office(ts, d.uniform(_V_OFFICE, key, 99), cfg.office_hours)
     base_mix = [c.baseline_share for c in cfg.contacts]
     parts = [(rows, ts, _contact_tp(cfg, d, ch.pref[rows], key, 0, base_mix))]
     names = [c.name for c in cfg.contacts]
     for w_i, w in enumerate(cfg.hidden_windows, start=1):
         a = [t.name for t in cfg.touchpoints].index(w.anchor)
-        lam_w = np.where(ch.present[:, a], w.excess_rate, 0.0)
+        lam_w = np.where(ch.present[:, a], w.excess_rate * frailty, 0.0)
         for p_i, p in enumerate(cfg.proactive):
             if p.window == w.label:
                 lam_w = np.where(ch.treated[:, p_i], lam_w * (1.0 - p.deflection), lam_w)
@@ -774,7 +826,50 @@ def _contacts(cfg: GeneratorConfig, d: _Draws, ch: _Chunk) -> list[tuple[I64, I6
         for contact, share in w.mix:
             mix[names.index(contact)] = share
         parts.append((rows, ts, _contact_tp(cfg, d, ch.pref[rows], key, w_i, mix)))
-    return parts
+    return [_after_close(ch, _repeats(cfg, d, ch.jg, part, i)) for i, part in enumerate(parts)]
+
+
+def _repeats(
+    cfg: GeneratorConfig, d: _Draws, jg: U64, part: tuple[I64, I64, I64], sub: int
+) -> tuple[I64, I64, I64]:
+    """Add one repeat of each contact with ``repeat_contact_share``, an exponential delay later."""
+    rows, ts, idx = part
+    if cfg.repeat_contact_share <= 0 or rows.size == 0:
+        return part
+    key = _mix(ts.astype(np.uint64)) ^ jg[rows]  # global journey number: chunking-free
+    again = d.uniform(_V_REPEAT, key, sub, 0) < cfg.repeat_contact_share
+    delay = -np.log(d.uniform(_V_REPEAT, key, sub, 1)) * cfg.repeat_delay_hours * 3600
+    return (
+        np.concatenate([rows, rows[again]]),
+        np.concatenate([ts, ts[again] + np.rint(delay[again]).astype(np.int64)]),
+        np.concatenate([idx, idx[again]]),
+    )
+
+
+def _after_close(ch: _Chunk, part: tuple[I64, I64, I64]) -> tuple[I64, I64, I64]:
+    """Drop the contacts of a closed journey that come after its close."""
+    if ch.close_s is None:
+        return part
+    rows, ts, idx = part
+    keep = ts < ch.close_s[rows]
+    return rows[keep], ts[keep], idx[keep]
+
+
+def _office(ts: I64, u: F64, share: float) -> I64:
+    """Move a share of times outside office hours (Mon-Fri 8-18 UTC) into the next opening.
+
+    ``u`` is a uniform draw per time: below ``share`` the time moves, and
+    ``u / share`` places it within the ten office hours of that opening.
+    """
+    day, second = np.divmod(ts, _DAY_S)
+    weekday = (day + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
+    open_s, close_s = 8 * 3600, 18 * 3600
+    inside = (weekday < 5) & (second >= open_s) & (second < close_s)
+    same_day = (weekday < 5) & (second < open_s)
+    ahead = np.select([weekday == 4, weekday == 5], [3, 2], default=1)
+    next_day = np.where(same_day, day, day + ahead)
+    moved = next_day * _DAY_S + open_s + np.floor(u / share * 10 * 3600).astype(np.int64)
+    return np.where(~inside & (u < share), moved, ts)
 
 
 def _contact_tp(
@@ -809,6 +904,10 @@ def _events(cfg: GeneratorConfig, d: _Draws, ch: _Chunk, stats: dict[str, float]
     source = np.concatenate([np.full(p[0].size, i, dtype=np.int64) for i, p in enumerate(parts)])
     c_rows, c_ts, c_idx = (np.concatenate(p) for p in zip(*parts, strict=True))
     p_rows, p_ts, p_idx = _proactive_events(cfg, ch)
+    if ch.close_s is not None:  # the closing event, after the proactive touchpoints
+        p_rows = np.concatenate([p_rows, np.arange(ch.jg.size, dtype=np.int64)])
+        p_ts = np.concatenate([p_ts, ch.close_s])
+        p_idx = np.concatenate([p_idx, np.full(ch.jg.size, len(cfg.proactive), dtype=np.int64)])
     for i in range(len(cfg.proactive)):
         stats[f"proactive_{i}"] = stats.get(f"proactive_{i}", 0) + int(np.sum(p_idx == i))
     first_proactive = k_designed + 1 + len(cfg.contacts)
@@ -934,6 +1033,12 @@ def _make_chunk(cfg: GeneratorConfig, d: _Draws, first: int, n: int) -> _Chunk:
         window_hit=np.zeros((n, len(cfg.hidden_windows)), dtype=np.bool_),
     )
     _designed(cfg, d, ch)
+    if cfg.close_after_days > 0:
+        z = d.normals(_V_CLOSE, jg)[0]
+        ch.close_s = start_s + np.rint(cfg.close_after_days * _DAY_S * np.exp(0.3 * z)).astype(
+            np.int64
+        )
+        ch.present &= ch.ts_s < ch.close_s[:, None]
     _failures(cfg, d, ch)
     _treat(cfg, d, ch)
     return ch
@@ -1036,9 +1141,10 @@ def _event_table(
     code = pa.array(ev.code)
     rows = pa.array(ev.rows)
     channels = [t.channel for t in cfg.touchpoints] + ["phone"] + [c.channel for c in cfg.contacts]
-    channels += [p.channel for p in cfg.proactive]
+    channels += [p.channel for p in cfg.proactive] + ["system"] * (cfg.close_after_days > 0)
     initiators = [t.initiated_by for t in cfg.touchpoints] + ["company"]
     initiators += ["customer"] * len(cfg.contacts) + ["company"] * len(cfg.proactive)
+    initiators += ["company"] * (cfg.close_after_days > 0)
     missing = np.isnan(ev.score)
     text, lang = _texts(cfg, d, ev, seq0)
     return pa.Table.from_arrays(
@@ -1180,7 +1286,10 @@ def _catalogue_rows(cfg: GeneratorConfig) -> list[_CatalogueRow]:
     ]
     rows.append((RECOVERY, None, 0.3, 10.0, "customer_service", "company"))
     rows += [(c.name, None, 0.2, c.cost, c.owner, "customer") for c in cfg.contacts]
-    return rows + [(p.touchpoint, None, 0.5, p.cost, "retention", "company") for p in cfg.proactive]
+    rows += [(p.touchpoint, None, 0.5, p.cost, "retention", "company") for p in cfg.proactive]
+    if cfg.close_after_days > 0:
+        rows.append((CLOSED, len(cfg.touchpoints) + 1, 0.0, 0.0, "operations", "company"))
+    return rows
 
 
 def _write_catalogue(cfg: GeneratorConfig, path: Path) -> None:
@@ -1237,6 +1346,8 @@ def _spec_text(cfg: GeneratorConfig, name: str) -> str:
     for binary in ("satisfied", "churned"):
         lines += [f"[outcomes.{binary}]", f'column = "{binary}"', 'kind = "binary"']
         lines += ['positive = ["1"]', ""]
+    if cfg.close_after_days > 0:
+        lines += ["[journey_end]", f'closing = ["{CLOSED}"]', ""]
     return "\n".join(lines)
 
 

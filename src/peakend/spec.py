@@ -95,6 +95,20 @@ class SourceSpec:
 
 
 @dataclass(frozen=True)
+class JourneyEnd:
+    """When a journey stops being open (``[journey_end]`` in the spec).
+
+    A journey is open until its first ``closing`` touchpoint, or else until its
+    last event that is not a customer contact plus ``grace_days`` (default 14:
+    customers still call for a while after the last letter); never past the
+    end of the data. Hidden moments count a journey at risk only while open.
+    """
+
+    grace_days: float = 14.0
+    closing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     """A parsed dataset spec. Build it with :func:`read_spec` or :func:`parse_spec`."""
 
@@ -119,6 +133,7 @@ class DatasetSpec:
     #: wide survey, the column order) is the order the customer lived them, so the
     #: memory analysis may speak of peak and end without timestamps.
     experienced_order: bool = False
+    journey_end: JourneyEnd = field(default_factory=JourneyEnd)
 
     def scale_for(self, touchpoint: Touchpoint | None) -> Scale | None:
         """The scale scores of ``touchpoint`` are on (its own, else the default)."""
@@ -171,6 +186,7 @@ _TOP_KEYS = {
     "outcome_source",
     "validation",
     "experienced_order",
+    "journey_end",
 }
 
 
@@ -254,6 +270,7 @@ def parse_spec(
         strict=bool(validation.get("strict", False)),
         spec_path=spec_path,
         experienced_order=_flag(raw, "experienced_order", where),
+        journey_end=_parse_journey_end(dict(raw.get("journey_end", {})), f"{where} [journey_end]"),
     )
 
 
@@ -262,6 +279,17 @@ def _flag(raw: Mapping[str, Any], key: str, where: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{where}: {key} must be true or false (got {value!r})")
     return value
+
+
+def _parse_journey_end(raw: Mapping[str, Any], where: str) -> JourneyEnd:
+    _reject_unknown(raw, {"grace_days", "closing"}, where, "[journey_end]")
+    grace = raw.get("grace_days", JourneyEnd.grace_days)
+    closing = raw.get("closing", [])
+    if isinstance(grace, bool) or not isinstance(grace, int | float) or grace < 0:
+        raise ConfigError(f"{where}: grace_days must be a number of days >= 0, e.g. 14")
+    if not isinstance(closing, list) or not all(isinstance(c, str) for c in closing):
+        raise ConfigError(f'{where}: closing must be a list of touchpoint names, e.g. ["closed"]')
+    return JourneyEnd(float(grace), tuple(closing))
 
 
 _SOURCE_KEYS = {

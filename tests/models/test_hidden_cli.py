@@ -14,7 +14,7 @@ import peakend
 from peakend.cli import app
 from peakend.errors import DataError
 from peakend.generate import DEFAULT_PROACTIVE, GeneratorConfig, generate
-from peakend.models.hidden_analysis import find_hidden_moments
+from peakend.models.hidden.analysis import find_hidden_moments
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]

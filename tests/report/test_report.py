@@ -77,9 +77,15 @@ def test_moments_and_focus_match_the_models(spec: Path, full: tuple[Report, Repo
             assert row["penalty"]["value"] == pytest.approx(moment.penalty.value)
             assert row["penalty"]["low"] <= row["penalty"]["value"] <= row["penalty"]["high"]
     plan = focus_plan(expected, load(spec))
-    assert [a["touchpoint"] for a in results["focus"]["actions"]] == [
+    actions = results["focus"]["actions"]
+    # the hidden moments add their proactive contacts, ranked among the moments' actions
+    assert [a["touchpoint"] for a in actions if a["kind"] != "proactive_contact"] == [
         a.touchpoint for a in plan.actions
     ]
+    proactive = [a for a in actions if a["kind"] == "proactive_contact"]
+    assert {a["touchpoint"] for a in proactive} <= {
+        m["anchor"] for m in results["hidden"]["moments"]
+    }
 
 
 def test_memory_and_hidden_match_the_models(spec: Path, full: tuple[Report, ReportFiles]) -> None:

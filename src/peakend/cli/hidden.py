@@ -24,13 +24,14 @@ from peakend.cli.common import (
     print_json,
     status,
 )
-from peakend.models.hidden_analysis import (
+from peakend.models.hidden.analysis import (
     HiddenMomentReport,
     HiddenMomentsResult,
     find_hidden_moments,
 )
+from peakend.models.hidden.interventions import AssumedRange
+from peakend.models.hidden.schedule import ProactiveRule, due_actions
 from peakend.models.resampling import Interval
-from peakend.models.schedule import ProactiveRule, due_actions
 
 NamesOpt = Annotated[list[str] | None, typer.Option(help="Touchpoint name (repeatable).")]
 
@@ -53,7 +54,8 @@ def hidden(
 ) -> None:
     """Find hidden moments: windows after company touchpoints with excess customer contacts.
 
-    For each window: excess contacts per 1,000 journeys, share of customers
+    Windows are detected on a random half of the customers and measured on the
+    other half. For each window: excess contacts per 1,000 journeys, share of customers
     affected, what the contacts are about, the outcome gap, the closest
     experience classic and a suggested proactive contact with its expected effect.
 
@@ -91,7 +93,11 @@ def _charts(result: HiddenMomentsResult, out_dir: Path) -> None:
     err.print(f"Timeline charts written to [bold]{out_dir}[/]")
 
 
-def _iv(i: Interval, digits: int = 0, sign: str = "") -> str:
+def _iv(i: Interval | AssumedRange, digits: int = 0, sign: str = "") -> str:
+    """``value [low, high]``; an assumed range reads ``value (assumed low to high)``."""
+    if isinstance(i, AssumedRange):
+        low, high = f"{i.low:{sign}.{digits}f}", f"{i.high:{sign}.{digits}f}"
+        return f"{i.value:{sign}.{digits}f} (assumed, {low} to {high})"
     return f"{i.value:{sign}.{digits}f} [{i.low:{sign}.{digits}f}, {i.high:{sign}.{digits}f}]"
 
 
@@ -102,6 +108,12 @@ def _print(result: HiddenMomentsResult) -> None:
         f"({tested:,} anchor journeys), {len(result.moments)} hidden moment(s) at FDR "
         f"{result.alpha:g}; {escape(result.rule.reason)}"
     )
+    for t in result.logged_together:
+        out.print(
+            f"logged together, not a hidden moment: {t.contacts:,} contacts "
+            f"({escape(', '.join(t.contact_mix))}) carry the timestamp of {escape(t.anchor)} "
+            f"({t.per_1000:.0f} per 1,000 journeys)"
+        )
     if not result.moments:
         out.print("Nothing stands out: no offset has significantly more contacts than baseline.")
         return
@@ -145,11 +157,23 @@ def _print_moment(m: HiddenMomentReport) -> None:
             f"difference {_iv(g.difference, 2, '+')}"
         )
     for e in m.proactive_effects:
+        if e.overlap is not None and e.overlap.refused:
+            out.print(
+                f"  already given: {escape(e.touchpoint)} to {e.n_treated:,} journeys: effect "
+                f"not estimated, {escape(e.overlap.refused)}"
+            )
+            continue
         effects = ", ".join(f"{k} {_iv(v, 2, '+')}" for k, v in e.outcomes.items())
         out.print(
             f"  already given: {escape(e.touchpoint)} to {e.n_treated:,} journeys"
             f"{' (after a low score: reactive, not used)' if e.reactive else ''}: contacts "
             f"{_iv(e.contacts_per_1000, 0, '+')} per 1,000; {escape(effects)}"
+            + (
+                f" [dim](effective sample {e.overlap.ess_treated:,.0f} / "
+                f"{e.overlap.ess_control:,.0f})[/]"
+                if e.overlap
+                else ""
+            )
         )
     cost = f"; cost saved {_iv(iv.cost_saved_per_1000)}" if iv.cost_saved_per_1000 else ""
     score = (

@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 
 from peakend.charts import PALETTE, style
 from peakend.errors import ConfigError
-from peakend.models.hidden_analysis import HiddenMomentsResult
+from peakend.models.hidden.analysis import HiddenMomentsResult
 
 
 def hidden_timeline(result: HiddenMomentsResult, anchor: str) -> go.Figure:

@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 
 from peakend.charts import PALETTE, RECOMMENDATION_COLOURS, style
 from peakend.models.focus import FocusAction, FocusPlan, focus_plan
+from peakend.models.hidden.actions import proactive_actions
 from peakend.models.moments import MomentsResult
 from peakend.report.i18n import Language, ci, number, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section, Skipped
@@ -19,7 +20,8 @@ def focus_section(ctx: ReportContext) -> Section | Skipped:
     moments: MomentsResult | None = ctx.results.get("moments")
     if moments is None:
         return Skipped("focus", text("focus", ctx.lang), text("reason_no_scores", ctx.lang))
-    plan = focus_plan(moments, ctx.dataset)
+    extra = proactive_actions(ctx.results.get("hidden"), moments.outcome)
+    plan = focus_plan(moments, ctx.dataset, extra)
     ctx.results["focus"] = plan
     lang = ctx.lang
     return Section(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from peakend.models.hidden_analysis import (
+from peakend.models.hidden.analysis import (
     HiddenMomentReport,
     HiddenMomentsResult,
     find_hidden_moments,
 )
+from peakend.models.hidden.interventions import AssumedRange
+from peakend.models.hidden.windows import LoggedTogether
 from peakend.models.hidden_plot import hidden_timeline
+from peakend.models.resampling import Interval
 from peakend.report.i18n import Language, ci, number, percent, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
 
@@ -26,7 +29,7 @@ TIMELINES = 3
 
 
 def hidden_section(ctx: ReportContext) -> Section:
-    """Run :func:`~peakend.models.hidden_analysis.find_hidden_moments` and present it."""
+    """Run :func:`~peakend.models.hidden.analysis.find_hidden_moments` and present it."""
     result = find_hidden_moments(ctx.dataset)
     ctx.results["hidden"] = result
     lang = ctx.lang
@@ -36,6 +39,19 @@ def hidden_section(ctx: ReportContext) -> Section:
         paragraphs += [_moment_sentence(m, lang) for m in result.moments]
     else:
         paragraphs.append(text("hidden_none", lang))
+    paragraphs += [_together_sentence(t, lang) for t in result.logged_together]
+    paragraphs += [
+        text(
+            "hidden_refused",
+            lang,
+            touchpoint=e.touchpoint,
+            n=number(e.n_treated, lang, 0),
+            reason=e.overlap.refused,
+        )  # fmt: skip
+        for m in result.moments
+        for e in m.proactive_effects
+        if e.overlap is not None and e.overlap.refused
+    ]
     anchors = list(dict.fromkeys(m.moment.anchor for m in result.moments))[:TIMELINES]
     charts = tuple(
         Chart(
@@ -48,7 +64,8 @@ def hidden_section(ctx: ReportContext) -> Section:
         for anchor in anchors
     )
     tables = (_moment_table(result, lang),) if result.moments else ()
-    summary = (summary_sentence(result.moments[0], lang),) if result.moments else ()
+    lead = leading_moment(result)
+    summary = (summary_sentence(lead, lang),) if lead is not None else ()
     return Section(
         key="hidden",
         title=text("hidden", lang),
@@ -56,10 +73,35 @@ def hidden_section(ctx: ReportContext) -> Section:
         charts=charts,
         tables=tables,
         summary=summary,
-        methods=(text("method_hidden", lang, unit=unit, alpha=number(result.alpha, lang)),),
+        methods=(
+            text(
+                "method_hidden",
+                lang,
+                unit=unit,
+                alpha=number(result.alpha, lang),
+                grace=number(result.journey_end.get("grace_days", 14.0), lang, 0),
+            ),
+        ),
         references=REFERENCES,
         results=result.to_dict(),
     )
+
+
+def leading_moment(result: HiddenMomentsResult) -> HiddenMomentReport | None:
+    """The hidden moment the executive summary leads with, or ``None``.
+
+    The largest excess among windows that are more than a same-instant
+    artefact: a window of only the anchor's own unit whose contacts come within
+    a minute of it is a logging effect even when not stamped at the very same
+    second, so it never leads.
+    """
+    real = [m for m in result.moments if not _instant(m)]
+    return real[0] if real else None
+
+
+def _instant(report: HiddenMomentReport) -> bool:
+    m = report.moment
+    return m.first_offset == m.last_offset == 0 and m.unit == "day" and report.near_anchor > 0.5
 
 
 def summary_sentence(report: HiddenMomentReport, lang: Language) -> str:
@@ -73,7 +115,7 @@ def summary_sentence(report: HiddenMomentReport, lang: Language) -> str:
         classic=_classic(report, lang),
         channel=action.channel,
         day=action.day,
-        deflected=number(action.contacts_deflected_per_1000.value, lang, 0),
+        deflected=_amount(action.contacts_deflected_per_1000, lang),
         basis=text(f"basis_{action.basis}", lang),
     )
 
@@ -88,6 +130,29 @@ def _moment_sentence(report: HiddenMomentReport, lang: Language) -> str:
         share=percent(moment.share_affected.value, lang),
         classic=_classic(report, lang),
     )
+
+
+def _together_sentence(t: LoggedTogether, lang: Language) -> str:
+    return text(
+        "hidden_logged_together",
+        lang,
+        contacts=", ".join(t.contact_mix) or "–",
+        anchor=t.anchor,
+        per_1000=number(t.per_1000, lang, 0),
+    )
+
+
+def _amount(figure: Interval | AssumedRange, lang: Language) -> str:
+    """An estimate with its interval, or an assumed figure with its range (labelled)."""
+    if isinstance(figure, AssumedRange):
+        return text(
+            "assumed_range",
+            lang,
+            value=number(figure.value, lang, 0),
+            low=number(figure.low, lang, 0),
+            high=number(figure.high, lang, 0),
+        )
+    return ci(figure, lang, 0, sign=False)
 
 
 def _classic(report: HiddenMomentReport, lang: Language) -> str:
@@ -128,6 +193,6 @@ def _row(report: HiddenMomentReport, lang: Language) -> tuple[Cell, ...]:
         Cell(report.classic.name if report.classic else "–"),
         Cell(gap_text, gap.difference.value if gap else None),
         Cell(text("suggestion", lang, channel=action.channel, day=action.day, goal=action.goal)),
-        Cell(ci(deflected, lang, 0, sign=False), deflected.value),
+        Cell(_amount(deflected, lang), deflected.value),
         Cell(text(f"basis_{action.basis}", lang), action.basis, muted=action.basis == "assumed"),
     )

@@ -481,19 +481,19 @@ TEXTS: dict[str, dict[Language, str]] = {
     "hidden_classic": {"en": "; this looks like {name}", "nl": "; dit lijkt op {name}"},
     "sum_hidden": {
         "en": "The biggest hidden moment is {label}: {excess} extra contacts per 1,000 "
-        "journeys{classic}; a proactive {channel} contact on day {day} could prevent about "
+        "journeys{classic}; a proactive {channel} contact on day {day} could prevent "
         "{deflected} per 1,000 ({basis}).",
         "nl": "Het grootste verborgen moment is {label}: {excess} extra contacten per 1.000 "
         "klantreizen{classic}; een proactief contact per {channel} op dag {day} kan er "
-        "ongeveer {deflected} per 1.000 voorkomen ({basis}).",
+        "{deflected} per 1.000 voorkomen ({basis}).",
     },
     "basis_observed": {
         "en": "estimated from customers who already got one",
         "nl": "geschat uit klanten die er al een kregen",
     },
     "basis_assumed": {
-        "en": "an assumption, not an estimate",
-        "nl": "een aanname, geen schatting",
+        "en": "assumed 25-75 % prevented, not an estimate",
+        "nl": "aanname: 25-75% voorkomen, geen schatting",
     },
     "timeline_title": {
         "en": "Customer contacts after {anchor}",
@@ -515,20 +515,53 @@ TEXTS: dict[str, dict[Language, str]] = {
     "suggestion": {"en": "{channel} on day {day}: {goal}", "nl": "{channel} op dag {day}: {goal}"},
     "method_hidden": {
         "en": "For each company-initiated touchpoint (anchor) the customer-initiated contacts "
-        "are counted per {unit} after it, per 1,000 journeys still observed. Each offset is "
-        "tested against the curve's baseline with a one-sided Poisson test; p-values are "
-        "corrected over all offsets of all anchors (Benjamini-Hochberg, false discovery rate "
-        "{alpha}). Adjacent flagged offsets form a window. The effect of a proactive contact "
-        "is estimated from customers who already received one (inverse-probability weighting "
-        "on observed attributes) or, where none did, stated as an assumption.",
+        "are counted per {unit} after it, per 1,000 journeys still open through that {unit} "
+        "(until a closing touchpoint, else the last event plus {grace} days). Customers are "
+        "split at random in two halves: on one, each offset is tested against a baseline "
+        "(a straight line through the quiet offsets times the week rhythm) with a one-sided "
+        "test whose variance is counted per customer (repeat contacts, quasi-Poisson); "
+        "p-values are corrected over all offsets of all anchors (Benjamini-Hochberg, false "
+        "discovery rate {alpha}) and adjacent flagged offsets form a window. The other half "
+        "measures each window's excess with a 95 % interval (customer-level bootstrap), so "
+        "the interval is not inflated by the selection. Contacts stamped at the anchor's own "
+        "time are reported apart as logged together. The effect of a proactive contact is "
+        "estimated from customers who already received one before the window "
+        "(inverse-probability weighting, refused when treated and untreated journeys do not "
+        "overlap) or, where none did, shown as a range under an assumed share of 25-75 % "
+        "prevented.",
         "nl": "Voor elk contact dat de organisatie start (anker) worden de contacten die de "
-        "klant start geteld per {unit} erna, per 1.000 klantreizen die nog lopen. Elke "
-        "afstand wordt met een eenzijdige Poissontoets vergeleken met de basislijn van de "
-        "curve; p-waarden zijn gecorrigeerd over alle afstanden van alle ankers "
-        "(Benjamini-Hochberg, false discovery rate {alpha}). Aaneengesloten gemarkeerde "
-        "afstanden vormen een periode. Het effect van een proactief contact is geschat uit "
-        "klanten die er al een kregen (inverse-kansweging op waargenomen kenmerken) of, waar "
-        "niemand er een kreeg, als aanname vermeld.",
+        "klant start geteld per {unit} erna, per 1.000 klantreizen die die hele {unit} nog "
+        "open zijn (tot een afsluitend contactmoment, anders de laatste gebeurtenis plus "
+        "{grace} dagen). Klanten worden willekeurig in twee helften verdeeld: in de ene wordt "
+        "elke afstand getoetst tegen een basislijn (een rechte lijn door de rustige afstanden "
+        "maal het weekritme) met een eenzijdige toets waarvan de variantie per klant wordt "
+        "geteld (herhaald contact, quasi-Poisson); p-waarden zijn gecorrigeerd over alle "
+        "afstanden van alle ankers (Benjamini-Hochberg, false discovery rate {alpha}) en "
+        "aaneengesloten gemarkeerde afstanden vormen een periode. De andere helft meet het "
+        "extra aantal contacten per periode met een 95%-interval (bootstrap per klant), zodat "
+        "de selectie het interval niet opblaast. Contacten met precies het tijdstip van het "
+        "anker staan apart, als samen gelogd. Het effect van een proactief contact is geschat "
+        "uit klanten die er al een kregen vóór de periode (inverse-kansweging, geweigerd als "
+        "klantreizen met en zonder contact niet vergelijkbaar zijn) of, waar niemand er een "
+        "kreeg, getoond als bandbreedte bij een aangenomen 25-75% voorkomen.",
+    },
+    "hidden_logged_together": {
+        "en": "Logged together, not a hidden moment: {contacts} carry the same timestamp as "
+        "{anchor} ({per_1000} per 1,000 journeys). The log records them in one go; they say "
+        "nothing about what customers do after {anchor}.",
+        "nl": "Samen gelogd, geen verborgen moment: {contacts} hebben hetzelfde tijdstip als "
+        "{anchor} ({per_1000} per 1.000 klantreizen). Het logboek legt ze in één keer vast; "
+        "ze zeggen niets over wat klanten na {anchor} doen.",
+    },
+    "hidden_refused": {
+        "en": "The effect of {touchpoint}, already given to {n} journeys, is not estimated: "
+        "{reason}.",
+        "nl": "Het effect van {touchpoint}, al gegeven aan {n} klantreizen, is niet geschat: "
+        "{reason}.",
+    },
+    "assumed_range": {
+        "en": "{value} (assumed, {low} to {high})",
+        "nl": "{value} (aanname, {low} tot {high})",
     },
     # focus plan
     "focus_intro": {

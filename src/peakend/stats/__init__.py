@@ -3,7 +3,8 @@
 * :mod:`.resampling` — intervals, seeded bootstrap weights (rows or whole
   customers), percentile intervals, Wilson, k-fold splits grouped by customer;
 * :mod:`.fieller` — Fieller intervals for ratios of two estimates;
-* :mod:`.pooling` — random-effects pooling of group estimates.
+* :mod:`.pooling` — random-effects pooling of group estimates;
+* :mod:`.counts` — event counts per day with overdispersion.
 """
 
 from peakend.stats.resampling import (

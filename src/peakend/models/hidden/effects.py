@@ -3,19 +3,20 @@
 * **Outcome gap**: journeys with a contact in the window against journeys
   without one (both observed through the window): the difference of each
   outcome's mean with a 95 % Welch interval. An association, not a cause.
-* **Excess by segment**: the window's excess contacts per group of each
-  segment attribute of the spec.
 * **Proactive-contact effect**: where some journeys already received a
-  company touchpoint between the anchor and the end of the window's first
-  unit (day or hour), its effect
-  on contacts in the window and on every outcome is estimated by inverse
-  probability weighting (Hajek estimator of the average treatment effect) on
-  observed covariates: the spec's attributes, the anchor's valence and the
-  contacts before the anchor. The propensity is a logistic regression, clipped
-  to [0.01, 0.99]. Intervals use the influence-function variance with the
-  propensity taken as known, which is conservative (Lunceford & Davidian 2004).
-  The estimate is only as good as the assumption that nothing unobserved
-  drives both the contact and the outcome.
+  company touchpoint between the anchor and the start of the window (the
+  treatment period ends where the outcome period begins), its effect on the
+  window's contacts after that point and on every outcome is estimated by
+  inverse probability weighting (Hajek estimator of the average treatment
+  effect) on observed covariates: the spec's attributes, the anchor's valence
+  and the contacts before the anchor. The propensity is a logistic regression.
+  Intervals use the influence-function variance including the estimation
+  of the propensity (Lunceford & Davidian 2004). Overlap is shown
+  (share of propensities beyond [0.01, 0.99], effective sample sizes,
+  standardised mean differences before and after weighting) and the estimate
+  is **refused** when it is poor (:data:`OVERLAP_RULE`). The estimate is only
+  as good as the assumption that nothing unobserved drives both the contact
+  and the outcome.
 """
 
 from __future__ import annotations
@@ -33,6 +34,44 @@ from peakend.models.resampling import Interval
 
 Z_95 = 1.959964
 F64 = NDArray[np.float64]
+
+#: When the weighting estimate is refused (see :func:`overlap`).
+OVERLAP_RULE = (
+    "refused when more than 1 % of propensities lie beyond [0.01, 0.99], an arm's "
+    "effective sample size is below 30, or a covariate's standardised mean difference "
+    "after weighting exceeds 0.1"
+)
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """How comparable treated and untreated journeys are, and whether to trust the weights.
+
+    ``beyond_share`` is the share of propensities outside [0.01, 0.99] (clipped
+    there); ``ess_treated`` / ``ess_control`` the effective sample sizes of the
+    weighted arms; ``smd_before`` / ``smd_after`` the standardised mean
+    differences of each covariate; ``refused`` the reason the estimate is not
+    given, or ``None``.
+    """
+
+    beyond_share: float
+    ess_treated: float
+    ess_control: float
+    smd_before: dict[str, float]
+    smd_after: dict[str, float]
+    refused: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "beyond_share": self.beyond_share,
+            "ess_treated": self.ess_treated,
+            "ess_control": self.ess_control,
+            "smd_before": self.smd_before,
+            "smd_after": self.smd_after,
+            "refused": self.refused,
+            "rule": OVERLAP_RULE,
+        }
 
 
 @dataclass(frozen=True)
@@ -64,7 +103,8 @@ class ProactiveEffect:
 
     ``contacts_per_1000`` is the change in window contacts per 1,000 journeys
     (negative: contacts deflected); ``outcomes`` the change in each outcome.
-    ``naive_*`` are the unadjusted differences, for comparison. ``reactive``
+    ``naive_*`` are the unadjusted differences, for comparison; ``overlap`` the
+    diagnostics (when it refuses, the estimates are NaN). ``reactive``
     marks a touchpoint that mostly follows a low score at the anchor (a
     recovery, not a proactive contact): confounded by the failure it answers.
     """
@@ -79,6 +119,7 @@ class ProactiveEffect:
     covariates: tuple[str, ...]
     method: str = "inverse probability weighting (Hajek), logistic propensity"
     reactive: bool = False
+    overlap: Overlap | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -93,6 +134,7 @@ class ProactiveEffect:
             "covariates": list(self.covariates),
             "method": self.method,
             "reactive": self.reactive,
+            "overlap": self.overlap.to_dict() if self.overlap else None,
         }
 
 
@@ -138,44 +180,6 @@ def _gap(name: str, a: F64, b: F64) -> OutcomeGap:
         int(a.size),
         int(b.size),
     )
-
-
-def segment_excess(
-    per_journey: pa.Table,
-    outcomes: pa.Table,
-    segments: list[str],
-    baselines: dict[int, float],
-    widths: dict[int, int],
-    *,
-    min_journeys: int = 30,
-) -> dict[int, dict[str, dict[str, Interval]]]:
-    """Excess contacts per 1,000 journeys of each window, per group of each segment attribute.
-
-    The same estimator as the window's own (mean contacts in the window minus
-    the anchor's baseline × width, normal interval from the per-journey
-    counts), on each group's journeys; groups with fewer than ``min_journeys``
-    journeys are left out. ``baselines`` is per window, in contacts per journey
-    per unit.
-    """
-    segments = [s for s in segments if s in outcomes.column_names]
-    if not segments or per_journey.num_rows == 0:
-        return {}
-    joined = per_journey.join(same_keys(outcomes.select(["journey_id", *segments])), "journey_id")
-    window = joined["window_id"].to_numpy()
-    k = joined["k"].to_numpy().astype(np.float64)
-    result: dict[int, dict[str, dict[str, Interval]]] = {}
-    for seg in segments:
-        groups = np.array([str(v) for v in joined[seg].to_pylist()], dtype=object)
-        for w in np.unique(window):
-            for g in sorted(set(groups[window == w])):
-                y = k[(window == w) & (groups == g)]
-                if y.size < min_journeys:
-                    continue
-                excess = 1000 * (y.mean() - baselines[int(w)] * widths[int(w)])
-                half = 1000 * Z_95 * y.std(ddof=1) / math.sqrt(y.size)
-                iv = Interval(float(excess), float(excess - half), float(excess + half), y.size)
-                result.setdefault(int(w), {}).setdefault(seg, {})[g] = iv
-    return result
 
 
 # ---------------------------------------------------------------- proactive effects
@@ -229,17 +233,30 @@ def proactive_effect(
     outcomes: dict[str, F64],
     x: F64,
     covariates: list[str],
+    *,
+    columns: list[str] | None = None,
+    min_ess: float = 30.0,
 ) -> ProactiveEffect:
-    """IPW effect of ``treated`` on window contacts and outcomes, adjusted for ``x``."""
-    e = _propensity(treated, x)
+    """IPW effect of ``treated`` on window contacts and outcomes, adjusted for ``x``.
+
+    ``columns`` names the columns of ``x`` (for the balance table). When the
+    overlap is poor (:data:`OVERLAP_RULE`) the estimates are NaN and
+    ``overlap.refused`` says why.
+    """
+    raw = _propensity(treated, x)
+    e = np.clip(raw, 0.01, 0.99)
     w = np.where(treated, 1.0 / e, 1.0 / (1.0 - e))
-    contact_effect = _ipw(contacts, treated, w)
+    diag = overlap(raw, treated, w, x, columns or [f"x{i}" for i in range(x.shape[1])], min_ess)
+    contact_effect = _ipw(contacts, treated, e, x)
     effects = {}
     naive = {}
     for name, y in outcomes.items():
         ok = np.isfinite(y)
-        effects[name] = _ipw(y[ok], treated[ok], w[ok])
+        effects[name] = _ipw(y[ok], treated[ok], e[ok], x[ok])
         naive[name] = float(y[ok & treated].mean() - y[ok & ~treated].mean())
+    if diag.refused:
+        contact_effect = _missing(contact_effect.n)
+        effects = {k: _missing(v.n) for k, v in effects.items()}
     scaled = Interval(
         1000 * contact_effect.value,
         1000 * contact_effect.low,
@@ -255,7 +272,65 @@ def proactive_effect(
         outcomes=effects,
         naive_outcomes=naive,
         covariates=tuple(covariates),
+        overlap=diag,
     )
+
+
+def _missing(n: int) -> Interval:
+    return Interval(math.nan, math.nan, math.nan, n)
+
+
+def overlap(
+    propensity: F64,
+    treated: NDArray[np.bool_],
+    w: F64,
+    x: F64,
+    columns: list[str],
+    min_ess: float = 30.0,
+) -> Overlap:
+    """Overlap diagnostics of a weighting estimate, and the reason to refuse it (if any)."""
+    beyond = float(np.mean((propensity < 0.01) | (propensity > 0.99)))
+    wt, wc = w[treated], w[~treated]
+    ess_t = float(wt.sum() ** 2 / (wt**2).sum()) if wt.size else 0.0
+    ess_c = float(wc.sum() ** 2 / (wc**2).sum()) if wc.size else 0.0
+    before, after = {}, {}
+    for i, name in enumerate(columns):
+        before[name] = _smd(x[:, i], treated, np.ones_like(w))
+        after[name] = _smd(x[:, i], treated, w)
+    worst = max((abs(v) for v in after.values() if math.isfinite(v)), default=0.0)
+    reasons = []
+    if beyond > 0.01:
+        reasons.append(
+            f"{beyond:.0%} of journeys have a propensity below 1 % or above 99 %: for them "
+            "there is no comparable journey in the other group"
+        )
+    if min(ess_t, ess_c) < min_ess:
+        reasons.append(
+            f"the weights leave an effective sample of {min(ess_t, ess_c):.0f} journeys "
+            f"(below {min_ess:.0f})"
+        )
+    if worst > 0.1:
+        name = max(after, key=lambda k: abs(after[k]) if math.isfinite(after[k]) else 0.0)
+        reasons.append(f"after weighting {name} still differs by {after[name]:+.2f} SD")
+    return Overlap(beyond, ess_t, ess_c, before, after, "; ".join(reasons) or None)
+
+
+def _smd(x: F64, treated: NDArray[np.bool_], w: F64) -> float:
+    """Standardised mean difference (pooled unweighted SD) of ``x`` between the arms."""
+    a, b = x[treated], x[~treated]
+    sd = math.sqrt((a.var() + b.var()) / 2) if a.size and b.size else 0.0
+    if sd == 0:
+        return 0.0
+    ma = float(np.average(a, weights=w[treated]))
+    mb = float(np.average(b, weights=w[~treated]))
+    return (ma - mb) / sd
+
+
+def _design(x: F64) -> F64:
+    """Intercept and standardised covariates: the propensity model's design matrix."""
+    scale = x.std(axis=0)
+    z = (x - x.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
+    return np.hstack([np.ones((z.shape[0], 1)), z])
 
 
 def _propensity(treated: NDArray[np.bool_], x: F64) -> F64:
@@ -264,11 +339,7 @@ def _propensity(treated: NDArray[np.bool_], x: F64) -> F64:
     A tiny ridge (1e-6) keeps it defined under separation; a handful of
     iterations converge on a million rows in well under a second.
     """
-    if x.shape[1] == 0:
-        return np.full(treated.size, float(treated.mean()))
-    scale = x.std(axis=0)
-    z = (x - x.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
-    design = np.hstack([np.ones((z.shape[0], 1)), z])
+    design = _design(x)
     y = treated.astype(np.float64)
     beta = np.zeros(design.shape[1])
     ridge = 1e-6 * np.eye(design.shape[1])
@@ -280,16 +351,30 @@ def _propensity(treated: NDArray[np.bool_], x: F64) -> F64:
         if np.abs(step).max() < 1e-8:
             break
     p = 1.0 / (1.0 + np.exp(-np.clip(design @ beta, -30, 30)))
-    return np.asarray(np.clip(p, 0.01, 0.99), dtype=np.float64)
+    return np.asarray(p, dtype=np.float64)
 
 
-def _ipw(y: F64, treated: NDArray[np.bool_], w: F64) -> Interval:
-    """Hajek IPW difference of means with its influence-function interval."""
+def _ipw(y: F64, treated: NDArray[np.bool_], e: F64, x: F64) -> Interval:
+    """Hajek IPW difference of means with its influence-function interval.
+
+    The influence function includes the estimation of the logistic
+    propensity (M-estimation, Lunceford & Davidian 2004, section 3.2), so the
+    interval is neither too wide (propensity taken as known) nor too narrow.
+    """
     n = y.size
-    wt, wc = w * treated, w * ~treated
+    t = treated.astype(np.float64)
+    wt, wc = t / e, (1.0 - t) / (1.0 - e)
+    a1, a0 = wt.mean(), wc.mean()
     mt = float((wt * y).sum() / wt.sum())
     mc = float((wc * y).sum() / wc.sum())
-    inf = wt * (y - mt) / wt.mean() - wc * (y - mc) / wc.mean()
+    inf = wt * (y - mt) / a1 - wc * (y - mc) / a0
+    design = _design(x)
+    # d inf / d beta, averaged; e' = e (1 - e) x
+    slope = -(wt * (y - mt) * (1.0 - e) / a1 + wc * (y - mc) * e / a0)
+    m = (design * slope[:, None]).mean(axis=0)
+    info = (design * (e * (1.0 - e))[:, None]).T @ design / n + 1e-9 * np.eye(design.shape[1])
+    score = design * (t - e)[:, None]
+    inf = inf + score @ np.linalg.solve(info, m)
     half = Z_95 * math.sqrt(float((inf**2).mean()) / n)
     diff = mt - mc
     return Interval(diff, diff - half, diff + half, n)

@@ -1,12 +1,12 @@
 """The hidden-moments analysis of a dataset, end to end, as one typed result.
 
 :func:`find_hidden_moments` runs the contact-rate curves and window detection
-(:mod:`peakend.models.hidden`), then for each hidden moment: the distinctive
+(:mod:`peakend.models.hidden.curves`), then for each hidden moment: the distinctive
 words of its contacts, the outcome gap between journeys with and without a
 contact in it, the effect of company touchpoints some journeys already
-received inside it (:mod:`peakend.models.hidden_effects`), the closest
+received inside it (:mod:`peakend.models.hidden.effects`), the closest
 experience classic and a suggested proactive contact
-(:mod:`peakend.models.interventions`).
+(:mod:`peakend.models.hidden.interventions`).
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ import pyarrow.compute as pc
 from peakend import engine
 from peakend.errors import ConfigError
 from peakend.load import Dataset
-from peakend.models.hidden import (
+from peakend.models.hidden.curves import (
     UNITS_S,
     ContactCurves,
     ContactRule,
     HiddenMoment,
+    LoggedTogether,
     anchor_events,
     contact_curves,
     contact_rule,
@@ -37,23 +38,23 @@ from peakend.models.hidden import (
     window_contact_counts,
     windows_table,
 )
-from peakend.models.hidden_effects import (
+from peakend.models.hidden.effects import (
     OutcomeGap,
     ProactiveEffect,
     covariate_matrix,
     outcome_gaps,
     proactive_effect,
     same_keys,
-    segment_excess,
 )
-from peakend.models.hidden_words import (
+from peakend.models.hidden.interventions import ClassicMatch, Intervention, match_classic, suggest
+from peakend.models.hidden.windows import anchor_sample, estimate_window
+from peakend.models.hidden.words import (
     WindowEmotion,
     Word,
     window_emotions,
     window_texts,
     window_words,
 )
-from peakend.models.interventions import ClassicMatch, Intervention, match_classic, suggest
 from peakend.models.resampling import Interval
 
 
@@ -62,7 +63,10 @@ class HiddenMomentReport:
     """One hidden moment with what it is about, what it does and what to do about it.
 
     ``segments`` holds the excess contacts per 1,000 journeys per group of each
-    segment attribute of the spec (``segments = [...]``), with intervals.
+    segment attribute of the spec (``segments = [...]``), each group against its
+    own baseline, with intervals. ``near_anchor`` is the share of the window's
+    contacts within a minute of the anchor: near 1, the window is how the log
+    records events rather than what customers do.
     """
 
     moment: HiddenMoment
@@ -73,6 +77,7 @@ class HiddenMomentReport:
     proactive_effects: tuple[ProactiveEffect, ...]
     classic: ClassicMatch | None
     intervention: Intervention
+    near_anchor: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -88,6 +93,7 @@ class HiddenMomentReport:
             "proactive_effects": [e.to_dict() for e in self.proactive_effects],
             "classic": self.classic.to_dict() if self.classic else None,
             "intervention": self.intervention.to_dict(),
+            "near_anchor": self.near_anchor,
         }
 
 
@@ -113,6 +119,11 @@ class HiddenMomentsResult:
     designed:
         Median offset (in ``unit``) of each designed touchpoint after each
         anchor with a hidden moment: ``anchor, touchpoint, median_offset, n``.
+    logged_together:
+        Contacts stamped at an anchor's own time, per anchor: a property of the
+        log, reported apart and never a hidden moment.
+    journey_end:
+        How the risk set ends a journey: ``grace_days`` and ``closing`` touchpoints.
     """
 
     dataset_name: str
@@ -125,6 +136,8 @@ class HiddenMomentsResult:
     channels: pa.Table
     moments: tuple[HiddenMomentReport, ...]
     designed: pa.Table
+    logged_together: tuple[LoggedTogether, ...] = ()
+    journey_end: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (curves, channel counts and designed offsets as lists of rows)."""
@@ -136,6 +149,8 @@ class HiddenMomentsResult:
             "alpha": self.alpha,
             "anchor_journeys": self.anchor_journeys,
             "moments": [m.to_dict() for m in self.moments],
+            "logged_together": [t.to_dict() for t in self.logged_together],
+            "journey_end": self.journey_end,
             "curves": self.curves.to_pylist(),
             "channels": self.channels.to_pylist(),
             "designed": self.designed.to_pylist(),
@@ -156,6 +171,8 @@ def find_hidden_moments(
     min_journeys: int = 30,
     min_treated: int = 30,
     min_excess_per_1000: float = 10.0,
+    seed: int = 0,
+    replicates: int = 200,
 ) -> HiddenMomentsResult:
     """Find hidden moments in a dataset and suggest the proactive contact for each.
 
@@ -178,6 +195,9 @@ def find_hidden_moments(
         proactive contact (an assumption, reported as such).
     min_treated:
         Fewest journeys with and without a proactive contact to estimate its effect.
+    seed, replicates:
+        The random split of customers into a detecting and a measuring half,
+        and the bootstrap replicates of the window estimates.
 
     Raises
     ------
@@ -196,7 +216,8 @@ def find_hidden_moments(
     """
     if not 0 <= assumed_deflection <= 1:
         raise ConfigError(f"assumed_deflection must lie in [0, 1], not {assumed_deflection}")
-    rule = contact_rule(data.touchpoints, anchors=anchors, contacts=contacts)
+    ends = data.spec.journey_end
+    rule = contact_rule(data.touchpoints, anchors=anchors, contacts=contacts, closing=ends.closing)
     score = _score_outcome(data, score_outcome)
     con = engine.connect()
     events = engine.events_table(con, data.events, name="hidden_events")
@@ -208,6 +229,10 @@ def find_hidden_moments(
         alpha=alpha,
         min_journeys=min_journeys,
         min_excess_per_1000=min_excess_per_1000,
+        grace_days=ends.grace_days,
+        closing=ends.closing,
+        seed=seed,
+        replicates=replicates,
     )
     moments = sorted(curves.moments, key=lambda m: -m.excess_per_1000.value)
     reports = _reports(data, events, curves, moments, proactive, score, assumed_deflection,
@@ -229,6 +254,8 @@ def find_hidden_moments(
             unit,
             sample_every=max(1, max(curves.anchor_journeys.values(), default=0) // 20_000),
         ),
+        logged_together=curves.logged_together,
+        journey_end={"grace_days": ends.grace_days, "closing": list(ends.closing)},
     )
 
 
@@ -258,20 +285,15 @@ def _reports(
     unit_s = UNITS_S[curves.unit]
     windows = windows_table(moments)
     pairs, anchors = curves.pairs, curves.anchors
-    per_journey = _per_journey(events, curves.rule, anchors, pairs, windows, curves, unit_s)
+    per_journey = _per_journey(events, curves.rule, anchors, pairs, windows, unit_s)
     texts, background = window_texts(pairs, windows)
     words = window_words(texts, background)
     emotions = window_emotions(texts)
     gaps = outcome_gaps(per_journey, data.outcomes, data.outcome_names)
-    by_segment = segment_excess(
-        per_journey,
-        data.outcomes,
-        list(data.spec.segments),
-        {i: m.baseline_per_1000 / 1000 for i, m in enumerate(moments)},
-        {i: m.last_offset - m.first_offset + 1 for i, m in enumerate(moments)},
-    )
-    treated = _treated(events, data.touchpoints, anchors, windows, curves, proactive, unit_s)
+    by_segment = _segment_excess(data, curves, moments)
+    treated = _treated(events, data.touchpoints, anchors, windows, proactive, unit_s)
     costs = _costs(data.touchpoints)
+    near = _near_anchor(pairs, windows)
     reports = []
     for i, m in enumerate(moments):
         effects = _effects(data, per_journey, treated, i, min_treated)
@@ -290,6 +312,7 @@ def _reports(
             score_outcome=score,
             proactive_cost=observed_cost,
             assumed_deflection=assumed_deflection,
+            share_affected=m.share_affected.value,
         )
         reports.append(
             HiddenMomentReport(
@@ -301,9 +324,31 @@ def _reports(
                 effects,
                 match,
                 intervention,
+                near.get(i, 0.0),
             )
         )
     return tuple(reports)
+
+
+def _near_anchor(pairs: ibis.Table, windows: ibis.Table) -> dict[int, float]:
+    """Per window, the share of its contacts within 60 seconds after the anchor."""
+    j = pairs.join(windows, "anchor")
+    j = j.filter((j.offset >= j["first"]) & (j.offset <= j["last"]))
+    close = (j.contact_ts.delta(j.anchor_ts, unit="second") < 60).cast("float64")
+    rows = j.group_by("window_id").aggregate(share=close.mean()).to_pyarrow().to_pylist()
+    return {int(r["window_id"]): float(r["share"]) for r in rows}
+
+
+def _cut(windows: ibis.Table, unit_s: int) -> Any:
+    """Seconds after the anchor where a window's treatment period ends and its outcome starts.
+
+    The window's first unit when it starts later than the anchor's own unit,
+    else one 24th of a unit (an hour for days): a company contact counts as
+    proactive only before this cut, and its effect is measured on the
+    window's contacts after it, so no contact inside the outcome window (a
+    same-day callback) is ever counted as the treatment.
+    """
+    return ibis.ifelse(windows["first"] > 0, windows["first"] * unit_s, unit_s // 24)
 
 
 def _per_journey(
@@ -312,12 +357,24 @@ def _per_journey(
     anchors: ibis.Table,
     pairs: ibis.Table,
     windows: ibis.Table,
-    curves: ContactCurves,
     unit_s: int,
 ) -> pa.Table:
-    """Per (window, observed journey): contacts in the window, anchor valence, contacts before."""
-    observed = observed_window_journeys(anchors, windows, ibis.literal(curves.data_end), unit_s)
+    """Per (window, journey open through it): contacts in the window, after the cut, before.
+
+    Columns: ``window_id, journey_id, anchor_valence, k`` (contacts in the
+    window), ``k_after`` (those after the treatment cut, :func:`_cut`),
+    ``contacts_before`` (contacts before the anchor).
+    """
+    observed = observed_window_journeys(anchors, windows)
     counts = window_contact_counts(pairs, windows)
+    w = windows.mutate(cut_s=_cut(windows, unit_s))
+    after = pairs.join(w, "anchor")
+    after = after.filter(
+        (after.offset >= after["first"])
+        & (after.offset <= after["last"])
+        & (after.contact_ts >= after.anchor_ts + ibis.interval(seconds=1) * after.cut_s)
+    )
+    after = after.group_by(["window_id", "journey_id"]).aggregate(k_after=after.count())
     c = events.filter(events.touchpoint.isin(list(rule.contacts)) & events.ts.notnull())
     before = observed.join(c.select("journey_id", c_ts=c.ts), "journey_id")
     before = before.filter(before.c_ts < before.anchor_ts)
@@ -325,11 +382,15 @@ def _per_journey(
     j = observed.left_join(counts, ["window_id", "journey_id"]).select(
         "window_id", "journey_id", "anchor_valence", k=ibis._.k.fill_null(0)
     )
+    j = j.left_join(after, ["window_id", "journey_id"]).select(
+        "window_id", "journey_id", "anchor_valence", "k", k_after=ibis._.k_after.fill_null(0)
+    )
     j = j.left_join(before, ["window_id", "journey_id"]).select(
         "window_id",
         "journey_id",
         "anchor_valence",
         "k",
+        "k_after",
         contacts_before=ibis._.contacts_before.fill_null(0),
     )
     return j.order_by(["window_id", "journey_id"]).to_pyarrow()
@@ -340,15 +401,14 @@ def _treated(
     catalogue: pa.Table,
     anchors: ibis.Table,
     windows: ibis.Table,
-    curves: ContactCurves,
     proactive: Sequence[str] | None,
     unit_s: int,
 ) -> pa.Table:
     """(window_id, journey_id, touchpoint) for proactive touchpoints given in time.
 
-    In time means from the anchor until the end of the window's first unit: a
-    contact that comes later cannot have prevented the window's early
-    contacts, and is often a reaction to them.
+    In time means from the anchor until the cut (:func:`_cut`): a contact
+    inside the outcome window cannot have prevented its contacts, and is often
+    a reaction to them (a callback).
     """
     rows = catalogue.to_pylist()
     if proactive is None:
@@ -368,13 +428,56 @@ def _treated(
                 "touchpoint": pa.array([], pa.string()),
             }
         )
-    observed = observed_window_journeys(anchors, windows, ibis.literal(curves.data_end), unit_s)
-    observed = observed.join(windows.select("window_id", "anchor", "first"), "window_id")
+    observed = observed_window_journeys(anchors, windows)
+    w = windows.select("window_id", "anchor", cut_s=_cut(windows, unit_s))
+    observed = observed.join(w, "window_id")
     p = events.filter(events.touchpoint.isin(names) & events.ts.notnull())
     j = observed.join(p.select("journey_id", "touchpoint", p_ts=p.ts), "journey_id")
-    close = j.anchor_ts + ibis.interval(seconds=1) * ((j["first"] + 1) * unit_s)
+    close = j.anchor_ts + ibis.interval(seconds=1) * j.cut_s
     j = j.filter((j.p_ts >= j.anchor_ts) & (j.p_ts < close) & (j.touchpoint != j.anchor))
     return j.select("window_id", "journey_id", "touchpoint").distinct().to_pyarrow()
+
+
+def _segment_excess(
+    data: Dataset, curves: ContactCurves, moments: list[HiddenMoment], min_journeys: int = 30
+) -> dict[int, dict[str, dict[str, Interval]]]:
+    """Excess per group of each segment attribute, each group against its own baseline.
+
+    The window's estimator (:func:`~peakend.models.hidden.windows.estimate_window`)
+    on the measuring half restricted to the group's journeys, so the baseline
+    is the group's own contact rate on the quiet offsets, not the anchor's.
+    Groups with fewer than ``min_journeys`` journeys open through the window
+    are left out.
+    """
+    segments = [s for s in data.spec.segments if s in data.outcomes.column_names]
+    if not segments or not moments:
+        return {}
+    table = same_keys(data.outcomes.select(["journey_id", *segments]))
+    labels = {s: dict(zip(table["journey_id"].to_pylist(), table[s].to_pylist(), strict=True))
+              for s in segments}  # fmt: skip
+    result: dict[int, dict[str, dict[str, Interval]]] = {}
+    samples = {}
+    for i, m in enumerate(moments):
+        if m.anchor not in samples:
+            rows = curves.curves.filter(pc.equal(curves.curves["anchor"], m.anchor))
+            quiet = ~np.asarray(rows["flagged"].to_pylist(), dtype=np.bool_)
+            rhythm = _rhythm_of(rows)
+            samples[m.anchor] = anchor_sample(curves.anchors, curves.pairs, m.anchor, rhythm, quiet)
+        sample = samples[m.anchor]
+        for seg in segments:
+            groups = np.array([str(labels[seg].get(j)) for j in sample.journey_id], dtype=object)
+            for g in sorted(set(groups.tolist())):
+                keep = groups == g
+                if int((sample.last_full[keep] >= m.last_offset).sum()) < min_journeys:
+                    continue
+                est = estimate_window(sample, m.first_offset, m.last_offset, keep=keep, seed=i)
+                result.setdefault(i, {}).setdefault(seg, {})[g] = est.excess_per_1000
+    return result
+
+
+def _rhythm_of(rows: pa.Table) -> np.ndarray:
+    """The week-rhythm multiplier per offset, recovered from the curves' baseline columns."""
+    return np.asarray(rows["rhythm"].to_pylist(), dtype=np.float64)
 
 
 def _effects(
@@ -390,9 +493,9 @@ def _effects(
     table = rows.join(outcomes, "journey_id")
     table = table.sort_by("journey_id")
     covariates = [*attributes, "anchor_valence", "contacts_before"]
-    x, _ = covariate_matrix(table, covariates)
+    x, columns = covariate_matrix(table, covariates)
     ids = table["journey_id"]
-    contacts = table["k"].to_numpy().astype(np.float64)
+    contacts = table["k_after"].to_numpy().astype(np.float64)
     valence = table["anchor_valence"].to_numpy(zero_copy_only=False).astype(np.float64)
     outcomes = {n: table[n].to_numpy(zero_copy_only=False).astype(np.float64) for n in names}
     effects = []
@@ -401,7 +504,9 @@ def _effects(
         is_treated = pc.is_in(ids, who).to_numpy(zero_copy_only=False)
         if min(is_treated.sum(), (~is_treated).sum()) < min_treated:
             continue
-        effect = proactive_effect(tp, is_treated, contacts, outcomes, x, covariates)
+        effect = proactive_effect(
+            tp, is_treated, contacts, outcomes, x, covariates, columns=columns
+        )
         if _reactive(valence[is_treated]):
             effect = dataclasses.replace(effect, reactive=True)
         effects.append(effect)

@@ -1,0 +1,479 @@
+"""Hidden-moment windows: runs of flagged offsets, their size measured on the other half.
+
+A window is a run of consecutive (anchor, offset) cells flagged by the tests in
+:mod:`peakend.models.hidden.curves` on the *detection* half of the customers.
+Its excess contacts per 1,000 journeys and the share of customers affected are
+measured on the *other* half (:func:`estimate_window`): the mean contacts in
+the window of the journeys open through it, minus a baseline refitted on that
+half's offsets that were not flagged (a weighted straight line times the week
+rhythm), with a 95 % interval from a customer-level bootstrap. Because the
+half that measures played no part in choosing the window, the interval is
+honest after the selection. Windows of different anchors that share most of
+their contacts are one moment seen twice (see :func:`distinct`). Contacts
+logged at the anchor's own timestamp are no reaction to it:
+:func:`logged_together` reports them apart.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import ibis
+import numpy as np
+import pyarrow as pa
+from numpy.typing import NDArray
+from scipy import sparse
+
+from peakend.models.resampling import Interval
+from peakend.stats.counts import cluster_weights, weighted_line
+
+Z_95 = 1.959964
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+#: How each window was found and measured (``HiddenMoment.method``).
+METHOD = {
+    "test": "one-sided z-test per offset: excess contacts over the baseline divided by their "
+    "customer-level standard error, scaled by the robust spread of the anchor's z-scores "
+    "(quasi-likelihood); Benjamini-Hochberg over all cells of all anchors",
+    "baseline": "robust straight line in the offset (Siegel repeated medians) times the "
+    "hour-of-week rhythm of all contacts; refitted (weighted least squares) on the "
+    "unflagged offsets of the measuring half",
+    "risk_set": "journeys open through the whole unit: until a closing touchpoint, else the "
+    "last non-contact event plus the grace period, never past the end of the data",
+    "split": "customers split at random in two halves: detected on one, excess and interval "
+    "measured on the other (customer-level Bayesian bootstrap, 95 % normal interval)",
+}
+
+
+@dataclass(frozen=True)
+class LoggedTogether:
+    """Contacts logged at an anchor's own timestamp: recorded together, not a reaction.
+
+    A customer event stamped at exactly the time of the company event (a
+    system writing both in one batch, an acceptance booked with the approval)
+    is a property of the log, not a moment the customer lived after the anchor.
+    """
+
+    anchor: str
+    journeys: int
+    contacts: int
+    per_1000: float
+    contact_mix: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class HiddenMoment:
+    """A window of excess customer contacts after an anchor touchpoint.
+
+    Attributes
+    ----------
+    anchor:
+        The company touchpoint the window follows.
+    first_offset, last_offset:
+        The window in ``unit`` after the anchor (inclusive; 0 = the anchor's own day).
+    unit:
+        ``"day"`` or ``"hour"``.
+    n_journeys:
+        Journeys of the measuring half with the anchor, open through the whole window.
+    contacts:
+        Contacts in the window in those journeys.
+    excess_per_1000:
+        Contacts above the baseline per 1,000 journeys with the anchor (95 % interval).
+    share_affected:
+        Share of journeys with at least one contact in the window above what
+        the baseline rate gives (95 % interval).
+    baseline_per_1000:
+        Baseline contacts per 1,000 journeys per unit.
+    q_value:
+        Smallest Benjamini-Hochberg adjusted p-value among the window's offsets
+        (detection half).
+    contact_mix, channel_mix:
+        Shares of contact touchpoints and channels in the window.
+    method:
+        How the window was found and measured: ``test``, ``baseline``,
+        ``risk_set``, ``split`` (see :data:`METHOD`).
+    """
+
+    anchor: str
+    first_offset: int
+    last_offset: int
+    unit: str
+    n_journeys: int
+    contacts: int
+    excess_per_1000: Interval
+    share_affected: Interval
+    baseline_per_1000: float
+    q_value: float
+    contact_mix: dict[str, float] = field(default_factory=dict)
+    channel_mix: dict[str, float] = field(default_factory=dict)
+    method: dict[str, str] = field(default_factory=lambda: dict(METHOD))
+
+    @property
+    def label(self) -> str:
+        """``anchor +2..3 day`` style name."""
+        return f"{self.anchor} +{self.first_offset}..{self.last_offset} {self.unit}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        d = asdict(self)
+        d["label"] = self.label
+        d["excess_per_1000"] = self.excess_per_1000.to_dict()
+        d["share_affected"] = self.share_affected.to_dict()
+        return d
+
+
+def windows_table(moments: Sequence[HiddenMoment]) -> ibis.Table:
+    """The windows as a small Ibis table: ``window_id`` (position), anchor, first, last."""
+    return ibis.memtable(
+        {
+            "window_id": list(range(len(moments))),
+            "anchor": [m.anchor for m in moments],
+            "first": [m.first_offset for m in moments],
+            "last": [m.last_offset for m in moments],
+        },
+        schema={"window_id": "int64", "anchor": "string", "first": "int64", "last": "int64"},
+    )
+
+
+# ---------------------------------------------------------------- windows
+def _runs(curves: pa.Table) -> list[tuple[str, int, int, float]]:
+    """Runs of flagged offsets: (anchor, first, last, min q)."""
+    by_anchor: dict[str, list[dict[str, Any]]] = {}
+    for r in curves.to_pylist():
+        by_anchor.setdefault(r["anchor"], []).append(r)
+    runs: list[tuple[str, int, int, float]] = []
+    for anchor, cells in by_anchor.items():
+        _fill_holes(cells)
+        start = None
+        for r in [*cells, None]:
+            if r is not None and r["flagged"]:
+                start = r["offset"] if start is None else start
+                continue
+            if start is not None:
+                last = (r["offset"] if r is not None else cells[-1]["offset"] + 1) - 1
+                q = min(c["q_value"] for c in cells if start <= c["offset"] <= last)
+                runs.append((anchor, start, last, q))
+                start = None
+    return runs
+
+
+@dataclass(frozen=True)
+class AnchorSample:
+    """The measuring half's journeys of one anchor, as arrays for the bootstrap.
+
+    ``customer`` numbers the customers 0..G-1; ``last_full`` is each journey's
+    last fully observed offset; ``counts`` is a sparse (journeys × offsets)
+    matrix of contacts; ``rhythm`` the week-rhythm multiplier per offset;
+    ``quiet`` marks the offsets not flagged on the detection half.
+    """
+
+    journey_id: NDArray[np.object_]
+    customer: I64
+    last_full: I64
+    counts: sparse.csr_matrix
+    rhythm: F64
+    quiet: NDArray[np.bool_]
+
+
+def anchor_sample(
+    anchors: ibis.Table, pairs: ibis.Table, anchor: str, rhythm: F64, quiet: NDArray[np.bool_]
+) -> AnchorSample:
+    """Collect the measuring half (half 1) of one anchor from the backend."""
+    a = anchors.filter((anchors.anchor == anchor) & (anchors.half == 1) & (anchors.last_full >= 0))
+    rows = a.select("journey_id", "customer", "last_full").order_by("journey_id").to_pyarrow()
+    ids = np.asarray(rows["journey_id"].to_pylist(), dtype=object)
+    _, customer = np.unique(np.asarray(rows["customer"].to_pylist(), dtype=object),
+                            return_inverse=True)  # fmt: skip
+    p = pairs.filter((pairs.anchor == anchor) & (pairs.half == 1))
+    per = p.group_by(["journey_id", "offset"]).aggregate(k=p.count()).to_pyarrow()
+    where = {j: i for i, j in enumerate(ids.tolist())}
+    row = np.array([where[j] for j in per["journey_id"].to_pylist()], dtype=np.int64)
+    counts = sparse.csr_matrix(
+        (np.asarray(per["k"], dtype=np.float64), (row, np.asarray(per["offset"], dtype=np.int64))),
+        shape=(ids.size, rhythm.size),
+    )
+    last_full = np.asarray(rows["last_full"], dtype=np.int64)
+    return AnchorSample(ids, customer.astype(np.int64), last_full, counts, rhythm, quiet)
+
+
+@dataclass(frozen=True)
+class WindowEstimate:
+    """A window measured on one sample: excess, share affected, baseline, journeys, contacts."""
+
+    excess_per_1000: Interval
+    share_affected: Interval
+    baseline_per_unit: float
+    n_journeys: int
+    contacts: int
+
+
+def estimate_window(
+    sample: AnchorSample,
+    first: int,
+    last: int,
+    *,
+    keep: NDArray[np.bool_] | None = None,
+    replicates: int = 200,
+    seed: int = 0,
+) -> WindowEstimate:
+    """Excess contacts per 1,000 journeys in ``first..last`` with a cluster-bootstrap interval.
+
+    Excess = mean contacts in the window of the journeys open through it, minus
+    the baseline: a weighted straight line through the quiet offsets' rates
+    (divided by the week rhythm), times the rhythm, summed over the window.
+    ``keep`` restricts everything — the window's journeys *and* the baseline —
+    to some journeys (a segment gets its own baseline). Each replicate
+    reweights whole customers (exponential weights, the Bayesian bootstrap),
+    refits the line and recomputes the excess; the interval is the estimate ±
+    1.96 bootstrap standard errors.
+    """
+    keep = np.ones(sample.customer.size, dtype=np.bool_) if keep is None else keep
+    customer, last_full = sample.customer[keep], sample.last_full[keep]
+    counts = sample.counts[np.flatnonzero(keep)]
+    horizon = sample.rhythm.size
+    _, customer = np.unique(customer, return_inverse=True)
+    in_window = np.asarray(counts[:, first : last + 1].sum(axis=1)).ravel()
+    through = (last_full >= last).astype(np.float64)
+    risk = sparse.csr_matrix(
+        (np.ones(last_full.size), (np.arange(last_full.size), last_full)),
+        shape=(last_full.size, horizon),
+    )
+    rng = np.random.default_rng(seed)
+    groups = int(customer.max()) + 1 if customer.size else 0
+    weights = [np.ones((1, groups))]
+    weights += [cluster_weights(rng, 25, groups) for _ in range(math.ceil(replicates / 25))]
+    results = [
+        _excess(w[:, customer], counts, risk, in_window, through, sample, first, last)
+        for w in weights
+    ]
+    stacked = np.concatenate(results, axis=1)
+    point, boot = stacked[:, 0], stacked[:, 1 : replicates + 1]
+    se = np.nanstd(boot, axis=1, ddof=1) if boot.shape[1] > 1 else np.full(3, np.nan)
+    n = int(through.sum())
+    excess = Interval(1000 * point[0], 1000 * (point[0] - Z_95 * se[0]),
+                      1000 * (point[0] + Z_95 * se[0]), n)  # fmt: skip
+    share = Interval(point[1], point[1] - Z_95 * se[1], point[1] + Z_95 * se[1], n)
+    return WindowEstimate(excess, share, float(point[2]), n, int(in_window[through > 0].sum()))
+
+
+def _excess(
+    wj: F64,
+    counts: sparse.csr_matrix,
+    risk: sparse.csr_matrix,
+    in_window: F64,
+    through: F64,
+    sample: AnchorSample,
+    first: int,
+    last: int,
+) -> F64:
+    """(excess per journey, share affected, baseline per unit) for each weight row."""
+    at_risk = np.cumsum((risk.T @ wj.T).T[:, ::-1], axis=1)[:, ::-1]
+    contacts = (counts.T @ wj.T).T
+    m = sample.rhythm
+    offsets = np.arange(m.size, dtype=np.float64)
+    rate = contacts / np.where(at_risk > 0, at_risk, 1.0) / m
+    use = sample.quiet[None, :] & (at_risk > 0)
+    use[:, first : last + 1] = False
+    y, weight = np.where(use, rate, np.nan), np.where(use, at_risk, 0.0)
+    intercept, slope = weighted_line(offsets, y, weight)
+    window = np.arange(first, last + 1, dtype=np.float64)
+    line = np.maximum(intercept[:, None] + slope[:, None] * window[None, :], 0.0)
+    base = (line * m[first : last + 1]).sum(axis=1)
+    exposed = wj @ through
+    safe = np.where(exposed > 0, exposed, np.nan)
+    mean = (wj @ (through * in_window)) / safe
+    hit = (wj @ (through * (in_window > 0))) / safe
+    share = hit - (1.0 - np.exp(-base))
+    return np.vstack([mean - base, share, base / (last - first + 1)])
+
+
+def find_windows(
+    curves: pa.Table,
+    pairs: ibis.Table,
+    anchors: ibis.Table,
+    rhythm: dict[str, F64],
+    unit: str,
+    order: list[str],
+    seed: int = 0,
+    replicates: int = 200,
+) -> tuple[HiddenMoment, ...]:
+    """Windows from the flagged cells, measured on the other half, echoes dropped."""
+    runs = _runs(curves)
+    if not runs:
+        return ()
+    w = ibis.memtable(
+        {
+            "window_id": list(range(len(runs))),
+            "anchor": [r[0] for r in runs],
+            "first": [r[1] for r in runs],
+            "last": [r[2] for r in runs],
+        }
+    )
+    mixes = _window_mixes(pairs, w)
+    flagged: dict[str, list[bool]] = {}
+    for r in curves.select(["anchor", "flagged"]).to_pylist():  # ordered by anchor, offset
+        flagged.setdefault(r["anchor"], []).append(bool(r["flagged"]))
+    samples = {
+        a: anchor_sample(anchors, pairs, a, rhythm[a], ~np.array(flagged[a]))
+        for a in {r[0] for r in runs}
+    }
+    moments = []
+    for i, (anchor, first, last, q) in enumerate(runs):
+        est = estimate_window(samples[anchor], first, last, replicates=replicates, seed=seed + i)
+        moments.append(
+            HiddenMoment(
+                anchor=anchor,
+                first_offset=first,
+                last_offset=last,
+                unit=unit,
+                n_journeys=est.n_journeys,
+                contacts=est.contacts,
+                excess_per_1000=est.excess_per_1000,
+                share_affected=est.share_affected,
+                baseline_per_1000=1000 * est.baseline_per_unit,
+                q_value=q,
+                contact_mix=mixes.get(i, ({}, {}))[0],
+                channel_mix=mixes.get(i, ({}, {}))[1],
+            )
+        )
+    keep = distinct(moments, _shared_contacts(pairs, w), order)
+    return tuple(m for i, m in enumerate(moments) if i in keep)
+
+
+def logged_together(
+    anchors: ibis.Table, contacts: ibis.Table, anchor_journeys: dict[str, int]
+) -> tuple[LoggedTogether, ...]:
+    """Per anchor, contacts stamped within one second of it (at or after), with their mix.
+
+    Reported when they reach 10 per 1,000 anchor journeys; they never enter the
+    curves, so they can never become a hidden moment.
+    """
+    j = anchors.join(contacts, "journey_id")
+    micros = j.contact_ts.delta(j.anchor_ts, unit="microsecond")
+    j = j.filter((j.contact_ts >= j.anchor_ts) & (micros < 1_000_000))
+    rows = j.group_by(["anchor", "contact"]).aggregate(n=j.count()).to_pyarrow().to_pylist()
+    by_anchor: dict[str, dict[str, int]] = {}
+    for r in rows:
+        by_anchor.setdefault(r["anchor"], {})[r["contact"]] = int(r["n"])
+    result = []
+    for anchor, mix in sorted(by_anchor.items()):
+        n = anchor_journeys.get(anchor, 0)
+        total = sum(mix.values())
+        if n and 1000 * total / n >= 10:
+            shares = {k: round(v / total, 4) for k, v in sorted(mix.items(), key=lambda kv: -kv[1])}
+            result.append(LoggedTogether(anchor, n, total, 1000 * total / n, shares))
+    return tuple(sorted(result, key=lambda t: -t.per_1000))
+
+
+def observed_window_journeys(anchors: ibis.Table, windows: ibis.Table) -> ibis.Table:
+    """Journeys open through the whole window, one row per (window_id, journey_id).
+
+    Columns: ``window_id, journey_id, anchor_ts, anchor_valence, half``.
+    """
+    j = anchors.join(windows, "anchor")
+    return j.filter(j.last_full >= j["last"]).select(
+        "window_id", "journey_id", "anchor_ts", "anchor_valence", "half"
+    )
+
+
+def _fill_holes(cells: list[dict[str, Any]]) -> None:
+    """Join two runs split by one offset that is above baseline but not significant.
+
+    One window of doubt should not be reported as two because a single day in
+    its middle missed the threshold (more likely with hours than with days).
+    """
+    flags = [c["flagged"] for c in cells]
+    for i in range(1, len(cells) - 1):
+        hole = not flags[i] and flags[i - 1] and flags[i + 1]
+        if hole and cells[i]["contacts"] > cells[i]["expected"]:
+            cells[i]["flagged"] = True
+
+
+def _shared_contacts(pairs: ibis.Table, windows: ibis.Table) -> dict[tuple[int, int], int]:
+    """Contacts that fall in two windows at once (same journey, same contact event)."""
+    j = pairs.join(windows, "anchor")
+    j = j.filter((j.offset >= j["first"]) & (j.offset <= j["last"]))
+    m = j.select("window_id", "journey_id", "contact", "contact_ts")
+    other = m.view()
+    both = m.join(
+        other,
+        (m.journey_id == other.journey_id)
+        & (m.contact == other.contact)
+        & (m.contact_ts == other.contact_ts)
+        & (m.window_id < other.window_id),
+    )
+    agg = both.group_by([m.window_id.name("a"), other.window_id.name("b")]).aggregate(
+        n=both.count()
+    )
+    return {(int(r["a"]), int(r["b"])): int(r["n"]) for r in agg.to_pyarrow().to_pylist()}
+
+
+def distinct(
+    moments: list[HiddenMoment], shared: dict[tuple[int, int], int], order: list[str]
+) -> set[int]:
+    """Drop echoes: a window sharing most of its contacts with a larger one is the same moment.
+
+    An anchor that closely follows another (a welcome mail minutes after the
+    subscription) sees the same contacts at the same distance. Of two windows
+    that share contacts, the weaker is the one with clearly fewer excess
+    contacts per journey (intervals apart), else the one with fewer excess
+    contacts in total (excess per journey times journeys); it is dropped when
+    more than half of its excess contacts are also in the other window. On an
+    exact tie (anchors logged together) the anchor later in ``order`` is kept.
+    """
+
+    def size(i: int) -> float:
+        return moments[i].excess_per_1000.value * moments[i].n_journeys
+
+    def weaker(a: int, b: int) -> int:
+        ea, eb = moments[a].excess_per_1000, moments[b].excess_per_1000
+        if ea.low > eb.high or eb.low > ea.high:  # clearly more contacts per journey
+            return b if ea.low > eb.high else a
+        if math.isclose(size(a), size(b), rel_tol=1e-6):  # same events: the later anchor
+            return a if order.index(moments[a].anchor) < order.index(moments[b].anchor) else b
+        return a if size(a) < size(b) else b
+
+    keep = set(range(len(moments)))
+    for (a, b), n in sorted(shared.items(), key=lambda kv: -kv[1]):
+        if a in keep and b in keep:
+            w = weaker(a, b)
+            if n > 0.5 * size(w) / 1000:
+                keep.discard(w)
+    return keep
+
+
+def window_contact_counts(pairs: ibis.Table, windows: ibis.Table) -> ibis.Table:
+    """Contacts per (window_id, journey_id) inside each window."""
+    j = pairs.join(windows, "anchor")
+    j = j.filter((j.offset >= j["first"]) & (j.offset <= j["last"]))
+    return j.group_by(["window_id", "journey_id"]).aggregate(k=j.count())
+
+
+def _window_mixes(
+    pairs: ibis.Table, windows: ibis.Table
+) -> dict[int, tuple[dict[str, float], dict[str, float]]]:
+    j = pairs.join(windows, "anchor")
+    j = j.filter((j.offset >= j["first"]) & (j.offset <= j["last"]))
+    result: dict[int, tuple[dict[str, float], dict[str, float]]] = {}
+    for col, slot in (("contact", 0), ("channel", 1)):
+        rows = j.group_by(["window_id", col]).aggregate(n=j.count()).to_pyarrow().to_pylist()
+        for r in rows:
+            mix = result.setdefault(int(r["window_id"]), ({}, {}))[slot]
+            mix[r[col]] = float(r["n"])
+    for mixes in result.values():
+        for mix in mixes:
+            total = sum(mix.values())
+            for key in mix:
+                mix[key] = round(mix[key] / total, 4)
+    return {
+        i: tuple(dict(sorted(m.items(), key=lambda kv: -kv[1])) for m in mixes)  # type: ignore[misc]
+        for i, mixes in result.items()
+    }

@@ -1,0 +1,158 @@
+"""Hidden moments on logs that break the easy assumptions: closing journeys, customers who
+call twice, tenure drift, office hours, contacts logged with the anchor, poor overlap.
+
+Small versions of the calibration in ``bench/hidden.py`` (which runs 20,000 journeys
+and many replicates per scenario).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import ibis
+import numpy as np
+import pyarrow.compute as pc
+import pytest
+from scipy import sparse
+
+import peakend
+from peakend.generate import GeneratorConfig, generate
+from peakend.models.hidden import find_hidden_moments
+from peakend.models.hidden.effects import proactive_effect
+from peakend.models.hidden.windows import AnchorSample, estimate_window, logged_together
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+import hidden as bench  # noqa: E402
+
+
+def test_closing_journeys_are_declared_and_have_no_contact_after_the_close(
+    tmp_path: Path,
+) -> None:
+    config = dataclasses.replace(
+        GeneratorConfig(), n_journeys=800, seed=3, hidden_windows=(), close_after_days=20.0
+    )
+    data = peakend.load(generate(tmp_path, config).spec_path)
+    assert data.spec.journey_end.closing == ("journey_closed",)
+    ev = data.events.to_pandas()
+    close = ev[ev.touchpoint == "journey_closed"].groupby("journey_id").ts.min()
+    assert close.size == 800
+    # a recovery answers a failure before the close and may come after it; nothing else does
+    rest = ev[~ev.touchpoint.isin(["journey_closed", "recovery"])]
+    last = rest.groupby("journey_id").ts.max()
+    assert (last <= close.reindex(last.index)).all()
+
+
+def test_new_generator_options_do_not_depend_on_chunking(tmp_path: Path) -> None:
+    options: dict[str, Any] = dict(bench.ALL_NUISANCES)
+    a = dataclasses.replace(
+        GeneratorConfig(), n_journeys=600, seed=5, chunk_journeys=600, **options
+    )
+    b = dataclasses.replace(a, chunk_journeys=137)
+    ea = peakend.load(generate(tmp_path / "a", a).spec_path).events
+    eb = peakend.load(generate(tmp_path / "b", b).spec_path).events
+    assert ea.select(["journey_id", "ts", "touchpoint"]).equals(
+        eb.select(["journey_id", "ts", "touchpoint"])
+    )
+
+
+def test_every_nuisance_at_once_gives_no_window(tmp_path: Path) -> None:
+    for seed in range(2):
+        _, result = bench.run_scenario(bench.ALL_NUISANCES, 6_000, 50 + seed)
+        assert result.moments == (), [m.moment.label for m in result.moments]
+
+
+def test_office_hours_in_hourly_mode_give_no_window() -> None:
+    _, result = bench.run_scenario({"office_hours": 0.9}, 6_000, 7, unit="hour", horizon=168)
+    assert result.moments == ()
+    rhythm = result.curves["rhythm"].to_numpy()
+    assert rhythm.max() > 1.3 and rhythm.min() < 0.7  # the week rhythm is in the baseline
+
+
+def test_planted_window_with_every_nuisance_is_found_and_covered() -> None:
+    config, result = bench.run_scenario(bench.ALL_NUISANCES, 12_000, 9, planted=True)
+    found = [m.moment for m in result.moments if m.moment.anchor == "subscription_started"]
+    assert found and found[0].first_offset <= 5 and found[0].last_offset >= 4
+    m = found[0]
+    truth = 1000 * bench.planted_excess(config, m.first_offset, m.last_offset)
+    assert m.excess_per_1000.low <= truth <= m.excess_per_1000.high
+    method = result.to_dict()["moments"][0]["method"]
+    assert {"test", "baseline", "risk_set", "split"} <= set(method)
+
+
+def test_each_segment_is_measured_against_its_own_baseline() -> None:
+    # two groups with baselines 0.05 and 0.01 per unit and the same excess of 0.1 in 2..3
+    rng = np.random.default_rng(1)
+    n, horizon = 20_000, 14
+    group = np.arange(n) % 2 == 0
+    rate = np.where(group, 0.05, 0.01)[:, None] * np.ones(horizon)
+    rate[:, 2:4] += 0.05
+    counts = rng.poisson(rate)
+    sample = AnchorSample(
+        np.array([f"J{i}" for i in range(n)], dtype=object),
+        np.arange(n),
+        np.full(n, horizon - 1),
+        sparse.csr_matrix(counts.astype(np.float64)),
+        np.ones(horizon),
+        np.array([o not in (2, 3) for o in range(horizon)]),
+    )
+    for keep in (group, ~group):
+        iv = estimate_window(sample, 2, 3, keep=keep).excess_per_1000
+        assert iv.low <= 100 <= iv.high
+    pooled = estimate_window(sample, 2, 3).excess_per_1000
+    assert pooled.low <= 100 <= pooled.high
+
+
+def test_contacts_at_the_anchors_own_time_are_logged_together_not_counted() -> None:
+    t0 = np.datetime64("2024-01-01T10:00:00")
+    anchors = ibis.memtable(
+        {
+            "journey_id": [f"J{i}" for i in range(40)],
+            "anchor": ["approved"] * 40,
+            "anchor_ts": [t0] * 40,
+        }  # fmt: skip
+    )
+    contacts = ibis.memtable(
+        {
+            "journey_id": [f"J{i}" for i in range(30)],
+            "contact": ["accepted"] * 30,
+            "contact_ts": [t0] * 30,
+        }  # fmt: skip
+    )
+    (together,) = logged_together(anchors, contacts, {"approved": 40})
+    assert together.contacts == 30 and together.per_1000 == pytest.approx(750)
+    assert together.contact_mix == {"accepted": 1.0}
+
+
+def test_poor_overlap_is_refused_with_its_reason_good_overlap_is_not() -> None:
+    rng = np.random.default_rng(2)
+    n = 3_000
+    x = rng.normal(size=(n, 1))
+    for logit, refused in ((-1 + 0.5 * x[:, 0], False), (-3 + 4 * x[:, 0], True)):
+        treated = rng.random(n) < 1 / (1 + np.exp(-logit))
+        y = 1 + x[:, 0] + 0.3 * treated + rng.normal(size=n)
+        e = proactive_effect("call", treated, y, {"y": y}, x, ["x"], columns=["x"])
+        assert e.overlap is not None and bool(e.overlap.refused) is refused
+        if refused:
+            assert "propensity" in (e.overlap.refused or "")
+            assert np.isnan(e.outcomes["y"].value)
+        else:
+            assert e.outcomes["y"].low <= 0.3 <= e.outcomes["y"].high
+            assert abs(e.overlap.smd_after["x"]) < 0.1 < abs(e.overlap.smd_before["x"])
+
+
+def test_a_grace_period_in_the_spec_sets_the_risk_set(tmp_path: Path) -> None:
+    config = dataclasses.replace(GeneratorConfig(), n_journeys=1_500, seed=4, hidden_windows=())
+    ds = generate(tmp_path, config)
+    spec = ds.spec_path.read_text(encoding="utf-8") + "\n[journey_end]\ngrace_days = 0\n"
+    ds.spec_path.write_text(spec, encoding="utf-8")
+    data = peakend.load(ds.spec_path)
+    assert data.spec.journey_end.grace_days == 0
+    result = find_hidden_moments(data, anchors=["renewal_offer"])
+    # without grace, nothing is open after the last letter: no journey at risk after it
+    at_risk = result.curves.filter(pc.equal(result.curves["anchor"], "renewal_offer"))["at_risk"]
+    assert max(at_risk.to_pylist()) < 0.05 * result.anchor_journeys["renewal_offer"]
+    assert json.loads(json.dumps(result.to_dict()))["journey_end"]["grace_days"] == 0
