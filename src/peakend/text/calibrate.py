@@ -128,14 +128,27 @@ def macro_f1(gold: IntArray, predicted: IntArray) -> float:
     return float(np.mean(scores)) if scores else 0.0
 
 
+def _weights(sets: Sequence[ScoredSet]) -> list[float]:
+    """Weight of each part: its set's weight, shared by size among the parts of one
+    set (GoEmotions' dev split and test half count as one set)."""
+    sizes: dict[str, int] = {}
+    for part in sets:
+        sizes[_base(part.name)] = sizes.get(_base(part.name), 0) + int(part.gold.size)
+    return [set_weight(_base(p.name)) * p.gold.size / max(1, sizes[_base(p.name)]) for p in sets]
+
+
+def _base(name: str) -> str:
+    return name.removesuffix("_fit")
+
+
 def _objective(sets: Sequence[ScoredSet], predict: Callable[[ScoredSet], IntArray]) -> float:
     total = 0.0
-    for part in sets:
+    for part, weight in zip(sets, _weights(sets), strict=True):
         if part.gold.size == 0:
             continue
         predicted = predict(part)
         gap = abs(float((predicted == 0).mean()) - float((part.gold == 0).mean()))
-        total += set_weight(part.name) * (macro_f1(part.gold, predicted) - SHARE_PENALTY * gap)
+        total += weight * (macro_f1(part.gold, predicted) - SHARE_PENALTY * gap)
     return total
 
 
@@ -167,14 +180,16 @@ def fit_end_rule(sets: Sequence[ScoredSet]) -> ValenceRule:
     """Cut-offs on the ending's valence whose shares of negative and positive endings
     match the annotated shares (weighted gap summed over the sets)."""
 
+    weights = _weights(sets)
+    values = [part.end_valence for part in sets]
+
     def gap(cut: float, label: int, side: int) -> float:
         total = 0.0
-        for part in sets:
+        for part, weight, ends in zip(sets, weights, values, strict=True):
             if part.gold.size == 0:
                 continue
-            values = part.end_valence
-            predicted = float((values < cut).mean() if side < 0 else (values > cut).mean())
-            total += set_weight(part.name) * abs(predicted - float((part.gold == label).mean()))
+            predicted = float((ends < cut).mean() if side < 0 else (ends > cut).mean())
+            total += weight * abs(predicted - float((part.gold == label).mean()))
         return total
 
     low = min(CUTOFF_GRID, key=lambda c: gap(float(c), 0, -1))
