@@ -41,6 +41,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
@@ -346,6 +347,55 @@ def print_targets(data: Path, cx: Path) -> None:
             f"{'–' if model_auc is None else f'{model_auc:.3f}'} | "
             f"{'–' if base_auc is None else f'{base_auc:.3f}'} |"
         )
+    print_complaints(data, scorers)
+
+
+def print_complaints(data: Path, scorers: dict[str, Any]) -> None:
+    """Sanity figure on real complaints (all of them negative by construction): the
+    complaint topics of the UWV log (BPI Challenge 2016), Dutch and English, as read by
+    each backend with today's decision and with the calibrated labels."""
+    import csv
+
+    from peakend.text.calibrate import ScoredSet, predict_labels
+    from peakend.text.calibration import ValenceRule
+
+    path = data / "bpic2016_complaints" / "BPI2016_Complaints.csv"
+    if not path.exists():
+        print(f"complaints: {path} not found, skipped")
+        return
+    with path.open(encoding="latin-1", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter=";"))
+    for column, lang in (("ComplaintTopic", "nl"), ("ComplaintTopic_EN", "en")):
+        texts = [r[column] for r in rows]
+        for backend, scorer in scorers.items():
+            comments = scorer.score(texts, lang=lang)
+            calibrated = [c.valence_class for c in comments]
+            proba = scorer.valence_proba(texts, lang=lang) if backend == "embedding" else None
+
+            part = ScoredSet(
+                "complaints",
+                lang,
+                np.zeros(len(texts), np.int64),
+                np.zeros(len(texts), np.int64),
+                np.array([c.valence for c in comments], dtype=np.float64),
+                proba,
+            )
+            today_rule = (
+                ValenceRule("offsets", 0.0, 0.0)
+                if backend == "embedding"
+                else ValenceRule("cutoffs", -0.05, 0.05)
+            )
+            today = predict_labels(part, today_rule)
+            ends = Counter(c.end_class for c in comments)
+            print(
+                f"complaints ({column}, {lang}, n={len(texts)}) {backend}: negative "
+                f"{float((today == 0).mean()):.1%} today -> "
+                f"{calibrated.count('negative') / len(texts):.1%} calibrated "
+                f"(neutral {calibrated.count('neutral') / len(texts):.1%}, positive "
+                f"{calibrated.count('positive') / len(texts):.1%}); endings negative "
+                f"{ends['negative'] / len(texts):.1%}, "
+                f"undecided {ends['undecided'] / len(texts):.1%}"
+            )
 
 
 def _print_onnx_closeness(

@@ -57,7 +57,9 @@ SHARE_PENALTY = 1.0
 """Macro-F1 given up per point of gap between predicted and annotated share negative."""
 
 OFFSET_GRID = np.round(np.arange(-2.0, 4.01, 0.1), 2)
-CUTOFF_GRID = np.round(np.arange(-0.8, 0.801, 0.02), 2)
+NEGATIVE_CUTOFFS = np.round(np.arange(-0.8, -0.019, 0.02), 2)
+POSITIVE_CUTOFFS = np.round(np.arange(0.02, 0.801, 0.02), 2)
+"""Cut-offs keep a valence of exactly zero (no evidence either way) neutral."""
 CALIBRATION_PATH = Path(__file__).parent / "heads" / "calibration.json"
 
 IntArray = NDArray[np.int64]
@@ -166,8 +168,7 @@ def fit_label_rule(sets: Sequence[ScoredSet], kind: str) -> ValenceRule:
     else:
         candidates = [
             ValenceRule("cutoffs", float(a), float(b))
-            for a, b in product(CUTOFF_GRID, CUTOFF_GRID)
-            if a <= b
+            for a, b in product(NEGATIVE_CUTOFFS, POSITIVE_CUTOFFS)
         ]
 
         def score(rule: ValenceRule) -> float:
@@ -192,8 +193,8 @@ def fit_end_rule(sets: Sequence[ScoredSet]) -> ValenceRule:
             total += weight * abs(predicted - float((part.gold == label).mean()))
         return total
 
-    low = min(CUTOFF_GRID, key=lambda c: gap(float(c), 0, -1))
-    high = min((c for c in CUTOFF_GRID if c >= low), key=lambda c: gap(float(c), 2, 1))
+    low = min(NEGATIVE_CUTOFFS, key=lambda c: gap(float(c), 0, -1))
+    high = min(POSITIVE_CUTOFFS, key=lambda c: gap(float(c), 2, 1))
     return ValenceRule("cutoffs", float(low), float(high))
 
 
