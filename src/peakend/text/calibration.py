@@ -51,6 +51,8 @@ CLOSING_TOKENS = frozenset(
 """Words of closing formulas ("Thanks in advance.", "Met vriendelijke groet."): a last
 sentence made of these only says nothing about how the interaction went."""
 
+_CLOSING_MAX_CHARS = 60
+
 SHORT_ENDING_WORDS = 2
 """An ending sentence of at most this many words ("Nog steeds kapot.") is read
 together with the sentence before it."""
@@ -183,12 +185,14 @@ def ending_window(sentences: Sequence[str]) -> tuple[int, int]:
     while stop > 1 and _is_closing(sentences[stop - 1]):
         stop -= 1
     start = stop - 1
-    if start > 0 and len(sentences[start].split()) <= SHORT_ENDING_WORDS:
+    if start > 0 and sentences[start].strip().count(" ") < SHORT_ENDING_WORDS:
         start -= 1
     return max(start, 0), stop
 
 
 def _is_closing(sentence: str) -> bool:
+    if len(sentence) > _CLOSING_MAX_CHARS:
+        return False
     words = [w.strip(".,;:!?()-'\"").lower() for w in sentence.split()]
     words = [w for w in words if w]
     return bool(words) and len(words) <= 6 and all(w in CLOSING_TOKENS for w in words)

@@ -695,13 +695,14 @@ def _combine(
         for signal in sentence.effort:
             effort.setdefault(signal.kind, signal)
     pillars = {p: sum(v) / len(v) for p, v in about.items()}
-    start, stop = ending_window([s.text for s in sentences])
+    # Most comments are one sentence: their ending is that sentence.
+    start, stop = (0, 1) if len(sentences) == 1 else ending_window([s.text for s in sentences])
     ending = sentences[start:stop]
     end_valences = [s.valence for s in ending]
     ends = end_class(
         end_valences,
         [s.valence_class for s in ending],
-        sum(len(s.text.split()) for s in ending),
+        sum(s.text.count(" ") + 1 for s in ending),
         end_rule,
     )
     return CommentScore(
