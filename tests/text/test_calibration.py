@@ -226,3 +226,21 @@ def test_one_default_scorer_for_every_command() -> None:
     assert values[:2].tolist() == pytest.approx([c.valence for c in scores.comments[:2]])
     assert np.isnan(values[2])
     assert values[0] < 0 < values[1]
+
+
+def test_ending_share_resamples_customers_when_they_repeat() -> None:
+    from peakend.text.journey import ending_share
+
+    hits = [True] * 6 + [False] * 6
+    alone, unit = ending_share(hits, list(range(12)))
+    assert unit == "interactions" and alone.value == pytest.approx(0.5)
+    # Two customers with six endings each, one all negative, one all positive: the
+    # share is 50 % either way, but it rests on two customers, not twelve interactions.
+    clustered, unit = ending_share(hits, ["a"] * 6 + ["b"] * 6)
+    assert unit == "customers" and clustered.value == pytest.approx(0.5)
+    assert clustered.low is not None and alone.low is not None
+    assert clustered.low < alone.low and clustered.high > alone.high
+    again, _ = ending_share(hits, ["a"] * 6 + ["b"] * 6)
+    assert again == clustered  # seeded
+    empty, _ = ending_share([], [])
+    assert empty.value is None and empty.n == 0

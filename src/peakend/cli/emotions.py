@@ -177,6 +177,14 @@ def _endings(
             _share(group.undecided),
         )
     out.print(table)
+    units = sorted({g.resampled for g in result.groups})
+    out.print(
+        "  95% intervals: "
+        + " and ".join(
+            "Wilson (one ending per customer)" if u == "interactions" else "customers resampled"
+            for u in units
+        )
+    )
 
 
 def _write_chart(result: TouchpointEmotions, path: Path) -> None:

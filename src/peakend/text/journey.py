@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 
 from peakend.errors import MissingColumnError
 from peakend.load import Dataset
+from peakend.models.resampling import bootstrap_weights, percentile_interval
 from peakend.summary import Estimate
 from peakend.text.labels import EMOTIONS, PILLARS, VALENCE_CLASSES
 from peakend.text.scoring import (
@@ -190,7 +191,10 @@ class TouchpointEmotion:
         95 % interval; n = the decided endings).
     ends_undecided:
         Share of commented interactions whose ending could not be decided (mixed, or
-        too short), Wilson 95 %: reported, not counted as neutral.
+        too short), 95 % interval: reported, not counted as neutral.
+    ends_resampled:
+        The unit behind the endings' intervals: ``"interactions"`` (Wilson) or
+        ``"customers"`` (cluster bootstrap, when a customer has several endings here).
     emotions:
         Share of comments with each top emotion (Wilson 95 %), most frequent first.
     pillars:
@@ -208,6 +212,7 @@ class TouchpointEmotion:
     pillars: dict[str, Estimate]
     effort: Estimate
     ends_undecided: Estimate = Estimate(None, None, None, 0)
+    ends_resampled: str = "interactions"
 
     def top_emotions(self, k: int = 3) -> list[tuple[str, Estimate]]:
         """The ``k`` most frequent top emotions with their shares."""
@@ -221,6 +226,7 @@ class TouchpointEmotion:
             "valence": self.valence.to_dict(),
             "ends_negative": self.ends_negative.to_dict(),
             "ends_undecided": self.ends_undecided.to_dict(),
+            "ends_resampled": self.ends_resampled,
             "emotions": {k: v.to_dict() for k, v in self.emotions.items()},
             "pillars": {k: v.to_dict() for k, v in self.pillars.items()},
             "effort": self.effort.to_dict(),
@@ -289,6 +295,47 @@ def touchpoint_emotions(
     return TouchpointEmotions(rows, used, commented.num_rows)
 
 
+ENDING_RESAMPLES = 2_000
+"""Cluster-bootstrap draws for an ending share when a customer has several endings."""
+
+
+def ending_share(hits: list[bool], clusters: list[Any]) -> tuple[Estimate, str]:
+    """The share of ``hits`` with its 95 % interval, and the unit resampled.
+
+    When every cluster (customer, else journey) holds one row the rows are
+    independent and the interval is Wilson's (``"interactions"``); when a customer
+    has several endings in the group they are not, and the interval is a percentile
+    cluster bootstrap over customers (``"customers"``; seeded, so it repeats).
+    """
+    n = len(hits)
+    if n == 0:
+        return Estimate(None, None, None, 0), "interactions"
+    codes: dict[Any, int] = {}
+    index = np.array([codes.setdefault(c, len(codes)) for c in clusters], dtype=np.int64)
+    if len(codes) == n:
+        return wilson(sum(hits), n), "interactions"
+    k = len(codes)
+    per_hits = np.bincount(index, weights=np.asarray(hits, dtype=float), minlength=k)
+    per_rows = np.bincount(index, minlength=k).astype(float)
+    draws = [
+        (block @ per_hits) / np.maximum(block @ per_rows, 1e-12)
+        for block in bootstrap_weights(k, ENDING_RESAMPLES, seed=0)
+    ]
+    interval = percentile_interval(sum(hits) / n, np.concatenate(draws), n)
+    return Estimate(interval.value, interval.low, interval.high, n), "customers"
+
+
+def _clusters(rows: pa.Table) -> list[Any]:
+    """The customer of each row, else its journey (the unit of resampling)."""
+    journeys = rows.column("journey_id").to_pylist()
+    if "customer_id" not in rows.column_names:
+        return list(journeys)
+    customers = rows.column("customer_id").to_pylist()
+    return [
+        c if c is not None else f"journey:{j}" for c, j in zip(customers, journeys, strict=True)
+    ]
+
+
 def _touchpoint_order(data: Dataset | pa.Table, commented: pa.Table) -> list[str]:
     present = Counter(commented.column("touchpoint").to_pylist())
     if isinstance(data, Dataset) and data.touchpoints.num_rows:
@@ -301,7 +348,11 @@ def _summarise(name: str, rows: pa.Table) -> TouchpointEmotion:
     n = rows.num_rows
     valence = np.array(rows.column("text_valence").to_pylist(), dtype=float)
     ends = rows.column("text_end_class").to_pylist()
-    decided = [e for e in ends if e in VALENCE_CLASSES]
+    clusters = _clusters(rows)
+    ends_negative, unit = ending_share(
+        [e == "negative" for e in ends if e in VALENCE_CLASSES],
+        [c for c, e in zip(clusters, ends, strict=True) if e in VALENCE_CLASSES],
+    )
     counts = Counter(rows.column("text_emotion").to_pylist())
     emotions = {e: wilson(c, n) for e, c in counts.most_common()}
     pillars = {}
@@ -317,11 +368,12 @@ def _summarise(name: str, rows: pa.Table) -> TouchpointEmotion:
         valence=Estimate.of_mean(
             float(valence.mean()), float(valence.std(ddof=1)) if n > 1 else None, n
         ),
-        ends_negative=wilson(decided.count("negative"), len(decided)),
+        ends_negative=ends_negative,
         emotions=emotions,
         pillars=pillars,
         effort=wilson(effort_hits, n),
-        ends_undecided=wilson(n - len(decided), n),
+        ends_undecided=ending_share([e not in VALENCE_CLASSES for e in ends], clusters)[0],
+        ends_resampled=unit,
     )
 
 
@@ -339,7 +391,10 @@ class EndingShare:
         Shares of the decided endings that are negative and positive (Wilson 95 %;
         n = the decided endings).
     undecided:
-        Share of the commented interactions whose ending is undecided (Wilson 95 %).
+        Share of the commented interactions whose ending is undecided (95 %).
+    resampled:
+        ``"interactions"`` (Wilson intervals) or ``"customers"`` (cluster bootstrap,
+        when a customer has several endings in the group).
     """
 
     group: str
@@ -347,6 +402,7 @@ class EndingShare:
     negative: Estimate
     positive: Estimate
     undecided: Estimate
+    resampled: str = "interactions"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form for JSON."""
@@ -356,6 +412,7 @@ class EndingShare:
             "ends_negative": self.negative.to_dict(),
             "ends_positive": self.positive.to_dict(),
             "ends_undecided": self.undecided.to_dict(),
+            "resampled": self.resampled,
         }
 
 
@@ -420,21 +477,19 @@ def interaction_endings(
         )
     events = events.filter(pc.is_valid(events.column("text_end_class")))
     keys = _group_values(data, events, by)
-    groups: dict[str, list[str]] = {}
-    for key, ending in zip(keys, events.column("text_end_class").to_pylist(), strict=True):
-        groups.setdefault("–" if key is None else str(key), []).append(ending)
+    groups: dict[str, list[tuple[str, Any]]] = {}
+    endings = events.column("text_end_class").to_pylist()
+    for key, ending, cluster in zip(keys, endings, _clusters(events), strict=True):
+        groups.setdefault("–" if key is None else str(key), []).append((ending, cluster))
     rows = []
-    for key, ends in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-        decided = [e for e in ends if e != "undecided"]
-        rows.append(
-            EndingShare(
-                key,
-                len(ends),
-                wilson(decided.count("negative"), len(decided)),
-                wilson(decided.count("positive"), len(decided)),
-                wilson(len(ends) - len(decided), len(ends)),
-            )
+    for key, pairs in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        decided = [(e, c) for e, c in pairs if e != "undecided"]
+        negative, unit = ending_share(
+            [e == "negative" for e, _ in decided], [c for _, c in decided]
         )
+        positive, _ = ending_share([e == "positive" for e, _ in decided], [c for _, c in decided])
+        undecided, _ = ending_share([e == "undecided" for e, _ in pairs], [c for _, c in pairs])
+        rows.append(EndingShare(key, len(pairs), negative, positive, undecided, unit))
     used = backend if scorer is None else scorer.backend
     return InteractionEndings(by, tuple(rows), used)
 
