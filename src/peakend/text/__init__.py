@@ -14,9 +14,12 @@ See ``docs/text.md`` for the models, their accuracy and speed.
 from peakend.text.effort import EffortSignal, find_effort
 from peakend.text.journey import (
     TEXT_COLUMNS,
+    EndingShare,
+    InteractionEndings,
     TouchpointEmotion,
     TouchpointEmotions,
     add_text_emotions,
+    interaction_endings,
     touchpoint_emotions,
     with_text_valence,
 )
@@ -24,6 +27,7 @@ from peakend.text.labels import EMOTIONS, PILLARS
 from peakend.text.language import detect_language
 from peakend.text.reader import read_comments
 from peakend.text.scoring import (
+    DEFAULT_BACKEND,
     MAX_CHARS,
     CommentScore,
     CommentScores,
@@ -31,6 +35,8 @@ from peakend.text.scoring import (
     LexiconScorer,
     SentenceScore,
     TextScorer,
+    comment_valence,
+    default_scores,
     get_scorer,
     lexicon_valence,
     score_comments,
@@ -38,6 +44,7 @@ from peakend.text.scoring import (
 from peakend.text.sentences import split_sentences
 
 __all__ = [
+    "DEFAULT_BACKEND",
     "EMOTIONS",
     "MAX_CHARS",
     "PILLARS",
@@ -46,15 +53,20 @@ __all__ = [
     "CommentScores",
     "EffortSignal",
     "EmbeddingScorer",
+    "EndingShare",
+    "InteractionEndings",
     "LexiconScorer",
     "SentenceScore",
     "TextScorer",
     "TouchpointEmotion",
     "TouchpointEmotions",
     "add_text_emotions",
+    "comment_valence",
+    "default_scores",
     "detect_language",
     "find_effort",
     "get_scorer",
+    "interaction_endings",
     "lexicon_valence",
     "read_comments",
     "score_comments",

@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 from peakend.errors import ConfigError, DataError
 from peakend.stats.resampling import wilson as wilson_interval
 from peakend.summary import Estimate
+from peakend.text.calibration import ValenceRule, end_class, ending_window, load_calibration
 from peakend.text.cues import EMOTION_CUES, PILLAR_CUES
 from peakend.text.effort import EffortSignal, find_effort
 from peakend.text.embedding import Embedder, make_embedder, resolve_embedder
@@ -41,7 +42,6 @@ from peakend.text.labels import (
     PILLARS,
     POSITIVE_EMOTIONS,
     VALENCE_CLASSES,
-    valence_class,
 )
 from peakend.text.language import Lang, detect_language, detect_language_tokens
 from peakend.text.lexicon import NEGATORS, LexiconValence
@@ -50,6 +50,7 @@ from peakend.text.sentences import split_sentences
 Backend = Literal["embedding", "lexicon"]
 LangOption = Literal["auto", "nl", "en"]
 BACKENDS: tuple[Backend, ...] = ("embedding", "lexicon")
+LANGS = ("nl", "en")
 
 BATCH_SIZE = 256
 """Comments per batch when a progress callback is given."""
@@ -70,9 +71,8 @@ class SentenceScore:
     valence:
         In [-1, 1], negative to positive.
     valence_class:
-        ``negative``, ``neutral`` or ``positive``: the backend's own decision (the
-        embedding backend's most probable class; the lexicon backend's valence
-        beyond +-0.05, VADER's cut-offs).
+        ``negative``, ``neutral`` or ``positive``, by the calibrated label rule of the
+        backend and language (:mod:`peakend.text.calibration`).
     emotions:
         Probability per emotion (sums to 1).
     pillars:
@@ -131,6 +131,14 @@ class CommentScore:
         Per-sentence scores, in order.
     truncated:
         Whether the comment was longer than :data:`MAX_CHARS`.
+    end_class:
+        How the comment *ends*: ``negative``, ``neutral``, ``positive`` or
+        ``undecided`` (mixed, or too short to read), from its ending (the last
+        sentence that is not a closing formula, see
+        :func:`~peakend.text.calibration.ending_window`) by the calibrated end rule;
+        ``None`` for an empty comment.
+    end_valence:
+        Mean valence of those ending sentences; ``None`` for an empty comment.
     """
 
     text: str
@@ -142,6 +150,8 @@ class CommentScore:
     effort: tuple[EffortSignal, ...]
     sentences: tuple[SentenceScore, ...]
     truncated: bool = False
+    end_class: str | None = None
+    end_valence: float | None = None
 
     @property
     def emotion(self) -> str | None:
@@ -149,14 +159,12 @@ class CommentScore:
         return max(self.emotions, key=self.emotions.__getitem__) if self.emotions else None
 
     @property
-    def end_valence(self) -> float | None:
-        """Valence of the last sentence: how the comment *ends*."""
-        return self.sentences[-1].valence if self.sentences else None
-
-    @property
     def ends_negative(self) -> bool | None:
-        """Whether the last sentence is negative: the interaction *ends* badly."""
-        return self.sentences[-1].valence_class == "negative" if self.sentences else None
+        """Whether the interaction *ends* badly (see ``end_class``); ``None`` when the
+        ending is undecided or there is no text."""
+        if self.end_class is None or self.end_class == "undecided":
+            return None
+        return self.end_class == "negative"
 
     @property
     def peak_valence(self) -> float | None:
@@ -173,6 +181,7 @@ class CommentScore:
             "valence": None if self.valence is None else round(self.valence, 4),
             "valence_class": self.valence_class,
             "end_valence": None if self.end_valence is None else round(self.end_valence, 4),
+            "end_class": self.end_class,
             "ends_negative": self.ends_negative,
             "peak_valence": None if self.peak_valence is None else round(self.peak_valence, 4),
             "emotion": self.emotion,
@@ -282,6 +291,9 @@ class LexiconScorer:
 
     def __init__(self) -> None:
         self._lexicon = LexiconValence()
+        calibration = load_calibration()
+        self._labels = {lang: calibration.label_rule("lexicon", lang) for lang in LANGS}
+        self._ends = {lang: calibration.end_rule("lexicon", lang) for lang in LANGS}
 
     def score(self, texts: Sequence[str], *, lang: LangOption = "auto") -> list[CommentScore]:
         """Score ``texts`` (see :func:`score_comments`)."""
@@ -310,14 +322,16 @@ class LexiconScorer:
                     piece,
                     piece_lang,
                     valence,
-                    valence_class(valence),
+                    self._labels[piece_lang or "en"].classify_valence(valence),
                     _cue_emotions(piece_tokens, valence, piece_lang or "en"),
                     _cue_pillars(piece_tokens),
                     find_effort(piece, piece_tokens),
                 )
             )
         total = _squash_sum(totals)
-        return _combine(text, comment_lang, total, valence_class(total), sentences, truncated, None)
+        tone = self._labels[comment_lang or "en"].classify_valence(total)
+        end_rule = self._ends[comment_lang or "en"]
+        return _combine(text, comment_lang, total, tone, sentences, truncated, None, end_rule)
 
 
 class EmbeddingScorer:
@@ -343,31 +357,49 @@ class EmbeddingScorer:
         self._emotion = load_head("emotion")
         self._valence = load_head("valence")
         self._pillars = load_head("pillars")
+        calibration = load_calibration()
+        self._labels = {lang: calibration.label_rule("embedding", lang) for lang in LANGS}
+        self._ends = {lang: calibration.end_rule("embedding", lang) for lang in LANGS}
 
     def score(self, texts: Sequence[str], *, lang: LangOption = "auto") -> list[CommentScore]:
         """Score ``texts`` (see :func:`score_comments`); all sentences go in one batch."""
+        return [self._score_one(item, vectors) for item, vectors in self._embedded(texts, lang)]
+
+    def valence_proba(
+        self, texts: Sequence[str], *, lang: LangOption = "auto"
+    ) -> NDArray[np.float64]:
+        """P(negative), P(neutral), P(positive) of each whole comment (NaN rows for
+        empty ones): what the calibrated label rule reads, for fitting it."""
+        out = np.full((len(texts), 3), np.nan)
+        for i, (item, vectors) in enumerate(self._embedded(texts, lang)):
+            if item.sentences:
+                out[i] = self._valence.predict_proba(_pooled(item, vectors)[None, :])[0]
+        return out
+
+    def _embedded(
+        self, texts: Sequence[str], lang: LangOption
+    ) -> Iterator[tuple[_Prepared, np.ndarray[Any, Any]]]:
         prepared = [_prepare(text, lang) for text in _checked(texts)]
         flat = [s for p in prepared for s in p.sentences]
         vectors = self.embedder.embed(flat) if flat else np.zeros((0, 384), np.float32)
-        results: list[CommentScore] = []
         start = 0
         for item in prepared:
             stop = start + len(item.sentences)
-            results.append(self._score_one(item, vectors[start:stop]))
+            yield item, vectors[start:stop]
             start = stop
-        return results
 
     def _score_one(self, item: _Prepared, vectors: np.ndarray[Any, Any]) -> CommentScore:
         if not item.sentences:
             return _empty(item.text)
-        weights = np.array([max(1, len(s.split())) for s in item.sentences], dtype=np.float64)
-        pooled = (weights[:, None] * vectors).sum(axis=0)
-        pooled /= max(float(np.linalg.norm(pooled)), 1e-12)
-        batch = np.vstack([vectors, pooled[None, :]])
+        batch = np.vstack([vectors, _pooled(item, vectors)[None, :]])
         emotions = self._emotion.predict_proba(batch)
         valence_p = self._valence.predict_proba(batch)
         valences = valence_p[:, 2] - valence_p[:, 0]
-        classes = [VALENCE_CLASSES[k] for k in valence_p.argmax(axis=1)]
+        langs = [*item.sentence_langs, item.lang]
+        classes = [
+            VALENCE_CLASSES[int(self._labels[piece_lang or "en"].classify_proba(row[None, :])[0])]
+            for piece_lang, row in zip(langs, valence_p, strict=True)
+        ]
         pillar_p = self._pillars.predict_proba(vectors)
         sentences = [
             SentenceScore(
@@ -396,7 +428,17 @@ class EmbeddingScorer:
             sentences,
             item.truncated,
             comment_emotions,
+            self._ends[item.lang or "en"],
         )
+
+
+def _pooled(item: _Prepared, vectors: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """A comment's vector: its sentences' vectors weighted by length, normalised."""
+    weights = np.array([max(1, len(s.split())) for s in item.sentences], dtype=np.float64)
+    pooled = (weights[:, None] * vectors).sum(axis=0)
+    norm = max(float(np.linalg.norm(pooled)), 1e-12)
+    result: np.ndarray[Any, Any] = pooled / norm
+    return result
 
 
 def get_scorer(backend: Backend = "embedding", embedder: str | None = None) -> TextScorer:
@@ -483,6 +525,32 @@ def score_comments(
     return CommentScores(tuple(by_text[text] for text in items), chosen.backend, used)
 
 
+DEFAULT_BACKEND: Backend = "embedding"
+"""The backend every command uses unless told otherwise, so that one comment has one
+valence everywhere (emotions, hidden moments, the report)."""
+
+
+def default_scores(
+    texts: Iterable[str], *, progress: Callable[[int], None] | None = None
+) -> CommentScores:
+    """Score comments with the default scorer: :data:`DEFAULT_BACKEND` on the default
+    engine, the calibrated labels, languages detected per sentence.
+
+    Every part of peakend that reads comments without being told which backend to
+    use calls this, so that ``emotions``, ``hidden`` and the report give one comment
+    one valence.
+    """
+    return score_comments(texts, backend=DEFAULT_BACKEND, progress=progress)
+
+
+def comment_valence(texts: Iterable[str | None]) -> NDArray[np.float64]:
+    """The default valence of each comment in [-1, 1] (NaN where there is no text):
+    the number :func:`default_scores` gives, as a NumPy array."""
+    items = [t if isinstance(t, str) else "" for t in texts]
+    scores = default_scores(items).comments
+    return np.array([np.nan if c.valence is None else c.valence for c in scores])
+
+
 def lexicon_valence(
     texts: Iterable[str | None], *, lang: LangOption = "auto", end: bool = False
 ) -> NDArray[np.float64]:
@@ -499,7 +567,9 @@ def lexicon_valence(
     lang:
         ``"auto"`` (detected per comment), ``"nl"`` or ``"en"``.
     end:
-        Give the valence of each comment's last sentence (how it ends) instead.
+        Give the valence of each comment's ending instead (how it ends: the mean
+        valence of the sentences :func:`~peakend.text.calibration.ending_window`
+        picks), as ``CommentScore.end_valence``.
 
     Returns
     -------
@@ -518,14 +588,17 @@ def lexicon_valence(
         tokens = [lexicon.tokens(piece) for piece in pieces]
         comment_lang = lang if lang != "auto" else detect_language_tokens(sum(tokens, []))
         total = 0.0
-        last: list[float] = []
-        for piece_tokens in tokens:
+        start, stop = ending_window(pieces) if end else (0, 0)
+        ending: list[float] = []
+        for j, piece_tokens in enumerate(tokens):
             piece_lang = comment_lang
             if lang == "auto" and len(pieces) > 1:
                 piece_lang = detect_language_tokens(piece_tokens, default=comment_lang or "en")
-            last = lexicon.word_scores(piece_tokens, piece_lang or "en")
-            total += sum(last)
-        out[i] = _squash_sum(last) if end else _squash_sum([total])
+            scores = lexicon.word_scores(piece_tokens, piece_lang or "en")
+            total += sum(scores)
+            if start <= j < stop:
+                ending.append(_squash_sum(scores))
+        out[i] = sum(ending) / len(ending) if end else _squash_sum([total])
     return out
 
 
@@ -609,8 +682,9 @@ def _combine(
     sentences: list[SentenceScore],
     truncated: bool,
     emotions: dict[str, float] | None,
+    end_rule: ValenceRule,
 ) -> CommentScore:
-    """Roll sentence scores up into the comment score."""
+    """Roll sentence scores up into the comment score, with how it ends."""
     if emotions is None:
         emotions = _mean_emotions(sentences)
     about: dict[str, list[float]] = {}
@@ -621,6 +695,16 @@ def _combine(
         for signal in sentence.effort:
             effort.setdefault(signal.kind, signal)
     pillars = {p: sum(v) / len(v) for p, v in about.items()}
+    # Most comments are one sentence: their ending is that sentence.
+    start, stop = (0, 1) if len(sentences) == 1 else ending_window([s.text for s in sentences])
+    ending = sentences[start:stop]
+    end_valences = [s.valence for s in ending]
+    ends = end_class(
+        end_valences,
+        [s.valence_class for s in ending],
+        sum(s.text.count(" ") + 1 for s in ending),
+        end_rule,
+    )
     return CommentScore(
         text,
         lang,
@@ -631,6 +715,8 @@ def _combine(
         tuple(effort.values()),
         tuple(sentences),
         truncated,
+        ends,
+        sum(end_valences) / len(end_valences),
     )
 
 

@@ -292,6 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     (args.out / "training.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     print(f"heads written to {args.out}")
+    print("the label rules depend on the heads: re-fit them with python -m peakend.text.calibrate")
     return 0
 
 

@@ -3,9 +3,9 @@
 * **Distinctive words** of the contacts in a window against all other contacts:
   log-odds ratios with an informative Dirichlet prior (Monroe, Colaresi &
   Quinn 2008, "Fightin' Words"), ranked by their z-score.
-* **Emotion** of those contacts through :func:`peakend.text.score_comments`
-  (lexicon backend), when the text module is importable; the words stand in
-  when it is not.
+* **Emotion** of those contacts through :func:`peakend.text.default_scores`
+  (the scorer every command uses, so a comment has one valence everywhere), when
+  the text module is importable; the words stand in when it is not.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def window_words(
 class WindowEmotion:
     """How the contacts in a window feel: mean valence and the most common emotions.
 
-    From :func:`peakend.text.score_comments` (lexicon backend) on the window's
+    From :func:`peakend.text.default_scores` (the default scorer) on the window's
     verbatims; ``emotions`` holds the three most frequent top emotions with
     Wilson intervals.
     """
@@ -149,7 +149,7 @@ def window_emotions(
     Returns an empty mapping when the text module cannot be imported.
     """
     try:
-        from peakend.text import score_comments
+        from peakend.text import default_scores
     except ImportError:  # the text extra is optional: the words stand in
         return {}
     result = {}
@@ -158,7 +158,7 @@ def window_emotions(
         factor = min(1.0, max_texts / total) if total else 1.0
         batch = [t for t, n in texts.items() for _ in range(max(1, round(n * factor)))]
         try:
-            scores = score_comments(batch, backend="lexicon")
+            scores = default_scores(batch)
         except PeakendError:
             continue
         shares = scores.emotion_shares()

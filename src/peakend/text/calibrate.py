@@ -1,0 +1,453 @@
+"""Fit the calibrated label and end rules shipped in ``peakend/text/heads/calibration.json``.
+
+Run from the repository root (the datasets are read from ``../shared/data``)::
+
+    python -m peakend.text.calibrate [--data ../shared/data]
+
+What it does, reproducibly:
+
+1. Takes the annotated sentences that no head was trained on: the held-out parts of
+   GoEmotions (official test split), XED English and Dutch, and the CX sentence set
+   (the splits of :mod:`peakend.text.train`), plus GoEmotions' dev split, which the
+   heads never saw either and which is used for fitting only.
+2. Scores them with each backend (the embedding backend on its default engine, and
+   the lexicon backend); the gold class is the annotated valence, or the one the
+   annotated emotion implies (surprise has none and is left out).
+3. Fits, per backend and language, the **label rule** (offsets on the valence head's
+   log-probabilities, or two cut-offs on the lexicon valence) by a grid search that
+   maximises, summed over the sets of that language, macro-F1 minus the gap between
+   the predicted and the annotated share of negatives. Each set weighs the same
+   whatever its size, the customer-service set (CX) ``SERVICE_WEIGHT`` times as much:
+   service language is what peakend reads.
+4. Fits the **end rule** (two cut-offs on the ending's valence) so that the
+   predicted shares of negative and positive endings match the annotated ones, with
+   the same weights.
+5. Measures both on held-out rows by cross-fitting: each held-out set is cut in two
+   halves by group (a CX pair or an XED translation group stays together); the
+   rules fitted without a half label that half. The shipped rules are fitted on
+   everything. The figures go into ``calibration.json`` beside the rules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from itertools import product
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.stats import rankdata
+
+from peakend.text.calibration import Calibration, ValenceRule, end_class, ending_window
+from peakend.text.corpora import Example, read_goemotions
+from peakend.text.embedding import EMBEDDING_DIM, Embedder, Matrix
+from peakend.text.labels import VALENCE_CLASSES, emotion_valence_class
+from peakend.text.scoring import CommentScore, EmbeddingScorer, LexiconScorer
+
+SERVICE_WEIGHT = 2.0
+"""Weight of the customer-service (CX) set against each other set of its language."""
+
+SHARE_PENALTY = 1.0
+"""Macro-F1 traded for the gap between predicted and annotated share negative: a gap of
+10 percentage points costs 0.10."""
+
+OFFSET_GRID = np.round(np.arange(-2.0, 4.01, 0.1), 2)
+NEGATIVE_CUTOFFS = np.round(np.arange(-0.8, -0.019, 0.02), 2)
+POSITIVE_CUTOFFS = np.round(np.arange(0.02, 0.801, 0.02), 2)
+"""Cut-offs keep a valence of exactly zero (no evidence either way) neutral."""
+CALIBRATION_PATH = Path(__file__).parent / "heads" / "calibration.json"
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
+
+@dataclass
+class ScoredSet:
+    """One annotated set, scored by one backend, with its gold classes.
+
+    ``fold`` is 0 or 1 for held-out rows (cross-fitting halves) and -1 for rows used
+    for fitting only (GoEmotions dev).
+    """
+
+    name: str
+    lang: str
+    gold: IntArray
+    fold: IntArray
+    valence: FloatArray
+    proba: FloatArray | None
+    comments: list[CommentScore] = field(default_factory=list)
+
+    def rows(self, mask: NDArray[np.bool_]) -> ScoredSet:
+        """The rows where ``mask`` holds."""
+        return ScoredSet(
+            self.name,
+            self.lang,
+            self.gold[mask],
+            self.fold[mask],
+            self.valence[mask],
+            None if self.proba is None else self.proba[mask],
+            [c for c, m in zip(self.comments, mask, strict=True) if m],
+        )
+
+    @property
+    def end_valence(self) -> FloatArray:
+        """Valence of each comment's ending."""
+        return np.array([c.end_valence for c in self.comments], dtype=np.float64)
+
+
+def gold_class(example: Example) -> int | None:
+    """0 negative, 1 neutral, 2 positive, from the annotated valence or emotion."""
+    label = example.valence or emotion_valence_class(example.emotion)
+    return None if label is None else VALENCE_CLASSES.index(label)
+
+
+def half(group: str) -> int:
+    """The cross-fitting half (0 or 1) of a group, from a seeded hash."""
+    return hashlib.sha256(f"calibration:{group}".encode()).digest()[0] & 1
+
+
+def set_weight(name: str) -> float:
+    """Weight of a set in the objectives (every set alike, service language more)."""
+    return SERVICE_WEIGHT if name == "cx" else 1.0
+
+
+# --- fitting -------------------------------------------------------------------------
+
+
+def macro_f1(gold: IntArray, predicted: IntArray) -> float:
+    """Macro-F1 over the classes present in ``gold`` (a wrong class present only in
+    the predictions still costs precision of nothing, recall of the gold class)."""
+    scores = []
+    for label in np.unique(gold):
+        tp = int(((gold == label) & (predicted == label)).sum())
+        denominator = int((gold == label).sum()) + int((predicted == label).sum())
+        scores.append(2 * tp / denominator if denominator else 0.0)
+    return float(np.mean(scores)) if scores else 0.0
+
+
+def _weights(sets: Sequence[ScoredSet]) -> list[float]:
+    """Weight of each part: its set's weight, shared by size among the parts of one
+    set (GoEmotions' dev split and test half count as one set)."""
+    sizes: dict[str, int] = {}
+    for part in sets:
+        sizes[_base(part.name)] = sizes.get(_base(part.name), 0) + int(part.gold.size)
+    return [set_weight(_base(p.name)) * p.gold.size / max(1, sizes[_base(p.name)]) for p in sets]
+
+
+def _base(name: str) -> str:
+    return name.removesuffix("_fit")
+
+
+def _objective(sets: Sequence[ScoredSet], predict: Callable[[ScoredSet], IntArray]) -> float:
+    total = 0.0
+    for part, weight in zip(sets, _weights(sets), strict=True):
+        if part.gold.size == 0:
+            continue
+        predicted = predict(part)
+        gap = abs(float((predicted == 0).mean()) - float((part.gold == 0).mean()))
+        total += weight * (macro_f1(part.gold, predicted) - SHARE_PENALTY * gap)
+    return total
+
+
+def fit_label_rule(sets: Sequence[ScoredSet], kind: str) -> ValenceRule:
+    """The label rule of one backend and language that maximises the objective."""
+    if kind == "offsets":
+        grid = product(OFFSET_GRID, OFFSET_GRID)
+        candidates = [ValenceRule("offsets", float(a), float(b)) for a, b in grid]
+        logs = {id(p): np.log(np.clip(p.proba, 1e-12, None)) for p in sets if p.proba is not None}
+
+        def score(rule: ValenceRule) -> float:
+            shift = np.array([rule.negative, 0.0, rule.positive])
+            return _objective(sets, lambda part: (logs[id(part)] + shift).argmax(axis=1))
+
+    else:
+        candidates = [
+            ValenceRule("cutoffs", float(a), float(b))
+            for a, b in product(NEGATIVE_CUTOFFS, POSITIVE_CUTOFFS)
+        ]
+
+        def score(rule: ValenceRule) -> float:
+            return _objective(sets, lambda part: predict_labels(part, rule))
+
+    return max(candidates, key=score)
+
+
+def fit_end_rule(sets: Sequence[ScoredSet]) -> ValenceRule:
+    """Cut-offs on the ending's valence whose shares of negative and positive endings
+    match the annotated shares (weighted gap summed over the sets)."""
+
+    weights = _weights(sets)
+    values = [part.end_valence for part in sets]
+
+    def gap(cut: float, label: int, side: int) -> float:
+        total = 0.0
+        for part, weight, ends in zip(sets, weights, values, strict=True):
+            if part.gold.size == 0:
+                continue
+            predicted = float((ends < cut).mean() if side < 0 else (ends > cut).mean())
+            total += weight * abs(predicted - float((part.gold == label).mean()))
+        return total
+
+    low = min(NEGATIVE_CUTOFFS, key=lambda c: gap(float(c), 0, -1))
+    high = min(POSITIVE_CUTOFFS, key=lambda c: gap(float(c), 2, 1))
+    return ValenceRule("cutoffs", float(low), float(high))
+
+
+def fit_calibration(scored: dict[str, list[ScoredSet]]) -> Calibration:
+    """Label and end rules for every backend (keys of ``scored``) and language."""
+    label: dict[str, ValenceRule] = {}
+    end: dict[str, ValenceRule] = {}
+    for backend, sets in scored.items():
+        kind = "offsets" if backend == "embedding" else "cutoffs"
+        for lang in ("en", "nl"):
+            mine = [s for s in sets if s.lang == lang]
+            label[f"{backend}:{lang}"] = fit_label_rule(mine, kind)
+            end[f"{backend}:{lang}"] = fit_end_rule(mine)
+    return Calibration(label, end)
+
+
+# --- held-out figures ----------------------------------------------------------------
+
+
+def predict_labels(part: ScoredSet, rule: ValenceRule) -> IntArray:
+    """Class index of every row of ``part`` by ``rule``."""
+    if rule.kind == "offsets":
+        assert part.proba is not None
+        return rule.classify_proba(part.proba)
+    return np.where(part.valence < rule.negative, 0, np.where(part.valence > rule.positive, 2, 1))
+
+
+def predict_ends(part: ScoredSet, rule: ValenceRule) -> list[str]:
+    """How each comment of ``part`` ends, by the end ``rule``."""
+    out = []
+    for comment in part.comments:
+        start, stop = ending_window([s.text for s in comment.sentences])
+        ending = comment.sentences[start:stop]
+        out.append(
+            end_class(
+                [s.valence for s in ending],
+                [s.valence_class for s in ending],
+                sum(len(s.text.split()) for s in ending),
+                rule,
+            )
+        )
+    return out
+
+
+def cross_fitted(
+    scored: dict[str, list[ScoredSet]],
+) -> dict[str, dict[str, tuple[IntArray, list[str]]]]:
+    """Labels and endings of every held-out row by rules fitted without its half."""
+    out: dict[str, dict[str, tuple[IntArray, list[str]]]] = {}
+    for backend, sets in scored.items():
+        pieces: dict[str, dict[int, tuple[IntArray, list[str]]]] = {}
+        for fold in (0, 1):
+            training = {backend: [s.rows(s.fold != fold) for s in sets]}
+            rules = fit_calibration(training)
+            for part in sets:
+                if part.name.endswith("_fit"):
+                    continue
+                rows = part.rows(part.fold == fold)
+                labels = predict_labels(rows, rules.label_rule(backend, part.lang))
+                ends = predict_ends(rows, rules.end_rule(backend, part.lang))
+                pieces.setdefault(f"{part.name}:{part.lang}", {})[fold] = (labels, ends)
+        out[backend] = {}
+        for part in sets:
+            key = f"{part.name}:{part.lang}"
+            if part.name.endswith("_fit"):
+                continue
+            labels = np.empty(part.gold.size, dtype=np.int64)
+            endings: list[str] = [""] * part.gold.size
+            for fold in (0, 1):
+                where = np.flatnonzero(part.fold == fold)
+                fold_labels, fold_ends = pieces[key][fold]
+                labels[where] = fold_labels
+                for i, e in zip(where, fold_ends, strict=True):
+                    endings[int(i)] = e
+            out[backend][key] = (labels, endings)
+    return out
+
+
+def auc(gold: IntArray, valence: FloatArray) -> float | None:
+    """Area under the ROC curve of valence for positive against negative rows."""
+    pos = valence[gold == 2]
+    neg = valence[gold == 0]
+    if not pos.size or not neg.size:
+        return None
+    ranks = rankdata(np.concatenate([neg, pos]))  # ties get their average rank
+    r_pos = float(ranks[neg.size :].sum())
+    return float((r_pos - pos.size * (pos.size + 1) / 2) / (pos.size * neg.size))
+
+
+def held_out_figures(scored: dict[str, list[ScoredSet]]) -> list[dict[str, Any]]:
+    """For each backend and held-out set: macro-F1 and share negative of today's
+    decision and of the cross-fitted calibrated labels, share of endings negative
+    and undecided, and the valence AUC."""
+    fitted = cross_fitted(scored)
+    rows = []
+    for backend, sets in scored.items():
+        today = (
+            ValenceRule("offsets", 0.0, 0.0)
+            if backend == "embedding"
+            else ValenceRule("cutoffs", -0.05, 0.05)
+        )
+        for part in sets:
+            if part.name.endswith("_fit"):
+                continue
+            labels, ends = fitted[backend][f"{part.name}:{part.lang}"]
+            before = predict_labels(part, today)
+            decided = [e for e in ends if e != "undecided"]
+            rows.append(
+                {
+                    "backend": backend,
+                    "set": part.name,
+                    "lang": part.lang,
+                    "n": int(part.gold.size),
+                    "macro_f1": macro_f1(part.gold, labels),
+                    "macro_f1_today": macro_f1(part.gold, before),
+                    "share_negative_gold": float((part.gold == 0).mean()),
+                    "share_negative": float((labels == 0).mean()),
+                    "share_negative_today": float((before == 0).mean()),
+                    "ends_negative": sum(e == "negative" for e in decided) / max(1, len(decided)),
+                    "ends_undecided": 1 - len(decided) / max(1, len(ends)),
+                    "auc": auc(part.gold, part.valence),
+                }
+            )
+    return rows
+
+
+# --- data ----------------------------------------------------------------------------
+
+
+class StoredEmbedder:
+    """An embedder whose vectors are kept on disk by text, so that a sentence is
+    embedded once across runs of the calibration and the quality benchmark."""
+
+    def __init__(self, base: Embedder, path: Path) -> None:
+        self.name = base.name
+        self.engine = str(getattr(base, "engine", base.name))
+        self._base = base
+        self._path = path
+        self._known: dict[str, Matrix] = {}
+        if path.exists():
+            with np.load(path, allow_pickle=False) as stored:
+                self._known.update(zip(stored["texts"].tolist(), stored["vectors"], strict=True))
+        self.new = 0
+
+    def embed(self, texts: Sequence[str]) -> Matrix:
+        """Vectors of ``texts``; unknown ones are computed and remembered."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._known]
+        if missing:
+            self._known.update(zip(missing, self._base.embed(missing), strict=True))
+            self.new += len(missing)
+        if not texts:
+            return np.zeros((0, EMBEDDING_DIM), np.float32)
+        return np.vstack([self._known[t] for t in texts])
+
+    def save(self) -> None:
+        """Write the known vectors to disk."""
+        if self.new:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(
+                self._path,
+                texts=np.array(list(self._known)),
+                vectors=np.vstack(list(self._known.values())),
+            )
+
+
+def annotated_sets(data: Path, cx: Path) -> list[tuple[str, list[Example], IntArray]]:
+    """The held-out sets (with their cross-fitting halves) and GoEmotions dev (fit only)."""
+    from peakend.text.embedding import E5Embedder
+    from peakend.text.train import load_splits
+
+    splits = load_splits(data, cx, E5Embedder(cache_size=0))
+    out: list[tuple[str, list[Example], IntArray]] = []
+    dev = read_goemotions(data / "goemotions", "dev")
+    out.append(("goemotions_fit", dev, np.full(len(dev), -1, dtype=np.int64)))
+    for name in ("goemotions", "xed_en", "xed_nl", "cx"):
+        test = splits[name].test
+        out.append((name, test, np.array([half(e.group) for e in test], dtype=np.int64)))
+    return out
+
+
+def score_sets(
+    sets: list[tuple[str, list[Example], IntArray]],
+    scorers: dict[str, LexiconScorer | EmbeddingScorer],
+) -> dict[str, list[ScoredSet]]:
+    """Score every set with every backend, split by language, gold classes attached."""
+    out: dict[str, list[ScoredSet]] = {backend: [] for backend in scorers}
+    for name, examples, folds in sets:
+        keep = [i for i, e in enumerate(examples) if gold_class(e) is not None]
+        for backend, scorer in scorers.items():
+            texts = [examples[i].text for i in keep]
+            comments = scorer.score(texts, lang="auto")
+            proba = scorer.valence_proba(texts) if isinstance(scorer, EmbeddingScorer) else None
+            for lang in sorted({examples[i].lang for i in keep}):
+                mine = [j for j, i in enumerate(keep) if examples[i].lang == lang]
+                out[backend].append(
+                    ScoredSet(
+                        name,
+                        lang,
+                        np.array([gold_class(examples[keep[j]]) for j in mine], dtype=np.int64),
+                        folds[[keep[j] for j in mine]],
+                        np.array([comments[j].valence for j in mine], dtype=np.float64),
+                        None if proba is None else proba[mine],
+                        [comments[j] for j in mine],
+                    )
+                )
+    return out
+
+
+def default_scorers(cache_dir: Path) -> tuple[dict[str, Any], StoredEmbedder]:
+    """The lexicon backend and the embedding backend on its default engine, with the
+    engine's vectors kept in ``cache_dir``."""
+    from peakend.text.embedding import make_embedder, resolve_embedder
+
+    engine = resolve_embedder("auto")
+    stored = StoredEmbedder(make_embedder(engine), cache_dir / f"calibration-{engine}.npz")
+    return {"embedding": EmbeddingScorer(stored), "lexicon": LexiconScorer()}, stored
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry: fit the rules, measure them held out, write the JSON."""
+    from peakend.text.train import CACHE_DIR
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--cx", type=Path, default=Path("data/cx_sentences/cx_sentences.tsv"))
+    parser.add_argument("--out", type=Path, default=CALIBRATION_PATH)
+    args = parser.parse_args(argv)
+    scorers, stored = default_scorers(CACHE_DIR)
+    scored = score_sets(annotated_sets(args.data, args.cx), scorers)
+    stored.save()
+    calibration = fit_calibration(scored)
+    figures = held_out_figures(scored)
+    payload = {
+        "rules": calibration.to_dict(),
+        "engine": stored.engine,
+        "service_weight": SERVICE_WEIGHT,
+        "share_penalty": SHARE_PENALTY,
+        "held_out": figures,
+    }
+    args.out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    for row in figures:
+        print(
+            f"{row['backend']:9} {row['set']:10} {row['lang']} n={row['n']:5,} "
+            f"F1 {row['macro_f1_today']:.3f} -> {row['macro_f1']:.3f}  "
+            f"neg {row['share_negative_gold']:.1%} gold, {row['share_negative_today']:.1%} "
+            f"today -> {row['share_negative']:.1%}; ends neg {row['ends_negative']:.1%}, "
+            f"undecided {row['ends_undecided']:.1%}; AUC {row['auc'] or float('nan'):.3f}"
+        )
+    print(json.dumps(calibration.to_dict()))
+    print(f"rules written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
