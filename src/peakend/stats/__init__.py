@@ -1,0 +1,1 @@
+"""Shared statistics: intervals, resampling, survival models; used by text and models."""
