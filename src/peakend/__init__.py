@@ -5,6 +5,8 @@ The public API, in pipeline order::
     spec = read_spec("examples/airline_passenger_satisfaction.toml")
     data = load(spec)                      # validated canonical tables + report
     summary = summarize_journeys(data)     # journey features, touchpoints, flows
+    recovery = service_recovery(data)      # recovered vs not recovered vs never failed
+    churn = churn_drivers(data)            # survival, drivers, avoidable churn
 """
 
 from peakend.errors import (
@@ -26,12 +28,14 @@ from peakend.models.hidden_analysis import (
     HiddenMomentsResult,
     find_hidden_moments,
 )
+from peakend.models.churn import ChurnResult, churn_drivers
 from peakend.models.memory import MemoryResult, remembered_experience
 from peakend.models.memory_whatif import WhatIf, what_if
 from peakend.models.moment_design import Cuts
 from peakend.models.moment_plot import moment_matrix
 from peakend.models.moment_segments import SegmentMoments
 from peakend.models.moments import MomentSettings, MomentsResult, TouchpointMoment, find_moments
+from peakend.models.recovery import RecoveryResult, service_recovery
 from peakend.models.schedule import ProactiveRule, due_actions
 from peakend.schema import EVENT_SCHEMA, TOUCHPOINT_SCHEMA, Outcome, Scale, Touchpoint
 from peakend.spec import DatasetSpec, SourceSpec, parse_spec, read_spec
@@ -52,6 +56,7 @@ __version__ = "0.1.0"
 __all__ = [
     "EVENT_SCHEMA",
     "TOUCHPOINT_SCHEMA",
+    "ChurnResult",
     "CommentScore",
     "CommentScores",
     "ConfigError",
@@ -76,6 +81,7 @@ __all__ = [
     "PeakendWarning",
     "Problem",
     "Reason",
+    "RecoveryResult",
     "Scale",
     "SchemaError",
     "SegmentMoments",
@@ -89,6 +95,7 @@ __all__ = [
     "ValidationReport",
     "WhatIf",
     "add_text_emotions",
+    "churn_drivers",
     "due_actions",
     "find_moments",
     "find_hidden_moments",
@@ -98,6 +105,7 @@ __all__ = [
     "read_spec",
     "remembered_experience",
     "score_comments",
+    "service_recovery",
     "summarize_journeys",
     "touchpoint_emotions",
     "what_if",

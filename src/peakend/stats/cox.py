@@ -66,9 +66,11 @@ class _RiskSets:
     deaths: F64
     event_rows: NDArray[np.int64]
     event_time: NDArray[np.int64]  # index into times of each event row
+    x_stop: F64  # covariates in stop order
+    x_start: F64  # covariates in start order
 
 
-def _risk_sets(start: F64, stop: F64, event: NDArray[np.bool_]) -> _RiskSets:
+def _risk_sets(start: F64, stop: F64, event: NDArray[np.bool_], x: F64) -> _RiskSets:
     by_stop = np.argsort(stop, kind="stable")
     by_start = np.argsort(start, kind="stable")
     event_rows = np.flatnonzero(event)
@@ -82,36 +84,54 @@ def _risk_sets(start: F64, stop: F64, event: NDArray[np.bool_]) -> _RiskSets:
         deaths=deaths.astype(np.float64),
         event_rows=event_rows,
         event_time=event_time.astype(np.int64),
+        x_stop=x[by_stop],
+        x_start=x[by_start],
     )
 
 
-def _risk_sum(values: F64, rs: _RiskSets) -> F64:
-    """Sum of ``values`` (rows, k) over the rows at risk at every event time."""
-    out = np.zeros((rs.times.size, values.shape[1]))
-    for j in range(values.shape[1]):
-        col = values[:, j]
-        c_stop = np.concatenate(([0.0], np.cumsum(col[rs.by_stop])))
-        c_start = np.concatenate(([0.0], np.cumsum(col[rs.by_start])))
-        # at risk: start < t and stop >= t  =  (start < t) - (stop < t)
-        out[:, j] = c_start[rs.at_start] - c_stop[rs.at_stop]
-    return out
+def _risk_sum(cols_stop: F64, cols_start: F64, rs: _RiskSets) -> F64:
+    """Sum of per-row values over the rows at risk at every event time.
+
+    ``cols_stop`` and ``cols_start`` hold the same values (rows, k) in ``stop`` and
+    ``start`` order; at risk at ``t`` = (start < t) minus (stop < t).
+    """
+    c_stop = np.cumsum(cols_stop, axis=0)
+    c_start = np.cumsum(cols_start, axis=0)
+    zero = np.zeros((1, cols_stop.shape[1]))
+    c_stop = np.vstack([zero, c_stop])
+    c_start = np.vstack([zero, c_start])
+    return np.asarray(c_start[rs.at_start] - c_stop[rs.at_stop], dtype=np.float64)
 
 
-def _moments(x: F64, beta: F64, rs: _RiskSets) -> tuple[F64, F64, F64, F64]:
-    """S0, S1, S2 at every event time and the row weights, for coefficients ``beta``."""
-    eta = x @ beta
-    w = np.exp(eta - eta.max())
+def _columns(x: F64, eta: F64, shift: float) -> F64:
+    """w, w*x and w*x_a*x_b (a <= b) per row, column-major."""
+    w = np.exp(eta - shift)
     p = x.shape[1]
     pairs = [(a, b) for a in range(p) for b in range(a, p)]
-    cols = np.empty((x.shape[0], 1 + p + len(pairs)))
+    cols = np.empty((x.shape[0], 1 + p + len(pairs)), order="F")
     cols[:, 0] = w
     cols[:, 1 : 1 + p] = x * w[:, None]
     for k, (a, b) in enumerate(pairs):
         cols[:, 1 + p + k] = cols[:, 1 + a] * x[:, b]
-    sums = _risk_sum(cols, rs)
+    return cols
+
+
+def _moments(x: F64, beta: F64, rs: _RiskSets) -> tuple[F64, F64, F64, F64]:
+    """S0, S1, S2 at every event time and the linear predictor, for coefficients ``beta``."""
+    eta = x @ beta
+    shift = float(eta.max())
+    p = x.shape[1]
+    sums = _risk_sum(
+        _columns(rs.x_stop, rs.x_stop @ beta, shift),
+        _columns(rs.x_start, rs.x_start @ beta, shift),
+        rs,
+    )
     s2 = np.zeros((rs.times.size, p, p))
-    for k, (a, b) in enumerate(pairs):
-        s2[:, a, b] = s2[:, b, a] = sums[:, 1 + p + k]
+    k = 1 + p
+    for a in range(p):
+        for b in range(a, p):
+            s2[:, a, b] = s2[:, b, a] = sums[:, k]
+            k += 1
     return sums[:, 0], sums[:, 1 : 1 + p], s2, eta
 
 
@@ -135,8 +155,12 @@ def fit_cox(
     *,
     max_iter: int = 50,
     tol: float = 1e-9,
+    init: F64 | None = None,
 ) -> CoxFit:
     """Fit a Cox model to (start, stop] rows with covariates ``x`` (rows, p).
+
+    ``init`` (log hazard ratios) starts Newton's method near a known answer, e.g.
+    a fit on a superset of the rows.
 
     Raises
     ------
@@ -153,8 +177,8 @@ def fit_cox(
     if flat:
         raise ModelError(f"covariate(s) {', '.join(flat)} take a single value; drop them")
     z = (x - centre) / scale
-    rs = _risk_sets(start, stop, event)
-    beta = np.zeros(z.shape[1])
+    rs = _risk_sets(start, stop, event, z)
+    beta = np.zeros(z.shape[1]) if init is None else init * scale
     loglik, grad, hess, mean, _ = _step(z, beta, rs)
     for _ in range(max_iter):
         delta = np.linalg.solve(hess, grad)
