@@ -61,10 +61,14 @@ def _print(result: ChurnResult) -> None:
     a = result.avoidable
     if a is not None:
         t = a.total
-        out.print(
-            f"avoidable churn: {t.value:,.0f} [{t.low:,.0f}, {t.high:,.0f}] of {a.churners:,} "
-            f"churners ({100 * a.share:.1f} %) owe their churn to negative experiences"
-        )
+        figure = f"{t.value:,.0f} [{t.low:,.0f}, {t.high:,.0f}] of {a.churners:,} churners"
+        if t.low > 0:
+            out.print(
+                f"avoidable churn: {figure} ({100 * a.share:.1f} %) owe their churn to "
+                "negative experiences"
+            )
+        else:
+            out.print(f"avoidable churn: no evidence at this sample size ({figure})")
         for cause, e in a.by_cause[:8]:
             out.print(f"  {escape(cause)}: {e.value:,.0f} [{e.low:,.0f}, {e.high:,.0f}]")
     for note in result.notes:

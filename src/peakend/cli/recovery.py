@@ -50,6 +50,8 @@ def recovery(
 
 
 def _iv(e: Effect) -> str:
+    if e.value != e.value:
+        return "–"
     return f"{e.value:+.3f} [{e.low:+.3f}, {e.high:+.3f}]"
 
 
@@ -70,12 +72,18 @@ def _print(result: RecoveryResult) -> None:
         c = o.all_failures
         table.add_row(
             escape(o.outcome + (" (lower is better)" if o.lower_is_better else "")),
-            *(f"{o.means[k]:.3f}" for k in ("no failure", "recovered", "not recovered")),
+            *(
+                f"{o.means[k]:.3f}" if o.means[k] == o.means[k] else "–"
+                for k in ("no failure", "recovered", "not recovered")
+            ),
             _iv(c.recovered_vs_none) if c else "–",
             _iv(c.recovered_vs_unrecovered) if c else "–",
             escape(o.verdict),
         )
-    out.print(table)
+    if result.outcomes:
+        out.print(table)
+    else:
+        out.print("No outcome is declared: only failures and their causes are counted.")
     for o in result.outcomes:
         out.print(f"  {escape(o.outcome)}: {escape(o.reason)}")
     if result.speed is not None:
@@ -83,6 +91,11 @@ def _print(result: RecoveryResult) -> None:
         out.print(
             f"time to recovery: {escape(s.outcome)} per doubling of the delay "
             f"{_iv(s.per_doubling)} — {escape(s.verdict)}"
+        )
+    for c in result.causes[:6]:
+        out.print(
+            f"  failures after {escape(c['touchpoint'])}: {c['failures']:,}, recovered "
+            f"{100 * c['recovered_share']:.0f} %"
         )
     for note in result.notes:
         out.print(f"[yellow]note:[/] {escape(note)}")

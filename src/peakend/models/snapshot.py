@@ -17,6 +17,9 @@ from peakend.io import read_source
 from peakend.schema import Outcome
 from peakend.spec import DatasetSpec
 
+ROW_ID = "@row"
+"""``journey_id = "@row"``: the table has no customer id; rows are numbered as in the file."""
+
 
 def read_snapshot(spec: DatasetSpec) -> tuple[pd.DataFrame, str]:
     """The table with each declared outcome as a number column named after it, and the id column.
@@ -28,6 +31,8 @@ def read_snapshot(spec: DatasetSpec) -> tuple[pd.DataFrame, str]:
     """
     raw, _ = read_source(spec.source)
     id_col = spec.columns["journey_id"]
+    if id_col == ROW_ID:
+        raw = raw.assign(**{ROW_ID: [f"row {i + 2}" for i in range(len(raw))]})
     needed = [id_col] + [o.column for o in spec.outcomes if o.column]
     missing = [c for c in needed if c not in raw.columns]
     if missing:

@@ -28,6 +28,7 @@ from peakend.models.churn.data import (
     Rows,
     churner_negatives,
     dummy_columns,
+    independent_columns,
     fetch_rows,
     history_rows,
 )
@@ -37,7 +38,8 @@ from peakend.spec import ChurnSpec, DatasetSpec, read_spec
 from peakend.stats.cox import CoxFit, concordance, fit_cox
 
 HOLDOUT = 5
-"""One customer in this many is held out of the fit to measure concordance."""
+"""About one customer in this many (a seeded draw) is held out of a second fit to
+measure concordance."""
 
 
 @dataclass(frozen=True)
@@ -211,9 +213,11 @@ def from_events(events: ibis.Table, outcomes: ibis.Table, spec: DatasetSpec) -> 
     )
     if not at.any():
         notes.append(f"no customer is still followed at the landmark ({landmark:g} days)")
-    parts = _event_parts(events, times, cs, spec, rows, fit)
     ev_rows = np.flatnonzero(rows.event)
-    avoid = avoidable(fit, harm, rows.x[ev_rows], parts, int(rows.customers.size)) if harm else None
+    avoid = None
+    if harm:
+        causes = _event_causes(events, times, cs, spec, rows)
+        avoid = avoidable(fit, harm, rows.x[ev_rows], causes, int(rows.customers.size))
     return ChurnResult(
         dataset_name=spec.name,
         kind="event history",
@@ -285,7 +289,8 @@ def _last_rows(rows: Rows) -> np.ndarray:
 def _fit_with_holdout(rows: Rows) -> tuple[CoxFit, float | None, int]:
     """Fit on all customers; concordance from a fit without every fifth customer."""
     fit = fit_cox(rows.start, rows.stop, rows.event, rows.x, rows.names)
-    test = rows.customer % HOLDOUT == 0
+    held_out = np.random.default_rng(0).random(rows.customers.size) < 1.0 / HOLDOUT
+    test = held_out[rows.customer]
     c_index: float | None = None
     n_test = int(np.unique(rows.customer[test]).size)
     if rows.event[~test].sum() >= 10 and rows.event[test].sum() >= 10:
@@ -319,15 +324,14 @@ def _ratios(fit: CoxFit) -> list[HazardRatio]:
     ]
 
 
-def _event_parts(
-    events: ibis.Table, times: ibis.Table, cs: ChurnSpec, spec: DatasetSpec, rows: Rows, fit: CoxFit
+def _event_causes(
+    events: ibis.Table, times: ibis.Table, cs: ChurnSpec, spec: DatasetSpec, rows: Rows
 ) -> dict[str, np.ndarray]:
-    """Per churner, the weight of each touchpoint (and of unrecovered failures) in the harm."""
+    """Per cause, each churner's amounts of the harm covariates it accounts for at churn."""
     ev_rows = np.flatnonzero(rows.event)
     churners = rows.customer[ev_rows]
     position = np.full(rows.customers.size, -1, dtype=np.int64)
     position[churners] = np.arange(churners.size)
-    coef = dict(zip(fit.names, fit.coef, strict=True))
     table = churner_negatives(events, times.select("customer_id", "churned", "time"), cs, spec.recovery).to_pandas()
     code = np.searchsorted(rows.customers, table["customer_id"].astype(str).to_numpy())
     code = np.clip(code, 0, rows.customers.size - 1)
@@ -335,17 +339,21 @@ def _event_parts(
     table = table.loc[found].assign(_pos=position[code[found]])
     table = table.loc[table["_pos"] >= 0]
     end_flag = rows.x[ev_rows, rows.names.index("negative_end")]
-    parts: dict[str, np.ndarray] = {}
+    harm = [h for h in HARM if h in rows.names]
+    causes: dict[str, np.ndarray] = {}
     for tp, part in table.groupby("touchpoint"):
-        weight = np.zeros(churners.size)
+        amount = np.zeros((churners.size, len(harm)))
         pos = part["_pos"].to_numpy()
-        weight[pos] += coef.get("negative_moments", 0.0) * part["negatives"].to_numpy(dtype=float)
-        weight[pos] += coef.get("negative_end", 0.0) * part["last"].to_numpy(dtype=float) * end_flag[pos]
-        parts[str(tp)] = weight
-    if "unrecovered_failures" in rows.names:
-        j = rows.names.index("unrecovered_failures")
-        parts["unrecovered failures"] = coef[rows.names[j]] * rows.x[ev_rows, j]
-    return parts
+        amount[pos, harm.index("negative_moments")] = part["negatives"].to_numpy(dtype=float)
+        amount[pos, harm.index("negative_end")] = part["last"].to_numpy(dtype=float) * end_flag[pos]
+        if amount.any():
+            causes[str(tp)] = amount
+    if "unrecovered_failures" in harm:
+        amount = np.zeros((churners.size, len(harm)))
+        j = harm.index("unrecovered_failures")
+        amount[:, j] = rows.x[ev_rows, rows.names.index("unrecovered_failures")]
+        causes["unrecovered failures"] = amount
+    return causes
 
 
 def _snapshot(spec: DatasetSpec) -> ChurnResult:
@@ -370,6 +378,12 @@ def _snapshot(spec: DatasetSpec) -> ChurnResult:
     if dropped:
         notes.append(f"{dropped} customer(s) without a positive time or with a missing covariate left out")
     x, names = dummy_columns(covs.loc[keep].reset_index(drop=True))
+    x, names, dropped_cols = independent_columns(x, names)
+    if dropped_cols:
+        notes.append(
+            f"left out {', '.join(dropped_cols)}: determined by the other covariates "
+            "(e.g. a 'no internet service' level that repeats InternetService)"
+        )
     n = int(keep.sum())
     rows = Rows(
         customer=np.arange(n, dtype=np.int64),
@@ -388,15 +402,18 @@ def _snapshot(spec: DatasetSpec) -> ChurnResult:
     harm = [h for h in cs.negative_covariates if h in names]
     experience: list[Curve] = []
     if harm:
-        total = covs.loc[keep, [h for h in cs.negative_covariates if h in covs.columns]]
-        bands = np.where(total.sum(axis=1).to_numpy() > 0, "some negative", "no negative")
+        total = covs.loc[keep, harm].apply(pd.to_numeric, errors="coerce").sum(axis=1)
+        bands = np.where(total.to_numpy() > 0, "some negative", "no negative")
         experience = by_group(bands.astype(str), rows.stop, rows.event)
     avoid = None
     if harm:
         ev = np.flatnonzero(rows.event)
-        coef = dict(zip(fit.names, fit.coef, strict=True))
-        parts = {h: coef[h] * rows.x[ev, names.index(h)] for h in harm}
-        avoid = avoidable(fit, harm, rows.x[ev], parts, n)
+        causes = {}
+        for j, h in enumerate(harm):
+            amount = np.zeros((ev.size, len(harm)))
+            amount[:, j] = rows.x[ev, names.index(h)]
+            causes[h] = amount
+        avoid = avoidable(fit, harm, rows.x[ev], causes, n)
     notes.append(
         "a per-customer snapshot: time in service is the survival time and the covariates "
         "are measured once, so the model shows association with accumulated experience, "

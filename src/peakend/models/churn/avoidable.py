@@ -1,14 +1,16 @@
 """Avoidable churn: churners the model attributes to negative experiences.
 
-For a churner with negative experiences ``x_h`` at the moment of churn, the share
-of their hazard those experiences caused is ``1 - exp(-beta_h . x_h)``; summed over
-the churners it estimates how many would not have churned over the same time had
-the experiences not happened (the case-based attributable number; its expectation
-is the hazard-weighted figure the generator plants). Its variance adds the
-counting noise (sum of squared shares) and the coefficients' uncertainty (delta
-method). A churner's share is split over what caused it in proportion to each
-term of ``beta_h . x_h``: each negative moment to its touchpoint, a negative last
-ending to the touchpoint it happened at, an unrecovered failure to the failure.
+For a churner whose negative experiences add ``h = beta_h . x_h`` to the log-hazard
+at the moment of churn, the share of their hazard those experiences caused is
+``1 - exp(-h)``; summed over the churners it estimates how many would not have
+churned over the same time had the experiences not happened (the case-based
+attributable number; its expectation is the hazard-weighted figure the generator
+plants). Its variance adds the counting noise (sum of squared shares) and the
+coefficients' uncertainty (delta method).
+
+Per cause (a touchpoint's negative moments and negative endings, unrecovered
+failures, a snapshot column) the same figure is computed with only that cause
+removed. Causes overlap, so the per-cause figures need not add up to the total.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ F64 = NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Avoidable:
-    """Avoidable churners in all and per cause (touchpoint or covariate)."""
+    """Avoidable churners in all and per cause (each cause removed alone)."""
 
     total: Effect
     churners: int
@@ -40,39 +42,42 @@ class Avoidable:
             "churners": self.churners,
             "share_of_churners": self.share,
             "by_cause": [{"cause": c, **e.to_dict()} for c, e in self.by_cause],
+            "by_cause_rule": "each cause removed alone; causes overlap and need not add up",
         }
 
 
+def attributable(load: F64, dload: F64, cov: F64, clusters: int) -> Effect:
+    """Sum of ``1 - exp(-load)`` over churners with its interval.
+
+    ``dload`` (churners, h) is the derivative of each churner's load with respect
+    to the harm coefficients, whose covariance is ``cov``.
+    """
+    f = -np.expm1(-load)
+    grad = (np.exp(-load)[:, None] * dload).sum(axis=0)
+    var = float((f**2).sum()) + float(grad @ cov @ grad)
+    return effect(float(f.sum()), var, int(np.count_nonzero(load)), clusters)
+
+
 def avoidable(
-    fit: CoxFit, harm: list[str], x_event: F64, parts: dict[str, F64], clusters: int
+    fit: CoxFit, harm: list[str], x_event: F64, causes: dict[str, F64], clusters: int
 ) -> Avoidable:
     """Avoidable churners from the churners' covariates at churn (``x_event``: rows, all).
 
-    ``parts`` maps a cause label to its per-churner weight inside ``beta_h . x_h``
-    (already multiplied by the coefficient); the weights of one churner sum to
-    ``beta_h . x_h``.
+    ``causes`` maps a cause label to the per-churner amounts (churners, h) of each
+    harm covariate that the cause accounts for (e.g. the negative moments at one
+    touchpoint in the ``negative_moments`` column).
     """
     idx = [fit.names.index(h) for h in harm]
     beta = fit.coef[idx]
+    cov = fit.cov[np.ix_(idx, idx)]
     xh = x_event[:, idx]
-    load = xh @ beta
-    f = -np.expm1(-load)
-    total = float(f.sum())
-    grad = (np.exp(-load)[:, None] * xh).sum(axis=0)
-    var_beta = float(grad @ fit.cov[np.ix_(idx, idx)] @ grad)
-    n = int(f.size)
-    share = np.divide(1.0, load, out=np.zeros_like(load), where=load != 0)
-    by_cause = []
-    for label, weight in parts.items():
-        fk = f * weight * share
-        value = float(fk.sum())
-        scale = value / total if total else 0.0
-        var = float((fk**2).sum()) + scale**2 * var_beta
-        by_cause.append((label, effect(value, var, int(np.count_nonzero(weight)), clusters)))
+    total = attributable(xh @ beta, xh, cov, clusters)
+    by_cause = [
+        (label, attributable(amount @ beta, amount, cov, clusters))
+        for label, amount in causes.items()
+    ]
     by_cause.sort(key=lambda item: -item[1].value)
+    n = int(xh.shape[0])
     return Avoidable(
-        total=effect(total, float((f**2).sum()) + var_beta, n, clusters),
-        churners=n,
-        share=total / n if n else float("nan"),
-        by_cause=by_cause,
+        total=total, churners=n, share=total.value / n if n else float("nan"), by_cause=by_cause
     )

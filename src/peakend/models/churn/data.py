@@ -91,7 +91,7 @@ def history_rows(
         fail = e.touchpoint.isin(list(recovery.failure_touchpoints))
         if recovery.failure_max_score is not None:
             fail = fail & (e.score <= recovery.failure_max_score)
-        good = e.touchpoint.isin(list(recovery.recovery_touchpoints or recovery.failure_touchpoints))
+        good = e.touchpoint.isin(list(recovery.recovery_touchpoints))
         if recovery.recovered_min_score is not None:
             good = good & (e.score >= recovery.recovered_min_score)
         cols["recovered_failures"] = good.fill_null(False).cast("int64").sum().over(upto)
@@ -182,3 +182,19 @@ def churner_negatives(
     return e.group_by(["customer_id", "touchpoint"]).aggregate(
         negatives=e._neg.sum(), last=e._last.max()
     )
+
+
+def independent_columns(
+    x: NDArray[np.float64], names: list[str]
+) -> tuple[NDArray[np.float64], list[str], list[str]]:
+    """Drop columns that are constant or linear combinations of earlier ones (in order)."""
+    keep: list[int] = []
+    dropped: list[str] = []
+    base = np.ones((x.shape[0], 1))
+    for j in range(x.shape[1]):
+        trial = np.column_stack([base, x[:, keep + [j]]])
+        if np.linalg.matrix_rank(trial) == trial.shape[1]:
+            keep.append(j)
+        else:
+            dropped.append(names[j])
+    return x[:, keep], [names[j] for j in keep], dropped

@@ -26,7 +26,7 @@ from peakend.models.recovery.data import (
     classify,
     journey_failures,
 )
-from peakend.models.recovery.effects import Contrasts, contrasts, design, verdict
+from peakend.models.recovery.effects import NO_EVIDENCE, Contrasts, contrasts, design, verdict
 from peakend.models.recovery.inputs import RecoveryInputs, recovery_inputs
 from peakend.spec import DatasetSpec
 from peakend.stats.att import Effect, effect
@@ -225,7 +225,9 @@ def _one_outcome(
     cluster: np.ndarray,
     notes: list[str],
 ) -> OutcomeRecovery:
-    keep = table[name].notna().to_numpy()
+    keep = table[[name, *confounders]].notna().all(axis=1).to_numpy()
+    if not keep.all():
+        notes.append(f"{name}: {int((~keep).sum()):,} unit(s) without the outcome or a confounder")
     sub = table.loc[keep]
     y = sub[name].to_numpy(dtype=float)
     group = sub["group"].to_numpy().astype(str)
@@ -241,18 +243,24 @@ def _one_outcome(
         failed = mask & (group != NONE)
         n_rec = int(np.count_nonzero(failed & (group == RECOVERED)))
         n_unrec = int(np.count_nonzero(failed)) - n_rec
-        if min(n_rec, n_unrec) < MIN_GROUP or not (group == NONE).any():
+        if max(n_rec, n_unrec) < MIN_GROUP or not (group == NONE).any():
             parts[label] = None
             continue
         parts[label] = contrasts(y[mask], group[mask], x[mask], cell[mask], cluster[keep][mask])
     lower = _lower_is_better(name, rs)
     main = parts["all"]
     if main is None:
-        word, reason = "no evidence at this sample size", (
-            f"fewer than {MIN_GROUP} recovered or not-recovered failures with this outcome"
+        word, reason = NO_EVIDENCE, (
+            f"fewer than {MIN_GROUP} failures with this outcome, or no unit without a failure"
         )
     else:
         word, reason = verdict(main, lower)
+        if np.isnan(main.recovered_vs_none.value):
+            u = main.unrecovered_vs_none
+            word, reason = NO_EVIDENCE, (
+                "no recovery in these data, so no paradox can be tested; failed − never "
+                f"failed {u.value:+.3f} [{u.low:+.3f}, {u.high:+.3f}]"
+            )
         if main.outside_overlap:
             notes.append(
                 f"{name}: {main.outside_overlap} failed unit(s) have a confounder pattern no "
@@ -275,7 +283,7 @@ def _speed(
 ) -> SpeedEffect | None:
     """Outcome change per doubling of the time from failure to recovery contact."""
     hours = table["hours"].to_numpy(dtype=float)
-    keep = np.isfinite(hours) & (hours > 0) & table[name].notna().to_numpy()
+    keep = np.isfinite(hours) & (hours > 0) & table[[name, *confounders]].notna().all(axis=1).to_numpy()
     if np.count_nonzero(keep) < 3 * MIN_GROUP:
         return None
     sub = table.loc[keep]

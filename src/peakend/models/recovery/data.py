@@ -27,11 +27,11 @@ def journey_failures(events: ibis.Table, spec: RecoverySpec) -> ibis.Table:
     fail = e.touchpoint.isin(list(spec.failure_touchpoints))
     if spec.failure_max_score is not None:
         fail = fail & (e.score <= spec.failure_max_score)
-    rec = e.touchpoint.isin(list(spec.recovery_touchpoints or spec.failure_touchpoints))
+    rec = e.touchpoint.isin(list(spec.recovery_touchpoints)) if spec.recovery_touchpoints else None
     journey = ibis.window(group_by=e.journey_id)
     e = e.mutate(
         _fail=fail.fill_null(False),
-        _rec=rec,
+        _rec=rec if rec is not None else ibis.literal(False),
         _first=ibis.ifelse(fail.fill_null(False), e.ts, ibis.null()).min().over(journey),
     )
     after = e._rec & (e.ts >= e._first)
