@@ -42,19 +42,20 @@ def _rows(n: int, seed: int) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _fit(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _fit(df: pd.DataFrame, tiled: bool = True) -> tuple[np.ndarray, np.ndarray]:
     fit = fit_cox(
         df.start.to_numpy(), df.stop.to_numpy(), df.e.to_numpy(),
-        df[["x", "z"]].to_numpy(), ("x", "z"),
+        df[["x", "z"]].to_numpy(), ("x", "z"), customer=df.id.to_numpy() if tiled else None,
     )  # fmt: skip
     return fit.coef, fit.se
 
 
-def test_same_estimates_as_lifelines() -> None:
+@pytest.mark.parametrize("tiled", [True, False])
+def test_same_estimates_as_lifelines(tiled: bool) -> None:
     from lifelines import CoxTimeVaryingFitter
 
     df = _rows(400, 1)
-    coef, se = _fit(df)
+    coef, se = _fit(df, tiled)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = CoxTimeVaryingFitter().fit(

@@ -288,7 +288,7 @@ def _last_rows(rows: Rows) -> np.ndarray:
 
 def _fit_with_holdout(rows: Rows) -> tuple[CoxFit, float | None, int]:
     """Fit on all customers; concordance from a fit without every fifth customer."""
-    fit = fit_cox(rows.start, rows.stop, rows.event, rows.x, rows.names)
+    fit = fit_cox(rows.start, rows.stop, rows.event, rows.x, rows.names, customer=rows.customer)
     held_out = np.random.default_rng(0).random(rows.customers.size) < 1.0 / HOLDOUT
     test = held_out[rows.customer]
     c_index: float | None = None
@@ -296,7 +296,7 @@ def _fit_with_holdout(rows: Rows) -> tuple[CoxFit, float | None, int]:
     if rows.event[~test].sum() >= 10 and rows.event[test].sum() >= 10:
         train = fit_cox(
             rows.start[~test], rows.stop[~test], rows.event[~test], rows.x[~test], rows.names,
-            init=fit.coef,
+            init=fit.coef, customer=rows.customer[~test],
         )
         risk = rows.x[test] @ train.coef
         c_index = concordance(

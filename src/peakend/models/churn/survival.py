@@ -1,4 +1,4 @@
-"""Kaplan-Meier curves (lifelines) per segment and per group of experience.
+"""Kaplan-Meier curves per segment and per group of experience.
 
 Groups of experience use a landmark: customers still at risk at ``landmark`` (in
 the time unit) are grouped by their negative moments up to then and followed from
@@ -8,7 +8,6 @@ surviving long enough to collect its negatives.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,25 +35,37 @@ class Curve:
 
 
 def km_curve(label: str, time: F64, event: NDArray[np.bool_], points: int = 60) -> Curve:
-    """Kaplan-Meier estimate with its (exponential Greenwood) interval, thinned to ``points``."""
-    from lifelines import KaplanMeierFitter
+    """Kaplan-Meier estimate with its exponential-Greenwood (log-log) 95 % interval.
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = KaplanMeierFitter().fit(time, event, label="s")
-    sf = fit.survival_function_["s"]
-    ci = fit.confidence_interval_survival_function_
-    idx = np.unique(np.linspace(0, len(sf) - 1, min(points, len(sf))).astype(int))
-    med = float(fit.median_survival_time_)
+    The same estimate and interval as lifelines' ``KaplanMeierFitter`` (checked in
+    the tests), in a few vectorised passes so that a million customers take well
+    under a second; thinned to ``points`` time points.
+    """
+    order = np.argsort(time, kind="stable")
+    t, e = time[order], event[order].astype(np.float64)
+    times, first = np.unique(t, return_index=True)
+    at_risk = t.size - first
+    deaths = np.add.reduceat(e, first) if t.size else np.zeros(0)
+    keep = deaths > 0
+    times, at_risk, deaths = times[keep], at_risk[keep].astype(np.float64), deaths[keep]
+    surv = np.cumprod(1.0 - deaths / at_risk)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        green = np.cumsum(deaths / (at_risk * (at_risk - deaths)))
+        v = green / np.log(surv) ** 2
+        spread = 1.959964 * np.sqrt(v)
+        low = np.where(surv > 0, surv ** np.exp(spread), 0.0)
+        high = np.where(surv > 0, surv ** np.exp(-spread), 0.0)
+    idx = np.unique(np.linspace(0, times.size - 1, min(points, times.size)).astype(int))
+    below = np.flatnonzero(surv <= 0.5)
     return Curve(
         label=label,
-        times=[float(t) for t in sf.index.to_numpy()[idx]],
-        survival=[float(v) for v in sf.to_numpy()[idx]],
-        low=[float(v) for v in ci.iloc[idx, 0].to_numpy()],
-        high=[float(v) for v in ci.iloc[idx, 1].to_numpy()],
+        times=[float(x) for x in times[idx]],
+        survival=[float(x) for x in surv[idx]],
+        low=[float(x) if np.isfinite(x) else 1.0 for x in low[idx]],
+        high=[float(x) if np.isfinite(x) else 1.0 for x in high[idx]],
         n=int(time.size),
         churners=int(event.sum()),
-        median=med if np.isfinite(med) else None,
+        median=float(times[below[0]]) if below.size else None,
     )
 
 
