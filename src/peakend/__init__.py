@@ -22,13 +22,13 @@ from peakend.errors import (
     StatisticalWarning,
 )
 from peakend.load import Dataset, load
+from peakend.models.churn import ChurnResult, churn_drivers
 from peakend.models.hidden import HiddenMoment
 from peakend.models.hidden_analysis import (
     HiddenMomentReport,
     HiddenMomentsResult,
     find_hidden_moments,
 )
-from peakend.models.churn import ChurnResult, churn_drivers
 from peakend.models.memory import MemoryResult, remembered_experience
 from peakend.models.memory_whatif import WhatIf, what_if
 from peakend.models.moment_design import Cuts

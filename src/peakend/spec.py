@@ -468,7 +468,8 @@ def _parse_recovery(raw: Any, where: str) -> RecoverySpec:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{where} must be a table, e.g. [recovery] failure_touchpoints = [...]")
     _reject_unknown(raw, set(RecoverySpec.__dataclass_fields__), where, "[recovery]")
-    spec = RecoverySpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+    spec = RecoverySpec(**values)
     if not spec.failure_touchpoints and spec.failure_column is None:
         raise ConfigError(
             f'{where}: declare the failure: failure_touchpoints = ["complaint"] (events) '
@@ -482,7 +483,7 @@ def _parse_churn(raw: Any, where: str) -> ChurnSpec:
     if not isinstance(raw, Mapping):
         raise ConfigError(f'{where} must be a table, e.g. [churn] churned = "churned"')
     _reject_unknown(raw, set(ChurnSpec.__dataclass_fields__), where, "[churn]")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
     spec = ChurnSpec(**values)
     if spec.inactivity_days is None and (spec.churned is None or spec.time is None):
         raise ConfigError(

@@ -54,7 +54,9 @@ def test_a_planted_paradox_is_found(tmp_path: Path) -> None:
 
 def test_too_few_failures_is_no_evidence(tmp_path: Path) -> None:
     base = GeneratorConfig()
-    touchpoints = tuple(replace(t, failure_rate=min(t.failure_rate, 0.002)) for t in base.touchpoints)
+    touchpoints = tuple(
+        replace(t, failure_rate=min(t.failure_rate, 0.002)) for t in base.touchpoints
+    )
     generate(tmp_path, GeneratorConfig(n_journeys=1_000, seed=3, touchpoints=touchpoints))
     result = service_recovery(tmp_path / "synthetic.toml", outcomes=["overall"])
     assert result.outcomes[0].verdict == NO_EVIDENCE

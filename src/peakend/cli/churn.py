@@ -50,7 +50,11 @@ def _print(result: ChurnResult) -> None:
         box=None, header_style="bold",
     )  # fmt: skip
     for d in result.drivers:
-        ph = "–" if d.ph_p != d.ph_p else f"{d.ph_p:.3f}" + (" changes over time" if d.ph_p < 0.01 else "")
+        ph = (
+            "–"
+            if d.ph_p != d.ph_p
+            else f"{d.ph_p:.3f}" + (" changes over time" if d.ph_p < 0.01 else "")
+        )
         table.add_row(
             escape(d.covariate),
             f"{d.hazard_ratio:.3f} [{d.low:.3f}, {d.high:.3f}]",

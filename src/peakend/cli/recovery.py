@@ -92,10 +92,10 @@ def _print(result: RecoveryResult) -> None:
             f"time to recovery: {escape(s.outcome)} per doubling of the delay "
             f"{_iv(s.per_doubling)} — {escape(s.verdict)}"
         )
-    for c in result.causes[:6]:
+    for cause in result.causes[:6]:
         out.print(
-            f"  failures after {escape(c['touchpoint'])}: {c['failures']:,}, recovered "
-            f"{100 * c['recovered_share']:.0f} %"
+            f"  failures after {escape(cause['touchpoint'])}: {cause['failures']:,}, recovered "
+            f"{100 * cause['recovered_share']:.0f} %"
         )
     for note in result.notes:
         out.print(f"[yellow]note:[/] {escape(note)}")

@@ -28,9 +28,9 @@ from peakend.models.churn.data import (
     Rows,
     churner_negatives,
     dummy_columns,
-    independent_columns,
     fetch_rows,
     history_rows,
+    independent_columns,
 )
 from peakend.models.churn.survival import Curve, by_group, negative_bands
 from peakend.models.snapshot import read_snapshot
@@ -174,7 +174,7 @@ def _outcome_frame(data: Dataset) -> pd.DataFrame:
         extra = raw[[key, cs.time]].rename(columns={key: "journey_id"})
         extra["journey_id"] = extra["journey_id"].astype(str)
         frame = frame.merge(extra, on="journey_id", how="left")
-    return frame
+    return pd.DataFrame(frame)
 
 
 def from_events(events: ibis.Table, outcomes: ibis.Table, spec: DatasetSpec) -> ChurnResult:
@@ -187,7 +187,9 @@ def from_events(events: ibis.Table, outcomes: ibis.Table, spec: DatasetSpec) -> 
     cs = _churn_spec(spec)
     times = _customer_times(events, outcomes, cs)
     contacts = list(cs.contact_touchpoints or ())
-    expr = history_rows(events, times.select("customer_id", "churned", "time"), cs, spec.recovery, contacts)
+    expr = history_rows(
+        events, times.select("customer_id", "churned", "time"), cs, spec.recovery, contacts
+    )
     baseline = times.select("customer_id", *cs.covariates).to_pandas() if cs.covariates else None
     rows = fetch_rows(expr, baseline)
     if not rows.event.any():
@@ -201,7 +203,7 @@ def from_events(events: ibis.Table, outcomes: ibis.Table, spec: DatasetSpec) -> 
     if baseline is not None:
         aligned = baseline.set_index("customer_id").reindex(rows.customers)
         for col in cs.covariates:
-            labels = aligned[col].astype(str).to_numpy()
+            labels = aligned[col].astype(str).to_numpy().astype(np.str_)
             segments[col] = by_group(labels, final_t, final_e)
     landmark = cs.landmark
     at = (rows.start < landmark) & (rows.stop >= landmark)
@@ -251,10 +253,14 @@ def _customer_times(events: ibis.Table, outcomes: ibis.Table, cs: ChurnSpec) -> 
         )
     if cs.inactivity_days is not None:
         span = joined._first.epoch_seconds().min().over(ibis.window(group_by=joined.customer_id))
-        per = joined.mutate(_o=span).group_by("customer_id").aggregate(
-            _start=joined._first.epoch_seconds().min(),
-            _end=joined._last.epoch_seconds().max(),
-            **covs,
+        per = (
+            joined.mutate(_o=span)
+            .group_by("customer_id")
+            .aggregate(
+                _start=joined._first.epoch_seconds().min(),
+                _end=joined._last.epoch_seconds().max(),
+                **covs,
+            )
         )
         data_end = events.ts.epoch_seconds().max()
         gap = (data_end - per._end) / 86_400.0
@@ -295,8 +301,13 @@ def _fit_with_holdout(rows: Rows) -> tuple[CoxFit, float | None, int]:
     n_test = int(np.unique(rows.customer[test]).size)
     if rows.event[~test].sum() >= 10 and rows.event[test].sum() >= 10:
         train = fit_cox(
-            rows.start[~test], rows.stop[~test], rows.event[~test], rows.x[~test], rows.names,
-            init=fit.coef, customer=rows.customer[~test],
+            rows.start[~test],
+            rows.stop[~test],
+            rows.event[~test],
+            rows.x[~test],
+            rows.names,
+            init=fit.coef,
+            customer=rows.customer[~test],
         )
         risk = rows.x[test] @ train.coef
         c_index = concordance(
@@ -332,7 +343,9 @@ def _event_causes(
     churners = rows.customer[ev_rows]
     position = np.full(rows.customers.size, -1, dtype=np.int64)
     position[churners] = np.arange(churners.size)
-    table = churner_negatives(events, times.select("customer_id", "churned", "time"), cs, spec.recovery).to_pandas()
+    table = churner_negatives(
+        events, times.select("customer_id", "churned", "time"), cs, spec.recovery
+    ).to_pandas()
     code = np.searchsorted(rows.customers, table["customer_id"].astype(str).to_numpy())
     code = np.clip(code, 0, rows.customers.size - 1)
     found = rows.customers[code] == table["customer_id"].astype(str).to_numpy()
@@ -369,14 +382,20 @@ def _snapshot(spec: DatasetSpec) -> ChurnResult:
                 f"{spec.source.label}"
             )
     churned = raw[cs.churned]
-    flag = churned.astype(str).str.strip().str.lower().isin({v.lower() for v in cs.positive}) if cs.positive else pd.to_numeric(churned, errors="coerce") > 0
+    flag = (
+        churned.astype(str).str.strip().str.lower().isin({v.lower() for v in cs.positive})
+        if cs.positive
+        else pd.to_numeric(churned, errors="coerce") > 0
+    )
     time = pd.to_numeric(raw[cs.time], errors="coerce")
     covs = raw[list(cs.covariates)]
     keep = time.notna() & (time > 0) & covs.notna().all(axis=1)
     notes = []
     dropped = int((~keep).sum())
     if dropped:
-        notes.append(f"{dropped} customer(s) without a positive time or with a missing covariate left out")
+        notes.append(
+            f"{dropped} customer(s) without a positive time or with a missing covariate left out"
+        )
     x, names = dummy_columns(covs.loc[keep].reset_index(drop=True))
     x, names, dropped_cols = independent_columns(x, names)
     if dropped_cols:
@@ -392,13 +411,14 @@ def _snapshot(spec: DatasetSpec) -> ChurnResult:
         event=flag.loc[keep].to_numpy(dtype=bool),
         x=x,
         names=tuple(names),
-        customers=raw.loc[keep, id_col].astype(str).to_numpy(),
+        customers=raw.loc[keep, id_col].astype(str).to_numpy().astype(np.str_),
     )
     fit, c_index, n_test = _fit_with_holdout(rows)
     segments = {}
     for col in spec.segments:
         if col in raw.columns:
-            segments[col] = by_group(raw.loc[keep, col].astype(str).to_numpy(), rows.stop, rows.event)
+            labels = raw.loc[keep, col].astype(str).to_numpy().astype(np.str_)
+            segments[col] = by_group(labels, rows.stop, rows.event)
     harm = [h for h in cs.negative_covariates if h in names]
     experience: list[Curve] = []
     if harm:

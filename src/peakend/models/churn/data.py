@@ -32,7 +32,6 @@ HARM: tuple[str, ...] = ("negative_moments", "negative_end", "unrecovered_failur
 """The negative experiences that avoidable churn removes."""
 
 
-
 @dataclass(frozen=True)
 class Rows:
     """(start, stop] rows: customer code, times in the spec's unit, event flag, covariates."""
@@ -121,7 +120,9 @@ def history_rows(
 def fetch_rows(expr: ibis.Table, baseline: pd.DataFrame | None) -> Rows:
     """Run the query and add baseline dummies (``baseline``: customer_id + category columns)."""
     table = expr.to_pyarrow()
-    customers, code = np.unique(table["customer_id"].to_numpy(zero_copy_only=False), return_inverse=True)
+    customers, code = np.unique(
+        table["customer_id"].to_numpy(zero_copy_only=False), return_inverse=True
+    )
     names = [n for n in TIME_VARYING if n in table.column_names]
     x = np.column_stack([table[n].to_numpy().astype(np.float64) for n in names])
     extra_names: list[str] = []

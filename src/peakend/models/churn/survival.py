@@ -85,4 +85,4 @@ def negative_bands(count: F64) -> NDArray[np.str_]:
     """0, 1, 2, 3+ negative moments as labels."""
     c = np.minimum(count, 3).astype(int)
     names = np.array(["0 negative", "1 negative", "2 negative", "3+ negative"])
-    return names[c]
+    return np.asarray(names[c], dtype=np.str_)

@@ -193,11 +193,11 @@ def analyse(inputs: RecoveryInputs, outcomes: list[str] | None) -> RecoveryResul
     group = table["group"].to_numpy().astype(str)
     counts = {g: int(np.count_nonzero(group == g)) for g in GROUPS}
     cluster = pd.factorize(table["customer_id"].astype(str))[0].astype(np.int64)
-    clustered = "customer" if np.unique(cluster).size < len(table) else "none (one unit per customer)"
+    clustered = (
+        "customer" if np.unique(cluster).size < len(table) else "none (one unit per customer)"
+    )
     notes: list[str] = []
-    results = [
-        _one_outcome(table, name, rs, inputs.confounders, cluster, notes) for name in chosen
-    ]
+    results = [_one_outcome(table, name, rs, inputs.confounders, cluster, notes) for name in chosen]
     speed = _speed(table, chosen[0], inputs.confounders, cluster) if chosen else None
     return RecoveryResult(
         dataset_name=spec.name,
@@ -250,16 +250,20 @@ def _one_outcome(
     lower = _lower_is_better(name, rs)
     main = parts["all"]
     if main is None:
-        word, reason = NO_EVIDENCE, (
-            f"fewer than {MIN_GROUP} failures with this outcome, or no unit without a failure"
+        word, reason = (
+            NO_EVIDENCE,
+            (f"fewer than {MIN_GROUP} failures with this outcome, or no unit without a failure"),
         )
     else:
         word, reason = verdict(main, lower)
         if np.isnan(main.recovered_vs_none.value):
             u = main.unrecovered_vs_none
-            word, reason = NO_EVIDENCE, (
-                "no recovery in these data, so no paradox can be tested; failed − never "
-                f"failed {u.value:+.3f} [{u.low:+.3f}, {u.high:+.3f}]"
+            word, reason = (
+                NO_EVIDENCE,
+                (
+                    "no recovery in these data, so no paradox can be tested; failed − never "
+                    f"failed {u.value:+.3f} [{u.low:+.3f}, {u.high:+.3f}]"
+                ),
             )
         if main.outside_overlap:
             notes.append(
@@ -283,7 +287,11 @@ def _speed(
 ) -> SpeedEffect | None:
     """Outcome change per doubling of the time from failure to recovery contact."""
     hours = table["hours"].to_numpy(dtype=float)
-    keep = np.isfinite(hours) & (hours > 0) & table[[name, *confounders]].notna().all(axis=1).to_numpy()
+    keep = (
+        np.isfinite(hours)
+        & (hours > 0)
+        & table[[name, *confounders]].notna().all(axis=1).to_numpy()
+    )
     if np.count_nonzero(keep) < 3 * MIN_GROUP:
         return None
     sub = table.loc[keep]
