@@ -52,7 +52,7 @@ def recovery_section(ctx: ReportContext) -> Section:
             )
         )
     first = next((o for o in result.outcomes if o.all_failures), None)
-    summary = ()
+    summary: tuple[str, ...] = ()
     if first is not None and first.all_failures is not None:
         summary = (
             text(
