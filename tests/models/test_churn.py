@@ -90,3 +90,23 @@ def test_spec_without_churn_section_says_what_to_add(tmp_path: Path) -> None:
 def test_time_varying_needs_one_journey_per_customer() -> None:
     with pytest.raises(ConfigError, match="journeys_per_customer = 1"):
         GeneratorConfig(churn_time_varying=True, journeys_per_customer=2.0)
+
+
+def test_inactivity_declares_churn_from_the_events() -> None:
+    from dataclasses import replace
+
+    import pyarrow.compute as pc
+
+    from peakend.datasets import demo_spec_path
+    from peakend.load import load
+    from peakend.spec import ChurnSpec
+
+    data = load(demo_spec_path())
+    data.spec = replace(data.spec, churn=ChurnSpec(inactivity_days=200, covariates=("segment",)))
+    result = churn_drivers(data)
+    ts = data.events.column("ts")
+    end = pc.max(ts).as_py()
+    last = data.events.group_by("customer_id").aggregate([("ts", "max")]).column("ts_max")
+    gaps = [(end - t).total_seconds() / 86_400 for t in last.to_pylist()]
+    assert result.churners == sum(g > 200 for g in gaps)
+    assert 0 < result.churners < result.customers

@@ -186,7 +186,7 @@ def from_events(events: ibis.Table, outcomes: ibis.Table, spec: DatasetSpec) -> 
     """
     cs = _churn_spec(spec)
     times = _customer_times(events, outcomes, cs)
-    contacts = list(cs.contact_touchpoints or ())
+    contacts = list(cs.contact_touchpoints or _unsolicited(spec))
     expr = history_rows(
         events, times.select("customer_id", "churned", "time"), cs, spec.recovery, contacts
     )
@@ -236,6 +236,11 @@ def from_events(events: ibis.Table, outcomes: ibis.Table, spec: DatasetSpec) -> 
         avoidable=avoid,
         notes=notes,
     )
+
+
+def _unsolicited(spec: DatasetSpec) -> list[str]:
+    """Default contacts: customer-initiated touchpoints without a stage in the catalogue."""
+    return [t.name for t in spec.touchpoints if t.stage is None and t.initiated_by == "customer"]
 
 
 def _customer_times(events: ibis.Table, outcomes: ibis.Table, cs: ChurnSpec) -> ibis.Table:

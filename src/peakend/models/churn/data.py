@@ -84,7 +84,9 @@ def history_rows(
         "negative_moments": e._neg.sum().over(upto),
         # the last scored event's sign: a running max of 2 * position + is-negative
         "_last": ibis.ifelse(e._scored, 2 * e._pos + e._neg, ibis.null()).max().over(upto),
-        "contacts": e.touchpoint.isin(contacts).cast("int64").sum().over(upto),
+        "contacts": (e.touchpoint.isin(contacts).cast("int64") if contacts else e.seq * 0)
+        .sum()
+        .over(upto),
     }
     if recovery is not None:
         fail = e.touchpoint.isin(list(recovery.failure_touchpoints))
