@@ -154,7 +154,7 @@ def _versus_lifelines(directory: Path, customers: int) -> None:
     import pandas as pd
     from lifelines import CoxTimeVaryingFitter
 
-    from peakend.models.churn.data import fetch_rows, history_rows
+    from peakend.models.churn.data import customer_table, fetch_rows, history_rows
     from peakend.stats.cox import fit_cox
 
     spec = read_spec(directory / "synthetic.toml")
@@ -165,14 +165,15 @@ def _versus_lifelines(directory: Path, customers: int) -> None:
     events = events.filter(events.customer_id.isin(keep))
     outcomes = outcomes_table(con, directory / "outcomes.parquet")
     times = churn_models.analysis._customer_times(events, outcomes, spec.churn)
+    numbered, ids, _ = customer_table(times)
     expr = history_rows(
         events,
-        times.select("customer_id", "churned", "time"),
+        numbered.select("customer_id", "_code", "churned", "time"),
         spec.churn,
         spec.recovery,
         list(spec.churn.contact_touchpoints or ()),
     )
-    rows = fetch_rows(expr, None)
+    rows = fetch_rows(expr, ids, None)
     t = time.perf_counter()
     ours = fit_cox(rows.start, rows.stop, rows.event, rows.x, rows.names)
     ours_s = time.perf_counter() - t

@@ -27,6 +27,7 @@ from peakend.models.churn.data import (
     HARM,
     Rows,
     churner_negatives,
+    customer_table,
     dummy_columns,
     fetch_rows,
     history_rows,
@@ -187,11 +188,13 @@ def from_events(events: ibis.Table, outcomes: ibis.Table, spec: DatasetSpec) -> 
     cs = _churn_spec(spec)
     times = _customer_times(events, outcomes, cs)
     contacts = list(cs.contact_touchpoints or _unsolicited(spec))
+    numbered, ids, per_customer = customer_table(times)
     expr = history_rows(
-        events, times.select("customer_id", "churned", "time"), cs, spec.recovery, contacts
-    )
-    baseline = times.select("customer_id", *cs.covariates).to_pandas() if cs.covariates else None
-    rows = fetch_rows(expr, baseline)
+        events, numbered.select("customer_id", "_code", "churned", "time"), cs, spec.recovery,
+        contacts,
+    )  # fmt: skip
+    baseline = per_customer[list(cs.covariates)] if cs.covariates else None
+    rows = fetch_rows(expr, ids, baseline)
     if not rows.event.any():
         raise DataError("no customer churned in these data; a churn analysis needs churners")
     harm = [h for h in HARM if h in rows.names]
@@ -201,9 +204,8 @@ def from_events(events: ibis.Table, outcomes: ibis.Table, spec: DatasetSpec) -> 
     final_t, final_e = rows.stop[last_row], rows.event[last_row]
     segments = {}
     if baseline is not None:
-        aligned = baseline.set_index("customer_id").reindex(rows.customers)
         for col in cs.covariates:
-            labels = aligned[col].astype(str).to_numpy().astype(np.str_)
+            labels = baseline[col].astype(str).to_numpy().astype(np.str_)
             segments[col] = by_group(labels, final_t, final_e)
     landmark = cs.landmark
     at = (rows.start < landmark) & (rows.stop >= landmark)

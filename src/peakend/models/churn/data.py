@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from numpy.typing import NDArray
 
 from peakend.spec import ChurnSpec, RecoverySpec
@@ -63,9 +64,9 @@ def history_rows(
 ) -> ibis.Table:
     """The rows as an Ibis expression: one per event that starts a non-empty interval.
 
-    ``times`` has ``customer_id``, ``churned`` (0/1) and ``time`` (in days from the
-    origin). Rows after the churn or censoring time are dropped and the last one is
-    cut there.
+    ``times`` has ``customer_id``, ``_code`` (:func:`customer_table`), ``churned``
+    (0/1) and ``time`` (in days from the origin). Rows after the churn or censoring
+    time are dropped and the last one is cut there.
     """
     e = events
     scored = e.valence.notnull()
@@ -104,7 +105,7 @@ def history_rows(
     start = ibis.greatest((e._t - e._origin) / 86_400.0, 0.0)
     stop = ibis.least(((e._next - e._origin) / 86_400.0).fill_null(e.time), e.time)
     out = {
-        "customer_id": e.customer_id,
+        "_code": e._code,
         "start": start,
         "stop": stop,
         "event": (e.churned == 1) & (stop >= e.time),
@@ -119,27 +120,41 @@ def history_rows(
     return rows.filter(rows.stop > rows.start)
 
 
-def fetch_rows(expr: ibis.Table, baseline: pd.DataFrame | None) -> Rows:
-    """Run the query and add baseline dummies (``baseline``: customer_id + category columns)."""
+def customer_table(times: ibis.Table) -> tuple[ibis.Table, NDArray[np.str_], pd.DataFrame]:
+    """Number the customers (``_code``, in id order) once, so rows carry integers, not ids.
+
+    Returns the numbered table (in memory, joinable with the events), the ids in
+    code order and the other columns (churn flag, time, baseline covariates) in
+    the same order.
+    """
+    table = times.order_by("customer_id").to_pyarrow()
+    n = table.num_rows
+    table = table.append_column("_code", pa.array(np.arange(n, dtype=np.int64)))
+    ids = np.asarray(table["customer_id"].to_numpy(zero_copy_only=False), dtype=np.str_)
+    rest = table.drop_columns(["customer_id", "_code"]).to_pandas()
+    return ibis.memtable(table), ids, rest
+
+
+def fetch_rows(
+    expr: ibis.Table, customers: NDArray[np.str_], baseline: pd.DataFrame | None
+) -> Rows:
+    """Run the query; add baseline dummies (``baseline``: one row per customer, code order)."""
     table = expr.to_pyarrow()
-    customers, code = np.unique(
-        table["customer_id"].to_numpy(zero_copy_only=False), return_inverse=True
-    )
+    code = table["_code"].to_numpy().astype(np.int64)
     names = [n for n in TIME_VARYING if n in table.column_names]
     x = np.column_stack([table[n].to_numpy().astype(np.float64) for n in names])
     extra_names: list[str] = []
-    if baseline is not None and len(baseline.columns) > 1:
-        aligned = baseline.set_index("customer_id").reindex(customers)
-        dummies, extra_names = dummy_columns(aligned)
+    if baseline is not None and len(baseline.columns):
+        dummies, extra_names = dummy_columns(baseline)
         x = np.column_stack([x, dummies[code]])
     return Rows(
-        customer=code.astype(np.int64),
+        customer=code,
         start=table["start"].to_numpy().astype(np.float64),
         stop=table["stop"].to_numpy().astype(np.float64),
         event=table["event"].to_numpy(zero_copy_only=False).astype(bool),
         x=x,
         names=(*names, *extra_names),
-        customers=customers.astype(str),
+        customers=customers,
     )
 
 
