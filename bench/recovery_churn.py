@@ -120,6 +120,8 @@ def calibrate_churn(reps: int, n: int, work: Path) -> None:
         ratios.append(result.avoidable.total.value / truth["realised"]["avoidable_churn"])
         if result.concordance is not None:
             concordances.append(result.concordance)
+        covered = " ".join(f"{k}={v}" for k, v in hits.items())
+        print(f"churn.after_{seed}: {covered} avoidable_ratio={ratios[-1]:.4f}", flush=True)
     print(f"churn.replicates: {reps}")
     for name, h in hits.items():
         print(f"churn.coverage_{name}: {h / reps:.3f}")
@@ -205,6 +207,7 @@ def main() -> None:
     parser.add_argument("--lifelines-customers", type=int, default=5_000)
     parser.add_argument("--skip-calibration", action="store_true")
     parser.add_argument("--skip-churn", action="store_true")
+    parser.add_argument("--skip-recovery", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args()
     data_dir = Path(__file__).parent / "data"
@@ -212,7 +215,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if not args.skip_calibration:
-            calibrate_recovery(args.replicates, args.journeys, args.truth_journeys, work)
+            if not args.skip_recovery:
+                calibrate_recovery(args.replicates, args.journeys, args.truth_journeys, work)
             if not args.skip_churn:
                 calibrate_churn(args.churn_replicates or args.replicates, args.journeys, work)
         if not args.skip_speed:
