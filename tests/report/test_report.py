@@ -77,9 +77,15 @@ def test_moments_and_focus_match_the_models(spec: Path, full: tuple[Report, Repo
             assert row["penalty"]["value"] == pytest.approx(moment.penalty.value)
             assert row["penalty"]["low"] <= row["penalty"]["value"] <= row["penalty"]["high"]
     plan = focus_plan(expected, load(spec))
-    assert [a["touchpoint"] for a in results["focus"]["actions"]] == [
+    actions = results["focus"]["actions"]
+    assert [a["touchpoint"] for a in actions[: len(plan.actions)]] == [
         a.touchpoint for a in plan.actions
     ]
+    # then the churn actions (churners saved), when the spec declares churn
+    assert {a["kind"] for a in actions[len(plan.actions) :]} <= {
+        "prevent_negative",
+        "recover_faster",
+    }
 
 
 def test_memory_and_hidden_match_the_models(spec: Path, full: tuple[Report, ReportFiles]) -> None:
