@@ -928,7 +928,9 @@ def _recovery_effects(
     diff = overall - _overall(cfg, d, cf, _memory_features(cf_ev, n))
     failed = ch.failed_tp >= 0
     for key, mask in (("recovered", ch.recovered), ("unrecovered", failed & ~ch.recovered)):
-        stats[f"effect_{key}"] = stats.get(f"effect_{key}", 0.0) + float(diff[mask].sum())
+        # overall has one decimal: summed in whole tenths, so chunking cannot change it
+        tenths = int(np.rint(diff[mask] * 10.0).sum())
+        stats[f"effect_{key}"] = stats.get(f"effect_{key}", 0) + tenths
 
 
 def _churn_path(
@@ -1536,11 +1538,15 @@ def _truth(cfg: GeneratorConfig, stats: dict[str, float]) -> dict[str, Any]:
             "failures": int(stats["failures"]),
             "recovered": int(stats["recovered"]),
             "recovery_total_effect": {
-                "recovered": stats.get("effect_recovered", 0.0) / max(stats["recovered"], 1),
-                "unrecovered": stats.get("effect_unrecovered", 0.0)
+                "recovered": stats.get("effect_recovered", 0) / 10 / max(stats["recovered"], 1),
+                "unrecovered": stats.get("effect_unrecovered", 0)
+                / 10
                 / max(stats["failures"] - stats["recovered"], 1),
             },
-            "avoidable_churn": stats.get("avoidable_churn"),
+            # rounded: a sum over chunks differs in the last bits with the chunk size
+            "avoidable_churn": (
+                round(stats["avoidable_churn"], 4) if "avoidable_churn" in stats else None
+            ),
             "avoidable_churn_rule": "time_varying only: expected churners over the observed"
             " time (to churn or horizon) that the hazard owes to negative moments, a negative"
             " last ending and badly recovered failures: sum of hazard * (1 - exp(-their"

@@ -110,3 +110,22 @@ def test_inactivity_declares_churn_from_the_events() -> None:
     gaps = [(end - t).total_seconds() / 86_400 for t in last.to_pylist()]
     assert result.churners == sum(g > 200 for g in gaps)
     assert 0 < result.churners < result.customers
+
+
+def test_time_varying_churn_does_not_depend_on_chunks(tmp_path: Path) -> None:
+    truths, outcomes = [], []
+    for chunk in (700, 5_000):
+        out = tmp_path / str(chunk)
+        cfg = GeneratorConfig(n_journeys=2_000, seed=9, churn_time_varying=True)
+        generate(out, replace_chunk(cfg, chunk))
+        truths.append(json.loads((out / "truth.json").read_text())["realised"])
+        outcomes.append((out / "outcomes.parquet").read_bytes())
+    assert truths[0]["avoidable_churn"] == truths[1]["avoidable_churn"]
+    assert truths[0]["recovery_total_effect"] == truths[1]["recovery_total_effect"]
+    assert outcomes[0] == outcomes[1]
+
+
+def replace_chunk(cfg: GeneratorConfig, chunk: int) -> GeneratorConfig:
+    from dataclasses import replace
+
+    return replace(cfg, chunk_journeys=chunk)
