@@ -116,16 +116,19 @@ def test_every_analysis_is_either_shown_or_skipped_with_a_reason(
     report, _ = full
     shown = {s.key for s in report.sections}
     skipped = {s.key: s.reason for s in report.skipped}
-    assert shown == {"journey_map", "moments", "memory", "emotions", "hidden", "focus", "quality"}
-    assert shown | set(skipped) == {
+    every = {
         "journey_map",
         "moments",
         "memory",
         "emotions",
         "hidden",
+        "recovery",
+        "churn",
         "focus",
         "quality",
     }
+    assert shown == every
+    assert shown | set(skipped) == every
     assert all(reason for reason in skipped.values())
 
 
