@@ -381,6 +381,16 @@ class GeneratorConfig:
     churn_recovered, churn_unrecovered, horizon_days:
         Exponential churn time after journey end, log-hazard linear in the
         covariates; censored at ``horizon_days``.
+    churn_time_varying:
+        Plant the churn hazard on each customer's event history instead: from the
+        journey's first event the log-hazard is linear in the covariates *so far*
+        (negative moments, whether the last scored event was negative, unsolicited
+        contacts, recovery contacts that went well or badly), so it changes at every
+        event; ``churn_days`` counts from the first event. Needs
+        ``journeys_per_customer = 1``. Events after the churn time are still written
+        (other analyses see the same journeys); a survival analysis reads the history
+        up to churn only. ``truth.json`` ``churn`` gains the avoidable churn. Off by
+        default.
     satisfied_threshold, recommend_noise_sd:
         ``satisfied = overall >= threshold``; ``recommend`` is ``overall`` mapped
         to 0-10 plus noise.
@@ -436,6 +446,7 @@ class GeneratorConfig:
     churn_recovered: float = -0.3
     churn_unrecovered: float = 0.6
     horizon_days: float = 365.0
+    churn_time_varying: bool = False
     satisfied_threshold: float = 7.0
     recommend_noise_sd: float = 0.8
 
@@ -466,6 +477,8 @@ def _check_sizes(cfg: GeneratorConfig) -> None:
             "GeneratorConfig.customer_mood_corr must lie in [0, 1) and customer_overall_sd "
             f"be >= 0, not {cfg.customer_mood_corr!r} and {cfg.customer_overall_sd!r}"
         )
+    if cfg.churn_time_varying and cfg.journeys_per_customer != 1.0:
+        raise ConfigError("GeneratorConfig.churn_time_varying needs journeys_per_customer = 1")
     if list(cfg.thresholds) != sorted(cfg.thresholds):
         raise ConfigError(f"GeneratorConfig.thresholds must increase, not {cfg.thresholds}")
 
@@ -716,6 +729,7 @@ class _Chunk:
     treated: Bool  # (J, number of proactive contacts)
     window_hit: Bool  # (J, number of windows): at least one extra contact
     close_s: I64 | None = None  # when each journey closes (close_after_days)
+    natural: F64 | None = None  # (J, K) scores before failures forced them to 1
 
 
 def _journeys(cfg: GeneratorConfig, d: _Draws, jg: U64) -> tuple[I64, I64, F64, I64]:
@@ -1014,6 +1028,97 @@ def _churn(
     return churned, np.round(np.minimum(days, cfg.horizon_days), 3)
 
 
+def _recovery_effects(
+    cfg: GeneratorConfig, d: _Draws, ch: _Chunk, ev: _Events, overall: F64, stats: dict[str, float]
+) -> None:
+    """Sum over failed journeys of overall minus overall had the failure not happened.
+
+    The counterfactual journey keeps every draw but has its natural score at the
+    failed touchpoint and no recovery contact; the difference is the total effect
+    of the failure and its (good or bad) recovery, memory features included.
+    """
+    k = len(cfg.touchpoints)
+    keep = ev.code != k
+    rows, code = ev.rows[keep], ev.code[keep]
+    score = ev.score[keep].copy()
+    assert ch.natural is not None
+    hit = (code < k) & (code == ch.failed_tp[rows])
+    score[hit] = ch.natural[rows[hit], code[hit]]
+    cf_ev = _Events(rows, ev.ts_s[keep], code, score, ev.origin[keep])
+    n = ch.jg.size
+    cf = _Chunk(**{**ch.__dict__, "score": ch.natural})
+    cf.failed_tp = np.full(n, -1, dtype=np.int64)
+    cf.recovered = np.zeros(n, dtype=np.bool_)
+    diff = overall - _overall(cfg, d, cf, _memory_features(cf_ev, n))
+    failed = ch.failed_tp >= 0
+    for key, mask in (("recovered", ch.recovered), ("unrecovered", failed & ~ch.recovered)):
+        # overall has one decimal: summed in whole tenths, so chunking cannot change it
+        tenths = int(np.rint(diff[mask] * 10.0).sum())
+        stats[f"effect_{key}"] = stats.get(f"effect_{key}", 0) + tenths
+
+
+def _churn_path(
+    cfg: GeneratorConfig, d: _Draws, ch: _Chunk, ev: _Events, stats: dict[str, float]
+) -> tuple[Bool, F64]:
+    """Churn time on the event history (``churn_time_varying``), days from the first event.
+
+    After each event the hazard is ``base * exp(beta . x)`` with the covariates so
+    far, constant until the next event; the churn time inverts the cumulative
+    hazard at an exponential draw. Also adds to ``stats`` the expected number of
+    churners attributable to negative experiences (negative moments, negative last
+    ending, badly recovered failures) over the time each customer was observed.
+    """
+    n, k = ch.jg.size, len(cfg.touchpoints)
+    rows = ev.rows
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if rows.size else rows
+    first = np.zeros(rows.size, dtype=np.int64)
+    first[starts] = starts
+    first = np.maximum.accumulate(first)
+
+    def so_far(values: NDArray[Any]) -> F64:
+        """Cumulative sum within each journey, up to and including the event."""
+        v = values.astype(np.float64)
+        c = np.cumsum(v)
+        return np.asarray(c - (c[first] - v[first]), dtype=np.float64)
+
+    scored = ~np.isnan(ev.score)
+    neg = so_far(scored & (ev.score <= 2.0))
+    contacts = so_far((ev.code > k) & (ev.code <= k + len(cfg.contacts)))
+    recovered = so_far((ev.code == k) & (ev.score >= 4.0))
+    unrecovered = so_far((ev.code == k) & (ev.score <= 2.0))
+    last_scored = np.where(scored, np.arange(rows.size), -1)
+    last_scored = np.maximum.accumulate(last_scored)
+    end_neg = (last_scored >= first) & (ev.score[np.maximum(last_scored, 0)] <= 2.0)
+    harm = cfg.churn_per_negative * neg + cfg.churn_negative_end * end_neg
+    harm = harm + cfg.churn_unrecovered * unrecovered
+    log_h = harm + cfg.churn_per_contact * contacts + cfg.churn_recovered * recovered
+    log_h = log_h + np.array([s.churn_effect for s in cfg.segments])[ch.segment[rows]]
+    rate = cfg.churn_base_per_day * np.exp(log_h)
+    t0 = ev.ts_s[first].astype(np.float64)
+    t = np.minimum((ev.ts_s - t0) / _DAY_S, cfg.horizon_days)
+    nxt = np.r_[t[1:], 0.0]
+    last = np.r_[rows[1:] != rows[:-1], True]
+    nxt[last] = cfg.horizon_days
+    nxt = np.minimum(nxt, cfg.horizon_days)
+    h_end = so_far(rate * (nxt - t))
+    need = -np.log(d.uniform(_V_CHURN, ch.jg))[rows]
+    crossed = h_end >= need
+    idx = np.where(crossed, np.arange(rows.size), rows.size)
+    hit = np.full(n, rows.size, dtype=np.int64)
+    np.minimum.at(hit, rows, idx)
+    churned = hit < rows.size
+    days = np.full(n, cfg.horizon_days)
+    i = hit[churned]
+    h_before = h_end[i] - rate[i] * (nxt[i] - t[i])
+    days[churned] = t[i] + (need[i] - h_before) / rate[i]
+    stop = np.minimum(nxt, days[rows])
+    exposure = rate * np.maximum(stop - t, 0.0)
+    stats["avoidable_churn"] = stats.get("avoidable_churn", 0.0) + float(
+        np.sum(exposure * -np.expm1(-harm))
+    )
+    return churned, np.round(days, 3)
+
+
 def _make_chunk(cfg: GeneratorConfig, d: _Draws, first: int, n: int) -> _Chunk:
     jg = np.arange(first, first + n, dtype=np.uint64)
     segment, pref, mood, start_s = _journeys(cfg, d, jg)
@@ -1039,6 +1144,7 @@ def _make_chunk(cfg: GeneratorConfig, d: _Draws, first: int, n: int) -> _Chunk:
             np.int64
         )
         ch.present &= ch.ts_s < ch.close_s[:, None]
+    ch.natural = ch.score.copy()
     _failures(cfg, d, ch)
     _treat(cfg, d, ch)
     return ch
@@ -1083,7 +1189,11 @@ def _chunk_tables(
     )
     contacts = np.bincount(ev.rows[contact], minlength=n).astype(np.float64)
     overall = _overall(cfg, d, ch, feats)
-    churned, churn_days = _churn(cfg, d, ch, feats, contacts)
+    _recovery_effects(cfg, d, ch, ev, overall, stats)
+    if cfg.churn_time_varying:
+        churned, churn_days = _churn_path(cfg, d, ch, ev, stats)
+    else:
+        churned, churn_days = _churn(cfg, d, ch, feats, contacts)
     r = d.normals(_V_RECOMMEND, ch.jg)[0]
     recommend = np.clip(np.rint((overall - 1.0) * 10.0 / 9.0 + cfg.recommend_noise_sd * r), 0, 10)
     satisfied = overall >= cfg.satisfied_threshold
@@ -1348,7 +1458,31 @@ def _spec_text(cfg: GeneratorConfig, name: str) -> str:
         lines += ['positive = ["1"]', ""]
     if cfg.close_after_days > 0:
         lines += ["[journey_end]", f'closing = ["{CLOSED}"]', ""]
-    return "\n".join(lines)
+    return "\n".join(lines + _service_toml(cfg))
+
+
+def _service_toml(cfg: GeneratorConfig) -> list[str]:
+    """The [recovery] and [churn] sections: how failures, recovery and churn show."""
+    failing = [t.name for t in cfg.touchpoints if t.failure_rate > 0]
+    origin = "first_event" if cfg.churn_time_varying else "last_event"
+    return [
+        "",
+        "[recovery]",
+        f"failure_touchpoints = {_toml([RECOVERY])}",
+        f"recovery_touchpoints = {_toml([RECOVERY])}",
+        "recovered_min_score = 4",
+        'confounders = ["segment"]',
+        f"adjust_presence = {_toml(failing)}",
+        'outcomes = ["overall", "recommend", "churned"]',
+        "",
+        "[churn]",
+        'churned = "churned"',
+        'time = "churn_days"',
+        f'origin = "{origin}"',
+        f"contact_touchpoints = {_toml([c.name for c in cfg.contacts])}",
+        'covariates = ["segment"]',
+        "",
+    ]
 
 
 def _touchpoint_toml(
@@ -1502,6 +1636,10 @@ def _truth_model(cfg: GeneratorConfig) -> dict[str, Any]:
             + ", ".join(c.name for c in cfg.contacts),
             "horizon_days": cfg.horizon_days,
             "churn_days": "min(churn time, horizon_days); churned = churn time <= horizon_days",
+            "time_varying": cfg.churn_time_varying,
+            "time_varying_rule": "with time_varying: time from the journey's first event; after"
+            " each event the covariates so far (negative moments, last scored event negative,"
+            " contacts, recovery contacts scored >= 4 as recovered and <= 2 as unrecovered)",
         },
     }
 
@@ -1546,6 +1684,9 @@ def _truth_contacts(cfg: GeneratorConfig) -> dict[str, Any]:
                 "unrecovered": cfg.unrecovered_effect,
             },
             "recovered_rule": "journey has a recovery event with score >= 4",
+            "total_effect_rule": "mean of overall minus overall without the failure (natural"
+            " score at the failed touchpoint, no recovery contact, same draws) over the failed"
+            " journeys of each group: see realised.recovery_total_effect",
         },
     }
 
@@ -1607,6 +1748,20 @@ def _truth(cfg: GeneratorConfig, stats: dict[str, float]) -> dict[str, Any]:
             "churned_share": stats["churned"] / n,
             "failures": int(stats["failures"]),
             "recovered": int(stats["recovered"]),
+            "recovery_total_effect": {
+                "recovered": stats.get("effect_recovered", 0) / 10 / max(stats["recovered"], 1),
+                "unrecovered": stats.get("effect_unrecovered", 0)
+                / 10
+                / max(stats["failures"] - stats["recovered"], 1),
+            },
+            # rounded: a sum over chunks differs in the last bits with the chunk size
+            "avoidable_churn": (
+                round(stats["avoidable_churn"], 4) if "avoidable_churn" in stats else None
+            ),
+            "avoidable_churn_rule": "time_varying only: expected churners over the observed"
+            " time (to churn or horizon) that the hazard owes to negative moments, a negative"
+            " last ending and badly recovered failures: sum of hazard * (1 - exp(-their"
+            " log-hazard)) * time",
             "baseline_contacts": int(stats.get("contacts_0", 0)),
             "window_contacts": windows,
         },

@@ -134,6 +134,9 @@ class DatasetSpec:
     #: memory analysis may speak of peak and end without timestamps.
     experienced_order: bool = False
     journey_end: JourneyEnd = field(default_factory=JourneyEnd)
+    snapshot: bool = False
+    recovery: RecoverySpec | None = None
+    churn: ChurnSpec | None = None
 
     def scale_for(self, touchpoint: Touchpoint | None) -> Scale | None:
         """The scale scores of ``touchpoint`` are on (its own, else the default)."""
@@ -187,6 +190,9 @@ _TOP_KEYS = {
     "validation",
     "experienced_order",
     "journey_end",
+    "snapshot",
+    "recovery",
+    "churn",
 }
 
 
@@ -208,7 +214,8 @@ def parse_spec(
             '(e.g. journey_id = "case_id"), or write journey_id = "@row" when each row is '
             "one journey and the file has no id"
         )
-    if layout == "long" and source.format != "xes" and "touchpoint" not in columns:
+    snapshot = bool(raw.get("snapshot", False))
+    if layout == "long" and source.format != "xes" and "touchpoint" not in columns and not snapshot:
         raise ConfigError(
             f'{where} [columns]: a long layout needs `touchpoint` (e.g. touchpoint = "activity")'
         )
@@ -271,6 +278,9 @@ def parse_spec(
         spec_path=spec_path,
         experienced_order=_flag(raw, "experienced_order", where),
         journey_end=_parse_journey_end(dict(raw.get("journey_end", {})), f"{where} [journey_end]"),
+        snapshot=snapshot,
+        recovery=_parse_recovery(raw["recovery"], where) if "recovery" in raw else None,
+        churn=_parse_churn(raw["churn"], where) if "churn" in raw else None,
     )
 
 
@@ -589,3 +599,93 @@ def _require(raw: Mapping[str, Any], key: str, where: str, kind: type) -> Any:
     if not isinstance(value, kind):
         raise ConfigError(f"{where}: `{key}` must be a {kind.__name__}, not {value!r}")
     return value
+
+
+@dataclass(frozen=True)
+class RecoverySpec:
+    """How a service failure and its recovery show in the data (``[recovery]``).
+
+    From events: a failure is an event at one of ``failure_touchpoints`` (scored
+    at or below ``failure_max_score`` when given); its recovery is the first event
+    at one of ``recovery_touchpoints`` at or after it, recovered when scored at or
+    above ``recovered_min_score`` (and within ``recovered_within_hours`` when
+    given). From a per-customer snapshot: a failure is ``failure_column`` above
+    ``failure_above``, a recovery ``recovered_column`` above ``recovered_above``.
+    ``confounders`` are attributes (or snapshot columns) the comparison adjusts
+    for, ``adjust_presence`` touchpoints whose presence in the journey it adjusts
+    for, and ``lower_is_better`` the outcomes where less is better (churn).
+    """
+
+    failure_touchpoints: tuple[str, ...] = ()
+    failure_max_score: float | None = None
+    recovery_touchpoints: tuple[str, ...] = ()
+    recovered_min_score: float | None = None
+    recovered_within_hours: float | None = None
+    failure_column: str | None = None
+    failure_above: float = 0.0
+    recovered_column: str | None = None
+    recovered_above: float = 0.0
+    confounders: tuple[str, ...] = ()
+    adjust_presence: tuple[str, ...] = ()
+    lower_is_better: tuple[str, ...] = ()
+    outcomes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChurnSpec:
+    """When a customer churned and what may drive it (``[churn]``).
+
+    ``churned`` names the binary outcome (or snapshot column, with ``positive``
+    values) and ``time`` the time from ``origin`` (``first_event`` or
+    ``last_event`` of the customer) to churn or censoring, in ``time_unit``; or
+    ``inactivity_days`` declares churn as no activity for that many days before
+    the end of the data. ``contact_touchpoints`` are unsolicited contacts (default:
+    customer-initiated touchpoints without a stage); a negative moment is a scored
+    event with valence below ``negative_below``. ``covariates`` are baseline
+    attributes (or snapshot columns); ``negative_covariates`` the snapshot columns
+    that count as negative experiences for avoidable churn.
+    """
+
+    churned: str | None = None
+    positive: tuple[str, ...] = ()
+    time: str | None = None
+    time_unit: str = "days"
+    origin: str = "first_event"
+    inactivity_days: float | None = None
+    contact_touchpoints: tuple[str, ...] | None = None
+    negative_below: float = 0.0
+    covariates: tuple[str, ...] = ()
+    negative_covariates: tuple[str, ...] = ()
+    landmark: float = 30.0
+
+
+def _parse_recovery(raw: Any, where: str) -> RecoverySpec:
+    where = f"{where} [recovery]"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where} must be a table, e.g. [recovery] failure_touchpoints = [...]")
+    _reject_unknown(raw, set(RecoverySpec.__dataclass_fields__), where, "[recovery]")
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+    spec = RecoverySpec(**values)
+    if not spec.failure_touchpoints and spec.failure_column is None:
+        raise ConfigError(
+            f'{where}: declare the failure: failure_touchpoints = ["complaint"] (events) '
+            'or failure_column = "Complaints" (one row per customer)'
+        )
+    return spec
+
+
+def _parse_churn(raw: Any, where: str) -> ChurnSpec:
+    where = f"{where} [churn]"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f'{where} must be a table, e.g. [churn] churned = "churned"')
+    _reject_unknown(raw, set(ChurnSpec.__dataclass_fields__), where, "[churn]")
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+    spec = ChurnSpec(**values)
+    if spec.inactivity_days is None and (spec.churned is None or spec.time is None):
+        raise ConfigError(
+            f'{where}: declare churn: churned = "churned" and time = "churn_days", '
+            "or inactivity_days = 90"
+        )
+    if spec.origin not in ("first_event", "last_event"):
+        raise ConfigError(f"{where}: origin must be 'first_event' or 'last_event'")
+    return spec

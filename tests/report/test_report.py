@@ -78,13 +78,17 @@ def test_moments_and_focus_match_the_models(spec: Path, full: tuple[Report, Repo
             assert row["penalty"]["low"] <= row["penalty"]["value"] <= row["penalty"]["high"]
     plan = focus_plan(expected, load(spec))
     actions = results["focus"]["actions"]
+    churn_kinds = {"prevent_negative", "recover_faster"}
     # the hidden moments add their proactive contacts, ranked among the moments' actions
-    assert [a["touchpoint"] for a in actions if a["kind"] != "proactive_contact"] == [
+    ranked = [a for a in actions if a["kind"] not in churn_kinds]
+    assert [a["touchpoint"] for a in ranked if a["kind"] != "proactive_contact"] == [
         a.touchpoint for a in plan.actions
     ]
-    proactive = [a for a in actions if a["kind"] == "proactive_contact"]
-    assert {a["touchpoint"] for a in proactive} <= {
-        m["anchor"] for m in results["hidden"]["moments"]
+    proactive = [a for a in ranked if a["kind"] == "proactive_contact"]
+    assert {a["touchpoint"] for a in proactive} <= {m["anchor"] for m in results["hidden"]["moments"]}
+    # then the churn actions (churners saved), when the spec declares churn
+    assert [a["kind"] for a in actions[len(ranked) :]] == [
+        a["kind"] for a in actions if a["kind"] in churn_kinds
     }
 
 
@@ -116,16 +120,19 @@ def test_every_analysis_is_either_shown_or_skipped_with_a_reason(
     report, _ = full
     shown = {s.key for s in report.sections}
     skipped = {s.key: s.reason for s in report.skipped}
-    assert shown == {"journey_map", "moments", "memory", "emotions", "hidden", "focus", "quality"}
-    assert shown | set(skipped) == {
+    every = {
         "journey_map",
         "moments",
         "memory",
         "emotions",
         "hidden",
+        "recovery",
+        "churn",
         "focus",
         "quality",
     }
+    assert shown == every
+    assert shown | set(skipped) == every
     assert all(reason for reason in skipped.values())
 
 

@@ -5,12 +5,14 @@ Importing a sub-command module registers its commands on the shared Typer app.
 
 from peakend.cli import (
     analyze,  # noqa: F401  (registers analyze, demo)
+    churn,  # noqa: F401  (registers churn)
     data,  # noqa: F401  (registers validate, journeys, generate)
     emotions,  # noqa: F401  (registers emotions)
     hidden,  # noqa: F401  (registers hidden, hidden-schedule)
     init,  # noqa: F401  (registers init)
     memory,  # noqa: F401  (registers memory)
     moments,  # noqa: F401  (registers moments)
+    recovery,  # noqa: F401  (registers recovery)
     survey,  # noqa: F401  (registers the survey sub-commands)
 )
 from peakend.cli.common import app, main

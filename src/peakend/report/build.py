@@ -19,6 +19,7 @@ from typing import Any
 
 from peakend.errors import DataError, ModelError
 from peakend.load import Dataset, load
+from peakend.report.churn import churn_section
 from peakend.report.emotions import emotions_section
 from peakend.report.focus import focus_section
 from peakend.report.hidden import hidden_section
@@ -27,6 +28,7 @@ from peakend.report.journey_map import journey_map_section
 from peakend.report.memory import memory_section
 from peakend.report.moments import moments_section
 from peakend.report.quality import quality_section
+from peakend.report.recovery import recovery_section
 from peakend.report.render import print_pdf, render_html, write_chart_images
 from peakend.report.section import ReportContext, Section, Skipped
 from peakend.spec import DatasetSpec
@@ -36,10 +38,15 @@ Progress = Callable[[str], None]
 SectionBuilder = Callable[[ReportContext], Section | Skipped]
 
 #: Sections in the order the report shows them.
-SECTION_ORDER = ("journey_map", "moments", "memory", "emotions", "hidden", "focus", "quality")
+SECTION_ORDER = (
+    "journey_map", "moments", "memory", "emotions", "hidden", "recovery", "churn", "focus",
+    "quality",
+)  # fmt: skip
 
 #: Sections whose sentences lead the executive summary, most important first.
-SUMMARY_PRIORITY = ("moments", "memory", "hidden", "emotions", "focus", "journey_map")
+SUMMARY_PRIORITY = (
+    "moments", "memory", "hidden", "recovery", "churn", "emotions", "focus", "journey_map",
+)  # fmt: skip
 SUMMARY_SENTENCES = 5
 
 
@@ -192,6 +199,8 @@ def _builders() -> dict[str, SectionBuilder]:
         "moments": moments_section,
         "memory": memory_section,
         "hidden": hidden_section,
+        "recovery": recovery_section,
+        "churn": churn_section,
         "emotions": emotions_section,
         "focus": focus_section,
         "quality": quality_section,
@@ -221,6 +230,10 @@ def _missing_data(key: str, ctx: ReportContext) -> str | None:
         return "reason_no_scores"
     if key in ("moments", "memory", "focus") and ctx.outcome is None:
         return "reason_no_outcome"
+    if key == "recovery" and ctx.dataset.spec.recovery is None:
+        return "reason_no_recovery"
+    if key == "churn" and ctx.dataset.spec.churn is None:
+        return "reason_no_churn"
     if key == "hidden" and summary.median_duration_s is None:
         return "reason_no_timestamps"
     if key == "emotions" and ctx.dataset.events["text"].null_count == ctx.dataset.events.num_rows:

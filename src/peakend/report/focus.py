@@ -5,6 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from peakend.charts import PALETTE, RECOMMENDATION_COLOURS, style
+from peakend.models.churn.actions import with_churn_actions
 from peakend.models.focus import FocusAction, FocusPlan, focus_plan
 from peakend.models.hidden.actions import proactive_actions
 from peakend.models.moments import MomentsResult
@@ -21,14 +22,16 @@ def focus_section(ctx: ReportContext) -> Section | Skipped:
     if moments is None:
         return Skipped("focus", text("focus", ctx.lang), text("reason_no_scores", ctx.lang))
     extra = proactive_actions(ctx.results.get("hidden"), moments.outcome)
-    plan = focus_plan(moments, ctx.dataset, extra)
+    base = focus_plan(moments, ctx.dataset, extra)
+    # churn actions count churners saved, not outcome points: table only, not the chart
+    plan = with_churn_actions(base, ctx.results.get("churn"), ctx.results.get("recovery"))
     ctx.results["focus"] = plan
     lang = ctx.lang
     return Section(
         key="focus",
         title=text("focus", lang),
         paragraphs=(text("focus_intro", lang, outcome=plan.outcome),),
-        charts=(Chart("focus_plan", text("focus_title", lang), focus_figure(plan, lang)),),
+        charts=(Chart("focus_plan", text("focus_title", lang), focus_figure(base, lang)),),
         tables=(_focus_table(plan, lang),),
         methods=(text("method_focus", lang),),
         results=plan.to_dict(),

@@ -627,6 +627,123 @@ TEXTS: dict[str, dict[Language, str]] = {
         "nl": "deze analyse zit niet in deze versie van peakend",
     },
     "reason_failed": {"en": "the analysis failed: {error}", "nl": "de analyse mislukte: {error}"},
+    # service recovery and churn
+    "rec_prevent_negative": {
+        "en": "prevent the negative experience (churners saved)",
+        "nl": "voorkom de negatieve ervaring (behouden klanten)",
+    },
+    "rec_recover_faster": {
+        "en": "recover failures faster (churners saved)",
+        "nl": "herstel fouten sneller (behouden klanten)",
+    },
+    "recovery": {"en": "Service recovery", "nl": "Klachtherstel"},
+    "churn": {"en": "Churn drivers", "nl": "Waarom klanten vertrekken"},
+    "reason_no_recovery": {
+        "en": "the spec declares no service failure ([recovery] section)",
+        "nl": "de specificatie benoemt geen servicefout (sectie [recovery])",
+    },
+    "reason_no_churn": {
+        "en": "the spec declares no churn ([churn] section)",
+        "nl": "de specificatie benoemt geen opzegging (sectie [churn])",
+    },
+    "recovery_intro": {
+        "en": "{failed} of {units} {unit}s had a service failure; {recovered} of them were "
+        "recovered well. Differences are against {unit}s without a failure, adjusted for "
+        "{adjusted}, with 95 % intervals.",
+        "nl": "{failed} van {units} {unit}s hadden een servicefout; bij {recovered} daarvan "
+        "werd die goed hersteld. Verschillen zijn ten opzichte van {unit}s zonder fout, "
+        "gecorrigeerd voor {adjusted}, met 95%-betrouwbaarheidsintervallen.",
+    },
+    "recovery_outcome": {
+        "en": "{outcome}: recovered − never failed {gap}, recovered − not recovered {help}. "
+        "Verdict: {verdict}.",
+        "nl": "{outcome}: hersteld − nooit een fout {gap}, hersteld − niet hersteld {help}. "
+        "Oordeel: {verdict}.",
+    },
+    "recovery_speed": {
+        "en": "Time to recovery: {outcome} changes by {slope} per doubling of the delay; "
+        "{verdict}.",
+        "nl": "Hersteltijd: {outcome} verandert {slope} per verdubbeling van de wachttijd; "
+        "{verdict}.",
+    },
+    "verdict_paradox holds": {"en": "paradox holds", "nl": "de paradox klopt"},
+    "verdict_recovery restores part of the loss": {
+        "en": "recovery restores part of the loss",
+        "nl": "herstel maakt een deel van de schade goed",
+    },
+    "verdict_no evidence at this sample size": {
+        "en": "no evidence at this sample size",
+        "nl": "geen bewijs bij deze steekproefomvang",
+    },
+    "sum_recovery": {
+        "en": "Service recovery ({outcome}): {verdict}; recovered − never failed {gap}.",
+        "nl": "Klachtherstel ({outcome}): {verdict}; hersteld − nooit een fout {gap}.",
+    },
+    "col_outcome": {"en": "Outcome", "nl": "Uitkomst"},
+    "col_never_failed": {"en": "Never failed", "nl": "Nooit een fout"},
+    "col_recovered": {"en": "Recovered", "nl": "Hersteld"},
+    "col_not_recovered": {"en": "Not recovered", "nl": "Niet hersteld"},
+    "col_gap_never": {
+        "en": "Recovered − never failed [95 % CI]",
+        "nl": "Hersteld − nooit een fout [95%-BI]",
+    },
+    "col_gap_unrecovered": {
+        "en": "Recovered − not recovered [95 % CI]",
+        "nl": "Hersteld − niet hersteld [95%-BI]",
+    },
+    "col_verdict": {"en": "Verdict", "nl": "Oordeel"},
+    "churn_intro": {
+        "en": "{customers} customers, {churners} churned ({kind}). Hazard ratios above 1 "
+        "raise the risk of leaving; concordance on customers held out of the fit: {c}.",
+        "nl": "{customers} klanten, {churners} vertrokken ({kind}). Een hazard ratio boven 1 "
+        "verhoogt de kans op vertrek; concordantie op klanten buiten de fit: {c}.",
+    },
+    "churn_avoidable": {
+        "en": "Avoidable churn: {value} of {churners} churners would not have left over the "
+        "same time without the negative experiences; most from {cause} ({cause_value}).",
+        "nl": "Vermijdbaar vertrek: {value} van {churners} vertrokken klanten waren in dezelfde "
+        "tijd niet vertrokken zonder de negatieve ervaringen; het meest door {cause} "
+        "({cause_value}).",
+    },
+    "churn_avoidable_none": {
+        "en": "Avoidable churn: no evidence at this sample size ({value}).",
+        "nl": "Vermijdbaar vertrek: geen bewijs bij deze steekproefomvang ({value}).",
+    },
+    "sum_churn": {
+        "en": "{value} churners were avoidable: their negative experiences made them leave.",
+        "nl": "{value} vertrokken klanten waren te behouden: negatieve ervaringen dreven hen weg.",
+    },
+    "col_driver": {"en": "Driver", "nl": "Oorzaak"},
+    "col_hazard_ratio": {"en": "Hazard ratio [95 % CI]", "nl": "Hazard ratio [95%-BI]"},
+    "col_ph": {
+        "en": "Proportional hazards (p)",
+        "nl": "Proportionele hazards (p)",
+    },
+    "col_cause": {"en": "Cause", "nl": "Oorzaak"},
+    "col_avoidable": {"en": "Avoidable churners [95 % CI]", "nl": "Te behouden [95%-BI]"},
+    "method_recovery": {
+        "en": "Service recovery: each failure group's effect on the treated is the mean of its "
+        "outcomes minus what a model fitted on the units without a failure predicts for them "
+        "(cells of the categorical confounders, numeric ones linear); intervals from the "
+        "influence function summed per customer. A verdict is stated only when its interval "
+        "supports it.",
+        "nl": "Klachtherstel: het effect per foutgroep is het gemiddelde van de uitkomsten min "
+        "wat een model op de eenheden zonder fout voor hen voorspelt (cellen van de "
+        "categorische verstorende variabelen, numerieke lineair); intervallen uit de "
+        "invloedsfunctie per klant opgeteld. Een oordeel staat er alleen als het interval "
+        "het draagt.",
+    },
+    "method_churn": {
+        "en": "Churn: Cox model on (start, stop] rows whose covariates change with every event "
+        "(Breslow ties), Wald intervals, Schoenfeld residuals against log time, concordance "
+        "on a fifth of the customers held out; avoidable churn is the sum over churners of "
+        "1 − exp(−their negative experiences' log-hazard).",
+        "nl": "Vertrek: Cox-model op (start, stop]-rijen waarvan de variabelen bij elke "
+        "gebeurtenis veranderen (Breslow bij gelijke tijden), Wald-intervallen, "
+        "Schoenfeld-residuen tegen log-tijd, concordantie op een vijfde van de klanten buiten "
+        "de fit; vermijdbaar vertrek is de som over vertrokken klanten van 1 − exp(−de "
+        "log-hazard van hun negatieve ervaringen).",
+    },
 }
 
 

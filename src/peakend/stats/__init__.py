@@ -4,7 +4,9 @@
   customers), percentile intervals, Wilson, k-fold splits grouped by customer;
 * :mod:`.fieller` — Fieller intervals for ratios of two estimates;
 * :mod:`.pooling` — random-effects pooling of group estimates;
-* :mod:`.counts` — event counts per day with overdispersion.
+* :mod:`.counts` — event counts per day with overdispersion;
+* :mod:`.cox` — Cox proportional hazards with time-varying covariates;
+* :mod:`.att` — effects on the treated by weighting, with overlap diagnostics.
 """
 
 from peakend.stats.resampling import (

@@ -1,0 +1,1 @@
+"""Chart specifications (Vega-Lite via Altair), one module per chart; no model code."""

@@ -1,0 +1,131 @@
+"""Churn drivers on the generator's event histories, on snapshots, and on bad input."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from peakend.errors import ConfigError
+from peakend.generate import GeneratorConfig, generate
+from peakend.models.churn import churn_drivers
+from peakend.models.churn.survival import km_curve
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("churn")
+    generate(out, GeneratorConfig(n_journeys=6_000, seed=11, churn_time_varying=True))
+    return out
+
+
+def test_planted_log_hazards_come_back(history: Path) -> None:
+    truth = json.loads((history / "truth.json").read_text())["churn"]["log_hazard"]
+    result = churn_drivers(history / "synthetic.toml")
+    planted = {
+        "negative_moments": truth["per_negative_moment"],
+        "negative_end": truth["negative_end"],
+        "contacts": truth["per_unsolicited_contact"],
+        "unrecovered_failures": truth["unrecovered_failure"],
+    }
+    found = {d.covariate: d for d in result.drivers}
+    for name, value in planted.items():
+        d = found[name]
+        # 99.9 % interval: a fixed seed, so this checks the method, not luck
+        assert abs(d.log_hr - value) < 3.3 * d.se, (name, d.log_hr, value)
+    assert result.concordance is not None and 0.55 < result.concordance < 0.75
+
+
+def test_avoidable_churn_near_planted(history: Path) -> None:
+    planted = json.loads((history / "truth.json").read_text())["realised"]["avoidable_churn"]
+    result = churn_drivers(history / "synthetic.toml")
+    assert result.avoidable is not None
+    total = result.avoidable.total
+    assert total.low < planted < total.high
+    assert abs(total.value / planted - 1) < 0.15
+    causes = {c for c, _ in result.avoidable.by_cause}
+    assert {"installation", "first_invoice", "unrecovered failures"} <= causes
+
+
+def test_demo_default_churn_after_the_journey() -> None:
+    from peakend.datasets import demo_spec_path
+
+    result = churn_drivers(demo_spec_path())
+    assert result.kind == "event history"
+    assert result.customers == 2_000
+    assert [c.label for c in result.curves_by_experience][0] == "0 negative"
+    assert set(result.curves_by_segment) == {"segment"}
+
+
+def test_km_matches_lifelines() -> None:
+    from lifelines import KaplanMeierFitter
+
+    rng = np.random.default_rng(5)
+    time = np.round(rng.exponential(10.0, 500), 1)
+    event = rng.random(500) < 0.7
+    ours = km_curve("all", time, event, points=10_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = KaplanMeierFitter().fit(time, event)
+    sf = ref.survival_function_.iloc[:, 0]
+    ci = ref.confidence_interval_survival_function_
+    at = np.searchsorted(sf.index.to_numpy(), ours.times)
+    assert np.allclose(ours.survival, sf.to_numpy()[at])
+    assert np.allclose(ours.low, ci.iloc[at, 0].to_numpy(), atol=1e-6)
+    assert np.allclose(ours.high, ci.iloc[at, 1].to_numpy(), atol=1e-6)
+
+
+def test_spec_without_churn_section_says_what_to_add(tmp_path: Path) -> None:
+    generate(tmp_path, GeneratorConfig(n_journeys=200, seed=1))
+    spec = tmp_path / "synthetic.toml"
+    text = spec.read_text()
+    spec.write_text(text[: text.index("[churn]")])
+    with pytest.raises(ConfigError, match=r"add a \[churn\] section"):
+        churn_drivers(spec)
+
+
+def test_time_varying_needs_one_journey_per_customer() -> None:
+    with pytest.raises(ConfigError, match="journeys_per_customer = 1"):
+        GeneratorConfig(churn_time_varying=True, journeys_per_customer=2.0)
+
+
+def test_inactivity_declares_churn_from_the_events() -> None:
+    from dataclasses import replace
+
+    import pyarrow.compute as pc
+
+    from peakend.datasets import demo_spec_path
+    from peakend.load import load
+    from peakend.spec import ChurnSpec
+
+    data = load(demo_spec_path())
+    data.spec = replace(data.spec, churn=ChurnSpec(inactivity_days=200, covariates=("segment",)))
+    result = churn_drivers(data)
+    ts = data.events.column("ts")
+    end = pc.max(ts).as_py()
+    last = data.events.group_by("customer_id").aggregate([("ts", "max")]).column("ts_max")
+    gaps = [(end - t).total_seconds() / 86_400 for t in last.to_pylist()]
+    assert result.churners == sum(g > 200 for g in gaps)
+    assert 0 < result.churners < result.customers
+
+
+def test_time_varying_churn_does_not_depend_on_chunks(tmp_path: Path) -> None:
+    truths, outcomes = [], []
+    for chunk in (700, 5_000):
+        out = tmp_path / str(chunk)
+        cfg = GeneratorConfig(n_journeys=2_000, seed=9, churn_time_varying=True)
+        generate(out, replace_chunk(cfg, chunk))
+        truths.append(json.loads((out / "truth.json").read_text())["realised"])
+        outcomes.append((out / "outcomes.parquet").read_bytes())
+    assert truths[0]["avoidable_churn"] == truths[1]["avoidable_churn"]
+    assert truths[0]["recovery_total_effect"] == truths[1]["recovery_total_effect"]
+    assert outcomes[0] == outcomes[1]
+
+
+def replace_chunk(cfg: GeneratorConfig, chunk: int) -> GeneratorConfig:
+    from dataclasses import replace
+
+    return replace(cfg, chunk_journeys=chunk)
