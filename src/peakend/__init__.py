@@ -7,6 +7,8 @@ The public API, in pipeline order::
     summary = summarize_journeys(data)     # journey features, touchpoints, flows
 """
 
+from typing import Any
+
 from peakend.errors import (
     ConfigError,
     DataError,
@@ -29,7 +31,6 @@ from peakend.models.hidden_analysis import (
 from peakend.models.memory import MemoryResult, remembered_experience
 from peakend.models.memory_whatif import WhatIf, what_if
 from peakend.models.moment_design import Cuts
-from peakend.models.moment_plot import moment_matrix
 from peakend.models.moment_segments import SegmentMoments
 from peakend.models.moments import MomentSettings, MomentsResult, TouchpointMoment, find_moments
 from peakend.models.schedule import ProactiveRule, due_actions
@@ -48,6 +49,20 @@ from peakend.text import (
 from peakend.validate import Problem, Reason, Severity, ValidationReport
 
 __version__ = "0.1.0"
+
+
+def moment_matrix(result: MomentsResult, **options: Any) -> Any:
+    """The moment matrix of ``result`` as a Vega-Lite chart (an Altair ``LayerChart``).
+
+    Save it with ``peakend.views.save_chart(chart, path)`` (PNG, SVG, PDF or
+    offline HTML, no browser needed). ``options`` are those of
+    :func:`peakend.views.moments.moment_matrix` (``lang``, ``labels``, ``unit``,
+    ``title``). Altair is imported only when this is called.
+    """
+    from peakend.views.moments import moment_matrix as draw
+
+    return draw(result, **options)
+
 
 __all__ = [
     "EVENT_SCHEMA",

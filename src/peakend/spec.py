@@ -318,6 +318,7 @@ def _parse_touchpoint(
     raw: Mapping[str, Any], scales: Mapping[str, Scale], where: str
 ) -> Touchpoint:
     keys = {"name", "stage", "brand_relevance", "cost", "owner", "initiated_by", "column", "scale"}
+    keys.add("label")
     _reject_unknown(raw, keys, where, "a touchpoint")
     name = _require(raw, "name", where, str)
     scale = raw.get("scale")
@@ -332,6 +333,7 @@ def _parse_touchpoint(
         initiated_by=raw.get("initiated_by"),
         column=raw.get("column"),
         scale=scale,
+        label=raw.get("label"),
     )
 
 

@@ -27,10 +27,11 @@ from peakend.generate import DEFAULT_PROACTIVE, DEFAULT_WINDOWS, GeneratorConfig
 from peakend.models.hidden import benjamini_hochberg, contact_rule
 from peakend.models.hidden_analysis import HiddenMomentsResult, find_hidden_moments
 from peakend.models.hidden_effects import covariate_matrix
-from peakend.models.hidden_plot import hidden_timeline
 from peakend.models.hidden_words import distinctive_words
 from peakend.models.interventions import load_classics, match_classic, parse_classics
 from peakend.models.schedule import ProactiveRule, due_actions
+from peakend.views import chart_rows
+from peakend.views.hidden import hidden_timeline
 
 
 def planted_config(n_journeys: int, seed: int) -> GeneratorConfig:
@@ -157,9 +158,9 @@ def test_result_to_dict_is_json_ready(result: HiddenMomentsResult) -> None:
 
 
 def test_timeline_shades_each_hidden_moment(result: HiddenMomentsResult) -> None:
-    fig = hidden_timeline(result, "first_invoice")
-    assert len(fig.layout.shapes) == 1
-    assert fig.layout.shapes[0].x0 == -0.5
+    bands = [r for r in chart_rows(hidden_timeline(result, "first_invoice")) if "x0" in r]
+    assert len(bands) == 1
+    assert bands[0]["x0"] == -0.5
     with pytest.raises(ConfigError, match="was not tested"):
         hidden_timeline(result, "nope")
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
+from typing import Any
+
 import pyarrow.compute as pc
 
 from peakend.report.i18n import Language, ci, number, percent, percent_ci, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
-from peakend.text.chart import emotion_chart
 from peakend.text.journey import TouchpointEmotion, TouchpointEmotions, touchpoint_emotions
 from peakend.text.scoring import Backend
+from peakend.views.emotions import emotion_chart
+from peakend.views.save import to_spec
 
 REFERENCES = (
     "Demszky, D. et al. (2020). GoEmotions: a dataset of fine-grained emotions. ACL 2020.",
@@ -41,7 +43,11 @@ def emotions_section(ctx: ReportContext) -> Section:
         key="emotions",
         title=text("emotions", lang),
         paragraphs=(text("emotions_intro", lang, n=number(result.n_comments, lang)),),
-        charts=(Chart("emotions", text("emotions_title", lang), emotions_figure(result, lang)),),
+        charts=(
+            Chart(
+                "emotions", text("emotions_title", lang), emotions_figure(result, lang, ctx.labels)
+            ),
+        ),
         tables=(_table(result, lang),),
         summary=(summary,) if summary else (),
         methods=(text("method_emotions", lang), text("method_backend", lang, backend=backend)),
@@ -50,12 +56,12 @@ def emotions_section(ctx: ReportContext) -> Section:
     )
 
 
-def emotions_figure(result: TouchpointEmotions, lang: Language) -> go.Figure:
+def emotions_figure(
+    result: TouchpointEmotions, lang: Language, labels: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Top emotions per touchpoint as stacked shares, titled in the report language."""
-    fig = emotion_chart(result)
-    fig.update_layout(title_text=text("emotions_title", lang))
-    fig.update_xaxes(title_text=text("emotions_x", lang))
-    return fig
+    chart = emotion_chart(result, lang=lang, labels=labels, title=text("emotions_title", lang))
+    return to_spec(chart)
 
 
 def summary_sentence(result: TouchpointEmotions, lang: Language) -> str | None:

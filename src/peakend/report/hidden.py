@@ -7,9 +7,10 @@ from peakend.models.hidden_analysis import (
     HiddenMomentsResult,
     find_hidden_moments,
 )
-from peakend.models.hidden_plot import hidden_timeline
 from peakend.report.i18n import Language, ci, number, percent, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
+from peakend.views.hidden import hidden_timeline
+from peakend.views.save import to_spec
 
 REFERENCES = (
     "Benjamini, Y. & Hochberg, Y. (1995). Controlling the false discovery rate. Journal of "
@@ -40,9 +41,15 @@ def hidden_section(ctx: ReportContext) -> Section:
     charts = tuple(
         Chart(
             f"hidden_{anchor}",
-            text("timeline_title", lang, anchor=anchor),
-            hidden_timeline(result, anchor).update_layout(
-                title_text=text("timeline_title", lang, anchor=anchor)
+            text("timeline_title", lang, anchor=ctx.label(anchor)),
+            to_spec(
+                hidden_timeline(
+                    result,
+                    anchor,
+                    lang=lang,
+                    labels=ctx.labels,
+                    title=text("timeline_title", lang, anchor=ctx.label(anchor)),
+                )
             ),
         )
         for anchor in anchors
