@@ -9,7 +9,6 @@ phone-sized screen. Screenshots are saved under ``test-artifacts/survey/``.
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import threading
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from peakend.survey.app import SurveySettings, create_app
 from peakend.survey.questionnaire import Questionnaire
@@ -27,15 +26,6 @@ from peakend.survey.store import SurveyStore
 from .conftest import EXAMPLES, invitation_request
 
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "survey"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PHONE = {"width": 390, "height": 844}
 
 
@@ -61,13 +51,9 @@ def service(
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"Chromium is needed at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
+def browser(chromium: Browser) -> Browser:
+    """The machine's Chromium (tests/conftest.py: found on PATH or via PEAKEND_CHROMIUM)."""
+    return chromium
 
 
 def open_page(browser: Browser, locale: str) -> Page:

@@ -12,6 +12,7 @@ from peakend.text.journey import TouchpointEmotion, TouchpointEmotions, touchpoi
 from peakend.text.scoring import Backend
 from peakend.views.emotions import emotion_chart
 from peakend.views.save import to_spec
+from peakend.views.words import word
 
 REFERENCES = (
     "Demszky, D. et al. (2020). GoEmotions: a dataset of fine-grained emotions. ACL 2020.",
@@ -38,7 +39,7 @@ def emotions_section(ctx: ReportContext) -> Section:
     result = touchpoint_emotions(ctx.dataset, backend=backend)
     ctx.results["emotions"] = result
     lang = ctx.lang
-    summary = summary_sentence(result, lang)
+    summary = summary_sentence(result, lang, ctx.labels)
     return Section(
         key="emotions",
         title=text("emotions", lang),
@@ -48,7 +49,7 @@ def emotions_section(ctx: ReportContext) -> Section:
                 "emotions", text("emotions_title", lang), emotions_figure(result, lang, ctx.labels)
             ),
         ),
-        tables=(_table(result, lang),),
+        tables=(_table(result, lang, ctx.labels),),
         summary=(summary,) if summary else (),
         methods=(text("method_emotions", lang), text("method_backend", lang, backend=backend)),
         references=REFERENCES,
@@ -64,7 +65,9 @@ def emotions_figure(
     return to_spec(chart)
 
 
-def summary_sentence(result: TouchpointEmotions, lang: Language) -> str | None:
+def summary_sentence(
+    result: TouchpointEmotions, lang: Language, labels: dict[str, str] | None = None
+) -> str | None:
     """Where interactions most often end negatively, and what customers feel there."""
     enough = [t for t in result.touchpoints if t.n_comments >= MIN_COMMENTS]
     if not enough:
@@ -74,14 +77,14 @@ def summary_sentence(result: TouchpointEmotions, lang: Language) -> str | None:
     return text(
         "sum_emotions",
         lang,
-        touchpoint=worst.touchpoint,
+        touchpoint=(labels or {}).get(worst.touchpoint, worst.touchpoint),
         share=percent(worst.ends_negative.value, lang),
         n=number(worst.n_comments, lang),
-        emotion=top[0][0] if top else "–",
+        emotion=word(top[0][0], lang) if top else "–",
     )
 
 
-def _table(result: TouchpointEmotions, lang: Language) -> ReportTable:
+def _table(result: TouchpointEmotions, lang: Language, labels: dict[str, str]) -> ReportTable:
     headers = tuple(
         text(k, lang)
         for k in (
@@ -96,16 +99,16 @@ def _table(result: TouchpointEmotions, lang: Language) -> ReportTable:
     return ReportTable(
         "emotions",
         headers,
-        tuple(_row(t, lang) for t in result.touchpoints),
+        tuple(_row(t, lang, labels) for t in result.touchpoints),
         caption=text("sortable", lang),
     )
 
 
-def _row(tp: TouchpointEmotion, lang: Language) -> tuple[Cell, ...]:
+def _row(tp: TouchpointEmotion, lang: Language, labels: dict[str, str]) -> tuple[Cell, ...]:
     few = tp.n_comments < MIN_COMMENTS
-    emotions = ", ".join(f"{e} {percent(s.value, lang)}" for e, s in tp.top_emotions(3))
+    emotions = ", ".join(f"{word(e, lang)} {percent(s.value, lang)}" for e, s in tp.top_emotions(3))
     return (
-        Cell(tp.touchpoint),
+        Cell(labels.get(tp.touchpoint, tp.touchpoint)),
         Cell(number(tp.n_comments, lang), tp.n_comments),
         Cell(
             ci(tp.valence, lang),

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from peakend.models.focus import FocusAction, FocusPlan, focus_plan
-from peakend.models.moments import MomentsResult
-from peakend.report.i18n import Language, ci, number, text
+from peakend.models.moments import MomentsResult, TouchpointMoment
+from peakend.report.i18n import TEXTS, Language, ci, number, percent, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section, Skipped
+from peakend.report.units import outcome_unit
 from peakend.views.focus import focus_chart
 from peakend.views.save import to_spec
 
@@ -24,8 +25,11 @@ def focus_section(ctx: ReportContext) -> Section | Skipped:
         key="focus",
         title=text("focus", lang),
         paragraphs=(text("focus_intro", lang, outcome=plan.outcome),),
-        charts=(Chart("focus_plan", text("focus_title", lang), focus_figure(plan, ctx)),),
-        tables=(_focus_table(plan, lang, ctx.labels),),
+        # no action with a gain to draw (every touchpoint is maintained or allowed): table only
+        charts=(Chart("focus_plan", text("focus_title", lang), focus_figure(plan, ctx)),)
+        if any(a.gain.value > 0 for a in plan.actions)
+        else (),
+        tables=(_focus_table(plan, ctx, moments),),
         methods=(text("method_focus", lang),),
         results=plan.to_dict(),
     )
@@ -38,7 +42,10 @@ def focus_figure(plan: FocusPlan, ctx: ReportContext) -> dict[str, Any]:
     return to_spec(chart)
 
 
-def _focus_table(plan: FocusPlan, lang: Language, labels: dict[str, str]) -> ReportTable:
+def _focus_table(plan: FocusPlan, ctx: ReportContext, moments: MomentsResult) -> ReportTable:
+    lang, labels = ctx.lang, ctx.labels
+    by_name = {m.touchpoint: m for m in moments.touchpoints}
+    unit = outcome_unit(ctx.dataset, plan.outcome, lang)
     headers = tuple(
         text(k, lang)
         for k in (
@@ -52,11 +59,39 @@ def _focus_table(plan: FocusPlan, lang: Language, labels: dict[str, str]) -> Rep
             "col_why",
         )
     )
-    rows = tuple(_row(a, lang, labels) for a in plan.actions)
+    rows = tuple(
+        _row(a, lang, labels, _why(a, by_name.get(a.touchpoint), moments, lang, unit))
+        for a in plan.actions
+    )
     return ReportTable("focus", headers, rows, caption=text("sortable", lang))
 
 
-def _row(action: FocusAction, lang: Language, labels: dict[str, str]) -> tuple[Cell, ...]:
+def _why(
+    action: FocusAction,
+    moment: TouchpointMoment | None,
+    moments: MomentsResult,
+    lang: Language,
+    unit: str,
+) -> str:
+    """Why this action, in the report language and with the outcome's unit."""
+    key = f"why_{action.kind}"
+    if key not in TEXTS:
+        return action.reason
+    if moment is None or action.kind not in ("fix", "excel"):
+        return text(key, lang) if "{" not in TEXTS[key][lang] else action.reason
+    binary = moments.outcome_kind == "binary"
+    value = -moment.penalty.value if action.kind == "fix" else moment.reward.value
+    shown = number(100 * value, lang, 0) if binary else number(value, lang)
+    return text(
+        key,
+        lang,
+        effect=f"{shown} {unit}",
+        share=percent(moment.low_share, lang),
+        n=number(moment.counts.get("middle", 0), lang),
+    )
+
+
+def _row(action: FocusAction, lang: Language, labels: dict[str, str], why: str) -> tuple[Cell, ...]:
     gain, risk = action.gain, action.risk
     return (
         Cell(str(action.rank), action.rank),
@@ -70,5 +105,5 @@ def _row(action: FocusAction, lang: Language, labels: dict[str, str]) -> tuple[C
         Cell(number(risk.value, lang, 3), risk.value if risk.value == risk.value else None),
         Cell(number(action.journeys, lang), action.journeys),
         Cell(action.owner or "–"),
-        Cell(action.reason),
+        Cell(why),
     )

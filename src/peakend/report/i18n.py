@@ -431,6 +431,14 @@ TEXTS: dict[str, dict[Language, str]] = {
         "nl": "Klantcontacten na {anchor}",
     },
     "unit_day": {"en": "day", "nl": "dag"},
+    "window_day": {
+        "en": "{anchor}, days {first}–{last} after",
+        "nl": "{anchor}, dag {first}–{last} erna",
+    },
+    "window_hour": {
+        "en": "{anchor}, hours {first}–{last} after",
+        "nl": "{anchor}, uur {first}–{last} erna",
+    },
     "unit_hour": {"en": "hour", "nl": "uur"},
     "col_window": {"en": "Window", "nl": "Periode"},
     "col_excess": {"en": "Extra per 1,000 [95 % CI]", "nl": "Extra per 1.000 [95%-BI]"},
@@ -483,6 +491,31 @@ TEXTS: dict[str, dict[Language, str]] = {
     "col_risk": {"en": "Risk if it slips", "nl": "Risico bij verslapping"},
     "col_owner": {"en": "Owner", "nl": "Eigenaar"},
     "col_why": {"en": "Why", "nl": "Waarom"},
+    "why_fix": {
+        "en": "a moment of truth: a low score costs {effect}, and {share} of its journeys "
+        "score it low",
+        "nl": "een moment van de waarheid: een lage score kost {effect}, en {share} van de "
+        "klantreizen scoort het laag",
+    },
+    "why_excel": {
+        "en": "an excel moment: a high score adds {effect}, and {n} journeys now score it in "
+        "the middle",
+        "nl": "een excelmoment: een hoge score levert {effect} op, en {n} klantreizen scoren "
+        "het nu in het midden",
+    },
+    "why_maintain": {
+        "en": "it matters and performs well: keep it as it is",
+        "nl": "het telt en presteert goed: zo houden",
+    },
+    "why_allow": {
+        "en": "a standard moment: a low score barely moves the outcome, budget can move",
+        "nl": "een standaardmoment: een lage score verandert de uitkomst nauwelijks, budget "
+        "kan elders heen",
+    },
+    "why_collect_data": {
+        "en": "too few low, middle or high scores to say what kind of moment it is",
+        "nl": "te weinig lage, midden- of hoge scores om te zeggen wat voor moment het is",
+    },
     "method_focus": {
         "en": "Gain of fixing = share of journeys scoring the touchpoint low × −penalty; gain of "
         "excelling = share scoring it in the middle × reward; the interval scales the bootstrap "

@@ -36,6 +36,8 @@ GLANCE_WIDTH, GLANCE_HEIGHT = 330, 190
 #: Text width of a portrait A4 page in cm (210 mm − 2 × 14 mm margins).
 TEXT_WIDTH_CM = 18.2
 MAX_CHART_HEIGHT_CM = 12.0
+#: A chart with nothing to draw comes out with no area or an infinite one.
+MAX_PIXELS = 100_000
 #: Tables wider than this (characters over the widest cell of each column) go landscape.
 PORTRAIT_CHARS = 115
 #: Top actions of the focus plan shown on page 1.
@@ -154,19 +156,26 @@ def _section(
     return {
         "title": section.title,
         "paragraphs": list(section.paragraphs),
-        "charts": [_chart_file(c, root, chart_dir, lang) for c in section.charts],
+        "charts": [
+            drawn for c in section.charts if (drawn := _chart_file(c, root, chart_dir, lang))
+        ],
         "tables": [_table(t) for t in section.tables],
         "methods": list(section.methods),
     }
 
 
-def _chart_file(chart: Chart, root: Path, chart_dir: Path | None, lang: Language) -> dict[str, Any]:
+def _chart_file(
+    chart: Chart, root: Path, chart_dir: Path | None, lang: Language
+) -> dict[str, Any] | None:
+    """Write the chart's SVG beside the document; None for a chart with nothing to draw."""
     drawn = chart_dir / f"{chart.id}.svg" if chart_dir is not None else None
     svg = (
         drawn.read_bytes()
         if drawn is not None and drawn.exists()
         else render(chart.spec, "svg", lang=lang)
     )
+    if _size(svg) is None:
+        return None
     path = root / f"{chart.id}.svg"
     path.write_bytes(svg)
     return {"file": path.name, "title": chart.title, "height": _height_cm(svg)}
@@ -174,13 +183,24 @@ def _chart_file(chart: Chart, root: Path, chart_dir: Path | None, lang: Language
 
 def _height_cm(svg: bytes) -> float:
     """The height the chart takes at full text width, capped so that it fits a page."""
-    head = svg[:400].decode("utf-8", "replace")
-    width = re.search(r'width="([\d.]+)', head)
-    height = re.search(r'height="([\d.]+)', head)
-    if not (width and height):
+    size = _size(svg)
+    if size is None:
         return MAX_CHART_HEIGHT_CM
-    ratio = float(height.group(1)) / float(width.group(1))
+    ratio = size[1] / size[0]
     return round(min(MAX_CHART_HEIGHT_CM, TEXT_WIDTH_CM * ratio), 2)
+
+
+def _size(svg: bytes) -> tuple[float, float] | None:
+    """Width and height of an SVG in pixels; None when it has no area (nothing drawn)."""
+    head = svg[:400].decode("utf-8", "replace")
+    found = [re.search(rf'{key}="([^"]+)"', head) for key in ("width", "height")]
+    try:
+        width, height = (float(m.group(1)) if m else 0.0 for m in found)
+    except ValueError:
+        return None
+    if not (0 < width < MAX_PIXELS and 0 < height < MAX_PIXELS):
+        return None
+    return width, height
 
 
 def _glance(sections: Sequence[Section], root: Path, lang: Language) -> list[dict[str, str]]:
@@ -192,8 +212,11 @@ def _glance(sections: Sequence[Section], root: Path, lang: Language) -> list[dic
         if found is None or any(g["id"] == found.id for g in chosen):
             continue
         spec = _small(found.spec)
+        svg = render(spec, "svg", lang=lang)
+        if _size(svg) is None:
+            continue
         path = root / f"glance-{found.id}.svg"
-        path.write_bytes(render(spec, "svg", lang=lang))
+        path.write_bytes(svg)
         chosen.append({"id": found.id, "title": found.title, "file": path.name})
     return chosen
 

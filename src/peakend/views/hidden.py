@@ -26,11 +26,16 @@ def hidden_timeline(
     *,
     lang: Language = "en",
     labels: Mapping[str, str] | None = None,
+    classics: Mapping[str, str] | None = None,
     title: str | None = None,
     width: int = WIDTH,
     height: int = HEIGHT,
 ) -> Chart:
-    """A timeline for one anchor: contacts per 1,000 journeys by offset, baseline, windows."""
+    """A timeline for one anchor: contacts per 1,000 journeys by offset, baseline, windows.
+
+    ``labels`` maps touchpoints and ``classics`` experience-classic names to the
+    names shown.
+    """
     if anchor not in result.anchor_journeys:
         raise ConfigError(
             f"anchor {anchor!r} was not tested; tested: {sorted(result.anchor_journeys)}"
@@ -68,7 +73,7 @@ def hidden_timeline(
     baseline = base.mark_line(color=PALETTE["black"], strokeDash=[5, 4]).encode(
         x="offset:Q", y="baseline:Q"
     )
-    layers: list[Any] = [*_windows(result, anchor, lang), bars, baseline]
+    layers: list[Any] = [*_windows(result, anchor, lang, classics or {}), bars, baseline]
     layers += _designed(result, anchor, names, rows)
     chart = alt.layer(*layers).properties(width=width, height=height)
     n = result.anchor_journeys[anchor]
@@ -76,12 +81,14 @@ def hidden_timeline(
     return configure(chart, f"{heading} (n = {n:,})")
 
 
-def _windows(result: HiddenMomentsResult, anchor: str, lang: Language) -> list[alt.Chart]:
+def _windows(
+    result: HiddenMomentsResult, anchor: str, lang: Language, classics: Mapping[str, str]
+) -> list[alt.Chart]:
     rows = [
         {
             "x0": m.moment.first_offset - 0.5,
             "x1": m.moment.last_offset + 0.5,
-            "text": f"{m.classic.name if m.classic else word('hidden_moment', lang)}: "
+            "text": f"{_window_name(m.classic, classics, lang)}: "
             f"+{m.moment.excess_per_1000.value:.0f}",
         }
         for m in result.moments
@@ -95,6 +102,12 @@ def _windows(result: HiddenMomentsResult, anchor: str, lang: Language) -> list[a
         x="x0:Q", text="text:N"
     )
     return [band, label]
+
+
+def _window_name(classic: Any, classics: Mapping[str, str], lang: Language) -> str:
+    if classic is None:
+        return word("hidden_moment", lang)
+    return classics.get(classic.name, classic.name)
 
 
 def _designed(

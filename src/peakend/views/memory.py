@@ -24,7 +24,7 @@ from peakend.load import Dataset
 from peakend.models.memory import MemoryResult
 from peakend.models.resampling import Interval
 from peakend.views.style import HEIGHT, PALETTE, WIDTH, Chart, configure, data
-from peakend.views.words import Language, word
+from peakend.views.words import Language, signed, word
 
 
 def journey_types(
@@ -106,12 +106,12 @@ def journey_curve(
     names_layer = marked.mark_text(dy=-14, fontWeight="bold").encode(x=x, y=y, text="mark:N")
     lines = [
         (
-            f"{word('experienced', lang)} {float(row['experienced']):+.2f}",
+            f"{word('experienced', lang)} {signed(float(row['experienced']), lang)}",
             row["experienced"],
             "grey",
         ),
         (
-            f"{word('remembered', lang)} {float(row['remembered']):+.2f}",
+            f"{word('remembered', lang)} {signed(float(row['remembered']), lang)}",
             row["remembered"],
             "bluish_green",
         ),

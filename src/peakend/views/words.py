@@ -128,3 +128,9 @@ WORDS: dict[str, dict[Language, str]] = {
 def word(key: str, lang: Language, **values: object) -> str:
     """The chart word ``key`` in ``lang`` with ``values`` filled in."""
     return WORDS[key][lang].format(**values)
+
+
+def signed(value: float, lang: Language, digits: int = 2) -> str:
+    """``+0.50`` / ``+0,50`` with a true minus sign, as the report writes numbers."""
+    shown = f"{value:+.{digits}f}".replace("-", "−")
+    return shown.replace(".", ",") if lang == "nl" else shown
