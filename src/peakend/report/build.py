@@ -175,7 +175,7 @@ def write_report(
         step("pdf")
         try:
             pdf_path = typeset_pdf(
-                _pdf_content(report, __version__),
+                pdf_content(report, __version__),
                 report.sections,
                 report.skipped,
                 out_dir / "report.pdf",
@@ -281,7 +281,8 @@ def _generated(report: Report, version: str) -> str:
     return text("generated", report.lang, version=version, date=date)
 
 
-def _pdf_content(report: Report, version: str) -> PdfContent:
+def pdf_content(report: Report, version: str) -> PdfContent:
+    """What the PDF shows beyond the sections: title, summary, data line, warning."""
     return PdfContent(
         title=text("title", report.lang),
         dataset=report.dataset,

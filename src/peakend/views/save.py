@@ -8,7 +8,9 @@ vega-embed JavaScript that vl-convert ships, so it opens offline.
 from __future__ import annotations
 
 import html
+import importlib.metadata
 import json
+import os
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -109,9 +111,15 @@ def save_charts(
     written: list[Path] = []
     for chart, stem in charts:
         spec = to_spec(chart)
-        for fmt in formats:
+        svg: bytes | None = None
+        for fmt in sorted(formats, key=lambda f: f != "svg"):  # SVG first: PNG reuses it
             path = stem.with_suffix(f".{fmt}")
-            data = render(spec, fmt, lang=lang)
+            if fmt == "png" and svg is not None:
+                data = _svg_to_png(svg)  # Vega has laid the chart out once already
+            else:
+                data = render(spec, fmt, lang=lang)
+            if fmt == "svg":
+                svg = data
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
@@ -121,15 +129,44 @@ def save_charts(
     return written
 
 
+def _svg_to_png(svg: bytes) -> bytes:
+    try:
+        return bytes(vlc.svg_to_png(svg.decode("utf-8"), scale=PNG_SCALE))
+    except (ValueError, RuntimeError) as exc:
+        raise SourceError(f"could not draw the chart as png: {exc}") from exc
+
+
 @lru_cache(maxsize=1)
 def vega_javascript() -> str:
     """Vega, Vega-Lite and vega-embed in one script (from vl-convert; no network).
 
     The script defines ``vegaEmbed`` on ``window``. Bundling takes about three
-    seconds, so it is done once per process.
+    seconds, so the bundle is kept in ``$XDG_CACHE_HOME/peakend/vega`` (or
+    ``~/.cache/peakend/vega``), keyed by the vl-convert version; when that folder
+    cannot be written the bundle is simply built again next time.
     """
+    cached = _bundle_cache()
+    if cached is not None and cached.exists():
+        return cached.read_text(encoding="utf-8")
     bundle: str = vlc.javascript_bundle()  # type: ignore[call-arg]
+    if cached is not None:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            partial = cached.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(bundle, encoding="utf-8")
+            partial.replace(cached)
+        except OSError:
+            pass  # a read-only home: build it again next time
     return bundle
+
+
+def _bundle_cache() -> Path | None:
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    try:
+        version = importlib.metadata.version("vl-convert-python")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return Path(root) / "peakend" / "vega" / f"vega-embed-bundle-{version}.js"
 
 
 def embed_script(element_id: str, spec: Spec, *, lang: Language = "en") -> str:
