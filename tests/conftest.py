@@ -79,9 +79,13 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(chromium_path: str) -> Iterator[Any]:
-    """A headless Chromium driven by Playwright, shared by every browser test."""
+    """A headless Chromium driven by Playwright, for the tests of one module.
+
+    Module scope, not session: Playwright's synchronous API keeps an event loop running
+    while it is open, which other modules' asyncio tests must not find.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
