@@ -7,7 +7,7 @@ The public API, in pipeline order::
     summary = summarize_journeys(data)     # journey features, touchpoints, flows
 """
 
-from typing import Any
+from typing import Any as _Any
 
 from peakend.errors import (
     ConfigError,
@@ -51,7 +51,7 @@ from peakend.validate import Problem, Reason, Severity, ValidationReport
 __version__ = "0.1.0"
 
 
-def moment_matrix(result: MomentsResult, **options: Any) -> Any:
+def moment_matrix(result: MomentsResult, **options: _Any) -> _Any:
     """The moment matrix of ``result`` as a Vega-Lite chart (an Altair ``LayerChart``).
 
     Save it with ``peakend.views.save_chart(chart, path)`` (PNG, SVG, PDF or
