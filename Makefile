@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test check lint typecheck unit bench clean
+.PHONY: demo test test-deps check lint typecheck unit bench report-images clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,25 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-run
 	$(BIN)/peakend demo
 
-test: $(VENV)/.installed-dev lint typecheck unit
+test: $(VENV)/.installed-dev test-deps lint typecheck unit
+
+# The browser tests need Chromium and the Spark tests Java. As root with apt-get (a container,
+# CI) they are installed here; otherwise, or offline, those tests are skipped with a reason
+# that names the package (under CI=true a missing one fails instead).
+test-deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  missing=""; \
+	  command -v java >/dev/null 2>&1 || [ -x "$$JAVA_HOME/bin/java" ] || \
+	    missing="$$missing openjdk-17-jre-headless"; \
+	  command -v chromium >/dev/null 2>&1 || [ -n "$$PEAKEND_CHROMIUM" ] || \
+	    missing="$$missing chromium fonts-dejavu-core"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing$$missing for the browser and Spark tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends $$missing) || \
+	      echo "could not install$$missing: the tests that need them will be skipped"; \
+	  fi; \
+	fi
 
 lint:
 	$(BIN)/ruff check src tests bench
@@ -37,6 +55,10 @@ unit:
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python bench/engine.py
+
+# Page 1 of the demo report (English and Dutch) as the images the README and docs/report.md show.
+report-images: $(VENV)/.installed-run
+	$(BIN)/python -m peakend.report.preview docs/images
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

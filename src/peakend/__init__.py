@@ -5,6 +5,8 @@ The public API, in pipeline order::
     spec = read_spec("examples/airline_passenger_satisfaction.toml")
     data = load(spec)                      # validated canonical tables + report
     summary = summarize_journeys(data)     # journey features, touchpoints, flows
+    recovery = service_recovery(data)      # recovered vs not recovered vs never failed
+    churn = churn_drivers(data)            # survival, drivers, avoidable churn
 
 Names are imported on first use (:func:`__getattr__`), so that a program using
 one part of peakend (a survey service worker) does not import the others.
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
         ConfigError,
         DataError,
         DataWarning,
+        InputMissingError,
         MissingColumnError,
         ModelError,
         PeakendError,
@@ -31,19 +34,21 @@ if TYPE_CHECKING:
         StatisticalWarning,
     )
     from peakend.load import Dataset, load
-    from peakend.models.hidden import HiddenMoment
-    from peakend.models.hidden_analysis import (
+    from peakend.models.churn import ChurnResult, churn_drivers
+    from peakend.models.hidden.analysis import (
         HiddenMomentReport,
         HiddenMomentsResult,
         find_hidden_moments,
     )
+    from peakend.models.hidden.schedule import ProactiveRule, due_actions
+    from peakend.models.hidden.windows import HiddenMoment
     from peakend.models.memory import MemoryResult, remembered_experience
-    from peakend.models.memory_whatif import WhatIf, what_if
-    from peakend.models.moment_design import Cuts
-    from peakend.models.moment_plot import moment_matrix
-    from peakend.models.moment_segments import SegmentMoments
+    from peakend.models.memory.whatif import WhatIf, what_if
     from peakend.models.moments import MomentSettings, MomentsResult, TouchpointMoment, find_moments
-    from peakend.models.schedule import ProactiveRule, due_actions
+    from peakend.models.moments.design import Cuts
+    from peakend.models.moments.segments import SegmentMoments
+    from peakend.models.recovery import RecoveryResult, service_recovery
+    from peakend.profile import SpecDraft, draft_spec
     from peakend.schema import EVENT_SCHEMA, TOUCHPOINT_SCHEMA, Outcome, Scale, Touchpoint
     from peakend.spec import DatasetSpec, SourceSpec, parse_spec, read_spec
     from peakend.summary import Estimate, JourneySummary, summarize_journeys
@@ -57,6 +62,7 @@ if TYPE_CHECKING:
         with_text_valence,
     )
     from peakend.validate import Problem, Reason, Severity, ValidationReport
+    from peakend.views.moments import moment_matrix
 
 __version__ = "0.1.0"
 
@@ -65,6 +71,7 @@ _PUBLIC = {
     "ConfigError": "peakend.errors",
     "DataError": "peakend.errors",
     "DataWarning": "peakend.errors",
+    "InputMissingError": "peakend.errors",
     "MissingColumnError": "peakend.errors",
     "ModelError": "peakend.errors",
     "PeakendError": "peakend.errors",
@@ -74,23 +81,29 @@ _PUBLIC = {
     "StatisticalWarning": "peakend.errors",
     "Dataset": "peakend.load",
     "load": "peakend.load",
-    "HiddenMoment": "peakend.models.hidden",
-    "HiddenMomentReport": "peakend.models.hidden_analysis",
-    "HiddenMomentsResult": "peakend.models.hidden_analysis",
-    "find_hidden_moments": "peakend.models.hidden_analysis",
+    "ChurnResult": "peakend.models.churn",
+    "churn_drivers": "peakend.models.churn",
+    "RecoveryResult": "peakend.models.recovery",
+    "service_recovery": "peakend.models.recovery",
+    "SpecDraft": "peakend.profile",
+    "draft_spec": "peakend.profile",
+    "HiddenMoment": "peakend.models.hidden.windows",
+    "HiddenMomentReport": "peakend.models.hidden.analysis",
+    "HiddenMomentsResult": "peakend.models.hidden.analysis",
+    "find_hidden_moments": "peakend.models.hidden.analysis",
     "MemoryResult": "peakend.models.memory",
     "remembered_experience": "peakend.models.memory",
-    "WhatIf": "peakend.models.memory_whatif",
-    "what_if": "peakend.models.memory_whatif",
-    "Cuts": "peakend.models.moment_design",
-    "moment_matrix": "peakend.models.moment_plot",
-    "SegmentMoments": "peakend.models.moment_segments",
+    "WhatIf": "peakend.models.memory.whatif",
+    "what_if": "peakend.models.memory.whatif",
+    "Cuts": "peakend.models.moments.design",
+    "moment_matrix": "peakend.views.moments",
+    "SegmentMoments": "peakend.models.moments.segments",
     "MomentSettings": "peakend.models.moments",
     "MomentsResult": "peakend.models.moments",
     "TouchpointMoment": "peakend.models.moments",
     "find_moments": "peakend.models.moments",
-    "ProactiveRule": "peakend.models.schedule",
-    "due_actions": "peakend.models.schedule",
+    "ProactiveRule": "peakend.models.hidden.schedule",
+    "due_actions": "peakend.models.hidden.schedule",
     "EVENT_SCHEMA": "peakend.schema",
     "TOUCHPOINT_SCHEMA": "peakend.schema",
     "Outcome": "peakend.schema",
@@ -117,6 +130,13 @@ _PUBLIC = {
 }
 
 __all__ = [
+    "draft_spec",
+    "service_recovery",
+    "churn_drivers",
+    "SpecDraft",
+    "InputMissingError",
+    "RecoveryResult",
+    "ChurnResult",
     "EVENT_SCHEMA",
     "TOUCHPOINT_SCHEMA",
     "CommentScore",

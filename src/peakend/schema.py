@@ -159,6 +159,16 @@ class Touchpoint:
     column: str | None = None
     scale: str | None = None
     text_column: str | None = None
+    #: Name shown to readers of the report and charts (default: :attr:`display_name`).
+    label: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        """The declared ``label``, else the name with spaces for underscores, capitalised."""
+        if self.label:
+            return self.label
+        plain = self.name.replace("_", " ").strip()
+        return plain[:1].upper() + plain[1:]
 
     def __post_init__(self) -> None:
         if self.initiated_by is not None and self.initiated_by not in INITIATORS:

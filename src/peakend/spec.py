@@ -508,6 +508,7 @@ def _parse_touchpoint(
         "column",
         "text_column",
         "scale",
+        "label",
     }
     _reject_unknown(raw, keys, where, "a touchpoint")
     name = _require(raw, "name", where, str)
@@ -527,6 +528,7 @@ def _parse_touchpoint(
             column=raw.get("column"),
             text_column=raw.get("text_column"),
             scale=scale,
+            label=raw.get("label"),
         )
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from exc

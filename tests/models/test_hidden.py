@@ -35,7 +35,8 @@ from peakend.models.hidden.interventions import (
 )
 from peakend.models.hidden.schedule import ProactiveRule, due_actions
 from peakend.models.hidden.words import Word, distinctive_words, tokens
-from peakend.models.hidden_plot import hidden_timeline
+from peakend.views import chart_rows
+from peakend.views.hidden import hidden_timeline
 
 
 def planted_config(n_journeys: int, seed: int) -> GeneratorConfig:
@@ -175,9 +176,9 @@ def test_result_to_dict_is_json_ready(result: HiddenMomentsResult) -> None:
 
 
 def test_timeline_shades_each_hidden_moment(result: HiddenMomentsResult) -> None:
-    fig = hidden_timeline(result, "first_invoice")
-    assert len(fig.layout.shapes) == 1
-    assert fig.layout.shapes[0].x0 == -0.5
+    bands = [r for r in chart_rows(hidden_timeline(result, "first_invoice")) if "x0" in r]
+    assert len(bands) == 1
+    assert bands[0]["x0"] == -0.5
     with pytest.raises(ConfigError, match="was not tested"):
         hidden_timeline(result, "nope")
 

@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import plotly.graph_objects as go
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -35,8 +34,9 @@ from peakend.models.memory import MemoryResult, remembered_experience
 from peakend.models.memory import fit as mf
 from peakend.models.memory import whatif as wi
 from peakend.models.memory.models import compare_models
-from peakend.models.memory_plot import plot_journey, plot_journey_types, plot_model_comparison
 from peakend.stats.resampling import wilson
+from peakend.views import chart_rows
+from peakend.views.memory import journey_curve, journey_types, model_comparison
 
 TRUTH = {"peak": 0.9, "end": 1.1, "mean": 0.6}
 
@@ -284,14 +284,13 @@ def test_errors_say_what_to_fix(planted: peakend.Dataset) -> None:
 
 
 def test_figures(planted: peakend.Dataset, planted_result: MemoryResult) -> None:
-    types = plot_journey_types(planted_result)
-    assert isinstance(types, go.Figure) and len(types.data) == 2 + len(planted_result.types)
-    journey = plot_journey(planted_result, planted)
-    names = {t.name for t in journey.data}
-    assert "moments" in names and ({"peak", "end"} <= names or "peak and end" in names)
-    assert len(plot_model_comparison(planted_result).data[0].x) == 6
+    types = [r for r in chart_rows(journey_types(planted_result)) if "series" in r]
+    assert len(types) == 2 * len(planted_result.types)
+    marks = {r["mark"] for r in chart_rows(journey_curve(planted_result, planted)) if "mark" in r}
+    assert {"peak", "end"} <= marks or "peak and end" in marks
+    assert len([r for r in chart_rows(model_comparison(planted_result)) if "model" in r]) == 6
     with pytest.raises(ConfigError, match="not among the analysed"):
-        plot_journey(planted_result, planted, "nobody")
+        journey_curve(planted_result, planted, "nobody")
 
 
 def test_cli_memory_json(tmp_path: Path) -> None:

@@ -9,23 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, Request, sync_playwright
 
 from peakend.generate import GeneratorConfig, generate
 from peakend.report import Report, ReportFiles, analyze
-from peakend.report.render import find_chromium
 
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "report"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
@@ -35,23 +26,16 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Report, ReportFile
     return analyze(spec, tmp_path_factory.mktemp("browser-report"), pdf=False, image_formats=())
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+def page(chromium: Any) -> Iterator[Any]:
+    """A page of the machine's Chromium (tests/conftest.py finds it or skips)."""
+    page = chromium.new_page(viewport={"width": 1280, "height": 900})
     yield page
     page.close()
 
 
 def test_charts_render_offline_without_errors(
-    report: tuple[Report, ReportFiles], page: Page
+    report: tuple[Report, ReportFiles], page: Any
 ) -> None:
     _, files = report
     errors: list[str] = []
@@ -59,7 +43,7 @@ def test_charts_render_offline_without_errors(
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
 
-    def block(request: Request) -> None:
+    def block(request: Any) -> None:
         if not request.url.startswith(("file:", "data:", "blob:", "about:")):
             outside.append(request.url)
 
@@ -68,14 +52,15 @@ def test_charts_render_offline_without_errors(
     page.goto(files.html.resolve().as_uri())
     charts = page.locator("figure.chart")
     page.wait_for_function(
-        "n => document.querySelectorAll('figure.chart .main-svg').length >= n",
+        "n => document.querySelectorAll('figure.chart svg.marks').length >= n",
         arg=charts.count(),
         timeout=30_000,
     )
     assert charts.count() >= 2
     for index in range(charts.count()):
-        assert charts.nth(index).locator("svg.main-svg").count() >= 1
-        assert charts.nth(index).locator(".point, .bars path").count() > 0
+        assert charts.nth(index).locator("svg.marks").count() == 1
+        assert charts.nth(index).locator("g.mark-symbol path, g.mark-rect path").count() > 0
+    assert page.locator(".vega-actions").count() == 0  # no toolbar
     assert errors == []
     assert outside == []
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -84,7 +69,7 @@ def test_charts_render_offline_without_errors(
     target.screenshot(path=str(ARTIFACTS / "moment-matrix.png"))
 
 
-def test_tables_sort_by_clicked_column(report: tuple[Report, ReportFiles], page: Page) -> None:
+def test_tables_sort_by_clicked_column(report: tuple[Report, ReportFiles], page: Any) -> None:
     page.goto(report[1].html.resolve().as_uri())
     table = page.locator("#table-touchpoints")
     volume_header = table.locator("th").nth(1)
@@ -97,6 +82,6 @@ def test_tables_sort_by_clicked_column(report: tuple[Report, ReportFiles], page:
     assert volume_header.get_attribute("aria-sort") == "descending"
 
 
-def _column(table: Locator, index: int) -> list[float]:
+def _column(table: Any, index: int) -> list[float]:
     cells = table.locator(f"tbody tr td:nth-child({index + 1})")
     return [float(v) for v in cells.evaluate_all("cells => cells.map(c => c.dataset.sort)")]

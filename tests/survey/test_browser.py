@@ -9,9 +9,7 @@ the keyboard, and on a phone-sized screen. Screenshots are saved under ``test-ar
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import socket
 import threading
 import time
@@ -20,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from peakend.survey.app import SurveySettings, create_app
 from peakend.survey.questionnaire import Questionnaire
@@ -29,17 +27,6 @@ from peakend.survey.store import SurveyStore
 from .conftest import EXAMPLES, invitation_request
 
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "survey"
-CHROMIUM = os.environ.get("PEAKEND_CHROMIUM") or next(
-    filter(None, (shutil.which(name) for name in ("chromium", "chromium-browser"))), None
-)
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PHONE = {"width": 390, "height": 844}
 
 
@@ -65,16 +52,9 @@ def service(
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if CHROMIUM is None or shutil.which(CHROMIUM) is None:
-        pytest.skip(
-            "needs Chromium: install the package `chromium` (apt-get install chromium) "
-            "or set PEAKEND_CHROMIUM to its path"
-        )
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
+def browser(chromium: Browser) -> Browser:
+    """The machine's Chromium (tests/conftest.py: found on PATH or via PEAKEND_CHROMIUM)."""
+    return chromium
 
 
 def open_page(browser: Browser, locale: str) -> Page:

@@ -41,7 +41,7 @@ def test_spec_gives_touchpoints_and_a_chart(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert [t["touchpoint"] for t in data["touchpoints"]][:2] == ["order", "installation"]
-    assert chart.exists() and "plotly" in chart.read_text(encoding="utf-8").lower()
+    assert chart.exists() and "vegaEmbed" in chart.read_text(encoding="utf-8")
 
 
 def test_non_utf8_file_is_a_clear_error(tmp_path: Path) -> None:

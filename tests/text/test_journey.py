@@ -16,6 +16,7 @@ from peakend.text import (
     touchpoint_emotions,
 )
 from peakend.text.labels import EMOTIONS
+from peakend.views import chart_rows
 
 SPEC = Path(__file__).parent / "data" / "comments.toml"
 
@@ -92,13 +93,13 @@ def test_an_events_table_without_text_is_a_clear_error() -> None:
 
 
 def test_the_chart_has_a_bar_per_emotion_present(data: peakend.Dataset) -> None:
-    from peakend.text.chart import emotion_chart
+    from peakend.views.emotions import emotion_chart
 
     result = touchpoint_emotions(data, backend="lexicon")
-    fig = emotion_chart(result)
-    present = {e for t in result.touchpoints for e in t.emotions}
-    assert {bar.name for bar in fig.data} == present
-    assert "ends negative" in fig.data[0].y[0]
+    bars = chart_rows(emotion_chart(result))
+    present = {e for t in result.touchpoints for e, s in t.emotions.items() if s.value}
+    assert {bar["emotion"] for bar in bars} == present
+    assert "ends negative" in bars[0]["touchpoint"]
 
 
 def test_with_text_valence_feeds_the_engine(data: peakend.Dataset) -> None:

@@ -6,16 +6,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from peakend.cli.common import JsonOpt, SpecArg, app, err, out, print_json, progress_bar, status
-from peakend.errors import ConfigError
 from peakend.report.build import STEPS, Report, ReportFiles
 from peakend.report.build import analyze as run_analysis
-from peakend.report.render import find_chromium
 
 LangOpt = Annotated[str, typer.Option("--lang", help="Report language: en or nl.")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Directory to write the report into.")]
-PdfOpt = Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also print report.pdf (A4).")]
+PdfOpt = Annotated[
+    bool, typer.Option("--pdf/--no-pdf", help="Also typeset report.pdf (A4, no browser needed).")
+]
 ImagesOpt = Annotated[
     bool, typer.Option("--images/--no-images", help="Also write every chart as PNG and SVG.")
 ]
@@ -37,8 +38,9 @@ def analyze(
 
     Writes report.html (one self-contained file that works offline),
     report.pdf, results.json (every figure with its interval and sample size)
-    and charts/ (PNG and SVG). Analyses the data cannot support are listed with
-    the reason.
+    and charts/ (PNG and SVG), all without a browser. Analyses the data cannot
+    support are listed with the reason; a file that cannot be written is listed
+    as skipped and the command still succeeds.
 
     Example: peakend analyze examples/airline_passenger_satisfaction.toml --out report --lang nl
     """
@@ -62,8 +64,7 @@ def demo(
     """Run the full analysis on the bundled demo data and print where the report is.
 
     The demo data (2,000 synthetic journeys with a planted truth) is generated
-    on first use. Without Chromium on the machine the PDF and chart images are
-    left out and the HTML report is still written.
+    on first use. The report (HTML, PDF, charts) needs nothing but Python.
 
     Example: peakend demo --lang nl
     """
@@ -72,21 +73,7 @@ def demo(
     with status("Preparing the demo dataset …"):
         spec = demo_spec_path()
     err.print(f"Demo dataset: [bold]{spec}[/]")
-    browser = _has_chromium()
-    if not browser:
-        err.print(
-            "[yellow]Chromium not found: writing the HTML report only "
-            "(apt-get install chromium for report.pdf and chart images)[/]"
-        )
-    analyze(spec, out_dir, lang=lang, outcome=None, pdf=browser, images=browser, as_json=as_json)
-
-
-def _has_chromium() -> bool:
-    try:
-        find_chromium()
-    except ConfigError:
-        return False
-    return True
+    analyze(spec, out_dir, lang=lang, outcome=None, pdf=True, images=True, as_json=as_json)
 
 
 def run_report(
@@ -114,6 +101,9 @@ def run_report(
 def print_report_summary(report: Report, files: ReportFiles) -> None:
     """The executive summary, what was skipped, and where the files are."""
     out.print(f"[bold]{report.dataset}[/]: report in [bold]{files.directory}[/]")
+    if report.warning:
+        err.print(f"[bold red]{escape(report.warning)}[/]", highlight=False)
+    out.print(f"  {escape(report.data_line)}", highlight=False)
     for number, sentence in enumerate(report.summary, start=1):
         out.print(f"  {number}. {sentence}")
     for item in report.skipped:
@@ -124,6 +114,12 @@ def print_report_summary(report: Report, files: ReportFiles) -> None:
     out.print(f"  JSON: {files.json}")
     if files.charts:
         out.print(f"  charts: {len(files.charts)} files in {files.directory / 'charts'}")
+    for missing in files.skipped:
+        err.print(
+            f"  [yellow]skipped {escape(missing)}[/]; the rest of the report is complete. "
+            "Free disk space or choose another --out folder to get it.",
+            highlight=False,
+        )
 
 
 def _file_list(files: ReportFiles) -> dict[str, object]:
@@ -132,4 +128,5 @@ def _file_list(files: ReportFiles) -> dict[str, object]:
         "json": str(files.json),
         "pdf": str(files.pdf) if files.pdf else None,
         "charts": [str(p) for p in files.charts],
+        "skipped": list(files.skipped),
     }

@@ -105,7 +105,18 @@ def status(message: str) -> Iterator[None]:
 
 def load_dataset(spec: Path, strict: bool | None) -> Dataset:
     with status(f"Loading and validating {spec.name} …"):
-        return load(spec, strict=strict)
+        dataset = load(spec, strict=strict)
+    warn_quarantine(dataset)
+    return dataset
+
+
+def warn_quarantine(dataset: Dataset) -> None:
+    """Say prominently (stderr) when more than 1 % of the rows read were quarantined."""
+    from peakend.report.quality import quarantine_warning
+
+    warning = quarantine_warning(dataset.report, "en")
+    if warning:
+        err.print(f"[bold red]{escape(warning)}[/]", highlight=False)
 
 
 def fmt(value: Any, digits: int = 2) -> str:

@@ -12,7 +12,6 @@ from rich.table import Table
 from peakend.cli.common import (
     JsonOpt,
     app,
-    err,
     fmt_estimate,
     load_dataset,
     out,
@@ -194,12 +193,11 @@ def _endings(
 
 
 def _write_chart(result: TouchpointEmotions, path: Path) -> None:
-    from peakend.charts import save_figure
-    from peakend.text.chart import emotion_chart
+    from peakend.cli.charts import write_charts
+    from peakend.views.emotions import emotion_chart
 
     fmt = path.suffix.lstrip(".").lower() or "html"
-    written = save_figure(emotion_chart(result), path.with_suffix(""), formats=(fmt,))
-    err.print(f"Chart written to [bold]{escape(str(written[0]))}[/]")
+    write_charts([(emotion_chart(result), path.with_suffix(""))], (fmt,), what="chart")
 
 
 def _share(estimate: Estimate) -> str:

@@ -31,7 +31,7 @@ from peakend.models.hidden.analysis import (
 )
 from peakend.models.hidden.interventions import AssumedRange
 from peakend.models.hidden.schedule import ProactiveRule, due_actions
-from peakend.models.resampling import Interval
+from peakend.stats.resampling import Interval
 
 NamesOpt = Annotated[list[str] | None, typer.Option(help="Touchpoint name (repeatable).")]
 
@@ -47,7 +47,8 @@ def hidden(
     proactive: NamesOpt = None,
     outcome: Annotated[str | None, typer.Option(help="Outcome used as the score.")] = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Write the timeline charts (HTML) here.")
+        Path | None,
+        typer.Option("--out", help="Write the timeline charts (HTML and SVG) here."),
     ] = None,
     strict: StrictOpt = None,
     as_json: JsonOpt = False,
@@ -73,24 +74,28 @@ def hidden(
             proactive=proactive,
             score_outcome=outcome,
         )
-    if out_dir is not None:
-        _charts(result, out_dir)
     if as_json:
         print_json(result.to_dict())
-        return
-    _print(result)
+    else:
+        _print(result)
+    if out_dir is not None:
+        _charts(result, out_dir)
 
 
 def _charts(result: HiddenMomentsResult, out_dir: Path) -> None:
-    from peakend.charts import save_figure
-    from peakend.models.hidden_plot import hidden_timeline
+    from peakend.cli.charts import write_charts
+    from peakend.views.hidden import hidden_timeline
 
     anchors = sorted({m.moment.anchor for m in result.moments}) or sorted(result.anchor_journeys)
+    charts = [
+        (
+            hidden_timeline(result, a),
+            out_dir / f"hidden_{''.join(c if c.isalnum() else '_' for c in a)}",
+        )
+        for a in anchors
+    ]
     with status(f"Writing {len(anchors)} timeline chart(s) …"):
-        for a in anchors:
-            stem = out_dir / f"hidden_{''.join(ch if ch.isalnum() else '_' for ch in a)}"
-            save_figure(hidden_timeline(result, a), stem, ("html",))
-    err.print(f"Timeline charts written to [bold]{out_dir}[/]")
+        write_charts(charts, ("html", "svg"), what="timeline charts")
 
 
 def _iv(i: Interval | AssumedRange, digits: int = 0, sign: str = "") -> str:

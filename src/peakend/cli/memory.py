@@ -10,13 +10,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from peakend.charts import save_figure
+from peakend.cli.charts import write_charts
 from peakend.cli.common import (
     JsonOpt,
     SpecArg,
     StrictOpt,
     app,
-    err,
     fmt,
     load_dataset,
     out,
@@ -26,7 +25,7 @@ from peakend.cli.common import (
 )
 from peakend.load import Dataset
 from peakend.models.memory import MemoryResult, remembered_experience
-from peakend.models.memory_plot import plot_journey, plot_journey_types, plot_model_comparison
+from peakend.report.quality import data_quality
 from peakend.stats.resampling import Interval
 
 
@@ -64,24 +63,24 @@ def memory(
         result = remembered_experience(
             dataset, outcome=outcome, journey_type=journey_type, folds=folds, seed=seed
         )
+    if as_json:
+        print_json({**result.to_dict(), "data_quality": data_quality(dataset.report)})
+    else:
+        _print(result)
     if out_dir is not None:
         _write_figures(result, dataset, out_dir)
-    if as_json:
-        print_json(result.to_dict())
-        return
-    _print(result)
 
 
 def _write_figures(result: MemoryResult, dataset: Dataset, out_dir: Path) -> None:
+    from peakend.views.memory import journey_curve, journey_types, model_comparison
+
     figures = {
-        "memory_types": plot_journey_types(result),
-        "memory_journey": plot_journey(result, dataset),
-        "memory_models": plot_model_comparison(result),
+        "memory_types": journey_types(result),
+        "memory_journey": journey_curve(result, dataset),
+        "memory_models": model_comparison(result),
     }
     with status(f"Writing figures to {out_dir} …"):
-        for stem, fig in figures.items():
-            save_figure(fig, out_dir / stem)
-    err.print(f"Figures written to [bold]{out_dir}[/]: {', '.join(figures)} (.html/.png/.svg)")
+        write_charts([(c, out_dir / stem) for stem, c in figures.items()], what="figures")
 
 
 def _ci(i: Interval, digits: int = 3, signed: bool = False) -> str:

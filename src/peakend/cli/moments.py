@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from peakend.cli.charts import write_charts
 from peakend.cli.common import (
     JsonOpt,
     SpecArg,
@@ -25,7 +26,6 @@ from peakend.cli.common import (
 )
 from peakend.errors import ConfigError, StatisticalWarning
 from peakend.load import Dataset
-from peakend.models.moment_plot import save_moment_matrix
 from peakend.models.moments import (
     MomentSettings,
     MomentsResult,
@@ -33,6 +33,7 @@ from peakend.models.moments import (
     find_moments,
 )
 from peakend.models.moments.design import Cuts
+from peakend.report.quality import data_quality
 from peakend.stats.pooling import MIN_GROUPS
 from peakend.stats.resampling import Interval
 
@@ -74,7 +75,7 @@ def moments(
     ] = None,
     plot: Annotated[
         Path | None,
-        typer.Option(help="Write the moment matrix as PLOT.html, PLOT.png and PLOT.svg."),
+        typer.Option(help="Write the moment matrix as PLOT.html (offline), PLOT.png and PLOT.svg."),
     ] = None,
     strict: StrictOpt = None,
     as_json: JsonOpt = False,
@@ -117,13 +118,14 @@ def moments(
         )
     for warning in caught:
         err.print(f"[yellow]warning:[/] {escape(str(warning.message))}", highlight=False)
-    if plot is not None:
-        written = save_moment_matrix(result, plot)
-        err.print("Moment matrix written to " + ", ".join(str(p) for p in written))
     if as_json:
-        print_json(result.to_dict())
-        return
-    _print(result)
+        print_json({**result.to_dict(), "data_quality": data_quality(dataset.report)})
+    else:
+        _print(result)
+    if plot is not None:
+        from peakend.views.moments import moment_matrix
+
+        write_charts([(moment_matrix(result), plot)], what="moment matrix")
 
 
 def _group_count(dataset: Dataset, attributes: tuple[str, ...]) -> int:

@@ -12,24 +12,25 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from peakend.errors import DataError, ModelError
+from peakend.errors import DataError, ModelError, PeakendError
 from peakend.load import Dataset, load
 from peakend.report.churn import churn_section
 from peakend.report.emotions import emotions_section
 from peakend.report.focus import focus_section
 from peakend.report.hidden import hidden_section
-from peakend.report.i18n import Language, check_language, localise_figure, number, text
+from peakend.report.i18n import Language, check_language, number, text
 from peakend.report.journey_map import journey_map_section
 from peakend.report.memory import memory_section
 from peakend.report.moments import moments_section
-from peakend.report.quality import quality_section
+from peakend.report.pdf import PdfContent, typeset_pdf
+from peakend.report.quality import data_line, data_quality, quality_section, quarantine_warning
 from peakend.report.recovery import recovery_section
-from peakend.report.render import print_pdf, render_html, write_chart_images
+from peakend.report.render import render_html, write_chart_images
 from peakend.report.section import ReportContext, Section, Skipped
 from peakend.spec import DatasetSpec
 from peakend.summary import summarize_journeys
@@ -63,6 +64,11 @@ class Report:
     sections: tuple[Section, ...]
     skipped: tuple[Skipped, ...]
     summary: tuple[str, ...]
+    #: Rows read, loaded and quarantined (:func:`~peakend.report.quality.data_quality`).
+    quality: dict[str, Any] = field(default_factory=dict)
+    #: The data line and the quarantine warning in the report language ("" when none).
+    data_line: str = ""
+    warning: str = ""
 
     def section(self, key: str) -> Section | None:
         """The section ``key`` if it was built."""
@@ -81,6 +87,7 @@ class Report:
             "n_journeys": self.n_journeys,
             "n_events": self.n_events,
             "summary": list(self.summary),
+            "data_quality": {**self.quality, "line": self.data_line, "warning": self.warning},
             "sections": {s.key: s.results for s in self.sections},
             "skipped": [s.to_dict() for s in self.skipped],
         }
@@ -95,6 +102,8 @@ class ReportFiles:
     json: Path
     pdf: Path | None
     charts: tuple[Path, ...]
+    #: What could not be written, each with the reason and how to get it.
+    skipped: tuple[str, ...] = ()
 
 
 def build_report(
@@ -116,9 +125,6 @@ def build_report(
         step(key)
         built[key] = _build_section(key, ctx)
     sections = tuple(s for k in SECTION_ORDER if isinstance(s := built[k], Section))
-    for section in sections:
-        for chart in section.charts:
-            localise_figure(chart.figure, language)
     skipped = tuple(s for k in SECTION_ORDER if isinstance(s := built[k], Skipped))
     return Report(
         dataset=dataset.spec.name,
@@ -130,6 +136,9 @@ def build_report(
         sections=sections,
         skipped=skipped,
         summary=_executive_summary(sections),
+        quality=data_quality(dataset.report),
+        data_line=data_line(dataset.report, language),
+        warning=quarantine_warning(dataset.report, language),
     )
 
 
@@ -141,7 +150,12 @@ def write_report(
     image_formats: tuple[str, ...] = ("png", "svg"),
     progress: Progress | None = None,
 ) -> ReportFiles:
-    """Write ``report.html``, ``results.json``, ``report.pdf`` and ``charts/`` into ``out_dir``."""
+    """Write ``report.html``, ``results.json``, ``report.pdf`` and ``charts/`` into ``out_dir``.
+
+    HTML and JSON are the report itself; when the chart images or the PDF cannot
+    be written (a full disk, a read-only folder), the rest is still written and
+    :attr:`ReportFiles.skipped` says what is missing and why.
+    """
     from peakend import __version__
 
     step = progress or (lambda _name: None)
@@ -153,15 +167,30 @@ def write_report(
     json_path.write_text(
         json.dumps(_json_safe(report.to_dict()), indent=2, ensure_ascii=False), encoding="utf-8"
     )
+    skipped: list[str] = []
     charts: list[Path] = []
     if image_formats:
         step("charts")
-        charts = write_chart_images(list(report.sections), out_dir, image_formats)
+        try:
+            charts = write_chart_images(
+                list(report.sections), out_dir, image_formats, lang=report.lang
+            )
+        except (PeakendError, OSError) as exc:
+            skipped.append(f"chart images: {exc}")
     pdf_path = None
     if pdf:
         step("pdf")
-        pdf_path = print_pdf(html_path, out_dir / "report.pdf")
-    return ReportFiles(out_dir, html_path, json_path, pdf_path, tuple(charts))
+        try:
+            pdf_path = typeset_pdf(
+                pdf_content(report, __version__),
+                report.sections,
+                report.skipped,
+                out_dir / "report.pdf",
+                chart_dir=out_dir / "charts" if "svg" in image_formats else None,
+            )
+        except (PeakendError, OSError) as exc:
+            skipped.append(f"report.pdf: {exc}")
+    return ReportFiles(out_dir, html_path, json_path, pdf_path, tuple(charts), tuple(skipped))
 
 
 def analyze(
@@ -250,9 +279,40 @@ def _executive_summary(sections: tuple[Section, ...]) -> tuple[str, ...]:
     return tuple(sentences[:SUMMARY_SENTENCES])
 
 
+def _subtitle(report: Report) -> str:
+    return text(
+        "subtitle",
+        report.lang,
+        dataset=report.dataset,
+        journeys=number(report.n_journeys, report.lang),
+        events=number(report.n_events, report.lang),
+    )
+
+
+def _generated(report: Report, version: str) -> str:
+    date = report.generated_at.strftime("%Y-%m-%d %H:%M UTC")
+    return text("generated", report.lang, version=version, date=date)
+
+
+def pdf_content(report: Report, version: str) -> PdfContent:
+    """What the PDF shows beyond the sections: title, summary, data line, warning."""
+    return PdfContent(
+        title=text("title", report.lang),
+        dataset=report.dataset,
+        subtitle=_subtitle(report),
+        generated=_generated(report, version),
+        summary=report.summary,
+        data_line=report.data_line,
+        warning=report.warning,
+        lang=report.lang,
+    )
+
+
 def _html(report: Report, version: str) -> str:
     lang = report.lang
     return render_html(
+        data_line=report.data_line,
+        warning=report.warning,
         sections=list(report.sections),
         skipped=list(report.skipped),
         summary=list(report.summary),

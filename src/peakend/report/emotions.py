@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
+from typing import Any
+
 import pyarrow.compute as pc
 
 from peakend.report.i18n import Language, ci, number, percent, percent_ci, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
-from peakend.text.chart import emotion_chart
 from peakend.text.journey import TouchpointEmotion, TouchpointEmotions, touchpoint_emotions
 from peakend.text.scoring import Backend
+from peakend.views.emotions import emotion_chart
+from peakend.views.save import to_spec
+from peakend.views.words import word
 
 REFERENCES = (
     "Demszky, D. et al. (2020). GoEmotions: a dataset of fine-grained emotions. ACL 2020.",
@@ -36,13 +39,17 @@ def emotions_section(ctx: ReportContext) -> Section:
     result = touchpoint_emotions(ctx.dataset, backend=backend)
     ctx.results["emotions"] = result
     lang = ctx.lang
-    summary = summary_sentence(result, lang)
+    summary = summary_sentence(result, lang, ctx.labels)
     return Section(
         key="emotions",
         title=text("emotions", lang),
         paragraphs=(text("emotions_intro", lang, n=number(result.n_comments, lang)),),
-        charts=(Chart("emotions", text("emotions_title", lang), emotions_figure(result, lang)),),
-        tables=(_table(result, lang),),
+        charts=(
+            Chart(
+                "emotions", text("emotions_title", lang), emotions_figure(result, lang, ctx.labels)
+            ),
+        ),
+        tables=(_table(result, lang, ctx.labels),),
         summary=(summary,) if summary else (),
         methods=(text("method_emotions", lang), text("method_backend", lang, backend=backend)),
         references=REFERENCES,
@@ -50,15 +57,17 @@ def emotions_section(ctx: ReportContext) -> Section:
     )
 
 
-def emotions_figure(result: TouchpointEmotions, lang: Language) -> go.Figure:
+def emotions_figure(
+    result: TouchpointEmotions, lang: Language, labels: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Top emotions per touchpoint as stacked shares, titled in the report language."""
-    fig = emotion_chart(result)
-    fig.update_layout(title_text=text("emotions_title", lang))
-    fig.update_xaxes(title_text=text("emotions_x", lang))
-    return fig
+    chart = emotion_chart(result, lang=lang, labels=labels, title=text("emotions_title", lang))
+    return to_spec(chart)
 
 
-def summary_sentence(result: TouchpointEmotions, lang: Language) -> str | None:
+def summary_sentence(
+    result: TouchpointEmotions, lang: Language, labels: dict[str, str] | None = None
+) -> str | None:
     """Where interactions most often end negatively, and what customers feel there."""
     enough = [t for t in result.touchpoints if t.n_comments >= MIN_COMMENTS]
     if not enough:
@@ -68,14 +77,14 @@ def summary_sentence(result: TouchpointEmotions, lang: Language) -> str | None:
     return text(
         "sum_emotions",
         lang,
-        touchpoint=worst.touchpoint,
+        touchpoint=(labels or {}).get(worst.touchpoint, worst.touchpoint),
         share=percent_ci(worst.ends_negative, lang),
         n=number(worst.n_comments, lang),
-        emotion=top[0][0] if top else "–",
+        emotion=word(top[0][0], lang) if top else "–",
     )
 
 
-def _table(result: TouchpointEmotions, lang: Language) -> ReportTable:
+def _table(result: TouchpointEmotions, lang: Language, labels: dict[str, str]) -> ReportTable:
     headers = tuple(
         text(k, lang)
         for k in (
@@ -91,16 +100,16 @@ def _table(result: TouchpointEmotions, lang: Language) -> ReportTable:
     return ReportTable(
         "emotions",
         headers,
-        tuple(_row(t, lang) for t in result.touchpoints),
+        tuple(_row(t, lang, labels) for t in result.touchpoints),
         caption=text("sortable", lang),
     )
 
 
-def _row(tp: TouchpointEmotion, lang: Language) -> tuple[Cell, ...]:
+def _row(tp: TouchpointEmotion, lang: Language, labels: dict[str, str]) -> tuple[Cell, ...]:
     few = tp.n_comments < MIN_COMMENTS
-    emotions = ", ".join(f"{e} {percent(s.value, lang)}" for e, s in tp.top_emotions(3))
+    emotions = ", ".join(f"{word(e, lang)} {percent(s.value, lang)}" for e, s in tp.top_emotions(3))
     return (
-        Cell(tp.touchpoint),
+        Cell(labels.get(tp.touchpoint, tp.touchpoint)),
         Cell(number(tp.n_comments, lang), tp.n_comments),
         Cell(
             ci(tp.valence, lang),

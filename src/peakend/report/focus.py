@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
+from typing import Any
 
-from peakend.charts import PALETTE, RECOMMENDATION_COLOURS, style
 from peakend.models.churn.actions import with_churn_actions
 from peakend.models.focus import FocusAction, FocusPlan, focus_plan
 from peakend.models.hidden.actions import proactive_actions
-from peakend.models.moments import MomentsResult
-from peakend.report.i18n import Language, ci, number, text
+from peakend.models.moments import MomentsResult, TouchpointMoment
+from peakend.report.i18n import TEXTS, Language, ci, number, percent, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section, Skipped
-
-#: Actions drawn in the chart (the table lists all).
-CHART_ACTIONS = 12
+from peakend.report.units import outcome_unit
+from peakend.views.focus import focus_chart
+from peakend.views.save import to_spec
 
 
 def focus_section(ctx: ReportContext) -> Section | Skipped:
@@ -31,41 +30,27 @@ def focus_section(ctx: ReportContext) -> Section | Skipped:
         key="focus",
         title=text("focus", lang),
         paragraphs=(text("focus_intro", lang, outcome=plan.outcome),),
-        charts=(Chart("focus_plan", text("focus_title", lang), focus_figure(base, lang)),),
-        tables=(_focus_table(plan, lang),),
+        # no action with a gain to draw (every touchpoint is maintained or allowed): table only
+        charts=(Chart("focus_plan", text("focus_title", lang), focus_figure(base, ctx)),)
+        if any(a.gain.value > 0 for a in base.actions)
+        else (),
+        tables=(_focus_table(plan, ctx, moments),),
         methods=(text("method_focus", lang),),
         results=plan.to_dict(),
     )
 
 
-def focus_figure(plan: FocusPlan, lang: Language) -> go.Figure:
+def focus_figure(plan: FocusPlan, ctx: ReportContext) -> dict[str, Any]:
     """Expected gain per action with its interval, coloured by recommendation."""
-    actions = [a for a in plan.actions if a.gain.value > 0][:CHART_ACTIONS]
-    fig = go.Figure()
-    for kind in dict.fromkeys(a.kind for a in actions):
-        members = [a for a in actions if a.kind == kind]
-        fig.add_trace(
-            go.Bar(
-                y=[a.touchpoint for a in members],
-                x=[a.gain.value for a in members],
-                orientation="h",
-                name=text(f"rec_{kind}", lang),
-                marker_color=RECOMMENDATION_COLOURS.get(kind, PALETTE["grey"]),
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": [a.gain.high - a.gain.value for a in members],
-                    "arrayminus": [a.gain.value - a.gain.low for a in members],
-                    "color": PALETTE["black"],
-                },
-            )
-        )
-    fig.update_yaxes(categoryorder="array", categoryarray=[a.touchpoint for a in reversed(actions)])
-    title = text("focus_title", lang)
-    return style(fig, title, text("focus_x", lang, outcome=plan.outcome), "")
+    lang = ctx.lang
+    chart = focus_chart(plan, lang=lang, labels=ctx.labels, title=text("focus_title", lang))
+    return to_spec(chart)
 
 
-def _focus_table(plan: FocusPlan, lang: Language) -> ReportTable:
+def _focus_table(plan: FocusPlan, ctx: ReportContext, moments: MomentsResult) -> ReportTable:
+    lang, labels = ctx.lang, ctx.labels
+    by_name = {m.touchpoint: m for m in moments.touchpoints}
+    unit = outcome_unit(ctx.dataset, plan.outcome, lang)
     headers = tuple(
         text(k, lang)
         for k in (
@@ -79,16 +64,44 @@ def _focus_table(plan: FocusPlan, lang: Language) -> ReportTable:
             "col_why",
         )
     )
-    rows = tuple(_row(a, lang) for a in plan.actions)
+    rows = tuple(
+        _row(a, lang, labels, _why(a, by_name.get(a.touchpoint), moments, lang, unit))
+        for a in plan.actions
+    )
     return ReportTable("focus", headers, rows, caption=text("sortable", lang))
 
 
-def _row(action: FocusAction, lang: Language) -> tuple[Cell, ...]:
+def _why(
+    action: FocusAction,
+    moment: TouchpointMoment | None,
+    moments: MomentsResult,
+    lang: Language,
+    unit: str,
+) -> str:
+    """Why this action, in the report language and with the outcome's unit."""
+    key = f"why_{action.kind}"
+    if key not in TEXTS:
+        return action.reason
+    if moment is None or action.kind not in ("fix", "excel"):
+        return text(key, lang) if "{" not in TEXTS[key][lang] else action.reason
+    binary = moments.outcome_kind == "binary"
+    value = -moment.penalty.value if action.kind == "fix" else moment.reward.value
+    shown = number(100 * value, lang, 0) if binary else number(value, lang)
+    return text(
+        key,
+        lang,
+        effect=f"{shown} {unit}",
+        share=percent(moment.low_share, lang),
+        n=number(moment.counts.get("middle", 0), lang),
+    )
+
+
+def _row(action: FocusAction, lang: Language, labels: dict[str, str], why: str) -> tuple[Cell, ...]:
     gain, risk = action.gain, action.risk
     return (
         Cell(str(action.rank), action.rank),
         Cell(text(f"rec_{action.kind}", lang), action.kind),
-        Cell(action.touchpoint),
+        Cell(labels.get(action.touchpoint, action.touchpoint)),
         Cell(
             ci(gain, lang, 3) if gain.value else "–",
             gain.value,
@@ -101,5 +114,5 @@ def _row(action: FocusAction, lang: Language) -> tuple[Cell, ...]:
         ),
         Cell(number(action.journeys, lang), action.journeys),
         Cell(action.owner or "–"),
-        Cell(action.reason),
+        Cell(why),
     )

@@ -9,10 +9,12 @@ from peakend.models.hidden.analysis import (
 )
 from peakend.models.hidden.interventions import AssumedRange
 from peakend.models.hidden.windows import LoggedTogether
-from peakend.models.hidden_plot import hidden_timeline
-from peakend.models.resampling import Interval
+from peakend.report.dutch import CLASSIC_NAMES, channel, classic_name, goal
 from peakend.report.i18n import Language, ci, number, percent, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
+from peakend.stats.resampling import Interval
+from peakend.views.hidden import hidden_timeline
+from peakend.views.save import to_spec
 
 REFERENCES = (
     "Benjamini, Y. & Hochberg, Y. (1995). Controlling the false discovery rate. Journal of "
@@ -36,7 +38,7 @@ def hidden_section(ctx: ReportContext) -> Section:
     unit = text(f"unit_{result.unit}", lang)
     paragraphs = [text("hidden_intro", lang, unit=unit)]
     if result.moments:
-        paragraphs += [_moment_sentence(m, lang) for m in result.moments]
+        paragraphs += [_moment_sentence(m, ctx) for m in result.moments]
     else:
         paragraphs.append(text("hidden_none", lang))
     paragraphs += [_together_sentence(t, lang) for t in result.logged_together]
@@ -56,16 +58,23 @@ def hidden_section(ctx: ReportContext) -> Section:
     charts = tuple(
         Chart(
             f"hidden_{anchor}",
-            text("timeline_title", lang, anchor=anchor),
-            hidden_timeline(result, anchor).update_layout(
-                title_text=text("timeline_title", lang, anchor=anchor)
+            text("timeline_title", lang, anchor=ctx.label(anchor)),
+            to_spec(
+                hidden_timeline(
+                    result,
+                    anchor,
+                    lang=lang,
+                    labels=ctx.labels,
+                    classics=CLASSIC_NAMES if lang == "nl" else None,
+                    title=text("timeline_title", lang, anchor=ctx.label(anchor)),
+                )
             ),
         )
         for anchor in anchors
     )
-    tables = (_moment_table(result, lang),) if result.moments else ()
+    tables = (_moment_table(result, ctx),) if result.moments else ()
     lead = leading_moment(result)
-    summary = (summary_sentence(lead, lang),) if lead is not None else ()
+    summary = (summary_sentence(lead, lang, ctx),) if lead is not None else ()
     return Section(
         key="hidden",
         title=text("hidden", lang),
@@ -104,28 +113,43 @@ def _instant(report: HiddenMomentReport) -> bool:
     return m.first_offset == m.last_offset == 0 and m.unit == "day" and report.near_anchor > 0.5
 
 
-def summary_sentence(report: HiddenMomentReport, lang: Language) -> str:
+def summary_sentence(
+    report: HiddenMomentReport, lang: Language, ctx: ReportContext | None = None
+) -> str:
     """The biggest hidden moment and the proactive contact that prevents it."""
     moment, action = report.moment, report.intervention
     return text(
         "sum_hidden",
         lang,
-        label=moment.label,
+        label=window_label(report, ctx) if ctx else moment.label,
         excess=number(moment.excess_per_1000.value, lang, 0),
         classic=_classic(report, lang),
-        channel=action.channel,
+        channel=channel(action.channel, lang),
         day=action.day,
         deflected=_amount(action.contacts_deflected_per_1000, lang),
         basis=text(f"basis_{action.basis}", lang),
     )
 
 
-def _moment_sentence(report: HiddenMomentReport, lang: Language) -> str:
+def window_label(report: HiddenMomentReport, ctx: ReportContext) -> str:
+    """The window in words: ``First invoice, days 0–4 after``."""
     moment = report.moment
+    key = "window_hour" if moment.unit == "hour" else "window_day"
+    return text(
+        key,
+        ctx.lang,
+        anchor=ctx.label(moment.anchor),
+        first=moment.first_offset,
+        last=moment.last_offset,
+    )
+
+
+def _moment_sentence(report: HiddenMomentReport, ctx: ReportContext) -> str:
+    moment, lang = report.moment, ctx.lang
     return text(
         "hidden_moment",
         lang,
-        label=moment.label,
+        label=window_label(report, ctx),
         excess=ci(moment.excess_per_1000, lang, 0, sign=False),
         share=percent(moment.share_affected.value, lang),
         classic=_classic(report, lang),
@@ -158,10 +182,11 @@ def _amount(figure: Interval | AssumedRange, lang: Language) -> str:
 def _classic(report: HiddenMomentReport, lang: Language) -> str:
     if report.classic is None:
         return ""
-    return text("hidden_classic", lang, name=report.classic.name)
+    return text("hidden_classic", lang, name=classic_name(report.classic.name, lang))
 
 
-def _moment_table(result: HiddenMomentsResult, lang: Language) -> ReportTable:
+def _moment_table(result: HiddenMomentsResult, ctx: ReportContext) -> ReportTable:
+    lang = ctx.lang
     outcome = next((g.outcome for m in result.moments for g in m.outcome_gaps), "–")
     headers = (
         text("col_window", lang),
@@ -176,23 +201,31 @@ def _moment_table(result: HiddenMomentsResult, lang: Language) -> ReportTable:
     return ReportTable(
         "hidden",
         headers,
-        tuple(_row(m, lang) for m in result.moments),
+        tuple(_row(m, ctx) for m in result.moments),
         caption=text("sortable", lang),
     )
 
 
-def _row(report: HiddenMomentReport, lang: Language) -> tuple[Cell, ...]:
-    moment, action = report.moment, report.intervention
+def _row(report: HiddenMomentReport, ctx: ReportContext) -> tuple[Cell, ...]:
+    moment, action, lang = report.moment, report.intervention, ctx.lang
     gap = report.outcome_gaps[0] if report.outcome_gaps else None
     gap_text = ci(gap.difference, lang) if gap else "–"
     deflected = action.contacts_deflected_per_1000
     return (
-        Cell(moment.label),
+        Cell(window_label(report, ctx)),
         Cell(ci(moment.excess_per_1000, lang, 0, sign=False), moment.excess_per_1000.value),
         Cell(percent(moment.share_affected.value, lang), moment.share_affected.value),
-        Cell(report.classic.name if report.classic else "–"),
+        Cell(classic_name(report.classic.name, lang) if report.classic else "–"),
         Cell(gap_text, gap.difference.value if gap else None),
-        Cell(text("suggestion", lang, channel=action.channel, day=action.day, goal=action.goal)),
+        Cell(
+            text(
+                "suggestion",
+                lang,
+                channel=channel(action.channel, lang),
+                day=action.day,
+                goal=goal(action.goal, lang),
+            )
+        ),
         Cell(_amount(deflected, lang), deflected.value),
         Cell(text(f"basis_{action.basis}", lang), action.basis, muted=action.basis == "assumed"),
     )

@@ -9,11 +9,8 @@ Numbers follow the language: ``0.52`` and ``12,345`` in English, ``0,52`` and
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from typing import Literal, Protocol
-
-import plotly.graph_objects as go
 
 from peakend.errors import ConfigError
 
@@ -511,6 +508,14 @@ TEXTS: dict[str, dict[Language, str]] = {
         "nl": "Klantcontacten na {anchor}",
     },
     "unit_day": {"en": "day", "nl": "dag"},
+    "window_day": {
+        "en": "{anchor}, days {first}–{last} after",
+        "nl": "{anchor}, dag {first}–{last} erna",
+    },
+    "window_hour": {
+        "en": "{anchor}, hours {first}–{last} after",
+        "nl": "{anchor}, uur {first}–{last} erna",
+    },
     "unit_hour": {"en": "hour", "nl": "uur"},
     "col_window": {"en": "Window", "nl": "Periode"},
     "col_excess": {"en": "Extra per 1,000 [95 % CI]", "nl": "Extra per 1.000 [95%-BI]"},
@@ -596,6 +601,31 @@ TEXTS: dict[str, dict[Language, str]] = {
     "col_risk": {"en": "Risk if it slips", "nl": "Risico bij verslapping"},
     "col_owner": {"en": "Owner", "nl": "Eigenaar"},
     "col_why": {"en": "Why", "nl": "Waarom"},
+    "why_fix": {
+        "en": "a moment of truth: a low score costs {effect}, and {share} of its journeys "
+        "score it low",
+        "nl": "een moment van de waarheid: een lage score kost {effect}, en {share} van de "
+        "klantreizen scoort het laag",
+    },
+    "why_excel": {
+        "en": "an excel moment: a high score adds {effect}, and {n} journeys now score it in "
+        "the middle",
+        "nl": "een excelmoment: een hoge score levert {effect} op, en {n} klantreizen scoren "
+        "het nu in het midden",
+    },
+    "why_maintain": {
+        "en": "it matters and performs well: keep it as it is",
+        "nl": "het telt en presteert goed: zo houden",
+    },
+    "why_allow": {
+        "en": "a standard moment: a low score barely moves the outcome, budget can move",
+        "nl": "een standaardmoment: een lage score verandert de uitkomst nauwelijks, budget "
+        "kan elders heen",
+    },
+    "why_collect_data": {
+        "en": "too few low, middle or high scores to say what kind of moment it is",
+        "nl": "te weinig lage, midden- of hoge scores om te zeggen wat voor moment het is",
+    },
     "method_focus": {
         "en": "Gain of fixing = share of journeys scoring the touchpoint low × −penalty; gain of "
         "excelling = share scoring it in the middle × reward; the interval scales the bootstrap "
@@ -744,69 +774,34 @@ TEXTS: dict[str, dict[Language, str]] = {
         "de fit; vermijdbaar vertrek is de som over vertrokken klanten van 1 − exp(−de "
         "log-hazard van hun negatieve ervaringen).",
     },
+    # units
+    "unit_pp": {"en": "percentage points", "nl": "procentpunt"},
+    "unit_points": {"en": "points", "nl": "punten"},
+    "scale": {"en": "scale", "nl": "schaal"},
+    "unit_points_on": {"en": "points (scale {low}–{high})", "nl": "punten (schaal {low}–{high})"},
+    # page 1 and the data behind the report
+    "data_line": {
+        "en": "Data: {rows} rows read, {events} events in {journeys} journeys loaded, "
+        "{quarantined} rows ({share}) quarantined{reasons}.",
+        "nl": "Gegevens: {rows} rijen gelezen, {events} gebeurtenissen in {journeys} "
+        "klantreizen geladen, {quarantined} rijen ({share}) in quarantaine{reasons}.",
+    },
+    "data_reasons": {"en": "; top reasons: {reasons}", "nl": "; belangrijkste redenen: {reasons}"},
+    "quarantine_warning": {
+        "en": "Warning: {share} of the rows were quarantined ({quarantined} of {rows}). The "
+        "results describe only the rows that loaded; check the data-quality section and the "
+        "dataset spec (a mis-declared scale is the usual cause) before acting on them.",
+        "nl": "Let op: {share} van de rijen staat in quarantaine ({quarantined} van {rows}). "
+        "De uitkomsten gaan alleen over de geladen rijen; controleer de paragraaf "
+        "datakwaliteit en de datasetbeschrijving (meestal is een schaal verkeerd opgegeven) "
+        "voordat u erop handelt.",
+    },
+    "page": {"en": "Page", "nl": "Pagina"},
+    "at_a_glance": {"en": "At a glance", "nl": "In één oogopslag"},
+    "biggest_hidden": {"en": "Biggest hidden moment", "nl": "Grootste verborgen moment"},
+    "top_focus": {"en": "Top of the focus plan", "nl": "Bovenaan het focusplan"},
+    "appendix": {"en": "Appendix: method", "nl": "Bijlage: methode"},
 }
-
-
-#: Words inside figures drawn by the analysis modules (legends, axes, notes), in Dutch.
-#: Each pattern is a regular expression matched against the whole label.
-FIGURE_TERMS_NL: tuple[tuple[str, str], ...] = (
-    (r"baseline", "basislijn"),
-    (r"contacts per 1\.000 journeys", "contacten per 1.000 klantreizen"),
-    (r"customer contacts per 1\.000 journeys", "klantcontacten per 1.000 klantreizen"),
-    (r"designed touchpoints \(median offset\)", "ontworpen contactmomenten (mediane afstand)"),
-    (r"experienced \(average\)", "beleefd (gemiddelde)"),
-    (r"remembered \((.+)\)", r"herinnerd (\1)"),
-    (r"experienced (.+)", r"beleefd \1"),
-    (r"remembered (.+)", r"herinnerd \1"),
-    (r"moments", "momenten"),
-    (r"peak and end", "piek en einde"),
-    (r"peak", "piek"),
-    (r"end", "einde"),
-    (r"(RMSE|AUC) \(lower is better\)", r"\1 (lager is beter)"),
-    (r"(RMSE|AUC) \(higher is better\)", r"\1 (hoger is beter)"),
-    (r"days after (.+)", r"dagen na \1"),
-    (r"hours after (.+)", r"uren na \1"),
-    (r"moment, in journey order", "moment, in reisvolgorde"),
-    (r"valence", "beleving"),
-    (r"anger", "boosheid"),
-    (r"frustration", "frustratie"),
-    (r"worry", "zorgen"),
-    (r"uncertainty", "onzekerheid"),
-    (r"disappointment", "teleurstelling"),
-    (r"joy", "blijdschap"),
-    (r"trust", "vertrouwen"),
-    (r"surprise", "verrassing"),
-    (r"neutral", "neutraal"),
-)
-
-
-def figure_label(label: str, lang: Language) -> str:
-    """A label drawn by an analysis module, in ``lang`` (numbers localised too)."""
-    if lang == "en" or not label:
-        return label
-    label = re.sub(r"\d[\d,.]*\d", lambda m: _localise(m.group(0), lang), label)
-    for pattern, replacement in FIGURE_TERMS_NL:
-        if re.fullmatch(pattern, label):
-            return re.sub(pattern, replacement, label)
-    return label
-
-
-def localise_figure(fig: go.Figure, lang: Language) -> go.Figure:
-    """Translate the labels an analysis module drew (legend, text, axes, notes) in place."""
-    if lang == "en":
-        return fig
-    for trace in fig.data:
-        if getattr(trace, "name", None):
-            trace.name = figure_label(trace.name, lang)
-        labels = getattr(trace, "text", None)
-        if isinstance(labels, tuple | list):
-            trace.text = [figure_label(x, lang) if isinstance(x, str) else x for x in labels]
-    for annotation in fig.layout.annotations or ():
-        if annotation.text:
-            annotation.text = figure_label(annotation.text, lang)
-    fig.for_each_xaxis(lambda axis: axis.update(title_text=figure_label(axis.title.text, lang)))
-    fig.for_each_yaxis(lambda axis: axis.update(title_text=figure_label(axis.title.text, lang)))
-    return fig
 
 
 def check_language(lang: str) -> Language:

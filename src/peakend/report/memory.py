@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
+from typing import Any
 
 from peakend.models.memory import MemoryResult, remembered_experience
 from peakend.models.memory.models import BASELINE
-from peakend.models.memory_plot import plot_journey, plot_journey_types, plot_model_comparison
 from peakend.report.i18n import Language, ci, interval, number, percent, percent_ci, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
 from peakend.stats.resampling import Interval
+from peakend.views.memory import journey_curve, journey_types, model_comparison
+from peakend.views.save import to_spec
 
 REFERENCES = (
     "Kahneman, D., Fredrickson, B. L., Schreiber, C. A. & Redelmeier, D. A. (1993). When more "
@@ -62,26 +63,22 @@ def memory_section(ctx: ReportContext) -> Section:
     )
 
 
-def types_figure(result: MemoryResult, lang: Language) -> go.Figure:
+def types_figure(result: MemoryResult, lang: Language) -> dict[str, Any]:
     """Experienced vs remembered per journey type, titled in the report language."""
-    fig = plot_journey_types(result)
-    fig.update_layout(title_text=text("types_title", lang))
-    fig.update_xaxes(title_text=text("types_x", lang))
-    fig.update_yaxes(title_text=text("types_y", lang))
-    return fig
+    return to_spec(journey_types(result, lang=lang, title=text("types_title", lang)))
 
 
-def models_figure(result: MemoryResult, lang: Language) -> go.Figure:
+def models_figure(result: MemoryResult, lang: Language) -> dict[str, Any]:
     """Out-of-sample score per memory model."""
-    fig = plot_model_comparison(result)
-    fig.update_layout(title_text=text("models_title", lang))
-    return fig
+    return to_spec(model_comparison(result, lang=lang, title=text("models_title", lang)))
 
 
-def journey_figure(result: MemoryResult, ctx: ReportContext) -> go.Figure:
+def journey_figure(result: MemoryResult, ctx: ReportContext) -> dict[str, Any]:
     """The journey most spoiled by its end, drawn moment by moment."""
-    fig = plot_journey(result, ctx.dataset)
-    return fig.update_layout(title_text=text("journey_title", ctx.lang))
+    chart = journey_curve(
+        result, ctx.dataset, lang=ctx.lang, labels=ctx.labels, title=text("journey_title", ctx.lang)
+    )
+    return to_spec(chart)
 
 
 def summary_sentence(result: MemoryResult, lang: Language) -> str:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
+from typing import Any
 
-from peakend.models.moment_plot import CLASS_LABELS, moment_matrix
 from peakend.models.moments import MomentsResult, TouchpointMoment, find_moments
 from peakend.models.moments.segments import SegmentMoments
 from peakend.report.i18n import Language, ci, number, percent, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
+from peakend.report.units import axis_unit, outcome_unit
+from peakend.views.moments import moment_matrix
+from peakend.views.save import to_spec
 
 REFERENCES = (
     "Brandt, D. R. (1987). A procedure for identifying value-enhancing service components "
@@ -53,52 +55,75 @@ def moments_section(ctx: ReportContext) -> Section:
         pairs = ", ".join(f"{a} ~ {b} (r = {number(r, lang)})" for a, b, r in result.collinear)
         paragraphs.append(text("collinear", lang, pairs=pairs))
     paragraphs += [_segment_sentence(s, lang) for s in result.segments]
-    tables = [_moment_table(result, lang)]
+    tables = [_moment_table(result, lang, ctx.labels)]
     tables += [_segment_table(s, lang) for s in result.segments if _differing(s)]
     return Section(
         key="moments",
         title=text("moments", lang),
         paragraphs=tuple(paragraphs),
-        charts=(Chart("moment_matrix", text("moments", lang), matrix_figure(result, lang)),),
+        charts=(Chart("moment_matrix", text("moments", lang), matrix_spec(result, ctx)),),
         tables=tuple(tables),
-        summary=summary_sentences(result, lang),
+        summary=summary_sentences(
+            result, lang, labels=ctx.labels, unit=outcome_unit(ctx.dataset, result.outcome, lang)
+        ),
         methods=(_method(result, lang),),
         references=REFERENCES,
         results=result.to_dict(),
     )
 
 
-def matrix_figure(result: MomentsResult, lang: Language) -> go.Figure:
-    """The moment matrix with titles in the report language."""
-    unit = text("unit_probability", lang) if result.outcome_kind == "binary" else result.outcome
-    fig = moment_matrix(result, title=text("matrix_title", lang, outcome=result.outcome))
-    fig.update_xaxes(title_text=text("matrix_x", lang, unit=unit))
-    fig.update_yaxes(title_text=text("matrix_y", lang, unit=unit))
-    classes = {label: cls for cls, label in CLASS_LABELS.items()}
-    for trace in fig.data:
-        if trace.name in classes:
-            trace.name = text(f"class_{classes[trace.name]}", lang)
-    return fig
+def matrix_spec(result: MomentsResult, ctx: ReportContext) -> dict[str, Any]:
+    """The moment matrix in the report language, with display names and the outcome's unit."""
+    lang = ctx.lang
+    chart = moment_matrix(
+        result,
+        title=text("matrix_title", lang, outcome=result.outcome),
+        lang=lang,
+        labels=ctx.labels,
+        unit=axis_unit(ctx.dataset, result.outcome, lang),
+    )
+    return to_spec(chart)
 
 
-def summary_sentences(result: MomentsResult, lang: Language) -> tuple[str, ...]:
-    """Fix first, excel at, allow some pain at: the three sentences managers repeat."""
+def summary_sentences(
+    result: MomentsResult,
+    lang: Language,
+    *,
+    labels: dict[str, str] | None = None,
+    unit: str | None = None,
+) -> tuple[str, ...]:
+    """Fix first, excel at, allow some pain at: the three sentences managers repeat.
+
+    ``labels`` gives touchpoints their display names and ``unit`` the outcome's unit
+    ("points on the 1–10 overall score"), so that each effect can be read alone.
+    """
+    names = labels or {}
     by_rec: dict[str, list[TouchpointMoment]] = {}
     for moment in result.touchpoints:
         by_rec.setdefault(moment.recommendation, []).append(moment)
     sentences = []
     fixes = sorted(by_rec.get("fix", []), key=lambda m: m.penalty.value)[:NAMED]
     if fixes:
-        effect = _effect(min(m.penalty.value for m in fixes), result, lang)
+        effect = _effect(min(m.penalty.value for m in fixes), result, lang, unit)
         sentences.append(
-            text("sum_fix", lang, touchpoints=_names(fixes), effect=effect, outcome=result.outcome)
+            text(
+                "sum_fix",
+                lang,
+                touchpoints=_names(fixes, names),
+                effect=effect,
+                outcome=result.outcome,
+            )
         )
     excels = sorted(by_rec.get("excel", []), key=lambda m: -m.reward.value)[:NAMED]
     if excels:
-        effect = _effect(max(m.reward.value for m in excels), result, lang)
+        effect = _effect(max(m.reward.value for m in excels), result, lang, unit)
         sentences.append(
             text(
-                "sum_excel", lang, touchpoints=_names(excels), effect=effect, outcome=result.outcome
+                "sum_excel",
+                lang,
+                touchpoints=_names(excels, names),
+                effect=effect,
+                outcome=result.outcome,
             )
         )
     allows = sorted(by_rec.get("allow", []), key=lambda m: -m.counts.get("low", 0))[:NAMED]
@@ -107,7 +132,7 @@ def summary_sentences(result: MomentsResult, lang: Language) -> tuple[str, ...]:
             text(
                 "sum_allow",
                 lang,
-                touchpoints=_names(allows),
+                touchpoints=_names(allows, names),
                 outcome=result.outcome,
                 threshold=_threshold(result, lang),
             )
@@ -119,8 +144,8 @@ def summary_sentences(result: MomentsResult, lang: Language) -> tuple[str, ...]:
             text(
                 "sum_collect",
                 lang,
-                touchpoints=_names(open_),
-                first=open_[0].touchpoint,
+                touchpoints=_names(open_, names),
+                first=names.get(open_[0].touchpoint, open_[0].touchpoint),
                 more=settle_cell(open_[0].more_journeys, lang),
             )
         )
@@ -152,19 +177,24 @@ def settle_cell(more: dict[str, int | None], lang: Language) -> str:
     return ", ".join(parts) or "–"
 
 
-def _effect(value: float, result: MomentsResult, lang: Language) -> str:
+def _effect(value: float, result: MomentsResult, lang: Language, unit: str | None) -> str:
     if result.outcome_kind == "binary":
         shown = text("points", lang, value=number(100 * abs(value), lang, 0))
     else:
         shown = number(abs(value), lang)
+    if unit and result.outcome_kind != "binary":
+        shown = f"{shown} {unit}"
     return text("up_to", lang, value=shown)
 
 
-def _names(moments: list[TouchpointMoment]) -> str:
-    return ", ".join(m.touchpoint for m in moments)
+def _names(moments: list[TouchpointMoment], labels: dict[str, str]) -> str:
+    return ", ".join(labels.get(m.touchpoint, m.touchpoint) for m in moments)
 
 
-def _moment_table(result: MomentsResult, lang: Language) -> ReportTable:
+def _moment_table(
+    result: MomentsResult, lang: Language, labels: dict[str, str] | None = None
+) -> ReportTable:
+    labels = labels or {}
     headers = tuple(
         text(k, lang)
         for k in (
@@ -185,7 +215,9 @@ def _moment_table(result: MomentsResult, lang: Language) -> ReportTable:
         bands = "/".join(number(m.counts.get(b, 0), lang) for b in ("low", "middle", "high"))
         rows.append(
             (
-                Cell(m.touchpoint, m.stage if m.stage is not None else 1e9),
+                Cell(
+                    labels.get(m.touchpoint, m.touchpoint), m.stage if m.stage is not None else 1e9
+                ),
                 Cell(text(f"class_{m.moment_class}", lang), m.moment_class, muted),
                 Cell(percent(m.confidence, lang), m.confidence, muted),
                 Cell(ci(m.penalty, lang), _sortable(m.penalty.value), muted),

@@ -11,20 +11,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import plotly.graph_objects as go
-
 from peakend.load import Dataset
 from peakend.report.i18n import Language
+from peakend.schema import Touchpoint
 from peakend.summary import JourneySummary
 
 
 @dataclass(frozen=True)
 class Chart:
-    """A Plotly figure with a stable id (file name of its PNG/SVG) and a title."""
+    """A chart with a stable id (file name of its PNG/SVG) and a title.
+
+    ``spec`` is the chart's Vega-Lite specification (from :mod:`peakend.views`):
+    the HTML draws it with vega-embed, the images and the PDF with vl-convert.
+    """
 
     id: str
     title: str
-    figure: go.Figure
+    spec: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -110,3 +113,19 @@ class ReportContext:
     outcome: str | None
     classes: dict[str, str] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)
+
+    def label(self, touchpoint: str) -> str:
+        """The name readers see for ``touchpoint`` (its spec ``label``, else a plain form)."""
+        return display_name(self.dataset, touchpoint)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Display name of every touchpoint in the data."""
+        names = self.summary.touchpoints["touchpoint"].to_pylist()
+        return {str(n): self.label(str(n)) for n in names}
+
+
+def display_name(dataset: Dataset, touchpoint: str) -> str:
+    """The spec's ``label`` of ``touchpoint``, else its name with spaces, capitalised."""
+    declared = dataset.spec.touchpoint(touchpoint)
+    return (declared or Touchpoint(name=touchpoint)).display_name

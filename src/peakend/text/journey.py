@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from peakend.errors import MissingColumnError
 from peakend.load import Dataset
-from peakend.models.resampling import bootstrap_weights, percentile_interval
+from peakend.stats.resampling import bootstrap_weights, percentile_interval
 from peakend.summary import Estimate
 from peakend.text.labels import EMOTIONS, PILLARS, VALENCE_CLASSES
 from peakend.text.scoring import (

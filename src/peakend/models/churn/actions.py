@@ -18,7 +18,7 @@ from dataclasses import replace
 from peakend.models.churn.analysis import ChurnResult
 from peakend.models.focus import FocusAction, FocusPlan
 from peakend.models.recovery import RecoveryResult
-from peakend.models.resampling import Interval
+from peakend.stats.resampling import Interval
 
 UNRECOVERED = "unrecovered failures"
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from peakend.models.focus import FocusAction
 from peakend.models.hidden.analysis import HiddenMomentsResult
 from peakend.models.hidden.interventions import AssumedRange
-from peakend.models.resampling import Interval
+from peakend.stats.resampling import Interval
 
 
 def proactive_actions(result: HiddenMomentsResult | None, outcome: str) -> list[FocusAction]:

@@ -55,7 +55,7 @@ from peakend.models.hidden.words import (
     window_texts,
     window_words,
 )
-from peakend.models.resampling import Interval
+from peakend.stats.resampling import Interval
 
 
 @dataclass(frozen=True)

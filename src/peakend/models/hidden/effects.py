@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from peakend.models.resampling import Interval
+from peakend.stats.resampling import Interval
 
 Z_95 = 1.959964
 F64 = NDArray[np.float64]

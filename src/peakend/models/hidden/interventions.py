@@ -36,7 +36,7 @@ from typing import Any
 from peakend.errors import ConfigError
 from peakend.models.hidden.effects import OutcomeGap, ProactiveEffect
 from peakend.models.hidden.words import Word
-from peakend.models.resampling import Interval
+from peakend.stats.resampling import Interval
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ import pyarrow as pa
 from numpy.typing import NDArray
 from scipy import sparse
 
-from peakend.models.resampling import Interval
 from peakend.stats.counts import cluster_weights, weighted_line
+from peakend.stats.resampling import Interval
 
 Z_95 = 1.959964
 F64 = NDArray[np.float64]

@@ -1,0 +1,157 @@
+"""The moment matrix: penalty against reward per touchpoint, sized by volume, coloured by class.
+
+Moments of truth sit to the left (a low score costs a lot), excel moments at
+the top (a high score adds a lot), performance moments top-left, standard
+moments near the origin. Dashed lines mark the classification threshold; the
+whiskers are the bootstrap intervals. A binary outcome is drawn in percentage
+points so that a manager reads "a low score costs 12 points of satisfied".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import altair as alt
+
+from peakend.models.moments import CLASSES, MomentsResult, TouchpointMoment
+from peakend.views.style import (
+    CLASS_COLOURS,
+    HEIGHT,
+    PALETTE,
+    WIDTH,
+    Chart,
+    colour_scale,
+    configure,
+    data,
+)
+from peakend.views.words import Language, word
+
+
+def moment_matrix(
+    result: MomentsResult,
+    *,
+    title: str | None = None,
+    lang: Language = "en",
+    labels: Mapping[str, str] | None = None,
+    unit: str | None = None,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+) -> Chart:
+    """The moment matrix of ``result`` as a Vega-Lite chart (Altair).
+
+    ``labels`` maps touchpoint names to display names; ``unit`` names the
+    outcome's unit on the axes (default: percentage points for a binary outcome,
+    the outcome's name otherwise). Touchpoints without an estimate are left out.
+    """
+    scale = 100.0 if result.outcome_kind == "binary" else 1.0
+    shown_unit = unit or (word("probability", lang) if scale == 100 else result.outcome)
+    names = dict(labels or {})
+    class_labels = {c: word(c, lang) for c in CLASSES}
+    shown = sorted((m for m in result.touchpoints if _plottable(m)), key=lambda m: m.reward.value)
+    rows = [_row(i, m, scale, names, class_labels) for i, m in enumerate(shown)]
+    values = data(rows)
+    extent = _extent(rows, result.threshold * scale)
+    x = alt.X("penalty:Q", title=word("penalty", lang, unit=shown_unit), scale=extent[0])
+    y = alt.Y("reward:Q", title=word("reward", lang, unit=shown_unit), scale=extent[1])
+    colour = alt.Color(
+        "class:N", title=word("class", lang), scale=colour_scale(CLASS_COLOURS, class_labels)
+    )
+    base = alt.Chart(values)
+    whisker = base.mark_rule(color=PALETTE["grey"])
+    whiskers_x = whisker.encode(x="penalty_low:Q", x2="penalty_high:Q", y="reward:Q")
+    whiskers_y = whisker.encode(y="reward_low:Q", y2="reward_high:Q", x="penalty:Q")
+    points = base.mark_circle(opacity=0.85, stroke="black", strokeWidth=0.5).encode(
+        x=x,
+        y=y,
+        color=colour,
+        size=alt.Size("scored:Q", legend=None, scale=alt.Scale(range=[30, 500])),
+        tooltip=[
+            alt.Tooltip("label:N", title=word("touchpoint", lang)),
+            alt.Tooltip("class:N", title=word("class", lang)),
+            alt.Tooltip("penalty:Q", format=".2f"),
+            alt.Tooltip("reward:Q", format=".2f"),
+            alt.Tooltip("confidence:Q", title=word("confidence", lang), format=".0%"),
+            alt.Tooltip("scored:Q", title=word("scored", lang), format=","),
+        ],
+    )
+    text = _labels(base)
+    layers = [*_guides(result.threshold * scale), whiskers_x, whiskers_y, points, text]
+    chart = alt.layer(*layers).properties(width=width, height=height)
+    heading = title or word("matrix_title", lang, outcome=result.outcome)
+    return configure(chart, heading)
+
+
+def _labels(base: alt.Chart) -> Chart:
+    """Touchpoint names beside their points, alternating above and below to crowd less."""
+    common: dict[str, Any] = {"x": "penalty:Q", "y": "reward:Q", "text": "label:N"}
+    above = base.transform_filter("datum.index % 2 == 0").mark_text(
+        fontSize=10, align="left", dx=6, dy=-7
+    )
+    below = base.transform_filter("datum.index % 2 == 1").mark_text(
+        fontSize=10, align="left", dx=6, dy=8
+    )
+    return alt.layer(above.encode(**common), below.encode(**common))
+
+
+def _guides(threshold: float) -> list[alt.Chart]:
+    grey, light, dashed = PALETTE["grey"], PALETTE["light_grey"], [4, 4]
+    return [
+        alt.Chart(data([{"x": -threshold}]))
+        .mark_rule(color=grey, strokeDash=dashed)
+        .encode(x="x:Q"),
+        alt.Chart(data([{"y": threshold}]))
+        .mark_rule(color=grey, strokeDash=dashed)
+        .encode(y="y:Q"),
+        alt.Chart(data([{"x": 0.0}])).mark_rule(color=light).encode(x="x:Q"),
+        alt.Chart(data([{"y": 0.0}])).mark_rule(color=light).encode(y="y:Q"),
+    ]
+
+
+def _row(
+    index: int,
+    m: TouchpointMoment,
+    scale: float,
+    names: Mapping[str, str],
+    classes: Mapping[str, str],
+) -> dict[str, Any]:
+    return {
+        "index": index,
+        "touchpoint": m.touchpoint,
+        "label": names.get(m.touchpoint, m.touchpoint),
+        "class": classes[m.moment_class],
+        "penalty": m.penalty.value * scale,
+        "penalty_low": _finite(m.penalty.low, m.penalty.value) * scale,
+        "penalty_high": _finite(m.penalty.high, m.penalty.value) * scale,
+        "reward": m.reward.value * scale,
+        "reward_low": _finite(m.reward.low, m.reward.value) * scale,
+        "reward_high": _finite(m.reward.high, m.reward.value) * scale,
+        "confidence": m.confidence,
+        "scored": _scored(m),
+        "recommendation": m.recommendation,
+    }
+
+
+def _scored(moment: TouchpointMoment) -> int:
+    return moment.counts["low"] + moment.counts["middle"] + moment.counts["high"]
+
+
+def _plottable(moment: TouchpointMoment) -> bool:
+    return math.isfinite(moment.penalty.value) and math.isfinite(moment.reward.value)
+
+
+def _finite(bound: float, fallback: float) -> float:
+    return bound if math.isfinite(bound) else fallback
+
+
+def _extent(rows: list[dict[str, Any]], threshold: float) -> tuple[alt.Scale, alt.Scale]:
+    """Axis ranges that hold every interval and the threshold lines, with room for labels."""
+    scales = []
+    for key, guide in (("penalty", -threshold), ("reward", threshold)):
+        values = [r[f"{key}_low"] for r in rows] + [r[f"{key}_high"] for r in rows] + [guide, 0.0]
+        low, high = min(values), max(values)
+        pad = 0.12 * (high - low or 1.0)
+        right = 0.3 * (high - low or 1.0) if key == "penalty" else pad
+        scales.append(alt.Scale(domain=[low - pad, high + right], nice=False, zero=False))
+    return scales[0], scales[1]

@@ -1,0 +1,96 @@
+"""Fixtures for what some tests need from the machine: a Chromium and Java.
+
+Browser tests (the report's HTML in a real browser, the survey form) need a
+Chromium; the Spark tests (marker ``spark``) need Java. Both are found the way
+a user's machine has them: ``$PEAKEND_CHROMIUM`` or ``chromium`` on ``PATH``;
+``$JAVA_HOME/bin/java`` or ``java`` on ``PATH``; never a hard-coded path.
+
+Where one is missing, the tests that need it are skipped with a reason that
+names the package to install (``make test`` installs both when it runs as root).
+Under ``CI=true`` a missing one is a failure, so CI cannot pass by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+#: Flags for a headless Chromium in a container, offline and without a first-run dialog.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+CHROMIUM_HELP = (
+    "needs Chromium for the browser tests: install the package `chromium` "
+    "(Debian/Ubuntu: apt-get install chromium) or set PEAKEND_CHROMIUM to its path"
+)
+JAVA_HELP = (
+    "needs Java 17 for the Spark tests: install the package `openjdk-17-jre-headless` "
+    "(Debian/Ubuntu: apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
+)
+
+
+def find_chromium() -> str | None:
+    """``$PEAKEND_CHROMIUM`` when set, else the first Chromium or Chrome on ``PATH``."""
+    configured = os.environ.get("PEAKEND_CHROMIUM")
+    if configured:
+        return configured if Path(configured).exists() else shutil.which(configured)
+    return next((found for name in CHROMIUM_NAMES if (found := shutil.which(name))), None)
+
+
+def find_java() -> str | None:
+    """``$JAVA_HOME/bin/java`` when it exists, else ``java`` on ``PATH``."""
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return str(Path(home) / "bin" / "java")
+    return shutil.which("java")
+
+
+def missing(reason: str) -> None:
+    """Skip the test with ``reason``; on CI (``CI=true``) fail it instead."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true and this test {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked ``spark`` need Java."""
+    if item.get_closest_marker("spark") is not None and find_java() is None:
+        missing(JAVA_HELP)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """The machine's Chromium (skips, or fails on CI, when there is none)."""
+    found = find_chromium()
+    if found is None:
+        missing(CHROMIUM_HELP)
+    assert found is not None
+    return found
+
+
+@pytest.fixture(scope="module")
+def chromium(chromium_path: str) -> Iterator[Any]:
+    """A headless Chromium driven by Playwright, for the tests of one module.
+
+    Module scope, not session: Playwright's synchronous API keeps an event loop running
+    while it is open, which other modules' asyncio tests must not find.
+    """
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("needs the Python package `playwright` (pip install 'peakend[dev]')")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
