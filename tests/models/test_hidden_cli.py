@@ -82,15 +82,22 @@ def _example(name: str) -> peakend.Dataset:
     return peakend.load(ROOT / "examples" / f"{name.split('/')[0]}.toml")
 
 
-def test_bpic2012_offer_replies_are_found_after_the_offer_is_sent() -> None:
+def test_bpic2012_offer_replies_are_found_after_the_application_is_accepted() -> None:
+    """Offers go out within days of A_ACCEPTED and customers reply 1-3 weeks later.
+
+    The window is found after the acceptance, which the offer follows within a
+    day or so; the log has no text, so no classic is claimed from words; A_APPROVED
+    and O_ACCEPTED are logged together.
+    """
     data = _example("bpic2012_loan_application")
     result = find_hidden_moments(data, horizon=28)
     labels = {m.moment.anchor: m for m in result.moments}
-    assert "O_SENT" in labels
-    moment = labels["O_SENT"].moment
+    assert "A_ACCEPTED" in labels
+    moment = labels["A_ACCEPTED"].moment
     assert 3 <= moment.first_offset <= 7 and moment.last_offset >= 12
-    assert labels["O_SENT"].classic is not None
-    assert labels["O_SENT"].classic.name == "waiting-for-response silence"
+    assert moment.excess_per_1000.low > 0
+    assert labels["A_ACCEPTED"].classic is None
+    assert "A_APPROVED" in {t.anchor for t in result.logged_together}
 
 
 def test_receipt_log_has_no_customer_contacts_and_says_so() -> None:

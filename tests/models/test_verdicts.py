@@ -35,6 +35,7 @@ from peakend.models.memory.verdict import ALPHA, CLAIMS
 from peakend.models.moments import MomentSettings, find_moments
 from peakend.models.moments.verdict import CLASSES, contradicts
 from peakend.report import build_report
+from peakend.schema import Touchpoint
 from peakend.spec import read_spec
 from peakend.stats.resampling import Interval
 
@@ -96,13 +97,17 @@ def check_moments(result: dict[str, Any]) -> None:
                 assert not contradicts(cls, _iv(m["penalty"]), _iv(m["reward"]), threshold)
 
 
+#: Focus-plan actions that other analyses add to the moments' own.
+OTHER_ANALYSES = ("proactive_contact", "prevent_negative", "recover_faster")
+
+
 def check_focus(plan: dict[str, Any], moments: dict[str, Any]) -> None:
     """The focus plan repeats the moments' recommendations and vocabulary."""
     by_name = {m["touchpoint"]: m for m in moments["touchpoints"]}
     for action in plan["actions"]:
         moment = by_name.get(action["touchpoint"])
-        if moment is None:
-            continue  # an extra action from another analysis
+        if moment is None or action["kind"] in OTHER_ANALYSES:
+            continue  # an action of another analysis (hidden moments, churn)
         assert action["kind"] == moment["recommendation"], action
         if action["kind"] in ("fix", "excel", "maintain", "allow"):
             assert CLASS_NAMES[moment["class"]] in action["reason"], action
@@ -130,16 +135,22 @@ def check_memory(result: dict[str, Any]) -> None:
         assert "remember their journey as its average" not in summary
 
 
+def _named(moments: dict[str, Any], recommendation: str) -> set[str]:
+    """Touchpoints with ``recommendation``, by name and by the display name sentences use."""
+    names = {
+        m["touchpoint"] for m in moments["touchpoints"] if m["recommendation"] == recommendation
+    }
+    return names | {Touchpoint(name=n).display_name for n in names}
+
+
 def check_report(results: dict[str, Any]) -> None:
     """``results.json``: moments, focus, memory and the executive summary."""
     sections = results["sections"]
     moments = sections.get("moments")
     if moments is not None:
         check_moments(moments)
-        allowed = {
-            m["touchpoint"] for m in moments["touchpoints"] if m["recommendation"] == "allow"
-        }
-        fixes = {m["touchpoint"] for m in moments["touchpoints"] if m["recommendation"] == "fix"}
+        allowed = _named(moments, "allow")
+        fixes = _named(moments, "fix")
         for sentence in results["summary"]:
             if sentence.startswith("Allow some pain at: "):
                 named = sentence.removeprefix("Allow some pain at: ").split(" — ")[0]

@@ -155,7 +155,8 @@ def test_the_dutch_report_has_no_english_sentences(dutch: tuple[Report, ReportFi
     report, files = dutch
     pages = _pages(files)
     # the literature at the end of the appendix keeps its original titles
-    body = " ".join(_plain(p.extract_text()) for p in pages).split("\nBronnen\n")[0]
+    text_all = "\n".join(_plain(p.extract_text()) for p in pages)
+    body = re.split(r"(?m)^Bronnen\n", text_all)[0]
     words = set(re.findall(r"[a-z]+", body.lower()))
     left = sorted(words & set(ENGLISH))
     assert left == [], f"English words in the Dutch PDF: {left}"

@@ -15,10 +15,7 @@ import pandas as pd
 from peakend.errors import ConfigError
 from peakend.io import read_source
 from peakend.schema import Outcome
-from peakend.spec import DatasetSpec
-
-ROW_ID = "@row"
-"""``journey_id = "@row"``: the table has no customer id; rows are numbered as in the file."""
+from peakend.spec import ROW_ID, DatasetSpec
 
 
 def read_snapshot(spec: DatasetSpec) -> tuple[pd.DataFrame, str]:

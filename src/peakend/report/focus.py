@@ -7,7 +7,10 @@ from typing import Any
 from peakend.models.churn.actions import with_churn_actions
 from peakend.models.focus import FocusAction, FocusPlan, focus_plan
 from peakend.models.hidden.actions import proactive_actions
+from peakend.models.hidden.analysis import HiddenMomentsResult
 from peakend.models.moments import MomentsResult, TouchpointMoment
+from peakend.report.dutch import channel, goal
+from peakend.report.hidden import window_label
 from peakend.report.i18n import TEXTS, Language, ci, number, percent, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section, Skipped
 from peakend.report.units import outcome_unit
@@ -65,7 +68,7 @@ def _focus_table(plan: FocusPlan, ctx: ReportContext, moments: MomentsResult) ->
         )
     )
     rows = tuple(
-        _row(a, lang, labels, _why(a, by_name.get(a.touchpoint), moments, lang, unit))
+        _row(a, lang, labels, _why(a, by_name.get(a.touchpoint), moments, ctx, unit))
         for a in plan.actions
     )
     return ReportTable("focus", headers, rows, caption=text("sortable", lang))
@@ -75,11 +78,17 @@ def _why(
     action: FocusAction,
     moment: TouchpointMoment | None,
     moments: MomentsResult,
-    lang: Language,
+    ctx: ReportContext,
     unit: str,
 ) -> str:
     """Why this action, in the report language and with the outcome's unit."""
+    lang = ctx.lang
     key = f"why_{action.kind}"
+    if action.kind == "proactive_contact":
+        return _why_proactive(action, ctx)
+    if action.kind in ("prevent_negative", "recover_faster"):
+        shown = number(action.gain.value, lang, 0)
+        return text(key, lang, n=shown, touchpoint=ctx.label(action.touchpoint))
     if key not in TEXTS:
         return action.reason
     if moment is None or action.kind not in ("fix", "excel"):
@@ -93,6 +102,27 @@ def _why(
         effect=f"{shown} {unit}",
         share=percent(moment.low_share, lang),
         n=number(moment.counts.get("middle", 0), lang),
+    )
+
+
+def _why_proactive(action: FocusAction, ctx: ReportContext) -> str:
+    """The hidden moment a proactive contact prevents, and on what its gain rests."""
+    hidden: HiddenMomentsResult | None = ctx.results.get("hidden")
+    reports = hidden.moments if hidden is not None else ()
+    report = next((r for r in reports if r.intervention.anchor == action.touchpoint), None)
+    if report is None:
+        return action.reason if ctx.lang == "en" else text("rec_proactive_contact", ctx.lang)
+    contact, lang = report.intervention, ctx.lang
+    return text(
+        "why_proactive_contact",
+        lang,
+        window=window_label(report, ctx),
+        channel=channel(contact.channel, lang),
+        unit=text(f"unit_{report.moment.unit}", lang),
+        day=contact.day,
+        goal=goal(contact.goal, lang),
+        n=number(contact.contacts_deflected_per_1000.value, lang, 0),
+        basis=text(f"basis_{contact.basis}", lang),
     )
 
 

@@ -170,6 +170,8 @@ TEXTS: dict[str, dict[Language, str]] = {
     },
     "unit_customer": {"en": "customer", "nl": "klant"},
     "unit_journey": {"en": "journey", "nl": "klantreis"},
+    "units_journey": {"en": "journeys", "nl": "klantreizen"},
+    "units_customer": {"en": "customers", "nl": "klanten"},
     "importance_zero": {
         "en": "Not distinguishable from zero: {touchpoints}.",
         "nl": "Niet van nul te onderscheiden: {touchpoints}.",
@@ -622,6 +624,20 @@ TEXTS: dict[str, dict[Language, str]] = {
         "nl": "een standaardmoment: een lage score verandert de uitkomst nauwelijks, budget "
         "kan elders heen",
     },
+    "why_proactive_contact": {
+        "en": "hidden moment {window}: a proactive contact by {channel} on {unit} {day} "
+        "({goal}) prevents about {n} contacts per 1,000 journeys ({basis})",
+        "nl": "verborgen moment {window}: een proactief contact via {channel} op {unit} {day} "
+        "({goal}) voorkomt ongeveer {n} contacten per 1.000 klantreizen ({basis})",
+    },
+    "why_prevent_negative": {
+        "en": "about {n} churners left after negative experiences at {touchpoint}",
+        "nl": "ongeveer {n} klanten vertrokken na negatieve ervaringen bij {touchpoint}",
+    },
+    "why_recover_faster": {
+        "en": "unrecovered failures after {touchpoint} drive about {n} churners away",
+        "nl": "niet-herstelde fouten na {touchpoint} drijven ongeveer {n} klanten weg",
+    },
     "why_collect_data": {
         "en": "too few low, middle or high scores to say what kind of moment it is",
         "nl": "te weinig lage, midden- of hoge scores om te zeggen wat voor moment het is",
@@ -677,11 +693,11 @@ TEXTS: dict[str, dict[Language, str]] = {
         "nl": "de specificatie benoemt geen opzegging (sectie [churn])",
     },
     "recovery_intro": {
-        "en": "{failed} of {units} {unit}s had a service failure; {recovered} of them were "
-        "recovered well. Differences are against {unit}s without a failure, adjusted for "
+        "en": "{failed} of {units} {unit} had a service failure; {recovered} of them were "
+        "recovered well. Differences are against {unit} without a failure, adjusted for "
         "{adjusted}, with 95 % intervals.",
-        "nl": "{failed} van {units} {unit}s hadden een servicefout; bij {recovered} daarvan "
-        "werd die goed hersteld. Verschillen zijn ten opzichte van {unit}s zonder fout, "
+        "nl": "{failed} van {units} {unit} hadden een servicefout; bij {recovered} daarvan "
+        "werd die goed hersteld. Verschillen zijn ten opzichte van {unit} zonder fout, "
         "gecorrigeerd voor {adjusted}, met 95%-betrouwbaarheidsintervallen.",
     },
     "recovery_outcome": {

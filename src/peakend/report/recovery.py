@@ -35,7 +35,7 @@ def recovery_section(ctx: ReportContext) -> Section:
             lang,
             failed=number(failed, lang, 0),
             units=number(sum(g.values()), lang, 0),
-            unit=result.unit,
+            unit=text(f"units_{result.unit}", lang),
             recovered=number(g["recovered"], lang, 0),
             adjusted=", ".join(result.confounders) or "–",
         )

@@ -33,6 +33,7 @@ CLASS_COLOURS = {
     "excel": PALETTE["bluish_green"],
     "performance": PALETTE["blue"],
     "standard": PALETTE["grey"],
+    "inconclusive": PALETTE["yellow"],
     "not_enough_data": PALETTE["light_grey"],
 }
 
@@ -42,6 +43,8 @@ RECOMMENDATION_COLOURS = {
     "excel": PALETTE["bluish_green"],
     "maintain": PALETTE["blue"],
     "allow": PALETTE["grey"],
+    "proactive_contact": PALETTE["orange"],
+    "collect_data": PALETTE["light_grey"],
 }
 
 #: Colours for series that are not classes, in order of use.
