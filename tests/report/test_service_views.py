@@ -7,7 +7,7 @@ from typing import Any
 from peakend.datasets import demo_spec_path
 from peakend.models.churn import churn_drivers
 from peakend.models.recovery import service_recovery
-from peakend.views.churn import avoidable_chart, survival_chart
+from peakend.views.churn import avoidable_chart, group_label, survival_chart
 from peakend.views.recovery import recovery_chart
 
 
@@ -29,8 +29,12 @@ def test_recovery_chart_carries_the_contrasts() -> None:
 
 def test_churn_charts() -> None:
     result = churn_drivers(demo_spec_path())
-    curves = survival_chart(result.curves_by_experience, "by negatives", "days").to_dict()
+    curves = survival_chart(result.curves_by_experience, time_unit="days").to_dict()
     groups = {row["group"] for row in _values(curves)}
-    assert groups == {c.label for c in result.curves_by_experience}
+    assert groups == {group_label(c.label, "en") for c in result.curves_by_experience}
+    dutch = survival_chart(result.curves_by_experience, lang="nl").to_dict()
+    assert all("negatie" in row["group"] for row in _values(dutch)), _values(dutch)[:1]
     bars = avoidable_chart(result).to_dict()
-    assert _values(bars)
+    assert [row["value"] for row in _values(bars)] == [
+        e.value for _, e in result.avoidable.by_cause[:10]
+    ]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from peakend.models.churn import ChurnResult, churn_drivers
 from peakend.report.i18n import Language, ci, number, text
-from peakend.report.section import Cell, ReportContext, ReportTable, Section
+from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
+from peakend.views.churn import avoidable_chart, survival_chart
+from peakend.views.save import to_spec
 
 REFERENCES = (
     "Cox, D. R. (1972). Regression models and life-tables. Journal of the Royal Statistical "
@@ -61,12 +63,29 @@ def churn_section(ctx: ReportContext) -> Section:
         key="churn",
         title=text("churn", lang),
         paragraphs=tuple(paragraphs),
+        charts=_charts(result, ctx),
         tables=tuple(tables),
         summary=summary,
         methods=(text("method_churn", lang),),
         references=REFERENCES,
         results=result.to_dict(),
     )
+
+
+def _charts(result: ChurnResult, ctx: ReportContext) -> tuple[Chart, ...]:
+    """Survival by negative moments so far, and avoidable churn per cause, when there are any."""
+    lang, charts = ctx.lang, []
+    if result.curves_by_experience:
+        title = text("survival_chart_title", lang)
+        curves = survival_chart(
+            result.curves_by_experience, time_unit=result.time_unit, lang=lang, title=title
+        )
+        charts.append(Chart("churn_survival", title, to_spec(curves)))
+    if result.avoidable is not None and result.avoidable.by_cause:
+        title = text("avoidable_chart_title", lang)
+        bars = avoidable_chart(result, lang=lang, labels=ctx.labels, title=title)
+        charts.append(Chart("churn_avoidable", title, to_spec(bars)))
+    return tuple(charts)
 
 
 def _drivers(result: ChurnResult, lang: Language) -> ReportTable:

@@ -692,6 +692,18 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "the spec declares no churn ([churn] section)",
         "nl": "de specificatie benoemt geen opzegging (sectie [churn])",
     },
+    "recovery_chart_title": {
+        "en": "Service recovery: {outcome} of recovered, not recovered and never failed",
+        "nl": "Klachtherstel: {outcome} bij hersteld, niet hersteld en nooit een fout",
+    },
+    "survival_chart_title": {
+        "en": "Customers who stay, by negative moments so far",
+        "nl": "Klanten die blijven, naar negatieve momenten tot dan",
+    },
+    "avoidable_chart_title": {
+        "en": "Churners who would have stayed without each cause",
+        "nl": "Vertrokken klanten die zonder elke oorzaak waren gebleven",
+    },
     "recovery_intro": {
         "en": "{failed} of {units} {unit} had a service failure; {recovered} of them were "
         "recovered well. Differences are against {unit} without a failure, adjusted for "

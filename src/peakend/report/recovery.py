@@ -5,7 +5,9 @@ from __future__ import annotations
 from peakend.models.recovery import RecoveryResult, service_recovery
 from peakend.models.recovery.analysis import OutcomeRecovery
 from peakend.report.i18n import Language, ci, number, text
-from peakend.report.section import Cell, ReportContext, ReportTable, Section
+from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
+from peakend.views.recovery import recovery_chart
+from peakend.views.save import to_spec
 
 REFERENCES = (
     "McCollough, M. A. & Bharadwaj, S. G. (1992). The recovery paradox. AMA Winter "
@@ -67,12 +69,23 @@ def recovery_section(ctx: ReportContext) -> Section:
         key="recovery",
         title=text("recovery", lang),
         paragraphs=tuple(paragraphs),
+        charts=_charts(result, lang),
         tables=(_table(result, lang),) if result.outcomes else (),
         summary=summary,
         methods=(text("method_recovery", lang),),
         references=REFERENCES,
         results=result.to_dict(),
     )
+
+
+def _charts(result: RecoveryResult, lang: Language) -> tuple[Chart, ...]:
+    """The contrasts of the first outcome compared, when there is one."""
+    first = next((o for o in result.outcomes if o.all_failures), None)
+    if first is None:
+        return ()
+    title = text("recovery_chart_title", lang, outcome=first.outcome)
+    chart = recovery_chart(result, outcome=first.outcome, lang=lang, title=title)
+    return (Chart("recovery", title, to_spec(chart)),)
 
 
 def _verdict(verdict: str, lang: Language) -> str:

@@ -125,6 +125,38 @@ WORDS: dict[str, dict[Language, str]] = {
     },
     "action": {"en": "action", "nl": "actie"},
     "gain": {"en": "gain", "nl": "winst"},
+    # service recovery and churn
+    "recovered_vs_never": {"en": "recovered − never failed", "nl": "hersteld − nooit een fout"},
+    "unrecovered_vs_never": {
+        "en": "not recovered − never failed",
+        "nl": "niet hersteld − nooit een fout",
+    },
+    "recovered_vs_unrecovered": {
+        "en": "recovered − not recovered",
+        "nl": "hersteld − niet hersteld",
+    },
+    "recovery_x": {
+        "en": "difference in {outcome}, with 95 % interval",
+        "nl": "verschil in {outcome}, met 95%-interval",
+    },
+    "recovery_title": {"en": "Service recovery: {outcome}", "nl": "Klachtherstel: {outcome}"},
+    "days": {"en": "days", "nl": "dagen"},
+    "months": {"en": "months", "nl": "maanden"},
+    "weeks": {"en": "weeks", "nl": "weken"},
+    "still_customer": {"en": "still a customer", "nl": "nog klant"},
+    "survival_title": {
+        "en": "Customers who stay, by negative moments so far",
+        "nl": "Klanten die blijven, naar negatieve momenten tot dan",
+    },
+    "n_negative": {"en": "{n} negative moments", "nl": "{n} negatieve momenten"},
+    "some_negative": {"en": "some negative experience", "nl": "een negatieve ervaring"},
+    "no_negative": {"en": "no negative experience", "nl": "geen negatieve ervaring"},
+    "unrecovered_failures": {"en": "unrecovered failures", "nl": "niet-herstelde fouten"},
+    "avoidable_x": {
+        "en": "avoidable churners, with 95 % interval",
+        "nl": "te behouden klanten, met 95%-interval",
+    },
+    "avoidable_title": {"en": "Avoidable churn per cause", "nl": "Vermijdbaar vertrek per oorzaak"},
 }
 
 
