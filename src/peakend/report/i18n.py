@@ -158,9 +158,19 @@ TEXTS: dict[str, dict[Language, str]] = {
     },
     "moments_fit": {
         "en": "Model: {model} on {n} journeys; explained out of sample ({fit_method}): {fit}. "
-        "Intervals resample whole {unit}s.",
+        "Intervals resample whole {unit}.",
         "nl": "Model: {model} op {n} klantreizen; verklaard buiten de steekproef "
-        "({fit_method}): {fit}. Intervallen trekken hele {unit}s opnieuw.",
+        "({fit_method}): {fit}. Intervallen trekken hele {unit} opnieuw.",
+    },
+    "model_ols": {
+        "en": "linear regression (least squares)",
+        "nl": "lineaire regressie (kleinste kwadraten)",
+    },
+    "model_logistic": {"en": "logistic regression", "nl": "logistische regressie"},
+    "fit_cv": {"en": "{folds}-fold cross-validation", "nl": "{folds}-voudige kruisvalidatie"},
+    "fit_cv_customer": {
+        "en": "{folds}-fold cross-validation, customers kept within one fold",
+        "nl": "{folds}-voudige kruisvalidatie, klanten binnen één deel",
     },
     "moments_direct": {
         "en": "Effects are direct effects, adjusted for {controls}: what a touchpoint does "
@@ -254,7 +264,7 @@ TEXTS: dict[str, dict[Language, str]] = {
         "(average marginal effects) for a binary one. Importance is each touchpoint's share of "
         "the explained variance or deviance (relative weights), corrected for its bias and "
         "tested against zero. Intervals come from {resamples} bootstrap resamples (seed "
-        "{seed}) of whole {unit}s; the fit is cross-validated. A touchpoint is a moment of "
+        "{seed}) of whole {unit}; the fit is cross-validated. A touchpoint is a moment of "
         "truth when the whole interval of its penalty lies beyond −{threshold}, an excel "
         "moment when the interval of its reward lies beyond +{threshold}, a standard moment "
         "only when both intervals lie inside ±{threshold}; anything else is inconclusive. "
@@ -267,7 +277,7 @@ TEXTS: dict[str, dict[Language, str]] = {
         "binaire. Het belang is het aandeel van elk contactmoment in de verklaarde variantie "
         "of deviantie (relatieve gewichten), gecorrigeerd voor vertekening en getoetst tegen "
         "nul. Intervallen komen uit {resamples} bootstrap-steekproeven (seed {seed}) van hele "
-        "{unit}s; de verklaarde variantie is kruisgevalideerd. Een contactmoment is een moment "
+        "{unit}; de verklaarde variantie is kruisgevalideerd. Een contactmoment is een moment "
         "van de waarheid als het hele interval van de straf voorbij −{threshold} ligt, een "
         "excelmoment als het interval van de beloning voorbij +{threshold} ligt, een "
         "standaardmoment alleen als beide intervallen binnen ±{threshold} liggen; al het "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from peakend.models.moments import MomentsResult, TouchpointMoment, find_moments
+from peakend.models.moments.holdout import FOLDS
 from peakend.models.moments.segments import SegmentMoments
 from peakend.report.i18n import Language, ci, number, percent, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
@@ -38,11 +39,11 @@ def moments_section(ctx: ReportContext) -> Section:
         text(
             "moments_fit",
             lang,
-            model=result.model,
+            model=text(f"model_{result.model}", lang),
             n=number(result.n_journeys, lang),
             fit=ci(result.fit, lang, sign=False),
-            fit_method=result.fit_method,
-            unit=text(f"unit_{result.resampling_unit}", lang),
+            fit_method=_fit_method(result, lang),
+            unit=text(f"units_{result.resampling_unit}", lang),
         ),
     ]
     if result.adjusted_for:
@@ -279,5 +280,10 @@ def _method(result: MomentsResult, lang: Language) -> str:
         seed=settings.seed,
         threshold=threshold,
         min_count=number(settings.min_count, lang),
-        unit=text(f"unit_{result.resampling_unit}", lang),
+        unit=text(f"units_{result.resampling_unit}", lang),
     )
+
+
+def _fit_method(result: MomentsResult, lang: Language) -> str:
+    key = "fit_cv_customer" if result.resampling_unit == "customer" else "fit_cv"
+    return text(key, lang, folds=FOLDS)
