@@ -570,8 +570,7 @@ class _Loader:
             events, bad, Reason.BAD_VALUE, col, "valence must be a number in [-1, 1]", raw
         )
         given = values.loc[events.index]
-        events["valence"] = given.where(given.notna(), events["valence"])
-        return events
+        return events.assign(valence=given.where(given.notna(), events["valence"]))
 
     def _drop_duplicates(self, events: pd.DataFrame) -> pd.DataFrame:
         if events["ts"].isna().all():
