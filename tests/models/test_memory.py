@@ -223,6 +223,52 @@ def test_what_if_best_moment_last(peak_end_result: MemoryResult) -> None:
     assert lower.remembered_after < lower.remembered_before == pytest.approx(0.5)
 
 
+def test_what_if_intervals_carry_the_weights_uncertainty(peak_end_result: MemoryResult) -> None:
+    model = peak_end_result.model
+    change = wi.what_if(model, [1.0, -0.5, 0.0], move=(0, -1))
+    ci = change.remembered_change_interval
+    assert ci.low < change.remembered_change < ci.high
+    assert ci.value == pytest.approx(change.remembered_change)
+    # the delta method against the spread of the change over weights drawn from their
+    # sampling distribution (it is a smooth function of the weights)
+    rng = np.random.default_rng(3)
+    draws = rng.multivariate_normal(model.fit.coef, model.fit.cov, size=4000)
+    x_moved = []
+    for coef in draws:
+        m = dataclasses.replace(model, fit=dataclasses.replace(model.fit, coef=coef))
+        x_moved.append(wi.what_if(m, [1.0, -0.5, 0.0], move=(0, -1)).remembered_change)
+    delta_sd = (ci.high - ci.low) / (2 * 1.959964)
+    assert float(np.std(x_moved)) == pytest.approx(delta_sd, rel=0.1)
+    # four times the covariance: twice the half-width
+    wider = dataclasses.replace(model, fit=dataclasses.replace(model.fit, cov=4 * model.fit.cov))
+    wide = wi.what_if(wider, [1.0, -0.5, 0.0], move=(0, -1)).remembered_change_interval
+    assert wide.high - wide.low == pytest.approx(2 * (ci.high - ci.low), rel=1e-3)
+    # under the mean-only model re-ordering changes nothing, whatever the weights
+    mean_model = peak_end_result.models["mean"]
+    same = wi.what_if(mean_model, [1.0, -0.5, 0.0], move=(0, -1)).remembered_change_interval
+    assert same.low == pytest.approx(0.0, abs=1e-9) and same.high == pytest.approx(0.0, abs=1e-9)
+
+
+def test_order_and_best_last_intervals_include_the_weights(peak_end_result: MemoryResult) -> None:
+    effects = {e.model: e.mean_abs_change for e in peak_end_result.order_effects}
+    best = next(b for b in peak_end_result.best_last if b.journey_type == "all")
+    for interval in (effects["peak_end"], best.remembered_change, best.outcome_change):
+        assert interval.low < interval.value < interval.high
+    # the mean-only model does not see order: no change and no uncertainty about it
+    assert effects["mean"].value == 0.0 and effects["mean"].high - effects["mean"].low == 0.0
+    # with the weights' covariance at zero only the spread over journeys is left: narrower
+    model = peak_end_result.model
+    certain = dataclasses.replace(
+        model, fit=dataclasses.replace(model.fit, cov=np.zeros_like(model.fit.cov))
+    )
+    end = 1 + model.features.index("end")
+    assert wi.weight_variance(certain, lambda m: m.weight("end")) == 0.0
+    # a statistic that is one weight: its variance is that weight's variance
+    assert wi.weight_variance(model, lambda m: m.weight("end")) == pytest.approx(
+        float(model.fit.cov[end, end]), rel=1e-6
+    )
+
+
 def test_what_if_rejects_bad_input(peak_end_result: MemoryResult) -> None:
     model = peak_end_result.model
     with pytest.raises(ConfigError, match="valences must lie"):

@@ -13,6 +13,10 @@ checked against it in the tests), and asks a fitted :class:`MemoryModel`:
   journeys (a journey type), with the mean change and its interval.
 * :func:`what_if` — one journey: move a moment or change its valence.
 
+Every change carries a 95 % interval that includes the uncertainty of the
+model's weights (delta method over the weights' robust covariance,
+:func:`weight_variance`), and for averages over journeys also their spread.
+
 Positions stay where they were: re-ordering moves *valences* between the slots
 of the scored moments, so the trend is measured on the same positions.
 """
@@ -20,8 +24,8 @@ of the scored moments, so the trend is measured on the same positions.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import ibis
 import numpy as np
@@ -189,18 +193,26 @@ def order_test(
     multi = np.bincount(seqs.group, minlength=seqs.n_journeys) >= 2
     result = []
     for model in models:
-        before = remembered_of(model, seqs)[multi]
-        after = remembered_of(model, seqs, shuffled_v)[multi]
-        change = np.abs(after - before)
-        change = np.where(change < 1e-9, 0.0, change)
+        x0 = _features(model, seqs)[multi]
+        x1 = _features(model, seqs, shuffled_v)[multi]
+
+        def mean_abs(m: MemoryModel, x0: F64 = x0, x1: F64 = x1) -> float:
+            return _nanmean(_abs_change(m, x0, x1))
+
+        change = _abs_change(model, x0, x1)
         result.append(
             OrderEffect(
                 model.name,
-                _mean_interval(change),
+                _mean_interval(change, weight_variance(model, mean_abs)),
                 float(np.mean(change > 0)) if len(change) else 0.0,
             )
         )
     return result
+
+
+def _abs_change(model: MemoryModel, x0: F64, x1: F64) -> F64:
+    change = np.abs(model.remembered(x1) - model.remembered(x0))
+    return np.where(change < 1e-9, 0.0, change)
 
 
 @dataclass(frozen=True)
@@ -228,32 +240,86 @@ class BestLast:
 
 def best_last(model: MemoryModel, seqs: Sequences, types: NDArray[np.object_]) -> list[BestLast]:
     """ "What if the best moment came last?" per journey type (``types`` per journey)."""
-    moved = with_best_last(seqs)
-    r0, r1 = remembered_of(model, seqs), remembered_of(model, seqs, moved)
-    o0, o1 = predicted_of(model, seqs), predicted_of(model, seqs, moved)
+    x0 = _features(model, seqs)
+    x1 = _features(model, seqs, with_best_last(seqs))
     multi = np.bincount(seqs.group, minlength=seqs.n_journeys) >= 2
     result = []
     for label in ["all", *sorted({str(t) for t in types} - {"all"})]:
         mask = multi if label == "all" else multi & (types.astype(str) == label)
+        a, b = x0[mask], x1[mask]
+
+        def before(m: MemoryModel, a: F64 = a) -> float:
+            return _nanmean(m.remembered(a))
+
+        def remembered(m: MemoryModel, a: F64 = a, b: F64 = b) -> float:
+            return _nanmean(m.remembered(b) - m.remembered(a))
+
+        def outcome(m: MemoryModel, a: F64 = a, b: F64 = b) -> float:
+            return _nanmean(m.predict(b) - m.predict(a))
+
         result.append(
             BestLast(
                 label,
-                _mean_interval(r0[mask]),
-                _mean_interval(r1[mask] - r0[mask]),
-                _mean_interval(o1[mask] - o0[mask]),
+                _mean_interval(model.remembered(a), weight_variance(model, before)),
+                _mean_interval(
+                    model.remembered(b) - model.remembered(a), weight_variance(model, remembered)
+                ),
+                _mean_interval(
+                    model.predict(b) - model.predict(a), weight_variance(model, outcome)
+                ),
             )
         )
     return result
 
 
-def _mean_interval(values: F64) -> Interval:
+def weight_variance(model: MemoryModel, statistic: Callable[[MemoryModel], float]) -> float:
+    """Variance of ``statistic(model)`` that comes from the uncertainty of the model's weights.
+
+    Delta method: the gradient of the statistic over the coefficients (central
+    differences) against their robust covariance. A what-if is a function of the
+    fitted weights, so an interval without this term would be too narrow exactly
+    when the weights are uncertain. NaN when the fit has no covariance.
+    """
+    coef, cov = model.fit.coef, model.fit.cov
+    if not np.all(np.isfinite(cov)):
+        return math.nan
+    grad = np.zeros(len(coef))
+    for i in range(len(coef)):
+        step = 1e-5 * max(1.0, abs(float(coef[i])))
+        up, down = coef.copy(), coef.copy()
+        up[i] += step
+        down[i] -= step
+        grad[i] = (statistic(_with_coef(model, up)) - statistic(_with_coef(model, down))) / (
+            2 * step
+        )
+    if not np.all(np.isfinite(grad)):
+        return math.nan
+    return float(grad @ cov @ grad)
+
+
+def _with_coef(model: MemoryModel, coef: F64) -> MemoryModel:
+    return replace(model, fit=replace(model.fit, coef=coef))
+
+
+def _features(model: MemoryModel, seqs: Sequences, valence: F64 | None = None) -> F64:
+    return feature_matrix(sequence_features(seqs, valence), model.features)
+
+
+def _nanmean(values: F64) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if len(finite) else math.nan
+
+
+def _mean_interval(values: F64, weight_var: float = 0.0) -> Interval:
+    """Mean over journeys with a normal 95 % interval: their spread plus the weights' share."""
     values = values[np.isfinite(values)]
     n = len(values)
     if n == 0:
         return Interval(math.nan, math.nan, math.nan, 0)
-    if n < 2:
+    spread = float(values.var(ddof=1)) / n if n > 1 else 0.0
+    if n < 2 and not weight_var > 0:
         return Interval(float(values[0]), math.nan, math.nan, 1)
-    return wald(float(values.mean()), float(values.var(ddof=1)) / n, n)
+    return wald(float(values.mean()), spread + weight_var, n)
 
 
 # ------------------------------------------------------------------ one journey
@@ -267,6 +333,9 @@ class WhatIf:
     remembered_after: float
     outcome_before: float
     outcome_after: float
+    #: The changes with 95 % intervals from the uncertainty of the model's weights.
+    remembered_change_interval: Interval
+    outcome_change_interval: Interval
 
     @property
     def remembered_change(self) -> float:
@@ -283,6 +352,8 @@ class WhatIf:
             "remembered_change": self.remembered_change,
             "outcome_before": self.outcome_before,
             "outcome_after": self.outcome_after,
+            "remembered_change_interval": self.remembered_change_interval.to_dict(),
+            "outcome_change_interval": self.outcome_change_interval.to_dict(),
         }
 
 
@@ -319,6 +390,16 @@ def what_if(
     rows = [_one(before, duration_s), _one(after, duration_s)]
     x = np.vstack([feature_matrix(r, model.features) for r in rows])
     remembered, outcome = model.remembered(x), model.predict(x)
+
+    def remembered_change(m: MemoryModel) -> float:
+        r = m.remembered(x)
+        return float(r[1] - r[0])
+
+    def outcome_change(m: MemoryModel) -> float:
+        o = m.predict(x)
+        return float(o[1] - o[0])
+
+    n = model.fit.n
     return WhatIf(
         tuple(before.tolist()),
         tuple(after.tolist()),
@@ -326,6 +407,8 @@ def what_if(
         float(remembered[1]),
         float(outcome[0]),
         float(outcome[1]),
+        wald(remembered_change(model), weight_variance(model, remembered_change), n),
+        wald(outcome_change(model), weight_variance(model, outcome_change), n),
     )
 
 
