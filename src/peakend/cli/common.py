@@ -18,24 +18,36 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from peakend.cli.lazy import LazyGroup
 from peakend.errors import MissingColumnError, PeakendError, SchemaError
-from peakend.load import Dataset, load
-from peakend.summary import Estimate
+
+if TYPE_CHECKING:
+    from peakend.load import Dataset
+    from peakend.summary import Estimate
 
 app = typer.Typer(
     name="peakend",
+    cls=LazyGroup,
     help="Find the moments that matter in customer journeys and what customers remember.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _peakend() -> None:
+    """Find the moments that matter in customer journeys and what customers remember."""
+    # A callback keeps ``peakend`` a command group while no sub-command is imported yet.
+
+
 # Piped output gets a fixed, wide layout so tables stay readable in files and logs.
 out = Console(width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True)
@@ -104,6 +116,8 @@ def status(message: str) -> Iterator[None]:
 
 
 def load_dataset(spec: Path, strict: bool | None) -> Dataset:
+    from peakend.load import load
+
     with status(f"Loading and validating {spec.name} …"):
         dataset = load(spec, strict=strict)
     warn_quarantine(dataset)
