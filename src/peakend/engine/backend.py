@@ -10,6 +10,7 @@ import pyarrow as pa
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from peakend.errors import SourceError
+from peakend.resources import resources
 
 
 def connect(
@@ -18,16 +19,14 @@ def connect(
     temp_directory: str | Path | None = None,
     threads: int | None = None,
 ) -> DuckDBBackend:
-    """An in-process DuckDB connection for the engine.
+    """An in-process DuckDB connection for the engine, out of core by default.
 
-    ``memory_limit`` (e.g. ``"6GB"``) and ``temp_directory`` let DuckDB spill to
-    disk, so logs larger than memory still complete.
+    ``memory_limit`` (e.g. ``"6GB"`` or ``"50%"``) and ``temp_directory`` (the folder
+    under which this connection spills) default to :mod:`peakend.resources`:
+    ``$PEAKEND_MEMORY_LIMIT`` or 60 % of memory, ``$PEAKEND_TEMP_DIR`` or the OS's
+    temporary folder. DuckDB then spills to disk, so logs larger than memory complete.
     """
-    config: dict[str, Any] = {}
-    if memory_limit:
-        config["memory_limit"] = memory_limit
-    if temp_directory:
-        config["temp_directory"] = str(temp_directory)
+    config: dict[str, Any] = resources(memory_limit, temp_directory).duckdb_config()
     if threads:
         config["threads"] = threads
     return ibis.duckdb.connect(**config)

@@ -26,6 +26,7 @@ import duckdb
 import pandas as pd
 
 from peakend.errors import SourceError
+from peakend.resources import resources
 from peakend.spec import SourceSpec
 
 DATABASE_FORMATS: tuple[str, ...] = ("sqlite", "duckdb", "postgres")
@@ -147,7 +148,9 @@ def _query_sqlite(connection: sqlite3.Connection, source: SourceSpec, path: Path
 def _read_duckdb(source: SourceSpec) -> pd.DataFrame:
     path = _existing_file(source, "DuckDB")
     try:
-        connection = duckdb.connect(str(path), read_only=True)
+        # out of core like every peakend connection (peakend.resources)
+        config = resources().duckdb_config()
+        connection = duckdb.connect(str(path), read_only=True, config=config)
     except duckdb.Error as exc:
         raise SourceError(
             f"cannot open DuckDB file {path}: {exc}; is it a DuckDB database "
