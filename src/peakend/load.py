@@ -96,7 +96,12 @@ class Dataset:
         )
 
 
-def load(spec: DatasetSpec | str | Path, *, strict: bool | None = None) -> Dataset:
+def load(
+    spec: DatasetSpec | str | Path,
+    *,
+    strict: bool | None = None,
+    cache: str | Path | None = None,
+) -> Dataset:
     """Load and validate the dataset a spec describes.
 
     Parameters
@@ -118,6 +123,10 @@ def load(spec: DatasetSpec | str | Path, *, strict: bool | None = None) -> Datas
     SchemaError
         In strict mode, when any row fails validation.
 
+    With ``cache`` (a folder; default the spec's ``[cache] dir``) the validated
+    dataset is kept as Parquet and re-read while the sources and the spec are
+    unchanged (:mod:`peakend.cache`).
+
     Examples
     --------
     >>> from peakend.datasets import demo_spec_path
@@ -127,6 +136,13 @@ def load(spec: DatasetSpec | str | Path, *, strict: bool | None = None) -> Datas
     """
     if not isinstance(spec, DatasetSpec):
         spec = read_spec(spec)
+    # --- dataset cache hook (peakend.cache) ---
+    directory = cache if cache is not None else spec.cache_dir
+    if directory is not None:
+        from peakend.cache import load_cached
+
+        return load_cached(spec, directory, strict=strict).dataset
+    # --- end of cache hook ---
     strict = spec.strict if strict is None else strict
     loader = _Loader(spec)
     dataset = loader.run()

@@ -137,6 +137,10 @@ class DatasetSpec:
     snapshot: bool = False
     recovery: RecoverySpec | None = None
     churn: ChurnSpec | None = None
+    #: ``[cache] dir = "..."``: where the loaded, validated dataset is kept as
+    #: Parquet and re-read while the sources and the spec are unchanged
+    #: (:mod:`peakend.cache`). Not part of the spec's content key.
+    cache_dir: Path | None = None
 
     def scale_for(self, touchpoint: Touchpoint | None) -> Scale | None:
         """The scale scores of ``touchpoint`` are on (its own, else the default)."""
@@ -193,6 +197,7 @@ _TOP_KEYS = {
     "snapshot",
     "recovery",
     "churn",
+    "cache",
 }
 
 
@@ -281,7 +286,22 @@ def parse_spec(
         snapshot=snapshot,
         recovery=_parse_recovery(raw["recovery"], where) if "recovery" in raw else None,
         churn=_parse_churn(raw["churn"], where) if "churn" in raw else None,
+        cache_dir=_parse_cache(raw, base_dir, where),
     )
+
+
+def _parse_cache(raw: Mapping[str, Any], base_dir: Path, where: str) -> Path | None:
+    """``[cache] dir``, relative to the spec's folder."""
+    table = _table(raw, "cache", where)
+    _reject_unknown(table, {"dir"}, where, "[cache]")
+    if "dir" not in table:
+        return None
+    folder = table["dir"]
+    if not isinstance(folder, str) or not folder.strip():
+        raise ConfigError(
+            f'{where} [cache]: dir must be a folder name, e.g. dir = ".peakend-cache"'
+        )
+    return base_dir / folder
 
 
 def _flag(raw: Mapping[str, Any], key: str, where: str) -> bool:

@@ -115,11 +115,33 @@ def status(message: str) -> Iterator[None]:
         yield
 
 
-def load_dataset(spec: Path, strict: bool | None) -> Dataset:
-    from peakend.load import load
+CacheOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache",
+        help="Keep the validated dataset as Parquet in this folder and re-read it while "
+        "the sources and the spec are unchanged (default: the spec's [cache] dir).",
+    ),
+]
 
-    with status(f"Loading and validating {spec.name} …"):
-        dataset = load(spec, strict=strict)
+
+def load_dataset(spec: Path, strict: bool | None, cache: Path | None = None) -> Dataset:
+    """Load and validate ``spec``, through the dataset cache when one is set."""
+    from peakend.load import load
+    from peakend.spec import read_spec
+
+    parsed = read_spec(spec)
+    directory = cache if cache is not None else parsed.cache_dir
+    if directory is None:
+        with status(f"Loading and validating {spec.name} …"):
+            dataset = load(parsed, strict=strict)
+    else:
+        from peakend.cache import load_cached
+
+        with status(f"Loading {spec.name} through the cache {directory} …"):
+            cached = load_cached(parsed, directory, strict=strict)
+        err.print(escape(cached.message), highlight=False, soft_wrap=True)
+        dataset = cached.dataset
     warn_quarantine(dataset)
     return dataset
 

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from peakend.cli.common import (
+    CacheOpt,
     JsonOpt,
     SpecArg,
     StrictOpt,
@@ -38,16 +39,18 @@ def validate(
         Path | None,
         typer.Option(help="Where to write quarantined rows (CSV). Default: NAME.quarantine.csv"),
     ] = None,
+    cache: CacheOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Check a dataset against its spec: every problem with file, row, column and fix.
 
     Rows that fail are written to a quarantine CSV with their reason; with
-    --strict the command fails (exit 1) instead.
+    --strict the command fails (exit 1) instead. With --cache DIR the validated
+    dataset is also kept as Parquet in DIR, for later commands to re-read.
 
     Example: peakend validate examples/airline_passenger_satisfaction.toml
     """
-    dataset = load_dataset(spec, strict)
+    dataset = load_dataset(spec, strict, cache)
     path = None
     if not dataset.quarantine.empty:
         path = quarantine or Path(f"{dataset.spec.name}.quarantine.csv")
@@ -89,13 +92,14 @@ def journeys(
         Path | None,
         typer.Option("--out", help="Also write journeys/touchpoints/flows as Parquet here."),
     ] = None,
+    cache: CacheOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Journey features, touchpoint statistics and the flow between touchpoints.
 
     Example: peakend journeys examples/bpic2012_loan_application.toml --json
     """
-    dataset = load_dataset(spec, strict)
+    dataset = load_dataset(spec, strict, cache)
     with status("Computing journey features …"):
         summary = summarize_journeys(dataset, outcome=outcome)
     if out_dir is not None:
