@@ -1,0 +1,180 @@
+"""Whole-command benchmark: what a user waits for, side by side with the engine alone.
+
+Run from the repository root::
+
+    .venv/bin/python bench/pipeline.py                   # 10M events
+    .venv/bin/python bench/pipeline.py --events 1M
+    .venv/bin/python bench/pipeline.py --events 1M --skip csv
+
+Every contender runs as its own process; wall time and peak memory are that
+process's (``os.wait4``: wall clock and ``ru_maxrss``), so start-up, imports,
+loading and validation all count:
+
+* ``help``: ``peakend --help`` (start-up alone);
+* ``floor``: DuckDB scanning the columns the engine reads (``bench/engine.py``);
+* ``engine``: the journey engine alone on the Parquet log (``bench/engine.py``);
+* ``journeys_parquet``: ``peakend journeys SPEC --json`` on the generated Parquet files;
+* ``read_csv``: DuckDB's own ``read_csv`` of the same events written as CSV;
+* ``journeys_csv``: ``peakend journeys SPEC --json`` on that CSV;
+* ``cache_write``: ``peakend validate SPEC --cache DIR`` (validates and writes the cache);
+* ``journeys_cache``: ``peakend journeys SPEC --cache DIR --json`` (reads the cache).
+
+The log comes from ``peakend generate`` through ``bench/engine.py``'s
+``prepare`` (reused under ``bench/data/``). Output is ``name: value`` lines
+prefixed by the size, then the ratios the targets are stated in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import engine as engine_bench  # noqa: E402  (bench/engine.py, found through sys.path)
+
+CONTENDERS = (
+    "help",
+    "floor",
+    "engine",
+    "journeys_parquet",
+    "read_csv",
+    "journeys_csv",
+    "cache_write",
+    "journeys_cache",
+)
+GROUPS = {"csv": ("read_csv", "journeys_csv"), "cache": ("cache_write", "journeys_cache")}
+PEAKEND = [sys.executable, "-m", "peakend"]
+
+
+def run(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one command run as a child process.
+
+    The peak comes from ``/usr/bin/time -f %M`` when it exists: a child forked from
+    this (large) process would otherwise report this process's memory as its own
+    ``ru_maxrss``. Without it, ``os.wait4``'s ``ru_maxrss`` is an upper bound.
+    """
+    timer = Path("/usr/bin/time").exists()
+    with tempfile.TemporaryDirectory() as tmp:
+        peak_file = Path(tmp) / "peak"
+        full = ["/usr/bin/time", "-f", "%M", "-o", str(peak_file), *cmd] if timer else cmd
+        with open(Path(tmp) / "out", "w") as out, open(Path(tmp) / "err", "w+") as err:
+            started = time.perf_counter()
+            proc = subprocess.Popen(full, stdout=out, stderr=err)
+            _, status, usage = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - started
+            if os.waitstatus_to_exitcode(status) != 0:
+                err.seek(0)
+                sys.stderr.write(err.read()[-4000:])
+                raise SystemExit(f"failed: {' '.join(cmd)}")
+        kib = float(peak_file.read_text().split()[-1]) if timer else usage.ru_maxrss
+    return wall, kib / 1024  # both are in KiB on Linux
+
+
+def csv_copy(spec: Path) -> Path:
+    """The same dataset with events and outcomes as CSV files and a spec that reads them."""
+    folder = spec.parent / "csv"
+    target = folder / spec.name
+    if target.exists():
+        return target
+    import duckdb
+
+    folder.mkdir(exist_ok=True)
+    con = duckdb.connect()
+    for name in ("events", "outcomes"):
+        source, dest = spec.parent / f"{name}.parquet", folder / f"{name}.csv"
+        con.execute(f"COPY (SELECT * FROM read_parquet('{source}')) TO '{dest}' (HEADER)")
+    text = re.sub(r'path = "(events|outcomes)\.parquet"', r'path = "\1.csv"', spec.read_text())
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+def floor_csv_code(path: Path) -> str:
+    """DuckDB reading and decoding every column of the CSV (``any_value`` of each)."""
+    columns = ", ".join(f"any_value({c})" for c in engine_bench.USED_COLUMNS)
+    return (
+        "import duckdb; duckdb.connect().execute("
+        f"\"SELECT count(*), {columns} FROM read_csv('{path}')\").fetchall()"
+    )
+
+
+def commands(spec: Path, csv_spec: Path | None, cache: Path) -> dict[str, list[str]]:
+    events = spec.parent / "events.parquet"
+    bench_engine = [sys.executable, str(HERE / "engine.py"), "--events", str(events)]
+    found = {
+        "help": [*PEAKEND, "--help"],
+        "floor": [*bench_engine, "--run", "floor"],
+        "engine": [*bench_engine, "--run", "engine"],
+        "journeys_parquet": [*PEAKEND, "journeys", str(spec), "--json"],
+        "cache_write": [*PEAKEND, "validate", str(spec), "--cache", str(cache), "--json"],
+        "journeys_cache": [*PEAKEND, "journeys", str(spec), "--cache", str(cache), "--json"],
+    }
+    if csv_spec is not None:
+        events_csv = csv_spec.parent / "events.csv"
+        found["read_csv"] = [sys.executable, "-c", floor_csv_code(events_csv)]
+        found["journeys_csv"] = [*PEAKEND, "journeys", str(csv_spec), "--json"]
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", default="10M", help="log size, e.g. 1M, 10M (default 10M)")
+    parser.add_argument("--repeat", type=int, default=1, help="best of N runs per contender")
+    parser.add_argument("--skip", default="", help="contenders or groups (csv, cache) to omit")
+    args = parser.parse_args(argv)
+    skip = {c for s in args.skip.split(",") if s for c in GROUPS.get(s, (s,))}
+    events = engine_bench.prepare(engine_bench._parse_size(args.events))
+    spec = next(events.parent.glob("*.toml"))
+    label = engine_bench._label(engine_bench._parse_size(args.events))
+    p = f"{label}."
+    print(f"{p}events: {pq.ParquetFile(events).metadata.num_rows}")
+    print(f"{p}load_before: {os.getloadavg()[0]:.2f}", flush=True)
+    csv_spec = None if {"read_csv", "journeys_csv"} <= skip else csv_copy(spec)
+    cache = events.parent / "cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    results: dict[str, tuple[float, float]] = {}
+    for name, cmd in commands(spec, csv_spec, cache).items():
+        if name in skip:
+            continue
+        runs = [run(cmd) for _ in range(1 if name == "cache_write" else args.repeat)]
+        wall, rss = min(runs)
+        results[name] = (wall, rss)
+        print(f"{p}{name}_s: {wall:.3g}")
+        print(f"{p}{name}_peak_rss_mb: {rss:.0f}", flush=True)
+    print(f"{p}load_after: {os.getloadavg()[0]:.2f}")
+    _ratios(p, results)
+    return 0
+
+
+def _ratios(p: str, results: dict[str, tuple[float, float]]) -> None:
+    def wall(name: str) -> float | None:
+        return results[name][0] if name in results else None
+
+    pairs = [
+        ("journeys_parquet_over_engine", "journeys_parquet", "engine"),
+        ("journeys_parquet_over_floor", "journeys_parquet", "floor"),
+        ("journeys_csv_over_read_csv", "journeys_csv", "read_csv"),
+        ("journeys_cache_over_engine", "journeys_cache", "engine"),
+        ("journeys_cache_over_parquet", "journeys_cache", "journeys_parquet"),
+    ]
+    for label, a, b in pairs:
+        x, y = wall(a), wall(b)
+        if x is not None and y is not None:
+            print(f"{p}{label}: {x / y:.3g}")
+    x, y = wall("journeys_csv"), wall("read_csv")
+    if x is not None and y is not None:
+        print(f"{p}journeys_csv_minus_read_csv_s: {x - y:.3g}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
