@@ -61,6 +61,7 @@ def test_top_level_help_loads_no_heavy_library() -> None:
 
 def test_every_command_keeps_its_options() -> None:
     expected = json.loads(OPTIONS.read_text())
+    # A command that gains or loses an option on purpose: update tests/data/cli_options.json.
     assert _all_options() == expected
 
 
@@ -69,6 +70,7 @@ def test_short_help_table_matches_the_commands() -> None:
     group = typer.main.get_command(app)
     assert isinstance(group, typer.core.TyperGroup)
     built = {name: cmd.get_short_help_str(limit=300) for name, cmd in group.commands.items()}
+    # A new or renamed command needs its line in peakend.cli.lazy.COMMANDS.
     assert {name: entry.help for name, entry in COMMANDS.items()} == built
 
 
