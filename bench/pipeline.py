@@ -116,7 +116,11 @@ def commands(spec: Path, csv_spec: Path | None, cache: Path) -> dict[str, list[s
         "floor": [*bench_engine, "--run", "floor"],
         "engine": [*bench_engine, "--run", "engine"],
         "journeys_parquet": [*PEAKEND, "journeys", str(spec), "--json"],
-        "cache_write": [*PEAKEND, "validate", str(spec), "--cache", str(cache), "--json"],
+        "cache_write": [
+            *PEAKEND,
+            *("validate", str(spec), "--cache", str(cache), "--json"),
+            *("--quarantine", str(cache.parent / "quarantine.csv")),
+        ],
         "journeys_cache": [*PEAKEND, "journeys", str(spec), "--cache", str(cache), "--json"],
     }
     if csv_spec is not None:
