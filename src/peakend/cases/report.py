@@ -1,0 +1,96 @@
+"""How well cases are handled: time to first response, time to close, share on time.
+
+Each figure comes with its 95 % interval and the number of cases behind it:
+medians of hours with a bootstrap percentile interval, the share closed within
+the target with a Wilson interval. Below :data:`MIN_CASES` a median's interval
+is not given (``None``) — too few cases to say.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from peakend.cases.store import Case
+from peakend.stats.resampling import Interval, bootstrap_indices, percentile_interval, wilson
+
+MIN_CASES = 5
+RESAMPLES = 2000
+
+
+@dataclass(frozen=True)
+class CaseReport:
+    """Case handling figures; ``None`` where there are no cases to measure."""
+
+    n_cases: int
+    n_open: int
+    n_escalated: int
+    n_overdue: int
+    hours_to_first_response: Interval | None
+    hours_to_close: Interval | None
+    closed_within_target: Interval | None
+    computed_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        def figure(value: Interval | None) -> dict[str, Any] | None:
+            if value is None:
+                return None
+            return {
+                k: (None if isinstance(v, float) and math.isnan(v) else v)
+                for k, v in value.to_dict().items()
+            }
+
+        return {
+            "n_cases": self.n_cases,
+            "n_open": self.n_open,
+            "n_escalated": self.n_escalated,
+            "n_overdue": self.n_overdue,
+            "hours_to_first_response": figure(self.hours_to_first_response),
+            "hours_to_close": figure(self.hours_to_close),
+            "closed_within_target": figure(self.closed_within_target),
+            "computed_at": self.computed_at.isoformat(),
+        }
+
+
+def median_hours(hours: Sequence[float], *, seed: int = 0) -> Interval | None:
+    """The median with its bootstrap 95 % interval (NaN bounds below :data:`MIN_CASES`)."""
+    if not hours:
+        return None
+    values = np.asarray(hours, dtype=np.float64)
+    value = float(np.median(values))
+    if values.size < MIN_CASES:
+        return Interval(value, math.nan, math.nan, int(values.size))
+    samples = np.array(
+        [np.median(values[idx]) for idx in bootstrap_indices(values.size, RESAMPLES, seed)]
+    )
+    return percentile_interval(value, samples, int(values.size))
+
+
+def case_report(cases: Sequence[Case], *, now: datetime | None = None) -> CaseReport:
+    """The figures for ``cases`` (those a user may see)."""
+    now = now or datetime.now(UTC)
+
+    def hours(start: datetime, end: datetime) -> float:
+        return (end - start).total_seconds() / 3600
+
+    first = [hours(c.opened_at, c.first_response_at) for c in cases if c.first_response_at]
+    closed = [c for c in cases if c.status == "closed" and c.closed_at is not None]
+    to_close = [hours(c.opened_at, c.closed_at) for c in closed if c.closed_at]
+    # A case counts once its fate is known: closed, or past due and still open.
+    decided = [c for c in cases if c.status == "closed" or c.due_at < now]
+    on_time = sum(1 for c in closed if c.closed_at is not None and c.closed_at <= c.due_at)
+    return CaseReport(
+        n_cases=len(cases),
+        n_open=sum(c.status != "closed" for c in cases),
+        n_escalated=sum(c.status == "escalated" for c in cases),
+        n_overdue=sum(c.overdue(now) for c in cases),
+        hours_to_first_response=median_hours(first),
+        hours_to_close=median_hours(to_close),
+        closed_within_target=wilson(on_time, len(decided)) if decided else None,
+        computed_at=now,
+    )
