@@ -6,6 +6,7 @@ Importing a sub-command module registers its commands on the shared Typer app.
 from peakend.cli import (
     analyze,  # noqa: F401  (registers analyze, demo)
     churn,  # noqa: F401  (registers churn)
+    dashboard,  # noqa: F401  (registers serve, users, cases)
     data,  # noqa: F401  (registers validate, journeys, generate)
     emotions,  # noqa: F401  (registers emotions)
     hidden,  # noqa: F401  (registers hidden, hidden-schedule)
