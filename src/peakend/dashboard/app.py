@@ -26,14 +26,16 @@ from __future__ import annotations
 
 import hmac
 import json
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -259,18 +261,28 @@ def _login_routes(app: FastAPI, cases: CaseStore, settings: ServeSettings) -> No
 # --- pages and fragments --------------------------------------------------------------
 
 
+_SPECS: dict[tuple[str, tuple[str, ...], datetime], str | None] = {}
+"""Chart specs by widget, units and computation time: a spec is built once per
+refresh and set of units, not per request (building one takes tens of ms)."""
+_SPECS_LOCK = threading.Lock()
+
+
 def _widget_values(widgets: WidgetCache, name: str, user: User) -> dict[str, Any]:
     widget = widgets.get(name)
     if widget is None:
         return {"name": name, "title": WIDGETS[name], "widget": None, "spec": None}
     mine = widget.for_user(user)
-    spec = to_spec(CHARTS[name](mine.rows)) if mine.rows else None
-    return {
-        "name": name,
-        "title": mine.title,
-        "widget": mine,
-        "spec": json.dumps(spec, ensure_ascii=False) if spec else None,
-    }
+    key = (name, ("*",) if user.all_units else user.units, widget.computed_at)
+    with _SPECS_LOCK:
+        spec = _SPECS.get(key, "")
+    if spec == "":
+        built = to_spec(CHARTS[name](mine.rows)) if mine.rows else None
+        spec = json.dumps(built, ensure_ascii=False) if built else None
+        with _SPECS_LOCK:
+            for old in [k for k in _SPECS if k[0] == name and k[2] != widget.computed_at]:
+                del _SPECS[old]
+            _SPECS[key] = spec
+    return {"name": name, "title": mine.title, "widget": mine, "spec": spec}
 
 
 def _page_routes(app: FastAPI, cases: CaseStore, widgets: WidgetCache) -> None:
@@ -347,9 +359,13 @@ def _api_routes(app: FastAPI, cases: CaseStore, widgets: WidgetCache) -> None:
             return problem("the figures are being computed; try again in a minute", 503)
         return ok(widget.for_user(user).to_dict())
 
-    @app.get("/api/v1/cases", tags=["cases"], summary="Cases of the caller's units")
-    def list_cases(user: CurrentUser, status: str | None = None) -> JSONResponse:
-        return ok([c.to_dict() for c in cases.cases(user, status=status)])
+    @app.get("/api/v1/cases", tags=["cases"], summary="Cases of the caller's units, newest first")
+    def list_cases(
+        user: CurrentUser,
+        status: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
+    ) -> JSONResponse:
+        return ok([c.to_dict() for c in cases.cases(user, status=status, limit=limit)])
 
     @app.get("/api/v1/cases/{case_id}", tags=["cases"], summary="One case and its notes")
     def get_case(case_id: int, user: CurrentUser) -> JSONResponse:
