@@ -26,6 +26,7 @@ class ForbiddenError(SurveyError):
 
 
 class CaseError(SurveyError):
-    """An invalid change: unknown status, empty note, bad user settings."""
+    """An invalid change: unknown status, empty note, bad user settings (exit code 2)."""
 
     status = 422
+    exit_code = 2
