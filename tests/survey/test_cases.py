@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from peakend.cases import AlertWorker, CaseStore, Rule, case_report, read_rules
 from peakend.cases.auth import check_password, hash_password
+from peakend.cases.endings import SharedEndings
 from peakend.cases.errors import CaseError, CaseNotFoundError, ForbiddenError
 from peakend.cases.report import median_hours
 from peakend.errors import ConfigError
@@ -263,3 +264,18 @@ def test_median_interval_covers() -> None:
         assert found is not None
         hits += found.low <= true <= found.high
     assert 0.94 <= hits / 1000 <= 0.995
+
+
+def test_shared_endings_score_each_text_once() -> None:
+    calls: list[list[str]] = []
+
+    def scorer(texts: list[str]) -> list[str | None]:
+        calls.append(texts)
+        return fake_endings(texts)
+
+    shared = SharedEndings(scorer, max_texts=2)
+    assert shared(["boos", "fijn", "boos"]) == ["negative", "positive", "negative"]
+    assert shared(["fijn", "boos"]) == ["positive", "negative"]
+    assert calls == [["boos", "fijn"]] and shared.scored == 2
+    shared(["nieuw"])  # the oldest label is dropped beyond max_texts
+    assert shared.scored == 3 and shared(["boos"]) == ["negative"] and shared.scored == 4

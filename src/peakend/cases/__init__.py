@@ -4,7 +4,8 @@
 * :mod:`~peakend.cases.store`: cases, notes, users and sessions in the survey database;
 * :mod:`~peakend.cases.worker`: the background thread that evaluates the rules;
 * :mod:`~peakend.cases.report`: time to first response, time to close, share on time;
-* :mod:`~peakend.cases.auth`: password hashes and session tokens.
+* :mod:`~peakend.cases.auth`: password hashes and session tokens;
+* :mod:`~peakend.cases.endings`: comment endings scored once for rules and widgets.
 """
 
 from peakend.cases.report import CaseReport, case_report

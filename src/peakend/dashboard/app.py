@@ -43,6 +43,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from peakend.cases.auth import new_token
+from peakend.cases.endings import SharedEndings
 from peakend.cases.report import case_report
 from peakend.cases.rules import Rule, read_rules
 from peakend.cases.store import STATUSES, CaseStore, Endings, User
@@ -105,8 +106,9 @@ def create_serve_app(
         )
     if rules is None:
         rules = read_rules(settings.rules) if settings.rules is not None else []
-    cases = CaseStore(store, rules, endings=endings)
-    widgets = WidgetCache(store, endings=endings, interval=settings.widget_interval)
+    shared = SharedEndings(endings)  # each comment scored once for rules and widgets
+    cases = CaseStore(store, rules, endings=shared)
+    widgets = WidgetCache(store, endings=shared, interval=settings.widget_interval)
     worker = AlertWorker(cases, interval=settings.alert_interval)
 
     @asynccontextmanager
