@@ -279,3 +279,31 @@ def test_shared_endings_score_each_text_once() -> None:
     assert calls == [["boos", "fijn"]] and shared.scored == 2
     shared(["nieuw"])  # the oldest label is dropped beyond max_texts
     assert shared.scored == 3 and shared(["boos"]) == ["negative"] and shared.scored == 4
+
+
+def test_an_answer_committed_late_is_still_checked(store: SurveyStore, cases: CaseStore) -> None:
+    """On PostgreSQL a transaction can take an id and commit after a later one."""
+    admin = cases.add_user("ann", "admin", ["*"], "long password 1")
+    late, early = store.invite([invitation_request(1), invitation_request(2)], actor="test")
+    now = datetime.now(UTC)
+
+    def stored(invitation_id: str, response_id: int) -> None:
+        with store.engine.begin() as connection:
+            connection.execute(
+                m.responses.insert().values(
+                    id=response_id,
+                    invitation_id=invitation_id,
+                    submitted_at=now,
+                    lang="nl",
+                    overall=1.0,
+                    answers='{"overall": 1}',
+                    digest="0" * 64,
+                )
+            )
+
+    stored(early.id, 1000)
+    assert len(cases.evaluate_new()) == 1
+    stored(late.id, 500)  # took its id first, committed second
+    assert len(cases.evaluate_new()) == 1
+    assert cases.evaluate_new() == []
+    assert sorted(c.customer_id for c in cases.cases(admin)) == ["C1", "C2"]

@@ -4,8 +4,9 @@
 its database, write lock and audit log. It
 
 * evaluates the alert rules on answers not looked at yet (:meth:`CaseStore.evaluate_new`;
-  a high-water mark in ``survey_meta`` and a unique key per rule and answer make
-  it safe to run in several processes at once),
+  a row per checked answer in ``alert_checks`` and a unique key per rule and
+  answer make it safe to run in several processes at once, and an answer whose
+  transaction commits after a later one's is still checked),
 * keeps cases (open → in_progress → closed, escalated when overdue) and notes,
   with every change and every view of a case in the audit log,
 * keeps users (roles limited to units) and their login sessions.
@@ -44,8 +45,10 @@ from peakend.survey.errors import AccessError
 from peakend.survey.store import MAX_FIELD_CHARS, SurveyStore
 
 STATUSES = ("open", "in_progress", "escalated", "closed")
-WATERMARK = "cases_watermark"
 BATCH = 500
+LOOKBACK = 10_000
+"""Answers are looked for from this many ids below the newest checked one: room
+for transactions that took an id earlier but committed later."""
 SESSION_HOURS = 12.0
 MAX_NOTE_CHARS = 5000
 Endings = Callable[[list[str]], list[str | None]]
@@ -161,7 +164,10 @@ _NEW_ANSWERS = (
         m.invitations.c.questionnaire,
     )
     .join(m.invitations, m.invitations.c.id == m.responses.c.invitation_id)
-    .where(m.responses.c.id > sa.bindparam("after"))
+    .where(
+        m.responses.c.id > sa.bindparam("after"),
+        ~sa.exists().where(m.alert_checks.c.response_id == m.responses.c.id),
+    )
     .order_by(m.responses.c.id)
     .limit(BATCH)
 )
@@ -277,20 +283,31 @@ class CaseStore:
         """Run the rules on every answer not looked at yet; returns the new case ids."""
         opened: list[int] = []
         while True:
-            after, rows = self.survey.read_snapshot(self._unseen)
+            rows = self.survey.read_snapshot(self._unseen)
             if not rows:
                 return opened
             endings = self._endings(rows)
             with self.survey.write() as connection:
                 for row, ending in zip(rows, endings, strict=True):
-                    opened += self._apply_rules(connection, row, ending)
-                self._advance(connection, max(r.id for r in rows))
+                    if self._claim(connection, row.id):
+                        opened += self._apply_rules(connection, row, ending)
             if len(rows) < BATCH:
                 return opened
 
-    def _unseen(self, connection: Connection) -> tuple[int, list[Any]]:
-        after = _watermark(connection)
-        return after, list(connection.execute(_NEW_ANSWERS, {"after": after}).all())
+    def _unseen(self, connection: Connection) -> list[Any]:
+        newest = connection.execute(sa.select(sa.func.max(m.alert_checks.c.response_id))).scalar()
+        after = max(0, int(newest or 0) - LOOKBACK)
+        return list(connection.execute(_NEW_ANSWERS, {"after": after}).all())
+
+    def _claim(self, connection: Connection, response_id: int) -> bool:
+        """Mark an answer as checked; False when another process checked it first."""
+        insert = (postgresql.insert if not self._sqlite else sqlite.insert)(m.alert_checks)
+        claimed = connection.execute(
+            insert.values(response_id=response_id, checked_at=_now())
+            .on_conflict_do_nothing(index_elements=["response_id"])
+            .returning(m.alert_checks.c.response_id)
+        ).first()
+        return claimed is not None
 
     def _endings(self, rows: list[Any]) -> list[str | None]:
         wanted = [
@@ -380,17 +397,6 @@ class CaseStore:
             return None  # another process opened it
         self.survey.audit(connection, "rules", "open-case", f"case {result[0]} by {rule.id}")
         return int(result[0])
-
-    def _advance(self, connection: Connection, seen: int) -> None:
-        meta = m.survey_meta
-        current = _watermark(connection)
-        if seen <= current:
-            return
-        updated = connection.execute(
-            meta.update().where(meta.c.key == WATERMARK).values(value=str(seen))
-        ).rowcount
-        if not updated:
-            connection.execute(meta.insert().values(key=WATERMARK, value=str(seen)))
 
     # --- cases -----------------------------------------------------------------------
 
@@ -496,11 +502,3 @@ class CaseStore:
                     connection, "rules", "escalate", f"{len(ids)} overdue case(s): {ids[:20]}"
                 )
         return ids
-
-
-def _watermark(connection: Connection) -> int:
-    meta = m.survey_meta
-    value = connection.execute(
-        sa.select(meta.c.value).where(meta.c.key == WATERMARK)
-    ).scalar_one_or_none()
-    return int(value) if value is not None else 0

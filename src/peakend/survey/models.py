@@ -11,7 +11,7 @@ with. All times are UTC.
   the roles peakend analyses plus every answer as JSON.
 * ``drafts``: partial answers saved while a form is being filled in.
 * ``api_keys``: admin keys (hashes only), ``audit_log``: who did what, when.
-* ``users``, ``sessions``, ``cases``, ``case_notes`` (migration 0004): the
+* ``users``, ``sessions``, ``cases``, ``case_notes``, ``alert_checks`` (migration 0004): the
   dashboard's users and login sessions (hashes only), and the cases alert rules
   open on answers (see :mod:`peakend.cases`).
 * ``survey_events`` (a view): every invitation as a canonical event, with the
@@ -173,6 +173,21 @@ cases = Table(
     Column("closed_at", DateTime(timezone=True)),
     Column("root_cause", Text),
     Index("uq_cases_rule_response", "rule", "response_id", unique=True),
+)
+
+alert_checks = Table(
+    "alert_checks",
+    metadata,
+    # One row per answer the alert rules have looked at: each answer is checked
+    # exactly once even when several processes run the rules, and an answer whose
+    # transaction commits after a later one (PostgreSQL) is still checked.
+    Column(
+        "response_id",
+        Integer,
+        ForeignKey("responses.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
 )
 
 case_notes = Table(

@@ -66,6 +66,16 @@ def upgrade() -> None:
     op.create_index("ix_cases_unit", "cases", ["unit"])
     op.create_index("uq_cases_rule_response", "cases", ["rule", "response_id"], unique=True)
     op.create_table(
+        "alert_checks",
+        sa.Column(
+            "response_id",
+            sa.Integer,
+            sa.ForeignKey("responses.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("checked_at", TZ, nullable=False),
+    )
+    op.create_table(
         "case_notes",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column(
@@ -79,6 +89,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("case_notes")
+    op.drop_table("alert_checks")
     op.drop_table("cases")
     op.drop_table("sessions")
     op.drop_table("users")
