@@ -176,3 +176,24 @@ def test_widgets_come_from_the_cache(app: object, client: AppClient) -> None:
 
 def test_survey_still_served(client: AppClient) -> None:
     assert client.get("/api/v1/health").json()["ok"] is True
+
+
+def test_every_dashboard_route_refuses_without_a_session(app: object, client: AppClient) -> None:
+    """Found from the app itself, so a new route cannot be forgotten here."""
+    from fastapi.routing import APIRoute
+
+    routes = [
+        r
+        for r in app.routes  # type: ignore[attr-defined]
+        if isinstance(r, APIRoute)
+        and r.path.startswith(("/dashboard", "/api/v1/cases", "/api/v1/widgets", "/api/v1/case"))
+        and r.path != "/dashboard/static/vega.js"  # the public Vega library
+    ]
+    assert len(routes) >= 10
+    for route in routes:
+        url = route.path.replace("{case_id}", "1").replace("{name}", "responses")
+        for method in route.methods:
+            response = client.request(method, url, json={} if method == "POST" else None)
+            assert response.status_code in (303, 401), (method, url, response.status_code)
+            if response.status_code == 303:
+                assert response.headers["location"] == "/login"
