@@ -197,3 +197,28 @@ def test_every_dashboard_route_refuses_without_a_session(app: object, client: Ap
             assert response.status_code in (303, 401), (method, url, response.status_code)
             if response.status_code == 303:
                 assert response.headers["location"] == "/login"
+
+
+def test_password_guessing_is_refused(store: SurveyStore) -> None:
+    settings = ServeSettings(
+        SurveySettings(db="unused", questionnaires=EXAMPLES, failure_limit=3, failure_window_s=60)
+    )
+    app = create_serve_app(settings, store=store, rules=[], endings=endings)
+    app.state.cases.add_user("olga", "case_owner", ["x"], "long password 1")
+    client = AppClient(app)
+    try:
+        for _ in range(3):
+            client.get("/login")  # a fresh login form token each time
+            token = client.client.cookies.get("peakend_login")
+            form = {"login_token": token, "name": "olga", "password": "guess guess"}
+            assert client.post("/login", data=form).status_code == 303
+        client.get("/login")
+        form = {
+            "login_token": client.client.cookies.get("peakend_login"),
+            "name": "olga",
+            "password": "long password 1",
+        }
+        refused = client.post("/login", data=form)
+        assert refused.status_code == 429 and "Retry-After" in refused.headers
+    finally:
+        client.close()

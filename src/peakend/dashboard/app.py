@@ -49,13 +49,15 @@ from peakend.cases.rules import Rule, read_rules
 from peakend.cases.store import STATUSES, CaseStore, Endings, User
 from peakend.cases.worker import AlertWorker
 from peakend.dashboard.widgets import WIDGETS, WidgetCache
-from peakend.survey.app import SurveySettings, create_app, ok, problem
+from peakend.survey.app import SurveySettings, client_address, create_app, ok, problem
 from peakend.survey.errors import AccessError, SurveyError
 from peakend.survey.questionnaire import read_questionnaires
 from peakend.survey.store import SurveyStore
+from peakend.survey.throttle import FailureLimiter
 from peakend.views.live import endings_chart, response_rate_chart, score_trend_chart
 from peakend.views.save import to_spec, vega_javascript
 
+TOO_MANY = "too many wrong passwords; wait a few minutes and try again"
 COOKIE = "peakend_session"
 LOGIN_COOKIE = "peakend_login"
 CSP = (
@@ -218,6 +220,9 @@ def _render(request: Request, template: str, **values: Any) -> str:
 
 def _login_routes(app: FastAPI, cases: CaseStore, settings: ServeSettings) -> None:
     secure = settings.secure_cookies
+    # Wrong passwords are counted per address and per user name: guessing is
+    # refused (429) for the rest of the window once either reaches the limit.
+    limiter = FailureLimiter(settings.survey.failure_limit, settings.survey.failure_window_s)
 
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login_page(request: Request, failed: bool = False) -> HTMLResponse:
@@ -235,12 +240,17 @@ def _login_routes(app: FastAPI, cases: CaseStore, settings: ServeSettings) -> No
         sent, cookie = form.get("login_token"), request.cookies.get(LOGIN_COOKIE)
         if not isinstance(sent, str) or not cookie or not hmac.compare_digest(sent, cookie):
             raise _Forbidden("the login form has expired; open /login again")
-        name, password = form.get("name"), form.get("password")
+        name, password = str(form.get("name") or ""), str(form.get("password") or "")
+        keys = (f"login:{client_address(request)}", f"user:{name[:200]}")
+        wait = max(limiter.retry_after(k) for k in keys)
+        if wait > 0:
+            page = _render(request, "error.html", status=429, message=TOO_MANY)
+            return HTMLResponse(page, status_code=429, headers={"Retry-After": f"{wait:.0f}"})
         try:
-            token, _csrf = await run_in_threadpool(
-                cases.login, str(name or ""), str(password or "")
-            )
+            token, _csrf = await run_in_threadpool(cases.login, name, password)
         except AccessError:
+            for key in keys:
+                limiter.failed(key)
             return RedirectResponse("/login?failed=1", status_code=303)
         response = RedirectResponse("/dashboard", status_code=303)
         response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=secure)
