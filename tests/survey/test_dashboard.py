@@ -222,3 +222,16 @@ def test_password_guessing_is_refused(store: SurveyStore) -> None:
         assert refused.status_code == 429 and "Retry-After" in refused.headers
     finally:
         client.close()
+
+
+def test_week_over_week_change() -> None:
+    from scipy import stats
+
+    from peakend.dashboard.widgets import welch_change
+
+    before, after = [3.0, 4.0, 5.0, 4.0], [1.0, 2.0, 2.0, 3.0, 2.0]
+    change, low, high = welch_change(before, after)
+    reference = stats.ttest_ind(after, before, equal_var=False).confidence_interval(0.95)
+    assert change == pytest.approx(2.0 - 4.0)
+    assert (low, high) == pytest.approx((reference.low, reference.high))
+    assert welch_change([3.0], after)[1:] == (None, None)  # one answer: no interval

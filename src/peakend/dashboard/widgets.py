@@ -8,8 +8,9 @@ it was computed and on how many answers.
 Widgets (rows per touchpoint; a touchpoint belongs to the unit of the same name):
 
 * ``responses``: invitations, answers and the response rate per week, Wilson 95 %;
-* ``score_trend``: mean overall score per touchpoint and week with its 95 %
-  interval (normal approximation; none below :data:`MIN_ANSWERS`);
+* ``score_trend``: mean overall score per touchpoint and week with its 95 % t
+  interval (none below :data:`MIN_ANSWERS`), and the change from the touchpoint's
+  previous week with its 95 % Welch interval;
 * ``endings``: share of comments ending negatively per touchpoint (decided
   endings only), Wilson 95 %, labels from the default comment scorer.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+import statistics
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
@@ -81,6 +83,22 @@ def _mean_interval(values: list[float]) -> tuple[float, float | None, float | No
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
     half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
     return mean, mean - half, mean + half
+
+
+def welch_change(
+    before: list[float], after: list[float]
+) -> tuple[float, float | None, float | None]:
+    """Difference of means ``after - before`` with its 95 % Welch interval."""
+    change = sum(after) / len(after) - sum(before) / len(before)
+    if len(before) < MIN_ANSWERS or len(after) < MIN_ANSWERS:
+        return change, None, None
+    v1, v2 = (statistics.variance(before) / len(before), statistics.variance(after) / len(after))
+    se = math.sqrt(v1 + v2)
+    if se == 0:
+        return change, change, change
+    df = (v1 + v2) ** 2 / (v1**2 / (len(before) - 1) + v2**2 / (len(after) - 1))
+    half = float(stats.t.ppf(0.975, df)) * se
+    return change, change - half, change + half
 
 
 def _clean(value: float) -> float | None:
@@ -166,8 +184,12 @@ class WidgetCache:
             if r.overall is not None:
                 scores[(r.touchpoint, week(r.event_ts))].append(float(r.overall))
         out = []
+        previous: dict[str, list[float]] = {}
         for (touchpoint, period), values in sorted(scores.items()):
             mean, low, high = _mean_interval(values)
+            before = previous.get(touchpoint)
+            change = welch_change(before, values) if before else (None, None, None)
+            previous[touchpoint] = values
             out.append(
                 {
                     "touchpoint": touchpoint,
@@ -175,6 +197,9 @@ class WidgetCache:
                     "mean": mean,
                     "low": low,
                     "high": high,
+                    "change": change[0],
+                    "change_low": change[1],
+                    "change_high": change[2],
                     "answers": len(values),
                 }
             )

@@ -19,7 +19,14 @@ WIDTH = 520
 HEIGHT = 220
 
 
-def _trend(rows: Sequence[Mapping[str, Any]], value: str, title: str, axis: str, fmt: str) -> Chart:
+def _trend(
+    rows: Sequence[Mapping[str, Any]],
+    value: str,
+    title: str,
+    axis: str,
+    fmt: str,
+    extra: Sequence[alt.Tooltip] = (),
+) -> Chart:
     base = alt.Chart(data(rows)).encode(
         x=alt.X("period:T", title="week"),
         color=alt.Color("touchpoint:N", title="touchpoint"),
@@ -33,6 +40,7 @@ def _trend(rows: Sequence[Mapping[str, Any]], value: str, title: str, axis: str,
             alt.Tooltip(f"{value}:Q", format=fmt),
             alt.Tooltip("low:Q", format=fmt),
             alt.Tooltip("high:Q", format=fmt),
+            *extra,
             "answers:Q",
         ],
     )
@@ -46,7 +54,16 @@ def response_rate_chart(rows: Sequence[Mapping[str, Any]]) -> Chart:
 
 def score_trend_chart(rows: Sequence[Mapping[str, Any]]) -> Chart:
     """Mean overall score per touchpoint and week, with 95 % bands."""
-    return _trend(rows, "mean", "Overall score per week (95 % interval)", "mean score", ".2f")
+    change = [
+        alt.Tooltip(f"{name}:Q", title=label, format="+.2f")
+        for name, label in (
+            ("change", "change from previous week"),
+            ("change_low", "change, 95 % low"),
+            ("change_high", "change, 95 % high"),
+        )
+    ]
+    title = "Overall score per week (95 % interval)"
+    return _trend(rows, "mean", title, "mean score", ".2f", change)
 
 
 def endings_chart(rows: Sequence[Mapping[str, Any]]) -> Chart:
