@@ -156,6 +156,7 @@ def test_escalation_and_report(store: SurveyStore, cases: CaseStore) -> None:
     later = datetime.now(UTC) + timedelta(hours=49)
     assert sorted(cases.escalate_overdue(now=later)) == sorted(ids[6:])
     report = case_report(cases.cases(admin), now=later)
+    assert case_report(cases.timings(admin), now=later) == report
     assert report.n_cases == 8 and report.n_escalated == 2 and report.n_open == 2
     assert report.hours_to_close is not None and report.hours_to_close.n == 6
     assert report.hours_to_close.low <= report.hours_to_close.value <= report.hours_to_close.high

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from peakend.cases.store import Case
+from peakend.cases.store import Case, CaseTimes
 from peakend.stats.resampling import Interval, wilson
 
 MIN_CASES = 6
@@ -80,7 +80,9 @@ def median_hours(hours: Sequence[float], level: float = 0.95) -> Interval | None
     return Interval(value, float(values[j]), float(values[k]), n)
 
 
-def case_report(cases: Sequence[Case], *, now: datetime | None = None) -> CaseReport:
+def case_report(
+    cases: Sequence[Case] | Sequence[CaseTimes], *, now: datetime | None = None
+) -> CaseReport:
     """The figures for ``cases`` (those a user may see)."""
     now = now or datetime.now(UTC)
 

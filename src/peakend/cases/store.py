@@ -130,6 +130,20 @@ class Case:
 
 
 @dataclass(frozen=True)
+class CaseTimes:
+    """What the case report needs of a case: its status and times (no personal data)."""
+
+    status: str
+    opened_at: datetime
+    due_at: datetime
+    first_response_at: datetime | None
+    closed_at: datetime | None
+
+    def overdue(self, now: datetime) -> bool:
+        return self.status != "closed" and self.due_at < now
+
+
+@dataclass(frozen=True)
 class Note:
     author: str
     ts: datetime
@@ -412,6 +426,27 @@ class CaseStore:
             query = query.where(c.c.status == status)
         with self.survey.engine.connect() as connection:
             return [_case(row) for row in connection.execute(query)]
+
+    def timings(self, user: User) -> list[CaseTimes]:
+        """Status and times of every case the user may see (for the case report)."""
+        c = m.cases
+        query = sa.select(
+            c.c.status, c.c.opened_at, c.c.due_at, c.c.first_response_at, c.c.closed_at
+        )
+        if not user.all_units:
+            query = query.where(c.c.unit.in_(user.units))
+        with self.survey.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [
+            CaseTimes(
+                r.status,
+                _utc(r.opened_at) or _now(),
+                _utc(r.due_at) or _now(),
+                _utc(r.first_response_at),
+                _utc(r.closed_at),
+            )
+            for r in rows
+        ]
 
     def case(self, user: User, case_id: int) -> tuple[Case, list[Note]]:
         """One case and its notes (the view is audited); 404 outside the user's units."""

@@ -141,7 +141,7 @@ def escalate(db: DbOpt, as_json: JsonOpt = False) -> None:
 @cases_app.command("report")
 def report(db: DbOpt, as_json: JsonOpt = False) -> None:
     """Time to first response, time to close and share closed within target, with intervals."""
-    found = case_report(CaseStore(_open(db)).cases(EVERYONE, limit=10_000_000))
+    found = case_report(CaseStore(_open(db)).timings(EVERYONE))
     if as_json:
         print_json({"ok": True, **found.to_dict()})
         return

@@ -314,7 +314,7 @@ def _page_routes(app: FastAPI, cases: CaseStore, widgets: WidgetCache) -> None:
             open_cases = [c for c in found if c.status != "closed"]
             return HTMLResponse(_render(request, "cases_fragment.html", cases=open_cases))
         if name == "case_report":
-            report = case_report(cases.cases(user, limit=100_000))
+            report = case_report(cases.timings(user))
             return HTMLResponse(_render(request, "report_fragment.html", report=report))
         if name not in WIDGETS:
             return HTMLResponse("no such widget", status_code=404)
@@ -394,4 +394,4 @@ def _api_routes(app: FastAPI, cases: CaseStore, widgets: WidgetCache) -> None:
 
     @app.get("/api/v1/case-report", tags=["cases"], summary="Time to respond and to close")
     def report(user: CurrentUser) -> JSONResponse:
-        return ok(case_report(cases.cases(user, limit=100_000)).to_dict())
+        return ok(case_report(cases.timings(user)).to_dict())
