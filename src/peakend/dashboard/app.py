@@ -27,6 +27,7 @@ from __future__ import annotations
 import hmac
 import json
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ from starlette.concurrency import run_in_threadpool
 
 from peakend.cases.auth import new_token
 from peakend.cases.endings import SharedEndings
-from peakend.cases.report import case_report
+from peakend.cases.report import CaseReport, case_report
 from peakend.cases.rules import Rule, read_rules
 from peakend.cases.store import STATUSES, CaseStore, Endings, User
 from peakend.cases.worker import AlertWorker
@@ -59,6 +60,7 @@ from peakend.views.save import to_spec, vega_javascript
 
 TOO_MANY = "too many wrong passwords; wait a few minutes and try again"
 COOKIE = "peakend_session"
+REPORT_TTL_S = 5.0
 LOGIN_COOKIE = "peakend_login"
 CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
@@ -136,8 +138,9 @@ def create_serve_app(
     )
     _handlers(app)
     _login_routes(app, cases, settings)
-    _page_routes(app, cases, widgets)
-    _api_routes(app, cases, widgets)
+    fragments = Fragments(cases, widgets)
+    _page_routes(app, fragments)
+    _api_routes(app, fragments)
     static = resources.files("peakend.dashboard") / "static"
     app.mount("/dashboard/static", StaticFiles(directory=str(static)), name="dashboard-static")
     app.mount("/", create_app(settings.survey, store=store))
@@ -273,31 +276,62 @@ def _login_routes(app: FastAPI, cases: CaseStore, settings: ServeSettings) -> No
 # --- pages and fragments --------------------------------------------------------------
 
 
-_SPECS: dict[tuple[str, tuple[str, ...], datetime], str | None] = {}
-"""Chart specs by widget, units and computation time: a spec is built once per
-refresh and set of units, not per request (building one takes tens of ms)."""
-_SPECS_LOCK = threading.Lock()
+class Fragments:
+    """Per app: chart specs by widget, units and computation time (built once per
+    refresh and set of units, not per request: building one takes tens of ms), and
+    case reports by units, reused for :data:`REPORT_TTL_S` seconds and dropped when
+    a case is changed through the dashboard."""
+
+    def __init__(self, cases: CaseStore, widgets: WidgetCache) -> None:
+        self.cases = cases
+        self.widgets = widgets
+        self._specs: dict[tuple[str, tuple[str, ...], datetime], str | None] = {}
+        self._reports: dict[tuple[str, ...], tuple[float, CaseReport]] = {}
+        self._lock = threading.Lock()
+
+    def widget(self, name: str, user: User) -> dict[str, Any]:
+        """What the widget fragment shows to ``user``."""
+        widget = self.widgets.get(name)
+        if widget is None:
+            return {"name": name, "title": WIDGETS[name], "widget": None, "spec": None}
+        mine = widget.for_user(user)
+        key = (name, _units(user), widget.computed_at)
+        with self._lock:
+            spec = self._specs.get(key, "")
+        if spec == "":
+            built = to_spec(CHARTS[name](mine.rows)) if mine.rows else None
+            spec = json.dumps(built, ensure_ascii=False) if built else None
+            with self._lock:
+                for old in [k for k in self._specs if k[0] == name and k[2] != key[2]]:
+                    del self._specs[old]
+                self._specs[key] = spec
+        return {"name": name, "title": mine.title, "widget": mine, "spec": spec}
+
+    def report(self, user: User) -> CaseReport:
+        """The case report of the user's units (at most :data:`REPORT_TTL_S` old)."""
+        key = _units(user)
+        with self._lock:
+            found = self._reports.get(key)
+        if found is not None and time.monotonic() - found[0] < REPORT_TTL_S:
+            return found[1]
+        report = case_report(self.cases.timings(user))
+        with self._lock:
+            self._reports[key] = (time.monotonic(), report)
+        return report
+
+    def changed(self) -> None:
+        """A case changed: the next report is computed afresh."""
+        with self._lock:
+            self._reports.clear()
 
 
-def _widget_values(widgets: WidgetCache, name: str, user: User) -> dict[str, Any]:
-    widget = widgets.get(name)
-    if widget is None:
-        return {"name": name, "title": WIDGETS[name], "widget": None, "spec": None}
-    mine = widget.for_user(user)
-    key = (name, ("*",) if user.all_units else user.units, widget.computed_at)
-    with _SPECS_LOCK:
-        spec = _SPECS.get(key, "")
-    if spec == "":
-        built = to_spec(CHARTS[name](mine.rows)) if mine.rows else None
-        spec = json.dumps(built, ensure_ascii=False) if built else None
-        with _SPECS_LOCK:
-            for old in [k for k in _SPECS if k[0] == name and k[2] != widget.computed_at]:
-                del _SPECS[old]
-            _SPECS[key] = spec
-    return {"name": name, "title": mine.title, "widget": mine, "spec": spec}
+def _units(user: User) -> tuple[str, ...]:
+    return ("*",) if user.all_units else user.units
 
 
-def _page_routes(app: FastAPI, cases: CaseStore, widgets: WidgetCache) -> None:
+def _page_routes(app: FastAPI, fragments: Fragments) -> None:
+    cases = fragments.cases
+
     @app.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
     def dashboard(request: Request, user: CurrentUser) -> HTMLResponse:
         names = [*WIDGETS, "cases", "case_report"]
@@ -314,11 +348,11 @@ def _page_routes(app: FastAPI, cases: CaseStore, widgets: WidgetCache) -> None:
             open_cases = [c for c in found if c.status != "closed"]
             return HTMLResponse(_render(request, "cases_fragment.html", cases=open_cases))
         if name == "case_report":
-            report = case_report(cases.timings(user))
+            report = fragments.report(user)
             return HTMLResponse(_render(request, "report_fragment.html", report=report))
         if name not in WIDGETS:
             return HTMLResponse("no such widget", status_code=404)
-        values = _widget_values(widgets, name, user)
+        values = fragments.widget(name, user)
         return HTMLResponse(_render(request, "widget_fragment.html", **values))
 
     @app.get("/dashboard/cases", response_class=HTMLResponse, include_in_schema=False)
@@ -343,12 +377,13 @@ def _page_routes(app: FastAPI, cases: CaseStore, widgets: WidgetCache) -> None:
             note=fields.get("note") or None,
             root_cause=fields.get("root_cause") or None,
         )
-        await run_in_threadpool(_update, cases, user, case_id, change)
+        await run_in_threadpool(_update, fragments, user, case_id, change)
         return RedirectResponse(f"/dashboard/cases/{case_id}", status_code=303)
 
 
-def _update(cases: CaseStore, user: User, case_id: int, change: CaseChange) -> Any:
-    return cases.update(
+def _update(fragments: Fragments, user: User, case_id: int, change: CaseChange) -> Any:
+    fragments.changed()
+    return fragments.cases.update(
         user,
         case_id,
         status=change.status,
@@ -361,7 +396,9 @@ def _update(cases: CaseStore, user: User, case_id: int, change: CaseChange) -> A
 # --- JSON ----------------------------------------------------------------------------------
 
 
-def _api_routes(app: FastAPI, cases: CaseStore, widgets: WidgetCache) -> None:
+def _api_routes(app: FastAPI, fragments: Fragments) -> None:
+    cases, widgets = fragments.cases, fragments.widgets
+
     @app.get("/api/v1/widgets/{name}", tags=["dashboard"], summary="A widget's rows")
     def widget_json(name: str, user: CurrentUser) -> JSONResponse:
         if name not in WIDGETS:
@@ -389,9 +426,9 @@ def _api_routes(app: FastAPI, cases: CaseStore, widgets: WidgetCache) -> None:
         case_id: int, change: CaseChange, request: Request, user: CurrentUser
     ) -> JSONResponse:
         await check_csrf(request, None)
-        case = await run_in_threadpool(_update, cases, user, case_id, change)
+        case = await run_in_threadpool(_update, fragments, user, case_id, change)
         return ok(case.to_dict())
 
     @app.get("/api/v1/case-report", tags=["cases"], summary="Time to respond and to close")
     def report(user: CurrentUser) -> JSONResponse:
-        return ok(case_report(cases.timings(user)).to_dict())
+        return ok(fragments.report(user).to_dict())
