@@ -1,7 +1,8 @@
 """The figures behind the dashboard's widgets, computed in the background and cached.
 
 A request never computes an analysis: :class:`WidgetCache` recomputes every
-widget in its own thread (at start, then every ``interval`` seconds) and a
+widget in its own thread (at start, after new answers but at most once per
+``min_gap`` seconds, and every ``interval`` seconds) and a
 request only filters the cached rows to the user's units. Each widget says when
 it was computed and on how many answers.
 
@@ -21,6 +22,7 @@ import logging
 import math
 import statistics
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -120,11 +122,17 @@ class WidgetCache:
     """Every widget, recomputed in a background thread; requests read the last result."""
 
     def __init__(
-        self, survey: SurveyStore, *, endings: Endings | None = None, interval: float = 60.0
+        self,
+        survey: SurveyStore,
+        *,
+        endings: Endings | None = None,
+        interval: float = 60.0,
+        min_gap: float = 10.0,
     ) -> None:
         self.survey = survey
         self.endings = endings or default_endings
         self.interval = interval
+        self.min_gap = min(min_gap, interval)
         self._labels: dict[int, str | None] = {}
         self._widgets: dict[str, Widget] = {}
         self._lock = threading.Lock()
@@ -247,8 +255,14 @@ class WidgetCache:
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
+            started = time.monotonic()
             try:
                 self.refresh()
             except Exception:
                 log.exception("the widgets could not be computed; retrying")
             self._wake.wait(self.interval)
+            # New answers wake the cache, but a stream of them must not keep it
+            # recomputing: the refresh shares the process with the requests.
+            rest = self.min_gap - (time.monotonic() - started)
+            if rest > 0:
+                self._stop.wait(rest)
