@@ -67,7 +67,7 @@ def test_a_survey_from_init_to_analysis(tmp_path: Path) -> None:
     assert store.form(links[1]["url"].rsplit("/", 1)[1]).invitation.journey_id == "J2"
 
     forgotten = json.loads(survey("forget", "--db", db, "C1", "--json"))
-    assert forgotten == {"invitations": 1, "responses": 1, "drafts": 0}
+    assert forgotten == {"invitations": 1, "responses": 1, "drafts": 0, "cases": 0}
     audit = json.loads(survey("audit", "--db", db, "--json"))
     assert [e["action"] for e in audit["entries"]] == [
         "forget",

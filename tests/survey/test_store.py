@@ -158,7 +158,7 @@ def test_forgetting_a_customer_erases_everything_and_is_audited(store: SurveySto
     store.save_draft(mine[1].token, {"recommend": 3})
     store.submit(other[0].token, ANSWERS)
     result = store.forget_customer("C1", actor="dpo")
-    assert result.to_dict() == {"invitations": 2, "responses": 1, "drafts": 1}
+    assert result.to_dict() == {"invitations": 2, "responses": 1, "drafts": 1, "cases": 0}
     assert store.counts() == {"invitations": 1, "responses": 1, "drafts": 0}
     with pytest.raises(InvalidLinkError):
         store.form(mine[0].token)
@@ -234,7 +234,7 @@ def test_processes_starting_together_migrate_once(db: str) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert revisions == ["0003"] * 4
+    assert revisions == ["0004"] * 4
     for engine in engines:
         engine.dispose()
 

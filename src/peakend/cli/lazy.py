@@ -78,6 +78,12 @@ COMMANDS: dict[str, Entry] = {
         "peakend.cli.recovery",
         "Service recovery: outcomes of recovered, not-recovered and never-failed customers.",
     ),
+    "serve": Entry(
+        "peakend.cli.dashboard",
+        "Run the survey service, the dashboard (/dashboard) and the cases in one process.",
+    ),
+    "users": Entry("peakend.cli.dashboard", "Dashboard users and their roles."),
+    "cases": Entry("peakend.cli.dashboard", "Cases opened by alert rules."),
     "survey": Entry(
         "peakend.cli.survey",
         "Short touchpoint questionnaires: invitations, the web form, answers and exports.",

@@ -11,6 +11,9 @@ with. All times are UTC.
   the roles peakend analyses plus every answer as JSON.
 * ``drafts``: partial answers saved while a form is being filled in.
 * ``api_keys``: admin keys (hashes only), ``audit_log``: who did what, when.
+* ``users``, ``sessions``, ``cases``, ``case_notes``, ``alert_checks`` (migration 0004): the
+  dashboard's users and login sessions (hashes only), and the cases alert rules
+  open on answers (see :mod:`peakend.cases`).
 * ``survey_events`` (a view): every invitation as a canonical event, with the
   answers when there are any — the table peakend reads.
 """
@@ -121,6 +124,80 @@ audit_log = Table(
     Column("actor", String(NAME), nullable=False),
     Column("action", String(64), nullable=False),
     Column("detail", Text, nullable=False),
+)
+
+# --- the closed loop (migration 0004) -------------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(NAME), primary_key=True),
+    Column("role", String(16), nullable=False),
+    # Comma-separated units the user may see; "*" for every unit.
+    Column("units", Text, nullable=False),
+    Column("password", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True)),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_name", String(NAME), ForeignKey("users.name", ondelete="CASCADE"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rule", String(NAME), nullable=False),
+    Column("response_id", Integer, nullable=False),
+    Column("customer_id", String(NAME), nullable=False, index=True),
+    Column("journey_id", String(NAME), nullable=False),
+    Column("touchpoint", String(NAME), nullable=False),
+    Column("questionnaire", String(NAME), nullable=False),
+    Column("unit", String(NAME), nullable=False, index=True),
+    Column("owner", String(NAME)),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    # The triggering answers and comment, as JSON (erased with the customer).
+    Column("trigger", Text, nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("first_response_at", DateTime(timezone=True)),
+    Column("escalated_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("root_cause", Text),
+    Index("uq_cases_rule_response", "rule", "response_id", unique=True),
+)
+
+alert_checks = Table(
+    "alert_checks",
+    metadata,
+    # One row per answer the alert rules have looked at: each answer is checked
+    # exactly once even when several processes run the rules, and an answer whose
+    # transaction commits after a later one (PostgreSQL) is still checked.
+    Column(
+        "response_id",
+        Integer,
+        ForeignKey("responses.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
+)
+
+case_notes = Table(
+    "case_notes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("author", String(NAME), nullable=False),
+    Column("ts", DateTime(timezone=True), nullable=False),
+    Column("text", Text, nullable=False),
 )
 
 EVENTS_VIEW = "survey_events"

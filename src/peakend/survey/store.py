@@ -14,10 +14,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import threading
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -63,6 +64,7 @@ rotation elsewhere reaches every worker within it."""
 MAX_FIELD_CHARS = 200
 LATEST_YEAR = 9000
 """Invitation times after this year are refused (their expiry would not fit a date)."""
+log = logging.getLogger("peakend.survey")
 
 
 def normalise_id(value: str) -> str:
@@ -157,6 +159,7 @@ class ForgetResult:
     invitations: int
     responses: int
     drafts: int
+    cases: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -205,6 +208,9 @@ class SurveyStore:
         self._key = service_key(sqlite_file(engine))
         self._secret, self._previous_secret = self._secrets()
         self._secrets_read_at = time.monotonic()
+        self.listeners: list[Callable[[int], None]] = []
+        """Called with the response id after each new answer is committed (e.g. the
+        alert rules of :mod:`peakend.cases`); they must return at once."""
 
     @classmethod
     def open(
@@ -539,14 +545,38 @@ class SurveyStore:
             If the link was already used for different answers.
         """
         if self._group_commit is not None:
-            return self._group_commit.run(lambda conn: self._store(conn, token, answers, lang))
-        try:
-            with self._write() as connection:
-                return self._store(connection, token, answers, lang)
-        except sa.exc.IntegrityError:
-            # Another transaction stored an answer for this link at the same moment.
-            with self._write() as connection:
-                return self._store(connection, token, answers, lang)
+            receipt = self._group_commit.run(lambda conn: self._store(conn, token, answers, lang))
+        else:
+            try:
+                with self._write() as connection:
+                    receipt = self._store(connection, token, answers, lang)
+            except sa.exc.IntegrityError:
+                # Another transaction stored an answer for this link at the same moment.
+                with self._write() as connection:
+                    receipt = self._store(connection, token, answers, lang)
+        if not receipt.duplicate:
+            self._notify(receipt.response_id)
+        return receipt
+
+    def _notify(self, response_id: int) -> None:
+        """Tell the listeners about a committed answer; a failing listener never fails it."""
+        for listener in self.listeners:
+            try:
+                listener(response_id)
+            except Exception:  # the answer is stored; an alert must not undo that
+                log.exception("a listener failed on response %s", response_id)
+
+    def write(self) -> AbstractContextManager[Connection]:
+        """A write transaction shared with the survey (serialised, IMMEDIATE on SQLite)."""
+        return self._write()
+
+    def read_snapshot(self, read: Callable[[Connection], Any]) -> Any:
+        """Run ``read(connection)`` in a snapshot that never blocks submissions."""
+        return self._read_snapshot(read)
+
+    def audit(self, connection: Connection, actor: str, action: str, detail: str) -> None:
+        """Write an audit entry inside the caller's transaction."""
+        self._audit(connection, actor, action, detail)
 
     def _store(
         self, connection: Connection, token: str, answers: Mapping[str, object], lang: str | None
@@ -730,6 +760,11 @@ class SurveyStore:
         i = m.invitations
         ids = sa.select(i.c.id).where(i.c.customer_id == customer_id).scalar_subquery()
         with self._write() as connection:
+            case_ids = sa.select(m.cases.c.id).where(m.cases.c.customer_id == customer_id)
+            connection.execute(m.case_notes.delete().where(m.case_notes.c.case_id.in_(case_ids)))
+            n_cases = connection.execute(
+                m.cases.delete().where(m.cases.c.customer_id == customer_id)
+            ).rowcount
             n_responses = connection.execute(
                 m.responses.delete().where(m.responses.c.invitation_id.in_(ids))
             ).rowcount
@@ -739,19 +774,21 @@ class SurveyStore:
             n_invitations = connection.execute(
                 i.delete().where(i.c.customer_id == customer_id)
             ).rowcount
-            if n_invitations and self._sqlite:
+            if (n_invitations or n_cases) and self._sqlite:
                 # Index pages above the leaves keep copies of keys as dividers.
                 connection.exec_driver_sql("REINDEX invitations")
+                connection.exec_driver_sql("REINDEX cases")
             tag = derive(self._key, "audit", customer_id)[:16]
             self._audit(
                 connection,
                 actor,
                 "forget",
-                f"customer #{tag}: {n_invitations} invitation(s), {n_responses} response(s)",
+                f"customer #{tag}: {n_invitations} invitation(s), {n_responses} response(s), "
+                f"{n_cases} case(s)",
             )
-        if n_invitations:
+        if n_invitations or n_cases:
             self._purge()
-        return ForgetResult(n_invitations, n_responses, n_drafts)
+        return ForgetResult(n_invitations, n_responses, n_drafts, n_cases)
 
     def _purge(self) -> None:
         """Leave no copy of deleted rows in the database files (after an erasure)."""
@@ -761,7 +798,9 @@ class SurveyStore:
                 # VACUUM marks the space free but leaves the old bytes in the pages.
                 # It locks the tables while it runs (about a second per 100,000
                 # answers), so submissions wait that long.
-                conn.exec_driver_sql("VACUUM FULL responses, drafts, invitations")
+                conn.exec_driver_sql(
+                    "VACUUM FULL responses, drafts, invitations, cases, case_notes"
+                )
             return
         with self._write_lock:
             raw = self.engine.raw_connection()

@@ -1,0 +1,165 @@
+"""The live service: ``peakend serve``, ``peakend users add|list`` and ``peakend cases …``.
+
+``serve`` runs the survey service, the dashboard and the cases in one process;
+the other commands work on the same database (``--db`` or ``PEAKEND_SURVEY_DB``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from peakend.cases.report import case_report
+from peakend.cases.rules import read_rules
+from peakend.cases.store import CaseStore, User
+from peakend.cli.common import JsonOpt, app, err, out, print_json, status
+from peakend.cli.survey import DbOpt, QuestionnairesOpt, _actor, _open
+from peakend.survey.app import SurveySettings
+from peakend.survey.server import ServerOptions, run
+
+users_app = typer.Typer(name="users", help="Dashboard users and their roles.", no_args_is_help=True)
+cases_app = typer.Typer(name="cases", help="Cases opened by alert rules.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(cases_app, name="cases")
+
+RulesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--rules", envvar="PEAKEND_ALERT_RULES", help="Alert rules file (TOML); see docs."
+    ),
+]
+EVERYONE = User("cli", "admin", ("*",))
+
+
+@app.command()
+def serve(
+    db: DbOpt,
+    questionnaires: QuestionnairesOpt,
+    rules: RulesOpt = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    base_url: Annotated[
+        str,
+        typer.Option(help="Public address, e.g. https://cx.example.org (https: secure cookies)."),
+    ] = "",
+    widget_interval: Annotated[
+        float, typer.Option(min=1, help="Seconds between recomputations of the widgets.")
+    ] = 60.0,
+) -> None:
+    """Run the survey service, the dashboard (/dashboard) and the cases in one process.
+
+    Answers that match an alert rule open a case within seconds; overdue cases
+    are escalated every minute. Add users first with `peakend users add`.
+
+    Example: peakend serve --db survey.db -q examples/questionnaires --rules alerts.toml
+    """
+    from peakend.dashboard.app import ServeSettings, create_serve_app
+
+    settings = ServeSettings(
+        survey=SurveySettings(db=db, questionnaires=questionnaires, base_url=base_url),
+        rules=rules,
+        widget_interval=widget_interval,
+        secure_cookies=base_url.startswith("https://"),
+    )
+    with status("Opening the survey database …"):
+        service = create_serve_app(settings)
+    err.print(f"peakend on http://{host}:{port}/dashboard (survey at /s/…); Ctrl+C stops it.")
+    run(service, ServerOptions(host=host, port=port))
+
+
+@users_app.command("add")
+def add_user(
+    db: DbOpt,
+    name: Annotated[str, typer.Option(help="Login name.")],
+    role: Annotated[str, typer.Option(help="admin, analyst, case_owner or viewer.")],
+    units: Annotated[
+        str, typer.Option(help='Comma-separated units the user sees, or "*" for all.')
+    ],
+    password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PEAKEND_PASSWORD",
+            help="Password (at least 10 characters); asked for when not given.",
+        ),
+    ] = None,
+) -> None:
+    """Create a dashboard user, or replace its role, units and password.
+
+    Example: peakend users add --db survey.db --name olga --role case_owner --units logistics
+    """
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    store = _open(db)
+    user = CaseStore(store).add_user(name, role, units.split(","), password, actor=_actor())
+    err.print(f"User {escape(user.name)} ({user.role}; units {escape(', '.join(user.units))}).")
+
+
+@users_app.command("list")
+def list_users(db: DbOpt, as_json: JsonOpt = False) -> None:
+    """List the dashboard users with their roles and units."""
+    users = CaseStore(_open(db)).users()
+    if as_json:
+        print_json({"ok": True, "users": [u.to_dict() for u in users]})
+        return
+    table = Table("name", "role", "units")
+    for user in users:
+        table.add_row(escape(user.name), user.role, escape(", ".join(user.units)))
+    out.print(table)
+
+
+@cases_app.command("evaluate")
+def evaluate(db: DbOpt, rules: RulesOpt = None, as_json: JsonOpt = False) -> None:
+    """Run the alert rules once on every answer not looked at yet (serve does this itself)."""
+    if rules is None:
+        raise typer.BadParameter("give the alert rules file with --rules")
+    store = CaseStore(_open(db), read_rules(rules))
+    with status("Reading comments and answers …"):
+        opened = store.evaluate_new()
+    if as_json:
+        print_json({"ok": True, "opened": opened})
+        return
+    err.print(f"{len(opened)} case(s) opened.")
+
+
+@cases_app.command("escalate")
+def escalate(db: DbOpt, as_json: JsonOpt = False) -> None:
+    """Escalate every open or in-progress case past its due time (serve does this every minute).
+
+    Example: peakend cases escalate --db survey.db
+    """
+    ids = CaseStore(_open(db)).escalate_overdue()
+    if as_json:
+        print_json({"ok": True, "escalated": ids})
+        return
+    err.print(f"{len(ids)} overdue case(s) escalated{': ' if ids else '.'}{ids if ids else ''}")
+
+
+@cases_app.command("report")
+def report(db: DbOpt, as_json: JsonOpt = False) -> None:
+    """Time to first response, time to close and share closed within target, with intervals."""
+    found = case_report(CaseStore(_open(db)).timings(EVERYONE))
+    if as_json:
+        print_json({"ok": True, **found.to_dict()})
+        return
+    out.print(
+        f"{found.n_cases} case(s): {found.n_open} open, {found.n_escalated} escalated, "
+        f"{found.n_overdue} overdue"
+    )
+    for label, value, unit in (
+        ("median hours to first response", found.hours_to_first_response, "h"),
+        ("median hours to close", found.hours_to_close, "h"),
+        ("closed within target", found.closed_within_target, "share"),
+    ):
+        if value is None:
+            out.print(f"{label}: no cases yet")
+        elif value.low != value.low:  # NaN: too few cases
+            out.print(f"{label}: {value.value:.2f} {unit} (n = {value.n}; too few for an interval)")
+        else:
+            out.print(
+                f"{label}: {value.value:.2f} {unit} "
+                f"(95 % interval {value.low:.2f}–{value.high:.2f}, n = {value.n})"
+            )
