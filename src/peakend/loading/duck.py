@@ -20,6 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import csv
+import io
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -101,6 +104,7 @@ class DuckLoader(_Loader):
         self.db = duckdb.connect()
         self.db.execute("SET TimeZone = 'UTC'")
         self.types: dict[str, str] = {}
+        self.header: list[str] = []
         self.to_frame: Callable[[pa.Table], pd.DataFrame] = _parquet_frame
 
     def run(self) -> Dataset:
@@ -154,6 +158,11 @@ class DuckLoader(_Loader):
             cells = ", ".join(_q(c) for c, *_ in described)
         self.db.sql(f"CREATE TABLE {name} AS SELECT rowid + 1 AS {ROW}, {cells} FROM {name}_in")
         self.db.sql(f"DROP TABLE {name}_in")
+        names = [str(c) for c, *_ in described]
+        if source.format == "csv" and names != [h.strip() for h in self.header]:
+            raise Unsupported("column names DuckDB reads differently")
+        if not self._count(name, "TRUE"):
+            raise Unsupported("no data rows")
         if name == "raw":
             self.types = {ROW: "BIGINT", **{str(c): str(t) for c, t, *_ in described}}
             if source.format == "csv":
@@ -175,13 +184,17 @@ class DuckLoader(_Loader):
         if duck_encoding is None:
             raise Unsupported(f"encoding {encoding}")
         text = head.decode(encoding, errors="replace").removeprefix("\ufeff")
+        if not text.strip():
+            raise Unsupported("empty file")
         delimiter = source.delimiter
+        note = None
         if delimiter is None:
             delimiter, note = sniff_delimiter(text)
-            if note and main:
-                self._add(
-                    Problem(Reason.FORMAT_DETECTED, Severity.INFO, self.label, None, 1, fix=note)
-                )
+        self.header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+        if len(self.header) < 2:
+            raise Unsupported("one column: the pandas reader says which delimiter to set")
+        if note and main:
+            self._add(Problem(Reason.FORMAT_DETECTED, Severity.INFO, self.label, None, 1, fix=note))
         compression = "gzip" if raw_head == b"\x1f\x8b" else "none"
         return (
             f"read_csv({path}, header = true, all_varchar = true, delim = {_lit(delimiter)}, "
@@ -471,9 +484,7 @@ class DuckLoader(_Loader):
                 "use 'customer' or 'company'",
             )
             self._drop(bad)
-            self.db.sql(
-                f"UPDATE ev SET initiated_by = coalesce(lower(initiated_by), {fallback})"
-            )
+            self.db.sql(f"UPDATE ev SET initiated_by = coalesce(lower(initiated_by), {fallback})")
         else:
             self.db.sql(f"UPDATE ev SET initiated_by = {fallback}")
 
@@ -489,9 +500,7 @@ class DuckLoader(_Loader):
             fix = self._bad_score_fix(pd.Series(bad_values, dtype="object"))
             self._reject_sql("keep AND score_bad", Reason.BAD_SCORE, col, fix)
             self._drop("score_bad")
-        names = [
-            str(r[0]) for r in self.db.sql("SELECT DISTINCT tp FROM ev WHERE keep").fetchall()
-        ]
+        names = [str(r[0]) for r in self.db.sql("SELECT DISTINCT tp FROM ev WHERE keep").fetchall()]
         scales = {n: self._scale(n) for n in names}
         scored = self.db.sql(
             "SELECT DISTINCT tp FROM ev WHERE keep AND score_value IS NOT NULL"
@@ -564,11 +573,15 @@ class DuckLoader(_Loader):
     def _event_rows(self, where: str) -> pd.DataFrame:
         """Canonical events where ``where`` holds, typed as the pandas loader's frame
         (duplicates are quarantined with the event, not the raw row)."""
-        frame = self.db.sql(
-            f"SELECT {ROW}, jid AS journey_id, tp AS touchpoint, customer AS customer_id, "
-            "channel, initiated_by, text, lang, seq, ts, score_final AS score, "
-            f"valence_final AS valence FROM ev_final WHERE {where} ORDER BY {ROW}"
-        ).to_arrow_table().to_pandas()
+        frame = (
+            self.db.sql(
+                f"SELECT {ROW}, jid AS journey_id, tp AS touchpoint, customer AS customer_id, "
+                "channel, initiated_by, text, lang, seq, ts, score_final AS score, "
+                f"valence_final AS valence FROM ev_final WHERE {where} ORDER BY {ROW}"
+            )
+            .to_arrow_table()
+            .to_pandas()
+        )
         for name in ("journey_id", "touchpoint", "customer_id", "channel", "initiated_by"):
             frame[name] = frame[name].astype("string")
         for name in ("text", "lang"):
@@ -712,9 +725,7 @@ class DuckLoader(_Loader):
         firsts = [f"arg_min({_q('o:' + n)}, {ROW}) AS {_q(n)}" for n in names]
         firsts += [f"arg_min({_q('a:' + a)}, {ROW}) AS {_q(a)}" for a in attributes]
         per_journey = ", ".join(["jid", f"min({ROW}) AS first_row", *firsts])
-        self.db.sql(
-            f"CREATE TABLE per_journey AS SELECT {per_journey} FROM per_row GROUP BY jid"
-        )
+        self.db.sql(f"CREATE TABLE per_journey AS SELECT {per_journey} FROM per_row GROUP BY jid")
         if any(a not in attributes for a in self.spec.attributes):
             raise Unsupported("attributes from the events source with a separate outcome source")
         journeys = "SELECT jid, min(" + ROW + ") AS order_row FROM ev_final GROUP BY jid"
