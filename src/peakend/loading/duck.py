@@ -17,11 +17,10 @@ so both loaders always give the same result.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
 import csv
 import io
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -582,6 +581,7 @@ class DuckLoader(_Loader):
             .to_arrow_table()
             .to_pandas()
         )
+        assert isinstance(frame, pd.DataFrame)
         for name in ("journey_id", "touchpoint", "customer_id", "channel", "initiated_by"):
             frame[name] = frame[name].astype("string")
         for name in ("text", "lang"):
@@ -847,12 +847,13 @@ def _nan_as_null(table: pa.Table) -> pa.Table:
 
 def _parquet_frame(table: pa.Table) -> pd.DataFrame:
     """Rows of a Parquet source as ``pyarrow.parquet.read_table(...).to_pandas()`` gives them."""
-    return table.to_pandas()
+    frame: pd.DataFrame = table.to_pandas()
+    return frame
 
 
 def _csv_frame(table: pa.Table) -> pd.DataFrame:
     """Rows of a CSV source as the pandas reader gives them (text, empty as NaN)."""
-    frame = table.to_pandas()
+    frame: pd.DataFrame = table.to_pandas()
     for name in frame.columns:
         if name != ROW:
             frame[name] = frame[name].astype(object).where(frame[name].notna(), np.nan)
