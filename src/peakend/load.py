@@ -182,11 +182,11 @@ class _Loader:
     def _check_export_shape(self, raw: pd.DataFrame) -> None:
         """A survey export read with one header row turns its extra header rows into
         junk rows with a problem in every column; say the one change that fixes it."""
-        from peakend.profile.platforms import recognise
-
         source = self.spec.source
         if source.format not in ("csv", "excel") or source.header_rows != 1:
             return
+        from peakend.profile.platforms import recognise
+
         head = raw.iloc[:2, 1:].astype("string").fillna("")  # column 0 is the row number
         rows = [[str(c) for c in head.columns], *head.values.tolist()]
         platform = recognise(rows)

@@ -88,9 +88,20 @@ def _in_list(values: list[str]) -> str:
     return "(" + ", ".join(_lit(v) for v in values) + ")" if values else "(NULL)"
 
 
+_SPACE = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _WHITESPACE) + "]"
+
+
+def _strip(expr: str) -> str:
+    """``str.strip()`` in SQL: every character Python counts as whitespace, both ends.
+
+    (A regular expression: ``trim`` with a list of characters is ten times slower.)
+    """
+    return f"regexp_replace({expr}, {_lit(f'^{_SPACE}+|{_SPACE}+$')}, '', 'g')"
+
+
 def _text(expr: str) -> str:
     """The pandas ``_text`` of a column: text, whitespace stripped, blank as missing."""
-    return f"nullif(trim(CAST({expr} AS VARCHAR), {_lit(_WHITESPACE)}), '')"
+    return f"nullif({_strip(f'CAST({expr} AS VARCHAR)')}, '')"
 
 
 class DuckLoader(_Loader):
@@ -102,6 +113,7 @@ class DuckLoader(_Loader):
 
         self.db = duckdb.connect()
         self.db.execute("SET TimeZone = 'UTC'")
+        self.db.execute("SET enable_progress_bar = false")
         self.types: dict[str, str] = {}
         self.header: list[str] = []
         self.to_frame: Callable[[pa.Table], pd.DataFrame] = _parquet_frame
@@ -272,7 +284,7 @@ class DuckLoader(_Loader):
             return f"CAST({_q(column)} AS DOUBLE)", "FALSE"
         if self._kind(column) != "text":
             raise Unsupported(f"number column {column!r} of type {self.types[column]}")
-        text = f"trim({_q(column)}, {_lit(_WHITESPACE)})"
+        text = _strip(_q(column))
         if self.spec.source.decimal == ",":
             text = f"replace(replace({text}, '.', ''), ',', '.')"
         value = f"TRY_CAST({text} AS DOUBLE)"
@@ -344,7 +356,7 @@ class DuckLoader(_Loader):
             value = f"CAST({_q(col)} AS TIMESTAMP)"
             offset = "FALSE"
         elif kind == "text":
-            text = f"trim({_q(col)}, {_lit(_WHITESPACE)})"
+            text = _strip(_q(col))
             offset = f"coalesce(regexp_matches({text}, {_lit(_OFFSET.pattern)}, 'i'), FALSE)"
             exact = f"TRY_CAST({text} AS TIMESTAMPTZ)"
             value = f"TRY_CAST({text} AS TIMESTAMP)"
@@ -666,7 +678,7 @@ class DuckLoader(_Loader):
     def _outcome_value(self, outcome: Any, table: str, label: str) -> str:
         column = outcome.column
         if outcome.kind == "binary":
-            text = f"lower(trim(CAST({_q(column)} AS VARCHAR), {_lit(_WHITESPACE)}))"
+            text = f"lower({_strip(f'CAST({_q(column)} AS VARCHAR)')})"
             positive = [v.lower() for v in outcome.positive]
             negative = [v.lower() for v in outcome.negative]
             zero = f"{text} IN {_in_list(negative)}" if negative else f"{text} IS NOT NULL"
@@ -831,7 +843,7 @@ class DuckLoader(_Loader):
 
 
 def _text_lower(column: str) -> str:
-    return f"lower(nullif(trim(CAST({_q(column)} AS VARCHAR), {_lit(_WHITESPACE)}), ''))"
+    return f"lower({_text(_q(column))})"
 
 
 def _nan_as_null(table: pa.Table) -> pa.Table:
