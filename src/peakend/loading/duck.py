@@ -63,6 +63,7 @@ def unsupported(spec: DatasetSpec) -> str | None:
     source = spec.source
     checks = [
         (spec.layout != "long", f"{spec.layout} layout"),
+        (spec.snapshot, "customer snapshot"),
         (source.format not in NATIVE, f"{source.format} source"),
         (source.path is None, "no file path"),
         (source.header_rows != 1 or source.skip_rows != 0, "extra header rows"),
@@ -158,18 +159,25 @@ class DuckLoader(_Loader):
         assert source.path is not None
         path = _lit(str(source.path))
         if source.format == "parquet":
-            scan = f"read_parquet({path})"
+            # One copy: the file's own row numbers, no renumbering pass.
+            described = self.db.sql(f"DESCRIBE SELECT * FROM read_parquet({path})").fetchall()
+            names = [str(c) for c, *_ in described]
+            if ROW in names or "file_row_number" in names:
+                raise Unsupported(f"a column named {ROW} or file_row_number")
+            self.db.sql(
+                f"CREATE TABLE {name} AS SELECT file_row_number + 1 AS {ROW}, "
+                f"{', '.join(_q(c) for c in names)} "
+                f"FROM read_parquet({path}, file_row_number = true)"
+            )
         else:
             scan = self._csv_scan(source, path, name == "raw")
-        self.db.sql(f"CREATE TABLE {name}_in AS SELECT * FROM {scan}")
-        described = self.db.sql(f"DESCRIBE {name}_in").fetchall()
-        if source.format == "csv":
-            cells = ", ".join(f"nullif(ltrim({_q(c)}, ' '), '') AS {_q(c)}" for c, *_ in described)
-        else:
-            cells = ", ".join(_q(c) for c, *_ in described)
-        self.db.sql(f"CREATE TABLE {name} AS SELECT rowid + 1 AS {ROW}, {cells} FROM {name}_in")
-        self.db.sql(f"DROP TABLE {name}_in")
-        names = [str(c) for c, *_ in described]
+            self.db.sql(f"CREATE TABLE {name}_in AS SELECT * FROM {scan}")
+            described = self.db.sql(f"DESCRIBE {name}_in").fetchall()
+            names = [str(c) for c, *_ in described]
+            # pandas reads with skipinitialspace: spaces after the delimiter go.
+            cells = ", ".join(f"nullif(ltrim({_q(c)}, ' '), '') AS {_q(c)}" for c in names)
+            self.db.sql(f"CREATE TABLE {name} AS SELECT rowid + 1 AS {ROW}, {cells} FROM {name}_in")
+            self.db.sql(f"DROP TABLE {name}_in")
         if source.format == "csv" and names != [h.strip() for h in self.header]:
             raise Unsupported("column names DuckDB reads differently")
         if not self._count(name, "TRUE"):
@@ -320,7 +328,19 @@ class DuckLoader(_Loader):
             outside = f"({value} IS NOT NULL AND ({value} < -1 OR {value} > 1))"
             select += [f"{value} AS valence_given", f"({bad} OR {outside}) AS valence_bad"]
         select.append("TRUE AS keep")
-        self.db.sql(f"CREATE TABLE ev AS SELECT {', '.join(select)} FROM raw")
+        events = f"SELECT {', '.join(select)} FROM raw"
+        if "score" in cols:
+            # Each event's scale, joined in the same pass (a second copy of the
+            # events would cost as much as the first).
+            self._scale_table()
+            events = (
+                "SELECT e.*, coalesce(s.low, 0) AS low, coalesce(s.high, 1) AS high, "
+                "coalesce(s.neutral, 0.5) AS neutral, coalesce(s.reversed, FALSE) AS reversed, "
+                "s.tp IS NOT NULL AS scaled, "
+                "(e.na_text OR coalesce(list_contains(s.na, e.score_value), FALSE)) AS na "
+                f"FROM ({events}) e LEFT JOIN scale_of s ON s.tp = e.tp"
+            )
+        self.db.sql(f"CREATE TABLE ev AS {events}")
         self._event_checks()
         self._final_view()
 
@@ -419,6 +439,21 @@ class DuckLoader(_Loader):
             cases.append(f"({tp} = {_lit(name)} AND {_text_lower(col)} IN {_in_list(codes)})")
         return "(" + " OR ".join(cases) + ")" if cases else "FALSE"
 
+    def _scale_table(self) -> None:
+        """Table ``scale_of``: the scale of every touchpoint in the data that has one."""
+        scales = {n: self._scale(n) for n in self._touchpoint_names()}
+        rows = [
+            (n, s.low, s.high, s.midpoint, s.reversed, list(s.not_applicable))
+            for n, s in scales.items()
+            if s is not None
+        ]
+        self.db.sql(
+            "CREATE TABLE scale_of (tp VARCHAR, low DOUBLE, high DOUBLE, neutral DOUBLE, "
+            "reversed BOOLEAN, na DOUBLE[])"
+        )
+        if rows:
+            self.db.executemany("INSERT INTO scale_of VALUES (?, ?, ?, ?, ?, ?)", rows)
+
     def _touchpoint_names(self) -> list[str]:
         tp = self._text_of(self.columns["touchpoint"])
         rows = self.db.sql(f"SELECT DISTINCT {tp} FROM raw WHERE {tp} IS NOT NULL").fetchall()
@@ -511,38 +546,16 @@ class DuckLoader(_Loader):
             fix = self._bad_score_fix(pd.Series(bad_values, dtype="object"))
             self._reject_sql("keep AND score_bad", Reason.BAD_SCORE, col, fix)
             self._drop("score_bad")
-        names = [str(r[0]) for r in self.db.sql("SELECT DISTINCT tp FROM ev WHERE keep").fetchall()]
-        scales = {n: self._scale(n) for n in names}
         scored = self.db.sql(
-            "SELECT DISTINCT tp FROM ev WHERE keep AND score_value IS NOT NULL"
+            "SELECT DISTINCT tp FROM ev WHERE keep AND score_value IS NOT NULL AND NOT scaled"
         ).fetchall()
-        unscaled = sorted({n for n, s in scales.items() if s is None} & {r[0] for r in scored})
+        unscaled = sorted(str(r[0]) for r in scored)
         if unscaled:
             raise ConfigError(
                 f"{self.label}: scores found for touchpoint(s) without a declared scale: "
                 f"{', '.join(unscaled[:5])}. Declare one under [scales] (e.g. [scales.csat] "
                 "low = 1, high = 5) and set `default_scale` or the touchpoint's `scale`."
             )
-        rows = [
-            (n, s.low, s.high, s.midpoint, s.reversed, list(s.not_applicable))
-            for n, s in scales.items()
-            if s is not None
-        ]
-        self.db.sql(
-            "CREATE TABLE scale_of (tp VARCHAR, low DOUBLE, high DOUBLE, neutral DOUBLE, "
-            "reversed BOOLEAN, na DOUBLE[])"
-        )
-        if rows:
-            self.db.executemany("INSERT INTO scale_of VALUES (?, ?, ?, ?, ?, ?)", rows)
-        self.db.sql(
-            "CREATE TABLE ev2 AS SELECT ev.*, coalesce(s.low, 0) AS low, "
-            "coalesce(s.high, 1) AS high, coalesce(s.neutral, 0.5) AS neutral, "
-            "coalesce(s.reversed, FALSE) AS reversed, "
-            "(na_text OR coalesce(list_contains(s.na, score_value), FALSE)) AS na "
-            "FROM ev LEFT JOIN scale_of s USING (tp)"
-        )
-        self.db.sql("DROP TABLE ev")
-        self.db.sql("ALTER TABLE ev2 RENAME TO ev")
         outside = "score_value IS NOT NULL AND NOT na AND (score_value < low OR score_value > high)"
         self._reject_sql(
             f"keep AND {outside}",
@@ -563,10 +576,16 @@ class DuckLoader(_Loader):
         if not self._count("ev", "keep AND ts IS NOT NULL"):
             return
         keys = "jid, tp, ts, score_final, channel, text"
+        # Groups of equal events first (a hash aggregate; few groups repeat), then
+        # every row of such a group after its first.
         self.db.sql(
-            f"CREATE TABLE dup AS SELECT {ROW} FROM (SELECT {ROW}, ts, row_number() OVER "
-            f"(PARTITION BY {keys} ORDER BY {ROW}) AS n FROM ev_final) WHERE n > 1 "
-            "AND ts IS NOT NULL"
+            f"CREATE TABLE dup_groups AS SELECT {keys}, min({ROW}) AS first_row "
+            f"FROM ev_final WHERE ts IS NOT NULL GROUP BY ALL HAVING count(*) > 1"
+        )
+        same = " AND ".join(f"e.{k} IS NOT DISTINCT FROM g.{k}" for k in keys.split(", "))
+        self.db.sql(
+            f"CREATE TABLE dup AS SELECT e.{ROW} FROM ev_final e JOIN dup_groups g "
+            f"ON {same} WHERE e.{ROW} <> g.first_row"
         )
         frame = self._event_rows(f"{ROW} IN (SELECT {ROW} FROM dup)")
         if not frame.empty:
