@@ -455,8 +455,12 @@ class DuckLoader(_Loader):
             self.db.executemany("INSERT INTO scale_of VALUES (?, ?, ?, ?, ?, ?)", rows)
 
     def _touchpoint_names(self) -> list[str]:
+        """Every touchpoint name in the source (distinct raw values first: few, cheap to strip)."""
+        column = _q(self.columns["touchpoint"])
         tp = self._text_of(self.columns["touchpoint"])
-        rows = self.db.sql(f"SELECT DISTINCT {tp} FROM raw WHERE {tp} IS NOT NULL").fetchall()
+        rows = self.db.sql(
+            f"SELECT DISTINCT {tp} FROM (SELECT DISTINCT {column} FROM raw) WHERE {tp} IS NOT NULL"
+        ).fetchall()
         return sorted(str(r[0]) for r in rows)
 
     def _event_checks(self) -> None:
