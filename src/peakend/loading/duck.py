@@ -159,13 +159,14 @@ class DuckLoader(_Loader):
         assert source.path is not None
         path = _lit(str(source.path))
         if source.format == "parquet":
-            # One copy: the file's own row numbers, no renumbering pass.
+            # No copy: a view numbered by the file's own row numbers; queries read
+            # the columns they need from the file.
             described = self.db.sql(f"DESCRIBE SELECT * FROM read_parquet({path})").fetchall()
             names = [str(c) for c, *_ in described]
             if ROW in names or "file_row_number" in names:
                 raise Unsupported(f"a column named {ROW} or file_row_number")
             self.db.sql(
-                f"CREATE TABLE {name} AS SELECT file_row_number + 1 AS {ROW}, "
+                f"CREATE VIEW {name} AS SELECT file_row_number + 1 AS {ROW}, "
                 f"{', '.join(_q(c) for c in names)} "
                 f"FROM read_parquet({path}, file_row_number = true)"
             )
