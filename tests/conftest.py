@@ -94,3 +94,11 @@ def chromium(chromium_path: str) -> Iterator[Any]:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(params=["pandas", "duckdb"])
+def loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test once with each loader (``PEAKEND_LOADER``): both must pass it."""
+    name = str(request.param)
+    monkeypatch.setenv("PEAKEND_LOADER", name)
+    return name

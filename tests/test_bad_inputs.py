@@ -23,6 +23,8 @@ import pytest
 
 from peakend.cli import main
 
+pytestmark = pytest.mark.usefixtures("loader")  # every test with both loaders
+
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "validation.md"
 
 EVENTS = (

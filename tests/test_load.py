@@ -20,6 +20,8 @@ from peakend.schema import EVENT_SCHEMA, TOUCHPOINT_SCHEMA
 from peakend.spec import read_spec
 from peakend.validate import Reason, Severity
 
+pytestmark = pytest.mark.usefixtures("loader")  # every test with both loaders
+
 DATA = Path(__file__).parent / "data"
 
 

@@ -30,6 +30,8 @@ from peakend.validate import (
     problem_from_mask,
 )
 
+pytestmark = pytest.mark.usefixtures("loader")  # every test with both loaders
+
 DATA = Path(__file__).parent / "data"
 
 

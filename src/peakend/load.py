@@ -144,8 +144,9 @@ def load(
         return load_cached(spec, directory, strict=strict).dataset
     # --- end of cache hook ---
     strict = spec.strict if strict is None else strict
-    loader = _Loader(spec)
-    dataset = loader.run()
+    from peakend.loading import run_loader
+
+    dataset = run_loader(spec)
     dataset.report.raise_if_strict(strict)
     return dataset
 
@@ -197,11 +198,11 @@ class _Loader:
     def _check_export_shape(self, raw: pd.DataFrame) -> None:
         """A survey export read with one header row turns its extra header rows into
         junk rows with a problem in every column; say the one change that fixes it."""
-        from peakend.profile.platforms import recognise
-
         source = self.spec.source
         if source.format not in ("csv", "excel") or source.header_rows != 1:
             return
+        from peakend.profile.platforms import recognise
+
         head = raw.iloc[:2, 1:].astype("string").fillna("")  # column 0 is the row number
         rows = [[str(c) for c in head.columns], *head.values.tolist()]
         platform = recognise(rows)
@@ -772,7 +773,11 @@ class _Loader:
 
     def _catalogue(self, events: pd.DataFrame) -> pa.Table:
         """Declared entries, then the rest; ``initiated_by`` from the data where not declared."""
-        from_data = _usual_initiator(events)
+        seen = [str(name) for name in events["touchpoint"].value_counts().index]
+        return self._catalogue_table(seen, _usual_initiator(events))
+
+    def _catalogue_table(self, seen: list[str], from_data: dict[str, str]) -> pa.Table:
+        """The catalogue from the touchpoints seen (most events first) and their usual initiator."""
         rows = [
             {
                 "touchpoint": t.name,
@@ -785,17 +790,16 @@ class _Loader:
             for t in self.spec.touchpoints
         ]
         declared = {t.name for t in self.spec.touchpoints}
-        seen = events["touchpoint"].value_counts()
         rows += [
             {
-                "touchpoint": str(name),
+                "touchpoint": name,
                 "stage": None,
                 "brand_relevance": None,
                 "cost": None,
                 "owner": None,
-                "initiated_by": from_data.get(str(name)),
+                "initiated_by": from_data.get(name),
             }
-            for name in seen.index
+            for name in seen
             if name not in declared
         ]
         return pa.Table.from_pylist(rows, schema=TOUCHPOINT_SCHEMA)

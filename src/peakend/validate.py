@@ -133,6 +133,9 @@ class ValidationReport:
     journeys: int = 0
     quarantined_rows: int = 0
     problems: list[Problem] = field(default_factory=list)
+    #: Which loader read the data: ``duckdb`` (checks as queries where the data are)
+    #: or ``pandas`` (every other source), and why when it is not the first choice.
+    loader: str = "pandas"
 
     @property
     def errors(self) -> list[Problem]:
@@ -152,6 +155,7 @@ class ValidationReport:
             "events_loaded": self.events_loaded,
             "journeys": self.journeys,
             "quarantined_rows": self.quarantined_rows,
+            "loader": self.loader,
             "problems": [p.to_dict() for p in self.problems],
         }
 

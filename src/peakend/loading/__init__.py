@@ -1,0 +1,65 @@
+"""Which loader reads a dataset: DuckDB queries where it can, pandas for the rest.
+
+Long-layout Parquet, CSV (gzip too) and JSON-lines sources are loaded by
+:mod:`peakend.loading.duck`: the checks run as SQL where the data are and only
+the rows that fail come into Python. Every other source (wide layouts, Excel,
+XES, databases, derived ``@row`` or joined touchpoints, extra header rows, a
+``timestamp_format``) and anything the DuckDB path finds it cannot reproduce
+exactly goes to the pandas loader in :mod:`peakend.load`. The choice is made
+here only, and ``Dataset.report.loader`` says which one ran and why.
+
+``PEAKEND_LOADER=pandas`` forces the pandas loader; ``duckdb`` or ``auto`` (the
+default) try DuckDB first.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING
+
+from peakend.errors import ConfigError
+
+if TYPE_CHECKING:
+    from peakend.load import Dataset
+    from peakend.spec import DatasetSpec
+
+LOADER_ENV = "PEAKEND_LOADER"
+LOADERS = ("auto", "duckdb", "pandas")
+DEFAULT_LOADER = "auto"
+
+log = logging.getLogger("peakend.load")
+
+
+def wanted_loader() -> str:
+    """The loader asked for in ``PEAKEND_LOADER`` (``auto`` when unset)."""
+    wanted = os.environ.get(LOADER_ENV, DEFAULT_LOADER).strip().lower() or DEFAULT_LOADER
+    if wanted not in LOADERS:
+        raise ConfigError(
+            f"{LOADER_ENV}={wanted!r} is not a loader; use one of {', '.join(LOADERS)}"
+        )
+    return wanted
+
+
+def run_loader(spec: DatasetSpec) -> Dataset:
+    """Load ``spec`` with DuckDB when it can be done exactly, else with pandas."""
+    from peakend.load import _Loader
+
+    why = "PEAKEND_LOADER=pandas"
+    if wanted_loader() != "pandas":
+        from peakend.loading.duck import DuckLoader, Unsupported, unsupported
+
+        why = unsupported(spec) or ""
+        if not why:
+            try:
+                dataset = DuckLoader(spec).run()
+            except Unsupported as exc:
+                why = str(exc)
+            else:
+                dataset.report.loader = "duckdb"
+                log.debug("%s: loaded with DuckDB", spec.name)
+                return dataset
+    log.debug("%s: loaded with pandas (%s)", spec.name, why)
+    dataset = _Loader(spec).run()
+    dataset.report.loader = f"pandas ({why})"
+    return dataset

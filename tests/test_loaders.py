@@ -1,0 +1,164 @@
+"""Both loaders give the same dataset: DuckDB queries and the pandas loader.
+
+Every check of :mod:`peakend.load` runs as SQL in :mod:`peakend.loading.duck`;
+these tests load the same sources both ways and compare events, outcomes,
+catalogue, problems and quarantine exactly, and check that sources the DuckDB
+path does not take fall back to pandas and say so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from peakend.datasets import demo_spec_path
+from peakend.errors import ConfigError
+from peakend.generate import GeneratorConfig, generate
+from peakend.load import Dataset, load
+from peakend.spec import read_spec
+
+REAL = Path(__file__).resolve().parents[1] / "examples" / "bpic2016_complaints.toml"
+
+
+def both(spec_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Dataset, Dataset]:
+    """The dataset loaded by pandas and by DuckDB."""
+    spec = read_spec(spec_path)
+    monkeypatch.setenv("PEAKEND_LOADER", "pandas")
+    by_pandas = load(spec)
+    monkeypatch.setenv("PEAKEND_LOADER", "duckdb")
+    by_duckdb = load(spec)
+    return by_pandas, by_duckdb
+
+
+def assert_same(a: Dataset, b: Dataset) -> None:
+    assert a.report.loader.startswith("pandas")
+    assert b.report.loader == "duckdb"
+    assert a.events.equals(b.events, check_metadata=True)
+    assert a.outcomes.equals(b.outcomes)
+    assert a.touchpoints.equals(b.touchpoints)
+    assert a.report.problems == b.report.problems
+    pd.testing.assert_frame_equal(a.quarantine, b.quarantine)
+    first, second = a.report.to_dict(), b.report.to_dict()
+    first.pop("loader")
+    second.pop("loader")
+    assert first == second
+
+
+def test_the_demo_data_load_the_same_both_ways(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert_same(*both(demo_spec_path(), monkeypatch))
+
+
+@pytest.mark.skipif(not REAL.exists(), reason="the BPIC 2016 example spec is not there")
+def test_the_real_complaints_log_loads_the_same_both_ways(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = read_spec(REAL)
+    if spec.source.path is None or not spec.source.path.exists():
+        pytest.skip("BPIC 2016 data (bpic2016_complaints) are not in ../shared/data")
+    by_pandas, by_duckdb = both(REAL, monkeypatch)
+    assert by_duckdb.report.quarantined_rows > 0  # the log repeats complaints
+    assert_same(by_pandas, by_duckdb)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """10,000 generated journeys (about 93,000 events)."""
+    out = tmp_path_factory.mktemp("generated")
+    generate(out, GeneratorConfig(n_journeys=10_000, seed=3))
+    return out
+
+
+def to_csv(out: Path, query: str, name: str) -> Path:
+    """Write what ``query`` returns (over ``events``) as CSV with DuckDB."""
+    path = out / name
+    con = duckdb.connect()
+    con.sql(f"CREATE VIEW events AS SELECT * FROM read_parquet('{out / 'events.parquet'}')")
+    con.sql(f"COPY ({query}) TO '{path}' (HEADER, DELIMITER ',')")
+    con.close()
+    return path
+
+
+def csv_spec(out: Path, csv_name: str, spec_name: str, extra: str = "") -> Path:
+    """The generator's spec pointed at a CSV copy of its events."""
+    text = (out / "synthetic.toml").read_text(encoding="utf-8")
+    text = text.replace('path = "events.parquet"', f'path = "{csv_name}"\n{extra}', 1)
+    path = out / spec_name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_generated_parquet_loads_the_same_both_ways(
+    generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert_same(*both(generated / "synthetic.toml", monkeypatch))
+
+
+def test_a_100k_event_csv_loads_the_same_both_ways(
+    generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    to_csv(generated, "SELECT * FROM events", "events.csv")
+    by_pandas, by_duckdb = both(csv_spec(generated, "events.csv", "csv.toml"), monkeypatch)
+    assert by_duckdb.report.events_loaded > 90_000
+    assert_same(by_pandas, by_duckdb)
+
+
+BAD_ROWS = """
+SELECT journey_id, customer_id,
+  CASE row_number() OVER () % 997 WHEN 1 THEN 'not a time'
+       WHEN 2 THEN strftime(ts, '%Y-%m-%d %H:%M:%S')
+       WHEN 3 THEN '' ELSE strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ') END AS ts,
+  seq,
+  CASE row_number() OVER () % 1009 WHEN 4 THEN '' WHEN 5 THEN 'Mystery stop'
+       ELSE touchpoint END AS touchpoint,
+  channel,
+  CASE row_number() OVER () % 1013 WHEN 6 THEN 'robot' ELSE initiated_by END AS initiated_by,
+  CASE WHEN score IS NULL THEN NULL
+       ELSE CASE row_number() OVER () % 1019 WHEN 7 THEN '17' WHEN 8 THEN 'N/A'
+            WHEN 9 THEN 'vier' ELSE replace(CAST(score AS VARCHAR), '.', ',') END END AS score,
+  text, lang
+FROM events
+UNION ALL (SELECT journey_id, customer_id, strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ'), seq,
+  touchpoint, channel, initiated_by, replace(CAST(score AS VARCHAR), '.', ','), text, lang
+  FROM events WHERE ts IS NOT NULL ORDER BY journey_id, seq LIMIT 25)
+"""
+
+
+def test_planted_bad_rows_give_the_same_problems_and_quarantine(
+    generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    to_csv(generated, BAD_ROWS, "bad.csv")
+    extra = 'decimal = ","\ntimezone = "Europe/Amsterdam"'
+    spec = csv_spec(generated, "bad.csv", "bad.toml", extra)
+    text = spec.read_text(encoding="utf-8").replace(
+        "[scales.score]", '[scales.score]\nnot_applicable = ["N/A"]', 1
+    )
+    spec.write_text(text, encoding="utf-8")
+    by_pandas, by_duckdb = both(spec, monkeypatch)
+    reasons = {str(p.reason) for p in by_duckdb.report.problems}
+    assert {"bad_timestamp", "duplicate_event", "bad_score", "score_out_of_scale"} <= reasons
+    assert {"missing_value", "bad_value", "not_applicable", "unknown_touchpoint"} <= reasons
+    assert_same(by_pandas, by_duckdb)
+
+
+def test_a_wide_survey_falls_back_to_pandas_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "survey.csv").write_text("id,q1,q2\nR1,4,5\nR2,2,3\n", encoding="utf-8")
+    (tmp_path / "survey.toml").write_text(
+        'name = "survey"\nlayout = "wide"\ndefault_scale = "s"\n'
+        '[source]\npath = "survey.csv"\n[columns]\njourney_id = "id"\n'
+        "[scales.s]\nlow = 1\nhigh = 5\n"
+        '[[touchpoints]]\nname = "a"\ncolumn = "q1"\n[[touchpoints]]\nname = "b"\ncolumn = "q2"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("PEAKEND_LOADER", "duckdb")
+    data = load(tmp_path / "survey.toml")
+    assert data.report.loader == "pandas (wide layout)"
+    assert data.events.num_rows == 4
+
+
+def test_an_unknown_loader_name_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PEAKEND_LOADER", "spark")
+    with pytest.raises(ConfigError, match="PEAKEND_LOADER='spark' is not a loader"):
+        load(demo_spec_path())
