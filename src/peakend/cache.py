@@ -227,6 +227,7 @@ def _report_dict(report: ValidationReport) -> dict[str, Any]:
         "events_loaded": report.events_loaded,
         "journeys": report.journeys,
         "quarantined_rows": report.quarantined_rows,
+        "loader": report.loader,
         "problems": [
             {**dataclasses.asdict(p), "reason": str(p.reason), "severity": str(p.severity)}
             for p in report.problems
@@ -254,6 +255,8 @@ def _report_from_dict(raw: dict[str, Any]) -> ValidationReport:
         journeys=raw["journeys"],
         quarantined_rows=raw["quarantined_rows"],
         problems=problems,
+        # the loader that validated the data when the cache was written
+        loader=raw.get("loader", "pandas"),
     )
 
 

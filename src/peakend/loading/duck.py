@@ -112,7 +112,10 @@ class DuckLoader(_Loader):
         super().__init__(spec)
         import duckdb
 
-        self.db = duckdb.connect()
+        from peakend.resources import resources
+
+        # out of core like every peakend connection (memory limit and spill folder)
+        self.db = duckdb.connect(config=resources().duckdb_config())
         self.db.execute("SET TimeZone = 'UTC'")
         self.db.execute("SET enable_progress_bar = false")
         self.types: dict[str, str] = {}
