@@ -14,6 +14,7 @@ default) try DuckDB first.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from typing import TYPE_CHECKING
@@ -43,6 +44,25 @@ def wanted_loader() -> str:
 
 def run_loader(spec: DatasetSpec) -> Dataset:
     """Load ``spec`` with DuckDB when it can be done exactly, else with pandas."""
+    with copy_on_write():
+        return _run_loader(spec)
+
+
+def copy_on_write() -> contextlib.AbstractContextManager[object]:
+    """pandas 2: copy-on-write for the load, as pandas 3 always has.
+
+    The loaders narrow a frame (dropping quarantined rows) and then set columns
+    on it; pandas 2 without copy-on-write warns about that (SettingWithCopy),
+    pandas 3 does not. Both are supported, and behave the same this way.
+    """
+    import pandas as pd
+
+    if int(pd.__version__.split(".")[0]) >= 3:
+        return contextlib.nullcontext()
+    return pd.option_context("mode.copy_on_write", True)
+
+
+def _run_loader(spec: DatasetSpec) -> Dataset:
     from peakend.load import _Loader
 
     why = "PEAKEND_LOADER=pandas"
