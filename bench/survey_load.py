@@ -248,7 +248,14 @@ async def open_loop(
         else:
             opened += 1
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        status, _ = await exchange(reader, writer, request)
+        try:
+            status, _ = await exchange(reader, writer, request)
+        except (IndexError, ConnectionError, asyncio.IncompleteReadError):
+            # the service closed this keep-alive connection while it sat idle (its
+            # keep-alive timeout): send the request again on a new one, as a browser does
+            writer.close()
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            status, _ = await exchange(reader, writer, request)
         result.add(time.perf_counter() - due, status)
         idle.append((reader, writer))
 
