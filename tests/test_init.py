@@ -168,6 +168,21 @@ def test_init_then_analyze_exits_zero(
     assert result["n_journeys"] == 120
 
 
+def test_analyze_prints_skipped_sections_with_their_spec_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reason such as "([recovery] section)" is printed as written, not read as markup."""
+    spec_file = tmp_path / "spec.toml"
+    assert run(monkeypatch, "init", str(EXPORTS / "qualtrics.csv"), "--out", str(spec_file)) == 0
+    capsys.readouterr()
+    args = ("analyze", str(spec_file), "--out", str(tmp_path / "report"), "--no-pdf")
+    assert run(monkeypatch, *args, "--no-images") == 0
+    printed = capsys.readouterr()
+    text = " ".join((printed.out + printed.err).split())
+    assert "([recovery] section)" in text and "([churn] section)" in text
+    assert "1. Fix first:" in text
+
+
 def test_init_refuses_to_overwrite_and_samples(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

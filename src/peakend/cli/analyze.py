@@ -105,9 +105,9 @@ def print_report_summary(report: Report, files: ReportFiles) -> None:
         err.print(f"[bold red]{escape(report.warning)}[/]", highlight=False)
     out.print(f"  {escape(report.data_line)}", highlight=False)
     for number, sentence in enumerate(report.summary, start=1):
-        out.print(f"  {number}. {sentence}")
+        out.print(f"  {number}. {escape(sentence)}", highlight=False)
     for item in report.skipped:
-        err.print(f"  [dim]skipped {item.title}: {item.reason}[/]")
+        err.print(f"  [dim]skipped {escape(item.title)}: {escape(item.reason)}[/]", highlight=False)
     out.print(f"  HTML: {files.html}")
     if files.pdf is not None:
         out.print(f"  PDF:  {files.pdf}")
