@@ -9,7 +9,11 @@ own schema, dropped afterwards.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import socket
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -26,6 +30,32 @@ from peakend.survey.store import InvitationRequest, SurveyStore
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "questionnaires"
 ANSWERS = {"success": "yes", "effort": 2, "emotion": 4, "overall": 5, "comment": "Prima"}
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def served(app: Any, stop_timeout_s: float = 30) -> Iterator[str]:
+    """Run the ASGI ``app`` with uvicorn in a thread on a free port; yields its base URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=stop_timeout_s)
 
 
 def postgres_url() -> str:

@@ -10,21 +10,17 @@ the keyboard, and on a phone-sized screen. Screenshots are saved under ``test-ar
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect
 
 from peakend.survey.app import SurveySettings, create_app
 from peakend.survey.questionnaire import Questionnaire
 from peakend.survey.store import SurveyStore
 
-from .conftest import EXAMPLES, invitation_request
+from .conftest import EXAMPLES, invitation_request, served
 
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "survey"
 PHONE = {"width": 390, "height": 844}
@@ -37,18 +33,8 @@ def service(
     db = tmp_path_factory.mktemp("browser") / "survey.db"
     store = SurveyStore.open(db, questionnaires)
     app = create_app(SurveySettings(db=str(db), questionnaires=EXAMPLES), store=store)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", store
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(app, stop_timeout_s=10) as url:
+        yield url, store
 
 
 @pytest.fixture(scope="module")

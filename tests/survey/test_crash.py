@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -30,16 +29,10 @@ from peakend.survey.database import make_engine
 from peakend.survey.questionnaire import Questionnaire
 from peakend.survey.store import SurveyStore
 
-from .conftest import EXAMPLES, invitation_request
+from .conftest import EXAMPLES, free_port, invitation_request
 
 N_LINKS = 200
 WORKERS = 12
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start(db: str, port: int, *, cli: bool = False) -> subprocess.Popen[bytes]:

@@ -9,8 +9,6 @@ request leaving the machine. Screenshots go to ``test-artifacts/dashboard/``.
 from __future__ import annotations
 
 import re
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect
 
 from peakend.cases import CaseStore, Rule
@@ -27,7 +24,7 @@ from peakend.survey.app import SurveySettings
 from peakend.survey.questionnaire import Questionnaire
 from peakend.survey.store import InvitationRequest, SurveyStore
 
-from .conftest import ANSWERS, EXAMPLES
+from .conftest import ANSWERS, EXAMPLES, served
 
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "dashboard"
 RULES = [Rule(id="low", kind="score_at_most", cut=2)]  # unit: the touchpoint
@@ -58,18 +55,8 @@ def service(
     cases: CaseStore = app.state.cases
     cases.add_user("olga", "case_owner", ["delivery"], "long password 1")
     cases.add_user("vic", "viewer", ["first_invoice"], "long password 2")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", store
-    server.should_exit = True
-    thread.join(timeout=30)
+    with served(app, stop_timeout_s=30) as url:
+        yield url, store
 
 
 def open_page(browser: Browser) -> Page:

@@ -13,13 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import EXAMPLES
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from .conftest import EXAMPLES, free_port
 
 
 def wait_for(port: int, process: subprocess.Popen[bytes], timeout_s: float = 120) -> None:

@@ -7,6 +7,7 @@ from peakend.report.i18n import Language, ci, number, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
 from peakend.views.churn import avoidable_chart, survival_chart
 from peakend.views.save import to_spec
+from peakend.views.words import word
 
 REFERENCES = (
     "Cox, D. R. (1972). Regression models and life-tables. Journal of the Royal Statistical "
@@ -76,10 +77,8 @@ def _charts(result: ChurnResult, ctx: ReportContext) -> tuple[Chart, ...]:
     """Survival by negative moments so far, and avoidable churn per cause, when there are any."""
     lang, charts = ctx.lang, []
     if result.curves_by_experience:
-        title = text("survival_chart_title", lang)
-        curves = survival_chart(
-            result.curves_by_experience, time_unit=result.time_unit, lang=lang, title=title
-        )
+        title = word("survival_title", lang)
+        curves = survival_chart(result.curves_by_experience, time_unit=result.time_unit, lang=lang)
         charts.append(Chart("churn_survival", title, to_spec(curves)))
     if result.avoidable is not None and result.avoidable.by_cause:
         title = text("avoidable_chart_title", lang)

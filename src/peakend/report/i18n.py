@@ -706,10 +706,6 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "Service recovery: {outcome} of recovered, not recovered and never failed",
         "nl": "Klachtherstel: {outcome} bij hersteld, niet hersteld en nooit een fout",
     },
-    "survival_chart_title": {
-        "en": "Customers who stay, by negative moments so far",
-        "nl": "Klanten die blijven, naar negatieve momenten tot dan",
-    },
     "avoidable_chart_title": {
         "en": "Churners who would have stayed without each cause",
         "nl": "Vertrokken klanten die zonder elke oorzaak waren gebleven",
