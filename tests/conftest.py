@@ -19,6 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# No per-example deadline: property tests check behaviour, not speed, and a busy
+# machine would turn a slow example into a failure (speed is measured in bench/).
+settings.register_profile("peakend", deadline=None)
+settings.load_profile("peakend")
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 #: Flags for a headless Chromium in a container, offline and without a first-run dialog.

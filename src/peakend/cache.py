@@ -94,7 +94,8 @@ def load_cached(
         hit = True
     else:
         fresh = load_sources(dataclasses.replace(spec, cache_dir=None), strict=False)
-        dataset = dataclasses.replace(fresh, spec=spec)
+        fresh.spec = spec  # (not dataclasses.replace: that would read the events into memory)
+        dataset = fresh
         _write(folder, dataset, key)
         message = f"cache {folder} {why}; validated the sources and wrote the cache"
         hit = False
@@ -181,12 +182,18 @@ def _write(folder: Path, dataset: Dataset, key: dict[str, Any]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / KEY_FILE).unlink(missing_ok=True)
     tables = {
-        "events": dataset.events,
         "outcomes": dataset.outcomes,
         "touchpoints": dataset.touchpoints,
         "quarantine": pa.Table.from_pandas(dataset.quarantine, preserve_index=False),
     }
-    rows = {}
+    rows = {"events": dataset.n_events}
+    source = dataset.event_source
+    if source is not None:  # straight from where the loader left them: no Arrow copy
+        staged = folder / f"events.parquet.{os.getpid()}"
+        source.write_parquet(staged)
+        staged.replace(folder / "events.parquet")
+    else:
+        _write_table(dataset.events, folder / "events.parquet")
     for name, table in tables.items():
         _write_table(table, folder / f"{name}.parquet")
         rows[name] = table.num_rows
@@ -205,15 +212,20 @@ def _write_table(table: pa.Table, path: Path) -> None:
 
 def _read(folder: Path, spec: DatasetSpec, key: dict[str, Any]) -> Dataset:
     """The cached dataset; raises when a file is missing, unreadable or of the wrong size."""
-    tables = {name: pq.read_table(folder / f"{name}.parquet") for name in TABLES}
-    for name, table in tables.items():
-        if table.num_rows != key["rows"][name]:
-            raise ValueError(f"{name}.parquet has {table.num_rows} rows, not {key['rows'][name]}")
+    from peakend.loading.events import EventSource
+
+    tables = {name: pq.read_table(folder / f"{name}.parquet") for name in TABLES[1:]}
+    rows = {name: table.num_rows for name, table in tables.items()}
+    # the events stay in their file, read in place by the engine (metadata only here)
+    rows["events"] = pq.ParquetFile(folder / "events.parquet").metadata.num_rows
+    for name, n_rows in rows.items():
+        if n_rows != key["rows"][name]:
+            raise ValueError(f"{name}.parquet has {n_rows} rows, not {key['rows'][name]}")
     report = _report_from_dict(json.loads((folder / REPORT_FILE).read_text(encoding="utf-8")))
     quarantine: pd.DataFrame = tables["quarantine"].to_pandas()
     return Dataset(
         spec=spec,
-        events=tables["events"],
+        events=EventSource.from_parquet(folder / "events.parquet", n_rows=rows["events"]),
         outcomes=tables["outcomes"],
         touchpoints=tables["touchpoints"],
         quarantine=quarantine,

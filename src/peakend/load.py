@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,9 @@ from peakend.validate import (
     problem_from_mask,
 )
 
+if TYPE_CHECKING:
+    from peakend.loading.events import EventSource
+
 WIDE_COMMENT = "comment"
 """Touchpoint of a journey-level comment in a wide layout (``[columns] text``), placed last."""
 
@@ -41,6 +45,29 @@ _XES_DEFAULTS = {
     "touchpoint": "concept:name",
     "ts": "time:timestamp",
 }
+
+
+class _Events:
+    """The ``events`` field of :class:`Dataset`: an Arrow table, read on first use
+    when the loader left the events on their DuckDB connection (an
+    :class:`~peakend.loading.events.EventSource`)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, dataset: Dataset | None, owner: type | None = None) -> pa.Table:
+        if dataset is None:
+            raise AttributeError("events")  # a required field: no class-level default
+        value = getattr(dataset, self.slot)
+        if isinstance(value, pa.Table):
+            return value
+        table = value.to_arrow()
+        value.close()
+        setattr(dataset, self.slot, table)
+        return table
+
+    def __set__(self, dataset: Dataset, value: pa.Table | EventSource) -> None:
+        setattr(dataset, self.slot, value)
 
 
 @dataclass
@@ -52,7 +79,10 @@ class Dataset:
     spec:
         The dataset spec it was loaded from.
     events:
-        Canonical events (:data:`peakend.schema.EVENT_SCHEMA`), one row per event.
+        Canonical events (:data:`peakend.schema.EVENT_SCHEMA`), one row per event,
+        ordered by journey, time and sequence. A dataset loaded through DuckDB
+        keeps them on its connection until first read here (see
+        :attr:`event_source`); the engine runs on them there.
     outcomes:
         One row per journey that has an outcome or attribute: ``journey_id``, one
         float column per declared outcome (binary as 0/1), and the declared
@@ -67,11 +97,23 @@ class Dataset:
     """
 
     spec: DatasetSpec
-    events: pa.Table
+    events: _Events = _Events()
     outcomes: pa.Table
     touchpoints: pa.Table
     quarantine: pd.DataFrame
     report: ValidationReport
+
+    @property
+    def event_source(self) -> EventSource | None:
+        """The events where they were loaded, while not yet read into memory (else None)."""
+        value = getattr(self, "_events", None)
+        return None if value is None or isinstance(value, pa.Table) else value
+
+    @property
+    def n_events(self) -> int:
+        """Number of events, without reading them into memory."""
+        source = self.event_source
+        return source.n_rows if source is not None else self.events.num_rows
 
     @property
     def outcome_names(self) -> list[str]:

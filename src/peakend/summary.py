@@ -123,8 +123,13 @@ def summarize_journeys(
         An Ibis connection to run on; a fresh in-process DuckDB by default.
     """
     outcome = dataset.choose_outcome(outcome)
-    backend = con or engine.connect()
-    events = engine.events_table(backend, dataset.events)
+    source = dataset.event_source if con is None else None
+    if source is not None:
+        # the events stay where the loader left them: no in-memory copy, no re-import
+        backend, events = source.ibis_table()
+    else:
+        backend = con or engine.connect()
+        events = engine.events_table(backend, dataset.events)
     outcomes = engine.outcomes_table(backend, dataset.outcomes) if outcome else None
     # Features sorted by journey, so that sums (and every figure) repeat exactly.
     tables = engine.journey_tables(events, outcomes, outcome_col=outcome)
@@ -133,7 +138,7 @@ def summarize_journeys(
         dataset_name=dataset.spec.name,
         outcome=outcome,
         n_journeys=journeys.num_rows,
-        n_events=dataset.events.num_rows,
+        n_events=dataset.n_events,
         mean_valence=_column_estimate(journeys, "mean_valence"),
         end_valence=_column_estimate(journeys, "end_valence"),
         peak_valence=_column_estimate(journeys, "peak_valence"),

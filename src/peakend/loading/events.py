@@ -1,0 +1,141 @@
+"""Canonical events left where they were loaded, brought into memory only when asked.
+
+A dataset loaded through DuckDB, or read back from the dataset cache, keeps its
+events as a query on a DuckDB connection instead of an in-memory copy: the
+journey engine runs on them in place (:meth:`EventSource.ibis_table`), so
+``peakend journeys`` never sorts ten million events into Arrow only to hand them
+back to DuckDB. ``Dataset.events`` still gives an Arrow table: the first access
+reads it (:meth:`EventSource.to_arrow`, ordered by journey, time and sequence as
+the pandas loader orders them) and releases the connection.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from peakend.schema import EVENT_SCHEMA
+
+if TYPE_CHECKING:
+    import duckdb
+    import ibis
+
+VIEW = "peakend_events"
+"""Name of the canonical events view on the source's connection."""
+
+_FLOAT_COLUMNS = ("score", "valence")
+
+
+class EventSource:
+    """Canonical events as a view on a DuckDB connection this object owns.
+
+    Parameters
+    ----------
+    db:
+        The connection holding the events; closed by :meth:`close` (and when the
+        events are read into memory through ``Dataset.events``).
+    select:
+        A query giving (at least) the columns of :data:`peakend.schema.EVENT_SCHEMA`
+        under their canonical names; other columns are left out.
+    n_rows:
+        How many events the query gives (known from the load; not recounted).
+    order:
+        ``ORDER BY`` terms over the columns of ``select`` that put the events in
+        the canonical order (empty: the query's own order).
+    """
+
+    def __init__(self, db: duckdb.DuckDBPyConnection, select: str, *, n_rows: int, order: str):
+        self._db: duckdb.DuckDBPyConnection | None = db
+        self._select = select
+        self._order = order
+        self.n_rows = n_rows
+        db.sql(f"CREATE OR REPLACE TEMP VIEW {VIEW} AS {_canonical(select, '')}")
+
+    @classmethod
+    def from_parquet(cls, path: str | Path, *, n_rows: int) -> EventSource:
+        """Events in a canonical Parquet file (the dataset cache), read in place."""
+        import duckdb
+
+        from peakend.resources import resources
+
+        db = duckdb.connect(config=resources().duckdb_config())
+        db.execute("SET TimeZone = 'UTC'")
+        select = f"SELECT * FROM read_parquet({_literal(str(path))})"
+        return cls(db, select, n_rows=n_rows, order="")
+
+    @property
+    def open(self) -> bool:
+        """Whether the events are still on their connection."""
+        return self._db is not None
+
+    @property
+    def db(self) -> duckdb.DuckDBPyConnection:
+        """The connection that holds the events (error once closed)."""
+        if self._db is None:
+            raise RuntimeError("these events were read into memory and their connection closed")
+        return self._db
+
+    def ibis_table(self) -> tuple[Any, ibis.Table]:
+        """An Ibis backend on the events' own connection and the events on it.
+
+        The engine can then run on the events where they are; work tables it
+        creates live on the same connection and go with it.
+        """
+        import ibis
+
+        backend = ibis.duckdb.from_connection(self.db)
+        return backend, backend.table(VIEW)
+
+    def to_arrow(self) -> pa.Table:
+        """Every event as an Arrow table in the canonical schema and order."""
+        table = self.db.sql(_canonical(self._select, self._order)).to_arrow_table()
+        return table.cast(EVENT_SCHEMA)
+
+    def write_parquet(self, path: str | Path) -> None:
+        """Write the events, in canonical order, to a Parquet file without an Arrow copy."""
+        query = _canonical(self._select, self._order)
+        self.db.sql(f"COPY ({query}) TO {_literal(str(path))} (FORMAT parquet)")
+
+    def close(self) -> None:
+        """Release the connection (and the memory its tables hold)."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def __repr__(self) -> str:
+        state = "open" if self.open else "closed"
+        return f"EventSource({self.n_rows:,} events, {state})"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _canonical(select: str, order: str) -> str:
+    """``select`` narrowed to the canonical columns, typed, NaN scores as missing,
+    in the order ``order`` gives (terms over the columns of ``select``)."""
+    columns = []
+    for field in EVENT_SCHEMA:
+        name = f'"{field.name}"'
+        if field.name in _FLOAT_COLUMNS:
+            value = f"CASE WHEN isnan({name}) THEN NULL ELSE CAST({name} AS DOUBLE) END"
+        else:
+            value = f"CAST({name} AS {_SQL_TYPES[field.name]})"
+        columns.append(f"{value} AS {name}")
+    ordered = f" ORDER BY {order}" if order else ""
+    return f"SELECT {', '.join(columns)} FROM ({select}) AS source{ordered}"
+
+
+_SQL_TYPES = {
+    "journey_id": "VARCHAR",
+    "customer_id": "VARCHAR",
+    "ts": "TIMESTAMPTZ",
+    "seq": "BIGINT",
+    "touchpoint": "VARCHAR",
+    "channel": "VARCHAR",
+    "initiated_by": "VARCHAR",
+    "text": "VARCHAR",
+    "lang": "VARCHAR",
+}
