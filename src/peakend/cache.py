@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 
 import peakend
 from peakend.errors import ConfigError
-from peakend.load import Dataset
+from peakend.load import Dataset, as_events
 from peakend.load import load as load_sources
 from peakend.spec import DatasetSpec, SourceSpec, read_spec
 from peakend.validate import Problem, Reason, Severity, ValidationReport
@@ -225,7 +225,9 @@ def _read(folder: Path, spec: DatasetSpec, key: dict[str, Any]) -> Dataset:
     quarantine: pd.DataFrame = tables["quarantine"].to_pandas()
     return Dataset(
         spec=spec,
-        events=EventSource.from_parquet(folder / "events.parquet", n_rows=rows["events"]),
+        events=as_events(
+            EventSource.from_parquet(folder / "events.parquet", n_rows=rows["events"])
+        ),
         outcomes=tables["outcomes"],
         touchpoints=tables["touchpoints"],
         quarantine=quarantine,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
@@ -70,6 +70,11 @@ class _Events:
         setattr(dataset, self.slot, value)
 
 
+def as_events(source: EventSource) -> pa.Table:
+    """``source`` typed as the ``events`` field it is stored in (read on first use)."""
+    return cast("pa.Table", source)
+
+
 @dataclass
 class Dataset:
     """A loaded, validated dataset in the canonical model.
@@ -97,7 +102,12 @@ class Dataset:
     """
 
     spec: DatasetSpec
-    events: _Events = _Events()
+    if TYPE_CHECKING:
+        # What callers see; the descriptor below also accepts an EventSource, which
+        # the two loaders that leave events in DuckDB pass (see ``as_events``).
+        events: pa.Table
+    else:
+        events: _Events = _Events()
     outcomes: pa.Table
     touchpoints: pa.Table
     quarantine: pd.DataFrame

@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from peakend.errors import ConfigError
 from peakend.io.sniff import read_file_bytes, sniff_delimiter, sniff_encoding
-from peakend.load import Dataset, _Loader
+from peakend.load import Dataset, _Loader, as_events
 from peakend.schema import INITIATORS
 from peakend.spec import ROW_ID, DatasetSpec, SourceSpec
 from peakend.validate import (
@@ -156,7 +156,7 @@ class DuckLoader(_Loader):
         events = self._event_source()
         return Dataset(
             spec=self.spec,
-            events=events,
+            events=as_events(events),
             outcomes=outcomes,
             touchpoints=touchpoints,
             quarantine=self.quarantine.table(),
