@@ -146,3 +146,8 @@ def test_an_idle_connection_is_checked_before_use(
 
 def test_the_pipelined_insert_names_every_answer_column() -> None:
     assert set(pgsubmit.RESPONSE_COLUMNS) == {c.name for c in m.responses.columns} - {"id"}
+
+
+def test_the_postgres_pool_keeps_its_connections(pg_store: SurveyStore) -> None:
+    pool: Any = pg_store.engine.pool
+    assert pool.size() == database.POOL_SIZE and pool._max_overflow == 0

@@ -30,6 +30,15 @@ MIGRATION_LOCK = 0x7065616B656E64  # an arbitrary, fixed advisory lock key
 
 BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite connection waits for another's lock before giving up."""
+POOL_SIZE = 12
+"""PostgreSQL connections per process, all kept open. SQLAlchemy's default (5, and
+10 more that are closed again after each use) made bursts of requests open and
+close server connections all the time (25 server processes in one benchmark run
+of one worker), each a new server process that forks, authenticates and warms
+its caches, and loses its prepared statements. Requests beyond these wait for a
+free connection (at most :data:`POOL_TIMEOUT_S`, then 503); two cores gain
+nothing from more transactions at once."""
+POOL_TIMEOUT_S = 10.0
 IDLE_PING_S = 5.0
 """A pooled PostgreSQL connection idle longer than this is checked before use."""
 
@@ -51,7 +60,10 @@ def make_engine(db: str | Path) -> Engine:
     """An engine for the survey store (WAL, synchronous=FULL and foreign keys on SQLite)."""
     url = database_url(db)
     try:
-        engine = sa.create_engine(url)
+        options: dict[str, Any] = {}
+        if url.startswith("postgresql"):
+            options = {"pool_size": POOL_SIZE, "max_overflow": 0, "pool_timeout": POOL_TIMEOUT_S}
+        engine = sa.create_engine(url, **options)
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise ConfigError(f"cannot use database {db!r}: {exc}") from exc
     if engine.dialect.name == "postgresql":
