@@ -874,6 +874,7 @@ class SurveyStore:
                 conn.exec_driver_sql(
                     "VACUUM FULL responses, drafts, invitations, cases, case_notes"
                 )
+                _retire_wal(conn)
             return
         with self._write_lock:
             raw = self.engine.raw_connection()
@@ -970,6 +971,34 @@ _COUNT_USE = (
     .where(m.invitations.c.id == sa.bindparam("invitation_id"))
     .values(uses=m.invitations.c.uses + 1)
 )
+
+
+def _retire_wal(connection: Connection) -> bool:
+    """Let PostgreSQL retire the write-ahead log that holds erased rows, if the role may.
+
+    The deleted rows (and full-page images of their pages) stay in the WAL
+    segments written since they were stored. ``pg_switch_wal()`` closes the
+    current segment and ``CHECKPOINT`` makes every older one unneeded, so the
+    checkpoint removes them (or, with the server's ``wal_recycle = on``, renames
+    them for reuse, their old bytes kept until overwritten). Both need rights a
+    service role usually lacks (``pg_checkpoint`` membership, EXECUTE on
+    ``pg_switch_wal``); without them nothing is done and the erasure is logged
+    as leaving WAL behind (docs/survey.md says what a DBA can grant). Returns
+    whether both ran.
+    """
+    allowed = connection.exec_driver_sql(
+        "SELECT pg_has_role(current_user, 'pg_checkpoint', 'MEMBER') "
+        "AND has_function_privilege('pg_switch_wal()', 'EXECUTE')"
+    ).scalar_one()
+    if not allowed:
+        log.warning(
+            "erased rows stay in PostgreSQL's write-ahead log until it is recycled: grant "
+            "the service role pg_checkpoint and EXECUTE on pg_switch_wal() to retire it"
+        )
+        return False
+    connection.exec_driver_sql("SELECT pg_switch_wal()")
+    connection.exec_driver_sql("CHECKPOINT")
+    return True
 
 
 def _seeds(connection: Connection) -> dict[str, str]:
