@@ -51,8 +51,8 @@ from peakend.survey.throttle import FAILURE_LIMIT, WINDOW_S, FailureLimiter
 MAX_BODY_BYTES = 256 * 1024
 MAX_INVITATIONS = 10_000
 RETRY_AFTER_S = 5
-EXPORT_MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
 """Seconds a client is asked to wait when the database is unavailable (503)."""
+EXPORT_MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
 # Strict: a JSON number that is not a whole number, or a boolean, is not an answer.
 AnswerValue = StrictInt | StrictStr | list[StrictStr] | None
 log = logging.getLogger("peakend.survey")
@@ -440,9 +440,7 @@ def _admin_routes(app: FastAPI, store: SurveyStore, settings: SurveySettings) ->
     async def export(actor: Admin, format: Literal["csv", "parquet"] = "csv") -> Response:
         # In a child process, so that this worker keeps serving submissions meanwhile.
         path = await export_file(store, actor=f"{actor} ({format} download)", fmt=format)
-        media = (
-            "application/vnd.apache.parquet" if format == "parquet" else "text/csv; charset=utf-8"
-        )
+        media = EXPORT_MEDIA_TYPES[format]
         headers = {"Content-Disposition": f'attachment; filename="survey-events.{format}"'}
         return FileResponse(
             path,
