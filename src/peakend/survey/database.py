@@ -116,9 +116,9 @@ def _ping_when_idle(engine: Engine) -> None:
     """Check a pooled PostgreSQL connection before use when it sat idle a while.
 
     SQLAlchemy's ``pool_pre_ping`` pings on every checkout: one more round trip
-    per request, a ninth of a submission's waits. A connection in steady use
-    was just seen working, and one that breaks in use is dropped with the whole
-    pool (the request gets 503, nothing acknowledged); only a connection idle for
+    per request, one of the seven a submission waited for. A connection in steady use
+    was just seen working, and one that breaks in use is dropped (the request
+    gets 503, nothing acknowledged); only a connection idle for
     :data:`IDLE_PING_S` (through a server restart, say) is pinged, and replaced
     when the ping fails.
     """
