@@ -151,3 +151,15 @@ def test_the_pipelined_insert_names_every_answer_column() -> None:
 def test_the_postgres_pool_keeps_its_connections(pg_store: SurveyStore) -> None:
     pool: Any = pg_store.engine.pool
     assert pool.size() == database.POOL_SIZE and pool._max_overflow == 0
+
+
+def test_connections_go_back_to_the_pool_without_autocommit(pg_store: SurveyStore) -> None:
+    good, bad = _invite(pg_store, 1), _invite(pg_store, 2)
+    pg_store.engine.dispose()
+    pg_store.submit(good.token, ANSWERS)
+    with pytest.raises(AnswerError):
+        pg_store.submit(bad.token, {**ANSWERS, "overall": 9})
+    raw = pg_store.engine.raw_connection()
+    driver: Any = raw.driver_connection
+    assert driver.autocommit is False and driver.info.transaction_status == 0  # IDLE
+    raw.close()

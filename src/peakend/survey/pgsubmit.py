@@ -7,8 +7,9 @@ draft, the insert, the use count and ``COMMIT``, each a round trip that costs a
 wake-up of the service and of the server process. On two cores shared by the
 service and PostgreSQL those waits, not the SQL, capped the throughput. Here the
 same statements are sent in two batches with psycopg's pipeline mode, one wait
-each (``COMMIT`` is sent as a statement in the second batch, so that leaving the
-pipeline is its only sync):
+each. ``BEGIN`` and ``COMMIT`` are sent as statements inside the batches (the
+connection is in psycopg's autocommit mode while it does this): psycopg's own
+transaction handling would add a wait for each.
 
 1. ``BEGIN``; ``UPDATE invitations SET uses = uses + 1`` (takes the row lock
    and counts the use); the read of the invitation with its answer and draft;
@@ -68,6 +69,7 @@ def pipelined(engine: Engine) -> Iterator[psycopg.Connection[Any]]:
     raw = engine.raw_connection()
     driver: psycopg.Connection[Any] = raw.driver_connection  # type: ignore[assignment]
     try:
+        driver.autocommit = True  # BEGIN and COMMIT are statements of the batches
         yield driver
     except psycopg.IntegrityError as exc:
         _rollback(driver)
@@ -79,6 +81,8 @@ def pipelined(engine: Engine) -> Iterator[psycopg.Connection[Any]]:
         _rollback(driver)
         raise
     finally:
+        if not driver.closed and not _end_autocommit(driver):
+            raw.invalidate()  # never hand an autocommit connection to other code
         raw.close()
 
 
@@ -91,6 +95,7 @@ def lock_and_read(connection: psycopg.Connection[Any], read: str, invitation_id:
     """
     key = {"invitation_id": invitation_id}
     with connection.pipeline():
+        connection.execute("BEGIN")
         connection.execute(_LOCK, key, prepare=True)
         cursor = connection.cursor(row_factory=namedtuple_row)
         cursor.execute(read, key, prepare=True)
@@ -106,9 +111,8 @@ def insert_and_commit(
         cursor = connection.execute(_INSERT, row, prepare=True)
         if delete_draft:
             connection.execute(_DELETE_DRAFT, {"invitation_id": row["invitation_id"]})
-        # COMMIT as a statement, not connection.commit(): that would wait for its own
-        # sync, and leaving the pipeline waits for another. If a statement above
-        # failed, the server skips the COMMIT and the error is raised on leaving.
+        # If a statement above failed, the server skips the COMMIT (the pipeline
+        # is aborted up to its sync) and the error is raised on leaving.
         connection.execute("COMMIT")
     found = cursor.fetchone()
     assert found is not None
@@ -125,3 +129,16 @@ def _rollback(connection: psycopg.Connection[Any]) -> None:
         connection.rollback()
     except psycopg.Error:
         pass  # a broken connection is closed by the pool; nothing was committed
+
+
+def _end_autocommit(connection: psycopg.Connection[Any]) -> bool:
+    """Make the connection what SQLAlchemy expects (no transaction, no autocommit).
+
+    False when that failed: the caller drops it.
+    """
+    try:
+        _rollback(connection)  # nothing when idle
+        connection.autocommit = False
+    except psycopg.Error:
+        return False
+    return not connection.autocommit

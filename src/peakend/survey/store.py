@@ -183,6 +183,9 @@ class SurveyStore:
     group_commit
         On SQLite, let concurrent submissions share one commit (each caller is
         still answered only after its own answer is on disk).
+    pipeline
+        On PostgreSQL (psycopg), send a submission's statements in two batches
+        (:mod:`peakend.survey.pgsubmit`) instead of one at a time.
     """
 
     def __init__(
@@ -192,6 +195,7 @@ class SurveyStore:
         *,
         ttl_days: float = DEFAULT_TTL_DAYS,
         group_commit: bool = True,
+        pipeline: bool = True,
     ) -> None:
         self.engine = engine
         self.questionnaires = dict(questionnaires)
@@ -207,7 +211,7 @@ class SurveyStore:
         # PostgreSQL submissions go through psycopg's pipeline mode (fewer round
         # trips); this is the read they use, compiled once.
         self._pipelined_reads: str | None = None
-        if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+        if pipeline and engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
             self._pipelined_reads = str(_OPEN_INVITATION.compile(dialect=engine.dialect))
         self._check_schema()
         self._key = service_key(sqlite_file(engine))
