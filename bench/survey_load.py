@@ -24,7 +24,9 @@ page of some links, then measures two ways:
 
 For every phase it prints the service's CPU time per submission (user + system
 time of the service and its workers, read from /proc), which does not depend on
-how busy the machine is, beside the figures that do. ``--export-rows N``
+how busy the machine is, beside the figures that do; on a PostgreSQL server on
+the same host also the CPU time of the server processes that serve the service
+(found by their ``application_name``, which the script sets). ``--export-rows N``
 first stores N answered invitations and, during the open loop, downloads the
 admin CSV export once: the submissions' p99 shows whether the export stalls
 them. At the end every acknowledged answer must be stored exactly once.
@@ -158,6 +160,35 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def with_application_name(db: str, name: str) -> str:
+    """``db`` with ``application_name`` set, so the service's server processes can be found."""
+    return f"{db}{'&' if '?' in db else '?'}application_name={name}"
+
+
+class PostgresCpu:
+    """CPU seconds of the PostgreSQL server processes of one application (same host only)."""
+
+    def __init__(self, db: str, application: str) -> None:
+        import sqlalchemy as sa
+
+        from peakend.survey.database import make_engine
+
+        self.engine = make_engine(db)
+        self.query = sa.text("SELECT pid FROM pg_stat_activity WHERE application_name = :name")
+        self.application = application
+        self.seen: set[int] = set()
+        """Every server process seen: more than the pool size means connections churned."""
+
+    def sample(self) -> dict[int, float]:
+        with self.engine.connect() as connection:
+            pids = connection.execute(self.query, {"name": self.application}).scalars().all()
+        self.seen.update(int(pid) for pid in pids)
+        return {int(pid): service_cpu_s(int(pid)) for pid in pids}
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
 def answers(i: int) -> bytes:
     body = {
         "answers": {
@@ -189,6 +220,7 @@ class Result:
     statuses: dict[int, int] = field(default_factory=dict)
     elapsed: float = 0.0
     cpu_s: float = 0.0
+    postgres_cpu_s: float | None = None
 
     def add(self, latency: float, status: int) -> None:
         self.latencies.append(latency)
@@ -313,6 +345,8 @@ def report(name: str, result: Result, rate: float | None = None) -> None:
     print(f"{name}.max_ms: {1000 * max(result.latencies, default=float('nan')):.1f}")
     if n:
         print(f"{name}.server_cpu_ms_per_request: {1000 * result.cpu_s / n:.2f}")
+    if n and result.postgres_cpu_s is not None:
+        print(f"{name}.postgres_cpu_ms_per_request: {1000 * result.postgres_cpu_s / n:.2f}")
     if rate is not None:
         sustained = achieved >= 0.95 * rate and percentile(result.latencies, 0.99) <= 0.1
         print(f"{name}.sustained: {'yes' if sustained else 'no'}")
@@ -327,10 +361,21 @@ def stored(db: str) -> int:
     return count
 
 
-def measured(pid: int, run: asyncio.Future[Result] | object) -> Result:
+def measured(
+    pid: int, run: asyncio.Future[Result] | object, postgres: PostgresCpu | None = None
+) -> Result:
+    """Run ``run``; its result with the CPU time the service (and PostgreSQL) spent meanwhile.
+
+    A server process that started during the run counts from zero, one that
+    ended during it is missed (the service's connection pool keeps them open).
+    """
     cpu_before = service_cpu_s(pid)
+    postgres_before = postgres.sample() if postgres else {}
     result: Result = asyncio.run(run)  # type: ignore[arg-type]
     result.cpu_s = service_cpu_s(pid) - cpu_before
+    if postgres is not None:
+        after = postgres.sample()
+        result.postgres_cpu_s = sum(cpu - postgres_before.get(p, 0.0) for p, cpu in after.items())
     return result
 
 
@@ -358,7 +403,12 @@ def main() -> None:
         n_total = args.warmup + args.requests + sum(n_open)
         tokens = prepare(db, n_total, run_id)
         port = free_port()
-        server = start_server(db, port, args.workers)
+        postgres = None
+        service_db = db
+        if db.startswith(("postgresql", "postgres:")) and Path("/proc").is_dir():
+            service_db = with_application_name(db, f"peakend-bench-{run_id}")
+            postgres = PostgresCpu(db, f"peakend-bench-{run_id}")
+        server = start_server(service_db, port, args.workers)
         export_report: dict[str, float] = {}
         try:
             start_s = wait_until_up(port)
@@ -368,6 +418,7 @@ def main() -> None:
             pages = measured(
                 server.pid,
                 closed_loop(port, [form_page(t) for t in closed_tokens[:1000]], args.concurrency),
+                postgres,
             )
             closed = measured(
                 server.pid,
@@ -376,6 +427,7 @@ def main() -> None:
                     [submission(t, i) for i, t in enumerate(closed_tokens)],
                     args.concurrency,
                 ),
+                postgres,
             )
             open_results = []
             offset = args.warmup + args.requests
@@ -391,10 +443,12 @@ def main() -> None:
                         )
                     return await open_loop(port, batch, rate, side)
 
-                open_results.append((rate, measured(server.pid, phase())))
+                open_results.append((rate, measured(server.pid, phase(), postgres)))
         finally:
             server.terminate()
             server.wait(timeout=30)
+            if postgres is not None:
+                postgres.close()
         n_stored = stored(db) - stored_before
 
     acknowledged = sum(r.statuses.get(201, 0) for r in [closed] + [res for _, res in open_results])
@@ -407,6 +461,8 @@ def main() -> None:
     print(f"survey.form_pages_per_s: {len(pages.latencies) / pages.elapsed:.0f}")
     print(f"survey.form_page_p99_ms: {1000 * percentile(pages.latencies, 0.99):.1f}")
     print(f"survey.form_page_cpu_ms: {1000 * pages.cpu_s / len(pages.latencies):.2f}")
+    if postgres is not None:
+        print(f"survey.postgres_processes_seen: {len(postgres.seen)}")
     print(f"survey.closed.concurrency: {args.concurrency}")
     report("survey.closed", closed)
     for rate, result in open_results:

@@ -19,6 +19,7 @@ import json
 import logging
 import math
 import os
+import shutil
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from importlib import resources
@@ -28,11 +29,12 @@ from typing import Annotated, Any, Literal
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 from python_multipart.exceptions import FormParserError
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
@@ -41,6 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from peakend.errors import ConfigError
 from peakend.survey import pages
 from peakend.survey.errors import AccessError, AnswerError, InvalidLinkError, SurveyError
+from peakend.survey.export_job import export_file
 from peakend.survey.questionnaire import language_codes, read_questionnaires
 from peakend.survey.store import DEFAULT_TTL_DAYS, InvitationRequest, SurveyStore
 from peakend.survey.throttle import FAILURE_LIMIT, WINDOW_S, FailureLimiter
@@ -49,6 +52,7 @@ MAX_BODY_BYTES = 256 * 1024
 MAX_INVITATIONS = 10_000
 RETRY_AFTER_S = 5
 """Seconds a client is asked to wait when the database is unavailable (503)."""
+EXPORT_MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
 # Strict: a JSON number that is not a whole number, or a boolean, is not an answer.
 AnswerValue = StrictInt | StrictStr | list[StrictStr] | None
 log = logging.getLogger("peakend.survey")
@@ -433,22 +437,17 @@ def _admin_routes(app: FastAPI, store: SurveyStore, settings: SurveySettings) ->
         return ok(store.responses(actor=actor, limit=limit, offset=offset))
 
     @app.get("/api/v1/export", tags=["admin"], summary="All events as CSV or Parquet")
-    def export(actor: Admin, format: Literal["csv", "parquet"] = "csv") -> Response:
-        # Imported here: pyarrow is needed only by exports, not by the form workers.
-        import pyarrow.parquet as pq
-
-        from peakend.survey.export import events_table, write_safe_csv
-
-        table = events_table(store, actor=f"{actor} ({format} download)")
-        buffer = io.BytesIO()
-        if format == "parquet":
-            pq.write_table(table, buffer)
-            media = "application/vnd.apache.parquet"
-        else:
-            write_safe_csv(table, buffer)
-            media = "text/csv; charset=utf-8"
+    async def export(actor: Admin, format: Literal["csv", "parquet"] = "csv") -> Response:
+        # In a child process, so that this worker keeps serving submissions meanwhile.
+        path = await export_file(store, actor=f"{actor} ({format} download)", fmt=format)
+        media = EXPORT_MEDIA_TYPES[format]
         headers = {"Content-Disposition": f'attachment; filename="survey-events.{format}"'}
-        return Response(buffer.getvalue(), media_type=media, headers=headers)
+        return FileResponse(
+            path,
+            media_type=media,
+            headers=headers,
+            background=BackgroundTask(shutil.rmtree, path.parent, ignore_errors=True),
+        )
 
     @app.delete(
         "/api/v1/customers/{customer_id:path}",

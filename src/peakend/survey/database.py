@@ -30,6 +30,17 @@ MIGRATION_LOCK = 0x7065616B656E64  # an arbitrary, fixed advisory lock key
 
 BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite connection waits for another's lock before giving up."""
+POOL_SIZE = 12
+"""PostgreSQL connections per process, all kept open. SQLAlchemy's default (5, and
+10 more that are closed again after each use) made bursts of requests open and
+close server connections all the time (25 server processes in one benchmark run
+of one worker), each a new server process that forks, authenticates and warms
+its caches, and loses its prepared statements. Requests beyond these wait for a
+free connection (at most :data:`POOL_TIMEOUT_S`, then 503); two cores gain
+nothing from more transactions at once."""
+POOL_TIMEOUT_S = 10.0
+IDLE_PING_S = 5.0
+"""A pooled PostgreSQL connection idle longer than this is checked before use."""
 
 
 def database_url(db: str | Path) -> str:
@@ -49,9 +60,14 @@ def make_engine(db: str | Path) -> Engine:
     """An engine for the survey store (WAL, synchronous=FULL and foreign keys on SQLite)."""
     url = database_url(db)
     try:
-        engine = sa.create_engine(url, pool_pre_ping=url.startswith("postgresql"))
+        options: dict[str, Any] = {}
+        if url.startswith("postgresql"):
+            options = {"pool_size": POOL_SIZE, "max_overflow": 0, "pool_timeout": POOL_TIMEOUT_S}
+        engine = sa.create_engine(url, **options)
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise ConfigError(f"cannot use database {db!r}: {exc}") from exc
+    if engine.dialect.name == "postgresql":
+        _ping_when_idle(engine)
     if engine.dialect.name == "sqlite":
         file = sqlite_file(engine)
         if file is not None:
@@ -94,6 +110,33 @@ def _configure_sqlite(engine: Engine) -> None:
     def _begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled PostgreSQL connection before use when it sat idle a while.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: one more round trip
+    per request, one of the seven a submission waited for. A connection in steady use
+    was just seen working, and one that breaks in use is dropped (the request
+    gets 503, nothing acknowledged); only a connection idle for
+    :data:`IDLE_PING_S` (through a server restart, say) is pinged, and replaced
+    when the ping fails.
+    """
+
+    @sa.event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_S:
+            return
+        try:
+            dbapi_connection.execute("SELECT 1")
+            dbapi_connection.rollback()
+        except Exception as exc:  # the pool replaces the connection and tries again
+            raise sa.exc.DisconnectionError(f"stale connection: {exc}") from exc
 
 
 def _switch_to_wal(cursor: Any) -> None:

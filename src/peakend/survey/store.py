@@ -183,6 +183,9 @@ class SurveyStore:
     group_commit
         On SQLite, let concurrent submissions share one commit (each caller is
         still answered only after its own answer is on disk).
+    pipeline
+        On PostgreSQL (psycopg), send a submission's statements in two batches
+        (:mod:`peakend.survey.pgsubmit`) instead of one at a time.
     """
 
     def __init__(
@@ -192,6 +195,7 @@ class SurveyStore:
         *,
         ttl_days: float = DEFAULT_TTL_DAYS,
         group_commit: bool = True,
+        pipeline: bool = True,
     ) -> None:
         self.engine = engine
         self.questionnaires = dict(questionnaires)
@@ -204,6 +208,11 @@ class SurveyStore:
         self._group_commit: GroupCommit[Receipt] | None = (
             GroupCommit(self._write) if self._sqlite and group_commit else None
         )
+        # PostgreSQL submissions go through psycopg's pipeline mode (fewer round
+        # trips); this is the read they use, compiled once.
+        self._pipelined_reads: str | None = None
+        if pipeline and engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+            self._pipelined_reads = str(_OPEN_INVITATION.compile(dialect=engine.dialect))
         self._check_schema()
         self._key = service_key(sqlite_file(engine))
         self._secret, self._previous_secret = self._secrets()
@@ -273,17 +282,24 @@ class SurveyStore:
             derive(self._key, "link", str(previous)) if previous else None,
         )
 
-    def _verify(self, token: str, connection: Connection) -> LinkToken | None:
+    def _verify(self, token: str, connection: Connection | None) -> LinkToken | None:
         """The content of a link signed with the current or the previous key.
 
         The keys are read again when they are older than :data:`SECRET_RELOAD_S`,
         so a rotation by another process revokes old links on every worker
-        within seconds, and links signed after it are accepted.
+        within seconds, and links signed after it are accepted. They are read on
+        ``connection``, or on a connection of their own when it is None (the
+        caller then holds no other connection).
         """
         if time.monotonic() - self._secrets_read_at > SECRET_RELOAD_S:
             # On the caller's connection: a second one from the pool while this one
             # is held could wait for ever when every pooled connection is in use.
-            self._secret, self._previous_secret = self._keys(_seeds(connection))
+            if connection is None:
+                with self.engine.connect() as own:
+                    seeds = _seeds(own)
+            else:
+                seeds = _seeds(connection)
+            self._secret, self._previous_secret = self._keys(seeds)
             self._secrets_read_at = time.monotonic()
         for secret in (self._secret, self._previous_secret):
             verified = verify_token(secret, token) if secret else None
@@ -470,9 +486,7 @@ class SurveyStore:
         (PostgreSQL; SQLite's write lock already covers it), so that a draft and
         a submission of one link never interleave.
         """
-        verified = self._verify(token, connection)
-        if verified is None:
-            raise InvalidLinkError("this link is not valid: check that it was copied completely")
+        verified = self._verified(token, connection)
         key = {"invitation_id": verified.invitation_id}
         if for_update and not self._sqlite:
             # Lock first, then read in a new statement: under READ COMMITTED a
@@ -480,6 +494,21 @@ class SurveyStore:
             # draft as they were before the other transaction committed.
             connection.execute(_LOCK_INVITATION, key)
         row = connection.execute(_OPEN_INVITATION, key).one_or_none()
+        return self._usable(row, verified, token), row
+
+    def _verified(self, token: str, connection: Connection | None) -> LinkToken:
+        """The content of a validly signed link; raises :class:`InvalidLinkError`."""
+        verified = self._verify(token, connection)
+        if verified is None:
+            raise InvalidLinkError("this link is not valid: check that it was copied completely")
+        return verified
+
+    def _usable(self, row: Any, verified: LinkToken, token: str) -> Invitation:
+        """The invitation of ``row`` (from :data:`_OPEN_INVITATION`) if the link may be used.
+
+        Raises :class:`InvalidLinkError` for an unknown, revoked, not yet valid or
+        withdrawn link and :class:`ExpiredLinkError` for an expired one.
+        """
         if row is None or row.revoked_at is not None:
             raise InvalidLinkError("this link is no longer valid")
         now = _now()
@@ -490,7 +519,7 @@ class SurveyStore:
             raise ExpiredLinkError("this link has expired; answers can no longer be given")
         if row.questionnaire not in self.questionnaires:
             raise InvalidLinkError("the questionnaire of this link is no longer offered")
-        return _row_invitation(row, token), row
+        return _row_invitation(row, token)
 
     # --- the public form --------------------------------------------------------------
 
@@ -548,8 +577,11 @@ class SurveyStore:
             receipt = self._group_commit.run(lambda conn: self._store(conn, token, answers, lang))
         else:
             try:
-                with self._write() as connection:
-                    receipt = self._store(connection, token, answers, lang)
+                if self._pipelined_reads is not None:
+                    receipt = self._submit_pipelined(token, answers, lang, self._pipelined_reads)
+                else:
+                    with self._write() as connection:
+                        receipt = self._store(connection, token, answers, lang)
             except sa.exc.IntegrityError:
                 # Another transaction stored an answer for this link at the same moment.
                 with self._write() as connection:
@@ -557,6 +589,29 @@ class SurveyStore:
         if not receipt.duplicate:
             self._notify(receipt.response_id)
         return receipt
+
+    def _submit_pipelined(
+        self, token: str, answers: Mapping[str, object], lang: str | None, read: str
+    ) -> Receipt:
+        """:meth:`submit` on PostgreSQL in two round trips (see :mod:`peakend.survey.pgsubmit`).
+
+        The same checks as :meth:`_store`, in the same order: the invitation is
+        locked before its answer and draft are read.
+        """
+        from peakend.survey import pgsubmit
+
+        verified = self._verified(token, None)
+        with pgsubmit.pipelined(self.engine) as connection:
+            row = pgsubmit.lock_and_read(connection, read, verified.invitation_id)
+            invitation = self._usable(row, verified, token)
+            response = self._response_row(invitation, row, answers, lang)
+            if isinstance(response, Receipt):
+                pgsubmit.rollback(connection)  # nothing to store: not even the use count
+                return response
+            response_id = pgsubmit.insert_and_commit(
+                connection, response, delete_draft=row.draft is not None
+            )
+        return Receipt(response_id, response["submitted_at"])
 
     def _notify(self, response_id: int) -> None:
         """Tell the listeners about a committed answer; a failing listener never fails it."""
@@ -583,6 +638,36 @@ class SurveyStore:
     ) -> Receipt:
         """Check and insert one submission inside an open write transaction."""
         invitation, state = self._open_invitation(connection, token, for_update=True)
+        response = self._response_row(invitation, state, answers, lang)
+        if isinstance(response, Receipt):
+            return response
+        inserted = connection.execute(m.responses.insert().values(**response)).inserted_primary_key
+        assert inserted is not None
+        if state.draft is not None:
+            connection.execute(m.drafts.delete().where(m.drafts.c.invitation_id == invitation.id))
+        self._count_use(connection, invitation.id)
+        return Receipt(int(inserted[0]), response["submitted_at"])
+
+    def _response_row(
+        self,
+        invitation: Invitation,
+        state: Any,
+        answers: Mapping[str, object],
+        lang: str | None,
+    ) -> dict[str, Any] | Receipt:
+        """The ``responses`` row to insert for checked answers, or the first receipt.
+
+        ``state`` is the invitation's row from :data:`_OPEN_INVITATION`, read
+        while the invitation is locked. Returns the stored receipt
+        (``duplicate=True``) for a repeat of the same answers.
+
+        Raises
+        ------
+        AnswerError
+            For missing or invalid answers.
+        AlreadyAnsweredError
+            If different answers are stored for this link.
+        """
         questionnaire = self.questionnaires[invitation.questionnaire]
         clean, errors = questionnaire.check_answers(answers)
         if errors:
@@ -596,22 +681,14 @@ class SurveyStore:
                     "a link can be used for one set of answers only"
                 )
             return Receipt(state.response_id, _utc(state.submitted_at), duplicate=True)
-        submitted_at = _now()
-        inserted = connection.execute(
-            m.responses.insert().values(
-                invitation_id=invitation.id,
-                submitted_at=submitted_at,
-                lang=language,
-                answers=json.dumps(clean, ensure_ascii=False),
-                digest=digest,
-                **_role_columns(questionnaire, clean),
-            )
-        ).inserted_primary_key
-        assert inserted is not None
-        if state.draft is not None:
-            connection.execute(m.drafts.delete().where(m.drafts.c.invitation_id == invitation.id))
-        self._count_use(connection, invitation.id)
-        return Receipt(int(inserted[0]), submitted_at)
+        return {
+            "invitation_id": invitation.id,
+            "submitted_at": _now(),
+            "lang": language,
+            "answers": json.dumps(clean, ensure_ascii=False),
+            "digest": digest,
+            **_role_columns(questionnaire, clean),
+        }
 
     def revoke_link(self, link: str, *, actor: str) -> bool:
         """Make one link stop working at once on every worker; False when there is none.
@@ -801,6 +878,7 @@ class SurveyStore:
                 conn.exec_driver_sql(
                     "VACUUM FULL responses, drafts, invitations, cases, case_notes"
                 )
+                _retire_wal(conn)
             return
         with self._write_lock:
             raw = self.engine.raw_connection()
@@ -897,6 +975,34 @@ _COUNT_USE = (
     .where(m.invitations.c.id == sa.bindparam("invitation_id"))
     .values(uses=m.invitations.c.uses + 1)
 )
+
+
+def _retire_wal(connection: Connection) -> bool:
+    """Let PostgreSQL retire the write-ahead log that holds erased rows, if the role may.
+
+    The deleted rows (and full-page images of their pages) stay in the WAL
+    segments written since they were stored. ``pg_switch_wal()`` closes the
+    current segment and ``CHECKPOINT`` makes every older one unneeded, so the
+    checkpoint removes them (or, with the server's ``wal_recycle = on``, renames
+    them for reuse, their old bytes kept until overwritten). Both need rights a
+    service role usually lacks (``pg_checkpoint`` membership, EXECUTE on
+    ``pg_switch_wal``); without them nothing is done and the erasure is logged
+    as leaving WAL behind (docs/survey.md says what a DBA can grant). Returns
+    whether both ran.
+    """
+    allowed = connection.exec_driver_sql(
+        "SELECT pg_has_role(current_user, 'pg_checkpoint', 'MEMBER') "
+        "AND has_function_privilege('pg_switch_wal()', 'EXECUTE')"
+    ).scalar_one()
+    if not allowed:
+        log.warning(
+            "erased rows stay in PostgreSQL's write-ahead log until it is recycled: grant "
+            "the service role pg_checkpoint and EXECUTE on pg_switch_wal() to retire it"
+        )
+        return False
+    connection.exec_driver_sql("SELECT pg_switch_wal()")
+    connection.exec_driver_sql("CHECKPOINT")
+    return True
 
 
 def _seeds(connection: Connection) -> dict[str, str]:
