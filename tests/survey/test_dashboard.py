@@ -186,12 +186,15 @@ def test_every_dashboard_route_refuses_without_a_session(app: object, client: Ap
         r
         for r in app.routes  # type: ignore[attr-defined]
         if isinstance(r, APIRoute)
-        and r.path.startswith(("/dashboard", "/api/v1/cases", "/api/v1/widgets", "/api/v1/case"))
+        and r.path.startswith(
+            ("/dashboard", "/api/v1/cases", "/api/v1/widgets", "/api/v1/case", "/api/v1/analyses")
+        )
         and r.path != "/dashboard/static/vega.js"  # the public Vega library
     ]
     assert len(routes) >= 10
     for route in routes:
         url = route.path.replace("{case_id}", "1").replace("{name}", "responses")
+        url = url.replace("{dataset}", "demo")
         for method in route.methods:
             response = client.request(method, url, json={} if method == "POST" else None)
             assert response.status_code in (303, 401), (method, url, response.status_code)
