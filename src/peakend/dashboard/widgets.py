@@ -193,7 +193,7 @@ class WidgetCache:
             self._widgets = built
         self.computed.set()
 
-    def _compute_pending(self) -> None:
+    def compute_pending(self) -> None:
         """Compute the filters asked for since the last refresh, from its snapshot."""
         if self._rows is None:
             return
@@ -359,7 +359,7 @@ class WidgetCache:
                     self._dirty = False
                     last = time.monotonic()
                     self.refresh()
-                self._compute_pending()
+                self.compute_pending()
             except Exception:
                 log.exception("the widgets could not be computed; retrying")
             since = time.monotonic() - last
