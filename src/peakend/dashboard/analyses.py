@@ -133,7 +133,8 @@ def analyse(
         if isinstance(section, Section):
             out[key] = dataclasses.replace(
                 base,
-                charts=tuple((c.id, c.title, c.spec) for c in section.charts),
+                # NaN (an estimate without an interval) is not JSON: null instead
+                charts=tuple((c.id, c.title, json_safe(c.spec)) for c in section.charts),
                 paragraphs=section.paragraphs,
                 results=section.results,
             )

@@ -48,10 +48,13 @@ def page_filter(request: Request) -> dict[str, Any]:
     """What the dashboard template needs: title, filter bar values and the panels' URLs."""
     layout: Layout = request.app.state.layout
     page = from_query(request.query_params)
-    panels = [
-        {"id": f"{p.name}-{i}", "name": p.name, "title": p.title, "url": panel_url(p, page)}
-        for i, p in enumerate(layout.panels, 1)
-    ]
+    panels, seen = [], set()
+    for i, p in enumerate(layout.panels, 1):
+        # A widget's element id is its name (its first time on the page), so a
+        # link or a test can find it: #widget-score_trend, #widget-moments.
+        ident = p.name if p.name not in seen else f"{p.name}-{i}"
+        seen.add(p.name)
+        panels.append({"id": ident, "name": p.name, "title": p.title, "url": panel_url(p, page)})
     analyses: AnalysisCache = request.app.state.analyses
     return {
         "title": layout.title,
@@ -102,7 +105,7 @@ def analysis_routes(app: FastAPI, analyses: AnalysisCache, render: Render) -> No
     ) -> HTMLResponse:
         flt, widget = lookup(dataset, name, request, user)
         charts = [
-            (cid, title, json.dumps(spec, ensure_ascii=False))
+            (cid, title, json.dumps(spec, ensure_ascii=False, allow_nan=False))
             for cid, title, spec in (widget.charts if widget else ())
         ]
         page = render(

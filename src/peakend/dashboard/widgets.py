@@ -319,6 +319,7 @@ class WidgetCache:
                 {
                     "touchpoint": touchpoint,
                     "submitted_at": r.submitted_at.isoformat(),
+                    "event_ts": r.event_ts.isoformat(),
                     "comment": r.comment,
                     "ending": self._labels.get(r.id),
                     "emotion": r.emotion,
