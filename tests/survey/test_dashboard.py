@@ -11,6 +11,7 @@ import pytest
 from peakend.cases import CaseStore, Rule
 from peakend.dashboard.app import COOKIE, ServeSettings, create_serve_app
 from peakend.survey.app import SurveySettings
+from peakend.survey.questionnaire import read_questionnaires
 from peakend.survey.store import SurveyStore
 
 from .conftest import ANSWERS, EXAMPLES, AppClient, invitation_request
@@ -492,3 +493,31 @@ def test_period_forms() -> None:
             parse_period(bad, today)
     narrowed = Filter(units=("a", "b")).merged(Filter(units=("c",)))
     assert narrowed.units == ("",)  # nothing in common: nothing shown
+
+
+def test_demo_survey(tmp_path: Path) -> None:
+    """`peakend demo --serve`'s database: every answer is a demo event; the admin can log in."""
+    from peakend.dashboard.demo import DEMO_USER, demo_answers, prepare_demo
+    from peakend.dashboard.layout import read_layout
+
+    answers = demo_answers()
+    assert len(answers) > 500 and {a["touchpoint"] for a in answers} == {
+        "installation",
+        "first_invoice",
+        "support_call",
+    }
+    setup = prepare_demo(tmp_path, None)
+    assert setup.answers == len(answers) and setup.password is not None
+    again = prepare_demo(tmp_path, None)
+    assert again.answers == len(answers) and again.password is None  # shown once only
+    store = SurveyStore.open(setup.db, read_questionnaires(setup.questionnaires))
+    cases = CaseStore(store)
+    token, _csrf = cases.login(DEMO_USER, setup.password)
+    assert token
+    prepare_demo(tmp_path, "chosen password 1")
+    cases.login(DEMO_USER, "chosen password 1")
+    scores = store.read_snapshot(
+        lambda c: c.exec_driver_sql("SELECT overall FROM responses ORDER BY id").scalars().all()
+    )
+    assert scores == [a["score"] for a in answers]
+    assert {p.name for p in read_layout(setup.layout).panels} >= {"moments", "focus"}
