@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from peakend.cases import CaseStore, Rule
+from peakend.cases.store import User
 from peakend.dashboard.app import COOKIE, ServeSettings, create_serve_app
 from peakend.survey.app import SurveySettings
 from peakend.survey.questionnaire import read_questionnaires
@@ -414,8 +415,12 @@ def demo_spec() -> Path:
     return demo_spec_path()
 
 
-def test_analysis_widgets(store: SurveyStore, demo_spec: Path) -> None:
-    """Each analysis widget: figures with intervals and n, charts, role scoping, exports."""
+def test_analysis_widgets(tmp_path: Path, demo_spec: Path) -> None:
+    """Each analysis widget: figures with intervals and n, charts, role scoping, exports.
+
+    The analyses do not depend on the survey database: SQLite only.
+    """
+    store = SurveyStore.open(tmp_path / "s.db", read_questionnaires(EXAMPLES))
     settings = ServeSettings(
         SurveySettings(db="unused", questionnaires=EXAMPLES), datasets=(demo_spec,)
     )
@@ -492,7 +497,8 @@ def test_period_forms() -> None:
         with pytest.raises(FilterError):
             parse_period(bad, today)
     narrowed = Filter(units=("a", "b")).merged(Filter(units=("c",)))
-    assert narrowed.units == ("",)  # nothing in common: nothing shown
+    assert narrowed.units == ("(none)",) and "unit=%28none%29" in narrowed.query()
+    assert not narrowed.shows("a", User("x", "admin", ("*",)))  # nothing in common: nothing
 
 
 def test_demo_survey(tmp_path: Path) -> None:

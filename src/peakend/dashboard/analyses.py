@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from peakend.cases.store import User
-from peakend.dashboard.filters import Filter, FilterError
+from peakend.dashboard.filters import NO_UNIT, Filter, FilterError
 from peakend.dashboard.layout import ANALYSIS_WIDGETS
 from peakend.errors import PeakendError
 from peakend.load import Dataset, load
@@ -77,7 +77,7 @@ def units_for(user: User, flt: Filter) -> tuple[str, ...] | None:
     if user.all_units:
         return tuple(sorted(flt.units)) if flt.units else None
     mine = tuple(u for u in user.units if not flt.units or u in flt.units)
-    return tuple(sorted(mine)) or ("",)
+    return tuple(sorted(mine)) or (NO_UNIT,)
 
 
 def filter_dataset(dataset: Dataset, flt: Filter, units: tuple[str, ...] | None) -> Dataset:

@@ -29,6 +29,9 @@ from peakend.errors import ConfigError
 SURVEY_SEGMENTS = ("channel", "lang", "questionnaire")
 _RELATIVE = re.compile(r"^(\d{1,4})([dw])$")
 PERIOD_HELP = 'use "30d", "12w" or "2026-01-01..2026-03-31"'
+#: The units of a filter whose parts have no unit in common: no touchpoint has this
+#: name (names are letters, digits, "_" and "-"), so nothing is shown.
+NO_UNIT = "(none)"
 
 
 class FilterError(ConfigError):
@@ -66,8 +69,7 @@ class Filter:
     def merged(self, other: Filter) -> Filter:
         """``other``'s period and segment when given, else ours; units of both (narrowing)."""
         if self.units and other.units:
-            # no unit in common: the empty name matches no unit, so nothing is shown
-            units = tuple(u for u in self.units if u in other.units) or ("",)
+            units = tuple(u for u in self.units if u in other.units) or (NO_UNIT,)
         else:
             units = self.units or other.units
         return Filter(other.period or self.period, other.segment or self.segment, units)
