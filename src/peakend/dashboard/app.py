@@ -6,8 +6,11 @@ unchanged; the dashboard adds, before it:
 * ``/login``, ``/logout``: a login form (CSRF-protected by a double-submit
   cookie) that opens a session: a random token in an HttpOnly, SameSite=Lax
   cookie, stored hashed;
-* ``/dashboard``: the page of widgets, each loaded as an HTMX fragment from
-  ``/dashboard/widgets/<name>`` (JSON at ``/api/v1/widgets/<name>``);
+* ``/dashboard``: the page of widgets of the layout (:mod:`peakend.dashboard.layout`)
+  with a filter bar (:mod:`peakend.dashboard.filters`), each loaded as an HTMX
+  fragment from ``/dashboard/widgets/<name>`` (JSON at ``/api/v1/widgets/<name>``,
+  files with ``?format=csv|png|svg``); the analysis widgets of ``--dataset`` specs
+  are routed by :mod:`peakend.dashboard.panels`;
 * ``/dashboard/cases`` and ``/dashboard/cases/<id>``: the cases of the user's
   units, with a form to change status, root cause and add a note;
 * ``/api/v1/cases``, ``/api/v1/cases/<id>``, ``/api/v1/case-report``: the same as JSON.
@@ -17,9 +20,10 @@ Every dashboard and case route needs a session cookie or an API key
 Every state-changing request with a session carries its CSRF token (form field
 ``csrf`` or header ``X-CSRF-Token``). Templates escape every value (Jinja2
 autoescape) and the content security policy allows scripts from the service
-only. Two background threads run while the app runs: the alert rules
-(:class:`~peakend.cases.worker.AlertWorker`) and the widget cache
-(:class:`~peakend.dashboard.widgets.WidgetCache`).
+only. Three background threads run while the app runs: the alert rules
+(:class:`~peakend.cases.worker.AlertWorker`), the widget cache
+(:class:`~peakend.dashboard.widgets.WidgetCache`) and, with datasets, their
+analyses (:class:`~peakend.dashboard.analyses.AnalysisCache`).
 """
 
 from __future__ import annotations
