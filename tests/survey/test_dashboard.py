@@ -527,3 +527,26 @@ def test_demo_survey(tmp_path: Path) -> None:
     )
     assert scores == [a["score"] for a in answers]
     assert {p.name for p in read_layout(setup.layout).panels} >= {"moments", "focus"}
+
+
+def test_demo_serve_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`peakend demo --serve` starts serve on the demo survey, dataset, rules and layout."""
+    import sys
+
+    import peakend.cli.dashboard as serve_cli
+    from peakend.cli import main
+
+    started: list[tuple[ServeSettings, str, int]] = []
+    monkeypatch.setattr(serve_cli, "start_service", lambda *args: started.append(args))
+    monkeypatch.setenv("PEAKEND_PASSWORD", "chosen password 2")
+    argv = ["peakend", "demo", "--serve", "--out", str(tmp_path), "--port", "8123"]
+    monkeypatch.setattr(sys, "argv", argv)
+    main()
+    ((settings, host, port),) = started
+    assert (host, port) == ("127.0.0.1", 8123)
+    assert settings.survey.db == str(tmp_path / "survey.db")
+    assert settings.datasets and settings.layout is not None and settings.rules is not None
+    output = capsys.readouterr()
+    assert "answers)" in output.err and "password" not in output.out  # chosen, not printed
