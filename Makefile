@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-deps check lint typecheck unit bench report-images clean
+.PHONY: demo test test-deps check lint typecheck unit bench report-images dashboard-image clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +43,8 @@ test-deps:
 	fi
 
 lint:
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 typecheck:
 	$(BIN)/mypy
@@ -59,6 +59,10 @@ bench: $(VENV)/.installed-dev
 # Page 1 of the demo report (English and Dutch) as the images the README and docs/report.md show.
 report-images: $(VENV)/.installed-run
 	$(BIN)/python -m peakend.report.preview docs/images
+
+# The dashboard of `peakend demo --serve` in headless Chromium, as the README and docs/dashboard.md show it.
+dashboard-image: $(VENV)/.installed-dev
+	$(BIN)/python scripts/dashboard_screenshot.py docs/images
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -48,13 +48,19 @@ def service(
         )[0]
         comment = "Ik ben boos" if n % 4 == 0 else "Prima geregeld"
         store.submit(invitation.token, {**ANSWERS, "overall": 3 + n % 3, "comment": comment})
+    from peakend.datasets import demo_spec_path
+
     settings = ServeSettings(
-        SurveySettings(db=str(db), questionnaires=EXAMPLES), widget_interval=60, alert_interval=1
+        SurveySettings(db=str(db), questionnaires=EXAMPLES),
+        widget_interval=60,
+        alert_interval=1,
+        datasets=(demo_spec_path(),),
     )
     app = create_serve_app(settings, store=store, rules=RULES, endings=endings)
     cases: CaseStore = app.state.cases
     cases.add_user("olga", "case_owner", ["delivery"], "long password 1")
     cases.add_user("vic", "viewer", ["first_invoice"], "long password 2")
+    cases.add_user("ada", "admin", ["*"], "long password 3")
     with served(app, stop_timeout_s=30) as url:
         yield url, store
 
@@ -120,6 +126,42 @@ def test_dashboard_case_loop(chromium: Browser, service: tuple[str, Any]) -> Non
     expect(page.locator("#time-to-close")).to_contain_text("n = 1")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    assert page.problems == []  # type: ignore[attr-defined]
+
+
+def wait_until_drawn(page: Page, timeout_s: float = 120) -> None:
+    """Until no widget is loading or computing and every chart on the page has drawn."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        busy = page.locator(".computing, .widget > p.muted:has-text('Loading')").count()
+        charts, drawn = (
+            page.locator("[data-vega]").count(),
+            page.locator("[data-drawn=done]").count(),
+        )
+        if busy == 0 and charts and charts == drawn:
+            return
+        page.wait_for_timeout(250)
+    raise AssertionError(f"{busy} widgets busy, {drawn} of {charts} charts drawn")
+
+
+def test_every_widget_draws_and_filters(chromium: Browser, service: tuple[str, Any]) -> None:
+    """Survey and analysis widgets draw; the filter bar narrows every survey widget."""
+    base, _store = service
+    page = open_page(chromium)
+    log_in(page, base, "ada", "long password 3")
+    wait_until_drawn(page)
+    for name in ("moments", "memory", "hidden", "recovery", "churn", "focus"):
+        expect(page.locator(f"#widget-{name}")).to_contain_text("on 2000 journeys")
+    expect(page.locator("#widget-verbatims")).to_contain_text("ends negative")
+    endings = page.locator("#widget-endings")
+    expect(endings).to_contain_text(re.compile(r"on 3[01] answers"))  # 31 after the case test
+    page.get_by_label("Period").fill("7d")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"/dashboard\?period=7d"))
+    # Computed on this filter's first request, in the background; the widget polls.
+    # Seven days of answers: days 0 to 6 (and the case test's answer of today).
+    expect(endings).to_contain_text(re.compile(r"on [78] answers"), timeout=30_000)
+    wait_until_drawn(page)
     assert page.problems == []  # type: ignore[attr-defined]
 
 

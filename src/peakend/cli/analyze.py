@@ -60,20 +60,63 @@ def demo(
     ] = Path("peakend-demo-report"),
     lang: LangOpt = "en",
     as_json: JsonOpt = False,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="Instead of a report, start the dashboard with the demo data and a demo survey.",
+        ),
+    ] = False,
+    host: Annotated[str, typer.Option(help="With --serve: address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="With --serve: port to listen on.")] = 8000,
 ) -> None:
     """Run the full analysis on the bundled demo data and print where the report is.
 
     The demo data (2,000 synthetic journeys with a planted truth) is generated
     on first use. The report (HTML, PDF, charts) needs nothing but Python.
 
+    With --serve, `peakend serve` starts instead, on a survey database in --out
+    filled with answers from the demo journeys, with the demo dataset's analyses
+    and an admin user "demo" (password from PEAKEND_PASSWORD, or printed once).
+
     Example: peakend demo --lang nl
     """
     from peakend.datasets import demo_spec_path
+
+    if serve:
+        serve_demo(out_dir, host, port)
+        return
 
     with status("Preparing the demo dataset …"):
         spec = demo_spec_path()
     err.print(f"Demo dataset: [bold]{spec}[/]")
     analyze(spec, out_dir, lang=lang, outcome=None, pdf=True, images=True, as_json=as_json)
+
+
+def serve_demo(folder: Path, host: str, port: int) -> None:
+    """``peakend demo --serve``: the demo survey database, its admin, then ``serve``."""
+    import os
+
+    from peakend.cli.dashboard import start_service
+    from peakend.dashboard.app import ServeSettings
+    from peakend.dashboard.demo import DEMO_USER, prepare_demo
+    from peakend.survey.app import SurveySettings
+
+    with status("Preparing the demo survey (first start: about ten seconds) …"):
+        setup = prepare_demo(folder, os.environ.get("PEAKEND_PASSWORD"))
+    err.print(f"Demo survey: [bold]{setup.db}[/] ({setup.answers} answers)")
+    if setup.password is not None:
+        out.print(
+            f"Log in as [bold]{DEMO_USER}[/] with password [bold]{escape(setup.password)}[/] "
+            "(shown once; set PEAKEND_PASSWORD to choose it)."
+        )
+    settings = ServeSettings(
+        survey=SurveySettings(db=str(setup.db), questionnaires=setup.questionnaires),
+        rules=setup.rules,
+        layout=setup.layout,
+        datasets=(setup.spec,),
+    )
+    start_service(settings, host, port)
 
 
 def run_report(

@@ -7,7 +7,7 @@ the other commands work on the same database (``--db`` or ``PEAKEND_SURVEY_DB``)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -19,6 +19,9 @@ from peakend.cases.store import CaseStore, User
 from peakend.cli.common import JsonOpt, app, err, out, print_json, status
 from peakend.cli.survey import DbOpt, QuestionnairesOpt, _actor, _open
 from peakend.survey.app import SurveySettings
+
+if TYPE_CHECKING:
+    from peakend.dashboard.app import ServeSettings
 from peakend.survey.server import ServerOptions, run
 
 users_app = typer.Typer(name="users", help="Dashboard users and their roles.", no_args_is_help=True)
@@ -31,6 +34,25 @@ RulesOpt = Annotated[
     typer.Option(
         "--rules", envvar="PEAKEND_ALERT_RULES", help="Alert rules file (TOML); see docs."
     ),
+]
+LayoutOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--layout",
+        envvar="PEAKEND_LAYOUT",
+        help="Dashboard layout file (TOML): widgets, order, options; see docs/dashboard.md.",
+    ),
+]
+DatasetOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--dataset",
+        help="Dataset spec whose analyses the dashboard shows (repeat for several).",
+    ),
+]
+RefreshOpt = Annotated[
+    float,
+    typer.Option(min=10, help="Seconds between recomputations of the dataset analyses."),
 ]
 EVERYONE = User("cli", "admin", ("*",))
 
@@ -49,22 +71,38 @@ def serve(
     widget_interval: Annotated[
         float, typer.Option(min=1, help="Seconds between recomputations of the widgets.")
     ] = 60.0,
+    layout: LayoutOpt = None,
+    dataset: DatasetOpt = None,
+    refresh: RefreshOpt = 3600.0,
 ) -> None:
     """Run the survey service, the dashboard (/dashboard) and the cases in one process.
 
     Answers that match an alert rule open a case within seconds; overdue cases
     are escalated every minute. Add users first with `peakend users add`.
 
+    The dashboard shows the widgets of --layout (a TOML file; default: every
+    survey widget and the cases, then the analyses of each --dataset).
+
     Example: peakend serve --db survey.db -q examples/questionnaires --rules alerts.toml
     """
-    from peakend.dashboard.app import ServeSettings, create_serve_app
+    from peakend.dashboard.app import ServeSettings
 
     settings = ServeSettings(
         survey=SurveySettings(db=db, questionnaires=questionnaires, base_url=base_url),
         rules=rules,
         widget_interval=widget_interval,
         secure_cookies=base_url.startswith("https://"),
+        layout=layout,
+        datasets=tuple(dataset or ()),
+        refresh=refresh,
     )
+    start_service(settings, host, port)
+
+
+def start_service(settings: ServeSettings, host: str, port: int) -> None:
+    """Open the database, check rules, layout and datasets, then serve until Ctrl+C."""
+    from peakend.dashboard.app import create_serve_app
+
     with status("Opening the survey database …"):
         service = create_serve_app(settings)
     err.print(f"peakend on http://{host}:{port}/dashboard (survey at /s/…); Ctrl+C stops it.")

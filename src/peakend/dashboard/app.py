@@ -6,8 +6,11 @@ unchanged; the dashboard adds, before it:
 * ``/login``, ``/logout``: a login form (CSRF-protected by a double-submit
   cookie) that opens a session: a random token in an HttpOnly, SameSite=Lax
   cookie, stored hashed;
-* ``/dashboard``: the page of widgets, each loaded as an HTMX fragment from
-  ``/dashboard/widgets/<name>`` (JSON at ``/api/v1/widgets/<name>``);
+* ``/dashboard``: the page of widgets of the layout (:mod:`peakend.dashboard.layout`)
+  with a filter bar (:mod:`peakend.dashboard.filters`), each loaded as an HTMX
+  fragment from ``/dashboard/widgets/<name>`` (JSON at ``/api/v1/widgets/<name>``,
+  files with ``?format=csv|png|svg``); the analysis widgets of ``--dataset`` specs
+  are routed by :mod:`peakend.dashboard.panels`;
 * ``/dashboard/cases`` and ``/dashboard/cases/<id>``: the cases of the user's
   units, with a form to change status, root cause and add a note;
 * ``/api/v1/cases``, ``/api/v1/cases/<id>``, ``/api/v1/case-report``: the same as JSON.
@@ -17,9 +20,10 @@ Every dashboard and case route needs a session cookie or an API key
 Every state-changing request with a session carries its CSRF token (form field
 ``csrf`` or header ``X-CSRF-Token``). Templates escape every value (Jinja2
 autoescape) and the content security policy allows scripts from the service
-only. Two background threads run while the app runs: the alert rules
-(:class:`~peakend.cases.worker.AlertWorker`) and the widget cache
-(:class:`~peakend.dashboard.widgets.WidgetCache`).
+only. Three background threads run while the app runs: the alert rules
+(:class:`~peakend.cases.worker.AlertWorker`), the widget cache
+(:class:`~peakend.dashboard.widgets.WidgetCache`) and, with datasets, their
+analyses (:class:`~peakend.dashboard.analyses.AnalysisCache`).
 """
 
 from __future__ import annotations
@@ -49,6 +53,11 @@ from peakend.cases.report import CaseReport, case_report
 from peakend.cases.rules import Rule, read_rules
 from peakend.cases.store import STATUSES, CaseStore, Endings, User
 from peakend.cases.worker import AlertWorker
+from peakend.dashboard.analyses import AnalysisCache
+from peakend.dashboard.exports import export_response, wants_export
+from peakend.dashboard.filters import NO_FILTER, Filter, from_query
+from peakend.dashboard.layout import load_layout
+from peakend.dashboard.panels import analysis_routes, page_filter
 from peakend.dashboard.widgets import WIDGETS, WidgetCache
 from peakend.survey.app import SurveySettings, client_address, create_app, ok, problem
 from peakend.survey.errors import AccessError, SurveyError
@@ -82,6 +91,11 @@ class ServeSettings:
     widget_interval: float = 60.0
     alert_interval: float = 2.0
     secure_cookies: bool = False
+    #: The dashboard layout file (None: the built-in default layout).
+    layout: Path | None = None
+    #: Dataset specs whose analyses the dashboard shows, and seconds between recomputations.
+    datasets: tuple[Path, ...] = ()
+    refresh: float = 3600.0
 
 
 class LoginRequired(Exception):
@@ -114,11 +128,14 @@ def create_serve_app(
     cases = CaseStore(store, rules, endings=shared)
     widgets = WidgetCache(store, endings=shared, interval=settings.widget_interval)
     worker = AlertWorker(cases, interval=settings.alert_interval)
+    analyses = AnalysisCache(settings.datasets, interval=settings.refresh)
+    layout = load_layout(settings.layout, analyses.names)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         worker.start()
         widgets.start()
+        analyses.start()
         store.listeners.append(widgets.wake)
         try:
             yield
@@ -126,11 +143,14 @@ def create_serve_app(
             store.listeners.remove(widgets.wake)
             worker.stop()
             widgets.stop()
+            analyses.stop()
 
     app = FastAPI(title="peakend", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.cases = cases
     app.state.widgets = widgets
     app.state.worker = worker
+    app.state.analyses = analyses
+    app.state.layout = layout
     app.state.settings = settings
     app.state.templates = Environment(
         loader=PackageLoader("peakend.dashboard", "templates"),
@@ -141,6 +161,7 @@ def create_serve_app(
     fragments = Fragments(cases, widgets)
     _page_routes(app, fragments)
     _api_routes(app, fragments)
+    analysis_routes(app, analyses, _render)
     static = resources.files("peakend.dashboard") / "static"
     app.mount("/dashboard/static", StaticFiles(directory=str(static)), name="dashboard-static")
     app.mount("/", create_app(settings.survey, store=store))
@@ -213,6 +234,8 @@ def _handlers(app: FastAPI) -> None:
 
 def _render(request: Request, template: str, **values: Any) -> str:
     env: Environment = request.app.state.templates
+    query = f"?{request.url.query}" if request.url.query else ""
+    values.setdefault("self_url", request.url.path + query)  # where a fragment reloads from
     return env.get_template(template).render(
         csrf=getattr(request.state, "csrf", None) or "", **values
     )
@@ -285,27 +308,29 @@ class Fragments:
     def __init__(self, cases: CaseStore, widgets: WidgetCache) -> None:
         self.cases = cases
         self.widgets = widgets
-        self._specs: dict[tuple[str, tuple[str, ...], datetime], str | None] = {}
+        self._specs: dict[tuple[str, tuple[str, ...], Filter, datetime], str | None] = {}
         self._reports: dict[tuple[str, ...], tuple[float, CaseReport]] = {}
         self._lock = threading.Lock()
 
-    def widget(self, name: str, user: User) -> dict[str, Any]:
-        """What the widget fragment shows to ``user``."""
-        widget = self.widgets.get(name)
+    def widget(self, name: str, user: User, flt: Filter = NO_FILTER) -> dict[str, Any]:
+        """What the widget fragment shows to ``user`` under the filter ``flt``."""
+        values = {"name": name, "title": WIDGETS[name], "query": flt.query(), "filter": flt}
+        widget = self.widgets.get(name, flt)
         if widget is None:
-            return {"name": name, "title": WIDGETS[name], "widget": None, "spec": None}
-        mine = widget.for_user(user)
-        key = (name, _units(user), widget.computed_at)
+            return {**values, "widget": None, "spec": None}
+        mine = widget.for_user(user, flt)
+        key = (name, _units(user), flt, widget.computed_at)
         with self._lock:
             spec = self._specs.get(key, "")
         if spec == "":
-            built = to_spec(CHARTS[name](mine.rows)) if mine.rows else None
+            chart = CHARTS.get(name)
+            built = to_spec(chart(mine.rows)) if mine.rows and chart else None
             spec = json.dumps(built, ensure_ascii=False) if built else None
             with self._lock:
-                for old in [k for k in self._specs if k[0] == name and k[2] != key[2]]:
+                for old in [k for k in self._specs if k[0] == name and k[3] != key[3]]:
                     del self._specs[old]
                 self._specs[key] = spec
-        return {"name": name, "title": mine.title, "widget": mine, "spec": spec}
+        return {**values, "title": mine.title, "widget": mine, "spec": spec}
 
     def report(self, user: User) -> CaseReport:
         """The case report of the user's units (at most :data:`REPORT_TTL_S` old)."""
@@ -334,8 +359,8 @@ def _page_routes(app: FastAPI, fragments: Fragments) -> None:
 
     @app.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
     def dashboard(request: Request, user: CurrentUser) -> HTMLResponse:
-        names = [*WIDGETS, "cases", "case_report"]
-        return HTMLResponse(_render(request, "dashboard.html", user=user, widgets=names))
+        values = page_filter(request)
+        return HTMLResponse(_render(request, "dashboard.html", user=user, **values))
 
     @app.get("/dashboard/static/vega.js", include_in_schema=False)
     def vega() -> Response:
@@ -352,8 +377,9 @@ def _page_routes(app: FastAPI, fragments: Fragments) -> None:
             return HTMLResponse(_render(request, "report_fragment.html", report=report))
         if name not in WIDGETS:
             return HTMLResponse("no such widget", status_code=404)
-        values = fragments.widget(name, user)
-        return HTMLResponse(_render(request, "widget_fragment.html", **values))
+        values = fragments.widget(name, user, from_query(request.query_params))
+        template = "verbatims_fragment.html" if name == "verbatims" else "widget_fragment.html"
+        return HTMLResponse(_render(request, template, **values))
 
     @app.get("/dashboard/cases", response_class=HTMLResponse, include_in_schema=False)
     def case_list(request: Request, user: CurrentUser, status: str | None = None) -> HTMLResponse:
@@ -400,13 +426,19 @@ def _api_routes(app: FastAPI, fragments: Fragments) -> None:
     cases, widgets = fragments.cases, fragments.widgets
 
     @app.get("/api/v1/widgets/{name}", tags=["dashboard"], summary="A widget's rows")
-    def widget_json(name: str, user: CurrentUser) -> JSONResponse:
+    def widget_json(name: str, request: Request, user: CurrentUser) -> Response:
         if name not in WIDGETS:
             return problem(f"no widget {name!r}; known: {', '.join(WIDGETS)}", 404)
-        widget = widgets.get(name)
+        flt = from_query(request.query_params)
+        widget = widgets.get(name, flt)
         if widget is None:
             return problem("the figures are being computed; try again in a minute", 503)
-        return ok(widget.for_user(user).to_dict())
+        mine = widget.for_user(user, flt)
+        if wants_export(request):
+            chart = CHARTS.get(name)
+            specs = [(name, to_spec(chart(mine.rows)))] if chart and mine.rows else []
+            return export_response(request, name, mine.rows, specs)
+        return ok({**mine.to_dict(), "filter": flt.to_dict()})
 
     @app.get("/api/v1/cases", tags=["cases"], summary="Cases of the caller's units, newest first")
     def list_cases(

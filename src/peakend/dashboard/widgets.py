@@ -13,7 +13,12 @@ Widgets (rows per touchpoint; a touchpoint belongs to the unit of the same name)
   interval (none below :data:`MIN_ANSWERS`), and the change from the touchpoint's
   previous week with its 95 % Welch interval;
 * ``endings``: share of comments ending negatively per touchpoint (decided
-  endings only), Wilson 95 %, labels from the default comment scorer.
+  endings only), Wilson 95 %, labels from the default comment scorer;
+* ``verbatims``: the latest :data:`VERBATIMS` comments per touchpoint with how
+  each ends and the answer's emotion score.
+
+Every widget is computed per filter (:mod:`peakend.dashboard.filters`): period
+and segment select the answers, units the rows.
 """
 
 from __future__ import annotations
@@ -32,17 +37,19 @@ import sqlalchemy as sa
 from scipy import stats
 
 from peakend.cases.store import Endings, User, default_endings
+from peakend.dashboard.filters import NO_FILTER, SURVEY_SEGMENTS, Filter, in_period
+from peakend.dashboard.layout import SURVEY_WIDGETS
 from peakend.stats.resampling import wilson
 from peakend.survey import models as m
 from peakend.survey.store import SurveyStore
 
 log = logging.getLogger("peakend.dashboard")
 MIN_ANSWERS = 2
-WIDGETS = {
-    "responses": "Responses and response rate per week",
-    "score_trend": "Overall score per touchpoint and week",
-    "endings": "Share of comments ending negatively per touchpoint",
-}
+WIDGETS = SURVEY_WIDGETS
+#: Filters kept up to date besides the unfiltered figures (the most recently asked for).
+MAX_FILTERS = 32
+#: Latest comments per touchpoint in the verbatim feed.
+VERBATIMS = 20
 
 
 @dataclass(frozen=True)
@@ -55,9 +62,9 @@ class Widget:
     n_answers: int
     computed_at: datetime
 
-    def for_user(self, user: User) -> Widget:
-        """Only the rows of touchpoints in the user's units."""
-        rows = [r for r in self.rows if user.sees(str(r["touchpoint"]))]
+    def for_user(self, user: User, flt: Filter = NO_FILTER) -> Widget:
+        """Only the rows of touchpoints in the user's units (and the filter's, if it names any)."""
+        rows = [r for r in self.rows if flt.shows(str(r["touchpoint"]), user)]
         n = sum(int(r.get("answers", 0)) for r in rows) if rows else 0
         return Widget(self.name, self.title, rows, n, self.computed_at)
 
@@ -113,13 +120,25 @@ _EVENTS = sa.select(
     m.responses.c.id,
     m.responses.c.overall,
     m.responses.c.comment,
+    m.responses.c.emotion,
+    m.responses.c.submitted_at,
+    m.invitations.c.channel,
+    m.invitations.c.lang,
+    m.invitations.c.questionnaire,
 ).select_from(
     m.invitations.outerjoin(m.responses, m.responses.c.invitation_id == m.invitations.c.id)
 )
 
 
 class WidgetCache:
-    """Every widget, recomputed in a background thread; requests read the last result."""
+    """Every survey widget, computed in a background thread; requests read the last result.
+
+    Figures are kept per filter (:meth:`Filter.computation_key`: period and
+    segment; units are applied to the computed rows). The unfiltered figures are
+    always computed; a new filter is computed on its first request, from the last
+    snapshot of the answers, while the request answers "being computed", and is
+    then kept up to date with the others (the :data:`MAX_FILTERS` last used).
+    """
 
     def __init__(
         self,
@@ -134,35 +153,89 @@ class WidgetCache:
         self.interval = interval
         self.min_gap = min(min_gap, interval)
         self._labels: dict[int, str | None] = {}
-        self._widgets: dict[str, Widget] = {}
+        self._rows: list[Any] | None = None
+        self._computed_at = datetime.now(UTC)
+        self._widgets: dict[tuple[object, ...], dict[str, Widget]] = {}
+        self._wanted: dict[tuple[object, ...], Filter] = {NO_FILTER.computation_key(): NO_FILTER}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._dirty = True
         self._thread: threading.Thread | None = None
         self.computed = threading.Event()
 
-    def get(self, name: str) -> Widget | None:
-        """The last computed widget ``name`` (None until the first computation)."""
+    def get(self, name: str, flt: Filter = NO_FILTER) -> Widget | None:
+        """The last computed widget ``name`` for ``flt`` (None until it is computed).
+
+        A filter not seen before is queued for the background thread.
+        """
+        key = flt.computation_key()
         with self._lock:
-            return self._widgets.get(name)
+            found = self._widgets.get(key)
+            if found is None and key not in self._wanted:
+                self._wanted[key] = Filter(flt.period, flt.segment)
+                while len(self._wanted) > MAX_FILTERS:
+                    oldest = next(k for k in self._wanted if k != NO_FILTER.computation_key())
+                    del self._wanted[oldest]
+                    self._widgets.pop(oldest, None)
+                self._wake.set()
+        return None if found is None else found.get(name)
 
     def refresh(self) -> None:
-        """Recompute every widget from the database (runs in the background thread)."""
+        """Read the answers and recompute every widget of every filter in use."""
         rows = self.survey.read_snapshot(lambda c: c.execute(_EVENTS).all())
-        now = datetime.now(UTC)
-        answered = [r for r in rows if r.id is not None]
-        widgets = {
-            "responses": self._responses(rows),
-            "score_trend": self._trend(answered),
-            "endings": self._endings(answered),
-        }
-        built = {
-            name: Widget(name, WIDGETS[name], table, len(answered), now)
-            for name, table in widgets.items()
-        }
+        self._rows = rows
+        self._computed_at = datetime.now(UTC)
+        with self._lock:
+            wanted = dict(self._wanted)
+        built = {key: self._compute(rows, flt) for key, flt in wanted.items()}
         with self._lock:
             self._widgets = built
         self.computed.set()
+
+    def compute_pending(self) -> None:
+        """Compute the filters asked for since the last refresh, from its snapshot."""
+        if self._rows is None:
+            return
+        with self._lock:
+            pending = {k: f for k, f in self._wanted.items() if k not in self._widgets}
+        for key, flt in pending.items():
+            computed = self._compute(self._rows, flt)
+            with self._lock:
+                if key in self._wanted:
+                    self._widgets[key] = computed
+
+    def _compute(self, rows: list[Any], flt: Filter) -> dict[str, Widget]:
+        bounds = flt.bounds()
+        segment = flt.segment_pair
+        if segment is not None and segment[0] not in SURVEY_SEGMENTS:
+            rows = []  # answers have no such segment (the API says which keys exist)
+        kept = [
+            r
+            for r in rows
+            if in_period(r.event_ts, bounds)
+            and (segment is None or str(getattr(r, segment[0])) == segment[1])
+        ]
+        answered = [r for r in kept if r.id is not None]
+        self._label(answered)
+        tables = {
+            "responses": self._responses(kept),
+            "score_trend": self._trend(answered),
+            "endings": self._endings(answered),
+            "verbatims": self._verbatims(answered),
+        }
+        now = self._computed_at
+        return {
+            name: Widget(name, WIDGETS[name], table, len(answered), now)
+            for name, table in tables.items()
+        }
+
+    def _label(self, answered: list[Any]) -> None:
+        """Score each comment's ending once (kept across refreshes and filters)."""
+        new = [r for r in answered if r.comment and r.id not in self._labels]
+        if new:
+            labels = self.endings([r.comment for r in new])
+            self._labels.update({r.id: label for r, label in zip(new, labels, strict=True)})
 
     def _responses(self, rows: list[Any]) -> list[dict[str, Any]]:
         counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
@@ -214,10 +287,6 @@ class WidgetCache:
         return out
 
     def _endings(self, answered: list[Any]) -> list[dict[str, Any]]:
-        new = [r for r in answered if r.comment and r.id not in self._labels]
-        if new:
-            labels = self.endings([r.comment for r in new])
-            self._labels.update({r.id: label for r, label in zip(new, labels, strict=True)})
         groups: dict[str, list[str]] = defaultdict(list)
         for r in answered:
             label = self._labels.get(r.id)
@@ -237,6 +306,30 @@ class WidgetCache:
             )
         return out
 
+    def _verbatims(self, answered: list[Any]) -> list[dict[str, Any]]:
+        """The latest comments of each touchpoint, with how they end and the emotion score."""
+        by_touchpoint: dict[str, list[Any]] = defaultdict(list)
+        for r in answered:
+            if r.comment:
+                by_touchpoint[r.touchpoint].append(r)
+        out = []
+        for touchpoint, found in sorted(by_touchpoint.items()):
+            found.sort(key=lambda r: (r.submitted_at, r.id), reverse=True)
+            out += [
+                {
+                    "touchpoint": touchpoint,
+                    "submitted_at": r.submitted_at.isoformat(),
+                    "event_ts": r.event_ts.isoformat(),
+                    "comment": r.comment,
+                    "ending": self._labels.get(r.id),
+                    "emotion": r.emotion,
+                    "overall": r.overall,
+                    "answers": 1,
+                }
+                for r in found[:VERBATIMS]
+            ]
+        return out
+
     # --- the background thread ---------------------------------------------------------
 
     def start(self) -> None:
@@ -244,6 +337,8 @@ class WidgetCache:
         self._thread.start()
 
     def wake(self, _response_id: int | None = None) -> None:
+        """New answers: recompute (at most once per ``min_gap`` seconds)."""
+        self._dirty = True
         self._wake.set()
 
     def stop(self) -> None:
@@ -253,16 +348,23 @@ class WidgetCache:
             self._thread.join(timeout=30)
 
     def _run(self) -> None:
+        last = -math.inf
         while not self._stop.is_set():
             self._wake.clear()
-            started = time.monotonic()
+            since = time.monotonic() - last
             try:
-                self.refresh()
+                # New answers wake the cache, but a stream of them must not keep it
+                # recomputing: the refresh shares the process with the requests. A
+                # new filter is computed at once from the last snapshot.
+                if since >= self.interval or (self._dirty and since >= self.min_gap):
+                    self._dirty = False
+                    last = time.monotonic()
+                    self.refresh()
+                self.compute_pending()
             except Exception:
                 log.exception("the widgets could not be computed; retrying")
-            self._wake.wait(self.interval)
-            # New answers wake the cache, but a stream of them must not keep it
-            # recomputing: the refresh shares the process with the requests.
-            rest = self.min_gap - (time.monotonic() - started)
-            if rest > 0:
-                self._stop.wait(rest)
+            since = time.monotonic() - last
+            wait = self.interval - since
+            if self._dirty:
+                wait = min(wait, self.min_gap - since)
+            self._wake.wait(max(wait, 0.05))
