@@ -569,9 +569,11 @@ class _Loader:
     def _note_na(
         self, events: pd.DataFrame, na_codes: pd.Series, column_of: pd.Series, raw: pd.DataFrame
     ) -> None:
+        rows = None  # the raw rows behind the events, taken once (a wide export has millions)
         for name, mask in _by_column(na_codes, column_of):
+            rows = raw.loc[events.index] if rows is None else rows
             self._note(
-                raw.loc[events.index],
+                rows,
                 mask,
                 Reason.NOT_APPLICABLE,
                 Severity.INFO,
