@@ -296,10 +296,12 @@ TEXTS: dict[str, dict[Language, str]] = {
         "vergeleken; de herinnerde score van elke reis komt uit het gekozen model.",
     },
     "memory_comparison": {
-        "en": "Out of sample ({folds}-fold, n = {n}) the chosen model, {chosen}, reaches "
-        "{metric} {score}; the experienced average alone reaches {baseline}.",
-        "nl": "Buiten de steekproef ({folds}-voudig, n = {n}) haalt het gekozen model, "
-        "{chosen}, een {metric} van {score}; het beleefde gemiddelde alleen haalt {baseline}.",
+        "en": "Tested on journeys it had not seen ({folds} rounds, n = {n}), the chosen way of "
+        "remembering ({chosen}) reaches {scored}; the experienced average alone reaches "
+        "{baseline}.",
+        "nl": "Getest op klantreizen die het niet had gezien ({folds} rondes, n = {n}), haalt "
+        "de gekozen manier van onthouden ({chosen}) {scored}; het beleefde gemiddelde alleen "
+        "haalt {baseline}.",
     },
     "memory_ratio": {
         "en": "The {moment} moment counts {ratio}× as much as an average moment {interval}.",
@@ -323,9 +325,9 @@ TEXTS: dict[str, dict[Language, str]] = {
     },
     "sum_memory_peak_end": {
         "en": "Customers remember the peak and the end, not the average: those two moments "
-        "predict {outcome} with {metric} {score}, against {mean} for the average of all moments.",
+        "predict {outcome} with {scored}, against {mean} for the average of all moments.",
         "nl": "Klanten onthouden de piek en het einde, niet het gemiddelde: die twee momenten "
-        "voorspellen {outcome} met {metric} {score}, tegen {mean} voor het gemiddelde van alle "
+        "voorspellen {outcome} met {scored}, tegen {mean} voor het gemiddelde van alle "
         "momenten.",
     },
     "sum_memory_whole": {
@@ -366,10 +368,8 @@ TEXTS: dict[str, dict[Language, str]] = {
         "even goed.",
     },
     "sum_memory_model": {
-        "en": "How customers remember: the {chosen} model predicts {outcome} best "
-        "({metric} {score}).",
-        "nl": "Hoe klanten onthouden: het model {chosen} voorspelt {outcome} het best "
-        "({metric} {score}).",
+        "en": "How customers remember: {chosen} predicts {outcome} best ({scored}).",
+        "nl": "Hoe klanten onthouden: {chosen} voorspelt {outcome} het best ({scored}).",
     },
     "types_title": {
         "en": "Experienced and remembered, per journey type",
@@ -388,9 +388,41 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "One journey: its moments, peak and end",
         "nl": "Eén klantreis: de momenten, de piek en het einde",
     },
-    "col_model": {"en": "Model", "nl": "Model"},
-    "col_features": {"en": "Features", "nl": "Kenmerken"},
+    "col_model": {"en": "What customers remember", "nl": "Wat klanten onthouden"},
+    "col_features": {"en": "Journey features used", "nl": "Gebruikte reiskenmerken"},
     "col_score": {"en": "{metric} [95 % CI]", "nl": "{metric} [95%-BI]"},
+    "memory_score_auc": {
+        "en": "a separation score of {score} (0.5 is chance, 1 is perfect)",
+        "nl": "een onderscheidingsscore van {score} (0,5 is toeval, 1 is perfect)",
+    },
+    "memory_score_rmse": {
+        "en": "a prediction error of {score} (lower is better)",
+        "nl": "een voorspelfout van {score} (lager is beter)",
+    },
+    "memory_metric_auc": {"en": "Separation score", "nl": "Onderscheidingsscore"},
+    "memory_metric_rmse": {"en": "Prediction error", "nl": "Voorspelfout"},
+    "memory_model_mean": {"en": "average of all moments", "nl": "gemiddelde van alle momenten"},
+    "memory_model_end": {"en": "last moment", "nl": "laatste moment"},
+    "memory_model_peak_end": {"en": "peak and end", "nl": "piek en einde"},
+    "memory_model_peak_end_trough": {
+        "en": "peak, end and worst moment",
+        "nl": "piek, einde en slechtste moment",
+    },
+    "memory_model_peak_end_mean": {
+        "en": "peak, end, worst moment and average",
+        "nl": "piek, einde, slechtste moment en gemiddelde",
+    },
+    "memory_model_full": {"en": "every journey feature", "nl": "alle reiskenmerken"},
+    "memory_feature_mean": {"en": "average", "nl": "gemiddelde"},
+    "memory_feature_peak": {"en": "peak", "nl": "piek"},
+    "memory_feature_end": {"en": "end", "nl": "einde"},
+    "memory_feature_trough": {"en": "worst moment", "nl": "slechtste moment"},
+    "memory_feature_first": {"en": "first moment", "nl": "eerste moment"},
+    "memory_feature_peak_positive": {"en": "best moment", "nl": "beste moment"},
+    "memory_feature_peak_negative": {"en": "worst peak", "nl": "negatieve piek"},
+    "memory_feature_trend": {"en": "trend", "nl": "trend"},
+    "memory_feature_log_moments": {"en": "number of moments", "nl": "aantal momenten"},
+    "memory_feature_log_duration": {"en": "duration", "nl": "duur"},
     "col_vs_baseline": {"en": "vs average alone", "nl": "t.o.v. alleen gemiddelde"},
     "col_final": {"en": "Final touchpoint", "nl": "Laatste contactmoment"},
     "col_good": {"en": "Good journeys", "nl": "Goede klantreizen"},
