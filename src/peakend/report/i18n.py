@@ -475,6 +475,14 @@ TEXTS: dict[str, dict[Language, str]] = {
         "nl": "Contacten eindigen het vaakst negatief bij {touchpoint} ({share}, n = {n}); "
         "het gevoel daar is vooral {emotion}.",
     },
+    "sum_emotions_journey": {
+        "en": "{share} of the comments about the whole journey end on a negative note "
+        "({n} comments, {decided} with a clear ending); the feeling in them is mostly {emotion}.",
+        "nl": "{share} van de opmerkingen over de hele klantreis eindigt negatief "
+        "({n} opmerkingen, {decided} met een duidelijk einde); het gevoel daarin is vooral "
+        "{emotion}.",
+    },
+    "journey_comment": {"en": "Whole journey (comment)", "nl": "Hele klantreis (opmerking)"},
     "col_comments": {"en": "Comments", "nl": "Opmerkingen"},
     "col_ends_negative": {
         "en": "Ends negative (of decided) [95 % CI]",
