@@ -73,6 +73,8 @@ class Report:
     #: The data line and the quarantine warning in the report language ("" when none).
     data_line: str = ""
     warning: str = ""
+    #: The ISO 4217 code of money figures (``[report] currency``), None when not declared.
+    currency: str | None = None
 
     def section(self, key: str) -> Section | None:
         """The section ``key`` if it was built."""
@@ -88,6 +90,7 @@ class Report:
             "dataset": self.dataset,
             "lang": self.lang,
             "outcome": self.outcome,
+            "currency": self.currency,
             "n_journeys": self.n_journeys,
             "n_events": self.n_events,
             "summary": list(self.summary),
@@ -140,6 +143,7 @@ def build_report(
         quality=data_quality(dataset.report),
         data_line=data_line(dataset.report, language),
         warning=quarantine_warning(dataset.report, language),
+        currency=dataset.spec.currency,
     )
 
 

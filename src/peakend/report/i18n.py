@@ -579,6 +579,10 @@ TEXTS: dict[str, dict[Language, str]] = {
     },
     "col_suggestion": {"en": "Proactive contact", "nl": "Proactief contact"},
     "col_deflected": {"en": "Prevented per 1,000", "nl": "Voorkomen per 1.000"},
+    "prevented_saving": {
+        "en": "{prevented}; saves {saved}",
+        "nl": "{prevented}; bespaart {saved}",
+    },
     "col_basis": {"en": "Basis", "nl": "Basis"},
     "suggestion": {"en": "{channel} on day {day}: {goal}", "nl": "{channel} op dag {day}: {goal}"},
     "method_hidden": {
@@ -896,6 +900,36 @@ def number(value: float | int | None, lang: Language, digits: int = 2) -> str:
         return "–"
     formatted = f"{value:,}" if isinstance(value, int) else f"{value:,.{digits}f}"
     return _localise(formatted, lang)
+
+
+#: Currency symbols written before the amount; other codes are written as the code.
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CNY": "¥", "INR": "₹"}
+
+
+def money(value: float | None, currency: str | None, lang: Language, digits: int = 0) -> str:
+    """An amount with its currency as readers of ``lang`` write it.
+
+    English puts the symbol right before the number ("€899", "-€12"), Dutch
+    leaves a space ("€ 899", "€ -12"); a code without a symbol is written as
+    the code ("SEK 899"). Without a currency the number stands alone.
+    """
+    amount = number(value, lang, digits)
+    if currency is None or amount == "–":
+        return amount
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    if symbol is None:
+        return f"{currency}\u00a0{amount}"
+    if lang == "nl":
+        return f"{symbol}\u00a0{amount}"
+    sign, digits_only = ("-", amount[1:]) if amount[:1] in "-−" else ("", amount)
+    return f"{sign}{symbol}{digits_only}"
+
+
+def money_ci(estimate: Bounded, currency: str | None, lang: Language) -> str:
+    """A money estimate with its interval: ``€899 [€610, €1,190]``."""
+    return _bounded(
+        estimate.value, estimate.low, estimate.high, lang, lambda v: money(v, currency, lang)
+    )
 
 
 def signed(value: float | None, lang: Language, digits: int = 2) -> str:
