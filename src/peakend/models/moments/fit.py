@@ -282,6 +282,12 @@ class _AmeRows:
     distinct: _Distinct
     bands: NDArray[np.int8]
     controls: F64
+    #: ``t * 4 + band`` of every pattern and touchpoint: its cell in the flat coefficient table.
+    cells: I64
+    #: 1.0 where a pattern scores low (middle) at a touchpoint: the journeys a fix (an excel
+    #: action) would move.
+    low: F64
+    middle: F64
 
 
 def _ame_rows(design: MomentDesign, ame_rows: int) -> _AmeRows:
@@ -292,7 +298,10 @@ def _ame_rows(design: MomentDesign, ame_rows: int) -> _AmeRows:
     distinct = _distinct(sub, extra=())
     first = distinct.first
     controls = sub.controls[first] if sub.control_names else np.zeros((first.size, 0))
-    return _AmeRows(rows, distinct, sub.bands[first], controls)
+    bands = sub.bands[first]
+    cells = np.arange(bands.shape[1], dtype=np.int64)[None, :] * 4 + bands.astype(np.int64)
+    low, middle = ((bands == b).astype(np.float64) for b in (LOW, MIDDLE))
+    return _AmeRows(rows, distinct, bands, controls, cells, low, middle)
 
 
 def fit_predict(train: MomentDesign, test: MomentDesign) -> F64:
@@ -469,9 +478,8 @@ def _marginal_effects(
     over those now in the middle: the effect on the journeys an action moves.
     ``w`` is the summed weight of each distinct pattern in ``ame``.
     """
-    bands = ame.bands
     coef = np.nan_to_num(table)
-    contrib = np.take_along_axis(coef[None, :, :], bands[:, :, None].astype(np.int64), 2)[..., 0]
+    contrib = coef.ravel()[ame.cells]
     controls = ame.controls @ control_coef if control_coef.size else 0.0
     base = intercept + np.reshape(controls, (-1, 1)) + contrib.sum(axis=1, keepdims=True) - contrib
     weight = w / w.sum()
@@ -481,9 +489,9 @@ def _marginal_effects(
         shifted = _sigmoid(base + coef[:, band]) - p_mid
         effects.append(np.where(np.isnan(table[:, band]), np.nan, weight @ shifted))
         if band != NOT_SCORED:  # over the journeys the action moves: low, or middle
-            moved = weight[:, None] * (bands == (LOW if band == LOW else MIDDLE))
-            total = moved.sum(axis=0)
-            sums = (moved * shifted).sum(axis=0)
+            moved = ame.low if band == LOW else ame.middle
+            total = weight @ moved
+            sums = weight @ (moved * shifted)
             mean = np.divide(sums, total, out=np.zeros_like(total), where=total > 0)
             effects.append(np.where(np.isnan(table[:, band]) | (total <= 0), np.nan, mean))
     return effects[0], effects[2], effects[4], effects[1], effects[3]
