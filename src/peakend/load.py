@@ -506,7 +506,8 @@ class _Loader:
         names = touchpoints.unique()
         scales = {str(n): self._scale(str(n)) for n in names}
         scored = values.notna()
-        unscaled = sorted({n for n, s in scales.items() if s is None} & set(touchpoints[scored]))
+        present = {str(n) for n in touchpoints[scored].dropna().unique()}
+        unscaled = sorted({n for n, s in scales.items() if s is None} & present)
         if unscaled:
             raise ConfigError(
                 f"{self.label}: scores found for touchpoint(s) without a declared scale: "
