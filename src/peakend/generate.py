@@ -1437,6 +1437,8 @@ def _spec_text(cfg: GeneratorConfig, name: str) -> str:
     roles = ("journey_id", "customer_id", "ts", "seq", "touchpoint", "channel")
     lines += [f'{r} = "{r}"' for r in (*roles, "initiated_by", "score", "text", "lang")]
     lines += ["", "[scales.score]", "low = 1", "high = 5", ""]
+    # touchpoint costs (and the cost saved the report derives from them) are in euros
+    lines += ["[report]", 'currency = "EUR"', ""]
     for row in _catalogue_rows(cfg):
         lines += _touchpoint_toml(*row)
     lines += [

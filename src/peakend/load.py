@@ -558,7 +558,8 @@ class _Loader:
         names = touchpoints.unique()
         scales = {str(n): self._scale(str(n)) for n in names}
         scored = values.notna()
-        unscaled = sorted({n for n, s in scales.items() if s is None} & set(touchpoints[scored]))
+        present = {str(n) for n in touchpoints[scored].dropna().unique()}
+        unscaled = sorted({n for n, s in scales.items() if s is None} & present)
         if unscaled:
             raise ConfigError(
                 f"{self.label}: scores found for touchpoint(s) without a declared scale: "
@@ -567,14 +568,18 @@ class _Loader:
             )
         fill = Scale(0, 1)
         pick = {n: s or fill for n, s in scales.items()}
+        # one lookup per distinct touchpoint, spread by code: millions of events, few names
+        codes, uniques = pd.factorize(touchpoints)
+        chosen = [pick[str(n)] for n in uniques]
 
-        def column(attr: str) -> np.ndarray:
-            mapping = {n: getattr(s, attr) for n, s in pick.items()}
-            return touchpoints.map(mapping).to_numpy(dtype="float64")
+        def column(values: list[float]) -> np.ndarray:
+            # code -1 (a missing touchpoint) takes the appended NaN, as a failed lookup did
+            return np.asarray([*values, np.nan], dtype="float64")[codes]
 
-        low, high = column("low"), column("high")
-        neutral = touchpoints.map({n: s.midpoint for n, s in pick.items()}).to_numpy("float64")
-        reverse = touchpoints.map({n: s.reversed for n, s in pick.items()}).to_numpy(bool)
+        low = column([s.low for s in chosen])
+        high = column([s.high for s in chosen])
+        neutral = column([s.midpoint for s in chosen])
+        reverse = np.asarray([s.reversed for s in chosen] + [False], dtype=bool)[codes]
         return low, high, neutral, reverse
 
     def _bad_score_fix(self, bad: pd.Series) -> str:
@@ -609,21 +614,23 @@ class _Loader:
         return mask.astype(bool)
 
     def _na_mask(self, events: pd.DataFrame, values: pd.Series) -> pd.Series:
-        mask = pd.Series(False, index=events.index)
-        for name in events["touchpoint"].unique():
+        mask = np.zeros(len(events), dtype=bool)
+        codes, names = pd.factorize(events["touchpoint"])
+        for code, name in enumerate(names):
             scale = self._scale(str(name))
             if scale is None or not scale.not_applicable:
                 continue
-            here = events["touchpoint"] == name
-            mask |= here & values.isin(scale.not_applicable)
-        return mask
+            mask |= (codes == code) & values.isin(scale.not_applicable).to_numpy(dtype=bool)
+        return pd.Series(mask, index=events.index)
 
     def _note_na(
         self, events: pd.DataFrame, na_codes: pd.Series, column_of: pd.Series, raw: pd.DataFrame
     ) -> None:
+        rows = None  # the raw rows behind the events, taken once (a wide export has millions)
         for name, mask in _by_column(na_codes, column_of):
+            rows = raw.loc[events.index] if rows is None else rows
             self._note(
-                raw.loc[events.index],
+                rows,
                 mask,
                 Reason.NOT_APPLICABLE,
                 Severity.INFO,
@@ -936,8 +943,13 @@ def _by_column(mask: pd.Series, column_of: pd.Series) -> list[tuple[str, pd.Seri
         return []
     # The mask may cover fewer rows than column_of (rows with unreadable scores are gone).
     column_of = column_of.loc[mask.index]
-    names = column_of[mask].unique()
-    return [(str(name), mask & (column_of == name)) for name in names]
+    codes, names = pd.factorize(column_of)
+    flagged = mask.to_numpy(dtype=bool)
+    found = pd.unique(codes[flagged & (codes >= 0)])  # first appearance first, as before
+    return [
+        (str(names[int(code)]), pd.Series(flagged & (codes == code), index=mask.index))
+        for code in found
+    ]
 
 
 def _text(column: pd.Series) -> pd.Series:

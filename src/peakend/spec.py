@@ -141,6 +141,9 @@ class DatasetSpec:
     #: Parquet and re-read while the sources and the spec are unchanged
     #: (:mod:`peakend.cache`). Not part of the spec's content key.
     cache_dir: Path | None = None
+    #: ``[report] currency = "EUR"``: the ISO 4217 code of the money figures
+    #: (touchpoint ``cost`` and what the report derives from it, e.g. cost saved).
+    currency: str | None = None
 
     def scale_for(self, touchpoint: Touchpoint | None) -> Scale | None:
         """The scale scores of ``touchpoint`` are on (its own, else the default)."""
@@ -198,6 +201,7 @@ _TOP_KEYS = {
     "recovery",
     "churn",
     "cache",
+    "report",
 }
 
 
@@ -287,7 +291,23 @@ def parse_spec(
         recovery=_parse_recovery(raw["recovery"], where) if "recovery" in raw else None,
         churn=_parse_churn(raw["churn"], where) if "churn" in raw else None,
         cache_dir=_parse_cache(raw, base_dir, where),
+        currency=_parse_report(raw, where),
     )
+
+
+def _parse_report(raw: Mapping[str, Any], where: str) -> str | None:
+    """``[report] currency``: a three-letter ISO 4217 code such as "EUR" or "USD"."""
+    table = _table(raw, "report", where)
+    _reject_unknown(table, {"currency"}, where, "[report]")
+    code = table.get("currency")
+    if code is None:
+        return None
+    if not (isinstance(code, str) and len(code.strip()) == 3 and code.strip().isalpha()):
+        raise ConfigError(
+            f'{where} [report]: currency must be a three-letter code such as "EUR" or "USD" '
+            f"(ISO 4217), not {code!r}"
+        )
+    return code.strip().upper()
 
 
 def _parse_cache(raw: Mapping[str, Any], base_dir: Path, where: str) -> Path | None:

@@ -281,3 +281,21 @@ def test_cli_analyze_json(spec: Path, tmp_path: Path) -> None:
     assert payload["n_journeys"] == 400
     assert payload["files"]["pdf"] is None
     assert Path(payload["files"]["html"]).exists()
+
+
+def test_money_carries_the_spec_currency(full: tuple[Report, ReportFiles]) -> None:
+    report, files = full
+    results = json.loads(files.json.read_text(encoding="utf-8"))
+    assert results["currency"] == "EUR" and results["sections"]["hidden"]["currency"] == "EUR"
+    hidden = report.section("hidden")
+    assert hidden is not None and hidden.tables
+    saved = [
+        cell.text
+        for row in hidden.tables[0].rows
+        for cell in row
+        if "saves" in cell.text  # contacts prevented; saves €… when the costs are known
+    ]
+    assert saved and all("€" in s for s in saved)
+    assert files.pdf is not None
+    pdf_text = "".join(page.extract_text() for page in pypdf.PdfReader(files.pdf).pages)
+    assert "saves\u00a0€" in pdf_text or "saves €" in pdf_text

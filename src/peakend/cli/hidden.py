@@ -74,10 +74,11 @@ def hidden(
             proactive=proactive,
             score_outcome=outcome,
         )
+    currency = dataset.spec.currency
     if as_json:
-        print_json(result.to_dict())
+        print_json({**result.to_dict(), "currency": currency})
     else:
-        _print(result)
+        _print(result, currency)
     if out_dir is not None:
         _charts(result, out_dir)
 
@@ -106,7 +107,17 @@ def _iv(i: Interval | AssumedRange, digits: int = 0, sign: str = "") -> str:
     return f"{i.value:{sign}.{digits}f} [{i.low:{sign}.{digits}f}, {i.high:{sign}.{digits}f}]"
 
 
-def _print(result: HiddenMomentsResult) -> None:
+def _money(i: Interval | AssumedRange, currency: str | None) -> str:
+    """A money figure in the spec's currency (``[report] currency``): ``€899 [€610, €1,190]``."""
+    from peakend.report.i18n import money
+
+    low, high = money(i.low, currency, "en"), money(i.high, currency, "en")
+    if isinstance(i, AssumedRange):
+        return f"{money(i.value, currency, 'en')} (assumed, {low} to {high})"
+    return f"{money(i.value, currency, 'en')} [{low}, {high}]"
+
+
+def _print(result: HiddenMomentsResult, currency: str | None = None) -> None:
     tested = sum(result.anchor_journeys.values())
     out.print(
         f"[bold]{result.dataset_name}[/]: {len(result.anchor_journeys)} anchors tested "
@@ -138,10 +149,10 @@ def _print(result: HiddenMomentsResult) -> None:
         )
     out.print(table)
     for m in result.moments:
-        _print_moment(m)
+        _print_moment(m, currency)
 
 
-def _print_moment(m: HiddenMomentReport) -> None:
+def _print_moment(m: HiddenMomentReport, currency: str | None) -> None:
     iv = m.intervention
     out.print(f"\n[bold]{escape(m.moment.label)}[/]")
     if m.emotion is not None:
@@ -180,7 +191,8 @@ def _print_moment(m: HiddenMomentReport) -> None:
                 else ""
             )
         )
-    cost = f"; cost saved {_iv(iv.cost_saved_per_1000)}" if iv.cost_saved_per_1000 else ""
+    saved = iv.cost_saved_per_1000
+    cost = f"; cost saved {_money(saved, currency)}" if saved else ""
     score = (
         f"; {iv.score_outcome} {_iv(iv.score_change, 2, '+')}"
         if iv.score_change and iv.score_outcome

@@ -6,6 +6,7 @@ from typing import Any
 
 import pyarrow.compute as pc
 
+from peakend.load import WIDE_COMMENT, Dataset
 from peakend.report.i18n import Language, ci, number, percent, percent_ci, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
 from peakend.text.journey import TouchpointEmotion, TouchpointEmotions, touchpoint_emotions
@@ -39,17 +40,17 @@ def emotions_section(ctx: ReportContext) -> Section:
     result = touchpoint_emotions(ctx.dataset, backend=backend)
     ctx.results["emotions"] = result
     lang = ctx.lang
-    summary = summary_sentence(result, lang, ctx.labels)
+    whole = journey_comments(ctx.dataset)
+    labels = {**ctx.labels, **{t: text("journey_comment", lang) for t in whole}}
+    summary = summary_sentence(result, lang, labels, journey_level=whole)
     return Section(
         key="emotions",
         title=text("emotions", lang),
         paragraphs=(text("emotions_intro", lang, n=number(result.n_comments, lang)),),
         charts=(
-            Chart(
-                "emotions", text("emotions_title", lang), emotions_figure(result, lang, ctx.labels)
-            ),
+            Chart("emotions", text("emotions_title", lang), emotions_figure(result, lang, labels)),
         ),
-        tables=(_table(result, lang, ctx.labels),),
+        tables=(_table(result, lang, labels),),
         summary=(summary,) if summary else (),
         methods=(text("method_emotions", lang), text("method_backend", lang, backend=backend)),
         references=REFERENCES,
@@ -65,14 +66,41 @@ def emotions_figure(
     return to_spec(chart)
 
 
+def journey_comments(dataset: Dataset) -> frozenset[str]:
+    """Touchpoints whose comments are about the whole journey, not one interaction.
+
+    A wide survey export's journey-level comment column (``[columns] text``)
+    becomes a last event :data:`~peakend.load.WIDE_COMMENT`; a declared
+    touchpoint with free text and no score column is such a comment too. How
+    "interactions end" there says nothing about a touchpoint.
+    """
+    spec = dataset.spec
+    found = {
+        t.name for t in spec.touchpoints if t.text_column and not t.column and spec.layout == "wide"
+    }
+    if spec.layout == "wide" and spec.columns.get("text"):
+        found.add(WIDE_COMMENT)
+    return frozenset(found)
+
+
 def summary_sentence(
-    result: TouchpointEmotions, lang: Language, labels: dict[str, str] | None = None
+    result: TouchpointEmotions,
+    lang: Language,
+    labels: dict[str, str] | None = None,
+    *,
+    journey_level: frozenset[str] = frozenset(),
 ) -> str | None:
-    """Where interactions most often end negatively, and what customers feel there."""
+    """Where interactions most often end negatively, and what customers feel there.
+
+    When the only comments are about the whole journey (``journey_level``), the
+    sentence says instead what share of them end on a negative note.
+    """
     enough = [t for t in result.touchpoints if t.n_comments >= MIN_COMMENTS]
-    if not enough:
-        return None
-    worst = max(enough, key=lambda t: t.ends_negative.value or 0.0)
+    per_touchpoint = [t for t in enough if t.touchpoint not in journey_level]
+    if not per_touchpoint:
+        whole = [t for t in enough if t.touchpoint in journey_level]
+        return _journey_sentence(whole[0], lang) if whole else None
+    worst = max(per_touchpoint, key=lambda t: t.ends_negative.value or 0.0)
     top = worst.top_emotions(1)
     return text(
         "sum_emotions",
@@ -80,6 +108,18 @@ def summary_sentence(
         touchpoint=(labels or {}).get(worst.touchpoint, worst.touchpoint),
         share=percent_ci(worst.ends_negative, lang),
         n=number(worst.n_comments, lang),
+        emotion=word(top[0][0], lang) if top else "–",
+    )
+
+
+def _journey_sentence(comments: TouchpointEmotion, lang: Language) -> str:
+    top = comments.top_emotions(1)
+    return text(
+        "sum_emotions_journey",
+        lang,
+        share=percent_ci(comments.ends_negative, lang),
+        n=number(comments.n_comments, lang),
+        decided=number(comments.ends_negative.n, lang),
         emotion=word(top[0][0], lang) if top else "–",
     )
 

@@ -7,10 +7,10 @@ from peakend.models.hidden.analysis import (
     HiddenMomentsResult,
     find_hidden_moments,
 )
-from peakend.models.hidden.interventions import AssumedRange
+from peakend.models.hidden.interventions import AssumedRange, Intervention
 from peakend.models.hidden.windows import LoggedTogether
 from peakend.report.dutch import CLASSIC_NAMES, channel, classic_name, goal
-from peakend.report.i18n import Language, ci, number, percent, text
+from peakend.report.i18n import Language, ci, money, money_ci, number, percent, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
 from peakend.stats.resampling import Interval
 from peakend.views.hidden import hidden_timeline
@@ -92,7 +92,7 @@ def hidden_section(ctx: ReportContext) -> Section:
             ),
         ),
         references=REFERENCES,
-        results=result.to_dict(),
+        results={**result.to_dict(), "currency": ctx.dataset.spec.currency},
     )
 
 
@@ -179,6 +179,29 @@ def _amount(figure: Interval | AssumedRange, lang: Language) -> str:
     return ci(figure, lang, 0, sign=False)
 
 
+def _prevented(action: Intervention, ctx: ReportContext) -> str:
+    """Contacts prevented per 1,000 journeys, and the money that saves when costs are known."""
+    prevented = _amount(action.contacts_deflected_per_1000, ctx.lang)
+    saved = action.cost_saved_per_1000
+    if saved is None:
+        return prevented
+    return text("prevented_saving", ctx.lang, prevented=prevented, saved=money_amount(saved, ctx))
+
+
+def money_amount(figure: Interval | AssumedRange, ctx: ReportContext) -> str:
+    """A money figure in the spec's currency, with its interval or assumed range."""
+    lang, currency = ctx.lang, ctx.dataset.spec.currency
+    if isinstance(figure, AssumedRange):
+        return text(
+            "assumed_range",
+            lang,
+            value=money(figure.value, currency, lang),
+            low=money(figure.low, currency, lang),
+            high=money(figure.high, currency, lang),
+        )
+    return money_ci(figure, currency, lang)
+
+
 def _classic(report: HiddenMomentReport, lang: Language) -> str:
     if report.classic is None:
         return ""
@@ -226,6 +249,6 @@ def _row(report: HiddenMomentReport, ctx: ReportContext) -> tuple[Cell, ...]:
                 goal=goal(action.goal, lang),
             )
         ),
-        Cell(_amount(deflected, lang), deflected.value),
+        Cell(_prevented(action, ctx), deflected.value),
         Cell(text(f"basis_{action.basis}", lang), action.basis, muted=action.basis == "assumed"),
     )

@@ -296,10 +296,12 @@ TEXTS: dict[str, dict[Language, str]] = {
         "vergeleken; de herinnerde score van elke reis komt uit het gekozen model.",
     },
     "memory_comparison": {
-        "en": "Out of sample ({folds}-fold, n = {n}) the chosen model, {chosen}, reaches "
-        "{metric} {score}; the experienced average alone reaches {baseline}.",
-        "nl": "Buiten de steekproef ({folds}-voudig, n = {n}) haalt het gekozen model, "
-        "{chosen}, een {metric} van {score}; het beleefde gemiddelde alleen haalt {baseline}.",
+        "en": "Tested on journeys it had not seen ({folds} rounds, n = {n}), the chosen way of "
+        "remembering ({chosen}) reaches {scored}; the experienced average alone reaches "
+        "{baseline}.",
+        "nl": "Getest op klantreizen die het niet had gezien ({folds} rondes, n = {n}), haalt "
+        "de gekozen manier van onthouden ({chosen}) {scored}; het beleefde gemiddelde alleen "
+        "haalt {baseline}.",
     },
     "memory_ratio": {
         "en": "The {moment} moment counts {ratio}× as much as an average moment {interval}.",
@@ -323,9 +325,9 @@ TEXTS: dict[str, dict[Language, str]] = {
     },
     "sum_memory_peak_end": {
         "en": "Customers remember the peak and the end, not the average: those two moments "
-        "predict {outcome} with {metric} {score}, against {mean} for the average of all moments.",
+        "predict {outcome} with {scored}, against {mean} for the average of all moments.",
         "nl": "Klanten onthouden de piek en het einde, niet het gemiddelde: die twee momenten "
-        "voorspellen {outcome} met {metric} {score}, tegen {mean} voor het gemiddelde van alle "
+        "voorspellen {outcome} met {scored}, tegen {mean} voor het gemiddelde van alle "
         "momenten.",
     },
     "sum_memory_whole": {
@@ -366,10 +368,8 @@ TEXTS: dict[str, dict[Language, str]] = {
         "even goed.",
     },
     "sum_memory_model": {
-        "en": "How customers remember: the {chosen} model predicts {outcome} best "
-        "({metric} {score}).",
-        "nl": "Hoe klanten onthouden: het model {chosen} voorspelt {outcome} het best "
-        "({metric} {score}).",
+        "en": "How customers remember: {chosen} predicts {outcome} best ({scored}).",
+        "nl": "Hoe klanten onthouden: {chosen} voorspelt {outcome} het best ({scored}).",
     },
     "types_title": {
         "en": "Experienced and remembered, per journey type",
@@ -388,9 +388,41 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "One journey: its moments, peak and end",
         "nl": "Eén klantreis: de momenten, de piek en het einde",
     },
-    "col_model": {"en": "Model", "nl": "Model"},
-    "col_features": {"en": "Features", "nl": "Kenmerken"},
+    "col_model": {"en": "What customers remember", "nl": "Wat klanten onthouden"},
+    "col_features": {"en": "Journey features used", "nl": "Gebruikte reiskenmerken"},
     "col_score": {"en": "{metric} [95 % CI]", "nl": "{metric} [95%-BI]"},
+    "memory_score_auc": {
+        "en": "a separation score of {score} (0.5 is chance, 1 is perfect)",
+        "nl": "een onderscheidingsscore van {score} (0,5 is toeval, 1 is perfect)",
+    },
+    "memory_score_rmse": {
+        "en": "a prediction error of {score} (lower is better)",
+        "nl": "een voorspelfout van {score} (lager is beter)",
+    },
+    "memory_metric_auc": {"en": "Separation score", "nl": "Onderscheidingsscore"},
+    "memory_metric_rmse": {"en": "Prediction error", "nl": "Voorspelfout"},
+    "memory_model_mean": {"en": "average of all moments", "nl": "gemiddelde van alle momenten"},
+    "memory_model_end": {"en": "last moment", "nl": "laatste moment"},
+    "memory_model_peak_end": {"en": "peak and end", "nl": "piek en einde"},
+    "memory_model_peak_end_trough": {
+        "en": "peak, end and worst moment",
+        "nl": "piek, einde en slechtste moment",
+    },
+    "memory_model_peak_end_mean": {
+        "en": "peak, end, worst moment and average",
+        "nl": "piek, einde, slechtste moment en gemiddelde",
+    },
+    "memory_model_full": {"en": "every journey feature", "nl": "alle reiskenmerken"},
+    "memory_feature_mean": {"en": "average", "nl": "gemiddelde"},
+    "memory_feature_peak": {"en": "peak", "nl": "piek"},
+    "memory_feature_end": {"en": "end", "nl": "einde"},
+    "memory_feature_trough": {"en": "worst moment", "nl": "slechtste moment"},
+    "memory_feature_first": {"en": "first moment", "nl": "eerste moment"},
+    "memory_feature_peak_positive": {"en": "best moment", "nl": "beste moment"},
+    "memory_feature_peak_negative": {"en": "worst peak", "nl": "negatieve piek"},
+    "memory_feature_trend": {"en": "trend", "nl": "trend"},
+    "memory_feature_log_moments": {"en": "number of moments", "nl": "aantal momenten"},
+    "memory_feature_log_duration": {"en": "duration", "nl": "duur"},
     "col_vs_baseline": {"en": "vs average alone", "nl": "t.o.v. alleen gemiddelde"},
     "col_final": {"en": "Final touchpoint", "nl": "Laatste contactmoment"},
     "col_good": {"en": "Good journeys", "nl": "Goede klantreizen"},
@@ -443,6 +475,14 @@ TEXTS: dict[str, dict[Language, str]] = {
         "nl": "Contacten eindigen het vaakst negatief bij {touchpoint} ({share}, n = {n}); "
         "het gevoel daar is vooral {emotion}.",
     },
+    "sum_emotions_journey": {
+        "en": "{share} of the comments about the whole journey end on a negative note "
+        "({n} comments, {decided} with a clear ending); the feeling in them is mostly {emotion}.",
+        "nl": "{share} van de opmerkingen over de hele klantreis eindigt negatief "
+        "({n} opmerkingen, {decided} met een duidelijk einde); het gevoel daarin is vooral "
+        "{emotion}.",
+    },
+    "journey_comment": {"en": "Whole journey (comment)", "nl": "Hele klantreis (opmerking)"},
     "col_comments": {"en": "Comments", "nl": "Opmerkingen"},
     "col_ends_negative": {
         "en": "Ends negative (of decided) [95 % CI]",
@@ -539,6 +579,10 @@ TEXTS: dict[str, dict[Language, str]] = {
     },
     "col_suggestion": {"en": "Proactive contact", "nl": "Proactief contact"},
     "col_deflected": {"en": "Prevented per 1,000", "nl": "Voorkomen per 1.000"},
+    "prevented_saving": {
+        "en": "{prevented}; saves {saved}",
+        "nl": "{prevented}; bespaart {saved}",
+    },
     "col_basis": {"en": "Basis", "nl": "Basis"},
     "suggestion": {"en": "{channel} on day {day}: {goal}", "nl": "{channel} op dag {day}: {goal}"},
     "method_hidden": {
@@ -856,6 +900,36 @@ def number(value: float | int | None, lang: Language, digits: int = 2) -> str:
         return "–"
     formatted = f"{value:,}" if isinstance(value, int) else f"{value:,.{digits}f}"
     return _localise(formatted, lang)
+
+
+#: Currency symbols written before the amount; other codes are written as the code.
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CNY": "¥", "INR": "₹"}
+
+
+def money(value: float | None, currency: str | None, lang: Language, digits: int = 0) -> str:
+    """An amount with its currency as readers of ``lang`` write it.
+
+    English puts the symbol right before the number ("€899", "-€12"), Dutch
+    leaves a space ("€ 899", "€ -12"); a code without a symbol is written as
+    the code ("SEK 899"). Without a currency the number stands alone.
+    """
+    amount = number(value, lang, digits)
+    if currency is None or amount == "–":
+        return amount
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    if symbol is None:
+        return f"{currency}\u00a0{amount}"
+    if lang == "nl":
+        return f"{symbol}\u00a0{amount}"
+    sign, digits_only = ("-", amount[1:]) if amount[:1] in "-−" else ("", amount)
+    return f"{sign}{symbol}{digits_only}"
+
+
+def money_ci(estimate: Bounded, currency: str | None, lang: Language) -> str:
+    """A money estimate with its interval: ``€899 [€610, €1,190]``."""
+    return _bounded(
+        estimate.value, estimate.low, estimate.high, lang, lambda v: money(v, currency, lang)
+    )
 
 
 def signed(value: float | None, lang: Language, digits: int = 2) -> str:

@@ -6,7 +6,16 @@ from typing import Any
 
 from peakend.models.memory import MemoryResult, remembered_experience
 from peakend.models.memory.models import BASELINE
-from peakend.report.i18n import Language, ci, interval, number, percent, percent_ci, text
+from peakend.report.i18n import (
+    TEXTS,
+    Language,
+    ci,
+    interval,
+    number,
+    percent,
+    percent_ci,
+    text,
+)
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
 from peakend.stats.resampling import Interval
 from peakend.views.memory import journey_curve, journey_types, model_comparison
@@ -70,7 +79,14 @@ def types_figure(result: MemoryResult, lang: Language) -> dict[str, Any]:
 
 def models_figure(result: MemoryResult, lang: Language) -> dict[str, Any]:
     """Out-of-sample score per memory model."""
-    return to_spec(model_comparison(result, lang=lang, title=text("models_title", lang)))
+    chart = model_comparison(
+        result,
+        lang=lang,
+        title=text("models_title", lang),
+        names={s.name: model_name(s.name, lang) for s in result.comparison.scores},
+        metric=metric_name(result, lang),
+    )
+    return to_spec(chart)
 
 
 def journey_figure(result: MemoryResult, ctx: ReportContext) -> dict[str, Any]:
@@ -106,7 +122,7 @@ def summary_sentence(result: MemoryResult, lang: Language) -> str:
             "sum_memory_whole",
             lang,
             outcome=result.outcome,
-            metric=comparison.metric.upper(),
+            metric=metric_name(result, lang).lower(),
             peak_end=ci(comparison.score_of("peak_end").score, lang, 3, sign=False),
             mean=ci(comparison.score_of(BASELINE).score, lang, 3, sign=False),
         )
@@ -115,8 +131,7 @@ def summary_sentence(result: MemoryResult, lang: Language) -> str:
             "sum_memory_peak_end",
             lang,
             outcome=result.outcome,
-            metric=comparison.metric.upper(),
-            score=ci(comparison.score_of(comparison.chosen).score, lang, 3, sign=False),
+            scored=scored(result, comparison.score_of(comparison.chosen).score, lang),
             mean=ci(comparison.score_of(BASELINE).score, lang, 3, sign=False),
         )
     end = _ratio(result, "end")
@@ -132,11 +147,33 @@ def summary_sentence(result: MemoryResult, lang: Language) -> str:
     return text(
         "sum_memory_model",
         lang,
-        chosen=comparison.chosen,
+        chosen=model_name(comparison.chosen, lang),
         outcome=result.outcome,
-        metric=comparison.metric.upper(),
-        score=ci(chosen.score, lang, 3, sign=False),
+        scored=scored(result, chosen.score, lang),
     )
+
+
+def model_name(name: str, lang: Language) -> str:
+    """What a memory model says customers remember, in plain words ("peak and end")."""
+    key = f"memory_model_{name}"
+    return text(key, lang) if key in TEXTS else name.replace("_", " ")
+
+
+def metric_name(result: MemoryResult, lang: Language) -> str:
+    """The out-of-sample score in plain words: separation score or prediction error."""
+    return text(f"memory_metric_{result.comparison.metric}", lang)
+
+
+def scored(result: MemoryResult, score: Interval, lang: Language) -> str:
+    """``score`` with what it measures and how to read it, e.g. "a separation score of …"."""
+    return text(
+        f"memory_score_{result.comparison.metric}", lang, score=ci(score, lang, 3, sign=False)
+    )
+
+
+def _feature_name(feature: str, lang: Language) -> str:
+    key = f"memory_feature_{feature}"
+    return text(key, lang) if key in TEXTS else feature.replace("_", " ")
 
 
 def _peak_end_is_worse(result: MemoryResult) -> bool:
@@ -162,9 +199,8 @@ def _comparison_sentence(result: MemoryResult, lang: Language) -> str:
         lang,
         folds=comparison.folds,
         n=number(comparison.n, lang),
-        chosen=comparison.chosen,
-        metric=comparison.metric.upper(),
-        score=ci(chosen.score, lang, 3, sign=False),
+        chosen=model_name(comparison.chosen, lang),
+        scored=scored(result, chosen.score, lang),
         baseline=ci(base.score, lang, 3, sign=False),
     )
 
@@ -194,7 +230,7 @@ def _ratio_sentences(result: MemoryResult, lang: Language) -> list[str]:
 
 
 def _model_table(result: MemoryResult, lang: Language) -> ReportTable:
-    metric = result.comparison.metric.upper()
+    metric = metric_name(result, lang)
     headers = (
         text("col_model", lang),
         text("col_features", lang),
@@ -203,8 +239,8 @@ def _model_table(result: MemoryResult, lang: Language) -> ReportTable:
     )
     rows = tuple(
         (
-            Cell(s.name + (" ✓" if s.name == result.comparison.chosen else "")),
-            Cell(", ".join(s.features)),
+            Cell(model_name(s.name, lang) + (" ✓" if s.name == result.comparison.chosen else "")),
+            Cell(", ".join(_feature_name(f, lang) for f in s.features)),
             Cell(ci(s.score, lang, 3, sign=False), s.score.value),
             Cell(
                 interval(

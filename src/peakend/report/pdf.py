@@ -277,7 +277,25 @@ def _alignment(rows: list[list[str]], n: int) -> list[str]:
 
 
 def _cell(value: str) -> str:
-    """Numbers and intervals never wrap: their spaces become non-breaking."""
+    """Numbers and intervals never wrap: their spaces become non-breaking.
+
+    A cell of several figures ("269 (assumed, 134 to 403); saves €1,091 …") may
+    break between them, at a "; " outside brackets, but never inside one.
+    """
+    parts = _top_level_parts(value)
+    if len(parts) > 1:
+        return "; ".join(_cell(part) for part in parts)
     if _NUMERIC.match(value) or "[" in value:
         return value.replace(" ", "\u00a0")
     return value
+
+
+def _top_level_parts(value: str) -> list[str]:
+    """``value`` split at each "; " that is not inside brackets or parentheses."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(value):
+        depth += (char in "[(") - (char in "])")
+        if depth == 0 and value.startswith("; ", i):
+            parts.append(value[start:i])
+            start = i + 2
+    return [*parts, value[start:]]

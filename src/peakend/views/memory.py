@@ -131,21 +131,33 @@ def journey_curve(
 
 
 def model_comparison(
-    result: MemoryResult, *, lang: Language = "en", title: str | None = None
+    result: MemoryResult,
+    *,
+    lang: Language = "en",
+    title: str | None = None,
+    names: Mapping[str, str] | None = None,
+    metric: str | None = None,
 ) -> Chart:
-    """Out-of-sample score of every memory model with its 95 % interval."""
+    """Out-of-sample score of every memory model with its 95 % interval.
+
+    ``names`` (model to display name) and ``metric`` (the score's name) let a
+    report for managers say "peak and end" and "separation score" instead of
+    ``peak_end`` and AUC.
+    """
     comparison = result.comparison
+    shown = dict(names or {})
     rows = [
         {
-            "model": s.name,
+            "model": shown.get(s.name, s.name),
             "chosen": word("chosen", lang) if s.name == comparison.chosen else word("other", lang),
             **_bounds(s.score),
         }
         for s in comparison.scores
     ]
-    metric = comparison.metric.upper()
-    key = "higher_better" if metric == "AUC" else "lower_better"
-    y = alt.Y("model:N", sort=[s.name for s in comparison.scores], title=word("model", lang))
+    key = "higher_better" if comparison.metric == "auc" else "lower_better"
+    metric = metric or comparison.metric.upper()
+    order = [shown.get(s.name, s.name) for s in comparison.scores]
+    y = alt.Y("model:N", sort=order, title=word("model", lang))
     colour = alt.Color(
         "chosen:N",
         title=None,

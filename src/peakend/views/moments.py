@@ -16,6 +16,7 @@ from typing import Any
 import altair as alt
 
 from peakend.models.moments import CLASSES, MomentsResult, TouchpointMoment
+from peakend.views.labels import Point, place_labels
 from peakend.views.style import (
     CLASS_COLOURS,
     HEIGHT,
@@ -51,10 +52,13 @@ def moment_matrix(
     class_labels = {c: word(c, lang) for c in CLASSES}
     shown = sorted((m for m in result.touchpoints if _plottable(m)), key=lambda m: m.reward.value)
     rows = [_row(i, m, scale, names, class_labels) for i, m in enumerate(shown)]
+    x_domain, y_domain = _extent(rows, result.threshold * scale)
+    numbered = _place_labels(rows, x_domain, y_domain, width, height)
     values = data(rows)
-    extent = _extent(rows, result.threshold * scale)
-    x = alt.X("penalty:Q", title=word("penalty", lang, unit=shown_unit), scale=extent[0])
-    y = alt.Y("reward:Q", title=word("reward", lang, unit=shown_unit), scale=extent[1])
+    x_scale = alt.Scale(domain=list(x_domain), nice=False, zero=False)
+    y_scale = alt.Scale(domain=list(y_domain), nice=False, zero=False)
+    x = alt.X("penalty:Q", title=word("penalty", lang, unit=shown_unit), scale=x_scale)
+    y = alt.Y("reward:Q", title=word("reward", lang, unit=shown_unit), scale=y_scale)
     colour = alt.Color(
         "class:N", title=word("class", lang), scale=colour_scale(CLASS_COLOURS, class_labels)
     )
@@ -76,23 +80,74 @@ def moment_matrix(
             alt.Tooltip("scored:Q", title=word("scored", lang), format=","),
         ],
     )
-    text = _labels(base)
+    text = _labels(base, x_scale, y_scale)
     layers = [*_guides(result.threshold * scale), whiskers_x, whiskers_y, points, text]
     chart = alt.layer(*layers).properties(width=width, height=height)
     heading = title or word("matrix_title", lang, outcome=result.outcome)
-    return configure(chart, heading)
+    legend = " · ".join(f"{n} {label}" for n, label in numbered)
+    return configure(chart, heading, subtitle=legend or None)
 
 
-def _labels(base: alt.Chart) -> Chart:
-    """Touchpoint names beside their points, alternating above and below to crowd less."""
-    common: dict[str, Any] = {"x": "penalty:Q", "y": "reward:Q", "text": "label:N"}
-    above = base.transform_filter("datum.index % 2 == 0").mark_text(
-        fontSize=10, align="left", dx=6, dy=-7
-    )
-    below = base.transform_filter("datum.index % 2 == 1").mark_text(
-        fontSize=10, align="left", dx=6, dy=8
-    )
-    return alt.layer(above.encode(**common), below.encode(**common))
+#: Font size of the touchpoint names in the matrix.
+LABEL_SIZE = 10
+#: Area range of the points in square pixels (the size scale starts at zero volume).
+POINT_AREA = (30, 500)
+
+
+def _place_labels(
+    rows: list[dict[str, Any]],
+    x_domain: tuple[float, float],
+    y_domain: tuple[float, float],
+    width: int,
+    height: int,
+) -> list[tuple[str, str]]:
+    """Give every row a label position that overlaps nothing (:mod:`peakend.views.labels`).
+
+    Adds ``label_text``, ``label_x``, ``label_y`` (data units) and ``label_align``
+    to each row; returns the (number, name) pairs of points labelled by a number.
+    """
+    per_x = width / (x_domain[1] - x_domain[0])
+    per_y = height / (y_domain[1] - y_domain[0])
+    most = max((r["scored"] for r in rows), default=1) or 1
+    points = [
+        Point(
+            x=(r["penalty"] - x_domain[0]) * per_x,
+            y=(y_domain[1] - r["reward"]) * per_y,
+            radius=math.sqrt(_area(r["scored"], most) / math.pi),
+            label=r["label"],
+        )
+        for r in rows
+    ]
+    numbered = []
+    for row, placed in zip(rows, place_labels(points, width, height, LABEL_SIZE), strict=True):
+        row["label_text"] = placed.text
+        row["label_x"] = row["penalty"] + placed.dx / per_x
+        row["label_y"] = row["reward"] - placed.dy / per_y
+        row["label_align"] = placed.align
+        if placed.numbered:
+            numbered.append((placed.text, row["label"]))
+    return sorted(numbered, key=lambda pair: int(pair[0]))
+
+
+def _area(scored: float, most: float) -> float:
+    low, high = POINT_AREA
+    return low + (high - low) * scored / most
+
+
+def _labels(base: alt.Chart, x_scale: alt.Scale, y_scale: alt.Scale) -> Chart:
+    """Touchpoint names where :func:`_place_labels` put them, one layer per alignment."""
+    common: dict[str, Any] = {
+        "x": alt.X("label_x:Q", scale=x_scale),
+        "y": alt.Y("label_y:Q", scale=y_scale),
+        "text": "label_text:N",
+    }
+    layers = [
+        base.transform_filter(f"datum.label_align == '{align}'")
+        .mark_text(fontSize=LABEL_SIZE, align=align, baseline="alphabetic")
+        .encode(**common)
+        for align in ("left", "right", "center")
+    ]
+    return alt.layer(*layers)
 
 
 def _guides(threshold: float) -> list[alt.Chart]:
@@ -145,13 +200,15 @@ def _finite(bound: float, fallback: float) -> float:
     return bound if math.isfinite(bound) else fallback
 
 
-def _extent(rows: list[dict[str, Any]], threshold: float) -> tuple[alt.Scale, alt.Scale]:
+def _extent(
+    rows: list[dict[str, Any]], threshold: float
+) -> tuple[tuple[float, float], tuple[float, float]]:
     """Axis ranges that hold every interval and the threshold lines, with room for labels."""
-    scales = []
+    domains = []
     for key, guide in (("penalty", -threshold), ("reward", threshold)):
         values = [r[f"{key}_low"] for r in rows] + [r[f"{key}_high"] for r in rows] + [guide, 0.0]
         low, high = min(values), max(values)
         pad = 0.12 * (high - low or 1.0)
         right = 0.3 * (high - low or 1.0) if key == "penalty" else pad
-        scales.append(alt.Scale(domain=[low - pad, high + right], nice=False, zero=False))
-    return scales[0], scales[1]
+        domains.append((low - pad, high + right))
+    return domains[0], domains[1]

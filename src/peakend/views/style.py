@@ -74,9 +74,14 @@ def data(rows: Sequence[Mapping[str, Any]]) -> alt.Data:
     return alt.Data(values=[dict(r) for r in rows])  # type: ignore[no-untyped-call]
 
 
-def configure(chart: Any, title: str) -> Chart:
-    """Apply the house style and a left-aligned title to a finished chart."""
-    styled: Any = chart.properties(title=alt.TitleParams(title, anchor="start", fontSize=15))
+def configure(chart: Any, title: str, subtitle: str | None = None) -> Chart:
+    """Apply the house style and a left-aligned title (and subtitle) to a finished chart."""
+    params = alt.TitleParams(title, anchor="start", fontSize=15)
+    if subtitle:
+        params = alt.TitleParams(
+            title, anchor="start", fontSize=15, subtitle=subtitle, subtitleFontSize=11
+        )
+    styled: Any = chart.properties(title=params)
     configured: Chart = (
         styled.configure(font=FONT, background="white")
         .configure_view(stroke=None)

@@ -27,14 +27,13 @@ importance is bias-corrected and tested against zero.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import numpy as np
 import pyarrow.compute as pc
 
-from peakend.errors import InputMissingError, StatisticalWarning
+from peakend.errors import InputMissingError
 from peakend.load import Dataset
 from peakend.models.moments.design import (
     BANDS,
@@ -45,7 +44,7 @@ from peakend.models.moments.design import (
     MomentDesign,
     build_design,
 )
-from peakend.models.moments.fit import Draws, check_rows, fit_moments
+from peakend.models.moments.fit import Draws, check_rows, fit_moments, statistical_warning
 from peakend.models.moments.holdout import FOLDS, cross_validated_fit
 from peakend.models.moments.importance import zero_effect_p
 from peakend.models.moments.result import MomentSettings, MomentsResult, TouchpointMoment
@@ -186,11 +185,9 @@ def moments_from_design(
     moments.sort(key=lambda m: (-np.nan_to_num(m.importance.value, nan=-1.0), m.touchpoint))
     if draws.collinear:
         pairs = ", ".join(f"{a} ~ {b} (r={r:+.2f})" for a, b, r in draws.collinear)
-        warnings.warn(
+        statistical_warning(
             f"nearly collinear touchpoints: {pairs}; their penalties and rewards share "
             "one effect and are uncertain; consider analysing one of each pair",
-            StatisticalWarning,
-            stacklevel=2,
         )
     return MomentsResult(
         dataset_name=dataset.spec.name,

@@ -33,8 +33,10 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,6 +57,28 @@ _MAX_ITER = 50
 _TOL = 1e-8
 _RIDGE = 0.1
 _BLOCK_ROWS = 8192
+_QUIET: ContextVar[bool] = ContextVar("peakend_moments_quiet", default=False)
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Keep the moment model's statistical warnings to itself in this thread.
+
+    For fits whose warnings are reported once elsewhere (the segment groups).
+    Unlike ``warnings.catch_warnings`` it changes no global state, so another
+    analysis running on another thread keeps its warnings.
+    """
+    token = _QUIET.set(True)
+    try:
+        yield
+    finally:
+        _QUIET.reset(token)
+
+
+def statistical_warning(message: str, stacklevel: int = 2) -> None:
+    """Issue a :class:`StatisticalWarning` unless inside :func:`quiet`."""
+    if not _QUIET.get():
+        warnings.warn(message, StatisticalWarning, stacklevel=stacklevel + 1)
 
 
 @dataclass(frozen=True)
@@ -135,26 +159,34 @@ def fit_moments(
     threads = max(1, workers if workers is not None else (os.cpu_count() or 1))
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
         matrix = _matrix(design)
-        if design.binary:
-            coef, row_w, resp, converged = _logistic(matrix.x, design.y, design.weights)
-        else:
-            coef, row_w, resp, converged = _ols_inputs(matrix, design)
+        rows = _distinct(design)
+        x, y = matrix.x[rows.first], design.y[rows.first]
+        coef, factor, resp, converged = _fit_distinct(x, y, rows.total(design.weights), design)
         ridge = _RIDGE * float(np.mean(design.weights)) if design.binary else 0.0
-        aug = np.column_stack([matrix.x, resp.astype(np.float32)])
-        gram = _gram(aug, row_w)
-        point = _effects(matrix, design, coef, gram, design.weights, ame_rows)
+        aug = np.column_stack([x, resp.astype(np.float32)])
+        ame = _ame_rows(design, ame_rows)
+
+        def effects(per_row_w: F64, gram: F64, coef: F64) -> Effects:
+            weight = rows.total(per_row_w)
+            ame_weight = ame.distinct.total(per_row_w[ame.rows])
+            return _effects(matrix, design.binary, x, y, weight, (ame, ame_weight), coef, gram)
+
+        weight = rows.total(design.weights)
+        gram = _gram(aug, factor * weight)
+        point = effects(design.weights, gram, coef)
         collinear = collinear_pairs(
             gram,
             matrix.touchpoint,
             matrix.band,
             design.touchpoints,
             design.control_names,
-            float(np.mean(row_w)),
+            float(np.sum(factor * weight)) / design.n,
         )
 
         def replicate(counts: F64) -> Effects:
-            g = _gram(aug, row_w * counts)
-            return _effects(matrix, design, _solve(g, ridge), g, design.weights * counts, ame_rows)
+            per_row = design.weights * counts
+            g = _gram(aug, factor * rows.total(per_row))
+            return effects(per_row, g, _solve(g, ridge))
 
         draws: list[Effects] = []
         pending: list[Future[Effects]] = []
@@ -187,6 +219,91 @@ def _collect(
         progress(len(pending))
 
 
+@dataclass(frozen=True)
+class _Distinct:
+    """Journeys that enter the model identically, collapsed to one row each.
+
+    Journeys with the same bands, controls, outcome and weight have the same
+    row in every fit; summing their weights instead of repeating them gives
+    exactly the same Gram matrices, fits and likelihoods from fewer rows (the
+    airline survey's 129,880 journeys have 43,785 distinct rows).
+    """
+
+    first: I64  # one journey per distinct row
+    inverse: I64  # the distinct row of every journey
+
+    def total(self, per_row: F64) -> F64:
+        """``per_row`` summed over the journeys of each distinct row."""
+        summed = np.bincount(self.inverse, weights=per_row, minlength=self.first.size)
+        return np.asarray(summed, dtype=np.float64)
+
+
+def _distinct(design: MomentDesign, extra: tuple[F64, ...] | None = None) -> _Distinct:
+    """Group the journeys by bands, controls and ``extra`` (default: outcome and weight)."""
+    keys: list[NDArray[np.generic]] = [*_packed_bands(design.bands)]
+    keys += [design.controls[:, j] for j in range(len(design.control_names))]
+    keys += list((design.y, design.weights) if extra is None else extra)
+    order = np.lexsort(keys[::-1])
+    change = np.zeros(order.size, dtype=bool)
+    change[:1] = True
+    for key in keys:
+        ordered = key[order]
+        change[1:] |= ordered[1:] != ordered[:-1]
+    group = np.cumsum(change) - 1
+    inverse = np.empty(order.size, dtype=np.int64)
+    inverse[order] = group
+    return _Distinct(first=order[change], inverse=inverse)
+
+
+def _packed_bands(bands: NDArray[np.int8]) -> list[I64]:
+    """The band codes of up to 31 touchpoints packed into each int64 (two bits a band)."""
+    out = []
+    for start in range(0, bands.shape[1], 31):
+        part = bands[:, start : start + 31].astype(np.int64)
+        out.append(part @ (np.int64(4) ** np.arange(part.shape[1], dtype=np.int64)))
+    return out or [np.zeros(bands.shape[0], dtype=np.int64)]
+
+
+def _fit_distinct(x: F32, y: F64, weight: F64, design: MomentDesign) -> tuple[F64, F64, F64, bool]:
+    """Coefficients, IRLS weight per unit of weight, and working response per distinct row."""
+    if design.binary:
+        return _logistic(x, y, weight, _RIDGE * float(np.mean(design.weights)))
+    # centring keeps float32 sums of squares accurate; it changes only the intercept
+    resp = y - float(np.average(y, weights=weight))
+    aug = np.column_stack([x, resp.astype(np.float32)])
+    return _solve(_gram(aug, weight)), np.ones_like(weight), resp, True
+
+
+@dataclass(frozen=True)
+class _AmeRows:
+    """The distinct band patterns (and controls) of the journeys marginal effects average over."""
+
+    rows: I64
+    distinct: _Distinct
+    bands: NDArray[np.int8]
+    controls: F64
+    #: ``t * 4 + band`` of every pattern and touchpoint: its cell in the flat coefficient table.
+    cells: I64
+    #: 1.0 where a pattern scores low (middle) at a touchpoint: the journeys a fix (an excel
+    #: action) would move.
+    low: F64
+    middle: F64
+
+
+def _ame_rows(design: MomentDesign, ame_rows: int) -> _AmeRows:
+    rows = np.arange(design.n)
+    if design.n > ame_rows:  # a fixed, seeded subsample: the same rows in every replicate
+        rows = np.sort(np.random.default_rng(0).choice(design.n, ame_rows, replace=False))
+    sub = design.subset(rows) if rows.size < design.n else design
+    distinct = _distinct(sub, extra=())
+    first = distinct.first
+    controls = sub.controls[first] if sub.control_names else np.zeros((first.size, 0))
+    bands = sub.bands[first]
+    cells = np.arange(bands.shape[1], dtype=np.int64)[None, :] * 4 + bands.astype(np.int64)
+    low, middle = ((bands == b).astype(np.float64) for b in (LOW, MIDDLE))
+    return _AmeRows(rows, distinct, bands, controls, cells, low, middle)
+
+
 def fit_predict(train: MomentDesign, test: MomentDesign) -> F64:
     """Fit on ``train`` and predict ``test``: the mean (OLS) or the probability (logistic).
 
@@ -195,11 +312,12 @@ def fit_predict(train: MomentDesign, test: MomentDesign) -> F64:
     """
     with threadpool_limits(limits=1, user_api="blas"):
         matrix = _matrix(train)
-        if train.binary:
-            coef = _logistic(matrix.x, train.y, train.weights)[0]
-        else:
-            coef = _ols_inputs(matrix, train)[0]
-            coef[0] += float(np.average(train.y, weights=train.weights))
+        rows = _distinct(train)
+        weight = rows.total(train.weights)
+        y = train.y[rows.first]
+        coef = _fit_distinct(matrix.x[rows.first], y, weight, train)[0]
+        if not train.binary:
+            coef[0] += float(np.average(y, weights=weight))
     table = np.nan_to_num(matrix.coef_table(coef))
     columns = np.arange(len(test.touchpoints))[None, :]
     eta = coef[0] + table[columns, test.bands.astype(np.int64)].sum(axis=1)
@@ -268,22 +386,13 @@ def _solve(gram: F64, ridge: float = 0.0) -> F64:
     return np.asarray(scale * ((vec * inv) @ (vec.T @ (scale * xty))), dtype=np.float64)
 
 
-def _ols_inputs(matrix: _Matrix, design: MomentDesign) -> tuple[F64, F64, F64, bool]:
-    # centring keeps float32 sums of squares accurate; it changes only the intercept
-    centre = float(np.average(design.y, weights=design.weights))
-    resp = design.y - centre
-    aug = np.column_stack([matrix.x, resp.astype(np.float32)])
-    return _solve(_gram(aug, design.weights)), design.weights, resp, True
-
-
-def _logistic(x: F32, y: F64, w: F64) -> tuple[F64, F64, F64, bool]:
-    """IRLS fit; returns the coefficients, final IRLS weights and working response.
+def _logistic(x: F32, y: F64, w: F64, ridge: float) -> tuple[F64, F64, F64, bool]:
+    """IRLS fit; returns the coefficients, final IRLS weights per unit of ``w``, working response.
 
     A weak ridge penalty (a normal prior with sd about 3 on the log-odds of each
     dummy) keeps coefficients finite when a band predicts the outcome perfectly
     (separation); with more than a handful of journeys per band it is negligible.
     """
-    ridge = _RIDGE * float(np.mean(w))
     coef = np.zeros(x.shape[1])
     mean = float(np.clip(np.average(y, weights=w), 1e-6, 1 - 1e-6))
     coef[0] = np.log(mean / (1 - mean))
@@ -296,16 +405,15 @@ def _logistic(x: F32, y: F64, w: F64) -> tuple[F64, F64, F64, bool]:
         # R's glm criterion: stop when the deviance no longer changes
         new_deviance = -2.0 * float(np.sum(w * (y * eta - np.logaddexp(0.0, eta))))
         if abs(new_deviance - deviance) < _TOL * (abs(new_deviance) + 0.1):
-            return coef, w * var, resp, True
+            return coef, var, resp, True
         deviance = new_deviance
         coef = _solve(_gram(np.column_stack([x, resp.astype(np.float32)]), w * var), ridge)
-    warnings.warn(
+    statistical_warning(
         f"the logistic fit did not converge in {_MAX_ITER} iterations; its effects "
         "are unreliable. Check for bands with (almost) only one outcome value",
-        StatisticalWarning,
         stacklevel=3,
     )
-    return coef, w * var, resp, False
+    return coef, var, resp, False
 
 
 def _sigmoid(eta: F64) -> F64:
@@ -313,17 +421,28 @@ def _sigmoid(eta: F64) -> F64:
 
 
 def _effects(
-    matrix: _Matrix, design: MomentDesign, coef: F64, gram: F64, w: F64, ame_rows: int
+    matrix: _Matrix,
+    binary: bool,
+    x: F32,
+    y: F64,
+    weight: F64,
+    ame: tuple[_AmeRows, F64],
+    coef: F64,
+    gram: F64,
 ) -> Effects:
+    """One fit's figures; ``x``, ``y`` and ``weight`` per distinct row (:class:`_Distinct`).
+
+    ``ame`` holds the journeys marginal effects average over and their weights.
+    """
     table = matrix.coef_table(coef)
     shares = relative_weights(gram, matrix.touchpoint, matrix.n_touchpoints)
-    if not design.binary:
+    if not binary:
         fit = _r_squared(gram, coef)
         low, high = table[:, LOW], table[:, HIGH]
         return Effects(low, high, table[:, NOT_SCORED], shares, fit, low, high)
-    fit = _mcfadden(matrix.x, design.y, w, coef)
+    fit = _mcfadden(x, y, weight, coef)
     low, high, not_scored, low_moved, high_moved = _marginal_effects(
-        design, float(coef[0]), table, matrix.control_part(coef), w, ame_rows
+        *ame, float(coef[0]), table, matrix.control_part(coef)
     )
     return Effects(low, high, not_scored, shares, fit, low_moved, high_moved)
 
@@ -347,36 +466,32 @@ def _mcfadden(x: F32, y: F64, w: F64, coef: F64) -> float:
 
 
 def _marginal_effects(
-    design: MomentDesign,
+    ame: _AmeRows,
+    w: F64,
     intercept: float,
     table: F64,
     control_coef: F64,
-    w: F64,
-    ame_rows: int,
 ) -> tuple[F64, F64, F64, F64, F64]:
     """Average change in probability when a band moves from middle to low/high/not scored.
 
     Also the penalty averaged over the journeys now scoring low and the reward
     over those now in the middle: the effect on the journeys an action moves.
+    ``w`` is the summed weight of each distinct pattern in ``ame``.
     """
-    rows = np.arange(design.n)
-    if design.n > ame_rows:  # a fixed, seeded subsample: the same rows in every replicate
-        rows = np.sort(np.random.default_rng(0).choice(design.n, ame_rows, replace=False))
-    bands = design.bands[rows]
     coef = np.nan_to_num(table)
-    contrib = np.take_along_axis(coef[None, :, :], bands[:, :, None].astype(np.int64), 2)[..., 0]
-    controls = design.controls[rows] @ control_coef if design.control_names else 0.0
+    contrib = coef.ravel()[ame.cells]
+    controls = ame.controls @ control_coef if control_coef.size else 0.0
     base = intercept + np.reshape(controls, (-1, 1)) + contrib.sum(axis=1, keepdims=True) - contrib
-    weight = w[rows] / w[rows].sum()
+    weight = w / w.sum()
     p_mid = _sigmoid(base)
     effects = []
     for band in (LOW, HIGH, NOT_SCORED):
         shifted = _sigmoid(base + coef[:, band]) - p_mid
         effects.append(np.where(np.isnan(table[:, band]), np.nan, weight @ shifted))
         if band != NOT_SCORED:  # over the journeys the action moves: low, or middle
-            moved = weight[:, None] * (bands == (LOW if band == LOW else MIDDLE))
-            total = moved.sum(axis=0)
-            sums = (moved * shifted).sum(axis=0)
+            moved = ame.low if band == LOW else ame.middle
+            total = weight @ moved
+            sums = weight @ (moved * shifted)
             mean = np.divide(sums, total, out=np.zeros_like(total), where=total > 0)
             effects.append(np.where(np.isnan(table[:, band]) | (total <= 0), np.nan, mean))
     return effects[0], effects[2], effects[4], effects[1], effects[3]

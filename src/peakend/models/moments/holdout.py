@@ -54,8 +54,9 @@ def cross_validated_fit(
         null_loss[test] = _loss(part_test.y, np.full(test.size, base), design.binary)
     w = design.weights
     point = _score(np.array([w @ model_loss]), np.array([w @ null_loss]))[0]
+    weighted = np.column_stack([w * model_loss, w * null_loss])
     parts = [
-        _score((block * w) @ model_loss, (block * w) @ null_loss)
+        _score(*(block @ weighted).T)
         for block in cluster_bootstrap_weights(design.clusters, design.n, n_resamples, seed + 1, 20)
     ]
     return percentile_interval(float(point), np.concatenate(parts), design.n, level)

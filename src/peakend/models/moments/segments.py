@@ -37,7 +37,7 @@ from peakend.models.moments.analysis import (
     recommend,
 )
 from peakend.models.moments.design import MomentDesign
-from peakend.models.moments.fit import check_rows
+from peakend.models.moments.fit import check_rows, quiet
 from peakend.stats.pooling import pool
 from peakend.stats.resampling import Interval
 
@@ -150,8 +150,7 @@ def _one_attribute(
         except ModelError:
             skipped[name] = int(rows.size)
             continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", StatisticalWarning)  # reported once, pooled
+        with quiet():  # reported once, for the whole sample
             fits[name] = moments_from_design(
                 sub, pooled.settings, dataset=dataset, outcome=pooled.outcome, progress=progress
             )
