@@ -44,6 +44,7 @@ class Rows:
     x: NDArray[np.float64]
     names: tuple[str, ...]
     customers: NDArray[np.str_]
+    last: NDArray[np.bool_]  # each customer's last row (cut at churn or censoring)
 
 
 def customer_times(outcomes: pd.DataFrame, spec: ChurnSpec) -> pd.DataFrame:
@@ -65,16 +66,18 @@ def history_rows(
     """The rows as an Ibis expression: one per event that starts a non-empty interval.
 
     ``times`` has ``customer_id``, ``_code`` (:func:`customer_table`), ``churned``
-    (0/1) and ``time`` (in days from the origin). Rows after the churn or censoring
-    time are dropped and the last one is cut there.
+    (0/1), ``time`` (in days from the origin) and ``_origin`` (the origin, epoch
+    seconds). Rows after the churn or censoring time are dropped and the last one
+    is cut there (``last`` marks it). The events are joined to their customer's
+    integer code first, so the windows partition and sort on an integer; one
+    ordering serves every running sum.
     """
-    e = events
+    e = events.join(times, "customer_id")
     scored = e.valence.notnull()
     neg = (scored & (e.valence < spec.negative_below)).cast("int64")
     order = [e.ts, e.seq]
-    upto = ibis.window(group_by=e.customer_id, order_by=order, rows=(None, 0))
-    whole = ibis.window(group_by=e.customer_id)
-    nxt = ibis.window(group_by=e.customer_id, order_by=order)
+    upto = ibis.window(group_by=e._code, order_by=order, rows=(None, 0))
+    nxt = ibis.window(group_by=e._code, order_by=order)
     e = e.mutate(
         _pos=ibis.row_number().over(nxt).cast("int64"),
         _neg=neg,
@@ -88,6 +91,7 @@ def history_rows(
         "contacts": (e.touchpoint.isin(contacts).cast("int64") if contacts else e.seq * 0)
         .sum()
         .over(upto),
+        "_next": e._t.lead().over(nxt),
     }
     if recovery is not None:
         fail = e.touchpoint.isin(list(recovery.failure_touchpoints))
@@ -99,15 +103,13 @@ def history_rows(
         cols["recovered_failures"] = good.fill_null(False).cast("int64").sum().over(upto)
         cols["_failures"] = fail.fill_null(False).cast("int64").sum().over(upto)
     e = e.mutate(**cols)
-    origin = e._t.min().over(whole) if spec.origin == "first_event" else e._t.max().over(whole)
-    e = e.mutate(_origin=origin, _next=e._t.lead().over(nxt))
-    e = e.join(times, "customer_id")
     start = ibis.greatest((e._t - e._origin) / 86_400.0, 0.0)
     stop = ibis.least(((e._next - e._origin) / 86_400.0).fill_null(e.time), e.time)
     out = {
         "_code": e._code,
         "start": start,
         "stop": stop,
+        "last": stop >= e.time,
         "event": (e.churned == 1) & (stop >= e.time),
         "negative_moments": e.negative_moments.fill_null(0),
         "negative_end": (e._last % 2).fill_null(0),
@@ -155,6 +157,7 @@ def fetch_rows(
         x=x,
         names=(*names, *extra_names),
         customers=customers,
+        last=table["last"].to_numpy(zero_copy_only=False).astype(bool),
     )
 
 
@@ -183,23 +186,21 @@ def churner_negatives(
 ) -> ibis.Table:
     """Per churner and touchpoint: negative moments before churn, and which ended last.
 
-    Columns ``customer_id``, ``touchpoint``, ``negatives`` (scored events with valence
-    below the cut up to the churn time) and ``last`` (1 on the touchpoint of the last
-    scored event before churn when it was negative).
+    ``times`` is the numbered customer table (``customer_id``, ``_code``,
+    ``churned``, ``time``, ``_origin``). Columns ``_code``, ``touchpoint``,
+    ``negatives`` (scored events with valence below the cut up to the churn time)
+    and ``last`` (1 on the touchpoint of the last scored event before churn when
+    it was negative).
     """
     e = events.join(times.filter(times.churned == 1), "customer_id")
-    whole = ibis.window(group_by=e.customer_id)
     t = e.ts.epoch_seconds().cast("float64")
-    origin = t.min().over(whole) if spec.origin == "first_event" else t.max().over(whole)
-    e = e.mutate(_t=t, _origin=origin)
+    e = e.mutate(_t=t)
     e = e.filter((e._t - e._origin) / 86_400.0 <= e.time)
     scored = e.valence.notnull()
     neg = scored & (e.valence < spec.negative_below)
-    last_ts = ibis.ifelse(scored, e._t, ibis.null()).max().over(ibis.window(group_by=e.customer_id))
+    last_ts = ibis.ifelse(scored, e._t, ibis.null()).max().over(ibis.window(group_by=e._code))
     e = e.mutate(_neg=neg.cast("int64"), _last=(scored & neg & (e._t == last_ts)).cast("int64"))
-    return e.group_by(["customer_id", "touchpoint"]).aggregate(
-        negatives=e._neg.sum(), last=e._last.max()
-    )
+    return e.group_by(["_code", "touchpoint"]).aggregate(negatives=e._neg.sum(), last=e._last.max())
 
 
 def independent_columns(
