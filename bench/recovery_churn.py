@@ -176,7 +176,7 @@ def _versus_lifelines(directory: Path, customers: int) -> None:
     numbered, ids, _ = customer_table(times)
     expr = history_rows(
         events,
-        numbered.select("customer_id", "_code", "churned", "time"),
+        numbered.select("customer_id", "_code", "churned", "time", "_origin"),
         spec.churn,
         spec.recovery,
         list(spec.churn.contact_touchpoints or ()),
