@@ -137,9 +137,7 @@ def _moments(beta: F64, rs: _RiskSets) -> tuple[F64, F64, F64, float]:
     w = np.exp(eta - shift)
     p = z.shape[1]
     upper = np.triu_indices(p)
-    columns = np.column_stack(
-        (w, w[:, None] * z, w[:, None] * z[:, upper[0]] * z[:, upper[1]])
-    )
+    columns = np.column_stack((w, w[:, None] * z, w[:, None] * z[:, upper[0]] * z[:, upper[1]]))
     sums = np.cumsum(np.asarray(rs.change @ columns), axis=0)
     s0, s1 = sums[:, 0], sums[:, 1 : 1 + p]
     s2 = np.zeros((rs.times.size, p, p))

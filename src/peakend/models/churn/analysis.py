@@ -205,9 +205,7 @@ def from_events(events: ibis.Table, outcomes: ibis.Table, spec: DatasetSpec) -> 
     if baseline is not None:
         for col in cs.covariates:
             labels = baseline[col].astype(str).to_numpy().astype(np.str_)
-            segments[col] = by_group(
-                labels[followed], final_t[followed], final_e[followed]
-            )
+            segments[col] = by_group(labels[followed], final_t[followed], final_e[followed])
     landmark = cs.landmark
     at = (rows.start < landmark) & (rows.stop >= landmark)
     lm_customers = rows.customer[at]

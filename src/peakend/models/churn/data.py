@@ -87,9 +87,7 @@ def history_rows(
         "t": t,
         "negative": (scored & (e.valence < spec.negative_below)).cast("int8"),
         "scored": scored,
-        "contact": (e.touchpoint.isin(contacts) if contacts else ibis.literal(False)).cast(
-            "int8"
-        ),
+        "contact": (e.touchpoint.isin(contacts) if contacts else ibis.literal(False)).cast("int8"),
     }
     if recovery is not None:
         fail = e.touchpoint.isin(list(recovery.failure_touchpoints))
