@@ -89,10 +89,9 @@ def _print(result: RecoveryResult) -> None:
         for b in o.by_severity:
             c = b.contrasts
             out.print(
-                f"    severity {escape(b.level)} ({b.recovered:,} recovered, "
-                f"{b.not_recovered:,} not): recovered − never failed "
-                f"{_iv(c.recovered_vs_none)}, recovered − not recovered "
-                f"{_iv(c.recovered_vs_unrecovered)}"
+                f"    severity {escape(b.level)}: recovered − never failed "
+                f"{_iv(c.recovered_vs_none)}, − not recovered {_iv(c.recovered_vs_unrecovered)}"
+                f" ({b.recovered:,} / {b.not_recovered:,})"
             )
     if result.speed is not None:
         s = result.speed
