@@ -165,18 +165,22 @@ print(" ".join(f"{x.covariate}={x.log_hr!r}" for x in result.drivers))
 
 
 def _split(directory: Path) -> None:
-    """Cumulative seconds per step, from a second, profiled run (profiling adds a little)."""
+    """CPU seconds per step (all threads), from a second, profiled run.
+
+    CPU rather than wall seconds: on a shared machine the wall time of a step
+    depends on what else runs; its CPU time much less so.
+    """
     import cProfile
     import pstats
 
-    profile = cProfile.Profile()
+    profile = cProfile.Profile(time.process_time)
     profile.enable()
     _churn(directory)
     profile.disable()
     stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
     for label, function in STEPS.items():
         seconds = sum(v[3] for k, v in stats.items() if k[2] == function and "peakend" in k[0])
-        print(f"speed.split.{label}_s: {seconds:.2f}")
+        print(f"speed.split.{label}_cpu_s: {seconds:.2f}")
 
 
 def _before(directory: Path, src: Path, result: churn_models.ChurnResult, after_s: float) -> None:

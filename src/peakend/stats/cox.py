@@ -73,6 +73,7 @@ class _RiskSets:
     event_rows: NDArray[np.int64]
     event_time: NDArray[np.int64]  # index into times of each event row
     event_pattern: NDArray[np.int64]  # pattern of each event row
+    codes: NDArray[np.int64]  # pattern of every row
 
 
 def row_patterns(x: F64) -> tuple[F64, NDArray[np.int64]]:
@@ -121,6 +122,7 @@ def _risk_sets(start: F64, stop: F64, event: NDArray[np.bool_], x: F64) -> _Risk
         event_rows=event_rows,
         event_time=event_time.astype(np.int64).reshape(-1),
         event_pattern=code[event_rows],
+        codes=code,
     )
 
 
@@ -183,11 +185,14 @@ def fit_cox(
         raise ModelError("no churn events: a survival model needs at least one churner")
     if np.any(stop <= start):
         raise ModelError("every interval needs stop > start")
-    centre, scale = x.mean(axis=0), x.std(axis=0)
-    flat = [names[j] for j in np.flatnonzero(scale == 0)]
+    rs = _risk_sets(start, stop, event, x)
+    # mean and spread over the rows, from the patterns and how many rows have each
+    counts = np.bincount(rs.codes, minlength=rs.patterns.shape[0]).astype(np.float64)
+    centre = counts @ rs.patterns / start.size
+    scale = np.sqrt(counts @ (rs.patterns - centre) ** 2 / start.size)
+    flat = [names[j] for j in np.flatnonzero(scale <= 1e-12 * np.maximum(np.abs(centre), 1.0))]
     if flat:
         raise ModelError(f"covariate(s) {', '.join(flat)} take a single value; drop them")
-    rs = _risk_sets(start, stop, event, x)
     rs.patterns = (rs.patterns - centre) / scale  # standardised: better-conditioned steps
     rs.event_sum = (rs.event_sum - rs.event_rows.size * centre) / scale
     beta = np.zeros(x.shape[1]) if init is None else init * scale

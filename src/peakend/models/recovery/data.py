@@ -46,8 +46,9 @@ def journey_failures(events: ibis.Table, spec: RecoverySpec) -> ibis.Table:
         "cause": e.touchpoint.argmax(e.ts, where=before),
         "cause_ts": e.ts.max(where=before),
         "failure_touchpoint": e.touchpoint.argmin(e.ts, where=e._fail),
-        "failure_score": e.score.argmin(e.ts, where=e._fail),
     }
+    if spec.severity == "failure_score":
+        metrics["failure_score"] = e.score.argmin(e.ts, where=e._fail)
     for i, name in enumerate(spec.adjust_presence):
         metrics[f"_present_{i}"] = (e.touchpoint == name).any()
     return e.group_by("journey_id").aggregate(**metrics)
