@@ -159,8 +159,8 @@ t, cpu = time.perf_counter(), time.process_time()
 result = churn.from_events(
     events_table(con, d / "events.parquet"), outcomes_table(con, d / "outcomes.parquet"), spec
 )
-print(time.perf_counter() - t, time.process_time() - cpu)
-print(" ".join(f"{x.covariate}={x.log_hr!r}" for x in result.drivers))
+print("before.seconds", time.perf_counter() - t, time.process_time() - cpu)
+print("before.coef", " ".join(f"{x.covariate}={x.log_hr!r}" for x in result.drivers))
 """
 
 
@@ -183,7 +183,9 @@ def _split(directory: Path) -> None:
         print(f"speed.split.{label}_cpu_s: {seconds:.2f}")
 
 
-def _before(directory: Path, src: Path, result: churn_models.ChurnResult, after_s: float) -> None:
+def _before(
+    directory: Path, src: Path, result: churn_models.ChurnResult, after_s: float, after_cpu: float
+) -> None:
     """The same churn run with another checkout's code (``--before-src``), in a subprocess."""
     import subprocess
     import sys
@@ -193,13 +195,15 @@ def _before(directory: Path, src: Path, result: churn_models.ChurnResult, after_
         [sys.executable, "-c", _BEFORE, str(directory)],
         env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
-    lines = run.stdout.strip().splitlines()
-    wall, cpu = (float(v) for v in lines[0].split())
-    before = dict(item.split("=") for item in lines[1].split())
+    # other output (a progress bar) may share stdout: read the marked lines only
+    lines = {ln.split()[0]: ln.split()[1:] for ln in run.stdout.splitlines() if ln.strip()}
+    wall, cpu = (float(v) for v in lines["before.seconds"])
+    before = dict(item.rsplit("=", 1) for item in lines["before.coef"])
     gap = max(abs(float(before[d.covariate]) - d.log_hr) for d in result.drivers)
     print(f"speed.churn_before_s: {wall:.2f}")
     print(f"speed.churn_before_cpu_s: {cpu:.2f}")
     print(f"speed.churn_before_over_after: {wall / after_s:.2f}")
+    print(f"speed.churn_before_over_after_cpu: {cpu / after_cpu:.2f}")
     print(f"speed.churn_before_max_coef_difference: {gap:.2e}")
 
 
@@ -230,7 +234,7 @@ def speed(
     if split:
         _split(directory)
     if before_src is not None:
-        _before(directory, before_src, result, churn_s)
+        _before(directory, before_src, result, churn_s, churn_cpu)
         print(f"speed.load_average_1min: {os.getloadavg()[0]:.1f}")
     _versus_lifelines(directory, lifelines_customers)
 
