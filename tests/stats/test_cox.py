@@ -113,3 +113,15 @@ def test_exact_concordance_equals_every_comparison(rounded: bool) -> None:
         *args, df.id.to_numpy(), risk, max_events=10**9, max_rows=10**9, seed=0
     )
     assert exact == pytest.approx(loop, abs=1e-12)
+
+
+def test_blocked_risk_sums_equal_one_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many distinct covariate rows: the sums go a few columns at a time, same result."""
+    import peakend.stats.cox as cox
+
+    df = _rows(1_000, 7)
+    whole = _fit(df)
+    monkeypatch.setattr(cox, "CELLS", 2_000)
+    blocked = _fit(df)
+    assert np.allclose(whole[0], blocked[0], rtol=0, atol=1e-12)
+    assert np.allclose(whole[1], blocked[1], rtol=0, atol=1e-12)

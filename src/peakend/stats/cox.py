@@ -4,13 +4,14 @@ One row per interval in which a customer's covariates stay constant, so the same
 fitter serves time-varying covariates (cumulative negative moments, the last
 ending, open failures) and one-row-per-customer snapshots (``start = 0``).
 
-The partial likelihood uses Breslow's handling of tied event times. Every risk-set
-sum is a difference of two prefix sums over rows sorted by ``stop`` and by
-``start`` (rows at risk at ``t`` are those with ``start < t <= stop``), so one
-Newton step costs a few sorts' worth of work however many distinct event times
-there are; lifelines' ``CoxTimeVaryingFitter`` gives the same estimates
-(``tests/stats/test_cox.py``) but loops over event times, which does not scale
-to millions of rows.
+The partial likelihood uses Breslow's handling of tied event times. Rows at risk
+at ``t`` are those with ``start < t <= stop``. The covariates of such rows take
+few distinct values (counts and flags), so the fit works on the distinct rows
+(*patterns*) and a sparse matrix of how many rows of each pattern enter and leave
+the risk set at each event time: one Newton step is a sparse product and a
+cumulative sum over event times, however many rows there are. lifelines'
+``CoxTimeVaryingFitter`` gives the same estimates (``tests/stats/test_cox.py``)
+but loops over event times, which does not scale to millions of rows.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ class CoxFit:
         """Wald interval of every coefficient (log scale)."""
         z = float(stats.norm.ppf(0.5 + level / 2.0))
         return self.coef - z * self.se, self.coef + z * self.se
+
+
+CELLS = 20_000_000
+"""Numbers held at once per block of risk-set sums (patterns or event times x columns)."""
 
 
 @dataclass
@@ -129,9 +134,10 @@ def _risk_sets(start: F64, stop: F64, event: NDArray[np.bool_], x: F64) -> _Risk
 def _moments(beta: F64, rs: _RiskSets) -> tuple[F64, F64, F64, float]:
     """S0, S1, S2 at every event time, and the largest linear predictor (the shift).
 
-    Per pattern the weights ``w``, ``w x_a`` and ``w x_a x_b`` go through one sparse
+    Per pattern the weights ``w``, ``w x_a`` and ``w x_a x_b`` go through a sparse
     product with the entry/exit counts; their running sums over event times are
-    the risk-set sums.
+    the risk-set sums. With many patterns (continuous covariates) the products go
+    a few columns at a time, so memory stays near :data:`CELLS` numbers.
     """
     z = rs.patterns
     eta = z @ beta
@@ -139,8 +145,19 @@ def _moments(beta: F64, rs: _RiskSets) -> tuple[F64, F64, F64, float]:
     w = np.exp(eta - shift)
     p = z.shape[1]
     upper = np.triu_indices(p)
-    columns = np.column_stack((w, w[:, None] * z, w[:, None] * z[:, upper[0]] * z[:, upper[1]]))
-    sums = np.cumsum(np.asarray(rs.change @ columns), axis=0)
+    a = np.r_[-1, np.arange(p), upper[0]]  # -1: no factor
+    b = np.r_[-1, np.full(p, -1), upper[1]]
+    block = max(1, CELLS // max(z.shape[0], rs.times.size))
+    sums = np.empty((rs.times.size, a.size))
+    for lo in range(0, a.size, block):
+        hi = min(lo + block, a.size)
+        columns = np.repeat(w[:, None], hi - lo, axis=1)
+        for j, (fa, fb) in enumerate(zip(a[lo:hi], b[lo:hi], strict=True)):
+            if fa >= 0:
+                columns[:, j] *= z[:, fa]
+            if fb >= 0:
+                columns[:, j] *= z[:, fb]
+        sums[:, lo:hi] = np.cumsum(np.asarray(rs.change @ columns), axis=0)
     s0, s1 = sums[:, 0], sums[:, 1 : 1 + p]
     s2 = np.zeros((rs.times.size, p, p))
     s2[:, upper[0], upper[1]] = sums[:, 1 + p :]
