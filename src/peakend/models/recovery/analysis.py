@@ -72,7 +72,6 @@ class OutcomeRecovery:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
-            "by_severity": [b.to_dict() for b in self.by_severity],
             "outcome": self.outcome,
             "lower_is_better": self.lower_is_better,
             "means": self.means,
@@ -83,6 +82,7 @@ class OutcomeRecovery:
             ),
             "verdict": self.verdict,
             "reason": self.reason,
+            "by_severity": [b.to_dict() for b in self.by_severity],
         }
 
 
