@@ -21,10 +21,14 @@ Calibration (20,000 journeys per replicate, generator seeds 1..R):
 
 Speed: ``--speed-journeys`` customers (one journey each, about ten events each) are
 generated once under ``bench/data/``; churn and recovery run from the Parquet
-files read in place by DuckDB (one engine query each), timed as a whole, and the
-Cox fit is compared with lifelines' ``CoxTimeVaryingFitter`` on the same rows of
-a subsample (``--lifelines-customers``), as a ratio. Output is ``name: value``
-lines.
+files read in place by DuckDB (one engine query each), timed as a whole; a
+second, profiled churn run gives the seconds per step (``--skip-split`` leaves it
+out); ``--before-src`` times the same churn run with an earlier checkout's code
+(``git archive <commit> src | tar -x -C /tmp/before``, then ``--before-src
+/tmp/before/src``) and prints the before/after ratio and the largest coefficient
+difference; and the Cox fit is compared with lifelines' ``CoxTimeVaryingFitter``
+on the same rows of a subsample (``--lifelines-customers``), as a ratio. Output
+is ``name: value`` lines.
 """
 
 from __future__ import annotations
@@ -132,7 +136,80 @@ def calibrate_churn(reps: int, n: int, work: Path) -> None:
     print(f"churn.concordance_mean: {np.mean(concordances):.4f}")
 
 
-def speed(n: int, lifelines_customers: int, data_dir: Path) -> None:
+STEPS = {
+    "customer_times": "customer_table",
+    "history_rows": "fetch_rows",
+    "cox_fits": "fit_cox",
+    "concordance": "concordance",
+    "avoidable_causes": "_event_causes",
+    "kaplan_meier": "by_group",
+}
+"""Steps of the churn analysis timed in the split: label and function name."""
+
+_BEFORE = """
+import sys, time
+from pathlib import Path
+from peakend.engine import connect, events_table, outcomes_table
+from peakend.models import churn
+from peakend.spec import read_spec
+d = Path(sys.argv[1])
+spec = read_spec(d / "synthetic.toml")
+con = connect(threads=2)
+t, cpu = time.perf_counter(), time.process_time()
+result = churn.from_events(
+    events_table(con, d / "events.parquet"), outcomes_table(con, d / "outcomes.parquet"), spec
+)
+print("before.seconds", time.perf_counter() - t, time.process_time() - cpu)
+print("before.coef", " ".join(f"{x.covariate}={x.log_hr!r}" for x in result.drivers))
+"""
+
+
+def _split(directory: Path) -> None:
+    """CPU seconds per step (all threads), from a second, profiled run.
+
+    CPU rather than wall seconds: on a shared machine the wall time of a step
+    depends on what else runs; its CPU time much less so.
+    """
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile(time.process_time)
+    profile.enable()
+    _churn(directory)
+    profile.disable()
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    for label, function in STEPS.items():
+        seconds = sum(v[3] for k, v in stats.items() if k[2] == function and "peakend" in k[0])
+        print(f"speed.split.{label}_cpu_s: {seconds:.2f}")
+
+
+def _before(
+    directory: Path, src: Path, result: churn_models.ChurnResult, after_s: float, after_cpu: float
+) -> None:
+    """The same churn run with another checkout's code (``--before-src``), in a subprocess."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    run = subprocess.run(
+        [sys.executable, "-c", _BEFORE, str(directory)],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    # other output (a progress bar) may share stdout: read the marked lines only
+    lines = {ln.split()[0]: ln.split()[1:] for ln in run.stdout.splitlines() if ln.strip()}
+    wall, cpu = (float(v) for v in lines["before.seconds"])
+    before = dict(item.rsplit("=", 1) for item in lines["before.coef"])
+    gap = max(abs(float(before[d.covariate]) - d.log_hr) for d in result.drivers)
+    print(f"speed.churn_before_s: {wall:.2f}")
+    print(f"speed.churn_before_cpu_s: {cpu:.2f}")
+    print(f"speed.churn_before_over_after: {wall / after_s:.2f}")
+    print(f"speed.churn_before_over_after_cpu: {cpu / after_cpu:.2f}")
+    print(f"speed.churn_before_max_coef_difference: {gap:.2e}")
+
+
+def speed(
+    n: int, lifelines_customers: int, data_dir: Path, before_src: Path | None, split: bool
+) -> None:
     directory = data_dir / f"recovery_churn_{n}"
     cfg = GeneratorConfig(n_journeys=n, churn_time_varying=True, seed=7)
     if not (directory / "truth.json").exists():
@@ -154,6 +231,11 @@ def speed(n: int, lifelines_customers: int, data_dir: Path) -> None:
     print(f"speed.recovery_s: {recovery_s:.2f}")
     print(f"speed.recovery_cpu_s: {recovery_cpu:.2f}")
     print(f"speed.load_average_1min: {os.getloadavg()[0]:.1f}")
+    if split:
+        _split(directory)
+    if before_src is not None:
+        _before(directory, before_src, result, churn_s, churn_cpu)
+        print(f"speed.load_average_1min: {os.getloadavg()[0]:.1f}")
     _versus_lifelines(directory, lifelines_customers)
 
 
@@ -176,7 +258,7 @@ def _versus_lifelines(directory: Path, customers: int) -> None:
     numbered, ids, _ = customer_table(times)
     expr = history_rows(
         events,
-        numbered.select("customer_id", "_code", "churned", "time"),
+        numbered.select("customer_id", "_code", "churned", "time", "_origin"),
         spec.churn,
         spec.recovery,
         list(spec.churn.contact_touchpoints or ()),
@@ -215,6 +297,13 @@ def main() -> None:
     parser.add_argument("--skip-churn", action="store_true")
     parser.add_argument("--skip-recovery", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--skip-split", action="store_true")
+    parser.add_argument(
+        "--before-src",
+        type=Path,
+        default=None,
+        help="src folder of an earlier checkout: time its churn on the same data for a ratio",
+    )
     args = parser.parse_args()
     data_dir = Path(__file__).parent / "data"
     data_dir.mkdir(exist_ok=True)
@@ -226,7 +315,13 @@ def main() -> None:
             if not args.skip_churn:
                 calibrate_churn(args.churn_replicates or args.replicates, args.journeys, work)
         if not args.skip_speed:
-            speed(args.speed_journeys, args.lifelines_customers, data_dir)
+            speed(
+                args.speed_journeys,
+                args.lifelines_customers,
+                data_dir,
+                args.before_src,
+                not args.skip_split,
+            )
 
 
 if __name__ == "__main__":

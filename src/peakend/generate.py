@@ -84,6 +84,16 @@ OUTCOME_SCHEMA = pa.schema(
     ]
 )
 """Arrow schema of ``outcomes.parquet``."""
+SEVERITY_COLUMN = "failure_severity"
+"""Outcome-table column with each failure's planted severity (``severe_share > 0`` only)."""
+
+
+def outcome_schema(cfg: GeneratorConfig) -> pa.Schema:
+    """:data:`OUTCOME_SCHEMA`, plus the failure severity column when severity is planted."""
+    if cfg.severe_share <= 0:
+        return OUTCOME_SCHEMA
+    return OUTCOME_SCHEMA.append(pa.field(SEVERITY_COLUMN, pa.string()))
+
 
 RECOVERY = "recovery"
 CLOSED = "journey_closed"
@@ -377,6 +387,13 @@ class GeneratorConfig:
     recovered_share, recovered_effect, unrecovered_effect, recovery_delay_hours:
         Service recovery: share of failures recovered well, their effect on
         ``overall`` and the mean delay (exponential) of the recovery contact.
+    severe_share, severe_recovered_effect:
+        Failure severity, off by default (``severe_share = 0``): a failure is
+        "severe" with this probability, else "minor" (outcome column
+        ``failure_severity``, declared as ``[recovery] severity``); a severe failure
+        that is recovered adds ``severe_recovered_effect`` to ``overall`` (severity
+        lowers the outcome after recovery). ``truth.json`` gains the total effects
+        per severity level.
     churn_base_per_day, churn_per_negative, churn_negative_end, churn_per_contact,
     churn_recovered, churn_unrecovered, horizon_days:
         Exponential churn time after journey end, log-hazard linear in the
@@ -439,6 +456,8 @@ class GeneratorConfig:
     recovered_effect: float = 1.0
     unrecovered_effect: float = -0.4
     recovery_delay_hours: float = 24.0
+    severe_share: float = 0.0
+    severe_recovered_effect: float = -0.8
     churn_base_per_day: float = 0.0006
     churn_per_negative: float = 0.25
     churn_negative_end: float = 0.5
@@ -520,6 +539,7 @@ def _check_probabilities(cfg: GeneratorConfig) -> None:
         "office_hours": cfg.office_hours,
         "preferred_channel_share": cfg.preferred_channel_share,
         "recovered_share": cfg.recovered_share,
+        "severe_share": cfg.severe_share,
         "mood_loading": cfg.mood_loading,
     }
     for t in cfg.touchpoints:
@@ -691,6 +711,7 @@ _V_PROACTIVE, _V_TEXT = 50, 51
 _V_CUSTOMER_MOOD, _V_CUSTOMER_OVERALL = 60, 61
 _V_SURVEY_ORDER = 80
 _V_CLOSE, _V_FRAILTY, _V_REPEAT, _V_OFFICE = 70, 71, 72, 73
+_V_SEVERITY = 90
 
 
 def customer_index(cfg: GeneratorConfig, jg: U64) -> U64:
@@ -730,6 +751,7 @@ class _Chunk:
     window_hit: Bool  # (J, number of windows): at least one extra contact
     close_s: I64 | None = None  # when each journey closes (close_after_days)
     natural: F64 | None = None  # (J, K) scores before failures forced them to 1
+    severe: Bool | None = None  # failed journeys whose failure is severe (severe_share > 0)
 
 
 def _journeys(cfg: GeneratorConfig, d: _Draws, jg: U64) -> tuple[I64, I64, F64, I64]:
@@ -777,6 +799,8 @@ def _failures(cfg: GeneratorConfig, d: _Draws, ch: _Chunk) -> None:
         ch.failed_tp[hit] = k
         ch.score[hit, k] = 1.0
     ch.recovered[:] = (ch.failed_tp >= 0) & (d.uniform(_V_RECOVERY, ch.jg) < cfg.recovered_share)
+    if cfg.severe_share > 0:
+        ch.severe = (ch.failed_tp >= 0) & (d.uniform(_V_SEVERITY, ch.jg) < cfg.severe_share)
 
 
 def _recovery_events(cfg: GeneratorConfig, d: _Draws, ch: _Chunk) -> tuple[I64, I64, F64]:
@@ -1002,6 +1026,8 @@ def _overall(cfg: GeneratorConfig, d: _Draws, ch: _Chunk, feats: dict[str, F64])
     failed = ch.failed_tp >= 0
     value = value + cfg.recovered_effect * ch.recovered
     value = value + cfg.unrecovered_effect * (failed & ~ch.recovered)
+    if ch.severe is not None:
+        value = value + cfg.severe_recovered_effect * (ch.recovered & ch.severe)
     for w_i, w in enumerate(cfg.hidden_windows):
         value = value + w.overall_effect * ch.window_hit[:, w_i]
     for p_i, p in enumerate(cfg.proactive):
@@ -1055,6 +1081,13 @@ def _recovery_effects(
         # overall has one decimal: summed in whole tenths, so chunking cannot change it
         tenths = int(np.rint(diff[mask] * 10.0).sum())
         stats[f"effect_{key}"] = stats.get(f"effect_{key}", 0) + tenths
+        if ch.severe is None:
+            continue
+        for level, sev in (("severe", ch.severe), ("minor", failed & ~ch.severe)):
+            part = mask & sev
+            tenths = int(np.rint(diff[part] * 10.0).sum())
+            stats[f"effect_{key}_{level}"] = stats.get(f"effect_{key}_{level}", 0) + tenths
+            stats[f"n_{key}_{level}"] = stats.get(f"n_{key}_{level}", 0) + int(part.sum())
 
 
 def _churn_path(
@@ -1204,6 +1237,11 @@ def _chunk_tables(
     if cfg.survey_order:
         ev = _survey_order(d, ch, ev)
     events = _event_table(cfg, d, ev, ids, customers, seq0)
+    severity = []
+    if ch.severe is not None:
+        failed = ch.failed_tp >= 0
+        level = pa.array(np.where(ch.severe, "severe", "minor"), type=pa.string())
+        severity = [pc.if_else(pa.array(failed), level, pa.scalar(None, pa.string()))]
     outcomes = pa.Table.from_arrays(
         [
             ids,
@@ -1214,8 +1252,9 @@ def _chunk_tables(
             pa.array(churn_days),
             pa.array([s.name for s in cfg.segments]).take(pa.array(ch.segment)),
             pa.array([c for c, _ in cfg.channel_preferences]).take(pa.array(ch.pref)),
+            *severity,
         ],
-        schema=OUTCOME_SCHEMA,
+        schema=outcome_schema(cfg),
     )
     return events, outcomes
 
@@ -1369,7 +1408,7 @@ def _write_tables(
         events_path, EVENT_SCHEMA, cfg.row_group_rows, ["touchpoint", "channel", "initiated_by"]
     )
     outcomes = _RowGroupWriter(
-        outcomes_path, OUTCOME_SCHEMA, cfg.row_group_rows, ["segment", "channel_preference"]
+        outcomes_path, outcome_schema(cfg), cfg.row_group_rows, ["segment", "channel_preference"]
     )
     try:
         for first in range(0, cfg.n_journeys, cfg.chunk_journeys):
@@ -1418,6 +1457,12 @@ def _toml(value: object) -> str:
     return json.dumps(value) if isinstance(value, str | list) else repr(value)
 
 
+def _attributes(cfg: GeneratorConfig) -> list[str]:
+    """Journey attributes the spec declares: segment, channel, failure severity if planted."""
+    extra = [SEVERITY_COLUMN] if cfg.severe_share > 0 else []
+    return ["segment", "channel_preference", *extra]
+
+
 def _spec_text(cfg: GeneratorConfig, name: str) -> str:
     lines = [
         f"name = {_toml(name)}",
@@ -1426,7 +1471,7 @@ def _spec_text(cfg: GeneratorConfig, name: str) -> str:
         'layout = "long"',
         # valence is recomputed by the loader from score and the declared scale
         'ignore_columns = ["valence"]',
-        'attributes = ["segment", "channel_preference"]',
+        f"attributes = {_toml(_attributes(cfg))}",
         'segments = ["segment"]',
         "",
         "[source]",
@@ -1476,6 +1521,7 @@ def _service_toml(cfg: GeneratorConfig) -> list[str]:
         'confounders = ["segment"]',
         f"adjust_presence = {_toml(failing)}",
         'outcomes = ["overall", "recommend", "churned"]',
+        *([f"severity = {_toml(SEVERITY_COLUMN)}"] if cfg.severe_share > 0 else []),
         "",
         "[churn]",
         'churned = "churned"',
@@ -1685,12 +1731,42 @@ def _truth_contacts(cfg: GeneratorConfig) -> dict[str, Any]:
                 "recovered": cfg.recovered_effect,
                 "unrecovered": cfg.unrecovered_effect,
             },
+            "severity": (
+                {
+                    "column": SEVERITY_COLUMN,
+                    "severe_share": cfg.severe_share,
+                    "severe_recovered_effect_on_overall": cfg.severe_recovered_effect,
+                    "rule": "a failure is severe with probability severe_share; a recovered"
+                    " severe failure adds severe_recovered_effect to overall: see"
+                    " realised.recovery_total_effect_by_severity",
+                }
+                if cfg.severe_share > 0
+                else None
+            ),
             "recovered_rule": "journey has a recovery event with score >= 4",
             "total_effect_rule": "mean of overall minus overall without the failure (natural"
             " score at the failed touchpoint, no recovery contact, same draws) over the failed"
             " journeys of each group: see realised.recovery_total_effect",
         },
     }
+
+
+def _by_severity(cfg: GeneratorConfig, stats: dict[str, float]) -> dict[str, Any] | None:
+    """Total effects of a recovered and an unrecovered failure per planted severity level."""
+    if cfg.severe_share <= 0:
+        return None
+    out: dict[str, Any] = {}
+    for level in ("severe", "minor"):
+        out[level] = {
+            key: stats.get(f"effect_{key}_{level}", 0)
+            / 10
+            / max(stats.get(f"n_{key}_{level}", 0), 1)
+            for key in ("recovered", "unrecovered")
+        }
+        out[level]["failures"] = int(
+            stats.get(f"n_recovered_{level}", 0) + stats.get(f"n_unrecovered_{level}", 0)
+        )
+    return out
 
 
 def _truth(cfg: GeneratorConfig, stats: dict[str, float]) -> dict[str, Any]:
@@ -1756,6 +1832,7 @@ def _truth(cfg: GeneratorConfig, stats: dict[str, float]) -> dict[str, Any]:
                 / 10
                 / max(stats["failures"] - stats["recovered"], 1),
             },
+            "recovery_total_effect_by_severity": _by_severity(cfg, stats),
             # rounded: a sum over chunks differs in the last bits with the chunk size
             "avoidable_churn": (
                 round(stats["avoidable_churn"], 4) if "avoidable_churn" in stats else None

@@ -656,6 +656,11 @@ class RecoverySpec:
     ``confounders`` are attributes (or snapshot columns) the comparison adjusts
     for, ``adjust_presence`` touchpoints whose presence in the journey it adjusts
     for, and ``lower_is_better`` the outcomes where less is better (churn).
+    ``severity`` names how bad each failure was: ``"failure_score"`` (the score of
+    the failure event), a journey attribute or outcome-source column, or a snapshot
+    column; each distinct value is a level, or with ``severity_cuts`` (ascending
+    numbers) the bands between the cuts. The contrasts are then also reported per
+    severity level.
     """
 
     failure_touchpoints: tuple[str, ...] = ()
@@ -671,6 +676,8 @@ class RecoverySpec:
     adjust_presence: tuple[str, ...] = ()
     lower_is_better: tuple[str, ...] = ()
     outcomes: tuple[str, ...] = ()
+    severity: str | None = None
+    severity_cuts: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -713,6 +720,13 @@ def _parse_recovery(raw: Any, where: str) -> RecoverySpec:
             f'{where}: declare the failure: failure_touchpoints = ["complaint"] (events) '
             'or failure_column = "Complaints" (one row per customer)'
         )
+    cuts = spec.severity_cuts
+    if cuts and (
+        not all(isinstance(c, int | float) for c in cuts) or list(cuts) != sorted(set(cuts))
+    ):
+        raise ConfigError(f"{where}: severity_cuts must be ascending numbers, e.g. [2, 5]")
+    if cuts and spec.severity is None:
+        raise ConfigError(f'{where}: severity_cuts needs severity = "<column>"')
     return spec
 
 

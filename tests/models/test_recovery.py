@@ -79,3 +79,60 @@ def test_unknown_outcome_and_missing_section(synthetic: Path, tmp_path: Path) ->
     spec.write_text(text[:start] + text[end:])
     with pytest.raises(ConfigError, match=r"add a \[recovery\] section"):
         service_recovery(spec)
+
+
+def test_planted_severity_per_level(tmp_path: Path) -> None:
+    """Half the failures severe; a recovered severe failure costs 0.8 more on overall."""
+    generate(tmp_path, GeneratorConfig(n_journeys=8_000, seed=23, severe_share=0.5))
+    truth = json.loads((tmp_path / "truth.json").read_text())["realised"]
+    planted = truth["recovery_total_effect_by_severity"]
+    result = service_recovery(tmp_path / "synthetic.toml", outcomes=["overall"])
+    levels = {b.level: b for b in result.outcomes[0].by_severity}
+    assert set(levels) == {"minor", "severe"}
+    for level, b in levels.items():
+        assert b.recovered + b.not_recovered == planted[level]["failures"]
+        c = b.contrasts
+        for effect, value in ((c.recovered_vs_none, planted[level]["recovered"]),
+                              (c.unrecovered_vs_none, planted[level]["unrecovered"])):  # fmt: skip
+            half = (effect.high - effect.low) / 2
+            assert abs(effect.value - value) < 1.7 * half, (level, effect, value)
+    # severity lowers overall after recovery: the severe level's recovered effect is lower
+    gap = (levels["minor"].contrasts.recovered_vs_none.value
+           - levels["severe"].contrasts.recovered_vs_none.value)  # fmt: skip
+    assert gap > 0.4
+    assert levels["severe"].contrasts.recovered_vs_none.high < (
+        levels["minor"].contrasts.recovered_vs_none.low
+    )
+
+
+def test_severity_off_by_default_and_bad_severity_specs(synthetic: Path, tmp_path: Path) -> None:
+    truth = json.loads((synthetic / "truth.json").read_text())
+    assert truth["realised"]["recovery_total_effect_by_severity"] is None
+    assert "failure_severity" not in (synthetic / "outcomes.parquet").read_bytes().decode("latin-1")
+    result = service_recovery(synthetic / "synthetic.toml", outcomes=["overall"])
+    assert result.outcomes[0].by_severity == []
+    text = (synthetic / "synthetic.toml").read_text()
+    bad = tmp_path / "bad.toml"
+    for extra, message in (
+        ('severity = "no_such_column"', "not a column"),
+        ("severity_cuts = [3, 1]", "ascending"),
+    ):
+        bad.write_text(
+            text.replace("[recovery]\n", f"[recovery]\n{extra}\n").replace(
+                'path = "', f'path = "{synthetic}/'
+            )
+        )
+        with pytest.raises(ConfigError, match=message):
+            service_recovery(bad, outcomes=["overall"])
+
+
+def test_severity_from_the_failure_score_with_cuts(synthetic: Path, tmp_path: Path) -> None:
+    """severity = "failure_score": the failure event's own score, banded by the cuts."""
+    text = (synthetic / "synthetic.toml").read_text()
+    spec = tmp_path / "scored.toml"
+    extra = 'severity = "failure_score"\nseverity_cuts = [2]\n'
+    text = text.replace("[recovery]\n", "[recovery]\n" + extra)
+    spec.write_text(text.replace('path = "', f'path = "{synthetic}/'))
+    result = service_recovery(spec, outcomes=["overall"])
+    levels = [b.level for b in result.outcomes[0].by_severity]
+    assert levels and set(levels) <= {"<= 2", "> 2"}

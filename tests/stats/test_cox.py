@@ -42,20 +42,25 @@ def _rows(n: int, seed: int) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _fit(df: pd.DataFrame, tiled: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def _fit(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     fit = fit_cox(
         df.start.to_numpy(), df.stop.to_numpy(), df.e.to_numpy(),
-        df[["x", "z"]].to_numpy(), ("x", "z"), customer=df.id.to_numpy() if tiled else None,
+        df[["x", "z"]].to_numpy(), ("x", "z"),
     )  # fmt: skip
     return fit.coef, fit.se
 
 
-@pytest.mark.parametrize("tiled", [True, False])
-def test_same_estimates_as_lifelines(tiled: bool) -> None:
+@pytest.mark.parametrize(("shuffled", "rounded"), [(False, False), (True, False), (False, True)])
+def test_same_estimates_as_lifelines(shuffled: bool, rounded: bool) -> None:
+    """Row order does not matter; few distinct covariate rows (rounded z) neither."""
     from lifelines import CoxTimeVaryingFitter
 
     df = _rows(400, 1)
-    coef, se = _fit(df, tiled)
+    if shuffled:
+        df = df.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    if rounded:
+        df = df.assign(z=df.z.round())
+    coef, se = _fit(df)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = CoxTimeVaryingFitter().fit(
@@ -89,3 +94,34 @@ def test_no_events_and_constant_covariate_are_errors() -> None:
     with pytest.raises(ModelError, match="single value"):
         fit_cox(df.start.to_numpy(), df.stop.to_numpy(), df.e.to_numpy(),
                 np.ones((len(df), 1)), ("one",))  # fmt: skip
+
+
+@pytest.mark.parametrize("rounded", [False, True])
+def test_exact_concordance_equals_every_comparison(rounded: bool) -> None:
+    """The counted concordance equals the pairwise loop over all churners and rows."""
+    from peakend.stats.cox import _exact_concordance, _sampled_concordance
+
+    df = _rows(1_500, 6)
+    if rounded:  # ties in time and in risk; a customer's rows still follow each other
+        df = df.assign(z=df.z.round(), stop=df.stop.round(), start=df.start.round())
+        df = df.loc[df.stop > df.start]
+    risk = 0.7 * df.x.to_numpy() + 0.4 * df.z.to_numpy()
+    args = (df.start.to_numpy(), df.stop.to_numpy(), df.e.to_numpy())
+    event = args[2]
+    exact = _exact_concordance(*args, risk, np.unique(args[1][event]), np.unique(risk))
+    loop = _sampled_concordance(
+        *args, df.id.to_numpy(), risk, max_events=10**9, max_rows=10**9, seed=0
+    )
+    assert exact == pytest.approx(loop, abs=1e-12)
+
+
+def test_blocked_risk_sums_equal_one_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many distinct covariate rows: the sums go a few columns at a time, same result."""
+    import peakend.stats.cox as cox
+
+    df = _rows(1_000, 7)
+    whole = _fit(df)
+    monkeypatch.setattr(cox, "CELLS", 2_000)
+    blocked = _fit(df)
+    assert np.allclose(whole[0], blocked[0], rtol=0, atol=1e-12)
+    assert np.allclose(whole[1], blocked[1], rtol=0, atol=1e-12)

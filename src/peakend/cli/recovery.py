@@ -86,6 +86,13 @@ def _print(result: RecoveryResult) -> None:
         out.print("No outcome is declared: only failures and their causes are counted.")
     for o in result.outcomes:
         out.print(f"  {escape(o.outcome)}: {escape(o.reason)}")
+        for b in o.by_severity:
+            c = b.contrasts
+            out.print(
+                f"    severity {escape(b.level)}: recovered − never failed "
+                f"{_iv(c.recovered_vs_none)}, − not recovered {_iv(c.recovered_vs_unrecovered)}"
+                f" ({b.recovered:,} / {b.not_recovered:,})"
+            )
     if result.speed is not None:
         s = result.speed
         out.print(

@@ -4,13 +4,14 @@ One row per interval in which a customer's covariates stay constant, so the same
 fitter serves time-varying covariates (cumulative negative moments, the last
 ending, open failures) and one-row-per-customer snapshots (``start = 0``).
 
-The partial likelihood uses Breslow's handling of tied event times. Every risk-set
-sum is a difference of two prefix sums over rows sorted by ``stop`` and by
-``start`` (rows at risk at ``t`` are those with ``start < t <= stop``), so one
-Newton step costs a few sorts' worth of work however many distinct event times
-there are; lifelines' ``CoxTimeVaryingFitter`` gives the same estimates
-(``tests/stats/test_cox.py``) but loops over event times, which does not scale
-to millions of rows.
+The partial likelihood uses Breslow's handling of tied event times. Rows at risk
+at ``t`` are those with ``start < t <= stop``. The covariates of such rows take
+few distinct values (counts and flags), so the fit works on the distinct rows
+(*patterns*) and a sparse matrix of how many rows of each pattern enter and leave
+the risk set at each event time: one Newton step is a sparse product and a
+cumulative sum over event times, however many rows there are. lifelines'
+``CoxTimeVaryingFitter`` gives the same estimates (``tests/stats/test_cox.py``)
+but loops over event times, which does not scale to millions of rows.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
+from scipy import sparse, stats
 
 from peakend.errors import ModelError
 
@@ -54,109 +55,125 @@ class CoxFit:
         return self.coef - z * self.se, self.coef + z * self.se
 
 
+CELLS = 20_000_000
+"""Numbers held at once per block of risk-set sums (patterns or event times x columns)."""
+
+
 @dataclass
 class _RiskSets:
-    """Row orders and event-time positions that every Newton step reuses.
+    """Risk sets at every distinct event time, by covariate pattern.
 
-    Rows are kept in ``start`` order. When each customer's rows tile one interval
-    without gaps (the history rows do), a customer's value at risk at ``t`` is the
-    running sum of the changes of their rows started before ``t``, minus their last
-    value once their follow-up ended before ``t``: one prefix sum over the rows and
-    one over the customers. Otherwise the rows are also kept in ``stop`` order.
+    The rows' covariates take few distinct values (counts of negative moments,
+    flags, a segment), so the fit works on the distinct rows (*patterns*) and a
+    sparse matrix of how many rows of each pattern enter and leave the risk set
+    at each event time. A Newton step then costs one sparse product and one
+    cumulative sum over event times, whatever the number of rows.
     """
 
-    x_start: F64  # covariates in start order
-    at_start: NDArray[np.int64]  # rows with start < t, per event time
-    prev: NDArray[np.int64] | None  # tiled: previous row of the same customer (-1: none)
-    x_stop: F64  # tiled: each customer's last row; else every row, in stop order
-    at_stop: NDArray[np.int64]  # rows (or customers) with stop < t, per event time
-    times: F64
-    deaths: F64
+    patterns: F64  # (P, p) distinct covariate rows
+    change: sparse.csr_matrix  # (K, P): rows entering minus rows leaving at event time k
+    times: F64  # (K,) distinct event times
+    deaths: F64  # (K,) events at each time (Breslow ties)
+    event_sum: F64  # (p,) covariates summed over the event rows
     event_rows: NDArray[np.int64]
     event_time: NDArray[np.int64]  # index into times of each event row
+    event_pattern: NDArray[np.int64]  # pattern of each event row
+    codes: NDArray[np.int64]  # pattern of every row
 
 
-def _risk_sets(
-    start: F64, stop: F64, event: NDArray[np.bool_], x: F64, customer: NDArray[np.int64] | None
-) -> _RiskSets:
+def row_patterns(x: F64) -> tuple[F64, NDArray[np.int64]]:
+    """Distinct rows of ``x`` and each row's index among them.
+
+    A seeded random projection is factorised (hashing, no sort of the rows) and the
+    result checked exactly; on the (practically impossible) collision of two
+    distinct rows, a sort over all columns decides instead.
+    """
+    import pandas as pd
+
+    projection = x @ np.random.default_rng(0).uniform(1.0, 2.0, x.shape[1])
+    codes, first = pd.factorize(projection, sort=False)
+    if (codes >= 0).all():
+        index = np.zeros(int(codes.max()) + 1, dtype=np.int64)
+        index[codes[::-1]] = np.arange(codes.size - 1, -1, -1)  # first row of each code
+        patterns = x[index]
+        if np.array_equal(patterns[codes], x):
+            return patterns, codes.astype(np.int64)
+    patterns, inverse = np.unique(x, axis=0, return_inverse=True)
+    return patterns, inverse.reshape(-1).astype(np.int64)
+
+
+def _risk_sets(start: F64, stop: F64, event: NDArray[np.bool_], x: F64) -> _RiskSets:
+    """A row is at risk at event time ``t`` when ``start < t <= stop``."""
     event_rows = np.flatnonzero(event)
     times, event_time, deaths = np.unique(stop[event_rows], return_inverse=True, return_counts=True)
-    by_start = np.argsort(start, kind="stable")
-    prev: NDArray[np.int64] | None = None
-    last_rows = None
-    if customer is not None:
-        order = np.lexsort((start, customer))
-        same = customer[order][1:] == customer[order][:-1]
-        if np.array_equal(stop[order][:-1][same], start[order][1:][same]):
-            before = np.full(start.size, -1, dtype=np.int64)
-            before[order[1:][same]] = order[:-1][same]
-            rank = np.empty(start.size, dtype=np.int64)
-            rank[by_start] = np.arange(start.size)
-            prev = np.where(before >= 0, rank[np.maximum(before, 0)], -1)[by_start]
-            last_rows = order[np.r_[~same, True]]
-    if last_rows is not None:
-        by_stop = last_rows[np.argsort(stop[last_rows], kind="stable")]
-    else:
-        by_stop = np.argsort(stop, kind="stable")
+    patterns, code = row_patterns(x)
+    k_in = np.searchsorted(times, start, side="right")  # first event time after start
+    k_out = np.searchsorted(times, stop, side="right")  # first event time after stop
+    moving = k_in < k_out  # rows never at risk at an event time do not count
+    k_in, k_out, code_m = k_in[moving], k_out[moving], code[moving]
+    ones = np.ones(code_m.size)
+    shape = (times.size + 1, patterns.shape[0])
+    change = sparse.csr_matrix(
+        (np.concatenate((ones, -ones)), (np.concatenate((k_in, k_out)), np.tile(code_m, 2))),
+        shape=shape,
+    )[: times.size]
+    change.sum_duplicates()
     return _RiskSets(
-        x_start=x[by_start],
-        at_start=np.searchsorted(start[by_start], times, side="left"),
-        prev=prev,
-        x_stop=x[by_stop],
-        at_stop=np.searchsorted(stop[by_stop], times, side="left"),
+        patterns=patterns,
+        change=change,
         times=times,
         deaths=deaths.astype(np.float64),
+        event_sum=x[event_rows].sum(axis=0),
         event_rows=event_rows,
-        event_time=event_time.astype(np.int64),
+        event_time=event_time.astype(np.int64).reshape(-1),
+        event_pattern=code[event_rows],
+        codes=code,
     )
 
 
-def _prefix(values: F64, at: NDArray[np.int64]) -> F64:
-    """Sum of ``values[:k]`` for every k in ``at``."""
-    c = np.concatenate(([0.0], np.cumsum(values)))
-    return np.asarray(c[at], dtype=np.float64)
+def _moments(beta: F64, rs: _RiskSets) -> tuple[F64, F64, F64, float]:
+    """S0, S1, S2 at every event time, and the largest linear predictor (the shift).
 
-
-def _moments(x: F64, beta: F64, rs: _RiskSets) -> tuple[F64, F64, F64, F64]:
-    """S0, S1, S2 at every event time and the linear predictor, for coefficients ``beta``.
-
-    One column at a time (w, w*x_a, w*x_a*x_b), so memory stays at a few arrays of
-    the row count however many covariates there are.
+    Per pattern the weights ``w``, ``w x_a`` and ``w x_a x_b`` go through a sparse
+    product with the entry/exit counts; their running sums over event times are
+    the risk-set sums. With many patterns (continuous covariates) the products go
+    a few columns at a time, so memory stays near :data:`CELLS` numbers.
     """
-    eta = x @ beta
+    z = rs.patterns
+    eta = z @ beta
     shift = float(eta.max())
-    w_start = np.exp(rs.x_start @ beta - shift)
-    w_stop = np.exp(rs.x_stop @ beta - shift)
-    p = x.shape[1]
-
-    def risk_sum(a: int | None, b: int | None) -> F64:
-        v_start, v_stop = w_start.copy(), w_stop.copy()
-        for j in (a, b):
-            if j is not None:
-                v_start *= rs.x_start[:, j]
-                v_stop *= rs.x_stop[:, j]
-        if rs.prev is not None:  # tiled: changes at each row's start
-            v_start = v_start - np.where(rs.prev >= 0, v_start[np.maximum(rs.prev, 0)], 0.0)
-        return _prefix(v_start, rs.at_start) - _prefix(v_stop, rs.at_stop)
-
-    s0 = risk_sum(None, None)
-    s1 = np.column_stack([risk_sum(a, None) for a in range(p)])
+    w = np.exp(eta - shift)
+    p = z.shape[1]
+    upper = np.triu_indices(p)
+    a = np.r_[-1, np.arange(p), upper[0]]  # -1: no factor
+    b = np.r_[-1, np.full(p, -1), upper[1]]
+    block = max(1, CELLS // max(z.shape[0], rs.times.size))
+    sums = np.empty((rs.times.size, a.size))
+    for lo in range(0, a.size, block):
+        hi = min(lo + block, a.size)
+        columns = np.repeat(w[:, None], hi - lo, axis=1)
+        for j, (fa, fb) in enumerate(zip(a[lo:hi], b[lo:hi], strict=True)):
+            if fa >= 0:
+                columns[:, j] *= z[:, fa]
+            if fb >= 0:
+                columns[:, j] *= z[:, fb]
+        sums[:, lo:hi] = np.cumsum(np.asarray(rs.change @ columns), axis=0)
+    s0, s1 = sums[:, 0], sums[:, 1 : 1 + p]
     s2 = np.zeros((rs.times.size, p, p))
-    for a in range(p):
-        for b in range(a, p):
-            s2[:, a, b] = s2[:, b, a] = risk_sum(a, b)
-    return s0, s1, s2, eta
+    s2[:, upper[0], upper[1]] = sums[:, 1 + p :]
+    s2[:, upper[1], upper[0]] = sums[:, 1 + p :]
+    return s0, s1, s2, shift
 
 
-def _step(x: F64, beta: F64, rs: _RiskSets) -> tuple[float, F64, F64, F64, F64]:
-    s0, s1, s2, eta = _moments(x, beta, rs)
+def _step(beta: F64, rs: _RiskSets) -> tuple[float, F64, F64, F64]:
+    s0, s1, s2, shift = _moments(beta, rs)
     s0 = np.maximum(s0, 1e-300)
     mean = s1 / s0[:, None]
-    loglik = float(eta[rs.event_rows].sum() - (rs.deaths * (np.log(s0) + eta.max())).sum())
-    grad = x[rs.event_rows].sum(axis=0) - (rs.deaths[:, None] * mean).sum(axis=0)
+    loglik = float(rs.event_sum @ beta - (rs.deaths * (np.log(s0) + shift)).sum())
+    grad = rs.event_sum - (rs.deaths[:, None] * mean).sum(axis=0)
     info = s2 / s0[:, None, None] - mean[:, :, None] * mean[:, None, :]
     hess = (rs.deaths[:, None, None] * info).sum(axis=0)
-    return loglik, grad, hess, mean, eta
+    return loglik, grad, hess, mean
 
 
 def fit_cox(
@@ -169,13 +186,11 @@ def fit_cox(
     max_iter: int = 50,
     tol: float = 1e-9,
     init: F64 | None = None,
-    customer: NDArray[np.int64] | None = None,
 ) -> CoxFit:
     """Fit a Cox model to (start, stop] rows with covariates ``x`` (rows, p).
 
     ``init`` (log hazard ratios) starts Newton's method near a known answer, e.g.
-    a fit on a superset of the rows. ``customer`` (row owner) lets the fit use the
-    faster risk sums when each customer's rows tile one interval.
+    a fit on a superset of the rows.
 
     Raises
     ------
@@ -187,25 +202,29 @@ def fit_cox(
         raise ModelError("no churn events: a survival model needs at least one churner")
     if np.any(stop <= start):
         raise ModelError("every interval needs stop > start")
-    centre, scale = x.mean(axis=0), x.std(axis=0)
-    flat = [names[j] for j in np.flatnonzero(scale == 0)]
+    rs = _risk_sets(start, stop, event, x)
+    # mean and spread over the rows, from the patterns and how many rows have each
+    counts = np.bincount(rs.codes, minlength=rs.patterns.shape[0]).astype(np.float64)
+    centre = counts @ rs.patterns / start.size
+    scale = np.sqrt(counts @ (rs.patterns - centre) ** 2 / start.size)
+    flat = [names[j] for j in np.flatnonzero(scale <= 1e-12 * np.maximum(np.abs(centre), 1.0))]
     if flat:
         raise ModelError(f"covariate(s) {', '.join(flat)} take a single value; drop them")
-    z = (x - centre) / scale
-    rs = _risk_sets(start, stop, event, z, customer)
-    beta = np.zeros(z.shape[1]) if init is None else init * scale
-    loglik, grad, hess, mean, _ = _step(z, beta, rs)
+    rs.patterns = (rs.patterns - centre) / scale  # standardised: better-conditioned steps
+    rs.event_sum = (rs.event_sum - rs.event_rows.size * centre) / scale
+    beta = np.zeros(x.shape[1]) if init is None else init * scale
+    loglik, grad, hess, mean = _step(beta, rs)
     for _ in range(max_iter):
         delta = np.linalg.solve(hess, grad)
         shrink = 1.0
         while True:
-            new = _step(z, beta + shrink * delta, rs)
+            new = _step(beta + shrink * delta, rs)
             if new[0] >= loglik - 1e-12 or shrink < 1e-4:
                 break
             shrink /= 2.0
         beta = beta + shrink * delta
         done = abs(new[0] - loglik) < tol * (1.0 + abs(loglik))
-        loglik, grad, hess, mean, _ = new
+        loglik, grad, hess, mean = new
         if done:
             break
     else:
@@ -213,7 +232,7 @@ def fit_cox(
     cov_z = np.linalg.inv(hess)
     coef = beta / scale
     cov = cov_z / np.outer(scale, scale)
-    resid = z[rs.event_rows] - mean[rs.event_time]
+    resid = rs.patterns[rs.event_pattern] - mean[rs.event_time]
     return CoxFit(
         names=names,
         coef=coef,
@@ -239,6 +258,10 @@ def _ph_test(resid: F64, times: F64) -> F64:
     return out
 
 
+CONCORDANCE_CELLS = 50_000_000
+"""Event times x distinct risks up to which concordance is counted exactly."""
+
+
 def concordance(
     start: F64,
     stop: F64,
@@ -250,12 +273,90 @@ def concordance(
     max_rows: int = 200_000,
     seed: int = 0,
 ) -> float:
-    """Harrell's concordance with time-varying risk, on a seeded sample of rows.
+    """Harrell's concordance with time-varying risk.
 
-    For each sampled event at time ``t``, every other customer's row at risk at
-    ``t`` is a comparison: concordant when the churner's risk at ``t`` is higher,
-    half when tied. Sampling keeps the cost bounded on millions of rows.
+    For each churn at time ``t``, every row at risk at ``t`` (``start < t <= stop``)
+    that is not itself a churn at ``t`` is a comparison: concordant when the
+    churner's risk at ``t`` is higher, half when tied. Counted exactly from the
+    at-risk counts per event time and risk level (the risk takes as many values
+    as the covariate rows have patterns), in O(rows log rows + event times x
+    risk levels). Beyond :data:`CONCORDANCE_CELLS` cells (continuous covariates
+    with many churn times) a seeded sample of ``max_events`` churners against the
+    rows of up to ``max_rows`` sampled rows' customers estimates it instead.
     """
+    event_rows = np.flatnonzero(event)
+    if event_rows.size == 0:
+        return float("nan")
+    times = np.unique(stop[event_rows])
+    levels = np.unique(risk)
+    if times.size * levels.size > CONCORDANCE_CELLS:
+        return _sampled_concordance(
+            start, stop, event, customer, risk, max_events=max_events, max_rows=max_rows,
+            seed=seed,
+        )  # fmt: skip
+    return _exact_concordance(start, stop, event, risk, times, levels)
+
+
+def _exact_concordance(
+    start: F64, stop: F64, event: NDArray[np.bool_], risk: F64, times: F64, levels: F64
+) -> float:
+    """Counts of lower and equal risks at risk at each churn, churns at that time removed."""
+    n_levels = levels.size
+    level = np.searchsorted(levels, risk)
+    k_in = np.searchsorted(times, start, side="right")
+    k_out = np.searchsorted(times, stop, side="right")
+    moving = k_in < k_out
+    ones = np.ones(int(moving.sum()))
+    change = sparse.csr_matrix(
+        (
+            np.concatenate((ones, -ones)),
+            (np.concatenate((k_in[moving], k_out[moving])), np.tile(level[moving], 2)),
+        ),
+        shape=(times.size + 1, n_levels),
+    )
+    ev = np.flatnonzero(event)
+    k_ev = np.searchsorted(times, stop[ev])
+    lv = level[ev]
+    # churns at the same time: how many with lower and with equal risk (self included)
+    key = k_ev * n_levels + lv
+    ordered = np.sort(key)
+    same_low = np.searchsorted(ordered, key) - np.searchsorted(ordered, k_ev * n_levels)
+    same_eq = np.searchsorted(ordered, key, side="right") - np.searchsorted(ordered, key)
+    same_all = np.bincount(k_ev, minlength=times.size)[k_ev]
+    low = np.empty(ev.size)
+    eq = np.empty(ev.size)
+    total = np.empty(ev.size)
+    chunk = max(1, CONCORDANCE_CELLS // (10 * n_levels))
+    running = np.zeros(n_levels)
+    for k0 in range(0, times.size, chunk):
+        k1 = min(k0 + chunk, times.size)
+        counts = np.cumsum(change[k0:k1].toarray(), axis=0) + running
+        running = counts[-1]
+        below = np.cumsum(counts, axis=1) - counts  # rows at risk with a lower risk
+        here = (k_ev >= k0) & (k_ev < k1)
+        kk, ll = k_ev[here] - k0, lv[here]
+        low[here] = below[kk, ll]
+        eq[here] = counts[kk, ll]
+        total[here] = counts[kk].sum(axis=1)
+    low -= same_low
+    eq -= same_eq
+    total -= same_all
+    pairs = float(total.sum())
+    return float((low.sum() + 0.5 * eq.sum()) / pairs) if pairs else float("nan")
+
+
+def _sampled_concordance(
+    start: F64,
+    stop: F64,
+    event: NDArray[np.bool_],
+    customer: NDArray[np.int64],
+    risk: F64,
+    *,
+    max_events: int,
+    max_rows: int,
+    seed: int,
+) -> float:
+    """The same comparisons on a seeded sample of churners and customers."""
     rng = np.random.default_rng(seed)
     rows = np.arange(start.size)
     if rows.size > max_rows:

@@ -190,8 +190,8 @@ def from_events(events: ibis.Table, outcomes: ibis.Table, spec: DatasetSpec) -> 
     contacts = list(cs.contact_touchpoints or _unsolicited(spec))
     numbered, ids, per_customer = customer_table(times)
     expr = history_rows(
-        events, numbered.select("customer_id", "_code", "churned", "time"), cs, spec.recovery,
-        contacts,
+        events, numbered.select("customer_id", "_code", "churned", "time", "_origin"), cs,
+        spec.recovery, contacts,
     )  # fmt: skip
     baseline = per_customer[list(cs.covariates)] if cs.covariates else None
     rows = fetch_rows(expr, ids, baseline)
@@ -200,13 +200,12 @@ def from_events(events: ibis.Table, outcomes: ibis.Table, spec: DatasetSpec) -> 
     harm = [h for h in HARM if h in rows.names]
     fit, c_index, n_test = _fit_with_holdout(rows)
     notes = []
-    last_row = _last_rows(rows)
-    final_t, final_e = rows.stop[last_row], rows.event[last_row]
+    followed, final_t, final_e = _final(rows)
     segments = {}
     if baseline is not None:
         for col in cs.covariates:
             labels = baseline[col].astype(str).to_numpy().astype(np.str_)
-            segments[col] = by_group(labels, final_t, final_e)
+            segments[col] = by_group(labels[followed], final_t[followed], final_e[followed])
     landmark = cs.landmark
     at = (rows.start < landmark) & (rows.stop >= landmark)
     lm_customers = rows.customer[at]
@@ -220,7 +219,7 @@ def from_events(events: ibis.Table, outcomes: ibis.Table, spec: DatasetSpec) -> 
     ev_rows = np.flatnonzero(rows.event)
     avoid = None
     if harm:
-        causes = _event_causes(events, times, cs, spec, rows)
+        causes = _event_causes(events, numbered, cs, spec, rows)
         avoid = avoidable(fit, harm, rows.x[ev_rows], causes, int(rows.customers.size))
     return ChurnResult(
         dataset_name=spec.name,
@@ -278,30 +277,45 @@ def _customer_times(events: ibis.Table, outcomes: ibis.Table, cs: ChurnSpec) -> 
             (per._end - first_or_last) / 86_400.0 + cs.inactivity_days,
             (data_end - first_or_last) / 86_400.0,
         )
-        return per.mutate(churned=churned, time=time.cast("float64"))
+        return per.mutate(
+            churned=churned, time=time.cast("float64"), _origin=first_or_last.cast("float64")
+        )
     assert cs.churned is not None and cs.time is not None
+    # the origin runs over all of a customer's events, journeys without an outcome too
+    customer = ibis.window(group_by=joined.customer_id)
+    origin = (
+        joined._first.epoch_seconds().min().over(customer)
+        if cs.origin == "first_event"
+        else joined._last.epoch_seconds().max().over(customer)
+    )
+    joined = joined.mutate(_origin=origin.cast("float64"))
     return (
         joined.filter(joined[cs.churned].notnull() & joined[cs.time].notnull())
         .group_by("customer_id")
         .aggregate(
             churned=joined[cs.churned].max().cast("int64"),
             time=joined[cs.time].max().cast("float64"),
+            _origin=joined._origin.min(),
             **covs,
         )
     )
 
 
-def _last_rows(rows: Rows) -> np.ndarray:
-    """Index of each customer's last row (customer codes run 0..n-1)."""
-    last = np.zeros(rows.customers.size, dtype=np.int64)
-    order = np.lexsort((rows.stop, rows.customer))
-    last[rows.customer[order]] = order
-    return last
+def _final(rows: Rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per customer (code order): followed at all, time of churn or censoring, churned."""
+    code = rows.customer[rows.last]
+    followed = np.zeros(rows.customers.size, dtype=bool)
+    final_t = np.zeros(rows.customers.size)
+    final_e = np.zeros(rows.customers.size, dtype=bool)
+    followed[code] = True
+    final_t[code] = rows.stop[rows.last]
+    final_e[code] = rows.event[rows.last]
+    return followed, final_t, final_e
 
 
 def _fit_with_holdout(rows: Rows) -> tuple[CoxFit, float | None, int]:
     """Fit on all customers; concordance from a fit without every fifth customer."""
-    fit = fit_cox(rows.start, rows.stop, rows.event, rows.x, rows.names, customer=rows.customer)
+    fit = fit_cox(rows.start, rows.stop, rows.event, rows.x, rows.names)
     held_out = np.random.default_rng(0).random(rows.customers.size) < 1.0 / HOLDOUT
     test = held_out[rows.customer]
     c_index: float | None = None
@@ -314,7 +328,6 @@ def _fit_with_holdout(rows: Rows) -> tuple[CoxFit, float | None, int]:
             rows.x[~test],
             rows.names,
             init=fit.coef,
-            customer=rows.customer[~test],
         )
         risk = rows.x[test] @ train.coef
         c_index = concordance(
@@ -343,29 +356,29 @@ def _ratios(fit: CoxFit) -> list[HazardRatio]:
 
 
 def _event_causes(
-    events: ibis.Table, times: ibis.Table, cs: ChurnSpec, spec: DatasetSpec, rows: Rows
+    events: ibis.Table, numbered: ibis.Table, cs: ChurnSpec, spec: DatasetSpec, rows: Rows
 ) -> dict[str, np.ndarray]:
     """Per cause, each churner's amounts of the harm covariates it accounts for at churn."""
     ev_rows = np.flatnonzero(rows.event)
     churners = rows.customer[ev_rows]
     position = np.full(rows.customers.size, -1, dtype=np.int64)
     position[churners] = np.arange(churners.size)
-    table = churner_negatives(
-        events, times.select("customer_id", "churned", "time"), cs, spec.recovery
-    ).to_pandas()
-    code = np.searchsorted(rows.customers, table["customer_id"].astype(str).to_numpy())
-    code = np.clip(code, 0, rows.customers.size - 1)
-    found = rows.customers[code] == table["customer_id"].astype(str).to_numpy()
-    table = table.loc[found].assign(_pos=position[code[found]])
-    table = table.loc[table["_pos"] >= 0]
+    times = numbered.select("customer_id", "_code", "churned", "time", "_origin")
+    table = churner_negatives(events, times, cs, spec.recovery).to_pyarrow()
+    pos = position[table["_code"].to_numpy().astype(np.int64)]
+    keep = pos >= 0
+    pos = pos[keep]
+    touchpoint = np.asarray(table["touchpoint"].to_numpy(zero_copy_only=False))[keep]
+    negatives = table["negatives"].to_numpy().astype(float)[keep]
+    last = table["last"].to_numpy().astype(float)[keep]
     end_flag = rows.x[ev_rows, rows.names.index("negative_end")]
     harm = [h for h in HARM if h in rows.names]
     causes: dict[str, np.ndarray] = {}
-    for tp, part in table.groupby("touchpoint"):
+    for tp in sorted(set(touchpoint.tolist())):
+        here = touchpoint == tp
         amount = np.zeros((churners.size, len(harm)))
-        pos = part["_pos"].to_numpy()
-        amount[pos, harm.index("negative_moments")] = part["negatives"].to_numpy(dtype=float)
-        amount[pos, harm.index("negative_end")] = part["last"].to_numpy(dtype=float) * end_flag[pos]
+        amount[pos[here], harm.index("negative_moments")] = negatives[here]
+        amount[pos[here], harm.index("negative_end")] = last[here] * end_flag[pos[here]]
         if amount.any():
             causes[str(tp)] = amount
     if "unrecovered_failures" in harm:
@@ -419,6 +432,7 @@ def _snapshot(spec: DatasetSpec) -> ChurnResult:
         x=x,
         names=tuple(names),
         customers=raw.loc[keep, id_col].astype(str).to_numpy().astype(np.str_),
+        last=np.ones(n, dtype=bool),
     )
     fit, c_index, n_test = _fit_with_holdout(rows)
     segments = {}

@@ -5,8 +5,14 @@ After every event a customer's covariates are the history so far: negative momen
 negative (how the last interaction ended), unsolicited contacts, recovered and
 unrecovered failures. They stay constant until the next event, so each event opens
 a row that ends at the next event or at the customer's churn or censoring time.
-The query runs on the engine (Ibis; DuckDB by default, or a Parquet file read in
-place), and only the numeric rows come back.
+
+One engine query (Ibis; DuckDB by default, or a Parquet file read in place) joins
+the events to their customer's integer code, drops those after the churn or
+censoring time, and returns per event its time from the origin and 0/1 flags,
+sorted by customer and ``(ts, seq)``. The running counts are then prefix sums over
+those sorted columns, restarted at each customer (a few vectorised passes): on
+DuckDB this is several times faster than one running window per covariate, which
+costs a segment tree each.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ class Rows:
     x: NDArray[np.float64]
     names: tuple[str, ...]
     customers: NDArray[np.str_]
+    last: NDArray[np.bool_]  # each customer's last row (cut at churn or censoring)
 
 
 def customer_times(outcomes: pd.DataFrame, spec: ChurnSpec) -> pd.DataFrame:
@@ -62,32 +69,25 @@ def history_rows(
     recovery: RecoverySpec | None,
     contacts: list[str],
 ) -> ibis.Table:
-    """The rows as an Ibis expression: one per event that starts a non-empty interval.
+    """Per event before churn or censoring, its time and flags, sorted: an Ibis expression.
 
     ``times`` has ``customer_id``, ``_code`` (:func:`customer_table`), ``churned``
-    (0/1) and ``time`` (in days from the origin). Rows after the churn or censoring
-    time are dropped and the last one is cut there.
+    (0/1), ``time`` (in days from the origin) and ``_origin`` (the origin, epoch
+    seconds). Columns: ``_code``, ``churned``, ``time``, ``t`` (days from the
+    origin), ``negative``, ``scored``, ``contact`` and with a recovery spec
+    ``failure`` and ``recovered``; :func:`fetch_rows` turns them into rows.
     """
-    e = events
+    e = events.join(times, "customer_id")
+    t = (e.ts.epoch_seconds().cast("float64") - e._origin) / 86_400.0
     scored = e.valence.notnull()
-    neg = (scored & (e.valence < spec.negative_below)).cast("int64")
-    order = [e.ts, e.seq]
-    upto = ibis.window(group_by=e.customer_id, order_by=order, rows=(None, 0))
-    whole = ibis.window(group_by=e.customer_id)
-    nxt = ibis.window(group_by=e.customer_id, order_by=order)
-    e = e.mutate(
-        _pos=ibis.row_number().over(nxt).cast("int64"),
-        _neg=neg,
-        _scored=scored,
-        _t=e.ts.epoch_seconds().cast("float64"),
-    )
     cols = {
-        "negative_moments": e._neg.sum().over(upto),
-        # the last scored event's sign: a running max of 2 * position + is-negative
-        "_last": ibis.ifelse(e._scored, 2 * e._pos + e._neg, ibis.null()).max().over(upto),
-        "contacts": (e.touchpoint.isin(contacts).cast("int64") if contacts else e.seq * 0)
-        .sum()
-        .over(upto),
+        "_code": e._code,
+        "churned": e.churned,
+        "time": e.time,
+        "t": t,
+        "negative": (scored & (e.valence < spec.negative_below)).cast("int8"),
+        "scored": scored,
+        "contact": (e.touchpoint.isin(contacts) if contacts else ibis.literal(False)).cast("int8"),
     }
     if recovery is not None:
         fail = e.touchpoint.isin(list(recovery.failure_touchpoints))
@@ -96,28 +96,60 @@ def history_rows(
         good = e.touchpoint.isin(list(recovery.recovery_touchpoints))
         if recovery.recovered_min_score is not None:
             good = good & (e.score >= recovery.recovered_min_score)
-        cols["recovered_failures"] = good.fill_null(False).cast("int64").sum().over(upto)
-        cols["_failures"] = fail.fill_null(False).cast("int64").sum().over(upto)
-    e = e.mutate(**cols)
-    origin = e._t.min().over(whole) if spec.origin == "first_event" else e._t.max().over(whole)
-    e = e.mutate(_origin=origin, _next=e._t.lead().over(nxt))
-    e = e.join(times, "customer_id")
-    start = ibis.greatest((e._t - e._origin) / 86_400.0, 0.0)
-    stop = ibis.least(((e._next - e._origin) / 86_400.0).fill_null(e.time), e.time)
-    out = {
-        "_code": e._code,
+        cols["failure"] = fail.fill_null(False).cast("int8")
+        cols["recovered"] = good.fill_null(False).cast("int8")
+    # an event at or after the churn time opens no row and changes no earlier one
+    kept = e.filter(ibis.greatest(t, 0.0) < e.time)
+    return kept.select(**cols, _ts=kept.ts, _seq=kept.seq).order_by(["_code", "_ts", "_seq"])
+
+
+def _running(values: NDArray[np.int64], first: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Cumulative sums restarted at each customer (``first``: each row's customer's first row)."""
+    total = np.cumsum(values, dtype=np.int64)
+    return np.asarray(total - (total - values)[first], dtype=np.int64)
+
+
+def _intervals(table: pa.Table) -> dict[str, NDArray[np.generic]]:
+    """Counting-process rows from the sorted per-event columns of :func:`history_rows`."""
+    code = table["_code"].to_numpy().astype(np.int64)
+    t = table["t"].to_numpy().astype(np.float64)
+    time = table["time"].to_numpy().astype(np.float64)
+    n = code.size
+    new = np.ones(n, dtype=bool)
+    new[1:] = code[1:] != code[:-1]
+    index = np.arange(n)
+    first = np.maximum.accumulate(np.where(new, index, 0))
+    is_last = np.ones(n, dtype=bool)
+    is_last[:-1] = new[1:]
+    nxt = np.empty(n)
+    nxt[:-1] = t[1:]
+    nxt[-1:] = 0.0
+    start = np.maximum(t, 0.0)
+    stop = np.minimum(np.where(is_last, time, nxt), time)
+
+    def flag(name: str) -> NDArray[np.int64]:
+        return np.asarray(table[name].to_numpy(zero_copy_only=False), dtype=np.int64)
+
+    negative = flag("negative")
+    scored = table["scored"].to_numpy(zero_copy_only=False).astype(bool)
+    last_scored = np.maximum.accumulate(np.where(scored, index, -1))
+    ended = np.where(last_scored >= first, negative[np.maximum(last_scored, 0)], 0)
+    out: dict[str, NDArray[np.generic]] = {
+        "_code": code,
         "start": start,
         "stop": stop,
-        "event": (e.churned == 1) & (stop >= e.time),
-        "negative_moments": e.negative_moments.fill_null(0),
-        "negative_end": (e._last % 2).fill_null(0),
-        "contacts": e.contacts.fill_null(0),
+        "last": stop >= time,
+        "event": (flag("churned") == 1) & (stop >= time),
+        "negative_moments": _running(negative, first),
+        "negative_end": ended,
+        "contacts": _running(flag("contact"), first),
     }
-    if recovery is not None:
-        out["recovered_failures"] = e.recovered_failures
-        out["unrecovered_failures"] = ibis.greatest(e._failures - e.recovered_failures, 0)
-    rows = e.select(**out)
-    return rows.filter(rows.stop > rows.start)
+    if "failure" in table.column_names:
+        recovered = _running(flag("recovered"), first)
+        out["recovered_failures"] = recovered
+        out["unrecovered_failures"] = np.maximum(_running(flag("failure"), first) - recovered, 0)
+    keep = stop > start
+    return {k: v[keep] for k, v in out.items()}
 
 
 def customer_table(times: ibis.Table) -> tuple[ibis.Table, NDArray[np.str_], pd.DataFrame]:
@@ -139,22 +171,25 @@ def fetch_rows(
     expr: ibis.Table, customers: NDArray[np.str_], baseline: pd.DataFrame | None
 ) -> Rows:
     """Run the query; add baseline dummies (``baseline``: one row per customer, code order)."""
-    table = expr.to_pyarrow()
-    code = table["_code"].to_numpy().astype(np.int64)
-    names = [n for n in TIME_VARYING if n in table.column_names]
-    x = np.column_stack([table[n].to_numpy().astype(np.float64) for n in names])
+    table = _intervals(expr.to_pyarrow())
+    code = np.asarray(table["_code"], dtype=np.int64)
+    names = [n for n in TIME_VARYING if n in table]
+    x = np.empty((code.size, len(names)))
+    for j, name in enumerate(names):
+        x[:, j] = table[name]
     extra_names: list[str] = []
     if baseline is not None and len(baseline.columns):
         dummies, extra_names = dummy_columns(baseline)
         x = np.column_stack([x, dummies[code]])
     return Rows(
         customer=code,
-        start=table["start"].to_numpy().astype(np.float64),
-        stop=table["stop"].to_numpy().astype(np.float64),
-        event=table["event"].to_numpy(zero_copy_only=False).astype(bool),
+        start=np.asarray(table["start"], dtype=np.float64),
+        stop=np.asarray(table["stop"], dtype=np.float64),
+        event=np.asarray(table["event"], dtype=bool),
         x=x,
         names=(*names, *extra_names),
         customers=customers,
+        last=np.asarray(table["last"], dtype=bool),
     )
 
 
@@ -183,23 +218,21 @@ def churner_negatives(
 ) -> ibis.Table:
     """Per churner and touchpoint: negative moments before churn, and which ended last.
 
-    Columns ``customer_id``, ``touchpoint``, ``negatives`` (scored events with valence
-    below the cut up to the churn time) and ``last`` (1 on the touchpoint of the last
-    scored event before churn when it was negative).
+    ``times`` is the numbered customer table (``customer_id``, ``_code``,
+    ``churned``, ``time``, ``_origin``). Columns ``_code``, ``touchpoint``,
+    ``negatives`` (scored events with valence below the cut up to the churn time)
+    and ``last`` (1 on the touchpoint of the last scored event before churn when
+    it was negative).
     """
     e = events.join(times.filter(times.churned == 1), "customer_id")
-    whole = ibis.window(group_by=e.customer_id)
     t = e.ts.epoch_seconds().cast("float64")
-    origin = t.min().over(whole) if spec.origin == "first_event" else t.max().over(whole)
-    e = e.mutate(_t=t, _origin=origin)
+    e = e.mutate(_t=t)
     e = e.filter((e._t - e._origin) / 86_400.0 <= e.time)
     scored = e.valence.notnull()
     neg = scored & (e.valence < spec.negative_below)
-    last_ts = ibis.ifelse(scored, e._t, ibis.null()).max().over(ibis.window(group_by=e.customer_id))
+    last_ts = ibis.ifelse(scored, e._t, ibis.null()).max().over(ibis.window(group_by=e._code))
     e = e.mutate(_neg=neg.cast("int64"), _last=(scored & neg & (e._t == last_ts)).cast("int64"))
-    return e.group_by(["customer_id", "touchpoint"]).aggregate(
-        negatives=e._neg.sum(), last=e._last.max()
-    )
+    return e.group_by(["_code", "touchpoint"]).aggregate(negatives=e._neg.sum(), last=e._last.max())
 
 
 def independent_columns(

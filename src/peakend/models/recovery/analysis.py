@@ -25,6 +25,7 @@ from peakend.models.recovery.data import (
     RECOVERED,
     classify,
     journey_failures,
+    severity_levels,
 )
 from peakend.models.recovery.effects import NO_EVIDENCE, Contrasts, contrasts, design, verdict
 from peakend.models.recovery.inputs import RecoveryInputs, recovery_inputs
@@ -33,6 +34,25 @@ from peakend.stats.att import Effect, effect
 
 MIN_GROUP = 10
 """Fewer failed units than this in a group: the contrasts are not computed."""
+
+
+@dataclass(frozen=True)
+class SeverityContrasts:
+    """The contrasts among failures of one severity level (against all never-failed units)."""
+
+    level: str
+    recovered: int
+    not_recovered: int
+    contrasts: Contrasts
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "level": self.level,
+            "recovered": self.recovered,
+            "not_recovered": self.not_recovered,
+            **self.contrasts.to_dict(),
+        }
 
 
 @dataclass(frozen=True)
@@ -47,6 +67,7 @@ class OutcomeRecovery:
     repeated_failures: Contrasts | None
     verdict: str
     reason: str
+    by_severity: list[SeverityContrasts] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -61,6 +82,7 @@ class OutcomeRecovery:
             ),
             "verdict": self.verdict,
             "reason": self.reason,
+            "by_severity": [b.to_dict() for b in self.by_severity],
         }
 
 
@@ -197,7 +219,16 @@ def analyse(inputs: RecoveryInputs, outcomes: list[str] | None) -> RecoveryResul
         "customer" if np.unique(cluster).size < len(table) else "none (one unit per customer)"
     )
     notes: list[str] = []
-    results = [_one_outcome(table, name, rs, inputs.confounders, cluster, notes) for name in chosen]
+    if rs.severity == "failure_score" and "failure_score" not in table.columns:
+        raise ConfigError(
+            '[recovery] severity = "failure_score" needs an event log; a snapshot names '
+            "its severity column"
+        )
+    severity = severity_levels(table, rs)
+    results = [
+        _one_outcome(table, name, rs, inputs.confounders, cluster, notes, severity)
+        for name in chosen
+    ]
     speed = _speed(table, chosen[0], inputs.confounders, cluster) if chosen else None
     return RecoveryResult(
         dataset_name=spec.name,
@@ -224,6 +255,7 @@ def _one_outcome(
     confounders: list[str],
     cluster: np.ndarray,
     notes: list[str],
+    severity: np.ndarray | None = None,
 ) -> OutcomeRecovery:
     keep = table[[name, *confounders]].notna().all(axis=1).to_numpy()
     if not keep.all():
@@ -270,6 +302,9 @@ def _one_outcome(
                 f"{name}: {main.outside_overlap} failed unit(s) have a confounder pattern no "
                 "unit without a failure shares; they are left out of the comparison"
             )
+    by_severity = []
+    if severity is not None:
+        by_severity = _by_severity(y, group, x, cell, cluster[keep], severity[keep], name, notes)
     return OutcomeRecovery(
         outcome=name,
         lower_is_better=lower,
@@ -279,7 +314,37 @@ def _one_outcome(
         repeated_failures=parts["repeated"],
         verdict=word,
         reason=reason,
+        by_severity=by_severity,
     )
+
+
+def _by_severity(
+    y: np.ndarray,
+    group: np.ndarray,
+    x: np.ndarray,
+    cell: np.ndarray,
+    cluster: np.ndarray,
+    severity: np.ndarray,
+    name: str,
+    notes: list[str],
+) -> list[SeverityContrasts]:
+    """The three contrasts within each severity level, against every never-failed unit."""
+    out = []
+    levels = sorted(set(severity[group != NONE].tolist()), key=lambda v: (v == "unknown", v))
+    for level in levels:
+        failed = severity == level
+        n_rec = int(np.count_nonzero(failed & (group == RECOVERED)))
+        n_unrec = int(np.count_nonzero(failed)) - n_rec
+        if max(n_rec, n_unrec) < MIN_GROUP or not (group == NONE).any():
+            notes.append(
+                f"{name}: severity {level!r} has {n_rec} recovered and {n_unrec} not recovered "
+                f"failure(s); fewer than {MIN_GROUP} in both, so it is not compared"
+            )
+            continue
+        mask = (group == NONE) | failed
+        c = contrasts(y[mask], group[mask], x[mask], cell[mask], cluster[mask])
+        out.append(SeverityContrasts(level, n_rec, n_unrec, c))
+    return out
 
 
 def _speed(

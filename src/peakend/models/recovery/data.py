@@ -13,6 +13,7 @@ from __future__ import annotations
 import ibis
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from peakend.errors import ConfigError
 from peakend.spec import RecoverySpec
@@ -46,6 +47,8 @@ def journey_failures(events: ibis.Table, spec: RecoverySpec) -> ibis.Table:
         "cause_ts": e.ts.max(where=before),
         "failure_touchpoint": e.touchpoint.argmin(e.ts, where=e._fail),
     }
+    if spec.severity == "failure_score":
+        metrics["failure_score"] = e.score.argmin(e.ts, where=e._fail)
     for i, name in enumerate(spec.adjust_presence):
         metrics[f"_present_{i}"] = (e.touchpoint == name).any()
     return e.group_by("journey_id").aggregate(**metrics)
@@ -110,3 +113,46 @@ def _number(column: pd.Series) -> pd.Series:
         mapped = text.map({"yes": 1.0, "no": 0.0, "true": 1.0, "false": 0.0})
         return mapped.where(mapped.notna(), pd.to_numeric(text, errors="coerce")).fillna(0.0)
     return pd.to_numeric(column, errors="coerce").fillna(0.0)
+
+
+SEVERITY_LEVELS = 10
+"""More distinct severity values than this without ``severity_cuts`` is a configuration error."""
+
+
+def severity_levels(table: pd.DataFrame, spec: RecoverySpec) -> NDArray[np.str_] | None:
+    """Each failed unit's severity level as a label ('' for units without a failure).
+
+    ``None`` when the spec declares no severity. Numeric values are cut at
+    ``severity_cuts`` into "<= a", "a-b", "> b" bands; otherwise every distinct
+    value is a level.
+    """
+    if spec.severity is None:
+        return None
+    if spec.severity not in table.columns:
+        raise ConfigError(
+            f"[recovery] severity = {spec.severity!r} is not a column of the data; use "
+            '"failure_score", a journey attribute (list it under attributes) or a column'
+        )
+    failed = (table["group"] != NONE).to_numpy()
+    values = table[spec.severity]
+    labels = np.full(len(table), "", dtype=object)
+    known = failed & values.notna().to_numpy()
+    if spec.severity_cuts:
+        cuts = np.asarray(spec.severity_cuts, dtype=float)
+        number = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        known &= np.isfinite(number)
+        names = [f"<= {cuts[0]:g}"]
+        names += [f"{a:g}-{b:g}" for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+        names.append(f"> {cuts[-1]:g}")
+        band = np.searchsorted(cuts, number[known], side="left")
+        labels[known] = np.asarray(names, dtype=object)[band]
+    else:
+        text = values.astype(str).str.removesuffix(".0").to_numpy()
+        if np.unique(text[known]).size > SEVERITY_LEVELS:
+            raise ConfigError(
+                f"[recovery] severity column {spec.severity!r} has more than "
+                f"{SEVERITY_LEVELS} values; add severity_cuts = [..] to band it"
+            )
+        labels[known] = text[known]
+    labels[failed & ~known] = "unknown"
+    return np.asarray(labels.astype(str), dtype=np.str_)

@@ -75,6 +75,8 @@ def _from_snapshot(spec: DatasetSpec) -> RecoveryInputs:
     raw, id_col = read_snapshot(spec)
     groups = snapshot_groups(raw, rs, id_col)
     extra = [o.name for o in spec.outcomes] + [c for c in rs.confounders if c in raw.columns]
+    if rs.severity and rs.severity in raw.columns and rs.severity not in extra:
+        extra.append(rs.severity)
     table = pd.concat([groups, raw[extra].reset_index(drop=True)], axis=1)
     names = [o.name for o in spec.outcomes]
     return RecoveryInputs(spec, table, names, list(rs.confounders), "customer")
