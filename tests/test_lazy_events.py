@@ -103,3 +103,14 @@ def test_the_cache_writes_and_reads_events_in_place(
     assert_same_summary(again, duck_loaded)
     assert again.events.equals(first.events, check_metadata=True)
     assert again.events.equals(duck_loaded.events, check_metadata=True)
+
+
+def test_two_threads_reading_the_events_at_once_get_the_same_table(
+    duck_loaded: Dataset,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        tables = list(pool.map(lambda _: duck_loaded.events, range(8)))
+    assert all(t is tables[0] for t in tables)
+    assert duck_loaded.event_source is None

@@ -9,6 +9,7 @@ quarantine of rows that failed, and a report of every problem and assumption.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -47,6 +48,9 @@ _XES_DEFAULTS = {
 }
 
 
+_READING = threading.Lock()
+
+
 class _Events:
     """The ``events`` field of :class:`Dataset`: an Arrow table, read on first use
     when the loader left the events on their DuckDB connection (an
@@ -61,10 +65,16 @@ class _Events:
         value = getattr(dataset, self.slot)
         if isinstance(value, pa.Table):
             return value
-        table = value.to_arrow()
-        value.close()
-        setattr(dataset, self.slot, table)
-        return table
+        # Two report sections may ask at once (they run on two threads): the first
+        # reads the events and closes the connection, the second gets its table.
+        with _READING:
+            value = getattr(dataset, self.slot)
+            if isinstance(value, pa.Table):
+                return value
+            table = value.to_arrow()
+            value.close()
+            setattr(dataset, self.slot, table)
+            return table
 
     def __set__(self, dataset: Dataset, value: pa.Table | EventSource) -> None:
         setattr(dataset, self.slot, value)
