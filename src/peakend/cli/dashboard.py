@@ -32,6 +32,14 @@ RulesOpt = Annotated[
         "--rules", envvar="PEAKEND_ALERT_RULES", help="Alert rules file (TOML); see docs."
     ),
 ]
+NotifyOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--notify",
+        envvar="PEAKEND_NOTIFY",
+        help="Notifications file (TOML): e-mail, webhooks, follow-up question; see docs.",
+    ),
+]
 EVERYONE = User("cli", "admin", ("*",))
 
 
@@ -49,6 +57,7 @@ def serve(
     widget_interval: Annotated[
         float, typer.Option(min=1, help="Seconds between recomputations of the widgets.")
     ] = 60.0,
+    notify: NotifyOpt = None,
 ) -> None:
     """Run the survey service, the dashboard (/dashboard) and the cases in one process.
 
@@ -64,6 +73,7 @@ def serve(
         rules=rules,
         widget_interval=widget_interval,
         secure_cookies=base_url.startswith("https://"),
+        notify=notify,
     )
     with status("Opening the survey database …"):
         service = create_serve_app(settings)
@@ -86,6 +96,9 @@ def add_user(
             help="Password (at least 10 characters); asked for when not given.",
         ),
     ] = None,
+    email: Annotated[
+        str | None, typer.Option(help="E-mail address for case notifications (optional).")
+    ] = None,
 ) -> None:
     """Create a dashboard user, or replace its role, units and password.
 
@@ -94,7 +107,9 @@ def add_user(
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     store = _open(db)
-    user = CaseStore(store).add_user(name, role, units.split(","), password, actor=_actor())
+    user = CaseStore(store).add_user(
+        name, role, units.split(","), password, actor=_actor(), email=email
+    )
     err.print(f"User {escape(user.name)} ({user.role}; units {escape(', '.join(user.units))}).")
 
 

@@ -44,7 +44,9 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from peakend.cases.auth import new_token
+from peakend.cases.delivery import DeliveryWorker
 from peakend.cases.endings import SharedEndings
+from peakend.cases.notify import NotifyConfig, read_notify
 from peakend.cases.report import CaseReport, case_report
 from peakend.cases.rules import Rule, read_rules
 from peakend.cases.store import STATUSES, CaseStore, Endings, User
@@ -82,6 +84,8 @@ class ServeSettings:
     widget_interval: float = 60.0
     alert_interval: float = 2.0
     secure_cookies: bool = False
+    notify: Path | None = None
+    """The notify file (e-mail, webhooks, follow-up question; :mod:`peakend.cases.notify`)."""
 
 
 class LoginRequired(Exception):
@@ -101,6 +105,7 @@ def create_serve_app(
     store: SurveyStore | None = None,
     rules: list[Rule] | None = None,
     endings: Endings | None = None,
+    notify: NotifyConfig | None = None,
 ) -> FastAPI:
     """The whole service: survey, dashboard and cases (background threads run with it)."""
     if store is None:
@@ -111,7 +116,12 @@ def create_serve_app(
     if rules is None:
         rules = read_rules(settings.rules) if settings.rules is not None else []
     shared = SharedEndings(endings)  # each comment scored once for rules and widgets
-    cases = CaseStore(store, rules, endings=shared)
+    if notify is None and settings.notify is not None:
+        notify = read_notify(settings.notify)
+    cases = CaseStore(
+        store, rules, endings=shared, notify=notify, base_url=settings.survey.base_url
+    )
+    delivery = _delivery(cases, notify)
     widgets = WidgetCache(store, endings=shared, interval=settings.widget_interval)
     worker = AlertWorker(cases, interval=settings.alert_interval)
 
@@ -119,6 +129,8 @@ def create_serve_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         worker.start()
         widgets.start()
+        if delivery is not None:
+            delivery.start()
         store.listeners.append(widgets.wake)
         try:
             yield
@@ -126,11 +138,14 @@ def create_serve_app(
             store.listeners.remove(widgets.wake)
             worker.stop()
             widgets.stop()
+            if delivery is not None:
+                delivery.stop()
 
     app = FastAPI(title="peakend", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.cases = cases
     app.state.widgets = widgets
     app.state.worker = worker
+    app.state.delivery = delivery
     app.state.settings = settings
     app.state.templates = Environment(
         loader=PackageLoader("peakend.dashboard", "templates"),
@@ -156,6 +171,15 @@ def create_serve_app(
         return response
 
     return app
+
+
+def _delivery(cases: CaseStore, notify: NotifyConfig | None) -> DeliveryWorker | None:
+    """The thread that sends queued e-mails and webhooks (none without a notify file)."""
+    if notify is None or (notify.email is None and not notify.webhooks):
+        return None
+    delivery = DeliveryWorker(cases.survey, notify)
+    cases.on_queue.append(delivery.wake)
+    return delivery
 
 
 # --- who is asking ----------------------------------------------------------------------
