@@ -284,3 +284,53 @@ def test_user_email_is_checked(store: SurveyStore) -> None:
 
     with pytest.raises(CaseError, match="not an e-mail address"):
         CaseStore(store).add_user("x", "viewer", ["*"], "long password 1", email="nope")
+
+
+def followup_config(url: str) -> NotifyConfig:
+    data = {
+        "webhook": [{"url": url, "secret_env": "HOOK_SECRET"}],
+        "followup": {"questionnaire": "followup"},
+    }
+    return parse_notify(data, "notify.toml", {"HOOK_SECRET": SECRET})
+
+
+def test_closing_a_case_sends_a_followup(store: SurveyStore) -> None:
+    url = f"http://127.0.0.1:{free_port()}/hook"
+    cases = CaseStore(store, RULES, notify=followup_config(url), base_url="https://cx.nl")
+    admin = cases.add_user("olga", "admin", ["*"], "long password 1")
+    low_answer(store, 1)
+    low_answer(store, 2)
+    first, second = cases.evaluate_new()
+    closed = cases.update(admin, first, status="closed", note="Called back, refund given.")
+    assert closed.followup_invitation_id is not None
+    assert cases.send_followups() == []  # never invited twice
+    queued = [r for r in rows(store) if r.event == "followup"]
+    assert len(queued) == 1
+    link = json.loads(queued[0].payload)["followup_link"]
+    assert link.startswith("https://cx.nl/s/")
+    form = store.form(link.split("/s/")[1])
+    assert form.questionnaire.id == "followup" and form.invitation.customer_id == "C1"
+    assert cases.followups()[first].answered is False
+    store.submit(link.split("/s/")[1], {"solved": "yes", "overall": 4})
+    answer = cases.followups()[first]
+    assert answer.answered and answer.value == 1 and answer.positive
+    assert second not in cases.followups()  # still open: no follow-up
+
+
+def test_missed_followup_is_sent_later(store: SurveyStore) -> None:
+    """A case closed while the follow-up could not be sent is invited on the next pass."""
+    plain = CaseStore(store, RULES)
+    admin = plain.add_user("olga", "admin", ["*"], "long password 1")
+    low_answer(store, 1)
+    (case_id,) = plain.evaluate_new()
+    plain.update(admin, case_id, status="closed")
+    url = f"http://127.0.0.1:{free_port()}/hook"
+    later = CaseStore(store, RULES, notify=followup_config(url))
+    assert later.send_followups() == [case_id]
+    assert later.followups()[case_id].invitation_id is not None
+
+
+def test_followup_questionnaire_must_exist(store: SurveyStore) -> None:
+    data = {"followup": {"questionnaire": "nope"}}
+    with pytest.raises(ConfigError, match="questionnaire = 'nope' is not one of"):
+        CaseStore(store, RULES, notify=parse_notify(data, "notify.toml", {}))

@@ -19,7 +19,7 @@
     [[webhook]]
     url = "https://hooks.example.com/peakend"
     secret_env = "PEAKEND_WEBHOOK_SECRET"   # HMAC-SHA256 key of the signature header
-    events = ["opened", "escalated", "assigned", "closed"]
+    events = ["opened", "escalated", "assigned", "closed", "followup"]
 
     [retry]
     attempts = 8          # deliveries tried before a notification is given up
@@ -49,7 +49,8 @@ from typing import Any
 
 from peakend.errors import ConfigError
 
-EVENTS = ("opened", "escalated", "assigned", "closed")
+EVENTS = ("opened", "escalated", "assigned", "closed", "followup")
+"""Case events; ``followup`` carries the customer's follow-up link (for webhooks)."""
 FOLLOWUP_FIELDS = ("overall", "success", "effort", "emotion")
 _ADDRESS = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 

@@ -71,10 +71,20 @@ def case_payload(event: str, case: Any, base_url: str = "") -> dict[str, Any]:
 
 
 def enqueue(
-    connection: Connection, config: NotifyConfig, event: str, case: Any, base_url: str = ""
+    connection: Connection,
+    config: NotifyConfig,
+    event: str,
+    case: Any,
+    base_url: str = "",
+    *,
+    extra: dict[str, Any] | None = None,
 ) -> int:
-    """Queue the notifications of ``event`` on ``case``; returns how many were queued."""
-    body = json.dumps(case_payload(event, case, base_url), ensure_ascii=False, sort_keys=True)
+    """Queue the notifications of ``event`` on ``case``; returns how many were queued.
+
+    ``extra`` is added to the JSON body (the follow-up link of a ``followup`` event).
+    """
+    payload = {**case_payload(event, case, base_url), **(extra or {})}
+    body = json.dumps(payload, ensure_ascii=False, sort_keys=True)
     targets: list[tuple[str, str]] = [("webhook", h.url) for h in config.hooks(event)]
     if config.emails(event) and config.email is not None:
         addresses = list(config.email.recipients(str(case.unit)))

@@ -19,6 +19,7 @@ say nothing about other units.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,12 +41,15 @@ from peakend.cases.auth import (
     token_hash,
 )
 from peakend.cases.errors import CaseError, CaseNotFoundError, ForbiddenError
+from peakend.cases.followup import FollowupAnswer, followup_answers, send_followups
 from peakend.cases.notify import NotifyConfig
 from peakend.cases.rules import Rule
+from peakend.errors import ConfigError
 from peakend.survey import models as m
 from peakend.survey.errors import AccessError
 from peakend.survey.store import MAX_FIELD_CHARS, SurveyStore
 
+log = logging.getLogger("peakend.cases")
 STATUSES = ("open", "in_progress", "escalated", "closed")
 BATCH = 500
 LOOKBACK = 10_000
@@ -226,6 +230,13 @@ class CaseStore:
         self.on_queue: list[Callable[[], None]] = []
         """Called after a transaction that queued notifications (the delivery thread's wake)."""
         self._queued = 0
+        followup = notify.followup if notify is not None else None
+        if followup is not None and followup.questionnaire not in survey.questionnaires:
+            known = ", ".join(sorted(survey.questionnaires)) or "none"
+            raise ConfigError(
+                f"[followup] questionnaire = {followup.questionnaire!r} is not one of the "
+                f"questionnaires served ({known}); add its file to -q or fix the name"
+            )
         self._sqlite = survey.engine.dialect.name == "sqlite"
 
     # --- users and sessions --------------------------------------------------------
@@ -565,8 +576,38 @@ class CaseStore:
                 connection, f"user:{user.name}", "change-case", f"case {case_id}: {changed}"
             )
             row = connection.execute(sa.select(m.cases).where(m.cases.c.id == case_id)).one()
+        if values.get("status") == "closed" and self.send_followups([case_id]):
+            row = self._row(case_id)
         self._wake_delivery()
         return _case(row)
+
+    def _row(self, case_id: int) -> Any:
+        with self.survey.engine.connect() as connection:
+            return connection.execute(sa.select(m.cases).where(m.cases.c.id == case_id)).one()
+
+    def send_followups(self, case_ids: list[int] | None = None) -> list[int]:
+        """Invite the customers of closed cases to the follow-up questionnaire.
+
+        Never fails the caller: a failure is logged and the alert thread's next
+        pass tries again (closed cases without an invitation are looked for).
+        """
+        if self.notify is None or self.notify.followup is None:
+            return []
+        try:
+            done = send_followups(
+                self.survey, self.notify, base_url=self.base_url, case_ids=case_ids
+            )
+        except Exception:
+            log.exception("follow-up invitations failed; retried on the next pass")
+            return []
+        self._queued += len(done)
+        return done
+
+    def followups(self, case_ids: list[int] | None = None) -> dict[int, FollowupAnswer]:
+        """The follow-up of each case that has one (answered, value, positive)."""
+        if self.notify is None or self.notify.followup is None:
+            return {}
+        return followup_answers(self.survey, self.notify.followup, case_ids)
 
     def escalate_overdue(self, *, now: datetime | None = None) -> list[int]:
         """Mark every open or in-progress case past its due time as escalated."""

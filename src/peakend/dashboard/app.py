@@ -443,7 +443,14 @@ def _api_routes(app: FastAPI, fragments: Fragments) -> None:
     @app.get("/api/v1/cases/{case_id}", tags=["cases"], summary="One case and its notes")
     def get_case(case_id: int, user: CurrentUser) -> JSONResponse:
         case, notes = cases.case(user, case_id)
-        return ok({**case.to_dict(), "notes": [n.to_dict() for n in notes]})
+        followup = cases.followups([case_id]).get(case_id)
+        return ok(
+            {
+                **case.to_dict(),
+                "notes": [n.to_dict() for n in notes],
+                "followup": followup.to_dict() if followup else None,
+            }
+        )
 
     @app.post("/api/v1/cases/{case_id}", tags=["cases"], summary="Change a case or add a note")
     async def change_case(
