@@ -13,10 +13,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from peakend.cases.notify import Followup, read_notify
+from peakend.cases.recovery import case_recovery
 from peakend.cases.report import case_report
 from peakend.cases.rules import read_rules
 from peakend.cases.store import CaseStore, User
 from peakend.cli.common import JsonOpt, app, err, out, print_json, status
+from peakend.cli.recovery import print_result
 from peakend.cli.survey import DbOpt, QuestionnairesOpt, _actor, _open
 from peakend.survey.app import SurveySettings
 from peakend.survey.server import ServerOptions, run
@@ -154,11 +157,18 @@ def escalate(db: DbOpt, as_json: JsonOpt = False) -> None:
 
 
 @cases_app.command("report")
-def report(db: DbOpt, as_json: JsonOpt = False) -> None:
-    """Time to first response, time to close and share closed within target, with intervals."""
-    found = case_report(CaseStore(_open(db)).timings(EVERYONE))
+def report(db: DbOpt, notify: NotifyOpt = None, as_json: JsonOpt = False) -> None:
+    """Time to first response, time to close, share closed within target, with intervals,
+    and whether closed cases recover the customer (the recovery analysis).
+
+    Example: peakend cases report --db survey.db --notify notify.toml
+    """
+    store = _open(db)
+    found = case_report(CaseStore(store).timings(EVERYONE))
+    with status("Comparing customers whose case was recovered, not recovered, or who had none …"):
+        recovered = case_recovery(store, _followup(notify))
     if as_json:
-        print_json({"ok": True, **found.to_dict()})
+        print_json({"ok": True, **found.to_dict(), "recovery": recovered.to_dict()})
         return
     out.print(
         f"{found.n_cases} case(s): {found.n_open} open, {found.n_escalated} escalated, "
@@ -178,3 +188,32 @@ def report(db: DbOpt, as_json: JsonOpt = False) -> None:
                 f"{label}: {value.value:.2f} {unit} "
                 f"(95 % interval {value.low:.2f}–{value.high:.2f}, n = {value.n})"
             )
+    out.print(escape(recovered.sentence()))
+
+
+@cases_app.command("recovery")
+def recovery(db: DbOpt, notify: NotifyOpt = None, as_json: JsonOpt = False) -> None:
+    """Do closed cases recover the customer? The recovery analysis on the cases.
+
+    Failure: the answer that opened a customer's first case; recovered: closed with
+    a positive follow-up answer (--notify names the follow-up questionnaire), else
+    closed within target; outcome: the customer's next score (0–1). See docs.
+
+    Example: peakend cases recovery --db survey.db --notify notify.toml --json
+    """
+    with status("Comparing customers whose case was recovered, not recovered, or who had none …"):
+        found = case_recovery(_open(db), _followup(notify))
+    if as_json:
+        print_json({"ok": True, **found.to_dict()})
+        return
+    print_result(found.result)
+    out.print(
+        f"customers whose case is still open and not yet due (left out): "
+        f"{found.customers_waiting}; follow-up answers: {found.followups_answered}"
+    )
+    out.print(escape(found.sentence()))
+
+
+def _followup(notify: Path | None) -> Followup | None:
+    """The follow-up settings of the notify file (None without one)."""
+    return read_notify(notify).followup if notify is not None else None
