@@ -20,20 +20,18 @@ from __future__ import annotations
 
 import logging
 import math
-import statistics
 import threading
 import time
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
 from scipy import stats
 
-from peakend.cases.store import Endings, User, default_endings
+from peakend.cases.endings import SharedEndings
+from peakend.cases.store import Endings, User
+from peakend.dashboard.aggregate import Cell, EndingCounts, day_cells, weekly
 from peakend.stats.resampling import wilson
-from peakend.survey import models as m
 from peakend.survey.store import SurveyStore
 
 log = logging.getLogger("peakend.dashboard")
@@ -71,19 +69,12 @@ class Widget:
         }
 
 
-def week(ts: datetime) -> str:
-    """The Monday of ``ts``'s week, as an ISO date (the period of the trend widgets)."""
-    day = ts.astimezone(UTC).date() if ts.tzinfo else ts.date()
-    return (day - timedelta(days=day.weekday())).isoformat()
-
-
-def _mean_interval(values: list[float]) -> tuple[float, float | None, float | None]:
-    n = len(values)
-    mean = sum(values) / n
-    if n < MIN_ANSWERS:
+def _mean_interval(cell: Cell) -> tuple[float, float | None, float | None]:
+    """Mean with its 95 % t interval (None below :data:`MIN_ANSWERS`), from the sums."""
+    mean = cell.mean
+    if cell.n < MIN_ANSWERS:
         return mean, None, None
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+    half = float(stats.t.ppf(0.975, cell.n - 1)) * math.sqrt(cell.variance / cell.n)
     return mean, mean - half, mean + half
 
 
@@ -91,14 +82,23 @@ def welch_change(
     before: list[float], after: list[float]
 ) -> tuple[float, float | None, float | None]:
     """Difference of means ``after - before`` with its 95 % Welch interval."""
-    change = sum(after) / len(after) - sum(before) / len(before)
-    if len(before) < MIN_ANSWERS or len(after) < MIN_ANSWERS:
+    return _welch(_cell(before), _cell(after))
+
+
+def _cell(values: list[float]) -> Cell:
+    return Cell(n=len(values), total=sum(values), squares=sum(v * v for v in values))
+
+
+def _welch(before: Cell, after: Cell) -> tuple[float, float | None, float | None]:
+    """Welch's difference of means and its 95 % interval, from the sums of two periods."""
+    change = after.mean - before.mean
+    if before.n < MIN_ANSWERS or after.n < MIN_ANSWERS:
         return change, None, None
-    v1, v2 = (statistics.variance(before) / len(before), statistics.variance(after) / len(after))
+    v1, v2 = before.variance / before.n, after.variance / after.n
     se = math.sqrt(v1 + v2)
     if se == 0:
         return change, change, change
-    df = (v1 + v2) ** 2 / (v1**2 / (len(before) - 1) + v2**2 / (len(after) - 1))
+    df = (v1 + v2) ** 2 / (v1**2 / (before.n - 1) + v2**2 / (after.n - 1))
     half = float(stats.t.ppf(0.975, df)) * se
     return change, change - half, change + half
 
@@ -107,19 +107,14 @@ def _clean(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-_EVENTS = sa.select(
-    m.invitations.c.touchpoint,
-    m.invitations.c.event_ts,
-    m.responses.c.id,
-    m.responses.c.overall,
-    m.responses.c.comment,
-).select_from(
-    m.invitations.outerjoin(m.responses, m.responses.c.invitation_id == m.invitations.c.id)
-)
-
-
 class WidgetCache:
-    """Every widget, recomputed in a background thread; requests read the last result."""
+    """Every widget, recomputed in a background thread; requests read the last result.
+
+    A refresh asks the database for sums per touchpoint and day
+    (:func:`~peakend.dashboard.aggregate.day_cells`) and scores only the comments
+    not seen before (:class:`~peakend.dashboard.aggregate.EndingCounts`), so its
+    time grows with the number of touchpoints and days, not of answers.
+    """
 
     def __init__(
         self,
@@ -130,10 +125,11 @@ class WidgetCache:
         min_gap: float = 10.0,
     ) -> None:
         self.survey = survey
-        self.endings = endings or default_endings
+        shared = endings if isinstance(endings, SharedEndings) else SharedEndings(endings)
+        self.endings: Endings = shared
         self.interval = interval
         self.min_gap = min(min_gap, interval)
-        self._labels: dict[int, str | None] = {}
+        self._endings = EndingCounts(shared)
         self._widgets: dict[str, Widget] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -148,37 +144,34 @@ class WidgetCache:
 
     def refresh(self) -> None:
         """Recompute every widget from the database (runs in the background thread)."""
-        rows = self.survey.read_snapshot(lambda c: c.execute(_EVENTS).all())
+        weeks = weekly(self.survey.read_snapshot(day_cells))
+        self._endings.update(self.survey.read_snapshot)
         now = datetime.now(UTC)
-        answered = [r for r in rows if r.id is not None]
+        n_answers = sum(cell.answers for cell in weeks.values())
         widgets = {
-            "responses": self._responses(rows),
-            "score_trend": self._trend(answered),
-            "endings": self._endings(answered),
+            "responses": self._responses(weeks),
+            "score_trend": self._trend(weeks),
+            "endings": self._ending_rows(),
         }
         built = {
-            name: Widget(name, WIDGETS[name], table, len(answered), now)
+            name: Widget(name, WIDGETS[name], table, n_answers, now)
             for name, table in widgets.items()
         }
         with self._lock:
             self._widgets = built
         self.computed.set()
 
-    def _responses(self, rows: list[Any]) -> list[dict[str, Any]]:
-        counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-        for r in rows:
-            cell = counts[(r.touchpoint, week(r.event_ts))]
-            cell[0] += 1
-            cell[1] += r.id is not None
+    @staticmethod
+    def _responses(weeks: dict[tuple[str, str], Cell]) -> list[dict[str, Any]]:
         out = []
-        for (touchpoint, period), (invited, answers) in sorted(counts.items()):
-            rate = wilson(answers, invited)
+        for (touchpoint, period), cell in weeks.items():
+            rate = wilson(cell.answers, cell.invited)
             out.append(
                 {
                     "touchpoint": touchpoint,
                     "period": period,
-                    "invited": invited,
-                    "answers": answers,
+                    "invited": cell.invited,
+                    "answers": cell.answers,
                     "rate": rate.value,
                     "low": _clean(rate.low),
                     "high": _clean(rate.high),
@@ -186,18 +179,17 @@ class WidgetCache:
             )
         return out
 
-    def _trend(self, answered: list[Any]) -> list[dict[str, Any]]:
-        scores: dict[tuple[str, str], list[float]] = defaultdict(list)
-        for r in answered:
-            if r.overall is not None:
-                scores[(r.touchpoint, week(r.event_ts))].append(float(r.overall))
+    @staticmethod
+    def _trend(weeks: dict[tuple[str, str], Cell]) -> list[dict[str, Any]]:
         out = []
-        previous: dict[str, list[float]] = {}
-        for (touchpoint, period), values in sorted(scores.items()):
-            mean, low, high = _mean_interval(values)
+        previous: dict[str, Cell] = {}
+        for (touchpoint, period), cell in weeks.items():
+            if cell.n == 0:
+                continue
+            mean, low, high = _mean_interval(cell)
             before = previous.get(touchpoint)
-            change = welch_change(before, values) if before else (None, None, None)
-            previous[touchpoint] = values
+            change = _welch(before, cell) if before else (None, None, None)
+            previous[touchpoint] = cell
             out.append(
                 {
                     "touchpoint": touchpoint,
@@ -208,31 +200,25 @@ class WidgetCache:
                     "change": change[0],
                     "change_low": change[1],
                     "change_high": change[2],
-                    "answers": len(values),
+                    "answers": cell.n,
                 }
             )
         return out
 
-    def _endings(self, answered: list[Any]) -> list[dict[str, Any]]:
-        new = [r for r in answered if r.comment and r.id not in self._labels]
-        if new:
-            labels = self.endings([r.comment for r in new])
-            self._labels.update({r.id: label for r, label in zip(new, labels, strict=True)})
-        groups: dict[str, list[str]] = defaultdict(list)
-        for r in answered:
-            label = self._labels.get(r.id)
-            if label in ("negative", "neutral", "positive"):
-                groups[r.touchpoint].append(label)
+    def _ending_rows(self) -> list[dict[str, Any]]:
         out = []
-        for touchpoint, found in sorted(groups.items()):
-            share = wilson(sum(x == "negative" for x in found), len(found))
+        for touchpoint, counts in sorted(self._endings.counts.items()):
+            decided = sum(counts.values())
+            if not decided:
+                continue
+            share = wilson(counts["negative"], decided)
             out.append(
                 {
                     "touchpoint": touchpoint,
                     "negative": share.value,
                     "low": _clean(share.low),
                     "high": _clean(share.high),
-                    "answers": len(found),
+                    "answers": decided,
                 }
             )
         return out
