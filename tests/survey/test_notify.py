@@ -334,3 +334,13 @@ def test_followup_questionnaire_must_exist(store: SurveyStore) -> None:
     data = {"followup": {"questionnaire": "nope"}}
     with pytest.raises(ConfigError, match="questionnaire = 'nope' is not one of"):
         CaseStore(store, RULES, notify=parse_notify(data, "notify.toml", {}))
+
+
+def test_example_notify_file() -> None:
+    from .conftest import EXAMPLES
+
+    found = read_notify(EXAMPLES.parent / "notify.toml", {"PEAKEND_WEBHOOK_SECRET": "k"})
+    assert found.followup is not None and found.followup.questionnaire in {
+        p.stem for p in EXAMPLES.iterdir()
+    }
+    assert found.email is not None and found.email.recipients("care")

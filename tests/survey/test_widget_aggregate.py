@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from peakend.dashboard.aggregate import EndingCounts, day_cells, week_of, weekly
+from peakend.dashboard import aggregate
+from peakend.dashboard.aggregate import Cell, DayCells, EndingCounts, day_cells, week_of, weekly
 from peakend.dashboard.widgets import WidgetCache
 from peakend.survey.store import SurveyStore
 
@@ -111,3 +112,38 @@ def test_widget_cache_rows(store: SurveyStore) -> None:
     ending = cache.get("endings")
     assert ending is not None
     assert sum(r["answers"] for r in ending.rows) == len(answers)
+
+
+def same(a: dict[tuple[str, str], Cell], b: dict[tuple[str, str], Cell]) -> bool:
+    keys = {k for k, c in a.items() if c.invited} | {k for k, c in b.items() if c.invited}
+    return all(
+        (a[k].invited, a[k].answers, a[k].n, a[k].total, a[k].squares)
+        == (b[k].invited, b[k].answers, b[k].n, b[k].total, b[k].squares)
+        for k in keys
+    )
+
+
+def test_incremental_sums_equal_full_sums(
+    store: SurveyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(aggregate, "LOOKBACK", 3)
+    monkeypatch.setattr(aggregate, "MARGIN_S", 0.0)
+    days = DayCells()
+    fill(store)
+    assert same(days.update(store.read_snapshot), store.read_snapshot(day_cells))
+    fill(store, start=100)
+    store.invite([invitation_request(500)], actor="test")
+    assert same(days.update(store.read_snapshot), store.read_snapshot(day_cells))
+    assert days.rebuilds == 1 and days.id_floor > 0  # the second update was incremental
+    store.forget_customer("C101", actor="test")  # an erasure: the totals check rebuilds
+    assert same(days.update(store.read_snapshot), store.read_snapshot(day_cells))
+    assert days.rebuilds == 2
+
+
+def test_a_late_commit_below_the_floors_is_caught(store: SurveyStore) -> None:
+    fill(store)
+    days = DayCells()
+    days.update(store.read_snapshot)
+    days.base[("delivery", "2025-03-03")] = Cell(invited=1)  # a sum that disagrees
+    assert same(days.update(store.read_snapshot), store.read_snapshot(day_cells))
+    assert days.rebuilds == 2

@@ -1,11 +1,12 @@
 """The widgets' figures from sums the database computes, and comment endings counted
 incrementally, so a refresh over a million answers takes seconds, not minutes.
 
-* :func:`day_cells`: one SQL ``GROUP BY`` over invitations and answers per
-  touchpoint and day gives the invitations, answers, and the count, sum and sum
+* :func:`day_cells`: SQL ``GROUP BY`` queries over invitations and answers per
+  touchpoint and day give the invitations, answers, and the count, sum and sum
   of squares of the overall scores. A week is a sum of days, and a mean, a t
   interval and a Welch change need nothing more than those three sums, so
-  Python never sees an individual answer.
+  Python never sees an individual answer. :class:`DayCells` keeps those sums
+  and adds only the rows that arrived since the last refresh.
 * :class:`EndingCounts`: how comments end needs the comment scorer, which runs
   in Python, so the counts per touchpoint are kept between refreshes and only
   answers newer than the last one seen are scored (each distinct text once,
@@ -19,9 +20,10 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,6 +34,10 @@ from peakend.survey import models as m
 
 LOOKBACK = 10_000
 """Answers this many ids below the newest seen are read again (late commits)."""
+MARGIN_S = 120.0
+"""Invitations created this recently are summed afresh on every refresh (late commits)."""
+FULL_EVERY_S = 3600.0
+"""Every sum is rebuilt from the tables this often, whatever the checks say."""
 CHUNK = 20_000
 """Comments scored per call of the scorer (bounds memory on a first refresh)."""
 LABELS = ("negative", "neutral", "positive")
@@ -73,8 +79,30 @@ def _day(connection: Connection) -> Any:
     return sa.cast(sa.func.timezone("UTC", column), sa.Date)
 
 
-def day_cells(connection: Connection) -> dict[tuple[str, str], Cell]:
-    """Sums per touchpoint and day (ISO date, UTC), from one aggregate query."""
+Key = tuple[str, str]
+
+
+def day_cells(connection: Connection) -> dict[Key, Cell]:
+    """Sums per touchpoint and day (ISO date, UTC) over every invitation and answer."""
+    out = _invited(connection, sa.true())
+    _add(out, _answered(connection, sa.true()))
+    return out
+
+
+def _invited(connection: Connection, where: Any) -> dict[Key, Cell]:
+    """Invitations per touchpoint and event day, of those matching ``where``."""
+    i = m.invitations
+    day = _day(connection).label("day")
+    query = (
+        sa.select(i.c.touchpoint, day, sa.func.count()).where(where).group_by(i.c.touchpoint, day)
+    )
+    return {
+        (str(tp), str(when)[:10]): Cell(invited=int(n)) for tp, when, n in connection.execute(query)
+    }
+
+
+def _answered(connection: Connection, where: Any) -> dict[Key, Cell]:
+    """Answers and overall-score sums per touchpoint and event day (answers matching ``where``)."""
     i, r = m.invitations, m.responses
     day = _day(connection).label("day")
     query = (
@@ -82,19 +110,87 @@ def day_cells(connection: Connection) -> dict[tuple[str, str], Cell]:
             i.c.touchpoint,
             day,
             sa.func.count(),
-            sa.func.count(r.c.id),
             sa.func.count(r.c.overall),
             sa.func.sum(r.c.overall),
             sa.func.sum(r.c.overall * r.c.overall),
         )
-        .select_from(i.outerjoin(r, r.c.invitation_id == i.c.id))
+        .select_from(r.join(i, i.c.id == r.c.invitation_id))
+        .where(where)
         .group_by(i.c.touchpoint, day)
     )
-    out = {}
-    for touchpoint, when, invited, answers, n, total, squares in connection.execute(query):
-        key = (str(touchpoint), str(when)[:10])
-        out[key] = Cell(int(invited), int(answers), int(n), float(total or 0), float(squares or 0))
-    return out
+    return {
+        (str(tp), str(when)[:10]): Cell(0, int(answers), int(n), float(total or 0), float(sq or 0))
+        for tp, when, answers, n, total, sq in connection.execute(query)
+    }
+
+
+def _add(into: dict[Key, Cell], more: dict[Key, Cell]) -> None:
+    for key, cell in more.items():
+        into.setdefault(key, Cell()).add(cell)
+
+
+class DayCells:
+    """The sums of :func:`day_cells`, kept between refreshes and updated from new rows.
+
+    The sums are a *base* (invitations created before a moving time floor,
+    answers up to a moving id floor), advanced by adding only the rows that
+    passed a floor since the last refresh, plus a *window* above the floors that
+    is summed afresh each time: invitations of the last :data:`MARGIN_S` seconds
+    and the last :data:`LOOKBACK` answers, where a transaction that took its
+    time or id earlier may still commit. After each update the totals are
+    checked against ``count(*)`` of both tables; any difference (an erasure, a
+    very late commit) rebuilds everything, as does every :data:`FULL_EVERY_S`.
+    """
+
+    def __init__(self) -> None:
+        self.base: dict[Key, Cell] = {}
+        self.time_floor: datetime | None = None
+        self.id_floor = 0
+        self.built = -math.inf
+        self.rebuilds = 0
+
+    def update(self, read: Any) -> dict[Key, Cell]:
+        """The current sums; ``read`` runs a function in a read snapshot."""
+        now = datetime.now(UTC)
+        found: dict[Key, Cell] | None = None
+        if self.time_floor is not None and time.monotonic() - self.built < FULL_EVERY_S:
+            found = read(functools.partial(self._step, now=now))
+        if found is None:
+            found = read(functools.partial(self._full, now=now))
+        return found
+
+    def _full(self, connection: Connection, *, now: datetime) -> dict[Key, Cell]:
+        self.rebuilds += 1
+        self.built = time.monotonic()
+        self.base, self.time_floor, self.id_floor = {}, datetime.min.replace(tzinfo=UTC), 0
+        found = self._step(connection, now=now)
+        if found is None:  # cannot happen: one snapshot's sums and counts agree
+            raise RuntimeError("the widget sums disagree with the tables in one snapshot")
+        return found
+
+    def _step(self, connection: Connection, *, now: datetime) -> dict[Key, Cell] | None:
+        i, r = m.invitations, m.responses
+        assert self.time_floor is not None
+        floor = now - timedelta(seconds=MARGIN_S)
+        if floor > self.time_floor:
+            passed = sa.and_(i.c.created_at >= self.time_floor, i.c.created_at < floor)
+            _add(self.base, _invited(connection, passed))
+            self.time_floor = floor
+        newest = int(connection.execute(sa.select(sa.func.max(r.c.id))).scalar() or 0)
+        id_floor = max(self.id_floor, newest - LOOKBACK)
+        if id_floor > self.id_floor:
+            _add(
+                self.base,
+                _answered(connection, sa.and_(r.c.id > self.id_floor, r.c.id <= id_floor)),
+            )
+            self.id_floor = id_floor
+        cells = {key: Cell(**vars(cell)) for key, cell in self.base.items()}
+        _add(cells, _invited(connection, i.c.created_at >= self.time_floor))
+        _add(cells, _answered(connection, r.c.id > self.id_floor))
+        invited = connection.execute(sa.select(sa.func.count()).select_from(i)).scalar_one()
+        answers = connection.execute(sa.select(sa.func.count()).select_from(r)).scalar_one()
+        summed = sum(c.invited for c in cells.values()), sum(c.answers for c in cells.values())
+        return cells if summed == (int(invited), int(answers)) else None
 
 
 def week_of(day: str) -> str:

@@ -30,7 +30,7 @@ from scipy import stats
 
 from peakend.cases.endings import SharedEndings
 from peakend.cases.store import Endings, User
-from peakend.dashboard.aggregate import Cell, EndingCounts, day_cells, weekly
+from peakend.dashboard.aggregate import Cell, DayCells, EndingCounts, weekly
 from peakend.stats.resampling import wilson
 from peakend.survey.store import SurveyStore
 
@@ -110,10 +110,11 @@ def _clean(value: float) -> float | None:
 class WidgetCache:
     """Every widget, recomputed in a background thread; requests read the last result.
 
-    A refresh asks the database for sums per touchpoint and day
-    (:func:`~peakend.dashboard.aggregate.day_cells`) and scores only the comments
-    not seen before (:class:`~peakend.dashboard.aggregate.EndingCounts`), so its
-    time grows with the number of touchpoints and days, not of answers.
+    A refresh adds the invitations and answers that arrived since the last one
+    to sums per touchpoint and day (:class:`~peakend.dashboard.aggregate.DayCells`)
+    and scores only the comments not seen before
+    (:class:`~peakend.dashboard.aggregate.EndingCounts`), so its time grows with
+    the new answers and the number of touchpoints and days, not with all answers.
     """
 
     def __init__(
@@ -130,6 +131,7 @@ class WidgetCache:
         self.interval = interval
         self.min_gap = min(min_gap, interval)
         self._endings = EndingCounts(shared)
+        self._days = DayCells()
         self._widgets: dict[str, Widget] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -144,7 +146,7 @@ class WidgetCache:
 
     def refresh(self) -> None:
         """Recompute every widget from the database (runs in the background thread)."""
-        weeks = weekly(self.survey.read_snapshot(day_cells))
+        weeks = weekly(self._days.update(self.survey.read_snapshot))
         self._endings.update(self.survey.read_snapshot)
         now = datetime.now(UTC)
         n_answers = sum(cell.answers for cell in weeks.values())

@@ -67,6 +67,7 @@ invitations = Table(
     Column("valid_from", DateTime(timezone=True)),
     Column("revoked_at", DateTime(timezone=True)),
     Column("uses", Integer, nullable=False, server_default="0"),
+    Index("ix_invitations_created_at", "created_at"),  # migration 0005
     Index(
         "uq_invitations_event", "customer_id", "journey_id", "touchpoint", "event_ts", unique=True
     ),

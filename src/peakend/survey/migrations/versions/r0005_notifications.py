@@ -1,5 +1,6 @@
 """Notifications and follow-ups: an outbox of e-mails and webhooks, users' addresses,
-and the follow-up invitation sent when a case closes.
+the follow-up invitation sent when a case closes, and an index on the invitations'
+creation time (the dashboard adds new invitations to its sums).
 
 Revision ID: 0005
 Revises: 0004
@@ -41,9 +42,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_notifications_due", "notifications", ["delivered_at", "next_at"])
     op.create_index("ix_notifications_case", "notifications", ["case_id"])
+    # The dashboard's widget sums add the invitations created since their last refresh.
+    op.create_index("ix_invitations_created_at", "invitations", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_invitations_created_at", "invitations")
     op.drop_table("notifications")
     with op.batch_alter_table("cases") as batch:
         batch.drop_column("followup_invitation_id")
