@@ -16,7 +16,7 @@ from peakend.cli import app
 from peakend.survey import models as m
 from peakend.survey.store import SurveyStore
 
-from .conftest import ANSWERS, free_port, invitation_request
+from .conftest import ANSWERS, EXAMPLES, free_port, invitation_request
 
 RULES = [Rule(id="low", kind="score_at_most", cut=1, unit="logistics")]
 
@@ -113,13 +113,17 @@ def test_cli(store: SurveyStore, db: str) -> None:
         pytest.skip("the commands are the same on both databases; run once")
     fill(store, n_failed=4, n_plain=5)
     runner = CliRunner()
-    result = runner.invoke(app, ["cases", "recovery", "--db", db, "--json"])
+    result = runner.invoke(app, ["cases", "recovery", "--db", db, "--json", "-q", str(EXAMPLES)])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert (
         data["question"] == QUESTION
         and data["groups"]["not recovered"] == 2 == data["groups"]["recovered"]
     )
-    result = runner.invoke(app, ["cases", "report", "--db", db])
+    result = runner.invoke(app, ["cases", "report", "--db", db, "-q", str(EXAMPLES)])
     assert result.exit_code == 0, result.output
     assert QUESTION in result.stdout and "no evidence" in result.stdout
+    result = runner.invoke(
+        app, ["cases", "recovery", "--db", db, "-q", str(EXAMPLES / "first_invoice.yaml")]
+    )
+    assert result.exit_code != 0 and "delivery that were not loaded" in str(result.exception)

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 
 from peakend.cases.followup import followup_answers
 from peakend.cases.notify import Followup
+from peakend.errors import ConfigError
 from peakend.models.recovery.analysis import RecoveryResult, analyse
 from peakend.models.recovery.data import NONE, RECOVERED, UNRECOVERED
 from peakend.models.recovery.inputs import RecoveryInputs
@@ -91,6 +92,12 @@ def case_recovery(
     answers, cases = survey.read_snapshot(_read)
     answers = answers.loc[~answers["followup"]]
     answers = answers.assign(score=_unit_scale(answers, survey))
+    unknown = sorted(set(answers["questionnaire"]) - set(survey.questionnaires))
+    if unknown:
+        raise ConfigError(
+            f"the answers come from questionnaire(s) {', '.join(unknown)} that were not "
+            "loaded; give their files (-q), which hold each score's range"
+        )
     fates = _fates(cases, survey, followup, now)
     table, waiting = _table(answers, fates)
     spec = DatasetSpec(

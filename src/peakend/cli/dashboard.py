@@ -43,6 +43,15 @@ NotifyOpt = Annotated[
         help="Notifications file (TOML): e-mail, webhooks, follow-up question; see docs.",
     ),
 ]
+QuestionnairesOptional = Annotated[
+    Path | None,
+    typer.Option(
+        "--questionnaires",
+        "-q",
+        envvar="PEAKEND_SURVEY_QUESTIONNAIRES",
+        help="Questionnaire file or folder (the score ranges the recovery line needs).",
+    ),
+]
 EVERYONE = User("cli", "admin", ("*",))
 
 
@@ -157,18 +166,26 @@ def escalate(db: DbOpt, as_json: JsonOpt = False) -> None:
 
 
 @cases_app.command("report")
-def report(db: DbOpt, notify: NotifyOpt = None, as_json: JsonOpt = False) -> None:
+def report(
+    db: DbOpt,
+    questionnaires: QuestionnairesOptional = None,
+    notify: NotifyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Time to first response, time to close, share closed within target, with intervals,
-    and whether closed cases recover the customer (the recovery analysis).
+    and (with -q) whether closed cases recover the customer (the recovery analysis).
 
-    Example: peakend cases report --db survey.db --notify notify.toml
+    Example: peakend cases report --db survey.db -q examples/questionnaires --notify notify.toml
     """
-    store = _open(db)
+    store = _open(db, questionnaires)
     found = case_report(CaseStore(store).timings(EVERYONE))
-    with status("Comparing customers whose case was recovered, not recovered, or who had none …"):
-        recovered = case_recovery(store, _followup(notify))
+    recovered = None
+    if questionnaires is not None:
+        with status("Comparing customers whose case was recovered, not recovered, or none …"):
+            recovered = case_recovery(store, _followup(notify))
     if as_json:
-        print_json({"ok": True, **found.to_dict(), "recovery": recovered.to_dict()})
+        extra = {"recovery": recovered.to_dict() if recovered else None}
+        print_json({"ok": True, **found.to_dict(), **extra})
         return
     out.print(
         f"{found.n_cases} case(s): {found.n_open} open, {found.n_escalated} escalated, "
@@ -188,21 +205,32 @@ def report(db: DbOpt, notify: NotifyOpt = None, as_json: JsonOpt = False) -> Non
                 f"{label}: {value.value:.2f} {unit} "
                 f"(95 % interval {value.low:.2f}–{value.high:.2f}, n = {value.n})"
             )
-    out.print(escape(recovered.sentence()))
+    if recovered is not None:
+        out.print(escape(recovered.sentence()))
+    else:
+        out.print("do closed cases recover the customer? give the questionnaires with -q to see")
 
 
 @cases_app.command("recovery")
-def recovery(db: DbOpt, notify: NotifyOpt = None, as_json: JsonOpt = False) -> None:
+def recovery(
+    db: DbOpt,
+    questionnaires: QuestionnairesOpt,
+    notify: NotifyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Do closed cases recover the customer? The recovery analysis on the cases.
 
     Failure: the answer that opened a customer's first case; recovered: closed with
     a positive follow-up answer (--notify names the follow-up questionnaire), else
     closed within target; outcome: the customer's next score (0–1). See docs.
 
-    Example: peakend cases recovery --db survey.db --notify notify.toml --json
+    The questionnaires (-q) give each overall score's range, so scores of
+    different questionnaires are compared on one 0–1 scale.
+
+    Example: peakend cases recovery --db survey.db -q examples/questionnaires --json
     """
     with status("Comparing customers whose case was recovered, not recovered, or who had none …"):
-        found = case_recovery(_open(db), _followup(notify))
+        found = case_recovery(_open(db, questionnaires), _followup(notify))
     if as_json:
         print_json({"ok": True, **found.to_dict()})
         return
