@@ -344,3 +344,66 @@ def test_example_notify_file() -> None:
         p.stem for p in EXAMPLES.iterdir()
     }
     assert found.email is not None and found.email.recipients("care")
+
+
+def test_serve_delivers_case_events(
+    store: SurveyStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole service: an answer opens a case, the webhook hears of it (after a
+    refused first delivery), closing it sends the follow-up link."""
+    import time
+
+    import httpx
+
+    from peakend.dashboard.app import ServeSettings, create_serve_app
+    from peakend.survey.app import SurveySettings
+
+    from .conftest import EXAMPLES, served
+
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    with receiver(fail=1) as hook:
+        path = tmp_path / "notify.toml"
+        path.write_text(
+            f'[[webhook]]\nurl = "{hook.url}"\nsecret_env = "HOOK_SECRET"\n'
+            '[retry]\nbackoff_s = 0.1\n[followup]\nquestionnaire = "followup"\n'
+        )
+        settings = ServeSettings(
+            SurveySettings(db="unused", questionnaires=EXAMPLES), notify=path, alert_interval=0.2
+        )
+        app = create_serve_app(
+            settings, store=store, rules=RULES, endings=lambda t: [None] * len(t)
+        )
+        key = {"Authorization": f"Bearer {store.add_api_key('test')}"}
+        with served(app) as base:
+            body = {
+                "invitations": [
+                    {"customer_id": "K1", "journey_id": "R1", "touchpoint": "delivery",
+                     "ts": "2026-12-01T10:00:00+00:00"}
+                ]
+            }  # fmt: skip
+            (link,) = httpx.post(f"{base}/api/v1/invitations", json=body, headers=key).json()[
+                "data"
+            ]
+            answer = {**ANSWERS, "overall": 1}
+            sent = httpx.post(
+                f"{base}/api/v1/forms/{link['token']}/responses", json={"answers": answer}
+            )
+            assert sent.status_code == 201  # the refused webhook does not touch the answer
+
+            def events() -> list[str]:
+                return [json.loads(b)["event"] for h, b in hook.requests if h]
+
+            deadline = time.monotonic() + 30
+            while "opened" not in events()[1:] and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert events()[:2] == ["opened", "opened"]  # refused once, then delivered
+            case_id = json.loads(hook.requests[-1][1])["case"]["id"]
+            closed = httpx.post(
+                f"{base}/api/v1/cases/{case_id}", json={"status": "closed"}, headers=key
+            )
+            assert closed.status_code == 200
+            while "followup" not in events() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert events()[2:] == ["closed", "followup"]
+            found = httpx.get(f"{base}/api/v1/cases/{case_id}", headers=key).json()["data"]
+            assert found["followup"]["answered"] is False

@@ -51,7 +51,7 @@ from peakend.cases.report import CaseReport, case_report
 from peakend.cases.rules import Rule, read_rules
 from peakend.cases.store import STATUSES, CaseStore, Endings, User
 from peakend.cases.worker import AlertWorker
-from peakend.dashboard.widgets import WIDGETS, WidgetCache
+from peakend.dashboard.widgets import WIDGETS, Widget, WidgetCache
 from peakend.survey.app import SurveySettings, client_address, create_app, ok, problem
 from peakend.survey.errors import AccessError, SurveyError
 from peakend.survey.questionnaire import read_questionnaires
@@ -312,6 +312,7 @@ class Fragments:
         self._specs: dict[tuple[str, tuple[str, ...], datetime], str | None] = {}
         self._reports: dict[tuple[str, ...], tuple[float, CaseReport]] = {}
         self._lock = threading.Lock()
+        self._building: dict[tuple[str, tuple[str, ...], datetime], threading.Lock] = {}
 
     def widget(self, name: str, user: User) -> dict[str, Any]:
         """What the widget fragment shows to ``user``."""
@@ -320,16 +321,30 @@ class Fragments:
             return {"name": name, "title": WIDGETS[name], "widget": None, "spec": None}
         mine = widget.for_user(user)
         key = (name, _units(user), widget.computed_at)
+        return {"name": name, "title": mine.title, "widget": mine, "spec": self._spec(key, mine)}
+
+    def _spec(self, key: tuple[str, tuple[str, ...], datetime], mine: Widget) -> str | None:
+        """The chart spec of ``key``, built once: viewers asking for it at the same
+        time wait for one build instead of each building it (after a refresh, twenty
+        builds at once on two cores took longer than the whole page may)."""
         with self._lock:
             spec = self._specs.get(key, "")
-        if spec == "":
-            built = to_spec(CHARTS[name](mine.rows)) if mine.rows else None
+            building = self._building.setdefault(key, threading.Lock())
+        if spec != "":
+            return spec
+        with building:
+            with self._lock:
+                spec = self._specs.get(key, "")
+            if spec != "":
+                return spec
+            built = to_spec(CHARTS[key[0]](mine.rows)) if mine.rows else None
             spec = json.dumps(built, ensure_ascii=False) if built else None
             with self._lock:
-                for old in [k for k in self._specs if k[0] == name and k[2] != key[2]]:
+                for old in [k for k in self._specs if k[0] == key[0] and k[2] != key[2]]:
                     del self._specs[old]
+                    self._building.pop(old, None)
                 self._specs[key] = spec
-        return {"name": name, "title": mine.title, "widget": mine, "spec": spec}
+        return spec
 
     def report(self, user: User) -> CaseReport:
         """The case report of the user's units (at most :data:`REPORT_TTL_S` old)."""
