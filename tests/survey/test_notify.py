@@ -407,3 +407,26 @@ def test_serve_delivers_case_events(
             assert events()[2:] == ["closed", "followup"]
             found = httpx.get(f"{base}/api/v1/cases/{case_id}", headers=key).json()["data"]
             assert found["followup"]["answered"] is False
+
+
+def test_cli_escalate_queues_notifications(store: SurveyStore, db: str, tmp_path: Path) -> None:
+    """`cases escalate --notify` queues the webhooks for serve to deliver."""
+    from typer.testing import CliRunner
+
+    from peakend.cli import app
+
+    if db.startswith("postgresql"):
+        pytest.skip("the command is the same on both databases; run once")
+    low_answer(store, 1)
+    CaseStore(store, RULES).evaluate_new()
+    with store.engine.begin() as connection:
+        connection.execute(m.cases.update().values(due_at=store_now() - timedelta(hours=1)))
+    path = tmp_path / "notify.toml"
+    path.write_text('[[webhook]]\nurl = "http://127.0.0.1:9/x"\nsecret_env = "HOOK_SECRET"\n')
+    result = CliRunner().invoke(
+        app,
+        ["cases", "escalate", "--db", db, "--notify", str(path)],
+        env={"HOOK_SECRET": SECRET},
+    )
+    assert result.exit_code == 0, result.output
+    assert [r.event for r in rows(store)] == ["escalated"]

@@ -139,11 +139,17 @@ def list_users(db: DbOpt, as_json: JsonOpt = False) -> None:
 
 
 @cases_app.command("evaluate")
-def evaluate(db: DbOpt, rules: RulesOpt = None, as_json: JsonOpt = False) -> None:
-    """Run the alert rules once on every answer not looked at yet (serve does this itself)."""
+def evaluate(
+    db: DbOpt, rules: RulesOpt = None, notify: NotifyOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Run the alert rules once on every answer not looked at yet (serve does this itself).
+
+    With --notify the new cases' e-mails and webhooks are queued in the database;
+    `peakend serve --notify` delivers them.
+    """
     if rules is None:
         raise typer.BadParameter("give the alert rules file with --rules")
-    store = CaseStore(_open(db), read_rules(rules))
+    store = CaseStore(_open(db), read_rules(rules), notify=read_notify(notify) if notify else None)
     with status("Reading comments and answers …"):
         opened = store.evaluate_new()
     if as_json:
@@ -153,12 +159,16 @@ def evaluate(db: DbOpt, rules: RulesOpt = None, as_json: JsonOpt = False) -> Non
 
 
 @cases_app.command("escalate")
-def escalate(db: DbOpt, as_json: JsonOpt = False) -> None:
+def escalate(db: DbOpt, notify: NotifyOpt = None, as_json: JsonOpt = False) -> None:
     """Escalate every open or in-progress case past its due time (serve does this every minute).
+
+    With --notify the escalations' e-mails and webhooks are queued in the
+    database; `peakend serve --notify` delivers them.
 
     Example: peakend cases escalate --db survey.db
     """
-    ids = CaseStore(_open(db)).escalate_overdue()
+    found = read_notify(notify) if notify else None
+    ids = CaseStore(_open(db), notify=found).escalate_overdue()
     if as_json:
         print_json({"ok": True, "escalated": ids})
         return
