@@ -4,6 +4,7 @@ Run from the repository root::
 
     python bench/serve_latency.py                       # 2,000 stored answers, 20 viewers
     python bench/serve_latency.py --answers 20000 --viewers 20
+    python bench/serve_latency.py --answers 1000000    # bulk-loaded through the store's tables
 
 The script fills a SQLite survey database with answers (delivery scores from the
 airline passenger satisfaction survey, "Baggage Handling" 1-5, and Dutch
@@ -19,7 +20,16 @@ command ``peakend serve`` on a free loopback port with an alert rules file
   fragment ``--rounds`` times (p50 / p95 / max);
 * against the obvious alternative, computing the widgets in the request: the
   time of one :meth:`WidgetCache.refresh` on the same database, as a ratio to
-  the cached fragment's p50.
+  the cached fragment's p50;
+* the refresh itself: the first one (above: every comment read, each distinct
+  text scored), the next one after 1,000 new answers (only those are scored), and
+  the former way, reading every invitation and answer into Python and grouping
+  there (comment labels not even counted), as a ratio to the incremental one.
+
+Above 50,000 answers the database is bulk-loaded: invitations and answers are
+inserted directly into the store's tables in batches (no signing or
+validation per answer), and the stored answers are marked as already checked by
+the alert rules, so the rules run only on the new answers of the alert test.
 
 Output is ``name: value`` lines; the load average is printed with them.
 """
@@ -77,8 +87,79 @@ def real_answers(data: Path, n: int) -> list[tuple[int, str | None]]:
     return [(scores[i % len(scores)], texts[i % len(texts)] if i % 2 else None) for i in range(n)]
 
 
+BULK = 50_000
+
+
+def bulk_prefill(db: str, n: int, data: Path, *, start: int = 0, checked: bool = True) -> str:
+    """Insert ``n`` answered invitations straight into the tables; returns an admin key."""
+    import sqlalchemy as sa
+
+    from peakend.survey import models as m
+    from peakend.survey.questionnaire import read_questionnaires
+    from peakend.survey.store import SurveyStore
+
+    store = SurveyStore.open(db, read_questionnaires(QUESTIONNAIRES))
+    now = datetime.now(UTC)
+    answers = real_answers(data, n)
+    step = 20_000
+    with store.engine.begin() as connection:
+        first_id = int(connection.execute(sa.select(sa.func.max(m.responses.c.id))).scalar() or 0)
+        for lo in range(0, n, step):
+            part = range(lo, min(n, lo + step))
+            connection.execute(
+                sa.insert(m.invitations),
+                [
+                    {
+                        "id": f"bulk{start + i}",
+                        "customer_id": f"C{start + i}",
+                        "journey_id": f"J{start + i}",
+                        "touchpoint": "delivery",
+                        "questionnaire": "delivery",
+                        "event_ts": now - timedelta(days=56 * i / n),
+                        "lang": "nl",
+                        "created_at": now,
+                        "expires_at": now + timedelta(days=30),
+                        "created_by": "bench",
+                    }
+                    for i in part
+                ],
+            )
+            connection.execute(
+                sa.insert(m.responses),
+                [
+                    {
+                        "invitation_id": f"bulk{start + i}",
+                        "submitted_at": now - timedelta(days=56 * i / n) + timedelta(hours=2),
+                        "lang": "nl",
+                        "overall": float(answers[i][0]),
+                        "comment": answers[i][1],
+                        "answers": json.dumps(
+                            {"overall": answers[i][0], "comment": answers[i][1]},
+                            ensure_ascii=False,
+                        ),
+                        "digest": "0" * 64,
+                    }
+                    for i in part
+                ],
+            )
+        if checked:
+            connection.execute(
+                sa.insert(m.alert_checks).from_select(
+                    ["response_id", "checked_at"],
+                    sa.select(m.responses.c.id, sa.literal(now, sa.DateTime(timezone=True))).where(
+                        m.responses.c.id > first_id
+                    ),
+                )
+            )
+    key = store.add_api_key("bench")
+    store.engine.dispose()
+    return key
+
+
 def prefill(db: str, n: int, data: Path) -> str:
-    """Store ``n`` answered invitations in bulk; returns an admin API key."""
+    """Store ``n`` answered invitations through the store's invite; returns an admin API key."""
+    if n > BULK:
+        return bulk_prefill(db, n, data)
     import sqlalchemy as sa
 
     from peakend.survey import models as m
@@ -152,7 +233,9 @@ def main() -> None:
     db = str(folder / "survey.db")
     rules = folder / "alerts.toml"
     rules.write_text(RULES)
+    started = time.monotonic()
     key = prefill(db, args.answers, args.data)
+    print(f"prefill_s: {time.monotonic() - started:.1f} ({args.answers} answers)")
     env = {**os.environ, "PEAKEND_SURVEY_DB": db, "PEAKEND_PASSWORD": PASSWORD}
     peakend = [sys.executable, "-m", "peakend"]
     subprocess.run(
@@ -184,7 +267,8 @@ def main() -> None:
         print(f"cases_from_stored_answers: {previous}")
         measure_alerts(base, client, key, args.alerts)
         measure_fragments(base, args.viewers, args.rounds)
-        compare_with_computing(db, args)
+        cache = compare_with_computing(db, args)
+        measure_refresh(db, cache, args)
         print(f"load_average: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
     finally:
         server.terminate()
@@ -279,7 +363,7 @@ def measure_fragments(base: str, viewers: int, rounds: int) -> None:
 times_all: list[float] = []
 
 
-def compare_with_computing(db: str, args: argparse.Namespace) -> None:
+def compare_with_computing(db: str, args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """The alternative: compute the widgets inside the request."""
     from peakend.dashboard.widgets import WidgetCache
     from peakend.survey.questionnaire import read_questionnaires
@@ -295,6 +379,50 @@ def compare_with_computing(db: str, args: argparse.Namespace) -> None:
         f"compute_in_request_s: {computed:.2f} on {args.answers} answers "
         f"(comments scored from scratch); ratio to cached fragment p50: {computed / cached:.0f}x"
     )
+    return cache
+
+
+def measure_refresh(db: str, cache, args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]
+    """The refresh after 1,000 new answers, against reading every answer into Python."""
+    bulk_prefill(db, 1000, args.data, start=10_000_000)
+    started = time.monotonic()
+    cache.refresh()
+    incremental = time.monotonic() - started
+    started = time.monotonic()
+    python_over_rows(cache.survey)
+    rows = time.monotonic() - started
+    print(f"refresh_after_1000_new_answers_s: {incremental:.2f}")
+    print(
+        f"python_over_every_row_s: {rows:.2f} (the former refresh, without scoring comments); "
+        f"ratio to the incremental refresh: {rows / incremental:.1f}x"
+    )
+
+
+def python_over_rows(store) -> None:  # type: ignore[no-untyped-def]
+    """The former refresh: every invitation and answer into Python, grouped there."""
+    from collections import defaultdict
+
+    import sqlalchemy as sa
+
+    from peakend.survey import models as m
+
+    events = sa.select(
+        m.invitations.c.touchpoint,
+        m.invitations.c.event_ts,
+        m.responses.c.id,
+        m.responses.c.overall,
+        m.responses.c.comment,
+    ).select_from(
+        m.invitations.outerjoin(m.responses, m.responses.c.invitation_id == m.invitations.c.id)
+    )
+    rows = store.read_snapshot(lambda c: c.execute(events).all())
+    cells: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for r in rows:
+        day = r.event_ts.date()
+        monday = (day - timedelta(days=day.weekday())).isoformat()
+        if r.overall is not None:
+            cells[(r.touchpoint, monday)].append(float(r.overall))
+    assert cells
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def test_migrations_upgrade_with_data_and_downgrade_to_nothing(db: str) -> None:
                 created_by="test",
             )
         )
-    assert upgrade(engine) == "0004"
+    assert upgrade(engine) == "0005"
     with engine.connect() as connection:
         assert (
             connection.execute(sa.select(sa.func.count()).select_from(m.invitations)).scalar() == 1

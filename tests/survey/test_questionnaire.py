@@ -38,7 +38,7 @@ def minimal(**changes: Any) -> dict[str, Any]:
 
 def test_example_questionnaires_load_in_yaml_and_toml() -> None:
     found = read_questionnaires(EXAMPLES)
-    assert set(found) == {"delivery", "first_invoice", "service_call"}
+    assert set(found) == {"delivery", "first_invoice", "followup", "service_call"}
     delivery, call = found["delivery"], found["service_call"]
     assert delivery.languages == ("nl", "en") and call.overall.high == 10
     roles = {q.role for q in delivery.questions}

@@ -235,7 +235,7 @@ def test_processes_starting_together_migrate_once(db: str) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert revisions == ["0004"] * 4
+    assert revisions == ["0005"] * 4
     for engine in engines:
         engine.dispose()
 

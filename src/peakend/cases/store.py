@@ -19,6 +19,7 @@ say nothing about other units.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from peakend.cases import outbox
 from peakend.cases.auth import (
     DUMMY_HASH,
     MIN_PASSWORD,
@@ -39,11 +41,15 @@ from peakend.cases.auth import (
     token_hash,
 )
 from peakend.cases.errors import CaseError, CaseNotFoundError, ForbiddenError
+from peakend.cases.followup import FollowupAnswer, followup_answers, send_followups
+from peakend.cases.notify import NotifyConfig
 from peakend.cases.rules import Rule
+from peakend.errors import ConfigError
 from peakend.survey import models as m
 from peakend.survey.errors import AccessError
 from peakend.survey.store import MAX_FIELD_CHARS, SurveyStore
 
+log = logging.getLogger("peakend.cases")
 STATUSES = ("open", "in_progress", "escalated", "closed")
 BATCH = 500
 LOOKBACK = 10_000
@@ -117,6 +123,8 @@ class Case:
     escalated_at: datetime | None
     closed_at: datetime | None
     root_cause: str | None
+    followup_invitation_id: str | None = None
+    """The follow-up invitation sent to the customer when the case closed."""
 
     def overdue(self, now: datetime) -> bool:
         return self.status != "closed" and self.due_at < now
@@ -198,22 +206,52 @@ class CaseStore:
         The alert rules (:func:`~peakend.cases.rules.read_rules`).
     endings
         Labels how comments end; the default comment scorer unless given.
+    notify
+        Who hears about case events (:func:`~peakend.cases.notify.read_notify`):
+        each event queues its e-mails and webhooks in the same transaction.
+    base_url
+        The service's public address, for links in notifications and follow-ups.
     """
 
     def __init__(
-        self, survey: SurveyStore, rules: Sequence[Rule] = (), *, endings: Endings | None = None
+        self,
+        survey: SurveyStore,
+        rules: Sequence[Rule] = (),
+        *,
+        endings: Endings | None = None,
+        notify: NotifyConfig | None = None,
+        base_url: str = "",
     ) -> None:
         self.survey = survey
         self.rules = list(rules)
         self.endings = endings or default_endings
+        self.notify = notify
+        self.base_url = base_url
+        self.on_queue: list[Callable[[], None]] = []
+        """Called after a transaction that queued notifications (the delivery thread's wake)."""
+        self._queued = 0
+        followup = notify.followup if notify is not None else None
+        if followup is not None and followup.questionnaire not in survey.questionnaires:
+            known = ", ".join(sorted(survey.questionnaires)) or "none"
+            raise ConfigError(
+                f"[followup] questionnaire = {followup.questionnaire!r} is not one of the "
+                f"questionnaires served ({known}); add its file to -q or fix the name"
+            )
         self._sqlite = survey.engine.dialect.name == "sqlite"
 
     # --- users and sessions --------------------------------------------------------
 
     def add_user(
-        self, name: str, role: str, units: Sequence[str], password: str, *, actor: str = "cli"
+        self,
+        name: str,
+        role: str,
+        units: Sequence[str],
+        password: str,
+        *,
+        actor: str = "cli",
+        email: str | None = None,
     ) -> User:
-        """Create a user (or replace its role, units and password)."""
+        """Create a user (or replace its role, units, password and e-mail address)."""
         name = name.strip()
         if not name or len(name) > MAX_FIELD_CHARS:
             raise CaseError(f"a user name has 1 to {MAX_FIELD_CHARS} characters")
@@ -224,7 +262,11 @@ class CaseStore:
             raise CaseError('give the units the user may see, or "*" for all')
         if len(password) < MIN_PASSWORD:
             raise CaseError(f"a password needs at least {MIN_PASSWORD} characters")
+        email = (email or "").strip() or None
+        if email is not None and ("@" not in email or len(email) > 320 or " " in email):
+            raise CaseError(f"{email!r} is not an e-mail address like olga@example.com")
         values = {
+            "email": email,
             "role": role,
             "units": ",".join(clean),
             "password": hash_password(password),
@@ -305,6 +347,7 @@ class CaseStore:
                 for row, ending in zip(rows, endings, strict=True):
                     if self._claim(connection, row.id):
                         opened += self._apply_rules(connection, row, ending)
+            self._wake_delivery()
             if len(rows) < BATCH:
                 return opened
 
@@ -410,7 +453,24 @@ class CaseStore:
         if result is None:
             return None  # another process opened it
         self.survey.audit(connection, "rules", "open-case", f"case {result[0]} by {rule.id}")
+        self._queue(connection, "opened", int(result[0]))
         return int(result[0])
+
+    # --- notifications -----------------------------------------------------------------
+
+    def _queue(self, connection: Connection, event: str, case_id: int) -> int:
+        """Queue the notifications of a case event in the current transaction."""
+        if self.notify is None:
+            return 0
+        row = connection.execute(sa.select(m.cases).where(m.cases.c.id == case_id)).one()
+        self._queued += outbox.enqueue(connection, self.notify, event, row, self.base_url)
+        return self._queued
+
+    def _wake_delivery(self) -> None:
+        if self._queued:
+            self._queued = 0
+            for wake in self.on_queue:
+                wake()
 
     # --- cases -----------------------------------------------------------------------
 
@@ -503,6 +563,8 @@ class CaseStore:
             if owner is not None:
                 values["owner"] = owner.strip()[:MAX_FIELD_CHARS] or None
             connection.execute(m.cases.update().where(m.cases.c.id == case_id).values(**values))
+            for event in _events(found, values):
+                self._queue(connection, event, case_id)
             if note is not None:
                 connection.execute(
                     m.case_notes.insert().values(
@@ -514,7 +576,38 @@ class CaseStore:
                 connection, f"user:{user.name}", "change-case", f"case {case_id}: {changed}"
             )
             row = connection.execute(sa.select(m.cases).where(m.cases.c.id == case_id)).one()
+        if values.get("status") == "closed" and self.send_followups([case_id]):
+            row = self._row(case_id)
+        self._wake_delivery()
         return _case(row)
+
+    def _row(self, case_id: int) -> Any:
+        with self.survey.engine.connect() as connection:
+            return connection.execute(sa.select(m.cases).where(m.cases.c.id == case_id)).one()
+
+    def send_followups(self, case_ids: list[int] | None = None) -> list[int]:
+        """Invite the customers of closed cases to the follow-up questionnaire.
+
+        Never fails the caller: a failure is logged and the alert thread's next
+        pass tries again (closed cases without an invitation are looked for).
+        """
+        if self.notify is None or self.notify.followup is None:
+            return []
+        try:
+            done = send_followups(
+                self.survey, self.notify, base_url=self.base_url, case_ids=case_ids
+            )
+        except Exception:
+            log.exception("follow-up invitations failed; retried on the next pass")
+            return []
+        self._queued += len(done)
+        return done
+
+    def followups(self, case_ids: list[int] | None = None) -> dict[int, FollowupAnswer]:
+        """The follow-up of each case that has one (answered, value, positive)."""
+        if self.notify is None or self.notify.followup is None:
+            return {}
+        return followup_answers(self.survey, self.notify.followup, case_ids)
 
     def escalate_overdue(self, *, now: datetime | None = None) -> list[int]:
         """Mark every open or in-progress case past its due time as escalated."""
@@ -536,4 +629,17 @@ class CaseStore:
                 self.survey.audit(
                     connection, "rules", "escalate", f"{len(ids)} overdue case(s): {ids[:20]}"
                 )
+                for case_id in ids:
+                    self._queue(connection, "escalated", case_id)
+        self._wake_delivery()
         return ids
+
+
+def _events(before: Case, values: dict[str, Any]) -> list[str]:
+    """The notification events of a change to a case."""
+    events = []
+    if values.get("owner") and values["owner"] != before.owner:
+        events.append("assigned")
+    if values.get("status") in ("escalated", "closed"):
+        events.append(str(values["status"]))
+    return events

@@ -63,6 +63,7 @@ class AlertWorker:
             self._wake.clear()
             try:
                 self.cases.evaluate_new()
+                self.cases.send_followups()  # closed cases whose follow-up was missed
                 if time.monotonic() - escalated_at >= self.escalate_every:
                     self.cases.escalate_overdue()
                     escalated_at = time.monotonic()

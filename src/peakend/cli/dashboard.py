@@ -13,16 +13,19 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from peakend.cases.notify import Followup, read_notify
+from peakend.cases.recovery import case_recovery
 from peakend.cases.report import case_report
 from peakend.cases.rules import read_rules
 from peakend.cases.store import CaseStore, User
 from peakend.cli.common import JsonOpt, app, err, out, print_json, status
+from peakend.cli.recovery import print_result
 from peakend.cli.survey import DbOpt, QuestionnairesOpt, _actor, _open
 from peakend.survey.app import SurveySettings
+from peakend.survey.server import ServerOptions, run
 
 if TYPE_CHECKING:
     from peakend.dashboard.app import ServeSettings
-from peakend.survey.server import ServerOptions, run
 
 users_app = typer.Typer(name="users", help="Dashboard users and their roles.", no_args_is_help=True)
 cases_app = typer.Typer(name="cases", help="Cases opened by alert rules.", no_args_is_help=True)
@@ -54,6 +57,23 @@ RefreshOpt = Annotated[
     float,
     typer.Option(min=10, help="Seconds between recomputations of the dataset analyses."),
 ]
+NotifyOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--notify",
+        envvar="PEAKEND_NOTIFY",
+        help="Notifications file (TOML): e-mail, webhooks, follow-up question; see docs.",
+    ),
+]
+QuestionnairesOptional = Annotated[
+    Path | None,
+    typer.Option(
+        "--questionnaires",
+        "-q",
+        envvar="PEAKEND_SURVEY_QUESTIONNAIRES",
+        help="Questionnaire file or folder (the score ranges the recovery line needs).",
+    ),
+]
 EVERYONE = User("cli", "admin", ("*",))
 
 
@@ -74,6 +94,7 @@ def serve(
     layout: LayoutOpt = None,
     dataset: DatasetOpt = None,
     refresh: RefreshOpt = 3600.0,
+    notify: NotifyOpt = None,
 ) -> None:
     """Run the survey service, the dashboard (/dashboard) and the cases in one process.
 
@@ -95,6 +116,7 @@ def serve(
         layout=layout,
         datasets=tuple(dataset or ()),
         refresh=refresh,
+        notify=notify,
     )
     start_service(settings, host, port)
 
@@ -124,6 +146,9 @@ def add_user(
             help="Password (at least 10 characters); asked for when not given.",
         ),
     ] = None,
+    email: Annotated[
+        str | None, typer.Option(help="E-mail address for case notifications (optional).")
+    ] = None,
 ) -> None:
     """Create a dashboard user, or replace its role, units and password.
 
@@ -132,7 +157,9 @@ def add_user(
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     store = _open(db)
-    user = CaseStore(store).add_user(name, role, units.split(","), password, actor=_actor())
+    user = CaseStore(store).add_user(
+        name, role, units.split(","), password, actor=_actor(), email=email
+    )
     err.print(f"User {escape(user.name)} ({user.role}; units {escape(', '.join(user.units))}).")
 
 
@@ -150,11 +177,17 @@ def list_users(db: DbOpt, as_json: JsonOpt = False) -> None:
 
 
 @cases_app.command("evaluate")
-def evaluate(db: DbOpt, rules: RulesOpt = None, as_json: JsonOpt = False) -> None:
-    """Run the alert rules once on every answer not looked at yet (serve does this itself)."""
+def evaluate(
+    db: DbOpt, rules: RulesOpt = None, notify: NotifyOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Run the alert rules once on every answer not looked at yet (serve does this itself).
+
+    With --notify the new cases' e-mails and webhooks are queued in the database;
+    `peakend serve --notify` delivers them.
+    """
     if rules is None:
         raise typer.BadParameter("give the alert rules file with --rules")
-    store = CaseStore(_open(db), read_rules(rules))
+    store = CaseStore(_open(db), read_rules(rules), notify=read_notify(notify) if notify else None)
     with status("Reading comments and answers …"):
         opened = store.evaluate_new()
     if as_json:
@@ -164,12 +197,16 @@ def evaluate(db: DbOpt, rules: RulesOpt = None, as_json: JsonOpt = False) -> Non
 
 
 @cases_app.command("escalate")
-def escalate(db: DbOpt, as_json: JsonOpt = False) -> None:
+def escalate(db: DbOpt, notify: NotifyOpt = None, as_json: JsonOpt = False) -> None:
     """Escalate every open or in-progress case past its due time (serve does this every minute).
+
+    With --notify the escalations' e-mails and webhooks are queued in the
+    database; `peakend serve --notify` delivers them.
 
     Example: peakend cases escalate --db survey.db
     """
-    ids = CaseStore(_open(db)).escalate_overdue()
+    found = read_notify(notify) if notify else None
+    ids = CaseStore(_open(db), notify=found).escalate_overdue()
     if as_json:
         print_json({"ok": True, "escalated": ids})
         return
@@ -177,11 +214,26 @@ def escalate(db: DbOpt, as_json: JsonOpt = False) -> None:
 
 
 @cases_app.command("report")
-def report(db: DbOpt, as_json: JsonOpt = False) -> None:
-    """Time to first response, time to close and share closed within target, with intervals."""
-    found = case_report(CaseStore(_open(db)).timings(EVERYONE))
+def report(
+    db: DbOpt,
+    questionnaires: QuestionnairesOptional = None,
+    notify: NotifyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Time to first response, time to close, share closed within target, with intervals,
+    and (with -q) whether closed cases recover the customer (the recovery analysis).
+
+    Example: peakend cases report --db survey.db -q examples/questionnaires --notify notify.toml
+    """
+    store = _open(db, questionnaires)
+    found = case_report(CaseStore(store).timings(EVERYONE))
+    recovered = None
+    if questionnaires is not None:
+        with status("Comparing customers whose case was recovered, not recovered, or none …"):
+            recovered = case_recovery(store, _followup(notify))
     if as_json:
-        print_json({"ok": True, **found.to_dict()})
+        extra = {"recovery": recovered.to_dict() if recovered else None}
+        print_json({"ok": True, **found.to_dict(), **extra})
         return
     out.print(
         f"{found.n_cases} case(s): {found.n_open} open, {found.n_escalated} escalated, "
@@ -201,3 +253,43 @@ def report(db: DbOpt, as_json: JsonOpt = False) -> None:
                 f"{label}: {value.value:.2f} {unit} "
                 f"(95 % interval {value.low:.2f}–{value.high:.2f}, n = {value.n})"
             )
+    if recovered is not None:
+        out.print(escape(recovered.sentence()))
+    else:
+        out.print("do closed cases recover the customer? give the questionnaires with -q to see")
+
+
+@cases_app.command("recovery")
+def recovery(
+    db: DbOpt,
+    questionnaires: QuestionnairesOpt,
+    notify: NotifyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Do closed cases recover the customer? The recovery analysis on the cases.
+
+    Failure: the answer that opened a customer's first case; recovered: closed with
+    a positive follow-up answer (--notify names the follow-up questionnaire), else
+    closed within target; outcome: the customer's next score (0–1). See docs.
+
+    The questionnaires (-q) give each overall score's range, so scores of
+    different questionnaires are compared on one 0–1 scale.
+
+    Example: peakend cases recovery --db survey.db -q examples/questionnaires --json
+    """
+    with status("Comparing customers whose case was recovered, not recovered, or who had none …"):
+        found = case_recovery(_open(db, questionnaires), _followup(notify))
+    if as_json:
+        print_json({"ok": True, **found.to_dict()})
+        return
+    print_result(found.result)
+    out.print(
+        f"customers whose case is still open and not yet due (left out): "
+        f"{found.customers_waiting}; follow-up answers: {found.followups_answered}"
+    )
+    out.print(escape(found.sentence()))
+
+
+def _followup(notify: Path | None) -> Followup | None:
+    """The follow-up settings of the notify file (None without one)."""
+    return read_notify(notify).followup if notify is not None else None

@@ -46,7 +46,7 @@ def recovery(
     if as_json:
         print_json(result.to_dict())
         return
-    _print(result)
+    print_result(result)
 
 
 def _iv(e: Effect) -> str:
@@ -55,7 +55,8 @@ def _iv(e: Effect) -> str:
     return f"{e.value:+.3f} [{e.low:+.3f}, {e.high:+.3f}]"
 
 
-def _print(result: RecoveryResult) -> None:
+def print_result(result: RecoveryResult) -> None:
+    """The recovery figures as a table, the verdicts' reasons and the speed effect."""
     g = result.groups
     out.print(
         f"[bold]{escape(result.dataset_name)}[/]: {sum(g.values()):,} {result.unit}s — "

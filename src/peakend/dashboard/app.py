@@ -48,7 +48,9 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from peakend.cases.auth import new_token
+from peakend.cases.delivery import DeliveryWorker
 from peakend.cases.endings import SharedEndings
+from peakend.cases.notify import NotifyConfig, read_notify
 from peakend.cases.report import CaseReport, case_report
 from peakend.cases.rules import Rule, read_rules
 from peakend.cases.store import STATUSES, CaseStore, Endings, User
@@ -58,7 +60,7 @@ from peakend.dashboard.exports import export_response, wants_export
 from peakend.dashboard.filters import NO_FILTER, Filter, from_query
 from peakend.dashboard.layout import load_layout
 from peakend.dashboard.panels import analysis_routes, page_filter
-from peakend.dashboard.widgets import WIDGETS, WidgetCache
+from peakend.dashboard.widgets import WIDGETS, Widget, WidgetCache
 from peakend.survey.app import SurveySettings, client_address, create_app, ok, problem
 from peakend.survey.errors import AccessError, SurveyError
 from peakend.survey.questionnaire import read_questionnaires
@@ -96,6 +98,8 @@ class ServeSettings:
     #: Dataset specs whose analyses the dashboard shows, and seconds between recomputations.
     datasets: tuple[Path, ...] = ()
     refresh: float = 3600.0
+    #: The notify file (e-mail, webhooks, follow-up question; :mod:`peakend.cases.notify`).
+    notify: Path | None = None
 
 
 class LoginRequired(Exception):
@@ -115,6 +119,7 @@ def create_serve_app(
     store: SurveyStore | None = None,
     rules: list[Rule] | None = None,
     endings: Endings | None = None,
+    notify: NotifyConfig | None = None,
 ) -> FastAPI:
     """The whole service: survey, dashboard and cases (background threads run with it)."""
     if store is None:
@@ -125,7 +130,12 @@ def create_serve_app(
     if rules is None:
         rules = read_rules(settings.rules) if settings.rules is not None else []
     shared = SharedEndings(endings)  # each comment scored once for rules and widgets
-    cases = CaseStore(store, rules, endings=shared)
+    if notify is None and settings.notify is not None:
+        notify = read_notify(settings.notify)
+    cases = CaseStore(
+        store, rules, endings=shared, notify=notify, base_url=settings.survey.base_url
+    )
+    delivery = _delivery(cases, notify)
     widgets = WidgetCache(store, endings=shared, interval=settings.widget_interval)
     worker = AlertWorker(cases, interval=settings.alert_interval)
     analyses = AnalysisCache(settings.datasets, interval=settings.refresh)
@@ -136,6 +146,8 @@ def create_serve_app(
         worker.start()
         widgets.start()
         analyses.start()
+        if delivery is not None:
+            delivery.start()
         store.listeners.append(widgets.wake)
         try:
             yield
@@ -144,6 +156,8 @@ def create_serve_app(
             worker.stop()
             widgets.stop()
             analyses.stop()
+            if delivery is not None:
+                delivery.stop()
 
     app = FastAPI(title="peakend", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.cases = cases
@@ -151,6 +165,7 @@ def create_serve_app(
     app.state.worker = worker
     app.state.analyses = analyses
     app.state.layout = layout
+    app.state.delivery = delivery
     app.state.settings = settings
     app.state.templates = Environment(
         loader=PackageLoader("peakend.dashboard", "templates"),
@@ -177,6 +192,15 @@ def create_serve_app(
         return response
 
     return app
+
+
+def _delivery(cases: CaseStore, notify: NotifyConfig | None) -> DeliveryWorker | None:
+    """The thread that sends queued e-mails and webhooks (none without a notify file)."""
+    if notify is None or (notify.email is None and not notify.webhooks):
+        return None
+    delivery = DeliveryWorker(cases.survey, notify)
+    cases.on_queue.append(delivery.wake)
+    return delivery
 
 
 # --- who is asking ----------------------------------------------------------------------
@@ -311,6 +335,7 @@ class Fragments:
         self._specs: dict[tuple[str, tuple[str, ...], Filter, datetime], str | None] = {}
         self._reports: dict[tuple[str, ...], tuple[float, CaseReport]] = {}
         self._lock = threading.Lock()
+        self._building: dict[tuple[str, tuple[str, ...], Filter, datetime], threading.Lock] = {}
 
     def widget(self, name: str, user: User, flt: Filter = NO_FILTER) -> dict[str, Any]:
         """What the widget fragment shows to ``user`` under the filter ``flt``."""
@@ -320,17 +345,31 @@ class Fragments:
             return {**values, "widget": None, "spec": None}
         mine = widget.for_user(user, flt)
         key = (name, _units(user), flt, widget.computed_at)
+        return {**values, "title": mine.title, "widget": mine, "spec": self._spec(key, mine)}
+
+    def _spec(self, key: tuple[str, tuple[str, ...], Filter, datetime], mine: Widget) -> str | None:
+        """The chart spec of ``key``, built once: viewers asking for it at the same
+        time wait for one build instead of each building it (after a refresh, twenty
+        builds at once on two cores took longer than the whole page may)."""
         with self._lock:
             spec = self._specs.get(key, "")
-        if spec == "":
-            chart = CHARTS.get(name)
+            building = self._building.setdefault(key, threading.Lock())
+        if spec != "":
+            return spec
+        with building:
+            with self._lock:
+                spec = self._specs.get(key, "")
+            if spec != "":
+                return spec
+            chart = CHARTS.get(key[0])
             built = to_spec(chart(mine.rows)) if mine.rows and chart else None
             spec = json.dumps(built, ensure_ascii=False) if built else None
             with self._lock:
-                for old in [k for k in self._specs if k[0] == name and k[3] != key[3]]:
+                for old in [k for k in self._specs if k[0] == key[0] and k[3] != key[3]]:
                     del self._specs[old]
+                    self._building.pop(old, None)
                 self._specs[key] = spec
-        return {**values, "title": mine.title, "widget": mine, "spec": spec}
+        return spec
 
     def report(self, user: User) -> CaseReport:
         """The case report of the user's units (at most :data:`REPORT_TTL_S` old)."""
@@ -451,7 +490,14 @@ def _api_routes(app: FastAPI, fragments: Fragments) -> None:
     @app.get("/api/v1/cases/{case_id}", tags=["cases"], summary="One case and its notes")
     def get_case(case_id: int, user: CurrentUser) -> JSONResponse:
         case, notes = cases.case(user, case_id)
-        return ok({**case.to_dict(), "notes": [n.to_dict() for n in notes]})
+        followup = cases.followups([case_id]).get(case_id)
+        return ok(
+            {
+                **case.to_dict(),
+                "notes": [n.to_dict() for n in notes],
+                "followup": followup.to_dict() if followup else None,
+            }
+        )
 
     @app.post("/api/v1/cases/{case_id}", tags=["cases"], summary="Change a case or add a note")
     async def change_case(

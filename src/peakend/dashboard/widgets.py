@@ -18,14 +18,17 @@ Widgets (rows per touchpoint; a touchpoint belongs to the unit of the same name)
   each ends and the answer's emotion score.
 
 Every widget is computed per filter (:mod:`peakend.dashboard.filters`): period
-and segment select the answers, units the rows.
+and segment select the answers, units the rows. The unfiltered figures come from
+sums per touchpoint and day kept up to date with the new answers only
+(:mod:`peakend.dashboard.aggregate`), so a refresh over a million answers reads
+what arrived since the last one; the verbatim feed reads the latest comments only.
+The answers themselves are read only while a period or segment filter is in use.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import statistics
 import threading
 import time
 from collections import defaultdict
@@ -36,7 +39,9 @@ from typing import Any
 import sqlalchemy as sa
 from scipy import stats
 
-from peakend.cases.store import Endings, User, default_endings
+from peakend.cases.endings import SharedEndings
+from peakend.cases.store import Endings, User
+from peakend.dashboard.aggregate import Cell, DayCells, EndingCounts, weekly
 from peakend.dashboard.filters import NO_FILTER, SURVEY_SEGMENTS, Filter, in_period
 from peakend.dashboard.layout import SURVEY_WIDGETS
 from peakend.stats.resampling import wilson
@@ -84,13 +89,12 @@ def week(ts: datetime) -> str:
     return (day - timedelta(days=day.weekday())).isoformat()
 
 
-def _mean_interval(values: list[float]) -> tuple[float, float | None, float | None]:
-    n = len(values)
-    mean = sum(values) / n
-    if n < MIN_ANSWERS:
+def _mean_interval(cell: Cell) -> tuple[float, float | None, float | None]:
+    """Mean with its 95 % t interval (None below :data:`MIN_ANSWERS`), from the sums."""
+    mean = cell.mean
+    if cell.n < MIN_ANSWERS:
         return mean, None, None
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+    half = float(stats.t.ppf(0.975, cell.n - 1)) * math.sqrt(cell.variance / cell.n)
     return mean, mean - half, mean + half
 
 
@@ -98,14 +102,23 @@ def welch_change(
     before: list[float], after: list[float]
 ) -> tuple[float, float | None, float | None]:
     """Difference of means ``after - before`` with its 95 % Welch interval."""
-    change = sum(after) / len(after) - sum(before) / len(before)
-    if len(before) < MIN_ANSWERS or len(after) < MIN_ANSWERS:
+    return _welch(_cell(before), _cell(after))
+
+
+def _cell(values: list[float]) -> Cell:
+    return Cell(n=len(values), total=sum(values), squares=sum(v * v for v in values))
+
+
+def _welch(before: Cell, after: Cell) -> tuple[float, float | None, float | None]:
+    """Welch's difference of means and its 95 % interval, from the sums of two periods."""
+    change = after.mean - before.mean
+    if before.n < MIN_ANSWERS or after.n < MIN_ANSWERS:
         return change, None, None
-    v1, v2 = (statistics.variance(before) / len(before), statistics.variance(after) / len(after))
+    v1, v2 = before.variance / before.n, after.variance / after.n
     se = math.sqrt(v1 + v2)
     if se == 0:
         return change, change, change
-    df = (v1 + v2) ** 2 / (v1**2 / (len(before) - 1) + v2**2 / (len(after) - 1))
+    df = (v1 + v2) ** 2 / (v1**2 / (before.n - 1) + v2**2 / (after.n - 1))
     half = float(stats.t.ppf(0.975, df)) * se
     return change, change - half, change + half
 
@@ -128,6 +141,33 @@ _EVENTS = sa.select(
 ).select_from(
     m.invitations.outerjoin(m.responses, m.responses.c.invitation_id == m.invitations.c.id)
 )
+_NEWEST = (
+    sa.func.row_number()
+    .over(
+        partition_by=m.invitations.c.touchpoint,
+        order_by=(m.responses.c.submitted_at.desc(), m.responses.c.id.desc()),
+    )
+    .label("newest")
+)
+_LATEST_COMMENTS = _EVENTS.add_columns(_NEWEST).where(
+    m.responses.c.comment.is_not(None), m.responses.c.comment != ""
+)
+"""Every commented answer with its rank per touchpoint, newest first."""
+
+
+def _week_cells(rows: list[Any]) -> dict[tuple[str, str], Cell]:
+    """Sums per touchpoint and week of invitations and answers (rows of :data:`_EVENTS`)."""
+    cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
+    for r in rows:
+        cell = cells[(r.touchpoint, week(r.event_ts))]
+        cell.invited += 1
+        if r.id is not None:
+            cell.answers += 1
+            if r.overall is not None:
+                cell.n += 1
+                cell.total += float(r.overall)
+                cell.squares += float(r.overall) ** 2
+    return dict(sorted(cells.items()))
 
 
 class WidgetCache:
@@ -149,9 +189,12 @@ class WidgetCache:
         min_gap: float = 10.0,
     ) -> None:
         self.survey = survey
-        self.endings = endings or default_endings
+        shared = endings if isinstance(endings, SharedEndings) else SharedEndings(endings)
+        self.endings: Endings = shared
         self.interval = interval
         self.min_gap = min(min_gap, interval)
+        self._ending_counts = EndingCounts(shared)
+        self._days = DayCells()
         self._labels: dict[int, str | None] = {}
         self._rows: list[Any] | None = None
         self._computed_at = datetime.now(UTC)
@@ -182,23 +225,60 @@ class WidgetCache:
         return None if found is None else found.get(name)
 
     def refresh(self) -> None:
-        """Read the answers and recompute every widget of every filter in use."""
-        rows = self.survey.read_snapshot(lambda c: c.execute(_EVENTS).all())
-        self._rows = rows
+        """Recompute every widget of every filter in use (in the background thread).
+
+        The unfiltered widgets come from the running sums (new answers only); the
+        answers are read only when a period or segment filter is in use.
+        """
+        weeks = weekly(self._days.update(self.survey.read_snapshot))
+        self._ending_counts.update(self.survey.read_snapshot)
         self._computed_at = datetime.now(UTC)
         with self._lock:
             wanted = dict(self._wanted)
-        built = {key: self._compute(rows, flt) for key, flt in wanted.items()}
+        unfiltered = NO_FILTER.computation_key()
+        filtered = {key: flt for key, flt in wanted.items() if key != unfiltered}
+        self._rows = self._read_rows() if filtered else None
+        built = {unfiltered: self._from_sums(weeks)}
+        for key, flt in filtered.items():
+            built[key] = self._compute(self._rows or [], flt)
         with self._lock:
             self._widgets = built
         self.computed.set()
 
+    def _read_rows(self) -> list[Any]:
+        rows: list[Any] = self.survey.read_snapshot(lambda c: c.execute(_EVENTS).all())
+        return rows
+
+    def _from_sums(self, weeks: dict[tuple[str, str], Cell]) -> dict[str, Widget]:
+        """The unfiltered widgets, from the sums and the latest comments."""
+        latest = sa.select(_LATEST_COMMENTS.subquery())
+        newest = [
+            r
+            for r in self.survey.read_snapshot(lambda c: c.execute(latest).all())
+            if r.newest <= VERBATIMS
+        ]
+        self._label(newest)
+        tables = {
+            "responses": self._responses(weeks),
+            "score_trend": self._trend(weeks),
+            "endings": self._ending_rows(),
+            "verbatims": self._verbatims(newest),
+        }
+        n_answers = sum(cell.answers for cell in weeks.values())
+        now = self._computed_at
+        return {
+            name: Widget(name, WIDGETS[name], table, n_answers, now)
+            for name, table in tables.items()
+        }
+
     def compute_pending(self) -> None:
-        """Compute the filters asked for since the last refresh, from its snapshot."""
-        if self._rows is None:
-            return
+        """Compute the filters asked for since the last refresh."""
         with self._lock:
             pending = {k: f for k, f in self._wanted.items() if k not in self._widgets}
+        if not pending:
+            return
+        if self._rows is None:
+            self._rows = self._read_rows()
         for key, flt in pending.items():
             computed = self._compute(self._rows, flt)
             with self._lock:
@@ -218,9 +298,10 @@ class WidgetCache:
         ]
         answered = [r for r in kept if r.id is not None]
         self._label(answered)
+        weeks = _week_cells(kept)
         tables = {
-            "responses": self._responses(kept),
-            "score_trend": self._trend(answered),
+            "responses": self._responses(weeks),
+            "score_trend": self._trend(weeks),
             "endings": self._endings(answered),
             "verbatims": self._verbatims(answered),
         }
@@ -237,21 +318,17 @@ class WidgetCache:
             labels = self.endings([r.comment for r in new])
             self._labels.update({r.id: label for r, label in zip(new, labels, strict=True)})
 
-    def _responses(self, rows: list[Any]) -> list[dict[str, Any]]:
-        counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-        for r in rows:
-            cell = counts[(r.touchpoint, week(r.event_ts))]
-            cell[0] += 1
-            cell[1] += r.id is not None
+    @staticmethod
+    def _responses(weeks: dict[tuple[str, str], Cell]) -> list[dict[str, Any]]:
         out = []
-        for (touchpoint, period), (invited, answers) in sorted(counts.items()):
-            rate = wilson(answers, invited)
+        for (touchpoint, period), cell in weeks.items():
+            rate = wilson(cell.answers, cell.invited)
             out.append(
                 {
                     "touchpoint": touchpoint,
                     "period": period,
-                    "invited": invited,
-                    "answers": answers,
+                    "invited": cell.invited,
+                    "answers": cell.answers,
                     "rate": rate.value,
                     "low": _clean(rate.low),
                     "high": _clean(rate.high),
@@ -259,18 +336,17 @@ class WidgetCache:
             )
         return out
 
-    def _trend(self, answered: list[Any]) -> list[dict[str, Any]]:
-        scores: dict[tuple[str, str], list[float]] = defaultdict(list)
-        for r in answered:
-            if r.overall is not None:
-                scores[(r.touchpoint, week(r.event_ts))].append(float(r.overall))
+    @staticmethod
+    def _trend(weeks: dict[tuple[str, str], Cell]) -> list[dict[str, Any]]:
         out = []
-        previous: dict[str, list[float]] = {}
-        for (touchpoint, period), values in sorted(scores.items()):
-            mean, low, high = _mean_interval(values)
+        previous: dict[str, Cell] = {}
+        for (touchpoint, period), cell in weeks.items():
+            if cell.n == 0:
+                continue
+            mean, low, high = _mean_interval(cell)
             before = previous.get(touchpoint)
-            change = welch_change(before, values) if before else (None, None, None)
-            previous[touchpoint] = values
+            change = _welch(before, cell) if before else (None, None, None)
+            previous[touchpoint] = cell
             out.append(
                 {
                     "touchpoint": touchpoint,
@@ -281,7 +357,25 @@ class WidgetCache:
                     "change": change[0],
                     "change_low": change[1],
                     "change_high": change[2],
-                    "answers": len(values),
+                    "answers": cell.n,
+                }
+            )
+        return out
+
+    def _ending_rows(self) -> list[dict[str, Any]]:
+        out = []
+        for touchpoint, counts in sorted(self._ending_counts.counts.items()):
+            decided = sum(counts.values())
+            if not decided:
+                continue
+            share = wilson(counts["negative"], decided)
+            out.append(
+                {
+                    "touchpoint": touchpoint,
+                    "negative": share.value,
+                    "low": _clean(share.low),
+                    "high": _clean(share.high),
+                    "answers": decided,
                 }
             )
         return out

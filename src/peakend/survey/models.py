@@ -14,6 +14,8 @@ with. All times are UTC.
 * ``users``, ``sessions``, ``cases``, ``case_notes``, ``alert_checks`` (migration 0004): the
   dashboard's users and login sessions (hashes only), and the cases alert rules
   open on answers (see :mod:`peakend.cases`).
+* ``notifications`` (migration 0005): the outbox of case e-mails and webhooks; users
+  gain an ``email``, cases the follow-up invitation sent when they close.
 * ``survey_events`` (a view): every invitation as a canonical event, with the
   answers when there are any — the table peakend reads.
 """
@@ -65,6 +67,7 @@ invitations = Table(
     Column("valid_from", DateTime(timezone=True)),
     Column("revoked_at", DateTime(timezone=True)),
     Column("uses", Integer, nullable=False, server_default="0"),
+    Index("ix_invitations_created_at", "created_at"),  # migration 0005
     Index(
         "uq_invitations_event", "customer_id", "journey_id", "touchpoint", "event_ts", unique=True
     ),
@@ -138,6 +141,7 @@ users = Table(
     Column("password", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("disabled_at", DateTime(timezone=True)),
+    Column("email", String(320)),  # migration 0005: where case notifications go
 )
 
 sessions = Table(
@@ -172,6 +176,8 @@ cases = Table(
     Column("escalated_at", DateTime(timezone=True)),
     Column("closed_at", DateTime(timezone=True)),
     Column("root_cause", Text),
+    # Migration 0005: the follow-up invitation sent when the case closed.
+    Column("followup_invitation_id", String(ID)),
     Index("uq_cases_rule_response", "rule", "response_id", unique=True),
 )
 
@@ -198,6 +204,29 @@ case_notes = Table(
     Column("author", String(NAME), nullable=False),
     Column("ts", DateTime(timezone=True), nullable=False),
     Column("text", Text, nullable=False),
+)
+
+# --- notifications (migration 0005) ---------------------------------------------------
+
+notifications = Table(
+    "notifications",
+    metadata,
+    # The outbox: an e-mail or webhook per case event, written in the transaction
+    # that changed the case and delivered (with retries) by a background thread,
+    # so a stopped service or a failing receiver loses nothing. Erased with the case.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), index=True),
+    Column("channel", String(16), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("next_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("failed_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Index("ix_notifications_due", "delivered_at", "next_at"),
 )
 
 EVENTS_VIEW = "survey_events"

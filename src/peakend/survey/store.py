@@ -823,7 +823,8 @@ class SurveyStore:
         return rows
 
     def forget_customer(self, customer_id: str, *, actor: str) -> ForgetResult:
-        """Delete every invitation, answer and draft of one customer (GDPR erasure).
+        """Delete every invitation, answer, draft, case, case note and queued notification
+        of one customer (GDPR erasure).
 
         The id is normalised as on import (:func:`normalise_id`). The audit log
         records the erasure with a tag keyed by the service key (kept outside
@@ -839,6 +840,9 @@ class SurveyStore:
         with self._write() as connection:
             case_ids = sa.select(m.cases.c.id).where(m.cases.c.customer_id == customer_id)
             connection.execute(m.case_notes.delete().where(m.case_notes.c.case_id.in_(case_ids)))
+            connection.execute(
+                m.notifications.delete().where(m.notifications.c.case_id.in_(case_ids))
+            )
             n_cases = connection.execute(
                 m.cases.delete().where(m.cases.c.customer_id == customer_id)
             ).rowcount
@@ -876,7 +880,7 @@ class SurveyStore:
                 # It locks the tables while it runs (about a second per 100,000
                 # answers), so submissions wait that long.
                 conn.exec_driver_sql(
-                    "VACUUM FULL responses, drafts, invitations, cases, case_notes"
+                    "VACUUM FULL responses, drafts, invitations, cases, case_notes, notifications"
                 )
                 _retire_wal(conn)
             return
