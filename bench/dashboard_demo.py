@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import socket
 import statistics
 import subprocess
@@ -39,6 +38,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import serve_latency  # noqa: E402  (bench/serve_latency.py: login, waiting, percentiles)
 
 PASSWORD = "bench demo password"
 ANALYSES = ("moments", "memory", "hidden", "recovery", "churn", "focus")
@@ -53,30 +55,14 @@ def free_port() -> int:
 
 
 def wait_for(check: Callable[[], bool], timeout: float, what: str) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        try:
-            if check():
-                return time.monotonic() - started
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"{what} did not happen within {timeout:.0f} s")
+    return serve_latency.wait_for(check, timeout, what, poll_s=0.1)
 
 
 def login(base: str) -> httpx.Client:
-    client = httpx.Client(base_url=base, timeout=60)
-    page = client.get("/login").text
-    token = re.search(r'name="login_token" value="([^"]+)"', page)
-    assert token is not None
-    form = {"login_token": token.group(1), "name": "demo", "password": PASSWORD}
-    assert client.post("/login", data=form).status_code == 303
-    return client
+    return serve_latency.login(base, name="demo", password=PASSWORD, timeout_s=60)
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+percentile = serve_latency.percentile
 
 
 def main() -> None:

@@ -48,6 +48,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -194,17 +195,23 @@ def prefill(db: str, n: int, data: Path) -> str:
     return key
 
 
-def login(base: str) -> httpx.Client:
-    client = httpx.Client(base_url=base, timeout=30)
+def login(
+    base: str, *, name: str = "olga", password: str = PASSWORD, timeout_s: float = 30
+) -> httpx.Client:
+    """A client logged in to the dashboard as a browser is (login token, then the form)."""
+    client = httpx.Client(base_url=base, timeout=timeout_s)
     page = client.get("/login")
     token = re.search(r'name="login_token" value="([^"]+)"', page.text)
     assert token is not None
-    form = {"login_token": token.group(1), "name": "olga", "password": PASSWORD}
+    form = {"login_token": token.group(1), "name": name, "password": password}
     assert client.post("/login", data=form).status_code == 303
     return client
 
 
-def wait_for(check, timeout: float, what: str) -> float:  # type: ignore[no-untyped-def]
+def wait_for(
+    check: Callable[[], bool], timeout: float, what: str, *, poll_s: float = 0.02
+) -> float:
+    """Seconds until ``check()`` is true (HTTP errors count as not yet); exits after ``timeout``."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         try:
@@ -212,7 +219,7 @@ def wait_for(check, timeout: float, what: str) -> float:  # type: ignore[no-unty
                 return time.monotonic() - started
         except httpx.HTTPError:
             pass
-        time.sleep(0.02)
+        time.sleep(poll_s)
     raise SystemExit(f"{what} did not happen within {timeout:.0f} s")
 
 
