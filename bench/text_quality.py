@@ -370,7 +370,7 @@ def print_complaints(data: Path, scorers: dict[str, Any]) -> None:
         for backend, scorer in scorers.items():
             comments = scorer.score(texts, lang=lang)
             calibrated = [c.valence_class for c in comments]
-            proba = scorer.valence_proba(texts, lang=lang) if backend == "embedding" else None
+            proba = scorer.label_proba(texts, lang=lang) if backend == "embedding" else None
 
             part = ScoredSet(
                 "complaints",

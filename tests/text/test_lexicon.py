@@ -53,3 +53,10 @@ def test_valence_is_bounded_and_zero_without_sentiment(lexicon: LexiconValence) 
 def test_unknown_language_is_a_config_error(lexicon: LexiconValence) -> None:
     with pytest.raises(ConfigError, match="'nl' or 'en'"):
         lexicon.valence("bonjour", "fr")
+
+
+def test_negation_stops_at_the_end_of_its_clause(lexicon: LexiconValence) -> None:
+    assert lexicon.valence("De monteur kwam niet opdagen, belachelijk.", "nl") < 0
+    assert lexicon.valence("He did not show up, ridiculous.", "en") < 0
+    assert lexicon.valence("Niet slecht.", "nl") > 0
+    assert lexicon.valence("not bad", "en") > 0

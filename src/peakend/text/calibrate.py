@@ -13,7 +13,7 @@ What it does, reproducibly:
 2. Scores them with each backend (the embedding backend on its default engine, and
    the lexicon backend); the gold class is the annotated valence, or the one the
    annotated emotion implies (surprise has none and is left out).
-3. Fits, per backend and language, the **label rule** (offsets on the valence head's
+3. Fits, per backend and language, the **label rule** (offsets on the label head's
    log-probabilities, or two cut-offs on the lexicon valence) by a grid search that
    maximises, summed over the sets of that language, macro-F1 minus the gap between
    the predicted and the annotated share of negatives. Each set weighs the same
@@ -387,7 +387,7 @@ def score_sets(
         for backend, scorer in scorers.items():
             texts = [examples[i].text for i in keep]
             comments = scorer.score(texts, lang="auto")
-            proba = scorer.valence_proba(texts) if isinstance(scorer, EmbeddingScorer) else None
+            proba = scorer.label_proba(texts) if isinstance(scorer, EmbeddingScorer) else None
             for lang in sorted({examples[i].lang for i in keep}):
                 mine = [j for j, i in enumerate(keep) if examples[i].lang == lang]
                 out[backend].append(

@@ -8,8 +8,9 @@ therefore decided by rules fitted on annotated data held out from the heads
 ``heads/calibration.json`` next to the heads:
 
 * **label rule** (``valence_class``): for the embedding backend, offsets added to
-  the log-probabilities of the valence head before taking the most probable class
-  (offsets of zero give the head's own decision); for the lexicon backend, two
+  the log-probabilities of the label head (:mod:`peakend.text.label_head`) before
+  taking the most probable class (offsets of zero give the head's own decision); for
+  the lexicon backend, two
   cut-offs on the valence. Fitted to maximise macro-F1 with the predicted share of
   negatives close to the annotated share, service-language sentences weighted up.
 * **end rule** (``end_class``): two cut-offs on the valence of the comment's ending

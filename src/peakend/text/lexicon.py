@@ -229,6 +229,9 @@ class LexiconValence:
         return scores
 
 
+_CLAUSE_ENDS = frozenset(",;:.!?()")
+
+
 def _modifier(tokens: list[str], i: int) -> float:
     factor = 1.0
     for j in range(max(0, i - 2), i):
@@ -240,7 +243,14 @@ def _modifier(tokens: list[str], i: int) -> float:
 
 
 def _negated_before(tokens: list[str], i: int, negators: frozenset[str]) -> bool:
-    return any(tokens[j] in negators for j in range(max(0, i - 3), i))
+    """A negator among the three tokens before, in the same clause: "niet opdagen,
+    belachelijk" does not negate "belachelijk"."""
+    for j in range(i - 1, max(0, i - 3) - 1, -1):
+        if tokens[j] in negators:
+            return True
+        if tokens[j] in _CLAUSE_ENDS:
+            return False
+    return False
 
 
 def _negated_after(

