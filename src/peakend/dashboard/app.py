@@ -20,10 +20,12 @@ Every dashboard and case route needs a session cookie or an API key
 Every state-changing request with a session carries its CSRF token (form field
 ``csrf`` or header ``X-CSRF-Token``). Templates escape every value (Jinja2
 autoescape) and the content security policy allows scripts from the service
-only. Three background threads run while the app runs: the alert rules
+only. Background threads run while the app runs: the alert rules
 (:class:`~peakend.cases.worker.AlertWorker`), the widget cache
-(:class:`~peakend.dashboard.widgets.WidgetCache`) and, with datasets, their
-analyses (:class:`~peakend.dashboard.analyses.AnalysisCache`).
+(:class:`~peakend.dashboard.widgets.WidgetCache`), with datasets their
+analyses (:class:`~peakend.dashboard.analyses.AnalysisCache`) and, with a
+notify file, the delivery of the outbox and the scheduled summary
+(:class:`~peakend.cases.summary.SummaryWorker`).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from peakend.cases.notify import NotifyConfig, read_notify
 from peakend.cases.report import CaseReport, case_report
 from peakend.cases.rules import Rule, read_rules
 from peakend.cases.store import STATUSES, CaseStore, Endings, User
+from peakend.cases.summary import SummaryWorker
 from peakend.cases.worker import AlertWorker
 from peakend.dashboard.analyses import AnalysisCache
 from peakend.dashboard.exports import export_response, wants_export
@@ -136,6 +139,7 @@ def create_serve_app(
         store, rules, endings=shared, notify=notify, base_url=settings.survey.base_url
     )
     delivery = _delivery(cases, notify)
+    summary = _summary(store, notify, delivery)
     widgets = WidgetCache(store, endings=shared, interval=settings.widget_interval)
     worker = AlertWorker(cases, interval=settings.alert_interval)
     analyses = AnalysisCache(settings.datasets, interval=settings.refresh)
@@ -148,6 +152,8 @@ def create_serve_app(
         analyses.start()
         if delivery is not None:
             delivery.start()
+        if summary is not None:
+            summary.start()
         store.listeners.append(widgets.wake)
         try:
             yield
@@ -158,6 +164,8 @@ def create_serve_app(
             analyses.stop()
             if delivery is not None:
                 delivery.stop()
+            if summary is not None:
+                summary.stop()
 
     app = FastAPI(title="peakend", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.cases = cases
@@ -166,6 +174,7 @@ def create_serve_app(
     app.state.analyses = analyses
     app.state.layout = layout
     app.state.delivery = delivery
+    app.state.summary = summary
     app.state.settings = settings
     app.state.templates = Environment(
         loader=PackageLoader("peakend.dashboard", "templates"),
@@ -196,11 +205,20 @@ def create_serve_app(
 
 def _delivery(cases: CaseStore, notify: NotifyConfig | None) -> DeliveryWorker | None:
     """The thread that sends queued e-mails and webhooks (none without a notify file)."""
-    if notify is None or (notify.email is None and not notify.webhooks):
+    if notify is None or (notify.email is None and not notify.webhooks and not notify.summary):
         return None
     delivery = DeliveryWorker(cases.survey, notify)
     cases.on_queue.append(delivery.wake)
     return delivery
+
+
+def _summary(
+    store: SurveyStore, notify: NotifyConfig | None, delivery: DeliveryWorker | None
+) -> SummaryWorker | None:
+    """The thread that queues the scheduled PDF summary (none without ``[summary]``)."""
+    if notify is None or notify.summary is None or delivery is None:
+        return None
+    return SummaryWorker(store, notify.summary, on_queue=[delivery.wake])
 
 
 # --- who is asking ----------------------------------------------------------------------
