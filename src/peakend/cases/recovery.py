@@ -83,13 +83,37 @@ class CaseRecovery:
         return f"{QUESTION} {outcome.verdict} ({OUTCOME} {interval}; {counts})"
 
 
+Frames = tuple[pd.DataFrame, pd.DataFrame]
+"""The answers and the cases, as :func:`read_frames` reads them."""
+
+
+def read_frames(survey: SurveyStore) -> Frames:
+    """Every answer and case the analysis needs, read in one snapshot."""
+    frames: Frames = survey.read_snapshot(_read)
+    return frames
+
+
 def case_recovery(
-    survey: SurveyStore, followup: Followup | None = None, *, now: datetime | None = None
+    survey: SurveyStore,
+    followup: Followup | None = None,
+    *,
+    now: datetime | None = None,
+    units: tuple[str, ...] | None = None,
+    frames: Frames | None = None,
 ) -> CaseRecovery:
-    """Build the per-customer table from the survey database and run the analysis."""
+    """Build the per-customer table from the survey database and run the analysis.
+
+    ``units`` (None: all) keeps the answers at those touchpoints and the cases of
+    those units only, as a dashboard user limited to some units sees them;
+    ``frames`` are answers and cases already read (:func:`read_frames`), so one
+    read serves several sets of units.
+    """
     now = now or datetime.now(UTC)
     followup = followup or DEFAULT_FOLLOWUP
-    answers, cases = survey.read_snapshot(_read)
+    answers, cases = frames if frames is not None else read_frames(survey)
+    if units is not None:
+        answers = answers.loc[answers["touchpoint"].isin(units)]
+        cases = cases.loc[cases["unit"].isin(units)]
     answers = answers.loc[~answers["followup"]]
     answers = answers.assign(score=_unit_scale(answers, survey))
     unknown = sorted(set(answers["questionnaire"]) - set(survey.questionnaires))
@@ -142,7 +166,9 @@ def _read(connection: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
         ],
     )
     answers["followup"] = answers["followup"].astype(bool)
-    columns = ["id", "customer_id", "response_id", "status", "opened_at", "due_at", "closed_at"]
+    columns = [
+        "id", "customer_id", "response_id", "unit", "status", "opened_at", "due_at", "closed_at",
+    ]  # fmt: skip
     cases = pd.DataFrame(
         connection.execute(sa.select(*(c.c[k] for k in columns)).order_by(c.c.id)).all(),
         columns=columns,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from peakend.cases.store import CaseStore
 
@@ -34,6 +35,8 @@ class AlertWorker:
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()
         """Set once the comment scorer is loaded and the first pass is done."""
+        self.on_change: list[Callable[[], None]] = []
+        """Called after a pass that opened or escalated cases (the dashboard's recovery)."""
 
     def wake(self, _response_id: int | None = None) -> None:
         """Look at new answers now (the survey store's listener)."""
@@ -62,11 +65,14 @@ class AlertWorker:
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                self.cases.evaluate_new()
+                changed = bool(self.cases.evaluate_new())
                 self.cases.send_followups()  # closed cases whose follow-up was missed
                 if time.monotonic() - escalated_at >= self.escalate_every:
-                    self.cases.escalate_overdue()
+                    changed |= bool(self.cases.escalate_overdue())
                     escalated_at = time.monotonic()
+                if changed:
+                    for listener in self.on_change:
+                        listener()
             except Exception:
                 log.exception("alert rules failed; retrying on the next answer")
             self.ready.set()
