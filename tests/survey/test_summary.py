@@ -252,3 +252,17 @@ def test_summary_send_command(
     _, message = box.messages[0]
     pdf = next(p for p in message.walk() if p.get_content_type() == "application/pdf")
     assert "Executive summary" in pdf_text(pdf.get_payload(decode=True))
+
+
+def test_serve_runs_the_schedule_with_a_summary_table(store: SurveyStore, demo_spec: Path) -> None:
+    from peakend.dashboard.app import ServeSettings, create_serve_app
+    from peakend.survey.app import SurveySettings
+
+    from .conftest import EXAMPLES
+
+    settings = ServeSettings(SurveySettings(db="unused", questionnaires=EXAMPLES))
+    app = create_serve_app(settings, store=store, notify=config(25, demo_spec))
+    assert app.state.summary is not None and app.state.delivery is not None
+    assert app.state.summary.on_queue == [app.state.delivery.wake]
+    plain = create_serve_app(settings, store=store)
+    assert plain.state.summary is None
