@@ -149,7 +149,7 @@ def create_serve_app(
     recovery = CaseRecoveryCache(
         store,
         notify.followup if notify is not None else None,
-        interval=5 * settings.widget_interval,
+        interval=max(600.0, 5 * settings.widget_interval),
         min_gap=min(30.0, settings.widget_interval),
     )
     worker.on_change.append(recovery.wake)  # cases opened or escalated
