@@ -129,7 +129,7 @@ class CaseRecoveryCache:
         survey: SurveyStore,
         followup: Followup | None = None,
         *,
-        interval: float = 300.0,
+        interval: float = 600.0,
         min_gap: float = 30.0,
     ) -> None:
         self.survey = survey
