@@ -18,9 +18,12 @@ from .test_case_recovery import RULES, fill, notify
 from .test_dashboard import login
 
 
-def serve_app(store: SurveyStore) -> Any:
+def serve_app(store: SurveyStore, *, separate_process: bool = False) -> Any:
     settings = ServeSettings(SurveySettings(db="unused", questionnaires=EXAMPLES))
-    return create_serve_app(settings, store=store, rules=RULES, notify=notify())  # type: ignore[arg-type]
+    app = create_serve_app(settings, store=store, rules=RULES, notify=notify())  # type: ignore[arg-type]
+    # serve computes in a child process; most tests compute in theirs (faster to start)
+    app.state.recovery.separate_process = separate_process
+    return app
 
 
 @pytest.fixture
@@ -135,3 +138,18 @@ def test_a_case_change_wakes_the_computation(store: SurveyStore, client_of: Any)
     changed = client.post("/api/v1/cases/1", json={"note": "called again"}, headers=key(store))
     assert changed.status_code == 200
     assert recovery._dirty  # recomputed within min_gap seconds, not at the next interval
+
+
+def test_serve_computes_in_a_child_process(store: SurveyStore, client_of: Any) -> None:
+    fill(store, n_failed=24, n_plain=30)
+    app = serve_app(store, separate_process=True)
+    recovery = app.state.recovery
+    try:
+        recovery.refresh()
+        assert recovery._pool is not None  # the figures came from the child
+    finally:
+        recovery.stop()
+    assert recovery._pool is None
+    client = client_of(app)
+    data = client.get("/api/v1/widgets/case_recovery", headers=key(store)).json()["data"]
+    assert data["result"]["groups"] == {"no failure": 30, "recovered": 12, "not recovered": 12}

@@ -151,6 +151,7 @@ def create_serve_app(
         notify.followup if notify is not None else None,
         interval=max(600.0, 5 * settings.widget_interval),
         min_gap=min(30.0, settings.widget_interval),
+        separate_process=True,
     )
     worker.on_change.append(recovery.wake)  # cases opened or escalated
     layout = load_layout(settings.layout, analyses.names)

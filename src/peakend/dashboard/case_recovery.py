@@ -12,14 +12,22 @@ those touchpoints and the cases of those units only): at start, every
 (:meth:`CaseRecoveryCache.wake`, at most once per ``min_gap`` seconds). One
 read of the answers and cases serves every set of units. A request only reads
 the cached result, or gets None ("being computed") and queues its units.
+
+With ``separate_process`` (as ``peakend serve`` runs it) the computation runs in
+a child process: it reads every answer into pandas and fits the analysis, which
+at a million answers holds Python's interpreter lock for half a minute, and in
+the service's own process every request would wait behind it.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import multiprocessing
 import threading
 import time
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +37,7 @@ from peakend.cases.recovery import OUTCOME, QUESTION, CaseRecovery, case_recover
 from peakend.errors import PeakendError
 from peakend.models.recovery.data import GROUPS, NONE
 from peakend.report.build import _json_safe as json_safe
+from peakend.survey.questionnaire import Questionnaire
 from peakend.survey.store import SurveyStore
 
 log = logging.getLogger("peakend.dashboard")
@@ -121,6 +130,42 @@ def _number(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else float(value)
 
 
+def compute_all(
+    survey: SurveyStore, followup: Followup | None, wanted: list[Units], now: datetime
+) -> dict[Units, RecoveryFigures]:
+    """The figures of every set of units in ``wanted``, from one read of the database."""
+    try:
+        frames = read_frames(survey)
+    except PeakendError as exc:
+        return {u: RecoveryFigures(now, u, None, str(exc)) for u in wanted}
+    built = {}
+    for units in wanted:
+        try:
+            found = case_recovery(survey, followup, now=now, units=units, frames=frames)
+        except PeakendError as exc:
+            built[units] = RecoveryFigures(now, units, None, str(exc))
+        else:
+            built[units] = RecoveryFigures(now, units, found)
+    return built
+
+
+def _compute_in_child(
+    url: str,
+    questionnaires: Mapping[str, Questionnaire],
+    followup: Followup | None,
+    wanted: list[Units],
+    now: datetime,
+) -> dict[Units, RecoveryFigures]:
+    """:func:`compute_all` in a child process, on a connection of its own."""
+    from peakend.survey.database import make_engine
+
+    survey = SurveyStore(make_engine(url), questionnaires)
+    try:
+        return compute_all(survey, followup, wanted, now)
+    finally:
+        survey.engine.dispose()
+
+
 class CaseRecoveryCache:
     """The ``case_recovery`` figures per set of units, computed in a background thread."""
 
@@ -131,9 +176,12 @@ class CaseRecoveryCache:
         *,
         interval: float = 600.0,
         min_gap: float = 30.0,
+        separate_process: bool = False,
     ) -> None:
         self.survey = survey
         self.followup = followup
+        self.separate_process = separate_process
+        self._pool: ProcessPoolExecutor | None = None
         self.interval = interval
         self.min_gap = min(min_gap, interval)
         self._figures: dict[Units, RecoveryFigures] = {}
@@ -166,24 +214,24 @@ class CaseRecoveryCache:
         if not wanted:
             return
         now = datetime.now(UTC)
-        try:
-            frames = read_frames(self.survey)
-        except PeakendError as exc:
-            built = {u: RecoveryFigures(now, u, None, str(exc)) for u in wanted}
-        else:
-            built = {u: self._compute(u, frames, now) for u in wanted}
+        built = self._compute(wanted, now)
         with self._lock:
             for units, figures in built.items():
                 if units in self._wanted:
                     self._figures[units] = figures
         self.computed.set()
 
-    def _compute(self, units: Units, frames: Any, now: datetime) -> RecoveryFigures:
-        try:
-            found = case_recovery(self.survey, self.followup, now=now, units=units, frames=frames)
-        except PeakendError as exc:
-            return RecoveryFigures(now, units, None, str(exc))
-        return RecoveryFigures(now, units, found)
+    def _compute(self, wanted: list[Units], now: datetime) -> dict[Units, RecoveryFigures]:
+        if not self.separate_process:
+            return compute_all(self.survey, self.followup, wanted, now)
+        if self._pool is None:
+            spawn = multiprocessing.get_context("spawn")  # no copy of the service's threads
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=spawn)
+        url = self.survey.engine.url.render_as_string(hide_password=False)
+        job = self._pool.submit(
+            _compute_in_child, url, dict(self.survey.questionnaires), self.followup, wanted, now
+        )
+        return job.result()
 
     # --- the background thread ---------------------------------------------------------
 
@@ -201,6 +249,9 @@ class CaseRecoveryCache:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=60)
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
     def _run(self) -> None:
         last = -math.inf
