@@ -36,7 +36,8 @@ class AlertWorker:
         self.ready = threading.Event()
         """Set once the comment scorer is loaded and the first pass is done."""
         self.on_change: list[Callable[[], None]] = []
-        """Called after a pass that opened or escalated cases (the dashboard's recovery)."""
+        """Called after a pass that escalated cases (the dashboard's recovery of closed
+        cases: a case just opened is not due yet and changes no customer's fate)."""
 
     def wake(self, _response_id: int | None = None) -> None:
         """Look at new answers now (the survey store's listener)."""
@@ -65,14 +66,13 @@ class AlertWorker:
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                changed = bool(self.cases.evaluate_new())
+                self.cases.evaluate_new()
                 self.cases.send_followups()  # closed cases whose follow-up was missed
                 if time.monotonic() - escalated_at >= self.escalate_every:
-                    changed |= bool(self.cases.escalate_overdue())
+                    if self.cases.escalate_overdue():
+                        for listener in self.on_change:
+                            listener()
                     escalated_at = time.monotonic()
-                if changed:
-                    for listener in self.on_change:
-                        listener()
             except Exception:
                 log.exception("alert rules failed; retrying on the next answer")
             self.ready.set()

@@ -153,7 +153,7 @@ def create_serve_app(
         min_gap=min(30.0, settings.widget_interval),
         separate_process=True,
     )
-    worker.on_change.append(recovery.wake)  # cases opened or escalated
+    worker.on_change.append(recovery.wake)  # cases escalated: their fate is decided
     layout = load_layout(settings.layout, analyses.names)
 
     @asynccontextmanager
