@@ -5,6 +5,7 @@ Run from the repository root::
     python bench/serve_latency.py                       # 2,000 stored answers, 20 viewers
     python bench/serve_latency.py --answers 20000 --viewers 20
     python bench/serve_latency.py --answers 1000000    # bulk-loaded through the store's tables
+    python bench/serve_latency.py --answers 1000000 --period 28d   # also with a period filter
 
 The script fills a SQLite survey database with answers (delivery scores from the
 airline passenger satisfaction survey, "Baggage Handling" 1-5, and Dutch
@@ -24,7 +25,12 @@ command ``peakend serve`` on a free loopback port with an alert rules file
 * the refresh itself: the first one (above: every comment read, each distinct
   text scored), the next one after 1,000 new answers (only those are scored), and
   the former way, reading every invitation and answer into Python and grouping
-  there (comment labels not even counted), as a ratio to the incremental one.
+  there (comment labels not even counted), as a ratio to the incremental one;
+* with ``--period`` (e.g. ``28d``): the fragments again with that period filter
+  on every widget (the service then keeps the filtered figures up to date on
+  each refresh), the refresh with the filter in use, and computing the filtered
+  widgets from every answer read into Python (what a refresh did for a period
+  filter before the day sums answered it), as a ratio.
 
 Above 50,000 answers the database is bulk-loaded: invitations and answers are
 inserted directly into the store's tables in batches (no signing or
@@ -235,6 +241,7 @@ def main() -> None:
     parser.add_argument("--viewers", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--period", default="", help="also measure with this period filter")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="peakend-serve-"))
     db = str(folder / "survey.db")
@@ -274,6 +281,16 @@ def main() -> None:
         print(f"cases_from_stored_answers: {previous}")
         measure_alerts(base, client, key, args.alerts)
         measure_fragments(base, args.viewers, args.rounds)
+        if args.period:
+            query = f"period={args.period}"
+            took = wait_for(
+                lambda: client.get(f"/api/v1/widgets/endings?{query}").status_code == 200,
+                600,
+                "filtered widgets",
+            )
+            print(f"filtered_first_computed_s: {took:.2f} (period {args.period})")
+            time.sleep(35)  # past the next refresh, which keeps the filter up to date
+            measure_fragments(base, args.viewers, args.rounds, query=query)
         cache = compare_with_computing(db, args)
         measure_refresh(db, cache, args)
         print(f"load_average: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
@@ -331,8 +348,10 @@ def measure_alerts(base: str, client: httpx.Client, key: str, n: int) -> None:
     )
 
 
-def measure_fragments(base: str, viewers: int, rounds: int) -> None:
+def measure_fragments(base: str, viewers: int, rounds: int, query: str = "") -> None:
     clients = [login(base) for _ in range(viewers)]
+    suffix = f"?{query}" if query else ""
+    label = f" ({query})" if query else ""
     times: dict[str, list[float]] = {w: [] for w in WIDGETS}
     lock = threading.Lock()
 
@@ -340,7 +359,7 @@ def measure_fragments(base: str, viewers: int, rounds: int) -> None:
         for _ in range(rounds):
             for widget in WIDGETS:
                 sent = time.monotonic()
-                response = client.get(f"/dashboard/widgets/{widget}")
+                response = client.get(f"/dashboard/widgets/{widget}{suffix}")
                 took = time.monotonic() - sent
                 assert response.status_code == 200
                 with lock:
@@ -356,15 +375,16 @@ def measure_fragments(base: str, viewers: int, rounds: int) -> None:
     every = [t for values in times.values() for t in values]
     for widget, values in times.items():
         print(
-            f"fragment_ms {widget}: p50 {1000 * statistics.median(values):.0f}, "
+            f"fragment_ms {widget}{label}: p50 {1000 * statistics.median(values):.0f}, "
             f"p95 {1000 * percentile(values, 0.95):.0f} (n = {len(values)})"
         )
     print(
-        f"fragment_ms all: p50 {1000 * statistics.median(every):.0f}, "
+        f"fragment_ms all{label}: p50 {1000 * statistics.median(every):.0f}, "
         f"p95 {1000 * percentile(every, 0.95):.0f}, max {1000 * max(every):.0f}; "
         f"{len(every) / wall:.0f} fragments/s with {viewers} concurrent viewers"
     )
-    times_all.extend(every)
+    if not query:
+        times_all.extend(every)
 
 
 times_all: list[float] = []
@@ -402,6 +422,29 @@ def measure_refresh(db: str, cache, args: argparse.Namespace) -> None:  # type: 
     print(
         f"python_over_every_row_s: {rows:.2f} (the former refresh, without scoring comments); "
         f"ratio to the incremental refresh: {rows / incremental:.1f}x"
+    )
+    if args.period:
+        measure_period_refresh(cache, args.period)
+
+
+def measure_period_refresh(cache, period: str) -> None:  # type: ignore[no-untyped-def]
+    """A refresh with a period filter in use, against computing the filter from every answer."""
+    from peakend.dashboard.filters import Filter
+
+    flt = Filter(period=period)
+    cache.get("endings", flt)
+    cache.compute_pending()  # the filter's first computation
+    started = time.monotonic()
+    cache.refresh()
+    with_filter = time.monotonic() - started
+    started = time.monotonic()
+    computed = cache._compute(cache._read_rows(), flt)
+    from_rows = time.monotonic() - started
+    n = computed["endings"].n_answers
+    print(f"refresh_with_period_filter_s: {with_filter:.2f} (period {period}; {n} answers in it)")
+    print(
+        f"period_filter_from_every_answer_s: {from_rows:.2f} (every answer read into Python, "
+        f"the filter computed there); ratio to the whole refresh: {from_rows / with_filter:.1f}x"
     )
 
 

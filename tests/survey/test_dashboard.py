@@ -287,8 +287,10 @@ def test_layout_datasets_are_checked() -> None:
     with pytest.raises(ConfigError, match="no dataset 'c'; registered: a"):
         check_layout(other, ["a"])
     names = [p.name for p in default_layout(["demo"]).panels]
-    assert names[:6] == ["score_trend", "responses", "endings", "verbatims", "cases", "case_report"]
-    assert names[6:] == ["moments", "memory", "hidden", "recovery", "churn", "focus"]
+    assert names[:7] == [
+        "score_trend", "responses", "endings", "verbatims", "cases", "case_report", "case_recovery",
+    ]  # fmt: skip
+    assert names[7:] == ["moments", "memory", "hidden", "recovery", "churn", "focus"]
 
 
 def test_serve_refuses_a_bad_layout(

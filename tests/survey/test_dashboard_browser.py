@@ -153,6 +153,10 @@ def test_every_widget_draws_and_filters(chromium: Browser, service: tuple[str, A
     for name in ("moments", "memory", "hidden", "recovery", "churn", "focus"):
         expect(page.locator(f"#widget-{name}")).to_contain_text("on 2000 journeys")
     expect(page.locator("#widget-verbatims")).to_contain_text("ends negative")
+    # Thirty answers and at most one case: the honest answer is "no evidence".
+    recovery = page.locator("#widget-case_recovery")
+    expect(recovery).to_contain_text("no evidence at this sample size")
+    expect(recovery).to_contain_text(re.compile(r"on 3[01] customers"))
     endings = page.locator("#widget-endings")
     expect(endings).to_contain_text(re.compile(r"on 3[01] answers"))  # 31 after the case test
     page.get_by_label("Period").fill("7d")
@@ -176,3 +180,9 @@ def test_viewer_of_another_unit_sees_nothing(chromium: Browser, service: tuple[s
     assert page.request.get(f"{base}/api/v1/cases/1").status == 404
     assert page.request.get(f"{base}/api/v1/cases").json()["data"] == []
     assert page.request.get(f"{base}/api/v1/widgets/score_trend").json()["data"]["rows"] == []
+    deadline = time.monotonic() + 30
+    recovery = page.request.get(f"{base}/api/v1/widgets/case_recovery")
+    while recovery.status == 503 and time.monotonic() < deadline:  # vic's units: queued
+        page.wait_for_timeout(250)
+        recovery = page.request.get(f"{base}/api/v1/widgets/case_recovery")
+    assert recovery.status == 200 and recovery.json()["data"]["customers"] == 0

@@ -17,6 +17,7 @@ thread wakes when a case event is queued and every few seconds.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -78,8 +79,11 @@ def post_webhook(
 
 
 def email_message(smtp: Smtp, pending: outbox.Pending) -> EmailMessage:
-    """The e-mail of one notification: a short text with the case's fields."""
+    """The e-mail of one notification: a short text with the case's fields
+    (or, for the scheduled summary, its text with the PDF attached)."""
     data = json.loads(pending.payload)
+    if data.get("event") == "summary":
+        return summary_message(smtp, pending.target, data)
     case = data["case"]
     message = EmailMessage()
     message["From"] = smtp.sender
@@ -92,6 +96,22 @@ def email_message(smtp: Smtp, pending: outbox.Pending) -> EmailMessage:
     if data.get("link"):
         lines += ["", f"Open it: {data['link']}"]
     message.set_content("\n".join(lines))
+    return message
+
+
+def summary_message(smtp: Smtp, target: str, data: dict[str, object]) -> EmailMessage:
+    """The scheduled summary's e-mail: its text, and page 1 of the report as a PDF."""
+    message = EmailMessage()
+    message["From"] = smtp.sender
+    message["To"] = target
+    message["Subject"] = str(data["subject"])
+    message.set_content(str(data["text"]))
+    message.add_attachment(
+        base64.b64decode(str(data["pdf"])),
+        maintype="application",
+        subtype="pdf",
+        filename=str(data["filename"]),
+    )
     return message
 
 
@@ -132,13 +152,14 @@ class DeliveryWorker:
         if self._thread is not None:
             self._thread.join(timeout=30)
 
-    def deliver_due(self) -> int:
-        """Send every due notification once; returns how many were delivered."""
+    def deliver_due(self, ids: list[int] | None = None) -> int:
+        """Send every due notification (or those of ``ids``) once; returns how many
+        were delivered."""
         sent = 0
         while not self._stop.is_set():
             lease = self.config.retry.timeout_s * 2 + 30
             with self.survey.write() as connection:
-                batch = outbox.claim(connection, lease_s=lease)
+                batch = outbox.claim(connection, lease_s=lease, ids=ids)
             if not batch:
                 return sent
             for pending in batch:

@@ -32,6 +32,15 @@
     field = "success"     # the answer's role column that says whether it was solved …
     positive_at_least = 1 # … positive at or above this value
 
+    [summary]             # the report's first page as a PDF, mailed on a schedule
+    every = "weekly"      # or "daily"
+    day = "monday"        # weekly only (default monday)
+    at = "08:00"          # local time of `timezone` (default UTC)
+    timezone = "Europe/Amsterdam"
+    recipients = ["director@example.com"]
+    dataset = "journeys.toml"   # a dataset spec, relative to this file
+    language = "en"       # or "nl"
+
 Secrets are never written in the file: ``password_env`` and ``secret_env`` name
 environment variables. Every mistake is a :class:`~peakend.errors.ConfigError`
 that names the key and how to fix it.
@@ -44,8 +53,10 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from peakend.errors import ConfigError
 
@@ -112,6 +123,30 @@ class Followup:
     positive_at_least: float = 1.0
 
 
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+EVERY = ("daily", "weekly")
+SUMMARY_LANGUAGES = ("en", "nl")
+
+
+@dataclass(frozen=True)
+class SummarySchedule:
+    """The mailed PDF summary: which dataset's report page 1 goes to whom, and when."""
+
+    every: str
+    at: time
+    recipients: tuple[str, ...]
+    dataset: Path
+    language: str = "en"
+    day: str = "monday"
+    timezone: str = "UTC"
+
+    def describe(self) -> str:
+        """The schedule in words; stored with the next due time, so a changed
+        schedule is noticed after a restart."""
+        when = "daily" if self.every == "daily" else f"weekly on {self.day}"
+        return f"{when} at {self.at.strftime('%H:%M')} {self.timezone}"
+
+
 @dataclass(frozen=True)
 class NotifyConfig:
     """Everything of the notify file; parts left out are ``None`` or empty."""
@@ -121,6 +156,7 @@ class NotifyConfig:
     webhooks: tuple[Webhook, ...] = ()
     retry: Retry = field(default_factory=Retry)
     followup: Followup | None = None
+    summary: SummarySchedule | None = None
 
     def emails(self, event: str) -> bool:
         return self.email is not None and event in self.email.events
@@ -139,12 +175,15 @@ def read_notify(path: str | Path, env: Mapping[str, str] | None = None) -> Notif
         raise ConfigError(f"{path}: no such notify file") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_notify(data, str(path), env)
+    return parse_notify(data, str(path), env, base=path.parent)
 
 
-def parse_notify(data: Mapping[str, Any], where: str, env: Mapping[str, str]) -> NotifyConfig:
-    """The settings from parsed TOML; ``where`` prefixes error messages."""
-    _known(data, ("smtp", "email", "webhook", "retry", "followup"), where)
+def parse_notify(
+    data: Mapping[str, Any], where: str, env: Mapping[str, str], *, base: Path | None = None
+) -> NotifyConfig:
+    """The settings from parsed TOML; ``where`` prefixes error messages and ``base``
+    is the folder relative paths (the summary's dataset) are read from."""
+    _known(data, ("smtp", "email", "webhook", "retry", "followup", "summary"), where)
     smtp = _smtp(_table(data, "smtp", where), f"{where} [smtp]", env) if "smtp" in data else None
     email = _email(_table(data, "email", where), f"{where} [email]") if "email" in data else None
     if email is not None and smtp is None:
@@ -159,7 +198,12 @@ def parse_notify(data: Mapping[str, Any], where: str, env: Mapping[str, str]) ->
         if "followup" in data
         else None
     )
-    return NotifyConfig(smtp, email, webhooks, retry, followup)
+    summary = None
+    if "summary" in data:
+        summary = _summary(_table(data, "summary", where), f"{where} [summary]", base)
+        if smtp is None:
+            raise ConfigError(f"{where}: [summary] is mailed; add an [smtp] table with host, from")
+    return NotifyConfig(smtp, email, webhooks, retry, followup, summary)
 
 
 def _known(table: Mapping[str, Any], keys: tuple[str, ...], where: str) -> None:
@@ -287,3 +331,59 @@ def _followup(table: Mapping[str, Any], where: str) -> Followup:
     if isinstance(cut, bool) or not isinstance(cut, int | float):
         raise ConfigError(f"{where}: `positive_at_least` is a number, e.g. positive_at_least = 1")
     return Followup(name, column, float(cut))
+
+
+def _summary(table: Mapping[str, Any], where: str, base: Path | None) -> SummarySchedule:
+    keys = ("every", "day", "at", "timezone", "recipients", "dataset", "language")
+    _known(table, keys, where)
+    every = table.get("every", "weekly")
+    if every not in EVERY:
+        raise ConfigError(f'{where}: `every` is "daily" or "weekly", not {every!r}')
+    day = table.get("day", "monday")
+    if not isinstance(day, str) or day.lower() not in DAYS:
+        raise ConfigError(f'{where}: `day` is a day of the week, e.g. day = "monday"; got {day!r}')
+    if every == "daily" and "day" in table:
+        raise ConfigError(f'{where}: `day` is for every = "weekly"; remove it or set every')
+    zone = table.get("timezone", "UTC")
+    try:
+        ZoneInfo(str(zone))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f'{where}: `timezone` {zone!r} is unknown; use a name like "Europe/Amsterdam" or "UTC"'
+        ) from exc
+    language = table.get("language", "en")
+    if language not in SUMMARY_LANGUAGES:
+        raise ConfigError(f"{where}: `language` is one of {', '.join(SUMMARY_LANGUAGES)}")
+    raw = table.get("recipients")
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(f'{where}: `recipients` is a list of addresses, e.g. ["cx@example.com"]')
+    dataset = Path(_text(table, "dataset", where, '"journeys.toml" (a dataset spec)'))
+    if not dataset.is_absolute() and base is not None:
+        dataset = base / dataset
+    if not dataset.is_file():
+        raise ConfigError(f"{where}: `dataset` {str(dataset)!r} is not a file; give a dataset spec")
+    from peakend.spec import read_spec
+
+    try:
+        read_spec(dataset)
+    except ConfigError as exc:
+        raise ConfigError(f"{where} dataset: {exc}") from exc
+    return SummarySchedule(
+        every=every,
+        at=_clock(table.get("at", "08:00"), where),
+        recipients=tuple(dict.fromkeys(_address(a, f"{where} recipients") for a in raw)),
+        dataset=dataset,
+        language=language,
+        day=day.lower(),
+        timezone=str(zone),
+    )
+
+
+def _clock(value: Any, where: str) -> time:
+    """``"HH:MM"`` as a time of day."""
+    found = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value) if isinstance(value, str) else None
+    if found is None:
+        raise ConfigError(f'{where}: `at` is a time of day, e.g. at = "08:00"; got {value!r}')
+    return time(int(found.group(1)), int(found.group(2)))

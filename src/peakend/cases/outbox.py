@@ -117,16 +117,20 @@ def enqueue(
     return len(targets)
 
 
-def claim(connection: Connection, limit: int = 50, lease_s: float = LEASE_S) -> list[Pending]:
-    """Due notifications, leased for ``lease_s`` seconds (inside a write transaction)."""
+def claim(
+    connection: Connection,
+    limit: int = 50,
+    lease_s: float = LEASE_S,
+    ids: list[int] | None = None,
+) -> list[Pending]:
+    """Due notifications (only those of ``ids`` when given), leased for ``lease_s``
+    seconds (inside a write transaction)."""
     n = m.notifications
     now = _now()
-    rows = connection.execute(
-        sa.select(n)
-        .where(n.c.delivered_at.is_(None), n.c.failed_at.is_(None), n.c.next_at <= now)
-        .order_by(n.c.id)
-        .limit(limit)
-    ).all()
+    due = sa.and_(n.c.delivered_at.is_(None), n.c.failed_at.is_(None), n.c.next_at <= now)
+    if ids is not None:
+        due = sa.and_(due, n.c.id.in_(ids))
+    rows = connection.execute(sa.select(n).where(due).order_by(n.c.id).limit(limit)).all()
     if rows:
         connection.execute(
             n.update()

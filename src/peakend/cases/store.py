@@ -562,7 +562,8 @@ class CaseStore:
                 values["root_cause"] = root_cause.strip()[:MAX_FIELD_CHARS] or None
             if owner is not None:
                 values["owner"] = owner.strip()[:MAX_FIELD_CHARS] or None
-            connection.execute(m.cases.update().where(m.cases.c.id == case_id).values(**values))
+            if values:  # a note alone on a case already answered changes no column
+                connection.execute(m.cases.update().where(m.cases.c.id == case_id).values(**values))
             for event in _events(found, values):
                 self._queue(connection, event, case_id)
             if note is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from peakend.cases.store import CaseStore
 
@@ -34,6 +35,9 @@ class AlertWorker:
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()
         """Set once the comment scorer is loaded and the first pass is done."""
+        self.on_change: list[Callable[[], None]] = []
+        """Called after a pass that escalated cases (the dashboard's recovery of closed
+        cases: a case just opened is not due yet and changes no customer's fate)."""
 
     def wake(self, _response_id: int | None = None) -> None:
         """Look at new answers now (the survey store's listener)."""
@@ -65,7 +69,9 @@ class AlertWorker:
                 self.cases.evaluate_new()
                 self.cases.send_followups()  # closed cases whose follow-up was missed
                 if time.monotonic() - escalated_at >= self.escalate_every:
-                    self.cases.escalate_overdue()
+                    if self.cases.escalate_overdue():
+                        for listener in self.on_change:
+                            listener()
                     escalated_at = time.monotonic()
             except Exception:
                 log.exception("alert rules failed; retrying on the next answer")

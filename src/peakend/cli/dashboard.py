@@ -29,8 +29,12 @@ if TYPE_CHECKING:
 
 users_app = typer.Typer(name="users", help="Dashboard users and their roles.", no_args_is_help=True)
 cases_app = typer.Typer(name="cases", help="Cases opened by alert rules.", no_args_is_help=True)
+summary_app = typer.Typer(
+    name="summary", help="The PDF summary mailed on a schedule.", no_args_is_help=True
+)
 app.add_typer(users_app, name="users")
 app.add_typer(cases_app, name="cases")
+app.add_typer(summary_app, name="summary")
 
 RulesOpt = Annotated[
     Path | None,
@@ -293,3 +297,60 @@ def recovery(
 def _followup(notify: Path | None) -> Followup | None:
     """The follow-up settings of the notify file (None without one)."""
     return read_notify(notify).followup if notify is not None else None
+
+
+@summary_app.command("send")
+def send_summary(
+    db: DbOpt,
+    notify: Annotated[
+        Path,
+        typer.Option(
+            "--notify",
+            envvar="PEAKEND_NOTIFY",
+            help="Notifications file (TOML) with a [summary] table; see docs/dashboard.md.",
+        ),
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Mail the summary (page 1 of the dataset's report, as a PDF) now.
+
+    The mails are queued in the database and delivered at once; a failed one is
+    retried by `peakend serve --notify`. The schedule is not changed: this is
+    for testing the [summary] table and for sending it from cron.
+
+    Example: peakend summary send --db survey.db --notify notify.toml
+    """
+    from peakend.cases.delivery import DeliveryWorker
+    from peakend.cases.summary import build_summary, enqueue_summary, next_due
+
+    config = read_notify(notify)
+    if config.summary is None:
+        raise typer.BadParameter(f"{notify} has no [summary] table; see docs/dashboard.md")
+    store = _open(db)
+    with status("Building the report's first page …"):
+        mail = build_summary(config.summary)
+    with store.write() as connection:
+        ids = enqueue_summary(connection, config.summary, mail)
+        store.audit(connection, _actor(), "summary", f"sent now to {len(ids)} recipient(s)")
+    with status("Sending …"):
+        sent = DeliveryWorker(store, config).deliver_due(ids)
+    due = next_due(store, config.summary)
+    if as_json:
+        print_json(
+            {
+                "ok": sent == len(ids),
+                "recipients": list(config.summary.recipients),
+                "sent": sent,
+                "headline": mail.headline,
+                "pdf_bytes": len(mail.pdf),
+                "next_scheduled": due.isoformat() if due else None,
+            }
+        )
+        return
+    out.print(escape(f"{mail.subject}: {len(mail.pdf):,}-byte PDF, headline: {mail.headline}"))
+    out.print(f"sent to {sent} of {len(ids)} recipient(s)")
+    if sent < len(ids):
+        err.print("the others are queued; `peakend serve --notify` retries them")
+    schedule = config.summary.describe()
+    when = due.strftime("%Y-%m-%d %H:%M UTC") if due else "set when serve starts"
+    out.print(f"schedule: {schedule}; next scheduled summary: {when}")

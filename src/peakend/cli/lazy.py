@@ -84,6 +84,7 @@ COMMANDS: dict[str, Entry] = {
     ),
     "users": Entry("peakend.cli.dashboard", "Dashboard users and their roles."),
     "cases": Entry("peakend.cli.dashboard", "Cases opened by alert rules."),
+    "summary": Entry("peakend.cli.dashboard", "The PDF summary mailed on a schedule."),
     "survey": Entry(
         "peakend.cli.survey",
         "Short touchpoint questionnaires: invitations, the web form, answers and exports.",

@@ -8,7 +8,7 @@ incrementally, so a refresh over a million answers takes seconds, not minutes.
   Python never sees an individual answer. :class:`DayCells` keeps those sums
   and adds only the rows that arrived since the last refresh.
 * :class:`EndingCounts`: how comments end needs the comment scorer, which runs
-  in Python, so the counts per touchpoint are kept between refreshes and only
+  in Python, so the counts per touchpoint and day are kept between refreshes and only
   answers newer than the last one seen are scored (each distinct text once,
   by the shared label cache). Answers within :data:`LOOKBACK` ids of the
   newest are looked at again, so an answer whose transaction committed after a
@@ -193,6 +193,23 @@ class DayCells:
         return cells if summed == (int(invited), int(answers)) else None
 
 
+def utc_day(ts: datetime) -> str:
+    """The ISO day (UTC) of an event time, as the database's day sums count it."""
+    return (ts.astimezone(UTC).date() if ts.tzinfo else ts.date()).isoformat()
+
+
+def in_days(day: str, first: date | None, last: date | None) -> bool:
+    """Whether the ISO day ``day`` is within ``first``..``last`` (both included; None: open)."""
+    return (first is None or day >= first.isoformat()) and (last is None or day <= last.isoformat())
+
+
+def between(days: dict[Key, Cell], first: date | None, last: date | None) -> dict[Key, Cell]:
+    """The day sums of the days within ``first``..``last`` (a period of whole days)."""
+    if first is None and last is None:
+        return days
+    return {key: cell for key, cell in days.items() if in_days(key[1], first, last)}
+
+
 def week_of(day: str) -> str:
     """The Monday of an ISO date's week."""
     found = date.fromisoformat(day)
@@ -208,11 +225,12 @@ def weekly(days: dict[tuple[str, str], Cell]) -> dict[tuple[str, str], Cell]:
 
 
 class EndingCounts:
-    """Decided comment endings per touchpoint, updated from new answers only."""
+    """Decided comment endings per touchpoint and event day (UTC), updated from new
+    answers only; a period of whole days is a sum of days, as for :class:`DayCells`."""
 
     def __init__(self, endings: Endings) -> None:
         self.endings = endings
-        self.counts: dict[str, dict[str, int]] = {}
+        self.by_day: dict[Key, dict[str, int]] = {}
         self.newest = 0
         self.counted = 0
         """Comments counted (decided or not): compared with the database to see erasures."""
@@ -220,7 +238,23 @@ class EndingCounts:
 
     def reset(self) -> None:
         """Forget every count (the next update reads every comment again)."""
-        self.counts, self.newest, self.counted, self._recent = {}, 0, 0, set()
+        self.by_day, self.newest, self.counted, self._recent = {}, 0, 0, set()
+
+    @property
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Decided endings per touchpoint, over every day."""
+        return self.between(None, None)
+
+    def between(self, first: date | None, last: date | None) -> dict[str, dict[str, int]]:
+        """Decided endings per touchpoint of comments on answers whose event day is in
+        ``first``..``last`` (both included; None: open)."""
+        out: dict[str, dict[str, int]] = {}
+        for (touchpoint, day), cell in self.by_day.items():
+            if in_days(day, first, last):
+                total = out.setdefault(touchpoint, dict.fromkeys(LABELS, 0))
+                for label in LABELS:
+                    total[label] += cell[label]
+        return out
 
     def update(self, read: Any) -> None:
         """Count the comments not counted yet; ``read`` runs a function in a snapshot.
@@ -236,9 +270,10 @@ class EndingCounts:
             rows = read(functools.partial(self._page, after=after))
             fresh = [row for row in rows if row[0] not in self._recent]
             labels = self.endings([row[2] for row in fresh]) if fresh else []
-            for (_, touchpoint, _text), label in zip(fresh, labels, strict=True):
+            for (_, touchpoint, _text, ts), label in zip(fresh, labels, strict=True):
                 if label in LABELS:
-                    cell = self.counts.setdefault(str(touchpoint), dict.fromkeys(LABELS, 0))
+                    key = (str(touchpoint), utc_day(ts))
+                    cell = self.by_day.setdefault(key, dict.fromkeys(LABELS, 0))
                     cell[label] += 1
             self.counted += len(fresh)
             fresh_ids += [int(row[0]) for row in fresh]
@@ -264,7 +299,7 @@ class EndingCounts:
     def _page(connection: Connection, after: int) -> list[Any]:
         r, i = m.responses, m.invitations
         rows = connection.execute(
-            sa.select(r.c.id, i.c.touchpoint, r.c.comment)
+            sa.select(r.c.id, i.c.touchpoint, r.c.comment, i.c.event_ts)
             .join(i, i.c.id == r.c.invitation_id)
             .where(_has_comment(), r.c.id > after)
             .order_by(r.c.id)

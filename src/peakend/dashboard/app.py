@@ -20,10 +20,12 @@ Every dashboard and case route needs a session cookie or an API key
 Every state-changing request with a session carries its CSRF token (form field
 ``csrf`` or header ``X-CSRF-Token``). Templates escape every value (Jinja2
 autoescape) and the content security policy allows scripts from the service
-only. Three background threads run while the app runs: the alert rules
+only. Background threads run while the app runs: the alert rules
 (:class:`~peakend.cases.worker.AlertWorker`), the widget cache
-(:class:`~peakend.dashboard.widgets.WidgetCache`) and, with datasets, their
-analyses (:class:`~peakend.dashboard.analyses.AnalysisCache`).
+(:class:`~peakend.dashboard.widgets.WidgetCache`), with datasets their
+analyses (:class:`~peakend.dashboard.analyses.AnalysisCache`) and, with a
+notify file, the delivery of the outbox and the scheduled summary
+(:class:`~peakend.cases.summary.SummaryWorker`).
 """
 
 from __future__ import annotations
@@ -54,11 +56,13 @@ from peakend.cases.notify import NotifyConfig, read_notify
 from peakend.cases.report import CaseReport, case_report
 from peakend.cases.rules import Rule, read_rules
 from peakend.cases.store import STATUSES, CaseStore, Endings, User
+from peakend.cases.summary import SummaryWorker
 from peakend.cases.worker import AlertWorker
-from peakend.dashboard.analyses import AnalysisCache
+from peakend.dashboard.analyses import AnalysisCache, units_for
+from peakend.dashboard.case_recovery import CaseRecoveryCache, RecoveryFigures
 from peakend.dashboard.exports import export_response, wants_export
 from peakend.dashboard.filters import NO_FILTER, Filter, from_query
-from peakend.dashboard.layout import load_layout
+from peakend.dashboard.layout import CASE_WIDGETS, load_layout
 from peakend.dashboard.panels import analysis_routes, page_filter
 from peakend.dashboard.widgets import WIDGETS, Widget, WidgetCache
 from peakend.survey.app import SurveySettings, client_address, create_app, ok, problem
@@ -67,6 +71,7 @@ from peakend.survey.questionnaire import read_questionnaires
 from peakend.survey.store import SurveyStore
 from peakend.survey.throttle import FailureLimiter
 from peakend.views.live import endings_chart, response_rate_chart, score_trend_chart
+from peakend.views.recovery import recovery_chart
 from peakend.views.save import to_spec, vega_javascript
 
 TOO_MANY = "too many wrong passwords; wait a few minutes and try again"
@@ -77,6 +82,7 @@ CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'"
 )
+RECOVERY_CHART = "Next score (0–1): recovered, not recovered, never failed"
 CHARTS = {
     "responses": response_rate_chart,
     "score_trend": score_trend_chart,
@@ -136,9 +142,18 @@ def create_serve_app(
         store, rules, endings=shared, notify=notify, base_url=settings.survey.base_url
     )
     delivery = _delivery(cases, notify)
+    summary = _summary(store, notify, delivery)
     widgets = WidgetCache(store, endings=shared, interval=settings.widget_interval)
     worker = AlertWorker(cases, interval=settings.alert_interval)
     analyses = AnalysisCache(settings.datasets, interval=settings.refresh)
+    recovery = CaseRecoveryCache(
+        store,
+        notify.followup if notify is not None else None,
+        interval=max(600.0, 5 * settings.widget_interval),
+        min_gap=min(30.0, settings.widget_interval),
+        separate_process=True,
+    )
+    worker.on_change.append(recovery.wake)  # cases escalated: their fate is decided
     layout = load_layout(settings.layout, analyses.names)
 
     @asynccontextmanager
@@ -146,8 +161,11 @@ def create_serve_app(
         worker.start()
         widgets.start()
         analyses.start()
+        recovery.start()
         if delivery is not None:
             delivery.start()
+        if summary is not None:
+            summary.start()
         store.listeners.append(widgets.wake)
         try:
             yield
@@ -156,16 +174,21 @@ def create_serve_app(
             worker.stop()
             widgets.stop()
             analyses.stop()
+            recovery.stop()
             if delivery is not None:
                 delivery.stop()
+            if summary is not None:
+                summary.stop()
 
     app = FastAPI(title="peakend", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.cases = cases
     app.state.widgets = widgets
     app.state.worker = worker
     app.state.analyses = analyses
+    app.state.recovery = recovery
     app.state.layout = layout
     app.state.delivery = delivery
+    app.state.summary = summary
     app.state.settings = settings
     app.state.templates = Environment(
         loader=PackageLoader("peakend.dashboard", "templates"),
@@ -173,7 +196,7 @@ def create_serve_app(
     )
     _handlers(app)
     _login_routes(app, cases, settings)
-    fragments = Fragments(cases, widgets)
+    fragments = Fragments(cases, widgets, recovery)
     _page_routes(app, fragments)
     _api_routes(app, fragments)
     analysis_routes(app, analyses, _render)
@@ -196,11 +219,20 @@ def create_serve_app(
 
 def _delivery(cases: CaseStore, notify: NotifyConfig | None) -> DeliveryWorker | None:
     """The thread that sends queued e-mails and webhooks (none without a notify file)."""
-    if notify is None or (notify.email is None and not notify.webhooks):
+    if notify is None or (notify.email is None and not notify.webhooks and not notify.summary):
         return None
     delivery = DeliveryWorker(cases.survey, notify)
     cases.on_queue.append(delivery.wake)
     return delivery
+
+
+def _summary(
+    store: SurveyStore, notify: NotifyConfig | None, delivery: DeliveryWorker | None
+) -> SummaryWorker | None:
+    """The thread that queues the scheduled PDF summary (none without ``[summary]``)."""
+    if notify is None or notify.summary is None or delivery is None:
+        return None
+    return SummaryWorker(store, notify.summary, on_queue=[delivery.wake])
 
 
 # --- who is asking ----------------------------------------------------------------------
@@ -329,9 +361,11 @@ class Fragments:
     case reports by units, reused for :data:`REPORT_TTL_S` seconds and dropped when
     a case is changed through the dashboard."""
 
-    def __init__(self, cases: CaseStore, widgets: WidgetCache) -> None:
+    def __init__(self, cases: CaseStore, widgets: WidgetCache, recovery: CaseRecoveryCache) -> None:
         self.cases = cases
         self.widgets = widgets
+        self.recovery = recovery
+        self._recovery_specs: dict[tuple[object, datetime], str | None] = {}
         self._specs: dict[tuple[str, tuple[str, ...], Filter, datetime], str | None] = {}
         self._reports: dict[tuple[str, ...], tuple[float, CaseReport]] = {}
         self._lock = threading.Lock()
@@ -384,9 +418,32 @@ class Fragments:
         return report
 
     def changed(self) -> None:
-        """A case changed: the next report is computed afresh."""
+        """A case changed: the next report is computed afresh, the recovery soon."""
         with self._lock:
             self._reports.clear()
+        self.recovery.wake()
+
+    def case_recovery(self, user: User, flt: Filter) -> tuple[RecoveryFigures | None, str | None]:
+        """The recovery figures of the user's units (narrowed by the filter's) and
+        their chart spec (None when no contrast could be computed); built once per
+        computation and set of units."""
+        figures = self.recovery.get(units_for(user, flt))
+        if figures is None:
+            return None, None
+        key = (figures.units, figures.computed_at)
+        with self._lock:
+            if key in self._recovery_specs:
+                return figures, self._recovery_specs[key]
+        spec = None
+        if figures.found is not None and figures.found.result.outcomes[0].all_failures:
+            chart = recovery_chart(figures.found.result, title=RECOVERY_CHART)
+            spec = json.dumps(to_spec(chart), ensure_ascii=False)
+        with self._lock:
+            stale = [k for k in self._recovery_specs if k[0] == key[0]]
+            for old in stale:
+                del self._recovery_specs[old]
+            self._recovery_specs[key] = spec
+        return figures, spec
 
 
 def _units(user: User) -> tuple[str, ...]:
@@ -414,6 +471,18 @@ def _page_routes(app: FastAPI, fragments: Fragments) -> None:
         if name == "case_report":
             report = fragments.report(user)
             return HTMLResponse(_render(request, "report_fragment.html", report=report))
+        if name == "case_recovery":
+            flt = from_query(request.query_params)
+            figures, spec = fragments.case_recovery(user, flt)
+            page = _render(
+                request,
+                "case_recovery_fragment.html",
+                figures=figures,
+                spec=spec,
+                query=flt.query(),
+                title=CASE_WIDGETS[name],
+            )
+            return HTMLResponse(page)
         if name not in WIDGETS:
             return HTMLResponse("no such widget", status_code=404)
         values = fragments.widget(name, user, from_query(request.query_params))
@@ -461,11 +530,25 @@ def _update(fragments: Fragments, user: User, case_id: int, change: CaseChange) 
 # --- JSON ----------------------------------------------------------------------------------
 
 
+def _recovery_json(fragments: Fragments, request: Request, user: User) -> Response:
+    """The ``case_recovery`` widget as JSON, or its rows as CSV / its chart as PNG, SVG."""
+    flt = from_query(request.query_params)
+    figures, spec = fragments.case_recovery(user, flt)
+    if figures is None:
+        return problem("the figures are being computed; try again in a minute", 503)
+    if wants_export(request):
+        specs = [("case_recovery", json.loads(spec))] if spec else []
+        return export_response(request, "case_recovery", figures.rows(), specs)
+    return ok({**figures.to_dict(), "filter": flt.to_dict()})
+
+
 def _api_routes(app: FastAPI, fragments: Fragments) -> None:
     cases, widgets = fragments.cases, fragments.widgets
 
     @app.get("/api/v1/widgets/{name}", tags=["dashboard"], summary="A widget's rows")
     def widget_json(name: str, request: Request, user: CurrentUser) -> Response:
+        if name == "case_recovery":
+            return _recovery_json(fragments, request, user)
         if name not in WIDGETS:
             return problem(f"no widget {name!r}; known: {', '.join(WIDGETS)}", 404)
         flt = from_query(request.query_params)

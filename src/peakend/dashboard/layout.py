@@ -38,7 +38,11 @@ SURVEY_WIDGETS = {
     "verbatims": "Latest comments and how they end",
 }
 #: Widgets over the cases.
-CASE_WIDGETS = {"cases": "Open cases", "case_report": "Case handling"}
+CASE_WIDGETS = {
+    "cases": "Open cases",
+    "case_report": "Case handling",
+    "case_recovery": "Do closed cases recover the customer?",
+}
 #: Widgets over a dataset's analyses (:mod:`peakend.dashboard.analyses`).
 ANALYSIS_WIDGETS = {
     "moments": "Moment matrix",
@@ -71,6 +75,9 @@ name = "cases"
 
 [[widget]]
 name = "case_report"
+
+[[widget]]
+name = "case_recovery"
 """
 
 

@@ -40,7 +40,8 @@ def panel_url(panel: Panel, page: Filter) -> str:
         base = f"/dashboard/analyses/{panel.dataset}/{panel.name}"
     else:
         base = f"/dashboard/widgets/{panel.name}"
-    filtered = panel.name in SURVEY_WIDGETS or panel.is_analysis
+    # The recovery of closed cases is narrowed by units (its period is the cases').
+    filtered = panel.name in SURVEY_WIDGETS or panel.is_analysis or panel.name == "case_recovery"
     return f"{base}?{query}" if query and filtered else base
 
 

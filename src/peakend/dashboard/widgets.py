@@ -18,11 +18,14 @@ Widgets (rows per touchpoint; a touchpoint belongs to the unit of the same name)
   each ends and the answer's emotion score.
 
 Every widget is computed per filter (:mod:`peakend.dashboard.filters`): period
-and segment select the answers, units the rows. The unfiltered figures come from
-sums per touchpoint and day kept up to date with the new answers only
+and segment select the answers, units the rows. The figures come from sums per
+touchpoint and day kept up to date with the new answers only
 (:mod:`peakend.dashboard.aggregate`), so a refresh over a million answers reads
 what arrived since the last one; the verbatim feed reads the latest comments only.
-The answers themselves are read only while a period or segment filter is in use.
+A period is made of whole days (UTC), so a period filter is a selection of those
+day sums, and units select touchpoints, which the sums are kept per. Only a
+segment filter (an invitation's channel, language or questionnaire, which the
+sums are not kept per) makes a refresh read the answers themselves.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,7 +44,7 @@ from scipy import stats
 
 from peakend.cases.endings import SharedEndings
 from peakend.cases.store import Endings, User
-from peakend.dashboard.aggregate import Cell, DayCells, EndingCounts, weekly
+from peakend.dashboard.aggregate import Cell, DayCells, EndingCounts, Key, between, weekly
 from peakend.dashboard.filters import NO_FILTER, SURVEY_SEGMENTS, Filter, in_period
 from peakend.dashboard.layout import SURVEY_WIDGETS
 from peakend.stats.resampling import wilson
@@ -170,6 +173,16 @@ def _week_cells(rows: list[Any]) -> dict[tuple[str, str], Cell]:
     return dict(sorted(cells.items()))
 
 
+def from_sums(flt: Filter) -> bool:
+    """Whether the day sums answer ``flt``: any period (whole days) and units, no segment."""
+    return not flt.segment
+
+
+def _midnight(day: date) -> datetime:
+    """The start of ``day`` in UTC (the day sums count event days in UTC)."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
 class WidgetCache:
     """Every survey widget, computed in a background thread; requests read the last result.
 
@@ -197,6 +210,7 @@ class WidgetCache:
         self._days = DayCells()
         self._labels: dict[int, str | None] = {}
         self._rows: list[Any] | None = None
+        self._day_sums: dict[Key, Cell] | None = None
         self._computed_at = datetime.now(UTC)
         self._widgets: dict[tuple[object, ...], dict[str, Widget]] = {}
         self._wanted: dict[tuple[object, ...], Filter] = {NO_FILTER.computation_key(): NO_FILTER}
@@ -227,41 +241,59 @@ class WidgetCache:
     def refresh(self) -> None:
         """Recompute every widget of every filter in use (in the background thread).
 
-        The unfiltered widgets come from the running sums (new answers only); the
-        answers are read only when a period or segment filter is in use.
+        The widgets come from the running sums (new answers only); the answers
+        are read only when a segment filter is in use.
         """
-        weeks = weekly(self._days.update(self.survey.read_snapshot))
+        days = self._days.update(self.survey.read_snapshot)
         self._ending_counts.update(self.survey.read_snapshot)
+        self._day_sums = days
         self._computed_at = datetime.now(UTC)
         with self._lock:
             wanted = dict(self._wanted)
         unfiltered = NO_FILTER.computation_key()
         filtered = {key: flt for key, flt in wanted.items() if key != unfiltered}
-        self._rows = self._read_rows() if filtered else None
-        built = {unfiltered: self._from_sums(weeks)}
+        segments = any(not from_sums(flt) for flt in filtered.values())
+        self._rows = self._read_rows() if segments else None
+        built = {unfiltered: self._from_sums(days, NO_FILTER)}
         for key, flt in filtered.items():
-            built[key] = self._compute(self._rows or [], flt)
+            built[key] = self._filtered(flt)
         with self._lock:
             self._widgets = built
         self.computed.set()
+
+    def _filtered(self, flt: Filter) -> dict[str, Widget]:
+        """The widgets of a filter: from the day sums when they can answer it, else
+        from the answers (read once per refresh)."""
+        if from_sums(flt) and self._day_sums is not None:
+            return self._from_sums(self._day_sums, flt)
+        if self._rows is None:
+            self._rows = self._read_rows()
+        return self._compute(self._rows, flt)
 
     def _read_rows(self) -> list[Any]:
         rows: list[Any] = self.survey.read_snapshot(lambda c: c.execute(_EVENTS).all())
         return rows
 
-    def _from_sums(self, weeks: dict[tuple[str, str], Cell]) -> dict[str, Widget]:
-        """The unfiltered widgets, from the sums and the latest comments."""
-        latest = sa.select(_LATEST_COMMENTS.subquery())
+    def _from_sums(self, days: dict[Key, Cell], flt: Filter) -> dict[str, Widget]:
+        """The widgets of a period (or none), from the day sums and the latest comments."""
+        first, last = flt.bounds()
+        weeks = weekly(between(days, first, last))
+        latest = _LATEST_COMMENTS
+        if first is not None:
+            latest = latest.where(m.invitations.c.event_ts >= _midnight(first))
+        if last is not None:
+            latest = latest.where(m.invitations.c.event_ts < _midnight(last + timedelta(days=1)))
+        query = sa.select(latest.subquery())
         newest = [
             r
-            for r in self.survey.read_snapshot(lambda c: c.execute(latest).all())
+            for r in self.survey.read_snapshot(lambda c: c.execute(query).all())
             if r.newest <= VERBATIMS
         ]
         self._label(newest)
         tables = {
             "responses": self._responses(weeks),
             "score_trend": self._trend(weeks),
-            "endings": self._ending_rows(),
+            "endings": self._ending_rows(self._ending_counts.between(first, last)),
             "verbatims": self._verbatims(newest),
         }
         n_answers = sum(cell.answers for cell in weeks.values())
@@ -277,10 +309,8 @@ class WidgetCache:
             pending = {k: f for k, f in self._wanted.items() if k not in self._widgets}
         if not pending:
             return
-        if self._rows is None:
-            self._rows = self._read_rows()
         for key, flt in pending.items():
-            computed = self._compute(self._rows, flt)
+            computed = self._filtered(flt)
             with self._lock:
                 if key in self._wanted:
                     self._widgets[key] = computed
@@ -362,9 +392,10 @@ class WidgetCache:
             )
         return out
 
-    def _ending_rows(self) -> list[dict[str, Any]]:
+    @staticmethod
+    def _ending_rows(counted: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
         out = []
-        for touchpoint, counts in sorted(self._ending_counts.counts.items()):
+        for touchpoint, counts in sorted(counted.items()):
             decided = sum(counts.values())
             if not decided:
                 continue

@@ -81,6 +81,12 @@ def typeset_pdf(
     return pdf_path
 
 
+def first_page_pdf(content: PdfContent, sections: Sequence[Section]) -> bytes:
+    """Page 1 of the report alone (the infographic), as PDF bytes: what the
+    scheduled summary mails. Only the page-1 charts are drawn."""
+    return _compile(content, sections, (), None, fmt="pdf", first_page_only=True)[0]
+
+
 def page_images(
     content: PdfContent,
     sections: Sequence[Section],
@@ -101,12 +107,13 @@ def _compile(
     *,
     fmt: str,
     ppi: int | None = None,
+    first_page_only: bool = False,
 ) -> list[bytes]:
     import typst
 
     with tempfile.TemporaryDirectory(prefix="peakend-pdf-") as tmp:
         root = Path(tmp)
-        data = _document(content, sections, skipped, root, chart_dir)
+        data = _document(content, sections, skipped, root, chart_dir, first_page_only)
         (root / "data.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         template = files("peakend.report").joinpath("templates", "report.typ")
         (root / "report.typ").write_text(template.read_text(encoding="utf-8"), encoding="utf-8")
@@ -126,8 +133,10 @@ def _document(
     skipped: Sequence[Skipped],
     root: Path,
     chart_dir: Path | None,
+    first_page_only: bool = False,
 ) -> dict[str, Any]:
     lang = content.lang
+    rest = () if first_page_only else sections
     return {
         "lang": lang,
         "title": content.title,
@@ -139,9 +148,10 @@ def _document(
         "warning": content.warning,
         "glance": _glance(sections, root, lang),
         "top_actions": _top_actions(sections),
-        "sections": [_section(s, root, chart_dir, lang) for s in sections],
+        "first_page_only": first_page_only,
+        "sections": [_section(s, root, chart_dir, lang) for s in rest],
         "skipped": [{"title": s.title, "reason": s.reason} for s in skipped],
-        "references": sorted({r for s in sections for r in s.references}),
+        "references": sorted({r for s in rest for r in s.references}),
         "words": {
             key: text(key, lang)
             for key in ("summary", "page", "top_focus", "appendix", "references", "skipped")
