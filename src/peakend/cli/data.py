@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from peakend.cli.common import (
+    BackendOpt,
     CacheOpt,
     JsonOpt,
     SpecArg,
@@ -93,13 +94,14 @@ def journeys(
         typer.Option("--out", help="Also write journeys/touchpoints/flows as Parquet here."),
     ] = None,
     cache: CacheOpt = None,
+    backend: BackendOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Journey features, touchpoint statistics and the flow between touchpoints.
 
     Example: peakend journeys examples/bpic2012_loan_application.toml --json
     """
-    dataset = load_dataset(spec, strict, cache)
+    dataset = load_dataset(spec, strict, cache, backend)
     with status("Computing journey features …"):
         summary = summarize_journeys(dataset, outcome=outcome)
     if out_dir is not None:

@@ -26,6 +26,7 @@ from peakend.errors import ConfigError, SourceError
 from peakend.io.sniff import read_file_bytes, sniff_delimiter, sniff_encoding
 from peakend.load import Dataset, _Loader, as_events
 from peakend.loading.duck import (
+    _ENCODINGS,
     _HEAD_BYTES,
     DuckLoader,
     Unsupported,
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     import ibis
     from pyspark.sql import DataFrame, SparkSession
 
-DROP_OPTION = "drop --backend spark (or PEAKEND_BACKEND=spark) to load it with DuckDB"
+DROP_OPTION = "drop --backend spark (and unset PEAKEND_BACKEND) to load it with DuckDB"
 VIEW = "peakend_events"
 
 
@@ -74,6 +75,7 @@ class SparkLoader(DuckLoader):
         self.db = self.spark  # type: ignore[assignment]  # the statements DuckLoader runs
         self.types: dict[str, str] = {}
         self.header: list[str] = []
+        self.encoding = "utf-8"
         self.to_frame = _parquet_frame
 
     def run(self) -> Dataset:
@@ -114,6 +116,16 @@ class SparkLoader(DuckLoader):
         table = self.spark.register(name, _numbered(frame))
         if not self._count(name, "TRUE"):
             raise Unsupported("no data rows")
+        if source.format == "csv" and self.encoding == "utf-8":
+            # Spark replaces bytes that are not UTF-8 with U+FFFD where DuckDB stops
+            # and the pandas loader quarantines the rows.
+            cells = ", ".join(_spark_name(c) for c in names)
+            replaced = f"concat_ws('', {cells}) LIKE '%\ufffd%'"
+            if self.session.table(name).where(replaced).limit(1).count():
+                raise Unsupported(
+                    f"bytes that are not {source.encoding or 'UTF-8'}: declare the file's "
+                    "real encoding in [source] (e.g. encoding = \"latin-1\")"
+                )
         if name == "raw":
             fields = {f.name: duck_type(f.dataType) for f in table.schema.fields}
             self.types = {ROW: "BIGINT", **{c: fields[c] for c in names}}
@@ -137,6 +149,9 @@ class SparkLoader(DuckLoader):
             encoding, note = sniff_encoding(head)
             if note:
                 raise Unsupported("encoding to detect: set `encoding` in [source]")
+        if encoding.lower() not in _ENCODINGS:
+            raise Unsupported(f"encoding {encoding}")
+        self.encoding = _ENCODINGS[encoding.lower()]
         text = head.decode(encoding, errors="replace").removeprefix("\ufeff")
         if not text.strip():
             raise Unsupported("empty file")
@@ -158,7 +173,7 @@ class SparkLoader(DuckLoader):
             "sep": delimiter,
             "quote": '"',
             "escape": '"',
-            "encoding": encoding,
+            "encoding": self.encoding,
             "multiLine": "true",
             "mode": "FAILFAST",
             "inferSchema": "false",
@@ -270,6 +285,8 @@ class SparkEventSource(EventSource):
     ``Dataset.events`` calls) brings every event to this process and suits small
     data only.
     """
+
+    remote = True
 
     def __init__(
         self, session: SparkSession, frame: DataFrame, persisted: DataFrame, *, n_rows: int
