@@ -130,7 +130,15 @@ def summarize_journeys(
     else:
         backend = con or engine.connect()
         events = engine.events_table(backend, dataset.events)
-    outcomes = engine.outcomes_table(backend, dataset.outcomes) if outcome else None
+    if outcome is None:
+        outcomes = None
+    elif source is not None and source.remote:
+        # a temporary view on the events' session (a table would be written to disk)
+        import ibis
+
+        outcomes = ibis.memtable(dataset.outcomes)
+    else:
+        outcomes = engine.outcomes_table(backend, dataset.outcomes)
     # Features sorted by journey, so that sums (and every figure) repeat exactly.
     tables = engine.journey_tables(events, outcomes, outcome_col=outcome)
     journeys = _utc(tables.features)

@@ -17,6 +17,8 @@ instants; Spark shows times in the session's zone) and Arrow transfer is on.
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from peakend.errors import ConfigError
@@ -48,6 +50,9 @@ def spark_session() -> SparkSession:
         builder = SparkSession.builder.master(master).appName("peakend")
         builder = builder.config("spark.ui.showConsoleProgress", "false")
         builder = builder.config("spark.log.level", "ERROR")
+        # nothing peakend does writes tables; should anything, not into the working folder
+        warehouse = Path(tempfile.gettempdir()) / f"peakend-spark-warehouse-{os.getpid()}"
+        builder = builder.config("spark.sql.warehouse.dir", str(warehouse))
         if master.startswith("local"):
             # Spark's 200 shuffle partitions are sized for clusters; on one machine
             # every aggregate would run 200 tiny tasks.
