@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from peakend.errors import ConfigError, SourceError
 from peakend.io.sniff import read_file_bytes, sniff_delimiter, sniff_encoding
-from peakend.load import Dataset, _Loader, as_events
+from peakend.load import Dataset, _Loader
 from peakend.loading.duck import (
     _ENCODINGS,
     _HEAD_BYTES,
@@ -124,7 +124,7 @@ class SparkLoader(DuckLoader):
             if self.session.table(name).where(replaced).limit(1).count():
                 raise Unsupported(
                     f"bytes that are not {source.encoding or 'UTF-8'}: declare the file's "
-                    "real encoding in [source] (e.g. encoding = \"latin-1\")"
+                    'real encoding in [source] (e.g. encoding = "latin-1")'
                 )
         if name == "raw":
             fields = {f.name: duck_type(f.dataType) for f in table.schema.fields}
@@ -314,9 +314,7 @@ class SparkEventSource(EventSource):
 
     def to_arrow(self) -> pa.Table:
         """Every event, in the canonical schema and order (journey, time, sequence)."""
-        frame = self._frame().orderBy(
-            "journey_id", self._column("ts").asc_nulls_last(), "seq", ROW
-        )
+        frame = self._frame().orderBy("journey_id", self._column("ts").asc_nulls_last(), "seq", ROW)
         table = frame.drop(ROW).toArrow()
         return table.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
 
@@ -365,7 +363,9 @@ def _numbered(frame: DataFrame) -> DataFrame:
         F.col("_metadata.file_block_start").alias("__block"),
         F.monotonically_increasing_id().alias("__id"),
     )
-    blocks = tagged.groupBy("__block").agg(F.count("*").alias("__n"), F.min("__id").alias("__first"))
+    blocks = tagged.groupBy("__block").agg(
+        F.count("*").alias("__n"), F.min("__id").alias("__first")
+    )
     before = Window.orderBy("__block").rowsBetween(Window.unboundedPreceding, -1)
     blocks = blocks.withColumn("__offset", F.coalesce(F.sum("__n").over(before), F.lit(0)))
     numbered = tagged.join(F.broadcast(blocks), "__block")

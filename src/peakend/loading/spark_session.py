@@ -3,12 +3,12 @@
 A session that is already running in the process (a notebook on a cluster, a
 ``spark-submit`` job) is used as it is; otherwise peakend starts one:
 
-| setting | default | override |
-|---|---|---|
-| master | ``local[*]`` (every core of this machine) | ``PEAKEND_SPARK_MASTER`` (``spark://host:7077``, ``yarn``, ``local[4]`` …) |
-| driver memory | Spark's (1 GB) | ``PEAKEND_SPARK_DRIVER_MEMORY`` (``4g``) |
-| executor memory | Spark's (1 GB) | ``PEAKEND_SPARK_EXECUTOR_MEMORY`` (``8g``) |
-| shuffle partitions | twice the cores in local mode, else Spark's (200) | ``PEAKEND_SPARK_SHUFFLE_PARTITIONS`` |
+* master: ``PEAKEND_SPARK_MASTER`` (``spark://host:7077``, ``yarn``,
+  ``local[4]`` …), default ``local[*]`` (every core of this machine);
+* driver and executor memory: ``PEAKEND_SPARK_DRIVER_MEMORY`` and
+  ``PEAKEND_SPARK_EXECUTOR_MEMORY`` (``4g``), default Spark's (1 GB);
+* shuffle partitions: ``PEAKEND_SPARK_SHUFFLE_PARTITIONS``, default twice the
+  cores in local mode, else Spark's (200).
 
 Either way the session's SQL time zone is set to UTC (peakend's events are UTC
 instants; Spark shows times in the session's zone) and Arrow transfer is on.
