@@ -185,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         for line in found[:5]:
             print(f"#   {line}")
     for step in ("load", "journeys", "moments"):
-        print(f"{p}{step}_spark_over_duckdb: {times[f'{step}_spark'] / times[f'{step}_duckdb']:.3g}")
+        print(
+            f"{p}{step}_spark_over_duckdb: {times[f'{step}_spark'] / times[f'{step}_duckdb']:.3g}"
+        )
     print(f"# outputs in {out}")
     return 0
 
