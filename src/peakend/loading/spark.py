@@ -38,7 +38,7 @@ from peakend.loading.duck import (
     unsupported,
 )
 from peakend.loading.events import EventSource
-from peakend.loading.sparksql import SparkSQL, duck_type
+from peakend.loading.sparksql import SparkSQL, duck_type, to_arrow
 from peakend.schema import EVENT_SCHEMA
 from peakend.spec import DatasetSpec, SourceSpec
 from peakend.validate import _OFFSET, ROW
@@ -315,7 +315,7 @@ class SparkEventSource(EventSource):
     def to_arrow(self) -> pa.Table:
         """Every event, in the canonical schema and order (journey, time, sequence)."""
         frame = self._frame().orderBy("journey_id", self._column("ts").asc_nulls_last(), "seq", ROW)
-        table = frame.drop(ROW).toArrow()
+        table = to_arrow(frame.drop(ROW))
         return table.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
 
     def write_parquet(self, path: Any) -> None:

@@ -54,6 +54,24 @@ def duck_type(spark_type: Any) -> str:
     return _DUCK_TYPES.get(name, name.removesuffix("Type").upper())
 
 
+def to_arrow(frame: DataFrame) -> pa.Table:
+    """A Spark DataFrame as an Arrow table (``toArrow`` from Spark 4, the same
+    transfer under its former name in Spark 3.5)."""
+    if hasattr(frame, "toArrow"):
+        table: pa.Table = frame.toArrow()
+        return table
+    collect: Any = getattr(frame, "_collect_as_arrow")  # noqa: B009  (a private method)
+    batches = collect()
+    schema = batches[0].schema if batches else None
+    return pa.Table.from_batches(batches, schema=schema) if batches else _empty(frame)
+
+
+def _empty(frame: DataFrame) -> pa.Table:
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    return to_arrow_schema(frame.schema).empty_table()
+
+
 def to_spark(query: str) -> str:
     """One DuckDB statement (or expression) written as Spark SQL."""
     import sqlglot
@@ -79,8 +97,7 @@ class SparkResult:
     def to_arrow_table(self) -> pa.Table:
         """Every row as an Arrow table (through Spark's Arrow transfer)."""
         assert self._frame is not None, "a statement without rows"
-        table: pa.Table = self._frame.toArrow()
-        return table
+        return to_arrow(self._frame)
 
 
 class SparkSQL:
