@@ -38,9 +38,13 @@ def validate(
     strict: StrictOpt = None,
     quarantine: Annotated[
         Path | None,
-        typer.Option(help="Where to write quarantined rows (CSV). Default: NAME.quarantine.csv"),
+        typer.Option(
+            help="Where to write quarantined rows: CSV, or Parquet for a name ending in "
+            ".parquet. Default: NAME.quarantine.csv"
+        ),
     ] = None,
     cache: CacheOpt = None,
+    backend: BackendOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Check a dataset against its spec: every problem with file, row, column and fix.
@@ -51,11 +55,14 @@ def validate(
 
     Example: peakend validate examples/airline_passenger_satisfaction.toml
     """
-    dataset = load_dataset(spec, strict, cache)
+    dataset = load_dataset(spec, strict, cache, backend)
     path = None
     if not dataset.quarantine.empty:
         path = quarantine or Path(f"{dataset.spec.name}.quarantine.csv")
-        dataset.quarantine.to_csv(path, index=False)
+        if path.suffix.lower() == ".parquet":
+            dataset.quarantine.to_parquet(path, index=False)
+        else:
+            dataset.quarantine.to_csv(path, index=False)
     if as_json:
         result = dataset.report.to_dict()
         result["quarantine_file"] = str(path) if path else None
