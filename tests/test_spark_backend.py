@@ -165,3 +165,13 @@ def test_what_spark_cannot_load_is_refused_with_the_option_to_drop(
         load(demo_spec_path(), backend="spark", cache=tmp_path / "cache")
     with pytest.raises(ConfigError, match=r"--backend='flink' is not a backend"):
         load(demo_spec_path(), backend="flink")
+
+
+def test_validate_on_spark_writes_the_quarantine_as_parquet(spark: Any, tmp_path: Path) -> None:
+    spec = Path(__file__).parent / "data" / "bad_score.toml"
+    target = tmp_path / "quarantine.parquet"
+    args = ["validate", str(spec), "--backend", "spark", "--quarantine", str(target), "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["loader"] == "spark"
+    pd.testing.assert_frame_equal(pd.read_parquet(target), load(spec).quarantine)
