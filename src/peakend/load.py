@@ -163,6 +163,7 @@ def load(
     *,
     strict: bool | None = None,
     cache: str | Path | None = None,
+    backend: str | None = None,
 ) -> Dataset:
     """Load and validate the dataset a spec describes.
 
@@ -189,6 +190,10 @@ def load(
     dataset is kept as Parquet and re-read while the sources and the spec are
     unchanged (:mod:`peakend.cache`).
 
+    ``backend`` (default ``$PEAKEND_BACKEND``, else ``duckdb``) chooses where the
+    checks run and the events stay: ``duckdb`` in this process, ``spark`` on a
+    Spark session (:mod:`peakend.loading.spark`, docs/scale.md).
+
     Examples
     --------
     >>> from peakend.datasets import demo_spec_path
@@ -198,8 +203,16 @@ def load(
     """
     if not isinstance(spec, DatasetSpec):
         spec = read_spec(spec)
+    from peakend.loading import wanted_backend
+
+    backend = wanted_backend(backend)
     # --- dataset cache hook (peakend.cache) ---
     directory = cache if cache is not None else spec.cache_dir
+    if directory is not None and backend == "spark":
+        raise ConfigError(
+            "the dataset cache is written with DuckDB: drop --cache (or the spec's [cache]) "
+            "to load on Spark, or drop --backend spark"
+        )
     if directory is not None:
         from peakend.cache import load_cached
 
@@ -208,7 +221,7 @@ def load(
     strict = spec.strict if strict is None else strict
     from peakend.loading import run_loader
 
-    dataset = run_loader(spec)
+    dataset = run_loader(spec, backend=backend)
     dataset.report.raise_if_strict(strict)
     return dataset
 

@@ -130,10 +130,18 @@ def summarize_journeys(
     else:
         backend = con or engine.connect()
         events = engine.events_table(backend, dataset.events)
-    outcomes = engine.outcomes_table(backend, dataset.outcomes) if outcome else None
+    if outcome is None:
+        outcomes = None
+    elif source is not None and source.remote:
+        # a temporary view on the events' session (a table would be written to disk)
+        import ibis
+
+        outcomes = ibis.memtable(dataset.outcomes)
+    else:
+        outcomes = engine.outcomes_table(backend, dataset.outcomes)
     # Features sorted by journey, so that sums (and every figure) repeat exactly.
     tables = engine.journey_tables(events, outcomes, outcome_col=outcome)
-    journeys = tables.features
+    journeys = _utc(tables.features)
     return JourneySummary(
         dataset_name=dataset.spec.name,
         outcome=outcome,
@@ -149,6 +157,18 @@ def summarize_journeys(
         scores=engine.score_distribution(events).to_pyarrow(),
         flows=tables.flows,
     )
+
+
+def _utc(table: pa.Table) -> pa.Table:
+    """Times without a zone as UTC: Spark gives the engine's UTC instants as naive
+    times in its session zone, which peakend sets to UTC; DuckDB gives them aware."""
+    fields = [
+        pa.field(f.name, pa.timestamp(f.type.unit, "UTC"))
+        if pa.types.is_timestamp(f.type) and f.type.tz is None
+        else f
+        for f in table.schema
+    ]
+    return table.cast(pa.schema(fields))
 
 
 def _column_estimate(table: pa.Table, column: str) -> Estimate:

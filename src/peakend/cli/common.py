@@ -124,17 +124,31 @@ CacheOpt = Annotated[
     ),
 ]
 
+BackendOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        help="Where loading, validation and the journey engine run: duckdb (this "
+        "process) or spark (a Spark session; docs/scale.md). Default: $PEAKEND_BACKEND, "
+        "else duckdb.",
+    ),
+]
 
-def load_dataset(spec: Path, strict: bool | None, cache: Path | None = None) -> Dataset:
+
+def load_dataset(
+    spec: Path, strict: bool | None, cache: Path | None = None, backend: str | None = None
+) -> Dataset:
     """Load and validate ``spec``, through the dataset cache when one is set."""
     from peakend.load import load
+    from peakend.loading import wanted_backend
     from peakend.spec import read_spec
 
     parsed = read_spec(spec)
     directory = cache if cache is not None else parsed.cache_dir
-    if directory is None:
-        with status(f"Loading and validating {spec.name} …"):
-            dataset = load(parsed, strict=strict)
+    if directory is None or wanted_backend(backend) == "spark":
+        where = " on Spark" if wanted_backend(backend) == "spark" else ""
+        with status(f"Loading and validating {spec.name}{where} …"):
+            dataset = load(parsed, strict=strict, cache=cache, backend=backend)
     else:
         from peakend.cache import load_cached
 

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from peakend.cli.common import (
+    BackendOpt,
     CacheOpt,
     JsonOpt,
     SpecArg,
@@ -37,9 +38,13 @@ def validate(
     strict: StrictOpt = None,
     quarantine: Annotated[
         Path | None,
-        typer.Option(help="Where to write quarantined rows (CSV). Default: NAME.quarantine.csv"),
+        typer.Option(
+            help="Where to write quarantined rows: CSV, or Parquet for a name ending in "
+            ".parquet. Default: NAME.quarantine.csv"
+        ),
     ] = None,
     cache: CacheOpt = None,
+    backend: BackendOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Check a dataset against its spec: every problem with file, row, column and fix.
@@ -50,11 +55,14 @@ def validate(
 
     Example: peakend validate examples/airline_passenger_satisfaction.toml
     """
-    dataset = load_dataset(spec, strict, cache)
+    dataset = load_dataset(spec, strict, cache, backend)
     path = None
     if not dataset.quarantine.empty:
         path = quarantine or Path(f"{dataset.spec.name}.quarantine.csv")
-        dataset.quarantine.to_csv(path, index=False)
+        if path.suffix.lower() == ".parquet":
+            dataset.quarantine.to_parquet(path, index=False)
+        else:
+            dataset.quarantine.to_csv(path, index=False)
     if as_json:
         result = dataset.report.to_dict()
         result["quarantine_file"] = str(path) if path else None
@@ -93,13 +101,14 @@ def journeys(
         typer.Option("--out", help="Also write journeys/touchpoints/flows as Parquet here."),
     ] = None,
     cache: CacheOpt = None,
+    backend: BackendOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Journey features, touchpoint statistics and the flow between touchpoints.
 
     Example: peakend journeys examples/bpic2012_loan_application.toml --json
     """
-    dataset = load_dataset(spec, strict, cache)
+    dataset = load_dataset(spec, strict, cache, backend)
     with status("Computing journey features …"):
         summary = summarize_journeys(dataset, outcome=outcome)
     if out_dir is not None:

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from peakend.cli.charts import write_charts
 from peakend.cli.common import (
+    BackendOpt,
     JsonOpt,
     SpecArg,
     StrictOpt,
@@ -78,6 +79,7 @@ def moments(
         typer.Option(help="Write the moment matrix as PLOT.html (offline), PLOT.png and PLOT.svg."),
     ] = None,
     strict: StrictOpt = None,
+    backend: BackendOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Moments of truth, excel, performance and standard moments, with intervals.
@@ -101,7 +103,7 @@ def moments(
         seed=seed,
         cuts=cuts,
     )
-    dataset = load_dataset(spec, strict)
+    dataset = load_dataset(spec, strict, backend=backend)
     chosen = () if no_segments else (tuple(segment) if segment else dataset.spec.segments)
     total = resamples * (1 + _group_count(dataset, chosen))
     with progress_bar() as bar, warnings.catch_warnings(record=True) as caught:

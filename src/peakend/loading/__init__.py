@@ -10,6 +10,11 @@ here only, and ``Dataset.report.loader`` says which one ran and why.
 
 ``PEAKEND_LOADER=pandas`` forces the pandas loader; ``duckdb`` or ``auto`` (the
 default) try DuckDB first.
+
+The backend ``spark`` (``peakend.load(spec, backend="spark")``, ``--backend
+spark``, ``PEAKEND_BACKEND=spark``) runs the DuckDB loader's checks on a Spark
+session instead (:mod:`peakend.loading.spark`); what it cannot load is refused,
+never loaded elsewhere.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ if TYPE_CHECKING:
 LOADER_ENV = "PEAKEND_LOADER"
 LOADERS = ("auto", "duckdb", "pandas")
 DEFAULT_LOADER = "auto"
+BACKEND_ENV = "PEAKEND_BACKEND"
+BACKENDS = ("duckdb", "spark")
 
 log = logging.getLogger("peakend.load")
 
@@ -42,9 +49,23 @@ def wanted_loader() -> str:
     return wanted
 
 
-def run_loader(spec: DatasetSpec) -> Dataset:
-    """Load ``spec`` with DuckDB when it can be done exactly, else with pandas."""
+def wanted_backend(backend: str | None = None) -> str:
+    """``backend``, else ``PEAKEND_BACKEND``, else ``duckdb``; checked against :data:`BACKENDS`."""
+    where = "--backend" if backend else BACKEND_ENV
+    wanted = (backend or os.environ.get(BACKEND_ENV, "")).strip().lower() or "duckdb"
+    if wanted not in BACKENDS:
+        raise ConfigError(f"{where}={wanted!r} is not a backend; use one of {', '.join(BACKENDS)}")
+    return wanted
+
+
+def run_loader(spec: DatasetSpec, *, backend: str = "duckdb") -> Dataset:
+    """Load ``spec`` with DuckDB when it can be done exactly, else with pandas;
+    on Spark when ``backend`` is ``spark``."""
     with copy_on_write():
+        if backend == "spark":
+            from peakend.loading.spark import load_on_spark
+
+            return load_on_spark(spec)
         return _run_loader(spec)
 
 

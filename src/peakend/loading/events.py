@@ -46,6 +46,10 @@ class EventSource:
         the canonical order (empty: the query's own order).
     """
 
+    remote = False
+    """Whether the events live outside this process (a Spark session): analyses then
+    ask for aggregates through :meth:`ibis_table` instead of reading the events."""
+
     def __init__(self, db: duckdb.DuckDBPyConnection, select: str, *, n_rows: int, order: str):
         self._db: duckdb.DuckDBPyConnection | None = db
         self._select = select

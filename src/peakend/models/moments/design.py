@@ -14,7 +14,7 @@ A touchpoint scored more than once in a journey is banded on its mean score.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from peakend.errors import ConfigError, DataError
 from peakend.load import Dataset
+from peakend.models.moments.inputs import design_inputs
 from peakend.stats.resampling import cluster_codes
 
 MIDDLE, LOW, HIGH, NOT_SCORED = 0, 1, 2, 3
@@ -155,8 +156,9 @@ def build_design(
     table = dataset.outcomes.filter(pc.is_valid(dataset.outcomes[outcome]))
     if table.num_rows == 0:
         raise DataError(f"no journey has a value for outcome {outcome!r}; check its column")
-    names = _touchpoints(dataset, touchpoints)
-    bands = _bands(dataset.events, table["journey_id"], names, cuts)
+    inputs = design_inputs(dataset, cuts)
+    names = _touchpoints(dataset, inputs.scored, touchpoints)
+    bands = _bands(inputs.cells, table["journey_id"], names, cuts)
     y = table[outcome].to_numpy(zero_copy_only=False).astype(np.float64)
     if np.ptp(y) == 0:
         raise DataError(
@@ -165,7 +167,7 @@ def build_design(
         )
     if kind == "binary" and not np.isin(y, (0.0, 1.0)).all():
         raise DataError(f"binary outcome {outcome!r} must be 0/1; check `positive`/`negative`")
-    journeys_with_events = pc.count_distinct(dataset.events["journey_id"]).as_py()
+    journeys_with_events = inputs.n_journeys
     ids = table["journey_id"].combine_chunks()
     return MomentDesign(
         touchpoints=names,
@@ -175,21 +177,19 @@ def build_design(
         weights=_weights(table, weight_col),
         binary=kind == "binary",
         dropped_no_outcome=max(0, int(journeys_with_events) - table.num_rows),
-        controls=_controls(dataset, ids, tuple(adjust_for)),
+        controls=_controls(inputs.features, ids, tuple(adjust_for)),
         control_names=tuple(adjust_for),
-        clusters=_clusters(dataset.events, ids),
+        clusters=_clusters(inputs.customers, ids),
     )
 
 
-def _clusters(events: pa.Table, ids: pa.Array) -> NDArray[np.int64] | None:
-    """Customer codes aligned to ``ids``; ``None`` when no customer has two journeys."""
-    if "customer_id" not in events.column_names:
+def _clusters(pairs: pa.Table | None, ids: pa.Array) -> NDArray[np.int64] | None:
+    """Customer codes aligned to ``ids``; ``None`` when no customer has two journeys.
+
+    ``pairs``: each journey's (smallest) customer id, ``journey_id`` and ``customer_id_min``.
+    """
+    if pairs is None:
         return None
-    pairs = (
-        events.select(["journey_id", "customer_id"])
-        .group_by("journey_id")
-        .aggregate([("customer_id", "min")])
-    )
     index = pc.index_in(ids, value_set=pairs["journey_id"].combine_chunks())
     customers = pc.cast(pairs["customer_id_min"].combine_chunks().take(index), pa.string())
     filled = pc.coalesce(customers, pc.cast(ids, pa.string()))
@@ -197,14 +197,13 @@ def _clusters(events: pa.Table, ids: pa.Array) -> NDArray[np.int64] | None:
     return cluster_codes(codes)
 
 
-def _controls(dataset: Dataset, ids: pa.Array, names: tuple[str, ...]) -> NDArray[np.float64]:
+def _controls(
+    journey_features: Callable[[], pa.Table], ids: pa.Array, names: tuple[str, ...]
+) -> NDArray[np.float64]:
     """Journey features aligned to ``ids`` as an ``(n, c)`` matrix (missing = 0)."""
     if not names:
         return np.zeros((len(ids), 0))
-    from peakend import engine
-
-    con = engine.connect()
-    features = engine.journey_features(engine.events_table(con, dataset.events)).to_pyarrow()
+    features = journey_features()
     numeric = [
         f.name
         for f in features.schema
@@ -232,9 +231,9 @@ def _outcome_kind(dataset: Dataset, outcome: str) -> str:
     raise ConfigError(f"unknown outcome {outcome!r}; the spec declares: {names}")
 
 
-def _touchpoints(dataset: Dataset, chosen: Sequence[str] | None) -> tuple[str, ...]:
-    scored = dataset.events.filter(pc.is_valid(dataset.events["score"]))
-    with_scores = set(pc.unique(scored["touchpoint"]).to_pylist())
+def _touchpoints(
+    dataset: Dataset, with_scores: set[str], chosen: Sequence[str] | None
+) -> tuple[str, ...]:
     ordered = [t for t in dataset.touchpoints["touchpoint"].to_pylist() if t in with_scores]
     ordered += sorted(with_scores - set(ordered))
     if chosen is None:
@@ -251,21 +250,24 @@ def _touchpoints(dataset: Dataset, chosen: Sequence[str] | None) -> tuple[str, .
 
 
 def _bands(
-    events: pa.Table, journey_ids: pa.ChunkedArray, names: tuple[str, ...], cuts: Cuts | None
+    cells: pa.Table, journey_ids: pa.ChunkedArray, names: tuple[str, ...], cuts: Cuts | None
 ) -> NDArray[np.int8]:
-    """``(n, T)`` band codes from the mean score (or valence) of each journey x touchpoint."""
+    """``(n, T)`` band codes from the mean score (or valence) of each journey x touchpoint.
+
+    ``cells`` holds one row per scored journey x touchpoint: ``journey_id``,
+    ``touchpoint``, ``n`` (scores) and ``total`` (their sum), from :mod:`.inputs`.
+    """
     n, k = len(journey_ids), len(names)
-    value_col = "score" if cuts is not None else "valence"
-    scored = events.filter(pc.is_valid(events[value_col]))
-    row = pc.index_in(scored["journey_id"], value_set=journey_ids.combine_chunks())
-    col = pc.index_in(scored["touchpoint"], value_set=pa.array(names, pa.string()))
+    row = pc.index_in(cells["journey_id"], value_set=journey_ids.combine_chunks())
+    col = pc.index_in(cells["touchpoint"], value_set=pa.array(names, pa.string()))
     keep = pc.and_(pc.is_valid(row), pc.is_valid(col))
     row_np = pc.filter(row, keep).to_numpy(zero_copy_only=False).astype(np.int64)
     col_np = pc.filter(col, keep).to_numpy(zero_copy_only=False).astype(np.int64)
-    values = pc.filter(scored[value_col], keep).to_numpy(zero_copy_only=False)
     cell = row_np * k + col_np
-    count = np.bincount(cell, minlength=n * k)
-    total = np.bincount(cell, weights=values, minlength=n * k)
+    count = np.zeros(n * k, dtype=np.int64)
+    total = np.zeros(n * k)
+    count[cell] = pc.filter(cells["n"], keep).to_numpy(zero_copy_only=False)
+    total[cell] = pc.filter(cells["total"], keep).to_numpy(zero_copy_only=False)
     mean = np.divide(total, count, out=np.zeros(n * k), where=count > 0)
     low_max, high_min = (cuts.low_max, cuts.high_min) if cuts else (None, None)
     is_low = mean <= low_max if low_max is not None else mean < 0

@@ -1,0 +1,373 @@
+"""The Spark loader: the DuckDB loader's checks, run on a Spark session.
+
+:class:`SparkLoader` is :class:`~peakend.loading.duck.DuckLoader` with a Spark
+session in place of the DuckDB connection (:class:`~peakend.loading.sparksql.SparkSQL`
+translates its statements). Every check, problem wording and quarantine line is
+therefore the DuckDB loader's; what differs is only how the source is read
+(Spark's Parquet and CSV readers, rows numbered in file order), the time-zone
+arithmetic (Spark's functions for DuckDB's ``timezone``), and where the loaded
+events stay: a persisted table on the session (:class:`SparkEventSource`), from
+which only aggregates come back.
+
+What the DuckDB loader hands to the pandas loader (wide layouts, Excel, XES,
+databases, formats DuckDB cannot reproduce) has no Spark path: it is refused
+with a :class:`~peakend.errors.ConfigError` that names the option to drop.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from peakend.errors import ConfigError, SourceError
+from peakend.io.sniff import read_file_bytes, sniff_delimiter, sniff_encoding
+from peakend.load import Dataset, _Loader
+from peakend.loading.duck import (
+    _ENCODINGS,
+    _HEAD_BYTES,
+    DuckLoader,
+    Unsupported,
+    _csv_frame,
+    _lit,
+    _parquet_frame,
+    _q,
+    _strip,
+    unsupported,
+)
+from peakend.loading.events import EventSource
+from peakend.loading.sparksql import SparkSQL, duck_type, to_arrow
+from peakend.schema import EVENT_SCHEMA
+from peakend.spec import DatasetSpec, SourceSpec
+from peakend.validate import _OFFSET, ROW
+
+if TYPE_CHECKING:
+    import ibis
+    from pyspark.sql import DataFrame, SparkSession
+
+DROP_OPTION = "drop --backend spark (and unset PEAKEND_BACKEND) to load it with DuckDB"
+VIEW = "peakend_events"
+
+
+def load_on_spark(spec: DatasetSpec, session: SparkSession | None = None) -> Dataset:
+    """Load ``spec`` on Spark (``session``, or :func:`spark_session`'s)."""
+    why = unsupported(spec)
+    if why:
+        raise ConfigError(f"{spec.name}: the Spark backend cannot load a {why} yet; {DROP_OPTION}")
+    if session is None:
+        from peakend.loading.spark_session import spark_session
+
+        session = spark_session()
+    dataset = SparkLoader(spec, session).run()
+    dataset.report.loader = "spark"
+    return dataset
+
+
+class SparkLoader(DuckLoader):
+    """One load on a Spark session; see the module's docstring."""
+
+    def __init__(self, spec: DatasetSpec, session: SparkSession) -> None:
+        _Loader.__init__(self, spec)
+        self.session = session
+        self.spark = SparkSQL(session)
+        self.db = self.spark  # type: ignore[assignment]  # the statements DuckLoader runs
+        self.types: dict[str, str] = {}
+        self.header: list[str] = []
+        self.encoding = "utf-8"
+        self.to_frame = _parquet_frame
+
+    def run(self) -> Dataset:
+        try:
+            return self._run()
+        except Unsupported as exc:
+            self.spark.close()
+            raise ConfigError(
+                f"{self.spec.name}: the Spark backend cannot load this source ({exc}); "
+                f"{DROP_OPTION}"
+            ) from exc
+        except BaseException:
+            self.spark.close()
+            raise
+
+    # -- reading -------------------------------------------------------------
+
+    def _read(self, source: SourceSpec, name: str) -> None:
+        """Source ``name`` as a persisted table with its 1-based data row number."""
+        assert source.path is not None
+        if not source.path.is_file():
+            raise SourceError(f"{source.label}: no such file")
+        reader = self.session.read
+        if source.format == "parquet":
+            frame = reader.parquet(str(source.path))
+        else:
+            frame = reader.options(**self._csv_options(source, name == "raw")).csv(str(source.path))
+        names = list(frame.columns)
+        if ROW in names:
+            raise Unsupported(f"a column named {ROW}")
+        if source.format == "csv":
+            if names != [h.strip() for h in self.header]:
+                raise Unsupported("column names Spark reads differently")
+            # pandas reads with skipinitialspace: spaces after the delimiter go.
+            frame = frame.selectExpr(
+                *(f"nullif(ltrim({_spark_name(c)}), '') AS {_spark_name(c)}" for c in names)
+            )
+        table = self.spark.register(name, _numbered(frame))
+        if not self._count(name, "TRUE"):
+            raise Unsupported("no data rows")
+        if source.format == "csv" and self.encoding == "utf-8":
+            # Spark replaces bytes that are not UTF-8 with U+FFFD where DuckDB stops
+            # and the pandas loader quarantines the rows.
+            cells = ", ".join(_spark_name(c) for c in names)
+            replaced = f"concat_ws('', {cells}) LIKE '%\ufffd%'"
+            if self.session.table(name).where(replaced).limit(1).count():
+                raise Unsupported(
+                    f"bytes that are not {source.encoding or 'UTF-8'}: declare the file's "
+                    'real encoding in [source] (e.g. encoding = "latin-1")'
+                )
+        if name == "raw":
+            fields = {f.name: duck_type(f.dataType) for f in table.schema.fields}
+            self.types = {ROW: "BIGINT", **{c: fields[c] for c in names}}
+            if source.format == "csv":
+                self.to_frame = _csv_frame
+
+    def _csv_options(self, source: SourceSpec, main: bool) -> dict[str, str]:
+        """Spark CSV options with the delimiter and encoding the pandas reader would use."""
+        assert source.path is not None
+        head = read_file_bytes(source.path, limit=_HEAD_BYTES)
+        raw_head = source.path.read_bytes()[:2]
+        if raw_head == b"PK":
+            raise Unsupported("zip archive")
+        if raw_head == b"\x1f\x8b" and not source.path.name.endswith(".gz"):
+            raise ConfigError(
+                f"{source.label} is gzip-compressed: Spark decompresses files named *.gz "
+                "only; rename it, or " + DROP_OPTION
+            )
+        encoding = source.encoding
+        if encoding is None:
+            encoding, note = sniff_encoding(head)
+            if note:
+                raise Unsupported("encoding to detect: set `encoding` in [source]")
+        if encoding.lower() not in _ENCODINGS:
+            raise Unsupported(f"encoding {encoding}")
+        self.encoding = _ENCODINGS[encoding.lower()]
+        text = head.decode(encoding, errors="replace").removeprefix("\ufeff")
+        if not text.strip():
+            raise Unsupported("empty file")
+        delimiter = source.delimiter
+        note = None
+        if delimiter is None:
+            delimiter, note = sniff_delimiter(text)
+        self.header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+        if len(self.header) < 2:
+            raise Unsupported("one column: set `delimiter` in [source]")
+        if note and main:
+            from peakend.validate import Problem, Reason, Severity
+
+            self._add(Problem(Reason.FORMAT_DETECTED, Severity.INFO, self.label, None, 1, fix=note))
+        # multiLine: quoted values may hold line breaks (as DuckDB and pandas read them);
+        # it also reads each file as one split, so rows keep the file's order.
+        return {
+            "header": "true",
+            "sep": delimiter,
+            "quote": '"',
+            "escape": '"',
+            "encoding": self.encoding,
+            "multiLine": "true",
+            "mode": "FAILFAST",
+            "inferSchema": "false",
+        }
+
+    # -- Spark's time-zone functions -------------------------------------------
+
+    def _timestamp_sql(self) -> list[str]:
+        if "ts" not in self.columns:
+            return super()._timestamp_sql()
+        col = self.columns["ts"]
+        kind = self._kind(col)
+        if kind == "instant":
+            return super()._timestamp_sql()
+        zone = _lit(self.spec.source.timezone)
+        present = f"{_q(col)} IS NOT NULL"
+        if kind == "local":
+            value = f"CAST({_q(col)} AS TIMESTAMP)"
+            offset = "FALSE"
+        elif kind == "text":
+            text = _strip(_q(col))
+            offset = f"coalesce(regexp_matches({text}, {_lit('(?i)' + _OFFSET.pattern)}), FALSE)"
+            exact = f"TRY_CAST({text} AS TIMESTAMPTZ)"
+            value = f"TRY_CAST({text} AS TIMESTAMP)"
+        else:
+            raise Unsupported(f"timestamps of type {self.types[col]}")
+
+        def wall(instant: str) -> str:
+            return f"CAST(from_utc_timestamp({instant}, {zone}) AS TIMESTAMP)"
+
+        local = f"to_utc_timestamp({value}, {zone})"
+        # As in DuckDB: a local time that does not exist or occurs twice at a
+        # daylight-saving change is unreadable.
+        shaky = (
+            f"({wall(local)} <> {value} "
+            f"OR {wall(f'{local} - INTERVAL 1 HOUR')} = {value} "
+            f"OR {wall(f'{local} + INTERVAL 1 HOUR')} = {value})"
+        )
+        local_ok = f"CASE WHEN {shaky} THEN NULL ELSE {local} END"
+        if kind == "text":
+            ts = f"CASE WHEN {offset} THEN {exact} ELSE {local_ok} END"
+            self._confirm_timestamps(col, f"{present} AND ({ts}) IS NULL")
+        else:
+            ts = local_ok
+        return [
+            f"{ts} AS ts",
+            f"{present} AS ts_present",
+            f"({present} AND NOT {offset}) AS ts_naive",
+            f"({present} AND {offset}) AS ts_offset",
+        ]
+
+    def _scale_table(self) -> None:
+        from pyspark.sql.types import (
+            ArrayType,
+            BooleanType,
+            DoubleType,
+            StringType,
+            StructField,
+            StructType,
+        )
+
+        scales = {n: self._scale(n) for n in self._touchpoint_names()}
+        rows = [
+            (n, float(s.low), float(s.high), float(s.midpoint), bool(s.reversed),
+             [float(v) for v in s.not_applicable])
+            for n, s in scales.items()
+            if s is not None
+        ]  # fmt: skip
+        schema = StructType(
+            [
+                StructField("tp", StringType()),
+                StructField("low", DoubleType()),
+                StructField("high", DoubleType()),
+                StructField("neutral", DoubleType()),
+                StructField("reversed", BooleanType()),
+                StructField("na", ArrayType(DoubleType())),
+            ]
+        )
+        self.spark.register("scale_of", self.session.createDataFrame(rows, schema))
+
+    # -- the loaded events stay on the session --------------------------------
+
+    def _event_source(self) -> EventSource:
+        self.db.sql("CREATE TABLE kept_events AS SELECT * FROM ev_final")
+        kept = self.spark.tables.pop("kept_events")
+        self.spark.close()  # the work tables of the checks
+        frame = kept.selectExpr(
+            ROW,
+            "jid AS journey_id",
+            "customer AS customer_id",
+            "ts",
+            "seq",
+            "tp AS touchpoint",
+            "channel",
+            "initiated_by",
+            "score_final AS score",
+            "valence_final AS valence",
+            "text",
+            "lang",
+        )
+        return SparkEventSource(self.session, frame, kept, n_rows=self.report.events_loaded)
+
+
+class SparkEventSource(EventSource):
+    """Canonical events as a persisted table on a Spark session.
+
+    The journey engine reads them through Ibis's PySpark backend
+    (:meth:`ibis_table`), so only aggregates leave Spark; :meth:`to_arrow` (what
+    ``Dataset.events`` calls) brings every event to this process and suits small
+    data only.
+    """
+
+    remote = True
+
+    def __init__(
+        self, session: SparkSession, frame: DataFrame, persisted: DataFrame, *, n_rows: int
+    ) -> None:
+        self.session = session
+        self.frame: DataFrame | None = frame
+        self._persisted = persisted
+        self.n_rows = n_rows
+        frame.createOrReplaceTempView(VIEW)
+
+    @property
+    def open(self) -> bool:
+        return self.frame is not None
+
+    @property
+    def db(self) -> Any:
+        raise RuntimeError("these events live on a Spark session, not a DuckDB connection")
+
+    def ibis_table(self) -> tuple[Any, ibis.Table]:
+        """Ibis's PySpark backend on the events' session and the events on it."""
+        import ibis
+
+        backend = ibis.pyspark.connect(self.session)
+        return backend, backend.table(VIEW)
+
+    def to_arrow(self) -> pa.Table:
+        """Every event, in the canonical schema and order (journey, time, sequence)."""
+        frame = self._frame().orderBy("journey_id", self._column("ts").asc_nulls_last(), "seq", ROW)
+        table = to_arrow(frame.drop(ROW))
+        return table.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
+
+    def write_parquet(self, path: Any) -> None:
+        """Spark writes folders, not the single file the dataset cache keeps."""
+        raise ConfigError(f"the dataset cache cannot be written from Spark; {DROP_OPTION}")
+
+    def close(self) -> None:
+        """Release the persisted events and drop their view."""
+        if self.frame is not None:
+            self._persisted.unpersist()
+            self.session.catalog.dropTempView(VIEW)
+            self.frame = None
+
+    def _frame(self) -> DataFrame:
+        if self.frame is None:
+            raise RuntimeError("these events were read into memory and released on Spark")
+        return self.frame
+
+    def _column(self, name: str) -> Any:
+        from pyspark.sql import functions
+
+        return functions.col(name)
+
+    def __repr__(self) -> str:
+        state = "on Spark" if self.open else "released"
+        return f"SparkEventSource({self.n_rows:,} events, {state})"
+
+
+def _spark_name(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _numbered(frame: DataFrame) -> DataFrame:
+    """``frame`` with the 1-based row number of each row in the file, first.
+
+    Rows are numbered by (file split, position in the split): Spark reads a
+    split's rows in file order, and a split's offset orders the splits.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.window import Window
+
+    names = list(frame.columns)
+    tagged = frame.select(
+        "*",
+        F.col("_metadata.file_block_start").alias("__block"),
+        F.monotonically_increasing_id().alias("__id"),
+    )
+    blocks = tagged.groupBy("__block").agg(
+        F.count("*").alias("__n"), F.min("__id").alias("__first")
+    )
+    before = Window.orderBy("__block").rowsBetween(Window.unboundedPreceding, -1)
+    blocks = blocks.withColumn("__offset", F.coalesce(F.sum("__n").over(before), F.lit(0)))
+    numbered = tagged.join(F.broadcast(blocks), "__block")
+    row = (F.col("__offset") + F.col("__id") - F.col("__first") + 1).cast("bigint").alias(ROW)
+    return numbered.select(row, *(F.col(_spark_name(c)) for c in names))

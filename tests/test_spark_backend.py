@@ -1,0 +1,177 @@
+"""``--backend spark``: loading, the journey engine and the moments inputs on Spark equal DuckDB's.
+
+The Spark loader runs the DuckDB loader's checks on a Spark session
+(:mod:`peakend.loading.spark`). On a generated log with planted bad rows the
+problems, the quarantine and the loaded tables must be the same row for row; on
+the demo data the journey summary and the moments model (same seed) must agree
+(counts and journey features exactly, sums of floating-point numbers to 1e-9,
+since Spark adds in another order).
+
+Needs ``peakend[spark]`` and Java 17. Without them the module is skipped, except
+on CI (``CI=true``), where that is a failure. One local Spark session serves the
+whole module.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from peakend.cli import app
+from peakend.datasets import demo_spec_path
+from peakend.errors import ConfigError
+from peakend.generate import GeneratorConfig, generate
+from peakend.load import Dataset, load
+from peakend.models.moments import MomentSettings, find_moments
+from peakend.summary import summarize_journeys
+
+try:
+    from pyspark.sql import SparkSession
+except ImportError:
+    if os.environ.get("CI") == "true":
+        raise
+    pytest.skip(
+        "pyspark is not installed: install the extra `peakend[spark]` (needs Java 17)",
+        allow_module_level=True,
+    )
+if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+    if os.environ.get("CI") == "true":
+        raise RuntimeError("Java 17 is needed for the Spark tests")
+    pytest.skip("Java is not installed: Spark needs Java 17", allow_module_level=True)
+
+from tests.test_loaders import BAD_ROWS, csv_spec, to_csv  # noqa: E402
+
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
+
+
+@pytest.fixture(scope="module")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The active session, which ``--backend spark`` then uses."""
+    warehouse = tmp_path_factory.mktemp("spark-warehouse")
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("peakend-backend-test")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.memory", "1g")
+        .config("spark.sql.warehouse.dir", str(warehouse))
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("FATAL")
+    yield session
+    session.stop()
+    gc.collect()
+
+
+def _same_numbers(a: Any, b: Any, path: str = "") -> None:
+    """Equal, floats to 1e-9 relative (sums in another order)."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), path
+        for key in a:
+            _same_numbers(a[key], b[key], f"{path}.{key}")
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _same_numbers(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) and isinstance(b, float) and not math.isnan(a):
+        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), f"{path}: {a} != {b}"
+    else:
+        assert a == b or (a != a and b != b), f"{path}: {a!r} != {b!r}"
+
+
+def _loaded_the_same(duck: Dataset, spark: Dataset) -> None:
+    assert duck.report.loader == "duckdb" and spark.report.loader == "spark"
+    assert duck.report.problems == spark.report.problems
+    pd.testing.assert_frame_equal(duck.quarantine, spark.quarantine)
+    first, second = duck.report.to_dict(), spark.report.to_dict()
+    first.pop("loader")
+    second.pop("loader")
+    assert first == second
+    assert duck.outcomes.equals(spark.outcomes)
+    assert duck.touchpoints.equals(spark.touchpoints)
+    assert spark.n_events == duck.n_events
+    assert spark.event_source is not None and spark.event_source.remote
+    assert duck.events.equals(spark.events, check_metadata=True)  # brought back: small data
+    assert spark.event_source is None
+
+
+def test_planted_bad_rows_give_the_same_problems_and_quarantine_on_spark(
+    spark: Any, tmp_path: Path
+) -> None:
+    generate(tmp_path, GeneratorConfig(n_journeys=1_500, seed=5))
+    to_csv(tmp_path, BAD_ROWS, "bad.csv")
+    spec = csv_spec(tmp_path, "bad.csv", "bad.toml", 'decimal = ","\ntimezone = "Europe/Amsterdam"')
+    text = spec.read_text(encoding="utf-8")
+    spec.write_text(
+        text.replace("[scales.score]", '[scales.score]\nnot_applicable = ["N/A"]', 1), "utf-8"
+    )
+    duck, on_spark = load(spec), load(spec, backend="spark")
+    reasons = {str(p.reason) for p in duck.report.problems}
+    assert {"bad_timestamp", "duplicate_event", "bad_score", "score_out_of_scale"} <= reasons
+    assert {"missing_value", "bad_value", "not_applicable", "unknown_touchpoint"} <= reasons
+    assert len(duck.quarantine) > 40
+    _loaded_the_same(duck, on_spark)
+
+
+def test_journeys_and_moments_on_the_demo_equal_duckdb(spark: Any) -> None:
+    duck, on_spark = load(demo_spec_path()), load(demo_spec_path(), backend="spark")
+    assert duck.report.problems == on_spark.report.problems
+    summary = summarize_journeys(on_spark).to_dict(include_journeys=True)
+    expected = summarize_journeys(duck).to_dict(include_journeys=True)
+    assert summary["n_journeys"] == expected["n_journeys"] > 1000
+    _same_numbers(expected, summary)
+    settings = MomentSettings(n_resamples=40, seed=3)
+    moments = find_moments(on_spark, outcome="overall", settings=settings, segments=())
+    wanted = find_moments(duck, outcome="overall", settings=settings, segments=())
+    _same_numbers(wanted.to_dict(), moments.to_dict())
+    assert on_spark.event_source is not None  # the events never left Spark
+
+
+def test_the_journeys_command_runs_on_spark(spark: Any) -> None:
+    spec = Path(__file__).parent / "data" / "good_long.toml"
+    runner = CliRunner()
+    duck = runner.invoke(app, ["journeys", str(spec), "--json"])
+    on_spark = runner.invoke(app, ["journeys", str(spec), "--json", "--backend", "spark"])
+    assert duck.exit_code == 0 and on_spark.exit_code == 0, on_spark.output
+    expected, result = json.loads(duck.stdout), json.loads(on_spark.stdout)
+    assert result["validation"].pop("loader") == "spark"
+    expected["validation"].pop("loader")
+    _same_numbers(expected, result)
+
+
+def test_what_spark_cannot_load_is_refused_with_the_option_to_drop(
+    spark: Any, tmp_path: Path
+) -> None:
+    wide = Path(__file__).parent / "data" / "wide_survey.toml"
+    with pytest.raises(ConfigError, match=r"cannot load a wide layout yet; drop --backend spark"):
+        load(wide, backend="spark")
+    with pytest.raises(ConfigError, match=r"drop --cache .* or drop --backend spark"):
+        load(demo_spec_path(), backend="spark", cache=tmp_path / "cache")
+    with pytest.raises(ConfigError, match=r"--backend='flink' is not a backend"):
+        load(demo_spec_path(), backend="flink")
+
+
+def test_validate_on_spark_writes_the_quarantine_as_parquet(spark: Any, tmp_path: Path) -> None:
+    spec = Path(__file__).parent / "data" / "bad_score.toml"
+    target = tmp_path / "quarantine.parquet"
+    args = ["validate", str(spec), "--backend", "spark", "--quarantine", str(target), "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["loader"] == "spark"
+    pd.testing.assert_frame_equal(pd.read_parquet(target), load(spec).quarantine)
