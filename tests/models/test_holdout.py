@@ -57,6 +57,7 @@ def null_design(tmp_path_factory: pytest.TempPathFactory) -> MomentDesign:
 def test_true_fit_is_the_fit_on_fresh_outcomes(null_design: MomentDesign) -> None:
     """In the simulated world the exact fit equals the R² on many fresh outcomes."""
     world = _world(null_design, fold_of_rows(null_design, 5, 0))
+    assert world is not None
     rng = np.random.default_rng(1)
     coef = world.inverse_full @ (world.x.T @ (world.w * (world.fitted + world.noise)))
     coef = coef + rng.normal(0, 0.05, coef.size)

@@ -224,10 +224,10 @@ def test_segment_difference_is_found(planted: Dataset) -> None:
     (seg,) = result.segments
     diff = {d.touchpoint: d for d in seg.differences}
     assert diff["website_visit"].class_differs
-    assert diff["website_visit"].classes == {
-        "business": "moment_of_truth",
-        "consumer": "standard",
-    }
+    classes = diff["website_visit"].classes
+    assert classes["business"] == "moment_of_truth"
+    # the consumers' interval need not lie wholly inside the threshold
+    assert classes["consumer"] in ("standard", "inconclusive")
     assert not diff["installation"].class_differs
     assert json.dumps(seg.to_dict(), allow_nan=True)
 

@@ -61,6 +61,7 @@ from peakend.models.moments.fit import (
     quiet,
 )
 from peakend.stats.resampling import Interval, grouped_kfold_splits
+from peakend.stats.sandwich import scaled_pinv
 
 F64 = NDArray[np.float64]
 F32 = NDArray[np.float32]
@@ -135,8 +136,10 @@ def cv_errors(design: MomentDesign, fold: I64, *, n_resamples: int, seed: int) -
     (which is the truth of the simulated world), the folds and the full model
     refitted, and the folds' score compared with the full model's exact fit.
     """
-    with threadpool_limits(limits=1, user_api="blas"), quiet():
+    with threadpool_limits(limits=1, user_api="blas"), quiet(), np.errstate(all="ignore"):
         world = _world(design, fold)
+        if world is None:  # the fit did not converge (already warned): no interval
+            return np.full(n_resamples, np.nan)
         rng = np.random.default_rng(seed)
         out = [_draw_errors(world, rng, k) for k in _blocks(n_resamples)]
     return np.concatenate(out) if out else np.zeros(0)
@@ -164,10 +167,13 @@ class _World:
     binary: bool
 
 
-def _world(design: MomentDesign, fold: I64) -> _World:
+def _world(design: MomentDesign, fold: I64) -> _World | None:
+    """The simulated world of the fitted model; ``None`` when the fit did not converge."""
     matrix = _matrix(design)
     x = matrix.x.astype(np.float64)
-    coef, factor, _, _ = _fit_distinct(matrix.x, design.y, design.weights, design)
+    coef, factor, _, converged = _fit_distinct(matrix.x, design.y, design.weights, design)
+    if not converged:
+        return None
     ridge = _RIDGE * float(np.mean(design.weights)) if design.binary else 0.0
     eta = x @ coef
     if not design.binary:
@@ -176,7 +182,7 @@ def _world(design: MomentDesign, fold: I64) -> _World:
     folds = tuple(np.flatnonzero(fold == i) for i in range(int(fold.max()) + 1))
     grams = tuple((x[rows] * w[rows, None]).T @ x[rows] for rows in folds)
     full = np.sum(grams, axis=0)
-    inverse_full = _pseudo_inverse(full, ridge)
+    inverse_full = scaled_pinv(full, ridge)
     leverage = np.einsum("ij,jk,ik->i", x, inverse_full, x) * w
     fitted = _sigmoid(eta) if design.binary else eta
     noise = (design.y - fitted) / np.sqrt(np.clip(1.0 - leverage, 1e-3, None))
@@ -189,21 +195,11 @@ def _world(design: MomentDesign, fold: I64) -> _World:
         noise=noise,
         folds=folds,
         gram=grams,
-        inverse=tuple(_pseudo_inverse(full - g, ridge) for g in grams),
+        inverse=tuple(scaled_pinv(full - g, ridge) for g in grams),
         inverse_full=inverse_full,
         clusters=design.clusters,
         binary=design.binary,
     )
-
-
-def _pseudo_inverse(xtx: F64, ridge: float) -> F64:
-    """The matrix that :func:`~peakend.models.moments.fit._solve` applies to ``X' y``."""
-    xtx = xtx.copy()
-    xtx[np.arange(1, len(xtx)), np.arange(1, len(xtx))] += ridge
-    scale = 1.0 / np.sqrt(np.maximum(np.diag(xtx), 1e-300))
-    lam, vec = np.linalg.eigh(xtx * np.outer(scale, scale))
-    inv = np.divide(1.0, lam, out=np.zeros_like(lam), where=lam > 1e-9 * lam.max())
-    return np.asarray((scale[:, None] * vec * inv) @ (vec.T * scale[None, :]), dtype=np.float64)
 
 
 def _draw_errors(world: _World, rng: np.random.Generator, k: int) -> F64:
@@ -242,7 +238,7 @@ def _true_fit(world: _World, coef: F64) -> F64:
     if world.binary:
         p = world.fitted
         loss = (np.logaddexp(0.0, eta) - p * eta) @ world.weight / total
-        mean = float(p @ world.weight) / total
+        mean = float(np.clip(p @ world.weight / total, _EPS, 1 - _EPS))
         null = -(mean * np.log(mean) + (1 - mean) * np.log(1 - mean))
     else:
         noise = float(world.noise**2 @ world.weight) / total
