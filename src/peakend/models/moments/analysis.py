@@ -11,8 +11,9 @@ over-invest, some pain there is acceptable).
 and the **reward** of a high score against the middle band in one regression
 over all touchpoints (penalty-reward contrast analysis; Brandt 1987, Mikulić &
 Prebežac 2008), the **relative importance** (Johnson's relative weights, as
-shares of the explained variance or deviance), bootstrap intervals for all of
-them, a class with its bootstrap confidence, and a recommendation that uses the
+shares of the explained variance or deviance), intervals for all of
+them (cluster-robust sandwich for a continuous outcome's penalty and reward,
+bootstrap otherwise), a class with its confidence, and a recommendation that uses the
 touchpoint's brand relevance. See ``docs/moments.md`` for the method.
 
 Classes follow one rule (:mod:`peakend.models.moments.verdict`): a class is
