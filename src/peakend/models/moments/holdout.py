@@ -151,7 +151,10 @@ def _blocks(n_resamples: int, size: int = 20) -> list[int]:
 
 @dataclass(frozen=True)
 class _World:
-    """The fitted model as the truth, and the per-fold matrices every draw reuses."""
+    """The fitted model as the truth, and the per-fold matrices every draw reuses.
+
+    Rows are sorted by test fold, so that each fold is a contiguous slice.
+    """
 
     x: F64
     w: F64  # weight x IRLS weight (OLS: the weight)
@@ -159,8 +162,7 @@ class _World:
     fitted: F64  # fitted mean (OLS) or probability (logistic)
     eta: F64  # fitted linear predictor
     noise: F64  # leverage-corrected residuals (OLS)
-    folds: tuple[I64, ...]
-    gram: tuple[F64, ...]  # X' diag(w) X of each test fold
+    folds: tuple[slice, ...]
     inverse: tuple[F64, ...]  # pseudo-inverse of the training folds' X' diag(w) X
     inverse_full: F64
     clusters: I64 | None
@@ -170,34 +172,36 @@ class _World:
 def _world(design: MomentDesign, fold: I64) -> _World | None:
     """The simulated world of the fitted model; ``None`` when the fit did not converge."""
     matrix = _matrix(design)
-    x = matrix.x.astype(np.float64)
     coef, factor, _, converged = _fit_distinct(matrix.x, design.y, design.weights, design)
     if not converged:
         return None
-    ridge = _RIDGE * float(np.mean(design.weights)) if design.binary else 0.0
+    order = np.argsort(fold, kind="stable")
+    x = matrix.x[order].astype(np.float64)
+    weight, y, factor = design.weights[order], design.y[order], factor[order]
+    ridge = _RIDGE * float(np.mean(weight)) if design.binary else 0.0
     eta = x @ coef
     if not design.binary:
-        eta = eta + float(np.average(design.y, weights=design.weights))
-    w = design.weights * factor
-    folds = tuple(np.flatnonzero(fold == i) for i in range(int(fold.max()) + 1))
-    grams = tuple((x[rows] * w[rows, None]).T @ x[rows] for rows in folds)
+        eta = eta + float(np.average(y, weights=weight))
+    w = weight * factor
+    edges = np.searchsorted(fold[order], np.arange(int(fold.max()) + 2))
+    folds = tuple(slice(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:], strict=True))
+    grams = [(x[rows] * w[rows, None]).T @ x[rows] for rows in folds]
     full = np.sum(grams, axis=0)
     inverse_full = scaled_pinv(full, ridge)
-    leverage = np.einsum("ij,jk,ik->i", x, inverse_full, x) * w
+    leverage = np.sum((x @ inverse_full) * x, axis=1) * w
     fitted = _sigmoid(eta) if design.binary else eta
-    noise = (design.y - fitted) / np.sqrt(np.clip(1.0 - leverage, 1e-3, None))
+    noise = (y - fitted) / np.sqrt(np.clip(1.0 - leverage, 1e-3, None))
     return _World(
         x=x,
         w=w,
-        weight=design.weights,
+        weight=weight,
         fitted=fitted,
         eta=eta,
         noise=noise,
         folds=folds,
-        gram=grams,
         inverse=tuple(scaled_pinv(full - g, ridge) for g in grams),
         inverse_full=inverse_full,
-        clusters=design.clusters,
+        clusters=None if design.clusters is None else design.clusters[order],
         binary=design.binary,
     )
 
@@ -214,21 +218,34 @@ def _draw_errors(world: _World, rng: np.random.Generator, k: int) -> F64:
         response = y
     xty = [(response[:, rows] * world.w[rows]) @ world.x[rows] for rows in world.folds]
     total = np.sum(xty, axis=0)
+    sums = [_sums(y[:, rows], world.weight[rows]) for rows in world.folds]
+    everything = np.sum(sums, axis=0)
     model = np.zeros(k)
     null = np.zeros(k)
-    for rows, part, inverse in zip(world.folds, xty, world.inverse, strict=True):
+    for rows, part, inverse, test in zip(world.folds, xty, world.inverse, sums, strict=True):
         coef = (total - part) @ inverse.T
-        test = world.weight[rows]
-        train_w = float(world.weight.sum() - test.sum())
-        base = (y @ world.weight - y[:, rows] @ test) / train_w
+        train = everything - test
+        base = train[1] / train[0]  # the training folds' mean outcome
         eta = coef @ world.x[rows].T
-        model += _losses(y[:, rows], eta, world.binary) @ test
-        null += (
-            _losses(y[:, rows], np.broadcast_to(base[:, None], (k, rows.size)), world.binary, False)
-            @ test
-        )
+        model += _losses(y[:, rows], eta, world.binary) @ world.weight[rows]
+        null += _constant_loss(test, base, world.binary)
     coef = total @ world.inverse_full.T
     return (1.0 - model / null) - _true_fit(world, coef)
+
+
+def _sums(y: F64, weight: F64) -> F64:
+    """``[Σ w, Σ w y, Σ w y²]`` per draw (rows of ``y``): shape ``(3, k)``."""
+    return np.stack([np.full(y.shape[0], weight.sum()), y @ weight, (y * y) @ weight])
+
+
+def _constant_loss(sums: F64, base: F64, binary: bool) -> F64:
+    """Summed loss of predicting ``base`` for every journey, from :func:`_sums`."""
+    if not binary:
+        return np.asarray(sums[2] - 2 * base * sums[1] + base**2 * sums[0], dtype=np.float64)
+    b = np.clip(base, _EPS, 1 - _EPS)
+    return np.asarray(
+        -(np.log(b) * sums[1] + np.log(1 - b) * (sums[0] - sums[1])), dtype=np.float64
+    )
 
 
 def _true_fit(world: _World, coef: F64) -> F64:
@@ -248,14 +265,11 @@ def _true_fit(world: _World, coef: F64) -> F64:
     return np.asarray(1.0 - loss / null, dtype=np.float64)
 
 
-def _losses(y: F64, eta: F64, binary: bool, linear: bool = True) -> F64:
-    """Per-journey losses of a linear predictor (or, ``linear=False``, a probability/mean)."""
+def _losses(y: F64, eta: F64, binary: bool) -> F64:
+    """Per-journey losses of a linear predictor: squared error or negative log-likelihood."""
     if not binary:
         return np.asarray((y - eta) ** 2, dtype=np.float64)
-    if linear:
-        return np.asarray(np.logaddexp(0.0, eta) - y * eta, dtype=np.float64)
-    p = np.clip(eta, _EPS, 1 - _EPS)
-    return np.asarray(-(y * np.log(p) + (1 - y) * np.log(1 - p)), dtype=np.float64)
+    return np.asarray(np.logaddexp(0.0, eta) - y * eta, dtype=np.float64)
 
 
 def _loss(y: F64, predicted: F64, binary: bool) -> F64:
