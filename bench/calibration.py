@@ -99,6 +99,7 @@ class Scenario:
     effects: str = "total"  # truth.json effects the moments estimate
     adjust: bool = False
     segment: bool = False
+    projection: bool = False  # also score against the population's band regression
 
 
 def _touchpoints(cfg: GeneratorConfig, **scale: float) -> GeneratorConfig:
@@ -180,7 +181,7 @@ SCENARIOS: dict[str, Scenario] = {
                 _touchpoints(c, penalty=0.0, reward=0.0), **QUIET_MEMORY, **NO_RECOVERY
             ),
         ),
-        Scenario("classes_total", "moments", 5_000, lambda c: c),
+        Scenario("classes_total", "moments", 5_000, lambda c: c, projection=True),
         Scenario("classes_direct", "moments", 5_000, lambda c: c, effects="direct", adjust=True),
         Scenario("memory", "memory", 300, _memory(0.4, 0.4, 0.6)),
         Scenario("memory_ratio", "memory", 300, _memory(0.0, 1.2, 0.4)),
@@ -244,6 +245,7 @@ def population(scenario: Scenario, workdir: Path, n: int = 100_000) -> dict[str,
     return {
         "design": design,
         "importance": {m.touchpoint: m.importance.value for m in result.touchpoints},
+        "projection": {m.touchpoint: (m.penalty.value, m.reward.value) for m in result.touchpoints},
     }
 
 
@@ -278,7 +280,26 @@ def moments_replicate(
     tally = Tally()
     tally.add("coverage fit", covers(result.fit, fresh_fit(dataset, scenario, pop)))
     _moment_figures(tally, result, truth, scenario.effects, pop)
+    if scenario.projection:
+        _projection_figures(tally, result, pop)
     return tally
+
+
+def _projection_figures(tally: Tally, result: MomentsResult, pop: dict[str, object]) -> None:
+    """Coverage of the band regression's own population value (100,000 journeys).
+
+    Where the outcome is not additive in the bands (the remembered peak is a
+    maximum, the end the last score), the band regression estimates the best
+    additive description of the total effects, not their average by
+    intervention; this separates that gap from the intervals' own calibration.
+    """
+    projection = pop["projection"]
+    assert isinstance(projection, dict)
+    for m in result.touchpoints:
+        if m.touchpoint in projection and m.moment_class != "not_enough_data":
+            penalty, reward = projection[m.touchpoint]
+            tally.add("coverage penalty (population band regression)", covers(m.penalty, penalty))
+            tally.add("coverage reward (population band regression)", covers(m.reward, reward))
 
 
 def _moment_figures(

@@ -143,18 +143,22 @@ TEXTS: dict[str, dict[Language, str]] = {
     "rec_proactive_contact": {"en": "proactive contact", "nl": "proactief contact"},
     "moments_intro": {
         "en": "How much a low and a high score at each touchpoint move {outcome}, compared "
-        "with a middle score, with 95 % bootstrap intervals. Moments of truth hurt when they "
+        "with a middle score, with 95 % intervals. Moments of truth hurt when they "
         "go wrong (left), excel moments lift when they go well (top), performance moments do "
         "both, standard moments are shown to do neither, and inconclusive ones cannot be told "
         "yet. These are total effects: what a touchpoint does directly and through the peak "
-        "and end customers remember.",
+        "and end customers remember, averaged with the regression's weights, in which "
+        "journeys where other moments also went wrong count more; for a typical journey the "
+        "effect of changing the score can be larger.",
         "nl": "Hoeveel een lage en een hoge score op elk contactmoment {outcome} verschuiven "
-        "ten opzichte van een middenscore, met 95%-bootstrapintervallen. Momenten van de "
+        "ten opzichte van een middenscore, met 95%-intervallen. Momenten van de "
         "waarheid doen pijn als ze misgaan (links), excelmomenten tillen op als ze goed gaan "
         "(boven), prestatiemomenten doen beide, van standaardmomenten is aangetoond dat ze "
         "geen van beide doen, en bij onbesliste momenten is dat nog niet te zeggen. Dit zijn "
         "totale effecten: wat een contactmoment direct doet en via de piek en het einde die "
-        "klanten onthouden.",
+        "klanten onthouden, gemiddeld met de gewichten van de regressie, waarin klantreizen "
+        "waar ook andere momenten misgingen zwaarder wegen; voor een gewone klantreis kan het "
+        "effect van een andere score groter zijn.",
     },
     "moments_fit": {
         "en": "Model: {model} on {n} journeys; explained out of sample ({fit_method}): {fit}. "

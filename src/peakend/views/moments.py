@@ -3,7 +3,7 @@
 Moments of truth sit to the left (a low score costs a lot), excel moments at
 the top (a high score adds a lot), performance moments top-left, standard
 moments near the origin. Dashed lines mark the classification threshold; the
-whiskers are the bootstrap intervals. A binary outcome is drawn in percentage
+whiskers are the 95 % intervals. A binary outcome is drawn in percentage
 points so that a manager reads "a low score costs 12 points of satisfied".
 """
 

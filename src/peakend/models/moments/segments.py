@@ -25,7 +25,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy import stats
 
 from peakend.errors import ConfigError, ModelError, StatisticalWarning
 from peakend.load import Dataset
@@ -38,6 +37,7 @@ from peakend.models.moments.analysis import (
 )
 from peakend.models.moments.design import MomentDesign
 from peakend.models.moments.fit import check_rows, quiet
+from peakend.models.moments.verdict import normal_confidence
 from peakend.stats.pooling import pool
 from peakend.stats.resampling import Interval
 
@@ -204,31 +204,9 @@ def _reclassify(
         penalty=penalty,
         reward=reward,
         moment_class=cls,
-        confidence=_normal_confidence(penalty, reward, pooled.threshold, cls),
+        confidence=normal_confidence(cls, penalty, reward, pooled.threshold, pooled.settings.level),
         recommendation=recommend(cls, moment.low_share, moment.brand_relevance, pooled.settings),
     )
-
-
-def _normal_confidence(penalty: Interval, reward: Interval, threshold: float, cls: str) -> float:
-    """Probability of what the class states, under independent normal approximations."""
-    z = 1.959964
-    sd_p = max((penalty.high - penalty.low) / (2 * z), 1e-12)
-    sd_r = max((reward.high - reward.low) / (2 * z), 1e-12)
-    hurts = float(stats.norm.cdf((-threshold - penalty.value) / sd_p))
-    lifts = float(stats.norm.sf((threshold - reward.value) / sd_r))
-
-    def within(e: Interval, sd: float) -> float:
-        return float(
-            stats.norm.cdf((threshold - e.value) / sd) - stats.norm.cdf((-threshold - e.value) / sd)
-        )
-
-    states = {
-        "performance": hurts * lifts,
-        "moment_of_truth": hurts,
-        "excel": lifts,
-        "standard": within(penalty, sd_p) * within(reward, sd_r),
-    }
-    return states.get(cls, float("nan"))
 
 
 def _differences(

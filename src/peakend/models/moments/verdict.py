@@ -16,9 +16,10 @@ the 95 % intervals of the penalty (low score against middle) and the reward
 * **not enough data** — fewer than ``min_count`` journeys in a band.
 
 Because every class is read off the interval, a class never contradicts its own
-interval. ``confidence`` is the bootstrap probability of what the class states
-(e.g. the share of replicates with a penalty below −*d*); at 95 % intervals it
-is at least 97.5 % for a one-sided class.
+interval. ``confidence`` is the probability of what the class states under the
+intervals the class was read from (the share of bootstrap replicates with a
+penalty below −*d*, or the normal probability an interval implies); at 95 %
+intervals it is at least 97.5 % for a one-sided class.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import stats
 
 from peakend.stats.resampling import Interval
 
@@ -89,6 +91,34 @@ def confidence(
     }
     chosen = states.get(moment_class)
     return float("nan") if chosen is None else float(np.mean(chosen))
+
+
+def normal_confidence(
+    moment_class: str, penalty: Interval, reward: Interval, threshold: float, level: float = 0.95
+) -> float:
+    """Probability of what ``moment_class`` states under normal approximations of the intervals.
+
+    For intervals that are not read off replicates (sandwich, pooled): each
+    effect is taken as normal with the standard error its interval implies,
+    penalty and reward independent. NaN when the class states nothing.
+    """
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    sd_p = max((penalty.high - penalty.low) / (2 * z), 1e-12)
+    sd_r = max((reward.high - reward.low) / (2 * z), 1e-12)
+    hurts = float(stats.norm.cdf((-threshold - penalty.value) / sd_p))
+    lifts = float(stats.norm.sf((threshold - reward.value) / sd_r))
+
+    def within(effect: Interval, sd: float) -> float:
+        high = stats.norm.cdf((threshold - effect.value) / sd)
+        return float(high - stats.norm.cdf((-threshold - effect.value) / sd))
+
+    states = {
+        "performance": hurts * lifts,
+        "moment_of_truth": hurts,
+        "excel": lifts,
+        "standard": within(penalty, sd_p) * within(reward, sd_r),
+    }
+    return states.get(moment_class, float("nan"))
 
 
 def more_journeys(effect: Interval, count: int, threshold: float) -> int | None:

@@ -1,0 +1,117 @@
+"""The cross-validated fit: what its simulated world knows, and what its interval says.
+
+The calibration suite (``bench/calibration.py``) measures the coverage over
+hundreds of datasets; here the pieces are checked one dataset at a time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from peakend import load
+from peakend.errors import StatisticalWarning
+from peakend.generate import GeneratorConfig, generate
+from peakend.models.moments.design import MomentDesign, build_design
+from peakend.models.moments.fit import fit_moments
+from peakend.models.moments.holdout import (
+    _true_fit,
+    _world,
+    corrected_interval,
+    cross_validated_fit,
+    cv_errors,
+    fold_of_rows,
+    held_out_score,
+)
+
+
+def _design(
+    directory: Path, *, zero: bool, n: int = 1_500, outcome: str = "overall"
+) -> MomentDesign:
+    cfg = GeneratorConfig(n_journeys=n, seed=5)
+    designs = cfg.touchpoints
+    if zero:
+        designs = tuple(dataclasses.replace(t, penalty=0.0, reward=0.0) for t in designs)
+    cfg = dataclasses.replace(
+        cfg,
+        touchpoints=designs,
+        recovered_effect=0.0,
+        unrecovered_effect=0.0,
+        w_peak=0.0,
+        w_end=0.0,
+        w_mean=0.0,
+        w_trough=0.0,
+    )
+    return build_design(load(generate(directory, cfg).spec_path), outcome)
+
+
+@pytest.fixture(scope="module")
+def null_design(tmp_path_factory: pytest.TempPathFactory) -> MomentDesign:
+    return _design(tmp_path_factory.mktemp("null"), zero=True)
+
+
+def test_true_fit_is_the_fit_on_fresh_outcomes(null_design: MomentDesign) -> None:
+    """In the simulated world the exact fit equals the R² on many fresh outcomes."""
+    world = _world(null_design, fold_of_rows(null_design, 5, 0))
+    assert world is not None
+    rng = np.random.default_rng(1)
+    coef = world.inverse_full @ (world.x.T @ (world.w * (world.fitted + world.noise)))
+    coef = coef + rng.normal(0, 0.05, coef.size)
+    exact = float(_true_fit(world, coef[None, :])[0])
+    scores = []
+    for _ in range(200):
+        y = world.fitted + world.noise * rng.standard_normal(world.fitted.size)
+        predicted = world.x @ coef
+        scores.append((np.mean((y - predicted) ** 2), np.var(y)))
+    model, null = np.mean(scores, axis=0)
+    assert exact == pytest.approx(1 - model / null, abs=0.005)
+
+
+def test_cross_validation_underrates_the_full_fit(null_design: MomentDesign) -> None:
+    """Folds fitted on 4/5 of the journeys predict worse than the full fit: errors < 0."""
+    errors = cv_errors(null_design, fold_of_rows(null_design, 5, 0), n_resamples=60, seed=2)
+    assert errors.size == 60 and np.isfinite(errors).all()
+    assert errors.mean() < 0
+
+
+def test_no_effect_gives_a_fit_near_zero_with_room_below(null_design: MomentDesign) -> None:
+    """With nothing to explain the fit is about 0 or below, and the interval reaches below 0.
+
+    The fitted model's true out-of-sample fit is negative (it fits noise), so an
+    interval that stayed above 0 could never cover it.
+    """
+    fit = cross_validated_fit(null_design, n_resamples=60, seed=0, level=0.95)
+    assert fit.low <= fit.value <= fit.high
+    assert fit.value < 0.01 and fit.low < 0
+    raw = held_out_score(null_design, fold_of_rows(null_design, 5, 0))
+    assert fit.value > raw  # the full fit is estimated on more journeys than a fold's
+
+
+def test_effects_give_a_clear_fit(tmp_path: Path) -> None:
+    design = _design(tmp_path, zero=False)
+    fit = cross_validated_fit(design, n_resamples=40, seed=0, level=0.95)
+    in_sample = float(fit_moments(design, n_resamples=10, seed=0).point.fit)
+    assert 0.3 < fit.low <= fit.value <= fit.high < in_sample + 0.05
+
+
+def test_binary_outcome_gets_a_mcfadden_interval(tmp_path: Path) -> None:
+    design = _design(tmp_path, zero=False, outcome="churned")
+    assert design.binary
+    with warnings.catch_warnings():  # a fold's logistic fit may stop at its iteration limit
+        warnings.simplefilter("ignore", StatisticalWarning)
+        fit = cross_validated_fit(design, n_resamples=40, seed=0, level=0.95)
+    assert np.isfinite([fit.low, fit.value, fit.high]).all()
+    assert fit.low <= fit.value <= fit.high and fit.high < 1
+
+
+def test_corrected_interval_subtracts_the_error() -> None:
+    errors = np.linspace(-0.03, -0.01, 101)
+    shown = corrected_interval(0.10, errors, 500, 0.95)
+    assert shown.value == pytest.approx(0.12)
+    assert shown.low == pytest.approx(0.10 + 0.0105, abs=1e-3)
+    assert shown.high == pytest.approx(0.10 + 0.0295, abs=1e-3)
+    assert np.isnan(corrected_interval(0.1, np.array([np.nan]), 5, 0.95).low)
