@@ -185,6 +185,11 @@ def _clusters(events: pa.Table, ids: pa.Array) -> NDArray[np.int64] | None:
     """Customer codes aligned to ``ids``; ``None`` when no customer has two journeys."""
     if "customer_id" not in events.column_names:
         return None
+    customer, journey = events["customer_id"], events["journey_id"]
+    if pc.all(pc.equal(customer, pc.cast(journey, customer.type))).as_py() is not False:
+        # every customer is the journey itself (no customer column): skip the grouping
+        codes = pc.dictionary_encode(pc.cast(ids, pa.string())).indices
+        return cluster_codes(codes.to_numpy(zero_copy_only=False))
     pairs = (
         events.select(["journey_id", "customer_id"])
         .group_by("journey_id")
@@ -233,8 +238,9 @@ def _outcome_kind(dataset: Dataset, outcome: str) -> str:
 
 
 def _touchpoints(dataset: Dataset, chosen: Sequence[str] | None) -> tuple[str, ...]:
-    scored = dataset.events.filter(pc.is_valid(dataset.events["score"]))
-    with_scores = set(pc.unique(scored["touchpoint"]).to_pylist())
+    events = dataset.events  # one column filtered, not a copy of every event
+    scored = pc.filter(events["touchpoint"], pc.is_valid(events["score"]))
+    with_scores = set(pc.unique(scored).to_pylist())
     ordered = [t for t in dataset.touchpoints["touchpoint"].to_pylist() if t in with_scores]
     ordered += sorted(with_scores - set(ordered))
     if chosen is None:
@@ -256,7 +262,8 @@ def _bands(
     """``(n, T)`` band codes from the mean score (or valence) of each journey x touchpoint."""
     n, k = len(journey_ids), len(names)
     value_col = "score" if cuts is not None else "valence"
-    scored = events.filter(pc.is_valid(events[value_col]))
+    needed = events.select(["journey_id", "touchpoint", value_col])
+    scored = needed.filter(pc.is_valid(events[value_col]))
     row = pc.index_in(scored["journey_id"], value_set=journey_ids.combine_chunks())
     col = pc.index_in(scored["touchpoint"], value_set=pa.array(names, pa.string()))
     keep = pc.and_(pc.is_valid(row), pc.is_valid(col))
