@@ -822,7 +822,7 @@ class _Loader:
     ) -> pd.Series:
         raw = source[column]
         if outcome.kind == "binary":
-            text = raw.astype("string").str.strip().str.lower()
+            text = on_distinct(raw, lambda cells: cells.astype("string").str.strip().str.lower())
             positive = {v.lower() for v in outcome.positive}
             negative = {v.lower() for v in outcome.negative}
             values = pd.Series(np.nan, index=raw.index)
