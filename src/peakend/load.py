@@ -19,9 +19,17 @@ import pandas as pd
 import pyarrow as pa
 
 from peakend.derive import add_derived_columns, did_you_mean, source_columns
+from peakend.distinct import on_distinct
 from peakend.errors import ConfigError, DataError, MissingColumnError
 from peakend.io import BadRows, read_source
-from peakend.schema import EVENT_SCHEMA, INITIATORS, TOUCHPOINT_SCHEMA, Outcome, Scale
+from peakend.schema import (
+    EVENT_SCHEMA,
+    INITIATORS,
+    TOUCHPOINT_SCHEMA,
+    Outcome,
+    Scale,
+    Touchpoint,
+)
 from peakend.spec import DatasetSpec, read_spec
 from peakend.validate import (
     ROW,
@@ -399,17 +407,12 @@ class _Loader:
             enumerate(self.spec.touchpoints),
             key=lambda item: (item[1].stage if item[1].stage is not None else item[0], item[0]),
         )
-        parts = []
+        touchpoints = [touchpoint for _, touchpoint in ordered]
         n_tp = len(ordered) + 1
-        for position, (_, touchpoint) in enumerate(ordered):
-            assert touchpoint.column is not None
-            part = self._wide_part(frame, touchpoint.name, position, n_tp, touchpoint.column)
-            if touchpoint.text_column:
-                part["text"] = _text(frame[touchpoint.text_column]).to_numpy()
-            parts.append(part)
-        if "text" in self.columns:
-            parts.append(self._wide_comments(frame, len(ordered), n_tp))
-        events = pd.concat(parts, ignore_index=True)
+        ids = _text(frame[id_col]).to_numpy()  # once, not once per touchpoint
+        events = self._wide_interleaved(frame, ids, touchpoints, n_tp)
+        if events is None:
+            events = self._wide_concatenated(frame, ids, touchpoints, n_tp)
         for role in ("channel", "text", "lang"):
             if role not in events:
                 events[role] = pd.NA
@@ -420,18 +423,71 @@ class _Loader:
             events["customer_id"] = events["journey_id"]
         events["ts"] = pd.Series(pd.NaT, index=events.index, dtype="datetime64[us, UTC]")
         events = self._initiators(events, raw)
-        events = events.sort_values([ROW, "seq"], kind="stable").reset_index(drop=True)
         scored = self._scores_wide(events)
         return scored.drop(columns=["__raw_score__", "__column__"])
 
-    def _wide_part(
-        self, frame: pd.DataFrame, name: str, position: int, n_tp: int, column: str | None
+    def _wide_interleaved(
+        self, frame: pd.DataFrame, ids: np.ndarray, touchpoints: list[Touchpoint], n_tp: int
+    ) -> pd.DataFrame | None:
+        """The events of a wide export built directly in (row, touchpoint) order.
+
+        The common case (score columns of one type, no comment columns): the score
+        grid is read row by row, so no concatenation and no sort of millions of
+        events are needed. None when the general path must run; both give the same
+        frame.
+        """
+        columns = [str(t.column) for t in touchpoints]
+        if "text" in self.columns or any(t.text_column for t in touchpoints):
+            return None
+        if len({frame[c].dtype for c in columns}) != 1 or len(set(columns)) != len(columns):
+            return None
+        k, rows = len(touchpoints), frame[ROW].to_numpy()
+        return pd.DataFrame(
+            {
+                ROW: np.repeat(rows, k),
+                "journey_id": np.repeat(ids, k),
+                "touchpoint": np.tile(np.array([t.name for t in touchpoints], object), len(rows)),
+                "seq": (((rows - 1) * n_tp)[:, None] + np.arange(k)[None, :]).ravel(),
+                "__raw_score__": frame[columns].to_numpy().ravel(),
+                "__column__": np.tile(np.array(columns, dtype=object), len(rows)),
+            }
+        )
+
+    def _wide_concatenated(
+        self, frame: pd.DataFrame, ids: np.ndarray, touchpoints: list[Touchpoint], n_tp: int
     ) -> pd.DataFrame:
-        """One event per respondent at touchpoint ``name`` (score from ``column``)."""
+        """The events of a wide export, one part per touchpoint (and comment), in
+        (row, touchpoint) order."""
+        parts = []
+        for position, touchpoint in enumerate(touchpoints):
+            assert touchpoint.column is not None
+            part = self._wide_part(frame, ids, touchpoint.name, position, n_tp, touchpoint.column)
+            if touchpoint.text_column:
+                part["text"] = _text(frame[touchpoint.text_column]).to_numpy()
+            parts.append(part)
+        if "text" in self.columns:
+            parts.append(self._wide_comments(frame, len(touchpoints), n_tp))
+        events = pd.concat(parts, ignore_index=True)
+        # seq = (row - 1) * n_tp + position is unique and grows with the row, so ordering
+        # by it alone is ordering by (row, seq), without a two-column sort
+        order = np.argsort(events["seq"].to_numpy(), kind="stable")
+        return events.iloc[order].reset_index(drop=True)
+
+    def _wide_part(
+        self,
+        frame: pd.DataFrame,
+        ids: np.ndarray,
+        name: str,
+        position: int,
+        n_tp: int,
+        column: str | None,
+    ) -> pd.DataFrame:
+        """One event per respondent (journey ``ids``) at touchpoint ``name``, score from
+        ``column``."""
         return pd.DataFrame(
             {
                 ROW: frame[ROW].to_numpy(),
-                "journey_id": _text(frame[self.columns["journey_id"]]).to_numpy(),
+                "journey_id": ids,
                 "touchpoint": name,
                 "seq": (frame[ROW].to_numpy() - 1) * n_tp + position,
                 "__raw_score__": frame[column].to_numpy() if column else None,
@@ -443,7 +499,8 @@ class _Loader:
         """A journey-level comment becomes an unscored last event, where a comment is given."""
         text = _text(frame[self.columns["text"]])
         given = frame.loc[text.notna().to_numpy()]
-        part = self._wide_part(given, WIDE_COMMENT, position, n_tp, None)
+        ids = _text(given[self.columns["journey_id"]]).to_numpy()
+        part = self._wide_part(given, ids, WIDE_COMMENT, position, n_tp, None)
         part["text"] = text[text.notna()].to_numpy()
         return part
 
@@ -544,8 +601,9 @@ class _Loader:
         column_of = self._column_namer(column, events)
         for name, mask in _by_column(unreadable, column_of):
             self._reject(raw, mask, Reason.BAD_SCORE, name, self._bad_score_fix(raw_scores[mask]))
-        events = events.loc[~unreadable]
-        values = values.loc[events.index]
+        if unreadable.any():  # a boolean take copies every column of millions of rows
+            events = events.loc[~unreadable]
+            values = values.loc[events.index]
         low, high, neutral, reverse = self._scale_arrays(events, values)
         na_codes = self._na_mask(events, values) | text_na.loc[events.index]
         outside = values.notna() & ~na_codes & ((values < low) | (values > high))
@@ -559,9 +617,12 @@ class _Loader:
             )
         self._note_na(events, na_codes, column_of, raw)
         keep = ~outside
-        events, values = events.loc[keep], values.loc[keep]
-        low, high, neutral, reverse = (a[keep.to_numpy()] for a in (low, high, neutral, reverse))
-        score = values.where(~na_codes.loc[keep], np.nan).to_numpy(dtype="float64")
+        if outside.any():
+            events, values, na_codes = events.loc[keep], values.loc[keep], na_codes.loc[keep]
+            low, high, neutral, reverse = (
+                a[keep.to_numpy()] for a in (low, high, neutral, reverse)
+            )
+        score = values.where(~na_codes, np.nan).to_numpy(dtype="float64")
         above = (score - neutral) / (high - neutral)
         below = (score - neutral) / (neutral - low)
         valence = np.where(score >= neutral, above, below)
@@ -577,11 +638,12 @@ class _Loader:
     def _scale_arrays(
         self, events: pd.DataFrame, values: pd.Series
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        touchpoints = events["touchpoint"].astype("string")
-        names = touchpoints.unique()
-        scales = {str(n): self._scale(str(n)) for n in names}
-        scored = values.notna()
-        present = {str(n) for n in touchpoints[scored].dropna().unique()}
+        # one lookup per distinct touchpoint, spread by code: millions of events, few names
+        codes, uniques = pd.factorize(events["touchpoint"])
+        names = [str(n) for n in uniques]
+        scales = {n: self._scale(n) for n in names}
+        scored_codes = np.unique(codes[values.notna().to_numpy() & (codes >= 0)])
+        present = {names[int(c)] for c in scored_codes}
         unscaled = sorted({n for n, s in scales.items() if s is None} & present)
         if unscaled:
             raise ConfigError(
@@ -590,10 +652,7 @@ class _Loader:
                 "low = 1, high = 5) and set `default_scale` or the touchpoint's `scale`."
             )
         fill = Scale(0, 1)
-        pick = {n: s or fill for n, s in scales.items()}
-        # one lookup per distinct touchpoint, spread by code: millions of events, few names
-        codes, uniques = pd.factorize(touchpoints)
-        chosen = [pick[str(n)] for n in uniques]
+        chosen = [scales[n] or fill for n in names]
 
         def column(values: list[float]) -> np.ndarray:
             # code -1 (a missing touchpoint) takes the appended NaN, as a failed lookup did
@@ -639,11 +698,16 @@ class _Loader:
     def _na_mask(self, events: pd.DataFrame, values: pd.Series) -> pd.Series:
         mask = np.zeros(len(events), dtype=bool)
         codes, names = pd.factorize(events["touchpoint"])
+        # touchpoints sharing the same not-applicable codes (usually all of them) are
+        # checked together: one pass over the values per distinct list, not per touchpoint
+        by_codes: dict[tuple[float, ...], list[int]] = {}
         for code, name in enumerate(names):
             scale = self._scale(str(name))
-            if scale is None or not scale.not_applicable:
-                continue
-            mask |= (codes == code) & values.isin(scale.not_applicable).to_numpy(dtype=bool)
+            if scale is not None and scale.not_applicable:
+                by_codes.setdefault(tuple(scale.not_applicable), []).append(code)
+        for na_values, touchpoint_codes in by_codes.items():
+            is_na = values.isin(list(na_values)).to_numpy(dtype=bool)
+            mask |= np.isin(codes, touchpoint_codes) & is_na
         return pd.Series(mask, index=events.index)
 
     def _note_na(
@@ -651,7 +715,10 @@ class _Loader:
     ) -> None:
         rows = None  # the raw rows behind the events, taken once (a wide export has millions)
         for name, mask in _by_column(na_codes, column_of):
-            rows = raw.loc[events.index] if rows is None else rows
+            if rows is None:
+                # a wide export's events are their own raw rows: no copy needed
+                same = raw is events or raw.index.equals(events.index)
+                rows = raw if same else raw.loc[events.index]
             self._note(
                 rows,
                 mask,
@@ -768,7 +835,7 @@ class _Loader:
     ) -> pd.Series:
         raw = source[column]
         if outcome.kind == "binary":
-            text = raw.astype("string").str.strip().str.lower()
+            text = on_distinct(raw, lambda cells: cells.astype("string").str.strip().str.lower())
             positive = {v.lower() for v in outcome.positive}
             negative = {v.lower() for v in outcome.negative}
             values = pd.Series(np.nan, index=raw.index)
@@ -977,6 +1044,10 @@ def _by_column(mask: pd.Series, column_of: pd.Series) -> list[tuple[str, pd.Seri
 
 def _text(column: pd.Series) -> pd.Series:
     """Column as nullable text, blanks as missing."""
+    return on_distinct(column, _stripped)
+
+
+def _stripped(column: pd.Series) -> pd.Series:
     text = column.astype("string").str.strip()
     return text.mask(text == "")
 
@@ -987,19 +1058,48 @@ def _short_path(label: str) -> str:
 
 
 def _to_event_table(events: pd.DataFrame) -> pa.Table:
-    ordered = events.sort_values(["journey_id", "ts", "seq"], kind="stable", na_position="last")
+    ordered = events.iloc[_event_order(events)]
     columns = {}
     for field in EVENT_SCHEMA:
         values = ordered[field.name]
         if field.name == "ts":
             columns[field.name] = pa.array(values, type=field.type, from_pandas=True)
         elif pa.types.is_string(field.type):
-            columns[field.name] = pa.array(
-                values.astype("string"), type=field.type, from_pandas=True
-            )
+            columns[field.name] = _string_array(values, field.type)
         else:
             columns[field.name] = pa.array(values, type=field.type, from_pandas=True)
     return pa.table(columns, schema=EVENT_SCHEMA)
+
+
+def _string_array(values: pd.Series, type_: pa.DataType) -> pa.Array:
+    """``values`` as an Arrow string array, converting each distinct text once.
+
+    Millions of events repeat a few touchpoint names and one id per journey event;
+    converting the distinct strings and taking them by code gives the same array.
+    """
+    if values.isna().all():
+        return pa.nulls(len(values), type=type_)
+    if not (isinstance(values.dtype, pd.StringDtype) or values.dtype == object):
+        return pa.array(values.astype("string"), type=type_, from_pandas=True)
+    codes, uniques = pd.factorize(values)
+    if 2 * len(uniques) > len(values) or not all(isinstance(u, str) for u in uniques):
+        return pa.array(values.astype("string"), type=type_, from_pandas=True)
+    dictionary = pa.array(list(uniques), type=type_)
+    return dictionary.take(pa.array(codes, mask=codes < 0))
+
+
+def _event_order(events: pd.DataFrame) -> np.ndarray:
+    """Positions ordering events by journey, time and sequence, missing values last.
+
+    The same order as a stable ``sort_values(["journey_id", "ts", "seq"],
+    na_position="last")``, sorting integer codes instead of millions of strings.
+    """
+    ids, _ = pd.factorize(events["journey_id"], sort=True)
+    ids = np.where(ids < 0, np.iinfo(np.int64).max, ids)
+    ts = events["ts"]
+    ts_key = np.where(ts.isna().to_numpy(), np.iinfo(np.int64).max, pd.DatetimeIndex(ts).asi8)
+    seq = events["seq"].to_numpy()
+    return np.lexsort((seq, ts_key, ids))
 
 
 def ensure_events(data: Dataset | pa.Table) -> pa.Table:

@@ -18,6 +18,7 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
+from peakend.distinct import on_distinct
 from peakend.errors import SchemaError
 
 ROW = "__row__"
@@ -321,8 +322,12 @@ def parse_numbers(raw: pd.Series, *, decimal: str) -> tuple[pd.Series, pd.Series
     present = raw.notna()
     if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
         return raw.astype("float64"), present & False
+    values = on_distinct(raw, lambda cells: _numbers(cells, decimal))
+    return values, present & values.isna()
+
+
+def _numbers(raw: pd.Series, decimal: str) -> pd.Series:
     text = raw.astype("string").str.strip()
     if decimal == ",":
         text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    values = pd.to_numeric(text, errors="coerce").astype("float64")
-    return values, present & values.isna()
+    return pd.to_numeric(text, errors="coerce").astype("float64")

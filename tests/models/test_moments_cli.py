@@ -82,6 +82,26 @@ def test_moment_matrix_figure(spec: Path) -> None:
     assert len(points) == sum(1 for m in result.touchpoints if m.counts["middle"] > 0)
 
 
+def test_moment_matrix_draws_no_bubble_over_another(spec: Path) -> None:
+    """Two touchpoints with the same estimates are drawn side by side; the exact value
+    stays in the data (and the tooltip) and is marked where the bubble moved."""
+    result = find_moments(
+        load(spec), outcome="overall", settings=MomentSettings(n_resamples=10), segments=()
+    )
+    original = next(m for m in result.touchpoints if m.counts["middle"] > 0)
+    twin = dataclasses.replace(original, touchpoint="twin")
+    crowded = dataclasses.replace(result, touchpoints=(*result.touchpoints, twin))
+    chart = peakend.moment_matrix(crowded, width=640, height=360)
+    rows = [r for r in chart_rows(chart) if "shown_penalty" in r]
+    first, second = (r for r in rows if r["touchpoint"] in (original.touchpoint, "twin"))
+    assert (first["penalty"], first["reward"]) == (second["penalty"], second["reward"])
+    assert first["dodged"] and second["dodged"]
+    assert (first["shown_penalty"], first["shown_reward"]) != (
+        second["shown_penalty"],
+        second["shown_reward"],
+    )
+
+
 @pytest.mark.skipif(not AIRLINE_DATA.exists(), reason="shared airline data not present")
 def test_airline_drivers_match_what_is_known() -> None:
     data = load(AIRLINE)

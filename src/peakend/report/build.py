@@ -9,6 +9,7 @@ what it left out instead of silently showing less.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
@@ -17,23 +18,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from threadpoolctl import threadpool_limits
 
 from peakend.errors import DataError, ModelError, PeakendError
 from peakend.load import Dataset, load
-from peakend.report.churn import churn_section
-from peakend.report.emotions import emotions_section
-from peakend.report.focus import focus_section
-from peakend.report.hidden import hidden_section
 from peakend.report.i18n import Language, check_language, number, text
-from peakend.report.journey_map import journey_map_section
-from peakend.report.memory import memory_section
-from peakend.report.moments import moments_section
 from peakend.report.pdf import PdfContent, typeset_pdf
-from peakend.report.quality import data_line, data_quality, quality_section, quarantine_warning
-from peakend.report.recovery import recovery_section
+from peakend.report.quality import data_line, data_quality, quarantine_warning
 from peakend.report.render import render_html, write_chart_images
 from peakend.report.section import ReportContext, Section, Skipped
 from peakend.spec import DatasetSpec
@@ -250,18 +243,28 @@ def _build_sections(ctx: ReportContext, step: Progress) -> dict[str, Section | S
 _SIDE_SECTIONS = ("memory",)
 
 
-def _builders() -> dict[str, SectionBuilder]:
-    return {
-        "journey_map": journey_map_section,
-        "moments": moments_section,
-        "memory": memory_section,
-        "hidden": hidden_section,
-        "recovery": recovery_section,
-        "churn": churn_section,
-        "emotions": emotions_section,
-        "focus": focus_section,
-        "quality": quality_section,
-    }
+#: The module and function that build each section. A section's module is imported
+#: only when the data allow the section: a survey without churn or recovery never
+#: loads their statistics libraries (statsmodels, scipy.stats), a second of start-up.
+_BUILDERS = {
+    "journey_map": ("peakend.report.journey_map", "journey_map_section"),
+    "moments": ("peakend.report.moments", "moments_section"),
+    "memory": ("peakend.report.memory", "memory_section"),
+    "hidden": ("peakend.report.hidden", "hidden_section"),
+    "recovery": ("peakend.report.recovery", "recovery_section"),
+    "churn": ("peakend.report.churn", "churn_section"),
+    "emotions": ("peakend.report.emotions", "emotions_section"),
+    "focus": ("peakend.report.focus", "focus_section"),
+    "quality": ("peakend.report.quality", "quality_section"),
+}
+
+
+def _builder(key: str) -> SectionBuilder | None:
+    """The function that builds section ``key``, its module imported now; None if unknown."""
+    where = _BUILDERS.get(key)
+    if where is None:
+        return None
+    return cast(SectionBuilder, getattr(importlib.import_module(where[0]), where[1]))
 
 
 def _build_section(key: str, ctx: ReportContext) -> Section | Skipped:
@@ -269,7 +272,7 @@ def _build_section(key: str, ctx: ReportContext) -> Section | Skipped:
     missing = _missing_data(key, ctx)
     if missing:
         return Skipped(key, title, text(missing, ctx.lang))
-    builder = _builders().get(key)
+    builder = _builder(key)
     if builder is None:
         return Skipped(key, title, text("reason_not_available", ctx.lang))
     try:

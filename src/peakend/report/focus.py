@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from peakend.models.churn.actions import with_churn_actions
 from peakend.models.focus import FocusAction, FocusPlan, focus_plan
 from peakend.models.hidden.actions import proactive_actions
 from peakend.models.hidden.analysis import HiddenMomentsResult
@@ -26,7 +25,7 @@ def focus_section(ctx: ReportContext) -> Section | Skipped:
     extra = proactive_actions(ctx.results.get("hidden"), moments.outcome)
     base = focus_plan(moments, ctx.dataset, extra)
     # churn actions count churners saved, not outcome points: table only, not the chart
-    plan = with_churn_actions(base, ctx.results.get("churn"), ctx.results.get("recovery"))
+    plan = _with_churn_actions(base, ctx)
     ctx.results["focus"] = plan
     lang = ctx.lang
     return Section(
@@ -146,3 +145,17 @@ def _row(action: FocusAction, lang: Language, labels: dict[str, str], why: str) 
         Cell(action.owner or "–"),
         Cell(why),
     )
+
+
+def _with_churn_actions(plan: FocusPlan, ctx: ReportContext) -> FocusPlan:
+    """``plan`` with the churn actions when the report has a churn analysis.
+
+    The churn module (and the survival statistics it loads) is imported only then:
+    a report without churn starts a second faster.
+    """
+    churn = ctx.results.get("churn")
+    if churn is None:
+        return plan
+    from peakend.models.churn.actions import with_churn_actions
+
+    return with_churn_actions(plan, churn, ctx.results.get("recovery"))

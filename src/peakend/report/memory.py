@@ -36,7 +36,8 @@ SPOILERS = 10
 
 def memory_section(ctx: ReportContext) -> Section:
     """Run :func:`~peakend.models.memory.remembered_experience` and present it."""
-    result = remembered_experience(ctx.dataset, outcome=ctx.outcome)
+    # the journey summary already holds the engine's journey features: not computed twice
+    result = remembered_experience(ctx.dataset, outcome=ctx.outcome, features=ctx.summary.journeys)
     ctx.results["memory"] = result
     lang = ctx.lang
     paragraphs = [

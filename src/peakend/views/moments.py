@@ -16,6 +16,7 @@ from typing import Any
 import altair as alt
 
 from peakend.models.moments import CLASSES, MomentsResult, TouchpointMoment
+from peakend.views.dodge import Bubble, dodge
 from peakend.views.labels import Point, place_labels
 from peakend.views.style import (
     CLASS_COLOURS,
@@ -57,8 +58,10 @@ def moment_matrix(
     values = data(rows)
     x_scale = alt.Scale(domain=list(x_domain), nice=False, zero=False)
     y_scale = alt.Scale(domain=list(y_domain), nice=False, zero=False)
-    x = alt.X("penalty:Q", title=word("penalty", lang, unit=shown_unit), scale=x_scale)
-    y = alt.Y("reward:Q", title=word("reward", lang, unit=shown_unit), scale=y_scale)
+    x_title = word("penalty", lang, unit=shown_unit)
+    y_title = word("reward", lang, unit=shown_unit)
+    x = alt.X("penalty:Q", title=x_title, scale=x_scale)
+    y = alt.Y("reward:Q", title=y_title, scale=y_scale)
     colour = alt.Color(
         "class:N", title=word("class", lang), scale=colour_scale(CLASS_COLOURS, class_labels)
     )
@@ -66,9 +69,9 @@ def moment_matrix(
     whisker = base.mark_rule(color=PALETTE["grey"])
     whiskers_x = whisker.encode(x="penalty_low:Q", x2="penalty_high:Q", y="reward:Q")
     whiskers_y = whisker.encode(y="reward_low:Q", y2="reward_high:Q", x="penalty:Q")
-    points = base.mark_circle(opacity=0.85, stroke="black", strokeWidth=0.5).encode(
-        x=x,
-        y=y,
+    points = base.mark_circle(opacity=0.8, stroke="black", strokeWidth=0.75).encode(
+        x=alt.X("shown_penalty:Q", title=x_title, scale=x_scale),
+        y=alt.Y("shown_reward:Q", title=y_title, scale=y_scale),
         color=colour,
         size=alt.Size("scored:Q", legend=None, scale=alt.Scale(range=[30, 500])),
         tooltip=[
@@ -81,7 +84,9 @@ def moment_matrix(
         ],
     )
     text = _labels(base, x_scale, y_scale)
-    layers = [*_guides(result.threshold * scale), whiskers_x, whiskers_y, points, text]
+    moved = _moved(base, x, y)
+    guides = _guides(result.threshold * scale)
+    layers = [*guides, whiskers_x, whiskers_y, points, *moved, text]
     chart = alt.layer(*layers).properties(width=width, height=height)
     heading = title or word("matrix_title", lang, outcome=result.outcome)
     legend = " · ".join(f"{n} {label}" for n, label in numbered)
@@ -94,6 +99,17 @@ LABEL_SIZE = 10
 POINT_AREA = (30, 500)
 
 
+def _moved(base: alt.Chart, x: alt.X, y: alt.Y) -> list[Chart]:
+    """For bubbles moved apart (:mod:`peakend.views.dodge`): the exact value as a dot and
+    a thin line from it to its bubble, so the reader sees where the estimate lies."""
+    dodged = base.transform_filter("datum.dodged")
+    line = dodged.mark_rule(color="black", strokeWidth=0.75).encode(
+        x=x, y=y, x2="shown_penalty:Q", y2="shown_reward:Q"
+    )
+    dot = dodged.mark_circle(color="black", size=12, opacity=1).encode(x=x, y=y)
+    return [line, dot]
+
+
 def _place_labels(
     rows: list[dict[str, Any]],
     x_domain: tuple[float, float],
@@ -103,26 +119,34 @@ def _place_labels(
 ) -> list[tuple[str, str]]:
     """Give every row a label position that overlaps nothing (:mod:`peakend.views.labels`).
 
-    Adds ``label_text``, ``label_x``, ``label_y`` (data units) and ``label_align``
-    to each row; returns the (number, name) pairs of points labelled by a number.
+    Bubbles that would cover each other are first moved apart
+    (:mod:`peakend.views.dodge`): adds ``shown_penalty``, ``shown_reward`` (where
+    the bubble is drawn, data units) and ``dodged``, then ``label_text``,
+    ``label_x``, ``label_y`` and ``label_align`` for a label beside the drawn
+    bubble; returns the (number, name) pairs of points labelled by a number.
     """
     per_x = width / (x_domain[1] - x_domain[0])
     per_y = height / (y_domain[1] - y_domain[0])
     most = max((r["scored"] for r in rows), default=1) or 1
-    points = [
-        Point(
+    exact = [
+        Bubble(
             x=(r["penalty"] - x_domain[0]) * per_x,
             y=(y_domain[1] - r["reward"]) * per_y,
             radius=math.sqrt(_area(r["scored"], most) / math.pi),
-            label=r["label"],
         )
         for r in rows
     ]
+    shown = dodge(exact, width, height)
+    for row, before, after in zip(rows, exact, shown, strict=True):
+        row["shown_penalty"] = after.x / per_x + x_domain[0]
+        row["shown_reward"] = y_domain[1] - after.y / per_y
+        row["dodged"] = math.hypot(after.x - before.x, after.y - before.y) > 0.5
+    points = [Point(b.x, b.y, b.radius, r["label"]) for b, r in zip(shown, rows, strict=True)]
     numbered = []
     for row, placed in zip(rows, place_labels(points, width, height, LABEL_SIZE), strict=True):
         row["label_text"] = placed.text
-        row["label_x"] = row["penalty"] + placed.dx / per_x
-        row["label_y"] = row["reward"] - placed.dy / per_y
+        row["label_x"] = row["shown_penalty"] + placed.dx / per_x
+        row["label_y"] = row["shown_reward"] - placed.dy / per_y
         row["label_align"] = placed.align
         if placed.numbered:
             numbered.append((placed.text, row["label"]))

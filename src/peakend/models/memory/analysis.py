@@ -203,6 +203,7 @@ def remembered_experience(
     weak: float = 0.0,
     margin: float = 0.25,
     con: object | None = None,
+    features: pa.Table | None = None,
 ) -> MemoryResult:
     """Fit and compare memory models on ``dataset`` and explain how journeys are remembered.
 
@@ -223,6 +224,11 @@ def remembered_experience(
         least ``margin``) and the end (the peak or end) pulls hardest.
     con:
         An Ibis connection for the engine (a fresh DuckDB by default).
+    features:
+        The engine's journey features of ``dataset``
+        (:func:`peakend.engine.journey_features`) when already computed, e.g.
+        :attr:`peakend.summary.JourneySummary.journeys`: the report passes the
+        summary's table instead of computing the same table a second time.
 
     Raises
     ------
@@ -245,7 +251,7 @@ def remembered_experience(
         raise ConfigError("need -1 <= weak <= good <= 1 and margin > 0 (valence units)")
     backend = con or engine.connect()
     events = engine.events_table(backend, dataset.events)
-    all_journeys = engine.journey_features(events).to_pyarrow()
+    all_journeys = engine.journey_features(events).to_pyarrow() if features is None else features
     table = _with_outcome(all_journeys, dataset.outcomes, outcome, journey_type)
     if table.num_rows < 2 * folds:
         raise DataError(

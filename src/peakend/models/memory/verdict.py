@@ -103,6 +103,11 @@ def timed_share(events: pa.Table) -> float:
     scored = events.filter(pc.is_valid(events["score"]))
     if scored.num_rows == 0:
         return float("nan")
+    if scored["ts"].null_count == scored.num_rows:
+        # no timestamps (a survey): no journey has distinct ones; only whether any
+        # journey has two scored moments decides between 0 and "not applicable"
+        counts = pc.value_counts(scored["journey_id"]).field("counts")
+        return 0.0 if pc.max(counts).as_py() >= 2 else float("nan")
     grouped = scored.group_by("journey_id").aggregate(
         [("score", "count"), ("ts", "count_distinct")]
     )
