@@ -39,7 +39,8 @@ class DesignInputs:
     n_journeys:
         Journeys with events.
     customers:
-        ``journey_id`` and ``customer_id_min`` (each journey's smallest customer id).
+        ``journey_id`` and ``customer_id_min`` (each journey's smallest customer id);
+        ``None`` when every customer is the journey itself (no customer column).
     features:
         Computes the journey features (:func:`peakend.engine.journey_features`)
         when called; only adjusted effects need them.
@@ -48,7 +49,7 @@ class DesignInputs:
     scored: set[str]
     cells: pa.Table
     n_journeys: int
-    customers: pa.Table
+    customers: pa.Table | None
     features: Callable[[], pa.Table]
 
 
@@ -64,8 +65,9 @@ def design_inputs(dataset: Dataset, cuts: Cuts | None) -> DesignInputs:
 
 
 def _from_arrow(events: pa.Table, value_col: str) -> DesignInputs:
-    scored = events.filter(pc.is_valid(events["score"]))
-    valued = events.filter(pc.is_valid(events[value_col]))
+    scored = pc.filter(events["touchpoint"], pc.is_valid(events["score"]))
+    needed = events.select(["journey_id", "touchpoint", value_col])
+    valued = needed.filter(pc.is_valid(events[value_col]))
     journeys = pc.dictionary_encode(valued["journey_id"].combine_chunks())
     touchpoints = pc.dictionary_encode(valued["touchpoint"].combine_chunks())
     k = max(len(touchpoints.dictionary), 1)
@@ -84,12 +86,6 @@ def _from_arrow(events: pa.Table, value_col: str) -> DesignInputs:
             "total": pa.array(total[present], pa.float64()),
         }
     )
-    customers = (
-        events.select(["journey_id", "customer_id"])
-        .group_by("journey_id")
-        .aggregate([("customer_id", "min")])
-    )
-
     def features() -> pa.Table:
         from peakend import engine
 
@@ -98,11 +94,23 @@ def _from_arrow(events: pa.Table, value_col: str) -> DesignInputs:
         return table
 
     return DesignInputs(
-        scored=set(pc.unique(scored["touchpoint"]).to_pylist()),
+        scored=set(pc.unique(scored).to_pylist()),
         cells=cells,
         n_journeys=int(pc.count_distinct(events["journey_id"]).as_py()),
-        customers=customers,
+        customers=_customers(events),
         features=features,
+    )
+
+
+def _customers(events: pa.Table) -> pa.Table | None:
+    """Each journey's smallest customer id; ``None`` when every customer is its journey."""
+    customer, journey = events["customer_id"], events["journey_id"]
+    if pc.all(pc.equal(customer, pc.cast(journey, customer.type))).as_py() is not False:
+        return None  # no customer column: each journey is its own customer, nothing to group
+    return (
+        events.select(["journey_id", "customer_id"])
+        .group_by("journey_id")
+        .aggregate([("customer_id", "min")])
     )
 
 
