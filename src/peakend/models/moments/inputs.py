@@ -86,6 +86,7 @@ def _from_arrow(events: pa.Table, value_col: str) -> DesignInputs:
             "total": pa.array(total[present], pa.float64()),
         }
     )
+
     def features() -> pa.Table:
         from peakend import engine
 
