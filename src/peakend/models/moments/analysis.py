@@ -29,6 +29,7 @@ importance is bias-corrected and tested against zero.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -166,14 +167,28 @@ def moments_from_design(
     outcome: str,
     progress: Callable[[int], None] | None = None,
 ) -> MomentsResult:
-    """Fit, bootstrap and classify one design (the whole sample or one segment)."""
-    draws = fit_moments(
-        design,
-        n_resamples=settings.n_resamples,
-        seed=settings.seed,
-        ame_rows=settings.ame_rows,
-        progress=progress,
-    )
+    """Fit, bootstrap and classify one design (the whole sample or one segment).
+
+    The cross-validated fit is simulated on a thread of its own while the
+    bootstrap runs: both are mostly NumPy work that releases the interpreter
+    lock, and the bootstrap alone leaves part of two cores idle.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="peakend-fit") as pool:
+        fit = pool.submit(
+            cross_validated_fit,
+            design,
+            n_resamples=settings.n_resamples,
+            seed=settings.seed,
+            level=settings.level,
+        )
+        draws = fit_moments(
+            design,
+            n_resamples=settings.n_resamples,
+            seed=settings.seed,
+            ame_rows=settings.ame_rows,
+            progress=progress,
+        )
+        cv_fit = fit.result()
     threshold = (
         settings.threshold
         if settings.threshold is not None
@@ -200,9 +215,7 @@ def moments_from_design(
         model="logistic" if design.binary else "ols",
         n_journeys=design.n,
         dropped_no_outcome=design.dropped_no_outcome,
-        fit=cross_validated_fit(
-            design, n_resamples=settings.n_resamples, seed=settings.seed, level=settings.level
-        ),
+        fit=cv_fit,
         threshold=threshold,
         settings=settings,
         touchpoints=tuple(moments),
