@@ -210,13 +210,27 @@ class DuckLoader(_Loader):
         raw_head = source.path.read_bytes()[:2]
         if raw_head[:2] == b"PK":
             raise Unsupported("zip archive")
+        duck_encoding, delimiter = self._csv_dialect(source, head, main)
+        compression = "gzip" if raw_head == b"\x1f\x8b" else "none"
+        return (
+            f"read_csv({path}, header = true, all_varchar = true, delim = {_lit(delimiter)}, "
+            f"quote = '\"', escape = '\"', encoding = {_lit(duck_encoding)}, "
+            f"compression = {_lit(compression)}, "
+            "null_padding = false, strict_mode = true)"
+        )
+
+    def _csv_dialect(self, source: SourceSpec, head: bytes, main: bool) -> tuple[str, str]:
+        """The encoding (as DuckDB and Spark name it) and delimiter of a CSV source.
+
+        Reads the header into ``self.header`` and notes a detected delimiter once
+        (``main``). What only the pandas reader can do raises :class:`Unsupported`.
+        """
         encoding = source.encoding
         if encoding is None:
             encoding, note = sniff_encoding(head)
             if note:
-                raise Unsupported("encoding to detect")
-        duck_encoding = _ENCODINGS.get(encoding.lower())
-        if duck_encoding is None:
+                raise Unsupported("encoding to detect: set `encoding` in [source]")
+        if encoding.lower() not in _ENCODINGS:
             raise Unsupported(f"encoding {encoding}")
         text = head.decode(encoding, errors="replace").removeprefix("\ufeff")
         if not text.strip():
@@ -227,16 +241,10 @@ class DuckLoader(_Loader):
             delimiter, note = sniff_delimiter(text)
         self.header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
         if len(self.header) < 2:
-            raise Unsupported("one column: the pandas reader says which delimiter to set")
+            raise Unsupported("one column: set `delimiter` in [source]")
         if note and main:
             self._add(Problem(Reason.FORMAT_DETECTED, Severity.INFO, self.label, None, 1, fix=note))
-        compression = "gzip" if raw_head == b"\x1f\x8b" else "none"
-        return (
-            f"read_csv({path}, header = true, all_varchar = true, delim = {_lit(delimiter)}, "
-            f"quote = '\"', escape = '\"', encoding = {_lit(duck_encoding)}, "
-            f"compression = {_lit(compression)}, "
-            "null_padding = false, strict_mode = true)"
-        )
+        return _ENCODINGS[encoding.lower()], delimiter
 
     # -- small helpers -------------------------------------------------------
 

@@ -16,17 +16,14 @@ with a :class:`~peakend.errors.ConfigError` that names the option to drop.
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from peakend.errors import ConfigError, SourceError
-from peakend.io.sniff import read_file_bytes, sniff_delimiter, sniff_encoding
+from peakend.io.sniff import read_file_bytes
 from peakend.load import Dataset, _Loader
 from peakend.loading.duck import (
-    _ENCODINGS,
     _HEAD_BYTES,
     DuckLoader,
     Unsupported,
@@ -144,28 +141,7 @@ class SparkLoader(DuckLoader):
                 f"{source.label} is gzip-compressed: Spark decompresses files named *.gz "
                 "only; rename it, or " + DROP_OPTION
             )
-        encoding = source.encoding
-        if encoding is None:
-            encoding, note = sniff_encoding(head)
-            if note:
-                raise Unsupported("encoding to detect: set `encoding` in [source]")
-        if encoding.lower() not in _ENCODINGS:
-            raise Unsupported(f"encoding {encoding}")
-        self.encoding = _ENCODINGS[encoding.lower()]
-        text = head.decode(encoding, errors="replace").removeprefix("\ufeff")
-        if not text.strip():
-            raise Unsupported("empty file")
-        delimiter = source.delimiter
-        note = None
-        if delimiter is None:
-            delimiter, note = sniff_delimiter(text)
-        self.header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
-        if len(self.header) < 2:
-            raise Unsupported("one column: set `delimiter` in [source]")
-        if note and main:
-            from peakend.validate import Problem, Reason, Severity
-
-            self._add(Problem(Reason.FORMAT_DETECTED, Severity.INFO, self.label, None, 1, fix=note))
+        self.encoding, delimiter = self._csv_dialect(source, head, main)
         # multiLine: quoted values may hold line breaks (as DuckDB and pandas read them);
         # it also reads each file as one split, so rows keep the file's order.
         return {

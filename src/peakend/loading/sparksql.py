@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from peakend.errors import ConfigError
+
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
@@ -171,7 +173,11 @@ class SparkSQL:
         name = statement.this.name
         select = statement.expression
         if select is None:
-            raise NotImplementedError(f"CREATE {name} without a query")
+            # the DuckDB loader fills such tables itself; Spark ones come from register()
+            raise ConfigError(
+                f"the Spark backend cannot run CREATE {name} without a query; drop "
+                "--backend spark (and unset PEAKEND_BACKEND) to load this source with DuckDB"
+            )
         query = _aliases_before_where(select).sql("spark")
         if str(statement.args.get("kind", "")).upper() == "VIEW":
             self.views[name] = query

@@ -34,6 +34,7 @@ from dataclasses import replace
 
 import numpy as np
 import pyarrow.compute as pc
+from threadpoolctl import threadpool_limits
 
 from peakend.errors import InputMissingError
 from peakend.load import Dataset
@@ -171,9 +172,15 @@ def moments_from_design(
 
     The cross-validated fit is simulated on a thread of its own while the
     bootstrap runs: both are mostly NumPy work that releases the interpreter
-    lock, and the bootstrap alone leaves part of two cores idle.
+    lock, and the bootstrap alone leaves part of two cores idle. BLAS stays on
+    one thread for the whole block: both parts limit it, and the limit is
+    process-wide, so one part leaving its limit must not lift it for the
+    other (results would then depend on timing, in the last digits).
     """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="peakend-fit") as pool:
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="peakend-fit") as pool,
+    ):
         fit = pool.submit(
             cross_validated_fit,
             design,
