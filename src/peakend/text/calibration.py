@@ -31,13 +31,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
 from peakend.errors import ModelError
+from peakend.text.heads import shipped_bytes
 from peakend.text.labels import VALENCE_CLASSES
 
 RuleKind = Literal["offsets", "cutoffs"]
@@ -164,13 +164,9 @@ def _pick(rules: dict[str, ValenceRule], backend: str, lang: str | None) -> Vale
 @cache
 def load_calibration() -> Calibration:
     """The shipped rules (``peakend/text/heads/calibration.json``)."""
-    try:
-        raw = resources.files("peakend.text").joinpath("heads", "calibration.json").read_text()
-    except FileNotFoundError:
-        raise ModelError(
-            "the label calibration is missing from the installed package; reinstall "
-            "peakend or rebuild it with `python -m peakend.text.calibrate`"
-        ) from None
+    raw = shipped_bytes(
+        "calibration.json", "the label calibration", "python -m peakend.text.calibrate"
+    )
     return Calibration.from_dict(json.loads(raw)["rules"])
 
 

@@ -92,11 +92,16 @@ def load_head(name: str) -> Head:
     """The shipped head called ``name`` (``emotion``, ``valence`` or ``pillars``)."""
     if name not in HEAD_NAMES:
         raise ModelError(f"unknown head {name!r}; the shipped heads are {', '.join(HEAD_NAMES)}")
+    data = shipped_bytes(f"{name}.npz", f"the {name} head", "python -m peakend.text.train")
+    return Head.from_bytes(data)
+
+
+def shipped_bytes(filename: str, what: str, rebuild: str) -> bytes:
+    """A file shipped in ``peakend/text/heads``, or a ModelError saying how to restore it."""
     try:
-        data = resources.files("peakend.text").joinpath("heads", f"{name}.npz").read_bytes()
+        return resources.files("peakend.text").joinpath("heads", filename).read_bytes()
     except FileNotFoundError:
         raise ModelError(
-            f"the {name} head is missing from the installed package; reinstall peakend "
-            "or rebuild the heads with `python -m peakend.text.train`"
+            f"{what} is missing from the installed package; reinstall peakend "
+            f"or rebuild it with `{rebuild}`"
         ) from None
-    return Head.from_bytes(data)

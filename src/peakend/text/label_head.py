@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from io import BytesIO
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from peakend.errors import ModelError
+from peakend.text.heads import shipped_bytes
 
 Array = NDArray[np.float64]
 
@@ -125,11 +125,5 @@ class LabelHead:
 @cache
 def load_label_head() -> LabelHead:
     """The shipped label head (``peakend/text/heads/labels.npz``)."""
-    try:
-        data = resources.files("peakend.text").joinpath("heads", "labels.npz").read_bytes()
-    except FileNotFoundError:
-        raise ModelError(
-            "the label head is missing from the installed package; reinstall peakend or "
-            "rebuild the heads with `python -m peakend.text.train`"
-        ) from None
+    data = shipped_bytes("labels.npz", "the label head", "python -m peakend.text.train")
     return LabelHead.from_bytes(data)
