@@ -52,6 +52,12 @@ from peakend.models.moments.holdout import FOLDS, cross_validated_fit
 from peakend.models.moments.importance import zero_effect_p
 from peakend.models.moments.result import MomentSettings, MomentsResult, TouchpointMoment
 from peakend.models.moments.robust import BandIntervals, band_intervals
+from peakend.models.moments.total import (
+    MEMORY_FEATURES,
+    TotalEffects,
+    experienced_order,
+    total_effects,
+)
 from peakend.models.moments.verdict import (
     CLASSES,
     RECOMMENDATIONS,
@@ -152,7 +158,20 @@ def find_moments(
         adjust_for=adjust_for,
     )
     check_rows(design)
-    result = moments_from_design(design, cfg, dataset=dataset, outcome=name, progress=progress)
+    total = None
+    if not adjust_for and not design.binary and experienced_order(dataset):
+        adjusted = build_design(
+            dataset,
+            name,
+            cuts=cfg.cuts,
+            weight_col=weight_col,
+            touchpoints=design.touchpoints,
+            adjust_for=MEMORY_FEATURES,
+        )
+        total = total_effects(dataset, adjusted, cfg.level)
+    result = moments_from_design(
+        design, cfg, dataset=dataset, outcome=name, progress=progress, total=total
+    )
     chosen = dataset.spec.segments if segments is None else tuple(segments)
     if not chosen:
         return result
@@ -167,8 +186,13 @@ def moments_from_design(
     dataset: Dataset,
     outcome: str,
     progress: Callable[[int], None] | None = None,
+    total: TotalEffects | None = None,
 ) -> MomentsResult:
     """Fit, bootstrap and classify one design (the whole sample or one segment).
+
+    With ``total`` (:mod:`~peakend.models.moments.total`) the penalties and
+    rewards are the total effects by intervention instead of the band
+    regression's; importance and fit stay those of the band regression.
 
     The cross-validated fit is simulated on a thread of its own while the
     bootstrap runs: both are mostly NumPy work that releases the interpreter
@@ -205,7 +229,9 @@ def moments_from_design(
     stages = _catalogue(dataset, "stage")
     robust = None if design.binary else band_intervals(design, settings.level)
     moments = [
-        _touchpoint_moment(design, draws, t, threshold, settings, (relevance, stages), robust)
+        _touchpoint_moment(
+            design, draws, t, threshold, settings, (relevance, stages), robust, total
+        )
         for t in range(len(design.touchpoints))
     ]
     moments.sort(key=lambda m: (-np.nan_to_num(m.importance.value, nan=-1.0), m.touchpoint))
@@ -229,10 +255,18 @@ def moments_from_design(
         collinear=draws.collinear,
         converged=draws.converged,
         adjusted_for=design.control_names,
+        estimand=_estimand(design, total),
         resampling_unit=resampling_unit(design.clusters),
         fit_method=f"cross-validated, {FOLDS} folds"
         + (" grouped by customer" if design.clusters is not None else ""),
     )
+
+
+def _estimand(design: MomentDesign, total: TotalEffects | None) -> str:
+    """Which effect the penalties and rewards estimate (:attr:`MomentsResult.estimand`)."""
+    if design.control_names:
+        return "direct"
+    return "total_by_intervention" if total is not None else "total_regression_weighted"
 
 
 def recommend(
@@ -256,6 +290,7 @@ def _touchpoint_moment(
     settings: MomentSettings,
     catalogue: tuple[dict[str, float | None], dict[str, float | None]],
     robust: BandIntervals | None,
+    total: TotalEffects | None = None,
 ) -> TouchpointMoment:
     """One touchpoint's figures and verdict.
 
@@ -274,6 +309,8 @@ def _touchpoint_moment(
     def interval(point: np.ndarray, samples: np.ndarray, n: int, band: int) -> Interval:
         if counts["middle"] == 0:  # no reference band: effects are not defined
             return Interval(float("nan"), float("nan"), float("nan"), n)
+        if total is not None and band in (LOW, HIGH):
+            return total.interval(t, band, n)
         if robust is not None:
             return robust.interval(t, band, float(point[t]), n)
         return percentile_interval(float(point[t]), samples[:, t], n, settings.level)
