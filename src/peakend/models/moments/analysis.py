@@ -49,7 +49,7 @@ from peakend.models.moments.design import (
 )
 from peakend.models.moments.fit import Draws, check_rows, fit_moments, statistical_warning
 from peakend.models.moments.holdout import FOLDS, cross_validated_fit
-from peakend.models.moments.importance import zero_effect_p
+from peakend.models.moments.importance import zero_effect_p, zero_effect_p_sandwich
 from peakend.models.moments.result import MomentSettings, MomentsResult, TouchpointMoment
 from peakend.models.moments.robust import BandIntervals, band_intervals
 from peakend.models.moments.total import (
@@ -320,7 +320,7 @@ def _touchpoint_moment(
     not_scored = interval(
         draws.point.not_scored, draws.not_scored, counts["not_scored"], NOT_SCORED
     )
-    importance, distinct = _importance(draws, t, design.n, settings.level)
+    importance, distinct = _importance(draws, t, design.n, settings.level, robust)
     moment_class = classify(penalty, reward, threshold, enough)
     if robust is None:
         sure = confidence(moment_class, draws.penalty[:, t], draws.reward[:, t], threshold)
@@ -350,14 +350,19 @@ def _touchpoint_moment(
     )
 
 
-def _importance(draws: Draws, t: int, n: int, level: float) -> tuple[Interval, bool]:
+def _importance(
+    draws: Draws, t: int, n: int, level: float, robust: BandIntervals | None = None
+) -> tuple[Interval, bool]:
     """Bias-corrected importance, its basic interval (≥ 0), and whether it differs from 0.
 
     Relative weights are positive by construction: replicates sit above the
     estimate by about its bias. The estimate is corrected by that bias
     (``2 v − mean of replicates``) and the basic bootstrap interval used; an
-    importance whose effects are jointly indistinguishable from zero
-    (:func:`zero_effect_p` ≥ 1 − level) gets a lower bound of 0. Near zero the
+    importance whose effects are jointly indistinguishable from zero gets a
+    lower bound of 0: an F test of the band effects with the sandwich
+    covariance for a continuous outcome (:func:`zero_effect_p_sandwich`, the
+    covariance the printed intervals use), Hotelling's T² with the bootstrap
+    covariance for a binary one (:func:`zero_effect_p`). Near zero the
     replicates are skewed upwards by the boundary, and the basic interval
     mirrors that skew onto the wrong side: its upper bound stayed near the
     estimate and missed a small true share in 10–20 % of datasets. The upper
@@ -371,7 +376,10 @@ def _importance(draws: Draws, t: int, n: int, level: float) -> tuple[Interval, b
     shown = basic_interval(raw, samples, n, level)
     effects = np.array([draws.point.penalty[t], draws.point.reward[t], draws.point.not_scored[t]])
     reps = np.column_stack([draws.penalty[:, t], draws.reward[:, t], draws.not_scored[:, t]])
-    p_value = zero_effect_p(effects, reps)
+    if robust is not None:
+        p_value = zero_effect_p_sandwich(effects, robust.cov[t], robust.df)
+    else:
+        p_value = zero_effect_p(effects, reps)
     distinct = bool(p_value < 1 - level)
     low = max(0.0, shown.low) if distinct else 0.0
     upper = percentile_interval(raw, samples, n, level).high
