@@ -53,10 +53,9 @@ from peakend.models.moments.importance import zero_effect_p, zero_effect_p_sandw
 from peakend.models.moments.result import MomentSettings, MomentsResult, TouchpointMoment
 from peakend.models.moments.robust import BandIntervals, band_intervals
 from peakend.models.moments.total import (
-    MEMORY_FEATURES,
     TotalEffects,
+    dataset_total_effects,
     experienced_order,
-    total_effects,
 )
 from peakend.models.moments.verdict import (
     CLASSES,
@@ -160,15 +159,14 @@ def find_moments(
     check_rows(design)
     total = None
     if not adjust_for and not design.binary and experienced_order(dataset):
-        adjusted = build_design(
+        total = dataset_total_effects(
             dataset,
             name,
+            level=cfg.level,
             cuts=cfg.cuts,
             weight_col=weight_col,
             touchpoints=design.touchpoints,
-            adjust_for=MEMORY_FEATURES,
         )
-        total = total_effects(dataset, adjusted, cfg.level)
     result = moments_from_design(
         design, cfg, dataset=dataset, outcome=name, progress=progress, total=total
     )

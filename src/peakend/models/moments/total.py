@@ -41,6 +41,8 @@ total effect is what is shown.
 from __future__ import annotations
 
 import math
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ibis
@@ -53,7 +55,7 @@ from peakend import engine
 from peakend.load import Dataset
 from peakend.models.memory.verdict import ORDER_SHARE, timed_share
 from peakend.models.memory.whatif import Sequences, sequence_features
-from peakend.models.moments.design import HIGH, LOW, MIDDLE, MomentDesign
+from peakend.models.moments.design import HIGH, LOW, MIDDLE, Cuts, MomentDesign, build_design
 from peakend.models.moments.fit import _matrix
 from peakend.stats.resampling import Interval
 from peakend.stats.sandwich import Sandwich, sandwich
@@ -96,6 +98,34 @@ def experienced_order(dataset: Dataset) -> bool:
         return True
     share = timed_share(dataset.events)
     return bool(math.isfinite(share) and share >= ORDER_SHARE)
+
+
+def dataset_total_effects(
+    dataset: Dataset,
+    outcome: str,
+    *,
+    level: float,
+    cuts: Cuts | None = None,
+    weight_col: str | None = None,
+    touchpoints: Sequence[str] | None = None,
+) -> TotalEffects:
+    """Build the design adjusted for the memory features and g-compute the total effects.
+
+    The memory features and the ordered moments come from the engine (DuckDB
+    through Ibis), whose DuckDB backend calls a method DuckDB deprecates; that
+    warning says nothing about the analysis and is silenced here.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "fetch_arrow_table", DeprecationWarning)
+        design = build_design(
+            dataset,
+            outcome,
+            cuts=cuts,
+            weight_col=weight_col,
+            touchpoints=touchpoints,
+            adjust_for=MEMORY_FEATURES,
+        )
+        return total_effects(dataset, design, level)
 
 
 def total_effects(dataset: Dataset, design: MomentDesign, level: float) -> TotalEffects:
@@ -215,11 +245,10 @@ def _moments(dataset: Dataset, design: MomentDesign) -> tuple[Sequences, I64]:
         events = engine.events_table(engine.connect(), dataset.events)
     ordered = engine.ordered_events(events)
     scored = ordered.filter(ordered.valence.notnull())
-    table = (
-        scored.select("journey_id", "position", "valence", "touchpoint")
-        .order_by([ibis.asc("journey_id"), ibis.asc("position")])
-        .to_pyarrow()
+    query = scored.select("journey_id", "position", "valence", "touchpoint").order_by(
+        [ibis.asc("journey_id"), ibis.asc("position")]
     )
+    table = query.to_pyarrow()
     group = pc.index_in(table["journey_id"], value_set=design.journey_ids)
     keep = pc.is_valid(group)
     table = table.filter(keep)
