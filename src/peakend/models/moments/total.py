@@ -96,6 +96,9 @@ def experienced_order(dataset: Dataset) -> bool:
     """
     if dataset.spec.experienced_order:
         return True
+    stamps = dataset.events["ts"]
+    if stamps.null_count == len(stamps):  # a survey without timestamps: decided at no cost
+        return False
     share = timed_share(dataset.events)
     return bool(math.isfinite(share) and share >= ORDER_SHARE)
 
