@@ -77,3 +77,19 @@ def test_no_experienced_order_keeps_the_band_regression(tmp_path: Path) -> None:
     made = generate(tmp_path / "survey", cfg)
     assert not experienced_order(peakend.load(made.spec_path))
     assert _moments(made.spec_path).estimand == "total_regression_weighted"
+
+
+def test_memory_features_of_the_ordered_moments_are_the_engines(
+    planted: tuple[Path, dict[str, dict[str, float]]],
+) -> None:
+    """The g-computation's own memory features equal the engine's (``--adjust-for``)."""
+    import numpy as np
+
+    from peakend.models.memory.whatif import sequence_features
+    from peakend.models.moments.design import build_design
+    from peakend.models.moments.total import MEMORY_FEATURES, _memory_matrix, _moments
+
+    dataset = peakend.load(planted[0])
+    design = build_design(dataset, "overall", adjust_for=MEMORY_FEATURES)
+    moments, _ = _moments(dataset.events, design)
+    assert np.array_equal(_memory_matrix(sequence_features(moments)), design.controls)

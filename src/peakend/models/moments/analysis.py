@@ -159,14 +159,7 @@ def find_moments(
     check_rows(design)
     total = None
     if not adjust_for and not design.binary and experienced_order(dataset):
-        total = dataset_total_effects(
-            dataset,
-            name,
-            level=cfg.level,
-            cuts=cfg.cuts,
-            weight_col=weight_col,
-            touchpoints=design.touchpoints,
-        )
+        total = dataset_total_effects(dataset, design, cfg.level)
     result = moments_from_design(
         design, cfg, dataset=dataset, outcome=name, progress=progress, total=total
     )

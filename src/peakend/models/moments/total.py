@@ -41,21 +41,17 @@ total effect is what is shown.
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-import ibis
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from peakend import engine
 from peakend.load import Dataset
 from peakend.models.memory.verdict import ORDER_SHARE, timed_share
 from peakend.models.memory.whatif import Sequences, sequence_features
-from peakend.models.moments.design import HIGH, LOW, MIDDLE, Cuts, MomentDesign, build_design
+from peakend.models.moments.design import HIGH, LOW, MIDDLE, MomentDesign
 from peakend.models.moments.fit import _matrix
 from peakend.stats.resampling import Interval
 from peakend.stats.sandwich import Sandwich, sandwich
@@ -94,6 +90,8 @@ def experienced_order(dataset: Dataset) -> bool:
     Declared in the spec (``experienced_order = true``), or timestamps that
     separate the moments of most journeys (the memory analysis's rule).
     """
+    if not isinstance(dataset.events, pa.Table):  # events kept on a remote engine
+        return False
     if dataset.spec.experienced_order:
         return True
     stamps = dataset.events["ts"]
@@ -103,38 +101,28 @@ def experienced_order(dataset: Dataset) -> bool:
     return bool(math.isfinite(share) and share >= ORDER_SHARE)
 
 
-def dataset_total_effects(
-    dataset: Dataset,
-    outcome: str,
-    *,
-    level: float,
-    cuts: Cuts | None = None,
-    weight_col: str | None = None,
-    touchpoints: Sequence[str] | None = None,
-) -> TotalEffects:
-    """Build the design adjusted for the memory features and g-compute the total effects.
+def dataset_total_effects(dataset: Dataset, design: MomentDesign, level: float) -> TotalEffects:
+    """G-compute the total effects of the band ``design`` (not adjusted) of ``dataset``.
 
-    The memory features and the ordered moments come from the engine (DuckDB
-    through Ibis), whose DuckDB backend calls a method DuckDB deprecates; that
-    warning says nothing about the analysis and is silenced here.
+    The memory features of the outcome model come from the journeys' ordered
+    moments (:func:`peakend.models.memory.whatif.sequence_features`, the
+    engine's definitions), the same code that recomputes them under each
+    intervention.
     """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "fetch_arrow_table", DeprecationWarning)
-        design = build_design(
-            dataset,
-            outcome,
-            cuts=cuts,
-            weight_col=weight_col,
-            touchpoints=touchpoints,
-            adjust_for=MEMORY_FEATURES,
-        )
-        return total_effects(dataset, design, level)
+    moments, touchpoint = _moments(dataset.events, design)
+    observed = _memory_matrix(sequence_features(moments))
+    adjusted = replace(design, controls=observed, control_names=MEMORY_FEATURES)
+    return total_effects(adjusted, moments, touchpoint, level)
 
 
-def total_effects(dataset: Dataset, design: MomentDesign, level: float) -> TotalEffects:
+def total_effects(
+    design: MomentDesign, moments: Sequences, touchpoint: I64, level: float
+) -> TotalEffects:
     """G-computation of every touchpoint's total penalty and reward (module docs).
 
-    ``design`` must be adjusted for :data:`MEMORY_FEATURES` (and nothing else).
+    ``design`` must be adjusted for :data:`MEMORY_FEATURES` (and nothing else);
+    ``moments`` are its journeys' scored moments in order, ``touchpoint`` each
+    moment's column in the design (−1 for one not analysed).
     """
     matrix = _matrix(design)
     fitted = sandwich(matrix.x.astype(np.float64), design.y, design.weights, design.clusters)
@@ -144,7 +132,6 @@ def total_effects(dataset: Dataset, design: MomentDesign, level: float) -> Total
             for f in MEMORY_FEATURES
         ]
     )
-    moments, touchpoint = _moments(dataset, design)
     quantile = fitted.t_quantile(level)
     shape = len(design.touchpoints)
     out = {k: np.full(shape, np.nan) for k in ("penalty", "penalty_half", "reward", "reward_half")}
@@ -216,8 +203,7 @@ def _feature_changes(
         features = np.zeros((rows.size, len(MEMORY_FEATURES)))
         for value, share in zip(values, shares, strict=True):
             table = sequence_features(sub, np.where(here, value, sub.valence))
-            columns = [table[f].to_numpy(zero_copy_only=False) for f in MEMORY_FEATURES]
-            features += share * np.nan_to_num(np.column_stack(columns), nan=0.0)
+            features += share * _memory_matrix(table)
         means[band] = features
     if MIDDLE not in means:
         return {}
@@ -236,35 +222,36 @@ def _band_values(valence: F64, weight: F64) -> tuple[F64, F64]:
     return values, shares / shares.sum()
 
 
-def _moments(dataset: Dataset, design: MomentDesign) -> tuple[Sequences, I64]:
+def _memory_matrix(features: pa.Table) -> F64:
+    """The :data:`MEMORY_FEATURES` columns as an ``(n, 4)`` matrix (missing = 0, as adjusted)."""
+    columns = [features[f].to_numpy(zero_copy_only=False) for f in MEMORY_FEATURES]
+    return np.nan_to_num(np.column_stack(columns).astype(np.float64), nan=0.0)
+
+
+def _moments(events: pa.Table, design: MomentDesign) -> tuple[Sequences, I64]:
     """Scored moments of the design's journeys in journey order, and each one's touchpoint.
 
-    The touchpoint is its column in the design (−1 for a touchpoint not analysed).
+    Journey order is the engine's (:func:`peakend.engine.journey_window`): by
+    time, events without a time last, then by ``seq``. The touchpoint is its
+    column in the design (−1 for a touchpoint not analysed).
     """
-    source = dataset.event_source
-    if source is not None and getattr(source, "remote", False):
-        _, events = source.ibis_table()
-    else:
-        events = engine.events_table(engine.connect(), dataset.events)
-    ordered = engine.ordered_events(events)
-    scored = ordered.filter(ordered.valence.notnull())
-    query = scored.select("journey_id", "position", "valence", "touchpoint").order_by(
-        [ibis.asc("journey_id"), ibis.asc("position")]
-    )
-    table = query.to_pyarrow()
-    group = pc.index_in(table["journey_id"], value_set=design.journey_ids)
-    keep = pc.is_valid(group)
-    table = table.filter(keep)
-    rows = pc.filter(group, keep).to_numpy(zero_copy_only=False).astype(np.int64)
-    order = np.argsort(rows, kind="stable")
+    scored = events.filter(pc.is_valid(events["valence"]))
+    group = pc.index_in(scored["journey_id"], value_set=design.journey_ids)
+    scored = scored.filter(pc.is_valid(group))
+    rows = pc.drop_null(group).to_numpy(zero_copy_only=False).astype(np.int64)
+    stamps = pc.cast(scored["ts"], pa.int64())
+    missing = pc.is_null(stamps).to_numpy(zero_copy_only=False)
+    ts = pc.fill_null(stamps, 0).to_numpy(zero_copy_only=False)
+    seq = scored["seq"].to_numpy()
+    order = np.lexsort((seq, ts, missing, rows))
     names = pa.array(design.touchpoints, pa.string())
-    code = pc.index_in(pc.cast(table["touchpoint"], pa.string()), value_set=names)
+    code = pc.index_in(pc.cast(scored["touchpoint"], pa.string()), value_set=names)
     touchpoint = pc.fill_null(code, -1).to_numpy(zero_copy_only=False).astype(np.int64)
     moments = Sequences(
         journey_ids=design.journey_ids,
         group=rows[order],
-        position=table["position"].to_numpy().astype(np.float64)[order],
-        valence=table["valence"].to_numpy().astype(np.float64)[order],
+        position=np.zeros(order.size),  # the trend is not a memory feature here
+        valence=scored["valence"].to_numpy().astype(np.float64)[order],
         duration_s=np.full(design.n, math.nan),
     )
     return moments, touchpoint[order]
