@@ -52,11 +52,7 @@ from peakend.models.moments.holdout import FOLDS, cross_validated_fit
 from peakend.models.moments.importance import zero_effect_p, zero_effect_p_sandwich
 from peakend.models.moments.result import MomentSettings, MomentsResult, TouchpointMoment
 from peakend.models.moments.robust import BandIntervals, band_intervals
-from peakend.models.moments.total import (
-    TotalEffects,
-    dataset_total_effects,
-    experienced_order,
-)
+from peakend.models.moments.total import TotalEffects, total_by_intervention
 from peakend.models.moments.verdict import (
     CLASSES,
     RECOMMENDATIONS,
@@ -158,8 +154,8 @@ def find_moments(
     )
     check_rows(design)
     total = None
-    if not adjust_for and not design.binary and experienced_order(dataset):
-        total = dataset_total_effects(dataset, design, cfg.level)
+    if not adjust_for and not design.binary:
+        total = total_by_intervention(dataset, design, cfg.level)
     result = moments_from_design(
         design, cfg, dataset=dataset, outcome=name, progress=progress, total=total
     )

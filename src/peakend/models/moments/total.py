@@ -84,32 +84,56 @@ class TotalEffects:
         return Interval(float(value), float(value - half), float(value + half), n)
 
 
-def experienced_order(dataset: Dataset) -> bool:
+#: The event columns the g-computation reads.
+EVENT_COLUMNS = ("journey_id", "ts", "seq", "touchpoint", "score", "valence")
+
+
+def experienced_order(dataset: Dataset, events: pa.Table | None = None) -> bool:
     """Whether the stored order of the moments is the one customers lived.
 
     Declared in the spec (``experienced_order = true``), or timestamps that
     separate the moments of most journeys (the memory analysis's rule).
+    ``events`` defaults to :func:`scored_events`.
     """
-    if not isinstance(dataset.events, pa.Table):  # events kept on a remote engine
-        return False
     if dataset.spec.experienced_order:
         return True
-    stamps = dataset.events["ts"]
+    events = scored_events(dataset) if events is None else events
+    stamps = events["ts"]
     if stamps.null_count == len(stamps):  # a survey without timestamps: decided at no cost
         return False
-    share = timed_share(dataset.events)
+    share = timed_share(events)
     return bool(math.isfinite(share) and share >= ORDER_SHARE)
 
 
-def dataset_total_effects(dataset: Dataset, design: MomentDesign, level: float) -> TotalEffects:
-    """G-compute the total effects of the band ``design`` (not adjusted) of ``dataset``.
+def scored_events(dataset: Dataset) -> pa.Table:
+    """The events' :data:`EVENT_COLUMNS`: in memory as they are, or the scored ones from Spark.
+
+    Events kept on a remote engine stay there; only their scored moments (five
+    columns) come back, as the design's aggregates already do.
+    """
+    source = dataset.event_source
+    if source is not None and getattr(source, "remote", False):
+        _, events = source.ibis_table()
+        scored = events.filter(events.valence.notnull()).select(*EVENT_COLUMNS)
+        table: pa.Table = scored.to_pyarrow()
+        return table
+    return dataset.events
+
+
+def total_by_intervention(
+    dataset: Dataset, design: MomentDesign, level: float
+) -> TotalEffects | None:
+    """The total effects by intervention of the band ``design``; ``None`` without an order.
 
     The memory features of the outcome model come from the journeys' ordered
     moments (:func:`peakend.models.memory.whatif.sequence_features`, the
     engine's definitions), the same code that recomputes them under each
     intervention.
     """
-    moments, touchpoint = _moments(dataset.events, design)
+    events = scored_events(dataset)
+    if not experienced_order(dataset, events):
+        return None
+    moments, touchpoint = _moments(events, design)
     observed = _memory_matrix(sequence_features(moments))
     adjusted = replace(design, controls=observed, control_names=MEMORY_FEATURES)
     return total_effects(adjusted, moments, touchpoint, level)
