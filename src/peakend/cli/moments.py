@@ -143,7 +143,7 @@ def _group_count(dataset: Dataset, attributes: tuple[str, ...]) -> int:
 ESTIMANDS = {
     "direct": "direct effects",
     "total_by_intervention": "total effects by intervention (g-computation)",
-    "total_regression_weighted": "total effects, regression-weighted (no experienced order)",
+    "total_regression_weighted": "total effects, regression-weighted",
 }
 
 
