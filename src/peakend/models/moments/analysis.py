@@ -21,6 +21,12 @@ stated only when its interval supports it, "standard" needs evidence that both
 effects lie inside the threshold, and anything else is "inconclusive" (collect
 data, with roughly how many more journeys would settle it).
 
+Without ``adjust_for``, a continuous outcome whose moments carry an experienced
+order gets its penalties and rewards as total effects by intervention
+(g-computation over the remembered peak, end, mean and trough;
+:mod:`peakend.models.moments.total`); otherwise the band regression's own
+effects are shown, and ``MomentsResult.estimand`` says which.
+
 Intervals resample whole customers when a customer has several journeys; the
 model fit is cross-validated (:mod:`peakend.models.moments.holdout`); the
 importance is bias-corrected and tested against zero.
