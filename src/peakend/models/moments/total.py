@@ -108,7 +108,7 @@ def experienced_order(dataset: Dataset, events: pa.Table | None = None) -> bool:
 def scored_events(dataset: Dataset) -> pa.Table:
     """The events' :data:`EVENT_COLUMNS`: in memory as they are, or the scored ones from Spark.
 
-    Events kept on a remote engine stay there; only their scored moments (five
+    Events kept on a remote engine stay there; only their scored moments (these six
     columns) come back, as the design's aggregates already do.
     """
     source = dataset.event_source
