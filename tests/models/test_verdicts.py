@@ -88,6 +88,8 @@ def check_moments(result: dict[str, Any]) -> None:
     assert fit.low <= fit.value <= fit.high
     assert result["resampling_unit"] in ("journey", "customer")
     assert result["effects"] == ("direct" if result["adjusted_for"] else "total")
+    totals = ("total_by_intervention", "total_regression_weighted")
+    assert result["estimand"] in (("direct",) if result["adjusted_for"] else totals)
     for m in result["touchpoints"]:
         check_moment(m, threshold)
     for segment in result["segments"]:
@@ -185,6 +187,8 @@ def test_demo_cli_json_verdicts_agree_with_their_intervals() -> None:
     moments = runner.invoke(app, ["moments", spec, "--json", "--resamples", "50"])
     assert moments.exit_code == 0, moments.output
     check_moments(json.loads(moments.stdout))
+    # the demo has timestamps: total effects by intervention, and the header says so
+    assert json.loads(moments.stdout)["estimand"] == "total_by_intervention"
     memory = runner.invoke(app, ["memory", spec, "--json"])
     assert memory.exit_code == 0, memory.output
     result = json.loads(memory.stdout)
@@ -234,6 +238,8 @@ def test_airline_verdicts_agree_with_their_intervals(airline: Dataset) -> None:
         warnings.simplefilter("ignore", StatisticalWarning)  # collinear "not scored" bands
         result = find_moments(airline, settings=FAST, segments=("Type of Travel",))
     check_moments(json.loads(json.dumps(result.to_dict())))
+    # a wide survey has no experienced order: no memory features to recompute
+    assert result.estimand == "total_regression_weighted"
     memory = peakend.remembered_experience(airline)
     check_memory(json.loads(json.dumps(memory.to_dict(), default=str)))
     assert memory.verdict is not None and memory.verdict.claim == "no_order"

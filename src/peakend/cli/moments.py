@@ -139,6 +139,18 @@ def _group_count(dataset: Dataset, attributes: tuple[str, ...]) -> int:
     return count
 
 
+#: How the command line names each estimand (``MomentsResult.estimand``).
+ESTIMANDS = {
+    "direct": "direct effects",
+    "total_by_intervention": "total effects by intervention (g-computation)",
+    "total_regression_weighted": "total effects, regression-weighted",
+}
+
+
+def _estimand(result: MomentsResult) -> str:
+    return ESTIMANDS.get(result.estimand, f"{result.effects} effects")
+
+
 def _print(result: MomentsResult) -> None:
     unit = "pp" if result.outcome_kind == "binary" else result.outcome
     fit_name = "McFadden R²" if result.outcome_kind == "binary" else "R²"
@@ -147,7 +159,7 @@ def _print(result: MomentsResult) -> None:
         f"({result.model}, {result.n_journeys:,} journeys; {fit_name} {_interval(result.fit)}, "
         f"{result.fit_method}; threshold {_effect(result.threshold, result)} {unit}; "
         f"{result.settings.n_resamples} bootstrap resamples of whole {result.resampling_unit}s; "
-        f"{result.effects} effects)"
+        f"{_estimand(result)})"
     )
     out.print(_table(result, "Touchpoints by impact"))
     odd = [m.touchpoint for m in result.touchpoints if m.reversed_effect]

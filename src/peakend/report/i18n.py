@@ -146,19 +146,34 @@ TEXTS: dict[str, dict[Language, str]] = {
         "with a middle score, with 95 % intervals. Moments of truth hurt when they "
         "go wrong (left), excel moments lift when they go well (top), performance moments do "
         "both, standard moments are shown to do neither, and inconclusive ones cannot be told "
-        "yet. These are total effects: what a touchpoint does directly and through the peak "
-        "and end customers remember, averaged with the regression's weights, in which "
-        "journeys where other moments also went wrong count more; for a typical journey the "
-        "effect of changing the score can be larger.",
+        "yet.",
         "nl": "Hoeveel een lage en een hoge score op elk contactmoment {outcome} verschuiven "
         "ten opzichte van een middenscore, met 95%-intervallen. Momenten van de "
         "waarheid doen pijn als ze misgaan (links), excelmomenten tillen op als ze goed gaan "
         "(boven), prestatiemomenten doen beide, van standaardmomenten is aangetoond dat ze "
-        "geen van beide doen, en bij onbesliste momenten is dat nog niet te zeggen. Dit zijn "
-        "totale effecten: wat een contactmoment direct doet en via de piek en het einde die "
-        "klanten onthouden, gemiddeld met de gewichten van de regressie, waarin klantreizen "
-        "waar ook andere momenten misgingen zwaarder wegen; voor een gewone klantreis kan het "
-        "effect van een andere score groter zijn.",
+        "geen van beide doen, en bij onbesliste momenten is dat nog niet te zeggen.",
+    },
+    "moments_total_regression_weighted": {
+        "en": "These are total effects: what a touchpoint does directly and through the peak "
+        "and end customers remember, averaged with the regression's weights, in which "
+        "journeys where other moments also went wrong count more; for a typical journey the "
+        "effect of changing the score can be larger.",
+        "nl": "Dit zijn totale effecten: wat een contactmoment direct doet en via de piek en "
+        "het einde die klanten onthouden, gemiddeld met de gewichten van de regressie, waarin "
+        "klantreizen waar ook andere momenten misgingen zwaarder wegen; voor een gewone "
+        "klantreis kan het effect van een andere score groter zijn.",
+    },
+    "moments_total_by_intervention": {
+        "en": "These are total effects: what a touchpoint does directly and through the peak, "
+        "end, average and low point customers remember, as the average change of {outcome} "
+        "if every journey that scored the touchpoint had a low (high) instead of a middle "
+        "score there, everything else kept (the memory of each journey recomputed in the "
+        "order it was lived).",
+        "nl": "Dit zijn totale effecten: wat een contactmoment direct doet en via de piek, het "
+        "einde, het gemiddelde en het dieptepunt die klanten onthouden, als de gemiddelde "
+        "verandering van {outcome} als elke klantreis met een score op dit contactmoment daar "
+        "een lage (hoge) in plaats van een middenscore had gehad, al het andere gelijk (de "
+        "herinnering van elke klantreis herberekend in de beleefde volgorde).",
     },
     "moments_fit": {
         "en": "Model: {model} on {n} journeys; explained out of sample ({fit_method}): {fit}. "

@@ -49,6 +49,8 @@ def moments_section(ctx: ReportContext) -> Section:
     if result.adjusted_for:
         controls = ", ".join(result.adjusted_for)
         paragraphs.append(text("moments_direct", lang, controls=controls))
+    else:
+        paragraphs.insert(1, text(f"moments_{result.estimand}", lang, outcome=result.outcome))
     zero = [m.touchpoint for m in result.touchpoints if not m.importance_distinct]
     if zero:
         paragraphs.append(text("importance_zero", lang, touchpoints=", ".join(zero)))

@@ -14,7 +14,7 @@ the moment model covered 92–93 % where the sandwich gives the nominal 95 %.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,16 +26,20 @@ I64 = NDArray[np.int64]
 
 @dataclass(frozen=True)
 class Sandwich:
-    """Coefficients, their robust standard errors and the t degrees of freedom."""
+    """Coefficients, their robust covariance and standard errors, the t degrees of freedom."""
 
     coef: F64
     se: F64
     df: int
+    cov: F64 = field(default_factory=lambda: np.zeros((0, 0)))
 
     def half_width(self, level: float) -> F64:
         """Half the width of each coefficient's two-sided ``level`` interval."""
-        t = float(stats.t.ppf(0.5 + level / 2, max(self.df, 1)))
-        return np.asarray(t * self.se, dtype=np.float64)
+        return np.asarray(self.t_quantile(level) * self.se, dtype=np.float64)
+
+    def t_quantile(self, level: float) -> float:
+        """Student's t quantile of a two-sided ``level`` interval on :attr:`df`."""
+        return float(stats.t.ppf(0.5 + level / 2, max(self.df, 1)))
 
 
 def scaled_pinv(xtx: F64, ridge: float = 0.0, rcond: float = 1e-9) -> F64:
@@ -74,4 +78,4 @@ def sandwich(x: F64, y: F64, weights: F64, clusters: I64 | None = None) -> Sandw
     cov = factor * bread @ (scores.T @ scores) @ bread
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     df = groups - 1 if clusters is not None else n - rank
-    return Sandwich(coef=np.asarray(coef, dtype=np.float64), se=se, df=df)
+    return Sandwich(coef=np.asarray(coef, dtype=np.float64), se=se, df=df, cov=cov)

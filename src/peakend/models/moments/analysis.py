@@ -21,6 +21,12 @@ stated only when its interval supports it, "standard" needs evidence that both
 effects lie inside the threshold, and anything else is "inconclusive" (collect
 data, with roughly how many more journeys would settle it).
 
+Without ``adjust_for``, a continuous outcome whose moments carry an experienced
+order gets its penalties and rewards as total effects by intervention
+(g-computation over the remembered peak, end, mean and trough;
+:mod:`peakend.models.moments.total`); otherwise the band regression's own
+effects are shown, and ``MomentsResult.estimand`` says which.
+
 Intervals resample whole customers when a customer has several journeys; the
 model fit is cross-validated (:mod:`peakend.models.moments.holdout`); the
 importance is bias-corrected and tested against zero.
@@ -49,9 +55,10 @@ from peakend.models.moments.design import (
 )
 from peakend.models.moments.fit import Draws, check_rows, fit_moments, statistical_warning
 from peakend.models.moments.holdout import FOLDS, cross_validated_fit
-from peakend.models.moments.importance import zero_effect_p
+from peakend.models.moments.importance import zero_effect_p, zero_effect_p_sandwich
 from peakend.models.moments.result import MomentSettings, MomentsResult, TouchpointMoment
 from peakend.models.moments.robust import BandIntervals, band_intervals
+from peakend.models.moments.total import TotalEffects, total_by_intervention
 from peakend.models.moments.verdict import (
     CLASSES,
     RECOMMENDATIONS,
@@ -152,7 +159,12 @@ def find_moments(
         adjust_for=adjust_for,
     )
     check_rows(design)
-    result = moments_from_design(design, cfg, dataset=dataset, outcome=name, progress=progress)
+    total = None
+    if not adjust_for and not design.binary:
+        total = total_by_intervention(dataset, design, cfg.level)
+    result = moments_from_design(
+        design, cfg, dataset=dataset, outcome=name, progress=progress, total=total
+    )
     chosen = dataset.spec.segments if segments is None else tuple(segments)
     if not chosen:
         return result
@@ -167,8 +179,13 @@ def moments_from_design(
     dataset: Dataset,
     outcome: str,
     progress: Callable[[int], None] | None = None,
+    total: TotalEffects | None = None,
 ) -> MomentsResult:
     """Fit, bootstrap and classify one design (the whole sample or one segment).
+
+    With ``total`` (:mod:`~peakend.models.moments.total`) the penalties and
+    rewards are the total effects by intervention instead of the band
+    regression's; importance and fit stay those of the band regression.
 
     The cross-validated fit is simulated on a thread of its own while the
     bootstrap runs: both are mostly NumPy work that releases the interpreter
@@ -205,7 +222,9 @@ def moments_from_design(
     stages = _catalogue(dataset, "stage")
     robust = None if design.binary else band_intervals(design, settings.level)
     moments = [
-        _touchpoint_moment(design, draws, t, threshold, settings, (relevance, stages), robust)
+        _touchpoint_moment(
+            design, draws, t, threshold, settings, (relevance, stages), robust, total
+        )
         for t in range(len(design.touchpoints))
     ]
     moments.sort(key=lambda m: (-np.nan_to_num(m.importance.value, nan=-1.0), m.touchpoint))
@@ -229,10 +248,18 @@ def moments_from_design(
         collinear=draws.collinear,
         converged=draws.converged,
         adjusted_for=design.control_names,
+        estimand=_estimand(design, total),
         resampling_unit=resampling_unit(design.clusters),
         fit_method=f"cross-validated, {FOLDS} folds"
         + (" grouped by customer" if design.clusters is not None else ""),
     )
+
+
+def _estimand(design: MomentDesign, total: TotalEffects | None) -> str:
+    """Which effect the penalties and rewards estimate (:attr:`MomentsResult.estimand`)."""
+    if design.control_names:
+        return "direct"
+    return "total_by_intervention" if total is not None else "total_regression_weighted"
 
 
 def recommend(
@@ -256,6 +283,7 @@ def _touchpoint_moment(
     settings: MomentSettings,
     catalogue: tuple[dict[str, float | None], dict[str, float | None]],
     robust: BandIntervals | None,
+    total: TotalEffects | None = None,
 ) -> TouchpointMoment:
     """One touchpoint's figures and verdict.
 
@@ -274,6 +302,8 @@ def _touchpoint_moment(
     def interval(point: np.ndarray, samples: np.ndarray, n: int, band: int) -> Interval:
         if counts["middle"] == 0:  # no reference band: effects are not defined
             return Interval(float("nan"), float("nan"), float("nan"), n)
+        if total is not None and band in (LOW, HIGH):
+            return total.interval(t, band, n)
         if robust is not None:
             return robust.interval(t, band, float(point[t]), n)
         return percentile_interval(float(point[t]), samples[:, t], n, settings.level)
@@ -283,7 +313,7 @@ def _touchpoint_moment(
     not_scored = interval(
         draws.point.not_scored, draws.not_scored, counts["not_scored"], NOT_SCORED
     )
-    importance, distinct = _importance(draws, t, design.n, settings.level)
+    importance, distinct = _importance(draws, t, design.n, settings.level, robust)
     moment_class = classify(penalty, reward, threshold, enough)
     if robust is None:
         sure = confidence(moment_class, draws.penalty[:, t], draws.reward[:, t], threshold)
@@ -313,14 +343,19 @@ def _touchpoint_moment(
     )
 
 
-def _importance(draws: Draws, t: int, n: int, level: float) -> tuple[Interval, bool]:
+def _importance(
+    draws: Draws, t: int, n: int, level: float, robust: BandIntervals | None = None
+) -> tuple[Interval, bool]:
     """Bias-corrected importance, its basic interval (≥ 0), and whether it differs from 0.
 
     Relative weights are positive by construction: replicates sit above the
     estimate by about its bias. The estimate is corrected by that bias
     (``2 v − mean of replicates``) and the basic bootstrap interval used; an
-    importance whose effects are jointly indistinguishable from zero
-    (:func:`zero_effect_p` ≥ 1 − level) gets a lower bound of 0. Near zero the
+    importance whose effects are jointly indistinguishable from zero gets a
+    lower bound of 0: an F test of the band effects with the sandwich
+    covariance for a continuous outcome (:func:`zero_effect_p_sandwich`, the
+    covariance the printed intervals use), Hotelling's T² with the bootstrap
+    covariance for a binary one (:func:`zero_effect_p`). Near zero the
     replicates are skewed upwards by the boundary, and the basic interval
     mirrors that skew onto the wrong side: its upper bound stayed near the
     estimate and missed a small true share in 10–20 % of datasets. The upper
@@ -334,7 +369,10 @@ def _importance(draws: Draws, t: int, n: int, level: float) -> tuple[Interval, b
     shown = basic_interval(raw, samples, n, level)
     effects = np.array([draws.point.penalty[t], draws.point.reward[t], draws.point.not_scored[t]])
     reps = np.column_stack([draws.penalty[:, t], draws.reward[:, t], draws.not_scored[:, t]])
-    p_value = zero_effect_p(effects, reps)
+    if robust is not None:
+        p_value = zero_effect_p_sandwich(effects, robust.cov[t], robust.df)
+    else:
+        p_value = zero_effect_p(effects, reps)
     distinct = bool(p_value < 1 - level)
     low = max(0.0, shown.low) if distinct else 0.0
     upper = percentile_interval(raw, samples, n, level).high

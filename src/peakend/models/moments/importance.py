@@ -96,24 +96,51 @@ def collinear_pairs(
 
 
 def zero_effect_p(point: F64, replicates: F64) -> float:
-    """p-value of the joint test that a touchpoint's band effects are all zero.
+    """p-value of the joint test that a touchpoint's band effects are all zero (bootstrap).
 
     ``point`` holds the touchpoint's effects (penalty, reward, not scored) and
     ``replicates`` their bootstrap draws (rows = resamples). A Wald test with the
     bootstrap covariance (so it respects whatever was resampled, e.g. whole
     customers): the touchpoint's importance is distinguishable from zero only
     when its effects are. Relative weights are positive by construction, so
-    their own interval cannot answer that question.
+    their own interval cannot answer that question. The covariance is itself
+    estimated from ``B`` replicates, so the statistic is referred to Hotelling's
+    T² distribution, ``(B − k) / (k (B − 1)) · W ~ F(k, B − k)``, not to χ²(k)
+    (which found an effect in 6.5–7.2 % of no-effect touchpoints at B = 100).
     """
     keep = np.isfinite(point) & np.isfinite(replicates).all(axis=0)
     if not keep.any() or replicates.shape[0] < 3:
         return float("nan")
-    b = point[keep]
     cov = np.atleast_2d(np.cov(replicates[:, keep], rowvar=False))
+    wald, k = _wald(point[keep], cov)
+    b = replicates.shape[0]
+    if not k or b <= k:
+        return float("nan")
+    return float(stats.f.sf(wald * (b - k) / (k * (b - 1)), k, b - k))
+
+
+def zero_effect_p_sandwich(point: F64, cov: F64, df: int) -> float:
+    """p-value of the joint test that a touchpoint's band effects are zero (sandwich).
+
+    For a continuous outcome the effects are least-squares coefficients with a
+    cluster-robust covariance (``cov``, NaN for a band without a column) on
+    ``df`` degrees of freedom: the Wald statistic over ``k`` effects is
+    referred to ``F(k, df)``, the test that matches the printed intervals.
+    """
+    keep = np.isfinite(point) & np.isfinite(np.diag(cov))
+    if not keep.any():
+        return float("nan")
+    wald, k = _wald(point[keep], cov[np.ix_(keep, keep)])
+    if not k:
+        return float("nan")
+    return float(stats.f.sf(wald / k, k, max(df, 1)))
+
+
+def _wald(b: F64, cov: F64) -> tuple[float, int]:
+    """Wald statistic ``b' cov⁺ b`` over the covariance's usable directions, and their number."""
     lam, vec = np.linalg.eigh(cov)
     usable = lam > 1e-12 * max(float(lam.max()), 1e-300)
     if not usable.any():
-        return float("nan")
+        return float("nan"), 0
     proj = vec[:, usable].T @ b
-    wald = float(np.sum(proj**2 / lam[usable]))
-    return float(stats.chi2.sf(wald, int(usable.sum())))
+    return float(np.sum(proj**2 / lam[usable])), int(usable.sum())

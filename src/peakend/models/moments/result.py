@@ -180,6 +180,13 @@ class MomentsResult:
     effects:
         ``"total"`` (no adjustment: a touchpoint's effect including what it
         does through the remembered peak and end) or ``"direct"`` (adjusted).
+    estimand:
+        What the penalties and rewards estimate: ``"direct"`` (adjusted for
+        journey features), ``"total_by_intervention"`` (g-computation over the
+        memory features: the average change of the outcome when the score is
+        set to the band, for a continuous outcome with an experienced order) or
+        ``"total_regression_weighted"`` (the band regression: a
+        variance-weighted average of the journeys' total effects).
     """
 
     dataset_name: str
@@ -195,6 +202,7 @@ class MomentsResult:
     collinear: tuple[tuple[str, str, float], ...] = ()
     converged: bool = True
     adjusted_for: tuple[str, ...] = ()
+    estimand: str = "total_regression_weighted"
     segments: tuple[SegmentMoments, ...] = ()
     resampling_unit: str = "journey"
     fit_method: str = "cross-validated"
@@ -241,6 +249,7 @@ class MomentsResult:
             "converged": self.converged,
             "adjusted_for": list(self.adjusted_for),
             "effects": self.effects,
+            "estimand": self.estimand,
             "resampling_unit": self.resampling_unit,
             "fit_method": self.fit_method,
             "collinear": [{"a": a, "b": b, "correlation": r} for a, b, r in self.collinear],

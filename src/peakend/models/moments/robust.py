@@ -14,12 +14,12 @@ coefficients, and keep their bootstrap intervals.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
-from peakend.models.moments.design import MomentDesign
+from peakend.models.moments.design import HIGH, LOW, NOT_SCORED, MomentDesign
 from peakend.models.moments.fit import _matrix
 from peakend.stats.resampling import Interval
 from peakend.stats.sandwich import sandwich
@@ -29,9 +29,16 @@ F64 = NDArray[np.float64]
 
 @dataclass(frozen=True)
 class BandIntervals:
-    """Half-widths of every touchpoint's band effects: ``(T, 4)``, NaN without a column."""
+    """Half-widths of every touchpoint's band effects: ``(T, 4)``, NaN without a column.
+
+    ``cov`` holds per touchpoint the sandwich covariance of its low, high and
+    not-scored effects (``(T, 3, 3)``, NaN rows and columns for a band without
+    a column), ``df`` the degrees of freedom of its t and F tests.
+    """
 
     half_width: F64
+    cov: F64 = field(default_factory=lambda: np.zeros((0, 3, 3)))
+    df: int = 0
 
     def interval(self, t: int, band: int, value: float, n: int) -> Interval:
         """The interval of touchpoint ``t``'s effect of ``band`` around ``value``."""
@@ -46,4 +53,13 @@ def band_intervals(design: MomentDesign, level: float) -> BandIntervals:
     found = sandwich(x, design.y, design.weights, design.clusters)
     half = matrix.coef_table(found.half_width(level))
     half[:, 0] = np.nan  # the middle band is the reference, not an estimate
-    return BandIntervals(half_width=half)
+    cov = np.full((matrix.n_touchpoints, 3, 3), np.nan)
+    for t in range(matrix.n_touchpoints):
+        columns = [
+            np.flatnonzero((matrix.touchpoint == t) & (matrix.band == band))
+            for band in (LOW, HIGH, NOT_SCORED)
+        ]
+        where = [i for i, c in enumerate(columns) if c.size]
+        index = np.array([1 + int(columns[i][0]) for i in where], dtype=np.int64)
+        cov[t][np.ix_(where, where)] = found.cov[np.ix_(index, index)]
+    return BandIntervals(half_width=half, cov=cov, df=found.df)

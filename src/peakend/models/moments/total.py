@@ -1,0 +1,281 @@
+"""Total effects by intervention: g-computation over the remembered peak, end, mean and trough.
+
+A low score at a touchpoint costs the outcome twice: directly, and through how the
+journey is remembered (it may become the journey's peak, its end, it lowers the
+mean and may be the trough). The *total* effect a manager acts on is an average
+by intervention: give every journey that scored the touchpoint a low (middle,
+high) score there, keep everything else, and compare the mean outcomes.
+
+The band regression without memory features does not estimate that average when
+the outcome is not additive in the bands (the peak is a maximum, the end the last
+score): least squares weights each journey's effect by how unpredictable the
+band is from the other bands (Angrist 1998), and the figure understates the
+average by intervention. G-computation (Robins 1986) identifies it when the order
+of the moments is the experienced one:
+
+1. fit the outcome model *with* the memory features (the band regression
+   adjusted for ``peak_valence``, ``end_valence``, ``mean_valence`` and
+   ``trough_valence``, whose band coefficients are the direct effects);
+2. for every journey that scored the touchpoint, set its score there to each
+   value of a band (in the proportions the band has at that touchpoint),
+   recompute the memory features from the journey's moments in order
+   (:func:`peakend.models.memory.whatif.sequence_features`, the engine's
+   definitions), and predict;
+3. average the predictions over those journeys; the penalty is the low band's
+   mean minus the middle band's, the reward the high band's minus the middle's.
+
+The model is linear, so a journey's predicted change is the band coefficient plus
+the memory coefficients times the change of its memory features, and the
+average is a linear contrast of the coefficients: its variance comes from the
+same cluster-robust sandwich as the direct effects (clustered by customer when
+customers repeat), plus the spread of the journeys' changes (the average is over
+journeys like these, not only these). Intervals use Student's t on the
+sandwich's degrees of freedom.
+
+Only for a continuous outcome whose moments carry an experienced order
+(timestamps, or ``experienced_order = true`` in the spec): without an order there
+is no peak or end to recompute, and the band regression's (variance-weighted)
+total effect is what is shown.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from numpy.typing import NDArray
+
+from peakend.load import Dataset
+from peakend.models.memory.verdict import ORDER_SHARE, timed_share
+from peakend.models.memory.whatif import Sequences, sequence_features
+from peakend.models.moments.design import HIGH, LOW, MIDDLE, MomentDesign
+from peakend.models.moments.fit import _matrix
+from peakend.stats.resampling import Interval
+from peakend.stats.sandwich import Sandwich, sandwich
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+#: The journey features through which a score moves the remembered experience.
+MEMORY_FEATURES: tuple[str, ...] = ("peak_valence", "end_valence", "mean_valence", "trough_valence")
+#: At most this many score values per band are set (quantiles of the band's values beyond it).
+MAX_VALUES = 20
+
+
+@dataclass(frozen=True)
+class TotalEffects:
+    """Penalty and reward by intervention per touchpoint, with intervals: ``(T,)`` arrays."""
+
+    penalty: F64
+    penalty_half: F64
+    reward: F64
+    reward_half: F64
+
+    def interval(self, t: int, band: int, n: int) -> Interval:
+        """The interval of touchpoint ``t``'s total effect of ``band`` (LOW or HIGH)."""
+        value, half = (
+            (self.penalty[t], self.penalty_half[t])
+            if band == LOW
+            else (self.reward[t], self.reward_half[t])
+        )
+        return Interval(float(value), float(value - half), float(value + half), n)
+
+
+#: The event columns the g-computation reads.
+EVENT_COLUMNS = ("journey_id", "ts", "seq", "touchpoint", "score", "valence")
+
+
+def experienced_order(dataset: Dataset, events: pa.Table | None = None) -> bool:
+    """Whether the stored order of the moments is the one customers lived.
+
+    Declared in the spec (``experienced_order = true``), or timestamps that
+    separate the moments of most journeys (the memory analysis's rule).
+    ``events`` defaults to :func:`scored_events`.
+    """
+    if dataset.spec.experienced_order:
+        return True
+    events = scored_events(dataset) if events is None else events
+    stamps = events["ts"]
+    if stamps.null_count == len(stamps):  # a survey without timestamps: decided at no cost
+        return False
+    share = timed_share(events)
+    return bool(math.isfinite(share) and share >= ORDER_SHARE)
+
+
+def scored_events(dataset: Dataset) -> pa.Table:
+    """The events' :data:`EVENT_COLUMNS`: in memory as they are, or the scored ones from Spark.
+
+    Events kept on a remote engine stay there; only their scored moments (these six
+    columns) come back, as the design's aggregates already do.
+    """
+    source = dataset.event_source
+    if source is not None and getattr(source, "remote", False):
+        _, events = source.ibis_table()
+        scored = events.filter(events.valence.notnull()).select(*EVENT_COLUMNS)
+        table: pa.Table = scored.to_pyarrow()
+        return table
+    return dataset.events
+
+
+def total_by_intervention(
+    dataset: Dataset, design: MomentDesign, level: float
+) -> TotalEffects | None:
+    """The total effects by intervention of the band ``design``; ``None`` without an order.
+
+    The memory features of the outcome model come from the journeys' ordered
+    moments (:func:`peakend.models.memory.whatif.sequence_features`, the
+    engine's definitions), the same code that recomputes them under each
+    intervention.
+    """
+    events = scored_events(dataset)
+    if not experienced_order(dataset, events):
+        return None
+    moments, touchpoint = _moments(events, design)
+    observed = _memory_matrix(sequence_features(moments))
+    adjusted = replace(design, controls=observed, control_names=MEMORY_FEATURES)
+    return total_effects(adjusted, moments, touchpoint, level)
+
+
+def total_effects(
+    design: MomentDesign, moments: Sequences, touchpoint: I64, level: float
+) -> TotalEffects:
+    """G-computation of every touchpoint's total penalty and reward (module docs).
+
+    ``design`` must be adjusted for :data:`MEMORY_FEATURES` (and nothing else);
+    ``moments`` are its journeys' scored moments in order, ``touchpoint`` each
+    moment's column in the design (−1 for one not analysed).
+    """
+    matrix = _matrix(design)
+    fitted = sandwich(matrix.x.astype(np.float64), design.y, design.weights, design.clusters)
+    memory = np.array(
+        [
+            1 + int(np.flatnonzero(matrix.band == -1 - design.control_names.index(f))[0])
+            for f in MEMORY_FEATURES
+        ]
+    )
+    quantile = fitted.t_quantile(level)
+    shape = len(design.touchpoints)
+    out = {k: np.full(shape, np.nan) for k in ("penalty", "penalty_half", "reward", "reward_half")}
+    for t in range(shape):
+        rows = np.flatnonzero(np.isin(design.bands[:, t], (LOW, MIDDLE, HIGH)))
+        if rows.size == 0 or not np.any(design.bands[rows, t] == MIDDLE):
+            continue
+        changes = _feature_changes(design, moments, touchpoint == t, rows, t)
+        for band, name in ((LOW, "penalty"), (HIGH, "reward")):
+            column = np.flatnonzero((matrix.touchpoint == t) & (matrix.band == band))
+            if column.size == 0 or band not in changes:
+                continue
+            value, se = _contrast(fitted, 1 + int(column[0]), memory, changes[band], design, rows)
+            out[name][t] = value
+            out[f"{name}_half"][t] = quantile * se
+    return TotalEffects(**out)
+
+
+def _contrast(
+    fitted: Sandwich, column: int, memory: I64, change: F64, design: MomentDesign, rows: I64
+) -> tuple[float, float]:
+    """The average predicted change and its standard error.
+
+    ``change`` holds each journey's change of the memory features (rows of
+    ``rows``); the estimate is ``β_band + β_memory · mean(change)``.
+    """
+    coef, cov = fitted.coef, fitted.cov
+    w = design.weights[rows]
+    mean = w @ change / w.sum()
+    gradient = np.zeros(coef.size)
+    gradient[column] = 1.0
+    gradient[memory] = mean
+    model_var = float(gradient @ cov @ gradient)
+    spread = w * ((change - mean) @ coef[memory])
+    if design.clusters is not None:
+        spread = np.bincount(design.clusters[rows], weights=spread)
+    journeys_var = float(np.sum(spread**2)) / float(w.sum()) ** 2
+    value = float(coef[column] + coef[memory] @ mean)
+    return value, math.sqrt(max(model_var, 0.0) + journeys_var)
+
+
+def _feature_changes(
+    design: MomentDesign, moments: Sequences, at_t: NDArray[np.bool_], rows: I64, t: int
+) -> dict[int, F64]:
+    """Per band (LOW, HIGH): each journey's memory features set to that band minus middle.
+
+    Only the journeys in ``rows`` (those scoring touchpoint ``t``) and their
+    moments are recomputed; every moment of ``t`` in a journey gets the value.
+    """
+    local = np.full(design.n, -1, dtype=np.int64)
+    local[rows] = np.arange(rows.size)
+    keep = local[moments.group] >= 0
+    sub = Sequences(
+        journey_ids=design.journey_ids.take(pa.array(rows)),
+        group=local[moments.group[keep]],
+        position=moments.position[keep],
+        valence=moments.valence[keep],
+        duration_s=np.full(rows.size, math.nan),
+    )
+    here = at_t[keep]
+    band_of = design.bands[rows, t][sub.group]
+    weight_of = design.weights[rows][sub.group]
+    means: dict[int, F64] = {}
+    for band in (LOW, MIDDLE, HIGH):
+        chosen = here & (band_of == band)
+        if not chosen.any():
+            continue
+        values, shares = _band_values(sub.valence[chosen], weight_of[chosen])
+        features = np.zeros((rows.size, len(MEMORY_FEATURES)))
+        for value, share in zip(values, shares, strict=True):
+            table = sequence_features(sub, np.where(here, value, sub.valence))
+            features += share * _memory_matrix(table)
+        means[band] = features
+    if MIDDLE not in means:
+        return {}
+    return {band: means[band] - means[MIDDLE] for band in (LOW, HIGH) if band in means}
+
+
+def _band_values(valence: F64, weight: F64) -> tuple[F64, F64]:
+    """The band's distinct values and their (weighted) shares; quantiles when there are many."""
+    values, inverse = np.unique(valence, return_inverse=True)
+    shares = np.bincount(inverse, weights=weight, minlength=values.size)
+    if values.size > MAX_VALUES:
+        cumulative = np.cumsum(shares) / shares.sum()
+        probs = (np.arange(MAX_VALUES) + 0.5) / MAX_VALUES
+        values = values[np.searchsorted(cumulative, probs)]
+        return values, np.full(MAX_VALUES, 1.0 / MAX_VALUES)
+    return values, shares / shares.sum()
+
+
+def _memory_matrix(features: pa.Table) -> F64:
+    """The :data:`MEMORY_FEATURES` columns as an ``(n, 4)`` matrix (missing = 0, as adjusted)."""
+    columns = [features[f].to_numpy(zero_copy_only=False) for f in MEMORY_FEATURES]
+    return np.nan_to_num(np.column_stack(columns).astype(np.float64), nan=0.0)
+
+
+def _moments(events: pa.Table, design: MomentDesign) -> tuple[Sequences, I64]:
+    """Scored moments of the design's journeys in journey order, and each one's touchpoint.
+
+    Journey order is the engine's (:func:`peakend.engine.journey_window`): by
+    time, events without a time last, then by ``seq``. The touchpoint is its
+    column in the design (−1 for a touchpoint not analysed).
+    """
+    scored = events.filter(pc.is_valid(events["valence"]))
+    group = pc.index_in(scored["journey_id"], value_set=design.journey_ids)
+    scored = scored.filter(pc.is_valid(group))
+    rows = pc.drop_null(group).to_numpy(zero_copy_only=False).astype(np.int64)
+    stamps = pc.cast(scored["ts"], pa.int64())
+    missing = pc.is_null(stamps).to_numpy(zero_copy_only=False)
+    ts = pc.fill_null(stamps, 0).to_numpy(zero_copy_only=False)
+    seq = scored["seq"].to_numpy()
+    order = np.lexsort((seq, ts, missing, rows))
+    names = pa.array(design.touchpoints, pa.string())
+    code = pc.index_in(pc.cast(scored["touchpoint"], pa.string()), value_set=names)
+    touchpoint = pc.fill_null(code, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    moments = Sequences(
+        journey_ids=design.journey_ids,
+        group=rows[order],
+        position=np.zeros(order.size),  # the trend is not a memory feature here
+        valence=scored["valence"].to_numpy().astype(np.float64)[order],
+        duration_s=np.full(design.n, math.nan),
+    )
+    return moments, touchpoint[order]
