@@ -54,6 +54,7 @@ from threadpoolctl import threadpool_limits
 from peakend.models.moments.design import MomentDesign
 from peakend.models.moments.fit import (
     _RIDGE,
+    _distinct,
     _fit_distinct,
     _matrix,
     _sigmoid,
@@ -175,7 +176,11 @@ class _World:
 def _world(design: MomentDesign, fold: I64) -> _World | None:
     """The simulated world of the fitted model; ``None`` when the fit did not converge."""
     matrix = _matrix(design)
-    coef, factor, _, converged = _fit_distinct(matrix.x, design.y, design.weights, design)
+    rows = _distinct(design)  # the moment model's own fit, from its distinct rows
+    weight = rows.total(design.weights)
+    y = design.y[rows.first]
+    coef, factor, _, converged = _fit_distinct(matrix.x[rows.first], y, weight, design)
+    factor = factor[rows.inverse]
     if not converged:
         return None
     order = np.argsort(fold, kind="stable")
