@@ -13,6 +13,7 @@ import importlib
 import json
 import math
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from peakend.report.render import render_html, write_chart_images
 from peakend.report.section import ReportContext, Section, Skipped
 from peakend.spec import DatasetSpec
 from peakend.summary import summarize_journeys
+from peakend.views.save import warm_up
 
 Progress = Callable[[str], None]
 SectionBuilder = Callable[[ReportContext], Section | Skipped]
@@ -204,11 +206,24 @@ def analyze(
     """Load ``spec``, run every analysis the data allows and write the report to ``out_dir``."""
     check_language(lang)
     step = progress or (lambda _name: None)
-    step("load")
-    dataset = load(spec)
-    report = build_report(dataset, lang=lang, outcome=outcome, progress=step)
+    # the chart engine starts beside the loading, which leaves the second core idle
+    warming = _start_thread(warm_up) if pdf or image_formats else None
+    try:
+        step("load")
+        dataset = load(spec)
+        report = build_report(dataset, lang=lang, outcome=outcome, progress=step)
+    finally:
+        if warming is not None:
+            warming.join()
     files = write_report(report, out_dir, pdf=pdf, image_formats=image_formats, progress=step)
     return report, files
+
+
+def _start_thread(work: Callable[[], None]) -> threading.Thread:
+    """Run ``work`` on a thread of its own (joined by the caller)."""
+    thread = threading.Thread(target=work, name="peakend-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 #: The steps :func:`analyze` reports to its progress callback, in order.
