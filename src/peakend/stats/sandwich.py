@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
+
+from peakend.stats.distributions import t_quantile
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -34,7 +35,7 @@ class Sandwich:
 
     def half_width(self, level: float) -> F64:
         """Half the width of each coefficient's two-sided ``level`` interval."""
-        t = float(stats.t.ppf(0.5 + level / 2, max(self.df, 1)))
+        t = t_quantile(0.5 + level / 2, max(self.df, 1))
         return np.asarray(t * self.se, dtype=np.float64)
 
 

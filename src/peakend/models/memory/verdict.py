@@ -31,9 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy import stats
 
 from peakend.models.memory.models import MemoryModel
+from peakend.stats.distributions import chi2_sf, normal_quantile
 from peakend.stats.resampling import Interval
 
 #: The model whose peak and end weights are tested.
@@ -151,12 +151,12 @@ def _joint_zero_p(model: MemoryModel, index: list[int]) -> float:
         wald = float(coef @ np.linalg.solve(cov, coef))
     except np.linalg.LinAlgError:
         return math.nan
-    return float(stats.chi2.sf(wald, len(index)))
+    return chi2_sf(wald, len(index))
 
 
 def _inside(model: MemoryModel, index: int, margin: float) -> bool:
     """The weight's 90 % interval lies within ±margin (two one-sided tests at 5 %)."""
     value = float(model.fit.coef[index])
     se = math.sqrt(max(float(model.fit.cov[index, index]), 0.0))
-    half = float(stats.norm.ppf(1 - ALPHA)) * se
+    half = normal_quantile(1 - ALPHA) * se
     return -margin < value - half and value + half < margin

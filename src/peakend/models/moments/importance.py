@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from peakend.models.moments.design import BANDS
+from peakend.stats.distributions import chi2_sf
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -116,4 +116,4 @@ def zero_effect_p(point: F64, replicates: F64) -> float:
         return float("nan")
     proj = vec[:, usable].T @ b
     wald = float(np.sum(proj**2 / lam[usable]))
-    return float(stats.chi2.sf(wald, int(usable.sum())))
+    return chi2_sf(wald, int(usable.sum()))
