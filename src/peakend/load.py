@@ -1064,7 +1064,7 @@ def _stripped(column: pd.Series) -> pd.Series:
     (:data:`PYTHON_WHITESPACE`) in one pass, 10x faster on the airline ids.
     """
     text = column.astype("string")
-    values = pa.array(text.to_numpy(dtype=object, na_value=None), type=pa.large_string())
+    values = pa.array(text, type=pa.large_string(), from_pandas=True)
     trimmed = pc.utf8_trim(values, characters=PYTHON_WHITESPACE)
     result = pd.Series(
         pd.array(trimmed.to_numpy(zero_copy_only=False), dtype=text.dtype),
