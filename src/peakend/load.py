@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -1080,11 +1080,16 @@ def _short_path(label: str) -> str:
 
 
 def _to_event_table(events: pd.DataFrame) -> pa.Table:
-    ordered = events.iloc[_event_order(events)]
+    # the journey ids are coded once: for the order and for their Arrow column
+    codes, uniques = pd.factorize(events["journey_id"], sort=True)
+    order = _event_order(events, codes)
+    ordered = events.iloc[order]
     columns = {}
     for field in EVENT_SCHEMA:
         values = ordered[field.name]
-        if field.name == "ts":
+        if field.name == "journey_id":
+            columns[field.name] = _string_array(values, field.type, (codes[order], uniques))
+        elif field.name == "ts":
             columns[field.name] = pa.array(values, type=field.type, from_pandas=True)
         elif field.name == "customer_id" and values.equals(ordered["journey_id"]):
             # no customer column: every customer is its journey, already converted
@@ -1096,30 +1101,33 @@ def _to_event_table(events: pd.DataFrame) -> pa.Table:
     return pa.table(columns, schema=EVENT_SCHEMA)
 
 
-def _string_array(values: pd.Series, type_: pa.DataType) -> pa.Array:
+def _string_array(
+    values: pd.Series, type_: pa.DataType, factorized: tuple[np.ndarray, Any] | None = None
+) -> pa.Array:
     """``values`` as an Arrow string array, converting each distinct text once.
 
     Millions of events repeat a few touchpoint names and one id per journey event;
     converting the distinct strings and taking them by code gives the same array.
+    ``factorized`` gives the codes and distinct values of ``values`` when known.
     """
     if values.isna().all():
         return pa.nulls(len(values), type=type_)
     if not (isinstance(values.dtype, pd.StringDtype) or values.dtype == object):
         return pa.array(values.astype("string"), type=type_, from_pandas=True)
-    codes, uniques = pd.factorize(values)
+    codes, uniques = pd.factorize(values) if factorized is None else factorized
     if 2 * len(uniques) > len(values) or pd.api.types.infer_dtype(uniques) != "string":
         return pa.array(values.astype("string"), type=type_, from_pandas=True)
     dictionary = pa.array(list(uniques), type=type_)
     return dictionary.take(pa.array(codes, mask=codes < 0))
 
 
-def _event_order(events: pd.DataFrame) -> np.ndarray:
+def _event_order(events: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
     """Positions ordering events by journey, time and sequence, missing values last.
 
     The same order as a stable ``sort_values(["journey_id", "ts", "seq"],
-    na_position="last")``, sorting integer codes instead of millions of strings.
+    na_position="last")``, sorting integer codes instead of millions of strings:
+    ``ids`` are the journey ids' codes from ``pd.factorize(..., sort=True)``.
     """
-    ids, _ = pd.factorize(events["journey_id"], sort=True)
     ids = np.where(ids < 0, np.iinfo(np.int64).max, ids)
     ts = events["ts"]
     ts_key = np.where(ts.isna().to_numpy(), np.iinfo(np.int64).max, pd.DatetimeIndex(ts).asi8)
