@@ -32,7 +32,7 @@ from peakend.report.render import render_html, write_chart_images
 from peakend.report.section import ReportContext, Section, Skipped
 from peakend.spec import DatasetSpec
 from peakend.summary import summarize_journeys
-from peakend.views.save import draw_ahead, warm_up
+from peakend.views.save import draw_ahead, forget_ahead, warm_up
 
 Progress = Callable[[str], None]
 SectionBuilder = Callable[[ReportContext], Section | Skipped]
@@ -223,7 +223,10 @@ def analyze(
     finally:
         if warming is not None:
             warming.join()
-    files = write_report(report, out_dir, pdf=pdf, image_formats=image_formats, progress=step)
+    try:
+        files = write_report(report, out_dir, pdf=pdf, image_formats=image_formats, progress=step)
+    finally:
+        forget_ahead()  # a chart drawn ahead but not written (an error) is not kept
     return report, files
 
 

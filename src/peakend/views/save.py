@@ -159,6 +159,12 @@ def draw_ahead(
             _AHEAD[_ahead_key(spec, formats, lang)] = images
 
 
+def forget_ahead() -> None:
+    """Drop every image :func:`draw_ahead` made that no :func:`save_charts` used."""
+    with _AHEAD_LOCK:
+        _AHEAD.clear()
+
+
 def _ahead_key(spec: Spec, formats: tuple[str, ...], lang: str) -> tuple[str, tuple[str, ...], str]:
     return json.dumps(spec, sort_keys=True, default=str), formats, lang
 
