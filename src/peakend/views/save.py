@@ -216,9 +216,10 @@ def warm_up() -> None:
 
     vl-convert starts its JavaScript engine and loads its fonts on the first
     chart of a process (0.4 CPU seconds, about a second of wall time on a busy
-    machine). It releases the interpreter meanwhile, so ``peakend analyze``
-    calls this on a thread of its own while the data load; the engine then
-    serves every thread. A failure here is ignored: the real charts report it.
+    machine). It holds the interpreter lock only for the first part of that, so
+    ``peakend analyze`` calls this on a thread of its own while the data load;
+    the engine then serves every thread. A failure here is ignored: the real
+    charts report it.
     """
     try:
         vlc.svg_to_png(vlc.vegalite_to_svg(_WARM_UP_SPEC), scale=PNG_SCALE)
