@@ -9,6 +9,7 @@ from scipy import stats
 
 from peakend.stats.distributions import (
     chi2_sf,
+    f_sf,
     midranks,
     normal_cdf,
     normal_quantile,
@@ -31,12 +32,14 @@ def test_tails_equal_scipy_stats_bit_for_bit() -> None:
         assert normal_sf(x) == float(stats.norm.sf(x))
         assert t_quantile(p, int(df)) == float(stats.t.ppf(p, int(df)))
         assert chi2_sf(q, int(df)) == float(stats.chi2.sf(q, int(df)))
+        assert f_sf(q / 10, int(df), 3 * int(df)) == float(stats.f.sf(q / 10, int(df), 3 * int(df)))
     assert normal_quantile(0.975) == float(stats.norm.ppf(0.975))
 
 
 def test_tails_without_degrees_of_freedom_are_nan_as_in_scipy() -> None:
     assert math.isnan(chi2_sf(3.0, 0)) and math.isnan(float(stats.chi2.sf(3.0, 0)))
     assert math.isnan(t_quantile(0.9, 0)) and math.isnan(float(stats.t.ppf(0.9, 0)))
+    assert math.isnan(f_sf(2.0, 0, 3)) and math.isnan(float(stats.f.sf(2.0, 0, 3)))
 
 
 def test_midranks_equal_rankdata() -> None:
