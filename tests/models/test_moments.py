@@ -461,3 +461,23 @@ def test_reversed_effects_are_flagged(planted: Dataset) -> None:
     install = result.by_name("installation")
     assert install.reversed_effect and install.moment_class == "inconclusive"
     assert not result.by_name("website_visit").reversed_effect
+
+
+def test_probability_changes_equal_the_logistic_function_and_never_overflow() -> None:
+    """One exponential for every band gives expit(base + c) - expit(base), also at extremes."""
+    from scipy.special import expit
+
+    from peakend.models.moments.fit import _probability_changes
+
+    rng = np.random.default_rng(5)
+    base = rng.normal(0, 3, (200, 6))
+    shifts = rng.normal(0, 2, (6, 3))
+    for j, change in enumerate(_probability_changes(base, shifts)):
+        np.testing.assert_allclose(change, expit(base + shifts[:, j]) - expit(base), atol=1e-15)
+    extreme = base.copy()
+    extreme[0, 0] = -800.0  # a fit that did not converge
+    wild = shifts.copy()
+    wild[0, 1] = 900.0
+    for j, change in enumerate(_probability_changes(extreme, wild)):
+        assert np.isfinite(change).all()
+        np.testing.assert_allclose(change, expit(extreme + wild[:, j]) - expit(extreme), atol=1e-15)

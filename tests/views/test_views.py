@@ -74,3 +74,17 @@ def test_a_plot_that_cannot_be_written_does_not_stop_the_command(tmp_path: Path)
     # good_long is too small for the memory models: the data error exits 1 before any chart;
     # what matters here is that no chart problem turns into a usage error (exit 2)
     assert result.exit_code in (0, 1), result.output
+
+
+def test_charts_drawn_ahead_are_written_once_and_as_drawn_now(tmp_path: Path) -> None:
+    """draw_ahead keeps the images for the next save_charts of the same chart, once."""
+    from peakend.views import save as saving
+
+    chart = alt.Chart(alt.Data(values=[{"x": 1, "y": 2}, {"x": 2, "y": 3}])).mark_bar()
+    chart = chart.encode(x="x:Q", y="y:Q")
+    saving.draw_ahead([chart], ("svg", "png"))
+    assert len(saving._AHEAD) == 1
+    ahead = saving.save_charts([(chart, tmp_path / "a" / "c")], ("svg", "png"))
+    assert not saving._AHEAD  # used, then forgotten
+    now = saving.save_charts([(chart, tmp_path / "b" / "c")], ("svg", "png"))
+    assert [p.read_bytes() for p in ahead] == [p.read_bytes() for p in now]

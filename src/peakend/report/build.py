@@ -13,6 +13,7 @@ import importlib
 import json
 import math
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from peakend.report.render import render_html, write_chart_images
 from peakend.report.section import ReportContext, Section, Skipped
 from peakend.spec import DatasetSpec
 from peakend.summary import summarize_journeys
+from peakend.views.save import draw_ahead, forget_ahead, warm_up
 
 Progress = Callable[[str], None]
 SectionBuilder = Callable[[ReportContext], Section | Skipped]
@@ -112,15 +114,21 @@ def build_report(
     lang: str = "en",
     outcome: str | None = None,
     progress: Progress | None = None,
+    image_formats: tuple[str, ...] = (),
 ) -> Report:
-    """Run every analysis ``dataset`` allows and collect the sections of the report."""
+    """Run every analysis ``dataset`` allows and collect the sections of the report.
+
+    ``image_formats`` names the image formats :func:`write_report` will write: the
+    charts of the sections built beside the others are then drawn on their
+    thread as soon as they are ready, while the others are still running.
+    """
     language = check_language(lang)
     step = progress or (lambda _name: None)
     outcome = dataset.choose_outcome(outcome)
     step("journeys")
     summary = summarize_journeys(dataset, outcome=outcome)
     ctx = ReportContext(dataset=dataset, summary=summary, lang=language, outcome=outcome)
-    built = _build_sections(ctx, step)
+    built = _build_sections(ctx, step, image_formats)
     sections = tuple(s for k in SECTION_ORDER if isinstance(s := built[k], Section))
     skipped = tuple(s for k in SECTION_ORDER if isinstance(s := built[k], Skipped))
     return Report(
@@ -204,11 +212,29 @@ def analyze(
     """Load ``spec``, run every analysis the data allows and write the report to ``out_dir``."""
     check_language(lang)
     step = progress or (lambda _name: None)
-    step("load")
-    dataset = load(spec)
-    report = build_report(dataset, lang=lang, outcome=outcome, progress=step)
-    files = write_report(report, out_dir, pdf=pdf, image_formats=image_formats, progress=step)
+    # the chart engine starts beside the loading, which leaves the second core idle
+    warming = _start_thread(warm_up) if pdf or image_formats else None
+    try:
+        step("load")
+        dataset = load(spec)
+        report = build_report(
+            dataset, lang=lang, outcome=outcome, progress=step, image_formats=image_formats
+        )
+    finally:
+        if warming is not None:
+            warming.join()
+    try:
+        files = write_report(report, out_dir, pdf=pdf, image_formats=image_formats, progress=step)
+    finally:
+        forget_ahead()  # a chart drawn ahead but not written (an error) is not kept
     return report, files
+
+
+def _start_thread(work: Callable[[], None]) -> threading.Thread:
+    """Run ``work`` on a thread of its own (joined by the caller)."""
+    thread = threading.Thread(target=work, name="peakend-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 #: The steps :func:`analyze` reports to its progress callback, in order.
@@ -220,7 +246,9 @@ def _run_order() -> tuple[str, ...]:
     return ("moments", *(k for k in SECTION_ORDER if k != "moments"))
 
 
-def _build_sections(ctx: ReportContext, step: Progress) -> dict[str, Section | Skipped]:
+def _build_sections(
+    ctx: ReportContext, step: Progress, images: tuple[str, ...] = ()
+) -> dict[str, Section | Skipped]:
     """Build every section in :func:`_run_order`, the memory section beside the moments.
 
     The memory analysis needs nothing from the others, and the moments analysis
@@ -228,11 +256,13 @@ def _build_sections(ctx: ReportContext, step: Progress) -> dict[str, Section | S
     two cores running them side by side cut the airline report by a quarter.
     BLAS runs single-threaded throughout: the matrices are narrow, and a
     multi-threaded BLAS on a busy machine made each product several times slower.
+    The side sections' charts are drawn in ``images`` formats on their thread
+    once they are built (see :func:`build_report`).
     """
     built: dict[str, Section | Skipped] = {}
     side = _SIDE_SECTIONS if (os.cpu_count() or 1) > 1 else ()
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(1) as pool:
-        ahead = {key: pool.submit(_build_section, key, ctx) for key in side}
+        ahead = {key: pool.submit(_build_side_section, key, ctx, images) for key in side}
         for key in _run_order():
             step(key)
             built[key] = ahead[key].result() if key in ahead else _build_section(key, ctx)
@@ -257,6 +287,14 @@ _BUILDERS = {
     "focus": ("peakend.report.focus", "focus_section"),
     "quality": ("peakend.report.quality", "quality_section"),
 }
+
+
+def _build_side_section(key: str, ctx: ReportContext, images: tuple[str, ...]) -> Section | Skipped:
+    """Build section ``key``, then draw its charts in ``images`` formats for later."""
+    section = _build_section(key, ctx)
+    if images and isinstance(section, Section):
+        draw_ahead([chart.spec for chart in section.charts], images, lang=ctx.lang)
+    return section
 
 
 def _builder(key: str) -> SectionBuilder | None:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from peakend.models.focus import FocusAction, FocusPlan, focus_plan
-from peakend.models.hidden.actions import proactive_actions
-from peakend.models.hidden.analysis import HiddenMomentsResult
 from peakend.models.moments import MomentsResult, TouchpointMoment
 from peakend.report.dutch import channel, goal
-from peakend.report.hidden import window_label
 from peakend.report.i18n import TEXTS, Language, ci, number, percent, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section, Skipped
 from peakend.report.units import outcome_unit
 from peakend.views.focus import focus_chart
 from peakend.views.save import to_spec
+
+if TYPE_CHECKING:
+    from peakend.models.hidden.analysis import HiddenMomentsResult
 
 
 def focus_section(ctx: ReportContext) -> Section | Skipped:
@@ -22,7 +22,7 @@ def focus_section(ctx: ReportContext) -> Section | Skipped:
     moments: MomentsResult | None = ctx.results.get("moments")
     if moments is None:
         return Skipped("focus", text("focus", ctx.lang), text("reason_no_scores", ctx.lang))
-    extra = proactive_actions(ctx.results.get("hidden"), moments.outcome)
+    extra = _proactive_actions(ctx.results.get("hidden"), moments.outcome)
     base = focus_plan(moments, ctx.dataset, extra)
     # churn actions count churners saved, not outcome points: table only, not the chart
     plan = _with_churn_actions(base, ctx)
@@ -104,6 +104,20 @@ def _why(
     )
 
 
+def _proactive_actions(hidden: HiddenMomentsResult | None, outcome: str) -> list[FocusAction]:
+    """The hidden moments' proactive contacts as actions; none without that analysis.
+
+    The hidden-moments modules (and the statistics libraries they load) are
+    imported only when that analysis ran: a survey without timestamps never
+    needs them.
+    """
+    if hidden is None:
+        return []
+    from peakend.models.hidden.actions import proactive_actions
+
+    return proactive_actions(hidden, outcome)
+
+
 def _why_proactive(action: FocusAction, ctx: ReportContext) -> str:
     """The hidden moment a proactive contact prevents, and on what its gain rests."""
     hidden: HiddenMomentsResult | None = ctx.results.get("hidden")
@@ -111,6 +125,8 @@ def _why_proactive(action: FocusAction, ctx: ReportContext) -> str:
     report = next((r for r in reports if r.intervention.anchor == action.touchpoint), None)
     if report is None:
         return action.reason if ctx.lang == "en" else text("rec_proactive_contact", ctx.lang)
+    from peakend.report.hidden import window_label  # a hidden moment: that analysis ran
+
     contact, lang = report.intervention, ctx.lang
     return text(
         "why_proactive_contact",

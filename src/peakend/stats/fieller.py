@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats
-
+from peakend.stats.distributions import normal_quantile
 from peakend.stats.resampling import Interval
 
 
@@ -36,7 +35,7 @@ def fieller_interval(
     """
     if b == 0 or not all(math.isfinite(v) for v in (a, b, var_a, var_b, cov_ab)):
         return Interval(float("nan"), float("nan"), float("nan"), n)
-    z2 = float(stats.norm.ppf(0.5 + level / 2)) ** 2
+    z2 = normal_quantile(0.5 + level / 2) ** 2
     ratio = a / b
     # (b^2 - z2 vb) r^2 - 2 (a b - z2 cab) r + (a^2 - z2 va) <= 0
     qa = b * b - z2 * var_b

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
+from peakend.stats.distributions import chi2_sf, normal_quantile
 from peakend.stats.resampling import Interval
 
 F64 = NDArray[np.float64]
@@ -48,7 +48,7 @@ class Pooled:
 
 def pool(estimates: list[Interval], level: float = 0.95) -> Pooled:
     """Pool group estimates (normal, standard error from each interval's width)."""
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = normal_quantile(0.5 + level / 2)
     value = np.array([e.value for e in estimates])
     se = np.array([(e.high - e.low) / (2 * z) for e in estimates])
     ok = np.isfinite(value) & np.isfinite(se) & (se > 0)
@@ -77,7 +77,7 @@ def cochran_q(value: F64, se: F64) -> tuple[float, float]:
     w = 1.0 / se**2
     mean = float(np.sum(w * value) / w.sum())
     q = float(np.sum(w * (value - mean) ** 2))
-    return q, float(stats.chi2.sf(q, value.size - 1))
+    return q, chi2_sf(q, value.size - 1)
 
 
 def _conditional(y: F64, s: F64, taus: F64) -> tuple[F64, F64, F64]:

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from peakend.errors import ConfigError
+from peakend.stats.distributions import normal_quantile
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ def wilson(successes: int, n: int, level: float = 0.95) -> Interval:
     """
     if n == 0:
         return Interval(math.nan, math.nan, math.nan, 0)
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = float(normal_quantile(0.5 + level / 2))
     p = successes / n
     z2 = z * z
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
+
+from peakend.stats.distributions import t_quantile
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -39,7 +40,7 @@ class Sandwich:
 
     def t_quantile(self, level: float) -> float:
         """Student's t quantile of a two-sided ``level`` interval on :attr:`df`."""
-        return float(stats.t.ppf(0.5 + level / 2, max(self.df, 1)))
+        return t_quantile(0.5 + level / 2, max(self.df, 1))
 
 
 def scaled_pinv(xtx: F64, ridge: float = 0.0, rcond: float = 1e-9) -> F64:

@@ -11,6 +11,7 @@ import html
 import importlib.metadata
 import json
 import os
+import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -20,7 +21,7 @@ from typing import Any
 import altair as alt
 import vl_convert as vlc
 
-from peakend.errors import ConfigError, SourceError
+from peakend.errors import ConfigError, PeakendError, SourceError
 from peakend.views.words import FORMAT_LOCALES, Language
 
 FORMATS = ("html", "png", "svg", "pdf")
@@ -116,7 +117,7 @@ def save_charts(
         raise ConfigError(f"unknown chart format {unknown[0]!r}: use one of {', '.join(FORMATS)}")
     workers = max(1, min(len(charts), os.cpu_count() or 1, 2))
     with ThreadPoolExecutor(workers) as pool:
-        drawn = list(pool.map(lambda item: _draw(item[0], formats, lang), charts))
+        drawn = list(pool.map(lambda item: _drawn_or_draw(item[0], formats, lang), charts))
     written: list[Path] = []
     for (_, stem), images in zip(charts, drawn, strict=True):
         for fmt, data in images:
@@ -128,6 +129,57 @@ def save_charts(
                 raise SourceError(f"could not write {path}: {exc.strerror or exc}") from exc
             written.append(path)
     return written
+
+
+#: Images drawn ahead (:func:`draw_ahead`), by chart, formats and language, until saved.
+_AHEAD: dict[tuple[str, tuple[str, ...], str], list[tuple[str, bytes]]] = {}
+_AHEAD_LOCK = threading.Lock()
+
+
+def draw_ahead(
+    charts: Iterable[alt.TopLevelMixin | Spec], formats: Iterable[str], *, lang: Language = "en"
+) -> None:
+    """Draw ``charts`` now, so that :func:`save_charts` later only writes them.
+
+    For a core that would otherwise wait: ``peakend analyze`` draws the memory
+    section's charts on its thread while the moments are still being fitted,
+    instead of after every section. Each drawing is used once (the first
+    :func:`save_charts` of an equal chart in the same formats and language) and
+    then forgotten. A chart that cannot be drawn is left for :func:`save_charts`,
+    which reports the error.
+    """
+    formats = tuple(formats)
+    for chart in charts:
+        spec = to_spec(chart)
+        try:
+            images = _draw(spec, formats, lang)
+        except (PeakendError, ValueError, RuntimeError):
+            continue
+        with _AHEAD_LOCK:
+            _AHEAD[_ahead_key(spec, formats, lang)] = images
+
+
+def forget_ahead() -> None:
+    """Drop every image :func:`draw_ahead` made that no :func:`save_charts` used."""
+    with _AHEAD_LOCK:
+        _AHEAD.clear()
+
+
+def _ahead_key(spec: Spec, formats: tuple[str, ...], lang: str) -> tuple[str, tuple[str, ...], str]:
+    return json.dumps(spec, sort_keys=True, default=str), formats, lang
+
+
+def _drawn_or_draw(
+    chart: alt.TopLevelMixin | Spec, formats: tuple[str, ...], lang: Language
+) -> list[tuple[str, bytes]]:
+    """The images :func:`draw_ahead` made of ``chart``, else drawn now."""
+    spec = to_spec(chart)
+    if _AHEAD:
+        with _AHEAD_LOCK:
+            ahead = _AHEAD.pop(_ahead_key(spec, formats, lang), None)
+        if ahead is not None:
+            return ahead
+    return _draw(spec, formats, lang)
 
 
 def _draw(
@@ -146,6 +198,33 @@ def _draw(
             svg = data
         images.append((fmt, data))
     return images
+
+
+#: The smallest chart with an axis and text: enough to start every part of vl-convert.
+_WARM_UP_SPEC: Spec = {
+    "data": {"values": [{"x": 1, "y": 1}]},
+    "mark": "point",
+    "encoding": {
+        "x": {"field": "x", "type": "quantitative"},
+        "y": {"field": "y", "type": "quantitative"},
+    },
+}
+
+
+def warm_up() -> None:
+    """Draw a tiny chart as SVG and PNG, so that the first real chart is drawn at full speed.
+
+    vl-convert starts its JavaScript engine and loads its fonts on the first
+    chart of a process (0.4 CPU seconds, about a second of wall time on a busy
+    machine). It holds the interpreter lock only for the first part of that, so
+    ``peakend analyze`` calls this on a thread of its own while the data load;
+    the engine then serves every thread. A failure here is ignored: the real
+    charts report it.
+    """
+    try:
+        vlc.svg_to_png(vlc.vegalite_to_svg(_WARM_UP_SPEC), scale=PNG_SCALE)
+    except (ValueError, RuntimeError):
+        pass
 
 
 def _svg_to_png(svg: bytes) -> bytes:

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import rankdata
 
 from peakend.errors import ModelError, StatisticalWarning
+from peakend.stats.distributions import midranks
 from peakend.stats.fieller import fieller_interval
 from peakend.stats.resampling import Interval, grouped_kfold_splits
 
@@ -226,8 +226,8 @@ def score(y: F64, prediction: F64, *, binary: bool, clusters: I64 | None = None)
         )
     pos, neg = prediction[positive], prediction[~positive]
     # Sun & Xu (2014): midranks give the DeLong components without an m x n matrix.
-    rank_all = rankdata(np.concatenate([pos, neg]))
-    rank_pos, rank_neg = rankdata(pos), rankdata(neg)
+    rank_all = midranks(np.concatenate([pos, neg]))
+    rank_pos, rank_neg = midranks(pos), midranks(neg)
     v10 = (rank_all[:m] - rank_pos) / n
     v01 = 1.0 - (rank_all[m:] - rank_neg) / m
     auc = float(v10.mean())

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy import stats
 
 from peakend.models.memory.models import MemoryModel
+from peakend.stats.distributions import chi2_sf, normal_quantile
 from peakend.stats.resampling import Interval
 
 #: The model whose peak and end weights are tested.
@@ -100,14 +100,14 @@ class MemoryVerdict:
 
 def timed_share(events: pa.Table) -> float:
     """Share of journeys with ≥ 2 scored moments whose moments have distinct timestamps."""
-    scored = events.filter(pc.is_valid(events["score"]))
+    needed = events.select(["journey_id", "score", "ts"])  # not every text column
+    scored = needed.filter(pc.is_valid(needed["score"]))
     if scored.num_rows == 0:
         return float("nan")
     if scored["ts"].null_count == scored.num_rows:
         # no timestamps (a survey): no journey has distinct ones; only whether any
         # journey has two scored moments decides between 0 and "not applicable"
-        counts = pc.value_counts(scored["journey_id"]).field("counts")
-        return 0.0 if pc.max(counts).as_py() >= 2 else float("nan")
+        return 0.0 if _repeated(scored["journey_id"]) else float("nan")
     grouped = scored.group_by("journey_id").aggregate(
         [("score", "count"), ("ts", "count_distinct")]
     )
@@ -116,6 +116,19 @@ def timed_share(events: pa.Table) -> float:
         return float("nan")
     distinct = pc.filter(grouped["ts_count_distinct"], several)
     return float(pc.mean(pc.cast(pc.greater_equal(distinct, 2), pa.float64())).as_py())
+
+
+def _repeated(ids: pa.ChunkedArray) -> bool:
+    """Whether any journey id occurs twice.
+
+    Loaded events are ordered by journey, so two neighbours usually show it
+    without counting a million ids; counting settles any other order.
+    """
+    flat = ids.combine_chunks()
+    if len(flat) > 1 and pc.any(pc.equal(flat[1:], flat[:-1])).as_py():
+        return True
+    counts = pc.value_counts(flat).field("counts")
+    return bool(pc.max(counts).as_py() >= 2)
 
 
 def memory_verdict(
@@ -151,12 +164,12 @@ def _joint_zero_p(model: MemoryModel, index: list[int]) -> float:
         wald = float(coef @ np.linalg.solve(cov, coef))
     except np.linalg.LinAlgError:
         return math.nan
-    return float(stats.chi2.sf(wald, len(index)))
+    return chi2_sf(wald, len(index))
 
 
 def _inside(model: MemoryModel, index: int, margin: float) -> bool:
     """The weight's 90 % interval lies within ±margin (two one-sided tests at 5 %)."""
     value = float(model.fit.coef[index])
     se = math.sqrt(max(float(model.fit.cov[index, index]), 0.0))
-    half = float(stats.norm.ppf(1 - ALPHA)) * se
+    half = normal_quantile(1 - ALPHA) * se
     return -margin < value - half and value + half < margin

@@ -84,7 +84,7 @@ def statistical_warning(message: str, stacklevel: int = 2) -> None:
 
 @dataclass(frozen=True)
 class Effects:
-    """One fit's figures per touchpoint (arrays of length T) and the model fit."""
+    """One fit's figures per touchpoint (arrays of length T); the model fit (NaN in a replicate)."""
 
     penalty: F64
     reward: F64
@@ -111,7 +111,6 @@ class Draws:
     reward: F64
     not_scored: F64
     importance: F64
-    fit: F64
     penalty_moved: F64
     reward_moved: F64
     collinear: tuple[tuple[str, str, float], ...]
@@ -167,14 +166,16 @@ def fit_moments(
         aug = np.column_stack([x, resp.astype(np.float32)])
         ame = _ame_rows(design, ame_rows)
 
-        def effects(per_row_w: F64, gram: F64, coef: F64) -> Effects:
+        def effects(per_row_w: F64, gram: F64, coef: F64, with_fit: bool = False) -> Effects:
             weight = rows.total(per_row_w)
             ame_weight = ame.distinct.total(per_row_w[ame.rows])
-            return _effects(matrix, design.binary, x, y, weight, (ame, ame_weight), coef, gram)
+            return _effects(
+                matrix, design.binary, x, y, weight, (ame, ame_weight), coef, gram, with_fit
+            )
 
         weight = rows.total(design.weights)
         gram = _gram(aug, factor * weight)
-        point = effects(design.weights, gram, coef)
+        point = effects(design.weights, gram, coef, with_fit=True)
         collinear = collinear_pairs(
             gram,
             matrix.touchpoint,
@@ -204,7 +205,6 @@ def fit_moments(
         reward=np.array([d.reward for d in draws]),
         not_scored=np.array([d.not_scored for d in draws]),
         importance=np.array([d.importance for d in draws]),
-        fit=np.array([d.fit for d in draws]),
         penalty_moved=np.array([d.penalty_moved for d in draws]),
         reward_moved=np.array([d.reward_moved for d in draws]),
         collinear=collinear,
@@ -360,15 +360,20 @@ def _gram(aug: F32, row_w: F64) -> F64:
 
     Rows go in blocks that fit in the CPU cache: weighting the whole matrix at
     once streams it through memory twice more and was 2-3x slower at 1M rows.
+    Each block is scaled by the square root of its (non-negative) weights and
+    multiplied by its own transpose, which NumPy computes as a symmetric rank-k
+    update (half the products of a general one; a quarter less time on the
+    airline survey's bootstrap). The sums differ from weighting one side only
+    by float32 rounding.
     """
-    weights = row_w.astype(np.float32)
+    roots = np.sqrt(row_w).astype(np.float32)
     total = np.zeros((aug.shape[1], aug.shape[1]))
     buffer = np.empty((_BLOCK_ROWS, aug.shape[1]), dtype=np.float32)
     for start in range(0, aug.shape[0], _BLOCK_ROWS):
         rows = aug[start : start + _BLOCK_ROWS]
         weighted = buffer[: len(rows)]
-        np.multiply(rows, weights[start : start + _BLOCK_ROWS, None], out=weighted)
-        total += weighted.T @ rows
+        np.multiply(rows, roots[start : start + _BLOCK_ROWS, None], out=weighted)
+        total += weighted.T @ weighted
     return total
 
 
@@ -431,10 +436,15 @@ def _effects(
     ame: tuple[_AmeRows, F64],
     coef: F64,
     gram: F64,
+    with_fit: bool,
 ) -> Effects:
     """One fit's figures; ``x``, ``y`` and ``weight`` per distinct row (:class:`_Distinct`).
 
     ``ame`` holds the journeys marginal effects average over and their weights.
+    The model fit (R² or McFadden's pseudo-R²) only ``with_fit`` (NaN otherwise):
+    the shown fit is cross-validated (:mod:`~peakend.models.moments.holdout`), so
+    the bootstrap replicates need none, and a binary outcome's costs a pass over
+    every distinct row.
     """
     table = matrix.coef_table(coef)
     shares = relative_weights(gram, matrix.touchpoint, matrix.n_touchpoints)
@@ -442,7 +452,7 @@ def _effects(
         fit = _r_squared(gram, coef)
         low, high = table[:, LOW], table[:, HIGH]
         return Effects(low, high, table[:, NOT_SCORED], shares, fit, low, high)
-    fit = _mcfadden(x, y, weight, coef)
+    fit = _mcfadden(x, y, weight, coef) if with_fit else float("nan")
     low, high, not_scored, low_moved, high_moved = _marginal_effects(
         *ame, float(coef[0]), table, matrix.control_part(coef)
     )
@@ -485,10 +495,10 @@ def _marginal_effects(
     controls = ame.controls @ control_coef if control_coef.size else 0.0
     base = intercept + np.reshape(controls, (-1, 1)) + contrib.sum(axis=1, keepdims=True) - contrib
     weight = w / w.sum()
-    p_mid = _sigmoid(base)
     effects = []
-    for band in (LOW, HIGH, NOT_SCORED):
-        shifted = _sigmoid(base + coef[:, band]) - p_mid
+    for band, shifted in zip(
+        _BANDS, _probability_changes(base, coef[:, list(_BANDS)]), strict=True
+    ):
         effects.append(np.where(np.isnan(table[:, band]), np.nan, weight @ shifted))
         if band != NOT_SCORED:  # over the journeys the action moves: low, or middle
             moved = ame.low if band == LOW else ame.middle
@@ -497,6 +507,37 @@ def _marginal_effects(
             mean = np.divide(sums, total, out=np.zeros_like(total), where=total > 0)
             effects.append(np.where(np.isnan(table[:, band]) | (total <= 0), np.nan, mean))
     return effects[0], effects[2], effects[4], effects[1], effects[3]
+
+
+#: Largest |linear predictor| and |coefficient| for which exp(-base) exp(-c) stays finite
+#: and non-zero (e^±600 against float64's e^±709).
+_EXP_SAFE = 300.0
+
+
+def _probability_changes(base: F64, shifts: F64) -> Iterator[F64]:
+    """``expit(base + shifts[:, j]) − expit(base)`` for each column ``j`` of ``shifts``.
+
+    ``exp(−(base + c)) = exp(−base) exp(−c)``: one exponential serves every
+    shift, and each shift's probabilities take a product and a reciprocal (2.5x
+    faster than a logistic function per shift; equal within 1e-16). Extreme
+    values (a fit that did not converge) take the logistic function per shift,
+    which cannot overflow. Each array yielded is reused for the next one.
+    """
+    extreme = max(float(np.abs(base).max(initial=0.0)), float(np.abs(shifts).max(initial=0.0)))
+    if not extreme < _EXP_SAFE:  # also NaN
+        p_mid = _sigmoid(base)
+        for j in range(shifts.shape[1]):
+            yield _sigmoid(base + shifts[:, j]) - p_mid
+        return
+    decay = np.exp(-base)
+    p_mid = 1.0 / (1.0 + decay)
+    shifted = np.empty_like(base)
+    for j in range(shifts.shape[1]):
+        np.multiply(decay, np.exp(-shifts[:, j]), out=shifted)
+        shifted += 1.0
+        np.reciprocal(shifted, out=shifted)
+        shifted -= p_mid
+        yield shifted
 
 
 def check_rows(design: MomentDesign) -> None:

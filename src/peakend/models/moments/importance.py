@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from peakend.models.moments.design import BANDS
+from peakend.stats.distributions import f_sf
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -116,7 +116,7 @@ def zero_effect_p(point: F64, replicates: F64) -> float:
     b = replicates.shape[0]
     if not k or b <= k:
         return float("nan")
-    return float(stats.f.sf(wald * (b - k) / (k * (b - 1)), k, b - k))
+    return float(f_sf(wald * (b - k) / (k * (b - 1)), k, b - k))
 
 
 def zero_effect_p_sandwich(point: F64, cov: F64, df: int) -> float:
@@ -133,7 +133,7 @@ def zero_effect_p_sandwich(point: F64, cov: F64, df: int) -> float:
     wald, k = _wald(point[keep], cov[np.ix_(keep, keep)])
     if not k:
         return float("nan")
-    return float(stats.f.sf(wald / k, k, max(df, 1)))
+    return float(f_sf(wald / k, k, max(df, 1)))
 
 
 def _wald(b: F64, cov: F64) -> tuple[float, int]:

@@ -28,8 +28,8 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
+from peakend.stats.distributions import normal_cdf, normal_quantile, normal_sf
 from peakend.stats.resampling import Interval
 
 CLASSES: tuple[str, ...] = (
@@ -102,15 +102,15 @@ def normal_confidence(
     effect is taken as normal with the standard error its interval implies,
     penalty and reward independent. NaN when the class states nothing.
     """
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = normal_quantile(0.5 + level / 2)
     sd_p = max((penalty.high - penalty.low) / (2 * z), 1e-12)
     sd_r = max((reward.high - reward.low) / (2 * z), 1e-12)
-    hurts = float(stats.norm.cdf((-threshold - penalty.value) / sd_p))
-    lifts = float(stats.norm.sf((threshold - reward.value) / sd_r))
+    hurts = normal_cdf((-threshold - penalty.value) / sd_p)
+    lifts = normal_sf((threshold - reward.value) / sd_r)
 
     def within(effect: Interval, sd: float) -> float:
-        high = stats.norm.cdf((threshold - effect.value) / sd)
-        return float(high - stats.norm.cdf((-threshold - effect.value) / sd))
+        high = normal_cdf((threshold - effect.value) / sd)
+        return high - normal_cdf((-threshold - effect.value) / sd)
 
     states = {
         "performance": hurts * lifts,
