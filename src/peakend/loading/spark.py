@@ -74,6 +74,7 @@ class SparkLoader(DuckLoader):
         self.header: list[str] = []
         self.encoding = "utf-8"
         self.to_frame = _parquet_frame
+        self._tp_counts = None
 
     def run(self) -> Dataset:
         try:
