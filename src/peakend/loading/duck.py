@@ -137,6 +137,7 @@ class DuckLoader(_Loader):
         self.header: list[str] = []
         self.to_frame: Callable[[pa.Table], pd.DataFrame] = _parquet_frame
         self._tp_counts: list[tuple[str, str | None, int, int]] | None = None
+        self._names: list[str] | None = None
         # Rows are numbered in a column, and every result whose order matters is
         # ordered by it: the checks need not keep the order rows arrive in, which
         # saves memory and time in every parallel statement.
@@ -285,10 +286,12 @@ class DuckLoader(_Loader):
         """Raw rows of the events where ``where`` (over the event columns) holds."""
         return self._rows("raw", f"{ROW} IN (SELECT {ROW} FROM ev WHERE {where})", limit=limit)
 
-    def _reject_sql(self, where: str, reason: Reason, column: str | None, fix: str) -> None:
+    def _reject_sql(self, where: str, reason: Reason, column: str | None, fix: str) -> bool:
+        """Quarantine the events where ``where`` holds; whether there were any."""
         frame = self._bad_rows(where)
         if not frame.empty:
             self._reject(frame, pd.Series(True, index=frame.index), reason, column, fix)
+        return not frame.empty
 
     def _note_sql(
         self, where: str, reason: Reason, severity: Severity, column: str | None, fix: str
@@ -352,10 +355,15 @@ class DuckLoader(_Loader):
 
     def _events(self) -> None:
         cols = self.columns
-        select = [ROW, f"{self._text_of(cols['journey_id'])} AS jid"]
-        select.append(f"{self._text_of(cols['touchpoint'])} AS tp")
+        clean = self._clean_text_columns()
+
+        def text(column: str) -> str:
+            value = self._text_of(column)  # (checks the type in every case)
+            return _q(column) if column in clean else value
+
+        select = [ROW, f"{text(cols['journey_id'])} AS jid", f"{text(cols['touchpoint'])} AS tp"]
         for role in ("customer_id", "channel", "initiated_by", "text", "lang"):
-            value = self._text_of(cols[role]) if role in cols else "CAST(NULL AS VARCHAR)"
+            value = text(cols[role]) if role in cols else "CAST(NULL AS VARCHAR)"
             select.append(f"{value} AS {role}")
         if "seq" in cols:
             value, bad = self._number(cols["seq"])
@@ -373,19 +381,45 @@ class DuckLoader(_Loader):
         select.append("TRUE AS keep")
         events = f"SELECT {', '.join(select)} FROM raw"
         if "score" in cols:
-            # Each event's scale, joined in the same pass (a second copy of the
-            # events would cost as much as the first).
+            events = self._with_scales(events)
+        self.db.sql(f"CREATE TABLE ev AS {self._with_finals(events)}")
+        self._event_checks()
+        self._final_view()
+
+    def _with_scales(self, events: str) -> str:
+        """``events`` with each event's scale, in the same pass (a second copy of the
+        events would cost as much as the first).
+
+        When every touchpoint in the data has the same scale (one declared scale,
+        the usual case), the scale is written into the query as constants: no join
+        of every event with the table of scales.
+        """
+        found = [self._scale(name) for name in self._touchpoint_names()]
+        scales = {
+            (s.low, s.high, s.midpoint, s.reversed, tuple(s.not_applicable))
+            for s in found
+            if s is not None
+        }
+        if len(scales) != 1 or None in found:
             self._scale_table()
-            events = (
+            return (
                 "SELECT e.*, coalesce(s.low, 0) AS low, coalesce(s.high, 1) AS high, "
                 "coalesce(s.neutral, 0.5) AS neutral, coalesce(s.reversed, FALSE) AS reversed, "
                 "s.tp IS NOT NULL AS scaled, "
                 "(e.na_text OR coalesce(list_contains(s.na, e.score_value), FALSE)) AS na "
                 f"FROM ({events}) e LEFT JOIN scale_of s ON s.tp = e.tp"
             )
-        self.db.sql(f"CREATE TABLE ev AS {self._with_finals(events)}")
-        self._event_checks()
-        self._final_view()
+        low, high, neutral, reversed_, not_applicable = scales.pop()
+        na = "e.na_text"
+        if not_applicable:
+            values = ", ".join(f"CAST({float(v)!r} AS DOUBLE)" for v in not_applicable)
+            na = f"(e.na_text OR coalesce(list_contains([{values}], e.score_value), FALSE))"
+        return (
+            f"SELECT e.*, CAST({float(low)!r} AS DOUBLE) AS low, "
+            f"CAST({float(high)!r} AS DOUBLE) AS high, "
+            f"CAST({float(neutral)!r} AS DOUBLE) AS neutral, {bool(reversed_)} AS reversed, "
+            f"TRUE AS scaled, {na} AS na FROM ({events}) e"
+        )
 
     def _with_finals(self, events: str) -> str:
         """``events`` with the canonical score, valence and initiator computed in the same pass.
@@ -427,6 +461,35 @@ class DuckLoader(_Loader):
             f"WHEN {_lit(n)} THEN {_lit(i)}" for n, i in by_catalogue.items()
         )
         return f"{fallback} END" if by_catalogue else "CAST(NULL AS VARCHAR)"
+
+    def _clean_text_columns(self) -> set[str]:
+        """Text columns of a Parquet source in which no value needs stripping or is blank.
+
+        Only columns that are dictionary-encoded in every row group (a touchpoint,
+        a channel) or hold no value at all are looked at: DuckDB finds their
+        distinct values from the dictionaries, without reading every value. Their
+        values are then read as they are, not stripped one by one.
+        """
+        if self.spec.source.format != "parquet" or self.spec.source.path is None:
+            return set()
+        texts = {"journey_id", "touchpoint", "customer_id", "channel", "initiated_by", "text"}
+        wanted = {c for r, c in self.columns.items() if r in texts | {"lang"}}
+        wanted = {c for c in wanted if self.types.get(c) == "VARCHAR"}
+        path = _lit(str(self.spec.source.path))
+        candidates = self.db.sql(
+            "SELECT path_in_schema FROM parquet_metadata("
+            f"{path}) GROUP BY ALL HAVING bool_and(dictionary_page_offset IS NOT NULL) "
+            "OR sum(stats_null_count) = sum(num_values)"
+        ).fetchall()
+        clean = set()
+        for (column,) in candidates:
+            if column in wanted:
+                # (a FILTER, not a WHERE, which DuckDB would apply to every row)
+                changed = f"count(*) FILTER (WHERE v IS DISTINCT FROM {_text('v')})"
+                distinct = f"SELECT DISTINCT {_q(column)} AS v FROM raw"
+                if not self._scalar(f"SELECT {changed} FROM ({distinct})"):
+                    clean.add(str(column))
+        return clean
 
     def _confirm_numbers(self, column: str, flag: str) -> None:
         decimal = self.spec.source.decimal
@@ -540,12 +603,16 @@ class DuckLoader(_Loader):
 
     def _touchpoint_names(self) -> list[str]:
         """Every touchpoint name in the source (distinct raw values first: few, cheap to strip)."""
+        if self._names is None:
+            self._names = self._distinct_touchpoints()
+        return self._names
+
+    def _distinct_touchpoints(self) -> list[str]:
         column = _q(self.columns["touchpoint"])
         tp = self._text_of(self.columns["touchpoint"])
-        rows = self.db.sql(
-            f"SELECT DISTINCT {tp} FROM (SELECT DISTINCT {column} FROM raw) WHERE {tp} IS NOT NULL"
-        ).fetchall()
-        return sorted(str(r[0]) for r in rows)
+        # (no WHERE: DuckDB would push it below the inner DISTINCT, onto every row)
+        rows = self.db.sql(f"SELECT DISTINCT {tp} FROM (SELECT DISTINCT {column} FROM raw)")
+        return sorted(str(r[0]) for r in rows.fetchall() if r[0] is not None)
 
     def _event_checks(self) -> None:
         cols = self.columns
@@ -606,13 +673,13 @@ class DuckLoader(_Loader):
         if "initiated_by" in self.columns:
             allowed = _in_list(list(INITIATORS))
             bad = f"initiated_by IS NOT NULL AND lower(initiated_by) NOT IN {allowed}"
-            self._reject_sql(
+            if self._reject_sql(
                 f"keep AND {bad}",
                 Reason.BAD_VALUE,
                 self.columns["initiated_by"],
                 "use 'customer' or 'company'",
-            )
-            self._drop(bad)
+            ):
+                self._drop(bad)
 
     def _score_checks(self, col: str) -> None:
         bad_values = [
@@ -663,6 +730,8 @@ class DuckLoader(_Loader):
             f"CREATE TABLE dup_hashes AS SELECT hash({keys}) AS h FROM ev_final "
             "WHERE ts IS NOT NULL GROUP BY h HAVING count(*) > 1"
         )
+        if not self._count("dup_hashes", "TRUE"):
+            return  # no key repeats: no second pass over the events
         self.db.sql(
             f"CREATE TABLE dup_groups AS SELECT {keys}, min({ROW}) AS first_row "
             f"FROM ev_final WHERE ts IS NOT NULL AND hash({keys}) IN "
@@ -824,7 +893,7 @@ class DuckLoader(_Loader):
         id_text = self._text_of(self.spec.outcome_journey_col or self.columns["journey_id"])
         if self.spec.outcome_source is None:
             id_text = self._text_of(self.columns["journey_id"])
-        where = f"{id_text} IS NOT NULL AND {bad}"
+        where = f"{bad} AND {id_text} IS NOT NULL"  # the cheap test first
         count = 0 if bad == "FALSE" else self._count(table, where)  # typed numbers need no look
         if count:
             first = self._rows(table, where, limit=5)

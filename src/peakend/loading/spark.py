@@ -75,6 +75,7 @@ class SparkLoader(DuckLoader):
         self.encoding = "utf-8"
         self.to_frame = _parquet_frame
         self._tp_counts = None
+        self._names = None
 
     def run(self) -> Dataset:
         try:
@@ -155,6 +156,10 @@ class SparkLoader(DuckLoader):
             "mode": "FAILFAST",
             "inferSchema": "false",
         }
+
+    def _clean_text_columns(self) -> set[str]:
+        """Every text column is stripped on Spark (no Parquet dictionaries to look at)."""
+        return set()
 
     # -- Spark's time-zone functions -------------------------------------------
 
