@@ -138,6 +138,7 @@ class DuckLoader(_Loader):
         self.to_frame: Callable[[pa.Table], pd.DataFrame] = _parquet_frame
         self._tp_counts: list[tuple[str, str | None, int, int]] | None = None
         self._names: list[str] | None = None
+        self._confirms: list[tuple[str, str, Callable[..., Any]]] = []
         # Rows are numbered in a column, and every result whose order matters is
         # ordered by it: the checks need not keep the order rows arrive in, which
         # saves memory and time in every parallel statement.
@@ -346,10 +347,23 @@ class DuckLoader(_Loader):
         return value, f"({_q(column)} IS NOT NULL AND {value} IS NULL)"
 
     def _confirm_unreadable(self, column: str, flag: str, pandas_parse: Callable[..., Any]) -> None:
-        """Values SQL cannot read must be unreadable for pandas too, or pandas loads instead."""
-        values = self.db.sql(f"SELECT {_q(column)} FROM raw WHERE {flag}").fetchall()
-        if values and pandas_parse(pd.Series([v[0] for v in values], dtype="object")):
-            raise Unsupported(f"values in {column!r} that pandas reads and DuckDB does not")
+        """Values SQL cannot read must be unreadable for pandas too, or pandas loads instead.
+
+        ``flag`` is a condition over table ``ev`` (which holds each parse's result),
+        checked once the table exists (:meth:`_run_confirms`): the values are not
+        parsed a second time.
+        """
+        self._confirms.append((column, flag, pandas_parse))
+
+    def _run_confirms(self) -> None:
+        for column, flag, pandas_parse in self._confirms:
+            values = self.db.sql(
+                f"SELECT {_q(column)} FROM raw WHERE {_q(column)} IS NOT NULL "
+                f"AND {ROW} IN (SELECT {ROW} FROM ev WHERE {flag})"
+            ).fetchall()
+            if values and pandas_parse(pd.Series([v[0] for v in values], dtype="object")):
+                raise Unsupported(f"values in {column!r} that pandas reads and DuckDB does not")
+        self._confirms.clear()
 
     # -- events --------------------------------------------------------------
 
@@ -367,7 +381,7 @@ class DuckLoader(_Loader):
             select.append(f"{value} AS {role}")
         if "seq" in cols:
             value, bad = self._number(cols["seq"])
-            self._confirm_numbers(cols["seq"], bad)
+            self._confirm_numbers(cols["seq"], "seq_value IS NULL")
             select += [f"{value} AS seq_value", f"({bad} OR {value} IS NULL) AS seq_bad"]
         else:
             select += [f"CAST({ROW} - 1 AS DOUBLE) AS seq_value", "FALSE AS seq_bad"]
@@ -375,7 +389,7 @@ class DuckLoader(_Loader):
         select += self._score_sql()
         if "valence" in cols:
             value, bad = self._number(cols["valence"])
-            self._confirm_numbers(cols["valence"], bad)
+            self._confirm_numbers(cols["valence"], "valence_given IS NULL")
             outside = f"({value} IS NOT NULL AND ({value} < -1 OR {value} > 1))"
             select += [f"{value} AS valence_given", f"({bad} OR {outside}) AS valence_bad"]
         select.append("TRUE AS keep")
@@ -383,6 +397,7 @@ class DuckLoader(_Loader):
         if "score" in cols:
             events = self._with_scales(events)
         self.db.sql(f"CREATE TABLE ev AS {self._with_finals(events)}")
+        self._run_confirms()
         self._event_checks()
         self._final_view()
 
@@ -492,6 +507,8 @@ class DuckLoader(_Loader):
         return clean
 
     def _confirm_numbers(self, column: str, flag: str) -> None:
+        if self._kind(column) != "text":
+            return  # typed numbers: nothing SQL could not read
         decimal = self.spec.source.decimal
 
         def readable(values: pd.Series) -> bool:
@@ -541,7 +558,7 @@ class DuckLoader(_Loader):
         local_ok = f"CASE WHEN {shaky} THEN NULL ELSE {local} END"
         if kind == "text":
             ts = f"CASE WHEN {offset} THEN {exact} ELSE {local_ok} END"
-            self._confirm_timestamps(col, f"{present} AND ({ts}) IS NULL")
+            self._confirm_timestamps(col, "ts_present AND ts IS NULL")
         else:
             ts = local_ok
         return [
@@ -568,7 +585,7 @@ class DuckLoader(_Loader):
         na_text = self._na_text_sql(col)
         value, bad = self._number(col)
         if self._kind(col) == "text":
-            self._confirm_numbers(col, f"NOT ({na_text}) AND {bad}")
+            self._confirm_numbers(col, "score_bad")
         value = f"(CASE WHEN {na_text} THEN NULL ELSE {value} END)"
         bad = f"(NOT ({na_text}) AND {bad})"
         return [f"{value} AS score_value", f"{bad} AS score_bad", f"{na_text} AS na_text"]

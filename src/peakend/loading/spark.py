@@ -76,6 +76,7 @@ class SparkLoader(DuckLoader):
         self.to_frame = _parquet_frame
         self._tp_counts = None
         self._names = None
+        self._confirms = []
 
     def run(self) -> Dataset:
         try:
@@ -197,7 +198,7 @@ class SparkLoader(DuckLoader):
         local_ok = f"CASE WHEN {shaky} THEN NULL ELSE {local} END"
         if kind == "text":
             ts = f"CASE WHEN {offset} THEN {exact} ELSE {local_ok} END"
-            self._confirm_timestamps(col, f"{present} AND ({ts}) IS NULL")
+            self._confirm_timestamps(col, "ts_present AND ts IS NULL")
         else:
             ts = local_ok
         return [
