@@ -59,6 +59,8 @@ _FINAL = (
     "valence_final", "text", "lang",
 )  # fmt: skip
 """The columns of table ``ev`` the canonical events are made of."""
+_EMPTY = ("channel", "text", "lang")
+"""Columns of ``ev`` often without any value (not kept then)."""
 
 
 _ORDER = "__order_row__"
@@ -139,9 +141,9 @@ class DuckLoader(_Loader):
         self._tp_counts: list[tuple[str, str | None, int, int]] | None = None
         self._names: list[str] | None = None
         self._confirms: list[tuple[str, str, Callable[..., Any]]] = []
-        # Rows are numbered in a column, and every result whose order matters is
-        # ordered by it: the checks need not keep the order rows arrive in, which
-        # saves memory and time in every parallel statement.
+        # Rows are numbered in a column, and every result of a check whose order
+        # matters is ordered by it: the checks' work tables need not keep the order
+        # rows arrive in, which saves memory and time in parallel statements.
         self.db.execute("SET preserve_insertion_order = false")
 
     def run(self) -> Dataset:
@@ -396,7 +398,11 @@ class DuckLoader(_Loader):
         events = f"SELECT {', '.join(select)} FROM raw"
         if "score" in cols:
             events = self._with_scales(events)
+        # In the file's order: the engine sums over the events as stored, and the
+        # same order gives the same sums, to the last digit, from run to run.
+        self.db.execute("SET preserve_insertion_order = true")
         self.db.sql(f"CREATE TABLE ev AS {self._with_finals(events)}")
+        self.db.execute("SET preserve_insertion_order = false")
         self._run_confirms()
         self._event_checks()
         self._final_view()
@@ -798,17 +804,19 @@ class DuckLoader(_Loader):
         """View ``ev_final``: the kept events' canonical columns, as stored in ``ev``."""
         self.db.sql(f"CREATE OR REPLACE VIEW ev_final AS {self._final_select()} WHERE keep")
 
-    def _final_select(self) -> str:
-        """The canonical columns of the events in ``ev`` (``ev_final``'s names).
+    def _final_select(self, empty: set[str] | frozenset[str] = frozenset()) -> str:
+        """The canonical columns of the events in ``ev`` (``ev_final``'s names);
+        the columns in ``empty`` (of :data:`_EMPTY`) as NULL.
 
         The cast of the sequence is made here, on read: a value too large for a
         whole number then fails only if its row is kept, as in the pandas loader.
         """
         customer = "customer_id" if "customer_id" in self.columns else "jid"
+        channel, text, lang = (f"CAST(NULL AS VARCHAR) AS {c}" if c in empty else c for c in _EMPTY)
         return (
             f"SELECT {ROW}, jid, {customer} AS customer, ts, "
-            "CAST(trunc(seq_value) AS BIGINT) AS seq, tp, channel, initiator AS initiated_by, "
-            "score_final, valence_final, text, lang FROM ev"
+            f"CAST(trunc(seq_value) AS BIGINT) AS seq, tp, {channel}, "
+            f"initiator AS initiated_by, score_final, valence_final, {text}, {lang} FROM ev"
         )
 
     def _event_source(self) -> EventSource:
@@ -828,15 +836,20 @@ class DuckLoader(_Loader):
                 self.db.sql(f"DROP {what} IF EXISTS {_q(str(name))}")
         if self.report.events_loaded < self._count("ev", "TRUE"):
             self.db.sql("DELETE FROM ev WHERE NOT keep")
+        # Columns without a single value (no texts, no language) are not kept as ten
+        # million empty cells: the events read NULL in their place.
+        counts = self.db.sql(f"SELECT {', '.join(f'count({c})' for c in _EMPTY)} FROM ev")
+        empty = {c for c, n in zip(_EMPTY, counts.fetchall()[0], strict=True) if not n}
         customer = "customer_id" if "customer_id" in self.columns else "jid"
-        needed = {ROW, customer, *_FINAL}
+        needed = {ROW, customer, *_FINAL} - empty
         for column in self._ev_columns():
             if column not in needed:
                 self.db.sql(f"ALTER TABLE ev DROP COLUMN {_q(column)}")
+        kept = self._final_select(empty=empty)
         select = (
             f"SELECT {ROW}, jid AS journey_id, customer AS customer_id, ts, seq, "
             "tp AS touchpoint, channel, initiated_by, score_final AS score, "
-            f"valence_final AS valence, text, lang FROM ({self._final_select()}) AS kept"
+            f"valence_final AS valence, text, lang FROM ({kept}) AS kept"
         )
         order = f"journey_id, ts NULLS LAST, seq, {ROW}"
         self.db.execute("RESET preserve_insertion_order")  # the engine's queries as elsewhere
