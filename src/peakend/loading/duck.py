@@ -6,8 +6,16 @@ order, becomes a column of flags; counts and first rows come from aggregate
 queries, and only the rows that fail (the quarantine) or the five first
 examples of a note come back to Python, where the same
 :class:`~peakend.validate.Problem` and :class:`~peakend.validate.Quarantine`
-code as the pandas loader words them. The canonical events leave DuckDB as
-Arrow.
+code as the pandas loader words them.
+
+The events are parsed, stripped and checked in one pass into one table
+(``ev``) that also holds their canonical values (score, valence, initiator);
+the checks read its flags, and the engine reads the kept events from the same
+table afterwards (:meth:`DuckLoader._event_source`): no second copy, no view
+that recomputes them for every query. What the column types make certain is
+not checked value by value: a typed Parquet number needs no parse, and a
+dictionary-encoded text column whose few distinct values need no stripping is
+read as it is.
 
 Values SQL cannot read are handed to the pandas parsers of
 :mod:`peakend.validate`; if pandas reads any of them (a format DuckDB does not
