@@ -57,8 +57,9 @@ GROUPS = {"csv": ("read_csv", "journeys_csv"), "cache": ("cache_write", "journey
 PEAKEND = [sys.executable, "-m", "peakend"]
 
 
-def run(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one command run as a child process.
+def run(cmd: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MB) and CPU seconds (user + system) of one command
+    run as a child process (CPU time says more than wall time on a shared machine).
 
     The peak comes from ``/usr/bin/time -f %M`` when it exists: a child forked from
     this (large) process would otherwise report this process's memory as its own
@@ -67,7 +68,7 @@ def run(cmd: list[str]) -> tuple[float, float]:
     timer = Path("/usr/bin/time").exists()
     with tempfile.TemporaryDirectory() as tmp:
         peak_file = Path(tmp) / "peak"
-        full = ["/usr/bin/time", "-f", "%M", "-o", str(peak_file), *cmd] if timer else cmd
+        full = ["/usr/bin/time", "-f", "%M %U %S", "-o", str(peak_file), *cmd] if timer else cmd
         with open(Path(tmp) / "out", "w") as out, open(Path(tmp) / "err", "w+") as err:
             started = time.perf_counter()
             proc = subprocess.Popen(full, stdout=out, stderr=err)
@@ -77,8 +78,11 @@ def run(cmd: list[str]) -> tuple[float, float]:
                 err.seek(0)
                 sys.stderr.write(err.read()[-4000:])
                 raise SystemExit(f"failed: {' '.join(cmd)}")
-        kib = float(peak_file.read_text().split()[-1]) if timer else usage.ru_maxrss
-    return wall, kib / 1024  # both are in KiB on Linux
+        if timer:
+            kib, user, system = (float(v) for v in peak_file.read_text().split()[-3:])
+        else:
+            kib, user, system = usage.ru_maxrss, usage.ru_utime, usage.ru_stime
+    return wall, kib / 1024, user + system  # peak in KiB on Linux
 
 
 def csv_copy(spec: Path) -> Path:
@@ -146,21 +150,22 @@ def main(argv: list[str] | None = None) -> int:
     csv_spec = None if {"read_csv", "journeys_csv"} <= skip else csv_copy(spec)
     cache = events.parent / "cache"
     shutil.rmtree(cache, ignore_errors=True)
-    results: dict[str, tuple[float, float]] = {}
+    results: dict[str, tuple[float, float, float]] = {}
     for name, cmd in commands(spec, csv_spec, cache).items():
         if name in skip:
             continue
         runs = [run(cmd) for _ in range(1 if name == "cache_write" else args.repeat)]
-        wall, rss = min(runs)
-        results[name] = (wall, rss)
+        wall, rss, cpu = min(runs)
+        results[name] = (wall, rss, cpu)
         print(f"{p}{name}_s: {wall:.3g}")
+        print(f"{p}{name}_cpu_s: {cpu:.3g}")
         print(f"{p}{name}_peak_rss_mb: {rss:.0f}", flush=True)
     print(f"{p}load_after: {os.getloadavg()[0]:.2f}")
     _ratios(p, results)
     return 0
 
 
-def _ratios(p: str, results: dict[str, tuple[float, float]]) -> None:
+def _ratios(p: str, results: dict[str, tuple[float, float, float]]) -> None:
     def wall(name: str) -> float | None:
         return results[name][0] if name in results else None
 
@@ -175,6 +180,9 @@ def _ratios(p: str, results: dict[str, tuple[float, float]]) -> None:
         x, y = wall(a), wall(b)
         if x is not None and y is not None:
             print(f"{p}{label}: {x / y:.3g}")
+    if "journeys_parquet" in results and "engine" in results:
+        ratio = results["journeys_parquet"][2] / results["engine"][2]
+        print(f"{p}journeys_parquet_over_engine_cpu: {ratio:.3g}")
     x, y = wall("journeys_csv"), wall("read_csv")
     if x is not None and y is not None:
         print(f"{p}journeys_csv_minus_read_csv_s: {x - y:.3g}")

@@ -162,3 +162,35 @@ def test_an_unknown_loader_name_is_a_config_error(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("PEAKEND_LOADER", "spark")
     with pytest.raises(ConfigError, match="PEAKEND_LOADER='spark' is not a loader"):
         load(demo_spec_path())
+
+
+PADDED = """
+SELECT journey_id, customer_id, ts, seq,
+  CASE row_number() OVER () % 1009 WHEN 4 THEN ' ' || touchpoint WHEN 5 THEN '' WHEN 6 THEN NULL
+       ELSE touchpoint END AS touchpoint,
+  CASE row_number() OVER () % 1013 WHEN 7 THEN channel || '\u00a0' WHEN 8 THEN '  '
+       ELSE channel END AS channel,
+  CASE row_number() OVER () % 1019 WHEN 9 THEN upper(initiated_by) WHEN 10 THEN 'robot'
+       ELSE initiated_by END AS initiated_by,
+  score, text, lang
+FROM events
+"""
+
+
+def test_padded_and_blank_values_in_typed_parquet_load_the_same_both_ways(
+    generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Dictionary-encoded text columns whose values need stripping, or are blank or
+    # wrong, are checked value by value as in the pandas loader.
+    path = generated / "padded.parquet"
+    con = duckdb.connect()
+    con.sql(f"CREATE VIEW events AS SELECT * FROM read_parquet('{generated / 'events.parquet'}')")
+    con.sql(f"COPY ({PADDED}) TO '{path}' (FORMAT parquet)")
+    con.close()
+    spec = generated / "padded.toml"
+    text = (generated / "synthetic.toml").read_text(encoding="utf-8")
+    spec.write_text(text.replace('"events.parquet"', '"padded.parquet"'), encoding="utf-8")
+    by_pandas, by_duckdb = both(spec, monkeypatch)
+    reasons = {str(p.reason) for p in by_duckdb.report.problems}
+    assert {"missing_value", "bad_value"} <= reasons
+    assert_same(by_pandas, by_duckdb)

@@ -6,8 +6,16 @@ order, becomes a column of flags; counts and first rows come from aggregate
 queries, and only the rows that fail (the quarantine) or the five first
 examples of a note come back to Python, where the same
 :class:`~peakend.validate.Problem` and :class:`~peakend.validate.Quarantine`
-code as the pandas loader words them. The canonical events leave DuckDB as
-Arrow.
+code as the pandas loader words them.
+
+The events are parsed, stripped and checked in one pass into one table
+(``ev``) that also holds their canonical values (score, valence, initiator);
+the checks read its flags, and the engine reads the kept events from the same
+table afterwards (:meth:`DuckLoader._event_source`): no second copy, no view
+that recomputes them for every query. What the column types make certain is
+not checked value by value: a typed Parquet number needs no parse, and a
+dictionary-encoded text column whose few distinct values need no stripping is
+read as it is.
 
 Values SQL cannot read are handed to the pandas parsers of
 :mod:`peakend.validate`; if pandas reads any of them (a format DuckDB does not
@@ -52,6 +60,19 @@ _NUMERIC = (*_INTEGER, "UBIGINT", "HUGEINT", "FLOAT", "DOUBLE")
 _HEAD_BYTES = 1_000_000
 _ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "latin-1": "latin-1", "latin1": "latin-1"}
 _ENCODINGS |= {"iso-8859-1": "latin-1"}
+
+
+_FINAL = (
+    "jid", "ts", "seq_value", "tp", "channel", "initiator", "score_final",
+    "valence_final", "text", "lang",
+)  # fmt: skip
+"""The columns of table ``ev`` the canonical events are made of."""
+_EMPTY = ("channel", "text", "lang")
+"""Columns of ``ev`` often without any value (not kept then)."""
+
+
+_ORDER = "__order_row__"
+"""Column of ``outcome_table`` with each journey's first row: the order of the journeys."""
 
 
 class Unsupported(Exception):
@@ -125,6 +146,13 @@ class DuckLoader(_Loader):
         self.types: dict[str, str] = {}
         self.header: list[str] = []
         self.to_frame: Callable[[pa.Table], pd.DataFrame] = _parquet_frame
+        self._tp_counts: list[tuple[str, str | None, int, int]] | None = None
+        self._names: list[str] | None = None
+        self._confirms: list[tuple[str, str, Callable[..., Any]]] = []
+        # Rows are numbered in a column, and every result of a check whose order
+        # matters is ordered by it: the checks' work tables need not keep the order
+        # rows arrive in, which saves memory and time in parallel statements.
+        self.db.execute("SET preserve_insertion_order = false")
 
     def run(self) -> Dataset:
         import duckdb
@@ -150,7 +178,7 @@ class DuckLoader(_Loader):
         outcomes = self._outcomes_sql(columns)
         self._check_catalogue_sql()
         self.report.events_loaded = self._count("ev", "keep")
-        self.report.journeys = self._scalar("SELECT count(DISTINCT jid) FROM ev WHERE keep")
+        self.report.journeys = self._count("outcome_table", "TRUE")  # one row per journey
         self.report.quarantined_rows = self.quarantine.n_rows
         touchpoints = self._catalogue_sql()
         events = self._event_source()
@@ -192,7 +220,10 @@ class DuckLoader(_Loader):
             # One copy, as a table: every check reads it again (as a view over the
             # file the ten checks would redo the parsing and trimming). Rows keep the
             # file's order, so the table's row id is the data row's number.
+            # (in the file's order: the row id numbers the rows)
+            self.db.execute("SET preserve_insertion_order = true")
             self.db.sql(f"CREATE TABLE {name}_cells AS SELECT {cells} FROM {scan}")
+            self.db.execute("SET preserve_insertion_order = false")
             self.db.sql(f"CREATE VIEW {name} AS SELECT rowid + 1 AS {ROW}, * FROM {name}_cells")
         if source.format == "csv" and names != [h.strip() for h in self.header]:
             raise Unsupported("column names DuckDB reads differently")
@@ -266,10 +297,12 @@ class DuckLoader(_Loader):
         """Raw rows of the events where ``where`` (over the event columns) holds."""
         return self._rows("raw", f"{ROW} IN (SELECT {ROW} FROM ev WHERE {where})", limit=limit)
 
-    def _reject_sql(self, where: str, reason: Reason, column: str | None, fix: str) -> None:
+    def _reject_sql(self, where: str, reason: Reason, column: str | None, fix: str) -> bool:
+        """Quarantine the events where ``where`` holds; whether there were any."""
         frame = self._bad_rows(where)
         if not frame.empty:
             self._reject(frame, pd.Series(True, index=frame.index), reason, column, fix)
+        return not frame.empty
 
     def _note_sql(
         self, where: str, reason: Reason, severity: Severity, column: str | None, fix: str
@@ -324,23 +357,41 @@ class DuckLoader(_Loader):
         return value, f"({_q(column)} IS NOT NULL AND {value} IS NULL)"
 
     def _confirm_unreadable(self, column: str, flag: str, pandas_parse: Callable[..., Any]) -> None:
-        """Values SQL cannot read must be unreadable for pandas too, or pandas loads instead."""
-        values = self.db.sql(f"SELECT {_q(column)} FROM raw WHERE {flag}").fetchall()
-        if values and pandas_parse(pd.Series([v[0] for v in values], dtype="object")):
-            raise Unsupported(f"values in {column!r} that pandas reads and DuckDB does not")
+        """Values SQL cannot read must be unreadable for pandas too, or pandas loads instead.
+
+        ``flag`` is a condition over table ``ev`` (which holds each parse's result),
+        checked once the table exists (:meth:`_run_confirms`): the values are not
+        parsed a second time.
+        """
+        self._confirms.append((column, flag, pandas_parse))
+
+    def _run_confirms(self) -> None:
+        for column, flag, pandas_parse in self._confirms:
+            values = self.db.sql(
+                f"SELECT {_q(column)} FROM raw WHERE {_q(column)} IS NOT NULL "
+                f"AND {ROW} IN (SELECT {ROW} FROM ev WHERE {flag})"
+            ).fetchall()
+            if values and pandas_parse(pd.Series([v[0] for v in values], dtype="object")):
+                raise Unsupported(f"values in {column!r} that pandas reads and DuckDB does not")
+        self._confirms.clear()
 
     # -- events --------------------------------------------------------------
 
     def _events(self) -> None:
         cols = self.columns
-        select = [ROW, f"{self._text_of(cols['journey_id'])} AS jid"]
-        select.append(f"{self._text_of(cols['touchpoint'])} AS tp")
+        clean = self._clean_text_columns()
+
+        def text(column: str) -> str:
+            value = self._text_of(column)  # (checks the type in every case)
+            return _q(column) if column in clean else value
+
+        select = [ROW, f"{text(cols['journey_id'])} AS jid", f"{text(cols['touchpoint'])} AS tp"]
         for role in ("customer_id", "channel", "initiated_by", "text", "lang"):
-            value = self._text_of(cols[role]) if role in cols else "CAST(NULL AS VARCHAR)"
+            value = text(cols[role]) if role in cols else "CAST(NULL AS VARCHAR)"
             select.append(f"{value} AS {role}")
         if "seq" in cols:
             value, bad = self._number(cols["seq"])
-            self._confirm_numbers(cols["seq"], bad)
+            self._confirm_numbers(cols["seq"], "seq_value IS NULL")
             select += [f"{value} AS seq_value", f"({bad} OR {value} IS NULL) AS seq_bad"]
         else:
             select += [f"CAST({ROW} - 1 AS DOUBLE) AS seq_value", "FALSE AS seq_bad"]
@@ -348,27 +399,130 @@ class DuckLoader(_Loader):
         select += self._score_sql()
         if "valence" in cols:
             value, bad = self._number(cols["valence"])
-            self._confirm_numbers(cols["valence"], bad)
+            self._confirm_numbers(cols["valence"], "valence_given IS NULL")
             outside = f"({value} IS NOT NULL AND ({value} < -1 OR {value} > 1))"
             select += [f"{value} AS valence_given", f"({bad} OR {outside}) AS valence_bad"]
         select.append("TRUE AS keep")
         events = f"SELECT {', '.join(select)} FROM raw"
         if "score" in cols:
-            # Each event's scale, joined in the same pass (a second copy of the
-            # events would cost as much as the first).
+            events = self._with_scales(events)
+        # In the file's order: the engine sums over the events as stored, and the
+        # same order gives the same sums, to the last digit, from run to run.
+        self.db.execute("SET preserve_insertion_order = true")
+        self.db.sql(f"CREATE TABLE ev AS {self._with_finals(events)}")
+        self.db.execute("SET preserve_insertion_order = false")
+        self._run_confirms()
+        self._event_checks()
+        self._final_view()
+
+    def _with_scales(self, events: str) -> str:
+        """``events`` with each event's scale, in the same pass (a second copy of the
+        events would cost as much as the first).
+
+        When every touchpoint in the data has the same scale (one declared scale,
+        the usual case), the scale is written into the query as constants: no join
+        of every event with the table of scales.
+        """
+        found = [self._scale(name) for name in self._touchpoint_names()]
+        scales = {
+            (s.low, s.high, s.midpoint, s.reversed, tuple(s.not_applicable))
+            for s in found
+            if s is not None
+        }
+        if len(scales) != 1 or None in found:
             self._scale_table()
-            events = (
+            return (
                 "SELECT e.*, coalesce(s.low, 0) AS low, coalesce(s.high, 1) AS high, "
                 "coalesce(s.neutral, 0.5) AS neutral, coalesce(s.reversed, FALSE) AS reversed, "
                 "s.tp IS NOT NULL AS scaled, "
                 "(e.na_text OR coalesce(list_contains(s.na, e.score_value), FALSE)) AS na "
                 f"FROM ({events}) e LEFT JOIN scale_of s ON s.tp = e.tp"
             )
-        self.db.sql(f"CREATE TABLE ev AS {events}")
-        self._event_checks()
-        self._final_view()
+        low, high, neutral, reversed_, not_applicable = scales.pop()
+        na = "e.na_text"
+        if not_applicable:
+            values = ", ".join(f"CAST({float(v)!r} AS DOUBLE)" for v in not_applicable)
+            na = f"(e.na_text OR coalesce(list_contains([{values}], e.score_value), FALSE))"
+        return (
+            f"SELECT e.*, CAST({float(low)!r} AS DOUBLE) AS low, "
+            f"CAST({float(high)!r} AS DOUBLE) AS high, "
+            f"CAST({float(neutral)!r} AS DOUBLE) AS neutral, {bool(reversed_)} AS reversed, "
+            f"TRUE AS scaled, {na} AS na FROM ({events}) e"
+        )
+
+    def _with_finals(self, events: str) -> str:
+        """``events`` with the canonical score, valence and initiator computed in the same pass.
+
+        They are columns of the one table of events, not expressions of a view:
+        every later check, the duplicate search and the engine read them as stored.
+        A row that a check drops keeps its values; only kept rows are read.
+        """
+        columns = self._ev_columns_of(events)
+        score = "CASE WHEN na THEN NULL ELSE score_value END" if "na" in columns else "score_value"
+        if "low" in columns:
+            valence = (
+                f"CASE WHEN ({score}) >= neutral THEN (({score}) - neutral) / (high - neutral) "
+                f"ELSE (({score}) - neutral) / (neutral - low) END"
+            )
+            valence = f"CASE WHEN reversed THEN -({valence}) ELSE {valence} END"
+        else:
+            valence = "CAST(NULL AS DOUBLE)"
+        if "valence_given" in columns:
+            valence = f"coalesce(valence_given, {valence})"
+        initiator = self._initiator_fallback()
+        if "initiated_by" in self.columns:
+            initiator = f"coalesce(lower(initiated_by), {initiator})"
+        return (
+            f"SELECT *, {score} AS score_final, "
+            f"{valence} AS valence_final, {initiator} AS initiator FROM ({events}) AS checked"
+        )
+
+    def _ev_columns_of(self, query: str) -> list[str]:
+        return [str(r[0]) for r in self.db.sql(f"DESCRIBE {query}").fetchall()]
+
+    def _ev_columns(self) -> list[str]:
+        return self._ev_columns_of("ev")
+
+    def _initiator_fallback(self) -> str:
+        """SQL for each touchpoint's initiator from the catalogue (NULL when it has none)."""
+        by_catalogue = {t.name: t.initiated_by for t in self.spec.touchpoints if t.initiated_by}
+        fallback = "CASE tp " + " ".join(
+            f"WHEN {_lit(n)} THEN {_lit(i)}" for n, i in by_catalogue.items()
+        )
+        return f"{fallback} END" if by_catalogue else "CAST(NULL AS VARCHAR)"
+
+    def _clean_text_columns(self) -> set[str]:
+        """Text columns of a Parquet source in which no value needs stripping or is blank.
+
+        Only columns that are dictionary-encoded in every row group (a touchpoint,
+        a channel) or hold no value at all are looked at: DuckDB finds their
+        distinct values from the dictionaries, without reading every value. Their
+        values are then read as they are, not stripped one by one.
+        """
+        if self.spec.source.format != "parquet" or self.spec.source.path is None:
+            return set()
+        texts = {"journey_id", "touchpoint", "customer_id", "channel", "initiated_by", "text"}
+        wanted = {c for r, c in self.columns.items() if r in texts | {"lang"}}
+        wanted = {c for c in wanted if self.types.get(c) == "VARCHAR"}
+        path = _lit(str(self.spec.source.path))
+        candidates = self.db.sql(
+            "SELECT path_in_schema FROM parquet_metadata("
+            f"{path}) GROUP BY ALL HAVING bool_and(dictionary_page_offset IS NOT NULL) "
+            "OR sum(stats_null_count) = sum(num_values)"
+        ).fetchall()
+        clean = set()
+        for (column,) in candidates:
+            if column in wanted:
+                # (a FILTER, not a WHERE, which DuckDB would apply to every row)
+                changed = f"count(*) FILTER (WHERE v IS DISTINCT FROM {_text('v')})"
+                distinct = f"SELECT DISTINCT {_q(column)} AS v FROM raw"
+                if not self._scalar(f"SELECT {changed} FROM ({distinct})"):
+                    clean.add(str(column))
+        return clean
 
     def _confirm_numbers(self, column: str, flag: str) -> None:
+        if self._kind(column) != "text":
+            return  # typed numbers: nothing SQL could not read
         decimal = self.spec.source.decimal
 
         def readable(values: pd.Series) -> bool:
@@ -418,7 +572,7 @@ class DuckLoader(_Loader):
         local_ok = f"CASE WHEN {shaky} THEN NULL ELSE {local} END"
         if kind == "text":
             ts = f"CASE WHEN {offset} THEN {exact} ELSE {local_ok} END"
-            self._confirm_timestamps(col, f"{present} AND ({ts}) IS NULL")
+            self._confirm_timestamps(col, "ts_present AND ts IS NULL")
         else:
             ts = local_ok
         return [
@@ -445,7 +599,7 @@ class DuckLoader(_Loader):
         na_text = self._na_text_sql(col)
         value, bad = self._number(col)
         if self._kind(col) == "text":
-            self._confirm_numbers(col, f"NOT ({na_text}) AND {bad}")
+            self._confirm_numbers(col, "score_bad")
         value = f"(CASE WHEN {na_text} THEN NULL ELSE {value} END)"
         bad = f"(NOT ({na_text}) AND {bad})"
         return [f"{value} AS score_value", f"{bad} AS score_bad", f"{na_text} AS na_text"]
@@ -480,12 +634,16 @@ class DuckLoader(_Loader):
 
     def _touchpoint_names(self) -> list[str]:
         """Every touchpoint name in the source (distinct raw values first: few, cheap to strip)."""
+        if self._names is None:
+            self._names = self._distinct_touchpoints()
+        return self._names
+
+    def _distinct_touchpoints(self) -> list[str]:
         column = _q(self.columns["touchpoint"])
         tp = self._text_of(self.columns["touchpoint"])
-        rows = self.db.sql(
-            f"SELECT DISTINCT {tp} FROM (SELECT DISTINCT {column} FROM raw) WHERE {tp} IS NOT NULL"
-        ).fetchall()
-        return sorted(str(r[0]) for r in rows)
+        # (no WHERE: DuckDB would push it below the inner DISTINCT, onto every row)
+        rows = self.db.sql(f"SELECT DISTINCT {tp} FROM (SELECT DISTINCT {column} FROM raw)")
+        return sorted(str(r[0]) for r in rows.fetchall() if r[0] is not None)
 
     def _event_checks(self) -> None:
         cols = self.columns
@@ -543,24 +701,16 @@ class DuckLoader(_Loader):
         self._drop(unparsable)
 
     def _initiator_checks(self) -> None:
-        by_catalogue = {t.name: t.initiated_by for t in self.spec.touchpoints if t.initiated_by}
-        fallback = "CASE tp " + " ".join(
-            f"WHEN {_lit(n)} THEN {_lit(i)}" for n, i in by_catalogue.items()
-        )
-        fallback = f"{fallback} END" if by_catalogue else "CAST(NULL AS VARCHAR)"
         if "initiated_by" in self.columns:
             allowed = _in_list(list(INITIATORS))
             bad = f"initiated_by IS NOT NULL AND lower(initiated_by) NOT IN {allowed}"
-            self._reject_sql(
+            if self._reject_sql(
                 f"keep AND {bad}",
                 Reason.BAD_VALUE,
                 self.columns["initiated_by"],
                 "use 'customer' or 'company'",
-            )
-            self._drop(bad)
-            self.db.sql(f"UPDATE ev SET initiated_by = coalesce(lower(initiated_by), {fallback})")
-        else:
-            self.db.sql(f"UPDATE ev SET initiated_by = {fallback}")
+            ):
+                self._drop(bad)
 
     def _score_checks(self, col: str) -> None:
         bad_values = [
@@ -611,6 +761,8 @@ class DuckLoader(_Loader):
             f"CREATE TABLE dup_hashes AS SELECT hash({keys}) AS h FROM ev_final "
             "WHERE ts IS NOT NULL GROUP BY h HAVING count(*) > 1"
         )
+        if not self._count("dup_hashes", "TRUE"):
+            return  # no key repeats: no second pass over the events
         self.db.sql(
             f"CREATE TABLE dup_groups AS SELECT {keys}, min({ROW}) AS first_row "
             f"FROM ev_final WHERE ts IS NOT NULL AND hash({keys}) IN "
@@ -657,52 +809,58 @@ class DuckLoader(_Loader):
         return frame
 
     def _final_view(self) -> None:
-        has_na = "na" in self._ev_columns()
-        has_scale = "low" in self._ev_columns()
-        score = "CASE WHEN na THEN NULL ELSE score_value END" if has_na else "score_value"
-        if has_scale:
-            valence = (
-                f"CASE WHEN ({score}) >= neutral THEN (({score}) - neutral) / (high - neutral) "
-                f"ELSE (({score}) - neutral) / (neutral - low) END"
-            )
-            valence = f"CASE WHEN reversed THEN -({valence}) ELSE {valence} END"
-        else:
-            valence = "CAST(NULL AS DOUBLE)"
-        if "valence_given" in self._ev_columns():
-            valence = f"coalesce(valence_given, {valence})"
-        customer = "customer_id" if "customer_id" in self.columns else "jid"
-        self.db.sql(
-            f"CREATE OR REPLACE VIEW ev_final AS SELECT {ROW}, jid, {customer} AS customer, ts, "
-            f"CAST(trunc(seq_value) AS BIGINT) AS seq, tp, channel, initiated_by, "
-            f"{score} AS score_final, {valence} AS valence_final, text, lang "
-            "FROM ev WHERE keep"
-        )
+        """View ``ev_final``: the kept events' canonical columns, as stored in ``ev``."""
+        self.db.sql(f"CREATE OR REPLACE VIEW ev_final AS {self._final_select()} WHERE keep")
 
-    def _ev_columns(self) -> list[str]:
-        return [str(r[0]) for r in self.db.sql("DESCRIBE ev").fetchall()]
+    def _final_select(self, empty: set[str] | frozenset[str] = frozenset()) -> str:
+        """The canonical columns of the events in ``ev`` (``ev_final``'s names);
+        the columns in ``empty`` (of :data:`_EMPTY`) as NULL.
+
+        The cast of the sequence is made here, on read: a value too large for a
+        whole number then fails only if its row is kept, as in the pandas loader.
+        """
+        customer = "customer_id" if "customer_id" in self.columns else "jid"
+        channel, text, lang = (f"CAST(NULL AS VARCHAR) AS {c}" if c in empty else c for c in _EMPTY)
+        return (
+            f"SELECT {ROW}, jid, {customer} AS customer, ts, "
+            f"CAST(trunc(seq_value) AS BIGINT) AS seq, tp, {channel}, "
+            f"initiator AS initiated_by, score_final, valence_final, {text}, {lang} FROM ev"
+        )
 
     def _event_source(self) -> EventSource:
         """The loaded events, left on this connection (the engine reads them there);
         the work tables the checks needed are dropped to give their memory back."""
         from peakend.loading.events import EventSource
 
-        # The kept events alone, without the flags and scales of the checks: the
-        # table the engine reads is then about half as wide (measured at 10M events:
-        # peak 3.4 GB against 3.6 GB for `peakend journeys`, the same time).
-        self.db.sql("CREATE TABLE kept_events AS SELECT * FROM ev_final")
-        keep = {"kept_events"}
+        # The kept events stay in table ``ev``, where the checks computed their
+        # canonical values: the rows a check dropped are deleted and the work columns
+        # (flags, scales, raw values) dropped, both without a copy. A copy of the kept
+        # events cost 2.4 CPU seconds at 10M events, the same work the checks did.
         for name, kind in self.db.sql(
             "SELECT table_name, table_type FROM information_schema.tables"
         ).fetchall():
-            if name not in keep:
+            if name != "ev":
                 what = "VIEW" if "VIEW" in str(kind) else "TABLE"
                 self.db.sql(f"DROP {what} IF EXISTS {_q(str(name))}")
+        if self.report.events_loaded < self._count("ev", "TRUE"):
+            self.db.sql("DELETE FROM ev WHERE NOT keep")
+        # Columns without a single value (no texts, no language) are not kept as ten
+        # million empty cells: the events read NULL in their place.
+        counts = self.db.sql(f"SELECT {', '.join(f'count({c})' for c in _EMPTY)} FROM ev")
+        empty = {c for c, n in zip(_EMPTY, counts.fetchall()[0], strict=True) if not n}
+        customer = "customer_id" if "customer_id" in self.columns else "jid"
+        needed = {ROW, customer, *_FINAL} - empty
+        for column in self._ev_columns():
+            if column not in needed:
+                self.db.sql(f"ALTER TABLE ev DROP COLUMN {_q(column)}")
+        kept = self._final_select(empty=empty)
         select = (
             f"SELECT {ROW}, jid AS journey_id, customer AS customer_id, ts, seq, "
             "tp AS touchpoint, channel, initiated_by, score_final AS score, "
-            "valence_final AS valence, text, lang FROM kept_events"
+            f"valence_final AS valence, text, lang FROM ({kept}) AS kept"
         )
         order = f"journey_id, ts NULLS LAST, seq, {ROW}"
+        self.db.execute("RESET preserve_insertion_order")  # the engine's queries as elsewhere
         return EventSource(self.db, select, n_rows=self.report.events_loaded, order=order)
 
     # -- outcomes ------------------------------------------------------------
@@ -773,8 +931,8 @@ class DuckLoader(_Loader):
         id_text = self._text_of(self.spec.outcome_journey_col or self.columns["journey_id"])
         if self.spec.outcome_source is None:
             id_text = self._text_of(self.columns["journey_id"])
-        where = f"{id_text} IS NOT NULL AND {bad}"
-        count = self._count(table, where)
+        where = f"{bad} AND {id_text} IS NOT NULL"  # the cheap test first
+        count = 0 if bad == "FALSE" else self._count(table, where)  # typed numbers need no look
         if count:
             first = self._rows(table, where, limit=5)
             self._note(
@@ -810,7 +968,7 @@ class DuckLoader(_Loader):
         if any(a not in attributes for a in self.spec.attributes):
             raise Unsupported("attributes from the events source with a separate outcome source")
         journeys = "SELECT jid, min(" + ROW + ") AS order_row FROM ev_final GROUP BY jid"
-        cols = ["j.jid AS journey_id"]
+        cols = ["j.jid AS journey_id", f"j.order_row AS {_ORDER}"]
         for outcome in self.spec.outcomes:
             if outcome.from_touchpoint is None:
                 cols.append(f"p.{_q(outcome.name)}")
@@ -827,7 +985,13 @@ class DuckLoader(_Loader):
             "LEFT JOIN per_journey p USING (jid) ORDER BY j.order_row"
         )
         self._report_missing_outcomes_sql(label)
-        frame = self.db.sql("SELECT * FROM outcome_table").to_arrow_table().to_pandas()
+        out = ["journey_id", *(o.name for o in self.spec.outcomes), *self.spec.attributes]
+        columns = ", ".join(_q(c) for c in out)
+        frame = (
+            self.db.sql(f"SELECT {columns} FROM outcome_table ORDER BY {_ORDER}")
+            .to_arrow_table()
+            .to_pandas()
+        )
         frame["journey_id"] = frame["journey_id"].astype("string")
         for attribute in self.spec.attributes:
             frame[attribute] = frame[attribute].astype("string")
@@ -842,7 +1006,9 @@ class DuckLoader(_Loader):
         none = " AND ".join(f"{_q(n)} IS NULL" for n in names)
         count = self._count("outcome_table", none)
         if count:
-            ids = self.db.sql(f"SELECT journey_id FROM outcome_table WHERE {none} LIMIT 5")
+            ids = self.db.sql(
+                f"SELECT journey_id FROM outcome_table WHERE {none} ORDER BY {_ORDER} LIMIT 5"
+            )
             self._add(
                 Problem(
                     Reason.NO_OUTCOME,
@@ -855,7 +1021,8 @@ class DuckLoader(_Loader):
                     "models use only journeys with an outcome",
                 )
             )
-        orphan = "jid NOT IN (SELECT DISTINCT jid FROM ev_final)"
+        # outcome_table has one row for each journey with events: fewer rows to match
+        orphan = "jid NOT IN (SELECT journey_id FROM outcome_table)"
         count = self._count("per_journey", orphan)
         if count:
             ids = self.db.sql(
@@ -875,16 +1042,27 @@ class DuckLoader(_Loader):
 
     # -- catalogue -----------------------------------------------------------
 
+    def _touchpoint_counts(self) -> list[tuple[str, str | None, int, int]]:
+        """(touchpoint, initiator, events, first row) of the kept events, from one
+        aggregate shared by the catalogue check and the catalogue."""
+        if self._tp_counts is None:
+            rows = self.db.sql(
+                f"SELECT tp, initiated_by, count(*), min({ROW}) FROM ev_final GROUP BY ALL"
+            ).fetchall()
+            self._tp_counts = [
+                (str(tp), None if who is None else str(who), int(n), int(first))
+                for tp, who, n, first in rows
+            ]
+        return self._tp_counts
+
     def _check_catalogue_sql(self) -> None:
         if not self.spec.touchpoints:
             return
-        declared = [t.name for t in self.spec.touchpoints] + ["comment"]
-        unknown = f"tp NOT IN {_in_list(declared)}"
-        count = self._count("ev_final", unknown)
+        declared = {t.name for t in self.spec.touchpoints} | {"comment"}
+        unknown = [r for r in self._touchpoint_counts() if r[0] not in declared]
+        count = sum(n for _, _, n, _ in unknown)
         if count:
-            names = self.db.sql(
-                f"SELECT tp FROM ev_final WHERE {unknown} GROUP BY tp ORDER BY min({ROW}) LIMIT 5"
-            ).fetchall()
+            names = _by_first_row(unknown)
             self._add(
                 Problem(
                     Reason.UNKNOWN_TOUCHPOINT,
@@ -892,23 +1070,32 @@ class DuckLoader(_Loader):
                     self.label,
                     self.columns.get("touchpoint"),
                     count,
-                    example=", ".join(str(r[0]) for r in names),
+                    example=", ".join(sorted(names, key=names.__getitem__)[:5]),
                     fix="add them to [[touchpoints]] to give them a stage, cost and initiator",
                 )
             )
 
     def _catalogue_sql(self) -> pa.Table:
-        seen = self.db.sql(
-            f"SELECT tp FROM ev_final GROUP BY tp ORDER BY count(*) DESC, min({ROW})"
-        ).fetchall()
-        pairs = self.db.sql(
-            "SELECT tp, initiated_by FROM ev_final WHERE initiated_by IS NOT NULL "
-            f"GROUP BY ALL ORDER BY count(*) DESC, min({ROW})"
-        ).fetchall()
+        counts = self._touchpoint_counts()
+        firsts = _by_first_row(counts)
+        totals: dict[str, int] = {}
+        for tp, _, n, _ in counts:
+            totals[tp] = totals.get(tp, 0) + n
+        seen = sorted(totals, key=lambda tp: (-totals[tp], firsts[tp]))
+        pairs = sorted((r for r in counts if r[1] is not None), key=lambda r: (-r[2], r[3]))
         usual: dict[str, str] = {}
-        for touchpoint, initiator in pairs:
-            usual.setdefault(str(touchpoint), str(initiator))
-        return self._catalogue_table([str(r[0]) for r in seen], usual)
+        for touchpoint, initiator, _, _ in pairs:
+            assert initiator is not None
+            usual.setdefault(touchpoint, initiator)
+        return self._catalogue_table(seen, usual)
+
+
+def _by_first_row(counts: list[tuple[str, str | None, int, int]]) -> dict[str, int]:
+    """Each touchpoint's first row over every initiator it has."""
+    firsts: dict[str, int] = {}
+    for tp, _, _, first in counts:
+        firsts[tp] = min(first, firsts.get(tp, first))
+    return firsts
 
 
 def _text_lower(column: str) -> str:

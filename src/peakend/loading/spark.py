@@ -74,6 +74,9 @@ class SparkLoader(DuckLoader):
         self.header: list[str] = []
         self.encoding = "utf-8"
         self.to_frame = _parquet_frame
+        self._tp_counts = None
+        self._names = None
+        self._confirms = []
 
     def run(self) -> Dataset:
         try:
@@ -155,6 +158,10 @@ class SparkLoader(DuckLoader):
             "inferSchema": "false",
         }
 
+    def _clean_text_columns(self) -> set[str]:
+        """Every text column is stripped on Spark (no Parquet dictionaries to look at)."""
+        return set()
+
     # -- Spark's time-zone functions -------------------------------------------
 
     def _timestamp_sql(self) -> list[str]:
@@ -191,7 +198,7 @@ class SparkLoader(DuckLoader):
         local_ok = f"CASE WHEN {shaky} THEN NULL ELSE {local} END"
         if kind == "text":
             ts = f"CASE WHEN {offset} THEN {exact} ELSE {local_ok} END"
-            self._confirm_timestamps(col, f"{present} AND ({ts}) IS NULL")
+            self._confirm_timestamps(col, "ts_present AND ts IS NULL")
         else:
             ts = local_ok
         return [
