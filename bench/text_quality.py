@@ -26,8 +26,8 @@ two engines give the same emotion and valence class.
 
 Last, the **targets of the calibrated labels** (``--targets`` prints only these):
 for every held-out set and backend, three-class macro-F1 of the calibrated labels
-(cross-fitted: the rules that label a row were fitted without its half, see
-``peakend.text.calibrate``) against today's uncalibrated decision and against VADER
+(the shipped rules, fitted on validation rows carved from the training data, never on
+these rows: see ``peakend.text.calibrate`` and ``peakend.text.validation``) against today's uncalibrated decision and against VADER
 (English) or textblob-nl (Dutch) on the same rows; the predicted share negative
 against the annotated share; the share of endings negative and undecided; and the
 valence AUC (positive against negative rows) of each method.
@@ -309,13 +309,14 @@ def print_targets(data: Path, cx: Path) -> None:
         macro_f1,
         score_sets,
     )
+    from peakend.text.calibration import load_calibration
     from peakend.text.train import CACHE_DIR
 
     sets = annotated_sets(data, cx)
     scorers, stored = default_scorers(CACHE_DIR)
     scored = score_sets(sets, scorers)
     stored.save()
-    figures = held_out_figures(scored)
+    figures = held_out_figures(scored, load_calibration())
     baselines = {"en": ("VADER", vader_valence()), "nl": ("textblob-nl", textblob_nl_valence())}
     texts = {
         (name, lang): [e.text for e in examples if e.lang == lang and gold_valence(e)]
