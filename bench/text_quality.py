@@ -27,7 +27,8 @@ two engines give the same emotion and valence class.
 Last, the **targets of the calibrated labels** (``--targets`` prints only these):
 for every held-out set and backend, three-class macro-F1 of the calibrated labels
 (the shipped rules, fitted on validation rows carved from the training data, never on
-these rows: see ``peakend.text.calibrate`` and ``peakend.text.validation``) against today's uncalibrated decision and against VADER
+these rows: see ``peakend.text.calibrate`` and ``peakend.text.validation``) against
+today's uncalibrated decision and against VADER
 (English) or textblob-nl (Dutch) on the same rows; the predicted share negative
 against the annotated share; the share of endings negative and undecided; and the
 valence AUC (positive against negative rows) of each method.

