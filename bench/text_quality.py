@@ -325,7 +325,7 @@ def print_targets(data: Path, cx: Path) -> None:
         for lang in ("en", "nl")
     }
     print(
-        "| set | backend | n | macro-F1 calibrated | today | baseline | "
+        "| set | backend | n | macro-F1 calibrated [95 % interval] | today | baseline | "
         "share negative: annotated | calibrated | today | baseline | "
         "endings negative / undecided | AUC | baseline AUC |"
     )
@@ -339,9 +339,10 @@ def print_targets(data: Path, cx: Path) -> None:
         predicted = np.where(values < -0.05, 0, np.where(values > 0.05, 2, 1))
         base_auc = auc(part.gold, values)
         model_auc = row["auc"]
+        low, high = row["macro_f1_interval"]
         print(
             f"| {row['set']} ({row['lang']}) | {row['backend']} | {row['n']:,} | "
-            f"**{row['macro_f1']:.3f}** | {row['macro_f1_today']:.3f} | "
+            f"**{row['macro_f1']:.3f}** [{low:.3f}, {high:.3f}] | {row['macro_f1_today']:.3f} | "
             f"{name} {macro_f1(part.gold, predicted):.3f} | "
             f"{row['share_negative_gold']:.1%} | **{row['share_negative']:.1%}** | "
             f"{row['share_negative_today']:.1%} | {float((predicted == 0).mean()):.1%} | "

@@ -42,6 +42,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import rankdata
 
+from peakend.stats.resampling import bootstrap_indices, percentile_interval
 from peakend.text.calibration import Calibration, ValenceRule, end_class, ending_window
 from peakend.text.corpora import Example
 from peakend.text.embedding import EMBEDDING_DIM, Embedder, Matrix
@@ -230,6 +231,21 @@ def predict_ends(part: ScoredSet, rule: ValenceRule) -> list[str]:
     return out
 
 
+def macro_f1_interval(
+    gold: IntArray, predicted: IntArray, resamples: int = 1000
+) -> tuple[float, float]:
+    """95 % percentile bootstrap interval of the macro-F1 (rows resampled, seed 0): how
+    far a test set's figure can move by the luck of which rows it holds."""
+    samples = np.array(
+        [
+            macro_f1(gold[rows], predicted[rows])
+            for rows in bootstrap_indices(int(gold.size), resamples, seed=0)
+        ]
+    )
+    interval = percentile_interval(macro_f1(gold, predicted), samples, int(gold.size))
+    return interval.low, interval.high
+
+
 def auc(gold: IntArray, valence: FloatArray) -> float | None:
     """Area under the ROC curve of valence for positive against negative rows."""
     pos = valence[gold == 2]
@@ -266,6 +282,7 @@ def held_out_figures(
                     "lang": part.lang,
                     "n": int(part.gold.size),
                     "macro_f1": macro_f1(part.gold, labels),
+                    "macro_f1_interval": macro_f1_interval(part.gold, labels),
                     "macro_f1_today": macro_f1(part.gold, before),
                     "share_negative_gold": float((part.gold == 0).mean()),
                     "share_negative": float((labels == 0).mean()),
