@@ -23,6 +23,7 @@ from peakend.text.calibrate import (
     fit_end_rule,
     fit_label_rule,
     macro_f1,
+    macro_f1_interval,
 )
 from peakend.text.calibration import (
     Calibration,
@@ -244,3 +245,15 @@ def test_ending_share_resamples_customers_when_they_repeat() -> None:
     assert again == clustered  # seeded
     empty, _ = ending_share([], [])
     assert empty.value is None and empty.n == 0
+
+
+def test_macro_f1_interval_holds_the_figure_and_narrows_with_more_rows() -> None:
+    rng = np.random.default_rng(4)
+    widths = []
+    for n in (100, 3000):
+        gold = rng.integers(0, 3, n).astype(np.int64)
+        predicted = np.where(rng.random(n) < 0.7, gold, rng.integers(0, 3, n)).astype(np.int64)
+        low, high = macro_f1_interval(gold, predicted, resamples=300)
+        assert low <= macro_f1(gold, predicted) <= high
+        widths.append(high - low)
+    assert widths[1] < widths[0] / 3
