@@ -26,7 +26,10 @@ What it does, reproducibly (every sample and split is seeded with ``SEED``):
    embeddings and the lexicon features; the gate weighs the genres alike, XED English
    and Dutch weigh the same in their expert, and GoEmotions' capped sample is weighted
    back to the class shares of its whole train split, so each expert learns its
-   genre's real share of neutral text.
+   genre's real share of neutral text. Its settings are chosen among
+   ``LABEL_CANDIDATES`` on validation rows carved from the training data
+   (:mod:`peakend.text.validation`: cross-validation by group), never on the
+   held-out rows.
 5. Writes the heads as ``.npz`` and ``heads/training.json`` (sizes, settings, seeds).
 """
 
