@@ -39,6 +39,7 @@ from peakend.text.calibrate import (
 from peakend.text.calibration import Calibration, ValenceRule, load_calibration
 from peakend.text.corpora import Example
 from peakend.text.embedding import EMBEDDING_DIM, Embedder
+from peakend.text.label_head import LabelHead
 from peakend.text.scoring import CommentScore, EmbeddingScorer, LexiconScorer
 from peakend.text.train import LabelRows, LabelSettings, Split, fit_label_head
 
@@ -114,7 +115,7 @@ def load_validation_rows(
     return ValidationRows(train, label_rows(read, shares)), capped
 
 
-def out_of_fold(data: ValidationRows, settings: LabelSettings) -> list[tuple[Any, IntArray]]:
+def out_of_fold(data: ValidationRows, settings: LabelSettings) -> list[tuple[LabelHead, IntArray]]:
     """The label heads of each fold (trained without it) and the validation rows each labels."""
     training = data.train[settings.social]
     train_folds = row_folds(training.group)
