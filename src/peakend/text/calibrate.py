@@ -20,8 +20,13 @@ What it does, reproducibly:
    whatever its size, the customer-service set (CX) ``SERVICE_WEIGHT`` times as much:
    service language is what peakend reads.
 4. Fits the **end rule** (two cut-offs on the ending's valence) so that the
-   predicted shares of negative and positive endings match the annotated ones, with
-   the same weights.
+   predicted shares of negative and positive endings match the annotated ones, the
+   service set weighted ``w`` times each other set. ``w`` is chosen per backend and
+   language among ``END_SERVICE_WEIGHTS`` on the validation rows: the rule fitted on
+   two folds (all sets, service weighted ``w``) is judged by its share gaps on the
+   third fold's *service* rows, summed over the folds (ties: the smaller weight).
+   Social posts and film lines end as they began; service endings are what the rule
+   reads, and the other sets keep a rule fitted on 120 service rows from over-fitting.
 5. Labels the held-out test rows (GoEmotions' test split, the held-out XED groups and
    CX pairs) once, with the shipped heads and the fitted rules, and writes these
    figures into ``calibration.json`` beside the rules.
@@ -51,6 +56,10 @@ from peakend.text.scoring import CommentScore, EmbeddingScorer, LexiconScorer
 
 SERVICE_WEIGHT = 2.0
 """Weight of the customer-service (CX) set against each other set of its language."""
+
+END_SERVICE_WEIGHTS = (2.0, 4.0, 8.0, 16.0, 64.0)
+"""Weights of the service set in the end rule's fit, from the label rule's upwards; one
+is chosen on the validation rows (:func:`choose_end_weight`)."""
 
 SHARE_PENALTY = 1.0
 """Macro-F1 traded for the gap between predicted and annotated share negative: a gap of
@@ -105,9 +114,14 @@ def gold_class(example: Example) -> int | None:
     return None if label is None else VALENCE_CLASSES.index(label)
 
 
-def set_weight(name: str) -> float:
-    """Weight of a set in the objectives (every set alike, service language more)."""
-    return SERVICE_WEIGHT if name == "cx" else 1.0
+SERVICE_SET = "cx"
+"""The customer-service set: service language, what peakend reads."""
+
+
+def set_weight(name: str, service: float = SERVICE_WEIGHT) -> float:
+    """Weight of a set in the objectives (every set alike, service language ``service``
+    times as much)."""
+    return service if name == SERVICE_SET else 1.0
 
 
 # --- fitting -------------------------------------------------------------------------
@@ -124,12 +138,12 @@ def macro_f1(gold: IntArray, predicted: IntArray) -> float:
     return float(np.mean(scores)) if scores else 0.0
 
 
-def _weights(sets: Sequence[ScoredSet]) -> list[float]:
+def _weights(sets: Sequence[ScoredSet], service: float = SERVICE_WEIGHT) -> list[float]:
     """Weight of each part: its set's weight, shared by size among the parts of one set."""
     sizes: dict[str, int] = {}
     for part in sets:
         sizes[part.name] = sizes.get(part.name, 0) + int(part.gold.size)
-    return [set_weight(p.name) * p.gold.size / max(1, sizes[p.name]) for p in sets]
+    return [set_weight(p.name, service) * p.gold.size / max(1, sizes[p.name]) for p in sets]
 
 
 def objective(sets: Sequence[ScoredSet], predict: Callable[[ScoredSet], IntArray]) -> float:
@@ -169,11 +183,12 @@ def fit_label_rule(sets: Sequence[ScoredSet], kind: str) -> ValenceRule:
     return max(candidates, key=score)
 
 
-def fit_end_rule(sets: Sequence[ScoredSet]) -> ValenceRule:
+def fit_end_rule(sets: Sequence[ScoredSet], service: float = SERVICE_WEIGHT) -> ValenceRule:
     """Cut-offs on the ending's valence whose shares of negative and positive endings
-    match the annotated shares (weighted gap summed over the sets)."""
+    match the annotated shares (gap summed over the sets, the service set weighted
+    ``service`` times each other one)."""
 
-    weights = _weights(sets)
+    weights = _weights(sets, service)
     values = [part.end_valence for part in sets]
 
     def gap(cut: float, label: int, side: int) -> float:
@@ -190,6 +205,54 @@ def fit_end_rule(sets: Sequence[ScoredSet]) -> ValenceRule:
     return ValenceRule("cutoffs", float(low), float(high))
 
 
+def end_share_gap(part: ScoredSet, rule: ValenceRule) -> float:
+    """Gap between predicted and annotated share of negative endings plus the same for
+    positive endings, on the cut-offs alone (what :func:`fit_end_rule` matches)."""
+    if part.gold.size == 0:
+        return 0.0
+    ends = part.end_valence
+    negative = abs(float((ends < rule.negative).mean()) - float((part.gold == 0).mean()))
+    positive = abs(float((ends > rule.positive).mean()) - float((part.gold == 2).mean()))
+    return negative + positive
+
+
+def choose_end_weight(sets: Sequence[ScoredSet]) -> tuple[float, dict[float, float]]:
+    """The service weight of the end rule, chosen on the validation rows of one backend
+    and language: for each weight in ``END_SERVICE_WEIGHTS`` and each fold, the rule
+    fitted on the other folds is judged by its share gap on this fold's service rows
+    (:func:`end_share_gap`, weighted by their count). Returns the weight with the
+    smallest total (ties: the smaller weight) and every weight's total."""
+    folds = sorted({int(f) for part in sets for f in part.fold if f >= 0})
+    totals: dict[float, float] = {}
+    for weight in END_SERVICE_WEIGHTS:
+        total = 0.0
+        for k in folds:
+            rule = fit_end_rule([part.rows(part.fold != k) for part in sets], weight)
+            for part in sets:
+                if part.name == SERVICE_SET:
+                    held = part.rows(part.fold == k)
+                    total += end_share_gap(held, rule) * held.gold.size
+        totals[weight] = total / max(1, sum(p.gold.size for p in sets if p.name == SERVICE_SET))
+    best = min(END_SERVICE_WEIGHTS, key=lambda w: (round(totals[w], 12), w))
+    return best, totals
+
+
+def end_fit_report(sets: Sequence[ScoredSet]) -> dict[str, Any]:
+    """How the end rule of one backend and language is chosen: the service weight, each
+    weight's out-of-fold share gap on the service rows, and the cut-offs each set would
+    get alone (which sets pull the fitted cut-offs where)."""
+    weight, totals = choose_end_weight(sets)
+    alone = {}
+    for part in sets:
+        rule = fit_end_rule([part])
+        alone[f"{part.name}:{part.lang}"] = {"negative": rule.negative, "positive": rule.positive}
+    return {
+        "service_weight": weight,
+        "service_gap_by_weight": {f"{w:g}": round(t, 4) for w, t in totals.items()},
+        "cutoffs_alone": alone,
+    }
+
+
 def fit_calibration(scored: dict[str, list[ScoredSet]]) -> Calibration:
     """Label and end rules for every backend (keys of ``scored``) and language."""
     label: dict[str, ValenceRule] = {}
@@ -199,7 +262,7 @@ def fit_calibration(scored: dict[str, list[ScoredSet]]) -> Calibration:
         for lang in ("en", "nl"):
             mine = [s for s in sets if s.lang == lang]
             label[f"{backend}:{lang}"] = fit_label_rule(mine, kind)
-            end[f"{backend}:{lang}"] = fit_end_rule(mine)
+            end[f"{backend}:{lang}"] = fit_end_rule(mine, choose_end_weight(mine)[0])
     return Calibration(label, end)
 
 
@@ -409,6 +472,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     data, splits = load_validation_rows(args.data, args.cx, scorers["embedding"], [settings.social])
     stored.save()
     calibration, validation = fit_rules(data, settings, splits, stored)
+    end_fit = {
+        f"{backend}:{lang}": end_fit_report([s for s in sets if s.lang == lang])
+        for backend, sets in validation.items()
+        for lang in ("en", "nl")
+    }
+    print(json.dumps(end_fit), flush=True)
     scorers["embedding"] = EmbeddingScorer(stored, calibration=calibration)
     scored = score_sets(annotated_sets(args.data, args.cx), scorers)
     stored.save()
@@ -418,6 +487,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "engine": stored.engine,
         "service_weight": SERVICE_WEIGHT,
         "share_penalty": SHARE_PENALTY,
+        "end_fit": end_fit,
         "label_settings": training["label_settings"],
         "validation": held_out_figures(validation, calibration),
         "held_out": figures,

@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 
 from peakend.text.calibrate import (
     ScoredSet,
+    choose_end_weight,
     fit_end_rule,
     fit_label_rule,
     macro_f1,
@@ -214,9 +215,10 @@ def fit_rules(
     assert len(scored) == len(comments)
     embedding = validation_sets(rows, valence, proba, scored)
     end = {}
-    for code in ("en", "nl"):
-        end[f"embedding:{code}"] = fit_end_rule([s for s in embedding if s.lang == code])
-        end[f"lexicon:{code}"] = fit_end_rule([s for s in lexicon if s.lang == code])
+    for backend, sets in (("embedding", embedding), ("lexicon", lexicon)):
+        for code in ("en", "nl"):
+            mine = [s for s in sets if s.lang == code]
+            end[f"{backend}:{code}"] = fit_end_rule(mine, choose_end_weight(mine)[0])
     return Calibration(label, end), {"embedding": embedding, "lexicon": lexicon}
 
 
