@@ -24,9 +24,10 @@ What it does, reproducibly (every sample and split is seeded with ``SEED``):
    It also fits the label head (:mod:`peakend.text.label_head`): a gate over genres
    (GoEmotions, XED, CX) and one negative/neutral/positive expert per genre, on the
    embeddings and the lexicon features; the gate weighs the genres alike, XED English
-   and Dutch weigh the same in their expert, and GoEmotions' capped sample is weighted
-   back to the class shares of its whole train split, so each expert learns its
-   genre's real share of neutral text. Its settings are chosen among
+   and Dutch weigh the same in their expert, and GoEmotions' rows (its capped sample,
+   weighted back to the class shares of its whole train split, or that whole split,
+   as ``LabelSettings.social`` says) teach the social expert, so each expert learns
+   its genre's real share of neutral text. Its settings are chosen among
    ``LABEL_CANDIDATES`` on validation rows carved from the training data
    (:mod:`peakend.text.validation`: cross-validation by group), never on the
    held-out rows.
@@ -94,6 +95,7 @@ LABEL_CANDIDATES = (
     LabelSettings(1.0, 1.0),
     LabelSettings(4.0, 1.0),
     LabelSettings(4.0, 2.0),
+    LabelSettings(4.0, 2.0, "full"),
 )
 """The label head settings compared on the validation rows; the best one is shipped."""
 
