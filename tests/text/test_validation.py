@@ -73,3 +73,22 @@ def test_candidates_are_compared_on_the_same_validation_rows() -> None:
             assert 0.0 <= figures["macro_f1"] <= 1.0
     sets = validation_sets(rows, rows.x[:, 2] - rows.x[:, 0])
     assert sum(s.gold.size for s in sets) == rows.y.size
+
+
+def test_the_shipped_label_head_is_the_best_validated_candidate() -> None:
+    import json
+    from dataclasses import asdict
+
+    from peakend.text.calibrate import CALIBRATION_PATH, END_SERVICE_WEIGHTS
+    from peakend.text.train import HEADS_DIR, LABEL_CANDIDATES
+
+    training = json.loads((HEADS_DIR / "training.json").read_text(encoding="utf-8"))
+    compared = training["label_validation"]
+    assert [r["settings"] for r in compared] == [asdict(c) for c in LABEL_CANDIDATES]
+    best = max(compared, key=lambda r: float(r["objective"]))
+    assert training["label_settings"] == best["settings"]
+    calibration = json.loads(CALIBRATION_PATH.read_text(encoding="utf-8"))
+    assert calibration["label_settings"] == training["label_settings"]
+    for key, fit in calibration["end_fit"].items():
+        assert fit["service_weight"] in END_SERVICE_WEIGHTS, key
+        assert calibration["rules"]["end"][key]["kind"] == "cutoffs"
