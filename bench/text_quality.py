@@ -26,8 +26,9 @@ two engines give the same emotion and valence class.
 
 Last, the **targets of the calibrated labels** (``--targets`` prints only these):
 for every held-out set and backend, three-class macro-F1 of the calibrated labels
-(cross-fitted: the rules that label a row were fitted without its half, see
-``peakend.text.calibrate``) against today's uncalibrated decision and against VADER
+(the shipped rules, fitted on validation rows carved from the training data, never on
+these rows: see ``peakend.text.calibrate`` and ``peakend.text.validation``) against
+today's uncalibrated decision and against VADER
 (English) or textblob-nl (Dutch) on the same rows; the predicted share negative
 against the annotated share; the share of endings negative and undecided; and the
 valence AUC (positive against negative rows) of each method.
@@ -309,13 +310,14 @@ def print_targets(data: Path, cx: Path) -> None:
         macro_f1,
         score_sets,
     )
+    from peakend.text.calibration import load_calibration
     from peakend.text.train import CACHE_DIR
 
     sets = annotated_sets(data, cx)
     scorers, stored = default_scorers(CACHE_DIR)
     scored = score_sets(sets, scorers)
     stored.save()
-    figures = held_out_figures(scored)
+    figures = held_out_figures(scored, load_calibration())
     baselines = {"en": ("VADER", vader_valence()), "nl": ("textblob-nl", textblob_nl_valence())}
     texts = {
         (name, lang): [e.text for e in examples if e.lang == lang and gold_valence(e)]
@@ -323,7 +325,7 @@ def print_targets(data: Path, cx: Path) -> None:
         for lang in ("en", "nl")
     }
     print(
-        "| set | backend | n | macro-F1 calibrated | today | baseline | "
+        "| set | backend | n | macro-F1 calibrated [95 % interval] | today | baseline | "
         "share negative: annotated | calibrated | today | baseline | "
         "endings negative / undecided | AUC | baseline AUC |"
     )
@@ -337,9 +339,10 @@ def print_targets(data: Path, cx: Path) -> None:
         predicted = np.where(values < -0.05, 0, np.where(values > 0.05, 2, 1))
         base_auc = auc(part.gold, values)
         model_auc = row["auc"]
+        low, high = row["macro_f1_interval"]
         print(
             f"| {row['set']} ({row['lang']}) | {row['backend']} | {row['n']:,} | "
-            f"**{row['macro_f1']:.3f}** | {row['macro_f1_today']:.3f} | "
+            f"**{row['macro_f1']:.3f}** [{low:.3f}, {high:.3f}] | {row['macro_f1_today']:.3f} | "
             f"{name} {macro_f1(part.gold, predicted):.3f} | "
             f"{row['share_negative_gold']:.1%} | **{row['share_negative']:.1%}** | "
             f"{row['share_negative_today']:.1%} | {float((predicted == 0).mean()):.1%} | "

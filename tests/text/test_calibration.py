@@ -18,11 +18,15 @@ from peakend.text import (
     score_comments,
 )
 from peakend.text.calibrate import (
+    END_SERVICE_WEIGHTS,
     ScoredSet,
     auc,
+    choose_end_weight,
+    end_fit_report,
     fit_end_rule,
     fit_label_rule,
     macro_f1,
+    macro_f1_interval,
 )
 from peakend.text.calibration import (
     Calibration,
@@ -152,6 +156,35 @@ def test_end_rule_matches_the_annotated_shares() -> None:
     assert predicted_positive == pytest.approx(float((part.gold == 2).mean()), abs=0.02)
 
 
+def _with_endings(part: ScoredSet, name: str, rng: np.random.Generator) -> ScoredSet:
+    """``part`` as set ``name`` in three validation folds, its ending valence the planted one."""
+    part.name = name
+    part.fold = rng.integers(0, 3, part.gold.size).astype(np.int64)
+    part.comments = [
+        CommentScore("x", "en", float(v), "neutral", {}, {}, (), (), False, None, float(v))
+        for v in part.valence
+    ]
+    return part
+
+
+def test_end_rule_weight_follows_the_service_rows() -> None:
+    # Three non-service sets whose endings turn negative at -0.5 outvote the service
+    # set (negative below -0.1) at the label rule's weight; the weight chosen
+    # out-of-fold on the service rows gives the service set its own cut-off.
+    rng = np.random.default_rng(5)
+    others = [_with_endings(_planted(rng, 1500, -0.5, 0.4), f"s{k}", rng) for k in range(3)]
+    service = _with_endings(_planted(rng, 600, -0.1, 0.4), "cx", rng)
+    sets = [*others, service]
+    assert fit_end_rule(sets, 2.0).negative == pytest.approx(-0.5, abs=0.06)
+    weight, totals = choose_end_weight(sets)
+    assert weight > 2.0 and set(totals) == set(END_SERVICE_WEIGHTS)
+    assert totals[weight] < totals[2.0]
+    assert fit_end_rule(sets, weight).negative == pytest.approx(-0.1, abs=0.06)
+    report = end_fit_report(sets)
+    assert report["service_weight"] == weight
+    assert report["cutoffs_alone"]["cx:en"]["negative"] == pytest.approx(-0.1, abs=0.06)
+
+
 def test_macro_f1_and_auc_agree_with_scikit_learn() -> None:
     rng = np.random.default_rng(4)
     gold = rng.integers(0, 3, 500)
@@ -244,3 +277,15 @@ def test_ending_share_resamples_customers_when_they_repeat() -> None:
     assert again == clustered  # seeded
     empty, _ = ending_share([], [])
     assert empty.value is None and empty.n == 0
+
+
+def test_macro_f1_interval_holds_the_figure_and_narrows_with_more_rows() -> None:
+    rng = np.random.default_rng(4)
+    widths = []
+    for n in (100, 3000):
+        gold = rng.integers(0, 3, n).astype(np.int64)
+        predicted = np.where(rng.random(n) < 0.7, gold, rng.integers(0, 3, n)).astype(np.int64)
+        low, high = macro_f1_interval(gold, predicted, resamples=300)
+        assert low <= macro_f1(gold, predicted) <= high
+        widths.append(high - low)
+    assert widths[1] < widths[0] / 3

