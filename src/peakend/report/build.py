@@ -261,6 +261,10 @@ def _build_sections(
     """
     built: dict[str, Section | Skipped] = {}
     side = _SIDE_SECTIONS if (os.cpu_count() or 1) > 1 else ()
+    for key in (*side, *_run_order()[:1]):
+        # Imported here, one after the other: a module of a package whose __init__ another
+        # thread is running at the same moment deadlocks the two imports (peakend.stats).
+        _builder(key)
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(1) as pool:
         ahead = {key: pool.submit(_build_side_section, key, ctx, images) for key in side}
         for key in _run_order():
