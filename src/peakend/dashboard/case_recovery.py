@@ -21,11 +21,9 @@ the service's own process every request would wait behind it.
 
 from __future__ import annotations
 
-import logging
 import math
 import multiprocessing
 import threading
-import time
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -34,13 +32,13 @@ from typing import Any
 
 from peakend.cases.notify import Followup
 from peakend.cases.recovery import OUTCOME, QUESTION, CaseRecovery, case_recovery, read_frames
+from peakend.dashboard.refresh import ThrottledRefresh
 from peakend.errors import PeakendError
 from peakend.models.recovery.data import GROUPS, NONE
 from peakend.report.build import _json_safe as json_safe
 from peakend.survey.questionnaire import Questionnaire
 from peakend.survey.store import SurveyStore
 
-log = logging.getLogger("peakend.dashboard")
 TITLE = "Do closed cases recover the customer?"
 #: Sets of units kept besides the one of every unit (the most recently asked for).
 MAX_UNIT_SETS = 16
@@ -166,8 +164,12 @@ def _compute_in_child(
         survey.engine.dispose()
 
 
-class CaseRecoveryCache:
+class CaseRecoveryCache(ThrottledRefresh):
     """The ``case_recovery`` figures per set of units, computed in a background thread."""
+
+    thread_name = "peakend-case-recovery"
+    failure = "the case recovery figures could not be computed; retrying"
+    join_timeout = 60.0
 
     def __init__(
         self,
@@ -182,15 +184,10 @@ class CaseRecoveryCache:
         self.followup = followup
         self.separate_process = separate_process
         self._pool: ProcessPoolExecutor | None = None
-        self.interval = interval
-        self.min_gap = min(min_gap, interval)
+        super().__init__(interval, min_gap)
         self._figures: dict[Units, RecoveryFigures] = {}
         self._wanted: dict[Units, None] = {None: None}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._dirty = True
-        self._thread: threading.Thread | None = None
         self.computed = threading.Event()
 
     def get(self, units: Units) -> RecoveryFigures | None:
@@ -235,40 +232,12 @@ class CaseRecoveryCache:
 
     # --- the background thread ---------------------------------------------------------
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="peakend-case-recovery", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        """A case changed: recompute soon (at most once per ``min_gap`` seconds)."""
-        self._dirty = True
-        self._wake.set()
+    def tick(self, full: bool) -> None:
+        """Every set of units after a change or once per interval, otherwise only new ones."""
+        self.refresh(only_new=not full)
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=60)
+        super().stop()
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
-
-    def _run(self) -> None:
-        last = -math.inf
-        while not self._stop.is_set():
-            self._wake.clear()
-            since = time.monotonic() - last
-            try:
-                if since >= self.interval or (self._dirty and since >= self.min_gap):
-                    self._dirty = False
-                    last = time.monotonic()
-                    self.refresh()
-                else:
-                    self.refresh(only_new=True)
-            except Exception:
-                log.exception("the case recovery figures could not be computed; retrying")
-            since = time.monotonic() - last
-            wait = self.interval - since
-            if self._dirty:
-                wait = min(wait, self.min_gap - since)
-            self._wake.wait(max(wait, 0.05))

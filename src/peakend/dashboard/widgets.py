@@ -30,10 +30,8 @@ sums are not kept per) makes a refresh read the answers themselves.
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -47,11 +45,11 @@ from peakend.cases.store import Endings, User
 from peakend.dashboard.aggregate import Cell, DayCells, EndingCounts, Key, between, weekly
 from peakend.dashboard.filters import NO_FILTER, SURVEY_SEGMENTS, Filter, in_period
 from peakend.dashboard.layout import SURVEY_WIDGETS
+from peakend.dashboard.refresh import ThrottledRefresh
 from peakend.stats.resampling import wilson
 from peakend.survey import models as m
 from peakend.survey.store import SurveyStore
 
-log = logging.getLogger("peakend.dashboard")
 MIN_ANSWERS = 2
 WIDGETS = SURVEY_WIDGETS
 #: Filters kept up to date besides the unfiltered figures (the most recently asked for).
@@ -183,7 +181,7 @@ def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-class WidgetCache:
+class WidgetCache(ThrottledRefresh):
     """Every survey widget, computed in a background thread; requests read the last result.
 
     Figures are kept per filter (:meth:`Filter.computation_key`: period and
@@ -204,8 +202,7 @@ class WidgetCache:
         self.survey = survey
         shared = endings if isinstance(endings, SharedEndings) else SharedEndings(endings)
         self.endings: Endings = shared
-        self.interval = interval
-        self.min_gap = min(min_gap, interval)
+        super().__init__(interval, min_gap)
         self._ending_counts = EndingCounts(shared)
         self._days = DayCells()
         self._labels: dict[int, str | None] = {}
@@ -215,10 +212,6 @@ class WidgetCache:
         self._widgets: dict[tuple[object, ...], dict[str, Widget]] = {}
         self._wanted: dict[tuple[object, ...], Filter] = {NO_FILTER.computation_key(): NO_FILTER}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._dirty = True
-        self._thread: threading.Thread | None = None
         self.computed = threading.Event()
 
     def get(self, name: str, flt: Filter = NO_FILTER) -> Widget | None:
@@ -457,39 +450,15 @@ class WidgetCache:
 
     # --- the background thread ---------------------------------------------------------
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="peakend-widgets", daemon=True)
-        self._thread.start()
+    thread_name = "peakend-widgets"
+    failure = "the widgets could not be computed; retrying"
 
-    def wake(self, _response_id: int | None = None) -> None:
-        """New answers: recompute (at most once per ``min_gap`` seconds)."""
-        self._dirty = True
-        self._wake.set()
+    def tick(self, full: bool) -> None:
+        """Every filter after new answers or once per interval; new filters at once.
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        last = -math.inf
-        while not self._stop.is_set():
-            self._wake.clear()
-            since = time.monotonic() - last
-            try:
-                # New answers wake the cache, but a stream of them must not keep it
-                # recomputing: the refresh shares the process with the requests. A
-                # new filter is computed at once from the last snapshot.
-                if since >= self.interval or (self._dirty and since >= self.min_gap):
-                    self._dirty = False
-                    last = time.monotonic()
-                    self.refresh()
-                self.compute_pending()
-            except Exception:
-                log.exception("the widgets could not be computed; retrying")
-            since = time.monotonic() - last
-            wait = self.interval - since
-            if self._dirty:
-                wait = min(wait, self.min_gap - since)
-            self._wake.wait(max(wait, 0.05))
+        A new filter is computed from the last snapshot of the answers, so it never
+        waits for the next full refresh.
+        """
+        if full:
+            self.refresh()
+        self.compute_pending()
