@@ -2,7 +2,12 @@
 
 import pytest
 
-from peakend.text.language import detect_language, detect_language_tokens
+from peakend.text.language import (
+    detect_language,
+    detect_language_tokens,
+    detect_sentence_languages,
+)
+from peakend.text.lexicon import LexiconValence
 from peakend.text.sentences import split_sentences
 
 
@@ -49,3 +54,22 @@ def test_decimals_and_lower_case_continuations_stay_together() -> None:
 
 def test_empty_text_has_no_sentences() -> None:
     assert split_sentences("   \n ") == []
+
+
+@pytest.mark.parametrize(
+    "sentences",
+    [
+        ["De factuur klopt niet.", "Thanks for nothing!"],
+        ["Super geholpen!", "Xyz", "😀"],
+        ["The app is fine", "maar de factuur niet", "Helpful"],
+        ["Bedankt", "Thanks"],
+        ["!!", "??"],
+        ["Geholpen", "Waited"],
+    ],
+)
+def test_sentence_languages_agree_with_detecting_each_one(sentences: list[str]) -> None:
+    lexicon = LexiconValence()
+    tokens = [lexicon.tokens(s) for s in sentences]
+    comment, langs = detect_sentence_languages(tokens)
+    assert comment == detect_language_tokens([t for ts in tokens for t in ts])
+    assert langs == [detect_language_tokens(ts, default=comment or "en") for ts in tokens]

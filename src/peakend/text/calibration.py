@@ -190,9 +190,16 @@ def ending_window(sentences: Sequence[str]) -> tuple[int, int]:
 def _is_closing(sentence: str) -> bool:
     if len(sentence) > _CLOSING_MAX_CHARS:
         return False
-    words = [w.strip(".,;:!?()-'\"").lower() for w in sentence.split()]
-    words = [w for w in words if w]
-    return bool(words) and len(words) <= 6 and all(w in CLOSING_TOKENS for w in words)
+    # One to six words, every one a closing token; most endings fail at the first word.
+    words = 0
+    for raw in sentence.split():
+        word = raw.strip(".,;:!?()-'\"").lower()
+        if not word:
+            continue
+        words += 1
+        if words > 6 or word not in CLOSING_TOKENS:
+            return False
+    return words > 0
 
 
 def end_class(

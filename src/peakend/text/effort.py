@@ -52,28 +52,48 @@ _CONTACT = (
     r"geprobeerd|tried|bereiken|reach)"
 )
 
-_PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
-    (kind, re.compile(pattern, re.IGNORECASE))
-    for kind, pattern in (
-        ("repeat_contact", rf"\b(?:voor\s+)?de\s+{_ORD}\s+keer\b|\b(?:the\s+)?{_ORD}\s+time\b"),
-        ("repeat_contact", rf"\b{_NUM}\s+(?:keer|keren|times)\b(?=[^.!?]{{0,40}}{_CONTACT})"),
-        ("repeat_contact", rf"\b{_NUM}\s+{_CONTACT}\b"),
-        ("repeat_contact", rf"\b(?:alweer|opnieuw|weer|again)\b[^.!?]{{0,20}}{_CONTACT}"),
-        ("repeat_contact", rf"\b{_CONTACT}\b[^.!?]{{0,25}}\b(?:alweer|opnieuw|again)\b"),
-        ("waiting", rf"\b{_NUM}\s+{_UNIT}[^.!?]{{0,30}}\b(?:gewacht|wachten|in de wacht|"
+# Words every pattern needs, matched as plain text with the pattern's own case folding:
+# a sentence without any of them cannot match, so the pattern is not tried.
+_CONTACT_WORDS = tuple(
+    "bel contact mail chat call ring rang rung message berichten klacht geprobeerd tried "
+    "bereiken reach".split()
+)
+_AGAIN = ("weer", "opnieuw", "again")
+_WAIT_WORDS = ("wacht", "hold", "wait", "lijn", "line")
+
+_PATTERNS: Final[tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...]] = tuple(
+    (kind, re.compile("|".join(needles), re.IGNORECASE), re.compile(pattern, re.IGNORECASE))
+    for kind, needles, pattern in (
+        ("repeat_contact", ("keer", "time"),
+         rf"\b(?:voor\s+)?de\s+{_ORD}\s+keer\b|\b(?:the\s+)?{_ORD}\s+time\b"),
+        ("repeat_contact", ("keer", "keren", "time"),
+         rf"\b{_NUM}\s+(?:keer|keren|times)\b(?=[^.!?]{{0,40}}{_CONTACT})"),
+        ("repeat_contact", _CONTACT_WORDS, rf"\b{_NUM}\s+{_CONTACT}\b"),
+        ("repeat_contact", _AGAIN, rf"\b(?:alweer|opnieuw|weer|again)\b[^.!?]{{0,20}}{_CONTACT}"),
+        ("repeat_contact", _AGAIN, rf"\b{_CONTACT}\b[^.!?]{{0,25}}\b(?:alweer|opnieuw|again)\b"),
+        ("waiting", _WAIT_WORDS,
+                    rf"\b{_NUM}\s+{_UNIT}[^.!?]{{0,30}}\b(?:gewacht|wachten|in de wacht|"
                     rf"wachttijd|on hold|waiting|waited|wait|aan de lijn|on the line)"),
-        ("waiting", rf"\b(?:gewacht|wachten|in de wacht|wachttijd|on hold|waited|waiting|"
+        ("waiting", _WAIT_WORDS,
+                    rf"\b(?:gewacht|wachten|in de wacht|wachttijd|on hold|waited|waiting|"
                     rf"wait|aan de lijn|on the line)\b[^.!?]{{0,20}}?\b{_NUM}\s+{_UNIT}"),
-        ("waiting", r"\b(?:in de wacht|on hold|wachtrij|queue|wachttijd)\b"),
-        ("transfer", r"\b(?:doorverbonden|doorgeschakeld|doorgestuurd|transferred|"
+        ("waiting", ("wacht", "hold", "queue"),
+         r"\b(?:in de wacht|on hold|wachtrij|queue|wachttijd)\b"),
+        ("transfer", ("doorverbonden", "doorgeschakeld", "doorgestuurd", "transferred", "passed",
+                      "put", "kastje", "pillar"),
+                     r"\b(?:doorverbonden|doorgeschakeld|doorgestuurd|transferred|"
                      r"passed (?:on|around)|put through)\b|kastje naar de muur|"
                      r"pillar to post"),
-        ("repeat_information", r"\b(?:opnieuw|weer|alweer|again|nogmaals)\b[^.!?]{0,30}"
+        ("repeat_information", ("opnieuw", "weer", "again", "nogmaals"),
+                               r"\b(?:opnieuw|weer|alweer|again|nogmaals)\b[^.!?]{0,30}"
                                r"(?:vertellen|uitleggen|invullen|uploaden|opgeven|explain|"
                                r"fill|upload|enter|give)"),
-        ("repeat_information", r"(?:vertellen|uitleggen|invullen|uploaden|explain|fill|"
+        ("repeat_information", ("opnieuw", "again", "from the start"),
+                               r"(?:vertellen|uitleggen|invullen|uploaden|explain|fill|"
                                r"upload)[^.!?]{0,30}\b(?:opnieuw|again|from the start)\b"),
-        ("no_response", r"\b(?:geen (?:antwoord|reactie)|nooit teruggebeld|niet teruggebeld|"
+        ("no_response", ("antwoord", "reactie", "teruggebeld", "reply", "response", "answer",
+                         "back", "niemand"),
+                        r"\b(?:geen (?:antwoord|reactie)|nooit teruggebeld|niet teruggebeld|"
                         r"no (?:reply|response|answer)|never (?:called|got) back|"
                         r"niemand (?:belt|nam op|reageert))\b"),
     )
@@ -119,12 +139,12 @@ def find_effort(text: str, tokens: Iterable[str] | None = None) -> tuple[EffortS
 
     ``tokens`` (lower-cased words of ``text``), when the caller has them, saves a pass.
     """
-    words = set(tokens) if tokens is not None else set(_WORDS.findall(text.lower()))
+    words = tokens if tokens is not None else _WORDS.findall(text.lower())
     if _TRIGGERS.isdisjoint(words):
         return ()
     signals: dict[str, EffortSignal] = {}
-    for kind, pattern in _PATTERNS:
-        if kind in signals:
+    for kind, needles, pattern in _PATTERNS:
+        if kind in signals or not needles.search(text):
             continue
         match = pattern.search(text)
         if match:

@@ -50,7 +50,40 @@ def detect_language(text: str, *, default: Lang = "en") -> Lang | None:
 
 def detect_language_tokens(tokens: list[str], *, default: Lang = "en") -> Lang | None:
     """:func:`detect_language` on lower-cased word tokens a caller already has."""
+    # Function words are letters only, so punctuation and emoji tokens cannot change
+    # their counts: most comments are decided before the tokens are filtered.
+    nl = len(_NL.intersection(tokens))
+    en = len(_EN.intersection(tokens))
+    if nl != en:
+        return "nl" if nl > en else "en"
     return _decide([t for t in tokens if t[:1].isalpha()], default)
+
+
+def detect_sentence_languages(
+    sentences: list[list[str]],
+) -> tuple[Lang | None, list[Lang | None]]:
+    """The language of a comment and of each of its sentences, from their tokens.
+
+    The same answers as :func:`detect_language_tokens` on all the comment's tokens and
+    then on each sentence's (defaulting to the comment's language), with the function
+    words of each sentence looked up once for both.
+    """
+    nl_words = [_NL.intersection(tokens) for tokens in sentences]
+    en_words = [_EN.intersection(tokens) for tokens in sentences]
+    nl, en = len(set().union(*nl_words)), len(set().union(*en_words))
+    if nl != en:
+        comment: Lang | None = "nl" if nl > en else "en"
+    else:
+        letters = [t for tokens in sentences for t in tokens if t[:1].isalpha()]
+        comment = _decide(letters, "en")
+    default = comment or "en"
+    langs: list[Lang | None] = []
+    for tokens, nl_found, en_found in zip(sentences, nl_words, en_words, strict=True):
+        if len(nl_found) != len(en_found):
+            langs.append("nl" if len(nl_found) > len(en_found) else "en")
+        else:
+            langs.append(_decide([t for t in tokens if t[:1].isalpha()], default))
+    return comment, langs
 
 
 def _decide(words: list[str], default: Lang) -> Lang | None:

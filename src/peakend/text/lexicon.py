@@ -185,6 +185,10 @@ class LexiconValence:
 
     def __init__(self) -> None:
         self._words = {"nl": _dutch_words(), "en": _english_words()}
+        # Tokens that can score at all: a word with a polarity or a functional verb.
+        self._scorable = {
+            lang: frozenset(words).union(_FUNCTIONAL[lang]) for lang, words in self._words.items()
+        }
 
     def tokens(self, text: str) -> list[str]:
         """Lower-cased word, punctuation and emoji tokens of ``text``."""
@@ -202,12 +206,13 @@ class LexiconValence:
             raise ConfigError(f"no lexicon for language {lang!r}; use 'nl' or 'en'") from None
         negators = NEGATORS[lang]
         functional = _FUNCTIONAL[lang]
+        scorable = self._scorable[lang]
         scores = [0.0] * len(tokens)
         # Only tokens with a polarity (or verbs that take one when negated) can score, and
         # they are few: look at their neighbours instead of walking every token.
-        hits = [i for i, t in enumerate(tokens) if t in words or t in functional]
-        if not hits:
+        if scorable.isdisjoint(tokens):
             return scores
+        hits = [i for i, t in enumerate(tokens) if t in scorable]
         but_at = next((i for i, t in enumerate(tokens) if t in _BUT), None)
         for i in hits:
             token = tokens[i]

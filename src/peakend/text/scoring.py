@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal, Protocol
+from typing import Any, Final, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -55,7 +55,12 @@ from peakend.text.labels import (
     POSITIVE_EMOTIONS,
     VALENCE_CLASSES,
 )
-from peakend.text.language import Lang, detect_language, detect_language_tokens
+from peakend.text.language import (
+    Lang,
+    detect_language,
+    detect_language_tokens,
+    detect_sentence_languages,
+)
 from peakend.text.lexicon import NEGATORS, LexiconValence
 from peakend.text.sentences import split_sentences
 
@@ -318,14 +323,16 @@ class LexiconScorer:
         if not pieces:
             return _empty(text)
         tokens = [self._lexicon.tokens(piece) for piece in pieces]
-        all_tokens = [t for ts in tokens for t in ts]
-        comment_lang = lang if lang != "auto" else detect_language_tokens(all_tokens)
+        comment_lang: str | None = lang
+        piece_langs: Sequence[str | None] = [lang] * len(pieces)
+        if lang == "auto" and len(pieces) == 1:
+            comment_lang = detect_language_tokens(tokens[0])
+            piece_langs = [comment_lang]
+        elif lang == "auto":
+            comment_lang, piece_langs = detect_sentence_languages(tokens)
         sentences = []
         totals: list[float] = []
-        for piece, piece_tokens in zip(pieces, tokens, strict=True):
-            piece_lang = comment_lang
-            if lang == "auto" and len(pieces) > 1:
-                piece_lang = detect_language_tokens(piece_tokens, default=comment_lang or "en")
+        for piece, piece_tokens, piece_lang in zip(pieces, tokens, piece_langs, strict=True):
             scores = self._lexicon.word_scores(piece_tokens, piece_lang or "en")
             totals.extend(scores)
             valence = _squash_sum(scores)
@@ -559,10 +566,11 @@ def score_comments(
     # Comments repeat ("Prima", "Top", "Thanks!"): score each distinct text once.
     unique = list(dict.fromkeys(items))
     scores: list[CommentScore] = []
-    for start in range(0, len(unique), BATCH_SIZE):
-        scores += chosen.score(unique[start : start + BATCH_SIZE], lang=lang)
-        if progress is not None:
-            progress(round(len(scores) * len(items) / len(unique)))
+    with _cycle_collector_paused():
+        for start in range(0, len(unique), BATCH_SIZE):
+            scores += chosen.score(unique[start : start + BATCH_SIZE], lang=lang)
+            if progress is not None:
+                progress(round(len(scores) * len(items) / len(unique)))
     by_text = dict(zip(unique, scores, strict=True))
     used = getattr(chosen, "embedder_name", None)
     return CommentScores(tuple(by_text[text] for text in items), chosen.backend, used)
@@ -766,9 +774,11 @@ def _combine(
 def _mean_emotions(sentences: list[SentenceScore]) -> dict[str, float]:
     if len(sentences) == 1:
         return sentences[0].emotions
-    # Plain Python: numpy's per-call overhead outweighs the sum of a few short rows.
+    # Plain Python: numpy's per-call overhead outweighs the sum of a few short rows. Every
+    # scorer keys a sentence's emotions in EMOTIONS order, so the columns line up.
     n = len(sentences)
-    return {emotion: sum(s.emotions[emotion] for s in sentences) / n for emotion in EMOTIONS}
+    columns = zip(*[s.emotions.values() for s in sentences], strict=True)
+    return dict(zip(EMOTIONS, [sum(column) / n for column in columns], strict=True))
 
 
 def _squash_sum(scores: list[float]) -> float:
@@ -792,11 +802,12 @@ _CUELESS_VALENCE = 0.2
 def _cue_emotions(tokens: list[str], valence: float, lang: str) -> dict[str, float]:
     """Emotion probabilities from cue counts; a negated joy or trust cue reads as
     disappointment ("niet tevreden", "not happy"); no cue at all falls back on valence."""
+    # Most sentences hold no cue at all: one set test before walking the tokens.
+    if _CUE_INDEX.keys().isdisjoint(tokens):
+        return dict(_cueless_emotions(valence))
     counts = dict.fromkeys(EMOTIONS, 0.0)
     negators = NEGATORS.get(lang, NEGATORS["en"])
-    # Most sentences hold no cue at all: one set test before walking the tokens.
-    cued = not _CUE_INDEX.keys().isdisjoint(tokens)
-    for i, token in enumerate(tokens) if cued else ():
+    for i, token in enumerate(tokens):
         for emotion in _CUE_INDEX.get(token, ()):
             negated = any(tokens[j] in negators for j in range(max(0, i - 3), i))
             if negated and emotion in POSITIVE_EMOTIONS:
@@ -804,21 +815,35 @@ def _cue_emotions(tokens: list[str], valence: float, lang: str) -> dict[str, flo
             elif not negated:
                 counts[emotion] += 1.0
     if not any(counts.values()):
-        # Without a cue only a clear valence names an emotion ("number" alone is +0.08).
-        if valence > _CUELESS_VALENCE:
-            counts["joy"] = 1.0
-        elif valence < -_CUELESS_VALENCE:
-            counts["disappointment"] = 1.0
-        else:
-            counts["neutral"] = 1.0
-    # Light smoothing so that every emotion keeps some probability.
+        return dict(_cueless_emotions(valence))
+    return _smoothed(counts)
+
+
+def _smoothed(counts: dict[str, float]) -> dict[str, float]:
+    """Cue counts as probabilities, lightly smoothed so every emotion keeps some."""
     total = sum(counts.values()) + 0.1 * len(EMOTIONS)
     return {e: (c + 0.1) / total for e, c in counts.items()}
 
 
+def _one_emotion(emotion: str) -> dict[str, float]:
+    return _smoothed({e: 1.0 if e == emotion else 0.0 for e in EMOTIONS})
+
+
+_CUELESS: Final = {e: _one_emotion(e) for e in ("joy", "disappointment", "neutral")}
+
+
+def _cueless_emotions(valence: float) -> dict[str, float]:
+    """Without a cue only a clear valence names an emotion ("number" alone is +0.08)."""
+    if valence > _CUELESS_VALENCE:
+        return _CUELESS["joy"]
+    if valence < -_CUELESS_VALENCE:
+        return _CUELESS["disappointment"]
+    return _CUELESS["neutral"]
+
+
 def _cue_pillars(tokens: list[str]) -> tuple[str, ...]:
-    cues = _PILLAR_INDEX.keys() & tokens
-    if not cues:
+    if _PILLAR_INDEX.keys().isdisjoint(tokens):
         return ()
+    cues = _PILLAR_INDEX.keys() & tokens
     found = {p for cue in cues for p in _PILLAR_INDEX[cue]}
     return tuple(p for p in PILLARS if p in found)
