@@ -109,7 +109,7 @@ _TRIGGERS: Final = frozenset(
 _WORDS = re.compile(r"\w+")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EffortSignal:
     """One report of customer effort.
 

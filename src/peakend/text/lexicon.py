@@ -213,7 +213,9 @@ class LexiconValence:
         if scorable.isdisjoint(tokens):
             return scores
         hits = [i for i, t in enumerate(tokens) if t in scorable]
-        but_at = next((i for i, t in enumerate(tokens) if t in _BUT), None)
+        but_at = (
+            None if _BUT.isdisjoint(tokens) else next(i for i, t in enumerate(tokens) if t in _BUT)
+        )
         for i in hits:
             token = tokens[i]
             if token in _INTENSIFIERS or token in _DIMINISHERS:

@@ -77,7 +77,7 @@ MAX_CHARS = 10_000
 ``truncated``. Survey comments and chat turns are far shorter."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SentenceScore:
     """What one sentence says.
 
@@ -125,7 +125,7 @@ class SentenceScore:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CommentScore:
     """What one comment says, as a whole and sentence by sentence.
 
@@ -573,7 +573,7 @@ def score_comments(
                 progress(round(len(scores) * len(items) / len(unique)))
     by_text = dict(zip(unique, scores, strict=True))
     used = getattr(chosen, "embedder_name", None)
-    return CommentScores(tuple(by_text[text] for text in items), chosen.backend, used)
+    return CommentScores(tuple(map(by_text.__getitem__, items)), chosen.backend, used)
 
 
 DEFAULT_BACKEND: Backend = "embedding"
