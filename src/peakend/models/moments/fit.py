@@ -184,8 +184,9 @@ def fit_moments(
         aug = np.column_stack([x, whole.resp.astype(np.float32)])
         ame = _ame_rows(design, ame_rows)
 
-        def effects(per_row_w: F64, gram: F64, coef: F64, with_fit: bool = False) -> Effects:
-            weight = rows.total(per_row_w)
+        def effects(
+            per_row_w: F64, weight: F64, gram: F64, coef: F64, with_fit: bool = False
+        ) -> Effects:
             ame_weight = ame.distinct.total(per_row_w[ame.rows])
             return _effects(
                 matrix, design.binary, x, y, weight, (ame, ame_weight), coef, gram, with_fit
@@ -193,7 +194,7 @@ def fit_moments(
 
         weight = rows.total(design.weights)
         gram = _gram(aug, factor * weight)
-        point = effects(design.weights, gram, coef, with_fit=True)
+        point = effects(design.weights, weight, gram, coef, with_fit=True)
         collinear = collinear_pairs(
             gram,
             matrix.touchpoint,
@@ -205,8 +206,9 @@ def fit_moments(
 
         def replicate(counts: F64) -> Effects:
             per_row = design.weights * counts
-            g = _gram(aug, factor * rows.total(per_row))
-            return effects(per_row, g, _solve(g, ridge))
+            summed = rows.total(per_row)
+            g = _gram(aug, factor * summed)
+            return effects(per_row, summed, g, _solve(g, ridge))
 
         draws: list[Effects] = []
         pending: list[Future[Effects]] = []
