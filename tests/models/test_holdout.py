@@ -17,8 +17,9 @@ from peakend import load
 from peakend.errors import StatisticalWarning
 from peakend.generate import GeneratorConfig, generate
 from peakend.models.moments.design import MomentDesign, build_design
-from peakend.models.moments.fit import fit_moments
+from peakend.models.moments.fit import fit_moments, full_fit
 from peakend.models.moments.holdout import (
+    _binomial,
     _true_fit,
     _world,
     corrected_interval,
@@ -115,3 +116,24 @@ def test_corrected_interval_subtracts_the_error() -> None:
     assert shown.low == pytest.approx(0.10 + 0.0105, abs=1e-3)
     assert shown.high == pytest.approx(0.10 + 0.0295, abs=1e-3)
     assert np.isnan(corrected_interval(0.1, np.array([np.nan]), 5, 0.95).low)
+
+
+def test_binomial_draws_have_the_binomial_distribution() -> None:
+    """Counting uniforms below p (rows of few journeys) and NumPy's generator (the rest)
+    both give Binomial(count, p): means and variances match over 20,000 draws."""
+    count = np.array([1, 1, 2, 3, 5, 8, 9, 40, 437])
+    prob = np.array([0.3, 0.05, 0.5, 0.9, 0.2, 0.7, 0.4, 0.05, 0.6])
+    rng = np.random.default_rng(7)
+    draws = np.concatenate([_binomial(rng, count, prob, 20) for _ in range(1_000)])
+    mean, var = count * prob, count * prob * (1 - prob)
+    assert np.all(np.abs(draws.mean(axis=0) - mean) < 4.5 * np.sqrt(var / draws.shape[0]))
+    assert np.allclose(draws.var(axis=0), var, rtol=0.15)
+    assert np.all((draws >= 0) & (draws <= count)) and np.all(draws == np.round(draws))
+
+
+def test_the_shared_fit_gives_the_same_errors(null_design: MomentDesign) -> None:
+    """The fit the bootstrap made, passed in, simulates exactly what a fresh one does."""
+    fold = fold_of_rows(null_design, 5, 0)
+    fresh = cv_errors(null_design, fold, n_resamples=20, seed=3)
+    shared = cv_errors(null_design, fold, n_resamples=20, seed=3, full=full_fit(null_design))
+    assert np.array_equal(fresh, shared)

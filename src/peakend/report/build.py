@@ -15,7 +15,7 @@ import math
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -126,9 +126,18 @@ def build_report(
     step = progress or (lambda _name: None)
     outcome = dataset.choose_outcome(outcome)
     step("journeys")
-    summary = summarize_journeys(dataset, outcome=outcome)
-    ctx = ReportContext(dataset=dataset, summary=summary, lang=language, outcome=outcome)
-    built = _build_sections(ctx, step, image_formats)
+    # BLAS stays single-threaded until the early analyses are done: the limit is
+    # process-wide, and one thread lifting it would change another's last digits
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        ThreadPoolExecutor(1, thread_name_prefix="peakend-early") as pool,
+    ):
+        early = _start_early(pool, dataset, outcome)
+        summary = summarize_journeys(dataset, outcome=outcome)
+        ctx = ReportContext(
+            dataset=dataset, summary=summary, lang=language, outcome=outcome, early=early
+        )
+        built = _build_sections(ctx, step, image_formats)
     sections = tuple(s for k in SECTION_ORDER if isinstance(s := built[k], Section))
     skipped = tuple(s for k in SECTION_ORDER if isinstance(s := built[k], Skipped))
     return Report(
@@ -275,6 +284,34 @@ def _build_sections(
 
 #: Sections built on a second thread while the others run (they use no other section).
 _SIDE_SECTIONS = ("memory",)
+
+#: Analyses that need only the data, not the journey summary: started beside it, by
+#: section key, with the module and function that run them (called with the dataset
+#: and the outcome).
+_EARLY = {"moments": ("peakend.report.moments", "moments_model")}
+
+
+def _start_early(
+    pool: ThreadPoolExecutor, dataset: Dataset, outcome: str | None
+) -> dict[str, Future[Any]]:
+    """Start the :data:`_EARLY` analyses on ``pool`` while the journey summary runs.
+
+    The summary keeps about one core of two busy for a second or two; the
+    moments analysis, the longest of the report, fills the other. Only with a
+    second core and an outcome (without one the section is skipped), and only
+    when the events are in memory: events the loader left on its DuckDB
+    connection are summarised there, and reading them on another thread would
+    use (and then close) that connection under the summary. A failure surfaces
+    when the section takes the result, as if it had run there.
+    """
+    if (os.cpu_count() or 1) < 2 or outcome is None or dataset.event_source is not None:
+        return {}
+    found: dict[str, Future[Any]] = {}
+    for key, (module, function) in _EARLY.items():
+        # imported on this thread first, as in _build_sections
+        run = getattr(importlib.import_module(module), function)
+        found[key] = pool.submit(run, dataset, outcome)
+    return found
 
 
 #: The module and function that build each section. A section's module is imported

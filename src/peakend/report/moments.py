@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from peakend.load import Dataset
 from peakend.models.moments import MomentsResult, TouchpointMoment, find_moments
 from peakend.models.moments.holdout import FOLDS
 from peakend.models.moments.segments import SegmentMoments
@@ -28,9 +29,15 @@ REFERENCES = (
 NAMED = 3
 
 
+def moments_model(dataset: Dataset, outcome: str | None) -> MomentsResult:
+    """The moments analysis the section presents; it needs nothing but the data."""
+    return find_moments(dataset, outcome=outcome)
+
+
 def moments_section(ctx: ReportContext) -> Section:
-    """Run :func:`~peakend.models.moments.find_moments` and present it."""
-    result = find_moments(ctx.dataset, outcome=ctx.outcome)
+    """Run :func:`~peakend.models.moments.find_moments` (unless started early) and present it."""
+    early = ctx.early.get("moments")
+    result = early.result() if early is not None else moments_model(ctx.dataset, ctx.outcome)
     ctx.results["moments"] = result
     ctx.classes.update(result.classes())
     lang = ctx.lang

@@ -8,6 +8,7 @@ renderer needs to know nothing about the analyses.
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,7 +105,9 @@ class ReportContext:
     ``classes`` maps touchpoint to moment class once the moments analysis has
     run, so that later sections (the journey map) colour touchpoints the same way;
     ``results`` keeps each analysis' typed result for the sections that build on
-    it (the focus plan uses the moments).
+    it (the focus plan uses the moments). ``early`` holds the analyses started
+    before the journey summary was ready (see :func:`peakend.report.build.build_report`),
+    by section key, for their section to take instead of running them again.
     """
 
     dataset: Dataset
@@ -113,6 +116,7 @@ class ReportContext:
     outcome: str | None
     classes: dict[str, str] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)
+    early: dict[str, Future[Any]] = field(default_factory=dict)
 
     def label(self, touchpoint: str) -> str:
         """The name readers see for ``touchpoint`` (its spec ``label``, else a plain form)."""

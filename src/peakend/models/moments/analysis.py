@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import replace
 
 import numpy as np
@@ -53,7 +54,13 @@ from peakend.models.moments.design import (
     MomentDesign,
     build_design,
 )
-from peakend.models.moments.fit import Draws, check_rows, fit_moments, statistical_warning
+from peakend.models.moments.fit import (
+    Draws,
+    check_rows,
+    fit_moments,
+    full_fit,
+    statistical_warning,
+)
 from peakend.models.moments.holdout import FOLDS, cross_validated_fit
 from peakend.models.moments.importance import zero_effect_p, zero_effect_p_sandwich
 from peakend.models.moments.result import MomentSettings, MomentsResult, TouchpointMoment
@@ -189,7 +196,9 @@ def moments_from_design(
 
     The cross-validated fit is simulated on a thread of its own while the
     bootstrap runs: both are mostly NumPy work that releases the interpreter
-    lock, and the bootstrap alone leaves part of two cores idle. BLAS stays on
+    lock, and the bootstrap alone leaves part of two cores idle. Both start
+    from one fit of the model on the whole design (:func:`~.fit.full_fit`).
+    BLAS stays on
     one thread for the whole block: both parts limit it, and the limit is
     process-wide, so one part leaving its limit must not lift it for the
     other (results would then depend on timing, in the last digits).
@@ -198,12 +207,15 @@ def moments_from_design(
         threadpool_limits(limits=1, user_api="blas"),
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="peakend-fit") as pool,
     ):
+        whole = full_fit(design)  # one fit for both
         fit = pool.submit(
+            copy_context().run,  # in this thread's context: a segment's fit stays quiet()
             cross_validated_fit,
             design,
             n_resamples=settings.n_resamples,
             seed=settings.seed,
             level=settings.level,
+            full=whole,
         )
         draws = fit_moments(
             design,
@@ -211,6 +223,7 @@ def moments_from_design(
             seed=settings.seed,
             ame_rows=settings.ame_rows,
             progress=progress,
+            full=whole,
         )
         cv_fit = fit.result()
     threshold = (
