@@ -105,8 +105,8 @@ def test_penalties_match_statsmodels_ols(planted: Dataset) -> None:
             assert draws.point.reward[t] == pytest.approx(params[f"{name}:high"], abs=1e-4)
 
 
-def test_continuous_intervals_are_statsmodels_hc1(planted: Dataset) -> None:
-    """A continuous outcome's penalty and reward intervals: HC1 sandwich, Student t."""
+def test_continuous_intervals_are_statsmodels_hc2(planted: Dataset) -> None:
+    """A continuous outcome's penalty and reward intervals: HC2 (bias-reduced) sandwich, t."""
     names = [t for t in _truth(planted)]
     design = build_design(planted, "overall", touchpoints=names)
     columns = {}
@@ -115,7 +115,7 @@ def test_continuous_intervals_are_statsmodels_hc1(planted: Dataset) -> None:
             dummy = (design.bands[:, t] == band).astype(float)
             if dummy.any():
                 columns[f"{name}:{label}"] = dummy
-    ref = sm.OLS(design.y, sm.add_constant(pd.DataFrame(columns))).fit(cov_type="HC1")
+    ref = sm.OLS(design.y, sm.add_constant(pd.DataFrame(columns))).fit(cov_type="HC2")
     ci = ref.conf_int(alpha=0.05)
     # the band regression itself (find_moments shows total effects by intervention here)
     result = moments_from_design(design, FAST, dataset=planted, outcome="overall")

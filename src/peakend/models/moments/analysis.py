@@ -62,7 +62,7 @@ from peakend.models.moments.fit import (
     statistical_warning,
 )
 from peakend.models.moments.holdout import FOLDS, cross_validated_fit
-from peakend.models.moments.importance import zero_effect_p, zero_effect_p_sandwich
+from peakend.models.moments.importance import zero_effect_p
 from peakend.models.moments.result import MomentSettings, MomentsResult, TouchpointMoment
 from peakend.models.moments.robust import BandIntervals, band_intervals
 from peakend.models.moments.total import TotalEffects, total_by_intervention
@@ -365,8 +365,8 @@ def _importance(
     estimate by about its bias. The estimate is corrected by that bias
     (``2 v − mean of replicates``) and the basic bootstrap interval used; an
     importance whose effects are jointly indistinguishable from zero gets a
-    lower bound of 0: an F test of the band effects with the sandwich
-    covariance for a continuous outcome (:func:`zero_effect_p_sandwich`, the
+    lower bound of 0: the HTZ test of the band effects on the bias-reduced
+    sandwich for a continuous outcome (:attr:`BandIntervals.zero_p`, the
     covariance the printed intervals use), Hotelling's T² with the bootstrap
     covariance for a binary one (:func:`zero_effect_p`). Near zero the
     replicates are skewed upwards by the boundary, and the basic interval
@@ -383,7 +383,7 @@ def _importance(
     effects = np.array([draws.point.penalty[t], draws.point.reward[t], draws.point.not_scored[t]])
     reps = np.column_stack([draws.penalty[:, t], draws.reward[:, t], draws.not_scored[:, t]])
     if robust is not None:
-        p_value = zero_effect_p_sandwich(effects, robust.cov[t], robust.df)
+        p_value = float(robust.zero_p[t])
     else:
         p_value = zero_effect_p(effects, reps)
     distinct = bool(p_value < 1 - level)

@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from peakend.models.moments.design import BANDS
 from peakend.stats.distributions import f_sf
+from peakend.stats.sandwich import wald_statistic
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -112,35 +113,8 @@ def zero_effect_p(point: F64, replicates: F64) -> float:
     if not keep.any() or replicates.shape[0] < 3:
         return float("nan")
     cov = np.atleast_2d(np.cov(replicates[:, keep], rowvar=False))
-    wald, k = _wald(point[keep], cov)
+    wald, k = wald_statistic(point[keep], cov)
     b = replicates.shape[0]
     if not k or b <= k:
         return float("nan")
     return float(f_sf(wald * (b - k) / (k * (b - 1)), k, b - k))
-
-
-def zero_effect_p_sandwich(point: F64, cov: F64, df: int) -> float:
-    """p-value of the joint test that a touchpoint's band effects are zero (sandwich).
-
-    For a continuous outcome the effects are least-squares coefficients with a
-    cluster-robust covariance (``cov``, NaN for a band without a column) on
-    ``df`` degrees of freedom: the Wald statistic over ``k`` effects is
-    referred to ``F(k, df)``, the test that matches the printed intervals.
-    """
-    keep = np.isfinite(point) & np.isfinite(np.diag(cov))
-    if not keep.any():
-        return float("nan")
-    wald, k = _wald(point[keep], cov[np.ix_(keep, keep)])
-    if not k:
-        return float("nan")
-    return float(f_sf(wald / k, k, max(df, 1)))
-
-
-def _wald(b: F64, cov: F64) -> tuple[float, int]:
-    """Wald statistic ``b' cov⁺ b`` over the covariance's usable directions, and their number."""
-    lam, vec = np.linalg.eigh(cov)
-    usable = lam > 1e-12 * max(float(lam.max()), 1e-300)
-    if not usable.any():
-        return float("nan"), 0
-    proj = vec[:, usable].T @ b
-    return float(np.sum(proj**2 / lam[usable])), int(usable.sum())

@@ -4,8 +4,14 @@ For a continuous outcome every penalty and reward is a coefficient of one
 weighted least-squares fit, so its sampling variance has a closed form that
 respects heteroskedasticity and customers with several journeys
 (:func:`peakend.stats.sandwich.sandwich`, clustered by customer when customers
-repeat). The percentile bootstrap of the same coefficient reads its 2.5 % and
-97.5 % quantiles off a few replicates and covered 92–93 % with 100 resamples;
+repeat). It is the bias-reduced form (CR2; HC2 without customers): with 250
+customers × 4 journeys the usual CR1 form let the joint test that a
+no-effect touchpoint's effects are zero reject 6.1–7.4 % of the time instead
+of 5 %, because a band few customers reach has few effective degrees of
+freedom however many customers there are; the test is the HTZ test on that
+covariance (:meth:`peakend.stats.sandwich.Sandwich.wald_p`). The percentile
+bootstrap of the same coefficient reads its 2.5 % and 97.5 % quantiles off a
+few replicates and covered 92–93 % with 100 resamples;
 the sandwich interval does not depend on the number of resamples.
 
 A binary outcome's penalties and rewards are average marginal effects, not
@@ -33,12 +39,16 @@ class BandIntervals:
 
     ``cov`` holds per touchpoint the sandwich covariance of its low, high and
     not-scored effects (``(T, 3, 3)``, NaN rows and columns for a band without
-    a column), ``df`` the degrees of freedom of its t and F tests.
+    a column), ``df`` the degrees of freedom of its intervals' t quantile,
+    ``zero_p`` per touchpoint the p-value of the joint test that its effects
+    are all zero (NaN without a column) and ``zero_df`` that test's η.
     """
 
     half_width: F64
     cov: F64 = field(default_factory=lambda: np.zeros((0, 3, 3)))
     df: int = 0
+    zero_p: F64 = field(default_factory=lambda: np.zeros(0))
+    zero_df: F64 = field(default_factory=lambda: np.zeros(0))
 
     def interval(self, t: int, band: int, value: float, n: int) -> Interval:
         """The interval of touchpoint ``t``'s effect of ``band`` around ``value``."""
@@ -47,13 +57,15 @@ class BandIntervals:
 
 
 def band_intervals(design: MomentDesign, level: float) -> BandIntervals:
-    """Sandwich half-widths of the band coefficients of a continuous outcome."""
+    """Sandwich half-widths of the band coefficients of a continuous outcome, and zero tests."""
     matrix = _matrix(design)
     x = matrix.x.astype(np.float64)
-    found = sandwich(x, design.y, design.weights, design.clusters)
+    found = sandwich(x, design.y, design.weights, design.clusters, bias_reduced=True)
     half = matrix.coef_table(found.half_width(level))
     half[:, 0] = np.nan  # the middle band is the reference, not an estimate
     cov = np.full((matrix.n_touchpoints, 3, 3), np.nan)
+    zero_p = np.full(matrix.n_touchpoints, np.nan)
+    zero_df = np.full(matrix.n_touchpoints, np.nan)
     for t in range(matrix.n_touchpoints):
         columns = [
             np.flatnonzero((matrix.touchpoint == t) & (matrix.band == band))
@@ -62,4 +74,6 @@ def band_intervals(design: MomentDesign, level: float) -> BandIntervals:
         where = [i for i, c in enumerate(columns) if c.size]
         index = np.array([1 + int(columns[i][0]) for i in where], dtype=np.int64)
         cov[t][np.ix_(where, where)] = found.cov[np.ix_(index, index)]
-    return BandIntervals(half_width=half, cov=cov, df=found.df)
+        if index.size:
+            zero_p[t], zero_df[t] = found.wald_p(index)
+    return BandIntervals(half_width=half, cov=cov, df=found.df, zero_p=zero_p, zero_df=zero_df)

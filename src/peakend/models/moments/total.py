@@ -27,7 +27,7 @@ of the moments is the experienced one:
 The model is linear, so a journey's predicted change is the band coefficient plus
 the memory coefficients times the change of its memory features, and the
 average is a linear contrast of the coefficients: its variance comes from the
-same cluster-robust sandwich as the direct effects (clustered by customer when
+same bias-reduced (CR2) sandwich as the direct effects (clustered by customer when
 customers repeat), plus the spread of the journeys' changes (the average is over
 journeys like these, not only these). Intervals use Student's t on the
 sandwich's degrees of freedom.
@@ -149,7 +149,9 @@ def total_effects(
     moment's column in the design (−1 for one not analysed).
     """
     matrix = _matrix(design)
-    fitted = sandwich(matrix.x.astype(np.float64), design.y, design.weights, design.clusters)
+    fitted = sandwich(
+        matrix.x.astype(np.float64), design.y, design.weights, design.clusters, bias_reduced=True
+    )
     memory = np.array(
         [
             1 + int(np.flatnonzero(matrix.band == -1 - design.control_names.index(f))[0])
