@@ -90,6 +90,21 @@ class Sandwich:
             return float("nan"), eta
         return f_sf(wald * (eta - q + 1) / (eta * q), q, eta - q + 1), eta
 
+    def f_test_p(self, index: I64, value: F64 | None = None) -> float:
+        """p-value of the joint test that coefficients ``index`` equal ``value`` (0), on ``df``.
+
+        The Wald statistic over the ``q`` usable directions, divided by ``q``, referred
+        to ``F(q, df)``: the test that matches the intervals' t quantile. It costs
+        nothing beyond the covariance, where η (:meth:`wald_p`) needs a pass over every
+        row per test; the moment model uses it when every journey is its own customer
+        (docs/moments.md, calibration).
+        """
+        b = self.coef[index] - (0.0 if value is None else value)
+        wald, q = wald_statistic(b, self.cov[np.ix_(index, index)])
+        if not q:
+            return float("nan")
+        return f_sf(wald / q, q, max(self.df, 1))
+
     def satterthwaite_df(self, index: I64) -> float:
         """η of the coefficients ``index``: Satterthwaite degrees of freedom of their covariance.
 

@@ -41,7 +41,9 @@ class BandIntervals:
     not-scored effects (``(T, 3, 3)``, NaN rows and columns for a band without
     a column), ``df`` the degrees of freedom of its intervals' t quantile,
     ``zero_p`` per touchpoint the p-value of the joint test that its effects
-    are all zero (NaN without a column) and ``zero_df`` that test's η.
+    are all zero (NaN without a column) and ``zero_df`` that test's η (HTZ, when
+    customers have several journeys) or its F denominator degrees of freedom (every
+    journey its own customer, where η would cost a pass over every row per touchpoint).
     """
 
     half_width: F64
@@ -74,6 +76,8 @@ def band_intervals(design: MomentDesign, level: float) -> BandIntervals:
         where = [i for i, c in enumerate(columns) if c.size]
         index = np.array([1 + int(columns[i][0]) for i in where], dtype=np.int64)
         cov[t][np.ix_(where, where)] = found.cov[np.ix_(index, index)]
-        if index.size:
+        if index.size and design.clusters is None:
+            zero_p[t], zero_df[t] = found.f_test_p(index), found.df
+        elif index.size:
             zero_p[t], zero_df[t] = found.wald_p(index)
     return BandIntervals(half_width=half, cov=cov, df=found.df, zero_p=zero_p, zero_df=zero_df)
