@@ -69,8 +69,7 @@ def due_actions(
         missing = {r.anchor} - known | ({r.skip_if} - known if r.skip_if else set())
         if missing:
             raise ConfigError(f"rule {r.anchor}+{r.day}d: unknown touchpoint(s) {sorted(missing)}")
-    con = engine.connect()
-    events = engine.events_table(con, data.events, name="schedule_events")
+    _, events = engine.dataset_events(data, name="schedule_events")
     parts = [_due(events, r, i, day0) for i, r in enumerate(rules)]
     if not parts:
         return _empty()
