@@ -16,7 +16,9 @@ of statement Spark has no equivalent for are carried out on DataFrames:
   queries evaluate the few ``CASE`` expressions as they read the table (the
   loader's updates only clear the ``keep`` flag), instead of every update
   writing the whole table again. Before a table such a definition reads is
-  dropped or replaced, the updated tables are computed (a local checkpoint);
+  dropped or replaced, the updated tables are computed (a local checkpoint); so
+  is an update whose condition reads another table (a subquery: a join that
+  every later read would repeat);
 * ``DROP``, ``DESCRIBE`` (Spark types given under DuckDB's names) and ``SET``
   (ignored: the session is set up once, in :mod:`peakend.loading.spark_session`).
 
@@ -159,13 +161,15 @@ class SparkSQL:
         stays as short as its own SQL instead of growing with every step before it.
         """
         frame = frame.localCheckpoint(eager=True)
-        if name in self.tables:
-            self._settle()  # an updated table may be defined on the old one
         old = self.tables.get(name)
+        released = [old, *self.pending.pop(name, [])]
+        if old is not None:
+            self._settle()  # another updated table may be defined on the old one
         frame.createOrReplaceTempView(name)
         self.tables[name] = frame
-        if old is not None:
-            old.unpersist()
+        for table in released:
+            if table is not None:
+                table.unpersist()
         self._refresh_views()
         return frame
 
@@ -241,7 +245,12 @@ class SparkSQL:
                 columns.append(f"{value} AS {quoted}")
             else:
                 columns.append(quoted)
-        self._redefine(name, self.session.sql(f"SELECT {', '.join(columns)} FROM {name}"))
+        frame = self.session.sql(f"SELECT {', '.join(columns)} FROM {name}")
+        if where is not None and where.find(exp.Select) is not None:
+            # a condition over another table (a join) would be evaluated by every read
+            self.register(name, frame)
+        else:
+            self._redefine(name, frame)
 
     def _refresh_views(self) -> None:
         for name, query in self.views.items():
