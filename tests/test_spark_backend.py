@@ -194,6 +194,17 @@ def test_analyze_on_spark_writes_the_figures_duckdb_writes(
     _same_numbers(expected, result)
 
 
+def test_hidden_schedule_on_spark_lists_the_actions_duckdb_lists(spark: Any) -> None:
+    args = ["hidden-schedule", str(demo_spec_path()), "--rule", "first_invoice+2d:email:explain"]
+    args += ["--date", "2024-04-30", "--json"]
+    duck = CliRunner().invoke(app, args)
+    on_spark = CliRunner().invoke(app, [*args, "--backend", "spark"])
+    assert duck.exit_code == 0 and on_spark.exit_code == 0, on_spark.output
+    expected = json.loads(duck.stdout)
+    assert len(expected["actions"]) > 5
+    assert json.loads(on_spark.stdout) == expected
+
+
 def test_a_path_with_a_scheme_goes_to_sparks_reader_untouched(spark: Any, tmp_path: Path) -> None:
     data = Path(__file__).parent / "data"
     text = (data / "good_long.toml").read_text(encoding="utf-8")

@@ -80,3 +80,15 @@ def dataset_events(
         return source.ibis_table()
     backend = con if con is not None else connect()
     return backend, events_table(backend, dataset.events, name=name)
+
+
+def utc_times(table: pa.Table) -> pa.Table:
+    """Times without a zone as UTC: Spark gives the engine's UTC instants as naive
+    times in its session zone, which peakend sets to UTC; DuckDB gives them aware."""
+    fields = [
+        pa.field(f.name, pa.timestamp(f.type.unit, "UTC"))
+        if pa.types.is_timestamp(f.type) and f.type.tz is None
+        else f
+        for f in table.schema
+    ]
+    return table.cast(pa.schema(fields))

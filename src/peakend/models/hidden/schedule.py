@@ -76,7 +76,7 @@ def due_actions(
     table = parts[0]
     for p in parts[1:]:
         table = table.union(p)
-    return table.order_by(["rule", "journey_id"]).drop("rule").to_pyarrow()
+    return engine.utc_times(table.order_by(["rule", "journey_id"]).drop("rule").to_pyarrow())
 
 
 def _due(events: ibis.Table, rule: ProactiveRule, index: int, day0: date) -> ibis.Table:
