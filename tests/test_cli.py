@@ -261,3 +261,32 @@ def test_journey_summary_is_identical_from_run_to_run(tmp_path: Path) -> None:
     first = json.dumps(summarize_journeys(data).to_dict(), default=str)
     again = json.dumps(summarize_journeys(data).to_dict(), default=str)
     assert first == again
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["validate"],
+        ["journeys"],
+        ["moments"],
+        ["memory"],
+        ["hidden"],
+        ["hidden-schedule", "--rule", "booking+2d:phone:confirm"],
+        ["churn"],
+        ["recovery"],
+        ["analyze", "--no-pdf", "--no-images"],
+    ],
+)
+def test_every_command_on_events_takes_the_same_backend_option(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    command: list[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PEAKEND_BACKEND", raising=False)
+    spec = str(DATA / "good_long.toml")
+    code = run_main(monkeypatch, command[0], spec, *command[1:], "--backend", "flink")
+    assert code == 2
+    message = " ".join(capsys.readouterr().err.split())
+    assert "error: --backend='flink' is not a backend; use one of duckdb, spark" in message

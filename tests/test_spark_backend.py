@@ -29,9 +29,10 @@ from typer.testing import CliRunner
 
 from peakend.cli import app
 from peakend.datasets import demo_spec_path
-from peakend.errors import ConfigError
+from peakend.errors import ConfigError, SourceError
 from peakend.generate import GeneratorConfig, generate
 from peakend.load import Dataset, load
+from peakend.loading.spark import SparkEventSource
 from peakend.models.moments import MomentSettings, find_moments
 from peakend.summary import summarize_journeys
 
@@ -153,6 +154,73 @@ def test_the_journeys_command_runs_on_spark(spark: Any) -> None:
     assert result["validation"].pop("loader") == "spark"
     expected["validation"].pop("loader")
     _same_numbers(expected, result)
+
+
+def test_analyze_on_spark_writes_the_figures_duckdb_writes(
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ["analyze", str(demo_spec_path()), "--no-pdf", "--no-images", "--json"]
+    runner = CliRunner()
+    duck = runner.invoke(app, [*args, "--out", str(tmp_path / "duckdb")])
+    assert duck.exit_code == 0, duck.output
+
+    def whole_log(self: Any) -> Any:
+        raise AssertionError("every event was brought back from Spark")
+
+    monkeypatch.setattr(SparkEventSource, "to_arrow", whole_log)
+    on_spark = runner.invoke(app, [*args, "--out", str(tmp_path / "spark"), "--backend", "spark"])
+    assert on_spark.exit_code == 0, on_spark.output
+    expected, result = (
+        json.loads((tmp_path / name / "results.json").read_text(encoding="utf-8"))
+        for name in ("duckdb", "spark")
+    )
+    for figures in (expected, result):
+        figures.pop("generated_at")
+    assert result["sections"]["quality"].pop("loader") == "spark"
+    assert expected["sections"]["quality"].pop("loader") == "duckdb"
+    assert not result["skipped"] and len(result["sections"]) == len(expected["sections"]) > 5
+    # Where the designed touchpoints lie after an anchor (chart marks) is each engine's
+    # approximate median: close, not equal. Every other figure is the same.
+    marks, spark_marks = (
+        sorted(
+            figures["sections"]["hidden"].pop("designed"),
+            key=lambda r: (r["anchor"], r["touchpoint"]),
+        )
+        for figures in (expected, result)
+    )
+    for mark, spark_mark in zip(marks, spark_marks, strict=True):
+        assert mark.pop("median_offset") == pytest.approx(spark_mark.pop("median_offset"), abs=0.25)
+        assert mark == spark_mark
+    _same_numbers(expected, result)
+
+
+def test_hidden_schedule_on_spark_lists_the_actions_duckdb_lists(spark: Any) -> None:
+    args = ["hidden-schedule", str(demo_spec_path()), "--rule", "first_invoice+2d:email:explain"]
+    args += ["--date", "2024-04-30", "--json"]
+    duck = CliRunner().invoke(app, args)
+    on_spark = CliRunner().invoke(app, [*args, "--backend", "spark"])
+    assert duck.exit_code == 0 and on_spark.exit_code == 0, on_spark.output
+    expected = json.loads(duck.stdout)
+    assert len(expected["actions"]) > 5
+    assert json.loads(on_spark.stdout) == expected
+
+
+def test_a_path_with_a_scheme_goes_to_sparks_reader_untouched(spark: Any, tmp_path: Path) -> None:
+    data = Path(__file__).parent / "data"
+    text = (data / "good_long.toml").read_text(encoding="utf-8")
+    uri = (data / "good_long.csv").resolve().as_uri()
+    spec = tmp_path / "on_the_cluster.toml"
+    spec.write_text(text.replace('path = "good_long.csv"', f'path = "{uri}"'), "utf-8")
+    on_spark = load(spec, backend="spark")
+    assert on_spark.spec.source.uri == uri and on_spark.report.loader == "spark"
+    duck = load(data / "good_long.toml")
+    assert duck.report.problems == on_spark.report.problems
+    assert duck.events.equals(on_spark.events)
+    missing = tmp_path / "missing.toml"
+    gone = uri.replace("good_long.csv", "gone.csv")
+    missing.write_text(text.replace('path = "good_long.csv"', f'path = "{gone}"'), "utf-8")
+    with pytest.raises(SourceError, match=r"gone\.csv: Spark cannot read it"):
+        load(missing, backend="spark")
 
 
 def test_what_spark_cannot_load_is_refused_with_the_option_to_drop(

@@ -274,3 +274,106 @@ def test_segments_must_be_attributes() -> None:
     assert spec.segments == ("tier",)
     with pytest.raises(ConfigError, match="segment 'plan' is not an attribute"):
         parse_spec({**base, "segments": ["plan"]}, base_dir=Path("."))
+
+
+# -- [spark] and paths on a cluster ------------------------------------------------
+
+
+def test_spark_table_is_read_with_memory_and_settings() -> None:
+    spec = parse(
+        minimal(
+            spark={
+                "master": "yarn",
+                "driver_memory": "4g",
+                "executor_memory": "8G",
+                "conf": {"spark.executor.instances": 8, "spark.dynamicAllocation.enabled": True},
+            }
+        )
+    )
+    assert spec.spark.master == "yarn"
+    assert (spec.spark.driver_memory, spec.spark.executor_memory) == ("4g", "8G")
+    assert spec.spark.conf == {
+        "spark.executor.instances": "8",
+        "spark.dynamicAllocation.enabled": "true",
+    }
+    assert parse(minimal()).spark.master is None
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (
+            {"masters": "yarn"},
+            r"\[spark\]: unknown key\(s\) masters in \[spark\] \(did you mean `master`",
+        ),
+        ({"master": 7077}, r"master must be a Spark master URL, e\.g\. master = \"yarn\""),
+        ({"driver_memory": 4}, r"driver_memory must be an amount such as \"4g\""),
+        ({"executor_memory": "lots"}, r"executor_memory must be an amount such as \"4g\""),
+        ({"conf": "spark.executor.cores=4"}, r"conf must be a table of Spark settings"),
+        ({"conf": {"executor.cores": 4}}, r"conf key 'executor.cores' is not a Spark setting"),
+        ({"conf": {"spark.jars": ["a.jar"]}}, r"conf value of 'spark.jars' must be a string"),
+    ],
+)
+def test_spark_table_mistakes_are_named(table: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse(minimal(spark=table))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "hdfs://namenode:8020/cx/events.csv",
+        "s3a://cx-lake/exports/2024/events.parquet",
+        "abfss://cx@lake.dfs.core.windows.net/events.csv",
+    ],
+)
+def test_a_path_on_a_cluster_is_kept_as_written(path: str) -> None:
+    spec = parse({**minimal(), "source": {"path": path}})
+    assert spec.source.uri == path and spec.source.path is None
+    assert spec.source.format == ("parquet" if path.endswith(".parquet") else "csv")
+    assert spec.source.label == path
+
+
+def test_a_local_backend_refuses_a_path_on_a_cluster() -> None:
+    from peakend.load import load
+
+    spec = parse({**minimal(), "source": {"path": "hdfs://namenode:8020/cx/events.csv"}})
+    wanted = (
+        r"hdfs://namenode:8020/cx/events\.csv is on a cluster's file system, which only "
+        r"Spark reads: run with --backend spark"
+    )
+    with pytest.raises(ConfigError, match=wanted):
+        load(spec, backend="duckdb")
+
+
+def test_environment_overrides_the_spark_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    from peakend.loading.spark_session import session_settings
+
+    spec = parse(
+        minimal(
+            spark={
+                "master": "spark://cx-master:7077",
+                "driver_memory": "4g",
+                "executor_memory": "8g",
+                "conf": {"spark.sql.shuffle.partitions": 64, "spark.executor.cores": 4},
+            }
+        )
+    ).spark
+    for name in ("MASTER", "DRIVER_MEMORY", "EXECUTOR_MEMORY", "SHUFFLE_PARTITIONS"):
+        monkeypatch.delenv(f"PEAKEND_SPARK_{name}", raising=False)
+    master, settings = session_settings(spec)
+    assert master == "spark://cx-master:7077"
+    assert settings["spark.driver.memory"] == "4g"
+    assert settings["spark.executor.memory"] == "8g"
+    assert settings["spark.sql.shuffle.partitions"] == "64"
+    assert settings["spark.executor.cores"] == "4"
+    monkeypatch.setenv("PEAKEND_SPARK_MASTER", "local[2]")
+    monkeypatch.setenv("PEAKEND_SPARK_DRIVER_MEMORY", "2g")
+    monkeypatch.setenv("PEAKEND_SPARK_SHUFFLE_PARTITIONS", "4")
+    master, settings = session_settings(spec)
+    assert master == "local[2]"
+    assert settings["spark.driver.memory"] == "2g"
+    assert settings["spark.executor.memory"] == "8g"
+    assert settings["spark.sql.shuffle.partitions"] == "4"
+    master, settings = session_settings(parse(minimal()).spark)
+    assert master == "local[2]" and "spark.executor.memory" not in settings

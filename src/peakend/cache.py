@@ -37,7 +37,7 @@ import peakend
 from peakend.errors import ConfigError
 from peakend.load import Dataset, as_events
 from peakend.load import load as load_sources
-from peakend.spec import DatasetSpec, SourceSpec, read_spec
+from peakend.spec import DatasetSpec, SourceSpec, SparkSpec, read_spec
 from peakend.validate import Problem, Reason, Severity, ValidationReport
 
 FORMAT = 1
@@ -107,7 +107,9 @@ def load_cached(
 def cache_key(spec: DatasetSpec) -> dict[str, Any]:
     """What a cache depends on: peakend's version, the spec's content, each source file's
     size and modification time."""
-    content = dataclasses.replace(spec, cache_dir=None, spec_path=None, strict=False)
+    content = dataclasses.replace(
+        spec, cache_dir=None, spec_path=None, strict=False, spark=SparkSpec()
+    )
     return {
         "format": FORMAT,
         "peakend": peakend.__version__,

@@ -215,6 +215,11 @@ def load(
     from peakend.loading import wanted_backend
 
     backend = wanted_backend(backend)
+    remote = [s.uri for s in (spec.source, spec.outcome_source) if s is not None and s.uri]
+    if remote and backend != "spark":
+        from peakend.io import remote_only
+
+        raise ConfigError(f"{spec.name}: {remote_only(remote[0])}")
     # --- dataset cache hook (peakend.cache) ---
     directory = cache if cache is not None else spec.cache_dir
     if directory is not None and backend == "spark":

@@ -13,6 +13,7 @@ can move together.
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -85,13 +86,34 @@ class SourceSpec:
     sheet: str | int | None = None
     skip_rows: int = 0
     header_rows: int = 1
+    #: A ``path`` on a cluster's file system (``hdfs://…``, ``s3a://…``, ``abfss://…``):
+    #: kept as written, for Spark's reader; ``path`` is then None.
+    uri: str | None = None
 
     @property
     def label(self) -> str:
         """How messages name this source: the file name or the table."""
         if self.path is not None:
             return str(self.path)
+        if self.uri is not None:
+            return self.uri
         return f"{self.url or self.format}:{self.table or 'query'}"
+
+
+@dataclass(frozen=True)
+class SparkSpec:
+    """The Spark session a spec asks for (``[spark]``), when peakend starts one.
+
+    ``master`` (``yarn``, ``spark://host:7077``, ``local[4]`` …), ``driver_memory``
+    and ``executor_memory`` (``4g``), and any other Spark setting in ``conf``
+    (``{"spark.executor.instances" = "8"}``). The ``PEAKEND_SPARK_*`` environment
+    variables override them (:mod:`peakend.loading.spark_session`).
+    """
+
+    master: str | None = None
+    driver_memory: str | None = None
+    executor_memory: str | None = None
+    conf: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -144,6 +166,8 @@ class DatasetSpec:
     #: ``[report] currency = "EUR"``: the ISO 4217 code of the money figures
     #: (touchpoint ``cost`` and what the report derives from it, e.g. cost saved).
     currency: str | None = None
+    #: ``[spark]``: the session ``--backend spark`` starts. Not part of the content key.
+    spark: SparkSpec = field(default_factory=SparkSpec)
 
     def scale_for(self, touchpoint: Touchpoint | None) -> Scale | None:
         """The scale scores of ``touchpoint`` are on (its own, else the default)."""
@@ -202,6 +226,7 @@ _TOP_KEYS = {
     "churn",
     "cache",
     "report",
+    "spark",
 }
 
 
@@ -292,6 +317,7 @@ def parse_spec(
         churn=_parse_churn(raw["churn"], where) if "churn" in raw else None,
         cache_dir=_parse_cache(raw, base_dir, where),
         currency=_parse_report(raw, where),
+        spark=_parse_spark(_table(raw, "spark", where), f"{where} [spark]"),
     )
 
 
@@ -322,6 +348,52 @@ def _parse_cache(raw: Mapping[str, Any], base_dir: Path, where: str) -> Path | N
             f'{where} [cache]: dir must be a folder name, e.g. dir = ".peakend-cache"'
         )
     return base_dir / folder
+
+
+_MEMORY = re.compile(r"\d+(?:[kmgt]b?)?", re.IGNORECASE)
+
+
+def _parse_spark(table: dict[str, Any], where: str) -> SparkSpec:
+    """``[spark]``: master, driver_memory, executor_memory and ``conf`` (Spark settings)."""
+    _reject_unknown(table, {"master", "driver_memory", "executor_memory", "conf"}, where, "[spark]")
+    master = table.get("master")
+    if master is not None and (not isinstance(master, str) or not master.strip()):
+        raise ConfigError(
+            f'{where}: master must be a Spark master URL, e.g. master = "yarn" or '
+            f'"spark://host:7077" or "local[4]", not {master!r}'
+        )
+    memory = {}
+    for key in ("driver_memory", "executor_memory"):
+        value = table.get(key)
+        if value is not None and not (isinstance(value, str) and _MEMORY.fullmatch(value.strip())):
+            raise ConfigError(
+                f'{where}: {key} must be an amount such as "4g" or "512m" (a string), not {value!r}'
+            )
+        memory[key] = value.strip() if isinstance(value, str) else None
+    conf = table.get("conf", {})
+    if not isinstance(conf, dict):
+        raise ConfigError(
+            f'{where}: conf must be a table of Spark settings, e.g. conf = {{ "spark.executor.'
+            f'cores" = "4" }}, not {conf!r}'
+        )
+    settings = {}
+    for key, value in conf.items():
+        if not key.startswith("spark."):
+            raise ConfigError(
+                f"{where}: conf key {key!r} is not a Spark setting (they begin with `spark.`)"
+            )
+        if isinstance(value, dict | list) or value is None:
+            raise ConfigError(
+                f"{where}: conf value of {key!r} must be a string, number or true/false, "
+                f"not {value!r}"
+            )
+        settings[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    return SparkSpec(
+        master=master.strip() if master else None,
+        driver_memory=memory["driver_memory"],
+        executor_memory=memory["executor_memory"],
+        conf=settings,
+    )
 
 
 def _flag(raw: Mapping[str, Any], key: str, where: str) -> bool:
@@ -397,13 +469,15 @@ def _parse_columns(raw: dict[str, Any], where: str) -> tuple[dict[str, str], tup
 
 def _parse_source(raw: Mapping[str, Any], base_dir: Path, where: str) -> SourceSpec:
     _reject_unknown(raw, _SOURCE_KEYS, where, "the source table")
-    path = Path(raw["path"]) if "path" in raw else None
+    uri = raw["path"] if isinstance(raw.get("path"), str) and _REMOTE.match(raw["path"]) else None
+    path = Path(raw["path"]) if "path" in raw and uri is None else None
     if path is not None and not path.is_absolute():
         path = (base_dir / path).resolve()
     url = raw.get("url")
-    if path is None and url is None:
+    if path is None and url is None and uri is None:
         raise ConfigError(f"{where}: give `path` (a file) or `url` (a PostgreSQL database)")
-    fmt = raw.get("format") or _infer_format(path, url)
+    named = Path(uri.split("://", 1)[1]) if uri is not None else path
+    fmt = raw.get("format") or _infer_format(named, url)
     if fmt not in FORMATS:
         raise ConfigError(
             f"{where}: format must be one of {', '.join(FORMATS)}, not {fmt!r}{_hint(fmt, FORMATS)}"
@@ -413,7 +487,7 @@ def _parse_source(raw: Mapping[str, Any], base_dir: Path, where: str) -> SourceS
     decimal = raw.get("decimal", ".")
     if decimal not in (".", ","):
         raise ConfigError(f"{where}: decimal must be '.' or ',', not {decimal!r}")
-    delimiter = raw.get("delimiter", "\t" if path and ".tsv" in path.suffixes else None)
+    delimiter = raw.get("delimiter", "\t" if named and ".tsv" in named.suffixes else None)
     if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1):
         raise ConfigError(
             f'{where}: delimiter must be one character (e.g. delimiter = ";" or "\\t"), '
@@ -444,7 +518,13 @@ def _parse_source(raw: Mapping[str, Any], base_dir: Path, where: str) -> SourceS
         sheet=sheet,
         skip_rows=skip_rows,
         header_rows=header_rows,
+        uri=uri,
     )
+
+
+#: A path with a scheme (``hdfs://``, ``s3a://``, ``gs://``, ``abfss://``, ``file://`` …):
+#: a file on a cluster's file systems, for Spark's reader only.
+_REMOTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+://")
 
 
 def _count(raw: Mapping[str, Any], key: str, default: int, where: str) -> int:

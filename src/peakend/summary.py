@@ -141,7 +141,7 @@ def summarize_journeys(
         outcomes = engine.outcomes_table(backend, dataset.outcomes)
     # Features sorted by journey, so that sums (and every figure) repeat exactly.
     tables = engine.journey_tables(events, outcomes, outcome_col=outcome)
-    journeys = _utc(tables.features)
+    journeys = engine.utc_times(tables.features)
     return JourneySummary(
         dataset_name=dataset.spec.name,
         outcome=outcome,
@@ -157,18 +157,6 @@ def summarize_journeys(
         scores=engine.score_distribution(events).to_pyarrow(),
         flows=tables.flows,
     )
-
-
-def _utc(table: pa.Table) -> pa.Table:
-    """Times without a zone as UTC: Spark gives the engine's UTC instants as naive
-    times in its session zone, which peakend sets to UTC; DuckDB gives them aware."""
-    fields = [
-        pa.field(f.name, pa.timestamp(f.type.unit, "UTC"))
-        if pa.types.is_timestamp(f.type) and f.type.tz is None
-        else f
-        for f in table.schema
-    ]
-    return table.cast(pa.schema(fields))
 
 
 def _column_estimate(table: pa.Table, column: str) -> Estimate:

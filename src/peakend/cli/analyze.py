@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from peakend.cli.common import JsonOpt, SpecArg, app, err, out, print_json, progress_bar, status
+from peakend.cli.common import (
+    BackendOpt,
+    JsonOpt,
+    SpecArg,
+    app,
+    err,
+    out,
+    print_json,
+    progress_bar,
+    status,
+)
 from peakend.report.build import STEPS, Report, ReportFiles
 from peakend.report.build import analyze as run_analysis
 
@@ -32,6 +42,7 @@ def analyze(
     ] = None,
     pdf: PdfOpt = True,
     images: ImagesOpt = True,
+    backend: BackendOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run every analysis the data allows and write the report.
@@ -44,7 +55,9 @@ def analyze(
 
     Example: peakend analyze examples/airline_passenger_satisfaction.toml --out report --lang nl
     """
-    report, files = run_report(spec, out_dir, lang=lang, outcome=outcome, pdf=pdf, images=images)
+    report, files = run_report(
+        spec, out_dir, lang=lang, outcome=outcome, pdf=pdf, images=images, backend=backend
+    )
     if as_json:
         result = report.to_dict()
         result["files"] = _file_list(files)
@@ -90,7 +103,10 @@ def demo(
     with status("Preparing the demo dataset …"):
         spec = demo_spec_path()
     err.print(f"Demo dataset: [bold]{spec}[/]")
-    analyze(spec, out_dir, lang=lang, outcome=None, pdf=True, images=True, as_json=as_json)
+    analyze(
+        spec, out_dir, lang=lang, outcome=None, pdf=True, images=True, backend=None,
+        as_json=as_json,
+    )  # fmt: skip
 
 
 def serve_demo(folder: Path, host: str, port: int) -> None:
@@ -120,7 +136,14 @@ def serve_demo(folder: Path, host: str, port: int) -> None:
 
 
 def run_report(
-    spec: Path, out_dir: Path, *, lang: str, outcome: str | None, pdf: bool, images: bool
+    spec: Path,
+    out_dir: Path,
+    *,
+    lang: str,
+    outcome: str | None,
+    pdf: bool,
+    images: bool,
+    backend: str | None = None,
 ) -> tuple[Report, ReportFiles]:
     """Run :func:`peakend.report.analyze` with a progress bar over its steps."""
     steps = [s for s in STEPS if (pdf or s != "pdf") and (images or s != "charts")]
@@ -138,6 +161,7 @@ def run_report(
             pdf=pdf,
             image_formats=("png", "svg") if images else (),
             progress=advance,
+            backend=backend,
         )
 
 

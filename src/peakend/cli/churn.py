@@ -5,13 +5,25 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
-from peakend.cli.common import JsonOpt, SpecArg, StrictOpt, app, out, print_json, status
+from peakend.cli.common import (
+    BackendOpt,
+    JsonOpt,
+    SpecArg,
+    StrictOpt,
+    app,
+    loading_message,
+    out,
+    print_json,
+    status,
+)
 from peakend.models.churn import ChurnResult, churn_drivers
 from peakend.spec import read_spec
 
 
 @app.command()
-def churn(spec: SpecArg, strict: StrictOpt = None, as_json: JsonOpt = False) -> None:
+def churn(
+    spec: SpecArg, strict: StrictOpt = None, backend: BackendOpt = None, as_json: JsonOpt = False
+) -> None:
     """Churn drivers: survival curves, hazard ratios and avoidable churn per touchpoint.
 
     Declare churn in the spec's [churn] section (a churn flag and time, or no
@@ -25,8 +37,8 @@ def churn(spec: SpecArg, strict: StrictOpt = None, as_json: JsonOpt = False) -> 
     if not parsed.snapshot:
         from peakend.load import load
 
-        with status(f"Loading and validating {spec.name} …"):
-            data = load(parsed, strict=strict)
+        with status(loading_message(spec, backend)):
+            data = load(parsed, strict=strict, backend=backend)
         with status("Fitting the survival model …"):
             result = churn_drivers(data)
     else:

@@ -146,8 +146,7 @@ def load_dataset(
     parsed = read_spec(spec)
     directory = cache if cache is not None else parsed.cache_dir
     if directory is None or wanted_backend(backend) == "spark":
-        where = " on Spark" if wanted_backend(backend) == "spark" else ""
-        with status(f"Loading and validating {spec.name}{where} …"):
+        with status(loading_message(spec, backend)):
             dataset = load(parsed, strict=strict, cache=cache, backend=backend)
     else:
         from peakend.cache import load_cached
@@ -158,6 +157,14 @@ def load_dataset(
         dataset = cached.dataset
     warn_quarantine(dataset)
     return dataset
+
+
+def loading_message(spec: Path, backend: str | None) -> str:
+    """What the spinner says while ``spec`` loads on ``backend``."""
+    from peakend.loading import wanted_backend
+
+    where = " on Spark" if wanted_backend(backend) == "spark" else ""
+    return f"Loading and validating {spec.name}{where} …"
 
 
 def warn_quarantine(dataset: Dataset) -> None:

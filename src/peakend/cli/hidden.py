@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from peakend.cli.common import (
+    BackendOpt,
     JsonOpt,
     SpecArg,
     StrictOpt,
@@ -51,6 +52,7 @@ def hidden(
         typer.Option("--out", help="Write the timeline charts (HTML and SVG) here."),
     ] = None,
     strict: StrictOpt = None,
+    backend: BackendOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Find hidden moments: windows after company touchpoints with excess customer contacts.
@@ -62,7 +64,7 @@ def hidden(
 
     Example: peakend hidden examples/bpic2012_loan_application.toml --json
     """
-    dataset = load_dataset(spec, strict)
+    dataset = load_dataset(spec, strict, backend=backend)
     with status("Computing contact-rate curves and hidden moments …"):
         result = find_hidden_moments(
             dataset,
@@ -221,6 +223,7 @@ def hidden_schedule(
         typer.Option(help="Leave out journeys that already had this touchpoint after the anchor."),
     ] = None,
     strict: StrictOpt = None,
+    backend: BackendOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List the proactive contacts due on a date, from the event log and contact rules.
@@ -230,7 +233,7 @@ def hidden_schedule(
     """
     rules = [dataclasses.replace(ProactiveRule.parse(r), skip_if=skip_if) for r in rule]
     when = on or datetime.now(UTC).date().isoformat()
-    dataset = load_dataset(spec, strict)
+    dataset = load_dataset(spec, strict, backend=backend)
     with status(f"Finding actions due on {when} …"):
         table = due_actions(dataset, rules, when)
     if csv is not None:

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from peakend.cli.charts import write_charts
 from peakend.cli.common import (
+    BackendOpt,
     JsonOpt,
     SpecArg,
     StrictOpt,
@@ -46,6 +47,7 @@ def memory(
         typer.Option("--out", help="Write the figures (HTML, PNG, SVG) to this directory."),
     ] = None,
     strict: StrictOpt = None,
+    backend: BackendOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Remembered experience: which memory model fits your customers, and which ends spoil.
@@ -58,7 +60,7 @@ def memory(
 
     Example: peakend memory examples/airline_passenger_satisfaction.toml --outcome satisfied
     """
-    dataset = load_dataset(spec, strict)
+    dataset = load_dataset(spec, strict, backend=backend)
     with status(f"Fitting and comparing memory models ({folds}-fold) …"):
         result = remembered_experience(
             dataset, outcome=outcome, journey_type=journey_type, folds=folds, seed=seed

@@ -8,7 +8,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from peakend.cli.common import JsonOpt, SpecArg, StrictOpt, app, out, print_json, status
+from peakend.cli.common import (
+    BackendOpt,
+    JsonOpt,
+    SpecArg,
+    StrictOpt,
+    app,
+    loading_message,
+    out,
+    print_json,
+    status,
+)
 from peakend.models.recovery import RecoveryResult, service_recovery
 from peakend.spec import read_spec
 from peakend.stats.att import Effect
@@ -21,6 +31,7 @@ def recovery(
         list[str] | None, typer.Option(help="Outcome to compare (repeatable; default: all).")
     ] = None,
     strict: StrictOpt = None,
+    backend: BackendOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Service recovery: outcomes of recovered, not-recovered and never-failed customers.
@@ -36,8 +47,8 @@ def recovery(
     if not parsed.snapshot:
         from peakend.load import load
 
-        with status(f"Loading and validating {spec.name} …"):
-            data = load(parsed, strict=strict)
+        with status(loading_message(spec, backend)):
+            data = load(parsed, strict=strict, backend=backend)
         with status("Comparing recovered, not recovered and never-failed customers …"):
             result = service_recovery(data, outcomes=outcome)
     else:

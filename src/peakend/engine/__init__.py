@@ -13,7 +13,13 @@ touchpoints logged in the same second), and ``seq`` — the source order — bre
 those ties so that results never depend on how the database happens to sort.
 """
 
-from peakend.engine.backend import connect, events_table, outcomes_table
+from peakend.engine.backend import (
+    connect,
+    dataset_events,
+    events_table,
+    outcomes_table,
+    utc_times,
+)
 from peakend.engine.flows import directly_follows
 from peakend.engine.journeys import journey_features
 from peakend.engine.order import ordered_events
@@ -23,6 +29,7 @@ from peakend.engine.touchpoints import score_distribution, touchpoint_stats
 __all__ = [
     "JourneyTables",
     "connect",
+    "dataset_events",
     "directly_follows",
     "events_table",
     "journey_features",
@@ -31,4 +38,5 @@ __all__ = [
     "outcomes_table",
     "score_distribution",
     "touchpoint_stats",
+    "utc_times",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import pyarrow as pa
@@ -11,6 +11,9 @@ from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from peakend.errors import SourceError
 from peakend.resources import resources
+
+if TYPE_CHECKING:
+    from peakend.load import Dataset
 
 
 def connect(
@@ -50,7 +53,42 @@ def events_table(con: Any, events: pa.Table | str | Path, *, name: str = "events
 def outcomes_table(
     con: Any, outcomes: pa.Table | str | Path, *, name: str = "outcomes"
 ) -> ibis.Table:
-    """Make a per-journey outcomes table available to ``con``."""
+    """Make a per-journey outcomes table available to ``con``.
+
+    On a Spark session an Arrow table becomes a temporary view (``ibis.memtable``):
+    a table would be written to the session's warehouse on disk.
+    """
+    if isinstance(outcomes, pa.Table) and getattr(con, "name", "") == "pyspark":
+        return ibis.memtable(outcomes)
     if isinstance(outcomes, pa.Table):
         return con.create_table(name, outcomes, overwrite=True)
     return con.read_parquet(str(outcomes), table_name=name)
+
+
+def dataset_events(
+    dataset: Dataset, con: Any | None = None, *, name: str = "events"
+) -> tuple[Any, ibis.Table]:
+    """The backend the engine runs on for ``dataset`` and its events there.
+
+    Events kept on a Spark session (``--backend spark``) stay there: the engine's
+    queries run on the session and only their results come back. Events anywhere
+    else are put on ``con`` (a new DuckDB connection by default), as
+    :func:`events_table` does.
+    """
+    source = dataset.event_source
+    if source is not None and source.remote:
+        return source.ibis_table()
+    backend = con if con is not None else connect()
+    return backend, events_table(backend, dataset.events, name=name)
+
+
+def utc_times(table: pa.Table) -> pa.Table:
+    """Times without a zone as UTC: Spark gives the engine's UTC instants as naive
+    times in its session zone, which peakend sets to UTC; DuckDB gives them aware."""
+    fields = [
+        pa.field(f.name, pa.timestamp(f.type.unit, "UTC"))
+        if pa.types.is_timestamp(f.type) and f.type.tz is None
+        else f
+        for f in table.schema
+    ]
+    return table.cast(pa.schema(fields))

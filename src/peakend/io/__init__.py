@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from peakend.errors import ConfigError
 from peakend.io.files import BadRows, read_csv, read_jsonl, read_parquet
 from peakend.spec import SourceSpec
 
-__all__ = ["BadRows", "read_source"]
+__all__ = ["BadRows", "read_source", "remote_only"]
 
 
 def read_source(source: SourceSpec, *, max_rows: int | None = None) -> tuple[pd.DataFrame, BadRows]:
@@ -21,6 +22,8 @@ def read_source(source: SourceSpec, *, max_rows: int | None = None) -> tuple[pd.
 
     ``max_rows`` reads only the first data rows of file sources (for profiling).
     """
+    if source.uri is not None:
+        raise ConfigError(remote_only(source.uri))
     bad = BadRows()
     if source.format == "csv":
         return read_csv(source, bad, max_rows=max_rows), bad
@@ -41,3 +44,11 @@ def read_source(source: SourceSpec, *, max_rows: int | None = None) -> tuple[pd.
     from peakend.io.database import read_database
 
     return read_database(source), bad
+
+
+def remote_only(uri: str) -> str:
+    """Why a path on a cluster's file system cannot be read here, and what to do."""
+    return (
+        f"{uri} is on a cluster's file system, which only Spark reads: run with --backend "
+        "spark (or PEAKEND_BACKEND=spark), or copy the file here and give its local path"
+    )

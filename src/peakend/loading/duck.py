@@ -86,7 +86,7 @@ def unsupported(spec: DatasetSpec) -> str | None:
         (spec.layout != "long", f"{spec.layout} layout"),
         (spec.snapshot, "customer snapshot"),
         (source.format not in NATIVE, f"{source.format} source"),
-        (source.path is None, "no file path"),
+        (source.path is None and source.uri is None, "no file path"),
         (source.header_rows != 1 or source.skip_rows != 0, "extra header rows"),
         (source.timestamp_format is not None, "timestamp_format"),
         (bool(spec.touchpoint_parts), "joined touchpoint"),
@@ -870,7 +870,7 @@ class DuckLoader(_Loader):
         source_table, id_col, label = "raw", self.columns["journey_id"], self.label
         other = self.spec.outcome_source
         if other is not None:
-            if other.format not in NATIVE or other.path is None:
+            if other.format not in NATIVE or (other.path is None and other.uri is None):
                 raise Unsupported(f"{other.format} outcome source")
             from peakend.load import _short_path
 

@@ -15,12 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from peakend.schema import EVENT_SCHEMA
 
 if TYPE_CHECKING:
     import duckdb
     import ibis
+
+    from peakend.load import Dataset
 
 VIEW = "peakend_events"
 """Name of the canonical events view on the source's connection."""
@@ -143,3 +146,28 @@ _SQL_TYPES = {
     "text": "VARCHAR",
     "lang": "VARCHAR",
 }
+
+
+def commented_events(dataset: Dataset) -> pa.Table:
+    """The dataset's events that carry a comment (``text``): what text scoring reads.
+
+    Events kept on a Spark session stay there; only these rows come back.
+    """
+    from peakend.loading.spark import SparkEventSource
+
+    source = dataset.event_source
+    if isinstance(source, SparkEventSource):
+        return source.commented()
+    events = dataset.events
+    return events.filter(pc.is_valid(events["text"]))
+
+
+def journey_events(dataset: Dataset, journey_id: str) -> pa.Table:
+    """The events of one journey in canonical order; from a Spark session only those."""
+    from peakend.loading.spark import SparkEventSource
+
+    source = dataset.event_source
+    if isinstance(source, SparkEventSource):
+        return source.journey(journey_id)
+    events = dataset.events
+    return events.filter(pc.equal(events["journey_id"], journey_id))

@@ -56,7 +56,7 @@ def load_on_spark(spec: DatasetSpec, session: SparkSession | None = None) -> Dat
     if session is None:
         from peakend.loading.spark_session import spark_session
 
-        session = spark_session()
+        session = spark_session(spec.spark)
     dataset = SparkLoader(spec, session).run()
     dataset.report.loader = "spark"
     return dataset
@@ -95,14 +95,18 @@ class SparkLoader(DuckLoader):
 
     def _read(self, source: SourceSpec, name: str) -> None:
         """Source ``name`` as a persisted table with its 1-based data row number."""
-        assert source.path is not None
-        if not source.path.is_file():
-            raise SourceError(f"{source.label}: no such file")
+        location = _location(source)
         reader = self.session.read
-        if source.format == "parquet":
-            frame = reader.parquet(str(source.path))
-        else:
-            frame = reader.options(**self._csv_options(source, name == "raw")).csv(str(source.path))
+        try:
+            if source.format == "parquet":
+                frame = reader.parquet(location)
+            else:
+                frame = reader.options(**self._csv_options(source, name == "raw")).csv(location)
+        except (ConfigError, SourceError, Unsupported):
+            raise
+        except Exception as exc:  # a path on a cluster that Spark cannot open
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise SourceError(f"{source.label}: Spark cannot read it ({message})") from exc
         names = list(frame.columns)
         if ROW in names:
             raise Unsupported(f"a column named {ROW}")
@@ -134,6 +138,12 @@ class SparkLoader(DuckLoader):
 
     def _csv_options(self, source: SourceSpec, main: bool) -> dict[str, str]:
         """Spark CSV options with the delimiter and encoding the pandas reader would use."""
+        if source.uri is not None:
+            # not on this machine: the first lines through Spark (as UTF-8; see _read)
+            lines = self.session.read.text(source.uri).limit(_HEAD_LINES).collect()
+            head = "\n".join(str(line[0]) for line in lines).encode("utf-8")
+            self.encoding, delimiter = self._csv_dialect(source, head, main)
+            return _csv_options(self.encoding, delimiter)
         assert source.path is not None
         head = read_file_bytes(source.path, limit=_HEAD_BYTES)
         raw_head = source.path.read_bytes()[:2]
@@ -145,18 +155,7 @@ class SparkLoader(DuckLoader):
                 "only; rename it, or " + DROP_OPTION
             )
         self.encoding, delimiter = self._csv_dialect(source, head, main)
-        # multiLine: quoted values may hold line breaks (as DuckDB and pandas read them);
-        # it also reads each file as one split, so rows keep the file's order.
-        return {
-            "header": "true",
-            "sep": delimiter,
-            "quote": '"',
-            "escape": '"',
-            "encoding": self.encoding,
-            "multiLine": "true",
-            "mode": "FAILFAST",
-            "inferSchema": "false",
-        }
+        return _csv_options(self.encoding, delimiter)
 
     def _clean_text_columns(self) -> set[str]:
         """Every text column is stripped on Spark (no Parquet dictionaries to look at)."""
@@ -264,9 +263,10 @@ class SparkEventSource(EventSource):
     """Canonical events as a persisted table on a Spark session.
 
     The journey engine reads them through Ibis's PySpark backend
-    (:meth:`ibis_table`), so only aggregates leave Spark; :meth:`to_arrow` (what
-    ``Dataset.events`` calls) brings every event to this process and suits small
-    data only.
+    (:meth:`ibis_table`), so only aggregates leave Spark; :meth:`commented` and
+    :meth:`journey` bring back the few rows text scoring and a journey's chart
+    read; :meth:`to_arrow` (what ``Dataset.events`` calls) brings every event to
+    this process and suits small data only.
     """
 
     remote = True
@@ -277,6 +277,7 @@ class SparkEventSource(EventSource):
         self.session = session
         self.frame: DataFrame | None = frame
         self._persisted = persisted
+        self._commented: pa.Table | None = None
         self.n_rows = n_rows
         frame.createOrReplaceTempView(VIEW)
 
@@ -297,7 +298,20 @@ class SparkEventSource(EventSource):
 
     def to_arrow(self) -> pa.Table:
         """Every event, in the canonical schema and order (journey, time, sequence)."""
-        frame = self._frame().orderBy("journey_id", self._column("ts").asc_nulls_last(), "seq", ROW)
+        return self._arrow(self._frame())
+
+    def commented(self) -> pa.Table:
+        """The events with a comment, as :meth:`to_arrow` gives them (read once, then kept)."""
+        if self._commented is None:
+            self._commented = self._arrow(self._frame().where(self._column("text").isNotNull()))
+        return self._commented
+
+    def journey(self, journey_id: str) -> pa.Table:
+        """The events of one journey, as :meth:`to_arrow` gives them."""
+        return self._arrow(self._frame().where(self._column("journey_id") == journey_id))
+
+    def _arrow(self, frame: DataFrame) -> pa.Table:
+        frame = frame.orderBy("journey_id", self._column("ts").asc_nulls_last(), "seq", ROW)
         table = to_arrow(frame.drop(ROW))
         return table.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
 
@@ -327,6 +341,36 @@ class SparkEventSource(EventSource):
         return f"SparkEventSource({self.n_rows:,} events, {state})"
 
 
+_HEAD_LINES = 200
+"""Lines read to find the delimiter of a CSV file on a cluster."""
+
+
+def _location(source: SourceSpec) -> str:
+    """Where Spark reads ``source``: a cluster path as written, else the local file."""
+    if source.uri is not None:
+        return source.uri  # Spark's reader says when it does not exist
+    assert source.path is not None
+    if not source.path.is_file():
+        raise SourceError(f"{source.label}: no such file")
+    return str(source.path)
+
+
+def _csv_options(encoding: str, delimiter: str) -> dict[str, str]:
+    """Spark CSV options that read as the DuckDB and pandas loaders do."""
+    # multiLine: quoted values may hold line breaks (as DuckDB and pandas read them);
+    # it also reads each file as one split, so rows keep the file's order.
+    return {
+        "header": "true",
+        "sep": delimiter,
+        "quote": '"',
+        "escape": '"',
+        "encoding": encoding,
+        "multiLine": "true",
+        "mode": "FAILFAST",
+        "inferSchema": "false",
+    }
+
+
 def _spark_name(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
@@ -335,12 +379,19 @@ def _numbered(frame: DataFrame) -> DataFrame:
     """``frame`` with the 1-based row number of each row in the file, first.
 
     Rows are numbered by (file split, position in the split): Spark reads a
-    split's rows in file order, and a split's offset orders the splits.
+    split's rows in file order, and a split's offset orders the splits. A source
+    read as one split (a CSV file: it is read with ``multiLine``) is numbered as
+    it is read, in the same pass; several splits need their sizes first, which
+    reads the source a second time.
     """
     from pyspark.sql import functions as F
     from pyspark.sql.window import Window
 
     names = list(frame.columns)
+    if frame.rdd.getNumPartitions() == 1:
+        # one split: the ids are 0, 1, 2 … in file order
+        row = (F.monotonically_increasing_id() + 1).cast("bigint").alias(ROW)
+        return frame.select(row, *(F.col(_spark_name(c)) for c in names))
     tagged = frame.select(
         "*",
         F.col("_metadata.file_block_start").alias("__block"),

@@ -1,14 +1,19 @@
 """The Spark session peakend runs on: the active one, or a new one from the settings.
 
 A session that is already running in the process (a notebook on a cluster, a
-``spark-submit`` job) is used as it is; otherwise peakend starts one:
+``spark-submit`` job, or the one an earlier step of the same command started) is
+used as it is; otherwise peakend starts one. Each setting comes from the first
+of: its environment variable, the spec's ``[spark]`` table, the default:
 
-* master: ``PEAKEND_SPARK_MASTER`` (``spark://host:7077``, ``yarn``,
-  ``local[4]`` …), default ``local[*]`` (every core of this machine);
+* master: ``PEAKEND_SPARK_MASTER``, ``[spark] master`` (``spark://host:7077``,
+  ``yarn``, ``local[4]`` …), default ``local[*]`` (every core of this machine);
 * driver and executor memory: ``PEAKEND_SPARK_DRIVER_MEMORY`` and
-  ``PEAKEND_SPARK_EXECUTOR_MEMORY`` (``4g``), default Spark's (1 GB);
-* shuffle partitions: ``PEAKEND_SPARK_SHUFFLE_PARTITIONS``, default twice the
-  cores in local mode, else Spark's (200).
+  ``PEAKEND_SPARK_EXECUTOR_MEMORY``, ``[spark] driver_memory`` and
+  ``executor_memory`` (``4g``), default Spark's (1 GB);
+* shuffle partitions: ``PEAKEND_SPARK_SHUFFLE_PARTITIONS``, ``[spark] conf``'s
+  ``spark.sql.shuffle.partitions``, default twice the cores in local mode, else
+  Spark's (200);
+* any other Spark setting: ``[spark] conf = {"spark.executor.cores" = "4"}``.
 
 Either way the session's SQL time zone is set to UTC (peakend's events are UTC
 instants; Spark shows times in the session's zone) and Arrow transfer is on.
@@ -22,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from peakend.errors import ConfigError
+from peakend.spec import SparkSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -35,8 +41,9 @@ _SETTINGS = {
 }
 
 
-def spark_session() -> SparkSession:
-    """The active Spark session, or a new one from the ``PEAKEND_SPARK_*`` settings."""
+def spark_session(spec: SparkSpec | None = None) -> SparkSession:
+    """The active Spark session, or a new one from the ``PEAKEND_SPARK_*`` settings,
+    then the spec's ``[spark]`` table (``spec``)."""
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:
@@ -46,22 +53,10 @@ def spark_session() -> SparkSession:
         ) from exc
     session = SparkSession.getActiveSession()
     if session is None:
-        master = os.environ.get(MASTER_ENV, "").strip() or DEFAULT_MASTER
+        master, settings = session_settings(spec or SparkSpec())
         builder = SparkSession.builder.master(master).appName("peakend")
-        builder = builder.config("spark.ui.showConsoleProgress", "false")
-        builder = builder.config("spark.log.level", "ERROR")
-        # nothing peakend does writes tables; should anything, not into the working folder
-        warehouse = Path(tempfile.gettempdir()) / f"peakend-spark-warehouse-{os.getpid()}"
-        builder = builder.config("spark.sql.warehouse.dir", str(warehouse))
-        if master.startswith("local"):
-            # Spark's 200 shuffle partitions are sized for clusters; on one machine
-            # every aggregate would run 200 tiny tasks.
-            cores = os.cpu_count() or 2
-            builder = builder.config("spark.sql.shuffle.partitions", str(2 * cores))
-        for env, key in _SETTINGS.items():
-            value = os.environ.get(env, "").strip()
-            if value:
-                builder = builder.config(key, value)
+        for key, value in settings.items():
+            builder = builder.config(key, value)
         try:
             session = builder.getOrCreate()
         except Exception as exc:  # Java missing or the master unreachable
@@ -75,3 +70,29 @@ def spark_session() -> SparkSession:
     session.conf.set("spark.sql.session.timeZone", "UTC")
     session.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
     return session
+
+
+def session_settings(spec: SparkSpec) -> tuple[str, dict[str, str]]:
+    """The master and the settings of a new session: environment, then ``spec``, then defaults."""
+    master = os.environ.get(MASTER_ENV, "").strip() or spec.master or DEFAULT_MASTER
+    # nothing peakend does writes tables; should anything, not into the working folder
+    warehouse = Path(tempfile.gettempdir()) / f"peakend-spark-warehouse-{os.getpid()}"
+    settings = {
+        "spark.ui.showConsoleProgress": "false",
+        "spark.log.level": "ERROR",
+        "spark.sql.warehouse.dir": str(warehouse),
+    }
+    if master.startswith("local"):
+        # Spark's 200 shuffle partitions are sized for clusters; on one machine
+        # every aggregate would run 200 tiny tasks.
+        settings["spark.sql.shuffle.partitions"] = str(2 * (os.cpu_count() or 2))
+    if spec.driver_memory:
+        settings["spark.driver.memory"] = spec.driver_memory
+    if spec.executor_memory:
+        settings["spark.executor.memory"] = spec.executor_memory
+    settings.update(spec.conf)
+    for env, key in _SETTINGS.items():
+        value = os.environ.get(env, "").strip()
+        if value:
+            settings[key] = value
+    return master, settings

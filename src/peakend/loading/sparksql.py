@@ -12,7 +12,13 @@ of statement Spark has no equivalent for are carried out on DataFrames:
   time a table it may read changes (DuckDB views are live; Spark views over a
   DataFrame are not);
 * ``UPDATE name SET column = value [WHERE condition]``: the table redefined with
-  ``CASE WHEN condition THEN value ELSE column END`` and computed again;
+  ``CASE WHEN condition THEN value ELSE column END``, not computed: the next
+  queries evaluate the few ``CASE`` expressions as they read the table (the
+  loader's updates only clear the ``keep`` flag), instead of every update
+  writing the whole table again. Before a table such a definition reads is
+  dropped or replaced, the updated tables are computed (a local checkpoint); so
+  is an update whose condition reads another table (a subquery: a join that
+  every later read would repeat);
 * ``DROP``, ``DESCRIBE`` (Spark types given under DuckDB's names) and ``SET``
   (ignored: the session is set up once, in :mod:`peakend.loading.spark_session`).
 
@@ -113,6 +119,8 @@ class SparkSQL:
         self.session = session
         self.tables: dict[str, DataFrame] = {}
         self.views: dict[str, str] = {}
+        #: Updated tables not computed since, with the computed tables they are defined on.
+        self.pending: dict[str, list[DataFrame]] = {}
 
     # -- the connection interface ------------------------------------------------
 
@@ -142,7 +150,7 @@ class SparkSQL:
     def close(self) -> None:
         """Release every persisted table and drop every view made here."""
         for name in [*self.tables, *self.views]:
-            self.drop(name)
+            self.drop(name, settle=False)
 
     # -- tables and views ----------------------------------------------------------
 
@@ -154,20 +162,51 @@ class SparkSQL:
         """
         frame = frame.localCheckpoint(eager=True)
         old = self.tables.get(name)
+        released = [old, *self.pending.pop(name, [])]
+        if old is not None:
+            self._settle()  # another updated table may be defined on the old one
         frame.createOrReplaceTempView(name)
         self.tables[name] = frame
-        if old is not None:
-            old.unpersist()
+        for table in released:
+            if table is not None:
+                table.unpersist()
         self._refresh_views()
         return frame
 
-    def drop(self, name: str) -> None:
-        """Drop table or view ``name`` (nothing if it does not exist)."""
+    def drop(self, name: str, *, settle: bool = True) -> None:
+        """Drop table or view ``name`` (nothing if it does not exist).
+
+        With ``settle`` the updated tables are computed first: one may read ``name``.
+        """
+        if settle and name in self.tables and name not in self.pending:
+            self._settle()
         frame = self.tables.pop(name, None)
         if frame is not None:
             frame.unpersist()
+        for base in self.pending.pop(name, []):
+            base.unpersist()
         self.views.pop(name, None)
         self.session.catalog.dropTempView(name)
+
+    def _redefine(self, name: str, frame: DataFrame) -> None:
+        """Table ``name`` as ``frame`` from now on, computed only as queries read it."""
+        bases = self.pending.setdefault(name, [])
+        if not bases:
+            bases.append(self.tables[name])  # the computed table the definition reads
+        frame.createOrReplaceTempView(name)
+        self.tables[name] = frame
+        self._refresh_views()
+
+    def _settle(self) -> None:
+        """Compute every updated table now and release what its definition read."""
+        for name, bases in list(self.pending.items()):
+            frame = self.tables[name].localCheckpoint(eager=True)
+            frame.createOrReplaceTempView(name)
+            self.tables[name] = frame
+            del self.pending[name]
+            for base in bases:
+                base.unpersist()
+        self._refresh_views()
 
     def _create(self, statement: Any) -> None:
         name = statement.this.name
@@ -206,7 +245,12 @@ class SparkSQL:
                 columns.append(f"{value} AS {quoted}")
             else:
                 columns.append(quoted)
-        self.register(name, self.session.sql(f"SELECT {', '.join(columns)} FROM {name}"))
+        frame = self.session.sql(f"SELECT {', '.join(columns)} FROM {name}")
+        if where is not None and where.find(exp.Select) is not None:
+            # a condition over another table (a join) would be evaluated by every read
+            self.register(name, frame)
+        else:
+            self._redefine(name, frame)
 
     def _refresh_views(self) -> None:
         for name, query in self.views.items():

@@ -25,6 +25,7 @@ from threadpoolctl import threadpool_limits
 
 from peakend.errors import DataError, ModelError, PeakendError
 from peakend.load import Dataset, load
+from peakend.loading.events import commented_events
 from peakend.report.i18n import Language, check_language, number, text
 from peakend.report.pdf import PdfContent, typeset_pdf
 from peakend.report.quality import data_line, data_quality, quarantine_warning
@@ -217,15 +218,21 @@ def analyze(
     pdf: bool = True,
     image_formats: tuple[str, ...] = ("png", "svg"),
     progress: Progress | None = None,
+    backend: str | None = None,
 ) -> tuple[Report, ReportFiles]:
-    """Load ``spec``, run every analysis the data allows and write the report to ``out_dir``."""
+    """Load ``spec``, run every analysis the data allows and write the report to ``out_dir``.
+
+    ``backend`` is :func:`peakend.load`'s: with ``spark`` the events stay on the
+    Spark session and the analyses bring back only aggregates, per-journey
+    features and the commented events (docs/scale.md).
+    """
     check_language(lang)
     step = progress or (lambda _name: None)
     # the chart engine starts beside the loading, which leaves the second core idle
     warming = _start_thread(warm_up) if pdf or image_formats else None
     try:
         step("load")
-        dataset = load(spec)
+        dataset = load(spec, backend=backend)
         report = build_report(
             dataset, lang=lang, outcome=outcome, progress=step, image_formats=image_formats
         )
@@ -375,7 +382,7 @@ def _missing_data(key: str, ctx: ReportContext) -> str | None:
         return "reason_no_churn"
     if key == "hidden" and summary.median_duration_s is None:
         return "reason_no_timestamps"
-    if key == "emotions" and ctx.dataset.events["text"].null_count == ctx.dataset.events.num_rows:
+    if key == "emotions" and commented_events(ctx.dataset).num_rows == 0:
         return "reason_no_text"
     return None
 

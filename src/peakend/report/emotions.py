@@ -7,6 +7,7 @@ from typing import Any
 import pyarrow.compute as pc
 
 from peakend.load import WIDE_COMMENT, Dataset
+from peakend.loading.events import commented_events
 from peakend.report.i18n import Language, ci, number, percent, percent_ci, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section
 from peakend.text.journey import TouchpointEmotion, TouchpointEmotions, touchpoint_emotions
@@ -35,7 +36,7 @@ EMBEDDING_MAX_DISTINCT = 20_000
 
 def emotions_section(ctx: ReportContext) -> Section:
     """Score the comments attached to events and summarise them per touchpoint."""
-    distinct = pc.count_distinct(ctx.dataset.events["text"]).as_py()
+    distinct = pc.count_distinct(commented_events(ctx.dataset)["text"]).as_py()
     backend: Backend = "embedding" if distinct <= EMBEDDING_MAX_DISTINCT else "lexicon"
     result = touchpoint_emotions(ctx.dataset, backend=backend)
     ctx.results["emotions"] = result

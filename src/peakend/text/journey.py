@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 
 from peakend.errors import MissingColumnError
 from peakend.load import Dataset
+from peakend.loading.events import commented_events
 from peakend.stats.resampling import bootstrap_weights, percentile_interval
 from peakend.summary import Estimate
 from peakend.text.labels import EMOTIONS, PILLARS, VALENCE_CLASSES
@@ -280,7 +281,7 @@ def touchpoint_emotions(
     ``data`` may be a Dataset, raw events (scored here) or the output of
     :func:`add_text_emotions` (not scored again).
     """
-    events = data.events if isinstance(data, Dataset) else data
+    events = commented_events(data) if isinstance(data, Dataset) else data
     if "text_valence" not in events.column_names:
         events = add_text_emotions(
             events, backend=backend, lang=lang, scorer=scorer, progress=progress
@@ -470,7 +471,7 @@ def interaction_endings(
         Per group: negative and positive shares of the decided endings and the
         undecided share, each with its Wilson 95 % interval.
     """
-    events = data.events if isinstance(data, Dataset) else data
+    events = commented_events(data) if isinstance(data, Dataset) else data
     if "text_end_class" not in events.column_names:
         events = add_text_emotions(
             events, backend=backend, lang=lang, scorer=scorer, progress=progress

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from peakend.errors import ConfigError
 from peakend.load import Dataset
+from peakend.loading.events import journey_events
 from peakend.models.memory import MemoryResult
 from peakend.stats.resampling import Interval
 from peakend.views.style import HEIGHT, PALETTE, WIDTH, Chart, configure, data
@@ -82,9 +83,10 @@ def journey_curve(
     """
     row = _journey_row(result, journey_id)
     jid = str(row["journey_id"])
-    ev = dataset.events.filter(
-        pc.and_(pc.equal(dataset.events["journey_id"], jid), pc.is_valid(dataset.events["valence"]))
-    ).sort_by([("ts", "ascending"), ("seq", "ascending")])
+    events = journey_events(dataset, jid)
+    ev = events.filter(pc.is_valid(events["valence"])).sort_by(
+        [("ts", "ascending"), ("seq", "ascending")]
+    )
     if ev.num_rows == 0:
         raise ConfigError(f"journey {jid!r} has no scored moments in {dataset.spec.name!r}")
     names = dict(labels or {})

@@ -131,10 +131,9 @@ def churn_drivers(data: Dataset | DatasetSpec | str | Path) -> ChurnResult:
         return _snapshot(data)
     if isinstance(data, DatasetSpec):
         data = load(data)
-    from peakend.engine import connect, events_table, outcomes_table
+    from peakend.engine import dataset_events, outcomes_table
 
-    con = connect()
-    events = events_table(con, data.events)
+    con, events = dataset_events(data)
     frame = _outcome_frame(data)
     return from_events(events, outcomes_table(con, pa_table(frame)), data.spec)
 

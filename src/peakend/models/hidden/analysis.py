@@ -219,8 +219,7 @@ def find_hidden_moments(
     ends = data.spec.journey_end
     rule = contact_rule(data.touchpoints, anchors=anchors, contacts=contacts, closing=ends.closing)
     score = _score_outcome(data, score_outcome)
-    con = engine.connect()
-    events = engine.events_table(con, data.events, name="hidden_events")
+    _, events = engine.dataset_events(data, name="hidden_events")
     curves = contact_curves(
         events,
         rule,

@@ -243,12 +243,11 @@ def at_risk_anchors(
 
     ``last_full`` is the last offset whose whole unit the journey was open
     (``-1``: none); ``half`` (0 detects, 1 measures) is drawn per customer from
-    a hash of the customer id and ``seed``.
+    a hash of the customer id and ``seed`` (:func:`customer_halves`).
     """
-    j = anchors.join(ends, "journey_id")
+    j = customer_halves(anchors.join(ends, "journey_id"), seed)
     micros = j.end_ts.delta(j.anchor_ts, unit="microsecond").cast("float64")
     full = (micros / (unit_s * 1e6)).floor().cast("int64") - 1
-    half = (j.customer.cast("string") + ibis.literal(f"#{seed}")).hash() % 2
     return j.select(
         "journey_id",
         "anchor",
@@ -256,8 +255,33 @@ def at_risk_anchors(
         "anchor_valence",
         "customer",
         last_full=full.clip(lower=-1, upper=horizon - 1),
-        half=half.abs().cast("int64"),
+        half="half",
     )
+
+
+def customer_halves(table: ibis.Table, seed: int) -> ibis.Table:
+    """``table`` with ``half``: DuckDB's hash of the ``customer`` id and ``seed``, modulo 2.
+
+    Each engine hashes differently, and the split must not depend on where the
+    events are: on another backend (Spark) the distinct customer ids come to this
+    process, DuckDB hashes them, and the halves go back as a small table.
+    """
+    backend = ibis.get_backend(table)
+    if backend.name == "duckdb":
+        return table.mutate(half=_half(table.customer, seed))
+    keyed = table.mutate(customer_key=table.customer.cast("string"))
+    ids = keyed.select("customer_key").distinct().to_pyarrow()
+    local = ibis.duckdb.connect()
+    customers = local.create_table("customers", ids)
+    halves = customers.mutate(half=_half(customers.customer_key, seed)).to_pyarrow()
+    # a temporary view (a table would be written to the session's warehouse)
+    view = backend.create_view("peakend_customer_halves", ibis.memtable(halves), overwrite=True)
+    return keyed.join(view, "customer_key").drop("customer_key")
+
+
+def _half(customer: ibis.Value, seed: int) -> ibis.Value:
+    hashed = (customer.cast("string") + ibis.literal(f"#{seed}")).hash() % 2
+    return hashed.abs().cast("int64")
 
 
 def contact_pairs(

@@ -69,15 +69,14 @@ def due_actions(
         missing = {r.anchor} - known | ({r.skip_if} - known if r.skip_if else set())
         if missing:
             raise ConfigError(f"rule {r.anchor}+{r.day}d: unknown touchpoint(s) {sorted(missing)}")
-    con = engine.connect()
-    events = engine.events_table(con, data.events, name="schedule_events")
+    _, events = engine.dataset_events(data, name="schedule_events")
     parts = [_due(events, r, i, day0) for i, r in enumerate(rules)]
     if not parts:
         return _empty()
     table = parts[0]
     for p in parts[1:]:
         table = table.union(p)
-    return table.order_by(["rule", "journey_id"]).drop("rule").to_pyarrow()
+    return engine.utc_times(table.order_by(["rule", "journey_id"]).drop("rule").to_pyarrow())
 
 
 def _due(events: ibis.Table, rule: ProactiveRule, index: int, day0: date) -> ibis.Table:

@@ -249,8 +249,7 @@ def remembered_experience(
     journey_type = _journey_type(dataset, journey_type)
     if not -1.0 <= weak <= good <= 1.0 or margin <= 0:
         raise ConfigError("need -1 <= weak <= good <= 1 and margin > 0 (valence units)")
-    backend = con or engine.connect()
-    events = engine.events_table(backend, dataset.events)
+    _, events = engine.dataset_events(dataset, con)
     all_journeys = engine.journey_features(events).to_pyarrow() if features is None else features
     table = _with_outcome(all_journeys, dataset.outcomes, outcome, journey_type)
     if table.num_rows < 2 * folds:
@@ -268,7 +267,7 @@ def remembered_experience(
         models[TEST_MODEL],
         y,
         binary=binary,
-        share=timed_share(dataset.events),
+        share=timed_share(_scored_times(dataset)),
         declared=dataset.spec.experienced_order,
     )
     journeys = journey_rows(table, chosen, good, weak, margin)
@@ -362,3 +361,15 @@ def _rows(table: pa.Table) -> list[dict[str, object]]:
         {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
         for row in table.to_pylist()
     ]
+
+
+def _scored_times(dataset: Dataset) -> pa.Table:
+    """What :func:`timed_share` reads: the events in memory, or from a Spark session
+    only the journey, score and time of the scored events."""
+    source = dataset.event_source
+    if source is not None and source.remote:
+        _, events = source.ibis_table()
+        scored = events.filter(events.score.notnull()).select("journey_id", "score", "ts")
+        table: pa.Table = scored.to_pyarrow()
+        return table
+    return dataset.events

@@ -46,13 +46,12 @@ def _spec(spec: DatasetSpec) -> DatasetSpec:
 
 
 def _from_dataset(data: Dataset) -> RecoveryInputs:
-    from peakend.engine import connect, events_table
+    from peakend.engine import dataset_events
 
     spec = _spec(data.spec)
     assert spec.recovery is not None
     rs = spec.recovery
-    con = connect()
-    events = events_table(con, data.events)
+    _, events = dataset_events(data)
     per_journey = journey_failures(events, rs).to_pyarrow().to_pandas()
     table = classify(per_journey, rs)
     renames = {f"_present_{i}": f"present:{n}" for i, n in enumerate(rs.adjust_presence)}
