@@ -17,7 +17,12 @@ loading and validation all count:
 * ``read_csv``: DuckDB's own ``read_csv`` of the same events written as CSV;
 * ``journeys_csv``: ``peakend journeys SPEC --json`` on that CSV;
 * ``cache_write``: ``peakend validate SPEC --cache DIR`` (validates and writes the cache);
-* ``journeys_cache``: ``peakend journeys SPEC --cache DIR --json`` (reads the cache).
+* ``journeys_cache``: ``peakend journeys SPEC --cache DIR --json`` (reads the cache);
+* ``analyze``: ``peakend analyze SPEC --out DIR --no-images --no-pdf`` (every analysis,
+  HTML and results.json).
+
+``--only analyze`` runs that contender alone; with ``PYTHONPATH`` set to another
+checkout's ``src`` the same command measures that version.
 
 The log comes from ``peakend generate`` through ``bench/engine.py``'s
 ``prepare`` (reused under ``bench/data/``). Output is ``name: value`` lines
@@ -52,6 +57,7 @@ CONTENDERS = (
     "journeys_csv",
     "cache_write",
     "journeys_cache",
+    "analyze",
 )
 GROUPS = {"csv": ("read_csv", "journeys_csv"), "cache": ("cache_write", "journeys_cache")}
 PEAKEND = [sys.executable, "-m", "peakend"]
@@ -126,6 +132,11 @@ def commands(spec: Path, csv_spec: Path | None, cache: Path) -> dict[str, list[s
             *("--quarantine", str(cache.parent / "quarantine.csv")),
         ],
         "journeys_cache": [*PEAKEND, "journeys", str(spec), "--cache", str(cache), "--json"],
+        "analyze": [
+            *PEAKEND,
+            *("analyze", str(spec), "--out", str(cache.parent / "report")),
+            *("--no-images", "--no-pdf"),
+        ],
     }
     if csv_spec is not None:
         events_csv = csv_spec.parent / "events.csv"
@@ -139,8 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", default="10M", help="log size, e.g. 1M, 10M (default 10M)")
     parser.add_argument("--repeat", type=int, default=1, help="best of N runs per contender")
     parser.add_argument("--skip", default="", help="contenders or groups (csv, cache) to omit")
+    parser.add_argument("--only", default="", help="run only these contenders or groups")
     args = parser.parse_args(argv)
     skip = {c for s in args.skip.split(",") if s for c in GROUPS.get(s, (s,))}
+    only = {c for s in args.only.split(",") if s for c in GROUPS.get(s, (s,))}
+    skip |= set(CONTENDERS) - only if only else set()
     events = engine_bench.prepare(engine_bench._parse_size(args.events))
     spec = next(events.parent.glob("*.toml"))
     label = engine_bench._label(engine_bench._parse_size(args.events))

@@ -130,6 +130,19 @@ def test_journey_features_match_reference(con, events: pd.DataFrame) -> None:  #
     assert got["duration_s"].isna().sum() >= 15
 
 
+def test_events_table_reads_arrow_in_place(con, events: pd.DataFrame) -> None:  # noqa: ANN001
+    """An Arrow table of events is read where it is (a view), not copied into a
+    DuckDB table, and the engine gives the same features as on a copy."""
+    arrow = to_arrow(events)
+    table = events_table(con, arrow, name="ref_in_place")
+    tables = con.con.sql("SELECT table_name FROM duckdb_tables()").fetchall()
+    assert ("ref_in_place",) not in tables
+    copy = con.create_table("ref_copy", arrow, overwrite=True)
+    got = journey_features(table).to_pandas().sort_values("journey_id", ignore_index=True)
+    want = journey_features(copy).to_pandas().sort_values("journey_id", ignore_index=True)
+    assert_frames_close(got, want)
+
+
 def test_directly_follows_matches_reference(con, events: pd.DataFrame) -> None:  # noqa: ANN001
     table = events_table(con, to_arrow(events), name="ref_events")
     got = directly_follows(table).to_pandas()

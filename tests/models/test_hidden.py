@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -398,3 +398,37 @@ def test_the_summary_never_leads_with_a_same_instant_window(result: HiddenMoment
     assert "approved" not in summary_sentence(lead, "en")
     only = dataclasses.replace(result, moments=(artefact,))
     assert leading_moment(only) is None
+
+
+def test_designed_offsets_are_exact_medians_in_any_event_order() -> None:
+    """The chart marker of a designed touchpoint is the exact median offset after its
+    anchor, whatever order the engine reads the events in."""
+    from peakend import engine
+    from peakend.models.hidden.analysis import designed_offsets
+
+    rng = np.random.default_rng(7)
+    offsets_days = rng.exponential(12.0, size=401)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    rows = []
+    for i, days in enumerate(offsets_days):
+        rows.append((f"j{i}", "first_invoice", start, 0))
+        rows.append((f"j{i}", "installation", start + timedelta(days=float(days)), 1))
+    columns = list(zip(*rows, strict=True))
+    table = pa.table(
+        {
+            "journey_id": pa.array(columns[0]),
+            "touchpoint": pa.array(columns[1]),
+            "ts": pa.array(columns[2], pa.timestamp("us", "UTC")),
+            "seq": pa.array(columns[3], pa.int64()),
+            "valence": pa.array([None] * len(rows), pa.float64()),
+        }
+    )
+    catalogue = pa.table({"touchpoint": ["first_invoice", "installation"], "stage": [1, 2]})
+    expected = float(np.median(np.round(offsets_days * 86_400e6) / 86_400e6))
+    for order in (np.arange(len(rows)), rng.permutation(len(rows))):
+        events = engine.events_table(engine.connect(), table.take(pa.array(order)))
+        found = designed_offsets(events, catalogue, ["first_invoice"], "day").to_pylist()
+        by_touchpoint = {r["touchpoint"]: r for r in found}
+        assert by_touchpoint["first_invoice"]["median_offset"] == 0
+        assert by_touchpoint["installation"]["n"] == len(offsets_days)
+        assert by_touchpoint["installation"]["median_offset"] == pytest.approx(expected, abs=1e-9)
