@@ -81,8 +81,7 @@ class Sandwich:
         """
         if self.bread is None or self.weighted_x is None or self.adjusted_x is None:
             raise ValueError("wald_p needs sandwich(..., bias_reduced=True)")
-        b = self.coef[index] - (0.0 if value is None else value)
-        wald, q = wald_statistic(b, self.cov[np.ix_(index, index)])
+        wald, q = self._wald(index, value)
         if not q:
             return float("nan"), float("nan")
         eta = self.satterthwaite_df(index)
@@ -99,11 +98,15 @@ class Sandwich:
         row per test; the moment model uses it when every journey is its own customer
         (docs/moments.md, calibration).
         """
-        b = self.coef[index] - (0.0 if value is None else value)
-        wald, q = wald_statistic(b, self.cov[np.ix_(index, index)])
+        wald, q = self._wald(index, value)
         if not q:
             return float("nan")
         return f_sf(wald / q, q, max(self.df, 1))
+
+    def _wald(self, index: I64, value: F64 | None) -> tuple[float, int]:
+        """Wald statistic of coefficients ``index`` against ``value`` (0), and its directions."""
+        b = self.coef[index] - (0.0 if value is None else value)
+        return wald_statistic(b, self.cov[np.ix_(index, index)])
 
     def satterthwaite_df(self, index: I64) -> float:
         """η of the coefficients ``index``: Satterthwaite degrees of freedom of their covariance.
