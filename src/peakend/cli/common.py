@@ -209,6 +209,12 @@ def duration(seconds: float | None) -> str:
 
 
 def progress_bar() -> Progress:
+    """A transient progress bar on stderr.
+
+    It redraws itself ten times a second only on a terminal: into a file or a
+    pipe nothing is drawn, and the redrawing thread would only take the
+    interpreter from the analysis ten times a second.
+    """
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -217,6 +223,7 @@ def progress_bar() -> Progress:
         TimeElapsedColumn(),
         console=err,
         transient=True,
+        auto_refresh=err.is_terminal,
     )
 
 
