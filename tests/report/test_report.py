@@ -268,6 +268,17 @@ def test_an_unwritable_chart_folder_is_skipped_not_fatal(spec: Path, tmp_path: P
     assert (tmp_path / "report.html").exists()
 
 
+def test_the_pdf_is_typeset_when_the_chart_images_cannot_be_written(
+    spec: Path, tmp_path: Path
+) -> None:
+    """The PDF is typeset beside the PNGs once the SVGs are written, else after them."""
+    (tmp_path / "charts").write_text("a file where the chart folder should be")
+    _, files = analyze(spec, tmp_path, image_formats=("png", "svg"))
+    assert files.charts == ()
+    assert [s.split(":")[0] for s in files.skipped] == ["chart images"]
+    assert files.pdf is not None and files.pdf.read_bytes().startswith(b"%PDF")
+
+
 # -- CLI -----------------------------------------------------------------------
 
 
