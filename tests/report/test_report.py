@@ -271,7 +271,7 @@ def test_an_unwritable_chart_folder_is_skipped_not_fatal(spec: Path, tmp_path: P
 def test_the_pdf_is_typeset_when_the_chart_images_cannot_be_written(
     spec: Path, tmp_path: Path
 ) -> None:
-    """The PDF is typeset beside the PNGs once the SVGs are written, else after them."""
+    """Without its charts/ folder the PDF draws the charts itself; only the images are skipped."""
     (tmp_path / "charts").write_text("a file where the chart folder should be")
     _, files = analyze(spec, tmp_path, image_formats=("png", "svg"))
     assert files.charts == ()

@@ -88,22 +88,3 @@ def test_charts_drawn_ahead_are_written_once_and_as_drawn_now(tmp_path: Path) ->
     assert not saving._AHEAD  # used, then forgotten
     now = saving.save_charts([(chart, tmp_path / "b" / "c")], ("svg", "png"))
     assert [p.read_bytes() for p in ahead] == [p.read_bytes() for p in now]
-
-
-def test_the_job_beside_the_png_images_sees_every_svg(tmp_path: Path) -> None:
-    """save_charts runs ``beside_png`` once every SVG is written; paths keep their order."""
-    from peakend.views import save as saving
-
-    charts = [(_chart(), tmp_path / "charts" / name) for name in ("one", "two", "three")]
-    seen: list[list[str]] = []
-    written = saving.save_charts(
-        charts,
-        ("png", "svg"),
-        beside_png=lambda: seen.append(sorted(p.name for p in tmp_path.glob("charts/*.svg"))),
-    )
-    assert seen == [["one.svg", "three.svg", "two.svg"]]
-    assert [p.name for p in written] == [
-        "one.svg", "one.png", "two.svg", "two.png", "three.svg", "three.png",
-    ]  # fmt: skip
-    assert all(p.read_bytes() for p in written)
-    assert written[1].read_bytes().startswith(b"\x89PNG")

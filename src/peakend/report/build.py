@@ -185,41 +185,27 @@ def write_report(
     )
     skipped: list[str] = []
     charts: list[Path] = []
-    typeset: list[Path | None] = []  # the PDF's path, or None when it failed
-
-    def write_pdf() -> None:
-        try:
-            typeset.append(
-                typeset_pdf(
-                    pdf_content(report, __version__),
-                    report.sections,
-                    report.skipped,
-                    out_dir / "report.pdf",
-                    chart_dir=out_dir / "charts" if "svg" in image_formats else None,
-                )
-            )
-        except (PeakendError, OSError) as exc:
-            typeset.append(None)
-            skipped.append(f"report.pdf: {exc}")
-
     if image_formats:
         step("charts")
         try:
-            # the PDF reuses the charts' SVGs: typeset while the PNGs are rasterised
             charts = write_chart_images(
-                list(report.sections),
-                out_dir,
-                image_formats,
-                lang=report.lang,
-                beside_png=write_pdf if pdf and "svg" in image_formats else None,
+                list(report.sections), out_dir, image_formats, lang=report.lang
             )
         except (PeakendError, OSError) as exc:
             skipped.append(f"chart images: {exc}")
+    pdf_path = None
     if pdf:
-        step("pdf")  # here, on the caller's thread, even when typeset beside the PNGs
-        if not typeset:
-            write_pdf()
-    pdf_path = typeset[0] if typeset else None
+        step("pdf")
+        try:
+            pdf_path = typeset_pdf(
+                pdf_content(report, __version__),
+                report.sections,
+                report.skipped,
+                out_dir / "report.pdf",
+                chart_dir=out_dir / "charts" if "svg" in image_formats else None,
+            )
+        except (PeakendError, OSError) as exc:
+            skipped.append(f"report.pdf: {exc}")
     return ReportFiles(out_dir, html_path, json_path, pdf_path, tuple(charts), tuple(skipped))
 
 

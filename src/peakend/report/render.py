@@ -8,7 +8,6 @@ from vl-convert without a browser. The PDF is typeset by :mod:`peakend.report.pd
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
 
@@ -65,24 +64,15 @@ def render_html(
 
 
 def write_chart_images(
-    sections: list[Section],
-    out_dir: Path,
-    formats: tuple[str, ...],
-    *,
-    lang: Language = "en",
-    beside_png: Callable[[], None] | None = None,
+    sections: list[Section], out_dir: Path, formats: tuple[str, ...], *, lang: Language = "en"
 ) -> list[Path]:
-    """Write every chart as ``out_dir/charts/<id>.<fmt>`` (PNG, SVG or PDF; no browser).
-
-    ``beside_png`` runs while the PNGs are rasterised, once the SVGs are written
-    (see :func:`~peakend.views.save.save_charts`).
-    """
+    """Write every chart as ``out_dir/charts/<id>.<fmt>`` (PNG, SVG or PDF; no browser)."""
     charts = [
         (chart.spec, out_dir / "charts" / chart.id)
         for section in sections
         for chart in section.charts
     ]
-    return save_charts(charts, formats, lang=lang, beside_png=beside_png)
+    return save_charts(charts, formats, lang=lang)
 
 
 def _environment() -> jinja2.Environment:

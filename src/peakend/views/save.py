@@ -12,7 +12,7 @@ import importlib.metadata
 import json
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -104,16 +104,12 @@ def save_charts(
     formats: Iterable[str] = ("html", "png", "svg"),
     *,
     lang: Language = "en",
-    beside_png: Callable[[], None] | None = None,
 ) -> list[Path]:
     """Write several charts; see :func:`save_chart`.
 
     The charts are drawn on up to two threads (vl-convert releases the
     interpreter while it lays a chart out: 14 report charts took 1.1 s instead
-    of 1.9 s on two cores), then written in order. Every other format is written
-    before the PNG images, which are rasterised last from the SVGs; ``beside_png``
-    runs on a thread of its own meanwhile, when every chart's SVG is on disk
-    (the report's PDF, which reuses them). It runs even when no PNG is asked.
+    of 1.9 s on two cores), then written in order.
     """
     formats = tuple(formats)
     unknown = sorted(set(formats) - set(FORMATS))
@@ -121,34 +117,17 @@ def save_charts(
         raise ConfigError(f"unknown chart format {unknown[0]!r}: use one of {', '.join(FORMATS)}")
     workers = max(1, min(len(charts), os.cpu_count() or 1, 2))
     with ThreadPoolExecutor(workers) as pool:
-        first = list(pool.map(lambda item: _drawn_or_draw(item[0], formats, lang), charts))
-        written = {fmt: _write(charts, first, fmt) for fmt in formats if fmt != "png"}
-        with ThreadPoolExecutor(1) as side:
-            beside = side.submit(beside_png) if beside_png is not None else None
-            if "png" in formats:
-                images = list(pool.map(_with_png, first))
-                written["png"] = _write(charts, images, "png")
-            if beside is not None:
-                beside.result()
-    by_chart = zip(*(written[fmt] for fmt in _draw_order(formats)), strict=True)
-    return [path for paths in by_chart for path in paths]
-
-
-def _write(
-    charts: Sequence[tuple[alt.TopLevelMixin | Spec, Path]],
-    drawn: Sequence[dict[str, bytes]],
-    fmt: str,
-) -> list[Path]:
-    """Write every chart's ``fmt`` image next to its stem; the paths in chart order."""
-    written = []
+        drawn = list(pool.map(lambda item: _drawn_or_draw(item[0], formats, lang), charts))
+    written: list[Path] = []
     for (_, stem), images in zip(charts, drawn, strict=True):
-        path = stem.with_suffix(f".{fmt}")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(images[fmt])
-        except OSError as exc:
-            raise SourceError(f"could not write {path}: {exc.strerror or exc}") from exc
-        written.append(path)
+        for fmt, data in images:
+            path = stem.with_suffix(f".{fmt}")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+            except OSError as exc:
+                raise SourceError(f"could not write {path}: {exc.strerror or exc}") from exc
+            written.append(path)
     return written
 
 
@@ -192,29 +171,15 @@ def _ahead_key(spec: Spec, formats: tuple[str, ...], lang: str) -> tuple[str, tu
 
 def _drawn_or_draw(
     chart: alt.TopLevelMixin | Spec, formats: tuple[str, ...], lang: Language
-) -> dict[str, bytes]:
-    """The images :func:`draw_ahead` made of ``chart``, else drawn now (a PNG to be
-    rasterised from the SVG is left to :func:`_with_png`)."""
+) -> list[tuple[str, bytes]]:
+    """The images :func:`draw_ahead` made of ``chart``, else drawn now."""
     spec = to_spec(chart)
     if _AHEAD:
         with _AHEAD_LOCK:
             ahead = _AHEAD.pop(_ahead_key(spec, formats, lang), None)
         if ahead is not None:
-            return dict(ahead)
-    later = ("png",) if "png" in formats and "svg" in formats else ()
-    return dict(_draw(spec, tuple(f for f in formats if f not in later), lang))
-
-
-def _with_png(images: dict[str, bytes]) -> dict[str, bytes]:
-    """``images`` with the PNG rasterised from their SVG when it is not there yet."""
-    if "png" in images:
-        return images
-    return {**images, "png": _svg_to_png(images["svg"])}
-
-
-def _draw_order(formats: tuple[str, ...]) -> list[str]:
-    """The order a chart's images are drawn and listed in: SVG first."""
-    return sorted(formats, key=lambda f: f != "svg")
+            return ahead
+    return _draw(spec, formats, lang)
 
 
 def _draw(
@@ -224,7 +189,7 @@ def _draw(
     spec = to_spec(chart)
     svg: bytes | None = None
     images = []
-    for fmt in _draw_order(formats):
+    for fmt in sorted(formats, key=lambda f: f != "svg"):
         if fmt == "png" and svg is not None:
             data = _svg_to_png(svg)  # Vega has laid the chart out once already
         else:
