@@ -59,6 +59,19 @@ def test_top_level_help_loads_no_heavy_library() -> None:
     assert done.stdout.strip().endswith("HEAVY=")
 
 
+def test_a_command_freezes_its_imports_out_of_the_collector() -> None:
+    """Running a command (a fresh process) leaves its imported objects frozen, once."""
+    code = (
+        "import gc, sys\nfrom peakend.cli import main\n"
+        "sys.argv = ['peakend', 'validate', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('FROZEN=%d' % gc.get_freeze_count())"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    frozen = int(done.stdout.strip().rsplit("FROZEN=", 1)[1])
+    assert frozen > 50_000  # pandas, pyarrow and the command's modules
+
+
 def test_every_command_keeps_its_options() -> None:
     expected = json.loads(OPTIONS.read_text())
     # A command that gains or loses an option on purpose: update tests/data/cli_options.json.

@@ -9,6 +9,7 @@ module of ``X`` only. A test checks that the table matches the commands' docstri
 
 from __future__ import annotations
 
+import functools
 import gc
 import importlib
 from typing import NamedTuple
@@ -99,6 +100,7 @@ def load_all() -> None:
         importlib.import_module(module)
 
 
+@functools.cache
 def _freeze_imports() -> None:
     """Keep what the command's imports created out of the garbage collector's walks.
 
@@ -107,6 +109,8 @@ def _freeze_imports() -> None:
     during the command, and the interpreter's last ones at exit, walked them all:
     a second of ``peakend analyze`` on the airline data. Frozen, they are still
     freed by reference counting at exit; only cycles among them are not collected.
+    Once per process: a process that runs several commands (tests) freezes only
+    what the first one found.
     """
     gc.freeze()
 
