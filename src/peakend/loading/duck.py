@@ -85,6 +85,9 @@ _UNSCALED = "score_value IS NOT NULL AND NOT scaled"
 _OUTSIDE = "score_value IS NOT NULL AND NOT na AND (score_value < low OR score_value > high)"
 _KEEP_PREFIX = "keep AND "
 
+_LISTED = 10_000
+"""Most pairs of repeated duplicate-key hashes read back by row number."""
+
 _ORDER = "__order_row__"
 """Column of ``outcome_table`` with each journey's first row: the order of the journeys."""
 
@@ -889,18 +892,22 @@ class DuckLoader(_Loader):
         # cheaper than over the text keys; few hashes repeat), then groups of equal
         # events among those candidates only, then every row of a group after its first.
         self.db.sql(
-            f"CREATE TABLE dup_hashes AS SELECT hash({keys}) AS h FROM ev_final "
+            f"CREATE TABLE dup_hashes AS SELECT hash({keys}) AS h, min({ROW}) AS lo, "
+            f"max({ROW}) AS hi, count(*) AS n FROM ev_final "
             "WHERE ts IS NOT NULL GROUP BY h HAVING count(*) > 1"
         )
-        if not self._count("dup_hashes", "TRUE"):
+        repeated, most = self.db.sql("SELECT count(*), max(n) FROM dup_hashes").fetchall()[0]
+        if not repeated:
             return  # no key repeats: no second pass over the events
-        # One more pass takes the few events whose key hash repeats, with every
-        # canonical column; the groups of equal events, the repeats and their
-        # quarantine lines come from those rows alone.
-        self.db.sql(
-            "CREATE TABLE dup_candidates AS SELECT * FROM ev_final WHERE ts IS NOT NULL "
-            f"AND hash({keys}) IN (SELECT h FROM dup_hashes)"
-        )
+        if most == 2 and repeated <= _LISTED:
+            # Every repeated hash has two rows, known by number: read just those.
+            pairs = self.db.sql("SELECT lo, hi FROM dup_hashes").fetchall()
+            candidates = f"{ROW} IN ({', '.join(str(int(r)) for pair in pairs for r in pair)})"
+        else:
+            candidates = f"ts IS NOT NULL AND hash({keys}) IN (SELECT h FROM dup_hashes)"
+        # The candidates with every canonical column: the groups of equal events,
+        # the repeats and their quarantine lines come from those rows alone.
+        self.db.sql(f"CREATE TABLE dup_candidates AS SELECT * FROM ev_final WHERE {candidates}")
         self.db.sql(
             f"CREATE TABLE dup_groups AS SELECT {keys}, min({ROW}) AS first_row "
             "FROM dup_candidates GROUP BY ALL HAVING count(*) > 1"
