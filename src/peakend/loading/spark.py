@@ -65,6 +65,9 @@ def load_on_spark(spec: DatasetSpec, session: SparkSession | None = None) -> Dat
 class SparkLoader(DuckLoader):
     """One load on a Spark session; see the module's docstring."""
 
+    counts_first = False
+    """Each check queries on its own, as it always did on Spark."""
+
     def __init__(self, spec: DatasetSpec, session: SparkSession) -> None:
         _Loader.__init__(self, spec)
         self.session = session
@@ -77,6 +80,11 @@ class SparkLoader(DuckLoader):
         self._tp_counts = None
         self._names = None
         self._confirms = []
+        self._counts = {}
+        self._filled = {}
+        self._view = False
+        self._ev_query = ""
+        self._symmetric = None
 
     def run(self) -> Dataset:
         try:
