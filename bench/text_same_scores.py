@@ -105,13 +105,15 @@ def same(a: Any, b: Any) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Compare two checkouts' lexicon scores.")
-    parser.add_argument("--baseline", type=Path, required=True, help="the other checkout")
+    parser.add_argument("--baseline", type=Path, help="the other checkout (required)")
     parser.add_argument("--data", type=Path, default=DATA, help="the shared datasets")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         score_all(args.data, args.worker)
         return 0
+    if args.baseline is None:
+        parser.error("give the other checkout: --baseline DIR")
     with tempfile.TemporaryDirectory() as tmp:
         runs = {}
         this = Path(__file__).resolve().parents[1] / "src"

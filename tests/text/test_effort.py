@@ -44,8 +44,9 @@ def _every_pattern(text: str) -> tuple[tuple[str, str, float | None], ...]:
     """Effort found by trying every case-folding pattern on the text itself, without
     the needle pre-check or the lower-cased ASCII search."""
     found: dict[str, tuple[str, float | None]] = {}
-    for kind, _needles, pattern, _lowered in effort._PATTERNS:
-        match = pattern.search(text) if kind not in found else None
+    for compiled in effort._PATTERNS:
+        kind = compiled.kind
+        match = compiled.folding.search(text) if kind not in found else None
         if match:
             found[kind] = (match.group(0).strip(), effort._amount(kind, match))
     return tuple((kind, words, amount) for kind, (words, amount) in found.items())

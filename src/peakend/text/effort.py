@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from functools import cache
 from typing import Any, Final, NamedTuple
 
 _NUMBERS: Final = {
@@ -63,30 +64,36 @@ _WAIT_WORDS = ("wacht", "hold", "wait", "lijn", "line")
 
 
 class _Pattern(NamedTuple):
-    """One effort pattern, compiled for any text and for lower-cased ASCII text.
+    """One effort pattern, compiled for lower-cased ASCII text.
 
     ``re.IGNORECASE`` folds the case of every character it compares, which makes a
     search several times slower. Lower-casing an ASCII sentence keeps each character in
     its place and gives the same matches to the case-sensitive ``lowered`` pattern, so
-    the match's span still points into the sentence; other text takes ``pattern``.
+    the match's span still points into the sentence; other text takes :attr:`folding`.
     ``needles`` (case-sensitive, on the lower-cased sentence) holds words every match
     contains.
     """
 
     kind: str
     needles: re.Pattern[str]
-    pattern: re.Pattern[str]
     lowered: re.Pattern[str]
+
+    @property
+    def folding(self) -> re.Pattern[str]:
+        """The pattern with ``re.IGNORECASE``, for text outside ASCII."""
+        return _case_folding(self.lowered.pattern)
+
+
+@cache
+def _case_folding(pattern: str) -> re.Pattern[str]:
+    # Compiled when first needed: most runs never meet a sentence outside ASCII that
+    # holds an effort word, and compiling these patterns takes longer than the import.
+    return re.compile(pattern, re.IGNORECASE)
 
 
 def _compiled(kind: str, needles: tuple[str, ...], pattern: str) -> _Pattern:
     """Patterns and needles are written in lower case (a test checks it)."""
-    return _Pattern(
-        kind,
-        re.compile("|".join(needles)),
-        re.compile(pattern, re.IGNORECASE),
-        re.compile(pattern),
-    )
+    return _Pattern(kind, re.compile("|".join(needles)), re.compile(pattern))
 
 
 _PATTERNS: Final[tuple[_Pattern, ...]] = tuple(
@@ -173,18 +180,19 @@ def find_effort(text: str, tokens: Iterable[str] | None = None) -> tuple[EffortS
     # Almost every comment is ASCII: its lower-cased text is searched case-sensitively.
     lowered = text.lower() if text.isascii() else None
     signals: dict[str, EffortSignal] = {}
-    for kind, needles, pattern, plain in _PATTERNS:
+    for effort in _PATTERNS:
+        kind, needles, plain = effort
         if kind in signals:
             continue
         if lowered is None:
-            match = pattern.search(text)
+            match = effort.folding.search(text)
         elif needles.search(lowered):
             match = plain.search(lowered)
         else:
             continue
         if match:
-            words = text[match.start() : match.end()].strip()
-            signals[kind] = EffortSignal(kind, words, _amount(kind, match))
+            matched = text[match.start() : match.end()].strip()
+            signals[kind] = EffortSignal(kind, matched, _amount(kind, match))
     return tuple(signals.values())
 
 
