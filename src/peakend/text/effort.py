@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from functools import cache
 from typing import Any, Final, NamedTuple
 
 _NUMBERS: Final = {
@@ -64,12 +63,12 @@ _WAIT_WORDS = ("wacht", "hold", "wait", "lijn", "line")
 
 
 class _Pattern(NamedTuple):
-    """One effort pattern, compiled for lower-cased ASCII text.
+    """One effort pattern, compiled for lower-cased ASCII text and for any text.
 
     ``re.IGNORECASE`` folds the case of every character it compares, which makes a
     search several times slower. Lower-casing an ASCII sentence keeps each character in
     its place and gives the same matches to the case-sensitive ``lowered`` pattern, so
-    the match's span still points into the sentence; other text takes :attr:`folding`.
+    the match's span still points into the sentence; other text takes ``folding``.
     ``needles`` (case-sensitive, on the lower-cased sentence) holds words every match
     contains.
     """
@@ -77,23 +76,17 @@ class _Pattern(NamedTuple):
     kind: str
     needles: re.Pattern[str]
     lowered: re.Pattern[str]
-
-    @property
-    def folding(self) -> re.Pattern[str]:
-        """The pattern with ``re.IGNORECASE``, for text outside ASCII."""
-        return _case_folding(self.lowered.pattern)
-
-
-@cache
-def _case_folding(pattern: str) -> re.Pattern[str]:
-    # Compiled when first needed: most runs never meet a sentence outside ASCII that
-    # holds an effort word, and compiling these patterns takes longer than the import.
-    return re.compile(pattern, re.IGNORECASE)
+    folding: re.Pattern[str]
 
 
 def _compiled(kind: str, needles: tuple[str, ...], pattern: str) -> _Pattern:
     """Patterns and needles are written in lower case (a test checks it)."""
-    return _Pattern(kind, re.compile("|".join(needles)), re.compile(pattern))
+    return _Pattern(
+        kind,
+        re.compile("|".join(needles)),
+        re.compile(pattern),
+        re.compile(pattern, re.IGNORECASE),
+    )
 
 
 _PATTERNS: Final[tuple[_Pattern, ...]] = tuple(
@@ -180,12 +173,11 @@ def find_effort(text: str, tokens: Iterable[str] | None = None) -> tuple[EffortS
     # Almost every comment is ASCII: its lower-cased text is searched case-sensitively.
     lowered = text.lower() if text.isascii() else None
     signals: dict[str, EffortSignal] = {}
-    for effort in _PATTERNS:
-        kind, needles, plain = effort
+    for kind, needles, plain, folding in _PATTERNS:
         if kind in signals:
             continue
         if lowered is None:
-            match = effort.folding.search(text)
+            match = folding.search(text)
         elif needles.search(lowered):
             match = plain.search(lowered)
         else:
