@@ -40,26 +40,38 @@ def test_no_effort_where_none_is_reported(text: str) -> None:
     assert find_effort(text) == ()
 
 
-def _every_pattern(text: str) -> tuple[tuple[str, str], ...]:
-    """Effort found by trying every pattern, without the needle pre-check."""
-    found: dict[str, str] = {}
-    for kind, _needles, pattern in effort._PATTERNS:
-        match = pattern.search(text) if kind not in found else None
+def _every_pattern(text: str) -> tuple[tuple[str, str, float | None], ...]:
+    """Effort found by trying every case-folding pattern on the text itself, without
+    the needle pre-check or the lower-cased ASCII search."""
+    found: dict[str, tuple[str, float | None]] = {}
+    for compiled in effort._PATTERNS:
+        kind = compiled.kind
+        match = compiled.folding.search(text) if kind not in found else None
         if match:
-            found[kind] = match.group(0).strip()
-    return tuple(found.items())
+            found[kind] = (match.group(0).strip(), effort._amount(kind, match))
+    return tuple((kind, words, amount) for kind, (words, amount) in found.items())
 
 
-def test_needle_check_skips_no_pattern_that_matches() -> None:
-    # Real customer-service sentences plus every example above, also in capitals.
+def test_needle_check_and_lowered_search_change_no_match() -> None:
+    # Real customer-service sentences plus every example above, also in capitals, in
+    # mixed case and with a character outside ASCII (which takes the case-folding path).
     lines = CX_SENTENCES.read_text(encoding="utf-8").splitlines()
     texts = [line.split("\t")[6] for line in lines[2:] if line and not line.startswith("#")]
     texts += [t for t, _kind, _amount in EXAMPLES]
-    texts += [t.upper() for t in texts]
+    texts += [t.upper() for t in texts] + [t.title() for t in texts]
+    texts += [f"{t} – ’" for t in texts]
     hits = 0
     for text in texts:
         expected = _every_pattern(text)
-        if not effort._TRIGGERS.isdisjoint(effort._WORDS.findall(text.lower())):
-            assert tuple((s.kind, s.text) for s in find_effort(text)) == expected, text
+        if not effort.EFFORT_TRIGGERS.isdisjoint(effort._WORDS.findall(text.lower())):
+            found = tuple((s.kind, s.text, s.amount) for s in find_effort(text))
+            assert found == expected, text
             hits += bool(expected)
-    assert hits >= len(EXAMPLES)
+    assert hits >= 4 * len(EXAMPLES)
+
+
+def test_patterns_are_written_in_lower_case() -> None:
+    # The case-sensitive search of lower-cased text finds only lower-case words.
+    for compiled in effort._PATTERNS:
+        assert compiled.needles.pattern == compiled.needles.pattern.lower()
+        assert compiled.lowered.pattern == compiled.lowered.pattern.lower()

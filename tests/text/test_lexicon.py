@@ -1,8 +1,11 @@
 """Lexicon valence: Pattern's Dutch lexicon and VADER, with negation."""
 
+import itertools
+
 import pytest
 
 from peakend.errors import ConfigError
+from peakend.text import lexicon as lexicon_module
 from peakend.text.lexicon import LexiconValence
 
 
@@ -60,3 +63,40 @@ def test_negation_stops_at_the_end_of_its_clause(lexicon: LexiconValence) -> Non
     assert lexicon.valence("He did not show up, ridiculous.", "en") < 0
     assert lexicon.valence("Niet slecht.", "nl") > 0
     assert lexicon.valence("not bad", "en") > 0
+
+
+def test_ascii_tokens_are_the_general_patterns_tokens() -> None:
+    # Every ASCII character next to every other, on both sides, and next to a space.
+    chars = [chr(i) for i in range(128)]
+    for a, b in itertools.product(chars, repeat=2):
+        text = f"{a}{b}{a} {b}"
+        assert lexicon_module._ASCII_TOKEN.findall(text) == lexicon_module._TOKEN.findall(text)
+
+
+def test_tokens_of_ascii_and_other_text(lexicon: LexiconValence) -> None:
+    assert lexicon.tokens("Don't WAIT 40 min.!? 'Tja'") == [
+        "don't", "wait", "40", "min", ".", "!", "?", "'tja'",
+    ]  # fmt: skip
+    assert lexicon.tokens("Café’s zijn dicht…") == ["café's", "zijn", "dicht", "…"]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Ik ben niet tevreden, maar de medewerker was heel erg vriendelijk", "nl"),
+        ("Tevreden ben ik niet en het werkt niet", "nl"),
+        ("Not good at all, but the agent was really very kind 😍", "en"),
+        ("The app doesn't work", "en"),
+        ("Mijn klantnummer is 123456", "nl"),
+    ],
+)
+def test_scored_tokens_are_the_nonzero_word_scores(
+    lexicon: LexiconValence, text: str, lang: str
+) -> None:
+    tokens = lexicon.tokens(text)
+    positions, scores = lexicon.scored_tokens(tokens, lang)
+    word_scores = lexicon.word_scores(tokens, lang)
+    assert positions == sorted(positions)
+    assert [word_scores[i] for i in positions] == scores
+    assert all(word_scores[i] == 0.0 for i in set(range(len(tokens))) - set(positions))
+    assert sum(scores) == sum(word_scores)

@@ -1,13 +1,17 @@
 """Scoring comments with the lexicon backend: shapes, edge cases and bad input."""
 
+import dataclasses
 import gc
 import math
+import pickle
 
 import numpy as np
 import pytest
 
 from peakend.errors import ConfigError, DataError
 from peakend.text import EMOTIONS, MAX_CHARS, score_comments
+from peakend.text.effort import EffortSignal
+from peakend.text.scoring import CommentScore, SentenceScore, _comment_score, _sentence_score
 
 
 def lexicon(texts: list[str | None], **kwargs: str):  # type: ignore[no-untyped-def]
@@ -189,3 +193,33 @@ def test_lexicon_scoring_leaves_the_cycle_collector_as_it_found_it() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_fast_built_records_are_the_records_their_classes_build() -> None:
+    signal = EffortSignal("waiting", "40 minutes on hold", 40.0)
+    fields = ("Waited 40 minutes on hold.", "en", -0.3, "negative", {"anger": 1.0}, ("x",))
+    sentence = _sentence_score(*fields, (signal,))
+    assert type(sentence) is SentenceScore
+    assert sentence == SentenceScore(*fields, (signal,))
+    assert repr(sentence) == repr(SentenceScore(*fields, (signal,)))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        sentence.valence = 0.0  # type: ignore[misc]
+    values = (
+        "t",
+        "en",
+        -0.3,
+        "negative",
+        {},
+        {"x": -0.3},
+        (signal,),
+        (sentence,),
+        True,
+        "negative",
+    )
+    comment = _comment_score(*values, -0.3)
+    assert type(comment) is CommentScore
+    assert comment == CommentScore(*values, -0.3)
+    assert comment.to_dict() == CommentScore(*values, -0.3).to_dict()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        comment.end_class = None  # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(comment)) == comment

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 _NUMBERS: Final = {
     "een": 1, "één": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6, "zeven": 7,
@@ -52,8 +52,8 @@ _CONTACT = (
     r"geprobeerd|tried|bereiken|reach)"
 )
 
-# Words every pattern needs, matched as plain text with the pattern's own case folding:
-# a sentence without any of them cannot match, so the pattern is not tried.
+# Words every pattern needs, as plain lower-case text: a sentence without any of them
+# cannot match, so the pattern is not tried.
 _CONTACT_WORDS = tuple(
     "bel contact mail chat call ring rang rung message berichten klacht geprobeerd tried "
     "bereiken reach".split()
@@ -61,8 +61,36 @@ _CONTACT_WORDS = tuple(
 _AGAIN = ("weer", "opnieuw", "again")
 _WAIT_WORDS = ("wacht", "hold", "wait", "lijn", "line")
 
-_PATTERNS: Final[tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...]] = tuple(
-    (kind, re.compile("|".join(needles), re.IGNORECASE), re.compile(pattern, re.IGNORECASE))
+
+class _Pattern(NamedTuple):
+    """One effort pattern, compiled for lower-cased ASCII text and for any text.
+
+    ``re.IGNORECASE`` folds the case of every character it compares, which makes a
+    search several times slower. Lower-casing an ASCII sentence keeps each character in
+    its place and gives the same matches to the case-sensitive ``lowered`` pattern, so
+    the match's span still points into the sentence; other text takes ``folding``.
+    ``needles`` (case-sensitive, on the lower-cased sentence) holds words every match
+    contains.
+    """
+
+    kind: str
+    needles: re.Pattern[str]
+    lowered: re.Pattern[str]
+    folding: re.Pattern[str]
+
+
+def _compiled(kind: str, needles: tuple[str, ...], pattern: str) -> _Pattern:
+    """Patterns and needles are written in lower case (a test checks it)."""
+    return _Pattern(
+        kind,
+        re.compile("|".join(needles)),
+        re.compile(pattern),
+        re.compile(pattern, re.IGNORECASE),
+    )
+
+
+_PATTERNS: Final[tuple[_Pattern, ...]] = tuple(
+    _compiled(kind, needles, pattern)
     for kind, needles, pattern in (
         ("repeat_contact", ("keer", "time"),
          rf"\b(?:voor\s+)?de\s+{_ORD}\s+keer\b|\b(?:the\s+)?{_ORD}\s+time\b"),
@@ -98,14 +126,14 @@ _PATTERNS: Final[tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...]] = tup
                         r"niemand (?:belt|nam op|reageert))\b"),
     )
 )  # fmt: skip
-# Every pattern needs one of these words; most comments have none and skip the patterns.
-_TRIGGERS: Final = frozenset(
+EFFORT_TRIGGERS: Final = frozenset(
     """keer keren time times wacht gewacht wachten wachtrij wachttijd hold waited waiting
     wait queue lijn line doorverbonden doorgeschakeld doorgestuurd transferred passed put
     kastje pillar opnieuw weer alweer again nogmaals antwoord reactie teruggebeld reply
     response answer back niemand call klacht message email emails""".split()
     + [w for w in re.findall(r"\w+", _CONTACT) if len(w) > 2]
 )
+"""Every pattern needs one of these words; most comments have none and skip the patterns."""
 _WORDS = re.compile(r"\w+")
 
 
@@ -140,15 +168,23 @@ def find_effort(text: str, tokens: Iterable[str] | None = None) -> tuple[EffortS
     ``tokens`` (lower-cased words of ``text``), when the caller has them, saves a pass.
     """
     words = tokens if tokens is not None else _WORDS.findall(text.lower())
-    if _TRIGGERS.isdisjoint(words):
+    if EFFORT_TRIGGERS.isdisjoint(words):
         return ()
+    # Almost every comment is ASCII: its lower-cased text is searched case-sensitively.
+    lowered = text.lower() if text.isascii() else None
     signals: dict[str, EffortSignal] = {}
-    for kind, needles, pattern in _PATTERNS:
-        if kind in signals or not needles.search(text):
+    for kind, needles, plain, folding in _PATTERNS:
+        if kind in signals:
             continue
-        match = pattern.search(text)
+        if lowered is None:
+            match = folding.search(text)
+        elif needles.search(lowered):
+            match = plain.search(lowered)
+        else:
+            continue
         if match:
-            signals[kind] = EffortSignal(kind, match.group(0).strip(), _amount(kind, match))
+            matched = text[match.start() : match.end()].strip()
+            signals[kind] = EffortSignal(kind, matched, _amount(kind, match))
     return tuple(signals.values())
 
 

@@ -23,8 +23,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
-from typing import Any, Final, Literal, Protocol
+from functools import cache, lru_cache
+from typing import Any, Final, Literal, Protocol, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -40,7 +40,7 @@ from peakend.text.calibration import (
     load_calibration,
 )
 from peakend.text.cues import EMOTION_CUES, PILLAR_CUES
-from peakend.text.effort import EffortSignal, find_effort
+from peakend.text.effort import EFFORT_TRIGGERS, EffortSignal, find_effort
 from peakend.text.embedding import EMBEDDING_DIM, Embedder, make_embedder, resolve_embedder
 from peakend.text.heads import Head, load_head
 from peakend.text.label_head import (
@@ -212,6 +212,97 @@ class CommentScore:
         return result
 
 
+class _SentenceSlots:
+    """A :class:`SentenceScore` under construction: the same slots without the frozen
+    ``__setattr__``, filled by plain attribute stores (see :func:`_sentence_score`)."""
+
+    __slots__ = SentenceScore.__slots__
+    text: str
+    lang: str | None
+    valence: float
+    valence_class: str
+    emotions: dict[str, float]
+    pillars: tuple[str, ...]
+    effort: tuple[EffortSignal, ...]
+
+
+class _CommentSlots:
+    """A :class:`CommentScore` under construction (see :func:`_comment_score`)."""
+
+    __slots__ = CommentScore.__slots__
+    text: str
+    lang: str | None
+    valence: float | None
+    valence_class: str | None
+    emotions: dict[str, float]
+    pillars: dict[str, float]
+    effort: tuple[EffortSignal, ...]
+    sentences: tuple[SentenceScore, ...]
+    truncated: bool
+    end_class: str | None
+    end_valence: float | None
+
+
+def _sentence_score(
+    text: str,
+    lang: str | None,
+    valence: float,
+    valence_class: str,
+    emotions: dict[str, float],
+    pillars: tuple[str, ...],
+    effort: tuple[EffortSignal, ...],
+) -> SentenceScore:
+    """``SentenceScore(text, lang, ...)``, built at a quarter of the cost.
+
+    A frozen dataclass sets each field through ``object.__setattr__`` (about 1,500
+    machine instructions a field); the lexicon backend builds two records per comment,
+    and this was a tenth of its time. Plain stores into an object with the same slots,
+    which then takes the record's class (allowed for identical layouts), give the same
+    record.
+    """
+    record = _SentenceSlots()
+    record.text = text
+    record.lang = lang
+    record.valence = valence
+    record.valence_class = valence_class
+    record.emotions = emotions
+    record.pillars = pillars
+    record.effort = effort
+    record.__class__ = SentenceScore  # type: ignore[assignment]
+    return cast(SentenceScore, record)
+
+
+def _comment_score(
+    text: str,
+    lang: str | None,
+    valence: float | None,
+    valence_class: str | None,
+    emotions: dict[str, float],
+    pillars: dict[str, float],
+    effort: tuple[EffortSignal, ...],
+    sentences: tuple[SentenceScore, ...],
+    truncated: bool,
+    end_class: str | None,
+    end_valence: float | None,
+) -> CommentScore:
+    """``CommentScore(text, lang, ...)`` with every field given, built the way of
+    :func:`_sentence_score`."""
+    record = _CommentSlots()
+    record.text = text
+    record.lang = lang
+    record.valence = valence
+    record.valence_class = valence_class
+    record.emotions = emotions
+    record.pillars = pillars
+    record.effort = effort
+    record.sentences = sentences
+    record.truncated = truncated
+    record.end_class = end_class
+    record.end_valence = end_valence
+    record.__class__ = CommentScore  # type: ignore[assignment]
+    return cast(CommentScore, record)
+
+
 @dataclass(frozen=True)
 class CommentScores:
     """Scores of a batch of comments, with the share of each emotion.
@@ -333,24 +424,34 @@ class LexiconScorer:
         sentences = []
         totals: list[float] = []
         for piece, piece_tokens, piece_lang in zip(pieces, tokens, piece_langs, strict=True):
-            scores = self._lexicon.word_scores(piece_tokens, piece_lang or "en")
-            totals.extend(scores)
-            valence = _squash_sum(scores)
-            sentences.append(
-                SentenceScore(
-                    piece,
-                    piece_lang,
-                    valence,
-                    self._labels[piece_lang or "en"].classify_valence(valence),
-                    _cue_emotions(piece_tokens, valence, piece_lang or "en"),
-                    _cue_pillars(piece_tokens),
-                    find_effort(piece, piece_tokens),
-                )
-            )
+            # Only the tokens that can score contribute, so their contributions alone give
+            # the same sums (in the same order) as every token's.
+            scores = self._lexicon.scored_tokens(piece_tokens, piece_lang or "en")[1]
+            totals += scores
+            sentences.append(self._sentence(piece, piece_tokens, piece_lang, _squash_sum(scores)))
         total = _squash_sum(totals)
         tone = self._labels[comment_lang or "en"].classify_valence(total)
         end_rule = self._ends[comment_lang or "en"]
         return _combine(text, comment_lang, total, tone, sentences, truncated, None, end_rule)
+
+    def _sentence(
+        self, piece: str, tokens: list[str], lang: str | None, valence: float
+    ) -> SentenceScore:
+        """One sentence's score from its tokens and valence."""
+        label = self._labels[lang or "en"].classify_valence(valence)
+        # Most sentences hold no cue word of any kind: one set test answers for all three.
+        if _ANY_CUE.isdisjoint(tokens):
+            emotions = dict(_cueless_emotions(valence))
+            return _sentence_score(piece, lang, valence, label, emotions, (), ())
+        return _sentence_score(
+            piece,
+            lang,
+            valence,
+            label,
+            _cue_emotions(tokens, valence, lang or "en"),
+            _cue_pillars(tokens),
+            find_effort(piece, tokens),
+        )
 
 
 class EmbeddingScorer:
@@ -736,6 +837,8 @@ def _combine(
     end_rule: ValenceRule,
 ) -> CommentScore:
     """Roll sentence scores up into the comment score, with how it ends."""
+    if len(sentences) == 1:
+        return _combine_one(text, lang, valence, tone, sentences[0], truncated, emotions, end_rule)
     if emotions is None:
         emotions = _mean_emotions(sentences)
     about: dict[str, list[float]] = {}
@@ -746,8 +849,7 @@ def _combine(
         for signal in sentence.effort:
             effort.setdefault(signal.kind, signal)
     pillars = {p: sum(v) / len(v) for p, v in about.items()}
-    # Most comments are one sentence: their ending is that sentence.
-    start, stop = (0, 1) if len(sentences) == 1 else ending_window([s.text for s in sentences])
+    start, stop = ending_window([s.text for s in sentences])
     ending = sentences[start:stop]
     end_valences = [s.valence for s in ending]
     ends = end_class(
@@ -756,7 +858,7 @@ def _combine(
         sum(s.text.count(" ") + 1 for s in ending),
         end_rule,
     )
-    return CommentScore(
+    return _comment_score(
         text,
         lang,
         valence,
@@ -771,9 +873,39 @@ def _combine(
     )
 
 
+def _combine_one(
+    text: str,
+    lang: str | None,
+    valence: float,
+    tone: str,
+    sentence: SentenceScore,
+    truncated: bool,
+    emotions: dict[str, float] | None,
+    end_rule: ValenceRule,
+) -> CommentScore:
+    """:func:`_combine` for a comment of one sentence (a third of them): that sentence is
+    its ending, and each of its pillars gets its valence (as a mean of one, from
+    ``sum``, which turns -0.0 into 0.0)."""
+    end_valence = sum((sentence.valence,))
+    ends = end_class(
+        (end_valence,), (sentence.valence_class,), sentence.text.count(" ") + 1, end_rule
+    )
+    return _comment_score(
+        text,
+        lang,
+        valence,
+        tone,
+        sentence.emotions if emotions is None else emotions,
+        dict.fromkeys(sentence.pillars, end_valence),
+        sentence.effort,
+        (sentence,),
+        truncated,
+        ends,
+        end_valence,
+    )
+
+
 def _mean_emotions(sentences: list[SentenceScore]) -> dict[str, float]:
-    if len(sentences) == 1:
-        return sentences[0].emotions
     # Plain Python: numpy's per-call overhead outweighs the sum of a few short rows. Every
     # scorer keys a sentence's emotions in EMOTIONS order, so the columns line up.
     n = len(sentences)
@@ -844,6 +976,17 @@ def _cueless_emotions(valence: float) -> dict[str, float]:
 def _cue_pillars(tokens: list[str]) -> tuple[str, ...]:
     if _PILLAR_INDEX.keys().isdisjoint(tokens):
         return ()
-    cues = _PILLAR_INDEX.keys() & tokens
+    return _pillars_of(frozenset(_PILLAR_INDEX.keys() & tokens))
+
+
+@lru_cache(maxsize=4096)
+def _pillars_of(cues: frozenset[str]) -> tuple[str, ...]:
+    """The pillars of a set of cue words, in :data:`PILLARS` order. Cached: a handful of
+    combinations recur, and one shared tuple is one object less for the cycle collector
+    to walk per sentence."""
     found = {p for cue in cues for p in _PILLAR_INDEX[cue]}
     return tuple(p for p in PILLARS if p in found)
+
+
+_ANY_CUE: Final = frozenset(_CUE_INDEX).union(_PILLAR_INDEX, EFFORT_TRIGGERS)
+"""Every word that can give a sentence an emotion cue, a pillar or an effort signal."""
