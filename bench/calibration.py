@@ -37,8 +37,12 @@ Scenarios:
 ``near``
     Effects near the threshold (0.8× and 1.25× of 0.25 points), 2,000 journeys.
 ``segments``
-    As ``additive`` with three segment groups (60 / 30 / 10 %); coverage of the
-    pooled per-group effects of the smallest group.
+    As ``additive`` with three segment groups (60 / 30 / 10 %) whose moods differ
+    (the business group's by −0.2, the students' by +0.2) but whose effects are the
+    same; coverage of the pooled per-group effects of the smallest group.
+``segments_differ``
+    As ``segments``, the business group's effects 0.6× and the students' 1.5× the
+    planted ones: pooled effects that truly differ between groups.
 ``null``
     No touchpoint effect and no memory effect anywhere.
 ``classes_total`` / ``classes_direct``
@@ -173,6 +177,22 @@ SCENARIOS: dict[str, Scenario] = {
             segment=True,
         ),
         Scenario(
+            "segments_differ",
+            "moments",
+            2_000,
+            lambda c: dataclasses.replace(
+                c,
+                segments=(
+                    Segment("consumer", 0.6),
+                    Segment("business", 0.3, mood_shift=-0.2, effect_scale=0.6),
+                    Segment("student", 0.1, mood_shift=0.2, effect_scale=1.5),
+                ),
+                **QUIET_MEMORY,
+                **NO_RECOVERY,
+            ),
+            segment=True,
+        ),
+        Scenario(
             "null",
             "moments",
             2_000,
@@ -288,7 +308,9 @@ def moments_replicate(
     """One simulated dataset: coverage and verdict figures of the moments analysis."""
     cfg = scenario.configure(GeneratorConfig(n_journeys=scenario.n, seed=seed))
     made = generate(workdir / f"{scenario.name}-{seed}", cfg)
-    truth = json.loads(made.truth_path.read_text(encoding="utf-8"))["touchpoints"]
+    planted = json.loads(made.truth_path.read_text(encoding="utf-8"))
+    truth = planted["touchpoints"]
+    scales = {k: float(v["effect_scale"]) for k, v in planted["journeys"]["segments"].items()}
     dataset = peakend.load(made.spec_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)
@@ -302,6 +324,7 @@ def moments_replicate(
     tally = Tally()
     tally.add("coverage fit", covers(result.fit, fresh_fit(dataset, scenario, pop)))
     _moment_figures(tally, result, truth, scenario.effects, pop)
+    _segment_figures(tally, result, truth, scenario.effects, scales)
     return tally
 
 
@@ -340,19 +363,36 @@ def _moment_figures(
         tally.add("class other than standard/inconclusive", m.moment_class in MATERIAL)
         allow = m.recommendation == "allow" and penalty <= -THRESHOLD
         tally.add("'allow' with a true penalty beyond the threshold", allow)
+
+
+def _segment_figures(
+    tally: Tally,
+    result: MomentsResult,
+    truth: dict[str, dict[str, object]],
+    effects: str,
+    scales: dict[str, float],
+) -> None:
+    """Coverage of the smallest group's pooled penalty and reward.
+
+    A group's true effect is the scenario's (``effects``) when every segment has
+    the same effects, else its ``effect_scale`` times the planted (direct) effect:
+    with the memory weights at 0 nothing else reaches the outcome.
+    """
+    same = all(v == 1.0 for v in scales.values())
     for segment in result.segments:
         smallest = min(segment.groups, key=lambda g: g.n_journeys)
         for m in smallest.touchpoints:
             if m.touchpoint in truth and math.isfinite(m.penalty.low + m.reward.low):
-                true = truth[m.touchpoint][effects]
+                true = truth[m.touchpoint][effects if same else "direct"]
                 assert isinstance(true, dict)
+                scale = 1.0 if same else scales[smallest.name]
                 tally.add(
                     "coverage segment penalty (smallest group)",
-                    covers(m.penalty, float(true["penalty"])),
+                    covers(m.penalty, scale * float(true["penalty"])),
                 )
                 tally.add(
                     "coverage segment reward (smallest group)",
-                    covers(m.reward, float(true["reward"])),
+                    covers(m.reward, scale * float(true["reward"])),
                 )
 
 
@@ -410,6 +450,7 @@ def run(
     quiet: bool = False,
     confusion: bool = False,
     journeys: int | None = None,
+    first_seed: int = 1,
 ) -> dict[str, Tally]:
     """Every replicate of every named scenario; prints its figures as ``name: value`` lines."""
     results: dict[str, Tally] = {}
@@ -420,7 +461,7 @@ def run(
         started = time.perf_counter()
         total = Tally()
         pop = population(scenario, workdir, population_n) if scenario.kind == "moments" else {}
-        for seed in range(1, replicates + 1):
+        for seed in range(first_seed, first_seed + replicates):
             if scenario.kind == "moments":
                 one = moments_replicate(scenario, seed, workdir, resamples, pop)
             else:
@@ -460,6 +501,12 @@ def main() -> None:
     parser.add_argument("--scenarios", nargs="*", default=list(SCENARIOS), choices=SCENARIOS)
     parser.add_argument("--replicates", type=int, default=200)
     parser.add_argument("--resamples", type=int, default=100)
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=1,
+        help="seed of the first replicate (replicates use consecutive seeds), to extend a run",
+    )
     parser.add_argument("--journeys", type=int, help="journeys per dataset (default: per scenario)")
     parser.add_argument(
         "--confusion", action="store_true", help="print true class x printed class per touchpoint"
@@ -474,6 +521,7 @@ def main() -> None:
             Path(tmp),
             confusion=args.confusion,
             journeys=args.journeys,
+            first_seed=args.first_seed,
         )
     print(table(results))
 

@@ -205,12 +205,17 @@ class ProactiveContact:
 
 @dataclass(frozen=True)
 class Segment:
-    """A customer segment: its share, mood shift and churn log-hazard effect."""
+    """A customer segment: its share, mood shift and churn log-hazard effect.
+
+    ``effect_scale`` multiplies every touchpoint's planted penalty and reward for
+    the segment's journeys (1: the effects do not differ between segments).
+    """
 
     name: str
     share: float
     mood_shift: float = 0.0
     churn_effect: float = 0.0
+    effect_scale: float = 1.0
 
 
 # fmt: off
@@ -1021,8 +1026,10 @@ def _memory_features(ev: _Events, n: int) -> dict[str, F64]:
 def _overall(cfg: GeneratorConfig, d: _Draws, ch: _Chunk, feats: dict[str, F64]) -> F64:
     value = cfg.intercept + cfg.w_peak * feats["peak"] + cfg.w_end * feats["end"]
     value = value + cfg.w_mean * feats["mean"] + cfg.w_trough * feats["trough"]
+    scale = np.array([s.effect_scale for s in cfg.segments])[ch.segment]
     for k, tp in enumerate(cfg.touchpoints):
-        value = value + tp.penalty * (ch.score[:, k] <= 2) + tp.reward * (ch.score[:, k] >= 4)
+        low, high = ch.score[:, k] <= 2, ch.score[:, k] >= 4
+        value = value + tp.penalty * scale * low + tp.reward * scale * high
     failed = ch.failed_tp >= 0
     value = value + cfg.recovered_effect * ch.recovered
     value = value + cfg.unrecovered_effect * (failed & ~ch.recovered)
@@ -1791,7 +1798,12 @@ def _truth(cfg: GeneratorConfig, stats: dict[str, float]) -> dict[str, Any]:
         "counts": {"n_journeys": n, "n_events": int(stats["n_events"])},
         "journeys": {
             "segments": {
-                s.name: {"share": s.share, "mood_shift": s.mood_shift} for s in cfg.segments
+                s.name: {
+                    "share": s.share,
+                    "mood_shift": s.mood_shift,
+                    "effect_scale": s.effect_scale,
+                }
+                for s in cfg.segments
             },
             "mood": "N(segment mood_shift, 1) per journey; drives every score",
             "customers": {

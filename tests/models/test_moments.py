@@ -105,8 +105,24 @@ def test_penalties_match_statsmodels_ols(planted: Dataset) -> None:
             assert draws.point.reward[t] == pytest.approx(params[f"{name}:high"], abs=1e-4)
 
 
+def _bell_mccaffrey_df(x: np.ndarray, column: int) -> float:
+    """Bell & McCaffrey's degrees of freedom of one HC2 coefficient (unit weights).
+
+    With ``M = I − H`` and ``a_i = (e_k' B x_i)² / (1 − h_i)``, the HC2 variance is
+    ``ε' M diag(a) M ε``; under equal-variance errors its mean and variance give
+    ``η = tr(diag(a) M)² / ‖M diag(a) M‖²``, computed here without n × n matrices.
+    """
+    bread = np.linalg.pinv(x.T @ x)
+    h = np.einsum("ij,jk,ik->i", x, bread, x)
+    a = (x @ bread[:, column]) ** 2 / (1.0 - h)
+    inner = bread @ (x.T * a) @ x
+    return float(np.sum(a * (1 - h)) ** 2 / (np.sum(a**2 * (1 - 2 * h)) + np.trace(inner @ inner)))
+
+
 def test_continuous_intervals_are_statsmodels_hc2(planted: Dataset) -> None:
-    """A continuous outcome's penalty and reward intervals: HC2 (bias-reduced) sandwich, t."""
+    """A continuous outcome's penalty and reward intervals: HC2 sandwich, t on Bell–McCaffrey df."""
+    from peakend.stats.distributions import t_quantile
+
     names = [t for t in _truth(planted)]
     design = build_design(planted, "overall", touchpoints=names)
     columns = {}
@@ -115,17 +131,25 @@ def test_continuous_intervals_are_statsmodels_hc2(planted: Dataset) -> None:
             dummy = (design.bands[:, t] == band).astype(float)
             if dummy.any():
                 columns[f"{name}:{label}"] = dummy
-    ref = sm.OLS(design.y, sm.add_constant(pd.DataFrame(columns))).fit(cov_type="HC2")
-    ci = ref.conf_int(alpha=0.05)
+    frame = sm.add_constant(pd.DataFrame(columns))
+    ref = sm.OLS(design.y, frame).fit(cov_type="HC2")
+    assert np.all(design.weights == 1.0)
+    x = frame.to_numpy(dtype=float)
     # the band regression itself (find_moments shows total effects by intervention here)
     result = moments_from_design(design, FAST, dataset=planted, outcome="overall")
+    checked, fewest = 0, math.inf
     for m in result.touchpoints:
         key = f"{m.touchpoint}:low"
-        if key in ci.index:
-            # statsmodels uses the normal quantile here, peakend Student's t on n - p
-            half = (ci.loc[key, 1] - ci.loc[key, 0]) / 2
+        if key in ref.params.index:
+            # statsmodels gives the HC2 standard error; peakend's t has Bell–McCaffrey df
+            df = min(_bell_mccaffrey_df(x, frame.columns.get_loc(key)), len(x) - x.shape[1])
+            half = t_quantile(0.975, df) * ref.bse[key]
             assert (m.penalty.high - m.penalty.low) / 2 == pytest.approx(half, rel=2e-3)
             assert m.penalty.value == pytest.approx(ref.params[key], abs=1e-4)
+            checked += 1
+            fewest = min(fewest, df)
+    assert checked >= 3
+    assert fewest < 0.5 * (len(x) - x.shape[1])  # a sparse band: the t quantile differs
 
 
 def test_importance_shares_sum_to_one(planted_result: MomentsResult) -> None:

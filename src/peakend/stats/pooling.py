@@ -1,29 +1,48 @@
-"""Random-effects pooling of group estimates that carries the uncertainty of the spread.
+"""Pooling of group estimates whose intervals cover at the stated level for every group.
 
 Small groups give noisy estimates; pooling lets them borrow from the others.
-The usual empirical-Bayes shortcut plugs in one estimate of the between-group
-variance τ² (DerSimonian & Laird 1986) and treats it as known: with a handful of
-groups τ² is very uncertain and the smallest group's intervals covered 65–71 %;
-when τ² is estimated as 0 every group gets the same estimate.
+Two earlier forms failed the calibration (docs/moments.md). Plugging in one
+estimate of the between-group variance τ² (empirical Bayes, DerSimonian &
+Laird 1986) covered the smallest group only 65–71 % of the time. Integrating
+over τ under a flat prior (the normal hierarchical model of Gelman et al.,
+*Bayesian Data Analysis*, §5.4) covers 95 % only *on average over τ*: for one
+group and one true spread its coverage is not the nominal one: for three
+groups with the standard errors of the calibration's `segments` scenario, the
+smallest group's interval held the truth in 99 % of simulated datasets when
+the groups share one effect (τ = 0) and in 93.7 % when they spread by four of
+its standard errors.
 
-:func:`pool` integrates over τ instead (the normal hierarchical model with a flat
-prior on the mean and on τ; Gelman et al., *Bayesian Data Analysis*, 3rd ed.,
-§5.4–5.5): on a grid of τ, the posterior of τ is
+:func:`pool` gives every group a *FAB* interval instead ("frequentist,
+assisted by Bayes": Pratt 1963; Yu & Hoff 2018, "Adaptive multigroup
+confidence intervals with constant coverage", *Biometrika* 105, 319–335). For
+group *j* with estimate ``y ~ N(θ, s²)``, the other groups give a guess of θ,
+``N(m, v)`` (their random-effects mean ``m`` and ``v = τ̂² + Var(m)``, τ̂² by
+DerSimonian & Laird). The interval is the set of θ whose test accepts ``y``,
+each test spending α unevenly between its two tails, ``α w(θ)`` below and
+``α (1 − w(θ))`` above, with
 
-    p(τ | y) ∝ V_μ(τ)^½ ∏ N(y_j | μ̂(τ), s_j² + τ²),
+    Φ⁻¹(α w) − Φ⁻¹(α (1 − w)) = 2 s (θ − m) / v,
 
-and each group's effect has, given τ, mean ``μ̂ + B_j (y_j − μ̂)`` and variance
-``B_j s_j² + (1 − B_j)² V_μ`` with ``B_j = τ² / (τ² + s_j²)``; the two are mixed over
-τ. With fewer than three groups there is too little to learn τ from: the
-estimates are returned unpooled.
+the split that minimises the interval's expected width when the guess is
+right. Every test has level α whatever ``w``, and the guess does not depend
+on ``y`` (the groups are independent fits), so the interval holds θ with
+probability 1 − α for **every** θ, whether the groups share one effect or
+differ widely; it is narrower than the group's own interval when the group
+agrees with the others and wider when it does not. Its point estimate is the
+interval's limit as α → 1, ``(v y + s² m) / (v + s²)``: the group's estimate
+shrunk towards the others, never identical between groups (``v > 0``). With
+fewer than three groups the others cannot tell their spread: the estimates
+are returned unpooled.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import special
 
 from peakend.stats.distributions import chi2_sf, normal_quantile
 from peakend.stats.resampling import Interval
@@ -32,12 +51,15 @@ F64 = NDArray[np.float64]
 
 #: Fewest groups that are pooled.
 MIN_GROUPS = 3
-_GRID = 400
+#: Bisection steps on the logit of the spending split ``w``, over ±700 (``w`` within
+#: 1e-304 of 0 or 1): the last step is 1e-21 wide.
+_STEPS = 80
+_LOGIT = 700.0
 
 
 @dataclass(frozen=True)
 class Pooled:
-    """Pooled group estimates, Cochran's Q with its p-value, and the spread τ (median)."""
+    """Pooled group estimates, Cochran's Q and its p-value, τ (DerSimonian–Laird)."""
 
     estimates: tuple[Interval, ...]
     q: float
@@ -58,17 +80,13 @@ def pool(estimates: list[Interval], level: float = 0.95) -> Pooled:
     if ok.sum() < MIN_GROUPS:
         return Pooled(tuple(estimates), q, p_value, float("nan"), False)
     y, s = value[ok], se[ok]
-    spread = max(float(np.ptp(y)), float(s.max()))
-    taus = np.linspace(0.0, 5.0 * spread, _GRID)
-    post, means, variances = _conditional(y, s, taus)
-    mean = post @ means
-    var = post @ (variances + means**2) - mean**2
-    tau = float(taus[np.searchsorted(np.cumsum(post), 0.5)])
+    m, v = leave_one_out_prior(y, s)
+    low, high = fab_interval(y, s, m, v, 1.0 - level)
+    centre = (v * y + s**2 * m) / (v + s**2)
     out = list(estimates)
     for j, idx in enumerate(np.flatnonzero(ok)):
-        sd = float(np.sqrt(max(var[j], 0.0)))
-        centre = float(mean[j])
-        out[idx] = Interval(centre, centre - z * sd, centre + z * sd, estimates[idx].n)
+        out[idx] = Interval(float(centre[j]), float(low[j]), float(high[j]), estimates[idx].n)
+    tau = float(np.sqrt(_dersimonian_laird(y, s)))
     return Pooled(tuple(out), q, p_value, tau, True)
 
 
@@ -80,16 +98,65 @@ def cochran_q(value: F64, se: F64) -> tuple[float, float]:
     return q, chi2_sf(q, value.size - 1)
 
 
-def _conditional(y: F64, s: F64, taus: F64) -> tuple[F64, F64, F64]:
-    """Posterior weights of τ and each group's conditional mean and variance per τ."""
-    var = s[None, :] ** 2 + taus[:, None] ** 2  # (grid, groups)
-    w = 1.0 / var
-    v_mu = 1.0 / w.sum(axis=1)
-    mu = v_mu * (w @ y)
-    loglik = 0.5 * np.log(v_mu) - 0.5 * np.sum(np.log(var) + (y - mu[:, None]) ** 2 * w, axis=1)
-    post = np.exp(loglik - loglik.max())
-    post /= post.sum()
-    shrink = taus[:, None] ** 2 / var  # B_j: weight of a group's own estimate
-    means = mu[:, None] + shrink * (y[None, :] - mu[:, None])
-    variances = shrink * s[None, :] ** 2 + (1 - shrink) ** 2 * v_mu[:, None]
-    return post, means, variances
+def leave_one_out_prior(y: F64, s: F64) -> tuple[F64, F64]:
+    """Each group's guess from the *other* groups: random-effects mean and predictive variance.
+
+    ``m_j`` is the others' mean weighted by ``1 / (s_k² + τ̂²)``, ``v_j = τ̂² + Var(m_j)``:
+    the spread of a new group's effect around it, including the error of ``m_j``.
+    """
+    m, v = np.empty(y.size), np.empty(y.size)
+    for j in range(y.size):
+        others_y, others_s = np.delete(y, j), np.delete(s, j)
+        tau2 = _dersimonian_laird(others_y, others_s)
+        w = 1.0 / (others_s**2 + tau2)
+        m[j] = float(w @ others_y / w.sum())
+        v[j] = tau2 + 1.0 / float(w.sum())
+    return m, v
+
+
+def fab_interval(y: F64, s: F64, m: F64, v: F64, alpha: float) -> tuple[F64, F64]:
+    """The 1 − α FAB interval of θ from ``y ~ N(θ, s²)`` with the guess ``θ ~ N(m, v)``.
+
+    θ's test accepts ``y`` in ``(θ + s Φ⁻¹(α w), θ − s Φ⁻¹(α (1 − w)))``. Both
+    ends rise with θ, so the interval's lower end is the θ whose upper
+    acceptance end is ``y`` and its upper end the θ whose lower one is. They are
+    found by bisection over ``t = logit w``, θ being ``m + v g(t) / (2 s)``; where
+    ``w`` is 0 or 1 to machine precision (θ far from ``m``) the test is
+    one-sided and the end is ``y ∓ s z_{1−α}``.
+    """
+    one_sided = -float(special.ndtri(alpha))
+
+    def theta(t: F64) -> F64:
+        spend = special.ndtri(alpha * special.expit(t)) - special.ndtri(alpha * special.expit(-t))
+        return np.asarray(m + v * spend / (2 * s), dtype=np.float64)
+
+    def upper_end(t: F64) -> F64:  # upper end of θ(t)'s acceptance region, minus y
+        return np.asarray(theta(t) - s * special.ndtri(alpha * special.expit(-t)) - y)
+
+    def lower_end(t: F64) -> F64:  # lower end of θ(t)'s acceptance region, minus y
+        return np.asarray(theta(t) + s * special.ndtri(alpha * special.expit(t)) - y)
+
+    low = _solve(upper_end, theta, y - s * one_sided)
+    high = _solve(lower_end, theta, y + s * one_sided)
+    return low, high
+
+
+def _solve(edge: Callable[[F64], F64], theta: Callable[[F64], F64], one_sided: F64) -> F64:
+    """θ(t) at the root of the increasing ``edge(t)``; ``one_sided`` where it has none in range."""
+    lo = np.full(one_sided.shape, -_LOGIT)
+    hi = np.full(one_sided.shape, _LOGIT)
+    bracketed = (edge(lo) < 0) & (edge(hi) > 0)
+    for _ in range(_STEPS):
+        mid = 0.5 * (lo + hi)
+        below = edge(mid) < 0
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    found: F64 = theta(0.5 * (lo + hi))
+    return np.where(bracketed, found, one_sided)
+
+
+def _dersimonian_laird(y: F64, s: F64) -> float:
+    """Moment estimate of the between-group variance τ² (0 when Q is below its df)."""
+    w = 1.0 / s**2
+    q, _ = cochran_q(y, s)
+    scale = float(w.sum() - np.sum(w**2) / w.sum())
+    return max(0.0, (q - (y.size - 1)) / scale) if scale > 0 else 0.0

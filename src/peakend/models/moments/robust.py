@@ -14,6 +14,13 @@ bootstrap of the same coefficient reads its 2.5 % and 97.5 % quantiles off a
 few replicates and covered 92–93 % with 100 resamples;
 the sandwich interval does not depend on the number of resamples.
 
+Each penalty's and reward's t quantile uses Bell & McCaffrey's (2002) degrees
+of freedom of its coefficient (at most the fit's customers − 1, or journeys −
+columns), as Imbens & Kolesár (2016) recommend with HC2/CR2: a band that 15
+journeys of a small segment group reach knows its variance from those 15, and
+on the fit's 165 degrees of freedom the smallest group's penalty intervals
+covered 91 % in the calibration's `segments` scenario.
+
 A binary outcome's penalties and rewards are average marginal effects, not
 coefficients, and keep their bootstrap intervals.
 """
@@ -27,8 +34,9 @@ from numpy.typing import NDArray
 
 from peakend.models.moments.design import HIGH, LOW, NOT_SCORED, MomentDesign
 from peakend.models.moments.fit import _matrix
+from peakend.stats.distributions import t_quantile
 from peakend.stats.resampling import Interval
-from peakend.stats.sandwich import sandwich
+from peakend.stats.sandwich import Sandwich, sandwich
 
 F64 = NDArray[np.float64]
 
@@ -76,8 +84,18 @@ def band_intervals(design: MomentDesign, level: float) -> BandIntervals:
         where = [i for i, c in enumerate(columns) if c.size]
         index = np.array([1 + int(columns[i][0]) for i in where], dtype=np.int64)
         cov[t][np.ix_(where, where)] = found.cov[np.ix_(index, index)]
+        for band, column in ((LOW, columns[0]), (HIGH, columns[1])):
+            if column.size:
+                half[t, band] = _half_width(found, 1 + int(column[0]), level)
         if index.size and design.clusters is None:
             zero_p[t], zero_df[t] = found.f_test_p(index), found.df
         elif index.size:
             zero_p[t], zero_df[t] = found.wald_p(index)
     return BandIntervals(half_width=half, cov=cov, df=found.df, zero_p=zero_p, zero_df=zero_df)
+
+
+def _half_width(found: Sandwich, column: int, level: float) -> float:
+    """Half-width of one coefficient's interval: t on its Bell–McCaffrey degrees of freedom."""
+    eta = found.satterthwaite_df(np.array([column], dtype=np.int64))
+    df = min(eta, found.df) if np.isfinite(eta) else found.df
+    return float(t_quantile(0.5 + level / 2, max(df, 1.0)) * found.se[column])

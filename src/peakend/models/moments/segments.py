@@ -2,11 +2,12 @@
 
 Each group of a segment attribute gets its own fit and bootstrap. Small groups
 give noisy estimates, so with three or more groups every penalty and reward is
-pooled with the others by a random-effects model that carries the uncertainty
-of the between-group variance (:func:`peakend.stats.pooling.pool`): a large
-group keeps its own estimate, a small one borrows from the others, and its
-interval widens when the spread between groups is uncertain. With two groups
-there is nothing to learn the spread from and each keeps its own estimate.
+pooled with the others (:func:`peakend.stats.pooling.pool`): each group's
+estimate is shrunk towards what the *other* groups say, by how much they agree,
+and its interval is a FAB interval, which holds the group's true effect 95 % of
+the time whether the groups share one effect or differ (shorter than the
+group's own interval when it agrees with the others). With two groups there is
+nothing to learn the spread from and each keeps its own estimate.
 Classes per group follow the same rule as the whole sample
 (:mod:`peakend.models.moments.verdict`) on the pooled intervals.
 
@@ -188,7 +189,7 @@ def _pool(
 
 
 def _shrink(estimates: list[Interval], level: float) -> tuple[list[Interval], float, float]:
-    """Random-effects pooling of group estimates; Cochran's Q and its p-value."""
+    """Pooled group estimates (FAB intervals); Cochran's Q and its p-value."""
     found = pool(estimates, level)
     return list(found.estimates), found.q, found.p_value
 

@@ -53,6 +53,7 @@ from peakend.models.memory.verdict import ORDER_SHARE, timed_share
 from peakend.models.memory.whatif import Sequences, sequence_features
 from peakend.models.moments.design import HIGH, LOW, MIDDLE, MomentDesign
 from peakend.models.moments.fit import _matrix
+from peakend.stats.distributions import t_quantile
 from peakend.stats.resampling import Interval
 from peakend.stats.sandwich import Sandwich, sandwich
 
@@ -158,7 +159,6 @@ def total_effects(
             for f in MEMORY_FEATURES
         ]
     )
-    quantile = fitted.t_quantile(level)
     shape = len(design.touchpoints)
     out = {k: np.full(shape, np.nan) for k in ("penalty", "penalty_half", "reward", "reward_half")}
     for t in range(shape):
@@ -170,19 +170,25 @@ def total_effects(
             column = np.flatnonzero((matrix.touchpoint == t) & (matrix.band == band))
             if column.size == 0 or band not in changes:
                 continue
-            value, se = _contrast(fitted, 1 + int(column[0]), memory, changes[band], design, rows)
+            value, se, df = _contrast(
+                fitted, 1 + int(column[0]), memory, changes[band], design, rows
+            )
             out[name][t] = value
-            out[f"{name}_half"][t] = quantile * se
+            out[f"{name}_half"][t] = t_quantile(0.5 + level / 2, df) * se
     return TotalEffects(**out)
 
 
 def _contrast(
     fitted: Sandwich, column: int, memory: I64, change: F64, design: MomentDesign, rows: I64
-) -> tuple[float, float]:
-    """The average predicted change and its standard error.
+) -> tuple[float, float, float]:
+    """The average predicted change, its standard error and the t degrees of freedom.
 
     ``change`` holds each journey's change of the memory features (rows of
-    ``rows``); the estimate is ``β_band + β_memory · mean(change)``.
+    ``rows``); the estimate is ``β_band + β_memory · mean(change)``. The degrees
+    of freedom are Bell & McCaffrey's for that contrast
+    (:meth:`~peakend.stats.sandwich.Sandwich.contrast_df`), at most the fit's
+    own (customers − 1, or journeys − columns): a band a few journeys reach
+    knows its variance from those few.
     """
     coef, cov = fitted.coef, fitted.cov
     w = design.weights[rows]
@@ -196,7 +202,9 @@ def _contrast(
         spread = np.bincount(design.clusters[rows], weights=spread)
     journeys_var = float(np.sum(spread**2)) / float(w.sum()) ** 2
     value = float(coef[column] + coef[memory] @ mean)
-    return value, math.sqrt(max(model_var, 0.0) + journeys_var)
+    eta = fitted.contrast_df(gradient)
+    df = min(eta, fitted.df) if math.isfinite(eta) else fitted.df
+    return value, math.sqrt(max(model_var, 0.0) + journeys_var), max(df, 1.0)
 
 
 def _feature_changes(
