@@ -53,6 +53,7 @@ from peakend.models.memory.verdict import ORDER_SHARE, timed_share
 from peakend.models.memory.whatif import Sequences, sequence_features
 from peakend.models.moments.design import HIGH, LOW, MIDDLE, MomentDesign
 from peakend.models.moments.fit import _matrix
+from peakend.models.moments.robust import is_small_band
 from peakend.stats.distributions import t_quantile
 from peakend.stats.resampling import Interval
 from peakend.stats.sandwich import Sandwich, sandwich
@@ -170,8 +171,9 @@ def total_effects(
             column = np.flatnonzero((matrix.touchpoint == t) & (matrix.band == band))
             if column.size == 0 or band not in changes:
                 continue
+            exact_df = is_small_band(design, t, band)
             value, se, df = _contrast(
-                fitted, 1 + int(column[0]), memory, changes[band], design, rows
+                fitted, 1 + int(column[0]), memory, changes[band], design, rows, exact_df
             )
             out[name][t] = value
             out[f"{name}_half"][t] = t_quantile(0.5 + level / 2, df) * se
@@ -179,7 +181,13 @@ def total_effects(
 
 
 def _contrast(
-    fitted: Sandwich, column: int, memory: I64, change: F64, design: MomentDesign, rows: I64
+    fitted: Sandwich,
+    column: int,
+    memory: I64,
+    change: F64,
+    design: MomentDesign,
+    rows: I64,
+    exact_df: bool,
 ) -> tuple[float, float, float]:
     """The average predicted change, its standard error and the t degrees of freedom.
 
@@ -188,7 +196,8 @@ def _contrast(
     of freedom are Bell & McCaffrey's for that contrast
     (:meth:`~peakend.stats.sandwich.Sandwich.contrast_df`), at most the fit's
     own (customers − 1, or journeys − columns): a band a few journeys reach
-    knows its variance from those few.
+    knows its variance from those few; without ``exact_df`` (a band many journeys
+    reach, :func:`~peakend.models.moments.robust.is_small_band`) the fit's own.
     """
     coef, cov = fitted.coef, fitted.cov
     w = design.weights[rows]
@@ -202,7 +211,7 @@ def _contrast(
         spread = np.bincount(design.clusters[rows], weights=spread)
     journeys_var = float(np.sum(spread**2)) / float(w.sum()) ** 2
     value = float(coef[column] + coef[memory] @ mean)
-    eta = fitted.contrast_df(gradient)
+    eta = fitted.contrast_df(gradient) if exact_df else math.inf
     df = min(eta, fitted.df) if math.isfinite(eta) else fitted.df
     return value, math.sqrt(max(model_var, 0.0) + journeys_var), max(df, 1.0)
 
