@@ -177,20 +177,25 @@ FROM events
 """
 
 
+def _rewritten(generated: Path, name: str, query: str) -> Path:
+    """A spec of the generated data whose events are ``query`` over them, as typed Parquet."""
+    path = generated / f"{name}.parquet"
+    con = duckdb.connect()
+    con.sql(f"CREATE VIEW events AS SELECT * FROM read_parquet('{generated / 'events.parquet'}')")
+    con.sql(f"COPY ({query}) TO '{path}' (FORMAT parquet)")
+    con.close()
+    spec = generated / f"{name}.toml"
+    text = (generated / "synthetic.toml").read_text(encoding="utf-8")
+    spec.write_text(text.replace('"events.parquet"', f'"{name}.parquet"'), encoding="utf-8")
+    return spec
+
+
 def test_padded_and_blank_values_in_typed_parquet_load_the_same_both_ways(
     generated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Dictionary-encoded text columns whose values need stripping, or are blank or
     # wrong, are checked value by value as in the pandas loader.
-    path = generated / "padded.parquet"
-    con = duckdb.connect()
-    con.sql(f"CREATE VIEW events AS SELECT * FROM read_parquet('{generated / 'events.parquet'}')")
-    con.sql(f"COPY ({PADDED}) TO '{path}' (FORMAT parquet)")
-    con.close()
-    spec = generated / "padded.toml"
-    text = (generated / "synthetic.toml").read_text(encoding="utf-8")
-    spec.write_text(text.replace('"events.parquet"', '"padded.parquet"'), encoding="utf-8")
-    by_pandas, by_duckdb = both(spec, monkeypatch)
+    by_pandas, by_duckdb = both(_rewritten(generated, "padded", PADDED), monkeypatch)
     reasons = {str(p.reason) for p in by_duckdb.report.problems}
     assert {"missing_value", "bad_value"} <= reasons
     assert_same(by_pandas, by_duckdb)
@@ -211,15 +216,7 @@ def test_padded_and_blank_ids_in_typed_parquet_load_the_same_both_ways(
 ) -> None:
     # Identifier columns are checked once for values that stripping would change;
     # where some would, the events are stripped as they are read.
-    path = generated / "padded_ids.parquet"
-    con = duckdb.connect()
-    con.sql(f"CREATE VIEW events AS SELECT * FROM read_parquet('{generated / 'events.parquet'}')")
-    con.sql(f"COPY ({PADDED_IDS}) TO '{path}' (FORMAT parquet)")
-    con.close()
-    spec = generated / "padded_ids.toml"
-    text = (generated / "synthetic.toml").read_text(encoding="utf-8")
-    spec.write_text(text.replace('"events.parquet"', '"padded_ids.parquet"'), encoding="utf-8")
-    by_pandas, by_duckdb = both(spec, monkeypatch)
+    by_pandas, by_duckdb = both(_rewritten(generated, "padded_ids", PADDED_IDS), monkeypatch)
     assert "missing_value" in {str(p.reason) for p in by_duckdb.report.problems}
     assert_same(by_pandas, by_duckdb)
 
@@ -260,14 +257,7 @@ def test_repeated_events_in_typed_parquet_load_the_same_both_ways(
 ) -> None:
     # Pairs of repeated rows are read back by row number; three copies of an event
     # take the second pass over the events. Both quarantine what pandas does.
-    path = generated / f"repeated{three}.parquet"
-    con = duckdb.connect()
-    con.sql(f"CREATE VIEW events AS SELECT * FROM read_parquet('{generated / 'events.parquet'}')")
-    con.sql(f"COPY ({REPEATED.format(three=three)}) TO '{path}' (FORMAT parquet)")
-    con.close()
-    spec = generated / f"repeated{three}.toml"
-    text = (generated / "synthetic.toml").read_text(encoding="utf-8")
-    spec.write_text(text.replace('"events.parquet"', f'"{path.name}"'), encoding="utf-8")
+    spec = _rewritten(generated, f"repeated{three}", REPEATED.format(three=three))
     by_pandas, by_duckdb = both(spec, monkeypatch)
     assert by_duckdb.report.quarantined_rows == 20 + three
     assert_same(by_pandas, by_duckdb)
