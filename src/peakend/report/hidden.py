@@ -122,7 +122,7 @@ def summary_sentence(
         "sum_hidden",
         lang,
         label=window_label(report, ctx) if ctx else moment.label,
-        excess=number(moment.excess_per_1000.value, lang, 0),
+        excess=ci(moment.excess_per_1000, lang, 0, sign=False),
         classic=_classic(report, lang),
         channel=channel(action.channel, lang),
         day=action.day,
