@@ -884,9 +884,9 @@ def _combine_one(
     end_rule: ValenceRule,
 ) -> CommentScore:
     """:func:`_combine` for a comment of one sentence (a third of them): that sentence is
-    its ending, and each of its pillars gets its valence (as a mean of one, from
-    ``sum``, which turns -0.0 into 0.0)."""
-    end_valence = sum((sentence.valence,))
+    its ending, and each of its pillars gets its valence (as a mean of one would:
+    ``+ 0.0`` turns -0.0 into 0.0, as ``sum`` does)."""
+    end_valence = sentence.valence + 0.0
     ends = end_class(
         (end_valence,), (sentence.valence_class,), sentence.text.count(" ") + 1, end_rule
     )
