@@ -1,0 +1,179 @@
+"""State and small query helpers shared by every part of the DuckDB loader.
+
+:class:`DuckBase` holds the connection, the source's column types and the counts
+of the checks; each family of checks is a class of its own built on it
+(:mod:`~peakend.loading.duck.source`, :mod:`~peakend.loading.duck.problems`,
+:mod:`~peakend.loading.duck.columns`, :mod:`~peakend.loading.duck.checks`,
+:mod:`~peakend.loading.duck.duplicates`, :mod:`~peakend.loading.duck.outcomes`,
+:mod:`~peakend.loading.duck.catalogue`), and
+:class:`~peakend.loading.duck.loader.DuckLoader` runs them in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from peakend.load import _Loader
+from peakend.loading.duck.sql import _INTEGER, _NUMERIC, _q, _strip, _text
+from peakend.spec import ROW_ID, DatasetSpec
+from peakend.validate import ROW
+
+NATIVE = ("parquet", "csv")
+"""Formats read in place. JSON lines stay with pandas, whose reader types values differently."""
+
+
+_FINAL = (
+    "jid", "ts", "seq_value", "tp", "channel", "initiator", "score_final",
+    "valence_final", "text", "lang",
+)  # fmt: skip
+"""The columns of table ``ev`` the canonical events are made of."""
+_EMPTY = ("channel", "text", "lang")
+"""Columns of ``ev`` often without any value (not kept then)."""
+
+
+_KEEP_PREFIX = "keep AND "
+
+
+class Unsupported(Exception):
+    """The DuckDB loader cannot reproduce the pandas loader here; the message says why."""
+
+
+def unsupported(spec: DatasetSpec) -> str | None:
+    """Why the DuckDB loader does not take this spec (None when it does)."""
+    source = spec.source
+    checks = [
+        (spec.layout != "long", f"{spec.layout} layout"),
+        (spec.snapshot, "customer snapshot"),
+        (source.format not in NATIVE, f"{source.format} source"),
+        (source.path is None and source.uri is None, "no file path"),
+        (source.header_rows != 1 or source.skip_rows != 0, "extra header rows"),
+        (source.timestamp_format is not None, "timestamp_format"),
+        (bool(spec.touchpoint_parts), "joined touchpoint"),
+        (ROW_ID in dict(spec.columns).values(), "@row journey ids"),
+    ]
+    reasons = [why for failed, why in checks if failed]
+    return ", ".join(reasons) or None
+
+
+class DuckBase(_Loader):
+    """The connection and state of one DuckDB load, with the queries every check uses."""
+
+    counts_first = True
+    """Count what every check looks for in one pass first (:meth:`_count_checks`), and
+    leave the events of a typed Parquet source as a view over it (:meth:`_in_place`)."""
+
+    def __init__(self, spec: DatasetSpec) -> None:
+        super().__init__(spec)
+        import duckdb
+
+        from peakend.resources import resources
+
+        # out of core like every peakend connection (memory limit and spill folder)
+        self.db = duckdb.connect(config=resources().duckdb_config())
+        self.db.execute("SET TimeZone = 'UTC'")
+        self.db.execute("SET enable_progress_bar = false")
+        self.types: dict[str, str] = {}
+        self.header: list[str] = []
+        self.to_frame: Callable[[pa.Table], pd.DataFrame] = _parquet_frame
+        self._tp_counts: list[tuple[str, str | None, int, int]] | None = None
+        self._names: list[str] | None = None
+        self._confirms: list[tuple[str, str, Callable[..., Any]]] = []
+        self._counts: dict[str, int] = {}
+        self._filled: dict[str, int] = {}
+        self._view = False
+        self._ev_query = ""
+        self._symmetric: tuple[float, float, bool] | None = None
+        # Rows are numbered in a column, and every result of a check whose order
+        # matters is ordered by it: the checks' work tables need not keep the order
+        # rows arrive in, which saves memory and time in parallel statements.
+        self.db.execute("SET preserve_insertion_order = false")
+
+    def _in_place(self) -> bool:
+        """Whether the events can stay a view over the source: a Parquet file whose
+        times and numbers are typed, so that reading the view parses nothing."""
+        if not self.counts_first or self.spec.source.format != "parquet":
+            return False
+        typed = ("ts", "seq", "score", "valence")
+        return all(self._kind(self.columns[r]) != "text" for r in typed if r in self.columns)
+
+    def _scalar(self, sql: str) -> int:
+        rows = self.db.sql(sql).fetchall()
+        return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+    def _count(self, table: str, where: str) -> int:
+        known = self._known(where) if table == "ev" else None
+        if known is not None:
+            return known
+        return self._scalar(f"SELECT count(*) FROM {table} WHERE {where}")
+
+    def _known(self, where: str) -> int | None:
+        """How many kept events meet ``where``, if :meth:`_count_checks` counted it and
+        no event has been dropped since (then ``keep AND c`` is ``c``)."""
+        condition = "TRUE" if where == "keep" else where.removeprefix(_KEEP_PREFIX)
+        return self._counts.get(condition)
+
+    def _rows(self, table: str, where: str, *, limit: int | None = None) -> pd.DataFrame:
+        """Raw rows (as the pandas reader gives them) of ``table`` where ``where`` holds."""
+        cols = ", ".join(_q(c) for c in self.types)
+        tail = f" LIMIT {limit}" if limit is not None else ""
+        sql = f"SELECT {cols} FROM {table} WHERE {where} ORDER BY {ROW}{tail}"
+        return self.to_frame(self.db.sql(sql).to_arrow_table())
+
+    def _bad_rows(self, where: str, *, limit: int | None = None) -> pd.DataFrame:
+        """Raw rows of the events where ``where`` (over the event columns) holds."""
+        return self._rows("raw", f"{ROW} IN (SELECT {ROW} FROM ev WHERE {where})", limit=limit)
+
+    def _kind(self, column: str) -> str:
+        kind = self.types[column]
+        if kind == "VARCHAR" or kind in _NUMERIC:
+            return "text" if kind == "VARCHAR" else "number"
+        if kind == "TIMESTAMP WITH TIME ZONE":
+            return "instant"
+        if kind.startswith("TIMESTAMP"):
+            return "local"
+        raise Unsupported(f"column {column!r} of type {kind}")
+
+    def _text_of(self, column: str) -> str:
+        kind = self.types[column]
+        if kind != "VARCHAR" and kind not in _INTEGER:
+            raise Unsupported(f"text column {column!r} of type {kind}")
+        return _text(_q(column))
+
+    def _number(self, column: str) -> tuple[str, str]:
+        """SQL for the value and the unreadable flag of a number column (decimal comma too)."""
+        if self._kind(column) == "number":
+            return f"CAST({_q(column)} AS DOUBLE)", "FALSE"
+        if self._kind(column) != "text":
+            raise Unsupported(f"number column {column!r} of type {self.types[column]}")
+        text = _strip(_q(column))
+        if self.spec.source.decimal == ",":
+            text = f"replace(replace({text}, '.', ''), ',', '.')"
+        value = f"TRY_CAST({text} AS DOUBLE)"
+        value = f"(CASE WHEN isnan({value}) THEN NULL ELSE {value} END)"
+        return value, f"({_q(column)} IS NOT NULL AND {value} IS NULL)"
+
+    def _ev_columns_of(self, query: str) -> list[str]:
+        return [str(r[0]) for r in self.db.sql(f"DESCRIBE {query}").fetchall()]
+
+    def _ev_columns(self) -> list[str]:
+        return self._ev_columns_of("ev")
+
+
+def _parquet_frame(table: pa.Table) -> pd.DataFrame:
+    """Rows of a Parquet source as ``pyarrow.parquet.read_table(...).to_pandas()`` gives them."""
+    frame: pd.DataFrame = table.to_pandas()
+    return frame
+
+
+def _csv_frame(table: pa.Table) -> pd.DataFrame:
+    """Rows of a CSV source as the pandas reader gives them (text, empty as NaN)."""
+    frame: pd.DataFrame = table.to_pandas()
+    for name in frame.columns:
+        if name != ROW:
+            frame[name] = frame[name].astype(object).where(frame[name].notna(), np.nan)
+    return frame

@@ -1,0 +1,223 @@
+"""The checks of every event column and the count pass.
+
+The events are parsed, stripped and checked in one pass into one table (``ev``)
+that also holds their canonical values; a Parquet source with typed times and
+numbers has nothing to parse, so ``ev`` is a view over the file instead
+(:meth:`EventChecks._in_place`). One aggregate counts the events every check looks
+for (:meth:`EventChecks._count_checks`): only the checks that find something query
+their rows.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from peakend.errors import ConfigError
+from peakend.loading.duck.base import _EMPTY
+from peakend.loading.duck.canonical import CanonicalEvents
+from peakend.loading.duck.columns import ColumnValues
+from peakend.loading.duck.sql import _in_list, _q
+from peakend.schema import INITIATORS
+from peakend.validate import ROW, Reason, Severity
+
+_UNPARSABLE = "ts_present AND ts IS NULL"
+_NAIVE = f"ts_naive AND NOT ({_UNPARSABLE})"
+_UNSCALED = "score_value IS NOT NULL AND NOT scaled"
+_OUTSIDE = "score_value IS NOT NULL AND NOT na AND (score_value < low OR score_value > high)"
+
+
+class EventChecks(ColumnValues, CanonicalEvents):
+    """Builds the events with their check flags and runs the checks in the pandas loader's order."""
+
+    def _events(self) -> None:
+        cols = self.columns
+        clean = self._clean_text_columns()
+
+        def text(column: str) -> str:
+            value = self._text_of(column)  # (checks the type in every case)
+            return _q(column) if column in clean else value
+
+        select = [ROW, f"{text(cols['journey_id'])} AS jid", f"{text(cols['touchpoint'])} AS tp"]
+        for role in ("customer_id", "channel", "initiated_by", "text", "lang"):
+            value = text(cols[role]) if role in cols else "CAST(NULL AS VARCHAR)"
+            select.append(f"{value} AS {role}")
+        if "seq" in cols:
+            value, bad = self._number(cols["seq"])
+            self._confirm_numbers(cols["seq"], "seq_value IS NULL")
+            select += [f"{value} AS seq_value", f"({bad} OR {value} IS NULL) AS seq_bad"]
+        else:
+            select += [f"CAST({ROW} - 1 AS DOUBLE) AS seq_value", "FALSE AS seq_bad"]
+        select += self._timestamp_sql()
+        select += self._score_sql()
+        if "valence" in cols:
+            value, bad = self._number(cols["valence"])
+            self._confirm_numbers(cols["valence"], "valence_given IS NULL")
+            outside = f"({value} IS NOT NULL AND ({value} < -1 OR {value} > 1))"
+            select += [f"{value} AS valence_given", f"({bad} OR {outside}) AS valence_bad"]
+        select.append("TRUE AS keep")
+        events = f"SELECT {', '.join(select)} FROM raw"
+        if "score" in cols:
+            events = self._with_scales(events)
+        if self._in_place():
+            # Nothing to parse: the events stay a view over the source, and the rows a
+            # check drops are listed in ``ev_dropped`` (writing ten million checked
+            # events into a table cost more CPU time than every check together).
+            self._view = True
+            self._ev_query = self._with_finals(events)
+            self.db.sql(f"CREATE TABLE ev_dropped ({ROW} BIGINT)")
+            self._define_view("TRUE")
+        else:
+            # In the file's order: the engine sums over the events as stored, and the
+            # same order gives the same sums, to the last digit, from run to run.
+            self.db.execute("SET preserve_insertion_order = true")
+            self.db.sql(f"CREATE TABLE ev AS {self._with_finals(events)}")
+            self.db.execute("SET preserve_insertion_order = false")
+        if self.counts_first:
+            self._count_checks()
+        self._run_confirms()
+        self._event_checks()
+        self._final_view()
+
+    def _check_conditions(self) -> list[str]:
+        """Every condition the checks count or quarantine by (the strings they use)."""
+        found = ["TRUE", "seq_bad", "jid IS NULL", "tp IS NULL", _UNPARSABLE, _NAIVE]
+        found += ["ts_offset AND ts IS NOT NULL", "NOT ts_present", "ts IS NOT NULL"]
+        if "initiated_by" in self.columns:
+            found.append(self._initiator_bad())
+        if "score" in self.columns:
+            found += ["score_bad", _UNSCALED, _OUTSIDE, "na"]
+        if "valence" in self.columns:
+            found.append("valence_bad")
+        found += [flag for _, flag, _ in self._confirms]
+        return list(dict.fromkeys(found))
+
+    def _count_checks(self) -> None:
+        """Count the events every check looks for, in one pass over the events.
+
+        Until a row is dropped, these are the counts the checks would query one by
+        one (:meth:`_known`): a check that finds nothing then runs no query, and on
+        clean data the whole validation reads the events once. The values of the
+        columns often left empty are counted too (:meth:`_event_source`).
+        """
+        conditions = self._check_conditions()
+        counts = [f"count(*) FILTER (WHERE {c})" for c in conditions]
+        counts += [f"count({c})" for c in _EMPTY]
+        row = self.db.sql(f"SELECT {', '.join(counts)} FROM ev").fetchall()[0]
+        values = [int(n) for n in row]
+        self._counts = dict(zip(conditions, values, strict=False))
+        self._filled = {"TRUE": self._counts["TRUE"]}
+        self._filled |= dict(zip(_EMPTY, values[len(conditions) :], strict=True))
+
+    def _event_checks(self) -> None:
+        cols = self.columns
+        if "seq" in cols:
+            self._reject_sql(
+                "keep AND seq_bad",
+                Reason.MISSING_VALUE,
+                cols["seq"],
+                "give every row a whole-number sequence",
+            )
+            self._drop("seq_bad")
+        for role, name in (("journey_id", "jid"), ("touchpoint", "tp")):
+            fix = f"fill in the {role.replace('_', ' ')} or remove the row"
+            self._reject_sql(f"keep AND {name} IS NULL", Reason.MISSING_VALUE, cols[role], fix)
+            self._drop(f"{name} IS NULL")
+        if "ts" in cols:
+            self._timestamp_checks(cols["ts"])
+        self._initiator_checks()
+        if "score" in cols:
+            self._score_checks(cols["score"])
+        if "valence" in cols:
+            self._reject_sql(
+                "keep AND valence_bad",
+                Reason.BAD_VALUE,
+                cols["valence"],
+                "valence must be a number in [-1, 1]",
+            )
+            self._drop("valence_bad")
+
+    def _timestamp_checks(self, col: str) -> None:
+        fix = (
+            "write ISO 8601 (2024-03-31T14:05:00+02:00) or set `timestamp_format` in [source] "
+            '(e.g. "%d-%m-%Y %H:%M")'
+        )
+        unparsable = _UNPARSABLE
+        self._reject_sql(f"keep AND {unparsable}", Reason.BAD_TIMESTAMP, col, fix)
+        naive = f"keep AND {_NAIVE}"
+        if self._count("ev", naive):
+            mixed = bool(self._count("ev", "keep AND ts_offset AND ts IS NOT NULL"))
+            self._note_sql(
+                naive,
+                Reason.MIXED_TIMEZONES if mixed else Reason.TIMEZONE_ASSUMED,
+                Severity.WARNING if mixed else Severity.INFO,
+                col,
+                f"read as local time in {self.spec.source.timezone!r} and converted to UTC; "
+                "set `timezone` in [source] if that zone is wrong",
+            )
+        self._note_sql(
+            "keep AND NOT ts_present",
+            Reason.MISSING_VALUE,
+            Severity.WARNING,
+            col,
+            "events without a time keep their place by sequence but have no duration",
+        )
+        self._drop(unparsable)
+
+    def _initiator_checks(self) -> None:
+        if "initiated_by" in self.columns:
+            bad = self._initiator_bad()
+            if self._reject_sql(
+                f"keep AND {bad}",
+                Reason.BAD_VALUE,
+                self.columns["initiated_by"],
+                "use 'customer' or 'company'",
+            ):
+                self._drop(bad)
+
+    def _initiator_bad(self) -> str:
+        allowed = _in_list(list(INITIATORS))
+        return f"initiated_by IS NOT NULL AND lower(initiated_by) NOT IN {allowed}"
+
+    def _score_checks(self, col: str) -> None:
+        bad_values = (
+            [
+                r[0]
+                for r in self.db.sql(
+                    f"SELECT {_q(col)} FROM raw WHERE {ROW} IN "
+                    f"(SELECT {ROW} FROM ev WHERE keep AND score_bad) ORDER BY {ROW}"
+                ).fetchall()
+            ]
+            if self._known("score_bad") != 0
+            else []
+        )
+        if bad_values:
+            fix = self._bad_score_fix(pd.Series(bad_values, dtype="object"))
+            self._reject_sql("keep AND score_bad", Reason.BAD_SCORE, col, fix)
+            self._drop("score_bad")
+        scored = (
+            self.db.sql(f"SELECT DISTINCT tp FROM ev WHERE keep AND {_UNSCALED}").fetchall()
+            if self._known(_UNSCALED) != 0
+            else []
+        )
+        unscaled = sorted(str(r[0]) for r in scored)
+        if unscaled:
+            raise ConfigError(
+                f"{self.label}: scores found for touchpoint(s) without a declared scale: "
+                f"{', '.join(unscaled[:5])}. Declare one under [scales] (e.g. [scales.csat] "
+                "low = 1, high = 5) and set `default_scale` or the touchpoint's `scale`."
+            )
+        outside = _OUTSIDE
+        self._reject_sql(
+            f"keep AND {outside}",
+            Reason.SCORE_OUT_OF_SCALE,
+            col,
+            "correct the score, or declare the scale (low/high/not_applicable) in [scales]",
+        )
+        self._note_sql(
+            "keep AND na",
+            Reason.NOT_APPLICABLE,
+            Severity.INFO,
+            col,
+            "nothing to fix: these answers count as 'not applicable', not as low scores",
+        )
+        self._drop(outside)

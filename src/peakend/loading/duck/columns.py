@@ -1,0 +1,236 @@
+"""Column values as SQL: timestamps with their time zones, scores with their
+scales and not-applicable answers, the canonical score, valence and initiator,
+and the text columns that need no stripping.
+"""
+
+from __future__ import annotations
+
+from peakend.loading.duck.base import Unsupported
+from peakend.loading.duck.problems import ProblemRecording
+from peakend.loading.duck.sql import _in_list, _lit, _q, _strip, _text, _text_lower
+from peakend.validate import _OFFSET
+
+
+class ColumnValues(ProblemRecording):
+    """The SQL that parses and derives each event column."""
+
+    def _with_scales(self, events: str) -> str:
+        """``events`` with each event's scale, in the same pass (a second copy of the
+        events would cost as much as the first).
+
+        When every touchpoint in the data has the same scale (one declared scale,
+        the usual case), the scale is written into the query as constants: no join
+        of every event with the table of scales.
+        """
+        found = [self._scale(name) for name in self._touchpoint_names()]
+        scales = {
+            (s.low, s.high, s.midpoint, s.reversed, tuple(s.not_applicable))
+            for s in found
+            if s is not None
+        }
+        if len(scales) != 1 or None in found:
+            self._scale_table()
+            return (
+                "SELECT e.*, coalesce(s.low, 0) AS low, coalesce(s.high, 1) AS high, "
+                "coalesce(s.neutral, 0.5) AS neutral, coalesce(s.reversed, FALSE) AS reversed, "
+                "s.tp IS NOT NULL AS scaled, "
+                "(e.na_text OR coalesce(list_contains(s.na, e.score_value), FALSE)) AS na "
+                f"FROM ({events}) e LEFT JOIN scale_of s ON s.tp = e.tp"
+            )
+        low, high, neutral, reversed_, not_applicable = scales.pop()
+        if float(high) - float(neutral) == float(neutral) - float(low):
+            self._symmetric = (float(neutral), float(high) - float(neutral), bool(reversed_))
+        na = "e.na_text"
+        if not_applicable:
+            values = ", ".join(f"CAST({float(v)!r} AS DOUBLE)" for v in not_applicable)
+            na = f"(e.na_text OR coalesce(list_contains([{values}], e.score_value), FALSE))"
+        return (
+            f"SELECT e.*, CAST({float(low)!r} AS DOUBLE) AS low, "
+            f"CAST({float(high)!r} AS DOUBLE) AS high, "
+            f"CAST({float(neutral)!r} AS DOUBLE) AS neutral, {bool(reversed_)} AS reversed, "
+            f"TRUE AS scaled, {na} AS na FROM ({events}) e"
+        )
+
+    def _with_finals(self, events: str) -> str:
+        """``events`` with the canonical score, valence and initiator computed in the same pass.
+
+        They are columns of the one table of events, not expressions of a view:
+        every later check, the duplicate search and the engine read them as stored.
+        A row that a check drops keeps its values; only kept rows are read.
+        """
+        columns = self._ev_columns_of(events)
+        score = "CASE WHEN na THEN NULL ELSE score_value END" if "na" in columns else "score_value"
+        if "low" in columns and self._symmetric is not None:
+            # One scale, as far above its neutral point as below: both branches of the
+            # general formula are the same division, written once with constants.
+            neutral, half, reversed_ = self._symmetric
+            valence = f"(({score}) - CAST({neutral!r} AS DOUBLE)) / CAST({half!r} AS DOUBLE)"
+            valence = f"-({valence})" if reversed_ else valence
+        elif "low" in columns:
+            valence = (
+                f"CASE WHEN ({score}) >= neutral THEN (({score}) - neutral) / (high - neutral) "
+                f"ELSE (({score}) - neutral) / (neutral - low) END"
+            )
+            valence = f"CASE WHEN reversed THEN -({valence}) ELSE {valence} END"
+        else:
+            valence = "CAST(NULL AS DOUBLE)"
+        if "valence_given" in columns:
+            valence = f"coalesce(valence_given, {valence})"
+        initiator = self._initiator_fallback()
+        if "initiated_by" in self.columns:
+            initiator = f"coalesce(lower(initiated_by), {initiator})"
+        return (
+            f"SELECT *, {score} AS score_final, "
+            f"{valence} AS valence_final, {initiator} AS initiator FROM ({events}) AS checked"
+        )
+
+    def _initiator_fallback(self) -> str:
+        """SQL for each touchpoint's initiator from the catalogue (NULL when it has none)."""
+        by_catalogue = {t.name: t.initiated_by for t in self.spec.touchpoints if t.initiated_by}
+        fallback = "CASE tp " + " ".join(
+            f"WHEN {_lit(n)} THEN {_lit(i)}" for n, i in by_catalogue.items()
+        )
+        return f"{fallback} END" if by_catalogue else "CAST(NULL AS VARCHAR)"
+
+    def _clean_text_columns(self) -> set[str]:
+        """Text columns of a Parquet source in which no value needs stripping or is blank.
+
+        Only columns that are dictionary-encoded in every row group (a touchpoint,
+        a channel) or hold no value at all are looked at: DuckDB finds their
+        distinct values from the dictionaries, without reading every value. Their
+        values are then read as they are, not stripped one by one.
+        """
+        if self.spec.source.format != "parquet" or self.spec.source.path is None:
+            return set()
+        texts = {"journey_id", "touchpoint", "customer_id", "channel", "initiated_by", "text"}
+        wanted = {c for r, c in self.columns.items() if r in texts | {"lang"}}
+        wanted = {c for c in wanted if self.types.get(c) == "VARCHAR"}
+        path = _lit(str(self.spec.source.path))
+        candidates = self.db.sql(
+            "SELECT path_in_schema FROM parquet_metadata("
+            f"{path}) GROUP BY ALL HAVING bool_and(dictionary_page_offset IS NOT NULL) "
+            "OR sum(stats_null_count) = sum(num_values)"
+        ).fetchall()
+        clean = set()
+        for (column,) in candidates:
+            if column in wanted:
+                # (a FILTER, not a WHERE, which DuckDB would apply to every row)
+                changed = f"count(*) FILTER (WHERE v IS DISTINCT FROM {_text('v')})"
+                distinct = f"SELECT DISTINCT {_q(column)} AS v FROM raw"
+                if not self._scalar(f"SELECT {changed} FROM ({distinct})"):
+                    clean.add(str(column))
+        rest = sorted(wanted - clean)
+        if rest and self._in_place():
+            # The events are read through a view many times: check the other columns
+            # (identifiers) once, in one pass, instead of stripping them at every read.
+            changed = ", ".join(
+                f"count(*) FILTER (WHERE {_q(c)} IS DISTINCT FROM {_text(_q(c))})" for c in rest
+            )
+            row = self.db.sql(f"SELECT {changed} FROM raw").fetchall()[0]
+            clean |= {c for c, n in zip(rest, row, strict=True) if not n}
+        return clean
+
+    def _timestamp_sql(self) -> list[str]:
+        if "ts" not in self.columns:
+            return [
+                "CAST(NULL AS TIMESTAMPTZ) AS ts",
+                "FALSE AS ts_present",
+                "FALSE AS ts_naive",
+                "FALSE AS ts_offset",
+            ]
+        col = self.columns["ts"]
+        zone = _lit(self.spec.source.timezone)
+        present = f"{_q(col)} IS NOT NULL"
+        kind = self._kind(col)
+        if kind == "instant":
+            return [
+                f"{_q(col)} AS ts",
+                f"{present} AS ts_present",
+                "FALSE AS ts_naive",
+                f"{present} AS ts_offset",
+            ]
+        if kind == "local":
+            value = f"CAST({_q(col)} AS TIMESTAMP)"
+            offset = "FALSE"
+        elif kind == "text":
+            text = _strip(_q(col))
+            offset = f"coalesce(regexp_matches({text}, {_lit(_OFFSET.pattern)}, 'i'), FALSE)"
+            exact = f"TRY_CAST({text} AS TIMESTAMPTZ)"
+            value = f"TRY_CAST({text} AS TIMESTAMP)"
+        else:
+            raise Unsupported(f"timestamps of type {self.types[col]}")
+        local = f"timezone({zone}, {value})"
+        # A local time that does not exist or occurs twice at a daylight-saving change
+        # is unreadable, as for pandas: it does not survive the round trip, or an hour
+        # earlier or later reads as the same local time.
+        shaky = (
+            f"(timezone({zone}, {local}) <> {value} "
+            f"OR timezone({zone}, {local} - INTERVAL 1 HOUR) = {value} "
+            f"OR timezone({zone}, {local} + INTERVAL 1 HOUR) = {value})"
+        )
+        local_ok = f"CASE WHEN {shaky} THEN NULL ELSE {local} END"
+        if kind == "text":
+            ts = f"CASE WHEN {offset} THEN {exact} ELSE {local_ok} END"
+            self._confirm_timestamps(col, "ts_present AND ts IS NULL")
+        else:
+            ts = local_ok
+        return [
+            f"{ts} AS ts",
+            f"{present} AS ts_present",
+            f"({present} AND NOT {offset}) AS ts_naive",
+            f"({present} AND {offset}) AS ts_offset",
+        ]
+
+    def _score_sql(self) -> list[str]:
+        col = self.columns.get("score")
+        if col is None:
+            return ["CAST(NULL AS DOUBLE) AS score_value", "FALSE AS score_bad", "FALSE AS na"]
+
+        na_text = self._na_text_sql(col)
+        value, bad = self._number(col)
+        if self._kind(col) == "text":
+            self._confirm_numbers(col, "score_bad")
+        value = f"(CASE WHEN {na_text} THEN NULL ELSE {value} END)"
+        bad = f"(NOT ({na_text}) AND {bad})"
+        return [f"{value} AS score_value", f"{bad} AS score_bad", f"{na_text} AS na_text"]
+
+    def _na_text_sql(self, col: str) -> str:
+        if self._kind(col) != "text":
+            return "FALSE"
+        cases = []
+        tp = self._text_of(self.columns["touchpoint"])
+        for name in self._touchpoint_names():
+            scale = self._scale(name)
+            if scale is None or not scale.not_applicable_text:
+                continue
+            codes = [c.lower() for c in scale.not_applicable_text]
+            cases.append(f"({tp} = {_lit(name)} AND {_text_lower(col)} IN {_in_list(codes)})")
+        return "(" + " OR ".join(cases) + ")" if cases else "FALSE"
+
+    def _scale_table(self) -> None:
+        """Table ``scale_of``: the scale of every touchpoint in the data that has one."""
+        scales = {n: self._scale(n) for n in self._touchpoint_names()}
+        rows = [
+            (n, s.low, s.high, s.midpoint, s.reversed, list(s.not_applicable))
+            for n, s in scales.items()
+            if s is not None
+        ]
+        self.db.sql(
+            "CREATE TABLE scale_of (tp VARCHAR, low DOUBLE, high DOUBLE, neutral DOUBLE, "
+            "reversed BOOLEAN, na DOUBLE[])"
+        )
+        if rows:
+            self.db.executemany("INSERT INTO scale_of VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    def _touchpoint_names(self) -> list[str]:
+        """Every touchpoint name in the source (distinct raw values first: few, cheap to strip)."""
+        if self._names is None:
+            self._names = self._distinct_touchpoints()
+        return self._names
+
+    def _distinct_touchpoints(self) -> list[str]:
+        column = _q(self.columns["touchpoint"])
+        tp = self._text_of(self.columns["touchpoint"])
+        # (no WHERE: DuckDB would push it below the inner DISTINCT, onto every row)
+        rows = self.db.sql(f"SELECT DISTINCT {tp} FROM (SELECT DISTINCT {column} FROM raw)")
+        return sorted(str(r[0]) for r in rows.fetchall() if r[0] is not None)

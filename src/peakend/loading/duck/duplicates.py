@@ -1,0 +1,60 @@
+"""Repeated events: the rows equal to an earlier event on the duplicate key."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from peakend.loading.duck.canonical import CanonicalEvents
+from peakend.loading.duck.problems import ProblemRecording
+from peakend.validate import ROW, Reason
+
+_LISTED = 10_000
+"""Most pairs of repeated duplicate-key hashes read back by row number."""
+
+
+class Duplicates(ProblemRecording, CanonicalEvents):
+    """Quarantines every repeat of an event (the first copy is kept)."""
+
+    def _drop_duplicates_sql(self) -> None:
+        if not self._count("ev", "keep AND ts IS NOT NULL"):
+            return
+        keys = "jid, tp, ts, score_final, channel, text"
+        # Rows whose key hash repeats first (an aggregate over one 64-bit column, far
+        # cheaper than over the text keys; few hashes repeat), then groups of equal
+        # events among those candidates only, then every row of a group after its first.
+        self.db.sql(
+            f"CREATE TABLE dup_hashes AS SELECT hash({keys}) AS h, min({ROW}) AS lo, "
+            f"max({ROW}) AS hi, count(*) AS n FROM ev_final "
+            "WHERE ts IS NOT NULL GROUP BY h HAVING count(*) > 1"
+        )
+        repeated, most = self.db.sql("SELECT count(*), max(n) FROM dup_hashes").fetchall()[0]
+        if not repeated:
+            return  # no key repeats: no second pass over the events
+        if most == 2 and repeated <= _LISTED:
+            # Every repeated hash has two rows, known by number: read just those.
+            pairs = self.db.sql("SELECT lo, hi FROM dup_hashes").fetchall()
+            candidates = f"{ROW} IN ({', '.join(str(int(r)) for pair in pairs for r in pair)})"
+        else:
+            candidates = f"ts IS NOT NULL AND hash({keys}) IN (SELECT h FROM dup_hashes)"
+        # The candidates with every canonical column: the groups of equal events,
+        # the repeats and their quarantine lines come from those rows alone.
+        self.db.sql(f"CREATE TABLE dup_candidates AS SELECT * FROM ev_final WHERE {candidates}")
+        self.db.sql(
+            f"CREATE TABLE dup_groups AS SELECT {keys}, min({ROW}) AS first_row "
+            "FROM dup_candidates GROUP BY ALL HAVING count(*) > 1"
+        )
+        same = " AND ".join(f"e.{k} IS NOT DISTINCT FROM g.{k}" for k in keys.split(", "))
+        self.db.sql(
+            f"CREATE TABLE dup AS SELECT e.{ROW} FROM dup_candidates e JOIN dup_groups g "
+            f"ON {same} WHERE e.{ROW} <> g.first_row"
+        )
+        frame = self._event_rows(f"{ROW} IN (SELECT {ROW} FROM dup)", table="dup_candidates")
+        if not frame.empty:
+            self._reject(
+                frame,
+                pd.Series(True, index=frame.index),
+                Reason.DUPLICATE_EVENT,
+                None,
+                "remove the repeated rows from the export (the first copy is kept)",
+            )
+        self._drop(f"{ROW} IN (SELECT {ROW} FROM dup)")

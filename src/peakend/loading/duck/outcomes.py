@@ -1,0 +1,220 @@
+"""Outcomes: one row per journey from the events' source or a second source,
+with unreadable values and journeys without an outcome reported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from peakend.loading.duck.base import NATIVE, Unsupported, _csv_frame, _parquet_frame
+from peakend.loading.duck.canonical import CanonicalEvents
+from peakend.loading.duck.source import SourceReading
+from peakend.loading.duck.sql import _INTEGER, _in_list, _lit, _q, _strip
+from peakend.validate import ROW, Problem, Reason, Severity, parse_numbers
+
+_ORDER = "__order_row__"
+"""Column of ``outcome_table`` with each journey's first row: the order of the journeys."""
+
+
+class Outcomes(SourceReading, CanonicalEvents):
+    """Builds the outcome table and its problems."""
+
+    def _outcomes_sql(self, columns: list[str]) -> pa.Table:
+        self._final_view()
+        source_table, id_col, label = "raw", self.columns["journey_id"], self.label
+        other = self.spec.outcome_source
+        if other is not None:
+            if other.format not in NATIVE or (other.path is None and other.uri is None):
+                raise Unsupported(f"{other.format} outcome source")
+            from peakend.load import _short_path
+
+            saved = (self.types, self.to_frame)
+            self._read(other, "outsrc")
+            described = self.db.sql("DESCRIBE outsrc").fetchall()
+            self.types = {str(c): str(t) for c, t, *_ in described}
+            self.to_frame = _csv_frame if other.format == "csv" else _parquet_frame
+            out_types = self.types
+            source_table, label = "outsrc", _short_path(other.label)
+            id_col = self.spec.outcome_journey_col or id_col
+            head = self._rows("outsrc", "TRUE", limit=0)
+            self._check_outcome_columns(head, id_col, label)
+        else:
+            out_types = self.types
+            saved = (self.types, self.to_frame)
+        select = [ROW, f"{self._text_of(id_col)} AS jid"]
+        for outcome in self.spec.outcomes:
+            if outcome.from_touchpoint is None:
+                assert outcome.column is not None
+                value = self._outcome_value(outcome, source_table, label)
+                select.append(f"{value} AS {_q('o:' + outcome.name)}")
+        attributes = [a for a in self.spec.attributes if a in out_types]
+        select += [f"{self._text_of(a)} AS {_q('a:' + a)}" for a in attributes]
+        self.db.sql(
+            f"CREATE TABLE per_row AS SELECT {', '.join(select)} FROM {source_table} "
+            "WHERE jid IS NOT NULL"
+        )
+        self.types, self.to_frame = saved
+        return self._outcome_table(attributes, label)
+
+    def _outcome_value(self, outcome: Any, table: str, label: str) -> str:
+        column = outcome.column
+        if outcome.kind == "binary":
+            text = f"lower({_strip(f'CAST({_q(column)} AS VARCHAR)')})"
+            if self.types.get(column) in _INTEGER:
+                text = f"CAST({_q(column)} AS VARCHAR)"  # digits: nothing to strip or lower
+            positive = [v.lower() for v in outcome.positive]
+            negative = [v.lower() for v in outcome.negative]
+            zero = f"{text} IN {_in_list(negative)}" if negative else f"{text} IS NOT NULL"
+            value = f"(CASE WHEN {text} IN {_in_list(positive)} THEN 1.0 WHEN {zero} THEN 0.0 END)"
+            bad = f"({text} IS NOT NULL AND {value} IS NULL)"
+            fix = (
+                f"add the value to `positive` or `negative` of [outcomes.{outcome.name}] "
+                f"(allowed now: {', '.join(outcome.positive + outcome.negative)})"
+            )
+        else:
+            value, bad = self._number(column)
+            if self._kind(column) == "text":
+                self._confirm_numbers_in(table, column, bad)
+            scale = self.spec.scales.get(outcome.scale) if outcome.scale else None
+            fix = "outcomes must be numbers; check `decimal` in [source]"
+            if scale is not None:
+                outside = (
+                    f"({value} IS NOT NULL AND ({value} < {scale.low} OR {value} > {scale.high}))"
+                )
+                value = f"(CASE WHEN {outside} THEN NULL ELSE {value} END)"
+                bad = f"({bad} OR {outside})"
+                fix = f"outcome values must lie on the scale {scale.describe()}"
+        id_text = self._text_of(self.spec.outcome_journey_col or self.columns["journey_id"])
+        if self.spec.outcome_source is None:
+            id_text = self._text_of(self.columns["journey_id"])
+        where = f"{bad} AND {id_text} IS NOT NULL"  # the cheap test first
+        count = 0 if bad == "FALSE" else self._count(table, where)  # typed numbers need no look
+        if count:
+            first = self._rows(table, where, limit=5)
+            self._note(
+                first,
+                pd.Series(True, index=first.index),
+                Reason.BAD_OUTCOME,
+                Severity.WARNING,
+                column,
+                fix,
+                label=label,
+            )
+            last = self.report.problems[-1]
+            self.report.problems[-1] = Problem(
+                last.reason, last.severity, last.source, last.column, count,
+                last.rows, last.example, last.fix,
+            )  # fmt: skip
+        return value
+
+    def _confirm_numbers_in(self, table: str, column: str, flag: str) -> None:
+        values = self.db.sql(f"SELECT {_q(column)} FROM {table} WHERE {flag}").fetchall()
+        numbers, _ = parse_numbers(
+            pd.Series([v[0] for v in values], dtype="object"), decimal=self.spec.source.decimal
+        )
+        if values and numbers.notna().any():
+            raise Unsupported(f"values in {column!r} that pandas reads and DuckDB does not")
+
+    def _outcome_table(self, attributes: list[str], label: str) -> pa.Table:
+        names = [o.name for o in self.spec.outcomes if o.from_touchpoint is None]
+        firsts = [f"{_q('o:' + n)} AS {_q(n)}" for n in names]
+        firsts += [f"{_q('a:' + a)} AS {_q(a)}" for a in attributes]
+        per_journey = ", ".join(["jid", f"{ROW} AS first_row", *firsts])
+        # each journey's first row (half the time of arg_min over every column)
+        first = f"SELECT min({ROW}) FROM per_row GROUP BY jid"
+        self.db.sql(
+            f"CREATE TABLE per_journey AS SELECT {per_journey} FROM per_row "
+            f"WHERE {ROW} IN ({first})"
+        )
+        if any(a not in attributes for a in self.spec.attributes):
+            raise Unsupported("attributes from the events source with a separate outcome source")
+        journeys = "SELECT jid, min(" + ROW + ") AS order_row FROM ev_final GROUP BY jid"
+        cols = ["j.jid AS journey_id", f"j.order_row AS {_ORDER}"]
+        for outcome in self.spec.outcomes:
+            if outcome.from_touchpoint is None:
+                cols.append(f"p.{_q(outcome.name)}")
+            else:
+                has = (
+                    f"SELECT DISTINCT jid FROM ev_final WHERE tp = {_lit(outcome.from_touchpoint)}"
+                )
+                cols.append(
+                    f"CASE WHEN j.jid IN ({has}) THEN 1.0 ELSE 0.0 END AS {_q(outcome.name)}"
+                )
+        cols += [f"p.{_q(attribute)}" for attribute in self.spec.attributes]
+        self.db.sql(
+            f"CREATE TABLE outcome_table AS SELECT {', '.join(cols)} FROM ({journeys}) j "
+            "LEFT JOIN per_journey p USING (jid) ORDER BY j.order_row"
+        )
+        self._report_missing_outcomes_sql(label)
+        out = ["journey_id", *(o.name for o in self.spec.outcomes), *self.spec.attributes]
+        columns = ", ".join(_q(c) for c in out)
+        table = self.db.sql(f"SELECT {columns} FROM outcome_table ORDER BY {_ORDER}")
+        texts = ["journey_id", *self.spec.attributes]
+        return _typed_outcomes(table.to_arrow_table(), texts)
+
+    def _report_missing_outcomes_sql(self, label: str) -> None:
+        names = [o.name for o in self.spec.outcomes]
+        if not names:
+            return
+        none = " AND ".join(f"{_q(n)} IS NULL" for n in names)
+        count = self._count("outcome_table", none)
+        if count:
+            ids = self.db.sql(
+                f"SELECT journey_id FROM outcome_table WHERE {none} ORDER BY {_ORDER} LIMIT 5"
+            )
+            self._add(
+                Problem(
+                    Reason.NO_OUTCOME,
+                    Severity.WARNING,
+                    label,
+                    None,
+                    count,
+                    example=", ".join(str(r[0]) for r in ids.fetchall()),
+                    fix="add their outcome to the outcome source, or accept that outcome "
+                    "models use only journeys with an outcome",
+                )
+            )
+        # outcome_table has one row for each journey with events: fewer rows to match
+        orphan = "jid NOT IN (SELECT journey_id FROM outcome_table)"
+        count = self._count("per_journey", orphan)
+        if count:
+            ids = self.db.sql(
+                f"SELECT jid FROM per_journey WHERE {orphan} ORDER BY first_row LIMIT 5"
+            )
+            self._add(
+                Problem(
+                    Reason.OUTCOME_WITHOUT_EVENTS,
+                    Severity.INFO,
+                    label,
+                    None,
+                    count,
+                    example=", ".join(str(r[0]) for r in ids.fetchall()),
+                    fix="check that both sources use the same journey ids",
+                )
+            )
+
+
+def _typed_outcomes(table: pa.Table, texts: list[str]) -> pa.Table:
+    """The outcome table typed as the pandas loader types it: ``texts`` as text, every
+    other column as float with NaN as missing, and the same pandas schema metadata.
+
+    (Cast in Arrow: a round trip of a million journeys through pandas cost 2 CPU
+    seconds.)
+    """
+    import pyarrow.compute as pc
+
+    arrays = []
+    empty = table.slice(0, 0).to_pandas()
+    for name in table.column_names:
+        if name in texts:
+            arrays.append(table[name].cast(pa.string()))
+            empty[name] = empty[name].astype("string")
+        else:
+            values = table[name].cast(pa.float64())
+            arrays.append(pc.if_else(pc.is_nan(values), pa.scalar(None, pa.float64()), values))
+            empty[name] = empty[name].astype("float64")
+    schema = pa.Schema.from_pandas(empty, preserve_index=False)
+    return pa.Table.from_arrays(arrays, schema=schema)

@@ -1,0 +1,106 @@
+"""Reading the source: a Parquet file as a numbered view over it, a CSV file
+with the delimiter and encoding the pandas reader would use.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from peakend.io.sniff import read_file_bytes, sniff_delimiter, sniff_encoding
+from peakend.loading.duck.base import DuckBase, Unsupported, _csv_frame
+from peakend.loading.duck.sql import _lit, _q
+from peakend.spec import SourceSpec
+from peakend.validate import ROW, Problem, Reason, Severity
+
+_HEAD_BYTES = 1_000_000
+_ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "latin-1": "latin-1", "latin1": "latin-1"}
+_ENCODINGS |= {"iso-8859-1": "latin-1"}
+
+
+class SourceReading(DuckBase):
+    """Reads a source into a view or table numbered by data row."""
+
+    def _read(self, source: SourceSpec, name: str) -> None:
+        """Load ``source`` into table ``name`` with a 1-based ``__row__``."""
+        assert source.path is not None
+        path = _lit(str(source.path))
+        if source.format == "parquet":
+            # No copy: a view numbered by the file's own row numbers; queries read
+            # the columns they need from the file.
+            described = self.db.sql(f"DESCRIBE SELECT * FROM read_parquet({path})").fetchall()
+            names = [str(c) for c, *_ in described]
+            if ROW in names or "file_row_number" in names:
+                raise Unsupported(f"a column named {ROW} or file_row_number")
+            self.db.sql(
+                f"CREATE VIEW {name} AS SELECT file_row_number + 1 AS {ROW}, "
+                f"{', '.join(_q(c) for c in names)} "
+                f"FROM read_parquet({path}, file_row_number = true)"
+            )
+        else:
+            scan = self._csv_scan(source, path, name == "raw")
+            described = self.db.sql(f"DESCRIBE SELECT * FROM {scan}").fetchall()
+            names = [str(c) for c, *_ in described]
+            if ROW in names:
+                raise Unsupported(f"a column named {ROW}")
+            # pandas reads with skipinitialspace: spaces after the delimiter go.
+            cells = ", ".join(f"nullif(ltrim({_q(c)}, ' '), '') AS {_q(c)}" for c in names)
+            # One copy, as a table: every check reads it again (as a view over the
+            # file the ten checks would redo the parsing and trimming). Rows keep the
+            # file's order, so the table's row id is the data row's number.
+            # (in the file's order: the row id numbers the rows)
+            self.db.execute("SET preserve_insertion_order = true")
+            self.db.sql(f"CREATE TABLE {name}_cells AS SELECT {cells} FROM {scan}")
+            self.db.execute("SET preserve_insertion_order = false")
+            self.db.sql(f"CREATE VIEW {name} AS SELECT rowid + 1 AS {ROW}, * FROM {name}_cells")
+        if source.format == "csv" and names != [h.strip() for h in self.header]:
+            raise Unsupported("column names DuckDB reads differently")
+        if not self._count(name, "TRUE"):
+            raise Unsupported("no data rows")
+        if name == "raw":
+            self.types = {ROW: "BIGINT", **{str(c): str(t) for c, t, *_ in described}}
+            if source.format == "csv":
+                self.to_frame = _csv_frame
+
+    def _csv_scan(self, source: SourceSpec, path: str, main: bool) -> str:
+        """``read_csv`` with the delimiter and encoding the pandas reader would use."""
+        assert source.path is not None
+        head = read_file_bytes(source.path, limit=_HEAD_BYTES)
+        raw_head = source.path.read_bytes()[:2]
+        if raw_head[:2] == b"PK":
+            raise Unsupported("zip archive")
+        duck_encoding, delimiter = self._csv_dialect(source, head, main)
+        compression = "gzip" if raw_head == b"\x1f\x8b" else "none"
+        return (
+            f"read_csv({path}, header = true, all_varchar = true, delim = {_lit(delimiter)}, "
+            f"quote = '\"', escape = '\"', encoding = {_lit(duck_encoding)}, "
+            f"compression = {_lit(compression)}, "
+            "null_padding = false, strict_mode = true)"
+        )
+
+    def _csv_dialect(self, source: SourceSpec, head: bytes, main: bool) -> tuple[str, str]:
+        """The encoding (as DuckDB and Spark name it) and delimiter of a CSV source.
+
+        Reads the header into ``self.header`` and notes a detected delimiter once
+        (``main``). What only the pandas reader can do raises :class:`Unsupported`.
+        """
+        encoding = source.encoding
+        if encoding is None:
+            encoding, note = sniff_encoding(head)
+            if note:
+                raise Unsupported("encoding to detect: set `encoding` in [source]")
+        if encoding.lower() not in _ENCODINGS:
+            raise Unsupported(f"encoding {encoding}")
+        text = head.decode(encoding, errors="replace").removeprefix("\ufeff")
+        if not text.strip():
+            raise Unsupported("empty file")
+        delimiter = source.delimiter
+        note = None
+        if delimiter is None:
+            delimiter, note = sniff_delimiter(text)
+        self.header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+        if len(self.header) < 2:
+            raise Unsupported("one column: set `delimiter` in [source]")
+        if note and main:
+            self._add(Problem(Reason.FORMAT_DETECTED, Severity.INFO, self.label, None, 1, fix=note))
+        return _ENCODINGS[encoding.lower()], delimiter
