@@ -63,6 +63,10 @@ def unsupported(spec: DatasetSpec) -> str | None:
 class DuckBase(_Loader):
     """The connection and state of one DuckDB load, with the queries every check uses."""
 
+    _file_order = False
+    """Whether the source is a view numbered by ``row_number()`` in the file's order (a
+    CSV file): every statement then keeps the order rows arrive in."""
+
     counts_first = True
     """Count what every check looks for in one pass first (:meth:`_count_checks`), and
     leave the events of a typed Parquet source as a view over it (:meth:`_in_place`)."""
@@ -100,6 +104,31 @@ class DuckBase(_Loader):
             return False
         typed = ("ts", "seq", "score", "valence")
         return all(self._kind(self.columns[r]) != "text" for r in typed if r in self.columns)
+
+    def _unordered(self) -> None:
+        """Let statements return rows in any order again, unless the source is a view
+        numbered in the file's order (:attr:`_file_order`)."""
+        if not self._file_order:
+            self.db.execute("SET preserve_insertion_order = false")
+
+    def _head(self, table: str, limit: int) -> pd.DataFrame:
+        """The first ``limit`` raw rows of ``table``; when its rows come in the file's
+        order, read without sorting the whole source by row number."""
+        if not self._file_order:
+            return self._rows(table, "TRUE", limit=limit)
+        cols = ", ".join(_q(c) for c in self.types)
+        return self.to_frame(
+            self.db.sql(f"SELECT {cols} FROM {table} LIMIT {limit}").to_arrow_table()
+        )
+
+    def _rows_read(self) -> int:
+        """The data rows of the source: every row of the table of events, which is
+        cheaper to count than the source when that is a CSV file."""
+        return (
+            self._scalar("SELECT count(*) FROM ev")
+            if self._file_order
+            else self._count("raw", "TRUE")
+        )
 
     def _scalar(self, sql: str) -> int:
         rows = self.db.sql(sql).fetchall()

@@ -71,7 +71,7 @@ class EventChecks(ColumnValues, CanonicalEvents):
             # same order gives the same sums, to the last digit, from run to run.
             self.db.execute("SET preserve_insertion_order = true")
             self.db.sql(f"CREATE TABLE ev AS {self._with_finals(events)}")
-            self.db.execute("SET preserve_insertion_order = false")
+            self._unordered()
         if self.counts_first:
             self._count_checks()
         self._run_confirms()

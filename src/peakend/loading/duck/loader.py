@@ -59,12 +59,12 @@ class DuckLoader(Catalogue, Outcomes, Duplicates, EventChecks):
 
     def _run(self) -> Dataset:
         self._read(self.spec.source, "raw")
-        self.report.rows_read = self._count("raw", "TRUE")
         columns = [c for c in self.types if c != ROW]
-        head = self._rows("raw", "TRUE", limit=2)
+        head = self._head("raw", 2)
         self._check_export_shape(head)
         self._check_columns(head)
         self._events()
+        self.report.rows_read = self._rows_read()
         self._drop_duplicates_sql()
         outcomes = self._outcomes_sql(columns)
         self._check_catalogue_sql()

@@ -39,27 +39,34 @@ class Outcomes(SourceReading, CanonicalEvents):
             out_types = self.types
             source_table, label = "outsrc", _short_path(other.label)
             id_col = self.spec.outcome_journey_col or id_col
-            head = self._rows("outsrc", "TRUE", limit=0)
+            head = self._head("outsrc", 0)
             self._check_outcome_columns(head, id_col, label)
         else:
             out_types = self.types
             saved = (self.types, self.to_frame)
         select = [ROW, f"{self._text_of(id_col)} AS jid"]
+        flagged: list[tuple[str, str, str, str]] = []
         for outcome in self.spec.outcomes:
             if outcome.from_touchpoint is None:
                 assert outcome.column is not None
-                value = self._outcome_value(outcome, source_table, label)
+                value, bad, fix = self._outcome_value(outcome, source_table)
                 select.append(f"{value} AS {_q('o:' + outcome.name)}")
+                if bad != "FALSE":  # typed numbers need no look
+                    select.append(f"{bad} AS {_q('b:' + outcome.name)}")
+                    flagged.append((outcome.name, outcome.column, bad, fix))
         attributes = [a for a in self.spec.attributes if a in out_types]
         select += [f"{self._text_of(a)} AS {_q('a:' + a)}" for a in attributes]
         self.db.sql(
             f"CREATE TABLE per_row AS SELECT {', '.join(select)} FROM {source_table} "
             "WHERE jid IS NOT NULL"
         )
+        self._report_bad_outcomes(flagged, source_table, label)
         self.types, self.to_frame = saved
         return self._outcome_table(attributes, label)
 
-    def _outcome_value(self, outcome: Any, table: str, label: str) -> str:
+    def _outcome_value(self, outcome: Any, table: str) -> tuple[str, str, str]:
+        """SQL for an outcome column's value and its flag of values that are not an
+        outcome, with the fix to report for them."""
         column = outcome.column
         if outcome.kind == "binary":
             text = f"lower({_strip(f'CAST({_q(column)} AS VARCHAR)')})"
@@ -74,26 +81,39 @@ class Outcomes(SourceReading, CanonicalEvents):
                 f"add the value to `positive` or `negative` of [outcomes.{outcome.name}] "
                 f"(allowed now: {', '.join(outcome.positive + outcome.negative)})"
             )
-        else:
-            value, bad = self._number(column)
-            if self._kind(column) == "text":
-                self._confirm_numbers_in(table, column, bad)
-            scale = self.spec.scales.get(outcome.scale) if outcome.scale else None
-            fix = "outcomes must be numbers; check `decimal` in [source]"
-            if scale is not None:
-                outside = (
-                    f"({value} IS NOT NULL AND ({value} < {scale.low} OR {value} > {scale.high}))"
-                )
-                value = f"(CASE WHEN {outside} THEN NULL ELSE {value} END)"
-                bad = f"({bad} OR {outside})"
-                fix = f"outcome values must lie on the scale {scale.describe()}"
+            return value, bad, fix
+        value, bad = self._number(column)
+        if self._kind(column) == "text":
+            self._confirm_numbers_in(table, column, bad)
+        scale = self.spec.scales.get(outcome.scale) if outcome.scale else None
+        fix = "outcomes must be numbers; check `decimal` in [source]"
+        if scale is not None:
+            outside = f"({value} IS NOT NULL AND ({value} < {scale.low} OR {value} > {scale.high}))"
+            value = f"(CASE WHEN {outside} THEN NULL ELSE {value} END)"
+            bad = f"({bad} OR {outside})"
+            fix = f"outcome values must lie on the scale {scale.describe()}"
+        return value, bad, fix
+
+    def _report_bad_outcomes(
+        self, flagged: list[tuple[str, str, str, str]], table: str, label: str
+    ) -> None:
+        """Note the outcome values that are not outcomes, one problem per column.
+
+        Each flag is a column of ``per_row`` (the rows with a journey id), so one
+        aggregate counts them all instead of a pass over the source per outcome;
+        only a column with such values reads its first five rows from the source.
+        """
+        if not flagged:
+            return
+        counts = ", ".join(f"count(*) FILTER (WHERE {_q('b:' + n)})" for n, *_ in flagged)
+        found = self.db.sql(f"SELECT {counts} FROM per_row").fetchall()[0]
         id_text = self._text_of(self.spec.outcome_journey_col or self.columns["journey_id"])
         if self.spec.outcome_source is None:
             id_text = self._text_of(self.columns["journey_id"])
-        where = f"{bad} AND {id_text} IS NOT NULL"  # the cheap test first
-        count = 0 if bad == "FALSE" else self._count(table, where)  # typed numbers need no look
-        if count:
-            first = self._rows(table, where, limit=5)
+        for (_, column, bad, fix), count in zip(flagged, found, strict=True):
+            if not count:
+                continue
+            first = self._rows(table, f"{bad} AND {id_text} IS NOT NULL", limit=5)
             self._note(
                 first,
                 pd.Series(True, index=first.index),
@@ -105,10 +125,9 @@ class Outcomes(SourceReading, CanonicalEvents):
             )
             last = self.report.problems[-1]
             self.report.problems[-1] = Problem(
-                last.reason, last.severity, last.source, last.column, count,
+                last.reason, last.severity, last.source, last.column, int(count),
                 last.rows, last.example, last.fix,
             )  # fmt: skip
-        return value
 
     def _confirm_numbers_in(self, table: str, column: str, flag: str) -> None:
         values = self.db.sql(f"SELECT {_q(column)} FROM {table} WHERE {flag}").fetchall()
