@@ -261,3 +261,82 @@ def test_repeated_events_in_typed_parquet_load_the_same_both_ways(
     by_pandas, by_duckdb = both(spec, monkeypatch)
     assert by_duckdb.report.quarantined_rows == 20 + three
     assert_same(by_pandas, by_duckdb)
+
+
+BIG_SPEC = """
+name = "big"
+default_scale = "csat"
+
+[source]
+path = "big.csv"
+
+[columns]
+journey_id = "journey_id"
+ts = "ts"
+touchpoint = "touchpoint"
+score = "score"
+
+[scales.csat]
+low = 1
+high = 5
+"""
+
+
+def test_a_csv_read_in_parallel_keeps_its_row_numbers(tmp_path: Path) -> None:
+    """A CSV source is a view numbered in the file's order, parsed once: in a file
+    large enough for DuckDB to read in parallel, every quarantined row keeps its
+    number (written into its bad value here) and its raw text, and cells that begin
+    with spaces lose them as with the pandas reader."""
+    n, every = 1_200_000, 49_999
+    con = duckdb.connect()
+    con.sql(
+        "COPY (SELECT 'J' || (i // 5) AS journey_id, "
+        f"CASE WHEN i % {every} = 7 THEN 'bad ' || (i + 1) "
+        "ELSE strftime(TIMESTAMP '2024-01-01' + to_seconds(i), '%Y-%m-%dT%H:%M:%SZ') END AS ts, "
+        "CASE WHEN i % 3 = 0 THEN '  ' ELSE '' END || 'visit' AS touchpoint, "
+        f"CAST(1 + i % 5 AS VARCHAR) AS score FROM range({n}) t(i)) "
+        f"TO '{tmp_path / 'big.csv'}' (HEADER)"
+    )
+    con.close()
+    (tmp_path / "big.toml").write_text(BIG_SPEC, encoding="utf-8")
+    data = load(tmp_path / "big.toml")
+    assert data.report.loader == "duckdb"
+    bad = data.quarantine[data.quarantine["reason"] == "bad_timestamp"]
+    planted = [i + 1 for i in range(n) if i % every == 7]
+    assert sorted(int(r) for r in bad["row"]) == planted
+    assert all(v == f"bad {r}" for r, v in zip(bad["row"], bad["value"], strict=True))
+    assert (data.report.rows_read, data.n_events) == (n, n - len(planted))
+    assert data.touchpoints["touchpoint"].to_pylist() == ["visit"]
+
+
+def test_bad_values_in_several_outcomes_are_counted_the_same_both_ways(
+    generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each outcome's values that are not outcomes are flagged in one pass: the
+    count, rows and example of every outcome are the pandas loader's."""
+    outcomes = duckdb.connect().sql(
+        f"SELECT * FROM read_parquet('{generated / 'outcomes.parquet'}')"
+    )
+    columns = [c for c in outcomes.columns if c != "journey_id"]
+    assert {"overall", "recommend"} <= set(columns)
+    every = {"overall": 211, "recommend": 307}  # different rows and counts for each
+    spoiled = ", ".join(
+        f"CASE WHEN row_number() OVER () % {every[c]} = 3 THEN 'lots' "
+        f"ELSE CAST({c} AS VARCHAR) END AS {c}"
+        if c in every
+        else c
+        for c in columns
+    )
+    path = generated / "bad_outcomes.csv"
+    duckdb.connect().sql(
+        f"COPY (SELECT journey_id, {spoiled} FROM read_parquet("
+        f"'{generated / 'outcomes.parquet'}')) TO '{path}' (HEADER)"
+    )
+    text = (generated / "synthetic.toml").read_text(encoding="utf-8")
+    assert 'path = "outcomes.parquet"' in text
+    spec = generated / "bad_outcomes.toml"
+    spec.write_text(text.replace('path = "outcomes.parquet"', f'path = "{path.name}"'), "utf-8")
+    by_pandas, by_duckdb = both(spec, monkeypatch)
+    bad = {p.column: p.count for p in by_duckdb.report.problems if p.reason == "bad_outcome"}
+    assert set(bad) == set(every) and bad["overall"] > bad["recommend"] > 10
+    assert_same(by_pandas, by_duckdb)
