@@ -8,6 +8,7 @@ from __future__ import annotations
 from peakend.loading.duck.base import Unsupported
 from peakend.loading.duck.problems import ProblemRecording
 from peakend.loading.duck.sql import _in_list, _lit, _q, _strip, _text, _text_lower
+from peakend.schema import Scale
 from peakend.validate import _OFFSET
 
 
@@ -22,7 +23,8 @@ class ColumnValues(ProblemRecording):
         the usual case), the scale is written into the query as constants: no join
         of every event with the table of scales.
         """
-        found = [self._scale(name) for name in self._touchpoint_names()]
+        one = self._one_scale()
+        found = [one] if one is not None else [self._scale(n) for n in self._touchpoint_names()]
         scales = {
             (s.low, s.high, s.midpoint, s.reversed, tuple(s.not_applicable))
             for s in found
@@ -197,8 +199,14 @@ class ColumnValues(ProblemRecording):
     def _na_text_sql(self, col: str) -> str:
         if self._kind(col) != "text":
             return "FALSE"
-        cases = []
         tp = self._text_of(self.columns["touchpoint"])
+        one = self._one_scale()
+        if one is not None:  # every touchpoint's scale: the touchpoint need only be there
+            if not one.not_applicable_text:
+                return "FALSE"
+            codes = [c.lower() for c in one.not_applicable_text]
+            return f"({tp} IS NOT NULL AND {_text_lower(col)} IN {_in_list(codes)})"
+        cases = []
         for name in self._touchpoint_names():
             scale = self._scale(name)
             if scale is None or not scale.not_applicable_text:
@@ -221,6 +229,19 @@ class ColumnValues(ProblemRecording):
         )
         if rows:
             self.db.executemany("INSERT INTO scale_of VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    def _one_scale(self) -> Scale | None:
+        """The scale of every touchpoint, whatever its name, when the spec gives them
+        all the same one: a default scale (or the only scale declared) that no
+        touchpoint of the catalogue replaces with another. The touchpoint names in
+        the data then need not be read (a whole pass over a CSV file)."""
+        spec = self.spec
+        if spec.default_scale is None:
+            return None
+        scale = spec.scales[spec.default_scale]
+        if any(spec.scale_for(t) is not scale for t in spec.touchpoints):
+            return None
+        return scale
 
     def _touchpoint_names(self) -> list[str]:
         """Every touchpoint name in the source (distinct raw values first: few, cheap to strip)."""
