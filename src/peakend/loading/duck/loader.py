@@ -25,6 +25,18 @@ one aggregate counts the events every check looks for
 their rows, and the rows dropped are listed in a small table the view leaves
 out. The engine then reads the file through that view.
 
+A CSV source is a view over DuckDB's reader whose rows are numbered in the
+file's order; the table of events is parsed and checked from it in one pass,
+and the raw text is read again only for the rows a check reports.
+
+Each family of checks is a module of its own: reading the source
+(:mod:`~peakend.loading.duck.source`), the SQL of the column values
+(:mod:`~peakend.loading.duck.columns`), the column checks and their count pass
+(:mod:`~peakend.loading.duck.checks`), duplicates, outcomes, the catalogue, the
+problem and quarantine wording (:mod:`~peakend.loading.duck.problems`) and the
+kept events (:mod:`~peakend.loading.duck.canonical`); :class:`DuckLoader` runs
+them in the pandas loader's order.
+
 Values SQL cannot read are handed to the pandas parsers of
 :mod:`peakend.validate`; if pandas reads any of them (a format DuckDB does not
 know), the load raises :class:`Unsupported` and the pandas loader runs instead,
