@@ -32,10 +32,19 @@ customers repeat), plus the spread of the journeys' changes (the average is over
 journeys like these, not only these). Intervals use Student's t on the
 sandwich's degrees of freedom.
 
-Only for a continuous outcome whose moments carry an experienced order
-(timestamps, or ``experienced_order = true`` in the spec): without an order there
-is no peak or end to recompute, and the band regression's (variance-weighted)
-total effect is what is shown.
+A binary outcome's model is the logistic band model with the same memory
+features: step 2 predicts probabilities, step 3 averages them (penalty and
+reward in probability, as the marginal effects the band model shows otherwise).
+That average is not linear in the coefficients: its variance is the delta
+method's ``g' V g``, ``g`` the mean over journeys of ``p(1 − p)`` times the change
+of the journey's model row, ``V`` the bias-reduced sandwich of the logistic fit
+(:func:`~peakend.stats.sandwich.logistic_sandwich`), plus the same spread of the
+journeys' changes.
+
+Only for an outcome whose moments carry an experienced order (timestamps, or
+``experienced_order = true`` in the spec): without an order there is no peak or
+end to recompute, and the band regression's (variance-weighted) total effect, or
+a binary outcome's average marginal effects, is what is shown.
 """
 
 from __future__ import annotations
@@ -175,6 +184,7 @@ def total_effects(
         features = _band_features(design, moments, touchpoint == t, rows, t)
         if MIDDLE not in features:
             continue
+        scoring = x[rows] if design.binary else x[:0]
         columns = {
             band: 1 + np.flatnonzero((matrix.touchpoint == t) & (matrix.band == band))
             for band in (LOW, HIGH)
@@ -184,7 +194,7 @@ def total_effects(
                 continue
             exact_df = is_small_band(design, t, band)
             if design.binary:
-                shift = BandShift(x[rows], memory, columns, band, features)
+                shift = BandShift(scoring, memory, columns, band, features)
                 value, gradient, change = binary_contrast(fitted.coef, shift, design.weights[rows])
             else:
                 value, gradient, change = _linear_contrast(
@@ -227,29 +237,26 @@ def binary_contrast(coef: F64, shift: BandShift, weights: F64) -> tuple[float, F
     journeys of ``p(1 − p) Δx``, differenced) and each journey's change minus
     the mean.
     """
-    base = shift.x.copy()
-    for columns in shift.columns.values():
-        base[:, columns] = 0.0
-    base[:, shift.memory] = 0.0
+    replaced = np.concatenate([*shift.columns.values(), shift.memory])
+    eta_rest = shift.x @ coef - shift.x[:, replaced] @ coef[replaced]
     share = weights / weights.sum()
-    means, gradients = [], []
-    for band in (shift.band, MIDDLE):
-        mean = np.zeros(len(base))
-        gradient = np.zeros(coef.size)
+    change = np.zeros(len(eta_rest))
+    slopes = np.zeros(len(eta_rest))  # p(1 − p) share, band minus middle: the rows' part
+    gradient = np.zeros(coef.size)
+    for band, sign in ((shift.band, 1.0), (MIDDLE, -1.0)):
         dummy = shift.columns.get(band, np.zeros(0, dtype=np.int64))
-        eta_band = base @ coef + float(coef[dummy].sum())
+        eta_band = eta_rest + float(coef[dummy].sum())
         for value_share, features in shift.features[band]:
             prob = np.asarray(expit(eta_band + features @ coef[shift.memory]), dtype=np.float64)
-            mean += value_share * prob
-            slope = value_share * share * prob * (1.0 - prob)
-            gradient += base.T @ slope
+            change += sign * value_share * prob
+            slope = sign * value_share * share * prob * (1.0 - prob)
+            slopes += slope
             gradient[dummy] += slope.sum()
             gradient[shift.memory] += features.T @ slope
-        means.append(mean)
-        gradients.append(gradient)
-    change = means[0] - means[1]
+    rest = shift.x.T @ slopes
+    rest[replaced] = 0.0  # those columns are set, not the journeys' own
     value = float(share @ change)
-    return value, gradients[0] - gradients[1], change - value
+    return value, gradient + rest, change - value
 
 
 def _linear_contrast(
