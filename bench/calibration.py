@@ -80,7 +80,14 @@ import numpy as np
 
 import peakend
 from peakend.errors import StatisticalWarning
-from peakend.generate import SATISFIED_EFFECT_THRESHOLD, GeneratorConfig, Segment, generate
+from peakend.generate import (
+    SATISFIED_EFFECT_THRESHOLD,
+    TOTAL_EFFECT_JOURNEYS,
+    GeneratorConfig,
+    Segment,
+    generate,
+    satisfied_total_effects,
+)
 from peakend.models.memory import fit as mf
 from peakend.models.memory.verdict import TEST_MODEL
 from peakend.models.moments import MomentSettings, MomentsResult, find_moments
@@ -309,6 +316,32 @@ def population(scenario: Scenario, workdir: Path, n: int = 100_000) -> dict[str,
     return {
         "design": design,
         "importance": {m.touchpoint: m.importance.value for m in result.touchpoints},
+        "effects": population_effects(scenario),
+    }
+
+
+def population_effects(scenario: Scenario, seeds: int = 5) -> dict[str, dict[str, float]]:
+    """The binary total effects over ``seeds`` × 20,000 journeys of other seeds.
+
+    ``truth.json`` states the average by intervention over the dataset's own
+    journeys; an interval that includes the spread of the journeys' changes is
+    meant for journeys like these, whose average this is. Only for
+    ``total_satisfied`` (empty otherwise).
+    """
+    if scenario.effects != "total_satisfied":
+        return {}
+    found = [
+        satisfied_total_effects(
+            scenario.configure(GeneratorConfig(n_journeys=TOTAL_EFFECT_JOURNEYS, seed=10**6 + k))
+        )
+        for k in range(seeds)
+    ]
+    return {
+        name: {
+            band: float(np.mean([float(f[name][band]) for f in found]))
+            for band in ("penalty", "reward")
+        }
+        for name in found[0]
     }
 
 
@@ -372,6 +405,8 @@ def _moment_figures(
     effects, threshold = scenario.effects, scenario.threshold
     importance = pop["importance"]
     assert isinstance(importance, dict)
+    population_truth = pop.get("effects", {})
+    assert isinstance(population_truth, dict)
     effect_anywhere = any(
         float(t[effects]["penalty"]) or float(t[effects]["reward"])  # type: ignore[index]
         for t in truth.values()
@@ -385,6 +420,10 @@ def _moment_figures(
         if m.moment_class != "not_enough_data":
             tally.add("coverage penalty", covers(m.penalty, penalty))
             tally.add("coverage reward", covers(m.reward, reward))
+            wide = population_truth.get(m.touchpoint)
+            if wide is not None:
+                tally.add("coverage penalty (population truth)", covers(m.penalty, wide["penalty"]))
+                tally.add("coverage reward (population truth)", covers(m.reward, wide["reward"]))
         if effect_anywhere:  # shares of nothing explained have no true value
             tally.add("coverage importance", covers(m.importance, float(importance[m.touchpoint])))
         if penalty == 0 and reward == 0:
