@@ -190,7 +190,6 @@ def total_effects(
         features = _band_features(design, moments, touchpoint == t, rows, t)
         if MIDDLE not in features:
             continue
-        scoring = x[rows] if design.binary else x[:0]
         columns = {
             band: 1 + np.flatnonzero((matrix.touchpoint == t) & (matrix.band == band))
             for band in (LOW, HIGH)
@@ -200,7 +199,7 @@ def total_effects(
                 continue
             exact_df = is_small_band(design, t, band)
             if design.binary:
-                shift = BandShift(scoring, memory, columns, band, features)
+                shift = BandShift(x[rows], memory, columns, band, features)
                 value, gradient, change = binary_contrast(fitted.coef, shift, design.weights[rows])
             else:
                 value, gradient, change = _linear_contrast(
