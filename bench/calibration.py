@@ -49,6 +49,9 @@ Scenarios:
     The default generator (peak-end memory on) at 5,000 journeys: total effects
     recovered without adjustment, direct ones with ``--adjust-for`` the memory
     features.
+``classes_total_binary``
+    As ``classes_total`` for the binary outcome ``satisfied`` (logistic model):
+    total effects on the share satisfied, classes at 10 percentage points.
 ``memory`` / ``memory_ratio`` / ``memory_survey``
     Memory analysis at n = 300: peak and end weights 0.4 (mean 0.6); end 1.2
     against mean 0.4 (a true ratio of 3, Fieller interval); and the first with
@@ -77,7 +80,14 @@ import numpy as np
 
 import peakend
 from peakend.errors import StatisticalWarning
-from peakend.generate import GeneratorConfig, Segment, generate
+from peakend.generate import (
+    SATISFIED_EFFECT_THRESHOLD,
+    TOTAL_EFFECT_JOURNEYS,
+    GeneratorConfig,
+    Segment,
+    generate,
+    satisfied_total_effects,
+)
 from peakend.models.memory import fit as mf
 from peakend.models.memory.verdict import TEST_MODEL
 from peakend.models.moments import MomentSettings, MomentsResult, find_moments
@@ -103,6 +113,8 @@ class Scenario:
     effects: str = "total"  # truth.json effects the moments estimate
     adjust: bool = False
     segment: bool = False
+    outcome: str = "overall"
+    threshold: float = THRESHOLD  # the class boundary of ``effects``, in outcome units
 
 
 def _touchpoints(cfg: GeneratorConfig, **scale: float) -> GeneratorConfig:
@@ -202,6 +214,15 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario("classes_total", "moments", 5_000, lambda c: c),
         Scenario("classes_direct", "moments", 5_000, lambda c: c, effects="direct", adjust=True),
+        Scenario(
+            "classes_total_binary",
+            "moments",
+            5_000,
+            lambda c: c,
+            effects="total_satisfied",
+            outcome="satisfied",
+            threshold=SATISFIED_EFFECT_THRESHOLD,
+        ),
         Scenario("memory", "memory", 300, _memory(0.4, 0.4, 0.6)),
         Scenario("memory_ratio", "memory", 300, _memory(0.0, 1.2, 0.4)),
         Scenario("memory_survey", "memory", 300, _memory(0.4, 0.4, 0.6, survey=True)),
@@ -234,17 +255,23 @@ def covers(interval: Interval | dict[str, float], truth: float) -> bool:
     return bool(low <= truth <= high)
 
 
-def contradicted(moment_class: str, penalty: float, reward: float) -> bool:
+def contradicted(
+    moment_class: str, penalty: float, reward: float, threshold: float = THRESHOLD
+) -> bool:
     """Whether a stated class is denied by the true penalty and reward."""
-    if moment_class in ("moment_of_truth", "performance") and penalty > -THRESHOLD:
+    if moment_class in ("moment_of_truth", "performance") and penalty > -threshold:
         return True
-    if moment_class in ("excel", "performance") and reward < THRESHOLD:
+    if moment_class in ("excel", "performance") and reward < threshold:
         return True
-    return moment_class == "standard" and max(abs(penalty), abs(reward)) >= THRESHOLD
+    return moment_class == "standard" and max(abs(penalty), abs(reward)) >= threshold
 
 
 def resolvable(
-    penalty: Interval, reward: Interval, true_penalty: float, true_reward: float
+    penalty: Interval,
+    reward: Interval,
+    true_penalty: float,
+    true_reward: float,
+    threshold: float = THRESHOLD,
 ) -> bool:
     """Whether the sample can settle the class: every true effect 2 half-widths from ±threshold.
 
@@ -260,7 +287,7 @@ def resolvable(
         half = (interval.high - interval.low) / 2
         if not math.isfinite(half):
             return False
-        if min(abs(truth - THRESHOLD), abs(truth + THRESHOLD)) < 2 * half:
+        if min(abs(truth - threshold), abs(truth + threshold)) < 2 * half:
             return False
     return True
 
@@ -279,27 +306,67 @@ def population(scenario: Scenario, workdir: Path, n: int = 100_000) -> dict[str,
         warnings.simplefilter("ignore", StatisticalWarning)
         result = find_moments(
             dataset,
-            outcome="overall",
-            settings=MomentSettings(threshold=THRESHOLD, n_resamples=10, seed=0),
+            outcome=scenario.outcome,
+            settings=MomentSettings(threshold=scenario.threshold, n_resamples=10, seed=0),
             segments=(),
             adjust_for=MEMORY_FEATURES if scenario.adjust else (),
         )
-    design = build_design(dataset, "overall", adjust_for=MEMORY_FEATURES if scenario.adjust else ())
+    adjust = MEMORY_FEATURES if scenario.adjust else ()
+    design = build_design(dataset, scenario.outcome, adjust_for=adjust)
     return {
         "design": design,
         "importance": {m.touchpoint: m.importance.value for m in result.touchpoints},
+        "effects": population_effects(scenario),
+    }
+
+
+def population_effects(scenario: Scenario, seeds: int = 5) -> dict[str, dict[str, float]]:
+    """The binary total effects over ``seeds`` × 20,000 journeys of other seeds.
+
+    ``truth.json`` states the average by intervention over the dataset's own
+    journeys; an interval that includes the spread of the journeys' changes is
+    meant for journeys like these, whose average this is. Only for
+    ``total_satisfied`` (empty otherwise).
+    """
+    if scenario.effects != "total_satisfied":
+        return {}
+    found = [
+        satisfied_total_effects(
+            scenario.configure(GeneratorConfig(n_journeys=TOTAL_EFFECT_JOURNEYS, seed=10**6 + k))
+        )
+        for k in range(seeds)
+    ]
+    return {
+        name: {
+            band: float(np.mean([float(f[name][band]) for f in found]))
+            for band in ("penalty", "reward")
+        }
+        for name in found[0]
     }
 
 
 def fresh_fit(dataset: peakend.Dataset, scenario: Scenario, pop: dict[str, object]) -> float:
-    """R² on the population's fresh journeys of the model fitted on ``dataset``."""
+    """R² (McFadden's for a binary outcome) on the population's fresh journeys.
+
+    Of the model fitted on ``dataset``; a binary outcome's null model predicts
+    the share of ``dataset``'s journeys with the outcome.
+    """
     fresh = pop["design"]
     assert isinstance(fresh, MomentDesign)
-    design = build_design(dataset, "overall", adjust_for=MEMORY_FEATURES if scenario.adjust else ())
+    adjust = MEMORY_FEATURES if scenario.adjust else ()
+    design = build_design(dataset, scenario.outcome, adjust_for=adjust)
     if design.touchpoints != fresh.touchpoints:
         return math.nan
     predicted = fit_predict(design, fresh)
-    return float(1.0 - np.mean((fresh.y - predicted) ** 2) / np.var(fresh.y))
+    if not design.binary:
+        return float(1.0 - np.mean((fresh.y - predicted) ** 2) / np.var(fresh.y))
+    share = float(np.average(design.y, weights=design.weights))
+
+    def loss(p: np.ndarray) -> float:
+        p = np.clip(p, 1e-12, 1 - 1e-12)
+        return float(-np.mean(fresh.y * np.log(p) + (1 - fresh.y) * np.log(1 - p)))
+
+    return 1.0 - loss(predicted) / loss(np.full(fresh.n, share))
 
 
 def moments_replicate(
@@ -316,14 +383,14 @@ def moments_replicate(
         warnings.simplefilter("ignore", StatisticalWarning)
         result = find_moments(
             dataset,
-            outcome="overall",
-            settings=MomentSettings(threshold=THRESHOLD, n_resamples=resamples, seed=seed),
+            outcome=scenario.outcome,
+            settings=MomentSettings(threshold=scenario.threshold, n_resamples=resamples, seed=seed),
             segments=("segment",) if scenario.segment else (),
             adjust_for=MEMORY_FEATURES if scenario.adjust else (),
         )
     tally = Tally()
     tally.add("coverage fit", covers(result.fit, fresh_fit(dataset, scenario, pop)))
-    _moment_figures(tally, result, truth, scenario.effects, pop)
+    _moment_figures(tally, result, truth, scenario, pop)
     _segment_figures(tally, result, truth, scenario.effects, scales)
     return tally
 
@@ -332,11 +399,14 @@ def _moment_figures(
     tally: Tally,
     result: MomentsResult,
     truth: dict[str, dict[str, object]],
-    effects: str,
+    scenario: Scenario,
     pop: dict[str, object],
 ) -> None:
+    effects, threshold = scenario.effects, scenario.threshold
     importance = pop["importance"]
     assert isinstance(importance, dict)
+    population_truth = pop.get("effects", {})
+    assert isinstance(population_truth, dict)
     effect_anywhere = any(
         float(t[effects]["penalty"]) or float(t[effects]["reward"])  # type: ignore[index]
         for t in truth.values()
@@ -350,18 +420,22 @@ def _moment_figures(
         if m.moment_class != "not_enough_data":
             tally.add("coverage penalty", covers(m.penalty, penalty))
             tally.add("coverage reward", covers(m.reward, reward))
+            wide = population_truth.get(m.touchpoint)
+            if wide is not None:
+                tally.add("coverage penalty (population truth)", covers(m.penalty, wide["penalty"]))
+                tally.add("coverage reward (population truth)", covers(m.reward, wide["reward"]))
         if effect_anywhere:  # shares of nothing explained have no true value
             tally.add("coverage importance", covers(m.importance, float(importance[m.touchpoint])))
         if penalty == 0 and reward == 0:
             tally.add("importance distinct from zero (truth 0)", m.importance_distinct)
         tally.add("verdict accuracy", m.moment_class == planted)
         tally.confusion[(m.touchpoint, str(planted), m.moment_class)] += 1
-        if resolvable(m.penalty, m.reward, penalty, reward):
+        if resolvable(m.penalty, m.reward, penalty, reward, threshold):
             tally.add("verdict accuracy (resolvable)", m.moment_class == planted)
         tally.add("verdict inconclusive", m.moment_class in ("inconclusive", "not_enough_data"))
-        tally.add("verdict contradicted", contradicted(m.moment_class, penalty, reward))
+        tally.add("verdict contradicted", contradicted(m.moment_class, penalty, reward, threshold))
         tally.add("class other than standard/inconclusive", m.moment_class in MATERIAL)
-        allow = m.recommendation == "allow" and penalty <= -THRESHOLD
+        allow = m.recommendation == "allow" and penalty <= -threshold
         tally.add("'allow' with a true penalty beyond the threshold", allow)
 
 

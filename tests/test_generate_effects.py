@@ -11,7 +11,14 @@ import pytest
 
 import peakend
 from peakend.errors import StatisticalWarning
-from peakend.generate import GeneratorConfig, generate, planted_class, total_effects
+from peakend.generate import (
+    SATISFIED_EFFECT_THRESHOLD,
+    GeneratorConfig,
+    generate,
+    planted_class,
+    satisfied_total_effects,
+    total_effects,
+)
 from peakend.models.moments import MomentSettings, find_moments
 
 MEMORY_FEATURES = ("peak_valence", "end_valence", "mean_valence", "trough_valence")
@@ -37,6 +44,36 @@ def test_truth_states_direct_and_total_effects(made: tuple[peakend.Dataset, dict
         # a low score also lowers the remembered peak, end and mean: the total is worse
         assert total["penalty"] < entry["penalty"], name
         assert total["reward"] > entry["reward"], name
+        # the same intervention's effect on the share satisfied (overall >= 7)
+        binary = entry["total_satisfied"]
+        assert -1 < binary["penalty"] < 0 < binary["reward"] < 1, name
+        assert binary["class"] == planted_class(
+            binary["penalty"], binary["reward"], SATISFIED_EFFECT_THRESHOLD
+        )
+
+
+def test_satisfied_effects_are_the_share_crossing_the_threshold() -> None:
+    """Without memory or noise, setting a score moves ``overall`` by the planted effect only.
+
+    The share satisfied then moves only where a planted effect does: not at all
+    for a zero penalty or reward, down for a penalty, up for a reward.
+    """
+    cfg = GeneratorConfig(
+        n_journeys=2_000, w_peak=0.0, w_end=0.0, w_mean=0.0, w_trough=0.0, noise_sd=0.0
+    )
+    effects = satisfied_total_effects(cfg)
+    overall = total_effects(cfg)
+    for tp in cfg.touchpoints:
+        assert overall[tp.name]["penalty"] == pytest.approx(tp.penalty, abs=0.02)
+        binary = effects[tp.name]
+        if tp.penalty == 0:
+            assert binary["penalty"] == 0.0, tp.name
+        else:
+            assert binary["penalty"] < 0, tp.name
+        if tp.reward == 0:
+            assert binary["reward"] == 0.0, tp.name
+        else:
+            assert binary["reward"] > 0, tp.name
 
 
 def test_without_memory_total_equals_direct() -> None:

@@ -138,10 +138,10 @@ class TouchpointDesign:
         return planted_class(self.penalty, self.reward)
 
 
-def planted_class(penalty: float, reward: float) -> str:
-    """The class of a penalty and reward against the planted threshold (0.25 points)."""
-    hurts = -penalty >= _EFFECT_THRESHOLD
-    lifts = reward >= _EFFECT_THRESHOLD
+def planted_class(penalty: float, reward: float, threshold: float = _EFFECT_THRESHOLD) -> str:
+    """The class of a penalty and reward against ``threshold`` (the planted 0.25 points)."""
+    hurts = -penalty >= threshold
+    lifts = reward >= threshold
     if hurts and lifts:
         return "performance"
     if hurts:
@@ -1569,25 +1569,51 @@ def total_effects(cfg: GeneratorConfig) -> dict[str, dict[str, float | str]]:
     penalty and reward are the differences of the mean ``overall`` against the
     middle.
     """
+    return _intervention_effects(cfg)[0]
+
+
+def satisfied_total_effects(cfg: GeneratorConfig) -> dict[str, dict[str, float | str]]:
+    """Each touchpoint's total effect on ``satisfied``, by :func:`total_effects`'s intervention.
+
+    ``satisfied`` is ``overall >= satisfied_threshold`` of the same forced
+    journeys: penalty and reward are differences of the share satisfied (as a
+    probability, 0.1 = 10 percentage points), classed against
+    :data:`SATISFIED_EFFECT_THRESHOLD`.
+    """
+    return _intervention_effects(cfg)[1]
+
+
+#: The class boundary of the effects on ``satisfied`` in truth.json: 10 percentage points.
+SATISFIED_EFFECT_THRESHOLD = 0.10
+
+Effects = dict[str, dict[str, float | str]]
+
+
+def _intervention_effects(cfg: GeneratorConfig) -> tuple[Effects, Effects]:
+    """Total effects on ``overall`` and on ``satisfied`` (:func:`total_effects`)."""
     d = _Draws(cfg.seed)
     n = min(cfg.n_journeys, TOTAL_EFFECT_JOURNEYS)
     ch = _make_chunk(cfg, d, 0, n)
     ev = _events(cfg, d, ch, {})
-    out: dict[str, dict[str, float | str]] = {}
+    overall: Effects = {}
+    satisfied: Effects = {}
     for k, tp in enumerate(cfg.touchpoints):
         scored = ~np.isnan(ch.score[:, k])
         means = {
             band: _forced_mean(cfg, d, ch, ev, k, scored, values)
             for band, values in (("low", (1.0, 2.0)), ("middle", (3.0,)), ("high", (4.0, 5.0)))
         }
-        penalty = round(means["low"] - means["middle"], 4)
-        reward = round(means["high"] - means["middle"], 4)
-        out[tp.name] = {
-            "penalty": penalty,
-            "reward": reward,
-            "class": planted_class(penalty, reward),
-        }
-    return out
+        for j, (out, threshold) in enumerate(
+            ((overall, _EFFECT_THRESHOLD), (satisfied, SATISFIED_EFFECT_THRESHOLD))
+        ):
+            penalty = round(means["low"][j] - means["middle"][j], 4)
+            reward = round(means["high"][j] - means["middle"][j], 4)
+            out[tp.name] = {
+                "penalty": penalty,
+                "reward": reward,
+                "class": planted_class(penalty, reward, threshold),
+            }
+    return overall, satisfied
 
 
 #: Journeys over which :func:`total_effects` averages.
@@ -1602,28 +1628,29 @@ def _forced_mean(
     k: int,
     scored: Bool,
     values: tuple[float, ...],
-) -> float:
-    """Mean ``overall`` of the journeys scoring touchpoint ``k`` with its score set to a band."""
+) -> tuple[float, float]:
+    """Mean ``overall`` and share satisfied of the journeys scoring ``k``, set to a band."""
     if not scored.any():
-        return float("nan")
+        return float("nan"), float("nan")
     observed = ch.score[scored, k]
     counts = np.array([np.sum(observed == v) for v in values], dtype=np.float64)
     shares = counts / counts.sum() if counts.sum() > 0 else np.full(len(values), 1 / len(values))
     at_k = (ev.code == k) & ~np.isnan(ev.score)
-    total = 0.0
+    total, satisfied = 0.0, 0.0
     for value, share in zip(values, shares, strict=True):
         score = ch.score.copy()
         score[scored, k] = value
         ev_score = np.where(at_k, value, ev.score)
         forced = _Events(ev.rows, ev.ts_s, ev.code, ev_score, ev.origin)
         feats = _memory_features(forced, ch.jg.size)
-        overall = _overall(cfg, d, replace(ch, score=score), feats)
-        total += share * float(overall[scored].mean())
-    return total
+        overall = _overall(cfg, d, replace(ch, score=score), feats)[scored]
+        total += share * float(overall.mean())
+        satisfied += share * float(np.mean(overall >= cfg.satisfied_threshold))
+    return total, satisfied
 
 
 def _truth_touchpoints(cfg: GeneratorConfig) -> dict[str, Any]:
-    total = total_effects(cfg)
+    total, satisfied = _intervention_effects(cfg)
     return {
         t.name: {
             "class": t.kind,
@@ -1632,6 +1659,7 @@ def _truth_touchpoints(cfg: GeneratorConfig) -> dict[str, Any]:
             "reward": t.reward,
             "direct": {"class": t.kind, "penalty": t.penalty, "reward": t.reward},
             "total": total[t.name],
+            "total_satisfied": satisfied[t.name],
             "initiated_by": t.initiated_by,
             "channel": t.channel,
             "p_present": t.p_present,
@@ -1790,9 +1818,11 @@ def _truth(cfg: GeneratorConfig, stats: dict[str, float]) -> dict[str, Any]:
             "seed": cfg.seed,
             "effects": "touchpoints: class/penalty/reward are the planted direct effects "
             "(also under 'direct'); 'total' adds what a score does through the remembered "
-            "peak, end, mean and trough, by intervention (see total_effects). A moments "
-            "analysis without adjustment estimates total effects; adjusted for the memory "
-            "features, direct ones.",
+            "peak, end, mean and trough, by intervention (see total_effects); "
+            "'total_satisfied' is the same intervention's effect on the share satisfied "
+            f"(a probability; classes at {SATISFIED_EFFECT_THRESHOLD} = 10 percentage points). "
+            "A moments analysis without adjustment estimates total effects; adjusted for the "
+            "memory features, direct ones.",
             "config": config,
         },
         "counts": {"n_journeys": n, "n_events": int(stats["n_events"])},

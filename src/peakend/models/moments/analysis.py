@@ -21,8 +21,8 @@ stated only when its interval supports it, "standard" needs evidence that both
 effects lie inside the threshold, and anything else is "inconclusive" (collect
 data, with roughly how many more journeys would settle it).
 
-Without ``adjust_for``, a continuous outcome whose moments carry an experienced
-order gets its penalties and rewards as total effects by intervention
+Without ``adjust_for``, an outcome (continuous or binary) whose moments carry an
+experienced order gets its penalties and rewards as total effects by intervention
 (g-computation over the remembered peak, end, mean and trough;
 :mod:`peakend.models.moments.total`); otherwise the band regression's own
 effects are shown, and ``MomentsResult.estimand`` says which.
@@ -167,7 +167,7 @@ def find_moments(
     )
     check_rows(design)
     total = None
-    if not adjust_for and not design.binary:
+    if not adjust_for:
         total = total_by_intervention(dataset, design, cfg.level)
     result = moments_from_design(
         design, cfg, dataset=dataset, outcome=name, progress=progress, total=total
@@ -328,7 +328,7 @@ def _touchpoint_moment(
     )
     importance, distinct = _importance(draws, t, design.n, settings.level, robust)
     moment_class = classify(penalty, reward, threshold, enough)
-    if robust is None:
+    if robust is None and total is None:
         sure = confidence(moment_class, draws.penalty[:, t], draws.reward[:, t], threshold)
     else:
         sure = normal_confidence(moment_class, penalty, reward, threshold, settings.level)

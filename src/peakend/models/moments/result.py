@@ -183,10 +183,11 @@ class MomentsResult:
     estimand:
         What the penalties and rewards estimate: ``"direct"`` (adjusted for
         journey features), ``"total_by_intervention"`` (g-computation over the
-        memory features: the average change of the outcome when the score is
-        set to the band, for a continuous outcome with an experienced order) or
-        ``"total_regression_weighted"`` (the band regression: a
-        variance-weighted average of the journeys' total effects).
+        memory features: the average change of the outcome, or of its
+        probability, when the score is set to the band, for an outcome with an
+        experienced order) or ``"total_regression_weighted"`` (the band
+        regression: a variance-weighted average of the journeys' total effects;
+        a binary outcome's average marginal effects).
     """
 
     dataset_name: str
