@@ -31,9 +31,18 @@ from peakend.models.moments.holdout import (
 
 
 def _design(
-    directory: Path, *, zero: bool, n: int = 1_500, outcome: str = "overall"
+    directory: Path,
+    *,
+    zero: bool,
+    n: int = 1_500,
+    outcome: str = "overall",
+    customers: bool = False,
 ) -> MomentDesign:
     cfg = GeneratorConfig(n_journeys=n, seed=5)
+    if customers:
+        cfg = dataclasses.replace(
+            cfg, journeys_per_customer=4.0, customer_mood_corr=0.5, customer_overall_sd=0.5
+        )
     designs = cfg.touchpoints
     if zero:
         designs = tuple(dataclasses.replace(t, penalty=0.0, reward=0.0) for t in designs)
@@ -70,6 +79,38 @@ def test_true_fit_is_the_fit_on_fresh_outcomes(null_design: MomentDesign) -> Non
         scores.append((np.mean((y - predicted) ** 2), np.var(y)))
     model, null = np.mean(scores, axis=0)
     assert exact == pytest.approx(1 - model / null, abs=0.005)
+
+
+def _spread(values: np.ndarray) -> float:
+    return float(np.var(values))
+
+
+@pytest.mark.parametrize("customers", [False, True])
+def test_the_simulated_world_has_no_signal_where_there_is_none(
+    tmp_path: Path, customers: bool
+) -> None:
+    """With no effect anywhere the world's means hardly spread; the raw fitted ones do.
+
+    The fitted means (``eta``) spread by the noise least squares fitted, about
+    p/n of the outcome's variance; a world built on them has a signal the real
+    one lacks, and its cross-validation errors were too spread. Its means are
+    shrunk by that noise part, estimated per customer when customers repeat.
+    """
+    design = _design(tmp_path, zero=True, customers=customers)
+    assert (design.clusters is not None) == customers
+    world = _world(design, fold_of_rows(design, 5, 0))
+    assert world is not None
+    raw = _spread(world.eta)
+    assert raw > 0.005 * float(np.var(design.y))  # the noise the fit took for effects
+    assert _spread(world.fitted) < 0.3 * raw
+
+
+def test_the_simulated_world_keeps_real_effects(tmp_path: Path) -> None:
+    """With planted effects the shrinkage takes off only the noise's small part."""
+    design = _design(tmp_path, zero=False)
+    world = _world(design, fold_of_rows(design, 5, 0))
+    assert world is not None
+    assert 0.95 * _spread(world.eta) < _spread(world.fitted) < _spread(world.eta)
 
 
 def test_cross_validation_underrates_the_full_fit(null_design: MomentDesign) -> None:

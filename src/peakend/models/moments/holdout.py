@@ -24,15 +24,25 @@ alone ignores this: with no effect anywhere its interval covered the fitted
 model's fit in 77 % of datasets.
 
 So the error of the whole procedure is simulated (:func:`cv_errors`) in a
-world where the truth is known: the fitted model is the true one and new
-outcomes are drawn around it, keeping the journeys' bands (a wild bootstrap
-for a continuous outcome: each residual, leverage-corrected, times a standard
-normal draw, one draw per customer when customers repeat; Bernoulli draws from
-the fitted probabilities for a binary one). In each draw the folds are refitted
-and scored, the full model is refitted, and its exact out-of-sample fit in
-that world is known. The draws of "cross-validated score − fit of the fitted
-model" give the bias correction of the shown value and its (basic bootstrap)
-interval. Everything is linear algebra on per-fold Gram matrices computed
+world where the truth is known: the fitted model (its means shrunk, see
+below) is the true one and new outcomes are drawn around it, keeping the
+journeys' bands (a wild bootstrap for a continuous outcome: each residual,
+leverage-corrected, times a standard normal draw, one draw per customer when
+customers repeat; Bernoulli draws from the fitted probabilities for a binary
+one). In each draw the folds are refitted and scored, the full model is
+refitted, and its exact out-of-sample fit in that world is known. The draws of
+"cross-validated score − fit of the fitted model" give the bias correction of
+the shown value and its (basic bootstrap) interval.
+
+The world's means are the fitted ones shrunk towards their average by the
+spread that least squares gave them from the noise (:func:`_signal`, the
+positive part, as the adjusted R² takes p/n off the R²): with no effect
+anywhere the raw fitted means are pure noise, a signal the real world does
+not have, and with them the simulated errors were 1.18× as spread as the real
+ones and the interval covered 98.5 % (200 datasets; 96.5 % with the shrunk
+means). Where the model explains much the shrinkage is negligible.
+
+Everything is linear algebra on per-fold Gram matrices computed
 once, so a draw costs about one pass over the data; a binary outcome refits
 its folds by one Newton step from the full fit, as the moment model's own
 bootstrap does, and its draws are independent per journey.
@@ -216,6 +226,8 @@ def _world(design: MomentDesign, fold: I64, full: FullFit | None = None) -> _Wor
     leverage = np.sum((x @ inverse_full) * x, axis=1) * w
     fitted = _sigmoid(eta) if design.binary else eta
     noise = (y - fitted) / np.sqrt(np.clip(1.0 - leverage, 1e-3, None))
+    if not design.binary:
+        fitted = _signal(fitted, noise, x, w, leverage, inverse_full, clusters)
     return _World(
         x=x,
         w=w,
@@ -230,6 +242,48 @@ def _world(design: MomentDesign, fold: I64, full: FullFit | None = None) -> _Wor
         clusters=clusters,
         binary=design.binary,
     )
+
+
+def _signal(
+    fitted: F64, noise: F64, x: F64, w: F64, leverage: F64, inverse: F64, clusters: I64 | None
+) -> F64:
+    """The fitted means shrunk towards their average to the spread of the signal alone.
+
+    Least squares fits the noise too: the fitted means spread more than the
+    true ones, by ``E Σ w (f̂ − f)² = tr(W X A X' W Σ)`` about their average
+    (``A = (X' W X)⁻¹``, ``Σ`` the noise covariance), less the average's own
+    share. Estimated from the leverage-corrected residuals ``r`` (per customer
+    when customers repeat: ``Σ_c t_c' A t_c − (Σ_{i∈c} w_i r_i)² / Σ w`` with
+    ``t_c = Σ_{i∈c} w_i r_i x_i``), that excess is taken off the fitted spread
+    and the deviations scaled to what is left (none when nothing is: the
+    positive part), as the adjusted R² takes ``p/n`` off the R².
+
+    Why: a simulated world whose means are the raw fitted ones has a signal
+    where the real one may have none. With no effect anywhere its fitted
+    effects are pure noise, about ``p/n`` of the outcome's variance, and that
+    made the simulated cross-validated score 1.4× as spread as the real one
+    (its denominator, the outcome's spread around the training mean, then
+    varies with "signal" × new noise) and the fit's interval too wide.
+    """
+    total = float(w.sum())
+    mean = float(fitted @ w) / total
+    deviation = fitted - mean
+    spread = float((deviation**2) @ w)
+    if spread <= 0:
+        return fitted
+    weighted = w * noise
+    if clusters is None:
+        excess = float((weighted * noise) @ leverage) - float(weighted @ weighted) / total
+    else:
+        groups = int(clusters.max()) + 1
+        per_customer = np.stack(
+            [np.bincount(clusters, weights=weighted * column, minlength=groups) for column in x.T],
+            axis=1,
+        )
+        sums = np.bincount(clusters, weights=weighted, minlength=groups)
+        excess = float(np.sum((per_customer @ inverse) * per_customer)) - float(sums @ sums) / total
+    scale = np.sqrt(max(0.0, spread - excess) / spread)
+    return np.asarray(mean + scale * deviation, dtype=np.float64)
 
 
 def _pooled(
@@ -270,12 +324,20 @@ def _draw_errors(world: _World, rng: np.random.Generator, k: int) -> F64:
     """``k`` simulated draws of the cross-validation error."""
     if world.binary:  # the share of a row's journeys that "answer 1" in each draw
         y = _binomial(rng, world.count, world.fitted, k) / world.count
-        response = world.eta + (y - world.fitted) / np.maximum(world.w / world.weight, 1e-10)
     else:
         groups = world.x.shape[0] if world.clusters is None else int(world.clusters.max()) + 1
         g = rng.standard_normal((k, groups))
         y = world.fitted + (g if world.clusters is None else g[:, world.clusters]) * world.noise
-        response = y
+    cv, true = _scores_of(world, y)
+    return cv - true
+
+
+def _scores_of(world: _World, y: F64) -> tuple[F64, F64]:
+    """Cross-validated score and exact fit of the full model, per row of outcomes ``y``."""
+    k = y.shape[0]
+    response = y
+    if world.binary:
+        response = world.eta + (y - world.fitted) / np.maximum(world.w / world.weight, 1e-10)
     xty = [(response[:, rows] * world.w[rows]) @ world.x[rows] for rows in world.folds]
     total = np.sum(xty, axis=0)
     sums = [_sums(y[:, rows], world.weight[rows]) for rows in world.folds]
@@ -290,7 +352,7 @@ def _draw_errors(world: _World, rng: np.random.Generator, k: int) -> F64:
         model += _losses(y[:, rows], eta, world.binary) @ world.weight[rows]
         null += _constant_loss(test, base, world.binary)
     coef = total @ world.inverse_full.T
-    return (1.0 - model / null) - _true_fit(world, coef)
+    return 1.0 - model / null, _true_fit(world, coef)
 
 
 #: Rows of up to this many journeys draw one uniform number per journey (see :func:`_binomial`).

@@ -1,0 +1,213 @@
+"""The cross-validated fit's error, real and simulated, dataset by dataset.
+
+Run from the repository root::
+
+    .venv/bin/python bench/fit_errors.py --scenarios null classes_total --replicates 200
+
+For every simulated dataset of a moments scenario of ``bench/calibration.py``
+(same configuration, same seeds) it records
+
+* the **real error** of the cross-validated score: score − truth, the truth
+  being the R² on 100,000 fresh journeys of the model fitted on the dataset
+  (what the calibration scores the printed interval against);
+* the **simulated errors** the printed interval is built from
+  (:func:`peakend.models.moments.holdout.cv_errors`): their mean and spread,
+  and their parts, the simulated cross-validated score and the simulated truth;
+* whether the printed interval covers the truth, and on which side it misses.
+
+and prints per scenario the spread (standard deviation over datasets) and the
+centre of the real errors against the average spread and centre of the
+simulated ones: an interval that over-covers has simulated errors spread
+wider than the real ones, or centred elsewhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+import calibration  # bench/calibration.py: the scenarios and the truth
+import peakend
+from peakend.errors import StatisticalWarning
+from peakend.generate import GeneratorConfig, generate
+from peakend.models.moments.design import build_design
+from peakend.models.moments.fit import full_fit
+from peakend.models.moments.holdout import (
+    FOLDS,
+    _scores_of,
+    _world,
+    corrected_interval,
+    cv_errors,
+    fold_of_rows,
+    held_out_score,
+)
+
+RESAMPLES = 100
+
+
+def replicate(
+    scenario: calibration.Scenario, seed: int, workdir: Path, pop: dict[str, object]
+) -> dict[str, float]:
+    """One dataset: its real error, its simulated errors and the printed interval."""
+    cfg = scenario.configure(GeneratorConfig(n_journeys=scenario.n, seed=seed))
+    dataset = peakend.load(generate(workdir / f"{scenario.name}-{seed}", cfg).spec_path)
+    adjust = calibration.MEMORY_FEATURES if scenario.adjust else ()
+    design = build_design(dataset, "overall", adjust_for=adjust)
+    clusters = design.n if design.clusters is None else int(design.clusters.max()) + 1
+    fold = fold_of_rows(design, min(FOLDS, clusters), seed)
+    whole = full_fit(design)
+    point = held_out_score(design, fold, whole)
+    errors = cv_errors(design, fold, n_resamples=RESAMPLES, seed=seed + 1, full=whole)
+    shown = corrected_interval(point, errors, design.n, 0.95)
+    truth = calibration.fresh_fit(dataset, scenario, pop)
+    parts = _parts(design, fold, whole, seed + 1, point, truth)
+    return {
+        "seed": seed,
+        "point": point,
+        "truth": truth,
+        "real_error": point - truth,
+        "sim_mean": float(errors.mean()),
+        "sim_sd": float(errors.std(ddof=1)),
+        **parts,
+        "low": shown.low,
+        "high": shown.high,
+        "value": shown.value,
+        "covers": float(shown.low <= truth <= shown.high),
+        "miss_low": float(truth < shown.low),
+        "miss_high": float(truth > shown.high),
+    }
+
+
+VARIANTS = ("raw", "shrunk", "raw_resampled", "shrunk_resampled")
+
+
+def _parts(
+    design: object, fold: np.ndarray, whole: object, seed: int, point: float, truth: float
+) -> dict[str, float]:
+    """Simulated errors in variants of the simulated world, for diagnosis.
+
+    ``raw``: the fitted means as they are (the world before the shrinkage);
+    ``shrunk``: the fitted means shrunk to the signal's estimated spread (the
+    world :func:`~peakend.models.moments.holdout.cv_errors` simulates); either
+    with each residual times a standard normal draw (one per customer), or,
+    ``_resampled``, residuals drawn with replacement (their own kurtosis; no
+    customers).
+    """
+    world = _world(design, fold, whole)  # type: ignore[arg-type]
+    assert world is not None and not world.binary
+    out: dict[str, float] = {}
+    for variant in VARIANTS:
+        rng = np.random.default_rng(seed)
+        fitted = world.fitted if variant.startswith("shrunk") else world.eta
+        sim = dataclasses.replace(world, fitted=fitted)
+        if variant.endswith("resampled"):
+            centred = world.noise - np.average(world.noise, weights=world.weight)
+            eps = centred[rng.integers(0, centred.size, (RESAMPLES, centred.size))]
+        else:
+            groups = world.x.shape[0] if world.clusters is None else int(world.clusters.max()) + 1
+            g = rng.standard_normal((RESAMPLES, groups))
+            eps = (g if world.clusters is None else g[:, world.clusters]) * world.noise
+        cv, true = _scores_of(sim, fitted + eps)
+        errors = cv - true
+        shown = corrected_interval(point, errors, world.x.shape[0], 0.95)
+        out[f"{variant}_sd"] = float(errors.std(ddof=1))
+        out[f"{variant}_mean"] = float(errors.mean())
+        out[f"{variant}_cv_sd"] = float(cv.std(ddof=1))
+        out[f"{variant}_truth_sd"] = float(true.std(ddof=1))
+        out[f"{variant}_truth_mean"] = float(true.mean())
+        out[f"{variant}_covers"] = float(shown.low <= truth <= shown.high)
+        out[f"{variant}_miss_low"] = float(truth < shown.low)
+        out[f"{variant}_miss_high"] = float(truth > shown.high)
+    spread = np.average(
+        (world.eta - np.average(world.eta, weights=world.weight)) ** 2, weights=world.weight
+    )
+    kept = np.average(
+        (world.fitted - np.average(world.fitted, weights=world.weight)) ** 2, weights=world.weight
+    )
+    out["shrink_scale"] = float(np.sqrt(kept / spread)) if spread > 0 else 1.0
+    return out
+
+
+def summary(name: str, rows: list[dict[str, float]]) -> None:
+    """Real against simulated errors over the datasets of one scenario."""
+    real = np.array([r["real_error"] for r in rows])
+
+    def mean(key: str) -> float:
+        return float(np.mean([r[key] for r in rows]))
+
+    sd = float(real.std(ddof=1))
+    figures = {
+        "datasets": float(len(rows)),
+        "real error mean": float(real.mean()),
+        "real error sd": sd,
+        "real score sd": float(np.std([r["point"] for r in rows], ddof=1)),
+        "real truth sd": float(np.std([r["truth"] for r in rows], ddof=1)),
+        "real truth mean": float(np.mean([r["truth"] for r in rows])),
+        "shown coverage": mean("covers"),
+        "shown miss below (truth < low)": mean("miss_low"),
+        "shown miss above (truth > high)": mean("miss_high"),
+        "shrink scale mean": mean("shrink_scale"),
+        "shrink scale 0 (share)": float(np.mean([r["shrink_scale"] == 0 for r in rows])),
+    }
+    for v in VARIANTS:
+        figures |= {
+            f"{v} coverage": mean(f"{v}_covers"),
+            f"{v} miss below (truth < low)": mean(f"{v}_miss_low"),
+            f"{v} miss above (truth > high)": mean(f"{v}_miss_high"),
+            f"{v} error mean": mean(f"{v}_mean"),
+            f"{v} error sd (rms)": math.sqrt(mean_sq(rows, f"{v}_sd")),
+            f"{v} sd ratio to real": math.sqrt(mean_sq(rows, f"{v}_sd")) / sd,
+            f"{v} score sd (rms)": math.sqrt(mean_sq(rows, f"{v}_cv_sd")),
+            f"{v} truth sd (rms)": math.sqrt(mean_sq(rows, f"{v}_truth_sd")),
+            f"{v} truth mean": mean(f"{v}_truth_mean"),
+        }
+    for figure, value in figures.items():
+        print(f"{name}.{figure}: {value:.5f}", flush=True)
+
+
+def mean_sq(rows: list[dict[str, float]], key: str) -> float:
+    return float(np.mean([r[key] ** 2 for r in rows]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    moments = [n for n, s in calibration.SCENARIOS.items() if s.kind == "moments"]
+    parser.add_argument(
+        "--scenarios", nargs="*", default=["null", "classes_total"], choices=moments
+    )
+    parser.add_argument("--replicates", type=int, default=200)
+    parser.add_argument("--first-seed", type=int, default=1)
+    parser.add_argument("--rows", type=Path, help="write every dataset's figures here (JSON lines)")
+    args = parser.parse_args()
+    print(f"load: {os.getloadavg()[0]:.2f}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="peakend-fit-errors-") as tmp:
+        for name in args.scenarios:
+            scenario = calibration.SCENARIOS[name]
+            started = time.perf_counter()
+            pop = calibration.population(scenario, Path(tmp))
+            rows = []
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", StatisticalWarning)
+                for seed in range(args.first_seed, args.first_seed + args.replicates):
+                    rows.append(replicate(scenario, seed, Path(tmp), pop))
+                    shutil.rmtree(Path(tmp) / f"{name}-{seed}", ignore_errors=True)
+            print(f"{name}.seconds: {time.perf_counter() - started:.1f}", flush=True)
+            summary(name, rows)
+            if args.rows is not None:
+                with args.rows.open("a", encoding="utf-8") as out:
+                    for row in rows:
+                        out.write(json.dumps({"scenario": name, **row}) + "\n")
+
+
+if __name__ == "__main__":
+    main()
