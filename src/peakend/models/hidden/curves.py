@@ -216,17 +216,15 @@ def journey_ends(
     journey id when missing), the unit of the split and of the resampling.
     """
     e = events.filter(events.ts.notnull())
-    other = e.filter(~e.touchpoint.isin(list(rule.contacts)))
-    last = other.group_by("journey_id").aggregate(last_ts=other.ts.max())
-    who = e.group_by("journey_id").aggregate(customer=e.customer_id.max())
-    t = who.left_join(last, "journey_id").select("journey_id", "customer", "last_ts")
+    # one pass over the events: each aggregate reads only the rows it is about
+    found = {
+        "customer": e.customer_id.max(),
+        "last_ts": e.ts.max(where=~e.touchpoint.isin(list(rule.contacts))),
+    }
     if closing:
-        c = e.filter(e.touchpoint.isin(list(closing)))
-        c = c.group_by("journey_id").aggregate(close_ts=c.ts.min())
-        t = t.left_join(c, "journey_id").select("journey_id", "customer", "last_ts", "close_ts")
-        close = t.close_ts
-    else:
-        close = ibis.null().cast(t.last_ts.type())
+        found["close_ts"] = e.ts.min(where=e.touchpoint.isin(list(closing)))
+    t = e.group_by("journey_id").aggregate(**found)
+    close = t.close_ts if closing else ibis.null().cast(t.last_ts.type())
     open_until = ibis.coalesce(close, t.last_ts + ibis.interval(seconds=1) * int(grace_s))
     open_until = ibis.least(open_until, end)
     return t.select(

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import ibis
 import numpy as np
@@ -62,6 +63,44 @@ class Sequences:
         """Number of journeys."""
         return len(self.journey_ids)
 
+    @cached_property
+    def layout(self) -> Layout:
+        """Where each journey's moments lie, computed once: every what-if reuses it."""
+        return Layout.of(self)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What the memory features of :class:`Sequences` need besides the valences.
+
+    :func:`sequence_features` is asked again and again about the same journeys
+    with other valences (the order test, the best-last what-if, the total effects
+    by intervention of the moments model); the counts, the first and last moment
+    of each journey and the centred positions of the trend do not change.
+    """
+
+    count: F64  # scored moments per journey
+    has: NDArray[np.bool_]  # journeys with at least one
+    starts: I64  # each journey's first moment
+    owner: I64  # the journey of each start
+    ends: I64  # each journey's last moment
+    dp: F64  # each moment's position minus its journey's mean position
+    var: F64  # per journey, the sum of dp²
+
+    @classmethod
+    def of(cls, seqs: Sequences) -> Layout:
+        """The layout of ``seqs`` (at least one moment)."""
+        n, group = seqs.n_journeys, seqs.group
+        count = np.bincount(group, minlength=n).astype(np.float64)
+        has = count > 0
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        ends = np.r_[starts[1:], len(group)] - 1
+        p = seqs.position
+        mp = np.bincount(group, weights=p, minlength=n) / np.where(has, count, np.nan)
+        dp = p - mp[group]
+        var = np.asarray(np.bincount(group, weights=dp * dp, minlength=n), dtype=np.float64)
+        return cls(count, has, starts, group[starts], ends, dp, var)
+
 
 def journey_sequences(
     events: ibis.Table, journey_ids: pa.Array | None = None, duration_s: F64 | None = None
@@ -95,25 +134,19 @@ def sequence_features(seqs: Sequences, valence: F64 | None = None) -> pa.Table:
     n = seqs.n_journeys
     if not len(v):
         raise ConfigError("no scored moments: the memory features need at least one score")
-    count = np.bincount(seqs.group, minlength=n).astype(np.float64)
-    has = count > 0
-    starts = np.flatnonzero(np.r_[True, seqs.group[1:] != seqs.group[:-1]])
-    owner = seqs.group[starts]
-    ends = np.r_[starts[1:], len(v)] - 1
+    at = seqs.layout
+    count, starts = at.count, at.starts
 
     def per_journey(values: F64) -> F64:
         out = np.full(n, math.nan)
-        out[owner] = values
+        out[at.owner] = values
         return out
 
-    mean = np.bincount(seqs.group, weights=v, minlength=n) / np.where(has, count, np.nan)
+    mean = np.bincount(seqs.group, weights=v, minlength=n) / np.where(at.has, count, np.nan)
     best = per_journey(np.maximum.reduceat(v, starts))
     trough = per_journey(np.minimum.reduceat(v, starts))
-    p = seqs.position
-    mp = np.bincount(seqs.group, weights=p, minlength=n) / np.where(has, count, np.nan)
-    dp = p - mp[seqs.group]
-    cov = np.bincount(seqs.group, weights=dp * v, minlength=n)
-    var = np.bincount(seqs.group, weights=dp * dp, minlength=n)
+    cov = np.bincount(seqs.group, weights=at.dp * v, minlength=n)
+    var = at.var
     trend = np.where(var > 0, cov / np.where(var > 0, var, 1.0), math.nan)
     return pa.table(
         {
@@ -122,7 +155,7 @@ def sequence_features(seqs: Sequences, valence: F64 | None = None) -> pa.Table:
             "trough_valence": trough,
             "peak_valence": np.where(-trough >= best, trough, best),
             "first_valence": per_journey(v[starts]),
-            "end_valence": per_journey(v[ends]),
+            "end_valence": per_journey(v[at.ends]),
             "trend": trend,
             "n_scored": count,
             "duration_s": seqs.duration_s,
@@ -189,12 +222,14 @@ def order_test(
     models: Sequence[MemoryModel], seqs: Sequences, *, seed: int = 0
 ) -> list[OrderEffect]:
     """Shuffle each journey's moments once (seeded) and measure the change per model."""
-    shuffled_v = shuffled(seqs, seed)
+    # the features of every journey as lived and shuffled, computed once for all models
+    before = sequence_features(seqs)
+    after = sequence_features(seqs, shuffled(seqs, seed))
     multi = np.bincount(seqs.group, minlength=seqs.n_journeys) >= 2
     result = []
     for model in models:
-        x0 = _features(model, seqs)[multi]
-        x1 = _features(model, seqs, shuffled_v)[multi]
+        x0 = feature_matrix(before, model.features)[multi]
+        x1 = feature_matrix(after, model.features)[multi]
 
         def mean_abs(m: MemoryModel, x0: F64 = x0, x1: F64 = x1) -> float:
             return _nanmean(_abs_change(m, x0, x1))

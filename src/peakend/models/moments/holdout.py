@@ -327,7 +327,11 @@ def _draw_errors(world: _World, rng: np.random.Generator, k: int) -> F64:
     else:
         groups = world.x.shape[0] if world.clusters is None else int(world.clusters.max()) + 1
         g = rng.standard_normal((k, groups))
-        y = world.fitted + (g if world.clusters is None else g[:, world.clusters]) * world.noise
+        # fitted + draw x noise, in the draws' own array: each is k x journeys, and a
+        # fresh one per operation is memory the kernel maps and zeroes again
+        y = g if world.clusters is None else g[:, world.clusters]
+        np.multiply(y, world.noise, out=y)
+        np.add(y, world.fitted, out=y)
     cv, true = _scores_of(world, y)
     return cv - true
 
@@ -415,7 +419,8 @@ def _true_fit(world: _World, coef: F64) -> F64:
 def _losses(y: F64, eta: F64, binary: bool) -> F64:
     """Per-journey losses of a linear predictor: squared error or negative log-likelihood."""
     if not binary:
-        return np.asarray((y - eta) ** 2, dtype=np.float64)
+        error = np.subtract(y, eta)
+        return np.square(error, out=error)
     return np.asarray(_softplus(eta) - y * eta, dtype=np.float64)
 
 

@@ -225,8 +225,9 @@ def analyse(inputs: RecoveryInputs, outcomes: list[str] | None) -> RecoveryResul
             "its severity column"
         )
     severity = severity_levels(table, rs)
+    designs: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
     results = [
-        _one_outcome(table, name, rs, inputs.confounders, cluster, notes, severity)
+        _one_outcome(table, name, rs, inputs.confounders, cluster, notes, severity, designs)
         for name in chosen
     ]
     speed = _speed(table, chosen[0], inputs.confounders, cluster) if chosen else None
@@ -256,14 +257,27 @@ def _one_outcome(
     cluster: np.ndarray,
     notes: list[str],
     severity: np.ndarray | None = None,
+    designs: dict[bytes, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> OutcomeRecovery:
+    """The recovery contrasts and verdict of outcome ``name``.
+
+    ``designs`` keeps the confounder design of each set of rows already built:
+    outcomes known for the same units share it (building it reads every row's
+    confounders as text, seconds on a million journeys).
+    """
     keep = table[[name, *confounders]].notna().all(axis=1).to_numpy()
     if not keep.all():
         notes.append(f"{name}: {int((~keep).sum()):,} unit(s) without the outcome or a confounder")
     sub = table.loc[keep]
     y = sub[name].to_numpy(dtype=float)
     group = sub["group"].to_numpy().astype(str)
-    x, cell = design(sub, confounders)
+    key = np.packbits(keep).tobytes()
+    built = designs.get(key) if designs is not None else None
+    if built is None:
+        built = design(sub, confounders)
+        if designs is not None:
+            designs[key] = built
+    x, cell = built
     means = {g: float(y[group == g].mean()) if (group == g).any() else float("nan") for g in GROUPS}
     parts: dict[str, Contrasts | None] = {}
     repeated = sub["repeated"].to_numpy(dtype=bool)

@@ -29,12 +29,12 @@ def journey_failures(events: ibis.Table, spec: RecoverySpec) -> ibis.Table:
     if spec.failure_max_score is not None:
         fail = fail & (e.score <= spec.failure_max_score)
     rec = e.touchpoint.isin(list(spec.recovery_touchpoints)) if spec.recovery_touchpoints else None
-    journey = ibis.window(group_by=e.journey_id)
-    e = e.mutate(
-        _fail=fail.fill_null(False),
-        _rec=rec if rec is not None else ibis.literal(False),
-        _first=ibis.ifelse(fail.fill_null(False), e.ts, ibis.null()).min().over(journey),
-    )
+    # each journey's first failure, from the failing events alone and joined back: a
+    # window over every journey's events would partition (and copy) the whole log
+    failing = e.filter(fail.fill_null(False))
+    first = failing.group_by(_journey=failing.journey_id).aggregate(_first=failing.ts.min())
+    e = e.mutate(_fail=fail.fill_null(False), _rec=rec if rec is not None else ibis.literal(False))
+    e = e.left_join(first, e.journey_id == first._journey).drop("_journey")
     after = e._rec & (e.ts >= e._first)
     before = (e.ts <= e._first) & (e.valence < 0) & ~e._fail & ~e._rec
     metrics = {
