@@ -20,12 +20,12 @@ def _mib(text: str) -> float:
     return float(number) * {"MiB": 1, "GiB": 1024, "TiB": 1024**2}[unit]
 
 
-def test_default_limit_is_sixty_percent_of_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_limit_is_fifteen_percent_of_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(MEMORY_VAR, raising=False)
     total = physical_memory()
     assert total is not None and total > 0
     con = connect()
-    assert _mib(_setting(con, "memory_limit")) == pytest.approx(0.6 * total / 2**20, rel=0.02)
+    assert _mib(_setting(con, "memory_limit")) == pytest.approx(0.15 * total / 2**20, rel=0.02)
 
 
 def test_environment_overrides_limit_and_spill_folder(
