@@ -78,53 +78,26 @@ def touchpoints_from_coded(
     )
     if not count_journeys:
         del metrics["journeys"]
-    stats = e.group_by(CODE).aggregate(**metrics)
-    if outcomes is not None and outcome_col is not None:
-        stats = _with_outcome_bands(stats, e, outcomes, outcome_col, low_max, high_min)
+    if outcomes is None or outcome_col is None:
+        return _named(e.group_by(CODE).aggregate(**metrics), codes)
+    o = outcomes.select(journey_id=outcomes.journey_id, _outcome=outcomes[outcome_col])
+    j = e.left_join(o, "journey_id")
+    y = j._outcome
+    low = (j.valence <= low_max).fill_null(False)
+    high = (j.valence >= high_min).fill_null(False)
+    mid = ((j.valence > low_max) & (j.valence < high_min)).fill_null(False)
+    rated = y.notnull()
+    metrics = {name: _rebind(expr, e, j) for name, expr in metrics.items()}
+    stats = j.group_by(CODE).aggregate(
+        **metrics,
+        outcome_low=y.mean(where=low),
+        outcome_mid=y.mean(where=mid),
+        outcome_high=y.mean(where=high),
+        n_low=j.count(where=low & rated),
+        n_mid=j.count(where=mid & rated),
+        n_high=j.count(where=high & rated),
+    )
     return _named(stats, codes)
-
-
-def _with_outcome_bands(
-    stats: ibis.Table,
-    e: ibis.Table,
-    outcomes: ibis.Table,
-    outcome_col: str,
-    low_max: float,
-    high_min: float,
-) -> ibis.Table:
-    """``stats`` with the mean outcome and the number of rated events in each score band.
-
-    Only a scored event of a journey with an outcome counts in a band, so only those
-    events meet the outcomes: an inner join of the scored events (three columns) with
-    the journeys that have an outcome, instead of every event with all its columns
-    joined to every journey. The outcome is summed over the same events in the same
-    order as a join of every event would, so every figure is the same.
-    """
-    scored = e.filter(e.valence.notnull()).select(CODE, "journey_id", "valence")
-    y_col = outcomes[outcome_col]
-    rated = outcomes.filter(y_col.notnull()).select(journey_id=outcomes.journey_id, _outcome=y_col)
-    j = scored.inner_join(rated, "journey_id")
-    low = j.valence <= low_max
-    high = j.valence >= high_min
-    mid = (j.valence > low_max) & (j.valence < high_min)
-    bands = j.group_by(CODE).aggregate(
-        outcome_low=j._outcome.mean(where=low),
-        outcome_mid=j._outcome.mean(where=mid),
-        outcome_high=j._outcome.mean(where=high),
-        n_low=j.count(where=low),
-        n_mid=j.count(where=mid),
-        n_high=j.count(where=high),
-    )
-    bands = bands.select(bands[CODE].name("_band_code"), *(c for c in bands.columns if c != CODE))
-    joined = stats.left_join(bands, stats[CODE] == bands._band_code)
-    counts = {c: joined[c].fill_null(0) for c in ("n_low", "n_mid", "n_high")}
-    return joined.select(
-        *stats.columns,
-        "outcome_low",
-        "outcome_mid",
-        "outcome_high",
-        **counts,
-    )
 
 
 def check_bands(low_max: float, high_min: float) -> None:
@@ -139,6 +112,11 @@ def _named(stats: ibis.Table, codes: ibis.Table) -> ibis.Table:
     return named.select("touchpoint", *(c for c in stats.columns if c != CODE)).order_by(
         "touchpoint"
     )
+
+
+def _rebind(expr: ibis.Expr, old: ibis.Table, new: ibis.Table) -> ibis.Expr:
+    """Re-express an aggregate written against ``old`` on the joined table ``new``."""
+    return expr.op().replace({old.op(): new.op()}).to_expr()
 
 
 def score_distribution(events: ibis.Table) -> ibis.Table:
