@@ -85,3 +85,18 @@ def test_query_larger_than_the_limit_completes_by_spilling(
         "FROM (SELECT hash(i) AS h, repeat('x', 20) AS pad FROM range(3000000) t(i)))"
     )
     assert con.raw_sql(sql).fetchone() == (3_000_000, 3_000_000)
+
+
+def test_journey_tables_gives_back_a_third_of_the_limit_while_features_arrive() -> None:
+    """The features' Arrow table arrives beside DuckDB's buffers: meanwhile DuckDB keeps
+    two thirds of its limit, and the limit is restored afterwards."""
+    import pyarrow as pa
+
+    from peakend.engine import events_table
+    from peakend.engine.tables import _smaller_duckdb_limit
+
+    con = connect(memory_limit="3GiB")
+    table = events_table(con, pa.table({"x": [1]}), name="one_row")
+    with _smaller_duckdb_limit(table, 2 / 3):
+        assert _mib(_setting(con, "memory_limit")) == pytest.approx(2048, rel=0.03)
+    assert _setting(con, "memory_limit") == "3.0 GiB"
