@@ -35,9 +35,10 @@ DEFAULT_SHARE = 0.15
 """DuckDB's default share of memory. The limit bounds DuckDB's own buffers only: the
 process also holds what comes back to Python (``peakend journeys`` on 100M events: the
 features of 10.7M journeys, 2.5 GB, and the outcomes) and DuckDB's memory outside its
-buffers, together 4-5 GB more at 100M events. With 15 % of a 23 GB machine (3.5 GB)
-that command peaked at 8.1-8.6 GB (with 60 % it would take far more than a third of
-memory); with 12.5 % its flow graph runs out of memory. The rest of the work spills
+buffers, together 3-5 GB more at 100M events. With 15 % of a 23 GB machine (3.5 GB,
+two thirds of it while the features arrive: :data:`peakend.engine.tables.FEATURES_SHARE`)
+that command peaked at 6.9 GB, within a third of memory (with 60 % it would take far
+more); with 12.5 % its flow graph runs out of memory. The rest of the work spills
 to the spill folder; more memory for DuckDB (``PEAKEND_MEMORY_LIMIT``) spills less."""
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
