@@ -24,6 +24,14 @@ loading and validation all count:
 ``--only analyze`` runs that contender alone; with ``PYTHONPATH`` set to another
 checkout's ``src`` the same command measures that version.
 
+At 100M events (``--events 100M --only engine,journeys_parquet``) DuckDB spills to
+disk: every command gets ``--spill-dir`` (default ``bench/data/spill``) as its
+``PEAKEND_TEMP_DIR`` and, with ``--memory-limit``, that ``PEAKEND_MEMORY_LIMIT``;
+the largest size the spill folder reached during each command is printed
+(``*_spill_peak_mb``). ``*_cpu_over_wall`` is the cores a command kept busy on
+average: below what it reaches alone, the rest of its wall time was spent waiting
+for a core that other work held.
+
 The log comes from ``peakend generate`` through ``bench/engine.py``'s
 ``prepare`` (reused under ``bench/data/``). Output is ``name: value`` lines
 prefixed by the size, then the ratios the targets are stated in.
@@ -38,6 +46,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -63,13 +72,15 @@ GROUPS = {"csv": ("read_csv", "journeys_csv"), "cache": ("cache_write", "journey
 PEAKEND = [sys.executable, "-m", "peakend"]
 
 
-def run(cmd: list[str]) -> tuple[float, float, float]:
-    """Wall seconds, peak RSS (MB) and CPU seconds (user + system) of one command
-    run as a child process (CPU time says more than wall time on a shared machine).
+def run(cmd: list[str], spill: Path | None = None) -> tuple[float, float, float, float]:
+    """Wall seconds, peak RSS (MB), CPU seconds (user + system) and the largest size
+    (MB) of the folder ``spill`` of one command run as a child process (CPU time says
+    more than wall time on a shared machine).
 
     The peak comes from ``/usr/bin/time -f %M`` when it exists: a child forked from
     this (large) process would otherwise report this process's memory as its own
-    ``ru_maxrss``. Without it, ``os.wait4``'s ``ru_maxrss`` is an upper bound.
+    ``ru_maxrss``. Without it, ``os.wait4``'s ``ru_maxrss`` is an upper bound. The
+    spill folder is measured every half second while the command runs.
     """
     timer = Path("/usr/bin/time").exists()
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,8 +89,10 @@ def run(cmd: list[str]) -> tuple[float, float, float]:
         with open(Path(tmp) / "out", "w") as out, open(Path(tmp) / "err", "w+") as err:
             started = time.perf_counter()
             proc = subprocess.Popen(full, stdout=out, stderr=err)
+            watch = SpillWatch(spill)
             _, status, usage = os.wait4(proc.pid, 0)
             wall = time.perf_counter() - started
+            spill_mb = watch.stop()
             if os.waitstatus_to_exitcode(status) != 0:
                 err.seek(0)
                 sys.stderr.write(err.read()[-4000:])
@@ -88,7 +101,38 @@ def run(cmd: list[str]) -> tuple[float, float, float]:
             kib, user, system = (float(v) for v in peak_file.read_text().split()[-3:])
         else:
             kib, user, system = usage.ru_maxrss, usage.ru_utime, usage.ru_stime
-    return wall, kib / 1024, user + system  # peak in KiB on Linux
+    return wall, kib / 1024, user + system, spill_mb  # peak in KiB on Linux
+
+
+class SpillWatch:
+    """The largest total size of the files under a folder, sampled on a thread."""
+
+    def __init__(self, folder: Path | None, every_s: float = 0.5) -> None:
+        self.folder, self.every_s, self.peak = folder, every_s, 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while self.folder is not None and not self._done.wait(self.every_s):
+            self.peak = max(self.peak, _folder_bytes(self.folder))
+
+    def stop(self) -> float:
+        """Stop sampling; the peak in MB."""
+        self._done.set()
+        self._thread.join()
+        return self.peak / 2**20
+
+
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name)).st_blocks * 512
+            except OSError:  # a spill file removed while we looked
+                continue
+    return total
 
 
 def csv_copy(spec: Path) -> Path:
@@ -151,7 +195,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="best of N runs per contender")
     parser.add_argument("--skip", default="", help="contenders or groups (csv, cache) to omit")
     parser.add_argument("--only", default="", help="run only these contenders or groups")
+    parser.add_argument(
+        "--memory-limit", default=None, help="PEAKEND_MEMORY_LIMIT for every command (e.g. 4GB)"
+    )
+    parser.add_argument(
+        "--spill-dir",
+        type=Path,
+        default=engine_bench.DATA / "spill",
+        help="PEAKEND_TEMP_DIR for every command; its peak size is reported",
+    )
     args = parser.parse_args(argv)
+    args.spill_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["PEAKEND_TEMP_DIR"] = str(args.spill_dir.resolve())
+    if args.memory_limit:
+        os.environ["PEAKEND_MEMORY_LIMIT"] = args.memory_limit
     skip = {c for s in args.skip.split(",") if s for c in GROUPS.get(s, (s,))}
     only = {c for s in args.only.split(",") if s for c in GROUPS.get(s, (s,))}
     skip |= set(CONTENDERS) - only if only else set()
@@ -161,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     p = f"{label}."
     print(f"{p}events: {pq.ParquetFile(events).metadata.num_rows}")
     print(f"{p}load_before: {os.getloadavg()[0]:.2f}", flush=True)
+    limit = os.environ.get("PEAKEND_MEMORY_LIMIT") or "default"
+    print(f"{p}memory_limit: {limit}", flush=True)
     csv_spec = None if {"read_csv", "journeys_csv"} <= skip else csv_copy(spec)
     cache = events.parent / "cache"
     shutil.rmtree(cache, ignore_errors=True)
@@ -168,12 +227,16 @@ def main(argv: list[str] | None = None) -> int:
     for name, cmd in commands(spec, csv_spec, cache).items():
         if name in skip:
             continue
-        runs = [run(cmd) for _ in range(1 if name == "cache_write" else args.repeat)]
-        wall, rss, cpu = min(runs)
+        repeat = 1 if name == "cache_write" else args.repeat
+        runs = [run(cmd, args.spill_dir) for _ in range(repeat)]
+        wall, rss, cpu, spill = min(runs)
         results[name] = (wall, rss, cpu)
         print(f"{p}{name}_s: {wall:.3g}")
         print(f"{p}{name}_cpu_s: {cpu:.3g}")
-        print(f"{p}{name}_peak_rss_mb: {rss:.0f}", flush=True)
+        print(f"{p}{name}_peak_rss_mb: {rss:.0f}")
+        print(f"{p}{name}_spill_peak_mb: {spill:.0f}", flush=True)
+        # cores kept busy on average: about 1.6-1.9 for DuckDB on a quiet 2-core machine
+        print(f"{p}{name}_cpu_over_wall: {cpu / wall:.2f}", flush=True)
     print(f"{p}load_after: {os.getloadavg()[0]:.2f}")
     _ratios(p, results)
     return 0

@@ -174,6 +174,30 @@ def test_touchpoint_stats_with_outcome_match_reference(con, events: pd.DataFrame
     assert_frames_close(got, want)
 
 
+def test_touchpoint_without_rated_events(con, events: pd.DataFrame) -> None:  # noqa: ANN001
+    """A touchpoint never scored, one scored only in journeys without an outcome, and a
+    journey with an outcome but no event at all: counts 0 and means missing, exactly
+    as the reference, which joins the outcome to every event."""
+    frame = events.copy()
+    never = frame["touchpoint"] == "renewal"
+    frame.loc[never, ["score", "valence"]] = np.nan  # never scored
+    journeys = frame["journey_id"].drop_duplicates().sort_values().to_numpy()
+    unrated = set(frame.loc[frame["touchpoint"] == "complaint", "journey_id"])
+    overall = np.where(np.isin(journeys, list(unrated)), np.nan, np.arange(len(journeys)) % 11)
+    outcomes = pd.DataFrame({"journey_id": [*journeys, "no-events"], "overall": [*overall, 5.0]})
+    table = events_table(con, to_arrow(frame), name="unrated_events")
+    out = outcomes_table(con, pa.Table.from_pandas(outcomes, preserve_index=False), name="unrated")
+    got = touchpoint_stats(table, out, outcome_col="overall").to_pandas()
+    want = ref.touchpoint_stats(frame, outcomes, outcome_col="overall")
+    for tp in ("renewal", "complaint"):
+        row = got.set_index("touchpoint").loc[tp]
+        assert (row["n_low"], row["n_mid"], row["n_high"]) == (0, 0, 0)
+        assert row[["outcome_low", "outcome_mid", "outcome_high"]].isna().all()
+    counts = ["volume", "journeys", "n_scored", "n_customer_initiated", "n_low", "n_mid", "n_high"]
+    assert got[counts].astype("int64").equals(want[counts].astype("int64"))
+    assert_frames_close(got, want)
+
+
 def test_journey_tables_match_reference_with_one_sort(con, events: pd.DataFrame) -> None:  # noqa: ANN001
     rng = np.random.default_rng(12)
     journeys = events["journey_id"].drop_duplicates().sort_values().to_numpy()

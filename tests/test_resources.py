@@ -20,12 +20,12 @@ def _mib(text: str) -> float:
     return float(number) * {"MiB": 1, "GiB": 1024, "TiB": 1024**2}[unit]
 
 
-def test_default_limit_is_sixty_percent_of_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_limit_is_fifteen_percent_of_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(MEMORY_VAR, raising=False)
     total = physical_memory()
     assert total is not None and total > 0
     con = connect()
-    assert _mib(_setting(con, "memory_limit")) == pytest.approx(0.6 * total / 2**20, rel=0.02)
+    assert _mib(_setting(con, "memory_limit")) == pytest.approx(0.15 * total / 2**20, rel=0.02)
 
 
 def test_environment_overrides_limit_and_spill_folder(
@@ -85,3 +85,18 @@ def test_query_larger_than_the_limit_completes_by_spilling(
         "FROM (SELECT hash(i) AS h, repeat('x', 20) AS pad FROM range(3000000) t(i)))"
     )
     assert con.raw_sql(sql).fetchone() == (3_000_000, 3_000_000)
+
+
+def test_journey_tables_gives_back_a_third_of_the_limit_while_features_arrive() -> None:
+    """The features' Arrow table arrives beside DuckDB's buffers: meanwhile DuckDB keeps
+    two thirds of its limit, and the limit is restored afterwards."""
+    import pyarrow as pa
+
+    from peakend.engine import events_table
+    from peakend.engine.tables import _smaller_duckdb_limit
+
+    con = connect(memory_limit="3GiB")
+    table = events_table(con, pa.table({"x": [1]}), name="one_row")
+    with _smaller_duckdb_limit(table, 2 / 3):
+        assert _mib(_setting(con, "memory_limit")) == pytest.approx(2048, rel=0.03)
+    assert _setting(con, "memory_limit") == "3.0 GiB"

@@ -8,8 +8,8 @@ them:
 
 ``PEAKEND_MEMORY_LIMIT``
     DuckDB's memory limit, as DuckDB writes sizes (``"6GB"``, ``"512MB"``) or as
-    a share of this machine's memory (``"50%"``). Default: 60 % of the physical
-    memory (or of the container's memory limit, when lower).
+    a share of this machine's memory (``"50%"``). Default: 15 % of the physical
+    memory (or of the container's memory limit, when lower), see :data:`DEFAULT_SHARE`.
 ``PEAKEND_TEMP_DIR``
     The folder under which each connection gets its own spill folder. Default:
     the operating system's temporary folder (``$TMPDIR``, ``/tmp``).
@@ -31,7 +31,15 @@ from peakend.errors import ConfigError
 
 MEMORY_VAR = "PEAKEND_MEMORY_LIMIT"
 TEMP_VAR = "PEAKEND_TEMP_DIR"
-DEFAULT_SHARE = 0.60
+DEFAULT_SHARE = 0.15
+"""DuckDB's default share of memory. The limit bounds DuckDB's own buffers only: the
+process also holds what comes back to Python (``peakend journeys`` on 100M events: the
+features of 10.7M journeys, 2.5 GB, and the outcomes) and DuckDB's memory outside its
+buffers, together 3-5 GB more at 100M events. With 15 % of a 23 GB machine (3.5 GB,
+two thirds of it while the features arrive: :data:`peakend.engine.tables.FEATURES_SHARE`)
+that command peaked at 6.9 GB, within a third of memory (with 60 % it would take far
+more); with 12.5 % its flow graph runs out of memory. The rest of the work spills
+to the spill folder; more memory for DuckDB (``PEAKEND_MEMORY_LIMIT``) spills less."""
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 _CGROUP_LIMITS = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
@@ -75,7 +83,7 @@ def physical_memory() -> int | None:
 
 
 def memory_limit(value: str | None = None) -> str | None:
-    """DuckDB's memory limit: ``value``, else ``$PEAKEND_MEMORY_LIMIT``, else 60 % of memory.
+    """DuckDB's memory limit: ``value``, else ``$PEAKEND_MEMORY_LIMIT``, else 15 % of memory.
 
     Raises :class:`~peakend.errors.ConfigError` for a value that is neither a size
     nor a percentage.

@@ -26,7 +26,7 @@ def connect(
 
     ``memory_limit`` (e.g. ``"6GB"`` or ``"50%"``) and ``temp_directory`` (the folder
     under which this connection spills) default to :mod:`peakend.resources`:
-    ``$PEAKEND_MEMORY_LIMIT`` or 60 % of memory, ``$PEAKEND_TEMP_DIR`` or the OS's
+    ``$PEAKEND_MEMORY_LIMIT`` or 15 % of memory, ``$PEAKEND_TEMP_DIR`` or the OS's
     temporary folder. DuckDB then spills to disk, so logs larger than memory complete.
     """
     config: dict[str, Any] = resources(memory_limit, temp_directory).duckdb_config()
