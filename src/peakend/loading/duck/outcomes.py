@@ -179,41 +179,42 @@ class Outcomes(SourceReading, CanonicalEvents):
         if not names:
             return
         none = " AND ".join(f"{_q(n)} IS NULL" for n in names)
-        count = self._count("outcome_table", none)
-        if count:
-            ids = self.db.sql(
-                f"SELECT journey_id FROM outcome_table WHERE {none} ORDER BY {_ORDER} LIMIT 5"
-            )
-            self._add(
-                Problem(
-                    Reason.NO_OUTCOME,
-                    Severity.WARNING,
-                    label,
-                    None,
-                    count,
-                    example=", ".join(str(r[0]) for r in ids.fetchall()),
-                    fix="add their outcome to the outcome source, or accept that outcome "
-                    "models use only journeys with an outcome",
-                )
-            )
+        self._report_journeys(
+            Reason.NO_OUTCOME,
+            Severity.WARNING,
+            label,
+            ("outcome_table", "journey_id", none, _ORDER),
+            "add their outcome to the outcome source, or accept that outcome "
+            "models use only journeys with an outcome",
+        )
         # outcome_table has one row for each journey with events: fewer rows to match
         orphan = "jid NOT IN (SELECT journey_id FROM outcome_table)"
-        count = self._count("per_journey", orphan)
-        if count:
-            ids = self.db.sql(
-                f"SELECT jid FROM per_journey WHERE {orphan} ORDER BY first_row LIMIT 5"
-            )
-            self._add(
-                Problem(
-                    Reason.OUTCOME_WITHOUT_EVENTS,
-                    Severity.INFO,
-                    label,
-                    None,
-                    count,
-                    example=", ".join(str(r[0]) for r in ids.fetchall()),
-                    fix="check that both sources use the same journey ids",
-                )
-            )
+        self._report_journeys(
+            Reason.OUTCOME_WITHOUT_EVENTS,
+            Severity.INFO,
+            label,
+            ("per_journey", "jid", orphan, "first_row"),
+            "check that both sources use the same journey ids",
+        )
+
+    def _report_journeys(
+        self,
+        reason: Reason,
+        severity: Severity,
+        label: str,
+        rows: tuple[str, str, str, str],
+        fix: str,
+    ) -> None:
+        """One problem for the journeys of ``rows`` = (table, id column, condition,
+        order) that meet the condition, with the first five ids as the example;
+        nothing when none does."""
+        table, column, where, order = rows
+        count = self._count(table, where)
+        if not count:
+            return
+        ids = self.db.sql(f"SELECT {column} FROM {table} WHERE {where} ORDER BY {order} LIMIT 5")
+        example = ", ".join(str(r[0]) for r in ids.fetchall())
+        self._add(Problem(reason, severity, label, None, count, example=example, fix=fix))
 
 
 def _typed_outcomes(table: pa.Table, texts: list[str]) -> pa.Table:
