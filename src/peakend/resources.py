@@ -91,7 +91,7 @@ def memory_limit(value: str | None = None) -> str | None:
     text = value if value is not None else os.environ.get(MEMORY_VAR, "")
     if not text.strip():
         total = physical_memory()
-        return None if total is None else _megabytes(total * DEFAULT_SHARE)
+        return None if total is None else megabytes(total * DEFAULT_SHARE)
     if _SIZE.match(text):
         return text.strip().replace(" ", "")
     percent = _PERCENT.match(text)
@@ -102,7 +102,7 @@ def memory_limit(value: str | None = None) -> str | None:
                 f"{MEMORY_VAR}={text!r}: this system does not report its memory size; "
                 "give a size such as 6GB instead of a percentage"
             )
-        return _megabytes(total * float(percent.group(1)) / 100)
+        return megabytes(total * float(percent.group(1)) / 100)
     raise ConfigError(
         f"{MEMORY_VAR}={text!r} is not a memory size: write a size such as 6GB or 512MB, "
         "or a share of this machine's memory such as 50%"
@@ -130,5 +130,27 @@ def resources(memory: str | None = None, temp_directory: str | Path | None = Non
     return Resources(memory_limit=memory_limit(memory), temp_directory=folder)
 
 
-def _megabytes(size: float) -> str:
+_UNIT_BYTES = {
+    "B": 1,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+    "TIB": 2**40,
+}
+
+
+def size_bytes(text: str) -> int | None:
+    """Bytes of a size as DuckDB writes it (``"6GB"``, ``"3.5 GiB"``); None if it is not one."""
+    size = _SIZE.match(text)
+    if size is None:
+        return None
+    return int(float(size.group(1)) * _UNIT_BYTES[size.group(2).upper()])
+
+
+def megabytes(size: float) -> str:
+    """``size`` bytes as a DuckDB memory limit in whole MiB (at least 64)."""
     return f"{max(int(size // 2**20), 64)}MiB"

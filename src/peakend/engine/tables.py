@@ -16,7 +16,6 @@ touchpoint statistics of 10M events). With more touchpoints the distinct count r
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from peakend.engine.flows import flows_from_order
 from peakend.engine.journeys import MASK_CODES, TOUCHPOINT_MASK, features_from_order
 from peakend.engine.order import coded_events, journey_order
 from peakend.engine.touchpoints import check_bands, touchpoints_from_coded
+from peakend.resources import megabytes, size_bytes
 
 FEATURES_SHARE = 2 / 3
 """Share of DuckDB's memory limit it keeps while the features are fetched into Arrow.
@@ -109,9 +109,6 @@ def journey_tables(
     return JourneyTables(features=features, touchpoints=touchpoints, flows=flows)
 
 
-_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
-
-
 @contextmanager
 def _smaller_duckdb_limit(table: ibis.Table, share: float) -> Iterator[None]:
     """On DuckDB, lower the connection's memory limit to ``share`` of itself meanwhile.
@@ -124,12 +121,11 @@ def _smaller_duckdb_limit(table: ibis.Table, share: float) -> Iterator[None]:
         return
     con = backend.con
     before = str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
-    size = re.fullmatch(r"([\d.]+) (bytes|KiB|MiB|GiB|TiB)", before.strip())
+    size = size_bytes(before)
     if size is None:
         yield
         return
-    lower = int(float(size.group(1)) * _UNITS[size.group(2)] * share) // 2**20
-    con.execute(f"SET memory_limit = '{lower}MiB'")
+    con.execute(f"SET memory_limit = '{megabytes(size * share)}'")
     try:
         yield
     finally:
