@@ -6,13 +6,14 @@ import pandas as pd
 
 from peakend.loading.duck.canonical import CanonicalEvents
 from peakend.loading.duck.problems import ProblemRecording
+from peakend.loading.duck.source import SourceReading
 from peakend.validate import ROW, Reason
 
 _LISTED = 10_000
 """Most pairs of repeated duplicate-key hashes read back by row number."""
 
 
-class Duplicates(ProblemRecording, CanonicalEvents):
+class Duplicates(ProblemRecording, SourceReading, CanonicalEvents):
     """Quarantines every repeat of an event (the first copy is kept)."""
 
     def _drop_duplicates_sql(self) -> None:
@@ -30,15 +31,17 @@ class Duplicates(ProblemRecording, CanonicalEvents):
         repeated, most = self.db.sql("SELECT count(*), max(n) FROM dup_hashes").fetchall()[0]
         if not repeated:
             return  # no key repeats: no second pass over the events
+        # The candidates with every canonical column: the groups of equal events,
+        # the repeats and their quarantine lines come from those rows alone.
         if most == 2 and repeated <= _LISTED:
             # Every repeated hash has two rows, known by number: read just those.
             pairs = self.db.sql("SELECT lo, hi FROM dup_hashes").fetchall()
-            candidates = f"{ROW} IN ({', '.join(str(int(r)) for pair in pairs for r in pair)})"
+            self._candidates_by_number(sorted(int(r) for pair in pairs for r in pair))
         else:
-            candidates = f"ts IS NOT NULL AND hash({keys}) IN (SELECT h FROM dup_hashes)"
-        # The candidates with every canonical column: the groups of equal events,
-        # the repeats and their quarantine lines come from those rows alone.
-        self.db.sql(f"CREATE TABLE dup_candidates AS SELECT * FROM ev_final WHERE {candidates}")
+            self.db.sql(
+                "CREATE TABLE dup_candidates AS SELECT * FROM ev_final "
+                f"WHERE ts IS NOT NULL AND hash({keys}) IN (SELECT h FROM dup_hashes)"
+            )
         self.db.sql(
             f"CREATE TABLE dup_groups AS SELECT {keys}, min({ROW}) AS first_row "
             "FROM dup_candidates GROUP BY ALL HAVING count(*) > 1"
@@ -58,3 +61,18 @@ class Duplicates(ProblemRecording, CanonicalEvents):
                 "remove the repeated rows from the export (the first copy is kept)",
             )
         self._drop(f"{ROW} IN (SELECT {ROW} FROM dup)")
+
+    def _candidates_by_number(self, rows: list[int]) -> None:
+        """Table ``dup_candidates``: the events ``rows`` (data row numbers).
+
+        When the events are a view over a Parquet file, the file is read at those
+        rows only (:meth:`_source_rows`): a filter on the view's row numbers would
+        read every row of every column of the file (0.8 CPU seconds at 10M events).
+        """
+        listed = f"{ROW} IN ({', '.join(str(r) for r in rows)})"
+        select = f"CREATE TABLE dup_candidates AS SELECT * FROM ev_final WHERE {listed}"
+        if not self._view:
+            self.db.sql(select)
+            return
+        with self._source_rows(rows):
+            self.db.sql(select)
