@@ -309,6 +309,35 @@ def test_a_csv_read_in_parallel_keeps_its_row_numbers(tmp_path: Path) -> None:
     assert data.touchpoints["touchpoint"].to_pylist() == ["visit"]
 
 
+def test_a_csv_read_in_parallel_keeps_each_journeys_first_outcome(tmp_path: Path) -> None:
+    """Outcomes in a CSV file read in parallel: each journey's outcome is the value of
+    its first row in the file, and the journeys keep the order of their first event
+    (rows of one journey lie far apart here, some rows have no journey id)."""
+    n, journeys, blank = 1_200_000, 600_000, 50_001
+    con = duckdb.connect()
+    con.sql(
+        f"COPY (SELECT CASE WHEN i % {blank} = 9 THEN '' ELSE 'J' || (i % {journeys}) END "
+        "AS journey_id, "
+        "strftime(TIMESTAMP '2024-01-01' + to_seconds(i), '%Y-%m-%dT%H:%M:%SZ') AS ts, "
+        "'visit' AS touchpoint, CAST(1 + i % 5 AS VARCHAR) AS score, "
+        f"CAST(i AS VARCHAR) AS overall FROM range({n}) t(i)) "
+        f"TO '{tmp_path / 'big.csv'}' (HEADER)"
+    )
+    con.close()
+    spec = BIG_SPEC + '\n[outcomes.overall]\ncolumn = "overall"\nkind = "continuous"\n'
+    (tmp_path / "big.toml").write_text(spec, encoding="utf-8")
+    data = load(tmp_path / "big.toml")
+    assert data.report.loader == "duckdb"
+    first: dict[str, int] = {}
+    for i in range(n):
+        if i % blank != 9:
+            first.setdefault(f"J{i % journeys}", i)
+    outcomes = data.outcomes.to_pydict()
+    assert outcomes["journey_id"] == list(first)
+    assert outcomes["overall"] == [float(i) for i in first.values()]
+    assert data.report.quarantined_rows == len([i for i in range(n) if i % blank == 9])
+
+
 def test_bad_values_in_several_outcomes_are_counted_the_same_both_ways(
     generated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

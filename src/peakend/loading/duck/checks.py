@@ -37,7 +37,9 @@ class EventChecks(ColumnValues, CanonicalEvents):
             value = self._text_of(column)  # (checks the type in every case)
             return _q(column) if column in clean else value
 
-        select = [ROW, f"{text(cols['journey_id'])} AS jid", f"{text(cols['touchpoint'])} AS tp"]
+        later = self._numbered_later()
+        row = f"CAST(NULL AS BIGINT) AS {ROW}" if later else ROW
+        select = [row, f"{text(cols['journey_id'])} AS jid", f"{text(cols['touchpoint'])} AS tp"]
         for role in ("customer_id", "channel", "initiated_by", "text", "lang"):
             value = text(cols[role]) if role in cols else "CAST(NULL AS VARCHAR)"
             select.append(f"{value} AS {role}")
@@ -46,7 +48,8 @@ class EventChecks(ColumnValues, CanonicalEvents):
             self._confirm_numbers(cols["seq"], "seq_value IS NULL")
             select += [f"{value} AS seq_value", f"({bad} OR {value} IS NULL) AS seq_bad"]
         else:
-            select += [f"CAST({ROW} - 1 AS DOUBLE) AS seq_value", "FALSE AS seq_bad"]
+            position = "CAST(NULL AS DOUBLE)" if later else f"CAST({ROW} - 1 AS DOUBLE)"
+            select += [f"{position} AS seq_value", "FALSE AS seq_bad"]
         select += self._timestamp_sql()
         select += self._score_sql()
         if "valence" in cols:
@@ -55,7 +58,7 @@ class EventChecks(ColumnValues, CanonicalEvents):
             outside = f"({value} IS NOT NULL AND ({value} < -1 OR {value} > 1))"
             select += [f"{value} AS valence_given", f"({bad} OR {outside}) AS valence_bad"]
         select.append("TRUE AS keep")
-        events = f"SELECT {', '.join(select)} FROM raw"
+        events = f"SELECT {', '.join(select)} FROM {'raw_cells' if later else 'raw'}"
         if "score" in cols:
             events = self._with_scales(events)
         if self._in_place():
@@ -71,12 +74,35 @@ class EventChecks(ColumnValues, CanonicalEvents):
             # same order gives the same sums, to the last digit, from run to run.
             self.db.execute("SET preserve_insertion_order = true")
             self.db.sql(f"CREATE TABLE ev AS {self._with_finals(events)}")
+            if later:
+                self._number_rows()
             self._unordered()
         if self.counts_first:
             self._count_checks()
         self._run_confirms()
         self._event_checks()
         self._final_view()
+
+    def _numbered_later(self) -> bool:
+        """Whether the table of events is read from a CSV file in parallel and its rows
+        numbered afterwards (:meth:`_number_rows`).
+
+        The view ``raw`` numbers a CSV file's rows with ``row_number() OVER ()``,
+        which DuckDB computes on one thread: the read, the parsing and every check
+        behind it then ran on one core. Read through ``raw_cells`` instead, the rows
+        are parsed and checked by every thread and stored in the file's order
+        (``preserve_insertion_order``), so each row's place in the table is its
+        place in the file. Only when the scales are joined to the events by
+        touchpoint (several scales) do the rows keep the numbering of ``raw``.
+        """
+        one_scale = "score" not in self.columns or self._one_scale() is not None
+        return self._file_order and one_scale
+
+    def _number_rows(self) -> None:
+        """Number the rows of the table of events by their place in it (the file's
+        order, see :meth:`_numbered_later`)."""
+        position = "" if "seq" in self.columns else ", seq_value = CAST(rowid AS DOUBLE)"
+        self.db.sql(f"UPDATE ev SET {ROW} = rowid + 1{position}")
 
     def _check_conditions(self) -> list[str]:
         """Every condition the checks count or quarantine by (the strings they use)."""

@@ -26,8 +26,10 @@ their rows, and the rows dropped are listed in a small table the view leaves
 out. The engine then reads the file through that view.
 
 A CSV source is a view over DuckDB's reader whose rows are numbered in the
-file's order; the table of events is parsed and checked from it in one pass,
-and the raw text is read again only for the rows a check reports.
+file's order; the table of events is parsed and checked in one pass on every
+thread, stored in the file's order and numbered afterwards by its place in the
+table (:meth:`~peakend.loading.duck.checks.EventChecks._numbered_later`), and
+the raw text is read again only for the rows a check reports.
 
 Each family of checks is a module of its own: reading the source
 (:mod:`~peakend.loading.duck.source`), the SQL of the column values

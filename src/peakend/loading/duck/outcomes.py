@@ -56,13 +56,32 @@ class Outcomes(SourceReading, CanonicalEvents):
                     flagged.append((outcome.name, outcome.column, bad, fix))
         attributes = [a for a in self.spec.attributes if a in out_types]
         select += [f"{self._text_of(a)} AS {_q('a:' + a)}" for a in attributes]
-        self.db.sql(
-            f"CREATE TABLE per_row AS SELECT {', '.join(select)} FROM {source_table} "
-            "WHERE jid IS NOT NULL"
-        )
+        csv = (other or self.spec.source).format == "csv"
+        self._per_row(select, source_table, numbered_later=csv)
         self._report_bad_outcomes(flagged, source_table, label)
         self.types, self.to_frame = saved
         return self._outcome_table(attributes, label)
+
+    def _per_row(self, select: list[str], source: str, *, numbered_later: bool) -> None:
+        """Table ``per_row``: the outcome columns of every source row with a journey id.
+
+        A CSV source is read in parallel through its unnumbered view (``_cells``) and
+        its rows numbered afterwards by their place in the table, which is their
+        place in the file (see :meth:`~peakend.loading.duck.checks.EventChecks._numbered_later`).
+        """
+        if not numbered_later:
+            self.db.sql(
+                f"CREATE TABLE per_row AS SELECT {', '.join(select)} FROM {source} "
+                "WHERE jid IS NOT NULL"
+            )
+            return
+        assert select[0] == ROW
+        columns = [f"CAST(NULL AS BIGINT) AS {ROW}", *select[1:]]
+        self.db.execute("SET preserve_insertion_order = true")
+        self.db.sql(f"CREATE TABLE per_row AS SELECT {', '.join(columns)} FROM {source}_cells")
+        self.db.sql(f"UPDATE per_row SET {ROW} = rowid + 1")
+        self.db.sql("DELETE FROM per_row WHERE jid IS NULL")
+        self._unordered()
 
     def _outcome_value(self, outcome: Any, table: str) -> tuple[str, str, str]:
         """SQL for an outcome column's value and its flag of values that are not an
