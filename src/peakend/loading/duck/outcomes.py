@@ -56,7 +56,8 @@ class Outcomes(SourceReading, CanonicalEvents):
                     flagged.append((outcome.name, outcome.column, bad, fix))
         attributes = [a for a in self.spec.attributes if a in out_types]
         select += [f"{self._text_of(a)} AS {_q('a:' + a)}" for a in attributes]
-        csv = (other or self.spec.source).format == "csv"
+        # (a CSV file read by DuckDB's reader, whose view ``_cells`` is unnumbered)
+        csv = self._file_order and (other or self.spec.source).format == "csv"
         self._per_row(select, source_table, numbered_later=csv)
         self._report_bad_outcomes(flagged, source_table, label)
         self.types, self.to_frame = saved
