@@ -156,3 +156,41 @@ def test_a_grace_period_in_the_spec_sets_the_risk_set(tmp_path: Path) -> None:
     at_risk = result.curves.filter(pc.equal(result.curves["anchor"], "renewal_offer"))["at_risk"]
     assert max(at_risk.to_pylist()) < 0.05 * result.anchor_journeys["renewal_offer"]
     assert json.loads(json.dumps(result.to_dict()))["journey_end"]["grace_days"] == 0
+
+
+def test_weighting_the_customers_sums_equals_weighting_their_journeys() -> None:
+    """The bootstrap weights each customer's sums; the figures are those of its journeys."""
+    from peakend.models.hidden.windows import _customer_totals, _weighted_sums
+
+    rng = np.random.default_rng(5)
+    journeys, horizon, first, last = 500, 10, 2, 4
+    customer = np.sort(rng.integers(0, 150, journeys))
+    _, customer = np.unique(customer, return_inverse=True)
+    last_full = rng.integers(0, horizon, journeys)
+    counts = sparse.csr_matrix(rng.poisson(0.3, (journeys, horizon)).astype(np.float64))
+    in_window = np.asarray(counts[:, first : last + 1].sum(axis=1)).ravel()
+    through = (last_full >= last).astype(np.float64)
+    groups = int(customer.max()) + 1
+    totals = _customer_totals(customer, groups, last_full, counts, in_window, through)
+    w = rng.standard_exponential((7, groups))
+    sums = _weighted_sums(totals, w)
+    wj = w[:, customer]  # every journey carries its customer's weight
+    leaving = np.stack([wj[:, last_full == k].sum(axis=1) for k in range(horizon)], axis=1)
+    np.testing.assert_allclose(sums[:, :horizon], leaving, rtol=1e-12)
+    np.testing.assert_allclose(sums[:, horizon : 2 * horizon], wj @ counts.toarray(), rtol=1e-12)
+    direct = np.column_stack(
+        [wj @ through, wj @ (through * in_window), wj @ (through * (in_window > 0))]
+    )
+    np.testing.assert_allclose(sums[:, 2 * horizon :], direct, rtol=1e-12)
+
+
+def test_the_window_interval_keeps_its_draws_whatever_the_replicate_blocks() -> None:
+    """Weights filled into one buffer block by block are the draws of one array at a time."""
+    from peakend.stats.counts import cluster_weights
+
+    whole = cluster_weights(np.random.default_rng(11), 25, 40)
+    rng = np.random.default_rng(11)
+    buffer = np.empty((25, 40))
+    assert np.array_equal(cluster_weights(rng, 25, 40, out=buffer), whole)
+    with pytest.raises(ValueError, match="shape"):
+        cluster_weights(rng, 25, 41, out=buffer)

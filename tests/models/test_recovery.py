@@ -136,3 +136,25 @@ def test_severity_from_the_failure_score_with_cuts(synthetic: Path, tmp_path: Pa
     result = service_recovery(spec, outcomes=["overall"])
     levels = [b.level for b in result.outcomes[0].by_severity]
     assert levels and set(levels) <= {"<= 2", "> 2"}
+
+
+def test_confounder_cells_are_those_of_the_joined_values() -> None:
+    """Cells numbered from each column's codes match the rows' joined texts, in first order."""
+    import numpy as np
+    import pandas as pd
+
+    from peakend.models.recovery.effects import design
+
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(
+        {
+            "segment": rng.choice(["a", "b", "c"], 300),
+            "plan": rng.choice(["basic", "plus"], 300),
+            "flag": rng.choice([0, 1], 300),
+        }
+    )
+    x, cell = design(frame, ["segment", "plan", "flag"])
+    joined = frame.astype(str).agg("|".join, axis=1)
+    assert np.array_equal(cell, pd.factorize(joined)[0])
+    assert x.shape == (300, int(cell.max()) + 1)
+    assert np.array_equal(x.argmax(axis=1), cell)

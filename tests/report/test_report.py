@@ -310,3 +310,61 @@ def test_money_carries_the_spec_currency(full: tuple[Report, ReportFiles]) -> No
     assert files.pdf is not None
     pdf_text = "".join(page.extract_text() for page in pypdf.PdfReader(files.pdf).pages)
     assert "saves\u00a0€" in pdf_text or "saves €" in pdf_text
+
+
+def test_recovery_built_beside_the_hidden_moments_is_the_same(
+    spec: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On two cores it runs on the second thread while the hidden moments run on the first."""
+    import os
+    import threading
+
+    from peakend.report import build as build_module
+    from peakend.report import churn, hidden, recovery
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("sections are built beside others only with a second core")
+    data = load(spec)
+    sequential = monkeypatch.context()
+    with sequential as m:
+        m.setattr(build_module, "_BESIDE", {})
+        alone = build_report(data)
+    threads: dict[str, str] = {}
+    for module, name in ((hidden, "hidden_section"), (recovery, "recovery_section"),
+                         (churn, "churn_section")):  # fmt: skip
+        original = getattr(module, name)
+
+        def recorded(ctx: object, _original: object = original, _name: str = name) -> object:
+            threads[_name] = threading.current_thread().name
+            return _original(ctx)  # type: ignore[operator]
+
+        monkeypatch.setattr(module, name, recorded)
+    beside = build_report(data)
+    assert threads["recovery_section"] != threads["hidden_section"] == threads["churn_section"]
+    for key in ("hidden", "recovery", "churn"):
+        one, other = alone.section(key), beside.section(key)
+        assert one is not None and other is not None
+        # DuckDB sums floating-point numbers in parallel: the last digits may move
+        first, second = _numbers(one.results), _numbers(other.results)
+        assert first.keys() == second.keys()
+        texts = [k for k, v in first.items() if isinstance(v, str)]
+        assert {k: first[k] for k in texts} == {k: second[k] for k in texts}
+        numbers = [k for k in first if k not in set(texts)]
+        assert [second[k] for k in numbers] == pytest.approx(
+            [first[k] for k in numbers], rel=1e-9, nan_ok=True
+        )
+
+
+def _numbers(value: object, path: str = "") -> dict[str, object]:
+    """Every leaf of a JSON-like value by its path (numbers as floats), for comparing."""
+    if isinstance(value, dict):
+        items = [(f"{path}/{key}", item) for key, item in value.items()]
+    elif isinstance(value, list | tuple):
+        items = [(f"{path}[{i}]", item) for i, item in enumerate(value)]
+    else:
+        items = []
+    if items or isinstance(value, dict | list | tuple):
+        return {k: v for where, item in items for k, v in _numbers(item, where).items()}
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return {path: str(value)}
+    return {path: float(value)}

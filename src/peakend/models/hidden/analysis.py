@@ -455,7 +455,7 @@ def _segment_excess(
     labels = {s: dict(zip(table["journey_id"].to_pylist(), table[s].to_pylist(), strict=True))
               for s in segments}  # fmt: skip
     result: dict[int, dict[str, dict[str, Interval]]] = {}
-    samples = {}
+    samples = dict(curves.samples)
     for i, m in enumerate(moments):
         if m.anchor not in samples:
             rows = curves.curves.filter(pc.equal(curves.curves["anchor"], m.anchor))

@@ -37,7 +37,7 @@ so ten million events stay within seconds.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -112,6 +112,8 @@ class ContactCurves:
     timestamp in the data. ``anchors`` (with each journey's ``last_full``
     observed offset, ``customer`` and ``half``) and ``pairs`` are the
     materialised Ibis tables behind the curves, for further queries.
+    ``samples`` holds the measuring half of every anchor with a window, as the
+    arrays its bootstrap reads (:class:`AnchorSample`).
     """
 
     rule: ContactRule
@@ -128,6 +130,7 @@ class ContactCurves:
     logged_together: tuple[LoggedTogether, ...] = ()
     grace_days: float = 14.0
     closing: tuple[str, ...] = ()
+    samples: dict[str, AnchorSample] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- which events
@@ -377,7 +380,7 @@ def contact_curves(
     rhythm = _rhythm(events, rule, anchors, names, unit_s, horizon)
     cells = _cells(anchors, pairs, names, horizon)
     curves = _tests(cells, rhythm, names, horizon, alpha, min_journeys)
-    windows = find_windows(
+    windows, samples = find_windows(
         curves, pairs, anchors, rhythm, unit, list(rule.anchors), seed, replicates
     )
     moments = tuple(
@@ -387,7 +390,7 @@ def contact_curves(
     )
     return ContactCurves(
         rule, unit, horizon, alpha, curves, channels, anchor_journeys, moments, end,
-        anchors, pairs, together, grace_days, tuple(closing),
+        anchors, pairs, together, grace_days, tuple(closing), samples,
     )  # fmt: skip
 
 

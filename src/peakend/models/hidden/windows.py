@@ -24,6 +24,7 @@ from typing import Any
 import ibis
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 from scipy import sparse
 
@@ -189,19 +190,19 @@ def anchor_sample(
     """Collect the measuring half (half 1) of one anchor from the backend."""
     a = anchors.filter((anchors.anchor == anchor) & (anchors.half == 1) & (anchors.last_full >= 0))
     rows = a.select("journey_id", "customer", "last_full").order_by("journey_id").to_pyarrow()
-    ids = np.asarray(rows["journey_id"].to_pylist(), dtype=object)
-    _, customer = np.unique(np.asarray(rows["customer"].to_pylist(), dtype=object),
-                            return_inverse=True)  # fmt: skip
+    ids = rows["journey_id"].to_numpy(zero_copy_only=False).astype(object)
+    # customers numbered in the order of their ids (the order the weights are drawn in)
+    rank = pc.rank(rows["customer"], sort_keys="ascending", tiebreaker="dense")
+    customer = np.asarray(rank, dtype=np.int64) - 1
     p = pairs.filter((pairs.anchor == anchor) & (pairs.half == 1))
     per = p.group_by(["journey_id", "offset"]).aggregate(k=p.count()).to_pyarrow()
-    where = {j: i for i, j in enumerate(ids.tolist())}
-    row = np.array([where[j] for j in per["journey_id"].to_pylist()], dtype=np.int64)
+    row = np.asarray(pc.index_in(per["journey_id"], value_set=rows["journey_id"]), dtype=np.int64)
     counts = sparse.csr_matrix(
         (np.asarray(per["k"], dtype=np.float64), (row, np.asarray(per["offset"], dtype=np.int64))),
         shape=(ids.size, rhythm.size),
     )
     last_full = np.asarray(rows["last_full"], dtype=np.int64)
-    return AnchorSample(ids, customer.astype(np.int64), last_full, counts, rhythm, quiet)
+    return AnchorSample(ids, customer, last_full, counts, rhythm, quiet)
 
 
 @dataclass(frozen=True)
@@ -238,22 +239,17 @@ def estimate_window(
     keep = np.ones(sample.customer.size, dtype=np.bool_) if keep is None else keep
     customer, last_full = sample.customer[keep], sample.last_full[keep]
     counts = sample.counts[np.flatnonzero(keep)]
-    horizon = sample.rhythm.size
     _, customer = np.unique(customer, return_inverse=True)
     in_window = np.asarray(counts[:, first : last + 1].sum(axis=1)).ravel()
     through = (last_full >= last).astype(np.float64)
-    risk = sparse.csr_matrix(
-        (np.ones(last_full.size), (np.arange(last_full.size), last_full)),
-        shape=(last_full.size, horizon),
-    )
-    rng = np.random.default_rng(seed)
     groups = int(customer.max()) + 1 if customer.size else 0
-    weights = [np.ones((1, groups))]
-    weights += [cluster_weights(rng, 25, groups) for _ in range(math.ceil(replicates / 25))]
-    results = [
-        _excess(w[:, customer], counts, risk, in_window, through, sample, first, last)
-        for w in weights
-    ]
+    totals = _customer_totals(customer, groups, last_full, counts, in_window, through)
+    rng = np.random.default_rng(seed)
+    results = [_excess(_weighted_sums(totals, np.ones((1, groups))), sample, first, last)]
+    w = np.empty((25, groups))
+    for _ in range(math.ceil(replicates / 25)):  # 25 replicates' weights at a time
+        cluster_weights(rng, 25, groups, out=w)
+        results.append(_excess(_weighted_sums(totals, w), sample, first, last))
     stacked = np.concatenate(results, axis=1)
     point, boot = stacked[:, 0], stacked[:, 1 : replicates + 1]
     se = np.nanstd(boot, axis=1, ddof=1) if boot.shape[1] > 1 else np.full(3, np.nan)
@@ -264,21 +260,45 @@ def estimate_window(
     return WindowEstimate(excess, share, float(point[2]), n, int(in_window[through > 0].sum()))
 
 
-def _excess(
-    wj: F64,
+def _customer_totals(
+    customer: I64,
+    groups: int,
+    last_full: I64,
     counts: sparse.csr_matrix,
-    risk: sparse.csr_matrix,
     in_window: F64,
     through: F64,
-    sample: AnchorSample,
-    first: int,
-    last: int,
-) -> F64:
-    """(excess per journey, share affected, baseline per unit) for each weight row."""
-    at_risk = np.cumsum((risk.T @ wj.T).T[:, ::-1], axis=1)[:, ::-1]
-    contacts = (counts.T @ wj.T).T
+) -> sparse.csr_matrix:
+    """Each customer's sums, the only figures of a journey a replicate's weights act on.
+
+    A replicate weights every journey of a customer alike, so weighting the
+    customers' sums gives the same totals as weighting their journeys, from a
+    table as long as the customers rather than the journeys. Columns (``H``
+    offsets): journeys whose last full offset is each offset (``0..H-1``),
+    contacts per offset (``H..2H-1``), journeys open through the window, their
+    contacts in it, and those with at least one (``2H..2H+2``).
+    """
+    horizon = counts.shape[1]
+    n = customer.size
+    own = sparse.csr_matrix((np.ones(n), (customer, np.arange(n))), shape=(groups, n))
+    risk = sparse.csr_matrix((np.ones(n), (np.arange(n), last_full)), shape=(n, horizon))
+    window = np.column_stack([through, through * in_window, through * (in_window > 0)])
+    per_journey = sparse.hstack([risk, counts, sparse.csr_matrix(window)], format="csr")
+    return sparse.csr_matrix(own @ per_journey)
+
+
+def _weighted_sums(totals: sparse.csr_matrix, w: F64) -> F64:
+    """``w @ totals``: each weight row's sums (replicates × columns of :func:`_customer_totals`)."""
+    return np.asarray((totals.T @ w.T).T)
+
+
+def _excess(sums: F64, sample: AnchorSample, first: int, last: int) -> F64:
+    """(excess per journey, share affected, baseline per unit) for each row of weighted sums."""
     m = sample.rhythm
-    offsets = np.arange(m.size, dtype=np.float64)
+    horizon = m.size
+    at_risk = np.cumsum(sums[:, horizon - 1 :: -1], axis=1)[:, ::-1]
+    contacts = sums[:, horizon : 2 * horizon]
+    exposed, in_window, hit = (sums[:, 2 * horizon + k] for k in range(3))
+    offsets = np.arange(horizon, dtype=np.float64)
     rate = contacts / np.where(at_risk > 0, at_risk, 1.0) / m
     use = sample.quiet[None, :] & (at_risk > 0)
     use[:, first : last + 1] = False
@@ -287,12 +307,9 @@ def _excess(
     window = np.arange(first, last + 1, dtype=np.float64)
     line = np.maximum(intercept[:, None] + slope[:, None] * window[None, :], 0.0)
     base = (line * m[first : last + 1]).sum(axis=1)
-    exposed = wj @ through
     safe = np.where(exposed > 0, exposed, np.nan)
-    mean = (wj @ (through * in_window)) / safe
-    hit = (wj @ (through * (in_window > 0))) / safe
-    share = hit - (1.0 - np.exp(-base))
-    return np.vstack([mean - base, share, base / (last - first + 1)])
+    share = hit / safe - (1.0 - np.exp(-base))
+    return np.vstack([in_window / safe - base, share, base / (last - first + 1)])
 
 
 def find_windows(
@@ -304,11 +321,15 @@ def find_windows(
     order: list[str],
     seed: int = 0,
     replicates: int = 200,
-) -> tuple[HiddenMoment, ...]:
-    """Windows from the flagged cells, measured on the other half, echoes dropped."""
+) -> tuple[tuple[HiddenMoment, ...], dict[str, AnchorSample]]:
+    """Windows from the flagged cells, measured on the other half, echoes dropped.
+
+    Also returns the measuring half's sample of every anchor with a window, for
+    the estimates by segment (collected once, from the same tables).
+    """
     runs = _runs(curves)
     if not runs:
-        return ()
+        return (), {}
     w = ibis.memtable(
         {
             "window_id": list(range(len(runs))),
@@ -345,7 +366,7 @@ def find_windows(
             )
         )
     keep = distinct(moments, _shared_contacts(pairs, w), order)
-    return tuple(m for i, m in enumerate(moments) if i in keep)
+    return tuple(m for i, m in enumerate(moments) if i in keep), samples
 
 
 def logged_together(

@@ -58,8 +58,7 @@ def design(frame: pd.DataFrame, confounders: list[str]) -> tuple[F64, NDArray[np
         else:
             categorical.append(frame[name].astype(str).to_numpy())
     if categorical:
-        joint = pd.Series(["|".join(v) for v in zip(*categorical, strict=True)], index=frame.index)
-        cell = pd.factorize(joint)[0].astype(np.int64)
+        cell = _joint_cells(categorical)
     else:
         cell = np.zeros(len(frame), dtype=np.int64)
     n_cells = int(cell.max()) + 1 if cell.size else 1
@@ -67,6 +66,20 @@ def design(frame: pd.DataFrame, confounders: list[str]) -> tuple[F64, NDArray[np
     cells[np.arange(len(frame)), cell] = 1.0
     parts = [cells] + [np.column_stack(numeric)] if numeric else [cells]
     return np.column_stack(parts), cell
+
+
+def _joint_cells(columns: list[NDArray[np.object_]]) -> NDArray[np.int64]:
+    """Each row's cell of the categorical columns, numbered in order of first appearance.
+
+    Every column's values are numbered first, then the combined numbers: the same
+    cells as factorizing the rows' joined texts, without building a text per row.
+    """
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for values in columns:
+        codes, levels = pd.factorize(values)
+        key = key * max(len(levels), 1) + codes
+        key = pd.factorize(key)[0].astype(np.int64)  # keeps the key below the rows' count
+    return np.asarray(pd.factorize(key)[0], dtype=np.int64)
 
 
 def contrasts(
@@ -80,7 +93,7 @@ def contrasts(
     infs, values, _ = imputation_att(y, x, control, [rec, unrec], cluster)
     diff = infs[0] - infs[1]
     cov = clustered_cov(np.column_stack([infs[0], infs[1], diff]), cluster)
-    n_clusters = [int(np.unique(cluster[m]).size) for m in (rec, unrec, rec | unrec)]
+    n_clusters = [_distinct(cluster[m]) for m in (rec, unrec, rec | unrec)]
     return Contrasts(
         recovered_vs_none=effect(values[0], cov[0, 0], int(rec.sum()), n_clusters[0]),
         unrecovered_vs_none=effect(values[1], cov[1, 1], int(unrec.sum()), n_clusters[1]),
@@ -89,6 +102,11 @@ def contrasts(
         ),
         outside_overlap=outside,
     )
+
+
+def _distinct(codes: NDArray[np.int64]) -> int:
+    """How many distinct codes (non-negative integers) there are, without sorting them."""
+    return int(np.count_nonzero(np.bincount(codes))) if codes.size else 0
 
 
 def verdict(c: Contrasts, lower_is_better: bool) -> tuple[str, str]:
