@@ -21,6 +21,7 @@ from peakend.models.moments.fit import fit_moments, full_fit
 from peakend.models.moments.holdout import (
     _binomial,
     _copies,
+    _pinv,
     _true_fit,
     _weighted_scores,
     _world,
@@ -228,3 +229,12 @@ def test_redrawn_journeys_lack_the_normal_multipliers_excess(tmp_path: Path) -> 
     fixed = cv_errors(design, fold, n_resamples=400, seed=4, full=whole, random_x=False)
     assert np.isfinite(redrawn).all() and np.isfinite(fixed).all()
     assert redrawn.std() < 0.92 * fixed.std()
+
+
+def test_a_band_missing_from_a_redrawn_sample_gets_no_effect() -> None:
+    """An empty column (a rare band no copy has) stays 0 instead of blowing up."""
+    rng = np.random.default_rng(0)
+    x = np.column_stack([np.ones(50), rng.integers(0, 2, 50), np.zeros(50)]).astype(float)
+    inverse = _pinv(x.T @ x)
+    assert np.all(np.isfinite(inverse)) and np.all(inverse[2] == 0) and np.all(inverse[:, 2] == 0)
+    assert np.allclose(inverse[:2, :2], np.linalg.inv(x[:, :2].T @ x[:, :2]))

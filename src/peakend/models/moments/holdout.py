@@ -426,12 +426,12 @@ def _weighted_scores(world: _World, count: F64, first: F64, second: F64) -> tupl
     gram_all, xty_all = np.sum(grams, axis=0), np.sum(xty, axis=0)
     model = null = 0.0
     for rows, gram, part in zip(world.folds, grams, xty, strict=True):
-        coef = scaled_pinv(gram_all - gram) @ (xty_all - part)
+        coef = _pinv(gram_all - gram) @ (xty_all - part)
         train = float(w.sum() - w[rows].sum())
         base = (float(wy.sum()) - float(wy[rows].sum())) / train if train > 0 else 0.0
         model += _copies_loss(world, rows, count, first, second, f[rows] - x[rows] @ coef)
         null += _copies_loss(world, rows, count, first, second, f[rows] - base)
-    coef = scaled_pinv(gram_all) @ xty_all
+    coef = _pinv(gram_all) @ xty_all
     return 1.0 - model / null, float(_true_fit(world, coef[None, :])[0])
 
 
@@ -471,7 +471,7 @@ def _binary_weighted_scores(world: _World, copies: F64, ones: F64) -> tuple[floa
     weight_all, ones_all = float(u @ copies), float(u @ ones)
     model = null = 0.0
     for rows, gram, part in zip(world.folds, grams, xtz, strict=True):
-        coef = scaled_pinv(gram_all - gram, world.ridge) @ (xtz_all - part)
+        coef = _pinv(gram_all - gram, world.ridge) @ (xtz_all - part)
         eta = x[rows] @ coef
         model += float(u[rows] @ (copies[rows] * _softplus(eta) - ones[rows] * eta))
         test_weight, test_ones = float(u[rows] @ copies[rows]), float(u[rows] @ ones[rows])
@@ -479,8 +479,22 @@ def _binary_weighted_scores(world: _World, copies: F64, ones: F64) -> tuple[floa
         base = (ones_all - test_ones) / train_weight if train_weight > 0 else 0.5
         sums = np.array([[test_weight], [test_ones], [0.0]])
         null += float(_constant_loss(sums, np.array([base]), True)[0])
-    coef = scaled_pinv(gram_all, world.ridge) @ xtz_all
+    coef = _pinv(gram_all, world.ridge) @ xtz_all
     return 1.0 - model / null, float(_true_fit(world, coef[None, :])[0])
+
+
+def _pinv(gram: F64, ridge: float = 0.0) -> F64:
+    """:func:`scaled_pinv` of the columns that occur; zero for those that do not.
+
+    A redrawn sample can miss a rare band altogether (a customer's copies are
+    all or nothing). Scaling its empty column to unit diagonal multiplies
+    rounding noise by about 1e150; leaving it out gives it no effect, as a
+    fold's fit gives a band it has never seen.
+    """
+    keep = np.diag(gram) > 1e-12 * gram[0, 0]
+    out = np.zeros_like(gram)
+    out[np.ix_(keep, keep)] = scaled_pinv(gram[np.ix_(keep, keep)], ridge)
+    return out
 
 
 def _copies_loss(
