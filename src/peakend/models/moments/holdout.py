@@ -82,6 +82,7 @@ from peakend.models.moments.design import MomentDesign
 from peakend.models.moments.fit import (
     _RIDGE,
     FullFit,
+    _gram,
     _sigmoid,
     fit_predict,
     full_fit,
@@ -217,6 +218,7 @@ class _World:
     """
 
     x: F64
+    x32: F32  # the same in float32, for the redrawn samples' Gram matrices
     w: F64  # weight x IRLS weight (OLS: the weight), summed over the row's journeys
     weight: F64  # the journeys' weights, summed over the row's journeys
     count: I64  # journeys the row stands for
@@ -263,6 +265,7 @@ def _world(design: MomentDesign, fold: I64, full: FullFit | None = None) -> _Wor
         fitted = _signal(fitted, noise, x, w, leverage, inverse_full, clusters)
     return _World(
         x=x,
+        x32=x.astype(np.float32),
         w=w,
         weight=weight,
         count=count,
@@ -421,7 +424,7 @@ def _weighted_scores(world: _World, count: F64, first: F64, second: F64) -> tupl
     """
     w, f, x = world.w * count, world.fitted, world.x
     wy = world.w * (count * f + first)
-    grams = [(x[rows] * w[rows, None]).T @ x[rows] for rows in world.folds]
+    grams = [_gram(world.x32[rows], w[rows]) for rows in world.folds]
     xty = [wy[rows] @ x[rows] for rows in world.folds]
     gram_all, xty_all = np.sum(grams, axis=0), np.sum(xty, axis=0)
     model = null = 0.0
@@ -465,7 +468,7 @@ def _binary_weighted_scores(world: _World, copies: F64, ones: F64) -> tuple[floa
     u = world.weight / world.count
     w = world.w * ratio
     wz = w * world.eta + u * (ones - copies * world.fitted)
-    grams = [(x[rows] * w[rows, None]).T @ x[rows] for rows in world.folds]
+    grams = [_gram(world.x32[rows], w[rows]) for rows in world.folds]
     xtz = [wz[rows] @ x[rows] for rows in world.folds]
     gram_all, xtz_all = np.sum(grams, axis=0), np.sum(xtz, axis=0)
     weight_all, ones_all = float(u @ copies), float(u @ ones)
