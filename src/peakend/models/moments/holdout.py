@@ -44,8 +44,9 @@ model explains much (R² about 0.8) that excess dominated and the interval
 covered 98 %; resampled residuals on fixed journeys were too narrow (83.5 %).
 With the journeys redrawn, the residuals' own spread enters through the
 journeys drawn and a sign's square is 1, so the noise variance varies as the
-real one does. For a binary outcome the fixed journeys made the interval too
-narrow (the Bernoulli draws have no excess to make up for them).
+real one does. For a binary outcome the fixed journeys' simulated errors were
+0.83× as spread as the real ones (the Bernoulli draws have no excess to make up
+for them), the redrawn journeys' 0.95×.
 
 The world's means are the fitted ones shrunk towards their average by the
 spread that least squares gave them from the noise (:func:`_signal`, the
@@ -58,7 +59,7 @@ means). Where the model explains much the shrinkage is negligible.
 Everything is linear algebra on per-fold Gram matrices: a draw weights each
 journey by its copies (``X' diag(w c) X``), and needs of each journey only the
 number of its copies and the sum and sum of squares of their noise, so a draw
-costs about one pass over the data. A binary outcome's rows pool journeys
+costs one weighted Gram matrix of the journeys. A binary outcome's rows pool journeys
 with the same design row (:func:`_pooled`), and its folds are refitted by one
 Newton step from the full fit, as the moment model's own bootstrap does.
 
