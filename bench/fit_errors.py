@@ -24,7 +24,6 @@ wider than the real ones, or centred elsewhere.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import os
@@ -40,12 +39,10 @@ import calibration  # bench/calibration.py: the scenarios and the truth
 import peakend
 from peakend.errors import StatisticalWarning
 from peakend.generate import GeneratorConfig, generate
-from peakend.models.moments.design import build_design
-from peakend.models.moments.fit import full_fit
+from peakend.models.moments.design import MomentDesign, build_design
+from peakend.models.moments.fit import FullFit, full_fit
 from peakend.models.moments.holdout import (
     FOLDS,
-    _scores_of,
-    _world,
     corrected_interval,
     cv_errors,
     fold_of_rows,
@@ -62,7 +59,7 @@ def replicate(
     cfg = scenario.configure(GeneratorConfig(n_journeys=scenario.n, seed=seed))
     dataset = peakend.load(generate(workdir / f"{scenario.name}-{seed}", cfg).spec_path)
     adjust = calibration.MEMORY_FEATURES if scenario.adjust else ()
-    design = build_design(dataset, "overall", adjust_for=adjust)
+    design = build_design(dataset, scenario.outcome, adjust_for=adjust)
     clusters = design.n if design.clusters is None else int(design.clusters.max()) + 1
     fold = fold_of_rows(design, min(FOLDS, clusters), seed)
     whole = full_fit(design)
@@ -88,53 +85,29 @@ def replicate(
     }
 
 
-VARIANTS = ("raw", "shrunk", "raw_resampled", "shrunk_resampled")
+#: Worlds compared with the shipped one (journeys redrawn, Rademacher signs):
+#: ``fixed``, the dataset's journeys kept with each leverage-corrected residual
+#: times a normal draw (one per customer; Bernoulli draws for a binary outcome);
+#: ``random_x_resampled``, journeys redrawn and each copy's noise a residual
+#: drawn from all (continuous outcome only).
+VARIANTS = {"fixed": {"random_x": False}, "random_x_resampled": {"noise": "resampled"}}
 
 
 def _parts(
-    design: object, fold: np.ndarray, whole: object, seed: int, point: float, truth: float
+    design: MomentDesign, fold: np.ndarray, whole: FullFit, seed: int, point: float, truth: float
 ) -> dict[str, float]:
-    """Simulated errors in variants of the simulated world, for diagnosis.
-
-    ``raw``: the fitted means as they are (the world before the shrinkage);
-    ``shrunk``: the fitted means shrunk to the signal's estimated spread (the
-    world :func:`~peakend.models.moments.holdout.cv_errors` simulates); either
-    with each residual times a standard normal draw (one per customer), or,
-    ``_resampled``, residuals drawn with replacement (their own kurtosis; no
-    customers).
-    """
-    world = _world(design, fold, whole)  # type: ignore[arg-type]
-    assert world is not None and not world.binary
+    """Simulated errors and coverage in the other worlds of :data:`VARIANTS`."""
     out: dict[str, float] = {}
-    for variant in VARIANTS:
-        rng = np.random.default_rng(seed)
-        fitted = world.fitted if variant.startswith("shrunk") else world.eta
-        sim = dataclasses.replace(world, fitted=fitted)
-        if variant.endswith("resampled"):
-            centred = world.noise - np.average(world.noise, weights=world.weight)
-            eps = centred[rng.integers(0, centred.size, (RESAMPLES, centred.size))]
-        else:
-            groups = world.x.shape[0] if world.clusters is None else int(world.clusters.max()) + 1
-            g = rng.standard_normal((RESAMPLES, groups))
-            eps = (g if world.clusters is None else g[:, world.clusters]) * world.noise
-        cv, true = _scores_of(sim, fitted + eps)
-        errors = cv - true
-        shown = corrected_interval(point, errors, world.x.shape[0], 0.95)
+    for variant, options in VARIANTS.items():
+        if design.binary and variant != "fixed":
+            continue
+        errors = cv_errors(design, fold, n_resamples=RESAMPLES, seed=seed, full=whole, **options)  # type: ignore[arg-type]
+        shown = corrected_interval(point, errors, design.n, 0.95)
         out[f"{variant}_sd"] = float(errors.std(ddof=1))
         out[f"{variant}_mean"] = float(errors.mean())
-        out[f"{variant}_cv_sd"] = float(cv.std(ddof=1))
-        out[f"{variant}_truth_sd"] = float(true.std(ddof=1))
-        out[f"{variant}_truth_mean"] = float(true.mean())
         out[f"{variant}_covers"] = float(shown.low <= truth <= shown.high)
         out[f"{variant}_miss_low"] = float(truth < shown.low)
         out[f"{variant}_miss_high"] = float(truth > shown.high)
-    spread = np.average(
-        (world.eta - np.average(world.eta, weights=world.weight)) ** 2, weights=world.weight
-    )
-    kept = np.average(
-        (world.fitted - np.average(world.fitted, weights=world.weight)) ** 2, weights=world.weight
-    )
-    out["shrink_scale"] = float(np.sqrt(kept / spread)) if spread > 0 else 1.0
     return out
 
 
@@ -156,10 +129,11 @@ def summary(name: str, rows: list[dict[str, float]]) -> None:
         "shown coverage": mean("covers"),
         "shown miss below (truth < low)": mean("miss_low"),
         "shown miss above (truth > high)": mean("miss_high"),
-        "shrink scale mean": mean("shrink_scale"),
-        "shrink scale 0 (share)": float(np.mean([r["shrink_scale"] == 0 for r in rows])),
     }
-    for v in VARIANTS:
+    figures["shown error mean"] = mean("sim_mean")
+    figures["shown error sd (rms)"] = math.sqrt(mean_sq(rows, "sim_sd"))
+    figures["shown sd ratio to real"] = figures["shown error sd (rms)"] / sd
+    for v in (v for v in VARIANTS if f"{v}_sd" in rows[0]):
         figures |= {
             f"{v} coverage": mean(f"{v}_covers"),
             f"{v} miss below (truth < low)": mean(f"{v}_miss_low"),
@@ -167,9 +141,6 @@ def summary(name: str, rows: list[dict[str, float]]) -> None:
             f"{v} error mean": mean(f"{v}_mean"),
             f"{v} error sd (rms)": math.sqrt(mean_sq(rows, f"{v}_sd")),
             f"{v} sd ratio to real": math.sqrt(mean_sq(rows, f"{v}_sd")) / sd,
-            f"{v} score sd (rms)": math.sqrt(mean_sq(rows, f"{v}_cv_sd")),
-            f"{v} truth sd (rms)": math.sqrt(mean_sq(rows, f"{v}_truth_sd")),
-            f"{v} truth mean": mean(f"{v}_truth_mean"),
         }
     for figure, value in figures.items():
         print(f"{name}.{figure}: {value:.5f}", flush=True)

@@ -208,7 +208,10 @@ def fit_moments(
             per_row = design.weights * counts
             summed = rows.total(per_row)
             g = _gram(aug, factor * summed)
-            return effects(per_row, summed, g, _solve(g, ridge))
+            coef = _solve(g, ridge)
+            if design.binary:  # importance at the replicate's own IRLS weights
+                g = _irls_gram(x, coef, summed, g)
+            return effects(per_row, summed, g, coef)
 
         draws: list[Effects] = []
         pending: list[Future[Effects]] = []
@@ -230,6 +233,28 @@ def fit_moments(
         collinear=collinear,
         converged=whole.converged,
     )
+
+
+def _irls_gram(x: F32, coef: F64, weight: F64, fallback: F64) -> F64:
+    """Gram matrix of ``[X, Xβ]`` under the logistic IRLS weights at ``coef``.
+
+    A binary outcome's relative weights split the IRLS-weighted variance of
+    the linear predictor (the shares of ``[X, working response]`` at a
+    converged fit are the same). A one-step replicate that kept the full
+    fit's IRLS weights spread its shares twice as much as refitting does (a
+    bigger effect lowers the weights of the journeys it moves to the extremes,
+    which the fixed weights ignore), and importance intervals covered 99.9 %.
+
+    ``fallback`` (the one-step Gram) where those weights vanish: a one-step
+    replicate of a small group can diverge (an intercept of −8e9 in a segment
+    group of 1,245 journeys of the airline survey), leaving no weight to split.
+    """
+    eta = (x @ coef.astype(np.float32)).astype(np.float64)
+    prob = _sigmoid(eta)
+    row_w = prob * (1 - prob) * weight
+    if not float(row_w.sum()) > 1e-9 * float(weight.sum()):
+        return fallback
+    return _gram(np.column_stack([x, eta.astype(np.float32)]), row_w)
 
 
 def _collect(
