@@ -26,7 +26,8 @@ the total effects by intervention (:func:`total_effects`): on ``overall``
 (``total``), on the share satisfied (``total_satisfied``), on the share churned
 (``total_churned``, :func:`churned_total_effects`), and on ``overall`` and the
 share satisfied over the journeys the focus plan moves (``total_moved``,
-``total_moved_satisfied``, :func:`moved_total_effects`).
+``total_moved_satisfied``, :func:`moved_total_effects`), and on ``overall`` over
+each segment's journeys (``total_by_segment``).
 
 Randomness is counter-based: every draw is a hash of (seed, variable, journey
 number, item number), so the data of journey *i* do not depend on how the
@@ -1624,25 +1625,33 @@ SATISFIED_EFFECT_THRESHOLD = 0.10
 
 Effects = dict[str, dict[str, float | str]]
 
+#: The total effects truth.json states per touchpoint (:func:`_intervention_effects`).
+TOTAL_KEYS = (
+    "total",
+    "total_satisfied",
+    "total_churned",
+    "total_moved",
+    "total_moved_satisfied",
+    "total_by_segment",
+)
+
 #: The bands the interventions set, and the scores of each.
 _BAND_SCORES = (("low", (1.0, 2.0)), ("middle", (3.0,)), ("high", (4.0, 5.0)))
 
 
-def _intervention_effects(cfg: GeneratorConfig) -> dict[str, Effects]:
+def _intervention_effects(cfg: GeneratorConfig) -> dict[str, dict[str, Any]]:
     """Total effects on ``overall``, ``satisfied`` and ``churned``, over all scoring journeys.
 
     Also the effects on ``overall`` and ``satisfied`` over the journeys moved
-    (:func:`moved_total_effects`). Keys as in truth.json.
+    (:func:`moved_total_effects`) and on ``overall`` per segment. Keyed by
+    :data:`TOTAL_KEYS`, then touchpoint, as in truth.json.
     """
     d = _Draws(cfg.seed)
     n = min(cfg.n_journeys, TOTAL_EFFECT_JOURNEYS)
     ch = _make_chunk(cfg, d, 0, n)
     ev = _events(cfg, d, ch, {})
     observed = _outcomes(cfg, d, ch, ev)
-    found: dict[str, Effects] = {
-        k: {} for k in ("total", "total_satisfied", "total_churned", "total_moved")
-    }
-    found["total_moved_satisfied"] = {}
+    found: dict[str, dict[str, Any]] = {key: {} for key in TOTAL_KEYS}
     for k, tp in enumerate(cfg.touchpoints):
         scored = ~np.isnan(ch.score[:, k])
         forced = {band: _forced(cfg, d, ch, ev, k, scored, values) for band, values in _BAND_SCORES}
@@ -1661,6 +1670,7 @@ def _intervention_effects(cfg: GeneratorConfig) -> dict[str, Effects]:
             "penalty": round(means["low"][2] - means["middle"][2], 4) + 0.0,
             "reward": round(means["high"][2] - means["middle"][2], 4) + 0.0,
         }
+        found["total_by_segment"][tp.name] = _segment_effects(cfg, ch, forced, scored)
         low = scored & (ch.score[:, k] <= 2.0)
         middle = scored & (ch.score[:, k] == 3.0)
         for j, key in enumerate(("total_moved", "total_moved_satisfied")):
@@ -1728,13 +1738,28 @@ def _forced(
 
 def _forced_mean(runs: _Forced, scored: Bool) -> tuple[float, float, float]:
     """Mean ``overall``, share satisfied and share churned of the journeys scoring it."""
-    if not runs:
+    if not runs or not scored.any():
         return float("nan"), float("nan"), float("nan")
     means = [0.0, 0.0, 0.0]
     for share, outcomes in runs:
         for j, values in enumerate(outcomes):
             means[j] += share * float(values[scored].mean())
     return means[0], means[1], means[2]
+
+
+def _segment_effects(
+    cfg: GeneratorConfig, ch: _Chunk, forced: dict[str, _Forced], scored: Bool
+) -> dict[str, dict[str, float]]:
+    """Penalty and reward on ``overall`` over each segment's journeys scoring the touchpoint."""
+    found = {}
+    for s_i, segment in enumerate(cfg.segments):
+        rows = scored & (ch.segment == s_i)
+        means = {band: _forced_mean(runs, rows)[0] for band, runs in forced.items()}
+        found[segment.name] = {
+            "penalty": round(means["low"] - means["middle"], 4),
+            "reward": round(means["high"] - means["middle"], 4),
+        }
+    return found
 
 
 def _blend(runs: _Forced, j: int) -> F64:
