@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from peakend import load
-from peakend.errors import StatisticalWarning
+from peakend.errors import ConfigError, StatisticalWarning
 from peakend.generate import GeneratorConfig, generate
 from peakend.load import Dataset
 from peakend.models.focus import KIND_ORDER, MOVED_BY_INTERVENTION, FocusPlan, focus_plan
@@ -194,3 +194,10 @@ def test_without_an_order_the_plan_keeps_the_moments_effects(tmp_path: Path) -> 
     for action in plan.actions:
         if action.kind in ("fix", "excel", "collect_data"):
             assert math.isnan(action.risk.value)  # shown as "–", never 0.000
+
+
+def test_a_plan_on_another_dataset_is_refused(
+    moments: MomentsResult, planted: tuple[Dataset, dict[str, Any]]
+) -> None:
+    with pytest.raises(ConfigError, match="pass the dataset"):
+        focus_plan(moments, planted[0])

@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
+from peakend.errors import ConfigError
 from peakend.load import Dataset
 from peakend.models.memory.whatif import Sequences, sequence_features
 from peakend.models.moments.design import HIGH, LOW, MIDDLE, MomentDesign, build_design
@@ -81,6 +82,11 @@ def moved_effects(
     features): the plan then keeps the moments' own effects. An action whose
     effect is not defined (no reference band) is left out. ``weight_col`` must
     be the one the moments were estimated with.
+
+    Raises
+    ------
+    ConfigError
+        ``dataset`` does not hold the journeys the moments were estimated on.
     """
     if moments.estimand != BY_INTERVENTION:
         return None
@@ -94,6 +100,12 @@ def moved_effects(
         weight_col=weight_col,
         touchpoints=[m.touchpoint for m in moments.touchpoints],
     )
+    if design.n != moments.n_journeys:
+        raise ConfigError(
+            f"the moments were estimated on {moments.n_journeys:,} journeys with "
+            f"{moments.outcome!r}, this dataset has {design.n:,}: pass the dataset (and "
+            "weight_col) the moments were estimated with"
+        )
     with threadpool_limits(limits=1 if design.binary else None, user_api="blas"):
         model = _Model.fit(dataset, design)
         found = {
