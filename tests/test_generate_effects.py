@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pyarrow.compute as pc
 import pytest
 
@@ -14,6 +16,7 @@ from peakend.errors import StatisticalWarning
 from peakend.generate import (
     SATISFIED_EFFECT_THRESHOLD,
     GeneratorConfig,
+    churned_total_effects,
     generate,
     planted_class,
     satisfied_total_effects,
@@ -121,3 +124,68 @@ def test_survey_order_hides_the_experienced_order(tmp_path: Path) -> None:
     memory = peakend.remembered_experience(dataset, outcome="overall")
     assert memory.verdict is not None and memory.verdict.claim == "no_order"
     assert "as much as" not in memory.summary
+
+
+def _churn_config(**changes: object) -> GeneratorConfig:
+    """Churn driven by negative moments only (no end, contact, recovery or segment terms)."""
+    base = GeneratorConfig()
+    segments = tuple(replace(s, churn_effect=0.0) for s in base.segments)
+    fields: dict[str, object] = {
+        "n_journeys": 3_000,
+        "seed": 5,
+        "segments": segments,
+        "churn_base_per_day": 0.001,
+        "churn_per_negative": 1.0,
+        "churn_negative_end": 0.0,
+        "churn_per_contact": 0.0,
+        "churn_recovered": 0.0,
+        "churn_unrecovered": 0.0,
+    }
+    return replace(base, **{**fields, **changes})  # type: ignore[arg-type]
+
+
+def test_churned_total_effects_follow_the_churn_mechanism(tmp_path: Path) -> None:
+    """A low score adds one negative moment: churn rises by what the hazard says, a high one not.
+
+    With a log-hazard of ``churn_per_negative`` per negative moment, a journey
+    with ``m`` other negative moments churns within the horizon with probability
+    ``1 − exp(−Λ e^{βm})`` at a middle score and ``1 − exp(−Λ e^{β(m+1)})`` at a
+    low one (``Λ`` the base hazard times the horizon). The truth's penalty is
+    the realised share under each intervention (the same churn-time draws), so
+    it matches the mean of that difference over the scoring journeys up to
+    sampling noise (sd ≈ 0.01 here).
+    """
+    cfg = _churn_config()
+    made = generate(tmp_path / "churn", cfg)
+    truth = json.loads(made.truth_path.read_text(encoding="utf-8"))["touchpoints"]
+    events = peakend.load(made.spec_path).events.to_pandas()
+    scored = events[events["score"].notna()]
+    hazard = cfg.churn_base_per_day * cfg.horizon_days
+    for tp in cfg.touchpoints:
+        churned = truth[tp.name]["total_churned"]
+        assert set(churned) == {"penalty", "reward"}  # churning is the bad outcome: no class
+        assert churned["reward"] == 0.0, tp.name  # 3 and 4-5 are both not negative
+        journeys = scored.loc[scored["touchpoint"] == tp.name, "journey_id"].unique()
+        others = (
+            scored[(scored["touchpoint"] != tp.name) & (scored["score"] <= 2)]
+            .groupby("journey_id")
+            .size()
+            .reindex(journeys, fill_value=0)
+            .to_numpy()
+        )
+        middle = hazard * np.exp(cfg.churn_per_negative * others)
+        expected = np.mean(np.exp(-middle) - np.exp(-middle * np.exp(cfg.churn_per_negative)))
+        assert churned["penalty"] == pytest.approx(expected, abs=0.04), tp.name
+        assert churned["penalty"] > 0.1, tp.name
+
+
+def test_churned_total_effects_vanish_when_scores_do_not_drive_churn() -> None:
+    effects = churned_total_effects(_churn_config(n_journeys=1_000, churn_per_negative=0.0))
+    assert all(e == {"penalty": 0.0, "reward": 0.0} for e in effects.values())
+
+
+def test_churned_total_effects_under_the_time_varying_hazard() -> None:
+    """The forced journeys meet the event-history churn (``churn_time_varying``)."""
+    cfg = _churn_config(n_journeys=1_000, churn_time_varying=True)
+    effects = churned_total_effects(cfg)
+    assert all(e["penalty"] > 0.05 and e["reward"] == 0.0 for e in effects.values())

@@ -21,6 +21,14 @@ was planted, so that every model in peakend can be tested against a known answer
 * service failures followed by a recovery contact, handled well or badly;
 * a churn hazard rising with negative moments, a negative end and contacts.
 
+Per touchpoint ``truth.json`` states the planted (direct) penalty and reward and
+the total effects by intervention (:func:`total_effects`): on ``overall``
+(``total``), on the share satisfied (``total_satisfied``), on the share churned
+(``total_churned``, :func:`churned_total_effects`), and on ``overall`` and the
+share satisfied over the journeys the focus plan moves (``total_moved``,
+``total_moved_satisfied``, :func:`moved_total_effects`), and on ``overall`` over
+each segment's journeys (``total_by_segment``).
+
 Randomness is counter-based: every draw is a hash of (seed, variable, journey
 number, item number), so the data of journey *i* do not depend on how the
 journeys are cut into chunks. Any ``chunk_journeys`` gives the same rows and
@@ -1569,7 +1577,7 @@ def total_effects(cfg: GeneratorConfig) -> dict[str, dict[str, float | str]]:
     penalty and reward are the differences of the mean ``overall`` against the
     middle.
     """
-    return _intervention_effects(cfg)[0]
+    return _intervention_effects(cfg)["total"]
 
 
 def satisfied_total_effects(cfg: GeneratorConfig) -> dict[str, dict[str, float | str]]:
@@ -1580,7 +1588,36 @@ def satisfied_total_effects(cfg: GeneratorConfig) -> dict[str, dict[str, float |
     probability, 0.1 = 10 percentage points), classed against
     :data:`SATISFIED_EFFECT_THRESHOLD`.
     """
-    return _intervention_effects(cfg)[1]
+    return _intervention_effects(cfg)["total_satisfied"]
+
+
+def churned_total_effects(cfg: GeneratorConfig) -> dict[str, dict[str, float | str]]:
+    """Each touchpoint's total effect on ``churned``, by :func:`total_effects`'s intervention.
+
+    The forced journeys churn by the generator's own churn mechanism (the
+    exponential churn time after the journey, or the time-varying hazard on the
+    event history with ``churn_time_varying``), with the same churn-time draws:
+    a low score moves a journey's negative moments and negative end, and with
+    them its hazard. Penalty and reward are differences of the share churned (a
+    probability): a *positive* penalty is a low score that raises churn.
+    Churning is the bad outcome, so no class is stated.
+    """
+    return _intervention_effects(cfg)["total_churned"]
+
+
+def moved_total_effects(cfg: GeneratorConfig) -> dict[str, dict[str, float | str]]:
+    """Each touchpoint's total effect on ``overall`` over the journeys an action moves.
+
+    The focus plan's fix moves the journeys that score the touchpoint low to a
+    middle score, its excel those in the middle to a high one. ``penalty`` is the
+    mean ``overall`` of the journeys that scored it low minus their mean with a
+    middle score there; ``reward`` the mean of the journeys that scored it in the
+    middle with a high score (4-5, in the proportions the data have) minus their
+    own. Everything else is kept, as in :func:`total_effects`; the journeys moved
+    are not typical ones (a customer who scores one touchpoint low often scores
+    others low), so these differ from the averages over all scoring journeys.
+    """
+    return _intervention_effects(cfg)["total_moved"]
 
 
 #: The class boundary of the effects on ``satisfied`` in truth.json: 10 percentage points.
@@ -1588,39 +1625,89 @@ SATISFIED_EFFECT_THRESHOLD = 0.10
 
 Effects = dict[str, dict[str, float | str]]
 
+#: The total effects truth.json states per touchpoint (:func:`_intervention_effects`).
+TOTAL_KEYS = (
+    "total",
+    "total_satisfied",
+    "total_churned",
+    "total_moved",
+    "total_moved_satisfied",
+    "total_by_segment",
+)
 
-def _intervention_effects(cfg: GeneratorConfig) -> tuple[Effects, Effects]:
-    """Total effects on ``overall`` and on ``satisfied`` (:func:`total_effects`)."""
+#: The bands the interventions set, and the scores of each.
+_BAND_SCORES = (("low", (1.0, 2.0)), ("middle", (3.0,)), ("high", (4.0, 5.0)))
+
+
+def _intervention_effects(cfg: GeneratorConfig) -> dict[str, dict[str, Any]]:
+    """Total effects on ``overall``, ``satisfied`` and ``churned``, over all scoring journeys.
+
+    Also the effects on ``overall`` and ``satisfied`` over the journeys moved
+    (:func:`moved_total_effects`) and on ``overall`` per segment. Keyed by
+    :data:`TOTAL_KEYS`, then touchpoint, as in truth.json.
+    """
     d = _Draws(cfg.seed)
     n = min(cfg.n_journeys, TOTAL_EFFECT_JOURNEYS)
     ch = _make_chunk(cfg, d, 0, n)
     ev = _events(cfg, d, ch, {})
-    overall: Effects = {}
-    satisfied: Effects = {}
+    observed = _outcomes(cfg, d, ch, ev)
+    found: dict[str, dict[str, Any]] = {key: {} for key in TOTAL_KEYS}
     for k, tp in enumerate(cfg.touchpoints):
         scored = ~np.isnan(ch.score[:, k])
-        means = {
-            band: _forced_mean(cfg, d, ch, ev, k, scored, values)
-            for band, values in (("low", (1.0, 2.0)), ("middle", (3.0,)), ("high", (4.0, 5.0)))
-        }
-        for j, (out, threshold) in enumerate(
-            ((overall, _EFFECT_THRESHOLD), (satisfied, SATISFIED_EFFECT_THRESHOLD))
+        forced = {band: _forced(cfg, d, ch, ev, k, scored, values) for band, values in _BAND_SCORES}
+        means = {band: _forced_mean(runs, scored) for band, runs in forced.items()}
+        for j, (key, threshold) in enumerate(
+            (("total", _EFFECT_THRESHOLD), ("total_satisfied", SATISFIED_EFFECT_THRESHOLD))
         ):
             penalty = round(means["low"][j] - means["middle"][j], 4)
             reward = round(means["high"][j] - means["middle"][j], 4)
-            out[tp.name] = {
+            found[key][tp.name] = {
                 "penalty": penalty,
                 "reward": reward,
                 "class": planted_class(penalty, reward, threshold),
             }
-    return overall, satisfied
+        found["total_churned"][tp.name] = {  # + 0.0: no "-0.0" where the shares cancel
+            "penalty": round(means["low"][2] - means["middle"][2], 4) + 0.0,
+            "reward": round(means["high"][2] - means["middle"][2], 4) + 0.0,
+        }
+        found["total_by_segment"][tp.name] = _segment_effects(cfg, ch, forced, scored)
+        low = scored & (ch.score[:, k] <= 2.0)
+        middle = scored & (ch.score[:, k] == 3.0)
+        for j, key in enumerate(("total_moved", "total_moved_satisfied")):
+            found[key][tp.name] = {
+                "penalty": _moved(observed[j], _blend(forced["middle"], j), low),
+                "reward": _moved(_blend(forced["high"], j), observed[j], middle),
+                "journeys_low": int(low.sum()),
+                "journeys_middle": int(middle.sum()),
+            }
+    return found
 
 
 #: Journeys over which :func:`total_effects` averages.
 TOTAL_EFFECT_JOURNEYS = 20_000
 
+#: One forced run: the share of journeys given the value, and their ``overall``,
+#: ``satisfied`` and ``churned`` (all journeys of the chunk, as floats).
+_Forced = list[tuple[float, tuple[F64, F64, F64]]]
 
-def _forced_mean(
+
+def _outcomes(cfg: GeneratorConfig, d: _Draws, ch: _Chunk, ev: _Events) -> tuple[F64, F64, F64]:
+    """``overall``, ``satisfied`` and ``churned`` of every journey of the chunk, as floats."""
+    feats = _memory_features(ev, ch.jg.size)
+    overall = _overall(cfg, d, ch, feats)
+    if cfg.churn_time_varying:
+        churned, _ = _churn_path(cfg, d, ch, ev, {})
+    else:
+        contact = (ev.code > len(cfg.touchpoints)) & (
+            ev.code <= len(cfg.touchpoints) + len(cfg.contacts)
+        )
+        contacts = np.bincount(ev.rows[contact], minlength=ch.jg.size).astype(np.float64)
+        churned, _ = _churn(cfg, d, ch, feats, contacts)
+    satisfied = (overall >= cfg.satisfied_threshold).astype(np.float64)
+    return overall, satisfied, churned.astype(np.float64)
+
+
+def _forced(
     cfg: GeneratorConfig,
     d: _Draws,
     ch: _Chunk,
@@ -1628,29 +1715,70 @@ def _forced_mean(
     k: int,
     scored: Bool,
     values: tuple[float, ...],
-) -> tuple[float, float]:
-    """Mean ``overall`` and share satisfied of the journeys scoring ``k``, set to a band."""
+) -> _Forced:
+    """The outcomes with touchpoint ``k`` set to each of ``values`` where scored, and the shares.
+
+    The shares are those the values have among the journeys scoring ``k``.
+    """
     if not scored.any():
-        return float("nan"), float("nan")
+        return []
     observed = ch.score[scored, k]
     counts = np.array([np.sum(observed == v) for v in values], dtype=np.float64)
     shares = counts / counts.sum() if counts.sum() > 0 else np.full(len(values), 1 / len(values))
     at_k = (ev.code == k) & ~np.isnan(ev.score)
-    total, satisfied = 0.0, 0.0
+    runs: _Forced = []
     for value, share in zip(values, shares, strict=True):
         score = ch.score.copy()
         score[scored, k] = value
         ev_score = np.where(at_k, value, ev.score)
         forced = _Events(ev.rows, ev.ts_s, ev.code, ev_score, ev.origin)
-        feats = _memory_features(forced, ch.jg.size)
-        overall = _overall(cfg, d, replace(ch, score=score), feats)[scored]
-        total += share * float(overall.mean())
-        satisfied += share * float(np.mean(overall >= cfg.satisfied_threshold))
-    return total, satisfied
+        runs.append((float(share), _outcomes(cfg, d, replace(ch, score=score), forced)))
+    return runs
+
+
+def _forced_mean(runs: _Forced, scored: Bool) -> tuple[float, float, float]:
+    """Mean ``overall``, share satisfied and share churned of the journeys scoring it."""
+    if not runs or not scored.any():
+        return float("nan"), float("nan"), float("nan")
+    means = [0.0, 0.0, 0.0]
+    for share, outcomes in runs:
+        for j, values in enumerate(outcomes):
+            means[j] += share * float(values[scored].mean())
+    return means[0], means[1], means[2]
+
+
+def _segment_effects(
+    cfg: GeneratorConfig, ch: _Chunk, forced: dict[str, _Forced], scored: Bool
+) -> dict[str, dict[str, float]]:
+    """Penalty and reward on ``overall`` over each segment's journeys scoring the touchpoint."""
+    found = {}
+    for s_i, segment in enumerate(cfg.segments):
+        rows = scored & (ch.segment == s_i)
+        means = {band: _forced_mean(runs, rows)[0] for band, runs in forced.items()}
+        found[segment.name] = {
+            "penalty": round(means["low"] - means["middle"], 4),
+            "reward": round(means["high"] - means["middle"], 4),
+        }
+    return found
+
+
+def _blend(runs: _Forced, j: int) -> F64:
+    """Outcome ``j`` of each journey averaged over the forced values by their shares."""
+    total = np.zeros_like(runs[0][1][j]) if runs else np.zeros(0)
+    for share, outcomes in runs:
+        total = total + share * outcomes[j]
+    return total
+
+
+def _moved(after: F64, before: F64, rows: Bool) -> float:
+    """Mean of ``after − before`` over ``rows`` (rounded as truth.json states it); NaN for none."""
+    if not rows.any() or after.size == 0 or before.size == 0:
+        return float("nan")
+    return round(float(np.mean(after[rows] - before[rows])), 4)
 
 
 def _truth_touchpoints(cfg: GeneratorConfig) -> dict[str, Any]:
-    total, satisfied = _intervention_effects(cfg)
+    effects = _intervention_effects(cfg)
     return {
         t.name: {
             "class": t.kind,
@@ -1658,8 +1786,7 @@ def _truth_touchpoints(cfg: GeneratorConfig) -> dict[str, Any]:
             "penalty": t.penalty,
             "reward": t.reward,
             "direct": {"class": t.kind, "penalty": t.penalty, "reward": t.reward},
-            "total": total[t.name],
-            "total_satisfied": satisfied[t.name],
+            **{key: found[t.name] for key, found in effects.items()},
             "initiated_by": t.initiated_by,
             "channel": t.channel,
             "p_present": t.p_present,

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import math
+import warnings
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from peakend import load
+from peakend.errors import ConfigError, StatisticalWarning
 from peakend.generate import GeneratorConfig, generate
 from peakend.load import Dataset
-from peakend.models.focus import KIND_ORDER, FocusPlan, focus_plan
+from peakend.models.focus import KIND_ORDER, MOVED_BY_INTERVENTION, FocusPlan, focus_plan
+from peakend.models.focus.gains import moved_effects
 from peakend.models.moments import MomentSettings, MomentsResult, find_moments
 
 
@@ -45,14 +51,19 @@ def test_actions_are_sorted_by_expected_gain(plan: FocusPlan) -> None:
     assert gains == sorted(gains, reverse=True)
 
 
-def test_fix_gain_is_the_low_share_times_the_penalty(
-    plan: FocusPlan, moments: MomentsResult
+def test_fix_gain_is_the_low_share_times_the_penalty_over_those_journeys(
+    plan: FocusPlan, moments: MomentsResult, dataset: Dataset
 ) -> None:
     fix = plan.first("fix")
     assert fix is not None, "the generator plants moments of truth that perform below par"
     moment = moments.by_name(fix.touchpoint)
     share = moment.counts["low"] / moments.n_journeys
-    assert fix.gain.value == pytest.approx(-moment.penalty.value * share)
+    moved = moved_effects(dataset, moments, [("fix", fix.touchpoint)])
+    assert moved is not None
+    penalty = moved[("fix", fix.touchpoint)]
+    assert penalty.n == moment.counts["low"]
+    assert fix.gain.value == pytest.approx(-penalty.value * share)
+    assert fix.gain.low == pytest.approx(-penalty.high * share)
     assert fix.gain.low <= fix.gain.value <= fix.gain.high
     assert fix.gain.low > 0
     assert fix.journeys == moment.counts["low"]
@@ -80,4 +91,113 @@ def test_owner_and_cost_come_from_the_catalogue(plan: FocusPlan, dataset: Datase
 def test_plan_without_dataset_has_no_owners(moments: MomentsResult) -> None:
     plan = focus_plan(moments)
     assert all(a.owner is None and a.cost is None for a in plan.actions)
+    assert plan.effects == moments.estimand  # the table's effects: no journeys to move
     assert plan.to_dict()["n_journeys"] == moments.n_journeys
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Dataset, dict[str, object]]:
+    """5,000 journeys in experienced order, and truth.json's effects over the journeys moved."""
+    made = generate(tmp_path_factory.mktemp("moved"), GeneratorConfig(n_journeys=5_000, seed=7))
+    truth = json.loads(made.truth_path.read_text(encoding="utf-8"))["touchpoints"]
+    return load(made.spec_path), truth
+
+
+def _planted_plan(
+    planted: tuple[Dataset, dict[str, object]], outcome: str
+) -> tuple[MomentsResult, FocusPlan]:
+    dataset, _ = planted
+    settings = MomentSettings(n_resamples=20, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        moments = find_moments(dataset, outcome=outcome, settings=settings, segments=())
+    return moments, focus_plan(moments, dataset)
+
+
+def test_gains_are_the_effects_by_intervention_over_the_journeys_moved(
+    planted: tuple[Dataset, dict[str, Any]],
+) -> None:
+    """A fix's gain is what setting the low journeys to the middle wins, not the table's average.
+
+    The journeys that score a touchpoint low score others low too: lifting one
+    low moment moves their trough and peak less than an average journey's. The
+    generator's truth over the journeys moved differs from the average over all
+    scoring journeys, and the plan's gains cover the former.
+    """
+    moments, plan = _planted_plan(planted, "overall")
+    truth = planted[1]
+    assert moments.estimand == "total_by_intervention"
+    assert plan.effects == MOVED_BY_INTERVENTION
+    assert plan.to_dict()["effects"] == MOVED_BY_INTERVENTION
+    covered, checked, apart = 0, 0, 0
+    for action in plan.actions:
+        if action.kind not in ("fix", "excel"):
+            continue
+        moment = moments.by_name(action.touchpoint)
+        moved = truth[action.touchpoint]["total_moved"]
+        if action.kind == "fix":
+            assert action.journeys == moved["journeys_low"] == moment.counts["low"]
+            scale, true, table = (
+                -action.journeys / plan.n_journeys,
+                moved["penalty"],
+                moment.penalty,
+            )
+        else:
+            assert action.journeys == moved["journeys_middle"] == moment.counts["middle"]
+            scale, true, table = action.journeys / plan.n_journeys, moved["reward"], moment.reward
+        checked += 1
+        covered += action.gain.low <= true * scale <= action.gain.high
+        # the moments table's average over every scoring journey would have missed it
+        apart += not (table.low * scale <= true * scale <= table.high * scale) and not (
+            table.high * scale <= true * scale <= table.low * scale
+        )
+    assert checked >= 4
+    assert covered >= checked - 1
+    assert apart >= 2
+
+
+def test_binary_gains_are_changes_of_probability_over_the_journeys_moved(
+    planted: tuple[Dataset, dict[str, Any]],
+) -> None:
+    moments, plan = _planted_plan(planted, "satisfied")
+    truth = planted[1]
+    assert plan.effects == MOVED_BY_INTERVENTION
+    covered, checked = 0, 0
+    for action in plan.actions:
+        if action.kind not in ("fix", "excel"):
+            continue
+        moved = truth[action.touchpoint]["total_moved_satisfied"]
+        share = action.journeys / plan.n_journeys
+        true = -moved["penalty"] * share if action.kind == "fix" else moved["reward"] * share
+        checked += 1
+        covered += action.gain.low <= true <= action.gain.high
+        assert 0 < action.gain.value < 1
+    assert checked >= 2
+    assert covered >= checked - 1
+
+
+def test_without_an_order_the_plan_keeps_the_moments_effects(tmp_path: Path) -> None:
+    made = generate(
+        tmp_path / "survey", GeneratorConfig(n_journeys=1_500, seed=3, survey_order=True)
+    )
+    dataset = load(made.spec_path)
+    settings = MomentSettings(n_resamples=20, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        moments = find_moments(dataset, outcome="overall", settings=settings, segments=())
+    plan = focus_plan(moments, dataset)
+    assert plan.effects == moments.estimand == "total_regression_weighted"
+    fix = plan.first("fix")
+    assert fix is not None
+    moment = moments.by_name(fix.touchpoint)
+    assert fix.gain.value == pytest.approx(-moment.penalty.value * fix.journeys / plan.n_journeys)
+    for action in plan.actions:
+        if action.kind in ("fix", "excel", "collect_data"):
+            assert math.isnan(action.risk.value)  # shown as "–", never 0.000
+
+
+def test_a_plan_on_another_dataset_is_refused(
+    moments: MomentsResult, planted: tuple[Dataset, dict[str, Any]]
+) -> None:
+    with pytest.raises(ConfigError, match="pass the dataset"):
+        focus_plan(moments, planted[0])

@@ -291,9 +291,11 @@ def test_small_segment_borrows_from_the_others(planted: Dataset) -> None:
     (seg,) = result.segments
     sizes = {g.name: g.n_journeys for g in seg.groups}
     assert sizes["business"] < sizes["consumer"]
-    # with no real difference the estimates are pulled to a common value
-    pens = [g.touchpoints[0].penalty.value for g in seg.groups]
-    assert abs(pens[0] - pens[1]) < 0.05
+    # with no real difference the groups' estimates differ by no more than their noise
+    # (the test of a difference at 5 %: half-widths added in quadrature)
+    pens = [g.touchpoints[0].penalty for g in seg.groups]
+    halves = [(p.high - p.low) / 2 for p in pens]
+    assert abs(pens[0].value - pens[1].value) < math.hypot(*halves)
 
 
 def test_result_is_json_ready(planted_result: MomentsResult) -> None:

@@ -77,7 +77,13 @@ def test_moments_and_focus_match_the_models(spec: Path, full: tuple[Report, Repo
             assert row["penalty"]["value"] == pytest.approx(moment.penalty.value)
             assert row["penalty"]["low"] <= row["penalty"]["value"] <= row["penalty"]["high"]
     plan = focus_plan(expected, load(spec))
+    assert results["focus"]["effects"] == plan.effects
     actions = results["focus"]["actions"]
+    gains = {(a.kind, a.touchpoint): a.gain.value for a in plan.actions}
+    for shown_action in actions:
+        key = (shown_action["kind"], shown_action["touchpoint"])
+        if shown_action["kind"] in ("fix", "excel"):
+            assert shown_action["gain"]["value"] == pytest.approx(gains[key])
     churn_kinds = {"prevent_negative", "recover_faster"}
     # the hidden moments add their proactive contacts, ranked among the moments' actions
     ranked = [a for a in actions if a["kind"] not in churn_kinds]

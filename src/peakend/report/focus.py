@@ -31,7 +31,7 @@ def focus_section(ctx: ReportContext) -> Section | Skipped:
     return Section(
         key="focus",
         title=text("focus", lang),
-        paragraphs=(text("focus_intro", lang, outcome=plan.outcome),),
+        paragraphs=(text("focus_intro", lang, outcome=plan.outcome), *_effects(plan, lang)),
         # no action with a gain to draw (every touchpoint is maintained or allowed): table only
         charts=(Chart("focus_plan", text("focus_title", lang), focus_figure(base, ctx)),)
         if any(a.gain.value > 0 for a in base.actions)
@@ -40,6 +40,12 @@ def focus_section(ctx: ReportContext) -> Section | Skipped:
         methods=(text("method_focus", lang),),
         results=plan.to_dict(),
     )
+
+
+def _effects(plan: FocusPlan, lang: Language) -> tuple[str, ...]:
+    """Which effects the gains rest on (by intervention, or the band regression's)."""
+    key = f"focus_effects_{plan.effects}"
+    return (text(key, lang),) if key in TEXTS else ()
 
 
 def focus_figure(plan: FocusPlan, ctx: ReportContext) -> dict[str, Any]:

@@ -665,6 +665,21 @@ TEXTS: dict[str, dict[Language, str]] = {
         "een lage score naar het midden brengt (herstellen) of die in het midden naar hoog "
         "(uitblinken); ze rangschikt de opties, het is geen belofte.",
     },
+    "focus_effects_total_by_intervention_moved": {
+        "en": "The gains are averages by intervention over the journeys each action moves: "
+        "their remembered peak, end, mean and trough recomputed with the new score, in the "
+        "order customers lived them.",
+        "nl": "De winst is een gemiddelde door interventie over de klantreizen die elke actie "
+        "verschuift: hun herinnerde piek, einde, gemiddelde en dieptepunt opnieuw berekend met "
+        "de nieuwe score, in de volgorde waarin klanten ze beleefden.",
+    },
+    "focus_effects_total_regression_weighted": {
+        "en": "The gains rest on the band regression's effects over the journeys each action "
+        "moves: the data carry no experienced order to recompute the remembered peak and end.",
+        "nl": "De winst rust op de effecten van de bandregressie over de klantreizen die elke "
+        "actie verschuift: de data hebben geen beleefde volgorde om de herinnerde piek en het "
+        "einde opnieuw te berekenen.",
+    },
     "focus_title": {"en": "Expected gain per action", "nl": "Verwachte winst per actie"},
     "focus_x": {
         "en": "Expected gain in {outcome} per journey (95 % interval)",
@@ -716,14 +731,14 @@ TEXTS: dict[str, dict[Language, str]] = {
         "nl": "te weinig lage, midden- of hoge scores om te zeggen wat voor moment het is",
     },
     "method_focus": {
-        "en": "Gain of fixing = share of journeys scoring the touchpoint low × −penalty; gain of "
-        "excelling = share scoring it in the middle × reward; the interval scales the bootstrap "
-        "interval of the effect. Risk = the outcome lost if 10 % more journeys scored the "
-        "touchpoint low.",
-        "nl": "Winst van herstellen = aandeel klantreizen met een lage score × −straf; winst van "
-        "uitblinken = aandeel met een middenscore × beloning; het interval schaalt het "
-        "bootstrapinterval van het effect. Risico = de uitkomst die verloren gaat als 10% meer "
-        "klantreizen het contactmoment laag scoren.",
+        "en": "Gain of fixing = share of journeys scoring the touchpoint low × −penalty on those "
+        "journeys; gain of excelling = share scoring it in the middle × reward on those journeys; "
+        "the interval scales the interval of the effect. Risk = the outcome lost if 10 % more "
+        "journeys scored the touchpoint low.",
+        "nl": "Winst van herstellen = aandeel klantreizen met een lage score × −straf op die "
+        "klantreizen; winst van uitblinken = aandeel met een middenscore × beloning op die "
+        "klantreizen; het interval schaalt het interval van het effect. Risico = de uitkomst die "
+        "verloren gaat als 10% meer klantreizen het contactmoment laag scoren.",
     },
     "reason_no_scores": {
         "en": "no touchpoint scores in the data",

@@ -18,15 +18,19 @@ them on one scale:
   ``gain_basis`` is ``"assumed"`` and the gain is a range, not a sampling interval).
 
 Shares are those observed in the data (journeys with the touchpoint over all
-journeys with the outcome). For a binary outcome the penalty and reward are
-averaged over the journeys the action moves (those scoring low for fix, in the
-middle for excel), not over all journeys: on the airline survey the average over
-all journeys overstated the effect behind a gain by 1–18 % (``docs/focus.md``).
-The interval of a gain is the bootstrap interval of that effect scaled by the
-share. A risk that is not defined (no penalty estimate, or an action that is not
-about slipping) is NaN and shown as "–". The gains assume the effect is causal and that the action
-moves journeys one band; they rank the options, they do not promise a number
-(see ``docs/focus.md``).
+journeys with the outcome). The penalty and reward behind a gain are averaged
+over the journeys the action moves (those scoring low for fix, in the middle for
+excel), not over all journeys. Where the moments carry total effects by
+intervention (an experienced order), they are the g-computation's average change
+over those journeys (:mod:`.gains`; for a binary outcome in probability); without
+an order, the band regression's effects over them (for a binary outcome the
+average marginal effects: on the airline survey the average over all journeys
+overstated the effect behind a gain by 1–18 %, ``docs/focus.md``).
+``FocusPlan.effects`` says which. The interval of a gain is that effect's
+interval scaled by the share. A risk that is not defined (no penalty estimate,
+or an action that is not about slipping) is NaN and shown as "–". The gains
+assume the effect is causal and that the action moves journeys one band; they
+rank the options, they do not promise a number (see ``docs/focus.md``).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from peakend.load import Dataset
+from peakend.models.focus.gains import BY_INTERVENTION, moved_effects
 from peakend.models.moments.analysis import MomentsResult, TouchpointMoment
 from peakend.stats.resampling import Interval
 
@@ -102,12 +107,22 @@ class FocusAction:
 
 @dataclass(frozen=True)
 class FocusPlan:
-    """Ranked actions for one outcome."""
+    """Ranked actions for one outcome.
+
+    ``effects`` names the effects the fix and excel gains rest on:
+    :data:`MOVED_BY_INTERVENTION` (averages by intervention over the journeys
+    each action moves, :mod:`.gains`), else the moments' own estimand
+    (``"total_regression_weighted"``: the band regression's effects over the
+    journeys moved; ``"direct"``: adjusted for journey features;
+    ``"total_by_intervention"``: the moments table's total effects over every
+    journey that scored the touchpoint, when no dataset was given).
+    """
 
     outcome: str
     outcome_kind: str
     n_journeys: int
     actions: tuple[FocusAction, ...]
+    effects: str = "total_regression_weighted"
 
     def first(self, kind: str) -> FocusAction | None:
         """The highest-ranked action of ``kind``."""
@@ -119,6 +134,7 @@ class FocusPlan:
             "outcome": self.outcome,
             "outcome_kind": self.outcome_kind,
             "n_journeys": self.n_journeys,
+            "effects": self.effects,
             "actions": [a.to_dict() for a in self.actions],
         }
 
@@ -126,30 +142,55 @@ class FocusPlan:
 #: Extra share of low scores used to express the risk of letting a touchpoint slip.
 SLIP_SHARE = 0.10
 
+#: ``FocusPlan.effects`` when the gains are averages by intervention over the journeys moved.
+MOVED_BY_INTERVENTION = "total_by_intervention_moved"
+
+#: The effect behind an action's gain, by (kind, touchpoint).
+Moved = dict[tuple[str, str], Interval]
+
 
 def focus_plan(
     moments: MomentsResult,
     dataset: Dataset | None = None,
     extra: Sequence[FocusAction] = (),
+    *,
+    weight_col: str | None = None,
 ) -> FocusPlan:
     """Rank the moments' recommendations, and any ``extra`` actions, by the outcome they win.
 
-    ``extra`` takes actions of other analyses (e.g. proactive contacts in hidden
-    moments) with their own gain on the same outcome scale; they are ranked
-    with the rest (their ``rank`` is replaced).
+    With the ``dataset`` the moments were estimated on, and total effects by
+    intervention in ``moments``, the gains are averages by intervention over the
+    journeys each action moves (:mod:`.gains`; ``weight_col`` as in
+    :func:`~peakend.models.moments.find_moments`). ``extra`` takes actions of
+    other analyses (e.g. proactive contacts in hidden moments) with their own
+    gain on the same outcome scale; they are ranked with the rest (their
+    ``rank`` is replaced).
     """
     catalogue = _catalogue(dataset)
-    unranked = [_action(m, moments.n_journeys, catalogue) for m in moments.touchpoints]
+    moved, effects = _moved(moments, dataset, weight_col)
+    unranked = [_action(m, moments.n_journeys, catalogue, moved) for m in moments.touchpoints]
     unranked += list(extra)
     ordered = sorted(unranked, key=_order)
     actions = tuple(replace(a, rank=i) for i, a in enumerate(ordered, start=1))
-    return FocusPlan(moments.outcome, moments.outcome_kind, moments.n_journeys, actions)
+    return FocusPlan(moments.outcome, moments.outcome_kind, moments.n_journeys, actions, effects)
+
+
+def _moved(
+    moments: MomentsResult, dataset: Dataset | None, weight_col: str | None
+) -> tuple[Moved, str]:
+    """The effects by intervention over the journeys moved, and the plan's ``effects``."""
+    if dataset is None or moments.estimand != BY_INTERVENTION:
+        return {}, moments.estimand
+    actions = [(m.recommendation, m.touchpoint) for m in moments.touchpoints]
+    found = moved_effects(dataset, moments, actions, weight_col=weight_col)
+    return (found, MOVED_BY_INTERVENTION) if found is not None else ({}, moments.estimand)
 
 
 def _action(
     moment: TouchpointMoment,
     n_journeys: int,
     catalogue: dict[str, tuple[str | None, float | None]],
+    moved: Moved,
 ) -> FocusAction:
     owner, cost = catalogue.get(moment.touchpoint, (None, None))
     counts = moment.counts
@@ -159,7 +200,7 @@ def _action(
     kind = moment.recommendation
     label = CLASS_NAMES.get(moment.moment_class, moment.moment_class)
     if kind == "fix":
-        penalty = moment.penalty_moved or moment.penalty
+        penalty = moved.get((kind, moment.touchpoint)) or moment.penalty_moved or moment.penalty
         gain = _scaled(penalty, -counts["low"] / n_journeys)
         reason = (
             f"a {label}: a low score costs {-penalty.value:.2f} on the "
@@ -169,7 +210,7 @@ def _action(
             0, kind, moment.touchpoint, gain, undefined, counts["low"], owner, cost, reason
         )
     if kind == "excel":
-        reward = moment.reward_moved or moment.reward
+        reward = moved.get((kind, moment.touchpoint)) or moment.reward_moved or moment.reward
         gain = _scaled(reward, counts["middle"] / n_journeys)
         reason = (
             f"an {label}: a high score adds {reward.value:.2f} to the outcome, "

@@ -1,7 +1,14 @@
 """Moments per segment: business vs leisure travellers, new vs returning customers.
 
-Each group of a segment attribute gets its own fit and bootstrap. Small groups
-give noisy estimates, so with three or more groups every penalty and reward is
+Each group of a segment attribute gets its own fit and bootstrap. Where the
+whole sample's penalties and rewards are total effects by intervention (an
+outcome whose moments carry an experienced order, without adjustment), each
+group's are too: the g-computation of :mod:`peakend.models.moments.total` on the
+group's journeys alone (its own outcome model with the memory features, its
+journeys' moments recomputed), so a group's figures mean what the whole
+sample's mean. Otherwise each group keeps its band regression's effects.
+
+Small groups give noisy estimates, so with three or more groups every penalty and reward is
 pooled with the others (:func:`peakend.stats.pooling.pool`): each group's
 estimate is shrunk towards what the *other* groups say, by how much they agree,
 and its interval is a FAB interval, which holds the group's true effect 95 % of
@@ -38,6 +45,7 @@ from peakend.models.moments.analysis import (
 )
 from peakend.models.moments.design import MomentDesign
 from peakend.models.moments.fit import check_rows, quiet
+from peakend.models.moments.total import TotalEffects, total_by_intervention
 from peakend.models.moments.verdict import normal_confidence
 from peakend.stats.pooling import pool
 from peakend.stats.resampling import Interval
@@ -153,7 +161,12 @@ def _one_attribute(
             continue
         with quiet():  # reported once, for the whole sample
             fits[name] = moments_from_design(
-                sub, pooled.settings, dataset=dataset, outcome=pooled.outcome, progress=progress
+                sub,
+                pooled.settings,
+                dataset=dataset,
+                outcome=pooled.outcome,
+                progress=progress,
+                total=_group_total(dataset, sub, pooled),
             )
     if skipped:
         warnings.warn(
@@ -163,6 +176,15 @@ def _one_attribute(
             stacklevel=3,
         )
     return _pool(attribute, fits, pooled, skipped)
+
+
+def _group_total(
+    dataset: Dataset, group: MomentDesign, pooled: MomentsResult
+) -> TotalEffects | None:
+    """The group's total effects by intervention when the whole sample's are; else ``None``."""
+    if pooled.estimand != "total_by_intervention":
+        return None
+    return total_by_intervention(dataset, group, pooled.settings.level)
 
 
 def _pool(

@@ -1,0 +1,226 @@
+"""Effects by intervention over the journeys an action moves: what the focus plan's gains rest on.
+
+Where the moments table shows total effects by intervention (an outcome whose
+moments carry an experienced order: :mod:`peakend.models.moments.total`), a fix
+moves the journeys that now score the touchpoint low to a middle score, and an
+excel action the journeys now in the middle to a high one. The gain of the
+action is the average change of the outcome *over those journeys*, by the same
+g-computation: the outcome model with the memory features, each journey's
+peak, end, mean and trough recomputed from its own moments in order with the
+new score (the middle or high band's values in the proportions the touchpoint
+has), minus the journey's prediction as it is now. For a binary outcome the
+change is in probability.
+
+The journeys moved are not typical ones: a customer who scores one touchpoint
+low often scores others low too, and lifting one low moment then moves the
+trough or the remembered peak less than on an average journey. The moments
+table's penalty (averaged over every journey that scored the touchpoint) can
+therefore over- or understate what a fix wins; on the generator's journeys it
+overstated the fixes by 6-21 % (``docs/focus.md``).
+
+The interval comes from the same uncertainty as the moments table's total
+effects: the delta method on the bias-reduced sandwich of the outcome model
+plus the spread of the moved journeys' own changes, on Student's t
+(:mod:`peakend.models.moments.total`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import replace
+
+import numpy as np
+from numpy.typing import NDArray
+from threadpoolctl import threadpool_limits
+
+from peakend.errors import ConfigError
+from peakend.load import Dataset
+from peakend.models.memory.whatif import Sequences, sequence_features
+from peakend.models.moments.design import HIGH, LOW, MIDDLE, MomentDesign, build_design
+from peakend.models.moments.fit import _matrix, full_fit
+from peakend.models.moments.result import MomentsResult
+from peakend.models.moments.robust import is_small_band
+from peakend.models.moments.total import (
+    MEMORY_FEATURES,
+    BandShift,
+    _band_values,
+    _linear_contrast,
+    _memory_matrix,
+    _moments,
+    _uncertainty,
+    binary_contrast,
+    scored_events,
+)
+from peakend.stats.distributions import t_quantile
+from peakend.stats.resampling import Interval
+from peakend.stats.sandwich import Sandwich, logistic_sandwich, sandwich
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+#: The estimand of :func:`moved_effects`' figures (``FocusPlan.effects``).
+BY_INTERVENTION = "total_by_intervention"
+
+#: What an action moves: the band its journeys leave, the band they reach.
+MOVES = {"fix": (LOW, MIDDLE), "excel": (MIDDLE, HIGH)}
+
+
+def moved_effects(
+    dataset: Dataset,
+    moments: MomentsResult,
+    actions: Iterable[tuple[str, str]],
+    *,
+    weight_col: str | None = None,
+) -> dict[tuple[str, str], Interval] | None:
+    """The effect by intervention over the journeys each ``(kind, touchpoint)`` action moves.
+
+    ``kind`` is ``"fix"`` (the penalty: the moved journeys' outcome as they are
+    minus with a middle score) or ``"excel"`` (the reward: with a high score
+    minus as they are). ``None`` when ``moments`` does not carry total effects
+    by intervention (no experienced order, or effects adjusted for journey
+    features): the plan then keeps the moments' own effects. An action whose
+    effect is not defined (no reference band) is left out. ``weight_col`` must
+    be the one the moments were estimated with.
+
+    Raises
+    ------
+    ConfigError
+        ``dataset`` does not hold the journeys the moments were estimated on.
+    """
+    if moments.estimand != BY_INTERVENTION:
+        return None
+    wanted = [(kind, name) for kind, name in actions if kind in MOVES]
+    if not wanted:
+        return {}
+    design = build_design(
+        dataset,
+        moments.outcome,
+        cuts=moments.settings.cuts,
+        weight_col=weight_col,
+        touchpoints=[m.touchpoint for m in moments.touchpoints],
+    )
+    if design.n != moments.n_journeys:
+        raise ConfigError(
+            f"the moments were estimated on {moments.n_journeys:,} journeys with "
+            f"{moments.outcome!r}, this dataset has {design.n:,}: pass the dataset (and "
+            "weight_col) the moments were estimated with"
+        )
+    with threadpool_limits(limits=1 if design.binary else None, user_api="blas"):
+        model = _Model.fit(dataset, design)
+        found = {
+            (kind, name): model.effect(design.touchpoints.index(name), *MOVES[kind])
+            for kind, name in wanted
+        }
+    level = moments.settings.level
+    return {
+        key: _interval(value, t_quantile(0.5 + level / 2, df) * se, n)
+        for key, (value, se, df, n) in found.items()
+        if math.isfinite(value)
+    }
+
+
+def _interval(value: float, half: float, n: int) -> Interval:
+    return Interval(value, value - half, value + half, n)
+
+
+class _Model:
+    """The outcome model with the memory features, and the journeys' moments in order."""
+
+    def __init__(
+        self,
+        design: MomentDesign,
+        moments: Sequences,
+        touchpoint: I64,
+        x: F64,
+        fitted: Sandwich,
+        columns: tuple[I64, I64, I64],
+    ) -> None:
+        self.design, self.moments, self.touchpoint = design, moments, touchpoint
+        self.x, self.fitted = x, fitted
+        self.band_columns, self.band_of_column, self.memory = columns
+
+    @classmethod
+    def fit(cls, dataset: Dataset, design: MomentDesign) -> _Model:
+        """Fit the band model adjusted for :data:`MEMORY_FEATURES` (as the moments table's)."""
+        moments, touchpoint = _moments(scored_events(dataset), design)
+        observed = _memory_matrix(sequence_features(moments))
+        adjusted = replace(design, controls=observed, control_names=MEMORY_FEATURES)
+        matrix = _matrix(adjusted)
+        x = matrix.x.astype(np.float64)
+        if adjusted.binary:
+            coef = full_fit(adjusted).coef
+            fitted = logistic_sandwich(x, adjusted.y, adjusted.weights, coef, adjusted.clusters)
+        else:
+            fitted = sandwich(x, adjusted.y, adjusted.weights, adjusted.clusters, bias_reduced=True)
+        memory = np.array(
+            [1 + int(np.flatnonzero(matrix.band == -1 - j)[0]) for j in range(len(MEMORY_FEATURES))]
+        )
+        columns = (matrix.touchpoint.astype(np.int64), matrix.band.astype(np.int64), memory)
+        return cls(adjusted, moments, touchpoint, x, fitted, columns)
+
+    def effect(self, t: int, leave: int, reach: int) -> tuple[float, float, float, int]:
+        """Mean change over the journeys in band ``leave`` at ``t`` if they reached ``reach``.
+
+        Returned as a band's effect against the middle (the penalty for
+        LOW → MIDDLE, the reward for MIDDLE → HIGH), its standard error, t
+        degrees of freedom and the number of journeys moved; NaN when not defined.
+        """
+        design = self.design
+        rows = np.flatnonzero(design.bands[:, t] == leave)
+        band = HIGH if reach == HIGH else LOW
+        columns = {
+            b: 1 + np.flatnonzero((self.band_columns == t) & (self.band_of_column == b))
+            for b in (LOW, HIGH)
+        }
+        reference = design.bands[:, t] == reach
+        if rows.size == 0 or columns[band].size == 0 or not reference.any():
+            return math.nan, math.nan, math.nan, int(rows.size)
+        features = {
+            leave: [(1.0, design.controls[rows])],  # as they are
+            reach: self._features_with(t, rows, reference),
+        }
+        weights = design.weights[rows]
+        if design.binary:
+            shift = BandShift(self.x[rows], self.memory, columns, band, features)
+            value, gradient, change = binary_contrast(self.fitted.coef, shift, weights)
+        else:
+            value, gradient, change = _linear_contrast(
+                self.fitted.coef, int(columns[band][0]), self.memory, features, band, weights
+            )
+        exact_df = is_small_band(design, t, band)
+        se, df = _uncertainty(self.fitted, gradient, change, design, rows, exact_df)
+        return value, se, df, int(rows.size)
+
+    def _features_with(
+        self, t: int, rows: I64, reference: NDArray[np.bool_]
+    ) -> list[tuple[float, F64]]:
+        """Memory features of ``rows`` with every moment at ``t`` set to each value of a band.
+
+        The band's values and shares are those of the journeys in ``reference``
+        (all that score touchpoint ``t`` in that band).
+        """
+        design, moments = self.design, self.moments
+        at_t = self.touchpoint == t
+        in_band = at_t & reference[moments.group]
+        values, shares = _band_values(
+            moments.valence[in_band], design.weights[moments.group][in_band]
+        )
+        local = np.full(design.n, -1, dtype=np.int64)
+        local[rows] = np.arange(rows.size)
+        keep = local[moments.group] >= 0
+        sub = Sequences(
+            journey_ids=design.journey_ids.take(rows),
+            group=local[moments.group[keep]],
+            position=moments.position[keep],
+            valence=moments.valence[keep],
+            duration_s=np.full(rows.size, math.nan),
+        )
+        here = at_t[keep]
+        return [
+            (
+                float(share),
+                _memory_matrix(sequence_features(sub, np.where(here, value, sub.valence))),
+            )
+            for value, share in zip(values, shares, strict=True)
+        ]
