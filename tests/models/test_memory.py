@@ -452,3 +452,15 @@ def test_report_sentence_follows_the_evidence(
     )
     assert comparison.metric == "rmse"
     assert summary_sentence(judged, "nl").startswith("Klanten beoordelen hier de hele reis")
+
+
+def test_shuffling_by_one_sort_is_the_two_key_sort() -> None:
+    """The journeys' shuffled order equals ``lexsort((key, group))``, also when keys tie."""
+    from peakend.models.memory.whatif import _by_group_then_key
+
+    rng = np.random.default_rng(3)
+    group = np.sort(rng.integers(0, 400, 3_000))
+    key = rng.random(3_000)
+    assert np.array_equal(_by_group_then_key(group, key), np.lexsort((key, group)))
+    tied = np.round(key, 1)  # ties within journeys: the two-key sort keeps their place
+    assert np.array_equal(_by_group_then_key(group, tied), np.lexsort((tied, group)))

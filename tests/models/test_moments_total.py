@@ -120,3 +120,62 @@ def test_segment_groups_get_their_own_total_effects(
     # two groups, 40 intervals at 95 %: up to five misses are within chance (more: P ≈ 1 %);
     # the groups' band regressions covered 33 (errors up to 0.48, here up to 0.14)
     assert checked == 40 and covered >= 35
+
+
+def test_one_touchpoints_features_are_those_recomputed_from_the_changed_moments(
+    planted: tuple[Path, dict[str, dict[str, float]]],
+) -> None:
+    """The closed-form features under a set score equal recomputing every journey's moments."""
+    import numpy as np
+
+    from peakend.models.memory.whatif import Sequences, sequence_features
+    from peakend.models.moments.design import HIGH, LOW, MIDDLE, build_design
+    from peakend.models.moments.total import OneTouchpoint, _memory_matrix, _moments
+
+    dataset = peakend.load(planted[0])
+    design = build_design(dataset, "overall")
+    moments, touchpoint = _moments(dataset.events, design)
+    ends_here = set()
+    for t in range(len(design.touchpoints)):
+        at_t = touchpoint == t
+        rows = np.flatnonzero(np.isin(design.bands[:, t], (LOW, MIDDLE, HIGH)))
+        change = OneTouchpoint.of(moments, at_t, rows)
+        # the recomputation on the journeys of ``rows`` only, as before the closed form
+        local = np.full(design.n, -1)
+        local[rows] = np.arange(rows.size)
+        keep = local[moments.group] >= 0
+        sub = Sequences(
+            journey_ids=design.journey_ids.take(rows),
+            group=local[moments.group[keep]],
+            position=moments.position[keep],
+            valence=moments.valence[keep],
+            duration_s=np.full(rows.size, np.nan),
+        )
+        ends_here |= set(at_t[keep][sub.layout.ends].tolist())
+        for value in (-2.0, -0.5, 0.0, 1.0, 2.0):
+            recomputed = sequence_features(sub, np.where(at_t[keep], value, sub.valence))
+            np.testing.assert_allclose(
+                change.features(value), _memory_matrix(recomputed), rtol=0, atol=1e-12
+            )
+    assert ends_here == {True, False}  # journeys that end at the touchpoint and others
+
+
+def test_journey_order_is_the_four_key_sort_whether_or_not_events_arrive_in_order() -> None:
+    import numpy as np
+
+    from peakend.models.moments.total import _journey_order
+
+    rng = np.random.default_rng(5)
+    n = 2_000
+    rows = rng.integers(0, 300, n)
+    missing = rng.random(n) < 0.1
+    ts = np.where(missing, 0, rng.integers(0, 50, n))
+    seq = rng.integers(0, 5, n)
+    expected = np.lexsort((seq, ts, missing, rows))
+    assert np.array_equal(_journey_order(rows, missing, ts, seq), expected)  # shuffled events
+    in_time = expected  # events already in journey and time order
+    r, m, t, s = rows[in_time], missing[in_time], ts[in_time], seq[in_time]
+    assert np.array_equal(_journey_order(r, m, t, s), np.arange(n))
+    # journeys in another order than the design's, each one's events in time
+    relabel = rng.permutation(300)
+    assert np.array_equal(_journey_order(relabel[r], m, t, s), np.lexsort((s, t, m, relabel[r])))

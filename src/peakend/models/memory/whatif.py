@@ -179,7 +179,21 @@ def predicted_of(model: MemoryModel, seqs: Sequences, valence: F64 | None = None
 def shuffled(seqs: Sequences, seed: int) -> F64:
     """Valences with every journey's moments in a random (seeded) order."""
     key = np.random.default_rng(seed).random(len(seqs.valence))
-    return seqs.valence[np.lexsort((key, seqs.group))]
+    return seqs.valence[_by_group_then_key(seqs.group, key)]
+
+
+def _by_group_then_key(group: I64, key: F64) -> I64:
+    """``np.lexsort((key, group))`` for keys in [0, 1) and ``group`` in order, by one sort.
+
+    ``group + key`` orders the moments by journey, then key, unless rounding merges
+    two keys (or a key with the next journey): that is checked, and the two-key
+    sort (whose ties keep their place) is used then.
+    """
+    order = np.argsort(group + key)
+    g, k = group[order], key[order]
+    if bool(np.all((g[1:] > g[:-1]) | ((g[1:] == g[:-1]) & (k[1:] > k[:-1])))):
+        return np.asarray(order, dtype=np.int64)
+    return np.asarray(np.lexsort((key, group)), dtype=np.int64)
 
 
 def with_best_last(seqs: Sequences) -> F64:

@@ -65,15 +65,22 @@ def design_inputs(dataset: Dataset, cuts: Cuts | None) -> DesignInputs:
 
 
 def _from_arrow(events: pa.Table, value_col: str) -> DesignInputs:
-    scored = pc.filter(events["touchpoint"], pc.is_valid(events["score"]))
-    needed = events.select(["journey_id", "touchpoint", value_col])
-    valued = needed.filter(pc.is_valid(events[value_col]))
-    journeys = pc.dictionary_encode(valued["journey_id"].combine_chunks())
-    touchpoints = pc.dictionary_encode(valued["touchpoint"].combine_chunks())
+    """The aggregates from events in memory.
+
+    Each string column is encoded once over all events (its codes then serve every
+    count) and rows are picked with masks on the codes: the events' strings are
+    never filtered into copies.
+    """
+    journeys = _encoded(events["journey_id"])
+    touchpoints = _encoded(events["touchpoint"])
+    journey_code = journeys.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    touchpoint_code = touchpoints.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    has_score = pc.is_valid(events["score"]).to_numpy(zero_copy_only=False)
+    used = np.bincount(touchpoint_code[has_score], minlength=len(touchpoints.dictionary))
+    valued = pc.is_valid(events[value_col]).to_numpy(zero_copy_only=False)
     k = max(len(touchpoints.dictionary), 1)
-    cell = journeys.indices.to_numpy(zero_copy_only=False).astype(np.int64) * k
-    cell += touchpoints.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    values = valued[value_col].to_numpy()
+    cell = journey_code[valued] * k + touchpoint_code[valued]
+    values = events[value_col].to_numpy()[valued]
     # sums in event order, as one bincount over every event
     count = np.bincount(cell, minlength=len(journeys.dictionary) * k)
     total = np.bincount(cell, weights=values, minlength=len(journeys.dictionary) * k)
@@ -95,12 +102,18 @@ def _from_arrow(events: pa.Table, value_col: str) -> DesignInputs:
         return table
 
     return DesignInputs(
-        scored=set(pc.unique(scored).to_pylist()),
+        scored=set(touchpoints.dictionary.filter(pa.array(used > 0)).to_pylist()),
         cells=cells,
-        n_journeys=int(pc.count_distinct(events["journey_id"]).as_py()),
+        n_journeys=len(journeys.dictionary),
         customers=_customers(events),
         features=features,
     )
+
+
+def _encoded(column: pa.ChunkedArray) -> pa.DictionaryArray:
+    """``column`` (without nulls) dictionary-encoded as one array."""
+    encoded: pa.DictionaryArray = pc.dictionary_encode(column.combine_chunks())
+    return encoded
 
 
 def _customers(events: pa.Table) -> pa.Table | None:

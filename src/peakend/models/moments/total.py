@@ -187,7 +187,11 @@ def total_effects(
         rows = np.flatnonzero(np.isin(design.bands[:, t], (LOW, MIDDLE, HIGH)))
         if rows.size == 0 or not np.any(design.bands[rows, t] == MIDDLE):
             continue
-        features = _band_features(design, moments, touchpoint == t, rows, t)
+        at_t = touchpoint == t
+        # a binary model predicts under each value; a linear one needs their mean only
+        shares = _band_features(design, moments, at_t, rows, t) if design.binary else {}
+        means = {} if design.binary else _mean_band_features(design, moments, at_t, rows, t)
+        features = shares.keys() | means.keys()
         if MIDDLE not in features:
             continue
         columns = {
@@ -199,11 +203,11 @@ def total_effects(
                 continue
             exact_df = is_small_band(design, t, band)
             if design.binary:
-                shift = BandShift(x[rows], memory, columns, band, features)
+                shift = BandShift(x[rows], memory, columns, band, shares)
                 value, gradient, change = binary_contrast(fitted.coef, shift, design.weights[rows])
             else:
                 value, gradient, change = _linear_contrast(
-                    fitted.coef, int(columns[band][0]), memory, features, band, design.weights[rows]
+                    fitted.coef, int(columns[band][0]), memory, means, band, design.weights[rows]
                 )
             se, df = _uncertainty(fitted, gradient, change, design, rows, exact_df)
             out[name][t] = value
@@ -265,28 +269,21 @@ def binary_contrast(coef: F64, shift: BandShift, weights: F64) -> tuple[float, F
 
 
 def _linear_contrast(
-    coef: F64, column: int, memory: I64, features: BandFeatures, band: int, weights: F64
+    coef: F64, column: int, memory: I64, features: dict[int, F64], band: int, weights: F64
 ) -> tuple[float, F64, F64]:
     """The linear model's mean change ``β_band + β_memory · mean(Δ memory)``, its gradient.
 
-    Also each journey's change minus the mean change. The features under a
-    band are averaged over its values first: the model is linear in them.
+    Also each journey's change minus the mean change. ``features`` holds per band
+    the features averaged over its values (:func:`_mean_band_features`): the model
+    is linear in them.
     """
-    change = _mean_features(features[band]) - _mean_features(features[MIDDLE])
+    change = features[band] - features[MIDDLE]
     mean = weights @ change / weights.sum()
     gradient = np.zeros(coef.size)
     gradient[column] = 1.0
     gradient[memory] = mean
     value = float(coef[column] + coef[memory] @ mean)
     return value, gradient, (change - mean) @ coef[memory]
-
-
-def _mean_features(values: list[tuple[float, F64]]) -> F64:
-    """The share-weighted mean of a band's memory features over its values."""
-    total = np.zeros_like(values[0][1])
-    for share, features in values:
-        total += share * features
-    return total
 
 
 def _uncertainty(
@@ -324,36 +321,128 @@ def _band_features(
 ) -> BandFeatures:
     """Per band (LOW, MIDDLE, HIGH): each journey's memory features with each band value set.
 
-    Only the journeys in ``rows`` (those scoring touchpoint ``t``) and their
-    moments are recomputed; every moment of ``t`` in a journey gets the value.
+    Only the journeys in ``rows`` (those scoring touchpoint ``t``) are changed; every
+    moment of ``t`` in a journey gets the value (:class:`OneTouchpoint`).
     """
-    local = np.full(design.n, -1, dtype=np.int64)
-    local[rows] = np.arange(rows.size)
-    keep = local[moments.group] >= 0
-    sub = Sequences(
-        journey_ids=design.journey_ids.take(pa.array(rows)),
-        group=local[moments.group[keep]],
-        position=moments.position[keep],
-        valence=moments.valence[keep],
-        duration_s=np.full(rows.size, math.nan),
-    )
-    here = at_t[keep]
-    band_of = design.bands[rows, t][sub.group]
-    weight_of = design.weights[rows][sub.group]
+    change = OneTouchpoint.of(moments, at_t, rows)
     found: BandFeatures = {}
-    for band in (LOW, MIDDLE, HIGH):
-        chosen = here & (band_of == band)
-        if not chosen.any():
-            continue
-        values, shares = _band_values(sub.valence[chosen], weight_of[chosen])
+    for band, (values, shares) in _values_by_band(design, change, rows, t).items():
         found[band] = [
-            (
-                float(share),
-                _memory_matrix(sequence_features(sub, np.where(here, value, sub.valence))),
-            )
+            (float(share), change.features(value))
             for value, share in zip(values, shares, strict=True)
         ]
     return found
+
+
+def _mean_band_features(
+    design: MomentDesign, moments: Sequences, at_t: NDArray[np.bool_], rows: I64, t: int
+) -> dict[int, F64]:
+    """Per band, the journeys' memory features averaged over the band's values (by share).
+
+    What the linear model needs (:func:`_linear_contrast`): one ``(rows, 4)``
+    matrix per band instead of one per value.
+    """
+    change = OneTouchpoint.of(moments, at_t, rows)
+    found: dict[int, F64] = {}
+    for band, (values, shares) in _values_by_band(design, change, rows, t).items():
+        total = np.zeros((rows.size, len(MEMORY_FEATURES)))
+        for value, share in zip(values, shares, strict=True):
+            total += float(share) * change.features(value)
+        found[band] = total
+    return found
+
+
+def _values_by_band(
+    design: MomentDesign, change: OneTouchpoint, rows: I64, t: int
+) -> dict[int, tuple[F64, F64]]:
+    """Per band the values set and their shares: those the band has at ``t`` (weighted)."""
+    band_of = design.bands[rows, t][change.journey]
+    weight_of = design.weights[rows][change.journey]
+    found: dict[int, tuple[F64, F64]] = {}
+    for band in (LOW, MIDDLE, HIGH):
+        chosen = band_of == band
+        if chosen.any():
+            found[band] = _band_values(change.valence[chosen], weight_of[chosen])
+    return found
+
+
+@dataclass(frozen=True)
+class OneTouchpoint:
+    """What a journey's memory features become when its moments at one touchpoint get a value.
+
+    The features are a mean, extremes and the last moment, so setting every moment of
+    the touchpoint to ``v`` changes them in closed form: the mean is
+    ``(rest_sum + k v) / count``, the best and worst moments the extremes of the rest
+    and ``v``, the end ``v`` where the touchpoint is the last moment. The rest is
+    summarised once per touchpoint; each value then costs a few operations per journey
+    instead of a pass over every moment (:func:`~peakend.models.memory.whatif.sequence_features`
+    gives the same figures, up to the order of a sum's terms).
+    """
+
+    count: F64  # scored moments per journey (0: none, features missing)
+    at_count: F64  # of them at the touchpoint
+    rest_sum: F64  # the sum of the others' valences
+    rest_best: F64  # their maximum (−inf without any)
+    rest_worst: F64  # their minimum (+inf without any)
+    ends_here: NDArray[np.bool_]  # whether the last moment is at the touchpoint
+    end: F64  # the last moment's valence
+    journey: I64  # for each moment at the touchpoint, its journey (index into the rows)
+    valence: F64  # and its valence
+
+    @classmethod
+    def of(cls, moments: Sequences, at_t: NDArray[np.bool_], rows: I64) -> OneTouchpoint:
+        """Summarise the journeys ``rows`` of ``moments`` around the moments ``at_t``."""
+        n = moments.n_journeys
+        layout = moments.layout
+        local = np.full(n, -1, dtype=np.int64)
+        local[rows] = np.arange(rows.size)
+        rest = ~at_t
+        group, valence = moments.group, moments.valence
+        count = np.bincount(group, minlength=n).astype(np.float64)[rows]
+        at_count = np.bincount(group[at_t], minlength=n).astype(np.float64)[rows]
+        rest_sum = np.bincount(group[rest], weights=valence[rest], minlength=n).astype(np.float64)[
+            rows
+        ]
+        best = np.full(n, -np.inf)
+        worst = np.full(n, np.inf)
+        if valence.size:
+            best[layout.owner] = np.maximum.reduceat(
+                np.where(rest, valence, -np.inf), layout.starts
+            )
+            worst[layout.owner] = np.minimum.reduceat(
+                np.where(rest, valence, np.inf), layout.starts
+            )
+        ends_here = np.zeros(n, dtype=bool)
+        ends_here[layout.owner] = at_t[layout.ends]
+        end = np.full(n, np.nan)
+        end[layout.owner] = valence[layout.ends]
+        here = at_t & (local[group] >= 0)
+        return cls(
+            count=count,
+            at_count=at_count,
+            rest_sum=rest_sum,
+            rest_best=best[rows],
+            rest_worst=worst[rows],
+            ends_here=ends_here[rows],
+            end=end[rows],
+            journey=local[group[here]],
+            valence=valence[here],
+        )
+
+    def features(self, value: float) -> F64:
+        """The ``(rows, 4)`` :data:`MEMORY_FEATURES` with every moment of the touchpoint at
+        ``value`` (0 for a journey without moments, as :func:`_memory_matrix`)."""
+        present = self.at_count > 0
+        best = np.where(present, np.maximum(self.rest_best, value), self.rest_best)
+        worst = np.where(present, np.minimum(self.rest_worst, value), self.rest_worst)
+        out = np.empty((self.count.size, len(MEMORY_FEATURES)))
+        out[:, 0] = np.where(-worst >= best, worst, best)  # peak_valence
+        out[:, 1] = np.where(self.ends_here, value, self.end)  # end_valence
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[:, 2] = (self.rest_sum + self.at_count * value) / self.count  # mean_valence
+        out[:, 3] = worst  # trough_valence
+        out[self.count == 0] = 0.0
+        return out
 
 
 def _band_values(valence: F64, weight: F64) -> tuple[F64, F64]:
@@ -379,25 +468,45 @@ def _moments(events: pa.Table, design: MomentDesign) -> tuple[Sequences, I64]:
 
     Journey order is the engine's (:func:`peakend.engine.journey_window`): by
     time, events without a time last, then by ``seq``. The touchpoint is its
-    column in the design (−1 for a touchpoint not analysed).
+    column in the design (−1 for a touchpoint not analysed). Only the columns
+    needed are read, each once, and the scored moments picked with a mask: the
+    events' other columns (text among them) are never copied.
     """
-    scored = events.filter(pc.is_valid(events["valence"]))
-    group = pc.index_in(scored["journey_id"], value_set=design.journey_ids)
-    scored = scored.filter(pc.is_valid(group))
-    rows = pc.drop_null(group).to_numpy(zero_copy_only=False).astype(np.int64)
-    stamps = pc.cast(scored["ts"], pa.int64())
-    missing = pc.is_null(stamps).to_numpy(zero_copy_only=False)
-    ts = pc.fill_null(stamps, 0).to_numpy(zero_copy_only=False)
-    seq = scored["seq"].to_numpy()
-    order = np.lexsort((seq, ts, missing, rows))
+    group = pc.index_in(events["journey_id"], value_set=design.journey_ids)
+    mask = pc.and_(pc.is_valid(events["valence"]), pc.is_valid(group))
+    keep = mask.to_numpy(zero_copy_only=False)
+    rows = pc.fill_null(group, -1).to_numpy(zero_copy_only=False)[keep].astype(np.int64)
+    stamps = pc.cast(events["ts"], pa.int64())
+    missing = pc.is_null(stamps).to_numpy(zero_copy_only=False)[keep]
+    ts = pc.fill_null(stamps, 0).to_numpy(zero_copy_only=False)[keep]
+    seq = events["seq"].to_numpy()[keep]
+    order = _journey_order(rows, missing, ts, seq)
     names = pa.array(design.touchpoints, pa.string())
-    code = pc.index_in(pc.cast(scored["touchpoint"], pa.string()), value_set=names)
-    touchpoint = pc.fill_null(code, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    code = pc.index_in(pc.cast(events["touchpoint"], pa.string()), value_set=names)
+    touchpoint = pc.fill_null(code, -1).to_numpy(zero_copy_only=False)[keep].astype(np.int64)
+    valence = events["valence"].to_numpy().astype(np.float64)[keep]
     moments = Sequences(
         journey_ids=design.journey_ids,
         group=rows[order],
         position=np.zeros(order.size),  # the trend is not a memory feature here
-        valence=scored["valence"].to_numpy().astype(np.float64)[order],
+        valence=valence[order],
         duration_s=np.full(design.n, math.nan),
     )
     return moments, touchpoint[order]
+
+
+def _journey_order(rows: I64, missing: NDArray[np.bool_], ts: I64, seq: I64) -> I64:
+    """The order by journey, then events without a time last, time and ``seq``.
+
+    Events usually arrive in time within each journey: one stable sort by journey
+    then keeps them in order, which is checked; otherwise the four keys are sorted
+    (the same order: ties keep their place in both).
+    """
+    order = np.argsort(rows, kind="stable")
+    r, m, t, s = rows[order], missing[order], ts[order], seq[order]
+    later = (m[1:] > m[:-1]) | (
+        (m[1:] == m[:-1]) & ((t[1:] > t[:-1]) | ((t[1:] == t[:-1]) & (s[1:] >= s[:-1])))
+    )
+    if bool(np.all(later | (r[1:] != r[:-1]))):
+        return np.asarray(order, dtype=np.int64)
+    return np.asarray(np.lexsort((seq, ts, missing, rows)), dtype=np.int64)
