@@ -86,12 +86,12 @@ def test_memory_features_of_the_ordered_moments_are_the_engines(
 
     from peakend.models.memory.whatif import sequence_features
     from peakend.models.moments.design import build_design
-    from peakend.models.moments.total import MEMORY_FEATURES, _memory_matrix, _moments
+    from peakend.models.moments.total import MEMORY_FEATURES, memory_matrix, ordered_moments
 
     dataset = peakend.load(planted[0])
     design = build_design(dataset, "overall", adjust_for=MEMORY_FEATURES)
-    moments, _ = _moments(dataset.events, design)
-    assert np.array_equal(_memory_matrix(sequence_features(moments)), design.controls)
+    moments, _ = ordered_moments(dataset.events, design)
+    assert np.array_equal(memory_matrix(sequence_features(moments)), design.controls)
 
 
 def test_segment_groups_get_their_own_total_effects(
@@ -130,11 +130,11 @@ def test_one_touchpoints_features_are_those_recomputed_from_the_changed_moments(
 
     from peakend.models.memory.whatif import Sequences, sequence_features
     from peakend.models.moments.design import HIGH, LOW, MIDDLE, build_design
-    from peakend.models.moments.total import OneTouchpoint, _memory_matrix, _moments
+    from peakend.models.moments.total import OneTouchpoint, memory_matrix, ordered_moments
 
     dataset = peakend.load(planted[0])
     design = build_design(dataset, "overall")
-    moments, touchpoint = _moments(dataset.events, design)
+    moments, touchpoint = ordered_moments(dataset.events, design)
     ends_here = set()
     for t in range(len(design.touchpoints)):
         at_t = touchpoint == t
@@ -155,7 +155,7 @@ def test_one_touchpoints_features_are_those_recomputed_from_the_changed_moments(
         for value in (-2.0, -0.5, 0.0, 1.0, 2.0):
             recomputed = sequence_features(sub, np.where(at_t[keep], value, sub.valence))
             np.testing.assert_allclose(
-                change.features(value), _memory_matrix(recomputed), rtol=0, atol=1e-12
+                change.features(value), memory_matrix(recomputed), rtol=0, atol=1e-12
             )
     assert ends_here == {True, False}  # journeys that end at the touchpoint and others
 

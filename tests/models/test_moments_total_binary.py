@@ -24,11 +24,11 @@ from peakend.models.moments.total import (
     MEMORY_FEATURES,
     BandShift,
     _band_features,
-    _band_values,
-    _memory_matrix,
-    _moments,
-    _uncertainty,
+    band_values,
     binary_contrast,
+    contrast_uncertainty,
+    memory_matrix,
+    ordered_moments,
 )
 from peakend.stats.sandwich import logistic_sandwich
 
@@ -61,8 +61,8 @@ def setting(tmp_path_factory: pytest.TempPathFactory) -> Setting:
     truth = json.loads(made.truth_path.read_text(encoding="utf-8"))["touchpoints"]
     dataset = peakend.load(made.spec_path)
     design = build_design(dataset, "satisfied")
-    moments, touchpoint = _moments(dataset.events, design)
-    observed = _memory_matrix(sequence_features(moments))
+    moments, touchpoint = ordered_moments(dataset.events, design)
+    observed = memory_matrix(sequence_features(moments))
     design = replace(design, controls=observed, control_names=MEMORY_FEATURES)
     matrix = _matrix(design)
     t = design.touchpoints.index("installation")
@@ -98,7 +98,7 @@ def _brute_force(s: Setting, predict: object, band: int) -> float:
     probs = {}
     for b in (band, MIDDLE):
         chosen = scoring & (band_at == b)
-        values, shares = _band_values(s.moments.valence[chosen], np.ones(int(chosen.sum())))
+        values, shares = band_values(s.moments.valence[chosen], np.ones(int(chosen.sum())))
         prob = np.zeros(s.rows.size)
         for value, share in zip(values, shares, strict=True):
             valence = np.where(scoring, value, s.moments.valence)
@@ -107,7 +107,7 @@ def _brute_force(s: Setting, predict: object, band: int) -> float:
                 x[:, columns] = 0.0
             if b != MIDDLE:
                 x[:, s.columns[b]] = 1.0
-            x[:, s.memory] = _memory_matrix(sequence_features(s.moments, valence))[s.rows]
+            x[:, s.memory] = memory_matrix(sequence_features(s.moments, valence))[s.rows]
             prob += share * np.asarray(predict(x))  # type: ignore[operator]
         probs[b] = prob
     return float(np.mean(probs[band] - probs[MIDDLE]))
@@ -151,7 +151,7 @@ def test_delta_method_gradient_is_the_numerical_one(setting: Setting) -> None:
     fitted = logistic_sandwich(
         setting.x, setting.design.y, setting.design.weights, coef, setting.design.clusters
     )
-    se, _ = _uncertainty(fitted, gradient, change, setting.design, setting.rows, False)
+    se, _ = contrast_uncertainty(fitted, gradient, change, setting.design, setting.rows, False)
     clusters = setting.design.clusters
     summed = change if clusters is None else np.bincount(clusters[setting.rows], weights=change)
     spread = float(np.sum(summed**2)) / setting.rows.size**2

@@ -44,12 +44,13 @@ from peakend.models.moments.robust import is_small_band
 from peakend.models.moments.total import (
     MEMORY_FEATURES,
     BandShift,
-    _band_values,
-    _linear_contrast,
-    _memory_matrix,
-    _moments,
-    _uncertainty,
+    OneTouchpoint,
+    band_values,
     binary_contrast,
+    contrast_uncertainty,
+    linear_contrast,
+    memory_matrix,
+    ordered_moments,
     scored_events,
 )
 from peakend.stats.distributions import t_quantile
@@ -143,8 +144,8 @@ class _Model:
     @classmethod
     def fit(cls, dataset: Dataset, design: MomentDesign) -> _Model:
         """Fit the band model adjusted for :data:`MEMORY_FEATURES` (as the moments table's)."""
-        moments, touchpoint = _moments(scored_events(dataset), design)
-        observed = _memory_matrix(sequence_features(moments))
+        moments, touchpoint = ordered_moments(scored_events(dataset), design)
+        observed = memory_matrix(sequence_features(moments))
         adjusted = replace(design, controls=observed, control_names=MEMORY_FEATURES)
         matrix = _matrix(adjusted)
         x = matrix.x.astype(np.float64)
@@ -185,11 +186,12 @@ class _Model:
             shift = BandShift(self.x[rows], self.memory, columns, band, features)
             value, gradient, change = binary_contrast(self.fitted.coef, shift, weights)
         else:
-            value, gradient, change = _linear_contrast(
-                self.fitted.coef, int(columns[band][0]), self.memory, features, band, weights
+            averaged = {b: _averaged(pairs) for b, pairs in features.items()}
+            value, gradient, change = linear_contrast(
+                self.fitted.coef, int(columns[band][0]), self.memory, averaged, band, weights
             )
         exact_df = is_small_band(design, t, band)
-        se, df = _uncertainty(self.fitted, gradient, change, design, rows, exact_df)
+        se, df = contrast_uncertainty(self.fitted, gradient, change, design, rows, exact_df)
         return value, se, df, int(rows.size)
 
     def _features_with(
@@ -203,24 +205,19 @@ class _Model:
         design, moments = self.design, self.moments
         at_t = self.touchpoint == t
         in_band = at_t & reference[moments.group]
-        values, shares = _band_values(
+        values, shares = band_values(
             moments.valence[in_band], design.weights[moments.group][in_band]
         )
-        local = np.full(design.n, -1, dtype=np.int64)
-        local[rows] = np.arange(rows.size)
-        keep = local[moments.group] >= 0
-        sub = Sequences(
-            journey_ids=design.journey_ids.take(rows),
-            group=local[moments.group[keep]],
-            position=moments.position[keep],
-            valence=moments.valence[keep],
-            duration_s=np.full(rows.size, math.nan),
-        )
-        here = at_t[keep]
+        change = OneTouchpoint.of(moments, at_t, rows)
         return [
-            (
-                float(share),
-                _memory_matrix(sequence_features(sub, np.where(here, value, sub.valence))),
-            )
+            (float(share), change.features(value))
             for value, share in zip(values, shares, strict=True)
         ]
+
+
+def _averaged(pairs: list[tuple[float, F64]]) -> F64:
+    """Features averaged over a band's values by share: what the linear model needs."""
+    total = np.zeros_like(pairs[0][1])
+    for share, features in pairs:
+        total += share * features
+    return total

@@ -151,8 +151,8 @@ def total_by_intervention(
     if not experienced_order(dataset, events):
         return None
     with threadpool_limits(limits=1 if design.binary else None, user_api="blas"):
-        moments, touchpoint = _moments(events, design)
-        observed = _memory_matrix(sequence_features(moments))
+        moments, touchpoint = ordered_moments(events, design)
+        observed = memory_matrix(sequence_features(moments))
         adjusted = replace(design, controls=observed, control_names=MEMORY_FEATURES)
         return total_effects(adjusted, moments, touchpoint, level)
 
@@ -206,10 +206,10 @@ def total_effects(
                 shift = BandShift(x[rows], memory, columns, band, shares)
                 value, gradient, change = binary_contrast(fitted.coef, shift, design.weights[rows])
             else:
-                value, gradient, change = _linear_contrast(
+                value, gradient, change = linear_contrast(
                     fitted.coef, int(columns[band][0]), memory, means, band, design.weights[rows]
                 )
-            se, df = _uncertainty(fitted, gradient, change, design, rows, exact_df)
+            se, df = contrast_uncertainty(fitted, gradient, change, design, rows, exact_df)
             out[name][t] = value
             out[f"{name}_half"][t] = t_quantile(0.5 + level / 2, df) * se
     return TotalEffects(**out)
@@ -268,7 +268,7 @@ def binary_contrast(coef: F64, shift: BandShift, weights: F64) -> tuple[float, F
     return value, gradient + rest, change - value
 
 
-def _linear_contrast(
+def linear_contrast(
     coef: F64, column: int, memory: I64, features: dict[int, F64], band: int, weights: F64
 ) -> tuple[float, F64, F64]:
     """The linear model's mean change ``β_band + β_memory · mean(Δ memory)``, its gradient.
@@ -286,7 +286,7 @@ def _linear_contrast(
     return value, gradient, (change - mean) @ coef[memory]
 
 
-def _uncertainty(
+def contrast_uncertainty(
     fitted: Sandwich,
     gradient: F64,
     deviation: F64,
@@ -339,7 +339,7 @@ def _mean_band_features(
 ) -> dict[int, F64]:
     """Per band, the journeys' memory features averaged over the band's values (by share).
 
-    What the linear model needs (:func:`_linear_contrast`): one ``(rows, 4)``
+    What the linear model needs (:func:`linear_contrast`): one ``(rows, 4)``
     matrix per band instead of one per value.
     """
     change = OneTouchpoint.of(moments, at_t, rows)
@@ -362,7 +362,7 @@ def _values_by_band(
     for band in (LOW, MIDDLE, HIGH):
         chosen = band_of == band
         if chosen.any():
-            found[band] = _band_values(change.valence[chosen], weight_of[chosen])
+            found[band] = band_values(change.valence[chosen], weight_of[chosen])
     return found
 
 
@@ -431,7 +431,7 @@ class OneTouchpoint:
 
     def features(self, value: float) -> F64:
         """The ``(rows, 4)`` :data:`MEMORY_FEATURES` with every moment of the touchpoint at
-        ``value`` (0 for a journey without moments, as :func:`_memory_matrix`)."""
+        ``value`` (0 for a journey without moments, as :func:`memory_matrix`)."""
         present = self.at_count > 0
         best = np.where(present, np.maximum(self.rest_best, value), self.rest_best)
         worst = np.where(present, np.minimum(self.rest_worst, value), self.rest_worst)
@@ -445,7 +445,7 @@ class OneTouchpoint:
         return out
 
 
-def _band_values(valence: F64, weight: F64) -> tuple[F64, F64]:
+def band_values(valence: F64, weight: F64) -> tuple[F64, F64]:
     """The band's distinct values and their (weighted) shares; quantiles when there are many."""
     values, inverse = np.unique(valence, return_inverse=True)
     shares = np.bincount(inverse, weights=weight, minlength=values.size)
@@ -457,13 +457,13 @@ def _band_values(valence: F64, weight: F64) -> tuple[F64, F64]:
     return values, shares / shares.sum()
 
 
-def _memory_matrix(features: pa.Table) -> F64:
+def memory_matrix(features: pa.Table) -> F64:
     """The :data:`MEMORY_FEATURES` columns as an ``(n, 4)`` matrix (missing = 0, as adjusted)."""
     columns = [features[f].to_numpy(zero_copy_only=False) for f in MEMORY_FEATURES]
     return np.nan_to_num(np.column_stack(columns).astype(np.float64), nan=0.0)
 
 
-def _moments(events: pa.Table, design: MomentDesign) -> tuple[Sequences, I64]:
+def ordered_moments(events: pa.Table, design: MomentDesign) -> tuple[Sequences, I64]:
     """Scored moments of the design's journeys in journey order, and each one's touchpoint.
 
     Journey order is the engine's (:func:`peakend.engine.journey_window`): by
