@@ -38,7 +38,6 @@ from peakend.errors import ConfigError
 from peakend.load import Dataset
 from peakend.models.memory.whatif import Sequences, sequence_features
 from peakend.models.moments.design import HIGH, LOW, MIDDLE, MomentDesign, build_design
-from peakend.models.moments.fit import _matrix, full_fit
 from peakend.models.moments.result import MomentsResult
 from peakend.models.moments.robust import is_small_band
 from peakend.models.moments.total import (
@@ -48,6 +47,7 @@ from peakend.models.moments.total import (
     band_values,
     binary_contrast,
     contrast_uncertainty,
+    fit_adjusted,
     linear_contrast,
     memory_matrix,
     ordered_moments,
@@ -55,7 +55,7 @@ from peakend.models.moments.total import (
 )
 from peakend.stats.distributions import t_quantile
 from peakend.stats.resampling import Interval
-from peakend.stats.sandwich import Sandwich, logistic_sandwich, sandwich
+from peakend.stats.sandwich import Sandwich
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -147,18 +147,9 @@ class _Model:
         moments, touchpoint = ordered_moments(scored_events(dataset), design)
         observed = memory_matrix(sequence_features(moments))
         adjusted = replace(design, controls=observed, control_names=MEMORY_FEATURES)
-        matrix = _matrix(adjusted)
-        x = matrix.x.astype(np.float64)
-        if adjusted.binary:
-            coef = full_fit(adjusted).coef
-            fitted = logistic_sandwich(x, adjusted.y, adjusted.weights, coef, adjusted.clusters)
-        else:
-            fitted = sandwich(x, adjusted.y, adjusted.weights, adjusted.clusters, bias_reduced=True)
-        memory = np.array(
-            [1 + int(np.flatnonzero(matrix.band == -1 - j)[0]) for j in range(len(MEMORY_FEATURES))]
-        )
-        columns = (matrix.touchpoint.astype(np.int64), matrix.band.astype(np.int64), memory)
-        return cls(adjusted, moments, touchpoint, x, fitted, columns)
+        model = fit_adjusted(adjusted)
+        columns = (model.touchpoint, model.band, model.memory)
+        return cls(adjusted, moments, touchpoint, model.x, model.fitted, columns)
 
     def effect(self, t: int, leave: int, reach: int) -> tuple[float, float, float, int]:
         """Mean change over the journeys in band ``leave`` at ``t`` if they reached ``reach``.

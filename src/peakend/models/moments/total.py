@@ -157,6 +157,41 @@ def total_by_intervention(
         return total_effects(adjusted, moments, touchpoint, level)
 
 
+@dataclass(frozen=True)
+class AdjustedFit:
+    """The band model adjusted for :data:`MEMORY_FEATURES`, with its sandwich covariance."""
+
+    touchpoint: I64  # each column's touchpoint after the intercept
+    band: I64  # each column's band after the intercept (−1 − j for the j-th control)
+    x: F64  # the design matrix
+    fitted: Sandwich  # coefficients and their (bias-reduced or logistic) sandwich
+    memory: I64  # the columns of MEMORY_FEATURES, in that order
+
+
+def fit_adjusted(design: MomentDesign) -> AdjustedFit:
+    """Fit ``design`` (adjusted for :data:`MEMORY_FEATURES`) as the total effects need it.
+
+    A binary outcome gets the logistic band model and its sandwich
+    (:func:`~peakend.stats.sandwich.logistic_sandwich`), a continuous one least
+    squares with the bias-reduced (CR2) sandwich.
+    """
+    matrix = _matrix(design)
+    x = matrix.x.astype(np.float64)
+    if design.binary:
+        coef = full_fit(design).coef
+        fitted = logistic_sandwich(x, design.y, design.weights, coef, design.clusters)
+    else:
+        fitted = sandwich(x, design.y, design.weights, design.clusters, bias_reduced=True)
+    band = matrix.band.astype(np.int64)
+    memory = np.array(
+        [
+            1 + int(np.flatnonzero(band == -1 - design.control_names.index(f))[0])
+            for f in MEMORY_FEATURES
+        ]
+    )
+    return AdjustedFit(matrix.touchpoint.astype(np.int64), band, x, fitted, memory)
+
+
 def total_effects(
     design: MomentDesign, moments: Sequences, touchpoint: I64, level: float
 ) -> TotalEffects:
@@ -168,19 +203,8 @@ def total_effects(
     model is the logistic band model (:func:`~peakend.models.moments.fit.full_fit`),
     its effects differences of mean predicted probabilities (:func:`binary_contrast`).
     """
-    matrix = _matrix(design)
-    x = matrix.x.astype(np.float64)
-    if design.binary:
-        coef = full_fit(design).coef
-        fitted = logistic_sandwich(x, design.y, design.weights, coef, design.clusters)
-    else:
-        fitted = sandwich(x, design.y, design.weights, design.clusters, bias_reduced=True)
-    memory = np.array(
-        [
-            1 + int(np.flatnonzero(matrix.band == -1 - design.control_names.index(f))[0])
-            for f in MEMORY_FEATURES
-        ]
-    )
+    model = fit_adjusted(design)
+    x, fitted, memory = model.x, model.fitted, model.memory
     shape = len(design.touchpoints)
     out = {k: np.full(shape, np.nan) for k in ("penalty", "penalty_half", "reward", "reward_half")}
     for t in range(shape):
@@ -195,7 +219,7 @@ def total_effects(
         if MIDDLE not in features:
             continue
         columns = {
-            band: 1 + np.flatnonzero((matrix.touchpoint == t) & (matrix.band == band))
+            band: 1 + np.flatnonzero((model.touchpoint == t) & (model.band == band))
             for band in (LOW, HIGH)
         }
         for band, name in ((LOW, "penalty"), (HIGH, "reward")):
