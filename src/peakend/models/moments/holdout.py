@@ -428,11 +428,12 @@ def _weighted_scores(world: _World, count: F64, first: F64, second: F64) -> tupl
     grams = [_gram(world.x32[rows], w[rows]) for rows in world.folds]
     xty = [wy[rows] @ x[rows] for rows in world.folds]
     gram_all, xty_all = np.sum(grams, axis=0), np.sum(xty, axis=0)
+    w_all, wy_all = float(w.sum()), float(wy.sum())
     model = null = 0.0
     for rows, gram, part in zip(world.folds, grams, xty, strict=True):
         coef = _pinv(gram_all - gram) @ (xty_all - part)
-        train = float(w.sum() - w[rows].sum())
-        base = (float(wy.sum()) - float(wy[rows].sum())) / train if train > 0 else 0.0
+        train = w_all - float(w[rows].sum())
+        base = (wy_all - float(wy[rows].sum())) / train if train > 0 else 0.0
         model += _copies_loss(world, rows, count, first, second, f[rows] - x[rows] @ coef)
         null += _copies_loss(world, rows, count, first, second, f[rows] - base)
     coef = _pinv(gram_all) @ xty_all
