@@ -10,6 +10,7 @@ from peakend.report.dutch import channel, goal
 from peakend.report.i18n import TEXTS, Language, ci, number, percent, text
 from peakend.report.section import Cell, Chart, ReportContext, ReportTable, Section, Skipped
 from peakend.report.units import outcome_unit
+from peakend.stats.resampling import Interval
 from peakend.views.focus import focus_chart
 from peakend.views.save import to_spec
 
@@ -73,7 +74,7 @@ def _focus_table(plan: FocusPlan, ctx: ReportContext, moments: MomentsResult) ->
         )
     )
     rows = tuple(
-        _row(a, lang, labels, _why(a, by_name.get(a.touchpoint), moments, ctx, unit))
+        _row(a, lang, labels, _why(a, by_name.get(a.touchpoint), plan, moments, ctx, unit))
         for a in plan.actions
     )
     return ReportTable("focus", headers, rows, caption=text("sortable", lang))
@@ -82,11 +83,17 @@ def _focus_table(plan: FocusPlan, ctx: ReportContext, moments: MomentsResult) ->
 def _why(
     action: FocusAction,
     moment: TouchpointMoment | None,
+    plan: FocusPlan,
     moments: MomentsResult,
     ctx: ReportContext,
     unit: str,
 ) -> str:
-    """Why this action, in the report language and with the outcome's unit."""
+    """Why this action, in the report language and with the outcome's unit.
+
+    A fix or excel action quotes the effect its gain rests on (over the journeys
+    it moves, :func:`moved_effect`), not the moments table's penalty or reward:
+    the sentence then agrees with the gain next to it.
+    """
     lang = ctx.lang
     key = f"why_{action.kind}"
     if action.kind == "proactive_contact":
@@ -96,18 +103,37 @@ def _why(
         return text(key, lang, n=shown, touchpoint=ctx.label(action.touchpoint))
     if key not in TEXTS:
         return action.reason
-    if moment is None or action.kind not in ("fix", "excel"):
+    effect = moved_effect(action, plan.n_journeys)
+    if moment is None or effect is None:
         return text(key, lang) if "{" not in TEXTS[key][lang] else action.reason
-    binary = moments.outcome_kind == "binary"
-    value = -moment.penalty.value if action.kind == "fix" else moment.reward.value
-    shown = number(100 * value, lang, 0) if binary else number(value, lang)
+    # a binary outcome's effects are probabilities: shown in percentage points
+    scale, digits = (100.0, 0) if plan.outcome_kind == "binary" else (1.0, 2)
     return text(
         key,
         lang,
-        effect=f"{shown} {unit}",
+        moment=text(f"a_class_{moment.moment_class}", lang),
+        effect=f"{number(scale * effect.value, lang, digits)} {unit}",
+        level=percent(moments.settings.level, lang),
+        low=number(scale * effect.low, lang, digits),
+        high=number(scale * effect.high, lang, digits),
         share=percent(moment.low_share, lang),
-        n=number(moment.counts.get("middle", 0), lang),
+        n=number(action.journeys, lang),
     )
+
+
+def moved_effect(action: FocusAction, n_journeys: int) -> Interval | None:
+    """The effect a fix or excel gain rests on, with its interval; ``None`` for other actions.
+
+    A gain is that effect (the penalty's cost, or the reward, over the journeys
+    the action moves) times the share of all ``n_journeys`` the action moves
+    (:mod:`peakend.models.focus.plan`), so the gain per journey moved is the
+    effect itself: the fix's cost as a positive number, the excel's reward.
+    """
+    if action.kind not in ("fix", "excel") or action.journeys <= 0:
+        return None
+    share = action.journeys / n_journeys
+    gain = action.gain
+    return Interval(gain.value / share, gain.low / share, gain.high / share, gain.n)
 
 
 def _proactive_actions(hidden: HiddenMomentsResult | None, outcome: str) -> list[FocusAction]:

@@ -135,6 +135,10 @@ TEXTS: dict[str, dict[Language, str]] = {
     "class_standard": {"en": "standard moment", "nl": "standaardmoment"},
     "class_inconclusive": {"en": "inconclusive", "nl": "onbeslist"},
     "class_not_enough_data": {"en": "not enough data", "nl": "te weinig gegevens"},
+    # the classes a fix or excel action is for, with their article (the focus plan's "why")
+    "a_class_moment_of_truth": {"en": "a moment of truth", "nl": "een moment van de waarheid"},
+    "a_class_excel": {"en": "an excel moment", "nl": "een excelmoment"},
+    "a_class_performance": {"en": "a performance moment", "nl": "een prestatiemoment"},
     "rec_fix": {"en": "fix", "nl": "herstellen"},
     "rec_excel": {"en": "excel", "nl": "uitblinken"},
     "rec_maintain": {"en": "maintain", "nl": "vasthouden"},
@@ -692,16 +696,16 @@ TEXTS: dict[str, dict[Language, str]] = {
     "col_owner": {"en": "Owner", "nl": "Eigenaar"},
     "col_why": {"en": "Why", "nl": "Waarom"},
     "why_fix": {
-        "en": "a moment of truth: a low score costs {effect}, and {share} of its journeys "
-        "score it low",
-        "nl": "een moment van de waarheid: een lage score kost {effect}, en {share} van de "
-        "klantreizen scoort het laag",
+        "en": "{moment}: on the journeys that score it low ({share} of its journeys) a low "
+        "score costs {effect}, {level} interval {low} to {high}",
+        "nl": "{moment}: op de klantreizen die het laag scoren ({share} van zijn klantreizen) "
+        "kost een lage score {effect}, {level}-interval {low} tot {high}",
     },
     "why_excel": {
-        "en": "an excel moment: a high score adds {effect}, and {n} journeys now score it in "
-        "the middle",
-        "nl": "een excelmoment: een hoge score levert {effect} op, en {n} klantreizen scoren "
-        "het nu in het midden",
+        "en": "{moment}: on the {n} journeys that now score it in the middle a high score "
+        "adds {effect}, {level} interval {low} to {high}",
+        "nl": "{moment}: op de {n} klantreizen die het nu in het midden scoren levert een hoge "
+        "score {effect} op, {level}-interval {low} tot {high}",
     },
     "why_maintain": {
         "en": "it matters and performs well: keep it as it is",
