@@ -3,6 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python bench/fit_errors.py --scenarios null classes_total --replicates 200
+    .venv/bin/python bench/fit_errors.py --scenarios classes_total_binary --variants
 
 For every simulated dataset of a moments scenario of ``bench/calibration.py``
 (same configuration, same seeds) it records
@@ -13,7 +14,9 @@ For every simulated dataset of a moments scenario of ``bench/calibration.py``
 * the **simulated errors** the printed interval is built from
   (:func:`peakend.models.moments.holdout.cv_errors`): their mean and spread,
   and their parts, the simulated cross-validated score and the simulated truth;
-* whether the printed interval covers the truth, and on which side it misses.
+* whether the printed interval covers the truth, and on which side it misses
+  (and whether the interval at the plain quantiles of the same simulated errors
+  would: ``plain quantiles coverage``; the same for a continuous outcome).
 
 and prints per scenario the spread (standard deviation over datasets) and the
 centre of the real errors against the average spread and centre of the
@@ -53,7 +56,11 @@ RESAMPLES = 100
 
 
 def replicate(
-    scenario: calibration.Scenario, seed: int, workdir: Path, pop: dict[str, object]
+    scenario: calibration.Scenario,
+    seed: int,
+    workdir: Path,
+    pop: dict[str, object],
+    variants: tuple[str, ...] = (),
 ) -> dict[str, float]:
     """One dataset: its real error, its simulated errors and the printed interval."""
     cfg = scenario.configure(GeneratorConfig(n_journeys=scenario.n, seed=seed))
@@ -65,9 +72,10 @@ def replicate(
     whole = full_fit(design)
     point = held_out_score(design, fold, whole)
     errors = cv_errors(design, fold, n_resamples=RESAMPLES, seed=seed + 1, full=whole)
-    shown = corrected_interval(point, errors, design.n, 0.95)
+    shown = corrected_interval(point, errors, design.n, 0.95, finite_draws=design.binary)
+    plain = corrected_interval(point, errors, design.n, 0.95)
     truth = calibration.fresh_fit(dataset, scenario, pop)
-    parts = _parts(design, fold, whole, seed + 1, point, truth)
+    parts = _parts(design, fold, whole, seed + 1, point, truth, variants)
     return {
         "seed": seed,
         "point": point,
@@ -82,6 +90,7 @@ def replicate(
         "covers": float(shown.low <= truth <= shown.high),
         "miss_low": float(truth < shown.low),
         "miss_high": float(truth > shown.high),
+        "plain_covers": float(plain.low <= truth <= plain.high),
     }
 
 
@@ -94,15 +103,22 @@ VARIANTS = {"fixed": {"random_x": False}, "random_x_resampled": {"noise": "resam
 
 
 def _parts(
-    design: MomentDesign, fold: np.ndarray, whole: FullFit, seed: int, point: float, truth: float
+    design: MomentDesign,
+    fold: np.ndarray,
+    whole: FullFit,
+    seed: int,
+    point: float,
+    truth: float,
+    variants: tuple[str, ...],
 ) -> dict[str, float]:
-    """Simulated errors and coverage in the other worlds of :data:`VARIANTS`."""
+    """Simulated errors and coverage in the other worlds of :data:`VARIANTS` (``variants``)."""
     out: dict[str, float] = {}
-    for variant, options in VARIANTS.items():
+    for variant in variants:
+        options = VARIANTS[variant]
         if design.binary and variant != "fixed":
             continue
         errors = cv_errors(design, fold, n_resamples=RESAMPLES, seed=seed, full=whole, **options)  # type: ignore[arg-type]
-        shown = corrected_interval(point, errors, design.n, 0.95)
+        shown = corrected_interval(point, errors, design.n, 0.95, finite_draws=design.binary)
         out[f"{variant}_sd"] = float(errors.std(ddof=1))
         out[f"{variant}_mean"] = float(errors.mean())
         out[f"{variant}_covers"] = float(shown.low <= truth <= shown.high)
@@ -129,6 +145,7 @@ def summary(name: str, rows: list[dict[str, float]]) -> None:
         "shown coverage": mean("covers"),
         "shown miss below (truth < low)": mean("miss_low"),
         "shown miss above (truth > high)": mean("miss_high"),
+        "plain quantiles coverage": mean("plain_covers"),
     }
     figures["shown error mean"] = mean("sim_mean")
     figures["shown error sd (rms)"] = math.sqrt(mean_sq(rows, "sim_sd"))
@@ -158,6 +175,13 @@ def main() -> None:
     )
     parser.add_argument("--replicates", type=int, default=200)
     parser.add_argument("--first-seed", type=int, default=1)
+    parser.add_argument(
+        "--variants",
+        nargs="*",
+        default=list(VARIANTS),
+        choices=list(VARIANTS),
+        help="other worlds to compare with (default: all)",
+    )
     parser.add_argument("--rows", type=Path, help="write every dataset's figures here (JSON lines)")
     args = parser.parse_args()
     print(f"load: {os.getloadavg()[0]:.2f}", flush=True)
@@ -170,7 +194,7 @@ def main() -> None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", StatisticalWarning)
                 for seed in range(args.first_seed, args.first_seed + args.replicates):
-                    rows.append(replicate(scenario, seed, Path(tmp), pop))
+                    rows.append(replicate(scenario, seed, Path(tmp), pop, tuple(args.variants)))
                     shutil.rmtree(Path(tmp) / f"{name}-{seed}", ignore_errors=True)
             print(f"{name}.seconds: {time.perf_counter() - started:.1f}", flush=True)
             summary(name, rows)

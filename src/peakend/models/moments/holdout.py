@@ -34,6 +34,13 @@ each draw the folds are refitted and scored, the full model is refitted, and
 its exact out-of-sample fit in that world (on the dataset's journeys) is
 known. The draws of "cross-validated score − fit of the fitted model" give
 the bias correction of the shown value and its (basic bootstrap) interval.
+A binary outcome's interval takes their quantiles where a new draw falls
+between them with the level's probability (:func:`draw_tail`): at
+``(1 − level) / 2`` 100 draws cover only 93.1 % of new ones, and with the
+simulated errors 0.97× as spread as the real ones the interval covered
+90.5 % of 200 datasets (94.0 % at the finite-draw levels). A continuous
+outcome's, whose simulated errors are as spread as the real ones or a little
+more, keeps the quantiles at ``(1 − level) / 2``.
 
 Why the journeys are redrawn (random X; Rosset & Tibshirani 2020): the real
 score varies with the sample's journeys as well as with its noise. A world
@@ -124,7 +131,7 @@ def cross_validated_fit(
     fold = fold_of_rows(design, k, seed)
     point = held_out_score(design, fold, whole)
     errors = cv_errors(design, fold, n_resamples=n_resamples, seed=seed + 1, full=whole)
-    return corrected_interval(point, errors, design.n, level)
+    return corrected_interval(point, errors, design.n, level, finite_draws=design.binary)
 
 
 def fold_of_rows(design: MomentDesign, k: int, seed: int) -> I64:
@@ -154,21 +161,43 @@ def held_out_score(design: MomentDesign, fold: I64, full: FullFit | None = None)
     return float(_score(float(w @ model_loss), float(w @ null_loss)))
 
 
-def corrected_interval(point: float, errors: F64, n: int, level: float) -> Interval:
+def corrected_interval(
+    point: float, errors: F64, n: int, level: float, *, finite_draws: bool = False
+) -> Interval:
     """``point`` minus the mean bootstrap error, with the basic interval of the errors.
 
     ``errors`` are draws of "cross-validated score − fit of the fitted model";
     the fit lies in ``[point − q_high, point − q_low]`` of their quantiles, and
-    never above 1.
+    never above 1. ``finite_draws`` takes the quantiles at the levels of
+    :func:`draw_tail` (a binary outcome's interval), else at ``(1 − level) / 2``.
     """
     finite = errors[np.isfinite(errors)]
     if finite.size == 0 or not np.isfinite(point):
         return Interval(point, float("nan"), float("nan"), n)
     tail = (1.0 - level) / 2.0 * 100.0
+    if finite_draws:
+        tail = draw_tail(level, finite.size) * 100.0
     q_low, q_high = np.percentile(finite, [tail, 100.0 - tail])
     value = min(1.0, point - float(finite.mean()))
     low, high = point - float(q_high), min(1.0, point - float(q_low))  # a fit is at most 1
     return Interval(value, min(low, value), max(high, value), n)
+
+
+def draw_tail(level: float, draws: int) -> float:
+    """The quantile level whose sample quantiles of ``draws`` draws cover ``level`` of new ones.
+
+    The error of the real cross-validation is one more draw of the simulated
+    distribution (when the simulation is right), and the chance that it falls
+    between the ``j``-th smallest and the ``j``-th largest of ``B`` draws is
+    ``(B + 1 − 2j) / (B + 1)``. ``np.percentile`` at ``(1 − level) / 2`` puts
+    ``j`` at ``1 + (B − 1)(1 − level) / 2`` (3.475 of 100 draws at 95 %), so the
+    interval covers only 93.1 % of new draws (94.0 % of 200); ``j`` at
+    ``(B + 1)(1 − level) / 2`` (2.525 of 100) gives ``level`` itself. The
+    returned level (0.0154 of 100 draws, 0.0202 of 200) approaches
+    ``(1 − level) / 2`` as the draws grow.
+    """
+    rank = (draws + 1) * (1.0 - level) / 2.0  # 1-based order statistic
+    return float(np.clip((rank - 1.0) / max(draws - 1, 1), 0.0, (1.0 - level) / 2.0))
 
 
 def cv_errors(
