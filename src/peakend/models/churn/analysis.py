@@ -189,7 +189,7 @@ def _source_columns(source: SourceSpec, columns: list[str]) -> pd.DataFrame:
             table = pq.read_table(source.path, columns=[c for c in columns if c in present])
         except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for corrupt files
             raise SourceError(f"{source.label} is not a readable Parquet file: {exc}") from exc
-        return table.to_pandas()
+        return pd.DataFrame(table.to_pandas())
     from peakend.io import read_source
 
     raw, _ = read_source(source)
