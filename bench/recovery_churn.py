@@ -255,7 +255,7 @@ def _versus_lifelines(directory: Path, customers: int) -> None:
     events = events.filter(events.customer_id.isin(keep))
     outcomes = outcomes_table(con, directory / "outcomes.parquet")
     times = churn_models.analysis._customer_times(events, outcomes, spec.churn)
-    numbered, ids, _ = customer_table(times)
+    numbered, ids, per_customer = customer_table(times)
     expr = history_rows(
         events,
         numbered.select("customer_id", "_code", "churned", "time", "_origin"),
@@ -263,7 +263,7 @@ def _versus_lifelines(directory: Path, customers: int) -> None:
         spec.recovery,
         list(spec.churn.contact_touchpoints or ()),
     )
-    rows = fetch_rows(expr, ids, None)
+    rows = fetch_rows(expr, ids, None, per_customer)
     t = time.perf_counter()
     ours = fit_cox(rows.start, rows.stop, rows.event, rows.x, rows.names)
     ours_s = time.perf_counter() - t

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from scipy import stats
+from scipy import sparse, stats
 from statsmodels.stats.multitest import multipletests
 
 import peakend
@@ -432,3 +432,54 @@ def test_designed_offsets_are_exact_medians_in_any_event_order() -> None:
         assert by_touchpoint["first_invoice"]["median_offset"] == 0
         assert by_touchpoint["installation"]["n"] == len(offsets_days)
         assert by_touchpoint["installation"]["median_offset"] == pytest.approx(expected, abs=1e-9)
+
+
+def test_outcome_lookup_equals_the_join() -> None:
+    """The lookup of each window row's outcomes gives what Arrow's left join gives."""
+    from peakend.models.hidden.analysis import _with_outcomes
+
+    rows = pa.table(
+        {"window_id": [0, 0, 0, 0], "journey_id": ["b", "a", "zz", "c"], "k": [1, 2, 3, 4]}
+    )
+    outcomes = pa.table(
+        {
+            "journey_id": ["a", "b", "c", "d"],
+            "overall": [1.0, None, 3.0, 4.0],
+            "segment": ["x", "y", None, "w"],
+        }
+    )
+    repeated = pa.concat_tables([outcomes, outcomes.slice(0, 1)])  # a journey twice: the join
+    for table in (outcomes, repeated):
+        expected = rows.join(table, "journey_id").sort_by("journey_id")
+        assert _with_outcomes(rows, table).equals(expected)
+
+
+def test_replicate_sums_row_by_row_equal_the_whole_product() -> None:
+    """Weighting the customers' sums one replicate at a time gives the same figures."""
+    from peakend.models.hidden.windows import _customer_totals, _weighted_sums
+
+    rng = np.random.default_rng(3)
+    journeys, groups, horizon = 400, 150, 7
+    customer = rng.integers(0, groups, journeys)
+    last_full = rng.integers(0, horizon, journeys)
+    counts = sparse.csr_matrix(rng.poisson(0.3, (journeys, horizon)).astype(np.float64))
+    in_window = np.asarray(counts[:, 2:4].sum(axis=1)).ravel()
+    through = (last_full >= 3).astype(np.float64)
+    totals = _customer_totals(customer, groups, last_full, counts, in_window, through)
+    w = rng.standard_exponential((5, groups))
+    own = sparse.csr_matrix(
+        (np.ones(journeys), (customer, np.arange(journeys))), (groups, journeys)
+    )
+    per_journey = sparse.hstack(
+        [
+            sparse.csr_matrix(
+                (np.ones(journeys), (np.arange(journeys), last_full)), (journeys, horizon)
+            ),
+            counts,
+            sparse.csr_matrix(
+                np.column_stack([through, through * in_window, through * (in_window > 0)])
+            ),
+        ]
+    )
+    expected = w @ (own @ per_journey).toarray()
+    np.testing.assert_allclose(_weighted_sums(totals, w), expected, rtol=1e-12)

@@ -293,9 +293,10 @@ def _reports(
     treated = _treated(events, data.touchpoints, anchors, windows, proactive, unit_s)
     costs = _costs(data.touchpoints)
     near = _near_anchor(pairs, windows)
+    outcomes = _outcome_rows(data)
     reports = []
     for i, m in enumerate(moments):
-        effects = _effects(data, per_journey, treated, i, min_treated)
+        effects = _effects(data, outcomes, per_journey, treated, i, min_treated)
         match = match_classic(m.anchor, m.first_offset, m.last_offset, words.get(i, []))
         contact_cost = _mix_cost(m.contact_mix, costs)
         given = [e for e in effects if not e.reactive]
@@ -479,8 +480,37 @@ def _rhythm_of(rows: pa.Table) -> np.ndarray:
     return np.asarray(rows["rhythm"].to_pylist(), dtype=np.float64)
 
 
+def _outcome_rows(data: Dataset) -> pa.Table:
+    """The outcomes and attributes the proactive effects read, keyed by plain journey ids."""
+    attributes = [a for a in data.spec.attributes if a in data.outcomes.column_names]
+    return same_keys(data.outcomes.select(["journey_id", *data.outcome_names, *attributes]))
+
+
+def _with_outcomes(rows: pa.Table, outcomes: pa.Table) -> pa.Table:
+    """``rows`` with their journeys' ``outcomes`` (a left join), sorted by journey.
+
+    With one outcome row per journey (the usual case) a lookup of each row's
+    journey among the outcomes' ids (null where it has none), which on a million
+    journeys costs a fraction of a hash join's time; otherwise the join.
+    """
+    keys = outcomes["journey_id"]
+    if pc.count_distinct(keys).as_py() != outcomes.num_rows:
+        return rows.join(outcomes, "journey_id").sort_by("journey_id")
+    at = pc.index_in(rows["journey_id"], value_set=keys)
+    joined = rows
+    for name in outcomes.column_names:
+        if name != "journey_id":
+            joined = joined.append_column(outcomes.schema.field(name), outcomes[name].take(at))
+    return joined.sort_by("journey_id")
+
+
 def _effects(
-    data: Dataset, per_journey: pa.Table, treated: pa.Table, window: int, min_treated: int
+    data: Dataset,
+    outcomes: pa.Table,
+    per_journey: pa.Table,
+    treated: pa.Table,
+    window: int,
+    min_treated: int,
 ) -> tuple[ProactiveEffect, ...]:
     rows = per_journey.filter(pc.equal(per_journey["window_id"], window))
     hits = treated.filter(pc.equal(treated["window_id"], window))
@@ -488,24 +518,20 @@ def _effects(
         return ()
     attributes = [a for a in data.spec.attributes if a in data.outcomes.column_names]
     names = data.outcome_names
-    outcomes = same_keys(data.outcomes.select(["journey_id", *names, *attributes]))
-    table = rows.join(outcomes, "journey_id")
-    table = table.sort_by("journey_id")
+    table = _with_outcomes(rows, outcomes)
     covariates = [*attributes, "anchor_valence", "contacts_before"]
     x, columns = covariate_matrix(table, covariates)
     ids = table["journey_id"]
     contacts = table["k_after"].to_numpy().astype(np.float64)
     valence = table["anchor_valence"].to_numpy(zero_copy_only=False).astype(np.float64)
-    outcomes = {n: table[n].to_numpy(zero_copy_only=False).astype(np.float64) for n in names}
+    values = {n: table[n].to_numpy(zero_copy_only=False).astype(np.float64) for n in names}
     effects = []
     for tp in sorted(set(hits["touchpoint"].to_pylist())):
         who = hits.filter(pc.equal(hits["touchpoint"], tp))["journey_id"]
         is_treated = pc.is_in(ids, who).to_numpy(zero_copy_only=False)
         if min(is_treated.sum(), (~is_treated).sum()) < min_treated:
             continue
-        effect = proactive_effect(
-            tp, is_treated, contacts, outcomes, x, covariates, columns=columns
-        )
+        effect = proactive_effect(tp, is_treated, contacts, values, x, covariates, columns=columns)
         if _reactive(valence[is_treated]):
             effect = dataclasses.replace(effect, reactive=True)
         effects.append(effect)
