@@ -71,6 +71,11 @@ class DuckBase(_Loader):
     """Count what every check looks for in one pass first (:meth:`_count_checks`), and
     leave the events of a typed Parquet source as a view over it (:meth:`_in_place`)."""
 
+    typed_csv = True
+    """Read the number columns of a CSV source as numbers first, and parse them from
+    text only when that read fails (:meth:`~peakend.loading.duck.checks.EventChecks._events`).
+    Off, every CSV load takes the text path (the tests compare both)."""
+
     def __init__(self, spec: DatasetSpec) -> None:
         super().__init__(spec)
         import duckdb
@@ -92,6 +97,14 @@ class DuckBase(_Loader):
         self._view = False
         self._ev_query = ""
         self._symmetric: tuple[float, float, bool] | None = None
+        self._typed: frozenset[str] = frozenset()
+        self._ts_shape: str | None = None
+        self._typed_read = False
+        """Whether the events were read with types (the text path was not needed)."""
+        """While the events of a CSV source are read with types: the shape of every
+        time (:func:`~peakend.loading.duck.columns.timestamp_shape`)."""
+        """Columns the events are read from as DOUBLE while their query is built (a
+        CSV source read with the types the spec implies)."""
         # Rows are numbered in a column, and every result of a check whose order
         # matters is ordered by it: the checks' work tables need not keep the order
         # rows arrive in, which saves memory and time in parallel statements.
@@ -177,6 +190,12 @@ class DuckBase(_Loader):
         """SQL for the value and the unreadable flag of a number column (decimal comma too)."""
         if self._kind(column) == "number":
             return f"CAST({_q(column)} AS DOUBLE)", "FALSE"
+        if column in self._typed:
+            # Read as DOUBLE by DuckDB's CSV reader, which accepts what ``TRY_CAST``
+            # does and raises on the rest: only NaN is left, unreadable as from text.
+            return f"(CASE WHEN isnan({_q(column)}) THEN NULL ELSE {_q(column)} END)", (
+                f"coalesce(isnan({_q(column)}), FALSE)"
+            )
         if self._kind(column) != "text":
             raise Unsupported(f"number column {column!r} of type {self.types[column]}")
         text = _strip(_q(column))

@@ -5,11 +5,26 @@ and the text columns that need no stripping.
 
 from __future__ import annotations
 
+import re
+
 from peakend.loading.duck.base import Unsupported
 from peakend.loading.duck.problems import ProblemRecording
 from peakend.loading.duck.sql import _in_list, _lit, _q, _strip, _text, _text_lower
 from peakend.schema import Scale
 from peakend.validate import _OFFSET
+
+_SHAPED = re.compile(
+    r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}(?::?\d{2})?)"
+)
+"""Times read without a regular expression when every one has the first one's shape."""
+
+
+def timestamp_shape(first: str | None) -> str | None:
+    """A ``GLOB`` pattern for times shaped as ``first`` (ISO 8601 with a UTC offset):
+    its digits as ``[0-9]``, the rest as written; None for any other time."""
+    if first is None or not _SHAPED.fullmatch(first):
+        return None
+    return re.sub(r"\d", "[0-9]", first)
 
 
 class ColumnValues(ProblemRecording):
@@ -144,6 +159,8 @@ class ColumnValues(ProblemRecording):
         zone = _lit(self.spec.source.timezone)
         present = f"{_q(col)} IS NOT NULL"
         kind = self._kind(col)
+        if kind == "text" and self._ts_shape:
+            return self._shaped_timestamp_sql(col, self._ts_shape)
         if kind == "instant":
             return [
                 f"{_q(col)} AS ts",
@@ -181,6 +198,29 @@ class ColumnValues(ProblemRecording):
             f"{present} AS ts_present",
             f"({present} AND NOT {offset}) AS ts_naive",
             f"({present} AND {offset}) AS ts_offset",
+        ]
+
+    def _shaped_timestamp_sql(self, col: str, shape: str) -> list[str]:
+        """The times of a CSV source that all have one shape with a UTC offset.
+
+        ``shape`` is a ``GLOB`` pattern (digits as ``[0-9]``, the offset as
+        written, see :func:`timestamp_shape`): a value of that shape is one the text
+        path reads as a time with an offset, with the same cast. A value of another
+        shape, or one the cast cannot read (30 February), raises: the caller then
+        parses every time from text instead.
+        """
+        value = _q(col)
+        error = _lit(f"a time in {col!r} of another shape than {shape!r}")
+        ts = (
+            f"CASE WHEN {value} IS NULL THEN NULL WHEN {value} GLOB {_lit(shape)} "
+            f"THEN CAST({value} AS TIMESTAMPTZ) ELSE error({error}) END"
+        )
+        present = f"{value} IS NOT NULL"
+        return [
+            f"{ts} AS ts",
+            f"{present} AS ts_present",
+            "FALSE AS ts_naive",
+            f"{present} AS ts_offset",
         ]
 
     def _score_sql(self) -> list[str]:
