@@ -76,6 +76,17 @@ class DuckBase(_Loader):
     text only when that read fails (:meth:`~peakend.loading.duck.checks.EventChecks._events`).
     Off, every CSV load takes the text path (the tests compare both)."""
 
+    _typed: frozenset[str] = frozenset()
+    """Columns the events are read from as DOUBLE while their query is built (a CSV
+    source read with the types the spec implies)."""
+
+    _ts_shape: str | None = None
+    """While the events of a CSV source are read with types: the shape of every time
+    (:func:`~peakend.loading.duck.columns.timestamp_shape`)."""
+
+    _typed_read = False
+    """Whether the events were read with types (the text path was not needed)."""
+
     def __init__(self, spec: DatasetSpec) -> None:
         super().__init__(spec)
         import duckdb
@@ -97,14 +108,6 @@ class DuckBase(_Loader):
         self._view = False
         self._ev_query = ""
         self._symmetric: tuple[float, float, bool] | None = None
-        self._typed: frozenset[str] = frozenset()
-        self._ts_shape: str | None = None
-        self._typed_read = False
-        """Whether the events were read with types (the text path was not needed)."""
-        """While the events of a CSV source are read with types: the shape of every
-        time (:func:`~peakend.loading.duck.columns.timestamp_shape`)."""
-        """Columns the events are read from as DOUBLE while their query is built (a
-        CSV source read with the types the spec implies)."""
         # Rows are numbered in a column, and every result of a check whose order
         # matters is ordered by it: the checks' work tables need not keep the order
         # rows arrive in, which saves memory and time in parallel statements.
