@@ -161,3 +161,21 @@ def test_the_shape_of_a_time() -> None:
     assert timestamp_shape("2024-05-04T09:58:53.25Z") is not None
     for unshaped in ("2024-05-04 09:58:53", "2024-5-4 09:58:53+00", " 2024-05-04T09:58Z", None):
         assert timestamp_shape(unshaped) is None
+
+
+def test_a_lopsided_reversed_scale_gives_the_same_valences(
+    generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One scale whose neutral point is not its middle, reversed, with a number for
+    not applicable: the valence formula's general branch, its bounds as constants."""
+    score = "CASE WHEN i % 53 = 3 THEN '9' WHEN i % 53 = 4 THEN '0' ELSE CAST(score AS VARCHAR) END"
+    spec = planted(generated, "lopsided", score=score)
+    scale = "[scales.score]\nneutral = 2\nreversed = true\nnot_applicable = [9]"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("[scales.score]", scale, 1))
+    typed, datasets = three_ways(spec, monkeypatch)
+    assert typed
+    reasons = {str(p.reason) for p in datasets[0].report.problems}
+    assert {"not_applicable", "score_out_of_scale"} <= reasons
+    valences = datasets[0].events.column("valence").to_pylist()
+    assert min(v for v in valences if v is not None) == -1.0  # a 5, reversed
+    assert_same(datasets)

@@ -87,6 +87,10 @@ class DuckBase(_Loader):
     _typed_read = False
     """Whether the events were read with types (the text path was not needed)."""
 
+    _scale_constants: dict[str, str] = {}  # noqa: RUF012  (replaced, never changed)
+    """The scale of every event as SQL constants, when one scale serves every
+    touchpoint (:meth:`~peakend.loading.duck.columns.ColumnValues._scale_term`)."""
+
     def __init__(self, spec: DatasetSpec) -> None:
         super().__init__(spec)
         import duckdb

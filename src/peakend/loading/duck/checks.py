@@ -23,8 +23,6 @@ from peakend.validate import ROW, Reason, Severity
 
 _UNPARSABLE = "ts_present AND ts IS NULL"
 _NAIVE = f"ts_naive AND NOT ({_UNPARSABLE})"
-_UNSCALED = "score_value IS NOT NULL AND NOT scaled"
-_OUTSIDE = "score_value IS NOT NULL AND NOT na AND (score_value < low OR score_value > high)"
 
 
 class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
@@ -177,7 +175,7 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
         if "initiated_by" in self.columns:
             found.append(self._initiator_bad())
         if "score" in self.columns:
-            found += ["score_bad", _UNSCALED, _OUTSIDE, "na"]
+            found += ["score_bad", self._unscaled(), self._outside(), "na"]
         if "valence" in self.columns:
             found.append("valence_bad")
         found += [flag for _, flag, _ in self._confirms]
@@ -270,6 +268,17 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
         allowed = _in_list(list(INITIATORS))
         return f"initiated_by IS NOT NULL AND lower(initiated_by) NOT IN {allowed}"
 
+    def _unscaled(self) -> str:
+        """Events with a score and no scale."""
+        return f"score_value IS NOT NULL AND NOT {self._scale_term('scaled')}"
+
+    def _outside(self) -> str:
+        """Events with a score outside their scale."""
+        low, high = self._scale_term("low"), self._scale_term("high")
+        return (
+            f"score_value IS NOT NULL AND NOT na AND (score_value < {low} OR score_value > {high})"
+        )
+
     def _score_checks(self, col: str) -> None:
         bad_values = (
             [
@@ -287,8 +296,8 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
             self._reject_sql("keep AND score_bad", Reason.BAD_SCORE, col, fix)
             self._drop("score_bad")
         scored = (
-            self.db.sql(f"SELECT DISTINCT tp FROM ev WHERE keep AND {_UNSCALED}").fetchall()
-            if self._known(_UNSCALED) != 0
+            self.db.sql(f"SELECT DISTINCT tp FROM ev WHERE keep AND {self._unscaled()}").fetchall()
+            if self._known(self._unscaled()) != 0
             else []
         )
         unscaled = sorted(str(r[0]) for r in scored)
@@ -298,7 +307,7 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
                 f"{', '.join(unscaled[:5])}. Declare one under [scales] (e.g. [scales.csat] "
                 "low = 1, high = 5) and set `default_scale` or the touchpoint's `scale`."
             )
-        outside = _OUTSIDE
+        outside = self._outside()
         self._reject_sql(
             f"keep AND {outside}",
             Reason.SCORE_OUT_OF_SCALE,

@@ -61,12 +61,22 @@ class ColumnValues(ProblemRecording):
         if not_applicable:
             values = ", ".join(f"CAST({float(v)!r} AS DOUBLE)" for v in not_applicable)
             na = f"(e.na_text OR coalesce(list_contains([{values}], e.score_value), FALSE))"
-        return (
-            f"SELECT e.*, CAST({float(low)!r} AS DOUBLE) AS low, "
-            f"CAST({float(high)!r} AS DOUBLE) AS high, "
-            f"CAST({float(neutral)!r} AS DOUBLE) AS neutral, {bool(reversed_)} AS reversed, "
-            f"TRUE AS scaled, {na} AS na FROM ({events}) e"
-        )
+        # The scale's bounds are constants of the checks, not columns of every event
+        # (five constant columns cost 2-3 CPU seconds to store at 10M events).
+        self._scale_constants = {
+            "low": f"CAST({float(low)!r} AS DOUBLE)",
+            "high": f"CAST({float(high)!r} AS DOUBLE)",
+            "neutral": f"CAST({float(neutral)!r} AS DOUBLE)",
+            "reversed": str(bool(reversed_)).upper(),
+            "scaled": "TRUE",
+        }
+        return f"SELECT e.*, {na} AS na FROM ({events}) e"
+
+    def _scale_term(self, name: str) -> str:
+        """SQL for the scale's ``low``, ``high``, ``neutral``, ``reversed`` or
+        ``scaled`` of an event: a constant when one scale serves every touchpoint,
+        else the column of that name (:meth:`_with_scales`)."""
+        return self._scale_constants.get(name, name)
 
     def _with_finals(self, events: str) -> str:
         """``events`` with the canonical score, valence and initiator computed in the same pass.
@@ -77,18 +87,23 @@ class ColumnValues(ProblemRecording):
         """
         columns = self._ev_columns_of(events)
         score = "CASE WHEN na THEN NULL ELSE score_value END" if "na" in columns else "score_value"
-        if "low" in columns and self._symmetric is not None:
+        scored = "score" in self.columns  # (the events have their scales, _with_scales)
+        low, high, neutral, reversed_sql = (
+            self._scale_term(n) for n in ("low", "high", "neutral", "reversed")
+        )
+        if scored and self._symmetric is not None:
             # One scale, as far above its neutral point as below: both branches of the
             # general formula are the same division, written once with constants.
-            neutral, half, reversed_ = self._symmetric
-            valence = f"(({score}) - CAST({neutral!r} AS DOUBLE)) / CAST({half!r} AS DOUBLE)"
-            valence = f"-({valence})" if reversed_ else valence
-        elif "low" in columns:
+            middle, half, flip = self._symmetric
+            valence = f"(({score}) - CAST({middle!r} AS DOUBLE)) / CAST({half!r} AS DOUBLE)"
+            valence = f"-({valence})" if flip else valence
+        elif scored:
             valence = (
-                f"CASE WHEN ({score}) >= neutral THEN (({score}) - neutral) / (high - neutral) "
-                f"ELSE (({score}) - neutral) / (neutral - low) END"
+                f"CASE WHEN ({score}) >= {neutral} "
+                f"THEN (({score}) - {neutral}) / ({high} - {neutral}) "
+                f"ELSE (({score}) - {neutral}) / ({neutral} - {low}) END"
             )
-            valence = f"CASE WHEN reversed THEN -({valence}) ELSE {valence} END"
+            valence = f"CASE WHEN {reversed_sql} THEN -({valence}) ELSE {valence} END"
         else:
             valence = "CAST(NULL AS DOUBLE)"
         if "valence_given" in columns:
