@@ -71,6 +71,26 @@ class DuckBase(_Loader):
     """Count what every check looks for in one pass first (:meth:`_count_checks`), and
     leave the events of a typed Parquet source as a view over it (:meth:`_in_place`)."""
 
+    typed_csv = True
+    """Read the number columns of a CSV source as numbers first, and parse them from
+    text only when that read fails (:meth:`~peakend.loading.duck.checks.EventChecks._events`).
+    Off, every CSV load takes the text path (the tests compare both)."""
+
+    _typed: frozenset[str] = frozenset()
+    """Columns the events are read from as DOUBLE while their query is built (a CSV
+    source read with the types the spec implies)."""
+
+    _ts_shape: str | None = None
+    """While the events of a CSV source are read with types: the shape of every time
+    (:func:`~peakend.loading.duck.columns.timestamp_shape`)."""
+
+    _typed_read = False
+    """Whether the events were read with types (the text path was not needed)."""
+
+    _scale_constants: dict[str, str] = {}  # noqa: RUF012  (replaced, never changed)
+    """The scale of every event as SQL constants, when one scale serves every
+    touchpoint (:meth:`~peakend.loading.duck.columns.ColumnValues._scale_term`)."""
+
     def __init__(self, spec: DatasetSpec) -> None:
         super().__init__(spec)
         import duckdb
@@ -177,6 +197,12 @@ class DuckBase(_Loader):
         """SQL for the value and the unreadable flag of a number column (decimal comma too)."""
         if self._kind(column) == "number":
             return f"CAST({_q(column)} AS DOUBLE)", "FALSE"
+        if column in self._typed:
+            # Read as DOUBLE by DuckDB's CSV reader, which accepts what ``TRY_CAST``
+            # does and raises on the rest: only NaN is left, unreadable as from text.
+            return f"(CASE WHEN isnan({_q(column)}) THEN NULL ELSE {_q(column)} END)", (
+                f"coalesce(isnan({_q(column)}), FALSE)"
+            )
         if self._kind(column) != "text":
             raise Unsupported(f"number column {column!r} of type {self.types[column]}")
         text = _strip(_q(column))

@@ -15,29 +15,93 @@ import pandas as pd
 from peakend.errors import ConfigError
 from peakend.loading.duck.base import _EMPTY
 from peakend.loading.duck.canonical import CanonicalEvents
-from peakend.loading.duck.columns import ColumnValues
+from peakend.loading.duck.columns import ColumnValues, timestamp_shape
+from peakend.loading.duck.source import SourceReading
 from peakend.loading.duck.sql import _in_list, _q
 from peakend.schema import INITIATORS
 from peakend.validate import ROW, Reason, Severity
 
 _UNPARSABLE = "ts_present AND ts IS NULL"
 _NAIVE = f"ts_naive AND NOT ({_UNPARSABLE})"
-_UNSCALED = "score_value IS NOT NULL AND NOT scaled"
-_OUTSIDE = "score_value IS NOT NULL AND NOT na AND (score_value < low OR score_value > high)"
 
 
-class EventChecks(ColumnValues, CanonicalEvents):
+class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
     """Builds the events with their check flags and runs the checks in the pandas loader's order."""
 
     def _events(self) -> None:
-        cols = self.columns
         clean = self._clean_text_columns()
+        later = self._numbered_later()
+        typed = self._typed_numbers() if later else set()
+        if not (typed and self._typed_events(clean, typed)):
+            self._store_events(self._event_query(clean, later, "raw_cells" if later else "raw"))
+        if self.counts_first:
+            self._count_checks()
+        self._run_confirms()
+        self._event_checks()
+        self._final_view()
+
+    def _typed_numbers(self) -> set[str]:
+        """The number columns of a CSV source that can be read as numbers first.
+
+        Only where the reader's parse is the text path's: not with a decimal comma,
+        and a score only when no scale names a not-applicable answer in words (such
+        a code is compared as text).
+        """
+        if not (self.typed_csv and self._csv_read):
+            return set()
+        if self.spec.source.decimal != ".":
+            return set()
+        roles = ["seq", "valence"]
+        one = self._one_scale()
+        if one is not None and not one.not_applicable_text:
+            roles.append("score")
+        return {self.columns[r] for r in roles if r in self.columns}
+
+    def _typed_events(self, clean: set[str], typed: set[str]) -> bool:
+        """The table of events from the CSV source read with ``typed`` as numbers, and
+        the times, when all have the first one's shape, without a regular expression.
+
+        Most files are clean: their numbers need not be read as text and parsed
+        again, nor each time searched for an offset. Returns False, leaving nothing
+        behind, when DuckDB's reader finds a value it cannot read as a number or a
+        time of another shape: the text path then parses every value and words the
+        problems and the quarantine as always.
+        """
+        import duckdb
+
+        try:
+            source = self._typed_cells(typed)
+            self._typed = frozenset(typed)
+            self._ts_shape = self._first_time_shape()
+            self._store_events(self._event_query(clean, True, source))
+        except (duckdb.ConversionException, duckdb.InvalidInputException):
+            self._unordered()
+            self.db.sql("DROP TABLE IF EXISTS ev")
+            self._confirms.clear()
+            return False
+        finally:
+            self._typed, self._ts_shape = frozenset(), None
+        self._typed_read = True
+        return True
+
+    def _first_time_shape(self) -> str | None:
+        """The shape of the source's first time, when every time may have it
+        (:func:`~peakend.loading.duck.columns.timestamp_shape`)."""
+        if "ts" not in self.columns:
+            return None
+        column = _q(self.columns["ts"])
+        first = self.db.sql(f"SELECT {column} FROM raw_cells WHERE {column} IS NOT NULL LIMIT 1")
+        rows = first.fetchall()
+        return timestamp_shape(str(rows[0][0])) if rows else None
+
+    def _event_query(self, clean: set[str], later: bool, source: str) -> str:
+        """The query of the events with their check flags and canonical values."""
+        cols = self.columns
 
         def text(column: str) -> str:
             value = self._text_of(column)  # (checks the type in every case)
             return _q(column) if column in clean else value
 
-        later = self._numbered_later()
         row = f"CAST(NULL AS BIGINT) AS {ROW}" if later else ROW
         select = [row, f"{text(cols['journey_id'])} AS jid", f"{text(cols['touchpoint'])} AS tp"]
         for role in ("customer_id", "channel", "initiated_by", "text", "lang"):
@@ -58,30 +122,30 @@ class EventChecks(ColumnValues, CanonicalEvents):
             outside = f"({value} IS NOT NULL AND ({value} < -1 OR {value} > 1))"
             select += [f"{value} AS valence_given", f"({bad} OR {outside}) AS valence_bad"]
         select.append("TRUE AS keep")
-        events = f"SELECT {', '.join(select)} FROM {'raw_cells' if later else 'raw'}"
+        events = f"SELECT {', '.join(select)} FROM {source}"
         if "score" in cols:
             events = self._with_scales(events)
+        return self._with_finals(events)
+
+    def _store_events(self, query: str) -> None:
+        """Table ``ev`` of the events ``query`` gives, or a view when the source is a
+        typed Parquet file (:meth:`_in_place`)."""
         if self._in_place():
             # Nothing to parse: the events stay a view over the source, and the rows a
             # check drops are listed in ``ev_dropped`` (writing ten million checked
             # events into a table cost more CPU time than every check together).
             self._view = True
-            self._ev_query = self._with_finals(events)
+            self._ev_query = query
             self.db.sql(f"CREATE TABLE ev_dropped ({ROW} BIGINT)")
             self._define_view("TRUE")
         else:
             # In the file's order: the engine sums over the events as stored, and the
             # same order gives the same sums, to the last digit, from run to run.
             self.db.execute("SET preserve_insertion_order = true")
-            self.db.sql(f"CREATE TABLE ev AS {self._with_finals(events)}")
-            if later:
+            self.db.sql(f"CREATE TABLE ev AS {query}")
+            if self._numbered_later():
                 self._number_rows()
             self._unordered()
-        if self.counts_first:
-            self._count_checks()
-        self._run_confirms()
-        self._event_checks()
-        self._final_view()
 
     def _numbered_later(self) -> bool:
         """Whether the table of events is read from a CSV file in parallel and its rows
@@ -111,7 +175,7 @@ class EventChecks(ColumnValues, CanonicalEvents):
         if "initiated_by" in self.columns:
             found.append(self._initiator_bad())
         if "score" in self.columns:
-            found += ["score_bad", _UNSCALED, _OUTSIDE, "na"]
+            found += ["score_bad", self._unscaled(), self._outside(), "na"]
         if "valence" in self.columns:
             found.append("valence_bad")
         found += [flag for _, flag, _ in self._confirms]
@@ -204,6 +268,17 @@ class EventChecks(ColumnValues, CanonicalEvents):
         allowed = _in_list(list(INITIATORS))
         return f"initiated_by IS NOT NULL AND lower(initiated_by) NOT IN {allowed}"
 
+    def _unscaled(self) -> str:
+        """Events with a score and no scale."""
+        return f"score_value IS NOT NULL AND NOT {self._scale_term('scaled')}"
+
+    def _outside(self) -> str:
+        """Events with a score outside their scale."""
+        low, high = self._scale_term("low"), self._scale_term("high")
+        return (
+            f"score_value IS NOT NULL AND NOT na AND (score_value < {low} OR score_value > {high})"
+        )
+
     def _score_checks(self, col: str) -> None:
         bad_values = (
             [
@@ -221,8 +296,8 @@ class EventChecks(ColumnValues, CanonicalEvents):
             self._reject_sql("keep AND score_bad", Reason.BAD_SCORE, col, fix)
             self._drop("score_bad")
         scored = (
-            self.db.sql(f"SELECT DISTINCT tp FROM ev WHERE keep AND {_UNSCALED}").fetchall()
-            if self._known(_UNSCALED) != 0
+            self.db.sql(f"SELECT DISTINCT tp FROM ev WHERE keep AND {self._unscaled()}").fetchall()
+            if self._known(self._unscaled()) != 0
             else []
         )
         unscaled = sorted(str(r[0]) for r in scored)
@@ -232,7 +307,7 @@ class EventChecks(ColumnValues, CanonicalEvents):
                 f"{', '.join(unscaled[:5])}. Declare one under [scales] (e.g. [scales.csat] "
                 "low = 1, high = 5) and set `default_scale` or the touchpoint's `scale`."
             )
-        outside = _OUTSIDE
+        outside = self._outside()
         self._reject_sql(
             f"keep AND {outside}",
             Reason.SCORE_OUT_OF_SCALE,

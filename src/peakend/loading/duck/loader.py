@@ -29,7 +29,10 @@ A CSV source is a view over DuckDB's reader whose rows are numbered in the
 file's order; the table of events is parsed and checked in one pass on every
 thread, stored in the file's order and numbered afterwards by its place in the
 table (:meth:`~peakend.loading.duck.checks.EventChecks._numbered_later`), and
-the raw text is read again only for the rows a check reports.
+the raw text is read again only for the rows a check reports. Its numbers are
+read as numbers, and its times, when all have the first one's shape, without a
+regular expression; a value that read cannot take sends the load down the text
+path (:meth:`~peakend.loading.duck.checks.EventChecks._typed_events`).
 
 Each family of checks is a module of its own: reading the source
 (:mod:`~peakend.loading.duck.source`), the SQL of the column values

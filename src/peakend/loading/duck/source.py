@@ -26,6 +26,9 @@ class SourceReading(DuckBase):
     _raw_parquet: tuple[str, list[str]] | None = None
     """The path (as SQL) and columns of a Parquet source of the events."""
 
+    _csv_read = ""
+    """The path (as SQL) and ``read_csv`` options of a CSV source of the events."""
+
     def _read(self, source: SourceSpec, name: str) -> None:
         """Load ``source`` into table ``name`` with a 1-based ``__row__``."""
         assert source.path is not None
@@ -98,20 +101,42 @@ class SourceReading(DuckBase):
             self._parquet_view("raw", path, names)
 
     def _csv_scan(self, source: SourceSpec, path: str, main: bool) -> str:
-        """``read_csv`` with the delimiter and encoding the pandas reader would use."""
+        """``read_csv`` with the delimiter and encoding the pandas reader would use,
+        every column as text."""
         assert source.path is not None
         head = read_file_bytes(source.path, limit=_HEAD_BYTES)
-        raw_head = source.path.read_bytes()[:2]
+        with source.path.open("rb") as file:
+            raw_head = file.read(2)  # (not the whole file, which may be gigabytes)
         if raw_head[:2] == b"PK":
             raise Unsupported("zip archive")
         duck_encoding, delimiter = self._csv_dialect(source, head, main)
         compression = "gzip" if raw_head == b"\x1f\x8b" else "none"
-        return (
-            f"read_csv({path}, header = true, all_varchar = true, delim = {_lit(delimiter)}, "
+        options = (
+            f"header = true, delim = {_lit(delimiter)}, "
             f"quote = '\"', escape = '\"', encoding = {_lit(duck_encoding)}, "
             f"compression = {_lit(compression)}, "
-            "null_padding = false, strict_mode = true)"
+            "null_padding = false, strict_mode = true"
         )
+        if main:
+            self._csv_read = f"{path}, {options}"
+        return f"read_csv({path}, all_varchar = true, {options})"
+
+    def _typed_cells(self, numbers: set[str]) -> str:
+        """View ``raw_typed`` of the CSV source, as ``raw_cells`` but with the columns
+        ``numbers`` read as DOUBLE by DuckDB's reader; returns its name.
+
+        The reader parses numbers as ``TRY_CAST`` does, and raises on the first
+        value it cannot read (when the view is created or read): the caller then
+        parses every column from text instead.
+        """
+        names = [c for c in self.types if c != ROW]
+        types = ", ".join(
+            f"{_lit(c)}: {_lit('DOUBLE' if c in numbers else 'VARCHAR')}" for c in names
+        )
+        cells = ", ".join(_q(c) if c in numbers else f"{_cell(_q(c))} AS {_q(c)}" for c in names)
+        scan = f"read_csv({self._csv_read}, types = {{{types}}})"
+        self.db.sql(f"CREATE OR REPLACE VIEW raw_typed AS SELECT {cells} FROM {scan}")
+        return "raw_typed"
 
     def _csv_dialect(self, source: SourceSpec, head: bytes, main: bool) -> tuple[str, str]:
         """The encoding (as DuckDB and Spark name it) and delimiter of a CSV source.
