@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import json
 import warnings
-from functools import partial
 from pathlib import Path
 
 import pytest
-from threadpoolctl import threadpool_limits
 
 import peakend
 from peakend.errors import StatisticalWarning
 from peakend.generate import GeneratorConfig, generate
-from peakend.models.moments import (
-    MomentSettings,
-    MomentsResult,
-    find_moments,
-    moments_from_design,
-)
-from peakend.models.moments.design import build_design
-from peakend.models.moments.total import experienced_order, total_by_intervention
+from peakend.models.moments import MomentSettings, MomentsResult, find_moments
+from peakend.models.moments.total import experienced_order
 
 THRESHOLD = 0.25
 
@@ -187,29 +179,3 @@ def test_journey_order_is_the_four_key_sort_whether_or_not_events_arrive_in_orde
     # journeys in another order than the design's, each one's events in time
     relabel = rng.permutation(300)
     assert np.array_equal(_journey_order(relabel[r], m, t, s), np.lexsort((s, t, m, relabel[r])))
-
-
-def test_total_effects_computed_beside_the_fit_are_those_passed_in(
-    planted: tuple[Path, dict[str, dict[str, float]]],
-) -> None:
-    """``total_of`` computes the effects while the cross-validation runs: the same result."""
-    spec, _ = planted
-    dataset = peakend.load(spec)
-    design = build_design(dataset, "overall")
-    settings = MomentSettings(threshold=THRESHOLD, n_resamples=20, seed=1)
-    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
-        warnings.simplefilter("ignore", StatisticalWarning)
-        total = total_by_intervention(dataset, design, settings.level)
-        assert total is not None
-        passed = moments_from_design(
-            design, settings, dataset=dataset, outcome="overall", total=total
-        )
-        beside = moments_from_design(
-            design,
-            settings,
-            dataset=dataset,
-            outcome="overall",
-            total_of=partial(total_by_intervention, dataset, level=settings.level),
-        )
-    assert beside.estimand == "total_by_intervention"
-    assert json.dumps(beside.to_dict()) == json.dumps(passed.to_dict())

@@ -38,7 +38,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import replace
-from functools import partial
 
 import numpy as np
 import pyarrow.compute as pc
@@ -167,13 +166,11 @@ def find_moments(
         adjust_for=adjust_for,
     )
     check_rows(design)
+    total = None
+    if not adjust_for:
+        total = total_by_intervention(dataset, design, cfg.level)
     result = moments_from_design(
-        design,
-        cfg,
-        dataset=dataset,
-        outcome=name,
-        progress=progress,
-        total_of=None if adjust_for else partial(total_by_intervention, dataset, level=cfg.level),
+        design, cfg, dataset=dataset, outcome=name, progress=progress, total=total
     )
     chosen = dataset.spec.segments if segments is None else tuple(segments)
     if not chosen:
@@ -190,26 +187,21 @@ def moments_from_design(
     outcome: str,
     progress: Callable[[int], None] | None = None,
     total: TotalEffects | None = None,
-    total_of: Callable[[MomentDesign], TotalEffects | None] | None = None,
 ) -> MomentsResult:
     """Fit, bootstrap and classify one design (the whole sample or one segment).
 
     With ``total`` (:mod:`~peakend.models.moments.total`) the penalties and
     rewards are the total effects by intervention instead of the band
     regression's; importance and fit stay those of the band regression.
-    ``total_of`` computes them from ``design`` instead (None: the band
-    regression's), here, while the cross-validated fit runs.
 
     The cross-validated fit is simulated on a thread of its own while the
     bootstrap runs: both are mostly NumPy work that releases the interpreter
     lock, and the bootstrap alone leaves part of two cores idle. Both start
     from one fit of the model on the whole design (:func:`~.fit.full_fit`).
-    The simulation takes longest: the total effects and the sandwich intervals,
-    which need neither, are computed on this thread once the bootstrap is done,
-    beside it, instead of before or after it while a core stays idle.
-    BLAS stays on one thread for the whole block: every part limits it, and the
-    limit is process-wide, so one part leaving its limit must not lift it for
-    the others (results would then depend on timing, in the last digits).
+    BLAS stays on
+    one thread for the whole block: both parts limit it, and the limit is
+    process-wide, so one part leaving its limit must not lift it for the
+    other (results would then depend on timing, in the last digits).
     """
     with (
         threadpool_limits(limits=1, user_api="blas"),
@@ -233,9 +225,6 @@ def moments_from_design(
             progress=progress,
             full=whole,
         )
-        if total_of is not None:
-            total = total_of(design)
-        robust = None if design.binary else band_intervals(design, settings.level)
         cv_fit = fit.result()
     threshold = (
         settings.threshold
@@ -244,6 +233,7 @@ def moments_from_design(
     )
     relevance = _catalogue(dataset, "brand_relevance")
     stages = _catalogue(dataset, "stage")
+    robust = None if design.binary else band_intervals(design, settings.level)
     moments = [
         _touchpoint_moment(
             design, draws, t, threshold, settings, (relevance, stages), robust, total

@@ -29,7 +29,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
 
 import numpy as np
 import pyarrow as pa
@@ -167,7 +166,7 @@ def _one_attribute(
                 dataset=dataset,
                 outcome=pooled.outcome,
                 progress=progress,
-                total_of=_group_total(dataset, pooled),
+                total=_group_total(dataset, sub, pooled),
             )
     if skipped:
         warnings.warn(
@@ -180,15 +179,12 @@ def _one_attribute(
 
 
 def _group_total(
-    dataset: Dataset, pooled: MomentsResult
-) -> Callable[[MomentDesign], TotalEffects | None] | None:
-    """What computes a group's total effects by intervention when the whole sample's are.
-
-    ``None`` when the whole sample's effects are the band regression's.
-    """
+    dataset: Dataset, group: MomentDesign, pooled: MomentsResult
+) -> TotalEffects | None:
+    """The group's total effects by intervention when the whole sample's are; else ``None``."""
     if pooled.estimand != "total_by_intervention":
         return None
-    return partial(total_by_intervention, dataset, level=pooled.settings.level)
+    return total_by_intervention(dataset, group, pooled.settings.level)
 
 
 def _pool(
