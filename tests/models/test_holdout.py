@@ -22,6 +22,7 @@ from peakend.models.moments.holdout import (
     _binomial,
     _copies,
     _pinv,
+    _random_x_errors,
     _true_fit,
     _weighted_scores,
     _world,
@@ -226,6 +227,23 @@ def test_the_shared_fit_gives_the_same_errors(null_design: MomentDesign) -> None
     fresh = cv_errors(null_design, fold, n_resamples=20, seed=3)
     shared = cv_errors(null_design, fold, n_resamples=20, seed=3, full=full_fit(null_design))
     assert np.array_equal(fresh, shared)
+
+
+def test_draws_scored_on_threads_are_the_draws_taken_in_order(
+    null_design: MomentDesign,
+) -> None:
+    """The random-X draws scored on several threads are, index by index, the ones
+    scored one after the other from the same generator."""
+    fold = fold_of_rows(null_design, 5, 0)
+    world = _world(null_design, fold)
+    assert world is not None
+    rng = np.random.default_rng(8)
+    expected = []
+    for _ in range(12):
+        cv, true = _weighted_scores(world, *_copies(world, rng, "rademacher"))
+        expected.append(cv - true)
+    threaded = _random_x_errors(world, np.random.default_rng(8), 12, "rademacher")
+    assert np.array_equal(threaded, np.array(expected))
 
 
 def test_the_journeys_themselves_score_as_the_cross_validation(
