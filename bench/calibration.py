@@ -100,6 +100,7 @@ THRESHOLD = 0.25  # the generator's class boundary, in points of `overall`
 QUIET_MEMORY = {"w_peak": 0.0, "w_end": 0.0, "w_mean": 0.0, "w_trough": 0.0}
 NO_RECOVERY = {"recovered_effect": 0.0, "unrecovered_effect": 0.0}
 MEMORY_FEATURES = ("peak_valence", "end_valence", "mean_valence", "trough_valence")
+POPULATION_JOURNEYS = 500_000  # fresh journeys each fit and importance is scored on
 
 
 @dataclass(frozen=True)
@@ -293,15 +294,24 @@ def resolvable(
 
 
 # ---------------------------------------------------------------- moments
-def population(scenario: Scenario, workdir: Path, n: int = 100_000) -> dict[str, object]:
+def population(
+    scenario: Scenario, workdir: Path, n: int = POPULATION_JOURNEYS, seed: int = 10**6
+) -> dict[str, object]:
     """A very large sample: the true importance, and fresh journeys to score each fit on.
+
+    Every dataset's fit is scored on these same journeys, so their chance
+    deviation is an offset shared by all datasets, not noise that averages out:
+    with 100,000 journeys the average real error of the `near` fit was −0.0039,
+    −0.0018 and −0.0027 on three population seeds (its spread is 0.010) and its
+    coverage 92.5 %, 93.5 % and 93.5 %; five times the journeys take that
+    offset's spread down by √5 (−0.0015 and −0.0018 on two seeds).
 
     The printed fit is cross-validated: it estimates how well the model fitted on
     the data predicts new journeys. Its truth is that score on fresh journeys
     (this sample) of the model fitted on the replicate.
     """
-    cfg = scenario.configure(GeneratorConfig(n_journeys=n, seed=10**6))
-    dataset = peakend.load(generate(workdir / f"population-{scenario.name}", cfg).spec_path)
+    cfg = scenario.configure(GeneratorConfig(n_journeys=n, seed=seed))
+    dataset = peakend.load(generate(workdir / f"population-{scenario.name}-{seed}", cfg).spec_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)
         result = find_moments(
@@ -520,7 +530,7 @@ def run(
     replicates: int,
     resamples: int,
     workdir: Path,
-    population_n: int = 100_000,
+    population_n: int = POPULATION_JOURNEYS,
     quiet: bool = False,
     confusion: bool = False,
     journeys: int | None = None,

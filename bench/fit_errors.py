@@ -183,13 +183,27 @@ def main() -> None:
         help="other worlds to compare with (default: all)",
     )
     parser.add_argument("--rows", type=Path, help="write every dataset's figures here (JSON lines)")
+    parser.add_argument(
+        "--population-seed",
+        type=int,
+        default=10**6,
+        help="seed of the fresh journeys the true fit is scored on",
+    )
+    parser.add_argument(
+        "--population-size",
+        type=int,
+        default=calibration.POPULATION_JOURNEYS,
+        help="fresh journeys for the true fit",
+    )
     args = parser.parse_args()
     print(f"load: {os.getloadavg()[0]:.2f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="peakend-fit-errors-") as tmp:
         for name in args.scenarios:
             scenario = calibration.SCENARIOS[name]
             started = time.perf_counter()
-            pop = calibration.population(scenario, Path(tmp))
+            pop = calibration.population(
+                scenario, Path(tmp), args.population_size, seed=args.population_seed
+            )
             rows = []
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", StatisticalWarning)
