@@ -36,6 +36,11 @@ def both(spec_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Dataset, Dat
 def assert_same(a: Dataset, b: Dataset) -> None:
     assert a.report.loader.startswith("pandas")
     assert b.report.loader == "duckdb"
+    assert_same_data(a, b)
+
+
+def assert_same_data(a: Dataset, b: Dataset) -> None:
+    """The same events, outcomes, touchpoints, problems, quarantine and report (but the loader)."""
     assert a.events.equals(b.events, check_metadata=True)
     assert a.outcomes.equals(b.outcomes)
     assert a.touchpoints.equals(b.touchpoints)

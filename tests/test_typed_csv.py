@@ -14,8 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 import pytest
+from tests.test_loaders import assert_same_data
 
 from peakend.generate import GeneratorConfig, generate
 from peakend.load import Dataset, load
@@ -69,15 +69,7 @@ def three_ways(spec_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[bool, 
 def assert_same(datasets: list[Dataset]) -> None:
     first, *others = datasets
     for other in others:
-        assert first.events.equals(other.events, check_metadata=True)
-        assert first.outcomes.equals(other.outcomes)
-        assert first.touchpoints.equals(other.touchpoints)
-        assert first.report.problems == other.report.problems
-        pd.testing.assert_frame_equal(first.quarantine, other.quarantine)
-        a, b = first.report.to_dict(), other.report.to_dict()
-        a.pop("loader")
-        b.pop("loader")
-        assert a == b
+        assert_same_data(first, other)
 
 
 def test_a_clean_csv_is_read_with_types(generated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
