@@ -15,9 +15,17 @@ from peakend import load
 from peakend.errors import ConfigError, StatisticalWarning
 from peakend.generate import GeneratorConfig, generate
 from peakend.load import Dataset
-from peakend.models.focus import KIND_ORDER, MOVED_BY_INTERVENTION, FocusPlan, focus_plan
+from peakend.models.focus import (
+    KIND_ORDER,
+    MOVED_BY_INTERVENTION,
+    FocusAction,
+    FocusPlan,
+    focus_plan,
+    with_actions,
+)
 from peakend.models.focus.gains import moved_effects
 from peakend.models.moments import MomentSettings, MomentsResult, find_moments
+from peakend.stats.resampling import Interval
 
 
 @pytest.fixture(scope="module")
@@ -201,3 +209,84 @@ def test_a_plan_on_another_dataset_is_refused(
 ) -> None:
     with pytest.raises(ConfigError, match="pass the dataset"):
         focus_plan(moments, planted[0])
+
+
+def _plan_json(plan: FocusPlan) -> str:
+    """Every figure of ``plan`` as text: NaN risks compare equal, floats to the last digit."""
+    return json.dumps(plan.to_dict(), sort_keys=True)
+
+
+@pytest.mark.parametrize("outcome", ["overall", "satisfied"])
+def test_a_plan_from_the_moments_inputs_equals_one_built_from_the_events(
+    planted: tuple[Dataset, dict[str, Any]], outcome: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The moments' kept inputs give the plan the events give, to the last digit.
+
+    With ``keep_total_inputs`` the gains by intervention start from the design
+    and ordered moments the moments analysis built; without, the focus plan
+    builds them again from the events. The moments table itself is the same
+    either way.
+    """
+    dataset, _ = planted
+    settings = MomentSettings(n_resamples=20, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        alone = find_moments(dataset, outcome=outcome, settings=settings, segments=())
+        kept = find_moments(
+            dataset, outcome=outcome, settings=settings, segments=(), keep_total_inputs=True
+        )
+    assert alone.total_inputs is None
+    assert kept.total_inputs is not None
+    assert json.dumps(kept.to_dict()) == json.dumps(alone.to_dict())
+    built = focus_plan(alone, dataset)
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the plan rebuilt what the moments kept")
+
+    monkeypatch.setattr("peakend.models.focus.gains.build_design", refuse)
+    monkeypatch.setattr("peakend.models.focus.gains.scored_events", refuse)
+    reused = focus_plan(kept, dataset)
+    assert reused.effects == MOVED_BY_INTERVENTION
+    assert _plan_json(reused) == _plan_json(built)
+    with pytest.raises(AssertionError, match="rebuilt"):
+        focus_plan(alone, dataset)  # the check above can fail
+
+
+def test_kept_inputs_of_another_dataset_are_refused(
+    dataset: Dataset, planted: tuple[Dataset, dict[str, Any]]
+) -> None:
+    settings = MomentSettings(n_resamples=20, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        kept = find_moments(
+            planted[0], outcome="overall", settings=settings, segments=(), keep_total_inputs=True
+        )
+    with pytest.raises(ConfigError, match="pass the dataset"):
+        focus_plan(kept, dataset)
+
+
+def test_actions_added_later_rank_as_if_passed_at_once(
+    moments: MomentsResult, dataset: Dataset
+) -> None:
+    """``with_actions`` on a plan of the moments gives ``focus_plan`` with ``extra``."""
+    own = focus_plan(moments, dataset)
+    gains = sorted(a.gain.value for a in own.actions)
+    middle = gains[len(gains) // 2]
+    extra = [
+        FocusAction(
+            0,
+            "proactive_contact",
+            name,
+            Interval(g, g / 2, 2 * g, 100),
+            Interval(0, 0, 0, 100),
+            100,
+            None,
+            None,
+            "a contact",
+        )
+        for name, g in (("a", middle), ("b", 0.0), ("c", gains[-1] + 1.0))
+    ]
+    at_once = focus_plan(moments, dataset, extra)
+    assert _plan_json(with_actions(own, extra)) == _plan_json(at_once)
+    assert at_once.actions[0].touchpoint == "c"
+    assert [a.rank for a in at_once.actions] == list(range(1, len(own.actions) + 4))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -23,7 +24,7 @@ from peakend.errors import StatisticalWarning
 from peakend.load import Dataset
 from peakend.models.focus.gains import moved_effects
 from peakend.models.moments import MomentSettings, MomentsResult, find_moments
-from peakend.report.focus import focus_section
+from peakend.report.focus import MOMENTS_ACTIONS, focus_section, rank_moments_actions
 from peakend.report.i18n import Language, number, text
 from peakend.report.section import ReportContext, Section
 from peakend.summary import summarize_journeys
@@ -113,3 +114,32 @@ def test_why_quotes_the_effect_over_the_journeys_moved(
     # the planted journeys make the two effects differ: the test would see the table's
     assert differ >= 2
     assert covered >= len(whys) - 1
+
+
+def test_the_report_ranks_the_moments_actions_early_and_lets_their_inputs_go(
+    dataset: Dataset,
+) -> None:
+    """Ranked right after the moments, the plan is the one the focus section builds alone.
+
+    The report's moments keep their inputs for the focus plan
+    (:func:`~peakend.report.focus.rank_moments_actions`), which then drops them
+    from the moments result, so that they are not held through the later sections.
+    """
+    settings = MomentSettings(n_resamples=20, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        kept = find_moments(
+            dataset, outcome="overall", settings=settings, segments=(), keep_total_inputs=True
+        )
+    summary = summarize_journeys(dataset, outcome="overall")
+    ctx = ReportContext(dataset, summary, "en", "overall")
+    ctx.results["moments"] = kept
+    rank_moments_actions(ctx)
+    assert ctx.results["moments"].total_inputs is None
+    assert MOMENTS_ACTIONS in ctx.results
+    early = focus_section(ctx)
+    assert isinstance(early, Section)
+    assert MOMENTS_ACTIONS not in ctx.results  # taken by the section
+    alone = _section(dataset, replace(kept, total_inputs=None), "en")
+    assert json.dumps(early.results) == json.dumps(alone.results)
+    assert early.tables == alone.tables

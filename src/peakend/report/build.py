@@ -283,6 +283,7 @@ def _build_sections(
         # Imported here, one after the other: a module of a package whose __init__ another
         # thread is running at the same moment deadlocks the two imports (peakend.stats).
         _builder(key)
+        _follow_up(key)
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(1) as pool:
         ahead = {key: pool.submit(_build_side_section, key, ctx, images) for key in side}
         for key in _run_order():
@@ -290,6 +291,8 @@ def _build_sections(
             for later in beside.get(key, ()):
                 ahead[later] = pool.submit(_build_side_section, later, ctx, images)
             built[key] = ahead[key].result() if key in ahead else _build_section(key, ctx)
+            if (after := _follow_up(key)) is not None:
+                after(ctx)
     return built
 
 
@@ -347,6 +350,22 @@ _BUILDERS = {
     "focus": ("peakend.report.focus", "focus_section"),
     "quality": ("peakend.report.quality", "quality_section"),
 }
+
+
+#: Work done right after a section, while what that section computed is still in memory.
+#: The focus plan ranks the moments' actions from the inputs the moments analysis kept,
+#: which are then let go before the hidden moments and churn (where the peak is reached).
+_FOLLOW_UPS = {"moments": ("peakend.report.focus", "rank_moments_actions")}
+
+
+def _follow_up(key: str) -> Callable[[ReportContext], None] | None:
+    """The work to do right after section ``key``, its module imported now; None if none."""
+    where = _FOLLOW_UPS.get(key)
+    if where is None:
+        return None
+    return cast(
+        Callable[[ReportContext], None], getattr(importlib.import_module(where[0]), where[1])
+    )
 
 
 def _build_side_section(key: str, ctx: ReportContext, images: tuple[str, ...]) -> Section | Skipped:

@@ -30,13 +30,19 @@ NAMED = 3
 
 
 def moments_model(dataset: Dataset, outcome: str | None) -> MomentsResult:
-    """The moments analysis the section presents; it needs nothing but the data."""
-    return find_moments(dataset, outcome=outcome)
+    """The moments analysis the section presents; it needs nothing but the data.
+
+    It keeps the inputs of its total effects for the focus plan, which ranks the
+    moments' actions right after this section and then lets them go
+    (:func:`peakend.report.focus.rank_moments_actions`).
+    """
+    return find_moments(dataset, outcome=outcome, keep_total_inputs=True)
 
 
 def moments_section(ctx: ReportContext) -> Section:
     """Run :func:`~peakend.models.moments.find_moments` (unless started early) and present it."""
-    early = ctx.early.get("moments")
+    # taken, not read: the finished future would otherwise hold the result to the end
+    early = ctx.early.pop("moments", None)
     result = early.result() if early is not None else moments_model(ctx.dataset, ctx.outcome)
     ctx.results["moments"] = result
     ctx.classes.update(result.classes())

@@ -7,6 +7,7 @@ from peakend.models.focus.plan import (
     FocusAction,
     FocusPlan,
     focus_plan,
+    with_actions,
 )
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "FocusAction",
     "FocusPlan",
     "focus_plan",
+    "with_actions",
 ]

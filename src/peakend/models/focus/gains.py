@@ -36,22 +36,21 @@ from threadpoolctl import threadpool_limits
 
 from peakend.errors import ConfigError
 from peakend.load import Dataset
-from peakend.models.memory.whatif import Sequences, sequence_features
+from peakend.models.memory.whatif import Sequences
 from peakend.models.moments.design import HIGH, LOW, MIDDLE, MomentDesign, build_design
 from peakend.models.moments.result import MomentsResult
 from peakend.models.moments.robust import is_small_band
 from peakend.models.moments.total import (
-    MEMORY_FEATURES,
     BandShift,
     OneTouchpoint,
+    TotalInputs,
     band_values,
     binary_contrast,
     contrast_uncertainty,
     fit_adjusted,
     linear_contrast,
-    memory_matrix,
-    ordered_moments,
     scored_events,
+    total_inputs,
 )
 from peakend.stats.distributions import t_quantile
 from peakend.stats.resampling import Interval
@@ -94,23 +93,11 @@ def moved_effects(
     wanted = [(kind, name) for kind, name in actions if kind in MOVES]
     if not wanted:
         return {}
-    design = build_design(
-        dataset,
-        moments.outcome,
-        cuts=moments.settings.cuts,
-        weight_col=weight_col,
-        touchpoints=[m.touchpoint for m in moments.touchpoints],
-    )
-    if design.n != moments.n_journeys:
-        raise ConfigError(
-            f"the moments were estimated on {moments.n_journeys:,} journeys with "
-            f"{moments.outcome!r}, this dataset has {design.n:,}: pass the dataset (and "
-            "weight_col) the moments were estimated with"
-        )
-    with threadpool_limits(limits=1 if design.binary else None, user_api="blas"):
-        model = _Model.fit(dataset, design)
+    inputs = _inputs(dataset, moments, weight_col)
+    with threadpool_limits(limits=1 if inputs.design.binary else None, user_api="blas"):
+        model = _Model.fit(inputs)
         found = {
-            (kind, name): model.effect(design.touchpoints.index(name), *MOVES[kind])
+            (kind, name): model.effect(inputs.design.touchpoints.index(name), *MOVES[kind])
             for kind, name in wanted
         }
     level = moments.settings.level
@@ -119,6 +106,61 @@ def moved_effects(
         for key, (value, se, df, n) in found.items()
         if math.isfinite(value)
     }
+
+
+def _inputs(dataset: Dataset, moments: MomentsResult, weight_col: str | None) -> TotalInputs:
+    """The moments' adjusted design and ordered moments, touchpoints in the table's order.
+
+    Taken from the moments result when it kept them
+    (:attr:`~peakend.models.moments.MomentsResult.total_inputs`), else built from
+    the events as the moments analysis built them. Either way the design's
+    columns follow the moments table (by importance), so the outcome model and
+    every figure are the same to the last digit.
+    """
+    order = [m.touchpoint for m in moments.touchpoints]
+    kept = moments.total_inputs
+    if kept is not None:
+        _check_journeys(_journeys_with_outcome(dataset, moments.outcome), moments)
+        return _reordered(kept, order)
+    design = build_design(
+        dataset,
+        moments.outcome,
+        cuts=moments.settings.cuts,
+        weight_col=weight_col,
+        touchpoints=order,
+    )
+    _check_journeys(design.n, moments)
+    with threadpool_limits(limits=1 if design.binary else None, user_api="blas"):
+        return total_inputs(scored_events(dataset), design)
+
+
+def _journeys_with_outcome(dataset: Dataset, outcome: str) -> int:
+    """Journeys of ``dataset`` with a value for ``outcome`` (those a design would hold)."""
+    if outcome not in dataset.outcomes.column_names:
+        return 0
+    column = dataset.outcomes[outcome]
+    return len(column) - int(column.null_count)
+
+
+def _check_journeys(n: int, moments: MomentsResult) -> None:
+    """Refuse a dataset whose ``n`` journeys with the outcome are not the moments'."""
+    if n != moments.n_journeys:
+        raise ConfigError(
+            f"the moments were estimated on {moments.n_journeys:,} journeys with "
+            f"{moments.outcome!r}, this dataset has {n:,}: pass the dataset (and "
+            "weight_col) the moments were estimated with"
+        )
+
+
+def _reordered(inputs: TotalInputs, order: list[str]) -> TotalInputs:
+    """``inputs`` with the design's touchpoint columns in ``order`` (the same touchpoints)."""
+    design = inputs.design
+    columns = np.array([design.touchpoints.index(name) for name in order], dtype=np.int64)
+    new_of_old = np.empty(columns.size + 1, dtype=np.int64)
+    new_of_old[columns] = np.arange(columns.size)
+    new_of_old[-1] = -1  # a moment of a touchpoint not analysed stays −1
+    reordered = replace(design, touchpoints=tuple(order), bands=design.bands[:, columns])
+    return TotalInputs(reordered, inputs.moments, new_of_old[inputs.touchpoint])
 
 
 def _interval(value: float, half: float, n: int) -> Interval:
@@ -142,14 +184,11 @@ class _Model:
         self.band_columns, self.band_of_column, self.memory = columns
 
     @classmethod
-    def fit(cls, dataset: Dataset, design: MomentDesign) -> _Model:
+    def fit(cls, inputs: TotalInputs) -> _Model:
         """Fit the band model adjusted for :data:`MEMORY_FEATURES` (as the moments table's)."""
-        moments, touchpoint = ordered_moments(scored_events(dataset), design)
-        observed = memory_matrix(sequence_features(moments))
-        adjusted = replace(design, controls=observed, control_names=MEMORY_FEATURES)
-        model = fit_adjusted(adjusted)
+        model = fit_adjusted(inputs.design)
         columns = (model.touchpoint, model.band, model.memory)
-        return cls(adjusted, moments, touchpoint, model.x, model.fitted, columns)
+        return cls(inputs.design, inputs.moments, inputs.touchpoint, model.x, model.fitted, columns)
 
     def effect(self, t: int, leave: int, reach: int) -> tuple[float, float, float, int]:
         """Mean change over the journeys in band ``leave`` at ``t`` if they reached ``reach``.

@@ -164,15 +164,27 @@ def focus_plan(
     :func:`~peakend.models.moments.find_moments`). ``extra`` takes actions of
     other analyses (e.g. proactive contacts in hidden moments) with their own
     gain on the same outcome scale; they are ranked with the rest (their
-    ``rank`` is replaced).
+    ``rank`` is replaced). When ``moments`` kept its inputs
+    (``find_moments(..., keep_total_inputs=True)``) the gains start from them
+    instead of the events: the same figures, without building the design again.
     """
     catalogue = _catalogue(dataset)
     moved, effects = _moved(moments, dataset, weight_col)
-    unranked = [_action(m, moments.n_journeys, catalogue, moved) for m in moments.touchpoints]
-    unranked += list(extra)
-    ordered = sorted(unranked, key=_order)
+    own = tuple(_action(m, moments.n_journeys, catalogue, moved) for m in moments.touchpoints)
+    plan = FocusPlan(moments.outcome, moments.outcome_kind, moments.n_journeys, own, effects)
+    return with_actions(plan, extra)
+
+
+def with_actions(plan: FocusPlan, extra: Sequence[FocusAction]) -> FocusPlan:
+    """``plan`` with the ``extra`` actions ranked among its own, ranks renumbered.
+
+    ``with_actions(focus_plan(moments, dataset), extra)`` is
+    ``focus_plan(moments, dataset, extra)``: the moments' actions can be ranked as
+    soon as the moments are known, the actions of later analyses added afterwards.
+    """
+    ordered = sorted((*plan.actions, *extra), key=_order)
     actions = tuple(replace(a, rank=i) for i, a in enumerate(ordered, start=1))
-    return FocusPlan(moments.outcome, moments.outcome_kind, moments.n_journeys, actions, effects)
+    return replace(plan, actions=actions)
 
 
 def _moved(

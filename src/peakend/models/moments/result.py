@@ -17,6 +17,7 @@ from peakend.stats.resampling import Interval
 
 if TYPE_CHECKING:
     from peakend.models.moments.segments import SegmentMoments
+    from peakend.models.moments.total import TotalInputs
 
 __all__ = ["CLASSES", "RECOMMENDATIONS", "MomentSettings", "MomentsResult", "TouchpointMoment"]
 
@@ -188,6 +189,12 @@ class MomentsResult:
         experienced order) or ``"total_regression_weighted"`` (the band
         regression: a variance-weighted average of the journeys' total effects;
         a binary outcome's average marginal effects).
+    total_inputs:
+        What the total effects by intervention were computed from (the band
+        design adjusted for the memory features, every journey's scored moments
+        in order), kept only when asked (``find_moments(..., keep_total_inputs=True)``)
+        so that :func:`~peakend.models.focus.focus_plan` need not rebuild them from
+        the events; not part of :meth:`to_dict`.
     """
 
     dataset_name: str
@@ -207,6 +214,7 @@ class MomentsResult:
     segments: tuple[SegmentMoments, ...] = ()
     resampling_unit: str = "journey"
     fit_method: str = "cross-validated"
+    total_inputs: TotalInputs | None = field(default=None, compare=False, repr=False)
 
     @property
     def effects(self) -> str:

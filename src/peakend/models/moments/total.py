@@ -79,13 +79,35 @@ MAX_VALUES = 20
 
 
 @dataclass(frozen=True)
+class TotalInputs:
+    """What the total effects by intervention are computed from, besides the outcome model.
+
+    ``design`` is the band design adjusted for :data:`MEMORY_FEATURES` (the
+    journeys' observed peak, end, mean and trough), ``moments`` every journey's
+    scored moments in order and ``touchpoint`` each moment's column in the design
+    (−1 for a touchpoint not analysed). Built from the events once; the focus
+    plan's gains over the journeys each action moves
+    (:mod:`peakend.models.focus.gains`) start from the same inputs.
+    """
+
+    design: MomentDesign
+    moments: Sequences
+    touchpoint: I64
+
+
+@dataclass(frozen=True)
 class TotalEffects:
-    """Penalty and reward by intervention per touchpoint, with intervals: ``(T,)`` arrays."""
+    """Penalty and reward by intervention per touchpoint, with intervals: ``(T,)`` arrays.
+
+    ``inputs`` holds what they were computed from when asked to keep it
+    (:func:`total_by_intervention`), else ``None``.
+    """
 
     penalty: F64
     penalty_half: F64
     reward: F64
     reward_half: F64
+    inputs: TotalInputs | None = None
 
     def interval(self, t: int, band: int, n: int) -> Interval:
         """The interval of touchpoint ``t``'s total effect of ``band`` (LOW or HIGH)."""
@@ -134,7 +156,7 @@ def scored_events(dataset: Dataset) -> pa.Table:
 
 
 def total_by_intervention(
-    dataset: Dataset, design: MomentDesign, level: float
+    dataset: Dataset, design: MomentDesign, level: float, *, keep_inputs: bool = False
 ) -> TotalEffects | None:
     """The total effects by intervention of the band ``design``; ``None`` without an order.
 
@@ -146,15 +168,23 @@ def total_by_intervention(
     busy machine its threads spent 4–7 CPU s waiting, on 100,000 journeys, for
     0.7–1.2 s of work. A continuous outcome keeps the threads: one thread moves
     its figures in the 13th digit, and they stay those of earlier versions.
+    With ``keep_inputs`` the result also holds its :class:`TotalInputs`.
     """
     events = scored_events(dataset)
     if not experienced_order(dataset, events):
         return None
     with threadpool_limits(limits=1 if design.binary else None, user_api="blas"):
-        moments, touchpoint = ordered_moments(events, design)
-        observed = memory_matrix(sequence_features(moments))
-        adjusted = replace(design, controls=observed, control_names=MEMORY_FEATURES)
-        return total_effects(adjusted, moments, touchpoint, level)
+        inputs = total_inputs(events, design)
+        effects = total_effects(inputs.design, inputs.moments, inputs.touchpoint, level)
+    return replace(effects, inputs=inputs) if keep_inputs else effects
+
+
+def total_inputs(events: pa.Table, design: MomentDesign) -> TotalInputs:
+    """The journeys' ordered moments in ``events`` and ``design`` adjusted for their memory."""
+    moments, touchpoint = ordered_moments(events, design)
+    observed = memory_matrix(sequence_features(moments))
+    adjusted = replace(design, controls=observed, control_names=MEMORY_FEATURES)
+    return TotalInputs(adjusted, moments, touchpoint)
 
 
 @dataclass(frozen=True)
@@ -236,7 +266,7 @@ def total_effects(
             se, df = contrast_uncertainty(fitted, gradient, change, design, rows, exact_df)
             out[name][t] = value
             out[f"{name}_half"][t] = t_quantile(0.5 + level / 2, df) * se
-    return TotalEffects(**out)
+    return TotalEffects(out["penalty"], out["penalty_half"], out["reward"], out["reward_half"])
 
 
 #: Per band, the journeys' memory features under each value set: ``(share, (rows, 4))`` pairs.
