@@ -173,19 +173,20 @@ def find_moments(
         adjust_for=adjust_for,
     )
     check_rows(design)
+    chosen = dataset.spec.segments if segments is None else tuple(segments)
     total = None
     if not adjust_for:
-        total = total_by_intervention(dataset, design, cfg.level, keep_inputs=keep_total_inputs)
+        # the segment groups take their inputs from the whole sample's
+        keep = keep_total_inputs or bool(chosen)
+        total = total_by_intervention(dataset, design, cfg.level, keep_inputs=keep)
     result = moments_from_design(
         design, cfg, dataset=dataset, outcome=name, progress=progress, total=total
     )
-    if total is not None and total.inputs is not None:
-        result = replace(result, total_inputs=total.inputs)
-    chosen = dataset.spec.segments if segments is None else tuple(segments)
-    if not chosen:
-        return result
-    found = segment_moments(dataset, design, result, chosen, progress=progress)
-    return replace(result, segments=found)
+    result = replace(result, total_inputs=None if total is None else total.inputs)
+    if chosen:
+        found = segment_moments(dataset, design, result, chosen, progress=progress)
+        result = replace(result, segments=found)
+    return result if keep_total_inputs else replace(result, total_inputs=None)
 
 
 def moments_from_design(

@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.typing import NDArray
 
 from peakend.errors import ConfigError, ModelError, StatisticalWarning
 from peakend.load import Dataset
@@ -45,7 +46,12 @@ from peakend.models.moments.analysis import (
 )
 from peakend.models.moments.design import MomentDesign
 from peakend.models.moments.fit import check_rows, quiet
-from peakend.models.moments.total import TotalEffects, total_by_intervention
+from peakend.models.moments.total import (
+    TotalEffects,
+    group_inputs,
+    total_by_intervention,
+    total_from_inputs,
+)
 from peakend.models.moments.verdict import normal_confidence
 from peakend.stats.pooling import pool
 from peakend.stats.resampling import Interval
@@ -166,7 +172,7 @@ def _one_attribute(
                 dataset=dataset,
                 outcome=pooled.outcome,
                 progress=progress,
-                total=_group_total(dataset, sub, pooled),
+                total=_group_total(dataset, sub, rows, pooled),
             )
     if skipped:
         warnings.warn(
@@ -179,12 +185,20 @@ def _one_attribute(
 
 
 def _group_total(
-    dataset: Dataset, group: MomentDesign, pooled: MomentsResult
+    dataset: Dataset, group: MomentDesign, rows: NDArray[np.int64], pooled: MomentsResult
 ) -> TotalEffects | None:
-    """The group's total effects by intervention when the whole sample's are; else ``None``."""
+    """The group's total effects by intervention when the whole sample's are; else ``None``.
+
+    The group's inputs come from the whole sample's when it kept them
+    (:func:`~peakend.models.moments.total.group_inputs`: the same figures without
+    reading the events again), else from the events.
+    """
     if pooled.estimand != "total_by_intervention":
         return None
-    return total_by_intervention(dataset, group, pooled.settings.level)
+    level = pooled.settings.level
+    if pooled.total_inputs is None:
+        return total_by_intervention(dataset, group, level)
+    return total_from_inputs(group_inputs(pooled.total_inputs, rows, group), level)
 
 
 def _pool(

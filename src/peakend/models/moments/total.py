@@ -179,6 +179,36 @@ def total_by_intervention(
     return replace(effects, inputs=inputs) if keep_inputs else effects
 
 
+def total_from_inputs(inputs: TotalInputs, level: float) -> TotalEffects:
+    """The total effects by intervention of ``inputs``, BLAS as in :func:`total_by_intervention`."""
+    with threadpool_limits(limits=1 if inputs.design.binary else None, user_api="blas"):
+        return total_effects(inputs.design, inputs.moments, inputs.touchpoint, level)
+
+
+def group_inputs(inputs: TotalInputs, rows: I64, group: MomentDesign) -> TotalInputs:
+    """The :class:`TotalInputs` of ``group``, the design's journeys ``rows`` (ascending).
+
+    Taken from the whole sample's instead of the events: the group's moments are
+    its journeys' moments in the same order, and a journey's memory features
+    depend on its own moments only, so every figure is the one the group's own
+    inputs give (:func:`total_inputs` on the events), to the last digit.
+    """
+    local = np.full(inputs.design.n, -1, dtype=np.int64)
+    local[rows] = np.arange(rows.size)
+    owner = local[inputs.moments.group]
+    keep = owner >= 0
+    moments = Sequences(
+        journey_ids=group.journey_ids,
+        group=owner[keep],
+        position=np.zeros(int(keep.sum())),  # the trend is not a memory feature here
+        valence=inputs.moments.valence[keep],
+        duration_s=np.full(group.n, math.nan),
+    )
+    controls = inputs.design.controls[rows]
+    adjusted = replace(group, controls=controls, control_names=MEMORY_FEATURES)
+    return TotalInputs(adjusted, moments, inputs.touchpoint[keep])
+
+
 def total_inputs(events: pa.Table, design: MomentDesign) -> TotalInputs:
     """The journeys' ordered moments in ``events`` and ``design`` adjusted for their memory."""
     moments, touchpoint = ordered_moments(events, design)
