@@ -10,8 +10,11 @@ and at every progress step prints the wall and CPU seconds (user + system), the
 minor page faults and the peak memory since the step before (``getrusage``), then
 the whole process. On a shared machine the CPU seconds are the figures to compare;
 sections built on the second thread (the memory section beside the moments) are
-counted in the step they run beside. Compare two versions by running this script
-with each one's ``PYTHONPATH`` in turn, alternated, in the same minutes.
+counted in the step they run beside, and so is the focus plan's ranking of the
+moments' actions, done right after the moments section while the moments' inputs
+are in memory (the ``focus`` step then adds the other analyses' actions). Compare
+two versions by running this script with each one's ``PYTHONPATH`` in turn,
+alternated, in the same minutes.
 """
 
 from __future__ import annotations

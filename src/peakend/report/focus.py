@@ -30,7 +30,7 @@ def rank_moments_actions(ctx: ReportContext) -> None:
 
     The gains by intervention start from what the moments analysis kept
     (:attr:`~peakend.models.moments.MomentsResult.total_inputs`: the adjusted band
-    design and every journey's scored moments in order, about 0.2 GB on 10M
+    design and every journey's scored moments in order, about 0.3 GB on 10M
     events) instead of building them again from the events. Ranked here, those
     inputs are not held through the later sections, where the report reaches its
     peak of memory; :func:`focus_section` adds the other analyses' actions. A

@@ -135,7 +135,7 @@ def find_moments(
         Keep what the total effects by intervention were computed from in
         :attr:`MomentsResult.total_inputs`, for
         :func:`~peakend.models.focus.focus_plan` to reuse instead of rebuilding
-        it from the events (about 0.2 GB on a million journeys; held as long as
+        it from the events (about 0.3 GB on a million journeys; held as long as
         the result).
 
     Returns
