@@ -17,7 +17,7 @@ from peakend.loading.duck.base import _EMPTY
 from peakend.loading.duck.canonical import CanonicalEvents
 from peakend.loading.duck.columns import ColumnValues, timestamp_shape
 from peakend.loading.duck.source import SourceReading
-from peakend.loading.duck.sql import _in_list, _q
+from peakend.loading.duck.sql import _in_list, _q, _text
 from peakend.schema import INITIATORS
 from peakend.validate import ROW, Reason, Severity
 
@@ -36,6 +36,14 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
             self._store_events(self._event_query(clean, later, "raw_cells" if later else "raw"))
         if self.counts_first:
             self._count_checks()
+            if self._needs_stripping():
+                # An identifier read as it is needs stripping after all: the view
+                # strips those columns at every read, and the counts are made again.
+                dirty, self._unverified = self._needs_stripping(), frozenset()
+                self._confirms.clear()
+                self._ev_query = self._event_query(clean - dirty, later, "raw")
+                self._define_view("TRUE")
+                self._count_checks()
         self._run_confirms()
         self._event_checks()
         self._final_view()
@@ -181,6 +189,23 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
         found += [flag for _, flag, _ in self._confirms]
         return list(dict.fromkeys(found))
 
+    def _unverified_conditions(self) -> dict[str, str]:
+        """For each identifier column read as it is but not yet checked
+        (:attr:`_unverified`), the condition of its values that stripping would change,
+        over the column of ``ev`` that holds it."""
+        names = {"journey_id": "jid", "touchpoint": "tp"}
+        found = {}
+        for role, column in self.columns.items():
+            if column in self._unverified:
+                name = names.get(role, role)
+                found[column] = f"{name} IS DISTINCT FROM {_text(name)}"
+        return found
+
+    def _needs_stripping(self) -> set[str]:
+        """The columns of :attr:`_unverified` in which the count pass found a value
+        that stripping changes or that is blank."""
+        return {c for c, where in self._unverified_conditions().items() if self._counts[where]}
+
     def _count_checks(self) -> None:
         """Count the events every check looks for, in one pass over the events.
 
@@ -190,6 +215,7 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
         columns often left empty are counted too (:meth:`_event_source`).
         """
         conditions = self._check_conditions()
+        conditions += list(self._unverified_conditions().values())
         counts = [f"count(*) FILTER (WHERE {c})" for c in conditions]
         counts += [f"count({c})" for c in _EMPTY]
         row = self.db.sql(f"SELECT {', '.join(counts)} FROM ev").fetchall()[0]

@@ -170,7 +170,7 @@ class Outcomes(SourceReading, CanonicalEvents):
         )
         if any(a not in attributes for a in self.spec.attributes):
             raise Unsupported("attributes from the events source with a separate outcome source")
-        journeys = "SELECT jid, min(" + ROW + ") AS order_row FROM ev_final GROUP BY jid"
+        journeys = self._journey_rows
         cols = ["j.jid AS journey_id", f"j.order_row AS {_ORDER}"]
         for outcome in self.spec.outcomes:
             if outcome.from_touchpoint is None:
