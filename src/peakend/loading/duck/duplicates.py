@@ -27,7 +27,7 @@ class Duplicates(ProblemRecording, SourceReading, CanonicalEvents):
         # (:attr:`_journey_rows`): dropping repeats cannot change it, since every
         # repeat follows an equal event, of the same journey, that is kept.
         self.db.sql(
-            "CREATE TABLE key_groups AS SELECT GROUPING(jid) AS by_hash, jid, h, "
+            "CREATE TABLE key_groups AS SELECT GROUPING(jid) = 1 AS by_hash, jid, h, "
             f"min({ROW}) AS lo, max({ROW}) AS hi, count(*) AS n FROM (SELECT jid, {ROW}, "
             f"CASE WHEN ts IS NOT NULL THEN hash({keys}) END AS h FROM ev_final) "
             "GROUP BY GROUPING SETS ((jid), (h)) "
