@@ -32,17 +32,22 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def planted(out: Path, name: str, ts: str = "ts", score: str = "score", seq: str = "seq") -> Path:
-    """The generated events as CSV with the expressions ``ts``, ``score`` and ``seq``
-    (over the events and their row number ``i``), and a spec that reads it."""
+def planted(
+    out: Path, name: str, ts: str = "ts", score: str = "score", seq: str = "seq", **texts: str
+) -> Path:
+    """The generated events as CSV with the expressions ``ts``, ``score``, ``seq`` and
+    ``texts`` (touchpoint, channel, initiated_by; over the events and their row number
+    ``i``), and a spec that reads it."""
     con = duckdb.connect()
     con.sql("SET TimeZone = 'UTC'")
     con.sql(
         "CREATE VIEW events AS SELECT row_number() OVER () AS i, * "
         f"FROM read_parquet('{out / 'events.parquet'}')"
     )
-    columns = f"journey_id, customer_id, {ts} AS ts, {seq} AS seq, touchpoint, channel, "
-    columns += f"initiated_by, {score} AS score, text, lang"
+    text = {c: texts.get(c, c) for c in ("touchpoint", "channel", "initiated_by")}
+    columns = f"journey_id, customer_id, {ts} AS ts, {seq} AS seq, "
+    columns += ", ".join(f"{expr} AS {c}" for c, expr in text.items())
+    columns += f", {score} AS score, text, lang"
     con.sql(f"COPY (SELECT {columns} FROM events ORDER BY i) TO '{out / name}.csv' (HEADER)")
     con.close()
     text = (out / "synthetic.toml").read_text(encoding="utf-8")
@@ -170,4 +175,24 @@ def test_a_lopsided_reversed_scale_gives_the_same_valences(
     assert {"not_applicable", "score_out_of_scale"} <= reasons
     valences = datasets[0].events.column("valence").to_pylist()
     assert min(v for v in valences if v is not None) == -1.0  # a 5, reversed
+    assert_same(datasets)
+
+
+def test_padded_touchpoints_channels_and_initiators_are_stripped_as_from_text(
+    generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # These columns are read as they are and checked by their distinct values; a
+    # value that needs stripping builds the table again with every value stripped.
+    spec = planted(
+        generated,
+        "padded_text",
+        touchpoint="CASE WHEN i % 53 = 3 THEN touchpoint || ' ' ELSE touchpoint END",
+        channel="CASE WHEN i % 61 = 5 THEN channel || chr(160) "
+        "WHEN i % 67 = 6 THEN '   ' ELSE channel END",
+        initiated_by="CASE WHEN i % 71 = 7 THEN chr(9) || initiated_by ELSE initiated_by END",
+    )
+    typed, datasets = three_ways(spec, monkeypatch)
+    assert typed
+    touchpoints = set(datasets[0].events["touchpoint"].to_pylist())
+    assert touchpoints and all(t == t.strip() for t in touchpoints)
     assert_same(datasets)

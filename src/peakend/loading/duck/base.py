@@ -87,6 +87,16 @@ class DuckBase(_Loader):
     _typed_read = False
     """Whether the events were read with types (the text path was not needed)."""
 
+    _unverified: frozenset[str] = frozenset()
+    """Identifier columns of a typed Parquet source read as they are before the count
+    pass has checked that none of their values needs stripping
+    (:meth:`~peakend.loading.duck.checks.EventChecks._count_checks`)."""
+
+    _journey_rows = f"SELECT jid, min({ROW}) AS order_row FROM ev_final GROUP BY jid"
+    """A query of each journey's first row among the kept events; the duplicate search
+    leaves a cheaper one
+    (:meth:`~peakend.loading.duck.duplicates.Duplicates._drop_duplicates_sql`)."""
+
     _scale_constants: dict[str, str] = {}  # noqa: RUF012  (replaced, never changed)
     """The scale of every event as SQL constants, when one scale serves every
     touchpoint (:meth:`~peakend.loading.duck.columns.ColumnValues._scale_term`)."""

@@ -23,11 +23,18 @@ class Duplicates(ProblemRecording, SourceReading, CanonicalEvents):
         # Rows whose key hash repeats first (an aggregate over one 64-bit column, far
         # cheaper than over the text keys; few hashes repeat), then groups of equal
         # events among those candidates only, then every row of a group after its first.
+        # The same pass finds each journey's first row, for the outcome table
+        # (:attr:`_journey_rows`): dropping repeats cannot change it, since every
+        # repeat follows an equal event, of the same journey, that is kept.
         self.db.sql(
-            f"CREATE TABLE dup_hashes AS SELECT hash({keys}) AS h, min({ROW}) AS lo, "
-            f"max({ROW}) AS hi, count(*) AS n FROM ev_final "
-            "WHERE ts IS NOT NULL GROUP BY h HAVING count(*) > 1"
+            "CREATE TABLE key_groups AS SELECT GROUPING(jid) = 1 AS by_hash, jid, h, "
+            f"min({ROW}) AS lo, max({ROW}) AS hi, count(*) AS n FROM (SELECT jid, {ROW}, "
+            f"CASE WHEN ts IS NOT NULL THEN hash({keys}) END AS h FROM ev_final) "
+            "GROUP BY GROUPING SETS ((jid), (h)) "
+            "HAVING GROUPING(jid) = 0 OR (h IS NOT NULL AND count(*) > 1)"
         )
+        self.db.sql("CREATE VIEW dup_hashes AS SELECT h, lo, hi, n FROM key_groups WHERE by_hash")
+        self._journey_rows = "SELECT jid, lo AS order_row FROM key_groups WHERE NOT by_hash"
         repeated, most = self.db.sql("SELECT count(*), max(n) FROM dup_hashes").fetchall()[0]
         if not repeated:
             return  # no key repeats: no second pass over the events
