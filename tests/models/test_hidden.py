@@ -454,6 +454,36 @@ def test_outcome_lookup_equals_the_join() -> None:
         assert _with_outcomes(rows, table).equals(expected)
 
 
+def test_outcome_gaps_by_lookup_equal_those_by_the_join() -> None:
+    """Outcome gaps from the lookup of each journey's outcomes equal those from a join."""
+    from peakend.models.hidden.effects import _gap, outcome_gaps
+
+    rng = np.random.default_rng(3)
+    ids = [f"j{i}" for i in range(210)]
+    per_journey = pa.table(
+        {
+            "window_id": np.repeat([0, 1], 150),
+            "journey_id": [ids[i] for i in rng.integers(0, 210, 300)],  # 10 have no outcome
+            "k": rng.integers(0, 3, 300),
+        }
+    )
+    overall = rng.normal(size=200)
+    overall[::17] = np.nan
+    outcomes = pa.table({"journey_id": ids[:200], "overall": overall})
+    joined = per_journey.join(outcomes, "journey_id")
+    found = outcome_gaps(per_journey, outcomes, ["overall"])
+    assert sorted(found) == [0, 1]
+    for w, gaps in found.items():
+        rows = joined.filter(pc.equal(joined["window_id"], w))
+        y = rows["overall"].to_numpy(zero_copy_only=False).astype(np.float64)
+        hit = rows["k"].to_numpy() > 0
+        ok = np.isfinite(y)
+        expected = _gap("overall", y[ok & hit], y[ok & ~hit])
+        assert gaps[0].n_with == expected.n_with and gaps[0].n_without == expected.n_without
+        assert gaps[0].difference.value == pytest.approx(expected.difference.value, rel=1e-12)
+        assert gaps[0].difference.high == pytest.approx(expected.difference.high, rel=1e-12)
+
+
 def test_replicate_sums_row_by_row_equal_the_whole_product() -> None:
     """Weighting the customers' sums one replicate at a time gives the same figures."""
     from peakend.models.hidden.windows import _customer_totals, _weighted_sums

@@ -26,7 +26,6 @@ from peakend.models.churn.avoidable import Avoidable, avoidable
 from peakend.models.churn.data import (
     HARM,
     Rows,
-    churner_negatives,
     customer_table,
     dummy_columns,
     fetch_rows,
@@ -237,7 +236,7 @@ def from_events(events: ibis.Table, outcomes: ibis.Table, spec: DatasetSpec) -> 
     ev_rows = np.flatnonzero(rows.event)
     avoid = None
     if harm:
-        causes = _event_causes(events, numbered, cs, spec, rows)
+        causes = _event_causes(rows)
         avoid = avoidable(fit, harm, rows.x[ev_rows], causes, int(rows.customers.size))
     return ChurnResult(
         dataset_name=spec.name,
@@ -373,16 +372,18 @@ def _ratios(fit: CoxFit) -> list[HazardRatio]:
     ]
 
 
-def _event_causes(
-    events: ibis.Table, numbered: ibis.Table, cs: ChurnSpec, spec: DatasetSpec, rows: Rows
-) -> dict[str, np.ndarray]:
-    """Per cause, each churner's amounts of the harm covariates it accounts for at churn."""
+def _event_causes(rows: Rows) -> dict[str, np.ndarray]:
+    """Per cause, each churner's amounts of the harm covariates it accounts for at churn.
+
+    The churners' negative moments per touchpoint come with the history rows
+    (:func:`~peakend.models.churn.data.negatives_at_churn`).
+    """
     ev_rows = np.flatnonzero(rows.event)
     churners = rows.customer[ev_rows]
     position = np.full(rows.customers.size, -1, dtype=np.int64)
     position[churners] = np.arange(churners.size)
-    times = numbered.select("customer_id", "_code", "churned", "time", "_origin")
-    table = churner_negatives(events, times, cs, spec.recovery).to_pyarrow()
+    table = rows.churner_negatives
+    assert table is not None  # history rows always carry them
     pos = position[table["_code"].to_numpy().astype(np.int64)]
     keep = pos >= 0
     pos = pos[keep]

@@ -45,6 +45,7 @@ from peakend.models.hidden.effects import (
     outcome_gaps,
     proactive_effect,
     same_keys,
+    with_outcomes,
 )
 from peakend.models.hidden.interventions import ClassicMatch, Intervention, match_classic, suggest
 from peakend.models.hidden.windows import anchor_sample, estimate_window
@@ -252,6 +253,7 @@ def find_hidden_moments(
             [m.anchor for m in moments],
             unit,
             sample_every=max(1, max(curves.anchor_journeys.values(), default=0) // 20_000),
+            found=curves.anchors,
         ),
         logged_together=curves.logged_together,
         journey_end={"grace_days": ends.grace_days, "closing": list(ends.closing)},
@@ -487,21 +489,8 @@ def _outcome_rows(data: Dataset) -> pa.Table:
 
 
 def _with_outcomes(rows: pa.Table, outcomes: pa.Table) -> pa.Table:
-    """``rows`` with their journeys' ``outcomes`` (a left join), sorted by journey.
-
-    With one outcome row per journey (the usual case) a lookup of each row's
-    journey among the outcomes' ids (null where it has none), which on a million
-    journeys costs a fraction of a hash join's time; otherwise the join.
-    """
-    keys = outcomes["journey_id"]
-    if pc.count_distinct(keys).as_py() != outcomes.num_rows:
-        return rows.join(outcomes, "journey_id").sort_by("journey_id")
-    at = pc.index_in(rows["journey_id"], value_set=keys)
-    joined = rows
-    for name in outcomes.column_names:
-        if name != "journey_id":
-            joined = joined.append_column(outcomes.schema.field(name), outcomes[name].take(at))
-    return joined.sort_by("journey_id")
+    """``rows`` with their journeys' ``outcomes`` (a left join), sorted by journey."""
+    return with_outcomes(rows, outcomes).sort_by("journey_id")
 
 
 def _effects(
@@ -570,12 +559,16 @@ def designed_offsets(
     unit: str,
     *,
     sample_every: int = 1,
+    found: ibis.Table | None = None,
 ) -> pa.Table:
     """Median offset of each designed (staged) touchpoint after each anchor, in ``unit``.
 
     With ``sample_every`` = *k* > 1 only journeys whose id hashes to 0 modulo *k*
     are used: a chart marker needs no more than some 20,000 journeys. The median
     is exact, so it does not depend on the order in which the engine reads the events.
+    ``found`` is a table of the anchors already found (:func:`anchor_events`'s
+    columns, such as the curves' materialised ``anchors``): used instead of a
+    new pass over the events to find them.
     """
     staged = [r["touchpoint"] for r in catalogue.to_pylist() if r["stage"] is not None]
     if not anchors or not staged:
@@ -588,7 +581,12 @@ def designed_offsets(
             }
         )
     rule = ContactRule(tuple(sorted(set(anchors))), (), "")
-    a = anchor_events(events, rule)
+    if found is None:
+        a = anchor_events(events, rule)
+    else:
+        a = found.filter(found.anchor.isin(list(rule.anchors))).select(
+            "journey_id", "anchor", "anchor_ts"
+        )
     if sample_every > 1:
         a = a.filter(a.journey_id.hash() % sample_every == 0)
     e = events.filter(events.touchpoint.isin(staged) & events.ts.notnull())
