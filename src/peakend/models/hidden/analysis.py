@@ -35,7 +35,6 @@ from peakend.models.hidden.curves import (
     contact_curves,
     contact_rule,
     observed_window_journeys,
-    window_contact_counts,
     windows_table,
 )
 from peakend.models.hidden.effects import (
@@ -368,24 +367,24 @@ def _per_journey(
     ``contacts_before`` (contacts before the anchor).
     """
     observed = observed_window_journeys(anchors, windows)
-    counts = window_contact_counts(pairs, windows)
+    # the window's contacts and those after the cut, in one pass over the pairs
     w = windows.mutate(cut_s=_cut(windows, unit_s))
-    after = pairs.join(w, "anchor")
-    after = after.filter(
-        (after.offset >= after["first"])
-        & (after.offset <= after["last"])
-        & (after.contact_ts >= after.anchor_ts + ibis.interval(seconds=1) * after.cut_s)
+    inside = pairs.join(w, "anchor")
+    inside = inside.filter((inside.offset >= inside["first"]) & (inside.offset <= inside["last"]))
+    late = inside.contact_ts >= inside.anchor_ts + ibis.interval(seconds=1) * inside.cut_s
+    counts = inside.group_by(["window_id", "journey_id"]).aggregate(
+        k=inside.count(), k_after=inside.count(where=late)
     )
-    after = after.group_by(["window_id", "journey_id"]).aggregate(k_after=after.count())
     c = events.filter(events.touchpoint.isin(list(rule.contacts)) & events.ts.notnull())
     before = observed.join(c.select("journey_id", c_ts=c.ts), "journey_id")
     before = before.filter(before.c_ts < before.anchor_ts)
     before = before.group_by(["window_id", "journey_id"]).aggregate(contacts_before=before.count())
     j = observed.left_join(counts, ["window_id", "journey_id"]).select(
-        "window_id", "journey_id", "anchor_valence", k=ibis._.k.fill_null(0)
-    )
-    j = j.left_join(after, ["window_id", "journey_id"]).select(
-        "window_id", "journey_id", "anchor_valence", "k", k_after=ibis._.k_after.fill_null(0)
+        "window_id",
+        "journey_id",
+        "anchor_valence",
+        k=ibis._.k.fill_null(0),
+        k_after=ibis._.k_after.fill_null(0),
     )
     j = j.left_join(before, ["window_id", "journey_id"]).select(
         "window_id",

@@ -53,8 +53,9 @@ from peakend.models.hidden.windows import (
     HiddenMoment,
     LoggedTogether,
     find_windows,
-    logged_together,
+    logged_with_anchor,
     observed_window_journeys,
+    together_in,
     window_contact_counts,
     windows_table,
 )
@@ -299,11 +300,23 @@ def contact_pairs(
     through (``offset <= last_full``) are kept. ``anchors`` comes from
     :func:`at_risk_anchors`.
     """
+    pairs = _anchor_contacts(events, rule, unit_s, anchors)
+    return pairs.filter(_counted(pairs))
+
+
+def _anchor_contacts(
+    events: ibis.Table, rule: ContactRule, unit_s: int, anchors: ibis.Table
+) -> ibis.Table:
+    """All (anchor, contact) pairs of a journey, with the contact's ``offset`` after the anchor."""
     joined = anchors.join(_contacts(events, rule), "journey_id")
     micros = joined.contact_ts.delta(joined.anchor_ts, unit="microsecond")
     offset = (micros.cast("float64") / (unit_s * 1e6)).floor().cast("int64")
-    pairs = joined.mutate(offset=offset)
-    return pairs.filter((pairs.contact_ts > pairs.anchor_ts) & (pairs.offset <= pairs.last_full))
+    return joined.mutate(offset=offset)
+
+
+def _counted(pairs: ibis.Table) -> ibis.Value:
+    """The pairs the curves count: after the anchor, in a unit the journey was open through."""
+    return (pairs.contact_ts > pairs.anchor_ts) & (pairs.offset <= pairs.last_full)
 
 
 def _contacts(events: ibis.Table, rule: ContactRule) -> ibis.Table:
@@ -373,8 +386,12 @@ def contact_curves(
             f"(found: {found}); hidden moments need more journeys per anchor, or a lower "
             "min_journeys"
         )
-    pairs = contact_pairs(events, rule, unit_s, horizon, anchors).cache()
-    together = logged_together(anchors, _contacts(events, rule), anchor_journeys)
+    # one join of the anchors with the contacts, stored with the contacts logged
+    # together with an anchor: the curves' pairs and those are read from it
+    joined = _anchor_contacts(events, rule, unit_s, anchors)
+    stored = joined.filter(_counted(joined) | logged_with_anchor(joined)).cache()
+    pairs = stored.filter(_counted(stored))
+    together = together_in(stored, anchor_journeys)
     channels = _channels(pairs, anchor_journeys)
     names = sorted(anchor_journeys)
     rhythm = _rhythm(events, rule, anchors, names, unit_s, horizon)
