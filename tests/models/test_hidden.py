@@ -400,6 +400,36 @@ def test_the_summary_never_leads_with_a_same_instant_window(result: HiddenMoment
     assert leading_moment(only) is None
 
 
+def test_anchors_in_one_pass_equal_the_anchors_joined_with_the_ends() -> None:
+    """The one-aggregation anchors table is the join of the anchors with the journeys' ends."""
+    import ibis
+
+    from peakend import engine
+    from peakend.datasets import demo_spec_path
+    from peakend.models.hidden.curves import (
+        anchor_events,
+        at_risk_anchors,
+        contact_rule,
+        journey_anchors,
+        journey_ends,
+    )
+
+    data = peakend.load(demo_spec_path())
+    _, events = engine.dataset_events(data)
+    closing = ("renewal_offer",)
+    rule = contact_rule(data.touchpoints, closing=closing)
+    end = ibis.literal(events.ts.max().to_pyarrow().as_py())
+    ends = journey_ends(events, rule, end, grace_s=3 * 86_400, closing=closing)
+    expected = at_risk_anchors(anchor_events(events, rule), ends, 86_400, 14, seed=5)
+    found = journey_anchors(
+        events, rule, end, grace_s=3 * 86_400, closing=closing, unit_s=86_400, horizon=14, seed=5
+    )
+    order = ["journey_id", "anchor"]
+    expected = expected.order_by(order).to_pyarrow()
+    assert expected.num_rows > 5_000 and len(set(expected["anchor"].to_pylist())) > 2
+    assert found.order_by(order).to_pyarrow().equals(expected)
+
+
 def test_designed_offsets_are_exact_medians_in_any_event_order() -> None:
     """The chart marker of a designed touchpoint is the exact median offset after its
     anchor, whatever order the engine reads the events in."""
