@@ -325,6 +325,22 @@ def test_covariates_read_numbers_stored_as_text_and_one_hot_the_rest() -> None:
     np.testing.assert_array_equal(x[:, 2], [0.0, 1.0, 0.0])
 
 
+def test_categories_are_coded_as_their_text_missing_ones_as_none() -> None:
+    """Text columns (coded by Arrow) and others (value by value) give the same levels."""
+    table = pa.table(
+        {
+            "segment": pa.chunked_array([["b", None], ["a", "b", "None"]]),
+            "flag": [True, False, None, True, True],
+        }
+    )
+    x, names = covariate_matrix(table, ["segment", "flag"])
+    assert names == ["segment=a", "segment=b", "flag=None", "flag=True"]
+    np.testing.assert_array_equal(x[:, 0], [0.0, 0.0, 1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(x[:, 1], [1.0, 0.0, 0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(x[:, 2], [0.0, 0.0, 1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(x[:, 3], [1.0, 0.0, 0.0, 1.0, 1.0])
+
+
 def test_a_recovery_after_a_failed_invoice_is_reactive_and_not_a_suggestion(
     result: HiddenMomentsResult,
 ) -> None:

@@ -454,8 +454,7 @@ def _segment_excess(
     if not segments or not moments:
         return {}
     table = same_keys(data.outcomes.select(["journey_id", *segments]))
-    labels = {s: dict(zip(table["journey_id"].to_pylist(), table[s].to_pylist(), strict=True))
-              for s in segments}  # fmt: skip
+    table = table.take(pa.array(np.arange(table.num_rows)[::-1]))  # a repeated id: its last row
     result: dict[int, dict[str, dict[str, Interval]]] = {}
     samples = dict(curves.samples)
     for i, m in enumerate(moments):
@@ -465,8 +464,9 @@ def _segment_excess(
             rhythm = _rhythm_of(rows)
             samples[m.anchor] = anchor_sample(curves.anchors, curves.pairs, m.anchor, rhythm, quiet)
         sample = samples[m.anchor]
+        at = pc.index_in(pa.array(sample.journey_id, pa.string()), value_set=table["journey_id"])
         for seg in segments:
-            groups = np.array([str(labels[seg].get(j)) for j in sample.journey_id], dtype=object)
+            groups = np.array([str(v) for v in table[seg].take(at).to_pylist()], dtype=object)
             for g in sorted(set(groups.tolist())):
                 keep = groups == g
                 if int((sample.last_full[keep] >= m.last_offset).sum()) < min_journeys:

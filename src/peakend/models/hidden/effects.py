@@ -222,14 +222,30 @@ def covariate_matrix(table: pa.Table, columns: list[str]) -> tuple[F64, list[str
                 blocks.append(missing.astype(np.float64)[:, None])
                 names.append(f"{col} missing")
             continue
-        text = np.array([str(v) for v in table[col].to_pylist()], dtype=object)
-        levels = sorted(set(text))[1:]  # first level is the reference
+        codes, found = _categories(table[col])
+        levels = sorted(found)[1:]  # first level is the reference
         for level in levels[:30]:
-            blocks.append((text == level).astype(np.float64)[:, None])
+            blocks.append((codes == found.index(level)).astype(np.float64)[:, None])
             names.append(f"{col}={level}")
     if not blocks:
         return np.zeros((table.num_rows, 0)), []
     return np.hstack(blocks), names
+
+
+def _categories(values: pa.ChunkedArray) -> tuple[NDArray[np.int64], list[str]]:
+    """Each value's code and the levels by code, the levels being the values as text.
+
+    Text columns are coded by Arrow (a missing value is the level ``"None"``);
+    others value by value, as Python writes them.
+    """
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        coded = pc.fill_null(values, "None").combine_chunks().dictionary_encode()
+        codes = np.asarray(coded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        return codes, [str(v) for v in coded.dictionary.to_pylist()]
+    text = [str(v) for v in values.to_pylist()]
+    found = sorted(set(text))
+    index = {level: i for i, level in enumerate(found)}
+    return np.array([index[t] for t in text], dtype=np.int64), found
 
 
 def _as_numbers(values: pa.ChunkedArray) -> F64 | None:
