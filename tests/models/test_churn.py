@@ -206,8 +206,11 @@ def test_causes_from_the_history_rows_equal_their_own_query() -> None:
     spec = ChurnSpec(churned="churned", time="time")
     expected = _churner_negatives_query(events, times, spec).to_pyarrow()
     expected = expected.filter(pc.greater(expected["negatives"], 0))
+    touchpoints = ["visit", "call", "bill"]
     found = negatives_at_churn(
-        history_rows(events, times, spec, None, []).to_pyarrow(), np.array([10.0, 8.0, 20.0])
+        history_rows(events, times, spec, None, [], touchpoints).to_pyarrow(),
+        np.array([10.0, 8.0, 20.0]),
+        touchpoints,
     )
     order = [("_code", "ascending"), ("touchpoint", "ascending")]
     assert found.sort_by(order).to_pylist() == expected.sort_by(order).to_pylist()

@@ -11,6 +11,7 @@ and the snapshot's counts as baseline covariates (no history, so no sequence).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,7 +135,8 @@ def churn_drivers(data: Dataset | DatasetSpec | str | Path) -> ChurnResult:
 
     con, events = dataset_events(data)
     frame = _outcome_frame(data)
-    return from_events(events, outcomes_table(con, pa_table(frame)), data.spec)
+    touchpoints = data.touchpoints["touchpoint"].to_pylist()
+    return from_events(events, outcomes_table(con, pa_table(frame)), data.spec, touchpoints)
 
 
 def pa_table(frame: pd.DataFrame) -> Any:
@@ -195,23 +197,32 @@ def _source_columns(source: SourceSpec, columns: list[str]) -> pd.DataFrame:
     return raw[[c for c in columns if c in raw.columns]]
 
 
-def from_events(events: ibis.Table, outcomes: ibis.Table, spec: DatasetSpec) -> ChurnResult:
+def from_events(
+    events: ibis.Table,
+    outcomes: ibis.Table,
+    spec: DatasetSpec,
+    touchpoints: Sequence[str] | None = None,
+) -> ChurnResult:
     """The analysis from Ibis tables of events and per-journey outcomes (one engine query each).
 
     ``outcomes`` has ``journey_id``, the churn flag and time columns the spec's
-    ``[churn]`` names and its baseline covariates. Entry point for large logs read
-    in place.
+    ``[churn]`` names and its baseline covariates. ``touchpoints`` lists every
+    touchpoint of the events (a dataset's catalogue); when not given, a query
+    finds them. Entry point for large logs read in place.
     """
     cs = _churn_spec(spec)
+    if touchpoints is None:
+        found = events.select("touchpoint").distinct().to_pyarrow()
+        touchpoints = sorted(str(t) for t in found["touchpoint"].to_pylist() if t is not None)
     times = _customer_times(events, outcomes, cs)
     contacts = list(cs.contact_touchpoints or _unsolicited(spec))
     numbered, ids, per_customer = customer_table(times)
     expr = history_rows(
         events, numbered.select("customer_id", "_code", "churned", "time", "_origin"), cs,
-        spec.recovery, contacts,
+        spec.recovery, contacts, touchpoints,
     )  # fmt: skip
     baseline = per_customer[list(cs.covariates)] if cs.covariates else None
-    rows = fetch_rows(expr, ids, baseline, per_customer)
+    rows = fetch_rows(expr, ids, baseline, per_customer, touchpoints)
     if not rows.event.any():
         raise DataError("no customer churned in these data; a churn analysis needs churners")
     harm = [h for h in HARM if h in rows.names]

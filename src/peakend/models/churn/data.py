@@ -20,6 +20,7 @@ query sorts and hands over).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ibis
@@ -73,6 +74,7 @@ def history_rows(
     spec: ChurnSpec,
     recovery: RecoverySpec | None,
     contacts: list[str],
+    touchpoints: Sequence[str],
 ) -> ibis.Table:
     """Per event before churn or censoring, its time and flags, sorted: an Ibis expression.
 
@@ -81,7 +83,8 @@ def history_rows(
     seconds). Columns: ``_code``, ``t`` (days from the origin), ``negative``,
     ``scored``, ``contact``, with a recovery spec ``failure`` and ``recovered``,
     then ``_kept`` (the event opens a row: before the churn or censoring time) and
-    ``_cause`` (a churner's negative moment: its touchpoint, else null).
+    ``_cause`` (a churner's negative moment: its touchpoint's position in
+    ``touchpoints``, which lists every touchpoint of the events; else -1).
     :func:`fetch_rows` turns them into rows with each customer's churn flag and
     time, and a churner's events up to and at the churn time into the negative
     moments the causes of churn are counted from (:func:`negatives_at_churn`), so
@@ -110,8 +113,10 @@ def history_rows(
     # one at the churn time still counts among a churner's negative moments
     opens = ibis.greatest(t, 0.0) < e.time
     cols["_kept"] = opens
-    cols["_cause"] = ibis.ifelse(cols["negative"] == 1, e.touchpoint, ibis.null("string"))
-    cols["_cause"] = ibis.ifelse(e.churned == 1, cols["_cause"], ibis.null("string"))
+    # a small integer, not the name: ten million names took 0.4 GB more at the peak
+    code = e.touchpoint.substitute({name: i for i, name in enumerate(touchpoints)}, else_=-1)
+    cause = (cols["negative"] == 1) & (e.churned == 1)
+    cols["_cause"] = ibis.ifelse(cause, code, -1).cast("int16")
     kept = e.filter(opens | (t <= e.time))
     ordered = kept.select(**cols, _ts=kept.ts, _seq=kept.seq).order_by(["_code", "_ts", "_seq"])
     return ordered.drop("_ts", "_seq")
@@ -191,16 +196,17 @@ def fetch_rows(
     customers: NDArray[np.str_],
     baseline: pd.DataFrame | None,
     per_customer: pd.DataFrame,
+    touchpoints: Sequence[str],
 ) -> Rows:
     """Run the query; add baseline dummies (``baseline``: one row per customer, code order).
 
     ``per_customer`` holds each customer's ``churned`` (0/1) and ``time``, in code
-    order (:func:`customer_table`).
+    order (:func:`customer_table`); ``touchpoints`` those :func:`history_rows` coded.
     """
     churned = per_customer["churned"].to_numpy(dtype=np.int64)
     times = per_customer["time"].to_numpy(dtype=np.float64)
     events = expr.to_pyarrow()
-    negatives = negatives_at_churn(events, times)
+    negatives = negatives_at_churn(events, times, touchpoints)
     opens = events["_kept"]
     if pc.all(opens).as_py() is False:
         events = events.filter(opens)
@@ -248,11 +254,13 @@ def dummy_columns(frame: pd.DataFrame) -> tuple[NDArray[np.float64], list[str]]:
     return np.column_stack(parts), names
 
 
-def negatives_at_churn(events: pa.Table, times: NDArray[np.float64]) -> pa.Table:
+def negatives_at_churn(
+    events: pa.Table, times: NDArray[np.float64], touchpoints: Sequence[str]
+) -> pa.Table:
     """Per churner and touchpoint: negative moments up to churn, and which ended last.
 
-    ``events`` are the sorted rows of :func:`history_rows`; ``times`` each
-    customer's churn time by code. A churner's events count up to and at the churn
+    ``events`` are the sorted rows of :func:`history_rows` for ``touchpoints``;
+    ``times`` each customer's churn time by code. A churner's events count up to and at the churn
     time. Columns ``_code``, ``touchpoint``, ``negatives`` (scored events with
     valence below the cut) and ``last`` (1 on the touchpoint of a negative event
     at the time of the churner's last scored event), for the touchpoints with at
@@ -260,8 +268,8 @@ def negatives_at_churn(events: pa.Table, times: NDArray[np.float64]) -> pa.Table
     """
     code = np.asarray(events["_code"].to_numpy(), dtype=np.int64)
     t = np.asarray(events["t"].to_numpy(zero_copy_only=False), dtype=np.float64)
-    cause = events["_cause"]
-    churner = pc.is_valid(cause).to_numpy(zero_copy_only=False)
+    cause = np.asarray(events["_cause"].to_numpy(), dtype=np.int64)
+    churner = cause >= 0
     # the last scored event of a churner: its last scored row (rows are sorted by time)
     scored = events["scored"].to_numpy(zero_copy_only=False).astype(bool)
     up_to = t <= times[code]
@@ -269,18 +277,15 @@ def negatives_at_churn(events: pa.Table, times: NDArray[np.float64]) -> pa.Table
     last_t = np.full(times.size, np.nan)
     last_t[code[at]] = t[at]  # later rows of a customer overwrite earlier ones
     rows = np.flatnonzero(churner & up_to)
-    code, t = code[rows], t[rows]
-    touchpoint = cause.take(pa.array(rows)).combine_chunks().dictionary_encode()
-    names = touchpoint.dictionary.to_pylist()
-    index = np.asarray(touchpoint.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    key = code * max(len(names), 1) + index
+    code, t, index = code[rows], t[rows], cause[rows]
+    key = code * max(len(touchpoints), 1) + index
     unique, first, counts = np.unique(key, return_index=True, return_counts=True)
     last = np.zeros(unique.size, dtype=np.int64)
     np.maximum.at(last, np.searchsorted(unique, key), (t == last_t[code]).astype(np.int64))
     return pa.table(
         {
             "_code": pa.array(code[first]),
-            "touchpoint": pa.array([names[i] for i in index[first]], pa.string()),
+            "touchpoint": pa.array([touchpoints[i] for i in index[first]], pa.string()),
             "negatives": pa.array(counts.astype(np.int64)),
             "last": pa.array(last),
         }
