@@ -260,11 +260,12 @@ def negatives_at_churn(
     """Per churner and touchpoint: negative moments up to churn, and which ended last.
 
     ``events`` are the sorted rows of :func:`history_rows` for ``touchpoints``;
-    ``times`` each customer's churn time by code. A churner's events count up to and at the churn
-    time. Columns ``_code``, ``touchpoint``, ``negatives`` (scored events with
-    valence below the cut) and ``last`` (1 on the touchpoint of a negative event
-    at the time of the churner's last scored event), for the touchpoints with at
-    least one negative moment.
+    ``times`` each customer's churn time by code. A churner's events count up to
+    and at the churn time. Columns ``_code``, ``touchpoint``, ``negatives``
+    (scored events with valence below the cut) and ``last`` (1 on the touchpoint
+    of a negative event at the time of the churner's last scored event), for the
+    touchpoints with at least one negative moment: what a query of its own over
+    the events gave, without reading them again.
     """
     code = np.asarray(events["_code"].to_numpy(), dtype=np.int64)
     t = np.asarray(events["t"].to_numpy(zero_copy_only=False), dtype=np.float64)
