@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pyarrow.compute as pc
 import pytest
 
 from peakend.errors import ConfigError
@@ -129,3 +131,91 @@ def replace_chunk(cfg: GeneratorConfig, chunk: int) -> GeneratorConfig:
     from dataclasses import replace
 
     return replace(cfg, chunk_journeys=chunk)
+
+
+def _churner_negatives_query(events: Any, times: Any, spec: Any) -> Any:
+    """The causes of churn as a query of their own over the events (the reference)."""
+    import ibis
+
+    e = events.join(times.filter(times.churned == 1), "customer_id")
+    e = e.mutate(_t=e.ts.epoch_seconds().cast("float64"))
+    e = e.filter((e._t - e._origin) / 86_400.0 <= e.time)
+    scored = e.valence.notnull()
+    neg = scored & (e.valence < spec.negative_below)
+    last_ts = ibis.ifelse(scored, e._t, ibis.null()).max().over(ibis.window(group_by=e._code))
+    e = e.mutate(_neg=neg.cast("int64"), _last=(scored & neg & (e._t == last_ts)).cast("int64"))
+    return e.group_by(["_code", "touchpoint"]).aggregate(negatives=e._neg.sum(), last=e._last.max())
+
+
+def test_causes_from_the_history_rows_equal_their_own_query() -> None:
+    """The churners' negative moments taken from the history rows are those a query finds.
+
+    Covers an event exactly at the churn time (no row, but a cause and the last
+    scored event), two negative moments at the last scored time, an event after
+    churn, one without a time, and a customer who did not churn.
+    """
+    from datetime import datetime, timedelta
+
+    import ibis
+    import pyarrow as pa
+
+    from peakend.models.churn.data import history_rows, negatives_at_churn
+    from peakend.spec import ChurnSpec
+
+    day0 = datetime(2024, 1, 1)
+
+    def at(days: float | None) -> datetime | None:
+        return None if days is None else day0 + timedelta(days=days)
+
+    rows = [  # customer, days, touchpoint, valence
+        ("a", 0.0, "visit", 0.5),
+        ("a", 1.0, "call", -1.0),
+        ("a", 5.0, "call", -0.5),
+        ("a", 10.0, "bill", -1.0),  # at the churn time
+        ("a", 12.0, "call", -1.0),  # after it
+        ("a", None, "call", -1.0),  # no time
+        ("b", 0.0, "visit", -0.2),
+        ("b", 4.0, "call", -0.7),
+        ("b", 4.0, "bill", -0.3),  # logged with the call: both end the history
+        ("b", 6.0, "visit", None),
+        ("c", 0.0, "call", -1.0),  # did not churn
+        ("c", 3.0, "bill", -1.0),
+    ]
+    events = ibis.memtable(
+        pa.table(
+            {
+                "journey_id": [r[0] for r in rows],
+                "customer_id": [r[0] for r in rows],
+                "ts": pa.array([at(r[1]) for r in rows], pa.timestamp("us")),
+                "seq": list(range(len(rows))),
+                "touchpoint": [r[2] for r in rows],
+                "valence": [r[3] for r in rows],
+            }
+        )
+    )
+    origin = (day0 - datetime(1970, 1, 1)).total_seconds()
+    times = ibis.memtable(
+        {
+            "customer_id": ["a", "b", "c"],
+            "_code": [0, 1, 2],
+            "churned": [1, 1, 0],
+            "time": [10.0, 8.0, 20.0],
+            "_origin": [origin] * 3,
+        }
+    )
+    spec = ChurnSpec(churned="churned", time="time")
+    expected = _churner_negatives_query(events, times, spec).to_pyarrow()
+    expected = expected.filter(pc.greater(expected["negatives"], 0))
+    touchpoints = ["visit", "call", "bill"]
+    found = negatives_at_churn(
+        history_rows(events, times, spec, None, [], touchpoints).to_pyarrow(),
+        np.array([10.0, 8.0, 20.0]),
+        touchpoints,
+    )
+    order = [("_code", "ascending"), ("touchpoint", "ascending")]
+    assert found.sort_by(order).to_pylist() == expected.sort_by(order).to_pylist()
+    assert {(r["touchpoint"], r["last"]) for r in found.to_pylist() if r["_code"] == 1} == {
+        ("call", 1),
+        ("bill", 1),
+        ("visit", 0),
+    }

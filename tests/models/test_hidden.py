@@ -325,6 +325,22 @@ def test_covariates_read_numbers_stored_as_text_and_one_hot_the_rest() -> None:
     np.testing.assert_array_equal(x[:, 2], [0.0, 1.0, 0.0])
 
 
+def test_categories_are_coded_as_their_text_missing_ones_as_none() -> None:
+    """Text columns (coded by Arrow) and others (value by value) give the same levels."""
+    table = pa.table(
+        {
+            "segment": pa.chunked_array([["b", None], ["a", "b", "None"]]),
+            "flag": [True, False, None, True, True],
+        }
+    )
+    x, names = covariate_matrix(table, ["segment", "flag"])
+    assert names == ["segment=a", "segment=b", "flag=None", "flag=True"]
+    np.testing.assert_array_equal(x[:, 0], [0.0, 0.0, 1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(x[:, 1], [1.0, 0.0, 0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(x[:, 2], [0.0, 0.0, 1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(x[:, 3], [1.0, 0.0, 0.0, 1.0, 1.0])
+
+
 def test_a_recovery_after_a_failed_invoice_is_reactive_and_not_a_suggestion(
     result: HiddenMomentsResult,
 ) -> None:
@@ -400,6 +416,36 @@ def test_the_summary_never_leads_with_a_same_instant_window(result: HiddenMoment
     assert leading_moment(only) is None
 
 
+def test_anchors_in_one_pass_equal_the_anchors_joined_with_the_ends() -> None:
+    """The one-aggregation anchors table is the join of the anchors with the journeys' ends."""
+    import ibis
+
+    from peakend import engine
+    from peakend.datasets import demo_spec_path
+    from peakend.models.hidden.curves import (
+        anchor_events,
+        at_risk_anchors,
+        contact_rule,
+        journey_anchors,
+        journey_ends,
+    )
+
+    data = peakend.load(demo_spec_path())
+    _, events = engine.dataset_events(data)
+    closing = ("renewal_offer",)
+    rule = contact_rule(data.touchpoints, closing=closing)
+    end = ibis.literal(events.ts.max().to_pyarrow().as_py())
+    ends = journey_ends(events, rule, end, grace_s=3 * 86_400, closing=closing)
+    expected = at_risk_anchors(anchor_events(events, rule), ends, 86_400, 14, seed=5)
+    found = journey_anchors(
+        events, rule, end, grace_s=3 * 86_400, closing=closing, unit_s=86_400, horizon=14, seed=5
+    )
+    order = ["journey_id", "anchor"]
+    expected = expected.order_by(order).to_pyarrow()
+    assert expected.num_rows > 5_000 and len(set(expected["anchor"].to_pylist())) > 2
+    assert found.order_by(order).to_pyarrow().equals(expected)
+
+
 def test_designed_offsets_are_exact_medians_in_any_event_order() -> None:
     """The chart marker of a designed touchpoint is the exact median offset after its
     anchor, whatever order the engine reads the events in."""
@@ -452,6 +498,36 @@ def test_outcome_lookup_equals_the_join() -> None:
     for table in (outcomes, repeated):
         expected = rows.join(table, "journey_id").sort_by("journey_id")
         assert _with_outcomes(rows, table).equals(expected)
+
+
+def test_outcome_gaps_by_lookup_equal_those_by_the_join() -> None:
+    """Outcome gaps from the lookup of each journey's outcomes equal those from a join."""
+    from peakend.models.hidden.effects import _gap, outcome_gaps
+
+    rng = np.random.default_rng(3)
+    ids = [f"j{i}" for i in range(210)]
+    per_journey = pa.table(
+        {
+            "window_id": np.repeat([0, 1], 150),
+            "journey_id": [ids[i] for i in rng.integers(0, 210, 300)],  # 10 have no outcome
+            "k": rng.integers(0, 3, 300),
+        }
+    )
+    overall = rng.normal(size=200)
+    overall[::17] = np.nan
+    outcomes = pa.table({"journey_id": ids[:200], "overall": overall})
+    joined = per_journey.join(outcomes, "journey_id")
+    found = outcome_gaps(per_journey, outcomes, ["overall"])
+    assert sorted(found) == [0, 1]
+    for w, gaps in found.items():
+        rows = joined.filter(pc.equal(joined["window_id"], w))
+        y = rows["overall"].to_numpy(zero_copy_only=False).astype(np.float64)
+        hit = rows["k"].to_numpy() > 0
+        ok = np.isfinite(y)
+        expected = _gap("overall", y[ok & hit], y[ok & ~hit])
+        assert gaps[0].n_with == expected.n_with and gaps[0].n_without == expected.n_without
+        assert gaps[0].difference.value == pytest.approx(expected.difference.value, rel=1e-12)
+        assert gaps[0].difference.high == pytest.approx(expected.difference.high, rel=1e-12)
 
 
 def test_replicate_sums_row_by_row_equal_the_whole_product() -> None:

@@ -11,6 +11,7 @@ and the snapshot's counts as baseline covariates (no history, so no sequence).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,6 @@ from peakend.models.churn.avoidable import Avoidable, avoidable
 from peakend.models.churn.data import (
     HARM,
     Rows,
-    churner_negatives,
     customer_table,
     dummy_columns,
     fetch_rows,
@@ -135,7 +135,8 @@ def churn_drivers(data: Dataset | DatasetSpec | str | Path) -> ChurnResult:
 
     con, events = dataset_events(data)
     frame = _outcome_frame(data)
-    return from_events(events, outcomes_table(con, pa_table(frame)), data.spec)
+    touchpoints = data.touchpoints["touchpoint"].to_pylist()
+    return from_events(events, outcomes_table(con, pa_table(frame)), data.spec, touchpoints)
 
 
 def pa_table(frame: pd.DataFrame) -> Any:
@@ -196,23 +197,32 @@ def _source_columns(source: SourceSpec, columns: list[str]) -> pd.DataFrame:
     return raw[[c for c in columns if c in raw.columns]]
 
 
-def from_events(events: ibis.Table, outcomes: ibis.Table, spec: DatasetSpec) -> ChurnResult:
+def from_events(
+    events: ibis.Table,
+    outcomes: ibis.Table,
+    spec: DatasetSpec,
+    touchpoints: Sequence[str] | None = None,
+) -> ChurnResult:
     """The analysis from Ibis tables of events and per-journey outcomes (one engine query each).
 
     ``outcomes`` has ``journey_id``, the churn flag and time columns the spec's
-    ``[churn]`` names and its baseline covariates. Entry point for large logs read
-    in place.
+    ``[churn]`` names and its baseline covariates. ``touchpoints`` lists every
+    touchpoint of the events (a dataset's catalogue); when not given, a query
+    finds them. Entry point for large logs read in place.
     """
     cs = _churn_spec(spec)
+    if touchpoints is None:
+        found = events.select("touchpoint").distinct().to_pyarrow()
+        touchpoints = sorted(str(t) for t in found["touchpoint"].to_pylist() if t is not None)
     times = _customer_times(events, outcomes, cs)
     contacts = list(cs.contact_touchpoints or _unsolicited(spec))
     numbered, ids, per_customer = customer_table(times)
     expr = history_rows(
         events, numbered.select("customer_id", "_code", "churned", "time", "_origin"), cs,
-        spec.recovery, contacts,
+        spec.recovery, contacts, touchpoints,
     )  # fmt: skip
     baseline = per_customer[list(cs.covariates)] if cs.covariates else None
-    rows = fetch_rows(expr, ids, baseline, per_customer)
+    rows = fetch_rows(expr, ids, baseline, per_customer, touchpoints)
     if not rows.event.any():
         raise DataError("no customer churned in these data; a churn analysis needs churners")
     harm = [h for h in HARM if h in rows.names]
@@ -237,7 +247,7 @@ def from_events(events: ibis.Table, outcomes: ibis.Table, spec: DatasetSpec) -> 
     ev_rows = np.flatnonzero(rows.event)
     avoid = None
     if harm:
-        causes = _event_causes(events, numbered, cs, spec, rows)
+        causes = _event_causes(rows)
         avoid = avoidable(fit, harm, rows.x[ev_rows], causes, int(rows.customers.size))
     return ChurnResult(
         dataset_name=spec.name,
@@ -373,16 +383,18 @@ def _ratios(fit: CoxFit) -> list[HazardRatio]:
     ]
 
 
-def _event_causes(
-    events: ibis.Table, numbered: ibis.Table, cs: ChurnSpec, spec: DatasetSpec, rows: Rows
-) -> dict[str, np.ndarray]:
-    """Per cause, each churner's amounts of the harm covariates it accounts for at churn."""
+def _event_causes(rows: Rows) -> dict[str, np.ndarray]:
+    """Per cause, each churner's amounts of the harm covariates it accounts for at churn.
+
+    The churners' negative moments per touchpoint come with the history rows
+    (:func:`~peakend.models.churn.data.negatives_at_churn`).
+    """
     ev_rows = np.flatnonzero(rows.event)
     churners = rows.customer[ev_rows]
     position = np.full(rows.customers.size, -1, dtype=np.int64)
     position[churners] = np.arange(churners.size)
-    times = numbered.select("customer_id", "_code", "churned", "time", "_origin")
-    table = churner_negatives(events, times, cs, spec.recovery).to_pyarrow()
+    table = rows.churner_negatives
+    assert table is not None  # history rows always carry them
     pos = position[table["_code"].to_numpy().astype(np.int64)]
     keep = pos >= 0
     pos = pos[keep]

@@ -20,12 +20,14 @@ query sorts and hands over).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from peakend.spec import ChurnSpec, RecoverySpec
@@ -54,6 +56,7 @@ class Rows:
     names: tuple[str, ...]
     customers: NDArray[np.str_]
     last: NDArray[np.bool_]  # each customer's last row (cut at churn or censoring)
+    churner_negatives: pa.Table | None = None  # see negatives_at_churn
 
 
 def customer_times(outcomes: pd.DataFrame, spec: ChurnSpec) -> pd.DataFrame:
@@ -71,14 +74,21 @@ def history_rows(
     spec: ChurnSpec,
     recovery: RecoverySpec | None,
     contacts: list[str],
+    touchpoints: Sequence[str],
 ) -> ibis.Table:
     """Per event before churn or censoring, its time and flags, sorted: an Ibis expression.
 
     ``times`` has ``customer_id``, ``_code`` (:func:`customer_table`), ``churned``
     (0/1), ``time`` (in days from the origin) and ``_origin`` (the origin, epoch
     seconds). Columns: ``_code``, ``t`` (days from the origin), ``negative``,
-    ``scored``, ``contact`` and with a recovery spec ``failure`` and ``recovered``;
-    :func:`fetch_rows` turns them into rows with each customer's churn flag and time.
+    ``scored``, ``contact``, with a recovery spec ``failure`` and ``recovered``,
+    then ``_kept`` (the event opens a row: before the churn or censoring time) and
+    ``_cause`` (a churner's negative moment: its touchpoint's position in
+    ``touchpoints``, which lists every touchpoint of the events; else -1).
+    :func:`fetch_rows` turns them into rows with each customer's churn flag and
+    time, and a churner's events up to and at the churn time into the negative
+    moments the causes of churn are counted from (:func:`negatives_at_churn`), so
+    that no second query reads the events.
     """
     e = events.join(times, "customer_id")
     t = (e.ts.epoch_seconds().cast("float64") - e._origin) / 86_400.0
@@ -99,8 +109,15 @@ def history_rows(
             good = good & (e.score >= recovery.recovered_min_score)
         cols["failure"] = fail.fill_null(False).cast("int8")
         cols["recovered"] = good.fill_null(False).cast("int8")
-    # an event at or after the churn time opens no row and changes no earlier one
-    kept = e.filter(ibis.greatest(t, 0.0) < e.time)
+    # an event at or after the churn time opens no row and changes no earlier one;
+    # one at the churn time still counts among a churner's negative moments
+    opens = ibis.greatest(t, 0.0) < e.time
+    cols["_kept"] = opens
+    # a small integer, not the name: ten million names took 0.4 GB more at the peak
+    code = e.touchpoint.substitute({name: i for i, name in enumerate(touchpoints)}, else_=-1)
+    cause = (cols["negative"] == 1) & (e.churned == 1)
+    cols["_cause"] = ibis.ifelse(cause, code, -1).cast("int16")
+    kept = e.filter(opens | (t <= e.time))
     ordered = kept.select(**cols, _ts=kept.ts, _seq=kept.seq).order_by(["_code", "_ts", "_seq"])
     return ordered.drop("_ts", "_seq")
 
@@ -179,15 +196,22 @@ def fetch_rows(
     customers: NDArray[np.str_],
     baseline: pd.DataFrame | None,
     per_customer: pd.DataFrame,
+    touchpoints: Sequence[str],
 ) -> Rows:
     """Run the query; add baseline dummies (``baseline``: one row per customer, code order).
 
     ``per_customer`` holds each customer's ``churned`` (0/1) and ``time``, in code
-    order (:func:`customer_table`).
+    order (:func:`customer_table`); ``touchpoints`` those :func:`history_rows` coded.
     """
     churned = per_customer["churned"].to_numpy(dtype=np.int64)
     times = per_customer["time"].to_numpy(dtype=np.float64)
-    table = _intervals(expr.to_pyarrow(), churned, times)
+    events = expr.to_pyarrow()
+    negatives = negatives_at_churn(events, times, touchpoints)
+    opens = events["_kept"]
+    if pc.all(opens).as_py() is False:
+        events = events.filter(opens)
+    table = _intervals(events, churned, times)
+    del events
     code = np.asarray(table["_code"], dtype=np.int64)
     names = [n for n in TIME_VARYING if n in table]
     x = np.empty((code.size, len(names)))
@@ -206,6 +230,7 @@ def fetch_rows(
         names=(*names, *extra_names),
         customers=customers,
         last=np.asarray(table["last"], dtype=bool),
+        churner_negatives=negatives,
     )
 
 
@@ -229,26 +254,50 @@ def dummy_columns(frame: pd.DataFrame) -> tuple[NDArray[np.float64], list[str]]:
     return np.column_stack(parts), names
 
 
-def churner_negatives(
-    events: ibis.Table, times: ibis.Table, spec: ChurnSpec, recovery: RecoverySpec | None
-) -> ibis.Table:
-    """Per churner and touchpoint: negative moments before churn, and which ended last.
+def negatives_at_churn(
+    events: pa.Table, times: NDArray[np.float64], touchpoints: Sequence[str]
+) -> pa.Table:
+    """Per churner and touchpoint: negative moments up to churn, and which ended last.
 
-    ``times`` is the numbered customer table (``customer_id``, ``_code``,
-    ``churned``, ``time``, ``_origin``). Columns ``_code``, ``touchpoint``,
-    ``negatives`` (scored events with valence below the cut up to the churn time)
-    and ``last`` (1 on the touchpoint of the last scored event before churn when
-    it was negative).
+    ``events`` are the sorted rows of :func:`history_rows` for ``touchpoints``;
+    ``times`` each customer's churn time by code. A churner's events count up to
+    and at the churn time. Columns ``_code``, ``touchpoint``, ``negatives``
+    (scored events with valence below the cut) and ``last`` (1 on the touchpoint
+    of a negative event at the time of the churner's last scored event), for the
+    touchpoints with at least one negative moment: what a query of its own over
+    the events gave, without reading them again.
     """
-    e = events.join(times.filter(times.churned == 1), "customer_id")
-    t = e.ts.epoch_seconds().cast("float64")
-    e = e.mutate(_t=t)
-    e = e.filter((e._t - e._origin) / 86_400.0 <= e.time)
-    scored = e.valence.notnull()
-    neg = scored & (e.valence < spec.negative_below)
-    last_ts = ibis.ifelse(scored, e._t, ibis.null()).max().over(ibis.window(group_by=e._code))
-    e = e.mutate(_neg=neg.cast("int64"), _last=(scored & neg & (e._t == last_ts)).cast("int64"))
-    return e.group_by(["_code", "touchpoint"]).aggregate(negatives=e._neg.sum(), last=e._last.max())
+    code = np.asarray(events["_code"].to_numpy(), dtype=np.int64)
+    t = np.asarray(events["t"].to_numpy(zero_copy_only=False), dtype=np.float64)
+    cause = np.asarray(events["_cause"].to_numpy(), dtype=np.int64)
+    churner = cause >= 0
+    # the last scored event of a churner: its last scored row (rows are sorted by time)
+    scored = events["scored"].to_numpy(zero_copy_only=False).astype(bool)
+    up_to = t <= times[code]
+    at = np.flatnonzero(scored & up_to & _churned_rows(code, churner))
+    last_t = np.full(times.size, np.nan)
+    last_t[code[at]] = t[at]  # later rows of a customer overwrite earlier ones
+    rows = np.flatnonzero(churner & up_to)
+    code, t, index = code[rows], t[rows], cause[rows]
+    key = code * max(len(touchpoints), 1) + index
+    unique, first, counts = np.unique(key, return_index=True, return_counts=True)
+    last = np.zeros(unique.size, dtype=np.int64)
+    np.maximum.at(last, np.searchsorted(unique, key), (t == last_t[code]).astype(np.int64))
+    return pa.table(
+        {
+            "_code": pa.array(code[first]),
+            "touchpoint": pa.array([touchpoints[i] for i in index[first]], pa.string()),
+            "negatives": pa.array(counts.astype(np.int64)),
+            "last": pa.array(last),
+        }
+    )
+
+
+def _churned_rows(code: NDArray[np.int64], churner: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """The rows of every customer with at least one row in ``churner``."""
+    marked = np.zeros(int(code.max()) + 1 if code.size else 0, dtype=bool)
+    marked[code[churner]] = True
+    return marked[code]
 
 
 def independent_columns(

@@ -35,7 +35,6 @@ from peakend.models.hidden.curves import (
     contact_curves,
     contact_rule,
     observed_window_journeys,
-    window_contact_counts,
     windows_table,
 )
 from peakend.models.hidden.effects import (
@@ -45,6 +44,7 @@ from peakend.models.hidden.effects import (
     outcome_gaps,
     proactive_effect,
     same_keys,
+    with_outcomes,
 )
 from peakend.models.hidden.interventions import ClassicMatch, Intervention, match_classic, suggest
 from peakend.models.hidden.windows import anchor_sample, estimate_window
@@ -252,6 +252,7 @@ def find_hidden_moments(
             [m.anchor for m in moments],
             unit,
             sample_every=max(1, max(curves.anchor_journeys.values(), default=0) // 20_000),
+            found=curves.anchors,
         ),
         logged_together=curves.logged_together,
         journey_end={"grace_days": ends.grace_days, "closing": list(ends.closing)},
@@ -366,24 +367,24 @@ def _per_journey(
     ``contacts_before`` (contacts before the anchor).
     """
     observed = observed_window_journeys(anchors, windows)
-    counts = window_contact_counts(pairs, windows)
+    # the window's contacts and those after the cut, in one pass over the pairs
     w = windows.mutate(cut_s=_cut(windows, unit_s))
-    after = pairs.join(w, "anchor")
-    after = after.filter(
-        (after.offset >= after["first"])
-        & (after.offset <= after["last"])
-        & (after.contact_ts >= after.anchor_ts + ibis.interval(seconds=1) * after.cut_s)
+    inside = pairs.join(w, "anchor")
+    inside = inside.filter((inside.offset >= inside["first"]) & (inside.offset <= inside["last"]))
+    late = inside.contact_ts >= inside.anchor_ts + ibis.interval(seconds=1) * inside.cut_s
+    counts = inside.group_by(["window_id", "journey_id"]).aggregate(
+        k=inside.count(), k_after=inside.count(where=late)
     )
-    after = after.group_by(["window_id", "journey_id"]).aggregate(k_after=after.count())
     c = events.filter(events.touchpoint.isin(list(rule.contacts)) & events.ts.notnull())
     before = observed.join(c.select("journey_id", c_ts=c.ts), "journey_id")
     before = before.filter(before.c_ts < before.anchor_ts)
     before = before.group_by(["window_id", "journey_id"]).aggregate(contacts_before=before.count())
     j = observed.left_join(counts, ["window_id", "journey_id"]).select(
-        "window_id", "journey_id", "anchor_valence", k=ibis._.k.fill_null(0)
-    )
-    j = j.left_join(after, ["window_id", "journey_id"]).select(
-        "window_id", "journey_id", "anchor_valence", "k", k_after=ibis._.k_after.fill_null(0)
+        "window_id",
+        "journey_id",
+        "anchor_valence",
+        k=ibis._.k.fill_null(0),
+        k_after=ibis._.k_after.fill_null(0),
     )
     j = j.left_join(before, ["window_id", "journey_id"]).select(
         "window_id",
@@ -453,8 +454,7 @@ def _segment_excess(
     if not segments or not moments:
         return {}
     table = same_keys(data.outcomes.select(["journey_id", *segments]))
-    labels = {s: dict(zip(table["journey_id"].to_pylist(), table[s].to_pylist(), strict=True))
-              for s in segments}  # fmt: skip
+    table = table.take(pa.array(np.arange(table.num_rows)[::-1]))  # a repeated id: its last row
     result: dict[int, dict[str, dict[str, Interval]]] = {}
     samples = dict(curves.samples)
     for i, m in enumerate(moments):
@@ -464,8 +464,9 @@ def _segment_excess(
             rhythm = _rhythm_of(rows)
             samples[m.anchor] = anchor_sample(curves.anchors, curves.pairs, m.anchor, rhythm, quiet)
         sample = samples[m.anchor]
+        at = pc.index_in(pa.array(sample.journey_id, pa.string()), value_set=table["journey_id"])
         for seg in segments:
-            groups = np.array([str(labels[seg].get(j)) for j in sample.journey_id], dtype=object)
+            groups = np.array([str(v) for v in table[seg].take(at).to_pylist()], dtype=object)
             for g in sorted(set(groups.tolist())):
                 keep = groups == g
                 if int((sample.last_full[keep] >= m.last_offset).sum()) < min_journeys:
@@ -487,21 +488,8 @@ def _outcome_rows(data: Dataset) -> pa.Table:
 
 
 def _with_outcomes(rows: pa.Table, outcomes: pa.Table) -> pa.Table:
-    """``rows`` with their journeys' ``outcomes`` (a left join), sorted by journey.
-
-    With one outcome row per journey (the usual case) a lookup of each row's
-    journey among the outcomes' ids (null where it has none), which on a million
-    journeys costs a fraction of a hash join's time; otherwise the join.
-    """
-    keys = outcomes["journey_id"]
-    if pc.count_distinct(keys).as_py() != outcomes.num_rows:
-        return rows.join(outcomes, "journey_id").sort_by("journey_id")
-    at = pc.index_in(rows["journey_id"], value_set=keys)
-    joined = rows
-    for name in outcomes.column_names:
-        if name != "journey_id":
-            joined = joined.append_column(outcomes.schema.field(name), outcomes[name].take(at))
-    return joined.sort_by("journey_id")
+    """``rows`` with their journeys' ``outcomes`` (a left join), sorted by journey."""
+    return with_outcomes(rows, outcomes).sort_by("journey_id")
 
 
 def _effects(
@@ -570,12 +558,16 @@ def designed_offsets(
     unit: str,
     *,
     sample_every: int = 1,
+    found: ibis.Table | None = None,
 ) -> pa.Table:
     """Median offset of each designed (staged) touchpoint after each anchor, in ``unit``.
 
     With ``sample_every`` = *k* > 1 only journeys whose id hashes to 0 modulo *k*
     are used: a chart marker needs no more than some 20,000 journeys. The median
     is exact, so it does not depend on the order in which the engine reads the events.
+    ``found`` is a table of the anchors already found (:func:`anchor_events`'s
+    columns, such as the curves' materialised ``anchors``): used instead of a
+    new pass over the events to find them.
     """
     staged = [r["touchpoint"] for r in catalogue.to_pylist() if r["stage"] is not None]
     if not anchors or not staged:
@@ -588,7 +580,12 @@ def designed_offsets(
             }
         )
     rule = ContactRule(tuple(sorted(set(anchors))), (), "")
-    a = anchor_events(events, rule)
+    if found is None:
+        a = anchor_events(events, rule)
+    else:
+        a = found.filter(found.anchor.isin(list(rule.anchors))).select(
+            "journey_id", "anchor", "anchor_ts"
+        )
     if sample_every > 1:
         a = a.filter(a.journey_id.hash() % sample_every == 0)
     e = events.filter(events.touchpoint.isin(staged) & events.ts.notnull())

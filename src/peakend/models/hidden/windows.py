@@ -188,14 +188,38 @@ def anchor_sample(
     anchors: ibis.Table, pairs: ibis.Table, anchor: str, rhythm: F64, quiet: NDArray[np.bool_]
 ) -> AnchorSample:
     """Collect the measuring half (half 1) of one anchor from the backend."""
-    a = anchors.filter((anchors.anchor == anchor) & (anchors.half == 1) & (anchors.last_full >= 0))
-    rows = a.select("journey_id", "customer", "last_full").order_by("journey_id").to_pyarrow()
+    return anchor_samples(anchors, pairs, {anchor: (rhythm, quiet)})[anchor]
+
+
+def anchor_samples(
+    anchors: ibis.Table, pairs: ibis.Table, curves: dict[str, tuple[F64, NDArray[np.bool_]]]
+) -> dict[str, AnchorSample]:
+    """The measuring half (half 1) of several anchors, in two queries for all of them.
+
+    ``curves`` maps each anchor to its week rhythm and its quiet offsets.
+    """
+    names = sorted(curves)
+    a = anchors.filter(anchors.anchor.isin(names) & (anchors.half == 1) & (anchors.last_full >= 0))
+    rows = a.select("anchor", "journey_id", "customer", "last_full")
+    rows = rows.order_by(["anchor", "journey_id"]).to_pyarrow()
+    p = pairs.filter(pairs.anchor.isin(names) & (pairs.half == 1))
+    per = p.group_by(["anchor", "journey_id", "offset"]).aggregate(k=p.count()).to_pyarrow()
+    return {
+        name: _sample(
+            rows.filter(pc.equal(rows["anchor"], name)),
+            per.filter(pc.equal(per["anchor"], name)),
+            *curves[name],
+        )
+        for name in names
+    }
+
+
+def _sample(rows: pa.Table, per: pa.Table, rhythm: F64, quiet: NDArray[np.bool_]) -> AnchorSample:
+    """One anchor's sample from its journeys (sorted by id) and its contacts per offset."""
     ids = rows["journey_id"].to_numpy(zero_copy_only=False).astype(object)
     # customers numbered in the order of their ids (the order the weights are drawn in)
     rank = pc.rank(rows["customer"], sort_keys="ascending", tiebreaker="dense")
     customer = np.asarray(rank, dtype=np.int64) - 1
-    p = pairs.filter((pairs.anchor == anchor) & (pairs.half == 1))
-    per = p.group_by(["journey_id", "offset"]).aggregate(k=p.count()).to_pyarrow()
     row = np.asarray(pc.index_in(per["journey_id"], value_set=rows["journey_id"]), dtype=np.int64)
     counts = sparse.csr_matrix(
         (np.asarray(per["k"], dtype=np.float64), (row, np.asarray(per["offset"], dtype=np.int64))),
@@ -353,10 +377,9 @@ def find_windows(
     flagged: dict[str, list[bool]] = {}
     for r in curves.select(["anchor", "flagged"]).to_pylist():  # ordered by anchor, offset
         flagged.setdefault(r["anchor"], []).append(bool(r["flagged"]))
-    samples = {
-        a: anchor_sample(anchors, pairs, a, rhythm[a], ~np.array(flagged[a]))
-        for a in {r[0] for r in runs}
-    }
+    samples = anchor_samples(
+        anchors, pairs, {a: (rhythm[a], ~np.array(flagged[a])) for a in {r[0] for r in runs}}
+    )
     moments = []
     for i, (anchor, first, last, q) in enumerate(runs):
         est = estimate_window(samples[anchor], first, last, replicates=replicates, seed=seed + i)
@@ -388,9 +411,21 @@ def logged_together(
     Reported when they reach 10 per 1,000 anchor journeys; they never enter the
     curves, so they can never become a hidden moment.
     """
-    j = anchors.join(contacts, "journey_id")
-    micros = j.contact_ts.delta(j.anchor_ts, unit="microsecond")
-    j = j.filter((j.contact_ts >= j.anchor_ts) & (micros < 1_000_000))
+    return together_in(anchors.join(contacts, "journey_id"), anchor_journeys)
+
+
+def logged_with_anchor(pairs: ibis.Table) -> ibis.Value:
+    """Pairs whose contact is stamped within one second of the anchor (at or after it)."""
+    micros = pairs.contact_ts.delta(pairs.anchor_ts, unit="microsecond")
+    return (pairs.contact_ts >= pairs.anchor_ts) & (micros < 1_000_000)
+
+
+def together_in(pairs: ibis.Table, anchor_journeys: dict[str, int]) -> tuple[LoggedTogether, ...]:
+    """:func:`logged_together` from anchor-contact pairs that hold at least those logged together.
+
+    ``pairs`` has ``anchor``, ``anchor_ts``, ``contact`` and ``contact_ts``.
+    """
+    j = pairs.filter(logged_with_anchor(pairs))
     rows = j.group_by(["anchor", "contact"]).aggregate(n=j.count()).to_pyarrow().to_pylist()
     by_anchor: dict[str, dict[str, int]] = {}
     for r in rows:
