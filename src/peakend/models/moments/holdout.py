@@ -134,7 +134,7 @@ def cross_validated_fit(
     fold = fold_of_rows(design, k, seed)
     point = held_out_score(design, fold, whole)
     errors = cv_errors(design, fold, n_resamples=n_resamples, seed=seed + 1, full=whole)
-    return corrected_interval(point, errors, design.n, level, finite_draws=design.binary)
+    return corrected_interval(point, errors, design.n, level)
 
 
 def fold_of_rows(design: MomentDesign, k: int, seed: int) -> I64:
@@ -165,14 +165,16 @@ def held_out_score(design: MomentDesign, fold: I64, full: FullFit | None = None)
 
 
 def corrected_interval(
-    point: float, errors: F64, n: int, level: float, *, finite_draws: bool = False
+    point: float, errors: F64, n: int, level: float, *, finite_draws: bool = True
 ) -> Interval:
     """``point`` minus the mean bootstrap error, with the basic interval of the errors.
 
     ``errors`` are draws of "cross-validated score − fit of the fitted model";
     the fit lies in ``[point − q_high, point − q_low]`` of their quantiles, and
-    never above 1. ``finite_draws`` takes the quantiles at the levels of
-    :func:`draw_tail` (a binary outcome's interval), else at ``(1 − level) / 2``.
+    never above 1. The quantiles are taken at the levels of :func:`draw_tail`,
+    where one more draw falls with probability ``level`` whatever the number of
+    draws; ``finite_draws=False`` takes them at ``(1 − level) / 2`` (the plain
+    sample quantiles, for comparison).
     """
     finite = errors[np.isfinite(errors)]
     if finite.size == 0 or not np.isfinite(point):
