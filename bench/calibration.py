@@ -132,6 +132,35 @@ def _near(cfg: GeneratorConfig) -> GeneratorConfig:
     return dataclasses.replace(cfg, touchpoints=tuple(designs), **QUIET_MEMORY, **NO_RECOVERY)
 
 
+#: A world whose every planted class is clear at 5,000 journeys, directly and in
+#: total, on ``overall`` and on ``satisfied``: each true penalty and reward is at
+#: most 0.6 times its threshold (0.25 points; 10 percentage points) or at least 1.7
+#: times it, two printed half-widths or more away. The default world plants
+#: ``quote`` at 1.2× the threshold and gives the unplanted touchpoints total
+#: rewards of 0.25–0.29 through the remembered peak and end, which no interval
+#: from 5,000 journeys can class either way (see :func:`resolvable`). Here the
+#: memory path is kept, smaller, and the intercept puts ``overall`` near the
+#: satisfied cut so that a low score can move the share satisfied.
+CLEAR_WORLD = {"w_peak": 0.15, "w_end": 0.05, "w_mean": 0.1, "w_trough": 0.0, "intercept": 6.8}
+CLEAR_EFFECTS = {
+    "quote": (-0.8, 0.8),
+    "installation": (-1.5, 0.0),
+    "first_invoice": (-1.2, 0.0),
+    "support_call": (-1.0, 0.8),
+}
+
+
+def _clear(cfg: GeneratorConfig) -> GeneratorConfig:
+    """The default journeys with the planted classes of :data:`CLEAR_EFFECTS` and memory."""
+    designs = tuple(
+        dataclasses.replace(t, penalty=CLEAR_EFFECTS[t.name][0], reward=CLEAR_EFFECTS[t.name][1])
+        if t.name in CLEAR_EFFECTS
+        else t
+        for t in cfg.touchpoints
+    )
+    return dataclasses.replace(cfg, touchpoints=designs, **CLEAR_WORLD)
+
+
 def _memory(
     w_peak: float, w_end: float, w_mean: float, survey: bool = False
 ) -> Callable[[GeneratorConfig], GeneratorConfig]:
@@ -220,6 +249,17 @@ SCENARIOS: dict[str, Scenario] = {
             "moments",
             5_000,
             lambda c: c,
+            effects="total_satisfied",
+            outcome="satisfied",
+            threshold=SATISFIED_EFFECT_THRESHOLD,
+        ),
+        Scenario("clear_total", "moments", 5_000, _clear),
+        Scenario("clear_direct", "moments", 5_000, _clear, effects="direct", adjust=True),
+        Scenario(
+            "clear_binary",
+            "moments",
+            5_000,
+            _clear,
             effects="total_satisfied",
             outcome="satisfied",
             threshold=SATISFIED_EFFECT_THRESHOLD,

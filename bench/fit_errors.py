@@ -72,8 +72,8 @@ def replicate(
     whole = full_fit(design)
     point = held_out_score(design, fold, whole)
     errors = cv_errors(design, fold, n_resamples=RESAMPLES, seed=seed + 1, full=whole)
-    shown = corrected_interval(point, errors, design.n, 0.95, finite_draws=design.binary)
-    plain = corrected_interval(point, errors, design.n, 0.95)
+    shown = corrected_interval(point, errors, design.n, 0.95)
+    plain = corrected_interval(point, errors, design.n, 0.95, finite_draws=False)
     truth = calibration.fresh_fit(dataset, scenario, pop)
     parts = _parts(design, fold, whole, seed + 1, point, truth, variants)
     return {
@@ -118,7 +118,7 @@ def _parts(
         if design.binary and variant != "fixed":
             continue
         errors = cv_errors(design, fold, n_resamples=RESAMPLES, seed=seed, full=whole, **options)  # type: ignore[arg-type]
-        shown = corrected_interval(point, errors, design.n, 0.95, finite_draws=design.binary)
+        shown = corrected_interval(point, errors, design.n, 0.95)
         out[f"{variant}_sd"] = float(errors.std(ddof=1))
         out[f"{variant}_mean"] = float(errors.mean())
         out[f"{variant}_covers"] = float(shown.low <= truth <= shown.high)

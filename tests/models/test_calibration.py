@@ -61,3 +61,24 @@ def test_contradiction_rule(calibration: ModuleType) -> None:
     assert calibration.contradicted("excel", 0.0, -t)
     assert not calibration.contradicted("moment_of_truth", -2 * t, 2 * t)
     assert not calibration.contradicted("inconclusive", -2 * t, 0.0)
+
+
+def test_clear_world_plants_classes_clear_of_the_thresholds(calibration: ModuleType) -> None:
+    """Every true effect of the clear world is ≤ 0.6× or ≥ 1.7× its threshold."""
+    from peakend.generate import (
+        SATISFIED_EFFECT_THRESHOLD,
+        GeneratorConfig,
+        satisfied_total_effects,
+        total_effects,
+    )
+
+    cfg = calibration._clear(GeneratorConfig(n_journeys=5_000, seed=3))
+    found = [(total_effects(cfg), calibration.THRESHOLD)]
+    found.append((satisfied_total_effects(cfg), SATISFIED_EFFECT_THRESHOLD))
+    direct = {t.name: {"penalty": t.penalty, "reward": t.reward} for t in cfg.touchpoints}
+    found.append((direct, calibration.THRESHOLD))
+    for effects, threshold in found:
+        for name, effect in effects.items():
+            for side in ("penalty", "reward"):
+                size = abs(float(effect[side])) / threshold
+                assert size <= 0.6 or size >= 1.7, (name, side, effect[side])
