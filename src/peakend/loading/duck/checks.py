@@ -25,6 +25,10 @@ _UNPARSABLE = "ts_present AND ts IS NULL"
 _NAIVE = f"ts_naive AND NOT ({_UNPARSABLE})"
 
 
+#: The column of table ``ev`` holding a role whose name differs from it.
+_STORED = {"journey_id": "jid", "touchpoint": "tp"}
+
+
 class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
     """Builds the events with their check flags and runs the checks in the pandas loader's order."""
 
@@ -78,8 +82,7 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
     def _stored_need_stripping(self, columns: set[str]) -> set[str]:
         """Those of ``columns`` (read as they are into table ``ev``) with a distinct
         value that stripping changes or that is blank."""
-        names = {"touchpoint": "tp"}
-        stored = {c: names.get(r, r) for r, c in self.columns.items() if c in columns}
+        stored = {c: _STORED.get(r, r) for r, c in self.columns.items() if c in columns}
         if not stored:
             return set()
         distinct = " UNION ALL ".join(
@@ -236,11 +239,10 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
         """For each identifier column read as it is but not yet checked
         (:attr:`_unverified`), the condition of its values that stripping would change,
         over the column of ``ev`` that holds it."""
-        names = {"journey_id": "jid", "touchpoint": "tp"}
         found = {}
         for role, column in self.columns.items():
             if column in self._unverified:
-                name = names.get(role, role)
+                name = _STORED.get(role, role)
                 found[column] = f"{name} IS DISTINCT FROM {_text(name)}"
         return found
 

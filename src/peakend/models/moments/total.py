@@ -175,7 +175,7 @@ def total_by_intervention(
         return None
     with threadpool_limits(limits=1 if design.binary else None, user_api="blas"):
         inputs = total_inputs(events, design)
-        effects = total_effects(inputs.design, inputs.moments, inputs.touchpoint, level)
+    effects = total_from_inputs(inputs, level)
     return replace(effects, inputs=inputs) if keep_inputs else effects
 
 
