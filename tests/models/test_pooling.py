@@ -1,12 +1,11 @@
-"""Journeys that enter the model identically, pooled: the same draws and figures from fewer rows.
+"""Journeys that enter the simulation identically, pooled: the same draws from fewer rows.
 
 The simulated cross-validation of a continuous outcome pools its journeys by
-fold and design row (``holdout._Pooled``), and the bootstrap of the band model
-pools its distinct rows by design row (``fit._Pooled``). Both sum per pooled
-row what each draw needs; here every draw is compared, index by index, with
-the same draw computed on the journeys (the distinct rows) themselves. The
-Gram matrices are float32 sums in both, in a different order, so the figures
-agree to float32 rounding, not to the last digit.
+fold and design row (``holdout._Pooled``) and sums per pooled row what each
+draw needs; here every draw is compared, index by index, with the same draw
+scored on the journeys themselves. The Gram matrices are float32 sums in both,
+in a different order, so the errors agree to float32 rounding, not to the
+last digit.
 """
 
 from __future__ import annotations
@@ -17,9 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from peakend.models.moments import fit
 from peakend.models.moments.design import MomentDesign
-from peakend.models.moments.fit import FullFit, fit_moments, full_fit
 from peakend.models.moments.holdout import (
     NOISES,
     _random_x_errors,
@@ -38,8 +35,7 @@ def _design(
     """Four touchpoints with planted effects and an outcome on a 1-10 scale (or 0/1).
 
     Four touchpoints have at most 256 design rows, so the 3,000 journeys
-    repeat rows often (as the 10M-event log's 1.07M journeys have 161,524
-    design rows); an integer outcome repeats (design row, outcome) pairs too.
+    repeat rows often (the 10M-event log's 1.07M journeys have 161,524).
     """
     rng = np.random.default_rng(seed)
     touchpoints = 4
@@ -127,69 +123,3 @@ def test_binary_worlds_keep_their_own_pooling() -> None:
     world = _world(design, fold_of_rows(design, 5, 0))
     assert world is not None and world.binary and world.pooled is None
     assert int(world.count.sum()) == design.n and world.x.shape[0] < design.n
-
-
-# -- the bootstrap of the band model -----------------------------------------------
-
-
-def _exact_gram(whole: FullFit, row_w: np.ndarray) -> np.ndarray:
-    """The Gram matrix of the distinct rows' ``[X, response]`` in float64."""
-    aug = np.column_stack(
-        [
-            whole.matrix.x[whole.rows.first].astype(np.float64),
-            whole.resp.astype(np.float32).astype(np.float64),
-        ]
-    )
-    return (aug * row_w[:, None]).T @ aug
-
-
-@pytest.mark.parametrize("binary", [False, True])
-@pytest.mark.parametrize("kind", KINDS)
-def test_pooled_gram_is_the_distinct_rows_gram(kind: str, binary: bool) -> None:
-    design = _design(kind, binary=binary)
-    whole = full_fit(design)
-    pooled = fit._pool(design, whole.rows, whole.matrix.x[whole.rows.first], whole.resp)
-    assert pooled is not None and pooled.x.shape[0] < whole.rows.first.size
-    row_w = whole.factor * np.random.default_rng(3).gamma(2.0, 1.0, whole.rows.first.size)
-    exact = _exact_gram(whole, row_w)
-    np.testing.assert_allclose(pooled.gram(row_w), exact, rtol=1e-6, atol=1e-6)
-
-
-_FIGURES = ("penalty", "reward", "not_scored", "importance", "penalty_moved")
-
-
-def _float64_gram(aug: np.ndarray, row_w: np.ndarray) -> np.ndarray:
-    wide = aug.astype(np.float64)
-    return np.asarray((wide * row_w[:, None]).T @ wide)
-
-
-@pytest.mark.parametrize("binary", [False, True])
-@pytest.mark.parametrize("kind", KINDS)
-def test_pooled_bootstrap_is_the_distinct_rows_bootstrap(
-    kind: str, binary: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Every replicate's penalties, rewards and importance, index by index, equal the
-    ones computed on the distinct rows: within 2e-5 of those (whose float32 Gram
-    matrix rounds the response column too), within 1e-6 of the same replicates
-    computed in float64 throughout."""
-    design = _design(kind, binary=binary)
-    whole = full_fit(design)
-    pooled = fit_moments(design, n_resamples=30, seed=4, full=whole, workers=2)
-    monkeypatch.setattr(fit, "_POOL_SHARE", 0.0)  # never pool
-    assert fit._pool(design, whole.rows, whole.matrix.x[whole.rows.first], whole.resp) is None
-    unpooled = fit_moments(design, n_resamples=30, seed=4, full=whole, workers=2)
-    monkeypatch.setattr(fit, "_gram", _float64_gram)
-    exact = fit_moments(design, n_resamples=30, seed=4, full=whole, workers=2)
-    for name in _FIGURES:
-        ours, theirs = getattr(pooled, name), getattr(unpooled, name)
-        assert np.isfinite(theirs).any() and np.std(theirs[np.isfinite(theirs)]) > 1e-4
-        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=2e-5, err_msg=name)
-        np.testing.assert_allclose(ours, getattr(exact, name), rtol=0, atol=1e-6, err_msg=name)
-
-
-def test_continuous_controls_leave_the_bootstrap_unpooled() -> None:
-    design = _with_controls(_design())
-    whole = full_fit(design)
-    assert fit._pool(design, whole.rows, whole.matrix.x[whole.rows.first], whole.resp) is None
-    draws = fit_moments(design, n_resamples=10, seed=0, full=whole)
-    assert np.isfinite(draws.penalty).all()

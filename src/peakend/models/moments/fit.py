@@ -204,20 +204,13 @@ def fit_moments(
             float(np.sum(factor * weight)) / design.n,
         )
 
-        pooled = _pool(design, rows, x, whole.resp)
-
         def replicate(counts: F64) -> Effects:
             per_row = design.weights * counts
             summed = rows.total(per_row)
-            if pooled is None:
-                g = _gram(aug, factor * summed)
-            else:
-                g = pooled.gram(factor * summed)
+            g = _gram(aug, factor * summed)
             coef = _solve(g, ridge)
-            if design.binary and pooled is None:  # importance at the replicate's own IRLS weights
+            if design.binary:  # importance at the replicate's own IRLS weights
                 g = _irls_gram(x, coef, summed, g)
-            elif design.binary and pooled is not None:
-                g = _irls_gram(pooled.x, coef, pooled.total(summed), g)
             return effects(per_row, summed, g, coef)
 
         draws: list[Effects] = []
@@ -296,11 +289,6 @@ def _distinct(design: MomentDesign, extra: tuple[F64, ...] | None = None) -> _Di
     keys: list[NDArray[np.generic]] = [*_packed_bands(design.bands)]
     keys += [design.controls[:, j] for j in range(len(design.control_names))]
     keys += list((design.y, design.weights) if extra is None else extra)
-    return _grouped(keys)
-
-
-def _grouped(keys: list[NDArray[np.generic]]) -> _Distinct:
-    """Group rows by equal values in every one of ``keys`` (arrays of one value per row)."""
     order = np.lexsort(keys[::-1])
     change = np.zeros(order.size, dtype=bool)
     change[:1] = True
@@ -313,78 +301,12 @@ def _grouped(keys: list[NDArray[np.generic]]) -> _Distinct:
     return _Distinct(first=order[change], inverse=inverse)
 
 
-#: Pool the distinct rows by bands and controls (:class:`_Pooled`) only when that leaves at
-#: most this share of them: with continuous controls (``--adjust-for``) hardly any two
-#: distinct rows share their design row, and the sums into pooled rows would only add work.
-_POOL_SHARE = 0.6
-
-
-@dataclass(frozen=True)
-class _Pooled:
-    """Distinct rows with the same bands and controls, pooled for the bootstrap's Gram matrices.
-
-    Distinct rows (:class:`_Distinct`) keep the outcome apart so that the Gram
-    matrix of ``[X, response]`` is a plain weighted sum over them. Its
-    entries are linear in the row weights ``v``: ``X'VX`` needs only ``Σ v``
-    per design row, the response column ``Σ v r`` per design row, and its
-    corner ``Σ v r²``. So the rows are pooled by design row and the Gram
-    matrix built from those sums: the same matrix from fewer rows (the 10M-event
-    log's 479,601 distinct rows have 161,524 design rows). The response is
-    taken rounded to float32, as the Gram matrix of the unpooled rows takes it.
-    """
-
-    of: I64  # the pooled row of every distinct row
-    x: F32  # the design row of every pooled row
-    x64: F64
-    resp: F64  # the response of every distinct row, rounded to float32
-
-    def total(self, per_row: F64) -> F64:
-        """``per_row`` (one value per distinct row) summed per pooled row."""
-        summed = np.bincount(self.of, weights=per_row, minlength=self.x.shape[0])
-        return np.asarray(summed, dtype=np.float64)
-
-    def gram(self, row_w: F64) -> F64:
-        """``[X, response]' diag(row_w) [X, response]`` of the distinct rows, from pooled sums."""
-        columns = self.x.shape[1]
-        weighted = row_w * self.resp
-        out = np.empty((columns + 1, columns + 1))
-        out[:columns, :columns] = _gram(self.x, self.total(row_w))
-        out[:columns, columns] = out[columns, :columns] = self.total(weighted) @ self.x64
-        out[columns, columns] = float(weighted @ self.resp)
-        return out
-
-
-def _pool(design: MomentDesign, rows: _Distinct, x: F32, resp: F64) -> _Pooled | None:
-    """The distinct ``rows`` (design rows ``x``) pooled by design row; ``None`` if hardly fewer."""
-    first = rows.first
-    keys: list[NDArray[np.generic]] = [*_packed_bands(design.bands[first])]
-    keys += [design.controls[first, j] for j in range(len(design.control_names))]
-    design_rows = _grouped(keys)
-    if design_rows.first.size > _POOL_SHARE * first.size:
-        return None
-    of = design_rows.inverse
-    pooled_x = np.empty((design_rows.first.size, x.shape[1]), dtype=np.float32)
-    pooled_x[of] = x
-    return _Pooled(
-        of=of,
-        x=pooled_x,
-        x64=pooled_x.astype(np.float64),
-        resp=resp.astype(np.float32).astype(np.float64),
-    )
-
-
 def _packed_bands(bands: NDArray[np.int8]) -> list[I64]:
-    """The band codes of up to 31 touchpoints packed into each int64 (two bits a band).
-
-    Shifted in one column at a time: an integer matrix product (``bands @ 4**j``)
-    does not run in BLAS and took 0.4 s for the 10M-event log's 1.07M journeys.
-    """
+    """The band codes of up to 31 touchpoints packed into each int64 (two bits a band)."""
     out = []
     for start in range(0, bands.shape[1], 31):
-        packed = np.zeros(bands.shape[0], dtype=np.int64)
-        for j in range(start, min(start + 31, bands.shape[1])):
-            packed += bands[:, j].astype(np.int64) << (2 * (j - start))
-        out.append(packed)
+        part = bands[:, start : start + 31].astype(np.int64)
+        out.append(part @ (np.int64(4) ** np.arange(part.shape[1], dtype=np.int64)))
     return out or [np.zeros(bands.shape[0], dtype=np.int64)]
 
 

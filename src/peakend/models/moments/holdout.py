@@ -509,17 +509,21 @@ def _store(out: F64, scored: tuple[int, Future[tuple[float, float]]]) -> None:
 def _copies(world: _World, rng: np.random.Generator, noise: str) -> tuple[F64, F64, F64]:
     """Per journey: copies drawn, and the sum and sum of squares of the copies' noise."""
     n = world.x.shape[0]
-    clusters = np.arange(n) if world.clusters is None else world.clusters
-    groups = int(clusters.max()) + 1
+    clusters = world.clusters
+    groups = n if clusters is None else int(clusters.max()) + 1
+
+    def per_journey(values: F64) -> F64:  # a customer's value for each of its journeys
+        return values if clusters is None else values[clusters]
+
     drawn = rng.integers(0, groups, groups)
-    count = np.bincount(drawn, minlength=groups)[clusters].astype(np.float64)
+    count = per_journey(np.bincount(drawn, minlength=groups).astype(np.float64))
     if noise == "resampled":
         copy_of = np.repeat(np.arange(n), count.astype(np.int64))
         pool = world.noise - np.average(world.noise, weights=world.weight)
         e = pool[rng.integers(0, n, copy_of.size)]
         return count, _summed(copy_of, e, n), _summed(copy_of, e * e, n)
     sign = rng.integers(0, 2, drawn.size) * 2.0 - 1.0  # Rademacher: its square is 1
-    return count, world.noise * _summed(drawn, sign, groups)[clusters], world.noise**2 * count
+    return count, world.noise * per_journey(_summed(drawn, sign, groups)), world.noise**2 * count
 
 
 def _summed(index: I64, values: NDArray[np.floating[Any]], size: int) -> F64:
