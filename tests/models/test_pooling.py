@@ -16,13 +16,16 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from peakend.models.moments import holdout
 from peakend.models.moments.design import MomentDesign
 from peakend.models.moments.holdout import (
     NOISES,
     _random_x_errors,
+    _weighted_scores,
     _world,
     cv_errors,
     fold_of_rows,
+    held_out_score,
 )
 
 #: The kinds of design compared: plain, repeat customers, respondent weights.
@@ -74,20 +77,39 @@ def _with_controls(design: MomentDesign) -> MomentDesign:
 
 @pytest.mark.parametrize("noise", NOISES)
 @pytest.mark.parametrize("kind", KINDS)
-def test_pooled_draws_are_the_journeys_draws(kind: str, noise: str) -> None:
+def test_pooled_draws_are_the_journeys_draws(
+    kind: str, noise: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every random-X draw scored on the pooled rows equals the same draw scored on
     the journeys: the same random numbers, the same errors to float32 rounding."""
     design = _design(kind)
     assert (design.clusters is not None) == (kind == "customers")
-    world = _world(design, fold_of_rows(design, 5, 0))
+    fold = fold_of_rows(design, 5, 0)
+    world = _world(design, fold)
     assert world is not None and world.pooled is not None
     assert world.pooled.x.shape[0] < 0.5 * design.n
     assert world.pooled.weight.sum() == pytest.approx(design.weights.sum())
-    journeys = dataclasses.replace(world, pooled=None)
+    monkeypatch.setattr(holdout, "_POOL_SHARE", 0.0)  # never pool
+    journeys = _world(design, fold)
+    assert journeys is not None and journeys.pooled is None
+    np.testing.assert_array_equal(journeys.noise, world.noise)  # the same world
     pooled = _random_x_errors(world, np.random.default_rng(8), 24, noise)
     unpooled = _random_x_errors(journeys, np.random.default_rng(8), 24, noise)
     assert np.isfinite(unpooled).all() and np.std(unpooled) > 1e-4  # draws that differ
     np.testing.assert_allclose(pooled, unpooled, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_pooled_journeys_themselves_score_as_the_cross_validation(kind: str) -> None:
+    """One copy of every journey with its own residual as noise is the dataset: on the
+    pooled rows it scores as the cross-validation of the journeys does."""
+    design = _design(kind)
+    fold = fold_of_rows(design, 5, 0)
+    world = _world(design, fold)
+    assert world is not None and world.pooled is not None
+    residual = design.y[np.argsort(fold, kind="stable")] - world.fitted
+    cv, _ = _weighted_scores(world, np.ones(design.n), residual, residual**2)
+    assert cv == pytest.approx(held_out_score(design, fold), abs=1e-6)
 
 
 def test_pooled_rows_keep_every_fold_and_design_row_apart() -> None:

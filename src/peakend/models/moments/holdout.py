@@ -252,7 +252,7 @@ class _World:
     """
 
     x: F64
-    x32: F32  # the same in float32, for the redrawn samples' Gram matrices
+    x32: F32  # the same in float32, for the redrawn samples' Gram matrices (none when pooled)
     w: F64  # weight x IRLS weight (OLS: the weight), summed over the row's journeys
     weight: F64  # the journeys' weights, summed over the row's journeys
     count: I64  # journeys the row stands for
@@ -330,7 +330,7 @@ def _world(design: MomentDesign, fold: I64, full: FullFit | None = None) -> _Wor
         pooled = _pool(_distinct(design, extra=()).inverse[order], fold, x, fitted, weight)
     return _World(
         x=x,
-        x32=x.astype(np.float32),
+        x32=x.astype(np.float32) if pooled is None else np.zeros((0, x.shape[1]), np.float32),
         w=w,
         weight=weight,
         count=count,
