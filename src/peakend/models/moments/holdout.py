@@ -63,10 +63,18 @@ means). Where the model explains much the shrinkage is negligible.
 
 Everything is linear algebra on per-fold Gram matrices: a draw weights each
 journey by its copies (``X' diag(w c) X``), and needs of each journey only the
-number of its copies and the sum and sum of squares of their noise, so a draw
-costs one weighted Gram matrix of the journeys. A binary outcome's rows pool journeys
-with the same design row (:func:`_pooled`), and its folds are refitted by one
-Newton step from the full fit, as the moment model's own bootstrap does.
+number of its copies and the sum and sum of squares of their noise, times its
+weight. Journeys of one fold with the same design row share the fitted mean as
+well as the row, so a continuous outcome's draws are taken per journey (the
+same random numbers, in the same order) and summed into one row per fold and
+design row (:class:`_Pooled`): a draw costs three sums per journey and one
+weighted Gram matrix of the pooled rows (the 10M-event log: 305,078 rows for
+1,070,687 journeys, and the simulation 13 CPU seconds instead of 22–25).
+Continuous controls (``--adjust-for``) give nearly every journey a row of its
+own; then the draws are scored on the journeys. A binary outcome's rows pool
+journeys with the same design row and weight (:func:`_pooled`), and its folds
+are refitted by one Newton step from the full fit, as the moment model's own
+bootstrap does.
 
 Resampling the dataset's journeys *with their outcomes* (the pairs bootstrap)
 does not work here: a resample repeats journeys, so its folds' models overfit
