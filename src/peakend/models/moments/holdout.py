@@ -63,10 +63,18 @@ means). Where the model explains much the shrinkage is negligible.
 
 Everything is linear algebra on per-fold Gram matrices: a draw weights each
 journey by its copies (``X' diag(w c) X``), and needs of each journey only the
-number of its copies and the sum and sum of squares of their noise, so a draw
-costs one weighted Gram matrix of the journeys. A binary outcome's rows pool journeys
-with the same design row (:func:`_pooled`), and its folds are refitted by one
-Newton step from the full fit, as the moment model's own bootstrap does.
+number of its copies and the sum and sum of squares of their noise, times its
+weight. Journeys of one fold with the same design row share the fitted mean as
+well as the row, so a continuous outcome's draws are taken per journey (the
+same random numbers, in the same order) and summed into one row per fold and
+design row (:class:`_Pooled`): a draw costs three sums per journey and one
+weighted Gram matrix of the pooled rows (the 10M-event log: 305,078 rows for
+1,070,687 journeys, and the simulation 13 CPU seconds instead of 22–25).
+Continuous controls (``--adjust-for``) give nearly every journey a row of its
+own; then the draws are scored on the journeys. A binary outcome's rows pool
+journeys with the same design row and weight (:func:`_pooled`), and its folds
+are refitted by one Newton step from the full fit, as the moment model's own
+bootstrap does.
 
 Resampling the dataset's journeys *with their outcomes* (the pairs bootstrap)
 does not work here: a resample repeats journeys, so its folds' models overfit
@@ -91,6 +99,7 @@ from peakend.models.moments.design import MomentDesign
 from peakend.models.moments.fit import (
     _RIDGE,
     FullFit,
+    _distinct,
     _gram,
     _sigmoid,
     fit_predict,
@@ -251,7 +260,7 @@ class _World:
     """
 
     x: F64
-    x32: F32  # the same in float32, for the redrawn samples' Gram matrices
+    x32: F32  # the same in float32, for the redrawn samples' Gram matrices (none when pooled)
     w: F64  # weight x IRLS weight (OLS: the weight), summed over the row's journeys
     weight: F64  # the journeys' weights, summed over the row's journeys
     count: I64  # journeys the row stands for
@@ -264,6 +273,35 @@ class _World:
     clusters: I64 | None
     binary: bool
     ridge: float  # the logistic fit's ridge (0 for OLS)
+    pooled: _Pooled | None = None  # a continuous outcome's journeys pooled for its draws
+
+
+@dataclass(frozen=True)
+class _Pooled:
+    """A continuous outcome's journeys of one fold with the same design row, as one row.
+
+    A random-X draw needs of each journey only ``w·count``, ``w·first`` and
+    ``w·second`` (its copies and their noise, :func:`_weighted_scores`), and
+    journeys of one fold with the same design row share ``x`` and the fitted
+    mean: every Gram matrix, ``X'Wy``, loss and true fit of the draw is a sum
+    of those three per row. The draws are still taken per journey (the same
+    random numbers as without pooling) and summed into the rows, one
+    ``bincount`` each. The 10M-event log's 1,070,687 journeys pool into
+    305,078 rows. Rows are sorted by fold, as the world's journeys are.
+    """
+
+    of: I64  # the row of every journey of the world
+    x: F64
+    x32: F32
+    fitted: F64
+    weight: F64  # the journeys' weights, summed per row
+    folds: tuple[slice, ...]
+
+
+#: Pool a continuous outcome's journeys (:class:`_Pooled`) only when the rows are at most
+#: this share of them: with continuous controls (``--adjust-for``) nearly every journey has
+#: a row of its own, and the sums into rows would cost more than they save.
+_POOL_SHARE = 0.6
 
 
 def _world(design: MomentDesign, fold: I64, full: FullFit | None = None) -> _World | None:
@@ -294,11 +332,13 @@ def _world(design: MomentDesign, fold: I64, full: FullFit | None = None) -> _Wor
     leverage = np.sum((x @ inverse_full) * x, axis=1) * w
     fitted = _sigmoid(eta) if design.binary else eta
     noise = (y - fitted) / np.sqrt(np.clip(1.0 - leverage, 1e-3, None))
+    pooled = None
     if not design.binary:
         fitted = _signal(fitted, noise, x, w, leverage, inverse_full, clusters)
+        pooled = _pool(_distinct(design, extra=()).inverse[order], fold, x, fitted, weight)
     return _World(
         x=x,
-        x32=x.astype(np.float32),
+        x32=x.astype(np.float32) if pooled is None else np.zeros((0, x.shape[1]), np.float32),
         w=w,
         weight=weight,
         count=count,
@@ -311,6 +351,30 @@ def _world(design: MomentDesign, fold: I64, full: FullFit | None = None) -> _Wor
         clusters=clusters,
         binary=design.binary,
         ridge=ridge,
+        pooled=pooled,
+    )
+
+
+def _pool(row: I64, fold: I64, x: F64, fitted: F64, weight: F64) -> _Pooled | None:
+    """The journeys pooled by fold and design row (``row``, a code per journey).
+
+    ``fold`` is sorted; ``None`` when the rows would be more than
+    :data:`_POOL_SHARE` of the journeys.
+    """
+    key = fold * (int(row.max()) + 1) + row  # fold first: the rows stay sorted by fold
+    _, first, of = np.unique(key, return_index=True, return_inverse=True)
+    if first.size > _POOL_SHARE * key.size:
+        return None
+    of = of.reshape(-1)
+    edges = np.searchsorted(fold[first], np.arange(int(fold.max()) + 2))
+    x_rows = x[first]
+    return _Pooled(
+        of=of,
+        x=x_rows,
+        x32=x_rows.astype(np.float32),
+        fitted=fitted[first],
+        weight=_summed(of, weight, first.size),
+        folds=tuple(slice(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:], strict=True)),
     )
 
 
@@ -453,17 +517,21 @@ def _store(out: F64, scored: tuple[int, Future[tuple[float, float]]]) -> None:
 def _copies(world: _World, rng: np.random.Generator, noise: str) -> tuple[F64, F64, F64]:
     """Per journey: copies drawn, and the sum and sum of squares of the copies' noise."""
     n = world.x.shape[0]
-    clusters = np.arange(n) if world.clusters is None else world.clusters
-    groups = int(clusters.max()) + 1
+    clusters = world.clusters
+    groups = n if clusters is None else int(clusters.max()) + 1
+
+    def per_journey(values: F64) -> F64:  # a customer's value for each of its journeys
+        return values if clusters is None else values[clusters]
+
     drawn = rng.integers(0, groups, groups)
-    count = np.bincount(drawn, minlength=groups)[clusters].astype(np.float64)
+    count = per_journey(np.bincount(drawn, minlength=groups).astype(np.float64))
     if noise == "resampled":
         copy_of = np.repeat(np.arange(n), count.astype(np.int64))
         pool = world.noise - np.average(world.noise, weights=world.weight)
         e = pool[rng.integers(0, n, copy_of.size)]
         return count, _summed(copy_of, e, n), _summed(copy_of, e * e, n)
     sign = rng.integers(0, 2, drawn.size) * 2.0 - 1.0  # Rademacher: its square is 1
-    return count, world.noise * _summed(drawn, sign, groups)[clusters], world.noise**2 * count
+    return count, world.noise * per_journey(_summed(drawn, sign, groups)), world.noise**2 * count
 
 
 def _summed(index: I64, values: NDArray[np.floating[Any]], size: int) -> F64:
@@ -477,21 +545,29 @@ def _weighted_scores(world: _World, count: F64, first: F64, second: F64) -> tupl
     A journey with ``count`` copies whose noise sums to ``first`` (squares:
     ``second``) contributes ``w (count f + first)`` to ``X'Wy`` and
     ``w (count d² + 2 d first + second)`` to a loss whose prediction misses
-    its mean ``f`` by ``d``.
+    its mean ``f`` by ``d``: sums of ``w·count``, ``w·first`` and
+    ``w·second``, taken per pooled row when the world pools its journeys.
     """
-    w, f, x = world.w * count, world.fitted, world.x
-    wy = world.w * (count * f + first)
-    grams = [_gram(world.x32[rows], w[rows]) for rows in world.folds]
-    xty = [wy[rows] @ x[rows] for rows in world.folds]
+    sums = [world.w * count, world.w * first, world.w * second]
+    rows: _World | _Pooled = world
+    if world.pooled is not None:
+        rows = world.pooled
+        sums = [_summed(rows.of, values, rows.x.shape[0]) for values in sums]
+    w, w_first, w_second = sums
+    f, x = rows.fitted, rows.x
+    wy = w * f + w_first
+    grams = [_gram(rows.x32[part], w[part]) for part in rows.folds]
+    xty = [wy[part] @ x[part] for part in rows.folds]
     gram_all, xty_all = np.sum(grams, axis=0), np.sum(xty, axis=0)
     w_all, wy_all = float(w.sum()), float(wy.sum())
     model = null = 0.0
-    for rows, gram, part in zip(world.folds, grams, xty, strict=True):
-        coef = _pinv(gram_all - gram) @ (xty_all - part)
-        train = w_all - float(w[rows].sum())
-        base = (wy_all - float(wy[rows].sum())) / train if train > 0 else 0.0
-        model += _copies_loss(world, rows, count, first, second, f[rows] - x[rows] @ coef)
-        null += _copies_loss(world, rows, count, first, second, f[rows] - base)
+    for part, gram, fold_xty in zip(rows.folds, grams, xty, strict=True):
+        coef = _pinv(gram_all - gram) @ (xty_all - fold_xty)
+        train = w_all - float(w[part].sum())
+        base = (wy_all - float(wy[part].sum())) / train if train > 0 else 0.0
+        copies = (w[part], w_first[part], w_second[part])
+        model += _copies_loss(*copies, f[part] - x[part] @ coef)
+        null += _copies_loss(*copies, f[part] - base)
     coef = _pinv(gram_all) @ xty_all
     return 1.0 - model / null, float(_true_fit(world, coef[None, :])[0])
 
@@ -558,12 +634,9 @@ def _pinv(gram: F64, ridge: float = 0.0) -> F64:
     return out
 
 
-def _copies_loss(
-    world: _World, rows: slice, count: F64, first: F64, second: F64, miss: F64
-) -> float:
-    """Squared error summed over the copies of ``rows``' journeys (see above)."""
-    per = count[rows] * miss**2 + 2 * miss * first[rows] + second[rows]
-    return float(world.w[rows] @ per)
+def _copies_loss(w: F64, w_first: F64, w_second: F64, miss: F64) -> float:
+    """Squared error summed over the copies of some rows (see :func:`_weighted_scores`)."""
+    return float(w @ (miss * miss)) + 2.0 * float(w_first @ miss) + float(w_second.sum())
 
 
 def _scores_of(world: _World, y: F64) -> tuple[F64, F64]:
@@ -630,19 +703,25 @@ def _constant_loss(sums: F64, base: F64, binary: bool) -> F64:
 
 
 def _true_fit(world: _World, coef: F64) -> F64:
-    """Exact out-of-sample fit of each row of ``coef`` when the fitted model is the truth."""
-    eta = coef @ world.x.T
+    """Exact out-of-sample fit of each row of ``coef`` when the fitted model is the truth.
+
+    A continuous outcome's fit needs of the journeys only sums of their weights
+    per design row: taken over the pooled rows when the world pools its journeys.
+    """
     total = float(world.weight.sum())
     if world.binary:
+        eta = coef @ world.x.T
         p = world.fitted
         loss = (_softplus(eta) - p * eta) @ world.weight / total
         mean = float(np.clip(p @ world.weight / total, _EPS, 1 - _EPS))
         null = -(mean * np.log(mean) + (1 - mean) * np.log(1 - mean))
     else:
         noise = float(world.noise**2 @ world.weight) / total
-        loss = noise + ((eta - world.fitted) ** 2) @ world.weight / total
-        mean = float(world.fitted @ world.weight) / total
-        null = noise + float((world.fitted - mean) ** 2 @ world.weight) / total
+        rows: _World | _Pooled = world if world.pooled is None else world.pooled
+        eta = coef @ rows.x.T
+        loss = noise + ((eta - rows.fitted) ** 2) @ rows.weight / total
+        mean = float(rows.fitted @ rows.weight) / total
+        null = noise + float((rows.fitted - mean) ** 2 @ rows.weight) / total
     return np.asarray(1.0 - loss / null, dtype=np.float64)
 
 
