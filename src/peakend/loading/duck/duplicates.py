@@ -9,6 +9,29 @@ from peakend.loading.duck.problems import ProblemRecording
 from peakend.loading.duck.source import SourceReading
 from peakend.validate import ROW, Reason
 
+_KEYS = ("jid", "tp", "ts", "score_final", "channel", "text")
+"""The duplicate key: two events equal on these columns are the same event."""
+
+
+def journey_groups(events: str) -> str:
+    """The statement of table ``key_groups``: each journey of ``events`` (a table or
+    view with the columns of ``ev_final``) with its first row (``lo``) and whether
+    the duplicate-key hashes of its events with a time repeat (``repeated``).
+
+    Equal events share their journey, so each journey's hashes are checked for a
+    repeat (a short list per journey) instead of a hash table of every event's key
+    hash (ten million groups at 10M events, the larger cost). The first rows order
+    the outcome table (:attr:`_journey_rows`); dropping repeats cannot change them,
+    since every repeat follows an equal event, of the same journey, that is kept.
+    """
+    hashed = f"CASE WHEN ts IS NOT NULL THEN hash({', '.join(_KEYS)}) END"
+    hashes = "array_agg(h) FILTER (WHERE h IS NOT NULL)"
+    return (
+        f"CREATE OR REPLACE TABLE key_groups AS SELECT jid, min({ROW}) AS lo, "
+        f"array_length(array_distinct({hashes})) < count(h) AS repeated "
+        f"FROM (SELECT jid, {ROW}, {hashed} AS h FROM {events}) GROUP BY jid"
+    )
+
 
 class Duplicates(ProblemRecording, SourceReading, CanonicalEvents):
     """Quarantines every repeat of an event (the first copy is kept)."""
@@ -16,25 +39,13 @@ class Duplicates(ProblemRecording, SourceReading, CanonicalEvents):
     def _drop_duplicates_sql(self) -> None:
         if not self._count("ev", "keep AND ts IS NOT NULL"):
             return
-        keys = "jid, tp, ts, score_final, channel, text"
-        # Equal events share their journey: each journey's key hashes are checked for a
-        # repeat (a short list per journey) instead of a hash table of every event's key
-        # hash (ten million groups at 10M events, the larger cost). Few journeys have a
-        # repeated hash; their events are the candidates, among which groups of equal
-        # events, the repeats and their quarantine lines are found. The same pass finds
-        # each journey's first row, for the outcome table (:attr:`_journey_rows`):
-        # dropping repeats cannot change it, since every repeat follows an equal event,
-        # of the same journey, that is kept.
-        hashes = "array_agg(h) FILTER (WHERE h IS NOT NULL)"
-        self.db.sql(
-            f"CREATE TABLE key_groups AS SELECT jid, min({ROW}) AS lo, "
-            f"array_length(array_distinct({hashes})) < count(h) AS repeated "
-            f"FROM (SELECT jid, {ROW}, CASE WHEN ts IS NOT NULL THEN hash({keys}) END AS h "
-            "FROM ev_final) GROUP BY jid"
-        )
+        if not (self._grouped and self._counts):
+            # (the count pass built them over the same events unless a check dropped one)
+            self.db.sql(journey_groups("ev_final"))
         self._journey_rows = "SELECT jid, lo AS order_row FROM key_groups"
         if not self._count("key_groups", "repeated"):
             return  # no key repeats: no second pass over the events
+        keys = ", ".join(_KEYS)
         # The candidates with every canonical column. (On a Parquet file the condition
         # on the journey reaches the reader, which skips the row groups without them.)
         self.db.sql(
