@@ -9,9 +9,6 @@ from peakend.loading.duck.problems import ProblemRecording
 from peakend.loading.duck.source import SourceReading
 from peakend.validate import ROW, Reason
 
-_LISTED = 10_000
-"""Most events of journeys with repeated duplicate-key hashes read back by row number."""
-
 _KEYS = ("jid", "tp", "ts", "score_final", "channel", "text")
 """The duplicate key: two events equal on these columns are the same event."""
 
@@ -19,8 +16,7 @@ _KEYS = ("jid", "tp", "ts", "score_final", "channel", "text")
 def journey_groups(events: str) -> str:
     """The statement of table ``key_groups``: each journey of ``events`` (a table or
     view with the columns of ``ev_final``) with its first row (``lo``) and whether
-    the duplicate-key hashes of its events with a time repeat (``repeated``), and
-    then the row numbers of those events (``rows``).
+    the duplicate-key hashes of its events with a time repeat (``repeated``).
 
     Equal events share their journey, so each journey's hashes are checked for a
     repeat (a short list per journey) instead of a hash table of every event's key
@@ -29,11 +25,10 @@ def journey_groups(events: str) -> str:
     since every repeat follows an equal event, of the same journey, that is kept.
     """
     hashed = f"CASE WHEN ts IS NOT NULL THEN hash({', '.join(_KEYS)}) END"
-    repeated = "array_length(array_distinct(array_agg(h) FILTER (WHERE h IS NOT NULL))) < count(h)"
-    rows = f"array_agg({ROW}) FILTER (WHERE h IS NOT NULL)"
+    hashes = "array_agg(h) FILTER (WHERE h IS NOT NULL)"
     return (
         f"CREATE OR REPLACE TABLE key_groups AS SELECT jid, min({ROW}) AS lo, "
-        f"{repeated} AS repeated, CASE WHEN {repeated} THEN {rows} END AS rows "
+        f"array_length(array_distinct({hashes})) < count(h) AS repeated "
         f"FROM (SELECT jid, {ROW}, {hashed} AS h FROM {events}) GROUP BY jid"
     )
 
@@ -51,17 +46,12 @@ class Duplicates(ProblemRecording, SourceReading, CanonicalEvents):
         if not self._count("key_groups", "repeated"):
             return  # no key repeats: no second pass over the events
         keys = ", ".join(_KEYS)
-        # The candidates with every canonical column: the events with a time of the
-        # journeys whose hashes repeat. Few: read by row number.
-        listed = self.db.sql("SELECT rows FROM key_groups WHERE repeated").fetchall()
-        rows = sorted(int(r) for (journey,) in listed for r in journey)
-        if len(rows) <= _LISTED:
-            self._candidates_by_number(rows)
-        else:
-            self.db.sql(
-                "CREATE TABLE dup_candidates AS SELECT * FROM ev_final WHERE ts IS NOT NULL "
-                "AND jid IN (SELECT jid FROM key_groups WHERE repeated)"
-            )
+        # The candidates with every canonical column. (On a Parquet file the condition
+        # on the journey reaches the reader, which skips the row groups without them.)
+        self.db.sql(
+            "CREATE TABLE dup_candidates AS SELECT * FROM ev_final WHERE ts IS NOT NULL "
+            "AND jid IN (SELECT jid FROM key_groups WHERE repeated)"
+        )
         self.db.sql(
             f"CREATE TABLE dup_groups AS SELECT {keys}, min({ROW}) AS first_row "
             "FROM dup_candidates GROUP BY ALL HAVING count(*) > 1"
@@ -81,18 +71,3 @@ class Duplicates(ProblemRecording, SourceReading, CanonicalEvents):
                 "remove the repeated rows from the export (the first copy is kept)",
             )
         self._drop(f"{ROW} IN (SELECT {ROW} FROM dup)")
-
-    def _candidates_by_number(self, rows: list[int]) -> None:
-        """Table ``dup_candidates``: the events ``rows`` (data row numbers).
-
-        When the events are a view over a Parquet file, the file is read at those
-        rows only (:meth:`_source_rows`): a filter on the view's row numbers would
-        read every row of every column of the file (0.8 CPU seconds at 10M events).
-        """
-        listed = f"{ROW} IN ({', '.join(str(r) for r in rows)})"
-        select = f"CREATE TABLE dup_candidates AS SELECT * FROM ev_final WHERE {listed}"
-        if not self._view:
-            self.db.sql(select)
-            return
-        with self._source_rows(rows):
-            self.db.sql(select)
