@@ -92,6 +92,12 @@ class DuckBase(_Loader):
     pass has checked that none of their values needs stripping
     (:meth:`~peakend.loading.duck.checks.EventChecks._count_checks`)."""
 
+    _grouped = False
+    """Whether the count pass left table ``key_groups`` (each journey's first row and
+    whether its events repeat, :func:`~peakend.loading.duck.duplicates.journey_groups`)
+    over the events as they were counted: the duplicate search reuses it while no
+    check has dropped an event."""
+
     _journey_rows = f"SELECT jid, min({ROW}) AS order_row FROM ev_final GROUP BY jid"
     """A query of each journey's first row among the kept events; the duplicate search
     leaves a cheaper one

@@ -9,8 +9,28 @@ from peakend.loading.duck.problems import ProblemRecording
 from peakend.loading.duck.source import SourceReading
 from peakend.validate import ROW, Reason
 
-_LISTED = 10_000
-"""Most pairs of repeated duplicate-key hashes read back by row number."""
+_KEYS = ("jid", "tp", "ts", "score_final", "channel", "text")
+"""The duplicate key: two events equal on these columns are the same event."""
+
+
+def journey_groups(events: str) -> str:
+    """The statement of table ``key_groups``: each journey of ``events`` (a table or
+    view with the columns of ``ev_final``) with its first row (``lo``) and whether
+    the duplicate-key hashes of its events with a time repeat (``repeated``).
+
+    Equal events share their journey, so each journey's hashes are checked for a
+    repeat (a short list per journey) instead of a hash table of every event's key
+    hash (ten million groups at 10M events, the larger cost). The first rows order
+    the outcome table (:attr:`_journey_rows`); dropping repeats cannot change them,
+    since every repeat follows an equal event, of the same journey, that is kept.
+    """
+    hashed = f"CASE WHEN ts IS NOT NULL THEN hash({', '.join(_KEYS)}) END"
+    hashes = "array_agg(h) FILTER (WHERE h IS NOT NULL)"
+    return (
+        f"CREATE OR REPLACE TABLE key_groups AS SELECT jid, min({ROW}) AS lo, "
+        f"array_length(array_distinct({hashes})) < count(h) AS repeated "
+        f"FROM (SELECT jid, {ROW}, {hashed} AS h FROM {events}) GROUP BY jid"
+    )
 
 
 class Duplicates(ProblemRecording, SourceReading, CanonicalEvents):
@@ -19,36 +39,19 @@ class Duplicates(ProblemRecording, SourceReading, CanonicalEvents):
     def _drop_duplicates_sql(self) -> None:
         if not self._count("ev", "keep AND ts IS NOT NULL"):
             return
-        keys = "jid, tp, ts, score_final, channel, text"
-        # Rows whose key hash repeats first (an aggregate over one 64-bit column, far
-        # cheaper than over the text keys; few hashes repeat), then groups of equal
-        # events among those candidates only, then every row of a group after its first.
-        # The same pass finds each journey's first row, for the outcome table
-        # (:attr:`_journey_rows`): dropping repeats cannot change it, since every
-        # repeat follows an equal event, of the same journey, that is kept.
-        self.db.sql(
-            "CREATE TABLE key_groups AS SELECT GROUPING(jid) = 1 AS by_hash, jid, h, "
-            f"min({ROW}) AS lo, max({ROW}) AS hi, count(*) AS n FROM (SELECT jid, {ROW}, "
-            f"CASE WHEN ts IS NOT NULL THEN hash({keys}) END AS h FROM ev_final) "
-            "GROUP BY GROUPING SETS ((jid), (h)) "
-            "HAVING GROUPING(jid) = 0 OR (h IS NOT NULL AND count(*) > 1)"
-        )
-        self.db.sql("CREATE VIEW dup_hashes AS SELECT h, lo, hi, n FROM key_groups WHERE by_hash")
-        self._journey_rows = "SELECT jid, lo AS order_row FROM key_groups WHERE NOT by_hash"
-        repeated, most = self.db.sql("SELECT count(*), max(n) FROM dup_hashes").fetchall()[0]
-        if not repeated:
+        if not (self._grouped and self._counts):
+            # (the count pass built them over the same events unless a check dropped one)
+            self.db.sql(journey_groups("ev_final"))
+        self._journey_rows = "SELECT jid, lo AS order_row FROM key_groups"
+        if not self._count("key_groups", "repeated"):
             return  # no key repeats: no second pass over the events
-        # The candidates with every canonical column: the groups of equal events,
-        # the repeats and their quarantine lines come from those rows alone.
-        if most == 2 and repeated <= _LISTED:
-            # Every repeated hash has two rows, known by number: read just those.
-            pairs = self.db.sql("SELECT lo, hi FROM dup_hashes").fetchall()
-            self._candidates_by_number(sorted(int(r) for pair in pairs for r in pair))
-        else:
-            self.db.sql(
-                "CREATE TABLE dup_candidates AS SELECT * FROM ev_final "
-                f"WHERE ts IS NOT NULL AND hash({keys}) IN (SELECT h FROM dup_hashes)"
-            )
+        keys = ", ".join(_KEYS)
+        # The candidates with every canonical column. (On a Parquet file the condition
+        # on the journey reaches the reader, which skips the row groups without them.)
+        self.db.sql(
+            "CREATE TABLE dup_candidates AS SELECT * FROM ev_final WHERE ts IS NOT NULL "
+            "AND jid IN (SELECT jid FROM key_groups WHERE repeated)"
+        )
         self.db.sql(
             f"CREATE TABLE dup_groups AS SELECT {keys}, min({ROW}) AS first_row "
             "FROM dup_candidates GROUP BY ALL HAVING count(*) > 1"
@@ -68,18 +71,3 @@ class Duplicates(ProblemRecording, SourceReading, CanonicalEvents):
                 "remove the repeated rows from the export (the first copy is kept)",
             )
         self._drop(f"{ROW} IN (SELECT {ROW} FROM dup)")
-
-    def _candidates_by_number(self, rows: list[int]) -> None:
-        """Table ``dup_candidates``: the events ``rows`` (data row numbers).
-
-        When the events are a view over a Parquet file, the file is read at those
-        rows only (:meth:`_source_rows`): a filter on the view's row numbers would
-        read every row of every column of the file (0.8 CPU seconds at 10M events).
-        """
-        listed = f"{ROW} IN ({', '.join(str(r) for r in rows)})"
-        select = f"CREATE TABLE dup_candidates AS SELECT * FROM ev_final WHERE {listed}"
-        if not self._view:
-            self.db.sql(select)
-            return
-        with self._source_rows(rows):
-            self.db.sql(select)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from peakend.io.sniff import read_file_bytes, sniff_delimiter, sniff_encoding
 from peakend.loading.duck.base import DuckBase, Unsupported, _csv_frame
@@ -22,9 +20,6 @@ _ENCODINGS |= {"iso-8859-1": "latin-1"}
 
 class SourceReading(DuckBase):
     """Reads a source into a view or table numbered by data row."""
-
-    _raw_parquet: tuple[str, list[str]] | None = None
-    """The path (as SQL) and columns of a Parquet source of the events."""
 
     _csv_read = ""
     """The path (as SQL) and ``read_csv`` options of a CSV source of the events."""
@@ -41,8 +36,6 @@ class SourceReading(DuckBase):
             if ROW in names or "file_row_number" in names:
                 raise Unsupported(f"a column named {ROW} or file_row_number")
             self._parquet_view(name, path, names)
-            if name == "raw":
-                self._raw_parquet = (path, names)
         else:
             scan = self._csv_scan(source, path, name == "raw")
             described = self.db.sql(f"DESCRIBE SELECT * FROM {scan}").fetchall()
@@ -73,32 +66,13 @@ class SourceReading(DuckBase):
             if source.format == "csv":
                 self.to_frame = _csv_frame
 
-    def _parquet_view(self, name: str, path: str, names: list[str], rows: str = "") -> None:
-        """View ``name`` over a Parquet file, numbered by its rows; with ``rows`` (a
-        list of row numbers) only those rows, which the reader finds from the row
-        groups' positions instead of reading every row."""
-        where = f" WHERE file_row_number IN ({rows})" if rows else ""
+    def _parquet_view(self, name: str, path: str, names: list[str]) -> None:
+        """View ``name`` over a Parquet file, numbered by its rows."""
         self.db.sql(
             f"CREATE OR REPLACE VIEW {name} AS SELECT file_row_number + 1 AS {ROW}, "
             f"{', '.join(_q(c) for c in names)} "
-            f"FROM read_parquet({path}, file_row_number = true){where}"
+            f"FROM read_parquet({path}, file_row_number = true)"
         )
-
-    @contextmanager
-    def _source_rows(self, rows: list[int]) -> Iterator[None]:
-        """View ``raw`` limited to the data rows ``rows`` while the block runs.
-
-        The events of a typed Parquet source are views over ``raw``
-        (:meth:`_in_place`); a filter on the row number reaches the Parquet reader
-        only as a condition on ``file_row_number`` itself, which this view states.
-        """
-        assert self._raw_parquet is not None
-        path, names = self._raw_parquet
-        self._parquet_view("raw", path, names, ", ".join(str(r - 1) for r in rows))
-        try:
-            yield
-        finally:
-            self._parquet_view("raw", path, names)
 
     def _csv_scan(self, source: SourceSpec, path: str, main: bool) -> str:
         """``read_csv`` with the delimiter and encoding the pandas reader would use,
