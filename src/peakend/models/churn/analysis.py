@@ -173,7 +173,8 @@ def _outcome_table(data: Dataset) -> pa.Table:
         raw = _source_columns(source, [key, cs.time])
         if cs.time not in raw.column_names:
             raise ConfigError(f"[churn] time column {cs.time!r} is not in {source.label}")
-        extra = pa.table({"journey_id": pc.cast(raw[key], pa.string()), cs.time: raw[cs.time]})
+        ids = pc.cast(pc.cast(raw[key], pa.string()), table.schema.field("journey_id").type)
+        extra = pa.table({"journey_id": ids, cs.time: raw[cs.time]})
         narrow = narrow.join(extra, "journey_id", join_type="left outer")
         columns.append(cs.time)
     _check_columns(cs, columns)
