@@ -219,3 +219,77 @@ def test_causes_from_the_history_rows_equal_their_own_query() -> None:
         ("bill", 1),
         ("visit", 0),
     }
+
+
+def _intervals_one_by_one(events: dict[str, Any], churned: Any, times: Any) -> dict[str, list[Any]]:
+    """Counting-process rows event by event, as the churn section defines them (the reference).
+
+    Per customer, the events before the churn or censoring time (``max(t, 0) <
+    time``) each open a row from ``max(t, 0)`` to the next such event or to that
+    time; the counts are those of the events up to the row's, and the negative
+    end is the ``negative`` flag of the last scored one; rows with ``stop <= start``
+    are left out.
+    """
+    out: dict[str, list[Any]] = {k: [] for k in ("_code", "start", "stop", "event", "last")}
+    names = ("negative_moments", "negative_end", "contacts", "recovered_failures")
+    out.update({k: [] for k in (*names, "unrecovered_failures")})
+    code = events["_code"]
+    for c in sorted(set(code)):
+        rows = [i for i in range(len(code)) if code[i] == c]
+        rows = [i for i in rows if max(events["t"][i], 0.0) < times[c]]
+        counts = {"negative": 0, "contact": 0, "failure": 0, "recovered": 0}
+        ended = 0
+        for j, i in enumerate(rows):
+            for k in counts:
+                counts[k] += events[k][i]
+            if events["scored"][i]:
+                ended = events["negative"][i]
+            start = max(events["t"][i], 0.0)
+            stop = min(events["t"][rows[j + 1]] if j + 1 < len(rows) else times[c], times[c])
+            if stop <= start:
+                continue
+            for key, value in (
+                ("_code", c), ("start", start), ("stop", stop), ("last", stop >= times[c]),
+                ("event", churned[c] == 1 and stop >= times[c]),
+                ("negative_moments", counts["negative"]), ("negative_end", ended),
+                ("contacts", counts["contact"]), ("recovered_failures", counts["recovered"]),
+                ("unrecovered_failures", max(counts["failure"] - counts["recovered"], 0)),
+            ):  # fmt: skip
+                out[key].append(value)
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_rows_counted_at_the_kept_events_equal_one_by_one(seed: int) -> None:
+    """The counting-process rows, counted only at the rows kept, are those of the definition.
+
+    Events before the origin (negative times, as with ``origin = "last_event"``),
+    at and after the churn or censoring time, ties in time, customers without a
+    kept row and a table in several chunks are all drawn.
+    """
+    import pyarrow as pa
+
+    from peakend.models.churn.data import _intervals
+
+    rng = np.random.default_rng(seed)
+    n_customers = 40
+    per = rng.integers(1, 12, n_customers)
+    code = np.repeat(np.arange(n_customers), per)
+    t = np.concatenate([np.sort(rng.integers(-6, 10, k)).astype(float) for k in per])
+    times = rng.integers(-1, 9, n_customers).astype(float)
+    churned = rng.integers(0, 2, n_customers)
+    events = {
+        "_code": code.astype(np.int32),
+        "t": t,
+        "negative": rng.integers(0, 2, code.size).astype(np.int8),
+        "scored": rng.random(code.size) < 0.6,
+        "contact": rng.integers(0, 2, code.size).astype(np.int8),
+        "failure": rng.integers(0, 2, code.size).astype(np.int8),
+        "recovered": rng.integers(0, 2, code.size).astype(np.int8),
+    }
+    table = pa.table(events)
+    table = pa.concat_tables([table.slice(0, code.size // 3), table.slice(code.size // 3)])
+    found = _intervals(table, churned.astype(np.int64), times)
+    expected = _intervals_one_by_one({k: v.tolist() for k, v in events.items()}, churned, times)
+    assert len(expected["_code"]) > 0
+    assert {k: v.tolist() for k, v in found.items()} == expected

@@ -318,10 +318,10 @@ def test_money_carries_the_spec_currency(full: tuple[Report, ReportFiles]) -> No
     assert "saves\u00a0€" in pdf_text or "saves €" in pdf_text
 
 
-def test_recovery_built_beside_the_hidden_moments_is_the_same(
+def test_recovery_and_churn_built_beside_the_hidden_moments_are_the_same(
     spec: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On two cores it runs on the second thread while the hidden moments run on the first."""
+    """On two cores they run on the second thread while the hidden moments run on the first."""
     import os
     import threading
 
@@ -346,7 +346,7 @@ def test_recovery_built_beside_the_hidden_moments_is_the_same(
 
         monkeypatch.setattr(module, name, recorded)
     beside = build_report(data)
-    assert threads["recovery_section"] != threads["hidden_section"] == threads["churn_section"]
+    assert threads["hidden_section"] != threads["recovery_section"] == threads["churn_section"]
     for key in ("hidden", "recovery", "churn"):
         one, other = alone.section(key), beside.section(key)
         assert one is not None and other is not None

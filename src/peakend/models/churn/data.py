@@ -27,7 +27,6 @@ import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from peakend.spec import ChurnSpec, RecoverySpec
@@ -80,10 +79,9 @@ def history_rows(
 
     ``times`` has ``customer_id``, ``_code`` (:func:`customer_table`), ``churned``
     (0/1), ``time`` (in days from the origin) and ``_origin`` (the origin, epoch
-    seconds). Columns: ``_code``, ``t`` (days from the origin), ``negative``,
+    seconds). Columns: ``_code`` (32-bit), ``t`` (days from the origin), ``negative``,
     ``scored``, ``contact``, with a recovery spec ``failure`` and ``recovered``,
-    then ``_kept`` (the event opens a row: before the churn or censoring time) and
-    ``_cause`` (a churner's negative moment: its touchpoint's position in
+    then ``_cause`` (a churner's negative moment: its touchpoint's position in
     ``touchpoints``, which lists every touchpoint of the events; else -1).
     :func:`fetch_rows` turns them into rows with each customer's churn flag and
     time, and a churner's events up to and at the churn time into the negative
@@ -94,7 +92,7 @@ def history_rows(
     t = (e.ts.epoch_seconds().cast("float64") - e._origin) / 86_400.0
     scored = e.valence.notnull()
     cols = {
-        "_code": e._code,
+        "_code": e._code.cast("int32"),
         "t": t,
         "negative": (scored & (e.valence < spec.negative_below)).cast("int8"),
         "scored": scored,
@@ -109,10 +107,10 @@ def history_rows(
             good = good & (e.score >= recovery.recovered_min_score)
         cols["failure"] = fail.fill_null(False).cast("int8")
         cols["recovered"] = good.fill_null(False).cast("int8")
-    # an event at or after the churn time opens no row and changes no earlier one;
-    # one at the churn time still counts among a churner's negative moments
+    # an event at or after the churn time opens no row (its interval is empty, see
+    # _intervals) and changes no earlier one; one at the churn time still counts
+    # among a churner's negative moments
     opens = ibis.greatest(t, 0.0) < e.time
-    cols["_kept"] = opens
     # a small integer, not the name: ten million names took 0.4 GB more at the peak
     code = e.touchpoint.substitute({name: i for i, name in enumerate(touchpoints)}, else_=-1)
     cause = (cols["negative"] == 1) & (e.churned == 1)
@@ -122,10 +120,17 @@ def history_rows(
     return ordered.drop("_ts", "_seq")
 
 
-def _running(values: NDArray[np.int64], first: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Cumulative sums restarted at each customer (``first``: each row's customer's first row)."""
+def _int_column(table: pa.Table, name: str) -> NDArray[np.integer]:
+    """A column of 0/1 flags or codes as numpy, in the query's narrow type."""
+    return np.asarray(table[name].to_numpy(zero_copy_only=False))
+
+
+def _running_at(
+    values: NDArray[np.integer], rows: NDArray[np.int64], first: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    """Cumulative sums of ``values`` at ``rows``, restarted at each row's customer's ``first``."""
     total = np.cumsum(values, dtype=np.int64)
-    return np.asarray(total - (total - values)[first], dtype=np.int64)
+    return np.asarray(total[rows] - (total[first] - values[first]), dtype=np.int64)
 
 
 def _intervals(
@@ -133,30 +138,35 @@ def _intervals(
 ) -> dict[str, NDArray[np.generic]]:
     """Counting-process rows from the sorted per-event columns of :func:`history_rows`.
 
-    ``churned`` and ``times`` hold each customer's churn flag and time, by customer code.
+    ``churned`` and ``times`` hold each customer's churn flag and time, by customer
+    code. An event opens a row that ends at the next event or at the customer's
+    churn or censoring time, whichever comes first; only rows with ``stop > start``
+    are kept (an event at or after the churn time, or one followed by another
+    before the origin, opens none). The running counts are computed at the kept
+    rows only: every per-event array is a fresh block of memory the kernel has to
+    zero, and on ten million events they made the peak of the step.
     """
     code = np.asarray(table["_code"].to_numpy(), dtype=np.int64)
     t = np.asarray(table["t"].to_numpy(), dtype=np.float64)
-    time = times[code]
     n = code.size
     new = np.ones(n, dtype=bool)
     new[1:] = code[1:] != code[:-1]
-    index = np.arange(n)
-    first = np.maximum.accumulate(np.where(new, index, 0))
-    is_last = np.ones(n, dtype=bool)
-    is_last[:-1] = new[1:]
-    nxt = np.empty(n)
-    nxt[:-1] = t[1:]
-    nxt[-1:] = 0.0
+    starts = np.flatnonzero(new)  # each customer's first row (rows are sorted by customer)
+    stop = np.empty(n)
+    stop[:-1] = t[1:]
+    ends = np.append(starts[1:] - 1, n - 1) if n else starts  # each customer's last row
+    stop[ends] = times[code[ends]]
+    np.minimum(stop, times[code], out=stop)
     start = np.maximum(t, 0.0)
-    stop = np.minimum(np.where(is_last, time, nxt), time)
-
-    def flag(name: str) -> NDArray[np.int64]:
-        return np.asarray(table[name].to_numpy(zero_copy_only=False), dtype=np.int64)
-
-    negative = flag("negative")
-    scored = table["scored"].to_numpy(zero_copy_only=False).astype(bool)
-    last_scored = np.maximum.accumulate(np.where(scored, index, -1))
+    rows = np.flatnonzero(stop > start)
+    del t, new
+    start, stop, code = start[rows], stop[rows], code[rows]
+    first = starts[np.searchsorted(starts, rows, side="right") - 1]
+    time = times[code]
+    negative = _int_column(table, "negative")
+    scored = np.flatnonzero(table["scored"].to_numpy(zero_copy_only=False))
+    last_scored = np.searchsorted(scored, rows, side="right") - 1
+    last_scored = np.where(last_scored >= 0, scored[np.maximum(last_scored, 0)], -1)
     ended = np.where(last_scored >= first, negative[np.maximum(last_scored, 0)], 0)
     out: dict[str, NDArray[np.generic]] = {
         "_code": code,
@@ -164,16 +174,16 @@ def _intervals(
         "stop": stop,
         "last": stop >= time,
         "event": (churned[code] == 1) & (stop >= time),
-        "negative_moments": _running(negative, first),
-        "negative_end": ended,
-        "contacts": _running(flag("contact"), first),
+        "negative_moments": _running_at(negative, rows, first),
+        "negative_end": ended.astype(np.int64),
+        "contacts": _running_at(_int_column(table, "contact"), rows, first),
     }
     if "failure" in table.column_names:
-        recovered = _running(flag("recovered"), first)
+        recovered = _running_at(_int_column(table, "recovered"), rows, first)
+        failed = _running_at(_int_column(table, "failure"), rows, first)
         out["recovered_failures"] = recovered
-        out["unrecovered_failures"] = np.maximum(_running(flag("failure"), first) - recovered, 0)
-    keep = stop > start
-    return {k: v[keep] for k, v in out.items()}
+        out["unrecovered_failures"] = np.maximum(failed - recovered, 0)
+    return out
 
 
 def customer_table(times: ibis.Table) -> tuple[ibis.Table, NDArray[np.str_], pd.DataFrame]:
@@ -207,9 +217,6 @@ def fetch_rows(
     times = per_customer["time"].to_numpy(dtype=np.float64)
     events = expr.to_pyarrow()
     negatives = negatives_at_churn(events, times, touchpoints)
-    opens = events["_kept"]
-    if pc.all(opens).as_py() is False:
-        events = events.filter(opens)
     table = _intervals(events, churned, times)
     del events
     code = np.asarray(table["_code"], dtype=np.int64)
@@ -268,17 +275,19 @@ def negatives_at_churn(
     the events gave, without reading them again.
     """
     code = np.asarray(events["_code"].to_numpy(), dtype=np.int64)
-    t = np.asarray(events["t"].to_numpy(zero_copy_only=False), dtype=np.float64)
-    cause = np.asarray(events["_cause"].to_numpy(), dtype=np.int64)
-    churner = cause >= 0
-    # the last scored event of a churner: its last scored row (rows are sorted by time)
-    scored = events["scored"].to_numpy(zero_copy_only=False).astype(bool)
+    cause = _int_column(events, "_cause")
+    # only the churners' rows matter: the others are left out before anything else
+    mine = np.flatnonzero(_churned_rows(code, cause >= 0))
+    code, cause = code[mine], cause[mine]
+    t = np.asarray(events["t"].to_numpy(), dtype=np.float64)[mine]
+    scored = events["scored"].to_numpy(zero_copy_only=False)[mine]
     up_to = t <= times[code]
-    at = np.flatnonzero(scored & up_to & _churned_rows(code, churner))
+    # the last scored event of a churner: its last scored row (rows are sorted by time)
+    at = np.flatnonzero(scored & up_to)
     last_t = np.full(times.size, np.nan)
     last_t[code[at]] = t[at]  # later rows of a customer overwrite earlier ones
-    rows = np.flatnonzero(churner & up_to)
-    code, t, index = code[rows], t[rows], cause[rows]
+    rows = np.flatnonzero((cause >= 0) & up_to)
+    code, t, index = code[rows], t[rows], cause[rows].astype(np.int64)
     key = code * max(len(touchpoints), 1) + index
     unique, first, counts = np.unique(key, return_index=True, return_counts=True)
     last = np.zeros(unique.size, dtype=np.int64)

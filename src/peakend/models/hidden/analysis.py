@@ -47,6 +47,7 @@ from peakend.models.hidden.effects import (
     with_outcomes,
 )
 from peakend.models.hidden.interventions import ClassicMatch, Intervention, match_classic, suggest
+from peakend.models.hidden.times import micros_between
 from peakend.models.hidden.windows import anchor_sample, estimate_window
 from peakend.models.hidden.words import (
     WindowEmotion,
@@ -590,7 +591,7 @@ def designed_offsets(
         a = a.filter(a.journey_id.hash() % sample_every == 0)
     e = events.filter(events.touchpoint.isin(staged) & events.ts.notnull())
     j = a.join(e.select("journey_id", "touchpoint", e_ts=e.ts), "journey_id")
-    micros = j.e_ts.delta(j.anchor_ts, unit="microsecond").cast("float64")
+    micros = micros_between(j.e_ts, j.anchor_ts).cast("float64")
     j = j.mutate(offset=micros / (UNITS_S[unit] * 1e6))
     agg = j.group_by(["anchor", "touchpoint"]).aggregate(
         median_offset=j.offset.median(), n=j.count()

@@ -49,6 +49,7 @@ from numpy.typing import NDArray
 from scipy.stats import norm
 
 from peakend.errors import ConfigError, DataError
+from peakend.models.hidden.times import micros_between
 from peakend.models.hidden.windows import (
     AnchorSample,
     HiddenMoment,
@@ -295,7 +296,7 @@ def at_risk_anchors(
 
 def _at_risk(j: ibis.Table, unit_s: int, horizon: int) -> ibis.Table:
     """The anchors' columns of :func:`at_risk_anchors`, ``last_full`` computed from ``end_ts``."""
-    micros = j.end_ts.delta(j.anchor_ts, unit="microsecond").cast("float64")
+    micros = micros_between(j.end_ts, j.anchor_ts).cast("float64")
     full = (micros / (unit_s * 1e6)).floor().cast("int64") - 1
     return j.select(
         "journey_id",
@@ -356,7 +357,7 @@ def _anchor_contacts(
 ) -> ibis.Table:
     """All (anchor, contact) pairs of a journey, with the contact's ``offset`` after the anchor."""
     joined = anchors.join(_contacts(events, rule), "journey_id")
-    micros = joined.contact_ts.delta(joined.anchor_ts, unit="microsecond")
+    micros = micros_between(joined.contact_ts, joined.anchor_ts)
     offset = (micros.cast("float64") / (unit_s * 1e6)).floor().cast("int64")
     return joined.mutate(offset=offset)
 

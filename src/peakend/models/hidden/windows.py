@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 from scipy import sparse
 
+from peakend.models.hidden.times import micros_between
 from peakend.stats.counts import cluster_weights, weighted_line
 from peakend.stats.resampling import Interval
 
@@ -416,7 +417,7 @@ def logged_together(
 
 def logged_with_anchor(pairs: ibis.Table) -> ibis.Value:
     """Pairs whose contact is stamped within one second of the anchor (at or after it)."""
-    micros = pairs.contact_ts.delta(pairs.anchor_ts, unit="microsecond")
+    micros = micros_between(pairs.contact_ts, pairs.anchor_ts)
     return (pairs.contact_ts >= pairs.anchor_ts) & (micros < 1_000_000)
 
 
