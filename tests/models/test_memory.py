@@ -464,3 +464,71 @@ def test_shuffling_by_one_sort_is_the_two_key_sort() -> None:
     assert np.array_equal(_by_group_then_key(group, key), np.lexsort((key, group)))
     tied = np.round(key, 1)  # ties within journeys: the two-key sort keeps their place
     assert np.array_equal(_by_group_then_key(group, tied), np.lexsort((tied, group)))
+
+
+def test_journeys_with_their_outcome_by_id_are_the_joined_rows(planted: peakend.Dataset) -> None:
+    """Outcomes looked up by journey id give the table a join gives, row for row; outcomes
+    that list a journey twice are joined."""
+    from peakend.models.memory.analysis import _joined, _with_outcome
+
+    features = engine.journey_features(engine.dataset_events(planted)[1]).to_pyarrow()
+    outcomes = planted.outcomes
+    # a journey without a value of the outcome, and journeys in another order
+    order = np.random.default_rng(0).permutation(outcomes.num_rows)
+    outcomes = outcomes.take(pa.array(order))
+    scored = features.filter(pc.greater(features["n_scored"], 0))
+    missing = pc.equal(outcomes["journey_id"], scored["journey_id"][0].as_py())
+    outcomes = outcomes.set_column(
+        outcomes.schema.get_field_index("overall"),
+        "overall",
+        pc.if_else(missing, pa.scalar(None, pa.float64()), pc.cast(outcomes["overall"], "float64")),
+    )
+    for journey_type in ("segment", None):
+        found = _with_outcome(features, outcomes, "overall", journey_type)
+        assert found.equals(_joined(features, outcomes, "overall", journey_type))
+        assert found.num_rows == scored.num_rows - 1
+        assert found["journey_id"].to_pylist() == sorted(found["journey_id"].to_pylist())
+    twice = pa.concat_tables([outcomes, outcomes.slice(0, 3)])
+    doubled = _with_outcome(features, twice, "overall", "segment")
+    assert doubled.num_rows > found.num_rows
+    assert doubled.equals(_joined(features, twice, "overall", "segment"))
+
+
+def test_delta_method_rows_move_one_column_per_weight(planted_result: MemoryResult) -> None:
+    """The linear predictor of rows under weights with one of them moved is the one the
+    model computes from every feature (to rounding), the fitted and the intercept exactly."""
+    model = planted_result.model
+    x = np.random.default_rng(1).uniform(-1, 1, (500, len(model.features)))
+    rows = wi.Rows.of(model, x)
+    assert np.array_equal(rows.linear_predictor(model), model.fit.linear_predictor(x))
+    for i in range(len(model.fit.coef)):
+        moved = model.fit.coef.copy()
+        moved[i] += 0.01 * (i + 1)
+        other = dataclasses.replace(model, fit=dataclasses.replace(model.fit, coef=moved))
+        expected = other.fit.linear_predictor(x)
+        found = rows.linear_predictor(other)
+        if i == 0:
+            assert np.array_equal(found, expected)
+        np.testing.assert_allclose(found, expected, rtol=0, atol=1e-13)
+        np.testing.assert_allclose(rows.remembered(other), other.remembered(x), atol=1e-12)
+        np.testing.assert_allclose(rows.predict(other), other.predict(x), atol=1e-12)
+    two = model.fit.coef + 0.01  # more than one weight moved: computed from every feature
+    other = dataclasses.replace(model, fit=dataclasses.replace(model.fit, coef=two))
+    assert np.array_equal(rows.linear_predictor(other), other.fit.linear_predictor(x))
+
+
+def test_the_timed_share_of_an_events_table_is_counted_once(planted: peakend.Dataset) -> None:
+    """The moments and the memory verdict ask for the same events' timed share: the
+    second asks the kept figure, which goes with the table."""
+    import gc
+
+    from peakend.models.memory import verdict
+
+    events = planted.events.slice(0, 5_000)
+    first = verdict.timed_share(events)
+    assert verdict._SHARES[id(events)] == first == verdict._timed_share(events)
+    assert verdict.timed_share(events) == first
+    key = id(events)
+    del events
+    gc.collect()
+    assert key not in verdict._SHARES

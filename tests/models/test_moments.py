@@ -507,3 +507,29 @@ def test_probability_changes_equal_the_logistic_function_and_never_overflow() ->
     for j, change in enumerate(_probability_changes(extreme, wild)):
         assert np.isfinite(change).all()
         np.testing.assert_allclose(change, expit(extreme + wild[:, j]) - expit(extreme), atol=1e-15)
+
+
+def test_bands_from_the_grid_of_cells_match_the_mean_of_every_cell(tmp_path: Path) -> None:
+    """The bands of the events in memory and of the engine's aggregates (the path of
+    events left on a Spark session, run here on DuckDB) are the mean score of every
+    journey x touchpoint, banded; a journey without events is not scored anywhere."""
+    from peakend import engine
+    from peakend.models.moments.design import _bands
+    from peakend.models.moments.inputs import _from_arrow, _from_ibis
+
+    data = load(generate(tmp_path, GeneratorConfig(n_journeys=800, seed=5)).spec_path)
+    ids = pa.chunked_array([data.outcomes["journey_id"].combine_chunks(), pa.array(["nobody"])])
+    frame = data.events.select(["journey_id", "touchpoint", "score", "valence"]).to_pandas()
+    names = tuple(sorted(frame.loc[frame["score"].notna(), "touchpoint"].unique()))[::-1]
+    events = engine.events_table(engine.connect(), data.events)
+    for cuts, column in ((None, "valence"), (Cuts(2, 4), "score")):
+        mean = frame.groupby(["journey_id", "touchpoint"])[column].mean().unstack()
+        mean = mean.reindex(index=ids.to_pylist(), columns=list(names))
+        low = mean <= 2 if cuts else mean < 0
+        high = mean >= 4 if cuts else mean > 0
+        expected = np.where(low, LOW, np.where(high, HIGH, 0))
+        expected[mean.isna().to_numpy()] = NOT_SCORED
+        for inputs in (_from_arrow(data.events, column), _from_ibis(events, column)):
+            found = _bands(inputs.cells, ids, names, cuts)
+            np.testing.assert_array_equal(found, expected)
+        assert (found[-1] == NOT_SCORED).all() and (found == LOW).any() and (found == HIGH).any()

@@ -219,3 +219,60 @@ def test_journey_order_is_the_four_key_sort_whether_or_not_events_arrive_in_orde
     # journeys in another order than the design's, each one's events in time
     relabel = rng.permutation(300)
     assert np.array_equal(_journey_order(relabel[r], m, t, s), np.lexsort((s, t, m, relabel[r])))
+
+
+def test_extremes_without_a_touchpoint_are_those_found_touchpoint_by_touchpoint(
+    planted: tuple[Path, dict[str, dict[str, float]]],
+) -> None:
+    """One pass over the moments gives, for every touchpoint, each journey's best and worst
+    moment at the other touchpoints: the same figures as a pass per touchpoint."""
+    import pyarrow as pa
+
+    from peakend.models.memory.whatif import Sequences
+    from peakend.models.moments.design import HIGH, LOW, MIDDLE
+    from peakend.models.moments.total import (
+        Extremes,
+        OneTouchpoint,
+        _rest_extremes,
+        ordered_moments,
+    )
+
+    dataset = peakend.load(planted[0])
+    design = build_design(dataset, "overall")
+    moments, touchpoint = ordered_moments(dataset.events, design)
+    extremes = Extremes.of(moments, touchpoint)
+    # journeys whose best moments are all at one touchpoint, and journeys with ties
+    assert (extremes.best_at >= 0).any() and (extremes.best_at == -2).any()
+    for t in range(len(design.touchpoints)):
+        at_t = touchpoint == t
+        for found, expected in zip(extremes.without(t), _rest_extremes(moments, at_t), strict=True):
+            np.testing.assert_array_equal(found, expected)
+        rows = np.flatnonzero(np.isin(design.bands[:, t], (LOW, MIDDLE, HIGH)))
+        fast = OneTouchpoint.of(moments, at_t, rows, extremes.without(t))
+        slow = OneTouchpoint.of(moments, at_t, rows)
+        for value in (-1.0, 0.0, 0.5):
+            np.testing.assert_array_equal(fast.features(value), slow.features(value))
+
+    # by hand: ties across touchpoints, every moment at one touchpoint, no moment, and a
+    # moment at a touchpoint not analysed (−1)
+    group = np.array([0, 0, 0, 1, 1, 3, 3])
+    touchpoints = np.array([0, 1, 0, 1, 1, -1, 0])
+    valence = np.array([0.5, 0.5, -1.0, 1.0, 0.0, 0.2, 0.9])
+    by_hand = Sequences(
+        journey_ids=pa.array(["a", "b", "c", "d"]),
+        group=group,
+        position=np.zeros(group.size),
+        valence=valence,
+        duration_s=np.full(4, np.nan),
+    )
+    found = Extremes.of(by_hand, touchpoints)
+    inf = np.inf
+    expected = {
+        0: ([0.5, 1.0, -inf, 0.2], [0.5, 0.0, inf, 0.2]),
+        1: ([0.5, -inf, -inf, 0.9], [-1.0, inf, inf, 0.2]),
+        2: ([0.5, 1.0, -inf, 0.9], [-1.0, 0.0, inf, 0.2]),
+    }
+    for t, (best, worst) in expected.items():
+        np.testing.assert_array_equal(found.without(t)[0], best)
+        np.testing.assert_array_equal(found.without(t)[1], worst)
+        assert [list(a) for a in _rest_extremes(by_hand, touchpoints == t)] == [best, worst]

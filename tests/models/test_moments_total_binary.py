@@ -23,6 +23,7 @@ from peakend.models.moments.fit import _matrix, full_fit
 from peakend.models.moments.total import (
     MEMORY_FEATURES,
     BandShift,
+    OneTouchpoint,
     _band_features,
     band_values,
     binary_contrast,
@@ -51,7 +52,8 @@ class Setting:
     t: int
 
     def shift(self, band: int) -> BandShift:
-        features = _band_features(self.design, self.moments, self.at_t, self.rows, self.t)
+        change = OneTouchpoint.of(self.moments, self.at_t, self.rows)
+        features = _band_features(self.design, change, self.rows, self.t)
         return BandShift(self.x[self.rows], self.memory, self.columns, band, features)
 
 

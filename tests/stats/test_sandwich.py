@@ -177,3 +177,26 @@ def test_zero_coefficients_rejected_at_the_nominal_rate() -> None:
         cr1.append(f_sf(wald / q, q, plain.df) < 0.05)
     assert 0.015 <= np.mean(htz) <= 0.075
     assert np.mean(cr1) > 0.10
+
+
+@pytest.mark.parametrize("unit_weights", [True, False])
+def test_rows_their_own_clusters_keep_factors_not_adjusted_rows(unit_weights: bool) -> None:
+    """Without clusters each row's adjustment is kept as a factor: the covariance, every
+    η and the joint test equal those of the clustered form with one row per cluster,
+    which keeps the adjusted rows themselves."""
+    x, w, _ = _few_clusters()
+    w = np.ones(len(w)) if unit_weights else w
+    y = np.random.default_rng(4).normal(size=len(w)) + x[:, 3]
+    alone = sandwich(x, y, w, bias_reduced=True)
+    clustered = sandwich(x, y, w, np.arange(len(w)), bias_reduced=True)
+    assert alone.adjusted_x is None and alone.row_factor is not None
+    assert clustered.adjusted_x is not None
+    assert alone.cov == pytest.approx(clustered.cov, rel=1e-9, abs=1e-14)
+    for index in ([1], [2], [1, 2, 4]):
+        columns = np.array(index)
+        assert alone.satterthwaite_df(columns) == pytest.approx(
+            clustered.satterthwaite_df(columns), rel=1e-9
+        )
+    assert alone.wald_p(np.array([1, 2])) == pytest.approx(
+        clustered.wald_p(np.array([1, 2])), rel=1e-9
+    )

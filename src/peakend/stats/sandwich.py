@@ -53,7 +53,10 @@ class Sandwich:
     A bias-reduced sandwich (``sandwich(..., bias_reduced=True)``) also keeps
     what its joint tests need (:meth:`wald_p`): the bread ``B``, the weighted
     design ``W^½ X`` and its rows adjusted by ``(I − H_gg)^{-1/2}``, ordered by
-    cluster, and where each cluster's rows start.
+    cluster, and where each cluster's rows start. When every row is its own
+    cluster the adjustment is a factor per row (``row_factor``) and the adjusted
+    rows are not kept: they are the weighted rows times their factors, built a
+    block at a time when a test needs them.
     """
 
     coef: F64
@@ -64,6 +67,7 @@ class Sandwich:
     weighted_x: F64 | None = None
     adjusted_x: F64 | None = None
     starts: I64 | None = None
+    row_factor: F64 | None = None
 
     def half_width(self, level: float) -> F64:
         """Half the width of each coefficient's two-sided ``level`` interval."""
@@ -80,7 +84,7 @@ class Sandwich:
         usable directions is referred as ``(η − q + 1)/(η q) · Q`` to
         ``F(q, η − q + 1)``. Needs a bias-reduced sandwich.
         """
-        if self.bread is None or self.weighted_x is None or self.adjusted_x is None:
+        if self.bread is None or self.weighted_x is None or self.starts is None:
             raise ValueError("wald_p needs sandwich(..., bias_reduced=True)")
         wald, q = self._wald(index, value)
         if not q:
@@ -151,15 +155,22 @@ class Sandwich:
     def _total_variance(self, directions: F64) -> float:
         """``Σ_{s,t} Var(W_st)`` of the normalised contrasts mapped through the bread."""
         assert self.bread is not None and self.weighted_x is not None
-        assert self.adjusted_x is not None and self.starts is not None
+        assert self.starts is not None
         sums = _SatterthwaiteSums(len(directions), self.bread)
-        for lo, hi in _cluster_blocks(self.starts, len(self.adjusted_x)):
+        for lo, hi in _cluster_blocks(self.starts, len(self.weighted_x)):
             sums.add(
-                self.adjusted_x[lo:hi] @ directions.T,
+                self._adjusted(lo, hi) @ directions.T,
                 self.weighted_x[lo:hi],
                 self.starts[(self.starts >= lo) & (self.starts < hi)] - lo,
             )
         return sums.total_variance()
+
+    def _adjusted(self, lo: int, hi: int) -> F64:
+        """The adjusted rows ``lo:hi`` (kept, or the weighted rows times their factors)."""
+        if self.adjusted_x is not None:
+            return self.adjusted_x[lo:hi]
+        assert self.weighted_x is not None and self.row_factor is not None
+        return np.asarray(self.weighted_x[lo:hi] * self.row_factor[lo:hi, None], dtype=np.float64)
 
 
 class _SatterthwaiteSums:
@@ -306,16 +317,21 @@ def _bias_reduced(
     """The CR2 sandwich: every cluster's residuals adjusted by ``(I − H_gg)^{-1/2}``.
 
     When every row is its own cluster (no ``clusters``) the rows keep their order
-    and the adjustment is a factor per row, applied in blocks of rows: at a million
-    journeys each full-size temporary is a third of a gigabyte of fresh memory.
+    and the adjustment is a factor per row, applied in blocks of rows and kept as
+    the factors: at a million journeys each full-size temporary is a third of a
+    gigabyte of fresh memory. Weights that are all 1 leave ``x`` as it is (the
+    weighted design is ``x`` itself, not a copy).
     """
     n = len(y)
+    factor = None
     if clusters is None:
+        unweighted = bool(np.all(weights == 1.0))
         root = np.sqrt(weights)
-        xt = x * root[:, None]
-        et = (y - x @ coef) * root
+        xt = x if unweighted else x * root[:, None]
+        et = y - x @ coef if unweighted else (y - x @ coef) * root
         starts = np.arange(n, dtype=np.int64)
-        adjusted, meat = _adjusted_singletons(xt, et, bread)
+        factor, meat = _adjusted_singletons(xt, et, bread)
+        adjusted = None
     else:
         order = np.argsort(clusters, kind="stable")
         root = np.sqrt(weights[order])
@@ -338,27 +354,28 @@ def _bias_reduced(
         weighted_x=xt,
         adjusted_x=adjusted,
         starts=starts.astype(np.int64),
+        row_factor=factor,
     )
 
 
 def _adjusted_singletons(xt: F64, et: F64, bread: F64) -> tuple[F64, F64]:
-    """``A_i x̃_i`` of every row its own cluster (``A_i = (1 − h_i)^{-1/2}``) and the meat.
+    """Every row's factor ``A_i = (1 − h_i)^{-1/2}`` (its own cluster) and the meat.
 
     The meat is ``Σ_i (A_i x̃_i ẽ_i)(A_i x̃_i ẽ_i)'``; both are built block by block
     of rows, so the temporaries stay a block's size.
     """
     lam, vec = np.linalg.eigh(bread)
     root = vec * np.sqrt(np.clip(lam, 0.0, None))
-    adjusted = np.empty_like(xt)
+    factors = np.empty(len(xt))
     meat = np.zeros((xt.shape[1], xt.shape[1]))
     for lo in range(0, len(xt), _BLOCK_ROWS):
         block = xt[lo : lo + _BLOCK_ROWS]
         scaled = block @ root
         factor = _inverse_root(1.0 - np.einsum("ij,ij->i", scaled, scaled))
-        rows = np.multiply(block, factor[:, None], out=adjusted[lo : lo + _BLOCK_ROWS])
-        scores = rows * et[lo : lo + _BLOCK_ROWS, None]
+        factors[lo : lo + _BLOCK_ROWS] = factor
+        scores = block * factor[:, None] * et[lo : lo + _BLOCK_ROWS, None]
         meat += scores.T @ scores
-    return adjusted, meat
+    return factors, meat
 
 
 def _adjusted_rows(xt: F64, bread: F64, starts: I64) -> F64:

@@ -338,7 +338,39 @@ def _is_binary(dataset: Dataset, outcome: str) -> bool:
 def _with_outcome(
     journeys: pa.Table, outcomes: pa.Table, outcome: str, journey_type: str | None
 ) -> pa.Table:
-    """Journeys with a scored moment and an outcome, with ``_y`` and ``_type`` columns."""
+    """Journeys with a scored moment and an outcome, with ``_y`` and ``_type`` columns.
+
+    In the order of their ids. Each journey's outcome row is looked up by id and the
+    rows kept taken in that order at once, instead of a hash join of every column
+    and a sort of the joined table (on a million journeys a fifth of the memory
+    section); outcomes with a journey twice are joined.
+    """
+    ids = outcomes["journey_id"].cast(pa.large_string()).combine_chunks()
+    if pc.count_distinct(ids).as_py() != len(ids):
+        return _joined(journeys, outcomes, outcome, journey_type)
+    keys = journeys["journey_id"].cast(pa.large_string()).combine_chunks()
+    match = pc.index_in(keys, value_set=ids)
+    y = outcomes[outcome].cast(pa.float64()).combine_chunks().take(match)
+    keep = pc.and_kleene(pc.greater(journeys["n_scored"], 0), pc.is_valid(y))
+    rows = pc.indices_nonzero(pc.fill_null(keep, False))
+    rows = rows.take(pc.sort_indices(keys.take(rows)))
+    table = journeys.take(rows)
+    table = table.set_column(
+        table.schema.get_field_index("journey_id"), "journey_id", keys.take(rows)
+    )
+    table = table.append_column("_y", y.take(rows))
+    if journey_type is None:
+        types = pa.array([ALL] * table.num_rows, pa.string())
+    else:
+        labels = outcomes[journey_type].cast(pa.string()).fill_null("(missing)")
+        types = labels.combine_chunks().take(match).take(rows)
+    return table.append_column("_type", types)
+
+
+def _joined(
+    journeys: pa.Table, outcomes: pa.Table, outcome: str, journey_type: str | None
+) -> pa.Table:
+    """:func:`_with_outcome` by a join, for outcomes that list a journey more than once."""
     cols = {
         "journey_id": outcomes["journey_id"].cast(pa.large_string()),
         "_y": outcomes[outcome].cast(pa.float64()),

@@ -165,7 +165,11 @@ def _sigmoid(z: F64) -> F64:
 
 def predict(model: LinearFit, x: F64) -> F64:
     """Predicted outcome: the linear predictor, or the probability for a binary outcome."""
-    eta = model.linear_predictor(x)
+    return predicted_from(model, model.linear_predictor(x))
+
+
+def predicted_from(model: LinearFit, eta: F64) -> F64:
+    """:func:`predict` of rows whose linear predictor is ``eta``."""
     return _sigmoid(eta) if model.binary else eta
 
 

@@ -197,10 +197,17 @@ class MemoryModel:
         weights do not add up to a positive number (the model then has no
         monotone reading as a memory).
         """
-        eta = self.fit.linear_predictor(x)
+        return self.remembered_from(self.fit.linear_predictor(x))
+
+    def remembered_from(self, eta: F64) -> F64:
+        """:meth:`remembered` of journeys whose linear predictor is ``eta``."""
         a, b_pos, b_neg = self._flat_line()
         result = np.where(eta >= a, (eta - a) / _safe(b_pos), (eta - a) / _safe(b_neg))
         return np.asarray(result, dtype=np.float64)
+
+    def predicted_from(self, eta: F64) -> F64:
+        """:meth:`predict` of journeys whose linear predictor is ``eta``."""
+        return mf.predicted_from(self.fit, eta)
 
     def contributions(self, x: F64, experienced: F64) -> dict[str, F64]:
         """How far each feature pulls the remembered valence from the experienced one.

@@ -26,6 +26,8 @@ peak and end weigh anything beyond the average:
 from __future__ import annotations
 
 import math
+import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,8 +100,28 @@ class MemoryVerdict:
         }
 
 
+#: :func:`timed_share` of each events table still alive, by the table's ``id``.
+_SHARES: dict[int, float] = {}
+_SHARES_LOCK = threading.Lock()
+
+
 def timed_share(events: pa.Table) -> float:
-    """Share of journeys with ≥ 2 scored moments whose moments have distinct timestamps."""
+    """Share of journeys with ≥ 2 scored moments whose moments have distinct timestamps.
+
+    Computed once per events table: the moments' total effects and the memory verdict
+    both ask about the same events (on two threads in the report), and on ten million
+    events the count takes seconds. The figure is kept while the table lives.
+    """
+    key = id(events)
+    with _SHARES_LOCK:  # the second caller waits for the first one's figure
+        if key not in _SHARES:
+            _SHARES[key] = _timed_share(events)
+            weakref.finalize(events, _SHARES.pop, key, None)
+        return _SHARES[key]
+
+
+def _timed_share(events: pa.Table) -> float:
+    """:func:`timed_share`, counted."""
     needed = events.select(["journey_id", "score", "ts"])  # not every text column
     scored = needed.filter(pc.is_valid(needed["score"]))
     if scored.num_rows == 0:

@@ -242,10 +242,10 @@ def order_test(
     multi = np.bincount(seqs.group, minlength=seqs.n_journeys) >= 2
     result = []
     for model in models:
-        x0 = feature_matrix(before, model.features)[multi]
-        x1 = feature_matrix(after, model.features)[multi]
+        x0 = Rows.of(model, feature_matrix(before, model.features)[multi])
+        x1 = Rows.of(model, feature_matrix(after, model.features)[multi])
 
-        def mean_abs(m: MemoryModel, x0: F64 = x0, x1: F64 = x1) -> float:
+        def mean_abs(m: MemoryModel, x0: Rows = x0, x1: Rows = x1) -> float:
             return _nanmean(_abs_change(m, x0, x1))
 
         change = _abs_change(model, x0, x1)
@@ -259,9 +259,57 @@ def order_test(
     return result
 
 
-def _abs_change(model: MemoryModel, x0: F64, x1: F64) -> F64:
-    change = np.abs(model.remembered(x1) - model.remembered(x0))
+def _abs_change(model: MemoryModel, x0: Rows, x1: Rows) -> F64:
+    change = np.abs(x1.remembered(model) - x0.remembered(model))
     return np.where(change < 1e-9, 0.0, change)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Feature rows of journeys and their linear predictor under a model's fitted weights.
+
+    The delta method (:func:`weight_variance`) asks a statistic of these rows under
+    the weights with one of them moved up or down, twice per weight. The linear
+    predictor then moves by the step times that weight's column, which is read alone
+    (``columns``, one contiguous array per feature) instead of recomputing the
+    product with every feature of every journey each time.
+    """
+
+    x: F64
+    coef: F64  # the fitted weights (intercept first)
+    eta: F64  # the linear predictor under them
+    product: F64  # ``x @ coef[1:]``, the linear predictor without the intercept
+    columns: F64  # ``x`` by column (Fortran order)
+
+    @classmethod
+    def of(cls, model: MemoryModel, x: F64) -> Rows:
+        """The rows ``x`` under ``model``'s fitted weights."""
+        coef = model.fit.coef
+        product = np.asarray(x @ coef[1:], dtype=np.float64)
+        return cls(x, coef, model.fit.linear_predictor(x), product, np.asfortranarray(x))
+
+    def linear_predictor(self, model: MemoryModel) -> F64:
+        """The rows' linear predictor under ``model``'s weights (as
+        :meth:`~peakend.models.memory.fit.LinearFit.linear_predictor` up to rounding)."""
+        coef = model.fit.coef
+        if coef is self.coef:
+            return self.eta
+        moved = np.flatnonzero(coef[1:] != self.coef[1:])
+        if moved.size == 0:  # the intercept alone
+            return np.asarray(coef[0] + self.product, dtype=np.float64)
+        if moved.size > 1:
+            return model.fit.linear_predictor(self.x)
+        j = int(moved[0])
+        step = coef[1 + j] - self.coef[1 + j]
+        return np.asarray(coef[0] + (self.product + step * self.columns[:, j]), dtype=np.float64)
+
+    def remembered(self, model: MemoryModel) -> F64:
+        """:meth:`MemoryModel.remembered` of the rows."""
+        return model.remembered_from(self.linear_predictor(model))
+
+    def predict(self, model: MemoryModel) -> F64:
+        """:meth:`MemoryModel.predict` of the rows."""
+        return model.predicted_from(self.linear_predictor(model))
 
 
 @dataclass(frozen=True)
@@ -295,26 +343,26 @@ def best_last(model: MemoryModel, seqs: Sequences, types: NDArray[np.object_]) -
     result = []
     for label in ["all", *sorted({str(t) for t in types} - {"all"})]:
         mask = multi if label == "all" else multi & (types.astype(str) == label)
-        a, b = x0[mask], x1[mask]
+        a, b = Rows.of(model, x0[mask]), Rows.of(model, x1[mask])
 
-        def before(m: MemoryModel, a: F64 = a) -> float:
-            return _nanmean(m.remembered(a))
+        def before(m: MemoryModel, a: Rows = a) -> float:
+            return _nanmean(a.remembered(m))
 
-        def remembered(m: MemoryModel, a: F64 = a, b: F64 = b) -> float:
-            return _nanmean(m.remembered(b) - m.remembered(a))
+        def remembered(m: MemoryModel, a: Rows = a, b: Rows = b) -> float:
+            return _nanmean(b.remembered(m) - a.remembered(m))
 
-        def outcome(m: MemoryModel, a: F64 = a, b: F64 = b) -> float:
-            return _nanmean(m.predict(b) - m.predict(a))
+        def outcome(m: MemoryModel, a: Rows = a, b: Rows = b) -> float:
+            return _nanmean(b.predict(m) - a.predict(m))
 
         result.append(
             BestLast(
                 label,
-                _mean_interval(model.remembered(a), weight_variance(model, before)),
+                _mean_interval(a.remembered(model), weight_variance(model, before)),
                 _mean_interval(
-                    model.remembered(b) - model.remembered(a), weight_variance(model, remembered)
+                    b.remembered(model) - a.remembered(model), weight_variance(model, remembered)
                 ),
                 _mean_interval(
-                    model.predict(b) - model.predict(a), weight_variance(model, outcome)
+                    b.predict(model) - a.predict(model), weight_variance(model, outcome)
                 ),
             )
         )

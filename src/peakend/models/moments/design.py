@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 from peakend.errors import ConfigError, DataError
 from peakend.load import Dataset
-from peakend.models.moments.inputs import design_inputs
+from peakend.models.moments.inputs import CellGrid, design_inputs
 from peakend.stats.resampling import cluster_codes
 
 MIDDLE, LOW, HIGH, NOT_SCORED = 0, 1, 2, 3
@@ -250,31 +250,33 @@ def _touchpoints(
 
 
 def _bands(
-    cells: pa.Table, journey_ids: pa.ChunkedArray, names: tuple[str, ...], cuts: Cuts | None
+    cells: CellGrid, journey_ids: pa.ChunkedArray, names: tuple[str, ...], cuts: Cuts | None
 ) -> NDArray[np.int8]:
     """``(n, T)`` band codes from the mean score (or valence) of each journey x touchpoint.
 
-    ``cells`` holds one row per scored journey x touchpoint: ``journey_id``,
-    ``touchpoint``, ``n`` (scores) and ``total`` (their sum), from :mod:`.inputs`.
+    ``cells`` holds the count and sum of the values of every journey x touchpoint
+    (:class:`~.inputs.CellGrid`): the design's journeys and touchpoints are looked
+    up in it by code, and their rows and columns taken in one step.
     """
-    n, k = len(journey_ids), len(names)
-    row = pc.index_in(cells["journey_id"], value_set=journey_ids.combine_chunks())
-    col = pc.index_in(cells["touchpoint"], value_set=pa.array(names, pa.string()))
-    keep = pc.and_(pc.is_valid(row), pc.is_valid(col))
-    row_np = pc.filter(row, keep).to_numpy(zero_copy_only=False).astype(np.int64)
-    col_np = pc.filter(col, keep).to_numpy(zero_copy_only=False).astype(np.int64)
-    cell = row_np * k + col_np
-    count = np.zeros(n * k, dtype=np.int64)
-    total = np.zeros(n * k)
-    count[cell] = pc.filter(cells["n"], keep).to_numpy(zero_copy_only=False)
-    total[cell] = pc.filter(cells["total"], keep).to_numpy(zero_copy_only=False)
-    mean = np.divide(total, count, out=np.zeros(n * k), where=count > 0)
+    ids = journey_ids.combine_chunks()
+    row = pc.index_in(ids, value_set=pc.cast(cells.journeys, ids.type))
+    col = pc.index_in(
+        pa.array(names, pa.string()), value_set=pc.cast(cells.touchpoints, pa.string())
+    )
+    rows = pc.fill_null(row, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    cols = pc.fill_null(col, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    take = np.ix_(np.maximum(rows, 0), np.maximum(cols, 0))
+    count, total = cells.count[take], cells.total[take]
+    count[rows < 0], count[:, cols < 0] = 0, 0  # not in the grid: not scored
+    mean = np.divide(total, count, out=np.zeros(count.shape), where=count > 0)
     low_max, high_min = (cuts.low_max, cuts.high_min) if cuts else (None, None)
     is_low = mean <= low_max if low_max is not None else mean < 0
     is_high = mean >= high_min if high_min is not None else mean > 0
-    bands = np.where(is_low, LOW, np.where(is_high, HIGH, MIDDLE)).astype(np.int8)
+    bands = np.full(count.shape, MIDDLE, dtype=np.int8)
+    bands[is_high] = HIGH
+    bands[is_low] = LOW  # low first where both hold (cut-points never overlap)
     bands[count == 0] = NOT_SCORED
-    return bands.reshape(n, k)
+    return bands
 
 
 def _weights(table: pa.Table, weight_col: str | None) -> NDArray[np.float64]:

@@ -4,9 +4,11 @@ The moments model fits on one row per journey. From the events it needs only
 aggregates: which touchpoints have scores, the count and sum of the scores (or
 valences) of every journey x touchpoint, how many journeys there are, each
 journey's customer, and (when effects are adjusted) the journey features. For
-events in memory these come from Arrow; for events left on a Spark session
-(``--backend spark``) they are Ibis queries run there, and only the aggregates
-(about as many rows as journeys x scored touchpoints, not events) come back.
+events in memory these come from Arrow and NumPy; for events left on a Spark
+session (``--backend spark``) they are Ibis queries run there, and only the
+aggregates (about as many rows as journeys x scored touchpoints, not events)
+come back. Either way the counts and sums arrive as one journeys x touchpoints
+grid (:class:`CellGrid`), which the design reads rows of by journey code.
 """
 
 from __future__ import annotations
@@ -18,10 +20,27 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.typing import NDArray
 
 if TYPE_CHECKING:
     from peakend.load import Dataset
     from peakend.models.moments.design import Cuts
+
+
+@dataclass(frozen=True)
+class CellGrid:
+    """The count and sum of the values of every journey x touchpoint, as two matrices.
+
+    Row ``i`` is journey ``journeys[i]``, column ``j`` touchpoint ``touchpoints[j]``;
+    a cell without a value has count 0. Held as matrices rather than one table row
+    per cell, so that the design takes its journeys' rows by code instead of
+    matching millions of journey and touchpoint strings (and building them first).
+    """
+
+    journeys: pa.Array
+    touchpoints: pa.Array
+    count: NDArray[np.int64]
+    total: NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -33,9 +52,9 @@ class DesignInputs:
     scored:
         Touchpoints with at least one score.
     cells:
-        One row per journey x touchpoint with a value: ``journey_id``,
-        ``touchpoint``, ``n`` (values) and ``total`` (their sum). The value is the
-        raw score with cut-points, else the valence.
+        The count and sum of the values of every journey x touchpoint
+        (:class:`CellGrid`). The value is the raw score with cut-points, else the
+        valence.
     n_journeys:
         Journeys with events.
     customers:
@@ -47,7 +66,7 @@ class DesignInputs:
     """
 
     scored: set[str]
-    cells: pa.Table
+    cells: CellGrid
     n_journeys: int
     customers: pa.Table | None
     features: Callable[[], pa.Table]
@@ -79,20 +98,14 @@ def _from_arrow(events: pa.Table, value_col: str) -> DesignInputs:
     used = np.bincount(touchpoint_code[has_score], minlength=len(touchpoints.dictionary))
     valued = pc.is_valid(events[value_col]).to_numpy(zero_copy_only=False)
     k = max(len(touchpoints.dictionary), 1)
+    n = len(journeys.dictionary)
     cell = journey_code[valued] * k + touchpoint_code[valued]
     values = events[value_col].to_numpy()[valued]
     # sums in event order, as one bincount over every event
-    count = np.bincount(cell, minlength=len(journeys.dictionary) * k)
-    total = np.bincount(cell, weights=values, minlength=len(journeys.dictionary) * k)
-    present = np.flatnonzero(count)
-    cells = pa.table(
-        {
-            "journey_id": journeys.dictionary.take(pa.array(present // k)),
-            "touchpoint": touchpoints.dictionary.take(pa.array(present % k)),
-            "n": pa.array(count[present], pa.int64()),
-            "total": pa.array(total[present], pa.float64()),
-        }
-    )
+    count = np.bincount(cell, minlength=n * k).reshape(n, k)
+    total = np.asarray(np.bincount(cell, weights=values, minlength=n * k), dtype=np.float64)
+    total = total.reshape(n, k)
+    cells = CellGrid(journeys.dictionary, touchpoints.dictionary, count, total)
 
     def features() -> pa.Table:
         from peakend import engine
@@ -150,17 +163,23 @@ def _from_ibis(events: Any, value_col: str) -> DesignInputs:
 
     return DesignInputs(
         scored=set(scored["touchpoint"].to_pylist()),
-        cells=cells.cast(
-            pa.schema(
-                [
-                    ("journey_id", pa.string()),
-                    ("touchpoint", pa.string()),
-                    ("n", pa.int64()),
-                    ("total", pa.float64()),
-                ]
-            )
-        ),
+        cells=_grid(cells),
         n_journeys=int(events.journey_id.nunique().to_pyarrow().as_py()),
         customers=customers,
         features=features,
     )
+
+
+def _grid(cells: pa.Table) -> CellGrid:
+    """The :class:`CellGrid` of aggregates with one row per journey x touchpoint
+    (``journey_id``, ``touchpoint``, ``n``, ``total``)."""
+    journeys = _encoded(pc.cast(cells["journey_id"], pa.string()))
+    touchpoints = _encoded(pc.cast(cells["touchpoint"], pa.string()))
+    row = journeys.indices.to_numpy(zero_copy_only=False)
+    col = touchpoints.indices.to_numpy(zero_copy_only=False)
+    shape = (len(journeys.dictionary), max(len(touchpoints.dictionary), 1))
+    count = np.zeros(shape, dtype=np.int64)
+    total = np.zeros(shape)
+    count[row, col] = pc.cast(cells["n"], pa.int64()).to_numpy()
+    total[row, col] = pc.cast(cells["total"], pa.float64()).to_numpy()
+    return CellGrid(journeys.dictionary, touchpoints.dictionary, count, total)

@@ -265,6 +265,7 @@ def total_effects(
     """
     model = fit_adjusted(design)
     x, fitted, memory = model.x, model.fitted, model.memory
+    extremes = Extremes.of(moments, touchpoint)
     shape = len(design.touchpoints)
     out = {k: np.full(shape, np.nan) for k in ("penalty", "penalty_half", "reward", "reward_half")}
     for t in range(shape):
@@ -273,8 +274,9 @@ def total_effects(
             continue
         at_t = touchpoint == t
         # a binary model predicts under each value; a linear one needs their mean only
-        shares = _band_features(design, moments, at_t, rows, t) if design.binary else {}
-        means = {} if design.binary else _mean_band_features(design, moments, at_t, rows, t)
+        moved = OneTouchpoint.of(moments, at_t, rows, extremes.without(t))
+        shares = _band_features(design, moved, rows, t) if design.binary else {}
+        means = {} if design.binary else _mean_band_features(design, moved, rows, t)
         features = shares.keys() | means.keys()
         if MIDDLE not in features:
             continue
@@ -400,15 +402,12 @@ def contrast_uncertainty(
     return math.sqrt(max(model_var, 0.0) + journeys_var), max(df, 1.0)
 
 
-def _band_features(
-    design: MomentDesign, moments: Sequences, at_t: NDArray[np.bool_], rows: I64, t: int
-) -> BandFeatures:
+def _band_features(design: MomentDesign, change: OneTouchpoint, rows: I64, t: int) -> BandFeatures:
     """Per band (LOW, MIDDLE, HIGH): each journey's memory features with each band value set.
 
     Only the journeys in ``rows`` (those scoring touchpoint ``t``) are changed; every
-    moment of ``t`` in a journey gets the value (:class:`OneTouchpoint`).
+    moment of ``t`` in a journey gets the value (``change``, :class:`OneTouchpoint`).
     """
-    change = OneTouchpoint.of(moments, at_t, rows)
     found: BandFeatures = {}
     for band, (values, shares) in _values_by_band(design, change, rows, t).items():
         found[band] = [
@@ -419,14 +418,13 @@ def _band_features(
 
 
 def _mean_band_features(
-    design: MomentDesign, moments: Sequences, at_t: NDArray[np.bool_], rows: I64, t: int
+    design: MomentDesign, change: OneTouchpoint, rows: I64, t: int
 ) -> dict[int, F64]:
     """Per band, the journeys' memory features averaged over the band's values (by share).
 
     What the linear model needs (:func:`linear_contrast`): one ``(rows, 4)``
     matrix per band instead of one per value.
     """
-    change = OneTouchpoint.of(moments, at_t, rows)
     found: dict[int, F64] = {}
     for band, (values, shares) in _values_by_band(design, change, rows, t).items():
         total = np.zeros((rows.size, len(MEMORY_FEATURES)))
@@ -474,39 +472,40 @@ class OneTouchpoint:
     valence: F64  # and its valence
 
     @classmethod
-    def of(cls, moments: Sequences, at_t: NDArray[np.bool_], rows: I64) -> OneTouchpoint:
-        """Summarise the journeys ``rows`` of ``moments`` around the moments ``at_t``."""
+    def of(
+        cls,
+        moments: Sequences,
+        at_t: NDArray[np.bool_],
+        rows: I64,
+        rest: tuple[F64, F64] | None = None,
+    ) -> OneTouchpoint:
+        """Summarise the journeys ``rows`` of ``moments`` around the moments ``at_t``.
+
+        ``rest`` gives every journey's best and worst moment not at the touchpoint
+        when they are known (:meth:`Extremes.without`), else they are found here.
+        """
         n = moments.n_journeys
         layout = moments.layout
         local = np.full(n, -1, dtype=np.int64)
         local[rows] = np.arange(rows.size)
-        rest = ~at_t
         group, valence = moments.group, moments.valence
-        count = np.bincount(group, minlength=n).astype(np.float64)[rows]
         at_count = np.bincount(group[at_t], minlength=n).astype(np.float64)[rows]
-        rest_sum = np.bincount(group[rest], weights=valence[rest], minlength=n).astype(np.float64)[
-            rows
-        ]
-        best = np.full(n, -np.inf)
-        worst = np.full(n, np.inf)
-        if valence.size:
-            best[layout.owner] = np.maximum.reduceat(
-                np.where(rest, valence, -np.inf), layout.starts
-            )
-            worst[layout.owner] = np.minimum.reduceat(
-                np.where(rest, valence, np.inf), layout.starts
-            )
+        # the others' valences summed in order, the touchpoint's counted as 0 (exactly so)
+        rest_sum = np.bincount(group, weights=np.where(at_t, 0.0, valence), minlength=n)
+        if rest is None:
+            rest = _rest_extremes(moments, at_t)
         ends_here = np.zeros(n, dtype=bool)
         ends_here[layout.owner] = at_t[layout.ends]
         end = np.full(n, np.nan)
         end[layout.owner] = valence[layout.ends]
-        here = at_t & (local[group] >= 0)
+        here = np.flatnonzero(at_t)
+        here = here[local[group[here]] >= 0]
         return cls(
-            count=count,
+            count=layout.count[rows],
             at_count=at_count,
-            rest_sum=rest_sum,
-            rest_best=best[rows],
-            rest_worst=worst[rows],
+            rest_sum=np.asarray(rest_sum[rows], dtype=np.float64),
+            rest_best=rest[0][rows],
+            rest_worst=rest[1][rows],
             ends_here=ends_here[rows],
             end=end[rows],
             journey=local[group[here]],
@@ -527,6 +526,78 @@ class OneTouchpoint:
         out[:, 3] = worst  # trough_valence
         out[self.count == 0] = 0.0
         return out
+
+
+def _rest_extremes(moments: Sequences, at_t: NDArray[np.bool_]) -> tuple[F64, F64]:
+    """Every journey's best and worst moment not ``at_t`` (−inf and +inf without any)."""
+    n, layout, valence = moments.n_journeys, moments.layout, moments.valence
+    best = np.full(n, -np.inf)
+    worst = np.full(n, np.inf)
+    if valence.size:
+        best[layout.owner] = np.maximum.reduceat(np.where(at_t, -np.inf, valence), layout.starts)
+        worst[layout.owner] = np.minimum.reduceat(np.where(at_t, np.inf, valence), layout.starts)
+    return best, worst
+
+
+@dataclass(frozen=True)
+class Extremes:
+    """Every journey's best and worst moment without any one touchpoint, for all at once.
+
+    Leaving out touchpoint ``t`` changes a journey's best moment only when all of its
+    best moments are at ``t``: then it is the best of the moments at other
+    touchpoints, else it stays. So one pass finds each journey's best, the one
+    touchpoint its best moments are all at (if any) and the best without that
+    touchpoint, and :meth:`without` answers for every touchpoint from those,
+    instead of a pass over every moment per touchpoint. The same for the worst.
+    The figures are those of :func:`_rest_extremes`: maxima and minima of the same
+    values.
+    """
+
+    best: F64  # per journey (−inf without moments)
+    best_at: I64  # the touchpoint of all its best moments, −2 when they are at several
+    best_rest: F64  # the best of its moments not at ``best_at``
+    worst: F64
+    worst_at: I64
+    worst_rest: F64
+
+    @classmethod
+    def of(cls, moments: Sequences, touchpoint: I64) -> Extremes:
+        """The extremes of ``moments``, each at its ``touchpoint`` (−1: not analysed)."""
+        best = _extreme_without(moments, touchpoint, np.maximum, -np.inf)
+        worst = _extreme_without(moments, touchpoint, np.minimum, np.inf)
+        return cls(*best, *worst)
+
+    def without(self, t: int) -> tuple[F64, F64]:
+        """Every journey's best and worst moment not at touchpoint ``t``."""
+        best = np.where(self.best_at == t, self.best_rest, self.best)
+        worst = np.where(self.worst_at == t, self.worst_rest, self.worst)
+        return best, worst
+
+
+def _extreme_without(
+    moments: Sequences, touchpoint: I64, pick: np.ufunc, empty: float
+) -> tuple[F64, I64, F64]:
+    """Per journey: the extreme (``pick``), the one touchpoint of all the moments at it
+    (−2 when several), and the extreme of the moments not at that touchpoint."""
+    n, layout, valence = moments.n_journeys, moments.layout, moments.valence
+    top = np.full(n, empty)
+    at = np.full(n, -2, dtype=np.int64)
+    rest = np.full(n, empty)
+    if not valence.size:
+        return top, at, rest
+    starts, owner = layout.starts, layout.owner
+    sizes = np.diff(np.r_[starts, valence.size])
+    extreme = pick.reduceat(valence, starts)
+    on_top = valence == np.repeat(extreme, sizes)
+    big = np.iinfo(np.int64).max
+    first = np.minimum.reduceat(np.where(on_top, touchpoint, big), starts)
+    last = np.maximum.reduceat(np.where(on_top, touchpoint, -big), starts)
+    one = np.where(first == last, first, -2)
+    others = np.where(touchpoint == np.repeat(one, sizes), empty, valence)
+    top[owner] = extreme
+    at[owner] = one
+    rest[owner] = pick.reduceat(others, starts)
+    return top, at, rest
 
 
 def band_values(valence: F64, weight: F64) -> tuple[F64, F64]:
