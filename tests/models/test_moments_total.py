@@ -12,6 +12,7 @@ import pytest
 import peakend
 from peakend.errors import StatisticalWarning
 from peakend.generate import GeneratorConfig, generate
+from peakend.models.memory.whatif import Sequences
 from peakend.models.moments import MomentSettings, MomentsResult, find_moments
 from peakend.models.moments.design import build_design
 from peakend.models.moments.segments import group_labels
@@ -233,7 +234,6 @@ def test_extremes_without_a_touchpoint_are_those_found_touchpoint_by_touchpoint(
     from peakend.models.moments.total import (
         Extremes,
         OneTouchpoint,
-        _rest_extremes,
         ordered_moments,
     )
 
@@ -249,7 +249,7 @@ def test_extremes_without_a_touchpoint_are_those_found_touchpoint_by_touchpoint(
             np.testing.assert_array_equal(found, expected)
         rows = np.flatnonzero(np.isin(design.bands[:, t], (LOW, MIDDLE, HIGH)))
         fast = OneTouchpoint.of(moments, at_t, rows, extremes.without(t))
-        slow = OneTouchpoint.of(moments, at_t, rows)
+        slow = OneTouchpoint.of(moments, at_t, rows, _rest_extremes(moments, at_t))
         for value in (-1.0, 0.0, 0.5):
             np.testing.assert_array_equal(fast.features(value), slow.features(value))
 
@@ -276,3 +276,14 @@ def test_extremes_without_a_touchpoint_are_those_found_touchpoint_by_touchpoint(
         np.testing.assert_array_equal(found.without(t)[0], best)
         np.testing.assert_array_equal(found.without(t)[1], worst)
         assert [list(a) for a in _rest_extremes(by_hand, touchpoints == t)] == [best, worst]
+
+
+def _rest_extremes(moments: Sequences, at_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every journey's best and worst moment not ``at_t``, by a pass over every moment."""
+    n, layout, valence = moments.n_journeys, moments.layout, moments.valence
+    best = np.full(n, -np.inf)
+    worst = np.full(n, np.inf)
+    if valence.size:
+        best[layout.owner] = np.maximum.reduceat(np.where(at_t, -np.inf, valence), layout.starts)
+        worst[layout.owner] = np.minimum.reduceat(np.where(at_t, np.inf, valence), layout.starts)
+    return best, worst

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import replace
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,6 +43,7 @@ from peakend.models.moments.result import MomentsResult
 from peakend.models.moments.robust import is_small_band
 from peakend.models.moments.total import (
     BandShift,
+    Extremes,
     OneTouchpoint,
     TotalInputs,
     band_values,
@@ -183,6 +185,11 @@ class _Model:
         self.x, self.fitted = x, fitted
         self.band_columns, self.band_of_column, self.memory = columns
 
+    @cached_property
+    def extremes(self) -> Extremes:
+        """Every journey's best and worst moment without any one touchpoint (one pass)."""
+        return Extremes.of(self.moments, self.touchpoint)
+
     @classmethod
     def fit(cls, inputs: TotalInputs) -> _Model:
         """Fit the band model adjusted for :data:`MEMORY_FEATURES` (as the moments table's)."""
@@ -238,7 +245,7 @@ class _Model:
         values, shares = band_values(
             moments.valence[in_band], design.weights[moments.group][in_band]
         )
-        change = OneTouchpoint.of(moments, at_t, rows)
+        change = OneTouchpoint.of(moments, at_t, rows, self.extremes.without(t))
         return [
             (float(share), change.features(value))
             for value, share in zip(values, shares, strict=True)

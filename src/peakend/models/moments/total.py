@@ -482,18 +482,18 @@ class OneTouchpoint:
         """Summarise the journeys ``rows`` of ``moments`` around the moments ``at_t``.
 
         ``rest`` gives every journey's best and worst moment not at the touchpoint
-        when they are known (:meth:`Extremes.without`), else they are found here.
+        (:meth:`Extremes.without`), found here from ``at_t`` when not given.
         """
         n = moments.n_journeys
         layout = moments.layout
         local = np.full(n, -1, dtype=np.int64)
         local[rows] = np.arange(rows.size)
         group, valence = moments.group, moments.valence
+        if rest is None:  # the touchpoint as code 1, every other moment as 0
+            rest = Extremes.of(moments, at_t.astype(np.int64)).without(1)
         at_count = np.bincount(group[at_t], minlength=n).astype(np.float64)[rows]
         # the others' valences summed in order, the touchpoint's counted as 0 (exactly so)
         rest_sum = np.bincount(group, weights=np.where(at_t, 0.0, valence), minlength=n)
-        if rest is None:
-            rest = _rest_extremes(moments, at_t)
         ends_here = np.zeros(n, dtype=bool)
         ends_here[layout.owner] = at_t[layout.ends]
         end = np.full(n, np.nan)
@@ -528,17 +528,6 @@ class OneTouchpoint:
         return out
 
 
-def _rest_extremes(moments: Sequences, at_t: NDArray[np.bool_]) -> tuple[F64, F64]:
-    """Every journey's best and worst moment not ``at_t`` (−inf and +inf without any)."""
-    n, layout, valence = moments.n_journeys, moments.layout, moments.valence
-    best = np.full(n, -np.inf)
-    worst = np.full(n, np.inf)
-    if valence.size:
-        best[layout.owner] = np.maximum.reduceat(np.where(at_t, -np.inf, valence), layout.starts)
-        worst[layout.owner] = np.minimum.reduceat(np.where(at_t, np.inf, valence), layout.starts)
-    return best, worst
-
-
 @dataclass(frozen=True)
 class Extremes:
     """Every journey's best and worst moment without any one touchpoint, for all at once.
@@ -548,9 +537,8 @@ class Extremes:
     touchpoints, else it stays. So one pass finds each journey's best, the one
     touchpoint its best moments are all at (if any) and the best without that
     touchpoint, and :meth:`without` answers for every touchpoint from those,
-    instead of a pass over every moment per touchpoint. The same for the worst.
-    The figures are those of :func:`_rest_extremes`: maxima and minima of the same
-    values.
+    instead of a pass over every moment per touchpoint. The same for the worst:
+    maxima and minima of the same values as such a pass.
     """
 
     best: F64  # per journey (−inf without moments)
