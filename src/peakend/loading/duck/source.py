@@ -14,6 +14,14 @@ from peakend.spec import SourceSpec
 from peakend.validate import ROW, Problem, Reason, Severity
 
 _HEAD_BYTES = 1_000_000
+_CSV_BUFFER = 64 * 1024 * 1024
+"""Bytes DuckDB's CSV reader takes from the file at a time (``buffer_size``).
+
+The table of events of a CSV file is stored in the file's order, which DuckDB keeps
+by the reader's batches of rows. With the reader's default buffers, storing it cost
+a quarter more CPU time at 10M events (about 10 CPU seconds against 7.4 with 64 MiB
+buffers), and storing the bare columns in order a third more than in any order;
+with 64 MiB buffers the order costs nothing measurable."""
 _ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "latin-1": "latin-1", "latin1": "latin-1"}
 _ENCODINGS |= {"iso-8859-1": "latin-1"}
 
@@ -89,7 +97,8 @@ class SourceReading(DuckBase):
             f"header = true, delim = {_lit(delimiter)}, "
             f"quote = '\"', escape = '\"', encoding = {_lit(duck_encoding)}, "
             f"compression = {_lit(compression)}, "
-            "null_padding = false, strict_mode = true"
+            "null_padding = false, strict_mode = true, "
+            f"buffer_size = {_CSV_BUFFER}"
         )
         if main:
             self._csv_read = f"{path}, {options}"
