@@ -66,8 +66,8 @@ def design(frame: pd.DataFrame, confounders: list[str]) -> tuple[F64, NDArray[np
     # two more copies of it, fresh memory the size of the design on a million journeys
     x = np.zeros((len(frame), n_cells + len(numeric)))
     x[np.arange(len(frame)), cell] = 1.0
-    for j, values in enumerate(numeric):
-        x[:, n_cells + j] = values
+    for j, column in enumerate(numeric):
+        x[:, n_cells + j] = column
     return x, cell
 
 
