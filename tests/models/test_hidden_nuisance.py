@@ -194,3 +194,28 @@ def test_the_window_interval_keeps_its_draws_whatever_the_replicate_blocks() -> 
     assert np.array_equal(cluster_weights(rng, 25, 40, out=buffer), whole)
     with pytest.raises(ValueError, match="shape"):
         cluster_weights(rng, 25, 41, out=buffer)
+
+
+def test_windows_drawn_into_one_scratch_buffer_equal_those_drawn_alone() -> None:
+    """Every window and segment of one buffer gets the draws it gets from a new array."""
+    from peakend.models.hidden.windows import weight_scratch
+
+    rng = np.random.default_rng(4)
+    n, horizon = 3_000, 10
+    sample = AnchorSample(
+        np.array([f"J{i}" for i in range(n)], dtype=object),
+        np.sort(rng.integers(0, 2_000, n)),
+        rng.integers(0, horizon, n),
+        sparse.csr_matrix(rng.poisson(0.2, (n, horizon)).astype(np.float64)),
+        np.ones(horizon),
+        np.array([o not in (3, 4) for o in range(horizon)]),
+    )
+    scratch = weight_scratch([sample])
+    group = rng.random(n) < 0.3
+    # the larger sample first, then a smaller one that leaves old draws in the buffer
+    for keep in (None, group, ~group, None):
+        alone = estimate_window(sample, 3, 4, keep=keep, seed=2)
+        shared = estimate_window(sample, 3, 4, keep=keep, seed=2, scratch=scratch)
+        assert shared == alone
+    too_small = np.empty(10)
+    assert estimate_window(sample, 3, 4, scratch=too_small) == estimate_window(sample, 3, 4)

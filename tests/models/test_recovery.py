@@ -158,3 +158,26 @@ def test_confounder_cells_are_those_of_the_joined_values() -> None:
     assert np.array_equal(cell, pd.factorize(joined)[0])
     assert x.shape == (300, int(cell.max()) + 1)
     assert np.array_equal(x.argmax(axis=1), cell)
+
+
+def test_the_design_holds_the_cells_then_the_numeric_confounders() -> None:
+    """One matrix: the one-hot cells, then each numeric confounder as it is."""
+    import numpy as np
+    import pandas as pd
+
+    from peakend.models.recovery.effects import design
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "segment": rng.choice(["a", "b"], 200),
+            "tenure": rng.normal(size=200),
+            "age": rng.integers(18, 80, 200),
+        }
+    )
+    x, cell = design(frame, ["tenure", "segment", "age"])
+    cells = np.zeros((200, int(cell.max()) + 1))
+    cells[np.arange(200), cell] = 1.0
+    numeric = frame[["tenure", "age"]].to_numpy(dtype=float)
+    np.testing.assert_array_equal(x, np.column_stack([cells, numeric]))
+    assert x.flags.c_contiguous

@@ -41,14 +41,14 @@ from peakend.models.hidden.effects import (
     OutcomeGap,
     ProactiveEffect,
     covariate_matrix,
-    outcome_gaps,
+    joined_outcome_gaps,
     proactive_effect,
     same_keys,
     with_outcomes,
 )
 from peakend.models.hidden.interventions import ClassicMatch, Intervention, match_classic, suggest
 from peakend.models.hidden.times import micros_between
-from peakend.models.hidden.windows import anchor_sample, estimate_window
+from peakend.models.hidden.windows import anchor_sample, estimate_window, weight_scratch
 from peakend.models.hidden.words import (
     WindowEmotion,
     Word,
@@ -290,15 +290,17 @@ def _reports(
     texts, background = window_texts(pairs, windows)
     words = window_words(texts, background)
     emotions = window_emotions(texts)
-    gaps = outcome_gaps(per_journey, data.outcomes, data.outcome_names)
+    outcomes = _outcome_rows(data)
+    # each window journey's outcomes are looked up once, for the gaps and the effects
+    joined = with_outcomes(per_journey, outcomes)
+    gaps = joined_outcome_gaps(joined, data.outcome_names)
     by_segment = _segment_excess(data, curves, moments)
     treated = _treated(events, data.touchpoints, anchors, windows, proactive, unit_s)
     costs = _costs(data.touchpoints)
     near = _near_anchor(pairs, windows)
-    outcomes = _outcome_rows(data)
     reports = []
     for i, m in enumerate(moments):
-        effects = _effects(data, outcomes, per_journey, treated, i, min_treated)
+        effects = _effects(data, joined, treated, i, min_treated)
         match = match_classic(m.anchor, m.first_offset, m.last_offset, words.get(i, []))
         contact_cost = _mix_cost(m.contact_mix, costs)
         given = [e for e in effects if not e.reactive]
@@ -458,6 +460,7 @@ def _segment_excess(
     table = table.take(pa.array(np.arange(table.num_rows)[::-1]))  # a repeated id: its last row
     result: dict[int, dict[str, dict[str, Interval]]] = {}
     samples = dict(curves.samples)
+    scratch = weight_scratch(samples.values())  # one block of bootstrap weights, for all
     for i, m in enumerate(moments):
         if m.anchor not in samples:
             rows = curves.curves.filter(pc.equal(curves.curves["anchor"], m.anchor))
@@ -472,7 +475,9 @@ def _segment_excess(
                 keep = groups == g
                 if int((sample.last_full[keep] >= m.last_offset).sum()) < min_journeys:
                     continue
-                est = estimate_window(sample, m.first_offset, m.last_offset, keep=keep, seed=i)
+                est = estimate_window(
+                    sample, m.first_offset, m.last_offset, keep=keep, seed=i, scratch=scratch
+                )
                 result.setdefault(i, {}).setdefault(seg, {})[g] = est.excess_per_1000
     return result
 
@@ -488,26 +493,22 @@ def _outcome_rows(data: Dataset) -> pa.Table:
     return same_keys(data.outcomes.select(["journey_id", *data.outcome_names, *attributes]))
 
 
-def _with_outcomes(rows: pa.Table, outcomes: pa.Table) -> pa.Table:
-    """``rows`` with their journeys' ``outcomes`` (a left join), sorted by journey."""
-    return with_outcomes(rows, outcomes).sort_by("journey_id")
-
-
 def _effects(
     data: Dataset,
-    outcomes: pa.Table,
-    per_journey: pa.Table,
+    joined: pa.Table,
     treated: pa.Table,
     window: int,
     min_treated: int,
 ) -> tuple[ProactiveEffect, ...]:
-    rows = per_journey.filter(pc.equal(per_journey["window_id"], window))
+    """The proactive effects in ``window`` from the per-journey rows with their outcomes
+    (:func:`~peakend.models.hidden.effects.with_outcomes` of :func:`_per_journey`)."""
+    rows = joined.filter(pc.equal(joined["window_id"], window))
     hits = treated.filter(pc.equal(treated["window_id"], window))
     if rows.num_rows == 0 or hits.num_rows == 0:
         return ()
     attributes = [a for a in data.spec.attributes if a in data.outcomes.column_names]
     names = data.outcome_names
-    table = _with_outcomes(rows, outcomes)
+    table = rows.sort_by("journey_id")
     covariates = [*attributes, "anchor_valence", "contacts_before"]
     x, columns = covariate_matrix(table, covariates)
     ids = table["journey_id"]

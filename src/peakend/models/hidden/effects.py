@@ -146,15 +146,27 @@ def outcome_gaps(
     if not names or per_journey.num_rows == 0:
         return {}
     joined = with_outcomes(per_journey, same_keys(outcomes.select(["journey_id", *names])))
+    return joined_outcome_gaps(joined, names)
+
+
+def joined_outcome_gaps(joined: pa.Table, names: list[str]) -> dict[int, list[OutcomeGap]]:
+    """:func:`outcome_gaps` from the per-journey rows already joined with the outcomes.
+
+    Each outcome column is read into numpy once, not once per window.
+    """
+    if not names or joined.num_rows == 0:
+        return {}
     window = joined["window_id"].to_numpy()
     hit = joined["k"].to_numpy() > 0
+    values = {n: joined[n].to_numpy(zero_copy_only=False).astype(np.float64) for n in names}
+    finite = {n: np.isfinite(y) for n, y in values.items()}
     result: dict[int, list[OutcomeGap]] = {}
     for w in np.unique(window):
         rows = window == w
         gaps = []
         for name in names:
-            y = joined[name].to_numpy(zero_copy_only=False).astype(np.float64)
-            ok = rows & np.isfinite(y)
+            y = values[name]
+            ok = rows & finite[name]
             gaps.append(_gap(name, y[ok & hit], y[ok & ~hit]))
         result[int(w)] = gaps
     return result
@@ -210,26 +222,27 @@ def covariate_matrix(table: pa.Table, columns: list[str]) -> tuple[F64, list[str
     indicator); other text columns are one-hot coded (first level as reference,
     at most 30 levels).
     """
-    blocks: list[F64] = []
-    names: list[str] = []
+    # each column is written into the matrix, not stacked from columns of its own:
+    # on a million journeys every such column is 8 MB of fresh memory, copied once more
+    plan: list[tuple[str, NDArray[Any], NDArray[np.bool_] | None]] = []  # values, 0 where
     for col in columns:
         x = _as_numbers(table[col])
         if x is not None:
             missing = ~np.isfinite(x)
-            blocks.append(np.where(missing, 0.0, x)[:, None])
-            names.append(col)
+            plan.append((col, x, missing))
             if missing.any():
-                blocks.append(missing.astype(np.float64)[:, None])
-                names.append(f"{col} missing")
+                plan.append((f"{col} missing", missing, None))
             continue
         codes, found = _categories(table[col])
         levels = sorted(found)[1:]  # first level is the reference
         for level in levels[:30]:
-            blocks.append((codes == found.index(level)).astype(np.float64)[:, None])
-            names.append(f"{col}={level}")
-    if not blocks:
-        return np.zeros((table.num_rows, 0)), []
-    return np.hstack(blocks), names
+            plan.append((f"{col}={level}", codes == found.index(level), None))
+    matrix = np.empty((table.num_rows, len(plan)))
+    for j, (_, values, zero) in enumerate(plan):
+        matrix[:, j] = values
+        if zero is not None:
+            matrix[zero, j] = 0.0
+    return matrix, [name for name, _, _ in plan]
 
 
 def _categories(values: pa.ChunkedArray) -> tuple[NDArray[np.int64], list[str]]:
@@ -248,6 +261,10 @@ def _categories(values: pa.ChunkedArray) -> tuple[NDArray[np.int64], list[str]]:
     return np.array([index[t] for t in text], dtype=np.int64), found
 
 
+#: Values of a text column tried as numbers before the whole column (:func:`_as_numbers`).
+_PROBE = 1_000
+
+
 def _as_numbers(values: pa.ChunkedArray) -> F64 | None:
     """The column as numbers, or None when it holds categories (its caller dummy-codes those)."""
     if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
@@ -255,6 +272,9 @@ def _as_numbers(values: pa.ChunkedArray) -> F64 | None:
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         return None
     try:
+        # the first values decide most text columns: a category fails there, before the
+        # whole column (a million values) is parsed
+        pc.cast(values.slice(0, _PROBE), pa.float64())
         numbers = pc.cast(values, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None  # text that is not all numbers: a categorical covariate
@@ -278,16 +298,20 @@ def proactive_effect(
     overlap is poor (:data:`OVERLAP_RULE`) the estimates are NaN and
     ``overlap.refused`` says why.
     """
-    raw = _propensity(treated, x)
+    design = _design(x)  # the propensity's, and the intervals' of every complete outcome
+    raw = _propensity(treated, design)
     e = np.clip(raw, 0.01, 0.99)
     w = np.where(treated, 1.0 / e, 1.0 / (1.0 - e))
     diag = overlap(raw, treated, w, x, columns or [f"x{i}" for i in range(x.shape[1])], min_ess)
-    contact_effect = _ipw(contacts, treated, e, x)
+    contact_effect = _ipw(contacts, treated, e, design)
     effects = {}
     naive = {}
     for name, y in outcomes.items():
         ok = np.isfinite(y)
-        effects[name] = _ipw(y[ok], treated[ok], e[ok], x[ok])
+        if ok.all():  # no copy of the covariates, and their design as it is
+            effects[name] = _ipw(y, treated, e, design)
+        else:
+            effects[name] = _ipw(y[ok], treated[ok], e[ok], _design(x[ok]))
         naive[name] = float(y[ok & treated].mean() - y[ok & ~treated].mean())
     if diag.refused:
         contact_effect = _missing(contact_effect.n)
@@ -368,13 +392,12 @@ def _design(x: F64) -> F64:
     return np.hstack([np.ones((z.shape[0], 1)), z])
 
 
-def _propensity(treated: NDArray[np.bool_], x: F64) -> F64:
-    """Logistic regression by Newton-Raphson on standardised covariates.
+def _propensity(treated: NDArray[np.bool_], design: F64) -> F64:
+    """Logistic regression by Newton-Raphson on standardised covariates (:func:`_design`).
 
     A tiny ridge (1e-6) keeps it defined under separation; a handful of
     iterations converge on a million rows in well under a second.
     """
-    design = _design(x)
     y = treated.astype(np.float64)
     beta = np.zeros(design.shape[1])
     ridge = 1e-6 * np.eye(design.shape[1])
@@ -389,12 +412,13 @@ def _propensity(treated: NDArray[np.bool_], x: F64) -> F64:
     return np.asarray(p, dtype=np.float64)
 
 
-def _ipw(y: F64, treated: NDArray[np.bool_], e: F64, x: F64) -> Interval:
+def _ipw(y: F64, treated: NDArray[np.bool_], e: F64, design: F64) -> Interval:
     """Hajek IPW difference of means with its influence-function interval.
 
     The influence function includes the estimation of the logistic
     propensity (M-estimation, Lunceford & Davidian 2004, section 3.2), so the
     interval is neither too wide (propensity taken as known) nor too narrow.
+    ``design`` is :func:`_design` of the covariates of these rows.
     """
     n = y.size
     t = treated.astype(np.float64)
@@ -403,7 +427,6 @@ def _ipw(y: F64, treated: NDArray[np.bool_], e: F64, x: F64) -> Interval:
     mt = float((wt * y).sum() / wt.sum())
     mc = float((wc * y).sum() / wc.sum())
     inf = wt * (y - mt) / a1 - wc * (y - mc) / a0
-    design = _design(x)
     # d inf / d beta, averaged; e' = e (1 - e) x
     slope = -(wt * (y - mt) * (1.0 - e) / a1 + wc * (y - mc) * e / a0)
     m = (design * slope[:, None]).mean(axis=0)

@@ -62,10 +62,13 @@ def design(frame: pd.DataFrame, confounders: list[str]) -> tuple[F64, NDArray[np
     else:
         cell = np.zeros(len(frame), dtype=np.int64)
     n_cells = int(cell.max()) + 1 if cell.size else 1
-    cells = np.zeros((len(frame), n_cells))
-    cells[np.arange(len(frame)), cell] = 1.0
-    parts = [cells] + [np.column_stack(numeric)] if numeric else [cells]
-    return np.column_stack(parts), cell
+    # written into one matrix: the cells and the numeric columns stacked afterwards were
+    # two more copies of it, fresh memory the size of the design on a million journeys
+    x = np.zeros((len(frame), n_cells + len(numeric)))
+    x[np.arange(len(frame)), cell] = 1.0
+    for j, column in enumerate(numeric):
+        x[:, n_cells + j] = column
+    return x, cell
 
 
 def _joint_cells(columns: list[NDArray[np.object_]]) -> NDArray[np.int64]:
