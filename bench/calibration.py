@@ -90,10 +90,11 @@ from peakend.generate import (
 )
 from peakend.models.memory import fit as mf
 from peakend.models.memory.verdict import TEST_MODEL
-from peakend.models.moments import MomentSettings, MomentsResult, find_moments
+from peakend.models.moments import MomentSettings, MomentsResult, find_moments, total
 from peakend.models.moments.design import MomentDesign, build_design
 from peakend.models.moments.fit import fit_predict
 from peakend.models.moments.verdict import MATERIAL
+from peakend.stats.links import BinaryLink
 from peakend.stats.resampling import Interval
 
 THRESHOLD = 0.25  # the generator's class boundary, in points of `overall`
@@ -635,8 +636,15 @@ def main() -> None:
     parser.add_argument(
         "--confusion", action="store_true", help="print true class x printed class per touchpoint"
     )
+    parser.add_argument(
+        "--binary-link",
+        choices=("logit", "probit"),
+        help="the link of the binary total effects' model (default: the product's)",
+    )
     args = parser.parse_args()
-    print(f"load: {os.getloadavg()[0]:.2f}", flush=True)
+    if args.binary_link is not None:
+        total.BINARY_LINK = BinaryLink(args.binary_link)
+    print(f"load: {os.getloadavg()[0]:.2f}, binary link: {total.BINARY_LINK.name}", flush=True)
     with tempfile.TemporaryDirectory(prefix="peakend-calibration-") as tmp:
         results = run(
             args.scenarios,

@@ -32,12 +32,13 @@ customers repeat), plus the spread of the journeys' changes (the average is over
 journeys like these, not only these). Intervals use Student's t on the
 sandwich's degrees of freedom.
 
-A binary outcome's model is the logistic band model with the same memory
-features: step 2 predicts probabilities, step 3 averages them (penalty and
-reward in probability, as the marginal effects the band model shows otherwise).
-That average is not linear in the coefficients: its variance is the delta
-method's ``g' V g``, ``g`` the mean over journeys of ``p(1 − p)`` times the change
-of the journey's model row, ``V`` the bias-reduced sandwich of the logistic fit
+A binary outcome's model is the band model with the same memory features and
+the link :data:`BINARY_LINK` (logistic): step 2 predicts probabilities, step 3
+averages them (penalty and reward in probability, as the marginal effects the
+band model shows otherwise). That average is not linear in the coefficients:
+its variance is the delta method's ``g' V g``, ``g`` the mean over journeys of
+the link's slope (``p(1 − p)`` for the logistic) times the change of the
+journey's model row, ``V`` the bias-reduced sandwich of the fit
 (:func:`~peakend.stats.sandwich.logistic_sandwich`), plus the same spread of the
 journeys' changes.
 
@@ -56,7 +57,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
-from scipy.special import expit
 from threadpoolctl import threadpool_limits
 
 from peakend.load import Dataset
@@ -66,6 +66,7 @@ from peakend.models.moments.design import HIGH, LOW, MIDDLE, MomentDesign
 from peakend.models.moments.fit import _matrix, full_fit
 from peakend.models.moments.robust import is_small_band
 from peakend.stats.distributions import t_quantile
+from peakend.stats.links import LOGIT, BinaryLink
 from peakend.stats.resampling import Interval
 from peakend.stats.sandwich import Sandwich, logistic_sandwich, sandwich
 
@@ -76,6 +77,10 @@ I64 = NDArray[np.int64]
 MEMORY_FEATURES: tuple[str, ...] = ("peak_valence", "end_valence", "mean_valence", "trough_valence")
 #: At most this many score values per band are set (quantiles of the band's values beyond it).
 MAX_VALUES = 20
+#: The link of a binary outcome's model here (:mod:`peakend.stats.links`): the one place that
+#: says which. Its fit, sandwich and predictions (:func:`fit_adjusted`, :func:`binary_contrast`)
+#: and the focus plan's gains (:mod:`peakend.models.focus.gains`) all follow it.
+BINARY_LINK: BinaryLink = LOGIT
 
 
 @dataclass(frozen=True)
@@ -228,18 +233,20 @@ class AdjustedFit:
     memory: I64  # the columns of MEMORY_FEATURES, in that order
 
 
-def fit_adjusted(design: MomentDesign) -> AdjustedFit:
+def fit_adjusted(design: MomentDesign, link: BinaryLink | None = None) -> AdjustedFit:
     """Fit ``design`` (adjusted for :data:`MEMORY_FEATURES`) as the total effects need it.
 
-    A binary outcome gets the logistic band model and its sandwich
+    A binary outcome gets the band model with ``link`` (default
+    :data:`BINARY_LINK`) and its sandwich
     (:func:`~peakend.stats.sandwich.logistic_sandwich`), a continuous one least
     squares with the bias-reduced (CR2) sandwich.
     """
     matrix = _matrix(design)
     x = matrix.x.astype(np.float64)
     if design.binary:
-        coef = full_fit(design).coef
-        fitted = logistic_sandwich(x, design.y, design.weights, coef, design.clusters)
+        link = BINARY_LINK if link is None else link
+        coef = full_fit(design, link).coef
+        fitted = logistic_sandwich(x, design.y, design.weights, coef, design.clusters, link)
     else:
         fitted = sandwich(x, design.y, design.weights, design.clusters, bias_reduced=True)
     band = matrix.band.astype(np.int64)
@@ -322,29 +329,33 @@ class BandShift:
     features: BandFeatures
 
 
-def binary_contrast(coef: F64, shift: BandShift, weights: F64) -> tuple[float, F64, F64]:
+def binary_contrast(
+    coef: F64, shift: BandShift, weights: F64, link: BinaryLink | None = None
+) -> tuple[float, F64, F64]:
     """The mean predicted probability under ``shift.band`` minus under MIDDLE, by journey.
 
     Each journey's row gets the band's dummies and, for each value of the band
     (with its share), the memory features recomputed with that score; the
-    logistic model predicts its probability, averaged over the values. Returns
-    the weighted mean change, its gradient in the coefficients (the mean over
-    journeys of ``p(1 − p) Δx``, differenced) and each journey's change minus
-    the mean.
+    model (``link``, default :data:`BINARY_LINK`) predicts its probability,
+    averaged over the values. Returns the weighted mean change, its gradient in
+    the coefficients (the mean over journeys of ``F'(η) Δx``, differenced;
+    ``p(1 − p) Δx`` for the logistic model) and each journey's change minus the
+    mean.
     """
+    link = BINARY_LINK if link is None else link
     replaced = np.concatenate([*shift.columns.values(), shift.memory])
     eta_rest = shift.x @ coef - shift.x[:, replaced] @ coef[replaced]
     share = weights / weights.sum()
     change = np.zeros(len(eta_rest))
-    slopes = np.zeros(len(eta_rest))  # p(1 − p) share, band minus middle: the rows' part
+    slopes = np.zeros(len(eta_rest))  # F'(η) share, band minus middle: the rows' part
     gradient = np.zeros(coef.size)
     for band, sign in ((shift.band, 1.0), (MIDDLE, -1.0)):
         dummy = shift.columns.get(band, np.zeros(0, dtype=np.int64))
         eta_band = eta_rest + float(coef[dummy].sum())
         for value_share, features in shift.features[band]:
-            prob = np.asarray(expit(eta_band + features @ coef[shift.memory]), dtype=np.float64)
+            prob, derivative = link.probability_and_slope(eta_band + features @ coef[shift.memory])
             change += sign * value_share * prob
-            slope = sign * value_share * share * prob * (1.0 - prob)
+            slope = sign * value_share * share * derivative
             slopes += slope
             gradient[dummy] += slope.sum()
             gradient[shift.memory] += features.T @ slope
