@@ -30,6 +30,8 @@ from peakend.models.moments.total import (
     contrast_uncertainty,
     memory_matrix,
     ordered_moments,
+    shares_variance,
+    value_contrast,
 )
 from peakend.stats.links import LOGIT, PROBIT, BinaryLink
 from peakend.stats.sandwich import logistic_sandwich
@@ -165,6 +167,29 @@ def test_delta_method_gradient_is_the_numerical_one(setting: Setting, link: Bina
     spread = float(np.sum(summed**2)) / setting.rows.size**2
     expected = math.sqrt(float(numerical @ fitted.cov @ numerical) + spread)
     assert se == pytest.approx(expected, rel=1e-4)
+
+
+def test_shares_variance_is_the_multinomial_one(setting: Setting) -> None:
+    """``(Σ s_v m_v² − (Σ s_v m_v)²) / n`` per band: the variance of the value shares' mean.
+
+    The middle band has one value (3) and adds nothing; the low band's two
+    values (1 and 2) predict differently, so the penalty owes it a variance.
+    """
+    coef = full_fit(setting.design).coef
+    weights = setting.design.weights[setting.rows]
+    _, _, _, by_value = value_contrast(coef, setting.shift(LOW), weights)
+    change = OneTouchpoint.of(setting.moments, setting.at_t, setting.rows)
+    ours = shares_variance(setting.design, change, setting.rows, setting.t, by_value)
+    band_of = setting.design.bands[setting.rows, setting.t][change.journey]
+    expected = 0.0
+    for band in (LOW, MIDDLE):
+        chosen = band_of == band
+        _, shares = band_values(change.valence[chosen], np.ones(int(chosen.sum())))
+        means = by_value[band]
+        expected += float(shares @ (means - shares @ means) ** 2) / int(chosen.sum())
+    assert by_value[MIDDLE].size == 1 and by_value[LOW].size == 2
+    assert ours == pytest.approx(expected, rel=1e-9)
+    assert math.sqrt(ours) > 0.002  # a score of 1 and a score of 2 differ by points
 
 
 def test_logistic_sandwich_is_close_to_the_textbook_one(setting: Setting) -> None:
