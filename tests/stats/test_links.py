@@ -7,6 +7,7 @@ import pytest
 import statsmodels.api as sm
 from numpy.typing import NDArray
 
+from peakend.errors import ConfigError
 from peakend.models.moments.fit import _logistic
 from peakend.stats.links import LOGIT, PROBIT, BinaryLink
 from peakend.stats.sandwich import logistic_sandwich
@@ -71,3 +72,8 @@ def test_slope_is_the_derivative_of_the_probability() -> None:
         numerical = (link.probability(eta + 1e-6) - link.probability(eta - 1e-6)) / 2e-6
         assert np.allclose(link.slope(eta), numerical, rtol=1e-5, atol=1e-10)
         assert link.probability(np.array([link.start(0.3)]))[0] == pytest.approx(0.3)
+
+
+def test_an_unknown_link_is_refused() -> None:
+    with pytest.raises(ConfigError, match="logit"):
+        BinaryLink("cloglog")

@@ -21,6 +21,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import expit, log_ndtr, ndtr, ndtri
 
+from peakend.errors import ConfigError
+
 F64 = NDArray[np.float64]
 
 #: Smallest ``p (1 − p)`` and ``F'(η)`` an IRLS step divides by.
@@ -32,6 +34,10 @@ class BinaryLink:
     """One link: ``"logit"`` or ``"probit"`` (:data:`LOGIT`, :data:`PROBIT`)."""
 
     name: str
+
+    def __post_init__(self) -> None:
+        if self.name not in ("logit", "probit"):
+            raise ConfigError(f"unknown link {self.name!r}; use 'logit' or 'probit'")
 
     def probability(self, eta: F64) -> F64:
         """``F(η)``: the predicted probability."""
