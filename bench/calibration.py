@@ -378,7 +378,7 @@ def population_effects(scenario: Scenario, seeds: int = 100) -> dict[str, dict[s
     journeys; an interval that includes the spread of the journeys' changes is
     meant for journeys like these, whose average this is. Only for
     ``total_satisfied`` (empty otherwise). Five seeds were too few: their
-    average's standard error was a tenth to a quarter of the estimates' spread,
+    average's standard error was 7–24 % of the estimates' spread,
     and welcome_mail's penalty 2.7 standard errors from that of 100 seeds
     (``bench/binary_misspecification.py``); 100 seeds take about a minute.
     """
