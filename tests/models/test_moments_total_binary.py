@@ -1,4 +1,4 @@
-"""Total effects by intervention for a binary outcome: g-computation over the logistic model."""
+"""Total effects by intervention for a binary outcome: g-computation over the binary model."""
 
 from __future__ import annotations
 
@@ -30,7 +30,10 @@ from peakend.models.moments.total import (
     contrast_uncertainty,
     memory_matrix,
     ordered_moments,
+    shares_variance,
+    value_contrast,
 )
+from peakend.stats.links import LOGIT, PROBIT, BinaryLink
 from peakend.stats.sandwich import logistic_sandwich
 
 F64 = NDArray[np.float64]
@@ -115,17 +118,20 @@ def _brute_force(s: Setting, predict: object, band: int) -> float:
     return float(np.mean(probs[band] - probs[MIDDLE]))
 
 
+@pytest.mark.parametrize("link", [LOGIT, PROBIT], ids=lambda link: link.name)
 @pytest.mark.parametrize("band", [LOW, HIGH])
-def test_g_computation_equals_brute_force_with_statsmodels(setting: Setting, band: int) -> None:
-    """The average of predicted probabilities, against statsmodels' Logit predicting each row.
+def test_g_computation_equals_brute_force_with_statsmodels(
+    setting: Setting, band: int, link: BinaryLink
+) -> None:
+    """The average of predicted probabilities, against statsmodels' Logit (Probit) per row.
 
     With the model's fitted coefficients (a weak ridge keeps a separated band
     finite, where statsmodels' maximum likelihood does not converge on these data).
     """
-    coef = full_fit(setting.design).coef
-    model = sm.Logit(setting.design.y, setting.x)
+    coef = full_fit(setting.design, link).coef
+    model = (sm.Logit if link is LOGIT else sm.Probit)(setting.design.y, setting.x)
     ours, _, change = binary_contrast(
-        coef, setting.shift(band), setting.design.weights[setting.rows]
+        coef, setting.shift(band), setting.design.weights[setting.rows], link
     )
     brute = _brute_force(setting, lambda x: model.predict(coef, exog=x), band)
     assert abs(ours - brute) < 1e-9
@@ -133,12 +139,13 @@ def test_g_computation_equals_brute_force_with_statsmodels(setting: Setting, ban
     assert abs(float(np.mean(change))) < 1e-12  # changes are returned around their mean
 
 
-def test_delta_method_gradient_is_the_numerical_one(setting: Setting) -> None:
+@pytest.mark.parametrize("link", [LOGIT, PROBIT], ids=lambda link: link.name)
+def test_delta_method_gradient_is_the_numerical_one(setting: Setting, link: BinaryLink) -> None:
     """The gradient behind the interval against central differences, and the standard error."""
-    coef = full_fit(setting.design).coef
+    coef = full_fit(setting.design, link).coef
     shift = setting.shift(LOW)
     weights = setting.design.weights[setting.rows]
-    _, gradient, change = binary_contrast(coef, shift, weights)
+    _, gradient, change = binary_contrast(coef, shift, weights, link)
     step = 1e-6
     numerical = np.zeros(coef.size)
     for j in range(coef.size):
@@ -146,12 +153,13 @@ def test_delta_method_gradient_is_the_numerical_one(setting: Setting) -> None:
         up[j] += step
         down[j] -= step
         numerical[j] = (
-            binary_contrast(up, shift, weights)[0] - binary_contrast(down, shift, weights)[0]
+            binary_contrast(up, shift, weights, link)[0]
+            - binary_contrast(down, shift, weights, link)[0]
         ) / (2 * step)
     assert np.allclose(gradient, numerical, rtol=1e-5, atol=1e-8)
     assert np.abs(gradient).max() > 1e-3  # not a vacuous match
     fitted = logistic_sandwich(
-        setting.x, setting.design.y, setting.design.weights, coef, setting.design.clusters
+        setting.x, setting.design.y, setting.design.weights, coef, setting.design.clusters, link
     )
     se, _ = contrast_uncertainty(fitted, gradient, change, setting.design, setting.rows, False)
     clusters = setting.design.clusters
@@ -159,6 +167,29 @@ def test_delta_method_gradient_is_the_numerical_one(setting: Setting) -> None:
     spread = float(np.sum(summed**2)) / setting.rows.size**2
     expected = math.sqrt(float(numerical @ fitted.cov @ numerical) + spread)
     assert se == pytest.approx(expected, rel=1e-4)
+
+
+def test_shares_variance_is_the_multinomial_one(setting: Setting) -> None:
+    """``(Σ s_v m_v² − (Σ s_v m_v)²) / n`` per band: the variance of the value shares' mean.
+
+    The middle band has one value (3) and adds nothing; the low band's two
+    values (1 and 2) predict differently, so the penalty owes it a variance.
+    """
+    coef = full_fit(setting.design).coef
+    weights = setting.design.weights[setting.rows]
+    _, _, _, by_value = value_contrast(coef, setting.shift(LOW), weights)
+    change = OneTouchpoint.of(setting.moments, setting.at_t, setting.rows)
+    ours = shares_variance(setting.design, change, setting.rows, setting.t, by_value)
+    band_of = setting.design.bands[setting.rows, setting.t][change.journey]
+    expected = 0.0
+    for band in (LOW, MIDDLE):
+        chosen = band_of == band
+        _, shares = band_values(change.valence[chosen], np.ones(int(chosen.sum())))
+        means = by_value[band]
+        expected += float(shares @ (means - shares @ means) ** 2) / int(chosen.sum())
+    assert by_value[MIDDLE].size == 1 and by_value[LOW].size == 2
+    assert ours == pytest.approx(expected, rel=1e-9)
+    assert math.sqrt(ours) > 0.002  # a score of 1 and a score of 2 differ by points
 
 
 def test_logistic_sandwich_is_close_to_the_textbook_one(setting: Setting) -> None:

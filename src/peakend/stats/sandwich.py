@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import expit
 
 from peakend.stats.distributions import f_sf, t_quantile
+from peakend.stats.links import LOGIT, BinaryLink
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -287,7 +287,12 @@ def _weighted_gram(x: F64, weights: F64) -> F64:
 
 
 def logistic_sandwich(
-    x: F64, y: F64, weights: F64, coef: F64, clusters: I64 | None = None
+    x: F64,
+    y: F64,
+    weights: F64,
+    coef: F64,
+    clusters: I64 | None = None,
+    link: BinaryLink = LOGIT,
 ) -> Sandwich:
     """The bias-reduced (CR2) sandwich of logistic-regression coefficients ``coef``.
 
@@ -299,16 +304,19 @@ def logistic_sandwich(
     Bell & McCaffrey's adjustment for generalised linear models (the one
     Pustejovsky & Tipton 2018 use). ``coef`` comes from the fit (its weak ridge
     leaves a score of almost 0); the bread is the unpenalised information.
+
+    Another ``link`` (:mod:`peakend.stats.links`) the same way: its last IRLS
+    step's weights ``w F'(η)² / (p (1 − p))`` and working response
+    ``η + (y − p) / F'(η)`` give the score terms ``w (y − p) F'(η) / (p (1 − p))``.
     """
     eta = x @ coef
-    prob = np.asarray(expit(eta), dtype=np.float64)
-    var = np.maximum(prob * (1.0 - prob), 1e-10)
-    work = weights * var
+    _, factor, resp = link.irls(y, eta)
+    work = weights * factor
     bread = scaled_pinv(_weighted_gram(x, work))
     groups = len(y) if clusters is None else int(clusters.max()) + 1
     rank = int(np.linalg.matrix_rank(bread))
     df = groups - 1 if clusters is not None else len(y) - rank
-    return _bias_reduced(x, eta + (y - prob) / var, work, clusters, bread, coef, df)
+    return _bias_reduced(x, resp, work, clusters, bread, coef, df)
 
 
 def _bias_reduced(

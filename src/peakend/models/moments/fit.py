@@ -47,6 +47,7 @@ from threadpoolctl import threadpool_limits
 from peakend.errors import ModelError, StatisticalWarning
 from peakend.models.moments.design import HIGH, LOW, MIDDLE, NOT_SCORED, MomentDesign
 from peakend.models.moments.importance import collinear_pairs, relative_weights
+from peakend.stats.links import LOGIT, BinaryLink
 from peakend.stats.resampling import cluster_bootstrap_weights
 
 F64 = NDArray[np.float64]
@@ -328,26 +329,38 @@ class FullFit:
     converged: bool
 
 
-def full_fit(design: MomentDesign) -> FullFit:
-    """Fit the moment model on the whole of ``design`` (:class:`FullFit`)."""
+def full_fit(design: MomentDesign, link: BinaryLink = LOGIT) -> FullFit:
+    """Fit the moment model on the whole of ``design`` (:class:`FullFit`).
+
+    A binary outcome's model has the logistic ``link`` unless told otherwise
+    (the total effects by intervention choose theirs:
+    :data:`peakend.models.moments.total.BINARY_LINK`).
+    """
     with threadpool_limits(limits=1, user_api="blas"):
         matrix = _matrix(design)
         rows = _distinct(design)
         x, y = matrix.x[rows.first], design.y[rows.first]
-        coef, factor, resp, converged = _fit_distinct(x, y, rows.total(design.weights), design)
+        weight = rows.total(design.weights)
+        coef, factor, resp, converged = _fit_distinct(x, y, weight, design, link=link)
     return FullFit(matrix, rows, coef, factor, resp, converged)
 
 
 def _fit_distinct(
-    x: F32, y: F64, weight: F64, design: MomentDesign, start: F64 | None = None
+    x: F32,
+    y: F64,
+    weight: F64,
+    design: MomentDesign,
+    start: F64 | None = None,
+    link: BinaryLink = LOGIT,
 ) -> tuple[F64, F64, F64, bool]:
     """Coefficients, IRLS weight per unit of weight, and working response per distinct row.
 
-    ``start`` (binary outcome only) is where the logistic fit starts, e.g. the
-    coefficients of a fit on a larger sample of the same columns.
+    ``start`` (binary outcome only) is where the fit starts, e.g. the
+    coefficients of a fit on a larger sample of the same columns; ``link`` the
+    binary model's link.
     """
     if design.binary:
-        return _logistic(x, y, weight, _RIDGE * float(np.mean(design.weights)), start)
+        return _logistic(x, y, weight, _RIDGE * float(np.mean(design.weights)), start, link)
     # centring keeps float32 sums of squares accurate; it changes only the intercept
     resp = y - float(np.average(y, weights=weight))
     aug = np.column_stack([x, resp.astype(np.float32)])
@@ -476,9 +489,11 @@ def _solve(gram: F64, ridge: float = 0.0) -> F64:
 
 
 def _logistic(
-    x: F32, y: F64, w: F64, ridge: float, start: F64 | None = None
+    x: F32, y: F64, w: F64, ridge: float, start: F64 | None = None, link: BinaryLink = LOGIT
 ) -> tuple[F64, F64, F64, bool]:
     """IRLS fit; returns the coefficients, final IRLS weights per unit of ``w``, working response.
+
+    The logistic model, or another ``link`` (:mod:`peakend.stats.links`).
 
     A weak ridge penalty (a normal prior with sd about 3 on the log-odds of each
     dummy) keeps coefficients finite when a band predicts the outcome perfectly
@@ -496,17 +511,14 @@ def _logistic(
     """
     if start is None:
         coef = np.zeros(x.shape[1])
-        mean = float(np.clip(np.average(y, weights=w), 1e-6, 1 - 1e-6))
-        coef[0] = np.log(mean / (1 - mean))
+        coef[0] = link.start(float(np.average(y, weights=w)))
     else:
         coef = np.array(start, dtype=np.float64)
     objective = np.inf
     for _ in range(_MAX_ITER):
         eta = (x @ coef.astype(np.float32)).astype(np.float64)
-        prob = _sigmoid(eta)
-        var = np.maximum(prob * (1 - prob), 1e-10)
-        resp = eta + (y - prob) / var
-        deviance = -2.0 * float(np.sum(w * (y * eta - np.logaddexp(0.0, eta))))
+        _, var, resp = link.irls(y, eta)
+        deviance = -2.0 * float(np.sum(w * link.log_likelihood(y, eta)))
         penalised = deviance + ridge * float(coef[1:] @ coef[1:])
         if abs(penalised - objective) < _TOL * (abs(penalised) + 0.1):
             return coef, var, resp, True

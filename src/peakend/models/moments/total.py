@@ -32,14 +32,18 @@ customers repeat), plus the spread of the journeys' changes (the average is over
 journeys like these, not only these). Intervals use Student's t on the
 sandwich's degrees of freedom.
 
-A binary outcome's model is the logistic band model with the same memory
-features: step 2 predicts probabilities, step 3 averages them (penalty and
-reward in probability, as the marginal effects the band model shows otherwise).
-That average is not linear in the coefficients: its variance is the delta
-method's ``g' V g``, ``g`` the mean over journeys of ``p(1 − p)`` times the change
-of the journey's model row, ``V`` the bias-reduced sandwich of the logistic fit
+A binary outcome's model is the band model with the same memory features and
+the link :data:`BINARY_LINK` (logistic): step 2 predicts probabilities, step 3
+averages them (penalty and reward in probability, as the marginal effects the
+band model shows otherwise). That average is not linear in the coefficients:
+its variance is the delta method's ``g' V g``, ``g`` the mean over journeys of
+the link's slope (``p(1 − p)`` for the logistic) times the change of the
+journey's model row, ``V`` the bias-reduced sandwich of the fit
 (:func:`~peakend.stats.sandwich.logistic_sandwich`), plus the same spread of the
-journeys' changes.
+journeys' changes, plus what the average owes to the band's values being set in
+the sample's proportions rather than the population's (:func:`shares_variance`;
+without it the penalties covered the population's average in 92 % of 4,000
+simulated cases, with it 95 %).
 
 Only for an outcome whose moments carry an experienced order (timestamps, or
 ``experienced_order = true`` in the spec): without an order there is no peak or
@@ -56,7 +60,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
-from scipy.special import expit
 from threadpoolctl import threadpool_limits
 
 from peakend.load import Dataset
@@ -66,6 +69,7 @@ from peakend.models.moments.design import HIGH, LOW, MIDDLE, MomentDesign
 from peakend.models.moments.fit import _matrix, full_fit
 from peakend.models.moments.robust import is_small_band
 from peakend.stats.distributions import t_quantile
+from peakend.stats.links import LOGIT, BinaryLink
 from peakend.stats.resampling import Interval
 from peakend.stats.sandwich import Sandwich, logistic_sandwich, sandwich
 
@@ -76,6 +80,10 @@ I64 = NDArray[np.int64]
 MEMORY_FEATURES: tuple[str, ...] = ("peak_valence", "end_valence", "mean_valence", "trough_valence")
 #: At most this many score values per band are set (quantiles of the band's values beyond it).
 MAX_VALUES = 20
+#: The link of a binary outcome's model here (:mod:`peakend.stats.links`): the one place that
+#: says which. Its fit, sandwich and predictions (:func:`fit_adjusted`, :func:`binary_contrast`)
+#: and the focus plan's gains (:mod:`peakend.models.focus.gains`) all follow it.
+BINARY_LINK: BinaryLink = LOGIT
 
 
 @dataclass(frozen=True)
@@ -228,18 +236,20 @@ class AdjustedFit:
     memory: I64  # the columns of MEMORY_FEATURES, in that order
 
 
-def fit_adjusted(design: MomentDesign) -> AdjustedFit:
+def fit_adjusted(design: MomentDesign, link: BinaryLink | None = None) -> AdjustedFit:
     """Fit ``design`` (adjusted for :data:`MEMORY_FEATURES`) as the total effects need it.
 
-    A binary outcome gets the logistic band model and its sandwich
+    A binary outcome gets the band model with ``link`` (default
+    :data:`BINARY_LINK`) and its sandwich
     (:func:`~peakend.stats.sandwich.logistic_sandwich`), a continuous one least
     squares with the bias-reduced (CR2) sandwich.
     """
     matrix = _matrix(design)
     x = matrix.x.astype(np.float64)
     if design.binary:
-        coef = full_fit(design).coef
-        fitted = logistic_sandwich(x, design.y, design.weights, coef, design.clusters)
+        link = BINARY_LINK if link is None else link
+        coef = full_fit(design, link).coef
+        fitted = logistic_sandwich(x, design.y, design.weights, coef, design.clusters, link)
     else:
         fitted = sandwich(x, design.y, design.weights, design.clusters, bias_reduced=True)
     band = matrix.band.astype(np.int64)
@@ -260,8 +270,10 @@ def total_effects(
     ``design`` must be adjusted for :data:`MEMORY_FEATURES` (and nothing else);
     ``moments`` are its journeys' scored moments in order, ``touchpoint`` each
     moment's column in the design (−1 for one not analysed). A binary outcome's
-    model is the logistic band model (:func:`~peakend.models.moments.fit.full_fit`),
-    its effects differences of mean predicted probabilities (:func:`binary_contrast`).
+    model is the band model with :data:`BINARY_LINK`
+    (:func:`~peakend.models.moments.fit.full_fit`), its effects differences of
+    mean predicted probabilities (:func:`value_contrast`), whose variance also
+    holds the bands' value shares' (:func:`shares_variance`).
     """
     model = fit_adjusted(design)
     x, fitted, memory = model.x, model.fitted, model.memory
@@ -288,14 +300,20 @@ def total_effects(
             if columns[band].size == 0 or band not in features:
                 continue
             exact_df = is_small_band(design, t, band)
+            shares_var = 0.0
             if design.binary:
                 shift = BandShift(x[rows], memory, columns, band, shares)
-                value, gradient, change = binary_contrast(fitted.coef, shift, design.weights[rows])
+                value, gradient, change, by_value = value_contrast(
+                    fitted.coef, shift, design.weights[rows]
+                )
+                shares_var = shares_variance(design, moved, rows, t, by_value)
             else:
                 value, gradient, change = linear_contrast(
                     fitted.coef, int(columns[band][0]), memory, means, band, design.weights[rows]
                 )
-            se, df = contrast_uncertainty(fitted, gradient, change, design, rows, exact_df)
+            se, df = contrast_uncertainty(
+                fitted, gradient, change, design, rows, exact_df, shares_var
+            )
             out[name][t] = value
             out[f"{name}_half"][t] = t_quantile(0.5 + level / 2, df) * se
     return TotalEffects(out["penalty"], out["penalty_half"], out["reward"], out["reward_half"])
@@ -322,36 +340,88 @@ class BandShift:
     features: BandFeatures
 
 
-def binary_contrast(coef: F64, shift: BandShift, weights: F64) -> tuple[float, F64, F64]:
+def binary_contrast(
+    coef: F64, shift: BandShift, weights: F64, link: BinaryLink | None = None
+) -> tuple[float, F64, F64]:
+    """The mean change, its gradient and each journey's change minus it (:func:`value_contrast`)."""
+    value, gradient, change, _ = value_contrast(coef, shift, weights, link)
+    return value, gradient, change
+
+
+def value_contrast(
+    coef: F64, shift: BandShift, weights: F64, link: BinaryLink | None = None
+) -> tuple[float, F64, F64, dict[int, F64]]:
     """The mean predicted probability under ``shift.band`` minus under MIDDLE, by journey.
 
     Each journey's row gets the band's dummies and, for each value of the band
     (with its share), the memory features recomputed with that score; the
-    logistic model predicts its probability, averaged over the values. Returns
-    the weighted mean change, its gradient in the coefficients (the mean over
-    journeys of ``p(1 − p) Δx``, differenced) and each journey's change minus
-    the mean.
+    model (``link``, default :data:`BINARY_LINK`) predicts its probability,
+    averaged over the values. Returns the weighted mean change, its gradient in
+    the coefficients (the mean over journeys of ``F'(η) Δx``, differenced;
+    ``p(1 − p) Δx`` for the logistic model), each journey's change minus the
+    mean, and per band (``shift.band`` and MIDDLE) the mean probability with
+    each of its values set (for :func:`shares_variance`).
     """
+    link = BINARY_LINK if link is None else link
     replaced = np.concatenate([*shift.columns.values(), shift.memory])
     eta_rest = shift.x @ coef - shift.x[:, replaced] @ coef[replaced]
     share = weights / weights.sum()
     change = np.zeros(len(eta_rest))
-    slopes = np.zeros(len(eta_rest))  # p(1 − p) share, band minus middle: the rows' part
+    slopes = np.zeros(len(eta_rest))  # F'(η) share, band minus middle: the rows' part
     gradient = np.zeros(coef.size)
+    by_value: dict[int, F64] = {}
     for band, sign in ((shift.band, 1.0), (MIDDLE, -1.0)):
         dummy = shift.columns.get(band, np.zeros(0, dtype=np.int64))
         eta_band = eta_rest + float(coef[dummy].sum())
-        for value_share, features in shift.features[band]:
-            prob = np.asarray(expit(eta_band + features @ coef[shift.memory]), dtype=np.float64)
+        by_value[band] = np.zeros(len(shift.features[band]))
+        for k, (value_share, features) in enumerate(shift.features[band]):
+            prob, derivative = link.probability_and_slope(eta_band + features @ coef[shift.memory])
+            by_value[band][k] = share @ prob
             change += sign * value_share * prob
-            slope = sign * value_share * share * prob * (1.0 - prob)
+            slope = sign * value_share * share * derivative
             slopes += slope
             gradient[dummy] += slope.sum()
             gradient[shift.memory] += features.T @ slope
     rest = shift.x.T @ slopes
     rest[replaced] = 0.0  # those columns are set, not the journeys' own
     value = float(share @ change)
-    return value, gradient + rest, change - value
+    return value, gradient + rest, change - value, by_value
+
+
+def shares_variance(
+    design: MomentDesign, change: OneTouchpoint, rows: I64, t: int, by_value: dict[int, F64]
+) -> float:
+    """The variance a contrast owes to its bands' value shares being this sample's.
+
+    A band's mean prediction is ``Σ_v s_v m_v``: the mean probability ``m_v`` with
+    value ``v`` set, weighted by the share ``s_v`` the value has among the band's
+    moments at the touchpoint (:func:`band_values`). Those shares are estimated
+    from the sample; the average by intervention meant for journeys like these
+    has the population's. Linearised, each of the band's moments contributes its
+    value's ``m_v`` minus the band's mean, and their weighted sum (by customer
+    when customers repeat) over the band's weight gives the variance; the bands
+    hold different journeys, so the contrast's is the sum of the two bands'. At
+    ``satisfied`` of the generator's 5,000 journeys it is up to half of a
+    penalty's variance (a score of 1 and one of 2 move the remembered peak and
+    trough unlike each other), under 1 % of a reward's.
+    """
+    band_of = design.bands[rows, t][change.journey]
+    weight_of = design.weights[rows][change.journey]
+    total = 0.0
+    for band, means in by_value.items():
+        chosen = band_of == band
+        weight, valence = weight_of[chosen], change.valence[chosen]
+        values, _ = band_values(valence, weight)
+        # each moment's value: itself, or its quantile when the band has many
+        nearest = np.clip(
+            np.searchsorted((values[1:] + values[:-1]) / 2, valence), 0, means.size - 1
+        )
+        centred = weight * (means[nearest] - float(weight @ means[nearest]) / float(weight.sum()))
+        if design.clusters is not None:
+            journeys = rows[change.journey[chosen]]
+            centred = np.bincount(design.clusters[journeys], weights=centred)
+        total += float(np.sum(centred**2)) / float(weight.sum()) ** 2
+    return total
 
 
 def linear_contrast(
@@ -379,12 +449,14 @@ def contrast_uncertainty(
     design: MomentDesign,
     rows: I64,
     exact_df: bool,
+    shares_var: float = 0.0,
 ) -> tuple[float, float]:
     """The standard error of a mean predicted change and its t degrees of freedom.
 
     The variance is the delta method's ``g' V g`` (``g`` the gradient in the
     coefficients, ``V`` the fit's sandwich) plus the spread of the journeys' own
-    changes around their mean (``deviation``; by customer when customers repeat). The degrees
+    changes around their mean (``deviation``; by customer when customers repeat),
+    plus ``shares_var`` (:func:`shares_variance`). The degrees
     of freedom are Bell & McCaffrey's for that contrast
     (:meth:`~peakend.stats.sandwich.Sandwich.contrast_df`), at most the fit's
     own (customers − 1, or journeys − columns): a band a few journeys reach
@@ -399,7 +471,7 @@ def contrast_uncertainty(
     journeys_var = float(np.sum(spread**2)) / float(w.sum()) ** 2
     eta = fitted.contrast_df(gradient) if exact_df else math.inf
     df = min(eta, fitted.df) if math.isfinite(eta) else fitted.df
-    return math.sqrt(max(model_var, 0.0) + journeys_var), max(df, 1.0)
+    return math.sqrt(max(model_var, 0.0) + journeys_var + shares_var), max(df, 1.0)
 
 
 def _band_features(design: MomentDesign, change: OneTouchpoint, rows: I64, t: int) -> BandFeatures:
