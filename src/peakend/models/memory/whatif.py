@@ -260,8 +260,11 @@ def order_test(
 
 
 def _abs_change(model: MemoryModel, x0: Rows, x1: Rows) -> F64:
-    change = np.abs(x1.remembered(model) - x0.remembered(model))
-    return np.where(change < 1e-9, 0.0, change)
+    change = x1.remembered(model)  # a new array: changed in place
+    np.subtract(change, x0.remembered(model), out=change)
+    np.abs(change, out=change)
+    change[change < 1e-9] = 0.0
+    return change
 
 
 @dataclass(frozen=True)
@@ -301,7 +304,11 @@ class Rows:
             return model.fit.linear_predictor(self.x)
         j = int(moved[0])
         step = coef[1 + j] - self.coef[1 + j]
-        return np.asarray(coef[0] + (self.product + step * self.columns[:, j]), dtype=np.float64)
+        # coef[0] + (product + step * column), in one new array
+        out: F64 = np.multiply(self.columns[:, j], step)
+        np.add(self.product, out, out=out)
+        np.add(coef[0], out, out=out)
+        return out
 
     def remembered(self, model: MemoryModel) -> F64:
         """:meth:`MemoryModel.remembered` of the rows."""
