@@ -200,17 +200,10 @@ class MemoryModel:
         return self.remembered_from(self.fit.linear_predictor(x))
 
     def remembered_from(self, eta: F64) -> F64:
-        """:meth:`remembered` of journeys whose linear predictor is ``eta``.
-
-        Computed in one new array (the delta method asks this of a million journeys
-        dozens of times, and every fresh array is memory the kernel zeroes again).
-        """
+        """:meth:`remembered` of journeys whose linear predictor is ``eta``."""
         a, b_pos, b_neg = self._flat_line()
-        result = np.subtract(eta, a, dtype=np.float64)
-        above = eta >= a
-        np.divide(result, _safe(b_pos), out=result, where=above)
-        np.divide(result, _safe(b_neg), out=result, where=~above)
-        return result
+        result = np.where(eta >= a, (eta - a) / _safe(b_pos), (eta - a) / _safe(b_neg))
+        return np.asarray(result, dtype=np.float64)
 
     def predicted_from(self, eta: F64) -> F64:
         """:meth:`predict` of journeys whose linear predictor is ``eta``."""

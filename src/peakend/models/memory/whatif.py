@@ -260,11 +260,8 @@ def order_test(
 
 
 def _abs_change(model: MemoryModel, x0: Rows, x1: Rows) -> F64:
-    change = x1.remembered(model)  # a new array: changed in place
-    np.subtract(change, x0.remembered(model), out=change)
-    np.abs(change, out=change)
-    change[change < 1e-9] = 0.0
-    return change
+    change = np.abs(x1.remembered(model) - x0.remembered(model))
+    return np.where(change < 1e-9, 0.0, change)
 
 
 @dataclass(frozen=True)
