@@ -20,7 +20,11 @@ from peakend.models.moments import holdout
 from peakend.models.moments.design import MomentDesign
 from peakend.models.moments.holdout import (
     NOISES,
+    _copies,
+    _DrawBuffers,
+    _rademacher_sums,
     _random_x_errors,
+    _row_sums,
     _weighted_scores,
     _world,
     cv_errors,
@@ -97,6 +101,30 @@ def test_pooled_draws_are_the_journeys_draws(
     unpooled = _random_x_errors(journeys, np.random.default_rng(8), 24, noise)
     assert np.isfinite(unpooled).all() and np.std(unpooled) > 1e-4  # draws that differ
     np.testing.assert_allclose(pooled, unpooled, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("pooled", [True, False])
+def test_draws_written_into_buffers_are_the_draws_taken_afresh(
+    kind: str, pooled: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Rademacher draw's sums written into reused buffers are, to the last digit,
+    those summed from the draw's fresh per-journey arrays (the same random numbers,
+    the same products), per pooled row and per journey; no draw leaks into the next."""
+    if not pooled:
+        monkeypatch.setattr(holdout, "_POOL_SHARE", 0.0)  # never pool
+    design = _design(kind)
+    world = _world(design, fold_of_rows(design, 5, 0))
+    assert world is not None and (world.pooled is not None) == pooled
+    assert (world.clusters is not None) == (kind == "customers")
+    fresh, reused = np.random.default_rng(6), np.random.default_rng(6)
+    buffers = _DrawBuffers.of(world)
+    for _ in range(3):
+        expected = _row_sums(world, *_copies(world, fresh, "rademacher"))
+        found = _rademacher_sums(world, reused, buffers)
+        for a, b in zip(expected, found, strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert found[0].sum() > 0.5 * design.weights.sum()
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -7,7 +7,7 @@ import pytest
 import statsmodels.api as sm
 
 from peakend.stats.distributions import f_sf
-from peakend.stats.sandwich import sandwich, scaled_pinv, wald_statistic
+from peakend.stats.sandwich import _SatterthwaiteSums, sandwich, scaled_pinv, wald_statistic
 
 
 def _data(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -200,3 +200,25 @@ def test_rows_their_own_clusters_keep_factors_not_adjusted_rows(unit_weights: bo
     assert alone.wald_p(np.array([1, 2])) == pytest.approx(
         clustered.wald_p(np.array([1, 2])), rel=1e-9
     )
+
+
+def test_satterthwaite_sums_of_single_row_clusters_are_the_rows() -> None:
+    """Clusters of one row each are summed without ``reduceat``: the same sums, to
+    the last digit, as summing every one-row cluster."""
+    rng = np.random.default_rng(3)
+    u, xt = rng.normal(size=(50, 2)), rng.normal(size=(50, 4))
+    bread = np.eye(4) + 0.1
+    direct = _SatterthwaiteSums(2, bread)
+    direct.add(u, xt, np.arange(50))
+    summed = _SatterthwaiteSums(2, bread)
+    uu = np.add.reduceat(u[:, :, None] * u[:, None, :], np.arange(50), axis=0)
+    v = np.add.reduceat(u[:, :, None] * xt[:, None, :], np.arange(50), axis=0)
+    vbv = np.einsum("gap,gbp->gab", v @ bread, v)
+    summed.uu_uu += np.einsum("gab,gcd->abcd", uu, uu)
+    summed.uu_vbv += np.einsum("gab,gcd->abcd", uu, vbv)
+    summed.vv += np.tensordot(v, v, axes=([0], [0])).transpose(0, 2, 1, 3)
+    for name in ("uu_uu", "uu_vbv", "vv"):
+        np.testing.assert_array_equal(getattr(direct, name), getattr(summed, name))
+    pairs = _SatterthwaiteSums(2, bread)  # clusters of two rows still summed
+    pairs.add(u, xt, np.arange(0, 50, 2))
+    assert not np.allclose(pairs.uu_uu, direct.uu_uu)

@@ -191,9 +191,16 @@ class _SatterthwaiteSums:
         self.vv = np.zeros((q, q, p, p))
 
     def add(self, u: F64, xt: F64, starts: I64) -> None:
-        """One block of whole clusters: ``u`` (rows × q), ``xt`` its weighted design rows."""
-        uu = np.add.reduceat(u[:, :, None] * u[:, None, :], starts, axis=0)  # (g, q, q)
-        v = np.add.reduceat(u[:, :, None] * xt[:, None, :], starts, axis=0)  # (g, q, p)
+        """One block of whole clusters: ``u`` (rows × q), ``xt`` its weighted design rows.
+
+        When every row is a cluster of its own the sums over a cluster are the rows
+        themselves, taken as they are (``reduceat`` would copy each block twice more).
+        """
+        uu = u[:, :, None] * u[:, None, :]  # (g, q, q)
+        v = u[:, :, None] * xt[:, None, :]  # (g, q, p)
+        if len(starts) < len(u):
+            uu = np.add.reduceat(uu, starts, axis=0)
+            v = np.add.reduceat(v, starts, axis=0)
         vb = v @ self.bread
         vbv = np.einsum("gap,gbp->gab", vb, v)
         self.uu_uu += np.einsum("gab,gcd->abcd", uu, uu)

@@ -301,7 +301,11 @@ class Rows:
             return model.fit.linear_predictor(self.x)
         j = int(moved[0])
         step = coef[1 + j] - self.coef[1 + j]
-        return np.asarray(coef[0] + (self.product + step * self.columns[:, j]), dtype=np.float64)
+        # coef[0] + (product + step * column), in one new array
+        out: F64 = np.multiply(self.columns[:, j], step)
+        np.add(self.product, out, out=out)
+        np.add(coef[0], out, out=out)
+        return out
 
     def remembered(self, model: MemoryModel) -> F64:
         """:meth:`MemoryModel.remembered` of the rows."""

@@ -243,7 +243,7 @@ def moments_from_design(
     )
     relevance = _catalogue(dataset, "brand_relevance")
     stages = _catalogue(dataset, "stage")
-    robust = None if design.binary else band_intervals(design, settings.level)
+    robust = None if design.binary else band_intervals(design, settings.level, whole.matrix)
     moments = [
         _touchpoint_moment(
             design, draws, t, threshold, settings, (relevance, stages), robust, total

@@ -205,8 +205,11 @@ def fit_moments(
             float(np.sum(factor * weight)) / design.n,
         )
 
+        unweighted = bool(np.all(design.weights == 1.0))
+
         def replicate(counts: F64) -> Effects:
-            per_row = design.weights * counts
+            # weights of 1 leave the counts as they are: no journey-sized product
+            per_row = counts if unweighted else design.weights * counts
             summed = rows.total(per_row)
             g = _gram(aug, factor * summed)
             coef = _solve(g, ridge)

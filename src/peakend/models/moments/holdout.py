@@ -490,13 +490,18 @@ def _random_x_errors(world: _World, rng: np.random.Generator, k: int, noise: str
     """
     out = np.empty(k)
     context = copy_context()  # the caller's quiet() and np.errstate in every thread
+    buffers = _DrawBuffers.of(world) if noise == "rademacher" else None
     with ThreadPoolExecutor(_SCORERS, thread_name_prefix="peakend-cv") as pool:
         pending: deque[tuple[int, Future[tuple[float, float]]]] = deque()
         for b in range(k):
             if len(pending) > _SCORERS:
                 _store(out, pending.popleft())
-            count, first, second = _copies(world, rng, noise)
-            scored = pool.submit(context.copy().run, _weighted_scores, world, count, first, second)
+            if buffers is None:
+                w, w_first, w_second = _row_sums(world, *_copies(world, rng, noise))
+            else:
+                w, w_first, w_second = _rademacher_sums(world, rng, buffers)
+            run = context.copy().run
+            scored = pool.submit(run, _scores_of_sums, world, w, w_first, w_second)
             pending.append((b, scored))
         while pending:
             _store(out, pending.popleft())
@@ -548,12 +553,82 @@ def _weighted_scores(world: _World, count: F64, first: F64, second: F64) -> tupl
     its mean ``f`` by ``d``: sums of ``w·count``, ``w·first`` and
     ``w·second``, taken per pooled row when the world pools its journeys.
     """
-    sums = [world.w * count, world.w * first, world.w * second]
-    rows: _World | _Pooled = world
-    if world.pooled is not None:
-        rows = world.pooled
-        sums = [_summed(rows.of, values, rows.x.shape[0]) for values in sums]
-    w, w_first, w_second = sums
+    return _scores_of_sums(world, *_row_sums(world, count, first, second))
+
+
+def _row_sums(world: _World, count: F64, first: F64, second: F64) -> tuple[F64, F64, F64]:
+    """``w·count``, ``w·first`` and ``w·second`` of a draw (:func:`_copies`) per scored row:
+    per pooled row when the world pools its journeys, else per journey."""
+    sums = (world.w * count, world.w * first, world.w * second)
+    if world.pooled is None:
+        return sums
+    size = world.pooled.x.shape[0]
+    of = world.pooled.of
+    return _summed(of, sums[0], size), _summed(of, sums[1], size), _summed(of, sums[2], size)
+
+
+@dataclass(frozen=True)
+class _DrawBuffers:
+    """Journey-sized arrays that every Rademacher draw of one simulation writes into.
+
+    A draw's per-journey products were a dozen fresh arrays of the journeys' size,
+    each memory the kernel maps and zeroes again; written into these, a draw takes
+    only its random numbers and their counts afresh. Used by the one thread that
+    takes the draws.
+    """
+
+    values: F64
+    noise_squared: F64
+    signs: F64  # a customer's summed signs for each of its journeys (with customers)
+    counts: I64  # a customer's copies for each of its journeys (with customers)
+
+    @classmethod
+    def of(cls, world: _World) -> _DrawBuffers:
+        """Buffers for the draws of ``world``."""
+        n = world.x.shape[0]
+        per_journey = n if world.clusters is not None else 0
+        return cls(
+            np.empty(n),
+            world.noise**2,
+            np.empty(per_journey),
+            np.empty(per_journey, dtype=np.int64),
+        )
+
+
+def _rademacher_sums(
+    world: _World, rng: np.random.Generator, buffers: _DrawBuffers
+) -> tuple[F64, F64, F64]:
+    """:func:`_row_sums` of the Rademacher draw :func:`_copies` takes, written into ``buffers``.
+
+    The same random numbers and, product by product, the same values as
+    ``_row_sums(world, *_copies(world, rng, "rademacher"))``.
+    """
+    n, clusters, values = world.x.shape[0], world.clusters, buffers.values
+    groups = n if clusters is None else int(clusters.max()) + 1
+    drawn = rng.integers(0, groups, groups)
+    count = np.bincount(drawn, minlength=groups)
+    sign = np.multiply(rng.integers(0, 2, drawn.size), 2.0, out=values[:groups])
+    np.subtract(sign, 1.0, out=sign)  # Rademacher: its square is 1
+    signs = _summed(drawn, sign, groups)
+    if clusters is not None:  # a customer's values for each of its journeys
+        signs = np.take(signs, clusters, out=buffers.signs)
+        count = np.take(count, clusters, out=buffers.counts)
+
+    def total(per_journey: F64) -> F64:
+        if world.pooled is None:
+            return per_journey.copy()
+        return _summed(world.pooled.of, per_journey, world.pooled.x.shape[0])
+
+    np.multiply(world.noise, signs, out=values)  # the copies' noise summed (first)
+    w_first = total(np.multiply(world.w, values, out=values))
+    w_count = total(np.multiply(world.w, count, out=values))
+    np.multiply(buffers.noise_squared, count, out=values)  # their squares summed (second)
+    return w_count, w_first, total(np.multiply(world.w, values, out=values))
+
+
+def _scores_of_sums(world: _World, w: F64, w_first: F64, w_second: F64) -> tuple[float, float]:
+    """:func:`_weighted_scores` from the draw's sums per scored row (:func:`_row_sums`)."""
+    rows: _World | _Pooled = world if world.pooled is None else world.pooled
     f, x = rows.fitted, rows.x
     wy = w * f + w_first
     grams = [_gram(rows.x32[part], w[part]) for part in rows.folds]

@@ -38,7 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from peakend.models.moments.design import HIGH, LOW, MIDDLE, NOT_SCORED, MomentDesign
-from peakend.models.moments.fit import _matrix
+from peakend.models.moments.fit import _Matrix, _matrix
 from peakend.stats.distributions import t_quantile
 from peakend.stats.resampling import Interval
 from peakend.stats.sandwich import Sandwich, sandwich
@@ -74,9 +74,15 @@ class BandIntervals:
         return Interval(value, value - half, value + half, n)
 
 
-def band_intervals(design: MomentDesign, level: float) -> BandIntervals:
-    """Sandwich half-widths of the band coefficients of a continuous outcome, and zero tests."""
-    matrix = _matrix(design)
+def band_intervals(
+    design: MomentDesign, level: float, matrix: _Matrix | None = None
+) -> BandIntervals:
+    """Sandwich half-widths of the band coefficients of a continuous outcome, and zero tests.
+
+    ``matrix`` is the design's band matrix when already built (the fit's,
+    :attr:`~peakend.models.moments.fit.FullFit.matrix`): not built a second time.
+    """
+    matrix = _matrix(design) if matrix is None else matrix
     x = matrix.x.astype(np.float64)
     found = sandwich(x, design.y, design.weights, design.clusters, bias_reduced=True)
     half = matrix.coef_table(found.half_width(level))
