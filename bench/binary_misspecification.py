@@ -42,7 +42,8 @@ generator's total effect on ``overall`` (``total_effects``), and the coverage
 of its intervals with and without the variance of the bands' value shares in
 the linear model (:func:`linear_shares_variance`: each value ``v`` of a band
 predicts ``β_band + β_memory · mean(features with v set)``, linearised by the
-product's :func:`~peakend.models.moments.total.shares_variance`).
+product's :func:`~peakend.models.moments.total.shares_variance`, which the
+product's intervals now hold too).
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ OUTCOMES = {
     "satisfied": Outcome(
         calibration.SCENARIOS["classes_total_binary"], satisfied_total_effects, "", True
     ),
-    "overall": Outcome(calibration.SCENARIOS["classes_total"], total_effects, "overall-", False),
+    "overall": Outcome(calibration.SCENARIOS["classes_total"], total_effects, "overall-", True),
 }
 
 
@@ -475,7 +476,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="peakend-binary-") as tmp:
         for seed in range(args.first_seed, args.first_seed + args.replicates):
             path = args.out / f"{outcome.prefix}seed-{seed}.json"
-            if not path.exists() or json.loads(path.read_text()).get("format") != FORMAT:
+            kept = json.loads(path.read_text()) if path.exists() else {}
+            if (kept.get("format"), kept.get("shares_in_halves")) != (
+                FORMAT,
+                outcome.shares_in_product,
+            ):
                 path.write_text(json.dumps(replicate(outcome, seed, Path(tmp))))
             runs.append(json.loads(path.read_text()))
             product = np.array(runs[-1]["estimates"]["product"])
