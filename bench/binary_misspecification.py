@@ -3,6 +3,8 @@
 Run from the repository root::
 
     nice -n 10 .venv/bin/python bench/binary_misspecification.py --replicates 60
+    nice -n 10 .venv/bin/python bench/binary_misspecification.py --outcome overall
+
 
 For the datasets of ``bench/calibration.py``'s scenario ``classes_total_binary``
 (5,000 journeys, outcome ``satisfied``, seeds 1..K) it computes every
@@ -32,6 +34,16 @@ their shares, are the generator's (the share of each score among the journeys
 scoring the touchpoint), and gives the coverage of the product's intervals,
 and without the variance the band's value shares add
 (:func:`peakend.models.moments.total.shares_variance`, computed here again).
+
+With ``--outcome overall`` the same for the continuous outcome: the datasets of
+``classes_total`` (5,000 journeys, outcome ``overall``), the product's least
+squares g-computation only, against the population's average of the
+generator's total effect on ``overall`` (``total_effects``), and the coverage
+of its intervals with and without the variance of the bands' value shares in
+the linear model (:func:`linear_shares_variance`: each value ``v`` of a band
+predicts ``β_band + β_memory · mean(features with v set)``, linearised by the
+product's :func:`~peakend.models.moments.total.shares_variance`, which the
+product's intervals now hold too).
 """
 
 from __future__ import annotations
@@ -56,8 +68,13 @@ from threadpoolctl import threadpool_limits
 import calibration  # bench/calibration.py: the scenario and its population truth
 import peakend
 from peakend.errors import StatisticalWarning
-from peakend.generate import TOTAL_EFFECT_JOURNEYS, GeneratorConfig, generate
-from peakend.generate import satisfied_total_effects as generator_effects
+from peakend.generate import (
+    TOTAL_EFFECT_JOURNEYS,
+    GeneratorConfig,
+    generate,
+    satisfied_total_effects,
+    total_effects,
+)
 from peakend.models.moments.design import HIGH, LOW, MIDDLE, MomentDesign, build_design
 from peakend.models.moments.total import (
     AdjustedFit,
@@ -68,14 +85,37 @@ from peakend.models.moments.total import (
     _values_by_band,
     fit_adjusted,
     scored_events,
+    shares_variance,
     total_from_inputs,
     total_inputs,
 )
 
 F64 = NDArray[np.float64]
-SCENARIO = calibration.SCENARIOS["classes_total_binary"]
 RIDGE = 0.1  # the product's weak ridge, per unit of mean weight (fit._RIDGE)
 FORMAT = 2  # of the figures kept per dataset: intervals with the shares' variance
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An outcome whose total effects are checked: its scenario and the generator's truth.
+
+    ``prefix`` starts the names of the files kept per population seed and
+    dataset; ``shares_in_product`` says whether the product's intervals already
+    hold the variance of the bands' value shares.
+    """
+
+    scenario: calibration.Scenario
+    truth: Callable[[GeneratorConfig], dict[str, dict[str, float | str]]]
+    prefix: str
+    shares_in_product: bool
+
+
+OUTCOMES = {
+    "satisfied": Outcome(
+        calibration.SCENARIOS["classes_total_binary"], satisfied_total_effects, "", True
+    ),
+    "overall": Outcome(calibration.SCENARIOS["classes_total"], total_effects, "overall-", True),
+}
 
 
 @dataclass(frozen=True)
@@ -222,22 +262,24 @@ def band_share_gap(dataset: peakend.Dataset, inputs: TotalInputs, planted: set[s
     return gap
 
 
-def population_truth(cache: Path, seeds: int) -> dict[str, list[dict[str, float]]]:
-    """The generator's effects on ``satisfied`` per population seed, 20,000 journeys each.
+def population_truth(
+    outcome: Outcome, cache: Path, seeds: int
+) -> dict[str, list[dict[str, float]]]:
+    """The generator's total effects on ``outcome`` per population seed, 20,000 journeys each.
 
     The seeds are the calibration's (``10**6 + k``). Each seed is kept in
     ``cache`` once computed.
     """
     found: dict[str, list[dict[str, float]]] = {}
     for k in range(seeds):
-        path = cache / f"population-{k}.json"
+        path = cache / f"{outcome.prefix}population-{k}.json"
         if not path.exists():
-            cfg = SCENARIO.configure(
+            cfg = outcome.scenario.configure(
                 GeneratorConfig(n_journeys=TOTAL_EFFECT_JOURNEYS, seed=10**6 + k)
             )
             effects = {
                 name: {"penalty": float(e["penalty"]), "reward": float(e["reward"])}
-                for name, e in generator_effects(cfg).items()
+                for name, e in outcome.truth(cfg).items()
             }
             path.write_text(json.dumps(effects))
         for name, pair in json.loads(path.read_text()).items():
@@ -245,26 +287,68 @@ def population_truth(cache: Path, seeds: int) -> dict[str, list[dict[str, float]
     return found
 
 
-def own_effect(own: dict[str, dict[str, dict[str, float]]], name: str, side: str) -> float:
-    """truth.json's total effect on ``satisfied`` (NaN for a touchpoint it states none of)."""
-    return float(own[name]["total_satisfied"][side]) if name in own else float("nan")
+def own_effect(
+    own: dict[str, dict[str, dict[str, float]]], key: str, name: str, side: str
+) -> float:
+    """truth.json's total effect ``key`` (NaN for a touchpoint it states none of)."""
+    return float(own[name][key][side]) if name in own else float("nan")
 
 
-def replicate(seed: int, workdir: Path) -> dict[str, object]:
-    """One dataset: every model's penalty and reward, truth.json's, the band-share check."""
-    cfg = SCENARIO.configure(GeneratorConfig(n_journeys=SCENARIO.n, seed=seed))
+def linear_shares_variance(inputs: TotalInputs, adjusted: AdjustedFit) -> tuple[F64, F64]:
+    """Per touchpoint, the variance the linear penalty and reward owe to the bands' value shares.
+
+    The least squares model predicts, with value ``v`` set at the touchpoint of
+    every journey scoring it, ``β_band + β_memory · m(v)`` on average, ``m(v)``
+    the journeys' mean memory features with ``v`` set; ``β_band`` is the same for
+    every value of a band, so ``β_memory · m(v)`` is what the shares weigh, and
+    the product's :func:`shares_variance` linearises them as for a binary outcome.
+    """
+    design = inputs.design
+    beta = adjusted.fitted.coef[adjusted.memory]
+    extremes = Extremes.of(inputs.moments, inputs.touchpoint)
+    shape = len(design.touchpoints)
+    penalty, reward = np.full(shape, np.nan), np.full(shape, np.nan)
+    for t in range(shape):
+        rows = np.flatnonzero(np.isin(design.bands[:, t], (LOW, MIDDLE, HIGH)))
+        if rows.size == 0:
+            continue
+        moved = OneTouchpoint.of(inputs.moments, inputs.touchpoint == t, rows, extremes.without(t))
+        share = design.weights[rows] / design.weights[rows].sum()
+        means = {
+            band: np.array([float(share @ (moved.features(float(v)) @ beta)) for v in values])
+            for band, (values, _) in _values_by_band(design, moved, rows, t).items()
+        }
+        if MIDDLE not in means:
+            continue
+        for band, out in ((LOW, penalty), (HIGH, reward)):
+            if band in means:
+                by_value = {band: means[band], MIDDLE: means[MIDDLE]}
+                out[t] = shares_variance(design, moved, rows, t, by_value)
+    return penalty, reward
+
+
+def replicate(outcome: Outcome, seed: int, workdir: Path) -> dict[str, object]:
+    """One dataset: every model's penalty and reward, truth.json's, the band-share check.
+
+    A continuous outcome has the product's figures only (its g-computation is
+    least squares, no link to choose).
+    """
+    scenario = outcome.scenario
+    cfg = scenario.configure(GeneratorConfig(n_journeys=scenario.n, seed=seed))
     made = generate(workdir / f"binary-{seed}", cfg)
     own = json.loads(made.truth_path.read_text(encoding="utf-8"))["touchpoints"]
     dataset = peakend.load(made.spec_path)
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore", StatisticalWarning)
-        design: MomentDesign = build_design(dataset, SCENARIO.outcome)
+        design: MomentDesign = build_design(dataset, scenario.outcome)
         inputs = total_inputs(scored_events(dataset), design)
         product = total_from_inputs(inputs, 0.95)
         found: dict[str, list[F64]] = {"product": [product.penalty, product.reward]}
         adjusted = fit_adjusted(inputs.design)
         share_var = (np.zeros(0), np.zeros(0))
-        for name, (link, expand) in MODELS.items():
+        if not design.binary:
+            share_var = linear_shares_variance(inputs, adjusted)
+        for name, (link, expand) in MODELS.items() if design.binary else ():
             *found[name], pen_var, rew_var = g_computation(inputs, adjusted, link, expand)
             if name == "logit":
                 share_var = (pen_var, rew_var)
@@ -275,18 +359,24 @@ def replicate(seed: int, workdir: Path) -> dict[str, object]:
         "planted": [n in own for n in design.touchpoints],
         "estimates": {k: [v[0].tolist(), v[1].tolist()] for k, v in found.items()},
         "own": [
-            [own_effect(own, n, "penalty") for n in design.touchpoints],
-            [own_effect(own, n, "reward") for n in design.touchpoints],
+            [own_effect(own, scenario.effects, n, "penalty") for n in design.touchpoints],
+            [own_effect(own, scenario.effects, n, "reward") for n in design.touchpoints],
         ],
         "share_gap": gap,
         "halves": [product.penalty_half.tolist(), product.reward_half.tolist()],
         "share_var": [share_var[0].tolist(), share_var[1].tolist()],
+        "shares_in_halves": outcome.shares_in_product,
         "format": FORMAT,
     }
 
 
 def summarise(runs: list[dict[str, object]], pop: dict[str, list[dict[str, float]]]) -> None:
-    """Per model and touchpoint: mean miss (population, own), sd, miss / sd; then coverage."""
+    """Per model and touchpoint: mean miss (population, own), sd, miss / sd; then coverage.
+
+    Coverage with and without the bands' value shares' variance: taken out of
+    the product's half-widths where they hold it, else added to them (both at
+    the normal quantile).
+    """
     keep = np.flatnonzero(runs[0]["planted"])  # type: ignore[arg-type]
     names = [runs[0]["touchpoints"][i] for i in keep]  # type: ignore[index]
     models = list(runs[0]["estimates"])  # type: ignore[arg-type]
@@ -321,10 +411,16 @@ def summarise(runs: list[dict[str, object]], pop: dict[str, list[dict[str, float
         est = np.array([r["estimates"]["product"][index] for r in runs])[:, keep]  # type: ignore[index]
         half = np.array([r["halves"][index] for r in runs])[:, keep]  # type: ignore[index]
         share_var = np.array([r["share_var"][index] for r in runs])[:, keep]  # type: ignore[index]
-        # the product's intervals hold the shares' variance (total.shares_variance)
-        narrower = np.sqrt(np.maximum(half**2 - 1.96**2 * share_var, 0.0))
+        if runs[0].get("shares_in_halves", True):
+            wider = half
+            narrower = np.sqrt(np.maximum(half**2 - 1.96**2 * share_var, 0.0))
+        else:
+            wider, narrower = np.sqrt(half**2 + 1.96**2 * share_var), half
         for label, truth_now in (("5 seeds", five), (f"{seeds} seeds", truth), ("own", own)):
-            for kind, width in (("", half), (" without the shares' variance", narrower)):
+            for kind, width in (
+                (" with the shares' variance", wider),
+                (" without the shares' variance", narrower),
+            ):
                 hit = np.abs(est - truth_now) <= width
                 by_tp = " ".join(f"{100 * h:.0f}" for h in hit.mean(axis=0))
                 print(
@@ -340,12 +436,23 @@ def summarise(runs: list[dict[str, object]], pop: dict[str, list[dict[str, float
             f"  (half-width / 1.96)² over squared miss ({seeds} seeds): {np.mean(spread):.2f};"
             f" {' '.join(f'{r:.2f}' for r in spread)}"
         )
+        spread = np.mean((wider / 1.96) ** 2, axis=0) / np.mean((est - truth) ** 2, axis=0)
+        print(
+            f"  the same with the shares' variance: {np.mean(spread):.2f};"
+            f" {' '.join(f'{r:.2f}' for r in spread)}"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--replicates", type=int, default=60)
     parser.add_argument("--first-seed", type=int, default=1)
+    parser.add_argument(
+        "--outcome",
+        choices=OUTCOMES,
+        default="satisfied",
+        help="satisfied (classes_total_binary) or overall (classes_total)",
+    )
     parser.add_argument(
         "--population-seeds",
         type=int,
@@ -359,20 +466,25 @@ def main() -> None:
         help="where each dataset's figures are kept (a rerun reuses them)",
     )
     args = parser.parse_args()
+    outcome = OUTCOMES[args.outcome]
     args.out.mkdir(parents=True, exist_ok=True)
-    print(f"load: {os.getloadavg()[0]:.2f}", flush=True)
+    print(f"load: {os.getloadavg()[0]:.2f}, outcome {args.outcome}", flush=True)
     started = time.perf_counter()
-    pop = population_truth(args.out, args.population_seeds)
+    pop = population_truth(outcome, args.out, args.population_seeds)
     print(f"population truth: {time.perf_counter() - started:.1f} s", flush=True)
     runs = []
     with tempfile.TemporaryDirectory(prefix="peakend-binary-") as tmp:
         for seed in range(args.first_seed, args.first_seed + args.replicates):
-            path = args.out / f"seed-{seed}.json"
-            if not path.exists() or json.loads(path.read_text()).get("format") != FORMAT:
-                path.write_text(json.dumps(replicate(seed, Path(tmp))))
+            path = args.out / f"{outcome.prefix}seed-{seed}.json"
+            kept = json.loads(path.read_text()) if path.exists() else {}
+            if (kept.get("format"), kept.get("shares_in_halves")) != (
+                FORMAT,
+                outcome.shares_in_product,
+            ):
+                path.write_text(json.dumps(replicate(outcome, seed, Path(tmp))))
             runs.append(json.loads(path.read_text()))
             product = np.array(runs[-1]["estimates"]["product"])
-            logit = np.array(runs[-1]["estimates"]["logit"])
+            logit = np.array(runs[-1]["estimates"].get("logit", product))
             print(
                 f"seed {seed}: |logit − product| max {np.nanmax(np.abs(logit - product)):.2e}, "
                 f"band-share gap {runs[-1]['share_gap']:.2e}, "

@@ -287,3 +287,55 @@ def _rest_extremes(moments: Sequences, at_t: np.ndarray) -> tuple[np.ndarray, np
         best[layout.owner] = np.maximum.reduceat(np.where(at_t, -np.inf, valence), layout.starts)
         worst[layout.owner] = np.minimum.reduceat(np.where(at_t, np.inf, valence), layout.starts)
     return best, worst
+
+
+def test_linear_shares_variance_is_the_multinomial_one(
+    planted: tuple[Path, dict[str, dict[str, float]]],
+) -> None:
+    """``(Σ s_v m_v² − (Σ s_v m_v)²) / n`` per band, ``m_v`` the linear model's mean prediction.
+
+    ``m_v`` is the mean over the journeys scoring the touchpoint of the
+    prediction with value ``v`` set there (its memory features recomputed); the
+    differences between a band's values are all the shares weigh. The middle band
+    has one value (3) and adds nothing; a score of 1 and one of 2 move the
+    remembered peak, end, mean and trough unlike each other.
+    """
+    from peakend.models.moments.design import HIGH, LOW, MIDDLE
+    from peakend.models.moments.total import (
+        OneTouchpoint,
+        _mean_band_features,
+        band_values,
+        fit_adjusted,
+        linear_by_value,
+        shares_variance,
+    )
+
+    dataset = peakend.load(planted[0])
+    inputs = total_inputs(scored_events(dataset), build_design(dataset, "overall"))
+    design = inputs.design
+    model = fit_adjusted(design)
+    t = design.touchpoints.index("installation")
+    rows = np.flatnonzero(np.isin(design.bands[:, t], (LOW, MIDDLE, HIGH)))
+    change = OneTouchpoint.of(inputs.moments, inputs.touchpoint == t, rows)
+    _, value_means = _mean_band_features(design, change, rows, t)
+    by_value = linear_by_value(model.fitted.coef, model.memory, value_means, LOW)
+    band_of = design.bands[rows, t][change.journey]
+    share = design.weights[rows] / design.weights[rows].sum()
+    expected = 0.0
+    for band in (LOW, MIDDLE):
+        chosen = band_of == band
+        values, shares = band_values(change.valence[chosen], np.ones(int(chosen.sum())))
+        predicted = []
+        for value in values:
+            x = model.x[rows].copy()
+            x[:, model.memory] = change.features(float(value))
+            predicted.append(float(share @ (x @ model.fitted.coef)))
+        np.testing.assert_allclose(
+            np.diff(by_value[band]), np.diff(predicted), rtol=1e-9, atol=1e-12
+        )
+        means = by_value[band]
+        expected += float(shares @ (means - shares @ means) ** 2) / int(chosen.sum())
+    ours = shares_variance(design, change, rows, t, by_value)
+    assert by_value[MIDDLE].size == 1 and by_value[LOW].size == 2
+    assert ours == pytest.approx(expected, rel=1e-9)
+    assert np.sqrt(ours) > 0.01  # points of `overall` (0.03 here)

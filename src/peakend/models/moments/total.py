@@ -29,7 +29,11 @@ the memory coefficients times the change of its memory features, and the
 average is a linear contrast of the coefficients: its variance comes from the
 same bias-reduced (CR2) sandwich as the direct effects (clustered by customer when
 customers repeat), plus the spread of the journeys' changes (the average is over
-journeys like these, not only these). Intervals use Student's t on the
+journeys like these, not only these), plus what the average owes to the band's
+values being set in the sample's proportions (:func:`shares_variance`, below;
+a score of 1 and one of 2 move the remembered peak, end, mean and trough unlike
+each other: without it the penalties covered the population's average in 71 %
+of 4,000 simulated cases, with it 95 %). Intervals use Student's t on the
 sandwich's degrees of freedom.
 
 A binary outcome's model is the band model with the same memory features and
@@ -272,8 +276,9 @@ def total_effects(
     moment's column in the design (−1 for one not analysed). A binary outcome's
     model is the band model with :data:`BINARY_LINK`
     (:func:`~peakend.models.moments.fit.full_fit`), its effects differences of
-    mean predicted probabilities (:func:`value_contrast`), whose variance also
-    holds the bands' value shares' (:func:`shares_variance`).
+    mean predicted probabilities (:func:`value_contrast`); a continuous
+    outcome's are linear in the coefficients (:func:`linear_contrast`). Either
+    variance also holds the bands' value shares' (:func:`shares_variance`).
     """
     model = fit_adjusted(design)
     x, fitted, memory = model.x, model.fitted, model.memory
@@ -288,7 +293,9 @@ def total_effects(
         # a binary model predicts under each value; a linear one needs their mean only
         moved = OneTouchpoint.of(moments, at_t, rows, extremes.without(t))
         shares = _band_features(design, moved, rows, t) if design.binary else {}
-        means = {} if design.binary else _mean_band_features(design, moved, rows, t)
+        means, value_means = (
+            ({}, {}) if design.binary else _mean_band_features(design, moved, rows, t)
+        )
         features = shares.keys() | means.keys()
         if MIDDLE not in features:
             continue
@@ -300,17 +307,17 @@ def total_effects(
             if columns[band].size == 0 or band not in features:
                 continue
             exact_df = is_small_band(design, t, band)
-            shares_var = 0.0
             if design.binary:
                 shift = BandShift(x[rows], memory, columns, band, shares)
                 value, gradient, change, by_value = value_contrast(
                     fitted.coef, shift, design.weights[rows]
                 )
-                shares_var = shares_variance(design, moved, rows, t, by_value)
             else:
                 value, gradient, change = linear_contrast(
                     fitted.coef, int(columns[band][0]), memory, means, band, design.weights[rows]
                 )
+                by_value = linear_by_value(fitted.coef, memory, value_means, band)
+            shares_var = shares_variance(design, moved, rows, t, by_value)
             se, df = contrast_uncertainty(
                 fitted, gradient, change, design, rows, exact_df, shares_var
             )
@@ -393,8 +400,9 @@ def shares_variance(
 ) -> float:
     """The variance a contrast owes to its bands' value shares being this sample's.
 
-    A band's mean prediction is ``Σ_v s_v m_v``: the mean probability ``m_v`` with
-    value ``v`` set, weighted by the share ``s_v`` the value has among the band's
+    A band's mean prediction is ``Σ_v s_v m_v``: the mean prediction ``m_v`` with
+    value ``v`` set (a probability, :func:`value_contrast`, or the linear model's,
+    :func:`linear_by_value`), weighted by the share ``s_v`` the value has among the band's
     moments at the touchpoint (:func:`band_values`). Those shares are estimated
     from the sample; the average by intervention meant for journeys like these
     has the population's. Linearised, each of the band's moments contributes its
@@ -403,7 +411,8 @@ def shares_variance(
     hold different journeys, so the contrast's is the sum of the two bands'. At
     ``satisfied`` of the generator's 5,000 journeys it is up to half of a
     penalty's variance (a score of 1 and one of 2 move the remembered peak and
-    trough unlike each other), under 1 % of a reward's.
+    trough unlike each other), under 1 % of a reward's; at ``overall`` 2–4 times the
+    penalty's variance without it, 2–31 % of a reward's.
     """
     band_of = design.bands[rows, t][change.journey]
     weight_of = design.weights[rows][change.journey]
@@ -440,6 +449,20 @@ def linear_contrast(
     gradient[memory] = mean
     value = float(coef[column] + coef[memory] @ mean)
     return value, gradient, (change - mean) @ coef[memory]
+
+
+def linear_by_value(
+    coef: F64, memory: I64, value_means: dict[int, F64], band: int
+) -> dict[int, F64]:
+    """Per band (``band`` and MIDDLE), the linear model's mean prediction with each value set.
+
+    ``value_means`` holds per band the journeys' mean memory features with each of
+    its values set (:func:`_mean_band_features`); the prediction is
+    ``β_memory · mean features``, leaving out the band's own coefficient and the
+    journeys' other columns, the same for every value of a band, which
+    :func:`shares_variance` centres away.
+    """
+    return {b: value_means[b] @ coef[memory] for b in (band, MIDDLE)}
 
 
 def contrast_uncertainty(
@@ -491,19 +514,27 @@ def _band_features(design: MomentDesign, change: OneTouchpoint, rows: I64, t: in
 
 def _mean_band_features(
     design: MomentDesign, change: OneTouchpoint, rows: I64, t: int
-) -> dict[int, F64]:
+) -> tuple[dict[int, F64], dict[int, F64]]:
     """Per band, the journeys' memory features averaged over the band's values (by share).
 
     What the linear model needs (:func:`linear_contrast`): one ``(rows, 4)``
-    matrix per band instead of one per value.
+    matrix per band instead of one per value. Also per band the features with
+    each value set averaged over the journeys (weighted), ``(values, 4)``, for
+    :func:`linear_by_value`.
     """
+    weights = design.weights[rows] / design.weights[rows].sum()
     found: dict[int, F64] = {}
+    by_value: dict[int, F64] = {}
     for band, (values, shares) in _values_by_band(design, change, rows, t).items():
         total = np.zeros((rows.size, len(MEMORY_FEATURES)))
-        for value, share in zip(values, shares, strict=True):
-            total += float(share) * change.features(value)
+        per_value = np.empty((values.size, len(MEMORY_FEATURES)))
+        for k, (value, share) in enumerate(zip(values, shares, strict=True)):
+            features = change.features(value)
+            total += float(share) * features
+            per_value[k] = weights @ features
         found[band] = total
-    return found
+        by_value[band] = per_value
+    return found, by_value
 
 
 def _values_by_band(
