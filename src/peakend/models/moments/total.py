@@ -303,6 +303,7 @@ def total_effects(
             band: 1 + np.flatnonzero((model.touchpoint == t) & (model.band == band))
             for band in (LOW, HIGH)
         }
+        parts: dict[int, float] = {}  # each band's shares_variance part, the middle's once
         for band, name in ((LOW, "penalty"), (HIGH, "reward")):
             if columns[band].size == 0 or band not in features:
                 continue
@@ -317,7 +318,11 @@ def total_effects(
                     fitted.coef, int(columns[band][0]), memory, means, band, design.weights[rows]
                 )
                 by_value = linear_by_value(fitted.coef, memory, value_means, band)
-            shares_var = shares_variance(design, moved, rows, t, by_value)
+            for b in by_value.keys() - parts.keys():
+                parts[b] = band_shares_variance(design, moved, rows, t, b, by_value[b])
+            shares_var = 0.0
+            for b in by_value:  # the order of shares_variance's sum
+                shares_var += parts[b]
             se, df = contrast_uncertainty(
                 fitted, gradient, change, design, rows, exact_df, shares_var
             )
@@ -414,23 +419,31 @@ def shares_variance(
     trough unlike each other), under 1 % of a reward's; at ``overall`` 2–4 times the
     penalty's variance without it, 2–31 % of a reward's.
     """
-    band_of = design.bands[rows, t][change.journey]
-    weight_of = design.weights[rows][change.journey]
     total = 0.0
     for band, means in by_value.items():
-        chosen = band_of == band
-        weight, valence = weight_of[chosen], change.valence[chosen]
-        values, _ = band_values(valence, weight)
-        # each moment's value: itself, or its quantile when the band has many
-        nearest = np.clip(
-            np.searchsorted((values[1:] + values[:-1]) / 2, valence), 0, means.size - 1
-        )
-        centred = weight * (means[nearest] - float(weight @ means[nearest]) / float(weight.sum()))
-        if design.clusters is not None:
-            journeys = rows[change.journey[chosen]]
-            centred = np.bincount(design.clusters[journeys], weights=centred)
-        total += float(np.sum(centred**2)) / float(weight.sum()) ** 2
+        total += band_shares_variance(design, change, rows, t, band, means)
     return total
+
+
+def band_shares_variance(
+    design: MomentDesign, change: OneTouchpoint, rows: I64, t: int, band: int, means: F64
+) -> float:
+    """One band's part of :func:`shares_variance`: ``means`` its mean prediction per value.
+
+    The middle band's part is the same for the penalty and the reward, so
+    :func:`total_effects` computes it once per touchpoint.
+    """
+    chosen = design.bands[rows, t][change.journey] == band
+    weight = design.weights[rows][change.journey][chosen]
+    valence = change.valence[chosen]
+    values, _ = band_values(valence, weight)
+    # each moment's value: itself, or its quantile when the band has many
+    nearest = np.clip(np.searchsorted((values[1:] + values[:-1]) / 2, valence), 0, means.size - 1)
+    centred = weight * (means[nearest] - float(weight @ means[nearest]) / float(weight.sum()))
+    if design.clusters is not None:
+        journeys = rows[change.journey[chosen]]
+        centred = np.bincount(design.clusters[journeys], weights=centred)
+    return float(np.sum(centred**2)) / float(weight.sum()) ** 2
 
 
 def linear_contrast(
