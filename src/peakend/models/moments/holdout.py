@@ -89,6 +89,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -103,6 +104,7 @@ from peakend.models.moments.fit import (
     _gram,
     _sigmoid,
     fit_predict,
+    fit_predict_rows,
     full_fit,
     quiet,
 )
@@ -159,15 +161,17 @@ def held_out_score(design: MomentDesign, fold: I64, full: FullFit | None = None)
     """
     model_loss = np.zeros(design.n)
     null_loss = np.zeros(design.n)
+    y, w = design.y, design.weights
     for i in range(int(fold.max()) + 1):
         test = np.flatnonzero(fold == i)
         train = np.flatnonzero(fold != i)
-        part_train, part_test = design.subset(train), design.subset(test)
-        predicted = fit_predict(part_train, part_test, full)
-        base = float(np.average(part_train.y, weights=part_train.weights))
-        model_loss[test] = _loss(part_test.y, predicted, design.binary)
-        null_loss[test] = _loss(part_test.y, np.full(test.size, base), design.binary)
-    w = design.weights
+        if full is None:
+            predicted = fit_predict(design.subset(train), design.subset(test))
+        else:  # the same fit and predictions, from the whole's matrix and distinct rows
+            predicted = fit_predict_rows(design, train, test, full)
+        base = float(np.average(y[train], weights=w[train]))
+        model_loss[test] = _loss(y[test], predicted, design.binary)
+        null_loss[test] = _loss(y[test], np.full(test.size, base), design.binary)
     return float(_score(float(w @ model_loss), float(w @ null_loss)))
 
 
@@ -274,6 +278,11 @@ class _World:
     binary: bool
     ridge: float  # the logistic fit's ridge (0 for OLS)
     pooled: _Pooled | None = None  # a continuous outcome's journeys pooled for its draws
+
+    @cached_property
+    def truth(self) -> tuple[float, float, float]:
+        """:func:`_truth` of this world, taken at the first draw."""
+        return _truth(self)
 
 
 @dataclass(frozen=True)
@@ -783,21 +792,31 @@ def _true_fit(world: _World, coef: F64) -> F64:
     A continuous outcome's fit needs of the journeys only sums of their weights
     per design row: taken over the pooled rows when the world pools its journeys.
     """
-    total = float(world.weight.sum())
+    total, noise, null = world.truth
     if world.binary:
         eta = coef @ world.x.T
-        p = world.fitted
-        loss = (_softplus(eta) - p * eta) @ world.weight / total
-        mean = float(np.clip(p @ world.weight / total, _EPS, 1 - _EPS))
-        null = -(mean * np.log(mean) + (1 - mean) * np.log(1 - mean))
+        loss = (_softplus(eta) - world.fitted * eta) @ world.weight / total
     else:
-        noise = float(world.noise**2 @ world.weight) / total
         rows: _World | _Pooled = world if world.pooled is None else world.pooled
         eta = coef @ rows.x.T
         loss = noise + ((eta - rows.fitted) ** 2) @ rows.weight / total
-        mean = float(rows.fitted @ rows.weight) / total
-        null = noise + float((rows.fitted - mean) ** 2 @ rows.weight) / total
     return np.asarray(1.0 - loss / null, dtype=np.float64)
+
+
+def _truth(world: _World) -> tuple[float, float, float]:
+    """What :func:`_true_fit` needs of the world alone: the journeys' total weight, the
+    noise's weighted mean square (continuous outcome; 0 for a binary one) and the null
+    model's loss. The same in every draw, so taken once (the noise is a pass over every
+    journey)."""
+    total = float(world.weight.sum())
+    if world.binary:
+        p = world.fitted
+        mean = float(np.clip(p @ world.weight / total, _EPS, 1 - _EPS))
+        return total, 0.0, -(mean * np.log(mean) + (1 - mean) * np.log(1 - mean))
+    noise = float(world.noise**2 @ world.weight) / total
+    rows: _World | _Pooled = world if world.pooled is None else world.pooled
+    mean = float(rows.fitted @ rows.weight) / total
+    return total, noise, noise + float((rows.fitted - mean) ** 2 @ rows.weight) / total
 
 
 def _losses(y: F64, eta: F64, binary: bool) -> F64:
