@@ -21,7 +21,9 @@ from peakend.models.moments import holdout
 from peakend.models.moments.design import HIGH, LOW, MIDDLE, MomentDesign
 from peakend.models.moments.fit import (
     _ame_rows,
+    _band_columns,
     _distinct,
+    _matrix,
     _part_rows,
     _Totals,
     fit_predict,
@@ -182,3 +184,25 @@ def test_true_fit_with_its_parts_taken_once_is_the_true_fit(kind: str, binary: b
     coef = np.random.default_rng(2).normal(0, 0.3, size=(4, world.x.shape[1]))
     for _ in range(2):  # the second time from the parts kept
         np.testing.assert_array_equal(holdout._true_fit(world, coef), _true_fit_afresh(world, coef))
+
+
+def _matrix_afresh(design: MomentDesign) -> np.ndarray:
+    """The model matrix as it was built: its dummies stacked as columns."""
+    columns = [np.ones(design.n, dtype=np.float32)]
+    columns += [
+        (design.bands[:, t] == b).astype(np.float32) for t, b in _band_columns(design.bands)
+    ]
+    columns += [design.controls[:, j].astype(np.float32) for j in range(len(design.control_names))]
+    return np.column_stack(columns)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_matrix_written_row_by_row_is_the_stacked_matrix(kind: str) -> None:
+    design = _design(kind)
+    bands = design.bands.copy()
+    bands[:, 2] = np.where(bands[:, 2] == MIDDLE, LOW, bands[:, 2])  # no middle band at t2
+    bands[:, 3] = np.where(bands[:, 3] == HIGH, LOW, bands[:, 3])  # no high band at t3
+    for d in (design, dataclasses.replace(design, bands=bands)):
+        matrix = _matrix(d)
+        assert matrix.x.flags.c_contiguous
+        np.testing.assert_array_equal(matrix.x, _matrix_afresh(d))
