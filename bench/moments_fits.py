@@ -19,9 +19,6 @@ thread as in the report) two pairs, each alternated twice:
   rows (``fit_predict_rows``, what the moments step does) against each fold's
   matrix and distinct rows built from its journeys (``fit_predict`` of the
   subsets, what it did); the predictions are checked equal;
-* a bootstrap's weights per distinct row and per marginal-effect journey, totalled
-  from the counts of the units drawn (``_Totals``, what the moments step does)
-  against blocks of per-journey counts totalled per row (what it did);
 * the simulated world's true fit with its constant parts kept (what the moments
   step does) against taking them in every draw (what it did).
 
@@ -56,21 +53,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("spec", help="the dataset spec")
     parser.add_argument("--draws", type=int, default=40, help="simulated draws per timing")
-    parser.add_argument("--replicates", type=int, default=50, help="bootstrap replicates")
     args = parser.parse_args(argv)
 
     import peakend
     from peakend.models.moments import holdout
     from peakend.models.moments.design import build_design
     from peakend.models.moments.fit import (
-        _ame_rows,
-        _Totals,
         fit_predict,
         fit_predict_rows,
         full_fit,
     )
     from peakend.models.moments.robust import band_intervals
-    from peakend.stats.resampling import cluster_bootstrap_counts, cluster_bootstrap_weights
 
     data = peakend.load(args.spec)
     design = build_design(data, data.outcome_names[0])
@@ -104,21 +97,6 @@ def main(argv: list[str] | None = None) -> None:
         def folds_reused() -> list[tuple[np.ndarray, ...]]:
             return [(fit_predict_rows(design, train, test, whole),) for train, test in parts]
 
-        ame_rows = _ame_rows(design, 20_000).rows
-        totals = _Totals.of(design, whole.rows, ame_rows)
-        n = args.replicates
-
-        def totals_afresh() -> list[tuple[np.ndarray, ...]]:
-            out = []
-            for block in cluster_bootstrap_weights(design.clusters, design.n, n, 1, 2):
-                for counts in block:
-                    per_row = design.weights * counts
-                    out.append((whole.rows.total(per_row), per_row[ame_rows]))
-            return out
-
-        def totals_reused() -> list[tuple[np.ndarray, ...]]:
-            return [totals(c) for c in cluster_bootstrap_counts(design.clusters, design.n, n, 1)]
-
         coefs = np.random.default_rng(3).normal(0, 0.1, (args.draws, 1, whole.matrix.x.shape[1]))
 
         def true_afresh() -> list[tuple[np.ndarray, ...]]:
@@ -137,7 +115,6 @@ def main(argv: list[str] | None = None) -> None:
             ("draws", fresh, reused),
             ("intervals", rebuilt, shared),
             ("folds", folds_afresh, folds_reused),
-            ("totals", totals_afresh, totals_reused),
             ("true fit", true_afresh, true_kept),
         )
         for name, old, new in pairs:

@@ -2,8 +2,7 @@
 
 * the cross-validation's folds are fitted from the whole fit's matrix and
   distinct rows (:func:`fit_predict_rows`) instead of from the journeys;
-* a bootstrap replicate's weights per distinct row are totalled from the counts
-  of the units drawn (:class:`_Totals`) instead of from per-journey counts;
+* the model matrix is written row by row instead of stacked from columns;
 * the simulated world's true fit takes its constant parts once (:func:`_truth`).
 
 Every check is equality to the last bit, against the way it was done before.
@@ -20,21 +19,13 @@ import pytest
 from peakend.models.moments import holdout
 from peakend.models.moments.design import HIGH, LOW, MIDDLE, MomentDesign
 from peakend.models.moments.fit import (
-    _ame_rows,
     _band_columns,
     _distinct,
     _matrix,
     _part_rows,
-    _Totals,
     fit_predict,
     fit_predict_rows,
     full_fit,
-)
-from peakend.stats.resampling import (
-    bootstrap_counts,
-    bootstrap_weights,
-    cluster_bootstrap_counts,
-    cluster_bootstrap_weights,
 )
 
 KINDS = ("plain", "customers", "weighted", "controls")
@@ -117,43 +108,6 @@ def test_held_out_score_from_the_whole_fit_is_the_score_afresh(kind: str) -> Non
     assert holdout.held_out_score(design, fold, full_fit(design)) == holdout.held_out_score(
         design, fold
     )
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_replicate_totals_are_the_totals_of_per_journey_counts(kind: str) -> None:
-    design = _design(kind)
-    rows = _distinct(design)
-    ame = _ame_rows(design, 500)
-    totals = _Totals.of(design, rows, ame.rows)
-    assert (totals.units is None) == (kind == "weighted")
-    counts = cluster_bootstrap_counts(design.clusters, design.n, 7, 11)
-    for block in cluster_bootstrap_weights(design.clusters, design.n, 7, 11, chunk=3):
-        for per_journey in block:
-            per_row = per_journey if kind != "weighted" else design.weights * per_journey
-            summed, ame_w = totals(next(counts))
-            np.testing.assert_array_equal(summed, rows.total(per_row))
-            np.testing.assert_array_equal(ame_w, per_row[ame.rows])
-            assert summed.dtype == ame_w.dtype == np.float64
-
-
-def test_counts_are_the_rows_of_the_weight_blocks() -> None:
-    counts = list(bootstrap_counts(50, 9, 4))
-    blocks = np.concatenate(list(bootstrap_weights(50, 9, 4, chunk=4)))
-    np.testing.assert_array_equal(np.array(counts, dtype=np.float64), blocks)
-    clusters = np.random.default_rng(0).integers(0, 20, 50)
-    clusters = np.unique(clusters, return_inverse=True)[1].astype(np.int64)
-    per_cluster = np.array(list(cluster_bootstrap_counts(clusters, 50, 9, 4)), dtype=np.float64)
-    blocks = np.concatenate(list(cluster_bootstrap_weights(clusters, 50, 9, 4, chunk=4)))
-    np.testing.assert_array_equal(per_cluster[:, clusters], blocks)
-
-
-def test_weight_blocks_still_refuse_no_resamples() -> None:
-    from peakend.errors import ConfigError
-
-    with pytest.raises(ConfigError):
-        next(bootstrap_weights(10, 0, 1))
-    with pytest.raises(ConfigError):
-        next(bootstrap_counts(0, 3, 1))
 
 
 def _true_fit_afresh(world: holdout._World, coef: np.ndarray) -> np.ndarray:

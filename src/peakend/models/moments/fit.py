@@ -38,11 +38,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from itertools import islice
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse
 from scipy.special import expit
 from threadpoolctl import threadpool_limits
 
@@ -50,7 +48,7 @@ from peakend.errors import ModelError, StatisticalWarning
 from peakend.models.moments.design import HIGH, LOW, MIDDLE, NOT_SCORED, MomentDesign
 from peakend.models.moments.importance import collinear_pairs, relative_weights
 from peakend.stats.links import LOGIT, BinaryLink
-from peakend.stats.resampling import cluster_bootstrap_counts
+from peakend.stats.resampling import cluster_bootstrap_weights
 
 F64 = NDArray[np.float64]
 F32 = NDArray[np.float32]
@@ -188,16 +186,16 @@ def fit_moments(
         ame = _ame_rows(design, ame_rows)
 
         def effects(
-            ame_w: F64, weight: F64, gram: F64, coef: F64, with_fit: bool = False
+            per_row_w: F64, weight: F64, gram: F64, coef: F64, with_fit: bool = False
         ) -> Effects:
-            ame_weight = ame.distinct.total(ame_w)
+            ame_weight = ame.distinct.total(per_row_w[ame.rows])
             return _effects(
                 matrix, design.binary, x, y, weight, (ame, ame_weight), coef, gram, with_fit
             )
 
         weight = rows.total(design.weights)
         gram = _gram(aug, factor * weight)
-        point = effects(design.weights[ame.rows], weight, gram, coef, with_fit=True)
+        point = effects(design.weights, weight, gram, coef, with_fit=True)
         collinear = collinear_pairs(
             gram,
             matrix.touchpoint,
@@ -207,22 +205,24 @@ def fit_moments(
             float(np.sum(factor * weight)) / design.n,
         )
 
-        totals = _Totals.of(design, rows, ame.rows)
+        unweighted = bool(np.all(design.weights == 1.0))
 
-        def replicate(counts: I64) -> Effects:
-            summed, ame_w = totals(counts)
+        def replicate(counts: F64) -> Effects:
+            # weights of 1 leave the counts as they are: no journey-sized product
+            per_row = counts if unweighted else design.weights * counts
+            summed = rows.total(per_row)
             g = _gram(aug, factor * summed)
             coef = _solve(g, ridge)
             if design.binary:  # importance at the replicate's own IRLS weights
                 g = _irls_gram(x, coef, summed, g)
-            return effects(ame_w, summed, g, coef)
+            return effects(per_row, summed, g, coef)
 
         draws: list[Effects] = []
         pending: list[Future[Effects]] = []
         # the next block of counts is drawn while the workers fit the current one
-        counts = cluster_bootstrap_counts(design.clusters, design.n, n_resamples, seed)
-        while block := list(islice(counts, threads)):
-            submitted = [pool.submit(replicate, c) for c in block]
+        blocks = cluster_bootstrap_weights(design.clusters, design.n, n_resamples, seed, threads)
+        for block in blocks:
+            submitted = [pool.submit(replicate, counts) for counts in block]
             _collect(pending, draws, progress)
             pending = submitted
         _collect(pending, draws, progress)
@@ -237,50 +237,6 @@ def fit_moments(
         collinear=collinear,
         converged=whole.converged,
     )
-
-
-@dataclass(frozen=True)
-class _Totals:
-    """A bootstrap replicate's weights per distinct row and per marginal-effect journey.
-
-    From the counts of the units drawn (customers, or journeys when none
-    repeat): with every weight 1 (the usual case) both are integer sums of
-    those counts, taken as one sparse product with a map from units to
-    distinct rows and marginal-effect journeys; exact in any order, so equal
-    to totalling per-journey counts, without the journey-sized array of
-    counts and its sum per replicate. Otherwise the weights are multiplied
-    by each journey's count and summed per distinct row, as before.
-    """
-
-    design: MomentDesign
-    rows: _Distinct
-    ame_rows: I64
-    units: sparse.csc_array | None  # the map, (distinct rows + AME journeys) x units
-
-    @classmethod
-    def of(cls, design: MomentDesign, rows: _Distinct, ame_rows: I64) -> _Totals:
-        """The totals of ``design``'s replicates; ``ame_rows`` the marginal effects' journeys."""
-        if not bool(np.all(design.weights == 1.0)):
-            return cls(design, rows, ame_rows, None)
-        size = rows.first.size
-        unit = np.arange(design.n) if design.clusters is None else design.clusters
-        target = np.concatenate([rows.inverse, size + np.arange(ame_rows.size)])
-        source = np.concatenate([unit, unit[ame_rows]])
-        units = int(unit.max()) + 1
-        shape = (size + ame_rows.size, units)
-        ones = np.ones(target.size, dtype=np.int64)
-        return cls(design, rows, ame_rows, sparse.csc_array((ones, (target, source)), shape=shape))
-
-    def __call__(self, counts: I64) -> tuple[F64, F64]:
-        """Weights per distinct row and per marginal-effect journey of a replicate's ``counts``."""
-        if self.units is not None:
-            both = np.asarray(self.units @ counts, dtype=np.float64)
-            size = self.rows.first.size
-            return both[:size], both[size:]
-        clusters = self.design.clusters
-        per_journey = counts if clusters is None else counts[clusters]
-        per_row = self.design.weights * per_journey
-        return self.rows.total(per_row), per_row[self.ame_rows]
 
 
 def _irls_gram(x: F32, coef: F64, weight: F64, fallback: F64) -> F64:
@@ -473,9 +429,10 @@ def fit_predict_rows(design: MomentDesign, train: I64, test: I64, full: FullFit)
     columns that occur in them, so neither is built again from the journeys:
     on the 10M-event log each of the five folds built an 860,000-row matrix
     and sorted its journeys for their distinct rows. The coefficients and
-    predictions are exactly those of :func:`fit_predict`; a training sample
-    whose columns ``full`` lacks (no middle band where the whole has one and
-    ``full`` made another band the reference) takes :func:`fit_predict`.
+    predictions are exactly those of :func:`fit_predict`. A training sample
+    with a column ``full`` lacks takes :func:`fit_predict` (where the whole has
+    no middle band at a touchpoint, ``full`` drops that touchpoint's most
+    common band, and the sample's most common one may be another).
     """
     part = _part_columns(full.matrix, design.bands[train], len(design.control_names))
     if part is None:
