@@ -58,6 +58,7 @@ from peakend.models.memory.models import (
     MODELS,
     MemoryModel,
     ModelComparison,
+    candidate_matrices,
     compare_models,
     fit_model,
 )
@@ -260,8 +261,15 @@ def remembered_experience(
     binary = _is_binary(dataset, outcome)
     y = table["_y"].to_numpy().astype(np.float64)
     clusters = _clusters(table)
-    comparison = compare_models(table, y, binary=binary, folds=folds, seed=seed, clusters=clusters)
-    models = {name: fit_model(name, table, y, binary=binary, clusters=clusters) for name in MODELS}
+    matrices = candidate_matrices(table)  # for the comparison and the fits on all journeys
+    comparison = compare_models(
+        table, y, binary=binary, folds=folds, seed=seed, clusters=clusters, matrices=matrices
+    )
+    models = {
+        name: fit_model(name, table, y, binary=binary, clusters=clusters, matrix=matrices[name])
+        for name in MODELS
+    }
+    del matrices
     chosen = models[comparison.chosen]
     verdict = memory_verdict(
         models[TEST_MODEL],
@@ -271,9 +279,7 @@ def remembered_experience(
         declared=dataset.spec.experienced_order,
     )
     journeys = journey_rows(table, chosen, good, weak, margin)
-    seqs = wi.journey_sequences(
-        events, table["journey_id"].combine_chunks(), table["duration_s"].to_numpy()
-    )
+    seqs = _sequences(dataset, events, table)
     types = np.asarray(table["_type"].to_pylist(), dtype=object)
     ratios = weight_ratios(chosen, models["full"], float(np.median(table["n_scored"].to_numpy())))
     return MemoryResult(
@@ -306,6 +312,16 @@ def _clusters(table: pa.Table) -> np.ndarray | None:
     filled = pc.coalesce(ids, pc.cast(table["journey_id"], pa.string()))
     codes = pc.dictionary_encode(filled.combine_chunks()).indices
     return cluster_codes(codes.to_numpy(zero_copy_only=False))
+
+
+def _sequences(dataset: Dataset, events: object, table: pa.Table) -> wi.Sequences:
+    """The analysed journeys' scored moments in journey order: from the events in
+    memory, or by a query where the events stay on a remote engine (Spark)."""
+    ids, durations = table["journey_id"].combine_chunks(), table["duration_s"].to_numpy()
+    source = dataset.event_source
+    if source is not None and source.remote:
+        return wi.journey_sequences(events, ids, durations)
+    return wi.loaded_sequences(dataset.events, ids, durations)
 
 
 # ------------------------------------------------------------------ inputs
