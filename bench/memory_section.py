@@ -1,4 +1,4 @@
-"""The report's memory section alone: CPU seconds of ``remembered_experience`` as the report runs it.
+"""The report's memory section alone: CPU seconds of ``remembered_experience`` as run there.
 
 Run from the repository root, one version per process, alternated::
 

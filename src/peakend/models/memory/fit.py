@@ -210,15 +210,19 @@ def out_of_sample(
     folds keep each customer's journeys together. ``splits`` are the folds'
     ``(train, test)`` rows when already drawn (:func:`grouped_kfold_splits` of the
     same ``clusters``, ``folds`` and ``seed``): every candidate model shares them.
-    The design is built once and each fold's training rows taken from it.
+    The design is built once and each fold's training rows taken from it into one
+    buffer, reused from fold to fold (a fresh matrix per fold costs zeroed pages).
     """
     design = design_of(x)
     start = fit_design(design, y, binary=True, covariance=False).coef if binary else None
     if splits is None:
         splits = list(grouped_kfold_splits(clusters, len(y), folds, seed))
     result = np.empty(len(y))
+    rows = np.empty((max((len(train) for train, _ in splits), default=0), design.shape[1]))
     for train, test in splits:
-        model = fit_design(design[train], y[train], binary=binary, start=start, covariance=False)
+        # the rows exist: "clip" only spares the copy that "raise" buffers ``out`` through
+        taken = np.take(design, train, axis=0, out=rows[: len(train)], mode="clip")
+        model = fit_design(taken, y[train], binary=binary, start=start, covariance=False)
         result[test] = predict(model, x[test])
     return result
 

@@ -279,11 +279,13 @@ def order_test(
     multi = np.bincount(seqs.group, minlength=seqs.n_journeys) >= 2
     names = tuple(dict.fromkeys(f for model in models for f in model.features))
     lived, reordered = _by_column(before, names, multi), _by_column(after, names, multi)
+    lived_rows, reordered_rows = np.ascontiguousarray(lived), np.ascontiguousarray(reordered)
     scratch = (np.empty(int(multi.sum())), np.empty(int(multi.sum())))
     result = []
     for model in models:
         index = [names.index(f) for f in model.features]
-        x0, x1 = Rows.taken(model, lived, index), Rows.taken(model, reordered, index)
+        x0 = Rows.taken(model, lived_rows, lived, index)
+        x1 = Rows.taken(model, reordered_rows, reordered, index)
 
         def mean_abs(m: MemoryModel, x0: Rows = x0, x1: Rows = x1) -> list[float]:
             return [_nanmean(_abs_change(m, x0, x1, scratch))]
@@ -343,12 +345,12 @@ class Rows:
         return cls._with(model, x, tuple(by_column[:, j] for j in range(x.shape[1])))
 
     @classmethod
-    def taken(cls, model: MemoryModel, by_column: F64, index: list[int]) -> Rows:
-        """The rows of the columns ``index`` of ``by_column`` (Fortran order), whose
-        columns are used where they are instead of copied."""
-        x = np.empty((by_column.shape[0], len(index)))  # C order, as the product wants
-        for k, j in enumerate(index):
-            x[:, k] = by_column[:, j]
+    def taken(cls, model: MemoryModel, by_row: F64, by_column: F64, index: list[int]) -> Rows:
+        """The rows of the columns ``index`` of a matrix stored both by row (C order,
+        as the product wants) and by column (Fortran order), whose columns are used
+        where they are instead of copied."""
+        whole = index == list(range(by_row.shape[1]))
+        x = by_row if whole else np.take(by_row, index, axis=1)
         return cls._with(model, x, tuple(by_column[:, j] for j in index))
 
     @classmethod
@@ -371,7 +373,8 @@ class Rows:
             return self.eta
         moved = np.flatnonzero(coef[1:] != self.coef[1:])
         if moved.size == 0:  # the intercept alone
-            return np.add(coef[0], self.product, out=out)
+            shifted: F64 = np.add(coef[0], self.product, out=out)
+            return shifted
         if moved.size > 1:
             eta = model.fit.linear_predictor(self.x)
             if out is None:
