@@ -8,7 +8,8 @@ Run from the repository root, one version per process, alternated::
 As in ``peakend analyze``, the journey features come from the journey summary (computed
 before the timing) and BLAS runs on one thread; the events are read into memory and
 their timed share counted before the timing too (in the report the moments section,
-which runs beside the memory section, asks for both first). Prints the section's CPU
+which runs beside the memory section, asks for both first; ``--share`` counts the
+timed share in the section instead). Prints the section's CPU
 seconds (user + system), minor page faults and wall seconds, the process's peak memory,
 and with ``--json FILE`` writes the section's result (``MemoryResult.to_dict``) to compare
 two versions number for number; ``--profile FILE`` writes a ``cProfile`` of the section.
@@ -35,6 +36,11 @@ def main() -> None:
     parser.add_argument("spec")
     parser.add_argument("--json", help="write the section's result here")
     parser.add_argument("--profile", help="write a cProfile of the section here")
+    parser.add_argument(
+        "--share",
+        action="store_true",
+        help="count the events' timed share in the section (as when it asks first)",
+    )
     args = parser.parse_args()
 
     import peakend
@@ -44,7 +50,9 @@ def main() -> None:
 
     dataset = peakend.load(args.spec)
     summary = summarize_journeys(dataset)
-    timed_share(dataset.events)
+    events = dataset.events  # read into memory before the timing, as the report has them
+    if not args.share:
+        timed_share(events)
     profile = cProfile.Profile() if args.profile else None
     with threadpool_limits(limits=1, user_api="blas"):
         user0, system0, faults0 = _usage()

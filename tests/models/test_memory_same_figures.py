@@ -306,3 +306,41 @@ def _json(value: dict[str, object]) -> str:
     import json
 
     return json.dumps(value, sort_keys=True, default=str)
+
+
+def test_the_timed_share_by_runs_is_the_grouped_one(dataset: peakend.Dataset) -> None:
+    """Journey after journey (in chunks that split journeys, with missing times, without
+    times, without scores, one moment each) the runs give the grouped share; events in
+    another order fall back to grouping."""
+    from peakend.models.memory.verdict import _grouped_share, _share_by_runs
+
+    events = dataset.events.select(["journey_id", "score", "ts"])
+    chunked = pa.Table.from_batches(events.to_batches(max_chunksize=997))
+    assert chunked["journey_id"].num_chunks > 1
+    stamps = events["ts"]
+    no_time = pa.nulls(events.num_rows, stamps.type)
+    some = pc.if_else(pc.greater(events["score"], 3), pa.scalar(None, stamps.type), stamps)
+    first = pc.equal(events["journey_id"], events["journey_id"][0])
+    no_score = pa.nulls(events.num_rows, events["score"].type)
+    cases = [
+        chunked,
+        events.set_column(2, "ts", some),
+        events.set_column(2, "ts", no_time),
+        events.set_column(1, "score", no_score),
+        events.filter(first),
+        events.slice(0, 1),
+    ]
+    for table in cases:
+        assert _share_by_runs(table) is not None
+        assert _same(np.array(_share_by_runs(table)), np.array(_grouped_share(table)))
+    one_each = events.filter(pc.invert(_repeats(events["journey_id"])))
+    assert math.isnan(_share_by_runs(one_each) or 0.0) == math.isnan(_grouped_share(one_each))
+    order = np.random.default_rng(7).permutation(events.num_rows)
+    assert _share_by_runs(events.take(pa.array(order))) is None
+    assert _share_by_runs(events.slice(0, 0)) is None
+
+
+def _repeats(ids: pa.ChunkedArray) -> pa.Array:
+    """Whether each event's journey id equals the one before (all but a journey's first)."""
+    flat = ids.combine_chunks()
+    return pa.concat_arrays([pa.array([False]), pc.equal(flat[1:], flat[:-1])])

@@ -143,9 +143,9 @@ def loaded_sequences(events: pa.Table, journey_ids: pa.Array, duration_s: F64) -
     """
     from peakend.models.moments.total import _journey_order  # it imports this module
 
-    rows = pc.index_in(events["journey_id"], value_set=journey_ids)
-    keep = pc.is_valid(rows).to_numpy(zero_copy_only=False)
-    group = pc.fill_null(rows, -1).to_numpy(zero_copy_only=False)[keep].astype(np.int64)
+    all_rows = _journey_rows(events["journey_id"], journey_ids)
+    keep = all_rows >= 0
+    group = all_rows[keep]
     stamps = pc.cast(events["ts"], pa.int64())
     missing = pc.is_null(stamps).to_numpy(zero_copy_only=False)[keep]
     ts = pc.fill_null(stamps, 0).to_numpy(zero_copy_only=False)[keep]
@@ -163,6 +163,41 @@ def loaded_sequences(events: pa.Table, journey_ids: pa.Array, duration_s: F64) -
         np.asarray(values[scored], dtype=np.float64),
         duration_s,
     )
+
+
+def journey_runs(ids: pa.ChunkedArray) -> I64 | None:
+    """Where each run of equal journey ids starts, when no journey has two runs (and no
+    id is missing): events stored journey after journey, as loaded. ``None`` otherwise,
+    or without events. One comparison of neighbours and a count of the runs' ids,
+    where grouping or looking up every event's id hashes ten million texts."""
+    if ids.null_count or len(ids) == 0:
+        return None
+    changes = []
+    last = None
+    for chunk in ids.chunks:
+        if len(chunk) == 0:
+            continue
+        first = chunk[0].as_py()
+        changes.append(np.array([last is None or first != last]))
+        inner = pc.not_equal(chunk[1:], chunk[:-1]).to_numpy(zero_copy_only=False)
+        changes.append(np.asarray(inner, dtype=bool))
+        last = chunk[-1].as_py()
+    starts = np.flatnonzero(np.concatenate(changes)).astype(np.int64)
+    if pc.count_distinct(ids.take(pa.array(starts))).as_py() != len(starts):
+        return None
+    return starts
+
+
+def _journey_rows(ids: pa.ChunkedArray, journey_ids: pa.Array) -> I64:
+    """Each event's row in ``journey_ids`` (−1 when not there): looked up once per run of
+    a journey's events when they lie together (:func:`journey_runs`)."""
+    starts = journey_runs(ids)
+    if starts is None:
+        rows = pc.index_in(ids, value_set=journey_ids)
+        return np.asarray(pc.fill_null(rows, -1).to_numpy(zero_copy_only=False), np.int64)
+    found = pc.index_in(ids.take(pa.array(starts)), value_set=journey_ids)
+    codes = np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), np.int64)
+    return np.repeat(codes, np.diff(np.r_[starts, len(ids)]))
 
 
 def sequence_features(seqs: Sequences, valence: F64 | None = None) -> pa.Table:
