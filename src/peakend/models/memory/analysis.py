@@ -58,6 +58,7 @@ from peakend.models.memory.models import (
     MODELS,
     MemoryModel,
     ModelComparison,
+    candidate_matrices,
     compare_models,
     fit_model,
 )
@@ -260,8 +261,15 @@ def remembered_experience(
     binary = _is_binary(dataset, outcome)
     y = table["_y"].to_numpy().astype(np.float64)
     clusters = _clusters(table)
-    comparison = compare_models(table, y, binary=binary, folds=folds, seed=seed, clusters=clusters)
-    models = {name: fit_model(name, table, y, binary=binary, clusters=clusters) for name in MODELS}
+    matrices = candidate_matrices(table)  # for the comparison and the fits on all journeys
+    comparison = compare_models(
+        table, y, binary=binary, folds=folds, seed=seed, clusters=clusters, matrices=matrices
+    )
+    models = {
+        name: fit_model(name, table, y, binary=binary, clusters=clusters, matrix=matrices[name])
+        for name in MODELS
+    }
+    del matrices
     chosen = models[comparison.chosen]
     verdict = memory_verdict(
         models[TEST_MODEL],
@@ -271,9 +279,7 @@ def remembered_experience(
         declared=dataset.spec.experienced_order,
     )
     journeys = journey_rows(table, chosen, good, weak, margin)
-    seqs = wi.journey_sequences(
-        events, table["journey_id"].combine_chunks(), table["duration_s"].to_numpy()
-    )
+    seqs = _sequences(dataset, events, table)
     types = np.asarray(table["_type"].to_pylist(), dtype=object)
     ratios = weight_ratios(chosen, models["full"], float(np.median(table["n_scored"].to_numpy())))
     return MemoryResult(
@@ -306,6 +312,16 @@ def _clusters(table: pa.Table) -> np.ndarray | None:
     filled = pc.coalesce(ids, pc.cast(table["journey_id"], pa.string()))
     codes = pc.dictionary_encode(filled.combine_chunks()).indices
     return cluster_codes(codes.to_numpy(zero_copy_only=False))
+
+
+def _sequences(dataset: Dataset, events: object, table: pa.Table) -> wi.Sequences:
+    """The analysed journeys' scored moments in journey order: from the events in
+    memory, or by a query where the events stay on a remote engine (Spark)."""
+    ids, durations = table["journey_id"].combine_chunks(), table["duration_s"].to_numpy()
+    source = dataset.event_source
+    if source is not None and source.remote:
+        return wi.journey_sequences(events, ids, durations)
+    return wi.loaded_sequences(dataset.events, ids, durations)
 
 
 # ------------------------------------------------------------------ inputs
@@ -346,14 +362,15 @@ def _with_outcome(
     section); outcomes with a journey twice are joined.
     """
     ids = outcomes["journey_id"].cast(pa.large_string()).combine_chunks()
-    if pc.count_distinct(ids).as_py() != len(ids):
+    if not _ascending(ids, strictly=True) and pc.count_distinct(ids).as_py() != len(ids):
         return _joined(journeys, outcomes, outcome, journey_type)
     keys = journeys["journey_id"].cast(pa.large_string()).combine_chunks()
-    match = pc.index_in(keys, value_set=ids)
+    match = _positions(keys, ids)
     y = outcomes[outcome].cast(pa.float64()).combine_chunks().take(match)
     keep = pc.and_kleene(pc.greater(journeys["n_scored"], 0), pc.is_valid(y))
     rows = pc.indices_nonzero(pc.fill_null(keep, False))
-    rows = rows.take(pc.sort_indices(keys.take(rows)))
+    if not _ascending(keys.take(rows)):  # the engine's features come sorted by id
+        rows = rows.take(pc.sort_indices(keys.take(rows)))
     table = journeys.take(rows)
     table = table.set_column(
         table.schema.get_field_index("journey_id"), "journey_id", keys.take(rows)
@@ -365,6 +382,26 @@ def _with_outcome(
         labels = outcomes[journey_type].cast(pa.string()).fill_null("(missing)")
         types = labels.combine_chunks().take(match).take(rows)
     return table.append_column("_type", types)
+
+
+def _ascending(ids: pa.Array, *, strictly: bool = False) -> bool:
+    """Whether ``ids`` (no missing one) are in ascending order, each larger than the last
+    when ``strictly``: then a sort leaves them in place and they are distinct."""
+    if ids.null_count:
+        return False
+    if len(ids) < 2:
+        return True
+    earlier = (pc.less_equal if strictly else pc.less)(ids[1:], ids[:-1])
+    return not pc.any(earlier).as_py()
+
+
+def _positions(keys: pa.Array, ids: pa.Array) -> pa.Array:
+    """The position of each key among ``ids`` (distinct; missing when absent), as
+    ``pc.index_in``; without a hash table when the two lists are the same."""
+    same = len(keys) == len(ids) and not keys.null_count and not ids.null_count
+    if same and pc.all(pc.equal(keys, ids)).as_py() is not False:
+        return pa.array(np.arange(len(ids), dtype=np.int32))
+    return pc.index_in(keys, value_set=ids)
 
 
 def _joined(

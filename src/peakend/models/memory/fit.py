@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,7 +80,26 @@ def fit(
     which is all that out-of-sample prediction needs. ``clusters`` (customer
     codes) makes the sandwich cluster-robust.
     """
-    design = np.column_stack([np.ones(len(y)), x])
+    return fit_design(
+        design_of(x), y, binary=binary, start=start, covariance=covariance, clusters=clusters
+    )
+
+
+def design_of(x: F64) -> F64:
+    """The design matrix of feature rows ``x``: a column of ones, then ``x``."""
+    return np.column_stack([np.ones(len(x)), x])
+
+
+def fit_design(
+    design: F64,
+    y: F64,
+    *,
+    binary: bool,
+    start: F64 | None = None,
+    covariance: bool = True,
+    clusters: I64 | None = None,
+) -> LinearFit:
+    """:func:`fit` of a design matrix already built (:func:`design_of`)."""
     if binary:
         return _fit_logistic(design, y, start, covariance, clusters)
     return _fit_ols(design, y, covariance, clusters)
@@ -174,18 +194,35 @@ def predicted_from(model: LinearFit, eta: F64) -> F64:
 
 
 def out_of_sample(
-    x: F64, y: F64, *, binary: bool, folds: int, seed: int, clusters: I64 | None = None
+    x: F64,
+    y: F64,
+    *,
+    binary: bool,
+    folds: int,
+    seed: int,
+    clusters: I64 | None = None,
+    splits: Sequence[tuple[I64, I64]] | None = None,
 ) -> F64:
     """Predictions for every row from a model fitted on the other folds.
 
     Logistic fits start from the fit on all rows, which is close to every fold's
     solution, so each fold needs only a few Newton steps. With ``clusters`` the
-    folds keep each customer's journeys together.
+    folds keep each customer's journeys together. ``splits`` are the folds'
+    ``(train, test)`` rows when already drawn (:func:`grouped_kfold_splits` of the
+    same ``clusters``, ``folds`` and ``seed``): every candidate model shares them.
+    The design is built once and each fold's training rows taken from it into one
+    buffer, reused from fold to fold (a fresh matrix per fold costs zeroed pages).
     """
-    start = fit(x, y, binary=True, covariance=False).coef if binary else None
+    design = design_of(x)
+    start = fit_design(design, y, binary=True, covariance=False).coef if binary else None
+    if splits is None:
+        splits = list(grouped_kfold_splits(clusters, len(y), folds, seed))
     result = np.empty(len(y))
-    for train, test in grouped_kfold_splits(clusters, len(y), folds, seed):
-        model = fit(x[train], y[train], binary=binary, start=start, covariance=False)
+    rows = np.empty((max((len(train) for train, _ in splits), default=0), design.shape[1]))
+    for train, test in splits:
+        # the rows exist: "clip" only spares the copy that "raise" buffers ``out`` through
+        taken = np.take(design, train, axis=0, out=rows[: len(train)], mode="clip")
+        model = fit_design(taken, y[train], binary=binary, start=start, covariance=False)
         result[test] = predict(model, x[test])
     return result
 

@@ -36,7 +36,7 @@ import pyarrow as pa
 
 from peakend.errors import ConfigError, ModelError
 from peakend.models.memory import fit as mf
-from peakend.stats.resampling import Interval
+from peakend.stats.resampling import Interval, grouped_kfold_splits
 
 F64 = mf.F64
 
@@ -95,21 +95,32 @@ FEATURE_DESCRIPTIONS = {
 }
 
 
-def feature_matrix(table: pa.Table, features: tuple[str, ...]) -> F64:
+def feature_matrix(
+    table: pa.Table, features: tuple[str, ...], columns: dict[str, F64] | None = None
+) -> F64:
     """The ``(journeys, features)`` matrix of model features from journey rows.
 
     ``table`` holds the engine's journey features (``mean_valence``,
     ``peak_valence``, …). A missing trend (fewer than two scored moments) counts
-    as flat (0); a missing duration (no timestamps) as 0 days.
+    as flat (0); a missing duration (no timestamps) as 0 days. ``columns`` keeps
+    each feature's column (:func:`feature_column`) for the next matrix of the same
+    rows: the candidate models share most of their features.
     """
-    cols = [_feature(table, f) for f in features]
+    known = {} if columns is None else columns
+    cols = [known[f] if f in known else known.setdefault(f, _feature(table, f)) for f in features]
     if not cols:
         return np.empty((table.num_rows, 0))
     return np.column_stack(cols)
 
 
+def feature_column(table: pa.Table, name: str) -> F64:
+    """One model feature of every journey row of ``table`` (read-only: it may be the
+    table's own memory)."""
+    return _feature(table, name)
+
+
 def _column(table: pa.Table, name: str) -> F64:
-    return np.asarray(table[name].to_numpy(zero_copy_only=False), dtype=np.float64).copy()
+    return np.asarray(table[name].to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 def _feature(table: pa.Table, name: str) -> F64:
@@ -199,11 +210,24 @@ class MemoryModel:
         """
         return self.remembered_from(self.fit.linear_predictor(x))
 
-    def remembered_from(self, eta: F64) -> F64:
-        """:meth:`remembered` of journeys whose linear predictor is ``eta``."""
+    def remembered_from(self, eta: F64, out: F64 | None = None) -> F64:
+        """:meth:`remembered` of journeys whose linear predictor is ``eta``.
+
+        ``(eta - a) / b`` with the slope ``b`` of the flat journey's side of ``a``
+        (``eta - a >= 0`` exactly when ``eta >= a``). Written into ``out`` when given
+        (it may be ``eta`` itself): the delta method asks this again and again of
+        arrays of every journey, and fresh ones cost the kernel zeroed pages. Only the
+        full model's slopes differ by side; the others' take one division.
+        """
         a, b_pos, b_neg = self._flat_line()
-        result = np.where(eta >= a, (eta - a) / _safe(b_pos), (eta - a) / _safe(b_neg))
-        return np.asarray(result, dtype=np.float64)
+        gap = np.subtract(eta, a, out=out)
+        if _safe(b_pos) == _safe(b_neg):
+            return np.asarray(np.divide(gap, _safe(b_pos), out=gap), dtype=np.float64)
+        negative = np.divide(gap, _safe(b_neg))
+        below = gap < 0
+        np.divide(gap, _safe(b_pos), out=gap)
+        np.copyto(gap, negative, where=below)
+        return np.asarray(gap, dtype=np.float64)
 
     def predicted_from(self, eta: F64) -> F64:
         """:meth:`predict` of journeys whose linear predictor is ``eta``."""
@@ -263,14 +287,39 @@ def _flat_value(kind: str, experienced: F64, centre: float) -> F64 | float:
 
 
 def fit_model(
-    name: str, table: pa.Table, y: F64, *, binary: bool, clusters: mf.I64 | None = None
+    name: str,
+    table: pa.Table,
+    y: F64,
+    *,
+    binary: bool,
+    clusters: mf.I64 | None = None,
+    matrix: tuple[tuple[str, ...], F64] | None = None,
 ) -> MemoryModel:
-    """Fit candidate ``name`` on all journeys of ``table`` (cluster-robust with ``clusters``)."""
-    features = usable_features(table, MODELS[name])
-    x = feature_matrix(table, features)
+    """Fit candidate ``name`` on all journeys of ``table`` (cluster-robust with ``clusters``).
+
+    ``matrix`` is the candidate's features and their matrix when already built
+    (:func:`candidate_matrices`).
+    """
+    features, x = candidate_matrices(table, (name,))[name] if matrix is None else matrix
     centre = tuple(float(c) for c in x.mean(axis=0)) if len(x) else (0.0,) * len(features)
     fitted = mf.fit(x, y, binary=binary, clusters=clusters)
     return MemoryModel(name, features, binary, fitted, centre)
+
+
+def candidate_matrices(
+    table: pa.Table, models: tuple[str, ...] = tuple(MODELS)
+) -> dict[str, tuple[tuple[str, ...], F64]]:
+    """Each candidate's usable features (:func:`usable_features`) and their matrix.
+
+    Built once for the comparison and the fits on all journeys, each feature's
+    column read from the table once for every candidate that uses it.
+    """
+    columns: dict[str, F64] = {}
+    result = {}
+    for name in models:
+        features = usable_features(table, MODELS[name])
+        result[name] = (features, feature_matrix(table, features, columns))
+    return result
 
 
 def usable_features(table: pa.Table, features: tuple[str, ...]) -> tuple[str, ...]:
@@ -383,6 +432,7 @@ def compare_models(
     models: tuple[str, ...] = tuple(MODELS),
     tolerance: float | None = None,
     clusters: mf.I64 | None = None,
+    matrices: dict[str, tuple[tuple[str, ...], F64]] | None = None,
 ) -> ModelComparison:
     """Score each candidate out of sample on the same seeded k-fold split and choose one.
 
@@ -405,6 +455,8 @@ def compare_models(
         :data:`RMSE_TOLERANCE` times the best RMSE.
     clusters:
         Customer codes per row: folds keep a customer's journeys together.
+    matrices:
+        :func:`candidate_matrices` of ``table`` when already built.
     """
     if BASELINE not in models:
         raise ConfigError("the model comparison needs the mean-only baseline 'mean'")
@@ -415,11 +467,12 @@ def compare_models(
         )
     raw: dict[str, mf.Score] = {}
     used: dict[str, tuple[str, ...]] = {}
+    matrices = candidate_matrices(table, models) if matrices is None else matrices
+    splits = list(grouped_kfold_splits(clusters, len(y), folds, seed))  # shared by all
     for name in models:
-        used[name] = usable_features(table, MODELS[name])
-        x = feature_matrix(table, used[name])
+        used[name], x = matrices[name]
         prediction = mf.out_of_sample(
-            x, y, binary=binary, folds=folds, seed=seed, clusters=clusters
+            x, y, binary=binary, folds=folds, seed=seed, clusters=clusters, splits=splits
         )
         raw[name] = mf.score(y, prediction, binary=binary, clusters=clusters)
     best = _best(raw)

@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from peakend.models.memory.models import MemoryModel
+from peakend.models.memory.whatif import journey_runs
 from peakend.stats.distributions import chi2_sf, normal_quantile
 from peakend.stats.resampling import Interval
 
@@ -121,7 +122,39 @@ def timed_share(events: pa.Table) -> float:
 
 
 def _timed_share(events: pa.Table) -> float:
-    """:func:`timed_share`, counted."""
+    """:func:`timed_share`, counted: by the journeys' runs of events when each journey's
+    events lie together (as loaded), else by grouping the scored events by journey."""
+    by_runs = _share_by_runs(events)
+    return _grouped_share(events) if by_runs is None else by_runs
+
+
+def _share_by_runs(events: pa.Table) -> float | None:
+    """:func:`timed_share` of events stored journey after journey; ``None`` otherwise.
+
+    Per run of one journey's events: its scored moments, and the earliest and latest
+    time among them; distinct times are a latest later than the earliest. The same
+    share as grouping the scored events by journey (a hash aggregation of ten million
+    text ids and their times, seconds of CPU time), from one pass over the ids.
+    """
+    starts = journey_runs(events["journey_id"])
+    if starts is None:
+        return None
+    scored = pc.is_valid(events["score"]).to_numpy(zero_copy_only=False)
+    stamps = pc.cast(events["ts"], pa.int64())
+    timed = scored & pc.is_valid(stamps).to_numpy(zero_copy_only=False)
+    ts = pc.fill_null(stamps, 0).to_numpy(zero_copy_only=False)
+    bounds = np.iinfo(np.int64)
+    count = np.add.reduceat(scored.astype(np.int64), starts)
+    earliest = np.minimum.reduceat(np.where(timed, ts, bounds.max), starts)
+    latest = np.maximum.reduceat(np.where(timed, ts, bounds.min), starts)
+    several = count >= 2
+    if not several.any():
+        return float("nan")
+    return float(np.mean(latest[several] > earliest[several]))
+
+
+def _grouped_share(events: pa.Table) -> float:
+    """:func:`timed_share` by grouping the scored events by journey."""
     needed = events.select(["journey_id", "score", "ts"])  # not every text column
     scored = needed.filter(pc.is_valid(needed["score"]))
     if scored.num_rows == 0:

@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 from peakend import engine
 from peakend.errors import ConfigError
 from peakend.models.memory.fit import F64, wald
-from peakend.models.memory.models import MemoryModel, feature_matrix
+from peakend.models.memory.models import MemoryModel, feature_column, feature_matrix
 from peakend.stats.resampling import Interval
 
 I64 = NDArray[np.int64]
@@ -126,6 +126,78 @@ def journey_sequences(
     if duration_s is None:
         duration_s = np.full(len(journey_ids), math.nan)
     return Sequences(journey_ids, group, position, valence, duration_s)
+
+
+def loaded_sequences(events: pa.Table, journey_ids: pa.Array, duration_s: F64) -> Sequences:
+    """:func:`journey_sequences` of canonical events in memory (an Arrow table), without a query.
+
+    The same moments in the same order: each event's journey is looked up among
+    ``journey_ids``, the events of those journeys are put in journey order (the
+    engine's :func:`~peakend.engine.journey_window`: by time, events without a time
+    last, then ``seq``; one stable sort by journey when they arrive in that order
+    within each journey), each gets its 0-based position among its journey's events,
+    and the scored ones are kept. On ten million events the query's window, sort and
+    copy into Arrow cost seconds of CPU time the columns read here do not.
+    Events with the same journey, time and ``seq`` keep their stored order (the
+    query leaves the order of such ties open).
+    """
+    from peakend.models.moments.total import _journey_order  # it imports this module
+
+    all_rows = _journey_rows(events["journey_id"], journey_ids)
+    keep = all_rows >= 0
+    group = all_rows[keep]
+    stamps = pc.cast(events["ts"], pa.int64())
+    missing = pc.is_null(stamps).to_numpy(zero_copy_only=False)[keep]
+    ts = pc.fill_null(stamps, 0).to_numpy(zero_copy_only=False)[keep]
+    order = _journey_order(group, missing, ts, events["seq"].to_numpy()[keep])
+    group = group[order]
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if len(group) else group
+    position = np.arange(len(group)) - np.repeat(starts, np.diff(np.r_[starts, len(group)]))
+    valence = events["valence"]
+    scored = pc.is_valid(valence).to_numpy(zero_copy_only=False)[keep][order]
+    values = pc.fill_null(valence, math.nan).to_numpy(zero_copy_only=False)[keep][order]
+    return Sequences(
+        journey_ids,
+        group[scored],
+        position[scored].astype(np.float64),
+        np.asarray(values[scored], dtype=np.float64),
+        duration_s,
+    )
+
+
+def journey_runs(ids: pa.ChunkedArray) -> I64 | None:
+    """Where each run of equal journey ids starts, when no journey has two runs (and no
+    id is missing): events stored journey after journey, as loaded. ``None`` otherwise,
+    or without events. One comparison of neighbours and a count of the runs' ids,
+    where grouping or looking up every event's id hashes ten million texts."""
+    if ids.null_count or len(ids) == 0:
+        return None
+    changes = []
+    last = None
+    for chunk in ids.chunks:
+        if len(chunk) == 0:
+            continue
+        first = chunk[0].as_py()
+        changes.append(np.array([last is None or first != last]))
+        inner = pc.not_equal(chunk[1:], chunk[:-1]).to_numpy(zero_copy_only=False)
+        changes.append(np.asarray(inner, dtype=bool))
+        last = chunk[-1].as_py()
+    starts = np.flatnonzero(np.concatenate(changes)).astype(np.int64)
+    if pc.count_distinct(ids.take(pa.array(starts))).as_py() != len(starts):
+        return None
+    return starts
+
+
+def _journey_rows(ids: pa.ChunkedArray, journey_ids: pa.Array) -> I64:
+    """Each event's row in ``journey_ids`` (−1 when not there): looked up once per run of
+    a journey's events when they lie together (:func:`journey_runs`)."""
+    starts = journey_runs(ids)
+    if starts is None:
+        rows = pc.index_in(ids, value_set=journey_ids)
+        return np.asarray(pc.fill_null(rows, -1).to_numpy(zero_copy_only=False), np.int64)
+    found = pc.index_in(ids.take(pa.array(starts)), value_set=journey_ids)
+    codes = np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), np.int64)
+    return np.repeat(codes, np.diff(np.r_[starts, len(ids)]))
 
 
 def sequence_features(seqs: Sequences, valence: F64 | None = None) -> pa.Table:
@@ -240,28 +312,48 @@ def order_test(
     before = sequence_features(seqs)
     after = sequence_features(seqs, shuffled(seqs, seed))
     multi = np.bincount(seqs.group, minlength=seqs.n_journeys) >= 2
+    names = tuple(dict.fromkeys(f for model in models for f in model.features))
+    lived, reordered = _by_column(before, names, multi), _by_column(after, names, multi)
+    lived_rows, reordered_rows = np.ascontiguousarray(lived), np.ascontiguousarray(reordered)
+    scratch = (np.empty(int(multi.sum())), np.empty(int(multi.sum())))
     result = []
     for model in models:
-        x0 = Rows.of(model, feature_matrix(before, model.features)[multi])
-        x1 = Rows.of(model, feature_matrix(after, model.features)[multi])
+        index = [names.index(f) for f in model.features]
+        x0 = Rows.taken(model, lived_rows, lived, index)
+        x1 = Rows.taken(model, reordered_rows, reordered, index)
 
-        def mean_abs(m: MemoryModel, x0: Rows = x0, x1: Rows = x1) -> float:
-            return _nanmean(_abs_change(m, x0, x1))
+        def mean_abs(m: MemoryModel, x0: Rows = x0, x1: Rows = x1) -> list[float]:
+            return [_nanmean(_abs_change(m, x0, x1, scratch))]
 
         change = _abs_change(model, x0, x1)
         result.append(
             OrderEffect(
                 model.name,
-                _mean_interval(change, weight_variance(model, mean_abs)),
+                _mean_interval(change, weight_variances(model, mean_abs, 1)[0]),
                 float(np.mean(change > 0)) if len(change) else 0.0,
             )
         )
     return result
 
 
-def _abs_change(model: MemoryModel, x0: Rows, x1: Rows) -> F64:
-    change = np.abs(x1.remembered(model) - x0.remembered(model))
-    return np.where(change < 1e-9, 0.0, change)
+def _by_column(table: pa.Table, names: tuple[str, ...], rows: NDArray[np.bool_]) -> F64:
+    """The features ``names`` of the journeys ``rows`` as one matrix stored by column
+    (Fortran order): each model's matrix and moved columns are taken from it."""
+    out = np.empty((int(rows.sum()), len(names)), order="F")
+    for j, name in enumerate(names):
+        np.compress(rows, feature_column(table, name), out=out[:, j])
+    return out
+
+
+def _abs_change(model: MemoryModel, x0: Rows, x1: Rows, out: tuple[F64, F64] | None = None) -> F64:
+    """``|remembered after - before|`` per journey, below 1e-9 counted as 0 (in ``out[1]``
+    when given, ``out[0]`` then holds the remembered valence before)."""
+    before = x0.remembered(model, None if out is None else out[0])
+    change = x1.remembered(model, None if out is None else out[1])
+    np.subtract(change, before, out=change)
+    np.abs(change, out=change)
+    change[change < 1e-9] = 0.0
+    return change
 
 
 @dataclass(frozen=True)
@@ -279,37 +371,62 @@ class Rows:
     coef: F64  # the fitted weights (intercept first)
     eta: F64  # the linear predictor under them
     product: F64  # ``x @ coef[1:]``, the linear predictor without the intercept
-    columns: F64  # ``x`` by column (Fortran order)
+    columns: tuple[F64, ...]  # ``x`` by column, each contiguous
 
     @classmethod
     def of(cls, model: MemoryModel, x: F64) -> Rows:
         """The rows ``x`` under ``model``'s fitted weights."""
+        by_column = np.asfortranarray(x)
+        return cls._with(model, x, tuple(by_column[:, j] for j in range(x.shape[1])))
+
+    @classmethod
+    def taken(cls, model: MemoryModel, by_row: F64, by_column: F64, index: list[int]) -> Rows:
+        """The rows of the columns ``index`` of a matrix stored both by row (C order,
+        as the product wants) and by column (Fortran order), whose columns are used
+        where they are instead of copied."""
+        whole = index == list(range(by_row.shape[1]))
+        x = by_row if whole else np.take(by_row, index, axis=1)
+        return cls._with(model, x, tuple(by_column[:, j] for j in index))
+
+    @classmethod
+    def _with(cls, model: MemoryModel, x: F64, columns: tuple[F64, ...]) -> Rows:
         coef = model.fit.coef
         product = np.asarray(x @ coef[1:], dtype=np.float64)
-        return cls(x, coef, model.fit.linear_predictor(x), product, np.asfortranarray(x))
+        # the fitted linear predictor is the intercept plus that product (one product)
+        eta = np.asarray(coef[0] + product, dtype=np.float64)
+        return cls(x, coef, eta, product, columns)
 
-    def linear_predictor(self, model: MemoryModel) -> F64:
+    def linear_predictor(self, model: MemoryModel, out: F64 | None = None) -> F64:
         """The rows' linear predictor under ``model``'s weights (as
-        :meth:`~peakend.models.memory.fit.LinearFit.linear_predictor` up to rounding)."""
+        :meth:`~peakend.models.memory.fit.LinearFit.linear_predictor` up to rounding).
+
+        Under the fitted weights it is :attr:`eta` itself (not to be written to);
+        otherwise a new array, or ``out`` when given.
+        """
         coef = model.fit.coef
         if coef is self.coef:
             return self.eta
         moved = np.flatnonzero(coef[1:] != self.coef[1:])
         if moved.size == 0:  # the intercept alone
-            return np.asarray(coef[0] + self.product, dtype=np.float64)
+            shifted: F64 = np.add(coef[0], self.product, out=out)
+            return shifted
         if moved.size > 1:
-            return model.fit.linear_predictor(self.x)
+            eta = model.fit.linear_predictor(self.x)
+            if out is None:
+                return eta
+            out[...] = eta
+            return out
         j = int(moved[0])
         step = coef[1 + j] - self.coef[1 + j]
-        # coef[0] + (product + step * column), in one new array
-        out: F64 = np.multiply(self.columns[:, j], step)
-        np.add(self.product, out, out=out)
-        np.add(coef[0], out, out=out)
-        return out
+        # coef[0] + (product + step * column), in one array
+        result: F64 = np.multiply(self.columns[j], step, out=out)
+        np.add(self.product, result, out=result)
+        np.add(coef[0], result, out=result)
+        return result
 
-    def remembered(self, model: MemoryModel) -> F64:
-        """:meth:`MemoryModel.remembered` of the rows."""
-        return model.remembered_from(self.linear_predictor(model))
+    def remembered(self, model: MemoryModel, out: F64 | None = None) -> F64:
+        """:meth:`MemoryModel.remembered` of the rows (into ``out`` when given)."""
+        return model.remembered_from(self.linear_predictor(model, out), out=out)
 
     def predict(self, model: MemoryModel) -> F64:
         """:meth:`MemoryModel.predict` of the rows."""
@@ -344,33 +461,44 @@ def best_last(model: MemoryModel, seqs: Sequences, types: NDArray[np.object_]) -
     x0 = _features(model, seqs)
     x1 = _features(model, seqs, with_best_last(seqs))
     multi = np.bincount(seqs.group, minlength=seqs.n_journeys) >= 2
+    labels = types.astype(str)
     result = []
     for label in ["all", *sorted({str(t) for t in types} - {"all"})]:
-        mask = multi if label == "all" else multi & (types.astype(str) == label)
+        mask = multi if label == "all" else multi & (labels == label)
         a, b = Rows.of(model, x0[mask]), Rows.of(model, x1[mask])
-
-        def before(m: MemoryModel, a: Rows = a) -> float:
-            return _nanmean(a.remembered(m))
-
-        def remembered(m: MemoryModel, a: Rows = a, b: Rows = b) -> float:
-            return _nanmean(b.remembered(m) - a.remembered(m))
-
-        def outcome(m: MemoryModel, a: Rows = a, b: Rows = b) -> float:
-            return _nanmean(b.predict(m) - a.predict(m))
-
+        before, remembered, outcome = weight_variances(model, _BestLastStatistics(a, b), 3)
         result.append(
             BestLast(
                 label,
-                _mean_interval(a.remembered(model), weight_variance(model, before)),
-                _mean_interval(
-                    b.remembered(model) - a.remembered(model), weight_variance(model, remembered)
-                ),
-                _mean_interval(
-                    b.predict(model) - a.predict(model), weight_variance(model, outcome)
-                ),
+                _mean_interval(a.remembered(model), before),
+                _mean_interval(b.remembered(model) - a.remembered(model), remembered),
+                _mean_interval(b.predict(model) - a.predict(model), outcome),
             )
         )
     return result
+
+
+class _BestLastStatistics:
+    """The best-last what-if's three means under moved weights, from one linear
+    predictor per set of rows: the remembered valence before, its change and the
+    outcome's change (as ``_nanmean`` of the :class:`Rows`' figures). Three
+    journey-sized buffers are reused from call to call."""
+
+    def __init__(self, a: Rows, b: Rows) -> None:
+        self.a, self.b = a, b
+        self.buffers = tuple(np.empty(len(a.eta)) for _ in range(3))
+
+    def __call__(self, m: MemoryModel) -> list[float]:
+        """``[before, remembered change, outcome change]`` under ``m``'s weights."""
+        first, second, third = self.buffers
+        eta_a = self.a.linear_predictor(m, first)
+        eta_b = self.b.linear_predictor(m, second)
+        outcome = _nanmean(np.subtract(m.predicted_from(eta_b), m.predicted_from(eta_a), out=third))
+        remembered_a = m.remembered_from(eta_a, out=first)
+        remembered_b = m.remembered_from(eta_b, out=second)
+        before = _nanmean(remembered_a)
+        change = _nanmean(np.subtract(remembered_b, remembered_a, out=third))
+        return [before, change, outcome]
 
 
 def weight_variance(model: MemoryModel, statistic: Callable[[MemoryModel], float]) -> float:
@@ -381,21 +509,31 @@ def weight_variance(model: MemoryModel, statistic: Callable[[MemoryModel], float
     fitted weights, so an interval without this term would be too narrow exactly
     when the weights are uncertain. NaN when the fit has no covariance.
     """
+    return weight_variances(model, lambda m: [statistic(m)], 1)[0]
+
+
+def weight_variances(
+    model: MemoryModel, statistics: Callable[[MemoryModel], Sequence[float]], count: int
+) -> list[float]:
+    """:func:`weight_variance` of ``count`` statistics, asked together under each moved weight.
+
+    ``statistics(m)`` gives every statistic at once, so what they share (the linear
+    predictor of every journey under the moved weights) is computed once per move
+    instead of once per statistic: the same figures as one statistic at a time.
+    """
     coef, cov = model.fit.coef, model.fit.cov
     if not np.all(np.isfinite(cov)):
-        return math.nan
-    grad = np.zeros(len(coef))
+        return [math.nan] * count
+    grad = np.zeros((count, len(coef)))
     for i in range(len(coef)):
         step = 1e-5 * max(1.0, abs(float(coef[i])))
         up, down = coef.copy(), coef.copy()
         up[i] += step
         down[i] -= step
-        grad[i] = (statistic(_with_coef(model, up)) - statistic(_with_coef(model, down))) / (
-            2 * step
-        )
-    if not np.all(np.isfinite(grad)):
-        return math.nan
-    return float(grad @ cov @ grad)
+        high, low = statistics(_with_coef(model, up)), statistics(_with_coef(model, down))
+        for k in range(count):
+            grad[k, i] = (high[k] - low[k]) / (2 * step)
+    return [float(g @ cov @ g) if np.all(np.isfinite(g)) else math.nan for g in grad]
 
 
 def _with_coef(model: MemoryModel, coef: F64) -> MemoryModel:
@@ -407,8 +545,12 @@ def _features(model: MemoryModel, seqs: Sequences, valence: F64 | None = None) -
 
 
 def _nanmean(values: F64) -> float:
-    finite = values[np.isfinite(values)]
-    return float(finite.mean()) if len(finite) else math.nan
+    """The mean of the finite values (the values themselves when all are: no copy)."""
+    finite = np.isfinite(values)
+    if bool(finite.all()):
+        return float(values.mean()) if len(values) else math.nan
+    kept = values[finite]
+    return float(kept.mean()) if len(kept) else math.nan
 
 
 def _mean_interval(values: F64, weight_var: float = 0.0) -> Interval:
