@@ -21,7 +21,7 @@ from peakend.generate import GeneratorConfig, generate
 from peakend.load import load
 from peakend.loading import events as events_module
 from peakend.loading.duck import problems
-from peakend.loading.event_order import CANONICAL_ORDER, in_canonical_order
+from peakend.loading.event_order import CANONICAL_ORDER, in_canonical_order, in_chunks_of
 from peakend.schema import EVENT_SCHEMA
 
 
@@ -142,3 +142,19 @@ def test_the_order_check_agrees_with_duckdb_sort() -> None:
         assert answer == events.equals(expected.cast(schema))
         seen[answer] += 1
     assert seen[True] > 50 and seen[False] > 50
+
+
+def test_the_events_are_cut_into_the_chunks_the_sort_gives() -> None:
+    """Sums over chunked columns add chunk by chunk: the table read without a sort
+    must be chunked as DuckDB's sort chunks it (every chunk but the last full)."""
+    values = pa.chunked_array([[1, 2, 3], [4, 5, 6], [7, 8], [9], [10, 11, 12], [13]])
+    cut = in_chunks_of(pa.table({"v": values}), 3)
+    assert [len(c) for c in cut["v"].chunks] == [3, 3, 3, 3, 1]
+    assert cut["v"].to_pylist() == list(range(1, 14))
+    aligned = pa.table({"v": pa.chunked_array([[1, 2, 3], [4]])})
+    assert in_chunks_of(aligned, 3) is aligned
+    con = duckdb.connect()
+    con.register("big", pa.table({"v": range(300_000)}))
+    by_sort = con.sql("SELECT v FROM big ORDER BY v").to_arrow_table()
+    as_read = in_chunks_of(con.sql("SELECT v FROM big").to_arrow_table(122_880), 122_880)
+    assert [len(c) for c in as_read["v"].chunks] == [len(c) for c in by_sort["v"].chunks]

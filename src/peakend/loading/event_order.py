@@ -61,3 +61,18 @@ def _numbers(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
     return np.asarray(values.to_numpy(zero_copy_only=False))
+
+
+def in_chunks_of(table: pa.Table, size: int) -> pa.Table:
+    """``table`` with every chunk but the last ``size`` rows long.
+
+    The chunks already that long are kept as they are (no copy); from the first
+    that is not, the rest is copied once and cut again.
+    """
+    lengths = [len(chunk) for chunk in table.column(0).chunks] if table.num_columns else []
+    aligned = next((i for i, n in enumerate(lengths) if n != size), len(lengths))
+    if aligned >= len(lengths) - 1:
+        return table
+    head = table.slice(0, aligned * size).to_batches()
+    tail = table.slice(aligned * size).combine_chunks().to_batches(max_chunksize=size)
+    return pa.Table.from_batches([*head, *tail], schema=table.schema)

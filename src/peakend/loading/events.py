@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from peakend.loading.event_order import CANONICAL_ORDER, in_canonical_order
+from peakend.loading.event_order import CANONICAL_ORDER, in_canonical_order, in_chunks_of
 from peakend.schema import EVENT_SCHEMA
 
 if TYPE_CHECKING:
@@ -31,6 +31,10 @@ VIEW = "peakend_events"
 
 _FLOAT_COLUMNS = ("score", "valence")
 _HEAD = 100_000
+_SORTED_CHUNK = 122_880
+"""Rows in each chunk of the table DuckDB's sort gives (its row group size). The
+events read without the sort are chunked the same way: sums over a chunked column
+add chunk by chunk, so the same chunks give the same sums to the last digit."""
 """Events whose order is checked before all are read (:meth:`EventSource._as_read`)."""
 
 
@@ -123,10 +127,11 @@ class EventSource:
         head = self.db.sql(f"{keys} LIMIT {_HEAD}").to_arrow_table()
         if not in_canonical_order(head, self._row):
             return None
-        table = self.db.sql(_canonical(self._select, "", extra=self._row)).to_arrow_table()
+        query = _canonical(self._select, "", extra=self._row)
+        table = self.db.sql(query).to_arrow_table(_SORTED_CHUNK)
         if not in_canonical_order(table, self._row):
             return None
-        return table.drop_columns([self._row])
+        return in_chunks_of(table.drop_columns([self._row]), _SORTED_CHUNK)
 
     def write_parquet(self, path: str | Path) -> None:
         """Write the events, in canonical order, to a Parquet file without an Arrow copy."""
