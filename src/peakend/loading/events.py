@@ -31,11 +31,11 @@ VIEW = "peakend_events"
 
 _FLOAT_COLUMNS = ("score", "valence")
 _HEAD = 100_000
+"""Events whose order is checked before all are read (:meth:`EventSource._as_read`)."""
 _SORTED_CHUNK = 122_880
 """Rows in each chunk of the table DuckDB's sort gives (its row group size). The
 events read without the sort are chunked the same way: sums over a chunked column
 add chunk by chunk, so the same chunks give the same sums to the last digit."""
-"""Events whose order is checked before all are read (:meth:`EventSource._as_read`)."""
 
 
 class EventSource:
