@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from peakend.loading.event_order import CANONICAL_ORDER, in_canonical_order, in_chunks_of
 from peakend.schema import EVENT_SCHEMA
 
 if TYPE_CHECKING:
@@ -29,6 +30,12 @@ VIEW = "peakend_events"
 """Name of the canonical events view on the source's connection."""
 
 _FLOAT_COLUMNS = ("score", "valence")
+_HEAD = 100_000
+"""Events whose order is checked before all are read (:meth:`EventSource._as_read`)."""
+_SORTED_CHUNK = 122_880
+"""Rows in each chunk of the table DuckDB's sort gives (its row group size). The
+events read without the sort are chunked the same way: sums over a chunked column
+add chunk by chunk, so the same chunks give the same sums to the last digit."""
 
 
 class EventSource:
@@ -44,19 +51,21 @@ class EventSource:
         under their canonical names; other columns are left out.
     n_rows:
         How many events the query gives (known from the load; not recounted).
-    order:
-        ``ORDER BY`` terms over the columns of ``select`` that put the events in
-        the canonical order (empty: the query's own order).
+    row:
+        The column of ``select`` numbering the events in the source's order, the
+        last term of the canonical order (:data:`~peakend.loading.event_order.CANONICAL_ORDER`);
+        None when ``select`` gives the events in the canonical order already.
     """
 
     remote = False
     """Whether the events live outside this process (a Spark session): analyses then
     ask for aggregates through :meth:`ibis_table` instead of reading the events."""
 
-    def __init__(self, db: duckdb.DuckDBPyConnection, select: str, *, n_rows: int, order: str):
+    def __init__(self, db: duckdb.DuckDBPyConnection, select: str, *, n_rows: int, row: str | None):
         self._db: duckdb.DuckDBPyConnection | None = db
         self._select = select
-        self._order = order
+        self._row = row
+        self._order = CANONICAL_ORDER.format(row=row) if row else ""
         self.n_rows = n_rows
         db.sql(f"CREATE OR REPLACE TEMP VIEW {VIEW} AS {_canonical(select, '')}")
 
@@ -70,7 +79,7 @@ class EventSource:
         db = duckdb.connect(config=resources().duckdb_config())
         db.execute("SET TimeZone = 'UTC'")
         select = f"SELECT * FROM read_parquet({_literal(str(path))})"
-        return cls(db, select, n_rows=n_rows, order="")
+        return cls(db, select, n_rows=n_rows, row=None)
 
     @property
     def open(self) -> bool:
@@ -96,9 +105,33 @@ class EventSource:
         return backend, backend.table(VIEW)
 
     def to_arrow(self) -> pa.Table:
-        """Every event as an Arrow table in the canonical schema and order."""
-        table = self.db.sql(_canonical(self._select, self._order)).to_arrow_table()
+        """Every event as an Arrow table in the canonical schema and order.
+
+        Read as the source gives them when they are in the canonical order already
+        (the usual case: logs are mostly written by journey and time); sorted by
+        DuckDB otherwise. Both give the same table.
+        """
+        table = self._as_read() if self._row else None
+        if table is None:
+            table = self.db.sql(_canonical(self._select, self._order)).to_arrow_table()
         return table.cast(EVENT_SCHEMA)
+
+    def _as_read(self) -> pa.Table | None:
+        """The events in the source's order if that is the canonical order, else None.
+
+        The first :data:`_HEAD` events are checked first: a log in another order
+        (by time across journeys, say) is told from them, before reading it all.
+        """
+        assert self._row is not None
+        keys = f'SELECT journey_id, ts, seq, "{self._row}" FROM ({self._select}) AS source'
+        head = self.db.sql(f"{keys} LIMIT {_HEAD}").to_arrow_table()
+        if not in_canonical_order(head, self._row):
+            return None
+        query = _canonical(self._select, "", extra=self._row)
+        table = self.db.sql(query).to_arrow_table(_SORTED_CHUNK)
+        if not in_canonical_order(table, self._row):
+            return None
+        return in_chunks_of(table.drop_columns([self._row]), _SORTED_CHUNK)
 
     def write_parquet(self, path: str | Path) -> None:
         """Write the events, in canonical order, to a Parquet file without an Arrow copy."""
@@ -120,9 +153,10 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _canonical(select: str, order: str) -> str:
+def _canonical(select: str, order: str, *, extra: str | None = None) -> str:
     """``select`` narrowed to the canonical columns, typed, NaN scores as missing,
-    in the order ``order`` gives (terms over the columns of ``select``)."""
+    in the order ``order`` gives (terms over the columns of ``select``); the column
+    ``extra`` of ``select`` last, when given."""
     columns = []
     for field in EVENT_SCHEMA:
         name = f'"{field.name}"'
@@ -131,6 +165,8 @@ def _canonical(select: str, order: str) -> str:
         else:
             value = f"CAST({name} AS {_SQL_TYPES[field.name]})"
         columns.append(f"{value} AS {name}")
+    if extra:
+        columns.append(f'"{extra}"')
     ordered = f" ORDER BY {order}" if order else ""
     return f"SELECT {', '.join(columns)} FROM ({select}) AS source{ordered}"
 

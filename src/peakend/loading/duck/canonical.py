@@ -95,9 +95,8 @@ class CanonicalEvents(DuckBase):
             "tp AS touchpoint, channel, initiated_by, score_final AS score, "
             f"valence_final AS valence, text, lang FROM ({kept}) AS kept"
         )
-        order = f"journey_id, ts NULLS LAST, seq, {ROW}"
         self.db.execute("RESET preserve_insertion_order")  # the engine's queries as elsewhere
-        return EventSource(self.db, select, n_rows=self.report.events_loaded, order=order)
+        return EventSource(self.db, select, n_rows=self.report.events_loaded, row=ROW)
 
     def _view_source(self) -> EventSource:
         """The kept events as a view over the source (:meth:`_in_place`); the work
@@ -118,6 +117,5 @@ class CanonicalEvents(DuckBase):
             "tp AS touchpoint, channel, initiated_by, score_final AS score, "
             f"valence_final AS valence, text, lang FROM ({kept}) AS kept"
         )
-        order = f"journey_id, ts NULLS LAST, seq, {ROW}"
         self.db.execute("RESET preserve_insertion_order")
-        return EventSource(self.db, select, n_rows=self.report.events_loaded, order=order)
+        return EventSource(self.db, select, n_rows=self.report.events_loaded, row=ROW)

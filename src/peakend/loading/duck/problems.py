@@ -14,6 +14,10 @@ from peakend.loading.duck.base import DuckBase, Unsupported
 from peakend.loading.duck.sql import _q
 from peakend.validate import ROW, Problem, Reason, Severity, parse_numbers, parse_timestamps
 
+_LISTED = 10_000
+"""At most this many dropped events of a view over the source are left out by their
+row numbers written into its condition (:meth:`ProblemRecording._not_dropped`)."""
+
 
 class ProblemRecording(DuckBase):
     """Quarantines, notes and drops the events a check finds."""
@@ -53,9 +57,25 @@ class ProblemRecording(DuckBase):
         self._counts = {}  # counted before this drop
         if self._view:
             self.db.sql(f"INSERT INTO ev_dropped SELECT {ROW} FROM ev WHERE keep AND ({where})")
-            self._define_view(f"{ROW} NOT IN (SELECT {ROW} FROM ev_dropped)")
+            self._define_view(self._not_dropped())
         else:
             self.db.sql(f"UPDATE ev SET keep = FALSE WHERE keep AND ({where})")
+
+    def _not_dropped(self) -> str:
+        """The condition of the events not listed in ``ev_dropped``: their row numbers
+        written into it when there are few, else a join with that table.
+
+        A join gives the rows in no set order; a condition keeps the source's order,
+        so events already in the canonical order are read into memory without a sort
+        (:meth:`~peakend.loading.events.EventSource.to_arrow`). A pass over the view
+        costs the same either way (docs/scale.md).
+        """
+        dropped = self.db.sql(
+            f"SELECT {ROW} FROM ev_dropped ORDER BY {ROW} LIMIT {_LISTED + 1}"
+        ).fetchall()
+        if len(dropped) > _LISTED:
+            return f"{ROW} NOT IN (SELECT {ROW} FROM ev_dropped)"
+        return f"{ROW} NOT IN ({', '.join(str(int(r)) for (r,) in dropped)})"
 
     def _define_view(self, keep: str) -> None:
         """View ``ev`` over the source, with ``keep`` as the flag of the kept events."""
