@@ -29,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from peakend.models.recovery.columns import all_numbers
 from peakend.spec import ChurnSpec, RecoverySpec
 
 TIME_VARYING: tuple[str, ...] = (
@@ -246,8 +247,8 @@ def dummy_columns(frame: pd.DataFrame) -> tuple[NDArray[np.float64], list[str]]:
     parts, names = [], []
     for col in frame.columns:
         values = frame[col]
-        numeric = pd.to_numeric(values, errors="coerce")
-        if numeric.notna().all() and values.nunique() > 2:
+        numeric = all_numbers(values)
+        if numeric is not None and values.nunique() > 2:
             parts.append(numeric.to_numpy(dtype=float))
             names.append(str(col))
             continue

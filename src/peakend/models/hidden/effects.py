@@ -233,7 +233,7 @@ def covariate_matrix(table: pa.Table, columns: list[str]) -> tuple[F64, list[str
             if missing.any():
                 plan.append((f"{col} missing", missing, None))
             continue
-        codes, found = _categories(table[col])
+        codes, found = categories(table[col])
         levels = sorted(found)[1:]  # first level is the reference
         for level in levels[:30]:
             plan.append((f"{col}={level}", codes == found.index(level), None))
@@ -245,7 +245,7 @@ def covariate_matrix(table: pa.Table, columns: list[str]) -> tuple[F64, list[str
     return matrix, [name for name, _, _ in plan]
 
 
-def _categories(values: pa.ChunkedArray) -> tuple[NDArray[np.int64], list[str]]:
+def categories(values: pa.ChunkedArray) -> tuple[NDArray[np.int64], list[str]]:
     """Each value's code and the levels by code, the levels being the values as text.
 
     Text columns are coded by Arrow (a missing value is the level ``"None"``);

@@ -19,6 +19,7 @@ import statsmodels.api as sm
 
 from peakend.errors import ConfigError
 from peakend.load import Dataset
+from peakend.models.recovery.columns import as_text
 from peakend.models.recovery.data import (
     GROUPS,
     NONE,
@@ -214,10 +215,10 @@ def analyse(inputs: RecoveryInputs, outcomes: list[str] | None) -> RecoveryResul
         )
     group = table["group"].to_numpy().astype(str)
     counts = {g: int(np.count_nonzero(group == g)) for g in GROUPS}
-    cluster = pd.factorize(table["customer_id"].astype(str))[0].astype(np.int64)
-    clustered = (
-        "customer" if np.unique(cluster).size < len(table) else "none (one unit per customer)"
-    )
+    cluster = pd.factorize(as_text(table["customer_id"]))[0].astype(np.int64)
+    # factorize numbers the customers 0..k-1: k is the largest code + 1, without sorting
+    customers = int(cluster.max()) + 1 if cluster.size else 0
+    clustered = "customer" if customers < len(table) else "none (one unit per customer)"
     notes: list[str] = []
     if rs.severity == "failure_score" and "failure_score" not in table.columns:
         raise ConfigError(
@@ -268,7 +269,7 @@ def _one_outcome(
     keep = table[[name, *confounders]].notna().all(axis=1).to_numpy()
     if not keep.all():
         notes.append(f"{name}: {int((~keep).sum()):,} unit(s) without the outcome or a confounder")
-    sub = table.loc[keep]
+    sub = _rows(table, keep, [name, "group", "repeated", *confounders])
     y = sub[name].to_numpy(dtype=float)
     group = sub["group"].to_numpy().astype(str)
     key = np.packbits(keep).tobytes()
@@ -332,6 +333,17 @@ def _one_outcome(
     )
 
 
+def _rows(table: pd.DataFrame, keep: np.ndarray, columns: list[str]) -> pd.DataFrame:
+    """The ``keep`` rows of the ``columns`` an outcome's contrasts read.
+
+    The whole table when every row is kept (no copy); otherwise only those
+    columns are copied, not every outcome and attribute of a million units.
+    """
+    if keep.all():
+        return table
+    return table.loc[keep, list(dict.fromkeys(columns))]
+
+
 def _by_severity(
     y: np.ndarray,
     group: np.ndarray,
@@ -373,7 +385,7 @@ def _speed(
     )
     if np.count_nonzero(keep) < 3 * MIN_GROUP:
         return None
-    sub = table.loc[keep]
+    sub = _rows(table, keep, [name, "group", *confounders])
     y = sub[name].to_numpy(dtype=float)
     x, _ = design(sub, confounders)
     log_h = np.log2(hours[keep])
