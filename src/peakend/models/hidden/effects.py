@@ -401,9 +401,13 @@ def _propensity(treated: NDArray[np.bool_], design: F64) -> F64:
     y = treated.astype(np.float64)
     beta = np.zeros(design.shape[1])
     ridge = 1e-6 * np.eye(design.shape[1])
+    # the weighted design of every iteration is written into one array: the same
+    # numbers as a fresh product each time, without the kernel zeroing new memory
+    weighted = np.empty_like(design)  # laid out as the product would be
     for _ in range(50):
         p = 1.0 / (1.0 + np.exp(-np.clip(design @ beta, -30, 30)))
-        hessian = (design * (p * (1 - p))[:, None]).T @ design / y.size + ridge
+        np.multiply(design, (p * (1 - p))[:, None], out=weighted)
+        hessian = weighted.T @ design / y.size + ridge
         step = np.linalg.solve(hessian, design.T @ (y - p) / y.size - ridge @ beta)
         beta += step
         if np.abs(step).max() < 1e-8:
