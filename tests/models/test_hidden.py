@@ -584,15 +584,11 @@ def test_journey_rows_are_each_anchors_own_lookup() -> None:
     from peakend.models.hidden.analysis import journey_rows
 
     table = pa.table({"journey_id": pa.chunked_array([["j1", "j2"], ["j3", "j4"]])})
-    ids = {
-        "b": np.array(["j4", "j9", "j1"], dtype=object),
-        "a": np.array(["j2"], dtype=object),
-        "c": np.array([], dtype=object),
-    }
+    ids = {"b": pa.array(["j4", "j9", "j1"]), "a": pa.array(["j2"]), "c": pa.array([], pa.string())}
     found = journey_rows(ids, table)
     assert list(found) == ["b", "a", "c"]
     for anchor, journeys in ids.items():
-        own = pc.index_in(pa.array(journeys, pa.string()), value_set=table["journey_id"])
+        own = pc.index_in(journeys, value_set=table["journey_id"])
         assert found[anchor].to_pylist() == own.to_pylist()
     assert journey_rows({}, table) == {}
 
@@ -610,12 +606,12 @@ def test_a_window_estimate_does_not_depend_on_the_order_of_the_journeys() -> Non
     last_full = rng.integers(0, horizon, n)
     counts = sparse.random(n, horizon, density=0.2, random_state=6, format="csr")
     counts.data = np.ceil(3 * counts.data)
-    ids = np.array([f"j{i:04d}" for i in range(n)], dtype=object)
+    ids = pa.array([f"j{i:04d}" for i in range(n)])
     quiet = np.ones(horizon, dtype=bool)
     quiet[3:5] = False
 
     def sample(order: np.ndarray) -> AnchorSample:
-        return AnchorSample(ids[order], customer[order], last_full[order],
+        return AnchorSample(ids.take(order), customer[order], last_full[order],
                             counts[order], np.linspace(0.8, 1.2, horizon), quiet)  # fmt: skip
 
     keep = rng.random(n) < 0.7

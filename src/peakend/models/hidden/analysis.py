@@ -21,7 +21,6 @@ import ibis
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from numpy.typing import NDArray
 
 from peakend import engine
 from peakend.errors import ConfigError
@@ -486,7 +485,7 @@ def _segment_excess(
     return result
 
 
-def journey_rows(ids: dict[str, NDArray[np.object_]], table: pa.Table) -> dict[str, pa.Array]:
+def journey_rows(ids: dict[str, pa.Array], table: pa.Table) -> dict[str, pa.Array]:
     """Each anchor's journeys' rows in ``table`` (null: not there), one lookup for all anchors.
 
     ``ids`` holds each anchor's journey ids; ``table`` has ``journey_id`` as text. One
@@ -496,9 +495,9 @@ def journey_rows(ids: dict[str, NDArray[np.object_]], table: pa.Table) -> dict[s
     names = list(ids)
     if not names:
         return {}
-    every = pa.array(np.concatenate([ids[a] for a in names]), pa.string())
+    every = pa.concat_arrays([pc.cast(ids[a], pa.string()) for a in names])
     at = pc.index_in(every, value_set=table["journey_id"])
-    bounds = np.cumsum([0, *(ids[a].size for a in names)])
+    bounds = np.cumsum([0, *(len(ids[a]) for a in names)])
     return {
         a: at.slice(int(lo), int(hi - lo))
         for a, lo, hi in zip(names, bounds[:-1], bounds[1:], strict=True)
