@@ -83,7 +83,7 @@ def with_outcomes(table: pd.DataFrame, ids: pa.ChunkedArray, outcomes: pa.Table)
     at = pc.index_in(ids, value_set=pc.cast(keys, pa.string())) if lookup else None
     if at is None or at.null_count:
         return table.merge(outcomes.to_pandas(), on="journey_id", how="left")
-    found = outcomes.select(extra).take(at).to_pandas()
+    found: pd.DataFrame = outcomes.select(extra).take(at).to_pandas()
     return pd.concat([table, found], axis=1)
 
 
