@@ -36,6 +36,7 @@ from peakend.models.churn.data import (
     independent_columns,
 )
 from peakend.models.churn.survival import Curve, by_group, negative_bands
+from peakend.models.hidden.times import epoch_seconds
 from peakend.models.snapshot import read_snapshot
 from peakend.spec import ChurnSpec, DatasetSpec, SourceSpec, read_spec
 from peakend.stats.cox import CoxFit, concordance, fit_cox
@@ -324,9 +325,9 @@ def _customer_times(events: ibis.Table, outcomes: ibis.Table, cs: ChurnSpec) -> 
     # filtered aggregates: a window over the customers first partitioned a million rows
     known = joined[cs.churned].notnull() & joined[cs.time].notnull()
     origin = (
-        joined._first.epoch_seconds().min()
+        epoch_seconds(joined._first).min()
         if cs.origin == "first_event"
-        else joined._last.epoch_seconds().max()
+        else epoch_seconds(joined._last).max()
     )
     per = joined.group_by("customer_id").aggregate(
         churned=joined[cs.churned].max(where=known).cast("int64"),

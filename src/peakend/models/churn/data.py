@@ -29,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from peakend.models.hidden.times import epoch_seconds
 from peakend.models.recovery.columns import all_numbers
 from peakend.spec import ChurnSpec, RecoverySpec
 
@@ -90,7 +91,7 @@ def history_rows(
     that no second query reads the events.
     """
     e = events.join(times, "customer_id")
-    t = (e.ts.epoch_seconds().cast("float64") - e._origin) / 86_400.0
+    t = (epoch_seconds(e.ts) - e._origin) / 86_400.0
     scored = e.valence.notnull()
     cols = {
         "_code": e._code.cast("int32"),
