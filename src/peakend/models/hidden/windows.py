@@ -205,7 +205,7 @@ def anchor_samples(
     a = anchors.filter(anchors.anchor.isin(names) & (anchors.half == 1) & (anchors.last_full >= 0))
     # in no particular order: a sample's figures are sums of whole counts over its
     # journeys and customers (numbered by id), the same in any order of the journeys,
-    # and sorting a million rows by journey id took a second of the engine's time
+    # so the engine need not sort a million rows by journey id
     rows = a.select("anchor", "journey_id", "customer", "last_full").to_pyarrow()
     p = pairs.filter(pairs.anchor.isin(names) & (pairs.half == 1))
     per = p.group_by(["anchor", "journey_id", "offset"]).aggregate(k=p.count()).to_pyarrow()

@@ -68,7 +68,7 @@ def with_outcomes(table: pd.DataFrame, ids: pa.ChunkedArray, outcomes: pa.Table)
 
     When every journey has exactly one outcome row, each row's outcomes are looked
     up by id in Arrow and set beside the table: the same frame as pandas' left
-    merge, whose hashing of a million ids on both sides took over a second.
+    merge, whose hashing of a million ids on both sides took about a second.
     Otherwise (a journey without outcomes or with several, ids that are not text,
     a column name on both sides) pandas' merge as before.
     """
