@@ -293,3 +293,79 @@ def test_rows_counted_at_the_kept_events_equal_one_by_one(seed: int) -> None:
     expected = _intervals_one_by_one({k: v.tolist() for k, v in events.items()}, churned, times)
     assert len(expected["_code"]) > 0
     assert {k: v.tolist() for k, v in found.items()} == expected
+
+
+def _customer_times_by_window(events: Any, outcomes: Any, cs: Any) -> Any:
+    """The customers' churn times as computed before: the origin as a window per customer."""
+    import ibis
+
+    owner = events.group_by("journey_id").aggregate(
+        customer_id=events.customer_id.min(), _first=events.ts.min(), _last=events.ts.max()
+    )
+    joined = owner.join(outcomes, "journey_id", how="left")
+    covs = {c: joined[c].min() for c in cs.covariates}
+    customer = ibis.window(group_by=joined.customer_id)
+    origin = (
+        joined._first.epoch_seconds().min().over(customer)
+        if cs.origin == "first_event"
+        else joined._last.epoch_seconds().max().over(customer)
+    )
+    joined = joined.mutate(_origin=origin.cast("float64"))
+    return (
+        joined.filter(joined[cs.churned].notnull() & joined[cs.time].notnull())
+        .group_by("customer_id")
+        .aggregate(
+            churned=joined[cs.churned].max().cast("int64"),
+            time=joined[cs.time].max().cast("float64"),
+            _origin=joined._origin.min(),
+            **covs,
+        )
+    )
+
+
+@pytest.mark.parametrize("origin", ["last_event", "first_event"])
+def test_customer_times_in_one_aggregation_equal_the_window(origin: str) -> None:
+    """Filtered aggregates give the table the window over customers gave.
+
+    Covers a customer with two journeys, one without an outcome (it still sets
+    the origin), a journey with a churn flag but no time, a customer with no known
+    churn (left out) and a missing covariate.
+    """
+    from datetime import datetime, timedelta
+
+    import ibis
+    import pyarrow as pa
+
+    from peakend.models.churn.analysis import _customer_times
+    from peakend.spec import ChurnSpec
+
+    day0 = datetime(2024, 1, 1)
+    rows = [  # journey, customer, days
+        ("j1", "a", 0.0), ("j1", "a", 2.0), ("j2", "a", 9.0), ("j3", "a", 4.0),
+        ("j4", "b", 1.0), ("j4", "b", 3.0), ("j5", "c", 5.0), ("j6", "d", 7.0),
+    ]  # fmt: skip
+    events = ibis.memtable(
+        pa.table(
+            {
+                "journey_id": [r[0] for r in rows],
+                "customer_id": [r[1] for r in rows],
+                "ts": pa.array([day0 + timedelta(days=r[2]) for r in rows], pa.timestamp("us")),
+            }
+        )
+    )
+    outcomes = ibis.memtable(
+        pa.table(
+            {
+                "journey_id": ["j1", "j3", "j4", "j5", "j6"],
+                "churned": pa.array([0, 1, 1, None, 1], pa.int64()),
+                "days": [30.0, 12.0, None, 4.0, 6.0],
+                "segment": ["x", None, "y", "z", None],
+            }
+        )
+    )
+    cs = ChurnSpec(churned="churned", time="days", covariates=("segment",), origin=origin)
+    order = [("customer_id", "ascending")]
+    found = _customer_times(events, outcomes, cs).to_pyarrow().sort_by(order)
+    expected = _customer_times_by_window(events, outcomes, cs).to_pyarrow().sort_by(order)
+    assert found.equals(expected)
+    assert found["customer_id"].to_pylist() == ["a", "d"]

@@ -40,3 +40,20 @@ def test_micros_between_equal_the_calendar_difference(zone: str | None) -> None:
     found = query.to_pyarrow()
     assert found["mine"].to_pylist() == found["theirs"].to_pylist()
     assert found["mine"].to_pylist()[:2] == [2, 14 * 86_400 * 1_000_000 - 1]
+
+
+def test_epoch_seconds_equal_ibis_epoch_seconds_with_their_fraction() -> None:
+    """Microseconds over a million are DuckDB's ``epoch(CAST(ts AS TIMESTAMP))``, to the bit."""
+    import numpy as np
+
+    from peakend.models.hidden.times import epoch_seconds
+
+    rng = np.random.default_rng(4)
+    micros = rng.integers(-2_208_988_800_000_000, 3_786_825_600_000_000, 20_000)  # 1900-2090
+    stamps = [datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(m)) for m in micros]
+    stamps += [datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)]
+    con = ibis.duckdb.connect()
+    t = con.create_table("times", pa.table({"ts": pa.array(stamps, pa.timestamp("us", "UTC"))}))
+    found = t.select(ours=epoch_seconds(t.ts), ibis=t.ts.epoch_seconds().cast("float64"))
+    table = found.to_pyarrow()
+    assert table["ours"].equals(table["ibis"])

@@ -181,3 +181,114 @@ def test_the_design_holds_the_cells_then_the_numeric_confounders() -> None:
     numeric = frame[["tenure", "age"]].to_numpy(dtype=float)
     np.testing.assert_array_equal(x, np.column_stack([cells, numeric]))
     assert x.flags.c_contiguous
+
+
+def _old_numbers(column):  # type: ignore[no-untyped-def]
+    """The decision before :func:`all_numbers`: the whole column parsed, then checked."""
+    import pandas as pd
+
+    values = pd.to_numeric(column, errors="coerce")
+    return values if values.notna().all() else None
+
+
+def test_all_numbers_decides_as_parsing_the_whole_column() -> None:
+    """Numbers as text, a word after the probe, a category first, missing values, booleans."""
+    import numpy as np
+    import pandas as pd
+
+    from peakend.models.recovery.columns import PROBE, all_numbers
+
+    n = 3 * PROBE
+    word_late = [str(i) for i in range(n)]
+    word_late[2 * PROBE] = "many"
+    columns = [
+        pd.Series([str(i * 0.5) for i in range(n)], dtype=object),
+        pd.Series(word_late, dtype=object),
+        pd.Series(["consumer", "business"] * PROBE, dtype=object),
+        pd.Series([1.0, np.nan] * PROBE),
+        pd.Series([True, False] * PROBE),
+        pd.Series(np.arange(n)),
+        pd.Series([], dtype=object),
+    ]
+    for column in columns:
+        old, new = _old_numbers(column), all_numbers(column)
+        assert (old is None) == (new is None)
+        if old is not None:
+            pd.testing.assert_series_equal(old, new)
+
+
+def test_as_text_is_astype_str() -> None:
+    """Strings stay as they are; missing values, numbers and other dtypes are converted."""
+    import numpy as np
+    import pandas as pd
+
+    from peakend.models.recovery.columns import as_text
+
+    columns = [
+        pd.Series(["c1", "c2", "c1"], dtype=object),
+        pd.Series(["c1", None, "c2"], dtype=object),
+        pd.Series(["c1", np.nan], dtype=object),
+        pd.Series([1, 2, 3]),
+        pd.Series([True, False]),
+        pd.Series(["a", None], dtype="string"),
+        pd.Series(["a", 1], dtype=object),
+    ]
+    for column in columns:
+        np.testing.assert_array_equal(as_text(column), column.astype(str).to_numpy())
+
+
+def test_outcomes_looked_up_by_id_are_the_left_merge() -> None:
+    """The Arrow lookup gives pandas' left merge; missing, repeated ids and clashes merge."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from peakend.models.recovery.inputs import with_outcomes
+
+    table = pd.DataFrame({"journey_id": ["j3", "j1", "j2"], "group": ["a", "b", "a"]})
+    ids = pa.chunked_array([pa.array(["j3", "j1", "j2"])])
+    outcomes = pa.table(
+        {
+            "journey_id": pa.chunked_array([["j1", "j2"], ["j3"]]),
+            "overall": [7.0, None, 5.0],
+            "segment": ["x", None, "y"],
+            "count": pa.array([1, 2, 3], pa.int64()),
+        }
+    )
+    cases = [
+        outcomes,
+        outcomes.slice(0, 2),  # a journey without outcomes
+        pa.concat_tables([outcomes, outcomes.slice(0, 1)]),  # a journey with two rows
+        outcomes.rename_columns(["journey_id", "overall", "group", "count"]),  # a clash
+    ]
+    for case in cases:
+        expected = table.merge(case.to_pandas(), on="journey_id", how="left")
+        pd.testing.assert_frame_equal(with_outcomes(table, ids, case), expected)
+
+
+def test_the_rows_of_an_outcome_are_those_of_loc() -> None:
+    """Only the columns read are copied, none when every row is kept."""
+    import numpy as np
+    import pandas as pd
+
+    from peakend.models.recovery.analysis import _rows
+
+    table = pd.DataFrame({"y": [1.0, 2.0, 3.0], "group": ["a", "b", "a"], "other": [0, 1, 2]})
+    keep = np.array([True, False, True])
+    pd.testing.assert_frame_equal(
+        _rows(table, keep, ["y", "group", "y"]), table.loc[keep, ["y", "group"]]
+    )
+    assert _rows(table, np.ones(3, dtype=bool), ["y"]) is table
+
+
+def test_masked_rows_are_the_arrays_rows_without_copies_when_all_are_in() -> None:
+    """Every row in: the arrays themselves; otherwise each array's rows of the mask."""
+    import numpy as np
+
+    from peakend.models.recovery.analysis import _masked
+
+    arrays = (np.arange(4.0), np.array(["a", "b", "c", "d"]), np.arange(8.0).reshape(4, 2))
+    same = _masked(np.ones(4, dtype=bool), arrays)
+    assert all(a is b for a, b in zip(same, arrays, strict=True))
+    mask = np.array([True, False, False, True])
+    for part, whole in zip(_masked(mask, arrays), arrays, strict=True):
+        np.testing.assert_array_equal(part, whole[mask])

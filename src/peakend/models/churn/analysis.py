@@ -36,6 +36,7 @@ from peakend.models.churn.data import (
     independent_columns,
 )
 from peakend.models.churn.survival import Curve, by_group, negative_bands
+from peakend.models.hidden.times import epoch_seconds
 from peakend.models.snapshot import read_snapshot
 from peakend.spec import ChurnSpec, DatasetSpec, SourceSpec, read_spec
 from peakend.stats.cox import CoxFit, concordance, fit_cox
@@ -319,24 +320,23 @@ def _customer_times(events: ibis.Table, outcomes: ibis.Table, cs: ChurnSpec) -> 
             churned=churned, time=time.cast("float64"), _origin=first_or_last.cast("float64")
         )
     assert cs.churned is not None and cs.time is not None
-    # the origin runs over all of a customer's events, journeys without an outcome too
-    customer = ibis.window(group_by=joined.customer_id)
+    # the origin runs over all of a customer's events, journeys without an outcome too;
+    # the rest over the journeys with a churn flag and time. One aggregation with
+    # filtered aggregates: a window over the customers first partitioned a million rows
+    known = joined[cs.churned].notnull() & joined[cs.time].notnull()
     origin = (
-        joined._first.epoch_seconds().min().over(customer)
+        epoch_seconds(joined._first).min()
         if cs.origin == "first_event"
-        else joined._last.epoch_seconds().max().over(customer)
+        else epoch_seconds(joined._last).max()
     )
-    joined = joined.mutate(_origin=origin.cast("float64"))
-    return (
-        joined.filter(joined[cs.churned].notnull() & joined[cs.time].notnull())
-        .group_by("customer_id")
-        .aggregate(
-            churned=joined[cs.churned].max().cast("int64"),
-            time=joined[cs.time].max().cast("float64"),
-            _origin=joined._origin.min(),
-            **covs,
-        )
+    per = joined.group_by("customer_id").aggregate(
+        churned=joined[cs.churned].max(where=known).cast("int64"),
+        time=joined[cs.time].max(where=known).cast("float64"),
+        _origin=origin.cast("float64"),
+        **{c: joined[c].min(where=known) for c in cs.covariates},
+        _known=joined.count(where=known),
     )
+    return per.filter(per._known > 0).drop("_known")
 
 
 def _final(rows: Rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -29,6 +29,8 @@ import pandas as pd
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from peakend.models.hidden.times import epoch_seconds
+from peakend.models.recovery.columns import all_numbers
 from peakend.spec import ChurnSpec, RecoverySpec
 
 TIME_VARYING: tuple[str, ...] = (
@@ -89,7 +91,7 @@ def history_rows(
     that no second query reads the events.
     """
     e = events.join(times, "customer_id")
-    t = (e.ts.epoch_seconds().cast("float64") - e._origin) / 86_400.0
+    t = (epoch_seconds(e.ts) - e._origin) / 86_400.0
     scored = e.valence.notnull()
     cols = {
         "_code": e._code.cast("int32"),
@@ -246,8 +248,8 @@ def dummy_columns(frame: pd.DataFrame) -> tuple[NDArray[np.float64], list[str]]:
     parts, names = [], []
     for col in frame.columns:
         values = frame[col]
-        numeric = pd.to_numeric(values, errors="coerce")
-        if numeric.notna().all() and values.nunique() > 2:
+        numeric = all_numbers(values)
+        if numeric is not None and values.nunique() > 2:
             parts.append(numeric.to_numpy(dtype=float))
             names.append(str(col))
             continue

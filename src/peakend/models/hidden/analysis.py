@@ -40,6 +40,7 @@ from peakend.models.hidden.curves import (
 from peakend.models.hidden.effects import (
     OutcomeGap,
     ProactiveEffect,
+    categories,
     covariate_matrix,
     joined_outcome_gaps,
     proactive_effect,
@@ -460,19 +461,21 @@ def _segment_excess(
     table = table.take(pa.array(np.arange(table.num_rows)[::-1]))  # a repeated id: its last row
     result: dict[int, dict[str, dict[str, Interval]]] = {}
     samples = dict(curves.samples)
-    scratch = weight_scratch(samples.values())  # one block of bootstrap weights, for all
-    for i, m in enumerate(moments):
+    for m in moments:
         if m.anchor not in samples:
             rows = curves.curves.filter(pc.equal(curves.curves["anchor"], m.anchor))
             quiet = ~np.asarray(rows["flagged"].to_pylist(), dtype=np.bool_)
             rhythm = _rhythm_of(rows)
             samples[m.anchor] = anchor_sample(curves.anchors, curves.pairs, m.anchor, rhythm, quiet)
+    scratch = weight_scratch(samples.values())  # one block of bootstrap weights, for all
+    where = journey_rows({m.anchor: samples[m.anchor].journey_id for m in moments}, table)
+    for i, m in enumerate(moments):
         sample = samples[m.anchor]
-        at = pc.index_in(pa.array(sample.journey_id, pa.string()), value_set=table["journey_id"])
         for seg in segments:
-            groups = np.array([str(v) for v in table[seg].take(at).to_pylist()], dtype=object)
-            for g in sorted(set(groups.tolist())):
-                keep = groups == g
+            # each journey's group as its text (a missing one "None"), coded by Arrow
+            codes, found = categories(table[seg].take(where[m.anchor]))
+            for g in sorted(found):
+                keep = codes == found.index(g)
                 if int((sample.last_full[keep] >= m.last_offset).sum()) < min_journeys:
                     continue
                 est = estimate_window(
@@ -480,6 +483,25 @@ def _segment_excess(
                 )
                 result.setdefault(i, {}).setdefault(seg, {})[g] = est.excess_per_1000
     return result
+
+
+def journey_rows(ids: dict[str, pa.Array], table: pa.Table) -> dict[str, pa.Array]:
+    """Each anchor's journeys' rows in ``table`` (null: not there), one lookup for all anchors.
+
+    ``ids`` holds each anchor's journey ids; ``table`` has ``journey_id`` as text. One
+    hash table of the table's ids serves every anchor, instead of one per moment
+    (a million ids each).
+    """
+    names = list(ids)
+    if not names:
+        return {}
+    every = pa.concat_arrays([pc.cast(ids[a], pa.string()) for a in names])
+    at = pc.index_in(every, value_set=table["journey_id"])
+    bounds = np.cumsum([0, *(len(ids[a]) for a in names)])
+    return {
+        a: at.slice(int(lo), int(hi - lo))
+        for a, lo, hi in zip(names, bounds[:-1], bounds[1:], strict=True)
+    }
 
 
 def _rhythm_of(rows: pa.Table) -> np.ndarray:

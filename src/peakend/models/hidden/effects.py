@@ -233,7 +233,7 @@ def covariate_matrix(table: pa.Table, columns: list[str]) -> tuple[F64, list[str
             if missing.any():
                 plan.append((f"{col} missing", missing, None))
             continue
-        codes, found = _categories(table[col])
+        codes, found = categories(table[col])
         levels = sorted(found)[1:]  # first level is the reference
         for level in levels[:30]:
             plan.append((f"{col}={level}", codes == found.index(level), None))
@@ -245,7 +245,7 @@ def covariate_matrix(table: pa.Table, columns: list[str]) -> tuple[F64, list[str
     return matrix, [name for name, _, _ in plan]
 
 
-def _categories(values: pa.ChunkedArray) -> tuple[NDArray[np.int64], list[str]]:
+def categories(values: pa.ChunkedArray) -> tuple[NDArray[np.int64], list[str]]:
     """Each value's code and the levels by code, the levels being the values as text.
 
     Text columns are coded by Arrow (a missing value is the level ``"None"``);
@@ -401,9 +401,13 @@ def _propensity(treated: NDArray[np.bool_], design: F64) -> F64:
     y = treated.astype(np.float64)
     beta = np.zeros(design.shape[1])
     ridge = 1e-6 * np.eye(design.shape[1])
+    # the weighted design of every iteration is written into one array: the same
+    # numbers as a fresh product each time, without the kernel zeroing new memory
+    weighted = np.empty_like(design)  # laid out as the product would be
     for _ in range(50):
         p = 1.0 / (1.0 + np.exp(-np.clip(design @ beta, -30, 30)))
-        hessian = (design * (p * (1 - p))[:, None]).T @ design / y.size + ridge
+        np.multiply(design, (p * (1 - p))[:, None], out=weighted)
+        hessian = weighted.T @ design / y.size + ridge
         step = np.linalg.solve(hessian, design.T @ (y - p) / y.size - ridge @ beta)
         beta += step
         if np.abs(step).max() < 1e-8:

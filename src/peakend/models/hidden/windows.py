@@ -179,7 +179,7 @@ class AnchorSample:
     ``quiet`` marks the offsets not flagged on the detection half.
     """
 
-    journey_id: NDArray[np.object_]
+    journey_id: pa.Array
     customer: I64
     last_full: I64
     counts: sparse.csr_matrix
@@ -203,8 +203,10 @@ def anchor_samples(
     """
     names = sorted(curves)
     a = anchors.filter(anchors.anchor.isin(names) & (anchors.half == 1) & (anchors.last_full >= 0))
-    rows = a.select("anchor", "journey_id", "customer", "last_full")
-    rows = rows.order_by(["anchor", "journey_id"]).to_pyarrow()
+    # in no particular order: a sample's figures are sums of whole counts over its
+    # journeys and customers (numbered by id), the same in any order of the journeys,
+    # so the engine need not sort a million rows by journey id
+    rows = a.select("anchor", "journey_id", "customer", "last_full").to_pyarrow()
     p = pairs.filter(pairs.anchor.isin(names) & (pairs.half == 1))
     per = p.group_by(["anchor", "journey_id", "offset"]).aggregate(k=p.count()).to_pyarrow()
     return {
@@ -218,15 +220,16 @@ def anchor_samples(
 
 
 def _sample(rows: pa.Table, per: pa.Table, rhythm: F64, quiet: NDArray[np.bool_]) -> AnchorSample:
-    """One anchor's sample from its journeys (sorted by id) and its contacts per offset."""
-    ids = rows["journey_id"].to_numpy(zero_copy_only=False).astype(object)
+    """One anchor's sample from its journeys (in any order) and its contacts per offset."""
+    # the ids stay in Arrow: they are only looked up among the outcomes' ids
+    ids = pc.cast(rows["journey_id"], pa.string()).combine_chunks()
     # customers numbered in the order of their ids (the order the weights are drawn in)
     rank = pc.rank(rows["customer"], sort_keys="ascending", tiebreaker="dense")
     customer = np.asarray(rank, dtype=np.int64) - 1
     row = np.asarray(pc.index_in(per["journey_id"], value_set=rows["journey_id"]), dtype=np.int64)
     counts = sparse.csr_matrix(
         (np.asarray(per["k"], dtype=np.float64), (row, np.asarray(per["offset"], dtype=np.int64))),
-        shape=(ids.size, rhythm.size),
+        shape=(len(ids), rhythm.size),
     )
     last_full = np.asarray(rows["last_full"], dtype=np.int64)
     return AnchorSample(ids, customer, last_full, counts, rhythm, quiet)

@@ -19,6 +19,7 @@ import statsmodels.api as sm
 
 from peakend.errors import ConfigError
 from peakend.load import Dataset
+from peakend.models.recovery.columns import as_text
 from peakend.models.recovery.data import (
     GROUPS,
     NONE,
@@ -214,10 +215,10 @@ def analyse(inputs: RecoveryInputs, outcomes: list[str] | None) -> RecoveryResul
         )
     group = table["group"].to_numpy().astype(str)
     counts = {g: int(np.count_nonzero(group == g)) for g in GROUPS}
-    cluster = pd.factorize(table["customer_id"].astype(str))[0].astype(np.int64)
-    clustered = (
-        "customer" if np.unique(cluster).size < len(table) else "none (one unit per customer)"
-    )
+    cluster = pd.factorize(as_text(table["customer_id"]))[0].astype(np.int64)
+    # factorize numbers the customers 0..k-1: k is the largest code + 1, without sorting
+    customers = int(cluster.max()) + 1 if cluster.size else 0
+    clustered = "customer" if customers < len(table) else "none (one unit per customer)"
     notes: list[str] = []
     if rs.severity == "failure_score" and "failure_score" not in table.columns:
         raise ConfigError(
@@ -225,7 +226,7 @@ def analyse(inputs: RecoveryInputs, outcomes: list[str] | None) -> RecoveryResul
             "its severity column"
         )
     severity = severity_levels(table, rs)
-    designs: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+    designs: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     results = [
         _one_outcome(table, name, rs, inputs.confounders, cluster, notes, severity, designs)
         for name in chosen
@@ -257,27 +258,27 @@ def _one_outcome(
     cluster: np.ndarray,
     notes: list[str],
     severity: np.ndarray | None = None,
-    designs: dict[bytes, tuple[np.ndarray, np.ndarray]] | None = None,
+    designs: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
 ) -> OutcomeRecovery:
     """The recovery contrasts and verdict of outcome ``name``.
 
-    ``designs`` keeps the confounder design of each set of rows already built:
-    outcomes known for the same units share it (building it reads every row's
-    confounders as text, seconds on a million journeys).
+    ``designs`` keeps the confounder design and the groups (as text) of each set of
+    rows already built: outcomes known for the same units share them (building the
+    design reads every row's confounders as text, seconds on a million journeys).
     """
     keep = table[[name, *confounders]].notna().all(axis=1).to_numpy()
     if not keep.all():
         notes.append(f"{name}: {int((~keep).sum()):,} unit(s) without the outcome or a confounder")
-    sub = table.loc[keep]
+    sub = _rows(table, keep, [name, "group", "repeated", *confounders])
     y = sub[name].to_numpy(dtype=float)
-    group = sub["group"].to_numpy().astype(str)
     key = np.packbits(keep).tobytes()
     built = designs.get(key) if designs is not None else None
     if built is None:
-        built = design(sub, confounders)
+        built = (*design(sub, confounders), sub["group"].to_numpy().astype(str))
         if designs is not None:
             designs[key] = built
-    x, cell = built
+    x, cell, group = built
+    units = cluster[keep]
     means = {g: float(y[group == g].mean()) if (group == g).any() else float("nan") for g in GROUPS}
     parts: dict[str, Contrasts | None] = {}
     repeated = sub["repeated"].to_numpy(dtype=bool)
@@ -292,7 +293,7 @@ def _one_outcome(
         if max(n_rec, n_unrec) < MIN_GROUP or not (group == NONE).any():
             parts[label] = None
             continue
-        parts[label] = contrasts(y[mask], group[mask], x[mask], cell[mask], cluster[keep][mask])
+        parts[label] = contrasts(*_masked(mask, (y, group, x, cell, units)))
     lower = _lower_is_better(name, rs)
     main = parts["all"]
     if main is None:
@@ -318,7 +319,7 @@ def _one_outcome(
             )
     by_severity = []
     if severity is not None:
-        by_severity = _by_severity(y, group, x, cell, cluster[keep], severity[keep], name, notes)
+        by_severity = _by_severity(y, group, x, cell, units, severity[keep], name, notes)
     return OutcomeRecovery(
         outcome=name,
         lower_is_better=lower,
@@ -330,6 +331,28 @@ def _one_outcome(
         reason=reason,
         by_severity=by_severity,
     )
+
+
+def _rows(table: pd.DataFrame, keep: np.ndarray, columns: list[str]) -> pd.DataFrame:
+    """The ``keep`` rows of the ``columns`` an outcome's contrasts read.
+
+    The whole table when every row is kept (no copy); otherwise only those
+    columns are copied, not every outcome and attribute of a million units.
+    """
+    if keep.all():
+        return table
+    return table.loc[keep, list(dict.fromkeys(columns))]
+
+
+def _masked(mask: np.ndarray, arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """Each array's ``mask`` rows; the arrays themselves when every row is in.
+
+    The contrasts of all failures take every row: a copy of the design (a million
+    rows) and of the other arrays would hold the same numbers.
+    """
+    if mask.all():
+        return arrays
+    return tuple(a[mask] for a in arrays)
 
 
 def _by_severity(
@@ -373,7 +396,7 @@ def _speed(
     )
     if np.count_nonzero(keep) < 3 * MIN_GROUP:
         return None
-    sub = table.loc[keep]
+    sub = _rows(table, keep, [name, "group", *confounders])
     y = sub[name].to_numpy(dtype=float)
     x, _ = design(sub, confounders)
     log_h = np.log2(hours[keep])

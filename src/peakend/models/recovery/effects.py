@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from peakend.models.recovery.columns import all_numbers, as_text
 from peakend.models.recovery.data import NONE, RECOVERED, UNRECOVERED
 from peakend.stats.att import Effect, clustered_cov, effect, imputation_att
 
@@ -52,11 +53,11 @@ def design(frame: pd.DataFrame, confounders: list[str]) -> tuple[F64, NDArray[np
     """
     numeric, categorical = [], []
     for name in confounders:
-        values = pd.to_numeric(frame[name], errors="coerce")
-        if values.notna().all() and frame[name].nunique() > 2:
+        values = all_numbers(frame[name])
+        if values is not None and frame[name].nunique() > 2:
             numeric.append(values.to_numpy(dtype=float))
         else:
-            categorical.append(frame[name].astype(str).to_numpy())
+            categorical.append(as_text(frame[name]))
     if categorical:
         cell = _joint_cells(categorical)
     else:

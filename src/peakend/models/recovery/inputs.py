@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from peakend.errors import ConfigError
 from peakend.load import Dataset, load
@@ -52,14 +54,37 @@ def _from_dataset(data: Dataset) -> RecoveryInputs:
     assert spec.recovery is not None
     rs = spec.recovery
     _, events = dataset_events(data)
-    per_journey = journey_failures(events, rs).to_pyarrow().to_pandas()
-    table = classify(per_journey, rs)
+    found = journey_failures(events, rs).to_pyarrow()
+    table = classify(found.to_pandas(), rs)
     renames = {f"_present_{i}": f"present:{n}" for i, n in enumerate(rs.adjust_presence)}
     table = table.rename(columns=renames)
-    outcomes = data.outcomes.to_pandas()
-    table = table.merge(outcomes, on="journey_id", how="left")
+    table = with_outcomes(table, found["journey_id"], data.outcomes)
     confounders = [*rs.confounders, *renames.values()]
     return RecoveryInputs(spec, table, list(data.outcome_names), confounders, "journey")
+
+
+def with_outcomes(table: pd.DataFrame, ids: pa.ChunkedArray, outcomes: pa.Table) -> pd.DataFrame:
+    """``table`` left-joined with the ``outcomes`` of its journeys (``ids``, in its row order).
+
+    When every journey has exactly one outcome row, each row's outcomes are looked
+    up by id in Arrow and set beside the table: the same frame as pandas' left
+    merge, whose hashing of a million ids on both sides took about a second.
+    Otherwise (a journey without outcomes or with several, ids that are not text,
+    a column name on both sides) pandas' merge as before.
+    """
+    keys = outcomes["journey_id"]
+    extra = [c for c in outcomes.column_names if c != "journey_id"]
+    lookup = (
+        pa.types.is_string(ids.type)
+        and (pa.types.is_string(keys.type) or pa.types.is_large_string(keys.type))
+        and not set(extra) & set(table.columns)
+        and pc.count_distinct(keys).as_py() == outcomes.num_rows
+    )
+    at = pc.index_in(ids, value_set=pc.cast(keys, pa.string())) if lookup else None
+    if at is None or at.null_count:
+        return table.merge(outcomes.to_pandas(), on="journey_id", how="left")
+    found: pd.DataFrame = outcomes.select(extra).take(at).to_pandas()
+    return pd.concat([table, found], axis=1)
 
 
 def _from_snapshot(spec: DatasetSpec) -> RecoveryInputs:
