@@ -46,7 +46,7 @@ def test_epoch_seconds_equal_ibis_epoch_seconds_with_their_fraction() -> None:
     """Microseconds over a million are DuckDB's ``epoch(CAST(ts AS TIMESTAMP))``, to the bit."""
     import numpy as np
 
-    from peakend.models.hidden.times import epoch_seconds
+    from peakend.engine.order import epoch_seconds
 
     rng = np.random.default_rng(4)
     micros = rng.integers(-2_208_988_800_000_000, 3_786_825_600_000_000, 20_000)  # 1900-2090

@@ -196,7 +196,7 @@ def test_all_numbers_decides_as_parsing_the_whole_column() -> None:
     import numpy as np
     import pandas as pd
 
-    from peakend.models.recovery.columns import PROBE, all_numbers
+    from peakend.models.columns import PROBE, all_numbers
 
     n = 3 * PROBE
     word_late = [str(i) for i in range(n)]
@@ -222,7 +222,7 @@ def test_as_text_is_astype_str() -> None:
     import numpy as np
     import pandas as pd
 
-    from peakend.models.recovery.columns import as_text
+    from peakend.models.columns import as_text
 
     columns = [
         pd.Series(["c1", "c2", "c1"], dtype=object),

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import stats
 
+from peakend.engine.order import epoch_seconds
 from peakend.errors import ConfigError, DataError, SourceError
 from peakend.load import Dataset, load
 from peakend.models.churn.avoidable import Avoidable, avoidable
@@ -36,7 +37,6 @@ from peakend.models.churn.data import (
     independent_columns,
 )
 from peakend.models.churn.survival import Curve, by_group, negative_bands
-from peakend.models.hidden.times import epoch_seconds
 from peakend.models.snapshot import read_snapshot
 from peakend.spec import ChurnSpec, DatasetSpec, SourceSpec, read_spec
 from peakend.stats.cox import CoxFit, concordance, fit_cox

@@ -29,8 +29,8 @@ import pandas as pd
 import pyarrow as pa
 from numpy.typing import NDArray
 
-from peakend.models.hidden.times import epoch_seconds
-from peakend.models.recovery.columns import all_numbers
+from peakend.engine.order import epoch_seconds
+from peakend.models.columns import all_numbers
 from peakend.spec import ChurnSpec, RecoverySpec
 
 TIME_VARYING: tuple[str, ...] = (

@@ -9,9 +9,9 @@ touchpoints' offsets pay it too.
 
 from __future__ import annotations
 
-from ibis.expr.types import FloatingValue, IntegerValue, TimestampValue
+from ibis.expr.types import IntegerValue, TimestampValue
 
-from peakend.engine.order import _EPOCH_US, _backend_name, seconds_between
+from peakend.engine.order import seconds_between
 
 
 def micros_between(later: TimestampValue, earlier: TimestampValue) -> IntegerValue:
@@ -24,19 +24,3 @@ def micros_between(later: TimestampValue, earlier: TimestampValue) -> IntegerVal
     """
     micros = (seconds_between(later, earlier) * 1_000_000).round()
     return micros.cast("int64")  # type: ignore[no-any-return]
-
-
-def epoch_seconds(ts: TimestampValue) -> FloatingValue:
-    """Seconds since the Unix epoch with their fraction, as float64: ``ts.epoch_seconds()``.
-
-    On DuckDB ``epoch_seconds()`` is ``epoch(CAST(ts AS TIMESTAMP))``, whose cast of a
-    time with a zone goes through the ICU calendar: 0.75 CPU s per ten million
-    events. Ibis runs its DuckDB sessions in UTC, where that is the epoch
-    microseconds divided by a million, the same float (checked on three million
-    times from 1900 to 2090). Other backends keep ``epoch_seconds()`` (Spark's
-    drops the fraction).
-    """
-    if _backend_name(ts) == "duckdb":
-        micros: IntegerValue = _EPOCH_US["duckdb"](ts)
-        return micros.cast("float64") / 1_000_000  # type: ignore[no-any-return]
-    return ts.epoch_seconds().cast("float64")  # type: ignore[no-any-return]

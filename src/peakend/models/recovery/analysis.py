@@ -19,7 +19,7 @@ import statsmodels.api as sm
 
 from peakend.errors import ConfigError
 from peakend.load import Dataset
-from peakend.models.recovery.columns import as_text
+from peakend.models.columns import as_text
 from peakend.models.recovery.data import (
     GROUPS,
     NONE,

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from peakend.models.recovery.columns import all_numbers, as_text
+from peakend.models.columns import all_numbers, as_text
 from peakend.models.recovery.data import NONE, RECOVERED, UNRECOVERED
 from peakend.stats.att import Effect, clustered_cov, effect, imputation_att
 
