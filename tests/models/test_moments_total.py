@@ -204,7 +204,7 @@ def test_one_touchpoints_features_are_those_recomputed_from_the_changed_moments(
 def test_journey_order_is_the_four_key_sort_whether_or_not_events_arrive_in_order() -> None:
     import numpy as np
 
-    from peakend.models.moments.total import _journey_order
+    from peakend.loading.event_order import journey_order_of
 
     rng = np.random.default_rng(5)
     n = 2_000
@@ -213,13 +213,13 @@ def test_journey_order_is_the_four_key_sort_whether_or_not_events_arrive_in_orde
     ts = np.where(missing, 0, rng.integers(0, 50, n))
     seq = rng.integers(0, 5, n)
     expected = np.lexsort((seq, ts, missing, rows))
-    assert np.array_equal(_journey_order(rows, missing, ts, seq), expected)  # shuffled events
+    assert np.array_equal(journey_order_of(rows, missing, ts, seq), expected)  # shuffled events
     in_time = expected  # events already in journey and time order
     r, m, t, s = rows[in_time], missing[in_time], ts[in_time], seq[in_time]
-    assert np.array_equal(_journey_order(r, m, t, s), np.arange(n))
+    assert np.array_equal(journey_order_of(r, m, t, s), np.arange(n))
     # journeys in another order than the design's, each one's events in time
     relabel = rng.permutation(300)
-    assert np.array_equal(_journey_order(relabel[r], m, t, s), np.lexsort((s, t, m, relabel[r])))
+    assert np.array_equal(journey_order_of(relabel[r], m, t, s), np.lexsort((s, t, m, relabel[r])))
 
 
 def test_extremes_without_a_touchpoint_are_those_found_touchpoint_by_touchpoint(

@@ -14,6 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.typing import NDArray
+
+I64 = NDArray[np.int64]
 
 CANONICAL_ORDER = "journey_id, ts NULLS LAST, seq, {row}"
 """``ORDER BY`` terms of the canonical order, ``{row}`` the column numbering the
@@ -76,3 +79,25 @@ def in_chunks_of(table: pa.Table, size: int) -> pa.Table:
     head = table.slice(0, aligned * size).to_batches()
     tail = table.slice(aligned * size).combine_chunks().to_batches(max_chunksize=size)
     return pa.Table.from_batches([*head, *tail], schema=table.schema)
+
+
+def journey_order_of(rows: I64, missing: NDArray[np.bool_], ts: I64, seq: I64) -> I64:
+    """Indices putting events in journey order: by journey number ``rows``, then
+    events without a time (``missing``) last, then time ``ts`` and ``seq``.
+
+    The canonical order of events in memory, for the analyses that take them from
+    Arrow columns (the total effects by intervention, the memory section's ordered
+    moments).
+
+    Events usually arrive in time within each journey: one stable sort by journey
+    then keeps them in order, which is checked; otherwise the four keys are sorted
+    (the same order: ties keep their place in both).
+    """
+    order = np.argsort(rows, kind="stable")
+    r, m, t, s = rows[order], missing[order], ts[order], seq[order]
+    later = (m[1:] > m[:-1]) | (
+        (m[1:] == m[:-1]) & ((t[1:] > t[:-1]) | ((t[1:] == t[:-1]) & (s[1:] >= s[:-1])))
+    )
+    if bool(np.all(later | (r[1:] != r[:-1]))):
+        return np.asarray(order, dtype=np.int64)
+    return np.asarray(np.lexsort((seq, ts, missing, rows)), dtype=np.int64)

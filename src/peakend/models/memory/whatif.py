@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 
 from peakend import engine
 from peakend.errors import ConfigError
+from peakend.loading.event_order import journey_order_of
 from peakend.models.memory.fit import F64, wald
 from peakend.models.memory.models import MemoryModel, feature_column, feature_matrix
 from peakend.stats.resampling import Interval
@@ -141,15 +142,13 @@ def loaded_sequences(events: pa.Table, journey_ids: pa.Array, duration_s: F64) -
     Events with the same journey, time and ``seq`` keep their stored order (the
     query leaves the order of such ties open).
     """
-    from peakend.models.moments.total import _journey_order  # it imports this module
-
     all_rows = _journey_rows(events["journey_id"], journey_ids)
     keep = all_rows >= 0
     group = all_rows[keep]
     stamps = pc.cast(events["ts"], pa.int64())
     missing = pc.is_null(stamps).to_numpy(zero_copy_only=False)[keep]
     ts = pc.fill_null(stamps, 0).to_numpy(zero_copy_only=False)[keep]
-    order = _journey_order(group, missing, ts, events["seq"].to_numpy()[keep])
+    order = journey_order_of(group, missing, ts, events["seq"].to_numpy()[keep])
     group = group[order]
     starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if len(group) else group
     position = np.arange(len(group)) - np.repeat(starts, np.diff(np.r_[starts, len(group)]))

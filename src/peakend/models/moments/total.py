@@ -67,6 +67,7 @@ from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
 from peakend.load import Dataset
+from peakend.loading.event_order import journey_order_of
 from peakend.models.memory.verdict import ORDER_SHARE, timed_share
 from peakend.models.memory.whatif import Sequences, sequence_features
 from peakend.models.moments.design import HIGH, LOW, MIDDLE, MomentDesign
@@ -739,7 +740,7 @@ def ordered_moments(events: pa.Table, design: MomentDesign) -> tuple[Sequences, 
     missing = pc.is_null(stamps).to_numpy(zero_copy_only=False)[keep]
     ts = pc.fill_null(stamps, 0).to_numpy(zero_copy_only=False)[keep]
     seq = events["seq"].to_numpy()[keep]
-    order = _journey_order(rows, missing, ts, seq)
+    order = journey_order_of(rows, missing, ts, seq)
     names = pa.array(design.touchpoints, pa.string())
     code = pc.index_in(pc.cast(events["touchpoint"], pa.string()), value_set=names)
     touchpoint = pc.fill_null(code, -1).to_numpy(zero_copy_only=False)[keep].astype(np.int64)
@@ -752,20 +753,3 @@ def ordered_moments(events: pa.Table, design: MomentDesign) -> tuple[Sequences, 
         duration_s=np.full(design.n, math.nan),
     )
     return moments, touchpoint[order]
-
-
-def _journey_order(rows: I64, missing: NDArray[np.bool_], ts: I64, seq: I64) -> I64:
-    """The order by journey, then events without a time last, time and ``seq``.
-
-    Events usually arrive in time within each journey: one stable sort by journey
-    then keeps them in order, which is checked; otherwise the four keys are sorted
-    (the same order: ties keep their place in both).
-    """
-    order = np.argsort(rows, kind="stable")
-    r, m, t, s = rows[order], missing[order], ts[order], seq[order]
-    later = (m[1:] > m[:-1]) | (
-        (m[1:] == m[:-1]) & ((t[1:] > t[:-1]) | ((t[1:] == t[:-1]) & (s[1:] >= s[:-1])))
-    )
-    if bool(np.all(later | (r[1:] != r[:-1]))):
-        return np.asarray(order, dtype=np.int64)
-    return np.asarray(np.lexsort((seq, ts, missing, rows)), dtype=np.int64)
