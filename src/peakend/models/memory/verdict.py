@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 import threading
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from peakend.models.memory.models import MemoryModel
-from peakend.models.memory.whatif import journey_runs
+from peakend.models.memory.whatif import event_runs, once_per_table
 from peakend.stats.distributions import chi2_sf, normal_quantile
 from peakend.stats.resampling import Interval
 
@@ -113,12 +112,7 @@ def timed_share(events: pa.Table) -> float:
     both ask about the same events (on two threads in the report), and on ten million
     events the count takes seconds. The figure is kept while the table lives.
     """
-    key = id(events)
-    with _SHARES_LOCK:  # the second caller waits for the first one's figure
-        if key not in _SHARES:
-            _SHARES[key] = _timed_share(events)
-            weakref.finalize(events, _SHARES.pop, key, None)
-        return _SHARES[key]
+    return once_per_table(_SHARES, _SHARES_LOCK, events, _timed_share)
 
 
 def _timed_share(events: pa.Table) -> float:
@@ -136,7 +130,7 @@ def _share_by_runs(events: pa.Table) -> float | None:
     share as grouping the scored events by journey (a hash aggregation of ten million
     text ids and their times, seconds of CPU time), from one pass over the ids.
     """
-    starts = journey_runs(events["journey_id"])
+    starts = event_runs(events)
     if starts is None:
         return None
     scored = pc.is_valid(events["score"]).to_numpy(zero_copy_only=False)

@@ -24,9 +24,12 @@ of the scored moments, so the trend is measured on the same positions.
 from __future__ import annotations
 
 import math
+import threading
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import TypeVar
 
 import ibis
 import numpy as np
@@ -142,7 +145,7 @@ def loaded_sequences(events: pa.Table, journey_ids: pa.Array, duration_s: F64) -
     Events with the same journey, time and ``seq`` keep their stored order (the
     query leaves the order of such ties open).
     """
-    all_rows = _journey_rows(events["journey_id"], journey_ids)
+    all_rows = _journey_rows(events, journey_ids)
     keep = all_rows >= 0
     group = all_rows[keep]
     stamps = pc.cast(events["ts"], pa.int64())
@@ -187,10 +190,41 @@ def journey_runs(ids: pa.ChunkedArray) -> I64 | None:
     return starts
 
 
-def _journey_rows(ids: pa.ChunkedArray, journey_ids: pa.Array) -> I64:
+T = TypeVar("T")
+
+#: :func:`event_runs` of each events table still alive, by the table's ``id``.
+_RUNS: dict[int, I64 | None] = {}
+_RUNS_LOCK = threading.Lock()
+
+
+def once_per_table(
+    store: dict[int, T], lock: threading.Lock, table: pa.Table, compute: Callable[[pa.Table], T]
+) -> T:
+    """``compute(table)``, computed once per table and kept in ``store`` while it lives.
+
+    The report's sections ask about the same events table, some on two threads: the
+    second caller waits for the first one's result (``lock``) instead of counting ten
+    million events again.
+    """
+    key = id(table)
+    with lock:
+        if key not in store:
+            store[key] = compute(table)
+            weakref.finalize(table, store.pop, key, None)
+        return store[key]
+
+
+def event_runs(events: pa.Table) -> I64 | None:
+    """:func:`journey_runs` of the events' journey ids, found once per events table (the
+    timed share and the ordered moments both read them)."""
+    return once_per_table(_RUNS, _RUNS_LOCK, events, lambda t: journey_runs(t["journey_id"]))
+
+
+def _journey_rows(events: pa.Table, journey_ids: pa.Array) -> I64:
     """Each event's row in ``journey_ids`` (−1 when not there): looked up once per run of
-    a journey's events when they lie together (:func:`journey_runs`)."""
-    starts = journey_runs(ids)
+    a journey's events when they lie together (:func:`event_runs`)."""
+    ids = events["journey_id"]
+    starts = event_runs(events)
     if starts is None:
         rows = pc.index_in(ids, value_set=journey_ids)
         return np.asarray(pc.fill_null(rows, -1).to_numpy(zero_copy_only=False), np.int64)
