@@ -16,7 +16,7 @@ from peakend.errors import ConfigError
 from peakend.loading.duck.base import _EMPTY
 from peakend.loading.duck.canonical import CanonicalEvents
 from peakend.loading.duck.columns import ColumnValues, timestamp_shape
-from peakend.loading.duck.duplicates import journey_groups
+from peakend.loading.duck.duplicates import group_journeys
 from peakend.loading.duck.source import SourceReading
 from peakend.loading.duck.sql import _in_list, _lit, _q, _text
 from peakend.schema import INITIATORS
@@ -280,14 +280,14 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
         when one does.
 
         When the counts show that no check drops an event, the duplicate search's
-        table of journeys (:func:`~peakend.loading.duck.duplicates.journey_groups`)
+        table of journeys (:func:`~peakend.loading.duck.duplicates.group_journeys`)
         is built now, over the same events, and the condition tested on its distinct
         ids (a million at 10M events instead of ten million values); the duplicate
         search then reuses the table. Otherwise the ids are tested event by event.
         """
         if not self._drops_nothing():
             return self._scalar(f"SELECT count(*) FILTER (WHERE {condition}) FROM ev")
-        self.db.sql(journey_groups("ev"))
+        group_journeys(self.db, "ev")
         self._grouped = True
         return self._count("key_groups", condition)
 
