@@ -193,6 +193,24 @@ def test_score_distribution_equals_the_windowed_shares(con, events: pd.DataFrame
     )
 
 
+def test_journey_tables_count_scores_in_the_touchpoint_pass(con, events: pd.DataFrame) -> None:  # noqa: ANN001
+    """On DuckDB the score distribution comes from the touchpoint statistics' pass (a
+    histogram per touchpoint), equal to the distribution's own query number for number,
+    with scores that are not whole and a touchpoint never scored."""
+    frame = events.copy()
+    frame.loc[frame["touchpoint"] == "renewal", ["score", "valence"]] = np.nan
+    frame.loc[frame.index[::7], "score"] = frame["score"] + 0.25
+    table = events_table(con, to_arrow(frame), name="hist_events")
+    tables = journey_tables(table)
+    want = score_distribution(table).to_pyarrow()
+    assert tables.scores.equals(want)
+    assert tables.scores.schema.equals(want.schema)
+    assert tables.touchpoints.column_names == list(touchpoint_stats(table).columns)
+    none = journey_tables(events_table(con, to_arrow(frame.assign(score=np.nan)), name="unscored"))
+    assert none.scores.num_rows == 0
+    assert none.scores.schema.equals(want.schema)
+
+
 def test_directly_follows_matches_reference(con, events: pd.DataFrame) -> None:  # noqa: ANN001
     table = events_table(con, to_arrow(events), name="ref_events")
     got = directly_follows(table).to_pandas()
