@@ -12,6 +12,7 @@ import importlib.util
 import math
 from pathlib import Path
 
+import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -26,6 +27,7 @@ from peakend.engine import (
     journey_features,
     journey_tables,
     outcomes_table,
+    score_distribution,
     touchpoint_stats,
 )
 from peakend.schema import EVENT_SCHEMA
@@ -141,6 +143,72 @@ def test_events_table_reads_arrow_in_place(con, events: pd.DataFrame) -> None:  
     got = journey_features(table).to_pandas().sort_values("journey_id", ignore_index=True)
     want = journey_features(copy).to_pandas().sort_values("journey_id", ignore_index=True)
     assert_frames_close(got, want)
+
+
+def test_outcomes_table_reads_arrow_in_place(con, events: pd.DataFrame) -> None:  # noqa: ANN001
+    """Per-journey outcomes in Arrow are read where they are (a view), not copied into
+    a DuckDB table, and the statistics by score band are the same as on a copy."""
+    journeys = events["journey_id"].drop_duplicates().sort_values().to_numpy()
+    outcomes = pa.table({"journey_id": journeys, "nps": np.arange(len(journeys)) % 11 * 1.0})
+    table = events_table(con, to_arrow(events), name="ref_events")
+    out = outcomes_table(con, outcomes, name="out_in_place")
+    tables = con.con.sql("SELECT table_name FROM duckdb_tables()").fetchall()
+    assert ("out_in_place",) not in tables
+    copy = con.create_table("out_copy", outcomes, overwrite=True)
+    got = touchpoint_stats(table, out, outcome_col="nps").to_pyarrow()
+    assert got.equals(touchpoint_stats(table, copy, outcome_col="nps").to_pyarrow())
+
+
+def _windowed_score_distribution(events: ibis.Table) -> ibis.Table:
+    """The score distribution with the share from a window over the counts (the old way)."""
+    scored = events.filter(events.score.notnull())
+    counts = scored.group_by(["touchpoint", "score"]).aggregate(count=scored.count())
+    total = counts["count"].sum().over(group_by=counts.touchpoint)
+    return counts.mutate(share=counts["count"] / total).order_by(["touchpoint", "score"])
+
+
+def test_score_distribution_equals_the_windowed_shares(con, events: pd.DataFrame) -> None:  # noqa: ANN001
+    """Shares from the joined per-touchpoint totals are the windowed ones exactly (a
+    touchpoint never scored has no rows), and the events are read once."""
+    frame = events.copy()
+    frame.loc[frame["touchpoint"] == "renewal", ["score", "valence"]] = np.nan
+    table = events_table(con, to_arrow(frame), name="dist_events")
+    got = score_distribution(table).to_pyarrow()
+    assert got.equals(_windowed_score_distribution(table).to_pyarrow())
+    assert "renewal" not in got["touchpoint"].to_pylist()
+    want = frame.dropna(subset=["score"]).groupby(["touchpoint", "score"], sort=True).size()
+    assert got["count"].to_pylist() == want.tolist()
+    # DuckDB reads a table once for it (the windowed shares read it twice)
+    con.con.sql(
+        "CREATE OR REPLACE TABLE dist_table AS SELECT 'tp' || (i % 7) AS touchpoint,"
+        " CAST(i % 5 AS DOUBLE) AS score FROM range(10000) t(i)"
+    )
+    stored = con.table("dist_table")
+    plan = str(con.con.sql("EXPLAIN " + ibis.to_sql(score_distribution(stored))).fetchall())
+    assert plan.count("Seq Scan") + plan.count("SEQ_SCAN") == 1
+    assert (
+        score_distribution(stored)
+        .to_pyarrow()
+        .equals(_windowed_score_distribution(stored).to_pyarrow())
+    )
+
+
+def test_journey_tables_count_scores_in_the_touchpoint_pass(con, events: pd.DataFrame) -> None:  # noqa: ANN001
+    """On DuckDB the score distribution comes from the touchpoint statistics' pass (a
+    histogram per touchpoint), equal to the distribution's own query number for number,
+    with scores that are not whole and a touchpoint never scored."""
+    frame = events.copy()
+    frame.loc[frame["touchpoint"] == "renewal", ["score", "valence"]] = np.nan
+    frame.loc[frame.index[::7], "score"] = frame["score"] + 0.25
+    table = events_table(con, to_arrow(frame), name="hist_events")
+    tables = journey_tables(table)
+    want = score_distribution(table).to_pyarrow()
+    assert tables.scores.equals(want)
+    assert tables.scores.schema.equals(want.schema)
+    assert tables.touchpoints.column_names == list(touchpoint_stats(table).columns)
+    none = journey_tables(events_table(con, to_arrow(frame.assign(score=np.nan)), name="unscored"))
+    assert none.scores.num_rows == 0
+    assert none.scores.schema.equals(want.schema)
 
 
 def test_directly_follows_matches_reference(con, events: pd.DataFrame) -> None:  # noqa: ANN001

@@ -170,6 +170,11 @@ CASES: dict[str, tuple[Callable[[ibis.Table, ibis.Table], ibis.Table], list[str]
         lambda e, o: ibis.memtable(journey_tables(e, o).flows),
         ["source", "target"],
     ),
+    # a histogram per touchpoint on DuckDB, the distribution's own query on Spark
+    "journey_tables_scores": (
+        lambda e, o: ibis.memtable(journey_tables(e, o, outcome_col="nps").scores),
+        ["touchpoint", "score"],
+    ),
 }
 
 

@@ -154,7 +154,7 @@ def summarize_journeys(
         median_duration_s=_median(journeys, "duration_s"),
         journeys=journeys,
         touchpoints=_in_stage_order(_with_interval(tables.touchpoints), dataset.touchpoints),
-        scores=engine.score_distribution(events).to_pyarrow(),
+        scores=tables.scores,
         flows=tables.flows,
     )
 

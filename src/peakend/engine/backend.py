@@ -62,10 +62,15 @@ def outcomes_table(
     """Make a per-journey outcomes table available to ``con``.
 
     On a Spark session an Arrow table becomes a temporary view (``ibis.memtable``):
-    a table would be written to the session's warehouse on disk.
+    a table would be written to the session's warehouse on disk. On DuckDB it is
+    read in place (a view on it, as :func:`events_table` does): a copy of the
+    outcomes of a million journeys cost 0.12 CPU seconds each time.
     """
     if isinstance(outcomes, pa.Table) and getattr(con, "name", "") == "pyspark":
         return ibis.memtable(outcomes)
+    if isinstance(outcomes, pa.Table) and isinstance(con, DuckDBBackend):
+        con.con.register(name, outcomes)
+        return con.table(name)
     if isinstance(outcomes, pa.Table):
         return con.create_table(name, outcomes, overwrite=True)
     return con.read_parquet(str(outcomes), table_name=name)

@@ -28,8 +28,14 @@ import pyarrow as pa
 from peakend.engine.codes import CODE, MISSING, touchpoint_codes
 from peakend.engine.flows import flows_from_order
 from peakend.engine.journeys import MASK_CODES, TOUCHPOINT_MASK, features_from_order
-from peakend.engine.order import coded_events, journey_order
-from peakend.engine.touchpoints import check_bands, touchpoints_from_coded
+from peakend.engine.order import _backend_name, coded_events, journey_order
+from peakend.engine.touchpoints import (
+    HISTOGRAM,
+    check_bands,
+    distribution_from_histograms,
+    score_distribution,
+    touchpoints_from_coded,
+)
 from peakend.resources import megabytes, size_bytes
 
 FEATURES_SHARE = 2 / 3
@@ -46,13 +52,15 @@ class JourneyTables:
     """The engine's results as Arrow tables.
 
     ``features`` is :func:`peakend.engine.journey_features` (one row per journey),
-    ``touchpoints`` :func:`peakend.engine.touchpoint_stats` and ``flows``
-    :func:`peakend.engine.directly_follows`, with the same columns and values.
+    ``touchpoints`` :func:`peakend.engine.touchpoint_stats`, ``flows``
+    :func:`peakend.engine.directly_follows` and ``scores``
+    :func:`peakend.engine.score_distribution`, with the same columns and values.
     """
 
     features: pa.Table
     touchpoints: pa.Table
     flows: pa.Table
+    scores: pa.Table
 
 
 def journey_tables(
@@ -64,7 +72,8 @@ def journey_tables(
     high_min: float = 0.5,
     on_step: Callable[[str], None] | None = None,
 ) -> JourneyTables:
-    """Compute features, touchpoint statistics and the flow graph with one sort.
+    """Compute features, touchpoint statistics, the flow graph and the score
+    distribution with one sort.
 
     ``outcomes``, ``outcome_col``, ``low_max`` and ``high_min`` are those of
     :func:`peakend.engine.touchpoint_stats`. Runs at once (the results are Arrow
@@ -91,6 +100,8 @@ def journey_tables(
         step("touchpoints")
         # From the events as stored, not the materialised order, whose row order
         # varies from run to run: sums over a touchpoint's events then repeat exactly.
+        # On DuckDB the same pass counts the scores (a histogram per touchpoint).
+        histogram = _backend_name(events) == "duckdb"
         touchpoints = touchpoints_from_coded(
             coded_events(events, codes),
             codes,
@@ -99,14 +110,20 @@ def journey_tables(
             low_max=low_max,
             high_min=high_min,
             count_journeys=not use_mask,
+            score_histogram=histogram,
         ).to_pyarrow()
+        if histogram:
+            scores = distribution_from_histograms(touchpoints)
+            touchpoints = touchpoints.drop_columns([HISTOGRAM])
+        else:
+            scores = score_distribution(events).to_pyarrow()
         if use_mask:
             # Canonical events always have a journey id, so every mask is one journey.
             journeys = _journeys_per_touchpoint(touchpoints, catalogue, features[TOUCHPOINT_MASK])
             features = features.drop_columns([TOUCHPOINT_MASK])
             touchpoints = touchpoints.add_column(2, "journeys", journeys)
     step("done")
-    return JourneyTables(features=features, touchpoints=touchpoints, flows=flows)
+    return JourneyTables(features=features, touchpoints=touchpoints, flows=flows, scores=scores)
 
 
 @contextmanager

@@ -10,9 +10,29 @@ analysis.
 from __future__ import annotations
 
 import ibis
+import ibis.expr.datatypes as dt
+import pyarrow as pa
 
 from peakend.engine.codes import CODE, decode, touchpoint_codes
 from peakend.engine.order import coded_events
+
+HISTOGRAM = "_scores"
+"""Column of :func:`touchpoints_from_coded` with each touchpoint's score counts, when asked."""
+
+SCORE_SCHEMA = pa.schema(
+    [
+        ("touchpoint", pa.string()),
+        ("score", pa.float64()),
+        ("count", pa.int64()),
+        ("share", pa.float64()),
+    ]
+)
+"""Columns of :func:`score_distribution` as Arrow types."""
+
+
+@ibis.udf.agg.builtin(name="histogram")  # type: ignore[untyped-decorator]
+def _duckdb_histogram(x: dt.float64) -> dt.Map(dt.float64, dt.uint64):  # type: ignore[valid-type, empty-body]
+    """Each distinct non-null value with its count (DuckDB's ``histogram``)."""
 
 
 def touchpoint_stats(
@@ -51,6 +71,7 @@ def touchpoints_from_coded(
     low_max: float = -0.5,
     high_min: float = 0.5,
     count_journeys: bool = True,
+    score_histogram: bool = False,
 ) -> ibis.Table:
     """:func:`touchpoint_stats` from events with touchpoint codes.
 
@@ -59,6 +80,9 @@ def touchpoints_from_coded(
     shares with the features and the graph. Without ``count_journeys`` the
     ``journeys`` column is left out: its distinct count is two thirds of the work,
     and ``journey_tables`` counts it from the journeys' touchpoint masks instead.
+    With ``score_histogram`` (DuckDB only) a last column :data:`HISTOGRAM` holds each
+    touchpoint's score counts, for :func:`distribution_from_histograms`: the score
+    distribution from this pass instead of a pass of its own over the events.
     """
     check_bands(low_max, high_min)
     # Band conditions are never null (missing valence is in no band): Spark counts
@@ -78,6 +102,8 @@ def touchpoints_from_coded(
     )
     if not count_journeys:
         del metrics["journeys"]
+    if score_histogram:
+        metrics[HISTOGRAM] = _duckdb_histogram(e.score)
     if outcomes is None or outcome_col is None:
         return _named(e.group_by(CODE).aggregate(**metrics), codes)
     o = outcomes.select(journey_id=outcomes.journey_id, _outcome=outcomes[outcome_col])
@@ -120,8 +146,42 @@ def _rebind(expr: ibis.Expr, old: ibis.Table, new: ibis.Table) -> ibis.Expr:
 
 
 def score_distribution(events: ibis.Table) -> ibis.Table:
-    """Count of each score per touchpoint, with its share of that touchpoint's scores."""
+    """Count of each score per touchpoint, with its share of that touchpoint's scores.
+
+    The share divides by the touchpoint's total taken from the counts themselves
+    (a join to their per-touchpoint sum), not by a window over them: DuckDB turns
+    such a window into a join of the aggregate with a copy of itself and so reads
+    the events twice (0.76 against 0.38 CPU seconds for 10M events read in place),
+    while the two references here share one materialised aggregate. The counts
+    and their sums are integers, so every figure is the same.
+    """
     scored = events.filter(events.score.notnull())
     counts = scored.group_by(["touchpoint", "score"]).aggregate(count=scored.count())
-    total = counts["count"].sum().over(group_by=counts.touchpoint)
-    return counts.mutate(share=counts["count"] / total).order_by(["touchpoint", "score"])
+    totals = counts.group_by("touchpoint").aggregate(_total=counts["count"].sum())
+    joined = counts.left_join(totals, counts.touchpoint.identical_to(totals.touchpoint))
+    return joined.select(
+        counts.touchpoint,
+        counts.score,
+        counts["count"],
+        share=joined["count"] / joined["_total"],
+    ).order_by(["touchpoint", "score"])
+
+
+def distribution_from_histograms(stats: pa.Table) -> pa.Table:
+    """:func:`score_distribution` as Arrow, from the :data:`HISTOGRAM` column of ``stats``.
+
+    ``stats`` comes from :func:`touchpoints_from_coded` with ``score_histogram``, one
+    row per touchpoint in name order; its scores come out ascending within each
+    touchpoint, and each share divides two integers below 2**53, so the rows are
+    those of :func:`score_distribution`, number for number.
+    """
+    columns: dict[str, list[object]] = {name: [] for name in SCORE_SCHEMA.names}
+    names = stats["touchpoint"].to_pylist()
+    for name, histogram in zip(names, stats[HISTOGRAM].to_pylist(), strict=True):
+        pairs = sorted(histogram or [])
+        total = sum(count for _, count in pairs)
+        for score, count in pairs:
+            row = (name, score, count, count / total)
+            for column, value in zip(columns.values(), row, strict=True):
+                column.append(value)
+    return pa.table(columns, schema=SCORE_SCHEMA)
