@@ -417,3 +417,38 @@ def test_bad_values_in_several_outcomes_are_counted_the_same_both_ways(
     bad = {p.column: p.count for p in by_duckdb.report.problems if p.reason == "bad_outcome"}
     assert set(bad) == set(every) and bad["overall"] > bad["recommend"] > 10
     assert_same(by_pandas, by_duckdb)
+
+
+MISSING = """
+SELECT journey_id, customer_id,
+  CASE row_number() OVER () % 1009 WHEN 4 THEN NULL ELSE ts END AS ts,
+  CASE row_number() OVER () % 1013 WHEN 7 THEN NULL ELSE seq END AS seq,
+  touchpoint, channel, initiated_by, score, text, lang
+FROM events
+"""
+
+
+@pytest.mark.parametrize("query", ["SELECT * FROM events", MISSING])
+def test_the_count_pass_counts_each_condition_as_a_filter_does(
+    generated: Path, monkeypatch: pytest.MonkeyPatch, query: str
+) -> None:
+    # The count pass counts some conditions by an equivalent form (a column's nulls,
+    # which DuckDB answers from the Parquet statistics): every count is the one a
+    # filter of the condition itself gives, and the load is the pandas loader's.
+    from peakend.loading.duck.checks import EventChecks
+
+    counted: list[dict[str, int]] = []
+    count_checks = EventChecks._count_checks
+
+    def checked(self: EventChecks) -> None:
+        count_checks(self)
+        filters = ", ".join(f"count(*) FILTER (WHERE {c})" for c in self._counts)
+        found = self.db.sql(f"SELECT {filters} FROM ev").fetchall()[0]
+        assert dict(zip(self._counts, found, strict=True)) == self._counts
+        counted.append(dict(self._counts))
+
+    monkeypatch.setattr(EventChecks, "_count_checks", checked)
+    by_pandas, by_duckdb = both(_rewritten(generated, "missing", query), monkeypatch)
+    assert counted
+    assert bool(counted[0]["NOT ts_present"]) == (query == MISSING)
+    assert_same(by_pandas, by_duckdb)

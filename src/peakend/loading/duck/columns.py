@@ -9,7 +9,7 @@ import re
 
 from peakend.loading.duck.base import Unsupported
 from peakend.loading.duck.problems import ProblemRecording
-from peakend.loading.duck.sql import _in_list, _lit, _q, _strip, _text, _text_lower
+from peakend.loading.duck.sql import _changed_by_text, _in_list, _lit, _q, _strip, _text_lower
 from peakend.schema import Scale
 from peakend.validate import _OFFSET
 
@@ -147,7 +147,7 @@ class ColumnValues(ProblemRecording):
         for (column,) in candidates:
             if column in wanted:
                 # (a FILTER, not a WHERE, which DuckDB would apply to every row)
-                changed = f"count(*) FILTER (WHERE v IS DISTINCT FROM {_text('v')})"
+                changed = f"count(*) FILTER (WHERE {_changed_by_text('v')})"
                 distinct = f"SELECT DISTINCT {_q(column)} AS v FROM raw"
                 if not self._scalar(f"SELECT {changed} FROM ({distinct})"):
                     clean.add(str(column))
