@@ -452,3 +452,31 @@ def test_the_count_pass_counts_each_condition_as_a_filter_does(
     assert counted
     assert bool(counted[0]["NOT ts_present"]) == (query == MISSING)
     assert_same(by_pandas, by_duckdb)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+@pytest.mark.parametrize("repeated", [False, True])
+def test_outcome_rows_of_journeys_with_and_without_events_load_the_same_both_ways(
+    generated: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, repeated: bool
+) -> None:
+    """An outcome file of one row per journey is joined to the journeys as it is;
+    with a journey's row repeated (another value later in the file) each journey
+    takes its first row. Journeys without events, some with two rows, are reported
+    once each, by their first row, the same as the pandas loader."""
+    source = f"read_parquet('{generated / 'outcomes.parquet'}')"
+    twice = f"(SELECT * REPLACE (overall + 1 AS overall) FROM {source} LIMIT 7)"
+    strangers = f"(SELECT * REPLACE ('X' || journey_id AS journey_id) FROM {source} LIMIT 4)"
+    query = f"SELECT * FROM {source} UNION ALL SELECT * FROM {strangers}"
+    query += f" UNION ALL SELECT * FROM {strangers}"
+    if repeated:
+        query += f" UNION ALL SELECT * FROM {twice}"
+    name = f"outcomes_{fmt}_{repeated}.{fmt}"
+    options = "FORMAT parquet" if fmt == "parquet" else "HEADER"
+    duckdb.connect().sql(f"COPY ({query}) TO '{generated / name}' ({options})")
+    text = (generated / "synthetic.toml").read_text(encoding="utf-8")
+    spec = generated / f"outcomes_{fmt}_{repeated}.toml"
+    spec.write_text(text.replace('path = "outcomes.parquet"', f'path = "{name}"'), "utf-8")
+    by_pandas, by_duckdb = both(spec, monkeypatch)
+    orphans = [p for p in by_duckdb.report.problems if p.reason == "outcome_without_events"]
+    assert [p.count for p in orphans] == [4]
+    assert_same(by_pandas, by_duckdb)
