@@ -428,13 +428,15 @@ FROM events
 """
 
 
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
 @pytest.mark.parametrize("query", ["SELECT * FROM events", MISSING])
 def test_the_count_pass_counts_each_condition_as_a_filter_does(
-    generated: Path, monkeypatch: pytest.MonkeyPatch, query: str
+    generated: Path, monkeypatch: pytest.MonkeyPatch, query: str, fmt: str
 ) -> None:
     # The count pass counts some conditions by an equivalent form (a column's nulls,
-    # which DuckDB answers from the Parquet statistics): every count is the one a
-    # filter of the condition itself gives, and the load is the pandas loader's.
+    # which DuckDB answers from the statistics of the file or the table): every count
+    # is the one a filter of the condition itself gives, and the load is the pandas
+    # loader's.
     from peakend.loading.duck.checks import EventChecks
 
     counted: list[dict[str, int]] = []
@@ -445,12 +447,18 @@ def test_the_count_pass_counts_each_condition_as_a_filter_does(
         filters = ", ".join(f"count(*) FILTER (WHERE {c})" for c in self._counts)
         found = self.db.sql(f"SELECT {filters} FROM ev").fetchall()[0]
         assert dict(zip(self._counts, found, strict=True)) == self._counts
-        counted.append(dict(self._counts))
+        counted.append({**self._counts, "times by nulls": int(self._ts_by_nulls)})
 
     monkeypatch.setattr(EventChecks, "_count_checks", checked)
-    by_pandas, by_duckdb = both(_rewritten(generated, "missing", query), monkeypatch)
+    if fmt == "parquet":
+        spec = _rewritten(generated, "missing", query)
+    else:
+        to_csv(generated, query, "missing.csv")
+        spec = csv_spec(generated, "missing.csv", "missing_csv.toml")
+    by_pandas, by_duckdb = both(spec, monkeypatch)
     assert counted
     assert bool(counted[0]["NOT ts_present"]) == (query == MISSING)
+    assert counted[0]["times by nulls"]  # (a typed time, or text times of one shape)
     assert_same(by_pandas, by_duckdb)
 
 

@@ -283,12 +283,13 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
         nulls (or nothing), by the way the events' query builds the flags.
 
         A flag of bad sequences is a missing sequence value; the time flags of a
-        typed time (a Parquet instant) are its nulls. Counted as nulls
-        (:func:`_count_sql`), DuckDB answers them from the file's statistics
-        instead of reading ten million values.
+        typed time (a Parquet instant) or of times of one shape are its nulls
+        (:attr:`_ts_by_nulls`). Counted as nulls (:func:`_count_sql`), DuckDB
+        answers them from the statistics of the file or the table instead of
+        reading ten million values.
         """
         same = {"seq_bad": "seq_value IS NULL"} if "seq" in self.columns else {}
-        if "ts" in self.columns and self._kind(self.columns["ts"]) == "instant":
+        if "ts" in self.columns and self._ts_by_nulls:
             same |= {_UNPARSABLE: "FALSE", _NAIVE: "FALSE", "NOT ts_present": "ts IS NULL"}
             same["ts_offset AND ts IS NOT NULL"] = "ts IS NOT NULL"
         return same

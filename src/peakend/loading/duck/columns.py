@@ -30,6 +30,11 @@ def timestamp_shape(first: str | None) -> str | None:
 class ColumnValues(ProblemRecording):
     """The SQL that parses and derives each event column."""
 
+    _ts_by_nulls = False
+    """Whether the time flags of the events' query (present, naive, with an offset,
+    unreadable) follow from the time's nulls alone: a typed time, or text times all
+    of one shape with an offset (:meth:`_timestamp_sql`)."""
+
     def _with_scales(self, events: str) -> str:
         """``events`` with each event's scale, in the same pass (a second copy of the
         events would cost as much as the first).
@@ -173,6 +178,7 @@ class ColumnValues(ProblemRecording):
         zone = _lit(self.spec.source.timezone)
         present = f"{_q(col)} IS NOT NULL"
         kind = self._kind(col)
+        self._ts_by_nulls = kind == "instant" or (kind == "text" and bool(self._ts_shape))
         if kind == "text" and self._ts_shape:
             return self._shaped_timestamp_sql(col, self._ts_shape)
         if kind == "instant":
