@@ -417,3 +417,74 @@ def test_bad_values_in_several_outcomes_are_counted_the_same_both_ways(
     bad = {p.column: p.count for p in by_duckdb.report.problems if p.reason == "bad_outcome"}
     assert set(bad) == set(every) and bad["overall"] > bad["recommend"] > 10
     assert_same(by_pandas, by_duckdb)
+
+
+MISSING = """
+SELECT journey_id, customer_id,
+  CASE row_number() OVER () % 1009 WHEN 4 THEN NULL ELSE ts END AS ts,
+  CASE row_number() OVER () % 1013 WHEN 7 THEN NULL ELSE seq END AS seq,
+  touchpoint, channel, initiated_by, score, text, lang
+FROM events
+"""
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+@pytest.mark.parametrize("query", ["SELECT * FROM events", MISSING])
+def test_the_count_pass_counts_each_condition_as_a_filter_does(
+    generated: Path, monkeypatch: pytest.MonkeyPatch, query: str, fmt: str
+) -> None:
+    # The count pass counts some conditions by an equivalent form (a column's nulls,
+    # which DuckDB answers from the statistics of the file or the table): every count
+    # is the one a filter of the condition itself gives, and the load is the pandas
+    # loader's.
+    from peakend.loading.duck.checks import EventChecks
+
+    counted: list[dict[str, int]] = []
+    count_checks = EventChecks._count_checks
+
+    def checked(self: EventChecks) -> None:
+        count_checks(self)
+        filters = ", ".join(f"count(*) FILTER (WHERE {c})" for c in self._counts)
+        found = self.db.sql(f"SELECT {filters} FROM ev").fetchall()[0]
+        assert dict(zip(self._counts, found, strict=True)) == self._counts
+        counted.append({**self._counts, "times by nulls": int(self._ts_by_nulls)})
+
+    monkeypatch.setattr(EventChecks, "_count_checks", checked)
+    if fmt == "parquet":
+        spec = _rewritten(generated, "missing", query)
+    else:
+        to_csv(generated, query, "missing.csv")
+        spec = csv_spec(generated, "missing.csv", "missing_csv.toml")
+    by_pandas, by_duckdb = both(spec, monkeypatch)
+    assert counted
+    assert bool(counted[0]["NOT ts_present"]) == (query == MISSING)
+    assert counted[0]["times by nulls"]  # (a typed time, or text times of one shape)
+    assert_same(by_pandas, by_duckdb)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+@pytest.mark.parametrize("repeated", [False, True])
+def test_outcome_rows_of_journeys_with_and_without_events_load_the_same_both_ways(
+    generated: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, repeated: bool
+) -> None:
+    """An outcome file of one row per journey is joined to the journeys as it is;
+    with a journey's row repeated (another value later in the file) each journey
+    takes its first row. Journeys without events, some with two rows, are reported
+    once each, by their first row, the same as the pandas loader."""
+    source = f"read_parquet('{generated / 'outcomes.parquet'}')"
+    twice = f"(SELECT * REPLACE (overall + 1 AS overall) FROM {source} LIMIT 7)"
+    strangers = f"(SELECT * REPLACE ('X' || journey_id AS journey_id) FROM {source} LIMIT 4)"
+    query = f"SELECT * FROM {source} UNION ALL SELECT * FROM {strangers}"
+    query += f" UNION ALL SELECT * FROM {strangers}"
+    if repeated:
+        query += f" UNION ALL SELECT * FROM {twice}"
+    name = f"outcomes_{fmt}_{repeated}.{fmt}"
+    options = "FORMAT parquet" if fmt == "parquet" else "HEADER"
+    duckdb.connect().sql(f"COPY ({query}) TO '{generated / name}' ({options})")
+    text = (generated / "synthetic.toml").read_text(encoding="utf-8")
+    spec = generated / f"outcomes_{fmt}_{repeated}.toml"
+    spec.write_text(text.replace('path = "outcomes.parquet"', f'path = "{name}"'), "utf-8")
+    by_pandas, by_duckdb = both(spec, monkeypatch)
+    orphans = [p for p in by_duckdb.report.problems if p.reason == "outcome_without_events"]
+    assert [p.count for p in orphans] == [4]
+    assert_same(by_pandas, by_duckdb)

@@ -10,6 +10,8 @@ their rows.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from peakend.errors import ConfigError
@@ -18,7 +20,7 @@ from peakend.loading.duck.canonical import CanonicalEvents
 from peakend.loading.duck.columns import ColumnValues, timestamp_shape
 from peakend.loading.duck.duplicates import group_journeys
 from peakend.loading.duck.source import SourceReading
-from peakend.loading.duck.sql import _in_list, _lit, _q, _text
+from peakend.loading.duck.sql import _changed_by_text, _in_list, _lit, _q
 from peakend.schema import INITIATORS
 from peakend.validate import ROW, Reason, Severity
 
@@ -91,7 +93,7 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
         )
         rows = self.db.sql(
             f"SELECT c FROM ({distinct}) GROUP BY c "
-            f"HAVING count(*) FILTER (WHERE v IS DISTINCT FROM {_text('v')}) > 0"
+            f"HAVING count(*) FILTER (WHERE {_changed_by_text('v')}) > 0"
         ).fetchall()
         return {str(r[0]) for r in rows}
 
@@ -244,7 +246,7 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
         for role, column in self.columns.items():
             if column in self._unverified:
                 name = _STORED.get(role, role)
-                found[column] = f"{name} IS DISTINCT FROM {_text(name)}"
+                found[column] = _changed_by_text(name)
         return found
 
     def _needs_stripping(self) -> set[str]:
@@ -264,7 +266,8 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
         unverified = self._unverified_conditions()
         journey_ids = unverified.pop(self.columns["journey_id"], None)
         conditions += list(unverified.values())
-        counts = [f"count(*) FILTER (WHERE {c})" for c in conditions]
+        same = self._same_conditions()
+        counts = [_count_sql(same.get(c, c)) for c in conditions]
         counts += [f"count({c})" for c in _EMPTY]
         row = self.db.sql(f"SELECT {', '.join(counts)} FROM ev").fetchall()[0]
         values = [int(n) for n in row]
@@ -274,6 +277,22 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
         self._grouped = False
         if journey_ids is not None:
             self._counts[journey_ids] = self._journey_ids_changed(journey_ids)
+
+    def _same_conditions(self) -> dict[str, str]:
+        """Conditions of the count pass with an equivalent one that is a column's
+        nulls (or nothing), by the way the events' query builds the flags.
+
+        A flag of bad sequences is a missing sequence value; the time flags of a
+        typed time (a Parquet instant) or of times of one shape are its nulls
+        (:attr:`_ts_by_nulls`). Counted as nulls (:func:`_count_sql`), DuckDB
+        answers them from the statistics of the file or the table instead of
+        reading ten million values.
+        """
+        same = {"seq_bad": "seq_value IS NULL"} if "seq" in self.columns else {}
+        if "ts" in self.columns and self._ts_by_nulls:
+            same |= {_UNPARSABLE: "FALSE", _NAIVE: "FALSE", "NOT ts_present": "ts IS NULL"}
+            same["ts_offset AND ts IS NOT NULL"] = "ts IS NOT NULL"
+        return same
 
     def _journey_ids_changed(self, condition: str) -> int:
         """Whether journey ids read as they are need stripping (``condition``): nonzero
@@ -424,3 +443,22 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
             "nothing to fix: these answers count as 'not applicable', not as low scores",
         )
         self._drop(outside)
+
+
+_NULLS = re.compile(r"(\w+) IS (NOT )?NULL")
+
+
+def _count_sql(condition: str) -> str:
+    """The aggregate counting the events where ``condition`` holds.
+
+    A column's nulls or values are counted with ``count(column)``, which DuckDB
+    answers from a Parquet file's statistics (a filter reads every value: 0.1-0.25
+    CPU seconds a column at ten million events); FALSE counts nothing.
+    """
+    if condition == "FALSE":
+        return "0"
+    nulls = _NULLS.fullmatch(condition)
+    if nulls is None:
+        return f"count(*) FILTER (WHERE {condition})"
+    column, values = nulls.groups()
+    return f"count({column})" if values else f"count(*) - count({column})"

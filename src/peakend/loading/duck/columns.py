@@ -9,7 +9,7 @@ import re
 
 from peakend.loading.duck.base import Unsupported
 from peakend.loading.duck.problems import ProblemRecording
-from peakend.loading.duck.sql import _in_list, _lit, _q, _strip, _text, _text_lower
+from peakend.loading.duck.sql import _changed_by_text, _in_list, _lit, _q, _strip, _text_lower
 from peakend.schema import Scale
 from peakend.validate import _OFFSET
 
@@ -29,6 +29,11 @@ def timestamp_shape(first: str | None) -> str | None:
 
 class ColumnValues(ProblemRecording):
     """The SQL that parses and derives each event column."""
+
+    _ts_by_nulls = False
+    """Whether the time flags of the events' query (present, naive, with an offset,
+    unreadable) follow from the time's nulls alone: a typed time, or text times all
+    of one shape with an offset (:meth:`_timestamp_sql`)."""
 
     def _with_scales(self, events: str) -> str:
         """``events`` with each event's scale, in the same pass (a second copy of the
@@ -147,7 +152,7 @@ class ColumnValues(ProblemRecording):
         for (column,) in candidates:
             if column in wanted:
                 # (a FILTER, not a WHERE, which DuckDB would apply to every row)
-                changed = f"count(*) FILTER (WHERE v IS DISTINCT FROM {_text('v')})"
+                changed = f"count(*) FILTER (WHERE {_changed_by_text('v')})"
                 distinct = f"SELECT DISTINCT {_q(column)} AS v FROM raw"
                 if not self._scalar(f"SELECT {changed} FROM ({distinct})"):
                     clean.add(str(column))
@@ -173,6 +178,7 @@ class ColumnValues(ProblemRecording):
         zone = _lit(self.spec.source.timezone)
         present = f"{_q(col)} IS NOT NULL"
         kind = self._kind(col)
+        self._ts_by_nulls = kind == "instant" or (kind == "text" and bool(self._ts_shape))
         if kind == "text" and self._ts_shape:
             return self._shaped_timestamp_sql(col, self._ts_shape)
         if kind == "instant":
