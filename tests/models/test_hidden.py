@@ -646,3 +646,20 @@ def test_a_window_estimate_does_not_depend_on_the_order_of_the_journeys() -> Non
         b = estimate_window(sample(shuffled), 3, 4, keep=None if k is None else k[shuffled],
                             replicates=50, seed=1)  # fmt: skip
         assert a == b
+
+
+def test_rows_by_journey_equal_the_sorted_rows() -> None:
+    """Rows already in order are kept as they are: the table sorting them gives."""
+    from peakend.models.hidden.analysis import by_journey
+
+    ids = ["a1", "a2", "b", "b0", "c"]
+    cases = [
+        pa.table({"journey_id": ids, "k": [1, 2, 3, 4, 5]}),  # in order
+        pa.table({"journey_id": ids[::-1], "k": [1, 2, 3, 4, 5]}),
+        pa.table({"journey_id": ["a", "b", "b", "c"], "k": [1, 2, 3, 4]}),  # an id twice
+        pa.table({"journey_id": ["a", None, "c"], "k": [1, 2, 3]}),
+        pa.table({"journey_id": ["b"], "k": [1]}),
+        pa.concat_tables([pa.table({"journey_id": ids[:2]}), pa.table({"journey_id": ids[2:]})]),
+    ]
+    for rows in cases:
+        assert by_journey(rows).equals(rows.sort_by("journey_id"))
