@@ -11,14 +11,20 @@ The dataset is loaded once (:func:`peakend.load`), then each section's analysis
 :func:`peakend.models.churn.churn_drivers`) runs one after the other in this
 process, and its wall and CPU seconds (user + system), minor page faults and the
 peak memory so far (``getrusage``) are printed. ``--json`` writes the three
-results' ``to_dict()`` to compare two versions. On a shared machine compare the
-CPU seconds, versions alternated in separate processes.
+results' ``to_dict()`` to compare two versions; ``--compare OTHER.json`` (another
+version's ``--json``) prints how many figures differ and the largest relative
+difference, whatever the order of the keys. On a shared machine compare the
+CPU seconds, versions alternated in separate processes::
+
+    PYTHONPATH=../base/src python bench/sections_alone.py SPEC --only hidden --json base.json
+    python bench/sections_alone.py SPEC --only hidden --compare base.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import sys
@@ -58,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("spec", help="the dataset spec")
     parser.add_argument("--json", help="write the three results here")
     parser.add_argument("--only", default="hidden,recovery,churn", help="sections to build")
+    parser.add_argument("--compare", help="another version's --json: figures that differ")
     args = parser.parse_args(argv)
 
     import peakend  # the version on PYTHONPATH
@@ -79,6 +86,32 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1, sort_keys=True, default=str)
+    if args.compare:
+        with open(args.compare) as f:
+            other = json.load(f)
+        mine = json.loads(json.dumps(results, default=str))
+        differ, largest = _differences(other, {k: mine[k] for k in mine if k in other})
+        print(f"against {args.compare}: {differ} figures differ, largest relative {largest:.3g}")
+
+
+def _differences(a: Any, b: Any) -> tuple[int, float]:
+    """Figures of ``a`` and ``b`` (JSON) that differ, and the largest relative difference.
+
+    Dictionaries are compared key by key (their order aside); a number differs
+    when it is not equal (two NaN are equal); anything else that differs counts
+    as one figure with a relative difference of infinity.
+    """
+    if isinstance(a, dict) and isinstance(b, dict):
+        parts = [_differences(a.get(k), b.get(k)) for k in a.keys() | b.keys()]
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        parts = [_differences(x, y) for x, y in zip(a, b, strict=True)]
+    elif isinstance(a, float | int) and isinstance(b, float | int):
+        if a == b or (math.isnan(a) and math.isnan(b)):
+            return 0, 0.0
+        return 1, abs(a - b) / max(abs(a), abs(b))
+    else:
+        return (0, 0.0) if a == b else (1, math.inf)
+    return sum(n for n, _ in parts), max((r for _, r in parts), default=0.0)
 
 
 if __name__ == "__main__":

@@ -513,9 +513,17 @@ def test_outcome_lookup_equals_the_join() -> None:
         }
     )
     repeated = pa.concat_tables([outcomes, outcomes.slice(0, 1)])  # a journey twice: the join
-    for table in (outcomes, repeated):
+    chunked = pa.concat_tables([outcomes.slice(0, 2), outcomes.slice(2)])
+    ids = pa.array(["a", None, "c", "d"])
+    no_id = outcomes.set_column(0, "journey_id", ids)  # a journey without id: the join
+    for table in (outcomes, repeated, chunked, no_id):
         expected = rows.join(table, "journey_id").sort_by("journey_id")
         assert with_outcomes(rows, table).sort_by("journey_id").equals(expected)
+    for table in (outcomes, chunked):  # distinct ids: the rows in their order, as looked up
+        at = pc.index_in(rows["journey_id"], value_set=table["journey_id"])
+        looked_up = rows.append_column("overall", table["overall"].take(at))
+        looked_up = looked_up.append_column("segment", table["segment"].take(at))
+        assert with_outcomes(rows, table).equals(looked_up)
 
 
 def test_outcome_gaps_by_lookup_equal_those_by_the_join() -> None:
@@ -549,8 +557,9 @@ def test_outcome_gaps_by_lookup_equal_those_by_the_join() -> None:
 
 
 def test_replicate_sums_row_by_row_equal_the_whole_product() -> None:
-    """Weighting the customers' sums one replicate at a time gives the same figures."""
-    from peakend.models.hidden.windows import _customer_totals, _weighted_sums
+    """The customers' sums weighted block by block: the figures of one product per replicate."""
+    from peakend.models.hidden.windows import _customer_totals
+    from peakend.stats.counts import weighted_totals
 
     rng = np.random.default_rng(3)
     journeys, groups, horizon = 400, 150, 7
@@ -575,8 +584,24 @@ def test_replicate_sums_row_by_row_equal_the_whole_product() -> None:
             ),
         ]
     )
+    # the former way: the customers' sums as figures × customers, one product per replicate
+    former = sparse.csr_matrix((own @ per_journey).T)
+    one_by_one = np.array([former @ row for row in w])
+    assert np.array_equal(weighted_totals(totals, w), one_by_one)
     expected = w @ (own @ per_journey).toarray()
-    np.testing.assert_allclose(_weighted_sums(totals, w), expected, rtol=1e-12)
+    np.testing.assert_allclose(weighted_totals(totals, w), expected, rtol=1e-12)
+
+
+def test_customers_renumbered_as_by_unique() -> None:
+    """Customers renumbered by counting those present: ``np.unique``'s inverse."""
+    from peakend.models.hidden.windows import _renumbered
+
+    rng = np.random.default_rng(8)
+    customer = rng.integers(0, 500, 2_000)
+    for keep in (np.ones(customer.size, dtype=bool), rng.random(customer.size) < 0.3):
+        expected = np.unique(customer[keep], return_inverse=True)[1]
+        assert np.array_equal(_renumbered(customer[keep]), expected)
+    assert _renumbered(np.array([], dtype=np.int64)).size == 0
 
 
 def test_journey_rows_are_each_anchors_own_lookup() -> None:
@@ -621,3 +646,20 @@ def test_a_window_estimate_does_not_depend_on_the_order_of_the_journeys() -> Non
         b = estimate_window(sample(shuffled), 3, 4, keep=None if k is None else k[shuffled],
                             replicates=50, seed=1)  # fmt: skip
         assert a == b
+
+
+def test_rows_by_journey_equal_the_sorted_rows() -> None:
+    """Rows already in order are kept as they are: the table sorting them gives."""
+    from peakend.models.hidden.analysis import by_journey
+
+    ids = ["a1", "a2", "b", "b0", "c"]
+    cases = [
+        pa.table({"journey_id": ids, "k": [1, 2, 3, 4, 5]}),  # in order
+        pa.table({"journey_id": ids[::-1], "k": [1, 2, 3, 4, 5]}),
+        pa.table({"journey_id": ["a", "b", "b", "c"], "k": [1, 2, 3, 4]}),  # an id twice
+        pa.table({"journey_id": ["a", None, "c"], "k": [1, 2, 3]}),
+        pa.table({"journey_id": ["b"], "k": [1]}),
+        pa.concat_tables([pa.table({"journey_id": ids[:2]}), pa.table({"journey_id": ids[2:]})]),
+    ]
+    for rows in cases:
+        assert by_journey(rows).equals(rows.sort_by("journey_id"))

@@ -160,7 +160,8 @@ def test_a_grace_period_in_the_spec_sets_the_risk_set(tmp_path: Path) -> None:
 
 def test_weighting_the_customers_sums_equals_weighting_their_journeys() -> None:
     """The bootstrap weights each customer's sums; the figures are those of its journeys."""
-    from peakend.models.hidden.windows import _customer_totals, _weighted_sums
+    from peakend.models.hidden.windows import _customer_totals
+    from peakend.stats.counts import weighted_totals
 
     rng = np.random.default_rng(5)
     journeys, horizon, first, last = 500, 10, 2, 4
@@ -173,7 +174,7 @@ def test_weighting_the_customers_sums_equals_weighting_their_journeys() -> None:
     groups = int(customer.max()) + 1
     totals = _customer_totals(customer, groups, last_full, counts, in_window, through)
     w = rng.standard_exponential((7, groups))
-    sums = _weighted_sums(totals, w)
+    sums = weighted_totals(totals, w)
     wj = w[:, customer]  # every journey carries its customer's weight
     leaving = np.stack([wj[:, last_full == k].sum(axis=1) for k in range(horizon)], axis=1)
     np.testing.assert_allclose(sums[:, :horizon], leaving, rtol=1e-12)
@@ -219,3 +220,126 @@ def test_windows_drawn_into_one_scratch_buffer_equal_those_drawn_alone() -> None
         assert shared == alone
     too_small = np.empty(10)
     assert estimate_window(sample, 3, 4, scratch=too_small) == estimate_window(sample, 3, 4)
+
+
+def test_a_windows_point_is_the_point_of_its_estimate() -> None:
+    """Without its bootstrap a window has the figures of its estimate, NaN interval bounds."""
+    from peakend.models.hidden.windows import window_point
+
+    rng = np.random.default_rng(6)
+    n, horizon = 2_000, 12
+    sample = AnchorSample(
+        np.array([f"J{i}" for i in range(n)], dtype=object),
+        np.unique(rng.integers(0, 800, n), return_inverse=True)[1],  # several journeys each
+        rng.integers(0, horizon, n),
+        sparse.csr_matrix(rng.poisson(0.3, (n, horizon)).astype(np.float64)),
+        np.linspace(0.7, 1.3, horizon),
+        np.array([o not in (2, 3, 4) for o in range(horizon)]),
+    )
+    for first, last in ((2, 4), (0, 0), (11, 11)):
+        point, full = window_point(sample, first, last), estimate_window(sample, first, last)
+        assert point.excess_per_1000.value == full.excess_per_1000.value
+        assert point.share_affected.value == full.share_affected.value
+        assert (point.baseline_per_unit, point.n_journeys, point.contacts) == (
+            full.baseline_per_unit, full.n_journeys, full.contacts)  # fmt: skip
+        assert np.isnan(point.excess_per_1000.low) and np.isnan(point.share_affected.high)
+
+
+def test_echoes_dropped_asking_for_intervals_only_when_they_decide() -> None:
+    """Intervals asked for lazily: the windows kept with every interval known from the start."""
+    from peakend.models.hidden.windows import HiddenMoment, distinct
+    from peakend.stats.resampling import Interval
+
+    rng = np.random.default_rng(9)
+    asked_less = 0
+    for _ in range(300):
+        k = int(rng.integers(2, 7))
+        value = rng.choice([5.0, 20.0, 40.0], k) if rng.random() < 0.3 else rng.uniform(0, 60, k)
+        half = rng.uniform(0, 30, k)
+        value[rng.random(k) < 0.05] = np.nan  # no journey open through the window
+        tied = rng.random() < 0.3  # equal totals: the order of the anchors decides
+        journeys = rng.choice([1_000, 2_000], k) if tied else rng.integers(500, 5_000, k)
+        full = [
+            HiddenMoment(
+                f"a{i % 3}",
+                0,
+                1,
+                "day",
+                int(journeys[i]),
+                0,
+                Interval(value[i], value[i] - half[i], value[i] + half[i], 1),
+                Interval(0.0, 0.0, 0.0, 1),
+                0.0,
+                0.0,
+            )  # fmt: skip
+            for i in range(k)
+        ]
+        sketch = [
+            dataclasses.replace(
+                m, excess_per_1000=Interval(m.excess_per_1000.value, np.nan, np.nan, 1)
+            )  # fmt: skip
+            for m in full
+        ]
+        shared = {
+            (a, b): int(rng.integers(1, 100))
+            for a in range(k)
+            for b in range(a + 1, k)
+            if rng.random() < 0.6
+        }
+        asked: set[int] = set()
+
+        def interval(i: int, full: list[HiddenMoment] = full, asked: set[int] = asked) -> Interval:
+            asked.add(i)
+            return full[i].excess_per_1000
+
+        order = ["a0", "a1", "a2"]
+        assert distinct(sketch, shared, order, interval=interval) == distinct(full, shared, order)
+        asked_less += len(asked) < k
+    assert asked_less > 0
+
+
+def test_weighting_intervals_with_shared_terms_equal_those_computed_alone() -> None:
+    """The propensity's terms computed once give every outcome's interval to the last digit."""
+    from peakend.models.hidden.effects import _design, _ipw, _propensity, _weighting
+    from peakend.stats.resampling import Interval
+
+    def alone(y: np.ndarray, treated: np.ndarray, e: np.ndarray, design: np.ndarray) -> Interval:
+        # the interval as computed before the terms were shared
+        n = y.size
+        t = treated.astype(np.float64)
+        wt, wc = t / e, (1.0 - t) / (1.0 - e)
+        a1, a0 = wt.mean(), wc.mean()
+        mt = float((wt * y).sum() / wt.sum())
+        mc = float((wc * y).sum() / wc.sum())
+        inf = wt * (y - mt) / a1 - wc * (y - mc) / a0
+        slope = -(wt * (y - mt) * (1.0 - e) / a1 + wc * (y - mc) * e / a0)
+        m = (design * slope[:, None]).mean(axis=0)
+        info = (design * (e * (1.0 - e))[:, None]).T @ design / n + 1e-9 * np.eye(design.shape[1])
+        inf = inf + design * (t - e)[:, None] @ np.linalg.solve(info, m)
+        half = 1.959964 * np.sqrt(float((inf**2).mean()) / n)
+        return Interval(mt - mc, mt - mc - half, mt - mc + half, n)
+
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(3_000, 4))
+    treated = rng.random(3_000) < 1 / (1 + np.exp(-x[:, 0]))
+    design = _design(x)
+    e = np.clip(_propensity(treated, design), 0.01, 0.99)
+    shared = _weighting(treated, e, design)
+    for y in (rng.poisson(0.5, 3_000).astype(np.float64), rng.normal(7, 2, 3_000)):
+        assert _ipw(y, shared) == alone(y, treated, e, design)
+
+
+def test_the_design_written_in_place_equals_the_stacked_one() -> None:
+    """Intercept and standardised covariates: the numbers and layout of stacking them."""
+    from peakend.models.hidden.effects import _design
+
+    rng = np.random.default_rng(13)
+    x = rng.normal(size=(500, 4)) * np.array([1.0, 10.0, 0.1, 3.0])
+    x[:, 2] = 4.0  # a constant column keeps its scale of 1
+    for covariates in (x, np.asfortranarray(x), x[:, :1]):
+        scale = covariates.std(axis=0)
+        z = (covariates - covariates.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
+        stacked = np.hstack([np.ones((z.shape[0], 1)), z])
+        design = _design(covariates)
+        assert np.array_equal(design, stacked)
+        assert design.flags.c_contiguous == stacked.flags.c_contiguous

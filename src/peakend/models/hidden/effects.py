@@ -184,12 +184,18 @@ def with_outcomes(rows: pa.Table, outcomes: pa.Table) -> pa.Table:
     With one outcome row per journey (the usual case) a lookup of each row's
     journey among the outcomes' ids (null where it has none), in the order of
     ``rows``: on a million journeys a fraction of a hash join's time. Otherwise
-    Arrow's join, whose rows come in no particular order.
+    Arrow's join, whose rows come in no particular order. Whether the ids are
+    distinct is read from the same lookup (every id finds its own row), so the
+    outcomes' ids are hashed once, not once more to count them.
     """
     keys = outcomes["journey_id"]
-    if pc.count_distinct(keys).as_py() != outcomes.num_rows:
+    ids = rows["journey_id"]
+    ids = ids if ids.type == keys.type else pc.cast(ids, keys.type)
+    found = pc.index_in(pa.chunked_array([*keys.chunks, *ids.chunks], keys.type), value_set=keys)
+    own = found.slice(0, len(keys)).to_numpy(zero_copy_only=False)
+    if keys.null_count or not np.array_equal(own, np.arange(len(keys))):
         return rows.join(outcomes, "journey_id")
-    at = pc.index_in(rows["journey_id"], value_set=keys)
+    at = found.slice(len(keys))
     joined = rows
     for name in outcomes.column_names:
         if name != "journey_id":
@@ -303,15 +309,16 @@ def proactive_effect(
     e = np.clip(raw, 0.01, 0.99)
     w = np.where(treated, 1.0 / e, 1.0 / (1.0 - e))
     diag = overlap(raw, treated, w, x, columns or [f"x{i}" for i in range(x.shape[1])], min_ess)
-    contact_effect = _ipw(contacts, treated, e, design)
+    weighting = _weighting(treated, e, design)  # the same for every complete outcome
+    contact_effect = _ipw(contacts, weighting)
     effects = {}
     naive = {}
     for name, y in outcomes.items():
         ok = np.isfinite(y)
         if ok.all():  # no copy of the covariates, and their design as it is
-            effects[name] = _ipw(y, treated, e, design)
+            effects[name] = _ipw(y, weighting)
         else:
-            effects[name] = _ipw(y[ok], treated[ok], e[ok], _design(x[ok]))
+            effects[name] = _ipw(y[ok], _weighting(treated[ok], e[ok], _design(x[ok])))
         naive[name] = float(y[ok & treated].mean() - y[ok & ~treated].mean())
     if diag.refused:
         contact_effect = _missing(contact_effect.n)
@@ -386,10 +393,20 @@ def _smd(x: F64, treated: NDArray[np.bool_], w: F64) -> float:
 
 
 def _design(x: F64) -> F64:
-    """Intercept and standardised covariates: the propensity model's design matrix."""
+    """Intercept and standardised covariates: the propensity model's design matrix.
+
+    Written column block by column block into the one matrix returned, instead of
+    centred, scaled and stacked through three arrays of its size (same numbers).
+    """
     scale = x.std(axis=0)
-    z = (x - x.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
-    return np.hstack([np.ones((z.shape[0], 1)), z])
+    # laid out as stacking laid it out: by columns for covariates stored by columns
+    by_columns = x.flags.f_contiguous and not x.flags.c_contiguous
+    design: F64 = np.empty((x.shape[0], x.shape[1] + 1), order="F" if by_columns else "C")
+    design[:, 0] = 1.0
+    z = design[:, 1:]
+    np.subtract(x, x.mean(axis=0), out=z)
+    np.divide(z, np.where(scale > 0, scale, 1.0), out=z)
+    return design
 
 
 def _propensity(treated: NDArray[np.bool_], design: F64) -> F64:
@@ -416,17 +433,44 @@ def _propensity(treated: NDArray[np.bool_], design: F64) -> F64:
     return np.asarray(p, dtype=np.float64)
 
 
-def _ipw(y: F64, treated: NDArray[np.bool_], e: F64, design: F64) -> Interval:
+@dataclass(frozen=True)
+class _Weighting:
+    """The parts of :func:`_ipw` that depend on the journeys and their propensity, not on ``y``.
+
+    Computed once per treated touchpoint and shared by the window contacts and
+    every outcome without a missing value: the same numbers as computing them in
+    each interval (two products of the design, a million rows, per outcome).
+    """
+
+    wt: F64
+    wc: F64
+    e: F64
+    design: F64
+    info: F64
+    score: F64
+
+
+def _weighting(treated: NDArray[np.bool_], e: F64, design: F64) -> _Weighting:
+    """:class:`_Weighting` of journeys ``treated`` or not, propensity ``e`` and their design."""
+    n = e.size
+    t = treated.astype(np.float64)
+    wt, wc = t / e, (1.0 - t) / (1.0 - e)
+    info = (design * (e * (1.0 - e))[:, None]).T @ design / n + 1e-9 * np.eye(design.shape[1])
+    score = design * (t - e)[:, None]
+    return _Weighting(wt, wc, e, design, info, score)
+
+
+def _ipw(y: F64, weighting: _Weighting) -> Interval:
     """Hajek IPW difference of means with its influence-function interval.
 
     The influence function includes the estimation of the logistic
     propensity (M-estimation, Lunceford & Davidian 2004, section 3.2), so the
     interval is neither too wide (propensity taken as known) nor too narrow.
-    ``design`` is :func:`_design` of the covariates of these rows.
+    ``weighting`` (:func:`_weighting`) holds the rows' weights, propensity and
+    design (:func:`_design` of the covariates of these rows).
     """
     n = y.size
-    t = treated.astype(np.float64)
-    wt, wc = t / e, (1.0 - t) / (1.0 - e)
+    wt, wc, e, design = weighting.wt, weighting.wc, weighting.e, weighting.design
     a1, a0 = wt.mean(), wc.mean()
     mt = float((wt * y).sum() / wt.sum())
     mc = float((wc * y).sum() / wc.sum())
@@ -434,9 +478,7 @@ def _ipw(y: F64, treated: NDArray[np.bool_], e: F64, design: F64) -> Interval:
     # d inf / d beta, averaged; e' = e (1 - e) x
     slope = -(wt * (y - mt) * (1.0 - e) / a1 + wc * (y - mc) * e / a0)
     m = (design * slope[:, None]).mean(axis=0)
-    info = (design * (e * (1.0 - e))[:, None]).T @ design / n + 1e-9 * np.eye(design.shape[1])
-    score = design * (t - e)[:, None]
-    inf = inf + score @ np.linalg.solve(info, m)
+    inf = inf + weighting.score @ np.linalg.solve(weighting.info, m)
     half = Z_95 * math.sqrt(float((inf**2).mean()) / n)
     diff = mt - mc
     return Interval(diff, diff - half, diff + half, n)

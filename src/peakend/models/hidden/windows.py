@@ -17,7 +17,7 @@ logged at the anchor's own timestamp are no reaction to it:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -29,7 +29,13 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from peakend.models.hidden.times import micros_between
-from peakend.stats.counts import cluster_weights, weighted_line
+from peakend.stats.counts import (
+    ClusterTotals,
+    cluster_totals,
+    cluster_weights,
+    weighted_line,
+    weighted_totals,
+)
 from peakend.stats.resampling import Interval
 
 Z_95 = 1.959964
@@ -272,19 +278,19 @@ def estimate_window(
     keep = np.ones(sample.customer.size, dtype=np.bool_) if keep is None else keep
     customer, last_full = sample.customer[keep], sample.last_full[keep]
     counts = sample.counts[np.flatnonzero(keep)]
-    _, customer = np.unique(customer, return_inverse=True)
+    customer = _renumbered(customer)
     in_window = np.asarray(counts[:, first : last + 1].sum(axis=1)).ravel()
     through = (last_full >= last).astype(np.float64)
     groups = int(customer.max()) + 1 if customer.size else 0
     totals = _customer_totals(customer, groups, last_full, counts, in_window, through)
     rng = np.random.default_rng(seed)
-    results = [_excess(_weighted_sums(totals, np.ones((1, groups))), sample, first, last)]
+    results = [_excess(weighted_totals(totals, np.ones((1, groups))), sample, first, last)]
     if scratch is None or scratch.size < BLOCK * groups:
         scratch = np.empty(BLOCK * groups)
     w = scratch[: BLOCK * groups].reshape(BLOCK, groups)
     for _ in range(math.ceil(replicates / BLOCK)):  # BLOCK replicates' weights at a time
         cluster_weights(rng, BLOCK, groups, out=w)
-        results.append(_excess(_weighted_sums(totals, w), sample, first, last))
+        results.append(_excess(weighted_totals(totals, w), sample, first, last))
     stacked = np.concatenate(results, axis=1)
     point, boot = stacked[:, 0], stacked[:, 1 : replicates + 1]
     se = np.nanstd(boot, axis=1, ddof=1) if boot.shape[1] > 1 else np.full(3, np.nan)
@@ -293,6 +299,35 @@ def estimate_window(
                       1000 * (point[0] + Z_95 * se[0]), n)  # fmt: skip
     share = Interval(point[1], point[1] - Z_95 * se[1], point[1] + Z_95 * se[1], n)
     return WindowEstimate(excess, share, float(point[2]), n, int(in_window[through > 0].sum()))
+
+
+def window_point(sample: AnchorSample, first: int, last: int) -> WindowEstimate:
+    """:func:`estimate_window` of the whole sample without its bootstrap: NaN interval bounds.
+
+    The same figures as the estimate's: its point sums are sums of whole counts
+    (journeys, contacts), exact in any order, so they are added over the journeys
+    here instead of over the customers' totals.
+    """
+    counts, last_full = sample.counts, sample.last_full
+    horizon = counts.shape[1]
+    in_window = np.asarray(counts[:, first : last + 1].sum(axis=1)).ravel()
+    through = (last_full >= last).astype(np.float64)
+    sums = np.concatenate(
+        [
+            np.bincount(last_full, minlength=horizon).astype(np.float64),
+            np.asarray(counts.sum(axis=0), dtype=np.float64).ravel(),
+            [through.sum(), (through * in_window).sum(), (through * (in_window > 0)).sum()],
+        ]
+    )
+    point = _excess(sums[None, :], sample, first, last)[:, 0]
+    n = int(through.sum())
+    return WindowEstimate(
+        Interval(1000 * point[0], math.nan, math.nan, n),
+        Interval(point[1], math.nan, math.nan, n),
+        float(point[2]),
+        n,
+        int(in_window[through > 0].sum()),
+    )
 
 
 def weight_scratch(samples: Iterable[AnchorSample]) -> F64:
@@ -305,6 +340,19 @@ def weight_scratch(samples: Iterable[AnchorSample]) -> F64:
     return np.empty(BLOCK * most)
 
 
+def _renumbered(customer: I64) -> I64:
+    """Customer numbers 0..G-1 in the order of the given ones (``np.unique``'s inverse).
+
+    Counting the numbers present instead of sorting them: the sample's customers are
+    already numbered 0..G-1, so a segment's journeys need no sort of their numbers.
+    """
+    if customer.size == 0:
+        return customer.astype(np.int64)
+    present = np.zeros(int(customer.max()) + 1, dtype=np.int64)
+    present[customer] = 1
+    return (np.cumsum(present) - 1)[customer]
+
+
 def _customer_totals(
     customer: I64,
     groups: int,
@@ -312,39 +360,31 @@ def _customer_totals(
     counts: sparse.csr_matrix,
     in_window: F64,
     through: F64,
-) -> sparse.csr_matrix:
+) -> ClusterTotals:
     """Each customer's sums, the only figures of a journey a replicate's weights act on.
 
     A replicate weights every journey of a customer alike, so weighting the
     customers' sums gives the same totals as weighting their journeys, from a
-    table as long as the customers rather than the journeys. Rows (``H``
+    table as long as the customers rather than the journeys. Figures (``H``
     offsets): journeys whose last full offset is each offset (``0..H-1``),
     contacts per offset (``H..2H-1``), journeys open through the window, their
-    contacts in it, and those with at least one (``2H..2H+2``); one column per
-    customer, so that a replicate's weights multiply it as they are drawn
-    (:func:`_weighted_sums`).
+    contacts in it, and those with at least one (``2H..2H+2``); cut in blocks of
+    customers for :func:`~peakend.stats.counts.weighted_totals`.
     """
     horizon = counts.shape[1]
-    n = customer.size
-    own = sparse.csr_matrix((np.ones(n), (customer, np.arange(n))), shape=(groups, n))
-    risk = sparse.csr_matrix((np.ones(n), (np.arange(n), last_full)), shape=(n, horizon))
-    window = np.column_stack([through, through * in_window, through * (in_window > 0)])
-    per_journey = sparse.hstack([risk, counts, sparse.csr_matrix(window)], format="csr")
-    return sparse.csr_matrix((own @ per_journey).T)
-
-
-def _weighted_sums(totals: sparse.csr_matrix, w: F64) -> F64:
-    """Each weight row's sums (replicates × rows of :func:`_customer_totals`).
-
-    One product per replicate, each reading its row of weights in place: the
-    product of all rows at once first copied the block of weights into the
-    customers' order (a hundred megabytes of fresh memory per block on a million
-    journeys). The sums are added in the same order, so the figures are the same.
-    """
-    out = np.empty((w.shape[0], totals.shape[0]))
-    for i, row in enumerate(w):
-        out[i] = totals @ row
-    return out
+    entries = counts.tocoo()
+    # whole counts: their sums per customer are exact in any order of the journeys
+    window = {2 * horizon: through, 2 * horizon + 1: through * in_window,
+              2 * horizon + 2: through * (in_window > 0)}  # fmt: skip
+    held = {figure: np.flatnonzero(v) for figure, v in window.items()}
+    rows = [customer, customer[entries.row], *(customer[j] for j in held.values())]
+    figures = [last_full, horizon + entries.col, *(np.full(j.size, f) for f, j in held.items())]
+    values = [np.ones(customer.size), entries.data, *(window[f][j] for f, j in held.items())]
+    per_customer = sparse.coo_matrix(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(figures))),
+        shape=(groups, 2 * horizon + 3),
+    )
+    return cluster_totals(per_customer)
 
 
 def _excess(sums: F64, sample: AnchorSample, first: int, last: int) -> F64:
@@ -377,9 +417,12 @@ def find_windows(
     order: list[str],
     seed: int = 0,
     replicates: int = 200,
+    min_excess_per_1000: float = -math.inf,
 ) -> tuple[tuple[HiddenMoment, ...], dict[str, AnchorSample]]:
     """Windows from the flagged cells, measured on the other half, echoes dropped.
 
+    Windows with fewer than ``min_excess_per_1000`` excess contacts per 1,000
+    journeys are left out (after the echoes are dropped, which they may cause).
     Also returns the measuring half's sample of every anchor with a window, for
     the estimates by segment (collected once, from the same tables).
     """
@@ -401,30 +444,47 @@ def find_windows(
     samples = anchor_samples(
         anchors, pairs, {a: (rhythm[a], ~np.array(flagged[a])) for a in {r[0] for r in runs}}
     )
-    moments = []
+    # each window's figures without their interval first: a window's bootstrap
+    # (200 draws per customer) is run only when its interval is reported or
+    # decides which of two windows is an echo (see :func:`distinct`)
+    points = [window_point(samples[anchor], first, last) for anchor, first, last, _ in runs]
     scratch = weight_scratch(samples.values())
-    for i, (anchor, first, last, q) in enumerate(runs):
-        est = estimate_window(
-            samples[anchor], first, last, replicates=replicates, seed=seed + i, scratch=scratch
+    measured: dict[int, WindowEstimate] = {}
+
+    def estimate(i: int) -> WindowEstimate:
+        if i not in measured:
+            anchor, first, last, _ = runs[i]
+            measured[i] = estimate_window(samples[anchor], first, last, replicates=replicates,
+                                          seed=seed + i, scratch=scratch)  # fmt: skip
+        return measured[i]
+
+    def moment(i: int, est: WindowEstimate) -> HiddenMoment:
+        anchor, first, last, q = runs[i]
+        return HiddenMoment(
+            anchor=anchor,
+            first_offset=first,
+            last_offset=last,
+            unit=unit,
+            n_journeys=est.n_journeys,
+            contacts=est.contacts,
+            excess_per_1000=est.excess_per_1000,
+            share_affected=est.share_affected,
+            baseline_per_1000=1000 * est.baseline_per_unit,
+            q_value=q,
+            contact_mix=mixes.get(i, ({}, {}))[0],
+            channel_mix=mixes.get(i, ({}, {}))[1],
         )
-        moments.append(
-            HiddenMoment(
-                anchor=anchor,
-                first_offset=first,
-                last_offset=last,
-                unit=unit,
-                n_journeys=est.n_journeys,
-                contacts=est.contacts,
-                excess_per_1000=est.excess_per_1000,
-                share_affected=est.share_affected,
-                baseline_per_1000=1000 * est.baseline_per_unit,
-                q_value=q,
-                contact_mix=mixes.get(i, ({}, {}))[0],
-                channel_mix=mixes.get(i, ({}, {}))[1],
-            )
-        )
-    keep = distinct(moments, _shared_contacts(pairs, w), order)
-    return tuple(m for i, m in enumerate(moments) if i in keep), samples
+
+    sketches = [moment(i, p) for i, p in enumerate(points)]
+    keep = distinct(sketches, _shared_contacts(pairs, w), order,
+                    interval=lambda i: estimate(i).excess_per_1000)  # fmt: skip
+    kept = (i for i in range(len(runs)) if i in keep)
+    # a window below the smallest excess reported is left out whatever its interval
+    return tuple(
+        moment(i, estimate(i))
+        for i in kept
+        if not sketches[i].excess_per_1000.value < min_excess_per_1000
+    ), samples
 
 
 def logged_together(
@@ -508,7 +568,10 @@ def _shared_contacts(pairs: ibis.Table, windows: ibis.Table) -> dict[tuple[int, 
 
 
 def distinct(
-    moments: list[HiddenMoment], shared: dict[tuple[int, int], int], order: list[str]
+    moments: list[HiddenMoment],
+    shared: dict[tuple[int, int], int],
+    order: list[str],
+    interval: Callable[[int], Interval] | None = None,
 ) -> set[int]:
     """Drop echoes: a window sharing most of its contacts with a larger one is the same moment.
 
@@ -519,13 +582,25 @@ def distinct(
     contacts in total (excess per journey times journeys); it is dropped when
     more than half of its excess contacts are also in the other window. On an
     exact tie (anchors logged together) the anchor later in ``order`` is kept.
+
+    ``interval(i)`` gives window ``i``'s excess interval (default: its
+    ``excess_per_1000``); it is asked for only when the intervals decide: a
+    window with both less excess per journey and clearly fewer excess contacts
+    in total is the weaker whether the intervals are apart or not (an interval
+    lies around its value, so the one clearly above has the larger value).
     """
+    bounds = interval or (lambda i: moments[i].excess_per_1000)
 
     def size(i: int) -> float:
         return moments[i].excess_per_1000.value * moments[i].n_journeys
 
     def weaker(a: int, b: int) -> int:
-        ea, eb = moments[a].excess_per_1000, moments[b].excess_per_1000
+        va, vb = moments[a].excess_per_1000.value, moments[b].excess_per_1000.value
+        same_order = va != vb and (va < vb) == (size(a) < size(b))
+        if (same_order and math.isfinite(size(a)) and math.isfinite(size(b))
+                and not math.isclose(size(a), size(b), rel_tol=1e-6)):  # fmt: skip
+            return a if size(a) < size(b) else b
+        ea, eb = bounds(a), bounds(b)
         if ea.low > eb.high or eb.low > ea.high:  # clearly more contacts per journey
             return b if ea.low > eb.high else a
         if math.isclose(size(a), size(b), rel_tol=1e-6):  # same events: the later anchor
