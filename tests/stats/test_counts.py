@@ -38,3 +38,22 @@ def test_weighted_totals_with_no_cluster_and_wrong_weights() -> None:
     totals = cluster_totals(sparse.coo_matrix(np.eye(5)))
     with pytest.raises(ValueError, match="clusters"):
         weighted_totals(totals, np.ones((2, 4)))
+
+
+def test_public_stand_in_agrees_with_the_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without SciPy's in-place kernel the public product gives the same sums to rounding."""
+    import peakend.stats.counts as counts
+
+    rng = np.random.default_rng(5)
+    clusters, figures, entries = 300, 6, 900
+    rows = rng.integers(0, clusters, entries)
+    cols = rng.integers(0, figures, entries)
+    values = rng.integers(1, 9, entries).astype(np.float64)
+    per_cluster = sparse.coo_matrix((values, (rows, cols)), shape=(clusters, figures))
+    w = cluster_weights(np.random.default_rng(3), 5, clusters)
+    totals = cluster_totals(per_cluster, block=64)
+    kernel = weighted_totals(totals, w)
+    monkeypatch.setattr(counts, "_add_product", counts._add_product_public)
+    stand_in = weighted_totals(totals, w)
+    np.testing.assert_allclose(stand_in, kernel, rtol=1e-12)
+    np.testing.assert_allclose(stand_in, _one_product_per_row(per_cluster, w), rtol=1e-12)

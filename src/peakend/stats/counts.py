@@ -19,13 +19,31 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
-
-# the product that adds into its output: ``y += A @ X`` for a block of columns of
-# ``A``, so that consecutive blocks continue each sum where the last one stopped
-from scipy.sparse._sparsetools import csr_matvecs
 from scipy.stats import siegelslopes
 
 F64 = NDArray[np.float64]
+
+
+def _add_product_public(
+    n_row: int, n_col: int, n_vecs: int, indptr: NDArray[np.int64], indices: NDArray[np.int64],
+    data: F64, x: F64, y: F64,
+) -> None:  # fmt: skip
+    """``y += A @ x`` with SciPy's public product (``A`` in compressed rows, ``x`` and
+    ``y`` flat, row-major): the stand-in when SciPy lacks the kernel below. Each
+    block's product is added to ``y`` as a whole, so sums agree to rounding only."""
+    span = slice(int(indptr[0]), int(indptr[-1]))  # ``indptr`` points into the whole arrays
+    a = sparse.csr_matrix((data[span], indices[span], indptr - indptr[0]), shape=(n_row, n_col))
+    y.reshape(n_row, n_vecs)[:] += a @ x.reshape(n_col, n_vecs)
+
+
+try:
+    # SciPy's compiled product that adds into its output (``y += A @ X``) for a block of
+    # columns of ``A``, so that consecutive blocks continue each sum where the last
+    # one stopped, in order: the figures of one product per replicate, to the digit.
+    # (Not public API, hence the stand-in.)
+    from scipy.sparse._sparsetools import csr_matvecs as _add_product
+except ImportError:  # pragma: no cover - depends on the SciPy release
+    _add_product = _add_product_public
 #: Clusters per block of :func:`cluster_totals`: a block's weights (25 replicates)
 #: are 0.8 MB, read while they are in the processor's cache.
 CLUSTER_BLOCK = 4096
@@ -167,6 +185,6 @@ def weighted_totals(totals: ClusterTotals, w: F64) -> F64:
         x = buffer[:width]
         np.copyto(x, w[:, first : first + width].T)
         rows = totals.indptr[b * figures : (b + 1) * figures + 1]
-        csr_matvecs(figures, width, replicates, rows, totals.indices, totals.data,
+        _add_product(figures, width, replicates, rows, totals.indices, totals.data,
                     x.ravel(), y.ravel())  # fmt: skip
     return np.ascontiguousarray(y.T)
