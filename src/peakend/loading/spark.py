@@ -68,6 +68,10 @@ class SparkLoader(DuckLoader):
     counts_first = False
     """Each check queries on its own, as it always did on Spark."""
 
+    streams_in_order = False
+    """Spark's windows need an order (its rows come in no set order): the duplicate
+    search groups the events by journey."""
+
     def __init__(self, spec: DatasetSpec, session: SparkSession) -> None:
         _Loader.__init__(self, spec)
         self.session = session

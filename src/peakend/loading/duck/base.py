@@ -76,6 +76,12 @@ class DuckBase(_Loader):
     text only when that read fails (:meth:`~peakend.loading.duck.checks.EventChecks._events`).
     Off, every CSV load takes the text path (the tests compare both)."""
 
+    streams_in_order = True
+    """Whether the connection streams ``lag() OVER ()`` over the events in the order
+    it reads them (DuckDB does), so that the duplicate search's table of journeys
+    can come from that order
+    (:func:`~peakend.loading.duck.duplicates.group_journeys`)."""
+
     _typed: frozenset[str] = frozenset()
     """Columns the events are read from as DOUBLE while their query is built (a CSV
     source read with the types the spec implies)."""

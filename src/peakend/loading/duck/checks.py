@@ -306,7 +306,7 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
         """
         if not self._drops_nothing():
             return self._scalar(f"SELECT count(*) FILTER (WHERE {condition}) FROM ev")
-        group_journeys(self.db, "ev")
+        group_journeys(self.db, "ev", in_order=self.streams_in_order)
         self._grouped = True
         return self._count("key_groups", condition)
 

@@ -61,16 +61,19 @@ def _groups_query(events: str) -> str:
     )
 
 
-def group_journeys(db: duckdb.DuckDBPyConnection, events: str) -> None:
+def group_journeys(db: duckdb.DuckDBPyConnection, events: str, *, in_order: bool = True) -> None:
     """Table ``key_groups`` of ``events`` (see :func:`journey_groups`): read from the
     events' own order when they are in the canonical order, else grouped.
+
+    ``in_order`` says whether ``db`` streams ``lag() OVER ()`` in the order it reads
+    the rows (DuckDB does; Spark has no such order, and always groups).
 
     Most logs arrive in the canonical order (by journey, then time). One pass in
     that order then finds each journey's first row where its id begins, and the few
     journeys that can hold a repeat, whose hashes alone are then checked: grouping
     ten million events by journey is not needed (docs/scale.md).
     """
-    if not _ordered_groups(db, events):
+    if not (in_order and _ordered_groups(db, events)):
         db.sql(journey_groups(events))
 
 
@@ -146,7 +149,7 @@ class Duplicates(ProblemRecording, SourceReading, CanonicalEvents):
             return
         if not (self._grouped and self._counts):
             # (the count pass built them over the same events unless a check dropped one)
-            group_journeys(self.db, "ev_final")
+            group_journeys(self.db, "ev_final", in_order=self.streams_in_order)
         self._journey_rows = "SELECT jid, lo AS order_row FROM key_groups"
         if not self._count("key_groups", "repeated"):
             return  # no key repeats: no second pass over the events
