@@ -121,7 +121,7 @@ def seconds_between(later: TimestampValue, earlier: TimestampValue) -> FloatingV
     slower (1.1 s against 0.1 s per 10M pairs), which was a third of the
     directly-follows graph. Other backends use ``delta``.
     """
-    epoch_us = _EPOCH_US.get(_backend_name(later) or "")
+    epoch_us = _EPOCH_US.get(backend_name(later) or "")
     if epoch_us is None:
         micros = later.delta(earlier, unit="microsecond")
     else:
@@ -139,13 +139,13 @@ def epoch_seconds(ts: TimestampValue) -> FloatingValue:
     times from 1900 to 2090). Other backends keep ``epoch_seconds()`` (Spark's
     drops the fraction).
     """
-    if _backend_name(ts) == "duckdb":
+    if backend_name(ts) == "duckdb":
         micros: IntegerValue = _EPOCH_US["duckdb"](ts)
         return micros.cast("float64") / 1_000_000  # type: ignore[no-any-return]
     return ts.epoch_seconds().cast("float64")  # type: ignore[no-any-return]
 
 
-def _backend_name(expr: ibis.Expr) -> str | None:
+def backend_name(expr: ibis.Expr) -> str | None:
     """Name of the backend ``expr`` is bound to (``"duckdb"``), or ``None`` if unbound."""
     try:
         return str(expr.get_backend().name)

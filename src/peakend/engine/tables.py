@@ -28,7 +28,7 @@ import pyarrow as pa
 from peakend.engine.codes import CODE, MISSING, touchpoint_codes
 from peakend.engine.flows import flows_from_order
 from peakend.engine.journeys import MASK_CODES, TOUCHPOINT_MASK, features_from_order
-from peakend.engine.order import _backend_name, coded_events, journey_order
+from peakend.engine.order import backend_name, coded_events, journey_order
 from peakend.engine.touchpoints import (
     HISTOGRAM,
     check_bands,
@@ -101,7 +101,7 @@ def journey_tables(
         # From the events as stored, not the materialised order, whose row order
         # varies from run to run: sums over a touchpoint's events then repeat exactly.
         # On DuckDB the same pass counts the scores (a histogram per touchpoint).
-        histogram = _backend_name(events) == "duckdb"
+        histogram = backend_name(events) == "duckdb"
         touchpoints = touchpoints_from_coded(
             coded_events(events, codes),
             codes,

@@ -49,6 +49,7 @@ import pyarrow as pa
 from numpy.typing import NDArray
 from scipy.stats import norm
 
+from peakend.engine.order import backend_name
 from peakend.errors import ConfigError, DataError
 from peakend.models.hidden.times import micros_between
 from peakend.models.hidden.windows import (
@@ -268,7 +269,7 @@ def _first_valence(e: ibis.Table, where: ibis.Value) -> ibis.Value:
     anchors table of the 10M log identical) for 0.25 of the query's 3.6 CPU s
     less. Other backends keep ``argmin``.
     """
-    if ibis.get_backend(e).name == "duckdb":
+    if backend_name(e) == "duckdb":
         return _arg_min_null(e.valence, e.ts, where=where)  # type: ignore[no-any-return]
     return e.valence.argmin(e.ts, where=where)
 
