@@ -15,6 +15,9 @@ loading and validation all count:
 * ``engine``: the journey engine alone on the Parquet log (``bench/engine.py``);
 * ``journeys_parquet``: ``peakend journeys SPEC --json`` on the generated Parquet files;
 * ``read_csv``: DuckDB's own ``read_csv`` of the same events written as CSV;
+* ``engine_csv``: the journey engine alone on that CSV, read by DuckDB's reader in
+  place (a view: no validation, no outcomes), the least a command starting from the
+  CSV could cost;
 * ``journeys_csv``: ``peakend journeys SPEC --json`` on that CSV;
 * ``cache_write``: ``peakend validate SPEC --cache DIR`` (validates and writes the cache);
 * ``journeys_cache``: ``peakend journeys SPEC --cache DIR --json`` (reads the cache);
@@ -63,12 +66,16 @@ CONTENDERS = (
     "engine",
     "journeys_parquet",
     "read_csv",
+    "engine_csv",
     "journeys_csv",
     "cache_write",
     "journeys_cache",
     "analyze",
 )
-GROUPS = {"csv": ("read_csv", "journeys_csv"), "cache": ("cache_write", "journeys_cache")}
+GROUPS = {
+    "csv": ("read_csv", "engine_csv", "journeys_csv"),
+    "cache": ("cache_write", "journeys_cache"),
+}
 PEAKEND = [sys.executable, "-m", "peakend"]
 
 
@@ -162,6 +169,16 @@ def floor_csv_code(path: Path) -> str:
     )
 
 
+def engine_on_csv(path: Path) -> None:
+    """The journey engine's results (:func:`peakend.engine.journey_tables`) from a CSV
+    of canonical events, read in place by DuckDB's reader with the types it detects."""
+    from peakend.engine import connect, journey_tables
+
+    con = connect()
+    con.con.execute(f"CREATE VIEW events AS SELECT * FROM read_csv('{path}')")
+    journey_tables(con.table("events"))
+
+
 def commands(spec: Path, csv_spec: Path | None, cache: Path) -> dict[str, list[str]]:
     events = spec.parent / "events.parquet"
     bench_engine = [sys.executable, str(HERE / "engine.py"), "--events", str(events)]
@@ -185,6 +202,12 @@ def commands(spec: Path, csv_spec: Path | None, cache: Path) -> dict[str, list[s
     if csv_spec is not None:
         events_csv = csv_spec.parent / "events.csv"
         found["read_csv"] = [sys.executable, "-c", floor_csv_code(events_csv)]
+        found["engine_csv"] = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--engine-csv",
+            str(events_csv),
+        ]
         found["journeys_csv"] = [*PEAKEND, "journeys", str(csv_spec), "--json"]
     return found
 
@@ -204,7 +227,11 @@ def main(argv: list[str] | None = None) -> int:
         default=engine_bench.DATA / "spill",
         help="PEAKEND_TEMP_DIR for every command; its peak size is reported",
     )
+    parser.add_argument("--engine-csv", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.engine_csv:
+        engine_on_csv(args.engine_csv)
+        return 0
     args.spill_dir.mkdir(parents=True, exist_ok=True)
     os.environ["PEAKEND_TEMP_DIR"] = str(args.spill_dir.resolve())
     if args.memory_limit:
@@ -220,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{p}load_before: {os.getloadavg()[0]:.2f}", flush=True)
     limit = os.environ.get("PEAKEND_MEMORY_LIMIT") or "default"
     print(f"{p}memory_limit: {limit}", flush=True)
-    csv_spec = None if {"read_csv", "journeys_csv"} <= skip else csv_copy(spec)
+    csv_spec = None if set(GROUPS["csv"]) <= skip else csv_copy(spec)
     cache = events.parent / "cache"
     shutil.rmtree(cache, ignore_errors=True)
     results: dict[str, tuple[float, float, float]] = {}
@@ -250,6 +277,7 @@ def _ratios(p: str, results: dict[str, tuple[float, float, float]]) -> None:
         ("journeys_parquet_over_engine", "journeys_parquet", "engine"),
         ("journeys_parquet_over_floor", "journeys_parquet", "floor"),
         ("journeys_csv_over_read_csv", "journeys_csv", "read_csv"),
+        ("journeys_csv_over_engine_csv", "journeys_csv", "engine_csv"),
         ("journeys_cache_over_engine", "journeys_cache", "engine"),
         ("journeys_cache_over_parquet", "journeys_cache", "journeys_parquet"),
     ]
@@ -260,9 +288,10 @@ def _ratios(p: str, results: dict[str, tuple[float, float, float]]) -> None:
     if "journeys_parquet" in results and "engine" in results:
         ratio = results["journeys_parquet"][2] / results["engine"][2]
         print(f"{p}journeys_parquet_over_engine_cpu: {ratio:.3g}")
-    x, y = wall("journeys_csv"), wall("read_csv")
-    if x is not None and y is not None:
-        print(f"{p}journeys_csv_minus_read_csv_s: {x - y:.3g}")
+    for name in ("journeys_csv", "engine_csv"):
+        x, y = wall(name), wall("read_csv")
+        if x is not None and y is not None:
+            print(f"{p}{name}_minus_read_csv_s: {x - y:.3g}")
 
 
 if __name__ == "__main__":
