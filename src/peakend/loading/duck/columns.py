@@ -36,6 +36,11 @@ class ColumnValues(ProblemRecording):
     unreadable) follow from the time's nulls alone: a typed time, or text times all
     of one shape with an offset (:meth:`_timestamp_sql`)."""
 
+    _from_dictionaries: frozenset[str] = frozenset()
+    """Text columns of a Parquet source read as they are because every row group
+    holds them dictionary-encoded and no distinct value needs stripping
+    (:meth:`_clean_text_columns`): their few distinct values are cheap to find."""
+
     def _with_scales(self, events: str) -> str:
         """``events`` with each event's scale, in the same pass (a second copy of the
         events would cost as much as the first).
@@ -144,6 +149,7 @@ class ColumnValues(ProblemRecording):
         wanted = {c for r, c in self.columns.items() if r in texts | {"lang"}}
         wanted = {c for c in wanted if self.types.get(c) == "VARCHAR"}
         clean = self._dictionary_clean(self.spec.source.path, "raw", wanted)
+        self._from_dictionaries = frozenset(clean)
         rest = wanted - clean
         if rest and self._in_place():
             # The events are read through a view many times: the other columns

@@ -1,7 +1,8 @@
-"""The DuckDB loader's outcome table: journey ids read as they are when they match
-a journey, text attributes from Parquet dictionaries read as they are, binary
-outcomes of integer columns compared as integers. Each gives the pandas loader's
-dataset, and the same values as the old forms of its SQL."""
+"""The DuckDB loader's outcome table and count pass: journey ids read as they are
+when they match a journey, text attributes from Parquet dictionaries read as they
+are, binary outcomes of integer columns compared as integers, initiators checked
+by their distinct values. Each gives the pandas loader's dataset, and the same
+values as the old forms of its SQL."""
 
 from __future__ import annotations
 
@@ -153,4 +154,39 @@ def test_bad_values_of_an_integer_binary_outcome_load_the_same_both_ways(
     by_pandas, by_duckdb, _ = both(spec, monkeypatch)
     bad = [p for p in by_duckdb.report.problems if p.reason == "bad_outcome"]
     assert [p.column for p in bad] == ["churned"] and bad[0].count > 10
+    assert_same(by_pandas, by_duckdb)
+
+
+@pytest.mark.parametrize("robots", [False, True])
+def test_initiators_are_checked_by_their_distinct_values(
+    generated: Path, monkeypatch: pytest.MonkeyPatch, robots: bool
+) -> None:
+    """Initiators read from Parquet dictionaries are counted as allowed from their
+    distinct values; with one not allowed, the count pass counts them event by event.
+    The counts are a filter's, and the dataset the pandas loader's."""
+    from peakend.loading.duck.checks import EventChecks
+
+    counted: list[tuple[bool, dict[str, int]]] = []
+    count_checks = EventChecks._count_checks
+
+    def checked(self: EventChecks) -> None:
+        count_checks(self)
+        filters = ", ".join(f"count(*) FILTER (WHERE {c})" for c in self._counts)
+        found = self.db.sql(f"SELECT {filters} FROM ev").fetchall()[0]
+        assert dict(zip(self._counts, found, strict=True)) == self._counts
+        counted.append((self._initiators_allowed(), self._counts))
+
+    monkeypatch.setattr(EventChecks, "_count_checks", checked)
+    initiator = "CASE WHEN row_number() OVER () % 1019 = 9 THEN 'robot' ELSE initiated_by END"
+    path = generated / f"robots_{robots}.parquet"
+    db = duckdb.connect()
+    query = f"SELECT * REPLACE ({initiator if robots else 'initiated_by'} AS initiated_by)"
+    db.sql(f"COPY ({query} FROM '{generated / 'events.parquet'}') TO '{path}' (FORMAT parquet)")
+    text = (generated / "synthetic.toml").read_text(encoding="utf-8")
+    spec = generated / f"robots_{robots}.toml"
+    spec.write_text(text.replace('"events.parquet"', f'"{path.name}"'), encoding="utf-8")
+    by_pandas, by_duckdb, _ = both(spec, monkeypatch)
+    assert [allowed for allowed, _ in counted] == [not robots]
+    bad = [p for p in by_duckdb.report.problems if p.reason == "bad_value"]
+    assert [p.column for p in bad] == (["initiated_by"] if robots else [])
     assert_same(by_pandas, by_duckdb)
