@@ -41,6 +41,8 @@ from peakend.spec import DatasetSpec, SourceSpec
 from peakend.validate import _OFFSET, ROW
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import ibis
     from pyspark.sql import DataFrame, SparkSession
 
@@ -169,7 +171,7 @@ class SparkLoader(DuckLoader):
         self.encoding, delimiter = self._csv_dialect(source, head, main)
         return _csv_options(self.encoding, delimiter)
 
-    def _clean_text_columns(self) -> set[str]:
+    def _dictionary_clean(self, path: Path, table: str, wanted: set[str]) -> set[str]:
         """Every text column is stripped on Spark (no Parquet dictionaries to look at)."""
         return set()
 

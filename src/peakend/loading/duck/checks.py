@@ -292,7 +292,24 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
         if "ts" in self.columns and self._ts_by_nulls:
             same |= {_UNPARSABLE: "FALSE", _NAIVE: "FALSE", "NOT ts_present": "ts IS NULL"}
             same["ts_offset AND ts IS NOT NULL"] = "ts IS NOT NULL"
+        if self._initiators_allowed():
+            same[self._initiator_bad()] = "FALSE"
         return same
+
+    def _initiators_allowed(self) -> bool:
+        """Whether every distinct initiator of the events is allowed (or missing), when
+        the column is read as it is from Parquet dictionaries
+        (:attr:`~peakend.loading.duck.columns.ColumnValues._from_dictionaries`).
+
+        DuckDB finds the few distinct values from the dictionaries: 0.05 CPU seconds
+        at ten million events, against 0.1-0.15 for testing every event's initiator in
+        the count pass. (False when one is not allowed: the count pass counts them.)
+        """
+        column = self.columns.get("initiated_by")
+        if column is None or column not in self._from_dictionaries:
+            return False
+        bad = f"count(*) FILTER (WHERE {self._initiator_bad()})"
+        return not self._scalar(f"SELECT {bad} FROM (SELECT DISTINCT initiated_by FROM ev)")
 
     def _journey_ids_changed(self, condition: str) -> int:
         """Whether journey ids read as they are need stripping (``condition``): nonzero

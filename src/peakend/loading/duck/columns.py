@@ -6,6 +6,7 @@ and the text columns that need no stripping.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from peakend.loading.duck.base import Unsupported
 from peakend.loading.duck.problems import ProblemRecording
@@ -34,6 +35,11 @@ class ColumnValues(ProblemRecording):
     """Whether the time flags of the events' query (present, naive, with an offset,
     unreadable) follow from the time's nulls alone: a typed time, or text times all
     of one shape with an offset (:meth:`_timestamp_sql`)."""
+
+    _from_dictionaries: frozenset[str] = frozenset()
+    """Text columns of a Parquet source read as they are because every row group
+    holds them dictionary-encoded and no distinct value needs stripping
+    (:meth:`_clean_text_columns`): their few distinct values are cheap to find."""
 
     def _with_scales(self, events: str) -> str:
         """``events`` with each event's scale, in the same pass (a second copy of the
@@ -133,29 +139,17 @@ class ColumnValues(ProblemRecording):
         """Text columns of a Parquet source in which no value needs stripping or is blank.
 
         Only columns that are dictionary-encoded in every row group (a touchpoint,
-        a channel) or hold no value at all are looked at: DuckDB finds their
-        distinct values from the dictionaries, without reading every value. Their
-        values are then read as they are, not stripped one by one.
+        a channel) or hold no value at all are looked at
+        (:meth:`_dictionary_clean`). Their values are then read as they are, not
+        stripped one by one.
         """
         if self.spec.source.format != "parquet" or self.spec.source.path is None:
             return set()
         texts = {"journey_id", "touchpoint", "customer_id", "channel", "initiated_by", "text"}
         wanted = {c for r, c in self.columns.items() if r in texts | {"lang"}}
         wanted = {c for c in wanted if self.types.get(c) == "VARCHAR"}
-        path = _lit(str(self.spec.source.path))
-        candidates = self.db.sql(
-            "SELECT path_in_schema FROM parquet_metadata("
-            f"{path}) GROUP BY ALL HAVING bool_and(dictionary_page_offset IS NOT NULL) "
-            "OR sum(stats_null_count) = sum(num_values)"
-        ).fetchall()
-        clean = set()
-        for (column,) in candidates:
-            if column in wanted:
-                # (a FILTER, not a WHERE, which DuckDB would apply to every row)
-                changed = f"count(*) FILTER (WHERE {_changed_by_text('v')})"
-                distinct = f"SELECT DISTINCT {_q(column)} AS v FROM raw"
-                if not self._scalar(f"SELECT {changed} FROM ({distinct})"):
-                    clean.add(str(column))
+        clean = self._dictionary_clean(self.spec.source.path, "raw", wanted)
+        self._from_dictionaries = frozenset(clean)
         rest = wanted - clean
         if rest and self._in_place():
             # The events are read through a view many times: the other columns
@@ -164,6 +158,31 @@ class ColumnValues(ProblemRecording):
             # cost 1 CPU second at 10M events); if one does, the view is built again.
             self._unverified = frozenset(rest)
             clean |= rest
+        return clean
+
+    def _dictionary_clean(self, path: Path, table: str, wanted: set[str]) -> set[str]:
+        """Those of the text columns ``wanted`` of the Parquet file at ``path`` (read
+        through view ``table``) that are dictionary-encoded in every row group or
+        hold no value, and of which no distinct value needs stripping or is blank.
+
+        DuckDB finds the distinct values of such a column from its dictionaries,
+        without reading every value: the column can then be read as it is.
+        """
+        if not wanted:
+            return set()
+        candidates = self.db.sql(
+            "SELECT path_in_schema FROM parquet_metadata("
+            f"{_lit(str(path))}) GROUP BY ALL HAVING bool_and(dictionary_page_offset IS NOT NULL) "
+            "OR sum(stats_null_count) = sum(num_values)"
+        ).fetchall()
+        clean = set()
+        for (column,) in candidates:
+            if column in wanted:
+                # (a FILTER, not a WHERE, which DuckDB would apply to every row)
+                changed = f"count(*) FILTER (WHERE {_changed_by_text('v')})"
+                distinct = f"SELECT DISTINCT {_q(column)} AS v FROM {table}"
+                if not self._scalar(f"SELECT {changed} FROM ({distinct})"):
+                    clean.add(str(column))
         return clean
 
     def _timestamp_sql(self) -> list[str]:
