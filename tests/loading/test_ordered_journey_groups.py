@@ -333,3 +333,11 @@ def test_random_logs_in_parts_give_the_table_of_one_pass(seed: int, threads: int
     _check(rows, threads=threads, numbers=numbers, min_part=len(rows) // threads)
     rng.shuffle(rows)
     _check(rows, served=False, threads=threads, min_part=len(rows) // threads)
+
+
+def test_a_run_of_three_across_a_cut_after_a_lone_row_far_from_the_one_before() -> None:
+    rows = _log(20)
+    rows[9] = ("J0", rows[8][1], "other", None)
+    rows[10] = rows[8]  # rows 9, 1500 and 1501: the cut right after row 1500
+    numbers = [*range(1, 10), *range(1500, 1510), 3000]
+    assert _check(rows, numbers=numbers, min_part=2)[0] == ("J0", 1, True)
