@@ -196,15 +196,20 @@ def test_a_load_gives_the_dataset_of_the_grouped_way(
         random.Random(3).shuffle(rows)
     spec = _write(rows, tmp_path)
     served: list[bool] = []
+    last_rows: list[int | None] = []
 
-    def recorded(db: duckdb.DuckDBPyConnection, events: str, *, min_part: int) -> bool:
-        served.append(_ordered_groups(db, events, min_part=min_part))
+    def recorded(
+        db: duckdb.DuckDBPyConnection, events: str, *, last_row: int | None, min_part: int
+    ) -> bool:
+        last_rows.append(last_row)
+        served.append(_ordered_groups(db, events, last_row=last_row, min_part=min_part))
         return served[-1]
 
     monkeypatch.setattr(duplicates, "_ordered_groups", recorded)
     new = peakend.load(spec)
     assert served == [not shuffled]
-    monkeypatch.setattr(duplicates, "_ordered_groups", lambda db, events, *, min_part: False)
+    assert last_rows == [len(rows)]  # the rows read, numbered from 1
+    monkeypatch.setattr(duplicates, "_ordered_groups", lambda db, events, **split: False)
     old = peakend.load(spec)
     assert new.report.loader == "duckdb"
     assert new.events.equals(old.events)
@@ -215,17 +220,22 @@ def test_a_load_gives_the_dataset_of_the_grouped_way(
 
 
 def _split(
-    rows: list[Event], *, threads: int = 2, numbers: list[int] | None = None, min_part: int = 1
+    rows: list[Event],
+    *,
+    threads: int = 2,
+    numbers: list[int] | None = None,
+    min_part: int = 1,
+    last_row: int | None = None,
 ) -> tuple[bool, list[tuple[object, ...]], bool, list[tuple[object, ...]]]:
     """Whether the pass in parts served ``rows`` and its table (the grouped one when
     not), and the same of one pass; the rows are split into ``threads`` parts."""
     db = duckdb.connect()
     db.sql(f"SET threads = {threads}")
     _table(db, rows, numbers)
-    assert len(_cuts(db, "events", min_part)) == threads - 1
+    assert len(_cuts(db, "events", last_row, min_part)) == threads - 1
     one = _ordered_groups(db, "events", min_part=len(rows) + 1)
     one_table = _groups(db) if one else []
-    served = _ordered_groups(db, "events", min_part=min_part)
+    served = _ordered_groups(db, "events", last_row=last_row, min_part=min_part)
     left = db.sql("SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'journey%'")
     assert not left.fetchall()
     assert not db.sql("SELECT * FROM duckdb_views() WHERE view_name = 'journey_marks'").fetchall()
@@ -257,14 +267,16 @@ def test_cuts_balance_the_row_range() -> None:
     db = duckdb.connect()
     _table(db, _log(10), numbers=[3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
     db.sql("SET threads = 3")
-    assert _cuts(db, "events", 3) == [5, 8]
-    assert _cuts(db, "events", 4) == [7]  # two parts of at least four rows
-    assert _cuts(db, "events", 6) == []
+    assert _cuts(db, "events", None, 3) == [5, 8]
+    assert _cuts(db, "events", None, 4) == [7]  # two parts of at least four rows
+    assert _cuts(db, "events", None, 6) == []
+    assert _cuts(db, "events", 12, 3) == [4, 8]  # from row 1, without the range query
     db.sql("SET threads = 1")
-    assert _cuts(db, "events", 1) == []
+    assert _cuts(db, "events", None, 1) == []
     db.sql("DELETE FROM events")
     db.sql("SET threads = 2")
-    assert _cuts(db, "events", 1) == []
+    assert _cuts(db, "events", None, 1) == []
+    assert _cuts(db, "events", 0, 1) == []
 
 
 def test_a_repeat_next_to_its_event_across_the_cut() -> None:
@@ -331,6 +343,10 @@ def test_random_logs_in_parts_give_the_table_of_one_pass(seed: int, threads: int
     rng = random.Random(seed)
     numbers = sorted(rng.sample(range(1, 3 * len(rows)), len(rows)))
     _check(rows, threads=threads, numbers=numbers, min_part=len(rows) // threads)
+    # the range given (as the loader does): the same table, right or not
+    for last_row in (numbers[-1], numbers[-1] // 2, 2 * numbers[-1]):
+        part = last_row // threads
+        _check(rows, threads=threads, numbers=numbers, min_part=part, last_row=last_row)
     rng.shuffle(rows)
     _check(rows, served=False, threads=threads, min_part=len(rows) // threads)
 

@@ -75,26 +75,31 @@ def group_journeys(
     events: str,
     *,
     in_order: bool = True,
+    last_row: int | None = None,
     min_part: int = _MIN_PART,
 ) -> None:
     """Table ``key_groups`` of ``events`` (see :func:`journey_groups`): read from the
     events' own order when they are in the canonical order, else grouped.
 
     ``in_order`` says whether ``db`` streams ``lag() OVER ()`` in the order it reads
-    the rows (DuckDB does; Spark has no such order, and always groups). ``min_part``
-    is the fewest rows of each part of the order pass (:func:`_ordered_groups`).
+    the rows (DuckDB does; Spark has no such order, and always groups).
+    ``last_row`` and ``min_part`` say how the order pass is split (:func:`_cuts`).
 
     Most logs arrive in the canonical order (by journey, then time). One pass in
     that order then finds each journey's first row where its id begins, and the few
     journeys that can hold a repeat, whose hashes alone are then checked: grouping
     ten million events by journey is not needed (docs/scale.md).
     """
-    if not (in_order and _ordered_groups(db, events, min_part=min_part)):
+    if not (in_order and _ordered_groups(db, events, last_row=last_row, min_part=min_part)):
         db.sql(journey_groups(events))
 
 
 def _ordered_groups(
-    db: duckdb.DuckDBPyConnection, events: str, *, min_part: int = _MIN_PART
+    db: duckdb.DuckDBPyConnection,
+    events: str,
+    *,
+    last_row: int | None = None,
+    min_part: int = _MIN_PART,
 ) -> bool:
     """Table ``key_groups`` of ``events`` from their order as read; False, leaving
     no table behind, when that order is not the canonical one.
@@ -110,7 +115,7 @@ def _ordered_groups(
     )
     if _any(db, f"NOT {_HOLDS}", f"({head})"):
         return False
-    parts = _journey_marks(db, events, min_part)
+    parts = _journey_marks(db, events, _cuts(db, events, last_row, min_part))
     try:
         began = "(SELECT count(*) AS n FROM journey_marks WHERE pr IS NULL)"
         if _any(db, "broken", "journey_marks") or _any(db, "n > 1", began):
@@ -129,11 +134,12 @@ def _ordered_groups(
             db.sql(f"DROP TABLE {part}")
 
 
-def _journey_marks(db: duckdb.DuckDBPyConnection, events: str, min_part: int) -> list[str]:
+def _journey_marks(db: duckdb.DuckDBPyConnection, events: str, cuts: list[int]) -> list[str]:
     """View ``journey_marks``: the rows of :func:`_marks_query` over every event of
-    ``events``, from tables of parts of the rows built at once; the tables' names.
+    ``events``, from tables of parts of the rows built at once (split after the rows
+    ``cuts``, :func:`_cuts`); the tables' names.
 
-    ``lag() OVER ()`` streams on one thread. Split at :func:`_cuts`, each part reads
+    ``lag() OVER ()`` streams on one thread. Split into parts, each part reads
     only its rows (the condition on the row reaches the reader) on a cursor of its
     own, so the parts run on as many cores as DuckDB has threads. Each part after
     the first also reads the two events before it (:func:`_context`), whose marks
@@ -141,7 +147,6 @@ def _journey_marks(db: duckdb.DuckDBPyConnection, events: str, min_part: int) ->
     predecessors as in one pass, and an event that breaks the order at a cut, or a
     part read in another order, is still marked ``broken``.
     """
-    cuts = _cuts(db, events, min_part)
     bounds = list(zip([None, *cuts], [*cuts, None], strict=True))
     parts = [f"journey_marks_{i}" for i in range(len(bounds))]
     statements = [
@@ -157,15 +162,26 @@ def _journey_marks(db: duckdb.DuckDBPyConnection, events: str, min_part: int) ->
     return parts
 
 
-def _cuts(db: duckdb.DuckDBPyConnection, events: str, min_part: int) -> list[int]:
+def _cuts(
+    db: duckdb.DuckDBPyConnection, events: str, last_row: int | None, min_part: int
+) -> list[int]:
     """Rows that split ``events`` into parts of even ranges of row numbers (each part
     holds the rows after one cut up to the next), as many parts as DuckDB has
-    threads if each spans at least ``min_part`` rows; none for one part."""
+    threads if each spans at least ``min_part`` rows; none for one part.
+
+    The range is that of the rows of ``events``, or 1 to ``last_row`` when the
+    caller knows the rows are numbered from 1 up to it (gaps allowed): the range
+    query then is not needed (0.02-0.05 CPU seconds at 10M events). Any cuts give
+    the same table; the range only balances the parts.
+    """
     threads = int(db.sql("SELECT current_setting('threads')").fetchall()[0][0])
     if threads < 2:
         return []
-    first, last = db.sql(f"SELECT min({ROW}), max({ROW}) FROM {events}").fetchall()[0]
-    if first is None:
+    if last_row is not None:
+        first, last = 1, last_row
+    else:
+        first, last = db.sql(f"SELECT min({ROW}), max({ROW}) FROM {events}").fetchall()[0]
+    if first is None or last < first:
         return []
     span = last - first + 1
     n_parts = min(threads, span // max(min_part, 1))
@@ -260,7 +276,12 @@ class Duplicates(ProblemRecording, SourceReading, CanonicalEvents):
             return
         if not (self._grouped and self._counts):
             # (the count pass built them over the same events unless a check dropped one)
-            group_journeys(self.db, "ev_final", in_order=self.streams_in_order)
+            group_journeys(
+                self.db,
+                "ev_final",
+                in_order=self.streams_in_order,
+                last_row=self._filled.get("TRUE"),  # (ev is numbered 1 to its rows)
+            )
         self._journey_rows = "SELECT jid, lo AS order_row FROM key_groups"
         if not self._count("key_groups", "repeated"):
             return  # no key repeats: no second pass over the events
