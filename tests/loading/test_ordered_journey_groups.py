@@ -25,6 +25,7 @@ from peakend.loading.duck import duplicates
 from peakend.loading.duck.duplicates import (
     _cuts,
     _ordered_groups,
+    _run_at_once,
     group_journeys,
     journey_groups,
 )
@@ -357,3 +358,12 @@ def test_a_run_of_three_across_a_cut_after_a_lone_row_far_from_the_one_before() 
     rows[10] = rows[8]  # rows 9, 1500 and 1501: the cut right after row 1500
     numbers = [*range(1, 10), *range(1500, 1510), 3000]
     assert _check(rows, numbers=numbers, min_part=2)[0] == ("J0", 1, True)
+
+
+def test_the_parts_run_with_the_connection_s_time_zone() -> None:
+    db = duckdb.connect()
+    db.sql("SET TimeZone = 'America/New_York'")
+    made = [f"CREATE TABLE zone_{i} AS SELECT current_setting('TimeZone') AS z" for i in (1, 2)]
+    _run_at_once(db, made)
+    zones = db.sql("SELECT z FROM zone_1 UNION ALL SELECT z FROM zone_2").fetchall()
+    assert zones == [("America/New_York",), ("America/New_York",)]
