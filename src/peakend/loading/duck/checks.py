@@ -323,7 +323,8 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
         """
         if not self._drops_nothing():
             return self._scalar(f"SELECT count(*) FILTER (WHERE {condition}) FROM ev")
-        group_journeys(self.db, "ev", in_order=self.streams_in_order)
+        rows = self._filled["TRUE"]  # (numbered 1 to rows)
+        group_journeys(self.db, "ev", in_order=self.streams_in_order, last_row=rows)
         self._grouped = True
         return self._count("key_groups", condition)
 
