@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from tests.test_loaders import assert_same
+from tests.test_loaders import assert_counts_are_filters, assert_same
 
 from peakend.generate import GeneratorConfig, generate
 from peakend.load import Dataset, load
@@ -171,9 +171,7 @@ def test_initiators_are_checked_by_their_distinct_values(
 
     def checked(self: EventChecks) -> None:
         count_checks(self)
-        filters = ", ".join(f"count(*) FILTER (WHERE {c})" for c in self._counts)
-        found = self.db.sql(f"SELECT {filters} FROM ev").fetchall()[0]
-        assert dict(zip(self._counts, found, strict=True)) == self._counts
+        assert_counts_are_filters(self)
         counted.append((self._initiators_allowed(), self._counts))
 
     monkeypatch.setattr(EventChecks, "_count_checks", checked)

@@ -9,6 +9,7 @@ path does not take fall back to pandas and say so.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
@@ -19,6 +20,9 @@ from peakend.errors import ConfigError
 from peakend.generate import GeneratorConfig, generate
 from peakend.load import Dataset, load
 from peakend.spec import read_spec
+
+if TYPE_CHECKING:
+    from peakend.loading.duck.checks import EventChecks
 
 REAL = Path(__file__).resolve().parents[1] / "examples" / "bpic2016_complaints.toml"
 
@@ -50,6 +54,14 @@ def assert_same_data(a: Dataset, b: Dataset) -> None:
     first.pop("loader")
     second.pop("loader")
     assert first == second
+
+
+def assert_counts_are_filters(checks: EventChecks) -> None:
+    """Every count of the count pass of ``checks`` (an ``EventChecks`` after
+    ``_count_checks``) is the one a filter of its condition gives over ``ev``."""
+    filters = ", ".join(f"count(*) FILTER (WHERE {c})" for c in checks._counts)
+    found = checks.db.sql(f"SELECT {filters} FROM ev").fetchall()[0]
+    assert dict(zip(checks._counts, found, strict=True)) == checks._counts
 
 
 def test_the_demo_data_load_the_same_both_ways(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -444,9 +456,7 @@ def test_the_count_pass_counts_each_condition_as_a_filter_does(
 
     def checked(self: EventChecks) -> None:
         count_checks(self)
-        filters = ", ".join(f"count(*) FILTER (WHERE {c})" for c in self._counts)
-        found = self.db.sql(f"SELECT {filters} FROM ev").fetchall()[0]
-        assert dict(zip(self._counts, found, strict=True)) == self._counts
+        assert_counts_are_filters(self)
         counted.append({**self._counts, "times by nulls": int(self._ts_by_nulls)})
 
     monkeypatch.setattr(EventChecks, "_count_checks", checked)
