@@ -23,6 +23,7 @@ from peakend.derive import add_derived_columns, did_you_mean, source_columns
 from peakend.distinct import on_distinct
 from peakend.errors import ConfigError, DataError, MissingColumnError
 from peakend.io import BadRows, read_source
+from peakend.io.platforms import recognise
 from peakend.schema import (
     EVENT_SCHEMA,
     INITIATORS,
@@ -290,8 +291,6 @@ class _Loader:
         source = self.spec.source
         if source.format not in ("csv", "excel") or source.header_rows != 1:
             return
-        from peakend.profile.platforms import recognise
-
         head = raw.iloc[:2, 1:].astype("string").fillna("")  # column 0 is the row number
         rows = [[str(c) for c in head.columns], *head.values.tolist()]
         platform = recognise(rows)

@@ -2,7 +2,7 @@
 
 :func:`draft_spec` reads a sample of the file through the same readers as
 :func:`peakend.load` (so what it sees is what loading will see), recognises the
-export shape of survey platforms (:mod:`.platforms`), profiles every column
+export shape of survey platforms (:mod:`peakend.io.platforms`), profiles every column
 (:mod:`.columns`), decides the roles (:mod:`.draft`) and writes a TOML spec with
 the evidence for each guess as a comment and a ``TODO`` where it cannot tell.
 It samples the first rows, so it takes seconds on files of millions of rows.
@@ -17,9 +17,9 @@ from pathlib import Path
 
 from peakend.errors import ConfigError, InputMissingError
 from peakend.io import read_source
+from peakend.io.platforms import Platform, recognise
 from peakend.io.sniff import is_excel_workbook, read_file_bytes, sniff_delimiter, sniff_encoding
 from peakend.profile.draft import Guess, decide, decide_outcome_file, frame_profiles, render, slug
-from peakend.profile.platforms import Platform, recognise
 from peakend.spec import DatasetSpec, SourceSpec, parse_spec
 
 __all__ = ["SAMPLE_ROWS", "SpecDraft", "draft_spec", "spec_path_for"]

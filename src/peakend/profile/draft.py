@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from peakend.io.platforms import Platform
 from peakend.profile.columns import (
     ColumnProfile,
     ScaleGuess,
@@ -27,7 +28,6 @@ from peakend.profile.columns import (
     language,
     numeric_share,
 )
-from peakend.profile.platforms import Platform
 from peakend.profile.toml import TomlWriter
 
 _ID_TOKENS = {"id", "ids", "nr", "nummer", "number", "no"}
