@@ -31,6 +31,11 @@ _NAIVE = f"ts_naive AND NOT ({_UNPARSABLE})"
 #: The column of table ``ev`` holding a role whose name differs from it.
 _STORED = {"journey_id": "jid", "touchpoint": "tp"}
 
+#: The text roles of the events, in the order of the events' query: each is stripped
+#: (:meth:`~peakend.loading.duck.base.DuckBase._text_of`) unless read as it is.
+_TEXT_ROLES: tuple[str, ...] = ("journey_id", "touchpoint", "customer_id", "channel")
+_TEXT_ROLES += ("initiated_by", "text", "lang")
+
 
 class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
     """Builds the events with their check flags and runs the checks in the pandas loader's order."""
@@ -127,7 +132,7 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
         import duckdb
 
         try:
-            source = self._typed_cells(typed)
+            source = self._typed_cells(typed, self._stripped_columns(clean))
             self._typed = frozenset(typed)
             self._ts_shape = self._first_time_shape()
             self._store_events(self._event_query(clean, True, source))
@@ -140,6 +145,13 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
             self._typed, self._ts_shape = frozenset(), None
         self._typed_read = True
         return True
+
+    def _stripped_columns(self, clean: set[str]) -> set[str]:
+        """The columns the events' query strips in every use, the text columns in
+        ``clean`` (read as they are) left out (:meth:`_event_query`)."""
+        stripped = {self.columns[r] for r in _TEXT_ROLES if r in self.columns}
+        other = {c for r, c in self.columns.items() if r not in _TEXT_ROLES}
+        return stripped - other - clean
 
     def _first_time_shape(self) -> str | None:
         """The shape of the source's first time, when every time may have it
@@ -159,11 +171,10 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
             value = self._text_of(column)  # (checks the type in every case)
             return _q(column) if column in clean else value
 
-        row = f"CAST(NULL AS BIGINT) AS {ROW}" if later else ROW
-        select = [row, f"{text(cols['journey_id'])} AS jid", f"{text(cols['touchpoint'])} AS tp"]
-        for role in ("customer_id", "channel", "initiated_by", "text", "lang"):
+        select = [f"CAST(NULL AS BIGINT) AS {ROW}" if later else ROW]
+        for role in _TEXT_ROLES:
             value = text(cols[role]) if role in cols else "CAST(NULL AS VARCHAR)"
-            select.append(f"{value} AS {role}")
+            select.append(f"{value} AS {_STORED.get(role, role)}")
         if "seq" in cols:
             value, bad = self._number(cols["seq"])
             self._confirm_numbers(cols["seq"], "seq_value IS NULL")
