@@ -120,12 +120,6 @@ FALLEN_BACK = {
         "ts": "CASE WHEN i = 9000 THEN '2024-02-30 10:00:00+00' ELSE CAST(ts AS VARCHAR) END"
     },
     "unreadable_time": {"ts": "CASE WHEN i % 89 = 4 THEN 'soon' ELSE CAST(ts AS VARCHAR) END"},
-    # A time DuckDB's cast reads although a digit is not one (a point for the last digit
-    # of the seconds): the shape's digit classes refuse it, so a check of the
-    # separators and the length alone would not do (see also LENIENT_TIMES).
-    "point_for_a_digit": {
-        "ts": "CASE WHEN i = 9000 THEN '2024-05-04 09:58:5.+00' ELSE CAST(ts AS VARCHAR) END"
-    },
 }
 
 
@@ -275,13 +269,69 @@ def test_a_tab_for_a_digit_of_the_time_is_refused_by_the_typed_read(
     generated: Path, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
     """The shape's digit classes refuse these times (a check of the separators and the
-    length alone would not), and the load is the one the text path gives without the
-    typed read. (The pandas loader reads them otherwise: a difference of the text
-    path, not of the typed read.)"""
+    length alone would not), and the text path leaves them to the pandas reader,
+    which cannot read them either: the same load all three ways."""
     ts = f"CASE WHEN i = 9000 THEN {LENIENT_TIMES[name]} ELSE CAST(ts AS VARCHAR) END"
     typed, datasets = three_ways(planted(generated, name, ts=ts), monkeypatch)
     assert not typed
-    assert_same(datasets[:2])
+    assert_same(datasets)
+    assert datasets[0].quarantine["reason"].tolist() == ["bad_timestamp"]
+
+
+#: Times DuckDB's casts read and the pandas reader does not: the text path leaves
+#: every time that is not a plain date, time and offset to the pandas reader.
+NOT_PLAIN_TIMES = {
+    "zone_name": "strftime(ts, '%Y-%m-%d %H:%M:%S') || ' Europe/Amsterdam'",
+    "infinity": "'infinity'",
+    "three_digit_year": "'024-05-04 09:58:53'",
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_PLAIN_TIMES))
+def test_times_only_duckdb_reads_are_unreadable_as_for_pandas(
+    generated: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    ts = f"CASE WHEN i = 9000 THEN {NOT_PLAIN_TIMES[name]} ELSE CAST(ts AS VARCHAR) END"
+    _, datasets = three_ways(planted(generated, name, ts=ts), monkeypatch)
+    assert_same(datasets)
+    assert datasets[0].quarantine["reason"].tolist() == ["bad_timestamp"]
+
+
+def test_times_with_a_utc_zone_name_are_exact_instants(
+    generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BigQuery writes ``2024-05-04 09:58:53 UTC``: the zone is the offset +00:00, not
+    a local time in the declared zone, in both loaders (``GMT`` too, any case)."""
+    ts = (
+        "strftime(ts, '%Y-%m-%d %H:%M:%S') || "
+        "CASE WHEN i % 3 = 0 THEN ' UTC' WHEN i % 3 = 1 THEN ' gmt' ELSE 'UTC' END"
+    )
+    _, datasets = three_ways(planted(generated, "utc_named", ts=ts), monkeypatch)
+    assert_same(datasets)
+    clean = load(read_spec(planted(generated, "utc_clean")))
+    assert datasets[0].events.column("ts").equals(clean.events.column("ts"))
+    assert not datasets[0].report.problems
+
+
+def test_a_time_only_the_pandas_reader_reads_sends_the_load_to_pandas(
+    generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A time DuckDB's cast reads although a digit is not one (a point for the last
+    digit of the seconds, ``09:58:5.+00``): the shape's digit classes refuse it (a
+    check of the separators and the length alone would not, see also LENIENT_TIMES),
+    and the text path leaves it to the pandas reader, which reads it: the load falls
+    back to the pandas loader. Beside it a date without a time, whose mix with such
+    an offset once crashed that reader."""
+    ts = (
+        "CASE WHEN i = 9000 THEN '2024-05-04 09:58:5.+00' "
+        "WHEN i = 9001 THEN '2024-05-04' ELSE CAST(ts AS VARCHAR) END"
+    )
+    spec = planted(generated, "pandas_only_time", ts=ts)
+    monkeypatch.setenv("PEAKEND_LOADER", "duckdb")
+    fallen = load(spec)
+    assert fallen.report.loader.startswith("pandas (")
+    monkeypatch.setenv("PEAKEND_LOADER", "pandas")
+    assert_same_data(fallen, load(spec))
 
 
 def test_stripping_gives_the_same_value_with_or_without_the_cell_cleaning() -> None:

@@ -523,6 +523,33 @@ def test_parse_timestamps_reads_dates_without_time_in_the_declared_zone() -> Non
     assert day_first.values.tolist() == [pd.Timestamp("2024-03-30T23:00:00Z")]
 
 
+def test_parse_timestamps_reads_utc_and_gmt_after_the_time_as_offsets() -> None:
+    parsed = parse_timestamps(
+        pd.Series(["2024-05-04 09:58:53 UTC", "2024-05-04T09:58gmt", "2024-05-04 09:58:53"]),
+        timezone="Europe/Amsterdam",
+        fmt=None,
+    )
+    assert parsed.values.tolist() == [
+        pd.Timestamp("2024-05-04T09:58:53Z"),
+        pd.Timestamp("2024-05-04T09:58:00Z"),
+        pd.Timestamp("2024-05-04T07:58:53Z"),
+    ]
+    assert parsed.had_offset.tolist() == [True, True, False]
+
+
+def test_parse_timestamps_reads_a_mixed_column_with_an_offset_it_did_not_see() -> None:
+    # "09:58:5.+02" is no offset for _OFFSET, but the reader finds one; beside a date
+    # without a time the column came back as objects, and reading it crashed
+    parsed = parse_timestamps(
+        pd.Series(["2024-05-04 09:58:5.+02", "2024-05-04"]), timezone="UTC", fmt=None
+    )
+    assert parsed.values.tolist() == [
+        pd.Timestamp("2024-05-04T07:58:05Z"),
+        pd.Timestamp("2024-05-04T00:00:00Z"),
+    ]
+    assert parsed.naive.tolist() == [True, True]
+
+
 @given(
     st.lists(
         st.one_of(

@@ -256,10 +256,27 @@ def _is_missing(value: object) -> bool:
 
 
 # An offset only counts after a time of day: "2024-03-01" and "31-03-2024" end in
-# "-01"/"-2024" but are dates, to be read in the declared zone.
+# "-01"/"-2024" but are dates, to be read in the declared zone. "UTC" and "GMT" after
+# the time are offsets too (BigQuery writes "2024-05-04 09:58:53 UTC").
 _OFFSET = re.compile(
-    r"[T\s]\d{2}(?::?\d{2}){0,2}(?:[.,]\d+)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE
+    r"[T\s]\d{2}(?::?\d{2}){0,2}(?:[.,]\d+)?\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$",
+    re.IGNORECASE,
 )
+
+_UTC_NAME = re.compile(r"\s*(?:UTC|GMT)$", re.IGNORECASE)
+"""A zone named ``UTC`` or ``GMT`` after the time, read as the offset ``+00:00``."""
+
+SQL_TIME = re.compile(
+    r"^\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+    r"(?:\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?))?$",
+    re.IGNORECASE,
+)
+"""The times the SQL loaders read from text themselves: a date of four-digit year,
+month and day, a time of day, an offset. Their casts are more lenient than the
+pandas reader (DuckDB reads a tab for a digit, a three-digit year and ``infinity``,
+and drops a zone name such as ``Europe/Amsterdam`` after the time), so any other text
+is left to :func:`parse_timestamps`, and the load to the pandas loader if it reads
+what the SQL did not."""
 
 
 @dataclass
@@ -295,13 +312,18 @@ def parse_timestamps(raw: pd.Series, *, timezone: str, fmt: str | None) -> Parse
     values = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us, UTC]")
     kwargs: dict[str, object] = {"format": fmt} if fmt else {"format": "ISO8601"}
     if had_offset.any():
-        parsed = _to_datetime(text[had_offset], utc=True, **kwargs)
+        exact = text[had_offset]
+        if fmt is None:  # (a declared format says how its zone is written)
+            exact = exact.str.replace(_UTC_NAME, "+00:00", regex=True)
+        parsed = _to_datetime(exact, utc=True, **kwargs)
         values.loc[had_offset] = parsed.dt.tz_convert("UTC")
     naive = present & ~had_offset
     if naive.any():
-        parsed = _to_datetime(text[naive], utc=False, **kwargs)
-        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-            parsed = parsed.dt.tz_localize(None)
+        # Read as UTC and the zone dropped: the wall time as written. (Read without a
+        # zone, a column where the reader finds an offset _OFFSET does not, such as
+        # "09:58:5.+00", beside values without one came back as objects, or, in
+        # later pandas, raises; such a value is its instant's UTC wall time here.)
+        parsed = _to_datetime(text[naive], utc=True, **kwargs).dt.tz_localize(None)
         local = parsed.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
         values.loc[naive] = local.dt.tz_convert("UTC")
     unparsable = present & values.isna()

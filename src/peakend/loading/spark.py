@@ -34,11 +34,12 @@ from peakend.loading.duck import (
     _strip,
     unsupported,
 )
+from peakend.loading.duck.columns import text_time_sql
 from peakend.loading.events import EventSource
 from peakend.loading.sparksql import SparkSQL, duck_type, to_arrow
 from peakend.schema import EVENT_SCHEMA
 from peakend.spec import DatasetSpec, SourceSpec
-from peakend.validate import _OFFSET, ROW
+from peakend.validate import ROW
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -191,8 +192,7 @@ class SparkLoader(DuckLoader):
             offset = "FALSE"
         elif kind == "text":
             text = _strip(_q(col))
-            offset = f"coalesce(regexp_matches({text}, {_lit('(?i)' + _OFFSET.pattern)}), FALSE)"
-            exact = f"TRY_CAST({text} AS TIMESTAMPTZ)"
+            readable, offset, exact = text_time_sql(text)
             value = f"TRY_CAST({text} AS TIMESTAMP)"
         else:
             raise Unsupported(f"timestamps of type {self.types[col]}")
@@ -210,7 +210,9 @@ class SparkLoader(DuckLoader):
         )
         local_ok = f"CASE WHEN {shaky} THEN NULL ELSE {local} END"
         if kind == "text":
-            ts = f"CASE WHEN {offset} THEN {exact} ELSE {local_ok} END"
+            ts = (
+                f"CASE WHEN NOT {readable} THEN NULL WHEN {offset} THEN {exact} ELSE {local_ok} END"
+            )
             self._confirm_timestamps(col, "ts_present AND ts IS NULL")
         else:
             ts = local_ok

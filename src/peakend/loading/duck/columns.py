@@ -12,7 +12,7 @@ from peakend.loading.duck.base import Unsupported
 from peakend.loading.duck.problems import ProblemRecording
 from peakend.loading.duck.sql import _changed_by_text, _in_list, _lit, _q, _strip, _text_lower
 from peakend.schema import Scale
-from peakend.validate import _OFFSET
+from peakend.validate import _OFFSET, _UTC_NAME, SQL_TIME
 
 _SHAPED = re.compile(
     r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}(?::?\d{2})?)"
@@ -26,6 +26,25 @@ def timestamp_shape(first: str | None) -> str | None:
     if first is None or not _SHAPED.fullmatch(first):
         return None
     return re.sub(r"\d", "[0-9]", first)
+
+
+def text_time_sql(text: str) -> tuple[str, str, str]:
+    """SQL over the stripped text of a time (``text``): whether the SQL loaders read
+    it themselves (:data:`~peakend.validate.SQL_TIME`; other text is left to the
+    pandas reader, see :meth:`ColumnValues._timestamp_sql`), whether it has an offset
+    (:data:`~peakend.validate._OFFSET`), and the instant it gives with one (a zone
+    named ``UTC`` or ``GMT`` read as ``+00:00``, as the pandas reader reads it).
+
+    The patterns carry their flags inline (``(?i)``), so that the same SQL runs on
+    DuckDB and, translated, on Spark.
+    """
+
+    def matches(pattern: re.Pattern[str]) -> str:
+        return f"coalesce(regexp_matches({text}, {_lit('(?i)' + pattern.pattern)}), FALSE)"
+
+    named = f"regexp_replace({text}, {_lit('(?i)' + _UTC_NAME.pattern)}, '+00:00')"
+    exact = f"coalesce(TRY_CAST({text} AS TIMESTAMPTZ), TRY_CAST({named} AS TIMESTAMPTZ))"
+    return matches(SQL_TIME), matches(_OFFSET), exact
 
 
 class ColumnValues(ProblemRecording):
@@ -212,8 +231,7 @@ class ColumnValues(ProblemRecording):
             offset = "FALSE"
         elif kind == "text":
             text = _strip(_q(col))
-            offset = f"coalesce(regexp_matches({text}, {_lit(_OFFSET.pattern)}, 'i'), FALSE)"
-            exact = f"TRY_CAST({text} AS TIMESTAMPTZ)"
+            readable, offset, exact = text_time_sql(text)
             value = f"TRY_CAST({text} AS TIMESTAMP)"
         else:
             raise Unsupported(f"timestamps of type {self.types[col]}")
@@ -228,7 +246,9 @@ class ColumnValues(ProblemRecording):
         )
         local_ok = f"CASE WHEN {shaky} THEN NULL ELSE {local} END"
         if kind == "text":
-            ts = f"CASE WHEN {offset} THEN {exact} ELSE {local_ok} END"
+            ts = (
+                f"CASE WHEN NOT {readable} THEN NULL WHEN {offset} THEN {exact} ELSE {local_ok} END"
+            )
             self._confirm_timestamps(col, "ts_present AND ts IS NULL")
         else:
             ts = local_ok
