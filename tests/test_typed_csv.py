@@ -15,15 +15,18 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.test_loaders import assert_same_data
 
 from peakend.generate import GeneratorConfig, generate
 from peakend.load import Dataset, load
 from peakend.loading.duck import DuckLoader
-from peakend.loading.duck.columns import timestamp_shape
+from peakend.loading.duck.columns import text_time_sql, timestamp_shape
 from peakend.loading.duck.source import _cell
-from peakend.loading.duck.sql import _text
+from peakend.loading.duck.sql import _strip, _text
 from peakend.spec import read_spec
+from peakend.validate import _OFFSET, SQL_TIME
 
 
 @pytest.fixture(scope="module")
@@ -343,3 +346,19 @@ def test_stripping_gives_the_same_value_with_or_without_the_cell_cleaning() -> N
     for value, cleaned_first, stripped in rows:
         assert cleaned_first == stripped, repr(value)
         assert stripped == ((value or "").strip() or None), repr(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.from_regex(SQL_TIME, fullmatch=True), min_size=1, max_size=50))
+def test_the_sql_offset_test_agrees_with_the_pandas_loaders_in_plain_times(
+    times: list[str],
+) -> None:
+    """In a time the SQL reads itself, its string tests for an offset say what the
+    pandas loader's regular expression says."""
+    con = duckdb.connect()
+    padded = [f" {t}\t" if i % 2 else t for i, t in enumerate(times)]
+    con.execute("CREATE TABLE t AS SELECT unnest(?) AS x", [padded])
+    plain, offset, _ = text_time_sql("x", _strip("x"))
+    found = con.execute(f"SELECT {plain}, {offset} FROM t").fetchall()
+    assert [p for p, _ in found] == [True] * len(times)
+    assert [o for _, o in found] == [bool(_OFFSET.search(t)) for t in times]

@@ -267,16 +267,20 @@ _UTC_NAME = re.compile(r"\s*(?:UTC|GMT)$", re.IGNORECASE)
 """A zone named ``UTC`` or ``GMT`` after the time, read as the offset ``+00:00``."""
 
 SQL_TIME = re.compile(
-    r"^\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
-    r"(?:\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?))?$",
+    r"^[0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}"
+    r"(?:[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?"
+    r"|[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)? ?"
+    r"(?:Z|UTC|GMT|[+-][0-9]{2}(?::?[0-9]{2})?))?$",
     re.IGNORECASE,
 )
 """The times the SQL loaders read from text themselves: a date of four-digit year,
-month and day, a time of day, an offset. Their casts are more lenient than the
-pandas reader (DuckDB reads a tab for a digit, a three-digit year and ``infinity``,
-and drops a zone name such as ``Europe/Amsterdam`` after the time), so any other text
-is left to :func:`parse_timestamps`, and the load to the pandas loader if it reads
-what the SQL did not."""
+month and day, a time of day, an offset after a time with a two-digit hour (where
+:data:`_OFFSET` sees it); ASCII digits and one space, as both Python's and DuckDB's
+regular expressions read them. Their casts are more lenient than the pandas reader
+(DuckDB reads a tab for a digit, a three-digit year and ``infinity``, and drops a
+zone name such as ``Europe/Amsterdam`` after the time), so any other text is left
+to :func:`parse_timestamps`, and the load to the pandas loader if it reads what
+the SQL did not."""
 
 
 @dataclass

@@ -192,7 +192,7 @@ class SparkLoader(DuckLoader):
             offset = "FALSE"
         elif kind == "text":
             text = _strip(_q(col))
-            readable, offset, exact = text_time_sql(text)
+            readable, offset, exact = text_time_sql(_q(col), text)
             value = f"TRY_CAST({text} AS TIMESTAMP)"
         else:
             raise Unsupported(f"timestamps of type {self.types[col]}")
