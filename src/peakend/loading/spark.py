@@ -28,13 +28,9 @@ from peakend.loading.duck import (
     DuckLoader,
     Unsupported,
     _csv_frame,
-    _lit,
     _parquet_frame,
-    _q,
-    _strip,
     unsupported,
 )
-from peakend.loading.duck.columns import text_time_sql
 from peakend.loading.events import EventSource
 from peakend.loading.sparksql import SparkSQL, duck_type, to_arrow
 from peakend.schema import EVENT_SCHEMA
@@ -178,50 +174,20 @@ class SparkLoader(DuckLoader):
 
     # -- Spark's time-zone functions -------------------------------------------
 
-    def _timestamp_sql(self) -> list[str]:
-        if "ts" not in self.columns:
-            return super()._timestamp_sql()
-        col = self.columns["ts"]
-        kind = self._kind(col)
-        if kind == "instant":
-            return super()._timestamp_sql()
-        zone = _lit(self.spec.source.timezone)
-        present = f"{_q(col)} IS NOT NULL"
-        if kind == "local":
-            value = f"CAST({_q(col)} AS TIMESTAMP)"
-            offset = "FALSE"
-        elif kind == "text":
-            text = _strip(_q(col))
-            readable, offset, exact = text_time_sql(_q(col), text)
-            value = f"TRY_CAST({text} AS TIMESTAMP)"
-        else:
-            raise Unsupported(f"timestamps of type {self.types[col]}")
+    def _local_time_sql(self, value: str, zone: str) -> str:
+        """As on DuckDB, with Spark's time-zone functions: a local time that does not
+        exist or occurs twice at a daylight-saving change is unreadable."""
 
         def wall(instant: str) -> str:
             return f"CAST(from_utc_timestamp({instant}, {zone}) AS TIMESTAMP)"
 
         local = f"to_utc_timestamp({value}, {zone})"
-        # As in DuckDB: a local time that does not exist or occurs twice at a
-        # daylight-saving change is unreadable.
         shaky = (
             f"({wall(local)} <> {value} "
             f"OR {wall(f'{local} - INTERVAL 1 HOUR')} = {value} "
             f"OR {wall(f'{local} + INTERVAL 1 HOUR')} = {value})"
         )
-        local_ok = f"CASE WHEN {shaky} THEN NULL ELSE {local} END"
-        if kind == "text":
-            ts = (
-                f"CASE WHEN NOT {readable} THEN NULL WHEN {offset} THEN {exact} ELSE {local_ok} END"
-            )
-            self._confirm_timestamps(col, "ts_present AND ts IS NULL")
-        else:
-            ts = local_ok
-        return [
-            f"{ts} AS ts",
-            f"{present} AS ts_present",
-            f"({present} AND NOT {offset}) AS ts_naive",
-            f"({present} AND {offset}) AS ts_offset",
-        ]
+        return f"CASE WHEN {shaky} THEN NULL ELSE {local} END"
 
     def _scale_table(self) -> None:
         from pyspark.sql.types import (

@@ -17,7 +17,7 @@ import pandas as pd
 from peakend.errors import ConfigError
 from peakend.loading.duck.base import _EMPTY
 from peakend.loading.duck.canonical import CanonicalEvents
-from peakend.loading.duck.columns import ColumnValues, timestamp_shape
+from peakend.loading.duck.columns import _TEXT_ROLES, ColumnValues, timestamp_shape
 from peakend.loading.duck.duplicates import group_journeys
 from peakend.loading.duck.source import SourceReading
 from peakend.loading.duck.sql import _changed_by_text, _in_list, _lit, _q
@@ -30,11 +30,6 @@ _NAIVE = f"ts_naive AND NOT ({_UNPARSABLE})"
 
 #: The column of table ``ev`` holding a role whose name differs from it.
 _STORED = {"journey_id": "jid", "touchpoint": "tp"}
-
-#: The text roles of the events, in the order of the events' query: each is stripped
-#: (:meth:`~peakend.loading.duck.base.DuckBase._text_of`) unless read as it is.
-_TEXT_ROLES: tuple[str, ...] = ("journey_id", "touchpoint", "customer_id", "channel")
-_TEXT_ROLES += ("initiated_by", "text", "lang")
 
 
 class EventChecks(ColumnValues, SourceReading, CanonicalEvents):

@@ -14,6 +14,11 @@ from peakend.loading.duck.sql import _changed_by_text, _in_list, _lit, _q, _stri
 from peakend.schema import Scale
 from peakend.validate import _UTC_NAME, SQL_TIME
 
+#: The text roles of the events, in the order of the events' query: each is stripped
+#: (:meth:`~peakend.loading.duck.base.DuckBase._text_of`) unless read as it is.
+_TEXT_ROLES: tuple[str, ...] = ("journey_id", "touchpoint", "customer_id", "channel")
+_TEXT_ROLES += ("initiated_by", "text", "lang")
+
 _SHAPED = re.compile(
     r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}(?::?\d{2})?)"
 )
@@ -170,8 +175,7 @@ class ColumnValues(ProblemRecording):
         """
         if self.spec.source.format != "parquet" or self.spec.source.path is None:
             return set()
-        texts = {"journey_id", "touchpoint", "customer_id", "channel", "initiated_by", "text"}
-        wanted = {c for r, c in self.columns.items() if r in texts | {"lang"}}
+        wanted = {c for r, c in self.columns.items() if r in _TEXT_ROLES}
         wanted = {c for c in wanted if self.types.get(c) == "VARCHAR"}
         clean = self._dictionary_clean(self.spec.source.path, "raw", wanted)
         self._from_dictionaries = frozenset(clean)
@@ -241,16 +245,7 @@ class ColumnValues(ProblemRecording):
             value = f"TRY_CAST({text} AS TIMESTAMP)"
         else:
             raise Unsupported(f"timestamps of type {self.types[col]}")
-        local = f"timezone({zone}, {value})"
-        # A local time that does not exist or occurs twice at a daylight-saving change
-        # is unreadable, as for pandas: it does not survive the round trip, or an hour
-        # earlier or later reads as the same local time.
-        shaky = (
-            f"(timezone({zone}, {local}) <> {value} "
-            f"OR timezone({zone}, {local} - INTERVAL 1 HOUR) = {value} "
-            f"OR timezone({zone}, {local} + INTERVAL 1 HOUR) = {value})"
-        )
-        local_ok = f"CASE WHEN {shaky} THEN NULL ELSE {local} END"
+        local_ok = self._local_time_sql(value, zone)
         if kind == "text":
             ts = (
                 f"CASE WHEN NOT {readable} THEN NULL WHEN {offset} THEN {exact} ELSE {local_ok} END"
@@ -264,6 +259,21 @@ class ColumnValues(ProblemRecording):
             f"({present} AND NOT {offset}) AS ts_naive",
             f"({present} AND {offset}) AS ts_offset",
         ]
+
+    def _local_time_sql(self, value: str, zone: str) -> str:
+        """The instant of the local time ``value`` in the zone ``zone`` (SQL literals).
+
+        A local time that does not exist or occurs twice at a daylight-saving change
+        is unreadable (NULL), as for pandas: it does not survive the round trip, or an
+        hour earlier or later reads as the same local time.
+        """
+        local = f"timezone({zone}, {value})"
+        shaky = (
+            f"(timezone({zone}, {local}) <> {value} "
+            f"OR timezone({zone}, {local} - INTERVAL 1 HOUR) = {value} "
+            f"OR timezone({zone}, {local} + INTERVAL 1 HOUR) = {value})"
+        )
+        return f"CASE WHEN {shaky} THEN NULL ELSE {local} END"
 
     def _shaped_timestamp_sql(self, col: str, shape: str) -> list[str]:
         """The times of a CSV source that all have one shape with a UTC offset.
