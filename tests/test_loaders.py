@@ -369,6 +369,17 @@ def test_a_csv_read_in_parallel_keeps_its_row_numbers(tmp_path: Path) -> None:
     assert data.touchpoints["touchpoint"].to_pylist() == ["visit"]
 
 
+def test_a_csv_is_read_in_buffers_of_a_quarter_within_bounds() -> None:
+    """A file smaller than four 64 MiB buffers is read in quarters (so in parallel),
+    never in buffers below 8 MiB."""
+    from peakend.loading.duck.source import _csv_buffer
+
+    mib = 1024 * 1024
+    assert _csv_buffer(1_000) == 8 * mib
+    assert _csv_buffer(44 * mib) == 11 * mib
+    assert _csv_buffer(848 * mib) == 64 * mib
+
+
 def test_a_csv_read_in_parallel_keeps_each_journeys_first_outcome(tmp_path: Path) -> None:
     """Outcomes in a CSV file read in parallel: each journey's outcome is the value of
     its first row in the file, and the journeys keep the order of their first event
