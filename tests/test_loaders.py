@@ -78,6 +78,23 @@ def test_the_real_complaints_log_loads_the_same_both_ways(monkeypatch: pytest.Mo
     assert_same(by_pandas, by_duckdb)
 
 
+@pytest.mark.parametrize("name", ["receipt_wabo_permit", "bpic2012_loan_application"])
+def test_the_real_xes_logs_load_the_same_both_ways(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An XES log is streamed into Parquet once and loaded by DuckDB from there, with
+    the pandas loader's dataset (the loan log: the complete events of 13,087
+    applications, outcomes from touchpoints beside an attribute)."""
+    spec_path = REAL.parent / f"{name}.toml"
+    spec = read_spec(spec_path)
+    if spec.source.path is None or not spec.source.path.exists():
+        pytest.skip(f"{name} is not in ../shared/data")
+    monkeypatch.setenv("PEAKEND_CACHE", str(tmp_path))
+    by_pandas, by_duckdb = both(spec_path, monkeypatch)
+    assert_same(by_pandas, by_duckdb)
+    assert len(list((tmp_path / "xes").glob("*/events.parquet"))) == 1
+
+
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """10,000 generated journeys (about 93,000 events)."""

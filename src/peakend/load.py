@@ -804,6 +804,8 @@ class _Loader:
             if outcome.from_touchpoint is not None:
                 has = events.loc[events["touchpoint"] == outcome.from_touchpoint, "journey_id"]
                 table[outcome.name] = table["journey_id"].isin(set(has)).astype("float64")
+        # the outcomes in the spec's order, then the attributes (as the DuckDB loader)
+        table = table[["journey_id", *(o.name for o in self.spec.outcomes), *self.spec.attributes]]
         self._report_missing_outcomes(table, per_journey, journeys, label)
         return table
 
@@ -929,8 +931,14 @@ class _Loader:
             )
 
     def _catalogue(self, events: pd.DataFrame) -> pa.Table:
-        """Declared entries, then the rest; ``initiated_by`` from the data where not declared."""
-        seen = [str(name) for name in events["touchpoint"].value_counts().index]
+        """Declared entries, then the rest; ``initiated_by`` from the data where not declared.
+
+        The touchpoints seen come most events first, and on a tie the one whose first
+        event comes first in the source (as the DuckDB loader orders them).
+        """
+        by_touchpoint = events.groupby("touchpoint", observed=True)[ROW].agg(["size", "min"])
+        ordered = by_touchpoint.sort_values(["size", "min"], ascending=[False, True])
+        seen = [str(name) for name in ordered.index]
         return self._catalogue_table(seen, _usual_initiator(events))
 
     def _catalogue_table(self, seen: list[str], from_data: dict[str, str]) -> pa.Table:
@@ -1024,13 +1032,16 @@ class _Loader:
 
 
 def _usual_initiator(events: pd.DataFrame) -> dict[str, str]:
-    """Per touchpoint, the initiator most of its events name (when the data have one)."""
-    known = events.loc[events["initiated_by"].notna(), ["touchpoint", "initiated_by"]]
+    """Per touchpoint, the initiator most of its events name (when the data have one);
+    on a tie, the one named first in the source."""
+    known = events.loc[events["initiated_by"].notna(), ["touchpoint", "initiated_by", ROW]]
     if known.empty:
         return {}
-    counts = known.astype("string").value_counts().reset_index()
+    pairs = known.astype({"touchpoint": "string", "initiated_by": "string"})
+    counted = pairs.groupby(["touchpoint", "initiated_by"], observed=True)[ROW].agg(["size", "min"])
+    ordered = counted.sort_values(["size", "min"], ascending=[False, True])
     usual: dict[str, str] = {}
-    for touchpoint, initiator in zip(counts["touchpoint"], counts["initiated_by"], strict=True):
+    for touchpoint, initiator in ordered.index:
         usual.setdefault(str(touchpoint), str(initiator))
     return usual
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
+import peakend.io.xes as xes_module
 from peakend.errors import DataError, SourceError
-from peakend.io.xes import STANDARD_COLUMNS, read_xes
+from peakend.io.xes import STANDARD_COLUMNS, cached_parquet, read_xes, xes_to_parquet
 from peakend.spec import SourceSpec
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -229,3 +232,82 @@ def test_a_sample_stops_after_the_trace_that_fills_it(tmp_path: Path) -> None:
     source = SourceSpec(format="xes", path=_write(tmp_path, TINY_XES))
     assert read_xes(source, max_rows=1)["case:concept:name"].tolist() == ["j1", "j1"]
     assert len(read_xes(source, max_rows=100)) == 3
+
+
+def _as_parquet(source: SourceSpec, target: Path, chunk_events: int) -> pd.DataFrame:
+    """The log streamed into ``target`` in chunks of ``chunk_events``, read back as text."""
+    xes_to_parquet(source, target, chunk_events=chunk_events)
+    return pq.read_table(target).to_pandas().astype(object).where(lambda f: f.notna(), None)
+
+
+def _as_read(source: SourceSpec) -> pd.DataFrame:
+    return read_xes(source).astype(object).where(lambda f: f.notna(), None)
+
+
+@pytest.mark.parametrize("chunk_events", [1, 2, 100])
+@pytest.mark.parametrize("keep", [(), ("complete",)])
+def test_a_log_streamed_into_parquet_has_the_rows_and_columns_read_xes_gives(
+    tmp_path: Path, chunk_events: int, keep: tuple[str, ...]
+) -> None:
+    """Chunk by chunk, with attributes first met in a later chunk (``segment``,
+    ``urgent``) and the lifecycle filter dropping whole chunks; the part files go."""
+    source = SourceSpec(format="xes", path=_write(tmp_path, TINY_XES), lifecycle=keep)
+    target = tmp_path / "log.parquet"
+    streamed = _as_parquet(source, target, chunk_events)
+    expected = _as_read(source)
+    assert list(streamed.columns) == list(expected.columns)
+    pd.testing.assert_frame_equal(streamed, expected)
+    assert {f.name for f in tmp_path.iterdir()} == {"log.xes", "log.parquet"}
+
+
+def test_the_real_log_streamed_into_parquet_equals_read_xes(tmp_path: Path) -> None:
+    source = SourceSpec(format="xes", path=_shared("receipt_wabo_permit/receipt.xes.gz"))
+    streamed = _as_parquet(source, tmp_path / "receipt.parquet", 1_000)
+    pd.testing.assert_frame_equal(streamed, _as_read(source))
+
+
+@pytest.mark.parametrize(
+    ("text", "keep", "error", "match"),
+    [
+        ('<log xmlns="http://www.xes-standard.org/"/>', (), DataError, "the file is empty"),
+        ("", (), DataError, "the file is empty"),
+        (TINY_XES, ("schedule",), DataError, r"START.*lifecycle"),
+        ("<html><body><trace/></body></html>", (), SourceError, "not an XES log"),
+        (TINY_XES.replace("</trace>", "</trac>", 1), (), SourceError, "not valid XES/XML"),
+    ],
+    ids=["no-traces", "zero-bytes", "lifecycle", "not-xes", "malformed"],
+)
+def test_streaming_a_bad_log_raises_as_read_xes_does_and_leaves_nothing(
+    tmp_path: Path, text: str, keep: tuple[str, ...], error: type[Exception], match: str
+) -> None:
+    source = SourceSpec(format="xes", path=_write(tmp_path, text), lifecycle=keep)
+    with pytest.raises(error, match=match):
+        read_xes(source)
+    with pytest.raises(error, match=match):
+        xes_to_parquet(source, tmp_path / "log.parquet")
+    assert [f.name for f in tmp_path.iterdir()] == ["log.xes"]
+
+
+def test_the_parquet_of_a_log_is_converted_once_and_again_when_the_log_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PEAKEND_CACHE", str(tmp_path / "cache"))
+    converted: list[Path] = []
+    convert = xes_module.xes_to_parquet
+
+    def counting(source: SourceSpec, target: Path) -> int:
+        converted.append(target)
+        return convert(source, target)
+
+    monkeypatch.setattr(xes_module, "xes_to_parquet", counting)
+    path = _write(tmp_path, TINY_XES)
+    source = SourceSpec(format="xes", path=path)
+    first = cached_parquet(source)
+    assert cached_parquet(source) == first and len(converted) == 1
+    assert pq.read_table(first).num_rows == 3
+    complete = cached_parquet(SourceSpec(format="xes", path=path, lifecycle=("complete",)))
+    assert complete != first and pq.read_table(complete).num_rows == 2
+    _write(tmp_path, TINY_XES.replace("j2", "journey2"))
+    again = cached_parquet(source)
+    assert again == first and len(converted) == 3
+    assert "journey2" in pq.read_table(again).column("case:concept:name").to_pylist()

@@ -64,7 +64,7 @@ def demo_dir() -> Path:
     >>> sorted(p.name for p in demo_dir().iterdir())[:2]
     ['demo.toml', 'events.parquet']
     """
-    target = _cache_root() / f"demo-{_version()}-{_fingerprint()}"
+    target = cache_root() / f"demo-{_version()}-{_fingerprint()}"
     if all((target / name).is_file() for name in _DEMO_FILES):
         return target
     try:
@@ -89,7 +89,9 @@ def demo_spec_path() -> Path:
     return demo_dir() / f"{_DEMO_NAME}.toml"
 
 
-def _cache_root() -> Path:
+def cache_root() -> Path:
+    """peakend's cache folder: ``$PEAKEND_CACHE``, else ``$XDG_CACHE_HOME/peakend``, else
+    ``~/.cache/peakend``."""
     explicit = os.environ.get("PEAKEND_CACHE")
     if explicit:
         return Path(explicit).expanduser()

@@ -2,7 +2,10 @@
 
 The log is parsed trace by trace with :func:`lxml.etree.iterparse`; each trace is
 cleared once its events are copied out, so memory stays flat however long the log.
-pm4py is not needed (it is AGPL-3.0 and heavy).
+pm4py is not needed (it is AGPL-3.0 and heavy). :func:`read_xes` gives the events
+as one pandas frame (for the pandas loader and the spec drafter);
+:func:`cached_parquet` streams them into a Parquet file once, a chunk of events at a
+time, which the DuckDB loader then reads in place as it reads any Parquet file.
 
 Columns are named as pm4py names them, so files exported by process-mining tools
 line up: ``case:concept:name`` (the trace id), ``concept:name``, ``time:timestamp``,
@@ -14,7 +17,12 @@ written in the file (timestamps too); validation parses them later.
 from __future__ import annotations
 
 import gzip
+import hashlib
+import json
+import os
+import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -34,6 +42,11 @@ STANDARD_COLUMNS: tuple[str, ...] = (
 )
 _GZIP_MAGIC = b"\x1f\x8b"
 _Stream = gzip.GzipFile | BinaryIO
+_LIFECYCLE = "lifecycle:transition"
+_CHUNK_EVENTS = 100_000
+"""Events :func:`xes_to_parquet` holds in memory before writing them out."""
+_PARQUET_FORMAT = 1
+"""Version of :func:`xes_to_parquet`'s output; a cached file of another is converted again."""
 
 
 def read_xes(source: SourceSpec, *, max_rows: int | None = None) -> pd.DataFrame:
@@ -104,13 +117,21 @@ def _parse(
     rows: list[dict[str, str]] = []
     trace_keys: dict[str, None] = {}
     n_traces = 0
-    try:
+    with _reading(path):
         for trace in _traces(stream, path):
             n_traces += 1
             case = _trace_rows(trace, rows)
             trace_keys.update(dict.fromkeys(case))
             if max_rows is not None and len(rows) >= max_rows:
                 break
+    return rows, list(trace_keys), n_traces
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn the parser's and the file's errors into a :class:`SourceError` naming the fix."""
+    try:
+        yield
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else "?"
         raise SourceError(
@@ -119,7 +140,6 @@ def _parse(
         ) from exc
     except (OSError, EOFError) as exc:
         raise SourceError(f"cannot read XES file {path}: {exc}; is it truncated?") from exc
-    return rows, list(trace_keys), n_traces
 
 
 def _traces(stream: _Stream, path: Path) -> Iterator[Any]:
@@ -172,12 +192,22 @@ def _local(tag: str) -> str:
 def _frame(rows: list[dict[str, str]], trace_keys: list[str]) -> pd.DataFrame:
     seen: dict[str, None] = dict.fromkeys(STANDARD_COLUMNS)
     for row in rows:
-        if len(row) > len(seen) or not seen.keys() >= row.keys():
-            seen.update(dict.fromkeys(row))
+        _note_keys(seen, row)
+    return pd.DataFrame.from_records(rows, columns=_column_order(seen, trace_keys))
+
+
+def _note_keys(seen: dict[str, None], row: dict[str, str]) -> None:
+    """Add the keys of ``row`` that ``seen`` lacks, in their order."""
+    if len(row) > len(seen) or not seen.keys() >= row.keys():
+        seen.update(dict.fromkeys(row))
+
+
+def _column_order(seen: dict[str, None], trace_keys: list[str]) -> list[str]:
+    """The standard columns, then the event attributes, then the trace attributes,
+    each in order of first appearance."""
     case_cols = [c for c in trace_keys if c != CASE_ID]
     event_cols = [c for c in seen if c not in STANDARD_COLUMNS and c not in trace_keys]
-    columns = [*STANDARD_COLUMNS, *event_cols, *case_cols]
-    return pd.DataFrame.from_records(rows, columns=columns)
+    return [*STANDARD_COLUMNS, *event_cols, *case_cols]
 
 
 def _filter_lifecycle(frame: pd.DataFrame, keep: tuple[str, ...], path: Path) -> pd.DataFrame:
@@ -190,3 +220,118 @@ def _filter_lifecycle(frame: pd.DataFrame, keep: tuple[str, ...], path: Path) ->
             f"the log has {present or 'none'}; change `lifecycle` in the dataset spec"
         )
     return frame.loc[mask].reset_index(drop=True)
+
+
+def cached_parquet(source: SourceSpec) -> Path:
+    """The log as a Parquet file (:func:`xes_to_parquet`), converted once.
+
+    The file lives in peakend's cache folder (:func:`peakend.datasets.cache_root`),
+    one per log and lifecycle filter, and is converted again when the log's size or
+    modification time changes.
+    """
+    from peakend.datasets import cache_root
+
+    path = _existing_path(source)
+    info = path.stat()
+    lifecycle = sorted(value.lower() for value in source.lifecycle)
+    name = json.dumps([str(path.resolve()), lifecycle])
+    folder = cache_root() / "xes" / hashlib.sha256(name.encode()).hexdigest()[:20]
+    stamp = {"size": info.st_size, "mtime_ns": info.st_mtime_ns, "format": _PARQUET_FORMAT}
+    target, stamp_file = folder / "events.parquet", folder / "stamp.json"
+    if target.is_file() and stamp_file.is_file():
+        if json.loads(stamp_file.read_text(encoding="utf-8")) == stamp:
+            return target
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f"events.{os.getpid()}.partial"
+    try:
+        xes_to_parquet(source, partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    stamp_file.write_text(json.dumps(stamp), encoding="utf-8")
+    return target
+
+
+def xes_to_parquet(source: SourceSpec, target: Path, *, chunk_events: int = _CHUNK_EVENTS) -> int:
+    """Write the events of the log to ``target`` as Parquet; return how many.
+
+    The same rows and columns as :func:`read_xes` (every value the text written in
+    the file; the lifecycle filter applied), streamed: at most ``chunk_events`` events
+    (and the trace being read) are in memory at a time. Each chunk is written as a
+    part file with the columns met so far; DuckDB joins the parts by column name into
+    ``target`` and the parts are removed. Raises as :func:`read_xes` does.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = _existing_path(source)
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty (0 bytes); export the event log again")
+    keep = {value.lower() for value in source.lifecycle}
+    parts = target.with_name(target.name + ".parts")
+    shutil.rmtree(parts, ignore_errors=True)
+    parts.mkdir(parents=True)
+    seen: dict[str, None] = dict.fromkeys(STANDARD_COLUMNS)
+    trace_keys: dict[str, None] = {}
+    transitions: set[str] = set()
+    rows: list[dict[str, str]] = []
+    files: list[Path] = []
+    n_events = n_kept = n_traces = 0
+
+    def write_chunk() -> None:
+        nonlocal n_events, n_kept
+        n_events += len(rows)
+        kept = rows
+        if keep:
+            transitions.update(r[_LIFECYCLE] for r in rows if r.get(_LIFECYCLE) is not None)
+            kept = [r for r in rows if (r.get(_LIFECYCLE) or "").lower() in keep]
+        n_kept += len(kept)
+        chunk = pa.table({c: pa.array([r.get(c) for r in kept], pa.string()) for c in seen})
+        files.append(parts / f"part-{len(files):06d}.parquet")
+        pq.write_table(chunk, files[-1])
+        rows.clear()
+
+    try:
+        with _open(path) as stream, _reading(path):
+            for trace in _traces(stream, path):
+                n_traces += 1
+                first = len(rows)
+                trace_keys.update(dict.fromkeys(_trace_rows(trace, rows)))
+                for row in rows[first:]:
+                    _note_keys(seen, row)
+                if len(rows) >= chunk_events:
+                    write_chunk()
+        write_chunk()
+        if not n_events:
+            raise DataError(f"{path}: the file is empty: the log has no events ({n_traces} traces)")
+        if keep and not n_kept:
+            raise DataError(
+                f"{path}: no event has a lifecycle:transition in {list(source.lifecycle)}; "
+                f"the log has {sorted(transitions) or 'none'}; change `lifecycle` in the "
+                "dataset spec"
+            )
+        _join_parts(files, _column_order(seen, list(trace_keys)), target)
+    finally:
+        shutil.rmtree(parts, ignore_errors=True)
+    return n_kept
+
+
+def _join_parts(files: list[Path], columns: list[str], target: Path) -> None:
+    """One Parquet file of ``columns`` from the part files, in their order; a column a
+    part lacks is missing there."""
+    import duckdb
+
+    from peakend.resources import resources
+
+    listed = ", ".join(_sql_text(str(f)) for f in files)
+    selected = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+    with duckdb.connect(config=resources().duckdb_config()) as db:
+        db.execute("SET preserve_insertion_order = true")
+        db.execute(
+            f"COPY (SELECT {selected} FROM read_parquet([{listed}], union_by_name = true)) "
+            f"TO {_sql_text(str(target))} (FORMAT parquet)"
+        )
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -49,7 +49,7 @@ VIEW = "peakend_events"
 
 def load_on_spark(spec: DatasetSpec, session: SparkSession | None = None) -> Dataset:
     """Load ``spec`` on Spark (``session``, or :func:`spark_session`'s)."""
-    why = unsupported(spec)
+    why = unsupported(spec) or ("log in XES" if spec.source.format == "xes" else None)
     if why:
         raise ConfigError(f"{spec.name}: the Spark backend cannot load a {why} yet; {DROP_OPTION}")
     if session is None:

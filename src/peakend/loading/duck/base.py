@@ -23,8 +23,9 @@ from peakend.loading.duck.sql import _INTEGER, _NUMERIC, _q, _strip, _text
 from peakend.spec import ROW_ID, DatasetSpec
 from peakend.validate import ROW
 
-NATIVE = ("parquet", "csv")
-"""Formats read in place. JSON lines stay with pandas, whose reader types values differently."""
+NATIVE = ("parquet", "csv", "xes")
+"""Formats read in place (an XES log through the Parquet file it is streamed into).
+JSON lines stay with pandas, whose reader types values differently."""
 
 
 _FINAL = (

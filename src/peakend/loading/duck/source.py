@@ -1,5 +1,6 @@
 """Reading the source: a Parquet file as a numbered view over it, a CSV file
-with the delimiter and encoding the pandas reader would use.
+with the delimiter and encoding the pandas reader would use, an XES log as the
+Parquet file it is streamed into once (:func:`peakend.io.xes.cached_parquet`).
 """
 
 from __future__ import annotations
@@ -40,7 +41,12 @@ class SourceReading(DuckBase):
         """Load ``source`` into table ``name`` with a 1-based ``__row__``."""
         assert source.path is not None
         path = _lit(str(source.path))
-        if source.format == "parquet":
+        if source.format == "xes":
+            from peakend.io.xes import cached_parquet
+
+            # Streamed into a Parquet file of text columns once, then read as one.
+            path = _lit(str(cached_parquet(source)))
+        if source.format in ("parquet", "xes"):
             # No copy: a view numbered by the file's own row numbers; queries read
             # the columns they need from the file.
             described = self.db.sql(f"DESCRIBE SELECT * FROM read_parquet({path})").fetchall()
