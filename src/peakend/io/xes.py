@@ -321,17 +321,14 @@ def _join_parts(files: list[Path], columns: list[str], target: Path) -> None:
     part lacks is missing there."""
     import duckdb
 
+    from peakend.loading.duck.sql import _lit, _q
     from peakend.resources import resources
 
-    listed = ", ".join(_sql_text(str(f)) for f in files)
-    selected = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+    listed = ", ".join(_lit(str(f)) for f in files)
+    selected = ", ".join(_q(c) for c in columns)
     with duckdb.connect(config=resources().duckdb_config()) as db:
         db.execute("SET preserve_insertion_order = true")
         db.execute(
             f"COPY (SELECT {selected} FROM read_parquet([{listed}], union_by_name = true)) "
-            f"TO {_sql_text(str(target))} (FORMAT parquet)"
+            f"TO {_lit(str(target))} (FORMAT parquet)"
         )
-
-
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
