@@ -33,6 +33,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TextIO
+
+import duckdb
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -64,8 +67,6 @@ def xes_log(size: str) -> Path:
     spec = folder / "xes.toml"
     if spec.exists():
         return spec
-    import duckdb
-
     folder.mkdir(exist_ok=True)
     query = (
         "SELECT journey_id, customer_id, strftime(ts, '%Y-%m-%dT%H:%M:%S.%g+00:00'), touchpoint, "
@@ -81,7 +82,7 @@ def xes_log(size: str) -> Path:
     return spec
 
 
-def _write_traces(result, out) -> None:  # type: ignore[no-untyped-def]
+def _write_traces(result: duckdb.DuckDBPyConnection, out: TextIO) -> None:
     """One ``<trace>`` per journey of the ordered event rows, batch by batch."""
     current = None
     while rows := result.fetchmany(100_000):

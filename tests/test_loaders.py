@@ -95,6 +95,21 @@ def test_the_real_xes_logs_load_the_same_both_ways(
     assert len(list((tmp_path / "xes").glob("*/events.parquet"))) == 1
 
 
+def test_an_xes_log_without_a_writable_cache_folder_loads_in_pandas(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec_path = REAL.parent / "receipt_wabo_permit.toml"
+    spec = read_spec(spec_path)
+    if spec.source.path is None or not spec.source.path.exists():
+        pytest.skip("receipt_wabo_permit is not in ../shared/data")
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("PEAKEND_CACHE", str(blocker))
+    data = load(spec)
+    assert data.report.loader.startswith("pandas (no cache folder to write the XES log")
+    assert data.n_events == 8_577
+
+
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """10,000 generated journeys (about 93,000 events)."""

@@ -45,7 +45,11 @@ class SourceReading(DuckBase):
             from peakend.io.xes import cached_parquet
 
             # Streamed into a Parquet file of text columns once, then read as one.
-            path = _lit(str(cached_parquet(source)))
+            try:
+                path = _lit(str(cached_parquet(source)))
+            except OSError as exc:  # (the log's own errors are SourceErrors)
+                why = f"no cache folder to write the XES log's Parquet copy to ({exc})"
+                raise Unsupported(why) from exc
         if source.format in ("parquet", "xes"):
             # No copy: a view numbered by the file's own row numbers; queries read
             # the columns they need from the file.
