@@ -47,6 +47,10 @@ _CHUNK_EVENTS = 100_000
 """Events :func:`xes_to_parquet` holds in memory before writing them out."""
 _PARQUET_FORMAT = 1
 """Version of :func:`xes_to_parquet`'s output; a cached file of another is converted again."""
+_JOIN_MEMORY = "256MB"
+"""DuckDB's memory limit while it joins the part files (it spills beyond): with the
+default limit the join of a 10M-event log peaked at 979 MB, with this one at 462 MB,
+in 105 s against 102 s for the whole conversion."""
 
 
 def read_xes(source: SourceSpec, *, max_rows: int | None = None) -> pd.DataFrame:
@@ -327,6 +331,7 @@ def _join_parts(files: list[Path], columns: list[str], target: Path) -> None:
     listed = ", ".join(_lit(str(f)) for f in files)
     selected = ", ".join(_q(c) for c in columns)
     with duckdb.connect(config=resources().duckdb_config()) as db:
+        db.execute(f"SET memory_limit = '{_JOIN_MEMORY}'")
         db.execute("SET preserve_insertion_order = true")
         db.execute(
             f"COPY (SELECT {selected} FROM read_parquet([{listed}], union_by_name = true)) "
