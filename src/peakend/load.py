@@ -936,9 +936,7 @@ class _Loader:
         The touchpoints seen come most events first, and on a tie the one whose first
         event comes first in the source (as the DuckDB loader orders them).
         """
-        by_touchpoint = events.groupby("touchpoint", observed=True)[ROW].agg(["size", "min"])
-        ordered = by_touchpoint.sort_values(["size", "min"], ascending=[False, True])
-        seen = [str(name) for name in ordered.index]
+        seen = [str(name) for name in _most_first(events, ["touchpoint"])]
         return self._catalogue_table(seen, _usual_initiator(events))
 
     def _catalogue_table(self, seen: list[str], from_data: dict[str, str]) -> pa.Table:
@@ -1038,12 +1036,17 @@ def _usual_initiator(events: pd.DataFrame) -> dict[str, str]:
     if known.empty:
         return {}
     pairs = known.astype({"touchpoint": "string", "initiated_by": "string"})
-    counted = pairs.groupby(["touchpoint", "initiated_by"], observed=True)[ROW].agg(["size", "min"])
-    ordered = counted.sort_values(["size", "min"], ascending=[False, True])
     usual: dict[str, str] = {}
-    for touchpoint, initiator in ordered.index:
+    for touchpoint, initiator in _most_first(pairs, ["touchpoint", "initiated_by"]):
         usual.setdefault(str(touchpoint), str(initiator))
     return usual
+
+
+def _most_first(rows: pd.DataFrame, keys: list[str]) -> pd.Index:
+    """The distinct ``keys`` of ``rows``, most rows first, on a tie the one met first
+    (smallest row number), as the DuckDB loader orders them."""
+    counted = rows.groupby(keys, observed=True)[ROW].agg(["size", "min"])
+    return counted.sort_values(["size", "min"], ascending=[False, True]).index
 
 
 def _by_column(mask: pd.Series, column_of: pd.Series) -> list[tuple[str, pd.Series]]:

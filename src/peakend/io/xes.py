@@ -82,13 +82,11 @@ def read_xes(source: SourceSpec, *, max_rows: int | None = None) -> pd.DataFrame
     DataError
         If the log holds no events (or none pass the lifecycle filter).
     """
-    path = _existing_path(source)
-    if path.stat().st_size == 0:
-        raise DataError(f"{path}: the file is empty (0 bytes); export the event log again")
+    path = _log_with_bytes(source)
     with _open(path) as stream:
         rows, trace_keys, n_traces = _parse(stream, path, max_rows)
     if not rows:
-        raise DataError(f"{path}: the file is empty: the log has no events ({n_traces} traces)")
+        raise _no_events(path, n_traces)
     frame = _frame(rows, trace_keys)
     if source.lifecycle:
         frame = _filter_lifecycle(frame, source.lifecycle, path)
@@ -102,6 +100,26 @@ def _existing_path(source: SourceSpec) -> Path:
     if not path.is_file():
         raise SourceError(f"XES file {path} does not exist; check `path` in the dataset spec")
     return path
+
+
+def _log_with_bytes(source: SourceSpec) -> Path:
+    """The log's path, refused when it is missing or empty."""
+    path = _existing_path(source)
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty (0 bytes); export the event log again")
+    return path
+
+
+def _no_events(path: Path, n_traces: int) -> DataError:
+    return DataError(f"{path}: the file is empty: the log has no events ({n_traces} traces)")
+
+
+def _none_kept(path: Path, keep: tuple[str, ...], present: list[str]) -> DataError:
+    """The lifecycle filter kept no event; ``present`` are the transitions the log has."""
+    return DataError(
+        f"{path}: no event has a lifecycle:transition in {list(keep)}; "
+        f"the log has {present or 'none'}; change `lifecycle` in the dataset spec"
+    )
 
 
 def _open(path: Path) -> _Stream:
@@ -219,10 +237,7 @@ def _filter_lifecycle(frame: pd.DataFrame, keep: tuple[str, ...], path: Path) ->
     mask = transitions.isin([value.lower() for value in keep]).fillna(False).astype(bool)
     if not mask.any():
         present = sorted(frame["lifecycle:transition"].dropna().astype(str).unique())
-        raise DataError(
-            f"{path}: no event has a lifecycle:transition in {list(keep)}; "
-            f"the log has {present or 'none'}; change `lifecycle` in the dataset spec"
-        )
+        raise _none_kept(path, keep, present)
     return frame.loc[mask].reset_index(drop=True)
 
 
@@ -268,9 +283,7 @@ def xes_to_parquet(source: SourceSpec, target: Path, *, chunk_events: int = _CHU
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path = _existing_path(source)
-    if path.stat().st_size == 0:
-        raise DataError(f"{path}: the file is empty (0 bytes); export the event log again")
+    path = _log_with_bytes(source)
     keep = {value.lower() for value in source.lifecycle}
     parts = target.with_name(target.name + ".parts")
     shutil.rmtree(parts, ignore_errors=True)
@@ -307,13 +320,9 @@ def xes_to_parquet(source: SourceSpec, target: Path, *, chunk_events: int = _CHU
                     write_chunk()
         write_chunk()
         if not n_events:
-            raise DataError(f"{path}: the file is empty: the log has no events ({n_traces} traces)")
+            raise _no_events(path, n_traces)
         if keep and not n_kept:
-            raise DataError(
-                f"{path}: no event has a lifecycle:transition in {list(source.lifecycle)}; "
-                f"the log has {sorted(transitions) or 'none'}; change `lifecycle` in the "
-                "dataset spec"
-            )
+            raise _none_kept(path, source.lifecycle, sorted(transitions))
         _join_parts(files, _column_order(seen, list(trace_keys)), target)
     finally:
         shutil.rmtree(parts, ignore_errors=True)
