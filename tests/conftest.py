@@ -108,3 +108,16 @@ def loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     name = str(request.param)
     monkeypatch.setenv("PEAKEND_LOADER", name)
     return name
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    """A PostgreSQL server's URL for tests that need one (``.ci/postgres.sh`` starts
+    one and exports ``PEAKEND_TEST_POSTGRES_URL``); skipped without, failed on CI."""
+    url = os.environ.get("PEAKEND_TEST_POSTGRES_URL")
+    if not url:
+        reason = "set PEAKEND_TEST_POSTGRES_URL (CI starts a server with .ci/postgres.sh)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but no PostgreSQL server: {reason}")
+        pytest.skip(reason)
+    return url

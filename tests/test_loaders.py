@@ -8,6 +8,10 @@ path does not take fall back to pandas and say so.
 
 from __future__ import annotations
 
+import gzip
+import json
+import sqlite3
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -188,6 +192,177 @@ def test_planted_bad_rows_give_the_same_problems_and_quarantine(
     assert {"bad_timestamp", "duplicate_event", "bad_score", "score_out_of_scale"} <= reasons
     assert {"missing_value", "bad_value", "not_applicable", "unknown_touchpoint"} <= reasons
     assert_same(by_pandas, by_duckdb)
+
+
+NULLS_KEPT = ("text", "lang")
+"""Keys :func:`to_jsonl` writes as ``null`` when empty (the generated events have none)."""
+
+
+def to_jsonl(out: Path, query: str, name: str) -> Path:
+    """Write what ``query`` returns (over ``events``) as JSON lines, leaving out the
+    empty fields as many exporters do, so that some keys first appear far down."""
+    written = to_csv(out, query, name + ".csv")
+    frame = pd.read_csv(written, dtype=str, keep_default_na=False, na_values=[""])
+    path = out / name
+    with path.open("w", encoding="utf-8") as file:
+        for number, row in enumerate(frame.to_dict(orient="records"), start=1):
+            line = {k: v for k, v in row.items() if isinstance(v, str) or k in NULLS_KEPT}
+            line |= {k: None for k in NULLS_KEPT if not isinstance(line.get(k), str)}
+            if "seq" in line:
+                line["seq"] = int(line["seq"])  # a JSON number
+            if number > 30_000 and number % 50 == 0:
+                line["note"] = "a key the reader's sample does not see"
+            file.write(json.dumps(line, ensure_ascii=False) + "\n")
+    return path
+
+
+def test_planted_bad_rows_in_json_lines_give_the_same_problems_and_quarantine(
+    generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    to_jsonl(generated, BAD_ROWS, "bad.jsonl")
+    con = duckdb.connect()
+    con.sql(
+        f"COPY (SELECT * FROM read_parquet('{generated / 'outcomes.parquet'}')) "
+        f"TO '{generated / 'outcomes.jsonl'}' (FORMAT json)"
+    )
+    con.close()
+    spec = csv_spec(generated, "bad.jsonl", "bad_jsonl.toml", 'decimal = ","')
+    text = spec.read_text(encoding="utf-8").replace('"outcomes.parquet"', '"outcomes.jsonl"')
+    text = text.replace("[scales.score]", '[scales.score]\nnot_applicable = ["N/A"]', 1)
+    spec.write_text(text, encoding="utf-8")
+    by_pandas, by_duckdb = both(spec, monkeypatch)
+    assert by_duckdb.report.events_loaded > 90_000
+    reasons = {str(p.reason) for p in by_duckdb.report.problems}
+    assert {"bad_timestamp", "duplicate_event", "bad_score", "score_out_of_scale"} <= reasons
+    late = by_duckdb.quarantine["record"].str.contains("does not see").any()
+    assert late  # the key only later lines have is in the rows set aside
+    assert_same(by_pandas, by_duckdb)
+
+
+def test_json_lines_load_the_same_both_ways(monkeypatch: pytest.MonkeyPatch) -> None:
+    by_pandas, by_duckdb = both(Path(__file__).parent / "data" / "jsonl.toml", monkeypatch)
+    assert by_duckdb.report.events_loaded == 4
+    assert_same(by_pandas, by_duckdb)
+
+
+def test_gzipped_json_lines_are_read_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = Path(__file__).parent / "data"
+    with gzip.open(tmp_path / "events.jsonl", "wb") as file:
+        file.write((data / "events.jsonl").read_bytes())
+    (tmp_path / "jsonl.toml").write_text((data / "jsonl.toml").read_text("utf-8"), "utf-8")
+    assert_same(*both(tmp_path / "jsonl.toml", monkeypatch))
+
+
+def test_json_lines_in_another_encoding_load_in_pandas_and_say_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = Path(__file__).parent / "data"
+    text = (data / "events.jsonl").read_text("utf-8").replace('"web"', '"café"')
+    (tmp_path / "events.jsonl").write_bytes(text.encode("latin-1"))
+    spec = (data / "jsonl.toml").read_text("utf-8")
+    spec = spec.replace('path = "events.jsonl"', 'path = "events.jsonl"\nencoding = "latin-1"')
+    (tmp_path / "jsonl.toml").write_text(spec, "utf-8")
+    monkeypatch.setenv("PEAKEND_LOADER", "duckdb")
+    loaded = load(tmp_path / "jsonl.toml")
+    assert loaded.report.loader == "pandas (JSON lines in latin-1)"
+    assert "café" in loaded.events["channel"].to_pylist()
+
+
+def to_sqlite(out: Path, query: str, name: str) -> Path:
+    """Write what ``query`` returns (over ``events``) into a SQLite table ``events``,
+    with whole-number journey ids (one missing) and a score column that mixes whole
+    numbers, decimals and words, as SQLite allows."""
+    frame = pd.read_csv(to_csv(out, query, name + ".csv"), dtype=str, keep_default_na=False)
+    path = out / name
+    path.unlink(missing_ok=True)
+    with sqlite3.connect(path) as connection:
+        connection.execute(f"CREATE TABLE events ({', '.join(frame.columns)}, number)")
+        rows = []
+        for index, row in enumerate(frame.itertuples(index=False)):
+            values: list[object] = [v if v != "" else None for v in row]
+            score = values[list(frame.columns).index("score")]
+            if isinstance(score, str) and score.replace(",", "").isdigit():
+                values[list(frame.columns).index("score")] = float(score.replace(",", "."))
+            if isinstance(score, str) and score.endswith(",0"):
+                values[list(frame.columns).index("score")] = int(score[:-2])
+            number = None if index == 7 else int(str(values[0]).lstrip("J") or 0)
+            rows.append((*values, number))
+        marks = ", ".join("?" * (len(frame.columns) + 1))
+        connection.executemany(f"INSERT INTO events VALUES ({marks})", rows)
+    connection.close()
+    return path
+
+
+def database_spec(out: Path, name: str, source: str, journey: str = "journey_id") -> Path:
+    """The generator's spec with its events read from the database ``source``."""
+    text = (out / "synthetic.toml").read_text(encoding="utf-8")
+    text = text.replace('path = "events.parquet"', source, 1)
+    text = text.replace('journey_id = "journey_id"', f'journey_id = "{journey}"', 1)
+    text = text.replace("[scales.score]", '[scales.score]\nnot_applicable = ["N/A"]', 1)
+    path = out / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("journey", ["journey_id", "number"])
+def test_a_sqlite_table_of_mixed_values_loads_the_same_both_ways(
+    generated: Path, monkeypatch: pytest.MonkeyPatch, journey: str
+) -> None:
+    to_sqlite(generated, BAD_ROWS, "bad.sqlite")
+    source = 'format = "sqlite"\npath = "bad.sqlite"\ntable = "events"\ndecimal = ","'
+    spec = database_spec(generated, f"sqlite_{journey}.toml", source, journey)
+    by_pandas, by_duckdb = both(spec, monkeypatch)
+    assert by_duckdb.report.events_loaded > 90_000
+    reasons = {str(p.reason) for p in by_duckdb.report.problems}
+    assert {"bad_timestamp", "duplicate_event", "bad_score", "score_out_of_scale"} <= reasons
+    if journey == "number":  # whole numbers with one missing: ids without ".0"
+        assert "1" in by_duckdb.events["journey_id"].to_pylist()
+    assert_same(by_pandas, by_duckdb)
+
+
+def test_a_duckdb_query_loads_the_same_both_ways(
+    generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = generated / "events.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        connection.sql(
+            f"CREATE TABLE events AS SELECT *, CAST(score AS DECIMAL(4, 1)) AS exact "
+            f"FROM read_parquet('{generated / 'events.parquet'}')"
+        )
+    query = "SELECT * EXCLUDE (score), exact AS score FROM events ORDER BY journey_id, seq;"
+    source = f'format = "duckdb"\npath = "events.duckdb"\nquery = "{query}"'
+    by_pandas, by_duckdb = both(database_spec(generated, "duck.toml", source), monkeypatch)
+    assert by_duckdb.report.events_loaded > 90_000
+    assert_same(by_pandas, by_duckdb)
+
+
+def test_a_postgres_table_loads_the_same_both_ways(
+    generated: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str
+) -> None:
+    import psycopg
+
+    frame = pd.read_parquet(generated / "events.parquet")
+    table = f"events_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url) as connection:
+        connection.execute(
+            f"CREATE TABLE {table} (journey_id text, customer_id text, ts timestamptz, "
+            "seq bigint, touchpoint text, channel text, initiated_by text, score numeric, "
+            "valence double precision, text text, lang text)"
+        )
+        with connection.cursor().copy(f"COPY {table} FROM STDIN") as copy:
+            for row in frame.itertuples(index=False):
+                copy.write_row([None if pd.isna(v) else v for v in row])
+    try:
+        source = f'format = "postgres"\nurl = "{postgres_url}"\ntable = "{table}"'
+        spec = database_spec(generated, "postgres.toml", source)
+        by_pandas, by_duckdb = both(spec, monkeypatch)
+        assert by_duckdb.report.events_loaded == len(frame)
+        assert_same(by_pandas, by_duckdb)
+    finally:
+        with psycopg.connect(postgres_url) as connection:
+            connection.execute(f"DROP TABLE {table}")
 
 
 def test_a_wide_survey_falls_back_to_pandas_and_says_why(

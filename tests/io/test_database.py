@@ -7,7 +7,6 @@ CI (``CI=true``), where a missing server is a failure.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -184,17 +183,6 @@ def test_rejects_other_formats(tmp_path: Path) -> None:
 
 
 # --- PostgreSQL ---------------------------------------------------------------
-
-
-@pytest.fixture
-def postgres_url() -> str:
-    url = os.environ.get("PEAKEND_TEST_POSTGRES_URL")
-    if not url:
-        reason = "set PEAKEND_TEST_POSTGRES_URL (CI starts a server)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but no PostgreSQL server: {reason}")
-        pytest.skip(reason)
-    return url
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from peakend.errors import ConfigError
-from peakend.io.files import BadRows, read_csv, read_jsonl, read_parquet
+from peakend.io.files import BadRows, read_csv, read_parquet
 from peakend.spec import SourceSpec
 
 __all__ = ["BadRows", "read_source", "remote_only"]
@@ -32,6 +32,8 @@ def read_source(source: SourceSpec, *, max_rows: int | None = None) -> tuple[pd.
 
         return read_excel(source, bad.labels, max_rows=max_rows), bad
     if source.format == "jsonl":
+        from peakend.io.jsonl import read_jsonl
+
         return read_jsonl(source, bad, max_rows=max_rows), bad
     if source.format == "parquet":
         frame = read_parquet(source)

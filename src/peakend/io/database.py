@@ -2,7 +2,12 @@
 
 Each database is read through its own driver: SQLite with Python's ``sqlite3``,
 DuckDB files with ``duckdb``, PostgreSQL with ``psycopg`` (v3, the ``postgres``
-extra).
+extra). The rows are streamed into a Parquet file a chunk at a time
+(:func:`stage_database`, memory bounded by the chunk, not the table), which both
+loaders then read as a Parquet source: the DuckDB loader in place, the pandas
+loader into a frame (:func:`read_database`). Each column gets one type for the
+whole file: a SQLite column of whole numbers stays whole numbers (journey 5 is
+``"5"``, also with a missing value), one that mixes numbers and text is text.
 
 Why not DuckDB's ``sqlite``/``postgres`` scanners or Ibis backends: the scanners
 are DuckDB extensions that ``INSTALL`` downloads from extensions.duckdb.org at run
@@ -18,12 +23,15 @@ pandas.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from peakend.errors import SourceError
 from peakend.resources import resources
@@ -48,7 +56,7 @@ def read_database(source: SourceSpec) -> pd.DataFrame:
     -------
     pandas.DataFrame
         The rows with the database's column names, in the order the database
-        returns them; values keep their database types.
+        returns them, typed as :func:`stage_database` types them.
 
     Raises
     ------
@@ -57,12 +65,30 @@ def read_database(source: SourceSpec) -> pd.DataFrame:
         cannot be reached or refuses the login, the table does not exist (the
         message lists the tables that do) or the query fails.
     """
-    readers: dict[str, Callable[[SourceSpec], pd.DataFrame]] = {
-        "sqlite": _read_sqlite,
-        "duckdb": _read_duckdb,
-        "postgres": _read_postgres,
+    import pyarrow.parquet as pq
+
+    from peakend.io.files import typed_frame
+
+    with tempfile.TemporaryDirectory(prefix="peakend-database-") as folder:
+        table = pq.read_table(stage_database(source, Path(folder)))
+    return typed_frame(table)
+
+
+def stage_database(source: SourceSpec, folder: Path) -> Path:
+    """Stream the rows of ``source`` (see :func:`read_database`) into a Parquet file
+    in ``folder``, :data:`CHUNK_ROWS` at a time; returns its path.
+
+    Raises
+    ------
+    SourceError
+        As :func:`read_database`.
+    """
+    writers: dict[str, Callable[[SourceSpec, Path], None]] = {
+        "sqlite": _stage_sqlite,
+        "duckdb": _stage_duckdb,
+        "postgres": _stage_postgres,
     }
-    if source.format not in readers:
+    if source.format not in writers:
         raise SourceError(
             f"{source.label}: read_database reads {', '.join(DATABASE_FORMATS)}, "
             f"not {source.format!r}"
@@ -72,7 +98,55 @@ def read_database(source: SourceSpec) -> pd.DataFrame:
             f"{source.label}: give either `table` (a table to read whole) or `query` "
             "(SQL text), not both or neither"
         )
-    return readers[source.format](source)
+    path = folder / "rows.parquet"
+    writers[source.format](source, path)
+    return path
+
+
+CHUNK_ROWS = 100_000
+"""Rows fetched from a database driver at a time while staging."""
+
+
+def _write_chunks(
+    path: Path, names: list[str], types: list[pa.DataType], chunks: Iterator[list[tuple[Any, ...]]]
+) -> None:
+    """Write rows (tuples of driver values) to ``path`` with one type per column;
+    a value that is not of a text column's type is written as its text."""
+    schema = pa.schema([pa.field(n, t) for n, t in zip(names, types, strict=True)])
+    with pq.ParquetWriter(path, schema) as writer:
+        for rows in chunks:
+            columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+            arrays = [
+                pa.array(_as_text(c) if pa.types.is_string(t) else c, type=t)
+                for c, t in zip(columns, types, strict=True)
+            ]
+            writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
+
+
+def _as_text(values: Sequence[Any]) -> list[str | None]:
+    """Driver values as text: text as it is, bytes decoded, other values as ``str``."""
+    return [
+        v
+        if v is None or isinstance(v, str)
+        else v.decode("utf-8", "replace")
+        if isinstance(v, bytes | bytearray)
+        else str(v)
+        for v in values
+    ]
+
+
+def _fetched(cursor: Any) -> Iterator[list[tuple[Any, ...]]]:
+    """The cursor's rows, :data:`CHUNK_ROWS` at a time."""
+    while True:
+        rows = cursor.fetchmany(CHUNK_ROWS)
+        if not rows:
+            return
+        yield [tuple(r) for r in rows]
+
+
+def _bare(query: str) -> str:
+    """The query without the semicolons that may end it (it is read as a subquery)."""
+    return query.strip().rstrip(";").strip()
 
 
 def _split_table(table: str) -> tuple[str | None, str]:
@@ -92,10 +166,6 @@ def _unknown_table(label: str, table: str, existing: Sequence[str]) -> SourceErr
     )
 
 
-def _frame(columns: Sequence[str], rows: list[tuple[Any, ...]]) -> pd.DataFrame:
-    return pd.DataFrame.from_records(rows, columns=list(columns))
-
-
 # --- SQLite -------------------------------------------------------------------
 
 
@@ -108,14 +178,16 @@ def _existing_file(source: SourceSpec, kind: str) -> Path:
     return path
 
 
-def _read_sqlite(source: SourceSpec) -> pd.DataFrame:
+def _stage_sqlite(source: SourceSpec, target: Path) -> None:
     path = _existing_file(source, "SQLite")
     try:
         connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as exc:
         raise SourceError(f"cannot open SQLite file {path}: {exc}") from exc
     try:
-        return _query_sqlite(connection, source, path)
+        sql = _sqlite_select(connection, source, path)
+        names, types = _sqlite_types(connection, sql)
+        _write_chunks(target, names, types, _fetched(connection.execute(sql)))
     except sqlite3.DatabaseError as exc:
         what = "the query failed" if source.query else "reading failed"
         raise SourceError(f"SQLite file {path}: {what}: {exc}") from exc
@@ -123,29 +195,55 @@ def _read_sqlite(source: SourceSpec) -> pd.DataFrame:
         connection.close()
 
 
-def _query_sqlite(connection: sqlite3.Connection, source: SourceSpec, path: Path) -> pd.DataFrame:
-    sql = source.query
-    if source.table:
-        names = [
-            row[0]
-            for row in connection.execute(
-                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
-                "AND name NOT LIKE 'sqlite_%' ORDER BY name"
-            )
-        ]
-        if source.table not in names:
-            raise _unknown_table(str(path), source.table, names)
-        sql = f"SELECT * FROM {_quote(source.table)}"
-    assert sql is not None
-    cursor = connection.execute(sql)
-    columns = [item[0] for item in cursor.description or ()]
-    return _frame(columns, cursor.fetchall())
+def _sqlite_select(connection: sqlite3.Connection, source: SourceSpec, path: Path) -> str:
+    """The query of the rows to read: the spec's, or every row of its table."""
+    if not source.table:
+        assert source.query is not None
+        return _bare(source.query)
+    names = [
+        row[0]
+        for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+            "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+    ]
+    if source.table not in names:
+        raise _unknown_table(str(path), source.table, names)
+    return f"SELECT * FROM {_quote(source.table)}"
+
+
+def _sqlite_types(connection: sqlite3.Connection, sql: str) -> tuple[list[str], list[pa.DataType]]:
+    """The columns of ``sql`` and one type each, from the storage classes its values
+    have (SQLite types values, not columns): whole numbers only as int64, numbers as
+    float64, anything else (text, bytes, a mix with text, nothing) as text."""
+    try:
+        cursor = connection.execute(f"SELECT * FROM ({sql}) LIMIT 0")
+    except sqlite3.Error:
+        connection.execute(sql)  # the statement's own error (a write to a read-only file)
+        raise
+    names = [item[0] for item in cursor.description or ()]
+    if not names:
+        return names, []
+    positions = [f"c{i}" for i in range(len(names))]
+    kinds = ", ".join(
+        f"max(typeof({p}) = 'integer'), max(typeof({p}) = 'real'), "
+        f"max(typeof({p}) IN ('text', 'blob'))"
+        for p in positions
+    )
+    listed = ", ".join(positions)
+    row = connection.execute(f"WITH t({listed}) AS ({sql}) SELECT {kinds} FROM t").fetchone() or ()
+    types: list[pa.DataType] = []
+    for i in range(len(names)):
+        whole, real, text = (bool(v) for v in row[3 * i : 3 * i + 3])
+        number = pa.float64() if real else pa.int64()
+        types.append(pa.string() if text or not (whole or real) else number)
+    return names, types
 
 
 # --- DuckDB -------------------------------------------------------------------
 
 
-def _read_duckdb(source: SourceSpec) -> pd.DataFrame:
+def _stage_duckdb(source: SourceSpec, target: Path) -> None:
     path = _existing_file(source, "DuckDB")
     try:
         # out of core like every peakend connection (peakend.resources)
@@ -157,7 +255,12 @@ def _read_duckdb(source: SourceSpec) -> pd.DataFrame:
             "(for a SQLite file set format = 'sqlite')?"
         ) from exc
     try:
-        return _query_duckdb(connection, source, path)
+        sql = _duckdb_select(connection, source, path)
+        # DuckDB writes the file itself, in parallel and in the query's order.
+        columns = connection.execute(f"DESCRIBE {sql}").fetchall()
+        cells = ", ".join(_duckdb_cell(str(c), str(t)) for c, t, *_ in columns)
+        target_text = "'" + str(target).replace("'", "''") + "'"
+        connection.execute(f"COPY (SELECT {cells} FROM ({sql})) TO {target_text} (FORMAT parquet)")
     except duckdb.Error as exc:
         what = "the query failed" if source.query else "reading failed"
         raise SourceError(f"DuckDB file {path}: {what}: {exc}") from exc
@@ -165,28 +268,45 @@ def _read_duckdb(source: SourceSpec) -> pd.DataFrame:
         connection.close()
 
 
-def _query_duckdb(
-    connection: duckdb.DuckDBPyConnection, source: SourceSpec, path: Path
-) -> pd.DataFrame:
-    sql = source.query
-    if source.table:
-        tables = connection.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "ORDER BY table_schema, table_name"
-        ).fetchall()
-        schema, name = _split_table(source.table)
-        if not any(n == name and schema in (None, s) for s, n in tables):
-            listed = [n if s == "main" else f"{s}.{n}" for s, n in tables]
-            raise _unknown_table(str(path), source.table, listed)
-        sql = f"SELECT * FROM {_quote(schema or '', name)}"
-    assert sql is not None
-    return connection.execute(sql).df()
+_DUCKDB_AS_THEY_ARE = (
+    *("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"),
+    *("FLOAT", "DOUBLE", "VARCHAR", "BOOLEAN", "DATE"),
+)
+"""DuckDB types staged as they are (with every ``TIMESTAMP`` type)."""
+
+
+def _duckdb_cell(column: str, kind: str) -> str:
+    """A column of a DuckDB source as it is staged: exact decimals and very large
+    whole numbers as DOUBLE (numbers to both loaders), other types than numbers,
+    text, times and truth values as text."""
+    name = _quote(column)
+    if kind.startswith("DECIMAL") or kind in ("HUGEINT", "UHUGEINT", "UBIGINT"):
+        return f"CAST({name} AS DOUBLE) AS {name}"
+    if kind in _DUCKDB_AS_THEY_ARE or kind.startswith("TIMESTAMP"):
+        return name
+    return f"CAST({name} AS VARCHAR) AS {name}"
+
+
+def _duckdb_select(connection: duckdb.DuckDBPyConnection, source: SourceSpec, path: Path) -> str:
+    """The query of the rows to read: the spec's, or every row of its table."""
+    if not source.table:
+        assert source.query is not None
+        return _bare(source.query)
+    tables = connection.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "ORDER BY table_schema, table_name"
+    ).fetchall()
+    schema, name = _split_table(source.table)
+    if not any(n == name and schema in (None, s) for s, n in tables):
+        listed = [n if s == "main" else f"{s}.{n}" for s, n in tables]
+        raise _unknown_table(str(path), source.table, listed)
+    return f"SELECT * FROM {_quote(schema or '', name)}"
 
 
 # --- PostgreSQL ---------------------------------------------------------------
 
 
-def _read_postgres(source: SourceSpec) -> pd.DataFrame:
+def _stage_postgres(source: SourceSpec, target: Path) -> None:
     try:
         import psycopg
     except ImportError as exc:
@@ -205,7 +325,7 @@ def _read_postgres(source: SourceSpec) -> pd.DataFrame:
     try:
         with connection:
             _numeric_as_float(connection)
-            return _query_postgres(connection, source, where)
+            _query_postgres(connection, source, where, target)
     except psycopg.Error as exc:
         what = "the query failed" if source.query else "reading failed"
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -218,16 +338,35 @@ def _numeric_as_float(connection: Any) -> None:
     connection.adapters.register_loader("numeric", FloatLoader)
 
 
-def _query_postgres(connection: Any, source: SourceSpec, where: str) -> pd.DataFrame:
+def _query_postgres(connection: Any, source: SourceSpec, where: str, target: Path) -> None:
     with connection.cursor() as cursor:
         if source.table:
             statement: Any = _postgres_table_select(cursor, source.table, where)
         else:
             statement = source.query
+    # A server-side cursor: the rows come a chunk at a time, not all at once.
+    with connection.cursor(name="peakend_rows") as cursor:
         cursor.execute(statement)
-        columns = [column.name for column in cursor.description or ()]
-        rows = cursor.fetchall() if cursor.description else []
-    return _frame(columns, rows)
+        columns = cursor.description or ()
+        names = [column.name for column in columns]
+        types = [_POSTGRES_TYPES.get(column.type_code, pa.string()) for column in columns]
+        _write_chunks(target, names, types, _fetched(cursor))
+
+
+_POSTGRES_TYPES: dict[int, pa.DataType] = {
+    16: pa.bool_(),
+    20: pa.int64(),
+    21: pa.int64(),
+    23: pa.int64(),
+    700: pa.float64(),
+    701: pa.float64(),
+    1700: pa.float64(),
+    1082: pa.date32(),
+    1114: pa.timestamp("us"),
+    1184: pa.timestamp("us", tz="UTC"),
+}
+"""Arrow types of PostgreSQL's number, truth-value, date and time types (by type
+oid); every other type is staged as text."""
 
 
 def _postgres_table_select(cursor: Any, table: str, where: str) -> Any:

@@ -1,4 +1,4 @@
-"""Readers for tabular files: CSV (any delimiter, decimal comma, any encoding), Parquet, JSON lines.
+"""Readers for tabular files: CSV (any delimiter, decimal comma, any encoding), Parquet.
 
 Text formats are read with every column as text, so that validation can say
 exactly which value in which row could not be parsed instead of a reader
@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from peakend.errors import DataError, SourceError
@@ -221,35 +222,6 @@ def _parser_message(detail: str, source: SourceSpec, width: int, delimiter: str)
     )
 
 
-def read_jsonl(source: SourceSpec, bad: BadRows, *, max_rows: int | None = None) -> pd.DataFrame:
-    """Read JSON lines (one object per line); a broken line is reported by row."""
-    text = read_text(source, bad)
-    if not text.strip():
-        raise DataError(f"{source.label} is empty: it has no rows; export the data again")
-    if max_rows is not None:
-        text = "\n".join(text.splitlines()[:max_rows])
-    try:
-        frame = pd.read_json(io.StringIO(text), lines=True, dtype=False)
-    except ValueError as exc:
-        row = _first_bad_json_line(text)
-        raise SourceError(
-            f"{source.label}: row {row} is not a JSON object ({exc}); every line must be one "
-            "JSON object"
-        ) from exc
-    return _require_rows(frame, source)
-
-
-def _first_bad_json_line(text: str) -> int:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            json.loads(line)
-        except json.JSONDecodeError:
-            return number
-    return 0
-
-
 def read_parquet(source: SourceSpec) -> pd.DataFrame:
     """Read a Parquet file with its own column types."""
     assert source.path is not None
@@ -261,7 +233,24 @@ def read_parquet(source: SourceSpec) -> pd.DataFrame:
         table = pq.read_table(source.path)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for corrupt files
         raise SourceError(f"{source.label} is not a readable Parquet file: {exc}") from exc
-    return _require_rows(table.to_pandas(), source)
+    return _require_rows(typed_frame(table), source)
+
+
+def typed_frame(table: pa.Table) -> pd.DataFrame:
+    """``table`` as a frame with its own column types, whole numbers kept whole.
+
+    pandas turns a column of whole numbers with a missing value into floats, which
+    would make journey 5 the text ``"5.0"``; such a column becomes Python integers
+    (missing as NaN) instead. Both loaders read typed sources through here.
+    """
+    frame: pd.DataFrame = table.to_pandas()
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_integer(column.type) and column.null_count:
+            values = column.to_pylist()
+            frame[name] = pd.Series(
+                [np.nan if v is None else v for v in values], index=frame.index, dtype=object
+            )
+    return frame
 
 
 def _require_rows(frame: pd.DataFrame, source: SourceSpec) -> pd.DataFrame:

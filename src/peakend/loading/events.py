@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from peakend.loading.event_order import CANONICAL_ORDER, in_canonical_order, in_chunks_of
 from peakend.schema import EVENT_SCHEMA
+from peakend.sqltext import literal as _literal
 
 if TYPE_CHECKING:
     import duckdb
@@ -147,10 +148,6 @@ class EventSource:
     def __repr__(self) -> str:
         state = "open" if self.open else "closed"
         return f"EventSource({self.n_rows:,} events, {state})"
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _canonical(select: str, order: str, *, extra: str | None = None) -> str:

@@ -9,9 +9,10 @@ arithmetic (Spark's functions for DuckDB's ``timezone``), and where the loaded
 events stay: a persisted table on the session (:class:`SparkEventSource`), from
 which only aggregates come back.
 
-What the DuckDB loader hands to the pandas loader (wide layouts, Excel, XES,
-databases, formats DuckDB cannot reproduce) has no Spark path: it is refused
-with a :class:`~peakend.errors.ConfigError` that names the option to drop.
+What the DuckDB loader hands to the pandas loader (wide layouts, Excel,
+formats DuckDB cannot reproduce), and XES logs, JSON lines and databases, have no
+Spark path: it is refused with a :class:`~peakend.errors.ConfigError` that names
+the option to drop.
 """
 
 from __future__ import annotations
@@ -43,13 +44,19 @@ if TYPE_CHECKING:
     import ibis
     from pyspark.sql import DataFrame, SparkSession
 
+_LOCAL_ONLY = {"xes": "log in XES", "jsonl": "JSON-lines source"}
+_LOCAL_ONLY |= dict.fromkeys(("sqlite", "duckdb", "postgres"), "database source")
+"""Formats the DuckDB loader reads that Spark's readers do not give the same way."""
 DROP_OPTION = "drop --backend spark (and unset PEAKEND_BACKEND) to load it with DuckDB"
 VIEW = "peakend_events"
 
 
 def load_on_spark(spec: DatasetSpec, session: SparkSession | None = None) -> Dataset:
     """Load ``spec`` on Spark (``session``, or :func:`spark_session`'s)."""
-    why = unsupported(spec) or ("log in XES" if spec.source.format == "xes" else None)
+    sources = [s for s in (spec.source, spec.outcome_source) if s is not None]
+    why = unsupported(spec) or next(
+        (_LOCAL_ONLY[s.format] for s in sources if s.format in _LOCAL_ONLY), None
+    )
     if why:
         raise ConfigError(f"{spec.name}: the Spark backend cannot load a {why} yet; {DROP_OPTION}")
     if session is None:

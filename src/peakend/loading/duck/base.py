@@ -18,14 +18,18 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from peakend.io.files import typed_frame
 from peakend.load import _Loader
 from peakend.loading.duck.sql import _INTEGER, _NUMERIC, _q, _strip, _text
-from peakend.spec import ROW_ID, DatasetSpec
+from peakend.spec import ROW_ID, DatasetSpec, SourceSpec
 from peakend.validate import ROW
 
-NATIVE = ("parquet", "csv", "xes")
-"""Formats read in place (an XES log through the Parquet file it is streamed into).
-JSON lines stay with pandas, whose reader types values differently."""
+NATIVE = ("parquet", "csv", "jsonl", "xes", "sqlite", "duckdb", "postgres")
+"""Formats the DuckDB loader reads: files in place, an XES log and the rows of a
+database through the Parquet file they are streamed into."""
+TEXT_FORMATS = ("csv", "jsonl")
+"""Formats read as text in the file's order, through a view ``<name>_cells`` of the
+reader numbered afterwards (:attr:`DuckBase._file_order`)."""
 
 
 _FINAL = (
@@ -51,7 +55,7 @@ def unsupported(spec: DatasetSpec) -> str | None:
         (spec.layout != "long", f"{spec.layout} layout"),
         (spec.snapshot, "customer snapshot"),
         (source.format not in NATIVE, f"{source.format} source"),
-        (source.path is None and source.uri is None, "no file path"),
+        (_unlocated(source), "no file path"),
         (source.header_rows != 1 or source.skip_rows != 0, "extra header rows"),
         (source.timestamp_format is not None, "timestamp_format"),
         (bool(spec.touchpoint_parts), "joined touchpoint"),
@@ -59,6 +63,11 @@ def unsupported(spec: DatasetSpec) -> str | None:
     ]
     reasons = [why for failed, why in checks if failed]
     return ", ".join(reasons) or None
+
+
+def _unlocated(source: SourceSpec) -> bool:
+    """Whether ``source`` names no file (nor a server, for PostgreSQL)."""
+    return source.path is None and source.uri is None and source.url is None
 
 
 class DuckBase(_Loader):
@@ -243,9 +252,8 @@ class DuckBase(_Loader):
 
 
 def _parquet_frame(table: pa.Table) -> pd.DataFrame:
-    """Rows of a Parquet source as ``pyarrow.parquet.read_table(...).to_pandas()`` gives them."""
-    frame: pd.DataFrame = table.to_pandas()
-    return frame
+    """Rows of a typed source as the pandas reader gives them (:func:`typed_frame`)."""
+    return typed_frame(table)
 
 
 def _csv_frame(table: pa.Table) -> pd.DataFrame:

@@ -73,6 +73,9 @@ class DuckLoader(Catalogue, Outcomes, Duplicates, EventChecks):
         except BaseException:
             self.db.close()
             raise
+        finally:
+            if self._staging is not None:  # (the kept events are a table by now)
+                self._staging.cleanup()
 
     def _run(self) -> Dataset:
         self._read(self.spec.source, "raw")

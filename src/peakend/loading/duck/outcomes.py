@@ -10,7 +10,14 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from peakend.loading.duck.base import NATIVE, Unsupported, _csv_frame, _parquet_frame
+from peakend.loading.duck.base import (
+    NATIVE,
+    TEXT_FORMATS,
+    Unsupported,
+    _csv_frame,
+    _parquet_frame,
+    _unlocated,
+)
 from peakend.loading.duck.canonical import CanonicalEvents
 from peakend.loading.duck.columns import ColumnValues
 from peakend.loading.duck.source import SourceReading
@@ -43,7 +50,7 @@ class Outcomes(ColumnValues, SourceReading, CanonicalEvents):
         source_table, id_col, label = "raw", self.columns["journey_id"], self.label
         other = self.spec.outcome_source
         if other is not None:
-            if other.format not in NATIVE or (other.path is None and other.uri is None):
+            if other.format not in NATIVE or _unlocated(other):
                 raise Unsupported(f"{other.format} outcome source")
             from peakend.load import _short_path
 
@@ -51,7 +58,7 @@ class Outcomes(ColumnValues, SourceReading, CanonicalEvents):
             self._read(other, "outsrc")
             described = self.db.sql("DESCRIBE outsrc").fetchall()
             self.types = {str(c): str(t) for c, t, *_ in described}
-            self.to_frame = _csv_frame if other.format == "csv" else _parquet_frame
+            self.to_frame = _csv_frame if other.format in TEXT_FORMATS else _parquet_frame
             out_types = self.types
             source_table, label = "outsrc", _short_path(other.label)
             id_col = self.spec.outcome_journey_col or id_col
@@ -79,8 +86,8 @@ class Outcomes(ColumnValues, SourceReading, CanonicalEvents):
         select += [
             f"{_q(a) if a in clean else self._text_of(a)} AS {_q('a:' + a)}" for a in attributes
         ]
-        # (a CSV file read by DuckDB's reader, whose view ``_cells`` is unnumbered)
-        csv = self._file_order and (other or self.spec.source).format == "csv"
+        # (a text file read by DuckDB's reader, whose view ``_cells`` is unnumbered)
+        csv = self._file_order and (other or self.spec.source).format in TEXT_FORMATS
         select += [f"{flag} AS {_q(f'u:{i}')}" for i, (_, flag) in enumerate(unreadable)]
         self._outcome_rows(ids, select, source_table, numbered_later=csv)
         self._confirm_outcome_numbers(unreadable, source_table)

@@ -1,16 +1,23 @@
 """Reading the source: a Parquet file as a numbered view over it, a CSV file
-with the delimiter and encoding the pandas reader would use, an XES log as the
-Parquet file it is streamed into once (:func:`peakend.io.xes.cached_parquet`).
+with the delimiter and encoding the pandas reader would use, JSON lines as the
+text :func:`peakend.io.jsonl.jsonl_scan` gives both loaders, an XES log as the
+Parquet file it is streamed into once (:func:`peakend.io.xes.cached_parquet`), a
+database table or query as the Parquet file its rows are streamed into for this
+load (:func:`peakend.io.database.stage_database`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import tempfile
+from pathlib import Path
 
+from peakend.io.database import DATABASE_FORMATS, stage_database
 from peakend.io.sniff import read_file_bytes, sniff_delimiter, sniff_encoding
-from peakend.loading.duck.base import DuckBase, Unsupported, _csv_frame
+from peakend.loading.duck.base import TEXT_FORMATS, DuckBase, Unsupported, _csv_frame
 from peakend.loading.duck.sql import _lit, _q
+from peakend.resources import resources
 from peakend.spec import SourceSpec
 from peakend.validate import ROW, Problem, Reason, Severity
 
@@ -34,13 +41,20 @@ _ENCODINGS |= {"iso-8859-1": "latin-1"}
 class SourceReading(DuckBase):
     """Reads a source into a view or table numbered by data row."""
 
+    _staging: tempfile.TemporaryDirectory[str] | None = None
+    """The folder of the Parquet copies of database sources (:meth:`_staging_folder`)."""
+
     _csv_read = ""
     """The path (as SQL) and ``read_csv`` options of a CSV source of the events."""
 
     def _read(self, source: SourceSpec, name: str) -> None:
         """Load ``source`` into table ``name`` with a 1-based ``__row__``."""
-        assert source.path is not None
-        path = _lit(str(source.path))
+        if source.format in DATABASE_FORMATS:
+            # Streamed into a Parquet file a chunk at a time, then read as one.
+            path = _lit(str(stage_database(source, self._staging_folder(name))))
+        else:
+            assert source.path is not None
+            path = _lit(str(source.path))
         if source.format == "xes":
             from peakend.io.xes import cached_parquet
 
@@ -50,7 +64,7 @@ class SourceReading(DuckBase):
             except OSError as exc:  # (the log's own errors are SourceErrors)
                 why = f"no cache folder to write the XES log's Parquet copy to ({exc})"
                 raise Unsupported(why) from exc
-        if source.format in ("parquet", "xes"):
+        if source.format in ("parquet", "xes", *DATABASE_FORMATS):
             # No copy: a view numbered by the file's own row numbers; queries read
             # the columns they need from the file.
             described = self.db.sql(f"DESCRIBE SELECT * FROM read_parquet({path})").fetchall()
@@ -59,15 +73,20 @@ class SourceReading(DuckBase):
                 raise Unsupported(f"a column named {ROW} or file_row_number")
             self._parquet_view(name, path, names)
         else:
-            scan = self._csv_scan(source, path, name == "raw")
+            if source.format == "jsonl":
+                scan = self._jsonl_scan(source, path)
+            else:
+                scan = self._csv_scan(source, path, name == "raw")
             described = self.db.sql(f"DESCRIBE SELECT * FROM {scan}").fetchall()
             names = [str(c) for c, *_ in described]
             if ROW in names:
                 raise Unsupported(f"a column named {ROW}")
-            # pandas reads with skipinitialspace: spaces after the delimiter go. (Only
-            # values that begin with one are trimmed: ``ltrim`` with a character list
-            # on every cell cost twice DuckDB's whole read of the file.)
-            cells = ", ".join(f"{_cell(_q(c))} AS {_q(c)}" for c in names)
+            # pandas reads CSV with skipinitialspace: spaces after the delimiter go.
+            # (Only values that begin with one are trimmed: ``ltrim`` with a character
+            # list on every cell cost twice DuckDB's whole read of the file.) JSON
+            # values are read as they are.
+            trim = source.format == "csv"
+            cells = ", ".join(f"{_cell(_q(c)) if trim else _q(c)} AS {_q(c)}" for c in names)
             # No copy either: a view over the file, numbered in the file's order (so
             # every statement of a CSV load keeps that order, :attr:`_file_order`).
             # The table of events is parsed from it in one pass; the raw text is read
@@ -85,8 +104,18 @@ class SourceReading(DuckBase):
             raise Unsupported("no data rows")
         if name == "raw":
             self.types = {ROW: "BIGINT", **{str(c): str(t) for c, t, *_ in described}}
-            if source.format == "csv":
+            if source.format in TEXT_FORMATS:
                 self.to_frame = _csv_frame
+
+    def _staging_folder(self, name: str) -> Path:
+        """A folder of this load's own for the Parquet copy of source ``name``,
+        removed with the connection (:meth:`~peakend.loading.duck.DuckLoader.run`)."""
+        if self._staging is None:
+            root = resources().temp_directory.parent
+            self._staging = tempfile.TemporaryDirectory(prefix="peakend-staged-", dir=root)
+        folder = Path(self._staging.name) / name
+        folder.mkdir()
+        return folder
 
     def _parquet_view(self, name: str, path: str, names: list[str]) -> None:
         """View ``name`` over a Parquet file, numbered by its rows."""
@@ -100,13 +129,8 @@ class SourceReading(DuckBase):
         """``read_csv`` with the delimiter and encoding the pandas reader would use,
         every column as text."""
         assert source.path is not None
-        head = read_file_bytes(source.path, limit=_HEAD_BYTES)
-        with source.path.open("rb") as file:
-            raw_head = file.read(2)  # (not the whole file, which may be gigabytes)
-        if raw_head[:2] == b"PK":
-            raise Unsupported("zip archive")
+        head, compression = _opening(source)
         duck_encoding, delimiter = self._csv_dialect(source, head, main)
-        compression = "gzip" if raw_head == b"\x1f\x8b" else "none"
         options = (
             f"header = true, delim = {_lit(delimiter)}, "
             f"quote = '\"', escape = '\"', encoding = {_lit(duck_encoding)}, "
@@ -117,6 +141,28 @@ class SourceReading(DuckBase):
         if main:
             self._csv_read = f"{path}, {options}"
         return f"read_csv({path}, all_varchar = true, {options})"
+
+    def _jsonl_scan(self, source: SourceSpec, path: str) -> str:
+        """``read_json`` of a JSON-lines source, every key a text column.
+
+        DuckDB's reader takes UTF-8: a file declared or detected in another encoding,
+        or zipped, is left to the pandas loader (a byte that is not UTF-8 further on
+        stops the reader, which sends the load there too).
+        """
+        from peakend.io.jsonl import jsonl_keys, jsonl_scan
+
+        head, compression = _opening(source)
+        encoding = source.encoding
+        if encoding is None:
+            encoding, note = sniff_encoding(head)
+            if note:
+                raise Unsupported("encoding to detect: set `encoding` in [source]")
+        if _ENCODINGS.get(encoding.lower()) != "utf-8":
+            raise Unsupported(f"JSON lines in {encoding}")
+        if not head.strip():
+            raise Unsupported("empty file")
+        names = jsonl_keys(self.db, path, compression=compression)
+        return jsonl_scan(path, names, compression=compression)
 
     def _typed_cells(self, numbers: set[str], stripped: set[str]) -> str:
         """View ``raw_typed`` of the CSV source, as ``raw_cells`` but with the columns
@@ -166,6 +212,18 @@ class SourceReading(DuckBase):
         if note and main:
             self._add(Problem(Reason.FORMAT_DETECTED, Severity.INFO, self.label, None, 1, fix=note))
         return _ENCODINGS[encoding.lower()], delimiter
+
+
+def _opening(source: SourceSpec) -> tuple[bytes, str]:
+    """The first bytes of a text source's content and its compression for DuckDB's
+    readers (``gzip`` or ``none``); a zip archive is left to the pandas loader."""
+    assert source.path is not None
+    head = read_file_bytes(source.path, limit=_HEAD_BYTES)
+    with source.path.open("rb") as file:
+        raw_head = file.read(2)  # (not the whole file, which may be gigabytes)
+    if raw_head == b"PK":
+        raise Unsupported("zip archive")
+    return head, "gzip" if raw_head == b"\x1f\x8b" else "none"
 
 
 def _csv_buffer(size: int) -> int:

@@ -3,19 +3,15 @@ the pandas loader's stripping of text, written as SQL expressions."""
 
 from __future__ import annotations
 
+from peakend.sqltext import identifier, literal
+
 _WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 _INTEGER = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
 _NUMERIC = (*_INTEGER, "UBIGINT", "HUGEINT", "FLOAT", "DOUBLE")
 
 
-def _q(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
+_q = identifier
+_lit = literal
 
 
 def _in_list(values: list[str]) -> str:
