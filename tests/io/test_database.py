@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from peakend.errors import SourceError
+from peakend.io import database
 from peakend.io.database import read_database
 from peakend.spec import SourceSpec
 
@@ -91,6 +92,37 @@ def test_sqlite_empty_table_keeps_its_columns(sqlite_file: Path) -> None:
     frame = read_database(SourceSpec(format="sqlite", path=sqlite_file, table="outcomes"))
     assert list(frame.columns) == ["journey", "nps"]
     assert frame.empty
+
+
+def test_sqlite_values_get_one_type_per_column_across_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "mixed.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE t (id, score, note, empty, stamp)")
+        connection.executemany(
+            "INSERT INTO t VALUES (?, ?, ?, ?, ?)",
+            [
+                (5, 4, "a", None, b"x"),
+                (None, 4.5, "b", None, None),
+                (7, 2, 3, None, None),  # a number among texts: the column is text
+                (8, "N/A", "c", None, None),  # a word among numbers: text too
+            ],
+        )
+    connection.close()
+    monkeypatch.setattr(database, "CHUNK_ROWS", 2)  # two chunks of different types
+    frame = read_database(SourceSpec(format="sqlite", path=path, table="t"))
+    assert frame["id"].tolist()[::2] == [5, 7] and frame["id"].isna().tolist()[1]
+    assert frame["id"].astype("string").tolist()[0] == "5"  # not "5.0"
+    assert frame["score"].tolist() == ["4.0", "4.5", "2", "N/A"]
+    assert frame["note"].tolist() == ["a", "b", "3", "c"]
+    assert frame["empty"].isna().all()
+    assert frame["stamp"].tolist()[0] == "x"
+
+
+def test_a_query_ending_in_a_semicolon_is_read(sqlite_file: Path) -> None:
+    source = SourceSpec(format="sqlite", path=sqlite_file, query="SELECT journey FROM events;")
+    assert read_database(source)["journey"].tolist() == ["j1", "j1", "j2"]
 
 
 def test_sqlite_is_opened_read_only(sqlite_file: Path) -> None:

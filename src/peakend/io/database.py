@@ -6,8 +6,9 @@ extra). The rows are streamed into a Parquet file a chunk at a time
 (:func:`stage_database`, memory bounded by the chunk, not the table), which both
 loaders then read as a Parquet source: the DuckDB loader in place, the pandas
 loader into a frame (:func:`read_database`). Each column gets one type for the
-whole file: a SQLite column of whole numbers stays whole numbers (journey 5 is
-``"5"``, also with a missing value), one that mixes numbers and text is text.
+whole file, from the values the driver gives (SQLite types values, not columns): a
+column of whole numbers stays whole numbers (journey 5 is ``"5"``, also with a
+missing value), one that mixes numbers and text is text.
 
 Why not DuckDB's ``sqlite``/``postgres`` scanners or Ibis backends: the scanners
 are DuckDB extensions that ``INSTALL`` downloads from extensions.duckdb.org at run
@@ -22,6 +23,8 @@ pandas.
 
 from __future__ import annotations
 
+import datetime as dt
+import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -34,6 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from peakend.errors import SourceError
+from peakend.io.parts import join_parts
 from peakend.resources import resources
 from peakend.spec import SourceSpec
 
@@ -107,32 +111,57 @@ CHUNK_ROWS = 100_000
 """Rows fetched from a database driver at a time while staging."""
 
 
-def _write_chunks(
-    path: Path, names: list[str], types: list[pa.DataType], chunks: Iterator[list[tuple[Any, ...]]]
-) -> None:
-    """Write rows (tuples of driver values) to ``path`` with one type per column;
-    a value that is not of a text column's type is written as its text."""
-    schema = pa.schema([pa.field(n, t) for n, t in zip(names, types, strict=True)])
-    with pq.ParquetWriter(path, schema) as writer:
+def _write_chunks(target: Path, names: list[str], chunks: Iterator[list[tuple[Any, ...]]]) -> None:
+    """Write the rows (tuples of driver values) to ``target``: each chunk as a part
+    file with the types its values have (:func:`_column_array`), joined by
+    :func:`~peakend.io.parts.join_parts` into one type per column."""
+    parts = target.with_name(target.name + ".parts")
+    shutil.rmtree(parts, ignore_errors=True)
+    parts.mkdir(parents=True)
+    files: list[Path] = []
+    try:
         for rows in chunks:
-            columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-            arrays = [
-                pa.array(_as_text(c) if pa.types.is_string(t) else c, type=t)
-                for c, t in zip(columns, types, strict=True)
-            ]
-            writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
+            columns = zip(*rows, strict=True)
+            table = pa.Table.from_arrays([_column_array(c) for c in columns], names=names)
+            files.append(parts / f"part-{len(files):06d}.parquet")
+            pq.write_table(table, files[-1])
+        if not files:  # no rows: the columns, as text
+            files.append(parts / "part-000000.parquet")
+            empty = [pa.array([], pa.string()) for _ in names]
+            pq.write_table(pa.Table.from_arrays(empty, names=names), files[-1])
+        join_parts(files, names, target)
+    finally:
+        shutil.rmtree(parts, ignore_errors=True)
 
 
-def _as_text(values: Sequence[Any]) -> list[str | None]:
-    """Driver values as text: text as it is, bytes decoded, other values as ``str``."""
-    return [
-        v
-        if v is None or isinstance(v, str)
-        else v.decode("utf-8", "replace")
-        if isinstance(v, bytes | bytearray)
-        else str(v)
-        for v in values
-    ]
+def _column_array(values: tuple[Any, ...]) -> pa.Array:
+    """One column of a chunk, typed by the Python types of its values: whole numbers
+    as int64, numbers as float64, text, truth values, dates and times as such; a mix
+    with text, or any other value (bytes, a UUID, JSON), as text."""
+    kinds = set(map(type, values)) - {type(None)}
+    try:
+        if kinds <= {int}:
+            return pa.array(values, pa.int64() if kinds else pa.null())
+        if kinds <= {int, float}:
+            return pa.array(values, pa.float64())
+        if len(kinds) == 1 and kinds <= _TYPED:
+            return pa.array(values)
+    except (pa.ArrowInvalid, OverflowError):  # (a whole number beyond 64 bits)
+        pass
+    return pa.array([_as_text(v) for v in values], pa.string())
+
+
+_TYPED: set[type] = {str, bool, dt.datetime, dt.date}
+"""Python types a column of a chunk keeps as its Arrow type."""
+
+
+def _as_text(value: Any) -> str | None:
+    """A driver value as text: text as it is, bytes decoded, another value as ``str``."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bytes | bytearray):
+        return value.decode("utf-8", "replace")
+    return str(value)
 
 
 def _fetched(cursor: Any) -> Iterator[list[tuple[Any, ...]]]:
@@ -185,9 +214,9 @@ def _stage_sqlite(source: SourceSpec, target: Path) -> None:
     except sqlite3.Error as exc:
         raise SourceError(f"cannot open SQLite file {path}: {exc}") from exc
     try:
-        sql = _sqlite_select(connection, source, path)
-        names, types = _sqlite_types(connection, sql)
-        _write_chunks(target, names, types, _fetched(connection.execute(sql)))
+        cursor = connection.execute(_sqlite_select(connection, source, path))
+        names = [item[0] for item in cursor.description or ()]
+        _write_chunks(target, names, _fetched(cursor))
     except sqlite3.DatabaseError as exc:
         what = "the query failed" if source.query else "reading failed"
         raise SourceError(f"SQLite file {path}: {what}: {exc}") from exc
@@ -210,34 +239,6 @@ def _sqlite_select(connection: sqlite3.Connection, source: SourceSpec, path: Pat
     if source.table not in names:
         raise _unknown_table(str(path), source.table, names)
     return f"SELECT * FROM {_quote(source.table)}"
-
-
-def _sqlite_types(connection: sqlite3.Connection, sql: str) -> tuple[list[str], list[pa.DataType]]:
-    """The columns of ``sql`` and one type each, from the storage classes its values
-    have (SQLite types values, not columns): whole numbers only as int64, numbers as
-    float64, anything else (text, bytes, a mix with text, nothing) as text."""
-    try:
-        cursor = connection.execute(f"SELECT * FROM ({sql}) LIMIT 0")
-    except sqlite3.Error:
-        connection.execute(sql)  # the statement's own error (a write to a read-only file)
-        raise
-    names = [item[0] for item in cursor.description or ()]
-    if not names:
-        return names, []
-    positions = [f"c{i}" for i in range(len(names))]
-    kinds = ", ".join(
-        f"max(typeof({p}) = 'integer'), max(typeof({p}) = 'real'), "
-        f"max(typeof({p}) IN ('text', 'blob'))"
-        for p in positions
-    )
-    listed = ", ".join(positions)
-    row = connection.execute(f"WITH t({listed}) AS ({sql}) SELECT {kinds} FROM t").fetchone() or ()
-    types: list[pa.DataType] = []
-    for i in range(len(names)):
-        whole, real, text = (bool(v) for v in row[3 * i : 3 * i + 3])
-        number = pa.float64() if real else pa.int64()
-        types.append(pa.string() if text or not (whole or real) else number)
-    return names, types
 
 
 # --- DuckDB -------------------------------------------------------------------
@@ -347,26 +348,8 @@ def _query_postgres(connection: Any, source: SourceSpec, where: str, target: Pat
     # A server-side cursor: the rows come a chunk at a time, not all at once.
     with connection.cursor(name="peakend_rows") as cursor:
         cursor.execute(statement)
-        columns = cursor.description or ()
-        names = [column.name for column in columns]
-        types = [_POSTGRES_TYPES.get(column.type_code, pa.string()) for column in columns]
-        _write_chunks(target, names, types, _fetched(cursor))
-
-
-_POSTGRES_TYPES: dict[int, pa.DataType] = {
-    16: pa.bool_(),
-    20: pa.int64(),
-    21: pa.int64(),
-    23: pa.int64(),
-    700: pa.float64(),
-    701: pa.float64(),
-    1700: pa.float64(),
-    1082: pa.date32(),
-    1114: pa.timestamp("us"),
-    1184: pa.timestamp("us", tz="UTC"),
-}
-"""Arrow types of PostgreSQL's number, truth-value, date and time types (by type
-oid); every other type is staged as text."""
+        names = [column.name for column in cursor.description or ()]
+        _write_chunks(target, names, _fetched(cursor))
 
 
 def _postgres_table_select(cursor: Any, table: str, where: str) -> Any:
