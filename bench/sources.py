@@ -4,6 +4,7 @@ Run from the repository root::
 
     .venv/bin/python bench/sources.py                  # the 1M-event log
     .venv/bin/python bench/sources.py --events 100k --only jsonl,sqlite
+    .venv/bin/python bench/sources.py --events 10M --only jsonl --skip pandas,whole_frame
 
 It writes the events of a generated log (``bench/data/peakend-<size>``, made by
 ``bench/engine.py``'s ``prepare`` when missing) once as JSON lines, as a table of a
@@ -141,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", default="1M", help="size of the generated log: 100k, 1M")
     parser.add_argument("--only", default=",".join(SOURCES), help="comma-separated sources")
+    parser.add_argument(
+        "--skip", default="", help="comma-separated contenders to leave out: pandas,whole_frame"
+    )
     args = parser.parse_args(argv)
     specs = copies(args.events, [s for s in args.only.split(",") if s])
     results: dict[str, tuple[float, float]] = {}
@@ -152,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
             code = [sys.executable, "-c", whole_frame(name, spec)]
             contenders[f"{name}_whole_frame"] = (code, {})
         for label, (command, env) in contenders.items():
+            if label.removeprefix(f"{name}_") in args.skip.split(","):
+                continue
             seconds, megabytes, output = xes_bench.timed(command, env)
             results[label] = seconds, megabytes
             if command is validate:
