@@ -24,7 +24,6 @@ pandas.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -37,7 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from peakend.errors import SourceError
-from peakend.io.parts import join_parts
+from peakend.io.parts import PartFiles
 from peakend.resources import resources
 from peakend.spec import SourceSpec
 
@@ -69,8 +68,6 @@ def read_database(source: SourceSpec) -> pd.DataFrame:
         cannot be reached or refuses the login, the table does not exist (the
         message lists the tables that do) or the query fails.
     """
-    import pyarrow.parquet as pq
-
     from peakend.io.files import typed_frame
 
     with tempfile.TemporaryDirectory(prefix="peakend-database-") as folder:
@@ -114,24 +111,15 @@ CHUNK_ROWS = 100_000
 def _write_chunks(target: Path, names: list[str], chunks: Iterator[list[tuple[Any, ...]]]) -> None:
     """Write the rows (tuples of driver values) to ``target``: each chunk as a part
     file with the types its values have (:func:`_column_array`), joined by
-    :func:`~peakend.io.parts.join_parts` into one type per column."""
-    parts = target.with_name(target.name + ".parts")
-    shutil.rmtree(parts, ignore_errors=True)
-    parts.mkdir(parents=True)
-    files: list[Path] = []
-    try:
+    :class:`~peakend.io.parts.PartFiles` into one type per column."""
+    with PartFiles(target) as parts:
         for rows in chunks:
             columns = zip(*rows, strict=True)
-            table = pa.Table.from_arrays([_column_array(c) for c in columns], names=names)
-            files.append(parts / f"part-{len(files):06d}.parquet")
-            pq.write_table(table, files[-1])
-        if not files:  # no rows: the columns, as text
-            files.append(parts / "part-000000.parquet")
+            parts.write(pa.Table.from_arrays([_column_array(c) for c in columns], names=names))
+        if not parts.files:  # no rows: the columns, as text
             empty = [pa.array([], pa.string()) for _ in names]
-            pq.write_table(pa.Table.from_arrays(empty, names=names), files[-1])
-        join_parts(files, names, target)
-    finally:
-        shutil.rmtree(parts, ignore_errors=True)
+            parts.write(pa.Table.from_arrays(empty, names=names))
+        parts.join(names)
 
 
 def _column_array(values: tuple[Any, ...]) -> pa.Array:

@@ -10,14 +10,54 @@ as text); a column without a single value is text.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
 
 from peakend.sqltext import identifier, literal
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 JOIN_MEMORY = 256 * 2**20
 """Most bytes DuckDB keeps while it joins the part files (it spills beyond; a lower
 configured limit stays): with the default limit the conversion of a 10M-event XES
 log peaked at 979 MB, with this one at 451 MB, in 105 s against 102 s."""
+
+
+class PartFiles:
+    """The part files of ``target``, in a folder beside it that is removed on leaving
+    the ``with`` block."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.folder = target.with_name(target.name + ".parts")
+        self.files: list[Path] = []
+
+    def __enter__(self) -> PartFiles:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def write(self, table: pa.Table) -> None:
+        """Write ``table`` as the next part."""
+        import pyarrow.parquet as pq
+
+        self.files.append(self.folder / f"part-{len(self.files):06d}.parquet")
+        pq.write_table(table, self.files[-1])
+
+    def join(self, columns: list[str]) -> None:
+        """Join the parts written so far into ``target`` (:func:`join_parts`)."""
+        join_parts(self.files, columns, self.target)
 
 
 def join_parts(files: list[Path], columns: list[str], target: Path) -> None:

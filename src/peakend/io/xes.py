@@ -20,7 +20,6 @@ import gzip
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,7 +29,7 @@ import pandas as pd
 from lxml import etree
 
 from peakend.errors import DataError, SourceError
-from peakend.io.parts import join_parts
+from peakend.io.parts import PartFiles
 from peakend.spec import SourceSpec
 
 CASE_ID = "case:concept:name"
@@ -278,18 +277,13 @@ def xes_to_parquet(source: SourceSpec, target: Path, *, chunk_events: int = _CHU
     ``target`` and the parts are removed. Raises as :func:`read_xes` does.
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     path = _log_with_bytes(source)
     keep = {value.lower() for value in source.lifecycle}
-    parts = target.with_name(target.name + ".parts")
-    shutil.rmtree(parts, ignore_errors=True)
-    parts.mkdir(parents=True)
     seen: dict[str, None] = dict.fromkeys(STANDARD_COLUMNS)
     trace_keys: dict[str, None] = {}
     transitions: set[str] = set()
     rows: list[dict[str, str]] = []
-    files: list[Path] = []
     n_events = n_kept = n_traces = 0
 
     def write_chunk() -> None:
@@ -300,12 +294,10 @@ def xes_to_parquet(source: SourceSpec, target: Path, *, chunk_events: int = _CHU
             transitions.update(r[_LIFECYCLE] for r in rows if r.get(_LIFECYCLE) is not None)
             kept = [r for r in rows if (r.get(_LIFECYCLE) or "").lower() in keep]
         n_kept += len(kept)
-        chunk = pa.table({c: pa.array([r.get(c) for r in kept], pa.string()) for c in seen})
-        files.append(parts / f"part-{len(files):06d}.parquet")
-        pq.write_table(chunk, files[-1])
+        parts.write(pa.table({c: pa.array([r.get(c) for r in kept], pa.string()) for c in seen}))
         rows.clear()
 
-    try:
+    with PartFiles(target) as parts:
         with _open(path) as stream, _reading(path):
             for trace in _traces(stream, path):
                 n_traces += 1
@@ -320,7 +312,5 @@ def xes_to_parquet(source: SourceSpec, target: Path, *, chunk_events: int = _CHU
             raise _no_events(path, n_traces)
         if keep and not n_kept:
             raise _none_kept(path, source.lifecycle, sorted(transitions))
-        join_parts(files, _column_order(seen, list(trace_keys)), target)
-    finally:
-        shutil.rmtree(parts, ignore_errors=True)
+        parts.join(_column_order(seen, list(trace_keys)))
     return n_kept
