@@ -50,7 +50,7 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         raise RuntimeError("Java 17 is needed for the Spark tests")
     pytest.skip("Java is not installed: Spark needs Java 17", allow_module_level=True)
 
-from tests.test_loaders import BAD_ROWS, csv_spec, to_csv  # noqa: E402
+from tests.test_loaders import BAD_ROWS, csv_spec, to_csv, to_jsonl  # noqa: E402
 
 pytestmark = [
     pytest.mark.spark,
@@ -128,6 +128,35 @@ def test_planted_bad_rows_give_the_same_problems_and_quarantine_on_spark(
     assert {"missing_value", "bad_value", "not_applicable", "unknown_touchpoint"} <= reasons
     assert len(duck.quarantine) > 40
     _loaded_the_same(duck, on_spark)
+
+
+def test_json_lines_with_planted_bad_rows_load_on_spark_as_on_duckdb(
+    spark: Any, tmp_path: Path
+) -> None:
+    generate(tmp_path, GeneratorConfig(n_journeys=3_500, seed=5))
+    to_jsonl(tmp_path, BAD_ROWS, "bad.jsonl")  # a key first seen after 30,000 lines
+    spec = csv_spec(tmp_path, "bad.jsonl", "bad.toml", 'decimal = ","')
+    text = spec.read_text(encoding="utf-8")
+    spec.write_text(
+        text.replace("[scales.score]", '[scales.score]\nnot_applicable = ["N/A"]', 1), "utf-8"
+    )
+    duck, on_spark = load(spec), load(spec, backend="spark")
+    reasons = {str(p.reason) for p in duck.report.problems}
+    assert {"bad_timestamp", "duplicate_event", "bad_score", "score_out_of_scale"} <= reasons
+    assert '"note"' in duck.quarantine["record"].iloc[0]  # the late key is a column
+    _loaded_the_same(duck, on_spark)
+
+
+def test_a_broken_json_line_is_named_by_row_on_spark(spark: Any, tmp_path: Path) -> None:
+    (tmp_path / "e.jsonl").write_text(
+        '{"id": "a", "s": "x"}\n\n{"id": "b", "s": "y"}\n{"id": \n', encoding="utf-8"
+    )
+    (tmp_path / "e.toml").write_text(
+        'name = "e"\n[source]\npath = "e.jsonl"\n[columns]\njourney_id = "id"\ntouchpoint = "s"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(SourceError, match="row 3 is not a JSON object"):
+        load(tmp_path / "e.toml", backend="spark")
 
 
 def test_journeys_and_moments_on_the_demo_equal_duckdb(spark: Any) -> None:
@@ -232,9 +261,14 @@ def test_what_spark_cannot_load_is_refused_with_the_option_to_drop(
     xes = Path(__file__).resolve().parents[1] / "examples" / "receipt_wabo_permit.toml"
     with pytest.raises(ConfigError, match=r"cannot load a log in XES yet; drop --backend spark"):
         load(xes, backend="spark")
-    jsonl = Path(__file__).parent / "data" / "jsonl.toml"
-    with pytest.raises(ConfigError, match=r"cannot load a JSON-lines source yet; drop"):
-        load(jsonl, backend="spark")
+    (tmp_path / "e.sqlite").write_bytes(b"")
+    (tmp_path / "db.toml").write_text(
+        'name = "db"\n[source]\nformat = "sqlite"\npath = "e.sqlite"\ntable = "events"\n'
+        '[columns]\njourney_id = "id"\ntouchpoint = "step"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"cannot load a database source yet; drop"):
+        load(tmp_path / "db.toml", backend="spark")
     with pytest.raises(ConfigError, match=r"drop --cache .* or drop --backend spark"):
         load(demo_spec_path(), backend="spark", cache=tmp_path / "cache")
     with pytest.raises(ConfigError, match=r"--backend='flink' is not a backend"):

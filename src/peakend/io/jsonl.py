@@ -1,8 +1,9 @@
 """JSON lines read by DuckDB's JSON reader, every value as text, for both loaders.
 
 A JSON-lines source is read like a CSV file: every value comes back as text, as
-the file writes it (strings without their quotes, numbers as written, ``null``
-as missing), so validation parses scores and times itself and can name the value
+the file writes it (strings without their quotes, whole numbers as written, other
+numbers as the shortest decimal that reads back: ``4.50`` is ``4.5``, ``1e3`` is
+``1000.0``; ``null`` as missing), so validation parses scores and times itself and can name the value
 it cannot read. The DuckDB loader reads the file in place through
 :func:`jsonl_scan`; the pandas loader reads the same scan into a frame
 (:func:`read_jsonl`), so both see the same values.
@@ -103,8 +104,12 @@ def read_jsonl(source: SourceSpec, bad: BadRows, *, max_rows: int | None = None)
 def broken_line_error(source: SourceSpec, text: str, exc: Exception) -> SourceError:
     """The error for a JSON-lines file a reader refused: the first line that is not
     a JSON object, by row."""
-    row = _first_bad_json_line(text)
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return not_an_object(source, _first_bad_json_line(text), detail)
+
+
+def not_an_object(source: SourceSpec, row: int | None, detail: str) -> SourceError:
+    """The error for JSON lines whose data row ``row`` (if known) is not an object."""
     if row is None:
         return SourceError(f"{source.label}: the JSON lines cannot be read ({detail})")
     return SourceError(

@@ -10,7 +10,7 @@ events stay: a persisted table on the session (:class:`SparkEventSource`), from
 which only aggregates come back.
 
 What the DuckDB loader hands to the pandas loader (wide layouts, Excel,
-formats DuckDB cannot reproduce), and XES logs, JSON lines and databases, have no
+formats DuckDB cannot reproduce), and XES logs and databases, have no
 Spark path: it is refused with a :class:`~peakend.errors.ConfigError` that names
 the option to drop.
 """
@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from peakend.errors import ConfigError, SourceError
+from peakend.io.files import BadRows, read_text
+from peakend.io.jsonl import broken_line_error, jsonl_keys, not_an_object
 from peakend.io.sniff import read_file_bytes
 from peakend.load import Dataset, _Loader
 from peakend.loading.duck import (
@@ -32,10 +34,13 @@ from peakend.loading.duck import (
     _parquet_frame,
     unsupported,
 )
+from peakend.loading.duck.base import TEXT_FORMATS
+from peakend.loading.duck.source import _utf8_lines
 from peakend.loading.events import EventSource
 from peakend.loading.sparksql import SparkSQL, duck_type, to_arrow
 from peakend.schema import EVENT_SCHEMA
 from peakend.spec import DatasetSpec, SourceSpec
+from peakend.sqltext import literal
 from peakend.validate import ROW
 
 if TYPE_CHECKING:
@@ -44,9 +49,11 @@ if TYPE_CHECKING:
     import ibis
     from pyspark.sql import DataFrame, SparkSession
 
-_LOCAL_ONLY = {"xes": "log in XES", "jsonl": "JSON-lines source"}
+_LOCAL_ONLY = {"xes": "log in XES"}
 _LOCAL_ONLY |= dict.fromkeys(("sqlite", "duckdb", "postgres"), "database source")
 """Formats the DuckDB loader reads that Spark's readers do not give the same way."""
+_CORRUPT = "__peakend_broken_line__"
+"""The column Spark's JSON reader fills with a line that is not a JSON object."""
 DROP_OPTION = "drop --backend spark (and unset PEAKEND_BACKEND) to load it with DuckDB"
 VIEW = "peakend_events"
 
@@ -118,6 +125,10 @@ class SparkLoader(DuckLoader):
         try:
             if source.format == "parquet":
                 frame = reader.parquet(location)
+            elif source.format == "jsonl":
+                schema = self._json_schema(source, location)
+                lines = reader.schema(schema).option("columnNameOfCorruptRecord", _CORRUPT)
+                frame = lines.json(location)
             else:
                 frame = reader.options(**self._csv_options(source, name == "raw")).csv(location)
         except (ConfigError, SourceError, Unsupported):
@@ -125,7 +136,7 @@ class SparkLoader(DuckLoader):
         except Exception as exc:  # a path on a cluster that Spark cannot open
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise SourceError(f"{source.label}: Spark cannot read it ({message})") from exc
-        names = list(frame.columns)
+        names = [c for c in frame.columns if c != _CORRUPT]
         if ROW in names:
             raise Unsupported(f"a column named {ROW}")
         if source.format == "csv":
@@ -136,9 +147,11 @@ class SparkLoader(DuckLoader):
                 *(f"nullif(ltrim({_spark_name(c)}), '') AS {_spark_name(c)}" for c in names)
             )
         table = self.spark.register(name, _numbered(frame))
+        if source.format == "jsonl":
+            table = self._objects_only(source, name, names)
         if not self._count(name, "TRUE"):
             raise Unsupported("no data rows")
-        if source.format == "csv" and self.encoding == "utf-8":
+        if source.format in TEXT_FORMATS and self.encoding == "utf-8":
             # Spark replaces bytes that are not UTF-8 with U+FFFD where DuckDB stops
             # and the pandas loader quarantines the rows.
             cells = ", ".join(_spark_name(c) for c in names)
@@ -151,8 +164,44 @@ class SparkLoader(DuckLoader):
         if name == "raw":
             fields = {f.name: duck_type(f.dataType) for f in table.schema.fields}
             self.types = {ROW: "BIGINT", **{c: fields[c] for c in names}}
-            if source.format == "csv":
+            if source.format in TEXT_FORMATS:
                 self.to_frame = _csv_frame
+
+    def _json_schema(self, source: SourceSpec, location: str) -> Any:
+        """Every key of the JSON lines as a text column, in the order DuckDB's reader
+        gives them (on a cluster, in the order of Spark's inferred schema), and a
+        column for lines that are not JSON objects."""
+        from pyspark.sql.types import StringType, StructField, StructType
+
+        if source.uri is not None:
+            names = list(self.session.read.json(location).columns)
+        else:
+            import duckdb
+
+            assert source.path is not None
+            if source.path.read_bytes()[:2] == b"\x1f\x8b" and source.path.suffix != ".gz":
+                raise ConfigError(
+                    f"{source.label} is gzip-compressed: Spark decompresses files named *.gz "
+                    "only; rename it, or " + DROP_OPTION
+                )
+            compression = _utf8_lines(source)
+            with duckdb.connect() as db:
+                try:
+                    names = jsonl_keys(db, literal(location), compression=compression)
+                except duckdb.Error as exc:  # a broken line: named as the other loaders do
+                    raise broken_line_error(source, read_text(source, BadRows()), exc) from exc
+        names = [n for n in names if n != _CORRUPT]
+        return StructType([StructField(n, StringType()) for n in [*names, _CORRUPT]])
+
+    def _objects_only(self, source: SourceSpec, name: str, names: list[str]) -> Any:
+        """Table ``name`` without its column of broken lines, after checking that no
+        line is broken (as the other loaders refuse such a file)."""
+        broken = self.session.table(name).where(f"{_CORRUPT} IS NOT NULL")
+        first = broken.selectExpr(f"min({ROW})").collect()[0][0]
+        if first is not None:
+            raise not_an_object(source, int(first), "Spark could not parse it")
+        columns = ", ".join(_spark_name(c) for c in [ROW, *names])
+        return self.spark.register(name, self.session.sql(f"SELECT {columns} FROM {name}"))
 
     def _csv_options(self, source: SourceSpec, main: bool) -> dict[str, str]:
         """Spark CSV options with the delimiter and encoding the pandas reader would use."""

@@ -151,16 +151,7 @@ class SourceReading(DuckBase):
         """
         from peakend.io.jsonl import jsonl_keys, jsonl_scan
 
-        head, compression = _opening(source)
-        encoding = source.encoding
-        if encoding is None:
-            encoding, note = sniff_encoding(head)
-            if note:
-                raise Unsupported("encoding to detect: set `encoding` in [source]")
-        if _ENCODINGS.get(encoding.lower()) != "utf-8":
-            raise Unsupported(f"JSON lines in {encoding}")
-        if not head.strip():
-            raise Unsupported("empty file")
+        compression = _utf8_lines(source)
         names = jsonl_keys(self.db, path, compression=compression)
         return jsonl_scan(path, names, compression=compression)
 
@@ -212,6 +203,22 @@ class SourceReading(DuckBase):
         if note and main:
             self._add(Problem(Reason.FORMAT_DETECTED, Severity.INFO, self.label, None, 1, fix=note))
         return _ENCODINGS[encoding.lower()], delimiter
+
+
+def _utf8_lines(source: SourceSpec) -> str:
+    """The compression of a JSON-lines source that DuckDB's and Spark's readers take:
+    UTF-8 (declared or found), not empty, not zipped."""
+    head, compression = _opening(source)
+    encoding = source.encoding
+    if encoding is None:
+        encoding, note = sniff_encoding(head)
+        if note:
+            raise Unsupported("encoding to detect: set `encoding` in [source]")
+    if _ENCODINGS.get(encoding.lower()) != "utf-8":
+        raise Unsupported(f"JSON lines in {encoding}")
+    if not head.strip():
+        raise Unsupported("empty file")
+    return compression
 
 
 def _opening(source: SourceSpec) -> tuple[bytes, str]:
