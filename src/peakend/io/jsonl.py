@@ -1,10 +1,10 @@
 """JSON lines read by DuckDB's JSON reader, every value as text, for both loaders.
 
-A JSON-lines source is read like a CSV file: every value comes back as text, as
-the file writes it (strings without their quotes, whole numbers as written, other
-numbers as the shortest decimal that reads back: ``4.50`` is ``4.5``, ``1e3`` is
-``1000.0``; ``null`` as missing), so validation parses scores and times itself and can name the value
-it cannot read. The DuckDB loader reads the file in place through
+A JSON-lines source is read like a CSV file: every value comes back as text
+(strings without their quotes, whole numbers as written, other numbers as the
+shortest decimal that reads back: ``4.50`` is ``4.5``, ``1e3`` is ``1000.0``;
+``null`` as missing), so validation parses scores and times itself and can name the
+value it cannot read. The DuckDB loader reads the file in place through
 :func:`jsonl_scan`; the pandas loader reads the same scan into a frame
 (:func:`read_jsonl`), so both see the same values.
 
