@@ -11,7 +11,7 @@ value it cannot read. The DuckDB loader reads the file in place through
 Why text and not the reader's own types: DuckDB guesses a column's type from the
 first 20,480 lines and then casts later values to it (a ``4.5`` further down a
 column of whole numbers became ``4``), and pandas' guess turns whole-number ids
-into ``5.0`` when one is missing. Text keeps every value as it is.
+into ``5.0`` when one is missing. As text, whole numbers stay whole and strings as they are.
 
 The columns are every key of every line, in the order they first appear: the
 reader's sample gives the usual ones, and one pass over the keys of every line
