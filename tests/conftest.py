@@ -112,8 +112,13 @@ def loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
 
 @pytest.fixture
 def postgres_url() -> str:
-    """A PostgreSQL server's URL for tests that need one (``.ci/postgres.sh`` starts
-    one and exports ``PEAKEND_TEST_POSTGRES_URL``); skipped without, failed on CI."""
+    """A PostgreSQL server's URL for tests that need one (:func:`postgres_url_for_tests`)."""
+    return postgres_url_for_tests()
+
+
+def postgres_url_for_tests() -> str:
+    """The URL of the PostgreSQL server for tests (``.ci/postgres.sh`` starts one and
+    exports ``PEAKEND_TEST_POSTGRES_URL``); skips the test without one, fails it on CI."""
     url = os.environ.get("PEAKEND_TEST_POSTGRES_URL")
     if not url:
         reason = "set PEAKEND_TEST_POSTGRES_URL (CI starts a server with .ci/postgres.sh)"

@@ -141,6 +141,16 @@ def csv_spec(out: Path, csv_name: str, spec_name: str, extra: str = "") -> Path:
     return path
 
 
+def planted_spec(out: Path, data_name: str, spec_name: str, extra: str = "") -> Path:
+    """:func:`csv_spec` for a copy with :data:`BAD_ROWS`, whose scale reads ``N/A``
+    as not applicable."""
+    spec = csv_spec(out, data_name, spec_name, extra)
+    text = spec.read_text(encoding="utf-8")
+    text = text.replace("[scales.score]", '[scales.score]\nnot_applicable = ["N/A"]', 1)
+    spec.write_text(text, encoding="utf-8")
+    return spec
+
+
 def test_generated_parquet_loads_the_same_both_ways(
     generated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -182,11 +192,7 @@ def test_planted_bad_rows_give_the_same_problems_and_quarantine(
 ) -> None:
     to_csv(generated, BAD_ROWS, "bad.csv")
     extra = 'decimal = ","\ntimezone = "Europe/Amsterdam"'
-    spec = csv_spec(generated, "bad.csv", "bad.toml", extra)
-    text = spec.read_text(encoding="utf-8").replace(
-        "[scales.score]", '[scales.score]\nnot_applicable = ["N/A"]', 1
-    )
-    spec.write_text(text, encoding="utf-8")
+    spec = planted_spec(generated, "bad.csv", "bad.toml", extra)
     by_pandas, by_duckdb = both(spec, monkeypatch)
     reasons = {str(p.reason) for p in by_duckdb.report.problems}
     assert {"bad_timestamp", "duplicate_event", "bad_score", "score_out_of_scale"} <= reasons
@@ -226,9 +232,8 @@ def test_planted_bad_rows_in_json_lines_give_the_same_problems_and_quarantine(
         f"TO '{generated / 'outcomes.jsonl'}' (FORMAT json)"
     )
     con.close()
-    spec = csv_spec(generated, "bad.jsonl", "bad_jsonl.toml", 'decimal = ","')
+    spec = planted_spec(generated, "bad.jsonl", "bad_jsonl.toml", 'decimal = ","')
     text = spec.read_text(encoding="utf-8").replace('"outcomes.parquet"', '"outcomes.jsonl"')
-    text = text.replace("[scales.score]", '[scales.score]\nnot_applicable = ["N/A"]', 1)
     spec.write_text(text, encoding="utf-8")
     by_pandas, by_duckdb = both(spec, monkeypatch)
     assert by_duckdb.report.events_loaded > 90_000

@@ -50,7 +50,7 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         raise RuntimeError("Java 17 is needed for the Spark tests")
     pytest.skip("Java is not installed: Spark needs Java 17", allow_module_level=True)
 
-from tests.test_loaders import BAD_ROWS, csv_spec, to_csv, to_jsonl  # noqa: E402
+from tests.test_loaders import BAD_ROWS, planted_spec, to_csv, to_jsonl  # noqa: E402
 
 pytestmark = [
     pytest.mark.spark,
@@ -117,11 +117,8 @@ def test_planted_bad_rows_give_the_same_problems_and_quarantine_on_spark(
 ) -> None:
     generate(tmp_path, GeneratorConfig(n_journeys=1_500, seed=5))
     to_csv(tmp_path, BAD_ROWS, "bad.csv")
-    spec = csv_spec(tmp_path, "bad.csv", "bad.toml", 'decimal = ","\ntimezone = "Europe/Amsterdam"')
-    text = spec.read_text(encoding="utf-8")
-    spec.write_text(
-        text.replace("[scales.score]", '[scales.score]\nnot_applicable = ["N/A"]', 1), "utf-8"
-    )
+    extra = 'decimal = ","\ntimezone = "Europe/Amsterdam"'
+    spec = planted_spec(tmp_path, "bad.csv", "bad.toml", extra)
     duck, on_spark = load(spec), load(spec, backend="spark")
     reasons = {str(p.reason) for p in duck.report.problems}
     assert {"bad_timestamp", "duplicate_event", "bad_score", "score_out_of_scale"} <= reasons
@@ -135,11 +132,7 @@ def test_json_lines_with_planted_bad_rows_load_on_spark_as_on_duckdb(
 ) -> None:
     generate(tmp_path, GeneratorConfig(n_journeys=3_500, seed=5))
     to_jsonl(tmp_path, BAD_ROWS, "bad.jsonl")  # a key first seen after 30,000 lines
-    spec = csv_spec(tmp_path, "bad.jsonl", "bad.toml", 'decimal = ","')
-    text = spec.read_text(encoding="utf-8")
-    spec.write_text(
-        text.replace("[scales.score]", '[scales.score]\nnot_applicable = ["N/A"]', 1), "utf-8"
-    )
+    spec = planted_spec(tmp_path, "bad.jsonl", "bad.toml", 'decimal = ","')
     duck, on_spark = load(spec), load(spec, backend="spark")
     reasons = {str(p.reason) for p in duck.report.problems}
     assert {"bad_timestamp", "duplicate_event", "bad_score", "score_out_of_scale"} <= reasons

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import socket
 import threading
 import time
@@ -23,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from tests.conftest import postgres_url_for_tests
 
 from peakend.survey.database import make_engine
 from peakend.survey.questionnaire import Questionnaire, read_questionnaires
@@ -58,16 +58,6 @@ def served(app: Any, stop_timeout_s: float = 30) -> Iterator[str]:
         thread.join(timeout=stop_timeout_s)
 
 
-def postgres_url() -> str:
-    url = os.environ.get("PEAKEND_TEST_POSTGRES_URL")
-    if not url:
-        reason = "set PEAKEND_TEST_POSTGRES_URL (CI starts a server with .ci/postgres.sh)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but no PostgreSQL server: {reason}")
-        pytest.skip(reason)
-    return url
-
-
 @pytest.fixture(scope="session")
 def questionnaires() -> dict[str, Questionnaire]:
     return read_questionnaires(EXAMPLES)
@@ -76,7 +66,7 @@ def questionnaires() -> dict[str, Questionnaire]:
 @pytest.fixture
 def postgres_db() -> Iterator[str]:
     """A database URL whose tables live in a fresh schema of the test server."""
-    url = postgres_url()
+    url = postgres_url_for_tests()
     schema = f"survey_test_{uuid.uuid4().hex[:12]}"
     admin = make_engine(url)
     with admin.begin() as connection:
