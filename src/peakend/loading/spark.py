@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from peakend.errors import ConfigError, SourceError
+from peakend.io.database import DATABASE_FORMATS
 from peakend.io.files import BadRows, read_text
 from peakend.io.jsonl import broken_line_error, jsonl_keys, not_an_object
 from peakend.io.sniff import read_file_bytes
@@ -49,8 +50,7 @@ if TYPE_CHECKING:
     import ibis
     from pyspark.sql import DataFrame, SparkSession
 
-_LOCAL_ONLY = {"xes": "log in XES"}
-_LOCAL_ONLY |= dict.fromkeys(("sqlite", "duckdb", "postgres"), "database source")
+_LOCAL_ONLY = {"xes": "log in XES", **dict.fromkeys(DATABASE_FORMATS, "database source")}
 """Formats the DuckDB loader reads that Spark's readers do not give the same way."""
 _CORRUPT = "__peakend_broken_line__"
 """The column Spark's JSON reader fills with a line that is not a JSON object."""

@@ -17,7 +17,7 @@ from peakend.io.database import DATABASE_FORMATS, stage_database
 from peakend.io.sniff import read_file_bytes, sniff_delimiter, sniff_encoding
 from peakend.loading.duck.base import TEXT_FORMATS, DuckBase, Unsupported, _csv_frame
 from peakend.loading.duck.sql import _lit, _q
-from peakend.resources import resources
+from peakend.resources import spill_root
 from peakend.spec import SourceSpec
 from peakend.validate import ROW, Problem, Reason, Severity
 
@@ -111,7 +111,8 @@ class SourceReading(DuckBase):
         """A folder of this load's own for the Parquet copy of source ``name``,
         removed with the connection (:meth:`~peakend.loading.duck.DuckLoader.run`)."""
         if self._staging is None:
-            root = resources().temp_directory.parent
+            root = spill_root()  # ($PEAKEND_TEMP_DIR: where large temporary files go)
+            root.mkdir(parents=True, exist_ok=True)
             self._staging = tempfile.TemporaryDirectory(prefix="peakend-staged-", dir=root)
         folder = Path(self._staging.name) / name
         folder.mkdir()
