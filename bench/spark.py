@@ -4,11 +4,13 @@ Run from the repository root::
 
     .venv/bin/python bench/spark.py                  # 1M events
     .venv/bin/python bench/spark.py --events 100k
+    .venv/bin/python bench/spark.py --format jsonl   # the planted log as JSON lines
 
 The log comes from ``peakend generate`` (through ``bench/engine.py``'s ``prepare``,
 reused under ``bench/data/``) and is written as CSV with bad rows planted (unparsable
 and local timestamps, empty and unknown touchpoints, bad initiators, scores that
-are not numbers or lie outside the scale, repeated rows), so the quarantine has
+are not numbers or lie outside the scale, repeated rows; ``--format jsonl`` writes
+the same rows as JSON lines), so the quarantine has
 something to compare. Each backend then runs, each step as its own process
 (start-up, the Spark JVM, loading and validation all count):
 
@@ -77,18 +79,20 @@ open(sys.argv[4], "w").write(json.dumps(report, default=str))
 """
 
 
-def planted_spec(events: Path) -> Path:
-    """The generator's spec over a CSV copy of its events with bad rows planted."""
-    folder = events.parent / "planted"
+def planted_spec(events: Path, fmt: str = "csv") -> Path:
+    """The generator's spec over a CSV (or JSON-lines) copy of its events with bad
+    rows planted."""
+    folder = events.parent / ("planted" if fmt == "csv" else f"planted-{fmt}")
     spec = folder / "planted.toml"
     if spec.exists():
         return spec
     folder.mkdir(exist_ok=True)
     query = PLANTED.format(events=events)
-    duckdb.connect().execute(f"COPY ({query}) TO '{folder / 'events.csv'}' (HEADER)")
+    options = "HEADER" if fmt == "csv" else "FORMAT json"
+    duckdb.connect().execute(f"COPY ({query}) TO '{folder / f'events.{fmt}'}' ({options})")
     original = next(events.parent.glob("*.toml"))
     text = original.read_text(encoding="utf-8")
-    text = text.replace('path = "events.parquet"', 'path = "events.csv"', 1)
+    text = text.replace('path = "events.parquet"', f'path = "events.{fmt}"', 1)
     text = text.replace('path = "outcomes.parquet"', 'path = "../outcomes.parquet"', 1)
     spec.write_text(text, encoding="utf-8")
     return spec
@@ -167,11 +171,18 @@ def compare(out: Path) -> dict[str, list[str]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", default="1M", help="log size, e.g. 100k, 1M (default 1M)")
+    parser.add_argument(
+        "--format", default="csv", choices=["csv", "jsonl"], help="the copy's format"
+    )
     args = parser.parse_args(argv)
     size = engine_bench._parse_size(args.events)
     events = engine_bench.prepare(size)
-    spec = planted_spec(events)
-    p = f"{engine_bench._label(size)}."
+    spec = planted_spec(events, args.format)
+    p = (
+        f"{engine_bench._label(size)}.{args.format}."
+        if args.format != "csv"
+        else f"{engine_bench._label(size)}."
+    )
     print(f"{p}load_before: {os.getloadavg()[0]:.2f}", flush=True)
     out = Path(tempfile.mkdtemp(prefix="peakend-spark-bench-"))
     times: dict[str, float] = {}
