@@ -16,7 +16,8 @@ into ``5.0`` when one is missing. As text, whole numbers stay whole and strings 
 The columns are every key of every line, in the order they first appear: the
 reader's sample gives the usual ones, and one pass over the keys of every line
 (0.4 s at a million lines) finds a key that only appears later (an exporter that
-leaves out empty fields); a key the columns miss would stop the reader.
+leaves out empty fields). The pass is needed: the reader drops a key it is not
+given without a word.
 """
 
 from __future__ import annotations
