@@ -218,6 +218,8 @@ def to_jsonl(out: Path, query: str, name: str) -> Path:
                 line["seq"] = int(line["seq"])  # a JSON number
             if number > 30_000 and number % 50 == 0:
                 line["note"] = "a key the reader's sample does not see"
+            if number > 30_000 and number % 70 == 0:
+                line = {"zone": "another, first in its line", **line}
             file.write(json.dumps(line, ensure_ascii=False) + "\n")
     return path
 

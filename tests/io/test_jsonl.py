@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from peakend.errors import SourceError
@@ -37,13 +38,15 @@ def test_every_value_is_read_as_the_file_writes_it(tmp_path: Path) -> None:
     assert len(frame) == 3  # the blank line is no row
 
 
-def test_a_key_first_seen_past_the_readers_sample_is_a_column(tmp_path: Path) -> None:
-    text = '{"a": 1, "b": 2}\n' * 30_000 + '{"c": 3, "a": 4}\n'
-    spec = source(tmp_path, text)
-    db = duckdb.connect()
-    assert jsonl_keys(db, f"'{spec.path}'") == ["a", "b", "c"]
+def test_keys_first_seen_past_the_readers_sample_are_columns_in_order(tmp_path: Path) -> None:
+    late = '{"z": 3, "a": 4, "c": 1}\n{"d": 1}\n{"y": 2, "a": 1}\n'
+    spec = source(tmp_path, '{"a": 1, "b": 2}\n' * 30_000 + late)
+    first_seen = list(pd.read_json(spec.path, lines=True).columns)  # by line, then place
+    assert first_seen == ["a", "b", "z", "c", "d", "y"]
+    assert jsonl_keys(duckdb.connect(), f"'{spec.path}'") == first_seen
     frame, _ = read_source(spec)
-    assert frame.iloc[-1].tolist()[2] == "3"
+    assert list(frame.columns) == first_seen
+    assert frame.iloc[-3].tolist()[2] == "3"
 
 
 def test_max_rows_reads_the_first_rows(tmp_path: Path) -> None:

@@ -49,7 +49,9 @@ def jsonl_scan(path: str, names: list[str], *, compression: str = "none") -> str
 
 
 def jsonl_keys(db: duckdb.DuckDBPyConnection, path: str, *, compression: str = "none") -> list[str]:
-    """Every key of the lines of ``path`` (an SQL literal), in order of first appearance."""
+    """Every key of the lines of ``path`` (an SQL literal), in order of first appearance
+    (by line, then by place in the line; the connection must keep the file's order,
+    ``preserve_insertion_order``, as it does by default)."""
     where = f"{path}, format = 'newline_delimited', compression = {_literal(compression)}"
     sampled = [str(r[0]) for r in db.sql(f"DESCRIBE SELECT * FROM read_json({where})").fetchall()]
     lines = f"read_json_objects({where})"
@@ -58,10 +60,11 @@ def jsonl_keys(db: duckdb.DuckDBPyConnection, path: str, *, compression: str = "
     later = found - set(sampled)
     if not later:
         return sampled
-    keyed = f"SELECT unnest(json_keys(json)) AS k, row_number() OVER () AS r FROM {lines}"
+    numbered = f"SELECT row_number() OVER () AS r, json_keys(json) AS ks FROM {lines}"
+    keyed = f"SELECT r, unnest(ks) AS k, unnest(range(len(ks))) AS i FROM ({numbered})"
     listed = ", ".join(_literal(k) for k in later)
     ordered = db.sql(
-        f"SELECT k FROM ({keyed}) WHERE k IN ({listed}) GROUP BY k ORDER BY min(r), k"
+        f"SELECT k FROM ({keyed}) WHERE k IN ({listed}) GROUP BY k ORDER BY min(r), arg_min(i, r)"
     ).fetchall()
     return sampled + [str(r[0]) for r in ordered]
 

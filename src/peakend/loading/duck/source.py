@@ -73,6 +73,10 @@ class SourceReading(DuckBase):
                 raise Unsupported(f"a column named {ROW} or file_row_number")
             self._parquet_view(name, path, names)
         else:
+            # Every statement of a text source keeps the file's order
+            # (:attr:`_file_order`), the JSON keys' first appearance too.
+            self._file_order = True
+            self.db.execute("SET preserve_insertion_order = true")
             if source.format == "jsonl":
                 scan = self._jsonl_scan(source, path)
             else:
@@ -87,13 +91,10 @@ class SourceReading(DuckBase):
             # values are read as they are.
             trim = source.format == "csv"
             cells = ", ".join(f"{_cell(_q(c)) if trim else _q(c)} AS {_q(c)}" for c in names)
-            # No copy either: a view over the file, numbered in the file's order (so
-            # every statement of a CSV load keeps that order, :attr:`_file_order`).
-            # The table of events is parsed from it in one pass; the raw text is read
+            # No copy either: a view over the file, numbered in the file's order. The
+            # table of events is parsed from it in one pass; the raw text is read
             # again only for the few rows a check reports (copying every cell as text
             # first cost more than DuckDB's whole read of the file).
-            self._file_order = True
-            self.db.execute("SET preserve_insertion_order = true")
             self.db.sql(f"CREATE VIEW {name}_cells AS SELECT {cells} FROM {scan}")
             self.db.sql(
                 f"CREATE VIEW {name} AS SELECT row_number() OVER () AS {ROW}, * FROM {name}_cells"
