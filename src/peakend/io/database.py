@@ -39,6 +39,7 @@ from peakend.errors import SourceError
 from peakend.io.parts import PartFiles
 from peakend.resources import resources
 from peakend.spec import SourceSpec
+from peakend.sqltext import identifier, literal
 
 DATABASE_FORMATS: tuple[str, ...] = ("sqlite", "duckdb", "postgres")
 
@@ -172,7 +173,8 @@ def _split_table(table: str) -> tuple[str | None, str]:
 
 
 def _quote(*parts: str) -> str:
-    return ".".join('"' + part.replace('"', '""') + '"' for part in parts if part)
+    """A quoted, dotted SQL name (``schema.table``)."""
+    return ".".join(identifier(part) for part in parts if part)
 
 
 def _unknown_table(label: str, table: str, existing: Sequence[str]) -> SourceError:
@@ -248,8 +250,8 @@ def _stage_duckdb(source: SourceSpec, target: Path) -> None:
         # DuckDB writes the file itself, in parallel and in the query's order.
         columns = connection.execute(f"DESCRIBE {sql}").fetchall()
         cells = ", ".join(_duckdb_cell(str(c), str(t)) for c, t, *_ in columns)
-        target_text = "'" + str(target).replace("'", "''") + "'"
-        connection.execute(f"COPY (SELECT {cells} FROM ({sql})) TO {target_text} (FORMAT parquet)")
+        copy = f"COPY (SELECT {cells} FROM ({sql})) TO {literal(str(target))} (FORMAT parquet)"
+        connection.execute(copy)
     except duckdb.Error as exc:
         what = "the query failed" if source.query else "reading failed"
         raise SourceError(f"DuckDB file {path}: {what}: {exc}") from exc
