@@ -236,6 +236,16 @@ def read_parquet(source: SourceSpec) -> pd.DataFrame:
     return _require_rows(typed_frame(table), source)
 
 
+def text_frame(table: pa.Table) -> pd.DataFrame:
+    """``table`` as a frame whose text columns hold Python strings, missing as NaN,
+    as the pandas CSV reader gives them (other columns keep their types)."""
+    frame: pd.DataFrame = table.to_pandas()
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            frame[name] = frame[name].astype(object).where(frame[name].notna(), np.nan)
+    return frame
+
+
 def typed_frame(table: pa.Table) -> pd.DataFrame:
     """``table`` as a frame with its own column types, whole numbers kept whole.
 

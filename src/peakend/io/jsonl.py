@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from peakend.errors import DataError, SourceError
-from peakend.io.files import BadRows, read_text
+from peakend.io.files import BadRows, read_text, text_frame
 from peakend.spec import SourceSpec
 from peakend.sqltext import literal as _literal
 
@@ -98,8 +98,7 @@ def read_jsonl(source: SourceSpec, bad: BadRows, *, max_rows: int | None = None)
             raise broken_line_error(source, text, exc) from exc
         finally:
             db.close()
-    frame: pd.DataFrame = table.to_pandas()
-    frame = frame.astype(object).where(frame.notna(), float("nan"))
+    frame = text_frame(table)
     if frame.empty:
         raise DataError(f"{source.label} has a header but no rows; nothing to load")
     return frame

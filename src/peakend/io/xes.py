@@ -229,10 +229,10 @@ def _column_order(seen: dict[str, None], trace_keys: list[str]) -> list[str]:
 
 
 def _filter_lifecycle(frame: pd.DataFrame, keep: tuple[str, ...], path: Path) -> pd.DataFrame:
-    transitions = frame["lifecycle:transition"].astype("string").str.lower()
+    transitions = frame[_LIFECYCLE].astype("string").str.lower()
     mask = transitions.isin([value.lower() for value in keep]).fillna(False).astype(bool)
     if not mask.any():
-        present = sorted(frame["lifecycle:transition"].dropna().astype(str).unique())
+        present = sorted(frame[_LIFECYCLE].dropna().astype(str).unique())
         raise _none_kept(path, keep, present)
     return frame.loc[mask].reset_index(drop=True)
 

@@ -25,10 +25,8 @@ from peakend.errors import ConfigError, SourceError
 from peakend.io.database import DATABASE_FORMATS
 from peakend.io.files import BadRows, read_text
 from peakend.io.jsonl import broken_line_error, jsonl_keys, not_an_object
-from peakend.io.sniff import read_file_bytes
 from peakend.load import Dataset, _Loader
 from peakend.loading.duck import (
-    _HEAD_BYTES,
     DuckLoader,
     Unsupported,
     _csv_frame,
@@ -36,7 +34,7 @@ from peakend.loading.duck import (
     unsupported,
 )
 from peakend.loading.duck.base import TEXT_FORMATS
-from peakend.loading.duck.source import _utf8_lines
+from peakend.loading.duck.source import _opening, _utf8_lines
 from peakend.loading.events import EventSource
 from peakend.loading.sparksql import SparkSQL, duck_type, to_arrow
 from peakend.schema import EVENT_SCHEMA
@@ -178,13 +176,8 @@ class SparkLoader(DuckLoader):
         else:
             import duckdb
 
-            assert source.path is not None
-            if source.path.read_bytes()[:2] == b"\x1f\x8b" and source.path.suffix != ".gz":
-                raise ConfigError(
-                    f"{source.label} is gzip-compressed: Spark decompresses files named *.gz "
-                    "only; rename it, or " + DROP_OPTION
-                )
             compression = _utf8_lines(source)
+            _refuse_unnamed_gzip(source, compression)
             with duckdb.connect() as db:
                 try:
                     names = jsonl_keys(db, literal(location), compression=compression)
@@ -211,16 +204,8 @@ class SparkLoader(DuckLoader):
             head = "\n".join(str(line[0]) for line in lines).encode("utf-8")
             self.encoding, delimiter = self._csv_dialect(source, head, main)
             return _csv_options(self.encoding, delimiter)
-        assert source.path is not None
-        head = read_file_bytes(source.path, limit=_HEAD_BYTES)
-        raw_head = source.path.read_bytes()[:2]
-        if raw_head == b"PK":
-            raise Unsupported("zip archive")
-        if raw_head == b"\x1f\x8b" and not source.path.name.endswith(".gz"):
-            raise ConfigError(
-                f"{source.label} is gzip-compressed: Spark decompresses files named *.gz "
-                "only; rename it, or " + DROP_OPTION
-            )
+        head, compression = _opening(source)
+        _refuse_unnamed_gzip(source, compression)
         self.encoding, delimiter = self._csv_dialect(source, head, main)
         return _csv_options(self.encoding, delimiter)
 
@@ -381,6 +366,16 @@ class SparkEventSource(EventSource):
 
 _HEAD_LINES = 200
 """Lines read to find the delimiter of a CSV file on a cluster."""
+
+
+def _refuse_unnamed_gzip(source: SourceSpec, compression: str) -> None:
+    """Spark decompresses only files named ``*.gz``: a gzip file named otherwise is refused."""
+    assert source.path is not None
+    if compression == "gzip" and not source.path.name.endswith(".gz"):
+        raise ConfigError(
+            f"{source.label} is gzip-compressed: Spark decompresses files named *.gz "
+            "only; rename it, or " + DROP_OPTION
+        )
 
 
 def _location(source: SourceSpec) -> str:

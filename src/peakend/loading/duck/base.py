@@ -14,11 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from peakend.io.files import typed_frame
+from peakend.io.files import text_frame, typed_frame
 from peakend.load import _Loader
 from peakend.loading.duck.sql import _INTEGER, _NUMERIC, _q, _strip, _text
 from peakend.spec import ROW_ID, DatasetSpec, SourceSpec
@@ -257,9 +256,5 @@ def _parquet_frame(table: pa.Table) -> pd.DataFrame:
 
 
 def _csv_frame(table: pa.Table) -> pd.DataFrame:
-    """Rows of a CSV source as the pandas reader gives them (text, empty as NaN)."""
-    frame: pd.DataFrame = table.to_pandas()
-    for name in frame.columns:
-        if name != ROW:
-            frame[name] = frame[name].astype(object).where(frame[name].notna(), np.nan)
-    return frame
+    """Rows of a CSV source as the pandas reader gives them (:func:`text_frame`)."""
+    return text_frame(table)
