@@ -5,12 +5,13 @@ Run from the repository root::
     .venv/bin/python bench/spark.py                  # 1M events
     .venv/bin/python bench/spark.py --events 100k
     .venv/bin/python bench/spark.py --format jsonl   # the planted log as JSON lines
+    .venv/bin/python bench/spark.py --format sqlite  # … as a SQLite table
 
 The log comes from ``peakend generate`` (through ``bench/engine.py``'s ``prepare``,
 reused under ``bench/data/``) and is written as CSV with bad rows planted (unparsable
 and local timestamps, empty and unknown touchpoints, bad initiators, scores that
 are not numbers or lie outside the scale, repeated rows; ``--format jsonl`` writes
-the same rows as JSON lines), so the quarantine has
+the same rows as JSON lines, ``--format sqlite`` as a SQLite table), so the quarantine has
 something to compare. Each backend then runs, each step as its own process
 (start-up, the Spark JVM, loading and validation all count):
 
@@ -80,22 +81,42 @@ open(sys.argv[4], "w").write(json.dumps(report, default=str))
 
 
 def planted_spec(events: Path, fmt: str = "csv") -> Path:
-    """The generator's spec over a CSV (or JSON-lines) copy of its events with bad
-    rows planted."""
+    """The generator's spec over a CSV (JSON-lines, SQLite) copy of its events with
+    bad rows planted."""
     folder = events.parent / ("planted" if fmt == "csv" else f"planted-{fmt}")
     spec = folder / "planted.toml"
     if spec.exists():
         return spec
     folder.mkdir(exist_ok=True)
     query = PLANTED.format(events=events)
-    options = "HEADER" if fmt == "csv" else "FORMAT json"
-    duckdb.connect().execute(f"COPY ({query}) TO '{folder / f'events.{fmt}'}' ({options})")
+    source = f'path = "events.{fmt}"'
+    if fmt == "sqlite":
+        _to_sqlite(query, folder / "events.sqlite")
+        source = 'format = "sqlite"\npath = "events.sqlite"\ntable = "events"'
+    else:
+        options = "HEADER" if fmt == "csv" else "FORMAT json"
+        duckdb.connect().execute(f"COPY ({query}) TO '{folder / f'events.{fmt}'}' ({options})")
     original = next(events.parent.glob("*.toml"))
     text = original.read_text(encoding="utf-8")
-    text = text.replace('path = "events.parquet"', f'path = "events.{fmt}"', 1)
+    text = text.replace('path = "events.parquet"', source, 1)
     text = text.replace('path = "outcomes.parquet"', 'path = "../outcomes.parquet"', 1)
     spec.write_text(text, encoding="utf-8")
     return spec
+
+
+def _to_sqlite(query: str, path: Path) -> None:
+    """What ``query`` returns as SQLite table ``events`` (through Python's driver:
+    DuckDB's SQLite writer is an extension it would download)."""
+    import sqlite3
+
+    rows = duckdb.connect().execute(query)
+    names = [d[0] for d in rows.description]
+    with sqlite3.connect(path) as sqlite:
+        sqlite.execute(f"CREATE TABLE events ({', '.join(names)})")
+        marks = ", ".join("?" * len(names))
+        while chunk := rows.fetchmany(100_000):
+            sqlite.executemany(f"INSERT INTO events VALUES ({marks})", chunk)
+    sqlite.close()
 
 
 def run(cmd: list[str], stdout: Path) -> tuple[float, float]:
@@ -172,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", default="1M", help="log size, e.g. 100k, 1M (default 1M)")
     parser.add_argument(
-        "--format", default="csv", choices=["csv", "jsonl"], help="the copy's format"
+        "--format", default="csv", choices=["csv", "jsonl", "sqlite"], help="the copy's format"
     )
     args = parser.parse_args(argv)
     size = engine_bench._parse_size(args.events)

@@ -8,10 +8,12 @@ path does not take fall back to pandas and say so.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import sqlite3
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -345,14 +347,15 @@ def test_a_duckdb_query_loads_the_same_both_ways(
     assert_same(by_pandas, by_duckdb)
 
 
-def test_a_postgres_table_loads_the_same_both_ways(
-    generated: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str
-) -> None:
+@contextlib.contextmanager
+def postgres_events(url: str, events: Path) -> Iterator[str]:
+    """The generated events of Parquet file ``events`` as a new PostgreSQL table (times
+    as ``timestamptz``, scores as ``numeric``), whose name it yields; dropped after."""
     import psycopg
 
-    frame = pd.read_parquet(generated / "events.parquet")
+    frame = pd.read_parquet(events)
     table = f"events_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(postgres_url) as connection:
+    with psycopg.connect(url) as connection:
         connection.execute(
             f"CREATE TABLE {table} (journey_id text, customer_id text, ts timestamptz, "
             "seq bigint, touchpoint text, channel text, initiated_by text, score numeric, "
@@ -362,14 +365,21 @@ def test_a_postgres_table_loads_the_same_both_ways(
             for row in frame.itertuples(index=False):
                 copy.write_row([None if pd.isna(v) else v for v in row])
     try:
+        yield table
+    finally:
+        with psycopg.connect(url) as connection:
+            connection.execute(f"DROP TABLE {table}")
+
+
+def test_a_postgres_table_loads_the_same_both_ways(
+    generated: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str
+) -> None:
+    with postgres_events(postgres_url, generated / "events.parquet") as table:
         source = f'format = "postgres"\nurl = "{postgres_url}"\ntable = "{table}"'
         spec = database_spec(generated, "postgres.toml", source)
         by_pandas, by_duckdb = both(spec, monkeypatch)
-        assert by_duckdb.report.events_loaded == len(frame)
+        assert by_duckdb.report.events_loaded == len(pd.read_parquet(generated / "events.parquet"))
         assert_same(by_pandas, by_duckdb)
-    finally:
-        with psycopg.connect(postgres_url) as connection:
-            connection.execute(f"DROP TABLE {table}")
 
 
 def test_a_wide_survey_falls_back_to_pandas_and_says_why(

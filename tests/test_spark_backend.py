@@ -50,7 +50,15 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         raise RuntimeError("Java 17 is needed for the Spark tests")
     pytest.skip("Java is not installed: Spark needs Java 17", allow_module_level=True)
 
-from tests.test_loaders import BAD_ROWS, planted_spec, to_csv, to_jsonl  # noqa: E402
+from tests.test_loaders import (  # noqa: E402
+    BAD_ROWS,
+    database_spec,
+    planted_spec,
+    postgres_events,
+    to_csv,
+    to_jsonl,
+    to_sqlite,
+)
 
 pytestmark = [
     pytest.mark.spark,
@@ -150,6 +158,46 @@ def test_a_broken_json_line_is_named_by_row_on_spark(spark: Any, tmp_path: Path)
     )
     with pytest.raises(SourceError, match="row 3 is not a JSON object"):
         load(tmp_path / "e.toml", backend="spark")
+
+
+def test_a_sqlite_table_of_mixed_values_loads_on_spark_as_on_duckdb(
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PEAKEND_TEMP_DIR", str(tmp_path / "spill"))  # where rows are staged
+    generate(tmp_path, GeneratorConfig(n_journeys=1_500, seed=5))
+    to_sqlite(tmp_path, BAD_ROWS, "bad.sqlite")  # ints, decimals and words in one column
+    source = 'format = "sqlite"\npath = "bad.sqlite"\ntable = "events"\ndecimal = ","'
+    spec = database_spec(tmp_path, "sqlite.toml", source, "number")
+    duck, on_spark = load(spec), load(spec, backend="spark")
+    reasons = {str(p.reason) for p in duck.report.problems}
+    assert {"bad_timestamp", "duplicate_event", "bad_score", "score_out_of_scale"} <= reasons
+    _loaded_the_same(duck, on_spark)
+    assert not list((tmp_path / "spill").iterdir())  # the staged rows are gone
+
+
+def test_a_postgres_table_loads_on_spark_as_on_duckdb(
+    spark: Any, tmp_path: Path, postgres_url: str
+) -> None:
+    generate(tmp_path, GeneratorConfig(n_journeys=800, seed=7))
+    with postgres_events(postgres_url, tmp_path / "events.parquet") as table:
+        source = f'format = "postgres"\nurl = "{postgres_url}"\ntable = "{table}"'
+        spec = database_spec(tmp_path, "postgres.toml", source)
+        duck, on_spark = load(spec), load(spec, backend="spark")
+    assert duck.n_events > 5_000
+    _loaded_the_same(duck, on_spark)
+
+
+def test_a_database_on_a_spark_cluster_is_refused_with_the_fix(
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generate(tmp_path, GeneratorConfig(n_journeys=50, seed=5))
+    to_sqlite(tmp_path, "SELECT * FROM events", "e.sqlite")
+    source = 'format = "sqlite"\npath = "e.sqlite"\ntable = "events"'
+    spec = database_spec(tmp_path, "db.toml", source)
+    monkeypatch.setattr(SparkSession, "getActiveSession", staticmethod(lambda: None))
+    monkeypatch.setenv("PEAKEND_SPARK_MASTER", "yarn")  # refused before a session starts
+    with pytest.raises(ConfigError, match=r"only in local mode, not on 'yarn'.*as Parquet"):
+        load(spec, backend="spark")
 
 
 def test_journeys_and_moments_on_the_demo_equal_duckdb(spark: Any) -> None:
@@ -254,14 +302,6 @@ def test_what_spark_cannot_load_is_refused_with_the_option_to_drop(
     xes = Path(__file__).resolve().parents[1] / "examples" / "receipt_wabo_permit.toml"
     with pytest.raises(ConfigError, match=r"cannot load a log in XES yet; drop --backend spark"):
         load(xes, backend="spark")
-    (tmp_path / "e.sqlite").write_bytes(b"")
-    (tmp_path / "db.toml").write_text(
-        'name = "db"\n[source]\nformat = "sqlite"\npath = "e.sqlite"\ntable = "events"\n'
-        '[columns]\njourney_id = "id"\ntouchpoint = "step"\n',
-        encoding="utf-8",
-    )
-    with pytest.raises(ConfigError, match=r"cannot load a database source yet; drop"):
-        load(tmp_path / "db.toml", backend="spark")
     with pytest.raises(ConfigError, match=r"drop --cache .* or drop --backend spark"):
         load(demo_spec_path(), backend="spark", cache=tmp_path / "cache")
     with pytest.raises(ConfigError, match=r"--backend='flink' is not a backend"):

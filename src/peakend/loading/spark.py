@@ -9,8 +9,14 @@ arithmetic (Spark's functions for DuckDB's ``timezone``), and where the loaded
 events stay: a persisted table on the session (:class:`SparkEventSource`), from
 which only aggregates come back.
 
+A database table or query is streamed on the driver into a Parquet file
+(:func:`~peakend.io.database.stage_database`, as the DuckDB loader reads it), which
+Spark reads and keeps as a local checkpoint; the file is removed when the load ends.
+Only a session in local mode can read it: the executors of a cluster cannot see
+the driver's disk.
+
 What the DuckDB loader hands to the pandas loader (wide layouts, Excel,
-formats DuckDB cannot reproduce), and XES logs and databases, have no
+formats DuckDB cannot reproduce), XES logs, and databases on a cluster have no
 Spark path: it is refused with a :class:`~peakend.errors.ConfigError` that names
 the option to drop.
 """
@@ -22,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from peakend.errors import ConfigError, SourceError
-from peakend.io.database import DATABASE_FORMATS
+from peakend.io.database import DATABASE_FORMATS, stage_database
 from peakend.io.files import BadRows, read_text
 from peakend.io.jsonl import broken_line_error, jsonl_keys, not_an_object
 from peakend.load import Dataset, _Loader
@@ -48,7 +54,7 @@ if TYPE_CHECKING:
     import ibis
     from pyspark.sql import DataFrame, SparkSession
 
-_LOCAL_ONLY = {"xes": "log in XES", **dict.fromkeys(DATABASE_FORMATS, "database source")}
+_LOCAL_ONLY = {"xes": "log in XES"}
 """Formats the DuckDB loader reads that Spark's readers do not give the same way."""
 _CORRUPT = "__peakend_broken_line__"
 """The column Spark's JSON reader fills with a line that is not a JSON object."""
@@ -64,6 +70,7 @@ def load_on_spark(spec: DatasetSpec, session: SparkSession | None = None) -> Dat
     )
     if why:
         raise ConfigError(f"{spec.name}: the Spark backend cannot load a {why} yet; {DROP_OPTION}")
+    _refuse_database_on_cluster(spec, sources, session)
     if session is None:
         from peakend.loading.spark_session import spark_session
 
@@ -113,15 +120,22 @@ class SparkLoader(DuckLoader):
         except BaseException:
             self.spark.close()
             raise
+        finally:
+            if self._staging is not None:  # (Spark keeps its own copy: a local checkpoint)
+                self._staging.cleanup()
 
     # -- reading -------------------------------------------------------------
 
     def _read(self, source: SourceSpec, name: str) -> None:
         """Source ``name`` as a persisted table with its 1-based data row number."""
-        location = _location(source)
+        if source.format in DATABASE_FORMATS:
+            # streamed into a Parquet file on this machine (a local session reads it)
+            location = str(stage_database(source, self._staging_folder(name)))
+        else:
+            location = _location(source)
         reader = self.session.read
         try:
-            if source.format == "parquet":
+            if source.format in ("parquet", *DATABASE_FORMATS):
                 frame = reader.parquet(location)
             elif source.format == "jsonl":
                 schema = self._json_schema(source, location)
@@ -376,6 +390,28 @@ def _refuse_unnamed_gzip(source: SourceSpec, compression: str) -> None:
             f"{source.label} is gzip-compressed: Spark decompresses files named *.gz "
             "only; rename it, or " + DROP_OPTION
         )
+
+
+def _refuse_database_on_cluster(
+    spec: DatasetSpec, sources: list[SourceSpec], session: SparkSession | None
+) -> None:
+    """A database source needs a session in local mode (see the module's docstring);
+    refused before a session to a cluster is started."""
+    database = next((s for s in sources if s.format in DATABASE_FORMATS), None)
+    if database is None:
+        return
+    from peakend.loading.spark_session import master_of
+
+    master = master_of(session, spec.spark)
+    if master.startswith("local"):
+        return
+    raise ConfigError(
+        f"{spec.name}: {database.label} is a database, which the Spark backend reads "
+        f"only in local mode, not on {master!r}: its rows pass through this machine, "
+        "whose files the cluster's executors cannot see. Write the rows as Parquet "
+        "where the cluster reads them (Spark's JDBC reader does this) and point "
+        f"[source] at that, or {DROP_OPTION}"
+    )
 
 
 def _location(source: SourceSpec) -> str:

@@ -72,6 +72,20 @@ def spark_session(spec: SparkSpec | None = None) -> SparkSession:
     return session
 
 
+def master_of(session: SparkSession | None, spec: SparkSpec | None = None) -> str:
+    """The master of ``session``, else of the session :func:`spark_session` would use
+    (the active one, or a new one from the settings), without starting one."""
+    if session is None:
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:  # (spark_session says what to install)
+            return session_settings(spec or SparkSpec())[0]
+        session = SparkSession.getActiveSession()
+    if session is None:
+        return session_settings(spec or SparkSpec())[0]
+    return str(session.conf.get("spark.master", None) or session.sparkContext.master)
+
+
 def session_settings(spec: SparkSpec) -> tuple[str, dict[str, str]]:
     """The master and the settings of a new session: environment, then ``spec``, then defaults."""
     master = os.environ.get(MASTER_ENV, "").strip() or spec.master or DEFAULT_MASTER
