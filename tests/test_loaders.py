@@ -447,7 +447,10 @@ SELECT CASE row_number() OVER () % 1009 WHEN 4 THEN ' ' || journey_id WHEN 5 THE
             ELSE journey_id END AS journey_id,
   CASE row_number() OVER () % 1013 WHEN 7 THEN customer_id || '\u00a0' ELSE customer_id END
     AS customer_id,
-  ts, seq, touchpoint, channel, initiated_by, {score} AS score, text, lang
+  ts, seq, touchpoint, channel, initiated_by, {score} AS score,
+  CASE row_number() OVER () % 1021 WHEN 11 THEN coalesce(text, 'ok') || ' \t' ELSE text END
+    AS text,
+  lang
 FROM events
 """
 
@@ -467,6 +470,18 @@ def test_padded_and_blank_ids_in_typed_parquet_load_the_same_both_ways(
     reasons = {str(p.reason) for p in by_duckdb.report.problems}
     assert "missing_value" in reasons
     assert ("score_out_of_scale" in reasons) == (score != "score")
+    assert_same(by_pandas, by_duckdb)
+
+
+def test_padded_and_blank_ids_and_comments_in_csv_load_the_same_both_ways(
+    generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Identifiers and comments of a CSV file are stripped as the pandas reader strips
+    # them, a blank one is missing.
+    to_csv(generated, PADDED_IDS.format(score="score"), "padded_ids.csv")
+    by_pandas, by_duckdb = both(csv_spec(generated, "padded_ids.csv", "padded.toml"), monkeypatch)
+    assert "missing_value" in {str(p.reason) for p in by_duckdb.report.problems}
+    assert "ok" in by_duckdb.events["text"].to_pylist()
     assert_same(by_pandas, by_duckdb)
 
 
