@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +16,7 @@ from typer.testing import CliRunner
 import peakend
 from peakend.cache import load_cached
 from peakend.cli import app
-from peakend.errors import ConfigError, SchemaError
+from peakend.errors import ConfigError, SchemaError, SourceError
 from peakend.load import Dataset
 from peakend.spec import parse_spec, read_spec
 from peakend.summary import summarize_journeys
@@ -152,14 +153,49 @@ def test_cache_that_is_a_file_is_refused(tmp_path: Path) -> None:
         load_cached(DATA / "bad_score.toml", tmp_path / "file")
 
 
-def test_database_source_cannot_be_keyed(tmp_path: Path) -> None:
+def _postgres_spec(tmp_path: Path, url: str, table: str) -> Path:
     raw = {
         "name": "db",
-        "source": {"format": "postgres", "url": "postgresql://host/db", "table": "events"},
+        "source": {"format": "postgres", "url": url, "table": table},
         "columns": {"journey_id": "j", "touchpoint": "t", "ts": "ts"},
     }
-    spec = parse_spec(raw, base_dir=tmp_path)
-    with pytest.raises(ConfigError, match="export the table to Parquet"):
+    return parse_spec(raw, base_dir=tmp_path)
+
+
+@pytest.mark.parametrize("unlogged", [False, True])
+def test_a_postgres_table_is_kept_until_the_server_is_written_to(
+    tmp_path: Path, postgres_url: str, unlogged: bool
+) -> None:
+    import psycopg
+
+    table = f"cached_{uuid.uuid4().hex[:8]}"
+    kind = "UNLOGGED TABLE" if unlogged else "TABLE"
+    rows = "('J1', 'call', '2025-01-02 10:00+00'), ('J1', 'chat', '2025-01-03 10:00+00')"
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute(f"CREATE {kind} {table} (j text, t text, ts timestamptz)")
+        connection.execute(f"INSERT INTO {table} VALUES {rows}")
+        connection.execute(f"VACUUM {table}")  # (hint bits set: reading writes nothing)
+    spec = _postgres_spec(tmp_path, postgres_url, table)
+    try:
+        first = load_cached(spec, tmp_path / "c")
+        assert not first.hit and first.dataset.n_events == 2
+        # another session may write meanwhile (autovacuum): a few tries for the hit
+        hits = [load_cached(spec, tmp_path / "c").hit for _ in range(4)]
+        assert any(hits) != unlogged  # an unlogged table is never read from the cache
+        with psycopg.connect(postgres_url, autocommit=True) as connection:
+            connection.execute(f"INSERT INTO {table} VALUES ('J2', 'call', '2025-01-04 10:00+00')")
+        after = load_cached(spec, tmp_path / "c")
+        assert not after.hit and after.dataset.n_events == 3
+        if not unlogged:
+            assert f"source {table} may have changed (the PostgreSQL server" in after.message
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as connection:
+            connection.execute(f"DROP TABLE {table}")
+
+
+def test_a_postgres_source_the_cache_cannot_reach_says_what_to_fix(tmp_path: Path) -> None:
+    spec = _postgres_spec(tmp_path, "postgresql://peakend@127.0.0.1:1/peakend", "events")
+    with pytest.raises(SourceError, match=r"nothing is listening at 127\.0\.0\.1:1"):
         load_cached(spec, tmp_path / "c")
 
 

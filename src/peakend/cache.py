@@ -13,8 +13,9 @@ cache=DIR)``) writes the result once::
     DIR/key.json             what the cache was made from; written last
 
 Later loads read it back without re-validating while the key still matches:
-the size and modification time of every source file, a hash of the spec's
-content and peakend's version. Any change (or a damaged cache) re-validates the
+the size and modification time of every source file (for a PostgreSQL table or
+query, the server's position in its write-ahead log, which any write moves on), a
+hash of the spec's content and peakend's version. Any change (or a damaged cache) re-validates the
 sources and rewrites the cache, and says why in one line.
 """
 
@@ -71,7 +72,7 @@ def load_cached(
     in strict mode exactly as a fresh load does.
 
     Raises :class:`~peakend.errors.ConfigError` when ``directory`` is a file or a
-    source is not a file (a database URL cannot be keyed by size and time).
+    source is neither a file nor a PostgreSQL table or query (a path on a cluster).
     """
     if not isinstance(spec, DatasetSpec):
         spec = read_spec(spec)
@@ -114,23 +115,37 @@ def cache_key(spec: DatasetSpec) -> dict[str, Any]:
         "format": FORMAT,
         "peakend": peakend.__version__,
         "spec": hashlib.sha256(repr(content).encode()).hexdigest(),
-        "sources": [_stamp(path) for path in _source_files(spec)],
+        "sources": _source_stamps(spec),
     }
 
 
-def _source_files(spec: DatasetSpec) -> list[Path]:
-    files: list[Path] = []
+def _source_stamps(spec: DatasetSpec) -> list[dict[str, Any]]:
+    """A stamp per source file, and one per PostgreSQL source (:func:`_postgres_stamp`)."""
+    stamps: list[dict[str, Any]] = []
     for source in (spec.source, spec.outcome_source):
-        if source is not None:
-            files += _files_of(source)
-    return files
+        if source is None:
+            continue
+        if source.format == "postgres":
+            stamps.append(_postgres_stamp(source))
+        else:
+            stamps += [_stamp(path) for path in _files_of(source)]
+    return stamps
+
+
+def _postgres_stamp(source: SourceSpec) -> dict[str, Any]:
+    """A PostgreSQL table or query, keyed by the server's position in its write-ahead
+    log (:func:`~peakend.io.database.postgres_position`): it moves on with every write."""
+    from peakend.io.database import postgres_identity, postgres_position
+
+    name = source.table or "query"
+    return {"path": postgres_identity(source), "name": name, "wal": postgres_position(source)}
 
 
 def _files_of(source: SourceSpec) -> list[Path]:
     if source.path is None:
         raise ConfigError(
-            f"the cache needs sources that are files; {source.label} is a database: "
-            "remove [cache] from the spec (or --cache), or export the table to Parquet"
+            f"the cache needs sources that are files or PostgreSQL tables; {source.label} "
+            "is neither: remove [cache] from the spec (or --cache)"
         )
     path = source.path
     if path.is_dir():
@@ -172,11 +187,21 @@ def _difference(stored: dict[str, Any], key: dict[str, Any]) -> str | None:
     for source in key["sources"]:
         before = old.pop(source["path"], None)
         if before != source:
-            what = "is new" if before is None else "changed (size or modification time)"
-            return f"is out of date: source {Path(source['path']).name} {what}"
+            what = "is new" if before is None else _change(source)
+            return f"is out of date: source {_name(source)} {what}"
     if old:
-        return f"is out of date: source {Path(next(iter(old))).name} is gone"
+        return f"is out of date: source {_name(next(iter(old.values())))} is gone"
     return None
+
+
+def _name(stamp: dict[str, Any]) -> str:
+    return str(stamp.get("name") or Path(stamp["path"]).name)
+
+
+def _change(stamp: dict[str, Any]) -> str:
+    if "wal" in stamp:
+        return "may have changed (the PostgreSQL server has been written to since)"
+    return "changed (size or modification time)"
 
 
 def _write(folder: Path, dataset: Dataset, key: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ pandas.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
 import tempfile
@@ -298,6 +299,66 @@ def _duckdb_select(connection: duckdb.DuckDBPyConnection, source: SourceSpec, pa
 
 
 def _stage_postgres(source: SourceSpec, target: Path) -> None:
+    import psycopg
+
+    with _postgres(source) as connection:
+        try:
+            _numeric_as_float(connection)
+            _query_postgres(connection, source, _redact(str(source.url)), target)
+        except psycopg.Error as exc:
+            raise _failed(source, exc) from exc
+
+
+def postgres_position(source: SourceSpec) -> str:
+    """Where the PostgreSQL server of ``source`` stands in its write-ahead log.
+
+    Every change to a (logged) table moves it on at once, so an unchanged position
+    means nothing was written anywhere on the server since: what the dataset cache
+    keys a PostgreSQL source by, as it keys a file by its size and modification time.
+    The insert position on a primary, the replayed one on a standby. A table source
+    that is unlogged (its writes bypass the log) gets a position of its own each
+    time, so it is never read from the cache.
+
+    Raises
+    ------
+    SourceError
+        As :func:`stage_database` (no ``url``, no psycopg, the server not reached).
+    """
+    import psycopg
+
+    with _postgres(source) as connection:
+        try:
+            (standby,) = _one(connection, "SELECT pg_is_in_recovery()")
+            at = "pg_last_wal_replay_lsn()" if standby else "pg_current_wal_insert_lsn()"
+            (position,) = _one(connection, f"SELECT CAST({at} AS text)")
+            if source.table and _unlogged(connection, source.table):
+                return f"{position} (unlogged table, read at {dt.datetime.now(dt.UTC)})"
+        except psycopg.Error as exc:
+            raise _failed(source, exc) from exc
+    return str(position)
+
+
+def postgres_identity(source: SourceSpec) -> str:
+    """What ``source`` reads, without the password: URL and table, or URL and query."""
+    what = f"table {source.table}" if source.table else f"query {source.query}"
+    return f"{_redact(str(source.url))} {what}"
+
+
+def _one(connection: Any, query: str, *args: Any) -> tuple[Any, ...]:
+    row = connection.execute(query, args or None).fetchone()
+    return tuple(row) if row is not None else (None,)
+
+
+def _unlogged(connection: Any, table: str) -> bool:
+    (persistence,) = _one(
+        connection, "SELECT relpersistence FROM pg_class WHERE oid = to_regclass(%s)", table
+    )
+    return bool(persistence == "u")
+
+
+@contextlib.contextmanager
+def _postgres(source: SourceSpec) -> Iterator[Any]:
+    """A connection to the PostgreSQL server of ``source`` (closed after)."""
     try:
         import psycopg
     except ImportError as exc:
@@ -308,19 +369,18 @@ def _stage_postgres(source: SourceSpec, target: Path) -> None:
         raise SourceError(
             "a postgres source needs `url`, e.g. postgresql://user:password@host:5432/database"
         )
-    where = _redact(source.url)
     try:
         connection = psycopg.connect(source.url, connect_timeout=10)
     except psycopg.Error as exc:
         raise _connect_error(source.url, exc) from exc
-    try:
-        with connection:
-            _numeric_as_float(connection)
-            _query_postgres(connection, source, where, target)
-    except psycopg.Error as exc:
-        what = "the query failed" if source.query else "reading failed"
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SourceError(f"PostgreSQL {where}: {what}: {detail}") from exc
+    with connection:
+        yield connection
+
+
+def _failed(source: SourceSpec, exc: Exception) -> SourceError:
+    what = "the query failed" if source.query else "reading failed"
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return SourceError(f"PostgreSQL {_redact(str(source.url))}: {what}: {detail}")
 
 
 def _numeric_as_float(connection: Any) -> None:
