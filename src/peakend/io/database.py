@@ -350,10 +350,18 @@ def _one(connection: Any, query: str, *args: Any) -> tuple[Any, ...]:
 
 
 def _unlogged(connection: Any, table: str) -> bool:
-    (persistence,) = _one(
-        connection, "SELECT relpersistence FROM pg_class WHERE oid = to_regclass(%s)", table
+    """Whether ``table`` (named as the source names it: exact case) is unlogged."""
+    schema, name = _split_table(table)
+    (unlogged,) = _one(
+        connection,
+        "SELECT bool_or(c.relpersistence = 'u') FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relname = %s AND (n.nspname = %s OR CAST(%s AS text) IS NULL)",
+        name,
+        schema,
+        schema,
     )
-    return bool(persistence == "u")
+    return bool(unlogged)
 
 
 @contextlib.contextmanager
