@@ -1,25 +1,30 @@
-"""Source benchmark: JSON lines and databases loaded by the DuckDB loader against pandas.
+"""Source benchmark: JSON lines, databases and Windows-1252 CSV, DuckDB loader against pandas.
 
 Run from the repository root::
 
     .venv/bin/python bench/sources.py                  # the 1M-event log
     .venv/bin/python bench/sources.py --events 100k --only jsonl,sqlite
     .venv/bin/python bench/sources.py --events 10M --only jsonl --skip pandas,whole_frame
+    .venv/bin/python bench/sources.py --only cp1252      # a CSV file Excel on Windows wrote
 
 It writes the events of a generated log (``bench/data/peakend-<size>``, made by
 ``bench/engine.py``'s ``prepare`` when missing) once as JSON lines, as a table of a
-SQLite file and of a DuckDB file, and, when ``PEAKEND_TEST_POSTGRES_URL`` names a
-server, as a PostgreSQL table; each with a spec whose outcomes stay the log's
+SQLite file and of a DuckDB file, as a CSV file in Windows-1252 (a comment with
+``€`` and ``é`` first, so the encoding is found, not declared), and, when
+``PEAKEND_TEST_POSTGRES_URL`` names a server, as a PostgreSQL table; each with a
+spec whose outcomes stay the log's
 Parquet file. For each source it times, as its own process under
 ``/usr/bin/time``:
 
 * ``<source>_duckdb``: ``peakend validate SPEC --json`` with the DuckDB loader
-  (JSON lines read in place, a database streamed into Parquet a chunk at a time);
+  (JSON lines read in place, a database streamed into Parquet a chunk at a time,
+  the Windows-1252 file read from a UTF-8 copy);
 * ``<source>_pandas``: the same with the pandas loader;
 * ``<source>_whole_frame``: the obvious way to read the source into pandas alone,
-  before any check: ``pandas.read_json(lines=True)`` of the file, or the driver's
-  ``fetchall`` into ``DataFrame.from_records`` (how both loaders read databases
-  before the rows were streamed).
+  before any check: ``pandas.read_json(lines=True)`` of the file,
+  ``pandas.read_csv(encoding="cp1252", dtype=str)``, or the driver's ``fetchall``
+  into ``DataFrame.from_records`` (how both loaders read databases before the rows
+  were streamed).
 
 The Parquet log itself (``parquet_duckdb``) is the reference. Output is
 ``name: value`` lines: seconds and peak memory of each contender, and the ratios of
@@ -43,7 +48,7 @@ sys.path.insert(0, str(HERE))
 import engine as engine_bench  # noqa: E402  (bench/engine.py: the shared generator)
 import xes as xes_bench  # noqa: E402  (bench/xes.py: timing a process)
 
-SOURCES = ("jsonl", "sqlite", "duckdb", "postgres")
+SOURCES = ("jsonl", "sqlite", "duckdb", "postgres", "cp1252")
 COLUMNS = (
     "journey_id, customer_id, strftime(ts, '%Y-%m-%dT%H:%M:%S.%g+00:00') AS ts, seq, "
     "touchpoint, channel, initiated_by, score, valence, text, lang"
@@ -78,6 +83,8 @@ def _write_copy(name: str, folder: Path, query: str) -> str:
         if name == "jsonl":
             db.execute(f"COPY ({query}) TO '{folder}/events.jsonl' (FORMAT json)")
             return f'path = "{folder}/events.jsonl"'
+        if name == "cp1252":
+            return _to_cp1252(db, folder, query)
         if name == "duckdb":
             (folder / "events.duckdb").unlink(missing_ok=True)
             db.execute(f"ATTACH '{folder}/events.duckdb' AS out")
@@ -88,6 +95,19 @@ def _write_copy(name: str, folder: Path, query: str) -> str:
         if name == "sqlite":
             return _to_sqlite(folder / "events.sqlite", names, rows)
         return _to_postgres(names, rows)
+
+
+def _to_cp1252(db: duckdb.DuckDBPyConnection, folder: Path, query: str) -> str:
+    """The events as CSV in Windows-1252, the first comment holding ``€`` and ``é``."""
+    text = "CASE WHEN row_number() OVER () = 1 THEN 'Prijs €, café' ELSE text END"
+    first = f"SELECT * REPLACE ({text} AS text) FROM ({query})"
+    utf8, target = folder / "events-utf8.csv", folder / "events-cp1252.csv"
+    db.execute(f"COPY ({first}) TO '{utf8}' (HEADER)")
+    with utf8.open(encoding="utf-8", newline="") as text, target.open("wb") as out:
+        while block := text.read(1 << 24):
+            out.write(block.encode("cp1252", errors="replace"))
+    utf8.unlink()
+    return f'path = "{target}"'
 
 
 def _to_sqlite(path: Path, names: list[str], rows: duckdb.DuckDBPyConnection) -> str:
@@ -124,6 +144,8 @@ def whole_frame(name: str, spec: Path) -> str:
     prelude = f"from peakend.spec import read_spec; s = read_spec({str(spec)!r}).source; "
     if name == "jsonl":
         return prelude + "import pandas as pd; pd.read_json(s.path, lines=True, dtype=False)"
+    if name == "cp1252":
+        return prelude + "import pandas as pd; pd.read_csv(s.path, encoding='cp1252', dtype=str)"
     if name == "sqlite":
         connect = "import sqlite3; c = sqlite3.connect(s.path)"
     elif name == "duckdb":

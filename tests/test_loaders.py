@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -277,6 +278,88 @@ def test_json_lines_in_another_encoding_load_in_pandas_and_say_why(
     loaded = load(tmp_path / "jsonl.toml")
     assert loaded.report.loader == "pandas (JSON lines in latin-1)"
     assert "café" in loaded.events["channel"].to_pylist()
+
+
+ENCODED = """journey_id,touchpoint,ts,score,text
+J1,call,2025-01-02T10:00:00Z,4,"Prijs € 12 – ‘prima’"
+J1,chat,2025-01-03T10:00:00Z,x,café
+J2,call,2025-01-02T11:00:00Z,2,
+"""
+ENCODED_SPEC = """name = "encoded"
+[source]
+path = "events.csv"
+{encoding}
+[columns]
+journey_id = "journey_id"
+touchpoint = "touchpoint"
+ts = "ts"
+score = "score"
+text = "text"
+[scales.score]
+low = 1
+high = 5
+"""
+
+
+@pytest.mark.parametrize(
+    ("written", "declared", "loader"),
+    [
+        ("cp1252", None, "duckdb"),  # found not to be UTF-8: read as Windows-1252
+        ("cp1252", "cp1252", "duckdb"),
+        ("utf-16", None, "duckdb"),  # a byte-order mark says UTF-16
+        ("utf-8-sig", None, "duckdb"),  # Excel's "CSV UTF-8"
+        ("cp1252 gzip", None, "duckdb"),
+        ("cp1252 undefined", None, "duckdb"),  # not Windows-1252 after all: Latin-1
+        ("cp1252 undefined", "cp1252", "pandas (bytes that are not valid cp1252)"),
+    ],
+)
+def test_csv_in_another_encoding_is_read_in_place_from_a_utf8_copy(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    written: str,
+    declared: str | None,
+    loader: str,
+) -> None:
+    encoding, _, extra = written.partition(" ")
+    data = ENCODED.encode(encoding)
+    if extra == "undefined":  # a byte Windows-1252 leaves undefined, on the last row
+        data = data.replace(b"J2,call", b"J2,c\x81ll")
+    if extra == "gzip":
+        data = gzip.compress(data)
+    (tmp_path / "events.csv").write_bytes(data)
+    line = f'encoding = "{declared}"' if declared else ""
+    (tmp_path / "e.toml").write_text(ENCODED_SPEC.format(encoding=line), encoding="utf-8")
+    (tmp_path / "spill").mkdir()
+    monkeypatch.setenv("PEAKEND_TEMP_DIR", str(tmp_path / "spill"))
+    by_pandas, by_duckdb = both(tmp_path / "e.toml", monkeypatch)
+    assert by_duckdb.report.loader == loader
+    assert by_pandas.report.loader.startswith("pandas")
+    assert_same_data(by_pandas, by_duckdb)
+    assert not list((tmp_path / "spill").iterdir())  # the copy lasts one load
+    if extra != "undefined":
+        assert "Prijs \u20ac 12 \u2013 \u2018prima\u2019" in by_duckdb.events["text"].to_pylist()
+    notes = [p.fix for p in by_duckdb.report.problems if str(p.reason) == "format_detected"]
+    if encoding == "cp1252" and declared is None:
+        found = "latin-1" if extra == "undefined" else "cp1252"
+        assert any(f"read as {found}" in note for note in notes)
+
+
+def test_outcomes_in_windows_1252_are_read_from_a_utf8_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = Path(__file__).parent / "data"
+    for name in ("outcome_source.toml", "events_without_outcomes.csv"):
+        shutil.copy(data / name, tmp_path / name)
+    text = (
+        (data / "outcomes.csv")
+        .read_text("utf-8")
+        .replace("O2,dissatisfied", "O\u20ac2,dissatisfied")
+    )
+    (tmp_path / "outcomes.csv").write_bytes(text.encode("cp1252"))
+    by_pandas, by_duckdb = both(tmp_path / "outcome_source.toml", monkeypatch)
+    assert by_duckdb.report.loader == "duckdb"
+    assert any("O\u20ac2" in p.message() for p in by_duckdb.report.problems)  # no events
+    assert_same_data(by_pandas, by_duckdb)
 
 
 def to_sqlite(out: Path, query: str, name: str) -> Path:

@@ -146,11 +146,16 @@ def sniff_encoding(data: bytes) -> tuple[str, str | None]:
             data.decode(name)
         except UnicodeDecodeError:
             continue
-        return name, (
-            f"the file is not valid UTF-8; read as {name}. If accents look wrong, set "
-            'encoding = "..." in [source]'
-        )
+        return name, not_utf8_note(name)
     return "latin-1", None  # unreachable: latin-1 decodes every byte
+
+
+def not_utf8_note(encoding: str) -> str:
+    """What :func:`sniff_encoding` says of a file it reads as ``encoding``, not UTF-8."""
+    return (
+        f"the file is not valid UTF-8; read as {encoding}. If accents look wrong, set "
+        'encoding = "..." in [source]'
+    )
 
 
 def sniff_delimiter(text: str) -> tuple[str, str | None]:

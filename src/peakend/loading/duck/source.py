@@ -14,7 +14,8 @@ import tempfile
 from pathlib import Path
 
 from peakend.io.database import DATABASE_FORMATS, stage_database
-from peakend.io.sniff import read_file_bytes, sniff_delimiter, sniff_encoding
+from peakend.io.sniff import not_utf8_note, read_file_bytes, sniff_delimiter, sniff_encoding
+from peakend.io.transcode import utf8_copy
 from peakend.loading.duck.base import TEXT_FORMATS, DuckBase, Unsupported, _csv_frame
 from peakend.loading.duck.sql import _lit, _q
 from peakend.resources import spill_root
@@ -35,7 +36,13 @@ _CSV_SMALLEST_BUFFER = 8 * 1024 * 1024
 _CSV_BUFFERS = 4
 """Buffers a smaller file is read in (:func:`_csv_buffer`)."""
 _ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "latin-1": "latin-1", "latin1": "latin-1"}
-_ENCODINGS |= {"iso-8859-1": "latin-1"}
+_ENCODINGS |= {"iso-8859-1": "latin-1", "utf-8-sig": "utf-8"}
+"""Encodings DuckDB's CSV reader reads itself, by their DuckDB names (it skips a
+UTF-8 byte-order mark). A file in another is read from a UTF-8 copy
+(:meth:`SourceReading._utf8_copy`)."""
+_DETECTED = ("cp1252", "latin-1")
+"""What a file found not to be UTF-8 is read as: the first in which every byte is
+valid (as :func:`~peakend.io.sniff.sniff_encoding` decides for the whole file)."""
 
 
 class SourceReading(DuckBase):
@@ -129,16 +136,23 @@ class SourceReading(DuckBase):
 
     def _csv_scan(self, source: SourceSpec, path: str, main: bool) -> str:
         """``read_csv`` with the delimiter and encoding the pandas reader would use,
-        every column as text."""
+        every column as text; a file in an encoding DuckDB's reader lacks (or found
+        not to be UTF-8) is read from a UTF-8 copy."""
         assert source.path is not None
         head, compression = _opening(source)
-        duck_encoding, delimiter = self._csv_dialect(source, head, main)
+        decided = _csv_encoding(source, head)
+        file = source.path
+        if decided[0].lower() not in _ENCODINGS or _detected(source, decided[0]):
+            file, decided = self._utf8_copy(source, decided, main)
+            head, compression = read_file_bytes(file, limit=_HEAD_BYTES), "none"
+            path = _lit(str(file))
+        duck_encoding, delimiter = self._csv_dialect(source, head, main, decided)
         options = (
             f"header = true, delim = {_lit(delimiter)}, "
             f"quote = '\"', escape = '\"', encoding = {_lit(duck_encoding)}, "
             f"compression = {_lit(compression)}, "
             "null_padding = false, strict_mode = true, "
-            f"buffer_size = {_csv_buffer(source.path.stat().st_size)}"
+            f"buffer_size = {_csv_buffer(file.stat().st_size)}"
         )
         if main:
             self._csv_read = f"{path}, {options}"
@@ -179,19 +193,51 @@ class SourceReading(DuckBase):
         self.db.sql(f"CREATE OR REPLACE VIEW raw_typed AS SELECT {cells} FROM {scan}")
         return "raw_typed"
 
-    def _csv_dialect(self, source: SourceSpec, head: bytes, main: bool) -> tuple[str, str]:
-        """The encoding (as DuckDB and Spark name it) and delimiter of a CSV source.
+    def _utf8_copy(
+        self, source: SourceSpec, decided: tuple[str, str | None], main: bool
+    ) -> tuple[Path, tuple[str, str | None]]:
+        """A UTF-8 copy of a CSV source in an encoding DuckDB's reader lacks (for this
+        load only, :meth:`_staging_folder`), and its encoding and note as read.
 
-        Reads the header into ``self.header`` and notes a detected delimiter once
-        (``main``). What only the pandas reader can do raises :class:`Unsupported`.
+        A file found not to be UTF-8 is read as Windows-1252, else Latin-1, as the
+        pandas loader decides for the whole file (from the one its first bytes
+        allow). Bytes not valid in a declared
+        encoding are left to the pandas loader, which sets their rows aside.
         """
-        encoding = source.encoding
-        if encoding is None:
-            encoding, note = sniff_encoding(head)
-            if note:
-                raise Unsupported("encoding to detect: set `encoding` in [source]")
+        assert source.path is not None
+        encoding, note = decided
+        detected = _detected(source, encoding)
+        tries = _DETECTED[_DETECTED.index(encoding) :] if detected else (encoding,)
+        target = self._staging_folder("raw_utf8" if main else "outsrc_utf8") / "source.csv"
+        try:
+            used = utf8_copy(source.path, tries, target)
+        except UnicodeDecodeError as exc:
+            raise Unsupported(f"bytes that are not valid {encoding}") from exc
+        except LookupError as exc:
+            raise Unsupported(f"encoding {encoding}") from exc
+        return target, ("utf-8", not_utf8_note(used) if detected else note)
+
+    def _csv_dialect(
+        self,
+        source: SourceSpec,
+        head: bytes,
+        main: bool,
+        decided: tuple[str, str | None] | None = None,
+    ) -> tuple[str, str]:
+        """The encoding (as DuckDB and Spark name it) and delimiter of a CSV source
+        whose content begins with ``head``.
+
+        ``decided``: the encoding to read it in, and the note that it was detected
+        (default: :func:`_csv_encoding`). Reads the header into ``self.header`` and
+        notes a detected encoding and delimiter once (``main``), in the pandas
+        loader's order. What only the pandas reader can do raises
+        :class:`Unsupported`.
+        """
+        encoding, encoding_note = decided or _csv_encoding(source, head)
         if encoding.lower() not in _ENCODINGS:
             raise Unsupported(f"encoding {encoding}")
+        if encoding_note and main:
+            self._format_note(encoding_note)
         text = head.decode(encoding, errors="replace").removeprefix("\ufeff")
         if not text.strip():
             raise Unsupported("empty file")
@@ -203,8 +249,37 @@ class SourceReading(DuckBase):
         if len(self.header) < 2:
             raise Unsupported("one column: set `delimiter` in [source]")
         if note and main:
-            self._add(Problem(Reason.FORMAT_DETECTED, Severity.INFO, self.label, None, 1, fix=note))
+            self._format_note(note)
         return _ENCODINGS[encoding.lower()], delimiter
+
+    def _format_note(self, note: str) -> None:
+        """Say what was found out about the source's format (encoding, delimiter)."""
+        self._add(Problem(Reason.FORMAT_DETECTED, Severity.INFO, self.label, None, 1, fix=note))
+
+
+def _csv_encoding(source: SourceSpec, head: bytes) -> tuple[str, str | None]:
+    """The encoding a CSV source is declared in, or the one found from its first bytes
+    ``head`` and the note saying so (:func:`~peakend.io.sniff.sniff_encoding`)."""
+    if source.encoding is not None:
+        return source.encoding, None
+    return sniff_encoding(_whole_characters(head))
+
+
+def _detected(source: SourceSpec, encoding: str) -> bool:
+    """Whether ``encoding`` is what a source without a declared encoding was found to
+    be, not being UTF-8 (read from a UTF-8 copy: DuckDB's Latin-1 refuses the bytes
+    that make a file Latin-1 rather than Windows-1252)."""
+    return source.encoding is None and encoding in _DETECTED
+
+
+def _whole_characters(head: bytes) -> bytes:
+    """``head`` without a UTF-8 character that the cut at its end split."""
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.end == len(head) and exc.reason == "unexpected end of data":
+            return head[: exc.start]
+    return head
 
 
 def _utf8_lines(source: SourceSpec) -> str:
