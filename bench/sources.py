@@ -1,4 +1,4 @@
-"""Source benchmark: JSON lines, databases and Windows-1252 CSV, DuckDB loader against pandas.
+"""Source benchmark: JSON lines, databases and CSV as exported, DuckDB loader against pandas.
 
 Run from the repository root::
 
@@ -6,11 +6,14 @@ Run from the repository root::
     .venv/bin/python bench/sources.py --events 100k --only jsonl,sqlite
     .venv/bin/python bench/sources.py --events 10M --only jsonl --skip pandas,whole_frame
     .venv/bin/python bench/sources.py --only cp1252      # a CSV file Excel on Windows wrote
+    .venv/bin/python bench/sources.py --only day_first   # times as 31-12-2024 23:59:00
 
 It writes the events of a generated log (``bench/data/peakend-<size>``, made by
 ``bench/engine.py``'s ``prepare`` when missing) once as JSON lines, as a table of a
 SQLite file and of a DuckDB file, as a CSV file in Windows-1252 (a comment with
-``€`` and ``é`` first, so the encoding is found, not declared), and, when
+``€`` and ``é`` first, so the encoding is found, not declared), as a CSV file with
+day-first local times (``timestamp_format = "%d-%m-%Y %H:%M:%S"``, Amsterdam time),
+and, when
 ``PEAKEND_TEST_POSTGRES_URL`` names a server, as a PostgreSQL table; each with a
 spec whose outcomes stay the log's
 Parquet file. For each source it times, as its own process under
@@ -48,7 +51,7 @@ sys.path.insert(0, str(HERE))
 import engine as engine_bench  # noqa: E402  (bench/engine.py: the shared generator)
 import xes as xes_bench  # noqa: E402  (bench/xes.py: timing a process)
 
-SOURCES = ("jsonl", "sqlite", "duckdb", "postgres", "cp1252")
+SOURCES = ("jsonl", "sqlite", "duckdb", "postgres", "cp1252", "day_first")
 COLUMNS = (
     "journey_id, customer_id, strftime(ts, '%Y-%m-%dT%H:%M:%S.%g+00:00') AS ts, seq, "
     "touchpoint, channel, initiated_by, score, valence, text, lang"
@@ -85,6 +88,13 @@ def _write_copy(name: str, folder: Path, query: str) -> str:
             return f'path = "{folder}/events.jsonl"'
         if name == "cp1252":
             return _to_cp1252(db, folder, query)
+        if name == "day_first":
+            day_first = query.replace("'%Y-%m-%dT%H:%M:%S.%g+00:00'", "'%d-%m-%Y %H:%M:%S'")
+            db.execute(f"COPY ({day_first}) TO '{folder}/events-day-first.csv' (HEADER)")
+            return (
+                f'path = "{folder}/events-day-first.csv"\n'
+                'timestamp_format = "%d-%m-%Y %H:%M:%S"\ntimezone = "Europe/Amsterdam"'
+            )
         if name == "duckdb":
             (folder / "events.duckdb").unlink(missing_ok=True)
             db.execute(f"ATTACH '{folder}/events.duckdb' AS out")
@@ -146,6 +156,8 @@ def whole_frame(name: str, spec: Path) -> str:
         return prelude + "import pandas as pd; pd.read_json(s.path, lines=True, dtype=False)"
     if name == "cp1252":
         return prelude + "import pandas as pd; pd.read_csv(s.path, encoding='cp1252', dtype=str)"
+    if name == "day_first":
+        return prelude + "import pandas as pd; pd.read_csv(s.path, dtype=str)"
     if name == "sqlite":
         connect = "import sqlite3; c = sqlite3.connect(s.path)"
     elif name == "duckdb":

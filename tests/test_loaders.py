@@ -362,6 +362,64 @@ def test_outcomes_in_windows_1252_are_read_from_a_utf8_copy(
     assert_same_data(by_pandas, by_duckdb)
 
 
+DAY_FIRST = """
+SELECT journey_id, customer_id,
+  CASE row_number() OVER () % 211
+       WHEN 1 THEN 'not a time'
+       WHEN 2 THEN strftime(ts, '%-d-%-m-%Y %-H:%M')
+       WHEN 3 THEN strftime(ts, '%d-%m-%y %H:%M')
+       WHEN 4 THEN '31-02-2024 10:00'
+       WHEN 5 THEN '31-03-2024 02:30'
+       WHEN 6 THEN strftime(ts, '%d-%m-%Y %H:%M') || '+01:00'
+       WHEN 7 THEN '  ' || strftime(ts, '%d-%m-%Y   %H:%M') || ' '
+       WHEN 8 THEN strftime(ts, '%d-%m-%Y %H:%M:%S')
+       WHEN 9 THEN ''
+       ELSE strftime(ts, '%d-%m-%Y %H:%M') END AS ts,
+  seq, touchpoint, channel, initiated_by, score, text, lang
+FROM events
+"""
+
+
+def _day_first_spec(generated: Path, name: str, fmt: str) -> Path:
+    extra = f'timestamp_format = "{fmt}"\ntimezone = "Europe/Amsterdam"'
+    return csv_spec(generated, "day_first.csv", name, extra)
+
+
+def test_a_declared_timestamp_format_is_read_by_duckdb_as_by_pandas(
+    generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    to_csv(generated, DAY_FIRST, "day_first.csv")
+    spec = _day_first_spec(generated, "day_first.toml", "%d-%m-%Y %H:%M")
+    by_pandas, by_duckdb = both(spec, monkeypatch)
+    assert by_duckdb.report.loader == "duckdb"
+    bad = by_duckdb.quarantine[by_duckdb.quarantine["reason"] == "bad_timestamp"]
+    assert {"not a time", "31-02-2024 10:00", "31-03-2024 02:30"} <= set(bad["value"])
+    assert len(bad) > 5 * 400  # the two-digit years, offsets and seconds too
+    assert_same(by_pandas, by_duckdb)
+
+
+def test_a_time_only_pandas_reads_in_a_declared_format_sends_the_load_to_pandas(
+    generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    to_csv(
+        generated, DAY_FIRST.replace("'31-02-2024 10:00'", "'05-03-2024 09:07:60'"), "day_first.csv"
+    )
+    spec = _day_first_spec(generated, "leap.toml", "%d-%m-%Y %H:%M:%S")  # a leap second
+    by_pandas, by_duckdb = both(spec, monkeypatch)
+    assert by_duckdb.report.loader.startswith("pandas ("), by_duckdb.report.loader
+    assert_same_data(by_pandas, by_duckdb)
+
+
+@pytest.mark.parametrize("fmt", ["%Y-%m-%d %H:%M", "%d %b %Y %H:%M", "%d-%m-%Y %H:%M:%S.%f"])
+def test_other_timestamp_formats_are_read_by_pandas(
+    generated: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    to_csv(generated, "SELECT * FROM events LIMIT 50", "day_first.csv")
+    monkeypatch.setenv("PEAKEND_LOADER", "duckdb")
+    loaded = load(_day_first_spec(generated, "other.toml", fmt))
+    assert loaded.report.loader == f"pandas (timestamp_format {fmt!r})"
+
+
 def to_sqlite(out: Path, query: str, name: str) -> Path:
     """Write what ``query`` returns (over ``events``) into a SQLite table ``events``,
     with whole-number journey ids (one missing) and a score column that mixes whole

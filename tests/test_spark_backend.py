@@ -302,6 +302,9 @@ def test_what_spark_cannot_load_is_refused_with_the_option_to_drop(
     xes = Path(__file__).resolve().parents[1] / "examples" / "receipt_wabo_permit.toml"
     with pytest.raises(ConfigError, match=r"cannot load a log in XES yet; drop --backend spark"):
         load(xes, backend="spark")
+    day_first = Path(__file__).parent / "data" / "semicolon_decimal.toml"
+    with pytest.raises(ConfigError, match=r"cannot load a declared timestamp_format yet; drop"):
+        load(day_first, backend="spark")
     with pytest.raises(ConfigError, match=r"drop --cache .* or drop --backend spark"):
         load(demo_spec_path(), backend="spark", cache=tmp_path / "cache")
     with pytest.raises(ConfigError, match=r"--backend='flink' is not a backend"):

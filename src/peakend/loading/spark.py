@@ -68,6 +68,8 @@ def load_on_spark(spec: DatasetSpec, session: SparkSession | None = None) -> Dat
     why = unsupported(spec) or next(
         (_LOCAL_ONLY[s.format] for s in sources if s.format in _LOCAL_ONLY), None
     )
+    if spec.source.timestamp_format and not why:
+        why = "declared timestamp_format"  # (Spark parses times by its own rules)
     if why:
         raise ConfigError(f"{spec.name}: the Spark backend cannot load a {why} yet; {DROP_OPTION}")
     _refuse_database_on_cluster(spec, sources, session)

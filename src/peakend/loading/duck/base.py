@@ -56,12 +56,20 @@ def unsupported(spec: DatasetSpec) -> str | None:
         (source.format not in NATIVE, f"{source.format} source"),
         (_unlocated(source), "no file path"),
         (source.header_rows != 1 or source.skip_rows != 0, "extra header rows"),
-        (source.timestamp_format is not None, "timestamp_format"),
+        (_unread_format(source), f"timestamp_format {source.timestamp_format!r}"),
         (bool(spec.touchpoint_parts), "joined touchpoint"),
         (ROW_ID in dict(spec.columns).values(), "@row journey ids"),
     ]
     reasons = [why for failed, why in checks if failed]
     return ", ".join(reasons) or None
+
+
+def _unread_format(source: SourceSpec) -> bool:
+    """Whether ``source`` declares a ``timestamp_format`` the SQL loaders do not read."""
+    from peakend.loading.duck.time_format import format_pattern
+
+    fmt = source.timestamp_format
+    return fmt is not None and format_pattern(fmt) is None
 
 
 def _unlocated(source: SourceSpec) -> bool:

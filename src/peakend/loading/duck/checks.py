@@ -151,7 +151,7 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
     def _first_time_shape(self) -> str | None:
         """The shape of the source's first time, when every time may have it
         (:func:`~peakend.loading.duck.columns.timestamp_shape`)."""
-        if "ts" not in self.columns:
+        if "ts" not in self.columns or self.spec.source.timestamp_format:
             return None
         column = _q(self.columns["ts"])
         first = self.db.sql(f"SELECT {column} FROM raw_cells WHERE {column} IS NOT NULL LIMIT 1")

@@ -11,8 +11,9 @@ from pathlib import Path
 from peakend.loading.duck.base import Unsupported
 from peakend.loading.duck.problems import ProblemRecording
 from peakend.loading.duck.sql import _changed_by_text, _in_list, _lit, _q, _strip, _text_lower
+from peakend.loading.duck.time_format import format_pattern
 from peakend.schema import Scale
-from peakend.validate import _UTC_NAME, SQL_TIME
+from peakend.validate import _OFFSET, _UTC_NAME, SQL_TIME
 
 #: The text roles of the events, in the order of the events' query: each is stripped
 #: (:meth:`~peakend.loading.duck.base.DuckBase._text_of`) unless read as it is.
@@ -229,6 +230,8 @@ class ColumnValues(ProblemRecording):
         self._ts_by_nulls = kind == "instant" or (kind == "text" and bool(self._ts_shape))
         if kind == "text" and self._ts_shape:
             return self._shaped_timestamp_sql(col, self._ts_shape)
+        if kind == "text" and self.spec.source.timestamp_format:
+            return self._formatted_timestamp_sql(col, self.spec.source.timestamp_format)
         if kind == "instant":
             return [
                 f"{_q(col)} AS ts",
@@ -255,6 +258,32 @@ class ColumnValues(ProblemRecording):
             ts = local_ok
         return [
             f"{ts} AS ts",
+            f"{present} AS ts_present",
+            f"({present} AND NOT {offset}) AS ts_naive",
+            f"({present} AND {offset}) AS ts_offset",
+        ]
+
+    def _formatted_timestamp_sql(self, col: str, fmt: str) -> list[str]:
+        """The times of text column ``col`` written in the declared format ``fmt``
+        (:mod:`~peakend.loading.duck.time_format`), local times in the source's zone.
+
+        A time with an offset where the pandas reader sees one, or not of the shape
+        the format gives, is NULL here; the pandas reader then confirms it cannot
+        read it either (:meth:`_confirm_timestamps`).
+        """
+        pattern = format_pattern(fmt)
+        if pattern is None:
+            raise Unsupported(f"timestamp_format {fmt!r}")
+        text = _strip(_q(col))
+        offset = f"coalesce(regexp_matches({text}, {_lit('(?i)' + _OFFSET.pattern)}), FALSE)"
+        shaped = f"coalesce(regexp_full_match({text}, {_lit(pattern)}), FALSE)"
+        local = self._local_time_sql(
+            f"try_strptime({text}, {_lit(fmt)})", _lit(self.spec.source.timezone)
+        )
+        self._confirm_timestamps(col, "ts_present AND ts IS NULL")
+        present = f"{_q(col)} IS NOT NULL"
+        return [
+            f"CASE WHEN {offset} OR NOT {shaped} THEN NULL ELSE {local} END AS ts",
             f"{present} AS ts_present",
             f"({present} AND NOT {offset}) AS ts_naive",
             f"({present} AND {offset}) AS ts_offset",

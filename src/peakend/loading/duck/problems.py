@@ -126,7 +126,7 @@ class ProblemRecording(DuckBase):
         zone = self.spec.source.timezone
 
         def readable(values: pd.Series) -> bool:
-            parsed = parse_timestamps(values, timezone=zone, fmt=None)
+            parsed = parse_timestamps(values, timezone=zone, fmt=self.spec.source.timestamp_format)
             return bool(parsed.values.notna().any())
 
         self._confirm_unreadable(column, flag, readable)
