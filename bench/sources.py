@@ -103,7 +103,7 @@ def _write_copy(name: str, folder: Path, query: str) -> str:
         rows = db.execute(query)
         names = [d[0] for d in rows.description]
         if name == "sqlite":
-            return _to_sqlite(folder / "events.sqlite", names, rows)
+            return write_sqlite(folder / "events.sqlite", names, rows)
         return _to_postgres(names, rows)
 
 
@@ -120,7 +120,10 @@ def _to_cp1252(db: duckdb.DuckDBPyConnection, folder: Path, query: str) -> str:
     return f'path = "{target}"'
 
 
-def _to_sqlite(path: Path, names: list[str], rows: duckdb.DuckDBPyConnection) -> str:
+def write_sqlite(path: Path, names: list[str], rows: duckdb.DuckDBPyConnection) -> str:
+    """The rows of query result ``rows`` as SQLite table ``events`` in a new file
+    ``path`` (through Python's driver: DuckDB's SQLite writer is an extension it
+    would download); returns the spec's lines for it."""
     path.unlink(missing_ok=True)
     with sqlite3.connect(path) as connection:
         connection.execute(f"CREATE TABLE events ({', '.join(names)})")

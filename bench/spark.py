@@ -46,6 +46,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import engine as engine_bench  # noqa: E402  (bench/engine.py, found through sys.path)
+import sources as sources_bench  # noqa: E402  (bench/sources.py: writing a SQLite copy)
 
 BACKENDS = ("duckdb", "spark")
 PEAKEND = [sys.executable, "-m", "peakend"]
@@ -105,18 +106,9 @@ def planted_spec(events: Path, fmt: str = "csv") -> Path:
 
 
 def _to_sqlite(query: str, path: Path) -> None:
-    """What ``query`` returns as SQLite table ``events`` (through Python's driver:
-    DuckDB's SQLite writer is an extension it would download)."""
-    import sqlite3
-
+    """What ``query`` returns as SQLite table ``events``."""
     rows = duckdb.connect().execute(query)
-    names = [d[0] for d in rows.description]
-    with sqlite3.connect(path) as sqlite:
-        sqlite.execute(f"CREATE TABLE events ({', '.join(names)})")
-        marks = ", ".join("?" * len(names))
-        while chunk := rows.fetchmany(100_000):
-            sqlite.executemany(f"INSERT INTO events VALUES ({marks})", chunk)
-    sqlite.close()
+    sources_bench.write_sqlite(path, [d[0] for d in rows.description], rows)
 
 
 def run(cmd: list[str], stdout: Path) -> tuple[float, float]:
