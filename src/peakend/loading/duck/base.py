@@ -214,7 +214,17 @@ class DuckBase(_Loader):
 
     def _bad_rows(self, where: str, *, limit: int | None = None) -> pd.DataFrame:
         """Raw rows of the events where ``where`` (over the event columns) holds."""
-        return self._rows("raw", f"{ROW} IN (SELECT {ROW} FROM ev WHERE {where})", limit=limit)
+        if limit is None or not self._file_order:
+            return self._rows("raw", f"{ROW} IN (SELECT {ROW} FROM ev WHERE {where})", limit=limit)
+        # The first rows of a file read in order: their numbers from the table of
+        # events, then the file read only up to the last of them. (Matching every
+        # number against the whole file read it all, on one thread: 5 s for the
+        # first five of ten million local times.)
+        first = f"SELECT {ROW} FROM ev WHERE {where} ORDER BY {ROW} LIMIT {limit}"
+        numbers = [int(row[0]) for row in self.db.sql(first).fetchall()]
+        listed = ", ".join(map(str, numbers)) or "NULL"
+        head = f"(SELECT * FROM raw LIMIT {max(numbers, default=0)})"
+        return self._rows(head, f"{ROW} IN ({listed})")
 
     def _kind(self, column: str) -> str:
         kind = self.types[column]

@@ -12,6 +12,7 @@ from peakend.loading.duck.base import Unsupported
 from peakend.loading.duck.problems import ProblemRecording
 from peakend.loading.duck.sql import _changed_by_text, _in_list, _lit, _q, _strip, _text_lower
 from peakend.loading.duck.time_format import format_pattern
+from peakend.loading.duck.zones import FIRST_YEAR, LAST_YEAR, changing_dates
 from peakend.schema import Scale
 from peakend.validate import _OFFSET, _UTC_NAME, SQL_TIME
 
@@ -293,16 +294,33 @@ class ColumnValues(ProblemRecording):
         """The instant of the local time ``value`` in the zone ``zone`` (SQL literals).
 
         A local time that does not exist or occurs twice at a daylight-saving change
-        is unreadable (NULL), as for pandas: it does not survive the round trip, or an
-        hour earlier or later reads as the same local time.
+        is unreadable (NULL), as for pandas: it does not survive the round trip, or
+        the instant one offset change away reads as the same local time (a change of
+        an hour, of half an hour at Lord Howe, or any other). Times are checked only
+        on the days the zone's offset may change (:mod:`~peakend.loading.duck.zones`);
+        every other time is converted once.
         """
         local = f"timezone({zone}, {value})"
-        shaky = (
-            f"(timezone({zone}, {local}) <> {value} "
-            f"OR timezone({zone}, {local} - INTERVAL 1 HOUR) = {value} "
-            f"OR timezone({zone}, {local} + INTERVAL 1 HOUR) = {value})"
-        )
-        return f"CASE WHEN {shaky} THEN NULL ELSE {local} END"
+
+        def offset(instant: str) -> str:
+            return f"(timezone({zone}, {instant}) - timezone('UTC', {instant}))"
+
+        def twice(other: str) -> str:  # the same local time one offset change away
+            change = f"({offset(local)} - {offset(other)})"
+            same = f"timezone({zone}, {local} + {change}) = {value}"
+            return f"({change} <> INTERVAL 0 SECOND AND {same})"
+
+        before, after = f"{local} - INTERVAL 25 HOUR", f"{local} + INTERVAL 25 HOUR"
+        shaky = f"(timezone({zone}, {local}) <> {value} OR {twice(before)} OR {twice(after)})"
+        checked = f"CASE WHEN {shaky} THEN NULL ELSE {local} END"
+        dates = changing_dates(self.spec.source.timezone)
+        if dates is None:
+            return checked
+        day = f"CAST({value} AS DATE)"
+        listed = ", ".join(f"DATE '{d.isoformat()}'" for d in dates) or "NULL"
+        known = f"DATE '{FIRST_YEAR}-01-02' AND DATE '{LAST_YEAR}-12-30'"
+        near = f"({day} NOT BETWEEN {known} OR {day} IN ({listed}))"
+        return f"CASE WHEN {near} THEN {checked} ELSE {local} END"
 
     def _shaped_timestamp_sql(self, col: str, shape: str) -> list[str]:
         """The times of a CSV source that all have one shape with a UTC offset.
