@@ -15,8 +15,8 @@ cache=DIR)``) writes the result once::
 Later loads read it back without re-validating while the key still matches:
 the size and modification time of every source file (for a PostgreSQL table or
 query, the server's position in its write-ahead log, which any write moves on), a
-hash of the spec's content and peakend's version. Any change (or a damaged cache) re-validates the
-sources and rewrites the cache, and says why in one line.
+hash of the spec's content and peakend's version. Any change (or a damaged cache)
+re-validates the sources and rewrites the cache, and says why in one line.
 """
 
 from __future__ import annotations

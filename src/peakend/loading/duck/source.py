@@ -201,8 +201,8 @@ class SourceReading(DuckBase):
 
         A file found not to be UTF-8 is read as Windows-1252, else Latin-1, as the
         pandas loader decides for the whole file (from the one its first bytes
-        allow). Bytes not valid in a declared
-        encoding are left to the pandas loader, which sets their rows aside.
+        allow). Bytes not valid in a declared encoding are left to the pandas
+        loader, which sets their rows aside.
         """
         assert source.path is not None
         encoding, note = decided
