@@ -200,6 +200,28 @@ def test_a_database_on_a_spark_cluster_is_refused_with_the_fix(
         load(spec, backend="spark")
 
 
+@pytest.mark.parametrize("declared", [True, False])
+def test_latin_1_csv_loads_on_spark_as_on_duckdb(
+    spark: Any, tmp_path: Path, declared: bool
+) -> None:
+    # Latin-1 declared, or found (a byte Windows-1252 leaves undefined), both with
+    # C1 bytes: Spark is told the encoding by the name it knows.
+    rows = ["J1,call,2025-01-02T10:00:00Z,caf\u00e9", "J2,c\u0081ll,2025-01-03T10:00:00Z,"]
+    text = "id,step,ts,text\n" + "\n".join(rows) + "\n"
+    (tmp_path / "e.csv").write_bytes(text.encode("latin-1"))
+    encoding = 'encoding = "latin-1"\n' if declared else ""
+    (tmp_path / "e.toml").write_text(
+        f'name = "e"\n[source]\npath = "e.csv"\n{encoding}'
+        '[columns]\njourney_id = "id"\ntouchpoint = "step"\nts = "ts"\ntext = "text"\n',
+        encoding="utf-8",
+    )
+    duck, on_spark = load(tmp_path / "e.toml"), load(tmp_path / "e.toml", backend="spark")
+    assert on_spark.report.loader == "spark"
+    assert duck.report.problems == on_spark.report.problems
+    assert duck.events.equals(on_spark.events)
+    assert "c\u0081ll" in duck.events["touchpoint"].to_pylist()
+
+
 def test_journeys_and_moments_on_the_demo_equal_duckdb(spark: Any) -> None:
     duck, on_spark = load(demo_spec_path()), load(demo_spec_path(), backend="spark")
     assert duck.report.problems == on_spark.report.problems

@@ -426,6 +426,11 @@ def _location(source: SourceSpec) -> str:
     return str(source.path)
 
 
+_SPARK_CHARSETS = {"utf-8": "UTF-8", "latin-1": "ISO-8859-1"}
+"""Spark's names of the encodings its CSV reader is given (by their DuckDB names):
+it refuses ``latin-1``."""
+
+
 def _csv_options(encoding: str, delimiter: str) -> dict[str, str]:
     """Spark CSV options that read as the DuckDB and pandas loaders do."""
     # multiLine: quoted values may hold line breaks (as DuckDB and pandas read them);
@@ -435,7 +440,7 @@ def _csv_options(encoding: str, delimiter: str) -> dict[str, str]:
         "sep": delimiter,
         "quote": '"',
         "escape": '"',
-        "encoding": encoding,
+        "encoding": _SPARK_CHARSETS[encoding],
         "multiLine": "true",
         "mode": "FAILFAST",
         "inferSchema": "false",
