@@ -22,7 +22,7 @@ from tests.test_loaders import assert_same_data
 from peakend.generate import GeneratorConfig, generate
 from peakend.load import Dataset, load
 from peakend.loading.duck import DuckLoader
-from peakend.loading.duck.columns import text_time_sql, timestamp_shape
+from peakend.loading.duck.columns import local_shape, text_time_sql, timestamp_shape
 from peakend.loading.duck.source import _cell
 from peakend.loading.duck.sql import _strip, _text
 from peakend.spec import read_spec
@@ -164,7 +164,10 @@ def test_the_shape_of_a_time() -> None:
         "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]+[0-9][0-9]"
     )
     assert timestamp_shape("2024-05-04T09:58:53.25Z") is not None
-    for unshaped in ("2024-05-04 09:58:53", "2024-5-4 09:58:53+00", " 2024-05-04T09:58Z", None):
+    local = timestamp_shape("2024-05-04 09:58:53")  # a local time, read in the spec's zone
+    assert local is not None and local_shape(local)
+    assert not local_shape(str(timestamp_shape("2024-05-04 09:58:53-02:00")))
+    for unshaped in ("2024-5-4 09:58:53+00", " 2024-05-04T09:58Z", "2024-05-04 09:58", None):
         assert timestamp_shape(unshaped) is None
 
 

@@ -9,6 +9,7 @@ row is still loaded; and that strict mode raises instead.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -374,6 +375,24 @@ def test_a_missing_data_file_is_a_source_error(tmp_path: Path) -> None:
     )
     with pytest.raises(SourceError, match="gone.csv does not exist; check `path`"):
         load(tmp_path / "s.toml")
+
+
+def test_a_missing_outcome_file_is_said_before_the_events_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("outcome_source.toml", "events_without_outcomes.csv"):
+        shutil.copy(DATA / name, tmp_path / name)  # outcomes.csv is not there
+
+    def read(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the events were read")
+
+    from peakend.load import _Loader
+    from peakend.loading.duck import DuckLoader
+
+    monkeypatch.setattr(DuckLoader, "run", read)
+    monkeypatch.setattr(_Loader, "run", read)
+    with pytest.raises(SourceError, match=r"outcomes.csv does not exist; .*\[outcome_source\]"):
+        load(tmp_path / "outcome_source.toml")
 
 
 # -- wide exports ------------------------------------------------------------------

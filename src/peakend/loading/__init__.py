@@ -24,7 +24,7 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
-from peakend.errors import ConfigError
+from peakend.errors import ConfigError, SourceError
 
 if TYPE_CHECKING:
     from peakend.load import Dataset
@@ -61,12 +61,23 @@ def wanted_backend(backend: str | None = None) -> str:
 def run_loader(spec: DatasetSpec, *, backend: str = "duckdb") -> Dataset:
     """Load ``spec`` with DuckDB when it can be done exactly, else with pandas;
     on Spark when ``backend`` is ``spark``."""
+    _refuse_missing_files(spec)
     with copy_on_write():
         if backend == "spark":
             from peakend.loading.spark import load_on_spark
 
             return load_on_spark(spec)
         return _run_loader(spec)
+
+
+def _refuse_missing_files(spec: DatasetSpec) -> None:
+    """A source file that does not exist, said before any work (the events of a large
+    source were otherwise read first, and a missing outcome file noticed after)."""
+    for table, source in (("source", spec.source), ("outcome_source", spec.outcome_source)):
+        path = source.path if source is not None else None
+        if path is None or any(ch in path.name for ch in "*?[") or path.exists():
+            continue
+        raise SourceError(f"{path} does not exist; check `path` in the [{table}] table of the spec")
 
 
 def copy_on_write() -> contextlib.AbstractContextManager[object]:

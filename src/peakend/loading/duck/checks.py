@@ -17,7 +17,7 @@ import pandas as pd
 from peakend.errors import ConfigError
 from peakend.loading.duck.base import _EMPTY
 from peakend.loading.duck.canonical import CanonicalEvents
-from peakend.loading.duck.columns import _TEXT_ROLES, ColumnValues, timestamp_shape
+from peakend.loading.duck.columns import _TEXT_ROLES, ColumnValues, local_shape, timestamp_shape
 from peakend.loading.duck.duplicates import group_journeys
 from peakend.loading.duck.source import SourceReading
 from peakend.loading.duck.sql import _changed_by_text, _in_list, _lit, _q
@@ -122,14 +122,24 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
         again, nor each time searched for an offset. Returns False, leaving nothing
         behind, when DuckDB's reader finds a value it cannot read as a number or a
         time of another shape: the text path then parses every value and words the
-        problems and the quarantine as always.
+        problems and the quarantine as always. When the first time is a local time
+        and a later one has another shape, the numbers are still read typed and only
+        the times from text.
         """
+        shape = self._first_time_shape()
+        if self._typed_attempt(clean, typed, shape):
+            return True
+        local = shape is not None and local_shape(shape)
+        return local and self._typed_attempt(clean, typed, None)
+
+    def _typed_attempt(self, clean: set[str], typed: set[str], shape: str | None) -> bool:
+        """:meth:`_typed_events` with the times of ``shape`` (None: from text)."""
         import duckdb
 
         try:
             source = self._typed_cells(typed, self._stripped_columns(clean))
             self._typed = frozenset(typed)
-            self._ts_shape = self._first_time_shape()
+            self._ts_shape = shape
             self._store_events(self._event_query(clean, True, source))
         except (duckdb.ConversionException, duckdb.InvalidInputException):
             self._unordered()

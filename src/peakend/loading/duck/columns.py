@@ -21,18 +21,25 @@ from peakend.validate import _OFFSET, _UTC_NAME, SQL_TIME
 _TEXT_ROLES: tuple[str, ...] = ("journey_id", "touchpoint", "customer_id", "channel")
 _TEXT_ROLES += ("initiated_by", "text", "lang")
 
-_SHAPED = re.compile(
-    r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}(?::?\d{2})?)"
-)
-"""Times read without a regular expression when every one has the first one's shape."""
+_LOCAL_SHAPED = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?")
+"""Local times (no offset) read without a regular expression when every one has the
+first one's shape."""
+_SHAPED = re.compile(_LOCAL_SHAPED.pattern + r"(?:Z|[+-]\d{2}(?::?\d{2})?)")
+"""Times with an offset read without a regular expression when every one has the
+first one's shape."""
 
 
 def timestamp_shape(first: str | None) -> str | None:
-    """A ``GLOB`` pattern for times shaped as ``first`` (ISO 8601 with a UTC offset):
-    its digits as ``[0-9]``, the rest as written; None for any other time."""
-    if first is None or not _SHAPED.fullmatch(first):
+    """A ``GLOB`` pattern for times shaped as ``first`` (ISO 8601, with a UTC offset or
+    without one): its digits as ``[0-9]``, the rest as written; None for any other time."""
+    if first is None or not (_SHAPED.fullmatch(first) or _LOCAL_SHAPED.fullmatch(first)):
         return None
     return re.sub(r"\d", "[0-9]", first)
+
+
+def local_shape(shape: str) -> bool:
+    """Whether the ``GLOB`` pattern ``shape`` (:func:`timestamp_shape`) is of local times."""
+    return _LOCAL_SHAPED.fullmatch(shape.replace("[0-9]", "0")) is not None
 
 
 def text_time_sql(cell: str, text: str) -> tuple[str, str, str]:
@@ -228,7 +235,8 @@ class ColumnValues(ProblemRecording):
         zone = _lit(self.spec.source.timezone)
         present = f"{_q(col)} IS NOT NULL"
         kind = self._kind(col)
-        self._ts_by_nulls = kind == "instant" or (kind == "text" and bool(self._ts_shape))
+        offset_shape = bool(self._ts_shape) and not local_shape(str(self._ts_shape))
+        self._ts_by_nulls = kind == "instant" or (kind == "text" and offset_shape)
         if kind == "text" and self._ts_shape:
             return self._shaped_timestamp_sql(col, self._ts_shape)
         if kind == "text" and self.spec.source.timestamp_format:
@@ -323,26 +331,36 @@ class ColumnValues(ProblemRecording):
         return f"CASE WHEN {near} THEN {checked} ELSE {local} END"
 
     def _shaped_timestamp_sql(self, col: str, shape: str) -> list[str]:
-        """The times of a CSV source that all have one shape with a UTC offset.
+        """The times of a CSV source that all have one shape, with a UTC offset or
+        without one (local times in the source's zone).
 
         ``shape`` is a ``GLOB`` pattern (digits as ``[0-9]``, the offset as
         written, see :func:`timestamp_shape`): a value of that shape is one the text
-        path reads as a time with an offset, with the same cast. A value of another
-        shape, or one the cast cannot read (30 February), raises: the caller then
-        parses every time from text instead.
+        path reads as a time with an offset, or as a local time, with the same cast.
+        A value of another shape, or one the cast cannot read (30 February), raises:
+        the caller then parses every time from text instead. A local time in a
+        daylight-saving gap or overlap is NULL, as on the text path, and confirmed
+        unreadable by the pandas reader.
         """
         value = _q(col)
         error = _lit(f"a time in {col!r} of another shape than {shape!r}")
+        local = local_shape(shape)
+        if local:
+            zone = _lit(self.spec.source.timezone)
+            read = self._local_time_sql(f"CAST({value} AS TIMESTAMP)", zone)
+            self._confirm_timestamps(col, "ts_present AND ts IS NULL")
+        else:
+            read = f"CAST({value} AS TIMESTAMPTZ)"
         ts = (
             f"CASE WHEN {value} IS NULL THEN NULL WHEN {value} GLOB {_lit(shape)} "
-            f"THEN CAST({value} AS TIMESTAMPTZ) ELSE error({error}) END"
+            f"THEN {read} ELSE error({error}) END"
         )
         present = f"{value} IS NOT NULL"
         return [
             f"{ts} AS ts",
             f"{present} AS ts_present",
-            "FALSE AS ts_naive",
-            f"{present} AS ts_offset",
+            f"{present} AS ts_naive" if local else "FALSE AS ts_naive",
+            "FALSE AS ts_offset" if local else f"{present} AS ts_offset",
         ]
 
     def _score_sql(self) -> list[str]:
