@@ -369,6 +369,13 @@ CASES: tuple[Case, ...] = (
         data=None,
     ),
     _case(
+        "outcomes_missing",
+        "the outcome file does not exist (said before the events are read)",
+        2,
+        "check `path` in the [outcome_source] table",
+        GOOD + '[outcome_source]\npath = "outcomes.csv"\njourney_id = "journey_id"\n',
+    ),
+    _case(
         "data_is_folder",
         "`path` is a folder",
         2,
