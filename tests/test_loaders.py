@@ -420,6 +420,22 @@ def test_other_timestamp_formats_are_read_by_pandas(
     assert loaded.report.loader == f"pandas (timestamp_format {fmt!r})"
 
 
+def daylight_saving_spec(out: Path, zone: str) -> Path:
+    """Local times in ``zone`` every half hour on and around the daylight-saving
+    changes of several years (Amsterdam, São Paulo until 2019, Lord Howe's half hour)."""
+    days = ["2018-11-03", "2018-11-04", "2019-02-16", "2019-02-17", "2024-03-31"]
+    days += ["2024-04-06", "2024-04-07", "2024-10-05", "2024-10-06", "2024-10-27"]
+    times = [f"{d} {h:02d}:{m:02d}:00" for d in days for h in range(24) for m in (0, 30)]
+    lines = [f"J{i // 5},visit,{t}" for i, t in enumerate(times)]
+    (out / "e.csv").write_text("id,step,ts\n" + "\n".join(lines) + "\n", "utf-8")
+    (out / "e.toml").write_text(
+        f'name = "e"\n[source]\npath = "e.csv"\ntimezone = "{zone}"\n'
+        '[columns]\njourney_id = "id"\ntouchpoint = "step"\nts = "ts"\n',
+        encoding="utf-8",
+    )
+    return out / "e.toml"
+
+
 @pytest.mark.parametrize(
     "zone", ["Europe/Amsterdam", "America/Sao_Paulo", "Australia/Lord_Howe", "UTC"]
 )
@@ -428,17 +444,7 @@ def test_local_times_at_daylight_saving_changes_load_the_same_both_ways(
 ) -> None:
     # Every half hour on and around the changes of several years: gaps and overlaps
     # of one hour and of half an hour, a zone that stopped changing in 2019.
-    days = ["2018-11-03", "2018-11-04", "2019-02-16", "2019-02-17", "2024-03-31"]
-    days += ["2024-04-06", "2024-04-07", "2024-10-05", "2024-10-06", "2024-10-27"]
-    times = [f"{d} {h:02d}:{m:02d}:00" for d in days for h in range(24) for m in (0, 30)]
-    lines = [f"J{i // 5},visit,{t}" for i, t in enumerate(times)]
-    (tmp_path / "e.csv").write_text("id,step,ts\n" + "\n".join(lines) + "\n", "utf-8")
-    (tmp_path / "e.toml").write_text(
-        f'name = "e"\n[source]\npath = "e.csv"\ntimezone = "{zone}"\n'
-        '[columns]\njourney_id = "id"\ntouchpoint = "step"\nts = "ts"\n',
-        encoding="utf-8",
-    )
-    by_pandas, by_duckdb = both(tmp_path / "e.toml", monkeypatch)
+    by_pandas, by_duckdb = both(daylight_saving_spec(tmp_path, zone), monkeypatch)
     unreadable = len(by_duckdb.quarantine)
     assert (unreadable > 0) == (zone != "UTC")  # the gaps and overlaps are set aside
     assert_same(by_pandas, by_duckdb)

@@ -53,6 +53,7 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
 from tests.test_loaders import (  # noqa: E402
     BAD_ROWS,
     database_spec,
+    daylight_saving_spec,
     planted_spec,
     postgres_events,
     to_csv,
@@ -220,6 +221,16 @@ def test_latin_1_csv_loads_on_spark_as_on_duckdb(
     assert duck.report.problems == on_spark.report.problems
     assert duck.events.equals(on_spark.events)
     assert "c\u0081ll" in duck.events["touchpoint"].to_pylist()
+
+
+@pytest.mark.parametrize("zone", ["Europe/Amsterdam", "Australia/Lord_Howe"])
+def test_local_times_at_daylight_saving_changes_load_on_spark_as_on_duckdb(
+    spark: Any, tmp_path: Path, zone: str
+) -> None:
+    spec = daylight_saving_spec(tmp_path, zone)  # an overlap of an hour, of half an hour
+    duck, on_spark = load(spec), load(spec, backend="spark")
+    assert len(duck.quarantine) > 0
+    _loaded_the_same(duck, on_spark)
 
 
 def test_journeys_and_moments_on_the_demo_equal_duckdb(spark: Any) -> None:

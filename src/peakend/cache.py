@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 
 import peakend
 from peakend.errors import ConfigError
+from peakend.io.sniff import is_pattern
 from peakend.load import Dataset, as_events
 from peakend.load import load as load_sources
 from peakend.spec import DatasetSpec, SourceSpec, SparkSpec, read_spec
@@ -150,7 +151,7 @@ def _files_of(source: SourceSpec) -> list[Path]:
     path = source.path
     if path.is_dir():
         return sorted(p for p in path.rglob("*") if p.is_file())
-    if any(ch in path.name for ch in "*?["):
+    if is_pattern(path.name):
         return sorted(p for p in path.parent.glob(path.name) if p.is_file())
     return [path]
 

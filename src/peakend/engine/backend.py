@@ -10,6 +10,7 @@ import pyarrow as pa
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from peakend.errors import SourceError
+from peakend.io.sniff import is_pattern
 from peakend.resources import resources
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ def events_table(con: Any, events: pa.Table | str | Path, *, name: str = "events
     if isinstance(events, pa.Table):
         return con.create_table(name, events, overwrite=True)
     path = str(events)
-    if not any(ch in path for ch in "*?[") and not Path(path).exists():
+    if not is_pattern(path) and not Path(path).exists():
         raise SourceError(f"events file {path} does not exist")
     return con.read_parquet(path, table_name=name)
 

@@ -44,6 +44,11 @@ def is_excel_workbook(data: bytes) -> bool:
     return any(n.startswith("xl/") for n in names) or "content.xml" in names
 
 
+def is_pattern(path: str | Path) -> bool:
+    """Whether ``path`` names files by a wildcard (``events-*.parquet``), not one file."""
+    return any(ch in str(path) for ch in "*?[")
+
+
 def read_file_bytes(path: Path, *, limit: int | None = None) -> bytes:
     """The bytes of ``path`` as a user means them: gunzipped / unzipped when compressed.
 

@@ -73,9 +73,11 @@ def run_loader(spec: DatasetSpec, *, backend: str = "duckdb") -> Dataset:
 def _refuse_missing_files(spec: DatasetSpec) -> None:
     """A source file that does not exist, said before any work (the events of a large
     source were otherwise read first, and a missing outcome file noticed after)."""
+    from peakend.io.sniff import is_pattern
+
     for table, source in (("source", spec.source), ("outcome_source", spec.outcome_source)):
         path = source.path if source is not None else None
-        if path is None or any(ch in path.name for ch in "*?[") or path.exists():
+        if path is None or is_pattern(path.name) or path.exists():
             continue
         raise SourceError(f"{path} does not exist; check `path` in the [{table}] table of the spec")
 

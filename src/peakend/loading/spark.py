@@ -231,19 +231,23 @@ class SparkLoader(DuckLoader):
 
     # -- Spark's time-zone functions -------------------------------------------
 
-    def _local_time_sql(self, value: str, zone: str) -> str:
+    def _local_time_sql(self, value: str) -> str:
         """As on DuckDB, with Spark's time-zone functions: a local time that does not
-        exist or occurs twice at a daylight-saving change is unreadable."""
+        exist or occurs twice at a daylight-saving change, of any size, is unreadable."""
+        zone = literal(self.spec.source.timezone)
 
         def wall(instant: str) -> str:
             return f"CAST(from_utc_timestamp({instant}, {zone}) AS TIMESTAMP)"
 
         local = f"to_utc_timestamp({value}, {zone})"
-        shaky = (
-            f"({wall(local)} <> {value} "
-            f"OR {wall(f'{local} - INTERVAL 1 HOUR')} = {value} "
-            f"OR {wall(f'{local} + INTERVAL 1 HOUR')} = {value})"
-        )
+
+        def twice(other: str) -> str:  # the same local time one offset change away
+            change = f"(({wall(local)} - {local}) - ({wall(other)} - ({other})))"
+            same = f"{wall(f'{local} + {change}')} = {value}"
+            return f"({change} <> INTERVAL 0 SECOND AND {same})"
+
+        before, after = f"{local} - INTERVAL 25 HOUR", f"{local} + INTERVAL 25 HOUR"
+        shaky = f"({wall(local)} <> {value} OR {twice(before)} OR {twice(after)})"
         return f"CASE WHEN {shaky} THEN NULL ELSE {local} END"
 
     def _scale_table(self) -> None:

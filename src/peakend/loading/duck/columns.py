@@ -232,7 +232,6 @@ class ColumnValues(ProblemRecording):
                 "FALSE AS ts_offset",
             ]
         col = self.columns["ts"]
-        zone = _lit(self.spec.source.timezone)
         present = f"{_q(col)} IS NOT NULL"
         kind = self._kind(col)
         offset_shape = bool(self._ts_shape) and not local_shape(str(self._ts_shape))
@@ -257,7 +256,7 @@ class ColumnValues(ProblemRecording):
             value = f"TRY_CAST({text} AS TIMESTAMP)"
         else:
             raise Unsupported(f"timestamps of type {self.types[col]}")
-        local_ok = self._local_time_sql(value, zone)
+        local_ok = self._local_time_sql(value)
         if kind == "text":
             ts = (
                 f"CASE WHEN NOT {readable} THEN NULL WHEN {offset} THEN {exact} ELSE {local_ok} END"
@@ -286,9 +285,7 @@ class ColumnValues(ProblemRecording):
         text = _strip(_q(col))
         offset = f"coalesce(regexp_matches({text}, {_lit('(?i)' + _OFFSET.pattern)}), FALSE)"
         shaped = f"coalesce(regexp_full_match({text}, {_lit(pattern)}), FALSE)"
-        local = self._local_time_sql(
-            f"try_strptime({text}, {_lit(fmt)})", _lit(self.spec.source.timezone)
-        )
+        local = self._local_time_sql(f"try_strptime({text}, {_lit(fmt)})")
         self._confirm_timestamps(col, "ts_present AND ts IS NULL")
         present = f"{_q(col)} IS NOT NULL"
         return [
@@ -298,8 +295,8 @@ class ColumnValues(ProblemRecording):
             f"({present} AND {offset}) AS ts_offset",
         ]
 
-    def _local_time_sql(self, value: str, zone: str) -> str:
-        """The instant of the local time ``value`` in the zone ``zone`` (SQL literals).
+    def _local_time_sql(self, value: str) -> str:
+        """The instant of the local time ``value`` (SQL) in the source's zone.
 
         A local time that does not exist or occurs twice at a daylight-saving change
         is unreadable (NULL), as for pandas: it does not survive the round trip, or
@@ -308,6 +305,7 @@ class ColumnValues(ProblemRecording):
         on the days the zone's offset may change (:mod:`~peakend.loading.duck.zones`);
         every other time is converted once.
         """
+        zone = _lit(self.spec.source.timezone)
         local = f"timezone({zone}, {value})"
 
         def offset(instant: str) -> str:
@@ -346,8 +344,7 @@ class ColumnValues(ProblemRecording):
         error = _lit(f"a time in {col!r} of another shape than {shape!r}")
         local = local_shape(shape)
         if local:
-            zone = _lit(self.spec.source.timezone)
-            read = self._local_time_sql(f"CAST({value} AS TIMESTAMP)", zone)
+            read = self._local_time_sql(f"CAST({value} AS TIMESTAMP)")
             self._confirm_timestamps(col, "ts_present AND ts IS NULL")
         else:
             read = f"CAST({value} AS TIMESTAMPTZ)"
