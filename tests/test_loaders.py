@@ -553,23 +553,6 @@ def test_a_postgres_table_loads_the_same_both_ways(
         assert_same(by_pandas, by_duckdb)
 
 
-def test_a_wide_survey_falls_back_to_pandas_and_says_why(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (tmp_path / "survey.csv").write_text("id,q1,q2\nR1,4,5\nR2,2,3\n", encoding="utf-8")
-    (tmp_path / "survey.toml").write_text(
-        'name = "survey"\nlayout = "wide"\ndefault_scale = "s"\n'
-        '[source]\npath = "survey.csv"\n[columns]\njourney_id = "id"\n'
-        "[scales.s]\nlow = 1\nhigh = 5\n"
-        '[[touchpoints]]\nname = "a"\ncolumn = "q1"\n[[touchpoints]]\nname = "b"\ncolumn = "q2"\n',
-        encoding="utf-8",
-    )
-    monkeypatch.setenv("PEAKEND_LOADER", "duckdb")
-    data = load(tmp_path / "survey.toml")
-    assert data.report.loader == "pandas (wide layout)"
-    assert data.events.num_rows == 4
-
-
 def test_an_unknown_loader_name_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PEAKEND_LOADER", "spark")
     with pytest.raises(ConfigError, match="PEAKEND_LOADER='spark' is not a loader"):

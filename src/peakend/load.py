@@ -400,10 +400,11 @@ class _Loader:
 
     def _events_from_wide(self, raw: pd.DataFrame) -> pd.DataFrame:
         id_col = self.columns["journey_id"]
-        frame = raw.loc[raw[id_col].notna()]
+        given = _text(raw[id_col]).notna()  # (an id of blanks only is no id)
+        frame = raw.loc[given]
         self._reject(
             raw,
-            raw[id_col].isna(),
+            ~given,
             Reason.MISSING_VALUE,
             id_col,
             "give every respondent an id",

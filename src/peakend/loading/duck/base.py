@@ -51,7 +51,6 @@ def unsupported(spec: DatasetSpec) -> str | None:
     """Why the DuckDB loader does not take this spec (None when it does)."""
     source = spec.source
     checks = [
-        (spec.layout != "long", f"{spec.layout} layout"),
         (spec.snapshot, "customer snapshot"),
         (source.format not in NATIVE, f"{source.format} source"),
         (_unlocated(source), "no file path"),
@@ -98,6 +97,10 @@ class DuckBase(_Loader):
     it reads them (DuckDB does), so that the duplicate search's table of journeys
     can come from that order
     (:func:`~peakend.loading.duck.duplicates.group_journeys`)."""
+
+    _outcome_rows_from = "raw"
+    """The table of the events' source that outcomes are read from (a wide export's
+    rows without its repeated respondents, :mod:`~peakend.loading.duck.wide`)."""
 
     _typed: frozenset[str] = frozenset()
     """Columns the events are read from as DOUBLE while their query is built (a CSV

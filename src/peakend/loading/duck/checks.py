@@ -450,18 +450,7 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
             fix = self._bad_score_fix(pd.Series(bad_values, dtype="object"))
             self._reject_sql("keep AND score_bad", Reason.BAD_SCORE, col, fix)
             self._drop("score_bad")
-        scored = (
-            self.db.sql(f"SELECT DISTINCT tp FROM ev WHERE keep AND {self._unscaled()}").fetchall()
-            if self._known(self._unscaled()) != 0
-            else []
-        )
-        unscaled = sorted(str(r[0]) for r in scored)
-        if unscaled:
-            raise ConfigError(
-                f"{self.label}: scores found for touchpoint(s) without a declared scale: "
-                f"{', '.join(unscaled[:5])}. Declare one under [scales] (e.g. [scales.csat] "
-                "low = 1, high = 5) and set `default_scale` or the touchpoint's `scale`."
-            )
+        self._unscaled_check()
         outside = self._outside()
         self._reject_sql(
             f"keep AND {outside}",
@@ -477,6 +466,21 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
             "nothing to fix: these answers count as 'not applicable', not as low scores",
         )
         self._drop(outside)
+
+    def _unscaled_check(self) -> None:
+        """Scores of touchpoints without a scale are a mistake in the spec: say which."""
+        scored = (
+            self.db.sql(f"SELECT DISTINCT tp FROM ev WHERE keep AND {self._unscaled()}").fetchall()
+            if self._known(self._unscaled()) != 0
+            else []
+        )
+        unscaled = sorted(str(r[0]) for r in scored)
+        if unscaled:
+            raise ConfigError(
+                f"{self.label}: scores found for touchpoint(s) without a declared scale: "
+                f"{', '.join(unscaled[:5])}. Declare one under [scales] (e.g. [scales.csat] "
+                "low = 1, high = 5) and set `default_scale` or the touchpoint's `scale`."
+            )
 
 
 _NULLS = re.compile(r"(\w+) IS (NOT )?NULL")

@@ -53,13 +53,13 @@ from __future__ import annotations
 from peakend.load import Dataset, as_events
 from peakend.loading.duck.base import Unsupported
 from peakend.loading.duck.catalogue import Catalogue
-from peakend.loading.duck.checks import EventChecks
 from peakend.loading.duck.duplicates import Duplicates
 from peakend.loading.duck.outcomes import Outcomes
+from peakend.loading.duck.wide import WideLayout
 from peakend.validate import ROW
 
 
-class DuckLoader(Catalogue, Outcomes, Duplicates, EventChecks):
+class DuckLoader(Catalogue, Outcomes, Duplicates, WideLayout):
     """One load through DuckDB; problem wording and the quarantine are the pandas loader's."""
 
     def run(self) -> Dataset:

@@ -47,7 +47,11 @@ class Outcomes(ColumnValues, SourceReading, CanonicalEvents):
 
     def _outcomes_sql(self, columns: list[str]) -> pa.Table:
         self._final_view()
-        source_table, id_col, label = "raw", self.columns["journey_id"], self.label
+        source_table, id_col, label = (
+            self._outcome_rows_from,
+            self.columns["journey_id"],
+            self.label,
+        )
         other = self.spec.outcome_source
         if other is not None:
             if other.format not in NATIVE or _unlocated(other):

@@ -1,0 +1,245 @@
+"""Wide survey exports (one row per respondent, one column per touchpoint) as SQL.
+
+The export is read in place like any text source, then turned into events by a
+view: one ``SELECT`` per touchpoint in the declared order (and one for a
+journey-level comment where one is given), joined by ``UNION ALL``. That view
+takes the place of the source for the checks of a long log
+(:class:`~peakend.loading.duck.checks.EventChecks`), which build the table of
+events, read the scores and their scales and count what each check looks for.
+
+What is particular to a wide export is worded by the pandas loader's own code on
+the few rows concerned, so that both loaders always give the same problems and
+quarantine: a respondent who answers twice or has no id is checked row by row of
+the export, and a score that is unreadable, outside its scale or not applicable
+sends its respondent's row through the pandas loader's wide path, which reports
+it per touchpoint column (the clean rows, nearly all of them, never reach pandas).
+
+Each event is numbered ``(row - 1) * n + position + 1``, with ``n`` the positions
+of a row (the touchpoints and the comment): a number of its own for every event,
+in the export's order, and one more than its sequence number. Text sources only
+(CSV, JSON lines): a typed export's numbers could come back from a handful of rows
+with another type than pandas gives the whole column, which the quarantine would
+show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from peakend.loading.duck.base import TEXT_FORMATS, Unsupported
+from peakend.loading.duck.checks import EventChecks
+from peakend.loading.duck.sql import _lit, _q
+from peakend.schema import Touchpoint
+from peakend.validate import ROW, Reason
+
+WIDE = "wide"
+"""The view of the export's rows (the source, renamed: ``raw`` becomes the events)."""
+
+UNREPEATED = "wide_unrepeated"
+"""The view of the export's rows without the repeated respondents' later rows: the
+rows outcomes are read from."""
+
+_REPEATED = "wide_repeated"
+"""Table of the row numbers of respondents' later rows."""
+
+_ANSWERS = "wide_answers"
+"""Table of the columns the events need, of the respondents with an id."""
+
+_TOUCHPOINT, _SEQ, _SCORE, _TEXT = "__touchpoint__", "__seq__", "__score__", "__text__"
+"""Columns of the events' view that the export does not have."""
+
+
+class WideLayout(EventChecks):
+    """The events of a wide export, checked as a long log's, with its own row checks."""
+
+    _wide_columns: dict[str, str] = {}  # noqa: RUF012  (replaced, never changed)
+    """The spec's columns while the events are read from the view (:meth:`_as_events`)."""
+
+    _wide_types: dict[str, str] = {}  # noqa: RUF012
+    """The export's column types (``self.types`` while the events are built is the view's)."""
+
+    _long_columns: dict[str, str] = {}  # noqa: RUF012
+    """The columns of the events' view by role (:meth:`_events_view`)."""
+
+    _long_types: dict[str, str] = {}  # noqa: RUF012
+    """The types of the events' view's columns."""
+
+    def _wide(self) -> bool:
+        return self.spec.layout == "wide"
+
+    def _events(self) -> None:
+        if not self._wide():
+            super()._events()
+            return
+        if self.spec.source.format not in TEXT_FORMATS:
+            raise Unsupported(f"wide layout in {self.spec.source.format}")
+        self.db.sql(f"ALTER VIEW raw RENAME TO {WIDE}")
+        self._wide_types = dict(self.types)
+        self._file_order = False  # the events' numbers are not places in the file
+        self._respondent_checks()
+        self._events_view()
+        with self._as_events():
+            super()._events()
+        self._outcome_rows_from = UNREPEATED
+
+    def _respondent_checks(self) -> None:
+        """Quarantine the rows of respondents seen before and of rows without an id, in
+        the pandas loader's order and words (its checks run on those rows only)."""
+        import pandas as pd
+
+        column = _q(self.columns["journey_id"])
+        later = f"row_number() OVER (PARTITION BY {column} ORDER BY {ROW}) > 1"
+        self.db.sql(
+            f"CREATE TABLE {_REPEATED} AS SELECT {ROW} FROM {WIDE} "
+            f"WHERE {column} IS NOT NULL QUALIFY {later}"
+        )
+        self.db.sql(
+            f"CREATE VIEW {UNREPEATED} AS SELECT * FROM {WIDE} "
+            f"WHERE {ROW} NOT IN (SELECT {ROW} FROM {_REPEATED})"
+        )
+        repeated = self._rows(WIDE, f"{ROW} IN (SELECT {ROW} FROM {_REPEATED})")
+        self._reject(
+            repeated,
+            pd.Series(True, index=repeated.index),
+            Reason.DUPLICATE_JOURNEY,
+            self.columns["journey_id"],
+            "each respondent must appear once; the first row is kept",
+        )
+        given = f"{self._text_of(self.columns['journey_id'])} IS NOT NULL"
+        missing = self._rows(UNREPEATED, f"NOT ({given})")
+        self._reject(
+            missing,
+            pd.Series(True, index=missing.index),
+            Reason.MISSING_VALUE,
+            self.columns["journey_id"],
+            "give every respondent an id",
+        )
+
+    def _positions(self) -> list[Touchpoint]:
+        """The touchpoints in the order of their events: by stage, else as declared."""
+        ordered = sorted(
+            enumerate(self.spec.touchpoints),
+            key=lambda item: (item[1].stage if item[1].stage is not None else item[0], item[0]),
+        )
+        return [touchpoint for _, touchpoint in ordered]
+
+    def _row_length(self) -> int:
+        """Positions of a row: each touchpoint's and the comment's."""
+        return len(self.spec.touchpoints) + 1
+
+    def _events_view(self) -> None:
+        """View ``raw``: the events of the respondents with an id, one ``SELECT`` each
+        touchpoint (and comment), in the export's order."""
+        from peakend.load import WIDE_COMMENT
+
+        touchpoints = self._positions()
+        scores = {self._wide_types[str(t.column)] for t in touchpoints}
+        if scores != {"VARCHAR"}:
+            raise Unsupported("score columns that are not text")
+        taken = {_TOUCHPOINT, _SEQ, _SCORE, _TEXT} & set(self._wide_types)
+        if taken:
+            raise Unsupported(f"a column named {sorted(taken)[0]}")
+        texts = self._texts()
+        parts = [
+            self._part(t.name, position, _q(str(t.column)), t.text_column)
+            for position, t in enumerate(touchpoints)
+        ]
+        comment = self.columns.get("text")
+        if comment is not None:
+            given = f"{self._text_of(comment)} IS NOT NULL"
+            part = self._part(WIDE_COMMENT, len(touchpoints), "NULL", comment)
+            parts.append(f"{part} WHERE {given}")
+        columns = self._carried()
+        self._long_columns = {r: c for r, c in self.columns.items() if c in columns}
+        self._long_columns |= {"touchpoint": _TOUCHPOINT, "seq": _SEQ, "score": _SCORE}
+        if texts:
+            self._long_columns["text"] = _TEXT
+        self._long_types = {ROW: "BIGINT", **{c: self._wide_types[c] for c in columns}}
+        self._long_types |= {_TOUCHPOINT: "VARCHAR", _SEQ: "BIGINT", _SCORE: "VARCHAR"}
+        if texts:
+            self._long_types[_TEXT] = "VARCHAR"
+        # The columns the events need, read from the export once (each part reading
+        # the source would read and parse the whole file again).
+        needed = [*columns, *(str(t.column) for t in touchpoints)]
+        needed += [str(t.text_column) for t in touchpoints if t.text_column]
+        needed += [comment] if comment is not None else []
+        read = ", ".join(_q(c) for c in dict.fromkeys(needed))
+        given = f"{self._text_of(self.columns['journey_id'])} IS NOT NULL"
+        self.db.sql(
+            f"CREATE TABLE {_ANSWERS} AS SELECT {ROW}, {read} FROM {UNREPEATED} WHERE {given}"
+        )
+        union = " UNION ALL ".join(parts)
+        self.db.sql(f"CREATE VIEW raw AS SELECT * FROM ({union}) AS events ORDER BY {ROW}")
+
+    def _texts(self) -> bool:
+        """Whether any event has a text (a touchpoint's comment column or the journey's)."""
+        return "text" in self.columns or any(t.text_column for t in self.spec.touchpoints)
+
+    def _carried(self) -> list[str]:
+        """The export's columns every event carries: the respondent's id and customer."""
+        roles = ("journey_id", "customer_id")
+        return list(dict.fromkeys(self.columns[r] for r in roles if r in self.columns))
+
+    def _part(self, name: str, position: int, score: str, text: str | None) -> str:
+        """The ``SELECT`` of one position's events: touchpoint ``name`` scored by the
+        SQL ``score``, with the text of column ``text``."""
+        n = self._row_length()
+        seq = f"({ROW} - 1) * {n} + {position}"
+        carried = ", ".join(_q(c) for c in self._carried())
+        values = [
+            f"{seq} + 1 AS {ROW}",
+            carried,
+            f"{_lit(name)} AS {_TOUCHPOINT}",
+            f"CAST({seq} AS BIGINT) AS {_SEQ}",
+            f"CAST({score} AS VARCHAR) AS {_SCORE}",
+        ]
+        if self._texts():
+            values.append(f"CAST({_q(text) if text else 'NULL'} AS VARCHAR) AS {_TEXT}")
+        return f"SELECT {', '.join(values)} FROM {_ANSWERS}"
+
+    @contextmanager
+    def _as_events(self) -> Iterator[None]:
+        """The events' view as the source: its columns and types in place of the
+        export's while the checks of a long log run."""
+        self._wide_columns, saved = dict(self.columns), self.types
+        self.columns, self.types = self._long_columns, self._long_types
+        try:
+            yield
+        finally:
+            self.columns, self.types = self._wide_columns, saved
+
+    @contextmanager
+    def _as_export(self) -> Iterator[None]:
+        """The export's columns and types again (for the pandas loader's wide path)."""
+        events = self.columns, self.types
+        self.columns, self.types = self._wide_columns, self._wide_types
+        try:
+            yield
+        finally:
+            self.columns, self.types = events
+
+    def _numbered_later(self) -> bool:
+        return False if self._wide() else super()._numbered_later()
+
+    def _in_place(self) -> bool:
+        return False if self._wide() else super()._in_place()
+
+    def _rows_read(self) -> int:
+        return self._count(WIDE, "TRUE") if self._wide() else super()._rows_read()
+
+    def _event_checks(self) -> None:
+        if not self._wide():
+            super()._event_checks()
+            return
+        self._unscaled_check()
+        outside = self._outside()
+        flagged = f"keep AND (score_bad OR na OR ({outside}))"
+        if self._count("ev", flagged):
+            n = self._row_length()
+            rows = f"SELECT DISTINCT ({ROW} - 1) // {n} + 1 FROM ev WHERE {flagged}"
+            with self._as_export():
+                frame = self._rows(WIDE, f"{ROW} IN ({rows})")
+                self._events_from_wide(frame)  # (its problems; the events are in ev)
+        self._drop("score_bad")
+        self._drop(outside)
