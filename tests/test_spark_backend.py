@@ -50,6 +50,7 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         raise RuntimeError("Java 17 is needed for the Spark tests")
     pytest.skip("Java is not installed: Spark needs Java 17", allow_module_level=True)
 
+from tests.loading.test_wide import ROWS, _export  # noqa: E402
 from tests.test_loaders import (  # noqa: E402
     BAD_ROWS,
     database_spec,
@@ -146,6 +147,19 @@ def test_json_lines_with_planted_bad_rows_load_on_spark_as_on_duckdb(
     reasons = {str(p.reason) for p in duck.report.problems}
     assert {"bad_timestamp", "duplicate_event", "bad_score", "score_out_of_scale"} <= reasons
     assert '"note"' in duck.quarantine["record"].iloc[0]  # the late key is a column
+    _loaded_the_same(duck, on_spark)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_wide_exports_with_bad_answers_load_on_spark_as_on_duckdb(
+    spark: Any, tmp_path: Path, fmt: str
+) -> None:
+    """Repeated respondents, missing ids, unreadable, out-of-scale and not-applicable
+    scores, comments per touchpoint and per journey, two scales."""
+    spec = _export(tmp_path, ROWS, fmt)
+    duck, on_spark = load(spec), load(spec, backend="spark")
+    reasons = {str(p.reason) for p in duck.report.problems}
+    assert {"duplicate_journey", "missing_value", "bad_score", "score_out_of_scale"} <= reasons
     _loaded_the_same(duck, on_spark)
 
 
@@ -329,8 +343,9 @@ def test_a_path_with_a_scheme_goes_to_sparks_reader_untouched(spark: Any, tmp_pa
 def test_what_spark_cannot_load_is_refused_with_the_option_to_drop(
     spark: Any, tmp_path: Path
 ) -> None:
-    wide = Path(__file__).parent / "data" / "wide_survey.toml"
-    with pytest.raises(ConfigError, match=r"cannot load a wide layout yet; drop --backend spark"):
+    rows = ["R1,C1,business,4,5,3,2,ok,fine,yes"]
+    wide = _export(tmp_path, rows, "parquet")
+    with pytest.raises(ConfigError, match=r"this source \(wide layout in parquet\); drop --back"):
         load(wide, backend="spark")
     xes = Path(__file__).resolve().parents[1] / "examples" / "receipt_wabo_permit.toml"
     with pytest.raises(ConfigError, match=r"cannot load a log in XES yet; drop --backend spark"):

@@ -46,6 +46,8 @@ from peakend.validate import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from peakend.loading.events import EventSource
 
 WIDE_COMMENT = "comment"
@@ -409,12 +411,8 @@ class _Loader:
             id_col,
             "give every respondent an id",
         )
-        ordered = sorted(
-            enumerate(self.spec.touchpoints),
-            key=lambda item: (item[1].stage if item[1].stage is not None else item[0], item[0]),
-        )
-        touchpoints = [touchpoint for _, touchpoint in ordered]
-        n_tp = len(ordered) + 1
+        touchpoints = wide_order(self.spec.touchpoints)
+        n_tp = len(touchpoints) + 1
         ids = _text(frame[id_col]).to_numpy()  # once, not once per touchpoint
         events = self._wide_interleaved(frame, ids, touchpoints, n_tp)
         if events is None:
@@ -1063,6 +1061,16 @@ def _by_column(mask: pd.Series, column_of: pd.Series) -> list[tuple[str, pd.Seri
         (str(names[int(code)]), pd.Series(flagged & (codes == code), index=mask.index))
         for code in found
     ]
+
+
+def wide_order(touchpoints: Sequence[Touchpoint]) -> list[Touchpoint]:
+    """The touchpoints of a wide export in the order of their events: by stage, else by
+    their place in the catalogue."""
+    ordered = sorted(
+        enumerate(touchpoints),
+        key=lambda item: (item[1].stage if item[1].stage is not None else item[0], item[0]),
+    )
+    return [touchpoint for _, touchpoint in ordered]
 
 
 def _text(column: pd.Series) -> pd.Series:

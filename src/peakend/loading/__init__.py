@@ -1,11 +1,12 @@
 """Which loader reads a dataset: DuckDB queries where it can, pandas for the rest.
 
-Long-layout Parquet, CSV (gzip too) and JSON-lines sources are loaded by
+Parquet, CSV (gzip too) and JSON-lines sources, XES logs and databases (streamed
+into Parquet), and wide survey exports in CSV or JSON lines are loaded by
 :mod:`peakend.loading.duck`: the checks run as SQL where the data are and only
-the rows that fail come into Python. Every other source (wide layouts, Excel,
-XES, databases, derived ``@row`` or joined touchpoints, extra header rows, a
-``timestamp_format``) and anything the DuckDB path finds it cannot reproduce
-exactly goes to the pandas loader in :mod:`peakend.load`. The choice is made
+the rows that fail come into Python. Every other source (Excel, wide exports in
+Parquet, customer snapshots, derived ``@row`` or joined touchpoints, extra header
+rows, a ``timestamp_format`` SQL does not read) and anything the DuckDB path finds
+it cannot reproduce exactly goes to the pandas loader in :mod:`peakend.load`. The choice is made
 here only, and ``Dataset.report.loader`` says which one ran and why.
 
 ``PEAKEND_LOADER=pandas`` forces the pandas loader; ``duckdb`` or ``auto`` (the

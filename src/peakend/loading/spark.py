@@ -15,7 +15,7 @@ Spark reads and keeps as a local checkpoint; the file is removed when the load e
 Only a session in local mode can read it: the executors of a cluster cannot see
 the driver's disk.
 
-What the DuckDB loader hands to the pandas loader (wide layouts, Excel,
+What the DuckDB loader hands to the pandas loader (Excel, wide Parquet,
 formats DuckDB cannot reproduce), XES logs, and databases on a cluster have no
 Spark path: it is refused with a :class:`~peakend.errors.ConfigError` that names
 the option to drop.

@@ -38,9 +38,10 @@ Each family of checks is a module of its own: reading the source
 (:mod:`~peakend.loading.duck.source`), the SQL of the column values
 (:mod:`~peakend.loading.duck.columns`), the column checks and their count pass
 (:mod:`~peakend.loading.duck.checks`), duplicates, outcomes, the catalogue, the
-problem and quarantine wording (:mod:`~peakend.loading.duck.problems`) and the
-kept events (:mod:`~peakend.loading.duck.canonical`); :class:`DuckLoader` runs
-them in the pandas loader's order.
+problem and quarantine wording (:mod:`~peakend.loading.duck.problems`), the
+kept events (:mod:`~peakend.loading.duck.canonical`) and the events of a wide
+survey export (:mod:`~peakend.loading.duck.wide`); :class:`DuckLoader` runs them
+in the pandas loader's order.
 
 Values SQL cannot read are handed to the pandas parsers of
 :mod:`peakend.validate`; if pandas reads any of them (a format DuckDB does not

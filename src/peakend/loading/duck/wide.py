@@ -30,11 +30,10 @@ from contextlib import contextmanager
 from peakend.loading.duck.base import TEXT_FORMATS, Unsupported
 from peakend.loading.duck.checks import EventChecks
 from peakend.loading.duck.sql import _lit, _q
-from peakend.schema import Touchpoint
 from peakend.validate import ROW, Reason
 
 WIDE = "wide"
-"""The view of the export's rows (the source, renamed: ``raw`` becomes the events)."""
+"""The table of the export's rows (``raw``, the source's name elsewhere, is the events' view)."""
 
 UNREPEATED = "wide_unrepeated"
 """The view of the export's rows without the repeated respondents' later rows: the
@@ -74,7 +73,9 @@ class WideLayout(EventChecks):
             return
         if self.spec.source.format not in TEXT_FORMATS:
             raise Unsupported(f"wide layout in {self.spec.source.format}")
-        self.db.sql(f"ALTER VIEW raw RENAME TO {WIDE}")
+        # The export's rows, read once (its name ``raw`` goes to the events' view).
+        self.db.sql(f"CREATE TABLE {WIDE} AS SELECT * FROM raw")
+        self.db.sql("DROP VIEW raw")
         self._wide_types = dict(self.types)
         self._file_order = False  # the events' numbers are not places in the file
         self._respondent_checks()
@@ -116,14 +117,6 @@ class WideLayout(EventChecks):
             "give every respondent an id",
         )
 
-    def _positions(self) -> list[Touchpoint]:
-        """The touchpoints in the order of their events: by stage, else as declared."""
-        ordered = sorted(
-            enumerate(self.spec.touchpoints),
-            key=lambda item: (item[1].stage if item[1].stage is not None else item[0], item[0]),
-        )
-        return [touchpoint for _, touchpoint in ordered]
-
     def _row_length(self) -> int:
         """Positions of a row: each touchpoint's and the comment's."""
         return len(self.spec.touchpoints) + 1
@@ -131,9 +124,9 @@ class WideLayout(EventChecks):
     def _events_view(self) -> None:
         """View ``raw``: the events of the respondents with an id, one ``SELECT`` each
         touchpoint (and comment), in the export's order."""
-        from peakend.load import WIDE_COMMENT
+        from peakend.load import WIDE_COMMENT, wide_order
 
-        touchpoints = self._positions()
+        touchpoints = wide_order(self.spec.touchpoints)
         scores = {self._wide_types[str(t.column)] for t in touchpoints}
         if scores != {"VARCHAR"}:
             raise Unsupported("score columns that are not text")
