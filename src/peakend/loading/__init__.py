@@ -1,11 +1,14 @@
 """Which loader reads a dataset: DuckDB queries where it can, pandas for the rest.
 
-Long-layout Parquet, CSV (gzip too) and JSON-lines sources are loaded by
-:mod:`peakend.loading.duck`: the checks run as SQL where the data are and only
-the rows that fail come into Python. Every other source (wide layouts, Excel,
-XES, databases, derived ``@row`` or joined touchpoints, extra header rows, a
-``timestamp_format``) and anything the DuckDB path finds it cannot reproduce
-exactly goes to the pandas loader in :mod:`peakend.load`. The choice is made
+Long-layout Parquet, CSV (gzip too, any encoding, extra header rows), JSON-lines
+(any encoding), XES and database sources, derived ``@row`` journey ids and joined
+touchpoints included, are loaded by :mod:`peakend.loading.duck`: the checks run
+as SQL where the data are and only the rows that fail come into Python. Every
+other source (wide layouts, customer snapshots, Excel, a ``timestamp_format``
+DuckDB does not read) and anything the DuckDB path finds it cannot reproduce
+exactly (bytes not valid in a declared encoding, lines before a CSV header that a
+quoted value breaks, a column named as a derived one …) goes to the pandas loader
+in :mod:`peakend.load`. The choice is made
 here only, and ``Dataset.report.loader`` says which one ran and why.
 
 ``PEAKEND_LOADER=pandas`` forces the pandas loader; ``duckdb`` or ``auto`` (the
