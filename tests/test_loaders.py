@@ -23,8 +23,9 @@ import pandas as pd
 import pytest
 
 from peakend.datasets import demo_spec_path
-from peakend.errors import ConfigError
+from peakend.errors import ConfigError, MissingColumnError, SourceError
 from peakend.generate import GeneratorConfig, generate
+from peakend.io.sniff import not_utf8_note
 from peakend.load import Dataset, load
 from peakend.spec import read_spec
 
@@ -263,21 +264,6 @@ def test_gzipped_json_lines_are_read_in_place(
         file.write((data / "events.jsonl").read_bytes())
     (tmp_path / "jsonl.toml").write_text((data / "jsonl.toml").read_text("utf-8"), "utf-8")
     assert_same(*both(tmp_path / "jsonl.toml", monkeypatch))
-
-
-def test_json_lines_in_another_encoding_load_in_pandas_and_say_why(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    data = Path(__file__).parent / "data"
-    text = (data / "events.jsonl").read_text("utf-8").replace('"web"', '"café"')
-    (tmp_path / "events.jsonl").write_bytes(text.encode("latin-1"))
-    spec = (data / "jsonl.toml").read_text("utf-8")
-    spec = spec.replace('path = "events.jsonl"', 'path = "events.jsonl"\nencoding = "latin-1"')
-    (tmp_path / "jsonl.toml").write_text(spec, "utf-8")
-    monkeypatch.setenv("PEAKEND_LOADER", "duckdb")
-    loaded = load(tmp_path / "jsonl.toml")
-    assert loaded.report.loader == "pandas (JSON lines in latin-1)"
-    assert "café" in loaded.events["channel"].to_pylist()
 
 
 ENCODED = """journey_id,touchpoint,ts,score,text
@@ -902,3 +888,366 @@ def test_outcome_rows_of_journeys_with_and_without_events_load_the_same_both_way
     orphans = [p for p in by_duckdb.report.problems if p.reason == "outcome_without_events"]
     assert [p.count for p in orphans] == [4]
     assert_same(by_pandas, by_duckdb)
+
+
+ENCODED_LINES = [
+    {"case": "J1", "step": "call", "at": "2025-01-02T10:00:00Z", "stars": 4,
+     "note": "Prijs \u20ac 12 \u2013 \u2018prima\u2019"},
+    {"case": "J1", "step": "chat", "at": "2025-01-03T10:00:00Z", "stars": "vier",
+     "note": "caf\u00e9"},
+    {"case": " ", "step": "call", "at": "2025-01-02T11:00:00Z", "stars": 2},
+    {"case": "J2", "step": "call", "at": "2025-01-02T11:00:00Z", "stars": 9, "note": "na\u00efef"},
+    {"case": "J2", "step": "chat", "at": "2025-01-02T12:00:00Z", "stars": 3},
+]  # fmt: skip
+"""JSON lines with a bad score, a missing journey id and a score off the scale."""
+ENCODED_LINES_SPEC = """name = "encoded lines"
+[source]
+path = "events.jsonl"
+{encoding}
+[columns]
+journey_id = "case"
+touchpoint = "step"
+ts = "at"
+score = "stars"
+text = "note"
+[scales.stars]
+low = 1
+high = 5
+"""
+
+
+@pytest.mark.parametrize(
+    ("written", "declared", "loader"),
+    [
+        ("cp1252", None, "duckdb"),  # found not to be UTF-8: read as Windows-1252
+        ("cp1252", "cp1252", "duckdb"),
+        ("cp1252", "latin-1", "duckdb"),  # declared wrong: the bytes read as Latin-1
+        ("utf-16", None, "duckdb"),  # a byte-order mark says UTF-16
+        ("cp1252 gzip", None, "duckdb"),
+        ("cp1252 undefined", None, "duckdb"),  # not Windows-1252 after all: Latin-1
+        ("cp1252 undefined", "cp1252", "pandas (bytes that are not valid cp1252)"),
+    ],
+)
+def test_json_lines_in_another_encoding_are_read_in_place_from_a_utf8_copy(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    written: str,
+    declared: str | None,
+    loader: str,
+) -> None:
+    encoding, _, extra = written.partition(" ")
+    lines = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in ENCODED_LINES)
+    data = lines.encode(encoding)
+    if extra == "undefined":  # a byte Windows-1252 leaves undefined, on the last line
+        data = data.replace(
+            b'"step": "chat", "at": "2025-01-02T12', b'"step": "c\x81at", "at": "2025-01-02T12'
+        )
+    if extra == "gzip":
+        data = gzip.compress(data)
+    (tmp_path / "events.jsonl").write_bytes(data)
+    line = f'encoding = "{declared}"' if declared else ""
+    (tmp_path / "e.toml").write_text(ENCODED_LINES_SPEC.format(encoding=line), encoding="utf-8")
+    (tmp_path / "spill").mkdir()
+    monkeypatch.setenv("PEAKEND_TEMP_DIR", str(tmp_path / "spill"))
+    by_pandas, by_duckdb = both(tmp_path / "e.toml", monkeypatch)
+    assert by_duckdb.report.loader == loader
+    assert by_pandas.report.loader.startswith("pandas")
+    assert_same_data(by_pandas, by_duckdb)
+    assert not list((tmp_path / "spill").iterdir())  # the copy lasts one load
+    assert by_duckdb.report.quarantined_rows == 3 or loader != "duckdb"
+    if extra != "undefined" and declared != "latin-1":
+        assert "Prijs \u20ac 12 \u2013 \u2018prima\u2019" in by_duckdb.events["text"].to_pylist()
+    notes = [p.fix for p in by_duckdb.report.problems if str(p.reason) == "format_detected"]
+    if encoding == "cp1252" and declared is None:
+        found = "latin-1" if extra == "undefined" else "cp1252"
+        assert notes == [not_utf8_note(found)]
+    else:
+        assert len(notes) == (encoding == "utf-16")
+
+
+def test_planted_bad_rows_in_windows_1252_json_lines_load_the_same_both_ways(
+    generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 93,000 events with planted bad rows, in Windows-1252 from the first line on;
+    # then with one byte that is not UTF-8 only after the first megabyte, which the
+    # reader stops at (the load goes to pandas and says so).
+    lines = to_jsonl(generated, BAD_ROWS, "planted.jsonl").read_text("utf-8")
+    first, rest = lines.split("\n", 1)
+    euro = first.replace('"journey_id"', '"note": "\u20ac 5 \u2013 caf\u00e9", "journey_id"', 1)
+    (generated / "cp1252.jsonl").write_bytes(f"{euro}\n{rest}".encode("cp1252"))
+    spec = planted_spec(generated, "cp1252.jsonl", "cp1252_jsonl.toml", 'decimal = ","')
+    by_pandas, by_duckdb = both(spec, monkeypatch)
+    reasons = {str(p.reason) for p in by_duckdb.report.problems}
+    assert {"bad_timestamp", "duplicate_event", "bad_score", "format_detected"} <= reasons
+    assert by_duckdb.quarantine["record"].str.contains("\u20ac 5 \u2013 caf\u00e9").any()
+    assert_same(by_pandas, by_duckdb)
+
+    last, _, tail = rest.rstrip("\n").rpartition("\n")
+    late = tail.replace('"journey_id"', '"note": "caf\u00e9", "journey_id"', 1)
+    (generated / "late.jsonl").write_bytes(f"{first}\n{last}\n{late}\n".encode("cp1252"))
+    spec = planted_spec(generated, "late.jsonl", "late_jsonl.toml", 'decimal = ","')
+    by_pandas, by_duckdb = both(spec, monkeypatch)
+    assert by_duckdb.report.loader.startswith("pandas (DuckDB could not read the source")
+    assert_same_data(by_pandas, by_duckdb)
+
+
+def _with_header_rows(csv_file: Path, name: str, before: list[str]) -> Path:
+    """``csv_file`` as a survey export: the lines ``before``, the column names, a row of
+    question texts (quoted, one breaking its line) and a row of import ids."""
+    header, body = csv_file.read_text("utf-8").split("\n", 1)
+    names = header.split(",")
+    questions = ",".join(f'"What is {n}?\nPlease answer, briefly"' for n in names)
+    imports = ",".join(f'"{{""ImportId"":""QID{i}""}}"' for i, _ in enumerate(names))
+    path = csv_file.parent / name
+    path.write_text("\n".join([*before, header, questions, imports, body]), encoding="utf-8")
+    return path
+
+
+def test_extra_header_rows_and_lines_before_them_are_read_by_duckdb(
+    generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Planted bad rows in a CSV file with two lines before its three header rows; the
+    # outcomes in one with a line before two header rows: the rows are numbered
+    # from the first data row, as the pandas reader numbers them.
+    bad = to_csv(generated, BAD_ROWS, "bad.csv")
+    _with_header_rows(bad, "headed.csv", ["Survey export", "Made 2024-10-01, by hand"])
+    query = f"SELECT * FROM read_parquet('{generated / 'outcomes.parquet'}')"
+    outcomes = to_csv(generated, query, "outcomes.csv")
+    header, body = outcomes.read_text("utf-8").split("\n", 1)
+    rows = ["Outcomes", header, ",".join("x" for _ in header.split(",")), body]
+    (generated / "headed_outcomes.csv").write_text("\n".join(rows), encoding="utf-8")
+    extra = 'decimal = ","\ntimezone = "Europe/Amsterdam"\nskip_rows = 2\nheader_rows = 3'
+    spec = planted_spec(generated, "headed.csv", "headed.toml", extra)
+    text = spec.read_text("utf-8").replace(
+        'path = "outcomes.parquet"', 'path = "headed_outcomes.csv"\nskip_rows = 1\nheader_rows = 2'
+    )
+    spec.write_text(text, encoding="utf-8")
+    by_pandas, by_duckdb = both(spec, monkeypatch)
+    reasons = {str(p.reason) for p in by_duckdb.report.problems}
+    assert {"bad_timestamp", "duplicate_event", "bad_score", "missing_value"} <= reasons
+    first = by_duckdb.quarantine.loc[by_duckdb.quarantine["row"] == 1, "value"]
+    assert first.tolist() == ["not a time"]  # the first data row is row 1
+    assert_same(by_pandas, by_duckdb)
+
+
+HEADED = """journey,touchpoint,ts,score,
+ID,Where,When,"How happy, 1-5",Comment
+R1,call,2025-01-02T10:00:00Z,4,ok
+R1,chat,2025-01-03T10:00:00Z,x,
+,call,2025-01-02T11:00:00Z,2,
+R2,call,2025-01-02T11:00:00Z,5,fine
+"""
+HEADED_SPEC = """name = "headed"
+[source]
+path = "events.csv"
+skip_rows = {skip}
+header_rows = 2
+[columns]
+journey_id = "journey"
+touchpoint = "touchpoint"
+ts = "ts"
+score = "score"
+text = "score | Comment"
+[scales.score]
+low = 1
+high = 5
+"""
+
+
+@pytest.mark.parametrize(
+    ("before", "loader"),
+    [
+        ("Exported by SurveyTool\n", "duckdb"),
+        # a quoted line break: two lines for the pandas reader, one row for DuckDB's
+        ('Exported by SurveyTool\n"Export note, with\na line break"\n', "pandas (header rows "),
+        ("", "duckdb"),
+    ],
+)
+def test_header_rows_name_a_column_blank_at_the_top_from_the_row_below(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, before: str, loader: str
+) -> None:
+    (tmp_path / "events.csv").write_text(before + HEADED, encoding="utf-8")
+    skip = before.count("\n")
+    (tmp_path / "e.toml").write_text(HEADED_SPEC.format(skip=skip), encoding="utf-8")
+    by_pandas, by_duckdb = both(tmp_path / "e.toml", monkeypatch)
+    assert by_duckdb.report.loader.startswith(loader)
+    assert_same_data(by_pandas, by_duckdb)
+    assert sorted(by_duckdb.quarantine["row"]) == [2, 3]
+    assert by_duckdb.events["text"].to_pylist() == ["ok", "fine"]
+
+
+def test_a_ragged_row_after_header_rows_is_the_same_error_both_ways(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ragged = HEADED.replace("R2,call,2025-01-02T11:00:00Z,5,fine", "R2,call,2025,5,fine,extra")
+    (tmp_path / "events.csv").write_text("Exported\n" + ragged, encoding="utf-8")
+    (tmp_path / "e.toml").write_text(HEADED_SPEC.format(skip=1), encoding="utf-8")
+    errors = []
+    for loader in ("pandas", "duckdb"):
+        monkeypatch.setenv("PEAKEND_LOADER", loader)
+        with pytest.raises(SourceError) as caught:
+            load(tmp_path / "e.toml")
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1]
+    assert "row 4 (line 7 of the file)" in errors[0]
+
+
+def _write_rows(rows: list[dict[str, str | None]], path: Path) -> Path:
+    """``rows`` (every value text) as a file of the format ``path`` is named for."""
+    frame = pd.DataFrame(rows, dtype="string")
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    elif path.suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        with path.open("w", encoding="utf-8") as file:
+            for row in rows:
+                file.write(json.dumps({k: v for k, v in row.items() if v is not None}) + "\n")
+    return path
+
+
+def _survey_rows(n: int) -> list[dict[str, str | None]]:
+    """One row per respondent, no id: bad scores, blank touchpoints and bad outcomes
+    planted."""
+    rows: list[dict[str, str | None]] = []
+    for i in range(n):
+        score = "vier" if i % 97 == 5 else ("" if i % 89 == 3 else str(1 + i % 5))
+        rows.append(
+            {
+                "touchpoint": " " if i % 101 == 7 else ("call", "chat", "visit")[i % 3],
+                "ts": f"2025-01-{1 + i % 28:02d}T{i % 24:02d}:00:00Z",
+                "score": "9" if i % 211 == 11 else score,
+                "nps": "ten" if i % 103 == 13 else str(i % 11),
+            }
+        )
+    return rows
+
+
+ROW_SPEC = """name = "respondents"
+[source]
+path = "{path}"
+[columns]
+journey_id = "@row"
+touchpoint = "touchpoint"
+ts = "ts"
+score = "score"
+[scales.score]
+low = 1
+high = 5
+[outcomes.nps]
+column = "nps"
+kind = "continuous"
+"""
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
+def test_row_numbers_as_journey_ids_are_read_by_duckdb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    path = _write_rows(_survey_rows(3_000), tmp_path / f"survey.{fmt}")
+    (tmp_path / "e.toml").write_text(ROW_SPEC.format(path=path.name), encoding="utf-8")
+    by_pandas, by_duckdb = both(tmp_path / "e.toml", monkeypatch)
+    reasons = {str(p.reason) for p in by_duckdb.report.problems}
+    assert {"bad_score", "missing_value", "score_out_of_scale", "bad_outcome"} <= reasons
+    assert by_duckdb.outcomes["journey_id"].to_pylist()[:3] == ["1", "2", "3"]
+    assert '"@row": "8"' in by_duckdb.quarantine["record"].tolist()[0]  # row 8: blank step
+    assert_same(by_pandas, by_duckdb)
+
+
+def test_a_column_named_at_row_leaves_the_row_numbers_to_pandas(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [{**row, "@row": "x"} for row in _survey_rows(50)]
+    path = _write_rows(rows, tmp_path / "survey.csv")
+    (tmp_path / "e.toml").write_text(ROW_SPEC.format(path=path.name), encoding="utf-8")
+    by_pandas, by_duckdb = both(tmp_path / "e.toml", monkeypatch)
+    assert by_duckdb.report.loader == "pandas (a column named '@row', which the spec derives)"
+    assert_same_data(by_pandas, by_duckdb)
+
+
+def _log_rows(n: int, *, planted: bool) -> list[dict[str, str | None]]:
+    """An event log whose touchpoint is two columns (name and lifecycle): parts padded
+    with Unicode spaces, a blank lifecycle, both parts blank, and (``planted``) bad
+    scores."""
+    rows: list[dict[str, str | None]] = []
+    for i in range(n):
+        name: str | None = ("apply", "review", "approve")[i % 3]
+        cycle: str | None = "complete" if i % 2 else "start"
+        if i % 53 == 4:
+            name, cycle = f"\u00a0{name}\u3000", f" {cycle}\t"
+        if i % 59 == 6:
+            cycle = "  " if i % 2 else None
+        if i % 61 == 8:
+            name, cycle = " ", None
+        score = "vier" if planted and i % 97 == 5 else str(1 + i % 5)
+        rows.append(
+            {
+                "case": f"C{i // 4}",
+                "concept:name": name,
+                "lifecycle:transition": cycle,
+                "time": f"2025-02-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
+                "score": score,
+            }
+        )
+    return rows
+
+
+JOINED_SPEC = """name = "log"
+[source]
+path = "{path}"
+[columns]
+journey_id = "case"
+touchpoint = ["concept:name", "lifecycle:transition"]
+ts = "time"
+score = "score"
+[scales.score]
+low = 1
+high = 5
+[outcomes.approved]
+from_touchpoint = "approve+complete"
+"""
+
+
+@pytest.mark.parametrize(
+    ("fmt", "planted"), [("csv", True), ("csv", False), ("parquet", True), ("jsonl", True)]
+)
+def test_joined_touchpoints_are_read_by_duckdb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, planted: bool
+) -> None:
+    # (a CSV file without bad numbers is read with its numbers typed)
+    path = _write_rows(_log_rows(4_000, planted=planted), tmp_path / f"log.{fmt}")
+    (tmp_path / "e.toml").write_text(JOINED_SPEC.format(path=path.name), encoding="utf-8")
+    by_pandas, by_duckdb = both(tmp_path / "e.toml", monkeypatch)
+    touchpoints = set(by_duckdb.events["touchpoint"].to_pylist())
+    names = ("apply", "review", "approve")
+    assert touchpoints == {f"{n}+{c}" for n in names for c in ("start", "complete")} | set(names)
+    missing = by_duckdb.quarantine[by_duckdb.quarantine["reason"] == "missing_value"]
+    assert '"concept:name+lifecycle:transition": null}' in missing["record"].iloc[0]
+    assert ("bad_score" in set(by_duckdb.quarantine["reason"])) == planted
+    assert_same(by_pandas, by_duckdb)
+
+
+@pytest.mark.parametrize("change", ["a column named as the join", "a part missing"])
+def test_a_joined_touchpoint_duckdb_cannot_give_is_left_to_pandas(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    rows = _log_rows(50, planted=True)
+    if change == "a part missing":
+        rows = [{k: v for k, v in row.items() if k != "lifecycle:transition"} for row in rows]
+    else:
+        rows = [{**row, "concept:name+lifecycle:transition": "x"} for row in rows]
+    path = _write_rows(rows, tmp_path / "log.csv")
+    (tmp_path / "e.toml").write_text(JOINED_SPEC.format(path=path.name), encoding="utf-8")
+    if change == "a part missing":  # the same error both ways
+        errors = []
+        for loader in ("pandas", "duckdb"):
+            monkeypatch.setenv("PEAKEND_LOADER", loader)
+            with pytest.raises(MissingColumnError) as caught:
+                load(tmp_path / "e.toml")
+            errors.append(str(caught.value))
+        assert errors[0] == errors[1]
+        return
+    by_pandas, by_duckdb = both(tmp_path / "e.toml", monkeypatch)
+    why = "pandas (a column named 'concept:name+lifecycle:transition', which the spec derives)"
+    assert by_duckdb.report.loader == why
+    assert_same_data(by_pandas, by_duckdb)

@@ -53,6 +53,10 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
 from tests.loading.test_wide import ROWS, _export  # noqa: E402
 from tests.test_loaders import (  # noqa: E402
     BAD_ROWS,
+    HEADED,
+    HEADED_SPEC,
+    JOINED_SPEC,
+    ROW_SPEC,
     database_spec,
     daylight_saving_spec,
     planted_spec,
@@ -338,6 +342,25 @@ def test_a_path_with_a_scheme_goes_to_sparks_reader_untouched(spark: Any, tmp_pa
     missing.write_text(text.replace('path = "good_long.csv"', f'path = "{gone}"'), "utf-8")
     with pytest.raises(SourceError, match=r"gone\.csv: Spark cannot read it"):
         load(missing, backend="spark")
+
+
+@pytest.mark.parametrize(
+    ("spec", "why"),
+    [
+        (HEADED_SPEC.format(skip=0), "a CSV file with extra header rows"),
+        (JOINED_SPEC.format(path="events.csv"), "a joined touchpoint"),
+        (ROW_SPEC.format(path="events.csv"), "a journey id from the row number"),
+    ],
+)
+def test_what_only_duckdb_reads_is_refused_on_spark_before_a_session_starts(
+    tmp_path: Path, spec: str, why: str
+) -> None:
+    # (extra header rows, derived columns: the DuckDB loader reads them in SQL over
+    # its own reader's columns, which Spark's reader does not give)
+    (tmp_path / "events.csv").write_text(HEADED, encoding="utf-8")
+    (tmp_path / "e.toml").write_text(spec, encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"cannot load {why}.* yet; drop --backend spark"):
+        load(tmp_path / "e.toml", backend="spark")
 
 
 def test_what_spark_cannot_load_is_refused_with_the_option_to_drop(

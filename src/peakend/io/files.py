@@ -125,13 +125,13 @@ def read_csv(source: SourceSpec, bad: BadRows, *, max_rows: int | None = None) -
         raise DataError(
             f"{source.label} is empty: it has no header and no rows; export the data again"
         )
-    text = _skip_lines(text, source.skip_rows)
+    text = skip_lines(text, source.skip_rows)
     delimiter = source.delimiter
     if delimiter is None:
         delimiter, note = sniff_delimiter(text)
         if note:
             bad.notes.append(note)
-    header, body = _split_header(text, delimiter, source)
+    header, body = split_header(text, delimiter, source)
     names, labels = header_from_rows(header)
     bad.labels.update(labels)
     if len(names) == 1 and delimiter != ";" and ";" in names[0]:
@@ -149,14 +149,16 @@ def read_csv(source: SourceSpec, bad: BadRows, *, max_rows: int | None = None) -
     return _require_rows(frame, source)
 
 
-def _skip_lines(text: str, n: int) -> str:
+def skip_lines(text: str, n: int) -> str:
+    """``text`` without its first ``n`` lines (lines, not records: a quoted line
+    break in them ends one)."""
     if n <= 0:
         return text
     lines = text.split("\n", n)
     return lines[n] if len(lines) > n else ""
 
 
-def _split_header(text: str, delimiter: str, source: SourceSpec) -> tuple[list[list[str]], str]:
+def split_header(text: str, delimiter: str, source: SourceSpec) -> tuple[list[list[str]], str]:
     """The header records (quoted newlines allowed) and the text after them."""
     stream = io.StringIO(text, newline="")
     reader = csv.reader(stream, delimiter=delimiter, skipinitialspace=True)

@@ -1,12 +1,15 @@
 """Which loader reads a dataset: DuckDB queries where it can, pandas for the rest.
 
-Parquet, CSV (gzip too) and JSON-lines sources, XES logs and databases (streamed
-into Parquet), and wide survey exports in CSV or JSON lines are loaded by
+Parquet, CSV (gzip too, any encoding, extra header rows), JSON-lines (any
+encoding), XES and database sources, derived ``@row`` journey ids and joined
+touchpoints included, and wide survey exports in CSV or JSON lines are loaded by
 :mod:`peakend.loading.duck`: the checks run as SQL where the data are and only
-the rows that fail come into Python. Every other source (Excel, wide exports in
-Parquet, customer snapshots, derived ``@row`` or joined touchpoints, extra header
-rows, a ``timestamp_format`` SQL does not read) and anything the DuckDB path finds
-it cannot reproduce exactly goes to the pandas loader in :mod:`peakend.load`. The choice is made
+the rows that fail come into Python. Every other source (wide exports in Parquet,
+customer snapshots, Excel, a ``timestamp_format`` DuckDB does not read) and
+anything the DuckDB path finds it cannot reproduce exactly (bytes not valid in a
+declared encoding, lines before a CSV header that a quoted value breaks, a column
+named as a derived one …) goes to the pandas loader in :mod:`peakend.load`. The
+choice is made
 here only, and ``Dataset.report.loader`` says which one ran and why.
 
 ``PEAKEND_LOADER=pandas`` forces the pandas loader; ``duckdb`` or ``auto`` (the

@@ -16,8 +16,11 @@ Only a session in local mode can read it: the executors of a cluster cannot see
 the driver's disk.
 
 What the DuckDB loader hands to the pandas loader (Excel, wide Parquet,
-formats DuckDB cannot reproduce), XES logs, and databases on a cluster have no
-Spark path: it is refused with a :class:`~peakend.errors.ConfigError` that names
+formats DuckDB cannot reproduce), XES logs, databases on a cluster, and what the
+DuckDB loader reads in SQL over its own reader's rows (extra header rows, ``@row``
+journey ids, joined touchpoints, JSON lines or CSV in encodings Spark's readers
+lack) have no Spark path: it is refused with a :class:`~peakend.errors.ConfigError`
+that names
 the option to drop.
 """
 
@@ -44,7 +47,7 @@ from peakend.loading.duck.source import _opening, _utf8_lines
 from peakend.loading.events import EventSource
 from peakend.loading.sparksql import SparkSQL, duck_type, to_arrow
 from peakend.schema import EVENT_SCHEMA
-from peakend.spec import DatasetSpec, SourceSpec
+from peakend.spec import ROW_ID, DatasetSpec, SourceSpec
 from peakend.sqltext import literal
 from peakend.validate import ROW
 
@@ -65,11 +68,7 @@ VIEW = "peakend_events"
 def load_on_spark(spec: DatasetSpec, session: SparkSession | None = None) -> Dataset:
     """Load ``spec`` on Spark (``session``, or :func:`spark_session`'s)."""
     sources = [s for s in (spec.source, spec.outcome_source) if s is not None]
-    why = unsupported(spec) or next(
-        (_LOCAL_ONLY[s.format] for s in sources if s.format in _LOCAL_ONLY), None
-    )
-    if spec.source.timestamp_format and not why:
-        why = "declared timestamp_format"  # (Spark parses times by its own rules)
+    why = unsupported(spec) or _not_on_spark(spec, sources)
     if why:
         raise ConfigError(f"{spec.name}: the Spark backend cannot load a {why} yet; {DROP_OPTION}")
     _refuse_database_on_cluster(spec, sources, session)
@@ -386,6 +385,26 @@ class SparkEventSource(EventSource):
 
 _HEAD_LINES = 200
 """Lines read to find the delimiter of a CSV file on a cluster."""
+
+
+def _not_on_spark(spec: DatasetSpec, sources: list[SourceSpec]) -> str | None:
+    """What the DuckDB loader reads that Spark's readers do not give the same way
+    (None when the spec has none of it)."""
+    checks = [
+        (next((_LOCAL_ONLY[s.format] for s in sources if s.format in _LOCAL_ONLY), None)),
+        # (Spark parses times by its own rules)
+        "declared timestamp_format" if spec.source.timestamp_format else None,
+        # (Spark's CSV reader skips no lines: the header is its first)
+        "CSV file with extra header rows" if any(_header_rows(s) for s in sources) else None,
+        "joined touchpoint" if spec.touchpoint_parts else None,
+        "journey id from the row number (@row)" if ROW_ID in spec.columns.values() else None,
+    ]
+    return next((why for why in checks if why), None)
+
+
+def _header_rows(source: SourceSpec) -> bool:
+    """Whether ``source`` has lines to skip or header rows besides the column names."""
+    return source.skip_rows != 0 or source.header_rows != 1
 
 
 def _refuse_unnamed_gzip(source: SourceSpec, compression: str) -> None:

@@ -54,10 +54,7 @@ def unsupported(spec: DatasetSpec) -> str | None:
         (spec.snapshot, "customer snapshot"),
         (source.format not in NATIVE, f"{source.format} source"),
         (_unlocated(source), "no file path"),
-        (source.header_rows != 1 or source.skip_rows != 0, "extra header rows"),
         (_unread_format(source), f"timestamp_format {source.timestamp_format!r}"),
-        (bool(spec.touchpoint_parts), "joined touchpoint"),
-        (ROW_ID in dict(spec.columns).values(), "@row journey ids"),
     ]
     reasons = [why for failed, why in checks if failed]
     return ", ".join(reasons) or None
@@ -101,6 +98,11 @@ class DuckBase(_Loader):
     _outcome_rows_from = "raw"
     """The table of the events' source that outcomes are read from (a wide export's
     rows without its repeated respondents, :mod:`~peakend.loading.duck.wide`)."""
+
+    _derived: dict[str, str] = {}  # noqa: RUF012  (replaced, never changed)
+    """The columns the spec derives from the events' source (``@row``, a joined
+    touchpoint), by name, as SQL over view ``raw``
+    (:meth:`~peakend.loading.duck.source.SourceReading._derive`)."""
 
     _typed: frozenset[str] = frozenset()
     """Columns the events are read from as DOUBLE while their query is built (a CSV
@@ -158,6 +160,12 @@ class DuckBase(_Loader):
         # matters is ordered by it: the checks' work tables need not keep the order
         # rows arrive in, which saves memory and time in parallel statements.
         self.db.execute("SET preserve_insertion_order = false")
+
+    def _numbered_ids(self) -> bool:
+        """Whether the journey ids are the row numbers (``@row``): the unnumbered view
+        of a text source (``raw_cells``) lacks them, so the events and the outcomes
+        are read from the numbered view ``raw``."""
+        return ROW_ID in self._derived
 
     def _in_place(self) -> bool:
         """Whether the events can stay a view over the source: a Parquet file whose

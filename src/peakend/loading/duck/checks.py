@@ -230,10 +230,11 @@ class EventChecks(ColumnValues, SourceReading, CanonicalEvents):
         are parsed and checked by every thread and stored in the file's order
         (``preserve_insertion_order``), so each row's place in the table is its
         place in the file. Only when the scales are joined to the events by
-        touchpoint (several scales) do the rows keep the numbering of ``raw``.
+        touchpoint (several scales), or the row numbers are the journey ids
+        (:meth:`_numbered_ids`), do the rows keep the numbering of ``raw``.
         """
         one_scale = "score" not in self.columns or self._one_scale() is not None
-        return self._file_order and one_scale
+        return self._file_order and one_scale and not self._numbered_ids()
 
     def _number_rows(self) -> None:
         """Number the rows of the table of events by their place in it (the file's

@@ -81,7 +81,8 @@ class DuckLoader(Catalogue, Outcomes, Duplicates, WideLayout):
     def _run(self) -> Dataset:
         self._read(self.spec.source, "raw")
         columns = [c for c in self.types if c != ROW]
-        head = self._head("raw", 2)
+        # (the pandas loader checks the columns before it derives any)
+        head = self._head("raw", 2).drop(columns=list(self._derived))
         self._check_export_shape(head)
         self._check_columns(head)
         self._events()

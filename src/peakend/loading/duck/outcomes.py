@@ -92,6 +92,7 @@ class Outcomes(ColumnValues, SourceReading, CanonicalEvents):
         ]
         # (a text file read by DuckDB's reader, whose view ``_cells`` is unnumbered)
         csv = self._file_order and (other or self.spec.source).format in TEXT_FORMATS
+        csv = csv and (other is not None or not self._numbered_ids())
         select += [f"{flag} AS {_q(f'u:{i}')}" for i, (_, flag) in enumerate(unreadable)]
         self._outcome_rows(ids, select, source_table, numbered_later=csv)
         self._confirm_outcome_numbers(unreadable, source_table)

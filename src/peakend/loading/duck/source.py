@@ -1,9 +1,11 @@
 """Reading the source: a Parquet file as a numbered view over it, a CSV file
-with the delimiter and encoding the pandas reader would use, JSON lines as the
-text :func:`peakend.io.jsonl.jsonl_scan` gives both loaders, an XES log as the
+with the delimiter, encoding and header rows the pandas reader would use, JSON
+lines as the text :func:`peakend.io.jsonl.jsonl_scan` gives both loaders (a file
+in another encoding, as a CSV file, from a UTF-8 copy), an XES log as the
 Parquet file it is streamed into once (:func:`peakend.io.xes.cached_parquet`), a
 database table or query as the Parquet file its rows are streamed into for this
-load (:func:`peakend.io.database.stage_database`).
+load (:func:`peakend.io.database.stage_database`). The view over the events'
+source has the columns the spec derives too (:mod:`~peakend.loading.duck.derived`).
 """
 
 from __future__ import annotations
@@ -12,14 +14,25 @@ import csv
 import io
 import tempfile
 from pathlib import Path
+from typing import Any
 
+from peakend.errors import SourceError
 from peakend.io.database import DATABASE_FORMATS, stage_database
+from peakend.io.files import skip_lines, split_header
+from peakend.io.header import header_from_rows
 from peakend.io.sniff import not_utf8_note, read_file_bytes, sniff_delimiter, sniff_encoding
 from peakend.io.transcode import utf8_copy
 from peakend.loading.duck.base import TEXT_FORMATS, DuckBase, Unsupported, _csv_frame
-from peakend.loading.duck.sql import _lit, _q
+from peakend.loading.duck.derived import (
+    ROW_ID_SQL,
+    as_pandas_text,
+    joined_sql,
+    row_free,
+    with_columns,
+)
+from peakend.loading.duck.sql import _INTEGER, _lit, _q
 from peakend.resources import spill_root
-from peakend.spec import SourceSpec
+from peakend.spec import ROW_ID, SourceSpec
 from peakend.validate import ROW, Problem, Reason, Severity
 
 _HEAD_BYTES = 1_000_000
@@ -54,23 +67,14 @@ class SourceReading(DuckBase):
     _csv_read = ""
     """The path (as SQL) and ``read_csv`` options of a CSV source of the events."""
 
-    def _read(self, source: SourceSpec, name: str) -> None:
-        """Load ``source`` into table ``name`` with a 1-based ``__row__``."""
-        if source.format in DATABASE_FORMATS:
-            # Streamed into a Parquet file a chunk at a time, then read as one.
-            path = _lit(str(stage_database(source, self._staging_folder(name))))
-        else:
-            assert source.path is not None
-            path = _lit(str(source.path))
-        if source.format == "xes":
-            from peakend.io.xes import cached_parquet
+    _first_record: list[str] | None = None
+    """The first data row of a CSV source as the pandas reader splits it
+    (:meth:`_csv_dialect`), to check that DuckDB's reader starts there."""
 
-            # Streamed into a Parquet file of text columns once, then read as one.
-            try:
-                path = _lit(str(cached_parquet(source)))
-            except OSError as exc:  # (the log's own errors are SourceErrors)
-                why = f"no cache folder to write the XES log's Parquet copy to ({exc})"
-                raise Unsupported(why) from exc
+    def _read(self, source: SourceSpec, name: str) -> None:
+        """Load ``source`` into view ``name`` with a 1-based ``__row__``; the events'
+        source (``raw``) with the columns the spec derives, last (:meth:`_derive`)."""
+        path = self._located(source, name)
         if source.format in ("parquet", "xes", *DATABASE_FORMATS):
             # No copy: a view numbered by the file's own row numbers; queries read
             # the columns they need from the file.
@@ -78,42 +82,102 @@ class SourceReading(DuckBase):
             names = [str(c) for c, *_ in described]
             if ROW in names or "file_row_number" in names:
                 raise Unsupported(f"a column named {ROW} or file_row_number")
-            self._parquet_view(name, path, names)
+            self._parquet_view(name, path, names, self._derive(name, described))
         else:
-            # Every statement of a text source keeps the file's order
-            # (:attr:`_file_order`), the JSON keys' first appearance too.
-            self._file_order = True
-            self.db.execute("SET preserve_insertion_order = true")
-            if source.format == "jsonl":
-                scan = self._jsonl_scan(source, path)
-            else:
-                scan = self._csv_scan(source, path, name == "raw")
-            described = self.db.sql(f"DESCRIBE SELECT * FROM {scan}").fetchall()
-            names = [str(c) for c, *_ in described]
-            if ROW in names:
-                raise Unsupported(f"a column named {ROW}")
-            # pandas reads CSV with skipinitialspace: spaces after the delimiter go.
-            # (Only values that begin with one are trimmed: ``ltrim`` with a character
-            # list on every cell cost twice DuckDB's whole read of the file.) JSON
-            # values are read as they are.
-            trim = source.format == "csv"
-            cells = ", ".join(f"{_cell(_q(c)) if trim else _q(c)} AS {_q(c)}" for c in names)
-            # No copy either: a view over the file, numbered in the file's order. The
-            # table of events is parsed from it in one pass; the raw text is read
-            # again only for the few rows a check reports (copying every cell as text
-            # first cost more than DuckDB's whole read of the file).
-            self.db.sql(f"CREATE VIEW {name}_cells AS SELECT {cells} FROM {scan}")
-            self.db.sql(
-                f"CREATE VIEW {name} AS SELECT row_number() OVER () AS {ROW}, * FROM {name}_cells"
-            )
-        if source.format == "csv" and names != [h.strip() for h in self.header]:
-            raise Unsupported("column names DuckDB reads differently")
+            described = self._text_view(source, name, path)
         if not self.db.sql(f"SELECT 1 FROM {name} LIMIT 1").fetchall():
             raise Unsupported("no data rows")
         if name == "raw":
-            self.types = {ROW: "BIGINT", **{str(c): str(t) for c, t, *_ in described}}
+            types = {str(c): str(t) for c, t, *_ in described}
+            self.types = {ROW: "BIGINT", **types, **dict.fromkeys(self._derived, "VARCHAR")}
             if source.format in TEXT_FORMATS:
                 self.to_frame = _csv_frame
+            if self._derived:
+                self.to_frame = as_pandas_text(self.to_frame, list(self._derived))
+
+    def _located(self, source: SourceSpec, name: str) -> str:
+        """Where the source ``name`` is read from, as SQL: its file, or the Parquet
+        file a database's rows or an XES log are streamed into."""
+        if source.format in DATABASE_FORMATS:
+            # Streamed into a Parquet file a chunk at a time, then read as one.
+            return _lit(str(stage_database(source, self._staging_folder(name))))
+        if source.format == "xes":
+            from peakend.io.xes import cached_parquet
+
+            # Streamed into a Parquet file of text columns once, then read as one.
+            try:
+                return _lit(str(cached_parquet(source)))
+            except OSError as exc:  # (the log's own errors are SourceErrors)
+                why = f"no cache folder to write the XES log's Parquet copy to ({exc})"
+                raise Unsupported(why) from exc
+        assert source.path is not None
+        return _lit(str(source.path))
+
+    def _text_view(self, source: SourceSpec, name: str, path: str) -> list[tuple[str, str]]:
+        """Views ``name_cells`` and ``name`` (numbered) over a CSV or JSON-lines file;
+        returns the names and types of the file's columns."""
+        # Every statement of a text source keeps the file's order
+        # (:attr:`_file_order`), the JSON keys' first appearance too.
+        self._file_order = True
+        self.db.execute("SET preserve_insertion_order = true")
+        if source.format == "jsonl":
+            scan = self._jsonl_scan(source, path, name == "raw")
+        else:
+            scan = self._csv_scan(source, path, name == "raw")
+        described = self.db.sql(f"DESCRIBE SELECT * FROM {scan}").fetchall()
+        names = [str(c) for c, *_ in described]
+        if ROW in names:
+            raise Unsupported(f"a column named {ROW}")
+        if source.format == "csv" and names != self.header:
+            raise Unsupported("column names DuckDB reads differently")
+        derived = self._derive(name, described)
+        # pandas reads CSV with skipinitialspace: spaces after the delimiter go.
+        # (Only values that begin with one are trimmed: ``ltrim`` with a character
+        # list on every cell cost twice DuckDB's whole read of the file.) JSON
+        # values are read as they are.
+        trim = source.format == "csv"
+        cells = ", ".join(f"{_cell(_q(c)) if trim else _q(c)} AS {_q(c)}" for c in names)
+        # No copy either: a view over the file, numbered in the file's order. The
+        # table of events is parsed from it in one pass; the raw text is read
+        # again only for the few rows a check reports (copying every cell as text
+        # first cost more than DuckDB's whole read of the file).
+        # The joined touchpoint is a column of the unnumbered view, read in parallel;
+        # the row number as journey id one of the numbered view only.
+        cells_query = with_columns(f"SELECT {cells} FROM {scan}", row_free(derived))
+        self.db.sql(f"CREATE VIEW {name}_cells AS {cells_query}")
+        numbered = f"SELECT row_number() OVER () AS {ROW}, * FROM {name}_cells"
+        numbered = with_columns(numbered, {c: s for c, s in derived.items() if c == ROW_ID})
+        self.db.sql(f"CREATE VIEW {name} AS {numbered}")
+        return [(str(c), str(t)) for c, t, *_ in described]
+
+    def _derive(self, name: str, described: list[Any]) -> dict[str, str]:
+        """The columns the spec derives from the events' source (``name`` ``raw``,
+        whose columns and types are ``described``), kept in :attr:`_derived`, in the
+        order :func:`~peakend.derive.add_derived_columns` adds them; none for another
+        source, and no joined touchpoint when a part is missing (the check of the
+        columns names it, as the pandas loader's does).
+
+        What SQL would not give as the pandas loader does is left to it: a derived
+        column named as a column of the source (pandas replaces it in place), a part
+        that is not text or whole numbers (pandas writes other types its own way).
+        """
+        if name != "raw":
+            return {}
+        types = {str(c): str(t) for c, t, *_ in described}
+        derived: dict[str, str] = {}
+        if self.columns.get("journey_id") == ROW_ID:
+            derived[ROW_ID] = ROW_ID_SQL
+        parts = self.spec.touchpoint_parts
+        if parts and all(p in types for p in parts):
+            odd = [p for p in parts if types[p] != "VARCHAR" and types[p] not in _INTEGER]
+            if odd:
+                raise Unsupported(f"joined touchpoint part {odd[0]!r} of type {types[odd[0]]}")
+            derived[self.columns["touchpoint"]] = joined_sql(parts)
+        taken = [c for c in derived if c in types]
+        if taken:
+            raise Unsupported(f"a column named {taken[0]!r}, which the spec derives")
+        self._derived = derived
+        return derived
 
     def _staging_folder(self, name: str) -> Path:
         """A folder of this load's own for the Parquet copy of source ``name``,
@@ -126,18 +190,22 @@ class SourceReading(DuckBase):
         folder.mkdir()
         return folder
 
-    def _parquet_view(self, name: str, path: str, names: list[str]) -> None:
-        """View ``name`` over a Parquet file, numbered by its rows."""
-        self.db.sql(
-            f"CREATE OR REPLACE VIEW {name} AS SELECT file_row_number + 1 AS {ROW}, "
-            f"{', '.join(_q(c) for c in names)} "
+    def _parquet_view(
+        self, name: str, path: str, names: list[str], derived: dict[str, str]
+    ) -> None:
+        """View ``name`` over a Parquet file, numbered by its rows, with the columns
+        ``derived`` (name: SQL) last."""
+        numbered = (
+            f"SELECT file_row_number + 1 AS {ROW}, {', '.join(_q(c) for c in names)} "
             f"FROM read_parquet({path}, file_row_number = true)"
         )
+        self.db.sql(f"CREATE OR REPLACE VIEW {name} AS {with_columns(numbered, derived)}")
 
     def _csv_scan(self, source: SourceSpec, path: str, main: bool) -> str:
         """``read_csv`` with the delimiter and encoding the pandas reader would use,
-        every column as text; a file in an encoding DuckDB's reader lacks (or found
-        not to be UTF-8) is read from a UTF-8 copy."""
+        every column as text, named as the pandas reader names them from the header
+        rows; a file in an encoding DuckDB's reader lacks (or found not to be UTF-8)
+        is read from a UTF-8 copy."""
         assert source.path is not None
         head, compression = _opening(source)
         decided = _csv_encoding(source, head)
@@ -147,8 +215,12 @@ class SourceReading(DuckBase):
             head, compression = read_file_bytes(file, limit=_HEAD_BYTES), "none"
             path = _lit(str(file))
         duck_encoding, delimiter = self._csv_dialect(source, head, main, decided)
+        names = ", ".join(_lit(n) for n in self.header)
+        # The header rows are skipped with the lines before them (DuckDB counts rows
+        # as records: a quoted line break does not end one) and the columns named.
         options = (
-            f"header = true, delim = {_lit(delimiter)}, "
+            f"skip = {source.skip_rows + source.header_rows}, header = false, "
+            f"names = [{names}], delim = {_lit(delimiter)}, "
             f"quote = '\"', escape = '\"', encoding = {_lit(duck_encoding)}, "
             f"compression = {_lit(compression)}, "
             "null_padding = false, strict_mode = true, "
@@ -156,18 +228,43 @@ class SourceReading(DuckBase):
         )
         if main:
             self._csv_read = f"{path}, {options}"
-        return f"read_csv({path}, all_varchar = true, {options})"
+        scan = f"read_csv({path}, all_varchar = true, {options})"
+        if source.skip_rows or source.header_rows != 1:
+            self._check_first_row(scan)
+        return scan
 
-    def _jsonl_scan(self, source: SourceSpec, path: str) -> str:
+    def _check_first_row(self, scan: str) -> None:
+        """That the first row DuckDB reads after skipping lines and header rows is the
+        pandas reader's first data row (:attr:`_first_record`): the lines skipped are
+        lines for the pandas reader and records for DuckDB's, which differ when a
+        quoted value there breaks a line."""
+        rows = self.db.sql(f"SELECT * FROM {scan} LIMIT 1").fetchall()
+        found = [str(c or "").strip() for c in rows[0]] if rows else None
+        wanted = self._first_record
+        if wanted is not None:
+            wanted = [c.strip() for c in wanted] + [""] * (len(self.header) - len(wanted))
+        if found is None or found != wanted:
+            raise Unsupported("header rows DuckDB reads differently")
+
+    def _jsonl_scan(self, source: SourceSpec, path: str, main: bool) -> str:
         """``read_json`` of a JSON-lines source, every key a text column.
 
-        DuckDB's reader takes UTF-8: a file declared or detected in another encoding,
-        or zipped, is left to the pandas loader (a byte that is not UTF-8 further on
-        stops the reader, which sends the load there too).
+        DuckDB's reader takes UTF-8: a file declared or found to be in another
+        encoding is read from a UTF-8 copy, as a CSV file is (:meth:`_utf8_copy`). A
+        zip archive is left to the pandas loader, and so is a byte that is not UTF-8
+        further on in a file whose first megabyte is (it stops the reader).
         """
         from peakend.io.jsonl import jsonl_keys, jsonl_scan
 
-        compression = _utf8_lines(source)
+        head, compression = _opening(source)
+        if not head.strip():
+            raise Unsupported("empty file")
+        decided = _csv_encoding(source, head)
+        if _ENCODINGS.get(decided[0].lower()) != "utf-8":
+            file, (_, note) = self._utf8_copy(source, decided, main)
+            path, compression = _lit(str(file)), "none"
+            if note and main:
+                self._format_note(note)
         names = jsonl_keys(self.db, path, compression=compression)
         return jsonl_scan(path, names, compression=compression)
 
@@ -183,20 +280,21 @@ class SourceReading(DuckBase):
         gives the same value with or without :func:`_cell` before it (that pass over
         ten million identifiers cost about 0.3 CPU seconds).
         """
-        names = [c for c in self.types if c != ROW]
+        names = [c for c in self.types if c != ROW and c not in self._derived]
         types = ", ".join(
             f"{_lit(c)}: {_lit('DOUBLE' if c in numbers else 'VARCHAR')}" for c in names
         )
         as_read = numbers | stripped
         cells = ", ".join(_q(c) if c in as_read else f"{_cell(_q(c))} AS {_q(c)}" for c in names)
         scan = f"read_csv({self._csv_read}, types = {{{types}}})"
-        self.db.sql(f"CREATE OR REPLACE VIEW raw_typed AS SELECT {cells} FROM {scan}")
+        typed = with_columns(f"SELECT {cells} FROM {scan}", row_free(self._derived))
+        self.db.sql(f"CREATE OR REPLACE VIEW raw_typed AS {typed}")
         return "raw_typed"
 
     def _utf8_copy(
         self, source: SourceSpec, decided: tuple[str, str | None], main: bool
     ) -> tuple[Path, tuple[str, str | None]]:
-        """A UTF-8 copy of a CSV source in an encoding DuckDB's reader lacks (for this
+        """A UTF-8 copy of a text source in an encoding DuckDB's reader lacks (for this
         load only, :meth:`_staging_folder`), and its encoding and note as read.
 
         A file found not to be UTF-8 is read as Windows-1252, else Latin-1, as the
@@ -208,7 +306,8 @@ class SourceReading(DuckBase):
         encoding, note = decided
         detected = _detected(source, encoding)
         tries = _DETECTED[_DETECTED.index(encoding) :] if detected else (encoding,)
-        target = self._staging_folder("raw_utf8" if main else "outsrc_utf8") / "source.csv"
+        folder = self._staging_folder("raw_utf8" if main else "outsrc_utf8")
+        target = folder / f"source.{source.format}"
         try:
             used = utf8_copy(source.path, tries, target)
         except UnicodeDecodeError as exc:
@@ -228,10 +327,12 @@ class SourceReading(DuckBase):
         whose content begins with ``head``.
 
         ``decided``: the encoding to read it in, and the note that it was detected
-        (default: :func:`_csv_encoding`). Reads the header into ``self.header`` and
-        notes a detected encoding and delimiter once (``main``), in the pandas
-        loader's order. What only the pandas reader can do raises
-        :class:`Unsupported`.
+        (default: :func:`_csv_encoding`). Reads the column names into ``self.header``
+        and the first data row into :attr:`_first_record` after ``skip_rows`` lines
+        and ``header_rows`` rows, as the pandas reader does
+        (:func:`~peakend.io.files.split_header`), and notes a detected encoding and
+        delimiter once (``main``), in the pandas loader's order. What only the
+        pandas reader can do raises :class:`Unsupported`.
         """
         encoding, encoding_note = decided or _csv_encoding(source, head)
         if encoding.lower() not in _ENCODINGS:
@@ -241,11 +342,12 @@ class SourceReading(DuckBase):
         text = head.decode(encoding, errors="replace").removeprefix("\ufeff")
         if not text.strip():
             raise Unsupported("empty file")
+        text = skip_lines(text, source.skip_rows)
         delimiter = source.delimiter
         note = None
         if delimiter is None:
             delimiter, note = sniff_delimiter(text)
-        self.header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+        self.header, self._first_record = _header_and_first_row(text, delimiter, source)
         if len(self.header) < 2:
             raise Unsupported("one column: set `delimiter` in [source]")
         if note and main:
@@ -255,6 +357,22 @@ class SourceReading(DuckBase):
     def _format_note(self, note: str) -> None:
         """Say what was found out about the source's format (encoding, delimiter)."""
         self._add(Problem(Reason.FORMAT_DETECTED, Severity.INFO, self.label, None, 1, fix=note))
+
+
+def _header_and_first_row(
+    text: str, delimiter: str, source: SourceSpec
+) -> tuple[list[str], list[str] | None]:
+    """The column names of CSV text whose ``skip_rows`` lines are skipped, as the
+    pandas reader names them from the header rows (:func:`header_from_rows`), and
+    the first data row after them (None when none is in ``text``)."""
+    try:
+        rows, body = split_header(text, delimiter, source)
+        names, _ = header_from_rows(rows)
+        records = csv.reader(io.StringIO(body), delimiter=delimiter, skipinitialspace=True)
+        first = next((r for r in records if r), None)
+    except (SourceError, csv.Error) as exc:  # (the pandas loader says what is wrong)
+        raise Unsupported(f"a header that cannot be read ({exc})") from exc
+    return names, first
 
 
 def _csv_encoding(source: SourceSpec, head: bytes) -> tuple[str, str | None]:
@@ -283,8 +401,9 @@ def _whole_characters(head: bytes) -> bytes:
 
 
 def _utf8_lines(source: SourceSpec) -> str:
-    """The compression of a JSON-lines source that DuckDB's and Spark's readers take:
-    UTF-8 (declared or found), not empty, not zipped."""
+    """The compression of a JSON-lines source that Spark's reader takes: UTF-8
+    (declared or found), not empty, not zipped (the DuckDB loader reads a file in
+    another encoding from a UTF-8 copy, :meth:`SourceReading._jsonl_scan`)."""
     head, compression = _opening(source)
     encoding = source.encoding
     if encoding is None:
