@@ -217,3 +217,49 @@ def test_the_real_airline_survey_loads_the_same_both_ways(
     by_pandas, by_duckdb = both(AIRLINE, monkeypatch)
     assert_same(by_pandas, by_duckdb)
     assert by_duckdb.report.events_loaded == 129_880 * 14
+
+
+def test_a_survey_platform_export_with_question_rows_loads_the_same_both_ways(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Column names, then a row of question texts and one of import ids, as survey
+    platforms export them (``header_rows = 3``)."""
+    questions = '"Respondent","Customer","Segment","How easy was booking?","The flight?",' + (
+        '"Bags?","The app?","Flight, in words","Anything else?","Satisfied?"'
+    )
+    imports = ",".join(f'"{{""ImportId"":""QID{i}""}}"' for i in range(10))
+    spec = _export(tmp_path, ROWS, header=f"{HEADER}\n{questions}\n{imports}")
+    text = spec.read_text(encoding="utf-8")
+    spec.write_text(text.replace('format = "csv"', 'format = "csv"\nheader_rows = 3'), "utf-8")
+    by_pandas, by_duckdb = both(spec, monkeypatch)
+    assert_same(by_pandas, by_duckdb)
+    assert by_duckdb.report.rows_read == len(ROWS)
+
+
+def test_a_wide_export_numbered_by_row_loads_the_same_both_ways(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No respondent id: each row is a journey (``journey_id = "@row"``)."""
+    spec = _export(tmp_path, ROWS)
+    text = spec.read_text(encoding="utf-8").replace(
+        'journey_id = "respondent"', 'journey_id = "@row"'
+    )
+    spec.write_text(text, encoding="utf-8")
+    by_pandas, by_duckdb = both(spec, monkeypatch)
+    assert_same(by_pandas, by_duckdb)
+    assert by_duckdb.report.journeys == len(ROWS)
+
+
+def test_notes_of_many_not_applicable_answers_count_every_one_both_ways(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More than a note's five example rows: the SQL path words each note from its
+    first rows and counts the answers itself."""
+    rows = [f"R{i},C{i},leisure,0,{i % 5 + 1},0,n.v.t.,,,yes" for i in range(1, 31)]
+    rows[7] = "R8,C8,leisure,x,9,0,3,,,no"  # an unreadable and an off-scale score too
+    by_pandas, by_duckdb = both(_export(tmp_path, rows), monkeypatch)
+    assert_same(by_pandas, by_duckdb)
+    counts = {
+        p.column: p.count for p in by_duckdb.report.problems if p.reason.value == "not_applicable"
+    }
+    assert counts == {"q_book": 29, "q_bags": 30, "q_app": 29}

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 from peakend.loading.duck.base import TEXT_FORMATS, Unsupported
 from peakend.loading.duck.checks import EventChecks
@@ -44,6 +45,12 @@ _REPEATED = "wide_repeated"
 
 _ANSWERS = "wide_answers"
 """Table of the columns the events need, of the respondents with an id."""
+
+_FIRST_NOT_APPLICABLE = (
+    f"SELECT {ROW} FROM ev WHERE keep AND na "
+    f"QUALIFY row_number() OVER (PARTITION BY tp ORDER BY {ROW}) <= 5"
+)
+"""The first five not-applicable answers of each touchpoint: the rows a note names."""
 
 _TOUCHPOINT, _SEQ, _SCORE, _TEXT = "__touchpoint__", "__seq__", "__score__", "__text__"
 """Columns of the events' view that the export does not have."""
@@ -227,12 +234,31 @@ class WideLayout(EventChecks):
             return
         self._unscaled_check()
         outside = self._outside()
-        flagged = f"keep AND (score_bad OR na OR ({outside}))"
-        if self._count("ev", flagged):
+        flagged = f"keep AND (score_bad OR ({outside}))"
+        if self._count("ev", flagged) or self._count("ev", "keep AND na"):
             n = self._row_length()
-            rows = f"SELECT DISTINCT ({ROW} - 1) // {n} + 1 FROM ev WHERE {flagged}"
+            rows = f"SELECT ({ROW} - 1) // {n} + 1 FROM ev WHERE {flagged}"
+            rows += f" UNION SELECT ({ROW} - 1) // {n} + 1 FROM ({_FIRST_NOT_APPLICABLE})"
+            first = len(self.report.problems)
             with self._as_export():
                 frame = self._rows(WIDE, f"{ROW} IN ({rows})")
                 self._events_from_wide(frame)  # (its problems; the events are in ev)
+            self._count_not_applicable(first)
         self._drop("score_bad")
         self._drop(outside)
+
+    def _count_not_applicable(self, first: int) -> None:
+        """Give the notes of not-applicable answers from :attr:`report.problems`
+        ``[first:]`` their counts over every event: the pandas loader worded them from
+        each column's first five rows only (a not-applicable answer is common: sending
+        every row with one to pandas cost more than the pandas loader)."""
+        columns = {t.name: str(t.column) for t in self.spec.touchpoints}
+        counts: dict[str, int] = {}
+        found = self.db.sql("SELECT tp, count(*) FROM ev WHERE keep AND na GROUP BY tp")
+        for tp, count in found.fetchall():
+            column = columns[str(tp)]
+            counts[column] = counts.get(column, 0) + int(count)
+        problems = self.report.problems
+        for i in range(first, len(problems)):
+            if problems[i].reason == Reason.NOT_APPLICABLE and problems[i].column in counts:
+                problems[i] = replace(problems[i], count=counts[str(problems[i].column)])
