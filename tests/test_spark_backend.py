@@ -50,7 +50,7 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         raise RuntimeError("Java 17 is needed for the Spark tests")
     pytest.skip("Java is not installed: Spark needs Java 17", allow_module_level=True)
 
-from tests.loading.test_wide import ROWS, _export  # noqa: E402
+from tests.loading.test_wide import ROWS, _export, _typed_export, typed_answers  # noqa: E402
 from tests.test_loaders import (  # noqa: E402
     BAD_ROWS,
     HEADED,
@@ -154,16 +154,19 @@ def test_json_lines_with_planted_bad_rows_load_on_spark_as_on_duckdb(
     _loaded_the_same(duck, on_spark)
 
 
-@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
 def test_wide_exports_with_bad_answers_load_on_spark_as_on_duckdb(
     spark: Any, tmp_path: Path, fmt: str
 ) -> None:
-    """Repeated respondents, missing ids, unreadable, out-of-scale and not-applicable
-    scores, comments per touchpoint and per journey, two scales."""
-    spec = _export(tmp_path, ROWS, fmt)
+    """Repeated respondents, missing ids, out-of-scale and not-applicable scores
+    (unreadable ones in text), comments per touchpoint and per journey, two scales."""
+    if fmt == "parquet":
+        spec = _typed_export(tmp_path, typed_answers())
+    else:
+        spec = _export(tmp_path, ROWS, fmt)
     duck, on_spark = load(spec), load(spec, backend="spark")
     reasons = {str(p.reason) for p in duck.report.problems}
-    assert {"duplicate_journey", "missing_value", "bad_score", "score_out_of_scale"} <= reasons
+    assert {"duplicate_journey", "missing_value", "score_out_of_scale"} <= reasons
     _loaded_the_same(duck, on_spark)
 
 
@@ -366,9 +369,10 @@ def test_what_only_duckdb_reads_is_refused_on_spark_before_a_session_starts(
 def test_what_spark_cannot_load_is_refused_with_the_option_to_drop(
     spark: Any, tmp_path: Path
 ) -> None:
-    rows = ["R1,C1,business,4,5,3,2,ok,fine,yes"]
-    wide = _export(tmp_path, rows, "parquet")
-    with pytest.raises(ConfigError, match=r"this source \(wide layout in parquet\); drop --back"):
+    rows = ["R1,C1,business,4,5,3,2,ok,fine,yes", "R2,C2,leisure,1,2,3,x,,,no"]
+    wide = _export(tmp_path, rows, "parquet")  # (one column of text, three of numbers)
+    why = r"this source \(score columns of more than one kind \(text, numbers\)\); drop"
+    with pytest.raises(ConfigError, match=why):
         load(wide, backend="spark")
     xes = Path(__file__).resolve().parents[1] / "examples" / "receipt_wabo_permit.toml"
     with pytest.raises(ConfigError, match=r"cannot load a log in XES yet; drop --backend spark"):

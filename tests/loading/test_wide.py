@@ -168,13 +168,54 @@ def test_wide_json_lines_load_the_same_both_ways(
     assert_same(*both(_export(tmp_path, ROWS, "jsonl"), monkeypatch))
 
 
-def test_a_wide_parquet_export_goes_to_pandas_and_says_why(
+def typed_answers() -> pd.DataFrame:
+    """A typed export: whole numbers with and without gaps, halves, ids that are
+    numbers, a repeated and a missing respondent, scores outside their scale and not
+    applicable (-1)."""
+    return pd.DataFrame(
+        {
+            "respondent": pd.array([101, 102, None, 104, 101, 106, 107], dtype="Int64"),
+            "customer": [1, 1, 2, 3, 1, 4, 5],
+            "segment": ["b", "l", "l", "b", "b", "l", None],
+            "q_book": pd.array([4, 0, 3, 9, 1, 5, 2], dtype="Int64"),  # 9: outside
+            "q_fly": pd.array([5, 2, 4, None, 1, 6, 2], dtype="Int64"),  # a gap; 6: outside
+            "q_bags": [3.0, 3.5, 4.0, None, 1.0, 2.0, 0.0],  # halves, a gap, a 0
+            "q_app": pd.array([-1, 7, 5, 2, 1, 3, -1], dtype="Int64"),  # -1: n/a; 7: outside
+            "note_fly": ["on time", None, None, "late", None, "bumpy", " "],
+            "comment": ["great", None, None, "never again", None, None, "fine"],
+            "satisfied": ["yes", "no", "yes", "no", "no", "maybe", "yes"],
+        }
+    )
+
+
+def _typed_export(tmp_path: Path, frame: pd.DataFrame) -> Path:
+    """``frame`` as a Parquet export with the spec of :data:`SPEC`."""
+    frame.to_parquet(tmp_path / "answers.parquet")
+    spec = tmp_path / "wide.toml"
+    text = SPEC.format(path="answers.parquet", format="parquet")
+    spec.write_text(text.replace('not_applicable = ["n.v.t."]', "not_applicable = [-1]"), "utf-8")
+    return spec
+
+
+def test_a_typed_parquet_export_loads_the_same_both_ways(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rows = ["R1,C1,business,4,5,3,2,ok,fine,yes", "R2,C2,leisure,1,2,3,4,,,no"]
+    frame = typed_answers()
+    by_pandas, by_duckdb = both(_typed_export(tmp_path, frame), monkeypatch)
+    assert_same(by_pandas, by_duckdb)
+    reasons = {(p.reason.value, p.column) for p in by_duckdb.report.problems}
+    assert {("score_out_of_scale", "q_book"), ("score_out_of_scale", "q_fly")} <= reasons
+    assert ("not_applicable", "q_app") in reasons
+
+
+def test_score_columns_of_text_and_numbers_go_to_pandas_and_say_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = ["R1,C1,business,4,5,3,2,ok,fine,yes", "R2,C2,leisure,1,2,3,x,,,no"]
     by_duckdb = load_with(_export(tmp_path, rows, "parquet"), "duckdb", monkeypatch)
-    assert by_duckdb.report.loader == "pandas (wide layout in parquet)"
-    assert by_duckdb.report.events_loaded == 9
+    why = "score columns of more than one kind (text, numbers)"
+    assert by_duckdb.report.loader == f"pandas ({why})"
+    assert by_duckdb.report.events_loaded == 8  # (the "x" is quarantined)
 
 
 def test_a_respondent_id_of_blanks_only_is_a_missing_id_both_ways(
@@ -263,3 +304,56 @@ def test_notes_of_many_not_applicable_answers_count_every_one_both_ways(
         p.column: p.count for p in by_duckdb.report.problems if p.reason.value == "not_applicable"
     }
     assert counts == {"q_book": 29, "q_bags": 30, "q_app": 29}
+
+
+def test_a_gap_in_a_typed_column_outside_the_reported_rows_loads_the_same_both_ways(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whole-number scores, one column with a gap in a row without problems: the rows
+    the pandas wording sees have none, the whole export has one."""
+    frame = pd.DataFrame(
+        {
+            "respondent": [1, 2, 3, 4],
+            "customer": [1, 2, 3, 4],
+            "segment": ["b", "l", "l", "b"],
+            "q_book": [4, 9, 3, 2],  # 9: outside, the only row reported
+            "q_fly": pd.array([5, 2, None, 1], dtype="Int64"),  # the gap: a clean row
+            "q_bags": [3, 3, 4, 1],
+            "q_app": [6, 7, 5, 2],  # 7: outside
+            "note_fly": [None, None, None, None],
+            "comment": [None, None, None, None],
+            "satisfied": ["yes", "no", "yes", "no"],
+        }
+    )
+    frame = frame.astype({"note_fly": "string", "comment": "string"})
+    by_pandas, by_duckdb = both(_typed_export(tmp_path, frame), monkeypatch)
+    assert_same(by_pandas, by_duckdb)
+    assert by_duckdb.report.quarantined_rows == 1
+
+
+def test_a_wide_sqlite_table_loads_the_same_both_ways(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A survey table in a database: whole-number ratings with gaps, text ids."""
+    import sqlite3
+
+    frame = pd.read_csv(pd.io.common.StringIO("\n".join([HEADER, *ROWS])), dtype=str)
+    numbers = frame["q_app"].fillna("0").str.isdigit() & frame["q_book"].fillna("0").str.isdigit()
+    frame = frame[numbers]
+    with sqlite3.connect(tmp_path / "survey.db") as connection:
+        columns = ", ".join(f'"{c}"' for c in frame.columns)
+        connection.execute(f"CREATE TABLE answers ({columns})")
+        for row in frame.itertuples(index=False):
+            values = [int(v) if isinstance(v, str) and v.isdigit() else v for v in row]
+            connection.execute(
+                f"INSERT INTO answers VALUES ({', '.join('?' * len(values))})", values
+            )
+    connection.close()
+    spec = tmp_path / "wide.toml"
+    text = SPEC.format(path="survey.db", format="sqlite").replace(
+        'format = "sqlite"', 'format = "sqlite"\ntable = "answers"'
+    )
+    spec.write_text(text, encoding="utf-8")
+    by_pandas, by_duckdb = both(spec, monkeypatch)
+    assert_same(by_pandas, by_duckdb)
+    assert by_duckdb.report.events_loaded > 0

@@ -15,7 +15,7 @@ Spark reads and keeps as a local checkpoint; the file is removed when the load e
 Only a session in local mode can read it: the executors of a cluster cannot see
 the driver's disk.
 
-What the DuckDB loader hands to the pandas loader (Excel, wide Parquet,
+What the DuckDB loader hands to the pandas loader (Excel, customer snapshots,
 formats DuckDB cannot reproduce), XES logs, databases on a cluster, and what the
 DuckDB loader reads in SQL over its own reader's rows (extra header rows, ``@row``
 journey ids, joined touchpoints, JSON lines or CSV in encodings Spark's readers

@@ -16,10 +16,9 @@ it per touchpoint column (the clean rows, nearly all of them, never reach pandas
 
 Each event is numbered ``(row - 1) * n + position + 1``, with ``n`` the positions
 of a row (the touchpoints and the comment): a number of its own for every event,
-in the export's order, and one more than its sequence number. Text sources only
-(CSV, JSON lines): a typed export's numbers could come back from a handful of rows
-with another type than pandas gives the whole column, which the quarantine would
-show.
+in the export's order, and one more than its sequence number. The scores are text
+(a CSV or JSON-lines export) or numbers (Parquet, a database) in every score
+column; an export with both kinds goes to the pandas loader.
 """
 
 from __future__ import annotations
@@ -78,8 +77,6 @@ class WideLayout(EventChecks):
         if not self._wide():
             super()._events()
             return
-        if self.spec.source.format not in TEXT_FORMATS:
-            raise Unsupported(f"wide layout in {self.spec.source.format}")
         # The export's rows, read once (its name ``raw`` goes to the events' view).
         self.db.sql(f"CREATE TABLE {WIDE} AS SELECT * FROM raw")
         self.db.sql("DROP VIEW raw")
@@ -134,21 +131,22 @@ class WideLayout(EventChecks):
         from peakend.load import WIDE_COMMENT, wide_order
 
         touchpoints = wide_order(self.spec.touchpoints)
-        scores = {self._wide_types[str(t.column)] for t in touchpoints}
-        if scores != {"VARCHAR"}:
-            raise Unsupported("score columns that are not text")
+        kinds = {self._kind(str(t.column)) for t in touchpoints}
+        if len(kinds) != 1 or kinds - {"text", "number"}:
+            raise Unsupported("score columns of more than one kind (text, numbers)")
+        score_type = "VARCHAR" if kinds == {"text"} else "DOUBLE"
         taken = {_TOUCHPOINT, _SEQ, _SCORE, _TEXT} & set(self._wide_types)
         if taken:
             raise Unsupported(f"a column named {sorted(taken)[0]}")
         texts = self._texts()
         parts = [
-            self._part(t.name, position, _q(str(t.column)), t.text_column)
+            self._part(t.name, position, _q(str(t.column)), score_type, t.text_column)
             for position, t in enumerate(touchpoints)
         ]
         comment = self.columns.get("text")
         if comment is not None:
             given = f"{self._text_of(comment)} IS NOT NULL"
-            part = self._part(WIDE_COMMENT, len(touchpoints), "NULL", comment)
+            part = self._part(WIDE_COMMENT, len(touchpoints), "NULL", score_type, comment)
             parts.append(f"{part} WHERE {given}")
         columns = self._carried()
         self._long_columns = {r: c for r, c in self.columns.items() if c in columns}
@@ -156,7 +154,7 @@ class WideLayout(EventChecks):
         if texts:
             self._long_columns["text"] = _TEXT
         self._long_types = {ROW: "BIGINT", **{c: self._wide_types[c] for c in columns}}
-        self._long_types |= {_TOUCHPOINT: "VARCHAR", _SEQ: "BIGINT", _SCORE: "VARCHAR"}
+        self._long_types |= {_TOUCHPOINT: "VARCHAR", _SEQ: "BIGINT", _SCORE: score_type}
         if texts:
             self._long_types[_TEXT] = "VARCHAR"
         # The columns the events need, read from the export once (each part reading
@@ -181,9 +179,11 @@ class WideLayout(EventChecks):
         roles = ("journey_id", "customer_id")
         return list(dict.fromkeys(self.columns[r] for r in roles if r in self.columns))
 
-    def _part(self, name: str, position: int, score: str, text: str | None) -> str:
+    def _part(
+        self, name: str, position: int, score: str, score_type: str, text: str | None
+    ) -> str:
         """The ``SELECT`` of one position's events: touchpoint ``name`` scored by the
-        SQL ``score``, with the text of column ``text``."""
+        SQL ``score`` (as ``score_type``), with the text of column ``text``."""
         n = self._row_length()
         seq = f"({ROW} - 1) * {n} + {position}"
         carried = ", ".join(_q(c) for c in self._carried())
@@ -192,7 +192,7 @@ class WideLayout(EventChecks):
             carried,
             f"{_lit(name)} AS {_TOUCHPOINT}",
             f"CAST({seq} AS BIGINT) AS {_SEQ}",
-            f"CAST({score} AS VARCHAR) AS {_SCORE}",
+            f"CAST({score} AS {score_type}) AS {_SCORE}",
         ]
         if self._texts():
             values.append(f"CAST({_q(text) if text else 'NULL'} AS VARCHAR) AS {_TEXT}")
