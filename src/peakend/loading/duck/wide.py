@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
-from peakend.loading.duck.base import TEXT_FORMATS, Unsupported
+from peakend.loading.duck.base import Unsupported
 from peakend.loading.duck.checks import EventChecks
 from peakend.loading.duck.sql import _lit, _q
 from peakend.validate import ROW, Reason
