@@ -179,9 +179,7 @@ class WideLayout(EventChecks):
         roles = ("journey_id", "customer_id")
         return list(dict.fromkeys(self.columns[r] for r in roles if r in self.columns))
 
-    def _part(
-        self, name: str, position: int, score: str, score_type: str, text: str | None
-    ) -> str:
+    def _part(self, name: str, position: int, score: str, score_type: str, text: str | None) -> str:
         """The ``SELECT`` of one position's events: touchpoint ``name`` scored by the
         SQL ``score`` (as ``score_type``), with the text of column ``text``."""
         n = self._row_length()
