@@ -50,6 +50,10 @@ if TYPE_CHECKING:
 
     from peakend.loading.events import EventSource
 
+REPEATED_RESPONDENT_FIX = "each respondent must appear once; the first row is kept"
+"""The fix for a wide export's later rows of a respondent (both loaders say it)."""
+MISSING_RESPONDENT_FIX = "give every respondent an id"
+"""The fix for a wide export's rows without a respondent id (both loaders say it)."""
 WIDE_COMMENT = "comment"
 """Touchpoint of a journey-level comment in a wide layout (``[columns] text``), placed last."""
 
@@ -409,7 +413,7 @@ class _Loader:
             ~given,
             Reason.MISSING_VALUE,
             id_col,
-            "give every respondent an id",
+            MISSING_RESPONDENT_FIX,
         )
         touchpoints = wide_order(self.spec.touchpoints)
         n_tp = len(touchpoints) + 1
@@ -767,7 +771,7 @@ class _Loader:
             dup,
             Reason.DUPLICATE_JOURNEY,
             col,
-            "each respondent must appear once; the first row is kept",
+            REPEATED_RESPONDENT_FIX,
         )
         return raw.loc[~dup]
 

@@ -27,6 +27,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
+import pandas as pd
+
+from peakend.load import (
+    MISSING_RESPONDENT_FIX,
+    REPEATED_RESPONDENT_FIX,
+    WIDE_COMMENT,
+    wide_order,
+)
 from peakend.loading.duck.base import Unsupported
 from peakend.loading.duck.checks import EventChecks
 from peakend.loading.duck.sql import _lit, _q
@@ -91,8 +99,6 @@ class WideLayout(EventChecks):
     def _respondent_checks(self) -> None:
         """Quarantine the rows of respondents seen before and of rows without an id, in
         the pandas loader's order and words (its checks run on those rows only)."""
-        import pandas as pd
-
         column = _q(self.columns["journey_id"])
         later = f"row_number() OVER (PARTITION BY {column} ORDER BY {ROW}) > 1"
         self.db.sql(
@@ -109,7 +115,7 @@ class WideLayout(EventChecks):
             pd.Series(True, index=repeated.index),
             Reason.DUPLICATE_JOURNEY,
             self.columns["journey_id"],
-            "each respondent must appear once; the first row is kept",
+            REPEATED_RESPONDENT_FIX,
         )
         given = f"{self._text_of(self.columns['journey_id'])} IS NOT NULL"
         missing = self._rows(UNREPEATED, f"NOT ({given})")
@@ -118,7 +124,7 @@ class WideLayout(EventChecks):
             pd.Series(True, index=missing.index),
             Reason.MISSING_VALUE,
             self.columns["journey_id"],
-            "give every respondent an id",
+            MISSING_RESPONDENT_FIX,
         )
 
     def _row_length(self) -> int:
@@ -128,8 +134,6 @@ class WideLayout(EventChecks):
     def _events_view(self) -> None:
         """View ``raw``: the events of the respondents with an id, one ``SELECT`` each
         touchpoint (and comment), in the export's order."""
-        from peakend.load import WIDE_COMMENT, wide_order
-
         touchpoints = wide_order(self.spec.touchpoints)
         kinds = {self._kind(str(t.column)) for t in touchpoints}
         if len(kinds) != 1 or kinds - {"text", "number"}:
