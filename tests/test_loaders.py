@@ -306,28 +306,49 @@ def test_csv_in_another_encoding_is_read_in_place_from_a_utf8_copy(
     declared: str | None,
     loader: str,
 ) -> None:
-    encoding, _, extra = written.partition(" ")
-    data = ENCODED.encode(encoding)
-    if extra == "undefined":  # a byte Windows-1252 leaves undefined, on the last row
-        data = data.replace(b"J2,call", b"J2,c\x81ll")
-    if extra == "gzip":
-        data = gzip.compress(data)
-    (tmp_path / "events.csv").write_bytes(data)
-    line = f'encoding = "{declared}"' if declared else ""
-    (tmp_path / "e.toml").write_text(ENCODED_SPEC.format(encoding=line), encoding="utf-8")
-    (tmp_path / "spill").mkdir()
-    monkeypatch.setenv("PEAKEND_TEMP_DIR", str(tmp_path / "spill"))
-    by_pandas, by_duckdb = both(tmp_path / "e.toml", monkeypatch)
+    undefined = (b"J2,call", b"J2,c\x81ll")  # on the last row
+    by_duckdb = _encoded_both(
+        tmp_path, monkeypatch, ("events.csv", ENCODED, ENCODED_SPEC, undefined), written, declared
+    )
     assert by_duckdb.report.loader == loader
-    assert by_pandas.report.loader.startswith("pandas")
-    assert_same_data(by_pandas, by_duckdb)
-    assert not list((tmp_path / "spill").iterdir())  # the copy lasts one load
+    encoding, _, extra = written.partition(" ")
     if extra != "undefined":
         assert "Prijs \u20ac 12 \u2013 \u2018prima\u2019" in by_duckdb.events["text"].to_pylist()
     notes = [p.fix for p in by_duckdb.report.problems if str(p.reason) == "format_detected"]
     if encoding == "cp1252" and declared is None:
         found = "latin-1" if extra == "undefined" else "cp1252"
         assert any(f"read as {found}" in note for note in notes)
+
+
+def _encoded_both(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    source: tuple[str, str, str, tuple[bytes, bytes]],
+    written: str,
+    declared: str | None,
+) -> Dataset:
+    """Load the text of ``source`` (file name, text, spec with an ``{encoding}`` line,
+    and a replacement that puts a byte Windows-1252 leaves undefined in it), written
+    as ``written`` ("ENCODING [gzip|undefined]") and declared ``declared``, with both
+    loaders; asserts the same data and that the UTF-8 copy lasts one load, and
+    returns the DuckDB loader's dataset."""
+    name, text, spec, undefined = source
+    encoding, _, extra = written.partition(" ")
+    data = text.encode(encoding)
+    if extra == "undefined":
+        data = data.replace(*undefined)
+    if extra == "gzip":
+        data = gzip.compress(data)
+    (tmp_path / name).write_bytes(data)
+    line = f'encoding = "{declared}"' if declared else ""
+    (tmp_path / "e.toml").write_text(spec.format(encoding=line), encoding="utf-8")
+    (tmp_path / "spill").mkdir()
+    monkeypatch.setenv("PEAKEND_TEMP_DIR", str(tmp_path / "spill"))
+    by_pandas, by_duckdb = both(tmp_path / "e.toml", monkeypatch)
+    assert by_pandas.report.loader.startswith("pandas")
+    assert_same_data(by_pandas, by_duckdb)
+    assert not list((tmp_path / "spill").iterdir())  # the copy lasts one load
+    return by_duckdb
 
 
 def test_outcomes_in_windows_1252_are_read_from_a_utf8_copy(
@@ -935,25 +956,13 @@ def test_json_lines_in_another_encoding_are_read_in_place_from_a_utf8_copy(
     declared: str | None,
     loader: str,
 ) -> None:
-    encoding, _, extra = written.partition(" ")
     lines = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in ENCODED_LINES)
-    data = lines.encode(encoding)
-    if extra == "undefined":  # a byte Windows-1252 leaves undefined, on the last line
-        data = data.replace(
-            b'"step": "chat", "at": "2025-01-02T12', b'"step": "c\x81at", "at": "2025-01-02T12'
-        )
-    if extra == "gzip":
-        data = gzip.compress(data)
-    (tmp_path / "events.jsonl").write_bytes(data)
-    line = f'encoding = "{declared}"' if declared else ""
-    (tmp_path / "e.toml").write_text(ENCODED_LINES_SPEC.format(encoding=line), encoding="utf-8")
-    (tmp_path / "spill").mkdir()
-    monkeypatch.setenv("PEAKEND_TEMP_DIR", str(tmp_path / "spill"))
-    by_pandas, by_duckdb = both(tmp_path / "e.toml", monkeypatch)
+    chat = b'"step": "chat", "at": "2025-01-02T12'
+    undefined = (chat, chat.replace(b"chat", b"c\x81at"))  # on the last line
+    source = ("events.jsonl", lines, ENCODED_LINES_SPEC, undefined)
+    by_duckdb = _encoded_both(tmp_path, monkeypatch, source, written, declared)
     assert by_duckdb.report.loader == loader
-    assert by_pandas.report.loader.startswith("pandas")
-    assert_same_data(by_pandas, by_duckdb)
-    assert not list((tmp_path / "spill").iterdir())  # the copy lasts one load
+    encoding, _, extra = written.partition(" ")
     assert by_duckdb.report.quarantined_rows == 3 or loader != "duckdb"
     if extra != "undefined" and declared != "latin-1":
         assert "Prijs \u20ac 12 \u2013 \u2018prima\u2019" in by_duckdb.events["text"].to_pylist()

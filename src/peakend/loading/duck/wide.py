@@ -109,23 +109,16 @@ class WideLayout(EventChecks):
             f"CREATE VIEW {UNREPEATED} AS SELECT * FROM {WIDE} "
             f"WHERE {ROW} NOT IN (SELECT {ROW} FROM {_REPEATED})"
         )
-        repeated = self._rows(WIDE, f"{ROW} IN (SELECT {ROW} FROM {_REPEATED})")
-        self._reject(
-            repeated,
-            pd.Series(True, index=repeated.index),
-            Reason.DUPLICATE_JOURNEY,
-            self.columns["journey_id"],
-            REPEATED_RESPONDENT_FIX,
-        )
         given = f"{self._text_of(self.columns['journey_id'])} IS NOT NULL"
-        missing = self._rows(UNREPEATED, f"NOT ({given})")
-        self._reject(
-            missing,
-            pd.Series(True, index=missing.index),
-            Reason.MISSING_VALUE,
-            self.columns["journey_id"],
-            MISSING_RESPONDENT_FIX,
+        repeated = f"{ROW} IN (SELECT {ROW} FROM {_REPEATED})"
+        checks = (
+            (WIDE, repeated, Reason.DUPLICATE_JOURNEY, REPEATED_RESPONDENT_FIX),
+            (UNREPEATED, f"NOT ({given})", Reason.MISSING_VALUE, MISSING_RESPONDENT_FIX),
         )
+        for table, where, reason, fix in checks:
+            rows = self._rows(table, where)
+            mask = pd.Series(True, index=rows.index)
+            self._reject(rows, mask, reason, self.columns["journey_id"], fix)
 
     def _row_length(self) -> int:
         """Positions of a row: each touchpoint's and the comment's."""
