@@ -50,8 +50,9 @@ def decode_text(data: bytes, source: SourceSpec, bad: BadRows) -> str:
     """Decode ``data`` with the declared encoding (detected when the spec gives none).
 
     When bytes are invalid, the lines that hold them are recorded in ``bad``
-    (as data rows: line 2 is row 1) and decoded with replacement characters, so
-    those rows can be quarantined rather than the whole file refused.
+    (as data rows: line 2 of a CSV file is row 1, line 1 of JSON lines row 1) and
+    decoded with replacement characters, so those rows can be quarantined rather than
+    the whole file refused.
     """
     encoding = source.encoding
     if encoding is None:
@@ -67,7 +68,8 @@ def decode_text(data: bytes, source: SourceSpec, bad: BadRows) -> str:
         ) from exc
     except UnicodeDecodeError:
         pass
-    first_data_line = 1 + source.skip_rows + source.header_rows
+    # (JSON lines have no header: every line is a row)
+    first_data_line = 1 if source.format == "jsonl" else 1 + source.skip_rows + source.header_rows
     for number, line in enumerate(data.split(b"\n"), start=1):
         try:
             line.decode(encoding)
