@@ -1015,25 +1015,31 @@ def _with_header_rows(csv_file: Path, name: str, before: list[str]) -> Path:
     return path
 
 
-def test_extra_header_rows_and_lines_before_them_are_read_by_duckdb(
-    generated: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Planted bad rows in a CSV file with two lines before its three header rows; the
-    # outcomes in one with a line before two header rows: the rows are numbered
-    # from the first data row, as the pandas reader numbers them.
-    bad = to_csv(generated, BAD_ROWS, "bad.csv")
+def headed_planted_spec(out: Path) -> Path:
+    """A spec of planted bad rows (over the events generated in ``out``) in a CSV file
+    with two lines before its three header rows; the outcomes in one with a line
+    before two header rows."""
+    bad = to_csv(out, BAD_ROWS, "bad.csv")
     _with_header_rows(bad, "headed.csv", ["Survey export", "Made 2024-10-01, by hand"])
-    query = f"SELECT * FROM read_parquet('{generated / 'outcomes.parquet'}')"
-    outcomes = to_csv(generated, query, "outcomes.csv")
+    query = f"SELECT * FROM read_parquet('{out / 'outcomes.parquet'}')"
+    outcomes = to_csv(out, query, "outcomes.csv")
     header, body = outcomes.read_text("utf-8").split("\n", 1)
     rows = ["Outcomes", header, ",".join("x" for _ in header.split(",")), body]
-    (generated / "headed_outcomes.csv").write_text("\n".join(rows), encoding="utf-8")
+    (out / "headed_outcomes.csv").write_text("\n".join(rows), encoding="utf-8")
     extra = 'decimal = ","\ntimezone = "Europe/Amsterdam"\nskip_rows = 2\nheader_rows = 3'
-    spec = planted_spec(generated, "headed.csv", "headed.toml", extra)
+    spec = planted_spec(out, "headed.csv", "headed.toml", extra)
     text = spec.read_text("utf-8").replace(
         'path = "outcomes.parquet"', 'path = "headed_outcomes.csv"\nskip_rows = 1\nheader_rows = 2'
     )
     spec.write_text(text, encoding="utf-8")
+    return spec
+
+
+def test_extra_header_rows_and_lines_before_them_are_read_by_duckdb(
+    generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The rows are numbered from the first data row, as the pandas reader numbers them.
+    spec = headed_planted_spec(generated)
     by_pandas, by_duckdb = both(spec, monkeypatch)
     reasons = {str(p.reason) for p in by_duckdb.report.problems}
     assert {"bad_timestamp", "duplicate_event", "bad_score", "missing_value"} <= reasons

@@ -50,15 +50,25 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         raise RuntimeError("Java 17 is needed for the Spark tests")
     pytest.skip("Java is not installed: Spark needs Java 17", allow_module_level=True)
 
-from tests.loading.test_wide import ROWS, _export, _typed_export, typed_answers  # noqa: E402
+from tests.loading.test_wide import (  # noqa: E402
+    HEADER,
+    ROWS,
+    _export,
+    _typed_export,
+    typed_answers,
+)
 from tests.test_loaders import (  # noqa: E402
     BAD_ROWS,
     HEADED,
     HEADED_SPEC,
     JOINED_SPEC,
     ROW_SPEC,
+    _log_rows,
+    _survey_rows,
+    _write_rows,
     database_spec,
     daylight_saving_spec,
+    headed_planted_spec,
     planted_spec,
     postgres_events,
     to_csv,
@@ -167,6 +177,22 @@ def test_wide_exports_with_bad_answers_load_on_spark_as_on_duckdb(
     duck, on_spark = load(spec), load(spec, backend="spark")
     reasons = {str(p.reason) for p in duck.report.problems}
     assert {"duplicate_journey", "missing_value", "score_out_of_scale"} <= reasons
+    _loaded_the_same(duck, on_spark)
+
+
+@pytest.mark.parametrize("change", ["question rows", "@row"])
+def test_wide_exports_with_question_rows_or_row_ids_load_on_spark_as_on_duckdb(
+    spark: Any, tmp_path: Path, change: str
+) -> None:
+    if change == "question rows":  # as survey platforms export them
+        questions = ",".join(f'"Question {i}, in words?"' for i in range(10))
+        spec = _export(tmp_path, ROWS, header=f"{HEADER}\n{questions}")
+        old, new = 'format = "csv"', 'format = "csv"\nheader_rows = 2'
+    else:
+        spec = _export(tmp_path, ROWS)
+        old, new = 'journey_id = "respondent"', 'journey_id = "@row"'
+    spec.write_text(spec.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    duck, on_spark = load(spec), load(spec, backend="spark")
     _loaded_the_same(duck, on_spark)
 
 
@@ -347,23 +373,55 @@ def test_a_path_with_a_scheme_goes_to_sparks_reader_untouched(spark: Any, tmp_pa
         load(missing, backend="spark")
 
 
-@pytest.mark.parametrize(
-    ("spec", "why"),
-    [
-        (HEADED_SPEC.format(skip=0), "a CSV file with extra header rows"),
-        (JOINED_SPEC.format(path="events.csv"), "a joined touchpoint"),
-        (ROW_SPEC.format(path="events.csv"), "a journey id from the row number"),
-    ],
-)
-def test_what_only_duckdb_reads_is_refused_on_spark_before_a_session_starts(
-    tmp_path: Path, spec: str, why: str
+def test_extra_header_rows_load_on_spark_as_on_duckdb(spark: Any, tmp_path: Path) -> None:
+    # Planted bad rows after two lines and three header rows (question texts that
+    # break their lines); outcomes after a line and two header rows.
+    generate(tmp_path, GeneratorConfig(n_journeys=1_500, seed=5))
+    spec = headed_planted_spec(tmp_path)
+    duck, on_spark = load(spec), load(spec, backend="spark")
+    reasons = {str(p.reason) for p in duck.report.problems}
+    assert {"bad_timestamp", "duplicate_event", "bad_score", "missing_value"} <= reasons
+    first = on_spark.quarantine.loc[on_spark.quarantine["row"] == 1, "value"]
+    assert first.tolist() == ["not a time"]  # the first data row is row 1
+    _loaded_the_same(duck, on_spark)
+
+
+def _headed_survey(path: Path) -> None:
+    """The CSV file ``path`` with a line before its column names and a row of
+    question texts after them."""
+    header, body = path.read_text("utf-8").split("\n", 1)
+    questions = ",".join(f'"Your {n}?"' for n in header.split(","))
+    path.write_text("\n".join(["Survey export", header, questions, body]), encoding="utf-8")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "headed csv", "parquet", "jsonl"])
+def test_row_numbers_as_journey_ids_load_on_spark_as_on_duckdb(
+    spark: Any, tmp_path: Path, fmt: str
 ) -> None:
-    # (extra header rows, derived columns: the DuckDB loader reads them in SQL over
-    # its own reader's columns, which Spark's reader does not give)
-    (tmp_path / "events.csv").write_text(HEADED, encoding="utf-8")
+    path = _write_rows(_survey_rows(3_000), tmp_path / f"survey.{fmt.split()[-1]}")
+    spec = ROW_SPEC.format(path=path.name)
+    if fmt == "headed csv":
+        _headed_survey(path)
+        spec = spec.replace("[columns]", "skip_rows = 1\nheader_rows = 2\n[columns]")
     (tmp_path / "e.toml").write_text(spec, encoding="utf-8")
-    with pytest.raises(ConfigError, match=rf"cannot load {why}.* yet; drop --backend spark"):
-        load(tmp_path / "e.toml", backend="spark")
+    duck, on_spark = load(tmp_path / "e.toml"), load(tmp_path / "e.toml", backend="spark")
+    reasons = {str(p.reason) for p in duck.report.problems}
+    assert {"bad_score", "missing_value", "score_out_of_scale", "bad_outcome"} <= reasons
+    assert on_spark.outcomes["journey_id"].to_pylist()[:3] == ["1", "2", "3"]
+    _loaded_the_same(duck, on_spark)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
+def test_joined_touchpoints_load_on_spark_as_on_duckdb(
+    spark: Any, tmp_path: Path, fmt: str
+) -> None:
+    # parts padded with Unicode spaces, blank parts, both parts blank, bad scores
+    path = _write_rows(_log_rows(4_000, planted=True), tmp_path / f"log.{fmt}")
+    (tmp_path / "e.toml").write_text(JOINED_SPEC.format(path=path.name), encoding="utf-8")
+    duck, on_spark = load(tmp_path / "e.toml"), load(tmp_path / "e.toml", backend="spark")
+    assert "apply" in on_spark.touchpoints["touchpoint"].to_pylist()  # a blank part left out
+    assert {"missing_value", "bad_score"} <= set(duck.quarantine["reason"])
+    _loaded_the_same(duck, on_spark)
 
 
 def test_what_spark_cannot_load_is_refused_with_the_option_to_drop(
@@ -374,6 +432,13 @@ def test_what_spark_cannot_load_is_refused_with_the_option_to_drop(
     why = r"this source \(score columns of more than one kind \(text, numbers\)\); drop"
     with pytest.raises(ConfigError, match=why):
         load(wide, backend="spark")
+    # a quoted line break before the header rows: two lines for the pandas reader, one
+    # record for Spark's
+    before = 'Exported by SurveyTool\n"Export note, with\na line break"\n'
+    (tmp_path / "events.csv").write_text(before + HEADED, encoding="utf-8")
+    (tmp_path / "e.toml").write_text(HEADED_SPEC.format(skip=2), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"this source \(header rows Spark reads differently"):
+        load(tmp_path / "e.toml", backend="spark")
     xes = Path(__file__).resolve().parents[1] / "examples" / "receipt_wabo_permit.toml"
     with pytest.raises(ConfigError, match=r"cannot load a log in XES yet; drop --backend spark"):
         load(xes, backend="spark")

@@ -9,6 +9,13 @@ arithmetic (Spark's functions for DuckDB's ``timezone``), and where the loaded
 events stay: a persisted table on the session (:class:`SparkEventSource`), from
 which only aggregates come back.
 
+The columns the spec derives (``@row`` journey ids, joined touchpoints) are the
+DuckDB loader's SQL (:mod:`~peakend.loading.duck.derived`), translated. Spark's CSV
+reader skips no lines: a file with extra header rows (or lines before them) is read
+from its first line, in the columns the DuckDB loader names from the header rows,
+and the records before the first data row are dropped once numbered; as on DuckDB,
+the first row kept must be the pandas reader's first data row.
+
 A database table or query is streamed on the driver into a Parquet file
 (:func:`~peakend.io.database.stage_database`, as the DuckDB loader reads it), which
 Spark reads and keeps as a local checkpoint; the file is removed when the load ends.
@@ -17,11 +24,9 @@ the driver's disk.
 
 What the DuckDB loader hands to the pandas loader (Excel, customer snapshots,
 formats DuckDB cannot reproduce), XES logs, databases on a cluster, and what the
-DuckDB loader reads in SQL over its own reader's rows (extra header rows, ``@row``
-journey ids, joined touchpoints, JSON lines or CSV in encodings Spark's readers
-lack) have no Spark path: it is refused with a :class:`~peakend.errors.ConfigError`
-that names
-the option to drop.
+DuckDB loader reads from a UTF-8 copy (JSON lines or CSV in encodings Spark's
+readers lack) have no Spark path: it is refused with a
+:class:`~peakend.errors.ConfigError` that names the option to drop.
 """
 
 from __future__ import annotations
@@ -38,16 +43,16 @@ from peakend.load import Dataset, _Loader
 from peakend.loading.duck import (
     DuckLoader,
     Unsupported,
-    _csv_frame,
     _parquet_frame,
     unsupported,
 )
 from peakend.loading.duck.base import TEXT_FORMATS
+from peakend.loading.duck.derived import text_view_order
 from peakend.loading.duck.source import _opening, _utf8_lines
 from peakend.loading.events import EventSource
-from peakend.loading.sparksql import SparkSQL, duck_type, to_arrow
+from peakend.loading.sparksql import SparkSQL, duck_type, to_arrow, to_spark
 from peakend.schema import EVENT_SCHEMA
-from peakend.spec import ROW_ID, DatasetSpec, SourceSpec
+from peakend.spec import DatasetSpec, SourceSpec
 from peakend.sqltext import literal
 from peakend.validate import ROW
 
@@ -55,7 +60,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     import ibis
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame, DataFrameReader, SparkSession
 
 _LOCAL_ONLY = {"xes": "log in XES"}
 """Formats the DuckDB loader reads that Spark's readers do not give the same way."""
@@ -128,7 +133,38 @@ class SparkLoader(DuckLoader):
     # -- reading -------------------------------------------------------------
 
     def _read(self, source: SourceSpec, name: str) -> None:
-        """Source ``name`` as a persisted table with its 1-based data row number."""
+        """Source ``name`` as a persisted table with its 1-based data row number; the
+        events' source (``raw``) with the columns the spec derives, last, as in the
+        DuckDB loader's view of it (:meth:`_derive`)."""
+        frame = self._source_frame(source, name)
+        names = [c for c in frame.columns if c != _CORRUPT]
+        if ROW in names:
+            raise Unsupported(f"a column named {ROW}")
+        if source.format == "csv":
+            frame = _csv_cells(frame, names, self.header)
+        fields = {f.name: duck_type(f.dataType) for f in frame.schema.fields}
+        described = [(c, fields[c]) for c in names]
+        derived = self._derive(name, described)
+        if source.format in TEXT_FORMATS:
+            derived = text_view_order(derived)
+        numbered = _after_header(_numbered(frame), source)
+        table = self.spark.register(name, _with_derived(numbered, derived))
+        if _CORRUPT in frame.columns:
+            table = self._whole_records(source, name, [ROW, *names, *derived])
+        if _header_rows(source):
+            first = table.where(f"{ROW} = 1").select(*map(_spark_name, names)).collect()
+            self._check_first_row(tuple(first[0]) if first else None, "Spark")
+        if not self._count(name, "TRUE"):
+            raise Unsupported("no data rows")
+        if source.format in TEXT_FORMATS and self.encoding == "utf-8":
+            self._refuse_replaced_bytes(source, name, names)
+        if name == "raw":
+            self._source_types(source, described)
+
+    def _source_frame(self, source: SourceSpec, name: str) -> DataFrame:
+        """Source ``name`` as Spark's reader gives it: every column of a text source
+        as text, and a column of records that are not whole (:data:`_CORRUPT`) for
+        JSON lines and a CSV file with extra header rows."""
         if source.format in DATABASE_FORMATS:
             # streamed into a Parquet file on this machine (a local session reads it)
             location = str(stage_database(source, self._staging_folder(name)))
@@ -137,55 +173,37 @@ class SparkLoader(DuckLoader):
         reader = self.session.read
         try:
             if source.format in ("parquet", *DATABASE_FORMATS):
-                frame = reader.parquet(location)
-            elif source.format == "jsonl":
+                return reader.parquet(location)
+            if source.format == "jsonl":
                 schema = self._json_schema(source, location)
                 lines = reader.schema(schema).option("columnNameOfCorruptRecord", _CORRUPT)
-                frame = lines.json(location)
-            else:
-                frame = reader.options(**self._csv_options(source, name == "raw")).csv(location)
+                return lines.json(location)
+            frame = self._csv_reader(source, name == "raw").csv(location)
         except (ConfigError, SourceError, Unsupported):
             raise
         except Exception as exc:  # a path on a cluster that Spark cannot open
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise SourceError(f"{source.label}: Spark cannot read it ({message})") from exc
-        names = [c for c in frame.columns if c != _CORRUPT]
-        if ROW in names:
-            raise Unsupported(f"a column named {ROW}")
-        if source.format == "csv":
-            if names != [h.strip() for h in self.header]:
-                raise Unsupported("column names Spark reads differently")
-            # pandas reads with skipinitialspace: spaces after the delimiter go.
-            frame = frame.selectExpr(
-                *(f"nullif(ltrim({_spark_name(c)}), '') AS {_spark_name(c)}" for c in names)
+        if _header_rows(source) and len(frame.inputFiles()) > 1:
+            # (each file's header rows would be read as data rows)
+            raise Unsupported("extra header rows in a source of several files")
+        return frame
+
+    def _refuse_replaced_bytes(self, source: SourceSpec, name: str, names: list[str]) -> None:
+        """Spark replaces bytes that are not UTF-8 with U+FFFD where DuckDB stops and
+        the pandas loader quarantines the rows: such a source is refused."""
+        cells = ", ".join(_spark_name(c) for c in names)
+        replaced = f"concat_ws('', {cells}) LIKE '%\ufffd%'"
+        if self.session.table(name).where(replaced).limit(1).count():
+            raise Unsupported(
+                f"bytes that are not {source.encoding or 'UTF-8'}: declare the file's "
+                'real encoding in [source] (e.g. encoding = "latin-1")'
             )
-        table = self.spark.register(name, _numbered(frame))
-        if source.format == "jsonl":
-            table = self._objects_only(source, name, names)
-        if not self._count(name, "TRUE"):
-            raise Unsupported("no data rows")
-        if source.format in TEXT_FORMATS and self.encoding == "utf-8":
-            # Spark replaces bytes that are not UTF-8 with U+FFFD where DuckDB stops
-            # and the pandas loader quarantines the rows.
-            cells = ", ".join(_spark_name(c) for c in names)
-            replaced = f"concat_ws('', {cells}) LIKE '%\ufffd%'"
-            if self.session.table(name).where(replaced).limit(1).count():
-                raise Unsupported(
-                    f"bytes that are not {source.encoding or 'UTF-8'}: declare the file's "
-                    'real encoding in [source] (e.g. encoding = "latin-1")'
-                )
-        if name == "raw":
-            fields = {f.name: duck_type(f.dataType) for f in table.schema.fields}
-            self.types = {ROW: "BIGINT", **{c: fields[c] for c in names}}
-            if source.format in TEXT_FORMATS:
-                self.to_frame = _csv_frame
 
     def _json_schema(self, source: SourceSpec, location: str) -> Any:
         """Every key of the JSON lines as a text column, in the order DuckDB's reader
         gives them (on a cluster, in the order of Spark's inferred schema), and a
         column for lines that are not JSON objects."""
-        from pyspark.sql.types import StringType, StructField, StructType
-
         if source.uri is not None:
             names = list(self.session.read.json(location).columns)
         else:
@@ -198,18 +216,38 @@ class SparkLoader(DuckLoader):
                     names = jsonl_keys(db, literal(location), compression=compression)
                 except duckdb.Error as exc:  # a broken line: named as the other loaders do
                     raise broken_line_error(source, read_text(source, BadRows()), exc) from exc
-        names = [n for n in names if n != _CORRUPT]
-        return StructType([StructField(n, StringType()) for n in [*names, _CORRUPT]])
+        return _text_schema([*(n for n in names if n != _CORRUPT), _CORRUPT])
 
-    def _objects_only(self, source: SourceSpec, name: str, names: list[str]) -> Any:
-        """Table ``name`` without its column of broken lines, after checking that no
-        line is broken (as the other loaders refuse such a file)."""
+    def _whole_records(self, source: SourceSpec, name: str, columns: list[str]) -> DataFrame:
+        """Table ``name`` as its ``columns`` (without the column of records that are
+        not whole), after checking that every data row is whole: a JSON line that is
+        not an object is refused as the other loaders refuse it; a CSV row with more
+        or fewer fields than the header, as DuckDB's reader refuses it (the pandas
+        loader reads it)."""
         broken = self.session.table(name).where(f"{_CORRUPT} IS NOT NULL")
         first = broken.selectExpr(f"min({ROW})").collect()[0][0]
-        if first is not None:
+        if first is not None and source.format == "jsonl":
             raise not_an_object(source, int(first), "Spark could not parse it")
-        columns = ", ".join(_spark_name(c) for c in [ROW, *names])
-        return self.spark.register(name, self.session.sql(f"SELECT {columns} FROM {name}"))
+        if first is not None:
+            raise Unsupported(f"row {first} with more or fewer fields than the header")
+        kept = ", ".join(_spark_name(c) for c in columns)
+        return self.spark.register(name, self.session.sql(f"SELECT {kept} FROM {name}"))
+
+    def _csv_reader(self, source: SourceSpec, main: bool) -> DataFrameReader:
+        """Spark's CSV reader set to read ``source`` as the DuckDB loader does.
+
+        Spark's reader skips no lines: a file with extra header rows (or lines before
+        them) is read from its first line, every record in the columns named from the
+        header rows (:attr:`header`); the records before the data rows are dropped
+        once numbered (:func:`_after_header`), and a record with other than the
+        header's number of fields is marked (:data:`_CORRUPT`) rather than stopping
+        the read on those first records.
+        """
+        reader = self.session.read.options(**self._csv_options(source, main))
+        if not _header_rows(source):
+            return reader
+        marked = {"header": "false", "mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT}
+        return reader.options(**marked).schema(_text_schema([*self.header, _CORRUPT]))
 
     def _csv_options(self, source: SourceSpec, main: bool) -> dict[str, str]:
         """Spark CSV options with the delimiter and encoding the pandas reader would use."""
@@ -394,17 +432,14 @@ def _not_on_spark(spec: DatasetSpec, sources: list[SourceSpec]) -> str | None:
         (next((_LOCAL_ONLY[s.format] for s in sources if s.format in _LOCAL_ONLY), None)),
         # (Spark parses times by its own rules)
         "declared timestamp_format" if spec.source.timestamp_format else None,
-        # (Spark's CSV reader skips no lines: the header is its first)
-        "CSV file with extra header rows" if any(_header_rows(s) for s in sources) else None,
-        "joined touchpoint" if spec.touchpoint_parts else None,
-        "journey id from the row number (@row)" if ROW_ID in spec.columns.values() else None,
     ]
     return next((why for why in checks if why), None)
 
 
 def _header_rows(source: SourceSpec) -> bool:
-    """Whether ``source`` has lines to skip or header rows besides the column names."""
-    return source.skip_rows != 0 or source.header_rows != 1
+    """Whether ``source`` is a CSV file with lines to skip or header rows besides the
+    column names."""
+    return source.format == "csv" and (source.skip_rows != 0 or source.header_rows != 1)
 
 
 def _refuse_unnamed_gzip(source: SourceSpec, compression: str) -> None:
@@ -472,6 +507,44 @@ def _csv_options(encoding: str, delimiter: str) -> dict[str, str]:
 
 def _spark_name(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
+
+
+def _text_schema(names: list[str]) -> Any:
+    """A Spark schema of the text columns ``names``."""
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    return StructType([StructField(n, StringType()) for n in names])
+
+
+def _csv_cells(frame: DataFrame, names: list[str], header: list[str]) -> DataFrame:
+    """The cells of a CSV source, columns ``names``, as the pandas reader gives them
+    (it reads with ``skipinitialspace``: spaces after the delimiter go; empty is
+    missing), after checking that Spark named the columns as the header does."""
+    if names != [h.strip() for h in header]:
+        raise Unsupported("column names Spark reads differently")
+    cells = (f"nullif(ltrim({_spark_name(c)}), '') AS {_spark_name(c)}" for c in names)
+    return frame.selectExpr(*cells, *(c for c in frame.columns if c == _CORRUPT))
+
+
+def _after_header(frame: DataFrame, source: SourceSpec) -> DataFrame:
+    """``frame`` (numbered from the file's first record) without the records before
+    the data rows of a CSV file with extra header rows, numbered from its first data
+    row as the other loaders number it."""
+    if not _header_rows(source):
+        return frame
+    from pyspark.sql import functions as F
+
+    before = source.skip_rows + source.header_rows
+    row = (F.col(ROW) - before).alias(ROW)
+    rest = [F.col(_spark_name(c)) for c in frame.columns if c != ROW]
+    return frame.where(F.col(ROW) > before).select(row, *rest)
+
+
+def _with_derived(frame: DataFrame, derived: dict[str, str]) -> DataFrame:
+    """``frame`` with the columns ``derived`` (name: the DuckDB loader's SQL,
+    :mod:`~peakend.loading.duck.derived`) added last."""
+    added = (f"{to_spark(sql)} AS {_spark_name(c)}" for c, sql in derived.items())
+    return frame.selectExpr("*", *added) if derived else frame
 
 
 def _numbered(frame: DataFrame) -> DataFrame:

@@ -82,9 +82,24 @@ def _empty(frame: DataFrame) -> pa.Table:
 
 def to_spark(query: str) -> str:
     """One DuckDB statement (or expression) written as Spark SQL."""
-    import sqlglot
+    return str(_parsed(query).sql("spark"))
 
-    return str(sqlglot.transpile(query, read="duckdb", write="spark")[0])
+
+def _parsed(query: str) -> Any:
+    """One DuckDB statement (or expression) as ``sqlglot`` parses it, with what it
+    reads wrongly of DuckDB put right.
+
+    ``sqlglot`` takes DuckDB's ``concat_ws`` to read a missing value as ``''`` and
+    writes each argument as ``COALESCE(x, '')`` for Spark; both leave missing
+    values out (a joined touchpoint's empty parts,
+    :func:`~peakend.loading.duck.derived.joined_sql`).
+    """
+    from sqlglot import exp, parse_one
+
+    statement = parse_one(query, read="duckdb")
+    for concat in statement.find_all(exp.ConcatWs):
+        concat.set("coalesce", False)
+    return statement
 
 
 class SparkResult:
@@ -131,9 +146,9 @@ class SparkSQL:
 
     def sql(self, query: str) -> SparkResult:
         """Run one DuckDB statement on Spark (see the module's docstring)."""
-        from sqlglot import exp, parse_one
+        from sqlglot import exp
 
-        statement = parse_one(query, read="duckdb")
+        statement = _parsed(query)
         if isinstance(statement, exp.Create):
             self._create(statement)
             return SparkResult(None)

@@ -46,6 +46,13 @@ def row_free(columns: dict[str, str]) -> dict[str, str]:
     return {name: sql for name, sql in columns.items() if name != ROW_ID}
 
 
+def text_view_order(columns: dict[str, str]) -> dict[str, str]:
+    """The derived ``columns`` in the order the view of a text source has them
+    (:meth:`~peakend.loading.duck.source.SourceReading._text_view`): those added to
+    its unnumbered view first (:func:`row_free`), then the row number as journey id."""
+    return {**row_free(columns), **columns}
+
+
 def as_pandas_text(
     to_frame: Callable[[pa.Table], pd.DataFrame], names: list[str]
 ) -> Callable[[pa.Table], pd.DataFrame]:

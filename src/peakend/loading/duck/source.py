@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,12 +89,18 @@ class SourceReading(DuckBase):
         if not self.db.sql(f"SELECT 1 FROM {name} LIMIT 1").fetchall():
             raise Unsupported("no data rows")
         if name == "raw":
-            types = {str(c): str(t) for c, t, *_ in described}
-            self.types = {ROW: "BIGINT", **types, **dict.fromkeys(self._derived, "VARCHAR")}
-            if source.format in TEXT_FORMATS:
-                self.to_frame = _csv_frame
-            if self._derived:
-                self.to_frame = as_pandas_text(self.to_frame, list(self._derived))
+            self._source_types(source, described)
+
+    def _source_types(self, source: SourceSpec, described: list[Any]) -> None:
+        """Keep the types of the events' source (its columns' names and DuckDB types
+        ``described``, then the derived columns, text) and how its rows become a
+        pandas frame as the pandas loader would give them."""
+        types = {str(c): str(t) for c, t, *_ in described}
+        self.types = {ROW: "BIGINT", **types, **dict.fromkeys(self._derived, "VARCHAR")}
+        if source.format in TEXT_FORMATS:
+            self.to_frame = _csv_frame
+        if self._derived:
+            self.to_frame = as_pandas_text(self.to_frame, list(self._derived))
 
     def _located(self, source: SourceSpec, name: str) -> str:
         """Where the source ``name`` is read from, as SQL: its file, or the Parquet
@@ -230,21 +237,22 @@ class SourceReading(DuckBase):
             self._csv_read = f"{path}, {options}"
         scan = f"read_csv({path}, all_varchar = true, {options})"
         if source.skip_rows or source.header_rows != 1:
-            self._check_first_row(scan)
+            rows = self.db.sql(f"SELECT * FROM {scan} LIMIT 1").fetchall()
+            self._check_first_row(rows[0] if rows else None, "DuckDB")
         return scan
 
-    def _check_first_row(self, scan: str) -> None:
-        """That the first row DuckDB reads after skipping lines and header rows is the
-        pandas reader's first data row (:attr:`_first_record`): the lines skipped are
-        lines for the pandas reader and records for DuckDB's, which differ when a
-        quoted value there breaks a line."""
-        rows = self.db.sql(f"SELECT * FROM {scan} LIMIT 1").fetchall()
-        found = [str(c or "").strip() for c in rows[0]] if rows else None
+    def _check_first_row(self, first: Sequence[Any] | None, reader: str) -> None:
+        """That ``first``, the first row ``reader`` gives after skipping lines and
+        header rows (None: no row), is the pandas reader's first data row
+        (:attr:`_first_record`): the lines skipped are lines for the pandas reader
+        and records for DuckDB's and Spark's, which differ when a quoted value
+        there breaks a line."""
+        found = [str(c or "").strip() for c in first] if first is not None else None
         wanted = self._first_record
         if wanted is not None:
             wanted = [c.strip() for c in wanted] + [""] * (len(self.header) - len(wanted))
         if found is None or found != wanted:
-            raise Unsupported("header rows DuckDB reads differently")
+            raise Unsupported(f"header rows {reader} reads differently")
 
     def _jsonl_scan(self, source: SourceSpec, path: str, main: bool) -> str:
         """``read_json`` of a JSON-lines source, every key a text column.
