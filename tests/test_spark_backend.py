@@ -34,6 +34,7 @@ from peakend.generate import GeneratorConfig, generate
 from peakend.load import Dataset, load
 from peakend.loading.spark import SparkEventSource
 from peakend.models.moments import MomentSettings, find_moments
+from peakend.spec import read_spec
 from peakend.summary import summarize_journeys
 
 try:
@@ -248,6 +249,34 @@ def test_a_database_on_a_spark_cluster_is_refused_with_the_fix(
         load(spec, backend="spark")
 
 
+XES = Path(__file__).resolve().parents[1] / "examples" / "receipt_wabo_permit.toml"
+
+
+def _xes_spec() -> Path:
+    path = read_spec(XES).source.path
+    if path is None or not path.exists():
+        pytest.skip("receipt_wabo_permit is not in ../shared/data")
+    return XES
+
+
+def test_a_real_xes_log_loads_on_spark_as_on_duckdb(spark: Any) -> None:
+    """Read from the Parquet file the log is streamed into once (in local mode)."""
+    spec = _xes_spec()
+    duck, on_spark = load(spec), load(spec, backend="spark")
+    assert duck.report.events_loaded > 8_000
+    _loaded_the_same(duck, on_spark)
+
+
+def test_an_xes_log_on_a_spark_cluster_is_refused_with_the_fix(
+    spark: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = _xes_spec()
+    monkeypatch.setattr(SparkSession, "getActiveSession", staticmethod(lambda: None))
+    monkeypatch.setenv("PEAKEND_SPARK_MASTER", "yarn")  # refused before a session starts
+    with pytest.raises(ConfigError, match=r"is an XES log, .*only in local mode, not on 'yarn'"):
+        load(spec, backend="spark")
+
+
 @pytest.mark.parametrize("declared", [True, False])
 def test_latin_1_csv_loads_on_spark_as_on_duckdb(
     spark: Any, tmp_path: Path, declared: bool
@@ -439,9 +468,6 @@ def test_what_spark_cannot_load_is_refused_with_the_option_to_drop(
     (tmp_path / "e.toml").write_text(HEADED_SPEC.format(skip=2), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"this source \(header rows Spark reads differently"):
         load(tmp_path / "e.toml", backend="spark")
-    xes = Path(__file__).resolve().parents[1] / "examples" / "receipt_wabo_permit.toml"
-    with pytest.raises(ConfigError, match=r"cannot load a log in XES yet; drop --backend spark"):
-        load(xes, backend="spark")
     day_first = Path(__file__).parent / "data" / "semicolon_decimal.toml"
     with pytest.raises(ConfigError, match=r"cannot load a declared timestamp_format yet; drop"):
         load(day_first, backend="spark")

@@ -19,11 +19,13 @@ the first row kept must be the pandas reader's first data row.
 A database table or query is streamed on the driver into a Parquet file
 (:func:`~peakend.io.database.stage_database`, as the DuckDB loader reads it), which
 Spark reads and keeps as a local checkpoint; the file is removed when the load ends.
-Only a session in local mode can read it: the executors of a cluster cannot see
-the driver's disk.
+An XES log is read from the Parquet file it is streamed into once, in peakend's
+cache folder (:func:`~peakend.io.xes.cached_parquet`). Only a session in local mode
+can read either: the executors of a cluster cannot see the driver's disk.
 
 What the DuckDB loader hands to the pandas loader (Excel, customer snapshots,
-formats DuckDB cannot reproduce), XES logs, databases on a cluster, and what the
+formats DuckDB cannot reproduce), a declared ``timestamp_format``, databases and XES
+logs on a cluster, and what the
 DuckDB loader reads from a UTF-8 copy (JSON lines or CSV in encodings Spark's
 readers lack) have no Spark path: it is refused with a
 :class:`~peakend.errors.ConfigError` that names the option to drop.
@@ -36,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from peakend.errors import ConfigError, SourceError
-from peakend.io.database import DATABASE_FORMATS, stage_database
+from peakend.io.database import DATABASE_FORMATS
 from peakend.io.files import BadRows, read_text
 from peakend.io.jsonl import broken_line_error, jsonl_keys, not_an_object
 from peakend.load import Dataset, _Loader
@@ -62,8 +64,9 @@ if TYPE_CHECKING:
     import ibis
     from pyspark.sql import DataFrame, DataFrameReader, SparkSession
 
-_LOCAL_ONLY = {"xes": "log in XES"}
-"""Formats the DuckDB loader reads that Spark's readers do not give the same way."""
+_STAGED = ("xes", *DATABASE_FORMATS)
+"""Formats whose rows are streamed into a Parquet file on this machine: Spark reads
+them in local mode only."""
 _CORRUPT = "__peakend_broken_line__"
 """The column Spark's JSON reader fills with a line that is not a JSON object."""
 DROP_OPTION = "drop --backend spark (and unset PEAKEND_BACKEND) to load it with DuckDB"
@@ -73,10 +76,10 @@ VIEW = "peakend_events"
 def load_on_spark(spec: DatasetSpec, session: SparkSession | None = None) -> Dataset:
     """Load ``spec`` on Spark (``session``, or :func:`spark_session`'s)."""
     sources = [s for s in (spec.source, spec.outcome_source) if s is not None]
-    why = unsupported(spec) or _not_on_spark(spec, sources)
+    why = unsupported(spec) or _not_on_spark(spec)
     if why:
         raise ConfigError(f"{spec.name}: the Spark backend cannot load a {why} yet; {DROP_OPTION}")
-    _refuse_database_on_cluster(spec, sources, session)
+    _refuse_staged_on_cluster(spec, sources, session)
     if session is None:
         from peakend.loading.spark_session import spark_session
 
@@ -165,14 +168,13 @@ class SparkLoader(DuckLoader):
         """Source ``name`` as Spark's reader gives it: every column of a text source
         as text, and a column of records that are not whole (:data:`_CORRUPT`) for
         JSON lines and a CSV file with extra header rows."""
-        if source.format in DATABASE_FORMATS:
-            # streamed into a Parquet file on this machine (a local session reads it)
-            location = str(stage_database(source, self._staging_folder(name)))
-        else:
-            location = _location(source)
+        # a database or an XES log: streamed into a Parquet file on this machine (a
+        # session in local mode reads it)
+        staged = self._parquet_copy(source, name)
+        location = str(staged) if staged is not None else _location(source)
         reader = self.session.read
         try:
-            if source.format in ("parquet", *DATABASE_FORMATS):
+            if source.format in ("parquet", *_STAGED):
                 return reader.parquet(location)
             if source.format == "jsonl":
                 schema = self._json_schema(source, location)
@@ -425,15 +427,11 @@ _HEAD_LINES = 200
 """Lines read to find the delimiter of a CSV file on a cluster."""
 
 
-def _not_on_spark(spec: DatasetSpec, sources: list[SourceSpec]) -> str | None:
-    """What the DuckDB loader reads that Spark's readers do not give the same way
-    (None when the spec has none of it)."""
-    checks = [
-        (next((_LOCAL_ONLY[s.format] for s in sources if s.format in _LOCAL_ONLY), None)),
-        # (Spark parses times by its own rules)
-        "declared timestamp_format" if spec.source.timestamp_format else None,
-    ]
-    return next((why for why in checks if why), None)
+def _not_on_spark(spec: DatasetSpec) -> str | None:
+    """What the DuckDB loader reads that Spark does not read the same way (None when
+    the spec has none of it): a declared ``timestamp_format`` (Spark parses times by
+    its own rules)."""
+    return "declared timestamp_format" if spec.source.timestamp_format else None
 
 
 def _header_rows(source: SourceSpec) -> bool:
@@ -452,25 +450,27 @@ def _refuse_unnamed_gzip(source: SourceSpec, compression: str) -> None:
         )
 
 
-def _refuse_database_on_cluster(
+def _refuse_staged_on_cluster(
     spec: DatasetSpec, sources: list[SourceSpec], session: SparkSession | None
 ) -> None:
-    """A database source needs a session in local mode (see the module's docstring);
-    refused before a session to a cluster is started."""
-    database = next((s for s in sources if s.format in DATABASE_FORMATS), None)
-    if database is None:
+    """A database or XES source needs a session in local mode (see the module's
+    docstring); refused before a session to a cluster is started."""
+    staged = next((s for s in sources if s.format in _STAGED), None)
+    if staged is None:
         return
     from peakend.loading.spark_session import master_of
 
     master = master_of(session, spec.spark)
     if master.startswith("local"):
         return
+    what, how = ("a database", " (Spark's JDBC reader does this)")
+    if staged.format == "xes":
+        what, how = "an XES log", ""
     raise ConfigError(
-        f"{spec.name}: {database.label} is a database, which the Spark backend reads "
+        f"{spec.name}: {staged.label} is {what}, which the Spark backend reads "
         f"only in local mode, not on {master!r}: its rows pass through this machine, "
         "whose files the cluster's executors cannot see. Write the rows as Parquet "
-        "where the cluster reads them (Spark's JDBC reader does this) and point "
-        f"[source] at that, or {DROP_OPTION}"
+        f"where the cluster reads them{how} and point [source] at that, or {DROP_OPTION}"
     )
 
 

@@ -105,20 +105,29 @@ class SourceReading(DuckBase):
     def _located(self, source: SourceSpec, name: str) -> str:
         """Where the source ``name`` is read from, as SQL: its file, or the Parquet
         file a database's rows or an XES log are streamed into."""
-        if source.format in DATABASE_FORMATS:
-            # Streamed into a Parquet file a chunk at a time, then read as one.
-            return _lit(str(stage_database(source, self._staging_folder(name))))
-        if source.format == "xes":
-            from peakend.io.xes import cached_parquet
-
-            # Streamed into a Parquet file of text columns once, then read as one.
-            try:
-                return _lit(str(cached_parquet(source)))
-            except OSError as exc:  # (the log's own errors are SourceErrors)
-                why = f"no cache folder to write the XES log's Parquet copy to ({exc})"
-                raise Unsupported(why) from exc
+        staged = self._parquet_copy(source, name)
+        if staged is not None:
+            return _lit(str(staged))
         assert source.path is not None
         return _lit(str(source.path))
+
+    def _parquet_copy(self, source: SourceSpec, name: str) -> Path | None:
+        """The Parquet file on this machine that the rows of source ``name`` are
+        streamed into, when it is a database or an XES log (None for a file read as
+        it is)."""
+        if source.format in DATABASE_FORMATS:
+            # Streamed into a Parquet file a chunk at a time, then read as one.
+            return stage_database(source, self._staging_folder(name))
+        if source.format != "xes":
+            return None
+        from peakend.io.xes import cached_parquet
+
+        # Streamed into a Parquet file of text columns once, then read as one.
+        try:
+            return cached_parquet(source)
+        except OSError as exc:  # (the log's own errors are SourceErrors)
+            why = f"no cache folder to write the XES log's Parquet copy to ({exc})"
+            raise Unsupported(why) from exc
 
     def _text_view(self, source: SourceSpec, name: str, path: str) -> list[tuple[str, str]]:
         """Views ``name_cells`` and ``name`` (numbered) over a CSV or JSON-lines file;
