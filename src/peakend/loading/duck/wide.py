@@ -1,18 +1,20 @@
 """Wide survey exports (one row per respondent, one column per touchpoint) as SQL.
 
-The export is read in place like any text source, then turned into events by a
-view: one ``SELECT`` per touchpoint in the declared order (and one for a
-journey-level comment where one is given), joined by ``UNION ALL``. That view
-takes the place of the source for the checks of a long log
+The export's rows are read once into a table, then turned into events by a view:
+one ``SELECT`` per touchpoint in the declared order (and one for a journey-level
+comment where one is given), joined by ``UNION ALL``. That view takes the place of
+the source for the checks of a long log
 (:class:`~peakend.loading.duck.checks.EventChecks`), which build the table of
 events, read the scores and their scales and count what each check looks for.
 
 What is particular to a wide export is worded by the pandas loader's own code on
 the few rows concerned, so that both loaders always give the same problems and
 quarantine: a respondent who answers twice or has no id is checked row by row of
-the export, and a score that is unreadable, outside its scale or not applicable
-sends its respondent's row through the pandas loader's wide path, which reports
-it per touchpoint column (the clean rows, nearly all of them, never reach pandas).
+the export, and a score that is unreadable or outside its scale sends its
+respondent's row through the pandas loader's wide path, which reports it per
+touchpoint column; so do each column's first five not-applicable answers, whose
+notes are then counted in SQL. The clean rows, nearly all of them, never reach
+pandas.
 
 Each event is numbered ``(row - 1) * n + position + 1``, with ``n`` the positions
 of a row (the touchpoints and the comment): a number of its own for every event,
@@ -128,44 +130,53 @@ class WideLayout(EventChecks):
         """View ``raw``: the events of the respondents with an id, one ``SELECT`` each
         touchpoint (and comment), in the export's order."""
         touchpoints = wide_order(self.spec.touchpoints)
-        kinds = {self._kind(str(t.column)) for t in touchpoints}
-        if len(kinds) != 1 or kinds - {"text", "number"}:
-            raise Unsupported("score columns of more than one kind (text, numbers)")
-        score_type = "VARCHAR" if kinds == {"text"} else "DOUBLE"
-        taken = {_TOUCHPOINT, _SEQ, _SCORE, _TEXT} & set(self._wide_types)
-        if taken:
-            raise Unsupported(f"a column named {sorted(taken)[0]}")
-        texts = self._texts()
+        score_type = self._score_type([str(t.column) for t in touchpoints])
+        self._events_schema(score_type)
+        comment = self.columns.get("text")
+        self._answers_table([str(t.column) for t in touchpoints], comment)
         parts = [
             self._part(t.name, position, _q(str(t.column)), score_type, t.text_column)
             for position, t in enumerate(touchpoints)
         ]
-        comment = self.columns.get("text")
         if comment is not None:
-            given = f"{self._text_of(comment)} IS NOT NULL"
             part = self._part(WIDE_COMMENT, len(touchpoints), "NULL", score_type, comment)
-            parts.append(f"{part} WHERE {given}")
-        columns = self._carried()
-        self._long_columns = {r: c for r, c in self.columns.items() if c in columns}
-        self._long_columns |= {"touchpoint": _TOUCHPOINT, "seq": _SEQ, "score": _SCORE}
-        if texts:
-            self._long_columns["text"] = _TEXT
-        self._long_types = {ROW: "BIGINT", **{c: self._wide_types[c] for c in columns}}
-        self._long_types |= {_TOUCHPOINT: "VARCHAR", _SEQ: "BIGINT", _SCORE: score_type}
-        if texts:
-            self._long_types[_TEXT] = "VARCHAR"
-        # The columns the events need, read from the export once (each part reading
-        # the source would read and parse the whole file again).
-        needed = [*columns, *(str(t.column) for t in touchpoints)]
-        needed += [str(t.text_column) for t in touchpoints if t.text_column]
-        needed += [comment] if comment is not None else []
+            parts.append(f"{part} WHERE {self._text_of(comment)} IS NOT NULL")
+        union = " UNION ALL ".join(parts)
+        self.db.sql(f"CREATE VIEW raw AS SELECT * FROM ({union}) AS events ORDER BY {ROW}")
+
+    def _score_type(self, columns: list[str]) -> str:
+        """The SQL type the score ``columns`` are read as: text when all are text (a
+        CSV or JSON-lines export), DOUBLE when all are numbers."""
+        kinds = {self._kind(c) for c in columns}
+        if len(kinds) != 1 or kinds - {"text", "number"}:
+            raise Unsupported("score columns of more than one kind (text, numbers)")
+        return "VARCHAR" if kinds == {"text"} else "DOUBLE"
+
+    def _events_schema(self, score_type: str) -> None:
+        """The roles and types of the events' view's columns (:meth:`_as_events`)."""
+        taken = {_TOUCHPOINT, _SEQ, _SCORE, _TEXT} & set(self._wide_types)
+        if taken:
+            raise Unsupported(f"a column named {sorted(taken)[0]}")
+        carried = self._carried()
+        columns = {r: c for r, c in self.columns.items() if c in carried}
+        columns |= {"touchpoint": _TOUCHPOINT, "seq": _SEQ, "score": _SCORE}
+        types = {ROW: "BIGINT", **{c: self._wide_types[c] for c in carried}}
+        types |= {_TOUCHPOINT: "VARCHAR", _SEQ: "BIGINT", _SCORE: score_type}
+        if self._texts():
+            columns["text"], types[_TEXT] = _TEXT, "VARCHAR"
+        self._long_columns, self._long_types = columns, types
+
+    def _answers_table(self, scores: list[str], comment: str | None) -> None:
+        """Table of the columns the events need (ids, scores, texts), of the
+        respondents with an id: read from the export once (each part reading the
+        source would read and parse the whole file again)."""
+        texts = [str(t.text_column) for t in self.spec.touchpoints if t.text_column]
+        needed = [*self._carried(), *scores, *texts, *([comment] if comment else [])]
         read = ", ".join(_q(c) for c in dict.fromkeys(needed))
         given = f"{self._text_of(self.columns['journey_id'])} IS NOT NULL"
         self.db.sql(
             f"CREATE TABLE {_ANSWERS} AS SELECT {ROW}, {read} FROM {UNREPEATED} WHERE {given}"
         )
-        union = " UNION ALL ".join(parts)
-        self.db.sql(f"CREATE VIEW raw AS SELECT * FROM ({union}) AS events ORDER BY {ROW}")
 
     def _texts(self) -> bool:
         """Whether any event has a text (a touchpoint's comment column or the journey's)."""
