@@ -271,23 +271,20 @@ class SparkLoader(DuckLoader):
     # -- Spark's time-zone functions -------------------------------------------
 
     def _local_time_sql(self, value: str) -> str:
-        """As on DuckDB, with Spark's time-zone functions: a local time that does not
-        exist or occurs twice at a daylight-saving change, of any size, is unreadable."""
+        """As on DuckDB (:meth:`_unless_changing`), every time checked: a local time
+        that does not exist or occurs twice at a daylight-saving change, of any size,
+        is unreadable."""
+        return self._unless_changing(value)
+
+    def _instant_of(self, value: str) -> str:
+        return f"to_utc_timestamp({value}, {literal(self.spec.source.timezone)})"
+
+    def _wall_clock(self, instant: str) -> str:
         zone = literal(self.spec.source.timezone)
+        return f"CAST(from_utc_timestamp({instant}, {zone}) AS TIMESTAMP)"
 
-        def wall(instant: str) -> str:
-            return f"CAST(from_utc_timestamp({instant}, {zone}) AS TIMESTAMP)"
-
-        local = f"to_utc_timestamp({value}, {zone})"
-
-        def twice(other: str) -> str:  # the same local time one offset change away
-            change = f"(({wall(local)} - {local}) - ({wall(other)} - ({other})))"
-            same = f"{wall(f'{local} + {change}')} = {value}"
-            return f"({change} <> INTERVAL 0 SECOND AND {same})"
-
-        before, after = f"{local} - INTERVAL 25 HOUR", f"{local} + INTERVAL 25 HOUR"
-        shaky = f"({wall(local)} <> {value} OR {twice(before)} OR {twice(after)})"
-        return f"CASE WHEN {shaky} THEN NULL ELSE {local} END"
+    def _utc_clock(self, instant: str) -> str:
+        return f"({instant})"  # (Spark's times are instants read in UTC)
 
     def _scale_table(self) -> None:
         from pyspark.sql.types import (

@@ -305,20 +305,8 @@ class ColumnValues(ProblemRecording):
         on the days the zone's offset may change (:mod:`~peakend.loading.duck.zones`);
         every other time is converted once.
         """
-        zone = _lit(self.spec.source.timezone)
-        local = f"timezone({zone}, {value})"
-
-        def offset(instant: str) -> str:
-            return f"(timezone({zone}, {instant}) - timezone('UTC', {instant}))"
-
-        def twice(other: str) -> str:  # the same local time one offset change away
-            change = f"({offset(local)} - {offset(other)})"
-            same = f"timezone({zone}, {local} + {change}) = {value}"
-            return f"({change} <> INTERVAL 0 SECOND AND {same})"
-
-        before, after = f"{local} - INTERVAL 25 HOUR", f"{local} + INTERVAL 25 HOUR"
-        shaky = f"(timezone({zone}, {local}) <> {value} OR {twice(before)} OR {twice(after)})"
-        checked = f"CASE WHEN {shaky} THEN NULL ELSE {local} END"
+        local = self._instant_of(value)
+        checked = self._unless_changing(value)
         dates = changing_dates(self.spec.source.timezone)
         if dates is None:
             return checked
@@ -327,6 +315,38 @@ class ColumnValues(ProblemRecording):
         known = f"DATE '{FIRST_YEAR}-01-02' AND DATE '{LAST_YEAR}-12-30'"
         near = f"({day} NOT BETWEEN {known} OR {day} IN ({listed}))"
         return f"CASE WHEN {near} THEN {checked} ELSE {local} END"
+
+    def _unless_changing(self, value: str) -> str:
+        """The instant of the local time ``value`` (SQL), NULL when it does not exist
+        or occurs twice at a daylight-saving change of any size: it does not survive
+        the round trip, or the instant one offset change away (a day either side)
+        reads as the same local time."""
+        local = self._instant_of(value)
+
+        def offset(instant: str) -> str:
+            return f"({self._wall_clock(instant)} - {self._utc_clock(instant)})"
+
+        def twice(other: str) -> str:  # the same local time one offset change away
+            change = f"({offset(local)} - {offset(other)})"
+            same = f"{self._wall_clock(f'{local} + {change}')} = {value}"
+            return f"({change} <> INTERVAL 0 SECOND AND {same})"
+
+        before, after = f"{local} - INTERVAL 25 HOUR", f"{local} + INTERVAL 25 HOUR"
+        shaky = f"({self._wall_clock(local)} <> {value} OR {twice(before)} OR {twice(after)})"
+        return f"CASE WHEN {shaky} THEN NULL ELSE {local} END"
+
+    def _instant_of(self, value: str) -> str:
+        """SQL for the instant of the local time ``value`` in the source's zone."""
+        return f"timezone({_lit(self.spec.source.timezone)}, {value})"
+
+    def _wall_clock(self, instant: str) -> str:
+        """SQL for the local time of ``instant`` in the source's zone."""
+        return f"timezone({_lit(self.spec.source.timezone)}, {instant})"
+
+    def _utc_clock(self, instant: str) -> str:
+        """SQL for ``instant`` as a time of the same type as :meth:`_wall_clock`'s, in UTC
+        (their difference is the zone's offset)."""
+        return f"timezone('UTC', {instant})"
 
     def _shaped_timestamp_sql(self, col: str, shape: str) -> list[str]:
         """The times of a CSV source that all have one shape, with a UTC offset or
