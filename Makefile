@@ -49,8 +49,11 @@ lint:
 typecheck:
 	$(BIN)/mypy
 
+# Two workers (pytest-xdist): the suite takes about two thirds of the time on two
+# cores. tests/conftest.py keeps the PostgreSQL tests, and each module's Spark tests,
+# on one worker.
 unit:
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m pip install --quiet -e ".[bench]"

@@ -119,6 +119,46 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     return float(seconds), int(kilobytes) / 1024, done.stdout
 
 
+def run_contenders(
+    size: str, spec: Path, cache: Path, readers: dict[str, str], skip: list[str]
+) -> None:
+    """Time the two readers (Python snippets: the whole source into pandas, then
+    streamed into Parquet) and ``peakend validate`` with each loader, and print the
+    figures and the ratios of the streamed path to the in-memory one."""
+    (read, read_code), (stream, stream_code) = readers.items()
+    python = [sys.executable, "-c"]
+    validate = [sys.executable, "-m", "peakend", "validate", str(spec), "--json"]
+    duckdb_env = {"PEAKEND_LOADER": "duckdb", "PEAKEND_CACHE": str(cache / "cache")}
+    contenders = {
+        read: ([*python, read_code], {}),
+        stream: ([*python, stream_code], {}),
+        "validate_pandas": (validate, {"PEAKEND_LOADER": "pandas"}),
+        "validate_duckdb_first": (validate, duckdb_env),
+        "validate_duckdb_again": (validate, duckdb_env),
+    }
+    results: dict[str, tuple[float, float]] = {}
+    for name, (command, env) in contenders.items():
+        if name in skip:
+            continue
+        seconds, megabytes, output = timed(command, env)
+        results[name] = seconds, megabytes
+        if name.startswith("validate"):
+            loader = json.loads(output)["loader"]
+            print(f"{size}.{name}_loader: {loader}")
+        print(f"{size}.{name}_s: {seconds:.3g}")
+        print(f"{size}.{name}_peak_rss_mb: {megabytes:.0f}", flush=True)
+    ratios = {
+        f"{stream}_over_{read}": (stream, read),
+        "validate_duckdb_first_over_pandas": ("validate_duckdb_first", "validate_pandas"),
+        "validate_duckdb_again_over_pandas": ("validate_duckdb_again", "validate_pandas"),
+    }
+    for label, (a, b) in ratios.items():
+        if a not in results or b not in results:
+            continue
+        print(f"{size}.{label}_s: {results[a][0] / results[b][0]:.3g}")
+        print(f"{size}.{label}_peak: {results[a][1] / results[b][1]:.3g}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", default="1M", help="size of the generated log: 100k, 1M")
@@ -129,46 +169,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.events}.xes_mb: {log.stat().st_size / 1e6:.0f}")
     source = f"SourceSpec(format='xes', path=Path({str(log)!r}))"
     prelude = "from pathlib import Path; from peakend.spec import SourceSpec; "
-    python = [sys.executable, "-c"]
     cache = Path(tempfile.mkdtemp(prefix="peakend-xes-bench-"))
     out = cache / "events.parquet"
     read = f"from peakend.io.xes import read_xes; read_xes({source})"
     stream = (
         f"from peakend.io.xes import xes_to_parquet; xes_to_parquet({source}, Path({str(out)!r}))"
     )
-    validate = [sys.executable, "-m", "peakend", "validate", str(spec), "--json"]
-    duckdb_env = {"PEAKEND_LOADER": "duckdb", "PEAKEND_CACHE": str(cache / "cache")}
-    contenders = {
-        "read_xes": ([*python, prelude + read], {}),
-        "xes_to_parquet": ([*python, prelude + stream], {}),
-        "validate_pandas": (validate, {"PEAKEND_LOADER": "pandas"}),
-        "validate_duckdb_first": (validate, duckdb_env),
-        "validate_duckdb_again": (validate, duckdb_env),
-    }
-    results: dict[str, tuple[float, float]] = {}
     try:
-        for name, (command, env) in contenders.items():
-            if name in args.skip.split(","):
-                continue
-            seconds, megabytes, output = timed(command, env)
-            results[name] = seconds, megabytes
-            if name.startswith("validate"):
-                loader = json.loads(output)["loader"]
-                print(f"{args.events}.{name}_loader: {loader}")
-            print(f"{args.events}.{name}_s: {seconds:.3g}")
-            print(f"{args.events}.{name}_peak_rss_mb: {megabytes:.0f}", flush=True)
+        run_contenders(
+            args.events,
+            spec,
+            cache,
+            {"read_xes": prelude + read, "xes_to_parquet": prelude + stream},
+            args.skip.split(","),
+        )
     finally:
         shutil.rmtree(cache, ignore_errors=True)
-    ratios = {
-        "xes_to_parquet_over_read_xes": ("xes_to_parquet", "read_xes"),
-        "validate_duckdb_first_over_pandas": ("validate_duckdb_first", "validate_pandas"),
-        "validate_duckdb_again_over_pandas": ("validate_duckdb_again", "validate_pandas"),
-    }
-    for label, (a, b) in ratios.items():
-        if a not in results or b not in results:
-            continue
-        print(f"{args.events}.{label}_s: {results[a][0] / results[b][0]:.3g}")
-        print(f"{args.events}.{label}_peak: {results[a][1] / results[b][1]:.3g}")
     return 0
 
 

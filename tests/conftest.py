@@ -75,6 +75,23 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         missing(JAVA_HELP)
 
 
+POSTGRES_FIXTURES = ("postgres_url", "postgres_db")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Groups of tests that stay on one worker with ``-n 2 --dist loadgroup``
+    (``make test``): every test that uses the PostgreSQL server, one after another
+    (the dataset cache keys a table by the server's write position, which a write by
+    a test on the other worker would move), and the Spark tests of a module (one
+    Spark session each, not one per worker)."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if item.get_closest_marker("postgres") or any(f in fixtures for f in POSTGRES_FIXTURES):
+            item.add_marker(pytest.mark.xdist_group("postgres"))
+        elif item.get_closest_marker("spark"):
+            item.add_marker(pytest.mark.xdist_group(f"spark {item.nodeid.split('::')[0]}"))
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     """The machine's Chromium (skips, or fails on CI, when there is none)."""

@@ -51,6 +51,7 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         raise RuntimeError("Java 17 is needed for the Spark tests")
     pytest.skip("Java is not installed: Spark needs Java 17", allow_module_level=True)
 
+from tests.loading.test_excel import planted_workbook  # noqa: E402
 from tests.loading.test_wide import (  # noqa: E402
     HEADER,
     ROWS,
@@ -273,6 +274,24 @@ def test_an_xes_log_on_a_spark_cluster_is_refused_with_the_fix(
     monkeypatch.setattr(SparkSession, "getActiveSession", staticmethod(lambda: None))
     monkeypatch.setenv("PEAKEND_SPARK_MASTER", "yarn")  # refused before a session starts
     with pytest.raises(ConfigError, match=r"is an XES log, .*only in local mode, not on 'yarn'"):
+        load(spec, backend="spark")
+
+
+def test_an_excel_sheet_loads_on_spark_as_on_duckdb_in_local_mode_only(
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read from the Parquet file the sheet is streamed into once."""
+    monkeypatch.setenv("PEAKEND_CACHE", str(tmp_path / "cache"))
+    generate(tmp_path, GeneratorConfig(n_journeys=500, seed=5))
+    planted_workbook(tmp_path)
+    extra = 'decimal = ","\ntimezone = "Europe/Amsterdam"\nskip_rows = 2\nformat = "excel"'
+    spec = planted_spec(tmp_path, "bad.xlsx", "bad_excel.toml", extra)
+    duck, on_spark = load(spec), load(spec, backend="spark")
+    assert duck.report.events_loaded > 3_000 and len(duck.quarantine) > 5
+    _loaded_the_same(duck, on_spark)
+    monkeypatch.setattr(SparkSession, "getActiveSession", staticmethod(lambda: None))
+    monkeypatch.setenv("PEAKEND_SPARK_MASTER", "yarn")  # refused before a session starts
+    with pytest.raises(ConfigError, match=r"is an Excel workbook, .*only in local mode"):
         load(spec, backend="spark")
 
 

@@ -17,9 +17,6 @@ written in the file (timestamps too); validation parses them later.
 from __future__ import annotations
 
 import gzip
-import hashlib
-import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -240,31 +237,20 @@ def _filter_lifecycle(frame: pd.DataFrame, keep: tuple[str, ...], path: Path) ->
 def cached_parquet(source: SourceSpec) -> Path:
     """The log as a Parquet file (:func:`xes_to_parquet`), converted once.
 
-    The file lives in peakend's cache folder (:func:`peakend.datasets.cache_root`),
+    The file lives in peakend's cache folder (:func:`~peakend.io.converted.converted_copy`),
     one per log and lifecycle filter, and is converted again when the log's size or
     modification time changes.
     """
-    from peakend.datasets import cache_root
+    from peakend.io.converted import converted_copy
 
-    path = _existing_path(source)
-    info = path.stat()
     lifecycle = sorted(value.lower() for value in source.lifecycle)
-    name = json.dumps([str(path.resolve()), lifecycle])
-    folder = cache_root() / "xes" / hashlib.sha256(name.encode()).hexdigest()[:20]
-    stamp = {"size": info.st_size, "mtime_ns": info.st_mtime_ns, "format": _PARQUET_FORMAT}
-    target, stamp_file = folder / "events.parquet", folder / "stamp.json"
-    if target.is_file() and stamp_file.is_file():
-        if json.loads(stamp_file.read_text(encoding="utf-8")) == stamp:
-            return target
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f"events.{os.getpid()}.partial"
-    try:
-        xes_to_parquet(source, partial)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-    stamp_file.write_text(json.dumps(stamp), encoding="utf-8")
-    return target
+    return converted_copy(
+        "xes",
+        _existing_path(source),
+        [lifecycle],
+        _PARQUET_FORMAT,
+        lambda target: xes_to_parquet(source, target),
+    )
 
 
 def xes_to_parquet(source: SourceSpec, target: Path, *, chunk_events: int = _CHUNK_EVENTS) -> int:

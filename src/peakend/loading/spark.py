@@ -19,12 +19,13 @@ the first row kept must be the pandas reader's first data row.
 A database table or query is streamed on the driver into a Parquet file
 (:func:`~peakend.io.database.stage_database`, as the DuckDB loader reads it), which
 Spark reads and keeps as a local checkpoint; the file is removed when the load ends.
-An XES log is read from the Parquet file it is streamed into once, in peakend's
-cache folder (:func:`~peakend.io.xes.cached_parquet`). Only a session in local mode
-can read either: the executors of a cluster cannot see the driver's disk.
+An XES log or an Excel sheet is read from the Parquet file it is streamed into
+once, in peakend's cache folder (:mod:`peakend.io.converted`). Only a session in
+local mode can read any of these: the executors of a cluster cannot see the
+driver's disk.
 
-What the DuckDB loader hands to the pandas loader (Excel, customer snapshots,
-formats DuckDB cannot reproduce), a declared ``timestamp_format``, databases and XES
+What the DuckDB loader hands to the pandas loader (customer snapshots, formats
+DuckDB cannot reproduce), a declared ``timestamp_format``, databases and XES
 logs on a cluster, and what the
 DuckDB loader reads from a UTF-8 copy (JSON lines or CSV in encodings Spark's
 readers lack) have no Spark path: it is refused with a
@@ -48,7 +49,7 @@ from peakend.loading.duck import (
     _parquet_frame,
     unsupported,
 )
-from peakend.loading.duck.base import TEXT_FORMATS
+from peakend.loading.duck.base import CONVERTED, TEXT_FORMATS
 from peakend.loading.duck.derived import text_view_order
 from peakend.loading.duck.source import _opening, _utf8_lines
 from peakend.loading.events import EventSource
@@ -64,7 +65,7 @@ if TYPE_CHECKING:
     import ibis
     from pyspark.sql import DataFrame, DataFrameReader, SparkSession
 
-_STAGED = ("xes", *DATABASE_FORMATS)
+_STAGED = (*CONVERTED, *DATABASE_FORMATS)
 """Formats whose rows are streamed into a Parquet file on this machine: Spark reads
 them in local mode only."""
 _CORRUPT = "__peakend_broken_line__"
@@ -168,8 +169,8 @@ class SparkLoader(DuckLoader):
         """Source ``name`` as Spark's reader gives it: every column of a text source
         as text, and a column of records that are not whole (:data:`_CORRUPT`) for
         JSON lines and a CSV file with extra header rows."""
-        # a database or an XES log: streamed into a Parquet file on this machine (a
-        # session in local mode reads it)
+        # a database, an XES log or an Excel sheet: streamed into a Parquet file on
+        # this machine (a session in local mode reads it)
         staged = self._parquet_copy(source, name)
         location = str(staged) if staged is not None else _location(source)
         reader = self.session.read
@@ -450,8 +451,8 @@ def _refuse_unnamed_gzip(source: SourceSpec, compression: str) -> None:
 def _refuse_staged_on_cluster(
     spec: DatasetSpec, sources: list[SourceSpec], session: SparkSession | None
 ) -> None:
-    """A database or XES source needs a session in local mode (see the module's
-    docstring); refused before a session to a cluster is started."""
+    """A database, XES or Excel source needs a session in local mode (see the
+    module's docstring); refused before a session to a cluster is started."""
     staged = next((s for s in sources if s.format in _STAGED), None)
     if staged is None:
         return
@@ -460,9 +461,8 @@ def _refuse_staged_on_cluster(
     master = master_of(session, spec.spark)
     if master.startswith("local"):
         return
-    what, how = ("a database", " (Spark's JDBC reader does this)")
-    if staged.format == "xes":
-        what, how = "an XES log", ""
+    what = {"xes": "an XES log", "excel": "an Excel workbook"}.get(staged.format, "a database")
+    how = " (Spark's JDBC reader does this)" if staged.format in DATABASE_FORMATS else ""
     raise ConfigError(
         f"{spec.name}: {staged.label} is {what}, which the Spark backend reads "
         f"only in local mode, not on {master!r}: its rows pass through this machine, "

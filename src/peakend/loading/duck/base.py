@@ -23,9 +23,12 @@ from peakend.loading.duck.sql import _INTEGER, _NUMERIC, _q, _strip, _text
 from peakend.spec import ROW_ID, DatasetSpec, SourceSpec
 from peakend.validate import ROW
 
-NATIVE = ("parquet", "csv", "jsonl", "xes", "sqlite", "duckdb", "postgres")
-"""Formats the DuckDB loader reads: files in place, an XES log and the rows of a
-database through the Parquet file they are streamed into."""
+NATIVE = ("parquet", "csv", "jsonl", "xes", "excel", "sqlite", "duckdb", "postgres")
+"""Formats the DuckDB loader reads: files in place, an XES log, an Excel sheet and
+the rows of a database through the Parquet file they are streamed into."""
+CONVERTED = ("xes", "excel")
+"""Formats DuckDB cannot read, converted once into a Parquet file of text columns
+kept in peakend's cache folder (:mod:`peakend.io.converted`)."""
 TEXT_FORMATS = ("csv", "jsonl")
 """Formats read as text in the file's order, through a view ``<name>_cells`` of the
 reader numbered afterwards (:attr:`DuckBase._file_order`)."""

@@ -23,7 +23,7 @@ from peakend.io.files import skip_lines, split_header
 from peakend.io.header import header_from_rows
 from peakend.io.sniff import not_utf8_note, read_file_bytes, sniff_delimiter, sniff_encoding
 from peakend.io.transcode import utf8_copy
-from peakend.loading.duck.base import TEXT_FORMATS, DuckBase, Unsupported, _csv_frame
+from peakend.loading.duck.base import CONVERTED, TEXT_FORMATS, DuckBase, Unsupported, _csv_frame
 from peakend.loading.duck.derived import (
     ROW_ID_SQL,
     as_pandas_text,
@@ -76,7 +76,7 @@ class SourceReading(DuckBase):
         """Load ``source`` into view ``name`` with a 1-based ``__row__``; the events'
         source (``raw``) with the columns the spec derives, last (:meth:`_derive`)."""
         path = self._located(source, name)
-        if source.format in ("parquet", "xes", *DATABASE_FORMATS):
+        if source.format in ("parquet", *CONVERTED, *DATABASE_FORMATS):
             # No copy: a view numbered by the file's own row numbers; queries read
             # the columns they need from the file.
             described = self.db.sql(f"DESCRIBE SELECT * FROM read_parquet({path})").fetchall()
@@ -113,20 +113,23 @@ class SourceReading(DuckBase):
 
     def _parquet_copy(self, source: SourceSpec, name: str) -> Path | None:
         """The Parquet file on this machine that the rows of source ``name`` are
-        streamed into, when it is a database or an XES log (None for a file read as
-        it is)."""
+        streamed into, when it is a database, an XES log or an Excel sheet (None for
+        a file read as it is)."""
         if source.format in DATABASE_FORMATS:
             # Streamed into a Parquet file a chunk at a time, then read as one.
             return stage_database(source, self._staging_folder(name))
-        if source.format != "xes":
+        if source.format == "xes":
+            from peakend.io.xes import cached_parquet
+        elif source.format == "excel":
+            from peakend.io.excel import cached_parquet  # type: ignore[no-redef]
+        else:
             return None
-        from peakend.io.xes import cached_parquet
-
         # Streamed into a Parquet file of text columns once, then read as one.
         try:
             return cached_parquet(source)
-        except OSError as exc:  # (the log's own errors are SourceErrors)
-            why = f"no cache folder to write the XES log's Parquet copy to ({exc})"
+        except OSError as exc:  # (the source's own errors are SourceErrors)
+            what = "XES log" if source.format == "xes" else "Excel sheet"
+            why = f"no cache folder to write the {what}'s Parquet copy to ({exc})"
             raise Unsupported(why) from exc
 
     def _text_view(self, source: SourceSpec, name: str, path: str) -> list[tuple[str, str]]:
