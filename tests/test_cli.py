@@ -109,6 +109,37 @@ def test_missing_data_file_exits_two(
     assert "gone.csvdoesnotexist;check`path`" in "".join(err.split())
 
 
+SNAPSHOT_SPEC = """name = "subscribers"
+snapshot = true
+
+[source]
+path = "subscribers.csv"
+
+[columns]
+journey_id = "customer"
+
+[outcomes.churned]
+column = "churned"
+kind = "binary"
+positive = ["yes"]
+"""
+
+
+@pytest.mark.parametrize("command", ["validate", "journeys", "moments", "analyze"])
+def test_a_snapshot_is_refused_where_events_are_needed_with_the_commands_that_read_it(
+    command: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "subscribers.csv").write_text("customer,churned\nC1,yes\nC2,no\n", encoding="utf-8")
+    spec = tmp_path / "subscribers.toml"
+    spec.write_text(SNAPSHOT_SPEC, encoding="utf-8")
+    extra = ["--out", str(tmp_path / "report"), "--no-pdf"] if command == "analyze" else []
+    assert run_main(monkeypatch, command, str(spec), *extra) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "per-customer snapshot (snapshot = true)" in err
+    assert "run `peakend churn SPEC` or `peakend recovery SPEC`" in err
+    assert not (tmp_path / "report" / "results.json").exists()
+
+
 def test_empty_data_file_exits_one(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -194,7 +194,8 @@ def load(
     Raises
     ------
     ConfigError
-        The spec is wrong (e.g. scores without a declared scale).
+        The spec is wrong (e.g. scores without a declared scale), or describes a
+        per-customer snapshot, which has no events.
     MissingColumnError
         Columns the spec maps are not in the source (all are listed).
     SourceError
@@ -219,6 +220,13 @@ def load(
     """
     if not isinstance(spec, DatasetSpec):
         spec = read_spec(spec)
+    if spec.snapshot:
+        raise ConfigError(
+            f"{spec.spec_path or spec.name} describes a per-customer snapshot (snapshot = "
+            "true): one row per customer and no events, so there are no journeys to load. "
+            "The churn and recovery analyses read it: run `peakend churn SPEC` or "
+            "`peakend recovery SPEC` (in Python, churn_drivers(spec) or service_recovery(spec))"
+        )
     from peakend.loading import wanted_backend
 
     backend = wanted_backend(backend)
