@@ -52,7 +52,7 @@ timezone = "UTC"
 [columns]
 journey_id = "journey_id"
 customer_id = "customer_id"
-timestamp = "ts"
+ts = "ts"
 touchpoint = "touchpoint"
 channel = "channel"
 initiated_by = "initiated_by"

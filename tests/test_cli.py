@@ -127,7 +127,10 @@ positive = ["yes"]
 
 @pytest.mark.parametrize("command", ["validate", "journeys", "moments", "analyze"])
 def test_a_snapshot_is_refused_where_events_are_needed_with_the_commands_that_read_it(
-    command: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    command: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     (tmp_path / "subscribers.csv").write_text("customer,churned\nC1,yes\nC2,no\n", encoding="utf-8")
     spec = tmp_path / "subscribers.toml"

@@ -123,11 +123,9 @@ class _Sheet:
         first = source.skip_rows + source.header_rows
         if max_rows is not None:
             rows = itertools.islice(rows, first + max_rows)
-        texts = ([_text(v) for v in row] for row in rows)
+        texts = (list(map(_text, row)) for row in rows)
         #: The rows not read yet: after :meth:`header`, the data rows.
-        self.rows: Iterator[list[str | None]] = (
-            row for row in texts if any(cell is not None for cell in row)
-        )
+        self.rows: Iterator[list[str | None]] = (row for row in texts if row.count(None) < len(row))
 
     def header(self, labels: dict[str, str]) -> list[str]:
         """The column names from the header rows (read here), their labels added to ``labels``."""
@@ -178,13 +176,27 @@ def _empty(row: Sequence[Any]) -> bool:
     return all(value is None or value == "" for value in row)
 
 
-def _pad(row: Sequence[str | None], width: int) -> list[str | None]:
-    cells = list(row[:width])
+def _pad(row: list[str | None], width: int) -> list[str | None]:
+    if len(row) == width:  # (as calamine gives every row)
+        return row
+    cells = row[:width]
     return cells + [None] * (width - len(cells))
 
 
 def _text(value: Any) -> str | None:
     """A cell as the text a CSV export would hold (None for an empty cell)."""
+    # Text and numbers first, by their exact type: most cells are one of them, and a
+    # sheet of a million rows has millions of cells.
+    kind = type(value)
+    if kind is str:
+        return value.strip() or None  # type: ignore[no-any-return]
+    if kind is float:
+        return str(int(value)) if value.is_integer() else str(value)
+    return _other_text(value)
+
+
+def _other_text(value: Any) -> str | None:
+    """:func:`_text` of a cell that is neither text nor a decimal number."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
