@@ -25,10 +25,7 @@ ratios of the streamed path to the in-memory one.
 
 from __future__ import annotations
 
-import argparse
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import duckdb
@@ -37,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import engine as engine_bench  # noqa: E402  (bench/engine.py: the shared generator)
-from xes import run_contenders  # noqa: E402
+from xes import compare_main  # noqa: E402
 
 EXCEL_ROWS = 1_048_575
 """Data rows an ``.xlsx`` sheet holds below its header."""
@@ -95,33 +92,9 @@ def excel_log(size: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", default="1M", help="size of the generated log: 100k, 1M")
-    parser.add_argument("--skip", default="", help="comma-separated contenders to leave out")
-    args = parser.parse_args(argv)
-    spec = excel_log(args.events)
-    book = spec.parent / "events.xlsx"
-    print(f"{args.events}.xlsx_mb: {book.stat().st_size / 1e6:.0f}")
-    source = f"SourceSpec(format='excel', path=Path({str(book)!r}))"
-    prelude = "from pathlib import Path; from peakend.spec import SourceSpec; "
-    cache = Path(tempfile.mkdtemp(prefix="peakend-excel-bench-"))
-    out = cache / "events.parquet"
-    read = f"from peakend.io.excel import read_excel; read_excel({source}, {{}})"
-    stream = (
-        "from peakend.io.excel import excel_to_parquet; "
-        f"excel_to_parquet({source}, Path({str(out)!r}))"
+    return compare_main(
+        argv, "excel", excel_log, "read_excel({source}, {{}})", "excel_to_parquet({source}, {out})"
     )
-    try:
-        run_contenders(
-            args.events,
-            spec,
-            cache,
-            {"read_excel": prelude + read, "excel_to_parquet": prelude + stream},
-            args.skip.split(","),
-        )
-    finally:
-        shutil.rmtree(cache, ignore_errors=True)
-    return 0
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -159,33 +161,42 @@ def run_contenders(
         print(f"{size}.{label}_peak: {results[a][1] / results[b][1]:.3g}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def compare_main(
+    argv: list[str] | None, fmt: str, make_spec: Callable[[str], Path], read: str, stream: str
+) -> int:
+    """The command line of a benchmark of a source ``fmt`` DuckDB cannot read: the
+    spec ``make_spec(size)`` writes, the calls (of ``peakend.io.<fmt>``, with
+    ``{source}`` and ``{out}`` for the source and the Parquet file) that read it into
+    pandas and stream it into Parquet (:func:`run_contenders`)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", default="1M", help="size of the generated log: 100k, 1M")
     parser.add_argument("--skip", default="", help="comma-separated contenders to leave out")
     args = parser.parse_args(argv)
-    spec = xes_log(args.events)
-    log = spec.parent / "events.xes"
-    print(f"{args.events}.xes_mb: {log.stat().st_size / 1e6:.0f}")
-    source = f"SourceSpec(format='xes', path=Path({str(log)!r}))"
-    prelude = "from pathlib import Path; from peakend.spec import SourceSpec; "
-    cache = Path(tempfile.mkdtemp(prefix="peakend-xes-bench-"))
-    out = cache / "events.parquet"
-    read = f"from peakend.io.xes import read_xes; read_xes({source})"
-    stream = (
-        f"from peakend.io.xes import xes_to_parquet; xes_to_parquet({source}, Path({str(out)!r}))"
-    )
+    spec = make_spec(args.events)
+    path = spec.parent / tomllib.loads(spec.read_text(encoding="utf-8"))["source"]["path"]
+    print(f"{args.events}.{path.suffix[1:]}_mb: {path.stat().st_size / 1e6:.0f}")
+    cache = Path(tempfile.mkdtemp(prefix=f"peakend-{fmt}-bench-"))
+    names = {
+        "source": f"SourceSpec(format={fmt!r}, path=Path({str(path)!r}))",
+        "out": f"Path({str(cache / 'events.parquet')!r})",
+    }
+    prelude = "from pathlib import Path; from peakend.spec import SourceSpec"
+    readers = {}
+    for call in (read, stream):
+        function = call.split("(")[0]
+        imported = f"from peakend.io.{fmt} import {function}"
+        readers[function] = f"{prelude}; {imported}; {call.format(**names)}"
     try:
-        run_contenders(
-            args.events,
-            spec,
-            cache,
-            {"read_xes": prelude + read, "xes_to_parquet": prelude + stream},
-            args.skip.split(","),
-        )
+        run_contenders(args.events, spec, cache, readers, args.skip.split(","))
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return compare_main(
+        argv, "xes", xes_log, "read_xes({source})", "xes_to_parquet({source}, {out})"
+    )
 
 
 if __name__ == "__main__":
