@@ -27,6 +27,7 @@ from peakend.errors import ConfigError, MissingColumnError, SourceError
 from peakend.generate import GeneratorConfig, generate
 from peakend.io.sniff import not_utf8_note
 from peakend.load import Dataset, load
+from peakend.loading.duck.time_format import java_pattern
 from peakend.spec import read_spec
 
 if TYPE_CHECKING:
@@ -425,6 +426,22 @@ def test_other_timestamp_formats_are_read_by_pandas(
     monkeypatch.setenv("PEAKEND_LOADER", "duckdb")
     loaded = load(_day_first_spec(generated, "other.toml", fmt))
     assert loaded.report.loader == f"pandas (timestamp_format {fmt!r})"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "pattern"),
+    [
+        ("%d-%m-%Y %H:%M", "d'-'M'-'yyyy' 'H':'m"),
+        ("%m/%d/%Y  %I:%M:%S %p", "M'/'d'/'yyyy' 'h':'m':'s' 'a"),
+        ("%d.%m.%Y um %H:%M", "d'.'M'.'yyyy' um 'H':'m"),
+        ("[%d %% %m'%Y]", "'['d' % 'M''''yyyy']'"),
+        ("%d-%m-%y %H:%M", None),  # Spark's two-digit years are 2000-2099
+        ("%d%m%Y", None),  # no separator: Spark reads the first field at a fixed width
+        ("%Y-%m-%d", None),  # pandas' ISO parser, not the format's pattern
+    ],
+)
+def test_spark_reads_a_declared_format_with_the_same_fields(fmt: str, pattern: str | None) -> None:
+    assert java_pattern(fmt) == pattern
 
 
 def daylight_saving_spec(out: Path, zone: str) -> Path:

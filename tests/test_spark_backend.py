@@ -61,10 +61,12 @@ from tests.loading.test_wide import (  # noqa: E402
 )
 from tests.test_loaders import (  # noqa: E402
     BAD_ROWS,
+    DAY_FIRST,
     HEADED,
     HEADED_SPEC,
     JOINED_SPEC,
     ROW_SPEC,
+    _day_first_spec,
     _log_rows,
     _survey_rows,
     _write_rows,
@@ -295,6 +297,40 @@ def test_an_excel_sheet_loads_on_spark_as_on_duckdb_in_local_mode_only(
         load(spec, backend="spark")
 
 
+US_TIMES = """
+SELECT journey_id, customer_id,
+  CASE row_number() OVER () % 211
+       WHEN 1 THEN 'not a time'
+       WHEN 2 THEN lower(strftime(ts, '%m/%d/%Y %I:%M %p'))
+       WHEN 3 THEN '13/01/2024 10:00 AM'
+       WHEN 4 THEN '02/30/2024 10:00 AM'
+       WHEN 5 THEN '03/31/2024 02:30 AM'
+       WHEN 6 THEN strftime(ts, '%-m/%-d/%Y  %-I:%M %p')
+       WHEN 7 THEN strftime(ts, '%m/%d/%Y %H:%M')
+       ELSE strftime(ts, '%m/%d/%Y %I:%M %p') END AS ts,
+  seq, touchpoint, channel, initiated_by, score, text, lang
+FROM events
+"""
+
+
+@pytest.mark.parametrize(
+    ("fmt", "query"), [("%d-%m-%Y %H:%M", DAY_FIRST), ("%m/%d/%Y %I:%M %p", US_TIMES)]
+)
+def test_a_declared_timestamp_format_is_read_on_spark_as_on_duckdb(
+    spark: Any, tmp_path: Path, fmt: str, query: str
+) -> None:
+    """Single digits, runs of spaces, lower-case am/pm, impossible dates, a time in the
+    spring-forward gap, other shapes: every time read or set aside as on DuckDB."""
+    generate(tmp_path, GeneratorConfig(n_journeys=600, seed=5))
+    to_csv(tmp_path, query, "day_first.csv")
+    spec = _day_first_spec(tmp_path, "formatted.toml", fmt)
+    duck, on_spark = load(spec), load(spec, backend="spark")
+    assert duck.report.loader == "duckdb"
+    bad = duck.quarantine[duck.quarantine["reason"] == "bad_timestamp"]
+    assert len(bad) > 5 * 20 and "not a time" in set(bad["value"])
+    _loaded_the_same(duck, on_spark)
+
+
 @pytest.mark.parametrize("declared", [True, False])
 def test_latin_1_csv_loads_on_spark_as_on_duckdb(
     spark: Any, tmp_path: Path, declared: bool
@@ -486,9 +522,12 @@ def test_what_spark_cannot_load_is_refused_with_the_option_to_drop(
     (tmp_path / "e.toml").write_text(HEADED_SPEC.format(skip=2), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"this source \(header rows Spark reads differently"):
         load(tmp_path / "e.toml", backend="spark")
-    day_first = Path(__file__).parent / "data" / "semicolon_decimal.toml"
-    with pytest.raises(ConfigError, match=r"cannot load a declared timestamp_format yet; drop"):
-        load(day_first, backend="spark")
+    data = Path(__file__).parent / "data"
+    shutil.copy(data / "semicolon_decimal.csv", tmp_path)
+    two_digits = (data / "semicolon_decimal.toml").read_text(encoding="utf-8")
+    (tmp_path / "y.toml").write_text(two_digits.replace("%Y", "%y"), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"timestamp_format '%d-%m-%y %H:%M' \(a two-digit"):
+        load(tmp_path / "y.toml", backend="spark")
     with pytest.raises(ConfigError, match=r"drop --cache .* or drop --backend spark"):
         load(demo_spec_path(), backend="spark", cache=tmp_path / "cache")
     with pytest.raises(ConfigError, match=r"--backend='flink' is not a backend"):

@@ -24,12 +24,16 @@ once, in peakend's cache folder (:mod:`peakend.io.converted`). Only a session in
 local mode can read any of these: the executors of a cluster cannot see the
 driver's disk.
 
-What the DuckDB loader hands to the pandas loader (customer snapshots, formats
-DuckDB cannot reproduce), a declared ``timestamp_format``, databases and XES
-logs on a cluster, and what the
-DuckDB loader reads from a UTF-8 copy (JSON lines or CSV in encodings Spark's
-readers lack) have no Spark path: it is refused with a
-:class:`~peakend.errors.ConfigError` that names the option to drop.
+A declared ``timestamp_format`` is read with Spark's ``try_to_timestamp`` and the
+same fields (:func:`~peakend.loading.duck.time_format.java_pattern`), behind the
+same regular expression as on DuckDB.
+
+What the DuckDB loader hands to the pandas loader (formats DuckDB cannot
+reproduce), a ``timestamp_format`` Spark's pattern letters cannot say, databases,
+XES logs and Excel sheets on a cluster, and what the DuckDB loader reads from a
+UTF-8 copy (JSON lines or CSV in encodings Spark's readers lack) have no Spark
+path: it is refused with a :class:`~peakend.errors.ConfigError` that names the
+option to drop.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from peakend.loading.duck import (
 from peakend.loading.duck.base import CONVERTED, TEXT_FORMATS
 from peakend.loading.duck.derived import text_view_order
 from peakend.loading.duck.source import _opening, _utf8_lines
+from peakend.loading.duck.time_format import java_pattern
 from peakend.loading.events import EventSource
 from peakend.loading.sparksql import SparkSQL, duck_type, to_arrow, to_spark
 from peakend.schema import EVENT_SCHEMA
@@ -277,6 +282,14 @@ class SparkLoader(DuckLoader):
         is unreadable."""
         return self._unless_changing(value)
 
+    def _in_format(self, text: str, fmt: str) -> str:
+        """Spark's parse with the same fields (:func:`java_pattern`), every run of
+        whitespace read as one space (as the pandas reader's pattern reads it)."""
+        pattern = java_pattern(fmt)
+        assert pattern is not None  # (refused before: _not_on_spark)
+        spaced = rf"regexp_replace({text}, '\s+', ' ')"
+        return f"try_to_timestamp({spaced}, {literal(pattern)})"
+
     def _instant_of(self, value: str) -> str:
         return f"to_utc_timestamp({value}, {literal(self.spec.source.timezone)})"
 
@@ -427,9 +440,12 @@ _HEAD_LINES = 200
 
 def _not_on_spark(spec: DatasetSpec) -> str | None:
     """What the DuckDB loader reads that Spark does not read the same way (None when
-    the spec has none of it): a declared ``timestamp_format`` (Spark parses times by
-    its own rules)."""
-    return "declared timestamp_format" if spec.source.timestamp_format else None
+    the spec has none of it): a declared ``timestamp_format`` Spark's pattern letters
+    cannot say (:func:`~peakend.loading.duck.time_format.java_pattern`)."""
+    fmt = spec.source.timestamp_format
+    if fmt is None or java_pattern(fmt) is not None:
+        return None
+    return f"timestamp_format {fmt!r} (a two-digit year, or two fields with nothing between)"
 
 
 def _header_rows(source: SourceSpec) -> bool:

@@ -284,8 +284,11 @@ class ColumnValues(ProblemRecording):
             raise Unsupported(f"timestamp_format {fmt!r}")
         text = _strip(_q(col))
         offset = f"coalesce(regexp_matches({text}, {_lit('(?i)' + _OFFSET.pattern)}), FALSE)"
-        shaped = f"coalesce(regexp_full_match({text}, {_lit(pattern)}), FALSE)"
-        local = self._local_time_sql(f"try_strptime({text}, {_lit(fmt)})")
+        # Anchored by hand (Spark has no full match): `\z` is the end of the text for
+        # both regular-expression engines, where `$` may stop before a final line break.
+        whole = "^(?:" + pattern + r")\z"
+        shaped = f"coalesce(regexp_matches({text}, {_lit(whole)}), FALSE)"
+        local = self._local_time_sql(self._in_format(text, fmt))
         self._confirm_timestamps(col, "ts_present AND ts IS NULL")
         present = f"{_q(col)} IS NOT NULL"
         return [
@@ -294,6 +297,12 @@ class ColumnValues(ProblemRecording):
             f"({present} AND NOT {offset}) AS ts_naive",
             f"({present} AND {offset}) AS ts_offset",
         ]
+
+    def _in_format(self, text: str, fmt: str) -> str:
+        """SQL for the local time the text ``text`` (SQL) gives in the declared format
+        ``fmt`` (NULL where it does not read), once :func:`format_pattern` has
+        matched it."""
+        return f"try_strptime({text}, {_lit(fmt)})"
 
     def _local_time_sql(self, value: str) -> str:
         """The instant of the local time ``value`` (SQL) in the source's zone.

@@ -12,7 +12,9 @@ pandas loader should it read one (a leap second ``:60``, digits of another scrip
 
 Formats with other directives (month names, fractions, offsets), and those pandas
 reads as ISO 8601 with its own parser (they begin with the year), stay with the
-pandas loader.
+pandas loader. Spark reads the matched times with ``try_to_timestamp`` and the
+same fields (:func:`java_pattern`); it refuses a two-digit year and two fields
+with nothing between them, which its parser reads otherwise.
 """
 
 from __future__ import annotations
@@ -47,3 +49,32 @@ def format_pattern(fmt: str) -> str | None:
     pattern = re.sub(r"\s+", r"\\s+", pattern)
     pattern = re.sub(r"%(.)", lambda m: _DIRECTIVES[m.group(1)].replace("\\", "\\\\"), pattern)
     return "(?i)" + pattern
+
+
+_JAVA = {"d": "d", "m": "M", "Y": "yyyy", "H": "H", "I": "h", "M": "m", "S": "s", "p": "a"}
+"""Spark's pattern letter of each directive (one letter: one digit or two are read)."""
+
+
+def java_pattern(fmt: str) -> str | None:
+    """Spark's ``to_timestamp`` pattern for the times :func:`format_pattern` matches,
+    with every run of whitespace one space (the times are read so), or None where
+    Spark would read them otherwise: a two-digit year (Spark puts it in 2000-2099,
+    Python's ``%y`` 69 and later in the 1900s) and two directives with nothing between
+    them (Spark gives the first a fixed width)."""
+    if format_pattern(fmt) is None or "%y" in fmt:
+        return None
+    tokens = re.findall(r"([^%]*)(?:%(.)|$)", re.sub(r"\s+", " ", fmt))
+    parts: list[str] = []
+    text = ""
+    for literal, directive in tokens:
+        text += literal + ("%" if directive == "%" else "")
+        if directive and directive != "%":
+            if parts and not text:
+                return None
+            if text:
+                parts.append("'" + text.replace("'", "''") + "'")
+            parts.append(_JAVA[directive])
+            text = ""
+    if text:
+        parts.append("'" + text.replace("'", "''") + "'")
+    return "".join(parts)
