@@ -90,7 +90,7 @@ def cached_parquet(source: SourceSpec) -> Path:
     from peakend.io.converted import converted_copy
 
     assert source.path is not None
-    if not source.path.is_file():
+    if not source.path.exists():  # (a folder is named so by the reader)
         raise SourceError(
             f"{source.path} does not exist; check `path` in the [source] table of the spec"
         )

@@ -4,13 +4,14 @@ Parquet, CSV (gzip too, any encoding, extra header rows), JSON-lines (any
 encoding), XES, Excel and database sources, derived ``@row`` journey ids and
 joined touchpoints included, and wide survey exports from any of them are loaded
 by :mod:`peakend.loading.duck`: the checks run as SQL where the data are and only
-the rows that fail come into Python. Every other source (customer snapshots, a
-wide export whose scores are text in one column and numbers in another, a
-``timestamp_format`` DuckDB does not read) and anything the DuckDB path finds it
-cannot reproduce exactly (bytes not valid in a declared encoding, lines before a
-CSV header that a quoted value breaks, a column named as a derived one …) goes to
-the pandas loader in :mod:`peakend.load`. The choice is made here only, and
-``Dataset.report.loader`` says which one ran and why.
+the rows that fail come into Python. Every other source (a wide export whose
+scores are text in one column and numbers in another, a ``timestamp_format``
+DuckDB does not read) and anything the DuckDB path finds it cannot reproduce
+exactly (bytes not valid in a declared encoding, lines before a CSV header that a
+quoted value breaks, a column named as a derived one …) goes to the pandas loader
+in :mod:`peakend.load`. The choice is made here only, and
+``Dataset.report.loader`` says which one ran and why. (A per-customer snapshot has
+no events: :func:`peakend.load` refuses it.)
 
 ``PEAKEND_LOADER=pandas`` forces the pandas loader; ``duckdb`` or ``auto`` (the
 default) try DuckDB first.

@@ -54,7 +54,6 @@ def unsupported(spec: DatasetSpec) -> str | None:
     """Why the DuckDB loader does not take this spec (None when it does)."""
     source = spec.source
     checks = [
-        (spec.snapshot, "customer snapshot"),
         (source.format not in NATIVE, f"{source.format} source"),
         (_unlocated(source), "no file path"),
         (_unread_format(source), f"timestamp_format {source.timestamp_format!r}"),
