@@ -21,7 +21,7 @@ import pandas as pd
 
 from peakend.errors import DataError, SourceError
 from peakend.io.header import header_from_rows
-from peakend.io.sniff import read_file_bytes
+from peakend.io.sniff import existing_file, read_file_bytes
 from peakend.spec import SourceSpec
 
 EXCEL_SUFFIXES: tuple[str, ...] = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
@@ -90,13 +90,10 @@ def cached_parquet(source: SourceSpec) -> Path:
     from peakend.io.converted import converted_copy
 
     assert source.path is not None
-    if not source.path.exists():  # (a folder is named so by the reader)
-        raise SourceError(
-            f"{source.path} does not exist; check `path` in the [source] table of the spec"
-        )
     options = [source.sheet, source.skip_rows, source.header_rows]
     convert = partial(excel_to_parquet, source)
-    return converted_copy("excel", source.path, options, _PARQUET_FORMAT, convert)
+    path = existing_file(source.path)
+    return converted_copy("excel", path, options, _PARQUET_FORMAT, convert)
 
 
 class _Sheet:

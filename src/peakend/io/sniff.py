@@ -49,6 +49,21 @@ def is_pattern(path: str | Path) -> bool:
     return any(ch in str(path) for ch in "*?[")
 
 
+def existing_file(path: Path) -> Path:
+    """``path``, checked to be a file.
+
+    Raises
+    ------
+    SourceError
+        It is a folder, or does not exist (the message names the spec's key to fix).
+    """
+    if path.is_dir():
+        raise SourceError(f"{path} is a folder; set `path` in [source] to a file inside it")
+    if not path.is_file():
+        raise SourceError(f"{path} does not exist; check `path` in the [source] table of the spec")
+    return path
+
+
 def read_file_bytes(path: Path, *, limit: int | None = None) -> bytes:
     """The bytes of ``path`` as a user means them: gunzipped / unzipped when compressed.
 
@@ -61,10 +76,7 @@ def read_file_bytes(path: Path, *, limit: int | None = None) -> bytes:
     SourceError
         The file is missing, a directory, or a broken or ambiguous archive.
     """
-    if path.is_dir():
-        raise SourceError(f"{path} is a folder; set `path` in [source] to a file inside it")
-    if not path.is_file():
-        raise SourceError(f"{path} does not exist; check `path` in the [source] table of the spec")
+    existing_file(path)
     if limit is not None:
         with path.open("rb") as stream:
             magic = stream.read(4)
